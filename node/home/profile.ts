@@ -1,0 +1,180 @@
+/**
+ * Creating and opening a data folder's identity.
+ *
+ * A generated key lives at <data>/id_ed25519 (0600). An adopted key stays where
+ * it is: the store records its path and public key, and the key is read from
+ * there (asking for its passphrase) each time, so no passphrase-less copy of it
+ * is ever written anywhere.
+ */
+import { RojError } from "../errors.ts";
+import {
+  decodePrivateKey,
+  encodePrivateKey,
+  generateKeyPair,
+  isEncryptedPrivateKey,
+  type KeyPair,
+  publicKeyLine,
+} from "../identity/mod.ts";
+import { keys, openStore, type Store } from "../store/mod.ts";
+import { bytesEqual } from "../wire/mod.ts";
+import { type DataPaths, dataPaths } from "./data_dir.ts";
+
+/** Asks the person for a key's passphrase; `why` says which key. */
+export type AskPassphrase = (why: string) => Promise<string>;
+
+const NAME_RE = /^[\p{L}\p{N} ._@+-]{1,40}$/u;
+/** Largest key file read, in bytes. */
+const MAX_KEY_FILE = 16 * 1024;
+
+/** @throws {RojError} bad_input for names that are empty, too long or have odd characters. */
+export function checkName(name: string): string {
+  const trimmed = name.trim();
+  if (!NAME_RE.test(trimmed)) {
+    throw new RojError(
+      "bad_input",
+      `name ${
+        JSON.stringify(name.slice(0, 50))
+      } is not allowed: use 1-40 letters, digits, spaces, . _ @ + -`,
+    );
+  }
+  return trimmed;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+async function readKeyFile(path: string): Promise<string> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new RojError("not_found", `no key file at ${path}`);
+    }
+    throw new RojError("bad_input", `cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (!info.isFile || info.size > MAX_KEY_FILE) {
+    throw new RojError("key_malformed", `${path} is not an OpenSSH private key file`);
+  }
+  return await Deno.readTextFile(path);
+}
+
+async function decodeAsking(
+  text: string,
+  path: string,
+  ask: AskPassphrase | undefined,
+): Promise<KeyPair> {
+  if (!isEncryptedPrivateKey(text)) return await decodePrivateKey(text);
+  if (!ask) {
+    throw new RojError(
+      "key_passphrase_required",
+      `${path} is protected by a passphrase and none was given`,
+    );
+  }
+  return await decodePrivateKey(text, await ask(`passphrase for ${path}`));
+}
+
+export interface InitOptions {
+  /** The name shown to contacts; defaults to the adopted key's comment, else "me". */
+  name?: string;
+  /** Adopt this existing OpenSSH key instead of generating one. */
+  adoptKey?: string;
+  /** Protect a generated key with this passphrase. */
+  passphrase?: string;
+  ask?: AskPassphrase;
+}
+
+export interface Profile {
+  readonly paths: DataPaths;
+  readonly keyPair: KeyPair;
+  readonly name: string;
+  readonly store: Store;
+}
+
+/**
+ * Creates the identity and the store in `dir`.
+ * @throws {RojError} exists when `dir` already has an identity; key_* errors for an unusable adopted key.
+ */
+export async function initProfile(dir: string, options: InitOptions = {}): Promise<Profile> {
+  const paths = dataPaths(dir);
+  if (await exists(paths.key) || await exists(paths.publicKey)) {
+    throw new RojError("exists", `${dir} already holds an identity; use another --data folder`);
+  }
+  let keyPair: KeyPair;
+  let adopted: string | undefined;
+  if (options.adoptKey) {
+    adopted = await Deno.realPath(options.adoptKey).catch(() => {
+      throw new RojError("not_found", `no key file at ${options.adoptKey}`);
+    });
+    keyPair = await decodeAsking(await readKeyFile(adopted), adopted, options.ask);
+  } else {
+    keyPair = await generateKeyPair(checkName(options.name ?? "me"));
+  }
+  const name = checkName(options.name ?? (keyPair.comment || "me"));
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  if (!adopted) {
+    const pem = await encodePrivateKey(
+      keyPair,
+      options.passphrase ? { passphrase: options.passphrase } : {},
+    );
+    // Written under a temporary name and renamed, so a crash never leaves half a key.
+    const tmp = `${paths.key}.tmp`;
+    await Deno.writeTextFile(tmp, pem, { mode: 0o600 });
+    await Deno.chmod(tmp, 0o600);
+    await Deno.rename(tmp, paths.key);
+  }
+  await Deno.writeTextFile(paths.publicKey, publicKeyLine(keyPair.publicKey, name) + "\n", {
+    mode: 0o644,
+  });
+  const store = await openStore(paths.store);
+  await store.kv.atomic()
+    .set(keys.setting("name"), name)
+    .set(keys.setting("publicKey"), keyPair.publicKey)
+    .set(keys.setting("keyFile"), adopted ?? null)
+    .commit();
+  return { paths, keyPair, name, store };
+}
+
+/**
+ * Opens the identity and store of an initialised data folder.
+ * @throws {RojError} not_found when `dir` has no identity; key_* errors; store_corrupt.
+ */
+export async function openProfile(dir: string, ask?: AskPassphrase): Promise<Profile> {
+  const paths = dataPaths(dir);
+  if (!await exists(paths.publicKey) && !await exists(paths.key)) {
+    throw new RojError("not_found", `no identity in ${dir}: run \`roj init --data ${dir}\` first`);
+  }
+  const store = await openStore(paths.store);
+  try {
+    const [nameRes, pubRes, fileRes] = await store.kv.getMany<unknown[]>([
+      keys.setting("name"),
+      keys.setting("publicKey"),
+      keys.setting("keyFile"),
+    ]);
+    const keyFile = fileRes!.value;
+    if (keyFile !== null && typeof keyFile !== "string") {
+      throw new RojError("store_corrupt", "the store's key location is damaged");
+    }
+    const keyPath = keyFile ?? paths.key;
+    const keyPair = await decodeAsking(await readKeyFile(keyPath), keyPath, ask);
+    const pub = pubRes!.value;
+    if (pub !== null && !(pub instanceof Uint8Array && bytesEqual(pub, keyPair.publicKey))) {
+      throw new RojError(
+        "key_malformed",
+        `${keyPath} is not the key this data folder was created with`,
+      );
+    }
+    const name = typeof nameRes!.value === "string" ? nameRes!.value : keyPair.comment || "me";
+    return { paths, keyPair, name, store };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}

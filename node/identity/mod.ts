@@ -1,0 +1,41 @@
+/**
+ * Identity: OpenSSH ed25519 keys, fingerprints, SSHSIG signatures and sealing
+ * to a key. The only import surface of `node/identity/`.
+ *
+ * @module
+ */
+export {
+  generateKeyPair,
+  type KeyPair,
+  parsePublicKeyBlob,
+  parsePublicKeyLine,
+  publicKeyBlob,
+  publicKeyLine,
+} from "./keys.ts";
+export {
+  decodePrivateKey,
+  encodePrivateKey,
+  type EncodePrivateKeyOptions,
+  isEncryptedPrivateKey,
+} from "./private_key.ts";
+export { fingerprint, fingerprintLine } from "./fingerprint.ts";
+export {
+  createSigner,
+  createVerifier,
+  type Signer,
+  type Verifier,
+  type VerifierOptions,
+  verifyEd25519,
+} from "./signer.ts";
+export {
+  armorSshsig,
+  dearmorSshsig,
+  NAMESPACES,
+  type ParsedSshsig,
+  parseSshsig,
+  signSshsig,
+  type SshsigHash,
+  verifySshsig,
+  type VerifySshsigOptions,
+} from "./sshsig.ts";
+export { openSealed, seal, type SealOptions, x25519SharedSecret } from "./seal.ts";

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { isRojError } from "../errors.ts";
+import { generateKeyPair } from "./keys.ts";
+import { openSealed, seal, x25519SharedSecret } from "./seal.ts";
+
+const enc = new TextEncoder();
+const record = enc.encode('{"addr":"203.0.113.7:2222"}');
+const sealFailed = (e: unknown) => isRojError(e, "seal_failed");
+
+Deno.test("sealed data opens for its recipient, with aad and context", async () => {
+  const bob = await generateKeyPair("bob");
+  for (
+    const opts of [{}, { aad: enc.encode("tag") }, { context: "addr" }, {
+      aad: new Uint8Array(),
+      context: "",
+    }]
+  ) {
+    const sealed = await seal(bob.publicKey, record, opts);
+    assert.equal(sealed.length, 1 + 32 + 12 + record.length + 16);
+    assert.equal(sealed[0], 1);
+    assert.deepEqual(await openSealed(bob, sealed, opts), record);
+  }
+  assert.deepEqual(
+    await openSealed(bob, await seal(bob.publicKey, new Uint8Array())),
+    new Uint8Array(),
+  );
+});
+
+Deno.test("sealing twice gives different bytes", async () => {
+  const bob = await generateKeyPair("bob");
+  assert.notDeepEqual(await seal(bob.publicKey, record), await seal(bob.publicKey, record));
+});
+
+Deno.test("a tampered byte anywhere fails to open", async () => {
+  const bob = await generateKeyPair("bob");
+  const sealed = await seal(bob.publicKey, record, { aad: enc.encode("a") });
+  for (let i = 0; i < sealed.length; i++) {
+    const bad = sealed.slice();
+    bad[i]! ^= 0x01;
+    await assert.rejects(openSealed(bob, bad, { aad: enc.encode("a") }), sealFailed, `byte ${i}`);
+  }
+});
+
+Deno.test("another key, truncation, wrong aad or context fail to open", async () => {
+  const bob = await generateKeyPair("bob");
+  const eve = await generateKeyPair("eve");
+  const opts = { aad: enc.encode("a"), context: "addr" };
+  const sealed = await seal(bob.publicKey, record, opts);
+  await assert.rejects(openSealed(eve, sealed, opts), sealFailed);
+  for (const n of [0, 1, 33, 45, 60, sealed.length - 1]) {
+    await assert.rejects(openSealed(bob, sealed.subarray(0, n), opts), sealFailed, `length ${n}`);
+  }
+  await assert.rejects(openSealed(bob, sealed, { context: "addr" }), sealFailed);
+  await assert.rejects(
+    openSealed(bob, sealed, { aad: enc.encode("b"), context: "addr" }),
+    sealFailed,
+  );
+  await assert.rejects(
+    openSealed(bob, sealed, { aad: enc.encode("a"), context: "invite" }),
+    sealFailed,
+  );
+  await assert.rejects(openSealed(bob, new Uint8Array(80)), sealFailed);
+});
+
+Deno.test("seal refuses keys that are not ed25519 points", async () => {
+  await assert.rejects(seal(new Uint8Array(31), record), (e) => isRojError(e, "bad_input"));
+  // y = 2 is not on the curve.
+  const notAPoint = new Uint8Array(32);
+  notAPoint[0] = 2;
+  await assert.rejects(seal(notAPoint, record), (e) => isRojError(e, "bad_input"));
+});
+
+Deno.test("x25519SharedSecret is symmetric and differs per pair", async () => {
+  const [a, b, c] = await Promise.all(["a", "b", "c"].map(generateKeyPair));
+  const ab = x25519SharedSecret(a!, b!.publicKey);
+  assert.equal(ab.length, 32);
+  assert.deepEqual(ab, x25519SharedSecret(b!, a!.publicKey));
+  assert.notDeepEqual(ab, x25519SharedSecret(a!, c!.publicKey));
+});
+
+Deno.test("x25519SharedSecret rejects low-order keys", async () => {
+  const a = await generateKeyPair("a");
+  // The ed25519 identity point (y = 1) maps to a low-order X25519 key.
+  const identity = new Uint8Array(32);
+  identity[0] = 1;
+  assert.throws(() => x25519SharedSecret(a, identity), (e) => isRojError(e, "bad_input"));
+});

@@ -1,0 +1,22 @@
+export {
+  createEntry,
+  decodeEntry,
+  type Ed25519Verifier,
+  encodeEntry,
+  type Entry,
+  type EntryFields,
+  MAX_BODY_BYTES,
+  verifyEntry,
+} from "./entry.ts";
+export { entryFromLine, type EntryJson, entryToJson, MAX_ENTRY_LINE, toHex } from "./entry_json.ts";
+export { compareBytes, compareEntries } from "./order.ts";
+export {
+  ChatLog,
+  type ChatLogOptions,
+  type Head,
+  type MergeResult,
+  type RawEntry,
+  type RejectCode,
+  type Rejection,
+} from "./chat_log.ts";
+export { directChatId, notesChatId } from "./chat_id.ts";

@@ -1,0 +1,30 @@
+/**
+ * Every Deno KV key shape Roj writes, in one place. Authors are raw 32-byte
+ * public keys (Uint8Array parts sort bytewise, which is the display order's
+ * tie-break), numbers are safe integers.
+ */
+export const keys = {
+  /** Schema version of this store. */
+  schema: () => ["meta", "schema"] as const,
+  /** Small settings of this node (name, key location). */
+  setting: (name: string) => ["meta", "setting", name] as const,
+  /** A chat's description: kind, name, members. */
+  chat: (chat: string) => ["chat", chat] as const,
+  chats: () => ["chat"] as const,
+  /** Highest Lamport clock seen in a chat. */
+  chatClock: (chat: string) => ["clock", chat] as const,
+  /** An author's newest entry in a chat: { seq, hash, lamport }. */
+  head: (chat: string, author: Uint8Array) => ["head", chat, author] as const,
+  heads: (chat: string) => ["head", chat] as const,
+  /** An entry by author and sequence: the sync view. */
+  entry: (chat: string, author: Uint8Array, seq: number) => ["entry", chat, author, seq] as const,
+  authorEntries: (chat: string, author: Uint8Array) => ["entry", chat, author] as const,
+  /** The same entry under its display position (Lamport, author, seq). */
+  ordered: (chat: string, lamport: number, author: Uint8Array, seq: number) =>
+    ["order", chat, lamport, author, seq] as const,
+  orderedAll: (chat: string) => ["order", chat] as const,
+  /** A second, different entry for an author+seq that was already taken. */
+  conflict: (chat: string, author: Uint8Array, seq: number, hash: Uint8Array) =>
+    ["conflict", chat, author, seq, hash] as const,
+  conflicts: (chat: string) => ["conflict", chat] as const,
+} as const;

@@ -1,0 +1,68 @@
+/**
+ * Opening the node's Deno KV file, with schema migrations and checks that
+ * turn a damaged store into a clear error instead of a crash.
+ */
+import { RojError } from "../errors.ts";
+import { keys } from "./kv_keys.ts";
+
+/** The schema this code reads and writes. */
+export const SCHEMA_VERSION = 1;
+
+/** Deno KV allows at most this many mutations in one atomic commit. */
+export const MAX_MUTATIONS = 1000;
+/** Stay well under Deno KV's 800 KiB total size per atomic commit. */
+export const MAX_COMMIT_BYTES = 600 * 1024;
+
+export interface Store {
+  readonly kv: Deno.Kv;
+  readonly path: string;
+  close(): void;
+}
+
+/**
+ * Opens (creating if needed) the store at `path` and brings it to SCHEMA_VERSION.
+ * @throws {RojError} store_corrupt when the file is not a store or is from a newer Roj.
+ */
+export async function openStore(path: string): Promise<Store> {
+  let kv: Deno.Kv;
+  try {
+    kv = await Deno.openKv(path);
+  } catch (err) {
+    throw new RojError(
+      "store_corrupt",
+      `cannot open the store at ${path}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  try {
+    const v = await kv.get<unknown>(keys.schema());
+    if (v.value === null) {
+      await kv.set(keys.schema(), SCHEMA_VERSION);
+    } else if (typeof v.value !== "number" || !Number.isInteger(v.value)) {
+      throw new RojError("store_corrupt", `the store at ${path} has a damaged schema marker`);
+    } else if (v.value > SCHEMA_VERSION) {
+      throw new RojError(
+        "store_corrupt",
+        `the store at ${path} was written by a newer Roj (schema ${v.value})`,
+      );
+    }
+    // Migrations from older schemas go here, one step per version.
+  } catch (err) {
+    kv.close();
+    if (err instanceof RojError) throw err;
+    throw new RojError(
+      "store_corrupt",
+      `the store at ${path} is unreadable: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  return { kv, path, close: () => kv.close() };
+}
+
+/** Throws store_corrupt with the key named, for a value that fails its shape check. */
+export function corrupt(key: Deno.KvKey, what: string): RojError {
+  const shown = key.map((p) => (p instanceof Uint8Array ? `<${p.length} bytes>` : String(p))).join(
+    "/",
+  );
+  return new RojError("store_corrupt", `the store holds a damaged ${what} at ${shown}`);
+}

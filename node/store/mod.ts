@@ -1,0 +1,9 @@
+export { keys } from "./kv_keys.ts";
+export {
+  corrupt,
+  MAX_COMMIT_BYTES,
+  MAX_MUTATIONS,
+  openStore,
+  SCHEMA_VERSION,
+  type Store,
+} from "./kv_store.ts";

@@ -1,0 +1,1 @@
+export { bytesEqual, WireReader, WireWriter } from "./ssh_wire.ts";
