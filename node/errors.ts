@@ -21,6 +21,8 @@ export type RojErrorCode =
   | "refused"
   | "timeout"
   | "protocol"
+  | "busy"
+  | "unknown_method"
   | "internal";
 
 export interface RojErrorOptions {

@@ -1,5 +1,7 @@
 /**
- * A Roj node: one identity, its store and its chats. Wires the parts; holds no
+ * A Roj node: one identity, its store, its contacts and chats, its SSH server
+ * and its sessions with peers. Wires the parts and serves the local API (the
+ * CLI's control socket and the web admin call the same `call`). Holds no
  * module-level state, so several nodes can live in one process.
  */
 import { RojError } from "./errors.ts";
@@ -11,7 +13,44 @@ import {
   publicKeyLine,
   type Signer,
 } from "./identity/mod.ts";
-import { ChatLog, type Entry, notesChatId } from "./log/mod.ts";
+import { ChatLog, directChatId, type Entry, notesChatId, toHex } from "./log/mod.ts";
+import { keys } from "./store/mod.ts";
+import {
+  type ChatView,
+  type ContactView,
+  type InviteView,
+  type MessageView,
+  type Method,
+  type NodeApi,
+  type NodeEvent,
+  type Params,
+  type Results,
+  type StatusView,
+} from "./api/mod.ts";
+import {
+  type Contact,
+  ContactBook,
+  createInviteText,
+  InviteRegistry,
+  mergeAddresses,
+  parseInvite,
+} from "./contacts/mod.ts";
+import {
+  dialSsh,
+  type Endpoint,
+  formatEndpoint,
+  type InboundPeer,
+  listenSsh,
+  parseEndpoint,
+  type Pipe,
+  type SshClient,
+  type SshServer,
+} from "./transport/mod.ts";
+import { check, FEATURES, RpcSession } from "./protocol/mod.ts";
+import { ChatSync } from "./sync/mod.ts";
+import { backoffDelay, type PeerSession, PeerSet } from "./peers/mod.ts";
+
+export const VERSION = "0.1.0";
 
 export interface NodeOptions {
   /** The data folder, already resolved (see home/resolveDataDir). */
@@ -20,36 +59,79 @@ export interface NodeOptions {
   ask?: AskPassphrase;
   /** Clock in ms. @default Date.now */
   now?: () => number;
+  /** One line per event (connections, refusals, deliveries). @default no logging */
+  log?: (line: string) => void;
+}
+
+export interface StartOptions {
+  /** Where the SSH server listens. @default 0.0.0.0:7022 */
+  listen?: Endpoint;
+  /** Timeout for each dial. @default 5000 */
+  dialTimeoutMs?: number;
 }
 
 /** How a chat is named on the command line and in the admin. */
 export interface ChatRef {
   readonly id: string;
-  readonly kind: "notes";
+  readonly kind: "notes" | "direct";
   readonly name: string;
+  /** For a direct chat, the contact. */
+  readonly peer?: Contact;
 }
 
-export class RojNode {
+const isWildcard = (host: string) => host === "0.0.0.0" || host === "::";
+
+export class RojNode implements NodeApi {
   readonly profile: Profile;
   readonly signer: Signer;
   readonly log: ChatLog;
+  readonly contacts: ContactBook;
+  readonly invites: InviteRegistry;
+  readonly #now: () => number;
+  readonly #logLine: (line: string) => void;
+  readonly #listeners = new Set<(e: NodeEvent) => void>();
+  readonly #peers: PeerSet;
+  /** Chat syncs per live session. */
+  readonly #syncs = new Map<PeerSession, Map<string, ChatSync>>();
+  #server: SshServer | null = null;
+  #dialTimeoutMs = 5000;
+  #closing = false;
+  /** Redial state per contact (hex): attempts and the pending timer. */
+  readonly #redial = new Map<
+    string,
+    { attempt: number; timer?: ReturnType<typeof setTimeout> | undefined; dialing: boolean }
+  >();
+  readonly #clients = new Set<SshClient>();
+  readonly #rpcSync = new WeakMap<RpcSession, ChatSync>();
 
-  private constructor(profile: Profile, signer: Signer, log: ChatLog) {
+  private constructor(
+    profile: Profile,
+    signer: Signer,
+    log: ChatLog,
+    contacts: ContactBook,
+    invites: InviteRegistry,
+    options: NodeOptions,
+  ) {
     this.profile = profile;
     this.signer = signer;
     this.log = log;
+    this.contacts = contacts;
+    this.invites = invites;
+    this.#now = options.now ?? Date.now;
+    this.#logLine = options.log ?? (() => {});
+    this.#peers = new PeerSet(profile.keyPair.publicKey);
   }
 
   /** Opens the node in an initialised data folder. @throws {RojError} */
   static async open(options: NodeOptions): Promise<RojNode> {
     const profile = await openProfile(options.dataDir, options.ask);
     try {
+      const now = options.now ?? Date.now;
       const signer = await createSigner(profile.keyPair);
-      const log = new ChatLog(profile.store, {
-        verifier: createVerifier(),
-        ...(options.now ? { now: options.now } : {}),
-      });
-      return new RojNode(profile, signer, log);
+      const log = new ChatLog(profile.store, { verifier: createVerifier(), now });
+      const contacts = await ContactBook.open(profile.store);
+      const invites = await InviteRegistry.open(profile.store, now());
+      return new RojNode(profile, signer, log, contacts, invites, options);
     } catch (err) {
       profile.store.close();
       throw err;
@@ -73,10 +155,84 @@ export class RojNode {
     return fingerprint(this.publicKey);
   }
 
+  /** The SSH server's address once started. */
+  get address(): Endpoint | null {
+    return this.#server?.address ?? null;
+  }
+
+  #emit(event: NodeEvent): void {
+    for (const l of this.#listeners) {
+      try {
+        l(event);
+      } catch { /* a listener's failure is its own */ }
+    }
+  }
+
+  #say(line: string): void {
+    this.#logLine(line);
+    this.#emit({ type: "log", line });
+  }
+
+  subscribe(listener: (event: NodeEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  // ---- chats ---------------------------------------------------------------
+
   /** Finds a chat by the name a person types. @throws {RojError} not_found */
   chat(name: string): ChatRef {
     if (name === "notes") return { id: notesChatId(this.publicKey), kind: "notes", name: "notes" };
+    const c = this.contacts.byName(name);
+    if (c && !c.blocked) {
+      return {
+        id: directChatId(this.publicKey, c.publicKey),
+        kind: "direct",
+        name: c.name,
+        peer: c,
+      };
+    }
     throw new RojError("not_found", `no chat called ${JSON.stringify(name.slice(0, 60))}`);
+  }
+
+  #chatById(id: string): ChatRef | undefined {
+    if (id === notesChatId(this.publicKey)) return this.chat("notes");
+    for (const c of this.contacts.all()) {
+      if (directChatId(this.publicKey, c.publicKey) === id) {
+        return { id, kind: "direct", name: c.name, peer: c };
+      }
+    }
+    return undefined;
+  }
+
+  async #delivered(chat: ChatRef): Promise<number> {
+    if (!chat.peer) return 0;
+    const res = await this.profile.store.kv.get<number>(
+      keys.delivered(chat.id, chat.peer.publicKey),
+    );
+    return typeof res.value === "number" ? res.value : 0;
+  }
+
+  #view(chat: ChatRef, e: Entry, delivered: number): MessageView {
+    const mine = toHex(e.author) === toHex(this.publicKey);
+    const author = mine ? this.name : this.contacts.get(e.author)?.name ?? fingerprint(e.author);
+    return {
+      chat: chat.name,
+      seq: e.seq,
+      author,
+      authorFingerprint: fingerprint(e.author),
+      mine,
+      ts: e.ts,
+      lamport: e.lamport,
+      type: e.type,
+      body: e.body,
+      state: !mine
+        ? "received"
+        : chat.kind === "notes" || e.seq <= delivered
+        ? "delivered"
+        : "stored",
+      hash: toHex(e.hash),
+    };
   }
 
   /** Adds a note to self. Resolves once it is committed. */
@@ -90,7 +246,489 @@ export class RojNode {
     return this.log.read(this.chat(name).id, options);
   }
 
-  close(): void {
+  async #send(chatName: string, text: string): Promise<MessageView> {
+    if (text.trim() === "") throw new RojError("bad_input", "the message is empty");
+    const chat = this.chat(chatName);
+    const e = await this.log.append(chat.id, this.signer, "msg", text);
+    const view = this.#view(chat, e, await this.#delivered(chat));
+    this.#emit({ type: "message", message: view });
+    if (chat.peer) {
+      const s = this.#peers.get(chat.peer.publicKey);
+      if (s) this.#syncs.get(s)?.get(chat.id)?.notify().catch(() => {});
+    }
+    return view;
+  }
+
+  async #unread(chat: ChatRef): Promise<number> {
+    const mark = await this.profile.store.kv.get<number>(keys.readMark(chat.id));
+    const from = typeof mark.value === "number" ? mark.value + 1 : 0;
+    let n = 0;
+    const iter = this.profile.store.kv.list({
+      start: [...keys.orderedAll(chat.id), from],
+      end: [...keys.orderedAll(chat.id), Number.MAX_SAFE_INTEGER],
+    }, { limit: 10_000 });
+    for await (const res of iter) {
+      const author = res.key[3];
+      if (author instanceof Uint8Array && toHex(author) !== toHex(this.publicKey)) n++;
+    }
+    return n;
+  }
+
+  // ---- the local API ------------------------------------------------------
+
+  /** Serves one API call; params must have passed api/parseCall. */
+  async call<M extends Exclude<Method, "follow">>(
+    method: M,
+    params: Params<M>,
+  ): Promise<Results[M]> {
+    const p = params as Record<string, unknown>;
+    switch (method) {
+      case "status":
+        return this.#status() as Results[M];
+      case "send":
+        return this.#send(p.chat as string, p.text as string) as Promise<Results[M]>;
+      case "note": {
+        const e = await this.note(p.text as string);
+        const view = this.#view(this.chat("notes"), e, 0);
+        this.#emit({ type: "message", message: view });
+        return view as Results[M];
+      }
+      case "read": {
+        const chat = this.chat(p.chat as string);
+        const entries = await this.log.read(
+          chat.id,
+          p.last !== undefined ? { last: p.last as number } : {},
+        );
+        const delivered = await this.#delivered(chat);
+        if (p.markRead !== false && entries.length > 0) {
+          const clock = await this.profile.store.kv.get<number>(keys.chatClock(chat.id));
+          await this.profile.store.kv.set(
+            keys.readMark(chat.id),
+            typeof clock.value === "number" ? clock.value : entries.at(-1)!.lamport,
+          );
+        }
+        return entries.map((e) => this.#view(chat, e, delivered)) as Results[M];
+      }
+      case "chats":
+        return this.#chats() as Promise<Results[M]>;
+      case "contacts":
+        return this.contacts.all().filter((c) => !c.blocked).map((c) =>
+          this.#contactView(c)
+        ) as Results[M];
+      case "invite":
+        return this.#invite(
+          p.expiresIn as number | undefined,
+          p.uses as number | undefined,
+        ) as Promise<Results[M]>;
+      case "add":
+        return this.#add(p.invite as string, p.name as string | undefined) as Promise<Results[M]>;
+      default:
+        throw new RojError("bad_input", `unknown method ${String(method)}`);
+    }
+  }
+
+  #listenAddresses(): string[] {
+    const a = this.#server?.address;
+    if (!a) return [];
+    if (!isWildcard(a.host)) return [formatEndpoint(a)];
+    // Listening everywhere: offer every non-loopback interface address.
+    try {
+      return Deno.networkInterfaces()
+        .filter((i) =>
+          (i.family === "IPv4" || !i.address.startsWith("fe80")) && !i.address.startsWith("127.") &&
+          i.address !== "::1"
+        )
+        .map((i) => formatEndpoint({ host: i.address, port: a.port }));
+    } catch {
+      return [formatEndpoint({ host: "127.0.0.1", port: a.port })];
+    }
+  }
+
+  #status(): StatusView {
+    return {
+      name: this.name,
+      publicKey: this.keyLine,
+      fingerprint: this.fingerprint,
+      dataDir: this.profile.paths.dir,
+      listen: this.#server ? [formatEndpoint(this.#server.address)] : [],
+      contacts: this.contacts.all().filter((c) => !c.blocked).length,
+      online: this.#peers.all().length,
+      version: VERSION,
+    };
+  }
+
+  #contactView(c: Contact): ContactView {
+    const online = this.#peers.get(c.publicKey) !== undefined;
+    return {
+      name: c.name,
+      publicKey: publicKeyLine(c.publicKey),
+      fingerprint: fingerprint(c.publicKey),
+      online,
+      lastSeen: online ? this.#now() : c.lastSeen,
+      addresses: c.addresses,
+    };
+  }
+
+  async #chats(): Promise<ChatView[]> {
+    const refs: ChatRef[] = [
+      this.chat("notes"),
+      ...this.contacts.all().filter((c) => !c.blocked).map((c) => this.chat(c.name)),
+    ];
+    const out: ChatView[] = [];
+    for (const chat of refs) {
+      const [last] = await this.log.read(chat.id, { last: 1 });
+      out.push({
+        name: chat.name,
+        id: chat.id,
+        kind: chat.kind,
+        unread: await this.#unread(chat),
+        last: last ? this.#view(chat, last, await this.#delivered(chat)) : null,
+      });
+    }
+    return out;
+  }
+
+  async #invite(expiresIn = 86_400, uses = 1): Promise<InviteView> {
+    const addresses = this.#listenAddresses();
+    if (addresses.length === 0) {
+      throw new RojError("no_node", "the node is not listening; start it with `roj run`");
+    }
+    const nonce = crypto.getRandomValues(new Uint8Array(16));
+    const expires = this.#now() + expiresIn * 1000;
+    await this.invites.issue(toHex(nonce), expires, uses);
+    const text = await createInviteText(this.signer, {
+      name: this.name,
+      addresses,
+      expires,
+      nonce,
+    });
+    this.#say(
+      `issued an invite valid until ${new Date(expires).toISOString()} for ${uses} use${
+        uses === 1 ? "" : "s"
+      }`,
+    );
+    return { text, expires, addresses };
+  }
+
+  async #add(text: string, name: string | undefined): Promise<ContactView> {
+    const invite = await parseInvite(text, this.#now());
+    if (toHex(invite.publicKey) === toHex(this.publicKey)) {
+      throw new RojError("bad_input", "this is your own invite");
+    }
+    if (!this.#server) {
+      throw new RojError("no_node", "the node is not running; start it with `roj run`");
+    }
+    const petname = name ?? invite.name;
+    let lastError: RojError | undefined;
+    for (const addr of invite.addresses) {
+      let to: Endpoint;
+      try {
+        to = parseEndpoint(addr);
+      } catch {
+        continue;
+      }
+      let client: SshClient | undefined;
+      try {
+        client = await this.#dial(
+          to,
+          invite.publicKey,
+          invite.name,
+          `invite-${toHex(invite.nonce)}`,
+        );
+        const pipe = await client.openRoj();
+        const rpc = this.#rpc(pipe);
+        await rpc.ready;
+        this.#serveSync(rpc, invite.publicKey);
+        const res = check(
+          "invite.redeem",
+          "result",
+          await rpc.request("invite.redeem", {
+            nonce: toHex(invite.nonce),
+            name: this.name,
+            addresses: this.#listenAddresses(),
+          }),
+        );
+        const contact = await this.contacts.add(invite.publicKey, petname, [addr], this.#now(), [
+          "notes",
+        ]);
+        this.#say(
+          `added ${contact.name} (${res.name}, ${fingerprint(contact.publicKey)}) at ${addr}`,
+        );
+        this.#attach(contact, rpc, "out", addr, client);
+        this.#emit({ type: "contact", contact: this.#contactView(contact) });
+        return this.#contactView(contact);
+      } catch (err) {
+        client?.close();
+        if (!(err instanceof RojError)) throw err;
+        lastError = err.code === "refused"
+          ? new RojError(
+            "refused",
+            `${invite.name} did not accept this invite (already used, expired or withdrawn)`,
+          )
+          : err;
+      }
+    }
+    throw lastError ?? new RojError("bad_input", "the invite holds no address to reach its maker");
+  }
+
+  // ---- sessions -------------------------------------------------------------
+
+  #rpc(pipe: Pipe): RpcSession {
+    return new RpcSession(pipe, {
+      hello: { features: [...FEATURES], name: this.name, sees: pipe.remote },
+    });
+  }
+
+  #localAddress(): string | undefined {
+    const a = this.#server?.address;
+    return a && !isWildcard(a.host) ? a.host : undefined;
+  }
+
+  #dial(to: Endpoint, key: Uint8Array, name: string, username = "roj"): Promise<SshClient> {
+    const local = this.#localAddress();
+    return dialSsh({
+      keyPair: this.profile.keyPair,
+      to,
+      expectedKey: key,
+      expectedName: name,
+      username,
+      timeoutMs: this.#dialTimeoutMs,
+      ...(local ? { localAddress: local } : {}),
+    }).then((client) => {
+      this.#clients.add(client);
+      client.onClose(() => this.#clients.delete(client));
+      return client;
+    });
+  }
+
+  /**
+   * Serves the peer's sync requests on `rpc` for the chat we share. Done before
+   * anything else is said on an invite session, so the peer's first request
+   * never arrives before its handler.
+   */
+  #serveSync(rpc: RpcSession, peer: Uint8Array): ChatSync {
+    const known = this.#rpcSync.get(rpc);
+    if (known) return known;
+    const chatId = directChatId(this.publicKey, peer);
+    const name = () => this.contacts.get(peer)?.name ?? fingerprint(peer);
+    const chat = (): ChatRef =>
+      this.#chatById(chatId) ?? { id: chatId, kind: "direct", name: name() };
+    const sync = new ChatSync(this.log, rpc, chatId, {
+      members: () => [this.publicKey, peer],
+      onPeerHeads: (heads) => {
+        const mine = heads.get(toHex(this.publicKey));
+        if (mine) this.#markDelivered(chat(), mine.seq).catch(() => {});
+      },
+      onStored: (entries) => {
+        const ref = chat();
+        for (const e of entries) this.#emit({ type: "message", message: this.#view(ref, e, 0) });
+      },
+      log: (line) => this.#say(`${name()}: ${line}`),
+    });
+    const owns = (p: unknown) => {
+      if ((p as { chat?: unknown })?.chat !== chatId) {
+        throw new RojError("not_found", "no such chat");
+      }
+    };
+    rpc.handle("sync.heads", async (p) => {
+      check("sync.heads", "params", p);
+      owns(p);
+      return await sync.answerHeads();
+    });
+    rpc.handle("sync.push", async (p) => {
+      owns(p);
+      return await sync.answerPush(p);
+    });
+    this.#rpcSync.set(rpc, sync);
+    return sync;
+  }
+
+  /** Makes a session live: serve the peer, start syncing the chats we share. */
+  #attach(
+    contact: Contact,
+    rpc: RpcSession,
+    direction: "in" | "out",
+    remote: string,
+    client?: SshClient,
+  ): void {
+    const session: PeerSession = {
+      peer: contact.publicKey,
+      direction,
+      rpc,
+      remote,
+      since: this.#now(),
+    };
+    const chatId = directChatId(this.publicKey, contact.publicKey);
+    const sync = this.#serveSync(rpc, contact.publicKey);
+    if (!this.#peers.add(session)) {
+      client?.close();
+      return;
+    }
+    this.#syncs.set(session, new Map([[chatId, sync]]));
+    const state = this.#redial.get(toHex(contact.publicKey));
+    if (state) {
+      state.attempt = 0;
+      if (state.timer) clearTimeout(state.timer);
+      state.timer = undefined;
+    }
+    this.#say(
+      `connected to ${contact.name} (${remote}, ${
+        direction === "out" ? "we dialled" : "they dialled"
+      })`,
+    );
+    this.contacts.update(contact.publicKey, {
+      lastSeen: this.#now(),
+      ...(direction === "out" ? { addresses: mergeAddresses([remote], contact.addresses) } : {}),
+    }).catch(() => {});
+    this.#emit({ type: "contact", contact: this.#contactView(contact) });
+    rpc.onClose((reason) => {
+      client?.close();
+      this.#syncs.delete(session);
+      if (!this.#peers.remove(session)) return;
+      this.#say(`disconnected from ${contact.name}${reason ? `: ${reason}` : ""}`);
+      const latest = this.contacts.get(contact.publicKey);
+      if (latest) {
+        this.contacts.update(contact.publicKey, { lastSeen: this.#now() }).catch(() => {});
+        this.#emit({ type: "contact", contact: this.#contactView(latest) });
+      }
+      this.#scheduleDial(contact.publicKey, 0);
+    });
+    sync.start().catch((err) => {
+      if (!rpc.closed) this.#say(`sync with ${contact.name} failed: ${(err as Error).message}`);
+    });
+  }
+
+  async #markDelivered(chat: ChatRef, seq: number): Promise<void> {
+    if (!chat.peer) return;
+    const key = keys.delivered(chat.id, chat.peer.publicKey);
+    const old = await this.profile.store.kv.get<number>(key);
+    const prev = typeof old.value === "number" ? old.value : 0;
+    if (seq <= prev) return;
+    await this.profile.store.kv.set(key, seq);
+    this.#emit({ type: "delivered", chat: chat.name, seq });
+  }
+
+  #authorize(username: string, publicKey: Uint8Array): boolean {
+    if (username === "roj") return this.contacts.accepted(publicKey) !== undefined;
+    const m = /^invite-([0-9a-f]{32})$/.exec(username);
+    if (m) {
+      return this.invites.isValid(m[1]!, this.#now()) && !this.contacts.get(publicKey)?.blocked;
+    }
+    return false;
+  }
+
+  #onInbound(peer: InboundPeer, pipe: Pipe): void {
+    const remote = formatEndpoint(peer.remote);
+    const rpc = this.#rpc(pipe);
+    const contact = this.contacts.accepted(peer.publicKey);
+    if (peer.username === "roj" && contact) {
+      rpc.ready.then(() => this.#attach(contact, rpc, "in", remote)).catch(() => {});
+      return;
+    }
+    const nonce = /^invite-([0-9a-f]{32})$/.exec(peer.username)?.[1];
+    if (!nonce) return rpc.close("not accepted");
+    rpc.handle("invite.redeem", async (p) => {
+      const params = check("invite.redeem", "params", p);
+      if (params.nonce !== nonce || !await this.invites.consume(nonce, this.#now())) {
+        throw new RojError("refused", "this invite is no longer valid");
+      }
+      const addresses = params.addresses.filter((a) => {
+        try {
+          parseEndpoint(a);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      const added = await this.contacts.add(peer.publicKey, params.name, addresses, this.#now(), [
+        "notes",
+      ]);
+      this.#say(
+        `${added.name} (${fingerprint(added.publicKey)}) accepted an invite from ${remote}`,
+      );
+      // Answer first, then make the session a contact session.
+      queueMicrotask(() => this.#attach(added, rpc, "in", remote));
+      this.#emit({ type: "contact", contact: this.#contactView(added) });
+      return { name: this.name };
+    });
+  }
+
+  #scheduleDial(peer: Uint8Array, attemptDelayOverride?: number): void {
+    if (this.#closing || !this.#server) return;
+    const k = toHex(peer);
+    let state = this.#redial.get(k);
+    if (!state) this.#redial.set(k, state = { attempt: 0, dialing: false });
+    if (state.timer || state.dialing) return;
+    const delay = attemptDelayOverride ?? backoffDelay(state.attempt);
+    state.timer = setTimeout(() => {
+      state!.timer = undefined;
+      this.#dialContact(peer).catch(() => {});
+    }, delay);
+  }
+
+  async #dialContact(peer: Uint8Array): Promise<void> {
+    const k = toHex(peer);
+    const state = this.#redial.get(k) ?? { attempt: 0, dialing: false };
+    this.#redial.set(k, state);
+    const contact = this.contacts.accepted(peer);
+    if (!contact || this.#closing || this.#peers.get(peer) || state.dialing) return;
+    state.dialing = true;
+    try {
+      for (const addr of contact.addresses) {
+        if (this.#peers.get(peer) || this.#closing) return;
+        let client: SshClient | undefined;
+        try {
+          client = await this.#dial(parseEndpoint(addr), contact.publicKey, contact.name);
+          const rpc = this.#rpc(await client.openRoj());
+          await rpc.ready;
+          this.#attach(contact, rpc, "out", addr, client);
+          return;
+        } catch (err) {
+          client?.close();
+          if (state.attempt === 0) {
+            this.#say(`cannot reach ${contact.name} at ${addr}: ${(err as Error).message}`);
+          }
+        }
+      }
+      state.attempt++;
+    } finally {
+      state.dialing = false;
+    }
+    if (!this.#peers.get(peer)) this.#scheduleDial(peer);
+  }
+
+  /**
+   * Starts the SSH server and dials every contact.
+   * @throws {RojError} bad_input when the address cannot be listened on.
+   */
+  async start(options: StartOptions = {}): Promise<void> {
+    if (this.#server) throw new RojError("exists", "the node is already started");
+    this.#dialTimeoutMs = options.dialTimeoutMs ?? 5000;
+    const listen = options.listen ?? { host: "0.0.0.0", port: 7022 };
+    this.#server = await listenSsh({
+      keyPair: this.profile.keyPair,
+      host: listen.host,
+      port: listen.port,
+      authorize: (u, k) => this.#authorize(u, k),
+      onRoj: (peer, pipe) => this.#onInbound(peer, pipe),
+      log: (line) => this.#say(line),
+    });
+    this.#say(
+      `listening on ${formatEndpoint(this.#server.address)} as ${this.name} ${this.fingerprint}`,
+    );
+    for (const c of this.contacts.all()) if (!c.blocked) this.#scheduleDial(c.publicKey, 0);
+  }
+
+  /** Stops serving, closes every session, and closes the store. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    for (const s of this.#redial.values()) if (s.timer) clearTimeout(s.timer);
+    for (const s of this.#peers.all()) s.rpc.close("node stopping");
+    for (const c of this.#clients) c.close();
+    await this.#server?.close();
+    // Let pending commits settle before closing the store.
+    await new Promise((r) => setTimeout(r, 10));
     this.profile.store.close();
   }
 }

@@ -275,7 +275,29 @@ export class ChatLog {
    * Entries whose predecessor is missing are rejected as `seq_gap` and can be
    * merged again once it arrives.
    */
-  async merge(chat: string, raws: ReadonlyArray<RawEntry>): Promise<MergeResult> {
+  merge(chat: string, raws: ReadonlyArray<RawEntry>): Promise<MergeResult> {
+    // Signatures are checked at once, outside the lock, so the next batch's
+    // verification overlaps this batch's commit; the place in the lock queue is
+    // taken now, so batches commit in the order they were handed in.
+    const checked = this.#verifyAll(chat, raws);
+    return this.#withLock(chat, async () => {
+      const { candidates, rejected } = await checked;
+      if (candidates.length === 0) return { stored: [], duplicates: 0, rejected };
+      for (let attempt = 0;; attempt++) {
+        try {
+          return await this.#mergeLocked(chat, candidates, [...rejected]);
+        } catch (err) {
+          if (attempt < 2 && err instanceof RojError && err.retryable) continue;
+          throw err;
+        }
+      }
+    });
+  }
+
+  async #verifyAll(
+    chat: string,
+    raws: ReadonlyArray<RawEntry>,
+  ): Promise<{ candidates: Entry[]; rejected: Rejection[] }> {
     const rejected: Rejection[] = [];
     const verified = await Promise.all(raws.map(async (r) => {
       try {
@@ -301,21 +323,10 @@ export class ChatLog {
         });
       } else candidates.push(e);
     }
-    if (candidates.length === 0) return { stored: [], duplicates: 0, rejected };
     candidates.sort((a, b) =>
       authorKey(a.author).localeCompare(authorKey(b.author)) || a.seq - b.seq
     );
-
-    return await this.#withLock(chat, async () => {
-      for (let attempt = 0;; attempt++) {
-        try {
-          return await this.#mergeLocked(chat, candidates, [...rejected]);
-        } catch (err) {
-          if (attempt < 2 && err instanceof RojError && err.retryable) continue;
-          throw err;
-        }
-      }
-    });
+    return { candidates, rejected };
   }
 
   async #mergeLocked(

@@ -27,4 +27,13 @@ export const keys = {
   conflict: (chat: string, author: Uint8Array, seq: number, hash: Uint8Array) =>
     ["conflict", chat, author, seq, hash] as const,
   conflicts: (chat: string) => ["conflict", chat] as const,
+  /** A contact by public key. */
+  contact: (publicKey: Uint8Array) => ["contact", publicKey] as const,
+  contacts: () => ["contact"] as const,
+  /** An invite this node issued, by its nonce (hex): { expires, usesLeft }. */
+  invite: (nonceHex: string) => ["invite", nonceHex] as const,
+  /** Highest seq of our own entries in a chat that a peer has committed. */
+  delivered: (chat: string, peer: Uint8Array) => ["delivered", chat, peer] as const,
+  /** Lamport clock up to which a person has read a chat. */
+  readMark: (chat: string) => ["readmark", chat] as const,
 } as const;

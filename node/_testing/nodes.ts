@@ -1,0 +1,91 @@
+/** Starting real nodes in this process, each on its own loopback address. */
+import { initProfile } from "../home/mod.ts";
+import { RojNode } from "../node.ts";
+import type { NodeEvent } from "../api/mod.ts";
+
+export interface TestNode extends AsyncDisposable {
+  readonly node: RojNode;
+  readonly dir: string;
+  readonly events: NodeEvent[];
+  /** Resolves with the first event (past or future) that matches. */
+  waitFor(match: (e: NodeEvent) => boolean, timeoutMs?: number): Promise<NodeEvent>;
+  /** Closes the node, keeping its data folder. */
+  stop(): Promise<void>;
+}
+
+export interface TestNodeOptions {
+  /** Loopback address to listen on, e.g. "127.0.0.2". */
+  host?: string;
+  port?: number;
+  /** Reuse an existing data folder (restart). */
+  dir?: string;
+  verbose?: boolean;
+}
+
+/** Polls `check` until it is true. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!await check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export async function startTestNode(
+  name: string,
+  options: TestNodeOptions = {},
+): Promise<TestNode> {
+  const dir = options.dir ?? await Deno.makeTempDir({ prefix: `roj-${name}-` });
+  if (!options.dir) (await initProfile(dir, { name })).store.close();
+  const events: NodeEvent[] = [];
+  const node = await RojNode.open({
+    dataDir: dir,
+    ...(options.verbose ? { log: (l: string) => console.log(`[${name}] ${l}`) } : {}),
+  });
+  const waiters = new Set<{ match: (e: NodeEvent) => boolean; resolve: (e: NodeEvent) => void }>();
+  node.subscribe((e) => {
+    events.push(e);
+    for (const w of waiters) {
+      if (w.match(e)) {
+        waiters.delete(w);
+        w.resolve(e);
+      }
+    }
+  });
+  await node.start({
+    listen: { host: options.host ?? "127.0.0.1", port: options.port ?? 0 },
+    dialTimeoutMs: 2000,
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await node.close();
+  };
+  return {
+    node,
+    dir,
+    events,
+    stop,
+    waitFor(match, timeoutMs = 10_000) {
+      const past = events.find(match);
+      if (past) return Promise.resolve(past);
+      return new Promise((resolve, reject) => {
+        const w = { match, resolve: (e: NodeEvent) => (clearTimeout(timer), resolve(e)) };
+        const timer = setTimeout(() => {
+          waiters.delete(w);
+          reject(new Error(`${name}: timed out waiting for an event`));
+        }, timeoutMs);
+        waiters.add(w);
+      });
+    },
+    [Symbol.asyncDispose]: async () => {
+      await stop();
+      if (!options.dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * The node's local API: what the CLI (over the control socket) and the web
+ * admin (over HTTP) may ask of a running node. One schema per method checks
+ * every request before the node sees it; one implementation serves both.
+ */
+import { z } from "zod";
+import { RojError } from "../errors.ts";
+
+/** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
+export const MAX_TEXT = 16_000;
+/** Longest invite text accepted. */
+export const MAX_INVITE = 4096;
+
+const chatName = z.string().min(1).max(64);
+
+/** Parameters of each method; anything else is refused before it reaches the node. */
+export const methodParams = {
+  status: z.object({}).strict(),
+  send: z.object({ chat: chatName, text: z.string().min(1).max(MAX_TEXT) }).strict(),
+  note: z.object({ text: z.string().min(1).max(MAX_TEXT) }).strict(),
+  read: z.object({
+    chat: chatName,
+    last: z.number().int().min(1).max(100_000).optional(),
+    /** Mark the chat as read. @default true */
+    markRead: z.boolean().optional(),
+  }).strict(),
+  chats: z.object({}).strict(),
+  contacts: z.object({}).strict(),
+  invite: z.object({
+    /** Seconds until the invite expires. @default 86400 */
+    expiresIn: z.number().int().min(60).max(30 * 86400).optional(),
+    /** How many people may use it. @default 1 */
+    uses: z.number().int().min(1).max(100).optional(),
+  }).strict(),
+  add: z.object({
+    invite: z.string().min(1).max(MAX_INVITE),
+    name: z.string().min(1).max(40).optional(),
+  }).strict(),
+  /** Streams NodeEvents until the caller goes away. */
+  follow: z.object({ chat: chatName.optional() }).strict(),
+} as const;
+
+export type Method = keyof typeof methodParams;
+export type Params<M extends Method> = z.infer<(typeof methodParams)[M]>;
+
+export interface StatusView {
+  readonly name: string;
+  readonly publicKey: string;
+  readonly fingerprint: string;
+  readonly dataDir: string;
+  /** Addresses the SSH server listens on, "host:port". */
+  readonly listen: string[];
+  readonly contacts: number;
+  readonly online: number;
+  readonly version: string;
+}
+
+export interface ContactView {
+  readonly name: string;
+  readonly publicKey: string;
+  readonly fingerprint: string;
+  readonly online: boolean;
+  /** ms since the epoch; null when never seen. */
+  readonly lastSeen: number | null;
+  readonly addresses: string[];
+}
+
+export interface MessageView {
+  /** The chat's name on this node. */
+  readonly chat: string;
+  readonly seq: number;
+  /** The author's name on this node ("me" style: this node's own name for own messages). */
+  readonly author: string;
+  readonly authorFingerprint: string;
+  readonly mine: boolean;
+  readonly ts: number;
+  readonly lamport: number;
+  readonly type: string;
+  readonly body: string;
+  /** For own messages: "stored" until the peer has committed it, then "delivered". Others': "received". */
+  readonly state: "stored" | "delivered" | "received";
+  readonly hash: string;
+}
+
+export interface ChatView {
+  readonly name: string;
+  readonly id: string;
+  readonly kind: "notes" | "direct";
+  readonly unread: number;
+  readonly last: MessageView | null;
+}
+
+export interface InviteView {
+  readonly text: string;
+  readonly expires: number;
+  readonly addresses: string[];
+}
+
+export type NodeEvent =
+  | { readonly type: "message"; readonly message: MessageView }
+  | { readonly type: "delivered"; readonly chat: string; readonly seq: number }
+  | { readonly type: "contact"; readonly contact: ContactView }
+  | { readonly type: "log"; readonly line: string };
+
+/** What each method returns. */
+export interface Results {
+  status: StatusView;
+  send: MessageView;
+  note: MessageView;
+  read: MessageView[];
+  chats: ChatView[];
+  contacts: ContactView[];
+  invite: InviteView;
+  add: ContactView;
+  follow: never;
+}
+
+/** The node side of the API. `follow` is served by `subscribe`. */
+export interface NodeApi {
+  call<M extends Exclude<Method, "follow">>(method: M, params: Params<M>): Promise<Results[M]>;
+  /** Calls `listener` for every event until the returned function is called. */
+  subscribe(listener: (event: NodeEvent) => void): () => void;
+}
+
+/**
+ * Checks a method name and its parameters from outside.
+ * @throws {RojError} bad_input naming the first problem.
+ */
+export function parseCall(
+  method: unknown,
+  params: unknown,
+): { method: Method; params: Params<Method> } {
+  if (typeof method !== "string" || !Object.hasOwn(methodParams, method)) {
+    throw new RojError(
+      "bad_input",
+      `unknown method ${JSON.stringify(String(method).slice(0, 40))}`,
+    );
+  }
+  const m = method as Method;
+  const parsed = methodParams[m].safeParse(params ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new RojError(
+      "bad_input",
+      `${m}: ${issue?.path.join(".") || "params"}: ${issue?.message ?? "invalid"}`,
+    );
+  }
+  return { method: m, params: parsed.data as Params<Method> };
+}

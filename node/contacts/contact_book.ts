@@ -1,0 +1,130 @@
+/**
+ * The people this node accepted. Kept in memory (a person has tens, not
+ * millions, of contacts) because SSH authentication asks synchronously, and
+ * written through to the store.
+ */
+import { RojError } from "../errors.ts";
+import { corrupt, keys, type Store } from "../store/mod.ts";
+import { bytesEqual } from "../wire/mod.ts";
+
+export interface Contact {
+  readonly publicKey: Uint8Array;
+  /** The petname shown here; unique among contacts. */
+  readonly name: string;
+  /** Where to dial them, most recent first, "host:port". */
+  readonly addresses: string[];
+  readonly addedAt: number;
+  readonly lastSeen: number | null;
+  readonly blocked: boolean;
+}
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+function isContact(v: unknown): v is Contact {
+  const c = v as Contact;
+  return typeof v === "object" && v !== null && c.publicKey instanceof Uint8Array &&
+    c.publicKey.length === 32 &&
+    typeof c.name === "string" && Array.isArray(c.addresses) &&
+    c.addresses.every((a) => typeof a === "string") &&
+    typeof c.addedAt === "number" && (c.lastSeen === null || typeof c.lastSeen === "number") &&
+    typeof c.blocked === "boolean";
+}
+
+export class ContactBook {
+  readonly #store: Store;
+  readonly #byKey = new Map<string, Contact>();
+
+  private constructor(store: Store) {
+    this.#store = store;
+  }
+
+  /** Loads every contact. @throws {RojError} store_corrupt */
+  static async open(store: Store): Promise<ContactBook> {
+    const book = new ContactBook(store);
+    for await (const res of store.kv.list<unknown>({ prefix: keys.contacts() })) {
+      if (!isContact(res.value)) throw corrupt(res.key, "contact");
+      book.#byKey.set(hex(res.value.publicKey), res.value);
+    }
+    return book;
+  }
+
+  all(): Contact[] {
+    return [...this.#byKey.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  get(publicKey: Uint8Array): Contact | undefined {
+    return this.#byKey.get(hex(publicKey));
+  }
+
+  /** A contact that may log in and be dialled (known and not blocked). */
+  accepted(publicKey: Uint8Array): Contact | undefined {
+    const c = this.get(publicKey);
+    return c && !c.blocked ? c : undefined;
+  }
+
+  byName(name: string): Contact | undefined {
+    const lower = name.toLowerCase();
+    return this.all().find((c) => c.name.toLowerCase() === lower);
+  }
+
+  #uniqueName(wanted: string, self: Uint8Array, reserved: string[]): string {
+    const taken = (n: string) =>
+      reserved.some((r) => r.toLowerCase() === n.toLowerCase()) ||
+      this.all().some((c) =>
+        c.name.toLowerCase() === n.toLowerCase() && !bytesEqual(c.publicKey, self)
+      );
+    if (!taken(wanted)) return wanted;
+    for (let i = 2;; i++) {
+      const n = `${wanted.slice(0, 36)}-${i}`;
+      if (!taken(n)) return n;
+    }
+  }
+
+  /**
+   * Adds a contact, or refreshes one already known (keeping its name).
+   * `reserved` are names that chats already use (e.g. "notes").
+   */
+  async add(
+    publicKey: Uint8Array,
+    name: string,
+    addresses: string[],
+    now: number,
+    reserved: string[] = [],
+  ): Promise<Contact> {
+    const old = this.get(publicKey);
+    const contact: Contact = old
+      ? { ...old, addresses: mergeAddresses(addresses, old.addresses), blocked: false }
+      : {
+        publicKey: publicKey.slice(),
+        name: this.#uniqueName(name, publicKey, reserved),
+        addresses: mergeAddresses(addresses, []),
+        addedAt: now,
+        lastSeen: null,
+        blocked: false,
+      };
+    await this.#put(contact);
+    return contact;
+  }
+
+  /** Changes fields of a known contact. @throws {RojError} not_found */
+  async update(
+    publicKey: Uint8Array,
+    patch: Partial<Pick<Contact, "name" | "addresses" | "lastSeen" | "blocked">>,
+  ): Promise<Contact> {
+    const old = this.get(publicKey);
+    if (!old) throw new RojError("not_found", "no such contact");
+    const next: Contact = { ...old, ...patch };
+    await this.#put(next);
+    return next;
+  }
+
+  async #put(c: Contact): Promise<void> {
+    await this.#store.kv.set(keys.contact(c.publicKey), c);
+    this.#byKey.set(hex(c.publicKey), c);
+  }
+}
+
+/** The newest addresses first, without duplicates, at most 8. */
+export function mergeAddresses(newer: string[], older: string[]): string[] {
+  return [...new Set([...newer, ...older])].slice(0, 8);
+}

@@ -1,0 +1,74 @@
+/** Parameters and results of each protocol method, checked on receipt. */
+import { z } from "zod";
+import { base64 } from "@scure/base";
+import { RojError } from "../errors.ts";
+import { MAX_BODY_BYTES } from "../log/mod.ts";
+
+const b64 = (max: number) => z.string().min(1).max(max).regex(/^[A-Za-z0-9+/]*={0,2}$/);
+const chatId = z.string().regex(/^[a-z0-9-]{1,64}$/);
+/** Most entries in one push; sized so a full batch stays under MAX_FRAME. */
+export const MAX_PUSH_ENTRIES = 1000;
+
+export const WireEntry = z.object({
+  s: b64(Math.ceil((MAX_BODY_BYTES + 1024) * 4 / 3) + 4),
+  g: b64(2048),
+});
+export type WireEntry = z.infer<typeof WireEntry>;
+
+export const HeadItem = z.object({ a: b64(44), s: z.number().int().min(0).max(2 ** 53 - 1) });
+export type HeadItem = z.infer<typeof HeadItem>;
+
+export const schemas = {
+  "invite.redeem": {
+    params: z.object({
+      nonce: z.string().regex(/^[0-9a-f]{32}$/),
+      name: z.string().min(1).max(40),
+      addresses: z.array(z.string().max(300)).max(8),
+    }),
+    result: z.object({ name: z.string().min(1).max(40) }),
+  },
+  "sync.heads": {
+    params: z.object({ chat: chatId }),
+    result: z.object({ heads: z.array(HeadItem).max(10_000) }),
+  },
+  "sync.push": {
+    params: z.object({ chat: chatId, entries: z.array(WireEntry).min(1).max(MAX_PUSH_ENTRIES) }),
+    result: z.object({
+      heads: z.array(HeadItem).max(10_000),
+      stored: z.number().int().min(0),
+      rejected: z.number().int().min(0),
+      reason: z.string().max(300).optional(),
+    }),
+  },
+} as const;
+
+export type MethodName = keyof typeof schemas;
+export type ParamsOf<M extends MethodName> = z.infer<(typeof schemas)[M]["params"]>;
+export type ResultOf<M extends MethodName> = z.infer<(typeof schemas)[M]["result"]>;
+
+/** Checks a peer's params or result against the method's schema. @throws {RojError} bad_input */
+export function check<M extends MethodName, K extends "params" | "result">(
+  method: M,
+  kind: K,
+  value: unknown,
+): z.infer<(typeof schemas)[M][K]> {
+  const parsed = schemas[method][kind].safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new RojError(
+      "bad_input",
+      `${method} ${kind}: ${issue?.path.join(".") || "value"}: ${issue?.message ?? "invalid"}`,
+    );
+  }
+  return parsed.data as z.infer<(typeof schemas)[M][K]>;
+}
+
+export const encodeB64 = (b: Uint8Array): string => base64.encode(b);
+/** @throws {RojError} bad_input */
+export function decodeB64(s: string): Uint8Array {
+  try {
+    return base64.decode(s);
+  } catch {
+    throw new RojError("bad_input", "bad base64");
+  }
+}

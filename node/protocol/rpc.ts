@@ -1,0 +1,242 @@
+/**
+ * Request/response over a Pipe, both directions at once. Each side sends its
+ * hello first; requests carry ids and time out; a handler's RojError goes back
+ * as a refusal with its code. Any malformed frame closes this session only.
+ */
+import { RojError } from "../errors.ts";
+import type { Pipe } from "../transport/mod.ts";
+import { encodeFrame, FrameDecoder } from "./codec.ts";
+import { type Frame, type Hello, PROTOCOL_VERSION } from "./messages.ts";
+
+export type Handler = (params: unknown) => Promise<unknown>;
+
+export interface RpcOptions {
+  /** Our hello, sent at once. */
+  readonly hello: Omit<Hello, "t" | "v">;
+  /** @default 10000 */
+  readonly helloTimeoutMs?: number;
+  /** Default request timeout. @default 15000 */
+  readonly requestTimeoutMs?: number;
+  /** Inbound requests being handled at once before the peer is told "busy". @default 64 */
+  readonly maxInFlight?: number;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: RojError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class RpcSession {
+  readonly pipe: Pipe;
+  /** Resolves with the peer's hello; rejects if the session closes first. */
+  readonly ready: Promise<Hello>;
+  #handlers = new Map<string, Handler>();
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #inFlight = 0;
+  #closed = false;
+  #closeReason: string | undefined;
+  #closeListeners: Array<(reason?: string) => void> = [];
+  #peerHello: Hello | undefined;
+  #decoder = new FrameDecoder();
+  readonly #requestTimeoutMs: number;
+  readonly #maxInFlight: number;
+
+  constructor(pipe: Pipe, options: RpcOptions) {
+    this.pipe = pipe;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
+    this.#maxInFlight = options.maxInFlight ?? 64;
+    let helloResolve!: (h: Hello) => void;
+    let helloReject!: (e: RojError) => void;
+    this.ready = new Promise<Hello>((res, rej) => {
+      helloResolve = res;
+      helloReject = rej;
+    });
+    this.ready.catch(() => {});
+    const helloTimer = setTimeout(
+      () => this.close("no hello in time"),
+      options.helloTimeoutMs ?? 10_000,
+    );
+    this.#closeListeners.push(() => {
+      clearTimeout(helloTimer);
+      helloReject(
+        new RojError(
+          "unreachable",
+          `session closed before hello: ${this.#closeReason ?? "closed"}`,
+          { retryable: true },
+        ),
+      );
+    });
+    pipe.onData((chunk) => {
+      if (this.#closed) return;
+      let frames: Frame[];
+      try {
+        frames = this.#decoder.push(chunk);
+      } catch (err) {
+        this.close(`bad frame from peer: ${(err as Error).message}`);
+        return;
+      }
+      for (const f of frames) {
+        if (this.#closed) return;
+        if (f.t === "hello") {
+          if (this.#peerHello) return this.close("second hello");
+          this.#peerHello = f as Hello;
+          clearTimeout(helloTimer);
+          helloResolve(this.#peerHello);
+        } else if (!this.#peerHello) {
+          return this.close("frame before hello");
+        } else if (f.t === "req") this.#onRequest(f as Extract<Frame, { t: "req" }>);
+        else if (f.t === "res") this.#onResponse(f as Extract<Frame, { t: "res"; ok: boolean }>);
+        // Unknown kinds: ignored, for forward compatibility.
+      }
+    });
+    pipe.onClose((reason) => this.#shutdown(reason));
+    this.#send({ t: "hello", v: PROTOCOL_VERSION, ...options.hello });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get peerHello(): Hello | undefined {
+    return this.#peerHello;
+  }
+
+  /** Serves `method` for the peer; `fn` must check its params. */
+  handle(method: string, fn: Handler): void {
+    this.#handlers.set(method, fn);
+  }
+
+  /**
+   * Sends a request and waits for its answer.
+   * @throws {RojError} with the peer's code on refusal; timeout; unreachable when the session closes.
+   */
+  request(method: string, params: unknown, timeoutMs = this.#requestTimeoutMs): Promise<unknown> {
+    if (this.#closed) {
+      return Promise.reject(new RojError("unreachable", "session is closed", { retryable: true }));
+    }
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(
+          new RojError("timeout", `${method} got no answer in ${timeoutMs} ms`, {
+            retryable: true,
+          }),
+        );
+      }, timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
+      try {
+        this.#send({ t: "req", id, m: method, p: params });
+      } catch (err) {
+        clearTimeout(timer);
+        this.#pending.delete(id);
+        reject(err);
+      }
+    });
+  }
+
+  onClose(listener: (reason?: string) => void): void {
+    if (this.#closed) queueMicrotask(() => listener(this.#closeReason));
+    else this.#closeListeners.push(listener);
+  }
+
+  close(reason?: string): void {
+    if (this.#closed) return;
+    this.#closeReason ??= reason;
+    this.pipe.close(reason);
+    this.#shutdown(reason);
+  }
+
+  #shutdown(reason?: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeReason ??= reason;
+    for (const [, p] of this.#pending) {
+      clearTimeout(p.timer);
+      p.reject(
+        new RojError("unreachable", `session closed: ${this.#closeReason ?? "closed"}`, {
+          retryable: true,
+        }),
+      );
+    }
+    this.#pending.clear();
+    for (const l of this.#closeListeners.splice(0)) l(this.#closeReason);
+  }
+
+  #send(frame: Frame): void {
+    if (!this.#closed) this.pipe.send(encodeFrame(frame));
+  }
+
+  async #onRequest(req: Extract<Frame, { t: "req" }>): Promise<void> {
+    const fn = this.#handlers.get(req.m);
+    if (!fn) {
+      return this.#send({
+        t: "res",
+        id: req.id,
+        ok: false,
+        code: "unknown_method",
+        msg: `unknown method ${req.m}`,
+      });
+    }
+    if (this.#inFlight >= this.#maxInFlight) {
+      return this.#send({
+        t: "res",
+        id: req.id,
+        ok: false,
+        code: "busy",
+        msg: "too many requests at once",
+      });
+    }
+    this.#inFlight++;
+    try {
+      const r = await fn(req.p);
+      this.#send({ t: "res", id: req.id, ok: true, r: r ?? null });
+    } catch (err) {
+      const e = err instanceof RojError
+        ? err
+        : new RojError("internal", "internal error", { cause: err });
+      try {
+        this.#send({
+          t: "res",
+          id: req.id,
+          ok: false,
+          code: e.code,
+          msg: e.message.slice(0, 1000),
+        });
+      } catch { /* closed */ }
+    } finally {
+      this.#inFlight--;
+    }
+  }
+
+  #onResponse(res: Extract<Frame, { t: "res"; ok: boolean }>): void {
+    const p = this.#pending.get(res.id);
+    if (!p) return; // late answer to a request that timed out
+    this.#pending.delete(res.id);
+    clearTimeout(p.timer);
+    if (res.ok) p.resolve((res as { r: unknown }).r);
+    else {
+      const r = res as { code: string; msg: string };
+      p.reject(new RojError(knownCode(r.code), r.msg));
+    }
+  }
+}
+
+const PEER_CODES = new Set([
+  "bad_input",
+  "not_found",
+  "refused",
+  "busy",
+  "unknown_method",
+  "protocol",
+  "timeout",
+  "internal",
+  "bad_signature",
+  "wrong_chat",
+  "seq_gap",
+]);
+function knownCode(code: string): RojError["code"] {
+  return (PEER_CODES.has(code) ? code : "protocol") as RojError["code"];
+}

@@ -1,0 +1,1 @@
+export { ChatSync, type ChatSyncOptions, headsToWire } from "./chat_sync.ts";

@@ -1,0 +1,14 @@
+export { memoryPipePair, type Pipe } from "./pipe.ts";
+export {
+  type DialOptions,
+  dialSsh,
+  type Endpoint,
+  formatEndpoint,
+  type InboundPeer,
+  type ListenOptions,
+  listenSsh,
+  parseEndpoint,
+  ROJ_SUBSYSTEM,
+  type SshClient,
+  type SshServer,
+} from "./ssh.ts";

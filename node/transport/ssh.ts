@@ -1,0 +1,412 @@
+/**
+ * SSH on npm:ssh2. The node's host key is its identity key: a client checks
+ * that the server's host key is the contact it meant to reach, and a server
+ * lets in only keys its owner accepted. This is the only file that knows ssh2.
+ *
+ * Under Deno, ssh2 leaves Nagle on, which costs ~40-90 ms per small round
+ * trip; every socket here gets setNoDelay(true), so we own the TCP server and
+ * hand accepted sockets to ssh2 with injectSocket().
+ */
+// @ts-types="./ssh2.d.ts"
+import ssh2 from "ssh2";
+import net from "node:net";
+import { RojError } from "../errors.ts";
+import {
+  encodePrivateKey,
+  fingerprint,
+  type KeyPair,
+  parsePublicKeyBlob,
+  verifyEd25519,
+} from "../identity/mod.ts";
+import { bytesEqual } from "../wire/mod.ts";
+import type { Pipe } from "./pipe.ts";
+
+/** Ciphers in order of preference: chacha20 is ~2x aes-gcm under Deno; the rest for OpenSSH clients. */
+const CIPHERS = [
+  "chacha20-poly1305@openssh.com",
+  "aes256-gcm@openssh.com",
+  "aes128-gcm@openssh.com",
+  "aes256-ctr",
+  "aes128-ctr",
+];
+const ALGORITHMS = {
+  cipher: CIPHERS,
+  serverHostKey: ["ssh-ed25519"],
+  kex: ["curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256"],
+};
+/** The SSH subsystem that carries the Roj protocol. */
+export const ROJ_SUBSYSTEM = "roj";
+/** Unauthenticated connections are dropped after this long. */
+const AUTH_TIMEOUT_MS = 10_000;
+/** At most this many SSH connections at once, authenticated or not. */
+const MAX_CONNECTIONS = 512;
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export function formatEndpoint(e: Endpoint): string {
+  return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
+
+/** Parses "host:port" or "[v6]:port". @throws {RojError} bad_input */
+export function parseEndpoint(text: string, defaultPort?: number): Endpoint {
+  const m = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(text) ??
+    /^([^:\[\]\s]+)(?::(\d{1,5}))?$/.exec(text);
+  const port = m?.[2] !== undefined ? Number(m[2]) : defaultPort;
+  if (!m || port === undefined || port < 1 || port > 65535 || text.length > 300) {
+    throw new RojError(
+      "bad_input",
+      `${JSON.stringify(text.slice(0, 80))} is not a host:port address`,
+    );
+  }
+  return { host: m[1]!, port };
+}
+
+function channelPipe(ch: Ssh2Channel, remote: string): Pipe {
+  let closed = false;
+  let onClose: ((reason?: string) => void) | undefined;
+  let reason: string | undefined;
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    onClose?.(reason);
+  };
+  ch.on("close", finish);
+  ch.on("error", (err: Error) => {
+    reason ??= err.message;
+  });
+  return {
+    remote,
+    send(data) {
+      if (!closed) ch.write(data);
+    },
+    onData(listener) {
+      ch.on("data", listener);
+    },
+    onClose(listener) {
+      onClose = listener;
+      if (closed) listener(reason);
+    },
+    close(why) {
+      if (closed) return;
+      reason ??= why;
+      try {
+        ch.close();
+      } catch {
+        finish();
+      }
+    },
+  };
+}
+
+/** Who is on the other end of an inbound connection, once authenticated. */
+export interface InboundPeer {
+  readonly publicKey: Uint8Array;
+  readonly username: string;
+  readonly remote: Endpoint;
+  /** Closes the whole SSH connection. */
+  close(): void;
+}
+
+export interface ListenOptions {
+  readonly keyPair: KeyPair;
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Decides, after the key's signature checked out, whether this key may log in with this user name. */
+  authorize(username: string, publicKey: Uint8Array): boolean;
+  /** An authenticated peer opened the roj subsystem. */
+  onRoj(peer: InboundPeer, pipe: Pipe): void;
+  /** An authenticated peer opened the sftp subsystem; `sftp` is ssh2's server-side SFTP stream. */
+  onSftp?(peer: InboundPeer, sftp: unknown): void;
+  log?(line: string): void;
+}
+
+export interface SshServer {
+  readonly address: Endpoint;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens for SSH connections.
+ * @throws {RojError} bad_input when the address cannot be listened on (in use, not local).
+ */
+export async function listenSsh(options: ListenOptions): Promise<SshServer> {
+  const log = options.log ?? (() => {});
+  const pem = await encodePrivateKey(options.keyPair);
+  const server = new ssh2.Server(
+    { hostKeys: [pem], algorithms: ALGORITHMS, ident: "Roj_1" },
+    (client: Ssh2ServerClient, info: Ssh2ClientInfo) => {
+      const remote = { host: info.ip, port: info.port };
+      let peer: InboundPeer | undefined;
+      const authTimer = setTimeout(() => {
+        log(`dropped ${formatEndpoint(remote)}: no authentication in time`);
+        client.end();
+      }, AUTH_TIMEOUT_MS);
+      client.on("close", () => clearTimeout(authTimer));
+      client.on("error", () => {});
+      client.on("authentication", async (ctx: Ssh2AuthContext) => {
+        if (ctx.method !== "publickey" || ctx.key?.algo !== "ssh-ed25519") {
+          return ctx.reject(["publickey"]);
+        }
+        let publicKey: Uint8Array;
+        try {
+          publicKey = parsePublicKeyBlob(ctx.key.data);
+        } catch {
+          return ctx.reject(["publickey"]);
+        }
+        if (!options.authorize(ctx.username, publicKey)) {
+          if (ctx.signature) {
+            log(`refused ${formatEndpoint(remote)}: key ${fingerprint(publicKey)} is not accepted`);
+          }
+          return ctx.reject(["publickey"]);
+        }
+        if (ctx.signature) {
+          // ssh2 leaves checking the client's signature to us.
+          if (!ctx.blob || !await verifyEd25519(publicKey, ctx.signature, ctx.blob)) {
+            return ctx.reject(["publickey"]);
+          }
+          peer = { publicKey, username: ctx.username, remote, close: () => client.end() };
+        }
+        ctx.accept();
+      });
+      client.on("ready", () => {
+        clearTimeout(authTimer);
+        client.on("session", (accept: () => Ssh2Session) => {
+          const session = accept();
+          session.on(
+            "subsystem",
+            (acceptSub: () => Ssh2Channel, reject: () => void, info: { name: string }) => {
+              if (info.name === ROJ_SUBSYSTEM && peer) {
+                options.onRoj(peer, channelPipe(acceptSub(), formatEndpoint(remote)));
+              } else reject();
+            },
+          );
+          session.on("sftp", (acceptSftp: () => unknown, reject: () => void) => {
+            if (options.onSftp && peer) {
+              options.onSftp(peer, acceptSftp());
+            } else reject();
+          });
+          for (
+            const other of [
+              "pty",
+              "shell",
+              "exec",
+              "env",
+              "x11",
+              "auth-agent",
+              "signal",
+              "window-change",
+            ]
+          ) {
+            session.on(
+              other,
+              (_a: unknown, reject?: () => void) => typeof reject === "function" && reject(),
+            );
+          }
+        });
+        client.on("tcpip", (_a: unknown, reject: () => void) => reject());
+        client.on("request", (_a: unknown, reject?: () => void) => reject?.());
+      });
+    },
+  );
+  const tcp = net.createServer((sock: net.Socket) => {
+    sock.setNoDelay(true);
+    server.injectSocket(sock);
+  });
+  tcp.maxConnections = MAX_CONNECTIONS;
+  await new Promise<void>((resolve, reject) => {
+    tcp.once(
+      "error",
+      (err: Error & { code?: string }) =>
+        reject(
+          new RojError(
+            "bad_input",
+            `cannot listen on ${formatEndpoint(options)}: ${
+              err.code === "EADDRINUSE" ? "address in use" : err.message
+            }`,
+            { cause: err },
+          ),
+        ),
+    );
+    tcp.listen(options.port, options.host, () => resolve());
+  });
+  tcp.on("error", (err: Error) => log(`ssh server error: ${err.message}`));
+  const addr = tcp.address() as net.AddressInfo;
+  const open = new Set<net.Socket>();
+  tcp.on("connection", (s: net.Socket) => {
+    open.add(s);
+    s.on("close", () => open.delete(s));
+  });
+  return {
+    address: { host: addr.address, port: addr.port },
+    close: () =>
+      new Promise<void>((resolve) => {
+        tcp.close(() => resolve());
+        for (const s of open) s.destroy();
+      }),
+  };
+}
+
+export interface DialOptions {
+  readonly keyPair: KeyPair;
+  readonly to: Endpoint;
+  /** The key the server must present; anything else fails before any data is sent. */
+  readonly expectedKey: Uint8Array;
+  /** Who we think is there, for the error message. */
+  readonly expectedName: string;
+  /** Bind the source address (so peers see our listening address). */
+  readonly localAddress?: string;
+  readonly username?: string;
+  /** @default 5000 */
+  readonly timeoutMs?: number;
+}
+
+export interface SshClient {
+  readonly remote: Endpoint;
+  /** Opens the roj subsystem on this connection. */
+  openRoj(): Promise<Pipe>;
+  onClose(listener: () => void): void;
+  close(): void;
+}
+
+/**
+ * Dials a peer and authenticates both ways.
+ * @throws {RojError} unreachable (refused, timed out), refused (our key not accepted), protocol (wrong host key).
+ */
+export async function dialSsh(options: DialOptions): Promise<SshClient> {
+  const pem = await encodePrivateKey(options.keyPair);
+  const where = formatEndpoint(options.to);
+  const timeoutMs = options.timeoutMs ?? 5000;
+  return await new Promise<SshClient>((resolve, reject) => {
+    let wrongKey: Uint8Array | undefined;
+    let settled = false;
+    const client = new ssh2.Client();
+    const sock = net.connect({
+      host: options.to.host,
+      port: options.to.port,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
+    sock.setNoDelay(true);
+    const timer = setTimeout(
+      () =>
+        fail(new RojError("unreachable", `${where} did not answer in time`, { retryable: true })),
+      timeoutMs,
+    );
+    const fail = (err: RojError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      client.end();
+      sock.destroy();
+      reject(err);
+    };
+    sock.on("error", (err: Error & { code?: string }) => {
+      fail(
+        new RojError(
+          "unreachable",
+          `${where}: ${err.code === "ECONNREFUSED" ? "connection refused" : err.message}`,
+          { retryable: true, cause: err },
+        ),
+      );
+    });
+    const closers: Array<() => void> = [];
+    client.on("close", () => {
+      fail(new RojError("unreachable", `${where} closed the connection`, { retryable: true }));
+      for (const c of closers.splice(0)) c();
+    });
+    client.on("error", (err: Error & { level?: string }) => {
+      if (wrongKey) {
+        fail(
+          new RojError(
+            "protocol",
+            `${where} answered with key ${
+              fingerprint(wrongKey)
+            } which is not ${options.expectedName}`,
+          ),
+        );
+      } else if (err.level === "client-authentication") {
+        fail(new RojError("refused", `${options.expectedName} at ${where} did not accept our key`));
+      } else {
+        fail(
+          new RojError("unreachable", `${where}: ${err.message}`, { retryable: true, cause: err }),
+        );
+      }
+    });
+    client.on("ready", () => {
+      if (settled) return client.end();
+      settled = true;
+      clearTimeout(timer);
+      resolve({
+        remote: options.to,
+        openRoj: () =>
+          new Promise<Pipe>((res, rej) => {
+            client.subsys(ROJ_SUBSYSTEM, (err: Error | undefined, ch: Ssh2Channel) => {
+              if (err) {
+                rej(
+                  new RojError(
+                    "refused",
+                    `${options.expectedName} refused the roj subsystem: ${err.message}`,
+                  ),
+                );
+              } else res(channelPipe(ch, where));
+            });
+          }),
+        onClose: (l) => closers.push(l),
+        close: () => client.end(),
+      });
+    });
+    client.connect({
+      sock,
+      username: options.username ?? "roj",
+      privateKey: pem,
+      algorithms: ALGORITHMS,
+      readyTimeout: timeoutMs,
+      keepaliveInterval: 15_000,
+      keepaliveCountMax: 3,
+      hostVerifier: (blob: Uint8Array) => {
+        let key: Uint8Array;
+        try {
+          key = parsePublicKeyBlob(blob);
+        } catch {
+          wrongKey = new Uint8Array(32);
+          return false;
+        }
+        if (bytesEqual(key, options.expectedKey)) return true;
+        wrongKey = key;
+        return false;
+      },
+    });
+  });
+}
+
+// Minimal shapes of the ssh2 objects we touch (ssh2 ships no types).
+// deno-lint-ignore no-explicit-any
+type Listener = (...args: any[]) => void;
+interface Ssh2Channel {
+  on(event: string, listener: Listener): void;
+  write(data: Uint8Array): boolean;
+  close(): void;
+}
+interface Ssh2Session {
+  on(event: string, listener: Listener): void;
+}
+interface Ssh2AuthContext {
+  method: string;
+  username: string;
+  key?: { algo: string; data: Uint8Array };
+  signature?: Uint8Array;
+  blob?: Uint8Array;
+  accept(): void;
+  reject(methods?: string[]): void;
+}
+interface Ssh2ServerClient {
+  on(event: string, listener: Listener): void;
+  end(): void;
+}
+interface Ssh2ClientInfo {
+  ip: string;
+  port: number;
+}
