@@ -3,10 +3,11 @@
  * calls one node method and prints. Failures become one line on stderr and a
  * non-zero exit; a stack trace only with ROJ_DEBUG=1.
  */
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError } from "commander";
 import {
   checkName,
   entryToJson,
+  fingerprint,
   fingerprintLine,
   initProfile,
   isRojError,
@@ -14,46 +15,92 @@ import {
   RojError,
   RojNode,
 } from "../node/mod.ts";
+import {
+  type ControlClient,
+  type ControlServer,
+  controlSocketPath,
+  noNodeError,
+  serveControl,
+} from "../node/control/mod.ts";
+import { parseEndpoint } from "../node/transport/mod.ts";
 import { askPassphrase } from "./passphrase.ts";
 import { entryLine } from "./format.ts";
+import { addNodeCommands, noteViaNode, readViaNode, tryControl } from "./commands_node.ts";
+import { type CliIo, stdio } from "./io.ts";
+import { dataOption, parsePositive } from "./options.ts";
 
-const encoder = new TextEncoder();
-
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const stdio: CliIo = {
-  out: (t) => Deno.stdout.writeSync(encoder.encode(t)),
-  err: (t) => Deno.stderr.writeSync(encoder.encode(t)),
-};
-
-function dataOption(): Option {
-  return new Option(
-    "--data <dir>",
-    "data folder (default: $ROJ_HOME, $XDG_DATA_HOME/roj or ~/.local/share/roj)",
-  );
-}
+export type { CliIo } from "./io.ts";
 
 async function withNode<T>(opts: { data?: string }, fn: (node: RojNode) => Promise<T>): Promise<T> {
   const node = await RojNode.open({ dataDir: resolveDataDir(opts.data), ask: askPassphrase });
   try {
     return await fn(node);
   } finally {
-    node.close();
+    await node.close();
   }
 }
 
-function parsePositive(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new RojError(
-      "bad_input",
-      `expected a positive whole number, got ${JSON.stringify(value)}`,
-    );
+/** Runs `viaNode` when a node runs in the data folder, else `direct` with the folder. */
+async function nodeOrDirect(
+  opts: { data?: string },
+  viaNode: (client: ControlClient) => Promise<void>,
+  direct: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = resolveDataDir(opts.data);
+  const client = await tryControl(dir);
+  if (!client) return direct(dir);
+  try {
+    await viaNode(client);
+  } finally {
+    await client.close();
   }
-  return n;
+}
+
+/** `roj read` without a node: straight from the store, as before the node ran. */
+function readDirect(
+  chat: string,
+  opts: { data?: string; json?: boolean; last?: number },
+  dir: string,
+  io: CliIo,
+): Promise<void> {
+  return withNode(opts, async (node) => {
+    let entries;
+    try {
+      entries = await node.read(chat, opts.last !== undefined ? { last: opts.last } : {});
+    } catch (err) {
+      if (!isRojError(err, "not_found") || chat === "notes") throw err;
+      // Without a node only the chats kept in this folder can be read.
+      throw new RojError(
+        "not_found",
+        `${err.message} in ${dir} (no node is running; start it with \`roj run --data ${dir}\` to reach your chats)`,
+        { cause: err },
+      );
+    }
+    if (opts.json) {
+      io.out(
+        JSON.stringify(entries.map((e) => {
+          const j = entryToJson(e);
+          return {
+            seq: j.seq,
+            author: j.author,
+            lamport: j.lamport,
+            ts: j.ts,
+            type: j.type,
+            body: j.body,
+            hash: j.hash,
+          };
+        })) + "\n",
+      );
+      return;
+    }
+    if (entries.length === 0) io.out("(no messages yet)\n");
+    const own = node.publicKey;
+    const authorName = (author: Uint8Array) =>
+      author.length === own.length && author.every((b, i) => b === own[i])
+        ? node.name
+        : node.contacts.get(author)?.name ?? fingerprint(author);
+    for (const e of entries) io.out(entryLine(e, authorName(e.author)) + "\n");
+  });
 }
 
 /** Builds the command tree; `io` receives everything printed. */
@@ -120,48 +167,45 @@ export function buildCli(io: CliIo = stdio): Command {
     );
 
   program.command("note")
-    .description("add a note to your note-to-self chat")
+    .description("add a note to your note-to-self chat (through the node when one runs)")
     .argument("<text>", "the note")
     .addOption(dataOption())
-    .option("--json", "print the stored entry as JSON")
+    .option("--json", "print the stored note as JSON")
     .action((text: string, opts: { data?: string; json?: boolean }) =>
-      withNode(opts, async (node) => {
-        const e = await node.note(text);
-        if (opts.json) io.out(JSON.stringify(entryToJson(e)) + "\n");
-        else io.out(`stored note ${e.seq}\n`);
-      })
+      nodeOrDirect(
+        opts,
+        (client) => noteViaNode(client, text, opts, io),
+        () =>
+          withNode(opts, async (node) => {
+            const e = await node.note(text);
+            if (opts.json) io.out(JSON.stringify(entryToJson(e)) + "\n");
+            else io.out(`stored note ${e.seq}\n`);
+          }),
+      )
     );
 
   program.command("read")
-    .description('print a chat in order ("notes" is your note-to-self chat)')
+    .summary('print a chat ("notes" is your note-to-self chat); --follow for new messages')
+    .description(
+      'print a chat in order ("notes" is your note-to-self chat); own messages are marked' +
+        " ✓ delivered or · stored (not yet delivered)",
+    )
     .argument("<chat>", "chat name")
     .addOption(dataOption())
-    .option("--last <n>", "only the newest n entries", parsePositive)
-    .option("--json", "print as a JSON array")
-    .action((chat: string, opts: { data?: string; json?: boolean; last?: number }) =>
-      withNode(opts, async (node) => {
-        const entries = await node.read(chat, opts.last !== undefined ? { last: opts.last } : {});
-        if (opts.json) {
-          io.out(
-            JSON.stringify(entries.map((e) => {
-              const j = entryToJson(e);
-              return {
-                seq: j.seq,
-                author: j.author,
-                lamport: j.lamport,
-                ts: j.ts,
-                type: j.type,
-                body: j.body,
-                hash: j.hash,
-              };
-            })) + "\n",
-          );
-          return;
-        }
-        if (entries.length === 0) io.out("(no messages yet)\n");
-        for (const e of entries) io.out(entryLine(e, node.name) + "\n");
+    .option("--last <n>", "only the newest n messages", (v: string) => parsePositive(v, 100_000))
+    .option("-f, --follow", "keep printing new messages until Ctrl-C (needs a running node)")
+    .option("--json", "print as a JSON array; with --follow, then one JSON object per new message")
+    .action((
+      chat: string,
+      opts: { data?: string; json?: boolean; last?: number; follow?: boolean },
+    ) =>
+      nodeOrDirect(opts, (client) => readViaNode(client, chat, opts, io), (dir) => {
+        if (opts.follow) throw noNodeError(dir);
+        return readDirect(chat, opts, dir, io);
       })
     );
+
+  addNodeCommands(program, io);
 
   program.command("export")
     .description(
@@ -176,28 +220,64 @@ export function buildCli(io: CliIo = stdio): Command {
     );
 
   program.command("run")
-    .description("run the node in the foreground (creates an identity on first start)")
+    .description(
+      "run the node in the foreground: SSH server, control socket, dialling contacts (creates an identity on first start)",
+    )
     .addOption(dataOption())
-    .action(async (opts: { data?: string }) => {
+    .option("--listen <host:port>", "where the SSH server listens", "0.0.0.0:7022")
+    .action(async (opts: { data?: string; listen: string }) => {
       const dir = resolveDataDir(opts.data);
+      const listen = parseEndpoint(opts.listen, 7022);
       try {
-        const created = await initProfile(dir, { ask: askPassphrase });
+        // First start: the login name is a better default than "me".
+        const user = Deno.env.get("USER");
+        const created = await initProfile(dir, {
+          ask: askPassphrase,
+          ...(user && /^[\w.-]{1,40}$/.test(user) ? { name: user } : {}),
+        });
         created.store.close();
         io.err(`created identity in ${dir}\n`);
       } catch (err) {
         if (!isRojError(err, "exists")) throw err;
       }
-      const node = await RojNode.open({ dataDir: dir, ask: askPassphrase });
+      const stamp = () => new Date().toISOString().slice(11, 19);
+      const node = await RojNode.open({
+        dataDir: dir,
+        ask: askPassphrase,
+        log: (line) => io.out(`${stamp()} ${line}\n`),
+      });
+      let control: ControlServer;
+      try {
+        // Before listening for peers: a second `roj run` on this folder stops here.
+        control = await serveControl(controlSocketPath(dir), node, {
+          log: (l) => io.err(`${l}\n`),
+        });
+      } catch (err) {
+        await node.close();
+        throw err;
+      }
+      try {
+        await node.start({ listen });
+      } catch (err) {
+        await control.close();
+        await node.close();
+        throw err;
+      }
       io.out(
-        `roj node ${node.name} ${node.fingerprint}\ndata: ${dir}\nrunning; press Ctrl-C to stop\n`,
+        `${stamp()} data folder ${dir}; control socket ${control.path}; press Ctrl-C to stop\n`,
       );
       await new Promise<void>((resolve) => {
-        const stop = () => resolve();
+        const stop = () => {
+          Deno.removeSignalListener("SIGINT", stop);
+          Deno.removeSignalListener("SIGTERM", stop);
+          resolve();
+        };
         Deno.addSignalListener("SIGINT", stop);
         Deno.addSignalListener("SIGTERM", stop);
       });
-      node.close();
-      io.out("stopped\n");
+      await control.close();
+      await node.close();
+      io.out(`${stamp()} stopped\n`);
     });
 
   return program;

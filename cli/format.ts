@@ -1,5 +1,6 @@
-/** Plain-text rendering of entries for the terminal. */
+/** Plain-text rendering of entries and node views for the terminal. */
 import type { Entry } from "../node/mod.ts";
+import type { ChatView, ContactView, MessageView, StatusView } from "../node/api/mod.ts";
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
@@ -11,12 +12,115 @@ export function shortTime(ms: number): string {
   }`;
 }
 
-/** One line per entry; control characters in bodies are shown escaped so nothing can rewrite the terminal. */
-export function entryLine(e: Entry, author: string): string {
-  const body = e.body.replace(
+/**
+ * Shows control characters (but newlines and tabs) and bidi overrides escaped,
+ * so that text from others cannot move the cursor, recolour the terminal or
+ * reorder what is shown.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(
     // deno-lint-ignore no-control-regex
-    /[\u0000-\u0008\u000b-\u001f\u007f\u009b]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => {
+      const code = c.charCodeAt(0);
+      return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, "0")}`;
+    },
   );
-  return `${shortTime(e.ts)}  ${author}  ${body.replace(/\n/g, "\n    ")}`;
+}
+
+/** One line per entry; continuation lines of a body are indented. */
+export function entryLine(e: Entry, author: string): string {
+  return `${shortTime(e.ts)}  ${escapeControl(author)}  ${
+    escapeControl(e.body).replace(/\n/g, "\n    ")
+  }`;
+}
+
+/** The marker shown after the author of an own message: ✓ delivered, · stored. */
+export function stateMarker(m: Pick<MessageView, "mine" | "state" | "chat">): string {
+  if (!m.mine || m.chat === "notes") return "";
+  return m.state === "delivered" ? "✓" : "·";
+}
+
+/**
+ * One message as "time  author[ marker]  body": the same columns as entryLine,
+ * so `cut`/`split("  ")` work on either.
+ */
+export function messageLine(m: MessageView): string {
+  const marker = stateMarker(m);
+  return `${shortTime(m.ts)}  ${escapeControl(m.author)}${marker ? ` ${marker}` : ""}  ${
+    escapeControl(m.body).replace(/\n/g, "\n    ")
+  }`;
+}
+
+/** The first `max` characters of a body on one line, whitespace collapsed. */
+export function preview(body: string, max = 48): string {
+  const flat = escapeControl(body.replace(/\s+/g, " ").trim());
+  const chars = [...flat];
+  return chars.length <= max ? flat : `${chars.slice(0, max - 1).join("")}…`;
+}
+
+/** How long ago `ms` was, as a person says it: "just now", "5 min ago", "3 days ago", "never". */
+export function relativeTime(ms: number | null, now: number = Date.now()): string {
+  if (ms === null) return "never";
+  const s = Math.floor((now - ms) / 1000);
+  if (s < 60) return "just now";
+  const min = Math.floor(s / 60);
+  if (min < 60) return `${min} min ago`;
+  const h = Math.floor(min / 60);
+  if (h < 24) return `${h} h ago`;
+  const days = Math.floor(h / 24);
+  if (days < 30) return days === 1 ? "1 day ago" : `${days} days ago`;
+  return `on ${shortTime(ms).slice(0, 10)}`;
+}
+
+/** Rows as columns two spaces apart; the last column is not padded. */
+export function table(rows: readonly (readonly string[])[]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => widths[i] = Math.max(widths[i] ?? 0, [...cell].length));
+  }
+  return rows.map((row) =>
+    row.map((cell, i) =>
+      i === row.length - 1 ? cell : cell + " ".repeat(widths[i]! - [...cell].length)
+    ).join("  ").trimEnd()
+  );
+}
+
+/** `roj chats`: name, unread, last message time and preview. */
+export function chatLines(chats: readonly ChatView[]): string[] {
+  if (chats.length === 0) return ["(no chats yet)"];
+  return table(chats.map((c) => [
+    escapeControl(c.name),
+    c.unread > 0 ? `${c.unread} unread` : "",
+    c.last ? shortTime(c.last.ts) : "",
+    c.last
+      ? (c.kind === "notes" ? "" : `${c.last.mine ? "you" : escapeControl(c.last.author)}: `) +
+        preview(c.last.body)
+      : "(no messages yet)",
+  ]));
+}
+
+/** `roj contacts`: name, fingerprint, online or offline, last seen, addresses. */
+export function contactLines(contacts: readonly ContactView[], now: number = Date.now()): string[] {
+  if (contacts.length === 0) return ["(no contacts yet; add one with `roj add <invite>`)"];
+  return table(contacts.map((c) => [
+    escapeControl(c.name),
+    c.fingerprint,
+    c.online ? "online" : "offline",
+    c.online ? "seen now" : `seen ${relativeTime(c.lastSeen, now)}`,
+    c.addresses.length ? c.addresses.map(escapeControl).join(", ") : "(no address known)",
+  ]));
+}
+
+/** `roj status`. */
+export function statusLines(s: StatusView): string[] {
+  return [
+    `${escapeControl(s.name)} ${s.fingerprint}`,
+    ...table([
+      ["data:", s.dataDir],
+      ["listening:", s.listen.length ? s.listen.join(", ") : "(not listening)"],
+      ["contacts:", `${s.contacts} (${s.online} online)`],
+      ["version:", s.version],
+    ]),
+  ];
 }

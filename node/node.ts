@@ -99,7 +99,12 @@ export class RojNode implements NodeApi {
   /** Redial state per contact (hex): attempts and the pending timer. */
   readonly #redial = new Map<
     string,
-    { attempt: number; timer?: ReturnType<typeof setTimeout> | undefined; dialing: boolean }
+    {
+      attempt: number;
+      timer?: ReturnType<typeof setTimeout> | undefined;
+      dialing: boolean;
+      lastError?: string;
+    }
   >();
   readonly #clients = new Set<SshClient>();
   readonly #rpcSync = new WeakMap<RpcSession, ChatSync>();
@@ -436,9 +441,8 @@ export class RojNode implements NodeApi {
           `invite-${toHex(invite.nonce)}`,
         );
         const pipe = await client.openRoj();
-        const rpc = this.#rpc(pipe);
+        const rpc = this.#rpc(pipe, invite.publicKey);
         await rpc.ready;
-        this.#serveSync(rpc, invite.publicKey);
         const res = check(
           "invite.redeem",
           "result",
@@ -473,10 +477,15 @@ export class RojNode implements NodeApi {
 
   // ---- sessions -------------------------------------------------------------
 
-  #rpc(pipe: Pipe): RpcSession {
-    return new RpcSession(pipe, {
+  /** A protocol session on `pipe`; with `peer`, its sync is served from the first frame on. */
+  #rpc(pipe: Pipe, peer?: Uint8Array): RpcSession {
+    const rpc = new RpcSession(pipe, {
       hello: { features: [...FEATURES], name: this.name, sees: pipe.remote },
+      onInternalError: (m, err) =>
+        this.#say(`internal error serving ${m}: ${(err as Error)?.stack ?? err}`),
     });
+    if (peer) this.#serveSync(rpc, peer);
+    return rpc;
   }
 
   #localAddress(): string | undefined {
@@ -619,9 +628,9 @@ export class RojNode implements NodeApi {
 
   #onInbound(peer: InboundPeer, pipe: Pipe): void {
     const remote = formatEndpoint(peer.remote);
-    const rpc = this.#rpc(pipe);
-    const contact = this.contacts.accepted(peer.publicKey);
-    if (peer.username === "roj" && contact) {
+    const contact = peer.username === "roj" ? this.contacts.accepted(peer.publicKey) : undefined;
+    const rpc = this.#rpc(pipe, contact?.publicKey);
+    if (contact) {
       rpc.ready.then(() => this.#attach(contact, rpc, "in", remote)).catch(() => {});
       return;
     }
@@ -646,7 +655,8 @@ export class RojNode implements NodeApi {
       this.#say(
         `${added.name} (${fingerprint(added.publicKey)}) accepted an invite from ${remote}`,
       );
-      // Answer first, then make the session a contact session.
+      // Serve sync before answering, so bob's first request finds its handler.
+      this.#serveSync(rpc, added.publicKey);
       queueMicrotask(() => this.#attach(added, rpc, "in", remote));
       this.#emit({ type: "contact", contact: this.#contactView(added) });
       return { name: this.name };
@@ -679,15 +689,16 @@ export class RojNode implements NodeApi {
         let client: SshClient | undefined;
         try {
           client = await this.#dial(parseEndpoint(addr), contact.publicKey, contact.name);
-          const rpc = this.#rpc(await client.openRoj());
+          const rpc = this.#rpc(await client.openRoj(), contact.publicKey);
           await rpc.ready;
           this.#attach(contact, rpc, "out", addr, client);
           return;
         } catch (err) {
           client?.close();
-          if (state.attempt === 0) {
-            this.#say(`cannot reach ${contact.name} at ${addr}: ${(err as Error).message}`);
-          }
+          // Say why once per change of reason, not on every retry.
+          const line = `cannot reach ${contact.name} at ${addr}: ${(err as Error).message}`;
+          if (state.lastError !== line) this.#say(line);
+          state.lastError = line;
         }
       }
       state.attempt++;

@@ -44,7 +44,9 @@ export async function startTestNode(
   const events: NodeEvent[] = [];
   const node = await RojNode.open({
     dataDir: dir,
-    ...(options.verbose ? { log: (l: string) => console.log(`[${name}] ${l}`) } : {}),
+    ...(options.verbose || Deno.env.get("ROJ_VERBOSE")
+      ? { log: (l: string) => console.log(`[${name}] ${l}`) }
+      : {}),
   });
   const waiters = new Set<{ match: (e: NodeEvent) => boolean; resolve: (e: NodeEvent) => void }>();
   node.subscribe((e) => {
@@ -88,4 +90,16 @@ export async function startTestNode(
       if (!options.dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** Two started nodes that are each other's contacts, with a live session. */
+export async function befriend(a: TestNode, b: TestNode): Promise<void> {
+  const invite = await a.node.call("invite", {});
+  await b.node.call("add", { invite: invite.text });
+  const bName = b.node.name;
+  await until(
+    async () => (await a.node.call("contacts", {})).some((c) => c.name === bName && c.online),
+    5000,
+    "session up",
+  );
 }

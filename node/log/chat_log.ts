@@ -15,7 +15,14 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { RojError, type RojErrorCode } from "../errors.ts";
 import type { Signer } from "../identity/mod.ts";
-import { corrupt, keys, MAX_COMMIT_BYTES, MAX_MUTATIONS, type Store } from "../store/mod.ts";
+import {
+  corrupt,
+  keys,
+  MAX_COMMIT_BYTES,
+  MAX_COMMIT_KEY_BYTES,
+  MAX_MUTATIONS,
+  type Store,
+} from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import {
   createEntry,
@@ -173,6 +180,9 @@ export class ChatLog {
       const moved = new Map<string, Entry>();
       let mutations = 1;
       let bytes = 0;
+      let keyBytes = 0;
+      // Upper bound of one key's encoded size: chat id, a 32-byte author, numbers, framing.
+      const keySize = chat.length + 32 + 48;
       for (; i < entries.length; i++) {
         const e = entries[i]!;
         const size = 2 * (e.signed.length + e.sig.length) + 256;
@@ -181,8 +191,10 @@ export class ChatLog {
         if (
           moved.size > 0 &&
           (mutations + extra > MAX_MUTATIONS || bytes + size > MAX_COMMIT_BYTES ||
+            keyBytes + extra * keySize > MAX_COMMIT_KEY_BYTES ||
             (extra === 3 && moved.size >= 90))
         ) break;
+        keyBytes += extra * keySize;
         const value: RawEntry = { signed: e.signed, sig: e.sig };
         op.set(keys.entry(chat, e.author, e.seq), value);
         op.set(keys.ordered(chat, e.lamport, e.author, e.seq), value);

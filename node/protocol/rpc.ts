@@ -19,6 +19,8 @@ export interface RpcOptions {
   readonly requestTimeoutMs?: number;
   /** Inbound requests being handled at once before the peer is told "busy". @default 64 */
   readonly maxInFlight?: number;
+  /** A handler failed with something other than a RojError (a bug): for the log. */
+  readonly onInternalError?: (method: string, err: unknown) => void;
 }
 
 interface Pending {
@@ -42,11 +44,13 @@ export class RpcSession {
   #decoder = new FrameDecoder();
   readonly #requestTimeoutMs: number;
   readonly #maxInFlight: number;
+  readonly #onInternalError: ((method: string, err: unknown) => void) | undefined;
 
   constructor(pipe: Pipe, options: RpcOptions) {
     this.pipe = pipe;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
     this.#maxInFlight = options.maxInFlight ?? 64;
+    this.#onInternalError = options.onInternalError;
     let helloResolve!: (h: Hello) => void;
     let helloReject!: (e: RojError) => void;
     this.ready = new Promise<Hello>((res, rej) => {
@@ -194,6 +198,7 @@ export class RpcSession {
       const r = await fn(req.p);
       this.#send({ t: "res", id: req.id, ok: true, r: r ?? null });
     } catch (err) {
+      if (!(err instanceof RojError)) this.#onInternalError?.(req.m, err);
       const e = err instanceof RojError
         ? err
         : new RojError("internal", "internal error", { cause: err });

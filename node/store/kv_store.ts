@@ -12,6 +12,8 @@ export const SCHEMA_VERSION = 1;
 export const MAX_MUTATIONS = 1000;
 /** Stay well under Deno KV's 800 KiB total size per atomic commit. */
 export const MAX_COMMIT_BYTES = 600 * 1024;
+/** Deno KV allows at most 80 KiB of keys in one atomic commit; stay under it. */
+export const MAX_COMMIT_KEY_BYTES = 72 * 1024;
 
 export interface Store {
   readonly kv: Deno.Kv;

@@ -2,6 +2,7 @@ export { keys } from "./kv_keys.ts";
 export {
   corrupt,
   MAX_COMMIT_BYTES,
+  MAX_COMMIT_KEY_BYTES,
   MAX_MUTATIONS,
   openStore,
   SCHEMA_VERSION,

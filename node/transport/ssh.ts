@@ -74,6 +74,10 @@ function channelPipe(ch: Ssh2Channel, remote: string): Pipe {
     onClose?.(reason);
   };
   ch.on("close", finish);
+  // Always consume: a Node stream that is never read never ends, and then never closes.
+  let onData: ((chunk: Uint8Array) => void) | undefined;
+  const backlog: Uint8Array[] = [];
+  ch.on("data", (chunk: Uint8Array) => (onData ? onData(chunk) : backlog.push(chunk)));
   ch.on("error", (err: Error) => {
     reason ??= err.message;
   });
@@ -83,7 +87,8 @@ function channelPipe(ch: Ssh2Channel, remote: string): Pipe {
       if (!closed) ch.write(data);
     },
     onData(listener) {
-      ch.on("data", listener);
+      onData = listener;
+      for (const chunk of backlog.splice(0)) listener(chunk);
     },
     onClose(listener) {
       onClose = listener;

@@ -1,0 +1,234 @@
+/**
+ * Commands that talk to the running node over its control socket
+ * (`<data>/roj.sock`): send, read, note, chats, contacts, invite, add, status.
+ * Each opens one connection, makes its calls and prints.
+ */
+import type { Command } from "commander";
+import { renderUnicodeCompact } from "uqr";
+import { checkName, isRojError, resolveDataDir, RojError } from "../node/mod.ts";
+import { connectControl, type ControlClient } from "../node/control/mod.ts";
+import type { MessageView } from "../node/api/mod.ts";
+import { parseDuration } from "./duration.ts";
+import { chatLines, contactLines, messageLine, shortTime, statusLines } from "./format.ts";
+import { type CliIo, onProcessInterrupt } from "./io.ts";
+import { dataOption, parsePositive } from "./options.ts";
+
+/** Most people one invite may admit (the API's bound). */
+export const MAX_INVITE_USES = 100;
+
+interface DataOpts {
+  data?: string;
+}
+interface JsonOpts extends DataOpts {
+  json?: boolean;
+}
+
+const json = (value: unknown) => JSON.stringify(value) + "\n";
+
+/** Runs `fn` with a connection to the node in the data folder. @throws {RojError} no_node */
+export async function withControl<T>(
+  opts: DataOpts,
+  fn: (client: ControlClient) => Promise<T>,
+): Promise<T> {
+  const client = await connectControl(resolveDataDir(opts.data));
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** A connection to the node in `dir`, or null when none runs there. */
+export async function tryControl(dir: string): Promise<ControlClient | null> {
+  try {
+    return await connectControl(dir);
+  } catch (err) {
+    if (isRojError(err, "no_node")) return null;
+    throw err;
+  }
+}
+
+export interface ReadOptions {
+  json?: boolean;
+  last?: number;
+  follow?: boolean;
+}
+
+/**
+ * `roj read` through the node: prints the chat, then with `follow` every new
+ * message of it until interrupted. Following starts before reading (both on
+ * one connection, answered in order), so nothing falls between the two.
+ * @throws {RojError} unreachable when the node stops while following.
+ */
+export async function readViaNode(
+  client: ControlClient,
+  chat: string,
+  opts: ReadOptions,
+  io: CliIo,
+): Promise<void> {
+  const show = (m: MessageView) => io.out(opts.json ? json(m) : messageLine(m) + "\n");
+  let early: MessageView[] | null = [];
+  let following: Promise<void> | null = null;
+  if (opts.follow) {
+    following = client.follow({ chat }, (event) => {
+      if (event.type !== "message") return;
+      if (early) early.push(event.message);
+      else show(event.message);
+    });
+    following.catch(() => {}); // awaited below; this only keeps an early failure from escaping
+  }
+  const messages = await client.call("read", {
+    chat,
+    ...(opts.last !== undefined ? { last: opts.last } : {}),
+  });
+  if (opts.json) io.out(json(messages));
+  else if (messages.length === 0 && !following) io.out("(no messages yet)\n");
+  else for (const m of messages) io.out(messageLine(m) + "\n");
+  if (!following) return;
+
+  const seen = new Set(messages.map((m) => m.hash));
+  const pending = early;
+  early = null;
+  for (const m of pending) if (!seen.has(m.hash)) show(m);
+
+  let interrupted = false;
+  const stopListening = (io.onInterrupt ?? onProcessInterrupt)(() => {
+    interrupted = true;
+    void client.close();
+  });
+  try {
+    await following;
+  } finally {
+    stopListening();
+  }
+  if (!interrupted) {
+    throw new RojError("unreachable", `the node in ${client.dataDir} stopped`, { retryable: true });
+  }
+}
+
+/** `roj note` through the node. */
+export async function noteViaNode(
+  client: ControlClient,
+  text: string,
+  opts: { json?: boolean },
+  io: CliIo,
+): Promise<void> {
+  const m = await client.call("note", { text });
+  io.out(opts.json ? json(m) : `stored note ${m.seq}\n`);
+}
+
+/** A terminal QR code of `text` (light modules drawn, for dark backgrounds), or null when too long. */
+export function qrText(text: string): string | null {
+  try {
+    return renderUnicodeCompact(text, { border: 2, ecc: "L", boostEcc: true });
+  } catch {
+    return null;
+  }
+}
+
+/** Adds the commands that need a running node to `program`. */
+export function addNodeCommands(program: Command, io: CliIo): void {
+  program.command("send")
+    .description("send a message to a chat; prints stored, or delivered once the peer has it")
+    .argument("<chat>", "chat name (a contact's name for a direct chat)")
+    .argument("<text>", "the message")
+    .addOption(dataOption())
+    .option("--json", "print the message as JSON")
+    .action((chat: string, text: string, opts: JsonOpts) =>
+      withControl(opts, async (client) => {
+        const m = await client.call("send", { chat, text });
+        io.out(opts.json ? json(m) : `${m.state}\n`);
+      })
+    );
+
+  program.command("chats")
+    .description("list chats: name, unread messages, the last message")
+    .addOption(dataOption())
+    .option("--json", "print as a JSON array")
+    .action((opts: JsonOpts) =>
+      withControl(opts, async (client) => {
+        const chats = await client.call("chats", {});
+        io.out(opts.json ? json(chats) : chatLines(chats).join("\n") + "\n");
+      })
+    );
+
+  program.command("contacts")
+    .description("list contacts: name, fingerprint, online or not, last seen, addresses")
+    .addOption(dataOption())
+    .option("--json", "print as a JSON array")
+    .action((opts: JsonOpts) =>
+      withControl(opts, async (client) => {
+        const contacts = await client.call("contacts", {});
+        io.out(opts.json ? json(contacts) : contactLines(contacts).join("\n") + "\n");
+      })
+    );
+
+  program.command("invite")
+    .summary("make an invite for someone to add you as a contact")
+    .description(
+      "make an invite: text that lets someone add you as a contact (share it over a channel you trust)." +
+        " The text alone is the first line of output",
+    )
+    .addOption(dataOption())
+    .option(
+      "--expires <duration>",
+      "how long it stays valid, like 30m, 24h or 7d; 1m to 30d (default: 24h)",
+      (v: string) => parseDuration(v),
+    )
+    .option(
+      "--uses <n>",
+      `how many people may use it, 1 to ${MAX_INVITE_USES} (default: 1)`,
+      (v: string) => parsePositive(v, MAX_INVITE_USES),
+    )
+    .option("--qr", "also print it as a QR code (for a dark terminal background)")
+    .option("--json", "print as JSON: text, expires (ms since the epoch), addresses")
+    .action((opts: JsonOpts & { expires?: number; uses?: number; qr?: boolean }) =>
+      withControl(opts, async (client) => {
+        const invite = await client.call("invite", {
+          ...(opts.expires !== undefined ? { expiresIn: opts.expires } : {}),
+          ...(opts.uses !== undefined ? { uses: opts.uses } : {}),
+        });
+        if (opts.json) return io.out(json(invite));
+        io.out(invite.text + "\n");
+        if (opts.qr) {
+          const qr = qrText(invite.text);
+          if (qr) io.out(`\n${qr}\n`);
+          else io.err("(the invite is too long for a QR code)\n");
+        }
+        const uses = opts.uses ?? 1;
+        io.err(
+          `valid until ${shortTime(invite.expires)}, for ${uses} ${
+            uses === 1 ? "person" : "people"
+          }\n`,
+        );
+      })
+    );
+
+  program.command("add")
+    .description("accept an invite: adds its maker as a contact (and you as theirs)")
+    .argument("<invite>", "the invite text")
+    .addOption(dataOption())
+    .option("--name <name>", "the name to give the contact (default: the one in the invite)")
+    .option("--json", "print the contact as JSON")
+    .action((invite: string, opts: JsonOpts & { name?: string }) => {
+      if (opts.name !== undefined) checkName(opts.name);
+      return withControl(opts, async (client) => {
+        const c = await client.call("add", {
+          invite: invite.trim(),
+          ...(opts.name !== undefined ? { name: opts.name } : {}),
+        });
+        io.out(opts.json ? json(c) : `added ${c.name} ${c.fingerprint}\n`);
+      });
+    });
+
+  program.command("status")
+    .description("show the running node: identity, data folder, addresses, contacts online")
+    .addOption(dataOption())
+    .option("--json", "print as JSON")
+    .action((opts: JsonOpts) =>
+      withControl(opts, async (client) => {
+        const s = await client.call("status", {});
+        io.out(opts.json ? json(s) : statusLines(s).join("\n") + "\n");
+      })
+    );
+}
