@@ -13,7 +13,15 @@ import {
   publicKeyLine,
   type Signer,
 } from "./identity/mod.ts";
-import { ChatLog, directChatId, type Entry, notesChatId, toHex } from "./log/mod.ts";
+import {
+  ChatLog,
+  directChatId,
+  type Entry,
+  entryFromLine,
+  entryToJson,
+  notesChatId,
+  toHex,
+} from "./log/mod.ts";
 import { keys } from "./store/mod.ts";
 import {
   type ChatView,
@@ -43,6 +51,7 @@ import {
   listenSsh,
   parseEndpoint,
   type Pipe,
+  type SftpView,
   type SshClient,
   type SshServer,
 } from "./transport/mod.ts";
@@ -257,11 +266,14 @@ export class RojNode implements NodeApi {
     const e = await this.log.append(chat.id, this.signer, "msg", text);
     const view = this.#view(chat, e, await this.#delivered(chat));
     this.#emit({ type: "message", message: view });
-    if (chat.peer) {
-      const s = this.#peers.get(chat.peer.publicKey);
-      if (s) this.#syncs.get(s)?.get(chat.id)?.notify().catch(() => {});
-    }
+    if (chat.peer) this.#notifySync(chat.id, chat.peer.publicKey);
     return view;
+  }
+
+  /** Local entries changed in `chat`: push them to `peer` if a session is up. */
+  #notifySync(chat: string, peer: Uint8Array): void {
+    const s = this.#peers.get(peer);
+    if (s) this.#syncs.get(s)?.get(chat)?.notify().catch(() => {});
   }
 
   async #unread(chat: ChatRef): Promise<number> {
@@ -663,6 +675,63 @@ export class RojNode implements NodeApi {
     });
   }
 
+  /**
+   * What a contact sees with plain OpenSSH `sftp`: the chats they are a member
+   * of, as export lines, and appends of entries they signed.
+   */
+  #sftpView(peer: InboundPeer): SftpView | undefined {
+    const contact = peer.username === "roj" ? this.contacts.accepted(peer.publicKey) : undefined;
+    if (!contact) return undefined;
+    const chatId = directChatId(this.publicKey, contact.publicKey);
+    const mustBeShared = (chat: string) => {
+      if (chat !== chatId) throw new RojError("not_found", "no such chat");
+    };
+    const checkLine = async (chat: string, line: string): Promise<Entry> => {
+      mustBeShared(chat);
+      const e = await entryFromLine(line);
+      if (toHex(e.author) !== toHex(contact.publicKey)) {
+        throw new RojError("refused", `entry is signed by ${fingerprint(e.author)}, not by you`);
+      }
+      if (e.chat !== chat) throw new RojError("wrong_chat", "entry belongs to another chat");
+      return e;
+    };
+    return {
+      list: () =>
+        Promise.resolve([{
+          name: this.contacts.get(contact.publicKey)?.name ?? contact.name,
+          chat: chatId,
+        }]),
+      read: async (chat) => {
+        mustBeShared(chat);
+        const lines = (await this.log.read(chat)).map((e) => JSON.stringify(entryToJson(e)) + "\n");
+        return new TextEncoder().encode(lines.join(""));
+      },
+      check: async (chat, line) => {
+        await checkLine(chat, line);
+      },
+      append: async (chat, lines) => {
+        const entries = await Promise.all(lines.map((l) => checkLine(chat, l)));
+        const res = await this.log.merge(chat, entries, { allOrNothing: true });
+        if (res.rejected.length > 0) {
+          throw new RojError("bad_input", `${res.rejected[0]!.reason}; nothing was stored`);
+        }
+        const ref = this.#chatById(chat);
+        if (ref) {
+          for (const e of res.stored) {
+            this.#emit({ type: "message", message: this.#view(ref, e, 0) });
+          }
+        }
+        this.#notifySync(chat, contact.publicKey);
+        this.#say(
+          `${contact.name} appended ${res.stored.length} entr${
+            res.stored.length === 1 ? "y" : "ies"
+          } over sftp`,
+        );
+        return res.stored.length;
+      },
+    };
+  }
+
   #scheduleDial(peer: Uint8Array, attemptDelayOverride?: number): void {
     if (this.#closing || !this.#server) return;
     const k = toHex(peer);
@@ -722,6 +791,7 @@ export class RojNode implements NodeApi {
       port: listen.port,
       authorize: (u, k) => this.#authorize(u, k),
       onRoj: (peer, pipe) => this.#onInbound(peer, pipe),
+      sftpView: (peer) => this.#sftpView(peer),
       log: (line) => this.#say(line),
     });
     this.#say(

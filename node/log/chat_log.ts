@@ -98,6 +98,11 @@ function storedEntry(key: Deno.KvKey, value: unknown): Entry {
   }
 }
 
+export interface MergeOptions {
+  /** Store nothing unless every entry can be stored (duplicates aside). @default false */
+  allOrNothing?: boolean;
+}
+
 export interface ChatLogOptions {
   /** Verifies raw Ed25519 signatures; pass identity's createVerifier() to cache imported keys. */
   verifier?: Ed25519Verifier;
@@ -287,7 +292,11 @@ export class ChatLog {
    * Entries whose predecessor is missing are rejected as `seq_gap` and can be
    * merged again once it arrives.
    */
-  merge(chat: string, raws: ReadonlyArray<RawEntry>): Promise<MergeResult> {
+  merge(
+    chat: string,
+    raws: ReadonlyArray<RawEntry>,
+    options: MergeOptions = {},
+  ): Promise<MergeResult> {
     // Signatures are checked at once, outside the lock, so the next batch's
     // verification overlaps this batch's commit; the place in the lock queue is
     // taken now, so batches commit in the order they were handed in.
@@ -297,7 +306,10 @@ export class ChatLog {
       if (candidates.length === 0) return { stored: [], duplicates: 0, rejected };
       for (let attempt = 0;; attempt++) {
         try {
-          return await this.#mergeLocked(chat, candidates, [...rejected]);
+          if (options.allOrNothing && rejected.length > 0) {
+            return { stored: [], duplicates: 0, rejected };
+          }
+          return await this.#mergeLocked(chat, candidates, [...rejected], options);
         } catch (err) {
           if (attempt < 2 && err instanceof RojError && err.retryable) continue;
           throw err;
@@ -345,6 +357,7 @@ export class ChatLog {
     chat: string,
     candidates: Entry[],
     rejected: Rejection[],
+    options: MergeOptions,
   ): Promise<MergeResult> {
     const authors = new Map<string, Uint8Array>();
     for (const e of candidates) authors.set(authorKey(e.author), e.author);
@@ -402,6 +415,7 @@ export class ChatLog {
       acceptedAt.set(`${k}/${e.seq}`, e);
       tip.set(k, e);
     }
+    if (options.allOrNothing && rejected.length > 0) return { stored: [], duplicates, rejected };
     await this.#commit(chat, accepted);
     if (conflicts.length > 0) {
       const op = this.#store.kv.atomic();

@@ -14,6 +14,7 @@ export {
   ChatLog,
   type ChatLogOptions,
   type Head,
+  type MergeOptions,
   type MergeResult,
   type RawEntry,
   type RejectCode,

@@ -12,3 +12,4 @@ export {
   type SshClient,
   type SshServer,
 } from "./ssh.ts";
+export { type SftpChat, type SftpView } from "./sftp_server.ts";

@@ -20,6 +20,7 @@ import {
 } from "../identity/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import type { Pipe } from "./pipe.ts";
+import { serveSftp, type SftpStream, type SftpView } from "./sftp_server.ts";
 
 /** Ciphers in order of preference: chacha20 is ~2x aes-gcm under Deno; the rest for OpenSSH clients. */
 const CIPHERS = [
@@ -124,8 +125,8 @@ export interface ListenOptions {
   authorize(username: string, publicKey: Uint8Array): boolean;
   /** An authenticated peer opened the roj subsystem. */
   onRoj(peer: InboundPeer, pipe: Pipe): void;
-  /** An authenticated peer opened the sftp subsystem; `sftp` is ssh2's server-side SFTP stream. */
-  onSftp?(peer: InboundPeer, sftp: unknown): void;
+  /** The chats an authenticated peer may see over SFTP; undefined refuses SFTP. */
+  sftpView?(peer: InboundPeer): SftpView | undefined;
   log?(line: string): void;
 }
 
@@ -189,10 +190,10 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
               } else reject();
             },
           );
-          session.on("sftp", (acceptSftp: () => unknown, reject: () => void) => {
-            if (options.onSftp && peer) {
-              options.onSftp(peer, acceptSftp());
-            } else reject();
+          session.on("sftp", (acceptSftp: () => SftpStream, reject: () => void) => {
+            const view = peer && options.sftpView?.(peer);
+            if (view) serveSftp(acceptSftp(), view, options.log);
+            else reject();
           });
           for (
             const other of [
