@@ -1,0 +1,78 @@
+/** Real `roj run` processes for tests that kill, restart and talk to them over the control socket. */
+import { connectControl, type ControlClient } from "../control/mod.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+export interface NodeProcess {
+  readonly dir: string;
+  readonly child: Deno.ChildProcess;
+  /** Output so far (stdout and stderr), for failure messages. */
+  output(): string;
+  /** A fresh control connection to the running node. */
+  control(): Promise<ControlClient>;
+  /** SIGKILL: no chance to flush or say goodbye. */
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts `roj run --data dir --listen listen` and waits for its control socket. */
+export async function spawnNode(dir: string, listen: string, name = "node"): Promise<NodeProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-net",
+      "--allow-sys",
+      MAIN,
+      "run",
+      "--data",
+      dir,
+      "--listen",
+      listen,
+    ],
+    env: { USER: name, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  const dec = new TextDecoder();
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    for await (const chunk of s) out += dec.decode(chunk);
+  };
+  const pumping = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const done = child.status;
+  const end = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const c = await connectControl(dir);
+      await c.call("status", {});
+      await c.close();
+      break;
+    } catch {
+      if (Date.now() > end) throw new Error(`node in ${dir} did not start:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  let exited = false;
+  done.then(() => exited = true);
+  return {
+    dir,
+    child,
+    output: () => out,
+    control: () => connectControl(dir),
+    kill9: async () => {
+      if (!exited) child.kill("SIGKILL");
+      await done;
+      await pumping;
+    },
+    stop: async () => {
+      if (!exited) child.kill("SIGTERM");
+      await done;
+      await pumping;
+    },
+  };
+}
