@@ -32,6 +32,7 @@ import {
   type NodeApi,
   type NodeEvent,
   type Params,
+  type PeerView,
   type Results,
   type StatusView,
 } from "./api/mod.ts";
@@ -57,7 +58,8 @@ import {
 } from "./transport/mod.ts";
 import { check, FEATURES, RpcSession } from "./protocol/mod.ts";
 import { ChatSync } from "./sync/mod.ts";
-import { backoffDelay, type PeerSession, PeerSet } from "./peers/mod.ts";
+import { Discovery, type DiscoveryHost, type KnownPeer } from "./discovery/mod.ts";
+import { type PeerSession, PeerSet } from "./peers/mod.ts";
 
 export const VERSION = "0.1.0";
 
@@ -75,6 +77,12 @@ export interface NodeOptions {
 export interface StartOptions {
   /** Where the SSH server listens. @default 0.0.0.0:7022 */
   listen?: Endpoint;
+  /** Run as a passive anchor: hold sealed records for members, run no chats. @default false */
+  passive?: boolean;
+  /** Publish these "host:port" addresses instead of the listening ones. @default [] */
+  advertise?: string[];
+  /** How often to look for changed interface addresses when listening everywhere. @default 5000 */
+  interfacePollMs?: number;
   /** Timeout for each dial. @default 5000 */
   dialTimeoutMs?: number;
 }
@@ -105,16 +113,19 @@ export class RojNode implements NodeApi {
   #server: SshServer | null = null;
   #dialTimeoutMs = 5000;
   #closing = false;
-  /** Redial state per contact (hex): attempts and the pending timer. */
-  readonly #redial = new Map<
-    string,
-    {
-      attempt: number;
-      timer?: ReturnType<typeof setTimeout> | undefined;
-      dialing: boolean;
-      lastError?: string;
-    }
-  >();
+  #discovery!: Discovery;
+  /** A passive anchor: holds sealed records for members, runs no chats, dials nobody. */
+  #passive = false;
+  /** Addresses to publish instead of the listening ones (port forwards, VPS names). */
+  #advertise: string[] = [];
+  /** How each contact's current address was learnt (hex → "direct", "via bob", …). */
+  readonly #learntVia = new Map<string, string>();
+  /** The last dial failure per contact, logged once per change. */
+  readonly #dialErrors = new Map<string, string>();
+  /** IPs peers report seeing us at, for publishing when we listen everywhere. */
+  readonly #seenAs = new Set<string>();
+  #interfacesTimer: ReturnType<typeof setInterval> | undefined;
+  #interfaces = "";
   readonly #clients = new Set<SshClient>();
   readonly #rpcSync = new WeakMap<RpcSession, ChatSync>();
 
@@ -145,7 +156,9 @@ export class RojNode implements NodeApi {
       const log = new ChatLog(profile.store, { verifier: createVerifier(), now });
       const contacts = await ContactBook.open(profile.store);
       const invites = await InviteRegistry.open(profile.store, now());
-      return new RojNode(profile, signer, log, contacts, invites, options);
+      const node = new RojNode(profile, signer, log, contacts, invites, options);
+      node.#discovery = await Discovery.open(node.#discoveryHost(), profile.store);
+      return node;
     } catch (err) {
       profile.store.close();
       throw err;
@@ -299,6 +312,9 @@ export class RojNode implements NodeApi {
     params: Params<M>,
   ): Promise<Results[M]> {
     const p = params as Record<string, unknown>;
+    if (this.#passive && ["send", "note", "read", "chats"].includes(method)) {
+      throw new RojError("refused", "this node is a passive anchor: it runs no chats");
+    }
     switch (method) {
       case "status":
         return this.#status() as Results[M];
@@ -337,6 +353,10 @@ export class RojNode implements NodeApi {
           p.expiresIn as number | undefined,
           p.uses as number | undefined,
         ) as Promise<Results[M]>;
+      case "peers":
+        return this.#peerViews() as Results[M];
+      case "connect":
+        return this.#connect(p.address as string) as Promise<Results[M]>;
       case "add":
         return this.#add(p.invite as string, p.name as string | undefined) as Promise<Results[M]>;
       default:
@@ -348,6 +368,7 @@ export class RojNode implements NodeApi {
     const a = this.#server?.address;
     if (!a) return [];
     if (!isWildcard(a.host)) return [formatEndpoint(a)];
+    const seen = [...this.#seenAs].map((ip) => formatEndpoint({ host: ip, port: a.port }));
     // Listening everywhere: offer every non-loopback interface address.
     try {
       return Deno.networkInterfaces()
@@ -355,7 +376,10 @@ export class RojNode implements NodeApi {
           (i.family === "IPv4" || !i.address.startsWith("fe80")) && !i.address.startsWith("127.") &&
           i.address !== "::1"
         )
-        .map((i) => formatEndpoint({ host: i.address, port: a.port }));
+        .map((i) => formatEndpoint({ host: i.address, port: a.port }))
+        .concat(seen)
+        .filter((x, i, all) => all.indexOf(x) === i)
+        .slice(0, 8);
     } catch {
       return [formatEndpoint({ host: "127.0.0.1", port: a.port })];
     }
@@ -371,6 +395,14 @@ export class RojNode implements NodeApi {
       contacts: this.contacts.all().filter((c) => !c.blocked).length,
       online: this.#peers.all().length,
       version: VERSION,
+      ...(this.#passive
+        ? {
+          passive: true,
+          members: this.contacts.all().filter((c) => !c.blocked).length,
+          records: this.#discovery.sealed.size,
+          sessions: this.#peers.all().length,
+        }
+        : {}),
     };
   }
 
@@ -496,8 +528,14 @@ export class RojNode implements NodeApi {
       onInternalError: (m, err) =>
         this.#say(`internal error serving ${m}: ${(err as Error)?.stack ?? err}`),
     });
-    if (peer) this.#serveSync(rpc, peer);
+    if (peer) this.#serve(rpc, peer);
     return rpc;
+  }
+
+  /** Everything a contact may ask on a session, registered before its first frame. */
+  #serve(rpc: RpcSession, peer: Uint8Array): void {
+    this.#discovery.serve(rpc, peer);
+    if (!this.#passive) this.#serveSync(rpc, peer);
   }
 
   #localAddress(): string | undefined {
@@ -564,7 +602,7 @@ export class RojNode implements NodeApi {
     return sync;
   }
 
-  /** Makes a session live: serve the peer, start syncing the chats we share. */
+  /** Makes a session live: serve the peer, start syncing the chats we share, exchange addresses. */
   #attach(
     contact: Contact,
     rpc: RpcSession,
@@ -579,29 +617,33 @@ export class RojNode implements NodeApi {
       remote,
       since: this.#now(),
     };
-    const chatId = directChatId(this.publicKey, contact.publicKey);
-    const sync = this.#serveSync(rpc, contact.publicKey);
+    const k = toHex(contact.publicKey);
+    const anchor = rpc.peerHello?.features.includes("anchor") ?? false;
     if (!this.#peers.add(session)) {
       client?.close();
       return;
     }
-    this.#syncs.set(session, new Map([[chatId, sync]]));
-    const state = this.#redial.get(toHex(contact.publicKey));
-    if (state) {
-      state.attempt = 0;
-      if (state.timer) clearTimeout(state.timer);
-      state.timer = undefined;
+    const chatId = directChatId(this.publicKey, contact.publicKey);
+    const sync = this.#passive || anchor ? undefined : this.#serveSync(rpc, contact.publicKey);
+    if (sync) this.#syncs.set(session, new Map([[chatId, sync]]));
+    this.#dialErrors.delete(k);
+    if (direction === "in" && !this.#learntVia.has(k)) {
+      this.#learntVia.set(k, "direct (they dialled)");
     }
     this.#say(
-      `connected to ${contact.name} (${remote}, ${
+      `connected to ${contact.name}${anchor ? " (anchor)" : ""} (${remote}, ${
         direction === "out" ? "we dialled" : "they dialled"
       })`,
     );
+    this.#noteSeenAs(rpc);
     this.contacts.update(contact.publicKey, {
       lastSeen: this.#now(),
-      ...(direction === "out" ? { addresses: mergeAddresses([remote], contact.addresses) } : {}),
-    }).catch(() => {});
-    this.#emit({ type: "contact", contact: this.#contactView(contact) });
+      ...(anchor !== contact.anchor ? { anchor } : {}),
+      // An anchor keeps no member's address; a person remembers where a contact answered.
+      ...(direction === "out" && !this.#passive
+        ? { addresses: mergeAddresses([remote], contact.addresses) }
+        : {}),
+    }).then((c) => this.#emit({ type: "contact", contact: this.#contactView(c) })).catch(() => {});
     rpc.onClose((reason) => {
       client?.close();
       this.#syncs.delete(session);
@@ -612,11 +654,26 @@ export class RojNode implements NodeApi {
         this.contacts.update(contact.publicKey, { lastSeen: this.#now() }).catch(() => {});
         this.#emit({ type: "contact", contact: this.#contactView(latest) });
       }
-      this.#scheduleDial(contact.publicKey, 0);
+      if (!this.#closing) this.#discovery.trigger(`lost ${contact.name}`).catch(() => {});
     });
-    sync.start().catch((err) => {
+    sync?.start().catch((err) => {
       if (!rpc.closed) this.#say(`sync with ${contact.name} failed: ${(err as Error).message}`);
     });
+    this.#discovery.onSession({ peer: contact.publicKey, rpc, anchor }).catch(() => {});
+  }
+
+  /** A peer tells us the address it sees us at; publish it if we listen everywhere and it is new. */
+  #noteSeenAs(rpc: RpcSession): void {
+    const sees = rpc.peerHello?.sees;
+    const a = this.#server?.address;
+    if (!sees || !a || !isWildcard(a.host) || this.#advertise.length > 0) return;
+    try {
+      const ip = parseEndpoint(sees).host;
+      if (this.#seenAs.has(ip) || ip.startsWith("127.") || ip === "::1") return;
+      this.#seenAs.add(ip);
+      this.#say(`a peer sees us at ${ip}`);
+      this.#discovery.trigger("a peer sees us at a new address").catch(() => {});
+    } catch { /* not an address */ }
   }
 
   async #markDelivered(chat: ChatRef, seq: number): Promise<void> {
@@ -661,14 +718,18 @@ export class RojNode implements NodeApi {
           return false;
         }
       });
-      const added = await this.contacts.add(peer.publicKey, params.name, addresses, this.#now(), [
-        "notes",
-      ]);
+      const added = await this.contacts.add(
+        peer.publicKey,
+        params.name,
+        this.#passive ? [] : addresses,
+        this.#now(),
+        ["notes"],
+      );
       this.#say(
         `${added.name} (${fingerprint(added.publicKey)}) accepted an invite from ${remote}`,
       );
-      // Serve sync before answering, so bob's first request finds its handler.
-      this.#serveSync(rpc, added.publicKey);
+      // Serve before answering, so bob's first request finds its handler.
+      this.#serve(rpc, added.publicKey);
       queueMicrotask(() => this.#attach(added, rpc, "in", remote));
       this.#emit({ type: "contact", contact: this.#contactView(added) });
       return { name: this.name };
@@ -732,49 +793,77 @@ export class RojNode implements NodeApi {
     };
   }
 
-  #scheduleDial(peer: Uint8Array, attemptDelayOverride?: number): void {
-    if (this.#closing || !this.#server) return;
-    const k = toHex(peer);
-    let state = this.#redial.get(k);
-    if (!state) this.#redial.set(k, state = { attempt: 0, dialing: false });
-    if (state.timer || state.dialing) return;
-    const delay = attemptDelayOverride ?? backoffDelay(state.attempt);
-    state.timer = setTimeout(() => {
-      state!.timer = undefined;
-      this.#dialContact(peer).catch(() => {});
-    }, delay);
+  /** Dials one address of a contact; true when a session is up. Logs a failure once per change of reason. */
+  async #dialAt(contact: Contact, addr: string): Promise<boolean> {
+    if (this.#closing || this.#peers.get(contact.publicKey)) return false;
+    let client: SshClient | undefined;
+    try {
+      client = await this.#dial(parseEndpoint(addr), contact.publicKey, contact.name);
+      const rpc = this.#rpc(await client.openRoj(), contact.publicKey);
+      await rpc.ready;
+      this.#attach(contact, rpc, "out", addr, client);
+      return this.#peers.get(contact.publicKey)?.rpc === rpc;
+    } catch (err) {
+      client?.close();
+      const k = toHex(contact.publicKey);
+      const line = `cannot reach ${contact.name} at ${addr}: ${(err as Error).message}`;
+      if (this.#dialErrors.get(k) !== line) this.#say(line);
+      this.#dialErrors.set(k, line);
+      return false;
+    }
   }
 
-  async #dialContact(peer: Uint8Array): Promise<void> {
-    const k = toHex(peer);
-    const state = this.#redial.get(k) ?? { attempt: 0, dialing: false };
-    this.#redial.set(k, state);
-    const contact = this.contacts.accepted(peer);
-    if (!contact || this.#closing || this.#peers.get(peer) || state.dialing) return;
-    state.dialing = true;
-    try {
-      for (const addr of contact.addresses) {
-        if (this.#peers.get(peer) || this.#closing) return;
-        let client: SshClient | undefined;
-        try {
-          client = await this.#dial(parseEndpoint(addr), contact.publicKey, contact.name);
-          const rpc = this.#rpc(await client.openRoj(), contact.publicKey);
-          await rpc.ready;
-          this.#attach(contact, rpc, "out", addr, client);
-          return;
-        } catch (err) {
-          client?.close();
-          // Say why once per change of reason, not on every retry.
-          const line = `cannot reach ${contact.name} at ${addr}: ${(err as Error).message}`;
-          if (state.lastError !== line) this.#say(line);
-          state.lastError = line;
-        }
-      }
-      state.attempt++;
-    } finally {
-      state.dialing = false;
-    }
-    if (!this.#peers.get(peer)) this.#scheduleDial(peer);
+  #discoveryHost(): DiscoveryHost {
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    const known = (c: Contact): KnownPeer => ({
+      publicKey: c.publicKey,
+      name: c.name,
+      addresses: c.addresses,
+      anchor: c.anchor,
+      recordSeq: c.recordSeq,
+    });
+    return {
+      keyPair: this.profile.keyPair,
+      signer: this.signer,
+      get passive() {
+        return self.#passive;
+      },
+      now: () => this.#now(),
+      log: (line) => this.#say(line),
+      peers: () => (this.#passive ? [] : this.contacts.all().filter((c) => !c.blocked).map(known)),
+      sessions: () =>
+        this.#peers.all().map((s) => ({
+          peer: s.peer,
+          rpc: s.rpc,
+          anchor: this.contacts.get(s.peer)?.anchor ?? false,
+        })),
+      session: (peer) => {
+        const s = this.#peers.get(peer);
+        return s
+          ? { peer: s.peer, rpc: s.rpc, anchor: this.contacts.get(peer)?.anchor ?? false }
+          : undefined;
+      },
+      dial: (p, addr) => {
+        const c = this.contacts.accepted(p.publicKey);
+        return c ? this.#dialAt(c, addr) : Promise.resolve(false);
+      },
+      learnt: async (peer, record, via) => {
+        const c = this.contacts.get(peer);
+        if (!c || record.seq <= c.recordSeq) return;
+        await this.contacts.update(peer, {
+          addresses: mergeAddresses(record.addresses, []),
+          recordSeq: record.seq,
+        });
+        this.#learntVia.set(toHex(peer), via);
+        this.#say(
+          `learnt ${c.name}'s addresses ${via}: ${
+            record.addresses.join(", ")
+          } (record ${record.seq})`,
+        );
+      },
+      addresses: () => (this.#advertise.length > 0 ? this.#advertise : this.#listenAddresses()),
+    };
   }
 
   /**
@@ -784,6 +873,8 @@ export class RojNode implements NodeApi {
   async start(options: StartOptions = {}): Promise<void> {
     if (this.#server) throw new RojError("exists", "the node is already started");
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 5000;
+    this.#passive = options.passive ?? false;
+    this.#advertise = (options.advertise ?? []).map((a) => formatEndpoint(parseEndpoint(a)));
     const listen = options.listen ?? { host: "0.0.0.0", port: 7022 };
     this.#server = await listenSsh({
       keyPair: this.profile.keyPair,
@@ -797,14 +888,88 @@ export class RojNode implements NodeApi {
     this.#say(
       `listening on ${formatEndpoint(this.#server.address)} as ${this.name} ${this.fingerprint}`,
     );
-    for (const c of this.contacts.all()) if (!c.blocked) this.#scheduleDial(c.publicKey, 0);
+    if (this.#passive) {
+      this.#say(
+        `passive anchor: ${this.contacts.all().length} members, ${this.#discovery.sealed.size} sealed records held`,
+      );
+      return;
+    }
+    this.#discovery.trigger("start").catch(() => {});
+    // When listening everywhere, a new interface address (a new network) restarts the cascade.
+    if (isWildcard(this.#server.address.host) && this.#advertise.length === 0) {
+      this.#interfaces = this.#listenAddresses().join(",");
+      this.#interfacesTimer = setInterval(() => {
+        const now = this.#listenAddresses().join(",");
+        if (now === this.#interfaces) return;
+        this.#interfaces = now;
+        this.#say(`local addresses changed: ${now || "none"}`);
+        this.#discovery.trigger("local addresses changed").catch(() => {});
+      }, options.interfacePollMs ?? 5000);
+    }
+  }
+
+  /**
+   * Dials a typed address and keeps the session if a contact answers there;
+   * the cascade then restores the others.
+   * @throws {RojError} unreachable, or protocol when the key there is no contact's.
+   */
+  async #connect(address: string): Promise<ContactView> {
+    if (!this.#server) {
+      throw new RojError("no_node", "the node is not running; start it with `roj run`");
+    }
+    const to = parseEndpoint(address, 7022);
+    const local = this.#localAddress();
+    const client = await dialSsh({
+      keyPair: this.profile.keyPair,
+      to,
+      expectedKey: (key) => this.contacts.accepted(key) !== undefined,
+      expectedName: "any of your contacts",
+      timeoutMs: this.#dialTimeoutMs,
+      ...(local ? { localAddress: local } : {}),
+    });
+    this.#clients.add(client);
+    client.onClose(() => this.#clients.delete(client));
+    const contact = this.contacts.accepted(client.remoteKey)!;
+    try {
+      const rpc = this.#rpc(await client.openRoj(), contact.publicKey);
+      await rpc.ready;
+      const addr = formatEndpoint(to);
+      await this.contacts.update(contact.publicKey, {
+        addresses: mergeAddresses([addr], contact.addresses),
+      });
+      this.#learntVia.set(toHex(contact.publicKey), "typed by hand");
+      this.#attach(this.contacts.get(contact.publicKey)!, rpc, "out", addr, client);
+      this.#say(`reached ${contact.name} at ${addr}, typed by hand`);
+      return this.#contactView(this.contacts.get(contact.publicKey)!);
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+  }
+
+  #peerViews(): PeerView[] {
+    return this.contacts.all().filter((c) => !c.blocked).map((c) => {
+      const s = this.#peers.get(c.publicKey);
+      const k = toHex(c.publicKey);
+      return {
+        name: c.name,
+        fingerprint: fingerprint(c.publicKey),
+        kind: c.anchor ? "anchor" : "person",
+        state: s ? "connected" : this.#discovery.state(c.publicKey),
+        address: s ? s.remote : c.addresses[0] ?? null,
+        learnt: this.#learntVia.get(k) ?? (c.addresses.length > 0 ? "invite" : "unknown"),
+        lastSeen: s ? this.#now() : c.lastSeen,
+        since: s ? s.since : null,
+      };
+    });
   }
 
   /** Stops serving, closes every session, and closes the store. */
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    for (const s of this.#redial.values()) if (s.timer) clearTimeout(s.timer);
+    this.#discovery.close();
+    if (this.#interfacesTimer) clearInterval(this.#interfacesTimer);
     for (const s of this.#peers.all()) s.rpc.close("node stopping");
     for (const c of this.#clients) c.close();
     await this.#server?.close();

@@ -36,6 +36,10 @@ export const methodParams = {
     invite: z.string().min(1).max(MAX_INVITE),
     name: z.string().min(1).max(40).optional(),
   }).strict(),
+  /** Each contact: reachability, path, how its address was learnt. */
+  peers: z.object({}).strict(),
+  /** Dial a typed "host:port"; a contact must answer there. */
+  connect: z.object({ address: z.string().min(1).max(300) }).strict(),
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
 } as const;
@@ -53,6 +57,12 @@ export interface StatusView {
   readonly contacts: number;
   readonly online: number;
   readonly version: string;
+  /** Set on a passive anchor. */
+  readonly passive?: boolean;
+  /** A passive anchor's figures: members, sealed records held, live sessions. */
+  readonly members?: number;
+  readonly records?: number;
+  readonly sessions?: number;
 }
 
 export interface ContactView {
@@ -63,6 +73,20 @@ export interface ContactView {
   /** ms since the epoch; null when never seen. */
   readonly lastSeen: number | null;
   readonly addresses: string[];
+}
+
+export interface PeerView {
+  readonly name: string;
+  readonly fingerprint: string;
+  readonly kind: "person" | "anchor";
+  readonly state: "connected" | "dialing" | "unreachable";
+  /** Where the session runs, or the last known address. */
+  readonly address: string | null;
+  /** How the address was learnt: "direct", "via bob", "via anchor hive", "typed by hand", "invite". */
+  readonly learnt: string;
+  readonly lastSeen: number | null;
+  /** When the current session started. */
+  readonly since: number | null;
 }
 
 export interface MessageView {
@@ -112,6 +136,8 @@ export interface Results {
   contacts: ContactView[];
   invite: InviteView;
   add: ContactView;
+  peers: PeerView[];
+  connect: ContactView;
   follow: never;
 }
 

@@ -16,6 +16,10 @@ export interface Contact {
   readonly addedAt: number;
   readonly lastSeen: number | null;
   readonly blocked: boolean;
+  /** A passive anchor: holds sealed records, runs no chats, never gets our address. */
+  readonly anchor: boolean;
+  /** Highest address record seq seen from them (0: none). */
+  readonly recordSeq: number;
 }
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -43,7 +47,13 @@ export class ContactBook {
     const book = new ContactBook(store);
     for await (const res of store.kv.list<unknown>({ prefix: keys.contacts() })) {
       if (!isContact(res.value)) throw corrupt(res.key, "contact");
-      book.#byKey.set(hex(res.value.publicKey), res.value);
+      // Fields added after the first release default here.
+      const c = res.value as Contact & Partial<Pick<Contact, "anchor" | "recordSeq">>;
+      book.#byKey.set(hex(c.publicKey), {
+        ...c,
+        anchor: c.anchor === true,
+        recordSeq: typeof c.recordSeq === "number" ? c.recordSeq : 0,
+      });
     }
     return book;
   }
@@ -101,6 +111,8 @@ export class ContactBook {
         addedAt: now,
         lastSeen: null,
         blocked: false,
+        anchor: false,
+        recordSeq: 0,
       };
     await this.#put(contact);
     return contact;
@@ -109,7 +121,9 @@ export class ContactBook {
   /** Changes fields of a known contact. @throws {RojError} not_found */
   async update(
     publicKey: Uint8Array,
-    patch: Partial<Pick<Contact, "name" | "addresses" | "lastSeen" | "blocked">>,
+    patch: Partial<
+      Pick<Contact, "name" | "addresses" | "lastSeen" | "blocked" | "anchor" | "recordSeq">
+    >,
   ): Promise<Contact> {
     const old = this.get(publicKey);
     if (!old) throw new RojError("not_found", "no such contact");

@@ -49,9 +49,14 @@ export class PeerSet {
     const old = this.#byPeer.get(k);
     if (old && !old.rpc.closed) {
       const keep = this.#prefer(old, session);
-      const drop = keep === old ? session : old;
-      drop.rpc.close("duplicate session");
-      if (keep === old) return false;
+      if (keep === old) {
+        session.rpc.close("duplicate session");
+        return false;
+      }
+      // Replace before closing, so the old session's close is not taken for a lost peer.
+      this.#byPeer.set(k, session);
+      old.rpc.close("duplicate session");
+      return true;
     }
     this.#byPeer.set(k, session);
     return true;

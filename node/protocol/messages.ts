@@ -21,7 +21,8 @@
  * Methods (params → result) and their schemas are in methods.ts.
  *
  * Versions:
- *   1  hello, invite.redeem, sync.heads, sync.push
+ *   1  hello, invite.redeem, sync.heads, sync.push, addr.put, addr.get,
+ *      addr.mine, addr.notify; feature "anchor" marks a passive anchor
  */
 import { z } from "zod";
 

@@ -40,6 +40,26 @@ export const schemas = {
       reason: z.string().max(300).optional(),
     }),
   },
+  /** Store sealed copies of the sender's address record, by tag. */
+  "addr.put": {
+    params: z.object({ items: z.array(z.object({ t: b64(24), b: b64(1900) })).min(1).max(256) }),
+    result: z.object({ stored: z.number().int().min(0) }),
+  },
+  /** Sealed copies held for these tags (those not held are left out). */
+  "addr.get": {
+    params: z.object({ tags: z.array(b64(24)).min(1).max(256) }),
+    result: z.object({ items: z.array(z.object({ t: b64(24), b: b64(1900) })).max(256) }),
+  },
+  /** The sender's own signed address record, for a contact. */
+  "addr.mine": {
+    params: z.object({ record: b64(1700) }),
+    result: z.object({}),
+  },
+  /** Copies for these tags just arrived here: ask if you are waiting for one. */
+  "addr.notify": {
+    params: z.object({ tags: z.array(b64(24)).min(1).max(256) }),
+    result: z.object({}),
+  },
 } as const;
 
 export type MethodName = keyof typeof schemas;

@@ -260,7 +260,7 @@ export interface DialOptions {
   readonly keyPair: KeyPair;
   readonly to: Endpoint;
   /** The key the server must present; anything else fails before any data is sent. */
-  readonly expectedKey: Uint8Array;
+  readonly expectedKey: Uint8Array | ((key: Uint8Array) => boolean);
   /** Who we think is there, for the error message. */
   readonly expectedName: string;
   /** Bind the source address (so peers see our listening address). */
@@ -272,6 +272,8 @@ export interface DialOptions {
 
 export interface SshClient {
   readonly remote: Endpoint;
+  /** The server's host key (its identity). */
+  readonly remoteKey: Uint8Array;
   /** Opens the roj subsystem on this connection. */
   openRoj(): Promise<Pipe>;
   onClose(listener: () => void): void;
@@ -288,6 +290,7 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
   const timeoutMs = options.timeoutMs ?? 5000;
   return await new Promise<SshClient>((resolve, reject) => {
     let wrongKey: Uint8Array | undefined;
+    let hostKey: Uint8Array | undefined;
     let settled = false;
     const client = new ssh2.Client();
     const sock = net.connect({
@@ -347,6 +350,7 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
       clearTimeout(timer);
       resolve({
         remote: options.to,
+        remoteKey: hostKey!,
         openRoj: () =>
           new Promise<Pipe>((res, rej) => {
             client.subsys(ROJ_SUBSYSTEM, (err: Error | undefined, ch: Ssh2Channel) => {
@@ -380,7 +384,13 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
           wrongKey = new Uint8Array(32);
           return false;
         }
-        if (bytesEqual(key, options.expectedKey)) return true;
+        const ok = typeof options.expectedKey === "function"
+          ? options.expectedKey(key)
+          : bytesEqual(key, options.expectedKey);
+        if (ok) {
+          hostKey = key;
+          return true;
+        }
         wrongKey = key;
         return false;
       },

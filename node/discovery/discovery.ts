@@ -1,0 +1,377 @@
+/**
+ * The reconnect cascade (DESIGN.md, "Finding each other").
+ *
+ * Coming back with a new address, a node publishes a new signed record, dials
+ * every contact at its last known addresses in parallel (host keys checked by
+ * the transport), and to every peer it reaches hands its sealed copies and asks
+ * for the records of the contacts it has not reached. It dials what it learns
+ * and repeats until everyone is reached or a round learns nothing; then it
+ * retries with back-off. A holder that receives fresh copies tells its other
+ * sessions their tags (addr.notify), so a waiting node asks at once instead
+ * of at its next retry.
+ *
+ * Privacy: a record is sealed per contact under a pairwise tag (pairwise.ts);
+ * anchors get copies to hold but never a copy sealed to them, and never the
+ * plain record. Nothing here is sent outside authenticated sessions.
+ */
+import { RojError } from "../errors.ts";
+import type { KeyPair, Signer } from "../identity/mod.ts";
+import { toHex } from "../log/mod.ts";
+import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import { keys, type Store } from "../store/mod.ts";
+import { backoffDelay } from "../peers/mod.ts";
+import { openRecord, type SignedRecord, signRecord } from "./address_record.ts";
+import { type Pair, pairwise } from "./pairwise.ts";
+import { SealedStore } from "./sealed_store.ts";
+
+/** What discovery needs to know about a contact. */
+export interface KnownPeer {
+  readonly publicKey: Uint8Array;
+  readonly name: string;
+  readonly addresses: string[];
+  readonly anchor: boolean;
+  /** Highest record seq seen from them. */
+  readonly recordSeq: number;
+}
+
+export interface LiveSession {
+  readonly peer: Uint8Array;
+  readonly rpc: RpcSession;
+  readonly anchor: boolean;
+}
+
+/** The node, as discovery sees it. */
+export interface DiscoveryHost {
+  readonly keyPair: KeyPair;
+  readonly signer: Signer;
+  /** A passive anchor publishes nothing and dials nobody. */
+  readonly passive: boolean;
+  now(): number;
+  log(line: string): void;
+  /** Accepted contacts (people and anchors). */
+  peers(): KnownPeer[];
+  sessions(): LiveSession[];
+  session(peer: Uint8Array): LiveSession | undefined;
+  /** Dials one address of a contact; true when a session is up. */
+  dial(peer: KnownPeer, address: string): Promise<boolean>;
+  /** A newer record of a contact was learnt. */
+  learnt(peer: Uint8Array, record: SignedRecord, via: string): Promise<void>;
+  /** The addresses to publish now. */
+  addresses(): string[];
+}
+
+export type PeerState = "connected" | "dialing" | "unreachable";
+
+export interface DiscoveryOptions {
+  /** Rounds of dial-and-ask before falling back to timed retries. @default 8 */
+  readonly maxRounds?: number;
+  /** First retry delay; doubles up to maxRetryMs. @default 1000 */
+  readonly retryMs?: number;
+  /** @default 60000 */
+  readonly maxRetryMs?: number;
+}
+
+export class Discovery {
+  readonly #host: DiscoveryHost;
+  readonly #store: Store;
+  readonly sealed: SealedStore;
+  readonly #pair: (them: Uint8Array) => Pair;
+  readonly #options: Required<DiscoveryOptions>;
+  #record: SignedRecord | null = null;
+  #running: Promise<void> | null = null;
+  #again = false;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryAttempt = 0;
+  #closed = false;
+  readonly #dialing = new Set<string>();
+
+  private constructor(
+    host: DiscoveryHost,
+    store: Store,
+    sealed: SealedStore,
+    options: DiscoveryOptions,
+  ) {
+    this.#host = host;
+    this.#store = store;
+    this.sealed = sealed;
+    this.#pair = pairwise(host.keyPair);
+    this.#options = {
+      maxRounds: options.maxRounds ?? 8,
+      retryMs: options.retryMs ?? 1000,
+      maxRetryMs: options.maxRetryMs ?? 60_000,
+    };
+  }
+
+  static async open(
+    host: DiscoveryHost,
+    store: Store,
+    options: DiscoveryOptions = {},
+  ): Promise<Discovery> {
+    const d = new Discovery(host, store, await SealedStore.open(store), options);
+    const own = await store.kv.get<unknown>(keys.ownRecord());
+    if (own.value instanceof Uint8Array) {
+      try {
+        d.#record = await openRecord(own.value, host.keyPair.publicKey);
+      } catch {
+        host.log("own address record in the store is damaged; a new one will be published");
+      }
+    }
+    return d;
+  }
+
+  /** The record this node publishes, if any. */
+  get record(): SignedRecord | null {
+    return this.#record;
+  }
+
+  state(peer: Uint8Array): PeerState {
+    if (this.#host.session(peer)) return "connected";
+    return this.#dialing.has(toHex(peer)) ? "dialing" : "unreachable";
+  }
+
+  /** Signs a new record when the addresses to publish changed. Returns whether it did. */
+  async publish(): Promise<boolean> {
+    if (this.#host.passive) return false;
+    const addresses = this.#host.addresses();
+    if (addresses.length === 0) return false;
+    const same = this.#record && this.#record.addresses.length === addresses.length &&
+      this.#record.addresses.every((a, i) => a === addresses[i]);
+    if (same) return false;
+    const rec = await signRecord(this.#host.signer, {
+      seq: (this.#record?.seq ?? 0) + 1,
+      time: this.#host.now(),
+      addresses,
+    });
+    await this.#store.kv.set(keys.ownRecord(), rec.packed);
+    this.#record = rec;
+    this.#host.log(`published address record ${rec.seq}: ${addresses.join(", ")}`);
+    return true;
+  }
+
+  /** Runs the cascade now (coalesced with a run in progress). */
+  trigger(reason: string): Promise<void> {
+    if (this.#closed || this.#host.passive) return Promise.resolve();
+    if (this.#retryTimer) {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+    }
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#run(reason).finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  #unreached(): KnownPeer[] {
+    return this.#host.peers().filter((p) => !this.#host.session(p.publicKey));
+  }
+
+  async #run(reason: string): Promise<void> {
+    do {
+      this.#again = false;
+      await this.publish();
+      for (let round = 0; round < this.#options.maxRounds && !this.#closed; round++) {
+        await Promise.all(this.#unreached().map((p) => this.#dialAny(p)));
+        const unreached = this.#unreached();
+        if (unreached.length === 0) break;
+        const learnt = await this.#ask(this.#host.sessions(), unreached);
+        if (learnt.length === 0) break;
+      }
+    } while (this.#again && !this.#closed);
+    const left = this.#unreached();
+    if (left.length === 0 || this.#closed) {
+      this.#retryAttempt = 0;
+      return;
+    }
+    const delay = backoffDelay(this.#retryAttempt++, {
+      initialMs: this.#options.retryMs,
+      maxMs: this.#options.maxRetryMs,
+    });
+    if (this.#retryAttempt === 1) {
+      this.#host.log(
+        `cascade (${reason}): ${left.length} contact(s) not reached; retrying with back-off`,
+      );
+    }
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.trigger("retry").catch(() => {});
+    }, delay);
+  }
+
+  /** Dials every known address of `p` at once; the first to answer wins. */
+  async #dialAny(p: KnownPeer): Promise<boolean> {
+    const k = toHex(p.publicKey);
+    if (p.addresses.length === 0 || this.#dialing.has(k) || this.#host.session(p.publicKey)) {
+      return false;
+    }
+    this.#dialing.add(k);
+    try {
+      const results = await Promise.all(
+        p.addresses.map((a) => this.#host.dial(p, a).catch(() => false)),
+      );
+      return results.some(Boolean);
+    } finally {
+      this.#dialing.delete(k);
+    }
+  }
+
+  /**
+   * Asks sessions (anchors first) for sealed records of `wanted`; opens,
+   * verifies and reports newer ones. Returns the peers with a newer record.
+   */
+  async #ask(sessions: LiveSession[], wanted: KnownPeer[]): Promise<KnownPeer[]> {
+    const pending = new Map(
+      wanted.filter((p) => !p.anchor).map((
+        p,
+      ) => [toHex(this.#pair(p.publicKey).tag(p.publicKey)), p]),
+    );
+    const learnt: KnownPeer[] = [];
+    const ordered = [...sessions].sort((a, b) => Number(b.anchor) - Number(a.anchor));
+    for (const s of ordered) {
+      if (pending.size === 0) break;
+      const items = await this.#get(s, [...pending.values()]);
+      for (const item of items) {
+        const p = pending.get(item.tagHex);
+        if (!p || !await this.#accept(p, item.blob, s)) continue;
+        pending.delete(item.tagHex);
+        learnt.push(p);
+      }
+    }
+    return learnt;
+  }
+
+  async #get(
+    s: LiveSession,
+    peers: KnownPeer[],
+  ): Promise<Array<{ tagHex: string; blob: Uint8Array }>> {
+    const tags = peers.slice(0, 256).map((p) =>
+      encodeB64(this.#pair(p.publicKey).tag(p.publicKey))
+    );
+    if (tags.length === 0) return [];
+    try {
+      const res = check("addr.get", "result", await s.rpc.request("addr.get", { tags }, 5000));
+      return res.items.map((i) => ({ tagHex: toHex(decodeB64(i.t)), blob: decodeB64(i.b) }));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Opens a sealed copy of `p`'s record; reports it if newer. */
+  async #accept(p: KnownPeer, blob: Uint8Array, from: LiveSession): Promise<boolean> {
+    let rec: SignedRecord;
+    try {
+      rec = await openRecord(this.#pair(p.publicKey).open(p.publicKey, blob), p.publicKey);
+    } catch (err) {
+      this.#host.log(`dropped a record for ${p.name} from a peer: ${(err as Error).message}`);
+      return false;
+    }
+    if (rec.seq <= p.recordSeq) return false;
+    const via = this.#host.peers().find((q) => toHex(q.publicKey) === toHex(from.peer));
+    await this.#host.learnt(
+      p.publicKey,
+      rec,
+      via ? (via.anchor ? `via anchor ${via.name}` : `via ${via.name}`) : "via a peer",
+    );
+    return true;
+  }
+
+  /** Serves the addr.* methods on a session with `peer` (called before its first frame). */
+  serve(rpc: RpcSession, peer: Uint8Array): void {
+    rpc.handle("addr.put", async (p) => {
+      const params = check("addr.put", "params", p);
+      const items = params.items.map((i) => ({ tag: decodeB64(i.t), blob: decodeB64(i.b) }));
+      const stored = await this.sealed.put(peer, items, this.#host.now());
+      if (stored > 0) this.#notifyOthers(peer, params.items.map((i) => i.t));
+      return { stored };
+    });
+    rpc.handle("addr.get", async (p) => {
+      const params = check("addr.get", "params", p);
+      const items = await this.sealed.get(params.tags.map(decodeB64));
+      return { items: items.map((i) => ({ t: encodeB64(i.tag), b: encodeB64(i.blob) })) };
+    });
+    rpc.handle("addr.mine", async (p) => {
+      const params = check("addr.mine", "params", p);
+      // An anchor keeps no member's address in any form it can read.
+      if (this.#host.passive) return {};
+      const known = this.#host.peers().find((q) => toHex(q.publicKey) === toHex(peer));
+      if (!known) return {};
+      let rec: SignedRecord;
+      try {
+        rec = await openRecord(decodeB64(params.record), peer);
+      } catch (err) {
+        this.#host.log(`dropped ${known.name}'s address record: ${(err as Error).message}`);
+        throw err instanceof RojError ? err : new RojError("bad_input", "bad record");
+      }
+      if (rec.seq > known.recordSeq) await this.#host.learnt(peer, rec, "direct");
+      else if (rec.seq < known.recordSeq) {
+        this.#host.log(`dropped an old address record of ${known.name} (seq ${rec.seq})`);
+      }
+      return {};
+    });
+    rpc.handle("addr.notify", (p) => {
+      const params = check("addr.notify", "params", p);
+      const waiting = new Set(
+        this.#unreached().filter((q) => !q.anchor).map((q) =>
+          encodeB64(this.#pair(q.publicKey).tag(q.publicKey))
+        ),
+      );
+      if (params.tags.some((t) => waiting.has(t))) {
+        const s = this.#host.session(peer);
+        if (s) {
+          this.#ask([s], this.#unreached()).then((learnt) => {
+            if (learnt.length > 0) this.trigger("notified").catch(() => {});
+          }).catch(() => {});
+        }
+      }
+      return Promise.resolve({});
+    });
+  }
+
+  #notifyOthers(from: Uint8Array, tags: string[]): void {
+    for (const s of this.#host.sessions()) {
+      if (toHex(s.peer) === toHex(from) || s.anchor) continue;
+      for (let i = 0; i < tags.length; i += 256) {
+        s.rpc.request("addr.notify", { tags: tags.slice(i, i + 256) }, 5000).catch(() => {});
+      }
+    }
+  }
+
+  /**
+   * A session came up: hand over our record (plain to a person, never to an
+   * anchor) and our sealed copies, then ask it for whoever we are missing.
+   */
+  async onSession(s: LiveSession): Promise<void> {
+    if (this.#host.passive) return;
+    const peers = this.#host.peers();
+    const me = this.#record;
+    try {
+      if (me && !s.anchor) await s.rpc.request("addr.mine", { record: encodeB64(me.packed) }, 5000);
+      if (me) {
+        const items = peers.filter((p) => !p.anchor && toHex(p.publicKey) !== toHex(s.peer)).map(
+          (p) => {
+            const pair = this.#pair(p.publicKey);
+            return {
+              t: encodeB64(pair.tag(this.#host.keyPair.publicKey)),
+              b: encodeB64(pair.seal(this.#host.keyPair.publicKey, me.packed)),
+            };
+          },
+        );
+        for (let i = 0; i < items.length; i += 256) {
+          await s.rpc.request("addr.put", { items: items.slice(i, i + 256) }, 5000);
+        }
+      }
+      const learnt = await this.#ask([s], this.#unreached());
+      if (learnt.length > 0) this.trigger("learnt from a new session").catch(() => {});
+    } catch (err) {
+      if (!s.rpc.closed) this.#host.log(`exchanging addresses failed: ${(err as Error).message}`);
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+  }
+}
