@@ -22,7 +22,7 @@ import {
   noNodeError,
   serveControl,
 } from "../node/control/mod.ts";
-import { parseEndpoint } from "../node/transport/mod.ts";
+import { formatEndpoint, parseEndpoint } from "../node/transport/mod.ts";
 import { askPassphrase } from "./passphrase.ts";
 import { entryLine } from "./format.ts";
 import { addNodeCommands, noteViaNode, readViaNode, tryControl } from "./commands_node.ts";
@@ -225,60 +225,72 @@ export function buildCli(io: CliIo = stdio): Command {
     )
     .addOption(dataOption())
     .option("--listen <host:port>", "where the SSH server listens", "0.0.0.0:7022")
-    .action(async (opts: { data?: string; listen: string }) => {
-      const dir = resolveDataDir(opts.data);
-      const listen = parseEndpoint(opts.listen, 7022);
-      try {
-        // First start: the login name is a better default than "me".
-        const user = Deno.env.get("USER");
-        const created = await initProfile(dir, {
+    .option(
+      "--advertise <host:port>",
+      "publish this address instead of the listening one (port forward, VPS name); repeatable",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
+      "--passive",
+      "run as a hive anchor: hold sealed address records for members, run no chats",
+    )
+    .action(
+      async (opts: { data?: string; listen: string; advertise?: string[]; passive?: boolean }) => {
+        const dir = resolveDataDir(opts.data);
+        const listen = parseEndpoint(opts.listen, 7022);
+        const advertise = (opts.advertise ?? []).map((a) => formatEndpoint(parseEndpoint(a, 7022)));
+        try {
+          // First start: the login name is a better default than "me".
+          const user = Deno.env.get("USER");
+          const created = await initProfile(dir, {
+            ask: askPassphrase,
+            ...(user && /^[\w.-]{1,40}$/.test(user) ? { name: user } : {}),
+          });
+          created.store.close();
+          io.err(`created identity in ${dir}\n`);
+        } catch (err) {
+          if (!isRojError(err, "exists")) throw err;
+        }
+        const stamp = () => new Date().toISOString().slice(11, 19);
+        const node = await RojNode.open({
+          dataDir: dir,
           ask: askPassphrase,
-          ...(user && /^[\w.-]{1,40}$/.test(user) ? { name: user } : {}),
+          log: (line) => io.out(`${stamp()} ${line}\n`),
         });
-        created.store.close();
-        io.err(`created identity in ${dir}\n`);
-      } catch (err) {
-        if (!isRojError(err, "exists")) throw err;
-      }
-      const stamp = () => new Date().toISOString().slice(11, 19);
-      const node = await RojNode.open({
-        dataDir: dir,
-        ask: askPassphrase,
-        log: (line) => io.out(`${stamp()} ${line}\n`),
-      });
-      let control: ControlServer;
-      try {
-        // Before listening for peers: a second `roj run` on this folder stops here.
-        control = await serveControl(controlSocketPath(dir), node, {
-          log: (l) => io.err(`${l}\n`),
+        let control: ControlServer;
+        try {
+          // Before listening for peers: a second `roj run` on this folder stops here.
+          control = await serveControl(controlSocketPath(dir), node, {
+            log: (l) => io.err(`${l}\n`),
+          });
+        } catch (err) {
+          await node.close();
+          throw err;
+        }
+        try {
+          await node.start({ listen, advertise, passive: opts.passive ?? false });
+        } catch (err) {
+          await control.close();
+          await node.close();
+          throw err;
+        }
+        io.out(
+          `${stamp()} data folder ${dir}; control socket ${control.path}; press Ctrl-C to stop\n`,
+        );
+        await new Promise<void>((resolve) => {
+          const stop = () => {
+            Deno.removeSignalListener("SIGINT", stop);
+            Deno.removeSignalListener("SIGTERM", stop);
+            resolve();
+          };
+          Deno.addSignalListener("SIGINT", stop);
+          Deno.addSignalListener("SIGTERM", stop);
         });
-      } catch (err) {
-        await node.close();
-        throw err;
-      }
-      try {
-        await node.start({ listen });
-      } catch (err) {
         await control.close();
         await node.close();
-        throw err;
-      }
-      io.out(
-        `${stamp()} data folder ${dir}; control socket ${control.path}; press Ctrl-C to stop\n`,
-      );
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          Deno.removeSignalListener("SIGINT", stop);
-          Deno.removeSignalListener("SIGTERM", stop);
-          resolve();
-        };
-        Deno.addSignalListener("SIGINT", stop);
-        Deno.addSignalListener("SIGTERM", stop);
-      });
-      await control.close();
-      await node.close();
-      io.out(`${stamp()} stopped\n`);
-    });
+        io.out(`${stamp()} stopped\n`);
+      },
+    );
 
   return program;
 }

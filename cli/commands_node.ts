@@ -9,7 +9,14 @@ import { checkName, isRojError, resolveDataDir, RojError } from "../node/mod.ts"
 import { connectControl, type ControlClient } from "../node/control/mod.ts";
 import type { MessageView } from "../node/api/mod.ts";
 import { parseDuration } from "./duration.ts";
-import { chatLines, contactLines, messageLine, shortTime, statusLines } from "./format.ts";
+import {
+  chatLines,
+  contactLines,
+  messageLine,
+  peerLines,
+  shortTime,
+  statusLines,
+} from "./format.ts";
 import { type CliIo, onProcessInterrupt } from "./io.ts";
 import { dataOption, parsePositive } from "./options.ts";
 
@@ -220,6 +227,33 @@ export function addNodeCommands(program: Command, io: CliIo): void {
         io.out(opts.json ? json(c) : `added ${c.name} ${c.fingerprint}\n`);
       });
     });
+
+  program.command("peers")
+    .description(
+      "each contact: connected, dialing or unreachable; the address in use; how it was learnt (direct, via a friend, via an anchor); last seen",
+    )
+    .addOption(dataOption())
+    .option("--json", "print as a JSON array")
+    .action((opts: JsonOpts) =>
+      withControl(opts, async (client) => {
+        const peers = await client.call("peers", {});
+        io.out(opts.json ? json(peers) : peerLines(peers).join("\n") + "\n");
+      })
+    );
+
+  program.command("connect")
+    .description(
+      "reach a friend at an address you were told (when nobody is reachable); the rest of your contacts follow by themselves",
+    )
+    .argument("<host:port>", "the friend's current address")
+    .addOption(dataOption())
+    .option("--json", "print the contact reached as JSON")
+    .action((address: string, opts: JsonOpts) =>
+      withControl(opts, async (client) => {
+        const c = await client.call("connect", { address });
+        io.out(opts.json ? json(c) : `reached ${c.name} ${c.fingerprint}\n`);
+      })
+    );
 
   program.command("status")
     .description("show the running node: identity, data folder, addresses, contacts online")

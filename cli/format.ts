@@ -1,6 +1,6 @@
 /** Plain-text rendering of entries and node views for the terminal. */
 import type { Entry } from "../node/mod.ts";
-import type { ChatView, ContactView, MessageView, StatusView } from "../node/api/mod.ts";
+import type { ChatView, ContactView, MessageView, PeerView, StatusView } from "../node/api/mod.ts";
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
@@ -120,7 +120,29 @@ export function statusLines(s: StatusView): string[] {
       ["data:", s.dataDir],
       ["listening:", s.listen.length ? s.listen.join(", ") : "(not listening)"],
       ["contacts:", `${s.contacts} (${s.online} online)`],
+      ...(s.passive
+        ? [
+          ["role:", "passive anchor (holds sealed records, runs no chats)"],
+          ["members:", String(s.members ?? 0)],
+          ["records held:", String(s.records ?? 0)],
+          ["live sessions:", String(s.sessions ?? 0)],
+        ]
+        : []),
       ["version:", s.version],
     ]),
   ];
+}
+
+/** `roj peers`: each contact's reachability, path and how its address was learnt. */
+export function peerLines(peers: readonly PeerView[], now: number = Date.now()): string[] {
+  if (peers.length === 0) return ["(no contacts yet; add one with `roj add <invite>`)"];
+  return table(peers.map((p) => [
+    escapeControl(p.name) + (p.kind === "anchor" ? " (anchor)" : ""),
+    p.state,
+    p.address ? escapeControl(p.address) : "(no address known)",
+    escapeControl(p.learnt),
+    p.state === "connected"
+      ? `since ${relativeTime(p.since, now)}`
+      : `seen ${relativeTime(p.lastSeen, now)}`,
+  ]));
 }

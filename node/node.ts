@@ -438,7 +438,7 @@ export class RojNode implements NodeApi {
   }
 
   async #invite(expiresIn = 86_400, uses = 1): Promise<InviteView> {
-    const addresses = this.#listenAddresses();
+    const addresses = this.#advertise.length > 0 ? this.#advertise : this.#listenAddresses();
     if (addresses.length === 0) {
       throw new RojError("no_node", "the node is not listening; start it with `roj run`");
     }
@@ -503,6 +503,7 @@ export class RojNode implements NodeApi {
           `added ${contact.name} (${res.name}, ${fingerprint(contact.publicKey)}) at ${addr}`,
         );
         this.#attach(contact, rpc, "out", addr, client);
+        this.#discovery.refresh();
         this.#emit({ type: "contact", contact: this.#contactView(contact) });
         return this.#contactView(contact);
       } catch (err) {
@@ -524,7 +525,11 @@ export class RojNode implements NodeApi {
   /** A protocol session on `pipe`; with `peer`, its sync is served from the first frame on. */
   #rpc(pipe: Pipe, peer?: Uint8Array): RpcSession {
     const rpc = new RpcSession(pipe, {
-      hello: { features: [...FEATURES], name: this.name, sees: pipe.remote },
+      hello: {
+        features: [...FEATURES, ...(this.#passive ? ["anchor"] : [])],
+        name: this.name,
+        sees: pipe.remote,
+      },
       onInternalError: (m, err) =>
         this.#say(`internal error serving ${m}: ${(err as Error)?.stack ?? err}`),
     });
@@ -730,7 +735,10 @@ export class RojNode implements NodeApi {
       );
       // Serve before answering, so bob's first request finds its handler.
       this.#serve(rpc, added.publicKey);
-      queueMicrotask(() => this.#attach(added, rpc, "in", remote));
+      queueMicrotask(() => {
+        this.#attach(added, rpc, "in", remote);
+        this.#discovery.refresh();
+      });
       this.#emit({ type: "contact", contact: this.#contactView(added) });
       return { name: this.name };
     });

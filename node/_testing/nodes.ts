@@ -20,6 +20,8 @@ export interface TestNodeOptions {
   /** Reuse an existing data folder (restart). */
   dir?: string;
   verbose?: boolean;
+  /** Start as a passive anchor. */
+  passive?: boolean;
 }
 
 /** Polls `check` until it is true. */
@@ -61,6 +63,7 @@ export async function startTestNode(
   await node.start({
     listen: { host: options.host ?? "127.0.0.1", port: options.port ?? 0 },
     dialTimeoutMs: 2000,
+    passive: options.passive ?? false,
   });
   let stopped = false;
   const stop = async () => {

@@ -145,6 +145,7 @@ export class Discovery {
     await this.#store.kv.set(keys.ownRecord(), rec.packed);
     this.#record = rec;
     this.#host.log(`published address record ${rec.seq}: ${addresses.join(", ")}`);
+    this.refresh();
     return true;
   }
 
@@ -345,28 +346,37 @@ export class Discovery {
    */
   async onSession(s: LiveSession): Promise<void> {
     if (this.#host.passive) return;
-    const peers = this.#host.peers();
-    const me = this.#record;
     try {
-      if (me && !s.anchor) await s.rpc.request("addr.mine", { record: encodeB64(me.packed) }, 5000);
-      if (me) {
-        const items = peers.filter((p) => !p.anchor && toHex(p.publicKey) !== toHex(s.peer)).map(
-          (p) => {
-            const pair = this.#pair(p.publicKey);
-            return {
-              t: encodeB64(pair.tag(this.#host.keyPair.publicKey)),
-              b: encodeB64(pair.seal(this.#host.keyPair.publicKey, me.packed)),
-            };
-          },
-        );
-        for (let i = 0; i < items.length; i += 256) {
-          await s.rpc.request("addr.put", { items: items.slice(i, i + 256) }, 5000);
-        }
-      }
+      await this.#handOver(s);
       const learnt = await this.#ask([s], this.#unreached());
       if (learnt.length > 0) this.trigger("learnt from a new session").catch(() => {});
     } catch (err) {
       if (!s.rpc.closed) this.#host.log(`exchanging addresses failed: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Our record changed or we have a new contact: hand the fresh copies to every
+   * live session.
+   */
+  refresh(): void {
+    if (this.#host.passive || this.#closed) return;
+    for (const s of this.#host.sessions()) this.#handOver(s).catch(() => {});
+  }
+
+  async #handOver(s: LiveSession): Promise<void> {
+    const me = this.#record;
+    if (!me) return;
+    if (!s.anchor) await s.rpc.request("addr.mine", { record: encodeB64(me.packed) }, 5000);
+    const self = this.#host.keyPair.publicKey;
+    const items = this.#host.peers()
+      .filter((p) => !p.anchor && toHex(p.publicKey) !== toHex(s.peer))
+      .map((p) => {
+        const pair = this.#pair(p.publicKey);
+        return { t: encodeB64(pair.tag(self)), b: encodeB64(pair.seal(self, me.packed)) };
+      });
+    for (let i = 0; i < items.length; i += 256) {
+      await s.rpc.request("addr.put", { items: items.slice(i, i + 256) }, 5000);
     }
   }
 
