@@ -255,6 +255,37 @@ export function addNodeCommands(program: Command, io: CliIo): void {
       })
     );
 
+  program.command("rename")
+    .description("give a contact another name here (their chat is renamed with them)")
+    .argument("<name>", "the contact's current name")
+    .argument("<new-name>", "the new name")
+    .addOption(dataOption())
+    .action((name: string, to: string, opts: JsonOpts) => {
+      checkName(to);
+      return withControl(opts, async (client) => {
+        const c = await client.call("rename", { name, to });
+        io.out(`renamed to ${c.name}\n`);
+      });
+    });
+
+  for (
+    const [cmd, what] of [[
+      "remove",
+      "forget a contact: no more sessions or addresses for them (the chat stays)",
+    ], ["block", "refuse a contact's sessions from now on"]] as const
+  ) {
+    program.command(cmd)
+      .description(what)
+      .argument("<name>", "the contact")
+      .addOption(dataOption())
+      .action((name: string, opts: JsonOpts) =>
+        withControl(opts, async (client) => {
+          await client.call(cmd, { name });
+          io.out(`${cmd === "remove" ? "removed" : "blocked"} ${name}\n`);
+        })
+      );
+  }
+
   program.command("status")
     .description("show the running node: identity, data folder, addresses, contacts online")
     .addOption(dataOption())

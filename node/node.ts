@@ -5,7 +5,7 @@
  * module-level state, so several nodes can live in one process.
  */
 import { RojError } from "./errors.ts";
-import { type AskPassphrase, openProfile, type Profile } from "./home/mod.ts";
+import { type AskPassphrase, checkName, openProfile, type Profile } from "./home/mod.ts";
 import {
   createSigner,
   createVerifier,
@@ -353,6 +353,25 @@ export class RojNode implements NodeApi {
           p.expiresIn as number | undefined,
           p.uses as number | undefined,
         ) as Promise<Results[M]>;
+      case "rename": {
+        const c = this.#contactByName(p.name as string);
+        const renamed = await this.contacts.rename(c.publicKey, checkName(p.to as string), [
+          "notes",
+        ]);
+        this.#say(`renamed ${c.name} to ${renamed.name}`);
+        this.#emit({ type: "contact", contact: this.#contactView(renamed) });
+        return this.#contactView(renamed) as Results[M];
+      }
+      case "remove":
+      case "block": {
+        const c = this.#contactByName(p.name as string);
+        if (method === "remove") await this.contacts.remove(c.publicKey);
+        else await this.contacts.update(c.publicKey, { blocked: true });
+        this.#peers.get(c.publicKey)?.rpc.close(method === "remove" ? "removed" : "blocked");
+        this.#say(`${method === "remove" ? "removed" : "blocked"} ${c.name}`);
+        this.#discovery.refresh();
+        return (method === "remove" ? { removed: c.name } : { blocked: c.name }) as Results[M];
+      }
       case "peers":
         return this.#peerViews() as Results[M];
       case "connect":
@@ -362,6 +381,15 @@ export class RojNode implements NodeApi {
       default:
         throw new RojError("bad_input", `unknown method ${String(method)}`);
     }
+  }
+
+  /** @throws {RojError} not_found */
+  #contactByName(name: string): Contact {
+    const c = this.contacts.byName(name);
+    if (!c || c.blocked) {
+      throw new RojError("not_found", `no contact called ${JSON.stringify(name.slice(0, 40))}`);
+    }
+    return c;
   }
 
   #listenAddresses(): string[] {

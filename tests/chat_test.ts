@@ -41,3 +41,29 @@ Deno.test("invite, add, send both ways, delivery state", async () => {
     await carol[Symbol.asyncDispose]();
   }
 });
+
+Deno.test("rename, block and remove a contact", async () => {
+  const { befriend } = await import("../node/_testing/nodes.ts");
+  await using a = await startTestNode("alice", { host: "127.0.0.2" });
+  await using b = await startTestNode("bob", { host: "127.0.0.3" });
+  await befriend(a, b);
+  await b.node.call("send", { chat: "alice", text: "hello" });
+  await a.waitFor((e) => e.type === "message" && e.message.body === "hello");
+  const renamed = await a.node.call("rename", { name: "bob", to: "Bobby" });
+  assert.equal(renamed.name, "Bobby");
+  assert.deepEqual((await a.node.call("read", { chat: "Bobby" })).map((m) => m.body), ["hello"]);
+  await assert.rejects(
+    () => a.node.call("rename", { name: "Bobby", to: "notes" }),
+    (e) => isRojError(e, "exists"),
+  );
+
+  await a.node.call("block", { name: "Bobby" });
+  await until(async () => !(await b.node.call("contacts", {}))[0]!.online, 5000, "bob cut off");
+  assert.deepEqual(await a.node.call("contacts", {}), []);
+  // Bob's node keeps trying; alice's refuses at authentication.
+  await b.waitFor((e) => e.type === "log" && /did not accept our key/.test(e.line), 10_000);
+  await assert.rejects(
+    () => a.node.call("send", { chat: "Bobby", text: "x" }),
+    (e) => isRojError(e, "not_found"),
+  );
+});

@@ -40,6 +40,12 @@ export const methodParams = {
   peers: z.object({}).strict(),
   /** Dial a typed "host:port"; a contact must answer there. */
   connect: z.object({ address: z.string().min(1).max(300) }).strict(),
+  /** Give a contact another name here (their chat is renamed with them). */
+  rename: z.object({ name: z.string().min(1).max(40), to: z.string().min(1).max(40) }).strict(),
+  /** Forget a contact: no more sessions or sealed copies; the chat history stays. */
+  remove: z.object({ name: z.string().min(1).max(40) }).strict(),
+  /** Refuse a contact's sessions from now on (they can be added again from a new invite). */
+  block: z.object({ name: z.string().min(1).max(40) }).strict(),
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
 } as const;
@@ -138,6 +144,9 @@ export interface Results {
   add: ContactView;
   peers: PeerView[];
   connect: ContactView;
+  rename: ContactView;
+  remove: { removed: string };
+  block: { blocked: string };
   follow: never;
 }
 

@@ -132,6 +132,26 @@ export class ContactBook {
     return next;
   }
 
+  /** Forgets a contact entirely. */
+  async remove(publicKey: Uint8Array): Promise<void> {
+    await this.#store.kv.delete(keys.contact(publicKey));
+    this.#byKey.delete(hex(publicKey));
+  }
+
+  /**
+   * Renames a contact. @throws {RojError} exists when another contact (or a reserved chat) has the name.
+   */
+  async rename(publicKey: Uint8Array, to: string, reserved: string[] = []): Promise<Contact> {
+    const clash = this.byName(to);
+    if (
+      (clash && !bytesEqual(clash.publicKey, publicKey)) ||
+      reserved.some((r) => r.toLowerCase() === to.toLowerCase())
+    ) {
+      throw new RojError("exists", `another chat is already called ${JSON.stringify(to)}`);
+    }
+    return await this.update(publicKey, { name: to });
+  }
+
   async #put(c: Contact): Promise<void> {
     await this.#store.kv.set(keys.contact(c.publicKey), c);
     this.#byKey.set(hex(c.publicKey), c);
