@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { memoryPipePair } from "../transport/mod.ts";
+import { RpcSession } from "../protocol/mod.ts";
+import { type PeerSession, PeerSet } from "./peer_set.ts";
+
+const key = (b: number) => new Uint8Array(32).fill(b);
+
+function session(peer: Uint8Array, direction: "in" | "out"): PeerSession {
+  const [p] = memoryPipePair();
+  return {
+    peer,
+    direction,
+    rpc: new RpcSession(p, { hello: { features: [], name: "x" }, helloTimeoutMs: 60_000 }),
+    remote: "m",
+    since: 0,
+  };
+}
+
+Deno.test("simultaneous dials: both sides keep the session opened by the smaller key", () => {
+  const small = key(1), big = key(2);
+  // As seen by the small node: its own dial (out) and the big node's (in).
+  const onSmall = new PeerSet(small);
+  const out1 = session(big, "out"), in1 = session(big, "in");
+  assert.equal(onSmall.add(out1), true);
+  assert.equal(onSmall.add(in1), false);
+  assert.equal(onSmall.get(big), out1);
+  assert.ok(in1.rpc.closed);
+  // As seen by the big node: the same two sessions, reversed.
+  const onBig = new PeerSet(big);
+  const out2 = session(small, "out"), in2 = session(small, "in");
+  assert.equal(onBig.add(out2), true);
+  assert.equal(onBig.add(in2), true, "the small node's dial wins");
+  assert.equal(onBig.get(small), in2);
+  assert.ok(out2.rpc.closed);
+  for (const s of [out1, in2]) s.rpc.close();
+});
+
+Deno.test("a newer session from the same side replaces the old one, which is then no longer current", () => {
+  const set = new PeerSet(key(1));
+  const a = session(key(2), "out"), b = session(key(2), "out");
+  set.add(a);
+  set.add(b);
+  assert.equal(set.get(key(2)), b);
+  assert.equal(set.remove(a), false, "closing the old one does not drop the new");
+  assert.equal(set.remove(b), true);
+  b.rpc.close();
+});
