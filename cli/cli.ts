@@ -23,6 +23,7 @@ import {
   serveControl,
 } from "../node/control/mod.ts";
 import { formatEndpoint, parseEndpoint } from "../node/transport/mod.ts";
+import { type AdminServer, isLoopback, startAdmin } from "../routes/mod.ts";
 import { askPassphrase } from "./passphrase.ts";
 import { entryLine } from "./format.ts";
 import { addNodeCommands, noteViaNode, readViaNode, tryControl } from "./commands_node.ts";
@@ -234,11 +235,43 @@ export function buildCli(io: CliIo = stdio): Command {
       "--passive",
       "run as a hive anchor: hold sealed address records for members, run no chats",
     )
+    .option(
+      "--web <host:port>",
+      "where the web admin listens (port 0: any free port)",
+      "127.0.0.1:7080",
+    )
+    .option("--no-web", "do not serve the web admin")
+    .option(
+      "--web-allow-remote",
+      "allow --web on an address other machines can reach (plain HTTP: trusted networks only)",
+    )
     .action(
-      async (opts: { data?: string; listen: string; advertise?: string[]; passive?: boolean }) => {
+      async (
+        opts: {
+          data?: string;
+          listen: string;
+          advertise?: string[];
+          passive?: boolean;
+          web: string | false;
+          webAllowRemote?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const webGiven = cmd.getOptionValueSource("web") === "cli";
         const dir = resolveDataDir(opts.data);
         const listen = parseEndpoint(opts.listen, 7022);
         const advertise = (opts.advertise ?? []).map((a) => formatEndpoint(parseEndpoint(a, 7022)));
+        // Port 0 (any free port) is fine for the admin, though not for peers.
+        const web = opts.web === false ? null : {
+          ...parseEndpoint(opts.web.replace(/:0$/, ":1"), 7080),
+          ...(/:0$/.test(opts.web) ? { port: 0 } : {}),
+        };
+        if (web && !opts.webAllowRemote && !isLoopback(web.host)) {
+          throw new RojError(
+            "bad_input",
+            `--web ${opts.web} would let other machines reach the admin; use a 127.0.0.1 address, or add --web-allow-remote`,
+          );
+        }
         try {
           // First start: the login name is a better default than "me".
           const user = Deno.env.get("USER");
@@ -267,9 +300,34 @@ export function buildCli(io: CliIo = stdio): Command {
           await node.close();
           throw err;
         }
+        let admin: AdminServer | null = null;
+        // Before the node dials anyone: a taken admin port stops here.
+        if (web) {
+          const serveAdmin = (port: number) =>
+            startAdmin({
+              api: node,
+              host: web.host,
+              port,
+              allowRemote: opts.webAllowRemote ?? false,
+              log: (l) => io.err(`${l}\n`),
+            });
+          try {
+            admin = await serveAdmin(web.port).catch((err) => {
+              // Another node on this machine has the default port: take any free one.
+              if (!isRojError(err, "exists") || webGiven) throw err;
+              io.err(`port ${web.port} is taken (another node?); the admin uses a free port\n`);
+              return serveAdmin(0);
+            });
+          } catch (err) {
+            await control.close();
+            await node.close();
+            throw err;
+          }
+        }
         try {
           await node.start({ listen, advertise, passive: opts.passive ?? false });
         } catch (err) {
+          await admin?.close();
           await control.close();
           await node.close();
           throw err;
@@ -277,6 +335,7 @@ export function buildCli(io: CliIo = stdio): Command {
         io.out(
           `${stamp()} data folder ${dir}; control socket ${control.path}; press Ctrl-C to stop\n`,
         );
+        if (admin) io.out(`admin: ${admin.url}\n`);
         await new Promise<void>((resolve) => {
           const stop = () => {
             Deno.removeSignalListener("SIGINT", stop);
@@ -286,6 +345,7 @@ export function buildCli(io: CliIo = stdio): Command {
           Deno.addSignalListener("SIGINT", stop);
           Deno.addSignalListener("SIGTERM", stop);
         });
+        await admin?.close();
         await control.close();
         await node.close();
         io.out(`${stamp()} stopped\n`);

@@ -1,0 +1,160 @@
+/**
+ * The web admin: `startAdmin` serves the pages, the JSON API and the event
+ * stream for one node on a loopback address.
+ *
+ * Routes (all behind the Host check; all but /static/ and signing in behind the session):
+ *   GET  /?token=…              trade the printed token for a session cookie
+ *   POST /login                 the same from the "paste your token" page
+ *   GET  /chats, /chats/:name   chat list; one conversation (POST …/send without JS)
+ *   GET  /contacts              contacts; POST /contacts/{rename,remove,block,invite,preview,add}
+ *   GET  /hive                  the hive as a picture
+ *   GET  /identity, /identity/key.pub
+ *   GET  /anchor                a passive anchor's figures and members
+ *   POST /api/<method>          the local API (JSON); GET /api/events: NodeEvents as SSE
+ *   GET  /static/{style.css,icon.svg,islands.js}
+ *
+ * The islands are bundled in memory on the first request by running
+ * `deno bundle --platform browser` with the running deno (Deno.execPath()).
+ * The narrowest permission for that is run access to that one executable:
+ * the tasks pass `--allow-run="$(deno eval 'console.log(Deno.execPath())')"`
+ * (`--allow-run=deno` does not match: it resolves to the PATH symlink). Note
+ * that whoever may run deno may run it with any permissions; the node already
+ * has unscoped read/write, so this widens little. Without it the pages still
+ * work, without live updates, and the node logs why. A `deno compile` binary
+ * cannot bundle (its execPath is roj itself).
+ */
+import { RojError } from "../node/mod.ts";
+import type { NodeApi } from "../node/api/mod.ts";
+import { EventStreams } from "./api.ts";
+import { buildApp } from "./app.tsx";
+import { loadAssets } from "./assets.ts";
+import { Guard, hostPort, isLoopback, isWildcard, randomSecret } from "./security.ts";
+
+export { isLoopback, MAX_BODY } from "./security.ts";
+export { bundleIslands } from "./assets.ts";
+
+export interface AdminOptions {
+  /** The node to serve. */
+  api: NodeApi;
+  /** Address to listen on. @default "127.0.0.1" */
+  host?: string;
+  /** Port; 0 picks a free one. @default 7080 */
+  port?: number;
+  /** The sign-in token (base64url, 16–256 characters). @default 32 random bytes */
+  token?: string;
+  /** Allow a host other machines can reach (plain HTTP: only on a network you trust). @default false */
+  allowRemote?: boolean;
+  /** Receives warnings and internal errors, one line each. @default ignore */
+  log?: (line: string) => void;
+}
+
+export interface AdminServer {
+  /** The address to open, with the token: `http://127.0.0.1:7080/?token=…`. */
+  readonly url: string;
+  /** `http://host:port`, without the token. */
+  readonly origin: string;
+  /** Ends event streams, stops listening and waits for requests in progress. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+interface ResolvedOptions {
+  api: NodeApi;
+  host: string;
+  port: number;
+  token: string;
+  log: (line: string) => void;
+}
+
+function resolveOptions(options: AdminOptions): ResolvedOptions {
+  const host = (options.host ?? "127.0.0.1").replace(/^\[|\]$/g, "");
+  const port = options.port ?? 7080;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`admin port must be 0-65535, got ${port}`);
+  }
+  const token = options.token ?? randomSecret();
+  if (!/^[A-Za-z0-9_-]{16,256}$/.test(token)) {
+    throw new RangeError("admin token must be 16-256 characters of A-Z a-z 0-9 _ -");
+  }
+  const log = options.log ?? (() => {});
+  if (!isLoopback(host)) {
+    if (!options.allowRemote) {
+      throw new RojError(
+        "refused",
+        `the admin would be reachable from other machines on ${
+          hostPort(host, port)
+        }; use a 127.0.0.1 address, or pass --web-allow-remote if you mean it`,
+      );
+    }
+    log(
+      `warning: the admin listens on ${
+        hostPort(host, port)
+      } over plain HTTP; anyone on the network who sees the token can use it`,
+    );
+  }
+  return { api: options.api, host, port, token, log };
+}
+
+/**
+ * Serves the admin for `options.api`.
+ * @throws {RojError} refused for a non-loopback host without allowRemote; exists when the
+ *   port is taken.
+ * @throws {RangeError} for a bad port or token.
+ * @example
+ * ```ts ignore
+ * const admin = await startAdmin({ api: node, port: 0 });
+ * console.log(`admin: ${admin.url}`);
+ * await admin.close();
+ * ```
+ */
+export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
+  const o = resolveOptions(options);
+  const assets = await loadAssets(o.log);
+  const streams = new EventStreams();
+  let handler: (req: Request) => Response | Promise<Response> = () =>
+    new Response("starting\n", { status: 503 });
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: o.host,
+      port: o.port,
+      onListen: () => {},
+      onError: (err) => {
+        o.log(`admin: ${(err as Error)?.stack ?? String(err)}`);
+        return new Response("internal error\n", { status: 500 });
+      },
+    }, (req) => handler(req));
+  } catch (err) {
+    if (err instanceof Deno.errors.AddrInUse) {
+      throw new RojError(
+        "exists",
+        `something already listens on ${
+          hostPort(o.host, o.port)
+        }; pick another address with --web, or turn the admin off with --no-web`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  const port = server.addr.port;
+  const guard = new Guard({ host: o.host, port, token: o.token });
+  const app = buildApp({ api: o.api, guard, assets, streams, log: o.log });
+  handler = (req) => {
+    assets.warm();
+    return app.fetch(req);
+  };
+
+  const shown = isWildcard(o.host) ? (o.host.includes(":") ? "::1" : "127.0.0.1") : o.host;
+  const origin = `http://${hostPort(shown, port)}`;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `${origin}/?token=${o.token}`,
+    origin,
+    close() {
+      closed ??= (async () => {
+        streams.closeAll();
+        await server.shutdown();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,347 @@
+/**
+ * Contacts: who they are, whether and how they are reached; rename, remove,
+ * block; make an invite (text, copy button, QR code); add from an invite
+ * after a preview of whom it names.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ContactView, InviteView, PeerView, StatusView } from "../../node/api/mod.ts";
+import { fingerprint, isRojError } from "../../node/mod.ts";
+import { parseInvite } from "../../node/contacts/mod.ts";
+import { CopyButton } from "../../islands/copy_button.tsx";
+import { pathOf } from "../../islands/hive_map.tsx";
+import { formatTime, isoTime } from "../../islands/_format.ts";
+import { apiError, callNode } from "../api.ts";
+import { type AdminContext, seg } from "../context.ts";
+import { forms, readForm } from "../forms.ts";
+import { html, Island, Layout } from "../layout.tsx";
+import { QrCode } from "../qr.tsx";
+
+const DONE: Record<string, (name: string) => string> = {
+  renamed: (n) => `Renamed to ${n}.`,
+  removed: (n) => `Removed ${n}. Your chat history with them stays.`,
+  blocked: (n) => `Blocked ${n}: their node is refused from now on.`,
+  added: (n) => `Added ${n}. You can chat now.`,
+};
+
+const PATH_WORDS = {
+  direct: "direct",
+  relayed: "through a relay",
+  dialing: "dialling…",
+  unreachable: "unreachable",
+} as const;
+
+function When(props: { ts: number | null; none: string }) {
+  return props.ts === null
+    ? <>{props.none}</>
+    : <time dateTime={isoTime(props.ts)}>{formatTime(props.ts)}</time>;
+}
+
+function ContactCard(props: { contact: ContactView; peer: PeerView | undefined }) {
+  const { contact: k, peer } = props;
+  const id = `c-${k.fingerprint.replace(/[^A-Za-z0-9]/g, "")}`;
+  return (
+    <li class="card" data-contact={k.name} aria-labelledby={`${id}-name`}>
+      <h3 id={`${id}-name`}>
+        {k.name}{" "}
+        <span class={k.online ? "state-connected" : "muted"} data-online={String(k.online)}>
+          {k.online ? "online" : "offline"}
+        </span>
+      </h3>
+      <dl class="facts">
+        <dt>Fingerprint</dt>
+        <dd class="mono">{k.fingerprint}</dd>
+        <dt>Path</dt>
+        <dd>
+          {peer
+            ? (
+              <>
+                {PATH_WORDS[pathOf(peer)]}
+                {peer.address && (
+                  <>
+                    {" · "}
+                    <span class="mono">{peer.address}</span>
+                  </>
+                )}
+                {peer.kind === "anchor" ? " · anchor" : ""}
+              </>
+            )
+            : k.addresses[0] ?? "no address known"}
+        </dd>
+        <dt>Last seen</dt>
+        <dd>{k.online ? "now" : <When ts={k.lastSeen} none="never" />}</dd>
+      </dl>
+      <p>
+        <a href={`/chats/${seg(k.name)}`}>Open the chat with {k.name}</a>
+      </p>
+      <form method="post" action="/contacts/rename" class="row">
+        <input type="hidden" name="name" value={k.name} />
+        <div class="grow">
+          <label for={`${id}-to`}>New name for {k.name}</label>
+          <input id={`${id}-to`} name="to" type="text" required maxLength={40} />
+        </div>
+        <button type="submit" class="secondary">Rename</button>
+      </form>
+      <details>
+        <summary>Remove or block {k.name}…</summary>
+        <p class="muted">
+          Removing forgets them (they can be added again); blocking also refuses their node from now
+          on. Your chat history stays either way.
+        </p>
+        <div class="row">
+          <form method="post" action="/contacts/remove" class="inline">
+            <input type="hidden" name="name" value={k.name} />
+            <button type="submit" class="danger">Remove {k.name}</button>
+          </form>
+          <form method="post" action="/contacts/block" class="inline">
+            <input type="hidden" name="name" value={k.name} />
+            <button type="submit" class="danger">Block {k.name}</button>
+          </form>
+        </div>
+      </details>
+    </li>
+  );
+}
+
+function InviteForms(props: { pasted?: string | undefined }) {
+  return (
+    <>
+      <h2 id="invite">Invite someone</h2>
+      <form method="post" action="/contacts/invite">
+        <div class="row">
+          <div class="grow">
+            <label for="expiresIn">Valid for</label>
+            <select id="expiresIn" name="expiresIn">
+              <option value="3600">1 hour</option>
+              <option value="86400" selected>1 day</option>
+              <option value="604800">7 days</option>
+            </select>
+          </div>
+          <div class="grow">
+            <label for="uses">How many people may use it</label>
+            <input id="uses" name="uses" type="number" min={1} max={100} value="1" required />
+          </div>
+          <button type="submit">Create an invite</button>
+        </div>
+      </form>
+      <h2 id="add">Add from invite</h2>
+      <form method="post" action="/contacts/preview">
+        <label for="invite-text">Invite (starts with roj1:)</label>
+        <textarea
+          id="invite-text"
+          name="invite"
+          rows={3}
+          class="mono"
+          required
+          maxLength={4096}
+          spellcheck={false}
+          value={props.pasted ?? ""}
+        />
+        <p>
+          <button type="submit">Preview</button>
+        </p>
+      </form>
+    </>
+  );
+}
+
+export function contactPages(ctx: AdminContext): Hono {
+  const app = new Hono();
+  const status = () => ctx.api.call("status", {});
+
+  const list = async (
+    c: Context,
+    extra: { error?: string; notice?: string; pasted?: string; code?: ContentfulStatusCode } = {},
+  ) => {
+    const me = await status();
+    const contacts = await callNode(ctx.api, "contacts", {}) as ContactView[];
+    const peers = await callNode(ctx.api, "peers", {}) as PeerView[];
+    const byFp = new Map(peers.map((p) => [p.fingerprint, p]));
+    return html(
+      c,
+      <Layout
+        title="Contacts"
+        status={me}
+        section="contacts"
+        error={extra.error}
+        notice={extra.notice}
+      >
+        <h1>{me.passive ? "Members" : "Contacts"}</h1>
+        {contacts.length === 0
+          ? <p class="muted">No contacts yet: invite someone, or add someone from their invite.</p>
+          : (
+            <ul class="cards">
+              {contacts.map((k) => (
+                <ContactCard key={k.fingerprint} contact={k} peer={byFp.get(k.fingerprint)} />
+              ))}
+            </ul>
+          )}
+        <InviteForms pasted={extra.pasted} />
+      </Layout>,
+      extra.code ?? 200,
+    );
+  };
+
+  app.get("/contacts", (c) => {
+    const done = c.req.query("done");
+    const name = c.req.query("name") ?? "";
+    const say = done && Object.hasOwn(DONE, done) ? DONE[done]!(name.slice(0, 40)) : undefined;
+    return list(c, say ? { notice: say } : {});
+  });
+
+  for (const method of ["rename", "remove", "block"] as const) {
+    app.post(`/contacts/${method}`, async (c) => {
+      const form = method === "rename"
+        ? await readForm(c, forms.rename)
+        : await readForm(c, forms.contact);
+      if (!form.ok) return list(c, { error: form.error, code: 400 });
+      try {
+        const res = await callNode(ctx.api, method, form.data) as ContactView;
+        const name = method === "rename" ? res.name : form.data.name;
+        const done = { rename: "renamed", remove: "removed", block: "blocked" }[method];
+        return c.redirect(`/contacts?done=${done}&name=${seg(name)}`, 303);
+      } catch (err) {
+        const { status, body } = apiError(err, ctx.log, method);
+        return list(c, { error: body.error.message, code: status });
+      }
+    });
+  }
+
+  app.post("/contacts/invite", async (c) => {
+    const form = await readForm(c, forms.invite);
+    if (!form.ok) return list(c, { error: form.error, code: 400 });
+    let invite: InviteView;
+    try {
+      invite = await callNode(ctx.api, "invite", form.data) as InviteView;
+    } catch (err) {
+      const { status, body } = apiError(err, ctx.log, "invite");
+      return list(c, { error: body.error.message, code: status });
+    }
+    const me = await status();
+    return html(
+      c,
+      <Layout title="Invite" status={me} section="contacts">
+        <h1>Your invite</h1>
+        <p>
+          Give this to the person you want to add, by a channel you trust. It is valid until{" "}
+          <time dateTime={isoTime(invite.expires)}>{formatTime(invite.expires)}</time> for{" "}
+          {form.data.uses} {form.data.uses === 1 ? "person" : "people"}, and names you as{" "}
+          <strong>{me.name}</strong> (<span class="mono">{me.fingerprint}</span>).
+        </p>
+        <label for="invite-out">Invite text</label>
+        <textarea id="invite-out" class="mono" rows={6} readOnly data-invite value={invite.text} />
+        <p>
+          <Island component={CopyButton} props={{ text: invite.text, label: "Copy the invite" }} />
+        </p>
+        <QrCode text={invite.text} label="The invite as a QR code" />
+        <p class="muted">
+          Reachable at: <span class="mono">{invite.addresses.join(", ")}</span>
+        </p>
+        <p>
+          <a href="/contacts">Back to contacts</a>
+        </p>
+      </Layout>,
+    );
+  });
+
+  const preview = async (
+    c: Context,
+    me: StatusView,
+    text: string,
+    extra: { error?: string; name?: string; code?: ContentfulStatusCode } = {},
+  ) => {
+    let invite;
+    try {
+      invite = await parseInvite(text, Date.now());
+    } catch (err) {
+      if (!isRojError(err)) throw err;
+      return list(c, { error: err.message, pasted: text, code: 400 });
+    }
+    const fp = fingerprint(invite.publicKey);
+    const known = (await callNode(ctx.api, "contacts", {}) as ContactView[])
+      .find((k) => k.fingerprint === fp);
+    const own = fp === me.fingerprint;
+    return html(
+      c,
+      <Layout title="Add from invite" status={me} section="contacts" error={extra.error}>
+        <h1>Add {invite.name}?</h1>
+        <dl class="facts" data-preview>
+          <dt>Name</dt>
+          <dd>{invite.name}</dd>
+          <dt>Fingerprint</dt>
+          <dd class="mono" data-fingerprint>{fp}</dd>
+          <dt>Addresses</dt>
+          <dd class="mono">{invite.addresses.join(", ") || "none"}</dd>
+          <dt>Valid until</dt>
+          <dd>
+            <time dateTime={isoTime(invite.expires)}>{formatTime(invite.expires)}</time>
+          </dd>
+        </dl>
+        <p class="muted">
+          Compare the fingerprint with the one they see under Identity, by a channel you trust.
+        </p>
+        {own && <p class="error" role="alert">This is your own invite.</p>}
+        {known && (
+          <p class="notice" role="status">
+            This is already your contact {known.name}.
+          </p>
+        )}
+        {!own && (
+          <form method="post" action="/contacts/add">
+            <input type="hidden" name="invite" value={text} />
+            <label for="add-name">Name them</label>
+            <input
+              id="add-name"
+              name="name"
+              type="text"
+              maxLength={40}
+              value={extra.name ?? invite.name}
+            />
+            <p class="row">
+              <button type="submit">Accept and add {invite.name}</button>
+              <a href="/contacts">Cancel</a>
+            </p>
+          </form>
+        )}
+      </Layout>,
+      extra.code ?? 200,
+    );
+  };
+
+  app.post("/contacts/preview", async (c) => {
+    const form = await readForm(c, forms.preview);
+    if (!form.ok) {
+      return list(c, { error: form.error, pasted: form.values.invite ?? "", code: 400 });
+    }
+    return preview(c, await status(), form.data.invite);
+  });
+
+  app.post("/contacts/add", async (c) => {
+    const form = await readForm(c, forms.add);
+    if (!form.ok) {
+      if (!form.values.invite) return list(c, { error: form.error, code: 400 });
+      return preview(c, await status(), form.values.invite, {
+        error: form.error,
+        name: form.values.name ?? "",
+        code: 400,
+      });
+    }
+    try {
+      const added = await callNode(ctx.api, "add", {
+        invite: form.data.invite,
+        ...(form.data.name !== undefined ? { name: form.data.name } : {}),
+      }) as ContactView;
+      return c.redirect(`/contacts?done=added&name=${seg(added.name)}`, 303);
+    } catch (err) {
+      const { status: code, body } = apiError(err, ctx.log, "add");
+      return preview(c, await status(), form.data.invite, {
+        error: body.error.message,
+        name: form.data.name ?? "",
+        code,
+      });
+    }
+  });
+
+  return app;
+}
