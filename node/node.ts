@@ -368,6 +368,7 @@ export class RojNode implements NodeApi {
         if (method === "remove") await this.contacts.remove(c.publicKey);
         else await this.contacts.update(c.publicKey, { blocked: true });
         this.#peers.get(c.publicKey)?.rpc.close(method === "remove" ? "removed" : "blocked");
+        this.#emit({ type: "contact", contact: { ...this.#contactView(c), online: false } });
         this.#say(`${method === "remove" ? "removed" : "blocked"} ${c.name}`);
         this.#discovery.refresh();
         return (method === "remove" ? { removed: c.name } : { blocked: c.name }) as Results[M];
@@ -996,6 +997,8 @@ export class RojNode implements NodeApi {
         learnt: this.#learntVia.get(k) ?? (c.addresses.length > 0 ? "invite" : "unknown"),
         lastSeen: s ? this.#now() : c.lastSeen,
         since: s ? s.since : null,
+        // Every session is direct until relaying (NAT issue) lands.
+        path: s ? "direct" : null,
       };
     });
   }

@@ -93,6 +93,8 @@ export interface PeerView {
   readonly lastSeen: number | null;
   /** When the current session started. */
   readonly since: number | null;
+  /** How the live session runs: straight to the peer, or spliced through a relay. Null when not connected. */
+  readonly path: "direct" | "relayed" | null;
 }
 
 export interface MessageView {
