@@ -32,6 +32,7 @@ export async function spawnNode(dir: string, listen: string, name = "node"): Pro
       dir,
       "--listen",
       listen,
+      "--no-web",
     ],
     env: { USER: name, NO_COLOR: "1" },
     stdin: "null",
