@@ -134,8 +134,8 @@ export class ContactBook {
 
   /** Forgets a contact entirely. */
   async remove(publicKey: Uint8Array): Promise<void> {
-    await this.#store.kv.delete(keys.contact(publicKey));
     this.#byKey.delete(hex(publicKey));
+    await this.#store.kv.delete(keys.contact(publicKey));
   }
 
   /**
@@ -153,8 +153,11 @@ export class ContactBook {
   }
 
   async #put(c: Contact): Promise<void> {
-    await this.#store.kv.set(keys.contact(c.publicKey), c);
+    // Memory first, synchronously: a concurrent update (lastSeen as a session
+    // starts, a record learnt) then builds on this one instead of overwriting
+    // it. Writes to one KV are applied in the order they are made.
     this.#byKey.set(hex(c.publicKey), c);
+    await this.#store.kv.set(keys.contact(c.publicKey), c);
   }
 }
 

@@ -6,9 +6,11 @@
  * the transport), and to every peer it reaches hands its sealed copies and asks
  * for the records of the contacts it has not reached. It dials what it learns
  * and repeats until everyone is reached or a round learns nothing; then it
- * retries with back-off. A holder that receives fresh copies tells its other
- * sessions their tags (addr.notify), so a waiting node asks at once instead
- * of at its next retry.
+ * retries with back-off. A holder that receives fresh copies tells the
+ * sessions that last asked it for those tags (addr.notify), so a waiting node
+ * asks again at once instead of at its next retry. Sessions are asked in
+ * parallel, and a learnt record is dialled at once (the larger key of the two
+ * after a head start for the other side, so that they do not cross dials).
  *
  * Privacy: a record is sealed per contact under a pairwise tag (pairwise.ts);
  * anchors get copies to hold but never a copy sealed to them, and never the
@@ -16,7 +18,7 @@
  */
 import { RojError } from "../errors.ts";
 import type { KeyPair, Signer } from "../identity/mod.ts";
-import { toHex } from "../log/mod.ts";
+import { compareBytes, toHex } from "../log/mod.ts";
 import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import { backoffDelay } from "../peers/mod.ts";
@@ -69,6 +71,12 @@ export interface DiscoveryOptions {
   readonly retryMs?: number;
   /** @default 60000 */
   readonly maxRetryMs?: number;
+  /**
+   * How long the larger key of two contacts waits before dialling a record it
+   * just learnt, since the other side has usually learnt ours at the same
+   * moment and its session is the one both keep. @default 1500
+   */
+  readonly yieldMs?: number;
 }
 
 export class Discovery {
@@ -83,7 +91,20 @@ export class Discovery {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #retryAttempt = 0;
   #closed = false;
-  readonly #dialing = new Set<string>();
+  /** Dials in flight, by peer hex; a second dial of the same peer joins the first. */
+  readonly #dialing = new Map<string, Promise<boolean>>();
+  /**
+   * Per session we serve: the tags of its last addr.get, so that a fresh copy
+   * is announced to the sessions that may be waiting for it (a copy we served
+   * may have been an old one), not to every session.
+   */
+  readonly #asked = new WeakMap<RpcSession, Set<string>>();
+  /** Records being reported to the host now, tag hex → seq: concurrent asks report each once. */
+  readonly #reporting = new Map<string, number>();
+  /** Pairwise tags (HKDF outputs, asked for often), per contact hex. */
+  readonly #tags = new Map<string, { theirs: Uint8Array; ours: Uint8Array }>();
+  /** Waits before dialling a learnt record, by peer hex; cut short by its session or close(). */
+  readonly #waits = new Map<string, () => void>();
 
   private constructor(
     host: DiscoveryHost,
@@ -99,6 +120,7 @@ export class Discovery {
       maxRounds: options.maxRounds ?? 8,
       retryMs: options.retryMs ?? 1000,
       maxRetryMs: options.maxRetryMs ?? 60_000,
+      yieldMs: options.yieldMs ?? 1500,
     };
   }
 
@@ -202,55 +224,116 @@ export class Discovery {
     }, delay);
   }
 
-  /** Dials every known address of `p` at once; the first to answer wins. */
-  async #dialAny(p: KnownPeer): Promise<boolean> {
-    const k = toHex(p.publicKey);
-    if (p.addresses.length === 0 || this.#dialing.has(k) || this.#host.session(p.publicKey)) {
-      return false;
+  #tagsOf(peer: Uint8Array): { theirs: Uint8Array; ours: Uint8Array } {
+    const k = toHex(peer);
+    let t = this.#tags.get(k);
+    if (!t) {
+      const pair = this.#pair(peer);
+      t = { theirs: pair.tag(peer), ours: pair.tag(this.#host.keyPair.publicKey) };
+      if (this.#tags.size > 4096) this.#tags.clear();
+      this.#tags.set(k, t);
     }
-    this.#dialing.add(k);
-    try {
-      const results = await Promise.all(
-        p.addresses.map((a) => this.#host.dial(p, a).catch(() => false)),
-      );
-      return results.some(Boolean);
-    } finally {
-      this.#dialing.delete(k);
-    }
+    return t;
   }
 
   /**
-   * Asks sessions (anchors first) for sealed records of `wanted`; opens,
-   * verifies and reports newer ones. Returns the peers with a newer record.
+   * Dials every known address of `p` at once; the first to answer wins. A dial
+   * of `p` already in flight (or waiting, see #dialLearnt) is joined, not repeated.
+   */
+  #dialAny(p: KnownPeer): Promise<boolean> {
+    const k = toHex(p.publicKey);
+    const inFlight = this.#dialing.get(k);
+    if (inFlight) return inFlight;
+    if (p.addresses.length === 0 || this.#host.session(p.publicKey)) return Promise.resolve(false);
+    return this.#track(k, this.#dialAddresses(p));
+  }
+
+  #track(k: string, dial: Promise<boolean>): Promise<boolean> {
+    const tracked = dial.catch(() => false).finally(() => this.#dialing.delete(k));
+    this.#dialing.set(k, tracked);
+    return tracked;
+  }
+
+  async #dialAddresses(p: KnownPeer): Promise<boolean> {
+    const results = await Promise.all(
+      p.addresses.map((a) => this.#host.dial(p, a).catch(() => false)),
+    );
+    return results.some(Boolean);
+  }
+
+  /**
+   * Dials a contact whose record was just learnt, at its new addresses. The
+   * larger key of the two waits `yieldMs` first: the other side has usually
+   * learnt our record at the same moment, and two crossing dials cost two SSH
+   * handshakes for one session.
+   */
+  #dialLearnt(p: KnownPeer): void {
+    const peer = p.publicKey;
+    const k = toHex(peer);
+    if (this.#closed || this.#dialing.has(k) || this.#host.session(peer)) return;
+    const wait = compareBytes(this.#host.keyPair.publicKey, peer) > 0 ? this.#options.yieldMs : 0;
+    this.#track(
+      k,
+      (async () => {
+        if (wait > 0) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              clearTimeout(timer);
+              this.#waits.delete(k);
+              resolve();
+            };
+            const timer = setTimeout(done, wait);
+            this.#waits.set(k, done);
+          });
+        }
+        if (this.#closed || this.#host.session(peer)) return false;
+        return await this.#dialAddresses(p);
+      })(),
+    ).catch(() => {});
+  }
+
+  /**
+   * Asks all `sessions` at once for sealed records of `wanted`; opens and
+   * verifies what comes back, reports each newer record (the newest one seen
+   * wins when several holders answer) and dials its addresses at once.
+   * Returns the peers with a newer record.
    */
   async #ask(sessions: LiveSession[], wanted: KnownPeer[]): Promise<KnownPeer[]> {
     const pending = new Map(
       wanted.filter((p) => !p.anchor).map((
         p,
-      ) => [toHex(this.#pair(p.publicKey).tag(p.publicKey)), p]),
+      ) => [toHex(this.#tagsOf(p.publicKey).theirs), p]),
     );
-    const learnt: KnownPeer[] = [];
-    const ordered = [...sessions].sort((a, b) => Number(b.anchor) - Number(a.anchor));
-    for (const s of ordered) {
-      if (pending.size === 0) break;
-      const items = await this.#get(s, [...pending.values()]);
-      for (const item of items) {
+    if (pending.size === 0) return [];
+    const asked = [...pending.values()];
+    const learnt = new Set<KnownPeer>();
+    await Promise.all(sessions.map(async (s) => {
+      for (const item of await this.#get(s, asked)) {
         const p = pending.get(item.tagHex);
-        if (!p || !await this.#accept(p, item.blob, s)) continue;
-        pending.delete(item.tagHex);
-        learnt.push(p);
+        if (!p) continue;
+        const rec = await this.#open(p, item.blob);
+        // Checked and claimed with no await between: a seq is reported once at a time.
+        const busy = this.#reporting.get(item.tagHex) ?? 0;
+        if (!rec || rec.seq <= Math.max(p.recordSeq, busy)) continue;
+        this.#reporting.set(item.tagHex, rec.seq);
+        learnt.add(p);
+        // Dial the new addresses while the record is being stored.
+        this.#dialLearnt({ ...p, addresses: rec.addresses });
+        try {
+          await this.#report(p, rec, s);
+        } finally {
+          if (this.#reporting.get(item.tagHex) === rec.seq) this.#reporting.delete(item.tagHex);
+        }
       }
-    }
-    return learnt;
+    }));
+    return [...learnt];
   }
 
   async #get(
     s: LiveSession,
     peers: KnownPeer[],
   ): Promise<Array<{ tagHex: string; blob: Uint8Array }>> {
-    const tags = peers.slice(0, 256).map((p) =>
-      encodeB64(this.#pair(p.publicKey).tag(p.publicKey))
-    );
+    const tags = peers.slice(0, 256).map((p) => encodeB64(this.#tagsOf(p.publicKey).theirs));
     if (tags.length === 0) return [];
     try {
       const res = check("addr.get", "result", await s.rpc.request("addr.get", { tags }, 5000));
@@ -260,23 +343,23 @@ export class Discovery {
     }
   }
 
-  /** Opens a sealed copy of `p`'s record; reports it if newer. */
-  async #accept(p: KnownPeer, blob: Uint8Array, from: LiveSession): Promise<boolean> {
-    let rec: SignedRecord;
+  /** Opens and verifies a sealed copy of `p`'s record; null (logged) when it is bad. */
+  async #open(p: KnownPeer, blob: Uint8Array): Promise<SignedRecord | null> {
     try {
-      rec = await openRecord(this.#pair(p.publicKey).open(p.publicKey, blob), p.publicKey);
+      return await openRecord(this.#pair(p.publicKey).open(p.publicKey, blob), p.publicKey);
     } catch (err) {
       this.#host.log(`dropped a record for ${p.name} from a peer: ${(err as Error).message}`);
-      return false;
+      return null;
     }
-    if (rec.seq <= p.recordSeq) return false;
+  }
+
+  async #report(p: KnownPeer, rec: SignedRecord, from: LiveSession): Promise<void> {
     const via = this.#host.peers().find((q) => toHex(q.publicKey) === toHex(from.peer));
     await this.#host.learnt(
       p.publicKey,
       rec,
       via ? (via.anchor ? `via anchor ${via.name}` : `via ${via.name}`) : "via a peer",
     );
-    return true;
   }
 
   /** Serves the addr.* methods on a session with `peer` (called before its first frame). */
@@ -285,11 +368,13 @@ export class Discovery {
       const params = check("addr.put", "params", p);
       const items = params.items.map((i) => ({ tag: decodeB64(i.t), blob: decodeB64(i.b) }));
       const stored = await this.sealed.put(peer, items, this.#host.now());
-      if (stored > 0) this.#notifyOthers(peer, params.items.map((i) => i.t));
+      if (stored > 0) this.#notifyWaiting(peer, params.items.map((i) => i.t));
       return { stored };
     });
     rpc.handle("addr.get", async (p) => {
       const params = check("addr.get", "params", p);
+      // Noted before the lookup, so a copy stored meanwhile is still announced.
+      this.#asked.set(rpc, new Set(params.tags));
       const items = await this.sealed.get(params.tags.map(decodeB64));
       return { items: items.map((i) => ({ t: encodeB64(i.tag), b: encodeB64(i.blob) })) };
     });
@@ -316,7 +401,7 @@ export class Discovery {
       const params = check("addr.notify", "params", p);
       const waiting = new Set(
         this.#unreached().filter((q) => !q.anchor).map((q) =>
-          encodeB64(this.#pair(q.publicKey).tag(q.publicKey))
+          encodeB64(this.#tagsOf(q.publicKey).theirs)
         ),
       );
       if (params.tags.some((t) => waiting.has(t))) {
@@ -331,12 +416,22 @@ export class Discovery {
     });
   }
 
-  #notifyOthers(from: Uint8Array, tags: string[]): void {
+  /**
+   * Fresh copies arrived: tell each other session whose last addr.get asked
+   * for one of these tags. A waiting node asks every session it has (when it
+   * starts waiting and when a session comes up), so one that has not asked
+   * here is not waiting for these; and the holder tells nobody a tag it was
+   * not asked for.
+   */
+  #notifyWaiting(from: Uint8Array, tags: string[]): void {
     for (const s of this.#host.sessions()) {
       if (toHex(s.peer) === toHex(from) || s.anchor) continue;
-      for (let i = 0; i < tags.length; i += 256) {
-        s.rpc.request("addr.notify", { tags: tags.slice(i, i + 256) }, 5000).catch(() => {});
-      }
+      const asked = this.#asked.get(s.rpc);
+      if (!asked || asked.size === 0) continue;
+      const hits = tags.filter((t) => asked.has(t));
+      if (hits.length === 0) continue;
+      for (const t of hits) asked.delete(t);
+      s.rpc.request("addr.notify", { tags: hits }, 5000).catch(() => {});
     }
   }
 
@@ -346,6 +441,7 @@ export class Discovery {
    */
   async onSession(s: LiveSession): Promise<void> {
     if (this.#host.passive) return;
+    this.#waits.get(toHex(s.peer))?.();
     try {
       await this.#handOver(s);
       const learnt = await this.#ask([s], this.#unreached());
@@ -372,8 +468,8 @@ export class Discovery {
     const items = this.#host.peers()
       .filter((p) => !p.anchor && toHex(p.publicKey) !== toHex(s.peer))
       .map((p) => {
-        const pair = this.#pair(p.publicKey);
-        return { t: encodeB64(pair.tag(self)), b: encodeB64(pair.seal(self, me.packed)) };
+        const seal = this.#pair(p.publicKey).seal(self, me.packed);
+        return { t: encodeB64(this.#tagsOf(p.publicKey).ours), b: encodeB64(seal) };
       });
     for (let i = 0; i < items.length; i += 256) {
       await s.rpc.request("addr.put", { items: items.slice(i, i + 256) }, 5000);
@@ -383,5 +479,6 @@ export class Discovery {
   close(): void {
     this.#closed = true;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    for (const done of [...this.#waits.values()]) done();
   }
 }

@@ -36,8 +36,8 @@ export const keys = {
   delivered: (chat: string, peer: Uint8Array) => ["delivered", chat, peer] as const,
   /** Lamport clock up to which a person has read a chat. */
   readMark: (chat: string) => ["readmark", chat] as const,
-  /** A sealed address record held for others, by tag (hex): { blob, uploader, at }. */
-  sealed: (tagHex: string) => ["sealed", tagHex] as const,
+  /** A sealed address record held for others, by tag and uploader (hex): { blob, uploader, at }. */
+  sealed: (tagHex: string, uploaderHex: string) => ["sealed", tagHex, uploaderHex] as const,
   sealedAll: () => ["sealed"] as const,
   /** This node's own signed address record (packed). */
   ownRecord: () => ["meta", "addr"] as const,

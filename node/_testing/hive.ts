@@ -1,0 +1,580 @@
+/**
+ * A hive in one process: N person nodes and K passive anchors, each on its own
+ * loopback address, with a seeded random connected contact graph. Contacts are
+ * written straight into each data folder before the first start (no invites),
+ * so a hive of 100 is up in seconds.
+ *
+ *   await using hive = await startHive({ seed, nodes: 30, anchors: 2, degree: 8 });
+ *   await hive.move("all", "127.2");        // every person restarts elsewhere
+ *   const ms = await hive.waitConnected(30_000);
+ *
+ * Addresses: person i listens on `${base}.${i / 250 | 0}.${i % 250 + 1}`, anchor k on
+ * `${base}.9.${k + 1}`; `base` is two octets ("127.1"). Logs are kept in memory
+ * and printed by `dump()` (or live with `verbose`).
+ */
+import { initProfile } from "../home/mod.ts";
+import { fingerprint } from "../identity/mod.ts";
+import { toHex } from "../log/mod.ts";
+import { RojNode } from "../node.ts";
+import { seededRandom, shuffle } from "./temp.ts";
+
+export interface HiveOptions {
+  /** Seeds the contact graph (see temp.ts testSeed). */
+  readonly seed: number;
+  /** Person nodes. */
+  readonly nodes: number;
+  /** Passive anchors; every person has every anchor as a contact. */
+  readonly anchors: number;
+  /** Average number of person contacts per person (capped at nodes - 1). */
+  readonly degree: number;
+  /** First two octets of the loopback addresses. @default "127.1" */
+  readonly hostBase?: string;
+  /** Print every node's log lines as they happen. @default $ROJ_VERBOSE */
+  readonly verbose?: boolean;
+  /** Per-dial timeout of every node. @default 5000 (the node default) */
+  readonly dialTimeoutMs?: number;
+  /** Wait until every contact pair has a session and records are exchanged. @default true */
+  readonly settle?: boolean;
+  /**
+   * Where the data folders go. @default $ROJ_HIVE_TMP, else /dev/shm when it
+   * exists (a hive of 30-100 Deno KV stores committing at once on one disk
+   * measures the disk's fsync queue, not the cascade), else the system temp dir
+   */
+  readonly tmpDir?: string;
+}
+
+/** One node of the hive; persons are 0..N-1, anchors N..N+K-1. */
+export interface HiveMember {
+  readonly index: number;
+  readonly name: string;
+  readonly kind: "person" | "anchor";
+  readonly dir: string;
+  readonly fingerprint: string;
+  readonly publicKey: Uint8Array;
+  /** Contacts, by member index (persons and anchors). */
+  readonly contacts: readonly number[];
+  /** The running node, or null while stopped. */
+  node: RojNode | null;
+  host: string;
+  port: number;
+}
+
+/** Counted from the nodes' log lines since the last `resetStats()`. */
+export interface HiveStats {
+  published: number;
+  learntDirect: number;
+  learntViaAnchor: number;
+  learntViaPeer: number;
+  typedByHand: number;
+  connects: number;
+  dialFailures: number;
+  /** Cascades that ended with contacts left and went to timed retries. */
+  backoffs: number;
+  dropped: number;
+}
+
+export type Pair = readonly [number, number];
+
+export interface Hive extends AsyncDisposable {
+  readonly seed: number;
+  readonly members: readonly HiveMember[];
+  readonly persons: readonly HiveMember[];
+  readonly anchors: readonly HiveMember[];
+  /** Every contact pair [a, b] with a < b (person–person and person–anchor). */
+  readonly edges: readonly Pair[];
+  readonly stats: HiveStats;
+  /** performance.now() when the last (re)start of nodes began. */
+  readonly startedAt: number;
+  /** The running node of member `i`. @throws when stopped */
+  node(i: number): RojNode;
+  /** "host:port" of member `i` now. */
+  address(i: number): string;
+  /**
+   * Closes these members (every person for "all") and starts them again from
+   * their folders on new addresses under `newHostBase`: all closed first, then
+   * all started at once. Resolves once all listen, with the ms that took.
+   */
+  move(which: "all" | readonly number[], newHostBase: string): Promise<number>;
+  /** Closes members, keeping their folders. */
+  stop(which: readonly number[]): Promise<void>;
+  /**
+   * Starts stopped members from their folders: on `hostBase` addresses if
+   * given, else on their last host; on their last port with `samePort`, else
+   * on a fresh one. Resolves once all listen, with the ms that took.
+   */
+  start(which: readonly number[], at?: { hostBase?: string; samePort?: boolean }): Promise<number>;
+  /** Pairs (of `edges`, both ends running) with a live session seen from both sides. */
+  connectedPairs(): Promise<Pair[]>;
+  /** Pairs with a session seen from at least one side (for diagnostics). */
+  halfConnectedPairs(): Promise<Pair[]>;
+  /**
+   * Resolves with the ms since `startedAt` once every edge between running
+   * members (or just `pairs`) is connected both ways.
+   * @throws on timeout, naming what is missing
+   */
+  waitConnected(timeoutMs: number, pairs?: readonly Pair[]): Promise<number>;
+  /**
+   * [i, j] for each running person i whose contact book lacks the current
+   * address of its running person contact j (what i would dial after a move).
+   */
+  staleContacts(): Pair[];
+  /** Per edge, the ms after `startedAt` at which both sides first logged it connected. */
+  edgeTimes(): Map<string, number>;
+  resetStats(): void;
+  /** The last log lines of every node (or of `which`). */
+  dump(which?: readonly number[], lines?: number): string;
+  /** Closes every node and removes the data folders. */
+  close(): Promise<void>;
+}
+
+/** A pair as "a-b" with a < b. */
+export const pairKey = (a: number, b: number): string => (a < b ? `${a}-${b}` : `${b}-${a}`);
+
+export function personHost(base: string, i: number): string {
+  return `${base}.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+}
+
+export function anchorHost(base: string, k: number): string {
+  return `${base}.9.${k + 1}`;
+}
+
+/** A random connected graph on n nodes with about n * degree / 2 edges. */
+export function randomGraph(n: number, degree: number, rand: () => number): Pair[] {
+  const edges = new Set<string>();
+  const out: Pair[] = [];
+  const add = (a: number, b: number) => {
+    if (a === b || edges.has(pairKey(a, b))) return false;
+    edges.add(pairKey(a, b));
+    out.push(a < b ? [a, b] : [b, a]);
+    return true;
+  };
+  // A random spanning tree keeps it connected...
+  const order = shuffle(Array.from({ length: n }, (_, i) => i), rand);
+  for (let i = 1; i < n; i++) add(order[i]!, order[Math.floor(rand() * i)]!);
+  // ...then random edges up to the wanted average degree.
+  const want = Math.min(Math.round((n * Math.min(degree, n - 1)) / 2), (n * (n - 1)) / 2);
+  while (out.length < want) add(Math.floor(rand() * n), Math.floor(rand() * n));
+  return out;
+}
+
+/**
+ * Which contact pairs can come back after a move, by the cascade's rules:
+ * `live` pairs are up (a contact still at its address, a typed address); a
+ * pair (x, y) comes up once some contact z of both has a live session with x
+ * and holds y's current sealed copy for x, because y handed it over on a live
+ * session since moving, or y is in `current` (y has not moved since it last
+ * reached all its contacts, so they all hold its current copies). Then x asks
+ * z and dials y. Repeats to a fixpoint; returns the pairs as "a-b" keys.
+ */
+export function learnablePairs(
+  edges: readonly Pair[],
+  live: readonly Pair[],
+  current: ReadonlySet<number> = new Set(),
+): Set<string> {
+  const up = new Set(live.map(([a, b]) => pairKey(a, b)));
+  const contacts = new Map<number, Set<number>>();
+  const neighbours = new Map<number, Set<number>>();
+  const add = (m: Map<number, Set<number>>, a: number, b: number) => {
+    if (!m.has(a)) m.set(a, new Set());
+    m.get(a)!.add(b);
+    if (!m.has(b)) m.set(b, new Set());
+    m.get(b)!.add(a);
+  };
+  for (const [a, b] of edges) add(contacts, a, b);
+  for (const k of up) {
+    const [a, b] = k.split("-").map(Number) as [number, number];
+    add(neighbours, a, b);
+  }
+  // x reaches z, and z holds y's current copy for x.
+  const via = (x: number, y: number) => {
+    for (const z of neighbours.get(x) ?? []) {
+      if (neighbours.get(y)?.has(z) || (current.has(y) && contacts.get(y)?.has(z))) return true;
+    }
+    return false;
+  };
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [a, b] of edges) {
+      if (up.has(pairKey(a, b)) || !(via(a, b) || via(b, a))) continue;
+      up.add(pairKey(a, b));
+      add(neighbours, a, b);
+      changed = true;
+    }
+  }
+  return up;
+}
+
+/** Pairs as "a-b" keys (a < b), for comparing sets of pairs. */
+export function pairKeys(pairs: Iterable<Pair>): Set<string> {
+  return new Set([...pairs].map(([a, b]) => pairKey(a, b)));
+}
+
+/**
+ * Up to `size` of the nodes 0..n-1 that stay put so that every pair is
+ * learnable after the others move (greedy: each pick grows the learnable set
+ * most), padded with random others to `size`; null when `size` is not enough.
+ */
+export function stableSetFor(
+  edges: readonly Pair[],
+  n: number,
+  size: number,
+  rand: () => number,
+): Set<number> | null {
+  const learnt = (stable: Set<number>) =>
+    learnablePairs(edges, edges.filter(([a, b]) => stable.has(a) || stable.has(b))).size;
+  const stable = new Set<number>();
+  while (stable.size < size && learnt(stable) < edges.length) {
+    let best = -1, bestSize = -1;
+    for (const c of shuffle(Array.from({ length: n }, (_, i) => i), rand)) {
+      if (stable.has(c)) continue;
+      const got = learnt(new Set([...stable, c]));
+      if (got > bestSize) [best, bestSize] = [c, got];
+    }
+    stable.add(best);
+  }
+  if (learnt(stable) < edges.length) return null;
+  for (const c of shuffle(Array.from({ length: n }, (_, i) => i), rand)) {
+    if (stable.size >= size) break;
+    stable.add(c);
+  }
+  return stable;
+}
+
+/** A free port on `host`, as the kernel hands it out. */
+function freePort(host: string): number {
+  const l = Deno.listen({ hostname: host, port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** The default parent folder of hive data folders (see HiveOptions.tmpDir). */
+export function hiveTmpDir(): string | undefined {
+  const env = Deno.env.get("ROJ_HIVE_TMP");
+  if (env) return env;
+  try {
+    if (Deno.statSync("/dev/shm").isDirectory) return "/dev/shm";
+  } catch { /* not Linux */ }
+  return undefined;
+}
+
+export async function startHive(options: HiveOptions): Promise<Hive> {
+  const base = options.hostBase ?? "127.1";
+  const tmpDir = options.tmpDir ?? hiveTmpDir();
+  const verbose = options.verbose ?? Boolean(Deno.env.get("ROJ_VERBOSE"));
+  const dialTimeoutMs = options.dialTimeoutMs ?? 5000;
+  const rand = seededRandom(options.seed);
+  const n = options.nodes, k = options.anchors;
+  const personEdges = randomGraph(n, options.degree, rand);
+  const edges: Pair[] = [...personEdges];
+  for (let p = 0; p < n; p++) for (let a = 0; a < k; a++) edges.push([p, n + a]);
+  const contactsOf = Array.from({ length: n + k }, () => [] as number[]);
+  for (const [a, b] of edges) {
+    contactsOf[a]!.push(b);
+    contactsOf[b]!.push(a);
+  }
+
+  const members: HiveMember[] = [];
+  const logs = new Map<number, string[]>();
+  const stats: HiveStats = {
+    published: 0,
+    learntDirect: 0,
+    learntViaAnchor: 0,
+    learntViaPeer: 0,
+    typedByHand: 0,
+    connects: 0,
+    dialFailures: 0,
+    backoffs: 0,
+    dropped: 0,
+  };
+  const edgeSeen = new Map<string, number>();
+  const edgeTimes = new Map<string, number>();
+  let startedAt = performance.now();
+  const byName = new Map<string, number>();
+
+  const onLog = (i: number, line: string) => {
+    const t = performance.now() - startedAt;
+    const buf = logs.get(i)!;
+    buf.push(`${t.toFixed(0).padStart(6)} ms ${line}`);
+    if (buf.length > 400) buf.splice(0, buf.length - 300);
+    if (verbose) console.log(`[${members[i]!.name}] ${line}`);
+    if (line.startsWith("published address record")) stats.published++;
+    else if (line.startsWith("learnt ")) {
+      if (/ via anchor /.test(line)) stats.learntViaAnchor++;
+      else if (/ direct(:| \()/.test(line)) stats.learntDirect++;
+      else stats.learntViaPeer++;
+    } else if (line.startsWith("connected to ")) {
+      stats.connects++;
+      const other = byName.get(/^connected to (\S+)/.exec(line)?.[1] ?? "");
+      if (other !== undefined) {
+        // An edge is up once both sides logged it; keep the first time.
+        const key = pairKey(i, other);
+        const side = `${key}:${i}`;
+        if (!edgeSeen.has(side)) edgeSeen.set(side, t);
+        const otherSide = edgeSeen.get(`${key}:${other}`);
+        if (otherSide !== undefined && !edgeTimes.has(key)) {
+          edgeTimes.set(key, Math.max(t, otherSide));
+        }
+      }
+    } else if (line.startsWith("cannot reach ")) stats.dialFailures++;
+    else if (/retrying with back-off/.test(line)) stats.backoffs++;
+    else if (/^reached .* typed by hand/.test(line)) stats.typedByHand++;
+    else if (line.startsWith("dropped ")) stats.dropped++;
+  };
+
+  const cleanup = async () => {
+    await Promise.all(members.map((m) => m.node?.close().catch(() => {})));
+    await Promise.all(
+      members.map((m) => Deno.remove(m.dir, { recursive: true }).catch(() => {})),
+    );
+  };
+
+  try {
+    // 1. Identities and addresses.
+    for (let i = 0; i < n + k; i++) {
+      const kind = i < n ? "person" : "anchor";
+      const name = kind === "person" ? `p${String(i).padStart(2, "0")}` : `anchor-${i - n}`;
+      const host = kind === "person" ? personHost(base, i) : anchorHost(base, i - n);
+      const dir = await Deno.makeTempDir({
+        prefix: `roj-hive-${name}-`,
+        ...(tmpDir ? { dir: tmpDir } : {}),
+      });
+      const profile = await initProfile(dir, { name });
+      profile.store.close();
+      members.push({
+        index: i,
+        name,
+        kind,
+        dir,
+        fingerprint: fingerprint(profile.keyPair.publicKey),
+        publicKey: profile.keyPair.publicKey,
+        contacts: contactsOf[i]!,
+        node: null,
+        host,
+        port: freePort(host),
+      });
+      byName.set(name, i);
+      logs.set(i, []);
+    }
+    // 2. Contacts written straight into each folder: persons know where everyone
+    //    is; anchors know their members' keys and nothing else.
+    const now = Date.now();
+    for (const m of members) {
+      const node = await RojNode.open({ dataDir: m.dir });
+      try {
+        for (const c of m.contacts) {
+          const other = members[c]!;
+          const addresses = m.kind === "anchor" ? [] : [`${other.host}:${other.port}`];
+          await node.contacts.add(other.publicKey, other.name, addresses, now, ["notes"]);
+          if (other.kind === "anchor") {
+            await node.contacts.update(other.publicKey, { anchor: true });
+          }
+        }
+      } finally {
+        await node.close();
+      }
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+
+  const startOne = async (m: HiveMember) => {
+    const node = await RojNode.open({ dataDir: m.dir, log: (l) => onLog(m.index, l) });
+    try {
+      await node.start({
+        listen: { host: m.host, port: m.port },
+        passive: m.kind === "anchor",
+        dialTimeoutMs,
+      });
+    } catch (err) {
+      await node.close();
+      throw err;
+    }
+    m.node = node;
+    m.port = node.address!.port;
+  };
+
+  const stop = async (which: readonly number[]) => {
+    await Promise.all(which.map(async (i) => {
+      const m = members[i]!;
+      const node = m.node;
+      m.node = null;
+      await node?.close();
+    }));
+  };
+
+  const start = async (
+    which: readonly number[],
+    at: { hostBase?: string; samePort?: boolean } = {},
+  ) => {
+    startedAt = performance.now();
+    edgeSeen.clear();
+    edgeTimes.clear();
+    for (const i of which) {
+      const m = members[i]!;
+      if (m.node) throw new Error(`${m.name} is running`);
+      if (at.hostBase) {
+        m.host = m.kind === "person" ? personHost(at.hostBase, i) : anchorHost(at.hostBase, i - n);
+      }
+      if (!at.samePort) m.port = 0;
+    }
+    await Promise.all(which.map((i) => startOne(members[i]!)));
+    return performance.now() - startedAt;
+  };
+
+  const view = async () => {
+    // Per running member: contact fingerprint → connected?
+    const out = new Map<number, Map<string, boolean>>();
+    for (const m of members) {
+      if (!m.node) continue;
+      const peers = await m.node.call("peers", {});
+      out.set(m.index, new Map(peers.map((p) => [p.fingerprint, p.state === "connected"])));
+    }
+    return out;
+  };
+
+  const runningEdges = () => edges.filter(([a, b]) => members[a]!.node && members[b]!.node);
+
+  const connectedPairs = async (both = true) => {
+    const v = await view();
+    return runningEdges().filter(([a, b]) => {
+      const ab = v.get(a)?.get(members[b]!.fingerprint) ?? false;
+      const ba = v.get(b)?.get(members[a]!.fingerprint) ?? false;
+      return both ? ab && ba : ab || ba;
+    });
+  };
+
+  /**
+   * Cheap: every running member has as many sessions as running contacts
+   * (sessions only exist with contacts, one per peer). Polling the full peer
+   * views of 100 nodes every few ms would itself slow the hive down.
+   */
+  const countsMatch = async () => {
+    for (const m of members) {
+      if (!m.node) continue;
+      const running = m.contacts.filter((c) => members[c]!.node).length;
+      if ((await m.node.call("status", {})).online !== running) return false;
+    }
+    return true;
+  };
+
+  const waitConnected = async (timeoutMs: number, pairs?: readonly Pair[]) => {
+    const end = performance.now() + timeoutMs;
+    for (;;) {
+      const want = pairs ?? runningEdges();
+      const covered = async () => {
+        const have = new Set((await connectedPairs()).map(([a, b]) => pairKey(a, b)));
+        return want.every(([a, b]) => have.has(pairKey(a, b)));
+      };
+      if (pairs ? await covered() : await countsMatch() && await covered()) {
+        return performance.now() - startedAt;
+      }
+      if (performance.now() > end) {
+        const got = await connectedPairs();
+        const have = new Set(got.map(([a, b]) => pairKey(a, b)));
+        const missing = want.filter(([a, b]) => !have.has(pairKey(a, b)));
+        throw new Error(
+          `hive: ${missing.length} of ${want.length} pairs not connected after ${timeoutMs} ms: ` +
+            missing.slice(0, 12).map(([a, b]) => `${members[a]!.name}–${members[b]!.name}`)
+              .join(", ") +
+            (missing.length > 12 ? ", …" : ""),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+
+  const hive: Hive = {
+    seed: options.seed,
+    members,
+    persons: members.slice(0, n),
+    anchors: members.slice(n),
+    edges,
+    stats,
+    get startedAt() {
+      return startedAt;
+    },
+    node(i) {
+      const node = members[i]?.node;
+      if (!node) throw new Error(`member ${i} is not running`);
+      return node;
+    },
+    address(i) {
+      const m = members[i]!;
+      return `${m.host}:${m.port}`;
+    },
+    async move(which, newHostBase) {
+      const list = which === "all" ? members.slice(0, n).map((m) => m.index) : which;
+      await stop(list);
+      return await start(list, { hostBase: newHostBase });
+    },
+    stop,
+    start,
+    connectedPairs: () => connectedPairs(true),
+    halfConnectedPairs: () => connectedPairs(false),
+    waitConnected,
+    edgeTimes: () => new Map(edgeTimes),
+    staleContacts() {
+      const out: Pair[] = [];
+      for (const m of members) {
+        if (!m.node || m.kind !== "person") continue;
+        for (const j of m.contacts) {
+          const other = members[j]!;
+          if (!other.node || other.kind !== "person") continue;
+          const c = m.node.contacts.get(other.publicKey);
+          if (!c?.addresses.includes(hive.address(j))) out.push([m.index, j]);
+        }
+      }
+      return out;
+    },
+    resetStats() {
+      for (const key of Object.keys(stats) as Array<keyof HiveStats>) stats[key] = 0;
+    },
+    dump(which, lines = 60) {
+      const list = (which ?? members.map((m) => m.index)).filter((i) => members[i]);
+      return list.map((i) =>
+        `--- ${members[i]!.name} (${members[i]!.kind}, ${hive.address(i)}) ---\n` +
+        logs.get(i)!.slice(-lines).join("\n")
+      ).join("\n");
+    },
+    close: cleanup,
+    [Symbol.asyncDispose]: cleanup,
+  };
+
+  try {
+    await start(members.map((m) => m.index), { samePort: true });
+    if (options.settle ?? true) {
+      await waitConnected(30_000 + (n + k) * 200);
+      // Records exchanged: each person knows every person contact's record,
+      // and every anchor holds each person's copies for its person contacts.
+      const want = personEdges.length * 2;
+      const anchorKeys = new Set(members.slice(n).map((m) => toHex(m.publicKey)));
+      const deadline = performance.now() + 20_000;
+      for (;;) {
+        const seqsKnown = members.slice(0, n).every((m) =>
+          m.node!.contacts.all().every((c) => anchorKeys.has(toHex(c.publicKey)) || c.recordSeq > 0)
+        );
+        const held = await Promise.all(
+          members.slice(n).map(async (m) => (await m.node!.call("status", {})).records ?? 0),
+        );
+        // (A contact's recordSeq can be lost to a concurrent contact update, so
+        // after a while the anchors' copies alone count as settled.)
+        const late = performance.now() > deadline - 17_000;
+        if ((seqsKnown || late) && held.every((h) => h >= want)) break;
+        if (performance.now() > deadline) {
+          throw new Error(
+            `hive: records not exchanged (anchors hold ${held.join(", ")} of ${want})`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  } catch (err) {
+    if (verbose) console.log(hive.dump());
+    await cleanup();
+    throw err;
+  }
+  hive.resetStats();
+  return hive;
+}
