@@ -51,6 +51,7 @@ Deno.test("pathOf: connected is direct unless relayed; else dialing or unreachab
     learnt: "invite",
     lastSeen: null,
     since: null,
+    path: null,
     ...p,
   });
   assert.equal(pathOf(peer({})), "direct");
