@@ -25,8 +25,9 @@ import {
 import { formatEndpoint, parseEndpoint } from "../node/transport/mod.ts";
 import { type AdminServer, isLoopback, startAdmin } from "../routes/mod.ts";
 import { askPassphrase } from "./passphrase.ts";
-import { entryLine } from "./format.ts";
+import { entryLine, messageLine } from "./format.ts";
 import { addNodeCommands, noteViaNode, readViaNode, tryControl } from "./commands_node.ts";
+import { addGroupCommands } from "./commands_group.ts";
 import { type CliIo, stdio } from "./io.ts";
 import { dataOption, parsePositive } from "./options.ts";
 
@@ -67,6 +68,18 @@ function readDirect(
   return withNode(opts, async (node) => {
     let entries;
     try {
+      if (node.chat(chat).kind === "group") {
+        // A group's bodies are ciphertext: read them decrypted, as the node shows them.
+        const messages = await node.call("read", {
+          chat,
+          markRead: false,
+          ...(opts.last !== undefined ? { last: opts.last } : {}),
+        });
+        if (opts.json) io.out(JSON.stringify(messages) + "\n");
+        else if (messages.length === 0) io.out("(no messages yet)\n");
+        else for (const m of messages) io.out(messageLine(m) + "\n");
+        return;
+      }
       entries = await node.read(chat, opts.last !== undefined ? { last: opts.last } : {});
     } catch (err) {
       if (!isRojError(err, "not_found") || chat === "notes") throw err;
@@ -207,6 +220,7 @@ export function buildCli(io: CliIo = stdio): Command {
     );
 
   addNodeCommands(program, io);
+  addGroupCommands(program, io);
 
   program.command("export")
     .description(

@@ -137,7 +137,7 @@ export function qrText(text: string): string | null {
 export function addNodeCommands(program: Command, io: CliIo): void {
   program.command("send")
     .description("send a message to a chat; prints stored, or delivered once the peer has it")
-    .argument("<chat>", "chat name (a contact's name for a direct chat)")
+    .argument("<chat>", "chat name (a contact's name for a direct chat, or a group's name)")
     .argument("<text>", "the message")
     .addOption(dataOption())
     .option("--json", "print the message as JSON")

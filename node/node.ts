@@ -4,7 +4,7 @@
  * CLI's control socket and the web admin call the same `call`). Holds no
  * module-level state, so several nodes can live in one process.
  */
-import { RojError } from "./errors.ts";
+import { isRojError, RojError } from "./errors.ts";
 import { type AskPassphrase, checkName, openProfile, type Profile } from "./home/mod.ts";
 import {
   createSigner,
@@ -15,6 +15,7 @@ import {
 } from "./identity/mod.ts";
 import {
   ChatLog,
+  compareEntries,
   directChatId,
   type Entry,
   entryFromLine,
@@ -26,7 +27,9 @@ import { keys } from "./store/mod.ts";
 import {
   type ChatView,
   type ContactView,
+  type GroupView,
   type InviteView,
+  type MemberView,
   type MessageView,
   type Method,
   type NodeApi,
@@ -58,6 +61,15 @@ import {
 } from "./transport/mod.ts";
 import { check, FEATURES, RpcSession } from "./protocol/mod.ts";
 import { ChatSync } from "./sync/mod.ts";
+import {
+  type Group,
+  GroupBook,
+  isGroupChatId,
+  isGroupOp,
+  JoinCandidate,
+  MAX_CANDIDATES_PER_SESSION,
+  MAX_GROUPS,
+} from "./groups/mod.ts";
 import { Discovery, type DiscoveryHost, type KnownPeer } from "./discovery/mod.ts";
 import { type PeerSession, PeerSet } from "./peers/mod.ts";
 
@@ -90,10 +102,24 @@ export interface StartOptions {
 /** How a chat is named on the command line and in the admin. */
 export interface ChatRef {
   readonly id: string;
-  readonly kind: "notes" | "direct";
+  readonly kind: "notes" | "direct" | "group";
   readonly name: string;
   /** For a direct chat, the contact. */
   readonly peer?: Contact;
+  /** For a group chat, the group. */
+  readonly group?: Group;
+}
+
+/** The chat syncs of one session: the direct chat, the groups shared with the peer, and groups being offered to us. */
+interface SessionSyncs {
+  readonly peer: Uint8Array;
+  readonly direct: ChatSync;
+  /** Group syncs (by chat id) while the peer is a member, as this node sees it. */
+  readonly groups: Map<string, ChatSync>;
+  /** Groups the peer pushes that we are not (yet) in: scratch logs, see groups/join_candidate.ts. */
+  readonly pending: Map<string, { candidate: JoinCandidate; sync: ChatSync }>;
+  /** Set once the session is kept (see #attach); syncs start only then. */
+  attached: boolean;
 }
 
 const isWildcard = (host: string) => host === "0.0.0.0" || host === "::";
@@ -104,12 +130,11 @@ export class RojNode implements NodeApi {
   readonly log: ChatLog;
   readonly contacts: ContactBook;
   readonly invites: InviteRegistry;
+  readonly groups: GroupBook;
   readonly #now: () => number;
   readonly #logLine: (line: string) => void;
   readonly #listeners = new Set<(e: NodeEvent) => void>();
   readonly #peers: PeerSet;
-  /** Chat syncs per live session. */
-  readonly #syncs = new Map<PeerSession, Map<string, ChatSync>>();
   #server: SshServer | null = null;
   #dialTimeoutMs = 5000;
   #closing = false;
@@ -127,7 +152,14 @@ export class RojNode implements NodeApi {
   #interfacesTimer: ReturnType<typeof setInterval> | undefined;
   #interfaces = "";
   readonly #clients = new Set<SshClient>();
-  readonly #rpcSync = new WeakMap<RpcSession, ChatSync>();
+  readonly #rpcSync = new WeakMap<RpcSession, SessionSyncs>();
+  readonly #verifier: ReturnType<typeof createVerifier>;
+  /** Departures told to a peer (group/peer/departure entry), see #farewell. */
+  readonly #farewells = new Set<string>();
+  /** Per group, the message events still being prepared (decrypted) for display. */
+  readonly #showing = new Map<string, Promise<void>>();
+  /** Syncs whose start() is under way. */
+  readonly #starting = new WeakSet<ChatSync>();
 
   private constructor(
     profile: Profile,
@@ -135,8 +167,12 @@ export class RojNode implements NodeApi {
     log: ChatLog,
     contacts: ContactBook,
     invites: InviteRegistry,
+    groups: GroupBook,
+    verifier: ReturnType<typeof createVerifier>,
     options: NodeOptions,
   ) {
+    this.groups = groups;
+    this.#verifier = verifier;
     this.profile = profile;
     this.signer = signer;
     this.log = log;
@@ -153,10 +189,21 @@ export class RojNode implements NodeApi {
     try {
       const now = options.now ?? Date.now;
       const signer = await createSigner(profile.keyPair);
-      const log = new ChatLog(profile.store, { verifier: createVerifier(), now });
+      const verifier = createVerifier();
+      const log = new ChatLog(profile.store, { verifier, now });
       const contacts = await ContactBook.open(profile.store);
       const invites = await InviteRegistry.open(profile.store, now());
-      const node = new RojNode(profile, signer, log, contacts, invites, options);
+      const groups = await GroupBook.open(profile.store, log, profile.keyPair);
+      const node = new RojNode(
+        profile,
+        signer,
+        log,
+        contacts,
+        invites,
+        groups,
+        verifier,
+        options,
+      );
       node.#discovery = await Discovery.open(node.#discoveryHost(), profile.store);
       return node;
     } catch (err) {
@@ -219,11 +266,34 @@ export class RojNode implements NodeApi {
         peer: c,
       };
     }
+    const g = this.groups.byName(name) ?? (isGroupChatId(name) ? this.groups.get(name) : undefined);
+    if (g) return { id: g.id, kind: "group", name: g.name, group: g };
     throw new RojError("not_found", `no chat called ${JSON.stringify(name.slice(0, 60))}`);
+  }
+
+  /** A group by its name or id. @throws {RojError} not_found */
+  #group(name: string): Group {
+    const ref = this.chat(name);
+    if (!ref.group) {
+      throw new RojError("not_found", `no group called ${JSON.stringify(name.slice(0, 60))}`);
+    }
+    return this.groups.get(ref.id)!;
+  }
+
+  /** Chat names a contact may not take: "notes" and the groups'. */
+  #reservedNames(): string[] {
+    return ["notes", ...this.groups.all().map((g) => g.name)];
+  }
+
+  /** Names taken by chats on this node: a new group must not reuse them. */
+  #takenNames(): string[] {
+    return [...this.#reservedNames(), ...this.contacts.all().map((c) => c.name)];
   }
 
   #chatById(id: string): ChatRef | undefined {
     if (id === notesChatId(this.publicKey)) return this.chat("notes");
+    const g = this.groups.get(id);
+    if (g) return { id, kind: "group", name: g.name, group: g };
     for (const c of this.contacts.all()) {
       if (directChatId(this.publicKey, c.publicKey) === id) {
         return { id, kind: "direct", name: c.name, peer: c };
@@ -232,15 +302,47 @@ export class RojNode implements NodeApi {
     return undefined;
   }
 
+  /** Who must hold our entries for them to count as delivered: the contact; in a group, anyone. */
+  #deliveryKey(chat: ChatRef): Deno.KvKey | null {
+    if (chat.peer) return keys.delivered(chat.id, chat.peer.publicKey);
+    if (chat.kind === "group") return keys.delivered(chat.id, this.publicKey);
+    return null;
+  }
+
   async #delivered(chat: ChatRef): Promise<number> {
-    if (!chat.peer) return 0;
-    const res = await this.profile.store.kv.get<number>(
-      keys.delivered(chat.id, chat.peer.publicKey),
-    );
+    const key = this.#deliveryKey(chat);
+    if (!key) return 0;
+    const res = await this.profile.store.kv.get<number>(key);
     return typeof res.value === "number" ? res.value : 0;
   }
 
-  #view(chat: ChatRef, e: Entry, delivered: number): MessageView {
+  /** Entries as views; a group's are decrypted, which needs the chat's history before them. */
+  async #views(
+    chat: ChatRef,
+    entries: readonly Entry[],
+    delivered?: number,
+  ): Promise<MessageView[]> {
+    const d = delivered ?? await this.#delivered(chat);
+    if (chat.kind !== "group") return entries.map((e) => this.#view(chat, e, d));
+    const g = this.groups.get(chat.id);
+    if (!g) return entries.map((e) => this.#view(chat, e, d, "(cannot decrypt)"));
+    const all = await this.log.read(chat.id);
+    const lines = await this.groups.lines(chat.id, entries, this.#memberName(g), { all });
+    return lines.map((l) => this.#view(chat, l.entry, d, l.text));
+  }
+
+  /** How a group member (hex) is shown here: me, a contact's name, the name they were added under. */
+  #memberName(g: Group): (hex: string) => string {
+    return (hex) => {
+      if (hex === toHex(this.publicKey)) return this.name;
+      const key = g.membership.ever.get(hex);
+      const c = key && this.contacts.get(key);
+      if (c) return c.name;
+      return g.membership.names.get(hex) ?? (key ? fingerprint(key) : hex.slice(0, 16));
+    };
+  }
+
+  #view(chat: ChatRef, e: Entry, delivered: number, body = e.body): MessageView {
     const mine = toHex(e.author) === toHex(this.publicKey);
     const author = mine ? this.name : this.contacts.get(e.author)?.name ?? fingerprint(e.author);
     return {
@@ -252,7 +354,7 @@ export class RojNode implements NodeApi {
       ts: e.ts,
       lamport: e.lamport,
       type: e.type,
-      body: e.body,
+      body,
       state: !mine
         ? "received"
         : chat.kind === "notes" || e.seq <= delivered
@@ -276,6 +378,7 @@ export class RojNode implements NodeApi {
   async #send(chatName: string, text: string): Promise<MessageView> {
     if (text.trim() === "") throw new RojError("bad_input", "the message is empty");
     const chat = this.chat(chatName);
+    if (chat.kind === "group") return await this.#sendGroup(chat, text);
     const e = await this.log.append(chat.id, this.signer, "msg", text);
     const view = this.#view(chat, e, await this.#delivered(chat));
     this.#emit({ type: "message", message: view });
@@ -283,10 +386,19 @@ export class RojNode implements NodeApi {
     return view;
   }
 
+  async #sendGroup(chat: ChatRef, text: string): Promise<MessageView> {
+    const entries = await this.groups.send(this.signer, chat.id, text);
+    const views = await this.#views(chat, entries);
+    for (const v of views) this.#emit({ type: "message", message: v });
+    this.#reconcileGroup(chat.id);
+    return views.at(-1)!;
+  }
+
   /** Local entries changed in `chat`: push them to `peer` if a session is up. */
   #notifySync(chat: string, peer: Uint8Array): void {
     const s = this.#peers.get(peer);
-    if (s) this.#syncs.get(s)?.get(chat)?.notify().catch(() => {});
+    const st = s && this.#rpcSync.get(s.rpc);
+    if (st?.attached && st.direct.chat === chat) st.direct.notify().catch(() => {});
   }
 
   async #unread(chat: ChatRef): Promise<number> {
@@ -312,7 +424,10 @@ export class RojNode implements NodeApi {
     params: Params<M>,
   ): Promise<Results[M]> {
     const p = params as Record<string, unknown>;
-    if (this.#passive && ["send", "note", "read", "chats"].includes(method)) {
+    if (
+      this.#passive && (["send", "note", "read", "chats"].includes(method) ||
+        method.startsWith("group."))
+    ) {
       throw new RojError("refused", "this node is a passive anchor: it runs no chats");
     }
     switch (method) {
@@ -332,7 +447,6 @@ export class RojNode implements NodeApi {
           chat.id,
           p.last !== undefined ? { last: p.last as number } : {},
         );
-        const delivered = await this.#delivered(chat);
         if (p.markRead !== false && entries.length > 0) {
           const clock = await this.profile.store.kv.get<number>(keys.chatClock(chat.id));
           await this.profile.store.kv.set(
@@ -340,7 +454,7 @@ export class RojNode implements NodeApi {
             typeof clock.value === "number" ? clock.value : entries.at(-1)!.lamport,
           );
         }
-        return entries.map((e) => this.#view(chat, e, delivered)) as Results[M];
+        return await this.#views(chat, entries) as Results[M];
       }
       case "chats":
         return this.#chats() as Promise<Results[M]>;
@@ -355,9 +469,11 @@ export class RojNode implements NodeApi {
         ) as Promise<Results[M]>;
       case "rename": {
         const c = this.#contactByName(p.name as string);
-        const renamed = await this.contacts.rename(c.publicKey, checkName(p.to as string), [
-          "notes",
-        ]);
+        const renamed = await this.contacts.rename(
+          c.publicKey,
+          checkName(p.to as string),
+          this.#reservedNames(),
+        );
         this.#say(`renamed ${c.name} to ${renamed.name}`);
         this.#emit({ type: "contact", contact: this.#contactView(renamed) });
         return this.#contactView(renamed) as Results[M];
@@ -379,9 +495,84 @@ export class RojNode implements NodeApi {
         return this.#connect(p.address as string) as Promise<Results[M]>;
       case "add":
         return this.#add(p.invite as string, p.name as string | undefined) as Promise<Results[M]>;
+      case "group.create": {
+        const g = await this.groups.create(this.signer, p.name as string, this.#takenNames());
+        this.#say(`created group ${g.name} (${g.id})`);
+        return this.#groupView(g) as Results[M];
+      }
+      case "group.add": {
+        const g = this.#group(p.group as string);
+        const people = (p.members as string[]).map((n) => {
+          const c = this.#contactByName(n);
+          return { key: c.publicKey, name: c.name };
+        });
+        const entries = await this.groups.add(this.signer, g.id, people);
+        return await this.#groupChanged(g.id, entries) as Results[M];
+      }
+      case "group.remove":
+      case "group.promote": {
+        const g = this.#group(p.group as string);
+        const who = this.#memberByName(g, p.member as string);
+        const e = method === "group.remove"
+          ? await this.groups.remove(this.signer, g.id, who)
+          : await this.groups.promote(this.signer, g.id, who);
+        return await this.#groupChanged(g.id, [e]) as Results[M];
+      }
+      case "group.leave": {
+        const g = this.#group(p.group as string);
+        const e = await this.groups.leave(this.signer, g.id);
+        await this.#groupChanged(g.id, [e]);
+        return { left: g.name } as Results[M];
+      }
+      case "group.members":
+        return this.#groupView(this.#group(p.group as string)).members as Results[M];
       default:
         throw new RojError("bad_input", `unknown method ${String(method)}`);
     }
+  }
+
+  #groupView(g: Group): GroupView {
+    const latest = this.groups.get(g.id) ?? g;
+    const name = this.#memberName(latest);
+    const me = toHex(this.publicKey);
+    const members: MemberView[] = [...latest.membership.members.entries()]
+      .sort((a, b) => a[1].joined - b[1].joined)
+      .map(([hex, m]) => ({
+        name: name(hex),
+        fingerprint: fingerprint(m.key),
+        admin: latest.membership.admins.has(hex),
+        me: hex === me,
+      }));
+    return { name: latest.name, id: latest.id, members };
+  }
+
+  /**
+   * A current member of `g` by the name shown here, their fingerprint, or
+   * (for someone not a contact) the name they were added under.
+   * @throws {RojError} not_found
+   */
+  #memberByName(g: Group, wanted: string): Uint8Array {
+    const name = this.#memberName(g);
+    const lower = wanted.toLowerCase();
+    for (const [hex, m] of g.membership.members) {
+      if (name(hex).toLowerCase() === lower || fingerprint(m.key) === wanted) return m.key;
+    }
+    throw new RojError(
+      "not_found",
+      `${JSON.stringify(wanted.slice(0, 40))} is not a member of ${g.name}`,
+    );
+  }
+
+  /** After a local membership change: show it and push it to everyone concerned. */
+  async #groupChanged(id: string, entries: Entry[]): Promise<GroupView> {
+    const g = this.groups.get(id)!;
+    const ref: ChatRef = { id, kind: "group", name: g.name, group: g };
+    for (const v of await this.#views(ref, entries)) {
+      this.#emit({ type: "message", message: v });
+      this.#say(`group ${g.name}: ${v.body}`);
+    }
+    this.#reconcileGroup(id);
+    return this.#groupView(g);
   }
 
   /** @throws {RojError} not_found */
@@ -451,6 +642,12 @@ export class RojNode implements NodeApi {
     const refs: ChatRef[] = [
       this.chat("notes"),
       ...this.contacts.all().filter((c) => !c.blocked).map((c) => this.chat(c.name)),
+      ...this.groups.all().map((g): ChatRef => ({
+        id: g.id,
+        kind: "group",
+        name: g.name,
+        group: g,
+      })),
     ];
     const out: ChatView[] = [];
     for (const chat of refs) {
@@ -460,7 +657,7 @@ export class RojNode implements NodeApi {
         id: chat.id,
         kind: chat.kind,
         unread: await this.#unread(chat),
-        last: last ? this.#view(chat, last, await this.#delivered(chat)) : null,
+        last: last ? (await this.#views(chat, [last]))[0]! : null,
       });
     }
     return out;
@@ -525,9 +722,13 @@ export class RojNode implements NodeApi {
             addresses: this.#listenAddresses(),
           }),
         );
-        const contact = await this.contacts.add(invite.publicKey, petname, [addr], this.#now(), [
-          "notes",
-        ]);
+        const contact = await this.contacts.add(
+          invite.publicKey,
+          petname,
+          [addr],
+          this.#now(),
+          this.#reservedNames(),
+        );
         this.#say(
           `added ${contact.name} (${res.name}, ${fingerprint(contact.publicKey)}) at ${addr}`,
         );
@@ -595,18 +796,20 @@ export class RojNode implements NodeApi {
   }
 
   /**
-   * Serves the peer's sync requests on `rpc` for the chat we share. Done before
-   * anything else is said on an invite session, so the peer's first request
-   * never arrives before its handler.
+   * Serves the peer's sync requests on `rpc` for the chats we share: the
+   * direct chat, the groups in which the peer is a member (as this node sees
+   * it), and groups the peer offers us that we are not in yet (see
+   * groups/join_candidate.ts). Done before anything else is said on an invite
+   * session, so the peer's first request never arrives before its handler.
    */
-  #serveSync(rpc: RpcSession, peer: Uint8Array): ChatSync {
+  #serveSync(rpc: RpcSession, peer: Uint8Array): SessionSyncs {
     const known = this.#rpcSync.get(rpc);
     if (known) return known;
     const chatId = directChatId(this.publicKey, peer);
     const name = () => this.contacts.get(peer)?.name ?? fingerprint(peer);
     const chat = (): ChatRef =>
       this.#chatById(chatId) ?? { id: chatId, kind: "direct", name: name() };
-    const sync = new ChatSync(this.log, rpc, chatId, {
+    const direct = new ChatSync(this.log, rpc, chatId, {
       members: () => [this.publicKey, peer],
       onPeerHeads: (heads) => {
         const mine = heads.get(toHex(this.publicKey));
@@ -618,22 +821,248 @@ export class RojNode implements NodeApi {
       },
       log: (line) => this.#say(`${name()}: ${line}`),
     });
-    const owns = (p: unknown) => {
-      if ((p as { chat?: unknown })?.chat !== chatId) {
+    const st: SessionSyncs = {
+      peer,
+      direct,
+      groups: new Map(),
+      pending: new Map(),
+      attached: false,
+    };
+    /** Requests about one group chat we are not in, one at a time (see #offered). */
+    const offers = new Map<string, Promise<unknown>>();
+    /** Groups offered by this peer that we dropped: asked again, they get not_found. */
+    const dropped = new Set<string>();
+    const serve = <T>(p: unknown, answer: (sync: ChatSync) => Promise<T>): Promise<T> => {
+      const id = (p as { chat?: unknown })?.chat;
+      if (id === chatId) return answer(direct);
+      if (typeof id !== "string" || !isGroupChatId(id) || this.#passive) {
         throw new RojError("not_found", "no such chat");
       }
+      const sync = this.#groupRoute(rpc, st, id);
+      if (sync) return answer(sync);
+      if (dropped.has(id)) throw new RojError("not_found", "no such chat");
+      const prior = offers.get(id) ?? Promise.resolve();
+      const run = prior.then(() => this.#offered(rpc, st, id, dropped, answer));
+      const settled = run.catch(() => {});
+      offers.set(id, settled);
+      settled.then(() => {
+        if (offers.get(id) === settled) offers.delete(id);
+      });
+      return run;
     };
-    rpc.handle("sync.heads", async (p) => {
+    rpc.handle("sync.heads", (p) => {
       check("sync.heads", "params", p);
-      owns(p);
-      return await sync.answerHeads();
+      return serve(p, (sync) => sync.answerHeads());
     });
-    rpc.handle("sync.push", async (p) => {
-      owns(p);
-      return await sync.answerPush(p);
+    rpc.handle("sync.push", (p) => serve(p, (sync) => sync.answerPush(p)));
+    rpc.onClose(() => {
+      for (const { candidate } of st.pending.values()) candidate.close();
+      st.pending.clear();
     });
-    this.#rpcSync.set(rpc, sync);
+    this.#rpcSync.set(rpc, st);
+    return st;
+  }
+
+  /**
+   * The sync serving group `id` with this session's peer, when we are a
+   * member and so is the peer (as this node sees it); created on first use.
+   */
+  #groupRoute(rpc: RpcSession, st: SessionSyncs, id: string): ChatSync | undefined {
+    const g = this.groups.get(id);
+    const me = toHex(this.publicKey);
+    if (!g || !g.membership.members.has(me) || !g.membership.members.has(toHex(st.peer))) {
+      return undefined;
+    }
+    let sync = st.groups.get(id);
+    if (!sync) {
+      sync = this.#groupSync(rpc, st, id);
+      // The peer syncs with us, so it counts us in: if our side had not started, start it.
+      if (st.attached) this.#startSync(sync, st.peer);
+    }
     return sync;
+  }
+
+  /** A ChatSync for group `id` on this session; entries by anyone who was ever a member. */
+  #groupSync(rpc: RpcSession, st: SessionSyncs, id: string): ChatSync {
+    const peerName = () => this.contacts.get(st.peer)?.name ?? fingerprint(st.peer);
+    const sync = new ChatSync(this.log, rpc, id, {
+      members: () => this.groups.everMembers(id),
+      onPeerHeads: (heads) => {
+        const mine = heads.get(toHex(this.publicKey));
+        const ref = this.#chatById(id);
+        if (mine && ref) this.#markDelivered(ref, mine.seq).catch(() => {});
+      },
+      onStored: (entries) =>
+        this.#groupStored(id, entries).catch((err) =>
+          this.#say(`group ${id}: ${(err as Error).message}`)
+        ),
+      log: (line) => this.#say(`${peerName()}: ${line}`),
+    });
+    st.groups.set(id, sync);
+    return sync;
+  }
+
+  /** Starts (or restarts, after a refusal) a sync; a failure is logged and left for the next kick. */
+  #startSync(sync: ChatSync, peer: Uint8Array): void {
+    if (sync.started) {
+      sync.notify().catch(() => {});
+      return;
+    }
+    if (this.#starting.has(sync)) return;
+    this.#starting.add(sync);
+    sync.start().catch((err) => {
+      // A member who does not count us in yet answers not_found; they sync with us once they do.
+      if (!isRojError(err, "not_found")) {
+        const who = this.contacts.get(peer)?.name ?? fingerprint(peer);
+        this.#say(`sync of ${sync.chat} with ${who} failed: ${(err as Error).message}`);
+      }
+    }).finally(() => this.#starting.delete(sync));
+  }
+
+  /**
+   * A peer syncs a group we are not in (a new member learning of it, or
+   * someone re-added): keep its entries in a scratch log until they make us a
+   * member, then adopt the group. Runs one request at a time per group.
+   */
+  async #offered<T>(
+    rpc: RpcSession,
+    st: SessionSyncs,
+    id: string,
+    dropped: Set<string>,
+    answer: (sync: ChatSync) => Promise<T>,
+  ): Promise<T> {
+    const adopted = this.#groupRoute(rpc, st, id);
+    if (adopted) return await answer(adopted);
+    let pending = st.pending.get(id);
+    if (!pending) {
+      if (
+        st.pending.size >= MAX_CANDIDATES_PER_SESSION ||
+        (!this.groups.get(id) && this.groups.size >= MAX_GROUPS) || rpc.closed
+      ) throw new RojError("not_found", "no such chat");
+      const known = this.groups.get(id)
+        ? (await this.log.read(id)).map((e) => ({ signed: e.signed, sig: e.sig }))
+        : [];
+      const candidate = await JoinCandidate.open(id, this.#verifier, known);
+      if (rpc.closed) {
+        candidate.close();
+        throw new RojError("not_found", "no such chat");
+      }
+      const sync = new ChatSync(candidate.log, rpc, id, {
+        onStored: (entries) => candidate.took(entries),
+      });
+      pending = { candidate, sync };
+      st.pending.set(id, pending);
+    }
+    const result = await answer(pending.sync);
+    const { candidate } = pending;
+    const drop = (why: string) => {
+      st.pending.delete(id);
+      candidate.close();
+      dropped.add(id);
+      this.#say(`dropped group ${id} offered by ${this.#peerName(st.peer)}: ${why}`);
+    };
+    if (await candidate.overflowing()) {
+      drop("too much history before it named us a member");
+      return result;
+    }
+    const m = await candidate.membership();
+    if (!m.members.has(toHex(this.publicKey))) return result;
+    // We are a member: move everything by its members into the store.
+    const raws = await candidate.raws(new Set(m.ever.keys()));
+    st.pending.delete(id);
+    candidate.close();
+    await this.log.merge(id, raws);
+    const g = this.groups.get(id)
+      ? (await this.groups.refresh(id), this.groups.get(id)!)
+      : await this.groups.register(id, m.name ?? "group", this.#takenNames());
+    this.#say(`joined group ${g.name} (${id}), offered by ${this.#peerName(st.peer)}`);
+    const ref: ChatRef = { id, kind: "group", name: g.name, group: g };
+    for (const v of await this.#views(ref, await this.log.read(id, { last: 50 }))) {
+      this.#emit({ type: "message", message: v });
+    }
+    this.#reconcileGroup(id);
+    return result;
+  }
+
+  #peerName(peer: Uint8Array): string {
+    return this.contacts.get(peer)?.name ?? fingerprint(peer);
+  }
+
+  /**
+   * A peer pushed group entries we did not have: refold if membership moved
+   * (before the push is answered), then show them and pass them on.
+   */
+  async #groupStored(id: string, entries: Entry[]): Promise<void> {
+    if (entries.some((e) => isGroupOp(e.type))) {
+      const { before, after } = await this.groups.refresh(id);
+      const me = toHex(this.publicKey);
+      const g = this.groups.get(id);
+      if (g && before.members.has(me) && !after.members.has(me)) {
+        this.#say(`you are no longer a member of group ${g.name}`);
+      }
+    }
+    this.#reconcileGroup(id);
+    const ref = this.#chatById(id);
+    if (!ref) return;
+    // Not awaited: decrypting needs the chat's history, and the peer need not wait for it.
+    // Queued per group, so events keep the order the entries arrived in.
+    const shown = (this.#showing.get(id) ?? Promise.resolve())
+      .then(() => this.#views(ref, entries))
+      .then((views) => {
+        for (const v of views) this.#emit({ type: "message", message: v });
+      }).catch(() => {});
+    this.#showing.set(id, shown);
+    shown.then(() => {
+      if (this.#showing.get(id) === shown) this.#showing.delete(id);
+    });
+  }
+
+  /**
+   * Brings every live session in line with group `id`: a sync with each peer
+   * who is a member (started, or notified of new entries) while we are one;
+   * a last push, then none, for peers who are not (any more).
+   */
+  #reconcileGroup(id: string): void {
+    const g = this.groups.get(id);
+    const meIn = g?.membership.members.has(toHex(this.publicKey)) ?? false;
+    for (const s of this.#peers.all()) {
+      const st = this.#rpcSync.get(s.rpc);
+      if (!st?.attached || s.rpc.closed) continue;
+      const want = meIn && g!.membership.members.has(toHex(s.peer));
+      const sync = st.groups.get(id);
+      if (want) this.#startSync(sync ?? this.#groupSync(s.rpc, st, id), s.peer);
+      else {
+        if (sync) st.groups.delete(id);
+        // Our leaving (or removal) goes to the members; their removal goes to them.
+        if (!meIn && g?.membership.members.has(toHex(s.peer))) {
+          this.#farewell(s.rpc, id, s.peer, this.publicKey).catch(() => {});
+        } else if (sync && meIn) this.#farewell(s.rpc, id, s.peer, s.peer).catch(() => {});
+      }
+    }
+  }
+
+  /**
+   * Tells `peer` that `who` is out of group `id` (them: an admin removed
+   * them; us: we left or were removed), by pushing the group's history up to
+   * that departure and nothing after it (no later member, message or key).
+   * Once per peer and departure while this node runs.
+   */
+  async #farewell(rpc: RpcSession, id: string, peer: Uint8Array, who: Uint8Array): Promise<void> {
+    const d = await this.groups.departure(id, toHex(who));
+    // Someone who left knows it; a member removed may not.
+    if (!d || rpc.closed || (d.op === "leave" && toHex(who) === toHex(peer))) return;
+    const k = `${id}/${toHex(peer)}/${toHex(d.entry.hash)}`;
+    if (this.#farewells.has(k)) return;
+    this.#farewells.add(k);
+    const sync = new ChatSync(this.log, rpc, id, {
+      members: () => this.groups.everMembers(id),
+      until: (e) => compareEntries(e, d.entry) <= 0,
+    });
+    try {
+      await sync.start();
+    } catch {
+      this.#farewells.delete(k); // they may count us out already, or the session failed
+    }
   }
 
   /** Makes a session live: serve the peer, start syncing the chats we share, exchange addresses. */
@@ -657,9 +1086,8 @@ export class RojNode implements NodeApi {
       client?.close();
       return;
     }
-    const chatId = directChatId(this.publicKey, contact.publicKey);
-    const sync = this.#passive || anchor ? undefined : this.#serveSync(rpc, contact.publicKey);
-    if (sync) this.#syncs.set(session, new Map([[chatId, sync]]));
+    const st = this.#passive || anchor ? undefined : this.#serveSync(rpc, contact.publicKey);
+    if (st) st.attached = true;
     this.#dialErrors.delete(k);
     if (direction === "in" && !this.#learntVia.has(k)) {
       this.#learntVia.set(k, "direct (they dialled)");
@@ -680,7 +1108,6 @@ export class RojNode implements NodeApi {
     }).then((c) => this.#emit({ type: "contact", contact: this.#contactView(c) })).catch(() => {});
     rpc.onClose((reason) => {
       client?.close();
-      this.#syncs.delete(session);
       if (!this.#peers.remove(session)) return;
       this.#say(`disconnected from ${contact.name}${reason ? `: ${reason}` : ""}`);
       const latest = this.contacts.get(contact.publicKey);
@@ -690,9 +1117,28 @@ export class RojNode implements NodeApi {
       }
       if (!this.#closing) this.#discovery.trigger(`lost ${contact.name}`).catch(() => {});
     });
-    sync?.start().catch((err) => {
+    st?.direct.start().catch((err) => {
       if (!rpc.closed) this.#say(`sync with ${contact.name} failed: ${(err as Error).message}`);
     });
+    if (st) {
+      // Groups the peer asked about before the session was kept, then every group we share.
+      for (const sync of st.groups.values()) this.#startSync(sync, contact.publicKey);
+      for (const g of this.groups.sharedWith(contact.publicKey)) {
+        if (!st.groups.has(g.id)) {
+          this.#startSync(this.#groupSync(rpc, st, g.id), contact.publicKey);
+        }
+      }
+      // Departures they may have missed: theirs from groups we are in, ours from groups they are in.
+      const me = toHex(this.publicKey);
+      for (const g of this.groups.all()) {
+        const m = g.membership;
+        if (m.members.has(me) && m.ever.has(k) && !m.members.has(k)) {
+          this.#farewell(rpc, g.id, contact.publicKey, contact.publicKey).catch(() => {});
+        } else if (!m.members.has(me) && m.ever.has(me) && m.members.has(k)) {
+          this.#farewell(rpc, g.id, contact.publicKey, this.publicKey).catch(() => {});
+        }
+      }
+    }
     this.#discovery.onSession({ peer: contact.publicKey, rpc, anchor }).catch(() => {});
   }
 
@@ -711,8 +1157,8 @@ export class RojNode implements NodeApi {
   }
 
   async #markDelivered(chat: ChatRef, seq: number): Promise<void> {
-    if (!chat.peer) return;
-    const key = keys.delivered(chat.id, chat.peer.publicKey);
+    const key = this.#deliveryKey(chat);
+    if (!key) return;
     const old = await this.profile.store.kv.get<number>(key);
     const prev = typeof old.value === "number" ? old.value : 0;
     if (seq <= prev) return;
@@ -757,7 +1203,7 @@ export class RojNode implements NodeApi {
         params.name,
         this.#passive ? [] : addresses,
         this.#now(),
-        ["notes"],
+        this.#reservedNames(),
       );
       this.#say(
         `${added.name} (${fingerprint(added.publicKey)}) accepted an invite from ${remote}`,

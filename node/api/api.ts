@@ -46,6 +46,21 @@ export const methodParams = {
   remove: z.object({ name: z.string().min(1).max(40) }).strict(),
   /** Refuse a contact's sessions from now on (they can be added again from a new invite). */
   block: z.object({ name: z.string().min(1).max(40) }).strict(),
+  /** Found a group with you as its only member and admin. */
+  "group.create": z.object({ name: z.string().min(1).max(64) }).strict(),
+  /** Add contacts to a group (admins only); each gets the new group key. */
+  "group.add": z.object({
+    group: chatName,
+    members: z.array(z.string().min(1).max(40)).min(1).max(50),
+  }).strict(),
+  /** Remove a member (admins only): they get no key to anything written afterwards. */
+  "group.remove": z.object({ group: chatName, member: z.string().min(1).max(100) }).strict(),
+  /** Make a member an admin (admins only). */
+  "group.promote": z.object({ group: chatName, member: z.string().min(1).max(100) }).strict(),
+  /** Leave a group. */
+  "group.leave": z.object({ group: chatName }).strict(),
+  /** A group's current members. */
+  "group.members": z.object({ group: chatName }).strict(),
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
 } as const;
@@ -108,8 +123,15 @@ export interface MessageView {
   readonly ts: number;
   readonly lamport: number;
   readonly type: string;
+  /**
+   * The text. In a group: decrypted ("(cannot decrypt)" without the key), and
+   * a membership change (type "group.…") as a sentence, e.g. "alice added bob".
+   */
   readonly body: string;
-  /** For own messages: "stored" until the peer has committed it, then "delivered". Others': "received". */
+  /**
+   * For own messages: "stored" until the peer has committed it (in a group: any
+   * member), then "delivered". Others': "received".
+   */
   readonly state: "stored" | "delivered" | "received";
   readonly hash: string;
 }
@@ -117,9 +139,26 @@ export interface MessageView {
 export interface ChatView {
   readonly name: string;
   readonly id: string;
-  readonly kind: "notes" | "direct";
+  readonly kind: "notes" | "direct" | "group";
   readonly unread: number;
   readonly last: MessageView | null;
+}
+
+/** A member of a group as this node shows them. */
+export interface MemberView {
+  /** The contact's name here, else the name they were added under. */
+  readonly name: string;
+  readonly fingerprint: string;
+  readonly admin: boolean;
+  /** This node's own identity. */
+  readonly me: boolean;
+}
+
+export interface GroupView {
+  /** The group's name on this node (what `send`/`read` take). */
+  readonly name: string;
+  readonly id: string;
+  readonly members: MemberView[];
 }
 
 export interface InviteView {
@@ -149,6 +188,12 @@ export interface Results {
   rename: ContactView;
   remove: { removed: string };
   block: { blocked: string };
+  "group.create": GroupView;
+  "group.add": GroupView;
+  "group.remove": GroupView;
+  "group.promote": GroupView;
+  "group.leave": { left: string };
+  "group.members": MemberView[];
   follow: never;
 }
 

@@ -43,12 +43,27 @@ function wireToHeads(items: HeadItem[]): Map<string, { author: Uint8Array; seq: 
 }
 
 export interface ChatSyncOptions {
-  /** Authors whose entries belong in this chat; others are refused. */
-  readonly members: () => Uint8Array[];
+  /**
+   * Authors whose entries belong in this chat; others are refused. Asked again
+   * for every push, so it may grow (a group adding someone). Without it, any
+   * author is accepted (a scratch log whose use is decided afterwards).
+   */
+  readonly members?: () => Uint8Array[];
   /** The peer now holds these heads (after a push or a heads answer). */
   readonly onPeerHeads?: (heads: Map<string, { author: Uint8Array; seq: number }>) => void;
-  /** Entries the peer pushed that were newly stored. */
-  readonly onStored?: (entries: Entry[]) => void;
+  /**
+   * Entries the peer pushed that were newly stored. When it returns a promise,
+   * the push is answered once it settles: a group refolds its membership
+   * there, so the peer's next push is judged by the membership its last one
+   * made (see the retry in #flush).
+   */
+  readonly onStored?: (entries: Entry[]) => void | Promise<void>;
+  /**
+   * Push only a prefix of each author's chain: entries up to the first for
+   * which this is false (e.g. a group's history up to someone's removal, for
+   * them). @default every entry
+   */
+  readonly until?: (e: Entry) => boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -62,6 +77,9 @@ export class ChatSync {
   #started = false;
   #running: Promise<void> | null = null;
   #dirty = false;
+  /** Entries the peer stored and refused during the current pass of #flush. */
+  #passStored = 0;
+  #passRefused = 0;
 
   constructor(log: ChatLog, rpc: RpcSession, chat: string, options: ChatSyncOptions) {
     this.#log = log;
@@ -70,7 +88,12 @@ export class ChatSync {
     this.#options = options;
   }
 
-  /** Learns the peer's heads and pushes what it lacks. */
+  /** Whether start() has succeeded on this session. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** Learns the peer's heads and pushes what it lacks. May be called again after a failure. */
   async start(): Promise<void> {
     const res = check(
       "sync.heads",
@@ -99,18 +122,30 @@ export class ChatSync {
   async #flush(): Promise<void> {
     while (this.#dirty && !this.#rpc.closed) {
       this.#dirty = false;
+      this.#passStored = 0;
+      this.#passRefused = 0;
       const mine = await this.#log.heads(this.chat);
       for (const [k, head] of mine) {
         if ((this.#peer.get(k) ?? 0) < head.seq) await this.#pushAuthor(k, head);
       }
+      // Refused entries may be accepted once others are in: in a group, an
+      // author's entries count only after the entry adding them arrived, which
+      // may sit in a chain pushed later. Go again while a pass makes progress.
+      if (this.#passRefused > 0 && this.#passStored > 0) this.#dirty = true;
     }
   }
 
   async #pushAuthor(k: string, head: Head & { author: Uint8Array }): Promise<void> {
     let sent = this.#peer.get(k) ?? 0;
     const inflight: Promise<void>[] = [];
+    const until = this.#options.until;
     while (sent < head.seq && !this.#rpc.closed) {
-      const entries = await this.#log.entriesAfter(this.chat, head.author, sent, MAX_PUSH_ENTRIES);
+      let entries = await this.#log.entriesAfter(this.chat, head.author, sent, MAX_PUSH_ENTRIES);
+      let last = false;
+      if (until) {
+        const cut = entries.findIndex((e) => !until(e));
+        if (cut >= 0) [entries, last] = [entries.slice(0, cut), true];
+      }
       if (entries.length === 0) break;
       let bytes = 0;
       let n = 0;
@@ -125,6 +160,7 @@ export class ChatSync {
       sent = batch[batch.length - 1]!.seq;
       inflight.push(this.#push(batch));
       if (inflight.length >= WINDOW) await inflight.shift();
+      if (last && n === entries.length) break;
     }
     await Promise.all(inflight);
   }
@@ -138,6 +174,8 @@ export class ChatSync {
     const heads = wireToHeads(res.heads);
     for (const [k, h] of heads) this.#peer.set(k, Math.max(this.#peer.get(k) ?? 0, h.seq));
     this.#options.onPeerHeads?.(heads);
+    this.#passStored += res.stored;
+    this.#passRefused += res.rejected;
     if (res.rejected > 0) {
       this.#options.log?.(
         `peer refused ${res.rejected} entries of ${this.chat}: ${res.reason ?? "no reason given"}`,
@@ -155,7 +193,7 @@ export class ChatSync {
     params: unknown,
   ): Promise<{ heads: HeadItem[]; stored: number; rejected: number; reason?: string }> {
     const p = check("sync.push", "params", params);
-    const members = this.#options.members();
+    const members = this.#options.members?.();
     const raws: Array<{ signed: Uint8Array; sig: Uint8Array }> = [];
     let refused = 0;
     let reason: string | undefined;
@@ -167,7 +205,7 @@ export class ChatSync {
       this.chat,
       raws.filter((r) => {
         // The author key sits at a fixed place in the canonical bytes; the merge verifies it all again.
-        const ok = members.some((m) => containsAuthor(r.signed, m));
+        const ok = !members || members.some((m) => containsAuthor(r.signed, m));
         if (!ok) {
           refused++;
           reason ??= "entry by someone who is not a member of this chat";
@@ -181,7 +219,11 @@ export class ChatSync {
       // The peer holds what it sent us.
       this.#peer.set(toHex(e.author), Math.max(this.#peer.get(toHex(e.author)) ?? 0, e.seq));
     }
-    if (result.stored.length > 0) this.#options.onStored?.(result.stored);
+    if (result.stored.length > 0) {
+      try {
+        await this.#options.onStored?.(result.stored);
+      } catch { /* the owner reports its own failures */ }
+    }
     const mine = await this.#log.heads(this.chat);
     for (const r of result.rejected) if (r.author) touched.set(toHex(r.author), r.author);
     const heads = [...touched.keys()].map((k) => mine.get(k)).filter((h) => h !== undefined);

@@ -1,0 +1,442 @@
+/**
+ * The groups this node belongs to: a registry in the store (`keys.chat(id)`:
+ * the local name), each group's membership as folded from its log, and the
+ * epoch keys opened so far. Writes membership changes and encrypted messages
+ * to the log; the node pushes them to peers.
+ *
+ * Which epoch a message uses: the newest one sealed to exactly the current
+ * members (writeEpoch). When none is, the writer first appends a
+ * `group.rekey` with a fresh key for exactly the current members. So a writer
+ * who has seen a removal never again encrypts to a key the removed member
+ * holds. Messages written concurrently with a removal (before the writer saw
+ * it) may use an older epoch that the removed member can still open.
+ */
+import { base64 } from "@scure/base";
+import { RojError } from "../errors.ts";
+import { type KeyPair, publicKeyLine, type Signer } from "../identity/mod.ts";
+import { type ChatLog, type Entry, MAX_BODY_BYTES, toHex } from "../log/mod.ts";
+import { keys, type Store } from "../store/mod.ts";
+import { GROUP_NONCE_BYTES, groupChatId, isGroupChatId } from "./group_id.ts";
+import {
+  decryptGroupMessage,
+  encryptGroupMessage,
+  messageEpoch,
+  newGroupKey,
+  openGroupKey,
+  sealGroupKey,
+} from "./group_crypto.ts";
+import {
+  carriedKeys,
+  type Change,
+  epochId,
+  GROUP_OPS,
+  isGroupOp,
+  MAX_GROUP_NAME,
+  MAX_MEMBERS,
+  members,
+  type Membership,
+  MembershipFold,
+  writeEpoch,
+} from "./membership.ts";
+
+/** Most groups one node keeps; a contact cannot push more into its store. */
+export const MAX_GROUPS = 256;
+
+/** What is stored under keys.chat(id) for a group. */
+interface GroupRecord {
+  kind: "group";
+  name: string;
+}
+
+function isGroupRecord(v: unknown): v is GroupRecord {
+  const r = v as GroupRecord;
+  return typeof v === "object" && v !== null && r.kind === "group" && typeof r.name === "string";
+}
+
+export interface Group {
+  readonly id: string;
+  /** The name on this node (unique among chats here). */
+  readonly name: string;
+  readonly membership: Membership;
+}
+
+/** A group entry as a person reads it. */
+export interface GroupLine {
+  readonly entry: Entry;
+  /** The message text, or a sentence for a membership change. */
+  readonly text: string;
+}
+
+const EMPTY: Membership = {
+  name: null,
+  founder: null,
+  members: new Map(),
+  admins: new Set(),
+  ever: new Map(),
+  names: new Map(),
+  epochs: [],
+};
+
+export class GroupBook {
+  readonly #store: Store;
+  readonly #log: ChatLog;
+  readonly #keyPair: KeyPair;
+  readonly #me: string;
+  readonly #groups = new Map<string, Group>();
+  /** Opened epoch keys per group (null: sealed to us but did not open, or not sealed to us). */
+  readonly #keys = new Map<string, Map<string, Uint8Array | null>>();
+  readonly #refreshing = new Map<string, Promise<unknown>>();
+  /**
+   * Per group, the keys carried by every membership entry, counted or not
+   * (epoch id → recipient hex → sealed): what readers may open.
+   */
+  readonly #carried = new Map<string, Map<string, ReadonlyMap<string, string>>>();
+
+  private constructor(store: Store, log: ChatLog, keyPair: KeyPair) {
+    this.#store = store;
+    this.#log = log;
+    this.#keyPair = keyPair;
+    this.#me = toHex(keyPair.publicKey);
+  }
+
+  /** Loads the registry and folds every group's log. */
+  static async open(store: Store, log: ChatLog, keyPair: KeyPair): Promise<GroupBook> {
+    const book = new GroupBook(store, log, keyPair);
+    for await (const res of store.kv.list<unknown>({ prefix: keys.chats() })) {
+      const id = res.key[1];
+      if (typeof id !== "string" || !isGroupChatId(id) || !isGroupRecord(res.value)) continue;
+      book.#groups.set(id, { id, name: res.value.name, membership: EMPTY });
+    }
+    for (const id of book.#groups.keys()) await book.refresh(id);
+    return book;
+  }
+
+  get size(): number {
+    return this.#groups.size;
+  }
+
+  all(): Group[] {
+    return [...this.#groups.values()];
+  }
+
+  get(id: string): Group | undefined {
+    return this.#groups.get(id);
+  }
+
+  /** A group by its local name, ignoring case (as contacts are found). */
+  byName(name: string): Group | undefined {
+    const lower = name.toLowerCase();
+    for (const g of this.#groups.values()) if (g.name.toLowerCase() === lower) return g;
+    return undefined;
+  }
+
+  /** Whether `who` (raw key) is a current member of group `id` as this node sees it. */
+  isMember(id: string, who: Uint8Array): boolean {
+    return this.#groups.get(id)?.membership.members.has(toHex(who)) ?? false;
+  }
+
+  /** Everyone who was ever a member: whose entries belong in the chat. */
+  everMembers(id: string): Uint8Array[] {
+    return [...(this.#groups.get(id)?.membership.ever.values() ?? [])];
+  }
+
+  /** The groups in which `who` is a current member (and so is this node). */
+  sharedWith(who: Uint8Array): Group[] {
+    const k = toHex(who);
+    return this.all().filter((g) =>
+      g.membership.members.has(k) && g.membership.members.has(this.#me)
+    );
+  }
+
+  /**
+   * Registers a group under a local name unique among `taken` and the other groups.
+   * @throws {RojError} refused when this node already keeps MAX_GROUPS groups.
+   */
+  async register(id: string, wanted: string, taken: Iterable<string>): Promise<Group> {
+    const known = this.#groups.get(id);
+    if (known) return known;
+    if (this.#groups.size >= MAX_GROUPS) {
+      throw new RojError("refused", `this node keeps at most ${MAX_GROUPS} groups`);
+    }
+    const used = new Set(
+      [...taken, ...[...this.#groups.values()].map((g) => g.name)].map((n) => n.toLowerCase()),
+    );
+    const base = wanted.replace(/[^\p{L}\p{N}._ -]/gu, "").trim().slice(0, 40) || "group";
+    let name = base;
+    for (let i = 2; used.has(name.toLowerCase()); i++) name = `${base.slice(0, 36)}-${i}`;
+    const record: GroupRecord = { kind: "group", name };
+    await this.#store.kv.set(keys.chat(id), record);
+    const g: Group = { id, name, membership: EMPTY };
+    this.#groups.set(id, g);
+    await this.refresh(id);
+    return this.#groups.get(id)!;
+  }
+
+  /**
+   * Refolds a group's membership from its log (serialised per group).
+   * Resolves with the membership before and after.
+   */
+  refresh(id: string): Promise<{ before: Membership; after: Membership }> {
+    const prior = this.#refreshing.get(id) ?? Promise.resolve();
+    const run = prior.then(async () => {
+      const g = this.#groups.get(id);
+      if (!g) return { before: EMPTY, after: EMPTY };
+      const ops = (await this.#log.read(id)).filter((e) => isGroupOp(e.type));
+      const after = members(ops, id);
+      const carried = new Map<string, ReadonlyMap<string, string>>();
+      for (const e of ops) {
+        const k = carriedKeys(e);
+        if (k) carried.set(epochId(e), k);
+      }
+      this.#carried.set(id, carried);
+      const latest = this.#groups.get(id);
+      if (latest) this.#groups.set(id, { ...latest, membership: after });
+      return { before: g.membership, after };
+    });
+    const settled = run.catch(() => {});
+    this.#refreshing.set(id, settled);
+    settled.then(() => {
+      if (this.#refreshing.get(id) === settled) this.#refreshing.delete(id);
+    });
+    return run;
+  }
+
+  /**
+   * The key of an epoch, when it was sealed to this node. For reading, the
+   * entry that carried it need not have counted (a concurrent change may have
+   * voided it after a writer used its key); for writing, see writeEpoch.
+   */
+  async epochKey(id: string, epoch: string): Promise<Uint8Array | null> {
+    let cache = this.#keys.get(id);
+    if (!cache) this.#keys.set(id, cache = new Map());
+    if (cache.has(epoch)) return cache.get(epoch)!;
+    const keys = this.#groups.get(id)?.membership.epochs.find((e) => e.id === epoch)?.keys ??
+      this.#carried.get(id)?.get(epoch);
+    if (!keys) return null; // maybe not folded yet: not cached
+    const sealed = keys.get(this.#me);
+    const key = sealed ? await openGroupKey(this.#keyPair, id, sealed) : null;
+    cache.set(epoch, key);
+    return key;
+  }
+
+  /**
+   * The entry that ended `hex`'s membership of group `id` — an admin's
+   * removal, or their own leave — when they are out; null while they are in
+   * (or never were).
+   */
+  async departure(
+    id: string,
+    hex: string,
+  ): Promise<{ entry: Entry; op: "remove" | "leave" } | null> {
+    const g = this.#groups.get(id);
+    if (!g?.membership.ever.has(hex) || g.membership.members.has(hex)) return null;
+    const fold = new MembershipFold(id);
+    let last: { entry: Entry; op: "remove" | "leave" } | null = null;
+    for (const e of await this.#log.read(id)) {
+      if (!isGroupOp(e.type)) continue;
+      const v = fold.apply(e);
+      if (!v.ok) continue;
+      if (v.change.op === "remove" && v.change.member === hex) last = { entry: e, op: "remove" };
+      else if (v.change.op === "leave" && v.change.author === hex) {
+        last = { entry: e, op: "leave" };
+      } else if (v.change.op === "add" && v.change.member === hex) last = null;
+    }
+    return last;
+  }
+
+  // ---- writing ------------------------------------------------------------
+
+  /** Founds a group with this node as its only member and admin. */
+  async create(signer: Signer, name: string, taken: Iterable<string>): Promise<Group> {
+    const clean = name.trim();
+    if (clean === "" || clean.length > MAX_GROUP_NAME) {
+      throw new RojError("bad_input", `a group name is 1 to ${MAX_GROUP_NAME} characters`);
+    }
+    if (this.#groups.size >= MAX_GROUPS) {
+      throw new RojError("refused", `this node keeps at most ${MAX_GROUPS} groups`);
+    }
+    const nonce = crypto.getRandomValues(new Uint8Array(GROUP_NONCE_BYTES));
+    const id = groupChatId(signer.publicKey, nonce);
+    const body = {
+      name: clean,
+      nonce: base64.encode(nonce),
+      keys: await sealGroupKey(id, newGroupKey(), [signer.publicKey]),
+    };
+    await this.#log.append(id, signer, GROUP_OPS.create, JSON.stringify(body));
+    return await this.register(id, clean, taken);
+  }
+
+  #mustBe(id: string, admin: boolean): Group {
+    const g = this.#groups.get(id);
+    if (!g) throw new RojError("not_found", "no such group");
+    if (!g.membership.members.has(this.#me)) {
+      throw new RojError("refused", `you are no longer a member of ${g.name}`);
+    }
+    if (admin && !g.membership.admins.has(this.#me)) {
+      throw new RojError("refused", `only an admin of ${g.name} may do that`);
+    }
+    return g;
+  }
+
+  /** Appends a membership change carrying a fresh key for `recipients`. */
+  async #change(
+    signer: Signer,
+    id: string,
+    type: string,
+    body: Record<string, unknown>,
+    recipients: Iterable<Uint8Array> | null,
+  ): Promise<Entry> {
+    const withKeys = recipients
+      ? { ...body, keys: await sealGroupKey(id, newGroupKey(), recipients) }
+      : body;
+    const e = await this.#log.append(id, signer, type, JSON.stringify(withKeys));
+    await this.refresh(id);
+    return e;
+  }
+
+  /**
+   * Adds people; each add starts an epoch sealed to the members after it.
+   * People already in the group are skipped.
+   * @throws {RojError} refused when not an admin, or the group would be too big.
+   */
+  async add(
+    signer: Signer,
+    id: string,
+    people: ReadonlyArray<{ key: Uint8Array; name: string }>,
+  ): Promise<Entry[]> {
+    const g = this.#mustBe(id, true);
+    const fresh = people.filter((p, i) =>
+      !g.membership.members.has(toHex(p.key)) &&
+      people.findIndex((q) => toHex(q.key) === toHex(p.key)) === i
+    );
+    if (g.membership.members.size + fresh.length > MAX_MEMBERS) {
+      throw new RojError("refused", `a group has at most ${MAX_MEMBERS} members`);
+    }
+    const out: Entry[] = [];
+    for (const p of fresh) {
+      const now = this.#groups.get(id)!.membership;
+      const recipients = [...[...now.members.values()].map((m) => m.key), p.key];
+      out.push(
+        await this.#change(signer, id, GROUP_OPS.add, {
+          member: publicKeyLine(p.key),
+          name: p.name.slice(0, MAX_GROUP_NAME),
+        }, recipients),
+      );
+    }
+    return out;
+  }
+
+  /** Removes a member; the new epoch is sealed to everyone else. @throws {RojError} */
+  remove(signer: Signer, id: string, member: Uint8Array): Promise<Entry> {
+    const g = this.#mustBe(id, true);
+    const k = toHex(member);
+    if (!g.membership.members.has(k)) throw new RojError("not_found", "not a member");
+    if (k === this.#me) throw new RojError("bad_input", "to leave the group, use leave");
+    const rest = [...g.membership.members.entries()].filter(([h]) => h !== k).map(([, m]) => m.key);
+    return this.#change(signer, id, GROUP_OPS.remove, { member: publicKeyLine(member) }, rest);
+  }
+
+  /** Makes a member an admin. @throws {RojError} */
+  promote(signer: Signer, id: string, member: Uint8Array): Promise<Entry> {
+    const g = this.#mustBe(id, true);
+    const k = toHex(member);
+    if (!g.membership.members.has(k)) throw new RojError("not_found", "not a member");
+    if (g.membership.admins.has(k)) throw new RojError("exists", "already an admin");
+    return this.#change(signer, id, GROUP_OPS.promote, { member: publicKeyLine(member) }, null);
+  }
+
+  /** Leaves the group. @throws {RojError} refused when not a member. */
+  leave(signer: Signer, id: string): Promise<Entry> {
+    this.#mustBe(id, false);
+    return this.#change(signer, id, GROUP_OPS.leave, {}, null);
+  }
+
+  /**
+   * Appends an encrypted message, first a rekey when no epoch is sealed to
+   * exactly the current members. Resolves with the entries appended.
+   * @throws {RojError} refused when not a member, bad_input when too long.
+   */
+  async send(signer: Signer, id: string, text: string): Promise<Entry[]> {
+    const out: Entry[] = [];
+    for (let attempt = 0;; attempt++) {
+      // Entries from peers may change the members at any await: judge afresh each time.
+      const g = this.#mustBe(id, false);
+      const epoch = writeEpoch(g.membership, this.#me);
+      const key = epoch && await this.epochKey(id, epoch.id);
+      if (epoch && key) {
+        const body = encryptGroupMessage(key, id, signer.publicKey, epoch.id, text);
+        if (new TextEncoder().encode(body).length > MAX_BODY_BYTES) {
+          throw new RojError(
+            "bad_input",
+            "the message is too long for a group (about 48 KB at most)",
+          );
+        }
+        out.push(await this.#log.append(id, signer, "msg", body));
+        return out;
+      }
+      if (attempt >= 3) {
+        throw new RojError("busy", "the group's members keep changing; try again", {
+          retryable: true,
+        });
+      }
+      // No key sealed to exactly the members (or ours does not open): start one.
+      const recipients = [...g.membership.members.values()].map((m) => m.key);
+      out.push(await this.#change(signer, id, GROUP_OPS.rekey, {}, recipients));
+    }
+  }
+
+  // ---- reading --------------------------------------------------------------
+
+  /**
+   * Entries as a person reads them: messages decrypted ("(cannot decrypt)"
+   * when this node holds no key for their epoch), membership changes as
+   * sentences. `name` shows a member (hex) by the name this node uses.
+   */
+  async lines(
+    id: string,
+    entries: readonly Entry[],
+    name: (hex: string) => string,
+    options: { all?: readonly Entry[] } = {},
+  ): Promise<GroupLine[]> {
+    // Whether an author was a member at their message needs the fold up to it.
+    const all = options.all ?? entries;
+    const fold = new MembershipFold(id);
+    const wanted = new Set(entries.map((e) => toHex(e.hash)));
+    const out: GroupLine[] = [];
+    for (const e of all) {
+      const author = toHex(e.author);
+      let text: string;
+      if (isGroupOp(e.type)) {
+        const v = fold.apply(e);
+        text = v.ok ? describe(v.change, name) : `(${name(author)}: ignored, ${v.reason})`;
+      } else if (!wanted.has(toHex(e.hash))) continue;
+      else if (e.type !== "msg") text = `(${e.type})`;
+      else if (!fold.isMember(author)) text = "(written by someone not in the group)";
+      else {
+        const epoch = messageEpoch(e.body);
+        const key = epoch && await this.epochKey(id, epoch);
+        text = (key && decryptGroupMessage(key, id, e.author, e.body)) ?? "(cannot decrypt)";
+      }
+      if (wanted.has(toHex(e.hash))) out.push({ entry: e, text });
+    }
+    return out;
+  }
+}
+
+/** A membership change as a sentence. */
+export function describe(c: Change, name: (hex: string) => string): string {
+  switch (c.op) {
+    case "create":
+      return `${name(c.author)} created the group "${c.name}"`;
+    case "add":
+      return `${name(c.author)} added ${name(c.member)}`;
+    case "remove":
+      return `${name(c.author)} removed ${name(c.member)}`;
+    case "leave":
+      return `${name(c.author)} left${c.promoted ? `; ${name(c.promoted)} is now an admin` : ""}`;
+    case "promote":
+      return `${name(c.author)} made ${name(c.member)} an admin`;
+    case "rekey":
+      return `${name(c.author)} renewed the group key`;
+  }
+}
