@@ -1,12 +1,23 @@
 /**
  * `deno task bench [section…]`: every benchmark, as tables of medians with the
- * baselines measured in the same run. Sections: log.
+ * baselines measured in the same run. Sections: log, chat, cascade.
  */
 import { printTable, type Row } from "./bench/_measure.ts";
+import { benchCascade } from "./bench/cascade_bench.ts";
+import { benchChat } from "./bench/chat_bench.ts";
 import { benchLog } from "./bench/log_bench.ts";
 
 const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
   log: { title: "Log: sign, verify, append, merge (5 runs, medians)", run: benchLog },
+  chat: {
+    title: "Chat: delivery latency and catch-up between two nodes over loopback SSH",
+    run: benchChat,
+  },
+  cascade: {
+    title:
+      "Cascade: every person of a hive moves at once (2 anchors, 8 contacts each), until every pair is back",
+    run: benchCascade,
+  },
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(sections);

@@ -23,6 +23,7 @@ export {
   createSigner,
   createVerifier,
   type Signer,
+  type SyncVerifier,
   type Verifier,
   type VerifierOptions,
   verifyEd25519,
@@ -34,8 +35,16 @@ export {
   type ParsedSshsig,
   parseSshsig,
   signSshsig,
+  type SshsigCheck,
+  sshsigCheck,
   type SshsigHash,
   verifySshsig,
   type VerifySshsigOptions,
 } from "./sshsig.ts";
 export { openSealed, seal, type SealOptions, x25519SharedSecret } from "./seal.ts";
+export {
+  createVerifierPool,
+  type Ed25519Check,
+  type VerifierPool,
+  type VerifierPoolOptions,
+} from "./verifier_pool.ts";

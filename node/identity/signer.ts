@@ -1,11 +1,26 @@
 /**
- * Raw Ed25519 signing and verification on WebCrypto. Verification is the hot
- * path (every log entry), so {@linkcode createVerifier} keeps imported keys.
+ * Raw Ed25519 signing and verification, on node:crypto's synchronous Ed25519,
+ * which under Deno is the same native code (ring) as WebCrypto's but without a
+ * hop to another thread, a promise and a copy of the data per call: a
+ * signature takes ~15 µs instead of ~45-110 µs. Verification is the hot path
+ * (every log entry), so {@linkcode createVerifier} keeps imported keys.
+ * {@linkcode verifyEd25519}, for one-off checks, stays on WebCrypto.
  */
+import { Buffer } from "node:buffer";
+import {
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  sign as nodeSign,
+  verify as nodeVerify,
+} from "node:crypto";
 import { toBufferSource } from "./_util.ts";
 import type { KeyPair } from "./keys.ts";
 
-/** Signs with one identity; the private key stays inside a non-extractable CryptoKey. */
+/**
+ * Signs with one identity. The private key lives only inside the signer, as a
+ * native key object that nothing exports.
+ */
 export interface Signer {
   /** The 32-byte raw ed25519 public key. */
   readonly publicKey: Uint8Array;
@@ -17,6 +32,12 @@ export interface Signer {
 export interface Verifier {
   /** True when `sig` is `pub`'s valid signature of `data`. */
   verify(pub: Uint8Array, sig: Uint8Array, data: Uint8Array): Promise<boolean>;
+}
+
+/** A verifier that can also check synchronously, as {@linkcode createVerifier}'s do. */
+export interface SyncVerifier extends Verifier {
+  /** The same check as `verify`, done at once. */
+  verifySync(pub: Uint8Array, sig: Uint8Array, data: Uint8Array): boolean;
 }
 
 /** Options for {@linkcode createVerifier}. */
@@ -60,20 +81,38 @@ const PKCS8_PREFIX = new Uint8Array([
  * ```
  * @throws {RangeError} if the seed is not 32 bytes.
  */
-export async function createSigner(kp: KeyPair): Promise<Signer> {
+export function createSigner(kp: KeyPair): Promise<Signer> {
+  try {
+    return Promise.resolve(nodeSigner(kp));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function nodeSigner(kp: KeyPair): Signer {
   if (kp.seed.length !== 32) {
     throw new RangeError(`ed25519 seed must be 32 bytes, got ${kp.seed.length}`);
   }
-  const pkcs8 = new Uint8Array(48);
+  const pkcs8 = Buffer.alloc(48);
   pkcs8.set(PKCS8_PREFIX);
   pkcs8.set(kp.seed, 16);
-  const key = await crypto.subtle.importKey("pkcs8", pkcs8, "Ed25519", false, ["sign"]);
-  pkcs8.fill(0);
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" });
+  } finally {
+    pkcs8.fill(0);
+  }
   const publicKey = kp.publicKey.slice();
   return {
     publicKey,
-    sign: async (data) =>
-      new Uint8Array(await crypto.subtle.sign("Ed25519", key, toBufferSource(data))),
+    // A copy: the Buffer may be a view into a shared pool.
+    sign: (data) => {
+      try {
+        return Promise.resolve(new Uint8Array(nodeSign(null, data, key)));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
   };
 }
 
@@ -113,43 +152,78 @@ export async function verifyEd25519(
  * ```
  * @throws {RangeError} if `maxKeys` is not a positive integer.
  */
-export function createVerifier(opts: VerifierOptions = {}): Verifier {
+export function createVerifier(opts: VerifierOptions = {}): SyncVerifier {
   const maxKeys = opts.maxKeys ?? 256;
   if (!Number.isInteger(maxKeys) || maxKeys < 1) {
     throw new RangeError(`maxKeys must be ≥ 1, got ${maxKeys}`);
   }
-  const keys = new Map<string, Promise<CryptoKey>>();
+  const keys = new Map<string, KeyObject | null>();
+  // Entries come in runs by one author: the last key is checked first, without a lookup.
+  let lastPub: Uint8Array | null = null;
+  let lastKey: KeyObject | null = null;
 
-  function keyFor(pub: Uint8Array): Promise<CryptoKey> {
-    const id = String.fromCharCode(...pub);
+  function keyFor(pub: Uint8Array): KeyObject | null {
+    if (lastPub !== null && sameKey(pub, lastPub)) return lastKey;
+    const id = String.fromCharCode.apply(null, pub as unknown as number[]);
     let key = keys.get(id);
     if (key !== undefined) {
       keys.delete(id); // re-insert: Map order is our recency order
     } else {
-      key = importVerifyKey(pub);
-      key.catch(() => keys.delete(id));
+      key = importNodeKey(pub);
       if (keys.size >= maxKeys) keys.delete(keys.keys().next().value!);
     }
     keys.set(id, key);
+    lastPub = pub.slice();
+    lastKey = key;
     return key;
   }
 
-  return {
-    async verify(pub, sig, data) {
-      if (pub.length !== 32 || sig.length !== 64) return false;
-      try {
-        const key = await keyFor(pub);
-        return await crypto.subtle.verify(
-          "Ed25519",
-          key,
-          toBufferSource(sig),
-          toBufferSource(data),
-        );
-      } catch {
-        return false;
-      }
-    },
+  const verifySync = (pub: Uint8Array, sig: Uint8Array, data: Uint8Array): boolean => {
+    if (pub.length !== 32 || sig.length !== 64) return false;
+    try {
+      const key = keyFor(pub);
+      return key !== null && nodeVerify(null, data, key, sig);
+    } catch {
+      return false;
+    }
   };
+  return {
+    verifySync,
+    verify: (pub, sig, data) => Promise.resolve(verifySync(pub, sig, data)),
+  };
+}
+
+/** SubjectPublicKeyInfo for Ed25519 (RFC 8410), up to the 32-byte key. */
+const SPKI_PREFIX = new Uint8Array([
+  0x30,
+  0x2a,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x70,
+  0x03,
+  0x21,
+  0x00,
+]);
+
+/** The key as a node:crypto KeyObject; null when it cannot be one. */
+function importNodeKey(pub: Uint8Array): KeyObject | null {
+  const der = Buffer.alloc(SPKI_PREFIX.length + 32);
+  der.set(SPKI_PREFIX);
+  der.set(pub, SPKI_PREFIX.length);
+  try {
+    return createPublicKey({ key: der, format: "der", type: "spki" });
+  } catch {
+    return null;
+  }
+}
+
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function importVerifyKey(pub: Uint8Array): Promise<CryptoKey> {

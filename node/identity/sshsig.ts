@@ -12,11 +12,11 @@
  * Unlike OpenSSH, a non-empty reserved field is refused, so a valid
  * signature has exactly one encoding.
  */
-import { sha256, sha512 } from "@noble/hashes/sha2.js";
+import { createHash } from "node:crypto";
 import { RojError } from "../errors.ts";
 import { bytesEqual, WireReader, WireWriter } from "../wire/mod.ts";
 import { armor, dearmor } from "./_armor.ts";
-import { clip, toBufferSource } from "./_util.ts";
+import { clip } from "./_util.ts";
 import { KEY_TYPE, parsePublicKeyBlob, publicKeyBlob } from "./keys.ts";
 import { type Signer, type Verifier, verifyEd25519 } from "./signer.ts";
 
@@ -46,13 +46,8 @@ export interface VerifySshsigOptions {
 
 const encoder = new TextEncoder();
 const MAGIC = encoder.encode("SSHSIG");
-const SHA256 = encoder.encode("sha256");
-const SHA512 = encoder.encode("sha512");
-const EMPTY = new Uint8Array();
 const VERSION = 1;
 const LABEL = "SSH SIGNATURE";
-/** Below this size noble's sync sha512 beats WebCrypto's per-call overhead. */
-const WEBCRYPTO_HASH_MIN = 2048;
 
 /**
  * Signs `message` under `namespace`, as `ssh-keygen -Y sign -n namespace` would.
@@ -74,8 +69,15 @@ export async function signSshsig(
   message: Uint8Array,
 ): Promise<Uint8Array> {
   if (namespace === "") throw new RangeError("SSHSIG namespace must not be empty");
-  const toSign = signedData(namespace, "sha512", await hash("sha512", message));
+  const toSign = signedData(namespace, "sha512", hash("sha512", message));
   const sig = await signer.sign(toSign);
+  const layout = blobLayout(namespace);
+  if (layout !== null && signer.publicKey.length === 32 && sig.length === 64) {
+    const out = layout.template.slice();
+    out.set(signer.publicKey, KEY_AT);
+    out.set(sig, layout.sigAt);
+    return out;
+  }
   return new WireWriter().raw(MAGIC).u32(VERSION)
     .string(publicKeyBlob(signer.publicKey))
     .string(namespace).string("").string("sha512")
@@ -161,6 +163,48 @@ export async function verifySshsig(
   message: Uint8Array,
   opts: VerifySshsigOptions = {},
 ): Promise<{ publicKey: Uint8Array } | null> {
+  const check = sshsigCheck(blob, namespace, message, opts.publicKey);
+  if (check === null) return null;
+  const ok = opts.verifier === undefined
+    ? await verifyEd25519(check.publicKey, check.signature, check.data)
+    : await opts.verifier.verify(check.publicKey, check.signature, check.data);
+  return ok ? { publicKey: check.publicKey } : null;
+}
+
+/** The Ed25519 check an SSHSIG blob stands for: by this key, this signature over these bytes. */
+export interface SshsigCheck {
+  /** The signer's 32-byte raw public key. */
+  readonly publicKey: Uint8Array;
+  /** The 64-byte raw Ed25519 signature. */
+  readonly signature: Uint8Array;
+  /** The bytes the signature must cover (the SSHSIG signed data for `message`). */
+  readonly data: Uint8Array;
+}
+
+/**
+ * Everything {@linkcode verifySshsig} does except the Ed25519 verification
+ * itself: parses the blob, checks the namespace and (when given) the key, and
+ * hashes `message` into the signed data. Null when {@linkcode verifySshsig}
+ * would return null before verifying. For hot paths that verify in batches or
+ * elsewhere (a worker); never throws for bad input.
+ */
+export function sshsigCheck(
+  blob: Uint8Array,
+  namespace: string,
+  message: Uint8Array,
+  publicKey?: Uint8Array,
+): SshsigCheck | null {
+  // Fast path: with the key known, a valid blob has exactly one layout.
+  const layout = publicKey?.length === 32 ? blobLayout(namespace) : null;
+  if (layout !== null && blob.length === layout.template.length) {
+    const alg = matchLayout(blob, layout, publicKey!);
+    if (alg === null) return null;
+    return {
+      publicKey: publicKey!,
+      signature: blob.subarray(layout.sigAt, layout.sigAt + 64),
+      data: signedData(namespace, alg, hash(alg, message)),
+    };
+  }
   let sig: ParsedSshsig;
   try {
     sig = parseSshsig(blob);
@@ -168,40 +212,101 @@ export async function verifySshsig(
     return null;
   }
   if (sig.namespace !== namespace) return null;
-  if (opts.publicKey !== undefined && !bytesEqual(opts.publicKey, sig.publicKey)) return null;
-  const data = signedData(namespace, sig.hashAlgorithm, await hash(sig.hashAlgorithm, message));
-  const ok = opts.verifier === undefined
-    ? await verifyEd25519(sig.publicKey, sig.signature, data)
-    : await opts.verifier.verify(sig.publicKey, sig.signature, data);
-  return ok ? { publicKey: sig.publicKey } : null;
+  if (publicKey !== undefined && !bytesEqual(publicKey, sig.publicKey)) return null;
+  return {
+    publicKey: sig.publicKey,
+    signature: sig.signature,
+    data: signedData(namespace, sig.hashAlgorithm, hash(sig.hashAlgorithm, message)),
+  };
 }
 
 /**
- * The bytes the Ed25519 signature covers. Same layout as WireWriter would give,
- * written by hand in one allocation: this runs for every log entry verified.
+ * A valid blob by a given key in a given namespace is fixed but for the hash
+ * name and the signature (see the layout at the top):
+ *
+ *   0 magic, 6 version, 10 key blob (33 the key), 65 namespace,
+ *   65+4+n reserved, 73+n hash name (77+n its 6 letters),
+ *   83+n signature blob (106+n the 64 signature bytes), 170+n end.
+ */
+interface BlobLayout {
+  /** A blob with a zero key and signature and hash "sha512". */
+  readonly template: Uint8Array;
+  readonly algAt: number;
+  readonly sigAt: number;
+}
+
+const KEY_AT = 33;
+const layouts = new Map<string, BlobLayout | null>();
+/** Namespaces are a few constants; anything beyond this many is not cached. */
+const MAX_LAYOUTS = 32;
+
+/** The layout for an ASCII namespace; null for others (they take the general path). */
+function blobLayout(namespace: string): BlobLayout | null {
+  let layout = layouts.get(namespace);
+  if (layout !== undefined) return layout;
+  layout = null;
+  // deno-lint-ignore no-control-regex
+  if (/^[\x00-\x7f]+$/.test(namespace)) {
+    const template = new WireWriter().raw(MAGIC).u32(VERSION)
+      .string(publicKeyBlob(new Uint8Array(32)))
+      .string(namespace).string("").string("sha512")
+      .string(new WireWriter().string(KEY_TYPE).string(new Uint8Array(64)).bytes())
+      .bytes();
+    const n = namespace.length;
+    layout = { template, algAt: 77 + n, sigAt: 106 + n };
+  }
+  if (layouts.size < MAX_LAYOUTS) layouts.set(namespace, layout);
+  return layout;
+}
+
+/** The blob's hash algorithm when it fits the layout and names `publicKey`, else null. */
+function matchLayout(
+  blob: Uint8Array,
+  layout: BlobLayout,
+  publicKey: Uint8Array,
+): SshsigHash | null {
+  const t = layout.template;
+  for (let i = 0; i < KEY_AT; i++) if (blob[i] !== t[i]) return null;
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= blob[KEY_AT + i]! ^ publicKey[i]!;
+  if (diff !== 0) return null;
+  for (let i = KEY_AT + 32; i < layout.algAt + 3; i++) if (blob[i] !== t[i]) return null;
+  // "sha256" or "sha512": the same first three letters.
+  const a = blob[layout.algAt + 3], b = blob[layout.algAt + 4], c = blob[layout.algAt + 5];
+  const alg = a === 0x32 && b === 0x35 && c === 0x36 // "256"
+    ? "sha256"
+    : a === 0x35 && b === 0x31 && c === 0x32 // "512"
+    ? "sha512"
+    : null;
+  if (alg === null) return null;
+  for (let i = layout.algAt + 6; i < layout.sigAt; i++) if (blob[i] !== t[i]) return null;
+  return alg;
+}
+
+/** Per hash, then namespace: the signed data up to the digest. */
+const prefixes = { sha256: new Map<string, Uint8Array>(), sha512: new Map<string, Uint8Array>() };
+
+/**
+ * The bytes the Ed25519 signature covers:
+ * byte[6] "SSHSIG", string namespace, string "", string alg, string digest.
+ * Runs for every log entry verified, so the part before the digest is kept.
  */
 function signedData(namespace: string, alg: SshsigHash, digest: Uint8Array): Uint8Array {
-  const ns = encoder.encode(namespace);
-  const out = new Uint8Array(MAGIC.length + 4 + ns.length + 4 + 4 + alg.length + 4 + digest.length);
-  const view = new DataView(out.buffer);
-  out.set(MAGIC);
-  let at = MAGIC.length;
-  const put = (bytes: Uint8Array) => {
-    view.setUint32(at, bytes.length);
-    out.set(bytes, at + 4);
-    at += 4 + bytes.length;
-  };
-  put(ns);
-  put(EMPTY); // reserved
-  put(alg === "sha512" ? SHA512 : SHA256);
-  put(digest);
+  const cache = prefixes[alg];
+  let prefix = cache.get(namespace);
+  if (prefix === undefined) {
+    const full = new WireWriter().raw(MAGIC).string(namespace).string("").string(alg)
+      .string(digest).bytes();
+    prefix = full.slice(0, full.length - digest.length);
+    if (cache.size < MAX_LAYOUTS) cache.set(namespace, prefix);
+  }
+  const out = new Uint8Array(prefix.length + digest.length);
+  out.set(prefix);
+  out.set(digest, prefix.length);
   return out;
 }
 
-async function hash(alg: SshsigHash, message: Uint8Array): Promise<Uint8Array> {
-  if (message.length < WEBCRYPTO_HASH_MIN) {
-    return alg === "sha512" ? sha512(message) : sha256(message);
-  }
-  const name = alg === "sha512" ? "SHA-512" : "SHA-256";
-  return new Uint8Array(await crypto.subtle.digest(name, toBufferSource(message)));
+/** The message's digest: native and synchronous (node:crypto), for any size. */
+function hash(alg: SshsigHash, message: Uint8Array): Uint8Array {
+  return createHash(alg).update(message).digest();
 }

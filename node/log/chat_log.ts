@@ -12,7 +12,6 @@
  * heads and entries consistent. Commits are batched (Deno KV does ~2k single
  * commits/s but ~30k sets/s in batches).
  */
-import { sha256 } from "@noble/hashes/sha2.js";
 import { RojError, type RojErrorCode } from "../errors.ts";
 import type { Signer } from "../identity/mod.ts";
 import {
@@ -25,12 +24,16 @@ import {
 } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import {
+  badSignature,
   createEntry,
   decodeEntry,
   type Ed25519Verifier,
   type Entry,
-  verifyEntry,
+  entryHash,
+  prepareEntry,
+  type UncheckedEntry,
 } from "./entry.ts";
+import { verifyChecks } from "./verify.ts";
 
 /** An author's newest entry in a chat. */
 export interface Head {
@@ -70,7 +73,36 @@ interface CachedHead {
   versionstamp: string | null;
 }
 
-const authorKey = (a: Uint8Array) => Array.from(a, (x) => x.toString(16).padStart(2, "0")).join("");
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** The last key made, with its bytes: entries come in runs by one author. */
+let lastAuthor = new Uint8Array(0);
+let lastKey = "";
+
+/** Lower-case hex of an author key: the key of the per-author maps. */
+function authorKey(a: Uint8Array): string {
+  if (a.length === lastAuthor.length) {
+    let i = 0;
+    while (i < a.length && a[i] === lastAuthor[i]) i++;
+    if (i === a.length) return lastKey;
+  }
+  let s = "";
+  for (let i = 0; i < a.length; i++) s += HEX[a[i]!];
+  lastAuthor = a.slice();
+  lastKey = s;
+  return s;
+}
+
+/** Entries verified and committed per step of a large merge. */
+const MERGE_STEP = 250;
+
+/** The rejection for an entry that failed to decode or verify. */
+function rejection(err: unknown): Rejection {
+  if (!(err instanceof RojError)) throw err;
+  return {
+    code: err.code === "bad_signature" ? "bad_signature" : "bad_input",
+    reason: err.message,
+  };
+}
 
 function isRaw(v: unknown): v is RawEntry {
   return typeof v === "object" && v !== null &&
@@ -91,7 +123,7 @@ function storedEntry(key: Deno.KvKey, value: unknown): Entry {
       ...decodeEntry(value.signed),
       signed: value.signed,
       sig: value.sig,
-      hash: sha256(value.signed),
+      hash: entryHash(value.signed),
     };
   } catch {
     throw corrupt(key, "entry");
@@ -177,7 +209,7 @@ export class ChatLog {
    * against the versionstamps read, so a concurrent writer in another process
    * makes the commit fail instead of forking the chain.
    */
-  async #commit(chat: string, entries: Entry[]): Promise<void> {
+  async #commit(chat: string, entries: Entry[], writing?: () => void): Promise<void> {
     const cache = this.#heads.get(chat)!;
     let i = 0;
     while (i < entries.length) {
@@ -218,7 +250,9 @@ export class ChatLog {
         clock = Math.max(clock, e.lamport);
       }
       op.set(keys.chatClock(chat), clock);
-      const res = await op.commit();
+      const pending = op.commit();
+      writing?.(); // the store has the batch: the caller may use the main thread meanwhile
+      const res = await pending;
       if (!res.ok) {
         this.#forget(chat);
         throw new RojError(
@@ -297,48 +331,78 @@ export class ChatLog {
     raws: ReadonlyArray<RawEntry>,
     options: MergeOptions = {},
   ): Promise<MergeResult> {
-    // Signatures are checked at once, outside the lock, so the next batch's
-    // verification overlaps this batch's commit; the place in the lock queue is
-    // taken now, so batches commit in the order they were handed in.
-    const checked = this.#verifyAll(chat, raws);
+    // Decoding, hashing and the first step's signatures happen now, outside the
+    // lock, so they overlap an earlier batch's commit; the place in the lock
+    // queue is taken now, so batches commit in the order they were handed in.
+    // A large batch goes in steps: while the store writes one step (on its own
+    // thread), the next step's signatures are checked. Each step sees the heads
+    // the one before moved, so the result is that of one big step.
+    // A verifier with a batch form (a worker pool) checks every step at once,
+    // elsewhere, while this thread stores them one by one.
+    const { unchecked, rejected } = this.#prepare(raws);
+    const size = options.allOrNothing ? unchecked.length : MERGE_STEP;
+    const steps: UncheckedEntry[][] = [];
+    for (let i = 0; i < unchecked.length; i += size) steps.push(unchecked.slice(i, i + size));
+    const elsewhere = this.#verifier?.verifyMany !== undefined;
+    const verified = steps.slice(0, elsewhere ? steps.length : 1).map((step) => {
+      const p = this.#verifyStep(chat, step, rejected);
+      p.catch(() => {}); // awaited in turn below, unless an earlier step fails
+      return p;
+    });
     return this.#withLock(chat, async () => {
-      const { candidates, rejected } = await checked;
-      if (candidates.length === 0) return { stored: [], duplicates: 0, rejected };
-      for (let attempt = 0;; attempt++) {
-        try {
-          if (options.allOrNothing && rejected.length > 0) {
-            return { stored: [], duplicates: 0, rejected };
-          }
-          return await this.#mergeLocked(chat, candidates, [...rejected], options);
-        } catch (err) {
-          if (attempt < 2 && err instanceof RojError && err.retryable) continue;
-          throw err;
+      const stored: Entry[] = [];
+      let duplicates = 0;
+      for (let i = 0; i < steps.length; i++) {
+        const candidates = await verified[i]!;
+        if (options.allOrNothing && rejected.length > 0) {
+          return { stored: [], duplicates: 0, rejected };
         }
+        let writing!: () => void;
+        const written = new Promise<void>((resolve) => (writing = resolve));
+        const step = this.#mergeStep(chat, candidates, options, writing);
+        step.then(writing, writing);
+        await written;
+        if (i + 1 < steps.length && verified[i + 1] === undefined) {
+          verified[i + 1] = this.#verifyStep(chat, steps[i + 1]!, rejected);
+          verified[i + 1]!.catch(() => {}); // awaited next round, unless this step fails
+        }
+        const r = await step;
+        for (const e of r.stored) stored.push(e);
+        duplicates += r.duplicates;
+        for (const x of r.rejected) rejected.push(x);
       }
+      return { stored, duplicates, rejected };
     });
   }
 
-  async #verifyAll(
-    chat: string,
-    raws: ReadonlyArray<RawEntry>,
-  ): Promise<{ candidates: Entry[]; rejected: Rejection[] }> {
+  /** Decodes and hashes every entry, sorted by author then seq; the malformed are rejected. */
+  #prepare(raws: ReadonlyArray<RawEntry>): { unchecked: UncheckedEntry[]; rejected: Rejection[] } {
     const rejected: Rejection[] = [];
-    const verified = await Promise.all(raws.map(async (r) => {
+    const keyed: Array<{ k: string; u: UncheckedEntry }> = [];
+    for (const r of raws) {
       try {
-        return await verifyEntry(r.signed, r.sig, this.#verifier);
+        const u = prepareEntry(r.signed, r.sig);
+        keyed.push({ k: authorKey(u.entry.author), u });
       } catch (err) {
-        if (!(err instanceof RojError)) throw err;
-        rejected.push({
-          code: err.code === "bad_signature" ? "bad_signature" : "bad_input",
-          reason: err.message,
-        });
-        return null;
+        rejected.push(rejection(err));
       }
-    }));
+    }
+    keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.u.entry.seq - b.u.entry.seq));
+    return { unchecked: keyed.map((x) => x.u), rejected };
+  }
+
+  /** Checks the signatures of one step; resolves with the entries that may be stored. */
+  async #verifyStep(
+    chat: string,
+    step: UncheckedEntry[],
+    rejected: Rejection[],
+  ): Promise<Entry[]> {
+    const ok = await verifyChecks(step.map((u) => u.check), this.#verifier);
     const candidates: Entry[] = [];
-    for (const e of verified) {
-      if (!e) continue;
-      if (e.chat !== chat) {
+    for (let i = 0; i < step.length; i++) {
+      const e = step[i]!.entry;
+      if (!ok[i]) rejected.push(rejection(badSignature(e.seq)));
+      else if (e.chat !== chat) {
         rejected.push({
           code: "wrong_chat",
           reason: `entry belongs to chat ${e.chat}, not ${chat}`,
@@ -347,10 +411,25 @@ export class ChatLog {
         });
       } else candidates.push(e);
     }
-    candidates.sort((a, b) =>
-      authorKey(a.author).localeCompare(authorKey(b.author)) || a.seq - b.seq
-    );
-    return { candidates, rejected };
+    return candidates;
+  }
+
+  /** Stores one step's verified entries, retrying when another writer got in between. */
+  async #mergeStep(
+    chat: string,
+    candidates: Entry[],
+    options: MergeOptions,
+    writing: () => void,
+  ): Promise<MergeResult> {
+    if (candidates.length === 0) return { stored: [], duplicates: 0, rejected: [] };
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.#mergeLocked(chat, candidates, [], options, writing);
+      } catch (err) {
+        if (attempt < 2 && err instanceof RojError && err.retryable) continue;
+        throw err;
+      }
+    }
   }
 
   async #mergeLocked(
@@ -358,6 +437,7 @@ export class ChatLog {
     candidates: Entry[],
     rejected: Rejection[],
     options: MergeOptions,
+    writing?: () => void,
   ): Promise<MergeResult> {
     const authors = new Map<string, Uint8Array>();
     for (const e of candidates) authors.set(authorKey(e.author), e.author);
@@ -416,7 +496,7 @@ export class ChatLog {
       tip.set(k, e);
     }
     if (options.allOrNothing && rejected.length > 0) return { stored: [], duplicates, rejected };
-    await this.#commit(chat, accepted);
+    await this.#commit(chat, accepted, writing);
     if (conflicts.length > 0) {
       const op = this.#store.kv.atomic();
       for (const c of conflicts.slice(0, 100)) {

@@ -18,14 +18,15 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { RojError } from "../errors.ts";
-import { WireReader, WireWriter } from "../wire/mod.ts";
+import { WireWriter } from "../wire/mod.ts";
 import {
   NAMESPACES,
   parsePublicKeyBlob,
-  publicKeyBlob,
   type Signer,
   signSshsig,
-  verifySshsig,
+  type SshsigCheck,
+  sshsigCheck,
+  verifyEd25519,
 } from "../identity/mod.ts";
 
 const MAGIC = "roj-entry-v1";
@@ -36,6 +37,7 @@ export const MAX_SIG_BYTES = 1024;
 const CHAT_RE = /^[a-z0-9-]{1,64}$/;
 const TYPE_RE = /^[a-z0-9._-]{1,32}$/;
 const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /** What an author decides; everything that is signed. */
 export interface EntryFields {
@@ -89,22 +91,37 @@ function checkFields(f: EntryFields): void {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+const MAGIC_BYTES = encoder.encode(MAGIC);
+/** string "ssh-ed25519", string 32 bytes: the blob around an author key. */
+const KEY_BLOB_HEAD = new Uint8Array([
+  ...[0, 0, 0, 11],
+  ...encoder.encode("ssh-ed25519"),
+  ...[0, 0, 0, 32],
+]);
+const KEY_BLOB_LEN = KEY_BLOB_HEAD.length + 32;
+/** Bodies up to this many UTF-16 units are certainly within MAX_BODY_BYTES. */
+const SURELY_SHORT = Math.floor(MAX_BODY_BYTES / 3);
+
 /** The canonical bytes of an entry. @throws {RojError} bad_input for fields out of range. */
 export function encodeEntry(f: EntryFields): Uint8Array {
   checkFields(f);
-  const body = encoder.encode(f.body);
-  if (body.length > MAX_BODY_BYTES) {
-    throw new RojError(
-      "bad_input",
-      `message is ${body.length} bytes; the limit is ${MAX_BODY_BYTES}`,
-    );
+  let body: string | Uint8Array = f.body;
+  if (body.length > SURELY_SHORT) {
+    body = encoder.encode(body);
+    if (body.length > MAX_BODY_BYTES) {
+      throw new RojError(
+        "bad_input",
+        `message is ${body.length} bytes; the limit is ${MAX_BODY_BYTES}`,
+      );
+    }
   }
   return new WireWriter()
-    .string(MAGIC)
+    .string(MAGIC_BYTES)
     .string(f.chat)
-    .string(publicKeyBlob(f.author))
+    .u32(KEY_BLOB_LEN).raw(KEY_BLOB_HEAD).raw(f.author)
     .u64(f.seq)
-    .string(f.prev ?? new Uint8Array(0))
+    .string(f.prev ?? EMPTY)
     .u64(f.lamport)
     .u64(f.ts)
     .string(f.type)
@@ -112,51 +129,149 @@ export function encodeEntry(f: EntryFields): Uint8Array {
     .bytes();
 }
 
-function safeNumber(v: bigint, what: string): number {
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new RojError("bad_input", `entry ${what} is too large`);
+const truncated = () => new RojError("bad_input", "entry is truncated");
+
+/** Offset of the end of the length-prefixed string at `at`. @throws {RojError} when truncated. */
+function stringEnd(b: Uint8Array, at: number): number {
+  if (at + 4 > b.length) throw truncated();
+  const end = at + 4 + ((b[at]! << 24 | b[at + 1]! << 16 | b[at + 2]! << 8 | b[at + 3]!) >>> 0);
+  if (end > b.length) throw truncated();
+  return end;
+}
+
+/** The UTF-8 text in b[from, to). @throws {RojError} when it is not UTF-8. */
+function text(b: Uint8Array, from: number, to: number): string {
+  if (to - from <= 64) {
+    let ascii = true;
+    for (let i = from; i < to; i++) if (b[i]! >= 0x80) ascii = false;
+    if (ascii) return String.fromCharCode.apply(null, b.subarray(from, to) as unknown as number[]);
   }
-  return Number(v);
+  try {
+    return strictDecoder.decode(b.subarray(from, to));
+  } catch {
+    throw new RojError("bad_input", "entry holds text that is not UTF-8");
+  }
+}
+
+/** The uint64 at `at` as a safe integer. @throws {RojError} when truncated or too large. */
+function u64(b: Uint8Array, at: number, what: string): number {
+  if (at + 8 > b.length) throw truncated();
+  const hi = (b[at]! << 24 | b[at + 1]! << 16 | b[at + 2]! << 8 | b[at + 3]!) >>> 0;
+  const lo = (b[at + 4]! << 24 | b[at + 5]! << 16 | b[at + 6]! << 8 | b[at + 7]!) >>> 0;
+  // Above 2^53 - 1 exactly when the high word is above 2^21 - 1.
+  if (hi > 0x1fffff) throw new RojError("bad_input", `entry ${what} is too large`);
+  return hi * 0x100000000 + lo;
 }
 
 /** Parses and range-checks canonical bytes. @throws {RojError} bad_input. */
 export function decodeEntry(signed: Uint8Array): EntryFields {
   if (signed.length > MAX_BODY_BYTES + 1024) throw new RojError("bad_input", "entry is too large");
-  const r = new WireReader(signed, "entry");
-  if (r.text() !== MAGIC) throw new RojError("bad_input", "entry has an unknown format");
-  const chat = r.text();
-  const author = parsePublicKeyBlob(r.string());
-  const seq = safeNumber(r.u64(), "seq");
-  const prevBytes = r.string();
-  const lamport = safeNumber(r.u64(), "lamport");
-  const ts = safeNumber(r.u64(), "timestamp");
-  const type = r.text();
-  const body = r.text();
-  r.end();
-  const fields: EntryFields = {
-    chat,
-    author: author.slice(),
-    seq,
-    prev: prevBytes.length === 0 ? null : prevBytes.slice(),
-    lamport,
-    ts,
-    type,
-    body,
-  };
+  const b = signed;
+  // Read in order, so the first problem found is the one reported.
+  let end = stringEnd(b, 0);
+  if (
+    (end - 4 !== MAGIC_BYTES.length || !sameBytes(b, 4, MAGIC_BYTES)) && text(b, 4, end) !== MAGIC
+  ) throw new RojError("bad_input", "entry has an unknown format");
+  let at = end;
+  end = stringEnd(b, at);
+  const chat = text(b, at + 4, end);
+  at = end;
+  end = stringEnd(b, at);
+  let author: Uint8Array;
+  if (end - at - 4 === KEY_BLOB_LEN && sameBytes(b, at + 4, KEY_BLOB_HEAD)) {
+    author = b.slice(end - 32, end);
+  } else {
+    author = parsePublicKeyBlob(b.subarray(at + 4, end)); // throws the precise reason
+  }
+  at = end;
+  const seq = u64(b, at, "seq");
+  at += 8;
+  end = stringEnd(b, at);
+  const prev = end === at + 4 ? null : b.slice(at + 4, end);
+  at = end;
+  const lamport = u64(b, at, "lamport");
+  const ts = u64(b, at + 8, "timestamp");
+  at += 16;
+  end = stringEnd(b, at);
+  const type = text(b, at + 4, end);
+  at = end;
+  end = stringEnd(b, at);
+  const body = text(b, at + 4, end);
+  if (end !== b.length) {
+    throw new RojError("bad_input", `entry has ${b.length - end} trailing bytes`);
+  }
+  const fields: EntryFields = { chat, author, seq, prev, lamport, ts, type, body };
   checkFields(fields);
   return fields;
+}
+
+function sameBytes(b: Uint8Array, at: number, want: Uint8Array): boolean {
+  for (let i = 0; i < want.length; i++) if (b[at + i] !== want[i]) return false;
+  return true;
+}
+
+/** SHA-256 of an entry's canonical bytes: its identity, and the next entry's `prev`. */
+export function entryHash(signed: Uint8Array): Uint8Array {
+  return sha256(signed);
 }
 
 /** Signs new fields with the author's key. The signer must be the author. */
 export async function createEntry(signer: Signer, fields: EntryFields): Promise<Entry> {
   const signed = encodeEntry(fields);
   const sig = await signSshsig(signer, NAMESPACES.entry, signed);
-  return { ...fields, signed, sig, hash: sha256(signed) };
+  return { ...fields, signed, sig, hash: entryHash(signed) };
 }
 
 /** Something that verifies raw Ed25519 signatures, e.g. identity's createVerifier(). */
 export interface Ed25519Verifier {
   verify(pub: Uint8Array, sig: Uint8Array, data: Uint8Array): Promise<boolean>;
+  /** The same check done at once; used instead of `verify` when present. */
+  verifySync?(pub: Uint8Array, sig: Uint8Array, data: Uint8Array): boolean;
+  /** Many checks at once (e.g. on worker threads); used for merges when present. */
+  verifyMany?(checks: ReadonlyArray<SshsigCheck>): Promise<boolean[]>;
+}
+
+/** An entry decoded from its bytes whose signature is still to be verified. */
+export interface UncheckedEntry {
+  /** The entry, as it will be once `check` passes. */
+  readonly entry: Entry;
+  /** The Ed25519 check its SSHSIG stands for. */
+  readonly check: SshsigCheck;
+}
+
+/**
+ * Decodes `signed` and prepares the check of `sig`, everything but the Ed25519
+ * verification itself (see {@linkcode verifyEntry}); for verifying many
+ * entries at once.
+ * @throws {RojError} bad_input for malformed bytes, bad_signature for a signature
+ * that is malformed or not by the author in the entry namespace.
+ */
+export function prepareEntry(signed: Uint8Array, sig: Uint8Array): UncheckedEntry {
+  const fields = decodeEntry(signed);
+  if (sig.length > MAX_SIG_BYTES) {
+    throw new RojError("bad_signature", "entry signature is too large");
+  }
+  const check = sshsigCheck(sig, NAMESPACES.entry, signed, fields.author);
+  if (check === null) throw badSignature(fields.seq);
+  const entry: Entry = {
+    chat: fields.chat,
+    author: fields.author,
+    seq: fields.seq,
+    prev: fields.prev,
+    lamport: fields.lamport,
+    ts: fields.ts,
+    type: fields.type,
+    body: fields.body,
+    signed,
+    sig,
+    hash: entryHash(signed),
+  };
+  return { entry, check };
+}
+
+/** The error for an entry whose signature does not verify. */
+export function badSignature(seq: number): RojError {
+  return new RojError("bad_signature", `entry ${seq} of its author has a bad signature`);
 }
 
 /**
@@ -168,18 +283,13 @@ export async function verifyEntry(
   sig: Uint8Array,
   verifier?: Ed25519Verifier,
 ): Promise<Entry> {
-  const fields = decodeEntry(signed);
-  if (sig.length > MAX_SIG_BYTES) {
-    throw new RojError("bad_signature", "entry signature is too large");
-  }
-  const ok = await verifySshsig(
-    sig,
-    NAMESPACES.entry,
-    signed,
-    verifier ? { publicKey: fields.author, verifier } : { publicKey: fields.author },
-  );
-  if (!ok) {
-    throw new RojError("bad_signature", `entry ${fields.seq} of its author has a bad signature`);
-  }
-  return { ...fields, signed, sig, hash: sha256(signed) };
+  const { entry, check } = prepareEntry(signed, sig);
+  const { publicKey, signature, data } = check;
+  const ok = verifier === undefined
+    ? await verifyEd25519(publicKey, signature, data)
+    : verifier.verifySync
+    ? verifier.verifySync(publicKey, signature, data)
+    : await verifier.verify(publicKey, signature, data);
+  if (!ok) throw badSignature(entry.seq);
+  return entry;
 }

@@ -1,11 +1,15 @@
 export {
+  badSignature,
   createEntry,
   decodeEntry,
   type Ed25519Verifier,
   encodeEntry,
   type Entry,
   type EntryFields,
+  entryHash,
   MAX_BODY_BYTES,
+  prepareEntry,
+  type UncheckedEntry,
   verifyEntry,
 } from "./entry.ts";
 export { entryFromLine, type EntryJson, entryToJson, MAX_ENTRY_LINE, toHex } from "./entry_json.ts";

@@ -8,25 +8,50 @@ import { RojError } from "../errors.ts";
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Builds a byte string piece by piece; grows as needed. */
+const U8 = 0;
+const U32 = 1;
+const U64 = 2;
+const RAW = 3;
+const TEXT = 4;
+
+/**
+ * The number of bytes `TextEncoder` makes of `s` (a lone surrogate becomes
+ * U+FFFD, 3 bytes).
+ */
+export function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) {
+      n += 1;
+      continue;
+    }
+    n += 2;
+    // A surrogate pair: two code units, four bytes; a lone surrogate: U+FFFD, three.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+  }
+  return n;
+}
+
+/**
+ * Builds a byte string piece by piece. Pieces are only noted as they come and
+ * written once, into a buffer of the exact size, by {@linkcode bytes}: a short
+ * message costs one allocation. Byte arrays are referenced, not copied, until
+ * `bytes()`; do not change them in between.
+ */
 export class WireWriter {
-  #buf = new Uint8Array(256);
-  #view = new DataView(this.#buf.buffer);
+  readonly #kinds: number[] = [];
+  readonly #values: Array<number | bigint | Uint8Array | string> = [];
   #len = 0;
 
-  #reserve(n: number): void {
-    if (this.#len + n <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
-    while (size < this.#len + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.#buf.subarray(0, this.#len));
-    this.#buf = next;
-    this.#view = new DataView(next.buffer);
-  }
-
   u8(v: number): this {
-    this.#reserve(1);
-    this.#buf[this.#len++] = v & 0xff;
+    this.#kinds.push(U8);
+    this.#values.push(v & 0xff);
+    this.#len += 1;
     return this;
   }
 
@@ -34,39 +59,92 @@ export class WireWriter {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
       throw new RangeError(`u32 out of range: ${v}`);
     }
-    this.#reserve(4);
-    this.#view.setUint32(this.#len, v);
+    this.#kinds.push(U32);
+    this.#values.push(v);
     this.#len += 4;
     return this;
   }
 
   u64(v: number | bigint): this {
-    const b = BigInt(v);
-    if (b < 0n || b > 0xffffffffffffffffn) throw new RangeError(`u64 out of range: ${v}`);
-    this.#reserve(8);
-    this.#view.setBigUint64(this.#len, b);
+    if (typeof v === "number" && Number.isInteger(v)) {
+      if (v < 0 || v >= 2 ** 64) throw new RangeError(`u64 out of range: ${v}`);
+    } else {
+      const b = BigInt(v); // throws RangeError for a fraction, NaN or infinity
+      if (b < 0n || b > 0xffffffffffffffffn) throw new RangeError(`u64 out of range: ${v}`);
+    }
+    this.#kinds.push(U64);
+    this.#values.push(v);
     this.#len += 8;
     return this;
   }
 
   /** Raw bytes with no length prefix. */
   raw(bytes: Uint8Array): this {
-    this.#reserve(bytes.length);
-    this.#buf.set(bytes, this.#len);
+    this.#kinds.push(RAW);
+    this.#values.push(bytes);
     this.#len += bytes.length;
     return this;
   }
 
   /** A length-prefixed string; text is encoded as UTF-8. */
   string(v: Uint8Array | string): this {
-    const bytes = typeof v === "string" ? encoder.encode(v) : v;
-    this.u32(bytes.length);
-    return this.raw(bytes);
+    if (typeof v !== "string") return this.u32(v.length).raw(v);
+    const n = utf8Length(v);
+    this.u32(n);
+    this.#kinds.push(TEXT);
+    this.#values.push(v);
+    this.#len += n;
+    return this;
   }
 
+  /** The bytes written so far, in a new array of exactly their length. */
   bytes(): Uint8Array {
-    return this.#buf.slice(0, this.#len);
+    const out = new Uint8Array(this.#len);
+    const kinds = this.#kinds;
+    const values = this.#values;
+    let at = 0;
+    for (let i = 0; i < kinds.length; i++) {
+      const v = values[i]!;
+      switch (kinds[i]) {
+        case U8:
+          out[at++] = v as number;
+          break;
+        case U32:
+          at = putU32(out, at, v as number);
+          break;
+        case U64:
+          if (typeof v === "number") {
+            const hi = Math.floor(v / 0x100000000);
+            at = putU32(out, putU32(out, at, hi), v - hi * 0x100000000);
+          } else {
+            const b = v as bigint;
+            at = putU32(out, putU32(out, at, Number(b >> 32n)), Number(b & 0xffffffffn));
+          }
+          break;
+        case RAW:
+          out.set(v as Uint8Array, at);
+          at += (v as Uint8Array).length;
+          break;
+        default: {
+          const s = v as string;
+          const n = values[i - 1] as number; // the length prefix just before
+          if (n === s.length && n <= 64) {
+            for (let j = 0; j < n; j++) out[at + j] = s.charCodeAt(j);
+          } else encoder.encodeInto(s, out.subarray(at, at + n));
+          at += n;
+        }
+      }
+    }
+    return out;
   }
+}
+
+function putU32(out: Uint8Array, at: number, v: number): number {
+  out[at] = v >>> 24;
+  out[at + 1] = (v >>> 16) & 0xff;
+  out[at + 2] = (v >>> 8) & 0xff;
+  out[at + 3] = v & 0xff;
+  return at + 4;
 }
 
 /** Reads SSH wire data; every read is bounds-checked and throws `RojError("bad_input")`. */

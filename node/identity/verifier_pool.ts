@@ -1,0 +1,203 @@
+/**
+ * A verifier that checks large batches of Ed25519 signatures on worker
+ * threads, so that a big merge uses more than one core: the log passes it to
+ * `ChatLog` as its verifier, and merges hand it whole steps at once while the
+ * calling thread decodes and stores. Small batches and single checks stay on
+ * the calling thread, where a round trip to a worker would cost more than the
+ * check.
+ *
+ * Workers load `_verify_worker.ts` and so need read access to it (they get the
+ * parent's permissions). Where they cannot start (no read permission, a
+ * compiled binary without the module, a worker that dies), the pool quietly
+ * checks on the calling thread instead: the answers are the same, only slower.
+ */
+import type { VerifyAnswer, VerifyJob } from "./_verify_worker.ts";
+import { createVerifier, type SyncVerifier } from "./signer.ts";
+
+/** One signature check: as {@linkcode sshsigCheck} returns it. */
+export interface Ed25519Check {
+  readonly publicKey: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly data: Uint8Array;
+}
+
+/** Options for {@linkcode createVerifierPool}. */
+export interface VerifierPoolOptions {
+  /** Worker threads. @default the number of cores, at most 4 */
+  size?: number;
+  /** Batches with fewer checks than this are done on the calling thread. @default 64 */
+  minBatch?: number;
+}
+
+/** A {@linkcode SyncVerifier} with a batch form that runs on worker threads. */
+export interface VerifierPool extends SyncVerifier, Disposable {
+  /** True where each check's signature is valid, in order. */
+  verifyMany(checks: ReadonlyArray<Ed25519Check>): Promise<boolean[]>;
+  /** Workers running now (they start with the first large batch). */
+  readonly threads: number;
+  /** Stops the workers; pending batches reject. Later calls check on the calling thread. */
+  close(): void;
+}
+
+const WORKER_URL = new URL("./_verify_worker.ts", import.meta.url);
+
+interface Pending {
+  readonly resolve: (ok: Uint8Array) => void;
+  readonly reject: (err: Error) => void;
+  readonly checks: ReadonlyArray<Ed25519Check>;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  readonly pending: Map<number, Pending>;
+  /** Checks sent and not yet answered. */
+  load: number;
+}
+
+/**
+ * A pool of `size` verifier workers, started on first use.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createSigner, createVerifierPool, generateKeyPair } from "./mod.ts";
+ *
+ * const kp = await generateKeyPair("alice");
+ * const data = new TextEncoder().encode("hi");
+ * const signature = await (await createSigner(kp)).sign(data);
+ * using pool = createVerifierPool({ size: 1 });
+ * assert.deepEqual(await pool.verifyMany([{ publicKey: kp.publicKey, signature, data }]), [true]);
+ * ```
+ * @throws {RangeError} if `size` or `minBatch` is not a positive integer.
+ */
+export function createVerifierPool(opts: VerifierPoolOptions = {}): VerifierPool {
+  const size = opts.size ?? Math.min(4, Math.max(1, navigator.hardwareConcurrency || 1));
+  const minBatch = opts.minBatch ?? 64;
+  for (const [name, v] of [["size", size], ["minBatch", minBatch]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be ≥ 1, got ${v}`);
+  }
+  const local = createVerifier();
+  let slots: Slot[] | null = null;
+  /** No workers from now on: closed, not permitted, or one of them failed. */
+  let offline = false;
+  let nextId = 0;
+
+  const checkHere = (checks: ReadonlyArray<Ed25519Check>): boolean[] =>
+    checks.map((c) => local.verifySync(c.publicKey, c.signature, c.data));
+
+  function stop(reason: Error): void {
+    offline = true;
+    const all = slots ?? [];
+    slots = null;
+    for (const slot of all) {
+      slot.worker.terminate();
+      for (const p of slot.pending.values()) p.reject(reason);
+      slot.pending.clear();
+    }
+  }
+
+  function spawn(): Slot {
+    const worker = new Worker(WORKER_URL, { type: "module", name: "roj-verify" });
+    const slot: Slot = { worker, pending: new Map(), load: 0 };
+    worker.onmessage = (event: MessageEvent<VerifyAnswer>) => {
+      const p = slot.pending.get(event.data.id);
+      if (!p) return;
+      slot.pending.delete(event.data.id);
+      slot.load -= p.checks.length;
+      p.resolve(event.data.ok);
+    };
+    const fail = (event: Event) => {
+      event.preventDefault();
+      // Every batch still out is checked here instead; no more workers after that.
+      const orphans: Pending[] = [];
+      for (const s of slots ?? [slot]) {
+        orphans.push(...s.pending.values());
+        s.pending.clear();
+      }
+      stop(new Error("verifier worker stopped"));
+      for (const p of orphans) {
+        p.resolve(Uint8Array.from(checkHere(p.checks), (ok) => (ok ? 1 : 0)));
+      }
+    };
+    worker.onerror = fail;
+    worker.onmessageerror = fail;
+    return slot;
+  }
+
+  function workers(): Slot[] | null {
+    if (slots !== null || offline) return slots;
+    const readable = Deno.permissions.querySync?.({ name: "read", path: WORKER_URL });
+    if (WORKER_URL.protocol !== "file:" || readable?.state !== "granted") {
+      offline = true;
+      return null;
+    }
+    try {
+      slots = Array.from({ length: size }, spawn);
+    } catch {
+      stop(new Error("verifier workers could not start"));
+    }
+    return slots;
+  }
+
+  function send(slot: Slot, checks: ReadonlyArray<Ed25519Check>): Promise<Uint8Array> {
+    let bytes = 0;
+    for (const c of checks) bytes += 100 + c.data.length;
+    const packed = new Uint8Array(bytes);
+    let at = 0;
+    for (const c of checks) {
+      // Wrong-length keys and signatures go as zeros, which never verify.
+      const n = c.data.length;
+      packed[at] = n >>> 24;
+      packed[at + 1] = (n >>> 16) & 0xff;
+      packed[at + 2] = (n >>> 8) & 0xff;
+      packed[at + 3] = n & 0xff;
+      if (c.publicKey.length === 32 && c.signature.length === 64) {
+        packed.set(c.publicKey, at + 4);
+        packed.set(c.signature, at + 36);
+      }
+      packed.set(c.data, at + 100);
+      at += 100 + n;
+    }
+    const id = nextId++;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject, checks });
+      slot.load += checks.length;
+      const job: VerifyJob = { id, count: checks.length, packed: packed.buffer };
+      slot.worker.postMessage(job, [packed.buffer]);
+    });
+  }
+
+  return {
+    verifySync: local.verifySync,
+    verify: local.verify,
+    get threads() {
+      return slots?.length ?? 0;
+    },
+    async verifyMany(checks) {
+      const pool = checks.length >= minBatch ? workers() : null;
+      if (pool === null) return checkHere(checks);
+      // Equal parts, the largest to the least busy workers.
+      const parts = Math.min(pool.length, Math.ceil(checks.length / minBatch));
+      const per = Math.ceil(checks.length / parts);
+      const order = pool.slice().sort((a, b) => a.load - b.load);
+      const answers = await Promise.all(
+        Array.from({ length: parts }, (_, i) => {
+          const part = checks.slice(i * per, (i + 1) * per);
+          // A check whose key or signature has the wrong length is false, as in verifySync.
+          return send(order[i]!, part).then((ok) =>
+            part.map((c, j) =>
+              ok[j] === 1 && c.publicKey.length === 32 && c.signature.length === 64
+            )
+          );
+        }),
+      );
+      return answers.flat();
+    },
+    close() {
+      stop(new Error("the verifier pool is closed"));
+    },
+    [Symbol.dispose]() {
+      this.close();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { generateKeyPair } from "./keys.ts";
+import { createSigner, createVerifier } from "./signer.ts";
+import { createVerifierPool, type Ed25519Check } from "./verifier_pool.ts";
+
+/** `n` checks by two keys, every third one broken in a different way. */
+async function checks(n: number): Promise<Ed25519Check[]> {
+  const signers = await Promise.all(
+    ["a", "b"].map(async (name) => createSigner(await generateKeyPair(name))),
+  );
+  return await Promise.all(Array.from({ length: n }, async (_, i) => {
+    const s = signers[i % 2]!;
+    const data = new TextEncoder().encode(`message ${i} `.repeat(1 + (i % 7)));
+    const signature = await s.sign(data);
+    if (i % 3 !== 0) return { publicKey: s.publicKey, signature, data };
+    switch (i % 4) {
+      case 0:
+        return { publicKey: s.publicKey, signature, data: data.subarray(1) };
+      case 1:
+        return { publicKey: signers[(i + 1) % 2]!.publicKey, signature, data };
+      case 2:
+        return { publicKey: s.publicKey, signature: signature.subarray(1), data };
+      default:
+        return { publicKey: s.publicKey.subarray(1), signature, data };
+    }
+  }));
+}
+
+Deno.test("a verifier pool answers as the in-thread verifier does, on workers", async () => {
+  const all = await checks(300);
+  const local = createVerifier();
+  const want = all.map((c) => local.verifySync(c.publicKey, c.signature, c.data));
+  assert.ok(want.includes(true) && want.includes(false));
+  using pool = createVerifierPool({ size: 2, minBatch: 16 });
+  assert.equal(pool.threads, 0, "workers start with the first large batch");
+  assert.deepEqual(await pool.verifyMany(all), want);
+  assert.equal(pool.threads, 2);
+  // Several batches at once share the workers.
+  const parts = await Promise.all(
+    [0, 100, 200].map((at) => pool.verifyMany(all.slice(at, at + 100))),
+  );
+  assert.deepEqual(parts.flat(), want);
+});
+
+Deno.test("small batches and single checks stay on the calling thread", async () => {
+  const all = await checks(10);
+  using pool = createVerifierPool({ size: 1 });
+  const local = createVerifier();
+  const want = all.map((c) => local.verifySync(c.publicKey, c.signature, c.data));
+  assert.deepEqual(await pool.verifyMany(all), want);
+  const c = all[1]!;
+  assert.equal(await pool.verify(c.publicKey, c.signature, c.data), true);
+  assert.equal(pool.verifySync(c.publicKey, c.signature, c.data), true);
+  assert.equal(pool.threads, 0);
+});
+
+Deno.test("a closed pool stops its workers and keeps answering on the calling thread", async () => {
+  const all = await checks(80);
+  const pool = createVerifierPool({ size: 1, minBatch: 8 });
+  const want = await pool.verifyMany(all);
+  assert.equal(pool.threads, 1);
+  pool.close();
+  assert.equal(pool.threads, 0);
+  assert.deepEqual(await pool.verifyMany(all), want);
+  assert.equal(pool.threads, 0);
+  assert.throws(() => createVerifierPool({ size: 0 }), RangeError);
+});

@@ -1,0 +1,236 @@
+/**
+ * Cascade figures on a hive in this process (node/_testing/hive.ts): the time
+ * from "every person restarts at a new address" to "every contact pair has a
+ * session again", with 2 anchors and an average of 8 person contacts each, and
+ * how fast an anchor answers sealed-record lookups over a real session.
+ *
+ * The data folders go to tmpfs (/dev/shm) unless $ROJ_HIVE_TMP says
+ * otherwise: a hive's 30-100 stores committing at once on one disk would
+ * measure that disk's fsync queue; one row repeats N=30 on the disk for that.
+ */
+import process from "node:process";
+import { startHive } from "../../node/_testing/hive.ts";
+import { openProfile } from "../../node/home/mod.ts";
+import { encodeB64, RpcSession } from "../../node/protocol/mod.ts";
+import { dialSsh } from "../../node/transport/mod.ts";
+import { median, type Row } from "./_measure.ts";
+
+const SEED = 20_260_101;
+const LOOKUP_RECORDS = 1000;
+const LOOKUP_BATCH = 16;
+const LOOKUP_REQUESTS = 400;
+
+interface MoveRun {
+  ms: number;
+  startMs: number;
+  learntPerPerson: number;
+  sessionsPerPair: number;
+  /** Process CPU time (all threads) from the move to full reconnection, ms. */
+  cpuMs: number;
+}
+
+/** User + system CPU time of this process so far, in ms. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
+ * One hive of `n` people; `runs` moves of everyone, each timed to full
+ * reconnection; then `singles` moves of one person alone (the cascade's
+ * latency when the process is not saturated).
+ */
+async function moves(
+  n: number,
+  runs: number,
+  tmpDir?: string,
+  singles = 0,
+): Promise<{ all: MoveRun[]; one: number[] }> {
+  const base = 20 + (n % 50);
+  const hive = await startHive({
+    seed: SEED + n,
+    nodes: n,
+    anchors: 2,
+    degree: 8,
+    hostBase: `127.${base}`,
+    ...(tmpDir ? { tmpDir } : {}),
+  });
+  const out: MoveRun[] = [];
+  const one: number[] = [];
+  try {
+    for (let r = 0; r < runs; r++) {
+      hive.resetStats();
+      const cpu0 = cpuMs();
+      const startMs = await hive.move("all", `127.${base + 1 + (r % 2) * 50}`);
+      const ms = await hive.waitConnected(60_000 + n * 600);
+      const s = hive.stats;
+      out.push({
+        ms,
+        startMs,
+        learntPerPerson: (s.learntViaAnchor + s.learntViaPeer + s.learntDirect) / n,
+        sessionsPerPair: s.connects / 2 / hive.edges.length,
+        cpuMs: cpuMs() - cpu0,
+      });
+    }
+    for (let r = 0; r < singles; r++) {
+      await new Promise((res) => setTimeout(res, 500));
+      const who = (r * 7) % n;
+      const m = hive.members[who]!;
+      const at = m.host.split(".").slice(0, 2).join(".");
+      await hive.move([who], at === `127.${base + 1}` ? `127.${base + 51}` : `127.${base + 1}`);
+      one.push(await hive.waitConnected(30_000));
+    }
+  } finally {
+    await hive.close();
+  }
+  return { all: out, one };
+}
+
+function moveRows(label: string, runs: MoveRun[], note = ""): Row[] {
+  const m = (f: (r: MoveRun) => number) => median(runs.map(f));
+  const of = runs.length === 1 ? "1 run" : `median of ${runs.length}`;
+  return [
+    {
+      name: `${label}: all pairs reconnected`,
+      value: m((r) => r.ms),
+      unit: "ms",
+      note: `${of}; runs ${runs.map((r) => r.ms.toFixed(0)).join(", ")} ms${note}`,
+    },
+    {
+      name: `${label}: nodes listening again`,
+      value: m((r) => r.startMs),
+      unit: "ms",
+      note: "part of the above: open store, read key, listen (all at once)",
+    },
+    {
+      name: `${label}: records learnt per person`,
+      value: m((r) => r.learntPerPerson),
+      unit: "records",
+      note: "8 would be one per contact",
+    },
+    {
+      name: `${label}: sessions per pair`,
+      value: m((r) => r.sessionsPerPair),
+      unit: "sessions",
+      note: "above 1: crossing dials, duplicate sessions",
+    },
+    {
+      name: `${label}: process CPU`,
+      value: m((r) => r.cpuMs),
+      unit: "ms",
+      note: "user + system, all threads, from the move to the last pair (2 cores)",
+    },
+  ];
+}
+
+/** Lookups of 16 tags per addr.get against an anchor holding 1,000 sealed records. */
+async function lookups(): Promise<Row[]> {
+  const hive = await startHive({
+    seed: SEED,
+    nodes: 2,
+    anchors: 1,
+    degree: 1,
+    hostBase: "127.29",
+  });
+  try {
+    const anchor = hive.anchors[0]!;
+    const [a, b] = hive.persons;
+    // The members go quiet; their keys fill the anchor (at most 512 slots each).
+    await hive.stop([a!.index, b!.index]);
+    const session = async (as: typeof a) => {
+      const client = await dialSsh({
+        keyPair: await keyOf(as!.dir),
+        to: { host: anchor.host, port: anchor.port },
+        expectedKey: anchor.publicKey,
+        expectedName: anchor.name,
+        localAddress: as!.host,
+      });
+      const rpc = new RpcSession(await client.openRoj(), {
+        hello: { features: ["sync1"], name: as!.name },
+      });
+      await rpc.ready;
+      return { rpc, close: () => (rpc.close(), client.close()) };
+    };
+    const tags: string[] = [];
+    for (const [who, count] of [[a, LOOKUP_RECORDS / 2], [b, LOOKUP_RECORDS / 2]] as const) {
+      const s = await session(who);
+      for (let i = 0; i < count; i += 250) {
+        const items = Array.from({ length: Math.min(250, count - i) }, () => {
+          const t = encodeB64(crypto.getRandomValues(new Uint8Array(16)));
+          tags.push(t);
+          return { t, b: encodeB64(crypto.getRandomValues(new Uint8Array(180))) };
+        });
+        await s.rpc.request("addr.put", { items });
+      }
+      s.close();
+    }
+    const held = (await anchor.node!.call("status", {})).records ?? 0;
+    const s = await session(a);
+    const batch = (i: number) =>
+      Array.from({ length: LOOKUP_BATCH }, (_, j) => tags[(i * 7919 + j * 104_729) % tags.length]!);
+    const rows: Row[] = [];
+    for (const inFlight of [1, 8]) {
+      const rates: number[] = [];
+      for (let run = 0; run < 3; run++) {
+        const t0 = performance.now();
+        let next = 0;
+        await Promise.all(Array.from({ length: inFlight }, async () => {
+          while (next < LOOKUP_REQUESTS) {
+            const res = await s.rpc.request("addr.get", { tags: batch(next++) }) as {
+              items: unknown[];
+            };
+            if (res.items.length !== LOOKUP_BATCH) throw new Error("a stored record is missing");
+          }
+        }));
+        rates.push((LOOKUP_REQUESTS * LOOKUP_BATCH) / ((performance.now() - t0) / 1000));
+      }
+      rows.push({
+        name: `anchor lookups, ${inFlight} request${inFlight > 1 ? "s" : ""} in flight`,
+        value: median(rates),
+        unit: "records/s",
+        note:
+          `${held} records held; addr.get of ${LOOKUP_BATCH} tags over one SSH session; median of 3`,
+      });
+    }
+    s.close();
+    return rows;
+  } finally {
+    await hive.close();
+  }
+}
+
+async function keyOf(dir: string) {
+  const p = await openProfile(dir);
+  p.store.close();
+  return p.keyPair;
+}
+
+export async function benchCascade(): Promise<Row[]> {
+  const rows: Row[] = [];
+  rows.push(...moveRows("N=10", (await moves(10, 3)).all));
+  const n30 = await moves(30, 3, undefined, 3);
+  rows.push(...moveRows("N=30", n30.all));
+  rows.push({
+    name: "N=30: one person moves alone",
+    value: median(n30.one),
+    unit: "ms",
+    note: `median of 3 (${
+      n30.one.map((x) => x.toFixed(0)).join(", ")
+    } ms): the cascade's own latency, CPU not saturated`,
+  });
+  rows.push(...moveRows("N=100", (await moves(100, 1)).all));
+  const disk = await Deno.makeTempDir({ prefix: "roj-bench-disk-" });
+  try {
+    const onDisk = await moves(30, 3, disk);
+    rows.push(
+      ...moveRows("N=30, stores on disk", onDisk.all, "; stores in the system temp dir").slice(
+        0,
+        1,
+      ),
+    );
+  } finally {
+    await Deno.remove(disk, { recursive: true }).catch(() => {});
+  }
+  rows.push(...await lookups());
+  return rows;
+}
