@@ -380,9 +380,10 @@ export class RojNode implements NodeApi {
     const chat = this.chat(chatName);
     if (chat.kind === "group") return await this.#sendGroup(chat, text);
     const e = await this.log.append(chat.id, this.signer, "msg", text);
+    // Push first: delivery latency should not wait on reading the delivery state.
+    if (chat.peer) this.#notifySync(chat.id, chat.peer.publicKey);
     const view = this.#view(chat, e, await this.#delivered(chat));
     this.#emit({ type: "message", message: view });
-    if (chat.peer) this.#notifySync(chat.id, chat.peer.publicKey);
     return view;
   }
 
