@@ -5,7 +5,7 @@
  */
 import { RojError } from "../errors.ts";
 import { corrupt, keys, type Store } from "../store/mod.ts";
-import { bytesEqual } from "../wire/mod.ts";
+import { bytesEqual, toHex } from "../wire/mod.ts";
 
 export interface Contact {
   readonly publicKey: Uint8Array;
@@ -21,8 +21,6 @@ export interface Contact {
   /** Highest address record seq seen from them (0: none). */
   readonly recordSeq: number;
 }
-
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
 function isContact(v: unknown): v is Contact {
   const c = v as Contact;
@@ -49,7 +47,7 @@ export class ContactBook {
       if (!isContact(res.value)) throw corrupt(res.key, "contact");
       // Fields added after the first release default here.
       const c = res.value as Contact & Partial<Pick<Contact, "anchor" | "recordSeq">>;
-      book.#byKey.set(hex(c.publicKey), {
+      book.#byKey.set(toHex(c.publicKey), {
         ...c,
         anchor: c.anchor === true,
         recordSeq: typeof c.recordSeq === "number" ? c.recordSeq : 0,
@@ -63,7 +61,7 @@ export class ContactBook {
   }
 
   get(publicKey: Uint8Array): Contact | undefined {
-    return this.#byKey.get(hex(publicKey));
+    return this.#byKey.get(toHex(publicKey));
   }
 
   /** A contact that may log in and be dialled (known and not blocked). */
@@ -134,7 +132,7 @@ export class ContactBook {
 
   /** Forgets a contact entirely. */
   async remove(publicKey: Uint8Array): Promise<void> {
-    this.#byKey.delete(hex(publicKey));
+    this.#byKey.delete(toHex(publicKey));
     await this.#store.kv.delete(keys.contact(publicKey));
   }
 
@@ -156,7 +154,7 @@ export class ContactBook {
     // Memory first, synchronously: a concurrent update (lastSeen as a session
     // starts, a record learnt) then builds on this one instead of overwriting
     // it. Writes to one KV are applied in the order they are made.
-    this.#byKey.set(hex(c.publicKey), c);
+    this.#byKey.set(toHex(c.publicKey), c);
     await this.#store.kv.set(keys.contact(c.publicKey), c);
   }
 }

@@ -22,7 +22,7 @@ import {
   MAX_MUTATIONS,
   type Store,
 } from "../store/mod.ts";
-import { bytesEqual } from "../wire/mod.ts";
+import { bytesEqual, toHex } from "../wire/mod.ts";
 import {
   badSignature,
   createEntry,
@@ -73,7 +73,6 @@ interface CachedHead {
   versionstamp: string | null;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 /** The last key made, with its bytes: entries come in runs by one author. */
 let lastAuthor = new Uint8Array(0);
 let lastKey = "";
@@ -85,8 +84,7 @@ function authorKey(a: Uint8Array): string {
     while (i < a.length && a[i] === lastAuthor[i]) i++;
     if (i === a.length) return lastKey;
   }
-  let s = "";
-  for (let i = 0; i < a.length; i++) s += HEX[a[i]!];
+  const s = toHex(a);
   lastAuthor = a.slice();
   lastKey = s;
   return s;

@@ -8,13 +8,11 @@ import { z } from "zod";
 import { base64 } from "@scure/base";
 import { RojError } from "../errors.ts";
 import { armorSshsig, dearmorSshsig, parsePublicKeyLine, publicKeyLine } from "../identity/mod.ts";
-import { bytesEqual } from "../wire/mod.ts";
+import { bytesEqual, toHex } from "../wire/mod.ts";
 import { type Ed25519Verifier, type Entry, MAX_BODY_BYTES, verifyEntry } from "./entry.ts";
 
 /** Longest export line accepted, in characters. */
 export const MAX_ENTRY_LINE = 4 * MAX_BODY_BYTES + 4096;
-
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
 export interface EntryJson {
   chat: string;
@@ -35,12 +33,12 @@ export function entryToJson(e: Entry): EntryJson {
     chat: e.chat,
     author: publicKeyLine(e.author),
     seq: e.seq,
-    prev: e.prev ? hex(e.prev) : null,
+    prev: e.prev ? toHex(e.prev) : null,
     lamport: e.lamport,
     ts: e.ts,
     type: e.type,
     body: e.body,
-    hash: hex(e.hash),
+    hash: toHex(e.hash),
     signed: base64.encode(e.signed),
     sig: armorSshsig(e.sig),
   };
@@ -94,8 +92,8 @@ export async function entryFromLine(line: string, verifier?: Ed25519Verifier): P
     (j.ts !== undefined && j.ts !== entry.ts) ||
     (j.type !== undefined && j.type !== entry.type) ||
     (j.body !== undefined && j.body !== entry.body) ||
-    (j.hash !== undefined && j.hash !== hex(entry.hash)) ||
-    (j.prev !== undefined && j.prev !== (entry.prev ? hex(entry.prev) : null)) ||
+    (j.hash !== undefined && j.hash !== toHex(entry.hash)) ||
+    (j.prev !== undefined && j.prev !== (entry.prev ? toHex(entry.prev) : null)) ||
     (j.author !== undefined && !bytesEqual(parsePublicKeyLine(j.author).publicKey, entry.author));
   if (disagree) {
     throw new RojError("bad_input", "entry line: its fields disagree with its signed bytes");
@@ -103,4 +101,4 @@ export async function entryFromLine(line: string, verifier?: Ed25519Verifier): P
   return entry;
 }
 
-export { hex as toHex };
+export { toHex };

@@ -1,1 +1,1 @@
-export { bytesEqual, WireReader, WireWriter } from "./ssh_wire.ts";
+export { bytesEqual, toHex, WireReader, WireWriter } from "./ssh_wire.ts";
