@@ -22,6 +22,8 @@ export interface TestNodeOptions {
   verbose?: boolean;
   /** Start as a passive anchor. */
   passive?: boolean;
+  /** Publish these addresses instead of the listening one. */
+  advertise?: string[];
 }
 
 /** Polls `check` until it is true. */
@@ -64,6 +66,7 @@ export async function startTestNode(
     listen: { host: options.host ?? "127.0.0.1", port: options.port ?? 0 },
     dialTimeoutMs: 2000,
     passive: options.passive ?? false,
+    ...(options.advertise ? { advertise: options.advertise } : {}),
   });
   let stopped = false;
   const stop = async () => {
