@@ -76,7 +76,7 @@ import {
 } from "./groups/mod.ts";
 import { Discovery, type DiscoveryHost, type KnownPeer } from "./discovery/mod.ts";
 import { type PeerSession, PeerSet } from "./peers/mod.ts";
-import { PUNCH_FEATURE, Puncher, type PunchHost } from "./punch/mod.ts";
+import { PUNCH_FEATURE, Puncher, type PunchHost, type PunchResult } from "./punch/mod.ts";
 
 export const VERSION = "0.1.0";
 
@@ -1442,6 +1442,16 @@ export class RojNode implements NodeApi {
     }
     this.#punch = new Puncher(this.#punchHost());
     if (!this.#passive) this.#punch.start();
+  }
+
+  /**
+   * Tries a punched UDP path to contact `peer` now, through each connected
+   * peer that can coordinate. Never throws: a failure says why, so the relay
+   * path can take over. (Unreached contacts are also punched to on their own.)
+   */
+  punch(peer: Uint8Array): Promise<PunchResult> {
+    return this.#punch?.punch(peer) ??
+      Promise.resolve({ ok: false, reason: "this node has no UDP endpoint" });
   }
 
   #punchHost(): PunchHost {
