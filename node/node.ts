@@ -25,6 +25,7 @@ import {
 } from "./log/mod.ts";
 import { keys } from "./store/mod.ts";
 import {
+  type CatchUpView,
   type ChatView,
   type ContactView,
   type GroupView,
@@ -60,7 +61,14 @@ import {
   type SshServer,
 } from "./transport/mod.ts";
 import { check, FEATURES, RpcSession } from "./protocol/mod.ts";
-import { ChatSync } from "./sync/mod.ts";
+import { CatchUp, ChatSync } from "./sync/mod.ts";
+import {
+  AnchorMailbox,
+  GroupMailbox,
+  type MailboxLimits,
+  type MailboxProgress,
+  MailboxStore,
+} from "./mailbox/mod.ts";
 import {
   type Group,
   GroupBook,
@@ -97,6 +105,8 @@ export interface StartOptions {
   interfacePollMs?: number;
   /** Timeout for each dial. @default 5000 */
   dialTimeoutMs?: number;
+  /** A passive anchor's group mailbox bounds. @default DEFAULT_MAILBOX_LIMITS */
+  mailbox?: Partial<MailboxLimits>;
 }
 
 /** How a chat is named on the command line and in the admin. */
@@ -160,6 +170,12 @@ export class RojNode implements NodeApi {
   readonly #showing = new Map<string, Promise<void>>();
   /** Syncs whose start() is under way. */
   readonly #starting = new WeakSet<ChatSync>();
+  /** A member's side of its anchors' group mailboxes. */
+  readonly #mailbox: GroupMailbox;
+  /** A passive anchor's group mailbox. */
+  #anchorMailbox: AnchorMailbox | undefined;
+  /** Catch-ups under way, for status. */
+  readonly #catchUps = new Map<string, CatchUpView>();
 
   private constructor(
     profile: Profile,
@@ -181,6 +197,57 @@ export class RojNode implements NodeApi {
     this.#now = options.now ?? Date.now;
     this.#logLine = options.log ?? (() => {});
     this.#peers = new PeerSet(profile.keyPair.publicKey);
+    this.#mailbox = new GroupMailbox({
+      log,
+      kv: profile.store.kv,
+      groups,
+      me: profile.keyPair.publicKey,
+      stored: (chat, entries) => this.#groupStored(chat, entries),
+      progress: (p) => this.#progress(p),
+      say: (line) => this.#say(line),
+    });
+  }
+
+  /** A catch-up moved: an event always, a log line at its start, end and each quarter. */
+  #progress(p: MailboxProgress): void {
+    const chat = this.#chatById(p.chat)?.name ?? p.chat;
+    const k = `${p.chat}/${p.from}`;
+    const view: CatchUpView = { chat, from: p.from, done: p.done, total: p.total };
+    const before = this.#catchUps.get(k);
+    if (p.done >= p.total) this.#catchUps.delete(k);
+    else this.#catchUps.set(k, view);
+    const quarter = (v: CatchUpView | undefined) => v ? Math.floor((v.done * 4) / v.total) : -1;
+    if (!before || p.done >= p.total || quarter(before) !== quarter(view)) {
+      this.#say(
+        p.done >= p.total
+          ? `caught up ${chat} from ${p.from}: ${p.total} entries`
+          : `catching up ${chat} from ${p.from}: ${p.done} of ${p.total} entries`,
+      );
+    }
+    this.#emit({ type: "progress", progress: view });
+  }
+
+  /** Progress of a sync of `chat` with `peer` on `rpc`, fed by its heads and stored entries. */
+  #catchUp(chat: string, peer: Uint8Array, rpc: RpcSession): {
+    heads(theirs: ReadonlyMap<string, { seq: number }>): void;
+    stored(n: number): void;
+  } {
+    const from = () => this.#peerName(peer);
+    const c = new CatchUp((p) => this.#progress({ chat, from: from(), ...p }), { now: this.#now });
+    rpc.onClose(() => {
+      const p = c.progress;
+      c.end();
+      if (p) this.#progress({ chat, from: from(), done: p.total, total: p.total });
+    });
+    let asked = false;
+    return {
+      heads: (theirs) => {
+        if (asked) return;
+        asked = true;
+        this.log.heads(chat).then((ours) => c.expect(theirs, ours)).catch(() => {});
+      },
+      stored: (n) => c.stored(n),
+    };
   }
 
   /** Opens the node in an initialised data folder. @throws {RojError} */
@@ -622,8 +689,10 @@ export class RojNode implements NodeApi {
           members: this.contacts.all().filter((c) => !c.blocked).length,
           records: this.#discovery.sealed.size,
           sessions: this.#peers.all().length,
+          ...(this.#anchorMailbox ? { mailbox: this.#anchorMailbox.store.usage } : {}),
         }
         : {}),
+      ...(this.#catchUps.size > 0 ? { catchingUp: [...this.#catchUps.values()] } : {}),
     };
   }
 
@@ -757,7 +826,7 @@ export class RojNode implements NodeApi {
   #rpc(pipe: Pipe, peer?: Uint8Array): RpcSession {
     const rpc = new RpcSession(pipe, {
       hello: {
-        features: [...FEATURES, ...(this.#passive ? ["anchor"] : [])],
+        features: [...FEATURES, ...(this.#passive ? ["anchor", "mailbox"] : [])],
         name: this.name,
         sees: pipe.remote,
       },
@@ -771,6 +840,7 @@ export class RojNode implements NodeApi {
   /** Everything a contact may ask on a session, registered before its first frame. */
   #serve(rpc: RpcSession, peer: Uint8Array): void {
     this.#discovery.serve(rpc, peer);
+    this.#anchorMailbox?.serve(rpc, peer);
     if (!this.#passive) this.#serveSync(rpc, peer);
   }
 
@@ -810,13 +880,16 @@ export class RojNode implements NodeApi {
     const name = () => this.contacts.get(peer)?.name ?? fingerprint(peer);
     const chat = (): ChatRef =>
       this.#chatById(chatId) ?? { id: chatId, kind: "direct", name: name() };
+    const directProgress = this.#catchUp(chatId, peer, rpc);
     const direct = new ChatSync(this.log, rpc, chatId, {
       members: () => [this.publicKey, peer],
       onPeerHeads: (heads) => {
+        directProgress.heads(heads);
         const mine = heads.get(toHex(this.publicKey));
         if (mine) this.#markDelivered(chat(), mine.seq).catch(() => {});
       },
       onStored: (entries) => {
+        directProgress.stored(entries.length);
         const ref = chat();
         for (const e of entries) this.#emit({ type: "message", message: this.#view(ref, e, 0) });
       },
@@ -886,17 +959,21 @@ export class RojNode implements NodeApi {
   /** A ChatSync for group `id` on this session; entries by anyone who was ever a member. */
   #groupSync(rpc: RpcSession, st: SessionSyncs, id: string): ChatSync {
     const peerName = () => this.contacts.get(st.peer)?.name ?? fingerprint(st.peer);
+    const progress = this.#catchUp(id, st.peer, rpc);
     const sync = new ChatSync(this.log, rpc, id, {
       members: () => this.groups.everMembers(id),
       onPeerHeads: (heads) => {
+        progress.heads(heads);
         const mine = heads.get(toHex(this.publicKey));
         const ref = this.#chatById(id);
         if (mine && ref) this.#markDelivered(ref, mine.seq).catch(() => {});
       },
-      onStored: (entries) =>
-        this.#groupStored(id, entries).catch((err) =>
+      onStored: (entries) => {
+        progress.stored(entries.length);
+        return this.#groupStored(id, entries).catch((err) =>
           this.#say(`group ${id}: ${(err as Error).message}`)
-        ),
+        );
+      },
       log: (line) => this.#say(`${peerName()}: ${line}`),
     });
     st.groups.set(id, sync);
@@ -1024,6 +1101,7 @@ export class RojNode implements NodeApi {
    * a last push, then none, for peers who are not (any more).
    */
   #reconcileGroup(id: string): void {
+    this.#mailbox.changed(id);
     const g = this.groups.get(id);
     const meIn = g?.membership.members.has(toHex(this.publicKey)) ?? false;
     for (const s of this.#peers.all()) {
@@ -1141,6 +1219,9 @@ export class RojNode implements NodeApi {
       }
     }
     this.#discovery.onSession({ peer: contact.publicKey, rpc, anchor }).catch(() => {});
+    if (anchor && !this.#passive && rpc.peerHello?.features.includes("mailbox")) {
+      this.#mailbox.attach(contact.publicKey, rpc, contact.name);
+    }
   }
 
   /** A peer tells us the address it sees us at; publish it if we listen everywhere and it is new. */
@@ -1358,6 +1439,15 @@ export class RojNode implements NodeApi {
     if (this.#server) throw new RojError("exists", "the node is already started");
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 5000;
     this.#passive = options.passive ?? false;
+    if (this.#passive) {
+      const store = await MailboxStore.open(this.profile.store, options.mailbox);
+      this.#anchorMailbox = new AnchorMailbox(store, {
+        now: () => this.#now(),
+        log: (line) => this.#say(line),
+        name: (peer) => this.#peerName(peer),
+      });
+      this.#anchorMailbox.startSweeping();
+    }
     this.#advertise = (options.advertise ?? []).map((a) => formatEndpoint(parseEndpoint(a)));
     const listen = options.listen ?? { host: "0.0.0.0", port: 7022 };
     this.#server = await listenSsh({
@@ -1455,6 +1545,7 @@ export class RojNode implements NodeApi {
     if (this.#closing) return;
     this.#closing = true;
     this.#discovery.close();
+    this.#anchorMailbox?.close();
     if (this.#interfacesTimer) clearInterval(this.#interfacesTimer);
     for (const s of this.#peers.all()) s.rpc.close("node stopping");
     for (const c of this.#clients) c.close();
