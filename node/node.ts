@@ -70,8 +70,10 @@ import {
   MailboxStore,
 } from "./mailbox/mod.ts";
 import {
+  checkGroupAppend,
   type Group,
   GroupBook,
+  groupExportLines,
   isGroupChatId,
   isGroupOp,
   JoinCandidate,
@@ -1303,17 +1305,23 @@ export class RojNode implements NodeApi {
 
   /**
    * What a contact sees with plain OpenSSH `sftp`: the chats they are a member
-   * of, as export lines, and appends of entries they signed.
+   * of (our direct chat, the groups in which both of us are members), as
+   * export lines, and appends of entries they signed (groups/group_sftp.ts).
    */
   #sftpView(peer: InboundPeer): SftpView | undefined {
     const contact = peer.username === "roj" ? this.contacts.accepted(peer.publicKey) : undefined;
     if (!contact) return undefined;
     const chatId = directChatId(this.publicKey, contact.publicKey);
+    const sharedGroup = (chat: string) =>
+      this.groups.sharedWith(contact.publicKey).find((g) => g.id === chat);
     const mustBeShared = (chat: string) => {
-      if (chat !== chatId) throw new RojError("not_found", "no such chat");
+      if (chat !== chatId && !sharedGroup(chat)) throw new RojError("not_found", "no such chat");
     };
     const checkLine = async (chat: string, line: string): Promise<Entry> => {
       mustBeShared(chat);
+      if (chat !== chatId) {
+        return await checkGroupAppend(this.groups, chat, contact.publicKey, line);
+      }
       const e = await entryFromLine(line);
       if (toHex(e.author) !== toHex(contact.publicKey)) {
         throw new RojError("refused", `entry is signed by ${fingerprint(e.author)}, not by you`);
@@ -1323,13 +1331,23 @@ export class RojNode implements NodeApi {
     };
     return {
       list: () =>
-        Promise.resolve([{
-          name: this.contacts.get(contact.publicKey)?.name ?? contact.name,
-          chat: chatId,
-        }]),
+        Promise.resolve([
+          { name: this.contacts.get(contact.publicKey)?.name ?? contact.name, chat: chatId },
+          ...this.groups.sharedWith(contact.publicKey).map((g) => ({ name: g.name, chat: g.id })),
+        ]),
       read: async (chat) => {
         mustBeShared(chat);
-        const lines = (await this.log.read(chat)).map((e) => JSON.stringify(entryToJson(e)) + "\n");
+        const entries = await this.log.read(chat);
+        const g = sharedGroup(chat);
+        const lines = g
+          ? await groupExportLines(
+            this.groups,
+            chat,
+            entries,
+            contact.publicKey,
+            this.#memberName(g),
+          )
+          : entries.map((e) => JSON.stringify(entryToJson(e)) + "\n");
         return new TextEncoder().encode(lines.join(""));
       },
       check: async (chat, line) => {
@@ -1342,7 +1360,8 @@ export class RojNode implements NodeApi {
           throw new RojError("bad_input", `${res.rejected[0]!.reason}; nothing was stored`);
         }
         const ref = this.#chatById(chat);
-        if (ref) {
+        if (ref?.kind === "group") await this.#groupStored(chat, res.stored);
+        else if (ref) {
           for (const e of res.stored) {
             this.#emit({ type: "message", message: this.#view(ref, e, 0) });
           }
@@ -1351,7 +1370,7 @@ export class RojNode implements NodeApi {
         this.#say(
           `${contact.name} appended ${res.stored.length} entr${
             res.stored.length === 1 ? "y" : "ies"
-          } over sftp`,
+          } to ${ref?.name ?? chat} over sftp`,
         );
         return res.stored.length;
       },
