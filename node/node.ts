@@ -1177,6 +1177,12 @@ export class RojNode implements NodeApi {
     client?: SshClient,
     path: "direct" | "punched" = "direct",
   ): void {
+    // A dial or handshake that completes while the node is stopping gets no session.
+    if (this.#closing) {
+      rpc.close("node stopping");
+      client?.close();
+      return;
+    }
     const session: PeerSession = {
       peer: contact.publicKey,
       direction,

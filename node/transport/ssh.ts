@@ -261,7 +261,11 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
       });
     },
   );
+  let closed = false;
   const tcp = net.createServer((sock: net.Socket) => {
+    // Under Deno a closed server may still hand over a connection it had
+    // pending; a node that is shutting down must not take a session on it.
+    if (closed) return sock.destroy();
     sock.setNoDelay(true);
     coalesceWrites(sock);
     server.injectSocket(sock);
@@ -292,9 +296,10 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
   });
   return {
     address: { host: addr.address, port: addr.port },
-    inject: (socket) => server.injectSocket(socket),
+    inject: (socket) => (closed ? socket.destroy() : server.injectSocket(socket)),
     close: () =>
       new Promise<void>((resolve) => {
+        closed = true;
         tcp.close(() => resolve());
         for (const s of open) s.destroy();
       }),
