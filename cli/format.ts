@@ -174,7 +174,8 @@ export function peerLines(peers: readonly PeerView[], now: number = Date.now()):
   return table(peers.map((p) => [
     escapeControl(p.name) + (p.kind === "anchor" ? " (anchor)" : ""),
     p.state,
-    p.address ? escapeControl(p.address) : "(no address known)",
+    (p.path === "punched" ? "punched (udp) " : "") +
+    (p.address ? escapeControl(p.address) : "(no address known)"),
     escapeControl(p.learnt),
     p.state === "connected"
       ? `since ${relativeTime(p.since, now)}`

@@ -54,9 +54,13 @@ import {
   formatEndpoint,
   type InboundPeer,
   listenSsh,
+  makeQuicCert,
+  openQuicService,
   parseEndpoint,
   type Pipe,
+  type QuicService,
   type SftpView,
+  type SocketLike,
   type SshClient,
   type SshServer,
 } from "./transport/mod.ts";
@@ -82,6 +86,7 @@ import {
 } from "./groups/mod.ts";
 import { Discovery, type DiscoveryHost, type KnownPeer } from "./discovery/mod.ts";
 import { type PeerSession, PeerSet } from "./peers/mod.ts";
+import { PUNCH_FEATURE, Puncher, type PunchHost } from "./punch/mod.ts";
 
 export const VERSION = "0.1.0";
 
@@ -109,6 +114,8 @@ export interface StartOptions {
   dialTimeoutMs?: number;
   /** A passive anchor's group mailbox bounds. @default DEFAULT_MAILBOX_LIMITS */
   mailbox?: Partial<MailboxLimits>;
+  /** Serve QUIC on the listen port (UDP) and punch through NATs. @default true */
+  quic?: boolean;
 }
 
 /** How a chat is named on the command line and in the admin. */
@@ -151,6 +158,9 @@ export class RojNode implements NodeApi {
   readonly #listeners = new Set<(e: NodeEvent) => void>();
   readonly #peers: PeerSet;
   #server: SshServer | null = null;
+  /** The UDP endpoint: SSH over QUIC, punch probes (see punch/). */
+  #quic: QuicService | undefined;
+  #punch: Puncher | undefined;
   #dialTimeoutMs = 5000;
   #closing = false;
   #discovery!: Discovery;
@@ -833,7 +843,11 @@ export class RojNode implements NodeApi {
   #rpc(pipe: Pipe, peer?: Uint8Array): RpcSession {
     const rpc = new RpcSession(pipe, {
       hello: {
-        features: [...FEATURES, ...(this.#passive ? ["anchor", "mailbox"] : [])],
+        features: [
+          ...FEATURES,
+          ...(this.#passive ? ["anchor", "mailbox"] : []),
+          ...(this.#quic ? [PUNCH_FEATURE] : []),
+        ],
         name: this.name,
         sees: pipe.remote,
       },
@@ -848,6 +862,7 @@ export class RojNode implements NodeApi {
   #serve(rpc: RpcSession, peer: Uint8Array): void {
     this.#discovery.serve(rpc, peer);
     this.#anchorMailbox?.serve(rpc, peer);
+    this.#punch?.serve(rpc, peer);
     if (!this.#passive) this.#serveSync(rpc, peer);
   }
 
@@ -1185,6 +1200,7 @@ export class RojNode implements NodeApi {
     direction: "in" | "out",
     remote: string,
     client?: SshClient,
+    path: "direct" | "punched" = "direct",
   ): void {
     const session: PeerSession = {
       peer: contact.publicKey,
@@ -1192,6 +1208,7 @@ export class RojNode implements NodeApi {
       rpc,
       remote,
       since: this.#now(),
+      path,
     };
     const k = toHex(contact.publicKey);
     const anchor = rpc.peerHello?.features.includes("anchor") ?? false;
@@ -1206,16 +1223,17 @@ export class RojNode implements NodeApi {
       this.#learntVia.set(k, "direct (they dialled)");
     }
     this.#say(
-      `connected to ${contact.name}${anchor ? " (anchor)" : ""} (${remote}, ${
-        direction === "out" ? "we dialled" : "they dialled"
-      })`,
+      `connected to ${contact.name}${anchor ? " (anchor)" : ""} (${
+        path === "punched" ? "punched (udp) " : ""
+      }${remote}, ${direction === "out" ? "we dialled" : "they dialled"})`,
     );
     this.#noteSeenAs(rpc);
     this.contacts.update(contact.publicKey, {
       lastSeen: this.#now(),
       ...(anchor !== contact.anchor ? { anchor } : {}),
       // An anchor keeps no member's address; a person remembers where a contact answered.
-      ...(direction === "out" && !this.#passive
+      // A punched UDP endpoint is no address to dial over TCP.
+      ...(direction === "out" && !this.#passive && path === "direct"
         ? { addresses: mergeAddresses([remote], contact.addresses) }
         : {}),
     }).then((c) => this.#emit({ type: "contact", contact: this.#contactView(c) })).catch(() => {});
@@ -1296,7 +1314,10 @@ export class RojNode implements NodeApi {
     const contact = peer.username === "roj" ? this.contacts.accepted(peer.publicKey) : undefined;
     const rpc = this.#rpc(pipe, contact?.publicKey);
     if (contact) {
-      rpc.ready.then(() => this.#attach(contact, rpc, "in", remote)).catch(() => {});
+      const path = peer.transport === "quic" ? "punched" : "direct";
+      rpc.ready.then(() => this.#attach(contact, rpc, "in", remote, undefined, path)).catch(
+        () => {},
+      );
       return;
     }
     const nonce = /^invite-([0-9a-f]{32})$/.exec(peer.username)?.[1];
@@ -1513,6 +1534,7 @@ export class RojNode implements NodeApi {
     this.#say(
       `listening on ${formatEndpoint(this.#server.address)} as ${this.name} ${this.fingerprint}`,
     );
+    if (options.quic ?? true) await this.#startQuic(this.#server);
     if (this.#passive) {
       this.#say(
         `passive anchor: ${this.contacts.all().length} members, ${this.#discovery.sealed.size} sealed records held`,
@@ -1530,6 +1552,82 @@ export class RojNode implements NodeApi {
         this.#say(`local addresses changed: ${now || "none"}`);
         this.#discovery.trigger("local addresses changed").catch(() => {});
       }, options.interfacePollMs ?? 5000);
+    }
+  }
+
+  /**
+   * The UDP endpoint on the listen port (another port if that one is taken:
+   * coordinators report whatever port they see) and the puncher. Without it
+   * the node still works over TCP.
+   */
+  async #startQuic(server: SshServer): Promise<void> {
+    const cert = await makeQuicCert(this.#now());
+    const serve = (port: number) =>
+      openQuicService({
+        host: server.address.host,
+        port,
+        cert,
+        onSsh: (socket) => server.inject(socket),
+        onProbe: (conn, stream, from) => this.#punch?.onProbe(conn, stream, from),
+        log: (line) => this.#say(line),
+      });
+    try {
+      try {
+        this.#quic = serve(server.address.port);
+      } catch {
+        this.#quic = serve(0);
+      }
+    } catch (err) {
+      this.#say(`no UDP endpoint, so no punched paths: ${(err as Error).message}`);
+      return;
+    }
+    this.#punch = new Puncher(this.#punchHost());
+    if (!this.#passive) this.#punch.start();
+  }
+
+  #punchHost(): PunchHost {
+    return {
+      publicKey: this.publicKey,
+      now: () => this.#now(),
+      log: (line) => this.#say(line),
+      quic: () => this.#quic,
+      sessions: () => this.#peers.all(),
+      accepted: (peer) => this.contacts.accepted(peer) !== undefined,
+      name: (peer) => this.#peerName(peer),
+      unreached: () =>
+        this.contacts.all().filter((c) =>
+          !c.blocked && !c.anchor && this.contacts.accepted(c.publicKey) &&
+          !this.#peers.get(c.publicKey)
+        ).map((c) => c.publicKey),
+      attach: (peer, socket, at) => this.#dialOver(peer, socket, at),
+    };
+  }
+
+  /** SSH to a contact over a punched QUIC stream; true when the session is kept. */
+  async #dialOver(peer: Uint8Array, socket: SocketLike, at: Endpoint): Promise<boolean> {
+    const contact = this.contacts.accepted(peer);
+    if (!contact || this.#closing) {
+      socket.destroy();
+      return false;
+    }
+    const client = await dialSsh({
+      keyPair: this.profile.keyPair,
+      to: at,
+      expectedKey: peer,
+      expectedName: contact.name,
+      timeoutMs: this.#dialTimeoutMs,
+      sock: socket,
+    });
+    this.#clients.add(client);
+    client.onClose(() => this.#clients.delete(client));
+    try {
+      const rpc = this.#rpc(await client.openRoj(), peer);
+      await rpc.ready;
+      this.#attach(contact, rpc, "out", formatEndpoint(at), client, "punched");
+      return this.#peers.get(peer)?.rpc === rpc;
+    } catch (err) {
+      client.close();
+      throw err;
     }
   }
 
@@ -1585,8 +1683,7 @@ export class RojNode implements NodeApi {
         learnt: this.#learntVia.get(k) ?? (c.addresses.length > 0 ? "invite" : "unknown"),
         lastSeen: s ? this.#now() : c.lastSeen,
         since: s ? s.since : null,
-        // Every session is direct until relaying (NAT issue) lands.
-        path: s ? "direct" : null,
+        path: s ? s.path ?? "direct" : null,
       };
     });
   }
@@ -1599,10 +1696,12 @@ export class RojNode implements NodeApi {
     this.#anchorMailbox?.close();
     for (const t of this.#forwarding.values()) clearTimeout(t);
     this.#forwarding.clear();
+    this.#punch?.close();
     if (this.#interfacesTimer) clearInterval(this.#interfacesTimer);
     for (const s of this.#peers.all()) s.rpc.close("node stopping");
     for (const c of this.#clients) c.close();
     await this.#server?.close();
+    this.#quic?.close();
     // Let pending commits settle before closing the store.
     await new Promise((r) => setTimeout(r, 10));
     this.profile.store.close();

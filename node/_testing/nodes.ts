@@ -27,6 +27,8 @@ export interface TestNodeOptions {
   mailbox?: Partial<MailboxLimits>;
   /** The node's clock. @default Date.now */
   now?: () => number;
+  /** Publish these addresses instead of the listening one. */
+  advertise?: string[];
 }
 
 /** Polls `check` until it is true. */
@@ -71,6 +73,7 @@ export async function startTestNode(
     dialTimeoutMs: 2000,
     passive: options.passive ?? false,
     ...(options.mailbox ? { mailbox: options.mailbox } : {}),
+    ...(options.advertise ? { advertise: options.advertise } : {}),
   });
   let stopped = false;
   const stop = async () => {

@@ -121,8 +121,11 @@ export interface PeerView {
   readonly lastSeen: number | null;
   /** When the current session started. */
   readonly since: number | null;
-  /** How the live session runs: straight to the peer, or spliced through a relay. Null when not connected. */
-  readonly path: "direct" | "relayed" | null;
+  /**
+   * How the live session runs: straight to the peer over TCP, over a punched
+   * UDP path (SSH inside QUIC), or spliced through a relay. Null when not connected.
+   */
+  readonly path: "direct" | "punched" | "relayed" | null;
 }
 
 export interface MessageView {

@@ -98,6 +98,41 @@ export const schemas = {
     params: z.object({ tag: hex(32) }),
     result: z.object({}),
   },
+  /**
+   * UDP hole punching (node/punch/). Asked of a coordinator: a nonce to send
+   * in a QUIC probe to its UDP `port` (certificate pinned by `cert`), so that
+   * it sees which public UDP endpoint our packets come from.
+   */
+  "punch.probe": {
+    params: z.object({}),
+    result: z.object({ nonce: b64(24), cert: b64(44), port: z.number().int().min(1).max(65535) }),
+  },
+  /**
+   * Asked of a coordinator: introduce us (probed with `nonce`) to contact
+   * `peer`; `cert` pins our QUIC certificate. The answer is the peer's public
+   * UDP endpoint and certificate, once it has started opening its NAT to us.
+   */
+  "punch.ask": {
+    params: z.object({ peer: b64(44), nonce: b64(24), cert: b64(44) }),
+    result: z.object({ endpoint: z.string().max(64), cert: b64(44) }),
+  },
+  /**
+   * From a coordinator to the target: `peer`, seen at `endpoint` with QUIC
+   * certificate `cert`, wants a punched session. The target probes the
+   * coordinator with `nonce` (UDP `port`, certificate `probeCert`), starts
+   * sending towards `endpoint`, and answers with its own certificate.
+   */
+  "punch.offer": {
+    params: z.object({
+      peer: b64(44),
+      endpoint: z.string().max(64),
+      cert: b64(44),
+      nonce: b64(24),
+      probeCert: b64(44),
+      port: z.number().int().min(1).max(65535),
+    }),
+    result: z.object({ cert: b64(44) }),
+  },
 } as const;
 
 export type MethodName = keyof typeof schemas;
