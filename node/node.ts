@@ -673,20 +673,27 @@ export class RojNode implements NodeApi {
     const a = this.#server?.address;
     if (!a) return [];
     if (!isWildcard(a.host)) return [formatEndpoint(a)];
+    // Listening everywhere: every non-loopback interface address, then what peers see us at.
     const seen = [...this.#seenAs].map((ip) => formatEndpoint({ host: ip, port: a.port }));
-    // Listening everywhere: offer every non-loopback interface address.
+    const local = this.#interfaceAddresses();
+    if (local === null) return [formatEndpoint({ host: "127.0.0.1", port: a.port })];
+    return local.map((host) => formatEndpoint({ host, port: a.port }))
+      .concat(seen)
+      .filter((x, i, all) => all.indexOf(x) === i)
+      .slice(0, 8);
+  }
+
+  /** The machine's non-loopback, non-link-local addresses; null when they cannot be read. */
+  #interfaceAddresses(): string[] | null {
     try {
       return Deno.networkInterfaces()
         .filter((i) =>
           (i.family === "IPv4" || !i.address.startsWith("fe80")) && !i.address.startsWith("127.") &&
           i.address !== "::1"
         )
-        .map((i) => formatEndpoint({ host: i.address, port: a.port }))
-        .concat(seen)
-        .filter((x, i, all) => all.indexOf(x) === i)
-        .slice(0, 8);
+        .map((i) => i.address);
     } catch {
-      return [formatEndpoint({ host: "127.0.0.1", port: a.port })];
+      return null;
     }
   }
 
@@ -1544,9 +1551,10 @@ export class RojNode implements NodeApi {
     this.#discovery.trigger("start").catch(() => {});
     // When listening everywhere, a new interface address (a new network) restarts the cascade.
     if (isWildcard(this.#server.address.host) && this.#advertise.length === 0) {
-      this.#interfaces = this.#listenAddresses().join(",");
+      // Only the interfaces: an address a peer reports triggers the cascade itself (#noteSeenAs).
+      this.#interfaces = (this.#interfaceAddresses() ?? []).join(",");
       this.#interfacesTimer = setInterval(() => {
-        const now = this.#listenAddresses().join(",");
+        const now = (this.#interfaceAddresses() ?? []).join(",");
         if (now === this.#interfaces) return;
         this.#interfaces = now;
         this.#say(`local addresses changed: ${now || "none"}`);
