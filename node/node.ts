@@ -72,6 +72,13 @@ import {
 } from "./groups/mod.ts";
 import { Discovery, type DiscoveryHost, type KnownPeer } from "./discovery/mod.ts";
 import { type PeerSession, PeerSet } from "./peers/mod.ts";
+import {
+  DIAL_BACK_TIMEOUT_MS,
+  Relay,
+  type RelayHost,
+  type RelayOptions,
+  type RelayTiming,
+} from "./relay/mod.ts";
 
 export const VERSION = "0.1.0";
 
@@ -97,6 +104,8 @@ export interface StartOptions {
   interfacePollMs?: number;
   /** Timeout for each dial. @default 5000 */
   dialTimeoutMs?: number;
+  /** Relaying for contacts (`enabled: false` is `--no-relay`), its limits, and its timers. @default relay/resolveRelayLimits */
+  relay?: RelayOptions & RelayTiming;
 }
 
 /** How a chat is named on the command line and in the admin. */
@@ -139,6 +148,7 @@ export class RojNode implements NodeApi {
   #dialTimeoutMs = 5000;
   #closing = false;
   #discovery!: Discovery;
+  #relay!: Relay;
   /** A passive anchor: holds sealed records for members, runs no chats, dials nobody. */
   #passive = false;
   /** Addresses to publish instead of the listening ones (port forwards, VPS names). */
@@ -205,6 +215,7 @@ export class RojNode implements NodeApi {
         options,
       );
       node.#discovery = await Discovery.open(node.#discoveryHost(), profile.store);
+      node.#relay = await Relay.open(node.#relayHost(), profile.store);
       return node;
     } catch (err) {
       profile.store.close();
@@ -227,6 +238,11 @@ export class RojNode implements NodeApi {
 
   get fingerprint(): string {
     return fingerprint(this.publicKey);
+  }
+
+  /** Relayed sessions and reachability (node/relay): counters and a test tap. */
+  get relay(): Relay {
+    return this.#relay;
   }
 
   /** The SSH server's address once started. */
@@ -757,7 +773,11 @@ export class RojNode implements NodeApi {
   #rpc(pipe: Pipe, peer?: Uint8Array): RpcSession {
     const rpc = new RpcSession(pipe, {
       hello: {
-        features: [...FEATURES, ...(this.#passive ? ["anchor"] : [])],
+        features: [
+          ...FEATURES,
+          ...(this.#passive ? ["anchor"] : []),
+          ...(this.#relay.enabled ? ["relay"] : []),
+        ],
         name: this.name,
         sees: pipe.remote,
       },
@@ -771,6 +791,7 @@ export class RojNode implements NodeApi {
   /** Everything a contact may ask on a session, registered before its first frame. */
   #serve(rpc: RpcSession, peer: Uint8Array): void {
     this.#discovery.serve(rpc, peer);
+    this.#relay.serve(rpc, peer);
     if (!this.#passive) this.#serveSync(rpc, peer);
   }
 
@@ -1073,6 +1094,7 @@ export class RojNode implements NodeApi {
     direction: "in" | "out",
     remote: string,
     client?: SshClient,
+    via?: string,
   ): void {
     const session: PeerSession = {
       peer: contact.publicKey,
@@ -1080,6 +1102,7 @@ export class RojNode implements NodeApi {
       rpc,
       remote,
       since: this.#now(),
+      ...(via !== undefined ? { via } : {}),
     };
     const k = toHex(contact.publicKey);
     const anchor = rpc.peerHello?.features.includes("anchor") ?? false;
@@ -1089,6 +1112,7 @@ export class RojNode implements NodeApi {
     }
     const st = this.#passive || anchor ? undefined : this.#serveSync(rpc, contact.publicKey);
     if (st) st.attached = true;
+    if (client && via === undefined) this.#relay.noteClient(contact.publicKey, client);
     this.#dialErrors.delete(k);
     if (direction === "in" && !this.#learntVia.has(k)) {
       this.#learntVia.set(k, "direct (they dialled)");
@@ -1103,7 +1127,7 @@ export class RojNode implements NodeApi {
       lastSeen: this.#now(),
       ...(anchor !== contact.anchor ? { anchor } : {}),
       // An anchor keeps no member's address; a person remembers where a contact answered.
-      ...(direction === "out" && !this.#passive
+      ...(direction === "out" && !this.#passive && via === undefined
         ? { addresses: mergeAddresses([remote], contact.addresses) }
         : {}),
     }).then((c) => this.#emit({ type: "contact", contact: this.#contactView(c) })).catch(() => {});
@@ -1141,6 +1165,13 @@ export class RojNode implements NodeApi {
       }
     }
     this.#discovery.onSession({ peer: contact.publicKey, rpc, anchor }).catch(() => {});
+    this.#relay.onSession({
+      peer: contact.publicKey,
+      rpc,
+      direction,
+      anchor,
+      ...(via ? { via } : {}),
+    });
   }
 
   /** A peer tells us the address it sees us at; publish it if we listen everywhere and it is new. */
@@ -1177,11 +1208,13 @@ export class RojNode implements NodeApi {
   }
 
   #onInbound(peer: InboundPeer, pipe: Pipe): void {
-    const remote = formatEndpoint(peer.remote);
+    const remote = peer.via !== undefined ? `via ${peer.via}` : formatEndpoint(peer.remote);
     const contact = peer.username === "roj" ? this.contacts.accepted(peer.publicKey) : undefined;
     const rpc = this.#rpc(pipe, contact?.publicKey);
     if (contact) {
-      rpc.ready.then(() => this.#attach(contact, rpc, "in", remote)).catch(() => {});
+      rpc.ready.then(() => this.#attach(contact, rpc, "in", remote, undefined, peer.via)).catch(
+        () => {},
+      );
       return;
     }
     const nonce = /^invite-([0-9a-f]{32})$/.exec(peer.username)?.[1];
@@ -1278,8 +1311,10 @@ export class RojNode implements NodeApi {
   }
 
   /** Dials one address of a contact; true when a session is up. Logs a failure once per change of reason. */
-  async #dialAt(contact: Contact, addr: string): Promise<boolean> {
-    if (this.#closing || this.#peers.get(contact.publicKey)) return false;
+  async #dialAt(contact: Contact, addr: string, upgrade = false): Promise<boolean> {
+    const current = this.#peers.get(contact.publicKey);
+    // Upgrading: a session through a relay does not stop a direct dial.
+    if (this.#closing || (current && !(upgrade && current.via !== undefined))) return false;
     let client: SshClient | undefined;
     try {
       client = await this.#dial(parseEndpoint(addr), contact.publicKey, contact.name);
@@ -1340,6 +1375,7 @@ export class RojNode implements NodeApi {
           recordSeq: record.seq,
         });
         this.#learntVia.set(toHex(peer), via);
+        await this.#relay.learnt(peer, record.relays);
         this.#say(
           `learnt ${c.name}'s addresses ${via}: ${
             record.addresses.join(", ")
@@ -1347,6 +1383,105 @@ export class RojNode implements NodeApi {
         );
       },
       addresses: () => (this.#advertise.length > 0 ? this.#advertise : this.#listenAddresses()),
+      relays: () => this.#relay.relays(),
+      dialRelayed: (p) => this.#relay.dialRelayed(p.publicKey),
+    };
+  }
+
+  #relayHost(): RelayHost {
+    const contact = (peer: Uint8Array) => {
+      const c = this.contacts.accepted(peer);
+      if (!c) throw new RojError("not_found", `${fingerprint(peer)} is not a contact`);
+      return c;
+    };
+    const view = (s: PeerSession) => ({
+      peer: s.peer,
+      rpc: s.rpc,
+      direction: s.direction,
+      anchor: this.contacts.get(s.peer)?.anchor ?? false,
+      ...(s.via !== undefined ? { via: s.via } : {}),
+    });
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    return {
+      self: this.publicKey,
+      get passive() {
+        return self.#passive;
+      },
+      now: () => this.#now(),
+      log: (line) => this.#say(line),
+      nameOf: (peer) => this.#peerName(peer),
+      accepts: (peer) => this.contacts.accepted(peer) !== undefined,
+      session: (peer) => {
+        const s = this.#peers.get(peer);
+        return s ? view(s) : undefined;
+      },
+      sessions: () => this.#peers.all().map(view),
+      dialClient: async (peer) => {
+        const c = contact(peer);
+        let last: unknown = new RojError("unreachable", `no address known for ${c.name}`);
+        for (const addr of c.addresses) {
+          try {
+            return await this.#dial(parseEndpoint(addr), c.publicKey, c.name);
+          } catch (err) {
+            last = err;
+          }
+        }
+        throw last;
+      },
+      serveStream: (stream, via) => {
+        if (!this.#server) throw new RojError("no_node", "the node is not running");
+        this.#server.serveStream(stream, via);
+      },
+      dialOver: async (stream, peer, via) => {
+        const c = contact(peer);
+        if (this.#closing) return false;
+        const client = await dialSsh({
+          keyPair: this.profile.keyPair,
+          to: { host: `${c.name} via ${via}`, port: 0 },
+          sock: stream,
+          expectedKey: c.publicKey,
+          expectedName: c.name,
+          timeoutMs: this.#dialTimeoutMs,
+        });
+        this.#clients.add(client);
+        client.onClose(() => this.#clients.delete(client));
+        try {
+          const rpc = this.#rpc(await client.openRoj(), c.publicKey);
+          await rpc.ready;
+          this.#attach(c, rpc, "out", `via ${via}`, client, via);
+          return this.#peers.get(c.publicKey)?.rpc === rpc;
+        } catch (err) {
+          client.close();
+          throw err;
+        }
+      },
+      dialDirect: async (peer) => {
+        const c = contact(peer);
+        const results = await Promise.all(c.addresses.map((a) => this.#dialAt(c, a, true)));
+        return results.some(Boolean);
+      },
+      dialBack: async (to, peer) => {
+        const local = this.#localAddress();
+        try {
+          const client = await dialSsh({
+            keyPair: this.profile.keyPair,
+            to,
+            expectedKey: peer,
+            expectedName: this.#peerName(peer),
+            timeoutMs: DIAL_BACK_TIMEOUT_MS,
+            ...(local ? { localAddress: local } : {}),
+          });
+          client.close();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      addresses: () => (this.#advertise.length > 0 ? this.#advertise : this.#listenAddresses()),
+      republish: (reason) => {
+        this.#discovery.trigger(reason).catch(() => {});
+      },
     };
   }
 
@@ -1360,6 +1495,7 @@ export class RojNode implements NodeApi {
     this.#passive = options.passive ?? false;
     this.#advertise = (options.advertise ?? []).map((a) => formatEndpoint(parseEndpoint(a)));
     const listen = options.listen ?? { host: "0.0.0.0", port: 7022 };
+    this.#relay.start(options.relay, options.relay);
     this.#server = await listenSsh({
       keyPair: this.profile.keyPair,
       host: listen.host,
@@ -1367,6 +1503,7 @@ export class RojNode implements NodeApi {
       authorize: (u, k) => this.#authorize(u, k),
       onRoj: (peer, pipe) => this.#onInbound(peer, pipe),
       sftpView: (peer) => this.#sftpView(peer),
+      onStream: (peer, subsystem, accept) => this.#relay.onChannel(peer, subsystem, accept),
       log: (line) => this.#say(line),
     });
     this.#say(
@@ -1444,8 +1581,8 @@ export class RojNode implements NodeApi {
         learnt: this.#learntVia.get(k) ?? (c.addresses.length > 0 ? "invite" : "unknown"),
         lastSeen: s ? this.#now() : c.lastSeen,
         since: s ? s.since : null,
-        // Every session is direct until relaying (NAT issue) lands.
-        path: s ? "direct" : null,
+        path: s ? (s.via !== undefined ? "relayed" : "direct") : null,
+        ...(s?.via !== undefined ? { via: s.via } : {}),
       };
     });
   }
@@ -1455,6 +1592,7 @@ export class RojNode implements NodeApi {
     if (this.#closing) return;
     this.#closing = true;
     this.#discovery.close();
+    this.#relay.close();
     if (this.#interfacesTimer) clearInterval(this.#interfacesTimer);
     for (const s of this.#peers.all()) s.rpc.close("node stopping");
     for (const c of this.#clients) c.close();

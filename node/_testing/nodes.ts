@@ -1,6 +1,6 @@
 /** Starting real nodes in this process, each on its own loopback address. */
 import { initProfile } from "../home/mod.ts";
-import { RojNode } from "../node.ts";
+import { RojNode, type StartOptions } from "../node.ts";
 import type { NodeEvent } from "../api/mod.ts";
 
 export interface TestNode extends AsyncDisposable {
@@ -22,6 +22,10 @@ export interface TestNodeOptions {
   verbose?: boolean;
   /** Start as a passive anchor. */
   passive?: boolean;
+  /** Publish these addresses instead of the listening one (a dead one makes the node unreachable). */
+  advertise?: string[];
+  /** Relay limits and timers. */
+  relay?: StartOptions["relay"];
 }
 
 /** Polls `check` until it is true. */
@@ -64,6 +68,8 @@ export async function startTestNode(
     listen: { host: options.host ?? "127.0.0.1", port: options.port ?? 0 },
     dialTimeoutMs: 2000,
     passive: options.passive ?? false,
+    ...(options.advertise ? { advertise: options.advertise } : {}),
+    ...(options.relay ? { relay: options.relay } : {}),
   });
   let stopped = false;
   const stop = async () => {

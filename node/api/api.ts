@@ -110,6 +110,8 @@ export interface PeerView {
   readonly since: number | null;
   /** How the live session runs: straight to the peer, or spliced through a relay. Null when not connected. */
   readonly path: "direct" | "relayed" | null;
+  /** For a relayed session, the relay's name. */
+  readonly via?: string;
 }
 
 export interface MessageView {

@@ -18,6 +18,9 @@ export type WireEntry = z.infer<typeof WireEntry>;
 export const HeadItem = z.object({ a: b64(44), s: z.number().int().min(0).max(2 ** 53 - 1) });
 export type HeadItem = z.infer<typeof HeadItem>;
 
+/** A relayed session's pairing token (node/relay). */
+const relayToken = z.string().regex(/^[0-9a-f]{32}$/);
+
 export const schemas = {
   "invite.redeem": {
     params: z.object({
@@ -59,6 +62,26 @@ export const schemas = {
   "addr.notify": {
     params: z.object({ tags: z.array(b64(24)).min(1).max(256) }),
     result: z.object({}),
+  },
+  // Relayed sessions and reachability (node/relay).
+  /** To a relay: splice me to the peer with this key (raw 32 bytes, base64). */
+  "relay.open": {
+    params: z.object({ to: b64(44) }),
+    result: z.object({ token: relayToken }),
+  },
+  /**
+   * From a relay to its target: the key `from` asks for a relayed session.
+   * Accepting means opening the subsystem "roj-relay-<token>" to the relay
+   * before answering; a refusal's message goes back to the asker.
+   */
+  "relay.offer": {
+    params: z.object({ from: b64(44), token: relayToken }),
+    result: z.object({}),
+  },
+  /** Dial me back at this address (host must be where you see me) and say whether it worked. */
+  "reach.check": {
+    params: z.object({ address: z.string().min(1).max(300) }),
+    result: z.object({ reached: z.boolean() }),
   },
 } as const;
 

@@ -41,4 +41,7 @@ export const keys = {
   sealedAll: () => ["sealed"] as const,
   /** This node's own signed address record (packed). */
   ownRecord: () => ["meta", "addr"] as const,
+  /** The relays a contact's latest record names (node/relay): raw keys. */
+  relaysOf: (peer: Uint8Array) => ["relay", "via", peer] as const,
+  relaysOfAll: () => ["relay", "via"] as const,
 } as const;

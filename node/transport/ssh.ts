@@ -10,6 +10,8 @@
 // @ts-types="./ssh2.d.ts"
 import ssh2 from "ssh2";
 import net from "node:net";
+import { Duplex } from "node:stream";
+import { Buffer } from "node:buffer";
 import { RojError } from "../errors.ts";
 import {
   encodePrivateKey,
@@ -112,6 +114,8 @@ export interface InboundPeer {
   readonly publicKey: Uint8Array;
   readonly username: string;
   readonly remote: Endpoint;
+  /** Set when the connection came spliced through a relay: the relay's name. */
+  readonly via?: string;
   /** Closes the whole SSH connection. */
   close(): void;
 }
@@ -127,13 +131,55 @@ export interface ListenOptions {
   onRoj(peer: InboundPeer, pipe: Pipe): void;
   /** The chats an authenticated peer may see over SFTP; undefined refuses SFTP. */
   sftpView?(peer: InboundPeer): SftpView | undefined;
+  /**
+   * An authenticated peer opened another subsystem (a relay channel, see
+   * node/relay): true takes the channel as a byte stream, false refuses it.
+   */
+  onStream?(peer: InboundPeer, subsystem: string, stream: () => Duplex): boolean;
   log?(line: string): void;
 }
 
 export interface SshServer {
   readonly address: Endpoint;
+  /**
+   * Serves one SSH connection over `stream` (a channel a relay spliced to a
+   * peer) exactly as one accepted on the listener: same host key, same
+   * authentication. `via` names the relay, for InboundPeer.via.
+   */
+  serveStream(stream: Duplex, via: string): void;
   close(): Promise<void>;
 }
+
+/**
+ * `inner` (an SSH channel) made fit to carry another SSH session. ssh2's
+ * chacha20-poly1305 cipher keeps its nonce in a module-wide buffer and writes
+ * the encrypted length to its socket before it encrypts the rest: if that
+ * socket is a channel of another ssh2 connection in this process, the write
+ * encrypts synchronously with the same buffer and the inner packet goes out
+ * under the wrong nonce (its MAC still checks; it decrypts to garbage). So
+ * writes reach the channel a microtask later, in order, and reads are copied.
+ */
+function nestable(inner: Duplex): Duplex {
+  const outer: Duplex = new Duplex({
+    read: () => inner.resume(),
+    write: (chunk, _enc, done) => queueMicrotask(() => inner.write(chunk, done)),
+    final: (done) => inner.end(done),
+    destroy: (err, done) => {
+      inner.destroy();
+      done(err);
+    },
+  });
+  inner.on("data", (chunk: Uint8Array) => {
+    if (!outer.push(Buffer.from(chunk))) inner.pause();
+  });
+  inner.on("end", () => outer.push(null));
+  inner.on("close", () => outer.destroy());
+  inner.on("error", (err: Error) => outer.destroy(err));
+  return outer;
+}
+
+/** remoteAddress given to streams handed to ssh2 by serveStream, so its connection callback can tell them. */
+const RELAYED_PREFIX = "relayed#";
 
 /**
  * Listens for SSH connections.
@@ -145,7 +191,11 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
   const server = new ssh2.Server(
     { hostKeys: [pem], algorithms: ALGORITHMS, ident: "Roj_1" },
     (client: Ssh2ServerClient, info: Ssh2ClientInfo) => {
-      const remote = { host: info.ip, port: info.port };
+      const via = relayed.get(info.ip);
+      relayed.delete(info.ip);
+      const remote = via !== undefined
+        ? { host: "relay", port: 0 }
+        : { host: info.ip, port: info.port };
       let peer: InboundPeer | undefined;
       const authTimer = setTimeout(() => {
         log(`dropped ${formatEndpoint(remote)}: no authentication in time`);
@@ -174,7 +224,13 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
           if (!ctx.blob || !await verifyEd25519(publicKey, ctx.signature, ctx.blob)) {
             return ctx.reject(["publickey"]);
           }
-          peer = { publicKey, username: ctx.username, remote, close: () => client.end() };
+          peer = {
+            publicKey,
+            username: ctx.username,
+            remote,
+            ...(via !== undefined ? { via } : {}),
+            close: () => client.end(),
+          };
         }
         ctx.accept();
       });
@@ -186,8 +242,17 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
             "subsystem",
             (acceptSub: () => Ssh2Channel, reject: () => void, info: { name: string }) => {
               if (info.name === ROJ_SUBSYSTEM && peer) {
-                options.onRoj(peer, channelPipe(acceptSub(), formatEndpoint(remote)));
-              } else reject();
+                options.onRoj(
+                  peer,
+                  channelPipe(
+                    acceptSub(),
+                    via !== undefined ? `via ${via}` : formatEndpoint(remote),
+                  ),
+                );
+              } else if (
+                !peer ||
+                !options.onStream?.(peer, info.name, () => acceptSub() as unknown as Duplex)
+              ) reject();
             },
           );
           session.on("sftp", (acceptSftp: () => SftpStream, reject: () => void) => {
@@ -246,8 +311,19 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
     open.add(s);
     s.on("close", () => open.delete(s));
   });
+  const relayed = new Map<string, string>();
+  let relayedCount = 0;
   return {
     address: { host: addr.address, port: addr.port },
+    serveStream(raw, via) {
+      const stream = nestable(raw);
+      const id = `${RELAYED_PREFIX}${++relayedCount}`;
+      relayed.set(id, via);
+      Object.assign(stream, { remoteAddress: id, remotePort: 0 });
+      open.add(stream as unknown as net.Socket);
+      stream.once("close", () => open.delete(stream as unknown as net.Socket));
+      server.injectSocket(stream);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         tcp.close(() => resolve());
@@ -268,6 +344,11 @@ export interface DialOptions {
   readonly username?: string;
   /** @default 5000 */
   readonly timeoutMs?: number;
+  /**
+   * Run the SSH session over this stream (a channel a relay spliced to the
+   * peer) instead of dialling `to`; `to` then only names the peer in messages.
+   */
+  readonly sock?: Duplex;
 }
 
 export interface SshClient {
@@ -276,6 +357,8 @@ export interface SshClient {
   readonly remoteKey: Uint8Array;
   /** Opens the roj subsystem on this connection. */
   openRoj(): Promise<Pipe>;
+  /** Opens another subsystem (a relay channel) as a byte stream. @throws {RojError} refused */
+  openStream(subsystem: string): Promise<Duplex>;
   onClose(listener: () => void): void;
   close(): void;
 }
@@ -293,12 +376,11 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
     let hostKey: Uint8Array | undefined;
     let settled = false;
     const client = new ssh2.Client();
-    const sock = net.connect({
+    const sock: Duplex = options.sock ? nestable(options.sock) : net.connect({
       host: options.to.host,
       port: options.to.port,
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
-    });
-    sock.setNoDelay(true);
+    }).setNoDelay(true);
     const timer = setTimeout(
       () =>
         fail(new RojError("unreachable", `${where} did not answer in time`, { retryable: true })),
@@ -362,6 +444,19 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
                   ),
                 );
               } else res(channelPipe(ch, where));
+            });
+          }),
+        openStream: (subsystem) =>
+          new Promise<Duplex>((res, rej) => {
+            client.subsys(subsystem, (err: Error | undefined, ch: Duplex) => {
+              if (err) {
+                rej(
+                  new RojError(
+                    "refused",
+                    `${options.expectedName} refused ${subsystem}: ${err.message}`,
+                  ),
+                );
+              } else res(ch);
             });
           }),
         onClose: (l) => closers.push(l),
