@@ -250,6 +250,10 @@ export function buildCli(io: CliIo = stdio): Command {
       "run as a hive anchor: hold sealed address records for members, run no chats",
     )
     .option(
+      "--no-relay",
+      "do not relay for others: contacts behind NAT cannot reach each other through this node",
+    )
+    .option(
       "--web <host:port>",
       "where the web admin listens (port 0: any free port)",
       "127.0.0.1:7080",
@@ -266,6 +270,7 @@ export function buildCli(io: CliIo = stdio): Command {
           listen: string;
           advertise?: string[];
           passive?: boolean;
+          relay: boolean;
           web: string | false;
           webAllowRemote?: boolean;
         },
@@ -339,7 +344,12 @@ export function buildCli(io: CliIo = stdio): Command {
           }
         }
         try {
-          await node.start({ listen, advertise, passive: opts.passive ?? false });
+          await node.start({
+            listen,
+            advertise,
+            passive: opts.passive ?? false,
+            relay: { enabled: opts.relay !== false },
+          });
         } catch (err) {
           await admin?.close();
           await control.close();
