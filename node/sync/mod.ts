@@ -1,1 +1,2 @@
 export { ChatSync, type ChatSyncOptions, headsToWire } from "./chat_sync.ts";
+export { CatchUp, type CatchUpOptions, type CatchUpProgress } from "./catch_up.ts";

@@ -114,6 +114,8 @@ export interface InboundPeer {
   readonly publicKey: Uint8Array;
   readonly username: string;
   readonly remote: Endpoint;
+  /** What carries the SSH connection: a TCP socket, or a QUIC stream (see quic.ts). */
+  readonly transport: "tcp" | "quic";
   /** Set when the connection came spliced through a relay: the relay's name. */
   readonly via?: string;
   /** Closes the whole SSH connection. */
@@ -142,9 +144,15 @@ export interface ListenOptions {
 export interface SshServer {
   readonly address: Endpoint;
   /**
+   * Serves an SSH connection that arrived another way than the TCP listener
+   * (a QUIC stream): same host key, same authentication. The socket needs
+   * remoteAddress, remotePort and remoteFamily ("quic" marks the transport).
+   */
+  inject(socket: Duplex): void;
+  /**
    * Serves one SSH connection over `stream` (a channel a relay spliced to a
-   * peer) exactly as one accepted on the listener: same host key, same
-   * authentication. `via` names the relay, for InboundPeer.via.
+   * peer, from SshClient.openStream) exactly as one accepted on the listener:
+   * same host key, same authentication. `via` names the relay, for InboundPeer.via.
    */
   serveStream(stream: Duplex, via: string): void;
   close(): Promise<void>;
@@ -178,8 +186,8 @@ function nestable(inner: Duplex): Duplex {
   return outer;
 }
 
-/** remoteAddress given to streams handed to ssh2 by serveStream, so its connection callback can tell them. */
-const RELAYED_PREFIX = "relayed#";
+/** remoteFamily of streams handed to ssh2 by serveStream, so its connection callback can tell them. */
+const RELAYED_FAMILY = "relay";
 
 /**
  * Listens for SSH connections.
@@ -191,11 +199,12 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
   const server = new ssh2.Server(
     { hostKeys: [pem], algorithms: ALGORITHMS, ident: "Roj_1" },
     (client: Ssh2ServerClient, info: Ssh2ClientInfo) => {
-      const via = relayed.get(info.ip);
-      relayed.delete(info.ip);
+      // A stream from serveStream: spliced through the relay named in its remoteAddress.
+      const via = info.family === RELAYED_FAMILY ? info.ip : undefined;
       const remote = via !== undefined
         ? { host: "relay", port: 0 }
         : { host: info.ip, port: info.port };
+      const transport = info.family === "quic" ? "quic" as const : "tcp" as const;
       let peer: InboundPeer | undefined;
       const authTimer = setTimeout(() => {
         log(`dropped ${formatEndpoint(remote)}: no authentication in time`);
@@ -228,6 +237,7 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
             publicKey,
             username: ctx.username,
             remote,
+            transport,
             ...(via !== undefined ? { via } : {}),
             close: () => client.end(),
           };
@@ -311,15 +321,11 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
     open.add(s);
     s.on("close", () => open.delete(s));
   });
-  const relayed = new Map<string, string>();
-  let relayedCount = 0;
   return {
     address: { host: addr.address, port: addr.port },
-    serveStream(raw, via) {
-      const stream = nestable(raw);
-      const id = `${RELAYED_PREFIX}${++relayedCount}`;
-      relayed.set(id, via);
-      Object.assign(stream, { remoteAddress: id, remotePort: 0 });
+    inject: (socket) => server.injectSocket(socket),
+    serveStream(stream, via) {
+      Object.assign(stream, { remoteAddress: via, remotePort: 0, remoteFamily: RELAYED_FAMILY });
       open.add(stream as unknown as net.Socket);
       stream.once("close", () => open.delete(stream as unknown as net.Socket));
       server.injectSocket(stream);
@@ -341,14 +347,15 @@ export interface DialOptions {
   readonly expectedName: string;
   /** Bind the source address (so peers see our listening address). */
   readonly localAddress?: string;
+  /**
+   * Run SSH over this connected stream (a QUIC stream, see quic.ts; a relay
+   * channel from openStream) instead of dialling TCP; `to` then only names
+   * the peer in messages.
+   */
+  readonly sock?: Duplex;
   readonly username?: string;
   /** @default 5000 */
   readonly timeoutMs?: number;
-  /**
-   * Run the SSH session over this stream (a channel a relay spliced to the
-   * peer) instead of dialling `to`; `to` then only names the peer in messages.
-   */
-  readonly sock?: Duplex;
 }
 
 export interface SshClient {
@@ -357,7 +364,10 @@ export interface SshClient {
   readonly remoteKey: Uint8Array;
   /** Opens the roj subsystem on this connection. */
   openRoj(): Promise<Pipe>;
-  /** Opens another subsystem (a relay channel) as a byte stream. @throws {RojError} refused */
+  /**
+   * Opens another subsystem (a relay channel) as a byte stream that can carry
+   * an SSH session of its own (see nestable). @throws {RojError} refused
+   */
   openStream(subsystem: string): Promise<Duplex>;
   onClose(listener: () => void): void;
   close(): void;
@@ -376,7 +386,7 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
     let hostKey: Uint8Array | undefined;
     let settled = false;
     const client = new ssh2.Client();
-    const sock: Duplex = options.sock ? nestable(options.sock) : net.connect({
+    const sock: Duplex = options.sock ?? net.connect({
       host: options.to.host,
       port: options.to.port,
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
@@ -456,7 +466,7 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
                     `${options.expectedName} refused ${subsystem}: ${err.message}`,
                   ),
                 );
-              } else res(ch);
+              } else res(nestable(ch));
             });
           }),
         onClose: (l) => closers.push(l),
@@ -519,5 +529,6 @@ interface Ssh2ServerClient {
 }
 interface Ssh2ClientInfo {
   ip: string;
+  family?: string;
   port: number;
 }
