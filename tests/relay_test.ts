@@ -118,7 +118,7 @@ Deno.test("relay: two unreachable contacts chat through their anchor, which forw
     );
     const view = (await peerOf(alice, "bob"))!;
     assert.equal(view.via, "hive");
-    assert.equal((await peerOf(bob, "alice"))?.path, "relayed");
+    await until(async () => (await peerOf(bob, "alice"))?.path === "relayed", 5000, "bob's side");
 
     const secretA = `to bob ${crypto.randomUUID()}`;
     const secretB = `to alice ${crypto.randomUUID()}`;
@@ -273,7 +273,7 @@ Deno.test("relay: a relayed session moves to a direct path when one opens, losin
       10_000,
       "the session moved to the direct path",
     );
-    assert.equal((await peerOf(bob, "alice"))?.path, "direct");
+    await until(async () => (await peerOf(bob, "alice"))?.path === "direct", 5000, "bob's side");
     const peer = (await peerOf(alice, "bob"))!;
     assert.equal(peer.address, `127.21.2.3:${port}`);
     assert.ok(

@@ -32,6 +32,7 @@ import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts
 import { keys, type Store } from "../store/mod.ts";
 import {
   type Endpoint,
+  formatEndpoint,
   type InboundPeer,
   parseEndpoint,
   type SshClient,
@@ -486,7 +487,12 @@ export class Relay {
         continue;
       }
       // Only the address the checker sees us at: nobody learns an address from a check.
-      for (const address of this.#host.addresses().filter((a) => hostOf(a) === seen)) {
+      // Behind NAT that is the router's: try our port there (a port forward would answer).
+      const published = this.#host.addresses();
+      let candidates = published.filter((a) => hostOf(a) === seen);
+      const port = published[0] ? portOf(published[0]) : undefined;
+      if (candidates.length === 0 && port) candidates = [formatEndpoint({ host: seen, port })];
+      for (const address of candidates) {
         try {
           const res = check(
             "reach.check",
@@ -574,6 +580,14 @@ export class Relay {
     this.#timers.clear();
     for (const token of [...this.#pending.keys()]) this.#drop(token);
     for (const close of [...this.#splices]) close();
+  }
+}
+
+function portOf(address: string): number | undefined {
+  try {
+    return parseEndpoint(address).port;
+  } catch {
+    return undefined;
   }
 }
 
