@@ -87,6 +87,13 @@ import {
 import { Discovery, type DiscoveryHost, type KnownPeer } from "./discovery/mod.ts";
 import { type PeerSession, PeerSet } from "./peers/mod.ts";
 import { PUNCH_FEATURE, Puncher, type PunchHost } from "./punch/mod.ts";
+import {
+  DIAL_BACK_TIMEOUT_MS,
+  Relay,
+  type RelayHost,
+  type RelayOptions,
+  type RelayTiming,
+} from "./relay/mod.ts";
 
 export const VERSION = "0.1.0";
 
@@ -116,6 +123,8 @@ export interface StartOptions {
   mailbox?: Partial<MailboxLimits>;
   /** Serve QUIC on the listen port (UDP) and punch through NATs. @default true */
   quic?: boolean;
+  /** Relaying for contacts (`enabled: false` is `--no-relay`), its limits, and its timers. @default relay/resolveRelayLimits */
+  relay?: RelayOptions & RelayTiming;
 }
 
 /** How a chat is named on the command line and in the admin. */
@@ -164,6 +173,7 @@ export class RojNode implements NodeApi {
   #dialTimeoutMs = 5000;
   #closing = false;
   #discovery!: Discovery;
+  #relay!: Relay;
   /** A passive anchor: holds sealed records for members, runs no chats, dials nobody. */
   #passive = false;
   /** Addresses to publish instead of the listening ones (port forwards, VPS names). */
@@ -289,6 +299,7 @@ export class RojNode implements NodeApi {
         options,
       );
       node.#discovery = await Discovery.open(node.#discoveryHost(), profile.store);
+      node.#relay = await Relay.open(node.#relayHost(), profile.store);
       return node;
     } catch (err) {
       profile.store.close();
@@ -311,6 +322,11 @@ export class RojNode implements NodeApi {
 
   get fingerprint(): string {
     return fingerprint(this.publicKey);
+  }
+
+  /** Relayed sessions and reachability (node/relay): counters and a test tap. */
+  get relay(): Relay {
+    return this.#relay;
   }
 
   /** The SSH server's address once started. */
@@ -854,6 +870,7 @@ export class RojNode implements NodeApi {
           ...FEATURES,
           ...(this.#passive ? ["anchor", "mailbox"] : []),
           ...(this.#quic ? [PUNCH_FEATURE] : []),
+          ...(this.#relay.enabled ? ["relay"] : []),
         ],
         name: this.name,
         sees: pipe.remote,
@@ -870,6 +887,7 @@ export class RojNode implements NodeApi {
     this.#discovery.serve(rpc, peer);
     this.#anchorMailbox?.serve(rpc, peer);
     this.#punch?.serve(rpc, peer);
+    this.#relay.serve(rpc, peer);
     if (!this.#passive) this.#serveSync(rpc, peer);
   }
 
@@ -1208,6 +1226,7 @@ export class RojNode implements NodeApi {
     remote: string,
     client?: SshClient,
     path: "direct" | "punched" = "direct",
+    via?: string,
   ): void {
     const session: PeerSession = {
       peer: contact.publicKey,
@@ -1216,6 +1235,7 @@ export class RojNode implements NodeApi {
       remote,
       since: this.#now(),
       path,
+      ...(via !== undefined ? { via } : {}),
     };
     const k = toHex(contact.publicKey);
     const anchor = rpc.peerHello?.features.includes("anchor") ?? false;
@@ -1225,6 +1245,7 @@ export class RojNode implements NodeApi {
     }
     const st = this.#passive || anchor ? undefined : this.#serveSync(rpc, contact.publicKey);
     if (st) st.attached = true;
+    if (client && via === undefined) this.#relay.noteClient(contact.publicKey, client);
     this.#dialErrors.delete(k);
     if (direction === "in" && !this.#learntVia.has(k)) {
       this.#learntVia.set(k, "direct (they dialled)");
@@ -1239,8 +1260,8 @@ export class RojNode implements NodeApi {
       lastSeen: this.#now(),
       ...(anchor !== contact.anchor ? { anchor } : {}),
       // An anchor keeps no member's address; a person remembers where a contact answered.
-      // A punched UDP endpoint is no address to dial over TCP.
-      ...(direction === "out" && !this.#passive && path === "direct"
+      // A punched UDP endpoint or a relay is no address to dial over TCP.
+      ...(direction === "out" && !this.#passive && path === "direct" && via === undefined
         ? { addresses: mergeAddresses([remote], contact.addresses) }
         : {}),
     }).then((c) => this.#emit({ type: "contact", contact: this.#contactView(c) })).catch(() => {});
@@ -1281,6 +1302,13 @@ export class RojNode implements NodeApi {
     if (anchor && !this.#passive && rpc.peerHello?.features.includes("mailbox")) {
       this.#mailbox.attach(contact.publicKey, rpc, contact.name);
     }
+    this.#relay.onSession({
+      peer: contact.publicKey,
+      rpc,
+      direction,
+      anchor,
+      ...(via ? { via } : {}),
+    });
   }
 
   /** A peer tells us the address it sees us at; publish it if we listen everywhere and it is new. */
@@ -1317,14 +1345,15 @@ export class RojNode implements NodeApi {
   }
 
   #onInbound(peer: InboundPeer, pipe: Pipe): void {
-    const remote = formatEndpoint(peer.remote);
+    const remote = peer.via !== undefined ? `via ${peer.via}` : formatEndpoint(peer.remote);
     const contact = peer.username === "roj" ? this.contacts.accepted(peer.publicKey) : undefined;
     const rpc = this.#rpc(pipe, contact?.publicKey);
     if (contact) {
       const path = peer.transport === "quic" ? "punched" : "direct";
-      rpc.ready.then(() => this.#attach(contact, rpc, "in", remote, undefined, path)).catch(
-        () => {},
-      );
+      rpc.ready.then(() => this.#attach(contact, rpc, "in", remote, undefined, path, peer.via))
+        .catch(
+          () => {},
+        );
       return;
     }
     const nonce = /^invite-([0-9a-f]{32})$/.exec(peer.username)?.[1];
@@ -1438,8 +1467,10 @@ export class RojNode implements NodeApi {
   }
 
   /** Dials one address of a contact; true when a session is up. Logs a failure once per change of reason. */
-  async #dialAt(contact: Contact, addr: string): Promise<boolean> {
-    if (this.#closing || this.#peers.get(contact.publicKey)) return false;
+  async #dialAt(contact: Contact, addr: string, upgrade = false): Promise<boolean> {
+    const current = this.#peers.get(contact.publicKey);
+    // Upgrading: a session through a relay does not stop a direct dial.
+    if (this.#closing || (current && !(upgrade && current.via !== undefined))) return false;
     let client: SshClient | undefined;
     try {
       client = await this.#dial(parseEndpoint(addr), contact.publicKey, contact.name);
@@ -1500,6 +1531,7 @@ export class RojNode implements NodeApi {
           recordSeq: record.seq,
         });
         this.#learntVia.set(toHex(peer), via);
+        await this.#relay.learnt(peer, record.relays);
         this.#say(
           `learnt ${c.name}'s addresses ${via}: ${
             record.addresses.join(", ")
@@ -1507,6 +1539,105 @@ export class RojNode implements NodeApi {
         );
       },
       addresses: () => (this.#advertise.length > 0 ? this.#advertise : this.#listenAddresses()),
+      relays: () => this.#relay.relays(),
+      dialRelayed: (p) => this.#relay.dialRelayed(p.publicKey),
+    };
+  }
+
+  #relayHost(): RelayHost {
+    const contact = (peer: Uint8Array) => {
+      const c = this.contacts.accepted(peer);
+      if (!c) throw new RojError("not_found", `${fingerprint(peer)} is not a contact`);
+      return c;
+    };
+    const view = (s: PeerSession) => ({
+      peer: s.peer,
+      rpc: s.rpc,
+      direction: s.direction,
+      anchor: this.contacts.get(s.peer)?.anchor ?? false,
+      ...(s.via !== undefined ? { via: s.via } : {}),
+    });
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    return {
+      self: this.publicKey,
+      get passive() {
+        return self.#passive;
+      },
+      now: () => this.#now(),
+      log: (line) => this.#say(line),
+      nameOf: (peer) => this.#peerName(peer),
+      accepts: (peer) => this.contacts.accepted(peer) !== undefined,
+      session: (peer) => {
+        const s = this.#peers.get(peer);
+        return s ? view(s) : undefined;
+      },
+      sessions: () => this.#peers.all().map(view),
+      dialClient: async (peer) => {
+        const c = contact(peer);
+        let last: unknown = new RojError("unreachable", `no address known for ${c.name}`);
+        for (const addr of c.addresses) {
+          try {
+            return await this.#dial(parseEndpoint(addr), c.publicKey, c.name);
+          } catch (err) {
+            last = err;
+          }
+        }
+        throw last;
+      },
+      serveStream: (stream, via) => {
+        if (!this.#server) throw new RojError("no_node", "the node is not running");
+        this.#server.serveStream(stream, via);
+      },
+      dialOver: async (stream, peer, via) => {
+        const c = contact(peer);
+        if (this.#closing) return false;
+        const client = await dialSsh({
+          keyPair: this.profile.keyPair,
+          to: { host: `${c.name} via ${via}`, port: 0 },
+          sock: stream,
+          expectedKey: c.publicKey,
+          expectedName: c.name,
+          timeoutMs: this.#dialTimeoutMs,
+        });
+        this.#clients.add(client);
+        client.onClose(() => this.#clients.delete(client));
+        try {
+          const rpc = this.#rpc(await client.openRoj(), c.publicKey);
+          await rpc.ready;
+          this.#attach(c, rpc, "out", `via ${via}`, client, "direct", via);
+          return this.#peers.get(c.publicKey)?.rpc === rpc;
+        } catch (err) {
+          client.close();
+          throw err;
+        }
+      },
+      dialDirect: async (peer) => {
+        const c = contact(peer);
+        const results = await Promise.all(c.addresses.map((a) => this.#dialAt(c, a, true)));
+        return results.some(Boolean);
+      },
+      dialBack: async (to, peer) => {
+        const local = this.#localAddress();
+        try {
+          const client = await dialSsh({
+            keyPair: this.profile.keyPair,
+            to,
+            expectedKey: peer,
+            expectedName: this.#peerName(peer),
+            timeoutMs: DIAL_BACK_TIMEOUT_MS,
+            ...(local ? { localAddress: local } : {}),
+          });
+          client.close();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      addresses: () => (this.#advertise.length > 0 ? this.#advertise : this.#listenAddresses()),
+      republish: (reason) => {
+        this.#discovery.trigger(reason).catch(() => {});
+      },
     };
   }
 
@@ -1529,6 +1660,7 @@ export class RojNode implements NodeApi {
     }
     this.#advertise = (options.advertise ?? []).map((a) => formatEndpoint(parseEndpoint(a)));
     const listen = options.listen ?? { host: "0.0.0.0", port: 7022 };
+    this.#relay.start(options.relay, options.relay);
     this.#server = await listenSsh({
       keyPair: this.profile.keyPair,
       host: listen.host,
@@ -1536,6 +1668,7 @@ export class RojNode implements NodeApi {
       authorize: (u, k) => this.#authorize(u, k),
       onRoj: (peer, pipe) => this.#onInbound(peer, pipe),
       sftpView: (peer) => this.#sftpView(peer),
+      onStream: (peer, subsystem, accept) => this.#relay.onChannel(peer, subsystem, accept),
       log: (line) => this.#say(line),
     });
     this.#say(
@@ -1605,7 +1738,8 @@ export class RojNode implements NodeApi {
       unreached: () =>
         this.contacts.all().filter((c) =>
           !c.blocked && !c.anchor && this.contacts.accepted(c.publicKey) &&
-          !this.#peers.get(c.publicKey)
+            // A session through a relay is worth replacing by a punched path.
+            (this.#peers.get(c.publicKey)?.via ?? null) !== null || !this.#peers.get(c.publicKey)
         ).map((c) => c.publicKey),
       attach: (peer, socket, at) => this.#dialOver(peer, socket, at),
     };
@@ -1691,7 +1825,8 @@ export class RojNode implements NodeApi {
         learnt: this.#learntVia.get(k) ?? (c.addresses.length > 0 ? "invite" : "unknown"),
         lastSeen: s ? this.#now() : c.lastSeen,
         since: s ? s.since : null,
-        path: s ? s.path ?? "direct" : null,
+        path: s ? (s.via !== undefined ? "relayed" : s.path ?? "direct") : null,
+        ...(s?.via !== undefined ? { via: s.via } : {}),
       };
     });
   }
@@ -1705,6 +1840,7 @@ export class RojNode implements NodeApi {
     for (const t of this.#forwarding.values()) clearTimeout(t);
     this.#forwarding.clear();
     this.#punch?.close();
+    this.#relay.close();
     if (this.#interfacesTimer) clearInterval(this.#interfacesTimer);
     for (const s of this.#peers.all()) s.rpc.close("node stopping");
     for (const c of this.#clients) c.close();
