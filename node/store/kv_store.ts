@@ -5,8 +5,13 @@
 import { RojError } from "../errors.ts";
 import { keys } from "./kv_keys.ts";
 
-/** The schema this code reads and writes. */
-export const SCHEMA_VERSION = 1;
+/**
+ * The schema this code reads and writes. History:
+ * 1: first release.
+ * 2: log entries packed into one byte string (see log/stored_entry.ts); the
+ *    objects of schema 1 are still read, so moving up rewrites nothing.
+ */
+export const SCHEMA_VERSION = 2;
 
 /** Deno KV allows at most this many mutations in one atomic commit. */
 export const MAX_MUTATIONS = 1000;
@@ -47,8 +52,11 @@ export async function openStore(path: string): Promise<Store> {
         "store_corrupt",
         `the store at ${path} was written by a newer Roj (schema ${v.value})`,
       );
+    } else if (v.value < SCHEMA_VERSION) {
+      // Migrations from older schemas go here, one step per version. 1 → 2
+      // needs none; the new number keeps older code from misreading new entries.
+      await kv.set(keys.schema(), SCHEMA_VERSION);
     }
-    // Migrations from older schemas go here, one step per version.
   } catch (err) {
     kv.close();
     if (err instanceof RojError) throw err;
