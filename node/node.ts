@@ -60,7 +60,7 @@ import {
   type SshServer,
 } from "./transport/mod.ts";
 import { check, FEATURES, RpcSession } from "./protocol/mod.ts";
-import { ChatSync } from "./sync/mod.ts";
+import { ChatSync, DeliveryMarks } from "./sync/mod.ts";
 import {
   type Group,
   GroupBook,
@@ -154,6 +154,8 @@ export class RojNode implements NodeApi {
   readonly #clients = new Set<SshClient>();
   readonly #rpcSync = new WeakMap<RpcSession, SessionSyncs>();
   readonly #verifier: ReturnType<typeof createVerifier>;
+  /** How far each peer holds our entries; see sync/delivery_marks.ts. */
+  readonly #marks: DeliveryMarks;
   /** Departures told to a peer (group/peer/departure entry), see #farewell. */
   readonly #farewells = new Set<string>();
   /** Per group, the message events still being prepared (decrypted) for display. */
@@ -173,6 +175,7 @@ export class RojNode implements NodeApi {
   ) {
     this.groups = groups;
     this.#verifier = verifier;
+    this.#marks = new DeliveryMarks(profile.store.kv);
     this.profile = profile;
     this.signer = signer;
     this.log = log;
@@ -303,17 +306,15 @@ export class RojNode implements NodeApi {
   }
 
   /** Who must hold our entries for them to count as delivered: the contact; in a group, anyone. */
-  #deliveryKey(chat: ChatRef): Deno.KvKey | null {
-    if (chat.peer) return keys.delivered(chat.id, chat.peer.publicKey);
-    if (chat.kind === "group") return keys.delivered(chat.id, this.publicKey);
+  #deliveryTo(chat: ChatRef): Uint8Array | null {
+    if (chat.peer) return chat.peer.publicKey;
+    if (chat.kind === "group") return this.publicKey;
     return null;
   }
 
-  async #delivered(chat: ChatRef): Promise<number> {
-    const key = this.#deliveryKey(chat);
-    if (!key) return 0;
-    const res = await this.profile.store.kv.get<number>(key);
-    return typeof res.value === "number" ? res.value : 0;
+  #delivered(chat: ChatRef): Promise<number> {
+    const who = this.#deliveryTo(chat);
+    return who ? this.#marks.get(chat.id, who) : Promise.resolve(0);
   }
 
   /** Entries as views; a group's are decrypted, which needs the chat's history before them. */
@@ -1158,13 +1159,10 @@ export class RojNode implements NodeApi {
   }
 
   async #markDelivered(chat: ChatRef, seq: number): Promise<void> {
-    const key = this.#deliveryKey(chat);
-    if (!key) return;
-    const old = await this.profile.store.kv.get<number>(key);
-    const prev = typeof old.value === "number" ? old.value : 0;
-    if (seq <= prev) return;
-    await this.profile.store.kv.set(key, seq);
-    this.#emit({ type: "delivered", chat: chat.name, seq });
+    const who = this.#deliveryTo(chat);
+    if (who && await this.#marks.raise(chat.id, who, seq)) {
+      this.#emit({ type: "delivered", chat: chat.name, seq });
+    }
   }
 
   #authorize(username: string, publicKey: Uint8Array): boolean {
@@ -1461,6 +1459,7 @@ export class RojNode implements NodeApi {
     await this.#server?.close();
     // Let pending commits settle before closing the store.
     await new Promise((r) => setTimeout(r, 10));
+    await this.#marks.close();
     this.profile.store.close();
   }
 }
