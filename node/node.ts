@@ -8,10 +8,11 @@ import { isRojError, RojError } from "./errors.ts";
 import { type AskPassphrase, checkName, openProfile, type Profile } from "./home/mod.ts";
 import {
   createSigner,
-  createVerifier,
+  createVerifierPool,
   fingerprint,
   publicKeyLine,
   type Signer,
+  type VerifierPool,
 } from "./identity/mod.ts";
 import {
   ChatLog,
@@ -153,7 +154,8 @@ export class RojNode implements NodeApi {
   #interfaces = "";
   readonly #clients = new Set<SshClient>();
   readonly #rpcSync = new WeakMap<RpcSession, SessionSyncs>();
-  readonly #verifier: ReturnType<typeof createVerifier>;
+  /** Checks signatures; large merges (catch-up) on worker threads. */
+  readonly #verifier: VerifierPool;
   /** How far each peer holds our entries; see sync/delivery_marks.ts. */
   readonly #marks: DeliveryMarks;
   /** Departures told to a peer (group/peer/departure entry), see #farewell. */
@@ -170,7 +172,7 @@ export class RojNode implements NodeApi {
     contacts: ContactBook,
     invites: InviteRegistry,
     groups: GroupBook,
-    verifier: ReturnType<typeof createVerifier>,
+    verifier: VerifierPool,
     options: NodeOptions,
   ) {
     this.groups = groups;
@@ -189,10 +191,10 @@ export class RojNode implements NodeApi {
   /** Opens the node in an initialised data folder. @throws {RojError} */
   static async open(options: NodeOptions): Promise<RojNode> {
     const profile = await openProfile(options.dataDir, options.ask);
+    const verifier = createVerifierPool();
     try {
       const now = options.now ?? Date.now;
       const signer = await createSigner(profile.keyPair);
-      const verifier = createVerifier();
       const log = new ChatLog(profile.store, { verifier, now });
       const contacts = await ContactBook.open(profile.store);
       const invites = await InviteRegistry.open(profile.store, now());
@@ -210,6 +212,7 @@ export class RojNode implements NodeApi {
       node.#discovery = await Discovery.open(node.#discoveryHost(), profile.store);
       return node;
     } catch (err) {
+      verifier.close();
       profile.store.close();
       throw err;
     }
@@ -405,17 +408,8 @@ export class RojNode implements NodeApi {
 
   async #unread(chat: ChatRef): Promise<number> {
     const mark = await this.profile.store.kv.get<number>(keys.readMark(chat.id));
-    const from = typeof mark.value === "number" ? mark.value + 1 : 0;
-    let n = 0;
-    const iter = this.profile.store.kv.list({
-      start: [...keys.orderedAll(chat.id), from],
-      end: [...keys.orderedAll(chat.id), Number.MAX_SAFE_INTEGER],
-    }, { limit: 10_000 });
-    for await (const res of iter) {
-      const author = res.key[3];
-      if (author instanceof Uint8Array && toHex(author) !== toHex(this.publicKey)) n++;
-    }
-    return n;
+    const seen = typeof mark.value === "number" ? mark.value : 0;
+    return await this.log.countNewer(chat.id, seen, { except: this.publicKey, limit: 10_000 });
   }
 
   // ---- the local API ------------------------------------------------------
@@ -1460,6 +1454,7 @@ export class RojNode implements NodeApi {
     // Let pending commits settle before closing the store.
     await new Promise((r) => setTimeout(r, 10));
     await this.#marks.close();
+    this.#verifier.close();
     this.profile.store.close();
   }
 }

@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { createSigner, generateKeyPair, type Signer } from "../identity/mod.ts";
-import { keys } from "../store/mod.ts";
-import { tempStore } from "../_testing/temp.ts";
-import { ChatLog, type Entry, toHex } from "./mod.ts";
+import { keys, openStore, SCHEMA_VERSION } from "../store/mod.ts";
+import { seededRandom, tempDir, tempStore, testSeed } from "../_testing/temp.ts";
+import { ChatLog, compareEntries, type Entry, toHex } from "./mod.ts";
 import { packEntry, unpackEntry } from "./stored_entry.ts";
 
 const CHAT = "t-chat";
@@ -41,32 +41,69 @@ Deno.test("packed entry values round-trip; the objects of schema 1 still read; g
   assert.equal(unpackEntry(long), null);
 });
 
-Deno.test("a store written with schema-1 values reads, syncs and merges as before", async () => {
-  await using t = await tempStore();
-  const [a] = await signers(1);
-  const made = await new ChatLog(t.store).appendMany(
-    CHAT,
-    a!,
-    Array.from({ length: 5 }, (_, i) => ({ type: "msg", body: `m${i}` })),
-  );
-  // Rewrite the entries the way schema 1 stored them.
-  const op = t.store.kv.atomic();
-  for (const e of made) {
-    const old = { signed: e.signed, sig: e.sig };
-    op.set(keys.entry(CHAT, e.author, e.seq), old);
-    op.set(keys.ordered(CHAT, e.lamport, e.author, e.seq), old);
+Deno.test("a schema-1 store is migrated on open and reads, syncs and merges as before", async () => {
+  await using d = await tempDir();
+  const path = `${d.path}/roj.kv`;
+  const [a, b] = await signers(2);
+  const made: Entry[] = [];
+  {
+    const store = await openStore(path);
+    const log = new ChatLog(store);
+    for (let i = 0; i < 6; i++) made.push(await log.append(CHAT, i % 3 ? a! : b!, "msg", `m${i}`));
+    // Rewrite it the way schema 1 stored it: objects, and a copy by display order.
+    const op = store.kv.atomic();
+    for (const e of made) {
+      const old = { signed: e.signed, sig: e.sig };
+      op.set(keys.entry(CHAT, e.author, e.seq), old);
+      op.set(keys.ordered(CHAT, e.lamport, e.author, e.seq), old);
+    }
+    op.set(keys.schema(), 1);
+    await op.commit();
+    store.close();
   }
-  await op.commit();
+  const store = await openStore(path);
+  try {
+    assert.equal((await store.kv.get(keys.schema())).value, SCHEMA_VERSION);
+    assert.equal((await Array.fromAsync(store.kv.list({ prefix: keys.allOrdered() }))).length, 0);
+    const log = new ChatLog(store);
+    const bodies = ["m0", "m1", "m2", "m3", "m4", "m5"];
+    assert.deepEqual((await log.read(CHAT)).map((e) => e.body), bodies);
+    assert.deepEqual((await log.read(CHAT, { last: 4 })).map((e) => e.body), bodies.slice(2));
+    const mine = made.filter((e) => e.author === a!.publicKey);
+    assert.deepEqual(bytes(await log.entriesAfter(CHAT, a!.publicKey, 1)), bytes(mine.slice(1)));
+    assert.deepEqual(bytes(await log.rawEntriesAfter(CHAT, a!.publicKey, 1)), bytes(mine.slice(1)));
+    assert.deepEqual(seqs(await log.rawEntriesAfter(CHAT, a!.publicKey, 1)), [2, 3, 4]);
+    assert.equal((await log.merge(CHAT, made)).duplicates, 6);
+    const next = await log.append(CHAT, a!, "msg", "m6");
+    assert.equal(next.seq, 5);
+    assert.deepEqual(next.prev, mine.at(-1)!.hash);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("read and countNewer sort the authors' chains into display order", async () => {
+  const seed = testSeed("display order");
+  const rand = seededRandom(seed);
+  await using t = await tempStore();
+  const authors = await signers(4);
   const log = new ChatLog(t.store);
-  assert.deepEqual((await log.read(CHAT)).map((e) => e.body), ["m0", "m1", "m2", "m3", "m4"]);
-  assert.deepEqual(bytes(await log.entriesAfter(CHAT, a!.publicKey, 2)), bytes(made.slice(2)));
-  assert.deepEqual(bytes(await log.rawEntriesAfter(CHAT, a!.publicKey, 2)), bytes(made.slice(2)));
-  assert.deepEqual(seqs(await log.rawEntriesAfter(CHAT, a!.publicKey, 2)), [3, 4, 5]);
-  const again = await log.merge(CHAT, made);
-  assert.equal(again.duplicates, 5);
-  const next = await log.append(CHAT, a!, "msg", "m5");
-  assert.equal(next.seq, 6);
-  assert.deepEqual(next.prev, made[4]!.hash);
+  const made: Entry[] = [];
+  for (let i = 0; i < 80; i++) {
+    const who = authors[Math.floor(rand() * authors.length)]!;
+    made.push(...await log.appendMany(CHAT, who, [{ type: "msg", body: `m${i}` }]));
+  }
+  const want = made.slice().sort(compareEntries).map((e) => e.body);
+  assert.deepEqual((await log.read(CHAT)).map((e) => e.body), want, `seed ${seed}`);
+  for (const last of [1, 7, 80, 500]) {
+    assert.deepEqual((await log.read(CHAT, { last })).map((e) => e.body), want.slice(-last));
+  }
+  const me = authors[0]!.publicKey;
+  for (const mark of [0, 10, 40, 79, 80]) {
+    const newer = made.filter((e) => e.lamport > mark && toHex(e.author) !== toHex(me));
+    assert.equal(await log.countNewer(CHAT, mark, { except: me }), newer.length, `mark ${mark}`);
+  }
+  assert.equal(await log.countNewer(CHAT, 0, { limit: 5 }), 5);
 });
 
 Deno.test("heads and recent entries served from memory match what the store holds", async () => {

@@ -170,7 +170,7 @@ Deno.test("a damaged value in the store is a clear store_corrupt error", async (
   const [a] = await signers(1);
   const log = new ChatLog(t.store);
   const e = await log.append(CHAT, a!, "msg", "x");
-  await t.store.kv.set(keys.ordered(CHAT, e.lamport, a!.publicKey, 1), {
+  await t.store.kv.set(keys.entry(CHAT, a!.publicKey, e.seq), {
     signed: new Uint8Array([9, 9]),
     sig: new Uint8Array(),
   });

@@ -8,8 +8,9 @@ import { keys } from "./kv_keys.ts";
 /**
  * The schema this code reads and writes. History:
  * 1: first release.
- * 2: log entries packed into one byte string (see log/stored_entry.ts); the
- *    objects of schema 1 are still read, so moving up rewrites nothing.
+ * 2: log entries packed into one byte string (see log/stored_entry.ts; the
+ *    objects of schema 1 are still read), stored once: the second copy by
+ *    display order is gone (the migration deletes it).
  */
 export const SCHEMA_VERSION = 2;
 
@@ -53,8 +54,8 @@ export async function openStore(path: string): Promise<Store> {
         `the store at ${path} was written by a newer Roj (schema ${v.value})`,
       );
     } else if (v.value < SCHEMA_VERSION) {
-      // Migrations from older schemas go here, one step per version. 1 → 2
-      // needs none; the new number keeps older code from misreading new entries.
+      // One step per version; each may be cut short by a crash and run again.
+      if (v.value < 2) await dropKeys(kv, keys.allOrdered());
       await kv.set(keys.schema(), SCHEMA_VERSION);
     }
   } catch (err) {
@@ -67,6 +68,20 @@ export async function openStore(path: string): Promise<Store> {
     );
   }
   return { kv, path, close: () => kv.close() };
+}
+
+/** Deletes every key under `prefix`, in batches that fit a commit. */
+async function dropKeys(kv: Deno.Kv, prefix: Deno.KvKey): Promise<void> {
+  for (;;) {
+    const op = kv.atomic();
+    let n = 0;
+    for await (const res of kv.list({ prefix }, { limit: 500 })) {
+      op.delete(res.key);
+      n++;
+    }
+    if (n === 0) return;
+    await op.commit();
+  }
 }
 
 /** Throws store_corrupt with the key named, for a value that fails its shape check. */
