@@ -8,10 +8,11 @@ import { isRojError, RojError } from "./errors.ts";
 import { type AskPassphrase, checkName, openProfile, type Profile } from "./home/mod.ts";
 import {
   createSigner,
-  createVerifier,
+  createVerifierPool,
   fingerprint,
   publicKeyLine,
   type Signer,
+  type VerifierPool,
 } from "./identity/mod.ts";
 import {
   ChatLog,
@@ -65,7 +66,7 @@ import {
   type SshServer,
 } from "./transport/mod.ts";
 import { check, FEATURES, RpcSession } from "./protocol/mod.ts";
-import { CatchUp, ChatSync } from "./sync/mod.ts";
+import { CatchUp, ChatSync, DeliveryMarks } from "./sync/mod.ts";
 import {
   AnchorMailbox,
   GroupMailbox,
@@ -188,7 +189,10 @@ export class RojNode implements NodeApi {
   #interfaces = "";
   readonly #clients = new Set<SshClient>();
   readonly #rpcSync = new WeakMap<RpcSession, SessionSyncs>();
-  readonly #verifier: ReturnType<typeof createVerifier>;
+  /** Checks signatures; large merges (catch-up) on worker threads. */
+  readonly #verifier: VerifierPool;
+  /** How far each peer holds our entries; see sync/delivery_marks.ts. */
+  readonly #marks: DeliveryMarks;
   /** Departures told to a peer (group/peer/departure entry), see #farewell. */
   readonly #farewells = new Set<string>();
   /** Per group, the message events still being prepared (decrypted) for display. */
@@ -211,11 +215,12 @@ export class RojNode implements NodeApi {
     contacts: ContactBook,
     invites: InviteRegistry,
     groups: GroupBook,
-    verifier: ReturnType<typeof createVerifier>,
+    verifier: VerifierPool,
     options: NodeOptions,
   ) {
     this.groups = groups;
     this.#verifier = verifier;
+    this.#marks = new DeliveryMarks(profile.store.kv);
     this.profile = profile;
     this.signer = signer;
     this.log = log;
@@ -280,10 +285,10 @@ export class RojNode implements NodeApi {
   /** Opens the node in an initialised data folder. @throws {RojError} */
   static async open(options: NodeOptions): Promise<RojNode> {
     const profile = await openProfile(options.dataDir, options.ask);
+    const verifier = createVerifierPool();
     try {
       const now = options.now ?? Date.now;
       const signer = await createSigner(profile.keyPair);
-      const verifier = createVerifier();
       const log = new ChatLog(profile.store, { verifier, now });
       const contacts = await ContactBook.open(profile.store);
       const invites = await InviteRegistry.open(profile.store, now());
@@ -302,6 +307,7 @@ export class RojNode implements NodeApi {
       node.#relay = await Relay.open(node.#relayHost(), profile.store);
       return node;
     } catch (err) {
+      verifier.close();
       profile.store.close();
       throw err;
     }
@@ -403,17 +409,15 @@ export class RojNode implements NodeApi {
   }
 
   /** Who must hold our entries for them to count as delivered: the contact; in a group, anyone. */
-  #deliveryKey(chat: ChatRef): Deno.KvKey | null {
-    if (chat.peer) return keys.delivered(chat.id, chat.peer.publicKey);
-    if (chat.kind === "group") return keys.delivered(chat.id, this.publicKey);
+  #deliveryTo(chat: ChatRef): Uint8Array | null {
+    if (chat.peer) return chat.peer.publicKey;
+    if (chat.kind === "group") return this.publicKey;
     return null;
   }
 
-  async #delivered(chat: ChatRef): Promise<number> {
-    const key = this.#deliveryKey(chat);
-    if (!key) return 0;
-    const res = await this.profile.store.kv.get<number>(key);
-    return typeof res.value === "number" ? res.value : 0;
+  #delivered(chat: ChatRef): Promise<number> {
+    const who = this.#deliveryTo(chat);
+    return who ? this.#marks.get(chat.id, who) : Promise.resolve(0);
   }
 
   /** Entries as views; a group's are decrypted, which needs the chat's history before them. */
@@ -504,17 +508,8 @@ export class RojNode implements NodeApi {
 
   async #unread(chat: ChatRef): Promise<number> {
     const mark = await this.profile.store.kv.get<number>(keys.readMark(chat.id));
-    const from = typeof mark.value === "number" ? mark.value + 1 : 0;
-    let n = 0;
-    const iter = this.profile.store.kv.list({
-      start: [...keys.orderedAll(chat.id), from],
-      end: [...keys.orderedAll(chat.id), Number.MAX_SAFE_INTEGER],
-    }, { limit: 10_000 });
-    for await (const res of iter) {
-      const author = res.key[3];
-      if (author instanceof Uint8Array && toHex(author) !== toHex(this.publicKey)) n++;
-    }
-    return n;
+    const seen = typeof mark.value === "number" ? mark.value : 0;
+    return await this.log.countNewer(chat.id, seen, { except: this.publicKey, limit: 10_000 });
   }
 
   // ---- the local API ------------------------------------------------------
@@ -1326,13 +1321,10 @@ export class RojNode implements NodeApi {
   }
 
   async #markDelivered(chat: ChatRef, seq: number): Promise<void> {
-    const key = this.#deliveryKey(chat);
-    if (!key) return;
-    const old = await this.profile.store.kv.get<number>(key);
-    const prev = typeof old.value === "number" ? old.value : 0;
-    if (seq <= prev) return;
-    await this.profile.store.kv.set(key, seq);
-    this.#emit({ type: "delivered", chat: chat.name, seq });
+    const who = this.#deliveryTo(chat);
+    if (who && await this.#marks.raise(chat.id, who, seq)) {
+      this.#emit({ type: "delivered", chat: chat.name, seq });
+    }
   }
 
   #authorize(username: string, publicKey: Uint8Array): boolean {
@@ -1848,6 +1840,8 @@ export class RojNode implements NodeApi {
     this.#quic?.close();
     // Let pending commits settle before closing the store.
     await new Promise((r) => setTimeout(r, 10));
+    await this.#marks.close();
+    this.#verifier.close();
     this.profile.store.close();
   }
 }
