@@ -60,6 +60,16 @@ export interface DiscoveryHost {
   learnt(peer: Uint8Array, record: SignedRecord, via: string): Promise<void>;
   /** The addresses to publish now. */
   addresses(): string[];
+  /**
+   * Keys of peers that relay for this node, to name in its record while it
+   * cannot be dialled from outside (node/relay); empty when it can.
+   */
+  relays?(): Uint8Array[];
+  /**
+   * Reaches a contact through a relay its record names, once every direct
+   * address failed (node/relay). True when a session is up.
+   */
+  dialRelayed?(peer: KnownPeer): Promise<boolean>;
 }
 
 export type PeerState = "connected" | "dialing" | "unreachable";
@@ -170,17 +180,25 @@ export class Discovery {
     if (this.#host.passive) return false;
     const addresses = this.#host.addresses();
     if (addresses.length === 0) return false;
+    const relays = this.#host.relays?.() ?? [];
+    const had = (this.#record?.relays ?? []).map(toHex);
     const same = this.#record && this.#record.addresses.length === addresses.length &&
-      this.#record.addresses.every((a, i) => a === addresses[i]);
+      this.#record.addresses.every((a, i) => a === addresses[i]) &&
+      had.length === relays.length && relays.every((k, i) => toHex(k) === had[i]);
     if (same) return false;
     const rec = await signRecord(this.#host.signer, {
       seq: (this.#record?.seq ?? 0) + 1,
       time: this.#host.now(),
       addresses,
+      ...(relays.length > 0 ? { relays } : {}),
     });
     await this.#store.kv.set(keys.ownRecord(), rec.packed);
     this.#record = rec;
-    this.#host.log(`published address record ${rec.seq}: ${addresses.join(", ")}`);
+    this.#host.log(
+      `published address record ${rec.seq}: ${addresses.join(", ")}${
+        relays.length > 0 ? ` (not reachable from outside; ${relays.length} relay(s) named)` : ""
+      }`,
+    );
     this.refresh();
     return true;
   }
@@ -272,7 +290,10 @@ export class Discovery {
     const results = await Promise.all(
       p.addresses.map((a) => this.#host.dial(p, a).catch(() => false)),
     );
-    return results.some(Boolean);
+    if (results.some(Boolean) || this.#host.session(p.publicKey)) return true;
+    // Every direct address failed: the peer may be behind NAT; its record may name relays.
+    if (this.#closed || !this.#host.dialRelayed) return false;
+    return await this.#host.dialRelayed(p).catch(() => false);
   }
 
   /**
