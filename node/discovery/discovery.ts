@@ -89,6 +89,11 @@ export interface DiscoveryOptions {
   readonly yieldMs?: number;
 }
 
+/** Anchors before people, keeping the order otherwise (requests go out in this order). */
+function anchorsFirst<T extends { readonly anchor: boolean }>(items: T[]): T[] {
+  return [...items.filter((i) => i.anchor), ...items.filter((i) => !i.anchor)];
+}
+
 export class Discovery {
   readonly #host: DiscoveryHost;
   readonly #store: Store;
@@ -102,6 +107,10 @@ export class Discovery {
   #again = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #retryAttempt = 0;
+  /** A record handed over on a session before its peer was a contact (see addr.mine). */
+  readonly #early = new WeakMap<RpcSession, SignedRecord>();
+  /** Dial-and-ask rounds since every contact was last reached (for the log and the bench). */
+  #rounds = 0;
   #closed = false;
   /** Dials in flight, by peer hex; a second dial of the same peer joins the first. */
   readonly #dialing = new Map<string, Promise<boolean>>();
@@ -220,8 +229,9 @@ export class Discovery {
     return this.#running;
   }
 
+  /** Contacts without a session, anchors first: they are dialled and asked first. */
   #unreached(): KnownPeer[] {
-    return this.#host.peers().filter((p) => !this.#host.session(p.publicKey));
+    return anchorsFirst(this.#host.peers().filter((p) => !this.#host.session(p.publicKey)));
   }
 
   async #run(reason: string): Promise<void> {
@@ -229,16 +239,18 @@ export class Discovery {
       this.#again = false;
       await this.publish();
       for (let round = 0; round < this.#options.maxRounds && !this.#closed; round++) {
+        this.#rounds++;
         await Promise.all(this.#unreached().map((p) => this.#dialAny(p)));
         const unreached = this.#unreached();
         if (unreached.length === 0) break;
-        const learnt = await this.#ask(this.#host.sessions(), unreached);
+        const learnt = await this.#ask(anchorsFirst(this.#host.sessions()), unreached);
         if (learnt.length === 0) break;
       }
     } while (this.#again && !this.#closed);
     const left = this.#unreached();
     if (left.length === 0 || this.#closed) {
       this.#retryAttempt = 0;
+      this.#noteAllReached();
       return;
     }
     const delay = backoffDelay(this.#retryAttempt++, {
@@ -254,6 +266,16 @@ export class Discovery {
       this.#retryTimer = undefined;
       this.trigger("retry").catch(() => {});
     }, delay);
+  }
+
+  /** Logs, once per cascade, that every contact has a session again and after how many rounds. */
+  #noteAllReached(): void {
+    if (this.#rounds === 0 || this.#closed || this.#unreached().length > 0) return;
+    if (this.#host.peers().length === 0) return void (this.#rounds = 0);
+    this.#host.log(
+      `cascade: all ${this.#host.peers().length} contacts reached after ${this.#rounds} round(s)`,
+    );
+    this.#rounds = 0;
   }
 
   #tagsOf(peer: Uint8Array): { theirs: Uint8Array; ours: Uint8Array } {
@@ -346,7 +368,7 @@ export class Discovery {
       for (const item of await this.#get(s, asked)) {
         const p = pending.get(item.t);
         if (!p) continue;
-        const rec = await this.#open(p, item.t, item.b);
+        const rec = await this.#open(p, item.t, item.b, s);
         // Checked and claimed with no await between: a seq is reported once at a time.
         const busy = this.#reporting.get(item.t) ?? 0;
         if (!rec || rec.seq <= Math.max(p.recordSeq, busy)) continue;
@@ -379,8 +401,17 @@ export class Discovery {
     }
   }
 
-  /** Opens and verifies a sealed copy of `p`'s record; null (logged once) when it is bad. */
-  async #open(p: KnownPeer, tag: string, blob: string): Promise<SignedRecord | null> {
+  /**
+   * Opens and verifies a sealed copy of `p`'s record that `from` served; null
+   * when it is bad. A bad copy, or one older than the record we have, is
+   * logged with its reason once (holders keep a few older copies per tag).
+   */
+  async #open(
+    p: KnownPeer,
+    tag: string,
+    blob: string,
+    from: LiveSession,
+  ): Promise<SignedRecord | null> {
     const key = `${tag}|${blob}`;
     const seen = this.#opened.get(key);
     if (seen !== undefined) return seen;
@@ -391,13 +422,36 @@ export class Discovery {
         p.publicKey,
         this.#verifier,
       );
+      if (rec.seq < p.recordSeq) {
+        this.#host.log(
+          `dropped an old address record of ${p.name} (seq ${rec.seq}, have ${p.recordSeq}) from ${
+            this.#nameOf(from.peer)
+          }`,
+        );
+      }
     } catch (err) {
-      this.#host.log(`dropped a record for ${p.name} from a peer: ${(err as Error).message}`);
+      this.#host.log(
+        `dropped a record for ${p.name} from ${this.#nameOf(from.peer)}: ${(err as Error).message}`,
+      );
       rec = null;
     }
     if (this.#opened.size >= 4096) this.#opened.clear();
     this.#opened.set(key, rec);
     return rec;
+  }
+
+  /** A record a contact handed over itself: newer is learnt, older is dropped with a log line. */
+  async #apply(known: KnownPeer, rec: SignedRecord): Promise<void> {
+    if (rec.seq > known.recordSeq) await this.#host.learnt(known.publicKey, rec, "direct");
+    else if (rec.seq < known.recordSeq) {
+      this.#host.log(`dropped an old address record of ${known.name} (seq ${rec.seq})`);
+    }
+  }
+
+  /** How a peer is named in the log and in `roj peers` ("anchor-0" for an anchor). */
+  #nameOf(peer: Uint8Array): string {
+    const k = toHex(peer);
+    return this.#host.peers().find((q) => toHex(q.publicKey) === k)?.name ?? "a peer";
   }
 
   async #report(p: KnownPeer, rec: SignedRecord, from: LiveSession): Promise<void> {
@@ -430,18 +484,22 @@ export class Discovery {
       // An anchor keeps no member's address in any form it can read.
       if (this.#host.passive) return {};
       const known = this.#host.peers().find((q) => toHex(q.publicKey) === toHex(peer));
-      if (!known) return {};
       let rec: SignedRecord;
       try {
         rec = await openRecord(decodeB64(params.record), peer, this.#verifier);
       } catch (err) {
-        this.#host.log(`dropped ${known.name}'s address record: ${(err as Error).message}`);
+        this.#host.log(
+          `dropped ${known?.name ?? "a peer"}'s address record: ${(err as Error).message}`,
+        );
         throw err instanceof RojError ? err : new RojError("bad_input", "bad record");
       }
-      if (rec.seq > known.recordSeq) await this.#host.learnt(peer, rec, "direct");
-      else if (rec.seq < known.recordSeq) {
-        this.#host.log(`dropped an old address record of ${known.name} (seq ${rec.seq})`);
+      if (!known) {
+        // An invite's maker hands its record over while the invitee is still
+        // adding it as a contact: kept for this session, applied once it is one.
+        this.#early.set(rpc, rec);
+        return {};
       }
+      await this.#apply(known, rec);
       return {};
     });
     rpc.handle("addr.notify", (p) => {
@@ -489,6 +547,13 @@ export class Discovery {
   async onSession(s: LiveSession): Promise<void> {
     if (this.#host.passive) return;
     this.#waits.get(toHex(s.peer))?.();
+    this.#noteAllReached();
+    const early = this.#early.get(s.rpc);
+    const known = early && this.#host.peers().find((q) => toHex(q.publicKey) === toHex(s.peer));
+    if (early && known) {
+      this.#early.delete(s.rpc);
+      await this.#apply(known, early).catch(() => {});
+    }
     try {
       await this.#handOver(s);
       const learnt = await this.#ask([s], this.#unreached());
