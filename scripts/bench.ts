@@ -1,11 +1,12 @@
 /**
  * `deno task bench [section…]`: every benchmark, as tables of medians with the
- * baselines measured in the same run. Sections: log, chat, cascade.
+ * baselines measured in the same run. Sections: log, chat, cascade, relay.
  */
 import { printTable, type Row } from "./bench/_measure.ts";
 import { benchCascade } from "./bench/cascade_bench.ts";
 import { benchChat } from "./bench/chat_bench.ts";
 import { benchLog } from "./bench/log_bench.ts";
+import { benchRelay } from "./bench/relay_bench.ts";
 
 const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
   log: { title: "Log: sign, verify, append, merge (5 runs, medians)", run: benchLog },
@@ -17,6 +18,11 @@ const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
     title:
       "Cascade: every person of a hive moves at once (2 anchors, 8 contacts each), until every pair is back",
     run: benchCascade,
+  },
+  relay: {
+    title:
+      "Relay: delivery latency and burst rate, direct vs through an anchor that splices the SSH session (loopback)",
+    run: benchRelay,
   },
 };
 
