@@ -721,6 +721,12 @@ export class RojNode implements NodeApi {
         }
         : {}),
       ...(this.#catchUps.size > 0 ? { catchingUp: [...this.#catchUps.values()] } : {}),
+      ...(this.#relay.reachable !== undefined ? { reachable: this.#relay.reachable } : {}),
+      relay: {
+        enabled: this.#relay.enabled,
+        active: this.#relay.active,
+        bytes: this.#relay.bytesRelayed,
+      },
     };
   }
 

@@ -118,6 +118,8 @@ Deno.test("relay: two unreachable contacts chat through their anchor, which forw
     );
     const view = (await peerOf(alice, "bob"))!;
     assert.equal(view.via, "hive");
+    assert.equal((await alice.node.call("status", {})).reachable, false);
+    assert.equal((await hive.node.call("status", {})).relay?.active, 1);
     await until(async () => (await peerOf(bob, "alice"))?.path === "relayed", 5000, "bob's side");
 
     const secretA = `to bob ${crypto.randomUUID()}`;
