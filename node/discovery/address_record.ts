@@ -23,6 +23,7 @@ import {
   publicKeyBlob,
   type Signer,
   signSshsig,
+  type Verifier,
   verifySshsig,
 } from "../identity/mod.ts";
 import { parseEndpoint } from "../transport/mod.ts";
@@ -86,12 +87,14 @@ export async function signRecord(
 }
 
 /**
- * Checks a packed record: well formed, signed by its owner, and (if given) by `expectedOwner`.
+ * Checks a packed record: well formed, signed by its owner, and (if given) by
+ * `expectedOwner`; `verifier` checks the signature (a cached one on hot paths).
  * @throws {RojError} bad_input (malformed), bad_signature, refused (someone else's record)
  */
 export async function openRecord(
   packed: Uint8Array,
   expectedOwner?: Uint8Array,
+  verifier?: Verifier,
 ): Promise<SignedRecord> {
   if (packed.length > MAX_PACKED_RECORD) {
     throw new RojError("bad_input", "address record is too large");
@@ -132,7 +135,8 @@ export async function openRecord(
   if (expectedOwner && !bytesEqual(expectedOwner, rec.owner)) {
     throw new RojError("refused", "address record belongs to someone else");
   }
-  if (!await verifySshsig(sig, NAMESPACES.addr, bytes, { publicKey: rec.owner })) {
+  const opts = verifier ? { publicKey: rec.owner, verifier } : { publicKey: rec.owner };
+  if (!await verifySshsig(sig, NAMESPACES.addr, bytes, opts)) {
     throw new RojError("bad_signature", "address record has a bad signature");
   }
   return { ...rec, packed: packed.slice() };
