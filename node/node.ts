@@ -728,6 +728,12 @@ export class RojNode implements NodeApi {
         }
         : {}),
       ...(this.#catchUps.size > 0 ? { catchingUp: [...this.#catchUps.values()] } : {}),
+      ...(this.#relay.reachable !== undefined ? { reachable: this.#relay.reachable } : {}),
+      relay: {
+        enabled: this.#relay.enabled,
+        active: this.#relay.active,
+        bytes: this.#relay.bytesRelayed,
+      },
     };
   }
 
@@ -1730,7 +1736,8 @@ export class RojNode implements NodeApi {
       now: () => this.#now(),
       log: (line) => this.#say(line),
       quic: () => this.#quic,
-      sessions: () => this.#peers.all(),
+      // A relayed session neither coordinates nor stops a punch that would replace it.
+      sessions: () => this.#peers.all().filter((s) => s.via === undefined),
       accepted: (peer) => this.contacts.accepted(peer) !== undefined,
       name: (peer) => this.#peerName(peer),
       unreached: () =>
