@@ -26,6 +26,7 @@ import {
 } from "./log/mod.ts";
 import { keys } from "./store/mod.ts";
 import {
+  type CatchUpView,
   type ChatView,
   type ContactView,
   type GroupView,
@@ -54,17 +55,30 @@ import {
   formatEndpoint,
   type InboundPeer,
   listenSsh,
+  makeQuicCert,
+  openQuicService,
   parseEndpoint,
   type Pipe,
+  type QuicService,
   type SftpView,
+  type SocketLike,
   type SshClient,
   type SshServer,
 } from "./transport/mod.ts";
 import { check, FEATURES, RpcSession } from "./protocol/mod.ts";
-import { ChatSync, DeliveryMarks } from "./sync/mod.ts";
+import { CatchUp, ChatSync, DeliveryMarks } from "./sync/mod.ts";
 import {
+  AnchorMailbox,
+  GroupMailbox,
+  type MailboxLimits,
+  type MailboxProgress,
+  MailboxStore,
+} from "./mailbox/mod.ts";
+import {
+  checkGroupAppend,
   type Group,
   GroupBook,
+  groupExportLines,
   isGroupChatId,
   isGroupOp,
   JoinCandidate,
@@ -73,6 +87,7 @@ import {
 } from "./groups/mod.ts";
 import { Discovery, type DiscoveryHost, type KnownPeer } from "./discovery/mod.ts";
 import { type PeerSession, PeerSet } from "./peers/mod.ts";
+import { PUNCH_FEATURE, Puncher, type PunchHost } from "./punch/mod.ts";
 
 export const VERSION = "0.1.0";
 
@@ -98,6 +113,10 @@ export interface StartOptions {
   interfacePollMs?: number;
   /** Timeout for each dial. @default 5000 */
   dialTimeoutMs?: number;
+  /** A passive anchor's group mailbox bounds. @default DEFAULT_MAILBOX_LIMITS */
+  mailbox?: Partial<MailboxLimits>;
+  /** Serve QUIC on the listen port (UDP) and punch through NATs. @default true */
+  quic?: boolean;
 }
 
 /** How a chat is named on the command line and in the admin. */
@@ -137,6 +156,9 @@ export class RojNode implements NodeApi {
   readonly #listeners = new Set<(e: NodeEvent) => void>();
   readonly #peers: PeerSet;
   #server: SshServer | null = null;
+  /** The UDP endpoint: SSH over QUIC, punch probes (see punch/). */
+  #quic: QuicService | undefined;
+  #punch: Puncher | undefined;
   #dialTimeoutMs = 5000;
   #closing = false;
   #discovery!: Discovery;
@@ -164,6 +186,12 @@ export class RojNode implements NodeApi {
   readonly #showing = new Map<string, Promise<void>>();
   /** Syncs whose start() is under way. */
   readonly #starting = new WeakSet<ChatSync>();
+  /** A member's side of its anchors' group mailboxes. */
+  readonly #mailbox: GroupMailbox;
+  /** A passive anchor's group mailbox. */
+  #anchorMailbox: AnchorMailbox | undefined;
+  /** Catch-ups under way, for status. */
+  readonly #catchUps = new Map<string, CatchUpView>();
 
   private constructor(
     profile: Profile,
@@ -186,6 +214,57 @@ export class RojNode implements NodeApi {
     this.#now = options.now ?? Date.now;
     this.#logLine = options.log ?? (() => {});
     this.#peers = new PeerSet(profile.keyPair.publicKey);
+    this.#mailbox = new GroupMailbox({
+      log,
+      kv: profile.store.kv,
+      groups,
+      me: profile.keyPair.publicKey,
+      stored: (chat, entries) => this.#groupStored(chat, entries),
+      progress: (p) => this.#progress(p),
+      say: (line) => this.#say(line),
+    });
+  }
+
+  /** A catch-up moved: an event always, a log line at its start, end and each quarter. */
+  #progress(p: MailboxProgress): void {
+    const chat = this.#chatById(p.chat)?.name ?? p.chat;
+    const k = `${p.chat}/${p.from}`;
+    const view: CatchUpView = { chat, from: p.from, done: p.done, total: p.total };
+    const before = this.#catchUps.get(k);
+    if (p.done >= p.total) this.#catchUps.delete(k);
+    else this.#catchUps.set(k, view);
+    const quarter = (v: CatchUpView | undefined) => v ? Math.floor((v.done * 4) / v.total) : -1;
+    if (!before || p.done >= p.total || quarter(before) !== quarter(view)) {
+      this.#say(
+        p.done >= p.total
+          ? `caught up ${chat} from ${p.from}: ${p.total} entries`
+          : `catching up ${chat} from ${p.from}: ${p.done} of ${p.total} entries`,
+      );
+    }
+    this.#emit({ type: "progress", progress: view });
+  }
+
+  /** Progress of a sync of `chat` with `peer` on `rpc`, fed by its heads and stored entries. */
+  #catchUp(chat: string, peer: Uint8Array, rpc: RpcSession): {
+    heads(theirs: ReadonlyMap<string, { seq: number }>): void;
+    stored(n: number): void;
+  } {
+    const from = () => this.#peerName(peer);
+    const c = new CatchUp((p) => this.#progress({ chat, from: from(), ...p }), { now: this.#now });
+    rpc.onClose(() => {
+      const p = c.progress;
+      c.end();
+      if (p) this.#progress({ chat, from: from(), done: p.total, total: p.total });
+    });
+    let asked = false;
+    return {
+      heads: (theirs) => {
+        if (asked) return;
+        asked = true;
+        this.log.heads(chat).then((ours) => c.expect(theirs, ours)).catch(() => {});
+      },
+      stored: (n) => c.stored(n),
+    };
   }
 
   /** Opens the node in an initialised data folder. @throws {RojError} */
@@ -617,8 +696,10 @@ export class RojNode implements NodeApi {
           members: this.contacts.all().filter((c) => !c.blocked).length,
           records: this.#discovery.sealed.size,
           sessions: this.#peers.all().length,
+          ...(this.#anchorMailbox ? { mailbox: this.#anchorMailbox.store.usage } : {}),
         }
         : {}),
+      ...(this.#catchUps.size > 0 ? { catchingUp: [...this.#catchUps.values()] } : {}),
     };
   }
 
@@ -752,7 +833,11 @@ export class RojNode implements NodeApi {
   #rpc(pipe: Pipe, peer?: Uint8Array): RpcSession {
     const rpc = new RpcSession(pipe, {
       hello: {
-        features: [...FEATURES, ...(this.#passive ? ["anchor"] : [])],
+        features: [
+          ...FEATURES,
+          ...(this.#passive ? ["anchor", "mailbox"] : []),
+          ...(this.#quic ? [PUNCH_FEATURE] : []),
+        ],
         name: this.name,
         sees: pipe.remote,
       },
@@ -766,6 +851,8 @@ export class RojNode implements NodeApi {
   /** Everything a contact may ask on a session, registered before its first frame. */
   #serve(rpc: RpcSession, peer: Uint8Array): void {
     this.#discovery.serve(rpc, peer);
+    this.#anchorMailbox?.serve(rpc, peer);
+    this.#punch?.serve(rpc, peer);
     if (!this.#passive) this.#serveSync(rpc, peer);
   }
 
@@ -805,13 +892,16 @@ export class RojNode implements NodeApi {
     const name = () => this.contacts.get(peer)?.name ?? fingerprint(peer);
     const chat = (): ChatRef =>
       this.#chatById(chatId) ?? { id: chatId, kind: "direct", name: name() };
+    const directProgress = this.#catchUp(chatId, peer, rpc);
     const direct = new ChatSync(this.log, rpc, chatId, {
       members: () => [this.publicKey, peer],
       onPeerHeads: (heads) => {
+        directProgress.heads(heads);
         const mine = heads.get(toHex(this.publicKey));
         if (mine) this.#markDelivered(chat(), mine.seq).catch(() => {});
       },
       onStored: (entries) => {
+        directProgress.stored(entries.length);
         const ref = chat();
         for (const e of entries) this.#emit({ type: "message", message: this.#view(ref, e, 0) });
       },
@@ -881,17 +971,21 @@ export class RojNode implements NodeApi {
   /** A ChatSync for group `id` on this session; entries by anyone who was ever a member. */
   #groupSync(rpc: RpcSession, st: SessionSyncs, id: string): ChatSync {
     const peerName = () => this.contacts.get(st.peer)?.name ?? fingerprint(st.peer);
+    const progress = this.#catchUp(id, st.peer, rpc);
     const sync = new ChatSync(this.log, rpc, id, {
       members: () => this.groups.everMembers(id),
       onPeerHeads: (heads) => {
+        progress.heads(heads);
         const mine = heads.get(toHex(this.publicKey));
         const ref = this.#chatById(id);
         if (mine && ref) this.#markDelivered(ref, mine.seq).catch(() => {});
       },
-      onStored: (entries) =>
-        this.#groupStored(id, entries).catch((err) =>
+      onStored: (entries) => {
+        progress.stored(entries.length);
+        return this.#groupStored(id, entries).catch((err) =>
           this.#say(`group ${id}: ${(err as Error).message}`)
-        ),
+        );
+      },
       log: (line) => this.#say(`${peerName()}: ${line}`),
     });
     st.groups.set(id, sync);
@@ -1019,6 +1113,7 @@ export class RojNode implements NodeApi {
    * a last push, then none, for peers who are not (any more).
    */
   #reconcileGroup(id: string): void {
+    this.#mailbox.changed(id);
     const g = this.groups.get(id);
     const meIn = g?.membership.members.has(toHex(this.publicKey)) ?? false;
     for (const s of this.#peers.all()) {
@@ -1068,6 +1163,7 @@ export class RojNode implements NodeApi {
     direction: "in" | "out",
     remote: string,
     client?: SshClient,
+    path: "direct" | "punched" = "direct",
   ): void {
     const session: PeerSession = {
       peer: contact.publicKey,
@@ -1075,6 +1171,7 @@ export class RojNode implements NodeApi {
       rpc,
       remote,
       since: this.#now(),
+      path,
     };
     const k = toHex(contact.publicKey);
     const anchor = rpc.peerHello?.features.includes("anchor") ?? false;
@@ -1089,16 +1186,17 @@ export class RojNode implements NodeApi {
       this.#learntVia.set(k, "direct (they dialled)");
     }
     this.#say(
-      `connected to ${contact.name}${anchor ? " (anchor)" : ""} (${remote}, ${
-        direction === "out" ? "we dialled" : "they dialled"
-      })`,
+      `connected to ${contact.name}${anchor ? " (anchor)" : ""} (${
+        path === "punched" ? "punched (udp) " : ""
+      }${remote}, ${direction === "out" ? "we dialled" : "they dialled"})`,
     );
     this.#noteSeenAs(rpc);
     this.contacts.update(contact.publicKey, {
       lastSeen: this.#now(),
       ...(anchor !== contact.anchor ? { anchor } : {}),
       // An anchor keeps no member's address; a person remembers where a contact answered.
-      ...(direction === "out" && !this.#passive
+      // A punched UDP endpoint is no address to dial over TCP.
+      ...(direction === "out" && !this.#passive && path === "direct"
         ? { addresses: mergeAddresses([remote], contact.addresses) }
         : {}),
     }).then((c) => this.#emit({ type: "contact", contact: this.#contactView(c) })).catch(() => {});
@@ -1136,6 +1234,9 @@ export class RojNode implements NodeApi {
       }
     }
     this.#discovery.onSession({ peer: contact.publicKey, rpc, anchor }).catch(() => {});
+    if (anchor && !this.#passive && rpc.peerHello?.features.includes("mailbox")) {
+      this.#mailbox.attach(contact.publicKey, rpc, contact.name);
+    }
   }
 
   /** A peer tells us the address it sees us at; publish it if we listen everywhere and it is new. */
@@ -1173,7 +1274,10 @@ export class RojNode implements NodeApi {
     const contact = peer.username === "roj" ? this.contacts.accepted(peer.publicKey) : undefined;
     const rpc = this.#rpc(pipe, contact?.publicKey);
     if (contact) {
-      rpc.ready.then(() => this.#attach(contact, rpc, "in", remote)).catch(() => {});
+      const path = peer.transport === "quic" ? "punched" : "direct";
+      rpc.ready.then(() => this.#attach(contact, rpc, "in", remote, undefined, path)).catch(
+        () => {},
+      );
       return;
     }
     const nonce = /^invite-([0-9a-f]{32})$/.exec(peer.username)?.[1];
@@ -1214,17 +1318,23 @@ export class RojNode implements NodeApi {
 
   /**
    * What a contact sees with plain OpenSSH `sftp`: the chats they are a member
-   * of, as export lines, and appends of entries they signed.
+   * of (our direct chat, the groups in which both of us are members), as
+   * export lines, and appends of entries they signed (groups/group_sftp.ts).
    */
   #sftpView(peer: InboundPeer): SftpView | undefined {
     const contact = peer.username === "roj" ? this.contacts.accepted(peer.publicKey) : undefined;
     if (!contact) return undefined;
     const chatId = directChatId(this.publicKey, contact.publicKey);
+    const sharedGroup = (chat: string) =>
+      this.groups.sharedWith(contact.publicKey).find((g) => g.id === chat);
     const mustBeShared = (chat: string) => {
-      if (chat !== chatId) throw new RojError("not_found", "no such chat");
+      if (chat !== chatId && !sharedGroup(chat)) throw new RojError("not_found", "no such chat");
     };
     const checkLine = async (chat: string, line: string): Promise<Entry> => {
       mustBeShared(chat);
+      if (chat !== chatId) {
+        return await checkGroupAppend(this.groups, chat, contact.publicKey, line);
+      }
       const e = await entryFromLine(line);
       if (toHex(e.author) !== toHex(contact.publicKey)) {
         throw new RojError("refused", `entry is signed by ${fingerprint(e.author)}, not by you`);
@@ -1234,13 +1344,23 @@ export class RojNode implements NodeApi {
     };
     return {
       list: () =>
-        Promise.resolve([{
-          name: this.contacts.get(contact.publicKey)?.name ?? contact.name,
-          chat: chatId,
-        }]),
+        Promise.resolve([
+          { name: this.contacts.get(contact.publicKey)?.name ?? contact.name, chat: chatId },
+          ...this.groups.sharedWith(contact.publicKey).map((g) => ({ name: g.name, chat: g.id })),
+        ]),
       read: async (chat) => {
         mustBeShared(chat);
-        const lines = (await this.log.read(chat)).map((e) => JSON.stringify(entryToJson(e)) + "\n");
+        const entries = await this.log.read(chat);
+        const g = sharedGroup(chat);
+        const lines = g
+          ? await groupExportLines(
+            this.groups,
+            chat,
+            entries,
+            contact.publicKey,
+            this.#memberName(g),
+          )
+          : entries.map((e) => JSON.stringify(entryToJson(e)) + "\n");
         return new TextEncoder().encode(lines.join(""));
       },
       check: async (chat, line) => {
@@ -1253,7 +1373,8 @@ export class RojNode implements NodeApi {
           throw new RojError("bad_input", `${res.rejected[0]!.reason}; nothing was stored`);
         }
         const ref = this.#chatById(chat);
-        if (ref) {
+        if (ref?.kind === "group") await this.#groupStored(chat, res.stored);
+        else if (ref) {
           for (const e of res.stored) {
             this.#emit({ type: "message", message: this.#view(ref, e, 0) });
           }
@@ -1262,7 +1383,7 @@ export class RojNode implements NodeApi {
         this.#say(
           `${contact.name} appended ${res.stored.length} entr${
             res.stored.length === 1 ? "y" : "ies"
-          } over sftp`,
+          } to ${ref?.name ?? chat} over sftp`,
         );
         return res.stored.length;
       },
@@ -1350,6 +1471,15 @@ export class RojNode implements NodeApi {
     if (this.#server) throw new RojError("exists", "the node is already started");
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 5000;
     this.#passive = options.passive ?? false;
+    if (this.#passive) {
+      const store = await MailboxStore.open(this.profile.store, options.mailbox);
+      this.#anchorMailbox = new AnchorMailbox(store, {
+        now: () => this.#now(),
+        log: (line) => this.#say(line),
+        name: (peer) => this.#peerName(peer),
+      });
+      this.#anchorMailbox.startSweeping();
+    }
     this.#advertise = (options.advertise ?? []).map((a) => formatEndpoint(parseEndpoint(a)));
     const listen = options.listen ?? { host: "0.0.0.0", port: 7022 };
     this.#server = await listenSsh({
@@ -1364,6 +1494,7 @@ export class RojNode implements NodeApi {
     this.#say(
       `listening on ${formatEndpoint(this.#server.address)} as ${this.name} ${this.fingerprint}`,
     );
+    if (options.quic ?? true) await this.#startQuic(this.#server);
     if (this.#passive) {
       this.#say(
         `passive anchor: ${this.contacts.all().length} members, ${this.#discovery.sealed.size} sealed records held`,
@@ -1381,6 +1512,82 @@ export class RojNode implements NodeApi {
         this.#say(`local addresses changed: ${now || "none"}`);
         this.#discovery.trigger("local addresses changed").catch(() => {});
       }, options.interfacePollMs ?? 5000);
+    }
+  }
+
+  /**
+   * The UDP endpoint on the listen port (another port if that one is taken:
+   * coordinators report whatever port they see) and the puncher. Without it
+   * the node still works over TCP.
+   */
+  async #startQuic(server: SshServer): Promise<void> {
+    const cert = await makeQuicCert(this.#now());
+    const serve = (port: number) =>
+      openQuicService({
+        host: server.address.host,
+        port,
+        cert,
+        onSsh: (socket) => server.inject(socket),
+        onProbe: (conn, stream, from) => this.#punch?.onProbe(conn, stream, from),
+        log: (line) => this.#say(line),
+      });
+    try {
+      try {
+        this.#quic = serve(server.address.port);
+      } catch {
+        this.#quic = serve(0);
+      }
+    } catch (err) {
+      this.#say(`no UDP endpoint, so no punched paths: ${(err as Error).message}`);
+      return;
+    }
+    this.#punch = new Puncher(this.#punchHost());
+    if (!this.#passive) this.#punch.start();
+  }
+
+  #punchHost(): PunchHost {
+    return {
+      publicKey: this.publicKey,
+      now: () => this.#now(),
+      log: (line) => this.#say(line),
+      quic: () => this.#quic,
+      sessions: () => this.#peers.all(),
+      accepted: (peer) => this.contacts.accepted(peer) !== undefined,
+      name: (peer) => this.#peerName(peer),
+      unreached: () =>
+        this.contacts.all().filter((c) =>
+          !c.blocked && !c.anchor && this.contacts.accepted(c.publicKey) &&
+          !this.#peers.get(c.publicKey)
+        ).map((c) => c.publicKey),
+      attach: (peer, socket, at) => this.#dialOver(peer, socket, at),
+    };
+  }
+
+  /** SSH to a contact over a punched QUIC stream; true when the session is kept. */
+  async #dialOver(peer: Uint8Array, socket: SocketLike, at: Endpoint): Promise<boolean> {
+    const contact = this.contacts.accepted(peer);
+    if (!contact || this.#closing) {
+      socket.destroy();
+      return false;
+    }
+    const client = await dialSsh({
+      keyPair: this.profile.keyPair,
+      to: at,
+      expectedKey: peer,
+      expectedName: contact.name,
+      timeoutMs: this.#dialTimeoutMs,
+      sock: socket,
+    });
+    this.#clients.add(client);
+    client.onClose(() => this.#clients.delete(client));
+    try {
+      const rpc = this.#rpc(await client.openRoj(), peer);
+      await rpc.ready;
+      this.#attach(contact, rpc, "out", formatEndpoint(at), client, "punched");
+      return this.#peers.get(peer)?.rpc === rpc;
+    } catch (err) {
+      client.close();
+      throw err;
     }
   }
 
@@ -1436,8 +1643,7 @@ export class RojNode implements NodeApi {
         learnt: this.#learntVia.get(k) ?? (c.addresses.length > 0 ? "invite" : "unknown"),
         lastSeen: s ? this.#now() : c.lastSeen,
         since: s ? s.since : null,
-        // Every session is direct until relaying (NAT issue) lands.
-        path: s ? "direct" : null,
+        path: s ? s.path ?? "direct" : null,
       };
     });
   }
@@ -1447,10 +1653,13 @@ export class RojNode implements NodeApi {
     if (this.#closing) return;
     this.#closing = true;
     this.#discovery.close();
+    this.#anchorMailbox?.close();
+    this.#punch?.close();
     if (this.#interfacesTimer) clearInterval(this.#interfacesTimer);
     for (const s of this.#peers.all()) s.rpc.close("node stopping");
     for (const c of this.#clients) c.close();
     await this.#server?.close();
+    this.#quic?.close();
     // Let pending commits settle before closing the store.
     await new Promise((r) => setTimeout(r, 10));
     await this.#marks.close();

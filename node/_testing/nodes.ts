@@ -2,6 +2,7 @@
 import { initProfile } from "../home/mod.ts";
 import { RojNode } from "../node.ts";
 import type { NodeEvent } from "../api/mod.ts";
+import type { MailboxLimits } from "../mailbox/mod.ts";
 
 export interface TestNode extends AsyncDisposable {
   readonly node: RojNode;
@@ -22,6 +23,12 @@ export interface TestNodeOptions {
   verbose?: boolean;
   /** Start as a passive anchor. */
   passive?: boolean;
+  /** A passive anchor's mailbox bounds. */
+  mailbox?: Partial<MailboxLimits>;
+  /** The node's clock. @default Date.now */
+  now?: () => number;
+  /** Publish these addresses instead of the listening one. */
+  advertise?: string[];
 }
 
 /** Polls `check` until it is true. */
@@ -46,6 +53,7 @@ export async function startTestNode(
   const events: NodeEvent[] = [];
   const node = await RojNode.open({
     dataDir: dir,
+    ...(options.now ? { now: options.now } : {}),
     ...(options.verbose || Deno.env.get("ROJ_VERBOSE")
       ? { log: (l: string) => console.log(`[${name}] ${l}`) }
       : {}),
@@ -64,6 +72,8 @@ export async function startTestNode(
     listen: { host: options.host ?? "127.0.0.1", port: options.port ?? 0 },
     dialTimeoutMs: 2000,
     passive: options.passive ?? false,
+    ...(options.mailbox ? { mailbox: options.mailbox } : {}),
+    ...(options.advertise ? { advertise: options.advertise } : {}),
   });
   let stopped = false;
   const stop = async () => {

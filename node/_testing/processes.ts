@@ -15,25 +15,42 @@ export interface NodeProcess {
   stop(): Promise<void>;
 }
 
+export interface SpawnOptions {
+  /** Run inside this network namespace (`ip netns exec`; see _testing/netlab.ts). */
+  readonly netns?: string;
+  /** More `roj run` options, e.g. ["--passive"]. */
+  readonly args?: readonly string[];
+}
+
 /** Starts `roj run --data dir --listen listen` and waits for its control socket. */
-export async function spawnNode(dir: string, listen: string, name = "node"): Promise<NodeProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-net",
-      "--allow-sys",
-      MAIN,
-      "run",
-      "--data",
-      dir,
-      "--listen",
-      listen,
-      "--no-web",
-    ],
+export async function spawnNode(
+  dir: string,
+  listen: string,
+  name = "node",
+  options: SpawnOptions = {},
+): Promise<NodeProcess> {
+  const deno = [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-net",
+    "--allow-sys",
+    MAIN,
+    "run",
+    "--data",
+    dir,
+    "--listen",
+    listen,
+    "--no-web",
+    ...(options.args ?? []),
+  ];
+  // `ip netns exec` execs the command, so the child is the node itself (signals reach it).
+  const [cmd, ...args] = options.netns ? ["ip", "netns", "exec", options.netns, ...deno] : deno;
+  const child = new Deno.Command(cmd!, {
+    args,
     env: { USER: name, NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",

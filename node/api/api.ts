@@ -84,6 +84,19 @@ export interface StatusView {
   readonly members?: number;
   readonly records?: number;
   readonly sessions?: number;
+  /** A passive anchor's group mailbox: sealed boxes and bytes held. */
+  readonly mailbox?: { readonly boxes: number; readonly bytes: number };
+  /** Catch-ups under way (chats with many entries to take in from a peer or anchor). */
+  readonly catchingUp?: CatchUpView[];
+}
+
+/** A chat taking in many entries from one peer or anchor: done of total. */
+export interface CatchUpView {
+  readonly chat: string;
+  /** The contact or anchor it comes from. */
+  readonly from: string;
+  readonly done: number;
+  readonly total: number;
 }
 
 export interface ContactView {
@@ -108,8 +121,11 @@ export interface PeerView {
   readonly lastSeen: number | null;
   /** When the current session started. */
   readonly since: number | null;
-  /** How the live session runs: straight to the peer, or spliced through a relay. Null when not connected. */
-  readonly path: "direct" | "relayed" | null;
+  /**
+   * How the live session runs: straight to the peer over TCP, over a punched
+   * UDP path (SSH inside QUIC), or spliced through a relay. Null when not connected.
+   */
+  readonly path: "direct" | "punched" | "relayed" | null;
 }
 
 export interface MessageView {
@@ -171,7 +187,9 @@ export type NodeEvent =
   | { readonly type: "message"; readonly message: MessageView }
   | { readonly type: "delivered"; readonly chat: string; readonly seq: number }
   | { readonly type: "contact"; readonly contact: ContactView }
-  | { readonly type: "log"; readonly line: string };
+  | { readonly type: "log"; readonly line: string }
+  /** A catch-up's progress: first at 0, at most a few times a second, last at done = total. */
+  | { readonly type: "progress"; readonly progress: CatchUpView };
 
 /** What each method returns. */
 export interface Results {

@@ -16,6 +16,8 @@ export interface PeerSession {
   readonly rpc: RpcSession;
   readonly remote: string;
   readonly since: number;
+  /** "punched": SSH inside QUIC through a punched UDP path. @default "direct" */
+  readonly path?: "direct" | "punched";
 }
 
 export class PeerSet {

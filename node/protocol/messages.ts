@@ -23,6 +23,8 @@
  * Versions:
  *   1  hello, invite.redeem, sync.heads, sync.push, addr.put, addr.get,
  *      addr.mine, addr.notify; feature "anchor" marks a passive anchor
+ *   1  (same version, new methods only) mbox.put, mbox.get, mbox.notify: an
+ *      anchor's group mailbox; an anchor that lists feature "mailbox" serves them
  */
 import { z } from "zod";
 

@@ -5,6 +5,9 @@ import { RojError } from "../errors.ts";
 import { MAX_BODY_BYTES } from "../log/mod.ts";
 
 const b64 = (max: number) => z.string().min(1).max(max).regex(/^[A-Za-z0-9+/]*={0,2}$/);
+const hex = (len: number) => z.string().length(len).regex(/^[0-9a-f]*$/);
+/** A mailbox box in base64: an entry of the largest body, its signature, sealing overhead. */
+const MAX_BOX_B64 = ((MAX_BODY_BYTES + 8 * 1024) * 4) / 3 + 4;
 const chatId = z.string().regex(/^[a-z0-9-]{1,64}$/);
 /** Most entries in one push; sized so a full batch stays under MAX_FRAME. */
 export const MAX_PUSH_ENTRIES = 1000;
@@ -59,6 +62,76 @@ export const schemas = {
   "addr.notify": {
     params: z.object({ tags: z.array(b64(24)).min(1).max(256) }),
     result: z.object({}),
+  },
+  /**
+   * Group mailbox on an anchor (node/mailbox/): hold these sealed boxes under
+   * `tag`, in order; `taken` leading boxes are held, the next was refused for `reason`.
+   */
+  "mbox.put": {
+    params: z.object({
+      tag: hex(32),
+      items: z.array(z.object({ i: hex(32), b: b64(Math.ceil(MAX_BOX_B64)) })).min(1).max(500),
+    }),
+    result: z.object({
+      taken: z.number().int().min(0),
+      stored: z.number().int().min(0),
+      duplicates: z.number().int().min(0),
+      reason: z.string().max(300).optional(),
+    }),
+  },
+  /** Boxes held under `tag` numbered after `after`, oldest first. */
+  "mbox.get": {
+    params: z.object({
+      tag: hex(32),
+      after: z.number().int().min(0).max(2 ** 53 - 1),
+      limit: z.number().int().min(1).max(1000).optional(),
+    }),
+    result: z.object({
+      gen: z.string().max(64),
+      items: z.array(z.object({ n: z.number().int().min(1), b: b64(Math.ceil(MAX_BOX_B64)) }))
+        .max(1000),
+      more: z.boolean(),
+    }),
+  },
+  /** Anchor to member: new boxes arrived under a tag you fetched in this session. */
+  "mbox.notify": {
+    params: z.object({ tag: hex(32) }),
+    result: z.object({}),
+  },
+  /**
+   * UDP hole punching (node/punch/). Asked of a coordinator: a nonce to send
+   * in a QUIC probe to its UDP `port` (certificate pinned by `cert`), so that
+   * it sees which public UDP endpoint our packets come from.
+   */
+  "punch.probe": {
+    params: z.object({}),
+    result: z.object({ nonce: b64(24), cert: b64(44), port: z.number().int().min(1).max(65535) }),
+  },
+  /**
+   * Asked of a coordinator: introduce us (probed with `nonce`) to contact
+   * `peer`; `cert` pins our QUIC certificate. The answer is the peer's public
+   * UDP endpoint and certificate, once it has started opening its NAT to us.
+   */
+  "punch.ask": {
+    params: z.object({ peer: b64(44), nonce: b64(24), cert: b64(44) }),
+    result: z.object({ endpoint: z.string().max(64), cert: b64(44) }),
+  },
+  /**
+   * From a coordinator to the target: `peer`, seen at `endpoint` with QUIC
+   * certificate `cert`, wants a punched session. The target probes the
+   * coordinator with `nonce` (UDP `port`, certificate `probeCert`), starts
+   * sending towards `endpoint`, and answers with its own certificate.
+   */
+  "punch.offer": {
+    params: z.object({
+      peer: b64(44),
+      endpoint: z.string().max(64),
+      cert: b64(44),
+      nonce: b64(24),
+      probeCert: b64(44),
+      port: z.number().int().min(1).max(65535),
+    }),
+    result: z.object({ cert: b64(44) }),
   },
 } as const;
 

@@ -45,6 +45,24 @@ export const keys = {
   /** A sealed address record held for others, by tag and uploader (hex): { blob, uploader, at }. */
   sealed: (tagHex: string, uploaderHex: string) => ["sealed", tagHex, uploaderHex] as const,
   sealedAll: () => ["sealed"] as const,
+  /**
+   * A group mailbox box held by an anchor, by tag (hex) and arrival number:
+   * { id, up, at, size, part } and, for a box over one value, parts
+   * [..., n, i] (i >= 1) beside it.
+   */
+  mbox: (tagHex: string, n: number) => ["mbox", tagHex, n] as const,
+  mboxPart: (tagHex: string, n: number, i: number) => ["mbox", tagHex, n, i] as const,
+  mboxTag: (tagHex: string) => ["mbox", tagHex] as const,
+  mboxAll: () => ["mbox"] as const,
+  /** The same box by arrival time, for expiry. */
+  mboxAt: (at: number, tagHex: string, n: number) => ["mbox-at", at, tagHex, n] as const,
+  mboxAtAll: () => ["mbox-at"] as const,
+  /** The mailbox's generation (random hex, new when its data is lost) and next arrival number. */
+  mboxMeta: (name: "gen" | "next") => ["meta", "mbox", name] as const,
+  /** A member's place in an anchor's mailbox for a group: { gen, after }. */
+  mboxCursor: (anchor: Uint8Array, chat: string) => ["mbox-cursor", anchor, chat] as const,
+  /** Per author (hex), the highest seq this member handed an anchor for a group. */
+  mboxPushed: (anchor: Uint8Array, chat: string) => ["mbox-pushed", anchor, chat] as const,
   /** This node's own signed address record (packed). */
   ownRecord: () => ["meta", "addr"] as const,
 } as const;

@@ -13,3 +13,15 @@ export {
   type SshServer,
 } from "./ssh.ts";
 export { type SftpChat, type SftpView } from "./sftp_server.ts";
+export {
+  ALPN_PROBE,
+  ALPN_SSH,
+  dialQuicSocket,
+  makeQuicCert,
+  openQuicService,
+  type QuicCert,
+  type QuicService,
+  type QuicServiceOptions,
+  quicStreamSocket,
+  type SocketLike,
+} from "./quic.ts";

@@ -10,6 +10,7 @@
 // @ts-types="./ssh2.d.ts"
 import ssh2 from "ssh2";
 import net from "node:net";
+import type { Duplex } from "node:stream";
 import { RojError } from "../errors.ts";
 import {
   encodePrivateKey,
@@ -112,6 +113,8 @@ export interface InboundPeer {
   readonly publicKey: Uint8Array;
   readonly username: string;
   readonly remote: Endpoint;
+  /** What carries the SSH connection: a TCP socket, or a QUIC stream (see quic.ts). */
+  readonly transport: "tcp" | "quic";
   /** Closes the whole SSH connection. */
   close(): void;
 }
@@ -132,6 +135,12 @@ export interface ListenOptions {
 
 export interface SshServer {
   readonly address: Endpoint;
+  /**
+   * Serves an SSH connection that arrived another way than the TCP listener
+   * (a QUIC stream): same host key, same authentication. The socket needs
+   * remoteAddress, remotePort and remoteFamily ("quic" marks the transport).
+   */
+  inject(socket: Duplex): void;
   close(): Promise<void>;
 }
 
@@ -146,6 +155,7 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
     { hostKeys: [pem], algorithms: ALGORITHMS, ident: "Roj_1" },
     (client: Ssh2ServerClient, info: Ssh2ClientInfo) => {
       const remote = { host: info.ip, port: info.port };
+      const transport = info.family === "quic" ? "quic" as const : "tcp" as const;
       let peer: InboundPeer | undefined;
       const authTimer = setTimeout(() => {
         log(`dropped ${formatEndpoint(remote)}: no authentication in time`);
@@ -174,7 +184,13 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
           if (!ctx.blob || !await verifyEd25519(publicKey, ctx.signature, ctx.blob)) {
             return ctx.reject(["publickey"]);
           }
-          peer = { publicKey, username: ctx.username, remote, close: () => client.end() };
+          peer = {
+            publicKey,
+            username: ctx.username,
+            remote,
+            transport,
+            close: () => client.end(),
+          };
         }
         ctx.accept();
       });
@@ -248,6 +264,7 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
   });
   return {
     address: { host: addr.address, port: addr.port },
+    inject: (socket) => server.injectSocket(socket),
     close: () =>
       new Promise<void>((resolve) => {
         tcp.close(() => resolve());
@@ -265,6 +282,8 @@ export interface DialOptions {
   readonly expectedName: string;
   /** Bind the source address (so peers see our listening address). */
   readonly localAddress?: string;
+  /** Run SSH over this connected stream (a QUIC stream, see quic.ts) instead of dialling TCP. */
+  readonly sock?: Duplex;
   readonly username?: string;
   /** @default 5000 */
   readonly timeoutMs?: number;
@@ -293,12 +312,11 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
     let hostKey: Uint8Array | undefined;
     let settled = false;
     const client = new ssh2.Client();
-    const sock = net.connect({
+    const sock: Duplex = options.sock ?? net.connect({
       host: options.to.host,
       port: options.to.port,
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
-    });
-    sock.setNoDelay(true);
+    }).setNoDelay(true);
     const timer = setTimeout(
       () =>
         fail(new RojError("unreachable", `${where} did not answer in time`, { retryable: true })),
@@ -424,5 +442,6 @@ interface Ssh2ServerClient {
 }
 interface Ssh2ClientInfo {
   ip: string;
+  family?: string;
   port: number;
 }

@@ -1,0 +1,165 @@
+/**
+ * The NAT lab (scripts/netlab.sh) for tests: network namespaces behind real
+ * nftables NAT, set up per test and torn down after it.
+ *
+ *   const lab = netlabUnavailable() ? null : await startNetLab({ symmetricB: true });
+ *   await using _ = lab;
+ *   await lab.run("homeA", ["ip", "-br", "addr"]);
+ *
+ * A test that needs the lab registers with `labTest`, which skips it with the
+ * reason in its name where the lab cannot run (not root, no `ip` or `nft`, no
+ * permission to make namespaces).
+ */
+import { initProfile } from "../home/mod.ts";
+import { RojNode } from "../node.ts";
+
+const SCRIPT = new URL("../../scripts/netlab.sh", import.meta.url).pathname;
+
+/** The hosts of the lab and their addresses (see scripts/netlab.sh). */
+export const LAB = {
+  wan: "10.99.0.1",
+  natA: "10.99.0.2",
+  natB: "10.99.0.3",
+  homeA: "192.168.50.2",
+  homeB: "192.168.60.2",
+} as const;
+export type LabHost = keyof typeof LAB;
+
+function onPath(tool: string): boolean {
+  const dirs = (Deno.env.get("PATH") ?? "").split(":").concat(["/usr/sbin", "/sbin"]);
+  return dirs.some((d) => {
+    try {
+      return Deno.statSync(`${d}/${tool}`).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+let unavailable: string | undefined | null = null;
+
+/** Why the lab cannot run here, or undefined when it can. Checked once. */
+export function netlabUnavailable(): string | undefined {
+  if (unavailable !== null) return unavailable;
+  unavailable = (() => {
+    if (Deno.build.os !== "linux") return "the NAT lab needs Linux network namespaces";
+    if (Deno.uid() !== 0) return "the NAT lab needs root (network namespaces, nftables)";
+    for (const tool of ["ip", "nft"]) {
+      if (!onPath(tool)) return `the NAT lab needs '${tool}' (apt-get install iproute2 nftables)`;
+    }
+    const probe = `rojprobe${Deno.pid}`;
+    const add = new Deno.Command("ip", { args: ["netns", "add", probe], stderr: "piped" })
+      .outputSync();
+    if (!add.success) {
+      return `cannot make network namespaces here: ${new TextDecoder().decode(add.stderr).trim()}`;
+    }
+    new Deno.Command("ip", { args: ["netns", "del", probe] }).outputSync();
+    return undefined;
+  })();
+  return unavailable;
+}
+
+/** Deno.test that skips, saying why, where the lab cannot run. */
+export function labTest(name: string, fn: () => Promise<void>): void {
+  const why = netlabUnavailable();
+  Deno.test({
+    name: why ? `${name} (skipped: ${why})` : name,
+    ignore: why !== undefined,
+    fn,
+  });
+}
+
+export interface NetLab extends AsyncDisposable {
+  /** The namespace name of a lab host ("roj123-homeA"). */
+  ns(host: LabHost): string;
+  /** Runs a command inside a host's namespace and returns its output; throws on failure. */
+  run(host: LabHost, cmd: string[]): Promise<string>;
+  /** A Deno.Command that runs `cmd` inside a host's namespace. */
+  command(host: LabHost, cmd: string[], options?: Deno.CommandOptions): Deno.Command;
+  /** Removes the lab's namespaces (also done on dispose). */
+  teardown(): Promise<void>;
+}
+
+export interface NetLabOptions {
+  /** natB maps each destination to a new port, like a symmetric NAT. @default false */
+  readonly symmetricB?: boolean;
+}
+
+async function script(prefix: string, args: string[]): Promise<void> {
+  const out = await new Deno.Command("bash", {
+    args: [SCRIPT, ...args],
+    env: { NETLAB_PREFIX: prefix },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    const dec = new TextDecoder();
+    throw new Error(
+      `netlab.sh ${args.join(" ")} failed: ${dec.decode(out.stderr)}${dec.decode(out.stdout)}`,
+    );
+  }
+}
+
+/** Sets up a fresh lab under its own namespace names (so concurrent labs do not meet). */
+export async function startNetLab(options: NetLabOptions = {}): Promise<NetLab> {
+  const why = netlabUnavailable();
+  if (why) throw new Error(why);
+  const prefix = `r${Deno.pid % 100_000}${Math.floor(Math.random() * 1000)}`;
+  await script(prefix, ["setup", ...(options.symmetricB ? ["--symmetric-b"] : [])]);
+  const names: Record<LabHost, string> = {
+    wan: `${prefix}-wan`,
+    natA: `${prefix}-natA`,
+    natB: `${prefix}-natB`,
+    homeA: `${prefix}-homeA`,
+    homeB: `${prefix}-homeB`,
+  };
+  const command = (host: LabHost, cmd: string[], opts: Deno.CommandOptions = {}) =>
+    new Deno.Command("ip", { ...opts, args: ["netns", "exec", names[host], ...cmd] });
+  let down = false;
+  const teardown = async () => {
+    if (down) return;
+    down = true;
+    await script(prefix, ["teardown"]);
+  };
+  return {
+    ns: (host) => names[host],
+    command,
+    async run(host, cmd) {
+      const out = await command(host, cmd, { stdout: "piped", stderr: "piped" }).output();
+      const dec = new TextDecoder();
+      if (!out.success) throw new Error(`${cmd.join(" ")} in ${host}: ${dec.decode(out.stderr)}`);
+      return dec.decode(out.stdout);
+    },
+    teardown,
+    [Symbol.asyncDispose]: teardown,
+  };
+}
+
+/** A contact to write into a data folder before its node first starts. */
+export interface SeedContact {
+  readonly publicKey: Uint8Array;
+  readonly name: string;
+  readonly addresses?: string[];
+  readonly anchor?: boolean;
+}
+
+/** A new data folder with an identity, for a node that starts later. */
+export async function makeDataDir(name: string): Promise<{ dir: string; publicKey: Uint8Array }> {
+  const dir = await Deno.makeTempDir({ prefix: `roj-${name}-` });
+  const profile = await initProfile(dir, { name });
+  profile.store.close();
+  return { dir, publicKey: profile.keyPair.publicKey };
+}
+
+/** Writes contacts straight into a data folder (no invites: NATed peers cannot redeem one). */
+export async function seedContacts(dir: string, contacts: readonly SeedContact[]): Promise<void> {
+  const node = await RojNode.open({ dataDir: dir });
+  try {
+    for (const c of contacts) {
+      await node.contacts.add(c.publicKey, c.name, c.addresses ?? [], Date.now(), ["notes"]);
+      if (c.anchor) await node.contacts.update(c.publicKey, { anchor: true });
+    }
+  } finally {
+    await node.close();
+  }
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The NAT lab: Linux network namespaces with nftables masquerade, for tests of
+# reaching peers behind NAT. Every address exists only inside the namespaces.
+#
+#   wan (10.99.0.1, bridge br0) ─┬─ natA (10.99.0.2 | 192.168.50.1) ── homeA (192.168.50.2)
+#                                └─ natB (10.99.0.3 | 192.168.60.1) ── homeB (192.168.60.2)
+#
+# "wan" is the public internet with one host on it (an anchor runs there); natA
+# and natB are home routers: they masquerade their LAN and drop new inbound
+# connections on their wan side, as real routers do (without that rule the
+# first punching packet from the other side creates a conntrack entry on the
+# router and the outgoing port is remapped, see shared/NETLAB.md).
+#
+# Usage: netlab.sh setup [--symmetric-b] | teardown | status
+#   --symmetric-b   natB maps each destination to a new port (`masquerade random`),
+#                   like a symmetric NAT: UDP hole punching through it fails.
+# Namespaces are named "$NETLAB_PREFIX-wan" etc. (default prefix "roj"), so
+# several labs can exist at once. Setup and teardown are idempotent; needs root,
+# iproute2 and nftables.
+set -euo pipefail
+PREFIX="${NETLAB_PREFIX:-roj}"
+if ! [[ "$PREFIX" =~ ^[a-zA-Z0-9]{1,10}$ ]]; then
+  echo "netlab: NETLAB_PREFIX must be 1-10 letters or digits, not '$PREFIX'" >&2
+  exit 2
+fi
+WAN="$PREFIX-wan" NATA="$PREFIX-natA" HOMEA="$PREFIX-homeA" NATB="$PREFIX-natB" HOMEB="$PREFIX-homeB"
+ALL="$WAN $NATA $HOMEA $NATB $HOMEB"
+
+teardown() {
+  # Deleting a namespace deletes its veths and their peers.
+  for n in $ALL; do ip netns del "$n" 2>/dev/null || true; done
+}
+
+# nat_router ROUTER-NS WAN-IF PUBLIC-IP LAN-IF LAN-GW HOME-NS HOME-IP LAN-CIDR MASQUERADE-FLAGS
+nat_router() {
+  local r=$1 wif=$2 pub=$3 lif=$4 gw=$5 h=$6 hip=$7 lan=$8 flags=$9
+  ip -n "$WAN" link add "wan-$wif" type veth peer name "$wif" netns "$r"
+  ip -n "$r" link add "$lif" type veth peer name eth0 netns "$h"
+  ip -n "$WAN" link set "wan-$wif" master br0
+  ip -n "$r" addr add "$pub/24" dev "$wif"
+  ip -n "$r" addr add "$gw/24" dev "$lif"
+  ip -n "$h" addr add "$hip/24" dev eth0
+  ip -n "$WAN" link set "wan-$wif" up
+  for dev in "$wif" "$lif" lo; do ip -n "$r" link set "$dev" up; done
+  for dev in eth0 lo; do ip -n "$h" link set "$dev" up; done
+  ip -n "$h" route add default via "$gw"
+  ip netns exec "$r" sysctl -qw net.ipv4.ip_forward=1
+  ip netns exec "$r" nft -f - <<EOF
+flush ruleset
+table ip nat {
+  chain postrouting { type nat hook postrouting priority srcnat; policy accept;
+    oifname "$wif" ip saddr $lan masquerade $flags
+  }
+}
+table ip filter {
+  chain input { type filter hook input priority filter; policy accept;
+    iifname "$wif" ct state new drop
+  }
+  chain forward { type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    iifname "$lif" oifname "$wif" ip saddr $lan accept
+  }
+}
+EOF
+}
+
+setup() {
+  local flagsB=""
+  case "${1:-}" in
+    "") ;;
+    --symmetric-b) flagsB="random" ;;
+    *) echo "netlab: unknown option '$1' (expected --symmetric-b)" >&2; exit 2 ;;
+  esac
+  for tool in ip nft; do
+    command -v "$tool" >/dev/null || { echo "netlab: '$tool' is missing (apt-get install iproute2 nftables)" >&2; exit 1; }
+  done
+  teardown
+  for n in $ALL; do ip netns add "$n"; done
+  ip -n "$WAN" link set lo up
+  # The "internet": one /24 shared by the wan host and both routers' public sides.
+  ip -n "$WAN" link add br0 type bridge
+  ip -n "$WAN" link set br0 up
+  ip -n "$WAN" addr add 10.99.0.1/24 dev br0
+  nat_router "$NATA" wanA 10.99.0.2 lanA 192.168.50.1 "$HOMEA" 192.168.50.2 192.168.50.0/24 ""
+  nat_router "$NATB" wanB 10.99.0.3 lanB 192.168.60.1 "$HOMEB" 192.168.60.2 192.168.60.0/24 "$flagsB"
+}
+
+status() {
+  for n in $ALL; do
+    echo "== $n"
+    ip -n "$n" -br addr 2>/dev/null || echo "(absent)"
+  done
+  if ip netns exec "$NATB" nft list ruleset 2>/dev/null | grep -q "masquerade random"; then
+    echo "natB: symmetric (masquerade random)"
+  fi
+}
+
+case "${1:-}" in
+  setup) setup "${2:-}" ;;
+  teardown) teardown ;;
+  status) status ;;
+  *) echo "usage: $0 setup [--symmetric-b] | teardown | status" >&2; exit 2 ;;
+esac
