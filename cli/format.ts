@@ -174,8 +174,15 @@ export function peerLines(peers: readonly PeerView[], now: number = Date.now()):
   return table(peers.map((p) => [
     escapeControl(p.name) + (p.kind === "anchor" ? " (anchor)" : ""),
     p.state,
-    (p.path === "punched" ? "punched (udp) " : "") +
-    (p.address ? escapeControl(p.address) : "(no address known)"),
+    p.state === "connected" && p.path === "relayed"
+      ? `via ${escapeControl(p.via ?? "a relay")} (relayed)`
+      : p.state === "connected" && p.path === "punched"
+      ? `punched (udp) ${escapeControl(p.address ?? "")}`
+      : p.state === "connected" && p.address
+      ? `direct ${escapeControl(p.address)}`
+      : p.address
+      ? escapeControl(p.address)
+      : "(no address known)",
     escapeControl(p.learnt),
     p.state === "connected"
       ? `since ${relativeTime(p.since, now)}`

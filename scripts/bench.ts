@@ -1,10 +1,11 @@
 /**
  * `deno task bench [section…]`: every benchmark, as tables of medians with the
- * baselines measured in the same run. Sections: log, chat, cascade.
+ * baselines measured in the same run. Sections: log, chat, cascade, group.
  */
 import { printTable, type Row } from "./bench/_measure.ts";
 import { benchCascade } from "./bench/cascade_bench.ts";
 import { benchChat } from "./bench/chat_bench.ts";
+import { benchGroup } from "./bench/group_bench.ts";
 import { benchLog } from "./bench/log_bench.ts";
 
 const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
@@ -17,6 +18,11 @@ const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
     title:
       "Cascade: every person of a hive moves at once (2 anchors, 8 contacts each), until every pair is back",
     run: benchCascade,
+  },
+  group: {
+    title:
+      "Groups: fan-out to 20 members (full mesh, via the anchor only) and catch-up of 10,000 entries, with the 1:1 baseline",
+    run: benchGroup,
   },
 };
 

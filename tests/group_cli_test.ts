@@ -121,3 +121,19 @@ Deno.test("roj status shows a catch-up under way and an anchor's group mail", ()
   });
   assert.ok(anchor.some((l) => /^group mail held: +12 boxes, 35 kB$/.test(l)), anchor.join("\n"));
 });
+
+Deno.test("roj run: mailbox bounds need --passive and are checked", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await cli(["run", "--mail-quota", "5", "--data", dir, "--no-web"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^roj: --mail-quota and --mail-expiry need --passive\n$/);
+    const bad = await cli(["run", "--passive", "--mail-expiry", "1s", "--data", dir, "--no-web"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^roj: .*1s/);
+    const help = await cli(["run", "--help"]);
+    assert.match(help.stdout, /--mail-quota <n>/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -126,6 +126,8 @@ export interface PeerView {
    * UDP path (SSH inside QUIC), or spliced through a relay. Null when not connected.
    */
   readonly path: "direct" | "punched" | "relayed" | null;
+  /** For a relayed session, the relay's name. */
+  readonly via?: string;
 }
 
 export interface MessageView {

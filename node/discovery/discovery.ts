@@ -17,7 +17,7 @@
  * plain record. Nothing here is sent outside authenticated sessions.
  */
 import { RojError } from "../errors.ts";
-import type { KeyPair, Signer } from "../identity/mod.ts";
+import { createVerifier, type KeyPair, type Signer, type Verifier } from "../identity/mod.ts";
 import { compareBytes, toHex } from "../log/mod.ts";
 import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
@@ -60,6 +60,16 @@ export interface DiscoveryHost {
   learnt(peer: Uint8Array, record: SignedRecord, via: string): Promise<void>;
   /** The addresses to publish now. */
   addresses(): string[];
+  /**
+   * Keys of peers that relay for this node, to name in its record while it
+   * cannot be dialled from outside (node/relay); empty when it can.
+   */
+  relays?(): Uint8Array[];
+  /**
+   * Reaches a contact through a relay its record names, once every direct
+   * address failed (node/relay). True when a session is up.
+   */
+  dialRelayed?(peer: KnownPeer): Promise<boolean>;
 }
 
 export type PeerState = "connected" | "dialing" | "unreachable";
@@ -85,6 +95,8 @@ export class Discovery {
   readonly sealed: SealedStore;
   readonly #pair: (them: Uint8Array) => Pair;
   readonly #options: Required<DiscoveryOptions>;
+  /** Checks record signatures synchronously, keeping the contacts' keys. */
+  readonly #verifier: Verifier = createVerifier();
   #record: SignedRecord | null = null;
   #running: Promise<void> | null = null;
   #again = false;
@@ -105,6 +117,18 @@ export class Discovery {
   readonly #tags = new Map<string, { theirs: Uint8Array; ours: Uint8Array }>();
   /** Waits before dialling a learnt record, by peer hex; cut short by its session or close(). */
   readonly #waits = new Map<string, () => void>();
+  /**
+   * Our record sealed for each contact (hex), for the record of that seq: every
+   * holder gets the same copy, so a move seals once per contact, not once per
+   * contact and session.
+   */
+  readonly #sealedCopies = new Map<string, { seq: number; t: string; b: string }>();
+  /**
+   * Copies already opened, by "tag|copy" (base64, as served): several holders
+   * serve the same copy, and opening means decrypting and checking a signature.
+   * A bad copy maps to null, so it is logged once.
+   */
+  readonly #opened = new Map<string, SignedRecord | null>();
 
   private constructor(
     host: DiscoveryHost,
@@ -133,7 +157,7 @@ export class Discovery {
     const own = await store.kv.get<unknown>(keys.ownRecord());
     if (own.value instanceof Uint8Array) {
       try {
-        d.#record = await openRecord(own.value, host.keyPair.publicKey);
+        d.#record = await openRecord(own.value, host.keyPair.publicKey, d.#verifier);
       } catch {
         host.log("own address record in the store is damaged; a new one will be published");
       }
@@ -156,17 +180,25 @@ export class Discovery {
     if (this.#host.passive) return false;
     const addresses = this.#host.addresses();
     if (addresses.length === 0) return false;
+    const relays = this.#host.relays?.() ?? [];
+    const had = (this.#record?.relays ?? []).map(toHex);
     const same = this.#record && this.#record.addresses.length === addresses.length &&
-      this.#record.addresses.every((a, i) => a === addresses[i]);
+      this.#record.addresses.every((a, i) => a === addresses[i]) &&
+      had.length === relays.length && relays.every((k, i) => toHex(k) === had[i]);
     if (same) return false;
     const rec = await signRecord(this.#host.signer, {
       seq: (this.#record?.seq ?? 0) + 1,
       time: this.#host.now(),
       addresses,
+      ...(relays.length > 0 ? { relays } : {}),
     });
     await this.#store.kv.set(keys.ownRecord(), rec.packed);
     this.#record = rec;
-    this.#host.log(`published address record ${rec.seq}: ${addresses.join(", ")}`);
+    this.#host.log(
+      `published address record ${rec.seq}: ${addresses.join(", ")}${
+        relays.length > 0 ? ` (not reachable from outside; ${relays.length} relay(s) named)` : ""
+      }`,
+    );
     this.refresh();
     return true;
   }
@@ -258,7 +290,10 @@ export class Discovery {
     const results = await Promise.all(
       p.addresses.map((a) => this.#host.dial(p, a).catch(() => false)),
     );
-    return results.some(Boolean);
+    if (results.some(Boolean) || this.#host.session(p.publicKey)) return true;
+    // Every direct address failed: the peer may be behind NAT; its record may name relays.
+    if (this.#closed || !this.#host.dialRelayed) return false;
+    return await this.#host.dialRelayed(p).catch(() => false);
   }
 
   /**
@@ -302,55 +337,67 @@ export class Discovery {
     const pending = new Map(
       wanted.filter((p) => !p.anchor).map((
         p,
-      ) => [toHex(this.#tagsOf(p.publicKey).theirs), p]),
+      ) => [encodeB64(this.#tagsOf(p.publicKey).theirs), p]),
     );
     if (pending.size === 0) return [];
-    const asked = [...pending.values()];
+    const asked = [...pending.keys()];
     const learnt = new Set<KnownPeer>();
     await Promise.all(sessions.map(async (s) => {
       for (const item of await this.#get(s, asked)) {
-        const p = pending.get(item.tagHex);
+        const p = pending.get(item.t);
         if (!p) continue;
-        const rec = await this.#open(p, item.blob);
+        const rec = await this.#open(p, item.t, item.b);
         // Checked and claimed with no await between: a seq is reported once at a time.
-        const busy = this.#reporting.get(item.tagHex) ?? 0;
+        const busy = this.#reporting.get(item.t) ?? 0;
         if (!rec || rec.seq <= Math.max(p.recordSeq, busy)) continue;
-        this.#reporting.set(item.tagHex, rec.seq);
+        this.#reporting.set(item.t, rec.seq);
         learnt.add(p);
         // Dial the new addresses while the record is being stored.
         this.#dialLearnt({ ...p, addresses: rec.addresses });
         try {
           await this.#report(p, rec, s);
         } finally {
-          if (this.#reporting.get(item.tagHex) === rec.seq) this.#reporting.delete(item.tagHex);
+          if (this.#reporting.get(item.t) === rec.seq) this.#reporting.delete(item.t);
         }
       }
     }));
     return [...learnt];
   }
 
-  async #get(
-    s: LiveSession,
-    peers: KnownPeer[],
-  ): Promise<Array<{ tagHex: string; blob: Uint8Array }>> {
-    const tags = peers.slice(0, 256).map((p) => encodeB64(this.#tagsOf(p.publicKey).theirs));
+  /** Asks one session for copies under these tags (base64); nothing when it fails. */
+  async #get(s: LiveSession, tags: string[]): Promise<Array<{ t: string; b: string }>> {
     if (tags.length === 0) return [];
     try {
-      const res = check("addr.get", "result", await s.rpc.request("addr.get", { tags }, 5000));
-      return res.items.map((i) => ({ tagHex: toHex(decodeB64(i.t)), blob: decodeB64(i.b) }));
+      const res = check(
+        "addr.get",
+        "result",
+        await s.rpc.request("addr.get", { tags: tags.slice(0, 256) }, 5000),
+      );
+      return res.items;
     } catch {
       return [];
     }
   }
 
-  /** Opens and verifies a sealed copy of `p`'s record; null (logged) when it is bad. */
-  async #open(p: KnownPeer, blob: Uint8Array): Promise<SignedRecord | null> {
+  /** Opens and verifies a sealed copy of `p`'s record; null (logged once) when it is bad. */
+  async #open(p: KnownPeer, tag: string, blob: string): Promise<SignedRecord | null> {
+    const key = `${tag}|${blob}`;
+    const seen = this.#opened.get(key);
+    if (seen !== undefined) return seen;
+    let rec: SignedRecord | null;
     try {
-      return await openRecord(this.#pair(p.publicKey).open(p.publicKey, blob), p.publicKey);
+      rec = await openRecord(
+        this.#pair(p.publicKey).open(p.publicKey, decodeB64(blob)),
+        p.publicKey,
+        this.#verifier,
+      );
     } catch (err) {
       this.#host.log(`dropped a record for ${p.name} from a peer: ${(err as Error).message}`);
-      return null;
+      rec = null;
     }
+    if (this.#opened.size >= 4096) this.#opened.clear();
+    this.#opened.set(key, rec);
+    return rec;
   }
 
   async #report(p: KnownPeer, rec: SignedRecord, from: LiveSession): Promise<void> {
@@ -386,7 +433,7 @@ export class Discovery {
       if (!known) return {};
       let rec: SignedRecord;
       try {
-        rec = await openRecord(decodeB64(params.record), peer);
+        rec = await openRecord(decodeB64(params.record), peer, this.#verifier);
       } catch (err) {
         this.#host.log(`dropped ${known.name}'s address record: ${(err as Error).message}`);
         throw err instanceof RojError ? err : new RojError("bad_input", "bad record");
@@ -468,8 +515,17 @@ export class Discovery {
     const items = this.#host.peers()
       .filter((p) => !p.anchor && toHex(p.publicKey) !== toHex(s.peer))
       .map((p) => {
-        const seal = this.#pair(p.publicKey).seal(self, me.packed);
-        return { t: encodeB64(this.#tagsOf(p.publicKey).ours), b: encodeB64(seal) };
+        const k = toHex(p.publicKey);
+        const cached = this.#sealedCopies.get(k);
+        if (cached?.seq === me.seq) return { t: cached.t, b: cached.b };
+        const copy = {
+          seq: me.seq,
+          t: encodeB64(this.#tagsOf(p.publicKey).ours),
+          b: encodeB64(this.#pair(p.publicKey).seal(self, me.packed)),
+        };
+        if (this.#sealedCopies.size > 4096) this.#sealedCopies.clear();
+        this.#sealedCopies.set(k, copy);
+        return { t: copy.t, b: copy.b };
       });
     for (let i = 0; i < items.length; i += 256) {
       await s.rpc.request("addr.put", { items: items.slice(i, i + 256) }, 5000);

@@ -23,6 +23,8 @@ import { boxId, type MailboxKeys, mailboxKeys, openBox, sealBox } from "./mailbo
 const ROUND_BOXES = 20_000;
 /** Entries merged at once. */
 const MERGE_CHUNK = 1000;
+/** Smaller catch-ups from an anchor are not reported as progress. */
+const PROGRESS_MIN = 100;
 /** Bytes of boxes per put, so the request fits a frame in base64. */
 const PUT_BYTES = 560 * 1024;
 
@@ -209,10 +211,13 @@ export class GroupMailbox {
     }
     await this.#notePushed(s.peer, chat, held);
     const total = raws.length;
+    const progress = (done: number) => {
+      if (total >= PROGRESS_MIN) this.#host.progress({ chat, from: s.name, done, total });
+    };
     let done = 0;
     let pending = raws;
     let stored = 0;
-    this.#host.progress({ chat, from: s.name, done, total });
+    progress(0);
     while (pending.length > 0) {
       const ever = new Set(groups.everMembers(chat).map(toHex));
       const now = pending.filter((r) => ever.has(toHex(r.author)));
@@ -232,13 +237,13 @@ export class GroupMailbox {
         progressed += res.stored.length;
         done += chunk.length - gaps.size;
         if (res.stored.length > 0) await this.#host.stored(chat, res.stored);
-        this.#host.progress({ chat, from: s.name, done, total });
+        progress(done);
       }
       stored += progressed;
       pending = [...later, ...retry];
       if (progressed === 0) break;
     }
-    if (done < total) this.#host.progress({ chat, from: s.name, done: total, total });
+    if (done < total) progress(total);
     if (stored > 0) {
       const g = groups.get(chat);
       this.#host.say(

@@ -215,6 +215,7 @@ export class MailboxStore {
     let mutations = 0;
     const flush = async () => {
       if (mutations === 0) return;
+      op.set(keys.mboxMeta("next"), this.#next);
       const res = await op.commit();
       if (!res.ok) throw new Error("mailbox commit failed");
       op = this.#store.kv.atomic();
@@ -232,7 +233,6 @@ export class MailboxStore {
       bytes += f.box.length + 200;
       mutations += 2;
       this.#next = Math.max(this.#next, f.n + 1);
-      op.set(keys.mboxMeta("next"), this.#next);
     }
     await flush();
   }

@@ -65,4 +65,7 @@ export const keys = {
   mboxPushed: (anchor: Uint8Array, chat: string) => ["mbox-pushed", anchor, chat] as const,
   /** This node's own signed address record (packed). */
   ownRecord: () => ["meta", "addr"] as const,
+  /** The relays a contact's latest record names (node/relay): raw keys. */
+  relaysOf: (peer: Uint8Array) => ["relay", "via", peer] as const,
+  relaysOfAll: () => ["relay", "via"] as const,
 } as const;
