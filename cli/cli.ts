@@ -30,6 +30,7 @@ import { addNodeCommands, noteViaNode, readViaNode, tryControl } from "./command
 import { addGroupCommands } from "./commands_group.ts";
 import { type CliIo, stdio } from "./io.ts";
 import { dataOption, parsePositive } from "./options.ts";
+import { parseDuration } from "./duration.ts";
 
 export type { CliIo } from "./io.ts";
 
@@ -247,7 +248,19 @@ export function buildCli(io: CliIo = stdio): Command {
     )
     .option(
       "--passive",
-      "run as a hive anchor: hold sealed address records for members, run no chats",
+      "run as a hive anchor: hold sealed address records and group mail for members, run no chats",
+    )
+    .option(
+      "--mail-quota <n>",
+      "with --passive: group mail boxes held per member at most (default 50000)",
+    )
+    .option(
+      "--mail-expiry <duration>",
+      "with --passive: how long group mail is held, e.g. 7d (default 30d)",
+    )
+    .option(
+      "--no-relay",
+      "do not relay for others: contacts behind NAT cannot reach each other through this node",
     )
     .option(
       "--web <host:port>",
@@ -266,12 +279,26 @@ export function buildCli(io: CliIo = stdio): Command {
           listen: string;
           advertise?: string[];
           passive?: boolean;
+          relay: boolean;
+          mailQuota?: string;
+          mailExpiry?: string;
           web: string | false;
           webAllowRemote?: boolean;
         },
         cmd: Command,
       ) => {
         const webGiven = cmd.getOptionValueSource("web") === "cli";
+        if ((opts.mailQuota || opts.mailExpiry) && !opts.passive) {
+          throw new RojError("bad_input", "--mail-quota and --mail-expiry need --passive");
+        }
+        const mailbox = {
+          ...(opts.mailQuota
+            ? { perUploaderBoxes: parsePositive(opts.mailQuota, 10_000_000) }
+            : {}),
+          ...(opts.mailExpiry
+            ? { ttlMs: parseDuration(opts.mailExpiry, { min: 3600, max: 365 * 86400 }) * 1000 }
+            : {}),
+        };
         const dir = resolveDataDir(opts.data);
         const listen = parseEndpoint(opts.listen, 7022);
         const advertise = (opts.advertise ?? []).map((a) => formatEndpoint(parseEndpoint(a, 7022)));
@@ -339,7 +366,13 @@ export function buildCli(io: CliIo = stdio): Command {
           }
         }
         try {
-          await node.start({ listen, advertise, passive: opts.passive ?? false });
+          await node.start({
+            listen,
+            advertise,
+            passive: opts.passive ?? false,
+            mailbox,
+            relay: { enabled: opts.relay !== false },
+          });
         } catch (err) {
           await admin?.close();
           await control.close();

@@ -14,6 +14,7 @@ import {
   contactLines,
   messageLine,
   peerLines,
+  progressText,
   shortTime,
   statusLines,
 } from "./format.ts";
@@ -78,6 +79,11 @@ export async function readViaNode(
   let following: Promise<void> | null = null;
   if (opts.follow) {
     following = client.follow({ chat }, (event) => {
+      // A long catch-up shows how far it is, on stderr, so piped output stays messages only.
+      if (event.type === "progress" && !opts.json) {
+        io.err(`catching up ${progressText(event.progress)}\n`);
+        return;
+      }
       if (event.type !== "message") return;
       if (early) early.push(event.message);
       else show(event.message);

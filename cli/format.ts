@@ -1,6 +1,13 @@
 /** Plain-text rendering of entries and node views for the terminal. */
 import type { Entry } from "../node/mod.ts";
-import type { ChatView, ContactView, MessageView, PeerView, StatusView } from "../node/api/mod.ts";
+import type {
+  CatchUpView,
+  ChatView,
+  ContactView,
+  MessageView,
+  PeerView,
+  StatusView,
+} from "../node/api/mod.ts";
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
@@ -112,6 +119,27 @@ export function contactLines(contacts: readonly ContactView[], now: number = Dat
   ]));
 }
 
+/** "1.2 MB": bytes for people. */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let v = n;
+  let i = -1;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** "climbers from bob: 4,000 of 10,000 entries (40%)". */
+export function progressText(c: CatchUpView): string {
+  const pct = c.total > 0 ? Math.floor((c.done * 100) / c.total) : 100;
+  return `${escapeControl(c.chat)} from ${escapeControl(c.from)}: ${
+    c.done.toLocaleString("en")
+  } of ${c.total.toLocaleString("en")} entries (${pct}%)`;
+}
+
 /** `roj status`. */
 export function statusLines(s: StatusView): string[] {
   return [
@@ -126,8 +154,31 @@ export function statusLines(s: StatusView): string[] {
           ["members:", String(s.members ?? 0)],
           ["records held:", String(s.records ?? 0)],
           ["live sessions:", String(s.sessions ?? 0)],
+          ...(s.mailbox
+            ? [["group mail held:", `${s.mailbox.boxes} boxes, ${formatBytes(s.mailbox.bytes)}`]]
+            : []),
         ]
         : []),
+      ...(s.reachable !== undefined
+        ? [[
+          "reachable:",
+          s.reachable
+            ? "yes (a peer dialled back)"
+            : "no (behind NAT: contacts come through relays named in the record)",
+        ]]
+        : []),
+      ...(s.relay
+        ? [[
+          "relaying:",
+          s.relay.enabled
+            ? `${s.relay.active} session(s) now, ${formatBytes(s.relay.bytes)} forwarded`
+            : "off (--no-relay)",
+        ]]
+        : []),
+      ...(s.catchingUp ?? []).map((c) => [
+        "catching up:",
+        progressText(c),
+      ]),
       ["version:", s.version],
     ]),
   ];
@@ -139,8 +190,15 @@ export function peerLines(peers: readonly PeerView[], now: number = Date.now()):
   return table(peers.map((p) => [
     escapeControl(p.name) + (p.kind === "anchor" ? " (anchor)" : ""),
     p.state,
-    (p.path === "punched" ? "punched (udp) " : "") +
-    (p.address ? escapeControl(p.address) : "(no address known)"),
+    p.state === "connected" && p.path === "relayed"
+      ? `via ${escapeControl(p.via ?? "a relay")} (relayed)`
+      : p.state === "connected" && p.path === "punched"
+      ? `punched (udp) ${escapeControl(p.address ?? "")}`
+      : p.state === "connected" && p.address
+      ? `direct ${escapeControl(p.address)}`
+      : p.address
+      ? escapeControl(p.address)
+      : "(no address known)",
     escapeControl(p.learnt),
     p.state === "connected"
       ? `since ${relativeTime(p.since, now)}`

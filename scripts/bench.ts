@@ -1,12 +1,14 @@
 /**
  * `deno task bench [section…]`: every benchmark, as tables of medians with the
- * baselines measured in the same run. Sections: log, chat, cascade, nat.
+ * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat.
  */
 import { printTable, type Row } from "./bench/_measure.ts";
 import { benchCascade } from "./bench/cascade_bench.ts";
 import { benchChat } from "./bench/chat_bench.ts";
+import { benchGroup } from "./bench/group_bench.ts";
 import { benchLog } from "./bench/log_bench.ts";
 import { benchNat } from "./bench/nat_bench.ts";
+import { benchRelay } from "./bench/relay_bench.ts";
 
 const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
   log: { title: "Log: sign, verify, append, merge (5 runs, medians)", run: benchLog },
@@ -18,6 +20,16 @@ const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
     title:
       "Cascade: every person of a hive moves at once (2 anchors, 8 contacts each), until every pair is back",
     run: benchCascade,
+  },
+  group: {
+    title:
+      "Groups: fan-out to 20 members (full mesh, via the anchor only) and catch-up of 10,000 entries, with the 1:1 baseline",
+    run: benchGroup,
+  },
+  relay: {
+    title:
+      "Relay: delivery latency and burst rate, direct vs through an anchor that splices the SSH session (loopback)",
+    run: benchRelay,
   },
   nat: {
     title: "NAT: 1:1 delivery over a punched path (SSH inside QUIC) against direct, over loopback",

@@ -4,6 +4,7 @@ import { befriend, startTestNode, until } from "../node/_testing/nodes.ts";
 import { controlSocketPath, serveControl } from "../node/control/mod.ts";
 import { runCli } from "../cli/cli.ts";
 import { memberLines } from "../cli/commands_group.ts";
+import { statusLines } from "../cli/format.ts";
 
 async function cli(args: string[]) {
   let stdout = "";
@@ -91,4 +92,48 @@ Deno.test("memberLines: columns, admin and you", () => {
     ["alice       SHA256:aa  admin", "bob\\x1b[2J  SHA256:bb  (you)"],
   );
   assert.deepEqual(memberLines([]), ["(no members)"]);
+});
+
+Deno.test("roj status shows a catch-up under way and an anchor's group mail", () => {
+  const lines = statusLines({
+    name: "bob",
+    publicKey: "k",
+    fingerprint: "SHA256:bbb",
+    dataDir: "/d",
+    listen: ["127.0.0.1:7022"],
+    contacts: 2,
+    online: 1,
+    version: "0.1.0",
+    catchingUp: [{ chat: "climbers", from: "alice", done: 4000, total: 10000 }],
+  });
+  assert.ok(lines.includes("catching up:  climbers from alice: 4,000 of 10,000 entries (40%)"));
+  const anchor = statusLines({
+    name: "hive",
+    publicKey: "k",
+    fingerprint: "SHA256:hhh",
+    dataDir: "/d",
+    listen: ["127.0.0.1:7022"],
+    contacts: 2,
+    online: 1,
+    version: "0.1.0",
+    passive: true,
+    mailbox: { boxes: 12, bytes: 34_567 },
+  });
+  assert.ok(anchor.some((l) => /^group mail held: +12 boxes, 35 kB$/.test(l)), anchor.join("\n"));
+});
+
+Deno.test("roj run: mailbox bounds need --passive and are checked", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await cli(["run", "--mail-quota", "5", "--data", dir, "--no-web"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^roj: --mail-quota and --mail-expiry need --passive\n$/);
+    const bad = await cli(["run", "--passive", "--mail-expiry", "1s", "--data", dir, "--no-web"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^roj: .*1s/);
+    const help = await cli(["run", "--help"]);
+    assert.match(help.stdout, /--mail-quota <n>/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

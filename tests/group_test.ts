@@ -135,6 +135,37 @@ Deno.test("group: a member who was offline catches up through another member", a
   }
 });
 
+Deno.test("group: a member back after a long absence sees the catch-up's progress", async () => {
+  await using a = await startTestNode("alice", { host: "127.0.0.2" });
+  const b = await startTestNode("bob", { host: "127.0.0.3" });
+  let b2: TestNode | undefined;
+  try {
+    await befriend(a, b);
+    await a.node.call("group.create", { name: "friends" });
+    await a.node.call("group.add", { group: "friends", members: ["bob"] });
+    await sees(b, "friends", [], "bob joins");
+    await b.stop();
+    const n = 400;
+    for (let i = 1; i <= n; i++) await a.node.call("send", { chat: "friends", text: `m${i}` });
+    b2 = await startTestNode("bob", { host: "127.0.0.3", dir: b.dir });
+    await sees(b2, "friends", [`m${n}`], "bob catches up");
+    const steps = b2.events.flatMap((e) => e.type === "progress" ? [e.progress] : []);
+    // From nothing to everything, never backwards, with the chat and whom it comes from.
+    assert.ok(steps.length >= 2, `progress events: ${JSON.stringify(steps)}`);
+    assert.deepEqual(steps[0], { chat: "friends", from: "alice", done: 0, total: n });
+    assert.deepEqual(steps.at(-1), { chat: "friends", from: "alice", done: n, total: n });
+    for (let i = 1; i < steps.length; i++) assert.ok(steps[i]!.done >= steps[i - 1]!.done);
+    const lines = b2.events.flatMap((e) => e.type === "log" ? [e.line] : []);
+    assert.ok(lines.includes(`catching up friends from alice: 0 of ${n} entries`));
+    assert.ok(lines.includes(`caught up friends from alice: ${n} entries`));
+    // Done: status shows no catch-up under way.
+    assert.equal((await b2.node.call("status", {})).catchingUp, undefined);
+  } finally {
+    await b2?.stop();
+    await b.stop();
+  }
+});
+
 Deno.test("group: a removed member cannot read what is written after the removal", async () => {
   await using a = await startTestNode("alice", { host: "127.0.0.2" });
   await using b = await startTestNode("bob", { host: "127.0.0.3" });

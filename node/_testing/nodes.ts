@@ -1,7 +1,8 @@
 /** Starting real nodes in this process, each on its own loopback address. */
 import { initProfile } from "../home/mod.ts";
-import { RojNode } from "../node.ts";
+import { RojNode, type StartOptions } from "../node.ts";
 import type { NodeEvent } from "../api/mod.ts";
+import type { MailboxLimits } from "../mailbox/mod.ts";
 
 export interface TestNode extends AsyncDisposable {
   readonly node: RojNode;
@@ -22,8 +23,14 @@ export interface TestNodeOptions {
   verbose?: boolean;
   /** Start as a passive anchor. */
   passive?: boolean;
+  /** A passive anchor's mailbox bounds. */
+  mailbox?: Partial<MailboxLimits>;
+  /** The node's clock. @default Date.now */
+  now?: () => number;
   /** Publish these addresses instead of the listening one. */
   advertise?: string[];
+  /** Relay limits and timers. */
+  relay?: StartOptions["relay"];
 }
 
 /** Polls `check` until it is true. */
@@ -48,6 +55,7 @@ export async function startTestNode(
   const events: NodeEvent[] = [];
   const node = await RojNode.open({
     dataDir: dir,
+    ...(options.now ? { now: options.now } : {}),
     ...(options.verbose || Deno.env.get("ROJ_VERBOSE")
       ? { log: (l: string) => console.log(`[${name}] ${l}`) }
       : {}),
@@ -66,7 +74,9 @@ export async function startTestNode(
     listen: { host: options.host ?? "127.0.0.1", port: options.port ?? 0 },
     dialTimeoutMs: 2000,
     passive: options.passive ?? false,
+    ...(options.mailbox ? { mailbox: options.mailbox } : {}),
     ...(options.advertise ? { advertise: options.advertise } : {}),
+    ...(options.relay ? { relay: options.relay } : {}),
   });
   let stopped = false;
   const stop = async () => {

@@ -84,6 +84,23 @@ export interface StatusView {
   readonly members?: number;
   readonly records?: number;
   readonly sessions?: number;
+  /** A passive anchor's group mailbox: sealed boxes and bytes held. */
+  readonly mailbox?: { readonly boxes: number; readonly bytes: number };
+  /** Catch-ups under way (chats with many entries to take in from a peer or anchor). */
+  readonly catchingUp?: CatchUpView[];
+  /** Whether peers could dial this node when it last checked (absent: not checked yet). */
+  readonly reachable?: boolean;
+  /** Relaying for contacts: off with --no-relay; sessions spliced here now and bytes forwarded. */
+  readonly relay?: { readonly enabled: boolean; readonly active: number; readonly bytes: number };
+}
+
+/** A chat taking in many entries from one peer or anchor: done of total. */
+export interface CatchUpView {
+  readonly chat: string;
+  /** The contact or anchor it comes from. */
+  readonly from: string;
+  readonly done: number;
+  readonly total: number;
 }
 
 export interface ContactView {
@@ -113,6 +130,8 @@ export interface PeerView {
    * UDP path (SSH inside QUIC), or spliced through a relay. Null when not connected.
    */
   readonly path: "direct" | "punched" | "relayed" | null;
+  /** For a relayed session, the relay's name. */
+  readonly via?: string;
 }
 
 export interface MessageView {
@@ -174,7 +193,9 @@ export type NodeEvent =
   | { readonly type: "message"; readonly message: MessageView }
   | { readonly type: "delivered"; readonly chat: string; readonly seq: number }
   | { readonly type: "contact"; readonly contact: ContactView }
-  | { readonly type: "log"; readonly line: string };
+  | { readonly type: "log"; readonly line: string }
+  /** A catch-up's progress: first at 0, at most a few times a second, last at done = total. */
+  | { readonly type: "progress"; readonly progress: CatchUpView };
 
 /** What each method returns. */
 export interface Results {

@@ -176,6 +176,8 @@ export function eventChat(event: NodeEvent): string | null {
       return event.message.chat;
     case "delivered":
       return event.chat;
+    case "progress":
+      return event.progress.chat;
     default:
       return null;
   }

@@ -219,6 +219,13 @@ export class GroupBook {
     return key;
   }
 
+  /** Whether the key of `epoch` was sealed to `hex` (so they may read what it encrypts). */
+  sealedTo(id: string, epoch: string, hex: string): boolean {
+    const keys = this.#groups.get(id)?.membership.epochs.find((e) => e.id === epoch)?.keys ??
+      this.#carried.get(id)?.get(epoch);
+    return keys?.has(hex) ?? false;
+  }
+
   /**
    * The entry that ended `hex`'s membership of group `id` — an admin's
    * removal, or their own leave — when they are out; null while they are in

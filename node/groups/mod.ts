@@ -8,6 +8,7 @@
  * - group_crypto.ts: sealing epoch keys to members, message encryption.
  * - group_book.ts: the registry, refolding, writing changes and messages,
  *   reading them decrypted; which epoch a writer uses.
+ * - group_sftp.ts: the group as members see it with OpenSSH sftp.
  * - join_candidate.ts: how a node learns of a group it was added to without
  *   letting contacts fill its store.
  *
@@ -52,6 +53,7 @@ export {
   sealGroupKey,
 } from "./group_crypto.ts";
 export { describe, type Group, GroupBook, type GroupLine, MAX_GROUPS } from "./group_book.ts";
+export { checkGroupAppend, groupExportLines } from "./group_sftp.ts";
 export {
   JoinCandidate,
   MAX_CANDIDATE_BYTES,

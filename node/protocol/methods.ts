@@ -5,6 +5,9 @@ import { RojError } from "../errors.ts";
 import { MAX_BODY_BYTES } from "../log/mod.ts";
 
 const b64 = (max: number) => z.string().min(1).max(max).regex(/^[A-Za-z0-9+/]*={0,2}$/);
+const hex = (len: number) => z.string().length(len).regex(/^[0-9a-f]*$/);
+/** A mailbox box in base64: an entry of the largest body, its signature, sealing overhead. */
+const MAX_BOX_B64 = ((MAX_BODY_BYTES + 8 * 1024) * 4) / 3 + 4;
 const chatId = z.string().regex(/^[a-z0-9-]{1,64}$/);
 /** Most entries in one push; sized so a full batch stays under MAX_FRAME. */
 export const MAX_PUSH_ENTRIES = 1000;
@@ -17,6 +20,9 @@ export type WireEntry = z.infer<typeof WireEntry>;
 
 export const HeadItem = z.object({ a: b64(44), s: z.number().int().min(0).max(2 ** 53 - 1) });
 export type HeadItem = z.infer<typeof HeadItem>;
+
+/** A relayed session's pairing token (node/relay). */
+const relayToken = z.string().regex(/^[0-9a-f]{32}$/);
 
 export const schemas = {
   "invite.redeem": {
@@ -61,6 +67,41 @@ export const schemas = {
     result: z.object({}),
   },
   /**
+   * Group mailbox on an anchor (node/mailbox/): hold these sealed boxes under
+   * `tag`, in order; `taken` leading boxes are held, the next was refused for `reason`.
+   */
+  "mbox.put": {
+    params: z.object({
+      tag: hex(32),
+      items: z.array(z.object({ i: hex(32), b: b64(Math.ceil(MAX_BOX_B64)) })).min(1).max(500),
+    }),
+    result: z.object({
+      taken: z.number().int().min(0),
+      stored: z.number().int().min(0),
+      duplicates: z.number().int().min(0),
+      reason: z.string().max(300).optional(),
+    }),
+  },
+  /** Boxes held under `tag` numbered after `after`, oldest first. */
+  "mbox.get": {
+    params: z.object({
+      tag: hex(32),
+      after: z.number().int().min(0).max(2 ** 53 - 1),
+      limit: z.number().int().min(1).max(1000).optional(),
+    }),
+    result: z.object({
+      gen: z.string().max(64),
+      items: z.array(z.object({ n: z.number().int().min(1), b: b64(Math.ceil(MAX_BOX_B64)) }))
+        .max(1000),
+      more: z.boolean(),
+    }),
+  },
+  /** Anchor to member: new boxes arrived under a tag you fetched in this session. */
+  "mbox.notify": {
+    params: z.object({ tag: hex(32) }),
+    result: z.object({}),
+  },
+  /**
    * UDP hole punching (node/punch/). Asked of a coordinator: a nonce to send
    * in a QUIC probe to its UDP `port` (certificate pinned by `cert`), so that
    * it sees which public UDP endpoint our packets come from.
@@ -94,6 +135,26 @@ export const schemas = {
       port: z.number().int().min(1).max(65535),
     }),
     result: z.object({ cert: b64(44) }),
+  },
+  // Relayed sessions and reachability (node/relay).
+  /** To a relay: splice me to the peer with this key (raw 32 bytes, base64). */
+  "relay.open": {
+    params: z.object({ to: b64(44) }),
+    result: z.object({ token: relayToken }),
+  },
+  /**
+   * From a relay to its target: the key `from` asks for a relayed session.
+   * Accepting means opening the subsystem "roj-relay-<token>" to the relay
+   * before answering; a refusal's message goes back to the asker.
+   */
+  "relay.offer": {
+    params: z.object({ from: b64(44), token: relayToken }),
+    result: z.object({}),
+  },
+  /** Dial me back at this address (host must be where you see me) and say whether it worked. */
+  "reach.check": {
+    params: z.object({ address: z.string().min(1).max(300) }),
+    result: z.object({ reached: z.boolean() }),
   },
 } as const;
 

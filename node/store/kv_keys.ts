@@ -16,13 +16,19 @@ export const keys = {
   /** An author's newest entry in a chat: { seq, hash, lamport }. */
   head: (chat: string, author: Uint8Array) => ["head", chat, author] as const,
   heads: (chat: string) => ["head", chat] as const,
-  /** An entry by author and sequence: the sync view. */
+  /** An entry by author and sequence (packed, see log/stored_entry.ts). */
   entry: (chat: string, author: Uint8Array, seq: number) => ["entry", chat, author, seq] as const,
   authorEntries: (chat: string, author: Uint8Array) => ["entry", chat, author] as const,
-  /** The same entry under its display position (Lamport, author, seq). */
+  entries: (chat: string) => ["entry", chat] as const,
+  /**
+   * Schema 1 only: a second copy of each entry under its display position
+   * (Lamport, author, seq). Schema 2 sorts the authors' chains instead; the
+   * migration deletes these.
+   */
   ordered: (chat: string, lamport: number, author: Uint8Array, seq: number) =>
     ["order", chat, lamport, author, seq] as const,
   orderedAll: (chat: string) => ["order", chat] as const,
+  allOrdered: () => ["order"] as const,
   /** A second, different entry for an author+seq that was already taken. */
   conflict: (chat: string, author: Uint8Array, seq: number, hash: Uint8Array) =>
     ["conflict", chat, author, seq, hash] as const,
@@ -39,6 +45,27 @@ export const keys = {
   /** A sealed address record held for others, by tag and uploader (hex): { blob, uploader, at }. */
   sealed: (tagHex: string, uploaderHex: string) => ["sealed", tagHex, uploaderHex] as const,
   sealedAll: () => ["sealed"] as const,
+  /**
+   * A group mailbox box held by an anchor, by tag (hex) and arrival number:
+   * { id, up, at, size, part } and, for a box over one value, parts
+   * [..., n, i] (i >= 1) beside it.
+   */
+  mbox: (tagHex: string, n: number) => ["mbox", tagHex, n] as const,
+  mboxPart: (tagHex: string, n: number, i: number) => ["mbox", tagHex, n, i] as const,
+  mboxTag: (tagHex: string) => ["mbox", tagHex] as const,
+  mboxAll: () => ["mbox"] as const,
+  /** The same box by arrival time, for expiry. */
+  mboxAt: (at: number, tagHex: string, n: number) => ["mbox-at", at, tagHex, n] as const,
+  mboxAtAll: () => ["mbox-at"] as const,
+  /** The mailbox's generation (random hex, new when its data is lost) and next arrival number. */
+  mboxMeta: (name: "gen" | "next") => ["meta", "mbox", name] as const,
+  /** A member's place in an anchor's mailbox for a group: { gen, after }. */
+  mboxCursor: (anchor: Uint8Array, chat: string) => ["mbox-cursor", anchor, chat] as const,
+  /** Per author (hex), the highest seq this member handed an anchor for a group. */
+  mboxPushed: (anchor: Uint8Array, chat: string) => ["mbox-pushed", anchor, chat] as const,
   /** This node's own signed address record (packed). */
   ownRecord: () => ["meta", "addr"] as const,
+  /** The relays a contact's latest record names (node/relay): raw keys. */
+  relaysOf: (peer: Uint8Array) => ["relay", "via", peer] as const,
+  relaysOfAll: () => ["relay", "via"] as const,
 } as const;

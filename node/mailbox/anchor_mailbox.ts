@@ -1,0 +1,112 @@
+/**
+ * The anchor's side of the group mailbox: serves `mbox.put` and `mbox.get`
+ * to its contacts, and tells the sessions that fetched a tag when new boxes
+ * arrive under it (`mbox.notify`), so members online at once hear of each
+ * other's mail without polling.
+ */
+import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import type { MailboxStore } from "./mailbox_store.ts";
+
+/** Tags one session may wait on. */
+const MAX_WATCHED_PER_SESSION = 512;
+
+export interface AnchorMailboxOptions {
+  readonly now: () => number;
+  readonly log: (line: string) => void;
+  /** How a contact is named in the log. */
+  readonly name: (peer: Uint8Array) => string;
+}
+
+export class AnchorMailbox {
+  readonly store: MailboxStore;
+  readonly #options: AnchorMailboxOptions;
+  /** tag → sessions that fetched it. */
+  readonly #watchers = new Map<string, Set<RpcSession>>();
+  readonly #watched = new WeakMap<RpcSession, Set<string>>();
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(store: MailboxStore, options: AnchorMailboxOptions) {
+    this.store = store;
+    this.#options = options;
+  }
+
+  /** Drops expired boxes now and every `everyMs`. */
+  startSweeping(everyMs = 600_000): void {
+    const sweep = () =>
+      this.store.sweep(this.#options.now()).then((n) => {
+        if (n > 0) this.#options.log(`mailbox: dropped ${n} expired boxes`);
+      }).catch(() => {});
+    sweep();
+    this.#sweepTimer = setInterval(sweep, everyMs);
+  }
+
+  close(): void {
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+  }
+
+  #watch(rpc: RpcSession, tag: string): void {
+    let mine = this.#watched.get(rpc);
+    if (!mine) {
+      this.#watched.set(rpc, mine = new Set());
+      rpc.onClose(() => {
+        for (const t of mine!) {
+          const set = this.#watchers.get(t);
+          set?.delete(rpc);
+          if (set?.size === 0) this.#watchers.delete(t);
+        }
+      });
+    }
+    if (mine.has(tag) || mine.size >= MAX_WATCHED_PER_SESSION) return;
+    mine.add(tag);
+    let set = this.#watchers.get(tag);
+    if (!set) this.#watchers.set(tag, set = new Set());
+    set.add(rpc);
+  }
+
+  /** Serves the mailbox to contact `peer` on `rpc`. */
+  serve(rpc: RpcSession, peer: Uint8Array): void {
+    rpc.handle("mbox.put", async (p) => {
+      const params = check("mbox.put", "params", p);
+      const res = await this.store.put(
+        peer,
+        params.tag,
+        params.items.map((i) => ({ id: i.i, box: decodeB64(i.b) })),
+        this.#options.now(),
+      );
+      if (res.reason) {
+        this.#options.log(
+          `mailbox: refused boxes from ${this.#options.name(peer)}: ${res.reason}`,
+        );
+      }
+      if (res.stored > 0) {
+        this.#watch(rpc, params.tag);
+        for (const other of this.#watchers.get(params.tag) ?? []) {
+          if (other !== rpc && !other.closed) {
+            other.request("mbox.notify", { tag: params.tag }, 5000).catch(() => {});
+          }
+        }
+      }
+      return {
+        taken: res.taken,
+        stored: res.stored,
+        duplicates: res.duplicates,
+        ...(res.reason ? { reason: res.reason } : {}),
+      };
+    });
+    rpc.handle("mbox.get", async (p) => {
+      const params = check("mbox.get", "params", p);
+      this.#watch(rpc, params.tag);
+      const res = await this.store.fetch(
+        params.tag,
+        params.after,
+        params.limit ?? 500,
+        this.#options.now(),
+      );
+      return {
+        gen: res.gen,
+        items: res.items.map((i) => ({ n: i.n, b: encodeB64(i.box) })),
+        more: res.more,
+      };
+    });
+  }
+}

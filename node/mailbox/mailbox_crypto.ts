@@ -1,0 +1,114 @@
+/**
+ * What a group member hands an anchor: each group entry sealed under keys
+ * that only the group's members can derive, filed under an opaque tag.
+ *
+ *   secret = HKDF-SHA256(ikm = create nonce, salt = "roj-mailbox-v1", info = chat id)
+ *   tag    = HKDF(secret, info "tag")[0..16]     what the anchor indexes by
+ *   key    = HKDF(secret, info "key")[0..32]     XChaCha20-Poly1305 key of the boxes
+ *   id     = HMAC-SHA256(HKDF(secret, "id"), entry hash)[0..16]   dedupe without the hash
+ *   box    = nonce(24) || XChaCha20-Poly1305(key, nonce, aad = tag)(signed_len(4) || signed || sig)
+ *
+ * Why the create nonce: every member holds the group's `group.create` entry
+ * (the membership fold starts there), while the chat id alone shows up in
+ * logs and error messages. The anchor sees neither: members never sync a
+ * group with it (it is no member), so it learns no chat id, no author, no
+ * header and no body — only a tag, box sizes, and which of its contacts
+ * upload and fetch under that tag. The last is unavoidable for an anchor
+ * that must count quotas per uploader and serve fetches in authenticated
+ * sessions: it may guess that the contacts who use one tag share a group, but
+ * not what the group is called, who else is in it, or who wrote what.
+ *
+ * The secret is fixed for the group's life, so a removed member can still
+ * derive the tag and open later boxes (headers: author, time, sizes). The
+ * message bodies inside stay encrypted to epoch keys they do not hold, which
+ * is what the group's confidentiality promises; rotating the tag per epoch
+ * would also hide the headers, at the cost of chaining fetches across
+ * epochs for members who missed several changes.
+ */
+import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { hkdf } from "@noble/hashes/hkdf.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { toHex } from "../log/mod.ts";
+
+export const MAILBOX_TAG_BYTES = 16;
+export const MAILBOX_ID_BYTES = 16;
+const NONCE_BYTES = 24;
+const encoder = new TextEncoder();
+
+export interface MailboxKeys {
+  /** What the anchor files boxes under (hex). */
+  readonly tag: string;
+  readonly key: Uint8Array;
+  readonly idKey: Uint8Array;
+}
+
+/** The mailbox keys of the group `chat` founded with `createNonce`. */
+export function mailboxKeys(chat: string, createNonce: Uint8Array): MailboxKeys {
+  const secret = hkdf(
+    sha256,
+    createNonce,
+    encoder.encode("roj-mailbox-v1"),
+    encoder.encode(chat),
+    32,
+  );
+  const part = (info: string, n: number) =>
+    hkdf(sha256, secret, undefined, encoder.encode(info), n);
+  return {
+    tag: toHex(part("tag", MAILBOX_TAG_BYTES)),
+    key: part("key", 32),
+    idKey: part("id", 32),
+  };
+}
+
+/**
+ * The keys of the pointer boxes one member leaves for `recipient` (see
+ * group_mailbox.ts): only the two of them can derive them from their
+ * pairwise X25519 `secret`.
+ */
+export function pointerKeys(secret: Uint8Array, recipient: Uint8Array): MailboxKeys {
+  const part = (salt: string, n: number) =>
+    hkdf(sha256, secret, encoder.encode(salt), recipient, n);
+  return {
+    tag: toHex(part("roj-mbox-pointer-v1", MAILBOX_TAG_BYTES)),
+    key: part("roj-mbox-pointer-key-v1", 32),
+    idKey: part("roj-mbox-pointer-id-v1", 32),
+  };
+}
+
+/** The box's id for an entry (hex): equal entries get equal ids, so the anchor keeps one copy. */
+export function boxId(keys: MailboxKeys, entryHash: Uint8Array): string {
+  return toHex(hmac(sha256, keys.idKey, entryHash).subarray(0, MAILBOX_ID_BYTES));
+}
+
+/** Seals one signed entry (canonical bytes and signature) for the mailbox. */
+export function sealBox(keys: MailboxKeys, signed: Uint8Array, sig: Uint8Array): Uint8Array {
+  const plain = new Uint8Array(4 + signed.length + sig.length);
+  new DataView(plain.buffer).setUint32(0, signed.length);
+  plain.set(signed, 4);
+  plain.set(sig, 4 + signed.length);
+  const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+  const c = xchacha20poly1305(keys.key, nonce, encoder.encode(keys.tag)).encrypt(plain);
+  const out = new Uint8Array(NONCE_BYTES + c.length);
+  out.set(nonce);
+  out.set(c, NONCE_BYTES);
+  return out;
+}
+
+/** Opens a box; null when it was not sealed with these keys or is malformed. */
+export function openBox(
+  keys: MailboxKeys,
+  box: Uint8Array,
+): { signed: Uint8Array; sig: Uint8Array } | null {
+  if (box.length < NONCE_BYTES + 16 + 4) return null;
+  let plain: Uint8Array;
+  try {
+    plain = xchacha20poly1305(keys.key, box.subarray(0, NONCE_BYTES), encoder.encode(keys.tag))
+      .decrypt(box.subarray(NONCE_BYTES));
+  } catch {
+    return null;
+  }
+  const n = new DataView(plain.buffer, plain.byteOffset, 4).getUint32(0);
+  if (4 + n > plain.length) return null;
+  return { signed: plain.slice(4, 4 + n), sig: plain.slice(4 + n) };
+}

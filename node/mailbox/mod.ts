@@ -1,0 +1,30 @@
+/**
+ * The group mailbox: anchors hold sealed group entries for members who are
+ * offline, so two members who are never online together still converge. The
+ * only import surface of `node/mailbox/`.
+ *
+ * - mailbox_crypto.ts: tags, box ids and sealing (what the anchor can and cannot learn)
+ * - mailbox_store.ts: the anchor's bounded store (quotas, cap, expiry)
+ * - anchor_mailbox.ts: the anchor serving it (mbox.put, mbox.get, mbox.notify)
+ * - group_mailbox.ts: a member fetching from and handing to its anchors
+ *
+ * @module
+ */
+export {
+  boxId,
+  type MailboxKeys,
+  mailboxKeys,
+  openBox,
+  pointerKeys,
+  sealBox,
+} from "./mailbox_crypto.ts";
+export {
+  DEFAULT_MAILBOX_LIMITS,
+  type FetchResult,
+  type MailboxLimits,
+  MailboxStore,
+  MAX_BOX_BYTES,
+  type PutResult,
+} from "./mailbox_store.ts";
+export { AnchorMailbox } from "./anchor_mailbox.ts";
+export { GroupMailbox, type GroupMailboxHost, type MailboxProgress } from "./group_mailbox.ts";

@@ -1,0 +1,200 @@
+/**
+ * The anchor mailbox: members who are never online at the same time still
+ * converge through a passive anchor, which holds only sealed boxes.
+ */
+import assert from "node:assert/strict";
+import { befriend, startTestNode, type TestNode, until } from "../node/_testing/nodes.ts";
+
+async function texts(t: TestNode, chat: string): Promise<string[]> {
+  const all = await t.node.call("read", { chat, markRead: false });
+  return all.filter((m) => m.type === "msg").map((m) => m.body);
+}
+
+async function boxes(anchor: TestNode): Promise<number> {
+  return (await anchor.node.call("status", {})).mailbox?.boxes ?? 0;
+}
+
+/** Every byte under `dir` (the KV file and its journal). */
+async function folderBytes(dir: string): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile) out.push(await Deno.readFile(`${dir}/${e.name}`));
+  }
+  return out;
+}
+
+function contains(hay: Uint8Array, needle: string): boolean {
+  const n = new TextEncoder().encode(needle);
+  outer: for (let i = 0; i + n.length <= hay.length; i++) {
+    for (let j = 0; j < n.length; j++) if (hay[i + j] !== n[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** A founds a group with B while both are online; both know the anchor. */
+async function setUp(anchor: TestNode, a: TestNode, b: TestNode): Promise<string> {
+  await befriend(anchor, a);
+  await befriend(anchor, b);
+  await befriend(a, b);
+  const g = await a.node.call("group.create", { name: "climbers" });
+  await a.node.call("group.add", { group: "climbers", members: [b.node.name] });
+  await until(
+    async () => (await b.node.call("chats", {})).some((c) => c.name === "climbers"),
+    15_000,
+    "bob joins",
+  );
+  return g.id;
+}
+
+Deno.test("group mailbox: two members never online together converge through the anchor", async () => {
+  await using anchor = await startTestNode("hive", { host: "127.0.0.20", passive: true });
+  await using a = await startTestNode("alice", { host: "127.0.0.21" });
+  const b = await startTestNode("bob", { host: "127.0.0.22" });
+  let b2: TestNode | undefined;
+  let a2: TestNode | undefined;
+  try {
+    const groupId = await setUp(anchor, a, b);
+    await b.stop();
+
+    // Alice alone with the anchor: her messages go into its mailbox.
+    const secret = "rope at 6? bring the red one";
+    await a.node.call("send", { chat: "climbers", text: secret });
+    await a.node.call("send", { chat: "climbers", text: "second" });
+    await a.node.mailboxIdle();
+    const held = (await a.node.read("climbers")).length;
+    assert.ok(await boxes(anchor) >= held, "the anchor holds alice's entries");
+    await a.stop();
+
+    // Bob comes back while alice is away: he finds her messages at the anchor.
+    b2 = await startTestNode("bob", { host: "127.0.0.22", dir: b.dir });
+    await until(
+      async () => (await texts(b2!, "climbers")).includes("second"),
+      20_000,
+      "bob reads alice's messages from the mailbox",
+    );
+    assert.deepEqual(await texts(b2, "climbers"), [secret, "second"]);
+    // The catch-up showed as a log line.
+    await b2.waitFor((e) => e.type === "log" && /mailbox of hive: \d+ new entr/.test(e.line));
+
+    // And back: bob answers, leaves; alice returns and reads him.
+    await b2.node.call("send", { chat: "climbers", text: "yes, 6" });
+    await b2.node.mailboxIdle();
+    const bHeld = (await b2.node.read("climbers")).length;
+    assert.ok(await boxes(anchor) >= bHeld, "the anchor holds bob's answer");
+    await b2.stop();
+    a2 = await startTestNode("alice", { host: "127.0.0.21", dir: a.dir });
+    await until(
+      async () => (await texts(a2!, "climbers")).includes("yes, 6"),
+      20_000,
+      "alice reads bob's answer",
+    );
+    assert.deepEqual(await texts(a2, "climbers"), [secret, "second", "yes, 6"]);
+    const status = await anchor.node.call("status", {});
+    assert.ok(status.mailbox!.boxes >= bHeld);
+
+    // The anchor's data folder holds no plaintext, no group name, no group id.
+    await anchor.stop();
+    const files = await folderBytes(anchor.dir);
+    for (const needle of [secret, "yes, 6", "climbers", groupId]) {
+      assert.ok(!files.some((f) => contains(f, needle)), `the anchor's folder contains ${needle}`);
+    }
+  } finally {
+    await b.stop();
+    await b2?.stop();
+    await a2?.stop();
+  }
+});
+
+Deno.test("group mailbox: a full quota is refused with a reason; expired boxes are not served", async () => {
+  let clock = Date.now();
+  await using anchor = await startTestNode("hive", {
+    host: "127.0.0.23",
+    passive: true,
+    now: () => clock,
+    mailbox: { perUploaderBoxes: 3, ttlMs: 3_600_000 },
+  });
+  await using a = await startTestNode("alice", { host: "127.0.0.24" });
+  const b = await startTestNode("bob", { host: "127.0.0.25" });
+  let b2: TestNode | undefined;
+  try {
+    await setUp(anchor, a, b);
+    await b.stop();
+    for (const t of ["one", "two", "three"]) {
+      await a.node.call("send", { chat: "climbers", text: t });
+    }
+    // Alice's log holds more than three entries: the anchor takes three and says why not more.
+    await a.waitFor(
+      (e) =>
+        e.type === "log" &&
+        /hive holds no more group mail from us: your mailbox quota on this anchor is full/.test(
+          e.line,
+        ),
+      15_000,
+    );
+    await anchor.waitFor((e) =>
+      e.type === "log" && /mailbox: refused boxes from alice/.test(e.line)
+    );
+    // Bob's pointer for alice aside, the anchor holds less than alice's log.
+    assert.ok(await boxes(anchor) < (await a.node.read("climbers")).length);
+    await a.stop();
+
+    // Two hours later the boxes are past their age: bob finds nothing there.
+    clock += 2 * 3_600_000;
+    b2 = await startTestNode("bob", { host: "127.0.0.25", dir: b.dir });
+    await until(
+      async () =>
+        (await b2!.node.call("peers", {})).some((p) =>
+          p.kind === "anchor" && p.state === "connected"
+        ),
+      15_000,
+      "bob reaches the anchor",
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(await texts(b2, "climbers"), []);
+  } finally {
+    await b.stop();
+    await b2?.stop();
+  }
+});
+
+Deno.test("group mailbox: someone added while offline learns of the group through the anchor", async () => {
+  await using anchor = await startTestNode("hive", { host: "127.0.0.26", passive: true });
+  await using a = await startTestNode("alice", { host: "127.0.0.27" });
+  const b = await startTestNode("bob", { host: "127.0.0.28" });
+  let b2: TestNode | undefined;
+  try {
+    await befriend(anchor, a);
+    await befriend(anchor, b);
+    await befriend(a, b);
+    await b.stop();
+    // Bob is away when alice founds the group and adds him; they are never online together again.
+    await a.node.call("group.create", { name: "climbers" });
+    await a.node.call("group.add", { group: "climbers", members: ["bob"] });
+    await a.node.call("send", { chat: "climbers", text: "you are in, bob" });
+    await a.node.mailboxIdle();
+    const held = (await a.node.read("climbers")).length;
+    // Her entries and one pointer for bob.
+    assert.equal(await boxes(anchor), held + 1);
+    await a.stop();
+    b2 = await startTestNode("bob", { host: "127.0.0.28", dir: b.dir });
+    await until(
+      async () => (await b2!.node.call("chats", {})).some((c) => c.name === "climbers"),
+      20_000,
+      "bob finds the group",
+    );
+    await until(
+      async () => (await texts(b2!, "climbers")).includes("you are in, bob"),
+      20_000,
+      "bob reads alice's message",
+    );
+    await b2.waitFor((e) =>
+      e.type === "log" && /joined group climbers .*through hive/.test(e.line)
+    );
+    const members = await b2.node.call("group.members", { group: "climbers" });
+    assert.deepEqual(members.map((m) => m.name), ["alice", "bob"]);
+  } finally {
+    await b.stop();
+    await b2?.stop();
+  }
+});
