@@ -259,6 +259,10 @@ export function buildCli(io: CliIo = stdio): Command {
       "with --passive: how long group mail is held, e.g. 7d (default 30d)",
     )
     .option(
+      "--no-relay",
+      "do not relay for others: contacts behind NAT cannot reach each other through this node",
+    )
+    .option(
       "--web <host:port>",
       "where the web admin listens (port 0: any free port)",
       "127.0.0.1:7080",
@@ -275,6 +279,7 @@ export function buildCli(io: CliIo = stdio): Command {
           listen: string;
           advertise?: string[];
           passive?: boolean;
+          relay: boolean;
           mailQuota?: string;
           mailExpiry?: string;
           web: string | false;
@@ -361,7 +366,13 @@ export function buildCli(io: CliIo = stdio): Command {
           }
         }
         try {
-          await node.start({ listen, advertise, passive: opts.passive ?? false, mailbox });
+          await node.start({
+            listen,
+            advertise,
+            passive: opts.passive ?? false,
+            mailbox,
+            relay: { enabled: opts.relay !== false },
+          });
         } catch (err) {
           await admin?.close();
           await control.close();

@@ -159,6 +159,22 @@ export function statusLines(s: StatusView): string[] {
             : []),
         ]
         : []),
+      ...(s.reachable !== undefined
+        ? [[
+          "reachable:",
+          s.reachable
+            ? "yes (a peer dialled back)"
+            : "no (behind NAT: contacts come through relays named in the record)",
+        ]]
+        : []),
+      ...(s.relay
+        ? [[
+          "relaying:",
+          s.relay.enabled
+            ? `${s.relay.active} session(s) now, ${formatBytes(s.relay.bytes)} forwarded`
+            : "off (--no-relay)",
+        ]]
+        : []),
       ...(s.catchingUp ?? []).map((c) => [
         "catching up:",
         progressText(c),
@@ -174,8 +190,15 @@ export function peerLines(peers: readonly PeerView[], now: number = Date.now()):
   return table(peers.map((p) => [
     escapeControl(p.name) + (p.kind === "anchor" ? " (anchor)" : ""),
     p.state,
-    (p.path === "punched" ? "punched (udp) " : "") +
-    (p.address ? escapeControl(p.address) : "(no address known)"),
+    p.state === "connected" && p.path === "relayed"
+      ? `via ${escapeControl(p.via ?? "a relay")} (relayed)`
+      : p.state === "connected" && p.path === "punched"
+      ? `punched (udp) ${escapeControl(p.address ?? "")}`
+      : p.state === "connected" && p.address
+      ? `direct ${escapeControl(p.address)}`
+      : p.address
+      ? escapeControl(p.address)
+      : "(no address known)",
     escapeControl(p.learnt),
     p.state === "connected"
       ? `since ${relativeTime(p.since, now)}`

@@ -8,10 +8,11 @@ import { isRojError, RojError } from "./errors.ts";
 import { type AskPassphrase, checkName, openProfile, type Profile } from "./home/mod.ts";
 import {
   createSigner,
-  createVerifier,
+  createVerifierPool,
   fingerprint,
   publicKeyLine,
   type Signer,
+  type VerifierPool,
 } from "./identity/mod.ts";
 import {
   ChatLog,
@@ -66,7 +67,7 @@ import {
   type SshServer,
 } from "./transport/mod.ts";
 import { check, FEATURES, RpcSession } from "./protocol/mod.ts";
-import { CatchUp, ChatSync } from "./sync/mod.ts";
+import { CatchUp, ChatSync, DeliveryMarks } from "./sync/mod.ts";
 import {
   AnchorMailbox,
   GroupMailbox,
@@ -88,6 +89,13 @@ import {
 import { Discovery, type DiscoveryHost, type KnownPeer } from "./discovery/mod.ts";
 import { type PeerSession, PeerSet } from "./peers/mod.ts";
 import { PUNCH_FEATURE, Puncher, type PunchHost } from "./punch/mod.ts";
+import {
+  DIAL_BACK_TIMEOUT_MS,
+  Relay,
+  type RelayHost,
+  type RelayOptions,
+  type RelayTiming,
+} from "./relay/mod.ts";
 
 export const VERSION = "0.1.0";
 
@@ -117,6 +125,8 @@ export interface StartOptions {
   mailbox?: Partial<MailboxLimits>;
   /** Serve QUIC on the listen port (UDP) and punch through NATs. @default true */
   quic?: boolean;
+  /** Relaying for contacts (`enabled: false` is `--no-relay`), its limits, and its timers. @default relay/resolveRelayLimits */
+  relay?: RelayOptions & RelayTiming;
 }
 
 /** How a chat is named on the command line and in the admin. */
@@ -165,6 +175,7 @@ export class RojNode implements NodeApi {
   #dialTimeoutMs = 5000;
   #closing = false;
   #discovery!: Discovery;
+  #relay!: Relay;
   /** A passive anchor: holds sealed records for members, runs no chats, dials nobody. */
   #passive = false;
   /** Addresses to publish instead of the listening ones (port forwards, VPS names). */
@@ -179,7 +190,10 @@ export class RojNode implements NodeApi {
   #interfaces = "";
   readonly #clients = new Set<SshClient>();
   readonly #rpcSync = new WeakMap<RpcSession, SessionSyncs>();
-  readonly #verifier: ReturnType<typeof createVerifier>;
+  /** Checks signatures; large merges (catch-up) on worker threads. */
+  readonly #verifier: VerifierPool;
+  /** How far each peer holds our entries; see sync/delivery_marks.ts. */
+  readonly #marks: DeliveryMarks;
   /** Departures told to a peer (group/peer/departure entry), see #farewell. */
   readonly #farewells = new Set<string>();
   /** Per group, the message events still being prepared (decrypted) for display. */
@@ -202,11 +216,12 @@ export class RojNode implements NodeApi {
     contacts: ContactBook,
     invites: InviteRegistry,
     groups: GroupBook,
-    verifier: ReturnType<typeof createVerifier>,
+    verifier: VerifierPool,
     options: NodeOptions,
   ) {
     this.groups = groups;
     this.#verifier = verifier;
+    this.#marks = new DeliveryMarks(profile.store.kv);
     this.profile = profile;
     this.signer = signer;
     this.log = log;
@@ -274,10 +289,10 @@ export class RojNode implements NodeApi {
   /** Opens the node in an initialised data folder. @throws {RojError} */
   static async open(options: NodeOptions): Promise<RojNode> {
     const profile = await openProfile(options.dataDir, options.ask);
+    const verifier = createVerifierPool();
     try {
       const now = options.now ?? Date.now;
       const signer = await createSigner(profile.keyPair);
-      const verifier = createVerifier();
       const log = new ChatLog(profile.store, { verifier, now });
       const contacts = await ContactBook.open(profile.store);
       const invites = await InviteRegistry.open(profile.store, now());
@@ -293,8 +308,10 @@ export class RojNode implements NodeApi {
         options,
       );
       node.#discovery = await Discovery.open(node.#discoveryHost(), profile.store);
+      node.#relay = await Relay.open(node.#relayHost(), profile.store);
       return node;
     } catch (err) {
+      verifier.close();
       profile.store.close();
       throw err;
     }
@@ -315,6 +332,11 @@ export class RojNode implements NodeApi {
 
   get fingerprint(): string {
     return fingerprint(this.publicKey);
+  }
+
+  /** Relayed sessions and reachability (node/relay): counters and a test tap. */
+  get relay(): Relay {
+    return this.#relay;
   }
 
   /** The SSH server's address once started. */
@@ -391,17 +413,15 @@ export class RojNode implements NodeApi {
   }
 
   /** Who must hold our entries for them to count as delivered: the contact; in a group, anyone. */
-  #deliveryKey(chat: ChatRef): Deno.KvKey | null {
-    if (chat.peer) return keys.delivered(chat.id, chat.peer.publicKey);
-    if (chat.kind === "group") return keys.delivered(chat.id, this.publicKey);
+  #deliveryTo(chat: ChatRef): Uint8Array | null {
+    if (chat.peer) return chat.peer.publicKey;
+    if (chat.kind === "group") return this.publicKey;
     return null;
   }
 
-  async #delivered(chat: ChatRef): Promise<number> {
-    const key = this.#deliveryKey(chat);
-    if (!key) return 0;
-    const res = await this.profile.store.kv.get<number>(key);
-    return typeof res.value === "number" ? res.value : 0;
+  #delivered(chat: ChatRef): Promise<number> {
+    const who = this.#deliveryTo(chat);
+    return who ? this.#marks.get(chat.id, who) : Promise.resolve(0);
   }
 
   /** Entries as views; a group's are decrypted, which needs the chat's history before them. */
@@ -492,17 +512,8 @@ export class RojNode implements NodeApi {
 
   async #unread(chat: ChatRef): Promise<number> {
     const mark = await this.profile.store.kv.get<number>(keys.readMark(chat.id));
-    const from = typeof mark.value === "number" ? mark.value + 1 : 0;
-    let n = 0;
-    const iter = this.profile.store.kv.list({
-      start: [...keys.orderedAll(chat.id), from],
-      end: [...keys.orderedAll(chat.id), Number.MAX_SAFE_INTEGER],
-    }, { limit: 10_000 });
-    for await (const res of iter) {
-      const author = res.key[3];
-      if (author instanceof Uint8Array && toHex(author) !== toHex(this.publicKey)) n++;
-    }
-    return n;
+    const seen = typeof mark.value === "number" ? mark.value : 0;
+    return await this.log.countNewer(chat.id, seen, { except: this.publicKey, limit: 10_000 });
   }
 
   // ---- the local API ------------------------------------------------------
@@ -677,20 +688,27 @@ export class RojNode implements NodeApi {
     const a = this.#server?.address;
     if (!a) return [];
     if (!isWildcard(a.host)) return [formatEndpoint(a)];
+    // Listening everywhere: every non-loopback interface address, then what peers see us at.
     const seen = [...this.#seenAs].map((ip) => formatEndpoint({ host: ip, port: a.port }));
-    // Listening everywhere: offer every non-loopback interface address.
+    const local = this.#interfaceAddresses();
+    if (local === null) return [formatEndpoint({ host: "127.0.0.1", port: a.port })];
+    return local.map((host) => formatEndpoint({ host, port: a.port }))
+      .concat(seen)
+      .filter((x, i, all) => all.indexOf(x) === i)
+      .slice(0, 8);
+  }
+
+  /** The machine's non-loopback, non-link-local addresses; null when they cannot be read. */
+  #interfaceAddresses(): string[] | null {
     try {
       return Deno.networkInterfaces()
         .filter((i) =>
           (i.family === "IPv4" || !i.address.startsWith("fe80")) && !i.address.startsWith("127.") &&
           i.address !== "::1"
         )
-        .map((i) => formatEndpoint({ host: i.address, port: a.port }))
-        .concat(seen)
-        .filter((x, i, all) => all.indexOf(x) === i)
-        .slice(0, 8);
+        .map((i) => i.address);
     } catch {
-      return [formatEndpoint({ host: "127.0.0.1", port: a.port })];
+      return null;
     }
   }
 
@@ -714,6 +732,12 @@ export class RojNode implements NodeApi {
         }
         : {}),
       ...(this.#catchUps.size > 0 ? { catchingUp: [...this.#catchUps.values()] } : {}),
+      ...(this.#relay.reachable !== undefined ? { reachable: this.#relay.reachable } : {}),
+      relay: {
+        enabled: this.#relay.enabled,
+        active: this.#relay.active,
+        bytes: this.#relay.bytesRelayed,
+      },
     };
   }
 
@@ -851,6 +875,7 @@ export class RojNode implements NodeApi {
           ...FEATURES,
           ...(this.#passive ? ["anchor", "mailbox"] : []),
           ...(this.#quic ? [PUNCH_FEATURE] : []),
+          ...(this.#relay.enabled ? ["relay"] : []),
         ],
         name: this.name,
         sees: pipe.remote,
@@ -867,6 +892,7 @@ export class RojNode implements NodeApi {
     this.#discovery.serve(rpc, peer);
     this.#anchorMailbox?.serve(rpc, peer);
     this.#punch?.serve(rpc, peer);
+    this.#relay.serve(rpc, peer);
     if (!this.#passive) this.#serveSync(rpc, peer);
   }
 
@@ -1238,7 +1264,14 @@ export class RojNode implements NodeApi {
     remote: string,
     client?: SshClient,
     path: "direct" | "punched" = "direct",
+    via?: string,
   ): void {
+    // A dial or handshake that completes while the node is stopping gets no session.
+    if (this.#closing) {
+      rpc.close("node stopping");
+      client?.close();
+      return;
+    }
     const session: PeerSession = {
       peer: contact.publicKey,
       direction,
@@ -1246,6 +1279,7 @@ export class RojNode implements NodeApi {
       remote,
       since: this.#now(),
       path,
+      ...(via !== undefined ? { via } : {}),
     };
     const k = toHex(contact.publicKey);
     const anchor = rpc.peerHello?.features.includes("anchor") ?? false;
@@ -1255,6 +1289,7 @@ export class RojNode implements NodeApi {
     }
     const st = this.#passive || anchor ? undefined : this.#serveSync(rpc, contact.publicKey);
     if (st) st.attached = true;
+    if (client && via === undefined) this.#relay.noteClient(contact.publicKey, client);
     this.#dialErrors.delete(k);
     if (direction === "in" && !this.#learntVia.has(k)) {
       this.#learntVia.set(k, "direct (they dialled)");
@@ -1269,8 +1304,8 @@ export class RojNode implements NodeApi {
       lastSeen: this.#now(),
       ...(anchor !== contact.anchor ? { anchor } : {}),
       // An anchor keeps no member's address; a person remembers where a contact answered.
-      // A punched UDP endpoint is no address to dial over TCP.
-      ...(direction === "out" && !this.#passive && path === "direct"
+      // A punched UDP endpoint or a relay is no address to dial over TCP.
+      ...(direction === "out" && !this.#passive && path === "direct" && via === undefined
         ? { addresses: mergeAddresses([remote], contact.addresses) }
         : {}),
     }).then((c) => this.#emit({ type: "contact", contact: this.#contactView(c) })).catch(() => {});
@@ -1311,6 +1346,13 @@ export class RojNode implements NodeApi {
     if (anchor && !this.#passive && rpc.peerHello?.features.includes("mailbox")) {
       this.#mailbox.attach(contact.publicKey, rpc, contact.name);
     }
+    this.#relay.onSession({
+      peer: contact.publicKey,
+      rpc,
+      direction,
+      anchor,
+      ...(via ? { via } : {}),
+    });
   }
 
   /** A peer tells us the address it sees us at; publish it if we listen everywhere and it is new. */
@@ -1328,13 +1370,10 @@ export class RojNode implements NodeApi {
   }
 
   async #markDelivered(chat: ChatRef, seq: number): Promise<void> {
-    const key = this.#deliveryKey(chat);
-    if (!key) return;
-    const old = await this.profile.store.kv.get<number>(key);
-    const prev = typeof old.value === "number" ? old.value : 0;
-    if (seq <= prev) return;
-    await this.profile.store.kv.set(key, seq);
-    this.#emit({ type: "delivered", chat: chat.name, seq });
+    const who = this.#deliveryTo(chat);
+    if (who && await this.#marks.raise(chat.id, who, seq)) {
+      this.#emit({ type: "delivered", chat: chat.name, seq });
+    }
   }
 
   #authorize(username: string, publicKey: Uint8Array): boolean {
@@ -1347,14 +1386,15 @@ export class RojNode implements NodeApi {
   }
 
   #onInbound(peer: InboundPeer, pipe: Pipe): void {
-    const remote = formatEndpoint(peer.remote);
+    const remote = peer.via !== undefined ? `via ${peer.via}` : formatEndpoint(peer.remote);
     const contact = peer.username === "roj" ? this.contacts.accepted(peer.publicKey) : undefined;
     const rpc = this.#rpc(pipe, contact?.publicKey);
     if (contact) {
       const path = peer.transport === "quic" ? "punched" : "direct";
-      rpc.ready.then(() => this.#attach(contact, rpc, "in", remote, undefined, path)).catch(
-        () => {},
-      );
+      rpc.ready.then(() => this.#attach(contact, rpc, "in", remote, undefined, path, peer.via))
+        .catch(
+          () => {},
+        );
       return;
     }
     const nonce = /^invite-([0-9a-f]{32})$/.exec(peer.username)?.[1];
@@ -1468,8 +1508,10 @@ export class RojNode implements NodeApi {
   }
 
   /** Dials one address of a contact; true when a session is up. Logs a failure once per change of reason. */
-  async #dialAt(contact: Contact, addr: string): Promise<boolean> {
-    if (this.#closing || this.#peers.get(contact.publicKey)) return false;
+  async #dialAt(contact: Contact, addr: string, upgrade = false): Promise<boolean> {
+    const current = this.#peers.get(contact.publicKey);
+    // Upgrading: a session through a relay does not stop a direct dial.
+    if (this.#closing || (current && !(upgrade && current.via !== undefined))) return false;
     let client: SshClient | undefined;
     try {
       client = await this.#dial(parseEndpoint(addr), contact.publicKey, contact.name);
@@ -1530,6 +1572,7 @@ export class RojNode implements NodeApi {
           recordSeq: record.seq,
         });
         this.#learntVia.set(toHex(peer), via);
+        await this.#relay.learnt(peer, record.relays);
         this.#say(
           `learnt ${c.name}'s addresses ${via}: ${
             record.addresses.join(", ")
@@ -1537,6 +1580,105 @@ export class RojNode implements NodeApi {
         );
       },
       addresses: () => (this.#advertise.length > 0 ? this.#advertise : this.#listenAddresses()),
+      relays: () => this.#relay.relays(),
+      dialRelayed: (p) => this.#relay.dialRelayed(p.publicKey),
+    };
+  }
+
+  #relayHost(): RelayHost {
+    const contact = (peer: Uint8Array) => {
+      const c = this.contacts.accepted(peer);
+      if (!c) throw new RojError("not_found", `${fingerprint(peer)} is not a contact`);
+      return c;
+    };
+    const view = (s: PeerSession) => ({
+      peer: s.peer,
+      rpc: s.rpc,
+      direction: s.direction,
+      anchor: this.contacts.get(s.peer)?.anchor ?? false,
+      ...(s.via !== undefined ? { via: s.via } : {}),
+    });
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    return {
+      self: this.publicKey,
+      get passive() {
+        return self.#passive;
+      },
+      now: () => this.#now(),
+      log: (line) => this.#say(line),
+      nameOf: (peer) => this.#peerName(peer),
+      accepts: (peer) => this.contacts.accepted(peer) !== undefined,
+      session: (peer) => {
+        const s = this.#peers.get(peer);
+        return s ? view(s) : undefined;
+      },
+      sessions: () => this.#peers.all().map(view),
+      dialClient: async (peer) => {
+        const c = contact(peer);
+        let last: unknown = new RojError("unreachable", `no address known for ${c.name}`);
+        for (const addr of c.addresses) {
+          try {
+            return await this.#dial(parseEndpoint(addr), c.publicKey, c.name);
+          } catch (err) {
+            last = err;
+          }
+        }
+        throw last;
+      },
+      serveStream: (stream, via) => {
+        if (!this.#server) throw new RojError("no_node", "the node is not running");
+        this.#server.serveStream(stream, via);
+      },
+      dialOver: async (stream, peer, via) => {
+        const c = contact(peer);
+        if (this.#closing) return false;
+        const client = await dialSsh({
+          keyPair: this.profile.keyPair,
+          to: { host: `${c.name} via ${via}`, port: 0 },
+          sock: stream,
+          expectedKey: c.publicKey,
+          expectedName: c.name,
+          timeoutMs: this.#dialTimeoutMs,
+        });
+        this.#clients.add(client);
+        client.onClose(() => this.#clients.delete(client));
+        try {
+          const rpc = this.#rpc(await client.openRoj(), c.publicKey);
+          await rpc.ready;
+          this.#attach(c, rpc, "out", `via ${via}`, client, "direct", via);
+          return this.#peers.get(c.publicKey)?.rpc === rpc;
+        } catch (err) {
+          client.close();
+          throw err;
+        }
+      },
+      dialDirect: async (peer) => {
+        const c = contact(peer);
+        const results = await Promise.all(c.addresses.map((a) => this.#dialAt(c, a, true)));
+        return results.some(Boolean);
+      },
+      dialBack: async (to, peer) => {
+        const local = this.#localAddress();
+        try {
+          const client = await dialSsh({
+            keyPair: this.profile.keyPair,
+            to,
+            expectedKey: peer,
+            expectedName: this.#peerName(peer),
+            timeoutMs: DIAL_BACK_TIMEOUT_MS,
+            ...(local ? { localAddress: local } : {}),
+          });
+          client.close();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      addresses: () => (this.#advertise.length > 0 ? this.#advertise : this.#listenAddresses()),
+      republish: (reason) => {
+        this.#discovery.trigger(reason).catch(() => {});
+      },
     };
   }
 
@@ -1559,6 +1701,7 @@ export class RojNode implements NodeApi {
     }
     this.#advertise = (options.advertise ?? []).map((a) => formatEndpoint(parseEndpoint(a)));
     const listen = options.listen ?? { host: "0.0.0.0", port: 7022 };
+    this.#relay.start(options.relay, options.relay);
     this.#server = await listenSsh({
       keyPair: this.profile.keyPair,
       host: listen.host,
@@ -1566,6 +1709,7 @@ export class RojNode implements NodeApi {
       authorize: (u, k) => this.#authorize(u, k),
       onRoj: (peer, pipe) => this.#onInbound(peer, pipe),
       sftpView: (peer) => this.#sftpView(peer),
+      onStream: (peer, subsystem, accept) => this.#relay.onChannel(peer, subsystem, accept),
       log: (line) => this.#say(line),
     });
     this.#say(
@@ -1581,9 +1725,10 @@ export class RojNode implements NodeApi {
     this.#discovery.trigger("start").catch(() => {});
     // When listening everywhere, a new interface address (a new network) restarts the cascade.
     if (isWildcard(this.#server.address.host) && this.#advertise.length === 0) {
-      this.#interfaces = this.#listenAddresses().join(",");
+      // Only the interfaces: an address a peer reports triggers the cascade itself (#noteSeenAs).
+      this.#interfaces = (this.#interfaceAddresses() ?? []).join(",");
       this.#interfacesTimer = setInterval(() => {
-        const now = this.#listenAddresses().join(",");
+        const now = (this.#interfaceAddresses() ?? []).join(",");
         if (now === this.#interfaces) return;
         this.#interfaces = now;
         this.#say(`local addresses changed: ${now || "none"}`);
@@ -1628,13 +1773,15 @@ export class RojNode implements NodeApi {
       now: () => this.#now(),
       log: (line) => this.#say(line),
       quic: () => this.#quic,
-      sessions: () => this.#peers.all(),
+      // A relayed session neither coordinates nor stops a punch that would replace it.
+      sessions: () => this.#peers.all().filter((s) => s.via === undefined),
       accepted: (peer) => this.contacts.accepted(peer) !== undefined,
       name: (peer) => this.#peerName(peer),
       unreached: () =>
         this.contacts.all().filter((c) =>
           !c.blocked && !c.anchor && this.contacts.accepted(c.publicKey) &&
-          !this.#peers.get(c.publicKey)
+            // A session through a relay is worth replacing by a punched path.
+            (this.#peers.get(c.publicKey)?.via ?? null) !== null || !this.#peers.get(c.publicKey)
         ).map((c) => c.publicKey),
       attach: (peer, socket, at) => this.#dialOver(peer, socket, at),
     };
@@ -1720,7 +1867,8 @@ export class RojNode implements NodeApi {
         learnt: this.#learntVia.get(k) ?? (c.addresses.length > 0 ? "invite" : "unknown"),
         lastSeen: s ? this.#now() : c.lastSeen,
         since: s ? s.since : null,
-        path: s ? s.path ?? "direct" : null,
+        path: s ? (s.via !== undefined ? "relayed" : s.path ?? "direct") : null,
+        ...(s?.via !== undefined ? { via: s.via } : {}),
       };
     });
   }
@@ -1739,6 +1887,7 @@ export class RojNode implements NodeApi {
     for (const t of this.#forwarding.values()) clearTimeout(t);
     this.#forwarding.clear();
     this.#punch?.close();
+    this.#relay.close();
     if (this.#interfacesTimer) clearInterval(this.#interfacesTimer);
     for (const s of this.#peers.all()) s.rpc.close("node stopping");
     for (const c of this.#clients) c.close();
@@ -1746,6 +1895,8 @@ export class RojNode implements NodeApi {
     this.#quic?.close();
     // Let pending commits settle before closing the store.
     await new Promise((r) => setTimeout(r, 10));
+    await this.#marks.close();
+    this.#verifier.close();
     this.profile.store.close();
   }
 }

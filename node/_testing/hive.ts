@@ -71,6 +71,10 @@ export interface HiveStats {
   /** Cascades that ended with contacts left and went to timed retries. */
   backoffs: number;
   dropped: number;
+  /** Most dial-and-ask rounds any node ran before it had all its contacts again. */
+  maxRounds: number;
+  /** Nodes that logged having all their contacts again (with their round count). */
+  completed: number;
 }
 
 export type Pair = readonly [number, number];
@@ -286,6 +290,8 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
     dialFailures: 0,
     backoffs: 0,
     dropped: 0,
+    maxRounds: 0,
+    completed: 0,
   };
   const edgeSeen = new Map<string, number>();
   const edgeTimes = new Map<string, number>();
@@ -318,7 +324,10 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
       }
     } else if (line.startsWith("cannot reach ")) stats.dialFailures++;
     else if (/retrying with back-off/.test(line)) stats.backoffs++;
-    else if (/^reached .* typed by hand/.test(line)) stats.typedByHand++;
+    else if (line.startsWith("cascade: all ")) {
+      stats.completed++;
+      stats.maxRounds = Math.max(stats.maxRounds, Number(/after (\d+) round/.exec(line)?.[1] ?? 0));
+    } else if (/^reached .* typed by hand/.test(line)) stats.typedByHand++;
     else if (line.startsWith("dropped ")) stats.dropped++;
   };
 

@@ -1,6 +1,6 @@
 /** Starting real nodes in this process, each on its own loopback address. */
 import { initProfile } from "../home/mod.ts";
-import { RojNode } from "../node.ts";
+import { RojNode, type StartOptions } from "../node.ts";
 import type { NodeEvent } from "../api/mod.ts";
 import type { MailboxLimits } from "../mailbox/mod.ts";
 
@@ -29,6 +29,8 @@ export interface TestNodeOptions {
   now?: () => number;
   /** Publish these addresses instead of the listening one. */
   advertise?: string[];
+  /** Relay limits and timers. */
+  relay?: StartOptions["relay"];
 }
 
 /** Polls `check` until it is true. */
@@ -74,6 +76,7 @@ export async function startTestNode(
     passive: options.passive ?? false,
     ...(options.mailbox ? { mailbox: options.mailbox } : {}),
     ...(options.advertise ? { advertise: options.advertise } : {}),
+    ...(options.relay ? { relay: options.relay } : {}),
   });
   let stopped = false;
   const stop = async () => {

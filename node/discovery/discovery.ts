@@ -17,7 +17,7 @@
  * plain record. Nothing here is sent outside authenticated sessions.
  */
 import { RojError } from "../errors.ts";
-import type { KeyPair, Signer } from "../identity/mod.ts";
+import { createVerifier, type KeyPair, type Signer, type Verifier } from "../identity/mod.ts";
 import { compareBytes, toHex } from "../log/mod.ts";
 import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
@@ -60,6 +60,16 @@ export interface DiscoveryHost {
   learnt(peer: Uint8Array, record: SignedRecord, via: string): Promise<void>;
   /** The addresses to publish now. */
   addresses(): string[];
+  /**
+   * Keys of peers that relay for this node, to name in its record while it
+   * cannot be dialled from outside (node/relay); empty when it can.
+   */
+  relays?(): Uint8Array[];
+  /**
+   * Reaches a contact through a relay its record names, once every direct
+   * address failed (node/relay). True when a session is up.
+   */
+  dialRelayed?(peer: KnownPeer): Promise<boolean>;
 }
 
 export type PeerState = "connected" | "dialing" | "unreachable";
@@ -79,17 +89,28 @@ export interface DiscoveryOptions {
   readonly yieldMs?: number;
 }
 
+/** Anchors before people, keeping the order otherwise (requests go out in this order). */
+function anchorsFirst<T extends { readonly anchor: boolean }>(items: T[]): T[] {
+  return [...items.filter((i) => i.anchor), ...items.filter((i) => !i.anchor)];
+}
+
 export class Discovery {
   readonly #host: DiscoveryHost;
   readonly #store: Store;
   readonly sealed: SealedStore;
   readonly #pair: (them: Uint8Array) => Pair;
   readonly #options: Required<DiscoveryOptions>;
+  /** Checks record signatures synchronously, keeping the contacts' keys. */
+  readonly #verifier: Verifier = createVerifier();
   #record: SignedRecord | null = null;
   #running: Promise<void> | null = null;
   #again = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #retryAttempt = 0;
+  /** A record handed over on a session before its peer was a contact (see addr.mine). */
+  readonly #early = new WeakMap<RpcSession, SignedRecord>();
+  /** Dial-and-ask rounds since every contact was last reached (for the log and the bench). */
+  #rounds = 0;
   #closed = false;
   /** Dials in flight, by peer hex; a second dial of the same peer joins the first. */
   readonly #dialing = new Map<string, Promise<boolean>>();
@@ -105,6 +126,18 @@ export class Discovery {
   readonly #tags = new Map<string, { theirs: Uint8Array; ours: Uint8Array }>();
   /** Waits before dialling a learnt record, by peer hex; cut short by its session or close(). */
   readonly #waits = new Map<string, () => void>();
+  /**
+   * Our record sealed for each contact (hex), for the record of that seq: every
+   * holder gets the same copy, so a move seals once per contact, not once per
+   * contact and session.
+   */
+  readonly #sealedCopies = new Map<string, { seq: number; t: string; b: string }>();
+  /**
+   * Copies already opened, by "tag|copy" (base64, as served): several holders
+   * serve the same copy, and opening means decrypting and checking a signature.
+   * A bad copy maps to null, so it is logged once.
+   */
+  readonly #opened = new Map<string, SignedRecord | null>();
 
   private constructor(
     host: DiscoveryHost,
@@ -133,7 +166,7 @@ export class Discovery {
     const own = await store.kv.get<unknown>(keys.ownRecord());
     if (own.value instanceof Uint8Array) {
       try {
-        d.#record = await openRecord(own.value, host.keyPair.publicKey);
+        d.#record = await openRecord(own.value, host.keyPair.publicKey, d.#verifier);
       } catch {
         host.log("own address record in the store is damaged; a new one will be published");
       }
@@ -156,17 +189,25 @@ export class Discovery {
     if (this.#host.passive) return false;
     const addresses = this.#host.addresses();
     if (addresses.length === 0) return false;
+    const relays = this.#host.relays?.() ?? [];
+    const had = (this.#record?.relays ?? []).map(toHex);
     const same = this.#record && this.#record.addresses.length === addresses.length &&
-      this.#record.addresses.every((a, i) => a === addresses[i]);
+      this.#record.addresses.every((a, i) => a === addresses[i]) &&
+      had.length === relays.length && relays.every((k, i) => toHex(k) === had[i]);
     if (same) return false;
     const rec = await signRecord(this.#host.signer, {
       seq: (this.#record?.seq ?? 0) + 1,
       time: this.#host.now(),
       addresses,
+      ...(relays.length > 0 ? { relays } : {}),
     });
     await this.#store.kv.set(keys.ownRecord(), rec.packed);
     this.#record = rec;
-    this.#host.log(`published address record ${rec.seq}: ${addresses.join(", ")}`);
+    this.#host.log(
+      `published address record ${rec.seq}: ${addresses.join(", ")}${
+        relays.length > 0 ? ` (not reachable from outside; ${relays.length} relay(s) named)` : ""
+      }`,
+    );
     this.refresh();
     return true;
   }
@@ -188,8 +229,9 @@ export class Discovery {
     return this.#running;
   }
 
+  /** Contacts without a session, anchors first: they are dialled and asked first. */
   #unreached(): KnownPeer[] {
-    return this.#host.peers().filter((p) => !this.#host.session(p.publicKey));
+    return anchorsFirst(this.#host.peers().filter((p) => !this.#host.session(p.publicKey)));
   }
 
   async #run(reason: string): Promise<void> {
@@ -197,16 +239,18 @@ export class Discovery {
       this.#again = false;
       await this.publish();
       for (let round = 0; round < this.#options.maxRounds && !this.#closed; round++) {
+        this.#rounds++;
         await Promise.all(this.#unreached().map((p) => this.#dialAny(p)));
         const unreached = this.#unreached();
         if (unreached.length === 0) break;
-        const learnt = await this.#ask(this.#host.sessions(), unreached);
+        const learnt = await this.#ask(anchorsFirst(this.#host.sessions()), unreached);
         if (learnt.length === 0) break;
       }
     } while (this.#again && !this.#closed);
     const left = this.#unreached();
     if (left.length === 0 || this.#closed) {
       this.#retryAttempt = 0;
+      this.#noteAllReached();
       return;
     }
     const delay = backoffDelay(this.#retryAttempt++, {
@@ -222,6 +266,16 @@ export class Discovery {
       this.#retryTimer = undefined;
       this.trigger("retry").catch(() => {});
     }, delay);
+  }
+
+  /** Logs, once per cascade, that every contact has a session again and after how many rounds. */
+  #noteAllReached(): void {
+    if (this.#rounds === 0 || this.#closed || this.#unreached().length > 0) return;
+    if (this.#host.peers().length === 0) return void (this.#rounds = 0);
+    this.#host.log(
+      `cascade: all ${this.#host.peers().length} contacts reached after ${this.#rounds} round(s)`,
+    );
+    this.#rounds = 0;
   }
 
   #tagsOf(peer: Uint8Array): { theirs: Uint8Array; ours: Uint8Array } {
@@ -258,7 +312,10 @@ export class Discovery {
     const results = await Promise.all(
       p.addresses.map((a) => this.#host.dial(p, a).catch(() => false)),
     );
-    return results.some(Boolean);
+    if (results.some(Boolean) || this.#host.session(p.publicKey)) return true;
+    // Every direct address failed: the peer may be behind NAT; its record may name relays.
+    if (this.#closed || !this.#host.dialRelayed) return false;
+    return await this.#host.dialRelayed(p).catch(() => false);
   }
 
   /**
@@ -302,55 +359,99 @@ export class Discovery {
     const pending = new Map(
       wanted.filter((p) => !p.anchor).map((
         p,
-      ) => [toHex(this.#tagsOf(p.publicKey).theirs), p]),
+      ) => [encodeB64(this.#tagsOf(p.publicKey).theirs), p]),
     );
     if (pending.size === 0) return [];
-    const asked = [...pending.values()];
+    const asked = [...pending.keys()];
     const learnt = new Set<KnownPeer>();
     await Promise.all(sessions.map(async (s) => {
       for (const item of await this.#get(s, asked)) {
-        const p = pending.get(item.tagHex);
+        const p = pending.get(item.t);
         if (!p) continue;
-        const rec = await this.#open(p, item.blob);
+        const rec = await this.#open(p, item.t, item.b, s);
         // Checked and claimed with no await between: a seq is reported once at a time.
-        const busy = this.#reporting.get(item.tagHex) ?? 0;
+        const busy = this.#reporting.get(item.t) ?? 0;
         if (!rec || rec.seq <= Math.max(p.recordSeq, busy)) continue;
-        this.#reporting.set(item.tagHex, rec.seq);
+        this.#reporting.set(item.t, rec.seq);
         learnt.add(p);
         // Dial the new addresses while the record is being stored.
         this.#dialLearnt({ ...p, addresses: rec.addresses });
         try {
           await this.#report(p, rec, s);
         } finally {
-          if (this.#reporting.get(item.tagHex) === rec.seq) this.#reporting.delete(item.tagHex);
+          if (this.#reporting.get(item.t) === rec.seq) this.#reporting.delete(item.t);
         }
       }
     }));
     return [...learnt];
   }
 
-  async #get(
-    s: LiveSession,
-    peers: KnownPeer[],
-  ): Promise<Array<{ tagHex: string; blob: Uint8Array }>> {
-    const tags = peers.slice(0, 256).map((p) => encodeB64(this.#tagsOf(p.publicKey).theirs));
+  /** Asks one session for copies under these tags (base64); nothing when it fails. */
+  async #get(s: LiveSession, tags: string[]): Promise<Array<{ t: string; b: string }>> {
     if (tags.length === 0) return [];
     try {
-      const res = check("addr.get", "result", await s.rpc.request("addr.get", { tags }, 5000));
-      return res.items.map((i) => ({ tagHex: toHex(decodeB64(i.t)), blob: decodeB64(i.b) }));
+      const res = check(
+        "addr.get",
+        "result",
+        await s.rpc.request("addr.get", { tags: tags.slice(0, 256) }, 5000),
+      );
+      return res.items;
     } catch {
       return [];
     }
   }
 
-  /** Opens and verifies a sealed copy of `p`'s record; null (logged) when it is bad. */
-  async #open(p: KnownPeer, blob: Uint8Array): Promise<SignedRecord | null> {
+  /**
+   * Opens and verifies a sealed copy of `p`'s record that `from` served; null
+   * when it is bad. A bad copy, or one older than the record we have, is
+   * logged with its reason once (holders keep a few older copies per tag).
+   */
+  async #open(
+    p: KnownPeer,
+    tag: string,
+    blob: string,
+    from: LiveSession,
+  ): Promise<SignedRecord | null> {
+    const key = `${tag}|${blob}`;
+    const seen = this.#opened.get(key);
+    if (seen !== undefined) return seen;
+    let rec: SignedRecord | null;
     try {
-      return await openRecord(this.#pair(p.publicKey).open(p.publicKey, blob), p.publicKey);
+      rec = await openRecord(
+        this.#pair(p.publicKey).open(p.publicKey, decodeB64(blob)),
+        p.publicKey,
+        this.#verifier,
+      );
+      if (rec.seq < p.recordSeq) {
+        this.#host.log(
+          `dropped an old address record of ${p.name} (seq ${rec.seq}, have ${p.recordSeq}) from ${
+            this.#nameOf(from.peer)
+          }`,
+        );
+      }
     } catch (err) {
-      this.#host.log(`dropped a record for ${p.name} from a peer: ${(err as Error).message}`);
-      return null;
+      this.#host.log(
+        `dropped a record for ${p.name} from ${this.#nameOf(from.peer)}: ${(err as Error).message}`,
+      );
+      rec = null;
     }
+    if (this.#opened.size >= 4096) this.#opened.clear();
+    this.#opened.set(key, rec);
+    return rec;
+  }
+
+  /** A record a contact handed over itself: newer is learnt, older is dropped with a log line. */
+  async #apply(known: KnownPeer, rec: SignedRecord): Promise<void> {
+    if (rec.seq > known.recordSeq) await this.#host.learnt(known.publicKey, rec, "direct");
+    else if (rec.seq < known.recordSeq) {
+      this.#host.log(`dropped an old address record of ${known.name} (seq ${rec.seq})`);
+    }
+  }
+
+  /** How a peer is named in the log and in `roj peers` ("anchor-0" for an anchor). */
+  #nameOf(peer: Uint8Array): string {
+    const k = toHex(peer);
+    return this.#host.peers().find((q) => toHex(q.publicKey) === k)?.name ?? "a peer";
   }
 
   async #report(p: KnownPeer, rec: SignedRecord, from: LiveSession): Promise<void> {
@@ -383,18 +484,22 @@ export class Discovery {
       // An anchor keeps no member's address in any form it can read.
       if (this.#host.passive) return {};
       const known = this.#host.peers().find((q) => toHex(q.publicKey) === toHex(peer));
-      if (!known) return {};
       let rec: SignedRecord;
       try {
-        rec = await openRecord(decodeB64(params.record), peer);
+        rec = await openRecord(decodeB64(params.record), peer, this.#verifier);
       } catch (err) {
-        this.#host.log(`dropped ${known.name}'s address record: ${(err as Error).message}`);
+        this.#host.log(
+          `dropped ${known?.name ?? "a peer"}'s address record: ${(err as Error).message}`,
+        );
         throw err instanceof RojError ? err : new RojError("bad_input", "bad record");
       }
-      if (rec.seq > known.recordSeq) await this.#host.learnt(peer, rec, "direct");
-      else if (rec.seq < known.recordSeq) {
-        this.#host.log(`dropped an old address record of ${known.name} (seq ${rec.seq})`);
+      if (!known) {
+        // An invite's maker hands its record over while the invitee is still
+        // adding it as a contact: kept for this session, applied once it is one.
+        this.#early.set(rpc, rec);
+        return {};
       }
+      await this.#apply(known, rec);
       return {};
     });
     rpc.handle("addr.notify", (p) => {
@@ -442,6 +547,13 @@ export class Discovery {
   async onSession(s: LiveSession): Promise<void> {
     if (this.#host.passive) return;
     this.#waits.get(toHex(s.peer))?.();
+    this.#noteAllReached();
+    const early = this.#early.get(s.rpc);
+    const known = early && this.#host.peers().find((q) => toHex(q.publicKey) === toHex(s.peer));
+    if (early && known) {
+      this.#early.delete(s.rpc);
+      await this.#apply(known, early).catch(() => {});
+    }
     try {
       await this.#handOver(s);
       const learnt = await this.#ask([s], this.#unreached());
@@ -468,8 +580,17 @@ export class Discovery {
     const items = this.#host.peers()
       .filter((p) => !p.anchor && toHex(p.publicKey) !== toHex(s.peer))
       .map((p) => {
-        const seal = this.#pair(p.publicKey).seal(self, me.packed);
-        return { t: encodeB64(this.#tagsOf(p.publicKey).ours), b: encodeB64(seal) };
+        const k = toHex(p.publicKey);
+        const cached = this.#sealedCopies.get(k);
+        if (cached?.seq === me.seq) return { t: cached.t, b: cached.b };
+        const copy = {
+          seq: me.seq,
+          t: encodeB64(this.#tagsOf(p.publicKey).ours),
+          b: encodeB64(this.#pair(p.publicKey).seal(self, me.packed)),
+        };
+        if (this.#sealedCopies.size > 4096) this.#sealedCopies.clear();
+        this.#sealedCopies.set(k, copy);
+        return { t: copy.t, b: copy.b };
       });
     for (let i = 0; i < items.length; i += 256) {
       await s.rpc.request("addr.put", { items: items.slice(i, i + 256) }, 5000);

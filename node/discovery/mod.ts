@@ -1,6 +1,7 @@
 export {
   type AddressRecord,
   MAX_RECORD_ADDRESSES,
+  MAX_RECORD_RELAYS,
   openRecord,
   type SignedRecord,
   signRecord,

@@ -14,6 +14,9 @@ export interface VerifyJob {
   readonly packed: ArrayBuffer;
 }
 
+/** The id of the message a worker sends once, when it is ready for jobs (as in verifier_pool.ts). */
+const READY = -1;
+
 /** The answer to a {@linkcode VerifyJob}. */
 export interface VerifyAnswer {
   readonly id: number;
@@ -38,3 +41,5 @@ self.onmessage = (event: MessageEvent<VerifyJob>) => {
   }
   self.postMessage({ id, ok } satisfies VerifyAnswer, [ok.buffer]);
 };
+
+self.postMessage({ id: READY, ok: new Uint8Array(0) } satisfies VerifyAnswer);

@@ -11,6 +11,7 @@
  * compiled binary without the module, a worker that dies), the pool quietly
  * checks on the calling thread instead: the answers are the same, only slower.
  */
+// Types only: importing a value would run the worker's module on this thread.
 import type { VerifyAnswer, VerifyJob } from "./_verify_worker.ts";
 import { createVerifier, type SyncVerifier } from "./signer.ts";
 
@@ -35,11 +36,17 @@ export interface VerifierPool extends SyncVerifier, Disposable {
   verifyMany(checks: ReadonlyArray<Ed25519Check>): Promise<boolean[]>;
   /** Workers running now (they start with the first large batch). */
   readonly threads: number;
+  /** Workers that have started and take batches; until then batches are checked here. */
+  readonly ready: number;
+  /** Checks answered by workers so far. */
+  readonly offloaded: number;
   /** Stops the workers; pending batches reject. Later calls check on the calling thread. */
   close(): void;
 }
 
 const WORKER_URL = new URL("./_verify_worker.ts", import.meta.url);
+/** The id of the message a worker sends once it is ready (as in _verify_worker.ts). */
+const READY = -1;
 
 interface Pending {
   readonly resolve: (ok: Uint8Array) => void;
@@ -52,6 +59,8 @@ interface Slot {
   readonly pending: Map<number, Pending>;
   /** Checks sent and not yet answered. */
   load: number;
+  /** The worker has loaded its module and said so. */
+  ready: boolean;
 }
 
 /**
@@ -81,6 +90,7 @@ export function createVerifierPool(opts: VerifierPoolOptions = {}): VerifierPool
   /** No workers from now on: closed, not permitted, or one of them failed. */
   let offline = false;
   let nextId = 0;
+  let offloaded = 0;
 
   const checkHere = (checks: ReadonlyArray<Ed25519Check>): boolean[] =>
     checks.map((c) => local.verifySync(c.publicKey, c.signature, c.data));
@@ -98,12 +108,17 @@ export function createVerifierPool(opts: VerifierPoolOptions = {}): VerifierPool
 
   function spawn(): Slot {
     const worker = new Worker(WORKER_URL, { type: "module", name: "roj-verify" });
-    const slot: Slot = { worker, pending: new Map(), load: 0 };
+    const slot: Slot = { worker, pending: new Map(), load: 0, ready: false };
     worker.onmessage = (event: MessageEvent<VerifyAnswer>) => {
+      if (event.data.id === READY) {
+        slot.ready = true;
+        return;
+      }
       const p = slot.pending.get(event.data.id);
       if (!p) return;
       slot.pending.delete(event.data.id);
       slot.load -= p.checks.length;
+      offloaded += p.checks.length;
       p.resolve(event.data.ok);
     };
     const fail = (event: Event) => {
@@ -173,9 +188,16 @@ export function createVerifierPool(opts: VerifierPoolOptions = {}): VerifierPool
     get threads() {
       return slots?.length ?? 0;
     },
+    get ready() {
+      return slots?.filter((s) => s.ready).length ?? 0;
+    },
+    get offloaded() {
+      return offloaded;
+    },
     async verifyMany(checks) {
-      const pool = checks.length >= minBatch ? workers() : null;
-      if (pool === null) return checkHere(checks);
+      // Starting a worker takes a few hundred ms: until one is up, check here.
+      const pool = checks.length >= minBatch ? workers()?.filter((s) => s.ready) ?? [] : [];
+      if (pool.length === 0) return checkHere(checks);
       // Equal parts, the largest to the least busy workers.
       const parts = Math.min(pool.length, Math.ceil(checks.length / minBatch));
       const per = Math.ceil(checks.length / parts);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { generateKeyPair } from "./keys.ts";
 import { createSigner, createVerifier } from "./signer.ts";
-import { createVerifierPool, type Ed25519Check } from "./verifier_pool.ts";
+import { createVerifierPool, type Ed25519Check, type VerifierPool } from "./verifier_pool.ts";
 
 /** `n` checks by two keys, every third one broken in a different way. */
 async function checks(n: number): Promise<Ed25519Check[]> {
@@ -26,6 +26,14 @@ async function checks(n: number): Promise<Ed25519Check[]> {
   }));
 }
 
+async function waitReady(pool: VerifierPool, n: number): Promise<void> {
+  const until = Date.now() + 20_000;
+  while (pool.ready < n) {
+    assert.ok(Date.now() < until, "the workers started");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 Deno.test("a verifier pool answers as the in-thread verifier does, on workers", async () => {
   const all = await checks(300);
   const local = createVerifier();
@@ -33,8 +41,13 @@ Deno.test("a verifier pool answers as the in-thread verifier does, on workers", 
   assert.ok(want.includes(true) && want.includes(false));
   using pool = createVerifierPool({ size: 2, minBatch: 16 });
   assert.equal(pool.threads, 0, "workers start with the first large batch");
+  // While they start, batches are checked here.
   assert.deepEqual(await pool.verifyMany(all), want);
   assert.equal(pool.threads, 2);
+  await waitReady(pool, 2);
+  const before = pool.offloaded;
+  assert.deepEqual(await pool.verifyMany(all), want);
+  assert.equal(pool.offloaded - before, all.length, "the workers checked them");
   // Several batches at once share the workers.
   const parts = await Promise.all(
     [0, 100, 200].map((at) => pool.verifyMany(all.slice(at, at + 100))),
@@ -59,6 +72,8 @@ Deno.test("a closed pool stops its workers and keeps answering on the calling th
   const pool = createVerifierPool({ size: 1, minBatch: 8 });
   const want = await pool.verifyMany(all);
   assert.equal(pool.threads, 1);
+  await waitReady(pool, 1);
+  assert.deepEqual(await pool.verifyMany(all), want);
   pool.close();
   assert.equal(pool.threads, 0);
   assert.deepEqual(await pool.verifyMany(all), want);

@@ -33,6 +33,8 @@ import {
   prepareEntry,
   type UncheckedEntry,
 } from "./entry.ts";
+import { packEntry, unpackEntry } from "./stored_entry.ts";
+import { compareEntries } from "./order.ts";
 import { verifyChecks } from "./verify.ts";
 
 /** An author's newest entry in a chat. */
@@ -69,29 +71,36 @@ export interface MergeResult {
 }
 
 interface CachedHead {
+  readonly author: Uint8Array;
   head: Head | null;
   versionstamp: string | null;
 }
 
-/** The last key made, with its bytes: entries come in runs by one author. */
-let lastAuthor = new Uint8Array(0);
-let lastKey = "";
+/**
+ * Remembers the hex of the last author key asked for: entries come in runs by
+ * one author, so most lookups compare 32 bytes instead of encoding them.
+ */
+class AuthorKeys {
+  #lastAuthor = new Uint8Array(0);
+  #lastKey = "";
 
-/** Lower-case hex of an author key: the key of the per-author maps. */
-function authorKey(a: Uint8Array): string {
-  if (a.length === lastAuthor.length) {
-    let i = 0;
-    while (i < a.length && a[i] === lastAuthor[i]) i++;
-    if (i === a.length) return lastKey;
+  /** Lower-case hex of an author key: the key of the per-author maps. */
+  of(a: Uint8Array): string {
+    const last = this.#lastAuthor;
+    if (a.length === last.length) {
+      let i = 0;
+      while (i < a.length && a[i] === last[i]) i++;
+      if (i === a.length) return this.#lastKey;
+    }
+    const s = toHex(a);
+    this.#lastAuthor = a.slice();
+    this.#lastKey = s;
+    return s;
   }
-  const s = toHex(a);
-  lastAuthor = a.slice();
-  lastKey = s;
-  return s;
 }
 
 /** Entries verified and committed per step of a large merge. */
-const MERGE_STEP = 250;
+const MERGE_STEP = 500;
 
 /** The rejection for an entry that failed to decode or verify. */
 function rejection(err: unknown): Rejection {
@@ -102,11 +111,6 @@ function rejection(err: unknown): Rejection {
   };
 }
 
-function isRaw(v: unknown): v is RawEntry {
-  return typeof v === "object" && v !== null &&
-    (v as RawEntry).signed instanceof Uint8Array && (v as RawEntry).sig instanceof Uint8Array;
-}
-
 function isHead(v: unknown): v is Head {
   const h = v as Head;
   return typeof v === "object" && v !== null && Number.isSafeInteger(h.seq) && h.seq > 0 &&
@@ -115,18 +119,39 @@ function isHead(v: unknown): v is Head {
 
 /** Reads an entry that this node stored earlier; its signature was checked on the way in. */
 function storedEntry(key: Deno.KvKey, value: unknown): Entry {
-  if (!isRaw(value)) throw corrupt(key, "entry");
+  const raw = unpackEntry(value);
+  if (raw === null) throw corrupt(key, "entry");
   try {
     return {
-      ...decodeEntry(value.signed),
-      signed: value.signed,
-      sig: value.sig,
-      hash: entryHash(value.signed),
+      ...decodeEntry(raw.signed),
+      signed: raw.signed,
+      sig: raw.sig,
+      hash: entryHash(raw.signed),
     };
   } catch {
     throw corrupt(key, "entry");
   }
 }
+
+/** An entry as sync sends it: its place in the author's chain and its bytes. */
+export interface SeqEntry extends RawEntry {
+  readonly seq: number;
+}
+
+/**
+ * An author's newest committed entries in one chat, contiguous up to the head:
+ * live sync pushes what was just written, which is read from here instead of
+ * the store.
+ */
+interface Tail {
+  entries: Entry[];
+  bytes: number;
+}
+
+/** At most this many entries and bytes are kept per tail, and this many tails per log. */
+const TAIL_ENTRIES = 32;
+const TAIL_BYTES = 64 * 1024;
+const MAX_TAILS = 256;
 
 export interface MergeOptions {
   /** Store nothing unless every entry can be stored (duplicates aside). @default false */
@@ -146,7 +171,18 @@ export class ChatLog {
   readonly #now: () => number;
   /** Per-chat cache of heads with their KV versionstamps; commits check them. */
   readonly #heads = new Map<string, Map<string, CachedHead>>();
+  /**
+   * Chats whose #heads hold every author's head, so heads() needs no read. The
+   * store stays the truth: the cache is filled from it and moved only by this
+   * log's commits; one that fails (another process wrote) drops the chat's cache.
+   */
+  readonly #complete = new Set<string>();
+  /** Counts #forget calls per chat, so a read that raced one is not taken as complete. */
+  readonly #forgotten = new Map<string, number>();
   readonly #clocks = new Map<string, number>();
+  /** Recently committed entries per chat and author ("chat/authorhex"), least recent first. */
+  readonly #tails = new Map<string, Tail>();
+  readonly #authorKeys = new AuthorKeys();
   /** Serialises writers per chat within this process. */
   readonly #locks = new Map<string, Promise<unknown>>();
 
@@ -170,13 +206,14 @@ export class ChatLog {
   async #loadHeads(chat: string, authors: Uint8Array[]): Promise<Map<string, CachedHead>> {
     let cache = this.#heads.get(chat);
     if (!cache) this.#heads.set(chat, cache = new Map());
-    const missing = authors.filter((a) => !cache!.has(authorKey(a)));
+    const missing = authors.filter((a) => !cache!.has(this.#authorKeys.of(a)));
     for (let i = 0; i < missing.length; i += 10) {
       const part = missing.slice(i, i + 10);
       const got = await this.#store.kv.getMany<unknown[]>(part.map((a) => keys.head(chat, a)));
       got.forEach((res, j) => {
         if (res.value !== null && !isHead(res.value)) throw corrupt(res.key, "head");
-        cache!.set(authorKey(part[j]!), {
+        cache!.set(this.#authorKeys.of(part[j]!), {
+          author: part[j]!,
           head: res.value as Head | null,
           versionstamp: res.versionstamp,
         });
@@ -198,7 +235,42 @@ export class ChatLog {
 
   #forget(chat: string): void {
     this.#heads.delete(chat);
+    this.#complete.delete(chat);
+    this.#forgotten.set(chat, (this.#forgotten.get(chat) ?? 0) + 1);
     this.#clocks.delete(chat);
+    for (const k of this.#tails.keys()) if (k.startsWith(`${chat}/`)) this.#tails.delete(k);
+  }
+
+  /** Keeps committed entries (in chain order per author) as their authors' tails. */
+  #remember(chat: string, entries: Entry[]): void {
+    for (const e of entries) {
+      const k = `${chat}/${this.#authorKeys.of(e.author)}`;
+      let tail = this.#tails.get(k);
+      this.#tails.delete(k); // re-inserted: Map order is the recency order
+      const last = tail?.entries[tail.entries.length - 1];
+      if (!tail || last!.seq + 1 !== e.seq) tail = { entries: [], bytes: 0 };
+      tail.entries.push(e);
+      tail.bytes += e.signed.length + e.sig.length;
+      while (
+        tail.entries.length > TAIL_ENTRIES ||
+        (tail.bytes > TAIL_BYTES && tail.entries.length > 1)
+      ) {
+        const old = tail.entries.shift()!;
+        tail.bytes -= old.signed.length + old.sig.length;
+      }
+      this.#tails.set(k, tail);
+      if (this.#tails.size > MAX_TAILS) this.#tails.delete(this.#tails.keys().next().value!);
+    }
+  }
+
+  /** An author's committed entries after `after`, from its tail; null unless all of them are there. */
+  #fromTail(chat: string, author: Uint8Array, after: number, limit: number): Entry[] | null {
+    const tail = this.#tails.get(`${chat}/${this.#authorKeys.of(author)}`);
+    if (!tail) return null;
+    const first = tail.entries[0]!.seq;
+    const last = tail.entries[tail.entries.length - 1]!.seq;
+    if (after + 1 < first || after >= last) return null;
+    return tail.entries.slice(after + 1 - first, after + 1 - first + limit);
   }
 
   /**
@@ -211,6 +283,7 @@ export class ChatLog {
     const cache = this.#heads.get(chat)!;
     let i = 0;
     while (i < entries.length) {
+      const start = i;
       const op = this.#store.kv.atomic();
       const moved = new Map<string, Entry>();
       let mutations = 1;
@@ -220,19 +293,17 @@ export class ChatLog {
       const keySize = chat.length + 32 + 48;
       for (; i < entries.length; i++) {
         const e = entries[i]!;
-        const size = 2 * (e.signed.length + e.sig.length) + 256;
-        const k = authorKey(e.author);
-        const extra = moved.has(k) ? 2 : 3;
+        const size = e.signed.length + e.sig.length + 128;
+        const k = this.#authorKeys.of(e.author);
+        const extra = moved.has(k) ? 1 : 2;
         if (
           moved.size > 0 &&
           (mutations + extra > MAX_MUTATIONS || bytes + size > MAX_COMMIT_BYTES ||
             keyBytes + extra * keySize > MAX_COMMIT_KEY_BYTES ||
-            (extra === 3 && moved.size >= 90))
+            (extra === 2 && moved.size >= 90))
         ) break;
         keyBytes += extra * keySize;
-        const value: RawEntry = { signed: e.signed, sig: e.sig };
-        op.set(keys.entry(chat, e.author, e.seq), value);
-        op.set(keys.ordered(chat, e.lamport, e.author, e.seq), value);
+        op.set(keys.entry(chat, e.author, e.seq), packEntry(e.signed, e.sig));
         moved.set(k, e);
         mutations += extra;
         bytes += size;
@@ -261,11 +332,13 @@ export class ChatLog {
       }
       for (const [k, e] of moved) {
         cache.set(k, {
+          author: e.author,
           head: { seq: e.seq, hash: e.hash, lamport: e.lamport },
           versionstamp: res.versionstamp,
         });
       }
       this.#clocks.set(chat, clock);
+      this.#remember(chat, entries.slice(start, i));
     }
   }
 
@@ -283,7 +356,7 @@ export class ChatLog {
         try {
           const cache = await this.#loadHeads(chat, [signer.publicKey]);
           let clock = await this.#loadClock(chat);
-          let head = cache.get(authorKey(signer.publicKey))!.head;
+          let head = cache.get(this.#authorKeys.of(signer.publicKey))!.head;
           const made: Entry[] = [];
           const ts = this.#now();
           for (const item of items) {
@@ -380,7 +453,7 @@ export class ChatLog {
     for (const r of raws) {
       try {
         const u = prepareEntry(r.signed, r.sig);
-        keyed.push({ k: authorKey(u.entry.author), u });
+        keyed.push({ k: this.#authorKeys.of(u.entry.author), u });
       } catch (err) {
         rejected.push(rejection(err));
       }
@@ -438,7 +511,7 @@ export class ChatLog {
     writing?: () => void,
   ): Promise<MergeResult> {
     const authors = new Map<string, Uint8Array>();
-    for (const e of candidates) authors.set(authorKey(e.author), e.author);
+    for (const e of candidates) authors.set(this.#authorKeys.of(e.author), e.author);
     const cache = await this.#loadHeads(chat, [...authors.values()]);
     await this.#loadClock(chat);
     const tip = new Map<string, Head | null>();
@@ -448,7 +521,7 @@ export class ChatLog {
     const conflicts: Entry[] = [];
     let duplicates = 0;
     for (const e of candidates) {
-      const k = authorKey(e.author);
+      const k = this.#authorKeys.of(e.author);
       const head = tip.get(k)!;
       const where = { author: e.author, seq: e.seq };
       if (head && e.seq <= head.seq) {
@@ -509,18 +582,40 @@ export class ChatLog {
   }
 
   async #entryAt(chat: string, author: Uint8Array, seq: number): Promise<Entry | null> {
+    const [recent] = this.#fromTail(chat, author, seq - 1, 1) ?? [];
+    if (recent) return recent;
     const res = await this.#store.kv.get<unknown>(keys.entry(chat, author, seq));
     return res.value === null ? null : storedEntry(res.key, res.value);
   }
 
-  /** Every author's head in a chat, keyed by hex of the author key. */
+  /**
+   * Every author's head in a chat, keyed by hex of the author key. Read from
+   * the store once, then kept in step by this log's commits.
+   */
   async heads(chat: string): Promise<Map<string, Head & { author: Uint8Array }>> {
+    if (!this.#complete.has(chat)) {
+      const forgotten = this.#forgotten.get(chat);
+      const listed: CachedHead[] = [];
+      for await (const res of this.#store.kv.list<unknown>({ prefix: keys.heads(chat) })) {
+        if (!isHead(res.value)) throw corrupt(res.key, "head");
+        const author = res.key[2];
+        if (!(author instanceof Uint8Array)) throw corrupt(res.key, "head key");
+        const { seq, hash, lamport } = res.value;
+        listed.push({ author, head: { seq, hash, lamport }, versionstamp: res.versionstamp });
+      }
+      let cache = this.#heads.get(chat);
+      if (!cache) this.#heads.set(chat, cache = new Map());
+      // A commit that landed while we read has put newer heads in already.
+      for (const c of listed) {
+        const k = this.#authorKeys.of(c.author);
+        const known = cache.get(k);
+        if (!known || known.head === null) cache.set(k, c);
+      }
+      if (this.#forgotten.get(chat) === forgotten) this.#complete.add(chat);
+    }
     const out = new Map<string, Head & { author: Uint8Array }>();
-    for await (const res of this.#store.kv.list<unknown>({ prefix: keys.heads(chat) })) {
-      if (!isHead(res.value)) throw corrupt(res.key, "head");
-      const author = res.key[2];
-      if (!(author instanceof Uint8Array)) throw corrupt(res.key, "head key");
-      out.set(authorKey(author), { ...res.value, author });
+    for (const [k, c] of this.#heads.get(chat) ?? []) {
+      if (c.head) out.set(k, { ...c.head, author: c.author });
     }
     return out;
   }
@@ -532,30 +627,116 @@ export class ChatLog {
     after: number,
     limit = 1000,
   ): Promise<Entry[]> {
+    const recent = this.#fromTail(chat, author, after, limit);
+    if (recent) return recent;
     const out: Entry[] = [];
-    const iter = this.#store.kv.list<unknown>({
-      start: keys.entry(chat, author, after + 1),
-      end: [...keys.authorEntries(chat, author), Number.MAX_SAFE_INTEGER],
-    }, { limit, batchSize: Math.min(limit, 500) });
-    for await (const res of iter) out.push(storedEntry(res.key, res.value));
+    for await (const res of this.#listAfter(chat, author, after, limit)) {
+      out.push(storedEntry(res.key, res.value));
+    }
     return out;
   }
 
   /**
-   * Entries in display order. With `last`, only the newest `last` of them.
+   * The same entries as {@linkcode entriesAfter}, only their seq and bytes: for
+   * sending them on, without decoding each.
+   */
+  async rawEntriesAfter(
+    chat: string,
+    author: Uint8Array,
+    after: number,
+    limit = 1000,
+  ): Promise<SeqEntry[]> {
+    const recent = this.#fromTail(chat, author, after, limit);
+    if (recent) return recent;
+    const out: SeqEntry[] = [];
+    for await (const res of this.#listAfter(chat, author, after, limit)) {
+      const raw = unpackEntry(res.value);
+      const seq = res.key[3];
+      if (raw === null || typeof seq !== "number") throw corrupt(res.key, "entry");
+      out.push({ seq, signed: raw.signed, sig: raw.sig });
+    }
+    return out;
+  }
+
+  #listAfter(chat: string, author: Uint8Array, after: number, limit: number) {
+    return this.#store.kv.list<unknown>({
+      start: keys.entry(chat, author, after + 1),
+      end: [...keys.authorEntries(chat, author), Number.MAX_SAFE_INTEGER],
+    }, { limit, batchSize: Math.min(limit, 500) });
+  }
+
+  /**
+   * Entries in display order, (Lamport, author, seq). With `last`, only the
+   * newest `last` of them.
+   *
+   * There is no index by display order: each author's chain is stored in seq
+   * order, which is also its Lamport order (a merge refuses a clock that does
+   * not advance), so the chains are read and sorted together. One stored row
+   * per entry halves what every append and merge writes.
    */
   async read(chat: string, options: { last?: number } = {}): Promise<Entry[]> {
     const out: Entry[] = [];
-    const sel = { prefix: keys.orderedAll(chat) };
-    const iter = options.last === undefined
-      ? this.#store.kv.list<unknown>(sel, { batchSize: 500 })
-      : this.#store.kv.list<unknown>(sel, {
+    if (options.last === undefined) {
+      const iter = this.#store.kv.list<unknown>({ prefix: keys.entries(chat) }, { batchSize: 500 });
+      for await (const res of iter) out.push(storedEntry(res.key, res.value));
+      return out.sort(compareEntries);
+    }
+    const last = options.last;
+    if (last <= 0) return out;
+    // The newest `last` overall are among the newest `last` of each author.
+    for (const author of await this.#storedAuthors(chat)) {
+      const iter = this.#store.kv.list<unknown>({ prefix: keys.authorEntries(chat, author) }, {
         reverse: true,
-        limit: options.last,
-        batchSize: Math.min(500, options.last),
+        limit: last,
+        batchSize: Math.min(500, last),
       });
-    for await (const res of iter) out.push(storedEntry(res.key, res.value));
-    if (options.last !== undefined) out.reverse();
+      for await (const res of iter) out.push(storedEntry(res.key, res.value));
+    }
+    return out.sort(compareEntries).slice(-last);
+  }
+
+  /**
+   * How many entries of `chat` have a Lamport clock above `lamport`, leaving
+   * out `except`'s (one's own); counting stops at `limit`.
+   */
+  async countNewer(
+    chat: string,
+    lamport: number,
+    options: { except?: Uint8Array; limit?: number } = {},
+  ): Promise<number> {
+    const limit = options.limit ?? 10_000;
+    let n = 0;
+    for (const author of await this.#storedAuthors(chat)) {
+      if (options.except && bytesEqual(author, options.except)) continue;
+      // Newest first, until the author's clock is at or below the mark.
+      const iter = this.#store.kv.list<unknown>({ prefix: keys.authorEntries(chat, author) }, {
+        reverse: true,
+        batchSize: 100,
+      });
+      for await (const res of iter) {
+        const raw = unpackEntry(res.value);
+        let clock: number;
+        try {
+          if (raw === null) throw new TypeError();
+          clock = decodeEntry(raw.signed).lamport;
+        } catch {
+          throw corrupt(res.key, "entry");
+        }
+        if (clock <= lamport) break;
+        if (++n >= limit) return n;
+      }
+    }
+    return n;
+  }
+
+  /** The authors with entries in `chat`, as the store holds them now. */
+  async #storedAuthors(chat: string): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    for await (const res of this.#store.kv.list<unknown>({ prefix: keys.heads(chat) })) {
+      const author = res.key[2];
+      if (!(author instanceof Uint8Array)) throw corrupt(res.key, "head key");
+      out.push(author);
+    }
     return out;
   }
 

@@ -4,6 +4,7 @@ import { keys } from "../store/mod.ts";
 import { seededRandom, shuffle, tempStore, testSeed } from "../_testing/temp.ts";
 import { ChatLog, compareEntries, createEntry, type Entry, toHex } from "./mod.ts";
 import { isRojError } from "../errors.ts";
+import { unpackEntry } from "./stored_entry.ts";
 
 const CHAT = "t-chat";
 
@@ -69,7 +70,7 @@ Deno.test("an appended entry is in the KV file when append resolves", async () =
   try {
     const got = await other.get(keys.entry(CHAT, a!.publicKey, 1));
     assert.ok(got.value !== null);
-    assert.deepEqual((got.value as { signed: Uint8Array }).signed, e.signed);
+    assert.deepEqual(unpackEntry(got.value)?.signed, e.signed);
   } finally {
     other.close();
   }
@@ -169,7 +170,7 @@ Deno.test("a damaged value in the store is a clear store_corrupt error", async (
   const [a] = await signers(1);
   const log = new ChatLog(t.store);
   const e = await log.append(CHAT, a!, "msg", "x");
-  await t.store.kv.set(keys.ordered(CHAT, e.lamport, a!.publicKey, 1), {
+  await t.store.kv.set(keys.entry(CHAT, a!.publicKey, e.seq), {
     signed: new Uint8Array([9, 9]),
     sig: new Uint8Array(),
   });

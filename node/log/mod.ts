@@ -23,5 +23,6 @@ export {
   type RawEntry,
   type RejectCode,
   type Rejection,
+  type SeqEntry,
 } from "./chat_log.ts";
 export { directChatId, notesChatId } from "./chat_id.ts";

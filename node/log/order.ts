@@ -9,7 +9,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/** Sort comparator for display order; matches Deno KV's order of the `order` keys. */
+/** Sort comparator for display order. */
 export function compareEntries(
   a: Pick<EntryFields, "lamport" | "author" | "seq">,
   b: Pick<EntryFields, "lamport" | "author" | "seq">,

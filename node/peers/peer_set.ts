@@ -5,6 +5,9 @@
  * sessions. Both keep the one opened by the node with the smaller public key
  * (the same rule on both sides, so they agree without talking); between two
  * sessions opened from the same side, the newer wins (the older is likely dead).
+ * Before either rule, a direct session beats one spliced through a relay: both
+ * sides know which is which, so they agree, and a node that finds a direct
+ * path to a peer it reaches through a relay moves to it by just opening it.
  */
 import { compareBytes, toHex } from "../log/mod.ts";
 import type { RpcSession } from "../protocol/mod.ts";
@@ -16,6 +19,8 @@ export interface PeerSession {
   readonly rpc: RpcSession;
   readonly remote: string;
   readonly since: number;
+  /** The relay's name when the session is spliced through one (node/relay). */
+  readonly via?: string;
   /** "punched": SSH inside QUIC through a punched UDP path. @default "direct" */
   readonly path?: "direct" | "punched";
 }
@@ -38,6 +43,9 @@ export class PeerSet {
 
   /** Which of two sessions with the same peer to keep. */
   #prefer(old: PeerSession, next: PeerSession): PeerSession {
+    if ((old.via === undefined) !== (next.via === undefined)) {
+      return old.via === undefined ? old : next;
+    }
     if (old.direction === next.direction) return next;
     const initiator = (s: PeerSession) => (s.direction === "out" ? this.#self : s.peer);
     return compareBytes(initiator(old), initiator(next)) <= 0 ? old : next;

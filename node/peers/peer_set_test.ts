@@ -45,3 +45,28 @@ Deno.test("a newer session from the same side replaces the old one, which is the
   assert.equal(set.remove(b), true);
   b.rpc.close();
 });
+
+Deno.test("a direct session beats a relayed one whichever came first, on both sides", () => {
+  const small = key(1), big = key(2);
+  const relayed = (peer: Uint8Array, d: "in" | "out"): PeerSession => ({
+    ...session(peer, d),
+    via: "anchor",
+  });
+  // The small node reaches the big one through a relay, then the big node dials it directly.
+  const onSmall = new PeerSet(small);
+  const r1 = relayed(big, "out"), d1 = session(big, "in");
+  assert.equal(onSmall.add(r1), true);
+  assert.equal(
+    onSmall.add(d1),
+    true,
+    "direct replaces relayed although the initiator rule says otherwise",
+  );
+  assert.ok(r1.rpc.closed);
+  // The same two sessions on the big node: a relayed one arriving late loses.
+  const onBig = new PeerSet(big);
+  const d2 = session(small, "out"), r2 = relayed(small, "in");
+  assert.equal(onBig.add(d2), true);
+  assert.equal(onBig.add(r2), false);
+  assert.equal(onBig.get(small), d2);
+  for (const s of [d1, d2]) s.rpc.close();
+});

@@ -21,6 +21,9 @@ export type WireEntry = z.infer<typeof WireEntry>;
 export const HeadItem = z.object({ a: b64(44), s: z.number().int().min(0).max(2 ** 53 - 1) });
 export type HeadItem = z.infer<typeof HeadItem>;
 
+/** A relayed session's pairing token (node/relay). */
+const relayToken = z.string().regex(/^[0-9a-f]{32}$/);
+
 export const schemas = {
   "invite.redeem": {
     params: z.object({
@@ -132,6 +135,26 @@ export const schemas = {
       port: z.number().int().min(1).max(65535),
     }),
     result: z.object({ cert: b64(44) }),
+  },
+  // Relayed sessions and reachability (node/relay).
+  /** To a relay: splice me to the peer with this key (raw 32 bytes, base64). */
+  "relay.open": {
+    params: z.object({ to: b64(44) }),
+    result: z.object({ token: relayToken }),
+  },
+  /**
+   * From a relay to its target: the key `from` asks for a relayed session.
+   * Accepting means opening the subsystem "roj-relay-<token>" to the relay
+   * before answering; a refusal's message goes back to the asker.
+   */
+  "relay.offer": {
+    params: z.object({ from: b64(44), token: relayToken }),
+    result: z.object({}),
+  },
+  /** Dial me back at this address (host must be where you see me) and say whether it worked. */
+  "reach.check": {
+    params: z.object({ address: z.string().min(1).max(300) }),
+    result: z.object({ reached: z.boolean() }),
   },
 } as const;
 

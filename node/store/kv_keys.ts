@@ -16,13 +16,19 @@ export const keys = {
   /** An author's newest entry in a chat: { seq, hash, lamport }. */
   head: (chat: string, author: Uint8Array) => ["head", chat, author] as const,
   heads: (chat: string) => ["head", chat] as const,
-  /** An entry by author and sequence: the sync view. */
+  /** An entry by author and sequence (packed, see log/stored_entry.ts). */
   entry: (chat: string, author: Uint8Array, seq: number) => ["entry", chat, author, seq] as const,
   authorEntries: (chat: string, author: Uint8Array) => ["entry", chat, author] as const,
-  /** The same entry under its display position (Lamport, author, seq). */
+  entries: (chat: string) => ["entry", chat] as const,
+  /**
+   * Schema 1 only: a second copy of each entry under its display position
+   * (Lamport, author, seq). Schema 2 sorts the authors' chains instead; the
+   * migration deletes these.
+   */
   ordered: (chat: string, lamport: number, author: Uint8Array, seq: number) =>
     ["order", chat, lamport, author, seq] as const,
   orderedAll: (chat: string) => ["order", chat] as const,
+  allOrdered: () => ["order"] as const,
   /** A second, different entry for an author+seq that was already taken. */
   conflict: (chat: string, author: Uint8Array, seq: number, hash: Uint8Array) =>
     ["conflict", chat, author, seq, hash] as const,
@@ -59,4 +65,7 @@ export const keys = {
   mboxPushed: (anchor: Uint8Array, chat: string) => ["mbox-pushed", anchor, chat] as const,
   /** This node's own signed address record (packed). */
   ownRecord: () => ["meta", "addr"] as const,
+  /** The relays a contact's latest record names (node/relay): raw keys. */
+  relaysOf: (peer: Uint8Array) => ["relay", "via", peer] as const,
+  relaysOfAll: () => ["relay", "via"] as const,
 } as const;

@@ -5,8 +5,14 @@
 import { RojError } from "../errors.ts";
 import { keys } from "./kv_keys.ts";
 
-/** The schema this code reads and writes. */
-export const SCHEMA_VERSION = 1;
+/**
+ * The schema this code reads and writes. History:
+ * 1: first release.
+ * 2: log entries packed into one byte string (see log/stored_entry.ts; the
+ *    objects of schema 1 are still read), stored once: the second copy by
+ *    display order is gone (the migration deletes it).
+ */
+export const SCHEMA_VERSION = 2;
 
 /** Deno KV allows at most this many mutations in one atomic commit. */
 export const MAX_MUTATIONS = 1000;
@@ -47,8 +53,11 @@ export async function openStore(path: string): Promise<Store> {
         "store_corrupt",
         `the store at ${path} was written by a newer Roj (schema ${v.value})`,
       );
+    } else if (v.value < SCHEMA_VERSION) {
+      // One step per version; each may be cut short by a crash and run again.
+      if (v.value < 2) await dropKeys(kv, keys.allOrdered());
+      await kv.set(keys.schema(), SCHEMA_VERSION);
     }
-    // Migrations from older schemas go here, one step per version.
   } catch (err) {
     kv.close();
     if (err instanceof RojError) throw err;
@@ -59,6 +68,20 @@ export async function openStore(path: string): Promise<Store> {
     );
   }
   return { kv, path, close: () => kv.close() };
+}
+
+/** Deletes every key under `prefix`, in batches that fit a commit. */
+async function dropKeys(kv: Deno.Kv, prefix: Deno.KvKey): Promise<void> {
+  for (;;) {
+    const op = kv.atomic();
+    let n = 0;
+    for await (const res of kv.list({ prefix }, { limit: 500 })) {
+      op.delete(res.key);
+      n++;
+    }
+    if (n === 0) return;
+    await op.commit();
+  }
 }
 
 /** Throws store_corrupt with the key named, for a value that fails its shape check. */

@@ -9,7 +9,7 @@
  * the same flush, so live delivery and catch-up are one mechanism.
  */
 import { RojError } from "../errors.ts";
-import type { ChatLog, Entry, Head } from "../log/mod.ts";
+import type { ChatLog, Entry, Head, SeqEntry } from "../log/mod.ts";
 import { toHex } from "../log/mod.ts";
 import {
   check,
@@ -140,11 +140,15 @@ export class ChatSync {
     const inflight: Promise<void>[] = [];
     const until = this.#options.until;
     while (sent < head.seq && !this.#rpc.closed) {
-      let entries = await this.#log.entriesAfter(this.chat, head.author, sent, MAX_PUSH_ENTRIES);
+      let entries: SeqEntry[];
       let last = false;
       if (until) {
-        const cut = entries.findIndex((e) => !until(e));
-        if (cut >= 0) [entries, last] = [entries.slice(0, cut), true];
+        const full = await this.#log.entriesAfter(this.chat, head.author, sent, MAX_PUSH_ENTRIES);
+        const cut = full.findIndex((e) => !until(e));
+        [entries, last] = cut >= 0 ? [full.slice(0, cut), true] : [full, false];
+      } else {
+        // Only the bytes are sent on: no need to decode what the store holds.
+        entries = await this.#log.rawEntriesAfter(this.chat, head.author, sent, MAX_PUSH_ENTRIES);
       }
       if (entries.length === 0) break;
       let bytes = 0;
@@ -165,7 +169,7 @@ export class ChatSync {
     await Promise.all(inflight);
   }
 
-  async #push(batch: Entry[]): Promise<void> {
+  async #push(batch: SeqEntry[]): Promise<void> {
     const raw = await this.#rpc.request("sync.push", {
       chat: this.chat,
       entries: batch.map((e) => ({ s: encodeB64(e.signed), g: encodeB64(e.sig) })),

@@ -1,2 +1,3 @@
 export { ChatSync, type ChatSyncOptions, headsToWire } from "./chat_sync.ts";
 export { CatchUp, type CatchUpOptions, type CatchUpProgress } from "./catch_up.ts";
+export { DeliveryMarks, type DeliveryMarksOptions } from "./delivery_marks.ts";

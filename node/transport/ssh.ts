@@ -10,14 +10,16 @@
 // @ts-types="./ssh2.d.ts"
 import ssh2 from "ssh2";
 import net from "node:net";
-import type { Duplex } from "node:stream";
+import process from "node:process";
+import { Duplex } from "node:stream";
+import { Buffer } from "node:buffer";
 import { RojError } from "../errors.ts";
 import {
+  createVerifier,
   encodePrivateKey,
   fingerprint,
   type KeyPair,
   parsePublicKeyBlob,
-  verifyEd25519,
 } from "../identity/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import type { Pipe } from "./pipe.ts";
@@ -64,6 +66,30 @@ export function parseEndpoint(text: string, defaultPort?: number): Endpoint {
     );
   }
   return { host: m[1]!, port };
+}
+
+/**
+ * Sends what ssh2 writes in one tick as one TCP write. ssh2 writes each
+ * packet in up to three pieces (with chacha20-poly1305: the sealed length, the
+ * body, the MAC), and under Deno each write to a loopback socket is a system
+ * call that runs the receiver's TCP path too; corking until the tick ends
+ * cuts a cascade's writes by about three.
+ */
+function coalesceWrites(sock: net.Socket): void {
+  const write = sock.write;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    sock.uncork();
+  };
+  sock.write = function (this: net.Socket, ...args: Parameters<net.Socket["write"]>) {
+    if (!corked) {
+      corked = true;
+      sock.cork();
+      process.nextTick(uncork);
+    }
+    return write.apply(this, args);
+  } as net.Socket["write"];
 }
 
 function channelPipe(ch: Ssh2Channel, remote: string): Pipe {
@@ -115,6 +141,8 @@ export interface InboundPeer {
   readonly remote: Endpoint;
   /** What carries the SSH connection: a TCP socket, or a QUIC stream (see quic.ts). */
   readonly transport: "tcp" | "quic";
+  /** Set when the connection came spliced through a relay: the relay's name. */
+  readonly via?: string;
   /** Closes the whole SSH connection. */
   close(): void;
 }
@@ -130,6 +158,11 @@ export interface ListenOptions {
   onRoj(peer: InboundPeer, pipe: Pipe): void;
   /** The chats an authenticated peer may see over SFTP; undefined refuses SFTP. */
   sftpView?(peer: InboundPeer): SftpView | undefined;
+  /**
+   * An authenticated peer opened another subsystem (a relay channel, see
+   * node/relay): true takes the channel as a byte stream, false refuses it.
+   */
+  onStream?(peer: InboundPeer, subsystem: string, stream: () => Duplex): boolean;
   log?(line: string): void;
 }
 
@@ -141,8 +174,45 @@ export interface SshServer {
    * remoteAddress, remotePort and remoteFamily ("quic" marks the transport).
    */
   inject(socket: Duplex): void;
+  /**
+   * Serves one SSH connection over `stream` (a channel a relay spliced to a
+   * peer, from SshClient.openStream) exactly as one accepted on the listener:
+   * same host key, same authentication. `via` names the relay, for InboundPeer.via.
+   */
+  serveStream(stream: Duplex, via: string): void;
   close(): Promise<void>;
 }
+
+/**
+ * `inner` (an SSH channel) made fit to carry another SSH session. ssh2's
+ * chacha20-poly1305 cipher keeps its nonce in a module-wide buffer and writes
+ * the encrypted length to its socket before it encrypts the rest: if that
+ * socket is a channel of another ssh2 connection in this process, the write
+ * encrypts synchronously with the same buffer and the inner packet goes out
+ * under the wrong nonce (its MAC still checks; it decrypts to garbage). So
+ * writes reach the channel a microtask later, in order, and reads are copied.
+ */
+function nestable(inner: Duplex): Duplex {
+  const outer: Duplex = new Duplex({
+    read: () => inner.resume(),
+    write: (chunk, _enc, done) => queueMicrotask(() => inner.write(chunk, done)),
+    final: (done) => inner.end(done),
+    destroy: (err, done) => {
+      inner.destroy();
+      done(err);
+    },
+  });
+  inner.on("data", (chunk: Uint8Array) => {
+    if (!outer.push(Buffer.from(chunk))) inner.pause();
+  });
+  inner.on("end", () => outer.push(null));
+  inner.on("close", () => outer.destroy());
+  inner.on("error", (err: Error) => outer.destroy(err));
+  return outer;
+}
+
+/** remoteFamily of streams handed to ssh2 by serveStream, so its connection callback can tell them. */
+const RELAYED_FAMILY = "relay";
 
 /**
  * Listens for SSH connections.
@@ -151,10 +221,16 @@ export interface SshServer {
 export async function listenSsh(options: ListenOptions): Promise<SshServer> {
   const log = options.log ?? (() => {});
   const pem = await encodePrivateKey(options.keyPair);
+  // Synchronous and with the keys kept: every login of a contact checks one signature.
+  const verifier = createVerifier();
   const server = new ssh2.Server(
     { hostKeys: [pem], algorithms: ALGORITHMS, ident: "Roj_1" },
     (client: Ssh2ServerClient, info: Ssh2ClientInfo) => {
-      const remote = { host: info.ip, port: info.port };
+      // A stream from serveStream: spliced through the relay named in its remoteAddress.
+      const via = info.family === RELAYED_FAMILY ? info.ip : undefined;
+      const remote = via !== undefined
+        ? { host: "relay", port: 0 }
+        : { host: info.ip, port: info.port };
       const transport = info.family === "quic" ? "quic" as const : "tcp" as const;
       let peer: InboundPeer | undefined;
       const authTimer = setTimeout(() => {
@@ -163,7 +239,7 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
       }, AUTH_TIMEOUT_MS);
       client.on("close", () => clearTimeout(authTimer));
       client.on("error", () => {});
-      client.on("authentication", async (ctx: Ssh2AuthContext) => {
+      client.on("authentication", (ctx: Ssh2AuthContext) => {
         if (ctx.method !== "publickey" || ctx.key?.algo !== "ssh-ed25519") {
           return ctx.reject(["publickey"]);
         }
@@ -181,7 +257,7 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
         }
         if (ctx.signature) {
           // ssh2 leaves checking the client's signature to us.
-          if (!ctx.blob || !await verifyEd25519(publicKey, ctx.signature, ctx.blob)) {
+          if (!ctx.blob || !verifier.verifySync(publicKey, ctx.signature, ctx.blob)) {
             return ctx.reject(["publickey"]);
           }
           peer = {
@@ -189,6 +265,7 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
             username: ctx.username,
             remote,
             transport,
+            ...(via !== undefined ? { via } : {}),
             close: () => client.end(),
           };
         }
@@ -202,8 +279,17 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
             "subsystem",
             (acceptSub: () => Ssh2Channel, reject: () => void, info: { name: string }) => {
               if (info.name === ROJ_SUBSYSTEM && peer) {
-                options.onRoj(peer, channelPipe(acceptSub(), formatEndpoint(remote)));
-              } else reject();
+                options.onRoj(
+                  peer,
+                  channelPipe(
+                    acceptSub(),
+                    via !== undefined ? `via ${via}` : formatEndpoint(remote),
+                  ),
+                );
+              } else if (
+                !peer ||
+                !options.onStream?.(peer, info.name, () => acceptSub() as unknown as Duplex)
+              ) reject();
             },
           );
           session.on("sftp", (acceptSftp: () => SftpStream, reject: () => void) => {
@@ -234,8 +320,13 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
       });
     },
   );
+  let closed = false;
   const tcp = net.createServer((sock: net.Socket) => {
+    // Under Deno a closed server may still hand over a connection it had
+    // pending; a node that is shutting down must not take a session on it.
+    if (closed) return sock.destroy();
     sock.setNoDelay(true);
+    coalesceWrites(sock);
     server.injectSocket(sock);
   });
   tcp.maxConnections = MAX_CONNECTIONS;
@@ -264,9 +355,17 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
   });
   return {
     address: { host: addr.address, port: addr.port },
-    inject: (socket) => server.injectSocket(socket),
+    inject: (socket) => (closed ? socket.destroy() : server.injectSocket(socket)),
+    serveStream(stream, via) {
+      if (closed) return stream.destroy();
+      Object.assign(stream, { remoteAddress: via, remotePort: 0, remoteFamily: RELAYED_FAMILY });
+      open.add(stream as unknown as net.Socket);
+      stream.once("close", () => open.delete(stream as unknown as net.Socket));
+      server.injectSocket(stream);
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        closed = true;
         tcp.close(() => resolve());
         for (const s of open) s.destroy();
       }),
@@ -282,7 +381,11 @@ export interface DialOptions {
   readonly expectedName: string;
   /** Bind the source address (so peers see our listening address). */
   readonly localAddress?: string;
-  /** Run SSH over this connected stream (a QUIC stream, see quic.ts) instead of dialling TCP. */
+  /**
+   * Run SSH over this connected stream (a QUIC stream, see quic.ts; a relay
+   * channel from openStream) instead of dialling TCP; `to` then only names
+   * the peer in messages.
+   */
   readonly sock?: Duplex;
   readonly username?: string;
   /** @default 5000 */
@@ -295,6 +398,11 @@ export interface SshClient {
   readonly remoteKey: Uint8Array;
   /** Opens the roj subsystem on this connection. */
   openRoj(): Promise<Pipe>;
+  /**
+   * Opens another subsystem (a relay channel) as a byte stream that can carry
+   * an SSH session of its own (see nestable). @throws {RojError} refused
+   */
+  openStream(subsystem: string): Promise<Duplex>;
   onClose(listener: () => void): void;
   close(): void;
 }
@@ -317,6 +425,7 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
       port: options.to.port,
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     }).setNoDelay(true);
+    if (sock instanceof net.Socket) coalesceWrites(sock);
     const timer = setTimeout(
       () =>
         fail(new RojError("unreachable", `${where} did not answer in time`, { retryable: true })),
@@ -380,6 +489,19 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
                   ),
                 );
               } else res(channelPipe(ch, where));
+            });
+          }),
+        openStream: (subsystem) =>
+          new Promise<Duplex>((res, rej) => {
+            client.subsys(subsystem, (err: Error | undefined, ch: Duplex) => {
+              if (err) {
+                rej(
+                  new RojError(
+                    "refused",
+                    `${options.expectedName} refused ${subsystem}: ${err.message}`,
+                  ),
+                );
+              } else res(nestable(ch));
             });
           }),
         onClose: (l) => closers.push(l),

@@ -25,6 +25,8 @@ interface MoveRun {
   startMs: number;
   learntPerPerson: number;
   sessionsPerPair: number;
+  /** Most dial-and-ask rounds a person ran before all its contacts were back. */
+  maxRounds: number;
   /** Process CPU time (all threads) from the move to full reconnection, ms. */
   cpuMs: number;
 }
@@ -69,6 +71,7 @@ async function moves(
         startMs,
         learntPerPerson: (s.learntViaAnchor + s.learntViaPeer + s.learntDirect) / n,
         sessionsPerPair: s.connects / 2 / hive.edges.length,
+        maxRounds: s.maxRounds,
         cpuMs: cpuMs() - cpu0,
       });
     }
@@ -113,6 +116,12 @@ function moveRows(label: string, runs: MoveRun[], note = ""): Row[] {
       value: m((r) => r.sessionsPerPair),
       unit: "sessions",
       note: "above 1: crossing dials, duplicate sessions",
+    },
+    {
+      name: `${label}: cascade rounds, most of any person`,
+      value: m((r) => r.maxRounds),
+      unit: "rounds",
+      note: "dial-and-ask rounds before all its contacts were back (the rest came by notify)",
     },
     {
       name: `${label}: process CPU`,

@@ -1,0 +1,158 @@
+/**
+ * Relaying behind real NAT (scripts/netlab.sh, as root). The hive's anchor is
+ * down; alice (homeA) and bob (homeB, a symmetric NAT, so no punched path)
+ * both reach their friend on the wan directly, find by dial-back that nobody
+ * can dial them, name the friend as their relay, and chat through it. A
+ * friend started with --no-relay is not named as a relay, so they stay apart.
+ */
+import assert from "node:assert/strict";
+import { until } from "../node/_testing/nodes.ts";
+import { type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
+import {
+  LAB,
+  labTest,
+  makeDataDir,
+  type NetLab,
+  seedContacts,
+  startNetLab,
+} from "../node/_testing/netlab.ts";
+import type { PeerView } from "../node/api/mod.ts";
+
+async function peer(p: NodeProcess, name: string): Promise<PeerView | undefined> {
+  const c = await p.control();
+  try {
+    return (await c.call("peers", {}) as PeerView[]).find((x) => x.name === name);
+  } finally {
+    await c.close();
+  }
+}
+
+async function call(p: NodeProcess, method: string, params: unknown): Promise<unknown> {
+  const c = await p.control();
+  try {
+    return await c.call(method as "status", params as Record<string, never>);
+  } finally {
+    await c.close();
+  }
+}
+
+async function reads(p: NodeProcess, chat: string, text: string): Promise<boolean> {
+  return ((await call(p, "read", { chat })) as Array<{ body: string }>).some((m) =>
+    m.body === text
+  );
+}
+
+interface Friends extends AsyncDisposable {
+  readonly alice: NodeProcess;
+  readonly bob: NodeProcess;
+  readonly friend: NodeProcess;
+}
+
+/** alice and bob behind NAT, their friend on the wan; the anchor they share is known to all but never runs. */
+async function startFriends(lab: NetLab, friendArgs: string[] = []): Promise<Friends> {
+  const [a, b, f, anchor] = await Promise.all(
+    ["alice", "bob", "friend", "anchor"].map((n) => makeDataDir(n)),
+  );
+  const friendAt = `${LAB.wan}:7023`;
+  await seedContacts(f!.dir, [
+    { publicKey: a!.publicKey, name: "alice" },
+    { publicKey: b!.publicKey, name: "bob" },
+  ]);
+  for (const [me, other, otherName] of [[a!, b!, "bob"], [b!, a!, "alice"]] as const) {
+    await seedContacts(me.dir, [
+      {
+        publicKey: anchor!.publicKey,
+        name: "anchor",
+        addresses: [`${LAB.wan}:7022`],
+        anchor: true,
+      },
+      { publicKey: f!.publicKey, name: "friend", addresses: [friendAt] },
+      { publicKey: other.publicKey, name: otherName },
+    ]);
+  }
+  const started: NodeProcess[] = [];
+  const stopAll = async () => {
+    await Promise.all(started.map((p) => p.stop()));
+    for (const d of [a!, b!, f!, anchor!]) {
+      await Deno.remove(d.dir, { recursive: true }).catch(() => {});
+    }
+  };
+  try {
+    const friend = await spawnNode(f!.dir, friendAt, "friend", {
+      netns: lab.ns("wan"),
+      args: friendArgs,
+    });
+    started.push(friend);
+    const [alice, bob] = await Promise.all([
+      spawnNode(a!.dir, "0.0.0.0:7022", "alice", { netns: lab.ns("homeA") }),
+      spawnNode(b!.dir, "0.0.0.0:7022", "bob", { netns: lab.ns("homeB") }),
+    ]);
+    started.push(alice!, bob!);
+    return { alice: alice!, bob: bob!, friend, [Symbol.asyncDispose]: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+labTest(
+  "nat relay: with the anchor down, NATed peers reach a public friend directly and it relays",
+  async () => {
+    await using lab = await startNetLab({ symmetricB: true });
+    await using hive = await startFriends(lab);
+    const { alice, bob, friend } = hive;
+    try {
+      await until(
+        async () => (await peer(alice, "friend"))?.path === "direct",
+        20_000,
+        "alice reaches her friend directly",
+      );
+      assert.equal((await peer(alice, "friend"))?.address, `${LAB.wan}:7023`);
+      assert.notEqual((await peer(alice, "anchor"))?.state, "connected");
+      await until(
+        async () => (await peer(alice, "bob"))?.path === "relayed",
+        60_000,
+        "alice's session with bob through the friend",
+      );
+      const view = (await peer(alice, "bob"))!;
+      assert.equal(view.via, "friend");
+      assert.equal((await peer(bob, "alice"))?.path, "relayed");
+      assert.match(
+        alice.output() + bob.output(),
+        /not reachable from outside \(dial-back failed\)/,
+      );
+      await call(alice, "send", { chat: "bob", text: "via our friend" });
+      await until(() => reads(bob, "alice", "via our friend"), 10_000, "bob reads alice");
+      await call(bob, "send", { chat: "alice", text: "and back via our friend" });
+      await until(() => reads(alice, "bob", "and back via our friend"), 10_000, "alice reads bob");
+      assert.match(friend.output(), /relaying (alice → bob|bob → alice)/);
+    } catch (err) {
+      for (const p of [friend, alice, bob]) console.log(p.output());
+      throw err;
+    }
+  },
+);
+
+labTest(
+  "nat relay: a friend running --no-relay is not named as a relay, and the two stay apart",
+  async () => {
+    await using lab = await startNetLab({ symmetricB: true });
+    await using hive = await startFriends(lab, ["--no-relay"]);
+    const { alice, bob, friend } = hive;
+    try {
+      // Nobody names a friend that does not relay: alice and bob find no relay for each other.
+      await until(
+        () => /not reachable from outside/.test(alice.output()),
+        30_000,
+        "alice finds she is behind NAT",
+      );
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.ok(!/relaying/.test(friend.output()));
+      assert.notEqual((await peer(alice, "bob"))?.state, "connected");
+      assert.ok(!/relay\(s\) named/.test(alice.output()), "a --no-relay friend is not named");
+    } catch (err) {
+      for (const p of [friend, alice, bob]) console.log(p.output());
+      throw err;
+    }
+  },
+);
