@@ -434,7 +434,7 @@ export class RojNode implements NodeApi {
     if (chat.kind !== "group") return entries.map((e) => this.#view(chat, e, d));
     const g = this.groups.get(chat.id);
     if (!g) return entries.map((e) => this.#view(chat, e, d, "(cannot decrypt)"));
-    const all = await this.log.read(chat.id);
+    const all = this.groups.context(chat.id, entries);
     const lines = await this.groups.lines(chat.id, entries, this.#memberName(g), { all });
     return lines.map((l) => this.#view(chat, l.entry, d, l.text));
   }
