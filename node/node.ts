@@ -728,7 +728,14 @@ export class RojNode implements NodeApi {
           members: this.contacts.all().filter((c) => !c.blocked).length,
           records: this.#discovery.sealed.size,
           sessions: this.#peers.all().length,
-          ...(this.#anchorMailbox ? { mailbox: this.#anchorMailbox.store.usage } : {}),
+          ...(this.#anchorMailbox
+            ? {
+              mailbox: {
+                ...this.#anchorMailbox.store.usage,
+                duplicates: this.#anchorMailbox.store.duplicates,
+              },
+            }
+            : {}),
         }
         : {}),
       ...(this.#catchUps.size > 0 ? { catchingUp: [...this.#catchUps.values()] } : {}),
