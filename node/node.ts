@@ -194,6 +194,8 @@ export class RojNode implements NodeApi {
   readonly #verifier: VerifierPool;
   /** How far each peer holds our entries; see sync/delivery_marks.ts. */
   readonly #marks: DeliveryMarks;
+  /** Authors' fingerprints by key (hex), for message views. */
+  readonly #fingerprints = new Map<string, string>();
   /** Departures told to a peer (group/peer/departure entry), see #farewell. */
   readonly #farewells = new Set<string>();
   /** Per group, the message events still being prepared (decrypted) for display. */
@@ -451,13 +453,20 @@ export class RojNode implements NodeApi {
   }
 
   #view(chat: ChatRef, e: Entry, delivered: number, body = e.body): MessageView {
-    const mine = toHex(e.author) === toHex(this.publicKey);
-    const author = mine ? this.name : this.contacts.get(e.author)?.name ?? fingerprint(e.author);
+    const hex = toHex(e.author);
+    const mine = hex === toHex(this.publicKey);
+    // A catch-up shows thousands of messages by one author: hash its key once.
+    let fp = this.#fingerprints.get(hex);
+    if (fp === undefined) {
+      if (this.#fingerprints.size >= 1024) this.#fingerprints.clear();
+      this.#fingerprints.set(hex, fp = fingerprint(e.author));
+    }
+    const author = mine ? this.name : this.contacts.get(e.author)?.name ?? fp;
     return {
       chat: chat.name,
       seq: e.seq,
       author,
-      authorFingerprint: fingerprint(e.author),
+      authorFingerprint: fp,
       mine,
       ts: e.ts,
       lamport: e.lamport,
