@@ -159,6 +159,22 @@ export function statusLines(s: StatusView): string[] {
             : []),
         ]
         : []),
+      ...(s.reachable !== undefined
+        ? [[
+          "reachable:",
+          s.reachable
+            ? "yes (a peer dialled back)"
+            : "no (behind NAT: contacts come through relays named in the record)",
+        ]]
+        : []),
+      ...(s.relay
+        ? [[
+          "relaying:",
+          s.relay.enabled
+            ? `${s.relay.active} session(s) now, ${formatBytes(s.relay.bytes)} forwarded`
+            : "off (--no-relay)",
+        ]]
+        : []),
       ...(s.catchingUp ?? []).map((c) => [
         "catching up:",
         progressText(c),

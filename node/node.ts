@@ -22,6 +22,7 @@ import {
   entryFromLine,
   entryToJson,
   notesChatId,
+  type RawEntry,
   toHex,
 } from "./log/mod.ts";
 import { keys } from "./store/mod.ts";
@@ -233,8 +234,11 @@ export class RojNode implements NodeApi {
       log,
       kv: profile.store.kv,
       groups,
-      me: profile.keyPair.publicKey,
+      keyPair: profile.keyPair,
       stored: (chat, entries) => this.#groupStored(chat, entries),
+      join: (chat, raws, anchor) => this.#joinFromMailbox(chat, raws, anchor),
+      contacts: () =>
+        this.contacts.all().filter((c) => !c.blocked && !c.anchor).map((c) => c.publicKey),
       progress: (p) => this.#progress(p),
       say: (line) => this.#say(line),
     });
@@ -728,6 +732,12 @@ export class RojNode implements NodeApi {
         }
         : {}),
       ...(this.#catchUps.size > 0 ? { catchingUp: [...this.#catchUps.values()] } : {}),
+      ...(this.#relay.reachable !== undefined ? { reachable: this.#relay.reachable } : {}),
+      relay: {
+        enabled: this.#relay.enabled,
+        active: this.#relay.active,
+        bytes: this.#relay.bytesRelayed,
+      },
     };
   }
 
@@ -1091,17 +1101,50 @@ export class RojNode implements NodeApi {
     const raws = await candidate.raws(new Set(m.ever.keys()));
     st.pending.delete(id);
     candidate.close();
+    await this.#adopt(id, m.name, raws, `offered by ${this.#peerName(st.peer)}`);
+    return result;
+  }
+
+  /** Takes in a group that names us a member: its entries, its registration, the news. */
+  async #adopt(id: string, name: string | null, raws: RawEntry[], how: string): Promise<void> {
     await this.log.merge(id, raws);
     const g = this.groups.get(id)
       ? (await this.groups.refresh(id), this.groups.get(id)!)
-      : await this.groups.register(id, m.name ?? "group", this.#takenNames());
-    this.#say(`joined group ${g.name} (${id}), offered by ${this.#peerName(st.peer)}`);
+      : await this.groups.register(id, name ?? "group", this.#takenNames());
+    this.#say(`joined group ${g.name} (${id}), ${how}`);
     const ref: ChatRef = { id, kind: "group", name: g.name, group: g };
     for (const v of await this.#views(ref, await this.log.read(id, { last: 50 }))) {
       this.#emit({ type: "message", message: v });
     }
     this.#reconcileGroup(id);
-    return result;
+  }
+
+  /**
+   * A group an anchor holds mail for, pointed out to us by a member: adopt it
+   * if its entries name us a member (checked in a scratch log, as #offered).
+   */
+  async #joinFromMailbox(id: string, raws: RawEntry[], anchor: string): Promise<boolean> {
+    const me = toHex(this.publicKey);
+    if (this.groups.get(id)?.membership.members.has(me)) return true;
+    if (!this.groups.get(id) && this.groups.size >= MAX_GROUPS) return false;
+    const known = this.groups.get(id)
+      ? (await this.log.read(id)).map((e) => ({ signed: e.signed, sig: e.sig }))
+      : [];
+    const candidate = await JoinCandidate.open(id, this.#verifier, known);
+    try {
+      await candidate.log.merge(id, raws);
+      const m = await candidate.membership();
+      if (!m.members.has(me)) return false;
+      await this.#adopt(
+        id,
+        m.name,
+        await candidate.raws(new Set(m.ever.keys())),
+        `through ${anchor}`,
+      );
+      return true;
+    } finally {
+      candidate.close();
+    }
   }
 
   #peerName(peer: Uint8Array): string {
@@ -1730,7 +1773,8 @@ export class RojNode implements NodeApi {
       now: () => this.#now(),
       log: (line) => this.#say(line),
       quic: () => this.#quic,
-      sessions: () => this.#peers.all(),
+      // A relayed session neither coordinates nor stops a punch that would replace it.
+      sessions: () => this.#peers.all().filter((s) => s.via === undefined),
       accepted: (peer) => this.contacts.accepted(peer) !== undefined,
       name: (peer) => this.#peerName(peer),
       unreached: () =>
@@ -1827,6 +1871,11 @@ export class RojNode implements NodeApi {
         ...(s?.via !== undefined ? { via: s.via } : {}),
       };
     });
+  }
+
+  /** Resolves when no exchange with an anchor's group mailbox is under way (tests, benchmarks). */
+  mailboxIdle(): Promise<void> {
+    return this.#mailbox.idle();
   }
 
   /** Stops serving, closes every session, and closes the store. */

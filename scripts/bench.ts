@@ -1,12 +1,13 @@
 /**
  * `deno task bench [section…]`: every benchmark, as tables of medians with the
- * baselines measured in the same run. Sections: log, chat, cascade, group.
+ * baselines measured in the same run. Sections: log, chat, cascade, group, relay.
  */
 import { printTable, type Row } from "./bench/_measure.ts";
 import { benchCascade } from "./bench/cascade_bench.ts";
 import { benchChat } from "./bench/chat_bench.ts";
 import { benchGroup } from "./bench/group_bench.ts";
 import { benchLog } from "./bench/log_bench.ts";
+import { benchRelay } from "./bench/relay_bench.ts";
 
 const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
   log: { title: "Log: sign, verify, append, merge (5 runs, medians)", run: benchLog },
@@ -23,6 +24,11 @@ const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
     title:
       "Groups: fan-out to 20 members (full mesh, via the anchor only) and catch-up of 10,000 entries, with the 1:1 baseline",
     run: benchGroup,
+  },
+  relay: {
+    title:
+      "Relay: delivery latency and burst rate, direct vs through an anchor that splices the SSH session (loopback)",
+    run: benchRelay,
   },
 };
 

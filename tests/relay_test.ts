@@ -118,6 +118,8 @@ Deno.test("relay: two unreachable contacts chat through their anchor, which forw
     );
     const view = (await peerOf(alice, "bob"))!;
     assert.equal(view.via, "hive");
+    assert.equal((await alice.node.call("status", {})).reachable, false);
+    assert.equal((await hive.node.call("status", {})).relay?.active, 1);
     await until(async () => (await peerOf(bob, "alice"))?.path === "relayed", 5000, "bob's side");
 
     const secretA = `to bob ${crypto.randomUUID()}`;
@@ -299,6 +301,39 @@ Deno.test("relay: a relayed session moves to a direct path when one opens, losin
     await until(() => hive.node.relay.active === 0, 5000, "the relay's splice ended");
   } finally {
     await mapping?.close();
+    await cleanup();
+  }
+});
+
+Deno.test("relay: a member's bytes per second are capped at the relay", async () => {
+  const rate = 32 * 1024;
+  const { alice, bob, hive, cleanup } = await unreachablePair("127.21.3", {
+    bytesPerSecondPerMember: rate,
+  });
+  try {
+    await until(
+      async () => (await peerOf(alice, "bob"))?.path === "relayed",
+      20_000,
+      "alice reaches bob through the hive",
+    );
+    await until(async () => (await peerOf(bob, "alice"))?.path === "relayed", 5000, "bob's side");
+    // 8 messages of 16 KiB: 128 KiB that may pass the relay at 32 KiB/s after a 32 KiB burst.
+    const bodies = Array.from({ length: 8 }, (_, i) => `${i} `.padEnd(16 * 1024, "x"));
+    const t0 = performance.now();
+    for (const text of bodies) await alice.node.call("send", { chat: "bob", text });
+    await until(
+      async () => {
+        const got = await bob.node.call("read", { chat: "alice" });
+        return bodies.every((b) => got.some((m) => m.body === b));
+      },
+      30_000,
+      "bob holds all 8",
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const floor = (bodies.length * 16 * 1024 - rate) / rate;
+    assert.ok(seconds >= floor * 0.9, `128 KiB passed a 32 KiB/s relay in ${seconds.toFixed(2)} s`);
+    assert.ok(hive.node.relay.bytesRelayed > bodies.length * 16 * 1024);
+  } finally {
     await cleanup();
   }
 });

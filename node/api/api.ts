@@ -88,6 +88,10 @@ export interface StatusView {
   readonly mailbox?: { readonly boxes: number; readonly bytes: number };
   /** Catch-ups under way (chats with many entries to take in from a peer or anchor). */
   readonly catchingUp?: CatchUpView[];
+  /** Whether peers could dial this node when it last checked (absent: not checked yet). */
+  readonly reachable?: boolean;
+  /** Relaying for contacts: off with --no-relay; sessions spliced here now and bytes forwarded. */
+  readonly relay?: { readonly enabled: boolean; readonly active: number; readonly bytes: number };
 }
 
 /** A chat taking in many entries from one peer or anchor: done of total. */

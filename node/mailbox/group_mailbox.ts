@@ -10,14 +10,32 @@
  * Local state per anchor and group: the anchor's number of the last box
  * fetched (with the mailbox's generation, so a reset anchor is read again
  * from the start) and, per author, the last seq handed over.
+ *
+ * Pointers: someone added while offline does not know the group yet, so
+ * cannot derive its tag. Each member therefore also leaves, once per anchor,
+ * group and fellow member M, a pointer box (the group's id and create nonce)
+ * under a tag only it and M can compute from their pairwise X25519 secret
+ * (salt "roj-mbox-pointer-v1", info M's key; see mailbox_crypto.ts). On each
+ * connect a node reads the pointers its contacts left for it, fetches the
+ * groups it does not know, and adopts those whose entries name it a member
+ * (through a scratch log, as a group offered by a peer). The anchor learns
+ * that the two use one tag, as it can already for sealed address records.
  */
 import { base64 } from "@scure/base";
 import { RojError } from "../errors.ts";
 import { type ChatLog, decodeEntry, type Entry, type RawEntry, toHex } from "../log/mod.ts";
+import { type KeyPair, x25519SharedSecret } from "../identity/mod.ts";
 import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { GROUP_OPS, type GroupBook, groupChatId } from "../groups/mod.ts";
-import { boxId, type MailboxKeys, mailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
+import {
+  boxId,
+  type MailboxKeys,
+  mailboxKeys,
+  openBox,
+  pointerKeys,
+  sealBox,
+} from "./mailbox_crypto.ts";
 
 /** Boxes fetched before they are merged (then the next round fetches on). */
 const ROUND_BOXES = 20_000;
@@ -41,9 +59,13 @@ export interface GroupMailboxHost {
   readonly log: ChatLog;
   readonly kv: Deno.Kv;
   readonly groups: GroupBook;
-  readonly me: Uint8Array;
+  readonly keyPair: KeyPair;
   /** Entries from an anchor were stored: refold, show, pass on (as for a member's push). */
   stored(chat: string, entries: Entry[]): Promise<void>;
+  /** A group pointed out to us: adopt it if `raws` name us a member. Resolves with whether we are in. */
+  join(chat: string, raws: RawEntry[], anchor: string): Promise<boolean>;
+  /** Contacts (not anchors) who may have left pointers for us. */
+  contacts(): Uint8Array[];
   progress(p: MailboxProgress): void;
   say(line: string): void;
 }
@@ -63,12 +85,19 @@ export class GroupMailbox {
   readonly #host: GroupMailboxHost;
   readonly #anchors = new Map<string, AnchorSession>();
   readonly #keys = new Map<string, MailboxKeys>();
+  /** Tags of the pointers left for us: a notify under one means a new pointer. */
+  readonly #pointerTags = new Set<string>();
+  /** Each group's create nonce, for pointers. */
+  readonly #nonces = new Map<string, Uint8Array>();
   /** Per anchor and group, the visit under way, and whether another is due after it. */
   readonly #running = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
 
+  readonly #me: Uint8Array;
+
   constructor(host: GroupMailboxHost) {
     this.#host = host;
+    this.#me = host.keyPair.publicKey;
   }
 
   /** A session with an anchor is up: visit it for every group we are in. */
@@ -84,9 +113,13 @@ export class GroupMailbox {
       for (const g of this.#host.groups.all()) {
         if ((await this.#keysOf(g.id))?.tag === tag) this.#visit(s, g.id);
       }
+      if (this.#pointerTags.has(tag)) this.#readPointers(s).catch(() => {});
       return {};
     });
     for (const g of this.#host.groups.all()) this.#visit(s, g.id);
+    this.#readPointers(s).catch((err) => {
+      if (!s.rpc.closed) this.#host.say(`pointers at ${s.name}: ${(err as Error).message}`);
+    });
   }
 
   /** Group `chat` changed here: hand the new entries to every anchor we are connected to. */
@@ -101,7 +134,7 @@ export class GroupMailbox {
 
   #visit(s: AnchorSession, chat: string): void {
     const g = this.#host.groups.get(chat);
-    if (!g?.membership.members.has(toHex(this.#host.me)) || s.rpc.closed) return;
+    if (!g?.membership.members.has(toHex(this.#me)) || s.rpc.closed) return;
     const k = `${toHex(s.peer)}/${chat}`;
     if (this.#running.has(k)) {
       this.#again.add(k);
@@ -115,6 +148,7 @@ export class GroupMailbox {
         if (!mk) break;
         await this.#fetch(s, chat, mk);
         await this.#push(s, chat, mk);
+        await this.#point(s, chat, mk);
       } while (this.#again.has(k));
     })().catch((err) => {
       if (!s.rpc.closed) {
@@ -138,6 +172,7 @@ export class GroupMailbox {
         if (groupChatId(founder, nonce) !== chat) continue;
         const mk = mailboxKeys(chat, nonce);
         this.#keys.set(chat, mk);
+        this.#nonces.set(chat, nonce);
         return mk;
       } catch { /* not this one */ }
     }
@@ -265,6 +300,95 @@ export class GroupMailbox {
       }
     }
     if (changed) await this.#host.kv.set(key, pushed);
+  }
+
+  /** Leaves a pointer to the group for each fellow member not pointed to at this anchor yet. */
+  async #point(s: AnchorSession, chat: string, mk: MailboxKeys): Promise<void> {
+    const g = this.#host.groups.get(chat);
+    const nonce = this.#nonces.get(chat);
+    if (!g || !nonce) return;
+    const key = keys.mboxPushed(s.peer, chat);
+    const pushed = (await this.#host.kv.get<Record<string, number>>(key)).value ?? {};
+    const me = toHex(this.#me);
+    const body = new TextEncoder().encode(JSON.stringify({ c: chat, n: base64.encode(nonce) }));
+    for (const [hex, m] of g.membership.members) {
+      if (hex === me || pushed[`to:${hex}`] || s.rpc.closed) continue;
+      const pk = pointerKeys(x25519SharedSecret(this.#host.keyPair, m.key), m.key);
+      const res = check(
+        "mbox.put",
+        "result",
+        await s.rpc.request("mbox.put", {
+          tag: pk.tag,
+          items: [{ i: boxId(pk, mk.idKey), b: encodeB64(sealBox(pk, body, new Uint8Array())) }],
+        }, 30_000),
+      );
+      if (res.taken < 1) return; // quota: the log line comes from #push
+      pushed[`to:${hex}`] = 1;
+      await this.#host.kv.set(key, pushed);
+    }
+  }
+
+  /** Reads the pointers contacts left for us and joins the groups they point to. */
+  async #readPointers(s: AnchorSession): Promise<void> {
+    for (const them of this.#host.contacts()) {
+      if (s.rpc.closed) return;
+      const pk = pointerKeys(x25519SharedSecret(this.#host.keyPair, them), this.#me);
+      this.#pointerTags.add(pk.tag);
+      const cursorKey = keys.mboxCursor(s.peer, `to:${toHex(them)}`);
+      const cursor = (await this.#host.kv.get<Cursor>(cursorKey)).value ?? { gen: "", after: 0 };
+      const get = async (from: number) =>
+        check(
+          "mbox.get",
+          "result",
+          await s.rpc.request("mbox.get", { tag: pk.tag, after: from, limit: 100 }, 30_000),
+        );
+      let res = await get(cursor.after);
+      // A new mailbox (its data was lost): read it from the start.
+      if (res.gen !== cursor.gen && cursor.after > 0) res = await get(0);
+      let after = res.gen === cursor.gen ? cursor.after : 0;
+      for (const item of res.items) {
+        after = Math.max(after, item.n);
+        const opened = openBox(pk, decodeB64(item.b));
+        if (!opened) continue;
+        let chat: string, nonce: Uint8Array;
+        try {
+          const p = JSON.parse(new TextDecoder().decode(opened.signed)) as { c: string; n: string };
+          [chat, nonce] = [String(p.c), base64.decode(String(p.n))];
+        } catch {
+          continue;
+        }
+        if (!/^g-[a-z2-7]{26}$/.test(chat)) continue;
+        if (this.#host.groups.get(chat)?.membership.members.has(toHex(this.#me))) continue;
+        await this.#joinPointed(s, chat, nonce);
+      }
+      await this.#host.kv.set(cursorKey, { gen: res.gen, after });
+    }
+  }
+
+  /** Fetches a group we do not know from the anchor and offers it to the host to adopt. */
+  async #joinPointed(s: AnchorSession, chat: string, nonce: Uint8Array): Promise<void> {
+    const mk = mailboxKeys(chat, nonce);
+    const raws: RawEntry[] = [];
+    let after = 0;
+    for (let more = true; more && raws.length < ROUND_BOXES && !s.rpc.closed;) {
+      const res = check(
+        "mbox.get",
+        "result",
+        await s.rpc.request("mbox.get", { tag: mk.tag, after, limit: 500 }, 30_000),
+      );
+      for (const item of res.items) {
+        after = Math.max(after, item.n);
+        const raw = openBox(mk, decodeB64(item.b));
+        if (raw) raws.push(raw);
+      }
+      more = res.more;
+    }
+    if (raws.length === 0) return;
+    if (await this.#host.join(chat, raws, s.name)) {
+      this.#keys.set(chat, mk);
+      this.#nonces.set(chat, nonce);
+      this.#visit(s, chat);
+    }
   }
 
   /** Hands the anchor every entry of the group it was not handed before, in chain order. */

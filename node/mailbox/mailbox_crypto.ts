@@ -61,6 +61,21 @@ export function mailboxKeys(chat: string, createNonce: Uint8Array): MailboxKeys 
   };
 }
 
+/**
+ * The keys of the pointer boxes one member leaves for `recipient` (see
+ * group_mailbox.ts): only the two of them can derive them from their
+ * pairwise X25519 `secret`.
+ */
+export function pointerKeys(secret: Uint8Array, recipient: Uint8Array): MailboxKeys {
+  const part = (salt: string, n: number) =>
+    hkdf(sha256, secret, encoder.encode(salt), recipient, n);
+  return {
+    tag: toHex(part("roj-mbox-pointer-v1", MAILBOX_TAG_BYTES)),
+    key: part("roj-mbox-pointer-key-v1", 32),
+    idKey: part("roj-mbox-pointer-id-v1", 32),
+  };
+}
+
 /** The box's id for an entry (hex): equal entries get equal ids, so the anchor keeps one copy. */
 export function boxId(keys: MailboxKeys, entryHash: Uint8Array): string {
   return toHex(hmac(sha256, keys.idKey, entryHash).subarray(0, MAILBOX_ID_BYTES));

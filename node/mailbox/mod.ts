@@ -10,7 +10,14 @@
  *
  * @module
  */
-export { boxId, type MailboxKeys, mailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
+export {
+  boxId,
+  type MailboxKeys,
+  mailboxKeys,
+  openBox,
+  pointerKeys,
+  sealBox,
+} from "./mailbox_crypto.ts";
 export {
   DEFAULT_MAILBOX_LIMITS,
   type FetchResult,

@@ -60,6 +60,8 @@ const FIRST_CHECK_DELAY_MS = 500;
  * that drops the packets takes all of it, in the background.
  */
 export const DIAL_BACK_TIMEOUT_MS = 8000;
+/** Relayed sessions this node, as a target, sets up at once; more offers are refused. */
+const MAX_OFFERS = 8;
 /** Dial-backs this node runs for others at once. */
 const MAX_DIAL_BACKS = 4;
 
@@ -137,6 +139,7 @@ export class Relay {
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   readonly #upgrading = new Set<string>();
   #dialBacks = 0;
+  #offers = 0;
   #reachable: boolean | undefined;
   #lastCheck = 0;
   #checking: Promise<void> | null = null;
@@ -376,9 +379,18 @@ export class Relay {
     if (from.length !== 32 || !this.#host.accepts(from)) {
       throw new RojError("refused", "the target does not accept relayed sessions from your key");
     }
+    if (this.#offers >= MAX_OFFERS) {
+      throw new RojError("busy", "the target is setting up too many relayed sessions at once");
+    }
     const via = this.#host.nameOf(relay);
-    const client = await this.#clientTo(relay);
-    const stream = await client.openStream(`roj-relay-${params.token}`);
+    this.#offers++;
+    let stream: Duplex;
+    try {
+      const client = await this.#clientTo(relay);
+      stream = await client.openStream(`roj-relay-${params.token}`);
+    } finally {
+      this.#offers--;
+    }
     this.#host.log(`${this.#host.nameOf(from)} is coming through ${via} (relayed)`);
     this.#host.serveStream(stream, via);
     return {};
