@@ -88,7 +88,7 @@ import {
 } from "./groups/mod.ts";
 import { Discovery, type DiscoveryHost, type KnownPeer } from "./discovery/mod.ts";
 import { type PeerSession, PeerSet } from "./peers/mod.ts";
-import { PUNCH_FEATURE, Puncher, type PunchHost } from "./punch/mod.ts";
+import { PUNCH_FEATURE, Puncher, type PunchHost, type PunchResult } from "./punch/mod.ts";
 import {
   DIAL_BACK_TIMEOUT_MS,
   Relay,
@@ -1783,6 +1783,16 @@ export class RojNode implements NodeApi {
     if (!this.#passive) this.#punch.start();
   }
 
+  /**
+   * Tries a punched UDP path to contact `peer` now, through each connected
+   * peer that can coordinate. Never throws: a failure says why, so the relay
+   * path can take over. (Unreached contacts are also punched to on their own.)
+   */
+  punch(peer: Uint8Array): Promise<PunchResult> {
+    return this.#punch?.punch(peer) ??
+      Promise.resolve({ ok: false, reason: "this node has no UDP endpoint" });
+  }
+
   #punchHost(): PunchHost {
     return {
       publicKey: this.publicKey,
@@ -1794,11 +1804,12 @@ export class RojNode implements NodeApi {
       accepted: (peer) => this.contacts.accepted(peer) !== undefined,
       name: (peer) => this.#peerName(peer),
       unreached: () =>
-        this.contacts.all().filter((c) =>
-          !c.blocked && !c.anchor && this.contacts.accepted(c.publicKey) &&
-            // A session through a relay is worth replacing by a punched path.
-            (this.#peers.get(c.publicKey)?.via ?? null) !== null || !this.#peers.get(c.publicKey)
-        ).map((c) => c.publicKey),
+        this.contacts.all().filter((c) => {
+          if (c.blocked || c.anchor || !this.contacts.accepted(c.publicKey)) return false;
+          // A session through a relay is worth replacing by a punched path.
+          const s = this.#peers.get(c.publicKey);
+          return !s || s.via !== undefined;
+        }).map((c) => c.publicKey),
       attach: (peer, socket, at) => this.#dialOver(peer, socket, at),
     };
   }
