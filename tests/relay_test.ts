@@ -82,12 +82,15 @@ async function unreachablePair(
     dir: a0.dir,
     advertise: [`${host}.2:1`],
     relay: timing,
+    // No punched path: it would replace the relayed session these tests look at.
+    quic: false,
   });
   const bob = await startTestNode("bob", {
     host: `${host}.3`,
     dir: b0.dir,
     advertise: [options.bobAdvertise ?? `${host}.3:1`],
     relay: timing,
+    quic: false,
   });
   return {
     hive,
