@@ -235,12 +235,22 @@ export class Discovery {
   }
 
   async #run(reason: string): Promise<void> {
+    // Addresses already dialled in vain during this run: a later round dials only what changed.
+    const tried = new Set<string>();
     do {
       this.#again = false;
-      await this.publish();
+      // Our own address changed: everyone is worth dialling again.
+      if (await this.publish()) tried.clear();
       for (let round = 0; round < this.#options.maxRounds && !this.#closed; round++) {
         this.#rounds++;
-        await Promise.all(this.#unreached().map((p) => this.#dialAny(p)));
+        await Promise.all(
+          this.#unreached().map((p) => {
+            const attempt = `${toHex(p.publicKey)} ${p.addresses.join(" ")}`;
+            if (tried.has(attempt)) return false;
+            tried.add(attempt);
+            return this.#dialAny(p);
+          }),
+        );
         const unreached = this.#unreached();
         if (unreached.length === 0) break;
         const learnt = await this.#ask(anchorsFirst(this.#host.sessions()), unreached);

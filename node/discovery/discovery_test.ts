@@ -40,3 +40,23 @@ Deno.test("sealed store: a copy per uploader and tag; nobody can overwrite the o
     0,
   );
 });
+
+Deno.test("sealed store: copies beyond the memory budget are served from the store, in the same order", async () => {
+  await using t = await tempStore();
+  const small = await SealedStore.open(t.store, 2); // room for two one-byte copies
+  for (let i = 1; i <= 5; i++) {
+    await small.put(key(i), [{ tag: tag(9), blob: new Uint8Array([i]) }], i);
+  }
+  await small.put(key(6), [{ tag: tag(8), blob: new Uint8Array([6]) }], 6);
+  const got = await small.get([tag(9), tag(8)]);
+  assert.deepEqual(
+    got.map((g) => g.blob[0]).sort(),
+    [3, 4, 5, 6],
+    "the 3 newest of tag 9, and 8's",
+  );
+  const reopened = await SealedStore.open(t.store, 0);
+  assert.deepEqual(
+    (await reopened.get([tag(9), tag(8)])).map((g) => g.blob[0]).sort(),
+    [3, 4, 5, 6],
+  );
+});

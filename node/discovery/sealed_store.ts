@@ -6,6 +6,10 @@
  * they add one junk copy beside it, which the reader fails to open and skips.
  * Each uploader has a quota. The holder can read neither the record nor whose
  * it is.
+ *
+ * Lookups are answered from memory (a hive that moves asks every holder at
+ * once); the copies are kept in memory up to MEMORY_BYTES and read from the
+ * store beyond that, so a large anchor stays bounded.
  */
 import { keys, type Store } from "../store/mod.ts";
 import { toHex } from "../log/mod.ts";
@@ -15,6 +19,8 @@ import { MAX_SEALED, TAG_BYTES } from "./pairwise.ts";
 export const SEALED_QUOTA = 512;
 /** Copies returned per tag, newest first. */
 export const COPIES_PER_TAG = 3;
+/** Bytes of copies kept in memory for lookups; the rest is read from the store. */
+export const MEMORY_BYTES = 32 * 1024 * 1024;
 
 interface Held {
   blob: Uint8Array;
@@ -31,33 +37,41 @@ function isHeld(v: unknown): v is Held {
 
 export class SealedStore {
   readonly #store: Store;
-  /** tag hex → uploader hex → when stored */
-  readonly #slots = new Map<string, Map<string, number>>();
+  /** tag hex → uploader hex → when stored, and the copy while memory allows */
+  readonly #slots = new Map<string, Map<string, { at: number; blob?: Uint8Array }>>();
   readonly #count = new Map<string, number>();
   #size = 0;
+  #memory = 0;
+  readonly #memoryBytes: number;
 
-  private constructor(store: Store) {
+  private constructor(store: Store, memoryBytes: number) {
     this.#store = store;
+    this.#memoryBytes = memoryBytes;
   }
 
-  static async open(store: Store): Promise<SealedStore> {
-    const s = new SealedStore(store);
+  /** Opens the copies held in `store`; `memoryBytes` bounds those kept in memory. */
+  static async open(store: Store, memoryBytes = MEMORY_BYTES): Promise<SealedStore> {
+    const s = new SealedStore(store, memoryBytes);
     for await (const res of store.kv.list<unknown>({ prefix: keys.sealedAll() })) {
       const [, tag, up] = res.key;
       if (typeof tag !== "string" || typeof up !== "string" || !isHeld(res.value)) continue;
-      s.#claim(tag, up, res.value.at);
+      s.#claim(tag, up, res.value.at, res.value.blob);
     }
     return s;
   }
 
-  #claim(tag: string, up: string, at: number): void {
+  #claim(tag: string, up: string, at: number, blob: Uint8Array): void {
     let slots = this.#slots.get(tag);
     if (!slots) this.#slots.set(tag, slots = new Map());
-    if (!slots.has(up)) {
+    const old = slots.get(up);
+    if (!old) {
       this.#count.set(up, (this.#count.get(up) ?? 0) + 1);
       this.#size++;
     }
-    slots.set(up, at);
+    this.#memory -= old?.blob?.length ?? 0;
+    const kept = this.#memory + blob.length <= this.#memoryBytes;
+    if (kept) this.#memory += blob.length;
+    slots.set(up, kept ? { at, blob } : { at });
   }
 
   /** Copies held, counting one per uploader and tag. */
@@ -74,7 +88,7 @@ export class SealedStore {
     const up = toHex(uploader);
     const op = this.#store.kv.atomic();
     let count = this.#count.get(up) ?? 0;
-    const taken: string[] = [];
+    const taken: Array<[string, Uint8Array]> = [];
     for (const { tag, blob } of items) {
       if (tag.length !== TAG_BYTES || blob.length > MAX_SEALED) continue;
       const t = toHex(tag);
@@ -82,32 +96,37 @@ export class SealedStore {
         if (count >= SEALED_QUOTA) continue;
         count++;
       }
+      const copy = blob.slice();
       op.set(
         keys.sealed(t, up),
-        { blob: blob.slice(), uploader: uploader.slice(), at: now } satisfies Held,
+        { blob: copy, uploader: uploader.slice(), at: now } satisfies Held,
       );
-      taken.push(t);
+      taken.push([t, copy]);
     }
     if (taken.length === 0) return 0;
     await op.commit();
-    for (const t of taken) this.#claim(t, up, now);
+    for (const [t, copy] of taken) this.#claim(t, up, now, copy);
     return taken.length;
   }
 
   /** The newest copies held for these tags, at most COPIES_PER_TAG each and `max` in all. */
   async get(tags: Uint8Array[], max = 256): Promise<Array<{ tag: Uint8Array; blob: Uint8Array }>> {
-    const wanted: Array<[Uint8Array, string]> = [];
+    const out: Array<{ tag: Uint8Array; blob: Uint8Array }> = [];
+    /** Copies not kept in memory: read from the store, in order, after the others. */
+    const stored: Array<[Uint8Array, string]> = [];
     for (const tag of tags) {
       if (tag.length !== TAG_BYTES) continue;
       const slots = this.#slots.get(toHex(tag));
       if (!slots) continue;
-      const newest = [...slots].sort((a, b) => b[1] - a[1]).slice(0, COPIES_PER_TAG);
-      for (const [up] of newest) wanted.push([tag, up]);
+      const newest = [...slots].sort((a, b) => b[1].at - a[1].at).slice(0, COPIES_PER_TAG);
+      for (const [up, slot] of newest) {
+        if (out.length + stored.length >= max) break;
+        if (slot.blob) out.push({ tag, blob: slot.blob });
+        else stored.push([tag, up]);
+      }
     }
-    const out: Array<{ tag: Uint8Array; blob: Uint8Array }> = [];
-    const picked = wanted.slice(0, max);
-    for (let i = 0; i < picked.length; i += 10) {
-      const part = picked.slice(i, i + 10);
+    for (let i = 0; i < stored.length; i += 10) {
+      const part = stored.slice(i, i + 10);
       const got = await this.#store.kv.getMany<unknown[]>(
         part.map(([t, up]) => keys.sealed(toHex(t), up)),
       );
