@@ -1214,7 +1214,7 @@ export class RojNode implements NodeApi {
       setTimeout(() => {
         this.#forwarding.delete(id);
         if (this.#closing) return;
-        this.#mailbox.changed(id);
+        this.#mailbox.received(id);
         for (const s of this.#peers.all()) {
           const sync = this.#rpcSync.get(s.rpc)?.groups.get(id);
           if (sync?.started && !s.rpc.closed) sync.start().catch(() => {});
@@ -1911,6 +1911,7 @@ export class RojNode implements NodeApi {
     this.#closing = true;
     this.#discovery.close();
     this.#anchorMailbox?.close();
+    this.#mailbox.close();
     for (const t of this.#forwarding.values()) clearTimeout(t);
     this.#forwarding.clear();
     this.#punch?.close();

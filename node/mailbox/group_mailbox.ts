@@ -39,6 +39,10 @@ import {
 
 /** Boxes fetched before they are merged (then the next round fetches on). */
 const ROUND_BOXES = 20_000;
+/** How long entries received from another member wait before they are handed to anchors. */
+const RECEIVED_DELAY_MS = 1500;
+/** Boxes read from one anchor for one group in one visit, at most. */
+const MAX_VISIT_BOXES = 200_000;
 /** Entries merged at once. */
 const MERGE_CHUNK = 1000;
 /** Smaller catch-ups from an anchor are not reported as progress. */
@@ -91,7 +95,11 @@ export class GroupMailbox {
   readonly #nonces = new Map<string, Uint8Array>();
   /** Per anchor and group, the visit under way, and whether another is due after it. */
   readonly #running = new Map<string, Promise<void>>();
-  readonly #again = new Set<string>();
+  /** Visits due again after the current one; true when that one is to forward others' entries. */
+  readonly #again = new Map<string, boolean>();
+  /** Hand-overs of entries received from members, waiting (see received). */
+  readonly #later = new Map<string, ReturnType<typeof setTimeout>>();
+  #closed = false;
 
   readonly #me: Uint8Array;
 
@@ -111,45 +119,77 @@ export class GroupMailbox {
     rpc.handle("mbox.notify", async (p) => {
       const { tag } = check("mbox.notify", "params", p);
       for (const g of this.#host.groups.all()) {
-        if ((await this.#keysOf(g.id))?.tag === tag) this.#visit(s, g.id);
+        if ((await this.#keysOf(g.id))?.tag === tag) this.#visit(s, g.id, false);
       }
       if (this.#pointerTags.has(tag)) this.#readPointers(s).catch(() => {});
       return {};
     });
-    for (const g of this.#host.groups.all()) this.#visit(s, g.id);
+    for (const g of this.#host.groups.all()) this.#visit(s, g.id, true);
     this.#readPointers(s).catch((err) => {
       if (!s.rpc.closed) this.#host.say(`pointers at ${s.name}: ${(err as Error).message}`);
     });
   }
 
-  /** Group `chat` changed here: hand the new entries to every anchor we are connected to. */
+  /** Group `chat` changed here: hand our new entries to every anchor we are connected to. */
   changed(chat: string): void {
-    for (const s of this.#anchors.values()) this.#visit(s, chat);
+    for (const s of this.#anchors.values()) this.#visit(s, chat, false);
   }
 
-  /** Resolves when no visit is under way (for tests and benchmarks). */
+  /**
+   * Entries of `chat` came from another member: hand them over a little
+   * later. Their author, if connected to the anchor, has usually done so by
+   * then, and the has-check in #push then finds nothing to upload.
+   */
+  received(chat: string): void {
+    if (this.#later.has(chat) || this.#closed) return;
+    this.#later.set(
+      chat,
+      setTimeout(() => {
+        this.#later.delete(chat);
+        for (const s of this.#anchors.values()) this.#visit(s, chat, true);
+      }, RECEIVED_DELAY_MS),
+    );
+  }
+
+  /** Resolves when no visit is under way or waiting (for tests and benchmarks). */
   async idle(): Promise<void> {
-    while (this.#running.size > 0) await Promise.all([...this.#running.values()]);
+    while (this.#running.size > 0 || this.#later.size > 0) {
+      await Promise.all([...this.#running.values()]);
+      if (this.#later.size > 0) await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
-  #visit(s: AnchorSession, chat: string): void {
+  /** Cancels waiting hand-overs (the node is stopping). */
+  close(): void {
+    this.#closed = true;
+    for (const t of this.#later.values()) clearTimeout(t);
+    this.#later.clear();
+  }
+
+  /**
+   * Fetches from the anchor, then hands it our entries of `chat` and, with
+   * `forward`, everyone else's it lacks: on connect, and a while after
+   * entries arrived from a member (see received), not on every local change
+   * or anchor notice, or members would race their authors to the anchor.
+   */
+  #visit(s: AnchorSession, chat: string, forward: boolean): void {
     const g = this.#host.groups.get(chat);
     if (!g?.membership.members.has(toHex(this.#me)) || s.rpc.closed) return;
     const k = `${toHex(s.peer)}/${chat}`;
     if (this.#running.has(k)) {
-      this.#again.add(k);
+      this.#again.set(k, forward || (this.#again.get(k) ?? false));
       return;
     }
     const run = (async () => {
-      do {
+      for (let fwd: boolean | undefined = forward; fwd !== undefined; fwd = this.#again.get(k)) {
         this.#again.delete(k);
         if (s.rpc.closed) break;
         const mk = await this.#keysOf(chat);
         if (!mk) break;
         await this.#fetch(s, chat, mk);
-        await this.#push(s, chat, mk);
+        await this.#push(s, chat, mk, fwd);
         await this.#point(s, chat, mk);
-      } while (this.#again.has(k));
+      }
     })().catch((err) => {
       if (!s.rpc.closed) {
         this.#host.say(`mailbox of ${s.name} for ${chat}: ${(err as Error).message}`);
@@ -183,7 +223,10 @@ export class GroupMailbox {
     const kv = this.#host.kv;
     const saved = (await kv.get<Cursor>(keys.mboxCursor(s.peer, chat))).value;
     let cursor: Cursor = saved ?? { gen: "", after: 0 };
-    for (let more = true; more && !s.rpc.closed;) {
+    // Bounds against an anchor that never stops answering "more" (the rest waits for the next visit).
+    let seen = 0;
+    let restarted = false;
+    for (let more = true; more && !s.rpc.closed && seen < MAX_VISIT_BOXES;) {
       const raws: Array<RawEntry & { author: Uint8Array; seq: number; lamport: number }> = [];
       let bad = 0;
       let after = cursor.after;
@@ -195,14 +238,17 @@ export class GroupMailbox {
           await s.rpc.request("mbox.get", { tag: mk.tag, after, limit: 500 }, 30_000),
         );
         if (res.gen !== gen) {
-          // A new mailbox (its data was lost): read it from the start.
-          if (after !== 0) {
+          // A new mailbox (its data was lost): read it from the start, once per visit.
+          if (after !== 0 && !restarted) {
+            restarted = true;
             after = 0;
             gen = res.gen;
             continue;
           }
           gen = res.gen;
         }
+        const before = after;
+        seen += res.items.length;
         for (const item of res.items) {
           after = Math.max(after, item.n);
           const raw = openBox(mk, decodeB64(item.b));
@@ -218,7 +264,7 @@ export class GroupMailbox {
             bad++;
           }
         }
-        more = res.more;
+        more = res.more && after > before && seen < MAX_VISIT_BOXES;
         if (!more) break;
       }
       if (bad > 0) this.#host.say(`mailbox of ${s.name}: ${bad} boxes did not open; skipped`);
@@ -387,12 +433,12 @@ export class GroupMailbox {
     if (await this.#host.join(chat, raws, s.name)) {
       this.#keys.set(chat, mk);
       this.#nonces.set(chat, nonce);
-      this.#visit(s, chat);
+      this.#visit(s, chat, true);
     }
   }
 
   /** Hands the anchor every entry of the group it was not handed before, in chain order. */
-  async #push(s: AnchorSession, chat: string, mk: MailboxKeys): Promise<void> {
+  async #push(s: AnchorSession, chat: string, mk: MailboxKeys, forward: boolean): Promise<void> {
     const { kv, log } = this.#host;
     const key = keys.mboxPushed(s.peer, chat);
     const pushed = (await kv.get<Record<string, number>>(key)).value ?? {};
@@ -400,7 +446,9 @@ export class GroupMailbox {
       pushed[k] = seq;
       await kv.set(key, pushed);
     };
+    const me = toHex(this.#me);
     for (const [k, head] of await log.heads(chat)) {
+      if (!forward && k !== me) continue;
       let from = pushed[k] ?? 0;
       while (from < head.seq && !s.rpc.closed) {
         const entries = await log.entriesAfter(chat, head.author, from, 500);
@@ -409,7 +457,7 @@ export class GroupMailbox {
         // Someone else's entries: their author or another member has often handed them
         // over already, so ask first instead of uploading the same boxes again.
         let held = (_id: string) => false;
-        if (k !== toHex(this.#me)) {
+        if (k !== me) {
           const res = check(
             "mbox.has",
             "result",
