@@ -259,9 +259,13 @@ export interface LabHive extends AsyncDisposable {
 /**
  * An anchor on the wan (10.99.0.1:7022), alice in homeA and bob in homeB,
  * all contacts, none knowing where the other two are. Each runs as its own
- * `roj run` process in its namespace.
+ * `roj run` process in its namespace (the anchor runs `anchorMain` instead
+ * when given, e.g. _testing/tapped_anchor.ts).
  */
-export async function startLabHive(lab: NetLab): Promise<LabHive> {
+export async function startLabHive(
+  lab: NetLab,
+  options: { anchorMain?: string } = {},
+): Promise<LabHive> {
   const [a, b, anchor] = await Promise.all([
     makeDataDir("alice"),
     makeDataDir("bob"),
@@ -291,13 +295,25 @@ export async function startLabHive(lab: NetLab): Promise<LabHive> {
     name: string,
     host: LabHost,
     args: string[] = [],
+    main?: string,
   ) => {
-    const p = await spawnNode(dir, listen, name, { netns: lab.ns(host), args });
+    const p = await spawnNode(dir, listen, name, {
+      netns: lab.ns(host),
+      args,
+      ...(main ? { main } : {}),
+    });
     started.push(p);
     return p;
   };
   try {
-    const anchorNode = await spawn(anchor.dir, anchorAt, "anchor", "wan", ["--passive"]);
+    const anchorNode = await spawn(
+      anchor.dir,
+      anchorAt,
+      "anchor",
+      "wan",
+      ["--passive"],
+      options.anchorMain,
+    );
     const [alice, bob] = await Promise.all([
       spawn(a.dir, "0.0.0.0:7022", "alice", "homeA"),
       spawn(b.dir, "0.0.0.0:7022", "bob", "homeB"),
