@@ -263,6 +263,10 @@ export function buildCli(io: CliIo = stdio): Command {
       "do not relay for others: contacts behind NAT cannot reach each other through this node",
     )
     .option(
+      "--no-punch",
+      "no UDP: serve no QUIC on the listen port, punch through no NAT, coordinate no punch for others",
+    )
+    .option(
       "--web <host:port>",
       "where the web admin listens (port 0: any free port)",
       "127.0.0.1:7080",
@@ -280,6 +284,7 @@ export function buildCli(io: CliIo = stdio): Command {
           advertise?: string[];
           passive?: boolean;
           relay: boolean;
+          punch: boolean;
           mailQuota?: string;
           mailExpiry?: string;
           web: string | false;
@@ -372,6 +377,7 @@ export function buildCli(io: CliIo = stdio): Command {
             passive: opts.passive ?? false,
             mailbox,
             relay: { enabled: opts.relay !== false },
+            quic: opts.punch !== false,
           });
         } catch (err) {
           await admin?.close();

@@ -88,7 +88,7 @@ import {
 } from "./groups/mod.ts";
 import { Discovery, type DiscoveryHost, type KnownPeer } from "./discovery/mod.ts";
 import { type PeerSession, PeerSet } from "./peers/mod.ts";
-import { PUNCH_FEATURE, Puncher, type PunchHost } from "./punch/mod.ts";
+import { PUNCH_FEATURE, Puncher, type PunchHost, type PunchResult } from "./punch/mod.ts";
 import {
   DIAL_BACK_TIMEOUT_MS,
   Relay,
@@ -194,6 +194,8 @@ export class RojNode implements NodeApi {
   readonly #verifier: VerifierPool;
   /** How far each peer holds our entries; see sync/delivery_marks.ts. */
   readonly #marks: DeliveryMarks;
+  /** Authors' fingerprints by key (hex), for message views. */
+  readonly #fingerprints = new Map<string, string>();
   /** Departures told to a peer (group/peer/departure entry), see #farewell. */
   readonly #farewells = new Set<string>();
   /** Per group, the message events still being prepared (decrypted) for display. */
@@ -434,7 +436,7 @@ export class RojNode implements NodeApi {
     if (chat.kind !== "group") return entries.map((e) => this.#view(chat, e, d));
     const g = this.groups.get(chat.id);
     if (!g) return entries.map((e) => this.#view(chat, e, d, "(cannot decrypt)"));
-    const all = await this.log.read(chat.id);
+    const all = this.groups.context(chat.id, entries);
     const lines = await this.groups.lines(chat.id, entries, this.#memberName(g), { all });
     return lines.map((l) => this.#view(chat, l.entry, d, l.text));
   }
@@ -451,13 +453,20 @@ export class RojNode implements NodeApi {
   }
 
   #view(chat: ChatRef, e: Entry, delivered: number, body = e.body): MessageView {
-    const mine = toHex(e.author) === toHex(this.publicKey);
-    const author = mine ? this.name : this.contacts.get(e.author)?.name ?? fingerprint(e.author);
+    const hex = toHex(e.author);
+    const mine = hex === toHex(this.publicKey);
+    // A catch-up shows thousands of messages by one author: hash its key once.
+    let fp = this.#fingerprints.get(hex);
+    if (fp === undefined) {
+      if (this.#fingerprints.size >= 1024) this.#fingerprints.clear();
+      this.#fingerprints.set(hex, fp = fingerprint(e.author));
+    }
+    const author = mine ? this.name : this.contacts.get(e.author)?.name ?? fp;
     return {
       chat: chat.name,
       seq: e.seq,
       author,
-      authorFingerprint: fingerprint(e.author),
+      authorFingerprint: fp,
       mine,
       ts: e.ts,
       lamport: e.lamport,
@@ -728,7 +737,14 @@ export class RojNode implements NodeApi {
           members: this.contacts.all().filter((c) => !c.blocked).length,
           records: this.#discovery.sealed.size,
           sessions: this.#peers.all().length,
-          ...(this.#anchorMailbox ? { mailbox: this.#anchorMailbox.store.usage } : {}),
+          ...(this.#anchorMailbox
+            ? {
+              mailbox: {
+                ...this.#anchorMailbox.store.usage,
+                duplicates: this.#anchorMailbox.store.duplicates,
+              },
+            }
+            : {}),
         }
         : {}),
       ...(this.#catchUps.size > 0 ? { catchingUp: [...this.#catchUps.values()] } : {}),
@@ -1767,6 +1783,16 @@ export class RojNode implements NodeApi {
     if (!this.#passive) this.#punch.start();
   }
 
+  /**
+   * Tries a punched UDP path to contact `peer` now, through each connected
+   * peer that can coordinate. Never throws: a failure says why, so the relay
+   * path can take over. (Unreached contacts are also punched to on their own.)
+   */
+  punch(peer: Uint8Array): Promise<PunchResult> {
+    return this.#punch?.punch(peer) ??
+      Promise.resolve({ ok: false, reason: "this node has no UDP endpoint" });
+  }
+
   #punchHost(): PunchHost {
     return {
       publicKey: this.publicKey,
@@ -1778,11 +1804,12 @@ export class RojNode implements NodeApi {
       accepted: (peer) => this.contacts.accepted(peer) !== undefined,
       name: (peer) => this.#peerName(peer),
       unreached: () =>
-        this.contacts.all().filter((c) =>
-          !c.blocked && !c.anchor && this.contacts.accepted(c.publicKey) &&
-            // A session through a relay is worth replacing by a punched path.
-            (this.#peers.get(c.publicKey)?.via ?? null) !== null || !this.#peers.get(c.publicKey)
-        ).map((c) => c.publicKey),
+        this.contacts.all().filter((c) => {
+          if (c.blocked || c.anchor || !this.contacts.accepted(c.publicKey)) return false;
+          // A session through a relay is worth replacing by a punched path.
+          const s = this.#peers.get(c.publicKey);
+          return !s || s.via !== undefined;
+        }).map((c) => c.publicKey),
       attach: (peer, socket, at) => this.#dialOver(peer, socket, at),
     };
   }

@@ -9,6 +9,7 @@ import { forms, readForm } from "./forms.ts";
 import { html, Layout } from "./layout.tsx";
 import { anchorPages } from "./pages/anchor.tsx";
 import { chatPages } from "./pages/chats.tsx";
+import { groupPages } from "./pages/groups.tsx";
 import { contactPages } from "./pages/contacts.tsx";
 import { hivePages } from "./pages/hive.tsx";
 import { identityPages } from "./pages/identity.tsx";
@@ -92,7 +93,9 @@ export function buildApp(parts: AppParts): Hono {
   });
 
   app.route("/api", apiRoutes(api, streams, log));
-  for (const pages of [chatPages, contactPages, hivePages, identityPages, anchorPages]) {
+  for (
+    const pages of [groupPages, chatPages, contactPages, hivePages, identityPages, anchorPages]
+  ) {
     app.route("/", pages(ctx));
   }
 

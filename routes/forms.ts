@@ -39,6 +39,13 @@ export const forms = {
     name: z.string().trim().max(40, "A name has at most 40 characters.").optional()
       .transform((n) => (n === "" ? undefined : n)),
   }).strict(),
+  groupNew: z.object({
+    name: z.string({ error: "The group's name is missing." }).trim()
+      .min(1, "Type a name for the group.")
+      .max(64, "A group's name has at most 64 characters."),
+  }).strict(),
+  member: z.object({ member: name("The member") }).strict(),
+  leave: z.object({}).strict(),
   login: z.object({ token: z.string().max(2048, "That is far too long for a token.") }).strict(),
 } as const;
 

@@ -1,12 +1,13 @@
 /**
  * `deno task bench [section…]`: every benchmark, as tables of medians with the
- * baselines measured in the same run. Sections: log, chat, cascade, group, relay.
+ * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat.
  */
 import { printTable, type Row } from "./bench/_measure.ts";
 import { benchCascade } from "./bench/cascade_bench.ts";
 import { benchChat } from "./bench/chat_bench.ts";
 import { benchGroup } from "./bench/group_bench.ts";
 import { benchLog } from "./bench/log_bench.ts";
+import { benchNat } from "./bench/nat_bench.ts";
 import { benchRelay } from "./bench/relay_bench.ts";
 
 const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
@@ -29,6 +30,10 @@ const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
     title:
       "Relay: delivery latency and burst rate, direct vs through an anchor that splices the SSH session (loopback)",
     run: benchRelay,
+  },
+  nat: {
+    title: "NAT: 1:1 delivery over a punched path (SSH inside QUIC) against direct, over loopback",
+    run: benchNat,
   },
 };
 

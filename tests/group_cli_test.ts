@@ -117,7 +117,7 @@ Deno.test("roj status shows a catch-up under way and an anchor's group mail", ()
     online: 1,
     version: "0.1.0",
     passive: true,
-    mailbox: { boxes: 12, bytes: 34_567 },
+    mailbox: { boxes: 12, bytes: 34_567, duplicates: 0 },
   });
   assert.ok(anchor.some((l) => /^group mail held: +12 boxes, 35 kB$/.test(l)), anchor.join("\n"));
 });

@@ -198,3 +198,23 @@ Deno.test("group mailbox: someone added while offline learns of the group throug
     await b2?.stop();
   }
 });
+
+Deno.test("group mailbox: members connected to each other do not upload each other's entries again", async () => {
+  await using anchor = await startTestNode("hive", { host: "127.0.0.29", passive: true });
+  await using a = await startTestNode("alice", { host: "127.0.0.30" });
+  await using b = await startTestNode("bob", { host: "127.0.0.31" });
+  await setUp(anchor, a, b);
+  for (let i = 0; i < 30; i++) await a.node.call("send", { chat: "climbers", text: `m${i}` });
+  await until(
+    async () => (await texts(b, "climbers")).includes("m29"),
+    15_000,
+    "bob has them all",
+  );
+  // Bob passes alice's entries on after a moment; by then he can see the anchor holds them.
+  await new Promise((r) => setTimeout(r, 500));
+  await a.node.mailboxIdle();
+  await b.node.mailboxIdle();
+  const mail = (await anchor.node.call("status", {})).mailbox!;
+  assert.ok(mail.boxes >= (await a.node.read("climbers")).length);
+  assert.ok(mail.duplicates < 10, `the anchor took ${mail.duplicates} boxes it held already`);
+});

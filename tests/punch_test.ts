@@ -6,51 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { startTestNode, until } from "../node/_testing/nodes.ts";
-import { makeDataDir, seedContacts } from "../node/_testing/netlab.ts";
-
-function freePort(host: string): number {
-  const l = Deno.listen({ hostname: host, port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { makeDataDir, seedContacts, startPunchTrio } from "../node/_testing/netlab.ts";
+import { formatEndpoint } from "../node/transport/mod.ts";
 
 Deno.test("punch: two peers whose addresses do not answer meet on a punched path via their anchor", async () => {
-  const [a, b, anchor] = await Promise.all([
-    makeDataDir("alice"),
-    makeDataDir("bob"),
-    makeDataDir("anchor"),
-  ]);
-  const anchorAt = `127.0.0.60:${freePort("127.0.0.60")}`;
-  await seedContacts(anchor.dir, [
-    { publicKey: a.publicKey, name: "alice" },
-    { publicKey: b.publicKey, name: "bob" },
-  ]);
-  await seedContacts(a.dir, [
-    { publicKey: anchor.publicKey, name: "anchor", addresses: [anchorAt], anchor: true },
-    { publicKey: b.publicKey, name: "bob" },
-  ]);
-  await seedContacts(b.dir, [
-    { publicKey: anchor.publicKey, name: "anchor", addresses: [anchorAt], anchor: true },
-    { publicKey: a.publicKey, name: "alice" },
-  ]);
-  await using anchorNode = await startTestNode("anchor", {
-    dir: anchor.dir,
-    host: "127.0.0.60",
-    port: Number(anchorAt.split(":")[1]),
-    passive: true,
-  });
-  // Published addresses where nothing listens: direct dials are refused.
-  await using alice = await startTestNode("alice", {
-    dir: a.dir,
-    host: "127.0.0.61",
-    advertise: ["127.0.0.63:9"],
-  });
-  await using bob = await startTestNode("bob", {
-    dir: b.dir,
-    host: "127.0.0.62",
-    advertise: ["127.0.0.64:9"],
-  });
+  await using trio = await startPunchTrio(["127.0.0.61", "127.0.0.62", "127.0.0.60"]);
+  const { alice, bob } = trio;
   const peerOf = async (n: typeof alice, name: string) =>
     (await n.node.call("peers", {})).find((p) => p.name === name);
   await until(
@@ -80,9 +41,36 @@ Deno.test("punch: two peers whose addresses do not answer meet on a punched path
     10_000,
     "alice reads bob's answer",
   );
-  // The anchor introduced them and saw both endpoints; it holds no plaintext.
-  assert.ok(anchorNode.node);
-  for (const d of [a.dir, b.dir, anchor.dir]) {
-    await Deno.remove(d, { recursive: true }).catch(() => {});
-  }
+});
+
+Deno.test("punch: a peer who is not the target's contact learns nothing of where it is", async () => {
+  await using trio = await startPunchTrio(["127.0.0.66", "127.0.0.67", "127.0.0.65"]);
+  const { bob, anchor } = trio;
+  // Carol is the anchor's member and knows bob's key; bob never accepted her.
+  const c = await makeDataDir("carol");
+  const anchorAt = formatEndpoint(anchor.node.address!);
+  await seedContacts(c.dir, [
+    { publicKey: anchor.node.publicKey, name: "anchor", addresses: [anchorAt], anchor: true },
+    { publicKey: bob.node.publicKey, name: "bob" },
+  ]);
+  await anchor.node.contacts.add(c.publicKey, "carol", [], Date.now());
+  await using carol = await startTestNode("carol", { dir: c.dir, host: "127.0.0.68" });
+  await until(
+    async () =>
+      (await carol.node.call("peers", {})).some((p) =>
+        p.name === "anchor" && p.state === "connected"
+      ),
+    10_000,
+    "carol's session with the anchor",
+  );
+  const res = await carol.node.punch(bob.node.publicKey);
+  assert.equal(res.ok, false);
+  assert.match(
+    !res.ok ? res.reason : "",
+    /via anchor: that peer cannot be reached through this node now/,
+  );
+  const view = (await carol.node.call("peers", {})).find((p) => p.name === "bob");
+  assert.notEqual(view?.state, "connected");
+  assert.ok(!(view?.address ?? "").startsWith("127.0.0.67"), "carol holds no address of bob's");
+  await Deno.remove(c.dir, { recursive: true }).catch(() => {});
 });

@@ -82,12 +82,15 @@ async function unreachablePair(
     dir: a0.dir,
     advertise: [`${host}.2:1`],
     relay: timing,
+    // No punched path: it would replace the relayed session these tests look at.
+    quic: false,
   });
   const bob = await startTestNode("bob", {
     host: `${host}.3`,
     dir: b0.dir,
     advertise: [options.bobAdvertise ?? `${host}.3:1`],
     relay: timing,
+    quic: false,
   });
   return {
     hive,
@@ -198,6 +201,15 @@ Deno.test("relay: refusals carry a reason (target does not accept, not connected
     const capped = await refusal(open(friend.node.publicKey));
     assert.equal(capped.code, "busy");
     assert.match(capped.message, /already have 1 relayed sessions here \(the limit is 1\)/);
+
+    // Dial-back: only at the address the checker sees the asker at (this raw session comes
+    // from 127.0.0.1); a closed port there is reported as not reached.
+    const elsewhere = await refusal(s.rpc.request("reach.check", { address: "127.21.1.9:22" }));
+    assert.equal(elsewhere.code, "refused");
+    assert.match(elsewhere.message, /only the address this node sees you at/);
+    assert.deepEqual(await s.rpc.request("reach.check", { address: "127.0.0.1:1" }), {
+      reached: false,
+    });
   }
   {
     using s = await rawSession(tester, quiet);

@@ -12,6 +12,7 @@
  */
 import { initProfile } from "../home/mod.ts";
 import { RojNode } from "../node.ts";
+import { startTestNode, type TestNode } from "./nodes.ts";
 
 const SCRIPT = new URL("../../scripts/netlab.sh", import.meta.url).pathname;
 
@@ -162,4 +163,72 @@ export async function seedContacts(dir: string, contacts: readonly SeedContact[]
   } finally {
     await node.close();
   }
+}
+
+function freePort(host: string): number {
+  const l = Deno.listen({ hostname: host, port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+export interface PunchTrio extends AsyncDisposable {
+  readonly alice: TestNode;
+  readonly bob: TestNode;
+  readonly anchor: TestNode;
+}
+
+/**
+ * Alice, bob and their anchor in this process on loopback, all contacts.
+ * Alice and bob publish addresses where nothing listens, so they cannot dial
+ * each other: the only way they meet is a punched QUIC path the anchor
+ * introduces them on. `hosts` are three loopback addresses.
+ */
+export async function startPunchTrio(
+  hosts: readonly [string, string, string],
+): Promise<PunchTrio> {
+  const [a, b, anchor] = await Promise.all([
+    makeDataDir("alice"),
+    makeDataDir("bob"),
+    makeDataDir("anchor"),
+  ]);
+  const anchorAt = `${hosts[2]}:${freePort(hosts[2])}`;
+  await seedContacts(anchor.dir, [
+    { publicKey: a.publicKey, name: "alice" },
+    { publicKey: b.publicKey, name: "bob" },
+  ]);
+  for (const [me, other, otherName] of [[a, b, "bob"], [b, a, "alice"]] as const) {
+    await seedContacts(me.dir, [
+      { publicKey: anchor.publicKey, name: "anchor", addresses: [anchorAt], anchor: true },
+      { publicKey: other.publicKey, name: otherName },
+    ]);
+  }
+  const nodes: TestNode[] = [];
+  const dispose = async () => {
+    for (const n of nodes) await n.stop();
+    for (const d of [a.dir, b.dir, anchor.dir]) {
+      await Deno.remove(d, { recursive: true }).catch(() => {});
+    }
+  };
+  try {
+    nodes.push(
+      await startTestNode("anchor", {
+        dir: anchor.dir,
+        host: hosts[2],
+        port: Number(anchorAt.split(":")[1]),
+        passive: true,
+      }),
+    );
+    // Port 9 (discard) on an address nobody uses: direct dials are refused.
+    nodes.push(
+      await startTestNode("alice", { dir: a.dir, host: hosts[0], advertise: ["127.0.0.254:9"] }),
+    );
+    nodes.push(
+      await startTestNode("bob", { dir: b.dir, host: hosts[1], advertise: ["127.0.0.254:9"] }),
+    );
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+  return { anchor: nodes[0]!, alice: nodes[1]!, bob: nodes[2]!, [Symbol.asyncDispose]: dispose };
 }

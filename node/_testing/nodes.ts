@@ -31,6 +31,8 @@ export interface TestNodeOptions {
   advertise?: string[];
   /** Relay limits and timers. */
   relay?: StartOptions["relay"];
+  /** Serve QUIC and punch. @default true */
+  quic?: boolean;
 }
 
 /** Polls `check` until it is true. */
@@ -77,6 +79,7 @@ export async function startTestNode(
     ...(options.mailbox ? { mailbox: options.mailbox } : {}),
     ...(options.advertise ? { advertise: options.advertise } : {}),
     ...(options.relay ? { relay: options.relay } : {}),
+    ...(options.quic !== undefined ? { quic: options.quic } : {}),
   });
   let stopped = false;
   const stop = async () => {

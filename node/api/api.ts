@@ -84,8 +84,15 @@ export interface StatusView {
   readonly members?: number;
   readonly records?: number;
   readonly sessions?: number;
-  /** A passive anchor's group mailbox: sealed boxes and bytes held. */
-  readonly mailbox?: { readonly boxes: number; readonly bytes: number };
+  /**
+   * A passive anchor's group mailbox: sealed boxes and bytes held, and boxes
+   * uploaded again although held (since start).
+   */
+  readonly mailbox?: {
+    readonly boxes: number;
+    readonly bytes: number;
+    readonly duplicates: number;
+  };
   /** Catch-ups under way (chats with many entries to take in from a peer or anchor). */
   readonly catchingUp?: CatchUpView[];
   /** Whether peers could dial this node when it last checked (absent: not checked yet). */

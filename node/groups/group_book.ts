@@ -14,7 +14,7 @@
 import { base64 } from "@scure/base";
 import { RojError } from "../errors.ts";
 import { type KeyPair, publicKeyLine, type Signer } from "../identity/mod.ts";
-import { type ChatLog, type Entry, MAX_BODY_BYTES, toHex } from "../log/mod.ts";
+import { type ChatLog, compareEntries, type Entry, MAX_BODY_BYTES, toHex } from "../log/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import { GROUP_NONCE_BYTES, groupChatId, isGroupChatId } from "./group_id.ts";
 import {
@@ -91,6 +91,8 @@ export class GroupBook {
    * (epoch id → recipient hex → sealed): what readers may open.
    */
   readonly #carried = new Map<string, Map<string, ReadonlyMap<string, string>>>();
+  /** Per group, its membership entries in display order, as of the last refresh. */
+  readonly #ops = new Map<string, readonly Entry[]>();
 
   private constructor(store: Store, log: ChatLog, keyPair: KeyPair) {
     this.#store = store;
@@ -189,6 +191,7 @@ export class GroupBook {
         if (k) carried.set(epochId(e), k);
       }
       this.#carried.set(id, carried);
+      this.#ops.set(id, ops);
       const latest = this.#groups.get(id);
       if (latest) this.#groups.set(id, { ...latest, membership: after });
       return { before: g.membership, after };
@@ -217,6 +220,17 @@ export class GroupBook {
     const key = sealed ? await openGroupKey(this.#keyPair, id, sealed) : null;
     cache.set(epoch, key);
     return key;
+  }
+
+  /**
+   * What lines() needs to read `entries`: the group's membership entries
+   * and `entries`, in display order, without reading the whole log (a
+   * catch-up shows thousands of entries, a batch at a time).
+   */
+  context(id: string, entries: readonly Entry[]): Entry[] {
+    const ops = this.#ops.get(id) ?? [];
+    const known = new Set(ops.map((e) => toHex(e.hash)));
+    return [...ops, ...entries.filter((e) => !known.has(toHex(e.hash)))].sort(compareEntries);
   }
 
   /** Whether the key of `epoch` was sealed to `hex` (so they may read what it encrypts). */

@@ -24,7 +24,7 @@ export interface Ed25519Check {
 
 /** Options for {@linkcode createVerifierPool}. */
 export interface VerifierPoolOptions {
-  /** Worker threads. @default the number of cores, at most 4 */
+  /** Worker threads. @default one less than the number of cores, at least 1, at most 4 */
   size?: number;
   /** Batches with fewer checks than this are done on the calling thread. @default 64 */
   minBatch?: number;
@@ -80,7 +80,9 @@ interface Slot {
  * @throws {RangeError} if `size` or `minBatch` is not a positive integer.
  */
 export function createVerifierPool(opts: VerifierPoolOptions = {}): VerifierPool {
-  const size = opts.size ?? Math.min(4, Math.max(1, navigator.hardwareConcurrency || 1));
+  // One core stays with the calling thread, which decodes and stores meanwhile;
+  // each worker costs ~0.1-0.2 s of that thread's time to start.
+  const size = opts.size ?? Math.min(4, Math.max(1, (navigator.hardwareConcurrency || 2) - 1));
   const minBatch = opts.minBatch ?? 64;
   for (const [name, v] of [["size", size], ["minBatch", minBatch]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be ≥ 1, got ${v}`);

@@ -33,7 +33,7 @@ import {
   prepareEntry,
   type UncheckedEntry,
 } from "./entry.ts";
-import { packEntry, unpackEntry } from "./stored_entry.ts";
+import { packEntries, unpackEntry } from "./stored_entry.ts";
 import { compareEntries } from "./order.ts";
 import { verifyChecks } from "./verify.ts";
 
@@ -303,10 +303,15 @@ export class ChatLog {
             (extra === 2 && moved.size >= 90))
         ) break;
         keyBytes += extra * keySize;
-        op.set(keys.entry(chat, e.author, e.seq), packEntry(e.signed, e.sig));
         moved.set(k, e);
         mutations += extra;
         bytes += size;
+      }
+      const batch = entries.slice(start, i);
+      const values = packEntries(batch);
+      for (let j = 0; j < batch.length; j++) {
+        const e = batch[j]!;
+        op.set(keys.entry(chat, e.author, e.seq), values[j]);
       }
       let clock = this.#clocks.get(chat) ?? 0;
       for (const [k, e] of moved) {
@@ -338,7 +343,7 @@ export class ChatLog {
         });
       }
       this.#clocks.set(chat, clock);
-      this.#remember(chat, entries.slice(start, i));
+      this.#remember(chat, batch);
     }
   }
 

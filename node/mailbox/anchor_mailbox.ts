@@ -1,5 +1,5 @@
 /**
- * The anchor's side of the group mailbox: serves `mbox.put` and `mbox.get`
+ * The anchor's side of the group mailbox: serves `mbox.put`, `mbox.has` and `mbox.get`
  * to its contacts, and tells the sessions that fetched a tag when new boxes
  * arrive under it (`mbox.notify`), so members online at once hear of each
  * other's mail without polling.
@@ -92,6 +92,10 @@ export class AnchorMailbox {
         duplicates: res.duplicates,
         ...(res.reason ? { reason: res.reason } : {}),
       };
+    });
+    rpc.handle("mbox.has", (p) => {
+      const params = check("mbox.has", "params", p);
+      return Promise.resolve({ missing: this.store.missing(params.tag, params.ids) });
     });
     rpc.handle("mbox.get", async (p) => {
       const params = check("mbox.get", "params", p);

@@ -396,17 +396,49 @@ export class GroupMailbox {
     const { kv, log } = this.#host;
     const key = keys.mboxPushed(s.peer, chat);
     const pushed = (await kv.get<Record<string, number>>(key)).value ?? {};
+    const save = async (k: string, seq: number) => {
+      pushed[k] = seq;
+      await kv.set(key, pushed);
+    };
     for (const [k, head] of await log.heads(chat)) {
       let from = pushed[k] ?? 0;
       while (from < head.seq && !s.rpc.closed) {
         const entries = await log.entriesAfter(chat, head.author, from, 500);
         if (entries.length === 0) break;
+        const ids = entries.map((e) => boxId(mk, e.hash));
+        // Someone else's entries: their author or another member has often handed them
+        // over already, so ask first instead of uploading the same boxes again.
+        let held = (_id: string) => false;
+        if (k !== toHex(this.#me)) {
+          const res = check(
+            "mbox.has",
+            "result",
+            await s.rpc.request("mbox.has", { tag: mk.tag, ids }, 30_000),
+          );
+          const missing = new Set(res.missing);
+          const first = ids.findIndex((id) => missing.has(id));
+          if (first !== 0) {
+            from = entries.at(first < 0 ? -1 : first - 1)!.seq;
+            await save(k, from);
+            continue;
+          }
+          held = (id) => !missing.has(id);
+        }
         const items: Array<{ i: string; b: string }> = [];
+        /** For each item, the index of its entry. */
+        const at: number[] = [];
+        let covered = -1;
         let bytes = 0;
-        for (const e of entries) {
-          const box = sealBox(mk, e.signed, e.sig);
+        for (let j = 0; j < entries.length; j++) {
+          if (held(ids[j]!)) {
+            covered = j;
+            continue;
+          }
+          const box = sealBox(mk, entries[j]!.signed, entries[j]!.sig);
           if (items.length > 0 && bytes + box.length > PUT_BYTES) break;
-          items.push({ i: boxId(mk, e.hash), b: encodeB64(box) });
+          items.push({ i: ids[j]!, b: encodeB64(box) });
+          at.push(j);
+          covered = j;
           bytes += box.length;
         }
         const res = check(
@@ -414,12 +446,13 @@ export class GroupMailbox {
           "result",
           await s.rpc.request("mbox.put", { tag: mk.tag, items }, 30_000),
         );
-        if (res.taken > 0) {
-          from = entries[Math.min(res.taken, items.length) - 1]!.seq;
-          pushed[k] = from;
-          await kv.set(key, pushed);
+        const all = res.taken >= items.length;
+        const upTo = all ? covered : res.taken > 0 ? at[res.taken - 1]! : -1;
+        if (upTo >= 0) {
+          from = entries[upTo]!.seq;
+          await save(k, from);
         }
-        if (res.reason || res.taken < items.length) {
+        if (res.reason || !all) {
           this.#host.say(
             `${s.name} holds no more group mail from us: ${res.reason ?? "refused"}`,
           );

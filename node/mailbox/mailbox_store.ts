@@ -87,6 +87,8 @@ export class MailboxStore {
   readonly #ids = new Map<string, Set<string>>();
   readonly #usage = new Map<string, Usage>();
   readonly #total: Usage = { boxes: 0, bytes: 0 };
+  /** Boxes uploaded again although held, since open: what members' has-checks save. */
+  #duplicates = 0;
   /** Serialises writes: numbers and counters are assigned in memory. */
   #writing: Promise<unknown> = Promise.resolve();
 
@@ -131,6 +133,11 @@ export class MailboxStore {
   /** Boxes and bytes held in all. */
   get usage(): Readonly<Usage> {
     return { ...this.#total };
+  }
+
+  /** Boxes uploaded although already held, since the store was opened. */
+  get duplicates(): number {
+    return this.#duplicates;
   }
 
   /** Boxes and bytes held from one uploader. */
@@ -199,6 +206,7 @@ export class MailboxStore {
         });
       }
       await this.#commit(tag, fresh);
+      this.#duplicates += duplicates;
       for (const f of fresh) this.#count(tag, f.held, 1);
       return {
         taken: fresh.length + duplicates,
@@ -235,6 +243,12 @@ export class MailboxStore {
       this.#next = Math.max(this.#next, f.n + 1);
     }
     await flush();
+  }
+
+  /** The ids among `ids` not held under `tag`. */
+  missing(tag: string, ids: readonly string[]): string[] {
+    const held = this.#ids.get(tag);
+    return held ? ids.filter((id) => !held.has(id)) : [...ids];
   }
 
   /** Boxes under `tag` numbered after `after`, oldest first, up to `limit` and FETCH_BYTES. */

@@ -45,6 +45,9 @@ Deno.test("mailbox store: arrival order, dedupe, large boxes, kept across a reop
   assert.deepEqual([page.items.map((i) => i.n), page.more], [[2], true]);
   assert.equal((await m.fetch("cd".repeat(16), 0, 100, 1002)).items.length, 0);
   assert.deepEqual(m.usageOf(BOB), { boxes: 1, bytes: 5 });
+  assert.equal(m.duplicates, 1);
+  assert.deepEqual(m.missing(TAG, [id(1), id(7), id(3)]), [id(7)]);
+  assert.deepEqual(m.missing("cd".repeat(16), [id(1)]), [id(1)]);
 
   const tooBig = await m.put(
     ALICE,

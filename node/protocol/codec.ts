@@ -26,31 +26,78 @@ export function encodeFrame(frame: Frame): Uint8Array {
  * session. The length is checked before any payload is buffered.
  */
 export class FrameDecoder {
-  #buf = new Uint8Array(0);
+  /** Bytes received and not yet parsed, in order; large frames arrive in many chunks. */
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  /** Payload length of the frame being received, once its header is in; else -1. */
+  #need = -1;
 
   push(chunk: Uint8Array): Frame[] {
-    const buf = this.#buf.length === 0 ? chunk : concat(this.#buf, chunk);
     const frames: Frame[] = [];
-    let pos = 0;
-    while (buf.length - pos >= 4) {
-      const len = new DataView(buf.buffer, buf.byteOffset + pos, 4).getUint32(0);
-      if (len === 0 || len > MAX_FRAME) {
-        throw new RojError("protocol", `frame of ${len} bytes refused (limit ${MAX_FRAME})`);
+    if (chunk.length === 0) return frames;
+    // Chunks are kept as they come and joined once per frame: joining on every
+    // chunk copied a large frame over and over (quadratic in its size).
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    for (;;) {
+      if (this.#need < 0) {
+        if (this.#buffered < 4) break;
+        const head = this.#peek(4);
+        const len = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
+        if (len === 0 || len > MAX_FRAME) {
+          throw new RojError("protocol", `frame of ${len} bytes refused (limit ${MAX_FRAME})`);
+        }
+        this.#need = len;
       }
-      if (buf.length - pos - 4 < len) break;
-      frames.push(parseFrame(buf.subarray(pos + 4, pos + 4 + len)));
-      pos += 4 + len;
+      if (this.#buffered < 4 + this.#need) break;
+      const frame = this.#take(4 + this.#need);
+      this.#need = -1;
+      frames.push(parseFrame(frame.subarray(4)));
     }
-    this.#buf = pos === buf.length ? new Uint8Array(0) : buf.slice(pos);
+    // What is kept of this chunk is copied: the caller may reuse its buffer.
+    const last = this.#chunks.length - 1;
+    if (last >= 0 && this.#chunks[last]!.buffer === chunk.buffer) {
+      this.#chunks[last] = this.#chunks[last]!.slice();
+    }
     return frames;
   }
-}
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+  /** The first `n` buffered bytes (n <= buffered), without consuming them. */
+  #peek(n: number): Uint8Array {
+    const first = this.#chunks[0]!;
+    if (first.length >= n) return first.subarray(0, n);
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const c of this.#chunks) {
+      const part = c.subarray(0, n - at);
+      out.set(part, at);
+      at += part.length;
+      if (at === n) break;
+    }
+    return out;
+  }
+
+  /** Removes and returns the first `n` buffered bytes (n <= buffered) as one array. */
+  #take(n: number): Uint8Array {
+    this.#buffered -= n;
+    const first = this.#chunks[0]!;
+    if (first.length >= n) {
+      if (first.length === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.#chunks[0]!;
+      const part = c.subarray(0, n - at);
+      out.set(part, at);
+      at += part.length;
+      if (part.length === c.length) this.#chunks.shift();
+      else this.#chunks[0] = c.subarray(part.length);
+    }
+    return out;
+  }
 }
 
 function parseFrame(payload: Uint8Array): Frame {

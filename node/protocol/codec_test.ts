@@ -29,6 +29,31 @@ Deno.test("frames split across chunks at every byte reassemble", () => {
   }
 });
 
+Deno.test("large frames in many small chunks, some reused by the sender, reassemble", () => {
+  const big = (id: number) =>
+    encodeFrame({ t: "req", id, m: "sync.push", p: { data: "x".repeat(300_000 + id) } });
+  const all = new Uint8Array([
+    ...big(1),
+    ...big(2),
+    ...encodeFrame({ t: "res", id: 3, ok: true, r: null }),
+  ]);
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const d = new FrameDecoder();
+  const got = [];
+  const scratch = new Uint8Array(5000); // one buffer for every chunk, as a socket reader may do
+  for (let at = 0; at < all.length;) {
+    const n = Math.min(all.length - at, 1 + Math.floor(rand() * (rand() < 0.5 ? 3 : 4999)));
+    scratch.set(all.subarray(at, at + n));
+    got.push(...d.push(scratch.subarray(0, n)));
+    scratch.fill(0xee);
+    at += n;
+  }
+  assert.deepEqual(got.map((f) => (f as { id?: number }).id), [1, 2, 3]);
+  const p = (got[1] as unknown as { p: { data: string } }).p;
+  assert.equal(p.data, "x".repeat(300_002));
+});
+
 Deno.test("oversized, empty, non-JSON and ill-shaped frames are refused", () => {
   const huge = new Uint8Array(4);
   new DataView(huge.buffer).setUint32(0, MAX_FRAME + 1);

@@ -23,7 +23,7 @@
  * Versions:
  *   1  hello, invite.redeem, sync.heads, sync.push, addr.put, addr.get,
  *      addr.mine, addr.notify; feature "anchor" marks a passive anchor
- *   1  (same version, new methods only) mbox.put, mbox.get, mbox.notify: an
+ *   1  (same version, new methods only) mbox.put, mbox.get, mbox.has, mbox.notify: an
  *      anchor's group mailbox; an anchor that lists feature "mailbox" serves them
  *   1  (same version, new methods only) relay.open, relay.offer, reach.check (node/relay); feature "relay"
  *      marks a node that relays for its contacts (not `--no-relay`). Unknown

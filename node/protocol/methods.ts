@@ -96,6 +96,11 @@ export const schemas = {
       more: z.boolean(),
     }),
   },
+  /** Which of these box ids under `tag` the anchor does not hold (so the sender uploads only those). */
+  "mbox.has": {
+    params: z.object({ tag: hex(32), ids: z.array(hex(32)).min(1).max(1000) }),
+    result: z.object({ missing: z.array(hex(32)).max(1000) }),
+  },
   /** Anchor to member: new boxes arrived under a tag you fetched in this session. */
   "mbox.notify": {
     params: z.object({ tag: hex(32) }),

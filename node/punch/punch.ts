@@ -42,6 +42,8 @@ const NONCE_BYTES = 16;
 /** A probe's observation is good for this long; punches follow within seconds. */
 const PROBE_TTL_MS = 30_000;
 const MAX_PROBES = 256;
+/** Nonces one session may hold at once, so that one contact cannot take every slot. */
+const MAX_PROBES_PER_SESSION = 4;
 /** How long the asker's QUIC handshake to the target may take (Initial retransmits after ~1 s). */
 const PUNCH_DIAL_MS = 4000;
 const PROBE_MS = 3000;
@@ -99,11 +101,12 @@ interface Probe {
 }
 
 /** A literal IPv4 or IPv6 endpoint: a peer's word never makes us resolve a name. */
-function parseUdpEndpoint(text: string): Endpoint {
+export function parseUdpEndpoint(text: string): Endpoint {
   const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text) ??
     /^\[([0-9a-fA-F:.]{2,45})\]:(\d{1,5})$/.exec(text);
   const port = Number(m?.[2]);
-  if (!m || port < 1 || port > 65535) {
+  const octets = m && !m[1]!.includes(":") ? m[1]!.split(".").map(Number) : [];
+  if (!m || port < 1 || port > 65535 || octets.some((o) => o > 255)) {
     throw new RojError("bad_input", `${JSON.stringify(text.slice(0, 64))} is not an ip:port`);
   }
   return { host: m[1]!, port };
@@ -340,7 +343,10 @@ export class Puncher {
       const quic = this.#host.quic();
       if (!quic) throw new RojError("refused", "this node has no UDP endpoint");
       this.#sweep();
-      if (this.#probes.size >= MAX_PROBES) throw new RojError("busy", "too many probes; try later");
+      const held = [...this.#probes.values()].filter((x) => x.rpc === rpc).length;
+      if (this.#probes.size >= MAX_PROBES || held >= MAX_PROBES_PER_SESSION) {
+        throw new RojError("busy", "too many probes; try later");
+      }
       const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
       this.#probes.set(toHex(nonce), { rpc, expires: this.#host.now() + PROBE_TTL_MS });
       return Promise.resolve({

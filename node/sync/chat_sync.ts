@@ -114,6 +114,10 @@ export class ChatSync {
     if (!this.#running) {
       this.#running = this.#flush().finally(() => {
         this.#running = null;
+        // A notify() that came after the loop's last check but before this
+        // callback joined a run that had already ended: flush again for it,
+        // and resolve its callers only when that is done.
+        if (this.#dirty && !this.#rpc.closed) return this.notify();
       });
     }
     return this.#running;

@@ -237,10 +237,17 @@ export function openQuicService(options: QuicServiceOptions): QuicService {
   let open = 0;
   const accept = async (incoming: Deno.QuicIncoming) => {
     // Reading incoming.remoteAddr before accept() invalidates the incoming in Deno 2.9.6.
+    if (closed) return incoming.ignore();
     if (open >= MAX_QUIC_CONNECTIONS) return incoming.refuse();
     let conn: Deno.QuicConn;
     try {
-      conn = await incoming.accept();
+      // With transport options Deno accepts with its own copy of the server
+      // config; without, quinn unwraps the endpoint's, which listener.stop()
+      // clears: an accept racing a stop then panics the whole process (2.9.6).
+      conn = await incoming.accept({
+        keepAliveInterval: QUIC_KEEPALIVE_MS,
+        maxIdleTimeout: QUIC_IDLE_TIMEOUT_MS,
+      });
       await conn.handshake;
     } catch {
       return;
@@ -328,9 +335,7 @@ export function openQuicService(options: QuicServiceOptions): QuicService {
     close() {
       if (closed) return;
       closed = true;
-      try {
-        listener.stop();
-      } catch { /* stopped */ }
+      // Not listener.stop(): see accept(). Closing the endpoint ends the listener too.
       try {
         endpoint.close({ closeCode: 0, reason: "node stopping" });
       } catch { /* closed */ }

@@ -16,6 +16,7 @@ import type { AdminContext } from "../context.ts";
 import { seg } from "../context.ts";
 import { forms, readForm } from "../forms.ts";
 import { html, Island, Layout } from "../layout.tsx";
+import { NewGroupForm } from "./groups.tsx";
 
 /** Messages a conversation page loads at first. */
 const FIRST = 200;
@@ -33,6 +34,7 @@ export function chatPages(ctx: AdminContext): Hono {
       <Layout title="Chats" status={me} section="chats">
         <h1>Chats</h1>
         <Island component={ChatList} props={{ chats }} />
+        <NewGroupForm />
       </Layout>,
     );
   });
@@ -64,6 +66,8 @@ export function chatPages(ctx: AdminContext): Hono {
       );
     }
     const kind: "notes" | "direct" = name === "notes" ? "notes" : "direct";
+    const group = (await callNode(ctx.api, "chats", {}) as ChatView[])
+      .find((x) => x.name === name && x.kind === "group");
     const contact = kind === "direct"
       ? (await callNode(ctx.api, "contacts", {}) as ContactView[]).find((k) => k.name === name)
       : undefined;
@@ -77,6 +81,11 @@ export function chatPages(ctx: AdminContext): Hono {
               {contact.online ? "online" : "offline"}
             </span>{" "}
             · <span class="mono">{contact.fingerprint}</span>
+          </p>
+        )}
+        {group && (
+          <p>
+            <a href={`/chats/${seg(name)}/members`}>Members</a>
           </p>
         )}
         {messages.length >= last && last < 100_000 && (

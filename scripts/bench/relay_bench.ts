@@ -18,6 +18,23 @@ const BURST_RUNS = 3;
 
 const ms = (t0: number) => performance.now() - t0;
 
+async function within<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`bench: ${what} not delivered in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 interface Pair {
   readonly alice: TestNode;
   readonly bob: TestNode;
@@ -58,11 +75,14 @@ async function relayedPair(): Promise<Pair> {
     host: "127.31.0.2",
     dir: a0.dir,
     advertise: ["127.31.0.2:1"],
+    // No punched path: it would replace the relayed session measured here.
+    quic: false,
   });
   const bob = await startTestNode("bob", {
     host: "127.31.0.3",
     dir: b0.dir,
     advertise: ["127.31.0.3:1"],
+    quic: false,
   });
   await until(
     async () =>
@@ -104,7 +124,7 @@ async function latencies(p: Pair, n: number, tag: string): Promise<number[]> {
       const arrived = box.next(text);
       const t0 = performance.now();
       await p.alice.node.call("send", { chat: "bob", text });
-      await arrived;
+      await within(arrived, 15_000, `${tag} message ${i}`);
       times.push(ms(t0));
     }
     return times;
@@ -122,7 +142,7 @@ async function burst(p: Pair, n: number, tag: string): Promise<number> {
     for (let i = 0; i < n; i++) {
       await p.alice.node.call("send", { chat: "bob", text: `${tag} burst ${i}` });
     }
-    await last;
+    await within(last, 60_000, `${tag} burst`);
     return n / (ms(t0) / 1000);
   } finally {
     box.stop();
