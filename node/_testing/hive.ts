@@ -36,9 +36,9 @@ export interface HiveOptions {
   /**
    * Give every node its UDP endpoint (QUIC, punching). Off by default: on
    * loopback everyone is reachable over TCP, so it adds nothing to what the
-   * hive measures, and Deno 2.9.6's QUIC (quinn-proto endpoint.rs:556) panics
-   * the whole process now and then when dozens of endpoints close and reopen
-   * at once, as a move does. @default false
+   * hive measures but CPU; and a move closes and reopens dozens of endpoints
+   * at once, which is how Deno 2.9.6's quinn panic (endpoint.rs:556, see
+   * transport/quic.ts) showed up here. @default false
    */
   readonly quic?: boolean;
   /** Wait until every contact pair has a session and records are exchanged. @default true */
