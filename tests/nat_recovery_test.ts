@@ -65,12 +65,17 @@ async function flushNat(run: (cmd: string[]) => Promise<string>): Promise<void> 
   await run(["conntrack", "-F"]);
 }
 
-labTest(
-  "nat recovery: routers' NAT state flushed mid-chat; the session recovers and nothing is lost or doubled",
-  async () => {
-    // Bob's router is symmetric: after the flush it maps bob's connection to
-    // the anchor to a new port, so the old relayed session is dead for good.
-    await using lab = await startNetLab({ symmetricB: true });
+/**
+ * Alice and bob chat both ways every 200 ms; 2 s in, both routers forget all
+ * their NAT state; 4 s later they stop. Everything must arrive once, in order.
+ * Punched: the routers keep the ports they mapped, so the next packets out
+ * open the same path again. Relayed (bob's router symmetric): bob's
+ * connection to the anchor gets a new port, the anchor answers it with a
+ * reset, and the session is dialled again through the anchor.
+ */
+async function flushMidChat(path: "punched" | "relayed"): Promise<void> {
+  {
+    await using lab = await startNetLab({ symmetricB: path === "relayed" });
     await using hive = await startLabHive(lab);
     const { alice, bob, anchor } = hive;
     try {
@@ -84,6 +89,11 @@ labTest(
         5000,
         "bob's side",
       );
+      assert.equal((await peer(alice, "bob"))?.path, path);
+      for (const r of ["natA", "natB"] as const) {
+        const tracked = Number((await lab.run(r, ["conntrack", "-C"])).trim());
+        assert.ok(tracked > 0, `${r} tracks ${tracked} connections before the flush`);
+      }
       const fromAlice = chatter(alice, "bob", "a", 200);
       const fromBob = chatter(bob, "alice", "b", 200);
       await new Promise((r) => setTimeout(r, 2000));
@@ -105,9 +115,12 @@ labTest(
       const recovered = Date.now() - flushedAt;
       // The flush did break the session (bob's router gave his connection a
       // new port, which the anchor answers with a reset), and it came back.
-      const after = bob.output().slice(bobBefore);
-      assert.match(after, /disconnected from (anchor|alice)/);
-      assert.match(after, /connected to alice \(via anchor/);
+      if (path === "relayed") {
+        const after = bob.output().slice(bobBefore);
+        assert.match(after, /disconnected from (anchor|alice)/);
+        assert.match(after, /connected to alice \(via anchor/);
+      }
+      assert.equal((await peer(alice, "bob"))?.path, path);
       // 4 s of chatting after the flush, then everything delivered well within the bound.
       assert.ok(recovered < 25_000, `recovered ${recovered} ms after the flush`);
       assert.deepEqual(await received(bob, "alice", "a"), sentA);
@@ -118,7 +131,7 @@ labTest(
       assert.equal((await peer(alice, "bob"))?.state, "connected");
       assert.equal((await peer(bob, "alice"))?.state, "connected");
       console.log(
-        `flushed after ${sentA.length}+${sentB.length} messages; all delivered ${recovered} ms after the flush`,
+        `${path}: flushed after ${sentA.length}+${sentB.length} messages; all delivered ${recovered} ms after the flush`,
       );
       if (Deno.env.get("NAT_DEBUG")) {
         for (const p of [anchor, alice, bob]) console.log(p.output());
@@ -127,7 +140,18 @@ labTest(
       for (const p of [anchor, alice, bob]) console.log(p.output());
       throw err;
     }
-  },
+  }
+}
+
+labTest(
+  "nat recovery: NAT state flushed mid-chat on a punched path; nothing is lost or doubled",
+  () => flushMidChat("punched"),
+  { tools: ["conntrack"] },
+);
+
+labTest(
+  "nat recovery: NAT state flushed mid-chat on a relayed path; the session is dialled again, nothing lost or doubled",
+  () => flushMidChat("relayed"),
   { tools: ["conntrack"] },
 );
 
