@@ -1407,6 +1407,11 @@ export class RojNode implements NodeApi {
     const rpc = this.#rpc(pipe, contact?.publicKey);
     if (contact) {
       const path = peer.transport === "quic" ? "punched" : "direct";
+      // The connection exists for this session: when the session ends (lost,
+      // or replaced by the peer's newer connection, e.g. after its NAT gave it
+      // a new port) the connection goes too, and so do the relayed channels
+      // spliced through it, which would otherwise lead nowhere for minutes.
+      rpc.onClose(() => peer.close());
       rpc.ready.then(() => this.#attach(contact, rpc, "in", remote, undefined, path, peer.via))
         .catch(
           () => {},
