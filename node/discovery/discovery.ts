@@ -26,6 +26,13 @@ import { openRecord, type SignedRecord, signRecord } from "./address_record.ts";
 import { type Pair, pairwise } from "./pairwise.ts";
 import { SealedStore } from "./sealed_store.ts";
 
+/**
+ * How long a contact's addresses are dialled alone before the relays its
+ * record names are asked too (a router drops dials to a NATed peer silently,
+ * so a failed direct dial takes a whole dial timeout to say so).
+ */
+const RELAY_HEAD_START_MS = 1000;
+
 /** What discovery needs to know about a contact. */
 export interface KnownPeer {
   readonly publicKey: Uint8Array;
@@ -319,13 +326,28 @@ export class Discovery {
   }
 
   async #dialAddresses(p: KnownPeer): Promise<boolean> {
-    const results = await Promise.all(
+    const direct = Promise.all(
       p.addresses.map((a) => this.#host.dial(p, a).catch(() => false)),
-    );
-    if (results.some(Boolean) || this.#host.session(p.publicKey)) return true;
-    // Every direct address failed: the peer may be behind NAT; its record may name relays.
-    if (this.#closed || !this.#host.dialRelayed) return false;
-    return await this.#host.dialRelayed(p).catch(() => false);
+    ).then((results) => results.some(Boolean));
+    if (!this.#host.dialRelayed) {
+      return (await direct) || this.#host.session(p.publicKey) !== undefined;
+    }
+    // The peer may be behind NAT; its record may name relays. Its addresses
+    // (dropped, not refused, by its router) would each hold the relays back
+    // for a whole dial timeout, so they get only a head start; a direct path
+    // that answers later still replaces the relayed session (peers/ prefers it).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const early = await Promise.race([
+      direct,
+      new Promise<undefined>((r) => {
+        timer = setTimeout(() => r(undefined), RELAY_HEAD_START_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (early || this.#host.session(p.publicKey)) return true;
+    if (this.#closed) return (await direct) || this.#host.session(p.publicKey) !== undefined;
+    const [d, r] = await Promise.all([direct, this.#host.dialRelayed(p).catch(() => false)]);
+    return d || r || this.#host.session(p.publicKey) !== undefined;
   }
 
   /**
