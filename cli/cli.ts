@@ -263,6 +263,10 @@ export function buildCli(io: CliIo = stdio): Command {
       "do not relay for others: contacts behind NAT cannot reach each other through this node",
     )
     .option(
+      "--no-upnp",
+      "ask the home router for no port mapping (UPnP-IGD / NAT-PMP); by default the listen port is mapped where the router offers it",
+    )
+    .option(
       "--no-punch",
       "no UDP: serve no QUIC on the listen port, punch through no NAT, coordinate no punch for others",
     )
@@ -285,6 +289,7 @@ export function buildCli(io: CliIo = stdio): Command {
           passive?: boolean;
           relay: boolean;
           punch: boolean;
+          upnp: boolean;
           mailQuota?: string;
           mailExpiry?: string;
           web: string | false;
@@ -378,6 +383,7 @@ export function buildCli(io: CliIo = stdio): Command {
             mailbox,
             relay: { enabled: opts.relay !== false },
             quic: opts.punch !== false,
+            portMap: opts.upnp !== false,
           });
         } catch (err) {
           await admin?.close();

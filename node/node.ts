@@ -88,6 +88,7 @@ import {
 } from "./groups/mod.ts";
 import { Discovery, type DiscoveryHost, type KnownPeer } from "./discovery/mod.ts";
 import { type PeerSession, PeerSet } from "./peers/mod.ts";
+import { type PortMap, startPortMap } from "./portmap/mod.ts";
 import { PUNCH_FEATURE, Puncher, type PunchHost, type PunchResult } from "./punch/mod.ts";
 import {
   DIAL_BACK_TIMEOUT_MS,
@@ -127,6 +128,8 @@ export interface StartOptions {
   quic?: boolean;
   /** Relaying for contacts (`enabled: false` is `--no-relay`), its limits, and its timers. @default relay/resolveRelayLimits */
   relay?: RelayOptions & RelayTiming;
+  /** Ask the LAN gateway (UPnP-IGD / NAT-PMP) to forward the listen port; `roj run` sets it unless `--no-upnp`. @default false */
+  portMap?: boolean;
 }
 
 /** How a chat is named on the command line and in the admin. */
@@ -172,6 +175,7 @@ export class RojNode implements NodeApi {
   /** The UDP endpoint: SSH over QUIC, punch probes (see punch/). */
   #quic: QuicService | undefined;
   #punch: Puncher | undefined;
+  #portMap: PortMap | undefined;
   #dialTimeoutMs = 5000;
   #closing = false;
   #discovery!: Discovery;
@@ -696,12 +700,14 @@ export class RojNode implements NodeApi {
   #listenAddresses(): string[] {
     const a = this.#server?.address;
     if (!a) return [];
-    if (!isWildcard(a.host)) return [formatEndpoint(a)];
+    // A router's port mapping first: it is the address that works from outside.
+    const mapped = this.#portMap?.external ? [this.#portMap.external] : [];
+    if (!isWildcard(a.host)) return [...mapped, formatEndpoint(a)];
     // Listening everywhere: every non-loopback interface address, then what peers see us at.
     const seen = [...this.#seenAs].map((ip) => formatEndpoint({ host: ip, port: a.port }));
     const local = this.#interfaceAddresses();
     if (local === null) return [formatEndpoint({ host: "127.0.0.1", port: a.port })];
-    return local.map((host) => formatEndpoint({ host, port: a.port }))
+    return mapped.concat(local.map((host) => formatEndpoint({ host, port: a.port })))
       .concat(seen)
       .filter((x, i, all) => all.indexOf(x) === i)
       .slice(0, 8);
@@ -1732,6 +1738,15 @@ export class RojNode implements NodeApi {
       `listening on ${formatEndpoint(this.#server.address)} as ${this.name} ${this.fingerprint}`,
     );
     if (options.quic ?? true) await this.#startQuic(this.#server);
+    if (options.portMap && this.#advertise.length === 0) {
+      this.#portMap = startPortMap({
+        port: this.#server.address.port,
+        host: this.#server.address.host,
+        udp: this.#quic !== undefined,
+        log: (line) => this.#say(line),
+        onChange: () => this.#discovery.trigger("port mapped").catch(() => {}),
+      });
+    }
     if (this.#passive) {
       this.#say(
         `passive anchor: ${this.contacts.all().length} members, ${this.#discovery.sealed.size} sealed records held`,
@@ -1916,6 +1931,7 @@ export class RojNode implements NodeApi {
     this.#forwarding.clear();
     this.#punch?.close();
     this.#relay.close();
+    await this.#portMap?.close();
     if (this.#interfacesTimer) clearInterval(this.#interfacesTimer);
     for (const s of this.#peers.all()) s.rpc.close("node stopping");
     for (const c of this.#clients) c.close();

@@ -11,7 +11,12 @@
 # first punching packet from the other side creates a conntrack entry on the
 # router and the outgoing port is remapped, see shared/NETLAB.md).
 #
-# Usage: netlab.sh setup [--symmetric-b] | teardown | status
+# Usage: netlab.sh setup [--symmetric-b] | teardown | status | upnp-a [--pmp-only]
+#   upnp-a          (after setup) natA becomes a UPnP-IGD / NAT-PMP router: Debian's
+#                   miniupnpd (nftables backend) runs in it. miniupnpd refuses to map
+#                   on a private external address, so natA's wan side gets 11.99.0.2
+#                   (wan: 11.99.0.1), which its LAN then goes out as and the mappings
+#                   use. Stopped by teardown. --pmp-only: NAT-PMP but no UPnP-IGD.
 #   --symmetric-b   natB maps each destination to a new port (`masquerade random`),
 #                   like a symmetric NAT: UDP hole punching through it fails.
 # Namespaces are named "$NETLAB_PREFIX-wan" etc. (default prefix "roj"), so
@@ -27,6 +32,9 @@ WAN="$PREFIX-wan" NATA="$PREFIX-natA" HOMEA="$PREFIX-homeA" NATB="$PREFIX-natB" 
 ALL="$WAN $NATA $HOMEA $NATB $HOMEB"
 
 teardown() {
+  local pidfile="/run/netlab-$PREFIX-miniupnpd.pid"
+  if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; fi
+  rm -f "/run/netlab-$PREFIX-miniupnpd.conf"
   # Deleting a namespace deletes its veths and their peers.
   for n in $ALL; do ip netns del "$n" 2>/dev/null || true; done
 }
@@ -85,6 +93,60 @@ setup() {
   nat_router "$NATB" wanB 10.99.0.3 lanB 192.168.60.1 "$HOMEB" 192.168.60.2 192.168.60.0/24 "$flagsB"
 }
 
+# natA as a router that maps ports on request (UPnP-IGD and NAT-PMP).
+upnp_a() {
+  local upnp=yes
+  case "${1:-}" in
+    "") ;;
+    --pmp-only) upnp=no ;;
+    *) echo "netlab: unknown option '$1' (expected --pmp-only)" >&2; exit 2 ;;
+  esac
+  command -v miniupnpd >/dev/null || [ -x /usr/sbin/miniupnpd ] ||
+    { echo "netlab: 'miniupnpd' is missing (apt-get install miniupnpd)" >&2; exit 1; }
+  ip netns list | grep -q "^$NATA" || { echo "netlab: run setup first" >&2; exit 1; }
+  ip -n "$NATA" addr add 11.99.0.2/24 dev wanA
+  ip -n "$WAN" addr add 11.99.0.1/24 dev br0
+  # miniupnpd writes its DNAT rules into this table's chains; the lab's forward
+  # chain lets through what a mapping redirected, as a home router does.
+  ip netns exec "$NATA" nft -f - <<EOF
+table inet roj_upnp {
+  chain miniupnpd {}
+  chain prerouting { type nat hook prerouting priority dstnat; policy accept; jump prerouting_miniupnpd; }
+  chain postrouting { type nat hook postrouting priority srcnat; policy accept; jump postrouting_miniupnpd; }
+  chain prerouting_miniupnpd {}
+  chain postrouting_miniupnpd {}
+}
+EOF
+  ip netns exec "$NATA" nft insert rule ip filter forward ct status dnat accept
+  # One public address, as on a real router: the LAN goes out as 11.99.0.2 too.
+  ip netns exec "$NATA" nft insert rule ip nat postrouting oifname wanA ip saddr 192.168.50.0/24 snat to 11.99.0.2
+  local conf="/run/netlab-$PREFIX-miniupnpd.conf" pidfile="/run/netlab-$PREFIX-miniupnpd.pid"
+  cat >"$conf" <<EOF
+ext_ifname=wanA
+ext_ip=11.99.0.2
+listening_ip=lanA
+enable_natpmp=yes
+enable_upnp=$upnp
+secure_mode=yes
+system_uptime=yes
+upnp_table_name=roj_upnp
+upnp_nat_table_name=roj_upnp
+upnp_forward_chain=miniupnpd
+upnp_nat_chain=prerouting_miniupnpd
+upnp_nat_postrouting_chain=postrouting_miniupnpd
+uuid=36b5a0c3-fa94-4ec0-8681-3c6e5e98$(printf '%04x' $((RANDOM % 65536)))
+allow 1024-65535 192.168.50.0/24 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+EOF
+  ip netns exec "$NATA" /usr/sbin/miniupnpd -f "$conf" -P "$pidfile"
+  for _ in $(seq 50); do
+    [ -s "$pidfile" ] && return 0
+    sleep 0.1
+  done
+  echo "netlab: miniupnpd did not start in $NATA" >&2
+  exit 1
+}
+
 status() {
   for n in $ALL; do
     echo "== $n"
@@ -99,5 +161,6 @@ case "${1:-}" in
   setup) setup "${2:-}" ;;
   teardown) teardown ;;
   status) status ;;
-  *) echo "usage: $0 setup [--symmetric-b] | teardown | status" >&2; exit 2 ;;
+  upnp-a) upnp_a "${2:-}" ;;
+  *) echo "usage: $0 setup [--symmetric-b] | teardown | status | upnp-a [--pmp-only]" >&2; exit 2 ;;
 esac
