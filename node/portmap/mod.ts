@@ -53,6 +53,10 @@ export interface PortMap {
 const DESCRIPTION = "roj";
 
 export function startPortMap(options: PortMapOptions): PortMap {
+  // Nothing outside can reach a loopback listener, so the LAN is not asked (nor is it in tests).
+  if (/^127\./.test(options.host) || options.host === "::1") {
+    return { external: undefined, settled: Promise.resolve(), close: () => Promise.resolve() };
+  }
   const timeoutMs = options.timeoutMs ?? 3000;
   const stop = new AbortController();
   let gateway: Gateway | undefined;
