@@ -23,6 +23,9 @@ export const LAB = {
   natB: "10.99.0.3",
   homeA: "192.168.50.2",
   homeB: "192.168.60.2",
+  /** Only with `lanA: true`: two more hosts on home network A's switch. */
+  homeA2: "192.168.50.3",
+  homeA3: "192.168.50.4",
 } as const;
 export type LabHost = keyof typeof LAB;
 
@@ -84,6 +87,8 @@ export interface NetLab extends AsyncDisposable {
 export interface NetLabOptions {
   /** natB maps each destination to a new port, like a symmetric NAT. @default false */
   readonly symmetricB?: boolean;
+  /** Home network A is a switch with homeA2 and homeA3 on it too. @default false */
+  readonly lanA?: boolean;
 }
 
 async function script(prefix: string, args: string[]): Promise<void> {
@@ -106,13 +111,19 @@ export async function startNetLab(options: NetLabOptions = {}): Promise<NetLab> 
   const why = netlabUnavailable();
   if (why) throw new Error(why);
   const prefix = `r${Deno.pid % 100_000}${Math.floor(Math.random() * 1000)}`;
-  await script(prefix, ["setup", ...(options.symmetricB ? ["--symmetric-b"] : [])]);
+  await script(prefix, [
+    "setup",
+    ...(options.symmetricB ? ["--symmetric-b"] : []),
+    ...(options.lanA ? ["--lan-a"] : []),
+  ]);
   const names: Record<LabHost, string> = {
     wan: `${prefix}-wan`,
     natA: `${prefix}-natA`,
     natB: `${prefix}-natB`,
     homeA: `${prefix}-homeA`,
     homeB: `${prefix}-homeB`,
+    homeA2: `${prefix}-homeA2`,
+    homeA3: `${prefix}-homeA3`,
   };
   const command = (host: LabHost, cmd: string[], opts: Deno.CommandOptions = {}) =>
     new Deno.Command("ip", { ...opts, args: ["netns", "exec", names[host], ...cmd] });
