@@ -33,6 +33,14 @@ export interface HiveOptions {
   readonly verbose?: boolean;
   /** Per-dial timeout of every node. @default 5000 (the node default) */
   readonly dialTimeoutMs?: number;
+  /**
+   * Give every node its UDP endpoint (QUIC, punching). Off by default: on
+   * loopback everyone is reachable over TCP, so it adds nothing to what the
+   * hive measures but CPU; and a move closes and reopens dozens of endpoints
+   * at once, which is how Deno 2.9.6's quinn panic (endpoint.rs:556, see
+   * transport/quic.ts) showed up here. @default false
+   */
+  readonly quic?: boolean;
   /** Wait until every contact pair has a session and records are exchanged. @default true */
   readonly settle?: boolean;
   /**
@@ -394,6 +402,7 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
       await node.start({
         listen: { host: m.host, port: m.port },
         passive: m.kind === "anchor",
+        quic: options.quic ?? false,
         dialTimeoutMs,
       });
     } catch (err) {

@@ -413,18 +413,23 @@ export class ChatLog {
     // A large batch goes in steps: while the store writes one step (on its own
     // thread), the next step's signatures are checked. Each step sees the heads
     // the one before moved, so the result is that of one big step.
-    // A verifier with a batch form (a worker pool) checks every step at once,
-    // elsewhere, while this thread stores them one by one.
+    // A verifier with a batch form (a worker pool) gets every later step at
+    // once, to check elsewhere while this thread checks the first one and then
+    // stores them one by one.
     const { unchecked, rejected } = this.#prepare(raws);
     const size = options.allOrNothing ? unchecked.length : MERGE_STEP;
     const steps: UncheckedEntry[][] = [];
     for (let i = 0; i < unchecked.length; i += size) steps.push(unchecked.slice(i, i + size));
-    const elsewhere = this.#verifier?.verifyMany !== undefined;
-    const verified = steps.slice(0, elsewhere ? steps.length : 1).map((step) => {
-      const p = this.#verifyStep(chat, step, rejected);
-      p.catch(() => {}); // awaited in turn below, unless an earlier step fails
-      return p;
-    });
+    const verified: Array<Promise<Entry[]> | undefined> = [];
+    const check = (i: number, here: boolean) => {
+      verified[i] = this.#verifyStep(chat, steps[i]!, rejected, here);
+      verified[i]!.catch(() => {}); // awaited in turn below, unless an earlier step fails
+    };
+    if (this.#verifier?.verifyMany !== undefined) {
+      for (let i = 1; i < steps.length; i++) check(i, false);
+    }
+    // A lone step goes to the pool too: there is nothing else to check here meanwhile.
+    if (steps.length > 0) check(0, steps.length > 1);
     return this.#withLock(chat, async () => {
       const stored: Entry[] = [];
       let duplicates = 0;
@@ -439,8 +444,7 @@ export class ChatLog {
         step.then(writing, writing);
         await written;
         if (i + 1 < steps.length && verified[i + 1] === undefined) {
-          verified[i + 1] = this.#verifyStep(chat, steps[i + 1]!, rejected);
-          verified[i + 1]!.catch(() => {}); // awaited next round, unless this step fails
+          check(i + 1, true);
         }
         const r = await step;
         for (const e of r.stored) stored.push(e);
@@ -472,8 +476,9 @@ export class ChatLog {
     chat: string,
     step: UncheckedEntry[],
     rejected: Rejection[],
+    here = true,
   ): Promise<Entry[]> {
-    const ok = await verifyChecks(step.map((u) => u.check), this.#verifier);
+    const ok = await verifyChecks(step.map((u) => u.check), this.#verifier, { here });
     const candidates: Entry[] = [];
     for (let i = 0; i < step.length; i++) {
       const e = step[i]!.entry;

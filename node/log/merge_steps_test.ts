@@ -76,7 +76,7 @@ for (const mode of ["in-thread", "pool"] as const) {
         await new Promise((r) => setTimeout(r, 10));
       }
       const res = await log.merge(CHAT, shuffle(batch, rand));
-      if (pool) assert.ok(pool.offloaded >= batch.length - 3, "the workers checked the batch");
+      if (pool) assert.ok(pool.offloaded > 0, "the workers checked the later steps");
 
       const codes = res.rejected.map((r) => r.code).sort();
       assert.deepEqual(

@@ -214,7 +214,13 @@ async function keyOf(dir: string) {
   return p.keyPair;
 }
 
+/**
+ * The whole table, or with $ROJ_CASCADE_N=30 (say) only that hive size, moved
+ * 5 times (a quicker before/after check while working on the cascade).
+ */
 export async function benchCascade(): Promise<Row[]> {
+  const only = Number(Deno.env.get("ROJ_CASCADE_N") ?? 0);
+  if (only > 0) return moveRows(`N=${only}`, (await moves(only, 5)).all);
   const rows: Row[] = [];
   rows.push(...moveRows("N=10", (await moves(10, 3)).all));
   const n30 = await moves(30, 3, undefined, 3);

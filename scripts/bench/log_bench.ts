@@ -227,7 +227,9 @@ export async function benchLog(): Promise<Row[]> {
     },
     {
       name:
-        `merge: verify + store, batches of 1000 (as the node: ${pool.threads} verifier workers)`,
+        `merge: verify + store, batches of 1000 (as the node: verifier pool, ${pool.threads} worker${
+          pool.threads === 1 ? "" : "s"
+        })`,
       value: r.merge!,
       unit: "entries/s",
       note: `${pct(r.merge!)} (target >= 50%, >= 10,000/s)`,
