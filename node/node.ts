@@ -717,13 +717,18 @@ export class RojNode implements NodeApi {
       .slice(0, 8);
   }
 
-  /** The machine's non-loopback, non-link-local addresses; null when they cannot be read. */
+  /**
+   * The machine's non-loopback, non-link-local addresses the server listens
+   * on (IPv6 ones only when listening on "::": on 0.0.0.0 they would be
+   * published as dead paths); null when they cannot be read.
+   */
   #interfaceAddresses(): string[] | null {
+    const v6 = this.#server?.address.host === "::";
     try {
       return Deno.networkInterfaces()
         .filter((i) =>
-          (i.family === "IPv4" || !i.address.startsWith("fe80")) && !i.address.startsWith("127.") &&
-          i.address !== "::1"
+          (i.family === "IPv4" || (v6 && !i.address.startsWith("fe80"))) &&
+          !i.address.startsWith("127.") && i.address !== "::1"
         )
         .map((i) => i.address);
     } catch {

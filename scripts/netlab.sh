@@ -19,6 +19,10 @@
 #   --symmetric-b   natB maps each destination to a new port (`masquerade random`),
 #                   like a symmetric NAT: UDP hole punching through it fails.
 #   --lan-a         two more hosts in home network A (see above).
+#   --ipv6          global IPv6 too (documentation prefix 2001:db8::/32): wan
+#                   2001:db8:99::1, homeA 2001:db8:50::2, homeB 2001:db8:60::2, routed
+#                   without NAT; the routers filter only IPv4, like a home router
+#                   whose IPv6 firewall lets contacts in.
 # Namespaces are named "$NETLAB_PREFIX-wan" etc. (default prefix "roj"), so
 # several labs can exist at once. Setup and teardown are idempotent; needs root,
 # iproute2 and nftables.
@@ -97,13 +101,25 @@ table ip filter {
 EOF
 }
 
+# v6_router ROUTER-NS WAN-IF PUBLIC-IP6 LAN-IF LAN-PREFIX HOME-NS OTHER-ROUTER OTHER-PREFIX
+v6_router() {
+  local r=$1 wif=$2 pub=$3 lif=$4 pfx=$5 h=$6 other=$7 otherpfx=$8
+  ip netns exec "$r" sysctl -qw net.ipv6.conf.all.forwarding=1
+  ip -n "$r" addr add "$pub/64" dev "$wif" nodad
+  ip -n "$r" addr add "$pfx::1/64" dev "$lif" nodad
+  ip -n "$r" route add "$otherpfx::/64" via "$other"
+  ip -n "$h" addr add "$pfx::2/64" dev eth0 nodad
+  ip -n "$h" route add default via "$pfx::1"
+}
+
 setup() {
-  local flagsB="" lanA=0
+  local flagsB="" lanA=0 ipv6=0
   for opt in "$@"; do
     case "$opt" in
       --symmetric-b) flagsB="random" ;;
       --lan-a) lanA=1 ;;
-      *) echo "netlab: unknown option '$opt' (expected --symmetric-b or --lan-a)" >&2; exit 2 ;;
+      --ipv6) ipv6=1 ;;
+      *) echo "netlab: unknown option '$opt' (expected --symmetric-b, --lan-a or --ipv6)" >&2; exit 2 ;;
     esac
   done
   for tool in ip nft; do
@@ -124,6 +140,13 @@ setup() {
     lan_host "$NATA" lanA lanAp3 "$HOMEA3" 192.168.50.4 192.168.50.1
   fi
   nat_router "$NATB" wanB 10.99.0.3 lanB 192.168.60.1 "$HOMEB" 192.168.60.2 192.168.60.0/24 "$flagsB"
+  if [ "$ipv6" = 1 ]; then
+    ip -n "$WAN" addr add 2001:db8:99::1/64 dev br0 nodad
+    ip -n "$WAN" route add 2001:db8:50::/64 via 2001:db8:99::2
+    ip -n "$WAN" route add 2001:db8:60::/64 via 2001:db8:99::3
+    v6_router "$NATA" wanA 2001:db8:99::2 lanA 2001:db8:50 "$HOMEA" 2001:db8:99::3 2001:db8:60
+    v6_router "$NATB" wanB 2001:db8:99::3 lanB 2001:db8:60 "$HOMEB" 2001:db8:99::2 2001:db8:50
+  fi
 }
 
 status() {
@@ -142,5 +165,5 @@ case "${1:-}" in
   setup) shift; setup "$@" ;;
   teardown) teardown ;;
   status) status ;;
-  *) echo "usage: $0 setup [--symmetric-b] [--lan-a] | teardown | status" >&2; exit 2 ;;
+  *) echo "usage: $0 setup [--symmetric-b] [--lan-a] [--ipv6] | teardown | status" >&2; exit 2 ;;
 esac

@@ -27,6 +27,13 @@ export const LAB = {
   homeA2: "192.168.50.3",
   homeA3: "192.168.50.4",
 } as const;
+
+/** Only with `ipv6: true`: global IPv6 addresses, routed without NAT. */
+export const LAB6 = {
+  wan: "2001:db8:99::1",
+  homeA: "2001:db8:50::2",
+  homeB: "2001:db8:60::2",
+} as const;
 export type LabHost = keyof typeof LAB;
 
 function onPath(tool: string): boolean {
@@ -89,6 +96,8 @@ export interface NetLabOptions {
   readonly symmetricB?: boolean;
   /** Home network A is a switch with homeA2 and homeA3 on it too. @default false */
   readonly lanA?: boolean;
+  /** Global IPv6 on wan, homeA and homeB too (LAB6). @default false */
+  readonly ipv6?: boolean;
 }
 
 async function script(prefix: string, args: string[]): Promise<void> {
@@ -115,6 +124,7 @@ export async function startNetLab(options: NetLabOptions = {}): Promise<NetLab> 
     "setup",
     ...(options.symmetricB ? ["--symmetric-b"] : []),
     ...(options.lanA ? ["--lan-a"] : []),
+    ...(options.ipv6 ? ["--ipv6"] : []),
   ]);
   const names: Record<LabHost, string> = {
     wan: `${prefix}-wan`,
