@@ -271,6 +271,10 @@ export function buildCli(io: CliIo = stdio): Command {
       "no UDP: serve no QUIC on the listen port, punch through no NAT, coordinate no punch for others",
     )
     .option(
+      "--no-lan",
+      "do not announce to or look for contacts on the local network (UDP multicast 239.255.82.74:7024)",
+    )
+    .option(
       "--web <host:port>",
       "where the web admin listens (port 0: any free port)",
       "127.0.0.1:7080",
@@ -290,6 +294,7 @@ export function buildCli(io: CliIo = stdio): Command {
           relay: boolean;
           punch: boolean;
           upnp: boolean;
+          lan: boolean;
           mailQuota?: string;
           mailExpiry?: string;
           web: string | false;
@@ -384,6 +389,7 @@ export function buildCli(io: CliIo = stdio): Command {
             relay: { enabled: opts.relay !== false },
             quic: opts.punch !== false,
             portMap: opts.upnp !== false,
+            lan: opts.lan !== false,
           });
         } catch (err) {
           await admin?.close();
