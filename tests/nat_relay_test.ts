@@ -4,6 +4,7 @@
  * both reach their friend on the wan directly, find by dial-back that nobody
  * can dial them, name the friend as their relay, and chat through it. A
  * friend started with --no-relay is not named as a relay, so they stay apart.
+ * And what a relay sees of a chat it splices: ciphertext only.
  */
 import assert from "node:assert/strict";
 import { until } from "../node/_testing/nodes.ts";
@@ -14,9 +15,13 @@ import {
   makeDataDir,
   type NetLab,
   seedContacts,
+  startLabHive,
   startNetLab,
 } from "../node/_testing/netlab.ts";
-import type { PeerView } from "../node/api/mod.ts";
+import type { PeerView, StatusView } from "../node/api/mod.ts";
+import { TAP_FILE } from "../node/_testing/tapped_anchor.ts";
+
+const TAPPED_ANCHOR = new URL("../node/_testing/tapped_anchor.ts", import.meta.url).pathname;
 
 async function peer(p: NodeProcess, name: string): Promise<PeerView | undefined> {
   const c = await p.control();
@@ -152,6 +157,44 @@ labTest(
       assert.ok(!/relay\(s\) named/.test(alice.output()), "a --no-relay friend is not named");
     } catch (err) {
       for (const p of [friend, alice, bob]) console.log(p.output());
+      throw err;
+    }
+  },
+);
+
+labTest(
+  "nat relay: the anchor relaying a chat between NATed peers sees no plaintext of it",
+  async () => {
+    await using lab = await startNetLab({ symmetricB: true });
+    // The anchor writes every byte it splices to a file in its data folder.
+    await using hive = await startLabHive(lab, { anchorMain: TAPPED_ANCHOR });
+    const { alice, bob, anchor } = hive;
+    try {
+      await until(
+        async () => (await peer(alice, "bob"))?.path === "relayed",
+        60_000,
+        "alice's relayed session with bob",
+      );
+      await until(async () => (await peer(bob, "alice"))?.path === "relayed", 5000, "bob's side");
+      const nonce = crypto.randomUUID();
+      const texts = [`secret from alice ${nonce}`, `secret from bob ${nonce}`];
+      await call(alice, "send", { chat: "bob", text: texts[0] });
+      await call(bob, "send", { chat: "alice", text: texts[1] });
+      await until(() => reads(bob, "alice", texts[0]!), 10_000, "bob reads alice");
+      await until(() => reads(alice, "bob", texts[1]!), 10_000, "alice reads bob");
+      const seen = new TextDecoder("latin1").decode(
+        await Deno.readFile(`${anchor.dir}/${TAP_FILE}`),
+      );
+      const status = await call(anchor, "status", {}) as StatusView;
+      // The tap sees the spliced stream: the inner SSH version lines are the only clear text in it.
+      assert.match(seen, /^SSH-2\.0-/m);
+      assert.ok(seen.length > 2000, `the relay spliced ${seen.length} bytes`);
+      assert.ok((status.relay?.bytes ?? 0) >= seen.length, "the relay's accounting counts them");
+      for (const t of [...texts, nonce]) {
+        assert.ok(!seen.includes(t), `the relay saw "${t}" in the clear`);
+      }
+    } catch (err) {
+      for (const p of [anchor, alice, bob]) console.log(p.output());
       throw err;
     }
   },

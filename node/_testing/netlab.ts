@@ -13,6 +13,7 @@
 import { initProfile } from "../home/mod.ts";
 import { RojNode } from "../node.ts";
 import { startTestNode, type TestNode } from "./nodes.ts";
+import { type NodeProcess, spawnNode } from "./processes.ts";
 
 const SCRIPT = new URL("../../scripts/netlab.sh", import.meta.url).pathname;
 
@@ -70,9 +71,18 @@ export function netlabUnavailable(): string | undefined {
   return unavailable;
 }
 
-/** Deno.test that skips, saying why, where the lab cannot run. */
-export function labTest(name: string, fn: () => Promise<void>): void {
-  const why = netlabUnavailable();
+/**
+ * Deno.test that skips, saying why, where the lab cannot run or a tool it
+ * also needs (`tools`, e.g. ["conntrack"]) is missing.
+ */
+export function labTest(
+  name: string,
+  fn: () => Promise<void>,
+  options: { tools?: readonly string[] } = {},
+): void {
+  const missing = options.tools?.find((t) => !onPath(t));
+  const why = netlabUnavailable() ??
+    (missing ? `needs '${missing}' (apt-get install ${missing})` : undefined);
   Deno.test({
     name: why ? `${name} (skipped: ${why})` : name,
     ignore: why !== undefined,
@@ -252,4 +262,92 @@ export async function startPunchTrio(
     throw err;
   }
   return { anchor: nodes[0]!, alice: nodes[1]!, bob: nodes[2]!, [Symbol.asyncDispose]: dispose };
+}
+
+/** The processes of a lab hive and a way to start one of them again elsewhere. */
+export interface LabHive extends AsyncDisposable {
+  readonly alice: NodeProcess;
+  readonly bob: NodeProcess;
+  readonly anchor: NodeProcess;
+  /** Starts a node of the hive (stopped before) with its data folder in another host's namespace. */
+  restart(
+    node: "alice" | "bob",
+    host: LabHost,
+    listen: string,
+  ): Promise<NodeProcess>;
+}
+
+/**
+ * An anchor on the wan (10.99.0.1:7022), alice in homeA and bob in homeB,
+ * all contacts, none knowing where the other two are. Each runs as its own
+ * `roj run` process in its namespace (the anchor runs `anchorMain` instead
+ * when given, e.g. _testing/tapped_anchor.ts).
+ */
+export async function startLabHive(
+  lab: NetLab,
+  options: { anchorMain?: string } = {},
+): Promise<LabHive> {
+  const [a, b, anchor] = await Promise.all([
+    makeDataDir("alice"),
+    makeDataDir("bob"),
+    makeDataDir("anchor"),
+  ]);
+  const anchorAt = `${LAB.wan}:7022`;
+  await seedContacts(anchor.dir, [
+    { publicKey: a.publicKey, name: "alice" },
+    { publicKey: b.publicKey, name: "bob" },
+  ]);
+  for (const [me, other, otherName] of [[a, b, "bob"], [b, a, "alice"]] as const) {
+    await seedContacts(me.dir, [
+      { publicKey: anchor.publicKey, name: "anchor", addresses: [anchorAt], anchor: true },
+      { publicKey: other.publicKey, name: otherName },
+    ]);
+  }
+  const started: NodeProcess[] = [];
+  const stopAll = async () => {
+    await Promise.all(started.map((p) => p.stop()));
+    for (const d of [a.dir, b.dir, anchor.dir]) {
+      await Deno.remove(d, { recursive: true }).catch(() => {});
+    }
+  };
+  const spawn = async (
+    dir: string,
+    listen: string,
+    name: string,
+    host: LabHost,
+    args: string[] = [],
+    main?: string,
+  ) => {
+    const p = await spawnNode(dir, listen, name, {
+      netns: lab.ns(host),
+      args,
+      ...(main ? { main } : {}),
+    });
+    started.push(p);
+    return p;
+  };
+  try {
+    const anchorNode = await spawn(
+      anchor.dir,
+      anchorAt,
+      "anchor",
+      "wan",
+      ["--passive"],
+      options.anchorMain,
+    );
+    const [alice, bob] = await Promise.all([
+      spawn(a.dir, "0.0.0.0:7022", "alice", "homeA"),
+      spawn(b.dir, "0.0.0.0:7022", "bob", "homeB"),
+    ]);
+    return {
+      alice,
+      bob,
+      anchor: anchorNode,
+      restart: (node, host, listen) => spawn(node === "alice" ? a.dir : b.dir, listen, node, host),
+      [Symbol.asyncDispose]: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
 }

@@ -20,6 +20,8 @@ export interface SpawnOptions {
   readonly netns?: string;
   /** More `roj run` options, e.g. ["--passive"]. */
   readonly args?: readonly string[];
+  /** Another entry script taking `roj run`'s arguments (e.g. _testing/tapped_anchor.ts). @default main.ts */
+  readonly main?: string;
 }
 
 /** Starts `roj run --data dir --listen listen` and waits for its control socket. */
@@ -38,7 +40,7 @@ export async function spawnNode(
     "--allow-env",
     "--allow-net",
     "--allow-sys",
-    MAIN,
+    options.main ?? MAIN,
     "run",
     "--data",
     dir,
