@@ -263,8 +263,16 @@ export function buildCli(io: CliIo = stdio): Command {
       "do not relay for others: contacts behind NAT cannot reach each other through this node",
     )
     .option(
+      "--no-upnp",
+      "ask the home router for no port mapping (UPnP-IGD / NAT-PMP); by default the listen port is mapped where the router offers it",
+    )
+    .option(
       "--no-punch",
       "no UDP: serve no QUIC on the listen port, punch through no NAT, coordinate no punch for others",
+    )
+    .option(
+      "--no-lan",
+      "do not announce to or look for contacts on the local network (UDP multicast 239.255.82.74:7024)",
     )
     .option(
       "--web <host:port>",
@@ -285,6 +293,8 @@ export function buildCli(io: CliIo = stdio): Command {
           passive?: boolean;
           relay: boolean;
           punch: boolean;
+          upnp: boolean;
+          lan: boolean;
           mailQuota?: string;
           mailExpiry?: string;
           web: string | false;
@@ -378,6 +388,8 @@ export function buildCli(io: CliIo = stdio): Command {
             mailbox,
             relay: { enabled: opts.relay !== false },
             quic: opts.punch !== false,
+            portMap: opts.upnp !== false,
+            lan: opts.lan !== false,
           });
         } catch (err) {
           await admin?.close();

@@ -194,6 +194,8 @@ export function peerLines(peers: readonly PeerView[], now: number = Date.now()):
       ? `via ${escapeControl(p.via ?? "a relay")} (relayed)`
       : p.state === "connected" && p.path === "punched"
       ? `punched (udp) ${escapeControl(p.address ?? "")}`
+      : p.state === "connected" && p.path === "lan"
+      ? `lan ${escapeControl(p.address ?? "")}`
       : p.state === "connected" && p.address
       ? `direct ${escapeControl(p.address)}`
       : p.address

@@ -86,8 +86,10 @@ import {
   MAX_CANDIDATES_PER_SESSION,
   MAX_GROUPS,
 } from "./groups/mod.ts";
-import { Discovery, type DiscoveryHost, type KnownPeer } from "./discovery/mod.ts";
+import { Discovery, type DiscoveryHost, type KnownPeer, pairwise } from "./discovery/mod.ts";
+import { Lan, type LanHost } from "./lan/mod.ts";
 import { type PeerSession, PeerSet } from "./peers/mod.ts";
+import { type PortMap, startPortMap } from "./portmap/mod.ts";
 import { PUNCH_FEATURE, Puncher, type PunchHost, type PunchResult } from "./punch/mod.ts";
 import {
   DIAL_BACK_TIMEOUT_MS,
@@ -127,6 +129,15 @@ export interface StartOptions {
   quic?: boolean;
   /** Relaying for contacts (`enabled: false` is `--no-relay`), its limits, and its timers. @default relay/resolveRelayLimits */
   relay?: RelayOptions & RelayTiming;
+  /** Ask the LAN gateway (UPnP-IGD / NAT-PMP) to forward the listen port; `roj run` sets it unless `--no-upnp`. @default false */
+  portMap?: boolean;
+  /**
+   * Find contacts on the same LAN by multicast announcements (node/lan); not
+   * when listening on loopback. Off by default here so that tests stay off the
+   * machine's network; `roj run` turns it on (`--no-lan` turns it off).
+   * @default false
+   */
+  lan?: boolean;
 }
 
 /** How a chat is named on the command line and in the admin. */
@@ -172,6 +183,9 @@ export class RojNode implements NodeApi {
   /** The UDP endpoint: SSH over QUIC, punch probes (see punch/). */
   #quic: QuicService | undefined;
   #punch: Puncher | undefined;
+  #portMap: PortMap | undefined;
+  /** Multicast announcements to and from contacts on the same LAN. */
+  #lan: Lan | undefined;
   #dialTimeoutMs = 5000;
   #closing = false;
   #discovery!: Discovery;
@@ -696,24 +710,31 @@ export class RojNode implements NodeApi {
   #listenAddresses(): string[] {
     const a = this.#server?.address;
     if (!a) return [];
-    if (!isWildcard(a.host)) return [formatEndpoint(a)];
+    // A router's port mapping first: it is the address that works from outside.
+    const mapped = this.#portMap?.external ? [this.#portMap.external] : [];
+    if (!isWildcard(a.host)) return [...mapped, formatEndpoint(a)];
     // Listening everywhere: every non-loopback interface address, then what peers see us at.
     const seen = [...this.#seenAs].map((ip) => formatEndpoint({ host: ip, port: a.port }));
     const local = this.#interfaceAddresses();
     if (local === null) return [formatEndpoint({ host: "127.0.0.1", port: a.port })];
-    return local.map((host) => formatEndpoint({ host, port: a.port }))
+    return mapped.concat(local.map((host) => formatEndpoint({ host, port: a.port })))
       .concat(seen)
       .filter((x, i, all) => all.indexOf(x) === i)
       .slice(0, 8);
   }
 
-  /** The machine's non-loopback, non-link-local addresses; null when they cannot be read. */
+  /**
+   * The machine's non-loopback, non-link-local addresses the server listens
+   * on (IPv6 ones only when listening on "::": on 0.0.0.0 they would be
+   * published as dead paths); null when they cannot be read.
+   */
   #interfaceAddresses(): string[] | null {
+    const v6 = this.#server?.address.host === "::";
     try {
       return Deno.networkInterfaces()
         .filter((i) =>
-          (i.family === "IPv4" || !i.address.startsWith("fe80")) && !i.address.startsWith("127.") &&
-          i.address !== "::1"
+          (i.family === "IPv4" || (v6 && !i.address.startsWith("fe80"))) &&
+          !i.address.startsWith("127.") && i.address !== "::1"
         )
         .map((i) => i.address);
     } catch {
@@ -1279,7 +1300,7 @@ export class RojNode implements NodeApi {
     direction: "in" | "out",
     remote: string,
     client?: SshClient,
-    path: "direct" | "punched" = "direct",
+    path: "direct" | "punched" | "lan" = "direct",
     via?: string,
   ): void {
     // A dial or handshake that completes while the node is stopping gets no session.
@@ -1312,7 +1333,7 @@ export class RojNode implements NodeApi {
     }
     this.#say(
       `connected to ${contact.name}${anchor ? " (anchor)" : ""} (${
-        path === "punched" ? "punched (udp) " : ""
+        path === "punched" ? "punched (udp) " : path === "lan" ? "lan " : ""
       }${remote}, ${direction === "out" ? "we dialled" : "they dialled"})`,
     );
     this.#noteSeenAs(rpc);
@@ -1406,7 +1427,11 @@ export class RojNode implements NodeApi {
     const contact = peer.username === "roj" ? this.contacts.accepted(peer.publicKey) : undefined;
     const rpc = this.#rpc(pipe, contact?.publicKey);
     if (contact) {
-      const path = peer.transport === "quic" ? "punched" : "direct";
+      const path = peer.transport === "quic"
+        ? "punched"
+        : this.#lan?.heardAt(contact.publicKey, peer.remote.host)
+        ? "lan"
+        : "direct";
       // The connection exists for this session: when the session ends (lost,
       // or replaced by the peer's newer connection, e.g. after its NAT gave it
       // a new port) the connection goes too, and so do the relayed channels
@@ -1529,7 +1554,12 @@ export class RojNode implements NodeApi {
   }
 
   /** Dials one address of a contact; true when a session is up. Logs a failure once per change of reason. */
-  async #dialAt(contact: Contact, addr: string, upgrade = false): Promise<boolean> {
+  async #dialAt(
+    contact: Contact,
+    addr: string,
+    upgrade = false,
+    path: "direct" | "lan" = "direct",
+  ): Promise<boolean> {
     const current = this.#peers.get(contact.publicKey);
     // Upgrading: a session through a relay does not stop a direct dial.
     if (this.#closing || (current && !(upgrade && current.via !== undefined))) return false;
@@ -1538,7 +1568,7 @@ export class RojNode implements NodeApi {
       client = await this.#dial(parseEndpoint(addr), contact.publicKey, contact.name);
       const rpc = this.#rpc(await client.openRoj(), contact.publicKey);
       await rpc.ready;
-      this.#attach(contact, rpc, "out", addr, client);
+      this.#attach(contact, rpc, "out", addr, client, path);
       return this.#peers.get(contact.publicKey)?.rpc === rpc;
     } catch (err) {
       client?.close();
@@ -1737,6 +1767,19 @@ export class RojNode implements NodeApi {
       `listening on ${formatEndpoint(this.#server.address)} as ${this.name} ${this.fingerprint}`,
     );
     if (options.quic ?? true) await this.#startQuic(this.#server);
+    if (options.portMap && this.#advertise.length === 0) {
+      this.#portMap = startPortMap({
+        port: this.#server.address.port,
+        host: this.#server.address.host,
+        udp: this.#quic !== undefined,
+        log: (line) => this.#say(line),
+        onChange: () => this.#discovery.trigger("port mapped").catch(() => {}),
+      });
+    }
+    if (options.lan && !this.#passive && !/^(127\.|::1$|localhost$)/.test(listen.host)) {
+      this.#lan = new Lan(this.#lanHost());
+      if (!await this.#lan.start()) this.#lan = undefined;
+    }
     if (this.#passive) {
       this.#say(
         `passive anchor: ${this.contacts.all().length} members, ${this.#discovery.sealed.size} sealed records held`,
@@ -1816,6 +1859,34 @@ export class RojNode implements NodeApi {
           return !s || s.via !== undefined;
         }).map((c) => c.publicKey),
       attach: (peer, socket, at) => this.#dialOver(peer, socket, at),
+    };
+  }
+
+  #lanHost(): LanHost {
+    const pair = pairwise(this.profile.keyPair);
+    return {
+      publicKey: this.publicKey,
+      pair,
+      now: () => this.#now(),
+      log: (line) => this.#say(line),
+      contacts: () =>
+        this.contacts.all()
+          .filter((c) => !c.blocked && !c.anchor && this.contacts.accepted(c.publicKey))
+          .map((c) => c.publicKey),
+      name: (peer) => this.#peerName(peer),
+      sshPort: () => this.#server?.address.port,
+      // A session through a relay is worth replacing by a LAN one (see #dialAt's upgrade).
+      wanted: (peer) => {
+        const s = this.#peers.get(peer);
+        return !s || s.via !== undefined;
+      },
+      dial: async (peer, addr) => {
+        const contact = this.contacts.accepted(peer);
+        if (!contact) return false;
+        const ok = await this.#dialAt(contact, addr, true, "lan");
+        if (ok) this.#learntVia.set(toHex(peer), "LAN announcement");
+        return ok;
+      },
     };
   }
 
@@ -1920,7 +1991,9 @@ export class RojNode implements NodeApi {
     for (const t of this.#forwarding.values()) clearTimeout(t);
     this.#forwarding.clear();
     this.#punch?.close();
+    this.#lan?.close();
     this.#relay.close();
+    await this.#portMap?.close();
     if (this.#interfacesTimer) clearInterval(this.#interfacesTimer);
     for (const s of this.#peers.all()) s.rpc.close("node stopping");
     for (const c of this.#clients) c.close();

@@ -24,6 +24,16 @@ export const LAB = {
   natB: "10.99.0.3",
   homeA: "192.168.50.2",
   homeB: "192.168.60.2",
+  /** Only with `lanA: true`: two more hosts on home network A's switch. */
+  homeA2: "192.168.50.3",
+  homeA3: "192.168.50.4",
+} as const;
+
+/** Only with `ipv6: true`: global IPv6 addresses, routed without NAT. */
+export const LAB6 = {
+  wan: "2001:db8:99::1",
+  homeA: "2001:db8:50::2",
+  homeB: "2001:db8:60::2",
 } as const;
 export type LabHost = keyof typeof LAB;
 
@@ -94,6 +104,10 @@ export interface NetLab extends AsyncDisposable {
 export interface NetLabOptions {
   /** natB maps each destination to a new port, like a symmetric NAT. @default false */
   readonly symmetricB?: boolean;
+  /** Home network A is a switch with homeA2 and homeA3 on it too. @default false */
+  readonly lanA?: boolean;
+  /** Global IPv6 on wan, homeA and homeB too (LAB6). @default false */
+  readonly ipv6?: boolean;
 }
 
 async function script(prefix: string, args: string[]): Promise<void> {
@@ -116,13 +130,20 @@ export async function startNetLab(options: NetLabOptions = {}): Promise<NetLab> 
   const why = netlabUnavailable();
   if (why) throw new Error(why);
   const prefix = `r${Deno.pid % 100_000}${Math.floor(Math.random() * 1000)}`;
-  await script(prefix, ["setup", ...(options.symmetricB ? ["--symmetric-b"] : [])]);
+  await script(prefix, [
+    "setup",
+    ...(options.symmetricB ? ["--symmetric-b"] : []),
+    ...(options.lanA ? ["--lan-a"] : []),
+    ...(options.ipv6 ? ["--ipv6"] : []),
+  ]);
   const names: Record<LabHost, string> = {
     wan: `${prefix}-wan`,
     natA: `${prefix}-natA`,
     natB: `${prefix}-natB`,
     homeA: `${prefix}-homeA`,
     homeB: `${prefix}-homeB`,
+    homeA2: `${prefix}-homeA2`,
+    homeA3: `${prefix}-homeA3`,
   };
   const command = (host: LabHost, cmd: string[], opts: Deno.CommandOptions = {}) =>
     new Deno.Command("ip", { ...opts, args: ["netns", "exec", names[host], ...cmd] });

@@ -47,6 +47,8 @@ export async function spawnNode(
     "--listen",
     listen,
     "--no-web",
+    // Outside a lab namespace, no multicast onto the machine's own network.
+    ...(options.netns ? [] : ["--no-lan"]),
     ...(options.args ?? []),
   ];
   // `ip netns exec` execs the command, so the child is the node itself (signals reach it).

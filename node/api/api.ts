@@ -134,9 +134,11 @@ export interface PeerView {
   readonly since: number | null;
   /**
    * How the live session runs: straight to the peer over TCP, over a punched
-   * UDP path (SSH inside QUIC), or spliced through a relay. Null when not connected.
+   * UDP path (SSH inside QUIC), spliced through a relay, or over TCP to an
+   * address on the same LAN found by a multicast announcement (node/lan).
+   * Null when not connected.
    */
-  readonly path: "direct" | "punched" | "relayed" | null;
+  readonly path: "direct" | "punched" | "relayed" | "lan" | null;
   /** For a relayed session, the relay's name. */
   readonly via?: string;
 }

@@ -7,6 +7,7 @@
  *   tag(owner)  = HKDF-SHA256(secret, salt "roj-tag-v1",  info owner key)[0..16]
  *   key(owner)  = HKDF-SHA256(secret, salt "roj-seal-v1", info owner key)
  *   sealed      = nonce(24) || XChaCha20-Poly1305(key, nonce, packed record, aad = tag)
+ *   lanTag(owner, window) = HKDF-SHA256(secret, salt "roj-lan-v1", info owner key || u64 window)[0..16]
  *
  * Anyone may hold and serve (tag, sealed); only the two of them can compute
  * the tag or open the copy. A tag names neither party.
@@ -36,6 +37,12 @@ export interface Pair {
   seal(owner: Uint8Array, packed: Uint8Array): Uint8Array;
   /** @throws {RojError} seal_failed */
   open(owner: Uint8Array, sealed: Uint8Array): Uint8Array;
+  /**
+   * The tag `owner` puts in its LAN announcements for the other during time
+   * window `window` (see node/lan): a new one each window, so announcements
+   * from different windows cannot be linked by anyone else.
+   */
+  lanTag(owner: Uint8Array, window: number): Uint8Array;
 }
 
 /** DER prefixes of an X25519 PKCS#8 private key and SPKI public key (RFC 8410), before the 32 raw bytes. */
@@ -107,6 +114,12 @@ export function pairwise(me: KeyPair): (them: Uint8Array) => Pair {
         out.set(nonce);
         out.set(ct, 24);
         return out;
+      },
+      lanTag(owner, window) {
+        const info = new Uint8Array(owner.length + 8);
+        info.set(owner);
+        new DataView(info.buffer).setBigUint64(owner.length, BigInt(window));
+        return hkdf(sha256, secret, encoder.encode("roj-lan-v1"), info, TAG_BYTES);
       },
       open(owner, sealed) {
         if (sealed.length < 24 + 16 || sealed.length > MAX_SEALED) {

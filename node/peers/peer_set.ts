@@ -21,8 +21,8 @@ export interface PeerSession {
   readonly since: number;
   /** The relay's name when the session is spliced through one (node/relay). */
   readonly via?: string;
-  /** "punched": SSH inside QUIC through a punched UDP path. @default "direct" */
-  readonly path?: "direct" | "punched";
+  /** "punched": SSH inside QUIC through a punched UDP path; "lan": found by a LAN announcement (node/lan). @default "direct" */
+  readonly path?: "direct" | "punched" | "lan";
 }
 
 export class PeerSet {

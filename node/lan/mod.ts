@@ -1,0 +1,16 @@
+export {
+  Lan,
+  LAN_GROUP,
+  LAN_PORT,
+  LAN_WINDOW_MS,
+  type LanHost,
+  type LanOptions,
+  lanTag,
+} from "./lan.ts";
+export {
+  type Announcement,
+  decodeAnnouncement,
+  encodeAnnouncements,
+  MAX_ANNOUNCEMENT,
+  MAX_TAGS,
+} from "./announcement.ts";

@@ -1,0 +1,95 @@
+/**
+ * Global IPv6 as a direct path (scripts/netlab.sh --ipv6, as root): alice in
+ * homeA and bob in homeB are behind IPv4 NAT, but each also has a global IPv6
+ * address their routers forward. Listening on "::", each publishes it in its
+ * sealed address record; the anchor passes the records on, and bob dials
+ * alice straight over IPv6: no punch, no relay.
+ */
+import assert from "node:assert/strict";
+import { until } from "../node/_testing/nodes.ts";
+import { type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
+import {
+  LAB,
+  LAB6,
+  labTest,
+  makeDataDir,
+  seedContacts,
+  startNetLab,
+} from "../node/_testing/netlab.ts";
+import type { PeerView } from "../node/api/mod.ts";
+
+async function call(p: NodeProcess, method: string, params: unknown): Promise<unknown> {
+  const c = await p.control();
+  try {
+    return await c.call(method as "status", params as Record<string, never>);
+  } finally {
+    await c.close();
+  }
+}
+
+const peer = async (p: NodeProcess, name: string) =>
+  ((await call(p, "peers", {})) as PeerView[]).find((x) => x.name === name);
+
+labTest(
+  "ipv6: NATed peers with global IPv6 addresses reach each other directly over it",
+  async () => {
+    await using lab = await startNetLab({ ipv6: true });
+    const [a, b, anchor] = await Promise.all(["alice", "bob", "anchor"].map((n) => makeDataDir(n)));
+    const anchorAt = `${LAB.wan}:7022`;
+    await seedContacts(anchor!.dir, [
+      { publicKey: a!.publicKey, name: "alice" },
+      { publicKey: b!.publicKey, name: "bob" },
+    ]);
+    for (const [me, other, otherName] of [[a!, b!, "bob"], [b!, a!, "alice"]] as const) {
+      await seedContacts(me.dir, [
+        { publicKey: anchor!.publicKey, name: "anchor", addresses: [anchorAt], anchor: true },
+        { publicKey: other.publicKey, name: otherName },
+      ]);
+    }
+    const started: NodeProcess[] = [];
+    try {
+      started.push(
+        await spawnNode(anchor!.dir, anchorAt, "anchor", {
+          netns: lab.ns("wan"),
+          args: ["--passive", "--no-relay"],
+        }),
+      );
+      // No UDP: the only paths left are direct ones.
+      const args = ["--no-punch", "--no-lan"];
+      const [alice, bob] = await Promise.all([
+        spawnNode(a!.dir, "[::]:7022", "alice", { netns: lab.ns("homeA"), args }),
+        spawnNode(b!.dir, "[::]:7022", "bob", { netns: lab.ns("homeB"), args }),
+      ]);
+      started.push(alice, bob);
+      try {
+        await until(
+          async () => (await peer(alice, "bob"))?.state === "connected",
+          30_000,
+          "alice and bob to connect",
+        );
+        const views = [await peer(alice, "bob"), await peer(bob, "alice")];
+        assert.ok(views.every((v) => v?.path === "direct"), JSON.stringify(views));
+        const v6 = new RegExp(`^\\[(${LAB6.homeA}|${LAB6.homeB})\\]:\\d+$`);
+        assert.ok(views.every((v) => v6.test(v?.address ?? "")), JSON.stringify(views));
+        await call(alice, "send", { chat: "bob", text: "over v6" });
+        await until(
+          async () =>
+            ((await call(bob, "read", { chat: "alice" })) as Array<{ body: string }>)
+              .some((m) => m.body === "over v6"),
+          10_000,
+          "bob reads alice",
+        );
+      } catch (err) {
+        for (const p of started) console.log(p.output());
+        throw err;
+      }
+    } finally {
+      await Promise.all(started.map((p) => p.stop()));
+      for (const x of [a, b, anchor]) {
+        await Deno.remove(x!.dir, { recursive: true }).catch(
+          () => {},
+        );
+      }
+    }
+  },
+);

@@ -1,0 +1,158 @@
+/**
+ * Contacts on the same LAN (scripts/netlab.sh --lan-a, as root): alice in
+ * homeA and bob in homeA2 publish only dead addresses and have no anchor, so
+ * the only way they meet is a multicast announcement on their home network.
+ * Carol in homeA3 is on the same LAN but no contact of theirs: a capture of
+ * what she receives holds no key, fingerprint or name of theirs.
+ */
+import assert from "node:assert/strict";
+import { fingerprint } from "../node/identity/mod.ts";
+import { decodeAnnouncement, LAN_GROUP, LAN_PORT } from "../node/lan/mod.ts";
+import { toHex } from "../node/log/mod.ts";
+import { until } from "../node/_testing/nodes.ts";
+import { type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
+import { LAB, labTest, makeDataDir, seedContacts, startNetLab } from "../node/_testing/netlab.ts";
+import type { PeerView } from "../node/api/mod.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+async function call(p: NodeProcess, method: string, params: unknown): Promise<unknown> {
+  const c = await p.control();
+  try {
+    return await c.call(method as "status", params as Record<string, never>);
+  } finally {
+    await c.close();
+  }
+}
+
+const peer = async (p: NodeProcess, name: string) =>
+  ((await call(p, "peers", {})) as PeerView[]).find((x) => x.name === name);
+
+/** Every datagram to the LAN group that reaches a host, as "source hex" lines on stdout. */
+const CAPTURE = `
+const s = Deno.listenDatagram({ transport: "udp", hostname: "0.0.0.0", port: ${LAN_PORT}, reuseAddress: true });
+await s.joinMulticastV4("${LAN_GROUP}", Deno.args[0]);
+console.log("ready");
+for await (const [d, from] of s) {
+  console.log(from.hostname + " " + Array.from(d, (b) => b.toString(16).padStart(2, "0")).join(""));
+}`;
+
+labTest(
+  "lan: contacts on one LAN find each other by multicast; a stranger there learns nothing",
+  async () => {
+    await using lab = await startNetLab({ lanA: true });
+    const [a, b, c, d] = await Promise.all(
+      ["alice", "bob", "carol", "dave"].map((n) => makeDataDir(n)),
+    );
+    await seedContacts(a!.dir, [{ publicKey: b!.publicKey, name: "bob" }]);
+    await seedContacts(b!.dir, [{ publicKey: a!.publicKey, name: "alice" }]);
+    // Carol announces too (to dave, who is elsewhere), and is nobody's contact here.
+    await seedContacts(c!.dir, [{ publicKey: d!.publicKey, name: "dave" }]);
+
+    const capture = lab.command("homeA3", [
+      Deno.execPath(),
+      "eval",
+      "--unstable-net",
+      CAPTURE,
+      LAB.homeA3,
+    ], { stdout: "piped", stderr: "piped" }).spawn();
+    const lines: string[] = [];
+    const reading = (async () => {
+      const dec = new TextDecoder();
+      let buf = "";
+      for await (const chunk of capture.stdout) {
+        buf += dec.decode(chunk);
+        const parts = buf.split("\n");
+        buf = parts.pop()!;
+        lines.push(...parts);
+      }
+    })();
+    const started: NodeProcess[] = [];
+    try {
+      await until(() => lines.includes("ready"), 15_000, "the capture to listen");
+      // Published addresses where nothing listens: only the LAN can bring them together.
+      const dead = ["--advertise", "192.168.50.254:9"];
+      const spawn = async (dir: string, name: string, host: "homeA" | "homeA2" | "homeA3") => {
+        const p = await spawnNode(dir, "0.0.0.0:7022", name, { netns: lab.ns(host), args: dead });
+        started.push(p);
+        return p;
+      };
+      const carol = await spawn(c!.dir, "carol", "homeA3");
+      const [alice, bob] = await Promise.all([
+        spawn(a!.dir, "alice", "homeA"),
+        spawn(b!.dir, "bob", "homeA2"),
+      ]);
+      try {
+        await until(
+          async () => (await peer(alice, "bob"))?.path === "lan",
+          20_000,
+          "alice meets bob",
+        );
+        await until(async () => (await peer(bob, "alice"))?.path === "lan", 5000, "bob's side");
+        // Whoever dialled, alice's session runs to bob's LAN address.
+        assert.match((await peer(alice, "bob"))?.address ?? "", /^192\.168\.50\.3:\d+$/);
+        await call(alice, "send", { chat: "bob", text: "hello across the room" });
+        await until(
+          async () =>
+            ((await call(bob, "read", { chat: "alice" })) as Array<{ body: string }>)
+              .some((m) => m.body === "hello across the room"),
+          10_000,
+          "bob reads alice",
+        );
+        await call(bob, "send", { chat: "alice", text: "hi back" });
+        await until(
+          async () =>
+            ((await call(alice, "read", { chat: "bob" })) as Array<{ body: string }>)
+              .some((m) => m.body === "hi back"),
+          10_000,
+          "alice reads bob",
+        );
+        const peers = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "--quiet", "--allow-all", MAIN, "peers", "--data", alice.dir],
+          env: { NO_COLOR: "1" },
+          stdout: "piped",
+        }).output();
+        assert.match(
+          new TextDecoder().decode(peers.stdout),
+          /bob +connected +lan 192\.168\.50\.3:/,
+        );
+        // Carol got the announcements and reached nobody.
+        await until(
+          () => [LAB.homeA, LAB.homeA2].every((ip) => lines.some((l) => l.startsWith(`${ip} `))),
+          10_000,
+          "the capture to hear alice and bob",
+        );
+        assert.equal((await peer(carol, "dave"))?.state === "connected", false);
+        assert.doesNotMatch(carol.output(), /alice|bob/);
+      } catch (err) {
+        for (const p of started) console.log(p.output());
+        throw err;
+      }
+
+      // What carol's host received: well-formed announcements with nothing of theirs in the clear.
+      const secrets = [a!, b!].flatMap((x) => [
+        toHex(x.publicKey),
+        toHex(x.publicKey.subarray(0, 8)),
+        toHex(x.publicKey.subarray(24)),
+        toHex(new TextEncoder().encode(fingerprint(x.publicKey))),
+      ]).concat(["alice", "bob"].map((n) => toHex(new TextEncoder().encode(n))));
+      const fromThem = lines.filter((l) => /^192\.168\.50\.[23] /.test(l));
+      assert.ok(fromThem.length >= 2, `captured ${fromThem.length} announcements`);
+      for (const l of fromThem) {
+        const hex = l.split(" ")[1]!;
+        for (const s of secrets) assert.ok(!hex.includes(s), `announcement ${hex} holds ${s}`);
+        const bytes = Uint8Array.from(hex.match(/../g)!, (x) => parseInt(x, 16));
+        const ann = decodeAnnouncement(bytes);
+        assert.ok(ann, `a well-formed announcement: ${hex}`);
+        assert.equal(ann.port, 7022);
+        assert.equal(ann.tags.length, 1); // one contact each
+      }
+    } finally {
+      await Promise.all(started.map((p) => p.stop()));
+      capture.kill("SIGTERM");
+      await capture.status;
+      await reading.catch(() => {});
+      for (const x of [a, b, c, d]) await Deno.remove(x!.dir, { recursive: true }).catch(() => {});
+    }
+  },
+);
