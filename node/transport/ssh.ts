@@ -266,7 +266,13 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
             remote,
             transport,
             ...(via !== undefined ? { via } : {}),
-            close: () => client.end(),
+            close: () => {
+              client.end();
+              // end() waits for the peer to close its side; a peer whose NAT
+              // forgot us never does, and the channels spliced through this
+              // connection would stay open for minutes. Drop the socket now.
+              (client as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
+            },
           };
         }
         ctx.accept();
