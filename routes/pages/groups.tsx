@@ -109,7 +109,14 @@ export function groupPages(ctx: AdminContext): Hono {
         <h1>{name}: members</h1>
         {!mine && <p class="muted">You are no longer a member of this group.</p>}
         <ul class="cards" aria-label="Members">
-          {list.map((m) => <MemberRow group={name} m={m} iAmAdmin={iAmAdmin} />)}
+          {list.map((m) => (
+            <MemberRow
+              key={m.fingerprint}
+              group={name}
+              m={m}
+              iAmAdmin={iAmAdmin}
+            />
+          ))}
         </ul>
         {iAmAdmin && (
           candidates.length > 0
@@ -118,7 +125,7 @@ export function groupPages(ctx: AdminContext): Hono {
                 <div class="grow">
                   <label for="member">Add a contact</label>
                   <select id="member" name="member" required>
-                    {candidates.map((k) => <option value={k.name}>{k.name}</option>)}
+                    {candidates.map((k) => <option key={k.name} value={k.name}>{k.name}</option>)}
                   </select>
                 </div>
                 <button type="submit">Add to {name}</button>
