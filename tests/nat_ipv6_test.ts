@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { until } from "../node/_testing/nodes.ts";
-import { type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
+import { callNode, type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
 import {
   LAB,
   LAB6,
@@ -18,17 +18,8 @@ import {
 } from "../node/_testing/netlab.ts";
 import type { PeerView } from "../node/api/mod.ts";
 
-async function call(p: NodeProcess, method: string, params: unknown): Promise<unknown> {
-  const c = await p.control();
-  try {
-    return await c.call(method as "status", params as Record<string, never>);
-  } finally {
-    await c.close();
-  }
-}
-
 const peer = async (p: NodeProcess, name: string) =>
-  ((await call(p, "peers", {})) as PeerView[]).find((x) => x.name === name);
+  ((await callNode(p, "peers", {})) as PeerView[]).find((x) => x.name === name);
 
 labTest(
   "ipv6: NATed peers with global IPv6 addresses reach each other directly over it",
@@ -71,10 +62,10 @@ labTest(
         assert.ok(views.every((v) => v?.path === "direct"), JSON.stringify(views));
         const v6 = new RegExp(`^\\[(${LAB6.homeA}|${LAB6.homeB})\\]:\\d+$`);
         assert.ok(views.every((v) => v6.test(v?.address ?? "")), JSON.stringify(views));
-        await call(alice, "send", { chat: "bob", text: "over v6" });
+        await callNode(alice, "send", { chat: "bob", text: "over v6" });
         await until(
           async () =>
-            ((await call(bob, "read", { chat: "alice" })) as Array<{ body: string }>)
+            ((await callNode(bob, "read", { chat: "alice" })) as Array<{ body: string }>)
               .some((m) => m.body === "over v6"),
           10_000,
           "bob reads alice",

@@ -10,23 +10,14 @@ import { fingerprint } from "../node/identity/mod.ts";
 import { decodeAnnouncement, LAN_GROUP, LAN_PORT } from "../node/lan/mod.ts";
 import { toHex } from "../node/log/mod.ts";
 import { until } from "../node/_testing/nodes.ts";
-import { type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
+import { callNode, type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
 import { LAB, labTest, makeDataDir, seedContacts, startNetLab } from "../node/_testing/netlab.ts";
 import type { PeerView } from "../node/api/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-async function call(p: NodeProcess, method: string, params: unknown): Promise<unknown> {
-  const c = await p.control();
-  try {
-    return await c.call(method as "status", params as Record<string, never>);
-  } finally {
-    await c.close();
-  }
-}
-
 const peer = async (p: NodeProcess, name: string) =>
-  ((await call(p, "peers", {})) as PeerView[]).find((x) => x.name === name);
+  ((await callNode(p, "peers", {})) as PeerView[]).find((x) => x.name === name);
 
 /** Every datagram to the LAN group that reaches a host, as "source hex" lines on stdout. */
 const CAPTURE = `
@@ -91,18 +82,18 @@ labTest(
         await until(async () => (await peer(bob, "alice"))?.path === "lan", 5000, "bob's side");
         // Whoever dialled, alice's session runs to bob's LAN address.
         assert.match((await peer(alice, "bob"))?.address ?? "", /^192\.168\.50\.3:\d+$/);
-        await call(alice, "send", { chat: "bob", text: "hello across the room" });
+        await callNode(alice, "send", { chat: "bob", text: "hello across the room" });
         await until(
           async () =>
-            ((await call(bob, "read", { chat: "alice" })) as Array<{ body: string }>)
+            ((await callNode(bob, "read", { chat: "alice" })) as Array<{ body: string }>)
               .some((m) => m.body === "hello across the room"),
           10_000,
           "bob reads alice",
         );
-        await call(bob, "send", { chat: "alice", text: "hi back" });
+        await callNode(bob, "send", { chat: "alice", text: "hi back" });
         await until(
           async () =>
-            ((await call(alice, "read", { chat: "bob" })) as Array<{ body: string }>)
+            ((await callNode(alice, "read", { chat: "bob" })) as Array<{ body: string }>)
               .some((m) => m.body === "hi back"),
           10_000,
           "alice reads bob",

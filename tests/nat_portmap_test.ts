@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { until } from "../node/_testing/nodes.ts";
-import { type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
+import { type NodeProcess, peerOf, spawnNode } from "../node/_testing/processes.ts";
 import {
   LAB,
   labTest,
@@ -16,7 +16,6 @@ import {
   seedContacts,
   startNetLab,
 } from "../node/_testing/netlab.ts";
-import type { PeerView } from "../node/api/mod.ts";
 
 /** natA's public address once `netlab.sh upnp-a` ran (miniupnpd maps on it). */
 const MAPPED_IP = "11.99.0.2";
@@ -57,15 +56,6 @@ async function upnpRouter(lab: NetLab, pmpOnly = false): Promise<void> {
 /** The DNAT rules miniupnpd holds on natA. */
 function mappings(lab: NetLab): Promise<string> {
   return lab.run("natA", ["nft", "list", "chain", "inet", "roj_upnp", "prerouting_miniupnpd"]);
-}
-
-async function peer(p: NodeProcess, name: string): Promise<PeerView | undefined> {
-  const c = await p.control();
-  try {
-    return (await c.call("peers", {}) as PeerView[]).find((x) => x.name === name);
-  } finally {
-    await c.close();
-  }
 }
 
 interface Pair extends AsyncDisposable {
@@ -137,7 +127,7 @@ portmapTest(
       // He dialled her: she knows no address of his.
       await until(
         async () => {
-          const v = await peer(friend, "alice");
+          const v = await peerOf(friend, "alice");
           return v?.path === "direct" && v.address === `${MAPPED_IP}:7022`;
         },
         30_000,
@@ -174,7 +164,7 @@ portmapTest(
       );
       assert.doesNotMatch(await mappings(lab), /dnat/);
       assert.doesNotMatch(alice.output(), /port mapp/);
-      assert.notEqual((await peer(friend, "alice"))?.state, "connected");
+      assert.notEqual((await peerOf(friend, "alice"))?.state, "connected");
     } catch (err) {
       for (const p of [alice, friend]) console.log(p.output());
       throw err;
@@ -200,7 +190,7 @@ portmapTest(
       assert.match(await mappings(lab), /0x6 th dport 7022 dnat ip to 192\.168\.50\.2:7022/);
       await until(
         async () => {
-          const v = await peer(friend, "alice");
+          const v = await peerOf(friend, "alice");
           return v?.path === "direct" && v.address === `${MAPPED_IP}:7022`;
         },
         30_000,

@@ -8,16 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { until } from "../node/_testing/nodes.ts";
-import { type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
-import {
-  LAB,
-  labTest,
-  makeDataDir,
-  type NetLab,
-  seedContacts,
-  startNetLab,
-} from "../node/_testing/netlab.ts";
-import type { PeerView } from "../node/api/mod.ts";
+import { callNode, peerOf } from "../node/_testing/processes.ts";
+import { LAB, labTest, startLabHive, startNetLab } from "../node/_testing/netlab.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -46,107 +38,33 @@ async function rojPeers(dir: string): Promise<string> {
   return dec.decode(out.stdout);
 }
 
-interface Hive extends AsyncDisposable {
-  readonly alice: NodeProcess;
-  readonly bob: NodeProcess;
-  readonly anchor: NodeProcess;
-}
-
-/** An anchor on the wan, alice in homeA, bob in homeB: all contacts, none knowing where the others are. */
-async function startHive(lab: NetLab): Promise<Hive> {
-  const [a, b, anchor] = await Promise.all([
-    makeDataDir("alice"),
-    makeDataDir("bob"),
-    makeDataDir("anchor"),
-  ]);
-  const anchorAt = `${LAB.wan}:7022`;
-  await seedContacts(anchor.dir, [
-    { publicKey: a.publicKey, name: "alice" },
-    { publicKey: b.publicKey, name: "bob" },
-  ]);
-  for (const [me, other, otherName] of [[a, b, "bob"], [b, a, "alice"]] as const) {
-    await seedContacts(me.dir, [
-      { publicKey: anchor.publicKey, name: "anchor", addresses: [anchorAt], anchor: true },
-      { publicKey: other.publicKey, name: otherName },
-    ]);
-  }
-  const started: NodeProcess[] = [];
-  const stopAll = async () => {
-    await Promise.all(started.map((p) => p.stop()));
-    for (const d of [a.dir, b.dir, anchor.dir]) {
-      await Deno.remove(d, { recursive: true }).catch(() => {});
-    }
-  };
-  try {
-    const spawn = async (
-      dir: string,
-      listen: string,
-      name: string,
-      host: "wan" | "homeA" | "homeB",
-      args: string[] = [],
-    ) => {
-      const p = await spawnNode(dir, listen, name, { netns: lab.ns(host), args });
-      started.push(p);
-      return p;
-    };
-    const anchorNode = await spawn(anchor.dir, anchorAt, "anchor", "wan", ["--passive"]);
-    const [alice, bob] = await Promise.all([
-      spawn(a.dir, "0.0.0.0:7022", "alice", "homeA"),
-      spawn(b.dir, "0.0.0.0:7022", "bob", "homeB"),
-    ]);
-    return { alice, bob, anchor: anchorNode, [Symbol.asyncDispose]: stopAll };
-  } catch (err) {
-    await stopAll();
-    throw err;
-  }
-}
-
-async function peer(p: NodeProcess, name: string): Promise<PeerView | undefined> {
-  const c = await p.control();
-  try {
-    const peers = await c.call("peers", {}) as PeerView[];
-    return peers.find((x) => x.name === name);
-  } finally {
-    await c.close();
-  }
-}
-
-async function call(p: NodeProcess, method: string, params: unknown): Promise<unknown> {
-  const c = await p.control();
-  try {
-    return await c.call(method as "status", params as Record<string, never>);
-  } finally {
-    await c.close();
-  }
-}
-
 labTest("nat: two peers behind different NATs chat over a punched UDP path", async () => {
   await using lab = await startNetLab();
-  await using hive = await startHive(lab);
+  await using hive = await startLabHive(lab);
   const { alice, bob } = hive;
   try {
     await until(
-      async () => (await peer(alice, "bob"))?.path === "punched",
+      async () => (await peerOf(alice, "bob"))?.path === "punched",
       40_000,
       "alice's punched session to bob",
     );
-    await until(async () => (await peer(bob, "alice"))?.path === "punched", 5000, "bob's side");
-    const seen = await peer(alice, "bob");
+    await until(async () => (await peerOf(bob, "alice"))?.path === "punched", 5000, "bob's side");
+    const seen = await peerOf(alice, "bob");
     // Bob's router's public address and the port it mapped bob's UDP endpoint to.
     assert.match(seen?.address ?? "", new RegExp(`^${LAB.natB.replaceAll(".", "\\.")}:\\d+$`));
     assert.match(await rojPeers(alice.dir), /bob +connected +punched \(udp\) 10\.99\.0\.3:\d+/);
-    await call(alice, "send", { chat: "bob", text: "hello through two NATs" });
+    await callNode(alice, "send", { chat: "bob", text: "hello through two NATs" });
     await until(
       async () =>
-        ((await call(bob, "read", { chat: "alice" })) as Array<{ body: string }>)
+        ((await callNode(bob, "read", { chat: "alice" })) as Array<{ body: string }>)
           .some((m) => m.body === "hello through two NATs"),
       10_000,
       "bob reads alice",
     );
-    await call(bob, "send", { chat: "alice", text: "and back" });
+    await callNode(bob, "send", { chat: "alice", text: "and back" });
     await until(
       async () =>
-        ((await call(alice, "read", { chat: "bob" })) as Array<{ body: string }>)
+        ((await callNode(alice, "read", { chat: "bob" })) as Array<{ body: string }>)
           .some((m) => m.body === "and back"),
       10_000,
       "alice reads bob",
@@ -166,7 +84,7 @@ labTest(
   "nat: behind a symmetric NAT the punch fails and says why; they chat via the anchor's relay",
   async () => {
     await using lab = await startNetLab({ symmetricB: true });
-    await using hive = await startHive(lab);
+    await using hive = await startLabHive(lab);
     const { alice, bob } = hive;
     try {
       const failed = /cannot punch to (bob|alice): via anchor: .*(no QUIC answer|NAT on the way)/;
@@ -178,25 +96,25 @@ labTest(
       assert.match(alice.output() + bob.output(), /may map each destination to a new port/);
       // The relay is the way then: the anchor splices an SSH session between them.
       await until(
-        async () => (await peer(alice, "bob"))?.path === "relayed",
+        async () => (await peerOf(alice, "bob"))?.path === "relayed",
         60_000,
         "alice's relayed session to bob",
       );
       // Bob keeps his side once the spliced session's hello arrives, a moment later.
-      await until(async () => (await peer(bob, "alice"))?.path === "relayed", 5000, "bob's side");
+      await until(async () => (await peerOf(bob, "alice"))?.path === "relayed", 5000, "bob's side");
       assert.match(await rojPeers(alice.dir), /bob +connected +via anchor \(relayed\)/);
-      await call(alice, "send", { chat: "bob", text: "through the relay" });
+      await callNode(alice, "send", { chat: "bob", text: "through the relay" });
       await until(
         async () =>
-          ((await call(bob, "read", { chat: "alice" })) as Array<{ body: string }>)
+          ((await callNode(bob, "read", { chat: "alice" })) as Array<{ body: string }>)
             .some((m) => m.body === "through the relay"),
         10_000,
         "bob reads alice",
       );
-      await call(bob, "send", { chat: "alice", text: "relayed back" });
+      await callNode(bob, "send", { chat: "alice", text: "relayed back" });
       await until(
         async () =>
-          ((await call(alice, "read", { chat: "bob" })) as Array<{ body: string }>)
+          ((await callNode(alice, "read", { chat: "bob" })) as Array<{ body: string }>)
             .some((m) => m.body === "relayed back"),
         10_000,
         "alice reads bob",

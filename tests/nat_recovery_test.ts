@@ -6,26 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { until } from "../node/_testing/nodes.ts";
-import type { NodeProcess } from "../node/_testing/processes.ts";
+import { callNode, type NodeProcess, peerOf } from "../node/_testing/processes.ts";
 import { LAB, labTest, startLabHive, startNetLab } from "../node/_testing/netlab.ts";
-import type { MessageView, PeerView } from "../node/api/mod.ts";
-
-async function peer(p: NodeProcess, name: string): Promise<PeerView | undefined> {
-  const c = await p.control();
-  try {
-    return (await c.call("peers", {}) as PeerView[]).find((x) => x.name === name);
-  } finally {
-    await c.close();
-  }
-}
+import type { MessageView } from "../node/api/mod.ts";
 
 async function read(p: NodeProcess, chat: string): Promise<MessageView[]> {
-  const c = await p.control();
-  try {
-    return await c.call("read", { chat, last: 10_000, markRead: false }) as MessageView[];
-  } finally {
-    await c.close();
-  }
+  return await callNode(p, "read", { chat, last: 10_000, markRead: false }) as MessageView[];
 }
 
 /** Sends `prefix-0`, `prefix-1`, … every `everyMs` until `stop()` says so; returns what was sent. */
@@ -80,16 +66,16 @@ async function flushMidChat(path: "punched" | "relayed"): Promise<void> {
     const { alice, bob, anchor } = hive;
     try {
       await until(
-        async () => (await peer(alice, "bob"))?.state === "connected",
+        async () => (await peerOf(alice, "bob"))?.state === "connected",
         60_000,
         "alice's session with bob",
       );
       await until(
-        async () => (await peer(bob, "alice"))?.state === "connected",
+        async () => (await peerOf(bob, "alice"))?.state === "connected",
         5000,
         "bob's side",
       );
-      assert.equal((await peer(alice, "bob"))?.path, path);
+      assert.equal((await peerOf(alice, "bob"))?.path, path);
       for (const r of ["natA", "natB"] as const) {
         const tracked = Number((await lab.run(r, ["conntrack", "-C"])).trim());
         assert.ok(tracked > 0, `${r} tracks ${tracked} connections before the flush`);
@@ -131,7 +117,7 @@ async function flushMidChat(path: "punched" | "relayed"): Promise<void> {
         assert.match(after, /disconnected from (anchor|alice)/);
         assert.match(after, /connected to alice \(via anchor/);
       }
-      assert.equal((await peer(alice, "bob"))?.path, path);
+      assert.equal((await peerOf(alice, "bob"))?.path, path);
       // 4 s of chatting after the flush, then everything delivered well within the bound.
       assert.ok(recovered < 25_000, `recovered ${recovered} ms after the flush`);
       assert.deepEqual(await received(bob, "alice", "a"), sentA);
@@ -139,8 +125,8 @@ async function flushMidChat(path: "punched" | "relayed"): Promise<void> {
       // Each side's own view has its messages once, in order, too.
       assert.deepEqual(await received(alice, "bob", "a"), sentA);
       assert.deepEqual(await received(bob, "alice", "b"), sentB);
-      assert.equal((await peer(alice, "bob"))?.state, "connected");
-      assert.equal((await peer(bob, "alice"))?.state, "connected");
+      assert.equal((await peerOf(alice, "bob"))?.state, "connected");
+      assert.equal((await peerOf(bob, "alice"))?.state, "connected");
       console.log(
         `${path}: flushed after ${sentA.length}+${sentB.length} messages; the first one after it arrived in ${firstMs} ms, all ${recovered} ms after it`,
       );
@@ -175,11 +161,11 @@ labTest(
     let alice = hive.alice;
     try {
       await until(
-        async () => (await peer(bob, "alice"))?.state === "connected",
+        async () => (await peerOf(bob, "alice"))?.state === "connected",
         40_000,
         "bob's session with alice in homeA",
       );
-      assert.match((await peer(bob, "alice"))?.address ?? "", new RegExp(`^${LAB.natA}:`));
+      assert.match((await peerOf(bob, "alice"))?.address ?? "", new RegExp(`^${LAB.natA}:`));
       await alice.stop();
       // While alice is away, bob writes; she reads it after the move.
       const c = await bob.control();
@@ -190,13 +176,17 @@ labTest(
       alice = await hive.restart("alice", "homeB", "0.0.0.0:7024");
       await until(
         async () => {
-          const v = await peer(bob, "alice");
+          const v = await peerOf(bob, "alice");
           return v?.state === "connected" && !v.address?.startsWith(`${LAB.natA}:`);
         },
         40_000,
         "bob finds alice in homeB",
       );
-      await until(async () => (await peer(alice, "bob"))?.state === "connected", 5000, "her side");
+      await until(
+        async () => (await peerOf(alice, "bob"))?.state === "connected",
+        5000,
+        "her side",
+      );
       const found = Date.now() - movedAt;
       assert.ok(found < 30_000, `found again ${found} ms after the move`);
       // Bob holds her new address now, learnt from her sealed record (the cascade), not typed in.
@@ -219,7 +209,7 @@ labTest(
         "bob reads alice from her new network",
       );
       console.log(
-        `found again ${found} ms after the move: ${JSON.stringify(await peer(bob, "alice"))}`,
+        `found again ${found} ms after the move: ${JSON.stringify(await peerOf(bob, "alice"))}`,
       );
       if (Deno.env.get("NAT_DEBUG")) {
         for (const p of [anchor, alice, bob]) console.log(p.output());

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { until } from "../node/_testing/nodes.ts";
-import { type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
+import { callNode, type NodeProcess, peerOf, spawnNode } from "../node/_testing/processes.ts";
 import {
   LAB,
   labTest,
@@ -18,31 +18,13 @@ import {
   startLabHive,
   startNetLab,
 } from "../node/_testing/netlab.ts";
-import type { PeerView, StatusView } from "../node/api/mod.ts";
+import type { StatusView } from "../node/api/mod.ts";
 import { TAP_FILE } from "../node/_testing/tapped_anchor.ts";
 
 const TAPPED_ANCHOR = new URL("../node/_testing/tapped_anchor.ts", import.meta.url).pathname;
 
-async function peer(p: NodeProcess, name: string): Promise<PeerView | undefined> {
-  const c = await p.control();
-  try {
-    return (await c.call("peers", {}) as PeerView[]).find((x) => x.name === name);
-  } finally {
-    await c.close();
-  }
-}
-
-async function call(p: NodeProcess, method: string, params: unknown): Promise<unknown> {
-  const c = await p.control();
-  try {
-    return await c.call(method as "status", params as Record<string, never>);
-  } finally {
-    await c.close();
-  }
-}
-
 async function reads(p: NodeProcess, chat: string, text: string): Promise<boolean> {
-  return ((await call(p, "read", { chat })) as Array<{ body: string }>).some((m) =>
+  return ((await callNode(p, "read", { chat })) as Array<{ body: string }>).some((m) =>
     m.body === text
   );
 }
@@ -108,27 +90,27 @@ labTest(
     const { alice, bob, friend } = hive;
     try {
       await until(
-        async () => (await peer(alice, "friend"))?.path === "direct",
+        async () => (await peerOf(alice, "friend"))?.path === "direct",
         20_000,
         "alice reaches her friend directly",
       );
-      assert.equal((await peer(alice, "friend"))?.address, `${LAB.wan}:7023`);
-      assert.notEqual((await peer(alice, "anchor"))?.state, "connected");
+      assert.equal((await peerOf(alice, "friend"))?.address, `${LAB.wan}:7023`);
+      assert.notEqual((await peerOf(alice, "anchor"))?.state, "connected");
       await until(
-        async () => (await peer(alice, "bob"))?.path === "relayed",
+        async () => (await peerOf(alice, "bob"))?.path === "relayed",
         60_000,
         "alice's session with bob through the friend",
       );
-      const view = (await peer(alice, "bob"))!;
+      const view = (await peerOf(alice, "bob"))!;
       assert.equal(view.via, "friend");
-      assert.equal((await peer(bob, "alice"))?.path, "relayed");
+      assert.equal((await peerOf(bob, "alice"))?.path, "relayed");
       assert.match(
         alice.output() + bob.output(),
         /not reachable from outside \(dial-back failed\)/,
       );
-      await call(alice, "send", { chat: "bob", text: "via our friend" });
+      await callNode(alice, "send", { chat: "bob", text: "via our friend" });
       await until(() => reads(bob, "alice", "via our friend"), 10_000, "bob reads alice");
-      await call(bob, "send", { chat: "alice", text: "and back via our friend" });
+      await callNode(bob, "send", { chat: "alice", text: "and back via our friend" });
       await until(() => reads(alice, "bob", "and back via our friend"), 10_000, "alice reads bob");
       assert.match(friend.output(), /relaying (alice → bob|bob → alice)/);
     } catch (err) {
@@ -153,7 +135,7 @@ labTest(
       );
       await new Promise((r) => setTimeout(r, 3000));
       assert.ok(!/relaying/.test(friend.output()));
-      assert.notEqual((await peer(alice, "bob"))?.state, "connected");
+      assert.notEqual((await peerOf(alice, "bob"))?.state, "connected");
       assert.ok(!/relay\(s\) named/.test(alice.output()), "a --no-relay friend is not named");
     } catch (err) {
       for (const p of [friend, alice, bob]) console.log(p.output());
@@ -171,21 +153,21 @@ labTest(
     const { alice, bob, anchor } = hive;
     try {
       await until(
-        async () => (await peer(alice, "bob"))?.path === "relayed",
+        async () => (await peerOf(alice, "bob"))?.path === "relayed",
         60_000,
         "alice's relayed session with bob",
       );
-      await until(async () => (await peer(bob, "alice"))?.path === "relayed", 5000, "bob's side");
+      await until(async () => (await peerOf(bob, "alice"))?.path === "relayed", 5000, "bob's side");
       const nonce = crypto.randomUUID();
       const texts = [`secret from alice ${nonce}`, `secret from bob ${nonce}`];
-      await call(alice, "send", { chat: "bob", text: texts[0] });
-      await call(bob, "send", { chat: "alice", text: texts[1] });
+      await callNode(alice, "send", { chat: "bob", text: texts[0] });
+      await callNode(bob, "send", { chat: "alice", text: texts[1] });
       await until(() => reads(bob, "alice", texts[0]!), 10_000, "bob reads alice");
       await until(() => reads(alice, "bob", texts[1]!), 10_000, "alice reads bob");
       const seen = new TextDecoder("latin1").decode(
         await Deno.readFile(`${anchor.dir}/${TAP_FILE}`),
       );
-      const status = await call(anchor, "status", {}) as StatusView;
+      const status = await callNode(anchor, "status", {}) as StatusView;
       // The tap sees the spliced stream: the inner SSH version lines are the only clear text in it.
       assert.match(seen, /^SSH-2\.0-/m);
       assert.ok(seen.length > 2000, `the relay spliced ${seen.length} bytes`);

@@ -1,5 +1,6 @@
 /** Real `roj run` processes for tests that kill, restart and talk to them over the control socket. */
 import { connectControl, type ControlClient } from "../control/mod.ts";
+import type { PeerView } from "../api/mod.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -97,4 +98,19 @@ export async function spawnNode(
       await pumping;
     },
   };
+}
+
+/** One control call to a node process, on a connection of its own. */
+export async function callNode(p: NodeProcess, method: string, params: unknown): Promise<unknown> {
+  const c = await p.control();
+  try {
+    return await c.call(method as "status", params as Record<string, never>);
+  } finally {
+    await c.close();
+  }
+}
+
+/** What a node process's `peers` says of the contact `name`. */
+export async function peerOf(p: NodeProcess, name: string): Promise<PeerView | undefined> {
+  return (await callNode(p, "peers", {}) as PeerView[]).find((x) => x.name === name);
 }
