@@ -42,3 +42,18 @@ export function printTable(title: string, rows: Row[]): void {
     console.log(`| ${r.name} | ${v} | ${r.unit} | ${r.note ?? ""} |`);
   }
 }
+
+/** `p`, or an error naming `what` after `timeoutMs`. */
+export async function withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -7,7 +7,7 @@
 import { generateKeyPair } from "../../node/identity/mod.ts";
 import { dialSsh, listenSsh, type Pipe } from "../../node/transport/mod.ts";
 import { befriend, startTestNode, type TestNode } from "../../node/_testing/nodes.ts";
-import { median, percentile, type Row } from "./_measure.ts";
+import { median, percentile, type Row, withTimeout } from "./_measure.ts";
 
 /** Messages timed one by one for the latency figures (after a few not timed). */
 const LATENCY_N = 300;
@@ -202,20 +202,6 @@ async function catchUp(n: number): Promise<number> {
   } finally {
     await first.stop();
     await Deno.remove(bobDir, { recursive: true }).catch(() => {});
-  }
-}
-
-async function withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

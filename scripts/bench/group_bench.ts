@@ -15,7 +15,7 @@
 import { befriend, startTestNode, type TestNode, until } from "../../node/_testing/nodes.ts";
 import { encryptGroupMessage, writeEpoch } from "../../node/groups/mod.ts";
 import { toHex } from "../../node/log/mod.ts";
-import { median, type Row } from "./_measure.ts";
+import { median, type Row, withTimeout } from "./_measure.ts";
 
 const MEMBERS = 20;
 /** Messages timed for fan-out (after a few not timed). */
@@ -228,20 +228,6 @@ async function catchUp(kind: CatchUpKind): Promise<number> {
     await first.stop();
     await anchor?.[Symbol.asyncDispose]();
     await Deno.remove(bobDir, { recursive: true }).catch(() => {});
-  }
-}
-
-async function withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
