@@ -1,10 +1,9 @@
 /// <reference lib="dom" />
 /** A passive anchor's figures and members, refreshed on contact events and every few seconds. */
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { ContactView, StatusView } from "../node/api/mod.ts";
 import { callApi } from "./_api.ts";
-import { type LiveState, onEvents } from "./_events.ts";
-import { LiveNote } from "./_live.tsx";
+import { LiveNote, useContactRefresh } from "./_live.tsx";
 import { formatTime, isoTime } from "./_format.ts";
 
 export interface AnchorStatsProps {
@@ -24,28 +23,10 @@ function relayLoad(status: StatusView): string {
 export function AnchorStats(props: AnchorStatsProps) {
   const [status, setStatus] = useState(props.status);
   const [members, setMembers] = useState(props.members);
-  const [live, setLive] = useState<LiveState | null>(null);
-
-  useEffect(() => {
-    const refresh = () => {
-      callApi<StatusView>("status").then(setStatus).catch(() => {});
-      callApi<ContactView[]>("contacts").then(setMembers).catch(() => {});
-    };
-    const off = onEvents({
-      event(e) {
-        if (e.type === "contact") refresh();
-      },
-      resync: refresh,
-      state: setLive,
-    });
-    const timer = setInterval(() => {
-      if (document.visibilityState === "visible") refresh();
-    }, 5000);
-    return () => {
-      off();
-      clearInterval(timer);
-    };
-  }, []);
+  const live = useContactRefresh(() => {
+    callApi<StatusView>("status").then(setStatus).catch(() => {});
+    callApi<ContactView[]>("contacts").then(setMembers).catch(() => {});
+  }, 5000);
 
   return (
     <div>

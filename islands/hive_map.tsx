@@ -5,11 +5,10 @@
  * The same facts follow as a list, for screen readers and narrow windows.
  * Refreshed on contact events and every few seconds (dialing changes are not events).
  */
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { PeerView } from "../node/api/mod.ts";
 import { callApi } from "./_api.ts";
-import { type LiveState, onEvents } from "./_events.ts";
-import { LiveNote } from "./_live.tsx";
+import { LiveNote, useContactRefresh } from "./_live.tsx";
 import { clip, formatTime, isoTime } from "./_format.ts";
 
 export interface HiveMapProps {
@@ -74,25 +73,10 @@ function Legend() {
 
 export function HiveMap(props: HiveMapProps) {
   const [peers, setPeers] = useState(props.peers);
-  const [live, setLive] = useState<LiveState | null>(null);
-
-  useEffect(() => {
-    const refresh = () => callApi<PeerView[]>("peers").then(setPeers).catch(() => {});
-    const off = onEvents({
-      event(e) {
-        if (e.type === "contact") refresh();
-      },
-      resync: refresh,
-      state: setLive,
-    });
-    const timer = setInterval(() => {
-      if (document.visibilityState === "visible") refresh();
-    }, 3000);
-    return () => {
-      off();
-      clearInterval(timer);
-    };
-  }, []);
+  const live = useContactRefresh(
+    () => callApi<PeerView[]>("peers").then(setPeers).catch(() => {}),
+    3000,
+  );
 
   const nodes = placed(peers);
   const summary = nodes.length === 0
