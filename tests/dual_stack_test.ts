@@ -79,3 +79,44 @@ Deno.test("dual stack: a node on [::] reached by IPv4 peers sees, tells and publ
     for (const x of [a, b, c]) await Deno.remove(x!.dir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("dual stack: a contact known at an IPv4 and an IPv6 address is dialled over IPv6 alone when it answers", async () => {
+  const [a, b] = await Promise.all(["alice", "bob"].map((n) => makeDataDir(n)));
+  const lines: string[] = [];
+  const nodes: RojNode[] = [];
+  const open = async (dir: string, name: string) => {
+    const node = await RojNode.open({ dataDir: dir, log: (l) => lines.push(`[${name}] ${l}`) });
+    nodes.push(node);
+    return node;
+  };
+  try {
+    await seedContacts(a!.dir, [{ publicKey: b!.publicKey, name: "bob" }]);
+    const alice = await open(a!.dir, "alice");
+    await alice.start({ listen: { host: "::", port: 0 }, quic: false });
+    const port = Number((await alice.call("status", {})).listen[0]!.match(/:(\d+)$/)![1]);
+    // IPv4 listed first: the order of a record is no preference.
+    await seedContacts(b!.dir, [
+      { publicKey: a!.publicKey, name: "alice", addresses: [`127.0.0.2:${port}`, `[::1]:${port}`] },
+    ]);
+    const bob = await open(b!.dir, "bob");
+    await bob.start({ listen: { host: "::", port: 0 }, quic: false });
+    await until(
+      async () => ((await alice.call("peers", {})) as PeerView[])[0]?.state === "connected",
+      10_000,
+      "bob to reach alice",
+    );
+    const view = ((await bob.call("peers", {})) as PeerView[]).find((p) => p.name === "alice");
+    assert.equal(view?.address, `[::1]:${port}`, JSON.stringify(view));
+    // IPv6 answered within its head start, so alice saw one connection, not two.
+    await new Promise((r) => setTimeout(r, 500));
+    const connects = lines.filter((l) => l.startsWith("[alice] connected to bob"));
+    assert.equal(connects.length, 1, lines.join("\n"));
+    assert.match(connects[0]!, /\[::1\]:\d+/);
+  } catch (err) {
+    console.log(lines.join("\n"));
+    throw err;
+  } finally {
+    await Promise.all(nodes.map((n) => n.close()));
+    for (const x of [a, b]) await Deno.remove(x!.dir, { recursive: true }).catch(() => {});
+  }
+});
