@@ -84,7 +84,7 @@ labTest(
         // Alice's record: her global IPv6 address beside her IPv4 one.
         assert.match(
           alice.output(),
-          new RegExp(`published address record \\d+: \\[${LAB6.homeA}\\]:7022, ${LAB.homeA}:7022`),
+          new RegExp(`published address record \\d+: ${LAB.homeA}:7022, \\[${LAB6.homeA}\\]:7022`),
         );
         await callNode(alice, "send", { chat: "bob", text: "over v6" });
         await until(

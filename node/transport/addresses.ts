@@ -165,8 +165,10 @@ export const MAX_PUBLISHED_IPV6 = 4;
 
 /**
  * The machine's addresses to publish, from Deno.networkInterfaces(): every
- * publishable IPv4 one, and with `ipv6` (listening on "::"; on 0.0.0.0 they
- * would be dead paths) up to MAX_PUBLISHED_IPV6 global IPv6 ones, those first.
+ * publishable IPv4 one, then, with `ipv6` (listening on "::"; on 0.0.0.0 they
+ * would be dead paths), up to MAX_PUBLISHED_IPV6 global IPv6 ones. IPv4 stays
+ * first because an invite's addresses are tried one by one (a redeem must not
+ * race itself); a record's are dialled IPv6 first (peers/happy_eyeballs).
  */
 export function publishableAddresses(
   interfaces: ReadonlyArray<{ readonly family: string; readonly address: string }>,
@@ -174,7 +176,7 @@ export function publishableAddresses(
 ): string[] {
   const ok = interfaces.filter((i) => publishableInterfaceAddress(i.address));
   const v6 = ipv6 ? ok.filter((i) => i.family === "IPv6").slice(0, MAX_PUBLISHED_IPV6) : [];
-  return [...v6, ...ok.filter((i) => i.family === "IPv4")]
+  return [...ok.filter((i) => i.family === "IPv4"), ...v6]
     .map((i) => i.address)
     .filter((a, i, all) => all.indexOf(a) === i);
 }

@@ -131,7 +131,7 @@ Deno.test("addresses: a bind that fails for want of IPv6 is told from 'address i
   assert.ok(!isNoIPv6Error(undefined));
 });
 
-Deno.test("addresses: the published interface addresses: global IPv6 first (only on ::), then IPv4", () => {
+Deno.test("addresses: the published interface addresses: IPv4, then global IPv6 (only on ::)", () => {
   const ifs = [
     { family: "IPv4", address: "127.0.0.1" },
     { family: "IPv6", address: "::1" },
@@ -142,8 +142,8 @@ Deno.test("addresses: the published interface addresses: global IPv6 first (only
     { family: "IPv4", address: "192.168.1.20" },
   ];
   assert.deepEqual(publishableAddresses(ifs, true), [
-    ...Array.from({ length: MAX_PUBLISHED_IPV6 }, (_, i) => `2001:db8:50::${i + 1}`),
     "192.168.1.20",
+    ...Array.from({ length: MAX_PUBLISHED_IPV6 }, (_, i) => `2001:db8:50::${i + 1}`),
   ]);
   assert.deepEqual(publishableAddresses(ifs, false), ["192.168.1.20"]);
 });
