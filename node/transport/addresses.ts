@@ -80,7 +80,7 @@ function mappedIPv4(bytes: Uint8Array): string | null {
  * ```
  */
 export function unmapIPv4(host: string): string {
-  if (!host.includes(":")) return host;
+  if (typeof host !== "string" || !host.includes(":")) return host; // also from untyped JS
   const bytes = ipv6Bytes(host);
   return (bytes && mappedIPv4(bytes)) ?? host;
 }

@@ -232,7 +232,7 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
       const remote = via !== undefined
         ? { host: "relay", port: 0 }
         // On a dual-stack "::" listener an IPv4 peer arrives as ::ffff:a.b.c.d.
-        : { host: unmapIPv4(info.ip), port: info.port };
+        : { host: unmapIPv4(info.ip ?? "unknown"), port: info.port };
       const transport = info.family === "quic" ? "quic" as const : "tcp" as const;
       let peer: InboundPeer | undefined;
       const authTimer = setTimeout(() => {
@@ -583,7 +583,8 @@ interface Ssh2ServerClient {
   end(): void;
 }
 interface Ssh2ClientInfo {
-  ip: string;
+  /** Undefined when the socket closed before ssh2 read the client's header. */
+  ip: string | undefined;
   family?: string;
   port: number;
 }
