@@ -45,6 +45,8 @@ const DESCRIPTION = "roj";
 interface Mapper {
   readonly method: "upnp" | "nat-pmp";
   readonly host: string;
+  /** How the gateway was found, for the log. */
+  readonly found: string;
   externalIp(signal: AbortSignal): Promise<string>;
   map(
     protocol: Protocol,
@@ -216,13 +218,17 @@ export function startPortMap(options: PortMapOptions): PortMap {
         options.log(
           `port mapped by ${name} gateway ${gw.host}: ${external} -> ${internal}:${options.port} (${
             [...made.keys()].join(", ").toUpperCase()
-          }, lease ${lifetimeS} s)`,
+          }, lease ${lifetimeS} s; ${gw.found})`,
         );
         options.onChange(external);
         scheduleRenewal(Math.max(500, (lifetimeS * 1000) / 2));
         return;
       } catch (err) {
-        tried.push(`${find === findUpnp ? "UPnP-IGD" : "NAT-PMP"}: ${oneLine(err)}`);
+        tried.push(
+          `${find === findUpnp ? "UPnP-IGD" : "NAT-PMP"}: ${oneLine(err)}${
+            gw?.method === "nat-pmp" ? ` (${gw.found})` : ""
+          }`,
+        );
         if (gw) {
           await unmapAll(gw);
           gw.close();
@@ -272,6 +278,7 @@ async function findUpnp(signal: AbortSignal): Promise<Mapper | undefined> {
   return {
     method: "upnp",
     host: gw.host,
+    found: "gateway answered the SSDP search",
     externalIp: (s) => gw.externalIp(s),
     map: (...args) => gw.map(...args),
     unmap: (protocol, _internalPort, externalPort, s) => gw.unmap(protocol, externalPort, s),
@@ -287,6 +294,9 @@ async function findPmp(_signal: AbortSignal): Promise<Mapper | undefined> {
   return {
     method: "nat-pmp",
     host: found.host,
+    found: found.source === "guess"
+      ? "gateway guessed: the route table is not readable"
+      : "gateway from the route table",
     externalIp: (s) => pmp.externalIp(s),
     // NAT-PMP maps the sender's address: the internal host is implied.
     map: (protocol, _internalHost, internalPort, externalPort, leaseS, s) =>
