@@ -12,7 +12,13 @@
  * mapping-capable router costs one log line, and the node falls back to what it
  * has (relays, punching). Leases are renewed at half their length.
  */
-export { type PortMap, portMapOff, type PortMapOptions, startPortMap } from "./port_map.ts";
+export {
+  behindAnotherNat,
+  type PortMap,
+  portMapOff,
+  type PortMapOptions,
+  startPortMap,
+} from "./port_map.ts";
 export {
   defaultGateway,
   lanAddressFor,

@@ -6,7 +6,7 @@
  */
 import type { PortMapView } from "../api/mod.ts";
 import { formatEndpoint } from "../transport/mod.ts";
-import { defaultGateway, lanAddressFor } from "./gateway_address.ts";
+import { defaultGateway, ipv4, lanAddressFor } from "./gateway_address.ts";
 import { NatPmpClient, type Protocol } from "./nat_pmp.ts";
 import { UpnpGateway } from "./upnp.ts";
 
@@ -124,14 +124,21 @@ export function startPortMap(options: PortMapOptions): PortMap {
     Deno.unrefTimer(renewTimer);
   };
 
-  /** Maps each protocol (again); returns the TCP port granted and the shortest lease. */
-  const mapEach = async (gw: Mapper): Promise<{ port: number; lifetimeS: number }> => {
+  /**
+   * Maps each protocol, or renews what is mapped; returns the TCP port granted
+   * and the shortest lease. A router refusing UDP at first leaves TCP alone;
+   * a failed renewal throws, and is retried whole.
+   */
+  const mapEach = async (
+    gw: Mapper,
+    renewal: boolean,
+  ): Promise<{ port: number; lifetimeS: number }> => {
     const ask = made.get("tcp") ?? options.port;
     made.set("tcp", ask);
     const tcp = await gw.map("tcp", internalHost, options.port, ask, leaseS, answer());
     made.set("tcp", tcp.externalPort);
     let lifetimeS = tcp.lifetimeS;
-    if (options.udp) {
+    if (options.udp && (!renewal || made.has("udp"))) {
       made.set("udp", made.get("udp") ?? tcp.externalPort);
       try {
         const udp = await gw.map(
@@ -145,6 +152,7 @@ export function startPortMap(options: PortMapOptions): PortMap {
         made.set("udp", udp.externalPort);
         lifetimeS = Math.min(lifetimeS, udp.lifetimeS);
       } catch (err) {
+        if (renewal) throw err;
         made.delete("udp");
         say(`UDP refused (${oneLine(err)}); TCP only`);
       }
@@ -156,7 +164,7 @@ export function startPortMap(options: PortMapOptions): PortMap {
     const gw = gateway;
     if (!gw || closed) return;
     try {
-      const { port, lifetimeS } = await mapEach(gw);
+      const { port, lifetimeS } = await mapEach(gw, true);
       const external = formatEndpoint({ host: await gw.externalIp(answer()), port });
       const changed = external !== status.external;
       // A renewal that works clears the last failure's reason.
@@ -196,8 +204,14 @@ export function startPortMap(options: PortMapOptions): PortMap {
         internalHost = internal;
         // Requests already sent are not aborted by close(): the mapping they make must be
         // known to be removed.
-        const { port, lifetimeS } = await mapEach(gw);
-        const external = formatEndpoint({ host: await gw.externalIp(answer()), port });
+        const { port, lifetimeS } = await mapEach(gw, false);
+        const externalIp = await gw.externalIp(answer());
+        if (behindAnotherNat(externalIp)) {
+          throw new Error(
+            `the router's own external address ${externalIp} is private (another NAT outside it); a mapping would not reach us`,
+          );
+        }
+        const external = formatEndpoint({ host: externalIp, port });
         if (closed) {
           await unmapAll(gw);
           gw.close();
@@ -304,6 +318,24 @@ async function findPmp(_signal: AbortSignal): Promise<Mapper | undefined> {
     unmap: (protocol, internalPort, _externalPort, s) => pmp.unmap(protocol, internalPort, s),
     close: () => {},
   };
+}
+
+/** Where a router's external address says another NAT sits outside it. */
+const BEHIND_ANOTHER_NAT = [
+  ["10.0.0.0", 8],
+  ["172.16.0.0", 12],
+  ["192.168.0.0", 16],
+  ["100.64.0.0", 10], // carrier-grade NAT (RFC 6598)
+  ["169.254.0.0", 16],
+] as const;
+
+/** A private, carrier-grade NAT or link-local IPv4 address. */
+export function behindAnotherNat(ip: string): boolean {
+  const n = ipv4(ip);
+  return n !== undefined &&
+    BEHIND_ANOTHER_NAT.some(([base, bits]) =>
+      (n >>> (32 - bits)) === (ipv4(base)! >>> (32 - bits))
+    );
 }
 
 function isWildcard(host: string): boolean {
