@@ -6,7 +6,8 @@
  * the anchor, dials her there directly. With --no-upnp nothing is mapped.
  * A node that stops removes every mapping it made (TCP and UDP, by UPnP-IGD
  * and by NAT-PMP), renews a short lease for as long as it runs, and
- * `roj status` shows the mapping or why there is none.
+ * `roj status` shows the mapping or why there is none. The NAT-PMP gateway
+ * comes from the route table where Deno may read it.
  */
 import assert from "node:assert/strict";
 import { until } from "../node/_testing/nodes.ts";
@@ -337,6 +338,55 @@ portmapTest(
     } finally {
       await alice.stop();
       await Deno.remove(a.dir, { recursive: true }).catch(() => {});
+    }
+  },
+);
+
+labTest(
+  "nat portmap: the default gateway comes from the route table where Deno may read it, else it is guessed",
+  async () => {
+    await using lab = await startNetLab();
+    // A router that is not the subnet's first host, so that a guess would be wrong.
+    await lab.run("homeA", ["ip", "route", "replace", "default", "via", "192.168.50.254"]);
+    const dir = await Deno.makeTempDir({ prefix: "roj-gateway-" });
+    try {
+      const script = `${dir}/gateway.ts`;
+      const module = new URL("../node/portmap/gateway_address.ts", import.meta.url).href;
+      await Deno.writeTextFile(
+        script,
+        `import { defaultGateway } from ${JSON.stringify(module)};\n` +
+          "console.log(JSON.stringify(defaultGateway()));\n",
+      );
+      const gatewayWith = async (flags: string[]) => {
+        const out = await lab.command("homeA", [
+          Deno.execPath(),
+          "run",
+          "--quiet",
+          "--no-config",
+          ...flags,
+          script,
+        ], { stdout: "piped", stderr: "piped" }).output();
+        const text = new TextDecoder().decode(out.stdout).trim();
+        assert.ok(out.success, `${flags.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+        return JSON.parse(text);
+      };
+      // Deno 2.9 reads /proc only with --allow-all.
+      assert.deepEqual(await gatewayWith(["--allow-all"]), {
+        host: "192.168.50.254",
+        source: "route table",
+      });
+      // Allowed to run `ip` (never prompted for): its route table.
+      assert.deepEqual(await gatewayWith(["--allow-read", "--allow-sys", "--allow-run=ip"]), {
+        host: "192.168.50.254",
+        source: "route table",
+      });
+      // What the tasks grant: neither, so the subnet's first host is guessed.
+      assert.deepEqual(await gatewayWith(["--allow-read", "--allow-sys"]), {
+        host: "192.168.50.1",
+        source: "guess",
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
 );
