@@ -170,10 +170,11 @@ portmapTest(
       assert.equal(status?.internal, "192.168.50.2:7022");
       assert.deepEqual(status?.protocols, ["tcp", "udp"]);
       assert.equal(status?.leaseSeconds, 3600);
-      assert.ok(Date.now() - status!.renewedAt! < 60_000, "mapped a moment ago");
-      assert.equal(
+      // Mapped when she started (a 1 h lease is not renewed yet), minutes ago at most under load.
+      assert.ok(Date.now() - status!.renewedAt! < 5 * 60_000, "mapped a moment ago");
+      assert.match(
         await statusLine(alice),
-        "port mapping:  UPnP-IGD 11.99.0.2:7022 (TCP, UDP) -> 192.168.50.2:7022, gateway 192.168.50.1, renewed just now, lease 1 h",
+        /^port mapping: {2}UPnP-IGD 11\.99\.0\.2:7022 \(TCP, UDP\) -> 192\.168\.50\.2:7022, gateway 192\.168\.50\.1, renewed (just now|\d min ago), lease 1 h$/,
       );
       // Stopping removes both mappings from the router, UDP (QUIC) as well as TCP.
       await alice.stop();
