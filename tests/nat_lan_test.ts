@@ -6,8 +6,8 @@
  * what she receives holds no key, fingerprint or name of theirs.
  */
 import assert from "node:assert/strict";
-import { fingerprint } from "../node/identity/mod.ts";
-import { decodeAnnouncement, LAN_GROUP, LAN_PORT } from "../node/lan/mod.ts";
+import { fingerprint, generateKeyPair } from "../node/identity/mod.ts";
+import { decodeAnnouncement, LAN_GROUP, LAN_PORT, TAG_BUCKET } from "../node/lan/mod.ts";
 import { toHex } from "../node/log/mod.ts";
 import { until } from "../node/_testing/nodes.ts";
 import { callNode, type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
@@ -36,7 +36,12 @@ labTest(
       ["alice", "bob", "carol", "dave"].map((n) => makeDataDir(n)),
     );
     await seedContacts(a!.dir, [{ publicKey: b!.publicKey, name: "bob" }]);
-    await seedContacts(b!.dir, [{ publicKey: a!.publicKey, name: "alice" }]);
+    // Bob has five contacts, alice one: their announcements must not tell.
+    const more = await Promise.all([1, 2, 3, 4].map((i) => generateKeyPair(`friend${i}`)));
+    await seedContacts(b!.dir, [
+      { publicKey: a!.publicKey, name: "alice" },
+      ...more.map((k, i) => ({ publicKey: k.publicKey, name: `friend${i + 1}` })),
+    ]);
     // Carol announces too (to dave, who is elsewhere), and is nobody's contact here.
     await seedContacts(c!.dir, [{ publicKey: d!.publicKey, name: "dave" }]);
 
@@ -136,8 +141,10 @@ labTest(
         const ann = decodeAnnouncement(bytes);
         assert.ok(ann, `a well-formed announcement: ${hex}`);
         assert.equal(ann.port, 7022);
-        assert.equal(ann.tags.length, 1); // one contact each
+        assert.equal(ann.tags.length, TAG_BUCKET); // padded: one contact or five
       }
+      assert.ok(fromThem.some((l) => l.startsWith(`${LAB.homeA} `)));
+      assert.ok(fromThem.some((l) => l.startsWith(`${LAB.homeA2} `)));
     } finally {
       await Promise.all(started.map((p) => p.stop()));
       capture.kill("SIGTERM");

@@ -8,12 +8,12 @@
  * rate-limited dial.
  *
  * Tags change every window (LAN_WINDOW_MS), so a node that is no contact
- * learns neither keys nor names, and cannot link announcements across windows
- * (it does see the sender's IP and how many contacts it announces to).
+ * learns neither keys nor names, and cannot link announcements across windows;
+ * it sees the sender's IP and a coarse bucket of its number of contacts.
  */
 import type { Pair } from "../discovery/mod.ts";
 import { toHex } from "../log/mod.ts";
-import { decodeAnnouncement, encodeAnnouncements, MAX_ANNOUNCEMENT } from "./announcement.ts";
+import { decodeAnnouncement, encodeAnnouncement, MAX_ANNOUNCEMENT } from "./announcement.ts";
 
 /** An administratively scoped group (RFC 2365): it does not leave the site. */
 export const LAN_GROUP = "239.255.82.74";
@@ -181,10 +181,10 @@ export class Lan {
     const window = this.#window();
     const me = this.#host.publicKey;
     const tags = this.#host.contacts().map((c) => lanTag(this.#host.pair(c), me, window));
-    for (const d of encodeAnnouncements(port, tags)) {
-      await socket.send(d, { transport: "udp", hostname: LAN_GROUP, port: this.#port })
-        .catch(() => {}); // no route for multicast (yet): the next tick tries again
-    }
+    const d = encodeAnnouncement(port, tags);
+    if (!d) return;
+    await socket.send(d, { transport: "udp", hostname: LAN_GROUP, port: this.#port })
+      .catch(() => {}); // no route for multicast (yet): the next tick tries again
   }
 
   async #receive(socket: Deno.DatagramConn): Promise<void> {

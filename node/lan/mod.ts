@@ -10,7 +10,9 @@ export {
 export {
   type Announcement,
   decodeAnnouncement,
-  encodeAnnouncements,
+  encodeAnnouncement,
   MAX_ANNOUNCEMENT,
   MAX_TAGS,
+  padTags,
+  TAG_BUCKET,
 } from "./announcement.ts";
