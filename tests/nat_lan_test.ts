@@ -11,7 +11,15 @@ import { decodeAnnouncement, LAN_GROUP, LAN_PORT, TAG_BUCKET } from "../node/lan
 import { toHex } from "../node/log/mod.ts";
 import { until } from "../node/_testing/nodes.ts";
 import { callNode, type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
-import { LAB, labTest, makeDataDir, seedContacts, startNetLab } from "../node/_testing/netlab.ts";
+import {
+  LAB,
+  labTest,
+  makeDataDir,
+  seedContacts,
+  SIDE,
+  SIDE6,
+  startNetLab,
+} from "../node/_testing/netlab.ts";
 import type { PeerView } from "../node/api/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -154,3 +162,60 @@ labTest(
     }
   },
 );
+
+/**
+ * Alice (homeA) and bob (homeB) sit behind different NATs, with no anchor and
+ * only dead addresses published; they also share a second network (eth1) that
+ * is neither's default route. Only announcements sent on that interface, not
+ * just the default route's, bring them together.
+ */
+for (const family of ["ipv4", "ipv6"] as const) {
+  labTest(
+    `lan: contacts sharing only a second network (${family}${
+      family === "ipv6" ? " only" : ""
+    }, not the default route) find each other over it`,
+    async () => {
+      await using lab = await startNetLab({ sideAB: family });
+      const [a, b] = await Promise.all(["alice", "bob"].map((n) => makeDataDir(n)));
+      await seedContacts(a!.dir, [{ publicKey: b!.publicKey, name: "bob" }]);
+      await seedContacts(b!.dir, [{ publicKey: a!.publicKey, name: "alice" }]);
+      const side = family === "ipv4" ? SIDE : SIDE6;
+      // IPv6 announcements only go out from a server that takes IPv6.
+      const listen = family === "ipv4" ? "0.0.0.0:7022" : "[::]:7022";
+      const dead = ["--advertise", "192.168.50.254:9"];
+      const started: NodeProcess[] = [];
+      try {
+        const [alice, bob] = await Promise.all([
+          spawnNode(a!.dir, listen, "alice", { netns: lab.ns("homeA"), args: dead }),
+          spawnNode(b!.dir, listen, "bob", { netns: lab.ns("homeB"), args: dead }),
+        ]);
+        started.push(alice, bob);
+        try {
+          await until(
+            async () => (await peer(alice, "bob"))?.path === "lan",
+            20_000,
+            "alice meets bob",
+          );
+          await until(async () => (await peer(bob, "alice"))?.path === "lan", 5000, "bob's side");
+          const at = (await peer(alice, "bob"))?.address ?? "";
+          const expected = family === "ipv4" ? `${side.homeB}:` : `[${side.homeB}]:`;
+          assert.ok(at.startsWith(expected), `alice reaches bob at ${at}`);
+          await callNode(alice, "send", { chat: "bob", text: "over the side network" });
+          await until(
+            async () =>
+              ((await callNode(bob, "read", { chat: "alice" })) as Array<{ body: string }>)
+                .some((m) => m.body === "over the side network"),
+            10_000,
+            "bob reads alice",
+          );
+        } catch (err) {
+          for (const p of started) console.log(p.output());
+          throw err;
+        }
+      } finally {
+        await Promise.all(started.map((p) => p.stop()));
+        for (const x of [a, b]) await Deno.remove(x!.dir, { recursive: true }).catch(() => {});
+      }
+    },
+  );
+}
