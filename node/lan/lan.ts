@@ -11,12 +11,14 @@
  * learns neither keys nor names, and cannot link announcements across windows;
  * it sees the sender's address and a coarse bucket of its number of contacts.
  *
- * Each interface has its own sending socket bound to that interface's address:
- * Deno's DatagramConn has no IP_MULTICAST_IF, and Linux sends a multicast from
- * a socket bound to an address out of the interface holding that address
- * (IPv6: the group address carries the interface's index as its scope). One
- * socket per family listens on the group, joined on every LAN interface.
+ * Each interface has its own sending socket (node:dgram: Deno's DatagramConn
+ * cannot set IP_MULTICAST_IF), bound to that interface's address, so that it
+ * is the datagram's source the contact dials, and with that interface as its
+ * multicast interface, so the datagram leaves there and not by the default
+ * route. One socket per family (Deno.listenDatagram) listens on the groups,
+ * joined on every LAN interface.
  */
+import dgram from "node:dgram";
 import type { Pair } from "../discovery/mod.ts";
 import { toHex } from "../log/mod.ts";
 import { decodeAnnouncement, encodeAnnouncement, MAX_ANNOUNCEMENT } from "./announcement.ts";
@@ -103,8 +105,45 @@ function plainIp(ip: string): string {
 }
 
 interface Sender {
-  readonly conn: Deno.DatagramConn;
-  readonly to: Deno.NetAddr;
+  /** Resolves once sent, or failed: a lost announcement is sent again next time. */
+  send(d: Uint8Array): Promise<void>;
+  close(): void;
+}
+
+/** A socket sending to `group`:`port` from `from`, out of the interface `iface` names. */
+function openSender(
+  type: "udp4" | "udp6",
+  from: string,
+  iface: string,
+  group: string,
+  port: number,
+): Promise<Sender> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket({ type });
+    socket.once("error", reject);
+    socket.bind({ address: from, port: 0 }, () => {
+      socket.off("error", reject);
+      // A send error is also reported as an event; without a listener it would throw.
+      socket.on("error", () => {});
+      try {
+        socket.setMulticastInterface(iface);
+        socket.setMulticastTTL(1); // this link only (IPv6: the hop limit)
+        socket.setMulticastLoopback(false); // not to ourselves or other nodes on this machine
+      } catch (err) {
+        socket.close();
+        reject(err);
+        return;
+      }
+      resolve({
+        send: (d) => new Promise((done) => socket.send(d, port, group, () => done())),
+        close: () => {
+          try {
+            socket.close();
+          } catch { /* already closed */ }
+        },
+      });
+    });
+  });
 }
 
 export class Lan {
@@ -196,11 +235,12 @@ export class Lan {
   close(): void {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
-    for (const s of [this.#recv4, this.#recv6, ...this.#senders.map((x) => x.conn)]) {
+    for (const s of [this.#recv4, this.#recv6]) {
       try {
         s?.close();
       } catch { /* already closed */ }
     }
+    for (const s of this.#senders) s.close();
     this.#senders = [];
   }
 
@@ -227,11 +267,7 @@ export class Lan {
     const ifs = this.#interfacesOf();
     this.#interfaces = this.#interfaceKey(ifs);
     for (const m of this.#memberships) await m.leave().catch(() => {});
-    for (const s of this.#senders) {
-      try {
-        s.conn.close();
-      } catch { /* already closed */ }
-    }
+    for (const s of this.#senders) s.close();
     this.#memberships = [];
     this.#senders = [];
     const on: string[] = [];
@@ -239,16 +275,19 @@ export class Lan {
       const used: string[] = [];
       if (i.ipv4 !== undefined && this.#recv4) {
         if (await this.#join(i, () => this.#recv4!.joinMulticastV4(LAN_GROUP, i.ipv4!))) {
-          if (this.#openSender(i, i.ipv4, LAN_GROUP)) used.push(i.ipv4);
+          if (await this.#openSender(i, "udp4", i.ipv4, i.ipv4, LAN_GROUP)) used.push(i.ipv4);
         }
       }
       if (i.ipv6 !== undefined && i.index !== undefined && this.#recv6) {
         const index = i.index;
         if (await this.#join(i, () => this.#recv6!.joinMulticastV6(LAN_GROUP6, index))) {
           // Announcing an address our server does not take would only cost peers a dial.
-          if (this.#host.sshIpv6() && this.#openSender(i, i.ipv6, `${LAN_GROUP6}%${index}`)) {
-            used.push(i.ipv6);
-          }
+          // The scope names the interface: by name, except on Windows, which numbers them.
+          const scope = Deno.build.os === "windows" ? `${index}` : i.name;
+          if (
+            this.#host.sshIpv6() &&
+            await this.#openSender(i, "udp6", i.ipv6, `::%${scope}`, LAN_GROUP6)
+          ) used.push(i.ipv6);
         }
       }
       if (used.length > 0) on.push(`${i.name} (${used.join(", ")})`);
@@ -269,15 +308,15 @@ export class Lan {
     }
   }
 
-  #openSender(i: LanInterface, from: string, group: string): boolean {
+  async #openSender(
+    i: LanInterface,
+    type: "udp4" | "udp6",
+    from: string,
+    iface: string,
+    group: string,
+  ): Promise<boolean> {
     try {
-      const conn = Deno.listenDatagram({
-        transport: "udp",
-        hostname: from,
-        port: 0,
-        loopback: false,
-      });
-      this.#senders.push({ conn, to: { transport: "udp", hostname: group, port: this.#port } });
+      this.#senders.push(await openSender(type, from, iface, group, this.#port));
       return true;
     } catch (err) {
       this.#host.log(`cannot announce on ${i.name} from ${from}: ${(err as Error).message}`);
@@ -296,7 +335,7 @@ export class Lan {
       // Fresh filler and order per datagram: two copies of one announcement differ.
       const d = encodeAnnouncement(port, tags);
       if (!d) return;
-      await s.conn.send(d, s.to).catch(() => {}); // no route (yet): the next tick tries again
+      await s.send(d);
     }));
   }
 
