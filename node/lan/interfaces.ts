@@ -40,7 +40,12 @@ const IFF_UP = 0x1;
 const IFF_LOOPBACK = 0x8;
 const IFF_MULTICAST = 0x1000;
 
-/** Linux's view of an interface (sysfs); undefined elsewhere or when it cannot be read. */
+/**
+ * Linux's view of an interface (sysfs); undefined elsewhere or when it cannot
+ * be read, which is the rule: Deno grants reading /sys only with --allow-all.
+ * Without it a down interface is still announced on, the send fails, and Lan
+ * tries again each poll (see Lan's tick), so it is heard once the link is up.
+ */
 export function interfaceState(name: string): InterfaceState | undefined {
   if (!/^[\w.-]{1,15}$/.test(name)) return undefined;
   try {

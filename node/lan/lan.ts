@@ -105,8 +105,10 @@ function plainIp(ip: string): string {
 }
 
 interface Sender {
-  /** Resolves once sent, or failed: a lost announcement is sent again next time. */
-  send(d: Uint8Array): Promise<void>;
+  /** Resolves to whether it was sent (not, e.g., while the interface is down). */
+  send(d: Uint8Array): Promise<boolean>;
+  /** The last send failed: the interface may be down (a cable not plugged in yet). */
+  failed: boolean;
   close(): void;
 }
 
@@ -135,7 +137,8 @@ function openSender(
         return;
       }
       resolve({
-        send: (d) => new Promise((done) => socket.send(d, port, group, () => done())),
+        send: (d) => new Promise((done) => socket.send(d, port, group, (err) => done(!err))),
+        failed: false,
         close: () => {
           try {
             socket.close();
@@ -256,6 +259,13 @@ export class Lan {
     if (this.#closed) return;
     if (this.#interfaceKey(this.#interfacesOf()) !== this.#interfaces) await this.#rejoin();
     else if (this.#host.now() - this.#lastAnnounce >= this.#announceMs) await this.#announce();
+    else {
+      // An interface that was down when we last announced: Deno lets a node
+      // read no link state (sysfs needs --allow-all), but a send there fails,
+      // so trying again each poll announces within pollMs of the link coming up.
+      const failed = this.#senders.filter((s) => s.failed);
+      if (failed.length > 0) await this.#announce(failed);
+    }
   }
 
   /**
@@ -324,18 +334,17 @@ export class Lan {
     }
   }
 
-  async #announce(): Promise<void> {
+  async #announce(senders = this.#senders): Promise<void> {
     const port = this.#host.sshPort();
-    if (this.#closed || port === undefined || this.#senders.length === 0) return;
-    this.#lastAnnounce = this.#host.now();
+    if (this.#closed || port === undefined || senders.length === 0) return;
+    if (senders === this.#senders) this.#lastAnnounce = this.#host.now();
     const window = this.#window();
     const me = this.#host.publicKey;
     const tags = this.#host.contacts().map((c) => lanTag(this.#host.pair(c), me, window));
-    await Promise.all(this.#senders.map(async (s) => {
+    await Promise.all(senders.map(async (s) => {
       // Fresh filler and order per datagram: two copies of one announcement differ.
       const d = encodeAnnouncement(port, tags);
-      if (!d) return;
-      await s.send(d);
+      if (d) s.failed = !await s.send(d);
     }));
   }
 
