@@ -165,6 +165,7 @@ export class Lan {
   #lastAnnounce = 0;
   #lastAnswer = -Infinity;
   #closed = false;
+  #ticking = false;
   /** Tags we expect from our contacts (hex → contact key), for the windows around now. */
   #expected: { key: string; byTag: Map<string, Uint8Array> } | undefined;
   /** Where each contact was last heard (hex → ip → when), for naming inbound sessions. */
@@ -215,7 +216,7 @@ export class Lan {
     if (!this.#recv4 && !this.#recv6) return false;
     for (const s of [this.#recv4, this.#recv6]) if (s) this.#receive(s);
     await this.#rejoin();
-    this.#timer = setInterval(() => this.#tick(), this.#pollMs);
+    if (!this.#closed) this.#timer = setInterval(() => this.#tick(), this.#pollMs);
     return true;
   }
 
@@ -256,7 +257,17 @@ export class Lan {
   }
 
   async #tick(): Promise<void> {
-    if (this.#closed) return;
+    // A slow rejoin or send must not overlap the next tick's.
+    if (this.#closed || this.#ticking) return;
+    this.#ticking = true;
+    try {
+      await this.#tickOnce();
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #tickOnce(): Promise<void> {
     if (this.#interfaceKey(this.#interfacesOf()) !== this.#interfaces) await this.#rejoin();
     else if (this.#host.now() - this.#lastAnnounce >= this.#announceMs) await this.#announce();
     else {
@@ -301,6 +312,11 @@ export class Lan {
         }
       }
       if (used.length > 0) on.push(`${i.name} (${used.join(", ")})`);
+    }
+    if (this.#closed) { // while we were joining: close() did not see these
+      for (const s of this.#senders) s.close();
+      this.#senders = [];
+      return;
     }
     this.#host.log(
       on.length > 0 ? `LAN discovery on ${on.join(", ")}` : "LAN discovery: no LAN interface",
