@@ -276,7 +276,7 @@ export function buildCli(io: CliIo = stdio): Command {
     )
     .option(
       "--no-lan",
-      "do not announce to or look for contacts on the local network (UDP multicast 239.255.82.74:7024)",
+      "do not announce to or look for contacts on the local network (UDP multicast 239.255.82.74 and ff02::726f:6a4c, port 7024)",
     )
     .option(
       "--web <host:port>",

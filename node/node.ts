@@ -1881,6 +1881,7 @@ export class RojNode implements NodeApi {
           .map((c) => c.publicKey),
       name: (peer) => this.#peerName(peer),
       sshPort: () => this.#server?.address.port,
+      sshIpv6: () => this.#server?.address.host === "::",
       // A session through a relay is worth replacing by a LAN one (see #dialAt's upgrade).
       wanted: (peer) => {
         const s = this.#peers.get(peer);

@@ -9,13 +9,19 @@
 # hosts on it: homeA2 (192.168.50.3) and homeA3 (192.168.50.4), for tests of
 # contacts on the same LAN. Without it the lab is exactly as drawn above.
 #
+# With --side-ab, homeA and homeB also share a second network, a switch in
+# namespace "side" that routes nowhere: each has eth1 on it (192.168.77.2 and
+# .3) besides its eth0, which keeps the default route through its own NAT, like
+# a laptop on Wi-Fi and on a cable to the machine next to it. --side-ab6 makes
+# that network IPv6-only (2001:db8:77::2 and ::3, no IPv4 at all).
+#
 # "wan" is the public internet with one host on it (an anchor runs there); natA
 # and natB are home routers: they masquerade their LAN and drop new inbound
 # connections on their wan side, as real routers do (without that rule the
 # first punching packet from the other side creates a conntrack entry on the
 # router and the outgoing port is remapped, see shared/NETLAB.md).
 #
-# Usage: netlab.sh setup [--symmetric-b] [--lan-a] [--ipv6] | teardown | status | upnp-a [--pmp-only]
+# Usage: netlab.sh setup [--symmetric-b] [--lan-a] [--ipv6] [--side-ab|--side-ab6] | teardown | status | upnp-a [--pmp-only]
 #   upnp-a          (after setup) natA becomes a UPnP-IGD / NAT-PMP router: Debian's
 #                   miniupnpd (nftables backend) runs in it. miniupnpd refuses to map
 #                   on a private external address, so natA's wan side gets 11.99.0.2
@@ -24,6 +30,8 @@
 #   --symmetric-b   natB maps each destination to a new port (`masquerade random`),
 #                   like a symmetric NAT: UDP hole punching through it fails.
 #   --lan-a         two more hosts in home network A (see above).
+#   --side-ab       a second network between homeA and homeB (see above);
+#   --side-ab6      the same, IPv6 only.
 #   --ipv6          global IPv6 too (documentation prefix 2001:db8::/32): wan
 #                   2001:db8:99::1, homeA 2001:db8:50::2, homeB 2001:db8:60::2, routed
 #                   without NAT; the routers filter only IPv4, like a home router
@@ -38,8 +46,8 @@ if ! [[ "$PREFIX" =~ ^[a-zA-Z0-9]{1,10}$ ]]; then
   exit 2
 fi
 WAN="$PREFIX-wan" NATA="$PREFIX-natA" HOMEA="$PREFIX-homeA" NATB="$PREFIX-natB" HOMEB="$PREFIX-homeB"
-HOMEA2="$PREFIX-homeA2" HOMEA3="$PREFIX-homeA3"
-ALL="$WAN $NATA $HOMEA $NATB $HOMEB $HOMEA2 $HOMEA3"
+HOMEA2="$PREFIX-homeA2" HOMEA3="$PREFIX-homeA3" SIDE="$PREFIX-side"
+ALL="$WAN $NATA $HOMEA $NATB $HOMEB $HOMEA2 $HOMEA3 $SIDE"
 
 teardown() {
   local pidfile="/run/netlab-$PREFIX-miniupnpd.pid"
@@ -58,6 +66,29 @@ lan_host() {
   ip -n "$h" addr add "$hip/24" dev eth0
   for dev in eth0 lo; do ip -n "$h" link set "$dev" up; done
   ip -n "$h" route add default via "$gw"
+}
+
+# side_network FAMILY: the switch between homeA and homeB (FAMILY ipv4 or ipv6).
+side_network() {
+  local family=$1
+  ip netns add "$SIDE"
+  ip -n "$SIDE" link add sw type bridge
+  # No IGMP/MLD snooping: without a querier it would stop multicast between the hosts.
+  ip -n "$SIDE" link set sw type bridge mcast_snooping 0
+  ip -n "$SIDE" link set sw up
+  local h port n
+  for n in 2 3; do
+    if [ "$n" = 2 ]; then h=$HOMEA port=sideA; else h=$HOMEB port=sideB; fi
+    ip -n "$SIDE" link add "$port" type veth peer name eth1 netns "$h"
+    ip -n "$SIDE" link set "$port" master sw
+    ip -n "$SIDE" link set "$port" up
+    if [ "$family" = ipv4 ]; then
+      ip -n "$h" addr add "192.168.77.$n/24" dev eth1
+    else
+      ip -n "$h" addr add "2001:db8:77::$n/64" dev eth1 nodad
+    fi
+    ip -n "$h" link set eth1 up
+  done
 }
 
 # nat_router ROUTER-NS WAN-IF PUBLIC-IP LAN-IF LAN-GW HOME-NS HOME-IP LAN-CIDR MASQUERADE-FLAGS [SWITCHED]
@@ -121,13 +152,15 @@ v6_router() {
 }
 
 setup() {
-  local flagsB="" lanA=0 ipv6=0
+  local flagsB="" lanA=0 ipv6=0 side=""
   for opt in "$@"; do
     case "$opt" in
       --symmetric-b) flagsB="random" ;;
       --lan-a) lanA=1 ;;
       --ipv6) ipv6=1 ;;
-      *) echo "netlab: unknown option '$opt' (expected --symmetric-b, --lan-a or --ipv6)" >&2; exit 2 ;;
+      --side-ab) side=ipv4 ;;
+      --side-ab6) side=ipv6 ;;
+      *) echo "netlab: unknown option '$opt' (expected --symmetric-b, --lan-a, --ipv6, --side-ab or --side-ab6)" >&2; exit 2 ;;
     esac
   done
   for tool in ip nft; do
@@ -155,6 +188,7 @@ setup() {
     v6_router "$NATA" wanA 2001:db8:99::2 lanA 2001:db8:50 "$HOMEA" 2001:db8:99::3 2001:db8:60
     v6_router "$NATB" wanB 2001:db8:99::3 lanB 2001:db8:60 "$HOMEB" 2001:db8:99::2 2001:db8:50
   fi
+  if [ -n "$side" ]; then side_network "$side"; fi
 }
 
 # natA as a router that maps ports on request (UPnP-IGD and NAT-PMP).
@@ -213,8 +247,8 @@ EOF
 
 status() {
   for n in $ALL; do
-    # The --lan-a hosts only when the lab has them.
-    if [[ "$n" == "$HOMEA2" || "$n" == "$HOMEA3" ]] && ! [ -e "/run/netns/$n" ]; then continue; fi
+    # The --lan-a hosts and the side network only when the lab has them.
+    if [[ "$n" == "$HOMEA2" || "$n" == "$HOMEA3" || "$n" == "$SIDE" ]] && ! [ -e "/run/netns/$n" ]; then continue; fi
     echo "== $n"
     ip -n "$n" -br addr 2>/dev/null || echo "(absent)"
   done
@@ -228,5 +262,5 @@ case "${1:-}" in
   teardown) teardown ;;
   status) status ;;
   upnp-a) upnp_a "${2:-}" ;;
-  *) echo "usage: $0 setup [--symmetric-b] [--lan-a] [--ipv6] | teardown | status | upnp-a [--pmp-only]" >&2; exit 2 ;;
+  *) echo "usage: $0 setup [--symmetric-b] [--lan-a] [--ipv6] [--side-ab|--side-ab6] | teardown | status | upnp-a [--pmp-only]" >&2; exit 2 ;;
 esac

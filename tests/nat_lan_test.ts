@@ -6,12 +6,20 @@
  * what she receives holds no key, fingerprint or name of theirs.
  */
 import assert from "node:assert/strict";
-import { fingerprint } from "../node/identity/mod.ts";
-import { decodeAnnouncement, LAN_GROUP, LAN_PORT } from "../node/lan/mod.ts";
+import { fingerprint, generateKeyPair } from "../node/identity/mod.ts";
+import { decodeAnnouncement, LAN_GROUP, LAN_PORT, TAG_BUCKET } from "../node/lan/mod.ts";
 import { toHex } from "../node/log/mod.ts";
 import { until } from "../node/_testing/nodes.ts";
 import { callNode, type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
-import { LAB, labTest, makeDataDir, seedContacts, startNetLab } from "../node/_testing/netlab.ts";
+import {
+  LAB,
+  labTest,
+  makeDataDir,
+  seedContacts,
+  SIDE,
+  SIDE6,
+  startNetLab,
+} from "../node/_testing/netlab.ts";
 import type { PeerView } from "../node/api/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -36,7 +44,12 @@ labTest(
       ["alice", "bob", "carol", "dave"].map((n) => makeDataDir(n)),
     );
     await seedContacts(a!.dir, [{ publicKey: b!.publicKey, name: "bob" }]);
-    await seedContacts(b!.dir, [{ publicKey: a!.publicKey, name: "alice" }]);
+    // Bob has five contacts, alice one: their announcements must not tell.
+    const more = await Promise.all([1, 2, 3, 4].map((i) => generateKeyPair(`friend${i}`)));
+    await seedContacts(b!.dir, [
+      { publicKey: a!.publicKey, name: "alice" },
+      ...more.map((k, i) => ({ publicKey: k.publicKey, name: `friend${i + 1}` })),
+    ]);
     // Carol announces too (to dave, who is elsewhere), and is nobody's contact here.
     await seedContacts(c!.dir, [{ publicKey: d!.publicKey, name: "dave" }]);
 
@@ -136,8 +149,10 @@ labTest(
         const ann = decodeAnnouncement(bytes);
         assert.ok(ann, `a well-formed announcement: ${hex}`);
         assert.equal(ann.port, 7022);
-        assert.equal(ann.tags.length, 1); // one contact each
+        assert.equal(ann.tags.length, TAG_BUCKET); // padded: one contact or five
       }
+      assert.ok(fromThem.some((l) => l.startsWith(`${LAB.homeA} `)));
+      assert.ok(fromThem.some((l) => l.startsWith(`${LAB.homeA2} `)));
     } finally {
       await Promise.all(started.map((p) => p.stop()));
       capture.kill("SIGTERM");
@@ -147,3 +162,74 @@ labTest(
     }
   },
 );
+
+/**
+ * Alice (homeA) and bob (homeB) sit behind different NATs, with no anchor and
+ * only dead addresses published; they also share a second network (eth1) that
+ * is neither's default route. Only announcements sent on that interface, not
+ * just the default route's, bring them together. Over IPv4, bob's eth1 is
+ * plugged in only after he started, as a laptop's cable is.
+ */
+for (const family of ["ipv4", "ipv6"] as const) {
+  labTest(
+    `lan: contacts sharing only a second network (${family}${
+      family === "ipv6" ? " only" : ""
+    }, not the default route) find each other over it`,
+    async () => {
+      await using lab = await startNetLab({ sideAB: family });
+      const [a, b] = await Promise.all(["alice", "bob"].map((n) => makeDataDir(n)));
+      await seedContacts(a!.dir, [{ publicKey: b!.publicKey, name: "bob" }]);
+      await seedContacts(b!.dir, [{ publicKey: a!.publicKey, name: "alice" }]);
+      const side = family === "ipv4" ? SIDE : SIDE6;
+      // IPv6 announcements only go out from a server that takes IPv6.
+      const listen = family === "ipv4" ? "0.0.0.0:7022" : "[::]:7022";
+      const dead = ["--advertise", "192.168.50.254:9"];
+      const started: NodeProcess[] = [];
+      const late = family === "ipv4";
+      if (late) {
+        // Without IPv6 there, its interface list does not change when it comes up.
+        await lab.run("homeB", ["sysctl", "-qw", "net.ipv6.conf.eth1.disable_ipv6=1"]);
+        await lab.run("homeB", ["ip", "link", "set", "eth1", "down"]);
+      }
+      try {
+        const [alice, bob] = await Promise.all([
+          spawnNode(a!.dir, listen, "alice", { netns: lab.ns("homeA"), args: dead }),
+          spawnNode(b!.dir, listen, "bob", { netns: lab.ns("homeB"), args: dead }),
+        ]);
+        started.push(alice, bob);
+        try {
+          if (late) {
+            // Announcements fail there while it is down; alice cannot hear bob yet.
+            await new Promise((r) => setTimeout(r, 3000));
+            assert.notEqual((await peer(alice, "bob"))?.state, "connected");
+            await lab.run("homeB", ["ip", "link", "set", "eth1", "up"]);
+          }
+          // Once the cable is in, within a few polls (5 s), not at the next 30 s announcement.
+          await until(
+            async () => (await peer(alice, "bob"))?.path === "lan",
+            late ? 15_000 : 20_000,
+            "alice meets bob",
+          );
+          await until(async () => (await peer(bob, "alice"))?.path === "lan", 5000, "bob's side");
+          const at = (await peer(alice, "bob"))?.address ?? "";
+          const expected = family === "ipv4" ? `${side.homeB}:` : `[${side.homeB}]:`;
+          assert.ok(at.startsWith(expected), `alice reaches bob at ${at}`);
+          await callNode(alice, "send", { chat: "bob", text: "over the side network" });
+          await until(
+            async () =>
+              ((await callNode(bob, "read", { chat: "alice" })) as Array<{ body: string }>)
+                .some((m) => m.body === "over the side network"),
+            10_000,
+            "bob reads alice",
+          );
+        } catch (err) {
+          for (const p of started) console.log(p.output());
+          throw err;
+        }
+      } finally {
+        await Promise.all(started.map((p) => p.stop()));
+        for (const x of [a, b]) await Deno.remove(x!.dir, { recursive: true }).catch(() => {});
+      }
+    },
+  );
+}

@@ -37,6 +37,11 @@ export const LAB6 = {
 } as const;
 export type LabHost = keyof typeof LAB;
 
+/** Only with `sideAB: "ipv4"`: homeA's and homeB's addresses on their shared second network. */
+export const SIDE = { homeA: "192.168.77.2", homeB: "192.168.77.3" } as const;
+/** Only with `sideAB: "ipv6"`: the same, on an IPv6-only network. */
+export const SIDE6 = { homeA: "2001:db8:77::2", homeB: "2001:db8:77::3" } as const;
+
 function onPath(tool: string): boolean {
   const dirs = (Deno.env.get("PATH") ?? "").split(":").concat(["/usr/sbin", "/sbin"]);
   return dirs.some((d) => {
@@ -108,6 +113,11 @@ export interface NetLabOptions {
   readonly lanA?: boolean;
   /** Global IPv6 on wan, homeA and homeB too (LAB6). @default false */
   readonly ipv6?: boolean;
+  /**
+   * homeA and homeB also share a second network that is not their default
+   * route (eth1, SIDE or SIDE6), over IPv4 or IPv6 only.
+   */
+  readonly sideAB?: "ipv4" | "ipv6";
 }
 
 async function script(prefix: string, args: string[]): Promise<void> {
@@ -187,6 +197,11 @@ export async function startNetLab(options: NetLabOptions = {}): Promise<NetLab> 
     ...(options.symmetricB ? ["--symmetric-b"] : []),
     ...(options.lanA ? ["--lan-a"] : []),
     ...(options.ipv6 ? ["--ipv6"] : []),
+    ...(options.sideAB === "ipv4"
+      ? ["--side-ab"]
+      : options.sideAB === "ipv6"
+      ? ["--side-ab6"]
+      : []),
   ]);
   const names: Record<LabHost, string> = {
     wan: `${prefix}-wan`,

@@ -1,23 +1,37 @@
 /**
- * Finding contacts on the same LAN: every node on a network sends a small
- * multicast announcement now and then (at start, when its addresses change,
- * and every `announceMs`) holding one opaque tag per contact (see
- * announcement.ts). A node that recognises one of its contacts' tags dials
- * the datagram's source IP at the announced port, and the usual SSH host-key
- * check decides: a forged or replayed announcement costs at most a failed,
- * rate-limited dial.
+ * Finding contacts on the same LAN: every node sends a small multicast
+ * announcement now and then (at start, when its interfaces change, and every
+ * `announceMs`) on each of its LAN interfaces (see interfaces.ts), over IPv4
+ * and IPv6, holding one opaque tag per contact, padded (see announcement.ts).
+ * A node that recognises one of its contacts' tags dials the datagram's source
+ * address at the announced port, and the usual SSH host-key check decides: a
+ * forged or replayed announcement costs at most a failed, rate-limited dial.
  *
  * Tags change every window (LAN_WINDOW_MS), so a node that is no contact
- * learns neither keys nor names, and cannot link announcements across windows
- * (it does see the sender's IP and how many contacts it announces to).
+ * learns neither keys nor names, and cannot link announcements across windows;
+ * it sees the sender's address and a coarse bucket of its number of contacts.
+ *
+ * Each interface has its own sending socket (node:dgram: Deno's DatagramConn
+ * cannot set IP_MULTICAST_IF), bound to that interface's address, so that it
+ * is the datagram's source the contact dials, and with that interface as its
+ * multicast interface, so the datagram leaves there and not by the default
+ * route. One socket per family (Deno.listenDatagram) listens on the groups,
+ * joined on every LAN interface.
  */
+import dgram from "node:dgram";
 import type { Pair } from "../discovery/mod.ts";
 import { toHex } from "../log/mod.ts";
 import { unmapIPv4 } from "../transport/mod.ts";
-import { decodeAnnouncement, encodeAnnouncements, MAX_ANNOUNCEMENT } from "./announcement.ts";
+import { decodeAnnouncement, encodeAnnouncement, MAX_ANNOUNCEMENT } from "./announcement.ts";
+import { ipv6Kind, type LanInterface, lanInterfaces } from "./interfaces.ts";
 
-/** An administratively scoped group (RFC 2365): it does not leave the site. */
+/** An administratively scoped IPv4 group (RFC 2365): it does not leave the site. */
 export const LAN_GROUP = "239.255.82.74";
+/**
+ * The IPv6 group: link-local scope (ff02::/16, RFC 4291), which routers never
+ * forward; the group id 0x726f6a4c spells "rojL" and is not in IANA's registry.
+ */
+export const LAN_GROUP6 = "ff02::726f:6a4c";
 export const LAN_PORT = 7024;
 /** How long a tag is used before the next one. */
 export const LAN_WINDOW_MS = 10 * 60_000;
@@ -32,6 +46,8 @@ export interface LanHost {
   name(peer: Uint8Array): string;
   /** The TCP port our SSH server listens on. */
   sshPort(): number | undefined;
+  /** Whether our SSH server takes IPv6 connections (it listens on "::"): only then we announce over IPv6. */
+  sshIpv6(): boolean;
   /** Whether reaching `peer` over the LAN is worth a dial now (no session, or a worse one). */
   wanted(peer: Uint8Array): boolean;
   /** Dials `addr` expecting `peer`'s host key; true when the session is kept. */
@@ -43,35 +59,90 @@ export interface LanOptions {
   readonly port?: number;
   /** @default 30000 */
   readonly announceMs?: number;
-  /** How often to look for changed interface addresses. @default 5000 */
+  /** How often to look for changed interfaces. @default 5000 */
   readonly pollMs?: number;
   /** @default LAN_WINDOW_MS */
   readonly windowMs?: number;
+  /** The interfaces to announce on. @default lanInterfaces (this machine's LAN interfaces) */
+  readonly interfaces?: () => readonly LanInterface[];
+}
+
+/** What the receiving side did with the datagrams it got (for tests and the curious). */
+export interface LanStats {
+  received: number;
+  /** Dropped unread: over the budget of all sources together, or of their source. */
+  overBudget: number;
+  overSourceBudget: number;
+  /** Dropped: larger than any announcement, or not a well-formed one. */
+  tooLarge: number;
+  malformed: number;
+  /** Well-formed announcements read. */
+  announcements: number;
 }
 
 /** Least time between two dials to one contact. */
 const DIAL_GAP_MS = 15_000;
 /** At most this many LAN dials per 10 s, whatever the announcements say. */
 const DIALS_PER_10S = 8;
-/** Datagrams read per second at most; the rest are dropped unread. */
+/** Datagrams read per second at most, from all sources together; the rest are dropped unread. */
 const DATAGRAMS_PER_S = 200;
+/**
+ * Datagrams read per second from one source address. An honest node sends one
+ * per interface every announceMs and answers at most once a second: a source
+ * above this floods, and must not use up the budget of the others.
+ */
+const SOURCE_DATAGRAMS_PER_S = 4;
+/** Sources counted per second; past this, new sources wait for the next second. */
+const MAX_SOURCES_PER_S = 256;
 
 /** The tag `owner` announces for `other` in `window` (a pure function of the pair). */
 export function lanTag(pair: Pair, owner: Uint8Array, window: number): Uint8Array {
   return pair.lanTag(owner, window);
 }
 
-/** The machine's IPv4 addresses other than loopback; [] when they cannot be read. */
-function ipv4Interfaces(): string[] {
-  try {
-    return Deno.networkInterfaces()
-      .filter((i) => i.family === "IPv4" && !i.address.startsWith("127."))
-      .map((i) => i.address)
-      .filter((a, i, all) => all.indexOf(a) === i)
-      .sort();
-  } catch {
-    return [];
-  }
+interface Sender {
+  /** Resolves to whether it was sent (not, e.g., while the interface is down). */
+  send(d: Uint8Array): Promise<boolean>;
+  /** The last send failed: the interface may be down (a cable not plugged in yet). */
+  failed: boolean;
+  close(): void;
+}
+
+/** A socket sending to `group`:`port` from `from`, out of the interface `iface` names. */
+function openSender(
+  type: "udp4" | "udp6",
+  from: string,
+  iface: string,
+  group: string,
+  port: number,
+): Promise<Sender> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket({ type });
+    socket.once("error", reject);
+    socket.bind({ address: from, port: 0 }, () => {
+      socket.off("error", reject);
+      // A send error is also reported as an event; without a listener it would throw.
+      socket.on("error", () => {});
+      try {
+        socket.setMulticastInterface(iface);
+        socket.setMulticastTTL(1); // this link only (IPv6: the hop limit)
+        socket.setMulticastLoopback(false); // not to ourselves or other nodes on this machine
+      } catch (err) {
+        socket.close();
+        reject(err);
+        return;
+      }
+      resolve({
+        send: (d) => new Promise((done) => socket.send(d, port, group, (err) => done(!err))),
+        failed: false,
+        close: () => {
+          try {
+            socket.close();
+          } catch { /* already closed */ }
+        },
+      });
+    });
+  });
 }
 
 export class Lan {
@@ -80,20 +151,32 @@ export class Lan {
   readonly #announceMs: number;
   readonly #pollMs: number;
   readonly #windowMs: number;
-  #socket: Deno.DatagramConn | undefined;
-  #memberships: Deno.MulticastV4Membership[] = [];
+  readonly #interfacesOf: () => readonly LanInterface[];
+  #recv4: Deno.DatagramConn | undefined;
+  #recv6: Deno.DatagramConn | undefined;
+  #memberships: Array<{ leave(): Promise<void> }> = [];
+  #senders: Sender[] = [];
   #interfaces = "";
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastAnnounce = 0;
   #lastAnswer = -Infinity;
   #closed = false;
+  #ticking = false;
   /** Tags we expect from our contacts (hex → contact key), for the windows around now. */
   #expected: { key: string; byTag: Map<string, Uint8Array> } | undefined;
-  /** Where each contact was last heard (hex → ip and when), for naming inbound sessions. */
-  readonly #heard = new Map<string, { ip: string; at: number }>();
+  /** Where each contact was last heard (hex → ip → when), for naming inbound sessions. */
+  readonly #heard = new Map<string, Map<string, number>>();
   readonly #lastDial = new Map<string, number>();
   #dials: number[] = [];
-  #budget = { second: 0, count: 0 };
+  #budget = { second: 0, count: 0, bySource: new Map<string, number>() };
+  readonly stats: LanStats = {
+    received: 0,
+    overBudget: 0,
+    overSourceBudget: 0,
+    tooLarge: 0,
+    malformed: 0,
+    announcements: 0,
+  };
 
   constructor(host: LanHost, options: LanOptions = {}) {
     this.#host = host;
@@ -101,35 +184,47 @@ export class Lan {
     this.#announceMs = options.announceMs ?? 30_000;
     this.#pollMs = options.pollMs ?? 5000;
     this.#windowMs = options.windowMs ?? LAN_WINDOW_MS;
+    this.#interfacesOf = options.interfaces ?? lanInterfaces;
   }
 
-  /** Joins the group and starts announcing; false (and a log line) when this machine cannot. */
+  /** Listens on the groups and starts announcing; false (and a log line) when this machine cannot. */
   async start(): Promise<boolean> {
-    try {
-      this.#socket = Deno.listenDatagram({
-        transport: "udp",
-        hostname: "0.0.0.0",
-        port: this.#port,
-        // Other programs (or nodes) on this machine may listen on the group too.
-        reuseAddress: true,
-        loopback: false,
-      });
-    } catch (err) {
-      this.#host.log(
-        `no LAN discovery: cannot listen on UDP ${this.#port}: ${(err as Error).message}`,
-      );
-      return false;
-    }
-    this.#receive(this.#socket);
+    const listen = (hostname: string) => {
+      try {
+        return Deno.listenDatagram({
+          transport: "udp",
+          hostname,
+          port: this.#port,
+          // Other programs (or nodes) on this machine may listen on the group too.
+          reuseAddress: true,
+          loopback: false,
+        });
+      } catch (err) {
+        this.#host.log(
+          `no LAN discovery on UDP [${hostname}]:${this.#port}: ${(err as Error).message}`,
+        );
+        return undefined;
+      }
+    };
+    this.#recv4 = listen("0.0.0.0");
+    // A machine without IPv6 still finds contacts over IPv4.
+    this.#recv6 = listen("::");
+    if (!this.#recv4 && !this.#recv6) return false;
+    for (const s of [this.#recv4, this.#recv6]) if (s) this.#receive(s);
     await this.#rejoin();
-    this.#timer = setInterval(() => this.#tick(), this.#pollMs);
+    if (!this.#closed) this.#timer = setInterval(() => this.#tick(), this.#pollMs);
     return true;
+  }
+
+  /** The port the group is listened on (LanOptions.port, or the one the OS chose for 0). */
+  get port(): number {
+    return ((this.#recv4 ?? this.#recv6)?.addr as Deno.NetAddr | undefined)?.port ?? this.#port;
   }
 
   /** True when `peer`'s announcement came from `ip` within the last window. */
   heardAt(peer: Uint8Array, ip: string): boolean {
-    const h = this.#heard.get(toHex(peer));
-    return h !== undefined && h.ip === ip && this.#host.now() - h.at < this.#windowMs;
+    const at = this.#heard.get(toHex(peer))?.get(unmapIPv4(ip));
+    return at !== undefined && this.#host.now() - at < this.#windowMs;
   }
 
   /** Announces now (e.g. after contacts changed). */
@@ -140,76 +235,180 @@ export class Lan {
   close(): void {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
-    try {
-      this.#socket?.close();
-    } catch { /* already closed */ }
+    for (const s of [this.#recv4, this.#recv6]) {
+      try {
+        s?.close();
+      } catch { /* already closed */ }
+    }
+    for (const s of this.#senders) s.close();
+    this.#senders = [];
   }
 
   #window(offset = 0): number {
     return Math.floor(this.#host.now() / this.#windowMs) + offset;
   }
 
-  async #tick(): Promise<void> {
-    if (this.#closed) return;
-    const now = ipv4Interfaces().join(",");
-    if (now !== this.#interfaces) await this.#rejoin();
-    else if (this.#host.now() - this.#lastAnnounce >= this.#announceMs) await this.#announce();
+  #interfaceKey(ifs: readonly LanInterface[]): string {
+    return JSON.stringify([this.#host.sshIpv6(), ifs]);
   }
 
-  /** (Re)joins the group on every interface, then announces: a new network hears us at once. */
-  async #rejoin(): Promise<void> {
-    const socket = this.#socket;
-    if (!socket || this.#closed) return;
-    const addrs = ipv4Interfaces();
-    this.#interfaces = addrs.join(",");
-    for (const m of this.#memberships) await m.leave().catch(() => {});
-    this.#memberships = [];
-    for (const a of addrs) {
-      try {
-        this.#memberships.push(await socket.joinMulticastV4(LAN_GROUP, a));
-      } catch (err) {
-        this.#host.log(`cannot join the LAN group on ${a}: ${(err as Error).message}`);
-      }
+  async #tick(): Promise<void> {
+    // A slow rejoin or send must not overlap the next tick's.
+    if (this.#closed || this.#ticking) return;
+    this.#ticking = true;
+    try {
+      await this.#tickOnce();
+    } finally {
+      this.#ticking = false;
     }
+  }
+
+  async #tickOnce(): Promise<void> {
+    if (this.#interfaceKey(this.#interfacesOf()) !== this.#interfaces) await this.#rejoin();
+    else if (this.#host.now() - this.#lastAnnounce >= this.#announceMs) await this.#announce();
+    else {
+      // An interface that was down when we last announced: Deno lets a node
+      // read no link state (sysfs needs --allow-all), but a send there fails,
+      // so trying again each poll announces within pollMs of the link coming up.
+      const failed = this.#senders.filter((s) => s.failed);
+      if (failed.length > 0) await this.#announce(failed);
+    }
+  }
+
+  /**
+   * (Re)joins the groups and opens a sending socket on every LAN interface,
+   * then announces: a new network hears us at once.
+   */
+  async #rejoin(): Promise<void> {
+    if (this.#closed) return;
+    const ifs = this.#interfacesOf();
+    this.#interfaces = this.#interfaceKey(ifs);
+    for (const m of this.#memberships) await m.leave().catch(() => {});
+    for (const s of this.#senders) s.close();
+    this.#memberships = [];
+    this.#senders = [];
+    const on: string[] = [];
+    for (const i of ifs) {
+      const used: string[] = [];
+      if (i.ipv4 !== undefined && this.#recv4) {
+        if (await this.#join(i, () => this.#recv4!.joinMulticastV4(LAN_GROUP, i.ipv4!))) {
+          if (await this.#openSender(i, "udp4", i.ipv4, i.ipv4, LAN_GROUP)) used.push(i.ipv4);
+        }
+      }
+      if (i.ipv6 !== undefined && i.index !== undefined && this.#recv6) {
+        const index = i.index;
+        if (await this.#join(i, () => this.#recv6!.joinMulticastV6(LAN_GROUP6, index))) {
+          // Announcing an address our server does not take would only cost peers a dial.
+          // The scope names the interface: by name, except on Windows, which numbers them.
+          const scope = Deno.build.os === "windows" ? `${index}` : i.name;
+          if (
+            this.#host.sshIpv6() &&
+            await this.#openSender(i, "udp6", i.ipv6, `::%${scope}`, LAN_GROUP6)
+          ) used.push(i.ipv6);
+        }
+      }
+      if (used.length > 0) on.push(`${i.name} (${used.join(", ")})`);
+    }
+    if (this.#closed) { // while we were joining: close() did not see these
+      for (const s of this.#senders) s.close();
+      this.#senders = [];
+      return;
+    }
+    this.#host.log(
+      on.length > 0 ? `LAN discovery on ${on.join(", ")}` : "LAN discovery: no LAN interface",
+    );
     await this.#announce();
   }
 
-  async #announce(): Promise<void> {
-    const socket = this.#socket;
+  async #join(i: LanInterface, join: () => Promise<{ leave(): Promise<void> }>): Promise<boolean> {
+    try {
+      this.#memberships.push(await join());
+      return true;
+    } catch (err) {
+      this.#host.log(`cannot join the LAN group on ${i.name}: ${(err as Error).message}`);
+      return false;
+    }
+  }
+
+  async #openSender(
+    i: LanInterface,
+    type: "udp4" | "udp6",
+    from: string,
+    iface: string,
+    group: string,
+  ): Promise<boolean> {
+    try {
+      this.#senders.push(await openSender(type, from, iface, group, this.#port));
+      return true;
+    } catch (err) {
+      this.#host.log(`cannot announce on ${i.name} from ${from}: ${(err as Error).message}`);
+      return false;
+    }
+  }
+
+  async #announce(senders = this.#senders): Promise<void> {
     const port = this.#host.sshPort();
-    if (!socket || this.#closed || port === undefined || this.#memberships.length === 0) return;
-    this.#lastAnnounce = this.#host.now();
+    if (this.#closed || port === undefined || senders.length === 0) return;
+    if (senders === this.#senders) this.#lastAnnounce = this.#host.now();
     const window = this.#window();
     const me = this.#host.publicKey;
     const tags = this.#host.contacts().map((c) => lanTag(this.#host.pair(c), me, window));
-    for (const d of encodeAnnouncements(port, tags)) {
-      await socket.send(d, { transport: "udp", hostname: LAN_GROUP, port: this.#port })
-        .catch(() => {}); // no route for multicast (yet): the next tick tries again
-    }
+    await Promise.all(senders.map(async (s) => {
+      // Fresh filler and order per datagram: two copies of one announcement differ.
+      const d = encodeAnnouncement(port, tags);
+      if (d) s.failed = !await s.send(d);
+    }));
   }
 
   async #receive(socket: Deno.DatagramConn): Promise<void> {
     try {
       for await (const [data, from] of socket) {
         if (this.#closed) return;
-        if (!this.#withinBudget() || data.length > MAX_ANNOUNCEMENT) continue;
-        const a = decodeAnnouncement(data);
-        if (!a || from.transport !== "udp") continue;
-        for (const tag of a.tags) {
-          const peer = this.#expectedTags().get(toHex(tag));
-          // The socket is IPv4 today; a mapped form must never be dialled or compared.
-          if (peer) this.#heardFrom(peer, unmapIPv4(from.hostname), a.port);
-        }
+        if (from.transport !== "udp") continue;
+        this.#read(data, from.hostname);
       }
     } catch {
       // The socket was closed.
     }
   }
 
-  #withinBudget(): boolean {
+  #read(data: Uint8Array, source: string): void {
+    this.stats.received++;
+    if (!this.#withinBudget(source)) return;
+    if (data.length > MAX_ANNOUNCEMENT) {
+      this.stats.tooLarge++;
+      return;
+    }
+    const a = decodeAnnouncement(data);
+    if (!a) {
+      this.stats.malformed++;
+      return;
+    }
+    this.stats.announcements++;
+    const ip = unmapIPv4(source);
+    // A link-local source cannot be dialled without its interface, which we are not told.
+    if (ipv6Kind(ip) === "link-local") return;
+    for (const tag of a.tags) {
+      const peer = this.#expectedTags().get(toHex(tag));
+      if (peer) this.#heardFrom(peer, ip, a.port);
+    }
+  }
+
+  #withinBudget(source: string): boolean {
     const second = Math.floor(this.#host.now() / 1000);
-    if (second !== this.#budget.second) this.#budget = { second, count: 0 };
-    return ++this.#budget.count <= DATAGRAMS_PER_S;
+    if (second !== this.#budget.second) this.#budget = { second, count: 0, bySource: new Map() };
+    if (++this.#budget.count > DATAGRAMS_PER_S) {
+      this.stats.overBudget++;
+      return false;
+    }
+    const bySource = this.#budget.bySource;
+    const n = (bySource.get(source) ?? 0) + 1;
+    if (n > SOURCE_DATAGRAMS_PER_S || (n === 1 && bySource.size >= MAX_SOURCES_PER_S)) {
+      this.stats.overSourceBudget++;
+      return false;
+    }
+    bySource.set(source, n);
+    return true;
   }
 
   /** Our contacts' tags for the previous, current and next window (clocks differ a little). */
@@ -230,12 +429,15 @@ export class Lan {
   #heardFrom(peer: Uint8Array, ip: string, port: number): void {
     const k = toHex(peer);
     const now = this.#host.now();
-    const before = this.#heard.get(k);
-    this.#heard.set(k, { ip, at: now });
+    const places = this.#heard.get(k) ?? new Map<string, number>();
+    const before = places.get(ip);
+    for (const [p, at] of places) if (now - at >= this.#windowMs) places.delete(p);
+    places.set(ip, now);
+    this.#heard.set(k, places);
     // A contact new on this network may not have heard us yet (it came up after
     // our last announcement): answer at once, at most once a second, so both
     // sides know the session that follows is a LAN one.
-    const fresh = !before || before.ip !== ip || now - before.at > 2 * this.#announceMs;
+    const fresh = before === undefined || now - before > 2 * this.#announceMs;
     if (fresh && now - this.#lastAnswer >= 1000) {
       this.#lastAnswer = now;
       this.#announce().catch(() => {});
@@ -246,7 +448,7 @@ export class Lan {
     if (this.#dials.length >= DIALS_PER_10S) return;
     this.#dials.push(now);
     this.#lastDial.set(k, now);
-    const addr = `${ip}:${port}`;
+    const addr = ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
     this.#host.log(`heard ${this.#host.name(peer)} on the LAN at ${addr}`);
     this.#host.dial(peer, addr).catch(() => {});
   }
