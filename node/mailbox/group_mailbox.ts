@@ -55,6 +55,7 @@ import {
 import { type KeyPair, x25519SharedSecret } from "../identity/mod.ts";
 import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
+import { bytesEqual } from "../wire/mod.ts";
 import { type GroupBook, isGroupChatId, type Membership } from "../groups/mod.ts";
 import {
   boxId,
@@ -67,8 +68,8 @@ import {
   sealBox,
 } from "./mailbox_crypto.ts";
 
-/** Boxes fetched before they are merged (then the next round fetches on). */
-const ROUND_BOXES = 20_000;
+/** Boxes fetched before they are merged (the next round is fetched while one merges). */
+const ROUND_BOXES = 2_000;
 /** How long entries received from another member wait before they are handed to anchors. */
 const RECEIVED_DELAY_MS = 1500;
 /** Boxes read from one anchor for one group in one visit, at most. */
@@ -137,6 +138,15 @@ type Cursors = Record<string, EpochCursor>;
 function isCursors(v: unknown): v is { v: 2; e: Cursors } {
   return typeof v === "object" && v !== null && (v as { v: unknown }).v === 2 &&
     typeof (v as { e: unknown }).e === "object";
+}
+
+/** An entry fetched from a box, with what merging it needs at hand. */
+type FetchedEntry = RawEntry & { author: Uint8Array; hex: string; seq: number; lamport: number };
+
+/** A visit's progress over its rounds: entries fetched, and merged (or given up). */
+interface Tally {
+  fetched: number;
+  merged: number;
 }
 
 /** An epoch whose tag this node files under and fetches. */
@@ -379,15 +389,25 @@ export class GroupMailbox {
     start: Cursor,
   ): Promise<Cursor> {
     const mk = ep.keys;
+    // The cursor moves once a round is merged; the next round is fetched meanwhile.
     let cursor: Cursor = { gen: start.gen, after: start.after };
+    let after = cursor.after;
+    let gen = cursor.gen;
+    const tally: Tally = { fetched: 0, merged: 0 };
+    let merging: Promise<void> = Promise.resolve();
+    // One hex string per run of boxes by one author, not one per box.
+    let lastAuthor: Uint8Array = new Uint8Array(0);
+    let lastHex = "";
+    const hexOf = (author: Uint8Array) => {
+      if (!bytesEqual(author, lastAuthor)) [lastAuthor, lastHex] = [author, toHex(author)];
+      return lastHex;
+    };
     // Bounds against an anchor that never stops answering "more" (the rest waits for the next visit).
     let seen = 0;
     let restarted = false;
     for (let more = true; more && !s.rpc.closed && seen < MAX_VISIT_BOXES;) {
-      const raws: Array<RawEntry & { author: Uint8Array; seq: number; lamport: number }> = [];
+      const raws: FetchedEntry[] = [];
       let bad = 0;
-      let after = cursor.after;
-      let gen = cursor.gen;
       while (raws.length < ROUND_BOXES) {
         const res = check(
           "mbox.get",
@@ -416,7 +436,13 @@ export class GroupMailbox {
           try {
             const f = decodeEntry(raw.signed);
             if (f.chat !== chat) throw new RojError("wrong_chat", "entry of another chat");
-            raws.push({ ...raw, author: f.author, seq: f.seq, lamport: f.lamport });
+            raws.push({
+              ...raw,
+              author: f.author,
+              hex: hexOf(f.author),
+              seq: f.seq,
+              lamport: f.lamport,
+            });
           } catch {
             bad++;
           }
@@ -425,24 +451,36 @@ export class GroupMailbox {
         if (!more) break;
       }
       if (bad > 0) this.#host.say(`mailbox of ${s.name}: ${bad} boxes did not open; skipped`);
-      if (raws.length > 0) await this.#merge(s, chat, raws, ep);
-      cursor = { gen, after };
+      tally.fetched += raws.length;
+      // At most one round merging while the next is fetched.
+      await merging;
+      const upTo: Cursor = { gen, after };
+      merging = (raws.length > 0 ? this.#merge(s, chat, raws, ep, tally) : Promise.resolve())
+        .then(() => {
+          cursor = upTo;
+        });
+      merging.catch(() => {}); // awaited below or before the next round
+    }
+    await merging;
+    if (tally.fetched >= PROGRESS_MIN) {
+      this.#host.progress({ chat, from: s.name, done: tally.fetched, total: tally.fetched });
     }
     return cursor;
   }
 
-  /** Merges fetched entries, authors' chains in order, letting membership grow as adds arrive. */
+  /**
+   * Merges one round of fetched entries, authors' chains in order, letting
+   * membership grow as adds arrive; `tally` counts progress over the visit.
+   */
   async #merge(
     s: AnchorSession,
     chat: string,
-    raws: Array<RawEntry & { author: Uint8Array; seq: number; lamport: number }>,
+    raws: FetchedEntry[],
     from: MailEpoch,
+    tally: Tally,
   ): Promise<void> {
     const { groups, log } = this.#host;
-    raws.sort((a, b) => {
-      const x = toHex(a.author), y = toHex(b.author);
-      return x < y ? -1 : x > y ? 1 : a.seq - b.seq;
-    });
+    raws.sort((a, b) => (a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : a.seq - b.seq));
     // The anchor holds these now: never hand them back. Unless they came under
     // a tag we would not file them under (an older epoch, for those who
     // missed a change): then they are handed over again, under the right one.
@@ -450,25 +488,26 @@ export class GroupMailbox {
     const held = new Map<string, number>();
     const elsewhere = new Set<string>();
     for (const r of raws) {
-      const k = toHex(r.author);
       const under = this.#fileUnder(epochs, r);
-      if (under.length !== 1 || under[0]!.id !== from.id) elsewhere.add(k);
-      held.set(k, Math.max(held.get(k) ?? 0, r.seq));
+      if (under.length !== 1 || under[0]!.id !== from.id) elsewhere.add(r.hex);
+      held.set(r.hex, Math.max(held.get(r.hex) ?? 0, r.seq));
     }
     for (const k of elsewhere) held.delete(k);
     await this.#notePushed(s.peer, chat, held);
-    const total = raws.length;
-    const progress = (done: number) => {
-      if (total >= PROGRESS_MIN) this.#host.progress({ chat, from: s.name, done, total });
+    // The visit's end reports done = total; until then a round never looks finished.
+    const progress = () => {
+      if (tally.fetched >= PROGRESS_MIN) {
+        const total = tally.fetched;
+        this.#host.progress({ chat, from: s.name, done: Math.min(tally.merged, total - 1), total });
+      }
     };
-    let done = 0;
     let pending = raws;
     let stored = 0;
-    progress(0);
+    progress();
     while (pending.length > 0) {
       const ever = new Set(groups.everMembers(chat).map(toHex));
-      const now = pending.filter((r) => ever.has(toHex(r.author)));
-      const later = pending.filter((r) => !ever.has(toHex(r.author)));
+      const now = pending.filter((r) => ever.has(r.hex));
+      const later = pending.filter((r) => !ever.has(r.hex));
       if (now.length === 0) break;
       let progressed = 0;
       const retry: typeof pending = [];
@@ -480,17 +519,19 @@ export class GroupMailbox {
             `${toHex(r.author!)}/${r.seq}`
           ),
         );
-        for (const r of chunk) if (gaps.has(`${toHex(r.author)}/${r.seq}`)) retry.push(r);
+        if (gaps.size > 0) {
+          for (const r of chunk) if (gaps.has(`${r.hex}/${r.seq}`)) retry.push(r);
+        }
         progressed += res.stored.length;
-        done += chunk.length - gaps.size;
+        tally.merged += chunk.length - gaps.size;
         if (res.stored.length > 0) await this.#host.stored(chat, res.stored);
-        progress(done);
+        progress();
       }
       stored += progressed;
       pending = [...later, ...retry];
       if (progressed === 0) break;
     }
-    if (done < total) progress(total);
+    tally.merged += pending.length;
     if (stored > 0) {
       const g = groups.get(chat);
       this.#host.say(
