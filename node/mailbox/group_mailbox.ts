@@ -16,11 +16,13 @@
  *   before it in display order (the oldest we hold, for history from before
  *   we joined); an entry that starts an epoch also under the one before, so
  *   members who missed the change find it under the tag they know.
- * - Fetching: under the current epoch and the one before it, and under any
- *   epoch fetched before until GRACE_MS after it stopped being current here
- *   (so entries filed by members who had not seen a change yet are not
- *   lost). After each merge the epochs are looked at again: a member back
- *   from weeks away follows the chain of changes one tag at a time.
+ * - Fetching: on the first visit in a session under the current epoch, the
+ *   one before it, and any epoch fetched before until GRACE_MS after it
+ *   stopped being current here (so entries filed by members who had not seen
+ *   a change yet are not lost); later, under the current one and those the
+ *   anchor says have new boxes. After each merge the epochs are looked at
+ *   again: a member back from weeks away follows the chain of changes one
+ *   tag at a time.
  *
  * Local state per anchor and group: per epoch, the anchor's number of the
  * last box fetched (with the mailbox's generation, so a reset anchor is read
@@ -121,6 +123,10 @@ interface AnchorSession {
   readonly peer: Uint8Array;
   readonly rpc: RpcSession;
   readonly name: string;
+  /** Tags the anchor said have new boxes, not fetched since. */
+  readonly notified: Set<string>;
+  /** Groups whose past epochs were fetched in this session (once is enough: then notices tell). */
+  readonly looked: Set<string>;
 }
 
 interface Cursor {
@@ -199,7 +205,7 @@ export class GroupMailbox {
   /** A session with an anchor is up: visit it for every group we are in. */
   attach(peer: Uint8Array, rpc: RpcSession, name: string): void {
     const k = toHex(peer);
-    const s: AnchorSession = { peer, rpc, name };
+    const s: AnchorSession = { peer, rpc, name, notified: new Set(), looked: new Set() };
     this.#anchors.set(k, s);
     rpc.onClose(() => {
       if (this.#anchors.get(k) === s) this.#anchors.delete(k);
@@ -208,6 +214,7 @@ export class GroupMailbox {
       const { tag } = check("mbox.notify", "params", p);
       for (const g of this.#host.groups.all()) {
         if ((await this.#epochsOf(g.id)).some((ep) => ep.keys.tag === tag)) {
+          s.notified.add(tag);
           this.#visit(s, g.id, false);
         }
       }
@@ -344,16 +351,26 @@ export class GroupMailbox {
     const cursors: Cursors = isCursors(saved) ? saved.e : {};
     const done = new Set<string>();
     const now = Date.now();
+    // The first visit in a session looks at the past epochs in their grace
+    // period; later ones only at those the anchor says have new boxes (it
+    // tells us of every tag we fetched in the session), the current one, and
+    // any epoch that came in since the visit began.
+    const first = !s.looked.has(chat);
+    s.looked.add(chat);
+    const startedAt = (await this.#epochsOf(chat)).at(-1)?.id;
     const due = (epochs: MailEpoch[]) => {
-      const recent = new Set(epochs.slice(-2).map((ep) => ep.id));
-      const grace = epochs.filter((ep) => {
-        const c = cursors[ep.id];
-        return !recent.has(ep.id) && c !== undefined &&
-          (c.ended === undefined || now - c.ended < GRACE_MS);
-      }).slice(-MAX_GRACE_EPOCHS).map((ep) => ep.id);
-      return epochs.filter((ep) =>
-        (recent.has(ep.id) || grace.includes(ep.id)) && !done.has(ep.id)
-      );
+      const since = epochs.findIndex((ep) => ep.id === startedAt);
+      const wanted = new Set<string>(epochs.slice(since < 0 ? -1 : since + 1).map((ep) => ep.id));
+      if (startedAt !== undefined) wanted.add(startedAt);
+      for (const ep of epochs) if (s.notified.has(ep.keys.tag)) wanted.add(ep.id);
+      if (first) {
+        if (epochs.length >= 2) wanted.add(epochs.at(-2)!.id);
+        epochs.filter((ep) => {
+          const c = cursors[ep.id];
+          return c !== undefined && (c.ended === undefined || now - c.ended < GRACE_MS);
+        }).slice(-MAX_GRACE_EPOCHS).forEach((ep) => wanted.add(ep.id));
+      }
+      return epochs.filter((ep) => wanted.has(ep.id) && !done.has(ep.id));
     };
     for (let round = 0; round < MAX_CHAIN && !s.rpc.closed; round++) {
       const todo = due(await this.#epochsOf(chat));
@@ -361,6 +378,7 @@ export class GroupMailbox {
       for (const ep of todo) {
         if (s.rpc.closed) break;
         done.add(ep.id);
+        s.notified.delete(ep.keys.tag);
         const before = cursors[ep.id];
         cursors[ep.id] = {
           ...before,
