@@ -17,7 +17,7 @@
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { base64 } from "@scure/base";
 import { z } from "zod";
-import { type KeyPair, openSealed, seal } from "../identity/mod.ts";
+import { type KeyPair, openSealed, openXChaCha20Poly1305, seal } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
 
 const KEY_CONTEXT = "roj-group-key";
@@ -136,9 +136,7 @@ export function openGroupMessage(
   m: ParsedMessage,
 ): string | null {
   try {
-    const plain = xchacha20poly1305(key, m.nonce, aad(chat, author, m.epoch)).decrypt(
-      m.ciphertext,
-    );
+    const plain = openXChaCha20Poly1305(key, m.nonce, aad(chat, author, m.epoch), m.ciphertext);
     return decoder.decode(plain);
   } catch {
     return null;

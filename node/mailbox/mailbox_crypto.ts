@@ -33,6 +33,7 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { toHex } from "../log/mod.ts";
+import { openXChaCha20Poly1305 } from "../identity/mod.ts";
 
 export const MAILBOX_TAG_BYTES = 16;
 export const MAILBOX_ID_BYTES = 16;
@@ -116,8 +117,12 @@ export function openBox(
   if (box.length < NONCE_BYTES + 16 + 4) return null;
   let plain: Uint8Array;
   try {
-    plain = xchacha20poly1305(keys.key, box.subarray(0, NONCE_BYTES), encoder.encode(keys.tag))
-      .decrypt(box.subarray(NONCE_BYTES));
+    plain = openXChaCha20Poly1305(
+      keys.key,
+      box.subarray(0, NONCE_BYTES),
+      encoder.encode(keys.tag),
+      box.subarray(NONCE_BYTES),
+    );
   } catch {
     return null;
   }
