@@ -72,6 +72,8 @@ import {
 
 /** Boxes fetched before they are merged (the next round is fetched while one merges). */
 const ROUND_BOXES = 2_000;
+/** Boxes asked for per mbox.get (the most it takes; the anchor also caps the bytes). */
+const FETCH_PAGE = 1000;
 /** How long entries received from another member wait before they are handed to anchors. */
 const RECEIVED_DELAY_MS = 1500;
 /** Boxes read from one anchor for one group in one visit, at most. */
@@ -420,6 +422,13 @@ export class GroupMailbox {
       if (!bytesEqual(author, lastAuthor)) [lastAuthor, lastHex] = [author, toHex(author)];
       return lastHex;
     };
+    const get = (from: number) => {
+      const p = s.rpc.request("mbox.get", { tag: mk.tag, after: from, limit: FETCH_PAGE }, 30_000);
+      p.catch(() => {}); // awaited in turn, unless the visit ends first
+      return p;
+    };
+    /** The next page, asked for before the last one is opened: the anchor works on it meanwhile. */
+    let next: Promise<unknown> | null = null;
     // Bounds against an anchor that never stops answering "more" (the rest waits for the next visit).
     let seen = 0;
     let restarted = false;
@@ -427,11 +436,8 @@ export class GroupMailbox {
       const raws: FetchedEntry[] = [];
       let bad = 0;
       while (raws.length < ROUND_BOXES) {
-        const res = check(
-          "mbox.get",
-          "result",
-          await s.rpc.request("mbox.get", { tag: mk.tag, after, limit: 500 }, 30_000),
-        );
+        const res = check("mbox.get", "result", await (next ?? get(after)));
+        next = null;
         if (res.gen !== gen) {
           // A new mailbox (its data was lost): read it from the start, once per visit.
           if (after !== 0 && !restarted) {
@@ -444,6 +450,9 @@ export class GroupMailbox {
         }
         const before = after;
         seen += res.items.length;
+        const last = res.items.reduce((n, item) => Math.max(n, item.n), after);
+        more = res.more && last > before && seen < MAX_VISIT_BOXES;
+        if (more) next = get(last);
         for (const item of res.items) {
           after = Math.max(after, item.n);
           const raw = openBox(mk, decodeB64(item.b));
@@ -465,7 +474,6 @@ export class GroupMailbox {
             bad++;
           }
         }
-        more = res.more && after > before && seen < MAX_VISIT_BOXES;
         if (!more) break;
       }
       if (bad > 0) this.#host.say(`mailbox of ${s.name}: ${bad} boxes did not open; skipped`);
