@@ -3,7 +3,14 @@
  * converge through a passive anchor, which holds only sealed boxes.
  */
 import assert from "node:assert/strict";
+import { base64 } from "@scure/base";
+import { hkdf } from "@noble/hashes/hkdf.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { befriend, startTestNode, type TestNode, until } from "../node/_testing/nodes.ts";
+import { decodeEntry, toHex } from "../node/log/mod.ts";
+import { epochMailboxSecret, mailboxKeys, openBox } from "../node/mailbox/mod.ts";
+import { check, decodeB64, RpcSession } from "../node/protocol/mod.ts";
+import { dialSsh } from "../node/transport/mod.ts";
 
 async function texts(t: TestNode, chat: string): Promise<string[]> {
   const all = await t.node.call("read", { chat, markRead: false });
@@ -174,8 +181,8 @@ Deno.test("group mailbox: someone added while offline learns of the group throug
     await a.node.call("send", { chat: "climbers", text: "you are in, bob" });
     await a.node.mailboxIdle();
     const held = (await a.node.read("climbers")).length;
-    // Her entries and one pointer for bob.
-    assert.equal(await boxes(anchor), held + 1);
+    // Her entries (the add also under the epoch before it) and one pointer for bob.
+    assert.equal(await boxes(anchor), held + 2);
     await a.stop();
     b2 = await startTestNode("bob", { host: "127.0.0.28", dir: b.dir });
     await until(
@@ -217,4 +224,125 @@ Deno.test("group mailbox: members connected to each other do not upload each oth
   const mail = (await anchor.node.call("status", {})).mailbox!;
   assert.ok(mail.boxes >= (await a.node.read("climbers")).length);
   assert.ok(mail.duplicates < 10, `the anchor took ${mail.duplicates} boxes it held already`);
+});
+
+/** Every entry filed under `secrets` at the anchor, fetched over one session of our own as `as`. */
+async function fetchAs(as: TestNode, anchor: TestNode, secrets: Uint8Array[]) {
+  const client = await dialSsh({
+    keyPair: as.node.profile.keyPair,
+    to: anchor.node.address!,
+    expectedKey: anchor.node.publicKey,
+    expectedName: anchor.node.name,
+    localAddress: as.node.address!.host,
+  });
+  const rpc = new RpcSession(await client.openRoj(), {
+    hello: { features: ["sync1"], name: as.node.name },
+  });
+  try {
+    await rpc.ready;
+    const out: Array<{ author: string; seq: number; type: string }> = [];
+    for (const secret of secrets) {
+      const mk = mailboxKeys(secret);
+      for (let after = 0, more = true; more;) {
+        const res = check(
+          "mbox.get",
+          "result",
+          await rpc.request("mbox.get", { tag: mk.tag, after }),
+        );
+        for (const item of res.items) {
+          after = Math.max(after, item.n);
+          const raw = openBox(mk, decodeB64(item.b));
+          assert.ok(raw, "a box under the tag opens with its keys");
+          const e = decodeEntry(raw.signed);
+          out.push({ author: toHex(e.author), seq: e.seq, type: e.type });
+        }
+        more = res.more && res.items.length > 0;
+      }
+    }
+    return out;
+  } finally {
+    rpc.close();
+    client.close();
+  }
+}
+
+Deno.test("group mailbox: tags rotate with the epoch; a removed member finds nothing newer, one away across the change gets all", async () => {
+  await using anchor = await startTestNode("hive", { host: "127.0.0.32", passive: true });
+  await using a = await startTestNode("alice", { host: "127.0.0.33" });
+  const b = await startTestNode("bob", { host: "127.0.0.34" });
+  await using c = await startTestNode("carol", { host: "127.0.0.35" });
+  let b2: TestNode | undefined;
+  try {
+    for (const t of [a, b, c]) await befriend(anchor, t);
+    await befriend(a, b);
+    await befriend(a, c);
+    const { id } = await a.node.call("group.create", { name: "climbers" });
+    await a.node.call("group.add", { group: "climbers", members: ["bob", "carol"] });
+    await a.node.call("send", { chat: "climbers", text: "before" });
+    for (const t of [b, c]) {
+      await until(
+        async () => (await texts(t, "climbers").catch((): string[] => [])).includes("before"),
+        15_000,
+        "both read",
+      );
+    }
+    await a.node.mailboxIdle();
+    // Everything carol can derive: the secret of every epoch sealed to her.
+    const m = c.node.groups.get(id)!.membership;
+    const carolSecrets: Uint8Array[] = [];
+    for (const ep of m.epochs) {
+      const key = await c.node.groups.epochKey(id, ep.id);
+      if (key) carolSecrets.push(epochMailboxSecret(id, ep.id, key));
+    }
+    assert.ok(carolSecrets.length >= 1);
+    // And the derivation from before tags rotated, from the group's create nonce.
+    const create = (await c.node.log.read(id)).find((e) => e.type === "group.create")!;
+    const nonce = base64.decode((JSON.parse(create.body) as { nonce: string }).nonce);
+    const v1 = hkdf(
+      sha256,
+      nonce,
+      new TextEncoder().encode("roj-mailbox-v1"),
+      new TextEncoder().encode(id),
+      32,
+    );
+    carolSecrets.push(v1);
+    await b.stop();
+    await c.stop();
+
+    // Carol is removed, alice writes on and leaves; bob was away all along.
+    await a.node.call("group.remove", { group: "climbers", member: "carol" });
+    await a.node.call("send", { chat: "climbers", text: "after one" });
+    await a.node.call("send", { chat: "climbers", text: "after two" });
+    await a.node.mailboxIdle();
+    const log = await a.node.log.read(id);
+    const removal = log.find((e) => e.type === "group.remove")!;
+    await a.stop();
+
+    // Carol asks the anchor, with every tag she can derive, over a real session:
+    // she finds her removal (filed under the epoch she knows, so members who
+    // missed it learn of it) and nothing written after it.
+    const seen = await fetchAs(c, anchor, carolSecrets);
+    assert.ok(seen.some((e) => e.type === "group.remove"), "carol sees the entry removing her");
+    const later = log.filter((e) => e.lamport > removal.lamport && e.type !== "group.remove").map((
+      e,
+    ) => `${toHex(e.author)}/${e.seq}`);
+    assert.ok(later.length >= 2);
+    const leaked = seen.filter((e) => later.includes(`${e.author}/${e.seq}`));
+    assert.deepEqual(leaked, [], "no box written after carol's removal is under her tags");
+
+    // Bob comes back while alice is away: from the tag he knows he follows the
+    // change to the new epoch's and reads everything.
+    b2 = await startTestNode("bob", { host: "127.0.0.34", dir: b.dir });
+    await until(
+      async () => (await texts(b2!, "climbers")).includes("after two"),
+      20_000,
+      "bob reads what alice wrote after the change",
+    );
+    assert.deepEqual(await texts(b2, "climbers"), ["before", "after one", "after two"]);
+    const members = await b2.node.call("group.members", { group: "climbers" });
+    assert.deepEqual(members.map((x) => x.name).sort(), ["alice", "bob"]);
+  } finally {
+    await b.stop();
+    await b2?.stop();
+  }
 });

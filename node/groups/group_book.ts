@@ -18,11 +18,11 @@ import { type ChatLog, compareEntries, type Entry, MAX_BODY_BYTES, toHex } from 
 import { keys, type Store } from "../store/mod.ts";
 import { GROUP_NONCE_BYTES, groupChatId, isGroupChatId } from "./group_id.ts";
 import {
-  decryptGroupMessage,
   encryptGroupMessage,
-  messageEpoch,
   newGroupKey,
   openGroupKey,
+  openGroupMessage,
+  parseGroupMessage,
   sealGroupKey,
 } from "./group_crypto.ts";
 import {
@@ -425,20 +425,21 @@ export class GroupBook {
     const wanted = new Set(entries.map((e) => toHex(e.hash)));
     const out: GroupLine[] = [];
     for (const e of all) {
-      const author = toHex(e.author);
       let text: string;
+      const shown = wanted.has(toHex(e.hash));
       if (isGroupOp(e.type)) {
         const v = fold.apply(e);
-        text = v.ok ? describe(v.change, name) : `(${name(author)}: ignored, ${v.reason})`;
-      } else if (!wanted.has(toHex(e.hash))) continue;
+        text = v.ok ? describe(v.change, name) : `(${name(toHex(e.author))}: ignored, ${v.reason})`;
+      } else if (!shown) continue;
       else if (e.type !== "msg") text = `(${e.type})`;
-      else if (!fold.isMember(author)) text = "(written by someone not in the group)";
+      else if (!fold.isMember(toHex(e.author))) text = "(written by someone not in the group)";
       else {
-        const epoch = messageEpoch(e.body);
-        const key = epoch && await this.epochKey(id, epoch);
-        text = (key && decryptGroupMessage(key, id, e.author, e.body)) ?? "(cannot decrypt)";
+        // Parsed once for its epoch and its text (a catch-up shows thousands).
+        const m = parseGroupMessage(e.body);
+        const key = m && (this.#keys.get(id)?.get(m.epoch) ?? await this.epochKey(id, m.epoch));
+        text = (key && m && openGroupMessage(key, id, e.author, m)) ?? "(cannot decrypt)";
       }
-      if (wanted.has(toHex(e.hash))) out.push({ entry: e, text });
+      if (shown) out.push({ entry: e, text });
     }
     return out;
   }

@@ -17,7 +17,7 @@
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { base64 } from "@scure/base";
 import { z } from "zod";
-import { type KeyPair, openSealed, seal } from "../identity/mod.ts";
+import { type KeyPair, openSealed, openXChaCha20Poly1305, seal } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
 
 const KEY_CONTEXT = "roj-group-key";
@@ -74,6 +74,26 @@ const MessageBody = z.object({
   c: z.string().max(200_000),
 }).strict();
 
+/** A group message body, parsed: the epoch it names and its nonce and ciphertext. */
+export interface ParsedMessage {
+  readonly epoch: string;
+  readonly nonce: Uint8Array;
+  readonly ciphertext: Uint8Array;
+}
+
+/** Parses a group message body once, for its epoch and then its text; null when malformed. */
+export function parseGroupMessage(body: string): ParsedMessage | null {
+  try {
+    const res = MessageBody.safeParse(JSON.parse(body));
+    if (!res.success) return null;
+    const nonce = base64.decode(res.data.n);
+    if (nonce.length !== 24) return null;
+    return { epoch: res.data.e, nonce, ciphertext: base64.decode(res.data.c) };
+  } catch {
+    return null;
+  }
+}
+
 /** The epoch id a group message body names, or null when the body is malformed. */
 export function messageEpoch(body: string): string | null {
   try {
@@ -104,13 +124,19 @@ export function decryptGroupMessage(
   author: Uint8Array,
   body: string,
 ): string | null {
+  const parsed = parseGroupMessage(body);
+  return parsed && openGroupMessage(key, chat, author, parsed);
+}
+
+/** The text of a parsed group message, or null when it does not decrypt with `key`. */
+export function openGroupMessage(
+  key: Uint8Array,
+  chat: string,
+  author: Uint8Array,
+  m: ParsedMessage,
+): string | null {
   try {
-    const p = MessageBody.parse(JSON.parse(body));
-    const nonce = base64.decode(p.n);
-    if (nonce.length !== 24) return null;
-    const plain = xchacha20poly1305(key, nonce, aad(chat, author, p.e)).decrypt(
-      base64.decode(p.c),
-    );
+    const plain = openXChaCha20Poly1305(key, m.nonce, aad(chat, author, m.epoch), m.ciphertext);
     return decoder.decode(plain);
   } catch {
     return null;

@@ -50,6 +50,9 @@ export {
   messageEpoch,
   newGroupKey,
   openGroupKey,
+  openGroupMessage,
+  type ParsedMessage,
+  parseGroupMessage,
   sealGroupKey,
 } from "./group_crypto.ts";
 export { describe, type Group, GroupBook, type GroupLine, MAX_GROUPS } from "./group_book.ts";

@@ -42,6 +42,7 @@ export {
   type VerifySshsigOptions,
 } from "./sshsig.ts";
 export { openSealed, seal, type SealOptions, x25519SharedSecret } from "./seal.ts";
+export { openXChaCha20Poly1305, XCHACHA_NATIVE } from "./xchacha.ts";
 export {
   createVerifierPool,
   type Ed25519Check,

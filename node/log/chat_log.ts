@@ -27,11 +27,11 @@ import {
   badSignature,
   createEntry,
   decodeEntry,
+  decodeUnchecked,
   type Ed25519Verifier,
   type Entry,
+  entryCheck,
   entryHash,
-  prepareEntry,
-  type UncheckedEntry,
 } from "./entry.ts";
 import { packEntries, unpackEntry } from "./stored_entry.ts";
 import { compareEntries } from "./order.ts";
@@ -416,11 +416,14 @@ export class ChatLog {
     // A verifier with a batch form (a worker pool) gets every later step at
     // once, to check elsewhere while this thread checks the first one and then
     // stores them one by one.
-    const { unchecked, rejected } = this.#prepare(raws);
-    const size = options.allOrNothing ? unchecked.length : MERGE_STEP;
-    const steps: UncheckedEntry[][] = [];
-    for (let i = 0; i < unchecked.length; i += size) steps.push(unchecked.slice(i, i + size));
-    const verified: Array<Promise<Entry[]> | undefined> = [];
+    // Entries already held byte for byte (a member forwarding what the author
+    // sent us, a mailbox fetch overlapping a sync) are counted as duplicates
+    // before their signatures are checked: they were checked on the way in.
+    const { decoded, rejected } = this.#decode(raws);
+    const size = options.allOrNothing ? decoded.length : MERGE_STEP;
+    const steps: Entry[][] = [];
+    for (let i = 0; i < decoded.length; i += size) steps.push(decoded.slice(i, i + size));
+    const verified: Array<Promise<{ candidates: Entry[]; held: number }> | undefined> = [];
     const check = (i: number, here: boolean) => {
       verified[i] = this.#verifyStep(chat, steps[i]!, rejected, here);
       verified[i]!.catch(() => {}); // awaited in turn below, unless an earlier step fails
@@ -434,7 +437,8 @@ export class ChatLog {
       const stored: Entry[] = [];
       let duplicates = 0;
       for (let i = 0; i < steps.length; i++) {
-        const candidates = await verified[i]!;
+        const { candidates, held } = await verified[i]!;
+        duplicates += held;
         if (options.allOrNothing && rejected.length > 0) {
           return { stored: [], duplicates: 0, rejected };
         }
@@ -456,32 +460,90 @@ export class ChatLog {
   }
 
   /** Decodes and hashes every entry, sorted by author then seq; the malformed are rejected. */
-  #prepare(raws: ReadonlyArray<RawEntry>): { unchecked: UncheckedEntry[]; rejected: Rejection[] } {
+  #decode(raws: ReadonlyArray<RawEntry>): { decoded: Entry[]; rejected: Rejection[] } {
     const rejected: Rejection[] = [];
-    const keyed: Array<{ k: string; u: UncheckedEntry }> = [];
+    const keyed: Array<{ k: string; e: Entry }> = [];
     for (const r of raws) {
       try {
-        const u = prepareEntry(r.signed, r.sig);
-        keyed.push({ k: this.#authorKeys.of(u.entry.author), u });
+        const e = decodeUnchecked(r.signed, r.sig);
+        keyed.push({ k: this.#authorKeys.of(e.author), e });
       } catch (err) {
         rejected.push(rejection(err));
       }
     }
-    keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.u.entry.seq - b.u.entry.seq));
-    return { unchecked: keyed.map((x) => x.u), rejected };
+    keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.e.seq - b.e.seq));
+    return { decoded: keyed.map((x) => x.e), rejected };
   }
 
-  /** Checks the signatures of one step; resolves with the entries that may be stored. */
+  /**
+   * Leaves out the entries of a step that are stored already, byte for byte,
+   * signature included (as far as the heads in memory tell: an author whose
+   * head is not loaded yet is checked in full, and the lock's own duplicate
+   * check still runs).
+   */
+  async #dropHeld(chat: string, step: Entry[]): Promise<{ fresh: Entry[]; held: number }> {
+    const heads = this.#heads.get(chat);
+    if (!heads) return { fresh: step, held: 0 };
+    const fresh: Entry[] = [];
+    const lookup: Entry[] = [];
+    let held = 0;
+    const same = (mine: RawEntry, e: Entry) =>
+      bytesEqual(mine.sig, e.sig) && bytesEqual(mine.signed, e.signed);
+    for (const e of step) {
+      const head = heads.get(this.#authorKeys.of(e.author))?.head;
+      if (!head || e.seq > head.seq) {
+        fresh.push(e);
+        continue;
+      }
+      const [mine] = this.#fromTail(chat, e.author, e.seq - 1, 1) ?? [];
+      if (!mine) lookup.push(e);
+      else if (same(mine, e)) held++;
+      else fresh.push(e);
+    }
+    for (let i = 0; i < lookup.length; i += 10) {
+      const part = lookup.slice(i, i + 10);
+      const got = await this.#store.kv.getMany<unknown[]>(
+        part.map((e) => keys.entry(chat, e.author, e.seq)),
+      );
+      got.forEach((res, j) => {
+        const e = part[j]!;
+        const mine = res.value === null ? null : unpackEntry(res.value);
+        if (mine && same(mine, e)) held++;
+        else fresh.push(e);
+      });
+    }
+    // Looked-up entries went last: back to author and seq order, which the store step relies on.
+    if (lookup.length > 0) {
+      fresh.sort((a, b) => {
+        const x = this.#authorKeys.of(a.author), y = this.#authorKeys.of(b.author);
+        return x < y ? -1 : x > y ? 1 : a.seq - b.seq;
+      });
+    }
+    return { fresh, held };
+  }
+
+  /** Checks the signatures of one step's new entries; resolves with those that may be stored. */
   async #verifyStep(
     chat: string,
-    step: UncheckedEntry[],
+    step: Entry[],
     rejected: Rejection[],
     here = true,
-  ): Promise<Entry[]> {
-    const ok = await verifyChecks(step.map((u) => u.check), this.#verifier, { here });
+  ): Promise<{ candidates: Entry[]; held: number }> {
+    const { fresh, held } = await this.#dropHeld(chat, step);
+    const entries: Entry[] = [];
+    const checks = [];
+    for (const e of fresh) {
+      try {
+        checks.push(entryCheck(e));
+        entries.push(e);
+      } catch (err) {
+        rejected.push(rejection(err));
+      }
+    }
+    const ok = await verifyChecks(checks, this.#verifier, { here });
     const candidates: Entry[] = [];
-    for (let i = 0; i < step.length; i++) {
-      const e = step[i]!.entry;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
       if (!ok[i]) rejected.push(rejection(badSignature(e.seq)));
       else if (e.chat !== chat) {
         rejected.push({
@@ -492,7 +554,7 @@ export class ChatLog {
         });
       } else candidates.push(e);
     }
-    return candidates;
+    return { candidates, held };
   }
 
   /** Stores one step's verified entries, retrying when another writer got in between. */

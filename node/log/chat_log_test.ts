@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
-import { createSigner, generateKeyPair, type Signer } from "../identity/mod.ts";
+import { createSigner, createVerifier, generateKeyPair, type Signer } from "../identity/mod.ts";
 import { keys } from "../store/mod.ts";
 import { seededRandom, shuffle, tempStore, testSeed } from "../_testing/temp.ts";
-import { ChatLog, compareEntries, createEntry, type Entry, toHex } from "./mod.ts";
+import {
+  ChatLog,
+  compareEntries,
+  createEntry,
+  type Ed25519Verifier,
+  type Entry,
+  toHex,
+} from "./mod.ts";
 import { isRojError } from "../errors.ts";
 import { unpackEntry } from "./stored_entry.ts";
 
@@ -183,4 +190,48 @@ Deno.test("a damaged value in the store is a clear store_corrupt error", async (
     () => new ChatLog(t.store).append(CHAT, a!, "msg", "y"),
     (err) => isRojError(err, "store_corrupt"),
   );
+});
+
+Deno.test("merge: entries held already count as duplicates before any signature check; others are still verified", async () => {
+  await using t = await tempStore();
+  const [a, b] = await signers(2);
+  // More than one merge step, and more than an author's tail in memory.
+  const entries = await history([a!, b!], 1200, seededRandom(3));
+  const real = createVerifier();
+  let checks = 0;
+  const counting: Ed25519Verifier = {
+    verify: (p, s, d) => real.verify(p, s, d),
+    verifySync: (p, s, d) => {
+      checks++;
+      return real.verifySync!(p, s, d);
+    },
+  };
+  const log = new ChatLog(t.store, { verifier: counting });
+  assert.equal((await log.merge(CHAT, entries.map(raw))).stored.length, 1200);
+  assert.equal(checks, 1200);
+
+  checks = 0;
+  const again = await log.merge(CHAT, shuffle(entries.map(raw), seededRandom(4)));
+  assert.deepEqual([again.stored.length, again.duplicates, again.rejected.length], [0, 1200, 0]);
+  assert.equal(checks, 0, "held entries were not verified again");
+
+  // A log opened afresh on the same store: what is not in memory is looked up in the store.
+  const cold = new ChatLog(t.store, { verifier: counting });
+  await cold.heads(CHAT);
+  checks = 0;
+  const fromStore = await cold.merge(CHAT, entries.map(raw));
+  assert.deepEqual([fromStore.stored.length, fromStore.duplicates], [0, 1200]);
+  assert.equal(checks, 0);
+
+  // Anything else in a held place is checked: a held entry with another signature is
+  // refused as forged, a different entry signed by its author kept aside as a twin.
+  const mine = entries.find((e) => toHex(e.author) === toHex(a!.publicKey))!;
+  const twin = await createEntry(a!, { ...mine, body: "twin" });
+  const forgedSig = mine.sig.slice();
+  forgedSig[forgedSig.length - 5]! ^= 1;
+  checks = 0;
+  const r = await log.merge(CHAT, [raw(twin), { signed: mine.signed, sig: forgedSig }]);
+  assert.equal(checks, 2);
+  assert.deepEqual(r.rejected.map((x) => x.code).sort(), ["bad_signature", "equivocation"]);
+  assert.equal(r.stored.length, 0);
 });

@@ -247,13 +247,22 @@ export interface UncheckedEntry {
  * that is malformed or not by the author in the entry namespace.
  */
 export function prepareEntry(signed: Uint8Array, sig: Uint8Array): UncheckedEntry {
+  const entry = decodeUnchecked(signed, sig);
+  return { entry, check: entryCheck(entry) };
+}
+
+/**
+ * Decodes and hashes an entry without looking at its signature beyond its
+ * size: enough to tell an entry already held (by its hash) before paying for
+ * the signature check, which {@linkcode entryCheck} then prepares.
+ * @throws {RojError} bad_input for malformed bytes, bad_signature for an oversized signature.
+ */
+export function decodeUnchecked(signed: Uint8Array, sig: Uint8Array): Entry {
   const fields = decodeEntry(signed);
   if (sig.length > MAX_SIG_BYTES) {
     throw new RojError("bad_signature", "entry signature is too large");
   }
-  const check = sshsigCheck(sig, NAMESPACES.entry, signed, fields.author);
-  if (check === null) throw badSignature(fields.seq);
-  const entry: Entry = {
+  return {
     chat: fields.chat,
     author: fields.author,
     seq: fields.seq,
@@ -266,7 +275,17 @@ export function prepareEntry(signed: Uint8Array, sig: Uint8Array): UncheckedEntr
     sig,
     hash: entryHash(signed),
   };
-  return { entry, check };
+}
+
+/**
+ * The Ed25519 check an entry's SSHSIG stands for.
+ * @throws {RojError} bad_signature for a signature that is malformed or not by
+ * the author in the entry namespace.
+ */
+export function entryCheck(entry: Entry): SshsigCheck {
+  const check = sshsigCheck(entry.sig, NAMESPACES.entry, entry.signed, entry.author);
+  if (check === null) throw badSignature(entry.seq);
+  return check;
 }
 
 /** The error for an entry whose signature does not verify. */

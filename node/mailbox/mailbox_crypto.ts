@@ -1,35 +1,39 @@
 /**
  * What a group member hands an anchor: each group entry sealed under keys
- * that only the group's members can derive, filed under an opaque tag.
+ * that only the members of one membership epoch can derive, filed under an
+ * opaque tag that changes with every epoch.
  *
- *   secret = HKDF-SHA256(ikm = create nonce, salt = "roj-mailbox-v1", info = chat id)
+ *   secret = HKDF-SHA256(ikm = the epoch's group key, salt = "roj-mailbox-v2",
+ *                        info = chat id || 0 || epoch id)
  *   tag    = HKDF(secret, info "tag")[0..16]     what the anchor indexes by
  *   key    = HKDF(secret, info "key")[0..32]     XChaCha20-Poly1305 key of the boxes
  *   id     = HMAC-SHA256(HKDF(secret, "id"), entry hash)[0..16]   dedupe without the hash
  *   box    = nonce(24) || XChaCha20-Poly1305(key, nonce, aad = tag)(signed_len(4) || signed || sig)
  *
- * Why the create nonce: every member holds the group's `group.create` entry
- * (the membership fold starts there), while the chat id alone shows up in
- * logs and error messages. The anchor sees neither: members never sync a
- * group with it (it is no member), so it learns no chat id, no author, no
- * header and no body — only a tag, box sizes, and which of its contacts
- * upload and fetch under that tag. The last is unavoidable for an anchor
- * that must count quotas per uploader and serve fetches in authenticated
- * sessions: it may guess that the contacts who use one tag share a group, but
- * not what the group is called, who else is in it, or who wrote what.
+ * Why the epoch key: it is sealed only to the members of its epoch, and a
+ * removal starts an epoch the removed member gets no key to. So once the
+ * group has moved on, a removed member can neither find (tag) nor open (key)
+ * the boxes filed under the new epoch: no headers (author, time, size), not
+ * just no text. Members file an entry under the epoch in force at its place
+ * in the log, and an entry that starts an epoch under the one before too, so
+ * a member who missed a change finds it under the tag it knows and follows
+ * the chain (group_mailbox.ts). The secret is one-way from the key: handing
+ * a new member the secrets of old epochs (pointers) lets it fetch their
+ * boxes, not read their messages.
  *
- * The secret is fixed for the group's life, so a removed member can still
- * derive the tag and open later boxes (headers: author, time, sizes). The
- * message bodies inside stay encrypted to epoch keys they do not hold, which
- * is what the group's confidentiality promises; rotating the tag per epoch
- * would also hide the headers, at the cost of chaining fetches across
- * epochs for members who missed several changes.
+ * The anchor sees no chat id, no author, no header and no body: only tags,
+ * box sizes, and which of its contacts upload and fetch under a tag. The
+ * last is unavoidable for an anchor that must count quotas per uploader and
+ * serve fetches in authenticated sessions: it may guess that the contacts
+ * who use one tag share a group, but not what the group is called, who else
+ * is in it, or who wrote what.
  */
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { toHex } from "../log/mod.ts";
+import { openXChaCha20Poly1305 } from "../identity/mod.ts";
 
 export const MAILBOX_TAG_BYTES = 16;
 export const MAILBOX_ID_BYTES = 16;
@@ -43,15 +47,25 @@ export interface MailboxKeys {
   readonly idKey: Uint8Array;
 }
 
-/** The mailbox keys of the group `chat` founded with `createNonce`. */
-export function mailboxKeys(chat: string, createNonce: Uint8Array): MailboxKeys {
-  const secret = hkdf(
+export const MAILBOX_SECRET_BYTES = 32;
+
+/** The mailbox secret of epoch `epochId` of group `chat`, from the epoch's group key. */
+export function epochMailboxSecret(
+  chat: string,
+  epochId: string,
+  epochKey: Uint8Array,
+): Uint8Array {
+  return hkdf(
     sha256,
-    createNonce,
-    encoder.encode("roj-mailbox-v1"),
-    encoder.encode(chat),
-    32,
+    epochKey,
+    encoder.encode("roj-mailbox-v2"),
+    encoder.encode(`${chat}\0${epochId}`),
+    MAILBOX_SECRET_BYTES,
   );
+}
+
+/** The tag and keys of the boxes filed under one epoch's mailbox `secret`. */
+export function mailboxKeys(secret: Uint8Array): MailboxKeys {
   const part = (info: string, n: number) =>
     hkdf(sha256, secret, undefined, encoder.encode(info), n);
   return {
@@ -103,8 +117,12 @@ export function openBox(
   if (box.length < NONCE_BYTES + 16 + 4) return null;
   let plain: Uint8Array;
   try {
-    plain = xchacha20poly1305(keys.key, box.subarray(0, NONCE_BYTES), encoder.encode(keys.tag))
-      .decrypt(box.subarray(NONCE_BYTES));
+    plain = openXChaCha20Poly1305(
+      keys.key,
+      box.subarray(0, NONCE_BYTES),
+      encoder.encode(keys.tag),
+      box.subarray(NONCE_BYTES),
+    );
   } catch {
     return null;
   }

@@ -272,7 +272,7 @@ export class MailboxStore {
     const iter = this.#store.kv.list<unknown>({
       start: keys.mbox(tag, after + 1),
       end: [...keys.mboxTag(tag), Number.MAX_SAFE_INTEGER],
-    }, { batchSize: 100 });
+    }, { batchSize: Math.min(Math.max(limit, 1) + 1, 500) });
     for await (const res of iter) {
       const [, , n, part] = res.key;
       if (typeof n !== "number") continue;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { tempStore } from "../_testing/temp.ts";
 import { openStore } from "../store/mod.ts";
-import { boxId, mailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
+import { boxId, epochMailboxSecret, mailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
 import { MailboxStore, MAX_BOX_BYTES } from "./mailbox_store.ts";
 
 const ALICE = new Uint8Array(32).fill(1);
@@ -10,17 +10,24 @@ const TAG = "ab".repeat(16);
 const id = (i: number) => i.toString(16).padStart(32, "0");
 const box = (n: number, fill = 7) => new Uint8Array(n).fill(fill);
 
-Deno.test("mailbox crypto: boxes open only with the group's keys; tags and ids hide the group", () => {
-  const nonce = new Uint8Array(16).fill(9);
-  const k = mailboxKeys("g-aaaaaaaaaaaaaaaaaaaaaaaaaa", nonce);
-  const other = mailboxKeys("g-bbbbbbbbbbbbbbbbbbbbbbbbbb", nonce);
+Deno.test("mailbox crypto: boxes open only with the epoch's keys; tags and ids hide the group", () => {
+  const groupKey = new Uint8Array(32).fill(9);
+  const epoch = "0f".repeat(16);
+  const k = mailboxKeys(epochMailboxSecret("g-aaaaaaaaaaaaaaaaaaaaaaaaaa", epoch, groupKey));
+  const other = mailboxKeys(epochMailboxSecret("g-bbbbbbbbbbbbbbbbbbbbbbbbbb", epoch, groupKey));
+  // The next epoch of the same group (a new group key) files under a tag unrelated to this one.
+  const next = mailboxKeys(
+    epochMailboxSecret("g-aaaaaaaaaaaaaaaaaaaaaaaaaa", "1e".repeat(16), new Uint8Array(32).fill(8)),
+  );
   assert.match(k.tag, /^[0-9a-f]{32}$/);
   assert.notEqual(k.tag, other.tag);
+  assert.notEqual(k.tag, next.tag);
   const signed = new TextEncoder().encode("entry bytes");
   const sig = new Uint8Array([1, 2, 3]);
   const sealed = sealBox(k, signed, sig);
   assert.deepEqual(openBox(k, sealed), { signed, sig });
   assert.equal(openBox(other, sealed), null);
+  assert.equal(openBox(next, sealed), null);
   sealed[30]! ^= 1;
   assert.equal(openBox(k, sealed), null);
   const h = new Uint8Array(32).fill(4);

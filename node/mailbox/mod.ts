@@ -12,6 +12,8 @@
  */
 export {
   boxId,
+  epochMailboxSecret,
+  MAILBOX_SECRET_BYTES,
   type MailboxKeys,
   mailboxKeys,
   openBox,

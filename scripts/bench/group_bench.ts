@@ -185,14 +185,14 @@ async function timeRestart(
   return ms(t0) / 1000;
 }
 
-type CatchUpKind = "direct" | "group" | "group via anchor";
+export type CatchUpKind = "direct" | "group" | "group via anchor";
 
 /**
  * Alice writes CATCHUP_N entries while bob is offline, then bob comes back:
  * seconds until he holds them all. "group via anchor": alice hands them to the
  * anchor and leaves before bob returns.
  */
-async function catchUp(kind: CatchUpKind): Promise<number> {
+export async function catchUp(kind: CatchUpKind): Promise<number> {
   const anchor = kind === "group via anchor"
     ? await startTestNode("hive", { host: "127.0.0.90", passive: true })
     : null;
