@@ -90,6 +90,7 @@ import { Discovery, type DiscoveryHost, type KnownPeer, pairwise } from "./disco
 import { Lan, type LanHost } from "./lan/mod.ts";
 import { type PeerSession, PeerSet } from "./peers/mod.ts";
 import { type PortMap, startPortMap } from "./portmap/mod.ts";
+import { localNetworks } from "./reach/mod.ts";
 import { PUNCH_FEATURE, Puncher, type PunchHost, type PunchResult } from "./punch/mod.ts";
 import {
   DIAL_BACK_TIMEOUT_MS,
@@ -1388,6 +1389,8 @@ export class RojNode implements NodeApi {
       rpc,
       direction,
       anchor,
+      remote,
+      path,
       ...(via ? { via } : {}),
     });
   }
@@ -1647,6 +1650,8 @@ export class RojNode implements NodeApi {
       rpc: s.rpc,
       direction: s.direction,
       anchor: this.contacts.get(s.peer)?.anchor ?? false,
+      remote: s.remote,
+      ...(s.path !== undefined ? { path: s.path } : {}),
       ...(s.via !== undefined ? { via: s.via } : {}),
     });
     // deno-lint-ignore no-this-alias
@@ -1727,6 +1732,7 @@ export class RojNode implements NodeApi {
         }
       },
       addresses: () => (this.#advertise.length > 0 ? this.#advertise : this.#listenAddresses()),
+      localNetworks: () => localNetworks(),
       republish: (reason) => {
         this.#discovery.trigger(reason).catch(() => {});
       },
