@@ -90,7 +90,7 @@ import { Discovery, type DiscoveryHost, type KnownPeer, pairwise } from "./disco
 import { Lan, type LanHost } from "./lan/mod.ts";
 import { type PeerSession, PeerSet } from "./peers/mod.ts";
 import { type PortMap, startPortMap } from "./portmap/mod.ts";
-import { localNetworks } from "./reach/mod.ts";
+import { localNetworks, natView } from "./reach/mod.ts";
 import { PUNCH_FEATURE, Puncher, type PunchHost, type PunchResult } from "./punch/mod.ts";
 import {
   DIAL_BACK_TIMEOUT_MS,
@@ -771,6 +771,7 @@ export class RojNode implements NodeApi {
         : {}),
       ...(this.#catchUps.size > 0 ? { catchingUp: [...this.#catchUps.values()] } : {}),
       ...(this.#relay.reachable !== undefined ? { reachable: this.#relay.reachable } : {}),
+      ...natView(this.#punch?.mapping),
       relay: {
         enabled: this.#relay.enabled,
         active: this.#relay.active,

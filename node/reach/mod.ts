@@ -1,5 +1,11 @@
 export { type Evidence, inboundEvidence, type Observation, outsidePeer } from "./evidence.ts";
 export {
+  classifyMapping,
+  type MappingObservation,
+  type NatMapping,
+  natView,
+} from "./nat_mapping.ts";
+export {
   inCidr,
   ipBytes,
   isLoopback,
