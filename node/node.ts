@@ -605,8 +605,10 @@ export class RojNode implements NodeApi {
       case "remove":
       case "block": {
         const c = this.#contactByName(p.name as string);
-        if (method === "remove") await this.contacts.remove(c.publicKey);
-        else await this.contacts.update(c.publicKey, { blocked: true });
+        if (method === "remove") {
+          await this.contacts.remove(c.publicKey);
+          await this.#relay.forget(c.publicKey);
+        } else await this.contacts.update(c.publicKey, { blocked: true });
         this.#peers.get(c.publicKey)?.rpc.close(method === "remove" ? "removed" : "blocked");
         this.#emit({ type: "contact", contact: { ...this.#contactView(c), online: false } });
         this.#say(`${method === "remove" ? "removed" : "blocked"} ${c.name}`);
@@ -1666,6 +1668,7 @@ export class RojNode implements NodeApi {
       log: (line) => this.#say(line),
       nameOf: (peer) => this.#peerName(peer),
       accepts: (peer) => this.contacts.accepted(peer) !== undefined,
+      known: (peer) => this.contacts.get(peer) !== undefined,
       session: (peer) => {
         const s = this.#peers.get(peer);
         return s ? view(s) : undefined;

@@ -17,6 +17,9 @@ import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
 import { dialSsh } from "../node/transport/mod.ts";
 import { RojError } from "../node/errors.ts";
 import type { PeerView } from "../node/api/mod.ts";
+import { keys } from "../node/store/mod.ts";
+import { initProfile } from "../node/home/mod.ts";
+import { RojNode } from "../node/node.ts";
 
 async function join(member: TestNode, anchor: TestNode): Promise<void> {
   const invite = await anchor.node.call("invite", {});
@@ -347,5 +350,51 @@ Deno.test("relay: a member's bytes per second are capped at the relay", async ()
     assert.ok(hive.node.relay.bytesRelayed > bodies.length * 16 * 1024);
   } finally {
     await cleanup();
+  }
+});
+
+Deno.test("relay: removing a contact drops the relays its record named, also from the store", async () => {
+  const { alice, bob, hive, cleanup } = await unreachablePair("127.21.4");
+  try {
+    await until(
+      () => alice.node.relay.relaysOf(bob.node.publicKey).length > 0,
+      20_000,
+      "alice learns which relays bob's record names",
+    );
+    assert.deepEqual(alice.node.relay.relaysOf(bob.node.publicKey), [hive.node.publicKey]);
+    const kv = alice.node.profile.store.kv;
+    assert.ok((await kv.get(keys.relaysOf(bob.node.publicKey))).value);
+
+    await alice.node.call("remove", { name: "bob" });
+    assert.deepEqual(alice.node.relay.relaysOf(bob.node.publicKey), []);
+    assert.equal((await kv.get(keys.relaysOf(bob.node.publicKey))).value, null);
+    // Nothing under the relay lists names bob, and no list is kept for anyone but contacts.
+    for await (const e of kv.list({ prefix: keys.relaysOfAll() })) {
+      const owner = e.key[2] as Uint8Array;
+      assert.ok(alice.node.contacts.get(owner), "a relay list of a non-contact is kept");
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("relay: a relay list left behind for someone no longer a contact is dropped when the node opens", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "roj-carol-" });
+  try {
+    (await initProfile(dir, { name: "carol" })).store.close();
+    const stranger = crypto.getRandomValues(new Uint8Array(32));
+    const relay = crypto.getRandomValues(new Uint8Array(32));
+    let node = await RojNode.open({ dataDir: dir });
+    await node.profile.store.kv.set(keys.relaysOf(stranger), [relay]);
+    await node.close();
+    node = await RojNode.open({ dataDir: dir });
+    try {
+      assert.equal((await node.profile.store.kv.get(keys.relaysOf(stranger))).value, null);
+      assert.deepEqual(node.relay.relaysOf(stranger), []);
+    } finally {
+      await node.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });

@@ -98,6 +98,8 @@ export interface RelayHost {
   nameOf(peer: Uint8Array): string;
   /** An accepted, unblocked contact. */
   accepts(peer: Uint8Array): boolean;
+  /** A contact, blocked or not: what the relay keeps about anyone else is dropped. */
+  known(peer: Uint8Array): boolean;
   session(peer: Uint8Array): RelayPeerSession | undefined;
   sessions(): RelayPeerSession[];
   /** A new SSH connection to a contact (not through a relay), us as the client. */
@@ -177,11 +179,40 @@ export class Relay {
     const r = new Relay(host, store);
     for await (const e of store.kv.list<Uint8Array[]>({ prefix: keys.relaysOfAll() })) {
       const peer = e.key[2];
-      if (peer instanceof Uint8Array && Array.isArray(e.value)) {
-        r.#relaysOf.set(toHex(peer), e.value.filter((k) => k instanceof Uint8Array));
-      }
+      if (!(peer instanceof Uint8Array) || !Array.isArray(e.value)) continue;
+      // Lists of contacts removed before removal dropped them (older versions kept them).
+      if (!host.known(peer)) await store.kv.delete(e.key);
+      else r.#relaysOf.set(toHex(peer), e.value.filter((k) => k instanceof Uint8Array));
     }
     return r;
+  }
+
+  /**
+   * A contact was removed: forget the relays its record named, drop it from
+   * the lists of others (it relays nothing for us now), and end our direct
+   * SSH connection to it and what we counted for it as a relay.
+   */
+  async forget(peer: Uint8Array): Promise<void> {
+    const k = toHex(peer);
+    const writes: Promise<unknown>[] = [];
+    if (this.#relaysOf.delete(k)) writes.push(this.#store.kv.delete(keys.relaysOf(peer)));
+    for (const [other, relays] of this.#relaysOf) {
+      const kept = relays.filter((r) => !bytesEqual(r, peer));
+      if (kept.length === relays.length) continue;
+      const otherKey = fromHexKey(other);
+      if (!otherKey) continue;
+      if (kept.length > 0) {
+        this.#relaysOf.set(other, kept);
+        writes.push(this.#store.kv.set(keys.relaysOf(otherKey), kept));
+      } else {
+        this.#relaysOf.delete(other);
+        writes.push(this.#store.kv.delete(keys.relaysOf(otherKey)));
+      }
+    }
+    this.#clients.get(k)?.close();
+    this.#clients.delete(k);
+    this.#buckets.delete(k);
+    await Promise.all(writes);
   }
 
   /** Applies the limits and starts the timers (node start). */
@@ -695,6 +726,12 @@ function observe(s: RelayPeerSession): Observation {
     ...(remoteHost !== undefined ? { remoteHost } : {}),
     ...(seesHost !== undefined ? { seesHost } : {}),
   };
+}
+
+/** The key a map of this file holds as hex (toHex), back as bytes. */
+function fromHexKey(hex: string): Uint8Array | undefined {
+  if (!/^[0-9a-f]{64}$/.test(hex)) return undefined;
+  return Uint8Array.from(hex.match(/../g)!.map((b) => parseInt(b, 16)));
 }
 
 function portOf(address: string): number | undefined {
