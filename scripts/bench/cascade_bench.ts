@@ -29,6 +29,8 @@ interface MoveRun {
   dialBacksPerPerson: number;
   /** SSH handshakes per contact pair: sessions plus dial-backs. */
   handshakesPerPair: number;
+  /** Share of persons that know whether they are reachable, 6 s after the last pair. */
+  reachKnown: number;
   /** Most dial-and-ask rounds a person ran before all its contacts were back. */
   maxRounds: number;
   /** Process CPU time (all threads) from the move to full reconnection, ms. */
@@ -74,6 +76,7 @@ async function moves(
       // Dial-backs run a moment after a node's first session and may end after the last pair is up.
       await new Promise((res) => setTimeout(res, 6000));
       const dialBacks = hive.stats.dialBacks;
+      const known = hive.persons.filter((p) => p.node?.relay.reachable !== undefined).length;
       out.push({
         ms,
         startMs,
@@ -81,6 +84,7 @@ async function moves(
         sessionsPerPair: s.connects / 2 / hive.edges.length,
         dialBacksPerPerson: dialBacks / n,
         handshakesPerPair: (s.connects / 2 + dialBacks) / hive.edges.length,
+        reachKnown: known / n,
         maxRounds: s.maxRounds,
         cpuMs: cpu,
       });
@@ -139,6 +143,12 @@ function moveRows(label: string, runs: MoveRun[], note = ""): Row[] {
       value: m((r) => r.handshakesPerPair),
       unit: "handshakes",
       note: "sessions plus dial-backs",
+    },
+    {
+      name: `${label}: persons that know whether they are reachable`,
+      value: m((r) => r.reachKnown * 100),
+      unit: "%",
+      note: "6 s after the last pair; unknown: every checker was busy and nobody dialled in",
     },
     {
       name: `${label}: cascade rounds, most of any person`,
