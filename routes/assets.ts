@@ -1,8 +1,12 @@
 /**
  * The files the admin serves itself (no CDN): the stylesheet, an icon, and the
- * islands bundled for the browser with `deno bundle --platform browser` when
- * the admin starts, kept in memory. Needs run permission for the running deno
- * executable only (see README); without it pages still work, without live parts.
+ * islands bundled for the browser. The bundle is built ahead of time by
+ * `deno task build` (scripts/build_islands.ts) into static/islands.js, which
+ * the tasks run first and `deno task compile` embeds, so a node needs no run
+ * permission. Only where that file is missing or older than islands/ (someone
+ * edited an island and ran main.ts directly) does the admin bundle in memory
+ * with the running deno, which needs run permission for it; without that the
+ * pages still work, without live parts, and the node logs why.
  */
 import { fileURLToPath } from "node:url";
 
@@ -27,6 +31,62 @@ const here = (rel: string) => new URL(rel, import.meta.url);
 // One bundle per process: it depends only on the files in islands/, and many admins
 // (tests) share it. A failed build is forgotten so that the next start tries again.
 let bundling: Promise<Uint8Array> | undefined;
+
+/** The first line of a built bundle: which island sources it was built from. */
+const HEADER = /^\/\/ roj islands sha256:([0-9a-f]{64})\n/;
+
+/** A digest of every file under islands/ (names and contents), to tell a stale bundle. */
+export async function islandsSourceHash(dir: URL = here("../islands/")): Promise<string> {
+  const names = (await Array.fromAsync(Deno.readDir(dir)))
+    .filter((e) => e.isFile && /\.tsx?$/.test(e.name))
+    .map((e) => e.name)
+    .sort();
+  const enc = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  for (const name of names) {
+    const body = await Deno.readFile(new URL(name, dir));
+    parts.push(enc.encode(`${name}\0${body.length}\0`), body);
+  }
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Prefixes a bundle with the header naming the sources it was built from. */
+export function stampBundle(bundle: Uint8Array, sourceHash: string): Uint8Array {
+  const head = new TextEncoder().encode(`// roj islands sha256:${sourceHash}\n`);
+  const out = new Uint8Array(head.length + bundle.length);
+  out.set(head);
+  out.set(bundle, head.length);
+  return out;
+}
+
+/**
+ * The bundle `deno task build` left in static/, if it was built from the islands
+ * as they are now. Where islands/ cannot be read (a compiled binary holds only
+ * the bundle), the bundle is all there is and is trusted.
+ */
+export async function prebuiltIslands(
+  file: URL = here("../static/islands.js"),
+  sources: URL = here("../islands/"),
+): Promise<{ body: Uint8Array } | { stale: string }> {
+  let body: Uint8Array;
+  try {
+    body = await Deno.readFile(file);
+  } catch {
+    return { stale: "static/islands.js is missing" };
+  }
+  const built = HEADER.exec(new TextDecoder().decode(body.subarray(0, 100)))?.[1];
+  if (!built) return { stale: "static/islands.js has no source header" };
+  const now = await islandsSourceHash(sources).catch(() => null);
+  if (now !== null && now !== built) return { stale: "static/islands.js is older than islands/" };
+  return { body };
+}
 
 /** Bundles islands/main.tsx for the browser with the running deno. */
 export function bundleIslands(): Promise<Uint8Array> {
@@ -58,8 +118,8 @@ export function bundleIslands(): Promise<Uint8Array> {
 }
 
 /**
- * Loads the stylesheet. The islands are bundled on the first request (a node nobody
- * browses never runs the bundler); `log` hears if that fails.
+ * Loads the stylesheet. The islands are read (or, failing that, bundled) on the
+ * first request; `log` hears if neither works.
  */
 export async function loadAssets(log: (line: string) => void): Promise<Assets> {
   const style = await Deno.readFile(here("../static/style.css"));
@@ -68,17 +128,21 @@ export async function loadAssets(log: (line: string) => void): Promise<Assets> {
     "style.css": () => ({ body: style, type: "text/css; charset=utf-8" }),
     "icon.svg": () => ({ body: new TextEncoder().encode(ICON), type: "image/svg+xml" }),
     "islands.js": () =>
-      script ??= bundleIslands().then(
-        (body): Asset => ({ body, type: "text/javascript; charset=utf-8" }),
-        (err) => {
+      script ??= (async (): Promise<Asset | undefined> => {
+        const type = "text/javascript; charset=utf-8";
+        const built = await prebuiltIslands();
+        if ("body" in built) return { body: built.body, type };
+        try {
+          return { body: await bundleIslands(), type };
+        } catch (err) {
           log(
-            `admin: could not bundle the islands (${
+            `admin: ${built.stale} and bundling it here failed (${
               (err as Error).message
-            }); pages work, but without live updates. The node needs --allow-run for ${Deno.execPath()}`,
+            }); pages work, but without live updates. Run \`deno task build\`.`,
           );
           return undefined;
-        },
-      ),
+        }
+      })(),
   };
   return {
     get: (path) => Promise.resolve(Object.hasOwn(files, path) ? files[path]!() : undefined),

@@ -13,15 +13,10 @@
  *   POST /api/<method>          the local API (JSON); GET /api/events: NodeEvents as SSE
  *   GET  /static/{style.css,icon.svg,islands.js}
  *
- * The islands are bundled in memory on the first request by running
- * `deno bundle --platform browser` with the running deno (Deno.execPath()).
- * The narrowest permission for that is run access to that one executable:
- * the tasks pass `--allow-run="$(deno eval 'console.log(Deno.execPath())')"`
- * (`--allow-run=deno` does not match: it resolves to the PATH symlink). Note
- * that whoever may run deno may run it with any permissions; the node already
- * has unscoped read/write, so this widens little. Without it the pages still
- * work, without live updates, and the node logs why. A `deno compile` binary
- * cannot bundle (its execPath is roj itself).
+ * The islands are served from static/islands.js, built by `deno task build`
+ * (which the start, roj and test tasks run first, and compile embeds), so a
+ * node needs no run permission. Where that file is missing or stale the admin
+ * bundles in memory with the running deno if it may run it (see assets.ts).
  */
 import { RojError } from "../node/mod.ts";
 import type { NodeApi } from "../node/api/mod.ts";

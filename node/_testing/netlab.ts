@@ -125,11 +125,40 @@ async function script(prefix: string, args: string[]): Promise<void> {
   }
 }
 
+/**
+ * Each lab records the test process that owns it, so that a later run can tear
+ * down the labs of a run that was killed (SIGKILL skips every dispose) instead
+ * of leaving their namespaces and routers behind for good.
+ */
+const OWNERS = "/run/roj-netlab";
+
+async function sweepOrphanLabs(): Promise<void> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(OWNERS));
+  } catch {
+    return; // no lab ever recorded here
+  }
+  for (const entry of entries) {
+    const prefix = entry.name.replace(/\.pid$/, "");
+    if (!/^[a-zA-Z0-9]{1,10}$/.test(prefix)) continue;
+    const pid = (await Deno.readTextFile(`${OWNERS}/${entry.name}`).catch(() => "")).trim();
+    const alive = /^\d+$/.test(pid) &&
+      await Deno.stat(`/proc/${pid}`).then(() => true, () => false);
+    if (alive) continue;
+    await script(prefix, ["teardown"]).catch(() => {});
+    await Deno.remove(`${OWNERS}/${entry.name}`).catch(() => {});
+  }
+}
+
 /** Sets up a fresh lab under its own namespace names (so concurrent labs do not meet). */
 export async function startNetLab(options: NetLabOptions = {}): Promise<NetLab> {
   const why = netlabUnavailable();
   if (why) throw new Error(why);
+  await sweepOrphanLabs();
   const prefix = `r${Deno.pid % 100_000}${Math.floor(Math.random() * 1000)}`;
+  await Deno.mkdir(OWNERS, { recursive: true });
+  await Deno.writeTextFile(`${OWNERS}/${prefix}.pid`, `${Deno.pid}\n`);
   await script(prefix, [
     "setup",
     ...(options.symmetricB ? ["--symmetric-b"] : []),
@@ -152,6 +181,7 @@ export async function startNetLab(options: NetLabOptions = {}): Promise<NetLab> 
     if (down) return;
     down = true;
     await script(prefix, ["teardown"]);
+    await Deno.remove(`${OWNERS}/${prefix}.pid`).catch(() => {});
   };
   return {
     ns: (host) => names[host],

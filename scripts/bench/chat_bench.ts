@@ -4,9 +4,8 @@
  * throughput, each against a bare ssh2 channel on the roj subsystem measured
  * in the same run.
  */
-import { generateKeyPair } from "../../node/identity/mod.ts";
-import { dialSsh, listenSsh, type Pipe } from "../../node/transport/mod.ts";
-import { befriend, startTestNode, type TestNode } from "../../node/_testing/nodes.ts";
+import { befriend, startTestNode } from "../../node/_testing/nodes.ts";
+import { countBytes, messageInbox, sshPair } from "./_pairs.ts";
 import { median, percentile, type Row, withTimeout } from "./_measure.ts";
 
 /** Messages timed one by one for the latency figures (after a few not timed). */
@@ -24,64 +23,6 @@ const CHUNK_BYTES = 350;
 const BULK_BYTES = 1 << 20;
 
 const ms = (t0: number) => performance.now() - t0;
-
-/** A bare SSH connection between two fresh keys, with the roj subsystem open on both ends. */
-async function sshPair(): Promise<{ client: Pipe; server: Pipe; close(): Promise<void> }> {
-  const [serverKey, clientKey] = await Promise.all([
-    generateKeyPair("bench-server"),
-    generateKeyPair("bench-client"),
-  ]);
-  let accepted!: (p: Pipe) => void;
-  const serverPipe = new Promise<Pipe>((resolve) => (accepted = resolve));
-  const server = await listenSsh({
-    keyPair: serverKey,
-    host: "127.0.0.1",
-    port: 0,
-    authorize: () => true,
-    onRoj: (_peer, pipe) => accepted(pipe),
-  });
-  try {
-    const conn = await dialSsh({
-      keyPair: clientKey,
-      to: server.address,
-      expectedKey: serverKey.publicKey,
-      expectedName: "bench server",
-    });
-    const client = await conn.openRoj();
-    return {
-      client,
-      server: await serverPipe,
-      close: async () => {
-        client.close();
-        conn.close();
-        await server.close();
-      },
-    };
-  } catch (err) {
-    await server.close();
-    throw err;
-  }
-}
-
-/** Calls `onBytes` with a byte count for every chunk the pipe receives. */
-function countBytes(pipe: Pipe): { until(total: number): Promise<void> } {
-  let received = 0;
-  let waiter: { total: number; resolve: () => void } | null = null;
-  pipe.onData((chunk) => {
-    received += chunk.length;
-    if (waiter && received >= waiter.total) {
-      const w = waiter;
-      waiter = null;
-      w.resolve();
-    }
-  });
-  return {
-    until: (total) =>
-      received >= total
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => (waiter = { total, resolve })),
-  };
-}
 
 /** Round-trip times in ms of `n` small payloads echoed by the server end. */
 async function bareRoundTrips(n: number): Promise<number[]> {
@@ -120,29 +61,12 @@ async function bareThroughput(n: number, bytes: number): Promise<number> {
   }
 }
 
-/** Resolves with the next "message" event on `t` that is not the node's own and has `text`. */
-function received(t: TestNode): { next(text: string): Promise<void>; stop(): void } {
-  const waiting = new Map<string, () => void>();
-  const stop = t.node.subscribe((e) => {
-    if (e.type !== "message" || e.message.mine) return;
-    const w = waiting.get(e.message.body);
-    if (w) {
-      waiting.delete(e.message.body);
-      w();
-    }
-  });
-  return {
-    next: (text) => new Promise<void>((resolve) => waiting.set(text, resolve)),
-    stop,
-  };
-}
-
 /** Times from alice's `send` call until bob's node reports the message, in ms. */
 async function deliveryLatencies(n: number): Promise<number[]> {
   await using alice = await startTestNode("alice", { host: "127.0.0.2" });
   await using bob = await startTestNode("bob", { host: "127.0.0.3" });
   await befriend(alice, bob);
-  const inbox = received(bob);
+  const inbox = messageInbox(bob);
   try {
     const times: number[] = [];
     for (let i = 0; i < n + WARMUP; i++) {

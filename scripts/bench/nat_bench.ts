@@ -5,18 +5,10 @@
  * trip over each carrier. The ratios to direct are the figures; the NAT lab
  * (scripts/netlab.sh, root only) shows that punching works, not its speed.
  */
-import { generateKeyPair } from "../../node/identity/mod.ts";
-import {
-  dialQuicSocket,
-  dialSsh,
-  listenSsh,
-  makeQuicCert,
-  openQuicService,
-  type Pipe,
-} from "../../node/transport/mod.ts";
 import { befriend, startTestNode, type TestNode, until } from "../../node/_testing/nodes.ts";
 import { startPunchTrio } from "../../node/_testing/netlab.ts";
 import { percentile, type Row } from "./_measure.ts";
+import { countBytes, sshPair } from "./_pairs.ts";
 
 const LATENCY_N = 200;
 const WARMUP = 20;
@@ -91,72 +83,21 @@ async function punchedLatencies(n: number): Promise<Latencies> {
 
 /** Round trips of `ECHO_BYTES` on a bare roj pipe, over TCP or inside QUIC. */
 async function bareRoundTrips(n: number, carrier: "tcp" | "quic"): Promise<number[]> {
-  const [serverKey, clientKey] = await Promise.all([
-    generateKeyPair("bench-server"),
-    generateKeyPair("bench-client"),
-  ]);
-  let accepted!: (p: Pipe) => void;
-  const serverPipe = new Promise<Pipe>((resolve) => (accepted = resolve));
-  const server = await listenSsh({
-    keyPair: serverKey,
-    host: "127.0.0.85",
-    port: 0,
-    authorize: () => true,
-    onRoj: (_peer, pipe) => accepted(pipe),
-  });
-  const serverQuic = openQuicService({
-    host: "127.0.0.85",
-    port: 0,
-    cert: await makeQuicCert(),
-    onSsh: (s) => server.inject(s),
-  });
-  const clientQuic = openQuicService({
-    host: "127.0.0.86",
-    port: 0,
-    cert: await makeQuicCert(),
-    onSsh: (s) => s.destroy(),
-  });
+  const pair = await sshPair({ host: "127.0.0.85", clientHost: "127.0.0.86", carrier });
   try {
-    const conn = await dialSsh({
-      keyPair: clientKey,
-      to: carrier === "tcp" ? server.address : serverQuic.address,
-      expectedKey: serverKey.publicKey,
-      expectedName: "bench server",
-      ...(carrier === "quic"
-        ? {
-          sock: await dialQuicSocket(
-            clientQuic,
-            serverQuic.address,
-            serverQuic.certHash,
-            3000,
-          ),
-        }
-        : {}),
-    });
-    const client = await conn.openRoj();
-    const echo = await serverPipe;
-    echo.onData((c) => echo.send(c));
-    let received = 0;
-    let wake: (() => void) | undefined;
-    client.onData((c) => {
-      received += c.length;
-      wake?.();
-    });
+    pair.server.onData((c) => pair.server.send(c));
+    const counter = countBytes(pair.client);
     const payload = new Uint8Array(ECHO_BYTES).fill(0x61);
     const times: number[] = [];
     for (let i = 0; i < n + WARMUP; i++) {
-      const want = received + ECHO_BYTES;
       const t0 = performance.now();
-      client.send(payload);
-      while (received < want) await new Promise<void>((r) => (wake = r));
+      pair.client.send(payload);
+      await counter.until((i + 1) * ECHO_BYTES);
       if (i >= WARMUP) times.push(ms(t0));
     }
-    conn.close();
     return times;
   } finally {
-    clientQuic.close();
-    serverQuic.close();
-    await server.close();
+    await pair.close();
   }
 }
 

@@ -9,6 +9,7 @@
  */
 import { befriend, startTestNode, type TestNode, until } from "../../node/_testing/nodes.ts";
 import { median, percentile, type Row } from "./_measure.ts";
+import { messageInbox } from "./_pairs.ts";
 
 const BLOCKS = 6;
 const PER_BLOCK = 50;
@@ -101,22 +102,8 @@ async function relayedPair(): Promise<Pair> {
   };
 }
 
-/** Resolves when bob's node reports a message from alice with this text. */
-function inbox(t: TestNode): { next(text: string): Promise<void>; stop(): void } {
-  const waiting = new Map<string, () => void>();
-  const stop = t.node.subscribe((e) => {
-    if (e.type !== "message" || e.message.mine) return;
-    const w = waiting.get(e.message.body);
-    if (w) {
-      waiting.delete(e.message.body);
-      w();
-    }
-  });
-  return { next: (text) => new Promise<void>((r) => waiting.set(text, r)), stop };
-}
-
 async function latencies(p: Pair, n: number, tag: string): Promise<number[]> {
-  const box = inbox(p.bob);
+  const box = messageInbox(p.bob);
   try {
     const times: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -135,7 +122,7 @@ async function latencies(p: Pair, n: number, tag: string): Promise<number[]> {
 
 /** Messages per second: `n` sends at once, until bob holds the last. */
 async function burst(p: Pair, n: number, tag: string): Promise<number> {
-  const box = inbox(p.bob);
+  const box = messageInbox(p.bob);
   try {
     const last = box.next(`${tag} burst ${n - 1}`);
     const t0 = performance.now();

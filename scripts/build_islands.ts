@@ -1,0 +1,42 @@
+/**
+ * `deno task build`: bundles the admin's islands for the browser into
+ * static/islands.js, stamped with a digest of islands/, so that a node serves
+ * them without run permission and a compiled binary can embed them. Does
+ * nothing when the file already matches the sources (the tasks run it before
+ * every start).
+ */
+// assets.ts directly, not routes/mod.ts: this runs before every start and needs none of the admin.
+import { bundleIslands, islandsSourceHash, stampBundle } from "../routes/assets.ts";
+
+const OUT = new URL("../static/islands.js", import.meta.url);
+
+/** Writes static/islands.js unless it is current; says which it did. */
+export async function buildIslands(): Promise<"built" | "up to date"> {
+  const hash = await islandsSourceHash();
+  const head = await Deno.open(OUT).then(async (f) => {
+    try {
+      const buf = new Uint8Array(100);
+      const n = await f.read(buf);
+      return new TextDecoder().decode(buf.subarray(0, n ?? 0));
+    } finally {
+      f.close();
+    }
+  }, () => "");
+  if (head.startsWith(`// roj islands sha256:${hash}\n`)) return "up to date";
+  const stamped = stampBundle(await bundleIslands(), hash);
+  // Write aside and rename: a node starting meanwhile never reads half a file.
+  const tmp = new URL(`../static/.islands.js.${Deno.pid}.tmp`, import.meta.url);
+  await Deno.writeFile(tmp, stamped);
+  await Deno.rename(tmp, OUT);
+  return "built";
+}
+
+if (import.meta.main) {
+  try {
+    const done = await buildIslands();
+    if (done === "built") console.error("build: static/islands.js written");
+  } catch (err) {
+    console.error(`build: ${(err as Error).message}`);
+    Deno.exit(1);
+  }
+}
