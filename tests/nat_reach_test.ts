@@ -98,10 +98,10 @@ labTest(
         );
         await until(
           () =>
-            /published address record \d+: .*\(not reachable from outside; 1 relay\(s\) named\)/
+            /published address record \d+: .*\(not reachable from outside; [1-4] relay\(s\) named\)/
               .test(alice.output()),
           10_000,
-          "alice's record names the anchor as her relay",
+          "alice's record names her relays",
         );
         assert.match(
           alice.output(),
@@ -207,6 +207,13 @@ labTest(
           20_000,
           "bob's decision not to punch",
         );
+        // Where alice asked, the coordinator passed bob's reason on, and she tried no other.
+        for (const m of alice.output().matchAll(/cannot punch to bob: (.*)/g)) {
+          assert.match(
+            m[1]!,
+            /^via (anchor|friend): the target is behind a symmetric NAT: no punched path; a relay is the way$/,
+          );
+        }
         // No punch waited for its timeout: none was sent where it could not arrive.
         assert.doesNotMatch(
           alice.output() + bob.output(),

@@ -28,7 +28,7 @@
  * connected here" and "B refused" look the same to A. Observations are bound
  * to the authenticated session that asked for the nonce.
  */
-import { RojError } from "../errors.ts";
+import { isRojError, RojError } from "../errors.ts";
 import { toHex } from "../log/mod.ts";
 import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { backoffDelay } from "../peers/mod.ts";
@@ -60,6 +60,9 @@ const MAX_OFFERS = 4;
  * that the NAT is looked at again (a laptop moves to another network).
  */
 const MAPPING_TTL_MS = 10 * 60_000;
+/** A coordinator's answer when the target is behind a symmetric NAT. */
+const SYMMETRIC_TARGET =
+  "the target is behind a symmetric NAT: no punched path; a relay is the way";
 /** Observers kept for the NAT verdict; two suffice, a few more cost nothing. */
 const MAX_OBSERVERS = 8;
 
@@ -266,11 +269,14 @@ export class Puncher {
         else {
           cur.failures++;
           cur.reason = res.reason;
+          // Behind a symmetric NAT it stays one: look again only as rarely as ever.
           cur.at = this.#host.now() +
-            backoffDelay(cur.failures - 1, {
-              initialMs: this.#options.retryMs,
-              maxMs: this.#options.maxRetryMs,
-            });
+            (res.reason.includes(SYMMETRIC_TARGET)
+              ? this.#options.maxRetryMs
+              : backoffDelay(cur.failures - 1, {
+                initialMs: this.#options.retryMs,
+                maxMs: this.#options.maxRetryMs,
+              }));
         }
       });
     }
@@ -327,6 +333,8 @@ export class Puncher {
         return { ok: true, via, endpoint };
       } catch (err) {
         reasons.push(`via ${via}: ${(err as Error).message}`);
+        // No other coordinator changes the target's NAT.
+        if ((err as Error).message === SYMMETRIC_TARGET) break;
       }
     }
     const reason = reasons.join("; ");
@@ -425,7 +433,13 @@ export class Puncher {
             2 * PROBE_MS + 1000,
           ),
         );
-      } catch {
+      } catch (err) {
+        // The target says this only to its own contacts (after its check), so
+        // passing it on tells the asker nothing it may not know: no punch to
+        // them can work, the relay is the way.
+        if (isRojError(err, "refused") && /symmetric NAT/.test((err as Error).message)) {
+          throw new RojError("refused", SYMMETRIC_TARGET);
+        }
         throw notHere;
       } finally {
         this.#probes.delete(toHex(decodeB64(params.nonce)));
