@@ -398,3 +398,34 @@ Deno.test("relay: a relay list left behind for someone no longer a contact is dr
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("reach: a session a peer from outside dialled is the evidence; no dial-back is asked for", async () => {
+  const a0 = await startTestNode("alice", { host: "127.21.6.2" });
+  const b0 = await startTestNode("bob", { host: "127.21.6.3" });
+  await befriend(a0, b0);
+  const port = a0.node.address!.port;
+  await a0.stop();
+  await b0.stop();
+  const timing = { recheckMs: 60_000, upgradeMs: 60_000 };
+  // Alice first: bob is not there yet, so her only session is the one bob dials to her.
+  const alice = await startTestNode("alice", {
+    host: "127.21.6.2",
+    port,
+    dir: a0.dir,
+    relay: timing,
+  });
+  const bob = await startTestNode("bob", { host: "127.21.6.3", dir: b0.dir, relay: timing });
+  const said = (n: TestNode, re: RegExp) =>
+    n.events.some((e) => e.type === "log" && re.test(e.line));
+  try {
+    await until(() => alice.node.relay.reachable === true, 10_000, "alice knows she is reachable");
+    assert.ok(said(alice, /reachable from outside \(bob dialled us from outside our networks\)/));
+    // Bob dialled out only: he asks alice to dial him back, a moment after his first session.
+    await until(() => bob.node.relay.reachable === true, 10_000, "bob's dial-back");
+    assert.ok(said(alice, /dialled bob back at 127\.21\.6\.3:\d+: reached/));
+    assert.ok(!said(bob, /dialled alice back/), "nobody dialled alice back");
+  } finally {
+    for (const n of [alice, bob]) await n.stop();
+    for (const n of [a0, b0]) await Deno.remove(n.dir, { recursive: true }).catch(() => {});
+  }
+});
