@@ -389,6 +389,7 @@ export function buildCli(io: CliIo = stdio): Command {
             relay: { enabled: opts.relay !== false },
             quic: opts.punch !== false,
             portMap: opts.upnp !== false,
+            ...testPortMapLease(),
             lan: opts.lan !== false,
           });
         } catch (err) {
@@ -442,4 +443,22 @@ export async function runCli(args: string[], io: CliIo = stdio): Promise<number>
     if (Deno.env.get("ROJ_DEBUG")) io.err(`${(err as Error)?.stack}\n`);
     return 70;
   }
+}
+
+/**
+ * Tests shorten the router lease to see it renewed ($ROJ_TEST_PORTMAP_LEASE_MS).
+ * Not a user setting: the deno.json tasks and the compiled binary do not let
+ * the node read that variable (--ignore-env), so it is unset there.
+ */
+function testPortMapLease(): { portMapLeaseMs?: number } {
+  let raw: string | undefined;
+  try {
+    raw = Deno.env.get("ROJ_TEST_PORTMAP_LEASE_MS");
+  } catch {
+    return {};
+  }
+  const ms = Number(raw);
+  return raw && Number.isInteger(ms) && ms >= 1000 && ms <= 86_400_000
+    ? { portMapLeaseMs: ms }
+    : {};
 }

@@ -6,6 +6,7 @@ import type {
   ContactView,
   MessageView,
   PeerView,
+  PortMapView,
   StatusView,
 } from "../node/api/mod.ts";
 
@@ -183,6 +184,7 @@ export function statusLines(s: StatusView): string[] {
             : "off (--no-relay)",
         ]]
         : []),
+      ...(s.portMap ? [["port mapping:", portMapText(s.portMap)]] : []),
       ...(s.catchingUp ?? []).map((c) => [
         "catching up:",
         progressText(c),
@@ -190,6 +192,28 @@ export function statusLines(s: StatusView): string[] {
       ["version:", s.version],
     ]),
   ];
+}
+
+/**
+ * The router's port mapping in one line:
+ * "UPnP-IGD 203.0.113.5:7022 (TCP, UDP) -> 192.168.1.20:7022, gateway 192.168.1.1, renewed 5 min ago, lease 1 h",
+ * or "none (no UPnP-IGD gateway answered; …)", "off (--no-upnp)".
+ */
+export function portMapText(p: PortMapView, now: number = Date.now()): string {
+  const why = p.reason ? ` (${escapeControl(p.reason)})` : "";
+  if (p.state === "off") return `off${why}`;
+  if (p.state === "searching") return "looking for a UPnP-IGD / NAT-PMP gateway";
+  if (p.state === "none") return `none${why}`;
+  const lease = p.leaseSeconds === undefined
+    ? ""
+    : p.leaseSeconds >= 3600 && p.leaseSeconds % 3600 === 0
+    ? `, lease ${p.leaseSeconds / 3600} h`
+    : `, lease ${p.leaseSeconds} s`;
+  return `${p.method === "nat-pmp" ? "NAT-PMP" : "UPnP-IGD"} ${p.external ?? "?"} (${
+    (p.protocols ?? []).join(", ").toUpperCase()
+  }) -> ${p.internal ?? "?"}, gateway ${p.gateway ?? "?"}, renewed ${
+    relativeTime(p.renewedAt ?? null, now)
+  }${lease}${p.reason ? `; ${escapeControl(p.reason)}` : ""}`;
 }
 
 /** `roj peers`: each contact's reachability, path and how its address was learnt. */

@@ -89,7 +89,7 @@ import {
 import { Discovery, type DiscoveryHost, type KnownPeer, pairwise } from "./discovery/mod.ts";
 import { Lan, type LanHost } from "./lan/mod.ts";
 import { type PeerSession, PeerSet } from "./peers/mod.ts";
-import { type PortMap, startPortMap } from "./portmap/mod.ts";
+import { type PortMap, portMapOff, startPortMap } from "./portmap/mod.ts";
 import { localNetworks, natView } from "./reach/mod.ts";
 import { PUNCH_FEATURE, Puncher, type PunchHost, type PunchResult } from "./punch/mod.ts";
 import {
@@ -132,6 +132,8 @@ export interface StartOptions {
   relay?: RelayOptions & RelayTiming;
   /** Ask the LAN gateway (UPnP-IGD / NAT-PMP) to forward the listen port; `roj run` sets it unless `--no-upnp`. @default false */
   portMap?: boolean;
+  /** Internal (tests): the lease asked of the router, renewed at half. @default 3_600_000 */
+  portMapLeaseMs?: number;
   /**
    * Find contacts on the same LAN by multicast announcements (node/lan); not
    * when listening on loopback. Off by default here so that tests stay off the
@@ -779,6 +781,7 @@ export class RojNode implements NodeApi {
         active: this.#relay.active,
         bytes: this.#relay.bytesRelayed,
       },
+      ...(this.#portMap ? { portMap: this.#portMap.status } : {}),
     };
   }
 
@@ -1777,15 +1780,18 @@ export class RojNode implements NodeApi {
       `listening on ${formatEndpoint(this.#server.address)} as ${this.name} ${this.fingerprint}`,
     );
     if (options.quic ?? true) await this.#startQuic(this.#server);
-    if (options.portMap && this.#advertise.length === 0) {
-      this.#portMap = startPortMap({
+    this.#portMap = !options.portMap
+      ? portMapOff("--no-upnp")
+      : this.#advertise.length > 0
+      ? portMapOff("--advertise names the address")
+      : startPortMap({
         port: this.#server.address.port,
         host: this.#server.address.host,
         udp: this.#quic !== undefined,
         log: (line) => this.#say(line),
         onChange: () => this.#discovery.trigger("port mapped").catch(() => {}),
+        ...(options.portMapLeaseMs ? { leaseMs: options.portMapLeaseMs } : {}),
       });
-    }
     if (options.lan && !this.#passive && !/^(127\.|::1$|localhost$)/.test(listen.host)) {
       this.#lan = new Lan(this.#lanHost());
       if (!await this.#lan.start()) this.#lan = undefined;

@@ -220,6 +220,8 @@ Deno.test({
         await pageA.locator("[data-fingerprint]").textContent(),
         a.node.fingerprint,
       );
+      // A node started without port mapping says so (and why) next to where it listens.
+      assert.equal(await pageA.locator("[data-port-map]").textContent(), "off (--no-upnp)");
       const [download] = await Promise.all([
         pageA.waitForEvent("download"),
         pageA.getByRole("link", { name: "Download alice.pub" }).click(),

@@ -4,7 +4,7 @@ import type { ChatView, MessageView, PeerView } from "../node/api/mod.ts";
 import { mergeMessages } from "../islands/conversation.tsx";
 import { pathOf } from "../islands/hive_map.tsx";
 import { sortChats } from "../islands/chat_list.tsx";
-import { pubFileName } from "../routes/pages/identity.tsx";
+import { portMapLine, pubFileName } from "../routes/pages/identity.tsx";
 
 const msg = (seq: number, lamport: number, extra: Partial<MessageView> = {}): MessageView => ({
   chat: "bob",
@@ -81,4 +81,27 @@ Deno.test("pubFileName: the node's name, made safe", () => {
   assert.equal(pubFileName("Bob Smith"), "Bob_Smith.pub");
   assert.equal(pubFileName("../.."), "roj.pub");
   assert.equal(pubFileName('a"b'), "a_b.pub");
+});
+
+Deno.test("portMapLine: the router's mapping on the identity page, or why there is none", () => {
+  const renewedAt = Date.now();
+  const line = portMapLine({
+    state: "mapped",
+    method: "upnp",
+    gateway: "192.168.1.1",
+    external: "203.0.113.5:7022",
+    internal: "192.168.1.20:7022",
+    protocols: ["tcp", "udp"],
+    leaseSeconds: 3600,
+    renewedAt,
+  });
+  assert.match(
+    line,
+    /^UPnP-IGD 203\.0\.113\.5:7022 \(TCP, UDP\) → 192\.168\.1\.20:7022 by 192\.168\.1\.1, renewed \d\d:\d\d$/,
+  );
+  assert.equal(
+    portMapLine({ state: "none", reason: "no UPnP-IGD gateway answered" }),
+    "none (no UPnP-IGD gateway answered)",
+  );
+  assert.equal(portMapLine(undefined), "not reported by this node");
 });

@@ -17,6 +17,7 @@ import {
   contactLines,
   escapeControl,
   messageLine,
+  portMapText,
   preview,
   relativeTime,
   shortTime,
@@ -253,6 +254,30 @@ Deno.test("format: tables for chats, contacts and status", () => {
       "version:    0.1.0",
     ],
   );
+});
+
+Deno.test("portMapText: the mapping, its renewal and lease, or why there is none", () => {
+  const now = Date.UTC(2026, 0, 1, 12);
+  assert.equal(
+    portMapText({
+      state: "mapped",
+      method: "nat-pmp",
+      gateway: "10.0.0.254",
+      external: "203.0.113.5:7022",
+      internal: "10.0.0.7:7022",
+      protocols: ["tcp"],
+      leaseSeconds: 7200,
+      renewedAt: now - 5 * 60_000,
+      reason: "renewal failed: NAT-PMP gateway 10.0.0.254 did not answer",
+    }, now),
+    "NAT-PMP 203.0.113.5:7022 (TCP) -> 10.0.0.7:7022, gateway 10.0.0.254, renewed 5 min ago, lease 2 h; renewal failed: NAT-PMP gateway 10.0.0.254 did not answer",
+  );
+  assert.equal(portMapText({ state: "off", reason: "--no-upnp" }), "off (--no-upnp)");
+  assert.equal(
+    portMapText({ state: "none", reason: "no UPnP-IGD gateway answered; no default gateway" }),
+    "none (no UPnP-IGD gateway answered; no default gateway)",
+  );
+  assert.match(portMapText({ state: "searching" }), /looking for/);
 });
 
 Deno.test("qrText: a square of half blocks, null when too long", () => {

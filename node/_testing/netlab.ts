@@ -132,6 +132,31 @@ async function script(prefix: string, args: string[]): Promise<void> {
  */
 const OWNERS = "/run/roj-netlab";
 
+/**
+ * Whether process `pid` runs. Deno 2.9 stats /proc only with --allow-all, and
+ * `deno task test` runs without it: then `kill -0` answers. When neither can,
+ * the process counts as alive, so that a lab in use is never torn down (a
+ * denied stat taken for "dead" tore down the labs of concurrent runs).
+ */
+async function processAlive(pid: string): Promise<boolean> {
+  try {
+    await Deno.stat(`/proc/${pid}`);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+  }
+  try {
+    const out = await new Deno.Command("kill", {
+      args: ["-0", pid],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return true;
+  }
+}
+
 async function sweepOrphanLabs(): Promise<void> {
   let entries: Deno.DirEntry[];
   try {
@@ -143,9 +168,7 @@ async function sweepOrphanLabs(): Promise<void> {
     const prefix = entry.name.replace(/\.pid$/, "");
     if (!/^[a-zA-Z0-9]{1,10}$/.test(prefix)) continue;
     const pid = (await Deno.readTextFile(`${OWNERS}/${entry.name}`).catch(() => "")).trim();
-    const alive = /^\d+$/.test(pid) &&
-      await Deno.stat(`/proc/${pid}`).then(() => true, () => false);
-    if (alive) continue;
+    if (!/^\d+$/.test(pid) || await processAlive(pid)) continue;
     await script(prefix, ["teardown"]).catch(() => {});
     await Deno.remove(`${OWNERS}/${entry.name}`).catch(() => {});
   }

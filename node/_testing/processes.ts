@@ -23,6 +23,8 @@ export interface SpawnOptions {
   readonly args?: readonly string[];
   /** Another entry script taking `roj run`'s arguments (e.g. _testing/tapped_anchor.ts). @default main.ts */
   readonly main?: string;
+  /** More environment variables for the node (e.g. ROJ_TEST_PORTMAP_LEASE_MS). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Starts `roj run --data dir --listen listen` and waits for its control socket. */
@@ -56,7 +58,7 @@ export async function spawnNode(
   const [cmd, ...args] = options.netns ? ["ip", "netns", "exec", options.netns, ...deno] : deno;
   const child = new Deno.Command(cmd!, {
     args,
-    env: { USER: name, NO_COLOR: "1" },
+    env: { ...options.env, USER: name, NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

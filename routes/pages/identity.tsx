@@ -1,8 +1,26 @@
 /** Identity: my key line and fingerprint, the data folder, and my public key as a .pub file. */
 import { Hono } from "hono";
+import { formatTime } from "../../islands/_format.ts";
 import { CopyButton } from "../../islands/copy_button.tsx";
+import type { PortMapView } from "../../node/api/mod.ts";
 import type { AdminContext } from "../context.ts";
 import { html, Island, Layout } from "../layout.tsx";
+
+/**
+ * The router's port mapping in a line: "UPnP-IGD 203.0.113.5:7022 (TCP, UDP) →
+ * 192.168.1.20:7022 by 192.168.1.1, renewed 14:05", or "off (--no-upnp)".
+ */
+export function portMapLine(p: PortMapView | undefined): string {
+  if (!p) return "not reported by this node";
+  const why = p.reason ? ` (${p.reason})` : "";
+  if (p.state === "off") return `off${why}`;
+  if (p.state === "none") return `none${why}`;
+  if (p.state === "searching") return "looking for a UPnP-IGD / NAT-PMP router";
+  const renewed = p.renewedAt === undefined ? "" : `, renewed ${formatTime(p.renewedAt)}`;
+  return `${p.method === "nat-pmp" ? "NAT-PMP" : "UPnP-IGD"} ${p.external ?? "?"} (${
+    (p.protocols ?? []).join(", ").toUpperCase()
+  }) → ${p.internal ?? "?"} by ${p.gateway ?? "?"}${renewed}${p.reason ? `; ${p.reason}` : ""}`;
+}
 
 /** A file name made of the node's name, or "roj". */
 export function pubFileName(name: string): string {
@@ -28,6 +46,8 @@ export function identityPages(ctx: AdminContext): Hono {
           <dd class="mono">{me.dataDir}</dd>
           <dt>Listening</dt>
           <dd class="mono">{me.listen.join(", ") || "not listening"}</dd>
+          <dt>Port mapping</dt>
+          <dd data-port-map>{portMapLine(me.portMap)}</dd>
           <dt>Role</dt>
           <dd>{me.passive ? "passive anchor" : "person"}</dd>
           <dt>Version</dt>

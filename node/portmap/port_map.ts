@@ -1,0 +1,347 @@
+/**
+ * Keeps the listen port mapped on the home router: finds a gateway (UPnP-IGD,
+ * else NAT-PMP at the default gateway), maps TCP and (for QUIC) UDP, renews
+ * the lease at half its length, follows a changed external address or port,
+ * and removes every mapping it made on close.
+ */
+import type { PortMapView } from "../api/mod.ts";
+import { formatEndpoint } from "../transport/mod.ts";
+import { defaultGateway, ipv4, lanAddressFor } from "./gateway_address.ts";
+import { NatPmpClient, type Protocol } from "./nat_pmp.ts";
+import { UpnpGateway } from "./upnp.ts";
+
+export interface PortMapOptions {
+  /** The port the node listens on; the router is asked for the same one outside. */
+  readonly port: number;
+  /** The listen host; a wildcard means "the address on the gateway's LAN". */
+  readonly host: string;
+  /** Also map UDP (QUIC) on the same port. */
+  readonly udp: boolean;
+  readonly log: (line: string) => void;
+  /** Called with the external "host:port" when a mapping is made or its address changes. */
+  readonly onChange: (external: string) => void;
+  /** How long to look for a gateway and wait for each answer. @default 3000 */
+  readonly timeoutMs?: number;
+  /** Lease asked for; renewed at half of what the router grants. @default 3_600_000 */
+  readonly leaseMs?: number;
+  /** The clock, for status times. @default Date.now */
+  readonly now?: () => number;
+}
+
+export interface PortMap {
+  /** The mapped external "host:port", or undefined (none yet, or none possible). */
+  readonly external: string | undefined;
+  /** What `roj status` shows. */
+  readonly status: PortMapView;
+  /** Settles when the first attempt is over (mapped or given up). */
+  readonly settled: Promise<void>;
+  /** Removes the mappings (bounded wait) and stops renewing. */
+  close(): Promise<void>;
+}
+
+const DESCRIPTION = "roj";
+
+/** One router's mapping service, UPnP-IGD or NAT-PMP, seen the same way. */
+interface Mapper {
+  readonly method: "upnp" | "nat-pmp";
+  readonly host: string;
+  /** How the gateway was found, for the log. */
+  readonly found: string;
+  externalIp(signal: AbortSignal): Promise<string>;
+  map(
+    protocol: Protocol,
+    internalHost: string,
+    internalPort: number,
+    externalPort: number,
+    leaseS: number,
+    signal: AbortSignal,
+  ): Promise<{ externalPort: number; lifetimeS: number }>;
+  unmap(
+    protocol: Protocol,
+    internalPort: number,
+    externalPort: number,
+    signal: AbortSignal,
+  ): Promise<void>;
+  close(): void;
+}
+
+/** A port mapping that is off, for `roj status` (e.g. "--no-upnp"). */
+export function portMapOff(reason: string): PortMap {
+  return {
+    external: undefined,
+    status: { state: "off", reason },
+    settled: Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+}
+
+export function startPortMap(options: PortMapOptions): PortMap {
+  // Nothing outside can reach a loopback listener, so the LAN is not asked (nor is it in tests).
+  if (/^127\./.test(options.host) || options.host === "::1") {
+    return portMapOff("listening on loopback only");
+  }
+  const timeoutMs = options.timeoutMs ?? 3000;
+  const leaseS = Math.max(1, Math.round((options.leaseMs ?? 3_600_000) / 1000));
+  const now = options.now ?? Date.now;
+  const stop = new AbortController();
+  const answer = () => AbortSignal.timeout(timeoutMs);
+  let status: PortMapView = { state: "searching" };
+  let closed = false;
+  let gateway: Mapper | undefined;
+  let internalHost = "";
+  /** What was asked of the router; only these are unmapped. */
+  const made = new Map<Protocol, number>();
+  let renewTimer: ReturnType<typeof setTimeout> | undefined;
+  let renewing: Promise<void> = Promise.resolve();
+
+  const say = (line: string) => options.log(`port mapping: ${line}`);
+
+  const unmapAll = async (gw: Mapper) => {
+    const what = [...made];
+    made.clear();
+    const failed: string[] = [];
+    // A fresh time limit: close() has already aborted `stop`.
+    await Promise.all(
+      what.map(([protocol, port]) =>
+        gw.unmap(protocol, options.port, port, answer()).catch((err) =>
+          failed.push(`${protocol.toUpperCase()} ${port}: ${oneLine(err)}`)
+        )
+      ),
+    );
+    if (failed.length) say(`could not remove (${failed.join("; ")}); the lease will end it`);
+    else if (what.length) {
+      say(`removed ${what.map(([p, port]) => `${p.toUpperCase()} ${port}`).join(", ")}`);
+    }
+  };
+
+  const scheduleRenewal = (afterMs: number) => {
+    if (closed) return;
+    clearTimeout(renewTimer);
+    renewTimer = setTimeout(() => {
+      renewing = renew();
+    }, afterMs);
+    // Renewal alone does not keep the process alive.
+    Deno.unrefTimer(renewTimer);
+  };
+
+  /**
+   * Maps each protocol, or renews what is mapped; returns the TCP port granted
+   * and the shortest lease. A router refusing UDP at first leaves TCP alone;
+   * a failed renewal throws, and is retried whole.
+   */
+  const mapEach = async (
+    gw: Mapper,
+    renewal: boolean,
+  ): Promise<{ port: number; lifetimeS: number }> => {
+    const ask = made.get("tcp") ?? options.port;
+    made.set("tcp", ask);
+    const tcp = await gw.map("tcp", internalHost, options.port, ask, leaseS, answer());
+    made.set("tcp", tcp.externalPort);
+    let lifetimeS = tcp.lifetimeS;
+    if (options.udp && (!renewal || made.has("udp"))) {
+      made.set("udp", made.get("udp") ?? tcp.externalPort);
+      try {
+        const udp = await gw.map(
+          "udp",
+          internalHost,
+          options.port,
+          made.get("udp")!,
+          leaseS,
+          answer(),
+        );
+        made.set("udp", udp.externalPort);
+        lifetimeS = Math.min(lifetimeS, udp.lifetimeS);
+      } catch (err) {
+        if (renewal) throw err;
+        made.delete("udp");
+        say(`UDP refused (${oneLine(err)}); TCP only`);
+      }
+    }
+    return { port: tcp.externalPort, lifetimeS };
+  };
+
+  const renew = async () => {
+    const gw = gateway;
+    if (!gw || closed) return;
+    try {
+      const { port, lifetimeS } = await mapEach(gw, true);
+      const external = formatEndpoint({ host: await gw.externalIp(answer()), port });
+      const changed = external !== status.external;
+      // A renewal that works clears the last failure's reason.
+      const { reason: _, ...rest } = status;
+      status = {
+        ...rest,
+        external,
+        protocols: [...made.keys()],
+        leaseSeconds: lifetimeS,
+        renewedAt: now(),
+      };
+      if (changed) {
+        say(`the router now maps ${external}`);
+        options.onChange(external);
+      }
+      scheduleRenewal(Math.max(500, (lifetimeS * 1000) / 2));
+    } catch (err) {
+      status = { ...status, reason: `renewal failed: ${oneLine(err)}` };
+      say(`renewal failed (${oneLine(err)}); trying again`);
+      scheduleRenewal(Math.max(500, Math.min((leaseS * 1000) / 4, 30_000)));
+    }
+  };
+
+  const attempt = async (): Promise<void> => {
+    const tried: string[] = [];
+    for (const find of [findUpnp, findPmp]) {
+      if (closed) return;
+      let gw: Mapper | undefined;
+      try {
+        gw = await find(AbortSignal.any([stop.signal, answer()]));
+        if (!gw) {
+          tried.push(find === findUpnp ? "no UPnP-IGD gateway answered" : "no default gateway");
+          continue;
+        }
+        const internal = isWildcard(options.host) ? lanAddressFor(gw.host) : options.host;
+        if (!internal) throw new Error(`no local address on the LAN of gateway ${gw.host}`);
+        internalHost = internal;
+        // Requests already sent are not aborted by close(): the mapping they make must be
+        // known to be removed.
+        const { port, lifetimeS } = await mapEach(gw, false);
+        const externalIp = await gw.externalIp(answer());
+        if (behindAnotherNat(externalIp)) {
+          throw new Error(
+            `the router's own external address ${externalIp} is private (another NAT outside it); a mapping would not reach us`,
+          );
+        }
+        const external = formatEndpoint({ host: externalIp, port });
+        if (closed) {
+          await unmapAll(gw);
+          gw.close();
+          return;
+        }
+        gateway = gw;
+        const name = gw.method === "upnp" ? "UPnP-IGD" : "NAT-PMP";
+        status = {
+          state: "mapped",
+          method: gw.method,
+          gateway: gw.host,
+          external,
+          internal: formatEndpoint({ host: internal, port: options.port }),
+          protocols: [...made.keys()],
+          leaseSeconds: lifetimeS,
+          renewedAt: now(),
+        };
+        options.log(
+          `port mapped by ${name} gateway ${gw.host}: ${external} -> ${internal}:${options.port} (${
+            [...made.keys()].join(", ").toUpperCase()
+          }, lease ${lifetimeS} s; ${gw.found})`,
+        );
+        options.onChange(external);
+        scheduleRenewal(Math.max(500, (lifetimeS * 1000) / 2));
+        return;
+      } catch (err) {
+        tried.push(
+          `${find === findUpnp ? "UPnP-IGD" : "NAT-PMP"}: ${oneLine(err)}${
+            gw?.method === "nat-pmp" ? ` (${gw.found})` : ""
+          }`,
+        );
+        if (gw) {
+          await unmapAll(gw);
+          gw.close();
+        }
+        if (closed) return;
+      }
+    }
+    const reason = tried.join("; ");
+    status = { state: "none", reason };
+    options.log(`no port mapping (${reason}); relays and punching still work`);
+  };
+  const settled = attempt().catch((err) => {
+    status = { state: "none", reason: oneLine(err) };
+    options.log(`port mapping failed: ${oneLine(err)}`);
+  });
+
+  return {
+    get external() {
+      return status.state === "mapped" ? status.external : undefined;
+    },
+    get status() {
+      return status;
+    },
+    settled,
+    async close() {
+      if (closed) return;
+      closed = true;
+      stop.abort();
+      clearTimeout(renewTimer);
+      // Let a request under way finish, so that what it maps is removed too.
+      const bound = (p: Promise<unknown>) =>
+        Promise.race([p, new Promise((r) => setTimeout(r, 2 * timeoutMs))]);
+      await bound(Promise.all([settled, renewing]));
+      const gw = gateway;
+      gateway = undefined;
+      if (!gw) return;
+      await bound(unmapAll(gw));
+      gw.close();
+      status = { state: "off", reason: "node stopped" };
+    },
+  };
+}
+
+async function findUpnp(signal: AbortSignal): Promise<Mapper | undefined> {
+  const gw = await UpnpGateway.find(DESCRIPTION, signal);
+  if (!gw) return undefined;
+  return {
+    method: "upnp",
+    host: gw.host,
+    found: "gateway answered the SSDP search",
+    externalIp: (s) => gw.externalIp(s),
+    map: (...args) => gw.map(...args),
+    unmap: (protocol, _internalPort, externalPort, s) => gw.unmap(protocol, externalPort, s),
+    close: () => gw.close(),
+  };
+}
+
+// deno-lint-ignore require-await
+async function findPmp(_signal: AbortSignal): Promise<Mapper | undefined> {
+  const found = defaultGateway();
+  if (!found) return undefined;
+  const pmp = new NatPmpClient(found.host);
+  return {
+    method: "nat-pmp",
+    host: found.host,
+    found: found.source === "guess"
+      ? "gateway guessed: the route table is not readable"
+      : "gateway from the route table",
+    externalIp: (s) => pmp.externalIp(s),
+    // NAT-PMP maps the sender's address: the internal host is implied.
+    map: (protocol, _internalHost, internalPort, externalPort, leaseS, s) =>
+      pmp.map(protocol, internalPort, externalPort, leaseS, s),
+    unmap: (protocol, internalPort, _externalPort, s) => pmp.unmap(protocol, internalPort, s),
+    close: () => {},
+  };
+}
+
+/** Where a router's external address says another NAT sits outside it. */
+const BEHIND_ANOTHER_NAT = [
+  ["10.0.0.0", 8],
+  ["172.16.0.0", 12],
+  ["192.168.0.0", 16],
+  ["100.64.0.0", 10], // carrier-grade NAT (RFC 6598)
+  ["169.254.0.0", 16],
+] as const;
+
+/** A private, carrier-grade NAT or link-local IPv4 address. */
+export function behindAnotherNat(ip: string): boolean {
+  const n = ipv4(ip);
+  return n !== undefined &&
+    BEHIND_ANOTHER_NAT.some(([base, bits]) =>
+      (n >>> (32 - bits)) === (ipv4(base)! >>> (32 - bits))
+    );
+}
+
+function isWildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::" || host === "";
+}
+
+function oneLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split("\n")[0]!.slice(0, 200);
+}
