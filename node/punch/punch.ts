@@ -244,8 +244,10 @@ export class Puncher {
    */
   kick(): void {
     if (this.#closed || !this.#host.quic()) return;
-    if (!this.#host.sessions().some((s) => this.#canCoordinate(s))) return;
-    if (this.mapping.kind === "unknown") this.checkMapping().catch(() => {});
+    const coordinators = this.#host.sessions().filter((s) => this.#canCoordinate(s)).length;
+    if (coordinators === 0) return;
+    // One coordinator's view tells nothing: probe only when two can be compared.
+    if (coordinators >= 2 && this.mapping.kind === "unknown") this.checkMapping().catch(() => {});
     // Behind a symmetric NAT no punch can work: contacts come through relays.
     if (this.#mapping.kind === "symmetric") return;
     const now = this.#host.now();
@@ -313,7 +315,12 @@ export class Puncher {
       return { ok: false, reason: "no connected peer can coordinate a punch" };
     }
     // Two coordinators can tell a symmetric NAT before a punch waits for nothing.
-    if (this.mapping.kind === "unknown") await this.checkMapping();
+    if (
+      this.mapping.kind === "unknown" &&
+      this.#host.sessions().filter((s) => this.#canCoordinate(s)).length >= 2
+    ) {
+      await this.checkMapping();
+    }
     if (this.#mapping.kind === "symmetric") {
       const reason =
         `behind a symmetric NAT (${this.#mapping.reason}): no punch, a relay is the way`;
