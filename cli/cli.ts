@@ -240,7 +240,11 @@ export function buildCli(io: CliIo = stdio): Command {
       "run the node in the foreground: SSH server, control socket, dialling contacts (creates an identity on first start)",
     )
     .addOption(dataOption())
-    .option("--listen <host:port>", "where the SSH server listens", "0.0.0.0:7022")
+    .option(
+      "--listen <host:port>",
+      "where the SSH server (TCP) and QUIC (UDP) listen; [::] takes IPv6 and IPv4 alike (0.0.0.0 where the machine has no IPv6), and its global IPv6 addresses are published too",
+      "[::]:7022",
+    )
     .option(
       "--advertise <host:port>",
       "publish this address instead of the listening one (port forward, VPS name); repeatable",

@@ -55,16 +55,19 @@ import {
   type Endpoint,
   formatEndpoint,
   type InboundPeer,
+  isIPv6Address,
   listenSsh,
   makeQuicCert,
   openQuicService,
   parseEndpoint,
   type Pipe,
+  publishableAddresses,
   type QuicService,
   type SftpView,
   type SocketLike,
   type SshClient,
   type SshServer,
+  unmapIPv4,
 } from "./transport/mod.ts";
 import { check, FEATURES, RpcSession } from "./protocol/mod.ts";
 import { CatchUp, ChatSync, DeliveryMarks } from "./sync/mod.ts";
@@ -88,7 +91,7 @@ import {
 } from "./groups/mod.ts";
 import { Discovery, type DiscoveryHost, type KnownPeer, pairwise } from "./discovery/mod.ts";
 import { Lan, type LanHost } from "./lan/mod.ts";
-import { type PeerSession, PeerSet } from "./peers/mod.ts";
+import { dialHappyEyeballs, type DialRace, type PeerSession, PeerSet } from "./peers/mod.ts";
 import { type PortMap, portMapOff, startPortMap } from "./portmap/mod.ts";
 import { localNetworks, natView } from "./reach/mod.ts";
 import { PUNCH_FEATURE, Puncher, type PunchHost, type PunchResult } from "./punch/mod.ts";
@@ -114,7 +117,7 @@ export interface NodeOptions {
 }
 
 export interface StartOptions {
-  /** Where the SSH server listens. @default 0.0.0.0:7022 */
+  /** Where the SSH server listens; "::" takes IPv4 too (0.0.0.0 where there is no IPv6). @default [::]:7022 */
   listen?: Endpoint;
   /** Run as a passive anchor: hold sealed records for members, run no chats. @default false */
   passive?: boolean;
@@ -728,20 +731,10 @@ export class RojNode implements NodeApi {
       .slice(0, 8);
   }
 
-  /**
-   * The machine's non-loopback, non-link-local addresses the server listens
-   * on (IPv6 ones only when listening on "::": on 0.0.0.0 they would be
-   * published as dead paths); null when they cannot be read.
-   */
+  /** The machine's addresses to publish (transport/publishableAddresses); null when they cannot be read. */
   #interfaceAddresses(): string[] | null {
-    const v6 = this.#server?.address.host === "::";
     try {
-      return Deno.networkInterfaces()
-        .filter((i) =>
-          (i.family === "IPv4" || (v6 && !i.address.startsWith("fe80"))) &&
-          !i.address.startsWith("127.") && i.address !== "::1"
-        )
-        .map((i) => i.address);
+      return publishableAddresses(Deno.networkInterfaces(), this.#server?.address.host === "::");
     } catch {
       return null;
     }
@@ -945,7 +938,7 @@ export class RojNode implements NodeApi {
     return a && !isWildcard(a.host) ? a.host : undefined;
   }
 
-  #dial(to: Endpoint, key: Uint8Array, name: string, username = "roj"): Promise<SshClient> {
+  #dial(to: Endpoint, key: Uint8Array, name: string, username = "roj", signal?: AbortSignal) {
     const local = this.#localAddress();
     return dialSsh({
       keyPair: this.profile.keyPair,
@@ -955,6 +948,7 @@ export class RojNode implements NodeApi {
       username,
       timeoutMs: this.#dialTimeoutMs,
       ...(local ? { localAddress: local } : {}),
+      ...(signal ? { signal } : {}),
     }).then((client) => {
       this.#clients.add(client);
       client.onClose(() => this.#clients.delete(client));
@@ -1407,7 +1401,7 @@ export class RojNode implements NodeApi {
     const a = this.#server?.address;
     if (!sees || !a || !isWildcard(a.host) || this.#advertise.length > 0) return;
     try {
-      const ip = parseEndpoint(sees).host;
+      const ip = unmapIPv4(parseEndpoint(sees).host); // an older peer may say ::ffff:a.b.c.d
       if (this.#seenAs.has(ip) || ip.startsWith("127.") || ip === "::1") return;
       this.#seenAs.add(ip);
       this.#say(`a peer sees us at ${ip}`);
@@ -1568,19 +1562,24 @@ export class RojNode implements NodeApi {
     addr: string,
     upgrade = false,
     path: "direct" | "lan" = "direct",
+    race?: DialRace,
   ): Promise<boolean> {
     const current = this.#peers.get(contact.publicKey);
     // Upgrading: a session through a relay does not stop a direct dial.
     if (this.#closing || (current && !(upgrade && current.via !== undefined))) return false;
     let client: SshClient | undefined;
     try {
-      client = await this.#dial(parseEndpoint(addr), contact.publicKey, contact.name);
+      const to = parseEndpoint(addr);
+      client = await this.#dial(to, contact.publicKey, contact.name, "roj", race?.signal);
       const rpc = this.#rpc(await client.openRoj(), contact.publicKey);
       await rpc.ready;
+      // Another of their addresses answered first (peers/happy_eyeballs): that session stays.
+      if (race && !race.claim()) throw new Error("another address answered first");
       this.#attach(contact, rpc, "out", addr, client, path);
       return this.#peers.get(contact.publicKey)?.rpc === rpc;
     } catch (err) {
       client?.close();
+      if (race?.signal.aborted) return false; // lost the race: nothing to report
       const k = toHex(contact.publicKey);
       const line = `cannot reach ${contact.name} at ${addr}: ${(err as Error).message}`;
       if (this.#dialErrors.get(k) !== line) this.#say(line);
@@ -1620,9 +1619,9 @@ export class RojNode implements NodeApi {
           ? { peer: s.peer, rpc: s.rpc, anchor: this.contacts.get(peer)?.anchor ?? false }
           : undefined;
       },
-      dial: (p, addr) => {
+      dial: (p, addr, race) => {
         const c = this.contacts.accepted(p.publicKey);
-        return c ? this.#dialAt(c, addr) : Promise.resolve(false);
+        return c ? this.#dialAt(c, addr, false, "direct", race) : Promise.resolve(false);
       },
       learnt: async (peer, record, via) => {
         const c = this.contacts.get(peer);
@@ -1718,8 +1717,9 @@ export class RojNode implements NodeApi {
       },
       dialDirect: async (peer) => {
         const c = contact(peer);
-        const results = await Promise.all(c.addresses.map((a) => this.#dialAt(c, a, true)));
-        return results.some(Boolean);
+        return await dialHappyEyeballs(c.addresses, (a, race) => {
+          return this.#dialAt(c, a, true, "direct", race);
+        }, { isIPv6: isIPv6Address });
       },
       dialBack: async (to, peer) => {
         const local = this.#localAddress();
@@ -1764,7 +1764,7 @@ export class RojNode implements NodeApi {
       this.#anchorMailbox.startSweeping();
     }
     this.#advertise = (options.advertise ?? []).map((a) => formatEndpoint(parseEndpoint(a)));
-    const listen = options.listen ?? { host: "0.0.0.0", port: 7022 };
+    const listen = options.listen ?? { host: "::", port: 7022 };
     this.#relay.start(options.relay, options.relay);
     this.#server = await listenSsh({
       keyPair: this.profile.keyPair,

@@ -1,9 +1,10 @@
 /**
  * Global IPv6 as a direct path (scripts/netlab.sh --ipv6, as root): alice in
  * homeA and bob in homeB are behind IPv4 NAT, but each also has a global IPv6
- * address their routers forward. Listening on "::", each publishes it in its
- * sealed address record; the anchor passes the records on, and bob dials
- * alice straight over IPv6: no punch, no relay.
+ * address their routers forward. With no --listen option (the default, "::"),
+ * each publishes it in its sealed address record beside its IPv4 ones; the
+ * anchor passes the records on, and bob dials alice straight over IPv6 (IPv6
+ * addresses first): no punch, no relay.
  */
 import assert from "node:assert/strict";
 import { until } from "../node/_testing/nodes.ts";
@@ -16,13 +17,26 @@ import {
   seedContacts,
   startNetLab,
 } from "../node/_testing/netlab.ts";
-import type { PeerView } from "../node/api/mod.ts";
+import type { PeerView, StatusView } from "../node/api/mod.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/** `roj peers --data dir`, as a person would type it. */
+async function rojPeers(dir: string): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-all", MAIN, "peers", "--data", dir],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+}
 
 const peer = async (p: NodeProcess, name: string) =>
   ((await callNode(p, "peers", {})) as PeerView[]).find((x) => x.name === name);
 
 labTest(
-  "ipv6: NATed peers with global IPv6 addresses reach each other directly over it",
+  "ipv6: NATed peers with global IPv6 addresses reach each other directly over it, by default",
   async () => {
     await using lab = await startNetLab({ ipv6: true });
     const [a, b, anchor] = await Promise.all(["alice", "bob", "anchor"].map((n) => makeDataDir(n)));
@@ -48,8 +62,8 @@ labTest(
       // No UDP: the only paths left are direct ones.
       const args = ["--no-punch", "--no-lan"];
       const [alice, bob] = await Promise.all([
-        spawnNode(a!.dir, "[::]:7022", "alice", { netns: lab.ns("homeA"), args }),
-        spawnNode(b!.dir, "[::]:7022", "bob", { netns: lab.ns("homeB"), args }),
+        spawnNode(a!.dir, null, "alice", { netns: lab.ns("homeA"), args }),
+        spawnNode(b!.dir, null, "bob", { netns: lab.ns("homeB"), args }),
       ]);
       started.push(alice, bob);
       try {
@@ -62,6 +76,16 @@ labTest(
         assert.ok(views.every((v) => v?.path === "direct"), JSON.stringify(views));
         const v6 = new RegExp(`^\\[(${LAB6.homeA}|${LAB6.homeB})\\]:\\d+$`);
         assert.ok(views.every((v) => v6.test(v?.address ?? "")), JSON.stringify(views));
+        // The default listen is dual-stack, and `roj peers` shows the IPv6 path.
+        const status = (await callNode(alice, "status", {})) as StatusView;
+        assert.deepEqual(status.listen, ["[::]:7022"]);
+        const lines = await rojPeers(bob.dir);
+        assert.match(lines, new RegExp(`alice +connected +direct \\[${LAB6.homeA}\\]:\\d+`), lines);
+        // Alice's record: her global IPv6 address beside her IPv4 one.
+        assert.match(
+          alice.output(),
+          new RegExp(`published address record \\d+: ${LAB.homeA}:7022, \\[${LAB6.homeA}\\]:7022`),
+        );
         await callNode(alice, "send", { chat: "bob", text: "over v6" });
         await until(
           async () =>
@@ -70,6 +94,7 @@ labTest(
           10_000,
           "bob reads alice",
         );
+        for (const p of started) assert.doesNotMatch(p.output(), /::ffff:/i);
       } catch (err) {
         for (const p of started) console.log(p.output());
         throw err;

@@ -27,10 +27,13 @@ export interface SpawnOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-/** Starts `roj run --data dir --listen listen` and waits for its control socket. */
+/**
+ * Starts `roj run --data dir --listen listen` (no --listen, the default, when
+ * `listen` is null) and waits for its control socket.
+ */
 export async function spawnNode(
   dir: string,
-  listen: string,
+  listen: string | null,
   name = "node",
   options: SpawnOptions = {},
 ): Promise<NodeProcess> {
@@ -47,8 +50,7 @@ export async function spawnNode(
     "run",
     "--data",
     dir,
-    "--listen",
-    listen,
+    ...(listen === null ? [] : ["--listen", listen]),
     "--no-web",
     // Outside a lab namespace, no multicast onto the machine's own network.
     ...(options.netns ? [] : ["--no-lan"]),

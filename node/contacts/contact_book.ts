@@ -5,6 +5,7 @@
  */
 import { RojError } from "../errors.ts";
 import { corrupt, keys, type Store } from "../store/mod.ts";
+import { unmapAddress } from "../transport/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
 
 export interface Contact {
@@ -159,7 +160,10 @@ export class ContactBook {
   }
 }
 
-/** The newest addresses first, without duplicates, at most 8. */
+/**
+ * The newest addresses first, without duplicates, at most 8. An IPv4-mapped
+ * one ("[::ffff:192.0.2.7]:7022", from an older node) is kept as plain IPv4.
+ */
 export function mergeAddresses(newer: string[], older: string[]): string[] {
-  return [...new Set([...newer, ...older])].slice(0, 8);
+  return [...new Set([...newer, ...older].map(unmapAddress))].slice(0, 8);
 }

@@ -21,7 +21,8 @@ import { createVerifier, type KeyPair, type Signer, type Verifier } from "../ide
 import { compareBytes, toHex } from "../log/mod.ts";
 import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
-import { backoffDelay } from "../peers/mod.ts";
+import { backoffDelay, dialHappyEyeballs, type DialRace } from "../peers/mod.ts";
+import { isIPv6Address } from "../transport/mod.ts";
 import { openRecord, type SignedRecord, signRecord } from "./address_record.ts";
 import { type Pair, pairwise } from "./pairwise.ts";
 import { SealedStore } from "./sealed_store.ts";
@@ -61,8 +62,11 @@ export interface DiscoveryHost {
   peers(): KnownPeer[];
   sessions(): LiveSession[];
   session(peer: Uint8Array): LiveSession | undefined;
-  /** Dials one address of a contact; true when a session is up. */
-  dial(peer: KnownPeer, address: string): Promise<boolean>;
+  /**
+   * Dials one address of a contact; true when a session is up. With `race`,
+   * the session is kept only if race.claim() says it came first.
+   */
+  dial(peer: KnownPeer, address: string, race?: DialRace): Promise<boolean>;
   /** A newer record of a contact was learnt. */
   learnt(peer: Uint8Array, record: SignedRecord, via: string): Promise<void>;
   /** The addresses to publish now. */
@@ -308,7 +312,8 @@ export class Discovery {
   }
 
   /**
-   * Dials every known address of `p` at once; the first to answer wins. A dial
+   * Dials the known addresses of `p` (IPv6 ones a moment before IPv4 ones, see
+   * peers/happy_eyeballs); the first to answer wins. A dial
    * of `p` already in flight (or waiting, see #dialLearnt) is joined, not repeated.
    */
   #dialAny(p: KnownPeer): Promise<boolean> {
@@ -326,9 +331,12 @@ export class Discovery {
   }
 
   async #dialAddresses(p: KnownPeer): Promise<boolean> {
-    const direct = Promise.all(
-      p.addresses.map((a) => this.#host.dial(p, a).catch(() => false)),
-    ).then((results) => results.some(Boolean));
+    // IPv6 first, IPv4 after a short head start; the first session wins.
+    const direct = dialHappyEyeballs(
+      p.addresses,
+      (a, race) => this.#host.dial(p, a, race),
+      { isIPv6: isIPv6Address },
+    );
     if (!this.#host.dialRelayed) {
       return (await direct) || this.#host.session(p.publicKey) !== undefined;
     }

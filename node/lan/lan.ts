@@ -13,6 +13,7 @@
  */
 import type { Pair } from "../discovery/mod.ts";
 import { toHex } from "../log/mod.ts";
+import { unmapIPv4 } from "../transport/mod.ts";
 import { decodeAnnouncement, encodeAnnouncements, MAX_ANNOUNCEMENT } from "./announcement.ts";
 
 /** An administratively scoped group (RFC 2365): it does not leave the site. */
@@ -196,7 +197,8 @@ export class Lan {
         if (!a || from.transport !== "udp") continue;
         for (const tag of a.tags) {
           const peer = this.#expectedTags().get(toHex(tag));
-          if (peer) this.#heardFrom(peer, from.hostname, a.port);
+          // The socket is IPv4 today; a mapped form must never be dialled or compared.
+          if (peer) this.#heardFrom(peer, unmapIPv4(from.hostname), a.port);
         }
       }
     } catch {

@@ -40,6 +40,7 @@ import {
   formatEndpoint,
   type QuicService,
   type SocketLike,
+  unmapEndpoint,
 } from "../transport/mod.ts";
 
 /** The hello feature of a node that can coordinate punches (it serves QUIC probes). */
@@ -116,7 +117,10 @@ interface Probe {
   seen?: Endpoint;
 }
 
-/** A literal IPv4 or IPv6 endpoint: a peer's word never makes us resolve a name. */
+/**
+ * A literal IPv4 or IPv6 endpoint: a peer's word never makes us resolve a
+ * name. An IPv4-mapped IPv6 one is returned as plain IPv4.
+ */
 export function parseUdpEndpoint(text: string): Endpoint {
   const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text) ??
     /^\[([0-9a-fA-F:.]{2,45})\]:(\d{1,5})$/.exec(text);
@@ -125,7 +129,7 @@ export function parseUdpEndpoint(text: string): Endpoint {
   if (!m || port < 1 || port > 65535 || octets.some((o) => o > 255)) {
     throw new RojError("bad_input", `${JSON.stringify(text.slice(0, 64))} is not an ip:port`);
   }
-  return { host: m[1]!, port };
+  return unmapEndpoint({ host: m[1]!, port });
 }
 
 function hostOf(remote: string): string {

@@ -6,6 +6,11 @@ import { parseUdpEndpoint } from "./punch.ts";
 Deno.test("punch: endpoints from a coordinator are literal IPv4 or IPv6 with a port, nothing to resolve", () => {
   assert.deepEqual(parseUdpEndpoint("10.99.0.3:41015"), { host: "10.99.0.3", port: 41015 });
   assert.deepEqual(parseUdpEndpoint("[2001:db8::1]:7022"), { host: "2001:db8::1", port: 7022 });
+  assert.deepEqual(
+    parseUdpEndpoint("[::ffff:198.51.100.4]:41015"),
+    { host: "198.51.100.4", port: 41015 },
+    "a mapped endpoint is plain IPv4",
+  );
   for (
     const bad of [
       "example.org:7022",

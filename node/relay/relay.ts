@@ -36,6 +36,8 @@ import {
   type InboundPeer,
   parseEndpoint,
   type SshClient,
+  unmapEndpoint,
+  unmapIPv4,
 } from "../transport/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { inboundEvidence, type LocalNetwork, type Observation, outsidePeer } from "../reach/mod.ts";
@@ -586,7 +588,8 @@ export class Relay {
     for (const s of checkers.slice(0, 2)) {
       let seen: string;
       try {
-        seen = parseEndpoint(s.rpc.peerHello?.sees ?? "").host;
+        // An older peer on a dual-stack socket may report us as ::ffff:a.b.c.d.
+        seen = unmapIPv4(parseEndpoint(s.rpc.peerHello?.sees ?? "").host);
       } catch {
         continue;
       }
@@ -641,10 +644,10 @@ export class Relay {
 
   async #dialBack(asker: Uint8Array, rpc: RpcSession, p: unknown): Promise<{ reached: boolean }> {
     const params = check("reach.check", "params", p);
-    const to = parseEndpoint(params.address);
+    const to = unmapEndpoint(parseEndpoint(params.address));
     let seen: string;
     try {
-      seen = parseEndpoint(rpc.pipe.remote).host;
+      seen = unmapIPv4(parseEndpoint(rpc.pipe.remote).host);
     } catch {
       throw new RojError("refused", "no dial-back through a relay");
     }

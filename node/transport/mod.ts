@@ -1,3 +1,15 @@
+export {
+  bindFallingBackToIPv4,
+  isIPv6,
+  isIPv6Address,
+  isNoIPv6Error,
+  MAX_PUBLISHED_IPV6,
+  publishableAddresses,
+  publishableInterfaceAddress,
+  unmapAddress,
+  unmapEndpoint,
+  unmapIPv4,
+} from "./addresses.ts";
 export { memoryPipePair, type Pipe } from "./pipe.ts";
 export {
   type DialOptions,

@@ -16,6 +16,7 @@
 import { Duplex } from "node:stream";
 import { RojError } from "../errors.ts";
 import { type Endpoint, formatEndpoint } from "./ssh.ts";
+import { bindFallingBackToIPv4, unmapEndpoint } from "./addresses.ts";
 
 export const ALPN_SSH = "roj-ssh/1";
 export const ALPN_PROBE = "roj-probe/1";
@@ -218,7 +219,12 @@ export function openQuicService(options: QuicServiceOptions): QuicService {
   const log = options.log ?? (() => {});
   let endpoint: Deno.QuicEndpoint;
   try {
-    endpoint = new Deno.QuicEndpoint({ hostname: options.host, port: options.port });
+    endpoint = bindFallingBackToIPv4(
+      options.host,
+      (hostname) => new Deno.QuicEndpoint({ hostname, port: options.port }),
+      log,
+      "QUIC listens",
+    );
   } catch (err) {
     throw new RojError(
       "bad_input",
@@ -254,7 +260,8 @@ export function openQuicService(options: QuicServiceOptions): QuicService {
     }
     open++;
     conn.closed.finally(() => open--);
-    const from = { host: conn.remoteAddr.hostname, port: conn.remoteAddr.port };
+    // Unmapped: on a dual-stack "::" endpoint an IPv4 peer may show as ::ffff:a.b.c.d.
+    const from = unmapEndpoint({ host: conn.remoteAddr.hostname, port: conn.remoteAddr.port });
     const timer = setTimeout(
       () => conn.close({ closeCode: 1, reason: "no stream" }),
       FIRST_STREAM_MS,

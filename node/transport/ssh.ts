@@ -22,6 +22,7 @@ import {
   parsePublicKeyBlob,
 } from "../identity/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
+import { bindFallingBackToIPv4, unmapIPv4 } from "./addresses.ts";
 import type { Pipe } from "./pipe.ts";
 import { serveSftp, type SftpStream, type SftpView } from "./sftp_server.ts";
 
@@ -230,7 +231,8 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
       const via = info.family === RELAYED_FAMILY ? info.ip : undefined;
       const remote = via !== undefined
         ? { host: "relay", port: 0 }
-        : { host: info.ip, port: info.port };
+        // On a dual-stack "::" listener an IPv4 peer arrives as ::ffff:a.b.c.d.
+        : { host: unmapIPv4(info.ip ?? "unknown"), port: info.port };
       const transport = info.family === "quic" ? "quic" as const : "tcp" as const;
       let peer: InboundPeer | undefined;
       const authTimer = setTimeout(() => {
@@ -336,22 +338,26 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
     server.injectSocket(sock);
   });
   tcp.maxConnections = MAX_CONNECTIONS;
-  await new Promise<void>((resolve, reject) => {
-    tcp.once(
-      "error",
-      (err: Error & { code?: string }) =>
+  const bind = (host: string) =>
+    new Promise<void>((resolve, reject) => {
+      const onError = (err: Error & { code?: string }) =>
         reject(
           new RojError(
             "bad_input",
-            `cannot listen on ${formatEndpoint(options)}: ${
+            `cannot listen on ${formatEndpoint({ host, port: options.port })}: ${
               err.code === "EADDRINUSE" ? "address in use" : err.message
             }`,
             { cause: err },
           ),
-        ),
-    );
-    tcp.listen(options.port, options.host, () => resolve());
-  });
+        );
+      tcp.once("error", onError);
+      tcp.listen(options.port, host, () => {
+        tcp.off("error", onError);
+        resolve();
+      });
+    });
+  // "::" also takes IPv4 (Linux, bindv6only=0); a machine without IPv6 gets 0.0.0.0.
+  await bindFallingBackToIPv4(options.host, bind, log, "SSH listens");
   tcp.on("error", (err: Error) => log(`ssh server error: ${err.message}`));
   const addr = tcp.address() as net.AddressInfo;
   const open = new Set<net.Socket>();
@@ -396,6 +402,8 @@ export interface DialOptions {
   readonly username?: string;
   /** @default 5000 */
   readonly timeoutMs?: number;
+  /** Gives up a dial still under way (another address of the peer answered first). */
+  readonly signal?: AbortSignal;
 }
 
 export interface SshClient {
@@ -441,10 +449,15 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
       client.end();
       sock.destroy();
       reject(err);
     };
+    const onAbort = () =>
+      fail(new RojError("unreachable", `${where}: not needed any more`, { retryable: true }));
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     sock.on("error", (err: Error & { code?: string }) => {
       fail(
         new RojError(
@@ -481,6 +494,7 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
       if (settled) return client.end();
       settled = true;
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
       resolve({
         remote: options.to,
         remoteKey: hostKey!,
@@ -569,7 +583,8 @@ interface Ssh2ServerClient {
   end(): void;
 }
 interface Ssh2ClientInfo {
-  ip: string;
+  /** Undefined when the socket closed before ssh2 read the client's header. */
+  ip: string | undefined;
   family?: string;
   port: number;
 }

@@ -1,0 +1,122 @@
+/**
+ * A node on the default-style dual-stack listen ("::", here on a free port)
+ * takes IPv4 peers too, and nothing it or they publish, compare or log holds
+ * the IPv4-mapped form (::ffff:127.0.0.3) the dual-stack socket reports.
+ *
+ * alice listens on "::"; bob on 127.0.0.3 and carol on "::" both know alice
+ * only at 127.0.0.2:<port> and dial her over IPv4. Alice sees bob at
+ * 127.0.0.3 and carol at 127.0.0.1 (her source on loopback) and tells each
+ * where she sees them; carol, listening everywhere, would publish that
+ * address if it were not loopback: a mapped form slipped past that check.
+ */
+import assert from "node:assert/strict";
+import { RojNode } from "../node/node.ts";
+import { until } from "../node/_testing/nodes.ts";
+import { makeDataDir, seedContacts } from "../node/_testing/netlab.ts";
+import type { PeerView } from "../node/api/mod.ts";
+
+Deno.test("dual stack: a node on [::] reached by IPv4 peers sees, tells and publishes plain IPv4", async () => {
+  const [a, b, c] = await Promise.all(["alice", "bob", "carol"].map((n) => makeDataDir(n)));
+  const lines: string[] = [];
+  const nodes: RojNode[] = [];
+  const open = async (dir: string, name: string) => {
+    const node = await RojNode.open({ dataDir: dir, log: (l) => lines.push(`[${name}] ${l}`) });
+    nodes.push(node);
+    return node;
+  };
+  try {
+    await seedContacts(a!.dir, [
+      { publicKey: b!.publicKey, name: "bob" },
+      { publicKey: c!.publicKey, name: "carol" },
+    ]);
+    const alice = await open(a!.dir, "alice");
+    await alice.start({ listen: { host: "::", port: 0 }, quic: true });
+    const port = Number((await alice.call("status", {})).listen[0]!.match(/:(\d+)$/)![1]);
+    assert.deepEqual((await alice.call("status", {})).listen, [`[::]:${port}`]);
+    for (const x of [b!, c!]) {
+      await seedContacts(x.dir, [
+        { publicKey: a!.publicKey, name: "alice", addresses: [`127.0.0.2:${port}`] },
+      ]);
+    }
+    const bob = await open(b!.dir, "bob");
+    await bob.start({ listen: { host: "127.0.0.3", port: 0 } });
+    const carol = await open(c!.dir, "carol");
+    await carol.start({ listen: { host: "::", port: 0 }, interfacePollMs: 100 });
+    const peersOf = (n: RojNode) => n.call("peers", {}) as Promise<PeerView[]>;
+    await until(
+      async () => (await peersOf(alice)).every((p) => p.state === "connected"),
+      10_000,
+      "bob and carol to reach alice over IPv4",
+    );
+    const seen = await peersOf(alice);
+    const bobAt = seen.find((p) => p.name === "bob")?.address ?? "";
+    const carolAt = seen.find((p) => p.name === "carol")?.address ?? "";
+    assert.match(bobAt, /^127\.0\.0\.3:\d+$/, JSON.stringify(seen));
+    assert.match(carolAt, /^127\.0\.0\.1:\d+$/, JSON.stringify(seen));
+    // Messages flow on those sessions.
+    await bob.call("send", { chat: "alice", text: "hi over v4" });
+    await until(
+      async () => (await alice.call("read", { chat: "bob" })).some((m) => m.body === "hi over v4"),
+      5000,
+      "alice reads bob",
+    );
+    // What carol would publish: her invite holds the addresses of her record.
+    await new Promise((r) => setTimeout(r, 300));
+    const invite = await carol.call("invite", {});
+    assert.ok(
+      invite.addresses.every((x) => !/::ffff:|127\.0\.0\.1/i.test(x)),
+      invite.addresses.join(" "),
+    );
+    assert.ok(
+      !lines.some((l) => /::ffff:/i.test(l)),
+      lines.filter((l) => /::ffff:/i.test(l)).join("\n"),
+    );
+  } catch (err) {
+    console.log(lines.join("\n"));
+    throw err;
+  } finally {
+    await Promise.all(nodes.map((n) => n.close()));
+    for (const x of [a, b, c]) await Deno.remove(x!.dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("dual stack: a contact known at an IPv4 and an IPv6 address is dialled over IPv6 alone when it answers", async () => {
+  const [a, b] = await Promise.all(["alice", "bob"].map((n) => makeDataDir(n)));
+  const lines: string[] = [];
+  const nodes: RojNode[] = [];
+  const open = async (dir: string, name: string) => {
+    const node = await RojNode.open({ dataDir: dir, log: (l) => lines.push(`[${name}] ${l}`) });
+    nodes.push(node);
+    return node;
+  };
+  try {
+    await seedContacts(a!.dir, [{ publicKey: b!.publicKey, name: "bob" }]);
+    const alice = await open(a!.dir, "alice");
+    await alice.start({ listen: { host: "::", port: 0 }, quic: false });
+    const port = Number((await alice.call("status", {})).listen[0]!.match(/:(\d+)$/)![1]);
+    // IPv4 listed first: the order of a record is no preference.
+    await seedContacts(b!.dir, [
+      { publicKey: a!.publicKey, name: "alice", addresses: [`127.0.0.2:${port}`, `[::1]:${port}`] },
+    ]);
+    const bob = await open(b!.dir, "bob");
+    await bob.start({ listen: { host: "::", port: 0 }, quic: false });
+    await until(
+      async () => ((await alice.call("peers", {})) as PeerView[])[0]?.state === "connected",
+      10_000,
+      "bob to reach alice",
+    );
+    const view = ((await bob.call("peers", {})) as PeerView[]).find((p) => p.name === "alice");
+    assert.equal(view?.address, `[::1]:${port}`, JSON.stringify(view));
+    // IPv6 answered within its head start, so alice saw one connection, not two.
+    await new Promise((r) => setTimeout(r, 500));
+    const connects = lines.filter((l) => l.startsWith("[alice] connected to bob"));
+    assert.equal(connects.length, 1, lines.join("\n"));
+    assert.match(connects[0]!, /\[::1\]:\d+/);
+  } catch (err) {
+    console.log(lines.join("\n"));
+    throw err;
+  } finally {
+    await Promise.all(nodes.map((n) => n.close()));
+    for (const x of [a, b]) await Deno.remove(x!.dir, { recursive: true }).catch(() => {});
+  }
+});
