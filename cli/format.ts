@@ -168,6 +168,14 @@ export function statusLines(s: StatusView): string[] {
             : "no (behind NAT: contacts come through relays named in the record)",
         ]]
         : []),
+      ...(s.nat
+        ? [[
+          "nat:",
+          s.nat.mapping === "symmetric"
+            ? "symmetric NAT (a new port per destination): no punched paths, contacts come through relays"
+            : "keeps one UDP port for every destination (punched paths can work)",
+        ]]
+        : []),
       ...(s.relay
         ? [[
           "relaying:",

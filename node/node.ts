@@ -93,6 +93,7 @@ import { Discovery, type DiscoveryHost, type KnownPeer, pairwise } from "./disco
 import { Lan, type LanHost } from "./lan/mod.ts";
 import { dialHappyEyeballs, type DialRace, type PeerSession, PeerSet } from "./peers/mod.ts";
 import { type PortMap, portMapOff, startPortMap } from "./portmap/mod.ts";
+import { localNetworks, natView } from "./reach/mod.ts";
 import { PUNCH_FEATURE, Puncher, type PunchHost, type PunchResult } from "./punch/mod.ts";
 import {
   DIAL_BACK_TIMEOUT_MS,
@@ -609,8 +610,10 @@ export class RojNode implements NodeApi {
       case "remove":
       case "block": {
         const c = this.#contactByName(p.name as string);
-        if (method === "remove") await this.contacts.remove(c.publicKey);
-        else await this.contacts.update(c.publicKey, { blocked: true });
+        if (method === "remove") {
+          await this.contacts.remove(c.publicKey);
+          await this.#relay.forget(c.publicKey);
+        } else await this.contacts.update(c.publicKey, { blocked: true });
         this.#peers.get(c.publicKey)?.rpc.close(method === "remove" ? "removed" : "blocked");
         this.#emit({ type: "contact", contact: { ...this.#contactView(c), online: false } });
         this.#say(`${method === "remove" ? "removed" : "blocked"} ${c.name}`);
@@ -765,6 +768,7 @@ export class RojNode implements NodeApi {
         : {}),
       ...(this.#catchUps.size > 0 ? { catchingUp: [...this.#catchUps.values()] } : {}),
       ...(this.#relay.reachable !== undefined ? { reachable: this.#relay.reachable } : {}),
+      ...natView(this.#punch?.mapping),
       relay: {
         enabled: this.#relay.enabled,
         active: this.#relay.active,
@@ -1385,6 +1389,8 @@ export class RojNode implements NodeApi {
       rpc,
       direction,
       anchor,
+      remote,
+      path,
       ...(via ? { via } : {}),
     });
   }
@@ -1649,6 +1655,8 @@ export class RojNode implements NodeApi {
       rpc: s.rpc,
       direction: s.direction,
       anchor: this.contacts.get(s.peer)?.anchor ?? false,
+      remote: s.remote,
+      ...(s.path !== undefined ? { path: s.path } : {}),
       ...(s.via !== undefined ? { via: s.via } : {}),
     });
     // deno-lint-ignore no-this-alias
@@ -1662,6 +1670,7 @@ export class RojNode implements NodeApi {
       log: (line) => this.#say(line),
       nameOf: (peer) => this.#peerName(peer),
       accepts: (peer) => this.contacts.accepted(peer) !== undefined,
+      known: (peer) => this.contacts.get(peer) !== undefined,
       session: (peer) => {
         const s = this.#peers.get(peer);
         return s ? view(s) : undefined;
@@ -1730,6 +1739,7 @@ export class RojNode implements NodeApi {
         }
       },
       addresses: () => (this.#advertise.length > 0 ? this.#advertise : this.#listenAddresses()),
+      localNetworks: () => localNetworks(),
       republish: (reason) => {
         this.#discovery.trigger(reason).catch(() => {});
       },

@@ -17,6 +17,9 @@ import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
 import { dialSsh } from "../node/transport/mod.ts";
 import { RojError } from "../node/errors.ts";
 import type { PeerView } from "../node/api/mod.ts";
+import { keys } from "../node/store/mod.ts";
+import { initProfile } from "../node/home/mod.ts";
+import { RojNode } from "../node/node.ts";
 
 async function join(member: TestNode, anchor: TestNode): Promise<void> {
   const invite = await anchor.node.call("invite", {});
@@ -347,5 +350,82 @@ Deno.test("relay: a member's bytes per second are capped at the relay", async ()
     assert.ok(hive.node.relay.bytesRelayed > bodies.length * 16 * 1024);
   } finally {
     await cleanup();
+  }
+});
+
+Deno.test("relay: removing a contact drops the relays its record named, also from the store", async () => {
+  const { alice, bob, hive, cleanup } = await unreachablePair("127.21.4");
+  try {
+    await until(
+      () => alice.node.relay.relaysOf(bob.node.publicKey).length > 0,
+      20_000,
+      "alice learns which relays bob's record names",
+    );
+    assert.deepEqual(alice.node.relay.relaysOf(bob.node.publicKey), [hive.node.publicKey]);
+    const kv = alice.node.profile.store.kv;
+    assert.ok((await kv.get(keys.relaysOf(bob.node.publicKey))).value);
+
+    await alice.node.call("remove", { name: "bob" });
+    assert.deepEqual(alice.node.relay.relaysOf(bob.node.publicKey), []);
+    assert.equal((await kv.get(keys.relaysOf(bob.node.publicKey))).value, null);
+    // Nothing under the relay lists names bob, and no list is kept for anyone but contacts.
+    for await (const e of kv.list({ prefix: keys.relaysOfAll() })) {
+      const owner = e.key[2] as Uint8Array;
+      assert.ok(alice.node.contacts.get(owner), "a relay list of a non-contact is kept");
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("relay: a relay list left behind for someone no longer a contact is dropped when the node opens", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "roj-carol-" });
+  try {
+    (await initProfile(dir, { name: "carol" })).store.close();
+    const stranger = crypto.getRandomValues(new Uint8Array(32));
+    const relay = crypto.getRandomValues(new Uint8Array(32));
+    let node = await RojNode.open({ dataDir: dir });
+    await node.profile.store.kv.set(keys.relaysOf(stranger), [relay]);
+    await node.close();
+    node = await RojNode.open({ dataDir: dir });
+    try {
+      assert.equal((await node.profile.store.kv.get(keys.relaysOf(stranger))).value, null);
+      assert.deepEqual(node.relay.relaysOf(stranger), []);
+    } finally {
+      await node.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("reach: a session a peer from outside dialled is the evidence; no dial-back is asked for", async () => {
+  const a0 = await startTestNode("alice", { host: "127.21.6.2" });
+  const b0 = await startTestNode("bob", { host: "127.21.6.3" });
+  await befriend(a0, b0);
+  const port = a0.node.address!.port;
+  await a0.stop();
+  await b0.stop();
+  const timing = { recheckMs: 60_000, upgradeMs: 60_000 };
+  // Alice first: bob is not there yet, so her only session is the one bob dials to her.
+  const alice = await startTestNode("alice", {
+    host: "127.21.6.2",
+    port,
+    dir: a0.dir,
+    relay: timing,
+  });
+  const bob = await startTestNode("bob", { host: "127.21.6.3", dir: b0.dir, relay: timing });
+  const said = (n: TestNode, re: RegExp) =>
+    n.events.some((e) => e.type === "log" && re.test(e.line));
+  try {
+    await until(() => alice.node.relay.reachable === true, 10_000, "alice knows she is reachable");
+    assert.ok(said(alice, /reachable from outside \(bob dialled us from outside our networks\)/));
+    // Bob dialled out only: he asks alice to dial him back, a moment after his first session.
+    await until(() => bob.node.relay.reachable === true, 10_000, "bob's dial-back");
+    assert.ok(said(alice, /dialled bob back at 127\.21\.6\.3:\d+: reached/));
+    assert.ok(!said(bob, /dialled alice back/), "nobody dialled alice back");
+  } finally {
+    for (const n of [alice, bob]) await n.stop();
+    for (const n of [a0, b0]) await Deno.remove(n.dir, { recursive: true }).catch(() => {});
   }
 });

@@ -75,6 +75,8 @@ export interface HiveStats {
   learntViaPeer: number;
   typedByHand: number;
   connects: number;
+  /** SSH handshakes made only to check a peer's reachability (reach.check, node/relay). */
+  dialBacks: number;
   dialFailures: number;
   /** Cascades that ended with contacts left and went to timed retries. */
   backoffs: number;
@@ -295,6 +297,7 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
     learntViaPeer: 0,
     typedByHand: 0,
     connects: 0,
+    dialBacks: 0,
     dialFailures: 0,
     backoffs: 0,
     dropped: 0,
@@ -331,6 +334,7 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
         }
       }
     } else if (line.startsWith("cannot reach ")) stats.dialFailures++;
+    else if (/^dialled .* back at /.test(line)) stats.dialBacks++;
     else if (/retrying with back-off/.test(line)) stats.backoffs++;
     else if (line.startsWith("cascade: all ")) {
       stats.completed++;

@@ -97,6 +97,15 @@ export interface StatusView {
   readonly catchingUp?: CatchUpView[];
   /** Whether peers could dial this node when it last checked (absent: not checked yet). */
   readonly reachable?: boolean;
+  /**
+   * How the NAT in front of this node maps its UDP endpoint, once two punch
+   * coordinators have seen it (absent: not known). "symmetric": a new port per
+   * destination, so no punched paths; contacts come through relays.
+   */
+  readonly nat?: {
+    readonly mapping: "symmetric" | "endpoint-independent";
+    readonly reason: string;
+  };
   /** Relaying for contacts: off with --no-relay; sessions spliced here now and bytes forwarded. */
   readonly relay?: { readonly enabled: boolean; readonly active: number; readonly bytes: number };
   /** The home router's port mapping of the listen port (UPnP-IGD / NAT-PMP). */

@@ -15,18 +15,24 @@
  * Every node has one UDP endpoint (transport/quic.ts) that it both listens and
  * dials on, so the mapping C observed is the one the punched connection uses.
  * Behind a NAT that maps each destination to a new port (symmetric NAT), eb is
- * not where A's packets would have to go, the attempt times out, and the
- * reason says so: the relay path is then the way.
+ * not where A's packets would have to go and the attempt would time out. A
+ * node finds that out beforehand: every probe's answer is where that
+ * coordinator saw our endpoint, and once two coordinators at different
+ * endpoints have answered (the node probes two as soon as it has them), two
+ * different ports there mean a symmetric NAT (node/reach). Such a node neither
+ * punches nor takes punch offers, says why, and its contacts come through a
+ * relay at once.
  *
  * Privacy: C learns that A and B talk and both public endpoints (it sees them
  * anyway); A learns B's endpoint only if B accepts A as a contact; "B is not
  * connected here" and "B refused" look the same to A. Observations are bound
  * to the authenticated session that asked for the nonce.
  */
-import { RojError } from "../errors.ts";
+import { isRojError, RojError } from "../errors.ts";
 import { toHex } from "../log/mod.ts";
 import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { backoffDelay } from "../peers/mod.ts";
+import { classifyMapping, type MappingObservation, type NatMapping } from "../reach/mod.ts";
 import {
   ALPN_PROBE,
   dialQuicSocket,
@@ -50,6 +56,16 @@ const PUNCH_DIAL_MS = 4000;
 const PROBE_MS = 3000;
 /** Offers handled at once by a target; more are refused (each makes us send packets somewhere). */
 const MAX_OFFERS = 4;
+/**
+ * How long a coordinator's view of our endpoint stands for our NAT. After
+ * that the NAT is looked at again (a laptop moves to another network).
+ */
+const MAPPING_TTL_MS = 10 * 60_000;
+/** A coordinator's answer when the target is behind a symmetric NAT. */
+const SYMMETRIC_TARGET =
+  "the target is behind a symmetric NAT: no punched path; a relay is the way";
+/** Observers kept for the NAT verdict; two suffice, a few more cost nothing. */
+const MAX_OBSERVERS = 8;
 
 /** A live session, as punching sees it. */
 export interface PunchSession {
@@ -186,6 +202,12 @@ export class Puncher {
   #offers = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  /** Where coordinators saw our UDP endpoint, newest per observer endpoint, with when. */
+  readonly #seen = new Map<string, MappingObservation & { readonly at: number }>();
+  /** When each session was last probed to learn our NAT's mapping. */
+  readonly #mappingProbed = new WeakMap<RpcSession, number>();
+  #mapping: NatMapping = { kind: "unknown" };
+  #mappingRun: Promise<void> | null = null;
 
   constructor(host: PunchHost, options: PuncherOptions = {}) {
     this.#host = host;
@@ -209,6 +231,12 @@ export class Puncher {
     if (this.#timer) clearInterval(this.#timer);
   }
 
+  /** What coordinators' views of our UDP endpoint say about our NAT (node/reach). */
+  get mapping(): NatMapping {
+    this.#expireSeen();
+    return this.#mapping;
+  }
+
   /** The reason the last automatic punch to `peer` failed, while it is unreached. */
   lastFailure(peer: Uint8Array): string | undefined {
     return this.#retry.get(toHex(peer))?.reason;
@@ -220,7 +248,12 @@ export class Puncher {
    */
   kick(): void {
     if (this.#closed || !this.#host.quic()) return;
-    if (!this.#host.sessions().some((s) => this.#canCoordinate(s))) return;
+    const coordinators = this.#host.sessions().filter((s) => this.#canCoordinate(s)).length;
+    if (coordinators === 0) return;
+    // One coordinator's view tells nothing: probe only when two can be compared.
+    if (coordinators >= 2 && this.mapping.kind === "unknown") this.checkMapping().catch(() => {});
+    // Behind a symmetric NAT no punch can work: contacts come through relays.
+    if (this.#mapping.kind === "symmetric") return;
     const now = this.#host.now();
     const unreached = this.#host.unreached();
     const keep = new Set(unreached.map(toHex));
@@ -242,11 +275,14 @@ export class Puncher {
         else {
           cur.failures++;
           cur.reason = res.reason;
+          // Behind a symmetric NAT it stays one: look again only as rarely as ever.
           cur.at = this.#host.now() +
-            backoffDelay(cur.failures - 1, {
-              initialMs: this.#options.retryMs,
-              maxMs: this.#options.maxRetryMs,
-            });
+            (res.reason.includes(SYMMETRIC_TARGET)
+              ? this.#options.maxRetryMs
+              : backoffDelay(cur.failures - 1, {
+                initialMs: this.#options.retryMs,
+                maxMs: this.#options.maxRetryMs,
+              }));
         }
       });
     }
@@ -282,6 +318,19 @@ export class Puncher {
     if (coordinators.length === 0) {
       return { ok: false, reason: "no connected peer can coordinate a punch" };
     }
+    // Two coordinators can tell a symmetric NAT before a punch waits for nothing.
+    if (
+      this.mapping.kind === "unknown" &&
+      this.#host.sessions().filter((s) => this.#canCoordinate(s)).length >= 2
+    ) {
+      await this.checkMapping();
+    }
+    if (this.#mapping.kind === "symmetric") {
+      const reason =
+        `behind a symmetric NAT (${this.#mapping.reason}): no punch, a relay is the way`;
+      this.#host.log(`not punching to ${name}: ${reason}`);
+      return { ok: false, reason };
+    }
     const reasons: string[] = [];
     for (const c of coordinators) {
       if (this.#closed) break;
@@ -295,6 +344,8 @@ export class Puncher {
         return { ok: true, via, endpoint };
       } catch (err) {
         reasons.push(`via ${via}: ${(err as Error).message}`);
+        // No other coordinator changes the target's NAT.
+        if ((err as Error).message === SYMMETRIC_TARGET) break;
       }
     }
     const reason = reasons.join("; ");
@@ -305,15 +356,12 @@ export class Puncher {
   async #punchVia(quic: QuicService, c: PunchSession, peer: Uint8Array): Promise<string> {
     const probe = check("punch.probe", "result", await c.rpc.request("punch.probe", {}));
     const nonce = decodeB64(probe.nonce);
-    await sendProbe(
-      quic,
-      { host: hostOf(c.remote), port: probe.port },
-      decodeB64(probe.cert),
-      nonce,
-    )
+    const observer = { host: hostOf(c.remote), port: probe.port };
+    const seen = await sendProbe(quic, observer, decodeB64(probe.cert), nonce)
       .catch((err) => {
         throw new RojError("unreachable", `probe failed: ${(err as Error).message}`);
       });
+    this.#noteSeen(observer, seen);
     const answer = check(
       "punch.ask",
       "result",
@@ -396,7 +444,13 @@ export class Puncher {
             2 * PROBE_MS + 1000,
           ),
         );
-      } catch {
+      } catch (err) {
+        // The target says this only to its own contacts (after its check), so
+        // passing it on tells the asker nothing it may not know: no punch to
+        // them can work, the relay is the way.
+        if (isRojError(err, "refused") && /symmetric NAT/.test((err as Error).message)) {
+          throw new RojError("refused", SYMMETRIC_TARGET);
+        }
         throw notHere;
       } finally {
         this.#probes.delete(toHex(decodeB64(params.nonce)));
@@ -420,14 +474,22 @@ export class Puncher {
         throw new RojError("exists", "connected already");
       }
       const to = parseUdpEndpoint(params.endpoint);
+      if (this.mapping.kind === "symmetric") {
+        // Told only to a contact (checked above): our packets would leave from a port the asker cannot know.
+        this.#host.log(
+          `${this.#host.name(asker)} asks for a punched path, via ${
+            this.#host.name(peer)
+          }: refused, we are behind a symmetric NAT`,
+        );
+        throw new RojError("refused", "behind a symmetric NAT: no punched path; use a relay");
+      }
       if (this.#offers >= MAX_OFFERS) throw new RojError("busy", "too many punches at once");
       this.#offers++;
       try {
-        await sendProbe(
-          quic,
-          { host: hostOf(rpc.pipe.remote), port: params.port },
-          decodeB64(params.probeCert),
-          decodeB64(params.nonce),
+        const observer = { host: hostOf(rpc.pipe.remote), port: params.port };
+        this.#noteSeen(
+          observer,
+          await sendProbe(quic, observer, decodeB64(params.probeCert), decodeB64(params.nonce)),
         );
       } finally {
         this.#offers--;
@@ -468,6 +530,83 @@ export class Puncher {
         } catch { /* closed */ }
       }, 200);
     });
+  }
+
+  /**
+   * Probes coordinators that have not answered lately, until two at different
+   * endpoints have seen our UDP endpoint (or none is left): enough to tell a
+   * symmetric NAT. Never throws; a coordinator that cannot be probed is skipped.
+   */
+  checkMapping(): Promise<void> {
+    this.#mappingRun ??= this.#checkMapping().finally(() => (this.#mappingRun = null));
+    return this.#mappingRun;
+  }
+
+  async #checkMapping(): Promise<void> {
+    const quic = this.#host.quic();
+    if (!quic) return;
+    for (const c of this.#host.sessions()) {
+      if (this.#closed || this.mapping.kind !== "unknown") return;
+      const last = this.#mappingProbed.get(c.rpc);
+      if (!this.#canCoordinate(c) || (last && this.#host.now() - last < MAPPING_TTL_MS)) continue;
+      this.#mappingProbed.set(c.rpc, this.#host.now());
+      try {
+        const probe = check("punch.probe", "result", await c.rpc.request("punch.probe", {}));
+        const observer = { host: hostOf(c.remote), port: probe.port };
+        this.#noteSeen(
+          observer,
+          await sendProbe(quic, observer, decodeB64(probe.cert), decodeB64(probe.nonce)),
+        );
+      } catch { /* an older peer, busy, or its UDP is filtered: another may answer */ }
+    }
+  }
+
+  /** A coordinator at `observer` saw our endpoint at `seen` ("ip:port"): update the NAT verdict. */
+  #noteSeen(observer: Endpoint, seen: string): void {
+    let at: Endpoint;
+    try {
+      at = parseUdpEndpoint(seen);
+    } catch {
+      return; // a coordinator's word is no address: ignore it
+    }
+    const key = formatEndpoint(observer);
+    this.#seen.delete(key);
+    this.#seen.set(key, {
+      observer: key,
+      seenHost: at.host,
+      seenPort: at.port,
+      at: this.#host.now(),
+    });
+    while (this.#seen.size > MAX_OBSERVERS) this.#seen.delete(this.#seen.keys().next().value!);
+    this.#classify();
+  }
+
+  #expireSeen(): void {
+    const now = this.#host.now();
+    let expired = false;
+    for (const [k, o] of this.#seen) {
+      if (now - o.at > MAPPING_TTL_MS) {
+        this.#seen.delete(k);
+        expired = true;
+      }
+    }
+    if (expired) this.#classify();
+  }
+
+  #classify(): void {
+    const next = classifyMapping([...this.#seen.values()]);
+    if (next.kind === this.#mapping.kind) {
+      this.#mapping = next;
+      return;
+    }
+    this.#mapping = next;
+    if (next.kind === "symmetric") {
+      this.#host.log(
+        `behind a symmetric NAT: ${next.reason}; no punched paths, contacts come through relays`,
+      );
+    } else if (next.kind === "endpoint-independent") {
+      this.#host.log(`our NAT keeps one UDP port for every destination: ${next.reason}`);
+    }
   }
 
   #sweep(): void {

@@ -40,6 +40,7 @@ import {
   unmapIPv4,
 } from "../transport/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
+import { inboundEvidence, type LocalNetwork, type Observation, outsidePeer } from "../reach/mod.ts";
 import {
   type Bucket,
   decideOpen,
@@ -53,8 +54,16 @@ import {
 const CHANNEL = /^roj-relay-([0-9a-f]{32})$/;
 /** How long the relay holds one side of a splice waiting for the other. */
 const PAIR_TIMEOUT_MS = 15_000;
-/** How long after the first session the first reachability check runs. */
-const FIRST_CHECK_DELAY_MS = 500;
+/**
+ * How long after the first session the first reachability check runs. Not at
+ * once: contacts that learn our new record dial us within about this long
+ * (the cascade), and such a session from outside our networks answers the
+ * question without the dial-back's extra SSH handshake. A node behind NAT
+ * gets no such session and names its relays this much later.
+ */
+const FIRST_CHECK_DELAY_MS = 2000;
+/** After every checker was busy: try again after this long, plus up to as much again (jitter). */
+const BUSY_RETRY_MS = 2000;
 /**
  * How long a dial-back may take. Long, because a busy checker that times out
  * would make a reachable node think it is not (it would then name relays
@@ -75,6 +84,10 @@ export interface RelayPeerSession {
   /** The relay's name, when this session is itself relayed. */
   readonly via?: string;
   readonly anchor: boolean;
+  /** How the session runs when not relayed (reachability counts only direct peers outside our networks). @default "direct" */
+  readonly path?: "direct" | "punched" | "lan";
+  /** "host:port" of the far end as our socket sees it ("via …" when relayed). */
+  readonly remote: string;
 }
 
 /** The node, as the relay sees it. */
@@ -87,6 +100,8 @@ export interface RelayHost {
   nameOf(peer: Uint8Array): string;
   /** An accepted, unblocked contact. */
   accepts(peer: Uint8Array): boolean;
+  /** A contact, blocked or not: what the relay keeps about anyone else is dropped. */
+  known(peer: Uint8Array): boolean;
   session(peer: Uint8Array): RelayPeerSession | undefined;
   sessions(): RelayPeerSession[];
   /** A new SSH connection to a contact (not through a relay), us as the client. */
@@ -101,6 +116,8 @@ export interface RelayHost {
   dialBack(to: Endpoint, peer: Uint8Array): Promise<boolean>;
   /** The addresses this node publishes. */
   addresses(): string[];
+  /** The machine's own (non-loopback) networks: a peer on them proves nothing about the outside. */
+  localNetworks(): LocalNetwork[];
   /** Reachability or the relays to name changed: publish a fresh record. */
   republish(reason: string): void;
 }
@@ -145,6 +162,8 @@ export class Relay {
   #reachable: boolean | undefined;
   #lastCheck = 0;
   #checking: Promise<void> | null = null;
+  /** Sessions already logged as no checker (on our own networks), so each is said once. */
+  readonly #ignored = new WeakSet<RpcSession>();
   #firstCheck: ReturnType<typeof setTimeout> | undefined;
   #interval: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -162,11 +181,40 @@ export class Relay {
     const r = new Relay(host, store);
     for await (const e of store.kv.list<Uint8Array[]>({ prefix: keys.relaysOfAll() })) {
       const peer = e.key[2];
-      if (peer instanceof Uint8Array && Array.isArray(e.value)) {
-        r.#relaysOf.set(toHex(peer), e.value.filter((k) => k instanceof Uint8Array));
-      }
+      if (!(peer instanceof Uint8Array) || !Array.isArray(e.value)) continue;
+      // Lists of contacts removed before removal dropped them (older versions kept them).
+      if (!host.known(peer)) await store.kv.delete(e.key);
+      else r.#relaysOf.set(toHex(peer), e.value.filter((k) => k instanceof Uint8Array));
     }
     return r;
+  }
+
+  /**
+   * A contact was removed: forget the relays its record named, drop it from
+   * the lists of others (it relays nothing for us now), and end our direct
+   * SSH connection to it and what we counted for it as a relay.
+   */
+  async forget(peer: Uint8Array): Promise<void> {
+    const k = toHex(peer);
+    const writes: Promise<unknown>[] = [];
+    if (this.#relaysOf.delete(k)) writes.push(this.#store.kv.delete(keys.relaysOf(peer)));
+    for (const [other, relays] of this.#relaysOf) {
+      const kept = relays.filter((r) => !bytesEqual(r, peer));
+      if (kept.length === relays.length) continue;
+      const otherKey = fromHexKey(other);
+      if (!otherKey) continue;
+      if (kept.length > 0) {
+        this.#relaysOf.set(other, kept);
+        writes.push(this.#store.kv.set(keys.relaysOf(otherKey), kept));
+      } else {
+        this.#relaysOf.delete(other);
+        writes.push(this.#store.kv.delete(keys.relaysOf(otherKey)));
+      }
+    }
+    this.#clients.get(k)?.close();
+    this.#clients.delete(k);
+    this.#buckets.delete(k);
+    await Promise.all(writes);
   }
 
   /** Applies the limits and starts the timers (node start). */
@@ -460,27 +508,47 @@ export class Relay {
       .map((s) => s.peer);
   }
 
-  /** A session came up: check reachability if due; a new relay is worth naming. */
+  /**
+   * A session came up. A direct TCP session that a peer outside our networks
+   * dialled is itself the evidence a dial-back would give: we are reachable,
+   * and no dial-back is asked for. Else check reachability if due; a new
+   * relay is worth naming.
+   */
   onSession(s: RelayPeerSession): void {
     if (this.#host.passive || s.via !== undefined || this.#closed) return;
+    const now = this.#host.now();
+    if (inboundEvidence({ ...observe(s), direction: s.direction }, this.#host.localNetworks()).ok) {
+      this.#lastCheck = now;
+      this.#conclude(true, `${this.#host.nameOf(s.peer)} dialled us from outside our networks`);
+      return;
+    }
     if (this.#reachable === undefined) {
-      // A moment after the first session, so that a second peer can check too.
-      if (this.#firstCheck) return;
-      this.#firstCheck = setTimeout(() => {
-        this.checkReachability().catch(() => {});
-      }, FIRST_CHECK_DELAY_MS);
-    } else if (this.#host.now() - this.#lastCheck > this.#recheckMs) {
+      // A moment after the first session, so that a second peer can check too
+      // (or dial us, which answers the question without a dial-back).
+      if (this.#firstCheck !== undefined || this.#checking) return;
+      this.#checkIn(FIRST_CHECK_DELAY_MS);
+    } else if (now - this.#lastCheck > this.#recheckMs) {
       this.checkReachability().catch(() => {});
     } else if (this.#reachable === false && s.rpc.peerHello?.features.includes("relay")) {
       this.#host.republish("a relay came up");
     }
   }
 
+  /** Runs a check after `ms` (until then, sessions that come up schedule none). */
+  #checkIn(ms: number): void {
+    clearTimeout(this.#firstCheck);
+    this.#firstCheck = setTimeout(() => {
+      this.#firstCheck = undefined;
+      this.checkReachability().catch(() => {});
+    }, ms);
+  }
+
   /**
-   * Asks up to two peers we reach directly to dial us back at the published
-   * addresses they see us at. Reachable when one gets through; unreachable
-   * when they tried and none did (with two sessions up, both must fail);
-   * unchanged when nobody could try.
+   * Asks up to two peers outside our own networks (node/reach) that we reach
+   * directly to dial us back at the published addresses they see us at.
+   * Reachable when one gets through; unreachable when they tried and none did
+   * (with two sessions up, both must fail); unchanged when nobody could try.
+   * A live session that a peer outside dialled to us answers it without asking.
    */
   checkReachability(): Promise<void> {
     if (this.#checking) return this.#checking;
@@ -489,11 +557,35 @@ export class Relay {
   }
 
   async #check(): Promise<void> {
-    const checkers = this.#host.sessions().filter((s) => s.via === undefined && !s.rpc.closed)
-      .slice(0, 2);
+    const networks = this.#host.localNetworks();
+    const live = this.#host.sessions().filter((s) => s.via === undefined && !s.rpc.closed);
+    const dialledUs = live.find((s) =>
+      inboundEvidence({ ...observe(s), direction: s.direction }, networks).ok
+    );
+    if (dialledUs) {
+      this.#lastCheck = this.#host.now();
+      this.#conclude(
+        true,
+        `${this.#host.nameOf(dialledUs.peer)} dialled us from outside our networks`,
+      );
+      return;
+    }
+    const checkers: RelayPeerSession[] = [];
+    for (const s of live) {
+      const outside = outsidePeer(observe(s), networks);
+      if (outside.ok) checkers.push(s);
+      else if (!this.#ignored.has(s.rpc)) {
+        // Once per session: a LAN neighbour's dial-back would get through where the outside's does not.
+        this.#ignored.add(s.rpc);
+        this.#host.log(
+          `not asking ${this.#host.nameOf(s.peer)} to dial us back: ${outside.reason}`,
+        );
+      }
+    }
     let tried = false;
     let reached = false;
-    for (const s of checkers) {
+    let busy = false;
+    for (const s of checkers.slice(0, 2)) {
       let seen: string;
       try {
         // An older peer on a dual-stack socket may report us as ::ffff:a.b.c.d.
@@ -516,19 +608,36 @@ export class Relay {
           );
           tried = true;
           if (res.reached) reached = true;
-        } catch { /* an older peer, or busy: no answer either way */ }
+        } catch (err) {
+          // An older peer, or busy: no answer either way.
+          if (isRojError(err, "busy") || isRojError(err, "timeout")) busy = true;
+        }
         if (reached) break;
       }
       if (reached) break;
     }
-    if (!tried || this.#closed) return;
+    if (this.#closed) return;
+    if (!tried) {
+      // Checkers busy (an anchor after a whole hive moved): again soon, by when
+      // a contact may have dialled us, which needs no dial-back. With no checker
+      // at all, the next session that comes up schedules the check.
+      if (busy && this.#reachable === undefined) {
+        this.#checkIn(BUSY_RETRY_MS + Math.random() * BUSY_RETRY_MS);
+      }
+      return;
+    }
     this.#lastCheck = this.#host.now();
-    if (this.#reachable === reached) return;
+    this.#conclude(reached, reached ? "a peer dialled us back" : "dial-back failed");
+  }
+
+  /** Records what a check or an inbound session showed; says so and republishes when it changed. */
+  #conclude(reached: boolean, why: string): void {
+    if (this.#closed || this.#reachable === reached) return;
     this.#reachable = reached;
     this.#host.log(
       reached
-        ? "reachable from outside (a peer dialled us back)"
-        : "not reachable from outside (dial-back failed); peers that relay will be named in our record",
+        ? `reachable from outside (${why})`
+        : `not reachable from outside (${why}); peers that relay will be named in our record`,
     );
     this.#host.republish(reached ? "reachable from outside" : "not reachable from outside");
   }
@@ -550,7 +659,13 @@ export class Relay {
     }
     this.#dialBacks++;
     try {
-      return { reached: await this.#host.dialBack(to, asker) };
+      const reached = await this.#host.dialBack(to, asker);
+      this.#host.log(
+        `dialled ${this.#host.nameOf(asker)} back at ${formatEndpoint(to)}: ${
+          reached ? "reached" : "not reached"
+        }`,
+      );
+      return { reached };
     } finally {
       this.#dialBacks--;
     }
@@ -596,6 +711,30 @@ export class Relay {
     for (const token of [...this.#pending.keys()]) this.#drop(token);
     for (const close of [...this.#splices]) close();
   }
+}
+
+/** A session as reachability (node/reach) sees it. */
+function observe(s: RelayPeerSession): Observation {
+  const host = (text: string | undefined) => {
+    try {
+      return parseEndpoint(text ?? "").host;
+    } catch {
+      return undefined;
+    }
+  };
+  const remoteHost = s.via === undefined ? host(s.remote) : undefined;
+  const seesHost = host(s.rpc.peerHello?.sees);
+  return {
+    path: s.via !== undefined ? "relayed" : s.path ?? "direct",
+    ...(remoteHost !== undefined ? { remoteHost } : {}),
+    ...(seesHost !== undefined ? { seesHost } : {}),
+  };
+}
+
+/** The key a map of this file holds as hex (toHex), back as bytes. */
+function fromHexKey(hex: string): Uint8Array | undefined {
+  if (!/^[0-9a-f]{64}$/.test(hex)) return undefined;
+  return Uint8Array.from(hex.match(/../g)!.map((b) => parseInt(b, 16)));
 }
 
 function portOf(address: string): number | undefined {

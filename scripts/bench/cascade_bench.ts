@@ -25,6 +25,12 @@ interface MoveRun {
   startMs: number;
   learntPerPerson: number;
   sessionsPerPair: number;
+  /** Reachability dial-backs (an SSH handshake each) per person, counted until 6 s after the last pair. */
+  dialBacksPerPerson: number;
+  /** SSH handshakes per contact pair: sessions plus dial-backs. */
+  handshakesPerPair: number;
+  /** Share of persons that know whether they are reachable, 6 s after the last pair. */
+  reachKnown: number;
   /** Most dial-and-ask rounds a person ran before all its contacts were back. */
   maxRounds: number;
   /** Process CPU time (all threads) from the move to full reconnection, ms. */
@@ -65,14 +71,22 @@ async function moves(
       const cpu0 = cpuMs();
       const startMs = await hive.move("all", `127.${base + 1 + (r % 2) * 50}`);
       const ms = await hive.waitConnected(60_000 + n * 600);
-      const s = hive.stats;
+      const s = { ...hive.stats };
+      const cpu = cpuMs() - cpu0;
+      // Dial-backs run a moment after a node's first session and may end after the last pair is up.
+      await new Promise((res) => setTimeout(res, 6000));
+      const dialBacks = hive.stats.dialBacks;
+      const known = hive.persons.filter((p) => p.node?.relay.reachable !== undefined).length;
       out.push({
         ms,
         startMs,
         learntPerPerson: (s.learntViaAnchor + s.learntViaPeer + s.learntDirect) / n,
         sessionsPerPair: s.connects / 2 / hive.edges.length,
+        dialBacksPerPerson: dialBacks / n,
+        handshakesPerPair: (s.connects / 2 + dialBacks) / hive.edges.length,
+        reachKnown: known / n,
         maxRounds: s.maxRounds,
-        cpuMs: cpuMs() - cpu0,
+        cpuMs: cpu,
       });
     }
     for (let r = 0; r < singles; r++) {
@@ -116,6 +130,25 @@ function moveRows(label: string, runs: MoveRun[], note = ""): Row[] {
       value: m((r) => r.sessionsPerPair),
       unit: "sessions",
       note: "above 1: crossing dials, duplicate sessions",
+    },
+    {
+      name: `${label}: dial-backs per person`,
+      value: m((r) => r.dialBacksPerPerson),
+      unit: "dial-backs",
+      note:
+        "reachability checks a peer dialled (an inbound session from outside makes one needless)",
+    },
+    {
+      name: `${label}: SSH handshakes per pair`,
+      value: m((r) => r.handshakesPerPair),
+      unit: "handshakes",
+      note: "sessions plus dial-backs",
+    },
+    {
+      name: `${label}: persons that know whether they are reachable`,
+      value: m((r) => r.reachKnown * 100),
+      unit: "%",
+      note: "6 s after the last pair; unknown: every checker was busy and nobody dialled in",
     },
     {
       name: `${label}: cascade rounds, most of any person`,

@@ -1,0 +1,67 @@
+/**
+ * Which sessions tell us anything about being reachable from outside.
+ *
+ * A peer on our own LAN dials us back at our LAN address and gets through,
+ * though nobody beyond the home router could: that is no evidence of outside
+ * reachability, and trusting it made a NATed node publish itself as directly
+ * reachable (naming no relays, so contacts outside could not reach it at all).
+ * So a peer counts only when it is outside our own networks:
+ *
+ * - the session runs over a direct or punched path, not a relay or the LAN;
+ * - its far end is on no subnet of ours (else no router stood between us);
+ * - it does not see us at one of our own private addresses (else no NAT stood
+ *   between us: it is inside the same private network, e.g. a routed office
+ *   network or a VPN, and the outside may still not get in).
+ *
+ * The same rules decide whether an inbound session is itself the evidence: a
+ * peer outside our networks that dialled us directly over TCP has just done
+ * what a dial-back would do, so no dial-back is needed (node/relay).
+ */
+import { isOwnAddress, isPrivateAddress, type LocalNetwork, onOwnLink } from "./networks.ts";
+
+/** A session as reachability sees it. */
+export interface Observation {
+  /** How the session runs. */
+  readonly path: "direct" | "punched" | "lan" | "relayed";
+  /** The far end's host (IP literal) as our socket sees it; undefined when relayed. */
+  readonly remoteHost?: string;
+  /** The host the peer says it sees us at (its hello), if it said. */
+  readonly seesHost?: string;
+}
+
+export type Evidence =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: string };
+
+/** Whether a peer of this session stands outside our own networks (see the module comment). */
+export function outsidePeer(o: Observation, networks: readonly LocalNetwork[]): Evidence {
+  if (o.path === "relayed" || o.remoteHost === undefined) {
+    return { ok: false, reason: "the session runs through a relay" };
+  }
+  if (o.path === "lan") return { ok: false, reason: "the peer is on our LAN" };
+  if (onOwnLink(o.remoteHost, networks)) {
+    return { ok: false, reason: `the peer (${o.remoteHost}) is on a subnet of ours` };
+  }
+  if (
+    o.seesHost !== undefined && isPrivateAddress(o.seesHost) && isOwnAddress(o.seesHost, networks)
+  ) {
+    return {
+      ok: false,
+      reason: `the peer sees us at our own private address ${o.seesHost} (no NAT between us)`,
+    };
+  }
+  return { ok: true };
+}
+
+/**
+ * Whether an inbound session is itself evidence that we are reachable from
+ * outside: a peer outside our networks dialled us directly over TCP.
+ */
+export function inboundEvidence(
+  o: Observation & { readonly direction: "in" | "out" },
+  networks: readonly LocalNetwork[],
+): Evidence {
+  if (o.direction !== "in") return { ok: false, reason: "we dialled" };
+  if (o.path !== "direct") return { ok: false, reason: `the path is ${o.path}` };
+  return outsidePeer(o, networks);
+}

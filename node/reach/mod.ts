@@ -1,0 +1,17 @@
+export { type Evidence, inboundEvidence, type Observation, outsidePeer } from "./evidence.ts";
+export {
+  classifyMapping,
+  type MappingObservation,
+  type NatMapping,
+  natView,
+} from "./nat_mapping.ts";
+export {
+  inCidr,
+  ipBytes,
+  isLoopback,
+  isOwnAddress,
+  isPrivateAddress,
+  type LocalNetwork,
+  localNetworks,
+  onOwnLink,
+} from "./networks.ts";
