@@ -13,10 +13,17 @@
  *   between us: it is inside the same private network, e.g. a routed office
  *   network or a VPN, and the outside may still not get in).
  *
+ * - it reaches us over IPv4: the verdict is published once, for every
+ *   contact, and most still have IPv4 only. A node reachable over global IPv6
+ *   but behind an IPv4 NAT that counted an IPv6 peer would name no relays, and
+ *   its IPv4-only contacts could not reach it at all; naming relays it turns
+ *   out not to need costs nothing (direct dials go first).
+ *
  * The same rules decide whether an inbound session is itself the evidence: a
  * peer outside our networks that dialled us directly over TCP has just done
  * what a dial-back would do, so no dial-back is needed (node/relay).
  */
+import { isIPv6 } from "../transport/mod.ts";
 import { isOwnAddress, isPrivateAddress, type LocalNetwork, onOwnLink } from "./networks.ts";
 
 /** A session as reachability sees it. */
@@ -39,6 +46,9 @@ export function outsidePeer(o: Observation, networks: readonly LocalNetwork[]): 
     return { ok: false, reason: "the session runs through a relay" };
   }
   if (o.path === "lan") return { ok: false, reason: "the peer is on our LAN" };
+  if (isIPv6(o.remoteHost)) {
+    return { ok: false, reason: "the peer reaches us over IPv6, which says nothing of IPv4" };
+  }
   if (onOwnLink(o.remoteHost, networks)) {
     return { ok: false, reason: `the peer (${o.remoteHost}) is on a subnet of ours` };
   }

@@ -57,3 +57,21 @@ Deno.test("inboundEvidence: only a direct TCP session a peer outside dialled", (
     false,
   );
 });
+
+Deno.test("outsidePeer: a peer over IPv6 says nothing of IPv4, so a node behind an IPv4 NAT still names relays", () => {
+  const v6 = outsidePeer(
+    { path: "direct", remoteHost: "2001:db8:60::2", seesHost: "2001:db8:50::2" },
+    HOME_A,
+  );
+  assert.match(!v6.ok ? v6.reason : "", /over IPv6/);
+  const dialledIn = inboundEvidence(
+    { path: "direct", remoteHost: "2001:db8:60::2", direction: "in" },
+    HOME_A,
+  );
+  assert.equal(dialledIn.ok, false);
+  // The same peer reached through a dual-stack socket's mapped IPv4 form still counts.
+  assert.deepEqual(
+    outsidePeer({ path: "direct", remoteHost: "::ffff:10.99.0.1", seesHost: "10.99.0.2" }, HOME_A),
+    { ok: true },
+  );
+});
