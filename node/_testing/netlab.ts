@@ -271,6 +271,33 @@ function freePort(host: string): number {
   return port;
 }
 
+type DataDir = Awaited<ReturnType<typeof makeDataDir>>;
+
+/**
+ * Data folders for alice, bob and their anchor, all contacts: alice and bob
+ * know the anchor at `anchorAt` and each other at no address.
+ */
+async function seedAnchoredPair(
+  anchorAt: string,
+): Promise<{ a: DataDir; b: DataDir; anchor: DataDir }> {
+  const [a, b, anchor] = await Promise.all([
+    makeDataDir("alice"),
+    makeDataDir("bob"),
+    makeDataDir("anchor"),
+  ]);
+  await seedContacts(anchor.dir, [
+    { publicKey: a.publicKey, name: "alice" },
+    { publicKey: b.publicKey, name: "bob" },
+  ]);
+  for (const [me, other, otherName] of [[a, b, "bob"], [b, a, "alice"]] as const) {
+    await seedContacts(me.dir, [
+      { publicKey: anchor.publicKey, name: "anchor", addresses: [anchorAt], anchor: true },
+      { publicKey: other.publicKey, name: otherName },
+    ]);
+  }
+  return { a, b, anchor };
+}
+
 export interface PunchTrio extends AsyncDisposable {
   readonly alice: TestNode;
   readonly bob: TestNode;
@@ -286,22 +313,8 @@ export interface PunchTrio extends AsyncDisposable {
 export async function startPunchTrio(
   hosts: readonly [string, string, string],
 ): Promise<PunchTrio> {
-  const [a, b, anchor] = await Promise.all([
-    makeDataDir("alice"),
-    makeDataDir("bob"),
-    makeDataDir("anchor"),
-  ]);
   const anchorAt = `${hosts[2]}:${freePort(hosts[2])}`;
-  await seedContacts(anchor.dir, [
-    { publicKey: a.publicKey, name: "alice" },
-    { publicKey: b.publicKey, name: "bob" },
-  ]);
-  for (const [me, other, otherName] of [[a, b, "bob"], [b, a, "alice"]] as const) {
-    await seedContacts(me.dir, [
-      { publicKey: anchor.publicKey, name: "anchor", addresses: [anchorAt], anchor: true },
-      { publicKey: other.publicKey, name: otherName },
-    ]);
-  }
+  const { a, b, anchor } = await seedAnchoredPair(anchorAt);
   const nodes: TestNode[] = [];
   const dispose = async () => {
     for (const n of nodes) await n.stop();
@@ -355,22 +368,8 @@ export async function startLabHive(
   lab: NetLab,
   options: { anchorMain?: string } = {},
 ): Promise<LabHive> {
-  const [a, b, anchor] = await Promise.all([
-    makeDataDir("alice"),
-    makeDataDir("bob"),
-    makeDataDir("anchor"),
-  ]);
   const anchorAt = `${LAB.wan}:7022`;
-  await seedContacts(anchor.dir, [
-    { publicKey: a.publicKey, name: "alice" },
-    { publicKey: b.publicKey, name: "bob" },
-  ]);
-  for (const [me, other, otherName] of [[a, b, "bob"], [b, a, "alice"]] as const) {
-    await seedContacts(me.dir, [
-      { publicKey: anchor.publicKey, name: "anchor", addresses: [anchorAt], anchor: true },
-      { publicKey: other.publicKey, name: otherName },
-    ]);
-  }
+  const { a, b, anchor } = await seedAnchoredPair(anchorAt);
   const started: NodeProcess[] = [];
   const stopAll = async () => {
     await Promise.all(started.map((p) => p.stop()));
