@@ -97,17 +97,25 @@ function runIpRoute(): string | null | undefined {
   }
 }
 
-function firstHostOfLan(): string | undefined {
+/** This machine's IPv4 interface addresses with their masks as numbers (none if it may not ask). */
+function ipv4Interfaces(): { address: string; addr: number; mask: number }[] {
   let ifs: Deno.NetworkInterfaceInfo[];
   try {
     ifs = Deno.networkInterfaces();
   } catch {
-    return undefined;
+    return [];
   }
-  for (const i of ifs) {
+  return ifs.flatMap((i) => {
     const addr = ipv4(i.address), mask = ipv4(i.netmask);
-    if (i.family !== "IPv4" || addr === undefined || mask === undefined) continue;
-    if (!/^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(i.address)) continue;
+    return i.family === "IPv4" && addr !== undefined && mask !== undefined
+      ? [{ address: i.address, addr, mask }]
+      : [];
+  });
+}
+
+function firstHostOfLan(): string | undefined {
+  for (const { address, addr, mask } of ipv4Interfaces()) {
+    if (!/^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(address)) continue;
     const first = (((addr & mask) >>> 0) + 1) >>> 0;
     if (first === addr) continue;
     return formatIpv4(first);
@@ -119,19 +127,10 @@ function firstHostOfLan(): string | undefined {
 export function lanAddressFor(gateway: string): string | undefined {
   const target = ipv4(gateway);
   if (target === undefined) return undefined;
-  let ifs: Deno.NetworkInterfaceInfo[];
-  try {
-    ifs = Deno.networkInterfaces();
-  } catch {
-    return undefined;
-  }
-  for (const i of ifs) {
-    if (i.family !== "IPv4") continue;
-    const addr = ipv4(i.address), mask = ipv4(i.netmask);
-    if (addr === undefined || mask === undefined) continue;
-    if (((addr & mask) >>> 0) === ((target & mask) >>> 0)) return i.address;
-  }
-  return undefined;
+  const same = ipv4Interfaces().find(({ addr, mask }) =>
+    ((addr & mask) >>> 0) === ((target & mask) >>> 0)
+  );
+  return same?.address;
 }
 
 export function ipv4(s: string): number | undefined {
