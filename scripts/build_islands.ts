@@ -6,23 +6,19 @@
  * every start).
  */
 // assets.ts directly, not routes/mod.ts: this runs before every start and needs none of the admin.
-import { bundleIslands, islandsSourceHash, stampBundle } from "../routes/assets.ts";
+import {
+  bundleIslands,
+  islandsSourceHash,
+  prebuiltIslands,
+  stampBundle,
+} from "../routes/assets.ts";
 
 const OUT = new URL("../static/islands.js", import.meta.url);
 
 /** Writes static/islands.js unless it is current; says which it did. */
 export async function buildIslands(): Promise<"built" | "up to date"> {
+  if ("body" in await prebuiltIslands(OUT)) return "up to date";
   const hash = await islandsSourceHash();
-  const head = await Deno.open(OUT).then(async (f) => {
-    try {
-      const buf = new Uint8Array(100);
-      const n = await f.read(buf);
-      return new TextDecoder().decode(buf.subarray(0, n ?? 0));
-    } finally {
-      f.close();
-    }
-  }, () => "");
-  if (head.startsWith(`// roj islands sha256:${hash}\n`)) return "up to date";
   const stamped = stampBundle(await bundleIslands(), hash);
   // Write aside and rename: a node starting meanwhile never reads half a file.
   const tmp = new URL(`../static/.islands.js.${Deno.pid}.tmp`, import.meta.url);
