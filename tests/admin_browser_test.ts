@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startTestNode, type TestNode, until } from "../node/_testing/nodes.ts";
+import { startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import { type AdminServer, startAdmin } from "../routes/mod.ts";
 
 const CHROMIUM = "/usr/bin/chromium";

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import type { Browser } from "playwright-core";
-import { befriend, startTestNode, until } from "../node/_testing/nodes.ts";
+import { befriend, startTestNode, until } from "../testing/nodes.ts";
 import { startAdmin } from "../routes/mod.ts";
 
 const CHROMIUM = "/usr/bin/chromium";

@@ -4,7 +4,7 @@
  * a clean close with a stream still open.
  */
 import assert from "node:assert/strict";
-import { startTestNode } from "../node/_testing/nodes.ts";
+import { startTestNode } from "../testing/nodes.ts";
 import { isRojError } from "../node/errors.ts";
 import { type AdminServer, startAdmin } from "../routes/mod.ts";
 

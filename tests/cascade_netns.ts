@@ -19,7 +19,7 @@ import { RojNode } from "../node/node.ts";
 import { openRecord } from "../node/discovery/mod.ts";
 import { check, decodeB64, FEATURES, RpcSession } from "../node/protocol/mod.ts";
 import { dialSsh } from "../node/transport/mod.ts";
-import { until } from "../node/_testing/nodes.ts";
+import { until } from "../testing/nodes.ts";
 
 if (!Deno.env.get("ROJ_IN_NETNS")) {
   console.error("cascade_netns.ts runs only inside the namespace its test makes");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { befriend, startTestNode, until } from "../node/_testing/nodes.ts";
+import { befriend, startTestNode, until } from "../testing/nodes.ts";
 
 Deno.test("cascade: two friends who both moved find each other through a stable third", async () => {
   const a = await startTestNode("alice", { host: "127.0.0.2" });

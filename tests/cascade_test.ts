@@ -6,7 +6,7 @@
  * What a pair needs to come back after a move, by design: one end still at
  * its address, a typed address, or a contact both ends reach, who holds the
  * sealed copy one of them handed over and serves it to the other
- * (learnablePairs in node/_testing/hive.ts). Anchors are such a contact for
+ * (learnablePairs in testing/hive.ts). Anchors are such a contact for
  * everyone; without them, reachability is a property of the graph.
  */
 import assert from "node:assert/strict";
@@ -19,9 +19,9 @@ import {
   randomGraph,
   stableSetFor,
   startHive,
-} from "../node/_testing/hive.ts";
-import { seededRandom, shuffle, testSeed } from "../node/_testing/temp.ts";
-import { befriend, startTestNode, type TestNode, until } from "../node/_testing/nodes.ts";
+} from "../testing/hive.ts";
+import { seededRandom, shuffle, testSeed } from "../testing/temp.ts";
+import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import { pairwise, signRecord } from "../node/discovery/mod.ts";
 import { NAMESPACES, publicKeyBlob, type Signer, signSshsig } from "../node/identity/mod.ts";
 import { isRojError } from "../node/errors.ts";

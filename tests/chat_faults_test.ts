@@ -3,7 +3,7 @@
  * offline catch-up, strangers, impostors at old addresses, hostile frames.
  */
 import assert from "node:assert/strict";
-import { befriend, startTestNode, until } from "../node/_testing/nodes.ts";
+import { befriend, startTestNode, until } from "../testing/nodes.ts";
 import { isRojError } from "../node/errors.ts";
 import { generateKeyPair } from "../node/identity/mod.ts";
 import { dialSsh } from "../node/transport/mod.ts";

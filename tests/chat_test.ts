@@ -1,6 +1,6 @@
 /** Two real nodes over real SSH on their own loopback addresses. */
 import assert from "node:assert/strict";
-import { startTestNode, until } from "../node/_testing/nodes.ts";
+import { startTestNode, until } from "../testing/nodes.ts";
 import { isRojError } from "../node/errors.ts";
 
 Deno.test("invite, add, send both ways, delivery state", async () => {
@@ -43,7 +43,7 @@ Deno.test("invite, add, send both ways, delivery state", async () => {
 });
 
 Deno.test("rename, block and remove a contact", async () => {
-  const { befriend } = await import("../node/_testing/nodes.ts");
+  const { befriend } = await import("../testing/nodes.ts");
   await using a = await startTestNode("alice", { host: "127.0.0.2" });
   await using b = await startTestNode("bob", { host: "127.0.0.3" });
   await befriend(a, b);

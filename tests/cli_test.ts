@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { base64 } from "@scure/base";
-import { tempDir } from "../node/_testing/temp.ts";
+import { tempDir } from "../testing/temp.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 

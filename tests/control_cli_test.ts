@@ -4,8 +4,8 @@
  * fake node served on a real control socket (in process, so it stays fast).
  */
 import assert from "node:assert/strict";
-import { tempDir } from "../node/_testing/temp.ts";
-import { FakeNode } from "../node/control/_testing.ts";
+import { tempDir } from "../testing/temp.ts";
+import { FakeNode } from "../testing/fake_node.ts";
 import { serveControl } from "../node/control/mod.ts";
 import type { ContactView, MessageView } from "../node/api/mod.ts";
 import { runCli } from "../cli/cli.ts";

@@ -3,7 +3,7 @@
  * control socket, driven by the CLI's own command functions (in process).
  */
 import assert from "node:assert/strict";
-import { startTestNode, until } from "../node/_testing/nodes.ts";
+import { startTestNode, until } from "../testing/nodes.ts";
 import { controlSocketPath, serveControl } from "../node/control/mod.ts";
 import type { MessageView } from "../node/api/mod.ts";
 import { runCli } from "../cli/cli.ts";

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { initProfile } from "../node/home/mod.ts";
 import { RojNode } from "../node/mod.ts";
-import { spawnNode } from "../node/_testing/processes.ts";
-import { seededRandom, tempDir, testSeed } from "../node/_testing/temp.ts";
+import { spawnNode } from "../testing/processes.ts";
+import { seededRandom, tempDir, testSeed } from "../testing/temp.ts";
 
 const N = 5000;
 

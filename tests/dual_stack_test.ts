@@ -11,8 +11,8 @@
  */
 import assert from "node:assert/strict";
 import { RojNode } from "../node/node.ts";
-import { until } from "../node/_testing/nodes.ts";
-import { makeDataDir, seedContacts } from "../node/_testing/netlab.ts";
+import { until } from "../testing/nodes.ts";
+import { makeDataDir, seedContacts } from "../testing/netlab.ts";
 import type { PeerView } from "../node/api/mod.ts";
 
 Deno.test("dual stack: a node on [::] reached by IPv4 peers sees, tells and publishes plain IPv4", async () => {

@@ -1,6 +1,6 @@
 /** `roj group …` against real nodes, through their control sockets (in process). */
 import assert from "node:assert/strict";
-import { befriend, startTestNode, until } from "../node/_testing/nodes.ts";
+import { befriend, startTestNode, until } from "../testing/nodes.ts";
 import { controlSocketPath, serveControl } from "../node/control/mod.ts";
 import { runCli } from "../cli/cli.ts";
 import { memberLines } from "../cli/commands_group.ts";

@@ -7,8 +7,8 @@
  * writer saw the removal). Replay a failure with ROJ_SEED=<seed>.
  */
 import assert from "node:assert/strict";
-import { befriend, startTestNode, type TestNode, until } from "../node/_testing/nodes.ts";
-import { seededRandom, testSeed } from "../node/_testing/temp.ts";
+import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import { seededRandom, testSeed } from "../testing/temp.ts";
 import { carriedKeys, epochId, messageEpoch } from "../node/groups/mod.ts";
 import { toHex } from "../node/log/mod.ts";
 import { isRojError } from "../node/errors.ts";

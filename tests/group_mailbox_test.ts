@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { base64 } from "@scure/base";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { befriend, startTestNode, type TestNode, until } from "../node/_testing/nodes.ts";
+import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import { decodeEntry, toHex } from "../node/log/mod.ts";
 import { epochMailboxSecret, mailboxKeys, openBox } from "../node/mailbox/mod.ts";
 import { check, decodeB64, RpcSession } from "../node/protocol/mod.ts";

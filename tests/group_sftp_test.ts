@@ -1,6 +1,6 @@
 /** Group members read and append to their groups with plain OpenSSH `sftp` against a real node. */
 import assert from "node:assert/strict";
-import { befriend, startTestNode, until } from "../node/_testing/nodes.ts";
+import { befriend, startTestNode, until } from "../testing/nodes.ts";
 import { createEntry, type Entry, entryToJson, toHex } from "../node/log/mod.ts";
 import { encryptGroupMessage, writeEpoch } from "../node/groups/mod.ts";
 import type { RojNode } from "../node/mod.ts";

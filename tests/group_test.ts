@@ -1,6 +1,6 @@
 /** Group chats between real nodes over real SSH. */
 import assert from "node:assert/strict";
-import { befriend, startTestNode, type TestNode, until } from "../node/_testing/nodes.ts";
+import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import { isRojError } from "../node/errors.ts";
 import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
 import { dialSsh } from "../node/transport/mod.ts";

@@ -7,8 +7,8 @@
  * addresses first): no punch, no relay.
  */
 import assert from "node:assert/strict";
-import { until } from "../node/_testing/nodes.ts";
-import { callNode, type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
+import { until } from "../testing/nodes.ts";
+import { callNode, type NodeProcess, spawnNode } from "../testing/processes.ts";
 import {
   LAB,
   LAB6,
@@ -16,7 +16,7 @@ import {
   makeDataDir,
   seedContacts,
   startNetLab,
-} from "../node/_testing/netlab.ts";
+} from "../testing/netlab.ts";
 import type { PeerView, StatusView } from "../node/api/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;

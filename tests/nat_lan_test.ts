@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { fingerprint, generateKeyPair } from "../node/identity/mod.ts";
 import { decodeAnnouncement, LAN_GROUP, LAN_PORT, TAG_BUCKET } from "../node/lan/mod.ts";
 import { toHex } from "../node/log/mod.ts";
-import { until } from "../node/_testing/nodes.ts";
-import { callNode, type NodeProcess, spawnNode } from "../node/_testing/processes.ts";
+import { until } from "../testing/nodes.ts";
+import { callNode, type NodeProcess, spawnNode } from "../testing/processes.ts";
 import {
   LAB,
   labTest,
@@ -19,7 +19,7 @@ import {
   SIDE,
   SIDE6,
   startNetLab,
-} from "../node/_testing/netlab.ts";
+} from "../testing/netlab.ts";
 import type { PeerView } from "../node/api/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;

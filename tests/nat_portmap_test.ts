@@ -10,9 +10,9 @@
  * comes from the route table where Deno may read it.
  */
 import assert from "node:assert/strict";
-import { until } from "../node/_testing/nodes.ts";
+import { until } from "../testing/nodes.ts";
 import type { PortMapView, StatusView } from "../node/api/mod.ts";
-import { callNode, type NodeProcess, peerOf, spawnNode } from "../node/_testing/processes.ts";
+import { callNode, type NodeProcess, peerOf, spawnNode } from "../testing/processes.ts";
 import {
   LAB,
   labTest,
@@ -20,7 +20,7 @@ import {
   type NetLab,
   seedContacts,
   startNetLab,
-} from "../node/_testing/netlab.ts";
+} from "../testing/netlab.ts";
 
 /** natA's public address once `netlab.sh upnp-a` ran (miniupnpd maps on it). */
 const MAPPED_IP = "11.99.0.2";

@@ -7,9 +7,9 @@
  * and says why (the relay is the way then).
  */
 import assert from "node:assert/strict";
-import { until } from "../node/_testing/nodes.ts";
-import { callNode, peerOf } from "../node/_testing/processes.ts";
-import { LAB, labTest, startLabHive, startNetLab } from "../node/_testing/netlab.ts";
+import { until } from "../testing/nodes.ts";
+import { callNode, peerOf } from "../testing/processes.ts";
+import { LAB, labTest, startLabHive, startNetLab } from "../testing/netlab.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 

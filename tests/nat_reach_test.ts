@@ -14,9 +14,9 @@
  * relay without any punch waiting for its timeout.
  */
 import assert from "node:assert/strict";
-import { until } from "../node/_testing/nodes.ts";
-import { callNode, type NodeProcess, peerOf, spawnNode } from "../node/_testing/processes.ts";
-import { LAB, labTest, makeDataDir, seedContacts, startNetLab } from "../node/_testing/netlab.ts";
+import { until } from "../testing/nodes.ts";
+import { callNode, type NodeProcess, peerOf, spawnNode } from "../testing/processes.ts";
+import { LAB, labTest, makeDataDir, seedContacts, startNetLab } from "../testing/netlab.ts";
 import type { StatusView } from "../node/api/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;

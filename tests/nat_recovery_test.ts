@@ -5,9 +5,9 @@
  * session must come back by itself within a bounded time.
  */
 import assert from "node:assert/strict";
-import { until } from "../node/_testing/nodes.ts";
-import { callNode, type NodeProcess, peerOf } from "../node/_testing/processes.ts";
-import { LAB, labTest, startLabHive, startNetLab } from "../node/_testing/netlab.ts";
+import { until } from "../testing/nodes.ts";
+import { callNode, type NodeProcess, peerOf } from "../testing/processes.ts";
+import { LAB, labTest, startLabHive, startNetLab } from "../testing/netlab.ts";
 import type { MessageView } from "../node/api/mod.ts";
 
 async function read(p: NodeProcess, chat: string): Promise<MessageView[]> {

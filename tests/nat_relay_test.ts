@@ -7,8 +7,8 @@
  * And what a relay sees of a chat it splices: ciphertext only.
  */
 import assert from "node:assert/strict";
-import { until } from "../node/_testing/nodes.ts";
-import { callNode, type NodeProcess, peerOf, spawnNode } from "../node/_testing/processes.ts";
+import { until } from "../testing/nodes.ts";
+import { callNode, type NodeProcess, peerOf, spawnNode } from "../testing/processes.ts";
 import {
   LAB,
   labTest,
@@ -17,11 +17,11 @@ import {
   seedContacts,
   startLabHive,
   startNetLab,
-} from "../node/_testing/netlab.ts";
+} from "../testing/netlab.ts";
 import type { StatusView } from "../node/api/mod.ts";
-import { TAP_FILE } from "../node/_testing/tapped_anchor.ts";
+import { TAP_FILE } from "../testing/tapped_anchor.ts";
 
-const TAPPED_ANCHOR = new URL("../node/_testing/tapped_anchor.ts", import.meta.url).pathname;
+const TAPPED_ANCHOR = new URL("../testing/tapped_anchor.ts", import.meta.url).pathname;
 
 async function reads(p: NodeProcess, chat: string, text: string): Promise<boolean> {
   return ((await callNode(p, "read", { chat })) as Array<{ body: string }>).some((m) =>

@@ -3,7 +3,7 @@
  * not a friend's other friends, not the anchor that holds the sealed copies.
  */
 import assert from "node:assert/strict";
-import { befriend, startTestNode, type TestNode, until } from "../node/_testing/nodes.ts";
+import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import { pairwise } from "../node/discovery/mod.ts";
 import { toHex } from "../node/log/mod.ts";
 import { decodeB64, encodeB64, RpcSession } from "../node/protocol/mod.ts";

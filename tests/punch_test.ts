@@ -5,8 +5,8 @@
  * meet is the punched QUIC path their anchor introduces them on.
  */
 import assert from "node:assert/strict";
-import { startTestNode, until } from "../node/_testing/nodes.ts";
-import { makeDataDir, seedContacts, startPunchTrio } from "../node/_testing/netlab.ts";
+import { startTestNode, until } from "../testing/nodes.ts";
+import { makeDataDir, seedContacts, startPunchTrio } from "../testing/netlab.ts";
 import { formatEndpoint } from "../node/transport/mod.ts";
 
 Deno.test("punch: two peers whose addresses do not answer meet on a punched path via their anchor", async () => {

@@ -12,7 +12,7 @@ import {
   type TestNode,
   type TestNodeOptions,
   until,
-} from "../node/_testing/nodes.ts";
+} from "../testing/nodes.ts";
 import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
 import { dialSsh } from "../node/transport/mod.ts";
 import { RojError } from "../node/errors.ts";

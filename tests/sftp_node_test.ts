@@ -1,6 +1,6 @@
 /** A contact reads and appends to a chat with plain OpenSSH `sftp` against a real node. */
 import assert from "node:assert/strict";
-import { befriend, startTestNode } from "../node/_testing/nodes.ts";
+import { befriend, startTestNode } from "../testing/nodes.ts";
 import { createEntry, entryToJson } from "../node/log/mod.ts";
 import type { RojNode } from "../node/mod.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { isRojError, RojError } from "../errors.ts";
 import type { NodeEvent } from "../api/mod.ts";
-import { tempDir } from "../_testing/temp.ts";
-import { FakeNode } from "./_testing.ts";
+import { tempDir } from "../../testing/temp.ts";
+import { FakeNode } from "../../testing/fake_node.ts";
 import { connectControl, MAX_REQUEST_LINE, serveControl } from "./mod.ts";
 
 const enc = new TextEncoder();

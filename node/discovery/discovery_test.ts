@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { tempStore } from "../_testing/temp.ts";
+import { tempStore } from "../../testing/temp.ts";
 import { SEALED_QUOTA, SealedStore } from "./sealed_store.ts";
 
 const tag = (b: number) => new Uint8Array(16).fill(b);

@@ -3,7 +3,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { base64 } from "@scure/base";
 import { generateKeyPair, type KeyPair, publicKeyLine } from "../identity/mod.ts";
 import { compareEntries, toHex } from "../log/mod.ts";
-import { seededRandom, shuffle, testSeed } from "../_testing/temp.ts";
+import { seededRandom, shuffle, testSeed } from "../../testing/temp.ts";
 import { groupChatId } from "./group_id.ts";
 import { type FoldEntry, GROUP_OPS, members, MembershipFold, writeEpoch } from "./membership.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HAS_SSH_KEYGEN, sshKeygenOk, withTempDir } from "./_testing.ts";
+import { HAS_SSH_KEYGEN, sshKeygenOk, withTempDir } from "../../testing/ssh_keygen.ts";
 import { generateKeyPair, publicKeyLine } from "./keys.ts";
 import { fingerprint, fingerprintLine } from "./fingerprint.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { seededRandom, testSeed } from "../_testing/temp.ts";
+import { seededRandom, testSeed } from "../../testing/temp.ts";
 import { openXChaCha20Poly1305, XCHACHA_NATIVE } from "./xchacha.ts";
 
 Deno.test("xchacha: opens what @noble/ciphers seals, at every size; refuses any change", () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { pairwise, TAG_BYTES } from "../discovery/mod.ts";
 import { generateKeyPair, type KeyPair } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
-import { until } from "../_testing/nodes.ts";
+import { until } from "../../testing/nodes.ts";
 import {
   decodeAnnouncement,
   encodeAnnouncement,

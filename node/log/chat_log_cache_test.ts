@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { createSigner, generateKeyPair, type Signer } from "../identity/mod.ts";
 import { keys, openStore, SCHEMA_VERSION } from "../store/mod.ts";
-import { seededRandom, tempDir, tempStore, testSeed } from "../_testing/temp.ts";
+import { seededRandom, tempDir, tempStore, testSeed } from "../../testing/temp.ts";
 import { ChatLog, compareEntries, type Entry, toHex } from "./mod.ts";
 import { packEntry, unpackEntry } from "./stored_entry.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createSigner, createVerifier, generateKeyPair, type Signer } from "../identity/mod.ts";
 import { keys } from "../store/mod.ts";
-import { seededRandom, shuffle, tempStore, testSeed } from "../_testing/temp.ts";
+import { seededRandom, shuffle, tempStore, testSeed } from "../../testing/temp.ts";
 import {
   ChatLog,
   compareEntries,

@@ -11,7 +11,7 @@ import {
   generateKeyPair,
   type Signer,
 } from "../identity/mod.ts";
-import { seededRandom, shuffle, tempStore, testSeed } from "../_testing/temp.ts";
+import { seededRandom, shuffle, tempStore, testSeed } from "../../testing/temp.ts";
 import { ChatLog, compareEntries, createEntry, type Entry, type RawEntry, toHex } from "./mod.ts";
 
 const CHAT = "steps-chat";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { tempStore } from "../_testing/temp.ts";
+import { tempStore } from "../../testing/temp.ts";
 import { openStore } from "../store/mod.ts";
 import { boxId, epochMailboxSecret, mailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
 import { MailboxStore, MAX_BOX_BYTES } from "./mailbox_store.ts";

@@ -6,7 +6,7 @@ import { createSigner, generateKeyPair } from "../identity/mod.ts";
 import { ChatLog, type Head } from "../log/mod.ts";
 import { RpcSession } from "../protocol/mod.ts";
 import { memoryPipePair } from "../transport/mod.ts";
-import { tempStore } from "../_testing/temp.ts";
+import { tempStore } from "../../testing/temp.ts";
 import { ChatSync } from "./chat_sync.ts";
 
 const CHAT = "t-sync";

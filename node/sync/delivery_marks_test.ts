@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { keys } from "../store/mod.ts";
-import { tempStore } from "../_testing/temp.ts";
+import { tempStore } from "../../testing/temp.ts";
 import { DeliveryMarks } from "./delivery_marks.ts";
 
 const bob = new Uint8Array(32).fill(7);

@@ -19,7 +19,7 @@ import {
 } from "../identity/mod.ts";
 import { ChatLog, createEntry, entryFromLine, entryToJson, toHex } from "../log/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
-import { tempDir, tempStore } from "../_testing/temp.ts";
+import { tempDir, tempStore } from "../../testing/temp.ts";
 import {
   MAX_OPEN_HANDLES,
   MAX_READ_REPLY,

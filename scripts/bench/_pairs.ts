@@ -12,7 +12,7 @@ import {
   openQuicService,
   type Pipe,
 } from "../../node/transport/mod.ts";
-import type { TestNode } from "../../node/_testing/nodes.ts";
+import type { TestNode } from "../../testing/nodes.ts";
 
 export interface SshPair {
   readonly client: Pipe;

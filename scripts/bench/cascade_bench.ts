@@ -1,5 +1,5 @@
 /**
- * Cascade figures on a hive in this process (node/_testing/hive.ts): the time
+ * Cascade figures on a hive in this process (testing/hive.ts): the time
  * from "every person restarts at a new address" to "every contact pair has a
  * session again", with 2 anchors and an average of 8 person contacts each, and
  * how fast an anchor answers sealed-record lookups over a real session.
@@ -9,7 +9,7 @@
  * measure that disk's fsync queue; one row repeats N=30 on the disk for that.
  */
 import process from "node:process";
-import { startHive } from "../../node/_testing/hive.ts";
+import { startHive } from "../../testing/hive.ts";
 import { openProfile } from "../../node/home/mod.ts";
 import { encodeB64, RpcSession } from "../../node/protocol/mod.ts";
 import { dialSsh } from "../../node/transport/mod.ts";

@@ -4,7 +4,7 @@
  * throughput, each against a bare ssh2 channel on the roj subsystem measured
  * in the same run.
  */
-import { befriend, startTestNode } from "../../node/_testing/nodes.ts";
+import { befriend, startTestNode } from "../../testing/nodes.ts";
 import { countBytes, messageInbox, sshPair } from "./_pairs.ts";
 import { median, percentile, type Row, withTimeout } from "./_measure.ts";
 

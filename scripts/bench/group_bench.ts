@@ -12,7 +12,7 @@
  * Medians of a few runs; on a shared 2-CPU machine the absolute figures move
  * with the load, the ratios less.
  */
-import { befriend, startTestNode, type TestNode, until } from "../../node/_testing/nodes.ts";
+import { befriend, startTestNode, type TestNode, until } from "../../testing/nodes.ts";
 import { encryptGroupMessage, writeEpoch } from "../../node/groups/mod.ts";
 import { toHex } from "../../node/log/mod.ts";
 import { median, type Row, withTimeout } from "./_measure.ts";

@@ -5,8 +5,8 @@
  * trip over each carrier. The ratios to direct are the figures; the NAT lab
  * (scripts/netlab.sh, root only) shows that punching works, not its speed.
  */
-import { befriend, startTestNode, type TestNode, until } from "../../node/_testing/nodes.ts";
-import { startPunchTrio } from "../../node/_testing/netlab.ts";
+import { befriend, startTestNode, type TestNode, until } from "../../testing/nodes.ts";
+import { startPunchTrio } from "../../testing/netlab.ts";
 import { percentile, type Row } from "./_measure.ts";
 import { countBytes, sshPair } from "./_pairs.ts";
 

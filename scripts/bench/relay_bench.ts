@@ -7,7 +7,7 @@
  * hits both alike; the ratios to direct are the figures (target: relayed p50
  * at most 2x direct).
  */
-import { befriend, startTestNode, type TestNode, until } from "../../node/_testing/nodes.ts";
+import { befriend, startTestNode, type TestNode, until } from "../../testing/nodes.ts";
 import { median, percentile, type Row } from "./_measure.ts";
 import { messageInbox } from "./_pairs.ts";
 

@@ -1,8 +1,8 @@
 /** Starting real nodes in this process, each on its own loopback address. */
-import { initProfile } from "../home/mod.ts";
-import { RojNode, type StartOptions } from "../node.ts";
-import type { NodeEvent } from "../api/mod.ts";
-import type { MailboxLimits } from "../mailbox/mod.ts";
+import { initProfile } from "../node/home/mod.ts";
+import { RojNode, type StartOptions } from "../node/node.ts";
+import type { NodeEvent } from "../node/api/mod.ts";
+import type { MailboxLimits } from "../node/mailbox/mod.ts";
 
 export interface TestNode extends AsyncDisposable {
   readonly node: RojNode;

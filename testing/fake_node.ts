@@ -2,7 +2,7 @@
  * A small in-memory NodeApi for testing the control socket and the CLI before
  * (and apart from) the real node. It keeps messages per chat and emits events.
  */
-import { RojError } from "../errors.ts";
+import { RojError } from "../node/errors.ts";
 import type {
   ChatView,
   ContactView,
@@ -11,8 +11,8 @@ import type {
   NodeEvent,
   Params,
   Results,
-} from "../api/mod.ts";
-import type { CallMethod } from "./protocol.ts";
+} from "../node/api/mod.ts";
+import type { CallMethod } from "../node/control/protocol.ts";
 
 export interface FakeNodeOptions {
   /** @default "alice" */

@@ -1,8 +1,8 @@
 /** Real `roj run` processes for tests that kill, restart and talk to them over the control socket. */
-import { connectControl, type ControlClient } from "../control/mod.ts";
-import type { PeerView } from "../api/mod.ts";
+import { connectControl, type ControlClient } from "../node/control/mod.ts";
+import type { PeerView } from "../node/api/mod.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 export interface NodeProcess {
   readonly dir: string;
@@ -17,11 +17,11 @@ export interface NodeProcess {
 }
 
 export interface SpawnOptions {
-  /** Run inside this network namespace (`ip netns exec`; see _testing/netlab.ts). */
+  /** Run inside this network namespace (`ip netns exec`; see testing/netlab.ts). */
   readonly netns?: string;
   /** More `roj run` options, e.g. ["--passive"]. */
   readonly args?: readonly string[];
-  /** Another entry script taking `roj run`'s arguments (e.g. _testing/tapped_anchor.ts). @default main.ts */
+  /** Another entry script taking `roj run`'s arguments (e.g. testing/tapped_anchor.ts). @default main.ts */
   readonly main?: string;
   /** More environment variables for the node (e.g. ROJ_TEST_PORTMAP_LEASE_MS). */
   readonly env?: Readonly<Record<string, string>>;

@@ -6,10 +6,10 @@
  * Takes the arguments spawnNode gives `roj run`:
  *   run --data DIR --listen HOST:PORT --no-web [--passive]
  */
-import { serveControl } from "../control/mod.ts";
-import { controlSocketPath } from "../control/mod.ts";
-import { RojNode } from "../node.ts";
-import { parseEndpoint } from "../transport/ssh.ts";
+import { serveControl } from "../node/control/mod.ts";
+import { controlSocketPath } from "../node/control/mod.ts";
+import { RojNode } from "../node/node.ts";
+import { parseEndpoint } from "../node/transport/ssh.ts";
 
 export const TAP_FILE = "relay-tap.bin";
 

@@ -1,5 +1,5 @@
 /** Test helpers: temporary folders and stores that clean up after themselves. */
-import { openStore, type Store } from "../store/mod.ts";
+import { openStore, type Store } from "../node/store/mod.ts";
 
 export interface TempDir extends AsyncDisposable {
   readonly path: string;

@@ -12,10 +12,10 @@
  * `${base}.9.${k + 1}`; `base` is two octets ("127.1"). Logs are kept in memory
  * and printed by `dump()` (or live with `verbose`).
  */
-import { initProfile } from "../home/mod.ts";
-import { fingerprint } from "../identity/mod.ts";
-import { toHex } from "../log/mod.ts";
-import { RojNode } from "../node.ts";
+import { initProfile } from "../node/home/mod.ts";
+import { fingerprint } from "../node/identity/mod.ts";
+import { toHex } from "../node/log/mod.ts";
+import { RojNode } from "../node/node.ts";
 import { seededRandom, shuffle } from "./temp.ts";
 
 export interface HiveOptions {

@@ -10,12 +10,12 @@
  * reason in its name where the lab cannot run (not root, no `ip` or `nft`, no
  * permission to make namespaces).
  */
-import { initProfile } from "../home/mod.ts";
-import { RojNode } from "../node.ts";
+import { initProfile } from "../node/home/mod.ts";
+import { RojNode } from "../node/node.ts";
 import { startTestNode, type TestNode } from "./nodes.ts";
 import { type NodeProcess, spawnNode } from "./processes.ts";
 
-const SCRIPT = new URL("../../scripts/netlab.sh", import.meta.url).pathname;
+const SCRIPT = new URL("../scripts/netlab.sh", import.meta.url).pathname;
 
 /** The hosts of the lab and their addresses (see scripts/netlab.sh). */
 export const LAB = {
@@ -362,7 +362,7 @@ export interface LabHive extends AsyncDisposable {
  * An anchor on the wan (10.99.0.1:7022), alice in homeA and bob in homeB,
  * all contacts, none knowing where the other two are. Each runs as its own
  * `roj run` process in its namespace (the anchor runs `anchorMain` instead
- * when given, e.g. _testing/tapped_anchor.ts).
+ * when given, e.g. testing/tapped_anchor.ts).
  */
 export async function startLabHive(
   lab: NetLab,
