@@ -349,6 +349,15 @@ export function buildCli(io: CliIo = stdio): Command {
           dataDir: dir,
           ask: askPassphrase,
           log: (line) => io.out(`${stamp()} ${line}\n`),
+          listen,
+          advertise,
+          passive: opts.passive ?? false,
+          mailbox,
+          relay: { enabled: opts.relay !== false },
+          quic: opts.punch !== false,
+          portMap: opts.upnp !== false,
+          ...testPortMapLease(),
+          lan: opts.lan !== false,
         });
         let control: ControlServer;
         try {
@@ -385,17 +394,7 @@ export function buildCli(io: CliIo = stdio): Command {
           }
         }
         try {
-          await node.start({
-            listen,
-            advertise,
-            passive: opts.passive ?? false,
-            mailbox,
-            relay: { enabled: opts.relay !== false },
-            quic: opts.punch !== false,
-            portMap: opts.upnp !== false,
-            ...testPortMapLease(),
-            lan: opts.lan !== false,
-          });
+          await node.start();
         } catch (err) {
           await admin?.close();
           await control.close();

@@ -401,14 +401,16 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
   }
 
   const startOne = async (m: HiveMember) => {
-    const node = await RojNode.open({ dataDir: m.dir, log: (l) => onLog(m.index, l) });
+    const node = await RojNode.open({
+      dataDir: m.dir,
+      log: (l) => onLog(m.index, l),
+      listen: { host: m.host, port: m.port },
+      passive: m.kind === "anchor",
+      quic: options.quic ?? false,
+      dialTimeoutMs,
+    });
     try {
-      await node.start({
-        listen: { host: m.host, port: m.port },
-        passive: m.kind === "anchor",
-        quic: options.quic ?? false,
-        dialTimeoutMs,
-      });
+      await node.start();
     } catch (err) {
       await node.close();
       throw err;

@@ -1,6 +1,6 @@
 /** Starting real nodes in this process, each on its own loopback address. */
 import { initProfile } from "../node/home/mod.ts";
-import { RojNode, type StartOptions } from "../node/node.ts";
+import { type NodeOptions, RojNode } from "../node/node.ts";
 import type { NodeEvent } from "../node/api/mod.ts";
 import type { MailboxLimits } from "../node/mailbox/mod.ts";
 
@@ -30,7 +30,7 @@ export interface TestNodeOptions {
   /** Publish these addresses instead of the listening one. */
   advertise?: string[];
   /** Relay limits and timers. */
-  relay?: StartOptions["relay"];
+  relay?: NodeOptions["relay"];
   /** Serve QUIC and punch. @default true */
   quic?: boolean;
 }
@@ -61,6 +61,13 @@ export async function startTestNode(
     ...(options.verbose || Deno.env.get("ROJ_VERBOSE")
       ? { log: (l: string) => console.log(`[${name}] ${l}`) }
       : {}),
+    listen: { host: options.host ?? "127.0.0.1", port: options.port ?? 0 },
+    dialTimeoutMs: 2000,
+    passive: options.passive ?? false,
+    ...(options.mailbox ? { mailbox: options.mailbox } : {}),
+    ...(options.advertise ? { advertise: options.advertise } : {}),
+    ...(options.relay ? { relay: options.relay } : {}),
+    ...(options.quic !== undefined ? { quic: options.quic } : {}),
   });
   const waiters = new Set<{ match: (e: NodeEvent) => boolean; resolve: (e: NodeEvent) => void }>();
   node.subscribe((e) => {
@@ -72,15 +79,7 @@ export async function startTestNode(
       }
     }
   });
-  await node.start({
-    listen: { host: options.host ?? "127.0.0.1", port: options.port ?? 0 },
-    dialTimeoutMs: 2000,
-    passive: options.passive ?? false,
-    ...(options.mailbox ? { mailbox: options.mailbox } : {}),
-    ...(options.advertise ? { advertise: options.advertise } : {}),
-    ...(options.relay ? { relay: options.relay } : {}),
-    ...(options.quic !== undefined ? { quic: options.quic } : {}),
-  });
+  await node.start();
   let stopped = false;
   const stop = async () => {
     if (stopped) return;

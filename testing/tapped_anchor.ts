@@ -26,13 +26,16 @@ if (import.meta.main) {
   const node = await RojNode.open({
     dataDir: dir,
     log: (line) => console.log(`${stamp()} ${line}`),
+    listen,
+    passive: true,
+    relay: { enabled: true },
   });
   const tap = await Deno.open(`${dir}/${TAP_FILE}`, { create: true, append: true });
   node.relay.tap((_from, chunk) => {
     tap.writeSync(chunk);
   });
   const control = await serveControl(controlSocketPath(dir), node, {});
-  await node.start({ listen, passive: true, relay: { enabled: true } });
+  await node.start();
   await new Promise<void>((resolve) => {
     Deno.addSignalListener("SIGTERM", resolve);
     Deno.addSignalListener("SIGINT", resolve);

@@ -15,7 +15,7 @@
  */
 import { initProfile } from "../node/home/mod.ts";
 import { generateKeyPair } from "../node/identity/mod.ts";
-import { RojNode } from "../node/node.ts";
+import { type NodeOptions, RojNode } from "../node/node.ts";
 import { openRecord } from "../node/discovery/mod.ts";
 import { check, decodeB64, FEATURES, RpcSession } from "../node/protocol/mod.ts";
 import { dialSsh } from "../node/transport/mod.ts";
@@ -38,26 +38,29 @@ const start = performance.now();
 const logger = (who: string) => (line: string) =>
   logs.push(`${(performance.now() - start).toFixed(0).padStart(5)} ms [${who}] ${line}`);
 
-async function open(name: string): Promise<{ node: RojNode; dir: string }> {
+async function open(
+  name: string,
+  options: Omit<NodeOptions, "dataDir">,
+): Promise<{ node: RojNode; dir: string }> {
   const dir = await Deno.makeTempDir({ prefix: `roj-netns-${name}-` });
   (await initProfile(dir, { name })).store.close();
-  return { node: await RojNode.open({ dataDir: dir, log: logger(name) }), dir };
+  return { node: await RojNode.open({ dataDir: dir, log: logger(name), ...options }), dir };
 }
 
 await ip("link", "set", "lo", "up");
 await ip("addr", "add", "10.77.0.1/32", "dev", "lo");
 
-const alice = await open("alice");
-const bob = await open("bob");
+const alice = await open("alice", {
+  listen: { host: "0.0.0.0", port: 0 },
+  interfacePollMs: 100,
+  dialTimeoutMs: 2000,
+});
+const bob = await open("bob", { listen: { host: "127.0.0.9", port: 0 }, dialTimeoutMs: 2000 });
 let failed = false;
 try {
-  await alice.node.start({
-    listen: { host: "0.0.0.0", port: 0 },
-    interfacePollMs: 100,
-    dialTimeoutMs: 2000,
-  });
+  await alice.node.start();
   const port = alice.node.address!.port;
-  await bob.node.start({ listen: { host: "127.0.0.9", port: 0 }, dialTimeoutMs: 2000 });
+  await bob.node.start();
 
   const invite = await alice.node.call("invite", {});
   if (invite.addresses.join() !== `10.77.0.1:${port}`) {

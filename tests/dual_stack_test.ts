@@ -10,7 +10,7 @@
  * address if it were not loopback: a mapped form slipped past that check.
  */
 import assert from "node:assert/strict";
-import { RojNode } from "../node/node.ts";
+import { type NodeOptions, RojNode } from "../node/node.ts";
 import { until } from "../testing/nodes.ts";
 import { makeDataDir, seedContacts } from "../testing/netlab.ts";
 import type { PeerView } from "../node/api/mod.ts";
@@ -19,8 +19,12 @@ Deno.test("dual stack: a node on [::] reached by IPv4 peers sees, tells and publ
   const [a, b, c] = await Promise.all(["alice", "bob", "carol"].map((n) => makeDataDir(n)));
   const lines: string[] = [];
   const nodes: RojNode[] = [];
-  const open = async (dir: string, name: string) => {
-    const node = await RojNode.open({ dataDir: dir, log: (l) => lines.push(`[${name}] ${l}`) });
+  const open = async (dir: string, name: string, options: Omit<NodeOptions, "dataDir">) => {
+    const node = await RojNode.open({
+      dataDir: dir,
+      log: (l) => lines.push(`[${name}] ${l}`),
+      ...options,
+    });
     nodes.push(node);
     return node;
   };
@@ -29,8 +33,8 @@ Deno.test("dual stack: a node on [::] reached by IPv4 peers sees, tells and publ
       { publicKey: b!.publicKey, name: "bob" },
       { publicKey: c!.publicKey, name: "carol" },
     ]);
-    const alice = await open(a!.dir, "alice");
-    await alice.start({ listen: { host: "::", port: 0 }, quic: true });
+    const alice = await open(a!.dir, "alice", { listen: { host: "::", port: 0 }, quic: true });
+    await alice.start();
     const port = Number((await alice.call("status", {})).listen[0]!.match(/:(\d+)$/)![1]);
     assert.deepEqual((await alice.call("status", {})).listen, [`[::]:${port}`]);
     for (const x of [b!, c!]) {
@@ -38,10 +42,13 @@ Deno.test("dual stack: a node on [::] reached by IPv4 peers sees, tells and publ
         { publicKey: a!.publicKey, name: "alice", addresses: [`127.0.0.2:${port}`] },
       ]);
     }
-    const bob = await open(b!.dir, "bob");
-    await bob.start({ listen: { host: "127.0.0.3", port: 0 } });
-    const carol = await open(c!.dir, "carol");
-    await carol.start({ listen: { host: "::", port: 0 }, interfacePollMs: 100 });
+    const bob = await open(b!.dir, "bob", { listen: { host: "127.0.0.3", port: 0 } });
+    await bob.start();
+    const carol = await open(c!.dir, "carol", {
+      listen: { host: "::", port: 0 },
+      interfacePollMs: 100,
+    });
+    await carol.start();
     const peersOf = (n: RojNode) => n.call("peers", {}) as Promise<PeerView[]>;
     await until(
       async () => (await peersOf(alice)).every((p) => p.state === "connected"),
@@ -84,22 +91,26 @@ Deno.test("dual stack: a contact known at an IPv4 and an IPv6 address is dialled
   const [a, b] = await Promise.all(["alice", "bob"].map((n) => makeDataDir(n)));
   const lines: string[] = [];
   const nodes: RojNode[] = [];
-  const open = async (dir: string, name: string) => {
-    const node = await RojNode.open({ dataDir: dir, log: (l) => lines.push(`[${name}] ${l}`) });
+  const open = async (dir: string, name: string, options: Omit<NodeOptions, "dataDir">) => {
+    const node = await RojNode.open({
+      dataDir: dir,
+      log: (l) => lines.push(`[${name}] ${l}`),
+      ...options,
+    });
     nodes.push(node);
     return node;
   };
   try {
     await seedContacts(a!.dir, [{ publicKey: b!.publicKey, name: "bob" }]);
-    const alice = await open(a!.dir, "alice");
-    await alice.start({ listen: { host: "::", port: 0 }, quic: false });
+    const alice = await open(a!.dir, "alice", { listen: { host: "::", port: 0 }, quic: false });
+    await alice.start();
     const port = Number((await alice.call("status", {})).listen[0]!.match(/:(\d+)$/)![1]);
     // IPv4 listed first: the order of a record is no preference.
     await seedContacts(b!.dir, [
       { publicKey: a!.publicKey, name: "alice", addresses: [`127.0.0.2:${port}`, `[::1]:${port}`] },
     ]);
-    const bob = await open(b!.dir, "bob");
-    await bob.start({ listen: { host: "::", port: 0 }, quic: false });
+    const bob = await open(b!.dir, "bob", { listen: { host: "::", port: 0 }, quic: false });
+    await bob.start();
     await until(
       async () => ((await alice.call("peers", {})) as PeerView[])[0]?.state === "connected",
       10_000,

@@ -9,14 +9,7 @@
 import assert from "node:assert/strict";
 import { until } from "../testing/nodes.ts";
 import { callNode, type NodeProcess, spawnNode } from "../testing/processes.ts";
-import {
-  LAB,
-  LAB6,
-  labTest,
-  makeDataDir,
-  seedContacts,
-  startNetLab,
-} from "../testing/netlab.ts";
+import { LAB, LAB6, labTest, makeDataDir, seedContacts, startNetLab } from "../testing/netlab.ts";
 import type { PeerView, StatusView } from "../node/api/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;

@@ -232,13 +232,74 @@ export interface InviteView {
   readonly addresses: string[];
 }
 
+/** How a live session runs (see PeerView.path). */
+export type SessionPath = "direct" | "punched" | "relayed" | "lan";
+
+/**
+ * What changed on a node, for the admin, the CLI (`roj read --follow`) and
+ * tests. Peers are named as this node shows them, with their fingerprint; a
+ * "log" event carries the line `roj run` prints, for people only: nothing
+ * should depend on its wording.
+ */
 export type NodeEvent =
   | { readonly type: "message"; readonly message: MessageView }
   | { readonly type: "delivered"; readonly chat: string; readonly seq: number }
   | { readonly type: "contact"; readonly contact: ContactView }
   | { readonly type: "log"; readonly line: string }
   /** A catch-up's progress: first at 0, at most a few times a second, last at done = total. */
-  | { readonly type: "progress"; readonly progress: CatchUpView };
+  | { readonly type: "progress"; readonly progress: CatchUpView }
+  /** A session with a contact was kept (it replaces any other with that contact). */
+  | {
+    readonly type: "session";
+    readonly state: "up";
+    readonly peer: string;
+    readonly fingerprint: string;
+    readonly path: SessionPath;
+    readonly direction: "in" | "out";
+    /** "host:port", or "via <relay>". */
+    readonly remote: string;
+    readonly via?: string;
+    readonly anchor: boolean;
+  }
+  /** The session with a contact ended (not when a better one replaced it). */
+  | {
+    readonly type: "session";
+    readonly state: "down";
+    readonly peer: string;
+    readonly fingerprint: string;
+    readonly reason: string;
+  }
+  /** A dial to a contact failed; told once per change of reason. */
+  | {
+    readonly type: "dial-failed";
+    readonly peer: string;
+    readonly fingerprint: string;
+    readonly address: string;
+    /** A RojError code, or "error" for anything else. */
+    readonly code: string;
+    readonly reason: string;
+  }
+  /** A contact's newer signed address record was learnt (the cascade, or from them). */
+  | {
+    readonly type: "record-learnt";
+    readonly peer: string;
+    readonly fingerprint: string;
+    readonly seq: number;
+    /** "direct", "via bob", "via anchor hive". */
+    readonly via: string;
+    readonly addresses: readonly string[];
+  }
+  /** A peer reported seeing us at an address we did not know (see addresses/own_addresses.ts). */
+  | { readonly type: "seen-as"; readonly address: string }
+  /** A group appeared here or this node left it. */
+  | {
+    readonly type: "group";
+    readonly op: "joined" | "removed" | "dropped";
+    readonly group: string;
+    readonly id: string;
+    /** For "joined": who or what brought it ("offered by bob", "through hive"); for "dropped": why. */
+    readonly how?: string;
+  };
 
 /** What each method returns. */
 export interface Results {

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { isRojError, type RojErrorCode } from "../errors.ts";
-import { HAS_SSH_KEYGEN, sshKeygenOk, withTempDir, writeKeyFile } from "../../testing/ssh_keygen.ts";
+import {
+  HAS_SSH_KEYGEN,
+  sshKeygenOk,
+  withTempDir,
+  writeKeyFile,
+} from "../../testing/ssh_keygen.ts";
 import { generateKeyPair, type KeyPair, parsePublicKeyLine, publicKeyLine } from "./keys.ts";
 import { decodePrivateKey, encodePrivateKey, isEncryptedPrivateKey } from "./private_key.ts";
 

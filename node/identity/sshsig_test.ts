@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { isRojError } from "../errors.ts";
-import { HAS_SSH_KEYGEN, sshKeygen, sshKeygenOk, withTempDir, writeKeyFile } from "../../testing/ssh_keygen.ts";
+import {
+  HAS_SSH_KEYGEN,
+  sshKeygen,
+  sshKeygenOk,
+  withTempDir,
+  writeKeyFile,
+} from "../../testing/ssh_keygen.ts";
 import { generateKeyPair, type KeyPair, publicKeyLine } from "./keys.ts";
 import { encodePrivateKey } from "./private_key.ts";
 import { createSigner, createVerifier } from "./signer.ts";

@@ -1,0 +1,18 @@
+/**
+ * A person's chats on a running node. The only import surface of `node/chats/`.
+ *
+ * - chat_directory.ts: chats by the names a person types, and by id
+ * - chat_service.ts: notes, messages, reading, unread counts, delivery state
+ * - session_syncs.ts: which chats sync on which session, group farewells
+ * - group_service.ts: group membership changes, entries from members, adoption
+ * - catch_up_progress.ts: long catch-ups for status and followers
+ * - sftp_view.ts: the chats a contact sees with OpenSSH sftp
+ *
+ * @module
+ */
+export { ChatDirectory, groupRef } from "./chat_directory.ts";
+export { type ChatOutlets, ChatService, type ChatServiceDeps } from "./chat_service.ts";
+export { type GroupArrivals, SessionSyncs, type SessionSyncsDeps } from "./session_syncs.ts";
+export { GroupService, type GroupServiceDeps } from "./group_service.ts";
+export { CatchUpProgress, type SyncProgress } from "./catch_up_progress.ts";
+export { type SftpViewDeps, sftpViewFor } from "./sftp_view.ts";

@@ -1,0 +1,368 @@
+/**
+ * Which chats sync on which session (see groups/mod.ts for the group rules).
+ *
+ * Per session with a contact: a ChatSync of our direct chat; one per group in
+ * which both of us are current members (as this node sees it), created when
+ * either side first needs it; scratch logs for groups the peer offers that we
+ * are not in (groups/join_candidate.ts); and "farewells": the history up to a
+ * departure, pushed to whoever left or was removed, and nothing after it.
+ * Syncs start only once the session manager keeps the session (`up`).
+ */
+import { RojError } from "../errors.ts";
+import type { ContactBook } from "../contacts/mod.ts";
+import type { EventBus } from "../events.ts";
+import {
+  type GroupBook,
+  isGroupChatId,
+  JoinCandidate,
+  MAX_CANDIDATES_PER_SESSION,
+  MAX_GROUPS,
+} from "../groups/mod.ts";
+import { fingerprint, type VerifierPool } from "../identity/mod.ts";
+import {
+  type ChatLog,
+  compareEntries,
+  directChatId,
+  type Entry,
+  type RawEntry,
+  toHex,
+} from "../log/mod.ts";
+import { check, type RpcSession } from "../protocol/mod.ts";
+import type { PeerSession } from "../peers/mod.ts";
+import { ChatSync } from "../sync/mod.ts";
+import type { CatchUpProgress } from "./catch_up_progress.ts";
+import type { ChatDirectory } from "./chat_directory.ts";
+import type { ChatService } from "./chat_service.ts";
+
+/** The chat syncs of one session. */
+interface Syncs {
+  readonly peer: Uint8Array;
+  readonly direct: ChatSync;
+  /** Group syncs (by chat id) while the peer is a member, as this node sees it. */
+  readonly groups: Map<string, ChatSync>;
+  /** Groups the peer pushes that we are not (yet) in. */
+  readonly pending: Map<string, { candidate: JoinCandidate; sync: ChatSync }>;
+  /** Set once the session is kept; syncs start only then. */
+  attached: boolean;
+}
+
+export interface SessionSyncsDeps {
+  readonly me: Uint8Array;
+  readonly log: ChatLog;
+  readonly groups: GroupBook;
+  readonly contacts: ContactBook;
+  readonly verifier: VerifierPool;
+  readonly directory: ChatDirectory;
+  readonly chats: ChatService;
+  readonly progress: CatchUpProgress;
+  readonly bus: EventBus;
+  /** The live sessions (session manager). */
+  sessions(): readonly PeerSession[];
+}
+
+/** What the group service does with what arrives (wired by node.ts). */
+export interface GroupArrivals {
+  /** A peer pushed group entries we did not have. */
+  stored(id: string, entries: Entry[]): Promise<void>;
+  /** A group offered to us names us a member: take it in. */
+  adopt(id: string, name: string | null, raws: RawEntry[], how: string): Promise<void>;
+}
+
+export class SessionSyncs {
+  readonly #d: SessionSyncsDeps;
+  readonly #bySession = new WeakMap<RpcSession, Syncs>();
+  /** Syncs whose start() is under way. */
+  readonly #starting = new WeakSet<ChatSync>();
+  /** Departures told to a peer (group/peer/departure entry), see #farewell. */
+  readonly #farewells = new Set<string>();
+  #arrivals: GroupArrivals = { stored: () => Promise.resolve(), adopt: () => Promise.resolve() };
+
+  constructor(deps: SessionSyncsDeps) {
+    this.#d = deps;
+  }
+
+  set arrivals(a: GroupArrivals) {
+    this.#arrivals = a;
+  }
+
+  #peerName(peer: Uint8Array): string {
+    return this.#d.contacts.get(peer)?.name ?? fingerprint(peer);
+  }
+
+  /**
+   * Serves the peer's sync requests on `rpc` for the chats we share. Done
+   * before anything else is said on the session, so the peer's first request
+   * never arrives before its handler.
+   */
+  serve(rpc: RpcSession, peer: Uint8Array): void {
+    if (this.#bySession.has(rpc)) return;
+    const chatId = directChatId(this.#d.me, peer);
+    const name = () => this.#peerName(peer);
+    const chat = () =>
+      this.#d.directory.byId(chatId) ?? { id: chatId, kind: "direct" as const, name: name() };
+    const progress = this.#d.progress.forSync(chatId, name, rpc);
+    const direct = new ChatSync(this.#d.log, rpc, chatId, {
+      members: () => [this.#d.me, peer],
+      onPeerHeads: (heads) => {
+        progress.heads(heads);
+        const mine = heads.get(toHex(this.#d.me));
+        if (mine) this.#d.chats.markDelivered(chat(), mine.seq).catch(() => {});
+      },
+      onStored: (entries) => {
+        progress.stored(entries.length);
+        const ref = chat();
+        for (const e of entries) {
+          this.#d.bus.emit({ type: "message", message: this.#d.chats.view(ref, e, 0) });
+        }
+      },
+      log: (line) => this.#d.bus.say(`${name()}: ${line}`),
+    });
+    const st: Syncs = { peer, direct, groups: new Map(), pending: new Map(), attached: false };
+    /** Requests about one group chat we are not in, one at a time (see #offered). */
+    const offers = new Map<string, Promise<unknown>>();
+    /** Groups offered by this peer that we dropped: asked again, they get not_found. */
+    const dropped = new Set<string>();
+    const route = <T>(p: unknown, answer: (sync: ChatSync) => Promise<T>): Promise<T> => {
+      const id = (p as { chat?: unknown })?.chat;
+      if (id === chatId) return answer(direct);
+      if (typeof id !== "string" || !isGroupChatId(id)) {
+        throw new RojError("not_found", "no such chat");
+      }
+      const sync = this.#groupRoute(rpc, st, id);
+      if (sync) return answer(sync);
+      if (dropped.has(id)) throw new RojError("not_found", "no such chat");
+      const prior = offers.get(id) ?? Promise.resolve();
+      const run = prior.then(() => this.#offered(rpc, st, id, dropped, answer));
+      const settled = run.catch(() => {});
+      offers.set(id, settled);
+      settled.then(() => {
+        if (offers.get(id) === settled) offers.delete(id);
+      });
+      return run;
+    };
+    rpc.handle("sync.heads", (p) => {
+      check("sync.heads", "params", p);
+      return route(p, (sync) => sync.answerHeads());
+    });
+    rpc.handle("sync.push", (p) => route(p, (sync) => sync.answerPush(p)));
+    rpc.onClose(() => {
+      for (const { candidate } of st.pending.values()) candidate.close();
+      st.pending.clear();
+    });
+    this.#bySession.set(rpc, st);
+  }
+
+  /**
+   * The session is kept: start syncing the direct chat and every group we
+   * share, and tell the peer of departures it may have missed.
+   */
+  up(s: PeerSession, name: string): void {
+    const st = this.#bySession.get(s.rpc);
+    if (!st) return;
+    st.attached = true;
+    const peer = s.peer;
+    st.direct.start().catch((err) => {
+      if (!s.rpc.closed) this.#d.bus.say(`sync with ${name} failed: ${(err as Error).message}`);
+    });
+    // Groups the peer asked about before the session was kept, then every group we share.
+    for (const sync of st.groups.values()) this.#startSync(sync, peer);
+    for (const g of this.#d.groups.sharedWith(peer)) {
+      if (!st.groups.has(g.id)) this.#startSync(this.#groupSync(s.rpc, st, g.id), peer);
+    }
+    // Departures they may have missed: theirs from groups we are in, ours from groups they are in.
+    const me = toHex(this.#d.me);
+    const k = toHex(peer);
+    for (const g of this.#d.groups.all()) {
+      const m = g.membership;
+      if (m.members.has(me) && m.ever.has(k) && !m.members.has(k)) {
+        this.#farewell(s.rpc, g.id, peer, peer).catch(() => {});
+      } else if (!m.members.has(me) && m.ever.has(me) && m.members.has(k)) {
+        this.#farewell(s.rpc, g.id, peer, this.#d.me).catch(() => {});
+      }
+    }
+  }
+
+  /** Local entries changed in direct chat `chat`: push them on the peer's session, if one is up. */
+  pushDirect(chat: string, session: PeerSession | undefined): void {
+    const st = session && this.#bySession.get(session.rpc);
+    if (st?.attached && st.direct.chat === chat) st.direct.notify().catch(() => {});
+  }
+
+  /** Pushes group `id` again on every session that syncs it (after entries from one member). */
+  forward(id: string): void {
+    for (const s of this.#d.sessions()) {
+      const sync = this.#bySession.get(s.rpc)?.groups.get(id);
+      if (sync?.started && !s.rpc.closed) sync.start().catch(() => {});
+    }
+  }
+
+  /**
+   * Brings every live session in line with group `id`: a sync with each peer
+   * who is a member (started, or notified of new entries) while we are one;
+   * a last push, then none, for peers who are not (any more).
+   */
+  reconcile(id: string): void {
+    const g = this.#d.groups.get(id);
+    const me = toHex(this.#d.me);
+    const meIn = g?.membership.members.has(me) ?? false;
+    for (const s of this.#d.sessions()) {
+      const st = this.#bySession.get(s.rpc);
+      if (!st?.attached || s.rpc.closed) continue;
+      const want = meIn && g!.membership.members.has(toHex(s.peer));
+      const sync = st.groups.get(id);
+      if (want) this.#startSync(sync ?? this.#groupSync(s.rpc, st, id), s.peer);
+      else {
+        if (sync) st.groups.delete(id);
+        // Our leaving (or removal) goes to the members; their removal goes to them.
+        if (!meIn && g?.membership.members.has(toHex(s.peer))) {
+          this.#farewell(s.rpc, id, s.peer, this.#d.me).catch(() => {});
+        } else if (sync && meIn) this.#farewell(s.rpc, id, s.peer, s.peer).catch(() => {});
+      }
+    }
+  }
+
+  /**
+   * The sync serving group `id` with this session's peer, when we are a
+   * member and so is the peer (as this node sees it); created on first use.
+   */
+  #groupRoute(rpc: RpcSession, st: Syncs, id: string): ChatSync | undefined {
+    const g = this.#d.groups.get(id);
+    const me = toHex(this.#d.me);
+    if (!g || !g.membership.members.has(me) || !g.membership.members.has(toHex(st.peer))) {
+      return undefined;
+    }
+    let sync = st.groups.get(id);
+    if (!sync) {
+      sync = this.#groupSync(rpc, st, id);
+      // The peer syncs with us, so it counts us in: if our side had not started, start it.
+      if (st.attached) this.#startSync(sync, st.peer);
+    }
+    return sync;
+  }
+
+  /** A ChatSync for group `id` on this session; entries by anyone who was ever a member. */
+  #groupSync(rpc: RpcSession, st: Syncs, id: string): ChatSync {
+    const peerName = () => this.#peerName(st.peer);
+    const progress = this.#d.progress.forSync(id, peerName, rpc);
+    const sync = new ChatSync(this.#d.log, rpc, id, {
+      members: () => this.#d.groups.everMembers(id),
+      onPeerHeads: (heads) => {
+        progress.heads(heads);
+        const mine = heads.get(toHex(this.#d.me));
+        const ref = this.#d.directory.byId(id);
+        if (mine && ref) this.#d.chats.markDelivered(ref, mine.seq).catch(() => {});
+      },
+      onStored: (entries) => {
+        progress.stored(entries.length);
+        return this.#arrivals.stored(id, entries).catch((err) =>
+          this.#d.bus.say(`group ${id}: ${(err as Error).message}`)
+        );
+      },
+      log: (line) => this.#d.bus.say(`${peerName()}: ${line}`),
+    });
+    st.groups.set(id, sync);
+    return sync;
+  }
+
+  /** Starts (or restarts, after a refusal) a sync; a failure is logged and left for the next kick. */
+  #startSync(sync: ChatSync, peer: Uint8Array): void {
+    if (sync.started) {
+      sync.notify().catch(() => {});
+      return;
+    }
+    if (this.#starting.has(sync)) return;
+    this.#starting.add(sync);
+    sync.start().catch((err) => {
+      // A member who does not count us in yet answers not_found; they sync with us once they do.
+      if (!(err instanceof RojError && err.code === "not_found")) {
+        this.#d.bus.say(
+          `sync of ${sync.chat} with ${this.#peerName(peer)} failed: ${(err as Error).message}`,
+        );
+      }
+    }).finally(() => this.#starting.delete(sync));
+  }
+
+  /**
+   * A peer syncs a group we are not in (a new member learning of it, or
+   * someone re-added): keep its entries in a scratch log until they make us a
+   * member, then adopt the group. Runs one request at a time per group.
+   */
+  async #offered<T>(
+    rpc: RpcSession,
+    st: Syncs,
+    id: string,
+    dropped: Set<string>,
+    answer: (sync: ChatSync) => Promise<T>,
+  ): Promise<T> {
+    const adopted = this.#groupRoute(rpc, st, id);
+    if (adopted) return await answer(adopted);
+    let pending = st.pending.get(id);
+    if (!pending) {
+      if (
+        st.pending.size >= MAX_CANDIDATES_PER_SESSION ||
+        (!this.#d.groups.get(id) && this.#d.groups.size >= MAX_GROUPS) || rpc.closed
+      ) throw new RojError("not_found", "no such chat");
+      const candidate = await JoinCandidate.open(id, this.#d.verifier, await this.known(id));
+      if (rpc.closed) {
+        candidate.close();
+        throw new RojError("not_found", "no such chat");
+      }
+      const sync = new ChatSync(candidate.log, rpc, id, {
+        onStored: (entries) => candidate.took(entries),
+      });
+      pending = { candidate, sync };
+      st.pending.set(id, pending);
+    }
+    const result = await answer(pending.sync);
+    const { candidate } = pending;
+    const how = `offered by ${this.#peerName(st.peer)}`;
+    if (await candidate.overflowing()) {
+      st.pending.delete(id);
+      candidate.close();
+      dropped.add(id);
+      const why = "too much history before it named us a member";
+      this.#d.bus.say(`dropped group ${id} ${how}: ${why}`);
+      this.#d.bus.emit({ type: "group", op: "dropped", group: id, id, how: why });
+      return result;
+    }
+    const m = await candidate.membership();
+    if (!m.members.has(toHex(this.#d.me))) return result;
+    // We are a member: move everything by its members into the store.
+    const raws = await candidate.raws(new Set(m.ever.keys()));
+    st.pending.delete(id);
+    candidate.close();
+    await this.#arrivals.adopt(id, m.name, raws, how);
+    return result;
+  }
+
+  /** The entries of group `id` this node already holds (to seed a scratch log), if any. */
+  async known(id: string): Promise<RawEntry[]> {
+    return this.#d.groups.get(id)
+      ? (await this.#d.log.read(id)).map((e) => ({ signed: e.signed, sig: e.sig }))
+      : [];
+  }
+
+  /**
+   * Tells `peer` that `who` is out of group `id` (them: an admin removed
+   * them; us: we left or were removed), by pushing the group's history up to
+   * that departure and nothing after it (no later member, message or key).
+   * Once per peer and departure while this node runs.
+   */
+  async #farewell(rpc: RpcSession, id: string, peer: Uint8Array, who: Uint8Array): Promise<void> {
+    const d = await this.#d.groups.departure(id, toHex(who));
+    // Someone who left knows it; a member removed may not.
+    if (!d || rpc.closed || (d.op === "leave" && toHex(who) === toHex(peer))) return;
+    const k = `${id}/${toHex(peer)}/${toHex(d.entry.hash)}`;
+    if (this.#farewells.has(k)) return;
+    this.#farewells.add(k);
+    const sync = new ChatSync(this.#d.log, rpc, id, {
+      members: () => this.#d.groups.everMembers(id),
+      until: (e) => compareEntries(e, d.entry) <= 0,
+    });
+    try {
+      await sync.start();
+    } catch {
+      this.#farewells.delete(k); // they may count us out already, or the session failed
+    }
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The local API (api/), served: one handler per method, typed from its
+ * params and result, so the table cannot miss a method or return the wrong
+ * shape. Params have been checked by api/parseCall before they get here.
+ * A passive anchor runs no chats: its table refuses those methods.
+ */
+import type { ContactView, Method, Params, PeerView, Results, StatusView } from "../api/mod.ts";
+import type { ChatDirectory, ChatService, GroupService } from "../chats/mod.ts";
+import type { Clock } from "../clock/mod.ts";
+import type { ContactBook } from "../contacts/mod.ts";
+import type { Discovery } from "../discovery/mod.ts";
+import { RojError } from "../errors.ts";
+import type { EventBus } from "../events.ts";
+import { checkName } from "../home/mod.ts";
+import type { InviteFlow } from "../invites/mod.ts";
+import { toHex } from "../log/mod.ts";
+import type { Relay } from "../relay/mod.ts";
+import type { SessionManager } from "../sessions/mod.ts";
+import { contactView, peerView } from "../views/mod.ts";
+
+/** The methods a call may name (follow is served by subscribe). */
+export type CallMethod = Exclude<Method, "follow">;
+
+export type Handlers = {
+  readonly [M in CallMethod]: (params: Params<M>) => Promise<Results[M]> | Results[M];
+};
+
+export interface HandlerDeps {
+  readonly passive: boolean;
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  readonly contacts: ContactBook;
+  readonly directory: ChatDirectory;
+  readonly chats: ChatService;
+  readonly groups: GroupService;
+  readonly sessions: SessionManager;
+  readonly invites: InviteFlow;
+  readonly discovery: Discovery;
+  readonly relay: Relay;
+  status(): StatusView;
+  /** Whether the node has started listening (dialling needs it). */
+  running(): boolean;
+}
+
+/** Methods that need chats: a passive anchor refuses them. */
+const CHAT_METHODS: readonly CallMethod[] = [
+  "send",
+  "note",
+  "read",
+  "chats",
+  "group.create",
+  "group.add",
+  "group.remove",
+  "group.promote",
+  "group.leave",
+  "group.members",
+];
+
+export function createHandlers(d: HandlerDeps): Handlers {
+  const view = (c: Parameters<typeof contactView>[0]): ContactView =>
+    contactView(c, d.sessions.get(c.publicKey) !== undefined, d.clock.now());
+  const mustRun = () => {
+    if (!d.running()) {
+      throw new RojError("no_node", "the node is not running; start it with `roj run`");
+    }
+  };
+  const forget = async (name: string, how: "remove" | "block") => {
+    const c = d.directory.contact(name);
+    if (how === "remove") {
+      await d.contacts.remove(c.publicKey);
+      await d.relay.forget(c.publicKey);
+    } else await d.contacts.update(c.publicKey, { blocked: true });
+    d.sessions.get(c.publicKey)?.rpc.close(how === "remove" ? "removed" : "blocked");
+    d.bus.emit({ type: "contact", contact: { ...view(c), online: false } });
+    d.bus.say(`${how === "remove" ? "removed" : "blocked"} ${c.name}`);
+    d.discovery.refresh();
+    return c.name;
+  };
+  const table: Handlers = {
+    status: () => d.status(),
+    send: (p) => d.chats.send(p.chat, p.text),
+    note: (p) => d.chats.noteView(p.text),
+    read: (p) =>
+      d.chats.read(p.chat, {
+        ...(p.last !== undefined ? { last: p.last } : {}),
+        ...(p.markRead !== undefined ? { markRead: p.markRead } : {}),
+      }),
+    chats: () => d.chats.chats(),
+    contacts: () => d.contacts.all().filter((c) => !c.blocked).map(view),
+    invite: (p) => d.invites.issue(p.expiresIn, p.uses),
+    add: async (p) => {
+      const c = await d.invites.add(p.invite, p.name);
+      return view(d.contacts.get(c.publicKey) ?? c);
+    },
+    rename: async (p) => {
+      const c = d.directory.contact(p.name);
+      const renamed = await d.contacts.rename(
+        c.publicKey,
+        checkName(p.to),
+        d.directory.reservedNames(),
+      );
+      d.bus.say(`renamed ${c.name} to ${renamed.name}`);
+      d.bus.emit({ type: "contact", contact: view(renamed) });
+      return view(renamed);
+    },
+    remove: async (p) => ({ removed: await forget(p.name, "remove") }),
+    block: async (p) => ({ blocked: await forget(p.name, "block") }),
+    peers: () => peers(d),
+    connect: async (p) => {
+      mustRun();
+      return view(await d.sessions.connectTo(p.address));
+    },
+    "group.create": (p) => d.groups.create(p.name),
+    "group.add": (p) => d.groups.add(p.group, p.members),
+    "group.remove": (p) => d.groups.remove(p.group, p.member),
+    "group.promote": (p) => d.groups.promote(p.group, p.member),
+    "group.leave": (p) => d.groups.leave(p.group),
+    "group.members": (p) => d.groups.view(d.directory.group(p.group)).members,
+  };
+  if (!d.passive) return table;
+  const refuse = () => {
+    throw new RojError("refused", "this node is a passive anchor: it runs no chats");
+  };
+  return { ...table, ...Object.fromEntries(CHAT_METHODS.map((m) => [m, refuse])) };
+}
+
+function peers(d: HandlerDeps): PeerView[] {
+  const now = d.clock.now();
+  return d.contacts.all().filter((c) => !c.blocked).map((c) =>
+    peerView(
+      c,
+      d.sessions.get(c.publicKey),
+      d.discovery.state(c.publicKey),
+      d.sessions.learntVia.get(toHex(c.publicKey)),
+      now,
+    )
+  );
+}
+
+/** Serves one call from the table. */
+export function dispatch<M extends CallMethod>(
+  table: Handlers,
+  method: M,
+  params: Params<M>,
+): Promise<Results[M]> {
+  const fn = table[method] as ((p: Params<M>) => Promise<Results[M]> | Results[M]) | undefined;
+  if (!fn) return Promise.reject(new RojError("bad_input", `unknown method ${String(method)}`));
+  try {
+    return Promise.resolve(fn(params));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}

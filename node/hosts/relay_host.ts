@@ -1,0 +1,96 @@
+/** The node as relayed sessions and reachability see it (relay/RelayHost). */
+import { isIPv6Address, parseEndpoint, type SshServer } from "../transport/mod.ts";
+import { dialHappyEyeballs } from "../peers/mod.ts";
+import { DIAL_BACK_TIMEOUT_MS, type RelayHost, type RelayPeerSession } from "../relay/mod.ts";
+import { localNetworks } from "../reach/mod.ts";
+import { RojError } from "../errors.ts";
+import type { LiveSession } from "../sessions/mod.ts";
+import { acceptedContact, nameOf, type NodeParts } from "./parts.ts";
+
+export function relayHost(p: NodeParts, server: () => SshServer | undefined): RelayHost {
+  const view = (s: LiveSession): RelayPeerSession => ({
+    peer: s.peer,
+    rpc: s.rpc,
+    direction: s.direction,
+    anchor: p.contacts.get(s.peer)?.anchor ?? false,
+    remote: s.remote,
+    ...(s.path !== undefined ? { path: s.path } : {}),
+    ...(s.via !== undefined ? { via: s.via } : {}),
+  });
+  return {
+    self: p.keyPair.publicKey,
+    passive: p.passive,
+    now: () => p.clock.now(),
+    log: (line) => p.bus.say(line),
+    nameOf: (peer) => nameOf(p, peer),
+    accepts: (peer) => p.contacts.accepted(peer) !== undefined,
+    known: (peer) => p.contacts.get(peer) !== undefined,
+    session: (peer) => {
+      const s = p.sessions.get(peer);
+      return s ? view(s) : undefined;
+    },
+    sessions: () => p.sessions.all().map(view),
+    dialClient: async (peer) => {
+      const c = acceptedContact(p, peer);
+      let last: unknown = new RojError("unreachable", `no address known for ${c.name}`);
+      for (const addr of c.addresses) {
+        try {
+          return await p.sessions.dial({
+            to: parseEndpoint(addr),
+            expect: c.publicKey,
+            expectName: c.name,
+          });
+        } catch (err) {
+          last = err;
+        }
+      }
+      throw last;
+    },
+    serveStream: (stream, via) => {
+      const s = server();
+      if (!s) throw new RojError("no_node", "the node is not running");
+      s.serveStream(stream, via);
+    },
+    dialOver: async (stream, peer, via) => {
+      const c = acceptedContact(p, peer);
+      if (p.sessions.closing) return false;
+      const { kept } = await p.sessions.establish(
+        {
+          to: { host: `${c.name} via ${via}`, port: 0 },
+          sock: stream,
+          expect: c.publicKey,
+          expectName: c.name,
+        },
+        { remote: `via ${via}`, via },
+      );
+      return kept;
+    },
+    dialDirect: async (peer) => {
+      const c = acceptedContact(p, peer);
+      return await dialHappyEyeballs(
+        c.addresses,
+        (a, race) => p.sessions.dialAt(c, a, { upgrade: true, race }),
+        { isIPv6: isIPv6Address },
+      );
+    },
+    dialBack: async (to, peer) => {
+      try {
+        const client = await p.sessions.dial({
+          to,
+          expect: peer,
+          expectName: nameOf(p, peer),
+          timeoutMs: DIAL_BACK_TIMEOUT_MS,
+        });
+        client.close();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    addresses: () => p.addresses.published(),
+    localNetworks: () => localNetworks(),
+    republish: (reason) => {
+      p.discovery().trigger(reason).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * Invites, both ways: issuing one (signed, expiring, limited uses), adding a
+ * contact from one (dial its maker as the holder of that invite, redeem it,
+ * keep the session), and serving a redeem on our side. Also who may log in
+ * over SSH at all: contacts, and the holder of a valid invite.
+ */
+import type { InviteView } from "../api/mod.ts";
+import type { Clock } from "../clock/mod.ts";
+import {
+  type Contact,
+  type ContactBook,
+  createInviteText,
+  type InviteRegistry,
+  parseInvite,
+} from "../contacts/mod.ts";
+import { RojError } from "../errors.ts";
+import type { EventBus } from "../events.ts";
+import { fingerprint, type Signer } from "../identity/mod.ts";
+import { toHex } from "../log/mod.ts";
+import { check, type RpcSession } from "../protocol/mod.ts";
+import type { SessionManager } from "../sessions/mod.ts";
+import { type Endpoint, parseEndpoint } from "../transport/mod.ts";
+
+export interface InviteFlowDeps {
+  readonly me: Uint8Array;
+  readonly name: string;
+  readonly signer: Signer;
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  readonly contacts: ContactBook;
+  readonly invites: InviteRegistry;
+  readonly sessions: SessionManager;
+  /** A passive anchor keeps no member's address. */
+  readonly passive: boolean;
+  /** The addresses this node publishes now (empty when it does not listen). */
+  addresses(): string[];
+  /** The addresses to put in an invite (the advertised ones, else the published ones). */
+  inviteAddresses(): string[];
+  /** Chat names a new contact may not take. */
+  reservedNames(): string[];
+  /** A contact was added: hand our sealed copies around again. */
+  added(c: Contact): void;
+  /** Whether the node listens (an invite's maker is dialled from there). */
+  running(): boolean;
+}
+
+const INVITE_USER = /^invite-([0-9a-f]{32})$/;
+
+export class InviteFlow {
+  readonly #d: InviteFlowDeps;
+
+  constructor(deps: InviteFlowDeps) {
+    this.#d = deps;
+  }
+
+  /** Decides, once the key's signature checked out, whether it may log in with this user name. */
+  authorize(username: string, publicKey: Uint8Array): boolean {
+    if (username === "roj") return this.#d.contacts.accepted(publicKey) !== undefined;
+    const m = INVITE_USER.exec(username);
+    if (m) {
+      return this.#d.invites.isValid(m[1]!, this.#d.clock.now()) &&
+        !this.#d.contacts.get(publicKey)?.blocked;
+    }
+    return false;
+  }
+
+  /**
+   * Issues an invite valid for `expiresIn` seconds and `uses` redeems.
+   * @throws {RojError} no_node when the node does not listen
+   */
+  async issue(expiresIn = 86_400, uses = 1): Promise<InviteView> {
+    const addresses = this.#d.inviteAddresses();
+    if (addresses.length === 0) {
+      throw new RojError("no_node", "the node is not listening; start it with `roj run`");
+    }
+    const nonce = crypto.getRandomValues(new Uint8Array(16));
+    const expires = this.#d.clock.now() + expiresIn * 1000;
+    await this.#d.invites.issue(toHex(nonce), expires, uses);
+    const text = await createInviteText(this.#d.signer, {
+      name: this.#d.name,
+      addresses,
+      expires,
+      nonce,
+    });
+    this.#d.bus.say(
+      `issued an invite valid until ${new Date(expires).toISOString()} for ${uses} use${
+        uses === 1 ? "" : "s"
+      }`,
+    );
+    return { text, expires, addresses };
+  }
+
+  /**
+   * Dials an invite's maker at its addresses, one at a time, and redeems it:
+   * both are contacts once it answers.
+   * @throws {RojError} bad_input (own invite, no address), refused (used, expired), unreachable
+   */
+  async add(text: string, name: string | undefined): Promise<Contact> {
+    const invite = await parseInvite(text, this.#d.clock.now());
+    if (toHex(invite.publicKey) === toHex(this.#d.me)) {
+      throw new RojError("bad_input", "this is your own invite");
+    }
+    if (!this.#d.running()) {
+      throw new RojError("no_node", "the node is not running; start it with `roj run`");
+    }
+    const petname = name ?? invite.name;
+    let lastError: RojError | undefined;
+    for (const addr of invite.addresses) {
+      let to: Endpoint;
+      try {
+        to = parseEndpoint(addr);
+      } catch {
+        continue;
+      }
+      try {
+        const { contact } = await this.#d.sessions.establish(
+          {
+            to,
+            expect: invite.publicKey,
+            expectName: invite.name,
+            username: `invite-${toHex(invite.nonce)}`,
+          },
+          { remote: addr },
+          (rpc) => this.#redeem(rpc, invite.nonce, invite.publicKey, petname, addr),
+        );
+        this.#d.added(contact);
+        return contact;
+      } catch (err) {
+        if (!(err instanceof RojError)) throw err;
+        lastError = err.code === "refused"
+          ? new RojError(
+            "refused",
+            `${invite.name} did not accept this invite (already used, expired or withdrawn)`,
+            { cause: err },
+          )
+          : err;
+      }
+    }
+    throw lastError ?? new RojError("bad_input", "the invite holds no address to reach its maker");
+  }
+
+  async #redeem(
+    rpc: RpcSession,
+    nonce: Uint8Array,
+    key: Uint8Array,
+    petname: string,
+    addr: string,
+  ): Promise<Contact> {
+    const res = check(
+      "invite.redeem",
+      "result",
+      await rpc.request("invite.redeem", {
+        nonce: toHex(nonce),
+        name: this.#d.name,
+        addresses: this.#d.addresses(),
+      }),
+    );
+    const contact = await this.#d.contacts.add(
+      key,
+      petname,
+      [addr],
+      this.#d.clock.now(),
+      this.#d.reservedNames(),
+    );
+    this.#d.bus.say(
+      `added ${contact.name} (${res.name}, ${fingerprint(contact.publicKey)}) at ${addr}`,
+    );
+    return contact;
+  }
+
+  /** An invite holder's session: it may ask invite.redeem once, for this invite only. */
+  serveRedeem(rpc: RpcSession, peer: Uint8Array, nonce: string, remote: string): void {
+    rpc.handle("invite.redeem", async (p) => {
+      const params = check("invite.redeem", "params", p);
+      if (params.nonce !== nonce || !await this.#d.invites.consume(nonce, this.#d.clock.now())) {
+        throw new RojError("refused", "this invite is no longer valid");
+      }
+      const addresses = params.addresses.filter((a) => {
+        try {
+          parseEndpoint(a);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      const added = await this.#d.contacts.add(
+        peer,
+        params.name,
+        this.#d.passive ? [] : addresses,
+        this.#d.clock.now(),
+        this.#d.reservedNames(),
+      );
+      this.#d.bus.say(
+        `${added.name} (${fingerprint(added.publicKey)}) accepted an invite from ${remote}`,
+      );
+      // Serve before answering, so their first request finds its handler.
+      this.#d.sessions.serve(rpc, added.publicKey);
+      queueMicrotask(() => {
+        this.#d.sessions.attach(added, rpc, "in", { remote });
+        this.#d.added(added);
+      });
+      return { name: this.#d.name };
+    });
+  }
+}

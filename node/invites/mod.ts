@@ -1,0 +1,2 @@
+/** Issuing, adding from and redeeming invites; who may log in. The only import surface of `node/invites/`. */
+export { InviteFlow, type InviteFlowDeps } from "./invite_flow.ts";

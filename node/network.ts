@@ -1,0 +1,183 @@
+/**
+ * The node's listening side: the SSH server, the UDP endpoint (SSH over
+ * QUIC, punch probes) and the puncher, the router's port mapping, and LAN
+ * announcements, started in that order and stopped in reverse.
+ */
+import { fingerprint } from "./identity/mod.ts";
+import { FEATURES, type RpcSession } from "./protocol/mod.ts";
+import { lanHost, type NodeParts, punchHost } from "./hosts/mod.ts";
+import { Lan } from "./lan/mod.ts";
+import type { ResolvedOptions } from "./options.ts";
+import { type PortMap, portMapOff, startPortMap } from "./portmap/mod.ts";
+import { PUNCH_FEATURE, Puncher, type PunchResult } from "./punch/mod.ts";
+import type { Relay } from "./relay/mod.ts";
+import {
+  type Endpoint,
+  formatEndpoint,
+  type InboundPeer,
+  listenSsh,
+  makeQuicCert,
+  openQuicService,
+  type Pipe,
+  type QuicService,
+  type SftpView,
+  type SshServer,
+} from "./transport/mod.ts";
+
+/** What the server hands to the rest of the node. */
+export interface NetworkHooks {
+  /** Whether this key may log in with this user name (invites/InviteFlow.authorize). */
+  authorize(username: string, key: Uint8Array): boolean;
+  /** An authenticated peer opened the roj subsystem (sessions/SessionManager.inbound). */
+  inbound(peer: InboundPeer, pipe: Pipe): void;
+  /** What a peer sees over sftp, if anything. */
+  sftpView(peer: InboundPeer): SftpView | undefined;
+  relay(): Relay;
+}
+
+export class Network {
+  readonly #o: ResolvedOptions;
+  readonly #parts: NodeParts;
+  readonly #hooks: NetworkHooks;
+  #server: SshServer | undefined;
+  #quic: QuicService | undefined;
+  #punch: Puncher | undefined;
+  #portMap: PortMap | undefined;
+  #lan: Lan | undefined;
+
+  constructor(o: ResolvedOptions, parts: NodeParts, hooks: NetworkHooks) {
+    this.#o = o;
+    this.#parts = parts;
+    this.#hooks = hooks;
+  }
+
+  get server(): SshServer | undefined {
+    return this.#server;
+  }
+
+  /** Where the SSH server listens, once it does. */
+  get listening(): Endpoint | undefined {
+    return this.#server?.address;
+  }
+
+  /** The router's external address for our port, if it mapped one. */
+  get mapped(): string | undefined {
+    return this.#portMap?.external;
+  }
+
+  get puncher(): Puncher | undefined {
+    return this.#punch;
+  }
+
+  get portMap(): PortMap | undefined {
+    return this.#portMap;
+  }
+
+  /** The features our hello lists: what this node is and what it started. */
+  features(relaying: boolean): string[] {
+    return [
+      ...FEATURES,
+      ...(this.#o.passive ? ["anchor", "mailbox"] : []),
+      ...(this.#quic ? [PUNCH_FEATURE] : []),
+      ...(relaying ? ["relay"] : []),
+    ];
+  }
+
+  /** Whether `key` announced itself on our LAN from `host` (node/lan). */
+  lanHeardAt(key: Uint8Array, host: string): boolean {
+    return this.#lan?.heardAt(key, host) ?? false;
+  }
+
+  /** The punch requests a contact may make on a session. */
+  serve(rpc: RpcSession, peer: Uint8Array): void {
+    this.#punch?.serve(rpc, peer);
+  }
+
+  /** Tries a punched UDP path to contact `peer` now; a failure says why. */
+  punch(peer: Uint8Array): Promise<PunchResult> {
+    return this.#punch?.punch(peer) ??
+      Promise.resolve({ ok: false, reason: "this node has no UDP endpoint" });
+  }
+
+  /** @throws {RojError} bad_input or exists when the address cannot be listened on. */
+  async start(): Promise<void> {
+    const o = this.#o;
+    const bus = this.#parts.bus;
+    if (this.#server) throw new Error("the network is already started");
+    const relay = this.#hooks.relay();
+    relay.start(o.relay, o.relay);
+    const server = this.#server = await listenSsh({
+      keyPair: this.#parts.keyPair,
+      host: o.listen.host,
+      port: o.listen.port,
+      authorize: (u, k) => this.#hooks.authorize(u, k),
+      onRoj: (peer, pipe) => this.#hooks.inbound(peer, pipe),
+      sftpView: (peer) => this.#hooks.sftpView(peer),
+      onStream: (peer, subsystem, accept) => relay.onChannel(peer, subsystem, accept),
+      log: (line) => bus.say(line),
+    });
+    bus.say(
+      `listening on ${formatEndpoint(server.address)} as ${this.#parts.name} ${
+        fingerprint(this.#parts.keyPair.publicKey)
+      }`,
+    );
+    if (o.quic) await this.#startQuic(server);
+    this.#portMap = !o.portMap
+      ? portMapOff("--no-upnp")
+      : o.advertise.length > 0
+      ? portMapOff("--advertise names the address")
+      : startPortMap({
+        port: server.address.port,
+        host: server.address.host,
+        udp: this.#quic !== undefined,
+        log: (line) => bus.say(line),
+        onChange: () => this.#parts.discovery().trigger("port mapped").catch(() => {}),
+        ...(o.portMapLeaseMs ? { leaseMs: o.portMapLeaseMs } : {}),
+      });
+    if (o.lan) {
+      this.#lan = new Lan(lanHost(this.#parts, () => this.listening));
+      if (!await this.#lan.start()) this.#lan = undefined;
+    }
+  }
+
+  /**
+   * The UDP endpoint on the listen port (another port if that one is taken:
+   * coordinators report whatever port they see) and the puncher. Without it
+   * the node still works over TCP.
+   */
+  async #startQuic(server: SshServer): Promise<void> {
+    const bus = this.#parts.bus;
+    const cert = await makeQuicCert(this.#parts.clock.now());
+    const serve = (port: number) =>
+      openQuicService({
+        host: server.address.host,
+        port,
+        cert,
+        onSsh: (socket) => server.inject(socket),
+        onProbe: (conn, stream, from) => this.#punch?.onProbe(conn, stream, from),
+        log: (line) => bus.say(line),
+      });
+    try {
+      try {
+        this.#quic = serve(server.address.port);
+      } catch {
+        this.#quic = serve(0);
+      }
+    } catch (err) {
+      bus.say(`no UDP endpoint, so no punched paths: ${(err as Error).message}`);
+      return;
+    }
+    this.#punch = new Puncher(punchHost(this.#parts, () => this.#quic));
+    if (!this.#o.passive) this.#punch.start();
+  }
+
+  /** Stops punching, LAN announcements and the port mapping; then `endSessions`; then the server. */
+  async close(endSessions: () => void): Promise<void> {
+    this.#punch?.close();
+    this.#lan?.close();
+    await this.#portMap?.close();
+    endSessions();
+    await this.#server?.close();
+    this.#quic?.close();
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * What a node is told at open, resolved once into a fully defined object
+ * that every service receives. Defaults are written here and nowhere else;
+ * whether the node is a passive anchor is decided here too, so that no
+ * service has to ask later.
+ */
+import type { AskPassphrase } from "./home/mod.ts";
+import { type Clock, systemClock } from "./clock/mod.ts";
+import type { MailboxLimits } from "./mailbox/mod.ts";
+import type { RelayOptions, RelayTiming } from "./relay/mod.ts";
+import { type Endpoint, formatEndpoint, parseEndpoint } from "./transport/mod.ts";
+
+export interface NodeOptions {
+  /** The data folder, already resolved (see home/resolveDataDir). */
+  dataDir: string;
+  /** Asked when the key is protected by a passphrase. */
+  ask?: AskPassphrase;
+  /** Time, timers and protocol randomness. @default systemClock */
+  clock?: Clock;
+  /** Only the time of `clock` replaced (a test's clock that jumps). @default clock.now */
+  now?: () => number;
+  /** One line per event (connections, refusals, deliveries). @default no logging */
+  log?: (line: string) => void;
+  /** Run as a passive anchor: hold sealed records and mail for members, run no chats. @default false */
+  passive?: boolean;
+  /** Where the SSH server listens; "::" takes IPv4 too (0.0.0.0 where there is no IPv6). @default [::]:7022 */
+  listen?: Endpoint;
+  /** Publish these "host:port" addresses instead of the listening ones. @default [] */
+  advertise?: string[];
+  /** How often to look for changed interface addresses when listening everywhere. @default 5000 */
+  interfacePollMs?: number;
+  /** Timeout for each dial. @default 5000 */
+  dialTimeoutMs?: number;
+  /** A passive anchor's group mailbox bounds. @default DEFAULT_MAILBOX_LIMITS */
+  mailbox?: Partial<MailboxLimits>;
+  /** Serve QUIC on the listen port (UDP) and punch through NATs. @default true */
+  quic?: boolean;
+  /** Relaying for contacts (`enabled: false` is `--no-relay`), its limits, and its timers. @default relay/resolveRelayLimits */
+  relay?: RelayOptions & RelayTiming;
+  /** Ask the LAN gateway (UPnP-IGD / NAT-PMP) to forward the listen port; `roj run` sets it unless `--no-upnp`. @default false */
+  portMap?: boolean;
+  /** Internal (tests): the lease asked of the router, renewed at half. @default 3_600_000 */
+  portMapLeaseMs?: number;
+  /**
+   * Find contacts on the same LAN by multicast announcements (node/lan); not
+   * when listening on loopback. Off by default here so that tests stay off the
+   * machine's network; `roj run` turns it on (`--no-lan` turns it off).
+   * @default false
+   */
+  lan?: boolean;
+}
+
+/** NodeOptions with every default applied and every address parsed. */
+export interface ResolvedOptions {
+  readonly dataDir: string;
+  readonly ask: AskPassphrase | undefined;
+  readonly clock: Clock;
+  readonly log: (line: string) => void;
+  readonly passive: boolean;
+  readonly listen: Endpoint;
+  /** Canonical "host:port" forms. */
+  readonly advertise: readonly string[];
+  readonly interfacePollMs: number;
+  readonly dialTimeoutMs: number;
+  /** Bounds over the mailbox's own defaults (mailbox/DEFAULT_MAILBOX_LIMITS). */
+  readonly mailbox: Partial<MailboxLimits>;
+  readonly quic: boolean;
+  readonly relay: RelayOptions & RelayTiming;
+  readonly portMap: boolean;
+  readonly portMapLeaseMs: number | undefined;
+  /** Off on loopback and for anchors, whatever was asked. */
+  readonly lan: boolean;
+}
+
+export const DEFAULT_LISTEN: Endpoint = { host: "::", port: 7022 };
+
+/** Hosts that cannot see a LAN: a node listening there announces nothing. */
+const LOOPBACK_HOST = /^(127\.|::1$|localhost$)/;
+
+/**
+ * Applies the defaults once.
+ * @throws {RojError} bad_input when an advertised address is not "host:port".
+ */
+export function resolveOptions(options: NodeOptions): ResolvedOptions {
+  const base = options.clock ?? systemClock;
+  const clock: Clock = options.now ? { ...bind(base), now: options.now } : base;
+  const passive = options.passive ?? false;
+  const listen = options.listen ?? DEFAULT_LISTEN;
+  return {
+    dataDir: options.dataDir,
+    ask: options.ask,
+    clock,
+    log: options.log ?? (() => {}),
+    passive,
+    listen,
+    advertise: (options.advertise ?? []).map((a) => formatEndpoint(parseEndpoint(a))),
+    interfacePollMs: options.interfacePollMs ?? 5000,
+    dialTimeoutMs: options.dialTimeoutMs ?? 5000,
+    mailbox: options.mailbox ?? {},
+    quic: options.quic ?? true,
+    relay: options.relay ?? {},
+    portMap: options.portMap ?? false,
+    portMapLeaseMs: options.portMapLeaseMs,
+    lan: (options.lan ?? false) && !passive && !LOOPBACK_HOST.test(listen.host),
+  };
+}
+
+/** A clock's methods bound to it, so that one can be replaced in a copy. */
+function bind(c: Clock): Clock {
+  return {
+    now: () => c.now(),
+    random: () => c.random(),
+    setTimeout: (fn, ms) => c.setTimeout(fn, ms),
+    clearTimeout: (id) => c.clearTimeout(id),
+    setInterval: (fn, ms) => c.setInterval(fn, ms),
+    clearInterval: (id) => c.clearInterval(id),
+    unref: (id) => c.unref(id),
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * How the node shows its state to the admin and the CLI: pure functions from
+ * what the services hold to the API's views (api/). No I/O, no clock of
+ * their own: `now` is passed in.
+ */
+import type {
+  ContactView,
+  GroupView,
+  MemberView,
+  MessageView,
+  PeerView,
+  SessionPath,
+} from "../api/mod.ts";
+import type { Contact } from "../contacts/mod.ts";
+import type { Group } from "../groups/mod.ts";
+import { fingerprint, publicKeyLine } from "../identity/mod.ts";
+import { type Entry, toHex } from "../log/mod.ts";
+import type { PeerSession } from "../peers/mod.ts";
+
+/** A chat as the node names it. */
+export interface ChatRef {
+  readonly id: string;
+  readonly kind: "notes" | "direct" | "group";
+  readonly name: string;
+  /** For a direct chat, the contact. */
+  readonly peer?: Contact;
+  /** For a group chat, the group. */
+  readonly group?: Group;
+}
+
+/** Who is asking for a message view: the node's own key and how it names authors. */
+export interface Viewer {
+  readonly me: Uint8Array;
+  readonly myName: string;
+  /** A contact's name here, if the author is one. */
+  contactName(key: Uint8Array): string | undefined;
+  /** The author's fingerprint (memoised by the caller: a catch-up shows thousands). */
+  fingerprintOf(key: Uint8Array): string;
+}
+
+/**
+ * One entry as a message. `delivered` is the highest own seq the chat's
+ * recipient holds; `body` replaces the entry's (a group's decrypted text).
+ */
+export function messageView(
+  viewer: Viewer,
+  chat: ChatRef,
+  e: Entry,
+  delivered: number,
+  body: string = e.body,
+): MessageView {
+  const mine = toHex(e.author) === toHex(viewer.me);
+  const fp = viewer.fingerprintOf(e.author);
+  return {
+    chat: chat.name,
+    seq: e.seq,
+    author: mine ? viewer.myName : viewer.contactName(e.author) ?? fp,
+    authorFingerprint: fp,
+    mine,
+    ts: e.ts,
+    lamport: e.lamport,
+    type: e.type,
+    body,
+    state: !mine
+      ? "received"
+      : chat.kind === "notes" || e.seq <= delivered
+      ? "delivered"
+      : "stored",
+    hash: toHex(e.hash),
+  };
+}
+
+/** A contact; `lastSeen` is now while a session is up. */
+export function contactView(c: Contact, online: boolean, now: number): ContactView {
+  return {
+    name: c.name,
+    publicKey: publicKeyLine(c.publicKey),
+    fingerprint: fingerprint(c.publicKey),
+    online,
+    lastSeen: online ? now : c.lastSeen,
+    addresses: c.addresses,
+  };
+}
+
+/** The path a live session runs on, as `roj peers` and the admin show it. */
+export function sessionPath(s: PeerSession): SessionPath {
+  return s.via !== undefined ? "relayed" : s.path ?? "direct";
+}
+
+/** A contact as `roj peers` shows it: its session, or where discovery stands with it. */
+export function peerView(
+  c: Contact,
+  session: PeerSession | undefined,
+  discoveryState: PeerView["state"],
+  learnt: string | undefined,
+  now: number,
+): PeerView {
+  return {
+    name: c.name,
+    fingerprint: fingerprint(c.publicKey),
+    kind: c.anchor ? "anchor" : "person",
+    state: session ? "connected" : discoveryState,
+    address: session ? session.remote : c.addresses[0] ?? null,
+    learnt: learnt ?? (c.addresses.length > 0 ? "invite" : "unknown"),
+    lastSeen: session ? now : c.lastSeen,
+    since: session ? session.since : null,
+    path: session ? sessionPath(session) : null,
+    ...(session?.via !== undefined ? { via: session.via } : {}),
+  };
+}
+
+/**
+ * How a group member (hex) is shown here: this node's own name, a contact's
+ * name, the name they were added under, else their fingerprint.
+ */
+export function memberNamer(
+  g: Group,
+  me: Uint8Array,
+  myName: string,
+  contactName: (key: Uint8Array) => string | undefined,
+): (hex: string) => string {
+  const meHex = toHex(me);
+  return (hex) => {
+    if (hex === meHex) return myName;
+    const key = g.membership.ever.get(hex);
+    const name = key && contactName(key);
+    if (name) return name;
+    return g.membership.names.get(hex) ?? (key ? fingerprint(key) : hex.slice(0, 16));
+  };
+}
+
+/** A group with its current members, oldest first. */
+export function groupView(g: Group, me: Uint8Array, name: (hex: string) => string): GroupView {
+  const meHex = toHex(me);
+  const members: MemberView[] = [...g.membership.members.entries()]
+    .sort((a, b) => a[1].joined - b[1].joined)
+    .map(([hex, m]) => ({
+      name: name(hex),
+      fingerprint: fingerprint(m.key),
+      admin: g.membership.admins.has(hex),
+      me: hex === meHex,
+    }));
+  return { name: g.name, id: g.id, members };
+}
