@@ -5,6 +5,7 @@
  * control socket and the web admin) is served by the handlers table. Holds no
  * module-level state, so several nodes can live in one process.
  */
+import { delay, systemClock } from "./clock/mod.ts";
 import type { Method, NodeApi, NodeEvent, Params, Results } from "./api/mod.ts";
 import { ContactBook, InviteRegistry } from "./contacts/mod.ts";
 import { GroupBook } from "./groups/mod.ts";
@@ -176,8 +177,8 @@ export class RojNode implements NodeApi {
     s.addresses.close();
     s.relay.close();
     await s.network.close(() => s.sessions.close());
-    // Let pending commits settle before closing the store.
-    await new Promise((r) => setTimeout(r, 10));
+    // Let pending commits settle before closing the store: real time, whatever the node's clock.
+    await delay(systemClock, 10);
     await s.marks.close();
     this.#verifier.close();
     this.profile.store.close();

@@ -15,8 +15,8 @@ import {
   type Params,
   parseCall,
   type Results,
-} from "../node/api/mod.ts";
-import { eventChat } from "../node/control/mod.ts";
+} from "../node/mod.ts";
+import { eventChat } from "../node/mod.ts";
 
 type CallMethod = Exclude<Method, "follow">;
 

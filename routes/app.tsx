@@ -1,7 +1,7 @@
 /** The admin's Hono app: security first, then static files, the API and the pages. */
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { NodeApi } from "../node/api/mod.ts";
+import type { NodeApi } from "../node/mod.ts";
 import { apiRoutes, type EventStreams } from "./api.ts";
 import type { Assets } from "./assets.ts";
 import type { AdminContext } from "./context.ts";

@@ -1,5 +1,5 @@
 /** What every page handler needs: the node's API and the admin's log. */
-import type { NodeApi } from "../node/api/mod.ts";
+import type { NodeApi } from "../node/mod.ts";
 
 export interface AdminContext {
   readonly api: NodeApi;

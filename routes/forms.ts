@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { Context } from "hono";
-import { MAX_INVITE, MAX_TEXT } from "../node/api/mod.ts";
+import { MAX_INVITE, MAX_TEXT } from "../node/mod.ts";
 
 const name = (what: string) =>
   z.string({ error: `${what} is missing.` }).trim()

@@ -3,7 +3,7 @@ import type { ComponentChildren, ComponentType, VNode } from "preact";
 import { render } from "preact-render-to-string";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { StatusView } from "../node/api/mod.ts";
+import type { StatusView } from "../node/mod.ts";
 import { islands } from "../islands/registry.ts";
 
 export type Section = "chats" | "anchor" | "contacts" | "hive" | "identity";

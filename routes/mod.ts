@@ -19,7 +19,7 @@
  * bundles in memory with the running deno if it may run it (see assets.ts).
  */
 import { RojError } from "../node/mod.ts";
-import type { NodeApi } from "../node/api/mod.ts";
+import type { NodeApi } from "../node/mod.ts";
 import { EventStreams } from "./api.ts";
 import { buildApp } from "./app.tsx";
 import { loadAssets } from "./assets.ts";

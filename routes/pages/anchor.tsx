@@ -1,6 +1,6 @@
 /** A passive anchor's page instead of chats: members, stored records, sessions, relay load. */
 import { Hono } from "hono";
-import type { ContactView } from "../../node/api/mod.ts";
+import type { ContactView } from "../../node/mod.ts";
 import { AnchorStats } from "../../islands/anchor_stats.tsx";
 import { callNode } from "../api.ts";
 import type { AdminContext } from "../context.ts";

@@ -8,7 +8,7 @@ import {
   MAX_TEXT,
   type MessageView,
   type StatusView,
-} from "../../node/api/mod.ts";
+} from "../../node/mod.ts";
 import { ChatList } from "../../islands/chat_list.tsx";
 import { Conversation } from "../../islands/conversation.tsx";
 import { apiError, callNode } from "../api.ts";

@@ -6,9 +6,9 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { ContactView, InviteView, PeerView, StatusView } from "../../node/api/mod.ts";
+import type { ContactView, InviteView, PeerView, StatusView } from "../../node/mod.ts";
 import { fingerprint, isRojError } from "../../node/mod.ts";
-import { parseInvite } from "../../node/contacts/mod.ts";
+import { parseInvite } from "../../node/mod.ts";
 import { CopyButton } from "../../islands/copy_button.tsx";
 import { pathOf } from "../../islands/hive_map.tsx";
 import { formatTime, isoTime } from "../../islands/_format.ts";

@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { ContactView, GroupView, MemberView, StatusView } from "../../node/api/mod.ts";
+import type { ContactView, GroupView, MemberView, StatusView } from "../../node/mod.ts";
 import { apiError, callNode } from "../api.ts";
 import { type AdminContext, seg } from "../context.ts";
 import { forms, readForm } from "../forms.ts";

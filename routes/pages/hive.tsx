@@ -1,6 +1,6 @@
 /** The hive: this node, its contacts and anchors, and the path to each. */
 import { Hono } from "hono";
-import type { PeerView } from "../../node/api/mod.ts";
+import type { PeerView } from "../../node/mod.ts";
 import { HiveMap } from "../../islands/hive_map.tsx";
 import { callNode } from "../api.ts";
 import type { AdminContext } from "../context.ts";

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { formatTime } from "../../islands/_format.ts";
 import { CopyButton } from "../../islands/copy_button.tsx";
-import type { PortMapView } from "../../node/api/mod.ts";
+import type { PortMapView } from "../../node/mod.ts";
 import type { AdminContext } from "../context.ts";
 import { html, Island, Layout } from "../layout.tsx";
 
