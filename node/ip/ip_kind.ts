@@ -4,7 +4,7 @@
  * 6890), one table for both families.
  */
 import { type Cidr, inCidr, parseCidr } from "./cidr.ts";
-import type { IpAddress } from "./ip_address.ts";
+import { type IpAddress, parseIp } from "./ip_address.ts";
 
 /**
  * - `unspecified`: 0.0.0.0/8 ("this network", only ever a source, RFC 1122
@@ -73,4 +73,13 @@ const RANGES: readonly (readonly [Cidr, IpKind])[] = ([
 export function ipKind(ip: IpAddress): IpKind {
   for (const [cidr, kind] of RANGES) if (inCidr(ip, cidr)) return kind;
   return ip.family === 4 ? "global" : "reserved";
+}
+
+/**
+ * The kind of the address `text` names (see parseIp), as the bytes say; null
+ * when `text` names none.
+ */
+export function ipKindOf(text: string): IpKind | null {
+  const ip = parseIp(text);
+  return ip && ipKind(ip);
 }

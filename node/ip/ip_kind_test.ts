@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseIp, unmapIp } from "./ip_address.ts";
-import { type IpKind, ipKind } from "./ip_kind.ts";
+import { type IpKind, ipKind, ipKindOf } from "./ip_kind.ts";
 
 /** [address, kind]: both ends of every range, and its neighbours outside. */
 const KINDS: readonly (readonly [string, IpKind])[] = [
@@ -70,7 +70,11 @@ const KINDS: readonly (readonly [string, IpKind])[] = [
 ];
 
 Deno.test("ipKind: each special-purpose range, at both ends and just outside", () => {
-  for (const [text, kind] of KINDS) assert.equal(ipKind(parseIp(text)!), kind, text);
+  for (const [text, kind] of KINDS) {
+    assert.equal(ipKind(parseIp(text)!), kind, text);
+    assert.equal(ipKindOf(text), kind, text);
+  }
+  for (const junk of ["1.2.3.", "10.0.0.1 ", "localhost", ""]) assert.equal(ipKindOf(junk), null);
 });
 
 Deno.test("ipKind: an IPv4-mapped address is classified by its IPv4 address once unmapped", () => {

@@ -17,4 +17,4 @@ export {
   parseIp,
   unmapIp,
 } from "./ip_address.ts";
-export { type IpKind, ipKind } from "./ip_kind.ts";
+export { type IpKind, ipKind, ipKindOf } from "./ip_kind.ts";
