@@ -13,6 +13,7 @@
  * routers' IPv6 firewalls drop inbound connections, so the LAN is where
  * contacts there meet (the link-local group does not leave the link).
  */
+import { ipKind, ipKindOf, parseIp } from "../ip/mod.ts";
 
 export interface LanInterface {
   readonly name: string;
@@ -63,40 +64,20 @@ export function interfaceState(name: string): InterfaceState | undefined {
   }
 }
 
-function ipv4Octets(a: string): number[] | undefined {
-  const o = a.split(".").map(Number);
-  return o.length === 4 && o.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)
-    ? o
-    : undefined;
-}
-
 /** RFC 1918 and link-local (two machines on one cable without DHCP) IPv4 addresses. */
 export function isPrivateIpv4(a: string): boolean {
-  const o = ipv4Octets(a);
-  if (!o) return false;
-  const [x, y] = o as [number, number];
-  return x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) ||
-    (x === 169 && y === 254);
-}
-
-/** The first 16 bits of an IPv6 address (undefined when it is not one). */
-function ipv6Head(a: string): number | undefined {
-  if (!a.includes(":")) return undefined;
-  const first = a.split(":")[0]!;
-  const head = first === "" ? 0 : parseInt(first, 16);
-  return Number.isInteger(head) && head >= 0 && head <= 0xffff ? head : undefined;
+  const ip = parseIp(a);
+  return ip?.family === 4 && (ipKind(ip) === "private" || ipKind(ip) === "link-local");
 }
 
 export type Ipv6Kind = "link-local" | "unique-local" | "global" | "other";
 
-/** fe80::/10, fc00::/7, 2000::/3 or anything else (loopback, multicast, mapped). */
+/** fe80::/10, fc00::/7, 2000::/3 or anything else (loopback, multicast, mapped, IPv4, junk). */
 export function ipv6Kind(a: string): Ipv6Kind {
-  const h = ipv6Head(a);
-  if (h === undefined) return "other";
-  if ((h & 0xffc0) === 0xfe80) return "link-local";
-  if ((h & 0xfe00) === 0xfc00) return "unique-local";
-  if ((h & 0xe000) === 0x2000) return "global";
-  return "other";
+  const ip = parseIp(a);
+  if (ip?.family !== 6) return "other";
+  const kind = ipKind(ip);
+  return kind === "link-local" || kind === "unique-local" || kind === "global" ? kind : "other";
 }
 
 /**
@@ -119,7 +100,7 @@ export function pickLanInterfaces(
     if (s && (!s.up || s.loopback || !s.multicast)) continue;
     const v4 = addrs.filter((a) => a.family === "IPv4").map((a) => a.address);
     const v6 = addrs.filter((a) => a.family === "IPv6");
-    if (v4.some((a) => a.startsWith("127.")) || v6.some((a) => a.address === "::1")) continue;
+    if (addrs.some((a) => ipKindOf(a.address) === "loopback")) continue;
     const private4 = v4.filter(isPrivateIpv4);
     const ula = v6.filter((a) => ipv6Kind(a.address) === "unique-local").map((a) => a.address);
     const global6 = v6.filter((a) => ipv6Kind(a.address) === "global").map((a) => a.address);

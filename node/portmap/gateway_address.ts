@@ -11,6 +11,7 @@
  * 3. A guess: the first host of the machine's private IPv4 subnet, where home
  *    routers usually sit.
  */
+import { formatIp, ipFromBytes, ipKindOf, parseIp } from "../ip/mod.ts";
 
 /**
  * The IPv4 default gateway in the text of /proc/net/route, or undefined.
@@ -29,8 +30,9 @@ export function parseProcNetRoute(text: string): string | undefined {
     // RTF_UP (1) and RTF_GATEWAY (2): a live route through a router.
     if (flags !== undefined && (parseInt(flags, 16) & 3) !== 3) continue;
     // Little-endian hex: "0132A8C0" is 192.168.50.1.
-    const n = parseInt(gw, 16);
-    const addr = [n & 255, (n >> 8) & 255, (n >> 16) & 255, (n >>> 24) & 255].join(".");
+    const bytes = new Uint8Array(4);
+    new DataView(bytes.buffer).setUint32(0, parseInt(gw, 16), true);
+    const addr = formatIp(ipFromBytes(bytes));
     const m = Number(metric ?? 0) || 0;
     if (!best || m < best.metric) best = { gw: addr, metric: m };
   }
@@ -46,7 +48,7 @@ export function parseProcNetRoute(text: string): string | undefined {
 export function parseIpRoute(text: string): string | undefined {
   let best: { gw: string; metric: number } | undefined;
   for (const line of text.split("\n")) {
-    const m = /^default\s+via\s+(\d{1,3}(?:\.\d{1,3}){3})\b(.*)$/.exec(line.trim());
+    const m = /^default\s+via\s+(\S+)(.*)$/.exec(line.trim());
     if (!m || ipv4(m[1]!) === undefined) continue;
     const metric = Number(/\bmetric\s+(\d+)/.exec(m[2]!)?.[1] ?? 0);
     if (!best || metric < best.metric) best = { gw: m[1]!, metric };
@@ -115,7 +117,7 @@ function ipv4Interfaces(): { address: string; addr: number; mask: number }[] {
 
 function firstHostOfLan(): string | undefined {
   for (const { address, addr, mask } of ipv4Interfaces()) {
-    if (!/^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(address)) continue;
+    if (ipKindOf(address) !== "private") continue;
     const first = (((addr & mask) >>> 0) + 1) >>> 0;
     if (first === addr) continue;
     return formatIpv4(first);
@@ -133,14 +135,16 @@ export function lanAddressFor(gateway: string): string | undefined {
   return same?.address;
 }
 
+/** A dotted IPv4 address as a 32-bit number (for masks), or undefined when `s` is none. */
 export function ipv4(s: string): number | undefined {
-  const parts = s.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
-    return undefined;
-  }
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  const ip = parseIp(s);
+  if (ip?.family !== 4) return undefined;
+  return new DataView(ip.bytes.buffer, ip.bytes.byteOffset).getUint32(0);
 }
 
+/** The dotted form of a 32-bit IPv4 address. */
 export function formatIpv4(n: number): string {
-  return [n >>> 24, (n >> 16) & 255, (n >> 8) & 255, n & 255].join(".");
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, n >>> 0);
+  return formatIp(ipFromBytes(bytes));
 }

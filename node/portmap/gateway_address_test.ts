@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseIpRoute, parseProcNetRoute } from "./gateway_address.ts";
+import { formatIpv4, ipv4, parseIpRoute, parseProcNetRoute } from "./gateway_address.ts";
 
 const HEADER =
   "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";
@@ -47,5 +47,21 @@ Deno.test("parseIpRoute: `ip -4 route show default` output", () => {
   );
   assert.equal(parseIpRoute("default dev wg0 scope link\n"), undefined);
   assert.equal(parseIpRoute("default via 999.1.1.1 dev eth0\n"), undefined);
+  assert.equal(parseIpRoute("default via 192.168.50. dev eth0\n"), undefined);
+  assert.equal(parseIpRoute("default via 192.168.050.1 dev eth0\n"), undefined);
+  assert.equal(parseIpRoute("default via fe80::1 dev eth0\n"), undefined);
   assert.equal(parseIpRoute(""), undefined);
+});
+
+Deno.test("ipv4 and formatIpv4: dotted addresses as 32-bit numbers, malformed ones refused", () => {
+  assert.equal(ipv4("192.168.50.1"), 0xc0a83201);
+  assert.equal(ipv4("255.255.255.0"), 0xffffff00);
+  assert.equal(ipv4("0.0.0.0"), 0);
+  assert.equal(formatIpv4(0xc0a83201), "192.168.50.1");
+  assert.equal(formatIpv4(0xffffffff), "255.255.255.255");
+  for (
+    const bad of ["1.2.3.", "1.2.3", "01.2.3.4", "1.2.3.4.5", "256.0.0.1", "::1", "", " 1.2.3.4"]
+  ) {
+    assert.equal(ipv4(bad), undefined, bad);
+  }
 });

@@ -6,7 +6,8 @@
  */
 import type { PortMapView } from "../api/mod.ts";
 import { formatEndpoint } from "../transport/mod.ts";
-import { defaultGateway, ipv4, lanAddressFor } from "./gateway_address.ts";
+import { type IpKind, ipKind, ipKindOf, parseIp } from "../ip/mod.ts";
+import { defaultGateway, lanAddressFor } from "./gateway_address.ts";
 import { NatPmpClient, type Protocol } from "./nat_pmp.ts";
 import { UpnpGateway } from "./upnp.ts";
 
@@ -77,7 +78,7 @@ export function portMapOff(reason: string): PortMap {
 
 export function startPortMap(options: PortMapOptions): PortMap {
   // Nothing outside can reach a loopback listener, so the LAN is not asked (nor is it in tests).
-  if (/^127\./.test(options.host) || options.host === "::1") {
+  if (ipKindOf(options.host) === "loopback") {
     return portMapOff("listening on loopback only");
   }
   const timeoutMs = options.timeoutMs ?? 3000;
@@ -321,21 +322,12 @@ async function findPmp(_signal: AbortSignal): Promise<Mapper | undefined> {
 }
 
 /** Where a router's external address says another NAT sits outside it. */
-const BEHIND_ANOTHER_NAT = [
-  ["10.0.0.0", 8],
-  ["172.16.0.0", 12],
-  ["192.168.0.0", 16],
-  ["100.64.0.0", 10], // carrier-grade NAT (RFC 6598)
-  ["169.254.0.0", 16],
-] as const;
+const BEHIND_ANOTHER_NAT: ReadonlySet<IpKind> = new Set(["private", "cgnat", "link-local"]);
 
 /** A private, carrier-grade NAT or link-local IPv4 address. */
 export function behindAnotherNat(ip: string): boolean {
-  const n = ipv4(ip);
-  return n !== undefined &&
-    BEHIND_ANOTHER_NAT.some(([base, bits]) =>
-      (n >>> (32 - bits)) === (ipv4(base)! >>> (32 - bits))
-    );
+  const a = parseIp(ip);
+  return a?.family === 4 && BEHIND_ANOTHER_NAT.has(ipKind(a));
 }
 
 function isWildcard(host: string): boolean {

@@ -4,6 +4,16 @@
  * which are private. Pure functions over parsed addresses; `localNetworks()`
  * is the one place that reads the machine's interfaces.
  */
+import {
+  inCidr as ipInCidr,
+  type IpAddress,
+  type IpKind,
+  ipKind,
+  parseCidr,
+  parseIp,
+  sameIp,
+  unmapIp,
+} from "../ip/mod.ts";
 
 /** One non-loopback interface address with its prefix, as `Deno.networkInterfaces()` gives it. */
 export interface LocalNetwork {
@@ -29,84 +39,40 @@ export function localNetworks(): LocalNetwork[] {
   }
 }
 
-/** An address as 4 or 16 bytes; null when `host` is no IP literal. */
-export function ipBytes(host: string): Uint8Array | null {
-  const h = host.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(h);
-  if (mapped) return ipBytes(mapped[1]!);
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(h)) {
-    const parts = h.split(".").map(Number);
-    return parts.every((p) => p <= 255) ? Uint8Array.from(parts) : null;
-  }
-  if (!/^[0-9a-f:.]+$/i.test(h) || !h.includes(":")) return null;
-  const halves = h.split("::");
-  if (halves.length > 2) return null;
-  const groups = (s: string): number[] | null => {
-    if (s === "") return [];
-    const out: number[] = [];
-    for (const part of s.split(":")) {
-      if (part.includes(".")) {
-        const v4 = ipBytes(part);
-        if (!v4 || v4.length !== 4) return null;
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else if (/^[0-9a-f]{1,4}$/i.test(part)) out.push(parseInt(part, 16));
-      else return null;
-    }
-    return out;
-  };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  if (!head || !tail) return null;
-  const fill = 8 - head.length - tail.length;
-  if (halves.length === 1 ? fill !== 0 : fill < 1) return null;
-  const all = [...head, ...Array<number>(halves.length === 2 ? fill : 0).fill(0), ...tail];
-  const out = new Uint8Array(16);
-  all.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
+/**
+ * The address a host text names, IPv4-mapped ones as IPv4; null when it is no
+ * IP literal. Brackets ("[::1]") and a zone are allowed.
+ */
+function hostIp(host: string): IpAddress | null {
+  const ip = parseIp(/^\[([^\[\]]*)\]$/.exec(host)?.[1] ?? host);
+  return ip && unmapIp(ip);
 }
 
-/** Whether the first `bits` bits of two addresses of one family agree. */
-function samePrefix(a: Uint8Array, b: Uint8Array, bits: number): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length && bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((a[i]! & mask) !== (b[i]! & mask)) return false;
-  }
-  return true;
+/** An address as 4 or 16 bytes; null when `host` is no IP literal. */
+export function ipBytes(host: string): Uint8Array | null {
+  return hostIp(host)?.bytes ?? null;
 }
 
 /** Whether `host` lies in `cidr` ("192.168.50.0/24", "2001:db8::/32"). */
 export function inCidr(host: string, cidr: string): boolean {
-  const [net, len] = cidr.split("/");
-  const a = ipBytes(host);
-  const b = ipBytes(net ?? "");
-  const bits = Number(len);
-  if (!a || !b || !Number.isInteger(bits) || bits < 0 || bits > b.length * 8) return false;
-  return samePrefix(a, b, bits);
+  const ip = hostIp(host);
+  const net = parseCidr(cidr);
+  return ip !== null && net !== null && ipInCidr(ip, net);
 }
 
-const LOOPBACK = ["127.0.0.0/8", "::1/128"];
-const PRIVATE = [
-  "10.0.0.0/8",
-  "172.16.0.0/12",
-  "192.168.0.0/16",
-  // Carrier-grade NAT: shared by a provider's customers, never reachable from outside.
-  "100.64.0.0/10",
-  "169.254.0.0/16",
-  "fc00::/7",
-  "fe80::/10",
-];
-
+/** Whether `host` is a loopback address (127/8, ::1, also IPv4-mapped): only this machine's. */
 export function isLoopback(host: string): boolean {
-  return LOOPBACK.some((c) => inCidr(host, c));
+  const ip = hostIp(host);
+  return ip !== null && ipKind(ip) === "loopback";
 }
+
+/** Kinds nobody outside the site reaches: a peer there is behind the same or another NAT. */
+const PRIVATE: ReadonlySet<IpKind> = new Set(["private", "cgnat", "link-local", "unique-local"]);
 
 /** RFC 1918, carrier-grade NAT, link-local and unique-local addresses. */
 export function isPrivateAddress(host: string): boolean {
-  return PRIVATE.some((c) => inCidr(host, c));
+  const ip = hostIp(host);
+  return ip !== null && PRIVATE.has(ipKind(ip));
 }
 
 /** Whether `host` is on a subnet of one of `networks` (a peer there reaches us without a router). */
@@ -116,10 +82,10 @@ export function onOwnLink(host: string, networks: readonly LocalNetwork[]): bool
 
 /** Whether `host` is one of this machine's own interface addresses. */
 export function isOwnAddress(host: string, networks: readonly LocalNetwork[]): boolean {
-  const a = ipBytes(host);
+  const a = hostIp(host);
   if (!a) return false;
   return networks.some((n) => {
-    const b = ipBytes(n.address);
-    return b !== null && samePrefix(a, b, a.length * 8);
+    const b = hostIp(n.address);
+    return b !== null && sameIp(a, b);
   });
 }

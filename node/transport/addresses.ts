@@ -1,5 +1,6 @@
 /**
- * IP address forms, in one place.
+ * The transport's address forms (parsing and classifying an IP address is
+ * node/ip's job; this is what the transport decides with it).
  *
  * A node listens on "::" by default, a dual-stack socket: an IPv4 peer then
  * arrives as "::ffff:192.0.2.7". That form must never be published, compared
@@ -10,64 +11,8 @@
  * publishableInterfaceAddress decides which of the machine's own addresses go
  * into its (sealed) address record.
  */
+import { formatIp, ipKind, isIpv4Mapped, parseIp, unmapIp } from "../ip/mod.ts";
 import type { Endpoint } from "./ssh.ts";
-
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** The four octets of a dotted IPv4 address, or null. */
-function ipv4Octets(text: string): number[] | null {
-  const m = IPV4.exec(text);
-  if (!m) return null;
-  const octets = m.slice(1, 5).map(Number);
-  return octets.every((o) => o <= 255) ? octets : null;
-}
-
-/**
- * The 16 bytes of an IPv6 address in any textual form ("::", embedded IPv4,
- * upper case), or null when `text` is not one. A zone ("%eth0") is ignored.
- */
-function ipv6Bytes(text: string): Uint8Array | null {
-  const host = text.replace(/%[^%]*$/, "");
-  if (host.length > 45 || !host.includes(":")) return null;
-  const halves = host.split("::");
-  if (halves.length > 2) return null;
-  const groups = (part: string): number[] | null => {
-    if (part === "") return [];
-    const out: number[] = [];
-    const pieces = part.split(":");
-    for (let i = 0; i < pieces.length; i++) {
-      const p = pieces[i]!;
-      const v4 = i === pieces.length - 1 ? ipv4Octets(p) : null;
-      if (v4) {
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) {
-        out.push(parseInt(p, 16));
-      } else {
-        return null;
-      }
-    }
-    return out;
-  };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  if (!head || !tail) return null;
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
-  const all = [...head, ...new Array<number>(missing).fill(0), ...tail];
-  const bytes = new Uint8Array(16);
-  all.forEach((g, i) => {
-    bytes[2 * i] = g >> 8;
-    bytes[2 * i + 1] = g & 255;
-  });
-  return bytes;
-}
-
-/** The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d), or null. */
-function mappedIPv4(bytes: Uint8Array): string | null {
-  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return null;
-  if (bytes[10] !== 0xff || bytes[11] !== 0xff) return null;
-  return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
-}
 
 /**
  * "::ffff:192.0.2.7" (in any spelling, e.g. "::FFFF:c000:0207") becomes
@@ -80,9 +25,8 @@ function mappedIPv4(bytes: Uint8Array): string | null {
  * ```
  */
 export function unmapIPv4(host: string): string {
-  if (typeof host !== "string" || !host.includes(":")) return host; // also from untyped JS
-  const bytes = ipv6Bytes(host);
-  return (bytes && mappedIPv4(bytes)) ?? host;
+  const ip = parseIp(host); // null also for a missing host from untyped JS (ssh2)
+  return ip && isIpv4Mapped(ip) ? formatIp(unmapIp(ip)) : host;
 }
 
 /** `e` with an IPv4-mapped host replaced by the plain IPv4 address. */
@@ -92,32 +36,46 @@ export function unmapEndpoint(e: Endpoint): Endpoint {
 }
 
 /**
+ * The endpoint a literal "a.b.c.d:port" or "[v6]:port" names (the host as
+ * written, a zone allowed), or null for anything else: host names, a bare
+ * IPv6 address without brackets, ports outside 1 to 65535, malformed addresses.
+ */
+export function parseIpEndpoint(text: string): Endpoint | null {
+  if (typeof text !== "string") return null;
+  const m = /^\[([^\[\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:\[\]]+):(\d{1,5})$/.exec(text);
+  const ip = m && parseIp(m[1]!);
+  const port = Number(m?.[2]);
+  if (!ip || (ip.family === 6) !== text.startsWith("[") || port < 1 || port > 65535) return null;
+  return { host: m![1]!, port };
+}
+
+/**
  * A "host:port" or "[v6]:port" text with an IPv4-mapped host written as plain
  * "a.b.c.d:port"; anything else (names, malformed text) is returned unchanged.
  */
 export function unmapAddress(text: string): string {
-  const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(text);
-  if (!m) return text;
-  const host = unmapIPv4(m[1]!);
-  return host === m[1] ? text : `${host}:${m[2]}`;
+  const e = parseIpEndpoint(text);
+  if (!e) return text;
+  const host = unmapIPv4(e.host);
+  return host === e.host ? text : `${host}:${e.port}`;
 }
 
 /** Whether `host` is an IPv6 literal (an IPv4-mapped one counts as IPv4). */
 export function isIPv6(host: string): boolean {
-  const bytes = ipv6Bytes(host);
-  return bytes !== null && mappedIPv4(bytes) === null;
+  const ip = parseIp(host);
+  return ip?.family === 6 && !isIpv4Mapped(ip);
 }
 
 /** Whether a "host:port" text names an IPv6 host, "[2001:db8::1]:7022". */
 export function isIPv6Address(text: string): boolean {
-  const m = /^\[([0-9a-fA-F:.%\w-]+)\]:\d{1,5}$/.exec(text);
-  return m !== null && isIPv6(m[1]!);
+  const e = parseIpEndpoint(text);
+  return e !== null && isIPv6(e.host);
 }
 
 /**
  * Whether one of the machine's own interface addresses belongs in its
  * address record (which only accepted contacts can open):
- * - IPv4: anything but loopback (127/8), link-local (169.254/16) and 0.0.0.0.
+ * - IPv4: anything but loopback (127/8), link-local (169.254/16) and 0/8.
  *   Private ranges stay: a contact on the same LAN reaches us there.
  * - IPv6: global unicast only. Not loopback, unspecified, link-local
  *   (fe80::/10, needs a zone, useless to anyone else), the old site-local
@@ -127,19 +85,14 @@ export function isIPv6Address(text: string): boolean {
  *   stable name for that site that every contact would learn.
  */
 export function publishableInterfaceAddress(address: string): boolean {
-  const v4 = ipv4Octets(address);
-  if (v4) {
-    return !(v4[0] === 127 || v4[0] === 0 || (v4[0] === 169 && v4[1] === 254));
+  const ip = parseIp(address);
+  if (!ip) return false;
+  const kind = ipKind(ip);
+  if (ip.family === 4) {
+    return kind !== "loopback" && kind !== "unspecified" && kind !== "link-local";
   }
-  const b = ipv6Bytes(address);
-  if (!b || address.includes("%")) return false;
-  if (b.slice(0, 12).every((x) => x === 0)) return false; // ::, ::1, ::a.b.c.d
-  if (mappedIPv4(b)) return false;
-  if (b[0] === 0xff) return false; // multicast
-  if (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) return false; // fe80::/10
-  if (b[0] === 0xfe && (b[1]! & 0xc0) === 0xc0) return false; // fec0::/10
-  if ((b[0]! & 0xfe) === 0xfc) return false; // fc00::/7
-  return true;
+  // "reserved" is unicast outside 2000::/3 (e.g. NAT64): rare on an interface, but reachable.
+  return ip.zone === undefined && (kind === "global" || kind === "reserved");
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   isIPv6Address,
   isNoIPv6Error,
   MAX_PUBLISHED_IPV6,
+  parseIpEndpoint,
   publishableAddresses,
   publishableInterfaceAddress,
   unmapAddress,
@@ -64,6 +65,43 @@ Deno.test("addresses: which hosts and host:port texts are IPv6", () => {
   assert.ok(!isIPv6Address("[::ffff:192.0.2.1]:7022"));
   assert.ok(!isIPv6Address("192.0.2.1:7022"));
   assert.ok(!isIPv6Address("anchor.example.org:7022"));
+});
+
+Deno.test("addresses: literal ip:port endpoints; names, bare IPv6 and malformed ones are not", () => {
+  const table: readonly (readonly [string, { host: string; port: number } | null])[] = [
+    ["192.0.2.7:7022", { host: "192.0.2.7", port: 7022 }],
+    ["[2001:db8::1]:1", { host: "2001:db8::1", port: 1 }],
+    ["[::ffff:192.0.2.7]:65535", { host: "::ffff:192.0.2.7", port: 65535 }],
+    ["[fe80::1%eth0]:7022", { host: "fe80::1%eth0", port: 7022 }],
+    ["192.0.2.7:0", null],
+    ["192.0.2.7:65536", null],
+    ["192.0.2.7", null],
+    ["1.2.3.:7022", null],
+    ["01.2.3.4:7022", null],
+    ["[1.2.3.4]:7022", null],
+    ["2001:db8::1:7022", null],
+    ["[1::2::3]:7022", null],
+    ["[2001:db8::1]", null],
+    ["anchor.example.org:7022", null],
+    [" 192.0.2.7:7022", null],
+    ["", null],
+  ];
+  for (const [text, endpoint] of table) assert.deepEqual(parseIpEndpoint(text), endpoint, text);
+  assert.equal(parseIpEndpoint(undefined as unknown as string), null);
+});
+
+Deno.test("addresses: malformed addresses are refused everywhere, not half-parsed", () => {
+  for (const bad of ["1.2.3.", "01.2.3.4", "256.1.1.1", "1.2.3.4.5", "192.168.1.20 "]) {
+    assert.ok(!publishableInterfaceAddress(bad), bad);
+    assert.ok(!isIPv6(bad), bad);
+  }
+  for (const bad of ["::ffff:01.2.3.4", "::ffff:1.2.3.", "1.2.3.4::", ":::"]) {
+    assert.equal(unmapIPv4(bad), bad, bad);
+    assert.ok(!isIPv6(bad), bad);
+    assert.equal(unmapAddress(`[${bad}]:7022`), `[${bad}]:7022`, bad);
+  }
+  assert.ok(!isIPv6Address("[1::2::3]:7022"));
+  assert.ok(!isIPv6Address("[2001:db8::1]:0"));
 });
 
 Deno.test("addresses: only global IPv6 and non-loopback, non-link-local IPv4 are published", () => {

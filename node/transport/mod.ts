@@ -4,6 +4,7 @@ export {
   isIPv6Address,
   isNoIPv6Error,
   MAX_PUBLISHED_IPV6,
+  parseIpEndpoint,
   publishableAddresses,
   publishableInterfaceAddress,
   unmapAddress,
