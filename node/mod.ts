@@ -20,4 +20,5 @@ export {
   serveControl,
 } from "./control/mod.ts";
 export { type Endpoint, formatEndpoint, parseEndpoint } from "./transport/mod.ts";
+export { type IpKind, ipKindOf, parseIp } from "./ip/mod.ts";
 export { type Invite, parseInvite } from "./contacts/mod.ts";

@@ -6,6 +6,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
+import { ipKindOf, parseIp } from "../node/mod.ts";
 
 /** The largest request body accepted, in bytes (a message is at most 16,000 characters). */
 export const MAX_BODY = 256 * 1024;
@@ -46,7 +47,7 @@ export function randomSecret(): string {
 /** True for addresses only this machine can reach. */
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+  return h === "localhost" || ipKindOf(h) === "loopback";
 }
 
 export function isWildcard(host: string): boolean {
@@ -59,7 +60,13 @@ export function hostPort(host: string, port: number): string {
   return `${host.includes(":") ? `[${host.replace(/^\[|\]$/g, "")}]` : host}:${port}`;
 }
 
-const IP_LITERAL = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])$/;
+/** A literal IPv4 address, or an IPv6 one in brackets (no zone: a Host header carries none). */
+function isIpLiteral(host: string): boolean {
+  if (host.startsWith("[")) {
+    return host.endsWith("]") && !host.includes("%") && parseIp(host.slice(1, -1))?.family === 6;
+  }
+  return parseIp(host)?.family === 4;
+}
 
 /** The admin's secrets and which Host headers name it. */
 export class Guard {
@@ -96,7 +103,7 @@ export class Guard {
     if (!this.#anyIp) return false;
     const at = h.lastIndexOf(":");
     if (at < 0 || h.slice(at + 1) !== String(this.#port)) return false;
-    return IP_LITERAL.test(h.slice(0, at));
+    return isIpLiteral(h.slice(0, at));
   }
 
   /** A valid session cookie or `Authorization: Bearer <token>`. */

@@ -8,6 +8,7 @@
 import type { Clock, TimerId } from "../clock/mod.ts";
 import type { EventBus } from "../events.ts";
 import type { RpcSession } from "../protocol/mod.ts";
+import { isLoopback } from "../reach/mod.ts";
 import {
   type Endpoint,
   formatEndpoint,
@@ -92,7 +93,7 @@ export class OwnAddresses {
     if (!sees || !a || !isWildcard(a.host) || this.#d.advertise.length > 0) return;
     try {
       const ip = unmapIPv4(parseEndpoint(sees).host); // an older peer may say ::ffff:a.b.c.d
-      if (this.#seenAs.has(ip) || ip.startsWith("127.") || ip === "::1") return;
+      if (this.#seenAs.has(ip) || isLoopback(ip)) return;
       this.#seenAs.add(ip);
       this.#d.bus.say(`a peer sees us at ${ip}`);
       this.#d.bus.emit({ type: "seen-as", address: ip });
