@@ -28,7 +28,7 @@ import type { Duplex } from "node:stream";
 import { Transform } from "node:stream";
 import { isRojError, RojError } from "../errors.ts";
 import { toHex } from "../log/mod.ts";
-import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import { check, decodeB64, encodeB64, RELAY_FEATURE, type RpcSession } from "../protocol/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import {
   type Endpoint,
@@ -501,7 +501,7 @@ export class Relay {
     return this.#host.sessions()
       .filter((s) =>
         s.via === undefined && s.direction === "out" && !s.rpc.closed &&
-        (s.rpc.peerHello?.features.includes("relay") ?? false)
+        (s.rpc.peerHello?.features.includes(RELAY_FEATURE) ?? false)
       )
       .sort((x, y) => Number(y.anchor) - Number(x.anchor))
       .slice(0, 4)
@@ -529,7 +529,7 @@ export class Relay {
       this.#checkIn(FIRST_CHECK_DELAY_MS);
     } else if (now - this.#lastCheck > this.#recheckMs) {
       this.checkReachability().catch(() => {});
-    } else if (this.#reachable === false && s.rpc.peerHello?.features.includes("relay")) {
+    } else if (this.#reachable === false && s.rpc.peerHello?.features.includes(RELAY_FEATURE)) {
       this.#host.republish("a relay came up");
     }
   }
