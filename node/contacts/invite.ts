@@ -14,6 +14,8 @@
 import { base64urlnopad } from "@scure/base";
 import { RojError } from "../errors.ts";
 import {
+  INVITE_MAGIC,
+  INVITE_TEXT_PREFIX,
   NAMESPACES,
   parsePublicKeyBlob,
   publicKeyBlob,
@@ -23,8 +25,8 @@ import {
 } from "../identity/mod.ts";
 import { WireReader, WireWriter } from "../wire/mod.ts";
 
-const PREFIX = "roj1:";
-const MAGIC = "roj-invite-v1";
+const PREFIX = INVITE_TEXT_PREFIX;
+const MAGIC = INVITE_MAGIC;
 export const MAX_INVITE_TEXT = 4096;
 export const MAX_INVITE_ADDRESSES = 8;
 

@@ -18,6 +18,8 @@
  */
 import { RojError } from "../errors.ts";
 import {
+  ADDR_RECORD_MAGIC,
+  ADDR_RECORD_RELAYS_MAGIC,
   NAMESPACES,
   parsePublicKeyBlob,
   publicKeyBlob,
@@ -29,8 +31,8 @@ import {
 import { parseEndpoint } from "../transport/mod.ts";
 import { bytesEqual, WireReader, WireWriter } from "../wire/mod.ts";
 
-const MAGIC = "roj-addr-v1";
-const MAGIC_RELAYS = "roj-addr-v2";
+const MAGIC = ADDR_RECORD_MAGIC;
+const MAGIC_RELAYS = ADDR_RECORD_RELAYS_MAGIC;
 export const MAX_RECORD_ADDRESSES = 8;
 /** Most relays one record names. */
 export const MAX_RECORD_RELAYS = 4;

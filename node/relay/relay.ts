@@ -40,6 +40,7 @@ import {
   unmapIPv4,
 } from "../transport/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
+import { RELAY_SUBSYSTEM_PREFIX } from "../identity/mod.ts";
 import { inboundEvidence, type LocalNetwork, type Observation, outsidePeer } from "../reach/mod.ts";
 import {
   type Bucket,
@@ -51,7 +52,7 @@ import {
 } from "./relay_policy.ts";
 
 /** The subsystem a relayed channel is opened as; the token pairs the two sides. */
-const CHANNEL = /^roj-relay-([0-9a-f]{32})$/;
+const CHANNEL = new RegExp(`^${RELAY_SUBSYSTEM_PREFIX}([0-9a-f]{32})$`);
 /** How long the relay holds one side of a splice waiting for the other. */
 const PAIR_TIMEOUT_MS = 15_000;
 /**
@@ -437,7 +438,7 @@ export class Relay {
     let stream: Duplex;
     try {
       const client = await this.#clientTo(relay);
-      stream = await client.openStream(`roj-relay-${params.token}`);
+      stream = await client.openStream(`${RELAY_SUBSYSTEM_PREFIX}${params.token}`);
     } finally {
       this.#offers--;
     }
@@ -482,7 +483,7 @@ export class Relay {
           await s.rpc.request("relay.open", { to: encodeB64(peer) }, 15_000),
         );
         const client = await this.#clientTo(relay);
-        const stream = await client.openStream(`roj-relay-${res.token}`);
+        const stream = await client.openStream(`${RELAY_SUBSYSTEM_PREFIX}${res.token}`);
         if (await this.#host.dialOver(stream, peer, name)) return true;
       } catch (err) {
         this.#host.log(
