@@ -3,6 +3,7 @@
  * request with parseCall, answers from a NodeApi and streams events to
  * followers. See protocol.ts for the wire format.
  */
+import { type Clock, delay, systemClock } from "../clock/mod.ts";
 import { isRojError, RojError } from "../errors.ts";
 import { type NodeApi, type NodeEvent, type Params, parseCall, type Results } from "../api/mod.ts";
 import {
@@ -23,6 +24,8 @@ export const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 export interface ControlServerOptions {
   /** Receives one line per notable happening (dropped clients, internal errors). @default ignore */
   log?: (line: string) => void;
+  /** Paces retries after a failed accept. @default systemClock */
+  clock?: Clock;
 }
 
 export interface ControlServer {
@@ -58,6 +61,7 @@ export async function serveControl(
   options: ControlServerOptions = {},
 ): Promise<ControlServer> {
   const log = options.log ?? (() => {});
+  const clock = options.clock ?? systemClock;
   checkSocketPath(path);
   await claimPath(path);
   let listener: Deno.UnixListener;
@@ -94,7 +98,8 @@ export async function serveControl(
         if (closing) break;
         if (err instanceof Deno.errors.BadResource) break;
         log(`control: accept failed: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, 50));
+        // A transient failure (out of file descriptors): try again a moment later.
+        await delay(clock, 50);
         continue;
       }
       if (closing) {
