@@ -85,8 +85,10 @@ export async function parseInvite(text: string, now: number): Promise<Invite> {
     r.end();
     if (nonce.length !== 16 || name.length === 0 || name.length > 40) throw new Error("fields");
     invite = { publicKey, name, addresses, expires, nonce };
-  } catch {
-    throw new RojError("bad_input", "this invite is damaged or incomplete; ask for a new one");
+  } catch (err) {
+    throw new RojError("bad_input", "this invite is damaged or incomplete; ask for a new one", {
+      cause: err,
+    });
   }
   if (!await verifySshsig(sig, NAMESPACES.invite, payload, { publicKey: invite.publicKey })) {
     throw new RojError("bad_input", "this invite's signature does not match: it was altered");

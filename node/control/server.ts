@@ -272,15 +272,15 @@ class Session {
     let text: string;
     try {
       text = decoder.decode(bytes);
-    } catch {
-      return this.#fail(null, new RojError("bad_input", "request is not UTF-8"));
+    } catch (err) {
+      return this.#fail(null, new RojError("bad_input", "request is not UTF-8", { cause: err }));
     }
     if (text.trim() === "") return;
     let raw: unknown;
     try {
       raw = JSON.parse(text);
-    } catch {
-      return this.#fail(null, new RojError("bad_input", "request is not JSON"));
+    } catch (err) {
+      return this.#fail(null, new RojError("bad_input", "request is not JSON", { cause: err }));
     }
     const envelope = requestSchema.safeParse(raw);
     if (!envelope.success) {
@@ -291,6 +291,7 @@ class Session {
         new RojError(
           "bad_input",
           `bad request: ${issue?.path.join(".") || "line"}: ${issue?.message ?? "invalid"}`,
+          { cause: envelope.error },
         ),
       );
     }
@@ -333,7 +334,8 @@ class Session {
         err instanceof Error ? err.stack ?? message : message
       }`,
     );
-    return { code: "internal", message: `internal error: ${message}` };
+    // The code says it is a bug; the CLI prints "roj: internal: <message>".
+    return { code: "internal", message };
   }
 
   #send(line: ResponseLine): void {

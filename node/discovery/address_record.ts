@@ -131,8 +131,8 @@ export async function openRecord(
     if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(time)) throw new Error("range");
     checkAddresses(addresses);
     rec = { owner, seq, time, addresses, ...(relays.length > 0 ? { relays } : {}) };
-  } catch {
-    throw new RojError("bad_input", "address record is malformed");
+  } catch (err) {
+    throw new RojError("bad_input", "address record is malformed", { cause: err });
   }
   if (expectedOwner && !bytesEqual(expectedOwner, rec.owner)) {
     throw new RojError("refused", "address record belongs to someone else");

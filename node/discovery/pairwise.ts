@@ -134,8 +134,8 @@ export function pairwise(me: KeyPair): (them: Uint8Array) => Pair {
         const { tag, key } = of(owner);
         try {
           return xchacha20poly1305(key, sealed.subarray(0, 24), tag).decrypt(sealed.subarray(24));
-        } catch {
-          throw new RojError("seal_failed", "sealed record does not open");
+        } catch (err) {
+          throw new RojError("seal_failed", "sealed record does not open", { cause: err });
         }
       },
     };

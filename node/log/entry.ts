@@ -149,8 +149,8 @@ function text(b: Uint8Array, from: number, to: number): string {
   }
   try {
     return strictDecoder.decode(b.subarray(from, to));
-  } catch {
-    throw new RojError("bad_input", "entry holds text that is not UTF-8");
+  } catch (err) {
+    throw new RojError("bad_input", "entry holds text that is not UTF-8", { cause: err });
   }
 }
 

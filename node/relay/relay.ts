@@ -649,8 +649,8 @@ export class Relay {
     let seen: string;
     try {
       seen = unmapIPv4(parseEndpoint(rpc.pipe.remote).host);
-    } catch {
-      throw new RojError("refused", "no dial-back through a relay");
+    } catch (err) {
+      throw new RojError("refused", "no dial-back through a relay", { cause: err });
     }
     if (to.host !== seen) {
       throw new RojError("refused", "only the address this node sees you at is dialled back");
