@@ -1,7 +1,9 @@
 /**
  * The `roj` command line. Each command is a thin shell over node/: it parses,
- * calls one node method and prints. Failures become one line on stderr and a
- * non-zero exit; a stack trace only with ROJ_DEBUG=1.
+ * calls one node method and prints. A failure becomes `roj: <code>: <message>`
+ * on stderr (with --json, `{"error":{"code","message"}}` on stdout) and an exit
+ * status by code (failure.ts, exit_codes.ts); stack traces and causes only
+ * with ROJ_DEBUG=1.
  */
 import { Command, CommanderError } from "commander";
 import {
@@ -31,6 +33,8 @@ import { addGroupCommands } from "./commands_group.ts";
 import { type CliIo, stdio } from "./io.ts";
 import { dataOption, parsePositive } from "./options.ts";
 import { parseDuration } from "./duration.ts";
+import { EXIT, exitCodeOf } from "./exit_codes.ts";
+import { asRojError, debugText, failureJson, failureLine, wantsJson } from "./failure.ts";
 
 export type { CliIo } from "./io.ts";
 
@@ -123,8 +127,9 @@ export function buildCli(io: CliIo = stdio): Command {
   const program = new Command("roj")
     .description("Roj: a peer-to-peer messenger over SSH. Every command has --help.")
     .version("0.1.0")
-    .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .addHelpText("after", FAILURE_HELP)
+    // Usage errors are reported by runCli in the one failure form, not by commander.
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} })
     .exitOverride();
 
   program.command("init")
@@ -424,27 +429,42 @@ export function buildCli(io: CliIo = stdio): Command {
   return program;
 }
 
+/** The end of `roj --help`: how failures look, for scripts. */
+const FAILURE_HELP = `
+Failures print one line on stderr, "roj: <code>: <message>"; with --json they
+print {"error":{"code":"<code>","message":"<message>"}} on stdout instead.
+Exit status: 0 done, 1 failed, 2 usage or a bad argument, 3 no node running,
+4 unreachable, timed out or busy (try again later), 5 refused, 70 internal error.
+ROJ_DEBUG=1 adds the stack trace and what caused it.`;
+
 /** Runs the CLI and returns the exit code. */
 export async function runCli(args: string[], io: CliIo = stdio): Promise<number> {
   const program = buildCli(io);
   try {
     await program.parseAsync(args, { from: "user" });
-    return 0;
+    return EXIT.ok;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // --help and --version end in a CommanderError too, with status 0.
+    if (err instanceof CommanderError && err.exitCode === 0) return EXIT.ok;
+    // A command with subcommands and none given: commander printed its help on stderr.
+    if (err instanceof CommanderError && err.code === "commander.help") return EXIT.usage;
     // The reader went away (`roj export notes | head`): stop quietly, as Unix tools do.
-    if (err instanceof Deno.errors.BrokenPipe) return 0;
-    if (isRojError(err)) {
-      io.err(`roj: ${err.message}\n`);
-      return 1;
-    }
-    if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotFound) {
-      io.err(`roj: ${(err as Error).message}\n`);
-      return 1;
-    }
-    io.err(`roj: internal error: ${(err as Error)?.message ?? String(err)}\n`);
-    if (Deno.env.get("ROJ_DEBUG")) io.err(`${(err as Error)?.stack}\n`);
-    return 70;
+    if (err instanceof Deno.errors.BrokenPipe) return EXIT.ok;
+    const failure = asRojError(err);
+    try {
+      if (wantsJson(args)) io.out(failureJson(failure));
+      else io.err(failureLine(failure));
+      if (debugWanted()) io.err(debugText(err));
+    } catch { /* stdout or stderr is gone: the exit status still tells */ }
+    return exitCodeOf(failure.code);
+  }
+}
+
+function debugWanted(): boolean {
+  try {
+    return Boolean(Deno.env.get("ROJ_DEBUG"));
+  } catch {
+    return false; // not allowed to read it: no debug output
   }
 }
 

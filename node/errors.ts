@@ -1,29 +1,50 @@
 /**
  * The one error type of the node. `code` is stable and machine-readable; the
- * message is one line a person can act on. The CLI prints `message` alone.
+ * message is one line a person can act on; `cause` keeps what went wrong
+ * underneath (a parser's own error, a socket's), for logs and ROJ_DEBUG. The
+ * CLI prints `roj: <code>: <message>` and exits with the code's exit status
+ * (cli/exit_codes.ts); the admin API and the control socket send
+ * `{"code", "message"}`.
  */
-export type RojErrorCode =
-  | "bad_input"
-  | "not_found"
-  | "exists"
-  | "key_malformed"
-  | "key_passphrase_required"
-  | "key_bad_passphrase"
-  | "store_corrupt"
-  | "bad_signature"
-  | "wrong_chat"
-  | "seq_gap"
-  | "prev_mismatch"
-  | "equivocation"
-  | "seal_failed"
-  | "no_node"
-  | "unreachable"
-  | "refused"
-  | "timeout"
-  | "protocol"
-  | "busy"
-  | "unknown_method"
-  | "internal";
+
+/** Every error code, in one list (the CLI's exit-code table must name each). */
+export const ROJ_ERROR_CODES = [
+  /** A value given (an argument, a param, a file's content) is wrong. */
+  "bad_input",
+  /** The command line itself is malformed: unknown command or option, missing argument (CLI). */
+  "usage",
+  "not_found",
+  "exists",
+  "key_malformed",
+  "key_passphrase_required",
+  "key_bad_passphrase",
+  "store_corrupt",
+  "bad_signature",
+  "wrong_chat",
+  "seq_gap",
+  "prev_mismatch",
+  "equivocation",
+  "seal_failed",
+  /** No node runs in the data folder (nobody on its control socket). */
+  "no_node",
+  "unreachable",
+  "refused",
+  "timeout",
+  "protocol",
+  "busy",
+  "unknown_method",
+  /** A bug: something failed that should not have. */
+  "internal",
+] as const;
+
+export type RojErrorCode = typeof ROJ_ERROR_CODES[number];
+
+const CODES: ReadonlySet<string> = new Set(ROJ_ERROR_CODES);
+
+/** Whether `code` (say, from another process) is one of ours. */
+export function isRojErrorCode(code: string): code is RojErrorCode {
+  return CODES.has(code);
+}
 
 export interface RojErrorOptions {
   /** The underlying error, kept for logs. */

@@ -120,9 +120,9 @@ Deno.test("roj run --no-web serves no admin; a remote --web needs --web-allow-re
     ]);
     const status = await remote.child.status;
     await remote.done;
-    assert.equal(status.code, 1);
+    assert.equal(status.code, 2);
     assert.equal(remote.output().trim().split("\n").length, 1, remote.output());
-    assert.match(remote.output(), /^roj: --web 0\.0\.0\.0:0 .*--web-allow-remote$/m);
+    assert.match(remote.output(), /^roj: bad_input: --web 0\.0\.0\.0:0 .*--web-allow-remote$/m);
 
     const off = spawnRun(["--data", dir, "--listen", `${host}:${freePort(host)}`, "--no-web"]);
     try {

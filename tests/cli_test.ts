@@ -50,9 +50,23 @@ async function sh(cmd: string, args: string[], stdin?: Uint8Array): Promise<Run>
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-function assertOneLineError(r: Run, pattern: RegExp): void {
-  assert.notEqual(r.code, 0, `expected failure, got ${JSON.stringify(r)}`);
+/** The exit status scripts may rely on for each code these tests meet (cli/exit_codes.ts). */
+const EXIT_OF = {
+  usage: 2,
+  bad_input: 2,
+  not_found: 1,
+  exists: 1,
+  key_malformed: 1,
+  key_bad_passphrase: 1,
+  key_passphrase_required: 1,
+  store_corrupt: 1,
+} as const;
+
+/** One line on stderr, "roj: <code>: <message>", and the code's exit status. */
+function assertOneLineError(r: Run, code: keyof typeof EXIT_OF, pattern: RegExp): void {
+  assert.equal(r.code, EXIT_OF[code], `expected exit ${EXIT_OF[code]}, got ${JSON.stringify(r)}`);
   assert.equal(r.stdout, "");
+  assert.ok(r.stderr.startsWith(`roj: ${code}: `), `code ${code} in the line: ${r.stderr}`);
   assert.match(r.stderr, pattern);
   assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
   assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
@@ -85,9 +99,9 @@ Deno.test("init, id: the key and fingerprint are exactly what ssh-keygen prints"
   const viaEnv = await roj(["id"], { ROJ_HOME: data });
   assert.equal(viaEnv.stdout, id.stdout);
   const viaXdg = await roj(["id"], { XDG_DATA_HOME: d.path, HOME: "/nonexistent" });
-  assertOneLineError(viaXdg, /no identity in .*\/roj/);
+  assertOneLineError(viaXdg, "not_found", /no identity in .*\/roj/);
 
-  assertOneLineError(await roj(["init", "--data", data]), /already holds an identity/);
+  assertOneLineError(await roj(["init", "--data", data]), "exists", /already holds an identity/);
 });
 
 Deno.test("note, read, export; every exported line verifies with ssh-keygen -Y verify", async () => {
@@ -162,9 +176,14 @@ Deno.test("adopting an existing key: passphrase asked, never copied in the clear
 
   assertOneLineError(
     await roj(["init", "--data", data, "--key", key], {}, "wrong\n"),
+    "key_bad_passphrase",
     /passphrase/i,
   );
-  assertOneLineError(await roj(["init", "--data", data, "--key", key], {}, ""), /passphrase/i);
+  assertOneLineError(
+    await roj(["init", "--data", data, "--key", key], {}, ""),
+    "key_passphrase_required",
+    /passphrase/i,
+  );
 
   const ok = await roj(["init", "--data", data, "--key", key], {}, "s3cret\n");
   assert.equal(ok.code, 0, ok.stderr);
@@ -183,7 +202,11 @@ Deno.test("adopting an existing key: passphrase asked, never copied in the clear
   assert.equal(id.code, 0, id.stderr);
   const lf = await sh("ssh-keygen", ["-lf", `${key}.pub`]);
   assert.equal(id.stdout.trim().split("\n")[1], lf.stdout.trim());
-  assertOneLineError(await roj(["id", "--data", data], { ROJ_PASSPHRASE: "nope" }), /passphrase/i);
+  assertOneLineError(
+    await roj(["id", "--data", data], { ROJ_PASSPHRASE: "nope" }),
+    "key_bad_passphrase",
+    /passphrase/i,
+  );
 });
 
 Deno.test("bad input: clear one-line errors, no stack traces", async () => {
@@ -191,32 +214,84 @@ Deno.test("bad input: clear one-line errors, no stack traces", async () => {
   const data = `${d.path}/a`;
   assert.equal((await roj(["init", "--data", data])).code, 0);
 
-  assertOneLineError(await roj(["read", "--data", data, "nosuchchat"]), /no chat called/);
-  assertOneLineError(await roj(["note", "--data", data, "   "]), /empty/);
+  assertOneLineError(
+    await roj(["read", "--data", data, "nosuchchat"]),
+    "not_found",
+    /no chat called/,
+  );
+  // ROJ_DEBUG=1: after the line, the stack and the error it wraps (its cause).
+  const debug = await roj(["read", "--data", data, "nosuchchat"], { ROJ_DEBUG: "1" });
+  assert.equal(debug.code, 1);
+  assert.match(debug.stderr, /^roj: not_found: no chat called [^\n]+\nRojError: no chat called/);
+  assert.match(debug.stderr, /\n\s+at /);
+  assert.match(debug.stderr, /\ncaused by: RojError: no chat called "nosuchchat"\n/);
+  assertOneLineError(await roj(["note", "--data", data, "   "]), "bad_input", /empty/);
   assertOneLineError(
     await roj(["read", "--data", data, "notes", "--last", "x"]),
+    "bad_input",
     /positive whole number/,
   );
   assertOneLineError(
     await roj(["init", "--data", `${d.path}/b`, "--name", "a\u0007b"]),
+    "bad_input",
     /not allowed/,
   );
-  const unknown = await roj(["frobnicate"]);
-  assert.notEqual(unknown.code, 0);
-  assert.match(unknown.stderr, /unknown command/);
+  // Commander's own usage errors: the same one-line form, exit 2.
+  assertOneLineError(
+    await roj(["frobnicate"]),
+    "usage",
+    /^roj: usage: unknown command 'frobnicate' \(run with --help for usage\)\n$/,
+  );
+  assertOneLineError(await roj(["note", "--data", data]), "usage", /missing required argument/);
+  assertOneLineError(
+    await roj(["id", "--data", data, "--frob"]),
+    "usage",
+    /unknown option '--frob'/,
+  );
+  const bare = await roj([]);
+  assert.equal(bare.code, 2, "no command: help on stderr, exit 2");
+  assert.match(bare.stderr, /Usage: roj /);
+  assert.equal(bare.stdout, "");
   const help = await roj(["note", "--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /Usage: roj note/);
+  const top = await roj(["--help"]);
+  assert.equal(top.code, 0);
+  assert.match(top.stdout, /"roj: <code>: <message>"/);
+  assert.match(top.stdout, /3 no node running/);
+
+  // --json: the failure as one JSON object on stdout, nothing on stderr; the same exit status.
+  const json = await roj(["read", "--data", data, "nosuchchat", "--json"]);
+  assert.deepEqual(json, {
+    code: 1,
+    stdout: `{"error":{"code":"not_found","message":"no chat called \\"nosuchchat\\" in ${data}` +
+      ` (no node is running; start it with \`roj run --data ${data}\` to reach your chats)"}}\n`,
+    stderr: "",
+  });
+  const usage = await roj(["read", "--json"]);
+  assert.equal(usage.code, 2);
+  assert.equal(usage.stderr, "");
+  assert.deepEqual(JSON.parse(usage.stdout), {
+    error: {
+      code: "usage",
+      message: "missing required argument 'chat' (run with --help for usage)",
+    },
+  });
 
   // A truncated key file.
   const pem = await Deno.readTextFile(`${data}/id_ed25519`);
   await Deno.writeTextFile(`${data}/id_ed25519`, pem.slice(0, 120));
-  assertOneLineError(await roj(["id", "--data", data]), /key/i);
+  assertOneLineError(await roj(["id", "--data", data]), "key_malformed", /key/i);
+
   await Deno.writeTextFile(`${data}/id_ed25519`, pem);
 
   // A damaged store value.
   const kv = await Deno.openKv(`${data}/roj.kv`);
   await kv.set(["meta", "schema"], "garbage");
   kv.close();
-  assertOneLineError(await roj(["read", "--data", data, "notes"]), /store .*damaged/);
+  assertOneLineError(
+    await roj(["read", "--data", data, "notes"]),
+    "store_corrupt",
+    /store .*damaged/,
+  );
 });

@@ -8,8 +8,11 @@ import { tempDir } from "../testing/temp.ts";
 import { FakeNode } from "../testing/fake_node.ts";
 import { serveControl } from "../node/control/mod.ts";
 import type { ContactView, MessageView } from "../node/api/mod.ts";
+import { RojError, type RojErrorCode } from "../node/mod.ts";
+import { ROJ_ERROR_CODES } from "../node/errors.ts";
 import { runCli } from "../cli/cli.ts";
 import type { CliIo } from "../cli/io.ts";
+import { EXIT_CODES } from "../cli/exit_codes.ts";
 import { formatDuration, parseDuration } from "../cli/duration.ts";
 import { qrText } from "../cli/commands_node.ts";
 import {
@@ -61,9 +64,30 @@ async function cli(args: string[], io: Partial<CliIo> = {}) {
   return { code, stdout, stderr };
 }
 
-function assertOneLineError(r: { code: number; stdout: string; stderr: string }, re: RegExp) {
-  assert.notEqual(r.code, 0, `expected failure: ${JSON.stringify(r)}`);
+/** The exit status scripts may rely on for each code these tests meet. */
+const EXIT_OF: Partial<Record<RojErrorCode, number>> = {
+  usage: 2,
+  bad_input: 2,
+  no_node: 3,
+  unreachable: 4,
+  timeout: 4,
+  busy: 4,
+  refused: 5,
+  internal: 70,
+  not_found: 1,
+  exists: 1,
+  protocol: 1,
+};
+
+/** One line on stderr, "roj: <code>: <message>", and the code's exit status. */
+function assertOneLineError(
+  r: { code: number; stdout: string; stderr: string },
+  code: RojErrorCode,
+  re: RegExp,
+) {
+  assert.equal(r.code, EXIT_OF[code], `expected exit ${EXIT_OF[code]}: ${JSON.stringify(r)}`);
   assert.equal(r.stdout, "");
+  assert.ok(r.stderr.startsWith(`roj: ${code}: `), `code ${code} in the line: ${r.stderr}`);
   assert.match(r.stderr, re);
   assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
 }
@@ -101,9 +125,24 @@ Deno.test("commands that need a node fail in one line naming roj run when none r
     ["read", "bob", "--follow"],
   ].map((args) => roj([...args, "--data", data])));
   for (const r of runs) {
-    assertOneLineError(r, /no node is running in .*none; start it with `roj run --data .*none`/);
-    assert.equal(r.code, 1);
+    assertOneLineError(
+      r,
+      "no_node",
+      /^roj: no_node: no node is running in .*none; start it with `roj run --data .*none`\n$/,
+    );
+    assert.equal(r.code, 3);
   }
+  // With --json, the same failure as one object on stdout.
+  const json = await roj(["status", "--json", "--data", data]);
+  assert.equal(json.code, 3);
+  assert.equal(json.stderr, "");
+  assert.deepEqual(JSON.parse(json.stdout), {
+    error: {
+      code: "no_node",
+      message: `no node is running in ${data}; start it with \`roj run --data ${data}\``,
+    },
+  });
+  assert.equal(json.stdout.split("\n").length, 2, "one line");
 });
 
 Deno.test("read and note without a node still work for notes; other chats say how to start one", async () => {
@@ -115,6 +154,7 @@ Deno.test("read and note without a node still work for notes; other chats say ho
   assert.ok(read.stdout.endsWith("  alice  offline note\n"), read.stdout);
   assertOneLineError(
     await cli(["read", "--data", data, "bob"]),
+    "not_found",
     /no chat called "bob" in .* \(no node is running; start it with `roj run --data /,
   );
 });
@@ -124,18 +164,38 @@ Deno.test("bad flags are refused before anything is asked of the node", async ()
   const data = `${d.path}/x`;
   assertOneLineError(
     await cli(["invite", "--data", data, "--expires", "tomorrow"]),
+    "bad_input",
     /bad duration/,
   );
   assertOneLineError(
     await cli(["invite", "--data", data, "--expires", "31d"]),
+    "bad_input",
     /out of range: use 1m to 30d/,
   );
-  assertOneLineError(await cli(["invite", "--data", data, "--uses", "0"]), /positive whole number/);
-  assertOneLineError(await cli(["invite", "--data", data, "--uses", "101"]), /1 to 100/);
-  assertOneLineError(await cli(["add", "x", "--data", data, "--name", "a\u0007b"]), /not allowed/);
+  assertOneLineError(
+    await cli(["invite", "--data", data, "--uses", "0"]),
+    "bad_input",
+    /positive whole number/,
+  );
+  assertOneLineError(
+    await cli(["invite", "--data", data, "--uses", "101"]),
+    "bad_input",
+    /1 to 100/,
+  );
+  assertOneLineError(
+    await cli(["add", "x", "--data", data, "--name", "a\u0007b"]),
+    "bad_input",
+    /not allowed/,
+  );
   assertOneLineError(
     await cli(["read", "notes", "--data", data, "--last", "1.5"]),
+    "bad_input",
     /positive whole number/,
+  );
+  assertOneLineError(
+    await cli(["send", "bob", "--data", data]),
+    "usage",
+    /missing required argument 'text'/,
   );
   const help = await cli(["invite", "--help"]);
   assert.equal(help.code, 0);
@@ -304,6 +364,7 @@ Deno.test("commands against a node on the control socket (a fake node, real sock
     assert.equal(sentJson.state, "stored");
     assertOneLineError(
       await cli(["send", "nobody", "x", "--data", data]),
+      "not_found",
       /no chat called "nobody"/,
     );
 
@@ -363,7 +424,11 @@ Deno.test("commands against a node on the control socket (a fake node, real sock
       method: "add",
       params: { invite: "roj1-from-carol", name: "carol" },
     });
-    assertOneLineError(await cli(["add", "garbage", "--data", data]), /^roj: not a Roj invite\n$/);
+    assertOneLineError(
+      await cli(["add", "garbage", "--data", data]),
+      "bad_input",
+      /^roj: bad_input: not a Roj invite\n$/,
+    );
 
     const status = await cli(["status", "--data", data]);
     assert.match(status.stdout, /^alice SHA256:\S+\ndata: +\/tmp\/fake\n/);
@@ -420,9 +485,77 @@ Deno.test("read --follow prints new messages of that chat until interrupted", as
     });
     await until(() => started && node.listeners === 1, "the second follow");
     await server.close();
-    assert.equal(await run2, 1);
+    assert.equal(await run2, 4, "unreachable");
     assert.ok(text.endsWith("  bob  during\n"), text);
-    assert.equal(err, `roj: the node in ${d.path} stopped\n`);
+    assert.equal(err, `roj: unreachable: the node in ${d.path} stopped\n`);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("exit statuses: every error code has its documented one", () => {
+  assert.deepEqual(Object.keys(EXIT_CODES).sort(), [...ROJ_ERROR_CODES].sort());
+  const by = (status: number) =>
+    Object.entries(EXIT_CODES).filter(([, s]) => s === status).map(([c]) => c).sort();
+  assert.deepEqual(by(2), ["bad_input", "usage"]);
+  assert.deepEqual(by(3), ["no_node"]);
+  assert.deepEqual(by(4), ["busy", "timeout", "unreachable"]);
+  assert.deepEqual(by(5), ["refused"]);
+  assert.deepEqual(by(70), ["internal"]);
+  assert.equal(by(1).length, ROJ_ERROR_CODES.length - 8, "every other code is 1");
+});
+
+Deno.test("a node's refusal: the code in the line, its exit status, --json on stdout", async () => {
+  await using d = await tempDir();
+  const node = new FakeNode();
+  const server = await serveControl(`${d.path}/roj.sock`, node);
+  try {
+    const cases: [Error, RojErrorCode, number, string][] = [
+      [new RojError("refused", "bob refused the session"), "refused", 5, "bob refused the session"],
+      [new RojError("timeout", "no answer in 10 s"), "timeout", 4, "no answer in 10 s"],
+      [new RojError("unreachable", "no path to bob"), "unreachable", 4, "no path to bob"],
+      [new RojError("busy", "too many requests"), "busy", 4, "too many requests"],
+      [new RojError("not_found", "no contact called x"), "not_found", 1, "no contact called x"],
+      [new RojError("bad_input", "bad name"), "bad_input", 2, "bad name"],
+      // Not a RojError in the node: a bug, reported as internal on the socket.
+      [new TypeError("boom"), "internal", 70, "boom"],
+    ];
+    for (const [err, code, status, message] of cases) {
+      node.failNext = err;
+      const r = await cli(["status", "--data", d.path]);
+      assert.deepEqual(r, { code: status, stdout: "", stderr: `roj: ${code}: ${message}\n` });
+      node.failNext = err;
+      const j = await cli(["status", "--json", "--data", d.path]);
+      assert.deepEqual(j, {
+        code: status,
+        stdout: JSON.stringify({ error: { code, message } }) + "\n",
+        stderr: "",
+      });
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a peer's text in a failure cannot reach the terminal as control characters", async () => {
+  await using d = await tempDir();
+  const node = new FakeNode();
+  const server = await serveControl(`${d.path}/roj.sock`, node);
+  try {
+    const evil = "bob says \u001b[2J\nroj: ok \u009b31m\u202eevil\r";
+    node.failNext = new RojError("refused", evil);
+    const r = await cli(["send", "bob", "hi", "--data", d.path]);
+    assert.equal(r.code, 5);
+    assert.equal(r.stderr, "roj: refused: bob says \\x1b[2J\\nroj: ok \\x9b31m\\u202eevil\\x0d\n");
+    // deno-lint-ignore no-control-regex -- looking for exactly those
+    assert.doesNotMatch(r.stderr, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+
+    node.failNext = new RojError("refused", evil);
+    const j = await cli(["send", "bob", "hi", "--json", "--data", d.path]);
+    assert.equal(j.code, 5);
+    // deno-lint-ignore no-control-regex -- looking for exactly those
+    assert.doesNotMatch(j.stdout.slice(0, -1), /[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
+    assert.deepEqual(JSON.parse(j.stdout), { error: { code: "refused", message: evil } });
   } finally {
     await server.close();
   }

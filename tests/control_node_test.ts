@@ -84,6 +84,17 @@ Deno.test("control + CLI with real nodes: invite, add, send, delivered, follow",
     const chats = await cli(["chats", "--data", bob.dir]);
     assert.equal(chats.code, 0, chats.stderr);
     assert.match(chats.stdout, /^alice .* alice: hello bob$/m);
+
+    // A real node's failures: the code in the line and its exit status.
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (closed.addr as Deno.NetAddr).port;
+    closed.close();
+    const unreachable = await cli(["connect", `127.0.0.1:${port}`, "--data", alice.dir]);
+    assert.equal(unreachable.code, 4, JSON.stringify(unreachable));
+    assert.match(unreachable.stderr, /^roj: unreachable: [^\n]+\n$/);
+    const badAddress = await cli(["connect", "not an address", "--json", "--data", alice.dir]);
+    assert.equal(badAddress.code, 2, JSON.stringify(badAddress));
+    assert.equal(JSON.parse(badAddress.stdout).error.code, "bad_input");
   } finally {
     await aliceCtl.close();
     await bobCtl.close();

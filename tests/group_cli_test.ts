@@ -56,11 +56,11 @@ Deno.test("roj group: create, add, members, send/read, remove, leave", async () 
 
     // Failures are one line and a non-zero exit.
     const refused = await cli(["group", "remove", "book club", "alice", ...B]);
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /^roj: only an admin of book club may do that\n$/);
+    assert.equal(refused.code, 5);
+    assert.match(refused.stderr, /^roj: refused: only an admin of book club may do that\n$/);
     const unknown = await cli(["group", "members", "no such", ...B]);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /^roj: no chat called "no such"\n$/);
+    assert.match(unknown.stderr, /^roj: not_found: no chat called "no such"\n$/);
 
     const left = await cli(["group", "leave", "book club", ...B]);
     assert.equal(left.code, 0, left.stderr);
@@ -126,11 +126,11 @@ Deno.test("roj run: mailbox bounds need --passive and are checked", async () => 
   const dir = await Deno.makeTempDir();
   try {
     const r = await cli(["run", "--mail-quota", "5", "--data", dir, "--no-web"]);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /^roj: --mail-quota and --mail-expiry need --passive\n$/);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^roj: bad_input: --mail-quota and --mail-expiry need --passive\n$/);
     const bad = await cli(["run", "--passive", "--mail-expiry", "1s", "--data", dir, "--no-web"]);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^roj: .*1s/);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^roj: bad_input: .*1s/);
     const help = await cli(["run", "--help"]);
     assert.match(help.stdout, /--mail-quota <n>/);
   } finally {

@@ -353,6 +353,7 @@ export function parseCall(
     throw new RojError(
       "bad_input",
       `${m}: ${issue?.path.join(".") || "params"}: ${issue?.message ?? "invalid"}`,
+      { cause: parsed.error },
     );
   }
   return { method: m, params: parsed.data as Params<Method> };

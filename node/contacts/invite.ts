@@ -14,6 +14,8 @@
 import { base64urlnopad } from "@scure/base";
 import { RojError } from "../errors.ts";
 import {
+  INVITE_MAGIC,
+  INVITE_TEXT_PREFIX,
   NAMESPACES,
   parsePublicKeyBlob,
   publicKeyBlob,
@@ -23,8 +25,8 @@ import {
 } from "../identity/mod.ts";
 import { WireReader, WireWriter } from "../wire/mod.ts";
 
-const PREFIX = "roj1:";
-const MAGIC = "roj-invite-v1";
+const PREFIX = INVITE_TEXT_PREFIX;
+const MAGIC = INVITE_MAGIC;
 export const MAX_INVITE_TEXT = 4096;
 export const MAX_INVITE_ADDRESSES = 8;
 
@@ -83,8 +85,10 @@ export async function parseInvite(text: string, now: number): Promise<Invite> {
     r.end();
     if (nonce.length !== 16 || name.length === 0 || name.length > 40) throw new Error("fields");
     invite = { publicKey, name, addresses, expires, nonce };
-  } catch {
-    throw new RojError("bad_input", "this invite is damaged or incomplete; ask for a new one");
+  } catch (err) {
+    throw new RojError("bad_input", "this invite is damaged or incomplete; ask for a new one", {
+      cause: err,
+    });
   }
   if (!await verifySshsig(sig, NAMESPACES.invite, payload, { publicKey: invite.publicKey })) {
     throw new RojError("bad_input", "this invite's signature does not match: it was altered");

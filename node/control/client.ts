@@ -2,7 +2,7 @@
  * The client side of the control socket, used by the CLI: calls methods on the
  * node running in a data folder and follows its events.
  */
-import { RojError, type RojErrorCode } from "../errors.ts";
+import { isRojErrorCode, RojError } from "../errors.ts";
 import type { NodeEvent, Params, Results } from "../api/mod.ts";
 import {
   type CallMethod,
@@ -222,8 +222,12 @@ export class ControlClient implements AsyncDisposable {
     }
   }
 
-  #protocolError(what: string): void {
-    this.#failure ??= new RojError("protocol", `the node sent a bad control line: ${what}`);
+  #protocolError(what: string, cause?: unknown): void {
+    this.#failure ??= new RojError(
+      "protocol",
+      `the node sent a bad control line: ${what}`,
+      cause === undefined ? {} : { cause },
+    );
     this.#closeConn();
   }
 
@@ -231,11 +235,11 @@ export class ControlClient implements AsyncDisposable {
     let raw: unknown;
     try {
       raw = JSON.parse(decoder.decode(bytes));
-    } catch {
-      return this.#protocolError("not JSON");
+    } catch (err) {
+      return this.#protocolError("not JSON", err);
     }
     const parsed = responseSchema.safeParse(raw);
-    if (!parsed.success) return this.#protocolError("unexpected shape");
+    if (!parsed.success) return this.#protocolError("unexpected shape", parsed.error);
     const line = parsed.data;
     if ("event" in line) {
       const f = this.#followers.get(line.id);
@@ -250,9 +254,11 @@ export class ControlClient implements AsyncDisposable {
       }
       return;
     }
-    const error = line.ok
-      ? null
-      : new RojError(line.error.code as RojErrorCode, line.error.message);
+    // A code this client does not know (a newer node) still fails, as a protocol error.
+    const error = line.ok ? null : new RojError(
+      isRojErrorCode(line.error.code) ? line.error.code : "protocol",
+      line.error.message,
+    );
     if (line.id === null) {
       // The node could not read one of our lines: nothing to match it to, so fail everything.
       this.#failure ??= error ?? new RojError("protocol", "the node answered an unknown request");

@@ -125,7 +125,7 @@ Deno.test("control: bad method and params are bad_input; node errors keep their 
     node.failNext = new TypeError("boom");
     await assert.rejects(c.call("status", {}), (err) => {
       assert.ok(isRojError(err, "internal"));
-      assert.match(err.message, /boom/);
+      assert.equal(err.message, "boom", "the code says it is a bug; the message says what");
       return true;
     });
     assert.ok(
@@ -349,4 +349,56 @@ Deno.test("control: a follower that stops reading is dropped, not buffered witho
     raw.close();
     await server.close();
   }
+});
+
+/** A stand-in node that answers every request line with `answer(id)`, raw. */
+function fakeServer(path: string, answer: (id: unknown) => string) {
+  const listener = Deno.listen({ transport: "unix", path });
+  const served = (async () => {
+    const conn = await listener.accept();
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    const request = JSON.parse(dec.decode(buf.subarray(0, n ?? 0)).trim());
+    await conn.write(enc.encode(answer(request.id)));
+    // Wait for the client to hang up, then close.
+    await conn.read(buf).catch(() => null);
+    conn.close();
+  })();
+  return {
+    async close() {
+      await served;
+      listener.close();
+    },
+  };
+}
+
+Deno.test("control: an error code the client does not know is a protocol error, message kept", async () => {
+  await using d = await tempDir();
+  const server = fakeServer(
+    `${d.path}/roj.sock`,
+    (id) =>
+      JSON.stringify({ id, ok: false, error: { code: "frobnicated", message: "new" } }) + "\n",
+  );
+  const c = await connectControl(d.path);
+  await assert.rejects(c.call("status", {}), (err) => {
+    assert.ok(isRojError(err, "protocol"), String(err));
+    assert.equal(err.message, "new");
+    return true;
+  });
+  await c.close();
+  await server.close();
+});
+
+Deno.test("control: a line that is not JSON fails the call as protocol, keeping the cause", async () => {
+  await using d = await tempDir();
+  const server = fakeServer(`${d.path}/roj.sock`, () => "{not json\n");
+  const c = await connectControl(d.path);
+  await assert.rejects(c.call("status", {}), (err) => {
+    assert.ok(isRojError(err, "protocol"), String(err));
+    assert.equal(err.message, "the node sent a bad control line: not JSON");
+    assert.ok(err.cause instanceof SyntaxError, "the parser's own error is the cause");
+    return true;
+  });
+  await c.close();
+  await server.close();
 });

@@ -14,7 +14,9 @@
  *
  * `id` is a number or a short string chosen by the client and echoed back; a
  * line the node cannot read gets `"id": null`. Methods and their params are
- * those of node/api (`parseCall`); errors carry a RojError code. A request line
+ * those of node/api (`parseCall`); errors carry a RojError code (`internal`
+ * for a bug in the node, whose message is then the bug's own), and a client
+ * takes a code it does not know for `protocol`. A request line
  * longer than MAX_REQUEST_LINE bytes is answered with a bad_input error and the
  * connection is closed. Unknown fields in the envelope are refused.
  *

@@ -3,6 +3,7 @@
  * request with parseCall, answers from a NodeApi and streams events to
  * followers. See protocol.ts for the wire format.
  */
+import { type Clock, delay, systemClock } from "../clock/mod.ts";
 import { isRojError, RojError } from "../errors.ts";
 import { type NodeApi, type NodeEvent, type Params, parseCall, type Results } from "../api/mod.ts";
 import {
@@ -23,6 +24,8 @@ export const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 export interface ControlServerOptions {
   /** Receives one line per notable happening (dropped clients, internal errors). @default ignore */
   log?: (line: string) => void;
+  /** Paces retries after a failed accept. @default systemClock */
+  clock?: Clock;
 }
 
 export interface ControlServer {
@@ -58,6 +61,7 @@ export async function serveControl(
   options: ControlServerOptions = {},
 ): Promise<ControlServer> {
   const log = options.log ?? (() => {});
+  const clock = options.clock ?? systemClock;
   checkSocketPath(path);
   await claimPath(path);
   let listener: Deno.UnixListener;
@@ -94,7 +98,8 @@ export async function serveControl(
         if (closing) break;
         if (err instanceof Deno.errors.BadResource) break;
         log(`control: accept failed: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, 50));
+        // A transient failure (out of file descriptors): try again a moment later.
+        await delay(clock, 50);
         continue;
       }
       if (closing) {
@@ -267,15 +272,15 @@ class Session {
     let text: string;
     try {
       text = decoder.decode(bytes);
-    } catch {
-      return this.#fail(null, new RojError("bad_input", "request is not UTF-8"));
+    } catch (err) {
+      return this.#fail(null, new RojError("bad_input", "request is not UTF-8", { cause: err }));
     }
     if (text.trim() === "") return;
     let raw: unknown;
     try {
       raw = JSON.parse(text);
-    } catch {
-      return this.#fail(null, new RojError("bad_input", "request is not JSON"));
+    } catch (err) {
+      return this.#fail(null, new RojError("bad_input", "request is not JSON", { cause: err }));
     }
     const envelope = requestSchema.safeParse(raw);
     if (!envelope.success) {
@@ -286,6 +291,7 @@ class Session {
         new RojError(
           "bad_input",
           `bad request: ${issue?.path.join(".") || "line"}: ${issue?.message ?? "invalid"}`,
+          { cause: envelope.error },
         ),
       );
     }
@@ -328,7 +334,8 @@ class Session {
         err instanceof Error ? err.stack ?? message : message
       }`,
     );
-    return { code: "internal", message: `internal error: ${message}` };
+    // The code says it is a bug; the CLI prints "roj: internal: <message>".
+    return { code: "internal", message };
   }
 
   #send(line: ResponseLine): void {

@@ -18,6 +18,8 @@
  */
 import { RojError } from "../errors.ts";
 import {
+  ADDR_RECORD_MAGIC,
+  ADDR_RECORD_RELAYS_MAGIC,
   NAMESPACES,
   parsePublicKeyBlob,
   publicKeyBlob,
@@ -29,8 +31,8 @@ import {
 import { parseEndpoint } from "../transport/mod.ts";
 import { bytesEqual, WireReader, WireWriter } from "../wire/mod.ts";
 
-const MAGIC = "roj-addr-v1";
-const MAGIC_RELAYS = "roj-addr-v2";
+const MAGIC = ADDR_RECORD_MAGIC;
+const MAGIC_RELAYS = ADDR_RECORD_RELAYS_MAGIC;
 export const MAX_RECORD_ADDRESSES = 8;
 /** Most relays one record names. */
 export const MAX_RECORD_RELAYS = 4;
@@ -129,8 +131,8 @@ export async function openRecord(
     if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(time)) throw new Error("range");
     checkAddresses(addresses);
     rec = { owner, seq, time, addresses, ...(relays.length > 0 ? { relays } : {}) };
-  } catch {
-    throw new RojError("bad_input", "address record is malformed");
+  } catch (err) {
+    throw new RojError("bad_input", "address record is malformed", { cause: err });
   }
   if (expectedOwner && !bytesEqual(expectedOwner, rec.owner)) {
     throw new RojError("refused", "address record belongs to someone else");

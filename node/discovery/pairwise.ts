@@ -23,7 +23,13 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { RojError } from "../errors.ts";
-import { type KeyPair, x25519SharedSecret } from "../identity/mod.ts";
+import {
+  type KeyPair,
+  LAN_TAG_SALT,
+  PAIRWISE_SEAL_SALT,
+  PAIRWISE_TAG_SALT,
+  x25519SharedSecret,
+} from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
 
 const encoder = new TextEncoder();
@@ -96,8 +102,8 @@ export function pairwise(me: KeyPair): (them: Uint8Array) => Pair {
       let d = derived.get(k);
       if (!d) {
         d = {
-          tag: hkdf(sha256, secret, encoder.encode("roj-tag-v1"), owner, TAG_BYTES),
-          key: hkdf(sha256, secret, encoder.encode("roj-seal-v1"), owner, 32),
+          tag: hkdf(sha256, secret, encoder.encode(PAIRWISE_TAG_SALT), owner, TAG_BYTES),
+          key: hkdf(sha256, secret, encoder.encode(PAIRWISE_SEAL_SALT), owner, 32),
         };
         if (derived.size >= 2) derived.clear();
         derived.set(k, d);
@@ -119,7 +125,7 @@ export function pairwise(me: KeyPair): (them: Uint8Array) => Pair {
         const info = new Uint8Array(owner.length + 8);
         info.set(owner);
         new DataView(info.buffer).setBigUint64(owner.length, BigInt(window));
-        return hkdf(sha256, secret, encoder.encode("roj-lan-v1"), info, TAG_BYTES);
+        return hkdf(sha256, secret, encoder.encode(LAN_TAG_SALT), info, TAG_BYTES);
       },
       open(owner, sealed) {
         if (sealed.length < 24 + 16 || sealed.length > MAX_SEALED) {
@@ -128,8 +134,8 @@ export function pairwise(me: KeyPair): (them: Uint8Array) => Pair {
         const { tag, key } = of(owner);
         try {
           return xchacha20poly1305(key, sealed.subarray(0, 24), tag).decrypt(sealed.subarray(24));
-        } catch {
-          throw new RojError("seal_failed", "sealed record does not open");
+        } catch (err) {
+          throw new RojError("seal_failed", "sealed record does not open", { cause: err });
         }
       },
     };

@@ -17,10 +17,17 @@
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { base64 } from "@scure/base";
 import { z } from "zod";
-import { type KeyPair, openSealed, openXChaCha20Poly1305, seal } from "../identity/mod.ts";
+import {
+  GROUP_KEY_SEAL_CONTEXT,
+  GROUP_MSG_AAD_LABEL,
+  type KeyPair,
+  openSealed,
+  openXChaCha20Poly1305,
+  seal,
+} from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
 
-const KEY_CONTEXT = "roj-group-key";
+const KEY_CONTEXT = GROUP_KEY_SEAL_CONTEXT;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -65,7 +72,7 @@ export async function openGroupKey(
 }
 
 function aad(chat: string, author: Uint8Array, epoch: string): Uint8Array {
-  return encoder.encode(`roj-group-msg-v1\0${chat}\0${toHex(author)}\0${epoch}`);
+  return encoder.encode(`${GROUP_MSG_AAD_LABEL}${chat}\0${toHex(author)}\0${epoch}`);
 }
 
 const MessageBody = z.object({

@@ -7,13 +7,14 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { base32nopad } from "@scure/base";
+import { GROUP_ID_LABEL } from "../identity/mod.ts";
 
 /** A group chat id: "g-" and 26 characters of [a-z2-7]. */
 export const GROUP_ID_RE = /^g-[a-z2-7]{26}$/;
 /** Bytes of the random nonce in a `group.create` body. */
 export const GROUP_NONCE_BYTES = 16;
 
-const LABEL = new TextEncoder().encode("roj-group-id-v1\0");
+const LABEL = new TextEncoder().encode(GROUP_ID_LABEL);
 
 /**
  * The id of the group founded by `founder` with `nonce`.

@@ -56,9 +56,11 @@ async function readKeyFile(path: string): Promise<string> {
     info = await Deno.stat(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
-      throw new RojError("not_found", `no key file at ${path}`);
+      throw new RojError("not_found", `no key file at ${path}`, { cause: err });
     }
-    throw new RojError("bad_input", `cannot read ${path}: ${(err as Error).message}`);
+    throw new RojError("bad_input", `cannot read ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   if (!info.isFile || info.size > MAX_KEY_FILE) {
     throw new RojError("key_malformed", `${path} is not an OpenSSH private key file`);

@@ -114,8 +114,10 @@ export function parsePublicKeyLine(line: string): { publicKey: Uint8Array; comme
   let blob: Uint8Array;
   try {
     blob = base64.decode(b64!);
-  } catch {
-    throw new RojError("bad_input", `public key is not valid base64: ${clip(b64!)}`);
+  } catch (err) {
+    throw new RojError("bad_input", `public key is not valid base64: ${clip(b64!)}`, {
+      cause: err,
+    });
   }
   return { publicKey: parsePublicKeyBlob(blob), comment: comment.trim() };
 }

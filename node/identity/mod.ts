@@ -1,6 +1,7 @@
 /**
- * Identity: OpenSSH ed25519 keys, fingerprints, SSHSIG signatures and sealing
- * to a key. The only import surface of `node/identity/`.
+ * Identity: OpenSSH ed25519 keys, fingerprints, SSHSIG signatures, sealing
+ * to a key, and every domain-separation label (labels.ts). The only import
+ * surface of `node/identity/`.
  *
  * @module
  */
@@ -31,7 +32,6 @@ export {
 export {
   armorSshsig,
   dearmorSshsig,
-  NAMESPACES,
   type ParsedSshsig,
   parseSshsig,
   signSshsig,
@@ -41,6 +41,38 @@ export {
   verifySshsig,
   type VerifySshsigOptions,
 } from "./sshsig.ts";
+export {
+  ADDR_RECORD_MAGIC,
+  ADDR_RECORD_RELAYS_MAGIC,
+  ALPN_PROBE,
+  ALPN_SSH,
+  DIRECT_CHAT_LABEL,
+  ENTRY_MAGIC,
+  GROUP_ID_LABEL,
+  GROUP_KEY_SEAL_CONTEXT,
+  GROUP_MSG_AAD_LABEL,
+  INVITE_MAGIC,
+  INVITE_TEXT_PREFIX,
+  LAN_ANNOUNCEMENT_MAGIC,
+  LAN_TAG_SALT,
+  MAILBOX_ID_INFO,
+  MAILBOX_KEY_INFO,
+  MAILBOX_POINTER_ID_SALT,
+  MAILBOX_POINTER_KEY_SALT,
+  MAILBOX_POINTER_TAG_SALT,
+  MAILBOX_SALT,
+  MAILBOX_TAG_INFO,
+  NAMESPACES,
+  NOTES_CHAT_LABEL,
+  PAIRWISE_SEAL_SALT,
+  PAIRWISE_TAG_SALT,
+  RELAY_SUBSYSTEM_PREFIX,
+  ROJ_SUBSYSTEM,
+  SEAL_INFO,
+  SSHSIG_ADDR_NAMESPACE,
+  SSHSIG_ENTRY_NAMESPACE,
+  SSHSIG_INVITE_NAMESPACE,
+} from "./labels.ts";
 export { openSealed, seal, type SealOptions, x25519SharedSecret } from "./seal.ts";
 export { openXChaCha20Poly1305, XCHACHA_NATIVE } from "./xchacha.ts";
 export {

@@ -21,6 +21,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { RojError } from "../errors.ts";
 import { concatBytes } from "./_util.ts";
 import type { KeyPair } from "./keys.ts";
+import { SEAL_INFO } from "./labels.ts";
 
 /** Options for {@linkcode seal} and {@linkcode openSealed}. */
 export interface SealOptions {
@@ -34,7 +35,7 @@ const VERSION = 0x01;
 const NONCE_LEN = 12;
 const TAG_LEN = 16;
 const HEADER_LEN = 1 + 32 + NONCE_LEN;
-const INFO = "roj-seal-v1";
+const INFO = SEAL_INFO;
 const encoder = new TextEncoder();
 
 /**

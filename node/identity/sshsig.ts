@@ -20,8 +20,8 @@ import { clip } from "./_util.ts";
 import { KEY_TYPE, parsePublicKeyBlob, publicKeyBlob } from "./keys.ts";
 import { type Signer, type Verifier, verifyEd25519 } from "./signer.ts";
 
-/** The namespaces of every signature Roj makes; one per purpose. */
-export const NAMESPACES = { entry: "roj-entry", addr: "roj-addr", invite: "roj-invite" } as const;
+/** The namespaces of every signature Roj makes (defined with every other label in labels.ts). */
+export { NAMESPACES } from "./labels.ts";
 
 /** A hash algorithm SSHSIG allows. */
 export type SshsigHash = "sha256" | "sha512";

@@ -18,8 +18,9 @@
  * of them: one datagram of the largest bucket, whatever the number.
  */
 import { TAG_BYTES } from "../discovery/mod.ts";
+import { LAN_ANNOUNCEMENT_MAGIC } from "../identity/mod.ts";
 
-const MAGIC = [0x52, 0x4a, 0x4c, 0x32]; // "RJL2": padded tag lists
+const MAGIC = [...new TextEncoder().encode(LAN_ANNOUNCEMENT_MAGIC)]; // padded tag lists
 const HEADER = 4 + 2 + 1;
 /** Tag lists are padded to a multiple of this. */
 export const TAG_BUCKET = 16;

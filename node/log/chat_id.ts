@@ -4,6 +4,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { base32nopad } from "@scure/base";
+import { DIRECT_CHAT_LABEL, NOTES_CHAT_LABEL } from "../identity/mod.ts";
 import { compareBytes } from "./order.ts";
 
 const encoder = new TextEncoder();
@@ -16,11 +17,11 @@ function derive(prefix: string, label: string, ...parts: Uint8Array[]): string {
 
 /** The note-to-self chat of one identity. */
 export function notesChatId(self: Uint8Array): string {
-  return derive("n-", "roj-chat-notes\0", self);
+  return derive("n-", NOTES_CHAT_LABEL, self);
 }
 
 /** The 1:1 chat of two identities; the same from either side. */
 export function directChatId(a: Uint8Array, b: Uint8Array): string {
   const [x, y] = compareBytes(a, b) <= 0 ? [a, b] : [b, a];
-  return derive("d-", "roj-chat-direct\0", x, y);
+  return derive("d-", DIRECT_CHAT_LABEL, x, y);
 }

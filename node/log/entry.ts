@@ -20,6 +20,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { RojError } from "../errors.ts";
 import { WireWriter } from "../wire/mod.ts";
 import {
+  ENTRY_MAGIC,
   NAMESPACES,
   parsePublicKeyBlob,
   type Signer,
@@ -29,7 +30,7 @@ import {
   verifyEd25519,
 } from "../identity/mod.ts";
 
-const MAGIC = "roj-entry-v1";
+const MAGIC = ENTRY_MAGIC;
 /** Largest body an entry may carry, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
 /** Largest SSHSIG blob accepted with an entry. */
@@ -148,8 +149,8 @@ function text(b: Uint8Array, from: number, to: number): string {
   }
   try {
     return strictDecoder.decode(b.subarray(from, to));
-  } catch {
-    throw new RojError("bad_input", "entry holds text that is not UTF-8");
+  } catch (err) {
+    throw new RojError("bad_input", "entry holds text that is not UTF-8", { cause: err });
   }
 }
 

@@ -67,8 +67,8 @@ export async function entryFromLine(line: string, verifier?: Ed25519Verifier): P
   let raw: unknown;
   try {
     raw = JSON.parse(line);
-  } catch {
-    throw new RojError("bad_input", "entry line is not JSON");
+  } catch (err) {
+    throw new RojError("bad_input", "entry line is not JSON", { cause: err });
   }
   const parsed = EntryLineSchema.safeParse(raw);
   if (!parsed.success) {
@@ -76,14 +76,15 @@ export async function entryFromLine(line: string, verifier?: Ed25519Verifier): P
     throw new RojError(
       "bad_input",
       `entry line is invalid: ${issue?.path.join(".") || "line"}: ${issue?.message ?? "bad shape"}`,
+      { cause: parsed.error },
     );
   }
   const j = parsed.data;
   let signed: Uint8Array;
   try {
     signed = base64.decode(j.signed);
-  } catch {
-    throw new RojError("bad_input", "entry line: `signed` is not base64");
+  } catch (err) {
+    throw new RojError("bad_input", "entry line: `signed` is not base64", { cause: err });
   }
   const entry = await verifyEntry(signed, dearmorSshsig(j.sig), verifier);
   const disagree = (j.chat !== undefined && j.chat !== entry.chat) ||

@@ -33,7 +33,16 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { toHex } from "../log/mod.ts";
-import { openXChaCha20Poly1305 } from "../identity/mod.ts";
+import {
+  MAILBOX_ID_INFO,
+  MAILBOX_KEY_INFO,
+  MAILBOX_POINTER_ID_SALT,
+  MAILBOX_POINTER_KEY_SALT,
+  MAILBOX_POINTER_TAG_SALT,
+  MAILBOX_SALT,
+  MAILBOX_TAG_INFO,
+  openXChaCha20Poly1305,
+} from "../identity/mod.ts";
 
 export const MAILBOX_TAG_BYTES = 16;
 export const MAILBOX_ID_BYTES = 16;
@@ -58,7 +67,7 @@ export function epochMailboxSecret(
   return hkdf(
     sha256,
     epochKey,
-    encoder.encode("roj-mailbox-v2"),
+    encoder.encode(MAILBOX_SALT),
     encoder.encode(`${chat}\0${epochId}`),
     MAILBOX_SECRET_BYTES,
   );
@@ -69,9 +78,9 @@ export function mailboxKeys(secret: Uint8Array): MailboxKeys {
   const part = (info: string, n: number) =>
     hkdf(sha256, secret, undefined, encoder.encode(info), n);
   return {
-    tag: toHex(part("tag", MAILBOX_TAG_BYTES)),
-    key: part("key", 32),
-    idKey: part("id", 32),
+    tag: toHex(part(MAILBOX_TAG_INFO, MAILBOX_TAG_BYTES)),
+    key: part(MAILBOX_KEY_INFO, 32),
+    idKey: part(MAILBOX_ID_INFO, 32),
   };
 }
 
@@ -84,9 +93,9 @@ export function pointerKeys(secret: Uint8Array, recipient: Uint8Array): MailboxK
   const part = (salt: string, n: number) =>
     hkdf(sha256, secret, encoder.encode(salt), recipient, n);
   return {
-    tag: toHex(part("roj-mbox-pointer-v1", MAILBOX_TAG_BYTES)),
-    key: part("roj-mbox-pointer-key-v1", 32),
-    idKey: part("roj-mbox-pointer-id-v1", 32),
+    tag: toHex(part(MAILBOX_POINTER_TAG_SALT, MAILBOX_TAG_BYTES)),
+    key: part(MAILBOX_POINTER_KEY_SALT, 32),
+    idKey: part(MAILBOX_POINTER_ID_SALT, 32),
   };
 }
 

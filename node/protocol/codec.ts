@@ -104,8 +104,8 @@ function parseFrame(payload: Uint8Array): Frame {
   let value: unknown;
   try {
     value = JSON.parse(decoder.decode(payload));
-  } catch {
-    throw new RojError("protocol", "frame is not UTF-8 JSON");
+  } catch (err) {
+    throw new RojError("protocol", "frame is not UTF-8 JSON", { cause: err });
   }
   if (
     typeof value !== "object" || value === null || typeof (value as { t?: unknown }).t !== "string"
@@ -123,6 +123,8 @@ function parseFrame(payload: Uint8Array): Frame {
   // Unknown kinds pass through to be ignored; known kinds must match their schema.
   if (schema === null) return { t: t.slice(0, 32) };
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new RojError("protocol", `${t} frame has an invalid shape`);
+  if (!parsed.success) {
+    throw new RojError("protocol", `${t} frame has an invalid shape`, { cause: parsed.error });
+  }
   return parsed.data as Frame;
 }

@@ -1,41 +1,63 @@
 /**
- * The Roj protocol, spoken inside the `roj` SSH subsystem.
+ * The Roj protocol, spoken inside the `roj` SSH subsystem (and in relayed and
+ * punched sessions, which carry an SSH session of their own).
  *
- * Framing: every frame is
+ * Framing (codec.ts): every frame is
  *
- *   uint32 big-endian  length of the payload (1 .. 1 MiB)
- *   bytes              payload: one UTF-8 JSON object
+ *   +----------------------------+-----------------------------------------+
+ *   | uint32 big-endian length n | n bytes: one UTF-8 JSON object (a frame) |
+ *   +----------------------------+-----------------------------------------+
+ *     1 <= n <= MAX_FRAME (1 MiB)
  *
- * A frame over MAX_FRAME, a payload that is not JSON, or one that fails its
- * schema closes the session (only that session). Frames of an unknown `t` are
- * ignored, so newer peers can add kinds without breaking older ones.
+ * A frame over MAX_FRAME (refused from its header, before the payload is
+ * read), a payload that is not JSON, or one that fails its schema closes the
+ * session (only that session). Frames of an unknown `t` are ignored, so newer
+ * peers can add kinds without breaking older ones.
  *
  * Frames:
+ *
  *   {"t":"hello","v":1,"features":[…],"name":"alice","sees":"203.0.113.7:50022"}
- *       first frame in each direction; `sees` is the address the sender sees
- *       the receiver at (how a node learns its outside address)
+ *       first frame in each direction. `features` (features.ts, at most 64 of
+ *       at most 32 characters) says what the sender serves; `sees` is the
+ *       address the sender sees the receiver at (how a node learns its outside
+ *       address)
  *   {"t":"req","id":7,"m":"sync.push","p":{…}}         a request; ids are per direction
  *   {"t":"res","id":7,"ok":true,"r":{…}}               its answer
- *   {"t":"res","id":7,"ok":false,"code":"…","msg":"…"} or its refusal
+ *   {"t":"res","id":7,"ok":false,"code":"…","msg":"…"} or its refusal (a RojError code)
  *
- * Methods (params → result) and their schemas are in methods.ts.
+ * Methods (params → result) and their schemas are in methods.ts. A method the
+ * receiver does not serve is answered `unknown_method`, so a peer may try a
+ * newer method and fall back; features say in advance which methods to try.
  *
- * Versions:
- *   1  hello, invite.redeem, sync.heads, sync.push, addr.put, addr.get,
- *      addr.mine, addr.notify; feature "anchor" marks a passive anchor
- *   1  (same version, new methods only) mbox.put, mbox.get, mbox.has, mbox.notify: an
- *      anchor's group mailbox; an anchor that lists feature "mailbox" serves them
- *   1  (same version, new methods only) relay.open, relay.offer, reach.check (node/relay); feature "relay"
- *      marks a node that relays for its contacts (not `--no-relay`). Unknown
- *      methods are answered unknown_method, so older peers interoperate.
+ * History. PROTOCOL_VERSION has stayed 1: every step below only added methods
+ * and features, which older peers answer `unknown_method` or do not list.
+ *
+ *   | version | step                  | features       | methods                                  |
+ *   | ------- | --------------------- | -------------- | ---------------------------------------- |
+ *   | 1       | chats and invites     | sync1          | invite.redeem, sync.heads, sync.push     |
+ *   | 1       | finding each other    | anchor         | addr.put, addr.get, addr.mine,           |
+ *   |         |                       |                | addr.notify                              |
+ *   | 1       | group mailbox         | mailbox        | mbox.put, mbox.get, mbox.notify          |
+ *   | 1       | UDP hole punching     | punch          | punch.probe, punch.ask, punch.offer      |
+ *   | 1       | relayed sessions      | relay          | relay.open, relay.offer, reach.check     |
+ *   | 1       | mailbox dedupe        | (mailbox)      | mbox.has                                 |
+ *
+ *   sync1    every node
+ *   anchor   a passive anchor (`--passive`): holds sealed records, runs no chats
+ *   mailbox  an anchor that serves the group mailbox
+ *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
+ *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
+ *
+ * A new method goes into methods.ts and into this table; a new feature into
+ * features.ts and this table (features_test.ts checks both). A change that
+ * older peers would misread (a changed frame or a changed method) needs
+ * PROTOCOL_VERSION 2 and a row here saying what a version-1 peer gets.
  */
 import { z } from "zod";
 
 export const PROTOCOL_VERSION = 1;
 /** Largest frame payload accepted or sent. */
 export const MAX_FRAME = 1024 * 1024;
-/** Features this node speaks; a peer uses a feature only if both list it. */
-export const FEATURES = ["sync1"] as const;
 
 export const HelloSchema = z.object({
   t: z.literal("hello"),

@@ -179,6 +179,7 @@ export function check<M extends MethodName, K extends "params" | "result">(
     throw new RojError(
       "bad_input",
       `${method} ${kind}: ${issue?.path.join(".") || "value"}: ${issue?.message ?? "invalid"}`,
+      { cause: parsed.error },
     );
   }
   return parsed.data as z.infer<(typeof schemas)[M][K]>;
@@ -189,7 +190,7 @@ export const encodeB64 = (b: Uint8Array): string => base64.encode(b);
 export function decodeB64(s: string): Uint8Array {
   try {
     return base64.decode(s);
-  } catch {
-    throw new RojError("bad_input", "bad base64");
+  } catch (err) {
+    throw new RojError("bad_input", "bad base64", { cause: err });
   }
 }

@@ -1,5 +1,25 @@
+/**
+ * The Roj protocol between nodes: frames, methods, features and the
+ * request/response session. The wire format and the version history are drawn
+ * at the top of messages.ts. The only import surface of `node/protocol/`.
+ *
+ * @module
+ */
 export { encodeFrame, FrameDecoder } from "./codec.ts";
-export { FEATURES, type Frame, type Hello, MAX_FRAME, PROTOCOL_VERSION } from "./messages.ts";
+export { type Frame, type Hello, MAX_FRAME, PROTOCOL_VERSION } from "./messages.ts";
+export {
+  ALL_FEATURES,
+  ANCHOR_FEATURE,
+  type Feature,
+  type FeatureRoles,
+  FEATURES,
+  helloFeatures,
+  MAILBOX_FEATURE,
+  peerHas,
+  PUNCH_FEATURE,
+  RELAY_FEATURE,
+  SYNC_FEATURE,
+} from "./features.ts";
 export {
   check,
   decodeB64,

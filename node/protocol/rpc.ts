@@ -3,6 +3,7 @@
  * hello first; requests carry ids and time out; a handler's RojError goes back
  * as a refusal with its code. Any malformed frame closes this session only.
  */
+import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { Pipe } from "../transport/mod.ts";
 import { encodeFrame, FrameDecoder } from "./codec.ts";
@@ -21,12 +22,14 @@ export interface RpcOptions {
   readonly maxInFlight?: number;
   /** A handler failed with something other than a RojError (a bug): for the log. */
   readonly onInternalError?: (method: string, err: unknown) => void;
+  /** Runs the hello and request timeouts. @default systemClock */
+  readonly clock?: Clock;
 }
 
 interface Pending {
   resolve(v: unknown): void;
   reject(e: RojError): void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerId;
 }
 
 export class RpcSession {
@@ -45,9 +48,11 @@ export class RpcSession {
   readonly #requestTimeoutMs: number;
   readonly #maxInFlight: number;
   readonly #onInternalError: ((method: string, err: unknown) => void) | undefined;
+  readonly #clock: Clock;
 
   constructor(pipe: Pipe, options: RpcOptions) {
     this.pipe = pipe;
+    this.#clock = options.clock ?? systemClock;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
     this.#maxInFlight = options.maxInFlight ?? 64;
     this.#onInternalError = options.onInternalError;
@@ -58,12 +63,12 @@ export class RpcSession {
       helloReject = rej;
     });
     this.ready.catch(() => {});
-    const helloTimer = setTimeout(
+    const helloTimer = this.#clock.setTimeout(
       () => this.close("no hello in time"),
       options.helloTimeoutMs ?? 10_000,
     );
     this.#closeListeners.push(() => {
-      clearTimeout(helloTimer);
+      this.#clock.clearTimeout(helloTimer);
       helloReject(
         new RojError(
           "unreachable",
@@ -86,7 +91,7 @@ export class RpcSession {
         if (f.t === "hello") {
           if (this.#peerHello) return this.close("second hello");
           this.#peerHello = f as Hello;
-          clearTimeout(helloTimer);
+          this.#clock.clearTimeout(helloTimer);
           helloResolve(this.#peerHello);
         } else if (!this.#peerHello) {
           return this.close("frame before hello");
@@ -122,7 +127,7 @@ export class RpcSession {
     }
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         this.#pending.delete(id);
         reject(
           new RojError("timeout", `${method} got no answer in ${timeoutMs} ms`, {
@@ -134,7 +139,7 @@ export class RpcSession {
       try {
         this.#send({ t: "req", id, m: method, p: params });
       } catch (err) {
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
         this.#pending.delete(id);
         reject(err);
       }
@@ -158,7 +163,7 @@ export class RpcSession {
     this.#closed = true;
     this.#closeReason ??= reason;
     for (const [, p] of this.#pending) {
-      clearTimeout(p.timer);
+      this.#clock.clearTimeout(p.timer);
       p.reject(
         new RojError("unreachable", `session closed: ${this.#closeReason ?? "closed"}`, {
           retryable: true,
@@ -220,7 +225,7 @@ export class RpcSession {
     const p = this.#pending.get(res.id);
     if (!p) return; // late answer to a request that timed out
     this.#pending.delete(res.id);
-    clearTimeout(p.timer);
+    this.#clock.clearTimeout(p.timer);
     if (res.ok) p.resolve((res as { r: unknown }).r);
     else {
       const r = res as { code: string; msg: string };

@@ -30,7 +30,7 @@
  */
 import { isRojError, RojError } from "../errors.ts";
 import { toHex } from "../log/mod.ts";
-import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import { check, decodeB64, encodeB64, PUNCH_FEATURE, type RpcSession } from "../protocol/mod.ts";
 import { backoffDelay } from "../peers/mod.ts";
 import { classifyMapping, type MappingObservation, type NatMapping } from "../reach/mod.ts";
 import {
@@ -43,8 +43,8 @@ import {
   unmapEndpoint,
 } from "../transport/mod.ts";
 
-/** The hello feature of a node that can coordinate punches (it serves QUIC probes). */
-export const PUNCH_FEATURE = "punch";
+/** The hello feature of a node that can coordinate punches (defined in protocol/features.ts). */
+export { PUNCH_FEATURE };
 const NONCE_BYTES = 16;
 /** A probe's observation is good for this long; punches follow within seconds. */
 const PROBE_TTL_MS = 30_000;

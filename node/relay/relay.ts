@@ -28,7 +28,7 @@ import type { Duplex } from "node:stream";
 import { Transform } from "node:stream";
 import { isRojError, RojError } from "../errors.ts";
 import { toHex } from "../log/mod.ts";
-import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import { check, decodeB64, encodeB64, RELAY_FEATURE, type RpcSession } from "../protocol/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import {
   type Endpoint,
@@ -40,6 +40,7 @@ import {
   unmapIPv4,
 } from "../transport/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
+import { RELAY_SUBSYSTEM_PREFIX } from "../identity/mod.ts";
 import { inboundEvidence, type LocalNetwork, type Observation, outsidePeer } from "../reach/mod.ts";
 import {
   type Bucket,
@@ -51,7 +52,7 @@ import {
 } from "./relay_policy.ts";
 
 /** The subsystem a relayed channel is opened as; the token pairs the two sides. */
-const CHANNEL = /^roj-relay-([0-9a-f]{32})$/;
+const CHANNEL = new RegExp(`^${RELAY_SUBSYSTEM_PREFIX}([0-9a-f]{32})$`);
 /** How long the relay holds one side of a splice waiting for the other. */
 const PAIR_TIMEOUT_MS = 15_000;
 /**
@@ -437,7 +438,7 @@ export class Relay {
     let stream: Duplex;
     try {
       const client = await this.#clientTo(relay);
-      stream = await client.openStream(`roj-relay-${params.token}`);
+      stream = await client.openStream(`${RELAY_SUBSYSTEM_PREFIX}${params.token}`);
     } finally {
       this.#offers--;
     }
@@ -482,7 +483,7 @@ export class Relay {
           await s.rpc.request("relay.open", { to: encodeB64(peer) }, 15_000),
         );
         const client = await this.#clientTo(relay);
-        const stream = await client.openStream(`roj-relay-${res.token}`);
+        const stream = await client.openStream(`${RELAY_SUBSYSTEM_PREFIX}${res.token}`);
         if (await this.#host.dialOver(stream, peer, name)) return true;
       } catch (err) {
         this.#host.log(
@@ -501,7 +502,7 @@ export class Relay {
     return this.#host.sessions()
       .filter((s) =>
         s.via === undefined && s.direction === "out" && !s.rpc.closed &&
-        (s.rpc.peerHello?.features.includes("relay") ?? false)
+        (s.rpc.peerHello?.features.includes(RELAY_FEATURE) ?? false)
       )
       .sort((x, y) => Number(y.anchor) - Number(x.anchor))
       .slice(0, 4)
@@ -529,7 +530,7 @@ export class Relay {
       this.#checkIn(FIRST_CHECK_DELAY_MS);
     } else if (now - this.#lastCheck > this.#recheckMs) {
       this.checkReachability().catch(() => {});
-    } else if (this.#reachable === false && s.rpc.peerHello?.features.includes("relay")) {
+    } else if (this.#reachable === false && s.rpc.peerHello?.features.includes(RELAY_FEATURE)) {
       this.#host.republish("a relay came up");
     }
   }
@@ -648,8 +649,8 @@ export class Relay {
     let seen: string;
     try {
       seen = unmapIPv4(parseEndpoint(rpc.pipe.remote).host);
-    } catch {
-      throw new RojError("refused", "no dial-back through a relay");
+    } catch (err) {
+      throw new RojError("refused", "no dial-back through a relay", { cause: err });
     }
     if (to.host !== seen) {
       throw new RojError("refused", "only the address this node sees you at is dialled back");

@@ -17,9 +17,9 @@ import { Duplex } from "node:stream";
 import { RojError } from "../errors.ts";
 import { type Endpoint, formatEndpoint } from "./ssh.ts";
 import { bindFallingBackToIPv4, unmapEndpoint } from "./addresses.ts";
+import { ALPN_PROBE, ALPN_SSH } from "../identity/mod.ts";
 
-export const ALPN_SSH = "roj-ssh/1";
-export const ALPN_PROBE = "roj-probe/1";
+export { ALPN_PROBE, ALPN_SSH };
 /** Certificates live this long (a node makes a new one at each start). */
 const CERT_DAYS = 13;
 /** QUIC keep-alives, well under common NAT UDP timeouts (30 s and up), keep punched paths open. */

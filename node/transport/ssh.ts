@@ -20,6 +20,7 @@ import {
   fingerprint,
   type KeyPair,
   parsePublicKeyBlob,
+  ROJ_SUBSYSTEM,
 } from "../identity/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { bindFallingBackToIPv4, unmapIPv4 } from "./addresses.ts";
@@ -40,7 +41,7 @@ const ALGORITHMS = {
   kex: ["curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256"],
 };
 /** The SSH subsystem that carries the Roj protocol. */
-export const ROJ_SUBSYSTEM = "roj";
+export { ROJ_SUBSYSTEM };
 /** Unauthenticated connections are dropped after this long. */
 const AUTH_TIMEOUT_MS = 10_000;
 /** At most this many SSH connections at once, authenticated or not. */

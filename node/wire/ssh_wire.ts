@@ -206,8 +206,8 @@ export class WireReader {
     const bytes = this.string();
     try {
       return strictDecoder.decode(bytes);
-    } catch {
-      throw new RojError("bad_input", `${this.#what} holds text that is not UTF-8`);
+    } catch (err) {
+      throw new RojError("bad_input", `${this.#what} holds text that is not UTF-8`, { cause: err });
     }
   }
 

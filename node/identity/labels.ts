@@ -1,0 +1,113 @@
+/**
+ * Every domain-separation label Roj puts into a signature, a key derivation,
+ * a hash or a channel name, in one place.
+ *
+ * Each label keeps one purpose apart from every other: a signature over an
+ * entry can never pass as one over an address record, a key derived for tags
+ * never equals one derived for sealing, a hash that names a direct chat never
+ * names a group. The bytes are part of the protocol and of every stored
+ * signature: changing one silently breaks old data and old peers. So the
+ * labels live here, each user imports its label instead of spelling it, and
+ * labels_test.ts pins the exact bytes (hex) of every one. A new version of a
+ * layout gets a new label beside the old one, never an edited one.
+ *
+ * All labels are ASCII; where a layout hashes a label and then variable parts,
+ * the label ends in a NUL byte so that no label is a prefix of another's input.
+ * The constants of OpenSSH's own formats ("SSHSIG", "openssh-key-v1\0", the
+ * armour lines) are not Roj's to choose and stay beside their parsers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NAMESPACES, SSHSIG_ENTRY_NAMESPACE } from "./labels.ts";
+ *
+ * assert.equal(NAMESPACES.entry, SSHSIG_ENTRY_NAMESPACE); // ssh-keygen -Y verify -n roj-entry
+ * ```
+ *
+ * @module
+ */
+
+// ---- SSHSIG namespaces (`ssh-keygen -Y sign -n <namespace>`) ----------------
+
+/** Signatures over chat entries (log/entry.ts). */
+export const SSHSIG_ENTRY_NAMESPACE = "roj-entry";
+/** Signatures over address records (discovery/address_record.ts). */
+export const SSHSIG_ADDR_NAMESPACE = "roj-addr";
+/** Signatures over invites (contacts/invite.ts). */
+export const SSHSIG_INVITE_NAMESPACE = "roj-invite";
+/** The namespaces of every signature Roj makes; one per purpose. */
+export const NAMESPACES = {
+  entry: SSHSIG_ENTRY_NAMESPACE,
+  addr: SSHSIG_ADDR_NAMESPACE,
+  invite: SSHSIG_INVITE_NAMESPACE,
+} as const;
+
+// ---- First field of each signed byte layout --------------------------------
+
+/** An entry's canonical bytes start with this string (log/entry.ts). */
+export const ENTRY_MAGIC = "roj-entry-v1";
+/** An address record without relays (discovery/address_record.ts). */
+export const ADDR_RECORD_MAGIC = "roj-addr-v1";
+/** An address record that names relays (discovery/address_record.ts). */
+export const ADDR_RECORD_RELAYS_MAGIC = "roj-addr-v2";
+/** An invite's signed payload (contacts/invite.ts). */
+export const INVITE_MAGIC = "roj-invite-v1";
+/** What an invite's text starts with, before its base64url (contacts/invite.ts). */
+export const INVITE_TEXT_PREFIX = "roj1:";
+
+// ---- Sealing to a key (identity/seal.ts) -----------------------------------
+
+/** HKDF info of a sealed box's key; the caller's context follows it. */
+export const SEAL_INFO = "roj-seal-v1";
+/** Seal context of a group epoch key sealed to each member (groups/group_crypto.ts). */
+export const GROUP_KEY_SEAL_CONTEXT = "roj-group-key";
+
+// ---- Pairwise derivations from two contacts' X25519 secret (discovery/pairwise.ts) ----
+
+/** HKDF salt of the tag a sealed address record is filed under. */
+export const PAIRWISE_TAG_SALT = "roj-tag-v1";
+/** HKDF salt of the key a sealed address record is sealed with. */
+export const PAIRWISE_SEAL_SALT = "roj-seal-v1";
+/** HKDF salt of the rotating tags in LAN announcements. */
+export const LAN_TAG_SALT = "roj-lan-v1";
+
+// ---- Group mailbox (mailbox/mailbox_crypto.ts) ------------------------------
+
+/** HKDF salt of an epoch's mailbox secret, from the epoch's group key. */
+export const MAILBOX_SALT = "roj-mailbox-v2";
+/** HKDF info, from the mailbox secret, of the tag the anchor files boxes under. */
+export const MAILBOX_TAG_INFO = "tag";
+/** HKDF info, from the mailbox secret, of the boxes' XChaCha20-Poly1305 key. */
+export const MAILBOX_KEY_INFO = "key";
+/** HKDF info, from the mailbox secret, of the key of box ids. */
+export const MAILBOX_ID_INFO = "id";
+/** HKDF salt, over a pairwise secret, of a pointer box's tag (mailbox/group_mailbox.ts). */
+export const MAILBOX_POINTER_TAG_SALT = "roj-mbox-pointer-v1";
+/** HKDF salt, over a pairwise secret, of a pointer box's key. */
+export const MAILBOX_POINTER_KEY_SALT = "roj-mbox-pointer-key-v1";
+/** HKDF salt, over a pairwise secret, of a pointer box's id key. */
+export const MAILBOX_POINTER_ID_SALT = "roj-mbox-pointer-id-v1";
+
+// ---- Ids and associated data derived by hashing -----------------------------
+
+/** SHA-256 prefix of a note-to-self chat id (log/chat_id.ts). */
+export const NOTES_CHAT_LABEL = "roj-chat-notes\0";
+/** SHA-256 prefix of a 1:1 chat id (log/chat_id.ts). */
+export const DIRECT_CHAT_LABEL = "roj-chat-direct\0";
+/** SHA-256 prefix of a group chat id (groups/group_id.ts). */
+export const GROUP_ID_LABEL = "roj-group-id-v1\0";
+/** Start of a group message's AEAD associated data (groups/group_crypto.ts). */
+export const GROUP_MSG_AAD_LABEL = "roj-group-msg-v1\0";
+
+// ---- Channel names ----------------------------------------------------------
+
+/** The SSH subsystem that carries the Roj protocol (transport/ssh.ts). */
+export const ROJ_SUBSYSTEM = "roj";
+/** SSH subsystem names of relayed sessions: this, then the 32-hex-digit token (relay/relay.ts). */
+export const RELAY_SUBSYSTEM_PREFIX = "roj-relay-";
+/** QUIC ALPN of an SSH connection in a punched session (transport/quic.ts). */
+export const ALPN_SSH = "roj-ssh/1";
+/** QUIC ALPN of a punch probe (transport/quic.ts, punch/). */
+export const ALPN_PROBE = "roj-probe/1";
+/** First four bytes of a LAN announcement datagram (lan/announcement.ts). */
+export const LAN_ANNOUNCEMENT_MAGIC = "RJL2";

@@ -1,0 +1,125 @@
+/**
+ * Golden bytes of every domain-separation label: a rename or a stray edit of
+ * one fails here, before it can break stored signatures or old peers.
+ */
+import assert from "node:assert/strict";
+import * as labels from "./labels.ts";
+import {
+  ADDR_RECORD_MAGIC,
+  ADDR_RECORD_RELAYS_MAGIC,
+  ALPN_PROBE,
+  ALPN_SSH,
+  DIRECT_CHAT_LABEL,
+  ENTRY_MAGIC,
+  GROUP_ID_LABEL,
+  GROUP_KEY_SEAL_CONTEXT,
+  GROUP_MSG_AAD_LABEL,
+  INVITE_MAGIC,
+  INVITE_TEXT_PREFIX,
+  LAN_ANNOUNCEMENT_MAGIC,
+  LAN_TAG_SALT,
+  MAILBOX_ID_INFO,
+  MAILBOX_KEY_INFO,
+  MAILBOX_POINTER_ID_SALT,
+  MAILBOX_POINTER_KEY_SALT,
+  MAILBOX_POINTER_TAG_SALT,
+  MAILBOX_SALT,
+  MAILBOX_TAG_INFO,
+  NAMESPACES,
+  NOTES_CHAT_LABEL,
+  PAIRWISE_SEAL_SALT,
+  PAIRWISE_TAG_SALT,
+  RELAY_SUBSYSTEM_PREFIX,
+  ROJ_SUBSYSTEM,
+  SEAL_INFO,
+  SSHSIG_ADDR_NAMESPACE,
+  SSHSIG_ENTRY_NAMESPACE,
+  SSHSIG_INVITE_NAMESPACE,
+} from "./labels.ts";
+
+const hex = (s: string) =>
+  [...new TextEncoder().encode(s)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/** Each label and the hex of its exact UTF-8 bytes. */
+const GOLDEN: readonly (readonly [string, string])[] = [
+  [SSHSIG_ENTRY_NAMESPACE, "726f6a2d656e747279"], // "roj-entry"
+  [SSHSIG_ADDR_NAMESPACE, "726f6a2d61646472"], // "roj-addr"
+  [SSHSIG_INVITE_NAMESPACE, "726f6a2d696e76697465"], // "roj-invite"
+  [ENTRY_MAGIC, "726f6a2d656e7472792d7631"], // "roj-entry-v1"
+  [ADDR_RECORD_MAGIC, "726f6a2d616464722d7631"], // "roj-addr-v1"
+  [ADDR_RECORD_RELAYS_MAGIC, "726f6a2d616464722d7632"], // "roj-addr-v2"
+  [INVITE_MAGIC, "726f6a2d696e766974652d7631"], // "roj-invite-v1"
+  [INVITE_TEXT_PREFIX, "726f6a313a"], // "roj1:"
+  [SEAL_INFO, "726f6a2d7365616c2d7631"], // "roj-seal-v1"
+  [GROUP_KEY_SEAL_CONTEXT, "726f6a2d67726f75702d6b6579"], // "roj-group-key"
+  [PAIRWISE_TAG_SALT, "726f6a2d7461672d7631"], // "roj-tag-v1"
+  [PAIRWISE_SEAL_SALT, "726f6a2d7365616c2d7631"], // "roj-seal-v1"
+  [LAN_TAG_SALT, "726f6a2d6c616e2d7631"], // "roj-lan-v1"
+  [MAILBOX_SALT, "726f6a2d6d61696c626f782d7632"], // "roj-mailbox-v2"
+  [MAILBOX_TAG_INFO, "746167"], // "tag"
+  [MAILBOX_KEY_INFO, "6b6579"], // "key"
+  [MAILBOX_ID_INFO, "6964"], // "id"
+  [MAILBOX_POINTER_TAG_SALT, "726f6a2d6d626f782d706f696e7465722d7631"], // "roj-mbox-pointer-v1"
+  [MAILBOX_POINTER_KEY_SALT, "726f6a2d6d626f782d706f696e7465722d6b65792d7631"], // "roj-mbox-pointer-key-v1"
+  [MAILBOX_POINTER_ID_SALT, "726f6a2d6d626f782d706f696e7465722d69642d7631"], // "roj-mbox-pointer-id-v1"
+  [NOTES_CHAT_LABEL, "726f6a2d636861742d6e6f74657300"], // "roj-chat-notes\0"
+  [DIRECT_CHAT_LABEL, "726f6a2d636861742d64697265637400"], // "roj-chat-direct\0"
+  [GROUP_ID_LABEL, "726f6a2d67726f75702d69642d763100"], // "roj-group-id-v1\0"
+  [GROUP_MSG_AAD_LABEL, "726f6a2d67726f75702d6d73672d763100"], // "roj-group-msg-v1\0"
+  [ROJ_SUBSYSTEM, "726f6a"], // "roj"
+  [RELAY_SUBSYSTEM_PREFIX, "726f6a2d72656c61792d"], // "roj-relay-"
+  [ALPN_SSH, "726f6a2d7373682f31"], // "roj-ssh/1"
+  [ALPN_PROBE, "726f6a2d70726f62652f31"], // "roj-probe/1"
+  [LAN_ANNOUNCEMENT_MAGIC, "524a4c32"], // "RJL2"
+];
+
+Deno.test("every label has exactly its pinned bytes", () => {
+  for (const [label, bytes] of GOLDEN) assert.equal(hex(label), bytes, JSON.stringify(label));
+});
+
+Deno.test("every label labels.ts exports is pinned here", () => {
+  const exported = Object.entries(labels).filter(([, v]) => typeof v === "string");
+  assert.equal(exported.length, GOLDEN.length, "a new label needs a golden row");
+  const pinned = new Set(GOLDEN.map(([label]) => label));
+  for (const [name, value] of exported) assert.ok(pinned.has(value as string), name);
+});
+
+Deno.test("the SSHSIG namespaces are the ones ssh-keygen -Y verify -n is given", () => {
+  assert.deepEqual(NAMESPACES, { entry: "roj-entry", addr: "roj-addr", invite: "roj-invite" });
+  assert.deepEqual(NAMESPACES, {
+    entry: SSHSIG_ENTRY_NAMESPACE,
+    addr: SSHSIG_ADDR_NAMESPACE,
+    invite: SSHSIG_INVITE_NAMESPACE,
+  });
+});
+
+Deno.test("labels that prefix hashed input end in NUL; the LAN magic is the old byte array", () => {
+  for (const l of [NOTES_CHAT_LABEL, DIRECT_CHAT_LABEL, GROUP_ID_LABEL, GROUP_MSG_AAD_LABEL]) {
+    assert.ok(l.endsWith("\0"), JSON.stringify(l));
+  }
+  assert.deepEqual([...new TextEncoder().encode(LAN_ANNOUNCEMENT_MAGIC)], [0x52, 0x4a, 0x4c, 0x32]);
+});
+
+Deno.test("no other production file under node/ spells a roj- label", async () => {
+  const root = new URL("../", import.meta.url);
+  // Not labels: the name of the signature-checking worker thread.
+  const allowed = [/name: "roj-verify"/];
+  const found: string[] = [];
+  async function walk(dir: URL): Promise<void> {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) await walk(new URL(`${e.name}/`, dir));
+      else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts") && e.name !== "labels.ts") {
+        const text = await Deno.readTextFile(new URL(e.name, dir));
+        text.split("\n").forEach((line, i) => {
+          if (/^\s*(\*|\/\/)/.test(line)) return; // comments may name the labels they use
+          if (!/(["'`]|\/\^?)(roj-|roj1:|RJL)/.test(line) || allowed.some((a) => a.test(line))) {
+            return;
+          }
+          found.push(`${new URL(e.name, dir).pathname}:${i + 1}: ${line.trim()}`);
+        });
+      }
+    }
+  }
+  await walk(root);
+  assert.deepEqual(found, [], "import the label from identity/mod.ts instead");
+});
