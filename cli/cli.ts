@@ -23,8 +23,8 @@ import {
   controlSocketPath,
   noNodeError,
   serveControl,
-} from "../node/control/mod.ts";
-import { formatEndpoint, parseEndpoint } from "../node/transport/mod.ts";
+} from "../node/mod.ts";
+import { formatEndpoint, parseEndpoint } from "../node/mod.ts";
 import { type AdminServer, isLoopback, startAdmin } from "../routes/mod.ts";
 import { askPassphrase } from "./passphrase.ts";
 import { entryLine, messageLine } from "./format.ts";

@@ -4,7 +4,7 @@
  * Each subcommand talks to the running node over its control socket.
  */
 import type { Command } from "commander";
-import type { GroupView, MemberView } from "../node/api/mod.ts";
+import type { GroupView, MemberView } from "../node/mod.ts";
 import { escapeControl, table } from "./format.ts";
 import type { CliIo } from "./io.ts";
 import { dataOption } from "./options.ts";

@@ -6,8 +6,8 @@
 import type { Command } from "commander";
 import { renderUnicodeCompact } from "uqr";
 import { checkName, isRojError, resolveDataDir, RojError } from "../node/mod.ts";
-import { connectControl, type ControlClient } from "../node/control/mod.ts";
-import type { MessageView } from "../node/api/mod.ts";
+import { connectControl, type ControlClient } from "../node/mod.ts";
+import type { MessageView } from "../node/mod.ts";
 import { parseDuration } from "./duration.ts";
 import {
   chatLines,

@@ -8,7 +8,7 @@ import type {
   PeerView,
   PortMapView,
   StatusView,
-} from "../node/api/mod.ts";
+} from "../node/mod.ts";
 
 const pad = (n: number) => String(n).padStart(2, "0");
 

@@ -4,12 +4,12 @@
  * announcements, started in that order and stopped in reverse.
  */
 import { fingerprint } from "./identity/mod.ts";
-import { FEATURES, type RpcSession } from "./protocol/mod.ts";
+import { helloFeatures, type RpcSession } from "./protocol/mod.ts";
 import { lanHost, type NodeParts, punchHost } from "./hosts/mod.ts";
 import { Lan } from "./lan/mod.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { type PortMap, portMapOff, startPortMap } from "./portmap/mod.ts";
-import { PUNCH_FEATURE, Puncher, type PunchResult } from "./punch/mod.ts";
+import { Puncher, type PunchResult } from "./punch/mod.ts";
 import type { Relay } from "./relay/mod.ts";
 import {
   type Endpoint,
@@ -75,12 +75,11 @@ export class Network {
 
   /** The features our hello lists: what this node is and what it started. */
   features(relaying: boolean): string[] {
-    return [
-      ...FEATURES,
-      ...(this.#o.passive ? ["anchor", "mailbox"] : []),
-      ...(this.#quic ? [PUNCH_FEATURE] : []),
-      ...(relaying ? ["relay"] : []),
-    ];
+    return helloFeatures({
+      passive: this.#o.passive,
+      punch: this.#quic !== undefined,
+      relay: relaying,
+    });
   }
 
   /** Whether `key` announced itself on our LAN from `host` (node/lan). */

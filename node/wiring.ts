@@ -26,6 +26,7 @@ import type { ChatLog } from "./log/mod.ts";
 import { AnchorMailbox, GroupMailbox, MailboxStore } from "./mailbox/mod.ts";
 import { Network } from "./network.ts";
 import type { ResolvedOptions } from "./options.ts";
+import { MAILBOX_FEATURE, peerHas } from "./protocol/mod.ts";
 import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
@@ -231,7 +232,7 @@ export async function wire(
     if (!o.passive && !s.anchor) syncs.up(s, s.contact.name);
     addresses.noteSeenAs(s.rpc);
     discovery.onSession({ peer: s.peer, rpc: s.rpc, anchor: s.anchor }).catch(() => {});
-    if (s.anchor && !o.passive && s.rpc.peerHello?.features.includes("mailbox")) {
+    if (s.anchor && !o.passive && peerHas(s.rpc.peerHello, MAILBOX_FEATURE)) {
       mailbox.attach(s.peer, s.rpc, s.contact.name);
     }
     if (s.client && s.via === undefined) relay.noteClient(s.peer, s.client);

@@ -22,7 +22,7 @@ import { fingerprint, type KeyPair } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
 import type { DialRace, PeerSession } from "../peers/mod.ts";
 import { PeerSet } from "../peers/mod.ts";
-import { RpcSession } from "../protocol/mod.ts";
+import { ANCHOR_FEATURE, peerHas, RpcSession } from "../protocol/mod.ts";
 import {
   dialSsh,
   type Endpoint,
@@ -140,6 +140,7 @@ export class SessionManager {
   rpc(pipe: Pipe, peer?: Uint8Array): RpcSession {
     const rpc = new RpcSession(pipe, {
       hello: { features: this.#d.features(), name: this.#d.name, sees: pipe.remote },
+      clock: this.#d.clock,
       onInternalError: (m, err) =>
         this.#d.bus.say(`internal error serving ${m}: ${(err as Error)?.stack ?? err}`),
     });
@@ -337,7 +338,7 @@ export class SessionManager {
       return;
     }
     const path = arrival.path ?? "direct";
-    const anchor = rpc.peerHello?.features.includes("anchor") ?? false;
+    const anchor = peerHas(rpc.peerHello, ANCHOR_FEATURE);
     const session: LiveSession = {
       peer: contact.publicKey,
       direction,
