@@ -6,6 +6,21 @@ import { Reachability } from "./reachability.ts";
 import type { RelayHost, RelayPeerSession } from "./relay_host.ts";
 import { BUSY_RETRY_MS, FIRST_CHECK_DELAY_MS } from "./reach_policy.ts";
 
+/** A node publishing 198.51.100.2:7022 with `sessions` up; its republish reasons land in `published`. */
+function reachability(clock: FakeClock, sessions: () => RelayPeerSession[]) {
+  const published: string[] = [];
+  const host = {
+    passive: false,
+    log: () => {},
+    nameOf: () => "peer",
+    sessions,
+    localNetworks: () => [],
+    addresses: () => ["198.51.100.2:7022"],
+    republish: (why: string) => published.push(why),
+  } as unknown as RelayHost;
+  return { reach: new Reachability({ host, clock, now: () => clock.now() }), published };
+}
+
 Deno.test("reachability: first check a moment after the first session; busy checkers are asked again after a jittered wait", async () => {
   const seed = 42;
   const clock = new FakeClock({ start: 0, seed });
@@ -30,17 +45,7 @@ Deno.test("reachability: first check a moment after the first session; busy chec
     anchor: true,
     remote: "203.0.113.7:7022",
   };
-  const published: string[] = [];
-  const host = {
-    passive: false,
-    log: () => {},
-    nameOf: () => "hive",
-    sessions: () => [checker],
-    localNetworks: () => [],
-    addresses: () => ["198.51.100.2:7022"],
-    republish: (why: string) => published.push(why),
-  } as unknown as RelayHost;
-  const reach = new Reachability({ host, clock, now: () => clock.now() });
+  const { reach, published } = reachability(clock, () => [checker]);
   try {
     reach.onSession(checker);
     reach.onSession(checker); // a second session schedules no second check
@@ -62,7 +67,6 @@ Deno.test("reachability: first check a moment after the first session; busy chec
 
 Deno.test("reachability: a session a peer outside dialled to us settles it at once; the recheck comes on the tick", async () => {
   const clock = new FakeClock({ start: 10_000 });
-  const published: string[] = [];
   let asked = 0;
   const rpc = {
     closed: false,
@@ -77,16 +81,7 @@ Deno.test("reachability: a session a peer outside dialled to us settles it at on
     remote: "203.0.113.8:51000",
   };
   const sessions = [inbound];
-  const host = {
-    passive: false,
-    log: () => {},
-    nameOf: () => "carol",
-    sessions: () => sessions,
-    localNetworks: () => [],
-    addresses: () => ["198.51.100.2:7022"],
-    republish: (why: string) => published.push(why),
-  } as unknown as RelayHost;
-  const reach = new Reachability({ host, clock, now: () => clock.now() });
+  const { reach, published } = reachability(clock, () => sessions);
   reach.recheckMs = 300_000;
   reach.onSession(inbound);
   assert.equal(reach.reachable, true);
