@@ -1,4 +1,5 @@
 /** The invites this node issued, so each is used at most as often as allowed. */
+import { type Clock, systemClock } from "../clock/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 
 interface IssuedInvite {
@@ -14,15 +15,25 @@ function isIssued(v: unknown): v is IssuedInvite {
 
 export class InviteRegistry {
   readonly #store: Store;
+  readonly #clock: Clock;
   /** Nonces known valid right now; authentication asks synchronously. */
   readonly #live = new Map<string, IssuedInvite>();
 
-  private constructor(store: Store) {
+  private constructor(store: Store, clock: Clock) {
     this.#store = store;
+    this.#clock = clock;
   }
 
-  static async open(store: Store, now: number): Promise<InviteRegistry> {
-    const reg = new InviteRegistry(store);
+  /**
+   * Loads the invites still usable at `now`.
+   * @param clock dates the store's clean-up of expired invites. @default systemClock
+   */
+  static async open(
+    store: Store,
+    now: number,
+    clock: Clock = systemClock,
+  ): Promise<InviteRegistry> {
+    const reg = new InviteRegistry(store, clock);
     for await (const res of store.kv.list<unknown>({ prefix: ["invite"] })) {
       const nonce = res.key[1];
       if (typeof nonce !== "string" || !isIssued(res.value)) continue;
@@ -31,11 +42,12 @@ export class InviteRegistry {
     return reg;
   }
 
+  /** Records an invite, usable `uses` times until `expires` (ms). */
   async issue(nonceHex: string, expires: number, uses: number): Promise<void> {
     const v = { expires, usesLeft: uses };
     // Expired invites clean themselves up in the store.
     await this.#store.kv.set(keys.invite(nonceHex), v, {
-      expireIn: Math.max(1, expires - Date.now()) + 86_400_000,
+      expireIn: Math.max(1, expires - this.#clock.now()) + 86_400_000,
     });
     this.#live.set(nonceHex, v);
   }

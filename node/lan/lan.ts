@@ -19,6 +19,7 @@
  * joined on every LAN interface.
  */
 import dgram from "node:dgram";
+import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import type { Pair } from "../discovery/mod.ts";
 import { toHex } from "../log/mod.ts";
 import { unmapIPv4 } from "../transport/mod.ts";
@@ -39,7 +40,10 @@ export const LAN_WINDOW_MS = 10 * 60_000;
 export interface LanHost {
   readonly publicKey: Uint8Array;
   readonly pair: (them: Uint8Array) => Pair;
-  now(): number;
+  /** Runs the interface poll; its `now` unless `now` is given. @default systemClock */
+  readonly clock?: Clock;
+  /** The time tags and dial gaps go by. @default clock.now */
+  now?(): number;
   log(line: string): void;
   /** Contacts to announce to and to recognise (accepted people, no anchors). */
   contacts(): Uint8Array[];
@@ -157,7 +161,9 @@ export class Lan {
   #memberships: Array<{ leave(): Promise<void> }> = [];
   #senders: Sender[] = [];
   #interfaces = "";
-  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #clock: Clock;
+  readonly #now: () => number;
+  #timer: TimerId | undefined;
   #lastAnnounce = 0;
   #lastAnswer = -Infinity;
   #closed = false;
@@ -180,6 +186,8 @@ export class Lan {
 
   constructor(host: LanHost, options: LanOptions = {}) {
     this.#host = host;
+    const clock = this.#clock = host.clock ?? systemClock;
+    this.#now = host.now ? () => host.now!() : () => clock.now();
     this.#port = options.port ?? LAN_PORT;
     this.#announceMs = options.announceMs ?? 30_000;
     this.#pollMs = options.pollMs ?? 5000;
@@ -212,7 +220,7 @@ export class Lan {
     if (!this.#recv4 && !this.#recv6) return false;
     for (const s of [this.#recv4, this.#recv6]) if (s) this.#receive(s);
     await this.#rejoin();
-    if (!this.#closed) this.#timer = setInterval(() => this.#tick(), this.#pollMs);
+    if (!this.#closed) this.#timer = this.#clock.setInterval(() => this.#tick(), this.#pollMs);
     return true;
   }
 
@@ -224,7 +232,7 @@ export class Lan {
   /** True when `peer`'s announcement came from `ip` within the last window. */
   heardAt(peer: Uint8Array, ip: string): boolean {
     const at = this.#heard.get(toHex(peer))?.get(unmapIPv4(ip));
-    return at !== undefined && this.#host.now() - at < this.#windowMs;
+    return at !== undefined && this.#now() - at < this.#windowMs;
   }
 
   /** Announces now (e.g. after contacts changed). */
@@ -234,7 +242,7 @@ export class Lan {
 
   close(): void {
     this.#closed = true;
-    if (this.#timer) clearInterval(this.#timer);
+    this.#clock.clearInterval(this.#timer);
     for (const s of [this.#recv4, this.#recv6]) {
       try {
         s?.close();
@@ -245,7 +253,7 @@ export class Lan {
   }
 
   #window(offset = 0): number {
-    return Math.floor(this.#host.now() / this.#windowMs) + offset;
+    return Math.floor(this.#now() / this.#windowMs) + offset;
   }
 
   #interfaceKey(ifs: readonly LanInterface[]): string {
@@ -265,7 +273,7 @@ export class Lan {
 
   async #tickOnce(): Promise<void> {
     if (this.#interfaceKey(this.#interfacesOf()) !== this.#interfaces) await this.#rejoin();
-    else if (this.#host.now() - this.#lastAnnounce >= this.#announceMs) await this.#announce();
+    else if (this.#now() - this.#lastAnnounce >= this.#announceMs) await this.#announce();
     else {
       // An interface that was down when we last announced: Deno lets a node
       // read no link state (sysfs needs --allow-all), but a send there fails,
@@ -349,7 +357,7 @@ export class Lan {
   async #announce(senders = this.#senders): Promise<void> {
     const port = this.#host.sshPort();
     if (this.#closed || port === undefined || senders.length === 0) return;
-    if (senders === this.#senders) this.#lastAnnounce = this.#host.now();
+    if (senders === this.#senders) this.#lastAnnounce = this.#now();
     const window = this.#window();
     const me = this.#host.publicKey;
     const tags = this.#host.contacts().map((c) => lanTag(this.#host.pair(c), me, window));
@@ -395,7 +403,7 @@ export class Lan {
   }
 
   #withinBudget(source: string): boolean {
-    const second = Math.floor(this.#host.now() / 1000);
+    const second = Math.floor(this.#now() / 1000);
     if (second !== this.#budget.second) this.#budget = { second, count: 0, bySource: new Map() };
     if (++this.#budget.count > DATAGRAMS_PER_S) {
       this.stats.overBudget++;
@@ -428,7 +436,7 @@ export class Lan {
 
   #heardFrom(peer: Uint8Array, ip: string, port: number): void {
     const k = toHex(peer);
-    const now = this.#host.now();
+    const now = this.#now();
     const places = this.#heard.get(k) ?? new Map<string, number>();
     const before = places.get(ip);
     for (const [p, at] of places) if (now - at >= this.#windowMs) places.delete(p);

@@ -11,6 +11,7 @@ import {
   toHex,
 } from "./mod.ts";
 import { isRojError } from "../errors.ts";
+import { FakeClock } from "../clock/mod.ts";
 import { unpackEntry } from "./stored_entry.ts";
 
 const CHAT = "t-chat";
@@ -234,4 +235,18 @@ Deno.test("merge: entries held already count as duplicates before any signature 
   assert.equal(checks, 2);
   assert.deepEqual(r.rejected.map((x) => x.code).sort(), ["bad_signature", "equivocation"]);
   assert.equal(r.stored.length, 0);
+});
+
+Deno.test("appended entries carry the time of the clock given", async () => {
+  await using t = await tempStore();
+  const [a] = await signers(1);
+  const clock = new FakeClock({ start: 1_750_000_000_000 });
+  const log = new ChatLog(t.store, { clock });
+  assert.equal((await log.append(CHAT, a!, "msg", "one")).ts, 1_750_000_000_000);
+  await clock.advance(1234);
+  const [e2, e3] = await log.appendMany(CHAT, a!, [{ type: "msg", body: "two" }, {
+    type: "msg",
+    body: "three",
+  }]);
+  assert.deepEqual([e2!.ts, e3!.ts], [1_750_000_001_234, 1_750_000_001_234]);
 });

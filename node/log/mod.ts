@@ -14,15 +14,13 @@ export {
 } from "./entry.ts";
 export { entryFromLine, type EntryJson, entryToJson, MAX_ENTRY_LINE, toHex } from "./entry_json.ts";
 export { compareBytes, compareEntries } from "./order.ts";
+export { ChatLog, type ChatLogOptions } from "./chat_log.ts";
+export { type Head } from "./head_cache.ts";
 export {
-  ChatLog,
-  type ChatLogOptions,
-  type Head,
   type MergeOptions,
   type MergeResult,
-  type RawEntry,
   type RejectCode,
   type Rejection,
-  type SeqEntry,
-} from "./chat_log.ts";
+} from "./merge_result.ts";
+export { type RawEntry, type SeqEntry } from "./stored_entry.ts";
 export { directChatId, notesChatId } from "./chat_id.ts";

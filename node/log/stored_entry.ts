@@ -13,7 +13,19 @@
  * of the main thread's time. Schema 1 stored `{ signed, sig }` objects; they
  * are still read.
  */
-import type { RawEntry } from "./chat_log.ts";
+import { corrupt } from "../store/mod.ts";
+import { decodeEntry, type Entry, entryHash } from "./entry.ts";
+
+/** Signed bytes and signature, as they travel. */
+export interface RawEntry {
+  readonly signed: Uint8Array;
+  readonly sig: Uint8Array;
+}
+
+/** An entry as sync sends it: its place in the author's chain and its bytes. */
+export interface SeqEntry extends RawEntry {
+  readonly seq: number;
+}
 
 const FORMAT = 1;
 const HEAD = 5;
@@ -67,4 +79,24 @@ export function unpackEntry(value: unknown): RawEntry | null {
     v.sig instanceof Uint8Array
   ) return { signed: v.signed, sig: v.sig };
   return null;
+}
+
+/**
+ * Reads an entry that this node stored earlier; its signature was checked on
+ * the way in, so it is decoded and hashed, not verified.
+ * @throws {RojError} corrupt, naming the key, when the value is no entry
+ */
+export function storedEntry(key: Deno.KvKey, value: unknown): Entry {
+  const raw = unpackEntry(value);
+  if (raw === null) throw corrupt(key, "entry");
+  try {
+    return {
+      ...decodeEntry(raw.signed),
+      signed: raw.signed,
+      sig: raw.sig,
+      hash: entryHash(raw.signed),
+    };
+  } catch {
+    throw corrupt(key, "entry");
+  }
 }

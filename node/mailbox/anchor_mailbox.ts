@@ -4,6 +4,7 @@
  * arrive under it (`mbox.notify`), so members online at once hear of each
  * other's mail without polling.
  */
+import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
 import type { MailboxStore } from "./mailbox_store.ts";
 
@@ -11,7 +12,10 @@ import type { MailboxStore } from "./mailbox_store.ts";
 const MAX_WATCHED_PER_SESSION = 512;
 
 export interface AnchorMailboxOptions {
-  readonly now: () => number;
+  /** Times the sweeps; its `now` dates boxes unless `now` is given. @default systemClock */
+  readonly clock?: Clock;
+  /** The time boxes are dated and expired by. @default clock.now */
+  readonly now?: () => number;
   readonly log: (line: string) => void;
   /** How a contact is named in the log. */
   readonly name: (peer: Uint8Array) => string;
@@ -20,28 +24,33 @@ export interface AnchorMailboxOptions {
 export class AnchorMailbox {
   readonly store: MailboxStore;
   readonly #options: AnchorMailboxOptions;
+  readonly #clock: Clock;
+  readonly #now: () => number;
   /** tag → sessions that fetched it. */
   readonly #watchers = new Map<string, Set<RpcSession>>();
   readonly #watched = new WeakMap<RpcSession, Set<string>>();
-  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #sweepTimer: TimerId | undefined;
 
   constructor(store: MailboxStore, options: AnchorMailboxOptions) {
     this.store = store;
     this.#options = options;
+    const clock = this.#clock = options.clock ?? systemClock;
+    this.#now = options.now ?? (() => clock.now());
   }
 
   /** Drops expired boxes now and every `everyMs`. */
   startSweeping(everyMs = 600_000): void {
     const sweep = () =>
-      this.store.sweep(this.#options.now()).then((n) => {
+      this.store.sweep(this.#now()).then((n) => {
         if (n > 0) this.#options.log(`mailbox: dropped ${n} expired boxes`);
       }).catch(() => {});
     sweep();
-    this.#sweepTimer = setInterval(sweep, everyMs);
+    this.#sweepTimer = this.#clock.setInterval(sweep, everyMs);
   }
 
+  /** Stops sweeping. */
   close(): void {
-    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#clock.clearInterval(this.#sweepTimer);
   }
 
   #watch(rpc: RpcSession, tag: string): void {
@@ -71,7 +80,7 @@ export class AnchorMailbox {
         peer,
         params.tag,
         params.items.map((i) => ({ id: i.i, box: decodeB64(i.b) })),
-        this.#options.now(),
+        this.#now(),
       );
       if (res.reason) {
         this.#options.log(
@@ -104,7 +113,7 @@ export class AnchorMailbox {
         params.tag,
         params.after,
         params.limit ?? 500,
-        this.#options.now(),
+        this.#now(),
       );
       return {
         gen: res.gen,

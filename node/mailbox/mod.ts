@@ -6,7 +6,9 @@
  * - mailbox_crypto.ts: tags, box ids and sealing (what the anchor can and cannot learn)
  * - mailbox_store.ts: the anchor's bounded store (quotas, cap, expiry)
  * - anchor_mailbox.ts: the anchor serving it (mbox.put, mbox.get, mbox.notify)
- * - group_mailbox.ts: a member fetching from and handing to its anchors
+ * - group_mailbox.ts: a member visiting its anchors, with mailbox_fetch.ts,
+ *   mailbox_push.ts and mailbox_pointers.ts for the parts of a visit, and
+ *   mail_epoch.ts and epoch_cursor.ts for which epochs are filed under and fetched
  *
  * @module
  */
@@ -29,4 +31,5 @@ export {
   type PutResult,
 } from "./mailbox_store.ts";
 export { AnchorMailbox } from "./anchor_mailbox.ts";
-export { GroupMailbox, type GroupMailboxHost, type MailboxProgress } from "./group_mailbox.ts";
+export { GroupMailbox } from "./group_mailbox.ts";
+export type { GroupMailboxHost, MailboxProgress } from "./visit_context.ts";

@@ -20,6 +20,8 @@
  * (§3.1), until the caller's timeout.
  */
 
+import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
+
 export const NAT_PMP_PORT = 5351;
 
 export type Protocol = "tcp" | "udp";
@@ -93,10 +95,13 @@ export function decodeResponse(b: Uint8Array): NatPmpResponse | undefined {
 export class NatPmpClient {
   readonly host: string;
   readonly #port: number;
+  readonly #clock: Clock;
 
-  constructor(host: string, port = NAT_PMP_PORT) {
+  /** @param clock times the retransmissions. @default systemClock */
+  constructor(host: string, port = NAT_PMP_PORT, clock: Clock = systemClock) {
     this.host = host;
     this.#port = port;
+    this.#clock = clock;
   }
 
   /** @throws {Error} no answer within the signal's time, or a refusal */
@@ -143,14 +148,14 @@ export class NatPmpClient {
     signal.throwIfAborted();
     const socket = Deno.listenDatagram({ transport: "udp", hostname: "0.0.0.0", port: 0 });
     const to: Deno.NetAddr = { transport: "udp", hostname: this.host, port: this.#port };
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: TimerId | undefined;
     const onAbort = () => socket.close();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       let wait = 250;
       const resend = () => {
         socket.send(request, to).catch(() => {});
-        timer = setTimeout(resend, wait);
+        timer = this.#clock.setTimeout(resend, wait);
         wait *= 2;
       };
       resend();
@@ -170,7 +175,7 @@ export class NatPmpClient {
       }
       throw err;
     } finally {
-      clearTimeout(timer);
+      this.#clock.clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
       try {
         socket.close();

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { decodeResponse, encodeExternalAddressRequest, encodeMapRequest } from "./nat_pmp.ts";
+import { FakeClock } from "../clock/mod.ts";
+import {
+  decodeResponse,
+  encodeExternalAddressRequest,
+  encodeMapRequest,
+  NatPmpClient,
+} from "./nat_pmp.ts";
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
 const bytes = (h: string) => new Uint8Array(h.match(/../g)!.map((x) => parseInt(x, 16)));
@@ -40,4 +46,27 @@ Deno.test("NAT-PMP responses: a refusal names its reason; stray or short datagra
   assert.equal(decodeResponse(bytes("01800000000000000b630002")), undefined, "version 1 (PCP)");
   assert.equal(decodeResponse(bytes("0082000000000007")), undefined, "too short for a map answer");
   assert.equal(decodeResponse(new Uint8Array(0)), undefined);
+});
+
+Deno.test("NAT-PMP client: resends after 250 ms, doubling, on the clock given; the answer ends it", async () => {
+  const clock = new FakeClock({ start: 0 });
+  const gateway = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (gateway.addr as Deno.NetAddr).port;
+    const client = new NatPmpClient("127.0.0.1", port, clock);
+    const answer = client.externalIp(new AbortController().signal);
+    const [first] = await gateway.receive();
+    assert.equal(hex(first), "0000");
+    assert.equal(clock.nextDue, 250);
+    await clock.advance(250);
+    await gateway.receive();
+    assert.equal(clock.nextDue, 750, "the second wait is twice the first");
+    await clock.advance(500);
+    const [, from] = await gateway.receive();
+    await gateway.send(bytes("008000000000002a0b630002"), from);
+    assert.equal(await answer, "11.99.0.2");
+    assert.equal(clock.pending, 0, "no resend is left waiting");
+  } finally {
+    gateway.close();
+  }
 });

@@ -5,6 +5,7 @@
  * and removes every mapping it made on close.
  */
 import type { PortMapView } from "../api/mod.ts";
+import { type Clock, systemClock, type TimerId, withTimeout } from "../clock/mod.ts";
 import { formatEndpoint } from "../transport/mod.ts";
 import { type IpKind, ipKind, ipKindOf, parseIp } from "../ip/mod.ts";
 import { defaultGateway, lanAddressFor } from "./gateway_address.ts";
@@ -25,7 +26,9 @@ export interface PortMapOptions {
   readonly timeoutMs?: number;
   /** Lease asked for; renewed at half of what the router grants. @default 3_600_000 */
   readonly leaseMs?: number;
-  /** The clock, for status times. @default Date.now */
+  /** Times answers and renewals; its `now` dates the status unless `now` is given. @default systemClock */
+  readonly clock?: Clock;
+  /** The time status changes are dated by. @default clock.now */
   readonly now?: () => number;
 }
 
@@ -83,16 +86,17 @@ export function startPortMap(options: PortMapOptions): PortMap {
   }
   const timeoutMs = options.timeoutMs ?? 3000;
   const leaseS = Math.max(1, Math.round((options.leaseMs ?? 3_600_000) / 1000));
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = options.now ?? (() => clock.now());
   const stop = new AbortController();
-  const answer = () => AbortSignal.timeout(timeoutMs);
+  const answer = () => timeoutSignal(clock, timeoutMs);
   let status: PortMapView = { state: "searching" };
   let closed = false;
   let gateway: Mapper | undefined;
   let internalHost = "";
   /** What was asked of the router; only these are unmapped. */
   const made = new Map<Protocol, number>();
-  let renewTimer: ReturnType<typeof setTimeout> | undefined;
+  let renewTimer: TimerId | undefined;
   let renewing: Promise<void> = Promise.resolve();
 
   const say = (line: string) => options.log(`port mapping: ${line}`);
@@ -117,12 +121,12 @@ export function startPortMap(options: PortMapOptions): PortMap {
 
   const scheduleRenewal = (afterMs: number) => {
     if (closed) return;
-    clearTimeout(renewTimer);
-    renewTimer = setTimeout(() => {
+    clock.clearTimeout(renewTimer);
+    renewTimer = clock.setTimeout(() => {
       renewing = renew();
     }, afterMs);
     // Renewal alone does not keep the process alive.
-    Deno.unrefTimer(renewTimer);
+    clock.unref(renewTimer);
   };
 
   /**
@@ -195,7 +199,7 @@ export function startPortMap(options: PortMapOptions): PortMap {
       if (closed) return;
       let gw: Mapper | undefined;
       try {
-        gw = await find(AbortSignal.any([stop.signal, answer()]));
+        gw = await find(AbortSignal.any([stop.signal, answer()]), clock);
         if (!gw) {
           tried.push(find === findUpnp ? "no UPnP-IGD gateway answered" : "no default gateway");
           continue;
@@ -272,10 +276,9 @@ export function startPortMap(options: PortMapOptions): PortMap {
       if (closed) return;
       closed = true;
       stop.abort();
-      clearTimeout(renewTimer);
+      clock.clearTimeout(renewTimer);
       // Let a request under way finish, so that what it maps is removed too.
-      const bound = (p: Promise<unknown>) =>
-        Promise.race([p, new Promise((r) => setTimeout(r, 2 * timeoutMs))]);
+      const bound = (p: Promise<unknown>) => withTimeout(clock, p, 2 * timeoutMs, () => {});
       await bound(Promise.all([settled, renewing]));
       const gw = gateway;
       gateway = undefined;
@@ -287,7 +290,18 @@ export function startPortMap(options: PortMapOptions): PortMap {
   };
 }
 
-async function findUpnp(signal: AbortSignal): Promise<Mapper | undefined> {
+/**
+ * An AbortSignal that aborts after `ms` on `clock`. Like AbortSignal.timeout,
+ * whose timer it replaces, it does not keep the process alive.
+ */
+function timeoutSignal(clock: Clock, ms: number): AbortSignal {
+  const ac = new AbortController();
+  const id = clock.setTimeout(() => ac.abort(new DOMException("timed out", "TimeoutError")), ms);
+  clock.unref(id);
+  return ac.signal;
+}
+
+async function findUpnp(signal: AbortSignal, _clock: Clock): Promise<Mapper | undefined> {
   const gw = await UpnpGateway.find(DESCRIPTION, signal);
   if (!gw) return undefined;
   return {
@@ -302,10 +316,10 @@ async function findUpnp(signal: AbortSignal): Promise<Mapper | undefined> {
 }
 
 // deno-lint-ignore require-await
-async function findPmp(_signal: AbortSignal): Promise<Mapper | undefined> {
+async function findPmp(_signal: AbortSignal, clock: Clock): Promise<Mapper | undefined> {
   const found = defaultGateway();
   if (!found) return undefined;
-  const pmp = new NatPmpClient(found.host);
+  const pmp = new NatPmpClient(found.host, undefined, clock);
   return {
     method: "nat-pmp",
     host: found.host,

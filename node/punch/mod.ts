@@ -1,8 +1,2 @@
-export {
-  PUNCH_FEATURE,
-  Puncher,
-  type PuncherOptions,
-  type PunchHost,
-  type PunchResult,
-  type PunchSession,
-} from "./punch.ts";
+export { PUNCH_FEATURE, Puncher, type PuncherOptions } from "./punch.ts";
+export type { PunchHost, PunchResult, PunchSession } from "./punch_host.ts";

@@ -1,15 +1,12 @@
-export {
-  DIAL_BACK_TIMEOUT_MS,
-  Relay,
-  type RelayHost,
-  type RelayPeerSession,
-  type RelayTap,
-  type RelayTiming,
-} from "./relay.ts";
+export { DIAL_BACK_TIMEOUT_MS, Relay } from "./relay.ts";
+export type { RelayHost, RelayPeerSession, RelayTiming } from "./relay_host.ts";
+export type { RelayTap } from "./splicer.ts";
 export {
   type Bucket,
+  decideOffer,
   decideOpen,
   type Decision,
+  type OfferRequest,
   type OpenRequest,
   type RelayLimits,
   type RelayOptions,

@@ -1,7 +1,9 @@
 /**
  * What a relay decides, as pure functions of (state, request, now): whether
  * to splice a session, and how long a member's bytes must wait so that each
- * member stays under its share. Sockets and timers live in relay.ts.
+ * member stays under its share, and whether a target takes an offer. Sockets
+ * and timers live in splicer.ts and relay.ts; reachability's decisions in
+ * reach_policy.ts.
  */
 
 /** Limits of one relay; see resolveRelayOptions for defaults. */
@@ -122,4 +124,39 @@ export function takeTokens(
     bucket: { tokens, at: Math.max(now, b.at) },
     waitMs: tokens >= 0 ? 0 : Math.ceil(-tokens * 1000 / rate),
   };
+}
+
+/** Relayed sessions this node, as a target, sets up at once; more offers are refused. */
+export const MAX_OFFERS = 8;
+
+/** What the target knows when a relay offers it a relayed session. */
+export interface OfferRequest {
+  /** This node is a passive anchor. */
+  readonly passive: boolean;
+  /** The asker's key is an accepted contact of ours. */
+  readonly askerAccepted: boolean;
+  /** Offers being set up now. */
+  readonly offers: number;
+}
+
+/** Whether to take an offered relayed session; every refusal carries its reason for the asker. */
+export function decideOffer(r: OfferRequest): Decision {
+  if (r.passive) {
+    return { ok: false, code: "refused", reason: "a passive anchor takes no relayed sessions" };
+  }
+  if (!r.askerAccepted) {
+    return {
+      ok: false,
+      code: "refused",
+      reason: "the target does not accept relayed sessions from your key",
+    };
+  }
+  if (r.offers >= MAX_OFFERS) {
+    return {
+      ok: false,
+      code: "busy",
+      reason: "the target is setting up too many relayed sessions at once",
+    };
+  }
+  return { ok: true };
 }

@@ -14,6 +14,7 @@
  * `roj-probe/1` (punch/ asks where a node's packets come from).
  */
 import { Duplex } from "node:stream";
+import { type Clock, systemClock, withTimeout } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import { type Endpoint, formatEndpoint } from "./ssh.ts";
 import { bindFallingBackToIPv4, unmapEndpoint } from "./addresses.ts";
@@ -68,7 +69,7 @@ function pem(bytes: Uint8Array, label: string): string {
 }
 
 /** A fresh Ed25519 key and a self-signed certificate for it, valid from an hour ago for 13 days. */
-export async function makeQuicCert(now = Date.now()): Promise<QuicCert> {
+export async function makeQuicCert(now = systemClock.now()): Promise<QuicCert> {
   const keys = await crypto.subtle.generateKey({ name: "Ed25519" }, true, [
     "sign",
     "verify",
@@ -191,6 +192,8 @@ export interface QuicServiceOptions {
   /** A probe connection arrived (punch/ answers it). */
   onProbe?(conn: Deno.QuicConn, stream: Deno.QuicBidirectionalStream, from: Endpoint): void;
   log?(line: string): void;
+  /** Times the first-stream limit and connect's timeout. @default systemClock */
+  readonly clock?: Clock;
 }
 
 export interface QuicService {
@@ -217,6 +220,7 @@ export interface QuicService {
  */
 export function openQuicService(options: QuicServiceOptions): QuicService {
   const log = options.log ?? (() => {});
+  const clock = options.clock ?? systemClock;
   let endpoint: Deno.QuicEndpoint;
   try {
     endpoint = bindFallingBackToIPv4(
@@ -262,7 +266,7 @@ export function openQuicService(options: QuicServiceOptions): QuicService {
     conn.closed.finally(() => open--);
     // Unmapped: on a dual-stack "::" endpoint an IPv4 peer may show as ::ffff:a.b.c.d.
     const from = unmapEndpoint({ host: conn.remoteAddr.hostname, port: conn.remoteAddr.port });
-    const timer = setTimeout(
+    const timer = clock.setTimeout(
       () => conn.close({ closeCode: 1, reason: "no stream" }),
       FIRST_STREAM_MS,
     );
@@ -270,13 +274,13 @@ export function openQuicService(options: QuicServiceOptions): QuicService {
       const streams = conn.incomingBidirectionalStreams.getReader();
       const { value: stream } = await streams.read();
       streams.releaseLock();
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       if (!stream) return;
       if (conn.protocol === ALPN_SSH) options.onSsh(quicStreamSocket(conn, stream, from));
       else if (conn.protocol === ALPN_PROBE && options.onProbe) options.onProbe(conn, stream, from);
       else conn.close({ closeCode: 1, reason: "unknown protocol" });
     } catch {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       try {
         conn.close({ closeCode: 1, reason: "failed" });
       } catch { /* closed */ }
@@ -299,7 +303,6 @@ export function openQuicService(options: QuicServiceOptions): QuicService {
     address: { host: addr.hostname, port: addr.port },
     certHash: options.cert.hash,
     async connect(to, certHash, alpn, timeoutMs) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
       const pending = Deno.connectQuic({
         hostname: to.host,
         port: to.port,
@@ -313,20 +316,13 @@ export function openQuicService(options: QuicServiceOptions): QuicService {
       } as Deno.ConnectQuicOptions<false>);
       const where = formatEndpoint(to);
       try {
-        return await Promise.race([
-          pending,
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(
-              () =>
-                reject(
-                  new RojError("unreachable", `no QUIC answer from ${where} in time`, {
-                    retryable: true,
-                  }),
-                ),
-              timeoutMs,
-            );
-          }),
-        ]);
+        const conn = await withTimeout(clock, pending, timeoutMs, () => null);
+        if (conn === null) {
+          throw new RojError("unreachable", `no QUIC answer from ${where} in time`, {
+            retryable: true,
+          });
+        }
+        return conn;
       } catch (err) {
         // A late success must not leak a connection.
         pending.then((c) => c.close({ closeCode: 1, reason: "gave up" }), () => {});
@@ -335,8 +331,6 @@ export function openQuicService(options: QuicServiceOptions): QuicService {
           retryable: true,
           cause: err,
         });
-      } finally {
-        clearTimeout(timer);
       }
     },
     close() {

@@ -13,6 +13,7 @@ import net from "node:net";
 import process from "node:process";
 import { Duplex } from "node:stream";
 import { Buffer } from "node:buffer";
+import { type Clock, systemClock } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import {
   createVerifier,
@@ -166,6 +167,8 @@ export interface ListenOptions {
    */
   onStream?(peer: InboundPeer, subsystem: string, stream: () => Duplex): boolean;
   log?(line: string): void;
+  /** Times the authentication limit and dates the SFTP view's files. @default systemClock */
+  readonly clock?: Clock;
 }
 
 export interface SshServer {
@@ -222,6 +225,7 @@ const RELAYED_FAMILY = "relay";
  */
 export async function listenSsh(options: ListenOptions): Promise<SshServer> {
   const log = options.log ?? (() => {});
+  const clock = options.clock ?? systemClock;
   const pem = await encodePrivateKey(options.keyPair);
   // Synchronous and with the keys kept: every login of a contact checks one signature.
   const verifier = createVerifier();
@@ -236,11 +240,11 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
         : { host: unmapIPv4(info.ip ?? "unknown"), port: info.port };
       const transport = info.family === "quic" ? "quic" as const : "tcp" as const;
       let peer: InboundPeer | undefined;
-      const authTimer = setTimeout(() => {
+      const authTimer = clock.setTimeout(() => {
         log(`dropped ${formatEndpoint(remote)}: no authentication in time`);
         client.end();
       }, AUTH_TIMEOUT_MS);
-      client.on("close", () => clearTimeout(authTimer));
+      client.on("close", () => clock.clearTimeout(authTimer));
       client.on("error", () => {});
       client.on("authentication", (ctx: Ssh2AuthContext) => {
         if (ctx.method !== "publickey" || ctx.key?.algo !== "ssh-ed25519") {
@@ -281,7 +285,7 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
         ctx.accept();
       });
       client.on("ready", () => {
-        clearTimeout(authTimer);
+        clock.clearTimeout(authTimer);
         client.on("session", (accept: () => Ssh2Session) => {
           const session = accept();
           session.on(
@@ -303,7 +307,7 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
           );
           session.on("sftp", (acceptSftp: () => SftpStream, reject: () => void) => {
             const view = peer && options.sftpView?.(peer);
-            if (view) serveSftp(acceptSftp(), view, options.log);
+            if (view) serveSftp(acceptSftp(), view, options.log, clock);
             else reject();
           });
           for (
@@ -405,6 +409,8 @@ export interface DialOptions {
   readonly timeoutMs?: number;
   /** Gives up a dial still under way (another address of the peer answered first). */
   readonly signal?: AbortSignal;
+  /** Times `timeoutMs`. @default systemClock */
+  readonly clock?: Clock;
 }
 
 export interface SshClient {
@@ -430,6 +436,7 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
   const pem = await encodePrivateKey(options.keyPair);
   const where = formatEndpoint(options.to);
   const timeoutMs = options.timeoutMs ?? 5000;
+  const clock = options.clock ?? systemClock;
   return await new Promise<SshClient>((resolve, reject) => {
     let wrongKey: Uint8Array | undefined;
     let hostKey: Uint8Array | undefined;
@@ -441,7 +448,7 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     }).setNoDelay(true);
     if (sock instanceof net.Socket) coalesceWrites(sock);
-    const timer = setTimeout(
+    const timer = clock.setTimeout(
       () =>
         fail(new RojError("unreachable", `${where} did not answer in time`, { retryable: true })),
       timeoutMs,
@@ -449,7 +456,7 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
     const fail = (err: RojError) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
       client.end();
       sock.destroy();
@@ -494,7 +501,7 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
     client.on("ready", () => {
       if (settled) return client.end();
       settled = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
       resolve({
         remote: options.to,

@@ -1,0 +1,63 @@
+/**
+ * What the parts of a member's mailbox visit share: the session with the
+ * anchor, and the member's side (see group_mailbox.ts) as the parts see it.
+ */
+import type { Clock } from "../clock/mod.ts";
+import type { ChatLog, Entry, RawEntry } from "../log/mod.ts";
+import type { KeyPair } from "../identity/mod.ts";
+import type { RpcSession } from "../protocol/mod.ts";
+import type { GroupBook } from "../groups/mod.ts";
+import type { MailEpoch } from "./mail_epoch.ts";
+
+/** A catch-up from an anchor moved: entries merged of those fetched. */
+export interface MailboxProgress {
+  readonly chat: string;
+  /** The anchor's name. */
+  readonly from: string;
+  readonly done: number;
+  /** Entries to merge in this round. */
+  readonly total: number;
+}
+
+/** The node, as a member's mailbox sees it. */
+export interface GroupMailboxHost {
+  readonly log: ChatLog;
+  readonly kv: Deno.Kv;
+  readonly groups: GroupBook;
+  readonly keyPair: KeyPair;
+  /**
+   * Times the hand-over of received entries; its `now` decides when a past
+   * epoch's grace ends. @default systemClock
+   */
+  readonly clock?: Clock;
+  /** Entries from an anchor were stored: refold, show, pass on (as for a member's push). */
+  stored(chat: string, entries: Entry[]): Promise<void>;
+  /** A group pointed out to us: adopt it if `raws` name us a member. Resolves with whether we are in. */
+  join(chat: string, raws: RawEntry[], anchor: string): Promise<boolean>;
+  /** Contacts (not anchors) who may have left pointers for us. */
+  contacts(): Uint8Array[];
+  progress(p: MailboxProgress): void;
+  say(line: string): void;
+}
+
+/** A live session with an anchor, and what this session has learnt from it. */
+export interface AnchorSession {
+  readonly peer: Uint8Array;
+  readonly rpc: RpcSession;
+  readonly name: string;
+  /** Tags the anchor said have new boxes, not fetched since. */
+  readonly notified: Set<string>;
+  /** Groups whose past epochs were fetched in this session (once is enough: then notices tell). */
+  readonly looked: Set<string>;
+}
+
+/** The member's side, as the parts of a visit (fetch, push, pointers) use it. */
+export interface VisitContext {
+  readonly host: GroupMailboxHost;
+  /** Our key. */
+  readonly me: Uint8Array;
+  /** The epochs of a group this node files under and fetches, oldest first. */
+  epochsOf(chat: string): Promise<MailEpoch[]>;
+  /** Visits the anchor again for `chat` (a group joined through a pointer). */
+  visit(s: AnchorSession, chat: string, forward: boolean): void;
+}
