@@ -114,6 +114,7 @@ export class Network {
       sftpView: (peer) => this.#hooks.sftpView(peer),
       onStream: (peer, subsystem, accept) => relay.onChannel(peer, subsystem, accept),
       log: (line) => bus.say(line),
+      clock: this.#parts.clock,
     });
     bus.say(
       `listening on ${formatEndpoint(server.address)} as ${this.#parts.name} ${
@@ -131,6 +132,7 @@ export class Network {
         udp: this.#quic !== undefined,
         log: (line) => bus.say(line),
         onChange: () => this.#parts.discovery().trigger("port mapped").catch(() => {}),
+        clock: this.#parts.clock,
         ...(o.portMapLeaseMs ? { leaseMs: o.portMapLeaseMs } : {}),
       });
     if (o.lan) {
@@ -155,6 +157,7 @@ export class Network {
         onSsh: (socket) => server.inject(socket),
         onProbe: (conn, stream, from) => this.#punch?.onProbe(conn, stream, from),
         log: (line) => bus.say(line),
+        clock: this.#parts.clock,
       });
     try {
       try {

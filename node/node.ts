@@ -67,11 +67,10 @@ export class RojNode implements NodeApi {
     const profile = await openProfile(o.dataDir, o.ask);
     const verifier = createVerifierPool();
     try {
-      const now = () => o.clock.now();
       const signer = await createSigner(profile.keyPair);
-      const log = new ChatLog(profile.store, { verifier, now });
+      const log = new ChatLog(profile.store, { verifier, clock: o.clock });
       const contacts = await ContactBook.open(profile.store);
-      const invites = await InviteRegistry.open(profile.store, now());
+      const invites = await InviteRegistry.open(profile.store, o.clock.now(), o.clock);
       const groups = await GroupBook.open(profile.store, log, profile.keyPair);
       const books = { signer, log, contacts, invites, groups };
       const s = await wire(o, profile, books, verifier, VERSION);

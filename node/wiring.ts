@@ -134,6 +134,7 @@ export async function wire(
     contacts: () => b.contacts.all().filter((c) => !c.blocked && !c.anchor).map((c) => c.publicKey),
     progress: (p) => progress.report(p),
     say: (line) => bus.say(line),
+    clock,
   });
   const groupService: GroupService = new GroupService({
     me,
@@ -171,7 +172,7 @@ export async function wire(
   const relay: Relay = await Relay.open(relayHost(parts, () => network.server), profile.store);
   const anchorMailbox = o.passive
     ? new AnchorMailbox(await MailboxStore.open(profile.store, o.mailbox), {
-      now: () => clock.now(),
+      clock,
       log: (line) => bus.say(line),
       name: (peer) => b.contacts.get(peer)?.name ?? fingerprint(peer),
     })

@@ -9,7 +9,7 @@ export function lanHost(p: NodeParts, listening: () => Endpoint | undefined): La
   return {
     publicKey: p.keyPair.publicKey,
     pair: pairwise(p.keyPair),
-    now: () => p.clock.now(),
+    clock: p.clock,
     log: (line) => p.bus.say(line),
     contacts: () =>
       p.contacts.all()

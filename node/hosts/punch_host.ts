@@ -6,7 +6,7 @@ import { nameOf, type NodeParts } from "./parts.ts";
 export function punchHost(p: NodeParts, quic: () => QuicService | undefined): PunchHost {
   return {
     publicKey: p.keyPair.publicKey,
-    now: () => p.clock.now(),
+    clock: p.clock,
     log: (line) => p.bus.say(line),
     quic,
     // A relayed session neither coordinates nor stops a punch that would replace it.

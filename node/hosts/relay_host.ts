@@ -20,7 +20,7 @@ export function relayHost(p: NodeParts, server: () => SshServer | undefined): Re
   return {
     self: p.keyPair.publicKey,
     passive: p.passive,
-    now: () => p.clock.now(),
+    clock: p.clock,
     log: (line) => p.bus.say(line),
     nameOf: (peer) => nameOf(p, peer),
     accepts: (peer) => p.contacts.accepted(peer) !== undefined,

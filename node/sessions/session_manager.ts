@@ -163,6 +163,7 @@ export class SessionManager {
       expectedName: plan.expectName,
       username: plan.username ?? "roj",
       timeoutMs: plan.timeoutMs ?? this.#d.dialTimeoutMs,
+      clock: this.#d.clock,
       ...(local ? { localAddress: local } : {}),
       ...(plan.sock ? { sock: plan.sock } : {}),
       ...(plan.signal ? { signal: plan.signal } : {}),
