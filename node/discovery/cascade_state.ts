@@ -205,3 +205,9 @@ export interface CascadeStep<R extends CascadeRecord = CascadeRecord> {
   readonly state: CascadeState;
   readonly actions: readonly CascadeAction<R>[];
 }
+
+/** The actions that only tell what happened: for the log, the node's events and tests. */
+export type CascadeNote = Extract<
+  CascadeAction,
+  { readonly type: "all_reached" | "backing_off" | "run_done" }
+>;

@@ -76,6 +76,8 @@ export class Discovery {
   /** The contacts and sessions of the last view, by hex: what the actions name. */
   #known = new Map<PeerId, KnownPeer>();
   #live = new Map<PeerId, LiveSession>();
+  /** Keys in hex, by key object: a view names every contact, and the host hands the same keys. */
+  readonly #hex = new WeakMap<Uint8Array, PeerId>();
   /** A record handed over on a session before its peer was a contact (see addr.mine). */
   readonly #early = new WeakMap<RpcSession, SignedRecord>();
   /**
@@ -130,7 +132,7 @@ export class Discovery {
 
   state(peer: Uint8Array): PeerState {
     if (this.#host.session(peer)) return "connected";
-    return this.#state.dials[toHex(peer)] ? "dialing" : "unreachable";
+    return this.#state.dials[this.#hexOf(peer)] ? "dialing" : "unreachable";
   }
 
   /** Signs a new record when the addresses to publish changed. Returns whether it did. */
@@ -170,19 +172,30 @@ export class Discovery {
 
   /** The contacts and sessions now; remembers them, so that the actions' ids can be resolved. */
   #view(): CascadeView {
-    const peers = this.#host.peers();
-    const sessions = this.#host.sessions();
-    this.#known = new Map(peers.map((p) => [toHex(p.publicKey), p]));
-    this.#live = new Map(sessions.map((s) => [toHex(s.peer), s]));
-    return {
-      peers: peers.map((p) => ({
-        id: toHex(p.publicKey),
-        addresses: p.addresses,
-        anchor: p.anchor,
-        recordSeq: p.recordSeq,
-      })),
-      sessions: sessions.map((s) => ({ id: toHex(s.peer), anchor: s.anchor })),
-    };
+    const known = new Map<PeerId, KnownPeer>();
+    const live = new Map<PeerId, LiveSession>();
+    const peers = this.#host.peers().map((p) => {
+      const id = this.#hexOf(p.publicKey);
+      known.set(id, p);
+      return { id, addresses: p.addresses, anchor: p.anchor, recordSeq: p.recordSeq };
+    });
+    const sessions = this.#host.sessions().map((s) => {
+      const id = this.#hexOf(s.peer);
+      live.set(id, s);
+      return { id, anchor: s.anchor };
+    });
+    this.#known = known;
+    this.#live = live;
+    return { peers, sessions };
+  }
+
+  #hexOf(key: Uint8Array): PeerId {
+    let id = this.#hex.get(key);
+    if (id === undefined) {
+      id = toHex(key);
+      this.#hex.set(key, id);
+    }
+    return id;
   }
 
   /**
@@ -271,14 +284,17 @@ export class Discovery {
         this.#timers.delete(a.timer);
         return;
       case "all_reached":
+        this.#host.note?.(a);
         this.#host.log(`cascade: all ${a.contacts} contacts reached after ${a.rounds} round(s)`);
         return;
       case "backing_off":
+        this.#host.note?.(a);
         this.#host.log(
           `cascade (${a.reason}): ${a.left} contact(s) not reached; retrying with back-off`,
         );
         return;
       case "run_done": {
+        this.#host.note?.(a);
         const running = this.#running;
         this.#running = null;
         if (a.failed) running?.reject(this.#runError ?? new Error("the cascade failed"));
@@ -332,8 +348,8 @@ export class Discovery {
           await this.#feed({
             type: "opened",
             ask: a.ask,
-            peer: toHex(p.publicKey),
-            from: toHex(s.peer),
+            peer: this.#hexOf(p.publicKey),
+            from: this.#hexOf(s.peer),
             knownSeq: p.recordSeq,
             record: rec,
             view: this.#view(),
@@ -396,8 +412,8 @@ export class Discovery {
   }
 
   #contact(peer: Uint8Array): KnownPeer | undefined {
-    const k = toHex(peer);
-    return this.#host.peers().find((q) => toHex(q.publicKey) === k);
+    const k = this.#hexOf(peer);
+    return this.#host.peers().find((q) => this.#hexOf(q.publicKey) === k);
   }
 
   /** Serves the addr.* methods on a session with `peer` (called before its first frame). */
@@ -448,7 +464,7 @@ export class Discovery {
         const known = this.#known.get(q.id);
         return !q.anchor && known !== undefined && tags.has(this.#seals.theirTag(known.publicKey));
       }).map((q) => q.id);
-      this.#feed({ type: "notified", from: toHex(peer), named, view }).catch(() => {});
+      this.#feed({ type: "notified", from: this.#hexOf(peer), named, view }).catch(() => {});
       return Promise.resolve({});
     });
   }
@@ -462,7 +478,7 @@ export class Discovery {
    */
   #notifyWaiting(from: Uint8Array, tags: string[]): void {
     for (const s of this.#host.sessions()) {
-      if (toHex(s.peer) === toHex(from) || s.anchor) continue;
+      if (this.#hexOf(s.peer) === this.#hexOf(from) || s.anchor) continue;
       const asked = this.#asked.get(s.rpc);
       if (!asked || asked.size === 0) continue;
       const hits = tags.filter((t) => asked.has(t));
@@ -478,7 +494,7 @@ export class Discovery {
    */
   async onSession(s: LiveSession): Promise<void> {
     if (this.#host.passive) return;
-    const id = toHex(s.peer);
+    const id = this.#hexOf(s.peer);
     this.#feed({ type: "session_up", peer: id, view: this.#view() }).catch(() => {});
     const early = this.#early.get(s.rpc);
     const known = early && this.#contact(s.peer);
@@ -514,7 +530,7 @@ export class Discovery {
       await s.rpc.request("addr.mine", { record: encodeB64(me.packed) }, REQUEST_TIMEOUT_MS);
     }
     const items = this.#host.peers()
-      .filter((p) => !p.anchor && toHex(p.publicKey) !== toHex(s.peer))
+      .filter((p) => !p.anchor && this.#hexOf(p.publicKey) !== this.#hexOf(s.peer))
       .map((p) => this.#seals.copyFor(p.publicKey, me));
     for (let i = 0; i < items.length; i += PER_REQUEST) {
       await s.rpc.request(

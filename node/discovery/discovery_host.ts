@@ -7,6 +7,7 @@ import type { KeyPair, Signer } from "../identity/mod.ts";
 import type { RpcSession } from "../protocol/mod.ts";
 import type { DialRace } from "../peers/mod.ts";
 import type { SignedRecord } from "./address_record.ts";
+import type { CascadeNote } from "./cascade_state.ts";
 
 /** What discovery needs to know about a contact. */
 export interface KnownPeer {
@@ -55,6 +56,11 @@ export interface DiscoveryHost {
    * address failed (node/relay). True when a session is up.
    */
   dialRelayed?(peer: KnownPeer): Promise<boolean>;
+  /**
+   * What the cascade did (every contact reached after N rounds, backing off,
+   * a run ended), as structured events beside the log lines.
+   */
+  note?(note: CascadeNote): void;
 }
 
 export type PeerState = "connected" | "dialing" | "unreachable";

@@ -28,6 +28,7 @@ export type {
   CascadeAction,
   CascadeConfig,
   CascadeEvent,
+  CascadeNote,
   CascadePeer,
   CascadeRecord,
   CascadeSession,

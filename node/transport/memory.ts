@@ -21,7 +21,7 @@
  * await l.close();
  * ```
  */
-import { type Clock, delay, systemClock } from "../clock/mod.ts";
+import { type Clock, delay, systemClock, type TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import { fingerprint } from "../identity/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
@@ -70,7 +70,7 @@ export class MemoryNetwork implements Transport {
   readonly stats: MemoryNetworkStats = { dials: 0, connected: 0, failed: 0 };
 
   constructor(options: MemoryNetworkOptions = {}) {
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = new SharedTimers(options.clock ?? systemClock);
     this.#delayMs = options.delayMs ?? 0;
   }
 
@@ -177,6 +177,64 @@ export class MemoryNetwork implements Transport {
       const port = this.#nextPort++;
       if (this.#nextPort > 65_535) this.#nextPort = 40_000;
       if (!this.#listeners.has(formatEndpoint({ host, port }))) return port;
+    }
+  }
+}
+
+/**
+ * `base`, with the timers due at the same moment run by one timer of `base`
+ * (in the order they were set): a hive's links deliver thousands of chunks
+ * at the same few moments of a fake clock, which then has far fewer timers
+ * to run, and settle between.
+ */
+class SharedTimers implements Clock {
+  readonly #base: Clock;
+  readonly #batches = new Map<number, { id: TimerId; fns: Map<number, () => void> }>();
+  readonly #dueOf = new Map<number, number>();
+  #nextId = 1;
+
+  constructor(base: Clock) {
+    this.#base = base;
+  }
+
+  now = () => this.#base.now();
+  random = () => this.#base.random();
+  setInterval = (fn: () => void, ms: number) => this.#base.setInterval(fn, ms);
+  clearInterval = (id: TimerId | undefined) => this.#base.clearInterval(id);
+  unref = (id: TimerId) => this.#base.unref(id);
+
+  setTimeout(fn: () => void, ms: number): TimerId {
+    const due = this.#base.now() + Math.max(0, ms);
+    const id = this.#nextId++;
+    let batch = this.#batches.get(due);
+    if (!batch) {
+      const fns = new Map<number, () => void>();
+      batch = {
+        fns,
+        id: this.#base.setTimeout(() => {
+          this.#batches.delete(due);
+          for (const [k, f] of fns) {
+            this.#dueOf.delete(k);
+            f();
+          }
+        }, ms),
+      };
+      this.#batches.set(due, batch);
+    }
+    batch.fns.set(id, fn);
+    this.#dueOf.set(id, due);
+    return id;
+  }
+
+  clearTimeout(id: TimerId | undefined): void {
+    const due = typeof id === "number" ? this.#dueOf.get(id) : undefined;
+    if (due === undefined) return;
+    this.#dueOf.delete(id as number);
+    const batch = this.#batches.get(due)!;
+    batch.fns.delete(id as number);
+    if (batch.fns.size === 0) {
+      this.#base.clearTimeout(batch.id);
+      this.#batches.delete(due);
     }
   }
 }

@@ -38,6 +38,14 @@ Deno.test("memory network: a link's delay holds dials and every chunk back on th
   assert.deepEqual(got, []);
   await clock.advance(1);
   assert.deepEqual(got, ["x"]);
+  // Chunks due at the same moment share one timer of the clock, and keep their order.
+  for (const c of ["a", "b", "c"]) box.inbound!.send(new TextEncoder().encode(c));
+  for (const c of ["d", "e"]) dialled.send(new TextEncoder().encode(c));
+  assert.equal(clock.pending, 1);
+  const back: string[] = [];
+  dialled.onData((c) => back.push(new TextDecoder().decode(c)));
+  await clock.advance(25);
+  assert.deepEqual([got, back], [["x", "d", "e"], ["a", "b", "c"]]);
   assert.deepEqual(net.stats, { dials: 1, connected: 1, failed: 0 });
   dialled.close();
   await clock.runUntilIdle();
