@@ -59,6 +59,26 @@ class Drive {
     assert.deepEqual(this.on({ type: "trigger", reason: "start" }), [{ type: "publish" }]);
     return this.on({ type: "published", changed, view: v });
   }
+  /** A holder served `peer`'s record `seq` for ask `ask` (from the anchor, over record 1, by default). */
+  opened(o: {
+    ask: number;
+    peer: string;
+    seq: number;
+    view: CascadeView;
+    from?: string;
+    knownSeq?: number;
+    addresses?: string[];
+  }): CascadeAction[] {
+    return this.on({
+      type: "opened",
+      ask: o.ask,
+      peer: o.peer,
+      from: o.from ?? "a1",
+      knownSeq: o.knownSeq ?? 1,
+      record: { seq: o.seq, addresses: o.addresses ?? ["n:1"] },
+      view: o.view,
+    });
+  }
   dialled(peer: string, ok: boolean, v: CascadeView): CascadeAction[] {
     const serial = this.state.dials[peer]!.serial;
     return this.on({ type: "direct_done", peer, serial, ok, view: v });
@@ -171,15 +191,7 @@ Deno.test("cascade: a newer record is reported once and dialled at once by the s
   for (const p of ["10", "20", "90"]) d.dialled(p, false, v);
   const ask = d.state.run!.ask!;
   const opened = (peer: string, seq: number, knownSeq = 1, from = "a1") =>
-    d.on({
-      type: "opened",
-      ask,
-      peer,
-      from,
-      knownSeq,
-      record: { seq, addresses: [`10.9.0.${peer}:7022`] },
-      view: v,
-    });
+    d.opened({ ask, peer, seq, from, knownSeq, addresses: [`10.9.0.${peer}:7022`], view: v });
   // We are "50": "10" is smaller, so we yield to it; "90" is larger, so we dial it at once.
   const to10 = opened("10", 2);
   assert.deepEqual(to10, [
@@ -208,15 +220,7 @@ Deno.test("cascade: a session from the peer cuts the yield short, and the dial i
   const v = view(["a1"]);
   d.start(v);
   for (const p of ["10", "20", "90"]) d.dialled(p, false, v);
-  d.on({
-    type: "opened",
-    ask: d.state.run!.ask!,
-    peer: "10",
-    from: "a1",
-    knownSeq: 1,
-    record: { seq: 2, addresses: ["x:1"] },
-    view: v,
-  });
+  d.opened({ ask: d.state.run!.ask!, peer: "10", seq: 2, addresses: ["x:1"], view: v });
   assert.deepEqual(d.on({ type: "session_up", peer: "10", view: view(["a1", "10"]) }), [
     { type: "cancel_timer", timer: "yield:10" },
   ]);
@@ -229,15 +233,7 @@ Deno.test("cascade: after a round that learnt, the next dials only changed addre
   d.start(v);
   for (const p of ["10", "20", "90"]) d.dialled(p, false, v);
   const ask = d.state.run!.ask!;
-  d.on({
-    type: "opened",
-    ask,
-    peer: "10",
-    from: "a1",
-    knownSeq: 1,
-    record: { seq: 2, addresses: ["10.9.0.10:7022"] },
-    view: v,
-  });
+  d.opened({ ask, peer: "10", seq: 2, addresses: ["10.9.0.10:7022"], view: v });
   d.on({ type: "reported", peer: "10", seq: 2 });
   // The host took the record in: 10 has new addresses in the view.
   const moved = view(["a1"], [
@@ -317,13 +313,12 @@ Deno.test("cascade: at most maxRounds rounds per pass", () => {
   for (let round = 0; round < 2; round++) {
     for (const p of Object.keys(d.state.dials)) d.dialled(p, false, v);
     const ask = d.state.run!.ask!;
-    d.on({
-      type: "opened",
+    d.opened({
       ask,
       peer: "90",
-      from: "a1",
+      seq: round + 1,
       knownSeq: round,
-      record: { seq: round + 1, addresses: [`new${round}:1`] },
+      addresses: [`new${round}:1`],
       view: v,
     });
     d.on({ type: "reported", peer: "90", seq: round + 1 });
@@ -341,15 +336,7 @@ Deno.test("cascade: a new session is asked for whoever is missing; learning from
   const acts = d.on({ type: "handed_over", peer: "20", view: v });
   const ask = (acts[0] as Extract<CascadeAction, { type: "ask" }>).ask;
   assert.deepEqual(acts, [{ type: "ask", ask, sessions: ["20"], peers: ["10", "90"] }]);
-  d.on({
-    type: "opened",
-    ask,
-    peer: "90",
-    from: "20",
-    knownSeq: 1,
-    record: { seq: 3, addresses: ["n:1"] },
-    view: v,
-  });
+  d.opened({ ask, peer: "90", seq: 3, from: "20", view: v });
   d.on({ type: "reported", peer: "90", seq: 3 });
   assert.deepEqual(types(d.on({ type: "asked", ask, view: v })), ["publish"]);
   assert.equal(d.state.run?.reason, "learnt from a new session");
@@ -375,15 +362,7 @@ Deno.test("cascade: a notify naming someone we wait for is answered with an ask 
   assert.deepEqual(d.on({ type: "asked", ask, view: v }), [], "learnt nothing: no run");
   const again = d.on({ type: "notified", from: "20", named: ["10"], view: v });
   const ask2 = (again[0] as Extract<CascadeAction, { type: "ask" }>).ask;
-  d.on({
-    type: "opened",
-    ask: ask2,
-    peer: "10",
-    from: "20",
-    knownSeq: 1,
-    record: { seq: 2, addresses: ["n:1"] },
-    view: v,
-  });
+  d.opened({ ask: ask2, peer: "10", seq: 2, from: "20", view: v });
   assert.deepEqual(types(d.on({ type: "asked", ask: ask2, view: v })), ["publish"]);
   assert.equal(d.state.run?.reason, "notified");
 });
@@ -451,15 +430,7 @@ Deno.test("cascade: close cancels the retry and every yield; triggers after it d
   d.dialled("10", false, v);
   d.dialled("90", false, v);
   const ask = d.state.run!.ask!;
-  d.on({
-    type: "opened",
-    ask,
-    peer: "10",
-    from: "a1",
-    knownSeq: 1,
-    record: { seq: 2, addresses: ["n:1"] },
-    view: v,
-  });
+  d.opened({ ask, peer: "10", seq: 2, view: v });
   const acts = d.on({ type: "close", view: v });
   assert.deepEqual(acts, [{ type: "cancel_timer", timer: "yield:10" }]);
   assert.deepEqual(d.on({ type: "asked", ask, view: v }), [{

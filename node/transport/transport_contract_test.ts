@@ -5,6 +5,7 @@
  * mean the same on SSH.
  */
 import assert from "node:assert/strict";
+import { settle } from "../clock/mod.ts";
 import { isRojError } from "../errors.ts";
 import { generateKeyPair, type KeyPair } from "../identity/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
@@ -196,7 +197,7 @@ for (const impl of implementations) {
       let late: string | undefined = "not called";
       far.onClose((r) => (late = r));
       await farRec.closed;
-      await new Promise((r) => setTimeout(r, 0));
+      await settle();
       assert.equal(late, undefined, "a listener set after the close is still called");
       assert.equal(mineRec.closes, 1);
     });
