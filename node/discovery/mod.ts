@@ -6,13 +6,40 @@ export {
   type SignedRecord,
   signRecord,
 } from "./address_record.ts";
+export { Discovery } from "./discovery.ts";
+export type {
+  DiscoveryHost,
+  DiscoveryOptions,
+  KnownPeer,
+  LiveSession,
+  PeerState,
+} from "./discovery_host.ts";
 export {
-  Discovery,
-  type DiscoveryHost,
-  type DiscoveryOptions,
-  type KnownPeer,
-  type LiveSession,
-  type PeerState,
-} from "./discovery.ts";
+  anchorsFirst,
+  initialCascade,
+  retryDelay,
+  stepCascade,
+  unreachedOf,
+  yieldsTo,
+} from "./cascade.ts";
+export type {
+  Ask,
+  AskPurpose,
+  CascadeAction,
+  CascadeConfig,
+  CascadeEvent,
+  CascadeNote,
+  CascadePeer,
+  CascadeRecord,
+  CascadeSession,
+  CascadeState,
+  CascadeStep,
+  CascadeView,
+  Dial,
+  PeerId,
+  Run,
+  TimerName,
+} from "./cascade_state.ts";
+export { RecordSeals, type SealedItem } from "./record_seals.ts";
 export { MAX_SEALED, type Pair, pairwise, TAG_BYTES } from "./pairwise.ts";
 export { SEALED_QUOTA, SealedStore } from "./sealed_store.ts";

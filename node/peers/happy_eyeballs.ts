@@ -10,6 +10,7 @@
  * stands in front of, while an IPv4 address of a home node often leads to a
  * router that drops the dial.
  */
+import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 
 /** The default head start of IPv6 addresses, in ms (RFC 8305 suggests 250). */
 export const IPV6_HEAD_START_MS = 250;
@@ -30,6 +31,8 @@ export interface HappyEyeballsOptions {
   readonly headStartMs?: number;
   /** Which addresses are IPv6 ones (see transport/isIPv6Address). */
   readonly isIPv6: (address: string) => boolean;
+  /** Runs the head start. @default systemClock */
+  readonly clock?: Clock;
 }
 
 /**
@@ -54,14 +57,15 @@ export function dialHappyEyeballs(
   const v6 = addresses.filter((a) => options.isIPv6(a));
   const v4 = addresses.filter((a) => !options.isIPv6(a));
   const headStart = v6.length > 0 && v4.length > 0 ? options.headStartMs ?? IPV6_HEAD_START_MS : 0;
+  const clock = options.clock ?? systemClock;
   return new Promise<boolean>((resolve) => {
     let pending = addresses.length;
     let v6Pending = v6.length;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: TimerId | undefined;
     let v4Started = false;
     const finish = (ok: boolean) => {
       if (ok) {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         resolve(true);
       } else if (--pending === 0) {
         resolve(false);
@@ -71,7 +75,7 @@ export function dialHappyEyeballs(
       dial(address, race).catch(() => false).then(finish);
     };
     const startV4 = () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       if (v4Started) return;
       v4Started = true;
       if (controller.signal.aborted) {
@@ -89,6 +93,6 @@ export function dialHappyEyeballs(
       });
     }
     if (headStart === 0) startV4();
-    else timer = setTimeout(startV4, headStart);
+    else timer = clock.setTimeout(startV4, headStart);
   });
 }

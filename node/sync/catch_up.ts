@@ -5,6 +5,8 @@
  * the start, at most every `everyMs`, and at the end. Pure: the caller feeds
  * it heads and stored counts, and passes the time in.
  */
+import { systemClock } from "../clock/mod.ts";
+import { lackCount, lacking } from "./reconcile.ts";
 
 export interface CatchUpProgress {
   readonly done: number;
@@ -16,7 +18,7 @@ export interface CatchUpOptions {
   readonly minTotal?: number;
   /** Least time between two reports, in ms. @default 250 */
   readonly everyMs?: number;
-  /** @default Date.now */
+  /** @default systemClock.now */
   readonly now?: () => number;
 }
 
@@ -34,7 +36,7 @@ export class CatchUp {
     this.#report = report;
     this.#minTotal = options.minTotal ?? 100;
     this.#everyMs = options.everyMs ?? 250;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? systemClock.now;
   }
 
   /** Under way: the progress so far; null when there is none to show. */
@@ -52,8 +54,7 @@ export class CatchUp {
   ): void {
     if (this.#expected) return;
     this.#expected = true;
-    let missing = 0;
-    for (const [k, h] of theirs) missing += Math.max(0, h.seq - (ours.get(k)?.seq ?? 0));
+    const missing = lackCount(lacking(theirs, (k) => ours.get(k)?.seq ?? 0));
     if (missing < this.#minTotal) return;
     this.#total = missing;
     this.#done = 0;

@@ -3,7 +3,8 @@
  *
  * Both sides run this symmetrically. On start each asks the other for its
  * heads (author → last seq), then pushes, per author, what the other lacks, in
- * batches that fit a frame, a few batches in flight. Every push is answered
+ * batches that fit a frame, a few batches in flight (what it lacks and the
+ * batches are planned by reconcile.ts). Every push is answered
  * with the receiver's heads after its commit, so the sender knows exactly what
  * the peer holds (that is the "delivered" state). New local entries trigger
  * the same flush, so live delivery and catch-up are one mechanism.
@@ -21,9 +22,13 @@ import {
   type RpcSession,
 } from "../protocol/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
+import { cutBatches, lacking } from "./reconcile.ts";
 
-/** Batches stay under this many bytes of entries, leaving room in a frame. */
-const BATCH_BYTES = Math.floor(MAX_FRAME * 0.6);
+/**
+ * A push's entries stay under this many bytes, leaving room in a frame for
+ * base64 (4/3) and the JSON around it.
+ */
+const BATCH_BUDGET = Math.floor(MAX_FRAME * 0.6) * 0.75;
 /** Push requests in flight per chat and peer. */
 const WINDOW = 3;
 const PUSH_TIMEOUT_MS = 30_000;
@@ -129,8 +134,8 @@ export class ChatSync {
       this.#passStored = 0;
       this.#passRefused = 0;
       const mine = await this.#log.heads(this.chat);
-      for (const [k, head] of mine) {
-        if ((this.#peer.get(k) ?? 0) < head.seq) await this.#pushAuthor(k, head);
+      for (const lack of lacking(mine, (k) => this.#peer.get(k) ?? 0)) {
+        await this.#pushAuthor(lack.author, mine.get(lack.author)!);
       }
       // Refused entries may be accepted once others are in: in a group, an
       // author's entries count only after the entry adding them arrived, which
@@ -140,35 +145,43 @@ export class ChatSync {
   }
 
   async #pushAuthor(k: string, head: Head & { author: Uint8Array }): Promise<void> {
+    // Read now, not when the pass began: the peer may have pushed us some of
+    // these meanwhile (it holds what it sent).
     let sent = this.#peer.get(k) ?? 0;
     const inflight: Promise<void>[] = [];
     const until = this.#options.until;
     while (sent < head.seq && !this.#rpc.closed) {
       let entries: SeqEntry[];
-      let last = false;
+      let stop = false;
+      let final: boolean;
       if (until) {
         const full = await this.#log.entriesAfter(this.chat, head.author, sent, MAX_PUSH_ENTRIES);
         const cut = full.findIndex((e) => !until(e));
-        [entries, last] = cut >= 0 ? [full.slice(0, cut), true] : [full, false];
+        [entries, stop] = cut >= 0 ? [full.slice(0, cut), true] : [full, false];
+        final = stop || full.length < MAX_PUSH_ENTRIES;
       } else {
         // Only the bytes are sent on: no need to decode what the store holds.
         entries = await this.#log.rawEntriesAfter(this.chat, head.author, sent, MAX_PUSH_ENTRIES);
+        final = entries.length < MAX_PUSH_ENTRIES;
       }
       if (entries.length === 0) break;
-      let bytes = 0;
-      let n = 0;
-      while (
-        n < entries.length &&
-        (n === 0 || bytes + entries[n]!.signed.length + entries[n]!.sig.length < BATCH_BYTES * 0.75)
+      const sizes = entries.map((e) => e.signed.length + e.sig.length);
+      let at = 0;
+      for (
+        const n of cutBatches(sizes, {
+          budgetBytes: BATCH_BUDGET,
+          maxEntries: MAX_PUSH_ENTRIES,
+          final,
+        })
       ) {
-        bytes += entries[n]!.signed.length + entries[n]!.sig.length;
-        n++;
+        if (sent >= head.seq || this.#rpc.closed) break;
+        const batch = entries.slice(at, at + n);
+        at += n;
+        sent = batch[batch.length - 1]!.seq;
+        inflight.push(this.#push(batch));
+        if (inflight.length >= WINDOW) await inflight.shift();
       }
-      const batch = entries.slice(0, n);
-      sent = batch[batch.length - 1]!.seq;
-      inflight.push(this.#push(batch));
-      if (inflight.length >= WINDOW) await inflight.shift();
-      if (last && n === entries.length) break;
+      if (stop && at === entries.length) break;
     }
     await Promise.all(inflight);
   }

@@ -1,11 +1,12 @@
 /**
- * ChatSync between two real logs over an in-memory pipe: the notify() race.
+ * ChatSync between two real logs over an in-memory pipe: the notify() race,
+ * and two logs converging over the memory transport.
  */
 import assert from "node:assert/strict";
 import { createSigner, generateKeyPair } from "../identity/mod.ts";
-import { ChatLog, type Head } from "../log/mod.ts";
-import { RpcSession } from "../protocol/mod.ts";
-import { memoryPipePair } from "../transport/mod.ts";
+import { ChatLog, type Head, toHex } from "../log/mod.ts";
+import { MAX_FRAME, MAX_PUSH_ENTRIES, RpcSession } from "../protocol/mod.ts";
+import { MemoryNetwork, memoryPipePair } from "../transport/mod.ts";
 import { tempStore } from "../../testing/temp.ts";
 import { ChatSync } from "./chat_sync.ts";
 
@@ -69,4 +70,80 @@ Deno.test("sync: a notify() arriving as a push loop ends is not lost, whatever t
     rpcA.close("done");
     rpcB.close("done");
   }
+});
+
+Deno.test("sync over the memory transport: two logs converge both ways, in pushes that fit a frame", async () => {
+  const [alice, bob] = await Promise.all([
+    generateKeyPair("alice").then(createSigner),
+    generateKeyPair("bob").then(createSigner),
+  ]);
+  await using ta = await tempStore();
+  await using tb = await tempStore();
+  const logA = new ChatLog(ta.store);
+  const logB = new ChatLog(tb.store);
+  // More than one load of alice's (MAX_PUSH_ENTRIES), and large bodies that need several pushes per load.
+  await logA.appendMany(
+    CHAT,
+    alice,
+    Array.from({ length: 1200 }, (_, i) => ({ type: "msg", body: `a${i}` })),
+  );
+  await logA.appendMany(
+    CHAT,
+    alice,
+    Array.from({ length: 12 }, () => ({ type: "msg", body: "x".repeat(60_000) })),
+  );
+  await logB.appendMany(
+    CHAT,
+    bob,
+    Array.from({ length: 30 }, (_, i) => ({ type: "msg", body: `b${i}` })),
+  );
+
+  const net = new MemoryNetwork();
+  const keyA = await generateKeyPair("a-node");
+  const keyB = await generateKeyPair("b-node");
+  const pushes: Array<{ entries: number; bytes: number }> = [];
+  const hello = (name: string) => ({ hello: { features: ["sync1"], name } });
+  let syncB!: ChatSync;
+  const listener = await net.listen({
+    keyPair: keyB,
+    address: "10.2.0.2:7022",
+    authorize: () => true,
+    onPipe: ({ pipe }) => {
+      const rpc = new RpcSession(pipe, hello("b"));
+      syncB = new ChatSync(logB, rpc, CHAT, {});
+      rpc.handle("sync.heads", () => syncB.answerHeads());
+      rpc.handle("sync.push", (p) => {
+        const entries = (p as { entries: Array<{ s: string; g: string }> }).entries;
+        pushes.push({ entries: entries.length, bytes: JSON.stringify(p).length });
+        return syncB.answerPush(p);
+      });
+    },
+  });
+  const { pipe } = await net.dial({
+    keyPair: keyA,
+    address: listener.address,
+    expectedKey: keyB.publicKey,
+  });
+  const rpcA = new RpcSession(pipe, hello("a"));
+  const syncA = new ChatSync(logA, rpcA, CHAT, {});
+  rpcA.handle("sync.heads", () => syncA.answerHeads());
+  rpcA.handle("sync.push", (p) => syncA.answerPush(p));
+  await rpcA.ready;
+  await Promise.all([syncA.start(), syncB.start()]);
+
+  const [headsA, headsB] = [await logA.heads(CHAT), await logB.heads(CHAT)];
+  assert.deepEqual(
+    [...headsB].map(([k, h]) => [k, h.seq]).sort(),
+    [...headsA].map(([k, h]) => [k, h.seq]).sort(),
+  );
+  assert.equal(headsA.get(toHex(alice.publicKey))?.seq, 1212);
+  assert.equal(headsA.get(toHex(bob.publicKey))?.seq, 30);
+  assert.ok(
+    pushes.every((p) => p.entries <= MAX_PUSH_ENTRIES && p.bytes < MAX_FRAME),
+    JSON.stringify(pushes),
+  );
+  assert.equal(pushes[0]?.entries, MAX_PUSH_ENTRIES, "a full first load goes in one push");
+  assert.ok(pushes.length >= 3, `${JSON.stringify(pushes)}: the large entries need two pushes`);
+  rpcA.close("done");
+  await listener.close();
 });

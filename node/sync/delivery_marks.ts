@@ -8,6 +8,7 @@
  * the latest ones in a crash loses nothing that matters: the peer still holds
  * the entries, and the next session's heads exchange moves the mark again.
  */
+import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { keys } from "../store/mod.ts";
 import { toHex } from "../wire/mod.ts";
 
@@ -15,6 +16,8 @@ import { toHex } from "../wire/mod.ts";
 export interface DeliveryMarksOptions {
   /** How long a moved mark waits before it is written, in ms. @default 100 */
   readonly delayMs?: number;
+  /** Runs the delay. @default systemClock */
+  readonly clock?: Clock;
 }
 
 /** Marks per atomic write, well under Deno KV's limit of mutations. */
@@ -29,18 +32,20 @@ interface Dirty {
 export class DeliveryMarks {
   readonly #kv: Deno.Kv;
   readonly #delayMs: number;
+  readonly #clock: Clock;
   /** chat/hex → the highest seq known held. */
   readonly #known = new Map<string, number>();
   readonly #loading = new Map<string, Promise<number>>();
   /** Marks moved and not yet written. */
   #dirty = new Map<string, Dirty>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: TimerId | undefined;
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(kv: Deno.Kv, options: DeliveryMarksOptions = {}) {
     this.#kv = kv;
     this.#delayMs = options.delayMs ?? 100;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** The highest seq of ours in `chat` that `who` is known to hold; 0 when none. */
@@ -71,11 +76,11 @@ export class DeliveryMarks {
     this.#known.set(k, seq);
     this.#dirty.set(k, { chat, who, seq });
     if (this.#timer === undefined && !this.#closed) {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         this.#timer = undefined;
         this.flush().catch(() => {});
       }, this.#delayMs);
-      Deno.unrefTimer(timer);
+      this.#clock.unref(timer);
       this.#timer = timer;
     }
     return true;
@@ -84,7 +89,7 @@ export class DeliveryMarks {
   /** Writes every moved mark now; resolves once they are committed. */
   flush(): Promise<void> {
     if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
+      this.#clock.clearTimeout(this.#timer);
       this.#timer = undefined;
     }
     // One write at a time, so an older mark never lands after a newer one.

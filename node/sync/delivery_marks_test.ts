@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FakeClock, settle } from "../clock/mod.ts";
 import { keys } from "../store/mod.ts";
 import { tempStore } from "../../testing/temp.ts";
 import { DeliveryMarks } from "./delivery_marks.ts";
@@ -36,12 +37,18 @@ Deno.test("delivery marks only move forward, are written later in one batch, and
 
 Deno.test("a moved delivery mark is written by itself after the delay", async () => {
   await using t = await tempStore();
-  const marks = new DeliveryMarks(t.store.kv, { delayMs: 5 });
+  const clock = new FakeClock();
+  const marks = new DeliveryMarks(t.store.kv, { delayMs: 100, clock });
   assert.equal(await marks.raise("chat-a", bob, 2), true);
-  const until = Date.now() + 5_000;
-  while ((await t.store.kv.get(keys.delivered("chat-a", bob))).value !== 2) {
-    assert.ok(Date.now() < until, "the mark was written");
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  assert.equal(await marks.raise("chat-a", carol, 4), true);
+  assert.equal(clock.pending, 1, "one write for both marks");
+  await clock.advance(99);
+  assert.equal((await t.store.kv.get(keys.delivered("chat-a", bob))).value, null);
+  await clock.advance(1);
+  assert.equal(clock.pending, 0, "the timer ran");
+  const written = async () => (await t.store.kv.get(keys.delivered("chat-a", bob))).value === 2;
+  for (let i = 0; i < 1000 && !await written(); i++) await settle();
+  assert.ok(await written(), "the timer's write landed");
+  assert.equal((await t.store.kv.get(keys.delivered("chat-a", carol))).value, 4);
   await marks.close();
 });

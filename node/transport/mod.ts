@@ -11,7 +11,17 @@ export {
   unmapEndpoint,
   unmapIPv4,
 } from "./addresses.ts";
-export { memoryPipePair, type Pipe } from "./pipe.ts";
+export { closingWith, type MemoryPipeOptions, memoryPipePair, type Pipe } from "./pipe.ts";
+export { MemoryNetwork, type MemoryNetworkOptions, type MemoryNetworkStats } from "./memory.ts";
+export type {
+  DialSpec,
+  InboundPipe,
+  ListenSpec,
+  OutboundPipe,
+  Transport,
+  TransportListener,
+} from "./transport.ts";
+export { sshTransport } from "./ssh_transport.ts";
 export {
   type DialOptions,
   dialSsh,

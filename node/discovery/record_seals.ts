@@ -1,0 +1,113 @@
+/**
+ * The sealing side of address records for one node: the pairwise tags it
+ * shares with each contact, the copies of its own record sealed for each of
+ * them, and the opening (decrypting and checking) of copies that holders
+ * serve. All three are cached: a hive that moves computes them for every
+ * contact at once, and several holders serve the same copy.
+ */
+import { createVerifier, type KeyPair, type Verifier } from "../identity/mod.ts";
+import { toHex } from "../log/mod.ts";
+import { decodeB64, encodeB64 } from "../protocol/mod.ts";
+import { openRecord, type SignedRecord } from "./address_record.ts";
+import type { KnownPeer } from "./discovery_host.ts";
+import { type Pair, pairwise } from "./pairwise.ts";
+
+/** Entries per cache before it starts afresh (bounded memory for a large anchor). */
+const CACHE_SIZE = 4096;
+
+/** A sealed copy as it travels: tag and blob in base64. */
+export interface SealedItem {
+  readonly t: string;
+  readonly b: string;
+}
+
+export class RecordSeals {
+  readonly #self: Uint8Array;
+  readonly #pair: (them: Uint8Array) => Pair;
+  readonly #log: (line: string) => void;
+  /** Checks record signatures synchronously, keeping the contacts' keys. */
+  readonly verifier: Verifier = createVerifier();
+  /** Pairwise tags (HKDF outputs, asked for often), per contact hex. */
+  readonly #tags = new Map<string, { theirs: Uint8Array; ours: Uint8Array }>();
+  /**
+   * Our record sealed for each contact (hex), for the record of that seq: every
+   * holder gets the same copy, so a move seals once per contact, not once per
+   * contact and session.
+   */
+  readonly #copies = new Map<string, { seq: number } & SealedItem>();
+  /**
+   * Copies already opened, by "tag|copy" (base64, as served): opening means
+   * decrypting and checking a signature. A bad copy maps to null, so it is
+   * logged once.
+   */
+  readonly #opened = new Map<string, SignedRecord | null>();
+
+  constructor(keyPair: KeyPair, log: (line: string) => void) {
+    this.#self = keyPair.publicKey;
+    this.#pair = pairwise(keyPair);
+    this.#log = log;
+  }
+
+  /** The tags of the records `peer` and we publish for each other. */
+  tagsOf(peer: Uint8Array): { theirs: Uint8Array; ours: Uint8Array } {
+    const k = toHex(peer);
+    let t = this.#tags.get(k);
+    if (!t) {
+      const pair = this.#pair(peer);
+      t = { theirs: pair.tag(peer), ours: pair.tag(this.#self) };
+      if (this.#tags.size > CACHE_SIZE) this.#tags.clear();
+      this.#tags.set(k, t);
+    }
+    return t;
+  }
+
+  /** Their record's tag, in base64 as asked for. */
+  theirTag(peer: Uint8Array): string {
+    return encodeB64(this.tagsOf(peer).theirs);
+  }
+
+  /** Our record `me`, sealed for `peer` under our tag. */
+  copyFor(peer: Uint8Array, me: SignedRecord): SealedItem {
+    const k = toHex(peer);
+    const cached = this.#copies.get(k);
+    if (cached?.seq === me.seq) return { t: cached.t, b: cached.b };
+    const copy = {
+      seq: me.seq,
+      t: encodeB64(this.tagsOf(peer).ours),
+      b: encodeB64(this.#pair(peer).seal(this.#self, me.packed)),
+    };
+    if (this.#copies.size > CACHE_SIZE) this.#copies.clear();
+    this.#copies.set(k, copy);
+    return { t: copy.t, b: copy.b };
+  }
+
+  /**
+   * Opens and verifies a sealed copy of `p`'s record that `fromName` served;
+   * null when it is bad. A bad copy, or one older than the record we have, is
+   * logged with its reason once (holders keep a few older copies per tag).
+   */
+  async open(p: KnownPeer, item: SealedItem, fromName: string): Promise<SignedRecord | null> {
+    const key = `${item.t}|${item.b}`;
+    const seen = this.#opened.get(key);
+    if (seen !== undefined) return seen;
+    let rec: SignedRecord | null;
+    try {
+      rec = await openRecord(
+        this.#pair(p.publicKey).open(p.publicKey, decodeB64(item.b)),
+        p.publicKey,
+        this.verifier,
+      );
+      if (rec.seq < p.recordSeq) {
+        this.#log(
+          `dropped an old address record of ${p.name} (seq ${rec.seq}, have ${p.recordSeq}) from ${fromName}`,
+        );
+      }
+    } catch (err) {
+      this.#log(`dropped a record for ${p.name} from ${fromName}: ${(err as Error).message}`);
+      rec = null;
+    }
+    if (this.#opened.size >= CACHE_SIZE) this.#opened.clear();
+    this.#opened.set(key, rec);
+    return rec;
+  }
+}
