@@ -72,7 +72,7 @@ export async function wire(
   const me = profile.keyPair.publicKey;
   const { clock } = o;
   const bus = new EventBus(o.log);
-  const marks = new DeliveryMarks(profile.store.kv);
+  const marks = new DeliveryMarks(profile.store.kv, { clock });
   const directory = new ChatDirectory(me, b.contacts, b.groups);
   const chats = new ChatService({
     me,
@@ -168,7 +168,9 @@ export async function wire(
     relay: () => relay,
     discovery: () => discovery,
   };
-  const discovery: Discovery = await Discovery.open(discoveryHost(parts), profile.store);
+  const discovery: Discovery = await Discovery.open(discoveryHost(parts), profile.store, {
+    clock,
+  });
   const relay: Relay = await Relay.open(relayHost(parts, () => network.server), profile.store);
   const anchorMailbox = o.passive
     ? new AnchorMailbox(await MailboxStore.open(profile.store, o.mailbox), {

@@ -91,7 +91,9 @@ Deno.test("node/ takes time, timers and protocol randomness only from node/clock
     if (rel.startsWith("node/clock/") || rel.endsWith("_test.ts")) continue;
     // Comments may name them (this very rule is explained in some).
     const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
-    for (const m of code.matchAll(forbidden)) offences.push(`${rel}: ${m[1]}`);
+    // A Clock implementation declares methods of those names: `setTimeout(fn: …): TimerId {`.
+    const calls = code.replace(/^\s*(setTimeout|setInterval)\(.*\)\s*:\s*\w+\s*\{\s*$/gm, "");
+    for (const m of calls.matchAll(forbidden)) offences.push(`${rel}: ${m[1]}`);
   }
   assert.deepEqual(offences, []);
 });

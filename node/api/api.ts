@@ -279,6 +279,26 @@ export type NodeEvent =
     readonly code: string;
     readonly reason: string;
   }
+  /** The reconnect cascade: every contact reached again (once per cascade), or some left for timed retries. */
+  | {
+    readonly type: "cascade";
+    readonly state: "all-reached";
+    readonly contacts: number;
+    readonly rounds: number;
+  }
+  | {
+    readonly type: "cascade";
+    readonly state: "backing-off";
+    readonly left: number;
+    readonly reason: string;
+  }
+  /** A run of the cascade ended (failed: it stopped on an error). */
+  | {
+    readonly type: "cascade";
+    readonly state: "done";
+    readonly failed: boolean;
+    readonly ms: number;
+  }
   /** A contact's newer signed address record was learnt (the cascade, or from them). */
   | {
     readonly type: "record-learnt";

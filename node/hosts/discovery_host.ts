@@ -58,6 +58,18 @@ export function discoveryHost(p: NodeParts): DiscoveryHost {
         addresses: record.addresses,
       });
     },
+    note: (n) => {
+      if (n.type === "all_reached") {
+        p.bus.emit({
+          type: "cascade",
+          state: "all-reached",
+          contacts: n.contacts,
+          rounds: n.rounds,
+        });
+      } else if (n.type === "backing_off") {
+        p.bus.emit({ type: "cascade", state: "backing-off", left: n.left, reason: n.reason });
+      } else p.bus.emit({ type: "cascade", state: "done", failed: n.failed, ms: n.ms });
+    },
     addresses: () => p.addresses.published(),
     relays: () => p.relay().relays(),
     dialRelayed: (peer) => p.relay().dialRelayed(peer.publicKey),

@@ -70,7 +70,7 @@ export function relayHost(p: NodeParts, server: () => SshServer | undefined): Re
       return await dialHappyEyeballs(
         c.addresses,
         (a, race) => p.sessions.dialAt(c, a, { upgrade: true, race }),
-        { isIPv6: isIPv6Address },
+        { isIPv6: isIPv6Address, clock: p.clock },
       );
     },
     dialBack: async (to, peer) => {
