@@ -15,6 +15,7 @@
  * await clock.advance(1);     // fired === 1
  * ```
  */
+import process from "node:process";
 import type { Clock, TimerId } from "./clock.ts";
 
 interface Timer {
@@ -158,6 +159,9 @@ export class FakeClock implements Clock {
  */
 export async function settle(rounds = 2): Promise<void> {
   for (let i = 0; i < rounds; i++) {
+    // Node streams (ssh2, a relay's splice) wait on process.nextTick, which a
+    // MessageChannel turn does not run under Deno: a tick of our own runs after theirs.
+    await new Promise<void>((resolve) => process.nextTick(resolve));
     await new Promise<void>((resolve) => {
       const ch = new MessageChannel();
       ch.port1.onmessage = () => {

@@ -25,6 +25,7 @@ import {
 } from "../identity/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { bindFallingBackToIPv4, unmapIPv4 } from "./addresses.ts";
+import { type Endpoint, formatEndpoint, parseEndpoint } from "./endpoint.ts";
 import type { Pipe } from "./pipe.ts";
 import { serveSftp, type SftpStream, type SftpView } from "./sftp_server.ts";
 
@@ -41,35 +42,13 @@ const ALGORITHMS = {
   serverHostKey: ["ssh-ed25519"],
   kex: ["curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256"],
 };
+export { type Endpoint, formatEndpoint, parseEndpoint };
 /** The SSH subsystem that carries the Roj protocol. */
 export { ROJ_SUBSYSTEM };
 /** Unauthenticated connections are dropped after this long. */
 const AUTH_TIMEOUT_MS = 10_000;
 /** At most this many SSH connections at once, authenticated or not. */
 const MAX_CONNECTIONS = 512;
-
-export interface Endpoint {
-  readonly host: string;
-  readonly port: number;
-}
-
-export function formatEndpoint(e: Endpoint): string {
-  return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
-}
-
-/** Parses "host:port" or "[v6]:port". @throws {RojError} bad_input */
-export function parseEndpoint(text: string, defaultPort?: number): Endpoint {
-  const m = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(text) ??
-    /^([^:\[\]\s]+)(?::(\d{1,5}))?$/.exec(text);
-  const port = m?.[2] !== undefined ? Number(m[2]) : defaultPort;
-  if (!m || port === undefined || port < 1 || port > 65535 || text.length > 300) {
-    throw new RojError(
-      "bad_input",
-      `${JSON.stringify(text.slice(0, 80))} is not a host:port address`,
-    );
-  }
-  return { host: m[1]!, port };
-}
 
 /**
  * Sends what ssh2 writes in one tick as one TCP write. ssh2 writes each
