@@ -115,6 +115,7 @@ export class Network {
       onStream: (peer, subsystem, accept) => relay.onChannel(peer, subsystem, accept),
       log: (line) => bus.say(line),
       clock: this.#parts.clock,
+      onThrottled: (source) => bus.emit({ type: "auth-throttled", source }),
     });
     bus.say(
       `listening on ${formatEndpoint(server.address)} as ${this.#parts.name} ${

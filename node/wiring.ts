@@ -15,6 +15,7 @@ import {
 } from "./chats/mod.ts";
 import type { ContactBook, InviteRegistry } from "./contacts/mod.ts";
 import { Discovery } from "./discovery/mod.ts";
+import { isRojError } from "./errors.ts";
 import { EventBus } from "./events.ts";
 import type { GroupBook } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
@@ -31,6 +32,9 @@ import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
 import { contactView } from "./views/mod.ts";
+
+/** How long a dial to an address a peer reported may take to find our own key there. */
+const SELF_DIAL_MS = 3000;
 
 /** The books a node opens from its store before wiring. */
 export interface Books {
@@ -95,6 +99,11 @@ export async function wire(
     listening: () => network.listening,
     mapped: () => network.mapped,
     changed: (reason) => discovery.trigger(reason).catch(() => {}),
+    // Our own key answering there: the login is refused (we are no contact of ours) after the host key matched.
+    selfDial: (to) =>
+      sessions.dial({ to, expect: me, expectName: "this node", timeoutMs: SELF_DIAL_MS })
+        .then((client) => (client.close(), true))
+        .catch((err) => isRojError(err, "refused")),
   });
   const sessions: SessionManager = new SessionManager({
     keyPair: profile.keyPair,
@@ -233,7 +242,7 @@ export async function wire(
   });
   sessions.onUp((s) => {
     if (!o.passive && !s.anchor) syncs.up(s, s.contact.name);
-    addresses.noteSeenAs(s.rpc);
+    addresses.noteSeenAs(s.rpc, s.peer);
     discovery.onSession({ peer: s.peer, rpc: s.rpc, anchor: s.anchor }).catch(() => {});
     if (s.anchor && !o.passive && peerHas(s.rpc.peerHello, MAILBOX_FEATURE)) {
       mailbox.attach(s.peer, s.rpc, s.contact.name);

@@ -6,9 +6,11 @@
  *    from an invite. Then 10.77.0.2 is added: alice's poll of
  *    Deno.networkInterfaces sees it, she publishes a new record and bob
  *    learns 10.77.0.2 without any session having dropped.
- * 2. carol (a contact of alice, a raw session from here) tells alice in her
- *    hello that she sees her at 203.0.113.7: alice publishes a record with
- *    that address too, and hands it to every live session.
+ * 2. carol, erin and dave (contacts of alice, raw sessions from here) tell
+ *    alice in their hellos where they see her: carol (from 127.0.0.10) and
+ *    dave (from 10.88.0.1, another network) at 203.0.113.7, erin at a host
+ *    name. Confirmed by two networks, alice publishes 203.0.113.7 and hands
+ *    it to every live session; the host name never appears.
  *
  * Prints one line per step; exits non-zero on failure. Not a test file by
  * itself: outside a namespace it would listen on every interface.
@@ -83,35 +85,64 @@ try {
   }
   console.log(`step 2: alice noticed 10.77.0.2 and bob learnt it: ${bobSees().join(", ")}`);
 
-  // A peer reports seeing alice at an address she does not have (NAT, a VPS's public IP).
-  const carol = await generateKeyPair("carol");
-  await alice.node.contacts.add(carol.publicKey, "carol", [], Date.now(), ["notes"]);
-  const client = await dialSsh({
-    keyPair: carol,
-    to: { host: "10.77.0.1", port },
-    expectedKey: alice.node.publicKey,
-    expectedName: "alice",
-    localAddress: "127.0.0.10",
-  });
-  const rpc = new RpcSession(await client.openRoj(), {
-    hello: { features: [...FEATURES], name: "carol", sees: "203.0.113.7:40000" },
-  });
+  // Peers report seeing alice at an address she does not have (NAT, a VPS's public IP).
+  // One contact's word is not enough (it could name anyone's address, or a host name):
+  // the address is published once contacts on two networks report it.
+  await ip("addr", "add", "10.88.0.1/32", "dev", "lo");
+  await ip("addr", "add", "10.99.0.1/32", "dev", "lo");
   const records: string[][] = [];
-  rpc.handle("addr.mine", async (p) => {
-    const params = check("addr.mine", "params", p);
-    records.push((await openRecord(decodeB64(params.record), alice.node.publicKey)).addresses);
-    return {};
-  });
-  rpc.handle("addr.put", () => Promise.resolve({ stored: 0 }));
-  await rpc.ready;
+  const reporter = async (name: string, from: string, sees: string) => {
+    const key = await generateKeyPair(name);
+    await alice.node.contacts.add(key.publicKey, name, [], Date.now(), ["notes"]);
+    const client = await dialSsh({
+      keyPair: key,
+      to: { host: "10.77.0.1", port },
+      expectedKey: alice.node.publicKey,
+      expectedName: "alice",
+      localAddress: from,
+    });
+    const rpc = new RpcSession(await client.openRoj(), {
+      hello: { features: [...FEATURES], name, sees },
+    });
+    rpc.handle("addr.mine", async (p) => {
+      const params = check("addr.mine", "params", p);
+      records.push((await openRecord(decodeB64(params.record), alice.node.publicKey)).addresses);
+      return {};
+    });
+    rpc.handle("addr.put", () => Promise.resolve({ stored: 0 }));
+    await rpc.ready;
+    return () => (rpc.close(), client.close());
+  };
+  const sessionUp = (name: string) =>
+    new Promise<void>((resolve) => {
+      const off = alice.node.subscribe((e) => {
+        if (e.type === "session" && e.state === "up" && e.peer === name) {
+          off();
+          resolve();
+        }
+      });
+    });
   const seen = `203.0.113.7:${port}`;
-  await until(() => records.some((r) => r.includes(seen)), 5000, "carol gets the new record");
-  await until(() => bobSees().includes(seen), 5000, "bob gets the new record");
-  console.log(
-    `step 3: alice published what carol sees; carol and bob hold ${bobSees().join(", ")}`,
+  const upCarol = sessionUp("carol");
+  const closeCarol = await reporter("carol", "127.0.0.10", "203.0.113.7:40000");
+  await upCarol;
+  const closeErin = await reporter("erin", "10.99.0.1", "evil.example:40000");
+  const closeDave = await reporter("dave", "10.88.0.1", "203.0.113.7:51000");
+  await until(
+    () => records.some((r) => r.includes(seen)),
+    5000,
+    "the reporters get the new record",
   );
-  rpc.close();
-  client.close();
+  await until(() => bobSees().includes(seen), 5000, "bob gets the new record");
+  if (records.some((r) => r.some((a) => a.includes("evil")))) {
+    throw new Error("alice published a host name a peer reported");
+  }
+  console.log(
+    `step 3: alice published what carol and dave (two networks) see; bob holds ${
+      bobSees().join(", ")
+    }`,
+  );
+  for (const close of [closeCarol, closeErin, closeDave]) close();
 } catch (err) {
   failed = true;
   console.log(`FAILED: ${(err as Error).message}`);

@@ -8,13 +8,13 @@
 import type { Clock, TimerId } from "../clock/mod.ts";
 import type { EventBus } from "../events.ts";
 import type { RpcSession } from "../protocol/mod.ts";
-import { isLoopback } from "../reach/mod.ts";
+import { formatIp, type IpKind, ipKindOf, parseIp, unmapIp } from "../ip/mod.ts";
+import { toHex } from "../log/mod.ts";
 import {
   type Endpoint,
   formatEndpoint,
   parseEndpoint,
   publishableAddresses,
-  unmapIPv4,
 } from "../transport/mod.ts";
 
 export interface OwnAddressesDeps {
@@ -30,16 +30,44 @@ export interface OwnAddressesDeps {
   changed(reason: string): void;
   /** The machine's interfaces. @default Deno.networkInterfaces */
   interfaces?(): Deno.NetworkInterfaceInfo[];
+  /** Dials `to` and says whether our own host key answers there (a peer's report confirmed). */
+  selfDial?(to: Endpoint): Promise<boolean>;
 }
 
 const isWildcard = (host: string) => host === "0.0.0.0" || host === "::";
 /** Most addresses published at once. */
 const MAX_PUBLISHED = 8;
+/** Unconfirmed reported addresses kept, and reporters kept per address. */
+const MAX_REPORTED_ADDRESSES = 16;
+const MAX_REPORTERS = 8;
+/** Kinds of address a peer's report may name (private: a peer behind the same larger NAT). */
+const REPORTABLE: ReadonlySet<IpKind> = new Set(["global", "private", "cgnat"]);
+
+/**
+ * The network a peer reached us from, as a prefix (/24 for IPv4, /48 for
+ * IPv6): two reports count as independent only from different networks.
+ * Null when the session's remote is no IP (a relayed session).
+ */
+function networkOf(remote: string | undefined): string | null {
+  if (!remote) return null;
+  try {
+    const ip = parseIp(parseEndpoint(remote).host);
+    if (!ip) return null;
+    const u = unmapIp(ip);
+    return `${u.family}:${toHex(u.bytes.subarray(0, u.family === 4 ? 3 : 6))}`;
+  } catch {
+    return null;
+  }
+}
 
 export class OwnAddresses {
   readonly #d: OwnAddressesDeps;
-  /** IPs peers report seeing us at, for publishing when we listen everywhere. */
+  /** IPs peers see us at, confirmed (see noteSeenAs), for publishing when we listen everywhere. */
   readonly #seenAs = new Set<string>();
+  /** Reports not confirmed yet: address → reporter (hex) → the reporter's network, if known. */
+  readonly #reports = new Map<string, Map<string, string | null>>();
+  /** Addresses already dialled to look for our own key. */
+  readonly #selfChecked = new Set<string>();
   #timer: TimerId | undefined;
   #interfaces = "";
 
@@ -86,19 +114,62 @@ export class OwnAddresses {
     }
   }
 
-  /** A peer tells us the address it sees us at; publish it if we listen everywhere and it is new. */
-  noteSeenAs(rpc: RpcSession): void {
+  /**
+   * A peer tells us the address it sees us at (its hello's `sees`). Anyone who
+   * is a contact can say anything there, and what we publish is dialled by all
+   * our other contacts, so a report is published only once confirmed: the
+   * same address reported by peers on two different networks, or a dial to it
+   * answered by our own host key. A host name is never taken; nor a loopback,
+   * link-local, multicast or reserved address.
+   */
+  noteSeenAs(rpc: RpcSession, reporter: Uint8Array): void {
     const sees = rpc.peerHello?.sees;
     const a = this.#d.listening();
     if (!sees || !a || !isWildcard(a.host) || this.#d.advertise.length > 0) return;
+    let host: string;
     try {
-      const ip = unmapIPv4(parseEndpoint(sees).host); // an older peer may say ::ffff:a.b.c.d
-      if (this.#seenAs.has(ip) || isLoopback(ip)) return;
-      this.#seenAs.add(ip);
-      this.#d.bus.say(`a peer sees us at ${ip}`);
-      this.#d.bus.emit({ type: "seen-as", address: ip });
-      this.#d.changed("a peer sees us at a new address");
-    } catch { /* not an address */ }
+      host = parseEndpoint(sees).host;
+    } catch {
+      return; // not "host:port"
+    }
+    const parsed = parseIp(host);
+    if (!parsed) return; // a host name from a peer is never published
+    const ip = formatIp(unmapIp(parsed));
+    if (this.#seenAs.has(ip) || !REPORTABLE.has(ipKindOf(ip) ?? "reserved")) return;
+    const reports = this.#report(ip, toHex(reporter), networkOf(rpc.pipe.remote));
+    if (new Set([...reports.values()].filter((n) => n !== null)).size >= 2) {
+      this.#confirm(ip, "peers on two networks see us there");
+      return;
+    }
+    const selfDial = this.#d.selfDial;
+    if (!selfDial || this.#selfChecked.has(ip) || ipKindOf(ip) !== "global") return;
+    if (this.#selfChecked.size >= MAX_REPORTED_ADDRESSES * 8) this.#selfChecked.clear();
+    this.#selfChecked.add(ip);
+    selfDial({ host: ip, port: a.port }).then((ours) => {
+      if (ours) this.#confirm(ip, "our own key answers there");
+    }).catch(() => {});
+  }
+
+  /** Notes that `reporter` (hex), on `network`, sees us at `ip`; bounded in addresses and reporters. */
+  #report(ip: string, reporter: string, network: string | null): Map<string, string | null> {
+    let reports = this.#reports.get(ip);
+    if (!reports) {
+      if (this.#reports.size >= MAX_REPORTED_ADDRESSES) {
+        this.#reports.delete(this.#reports.keys().next().value!);
+      }
+      this.#reports.set(ip, reports = new Map());
+    }
+    if (reports.has(reporter) || reports.size < MAX_REPORTERS) reports.set(reporter, network);
+    return reports;
+  }
+
+  #confirm(ip: string, why: string): void {
+    if (this.#seenAs.has(ip) || this.#seenAs.size >= MAX_PUBLISHED) return;
+    this.#reports.delete(ip);
+    this.#seenAs.add(ip);
+    this.#d.bus.say(`a peer sees us at ${ip} (${why})`);
+    this.#d.bus.emit({ type: "seen-as", address: ip });
+    this.#d.changed("a peer sees us at a new address");
   }
 
   /**

@@ -309,6 +309,8 @@ export type NodeEvent =
     readonly via: string;
     readonly addresses: readonly string[];
   }
+  /** A source made too many SSH login attempts that logged nobody in; its attempts are refused for a while. */
+  | { readonly type: "auth-throttled"; readonly source: string }
   /** A peer reported seeing us at an address we did not know (see addresses/own_addresses.ts). */
   | { readonly type: "seen-as"; readonly address: string }
   /** A group appeared here or this node left it. */

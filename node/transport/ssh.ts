@@ -10,9 +10,7 @@
 // @ts-types="./ssh2.d.ts"
 import ssh2 from "ssh2";
 import net from "node:net";
-import process from "node:process";
 import { Duplex } from "node:stream";
-import { Buffer } from "node:buffer";
 import { type Clock, systemClock } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import {
@@ -25,8 +23,14 @@ import {
 } from "../identity/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { bindFallingBackToIPv4, unmapIPv4 } from "./addresses.ts";
+import {
+  AuthThrottle,
+  type AuthThrottleOptions,
+  MAX_AUTH_PER_CONNECTION,
+} from "./auth_throttle.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint } from "./endpoint.ts";
 import type { Pipe } from "./pipe.ts";
+import { channelPipe, coalesceWrites, nestable, type Ssh2Channel } from "./_ssh_streams.ts";
 import { serveSftp, type SftpStream, type SftpView } from "./sftp_server.ts";
 
 /** Ciphers in order of preference: chacha20 is ~2x aes-gcm under Deno; the rest for OpenSSH clients. */
@@ -49,72 +53,6 @@ export { ROJ_SUBSYSTEM };
 const AUTH_TIMEOUT_MS = 10_000;
 /** At most this many SSH connections at once, authenticated or not. */
 const MAX_CONNECTIONS = 512;
-
-/**
- * Sends what ssh2 writes in one tick as one TCP write. ssh2 writes each
- * packet in up to three pieces (with chacha20-poly1305: the sealed length, the
- * body, the MAC), and under Deno each write to a loopback socket is a system
- * call that runs the receiver's TCP path too; corking until the tick ends
- * cuts a cascade's writes by about three.
- */
-function coalesceWrites(sock: net.Socket): void {
-  const write = sock.write;
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    sock.uncork();
-  };
-  sock.write = function (this: net.Socket, ...args: Parameters<net.Socket["write"]>) {
-    if (!corked) {
-      corked = true;
-      sock.cork();
-      process.nextTick(uncork);
-    }
-    return write.apply(this, args);
-  } as net.Socket["write"];
-}
-
-function channelPipe(ch: Ssh2Channel, remote: string): Pipe {
-  let closed = false;
-  let onClose: ((reason?: string) => void) | undefined;
-  let reason: string | undefined;
-  const finish = () => {
-    if (closed) return;
-    closed = true;
-    onClose?.(reason);
-  };
-  ch.on("close", finish);
-  // Always consume: a Node stream that is never read never ends, and then never closes.
-  let onData: ((chunk: Uint8Array) => void) | undefined;
-  const backlog: Uint8Array[] = [];
-  ch.on("data", (chunk: Uint8Array) => (onData ? onData(chunk) : backlog.push(chunk)));
-  ch.on("error", (err: Error) => {
-    reason ??= err.message;
-  });
-  return {
-    remote,
-    send(data) {
-      if (!closed) ch.write(data);
-    },
-    onData(listener) {
-      onData = listener;
-      for (const chunk of backlog.splice(0)) listener(chunk);
-    },
-    onClose(listener) {
-      onClose = listener;
-      if (closed) listener(reason);
-    },
-    close(why) {
-      if (closed) return;
-      reason ??= why;
-      try {
-        ch.close();
-      } catch {
-        finish();
-      }
-    },
-  };
-}
 
 /** Who is on the other end of an inbound connection, once authenticated. */
 export interface InboundPeer {
@@ -148,6 +86,10 @@ export interface ListenOptions {
   log?(line: string): void;
   /** Times the authentication limit and dates the SFTP view's files. @default systemClock */
   readonly clock?: Clock;
+  /** Authentication attempts per source address. @default AuthThrottle's defaults */
+  readonly authThrottle?: AuthThrottleOptions;
+  /** A source began to be throttled (once until it behaves). */
+  onThrottled?(source: string): void;
 }
 
 export interface SshServer {
@@ -167,34 +109,6 @@ export interface SshServer {
   close(): Promise<void>;
 }
 
-/**
- * `inner` (an SSH channel) made fit to carry another SSH session. ssh2's
- * chacha20-poly1305 cipher keeps its nonce in a module-wide buffer and writes
- * the encrypted length to its socket before it encrypts the rest: if that
- * socket is a channel of another ssh2 connection in this process, the write
- * encrypts synchronously with the same buffer and the inner packet goes out
- * under the wrong nonce (its MAC still checks; it decrypts to garbage). So
- * writes reach the channel a microtask later, in order, and reads are copied.
- */
-function nestable(inner: Duplex): Duplex {
-  const outer: Duplex = new Duplex({
-    read: () => inner.resume(),
-    write: (chunk, _enc, done) => queueMicrotask(() => inner.write(chunk, done)),
-    final: (done) => inner.end(done),
-    destroy: (err, done) => {
-      inner.destroy();
-      done(err);
-    },
-  });
-  inner.on("data", (chunk: Uint8Array) => {
-    if (!outer.push(Buffer.from(chunk))) inner.pause();
-  });
-  inner.on("end", () => outer.push(null));
-  inner.on("close", () => outer.destroy());
-  inner.on("error", (err: Error) => outer.destroy(err));
-  return outer;
-}
-
 /** remoteFamily of streams handed to ssh2 by serveStream, so its connection callback can tell them. */
 const RELAYED_FAMILY = "relay";
 
@@ -208,6 +122,7 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
   const pem = await encodePrivateKey(options.keyPair);
   // Synchronous and with the keys kept: every login of a contact checks one signature.
   const verifier = createVerifier();
+  const throttle = new AuthThrottle(clock, options.authThrottle);
   const server = new ssh2.Server(
     { hostKeys: [pem], algorithms: ALGORITHMS, ident: "Roj_1" },
     (client: Ssh2ServerClient, info: Ssh2ClientInfo) => {
@@ -225,7 +140,21 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
       }, AUTH_TIMEOUT_MS);
       client.on("close", () => clock.clearTimeout(authTimer));
       client.on("error", () => {});
+      const source = via !== undefined ? `via ${via}` : remote.host;
+      let attempts = 0;
       client.on("authentication", (ctx: Ssh2AuthContext) => {
+        if (++attempts > MAX_AUTH_PER_CONNECTION) {
+          ctx.reject([]);
+          return client.end();
+        }
+        const turn = throttle.take(source);
+        if (!turn.ok) {
+          if (turn.firstRefusal) {
+            log(`throttling logins from ${source}: too many attempts`);
+            options.onThrottled?.(source);
+          }
+          return ctx.reject([]);
+        }
         if (ctx.method !== "publickey" || ctx.key?.algo !== "ssh-ed25519") {
           return ctx.reject(["publickey"]);
         }
@@ -235,32 +164,33 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
         } catch {
           return ctx.reject(["publickey"]);
         }
-        if (!options.authorize(ctx.username, publicKey)) {
-          if (ctx.signature) {
-            log(`refused ${formatEndpoint(remote)}: key ${fingerprint(publicKey)} is not accepted`);
-          }
+        // A query ("would this key do?") gets the same answer for every key, so
+        // it tells a stranger nothing about who our contacts are: the decision
+        // waits for the signed attempt, which needs the private key.
+        if (!ctx.signature) return ctx.accept();
+        // ssh2 leaves checking the client's signature to us.
+        if (!ctx.blob || !verifier.verifySync(publicKey, ctx.signature, ctx.blob)) {
           return ctx.reject(["publickey"]);
         }
-        if (ctx.signature) {
-          // ssh2 leaves checking the client's signature to us.
-          if (!ctx.blob || !verifier.verifySync(publicKey, ctx.signature, ctx.blob)) {
-            return ctx.reject(["publickey"]);
-          }
-          peer = {
-            publicKey,
-            username: ctx.username,
-            remote,
-            transport,
-            ...(via !== undefined ? { via } : {}),
-            close: () => {
-              client.end();
-              // end() waits for the peer to close its side; a peer whose NAT
-              // forgot us never does, and the channels spliced through this
-              // connection would stay open for minutes. Drop the socket now.
-              (client as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
-            },
-          };
+        if (!options.authorize(ctx.username, publicKey)) {
+          log(`refused ${formatEndpoint(remote)}: key ${fingerprint(publicKey)} is not accepted`);
+          return ctx.reject(["publickey"]);
         }
+        throttle.refund(source, attempts);
+        peer = {
+          publicKey,
+          username: ctx.username,
+          remote,
+          transport,
+          ...(via !== undefined ? { via } : {}),
+          close: () => {
+            client.end();
+            // end() waits for the peer to close its side; a peer whose NAT
+            // forgot us never does, and the channels spliced through this
+            // connection would stay open for minutes. Drop the socket now.
+            (client as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
+          },
+        };
         ctx.accept();
       });
       client.on("ready", () => {
@@ -548,11 +478,6 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
 // Minimal shapes of the ssh2 objects we touch (ssh2 ships no types).
 // deno-lint-ignore no-explicit-any
 type Listener = (...args: any[]) => void;
-interface Ssh2Channel {
-  on(event: string, listener: Listener): void;
-  write(data: Uint8Array): boolean;
-  close(): void;
-}
 interface Ssh2Session {
   on(event: string, listener: Listener): void;
 }
