@@ -9,10 +9,12 @@ import { Command, CommanderError } from "commander";
 import {
   checkName,
   entryToJson,
+  escapeControl,
   fingerprint,
   fingerprintLine,
   initProfile,
   isRojError,
+  jsonLine,
   resolveDataDir,
   RojError,
   RojNode,
@@ -80,7 +82,7 @@ function readDirect(
           markRead: false,
           ...(opts.last !== undefined ? { last: opts.last } : {}),
         });
-        if (opts.json) io.out(JSON.stringify(messages) + "\n");
+        if (opts.json) io.out(jsonLine(messages) + "\n");
         else if (messages.length === 0) io.out("(no messages yet)\n");
         else for (const m of messages) io.out(messageLine(m) + "\n");
         return;
@@ -97,7 +99,7 @@ function readDirect(
     }
     if (opts.json) {
       io.out(
-        JSON.stringify(entries.map((e) => {
+        jsonLine(entries.map((e) => {
           const j = entryToJson(e);
           return {
             seq: j.seq,
@@ -198,7 +200,7 @@ export function buildCli(io: CliIo = stdio): Command {
         () =>
           withNode(opts, async (node) => {
             const e = await node.note(text);
-            if (opts.json) io.out(JSON.stringify(entryToJson(e)) + "\n");
+            if (opts.json) io.out(jsonLine(entryToJson(e)) + "\n");
             else io.out(`stored note ${e.seq}\n`);
           }),
       )
@@ -236,7 +238,7 @@ export function buildCli(io: CliIo = stdio): Command {
     .addOption(dataOption())
     .action((chat: string, opts: { data?: string }) =>
       withNode(opts, async (node) => {
-        for (const e of await node.read(chat)) io.out(JSON.stringify(entryToJson(e)) + "\n");
+        for (const e of await node.read(chat)) io.out(jsonLine(entryToJson(e)) + "\n");
       })
     );
 
@@ -350,10 +352,15 @@ export function buildCli(io: CliIo = stdio): Command {
           if (!isRojError(err, "exists")) throw err;
         }
         const stamp = () => new Date().toISOString().slice(11, 19);
+        // The node's bus escapes its lines already; the admin's and the control
+        // socket's carry request text too. Escaped here once more, whatever the
+        // source: no line of `roj run` holds a terminal escape or a forged line.
+        const logOut = (line: string) => io.out(`${stamp()} ${escapeControl(line)}\n`);
+        const logErr = (line: string) => io.err(`${escapeControl(line)}\n`);
         const node = await RojNode.open({
           dataDir: dir,
           ask: askPassphrase,
-          log: (line) => io.out(`${stamp()} ${line}\n`),
+          log: logOut,
           listen,
           advertise,
           passive: opts.passive ?? false,
@@ -368,7 +375,7 @@ export function buildCli(io: CliIo = stdio): Command {
         try {
           // Before listening for peers: a second `roj run` on this folder stops here.
           control = await serveControl(controlSocketPath(dir), node, {
-            log: (l) => io.err(`${l}\n`),
+            log: logErr,
           });
         } catch (err) {
           await node.close();
@@ -383,7 +390,7 @@ export function buildCli(io: CliIo = stdio): Command {
               host: web.host,
               port,
               allowRemote: opts.webAllowRemote ?? false,
-              log: (l) => io.err(`${l}\n`),
+              log: logErr,
             });
           try {
             admin = await serveAdmin(web.port).catch((err) => {
