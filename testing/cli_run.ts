@@ -32,3 +32,30 @@ export function freePort(host: string): number {
   l.close();
   return port;
 }
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/**
+ * Runs `roj <args>` as a child process (main.ts under this deno, every
+ * permission) to its end, optionally under another `umask`, which the child
+ * inherits.
+ */
+export async function rojProcess(
+  args: string[],
+  options: { umask?: number } = {},
+): Promise<CliRun> {
+  const old = options.umask === undefined ? undefined : Deno.umask(options.umask);
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "--allow-all", MAIN, ...args],
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  } finally {
+    if (old !== undefined) Deno.umask(old);
+  }
+}
