@@ -9,13 +9,17 @@ import { Command, CommanderError } from "commander";
 import {
   checkName,
   entryToJson,
+  escapeControl,
   fingerprint,
   fingerprintLine,
   initProfile,
   isRojError,
+  jsonLine,
+  type ModeChange,
   resolveDataDir,
   RojError,
   RojNode,
+  tightenedNotice,
 } from "../node/mod.ts";
 import {
   type ControlClient,
@@ -38,8 +42,19 @@ import { asRojError, debugText, failureJson, failureLine, wantsJson } from "./fa
 
 export type { CliIo } from "./io.ts";
 
-async function withNode<T>(opts: { data?: string }, fn: (node: RojNode) => Promise<T>): Promise<T> {
+/** Says on stderr, once, which files had to be made private (node/home: Profile.tightened). */
+function sayTightened(io: CliIo, changes: readonly ModeChange[]): void {
+  const notice = tightenedNotice(changes);
+  if (notice) io.err(`${escapeControl(notice)}\n`);
+}
+
+async function withNode<T>(
+  opts: { data?: string },
+  io: CliIo,
+  fn: (node: RojNode) => Promise<T>,
+): Promise<T> {
   const node = await RojNode.open({ dataDir: resolveDataDir(opts.data), ask: askPassphrase });
+  sayTightened(io, node.profile.tightened);
   try {
     return await fn(node);
   } finally {
@@ -70,7 +85,7 @@ function readDirect(
   dir: string,
   io: CliIo,
 ): Promise<void> {
-  return withNode(opts, async (node) => {
+  return withNode(opts, io, async (node) => {
     let entries;
     try {
       if (node.chat(chat).kind === "group") {
@@ -80,7 +95,7 @@ function readDirect(
           markRead: false,
           ...(opts.last !== undefined ? { last: opts.last } : {}),
         });
-        if (opts.json) io.out(JSON.stringify(messages) + "\n");
+        if (opts.json) io.out(jsonLine(messages) + "\n");
         else if (messages.length === 0) io.out("(no messages yet)\n");
         else for (const m of messages) io.out(messageLine(m) + "\n");
         return;
@@ -97,7 +112,7 @@ function readDirect(
     }
     if (opts.json) {
       io.out(
-        JSON.stringify(entries.map((e) => {
+        jsonLine(entries.map((e) => {
           const j = entryToJson(e);
           return {
             seq: j.seq,
@@ -155,6 +170,7 @@ export function buildCli(io: CliIo = stdio): Command {
           ask: askPassphrase,
         });
         profile.store.close();
+        sayTightened(io, profile.tightened);
         const line = fingerprintLine(profile.keyPair.publicKey, profile.name);
         if (opts.json) {
           io.out(
@@ -170,7 +186,7 @@ export function buildCli(io: CliIo = stdio): Command {
     .addOption(dataOption())
     .option("--json", "print as JSON")
     .action((opts: { data?: string; json?: boolean }) =>
-      withNode(opts, (node) => {
+      withNode(opts, io, (node) => {
         const fp = fingerprintLine(node.publicKey, node.name);
         if (opts.json) {
           io.out(
@@ -196,9 +212,9 @@ export function buildCli(io: CliIo = stdio): Command {
         opts,
         (client) => noteViaNode(client, text, opts, io),
         () =>
-          withNode(opts, async (node) => {
+          withNode(opts, io, async (node) => {
             const e = await node.note(text);
-            if (opts.json) io.out(JSON.stringify(entryToJson(e)) + "\n");
+            if (opts.json) io.out(jsonLine(entryToJson(e)) + "\n");
             else io.out(`stored note ${e.seq}\n`);
           }),
       )
@@ -235,8 +251,8 @@ export function buildCli(io: CliIo = stdio): Command {
     .argument("<chat>", "chat name")
     .addOption(dataOption())
     .action((chat: string, opts: { data?: string }) =>
-      withNode(opts, async (node) => {
-        for (const e of await node.read(chat)) io.out(JSON.stringify(entryToJson(e)) + "\n");
+      withNode(opts, io, async (node) => {
+        for (const e of await node.read(chat)) io.out(jsonLine(entryToJson(e)) + "\n");
       })
     );
 
@@ -337,6 +353,7 @@ export function buildCli(io: CliIo = stdio): Command {
             `--web ${opts.web} would let other machines reach the admin; use a 127.0.0.1 address, or add --web-allow-remote`,
           );
         }
+        let tightened: readonly ModeChange[] = [];
         try {
           // First start: the login name is a better default than "me".
           const user = Deno.env.get("USER");
@@ -345,15 +362,21 @@ export function buildCli(io: CliIo = stdio): Command {
             ...(user && /^[\w.-]{1,40}$/.test(user) ? { name: user } : {}),
           });
           created.store.close();
+          tightened = created.tightened;
           io.err(`created identity in ${dir}\n`);
         } catch (err) {
           if (!isRojError(err, "exists")) throw err;
         }
         const stamp = () => new Date().toISOString().slice(11, 19);
+        // The node's bus escapes its lines already; the admin's and the control
+        // socket's carry request text too. Escaped here once more, whatever the
+        // source: no line of `roj run` holds a terminal escape or a forged line.
+        const logOut = (line: string) => io.out(`${stamp()} ${escapeControl(line)}\n`);
+        const logErr = (line: string) => io.err(`${escapeControl(line)}\n`);
         const node = await RojNode.open({
           dataDir: dir,
           ask: askPassphrase,
-          log: (line) => io.out(`${stamp()} ${line}\n`),
+          log: logOut,
           listen,
           advertise,
           passive: opts.passive ?? false,
@@ -364,11 +387,14 @@ export function buildCli(io: CliIo = stdio): Command {
           ...testPortMapLease(),
           lan: opts.lan !== false,
         });
+        // Said once, in the log, before anything else the node says.
+        const notice = tightenedNotice([...tightened, ...node.profile.tightened]);
+        if (notice) logOut(notice);
         let control: ControlServer;
         try {
           // Before listening for peers: a second `roj run` on this folder stops here.
           control = await serveControl(controlSocketPath(dir), node, {
-            log: (l) => io.err(`${l}\n`),
+            log: logErr,
           });
         } catch (err) {
           await node.close();
@@ -383,7 +409,7 @@ export function buildCli(io: CliIo = stdio): Command {
               host: web.host,
               port,
               allowRemote: opts.webAllowRemote ?? false,
-              log: (l) => io.err(`${l}\n`),
+              log: logErr,
             });
           try {
             admin = await serveAdmin(web.port).catch((err) => {

@@ -5,13 +5,14 @@
  */
 import type { Command } from "commander";
 import { renderUnicodeCompact } from "uqr";
-import { checkName, isRojError, resolveDataDir, RojError } from "../node/mod.ts";
+import { checkName, isRojError, jsonLine, resolveDataDir, RojError } from "../node/mod.ts";
 import { connectControl, type ControlClient } from "../node/mod.ts";
 import type { MessageView } from "../node/mod.ts";
 import { parseDuration } from "./duration.ts";
 import {
   chatLines,
   contactLines,
+  escapeControl,
   messageLine,
   peerLines,
   progressText,
@@ -31,7 +32,8 @@ interface JsonOpts extends DataOpts {
   json?: boolean;
 }
 
-const json = (value: unknown) => JSON.stringify(value) + "\n";
+/** `--json` output: one line, with no character a terminal acts on left raw (node/text). */
+const json = (value: unknown) => jsonLine(value) + "\n";
 
 /** Runs `fn` with a connection to the node in the data folder. @throws {RojError} no_node */
 export async function withControl<T>(
@@ -230,7 +232,7 @@ export function addNodeCommands(program: Command, io: CliIo): void {
           invite: invite.trim(),
           ...(opts.name !== undefined ? { name: opts.name } : {}),
         });
-        io.out(opts.json ? json(c) : `added ${c.name} ${c.fingerprint}\n`);
+        io.out(opts.json ? json(c) : `added ${escapeControl(c.name)} ${c.fingerprint}\n`);
       });
     });
 
@@ -257,7 +259,7 @@ export function addNodeCommands(program: Command, io: CliIo): void {
     .action((address: string, opts: JsonOpts) =>
       withControl(opts, async (client) => {
         const c = await client.call("connect", { address });
-        io.out(opts.json ? json(c) : `reached ${c.name} ${c.fingerprint}\n`);
+        io.out(opts.json ? json(c) : `reached ${escapeControl(c.name)} ${c.fingerprint}\n`);
       })
     );
 
@@ -270,7 +272,7 @@ export function addNodeCommands(program: Command, io: CliIo): void {
       checkName(to);
       return withControl(opts, async (client) => {
         const c = await client.call("rename", { name, to });
-        io.out(`renamed to ${c.name}\n`);
+        io.out(`renamed to ${escapeControl(c.name)}\n`);
       });
     });
 
@@ -287,7 +289,7 @@ export function addNodeCommands(program: Command, io: CliIo): void {
       .action((name: string, opts: JsonOpts) =>
         withControl(opts, async (client) => {
           await client.call(cmd, { name });
-          io.out(`${cmd === "remove" ? "removed" : "blocked"} ${name}\n`);
+          io.out(`${cmd === "remove" ? "removed" : "blocked"} ${escapeControl(name)}\n`);
         })
       );
   }

@@ -13,8 +13,7 @@
  * bidi override reach the terminal.
  */
 import { CommanderError } from "commander";
-import { RojError } from "../node/mod.ts";
-import { escapeControl } from "./format.ts";
+import { escapeControl, jsonLine, RojError } from "../node/mod.ts";
 
 /** What commander adds after its usage errors. */
 const USAGE_HINT = "(run with --help for usage)";
@@ -41,14 +40,9 @@ export function asRojError(err: unknown): RojError {
   return new RojError("internal", message, { cause: err });
 }
 
-/** `text` on one line: control characters and bidi overrides escaped, newlines as `\n`. */
-export function oneLine(text: string): string {
-  return escapeControl(text).replace(/\r?\n/g, "\\n");
-}
-
 /** The line printed on stderr for `err`, newline included. */
 export function failureLine(err: RojError): string {
-  return `roj: ${err.code}: ${oneLine(err.message)}\n`;
+  return `roj: ${err.code}: ${escapeControl(err.message)}\n`;
 }
 
 /**
@@ -57,11 +51,7 @@ export function failureLine(err: RojError): string {
  * (`\u009b`), which JSON readers decode to the same string.
  */
 export function failureJson(err: RojError): string {
-  const text = JSON.stringify({ error: { code: err.code, message: err.message } });
-  return text.replace(
-    /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  ) + "\n";
+  return jsonLine({ error: { code: err.code, message: err.message } }) + "\n";
 }
 
 /** For ROJ_DEBUG: the stack of `err` and of each cause under it. */

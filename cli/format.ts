@@ -1,4 +1,11 @@
-/** Plain-text rendering of entries and node views for the terminal. */
+/**
+ * Plain-text rendering of entries and node views for the terminal. Every
+ * piece of peer text goes through escapeControl (names, addresses, reasons)
+ * or, for message bodies, escapeLines: a body's own newlines are kept and
+ * its continuation lines indented, so "hi\n10:00 bob  hello" cannot pass for
+ * a second message.
+ */
+import { escapeControl, escapeLines } from "../node/mod.ts";
 import type { Entry } from "../node/mod.ts";
 import type {
   CatchUpView,
@@ -21,26 +28,19 @@ export function shortTime(ms: number): string {
 }
 
 /**
- * Shows control characters (but newlines and tabs) and bidi overrides escaped,
- * so that text from others cannot move the cursor, recolour the terminal or
- * reorder what is shown.
+ * Peer text on one line: control characters (newlines too, but tabs), bidi
+ * controls and line separators escaped (node/text), so that text from others
+ * cannot move the cursor, recolour the terminal, reorder what is shown or
+ * forge a line.
  */
-export function escapeControl(text: string): string {
-  return text.replace(
-    // deno-lint-ignore no-control-regex
-    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
-    (c) => {
-      const code = c.charCodeAt(0);
-      return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, "0")}`;
-    },
-  );
-}
+export { escapeControl };
+
+/** A message body: each line escaped, continuation lines indented four spaces. */
+const bodyText = (body: string) => escapeLines(body, "    ");
 
 /** One line per entry; continuation lines of a body are indented. */
 export function entryLine(e: Entry, author: string): string {
-  return `${shortTime(e.ts)}  ${escapeControl(author)}  ${
-    escapeControl(e.body).replace(/\n/g, "\n    ")
-  }`;
+  return `${shortTime(e.ts)}  ${escapeControl(author)}  ${bodyText(e.body)}`;
 }
 
 /** The marker shown after the author of an own message: ✓ delivered, · stored. */
@@ -56,7 +56,7 @@ export function stateMarker(m: Pick<MessageView, "mine" | "state" | "chat">): st
 export function messageLine(m: MessageView): string {
   const marker = stateMarker(m);
   return `${shortTime(m.ts)}  ${escapeControl(m.author)}${marker ? ` ${marker}` : ""}  ${
-    escapeControl(m.body).replace(/\n/g, "\n    ")
+    bodyText(m.body)
   }`;
 }
 

@@ -3,7 +3,13 @@
  * nothing outside node/ imports anything else from it (tests/architecture_test.ts).
  */
 export { isRojError, RojError, type RojErrorCode } from "./errors.ts";
-export { checkName, initProfile, resolveDataDir } from "./home/mod.ts";
+export {
+  checkName,
+  initProfile,
+  type ModeChange,
+  resolveDataDir,
+  tightenedNotice,
+} from "./home/mod.ts";
 export type { AskPassphrase } from "./home/mod.ts";
 export { fingerprint, fingerprintLine, publicKeyLine } from "./identity/mod.ts";
 export { type Entry, type EntryJson, entryToJson } from "./log/mod.ts";
@@ -22,3 +28,4 @@ export {
 export { type Endpoint, formatEndpoint, parseEndpoint } from "./transport/mod.ts";
 export { type IpKind, ipKindOf, parseIp } from "./ip/mod.ts";
 export { type Invite, parseInvite } from "./contacts/mod.ts";
+export { escapeControl, escapeLines, jsonLine } from "./text/mod.ts";

@@ -1,4 +1,9 @@
-/** The admin's Hono app: security first, then static files, the API and the pages. */
+/**
+ * The admin's Hono app: security first, then static files, the API and the
+ * pages. What a visitor without a session may get (the sign-in page, static
+ * files, refusals, not found, internal error) names nothing about the node:
+ * no name, fingerprint, key or address (tests/admin_anonymous_test.ts).
+ */
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { NodeApi } from "../node/mod.ts";
@@ -99,8 +104,9 @@ export function buildApp(parts: AppParts): Hono {
     app.route("/", pages(ctx));
   }
 
+  // Open paths (/static/…) end here too: a visitor without a session learns nothing of the node.
   app.notFound(async (c) => {
-    const me = await api.call("status", {});
+    const me = guard.signedIn(c) ? await api.call("status", {}) : null;
     return html(
       c,
       <Layout title="Not found" status={me}>

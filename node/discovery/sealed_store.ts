@@ -7,6 +7,9 @@
  * Each uploader has a quota. The holder can read neither the record nor whose
  * it is.
  *
+ * A contact removed or blocked has its copies dropped (drop): we hold
+ * nothing for someone we no longer know.
+ *
  * Lookups are answered from memory (a hive that moves asks every holder at
  * once); the copies are kept in memory up to MEMORY_BYTES and read from the
  * store beyond that, so a large anchor stays bounded.
@@ -107,6 +110,30 @@ export class SealedStore {
     await op.commit();
     for (const [t, copy] of taken) this.#claim(t, up, now, copy);
     return taken.length;
+  }
+
+  /**
+   * Forgets every copy `uploader` handed us, in memory and in the store (a
+   * contact removed or blocked); returns how many there were.
+   */
+  async drop(uploader: Uint8Array): Promise<number> {
+    const up = toHex(uploader);
+    const tags = [...this.#slots].filter(([, slots]) => slots.has(up)).map(([t]) => t);
+    // At most SEALED_QUOTA of them: a few commits, each well under Deno KV's mutation cap.
+    for (let i = 0; i < tags.length; i += 500) {
+      const op = this.#store.kv.atomic();
+      for (const t of tags.slice(i, i + 500)) op.delete(keys.sealed(t, up));
+      await op.commit();
+    }
+    for (const t of tags) {
+      const slots = this.#slots.get(t)!;
+      this.#memory -= slots.get(up)?.blob?.length ?? 0;
+      slots.delete(up);
+      if (slots.size === 0) this.#slots.delete(t);
+      this.#size--;
+    }
+    this.#count.delete(up);
+    return tags.length;
   }
 
   /** The newest copies held for these tags, at most COPIES_PER_TAG each and `max` in all. */

@@ -7,3 +7,4 @@ export {
   openProfile,
   type Profile,
 } from "./profile.ts";
+export { type ModeChange, tightenedNotice } from "../store/mod.ts";

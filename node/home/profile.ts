@@ -5,6 +5,10 @@
  * it is: the store records its path and public key, and the key is read from
  * there (asking for its passphrase) each time, so no passphrase-less copy of it
  * is ever written anywhere.
+ *
+ * The folder is the owner's alone: made 0700, the key and the store files
+ * 0600, whatever the umask or the mode an existing folder had. What had to be
+ * tightened is returned (Profile.tightened) for the command to say once.
  */
 import { RojError } from "../errors.ts";
 import {
@@ -15,7 +19,7 @@ import {
   type KeyPair,
   publicKeyLine,
 } from "../identity/mod.ts";
-import { keys, openStore, type Store } from "../store/mod.ts";
+import { keys, makePrivate, type ModeChange, openStore, type Store } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { type DataPaths, dataPaths } from "./data_dir.ts";
 
@@ -98,6 +102,14 @@ export interface Profile {
   readonly keyPair: KeyPair;
   readonly name: string;
   readonly store: Store;
+  /** Files and the folder that others could read, made private on the way in (mostly none). */
+  readonly tightened: readonly ModeChange[];
+}
+
+/** Makes the folder 0700 and the key in it 0600 if others could read them. */
+async function makeFolderPrivate(paths: DataPaths): Promise<ModeChange[]> {
+  const changes = [await makePrivate(paths.dir), await makePrivate(paths.key)];
+  return changes.filter((c) => c !== null);
 }
 
 /**
@@ -121,6 +133,8 @@ export async function initProfile(dir: string, options: InitOptions = {}): Promi
   }
   const name = checkName(options.name ?? (keyPair.comment || "me"));
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  // mkdir leaves an existing folder's mode as it was (often 0755).
+  const tightened = await makeFolderPrivate(paths);
   if (!adopted) {
     const pem = await encodePrivateKey(
       keyPair,
@@ -141,7 +155,7 @@ export async function initProfile(dir: string, options: InitOptions = {}): Promi
     .set(keys.setting("publicKey"), keyPair.publicKey)
     .set(keys.setting("keyFile"), adopted ?? null)
     .commit();
-  return { paths, keyPair, name, store };
+  return { paths, keyPair, name, store, tightened: [...tightened, ...store.tightened] };
 }
 
 /**
@@ -153,6 +167,7 @@ export async function openProfile(dir: string, ask?: AskPassphrase): Promise<Pro
   if (!await exists(paths.publicKey) && !await exists(paths.key)) {
     throw new RojError("not_found", `no identity in ${dir}: run \`roj init --data ${dir}\` first`);
   }
+  const tightened = await makeFolderPrivate(paths);
   const store = await openStore(paths.store);
   try {
     const [nameRes, pubRes, fileRes] = await store.kv.getMany<unknown[]>([
@@ -174,7 +189,7 @@ export async function openProfile(dir: string, ask?: AskPassphrase): Promise<Pro
       );
     }
     const name = typeof nameRes!.value === "string" ? nameRes!.value : keyPair.comment || "me";
-    return { paths, keyPair, name, store };
+    return { paths, keyPair, name, store, tightened: [...tightened, ...store.tightened] };
   } catch (err) {
     store.close();
     throw err;

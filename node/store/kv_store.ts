@@ -1,9 +1,11 @@
 /**
  * Opening the node's Deno KV file, with schema migrations and checks that
- * turn a damaged store into a clear error instead of a crash.
+ * turn a damaged store into a clear error instead of a crash. The file and
+ * its -wal and -shm companions are the owner's alone (0600, private_files.ts).
  */
 import { RojError } from "../errors.ts";
 import { keys } from "./kv_keys.ts";
+import { createPrivateFile, makePrivate, type ModeChange } from "./private_files.ts";
 
 /**
  * The schema this code reads and writes. History:
@@ -27,13 +29,33 @@ export interface Store {
   close(): void;
 }
 
+/** A store as opened: also the modes that had to be tightened (none, mostly). */
+export interface OpenedStore extends Store {
+  /** Store files that others could read, each made 0600 before anything was read. */
+  readonly tightened: readonly ModeChange[];
+}
+
+/** The files SQLite keeps for the store at `path`. */
+export const storeFiles = (path: string) => [path, `${path}-wal`, `${path}-shm`] as const;
+
+async function makeStorePrivate(path: string): Promise<ModeChange[]> {
+  const changes = await Promise.all(storeFiles(path).map(makePrivate));
+  return changes.filter((c) => c !== null);
+}
+
 /**
- * Opens (creating if needed) the store at `path` and brings it to SCHEMA_VERSION.
+ * Opens (creating if needed) the store at `path` and brings it to
+ * SCHEMA_VERSION. A new store file is created 0600 before SQLite opens it
+ * (its -wal and -shm then take that mode); an existing one, and its -wal and
+ * -shm, are made 0600 first if others could read them.
  * @throws {RojError} store_corrupt when the file is not a store or is from a newer Roj.
+ * @throws {Deno.errors.PermissionDenied} when the files are not ours to chmod.
  */
-export async function openStore(path: string): Promise<Store> {
+export async function openStore(path: string): Promise<OpenedStore> {
+  const tightened = path === ":memory:" ? [] : await makeStorePrivate(path);
   let kv: Deno.Kv;
   try {
+    if (path !== ":memory:") await createPrivateFile(path);
     kv = await Deno.openKv(path);
   } catch (err) {
     throw new RojError(
@@ -67,7 +89,7 @@ export async function openStore(path: string): Promise<Store> {
       { cause: err },
     );
   }
-  return { kv, path, close: () => kv.close() };
+  return { kv, path, close: () => kv.close(), tightened };
 }
 
 /** Deletes every key under `prefix`, in batches that fit a commit. */
