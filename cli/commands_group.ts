@@ -4,7 +4,7 @@
  * Each subcommand talks to the running node over its control socket.
  */
 import type { Command } from "commander";
-import type { GroupView, MemberView } from "../node/mod.ts";
+import { type GroupView, jsonLine, type MemberView } from "../node/mod.ts";
 import { escapeControl, table } from "./format.ts";
 import type { CliIo } from "./io.ts";
 import { dataOption } from "./options.ts";
@@ -15,7 +15,7 @@ interface JsonOpts {
   json?: boolean;
 }
 
-const json = (value: unknown) => JSON.stringify(value) + "\n";
+const json = (value: unknown) => jsonLine(value) + "\n";
 
 /** `roj group members`: name, fingerprint, admin, you. */
 export function memberLines(members: readonly MemberView[]): string[] {
