@@ -127,8 +127,12 @@ export class RpcSession {
   /**
    * Serves `method` for the peer. `fn` gets params already checked against the
    * method's schema; params that fail it are answered bad_input without calling `fn`.
+   * @throws {TypeError} for a method missing from methods.ts
    */
   handle<M extends MethodName>(method: M, fn: Handler<M>): void {
+    if (!Object.hasOwn(schemas, method)) {
+      throw new TypeError(`no such method in methods.ts: ${method}`);
+    }
     this.#handlers.set(method, (params) => fn(check(method, "params", params)));
   }
 
@@ -136,6 +140,7 @@ export class RpcSession {
    * Sends a request and waits for its answer, checked against the method's schema.
    * @throws {RojError} with the peer's code on refusal; bad_input when the answer
    * fails the schema; timeout; unreachable when the session closes.
+   * @throws {TypeError} for a method missing from methods.ts (nothing is sent)
    */
   request<M extends MethodName>(
     method: M,

@@ -159,6 +159,8 @@ Deno.test("a method missing from methods.ts does not compile, and is refused bef
     () => a.request("addr.gett", { tags: [TAG] }),
     (e) => e instanceof TypeError,
   );
+  // @ts-expect-error: not a method name
+  assert.throws(() => a.handle("addr.gett", () => ({})), TypeError);
   // @ts-expect-error: a handler's result must be its method's result
   a.handle("addr.get", () => ({ stored: 1 }));
   // @ts-expect-error: a handler's params are its method's params
