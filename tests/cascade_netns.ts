@@ -19,7 +19,7 @@ import { initProfile } from "../node/home/mod.ts";
 import { generateKeyPair } from "../node/identity/mod.ts";
 import { type NodeOptions, RojNode } from "../node/node.ts";
 import { openRecord } from "../node/discovery/mod.ts";
-import { check, decodeB64, FEATURES, RpcSession } from "../node/protocol/mod.ts";
+import { decodeB64, FEATURES, RpcSession } from "../node/protocol/mod.ts";
 import { dialSsh } from "../node/transport/mod.ts";
 import { until } from "../testing/nodes.ts";
 
@@ -104,8 +104,7 @@ try {
     const rpc = new RpcSession(await client.openRoj(), {
       hello: { features: [...FEATURES], name, sees },
     });
-    rpc.handle("addr.mine", async (p) => {
-      const params = check("addr.mine", "params", p);
+    rpc.handle("addr.mine", async (params) => {
       records.push((await openRecord(decodeB64(params.record), alice.node.publicKey)).addresses);
       return {};
     });

@@ -342,9 +342,7 @@ Deno.test("cascade: forged and replayed records, direct or sealed, change nothin
       using s = await rawSession(alice2, carol);
       for (const [what, blob, expect] of copies) {
         const n = dropped();
-        const res = await s.rpc.request("addr.put", { items: [{ t: tag, b: blob }] }) as {
-          stored: number;
-        };
+        const res = await s.rpc.request("addr.put", { items: [{ t: tag, b: blob }] });
         assert.equal(res.stored, 1, what);
         if (expect) {
           await until(() => dropped() > n, 10_000, `bob drops ${what}`);

@@ -124,7 +124,7 @@ Deno.test("privacy: strangers, friends of friends and the anchor learn no addres
     for (const holder of [bob, anchor]) {
       const received: Uint8Array[] = [];
       const s = await rawSession(mallory, holder, received);
-      const res = await s.rpc.request("addr.get", { tags: [tag] }) as { items: unknown[] };
+      const res = await s.rpc.request("addr.get", { tags: [tag] });
       assert.deepEqual(
         res.items,
         [],
@@ -134,9 +134,7 @@ Deno.test("privacy: strangers, friends of friends and the anchor learn no addres
       const bobsTag = pairwise(bob.node.profile.keyPair)(alice2.node.publicKey).tag(
         alice2.node.publicKey,
       );
-      const got = await s.rpc.request("addr.get", { tags: [encodeB64(bobsTag)] }) as {
-        items: Array<{ b: string }>;
-      };
+      const got = await s.rpc.request("addr.get", { tags: [encodeB64(bobsTag)] });
       for (const item of got.items) {
         assert.throws(() => pair.open(alice2.node.publicKey, decodeB64(item.b)));
       }

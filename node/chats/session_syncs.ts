@@ -27,7 +27,7 @@ import {
   type RawEntry,
   toHex,
 } from "../log/mod.ts";
-import { check, type RpcSession } from "../protocol/mod.ts";
+import type { RpcSession } from "../protocol/mod.ts";
 import type { PeerSession } from "../peers/mod.ts";
 import { ChatSync } from "../sync/mod.ts";
 import type { CatchUpProgress } from "./catch_up_progress.ts";
@@ -122,12 +122,9 @@ export class SessionSyncs {
     const offers = new Map<string, Promise<unknown>>();
     /** Groups offered by this peer that we dropped: asked again, they get not_found. */
     const dropped = new Set<string>();
-    const route = <T>(p: unknown, answer: (sync: ChatSync) => Promise<T>): Promise<T> => {
-      const id = (p as { chat?: unknown })?.chat;
+    const route = <T>(id: string, answer: (sync: ChatSync) => Promise<T>): Promise<T> => {
       if (id === chatId) return answer(direct);
-      if (typeof id !== "string" || !isGroupChatId(id)) {
-        throw new RojError("not_found", "no such chat");
-      }
+      if (!isGroupChatId(id)) throw new RojError("not_found", "no such chat");
       const sync = this.#groupRoute(rpc, st, id);
       if (sync) return answer(sync);
       if (dropped.has(id)) throw new RojError("not_found", "no such chat");
@@ -140,11 +137,8 @@ export class SessionSyncs {
       });
       return run;
     };
-    rpc.handle("sync.heads", (p) => {
-      check("sync.heads", "params", p);
-      return route(p, (sync) => sync.answerHeads());
-    });
-    rpc.handle("sync.push", (p) => route(p, (sync) => sync.answerPush(p)));
+    rpc.handle("sync.heads", (p) => route(p.chat, (sync) => sync.answerHeads()));
+    rpc.handle("sync.push", (p) => route(p.chat, (sync) => sync.answerPush(p)));
     rpc.onClose(() => {
       for (const { candidate } of st.pending.values()) candidate.close();
       st.pending.clear();

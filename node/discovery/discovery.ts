@@ -24,7 +24,7 @@
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import { toHex } from "../log/mod.ts";
-import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import { decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import { dialHappyEyeballs } from "../peers/mod.ts";
 import { isIPv6Address } from "../transport/mod.ts";
@@ -371,10 +371,10 @@ export class Discovery {
   async #get(s: LiveSession, tags: string[]): Promise<SealedItem[]> {
     if (tags.length === 0) return [];
     try {
-      const res = check(
+      const res = await s.rpc.request(
         "addr.get",
-        "result",
-        await s.rpc.request("addr.get", { tags: tags.slice(0, PER_REQUEST) }, REQUEST_TIMEOUT_MS),
+        { tags: tags.slice(0, PER_REQUEST) },
+        REQUEST_TIMEOUT_MS,
       );
       return res.items;
     } catch {
@@ -418,22 +418,19 @@ export class Discovery {
 
   /** Serves the addr.* methods on a session with `peer` (called before its first frame). */
   serve(rpc: RpcSession, peer: Uint8Array): void {
-    rpc.handle("addr.put", async (p) => {
-      const params = check("addr.put", "params", p);
+    rpc.handle("addr.put", async (params) => {
       const items = params.items.map((i) => ({ tag: decodeB64(i.t), blob: decodeB64(i.b) }));
       const stored = await this.sealed.put(peer, items, this.#host.now());
       if (stored > 0) this.#notifyWaiting(peer, params.items.map((i) => i.t));
       return { stored };
     });
-    rpc.handle("addr.get", async (p) => {
-      const params = check("addr.get", "params", p);
+    rpc.handle("addr.get", async (params) => {
       // Noted before the lookup, so a copy stored meanwhile is still announced.
       this.#asked.set(rpc, new Set(params.tags));
       const items = await this.sealed.get(params.tags.map(decodeB64));
       return { items: items.map((i) => ({ t: encodeB64(i.tag), b: encodeB64(i.blob) })) };
     });
-    rpc.handle("addr.mine", async (p) => {
-      const params = check("addr.mine", "params", p);
+    rpc.handle("addr.mine", async (params) => {
       // An anchor keeps no member's address in any form it can read.
       if (this.#host.passive) return {};
       const known = this.#contact(peer);
@@ -455,8 +452,7 @@ export class Discovery {
       await this.#apply(known, rec);
       return {};
     });
-    rpc.handle("addr.notify", (p) => {
-      const params = check("addr.notify", "params", p);
+    rpc.handle("addr.notify", (params) => {
       const tags = new Set(params.tags);
       const view = this.#view();
       // The people we wait for whose tags these are: the cascade asks the notifier again.

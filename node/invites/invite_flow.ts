@@ -17,7 +17,7 @@ import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { fingerprint, type Signer } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
-import { check, type RpcSession } from "../protocol/mod.ts";
+import type { RpcSession } from "../protocol/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
 import { type Endpoint, parseEndpoint } from "../transport/mod.ts";
 
@@ -146,15 +146,11 @@ export class InviteFlow {
     petname: string,
     addr: string,
   ): Promise<Contact> {
-    const res = check(
-      "invite.redeem",
-      "result",
-      await rpc.request("invite.redeem", {
-        nonce: toHex(nonce),
-        name: this.#d.name,
-        addresses: this.#d.addresses(),
-      }),
-    );
+    const res = await rpc.request("invite.redeem", {
+      nonce: toHex(nonce),
+      name: this.#d.name,
+      addresses: this.#d.addresses(),
+    });
     const contact = await this.#d.contacts.add(
       key,
       petname,
@@ -170,8 +166,7 @@ export class InviteFlow {
 
   /** An invite holder's session: it may ask invite.redeem once, for this invite only. */
   serveRedeem(rpc: RpcSession, peer: Uint8Array, nonce: string, remote: string): void {
-    rpc.handle("invite.redeem", async (p) => {
-      const params = check("invite.redeem", "params", p);
+    rpc.handle("invite.redeem", async (params) => {
       if (params.nonce !== nonce || !await this.#d.invites.consume(nonce, this.#d.clock.now())) {
         throw new RojError("refused", "this invite is no longer valid");
       }

@@ -5,7 +5,7 @@
  * other's mail without polling.
  */
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
-import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import { decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
 import type { MailboxStore } from "./mailbox_store.ts";
 
 /** Tags one session may wait on. */
@@ -74,8 +74,7 @@ export class AnchorMailbox {
 
   /** Serves the mailbox to contact `peer` on `rpc`. */
   serve(rpc: RpcSession, peer: Uint8Array): void {
-    rpc.handle("mbox.put", async (p) => {
-      const params = check("mbox.put", "params", p);
+    rpc.handle("mbox.put", async (params) => {
       const res = await this.store.put(
         peer,
         params.tag,
@@ -102,12 +101,10 @@ export class AnchorMailbox {
         ...(res.reason ? { reason: res.reason } : {}),
       };
     });
-    rpc.handle("mbox.has", (p) => {
-      const params = check("mbox.has", "params", p);
+    rpc.handle("mbox.has", (params) => {
       return Promise.resolve({ missing: this.store.missing(params.tag, params.ids) });
     });
-    rpc.handle("mbox.get", async (p) => {
-      const params = check("mbox.get", "params", p);
+    rpc.handle("mbox.get", async (params) => {
       this.#watch(rpc, params.tag);
       const res = await this.store.fetch(
         params.tag,

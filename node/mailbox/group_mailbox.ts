@@ -26,7 +26,7 @@
  */
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { toHex } from "../log/mod.ts";
-import { check, type RpcSession } from "../protocol/mod.ts";
+import type { RpcSession } from "../protocol/mod.ts";
 import type { Membership } from "../groups/mod.ts";
 import type { MailEpoch } from "./mail_epoch.ts";
 import { epochMailboxSecret, mailboxKeys } from "./mailbox_crypto.ts";
@@ -81,8 +81,7 @@ export class GroupMailbox {
     rpc.onClose(() => {
       if (this.#anchors.get(k) === s) this.#anchors.delete(k);
     });
-    rpc.handle("mbox.notify", async (p) => {
-      const { tag } = check("mbox.notify", "params", p);
+    rpc.handle("mbox.notify", async ({ tag }) => {
       for (const g of this.#host.groups.all()) {
         if ((await this.#epochsOf(g.id)).some((ep) => ep.keys.tag === tag)) {
           s.notified.add(tag);

@@ -6,7 +6,7 @@
  */
 import { RojError } from "../errors.ts";
 import { decodeEntry, type RawEntry, toHex } from "../log/mod.ts";
-import { check, decodeB64 } from "../protocol/mod.ts";
+import { decodeB64 } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { type Cursor, type Cursors, dueEpochs, isCursors, retireCursors } from "./epoch_cursor.ts";
@@ -106,7 +106,7 @@ export async function fetchEpoch(
     return p;
   };
   /** The next page, asked for before the last one is opened: the anchor works on it meanwhile. */
-  let next: Promise<unknown> | null = null;
+  let next: ReturnType<typeof get> | null = null;
   // Bounds against an anchor that never stops answering "more" (the rest waits for the next visit).
   let seen = 0;
   let restarted = false;
@@ -114,7 +114,7 @@ export async function fetchEpoch(
     const raws: FetchedEntry[] = [];
     let bad = 0;
     while (raws.length < ROUND_BOXES) {
-      const res = check("mbox.get", "result", await (next ?? get(after)));
+      const res = await (next ?? get(after));
       next = null;
       if (res.gen !== gen) {
         // A new mailbox (its data was lost): read it from the start, once per visit.

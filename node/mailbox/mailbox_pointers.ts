@@ -18,7 +18,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { z } from "zod";
 import { type RawEntry, toHex } from "../log/mod.ts";
 import { x25519SharedSecret } from "../identity/mod.ts";
-import { check, decodeB64, encodeB64 } from "../protocol/mod.ts";
+import { decodeB64, encodeB64 } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { isGroupChatId } from "../groups/mod.ts";
 import type { Cursor } from "./epoch_cursor.ts";
@@ -69,14 +69,10 @@ export async function point(
     if (since === null || pushed[`to:${hex}`] === since) continue;
     const pk = pointerKeys(x25519SharedSecret(ctx.host.keyPair, m.key), m.key);
     const id = boxId(pk, sha256(new TextEncoder().encode(`${chat}/${since}`)));
-    const res = check(
-      "mbox.put",
-      "result",
-      await s.rpc.request("mbox.put", {
-        tag: pk.tag,
-        items: [{ i: id, b: encodeB64(sealBox(pk, body, new Uint8Array())) }],
-      }, 30_000),
-    );
+    const res = await s.rpc.request("mbox.put", {
+      tag: pk.tag,
+      items: [{ i: id, b: encodeB64(sealBox(pk, body, new Uint8Array())) }],
+    }, 30_000);
     if (res.taken < 1) return; // quota: the log line comes from #push
     pushed[`to:${hex}`] = since;
     await ctx.host.kv.set(key, pushed);
@@ -98,12 +94,8 @@ export async function readPointers(
     pointerTags.add(pk.tag);
     const cursorKey = keys.mboxCursor(s.peer, `to:${toHex(them)}`);
     const cursor = (await ctx.host.kv.get<Cursor>(cursorKey)).value ?? { gen: "", after: 0 };
-    const get = async (from: number) =>
-      check(
-        "mbox.get",
-        "result",
-        await s.rpc.request("mbox.get", { tag: pk.tag, after: from, limit: 100 }, 30_000),
-      );
+    const get = (from: number) =>
+      s.rpc.request("mbox.get", { tag: pk.tag, after: from, limit: 100 }, 30_000);
     let res = await get(cursor.after);
     // A new mailbox (its data was lost): read it from the start.
     if (res.gen !== cursor.gen && cursor.after > 0) res = await get(0);
@@ -145,11 +137,7 @@ async function joinPointed(
     const mk = mailboxKeys(secret);
     let after = 0;
     for (let more = true; more && raws.length < ROUND_BOXES && !s.rpc.closed;) {
-      const res = check(
-        "mbox.get",
-        "result",
-        await s.rpc.request("mbox.get", { tag: mk.tag, after, limit: 500 }, 30_000),
-      );
+      const res = await s.rpc.request("mbox.get", { tag: mk.tag, after, limit: 500 }, 30_000);
       for (const item of res.items) {
         after = Math.max(after, item.n);
         const raw = openBox(mk, decodeB64(item.b));

@@ -5,7 +5,7 @@
  * order; someone else's entries only after asking which the anchor lacks.
  */
 import { toHex } from "../log/mod.ts";
-import { check, encodeB64 } from "../protocol/mod.ts";
+import { encodeB64 } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { fileUnder, type MailEpoch } from "./mail_epoch.ts";
 import { boxId, sealBox } from "./mailbox_crypto.ts";
@@ -46,11 +46,7 @@ export async function push(
       if (k !== me) {
         for (const ep of new Set(boxes.map((b) => b.ep))) {
           const ids = boxes.filter((b) => b.ep === ep).map((b) => b.id);
-          const res = check(
-            "mbox.has",
-            "result",
-            await s.rpc.request("mbox.has", { tag: ep.keys.tag, ids }, 30_000),
-          );
+          const res = await s.rpc.request("mbox.has", { tag: ep.keys.tag, ids }, 30_000);
           const missing = new Set(res.missing);
           for (const id of ids) if (!missing.has(id)) held.add(`${ep.id}/${id}`);
         }
@@ -72,11 +68,7 @@ export async function push(
           bytes += box.length;
         }
         if (items.length === 0) continue;
-        const res = check(
-          "mbox.put",
-          "result",
-          await s.rpc.request("mbox.put", { tag: ep.keys.tag, items }, 30_000),
-        );
+        const res = await s.rpc.request("mbox.put", { tag: ep.keys.tag, items }, 30_000);
         if (res.reason || res.taken < items.length) {
           // Every entry before the first one refused is held: hand over from there next time.
           const refused = at[Math.min(res.taken, at.length - 1)]!;

@@ -25,9 +25,12 @@
  *   {"t":"res","id":7,"ok":true,"r":{…}}               its answer
  *   {"t":"res","id":7,"ok":false,"code":"…","msg":"…"} or its refusal (a RojError code)
  *
- * Methods (params → result) and their schemas are in methods.ts. A method the
- * receiver does not serve is answered `unknown_method`, so a peer may try a
- * newer method and fall back; features say in advance which methods to try.
+ * Methods (params → result) and their schemas are in methods.ts; rpc.ts types
+ * `request` and `handle` from them and checks each once, at the edge: params
+ * that fail their schema are answered `bad_input` before any handler runs, and
+ * a result that fails its schema fails the request with `bad_input`. A method
+ * the receiver does not serve is answered `unknown_method`, so a peer may try
+ * a newer method and fall back; features say in advance which methods to try.
  *
  * History. PROTOCOL_VERSION has stayed 1: every step below only added methods
  * and features, which older peers answer `unknown_method` or do not list.

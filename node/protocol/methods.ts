@@ -1,4 +1,8 @@
-/** Parameters and results of each protocol method, checked on receipt. */
+/**
+ * Parameters and results of each protocol method. RpcSession (rpc.ts) takes
+ * its types from here and checks every received params and result against
+ * these schemas, once: nothing else in the node needs to call check().
+ */
 import { z } from "zod";
 import { base64 } from "@scure/base";
 import { RojError } from "../errors.ts";
@@ -167,7 +171,10 @@ export type MethodName = keyof typeof schemas;
 export type ParamsOf<M extends MethodName> = z.infer<(typeof schemas)[M]["params"]>;
 export type ResultOf<M extends MethodName> = z.infer<(typeof schemas)[M]["result"]>;
 
-/** Checks a peer's params or result against the method's schema. @throws {RojError} bad_input */
+/**
+ * Checks a peer's params or result against the method's schema (RpcSession
+ * does, at the edge). @throws {RojError} bad_input, the zod error as its cause
+ */
 export function check<M extends MethodName, K extends "params" | "result">(
   method: M,
   kind: K,

@@ -2,14 +2,23 @@
  * Request/response over a Pipe, both directions at once. Each side sends its
  * hello first; requests carry ids and time out; a handler's RojError goes back
  * as a refusal with its code. Any malformed frame closes this session only.
+ *
+ * Typed from methods.ts on both sides and checked here, once: a request's
+ * result is parsed against its method's schema before the caller sees it, and
+ * a handler is called only with params that passed theirs (otherwise the peer
+ * is answered bad_input). Callers and handlers never check again.
  */
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { Pipe } from "../transport/mod.ts";
 import { encodeFrame, FrameDecoder } from "./codec.ts";
 import { type Frame, type Hello, PROTOCOL_VERSION } from "./messages.ts";
+import { check, type MethodName, type ParamsOf, type ResultOf, schemas } from "./methods.ts";
 
-export type Handler = (params: unknown) => Promise<unknown>;
+/** Serves one method: called with checked params, its result goes back as the answer. */
+export type Handler<M extends MethodName> = (
+  params: ParamsOf<M>,
+) => Promise<ResultOf<M>> | ResultOf<M>;
 
 export interface RpcOptions {
   /** Our hello, sent at once. */
@@ -27,6 +36,8 @@ export interface RpcOptions {
 }
 
 interface Pending {
+  /** Whose schema the answer is checked against. */
+  method: MethodName;
   resolve(v: unknown): void;
   reject(e: RojError): void;
   timer: TimerId;
@@ -36,7 +47,8 @@ export class RpcSession {
   readonly pipe: Pipe;
   /** Resolves with the peer's hello; rejects if the session closes first. */
   readonly ready: Promise<Hello>;
-  #handlers = new Map<string, Handler>();
+  /** By method name; each checks its params before calling the handler it wraps. */
+  #handlers = new Map<string, (params: unknown) => unknown>();
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #inFlight = 0;
@@ -112,21 +124,37 @@ export class RpcSession {
     return this.#peerHello;
   }
 
-  /** Serves `method` for the peer; `fn` must check its params. */
-  handle(method: string, fn: Handler): void {
-    this.#handlers.set(method, fn);
+  /**
+   * Serves `method` for the peer. `fn` gets params already checked against the
+   * method's schema; params that fail it are answered bad_input without calling `fn`.
+   * @throws {TypeError} for a method missing from methods.ts
+   */
+  handle<M extends MethodName>(method: M, fn: Handler<M>): void {
+    if (!Object.hasOwn(schemas, method)) {
+      throw new TypeError(`no such method in methods.ts: ${method}`);
+    }
+    this.#handlers.set(method, (params) => fn(check(method, "params", params)));
   }
 
   /**
-   * Sends a request and waits for its answer.
-   * @throws {RojError} with the peer's code on refusal; timeout; unreachable when the session closes.
+   * Sends a request and waits for its answer, checked against the method's schema.
+   * @throws {RojError} with the peer's code on refusal; bad_input when the answer
+   * fails the schema; timeout; unreachable when the session closes.
+   * @throws {TypeError} for a method missing from methods.ts (nothing is sent)
    */
-  request(method: string, params: unknown, timeoutMs = this.#requestTimeoutMs): Promise<unknown> {
+  request<M extends MethodName>(
+    method: M,
+    params: ParamsOf<M>,
+    timeoutMs: number = this.#requestTimeoutMs,
+  ): Promise<ResultOf<M>> {
+    if (!Object.hasOwn(schemas, method)) {
+      return Promise.reject(new TypeError(`no such method in methods.ts: ${method}`));
+    }
     if (this.#closed) {
       return Promise.reject(new RojError("unreachable", "session is closed", { retryable: true }));
     }
     const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
+    return new Promise<ResultOf<M>>((resolve, reject) => {
       const timer = this.#clock.setTimeout(() => {
         this.#pending.delete(id);
         reject(
@@ -135,7 +163,7 @@ export class RpcSession {
           }),
         );
       }, timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
+      this.#pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
       try {
         this.#send({ t: "req", id, m: method, p: params });
       } catch (err) {
@@ -226,8 +254,15 @@ export class RpcSession {
     if (!p) return; // late answer to a request that timed out
     this.#pending.delete(res.id);
     this.#clock.clearTimeout(p.timer);
-    if (res.ok) p.resolve((res as { r: unknown }).r);
-    else {
+    if (res.ok) {
+      let result: unknown;
+      try {
+        result = check(p.method, "result", (res as { r: unknown }).r);
+      } catch (err) {
+        return p.reject(err as RojError);
+      }
+      p.resolve(result);
+    } else {
       const r = res as { code: string; msg: string };
       p.reject(new RojError(knownCode(r.code), r.msg));
     }

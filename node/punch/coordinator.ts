@@ -7,7 +7,7 @@
  */
 import { isRojError, RojError } from "../errors.ts";
 import { toHex } from "../log/mod.ts";
-import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import { decodeB64, encodeB64, type ParamsOf, type RpcSession } from "../protocol/mod.ts";
 import { type Endpoint, formatEndpoint } from "../transport/mod.ts";
 import { PROBE_MS, readAtMost } from "./probe.ts";
 import { type PunchEnv, SYMMETRIC_TARGET } from "./punch_host.ts";
@@ -39,12 +39,11 @@ export class Coordinator {
 
   /** Registers punch.probe and punch.ask on a session with contact `peer`. */
   serve(rpc: RpcSession, peer: Uint8Array): void {
-    rpc.handle("punch.probe", (p) => this.#probe(rpc, p));
+    rpc.handle("punch.probe", () => this.#probe(rpc));
     rpc.handle("punch.ask", (p) => this.#ask(rpc, peer, p));
   }
 
-  #probe(rpc: RpcSession, p: unknown) {
-    check("punch.probe", "params", p);
+  #probe(rpc: RpcSession) {
     const quic = this.#env.host.quic();
     if (!quic) throw new RojError("refused", "this node has no UDP endpoint");
     this.#sweep();
@@ -61,9 +60,8 @@ export class Coordinator {
     });
   }
 
-  async #ask(rpc: RpcSession, peer: Uint8Array, p: unknown) {
+  async #ask(rpc: RpcSession, peer: Uint8Array, params: ParamsOf<"punch.ask">) {
     const host = this.#env.host;
-    const params = check("punch.ask", "params", p);
     const quic = host.quic();
     const mine = this.#probes.get(toHex(decodeB64(params.nonce)));
     if (!quic || !mine || mine.rpc !== rpc || !mine.seen) {
@@ -81,21 +79,17 @@ export class Coordinator {
     this.#probes.set(key, { rpc: session.rpc, expires: this.#env.now() + PROBE_TTL_MS });
     let offer;
     try {
-      offer = check(
+      offer = await session.rpc.request(
         "punch.offer",
-        "result",
-        await session.rpc.request(
-          "punch.offer",
-          {
-            peer: encodeB64(peer),
-            endpoint: formatEndpoint(mine.seen),
-            cert: params.cert,
-            nonce: encodeB64(nonce),
-            probeCert: encodeB64(quic.certHash),
-            port: quic.address.port,
-          },
-          2 * PROBE_MS + 1000,
-        ),
+        {
+          peer: encodeB64(peer),
+          endpoint: formatEndpoint(mine.seen),
+          cert: params.cert,
+          nonce: encodeB64(nonce),
+          probeCert: encodeB64(quic.certHash),
+          port: quic.address.port,
+        },
+        2 * PROBE_MS + 1000,
       );
     } catch (err) {
       // The target says this only to its own contacts (after its check), so

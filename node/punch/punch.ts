@@ -36,7 +36,7 @@
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import { toHex } from "../log/mod.ts";
-import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import { decodeB64, encodeB64, type ParamsOf, type RpcSession } from "../protocol/mod.ts";
 import type { NatMapping } from "../reach/mod.ts";
 import {
   ALPN_PROBE,
@@ -233,19 +233,15 @@ export class Puncher {
   }
 
   async #punchVia(quic: QuicService, c: PunchSession, peer: Uint8Array): Promise<string> {
-    const probe = check("punch.probe", "result", await c.rpc.request("punch.probe", {}));
+    const probe = await c.rpc.request("punch.probe", {});
     const observer = { host: hostOf(c.remote), port: probe.port };
     await this.#probe(quic, observer, probe.cert, probe.nonce).catch((err) => {
       throw new RojError("unreachable", `probe failed: ${(err as Error).message}`);
     });
-    const answer = check(
+    const answer = await c.rpc.request(
       "punch.ask",
-      "result",
-      await c.rpc.request(
-        "punch.ask",
-        { peer: encodeB64(peer), nonce: probe.nonce, cert: encodeB64(quic.certHash) },
-        3 * PROBE_MS + 2000,
-      ),
+      { peer: encodeB64(peer), nonce: probe.nonce, cert: encodeB64(quic.certHash) },
+      3 * PROBE_MS + 2000,
     );
     const to = parseUdpEndpoint(answer.endpoint);
     let socket: SocketLike;
@@ -271,9 +267,8 @@ export class Puncher {
   }
 
   /** As the target: probes the coordinator, then opens our NAT towards the asker. */
-  async #offer(rpc: RpcSession, peer: Uint8Array, p: unknown) {
+  async #offer(rpc: RpcSession, peer: Uint8Array, params: ParamsOf<"punch.offer">) {
     const host = this.#host;
-    const params = check("punch.offer", "params", p);
     const quic = host.quic();
     const asker = decodeB64(params.peer);
     if (!quic || !host.accepted(asker)) throw new RojError("refused", "no");
@@ -335,7 +330,7 @@ export class Puncher {
       if (!canCoordinate(c) || (last && this.#env.now() - last < MAPPING_TTL_MS)) continue;
       this.#mappingProbed.set(c.rpc, this.#env.now());
       try {
-        const probe = check("punch.probe", "result", await c.rpc.request("punch.probe", {}));
+        const probe = await c.rpc.request("punch.probe", {});
         const observer = { host: hostOf(c.remote), port: probe.port };
         await this.#probe(quic, observer, probe.cert, probe.nonce);
       } catch { /* an older peer, busy, or its UDP is filtered: another may answer */ }

@@ -8,7 +8,7 @@
  */
 import type { TimerId } from "../clock/mod.ts";
 import { isRojError, RojError } from "../errors.ts";
-import { check, type RpcSession } from "../protocol/mod.ts";
+import type { ParamsOf, ResultOf, RpcSession } from "../protocol/mod.ts";
 import { formatEndpoint, parseEndpoint, unmapEndpoint } from "../transport/mod.ts";
 import type { RelayEnv, RelayPeerSession } from "./relay_host.ts";
 import {
@@ -137,11 +137,7 @@ export class Reachability {
     for (const s of checkers) {
       for (const address of dialBackAddresses(s.rpc.peerHello?.sees, host.addresses())) {
         try {
-          const res = check(
-            "reach.check",
-            "result",
-            await s.rpc.request("reach.check", { address }, DIAL_BACK_TIMEOUT_MS + 4000),
-          );
+          const res = await s.rpc.request("reach.check", { address }, DIAL_BACK_TIMEOUT_MS + 4000);
           tried = true;
           if (res.reached) reached = true;
         } catch (err) {
@@ -175,9 +171,12 @@ export class Reachability {
   }
 
   /** Serves reach.check from `asker`: dials it back at the address we see it at. */
-  async dialBack(asker: Uint8Array, rpc: RpcSession, p: unknown): Promise<{ reached: boolean }> {
+  async dialBack(
+    asker: Uint8Array,
+    rpc: RpcSession,
+    params: ParamsOf<"reach.check">,
+  ): Promise<ResultOf<"reach.check">> {
     const host = this.#env.host;
-    const params = check("reach.check", "params", p);
     const to = unmapEndpoint(parseEndpoint(params.address));
     const d = decideDialBack(to, rpc.pipe.remote, this.#dialBacks);
     if (!d.ok) throw new RojError(d.code, d.reason);

@@ -32,7 +32,13 @@ import type { Duplex } from "node:stream";
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import { toHex } from "../log/mod.ts";
-import { check, decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import {
+  decodeB64,
+  encodeB64,
+  type ParamsOf,
+  type ResultOf,
+  type RpcSession,
+} from "../protocol/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import type { InboundPeer, SshClient } from "../transport/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
@@ -176,8 +182,10 @@ export class Relay {
 
   // ---- as the target --------------------------------------------------------
 
-  async #offered(relay: Uint8Array, p: unknown): Promise<Record<string, never>> {
-    const params = check("relay.offer", "params", p);
+  async #offered(
+    relay: Uint8Array,
+    params: ParamsOf<"relay.offer">,
+  ): Promise<ResultOf<"relay.offer">> {
     const from = decodeB64(params.from);
     const d = decideOffer({
       passive: this.#host.passive,
@@ -229,11 +237,7 @@ export class Relay {
       if (!s || s.via !== undefined || bytesEqual(relay, this.#host.self)) continue;
       const name = this.#host.nameOf(relay);
       try {
-        const res = check(
-          "relay.open",
-          "result",
-          await s.rpc.request("relay.open", { to: encodeB64(peer) }, 15_000),
-        );
+        const res = await s.rpc.request("relay.open", { to: encodeB64(peer) }, 15_000);
         const client = await this.#clientTo(relay);
         const stream = await client.openStream(relayChannel(res.token));
         if (await this.#host.dialOver(stream, peer, name)) return true;

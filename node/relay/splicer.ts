@@ -10,7 +10,7 @@ import { Transform } from "node:stream";
 import type { TimerId } from "../clock/mod.ts";
 import { isRojError, RojError } from "../errors.ts";
 import { toHex } from "../log/mod.ts";
-import { check, decodeB64, encodeB64 } from "../protocol/mod.ts";
+import { decodeB64, encodeB64, type ParamsOf, type ResultOf } from "../protocol/mod.ts";
 import type { InboundPeer } from "../transport/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { CHANNEL } from "./relay_channel.ts";
@@ -86,9 +86,8 @@ export class Splicer {
   }
 
   /** Serves relay.open from `asker`: decides, offers the target, and waits for both channels. */
-  async open(asker: Uint8Array, p: unknown): Promise<{ token: string }> {
+  async open(asker: Uint8Array, params: ParamsOf<"relay.open">): Promise<ResultOf<"relay.open">> {
     const host = this.#env.host;
-    const params = check("relay.open", "params", p);
     const to = decodeB64(params.to);
     if (to.length !== 32) throw new RojError("bad_input", "relay.open: `to` is not a key");
     const target = host.session(to);
@@ -118,11 +117,7 @@ export class Splicer {
     };
     this.#pending.set(token, pending);
     try {
-      check(
-        "relay.offer",
-        "result",
-        await target!.rpc.request("relay.offer", { from: encodeB64(asker), token }, 10_000),
-      );
+      await target!.rpc.request("relay.offer", { from: encodeB64(asker), token }, 10_000);
     } catch (err) {
       this.#drop(token);
       const why = (err as Error).message;

@@ -13,12 +13,13 @@ import { RojError } from "../errors.ts";
 import type { ChatLog, Entry, Head, SeqEntry } from "../log/mod.ts";
 import { toHex } from "../log/mod.ts";
 import {
-  check,
   decodeB64,
   encodeB64,
   type HeadItem,
   MAX_FRAME,
   MAX_PUSH_ENTRIES,
+  type ParamsOf,
+  type ResultOf,
   type RpcSession,
 } from "../protocol/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
@@ -100,11 +101,7 @@ export class ChatSync {
 
   /** Learns the peer's heads and pushes what it lacks. May be called again after a failure. */
   async start(): Promise<void> {
-    const res = check(
-      "sync.heads",
-      "result",
-      await this.#rpc.request("sync.heads", { chat: this.chat }),
-    );
+    const res = await this.#rpc.request("sync.heads", { chat: this.chat });
     const heads = wireToHeads(res.heads);
     for (const [k, h] of heads) this.#peer.set(k, Math.max(this.#peer.get(k) ?? 0, h.seq));
     this.#options.onPeerHeads?.(heads);
@@ -187,11 +184,10 @@ export class ChatSync {
   }
 
   async #push(batch: SeqEntry[]): Promise<void> {
-    const raw = await this.#rpc.request("sync.push", {
+    const res = await this.#rpc.request("sync.push", {
       chat: this.chat,
       entries: batch.map((e) => ({ s: encodeB64(e.signed), g: encodeB64(e.sig) })),
     }, PUSH_TIMEOUT_MS);
-    const res = check("sync.push", "result", raw);
     const heads = wireToHeads(res.heads);
     for (const [k, h] of heads) this.#peer.set(k, Math.max(this.#peer.get(k) ?? 0, h.seq));
     this.#options.onPeerHeads?.(heads);
@@ -209,11 +205,11 @@ export class ChatSync {
     return { heads: headsToWire((await this.#log.heads(this.chat)).values()) };
   }
 
-  /** Serves the peer's sync.push: verify, check membership, store, answer with our heads. */
-  async answerPush(
-    params: unknown,
-  ): Promise<{ heads: HeadItem[]; stored: number; rejected: number; reason?: string }> {
-    const p = check("sync.push", "params", params);
+  /**
+   * Serves the peer's sync.push (params already checked by the session):
+   * verify, check membership, store, answer with our heads.
+   */
+  async answerPush(p: ParamsOf<"sync.push">): Promise<ResultOf<"sync.push">> {
     const members = this.#options.members?.();
     const raws: Array<{ signed: Uint8Array; sig: Uint8Array }> = [];
     let refused = 0;
