@@ -31,4 +31,10 @@ export {
   type ResultOf,
   WireEntry,
 } from "./methods.ts";
-export { type Handler, type RpcOptions, RpcSession } from "./rpc.ts";
+export {
+  type Handler,
+  HARD_BUFFER_BYTES,
+  type RpcOptions,
+  RpcSession,
+  SOFT_BUFFER_BYTES,
+} from "./rpc.ts";

@@ -7,6 +7,12 @@
  * result is parsed against its method's schema before the caller sees it, and
  * a handler is called only with params that passed theirs (otherwise the peer
  * is answered bad_input). Callers and handlers never check again.
+ *
+ * Backpressure: a peer that stops reading must not make us hold its answers.
+ * Once more than `softBufferBytes` wait to go out, the session stops reading
+ * the peer (an SSH channel then stops extending its window) and holds the
+ * requests it already has; both resume when the backlog drains. Past
+ * `hardBufferBytes` the session is closed.
  */
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
@@ -33,7 +39,18 @@ export interface RpcOptions {
   readonly onInternalError?: (method: string, err: unknown) => void;
   /** Runs the hello and request timeouts. @default systemClock */
   readonly clock?: Clock;
+  /** Bytes waiting to go out before we stop reading the peer. @default SOFT_BUFFER_BYTES */
+  readonly softBufferBytes?: number;
+  /** Bytes waiting to go out at which the session is closed. @default HARD_BUFFER_BYTES */
+  readonly hardBufferBytes?: number;
 }
+
+/** Outgoing bytes a session lets wait before it stops reading its peer. */
+export const SOFT_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Outgoing bytes at which a session whose peer reads nothing is closed. */
+export const HARD_BUFFER_BYTES = 16 * 1024 * 1024;
+/** Requests held while the peer is not reading; more closes the session. */
+const MAX_HELD_REQUESTS = 4096;
 
 interface Pending {
   /** Whose schema the answer is checked against. */
@@ -61,6 +78,13 @@ export class RpcSession {
   readonly #maxInFlight: number;
   readonly #onInternalError: ((method: string, err: unknown) => void) | undefined;
   readonly #clock: Clock;
+  readonly #soft: number;
+  readonly #hard: number;
+  /** Reading the peer is paused until our backlog drains. */
+  #paused = false;
+  /** Requests received while paused, served once it drains. */
+  readonly #held: Array<Extract<Frame, { t: "req" }>> = [];
+  #pumping = false;
 
   constructor(pipe: Pipe, options: RpcOptions) {
     this.pipe = pipe;
@@ -68,6 +92,9 @@ export class RpcSession {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
     this.#maxInFlight = options.maxInFlight ?? 64;
     this.#onInternalError = options.onInternalError;
+    this.#soft = options.softBufferBytes ?? SOFT_BUFFER_BYTES;
+    this.#hard = options.hardBufferBytes ?? HARD_BUFFER_BYTES;
+    pipe.onDrain?.(() => this.#drained());
     let helloResolve!: (h: Hello) => void;
     let helloReject!: (e: RojError) => void;
     this.ready = new Promise<Hello>((res, rej) => {
@@ -203,10 +230,47 @@ export class RpcSession {
   }
 
   #send(frame: Frame): void {
-    if (!this.#closed) this.pipe.send(encodeFrame(frame));
+    if (this.#closed) return;
+    this.pipe.send(encodeFrame(frame));
+    const waiting = this.pipe.buffered?.() ?? 0;
+    if (waiting > this.#hard) {
+      this.close(`peer is not reading: ${Math.round(waiting / 2 ** 20)} MiB waiting for it`);
+    } else if (waiting > this.#soft && !this.#paused) {
+      this.#paused = true;
+      this.pipe.pause?.();
+    }
+  }
+
+  /** The backlog went out: read the peer again and serve what it asked meanwhile. */
+  #drained(): void {
+    if (!this.#paused || this.#closed || (this.pipe.buffered?.() ?? 0) > this.#soft) return;
+    this.#paused = false;
+    this.pipe.resume?.();
+    this.#serveHeld();
+  }
+
+  /** Serves held requests one at a time, so that their answers cannot pile up at once. */
+  async #serveHeld(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#held.length > 0 && !this.#paused && !this.#closed) {
+        await this.#onRequest(this.#held.shift()!);
+      }
+    } finally {
+      this.#pumping = false;
+    }
   }
 
   async #onRequest(req: Extract<Frame, { t: "req" }>): Promise<void> {
+    // Held requests go first, in order; a new one joins them while any wait.
+    if (this.#paused || (this.#held.length > 0 && !this.#pumping)) {
+      if (this.#held.length >= MAX_HELD_REQUESTS) {
+        return this.close("peer asks without reading the answers");
+      }
+      this.#held.push(req);
+      return;
+    }
     const fn = this.#handlers.get(req.m);
     if (!fn) {
       return this.#send({

@@ -198,3 +198,88 @@ Deno.test("a bad frame closes the session and fails pending requests", async () 
   assert.ok(a.closed);
   assert.match(closedWith ?? "", /bad frame/);
 });
+
+/** Lets the handlers' promise chains run. */
+async function flush(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+/** A pipe whose peer takes nothing until `take()`: what the session sends waits, counted. */
+function slowPipe() {
+  let data: ((c: Uint8Array) => void) | undefined;
+  let drain: (() => void) | undefined;
+  let waiting = 0;
+  const sent: Uint8Array[] = [];
+  const state = { paused: false, closed: undefined as string | undefined };
+  const pipe: Pipe = {
+    remote: "slow",
+    send: (b) => {
+      sent.push(b);
+      waiting += b.length;
+    },
+    onData: (l) => (data = l),
+    onClose: () => {},
+    close: (why) => (state.closed = why ?? "closed"),
+    buffered: () => waiting,
+    pause: () => (state.paused = true),
+    resume: () => (state.paused = false),
+    onDrain: (l) => (drain = l),
+  };
+  return {
+    pipe,
+    state,
+    sent,
+    from: (f: Frame) => data!(encodeFrame(f)),
+    take: () => {
+      waiting = 0;
+      drain?.();
+    },
+  };
+}
+
+Deno.test("backpressure: over the soft cap the session stops reading and holds requests; past the hard cap it closes", async () => {
+  const slow = slowPipe();
+  const rpc = new RpcSession(slow.pipe, {
+    hello: { features: [], name: "a" },
+    softBufferBytes: 1500,
+    hardBufferBytes: 5000,
+  });
+  let served = 0;
+  rpc.handle("addr.get", () => {
+    served++;
+    return { items: [{ t: TAG, b: "B".repeat(900) }] };
+  });
+  slow.from({ t: "hello", v: 1, features: [], name: "b", sees: "x:1" } as Frame);
+  await rpc.ready;
+  for (let id = 1; id <= 4; id++) {
+    slow.from({ t: "req", id, m: "addr.get", p: { tags: [TAG] } });
+    await flush();
+  }
+  // The second answer took the backlog past 1,500 bytes: the rest wait, unread and unserved.
+  assert.equal(served, 2);
+  assert.equal(slow.state.paused, true);
+  slow.take();
+  await flush();
+  assert.equal(slow.state.paused, true); // the held ones were served and filled it again
+  assert.equal(served, 4);
+  for (let id = 5; id <= 12; id++) slow.from({ t: "req", id, m: "addr.get", p: { tags: [TAG] } });
+  assert.equal(served, 4); // held while paused
+  slow.take();
+  await flush();
+  assert.ok(served >= 6);
+  assert.equal(slow.state.closed, undefined);
+  // Now answers that nobody takes: past 5,000 bytes the session is closed.
+  const big = slowPipe();
+  const r2 = new RpcSession(big.pipe, {
+    hello: { features: [], name: "a" },
+    hardBufferBytes: 5000,
+  });
+  r2.handle("addr.get", () => ({ items: [{ t: TAG, b: "B".repeat(1800) }] }));
+  big.from({ t: "hello", v: 1, features: [], name: "b" } as Frame);
+  await r2.ready;
+  for (let id = 1; id <= 4; id++) big.from({ t: "req", id, m: "addr.get", p: { tags: [TAG] } });
+  await flush();
+  assert.ok(r2.closed);
+  assert.ok(big.state.closed);
+  rpc.close();
+});

@@ -16,6 +16,10 @@ export interface Ssh2Channel {
   on(event: string, listener: Listener): void;
   write(data: Uint8Array): boolean;
   close(): void;
+  pause(): void;
+  resume(): void;
+  /** Bytes queued behind the peer's window (the channel is a Node Writable). */
+  readonly writableLength?: number;
 }
 
 /**
@@ -71,6 +75,12 @@ export function channelPipe(ch: Ssh2Channel, remote: string): Pipe {
     onClose(listener) {
       onClose = listener;
       if (closed) listener(reason);
+    },
+    buffered: () => ch.writableLength ?? 0,
+    pause: () => ch.pause(),
+    resume: () => ch.resume(),
+    onDrain(listener) {
+      ch.on("drain", listener);
     },
     close(why) {
       if (closed) return;

@@ -22,6 +22,16 @@ export interface Pipe {
   close(reason?: string): void;
   /** "host:port" of the far end, for logs. */
   readonly remote: string;
+  /**
+   * Bytes sent but not yet taken by the peer (an SSH channel waits for the
+   * peer's window). Absent where nothing queues (in-memory pipes).
+   */
+  buffered?(): number;
+  /** Stops delivering the peer's data: an SSH channel then stops extending the peer's window. */
+  pause?(): void;
+  resume?(): void;
+  /** Called whenever what was buffered has gone out. */
+  onDrain?(listener: () => void): void;
 }
 
 /** Options for {@linkcode memoryPipePair}. */
