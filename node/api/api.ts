@@ -292,12 +292,21 @@ export type NodeEvent =
     readonly left: number;
     readonly reason: string;
   }
-  /** A run of the cascade ended (failed: it stopped on an error). */
+  /**
+   * A run of the cascade ended (failed: it stopped on an error). A run that
+   * started after the last change and learnt nothing is the proof that the
+   * cascade has nothing more to find on its own (its retries dial and ask
+   * the same again).
+   */
   | {
     readonly type: "cascade";
     readonly state: "done";
     readonly failed: boolean;
+    /** When it started, by the node's clock (ms since the epoch), and how long it ran. */
+    readonly startedAt: number;
     readonly ms: number;
+    /** Newer records of contacts it learnt (asks of new sessions while it ran included). */
+    readonly learnt: number;
   }
   /** A contact's newer signed address record was learnt (the cascade, or from them). */
   | {
@@ -305,8 +314,12 @@ export type NodeEvent =
     readonly peer: string;
     readonly fingerprint: string;
     readonly seq: number;
-    /** "direct", "via bob", "via anchor hive". */
+    /** "direct", "via bob", "via anchor hive" (as `roj peers` shows it). */
     readonly via: string;
+    /** Handed over by the contact itself, or served by a peer or an anchor holding a sealed copy. */
+    readonly source: "direct" | "peer" | "anchor";
+    /** The peer or anchor that served it. */
+    readonly holder?: string;
     readonly addresses: readonly string[];
   }
   /** A source made too many SSH login attempts that logged nobody in; its attempts are refused for a while. */
@@ -321,7 +334,53 @@ export type NodeEvent =
     readonly id: string;
     /** For "joined": who or what brought it ("offered by bob", "through hive"); for "dropped": why. */
     readonly how?: string;
+  }
+  // ---- Events that tests wait on instead of log lines (issue 12, items 6 and 7). Each is said
+  // where its log line is; values and codes, no sentences; peer-supplied text bounded. ----
+  /** This node signed a new address record and publishes it. */
+  | {
+    readonly type: "record-published";
+    readonly seq: number;
+    readonly addresses: readonly string[];
+    /** Relays it names (while this node cannot be dialled from outside). */
+    readonly relays: number;
+  }
+  /** A contact's address record that was not taken, and why (see RecordDropReason). */
+  | {
+    readonly type: "record-dropped";
+    /** Whose record it is meant to be, as this node names them. */
+    readonly peer: string;
+    readonly fingerprint: string;
+    /** Who handed it over: the contact itself (addr.mine), or the holder of a sealed copy. */
+    readonly from: string;
+    readonly reason: RecordDropReason;
+    /** The record's seq, when it opened. */
+    readonly seq?: number;
+    /** For "old": the seq this node has. */
+    readonly have?: number;
+  }
+  /**
+   * Our record and sealed copies were handed over on a new session (ok), or
+   * that failed. Once per session kept, after its "session" up (never on an anchor).
+   */
+  | {
+    readonly type: "records-handed";
+    readonly peer: string;
+    readonly fingerprint: string;
+    readonly ok: boolean;
   };
+
+/**
+ * Why an address record was not taken: "old" (older than the one held),
+ * "bad-signature", "not-theirs" (well signed, by someone else),
+ * "undecryptable" (a sealed copy that does not open), "malformed".
+ */
+export type RecordDropReason =
+  | "old"
+  | "bad-signature"
+  | "not-theirs"
+  | "undecryptable"
+  | "malformed";
 
 /** What each method returns. */
 export interface Results {
