@@ -277,6 +277,13 @@ export type NodeEvent =
     readonly address: string;
     /** A RojError code, or "error" for anything else. */
     readonly code: string;
+    /**
+     * Where it failed. "ssh": SSH did not come up, and there `code` says why:
+     * "protocol" when another key answered at the address (the host key is
+     * checked first), "refused" when the contact did not accept our key,
+     * "unreachable" otherwise. "session": SSH was up, the roj session was not.
+     */
+    readonly stage: "ssh" | "session";
     readonly reason: string;
   }
   /** The reconnect cascade: every contact reached again (once per cascade), or some left for timed retries. */
@@ -368,7 +375,31 @@ export type NodeEvent =
     readonly peer: string;
     readonly fingerprint: string;
     readonly ok: boolean;
-  };
+  }
+  /** A dial of one address of a contact began (the cascade, a LAN announcement, an upgrade). */
+  | {
+    readonly type: "dialling";
+    readonly peer: string;
+    readonly fingerprint: string;
+    readonly address: string;
+  }
+  /** A typed address (`roj connect`) reached this contact. */
+  | {
+    readonly type: "typed-address";
+    readonly peer: string;
+    readonly fingerprint: string;
+    readonly address: string;
+  }
+  /** A contact asked to be dialled back (node/relay reachability); whether SSH reached it. */
+  | {
+    readonly type: "dial-back";
+    readonly peer: string;
+    readonly fingerprint: string;
+    readonly address: string;
+    readonly reached: boolean;
+  }
+  /** The machine's interface addresses changed (seen by a node listening everywhere). */
+  | { readonly type: "local-addresses"; readonly addresses: readonly string[] };
 
 /**
  * Why an address record was not taken: "old" (older than the one held),
