@@ -333,14 +333,29 @@ export type NodeEvent =
   | { readonly type: "auth-throttled"; readonly source: string }
   /** A peer reported seeing us at an address we did not know (see addresses/own_addresses.ts). */
   | { readonly type: "seen-as"; readonly address: string }
-  /** A group appeared here or this node left it. */
+  /** A group appeared here: a member offered it, or an anchor's mailbox pointed it out. */
   | {
     readonly type: "group";
-    readonly op: "joined" | "removed" | "dropped";
+    readonly op: "joined";
     readonly group: string;
     readonly id: string;
-    /** For "joined": who or what brought it ("offered by bob", "through hive"); for "dropped": why. */
-    readonly how?: string;
+    readonly via: "offer" | "mailbox";
+    /** The contact who offered it, or the anchor. */
+    readonly from: string;
+  }
+  /** This node is no longer a member (a member's change arrived that removed it). */
+  | { readonly type: "group"; readonly op: "removed"; readonly group: string; readonly id: string }
+  /**
+   * A group offered by `from` was not taken: "too-much-history", more entries
+   * before it named us a member than a scratch log holds.
+   */
+  | {
+    readonly type: "group";
+    readonly op: "dropped";
+    readonly group: string;
+    readonly id: string;
+    readonly from: string;
+    readonly reason: "too-much-history";
   }
   // ---- Events that tests wait on instead of log lines (issue 12, items 6 and 7). Each is said
   // where its log line is; values and codes, no sentences; peer-supplied text bounded. ----
@@ -399,7 +414,71 @@ export type NodeEvent =
     readonly reached: boolean;
   }
   /** The machine's interface addresses changed (seen by a node listening everywhere). */
-  | { readonly type: "local-addresses"; readonly addresses: readonly string[] };
+  | { readonly type: "local-addresses"; readonly addresses: readonly string[] }
+  /**
+   * Group entries offered to these peers (by name here): after a change here
+   * or a member's arrival ("change", "forward": their syncs started or told
+   * of it), or the history up to a departure, now with the peer who left or
+   * was removed ("farewell", said once that push is done).
+   */
+  | {
+    readonly type: "group-push";
+    readonly group: string;
+    readonly id: string;
+    readonly reason: "change" | "forward" | "farewell";
+    readonly peers: readonly string[];
+  }
+  /** A member's visit to an anchor's group mailbox: entries merged from its boxes, `left` not taken. */
+  | {
+    readonly type: "mailbox";
+    readonly op: "taken";
+    readonly anchor: string;
+    readonly group: string;
+    readonly id: string;
+    readonly entries: number;
+    readonly left: number;
+  }
+  /** Boxes fetched that did not open (or held no entry of the group): skipped. */
+  | {
+    readonly type: "mailbox";
+    readonly op: "unopened";
+    readonly anchor: string;
+    readonly group: string;
+    readonly id: string;
+    readonly boxes: number;
+  }
+  /** The anchor holds no more of our boxes; `reason` is its own words (at most 120 characters). */
+  | {
+    readonly type: "mailbox";
+    readonly op: "refused";
+    readonly anchor: string;
+    readonly group: string;
+    readonly id: string;
+    readonly reason: string;
+  }
+  /**
+   * A visit for one group ended: fetched, merged (`stored` new entries), and
+   * our entries handed over (with `forward`, others' too).
+   */
+  | {
+    readonly type: "mailbox";
+    readonly op: "visited";
+    readonly anchor: string;
+    readonly group: string;
+    readonly id: string;
+    readonly stored: number;
+    readonly forward: boolean;
+  }
+  /** A passive anchor's mailbox refused a member's boxes (see MailboxRefusal). */
+  | {
+    readonly type: "anchor-mailbox";
+    readonly op: "refused";
+    readonly peer: string;
+    readonly fingerprint: string;
+    readonly code: MailboxRefusal;
+  }
+  /** A passive anchor dropped boxes past their age. */
+  | { readonly type: "anchor-mailbox"; readonly op: "expired"; readonly boxes: number };
 
 /**
  * Why an address record was not taken: "old" (older than the one held),
@@ -412,6 +491,12 @@ export type RecordDropReason =
   | "not-theirs"
   | "undecryptable"
   | "malformed";
+
+/**
+ * Why an anchor's mailbox refused a box: "quota" (the member's share is
+ * full), "full" (the whole mailbox is), "too-large", "malformed".
+ */
+export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
 export interface Results {
