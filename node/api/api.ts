@@ -447,7 +447,10 @@ export type NodeEvent =
     readonly id: string;
     readonly boxes: number;
   }
-  /** The anchor holds no more of our boxes; `reason` is its own words (at most 120 characters). */
+  /**
+   * The anchor holds no more of our boxes; `reason` is its own words (the
+   * first 120 characters, control characters escaped as node/text does).
+   */
   | {
     readonly type: "mailbox";
     readonly op: "refused";

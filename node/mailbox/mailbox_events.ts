@@ -1,14 +1,15 @@
 /**
  * The mailbox's notes as the node's events (api/NodeEvent): groups named as
  * this node shows them, peers with their fingerprints, the anchor's own
- * words bounded and stripped of control characters.
+ * words bounded and their control characters escaped (node/text).
  */
 import type { NodeEvent } from "../api/mod.ts";
 import { fingerprint } from "../identity/mod.ts";
+import { escapeControl } from "../text/mod.ts";
 import type { AnchorMailboxNote } from "./anchor_mailbox.ts";
 import type { MailboxNote } from "./visit_context.ts";
 
-/** Longest anchor-supplied reason an event carries. */
+/** How much of an anchor-supplied reason an event carries, in characters before escaping. */
 const MAX_REASON = 120;
 
 /** A member's visit note as an event; `groupName` names a group (by id) here. */
@@ -44,9 +45,7 @@ export function anchorMailboxEvent(
   };
 }
 
-/** Peer text for an event: one line, at most MAX_REASON characters. */
+/** Peer text for an event: its first MAX_REASON characters, as one escaped line. */
 function bounded(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, "?")
-    .slice(0, MAX_REASON);
+  return escapeControl(text.slice(0, MAX_REASON));
 }

@@ -31,8 +31,7 @@ Deno.test("mailbox events: groups named here, the anchor's words bounded to one 
   const evil = "full\x1b[2J\nroj: ok \u202e" + "x".repeat(500);
   const e = mailboxEvent({ op: "refused", anchor: "hive", chat: "g-1", reason: evil }, names);
   assert.ok(e.type === "mailbox" && e.op === "refused");
-  assert.equal(e.reason.length, 120);
-  assert.ok(e.reason.startsWith("full?[2J?roj: ok ?x"), e.reason);
+  assert.equal(e.reason, "full\\x1b[2J\\nroj: ok \\u202e" + "x".repeat(120 - 18));
 });
 
 Deno.test("mailbox events: an anchor's refusal names the member and its code", () => {
