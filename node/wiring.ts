@@ -24,7 +24,13 @@ import { discoveryHost, type NodeParts, relayHost } from "./hosts/mod.ts";
 import { fingerprint, publicKeyLine, type Signer, type VerifierPool } from "./identity/mod.ts";
 import { InviteFlow } from "./invites/mod.ts";
 import type { ChatLog } from "./log/mod.ts";
-import { AnchorMailbox, GroupMailbox, MailboxStore } from "./mailbox/mod.ts";
+import {
+  AnchorMailbox,
+  anchorMailboxEvent,
+  GroupMailbox,
+  mailboxEvent,
+  MailboxStore,
+} from "./mailbox/mod.ts";
 import { Network } from "./network.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { MAILBOX_FEATURE, peerHas } from "./protocol/mod.ts";
@@ -143,6 +149,7 @@ export async function wire(
     contacts: () => b.contacts.all().filter((c) => !c.blocked && !c.anchor).map((c) => c.publicKey),
     progress: (p) => progress.report(p),
     say: (line) => bus.say(line),
+    note: (n) => bus.emit(mailboxEvent(n, (id) => directory.byId(id)?.name)),
     clock,
   });
   const groupService: GroupService = new GroupService({
@@ -185,6 +192,8 @@ export async function wire(
     ? new AnchorMailbox(await MailboxStore.open(profile.store, o.mailbox), {
       clock,
       log: (line) => bus.say(line),
+      note: (n) =>
+        bus.emit(anchorMailboxEvent(n, (k) => b.contacts.get(k)?.name ?? fingerprint(k))),
       name: (peer) => b.contacts.get(peer)?.name ?? fingerprint(peer),
     })
     : undefined;

@@ -10,12 +10,21 @@
  *
  * Addresses: person i listens on `${base}.${i / 250 | 0}.${i % 250 + 1}`, anchor k on
  * `${base}.9.${k + 1}`; `base` is two octets ("127.1"). Logs are kept in memory
- * and printed by `dump()` (or live with `verbose`).
+ * and printed by `dump()` (or live with `verbose`); the structured events of
+ * each member (api/NodeEvent) are kept too, and the stats are counted from
+ * them, never from the wording of a log line.
+ *
+ * Proving that nothing more happens, without sleeping: `handedOver()` waits
+ * until every session has exchanged records, then `ranSince(t)` until every
+ * person with contacts left has run its cascade once more from `t` on. When
+ * those runs learnt nothing and no session came up since, nothing will: a
+ * retry dials and asks the same again.
  */
 import { initProfile } from "../node/home/mod.ts";
 import { fingerprint } from "../node/identity/mod.ts";
 import { toHex } from "../node/log/mod.ts";
 import { RojNode } from "../node/node.ts";
+import type { NodeEvent } from "../node/api/mod.ts";
 import { seededRandom, shuffle } from "./temp.ts";
 
 export interface HiveOptions {
@@ -67,7 +76,7 @@ export interface HiveMember {
   port: number;
 }
 
-/** Counted from the nodes' log lines since the last `resetStats()`. */
+/** Counted from the nodes' events since the last `resetStats()`. */
 export interface HiveStats {
   published: number;
   learntDirect: number;
@@ -132,8 +141,34 @@ export interface Hive extends AsyncDisposable {
    * address of its running person contact j (what i would dial after a move).
    */
   staleContacts(): Pair[];
-  /** Per edge, the ms after `startedAt` at which both sides first logged it connected. */
+  /** Per edge, the ms after `startedAt` at which both sides first had it connected. */
   edgeTimes(): Map<string, number>;
+  /** The structured events (no log lines) of member `i` since it last started. */
+  events(i: number): readonly NodeEvent[];
+  /**
+   * Resolves with the first event of member `i` at or after index `from` of
+   * events(i) (past or future) that matches.
+   * @throws on timeout, or when the member stops meanwhile
+   */
+  waitFor(
+    i: number,
+    match: (e: NodeEvent) => boolean,
+    timeoutMs?: number,
+    from?: number,
+  ): Promise<NodeEvent>;
+  /**
+   * Resolves once every running person has handed its record and sealed
+   * copies over (or failed to) on every session it kept: one
+   * "records-handed" per "session" up. What a holder serves changes only
+   * with those hand-overs.
+   */
+  handedOver(timeoutMs: number): Promise<void>;
+  /**
+   * Resolves once every running person with a contact not connected has
+   * finished a cascade run that started at or after `since` (ms by the
+   * nodes' clock, Date.now), with those runs' "done" events by member.
+   */
+  ranSince(since: number, timeoutMs: number): Promise<Map<number, NodeEvent>>;
   resetStats(): void;
   /** The last log lines of every node (or of `which`). */
   dump(which?: readonly number[], lines?: number): string;
@@ -290,6 +325,9 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
 
   const members: HiveMember[] = [];
   const logs = new Map<number, string[]>();
+  /** Per member, its structured events since it last started, and who waits on them. */
+  const events = new Map<number, NodeEvent[]>();
+  const waiters = new Map<number, Set<() => void>>();
   const stats: HiveStats = {
     published: 0,
     learntDirect: 0,
@@ -315,16 +353,28 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
     buf.push(`${t.toFixed(0).padStart(6)} ms ${line}`);
     if (buf.length > 400) buf.splice(0, buf.length - 300);
     if (verbose) console.log(`[${members[i]!.name}] ${line}`);
-    if (line.startsWith("published address record")) stats.published++;
-    else if (line.startsWith("learnt ")) {
-      if (/ via anchor /.test(line)) stats.learntViaAnchor++;
-      else if (/ direct(:| \()/.test(line)) stats.learntDirect++;
-      else stats.learntViaPeer++;
-    } else if (line.startsWith("connected to ")) {
-      stats.connects++;
-      const other = byName.get(/^connected to (\S+)/.exec(line)?.[1] ?? "");
-      if (other !== undefined) {
-        // An edge is up once both sides logged it; keep the first time.
+  };
+
+  const onEvent = (i: number, e: NodeEvent) => {
+    if (e.type === "log") return;
+    events.get(i)!.push(e);
+    for (const w of waiters.get(i) ?? []) w();
+    switch (e.type) {
+      case "record-published":
+        stats.published++;
+        break;
+      case "record-learnt":
+        if (e.source === "anchor") stats.learntViaAnchor++;
+        else if (e.source === "direct") stats.learntDirect++;
+        else stats.learntViaPeer++;
+        break;
+      case "session": {
+        if (e.state !== "up") break;
+        stats.connects++;
+        const other = byName.get(e.peer);
+        if (other === undefined) break;
+        // An edge is up once both sides had it; keep the first time.
+        const t = performance.now() - startedAt;
         const key = pairKey(i, other);
         const side = `${key}:${i}`;
         if (!edgeSeen.has(side)) edgeSeen.set(side, t);
@@ -332,15 +382,80 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
         if (otherSide !== undefined && !edgeTimes.has(key)) {
           edgeTimes.set(key, Math.max(t, otherSide));
         }
+        break;
       }
-    } else if (line.startsWith("cannot reach ")) stats.dialFailures++;
-    else if (/^dialled .* back at /.test(line)) stats.dialBacks++;
-    else if (/retrying with back-off/.test(line)) stats.backoffs++;
-    else if (line.startsWith("cascade: all ")) {
-      stats.completed++;
-      stats.maxRounds = Math.max(stats.maxRounds, Number(/after (\d+) round/.exec(line)?.[1] ?? 0));
-    } else if (/^reached .* typed by hand/.test(line)) stats.typedByHand++;
-    else if (line.startsWith("dropped ")) stats.dropped++;
+      case "dial-failed":
+        stats.dialFailures++;
+        break;
+      case "dial-back":
+        stats.dialBacks++;
+        break;
+      case "cascade":
+        if (e.state === "backing-off") stats.backoffs++;
+        else if (e.state === "all-reached") {
+          stats.completed++;
+          stats.maxRounds = Math.max(stats.maxRounds, e.rounds);
+        }
+        break;
+      case "typed-address":
+        stats.typedByHand++;
+        break;
+      case "record-dropped":
+        stats.dropped++;
+        break;
+    }
+  };
+
+  /** Resolves with the first event of `i` from index `from` on that matches. */
+  const waitFor = (
+    i: number,
+    match: (e: NodeEvent) => boolean,
+    timeoutMs = 10_000,
+    from = 0,
+  ): Promise<NodeEvent> => {
+    const list = events.get(i)!;
+    const found = () => list.slice(from).find(match);
+    const past = found();
+    if (past) return Promise.resolve(past);
+    return new Promise((resolve, reject) => {
+      const set = waiters.get(i)!;
+      const done = () => {
+        clearTimeout(timer);
+        set.delete(check);
+      };
+      const check = () => {
+        if (events.get(i) !== list) {
+          done();
+          return reject(new Error(`${members[i]!.name} restarted while waited on`));
+        }
+        const e = found();
+        if (e) (done(), resolve(e));
+      };
+      const timer = setTimeout(() => {
+        set.delete(check);
+        reject(new Error(`${members[i]!.name}: timed out waiting for an event`));
+      }, timeoutMs);
+      set.add(check);
+    });
+  };
+
+  /** Resolves once `check()` holds, re-checked at every event of every member. */
+  const whenAll = (check: () => boolean, timeoutMs: number, what: () => string) => {
+    if (check()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        for (const set of waiters.values()) set.delete(test);
+      };
+      const test = () => {
+        if (check()) (done(), resolve());
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`hive: timed out after ${timeoutMs} ms waiting for ${what()}`));
+      }, timeoutMs);
+      for (const set of waiters.values()) set.add(test);
+    });
   };
 
   const cleanup = async () => {
@@ -376,6 +491,8 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
       });
       byName.set(name, i);
       logs.set(i, []);
+      events.set(i, []);
+      waiters.set(i, new Set());
     }
     // 2. Contacts written straight into each folder: persons know where everyone
     //    is; anchors know their members' keys and nothing else.
@@ -409,6 +526,10 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
       quic: options.quic ?? false,
       dialTimeoutMs,
     });
+    // A new life: waiters on the old one are told (see waitFor).
+    events.set(m.index, []);
+    for (const w of waiters.get(m.index)!) w();
+    node.subscribe((e) => onEvent(m.index, e));
     try {
       await node.start();
     } catch (err) {
@@ -539,6 +660,44 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
     halfConnectedPairs: () => connectedPairs(false),
     waitConnected,
     edgeTimes: () => new Map(edgeTimes),
+    events: (i) => events.get(i) ?? [],
+    waitFor,
+    handedOver(timeoutMs) {
+      // Per running person: sessions kept, and hand-overs said, in this life.
+      const behind = () =>
+        members.filter((m) => {
+          if (!m.node || m.kind !== "person") return false;
+          const list = events.get(m.index)!;
+          const ups = list.filter((e) => e.type === "session" && e.state === "up").length;
+          return list.filter((e) => e.type === "records-handed").length < ups;
+        });
+      return whenAll(
+        () => behind().length === 0,
+        timeoutMs,
+        () => `hand-overs of ${behind().map((m) => m.name).join(", ")}`,
+      );
+    },
+    async ranSince(since, timeoutMs) {
+      const due: number[] = [];
+      for (const m of members) {
+        if (!m.node || m.kind !== "person") continue;
+        const peers = await m.node.call("peers", {});
+        if (peers.some((p) => p.state !== "connected")) due.push(m.index);
+      }
+      const runOf = (i: number) =>
+        events.get(i)!.find((e) =>
+          e.type === "cascade" && e.state === "done" && e.startedAt >= since
+        );
+      await whenAll(
+        () => due.every((i) => runOf(i) !== undefined),
+        timeoutMs,
+        () =>
+          `a cascade run since ${since} of ${
+            due.filter((i) => !runOf(i)).map((i) => members[i]!.name).join(", ")
+          }`,
+      );
+      return new Map(due.map((i) => [i, runOf(i)!]));
+    },
     staleContacts() {
       const out: Pair[] = [];
       for (const m of members) {

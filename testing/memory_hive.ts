@@ -17,9 +17,9 @@
  */
 import { FakeClock, settle } from "../node/clock/mod.ts";
 import {
-  type CascadeNote,
   Discovery,
   type DiscoveryHost,
+  type DiscoveryNote,
   type KnownPeer,
 } from "../node/discovery/mod.ts";
 import { createSigner, generateKeyPair, type KeyPair, type Signer } from "../node/identity/mod.ts";
@@ -72,7 +72,7 @@ export interface SimNode {
   discovery: Discovery;
   counts: SimCounts;
   /** Notes of the current life (since the last start). */
-  notes: CascadeNote[];
+  notes: DiscoveryNote[];
 }
 
 export interface MemoryHive extends AsyncDisposable {

@@ -8,8 +8,11 @@ export interface TestNode extends AsyncDisposable {
   readonly node: RojNode;
   readonly dir: string;
   readonly events: NodeEvent[];
-  /** Resolves with the first event (past or future) that matches. */
-  waitFor(match: (e: NodeEvent) => boolean, timeoutMs?: number): Promise<NodeEvent>;
+  /**
+   * Resolves with the first event (past or future) that matches, looking at
+   * `events` from index `from` on (what came after a moment: `events.length` then).
+   */
+  waitFor(match: (e: NodeEvent) => boolean, timeoutMs?: number, from?: number): Promise<NodeEvent>;
   /** Closes the node, keeping its data folder. */
   stop(): Promise<void>;
 }
@@ -91,8 +94,8 @@ export async function startTestNode(
     dir,
     events,
     stop,
-    waitFor(match, timeoutMs = 10_000) {
-      const past = events.find(match);
+    waitFor(match, timeoutMs = 10_000, from = 0) {
+      const past = events.slice(from).find(match);
       if (past) return Promise.resolve(past);
       return new Promise((resolve, reject) => {
         const w = { match, resolve: (e: NodeEvent) => (clearTimeout(timer), resolve(e)) };

@@ -86,6 +86,8 @@ Deno.test("roj run prints the admin URL, serves it, and closes it on Ctrl-C", as
     const cookie = (signIn.headers.get("set-cookie") ?? "").split(";")[0]!;
     const page = await fetch(`${origin}/identity`, { headers: { cookie } });
     assert.match(await page.text(), /carol/);
+    // The build's own bundle: a stale one would need bundling here, which fails without run
+    // permission, and then there are no islands to serve (404).
     const js = await fetch(`${origin}/static/islands.js`);
     assert.equal(js.status, 200, run.output());
     assert.match(await js.text(), /data-island|island/);
@@ -95,7 +97,6 @@ Deno.test("roj run prints the admin URL, serves it, and closes it on Ctrl-C", as
     assert.equal((await run.child.status).code, 0);
     await run.done;
     assert.match(run.output(), /stopped/);
-    assert.doesNotMatch(run.output(), /bundling it here failed/);
     await assert.rejects(() => fetch(origin), "the admin is closed");
   } finally {
     try {

@@ -79,13 +79,18 @@ Deno.test("cascade: --advertise replaces the listening address in what is publis
       "bob has alice's record",
     );
     assert.deepEqual(bob.node.contacts.byName("alice")!.addresses, [advertised]);
-    assert.ok(
-      alice.events.some((e) =>
-        e.type === "log" && e.line === `published address record 1: ${advertised}`
-      ),
-    );
-    assert.ok(
-      !bob.events.some((e) => e.type === "log" && e.line.includes(`127.33.0.2:${port}`)),
+    const first = alice.events.find((e) => e.type === "record-published" && e.seq === 1);
+    assert.deepEqual(first, {
+      type: "record-published",
+      seq: 1,
+      addresses: [advertised],
+      relays: 0,
+    });
+    // No record, dial or session of bob's names it.
+    const listening = `127.33.0.2:${port}`;
+    assert.deepEqual(
+      bob.events.filter((e) => e.type !== "log" && JSON.stringify(e).includes(listening)),
+      [],
       "bob never saw alice's listening address",
     );
   } finally {

@@ -23,15 +23,20 @@ import {
 import { seededRandom, shuffle, testSeed } from "../testing/temp.ts";
 import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import { pairwise, signRecord } from "../node/discovery/mod.ts";
-import { NAMESPACES, publicKeyBlob, type Signer, signSshsig } from "../node/identity/mod.ts";
+import {
+  fingerprint as fingerprintOf,
+  NAMESPACES,
+  publicKeyBlob,
+  type Signer,
+  signSshsig,
+} from "../node/identity/mod.ts";
 import { isRojError } from "../node/errors.ts";
 import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
 import { dialSsh } from "../node/transport/mod.ts";
 import { keys, openStore } from "../node/store/mod.ts";
 import { dataPaths } from "../node/home/mod.ts";
 import { WireWriter } from "../node/wire/mod.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import type { NodeEvent } from "../node/api/mod.ts";
 
 /** Runs `fn`; on failure prints the hive's recent logs first. */
 async function logsOnFailure<T>(hive: Hive, fn: () => Promise<T>): Promise<T> {
@@ -48,6 +53,44 @@ const names = (hive: Hive, pairs: Iterable<Pair>) =>
 
 const fromKeys = (keys: Set<string>): Pair[] =>
   [...keys].map((k) => k.split("-").map(Number) as unknown as Pair);
+
+/** How many events each member has said so far, to look at what comes after. */
+const marks = (hive: Hive): number[] => hive.members.map((m) => hive.events(m.index).length);
+
+/**
+ * The proof that nothing more comes back, instead of a sleep: once every
+ * session has exchanged records, every person still missing a contact runs
+ * its cascade once more, and those runs learn nothing, while no record is
+ * learnt anywhere and no session comes up for a pair outside `expected`.
+ * Then nothing will: the retries dial and ask the same again. Returns the
+ * pairs (as "a-b") that came up meanwhile outside `expected` (none, if so).
+ */
+async function nothingMore(hive: Hive, expected: Set<string>): Promise<string[]> {
+  await hive.handedOver(10_000);
+  const since = Date.now();
+  const from = marks(hive);
+  const runs = await hive.ranSince(since, 40_000);
+  for (const [i, run] of runs) {
+    assert.ok(run.type === "cascade" && run.state === "done" && !run.failed, JSON.stringify(run));
+    assert.equal(run.learnt, 0, `${hive.members[i]!.name}'s run since the last change learnt`);
+  }
+  const byName = new Map(hive.members.map((m) => [m.name, m.index]));
+  const later = (i: number): NodeEvent[] => hive.events(i).slice(from[i]);
+  const learnt = hive.members.flatMap((m) =>
+    later(m.index).filter((e) => e.type === "record-learnt").map((e) =>
+      `${m.name}: ${JSON.stringify(e)}`
+    )
+  );
+  assert.deepEqual(learnt, [], "records learnt after the last change");
+  return hive.members.flatMap((m) =>
+    later(m.index).flatMap((e) =>
+      e.type === "session" && e.state === "up" &&
+        !expected.has(pairKey(m.index, byName.get(e.peer)!))
+        ? [pairKey(m.index, byName.get(e.peer)!)]
+        : []
+    )
+  );
+}
 
 Deno.test("cascade: 30 people and 2 anchors, every person moves at once: every pair reconnects", async () => {
   const seed = testSeed("cascade (a)");
@@ -111,8 +154,9 @@ Deno.test("cascade: no anchors, a stable third: every pair reconnects; with a ra
   // book should hold every contact's current address by now, but a learnt
   // record can be lost to a concurrent update of the same contact (a lost
   // update in ContactBook.update); then the mover cannot dial that contact,
-  // and the expectation below follows what the books really hold.
-  await sleep(200);
+  // and the expectation below follows what the books really hold, once every
+  // session has handed its records over (and the peer taken them in).
+  await logsOnFailure(hive, () => hive.handedOver(10_000));
   const staleNow = hive.staleContacts();
   const stale = new Set(staleNow.map(([i, j]) => `${i}>${j}`));
   const live = hive.edges.filter(([a, b]) =>
@@ -133,8 +177,9 @@ Deno.test("cascade: no anchors, a stable third: every pair reconnects; with a ra
   hive.resetStats();
   await hive.move(hive.persons.map((m) => m.index).filter((i) => !stay.has(i)), "127.14");
   const ms2 = await logsOnFailure(hive, () => hive.waitConnected(30_000, fromKeys(learnable)));
-  // Give the unlearnable ones time to (not) show up: a few back-off rounds.
-  await sleep(3000);
+  // The unlearnable ones do not show up: the cascade runs once more everywhere and finds nothing.
+  const extra = await logsOnFailure(hive, () => nothingMore(hive, learnable));
+  assert.deepEqual(extra, [], "pairs that came up although not learnable");
   const got = pairKeys(await hive.connectedPairs());
   const lost = hive.edges.filter(([a, b]) => !got.has(pairKey(a, b)));
   console.log(
@@ -155,9 +200,16 @@ Deno.test("cascade: everyone moved, no anchor, nobody stable: nothing reconnects
     degree: 8,
     hostBase: "127.15",
   });
+  const moved = Date.now();
   await hive.move("all", "127.16");
-  // Everyone knows only dead addresses, and nobody knows anyone's new one.
-  await sleep(2000);
+  // Everyone knows only dead addresses, and nobody knows anyone's new one: the
+  // first run of each dials them all in vain, has nobody to ask and learns
+  // nothing. With no session anywhere then, nothing can come of the retries.
+  const first = await logsOnFailure(hive, () => hive.ranSince(moved, 20_000));
+  assert.equal(first.size, 30);
+  for (const run of first.values()) {
+    assert.ok(run.type === "cascade" && run.state === "done" && run.learnt === 0);
+  }
   assert.deepEqual(await hive.halfConnectedPairs(), []);
   assert.equal(hive.stats.connects, 0);
 
@@ -171,15 +223,17 @@ Deno.test("cascade: everyone moved, no anchor, nobody stable: nothing reconnects
   // every other node knows only dead addresses and is known by nobody: no
   // third node has a session to hand its record over or ask through.
   const predicted = learnablePairs(hive.edges, [[x, y]]);
-  await sleep(10_000);
+  const extra = await logsOnFailure(hive, () => nothingMore(hive, predicted));
   const got = pairKeys(await hive.connectedPairs());
   const others = [...got].filter((k) => k !== pairKey(x, y));
   console.log(
     `  ${hive.members[x]!.name} typed ${hive.members[y]!.name}'s address: connected in ${
       typedMs.toFixed(0)
-    } ms; other pairs reconnected within 10 s: ${others.length}` +
+    } ms; other pairs reconnected after every cascade ran again: ${others.length}` +
       ` (learnable: ${predicted.size - 1}); ${hive.stats.dialFailures} failed dials meanwhile`,
   );
+  assert.deepEqual(extra, []);
+  assert.equal(hive.stats.typedByHand, 1);
   assert.deepEqual([...got].sort(), [...predicted].sort());
   assert.equal(others.length, 0);
 });
@@ -272,8 +326,10 @@ Deno.test("cascade: forged and replayed records, direct or sealed, change nothin
     await mallory.stop();
     const forged = await forgedRecord(alicePub, malSigner, 9, trap);
     const mals = await signRecord(malSigner, { seq: 9, time: Date.now(), addresses: trap });
-    const dropped = () =>
-      bob.events.filter((e) => e.type === "log" && /^dropped /.test(e.line)).length;
+    // What bob drops from alice herself from here on (a holder may still serve him an old copy).
+    const n0 = bob.events.length;
+    const drops = () =>
+      bob.events.slice(n0).filter((e) => e.type === "record-dropped" && e.from === "alice");
 
     // 1. Pushed directly (addr.mine), on a session that authenticated as alice:
     {
@@ -290,9 +346,13 @@ Deno.test("cascade: forged and replayed records, direct or sealed, change nothin
       );
       // and alice's own old record 1, replayed.
       await s.rpc.request("addr.mine", { record: encodeB64(old) });
-      await bob.waitFor((e) =>
-        e.type === "log" && e.line.includes("dropped an old address record of alice (seq 1)")
-      );
+      // Each said before its answer: the forged one, mallory's, and the replay (seq 1, have 2).
+      const said = { type: "record-dropped", peer: "alice", fingerprint: fingerprintOf(alicePub) };
+      assert.deepEqual(drops(), [
+        { ...said, from: "alice", reason: "bad-signature" },
+        { ...said, from: "alice", reason: "not-theirs" },
+        { ...said, from: "alice", reason: "old", seq: 1, have: 2 },
+      ]);
       unchanged();
     }
     // ...and on mallory's own session: a perfectly good record, but alice's.
@@ -318,46 +378,49 @@ Deno.test("cascade: forged and replayed records, direct or sealed, change nothin
     const pair = pairwise(alice2.node.profile.keyPair)(bob.node.publicKey);
     const tag = encodeB64(pair.tag(alicePub));
     const sealed = (packed: Uint8Array) => encodeB64(pair.seal(alicePub, packed));
-    const copies: Array<[string, string, RegExp | null]> = [
-      [
-        "replayed record 1",
-        sealed(old),
-        /old address record of alice \(seq 1, have 2\) from carol/,
-      ],
-      ["random bytes", encodeB64(crypto.getRandomValues(new Uint8Array(200))), /does not open/],
+    // What bob says of each copy: the reason, with the seqs of an old one.
+    const copies: Array<[string, string, Record<string, unknown>]> = [
+      ["replayed record 1", sealed(old), { reason: "old", seq: 1, have: 2 }],
+      ["random bytes", encodeB64(crypto.getRandomValues(new Uint8Array(200))), {
+        reason: "undecryptable",
+      }],
       [
         "alice's record signed by mallory",
         sealed(await forgedRecord(alicePub, malSigner, 99, trap)),
-        /bad signature/,
+        {
+          reason: "bad-signature",
+        },
       ],
       [
         "mallory's record",
         sealed(
           (await signRecord(malSigner, { seq: 99, time: Date.now(), addresses: trap })).packed,
         ),
-        /someone else/,
+        { reason: "not-theirs" },
       ],
     ];
     {
       using s = await rawSession(alice2, carol);
       for (const [what, blob, expect] of copies) {
-        const n = dropped();
+        const n = bob.events.length;
         const res = await s.rpc.request("addr.put", { items: [{ t: tag, b: blob }] });
         assert.equal(res.stored, 1, what);
-        if (expect) {
-          await until(() => dropped() > n, 10_000, `bob drops ${what}`);
-          const last = bob.events.filter((e) => e.type === "log" && /^dropped /.test(e.line)).at(
-            -1,
-          );
-          assert.ok(
-            last?.type === "log" && expect.test(last.line),
-            `${what}: ${JSON.stringify(last)}`,
-          );
-        } else await sleep(1000);
+        const got = await bob.waitFor((e) => e.type === "record-dropped", 10_000, n);
+        assert.deepEqual(got, {
+          type: "record-dropped",
+          peer: "alice",
+          fingerprint: fingerprintOf(alicePub),
+          from: "carol",
+          ...expect,
+        }, what);
         unchanged();
       }
     }
-    assert.ok(!bob.events.some((e) => e.type === "log" && e.line.includes("127.19.0.66")));
+    // Nothing bob did or learnt names the trap: no record, dial or session.
+    const trapped = bob.events.filter((e) =>
+      e.type !== "log" && JSON.stringify(e).includes("127.19.0.66")
+    );
+    assert.deepEqual(trapped, []);
     assert.ok(
       (await bob.node.call("peers", {})).some((p) => p.name === "alice" && p.state !== "connected"),
     );
@@ -412,6 +475,13 @@ Deno.test("cascade: an anchor restarted in the middle of a move loses no sealed 
     "a member back",
   );
   const connectedAtKill = (await hive.connectedPairs()).length;
+  // The members whose last word of the anchor was a session up: each sees it go.
+  const withAnchor = hive.persons.filter((p) => {
+    const last = hive.events(p.index).filter((e) => e.type === "session" && e.peer === anchor.name)
+      .at(-1);
+    return last?.type === "session" && last.state === "up";
+  });
+  const killedAt = marks(hive);
   await hive.stop([anchor.index]);
   const t0 = performance.now();
 
@@ -422,7 +492,14 @@ Deno.test("cascade: an anchor restarted in the middle of a move loses no sealed 
   for (const [tag, at] of held0) assert.ok((held1.get(tag) ?? -1) >= at, `lost ${tag}`);
   const fresh = [...held1].filter(([tag, at]) => at > held0.get(tag)!).length;
 
-  await sleep(300);
+  for (const p of withAnchor) {
+    await hive.waitFor(
+      p.index,
+      (e) => e.type === "session" && e.state === "down" && e.peer === anchor.name,
+      10_000,
+      killedAt[p.index],
+    );
+  }
   await hive.start([anchor.index], { samePort: true });
   const records1 = (await anchor.node!.call("status", {})).records!;
   assert.ok(records1 >= records0, `${records1} < ${records0}`);

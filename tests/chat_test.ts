@@ -60,8 +60,12 @@ Deno.test("rename, block and remove a contact", async () => {
   await a.node.call("block", { name: "Bobby" });
   await until(async () => !(await b.node.call("contacts", {}))[0]!.online, 5000, "bob cut off");
   assert.deepEqual(await a.node.call("contacts", {}), []);
-  // Bob's node keeps trying; alice's refuses at authentication.
-  await b.waitFor((e) => e.type === "log" && /did not accept our key/.test(e.line), 10_000);
+  // Bob's node keeps trying; alice's refuses at authentication (the SSH login, not later).
+  await b.waitFor(
+    (e) =>
+      e.type === "dial-failed" && e.peer === "alice" && e.stage === "ssh" && e.code === "refused",
+    10_000,
+  );
   await assert.rejects(
     () => a.node.call("send", { chat: "Bobby", text: "x" }),
     (e) => isRojError(e, "not_found"),

@@ -13,21 +13,42 @@ import assert from "node:assert/strict";
 import { type NodeOptions, RojNode } from "../node/node.ts";
 import { until } from "../testing/nodes.ts";
 import { makeDataDir, seedContacts } from "../testing/netlab.ts";
-import type { PeerView } from "../node/api/mod.ts";
+import type { NodeEvent, PeerView } from "../node/api/mod.ts";
 
-Deno.test("dual stack: a node on [::] reached by IPv4 peers sees, tells and publishes plain IPv4", async () => {
-  const [a, b, c] = await Promise.all(["alice", "bob", "carol"].map((n) => makeDataDir(n)));
-  const lines: string[] = [];
-  const nodes: RojNode[] = [];
-  const open = async (dir: string, name: string, options: Omit<NodeOptions, "dataDir">) => {
+/** Each node's events, by name, kept from its open on. */
+type Said = Map<string, NodeEvent[]>;
+
+/** Opens a node that logs into `lines` and records its events into `said`. */
+function opener(lines: string[], said: Said, nodes: RojNode[]) {
+  return async (dir: string, name: string, options: Omit<NodeOptions, "dataDir">) => {
     const node = await RojNode.open({
       dataDir: dir,
       log: (l) => lines.push(`[${name}] ${l}`),
       ...options,
     });
+    const list: NodeEvent[] = [];
+    said.set(name, list);
+    node.subscribe((e) => list.push(e));
     nodes.push(node);
     return node;
   };
+}
+
+/** Waits until `name` has said an event that matches; resolves with it. */
+async function saidBy(said: Said, name: string, match: (e: NodeEvent) => boolean) {
+  await until(() => said.get(name)!.some(match), 10_000, `an event of ${name}`);
+  return said.get(name)!.find(match)!;
+}
+
+const up = (peer: string) => (e: NodeEvent) =>
+  e.type === "session" && e.state === "up" && e.peer === peer;
+
+Deno.test("dual stack: a node on [::] reached by IPv4 peers sees, tells and publishes plain IPv4", async () => {
+  const [a, b, c] = await Promise.all(["alice", "bob", "carol"].map((n) => makeDataDir(n)));
+  const lines: string[] = [];
+  const said: Said = new Map();
+  const nodes: RojNode[] = [];
+  const open = opener(lines, said, nodes);
   try {
     await seedContacts(a!.dir, [
       { publicKey: b!.publicKey, name: "bob" },
@@ -67,17 +88,25 @@ Deno.test("dual stack: a node on [::] reached by IPv4 peers sees, tells and publ
       5000,
       "alice reads bob",
     );
-    // What carol would publish: her invite holds the addresses of her record.
-    await new Promise((r) => setTimeout(r, 300));
+    // What carol would publish: her invite holds the addresses of her record. Alice's
+    // word of where she sees carol came in carol's session's hello, and was weighed as the
+    // session came up (seen-as, and a new record, would follow): a loopback address is none.
+    await saidBy(said, "carol", up("alice"));
+    assert.deepEqual(said.get("carol")!.filter((e) => e.type === "seen-as"), []);
     const invite = await carol.call("invite", {});
     assert.ok(
       invite.addresses.every((x) => !/::ffff:|127\.0\.0\.1/i.test(x)),
       invite.addresses.join(" "),
     );
-    assert.ok(
-      !lines.some((l) => /::ffff:/i.test(l)),
-      lines.filter((l) => /::ffff:/i.test(l)).join("\n"),
-    );
+    for (const e of said.get("carol")!) {
+      if (e.type === "record-published") {
+        assert.ok(e.addresses.every((x) => !/::ffff:|127\.0\.0\.1/i.test(x)), JSON.stringify(e));
+      }
+    }
+    // Nothing any node said or logged holds the mapped form.
+    const mapped = [...lines, ...[...said.values()].flat().map((e) => JSON.stringify(e))]
+      .filter((l) => /::ffff:/i.test(l));
+    assert.deepEqual(mapped, []);
   } catch (err) {
     console.log(lines.join("\n"));
     throw err;
@@ -90,16 +119,9 @@ Deno.test("dual stack: a node on [::] reached by IPv4 peers sees, tells and publ
 Deno.test("dual stack: a contact known at an IPv4 and an IPv6 address is dialled over IPv6 alone when it answers", async () => {
   const [a, b] = await Promise.all(["alice", "bob"].map((n) => makeDataDir(n)));
   const lines: string[] = [];
+  const said: Said = new Map();
   const nodes: RojNode[] = [];
-  const open = async (dir: string, name: string, options: Omit<NodeOptions, "dataDir">) => {
-    const node = await RojNode.open({
-      dataDir: dir,
-      log: (l) => lines.push(`[${name}] ${l}`),
-      ...options,
-    });
-    nodes.push(node);
-    return node;
-  };
+  const open = opener(lines, said, nodes);
   try {
     await seedContacts(a!.dir, [{ publicKey: b!.publicKey, name: "bob" }]);
     const alice = await open(a!.dir, "alice", { listen: { host: "::", port: 0 }, quic: false });
@@ -116,13 +138,20 @@ Deno.test("dual stack: a contact known at an IPv4 and an IPv6 address is dialled
       10_000,
       "bob to reach alice",
     );
+    // Bob's session kept: the IPv6 dial claimed the race, after which no IPv4 dial can start.
+    await saidBy(said, "bob", up("alice"));
     const view = ((await bob.call("peers", {})) as PeerView[]).find((p) => p.name === "alice");
     assert.equal(view?.address, `[::1]:${port}`, JSON.stringify(view));
-    // IPv6 answered within its head start, so alice saw one connection, not two.
-    await new Promise((r) => setTimeout(r, 500));
-    const connects = lines.filter((l) => l.startsWith("[alice] connected to bob"));
+    // IPv6 answered within its head start: bob dialled no IPv4 address of alice, and alice
+    // saw one connection, not two.
+    const dialled = said.get("bob")!.flatMap((e) =>
+      e.type === "dialling" && e.peer === "alice" ? [e.address] : []
+    );
+    assert.deepEqual(dialled.filter((d) => d !== `[::1]:${port}`), [], dialled.join(" "));
+    const connects = said.get("alice")!.filter(up("bob"));
     assert.equal(connects.length, 1, lines.join("\n"));
-    assert.match(connects[0]!, /\[::1\]:\d+/);
+    assert.ok(connects[0]!.type === "session" && connects[0]!.state === "up");
+    assert.match(connects[0]!.remote, /^\[::1\]:\d+$/);
   } catch (err) {
     console.log(lines.join("\n"));
     throw err;

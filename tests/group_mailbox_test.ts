@@ -81,8 +81,11 @@ Deno.test("group mailbox: two members never online together converge through the
       "bob reads alice's messages from the mailbox",
     );
     assert.deepEqual(await texts(b2, "climbers"), [secret, "second"]);
-    // The catch-up showed as a log line.
-    await b2.waitFor((e) => e.type === "log" && /mailbox of hive: \d+ new entr/.test(e.line));
+    // The catch-up was told: alice's two messages (at least) taken in from hive's boxes.
+    await b2.waitFor((e) =>
+      e.type === "mailbox" && e.op === "taken" && e.anchor === "hive" && e.group === "climbers" &&
+      e.entries >= 2
+    );
 
     // And back: bob answers, leaves; alice returns and reads him.
     await b2.node.call("send", { chat: "climbers", text: "yes, 6" });
@@ -130,17 +133,19 @@ Deno.test("group mailbox: a full quota is refused with a reason; expired boxes a
     for (const t of ["one", "two", "three"]) {
       await a.node.call("send", { chat: "climbers", text: t });
     }
-    // Alice's log holds more than three entries: the anchor takes three and says why not more.
-    await a.waitFor(
+    // Alice's log holds more than three entries: the anchor takes three and says why not
+    // more (her quota), and she hears of it.
+    await anchor.waitFor(
       (e) =>
-        e.type === "log" &&
-        /hive holds no more group mail from us: your mailbox quota on this anchor is full/.test(
-          e.line,
-        ),
+        e.type === "anchor-mailbox" && e.op === "refused" && e.peer === "alice" &&
+        e.code === "quota",
       15_000,
     );
-    await anchor.waitFor((e) =>
-      e.type === "log" && /mailbox: refused boxes from alice/.test(e.line)
+    await a.waitFor(
+      (e) =>
+        e.type === "mailbox" && e.op === "refused" && e.anchor === "hive" &&
+        e.group === "climbers",
+      15_000,
     );
     // Bob's pointer for alice aside, the anchor holds less than alice's log.
     assert.ok(await boxes(anchor) < (await a.node.read("climbers")).length);
@@ -157,7 +162,14 @@ Deno.test("group mailbox: a full quota is refused with a reason; expired boxes a
       15_000,
       "bob reaches the anchor",
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    // His visit of the group at the anchor ends having stored nothing.
+    const visit = await b2.waitFor(
+      (e) =>
+        e.type === "mailbox" && e.op === "visited" && e.anchor === "hive" &&
+        e.group === "climbers",
+      15_000,
+    );
+    assert.ok(visit.type === "mailbox" && visit.op === "visited" && visit.stored === 0);
     assert.deepEqual(await texts(b2, "climbers"), []);
   } finally {
     await b.stop();
@@ -196,7 +208,8 @@ Deno.test("group mailbox: someone added while offline learns of the group throug
       "bob reads alice's message",
     );
     await b2.waitFor((e) =>
-      e.type === "log" && /joined group climbers .*through hive/.test(e.line)
+      e.type === "group" && e.op === "joined" && e.group === "climbers" && e.via === "mailbox" &&
+      e.from === "hive"
     );
     const members = await b2.node.call("group.members", { group: "climbers" });
     assert.deepEqual(members.map((m) => m.name), ["alice", "bob"]);
@@ -218,7 +231,9 @@ Deno.test("group mailbox: members connected to each other do not upload each oth
     "bob has them all",
   );
   // Bob passes alice's entries on after a moment; by then he can see the anchor holds them.
-  await new Promise((r) => setTimeout(r, 500));
+  // The hand-over is due from the moment he stored them (before they are shown), and
+  // mailboxIdle waits for it.
+  await b.waitFor((e) => e.type === "message" && e.message.body === "m29");
   await a.node.mailboxIdle();
   await b.node.mailboxIdle();
   const mail = (await anchor.node.call("status", {})).mailbox!;

@@ -277,6 +277,13 @@ export type NodeEvent =
     readonly address: string;
     /** A RojError code, or "error" for anything else. */
     readonly code: string;
+    /**
+     * Where it failed. "ssh": SSH did not come up, and there `code` says why:
+     * "protocol" when another key answered at the address (the host key is
+     * checked first), "refused" when the contact did not accept our key,
+     * "unreachable" otherwise. "session": SSH was up, the roj session was not.
+     */
+    readonly stage: "ssh" | "session";
     readonly reason: string;
   }
   /** The reconnect cascade: every contact reached again (once per cascade), or some left for timed retries. */
@@ -292,12 +299,21 @@ export type NodeEvent =
     readonly left: number;
     readonly reason: string;
   }
-  /** A run of the cascade ended (failed: it stopped on an error). */
+  /**
+   * A run of the cascade ended (failed: it stopped on an error). A run that
+   * started after the last change and learnt nothing is the proof that the
+   * cascade has nothing more to find on its own (its retries dial and ask
+   * the same again).
+   */
   | {
     readonly type: "cascade";
     readonly state: "done";
     readonly failed: boolean;
+    /** When it started, by the node's clock (ms since the epoch), and how long it ran. */
+    readonly startedAt: number;
     readonly ms: number;
+    /** Newer records of contacts it learnt (asks of new sessions while it ran included). */
+    readonly learnt: number;
   }
   /** A contact's newer signed address record was learnt (the cascade, or from them). */
   | {
@@ -305,23 +321,185 @@ export type NodeEvent =
     readonly peer: string;
     readonly fingerprint: string;
     readonly seq: number;
-    /** "direct", "via bob", "via anchor hive". */
+    /** "direct", "via bob", "via anchor hive" (as `roj peers` shows it). */
     readonly via: string;
+    /** Handed over by the contact itself, or served by a peer or an anchor holding a sealed copy. */
+    readonly source: "direct" | "peer" | "anchor";
+    /** The peer or anchor that served it. */
+    readonly holder?: string;
     readonly addresses: readonly string[];
   }
   /** A source made too many SSH login attempts that logged nobody in; its attempts are refused for a while. */
   | { readonly type: "auth-throttled"; readonly source: string }
   /** A peer reported seeing us at an address we did not know (see addresses/own_addresses.ts). */
   | { readonly type: "seen-as"; readonly address: string }
-  /** A group appeared here or this node left it. */
+  /** A group appeared here: a member offered it, or an anchor's mailbox pointed it out. */
   | {
     readonly type: "group";
-    readonly op: "joined" | "removed" | "dropped";
+    readonly op: "joined";
     readonly group: string;
     readonly id: string;
-    /** For "joined": who or what brought it ("offered by bob", "through hive"); for "dropped": why. */
-    readonly how?: string;
-  };
+    readonly via: "offer" | "mailbox";
+    /** The contact who offered it, or the anchor. */
+    readonly from: string;
+  }
+  /** This node is no longer a member (a member's change arrived that removed it). */
+  | { readonly type: "group"; readonly op: "removed"; readonly group: string; readonly id: string }
+  /**
+   * A group offered by `from` was not taken: "too-much-history", more entries
+   * before it named us a member than a scratch log holds.
+   */
+  | {
+    readonly type: "group";
+    readonly op: "dropped";
+    readonly group: string;
+    readonly id: string;
+    readonly from: string;
+    readonly reason: "too-much-history";
+  }
+  // ---- Events that tests wait on instead of log lines (issue 12, items 6 and 7). Each is said
+  // where its log line is; values and codes, no sentences; peer-supplied text bounded. ----
+  /** This node signed a new address record and publishes it. */
+  | {
+    readonly type: "record-published";
+    readonly seq: number;
+    readonly addresses: readonly string[];
+    /** Relays it names (while this node cannot be dialled from outside). */
+    readonly relays: number;
+  }
+  /** A contact's address record that was not taken, and why (see RecordDropReason). */
+  | {
+    readonly type: "record-dropped";
+    /** Whose record it is meant to be, as this node names them. */
+    readonly peer: string;
+    readonly fingerprint: string;
+    /** Who handed it over: the contact itself (addr.mine), or the holder of a sealed copy. */
+    readonly from: string;
+    readonly reason: RecordDropReason;
+    /** The record's seq, when it opened. */
+    readonly seq?: number;
+    /** For "old": the seq this node has. */
+    readonly have?: number;
+  }
+  /**
+   * Our record and sealed copies were handed over on a new session (ok), or
+   * that failed. Once per session kept, after its "session" up (never on an anchor).
+   */
+  | {
+    readonly type: "records-handed";
+    readonly peer: string;
+    readonly fingerprint: string;
+    readonly ok: boolean;
+  }
+  /** A dial of one address of a contact began (the cascade, a LAN announcement, an upgrade). */
+  | {
+    readonly type: "dialling";
+    readonly peer: string;
+    readonly fingerprint: string;
+    readonly address: string;
+  }
+  /** A typed address (`roj connect`) reached this contact. */
+  | {
+    readonly type: "typed-address";
+    readonly peer: string;
+    readonly fingerprint: string;
+    readonly address: string;
+  }
+  /** A contact asked to be dialled back (node/relay reachability); whether SSH reached it. */
+  | {
+    readonly type: "dial-back";
+    readonly peer: string;
+    readonly fingerprint: string;
+    readonly address: string;
+    readonly reached: boolean;
+  }
+  /** The machine's interface addresses changed (seen by a node listening everywhere). */
+  | { readonly type: "local-addresses"; readonly addresses: readonly string[] }
+  /**
+   * Group entries offered to these peers (by name here): after a change here
+   * or a member's arrival ("change", "forward": their syncs started or told
+   * of it), or the history up to a departure, now with the peer who left or
+   * was removed ("farewell", said once that push is done).
+   */
+  | {
+    readonly type: "group-push";
+    readonly group: string;
+    readonly id: string;
+    readonly reason: "change" | "forward" | "farewell";
+    readonly peers: readonly string[];
+  }
+  /** A member's visit to an anchor's group mailbox: entries merged from its boxes, `left` not taken. */
+  | {
+    readonly type: "mailbox";
+    readonly op: "taken";
+    readonly anchor: string;
+    readonly group: string;
+    readonly id: string;
+    readonly entries: number;
+    readonly left: number;
+  }
+  /** Boxes fetched that did not open (or held no entry of the group): skipped. */
+  | {
+    readonly type: "mailbox";
+    readonly op: "unopened";
+    readonly anchor: string;
+    readonly group: string;
+    readonly id: string;
+    readonly boxes: number;
+  }
+  /**
+   * The anchor holds no more of our boxes; `reason` is its own words (the
+   * first 120 characters, control characters escaped as node/text does).
+   */
+  | {
+    readonly type: "mailbox";
+    readonly op: "refused";
+    readonly anchor: string;
+    readonly group: string;
+    readonly id: string;
+    readonly reason: string;
+  }
+  /**
+   * A visit for one group ended: fetched, merged (`stored` new entries), and
+   * our entries handed over (with `forward`, others' too).
+   */
+  | {
+    readonly type: "mailbox";
+    readonly op: "visited";
+    readonly anchor: string;
+    readonly group: string;
+    readonly id: string;
+    readonly stored: number;
+    readonly forward: boolean;
+  }
+  /** A passive anchor's mailbox refused a member's boxes (see MailboxRefusal). */
+  | {
+    readonly type: "anchor-mailbox";
+    readonly op: "refused";
+    readonly peer: string;
+    readonly fingerprint: string;
+    readonly code: MailboxRefusal;
+  }
+  /** A passive anchor dropped boxes past their age. */
+  | { readonly type: "anchor-mailbox"; readonly op: "expired"; readonly boxes: number };
+
+/**
+ * Why an address record was not taken: "old" (older than the one held),
+ * "bad-signature", "not-theirs" (well signed, by someone else),
+ * "undecryptable" (a sealed copy that does not open), "malformed".
+ */
+export type RecordDropReason =
+  | "old"
+  | "bad-signature"
+  | "not-theirs"
+  | "undecryptable"
+  | "malformed";
+
+/**
+ * Why an anchor's mailbox refused a box: "quota" (the member's share is
+ * full), "full" (the whole mailbox is), "too-large", "malformed".
+ */
+export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
 export interface Results {

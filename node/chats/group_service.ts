@@ -17,6 +17,13 @@ import { type ChatDirectory, groupRef } from "./chat_directory.ts";
 import type { ChatService } from "./chat_service.ts";
 import type { SessionSyncs } from "./session_syncs.ts";
 
+/** Who brought a group we joined: a member's offer, or an anchor's mailbox. */
+export interface JoinedVia {
+  readonly via: "offer" | "mailbox";
+  /** The contact, or the anchor. */
+  readonly from: string;
+}
+
 /** How long a member waits before passing received group entries on (see #forwardLater). */
 const FORWARD_DELAY_MS = 100;
 
@@ -158,6 +165,7 @@ export class GroupService {
    */
   #forwardLater(id: string): void {
     if (this.#forwarding.has(id) || this.#closed) return;
+    this.#d.mailbox.due(id);
     const delay = FORWARD_DELAY_MS * (1 + this.#d.clock.random());
     this.#forwarding.set(
       id,
@@ -171,13 +179,14 @@ export class GroupService {
   }
 
   /** Takes in a group that names us a member: its entries, its registration, the news. */
-  async adopt(id: string, name: string | null, raws: RawEntry[], how: string): Promise<void> {
+  async adopt(id: string, name: string | null, raws: RawEntry[], how: JoinedVia): Promise<void> {
     await this.#d.log.merge(id, raws);
     const g = this.#d.groups.get(id)
       ? (await this.#d.groups.refresh(id), this.#d.groups.get(id)!)
       : await this.#d.groups.register(id, name ?? "group", this.#d.directory.takenNames());
-    this.#d.bus.say(`joined group ${g.name} (${id}), ${how}`);
-    this.#d.bus.emit({ type: "group", op: "joined", group: g.name, id, how });
+    const by = how.via === "offer" ? `offered by ${how.from}` : `through ${how.from}`;
+    this.#d.bus.say(`joined group ${g.name} (${id}), ${by}`);
+    this.#d.bus.emit({ type: "group", op: "joined", group: g.name, id, ...how });
     await this.#d.chats.show(groupRef(g), await this.#d.log.read(id, { last: 50 }));
     this.reconcile(id);
   }
@@ -199,7 +208,7 @@ export class GroupService {
         id,
         m.name,
         await candidate.raws(new Set(m.ever.keys())),
-        `through ${anchor}`,
+        { via: "mailbox", from: anchor },
       );
       return true;
     } finally {

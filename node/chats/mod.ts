@@ -13,6 +13,6 @@
 export { ChatDirectory, groupRef } from "./chat_directory.ts";
 export { type ChatOutlets, ChatService, type ChatServiceDeps } from "./chat_service.ts";
 export { type GroupArrivals, SessionSyncs, type SessionSyncsDeps } from "./session_syncs.ts";
-export { GroupService, type GroupServiceDeps } from "./group_service.ts";
+export { GroupService, type GroupServiceDeps, type JoinedVia } from "./group_service.ts";
 export { CatchUpProgress, type SyncProgress } from "./catch_up_progress.ts";
 export { type SftpViewDeps, sftpViewFor } from "./sftp_view.ts";

@@ -33,6 +33,7 @@ import { ChatSync } from "../sync/mod.ts";
 import type { CatchUpProgress } from "./catch_up_progress.ts";
 import type { ChatDirectory } from "./chat_directory.ts";
 import type { ChatService } from "./chat_service.ts";
+import type { JoinedVia } from "./group_service.ts";
 
 /** The chat syncs of one session. */
 interface Syncs {
@@ -65,7 +66,7 @@ export interface GroupArrivals {
   /** A peer pushed group entries we did not have. */
   stored(id: string, entries: Entry[]): Promise<void>;
   /** A group offered to us names us a member: take it in. */
-  adopt(id: string, name: string | null, raws: RawEntry[], how: string): Promise<void>;
+  adopt(id: string, name: string | null, raws: RawEntry[], how: JoinedVia): Promise<void>;
 }
 
 export class SessionSyncs {
@@ -184,10 +185,21 @@ export class SessionSyncs {
 
   /** Pushes group `id` again on every session that syncs it (after entries from one member). */
   forward(id: string): void {
+    const peers: string[] = [];
     for (const s of this.#d.sessions()) {
       const sync = this.#bySession.get(s.rpc)?.groups.get(id);
-      if (sync?.started && !s.rpc.closed) sync.start().catch(() => {});
+      if (sync?.started && !s.rpc.closed) {
+        sync.start().catch(() => {});
+        peers.push(this.#peerName(s.peer));
+      }
     }
+    this.#pushed(id, "forward", peers);
+  }
+
+  /** Says to whom group `id`'s entries went (see the "group-push" event). */
+  #pushed(id: string, reason: "change" | "forward" | "farewell", peers: string[]): void {
+    const group = this.#d.directory.byId(id)?.name ?? id;
+    this.#d.bus.emit({ type: "group-push", group, id, reason, peers });
   }
 
   /**
@@ -199,13 +211,16 @@ export class SessionSyncs {
     const g = this.#d.groups.get(id);
     const me = toHex(this.#d.me);
     const meIn = g?.membership.members.has(me) ?? false;
+    const peers: string[] = [];
     for (const s of this.#d.sessions()) {
       const st = this.#bySession.get(s.rpc);
       if (!st?.attached || s.rpc.closed) continue;
       const want = meIn && g!.membership.members.has(toHex(s.peer));
       const sync = st.groups.get(id);
-      if (want) this.#startSync(sync ?? this.#groupSync(s.rpc, st, id), s.peer);
-      else {
+      if (want) {
+        this.#startSync(sync ?? this.#groupSync(s.rpc, st, id), s.peer);
+        peers.push(this.#peerName(s.peer));
+      } else {
         if (sync) st.groups.delete(id);
         // Our leaving (or removal) goes to the members; their removal goes to them.
         if (!meIn && g?.membership.members.has(toHex(s.peer))) {
@@ -213,6 +228,7 @@ export class SessionSyncs {
         } else if (sync && meIn) this.#farewell(s.rpc, id, s.peer, s.peer).catch(() => {});
       }
     }
+    this.#pushed(id, "change", peers);
   }
 
   /**
@@ -309,14 +325,21 @@ export class SessionSyncs {
     }
     const result = await answer(pending.sync);
     const { candidate } = pending;
-    const how = `offered by ${this.#peerName(st.peer)}`;
+    const from = this.#peerName(st.peer);
     if (await candidate.overflowing()) {
       st.pending.delete(id);
       candidate.close();
       dropped.add(id);
       const why = "too much history before it named us a member";
-      this.#d.bus.say(`dropped group ${id} ${how}: ${why}`);
-      this.#d.bus.emit({ type: "group", op: "dropped", group: id, id, how: why });
+      this.#d.bus.say(`dropped group ${id} offered by ${from}: ${why}`);
+      this.#d.bus.emit({
+        type: "group",
+        op: "dropped",
+        group: id,
+        id,
+        from,
+        reason: "too-much-history",
+      });
       return result;
     }
     const m = await candidate.membership();
@@ -325,7 +348,7 @@ export class SessionSyncs {
     const raws = await candidate.raws(new Set(m.ever.keys()));
     st.pending.delete(id);
     candidate.close();
-    await this.#arrivals.adopt(id, m.name, raws, how);
+    await this.#arrivals.adopt(id, m.name, raws, { via: "offer", from });
     return result;
   }
 
@@ -355,6 +378,7 @@ export class SessionSyncs {
     });
     try {
       await sync.start();
+      if (!rpc.closed) this.#pushed(id, "farewell", [this.#peerName(peer)]);
     } catch {
       this.#farewells.delete(k); // they may count us out already, or the session failed
     }

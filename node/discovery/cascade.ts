@@ -181,6 +181,7 @@ class Step<R extends CascadeRecord> {
       round: 0,
       step: "publishing",
       waiting: [],
+      learnt: 0,
     };
     this.actions.push({ type: "publish" });
   }
@@ -270,13 +271,13 @@ class Step<R extends CascadeRecord> {
       this.#s.retrying = true;
       this.actions.push({ type: "set_timer", timer: "retry", ms });
     }
-    this.actions.push({ type: "run_done", failed: false, ms: this.#now - run.startedAt });
+    this.actions.push(runDone(run, false, this.#now));
   }
 
   /** An error ended the run: no retry is set (a later trigger starts afresh). */
   #abort(run: Run): void {
     this.#s.run = null;
-    this.actions.push({ type: "run_done", failed: true, ms: this.#now - run.startedAt });
+    this.actions.push(runDone(run, true, this.#now));
   }
 
   /** Notes, once per cascade, that every contact has a session again and after how many rounds. */
@@ -310,6 +311,8 @@ class Step<R extends CascadeRecord> {
     const busy = this.#reporting[e.peer] ?? 0;
     if (e.record.seq <= Math.max(e.knownSeq, busy)) return;
     this.#reporting[e.peer] = e.record.seq;
+    const run = this.#s.run;
+    if (run) this.#s.run = { ...run, learnt: run.learnt + 1 };
     const ask = this.#asks[e.ask];
     if (ask && !ask.learnt.includes(e.peer)) {
       this.#asks[e.ask] = { ...ask, learnt: [...ask.learnt, e.peer] };
@@ -437,6 +440,20 @@ class Step<R extends CascadeRecord> {
       }
     }
   }
+}
+
+function runDone(
+  run: Run,
+  failed: boolean,
+  now: number,
+): Extract<CascadeAction, { type: "run_done" }> {
+  return {
+    type: "run_done",
+    failed,
+    startedAt: run.startedAt,
+    ms: now - run.startedAt,
+    learnt: run.learnt,
+  };
 }
 
 function hasSession(view: CascadeView, peer: PeerId): boolean {

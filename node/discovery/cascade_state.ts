@@ -99,6 +99,8 @@ export interface Run {
   readonly waiting: readonly PeerId[];
   /** The ask this round waits for. */
   readonly ask?: number;
+  /** Newer records learnt while it runs (by any ask). */
+  readonly learnt: number;
 }
 
 export interface CascadeState {
@@ -198,8 +200,17 @@ export type CascadeAction<R extends CascadeRecord = CascadeRecord> =
   | { readonly type: "all_reached"; readonly contacts: number; readonly rounds: number }
   /** The first retry of a series: `left` contacts were not reached. */
   | { readonly type: "backing_off"; readonly reason: string; readonly left: number }
-  /** The run ended (failed: aborted by an error, no retry set). */
-  | { readonly type: "run_done"; readonly failed: boolean; readonly ms: number };
+  /**
+   * The run ended (failed: aborted by an error, no retry set): when it
+   * started, how long it took, and how many newer records it learnt.
+   */
+  | {
+    readonly type: "run_done";
+    readonly failed: boolean;
+    readonly startedAt: number;
+    readonly ms: number;
+    readonly learnt: number;
+  };
 
 export interface CascadeStep<R extends CascadeRecord = CascadeRecord> {
   readonly state: CascadeState;

@@ -133,7 +133,13 @@ Deno.test("cascade: a round that learns nothing ends the run with a jittered bac
   const first = acts[1] as Extract<CascadeAction, { type: "set_timer" }>;
   assert.equal(first.timer, "retry");
   assert.ok(first.ms >= 750 && first.ms <= 1250, `${first.ms}`);
-  assert.deepEqual(acts[2], { type: "run_done", failed: false, ms: 40 });
+  assert.deepEqual(acts[2], {
+    type: "run_done",
+    failed: false,
+    startedAt: 0,
+    ms: 40,
+    learnt: 0,
+  });
   assert.equal(d.state.run, null);
   assert.equal(d.state.retrying, true);
 
@@ -264,7 +270,7 @@ Deno.test("cascade: everyone reached ends the run, noted once with the rounds it
   const acts = d.dialled("90", true, view(["a1", "10", "20", "90"]));
   assert.deepEqual(acts, [
     { type: "all_reached", contacts: 4, rounds: 1 },
-    { type: "run_done", failed: false, ms: 0 },
+    { type: "run_done", failed: false, startedAt: 0, ms: 0, learnt: 0 },
   ]);
   assert.equal(d.state.rounds, 0);
   assert.equal(d.state.retryAttempt, 0);
@@ -433,10 +439,13 @@ Deno.test("cascade: close cancels the retry and every yield; triggers after it d
   d.opened({ ask, peer: "10", seq: 2, view: v });
   const acts = d.on({ type: "close", view: v });
   assert.deepEqual(acts, [{ type: "cancel_timer", timer: "yield:10" }]);
+  // The run learnt 10's record 2 before it was closed.
   assert.deepEqual(d.on({ type: "asked", ask, view: v }), [{
     type: "run_done",
     failed: false,
+    startedAt: 0,
     ms: 0,
+    learnt: 1,
   }], "no retry");
   assert.deepEqual(d.on({ type: "trigger", reason: "late" }), []);
 
@@ -452,13 +461,13 @@ Deno.test("cascade: a failure to publish or to take in a record ends the run wit
   const d = new Drive();
   d.on({ type: "trigger", reason: "start" });
   assert.deepEqual(d.on({ type: "published", changed: false, failed: true, view: view() }), [
-    { type: "run_done", failed: true, ms: 0 },
+    { type: "run_done", failed: true, startedAt: 0, ms: 0, learnt: 0 },
   ]);
   const v = view(["a1"]);
   d.start(v);
   for (const p of Object.keys(d.state.dials)) d.dialled(p, false, v);
   assert.deepEqual(d.on({ type: "asked", ask: d.state.run!.ask!, failed: true, view: v }), [
-    { type: "run_done", failed: true, ms: 0 },
+    { type: "run_done", failed: true, startedAt: 0, ms: 0, learnt: 0 },
   ]);
   assert.equal(d.state.retrying, false);
 });

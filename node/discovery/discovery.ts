@@ -45,7 +45,7 @@ import type {
   LiveSession,
   PeerState,
 } from "./discovery_host.ts";
-import { RecordSeals, type SealedItem } from "./record_seals.ts";
+import { type DroppedCopy, dropReason, RecordSeals, type SealedItem } from "./record_seals.ts";
 import { SealedStore } from "./sealed_store.ts";
 
 /** Per request to a peer: addr.* answers are small and local. */
@@ -96,7 +96,7 @@ export class Discovery {
     this.#host = host;
     this.#store = store;
     this.sealed = sealed;
-    this.#seals = new RecordSeals(host.keyPair, (line) => host.log(line));
+    this.#seals = new RecordSeals(host.keyPair, (d) => this.#droppedCopy(d));
     this.#clock = options.clock ?? systemClock;
     this.#state = initialCascade({
       self: toHex(host.keyPair.publicKey),
@@ -159,6 +159,7 @@ export class Discovery {
         relays.length > 0 ? ` (not reachable from outside; ${relays.length} relay(s) named)` : ""
       }`,
     );
+    this.#host.note?.({ type: "published", seq: rec.seq, addresses, relays: relays.length });
     this.refresh();
     return true;
   }
@@ -388,22 +389,49 @@ export class Discovery {
     try {
       if (!p) return;
       const via = this.#known.get(a.from);
-      await this.#host.learnt(
-        p.publicKey,
-        a.record,
-        via ? (via.anchor ? `via anchor ${via.name}` : `via ${via.name}`) : "via a peer",
-      );
+      await this.#host.learnt(p.publicKey, a.record, {
+        source: via?.anchor ? "anchor" : "peer",
+        holder: via?.name ?? "a peer",
+      });
     } finally {
       await this.#feed({ type: "reported", peer: a.peer, seq: a.record.seq });
     }
   }
 
-  /** A record a contact handed over itself: newer is learnt, older is dropped with a log line. */
+  /** A record a contact handed over itself: newer is learnt, older is dropped. */
   async #apply(known: KnownPeer, rec: SignedRecord): Promise<void> {
-    if (rec.seq > known.recordSeq) await this.#host.learnt(known.publicKey, rec, "direct");
-    else if (rec.seq < known.recordSeq) {
+    if (rec.seq > known.recordSeq) {
+      await this.#host.learnt(known.publicKey, rec, { source: "direct" });
+    } else if (rec.seq < known.recordSeq) {
       this.#host.log(`dropped an old address record of ${known.name} (seq ${rec.seq})`);
+      this.#host.note?.({
+        type: "dropped",
+        owner: known.publicKey,
+        name: known.name,
+        from: known.name,
+        reason: "old",
+        seq: rec.seq,
+        have: known.recordSeq,
+      });
     }
+  }
+
+  /** A sealed copy a holder served that was bad, or older than what we have. */
+  #droppedCopy(d: DroppedCopy): void {
+    this.#host.log(
+      d.reason === "old"
+        ? `dropped an old address record of ${d.peer.name} (seq ${d.seq}, have ${d.have}) from ${d.from}`
+        : `dropped a record for ${d.peer.name} from ${d.from}: ${d.error?.message}`,
+    );
+    this.#host.note?.({
+      type: "dropped",
+      owner: d.peer.publicKey,
+      name: d.peer.name,
+      from: d.from,
+      reason: d.reason,
+      ...(d.seq !== undefined ? { seq: d.seq } : {}),
+      ...(d.have !== undefined ? { have: d.have } : {}),
+    });
   }
 
   /** How a peer is named in the log and in `roj peers` ("anchor-0" for an anchor). */
@@ -438,9 +466,15 @@ export class Discovery {
       try {
         rec = await openRecord(decodeB64(params.record), peer, this.#seals.verifier);
       } catch (err) {
-        this.#host.log(
-          `dropped ${known?.name ?? "a peer"}'s address record: ${(err as Error).message}`,
-        );
+        const name = known?.name ?? "a peer";
+        this.#host.log(`dropped ${name}'s address record: ${(err as Error).message}`);
+        this.#host.note?.({
+          type: "dropped",
+          owner: peer,
+          name,
+          from: name,
+          reason: dropReason(err),
+        });
         throw err instanceof RojError ? err : new RojError("bad_input", "bad record");
       }
       if (!known) {
@@ -502,8 +536,10 @@ export class Discovery {
       await this.#handOver(s);
     } catch (err) {
       if (!s.rpc.closed) this.#host.log(`exchanging addresses failed: ${(err as Error).message}`);
+      this.#host.note?.({ type: "handed_over", peer: s.peer, ok: false });
       return;
     }
+    this.#host.note?.({ type: "handed_over", peer: s.peer, ok: true });
     const view = this.#view();
     // This very session is the one to ask, even if the host has a newer one by now.
     this.#live.set(id, s);

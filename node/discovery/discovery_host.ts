@@ -8,6 +8,42 @@ import type { RpcSession } from "../protocol/mod.ts";
 import type { DialRace } from "../peers/mod.ts";
 import type { SignedRecord } from "./address_record.ts";
 import type { CascadeNote } from "./cascade_state.ts";
+import type { RecordDropReason } from "../api/mod.ts";
+
+export type { RecordDropReason };
+
+/** Where a newer record came from: the contact itself, or a peer or anchor holding a sealed copy. */
+export interface RecordSource {
+  readonly source: "direct" | "peer" | "anchor";
+  /** The holder's name (for "peer" and "anchor"). */
+  readonly holder?: string;
+}
+
+/**
+ * What discovery did, beside its log lines: the cascade's notes, and its own
+ * about records (published, dropped, handed over).
+ */
+export type DiscoveryNote =
+  | CascadeNote
+  /** We signed a new record. */
+  | {
+    readonly type: "published";
+    readonly seq: number;
+    readonly addresses: readonly string[];
+    readonly relays: number;
+  }
+  /** A record of `owner` (named `name` here) handed over by `from` was not taken. */
+  | {
+    readonly type: "dropped";
+    readonly owner: Uint8Array;
+    readonly name: string;
+    readonly from: string;
+    readonly reason: RecordDropReason;
+    readonly seq?: number;
+    readonly have?: number;
+  }
+  /** Our record and copies went to a new session's peer (ok), or that failed. */
+  | { readonly type: "handed_over"; readonly peer: Uint8Array; readonly ok: boolean };
 
 /** What discovery needs to know about a contact. */
 export interface KnownPeer {
@@ -43,7 +79,7 @@ export interface DiscoveryHost {
    */
   dial(peer: KnownPeer, address: string, race?: DialRace): Promise<boolean>;
   /** A newer record of a contact was learnt. */
-  learnt(peer: Uint8Array, record: SignedRecord, via: string): Promise<void>;
+  learnt(peer: Uint8Array, record: SignedRecord, from: RecordSource): Promise<void>;
   /** The addresses to publish now. */
   addresses(): string[];
   /**
@@ -57,10 +93,11 @@ export interface DiscoveryHost {
    */
   dialRelayed?(peer: KnownPeer): Promise<boolean>;
   /**
-   * What the cascade did (every contact reached after N rounds, backing off,
-   * a run ended), as structured events beside the log lines.
+   * What discovery did (every contact reached after N rounds, backing off, a
+   * run ended, a record published, dropped or handed over), as structured
+   * events beside the log lines.
    */
-  note?(note: CascadeNote): void;
+  note?(note: DiscoveryNote): void;
 }
 
 export type PeerState = "connected" | "dialing" | "unreachable";

@@ -9,10 +9,13 @@ export {
 export { Discovery } from "./discovery.ts";
 export type {
   DiscoveryHost,
+  DiscoveryNote,
   DiscoveryOptions,
   KnownPeer,
   LiveSession,
   PeerState,
+  RecordDropReason,
+  RecordSource,
 } from "./discovery_host.ts";
 export {
   anchorsFirst,

@@ -5,11 +5,12 @@
  * serve. All three are cached: a hive that moves computes them for every
  * contact at once, and several holders serve the same copy.
  */
+import { RojError } from "../errors.ts";
 import { createVerifier, type KeyPair, type Verifier } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
 import { decodeB64, encodeB64 } from "../protocol/mod.ts";
 import { openRecord, type SignedRecord } from "./address_record.ts";
-import type { KnownPeer } from "./discovery_host.ts";
+import type { KnownPeer, RecordDropReason } from "./discovery_host.ts";
 import { type Pair, pairwise } from "./pairwise.ts";
 
 /** Entries per cache before it starts afresh (bounded memory for a large anchor). */
@@ -21,10 +22,38 @@ export interface SealedItem {
   readonly b: string;
 }
 
+/** A served copy that was not taken: whose record, who served it, and why. */
+export interface DroppedCopy {
+  readonly peer: KnownPeer;
+  /** The holder's name. */
+  readonly from: string;
+  readonly reason: RecordDropReason;
+  readonly seq?: number;
+  /** For "old": the seq we have. */
+  readonly have?: number;
+  /** What failed, for the log (not for "old"). */
+  readonly error?: Error;
+}
+
+/** The reason code of a record that failed to open (see openRecord and Pair.open). */
+export function dropReason(err: unknown): RecordDropReason {
+  if (!(err instanceof RojError)) return "malformed";
+  switch (err.code) {
+    case "seal_failed":
+      return "undecryptable";
+    case "bad_signature":
+      return "bad-signature";
+    case "refused":
+      return "not-theirs";
+    default:
+      return "malformed";
+  }
+}
+
 export class RecordSeals {
   readonly #self: Uint8Array;
   readonly #pair: (them: Uint8Array) => Pair;
-  readonly #log: (line: string) => void;
+  readonly #dropped: (d: DroppedCopy) => void;
   /** Checks record signatures synchronously, keeping the contacts' keys. */
   readonly verifier: Verifier = createVerifier();
   /** Pairwise tags (HKDF outputs, asked for often), per contact hex. */
@@ -38,14 +67,15 @@ export class RecordSeals {
   /**
    * Copies already opened, by "tag|copy" (base64, as served): opening means
    * decrypting and checking a signature. A bad copy maps to null, so it is
-   * logged once.
+   * reported once.
    */
   readonly #opened = new Map<string, SignedRecord | null>();
 
-  constructor(keyPair: KeyPair, log: (line: string) => void) {
+  /** `dropped` hears of each bad or old copy once. */
+  constructor(keyPair: KeyPair, dropped: (d: DroppedCopy) => void) {
     this.#self = keyPair.publicKey;
     this.#pair = pairwise(keyPair);
-    this.#log = log;
+    this.#dropped = dropped;
   }
 
   /** The tags of the records `peer` and we publish for each other. */
@@ -84,7 +114,7 @@ export class RecordSeals {
   /**
    * Opens and verifies a sealed copy of `p`'s record that `fromName` served;
    * null when it is bad. A bad copy, or one older than the record we have, is
-   * logged with its reason once (holders keep a few older copies per tag).
+   * reported with its reason once (holders keep a few older copies per tag).
    */
   async open(p: KnownPeer, item: SealedItem, fromName: string): Promise<SignedRecord | null> {
     const key = `${item.t}|${item.b}`;
@@ -98,12 +128,10 @@ export class RecordSeals {
         this.verifier,
       );
       if (rec.seq < p.recordSeq) {
-        this.#log(
-          `dropped an old address record of ${p.name} (seq ${rec.seq}, have ${p.recordSeq}) from ${fromName}`,
-        );
+        this.#dropped({ peer: p, from: fromName, reason: "old", seq: rec.seq, have: p.recordSeq });
       }
     } catch (err) {
-      this.#log(`dropped a record for ${p.name} from ${fromName}: ${(err as Error).message}`);
+      this.#dropped({ peer: p, from: fromName, reason: dropReason(err), error: err as Error });
       rec = null;
     }
     if (this.#opened.size >= CACHE_SIZE) this.#opened.clear();

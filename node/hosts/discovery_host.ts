@@ -1,7 +1,8 @@
 /** The node as the cascade sees it (discovery/DiscoveryHost). */
 import { mergeAddresses } from "../contacts/mod.ts";
 import type { Contact } from "../contacts/mod.ts";
-import type { DiscoveryHost, KnownPeer } from "../discovery/mod.ts";
+import type { NodeEvent } from "../api/mod.ts";
+import type { DiscoveryHost, DiscoveryNote, KnownPeer } from "../discovery/mod.ts";
 import { fingerprint } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
 import type { NodeParts } from "./parts.ts";
@@ -35,7 +36,10 @@ export function discoveryHost(p: NodeParts): DiscoveryHost {
       const c = p.contacts.accepted(peer.publicKey);
       return c ? p.sessions.dialAt(c, addr, race ? { race } : {}) : Promise.resolve(false);
     },
-    learnt: async (peer, record, via) => {
+    learnt: async (peer, record, from) => {
+      const via = from.source === "direct"
+        ? "direct"
+        : `via ${from.source === "anchor" ? "anchor " : ""}${from.holder}`;
       const c = p.contacts.get(peer);
       if (!c || record.seq <= c.recordSeq) return;
       await p.contacts.update(peer, {
@@ -55,23 +59,55 @@ export function discoveryHost(p: NodeParts): DiscoveryHost {
         fingerprint: fingerprint(peer),
         seq: record.seq,
         via,
+        source: from.source,
+        ...(from.holder !== undefined ? { holder: from.holder } : {}),
         addresses: record.addresses,
       });
     },
-    note: (n) => {
-      if (n.type === "all_reached") {
-        p.bus.emit({
-          type: "cascade",
-          state: "all-reached",
-          contacts: n.contacts,
-          rounds: n.rounds,
-        });
-      } else if (n.type === "backing_off") {
-        p.bus.emit({ type: "cascade", state: "backing-off", left: n.left, reason: n.reason });
-      } else p.bus.emit({ type: "cascade", state: "done", failed: n.failed, ms: n.ms });
-    },
+    note: (n) => p.bus.emit(discoveryEvent(n, (key) => p.contacts.get(key)?.name)),
     addresses: () => p.addresses.published(),
     relays: () => p.relay().relays(),
     dialRelayed: (peer) => p.relay().dialRelayed(peer.publicKey),
   };
+}
+
+/** A discovery note as the node's event; `name` names a contact here. */
+export function discoveryEvent(
+  n: DiscoveryNote,
+  name: (key: Uint8Array) => string | undefined,
+): NodeEvent {
+  switch (n.type) {
+    case "all_reached":
+      return { type: "cascade", state: "all-reached", contacts: n.contacts, rounds: n.rounds };
+    case "backing_off":
+      return { type: "cascade", state: "backing-off", left: n.left, reason: n.reason };
+    case "run_done":
+      return {
+        type: "cascade",
+        state: "done",
+        failed: n.failed,
+        startedAt: n.startedAt,
+        ms: n.ms,
+        learnt: n.learnt,
+      };
+    case "published":
+      return { type: "record-published", seq: n.seq, addresses: n.addresses, relays: n.relays };
+    case "dropped":
+      return {
+        type: "record-dropped",
+        peer: n.name,
+        fingerprint: fingerprint(n.owner),
+        from: n.from,
+        reason: n.reason,
+        ...(n.seq !== undefined ? { seq: n.seq } : {}),
+        ...(n.have !== undefined ? { have: n.have } : {}),
+      };
+    case "handed_over":
+      return {
+        type: "records-handed",
+        peer: name(n.peer) ?? fingerprint(n.peer),
+        fingerprint: fingerprint(n.peer),
+        ok: n.ok,
+      };
+  }
 }

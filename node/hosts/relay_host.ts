@@ -1,5 +1,6 @@
 /** The node as relayed sessions and reachability see it (relay/RelayHost). */
-import { isIPv6Address, parseEndpoint, type SshServer } from "../transport/mod.ts";
+import { fingerprint } from "../identity/mod.ts";
+import { formatEndpoint, isIPv6Address, parseEndpoint, type SshServer } from "../transport/mod.ts";
 import { dialHappyEyeballs } from "../peers/mod.ts";
 import { DIAL_BACK_TIMEOUT_MS, type RelayHost, type RelayPeerSession } from "../relay/mod.ts";
 import { localNetworks } from "../reach/mod.ts";
@@ -74,18 +75,15 @@ export function relayHost(p: NodeParts, server: () => SshServer | undefined): Re
       );
     },
     dialBack: async (to, peer) => {
-      try {
-        const client = await p.sessions.dial({
-          to,
-          expect: peer,
-          expectName: nameOf(p, peer),
-          timeoutMs: DIAL_BACK_TIMEOUT_MS,
-        });
-        client.close();
-        return true;
-      } catch {
-        return false;
-      }
+      const reached = await p.sessions.dial({
+        to,
+        expect: peer,
+        expectName: nameOf(p, peer),
+        timeoutMs: DIAL_BACK_TIMEOUT_MS,
+      }).then((client) => (client.close(), true), () => false);
+      const [name, fp, address] = [nameOf(p, peer), fingerprint(peer), formatEndpoint(to)];
+      p.bus.emit({ type: "dial-back", peer: name, fingerprint: fp, address, reached });
+      return reached;
     },
     addresses: () => p.addresses.published(),
     localNetworks: () => localNetworks(),

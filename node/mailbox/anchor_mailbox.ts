@@ -6,7 +6,15 @@
  */
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import type { MailboxRefusal } from "../api/mod.ts";
 import type { MailboxStore } from "./mailbox_store.ts";
+
+/** What the anchor's mailbox did, beside its log lines. */
+export type AnchorMailboxNote =
+  /** A member's boxes were refused (the ones before it are held). */
+  | { readonly op: "refused"; readonly peer: Uint8Array; readonly code: MailboxRefusal }
+  /** Boxes past their age were dropped. */
+  | { readonly op: "expired"; readonly boxes: number };
 
 /** Tags one session may wait on. */
 const MAX_WATCHED_PER_SESSION = 512;
@@ -17,6 +25,7 @@ export interface AnchorMailboxOptions {
   /** The time boxes are dated and expired by. @default clock.now */
   readonly now?: () => number;
   readonly log: (line: string) => void;
+  readonly note?: (note: AnchorMailboxNote) => void;
   /** How a contact is named in the log. */
   readonly name: (peer: Uint8Array) => string;
 }
@@ -42,7 +51,10 @@ export class AnchorMailbox {
   startSweeping(everyMs = 600_000): void {
     const sweep = () =>
       this.store.sweep(this.#now()).then((n) => {
-        if (n > 0) this.#options.log(`mailbox: dropped ${n} expired boxes`);
+        if (n > 0) {
+          this.#options.log(`mailbox: dropped ${n} expired boxes`);
+          this.#options.note?.({ op: "expired", boxes: n });
+        }
       }).catch(() => {});
     sweep();
     this.#sweepTimer = this.#clock.setInterval(sweep, everyMs);
@@ -85,6 +97,7 @@ export class AnchorMailbox {
         this.#options.log(
           `mailbox: refused boxes from ${this.#options.name(peer)}: ${res.reason}`,
         );
+        this.#options.note?.({ op: "refused", peer, code: res.code ?? "malformed" });
       }
       if (res.stored > 0) {
         this.#watch(rpc, params.tag);

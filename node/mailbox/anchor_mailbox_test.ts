@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../clock/mod.ts";
 import { tempStore } from "../../testing/temp.ts";
-import { AnchorMailbox } from "./anchor_mailbox.ts";
+import { AnchorMailbox, type AnchorMailboxNote } from "./anchor_mailbox.ts";
 import { MailboxStore } from "./mailbox_store.ts";
 
 Deno.test("anchor mailbox: boxes are swept on the clock given, once past their age limit", async () => {
@@ -14,7 +14,13 @@ Deno.test("anchor mailbox: boxes are swept on the clock given, once past their a
   }], clock.now());
   let swept!: () => void;
   const sweptSome = new Promise<void>((resolve) => (swept = resolve));
-  const mailbox = new AnchorMailbox(store, { clock, log: () => swept(), name: () => "x" });
+  const notes: AnchorMailboxNote[] = [];
+  const mailbox = new AnchorMailbox(store, {
+    clock,
+    log: () => swept(),
+    note: (n) => notes.push(n),
+    name: () => "x",
+  });
   try {
     mailbox.startSweeping(600_000);
     await clock.advance(3_000_000); // five sweeps, each too early
@@ -24,6 +30,7 @@ Deno.test("anchor mailbox: boxes are swept on the clock given, once past their a
     await clock.advance(600_000); // the sixth: the box is an hour old
     await sweptSome;
     assert.equal(store.usage.boxes, 0);
+    assert.deepEqual(notes, [{ op: "expired", boxes: 1 }]);
   } finally {
     mailbox.close();
   }

@@ -54,6 +54,8 @@ export class GroupMailbox {
   readonly #again = new Map<string, boolean>();
   /** Hand-overs of entries received from members, waiting (see received). */
   readonly #later = new Map<string, TimerId>();
+  /** Groups whose received entries are about to be announced with received() (see due). */
+  readonly #due = new Set<string>();
   /** Waiting in idle() for a hand-over to start. */
   readonly #wakers: Array<() => void> = [];
   #closed = false;
@@ -108,7 +110,8 @@ export class GroupMailbox {
    * then, and the has-check in push then finds nothing to upload.
    */
   received(chat: string): void {
-    if (this.#later.has(chat) || this.#closed) return;
+    this.#due.delete(chat);
+    if (this.#later.has(chat) || this.#closed) return this.#wake();
     this.#later.set(
       chat,
       this.#clock.setTimeout(() => {
@@ -119,10 +122,22 @@ export class GroupMailbox {
     );
   }
 
-  /** Resolves when no visit is under way or waiting (for tests and benchmarks). */
+  /**
+   * Entries of `chat` came from a member and `received(chat)` follows
+   * shortly (the group service passes them on a moment later): idle() waits
+   * for that hand-over too.
+   */
+  due(chat: string): void {
+    if (!this.#closed) this.#due.add(chat);
+  }
+
+  /**
+   * Resolves when no visit is under way, waiting or due: the mailbox is
+   * quiescent (for tests and benchmarks, instead of a sleep).
+   */
   async idle(): Promise<void> {
-    while (this.#running.size > 0 || this.#later.size > 0) {
-      const started = this.#later.size > 0
+    while (this.#running.size > 0 || this.#later.size > 0 || this.#due.size > 0) {
+      const started = this.#later.size > 0 || this.#due.size > 0
         ? new Promise<void>((resolve) => this.#wakers.push(resolve))
         : undefined;
       await Promise.all([...this.#running.values(), started]);
@@ -134,6 +149,7 @@ export class GroupMailbox {
     this.#closed = true;
     for (const t of this.#later.values()) this.#clock.clearTimeout(t);
     this.#later.clear();
+    this.#due.clear();
     this.#wake();
   }
 
@@ -163,16 +179,22 @@ export class GroupMailbox {
       for (let fwd: boolean | undefined = forward; fwd !== undefined; fwd = this.#again.get(k)) {
         this.#again.delete(k);
         if (s.rpc.closed) break;
-        await fetchDue(this.#ctx, s, chat, this.#clock.now());
+        const stored = await fetchDue(this.#ctx, s, chat, this.#clock.now());
+        const visited = () =>
+          this.#host.note?.({ op: "visited", anchor: s.name, chat, stored, forward: fwd });
         if (!this.#host.groups.get(chat)?.membership.members.has(toHex(this.#me))) {
           // Removed while away: a pointer may be waiting for a later re-add.
           await this.#readPointers(s);
+          visited();
           break;
         }
         const epochs = await this.#epochsOf(chat);
+        if (epochs.length > 0) {
+          await push(this.#ctx, s, chat, epochs, fwd);
+          await point(this.#ctx, s, chat, epochs);
+        }
+        visited();
         if (epochs.length === 0) break;
-        await push(this.#ctx, s, chat, epochs, fwd);
-        await point(this.#ctx, s, chat, epochs);
       }
     })().catch((err) => {
       if (!s.rpc.closed) {

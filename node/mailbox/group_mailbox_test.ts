@@ -27,6 +27,17 @@ Deno.test("group mailbox: received entries are handed over 1.5 s later, once per
   await waiting;
   assert.equal(clock.pending, 0);
 
+  // Entries that just came in are due for a hand-over before received() is called for them.
+  mailbox.due("g-3");
+  let quiet = false;
+  const due = mailbox.idle().then(() => (quiet = true));
+  await clock.advance(5000);
+  assert.equal(quiet, false, "idle waits for a due hand-over");
+  mailbox.received("g-3");
+  await clock.advance(1500);
+  await due;
+
+  mailbox.due("g-4");
   mailbox.received("g-1");
   const closing = mailbox.idle();
   mailbox.close();

@@ -30,23 +30,25 @@ const MAX_CHAIN = 64;
 /** An entry fetched from a box, with what merging it needs at hand. */
 type FetchedEntry = RawEntry & { author: Uint8Array; hex: string; seq: number; lamport: number };
 
-/** A visit's progress over its rounds: entries fetched, and merged (or given up). */
+/** A visit's progress over its rounds: entries fetched, merged (or given up), and new ones stored. */
 interface Tally {
   fetched: number;
   merged: number;
+  stored: number;
 }
 
 /**
  * Fetches under every epoch due (the current one, the one before, and
  * those fetched before and still in their grace period at `now`), again as
  * merged changes bring new epochs, then retires epochs past their grace.
+ * Resolves with the number of new entries stored.
  */
 export async function fetchDue(
   ctx: VisitContext,
   s: AnchorSession,
   chat: string,
   now: number,
-): Promise<void> {
+): Promise<number> {
   const kv = ctx.host.kv;
   const key = keys.mboxCursor(s.peer, chat);
   const saved = (await kv.get<unknown>(key)).value;
@@ -59,6 +61,7 @@ export async function fetchDue(
   const first = !s.looked.has(chat);
   s.looked.add(chat);
   const startedAt = (await ctx.epochsOf(chat)).at(-1)?.id;
+  let stored = 0;
   for (let round = 0; round < MAX_CHAIN && !s.rpc.closed; round++) {
     const epochs = await ctx.epochsOf(chat);
     const todo = dueEpochs({ epochs, startedAt, notified: s.notified, first, cursors, done, now });
@@ -68,30 +71,33 @@ export async function fetchDue(
       done.add(ep.id);
       s.notified.delete(ep.keys.tag);
       const before = cursors[ep.id];
-      cursors[ep.id] = {
-        ...before,
-        ...await fetchEpoch(ctx, s, chat, ep, before ?? { gen: "", after: 0 }),
-      };
+      const got = await fetchEpoch(ctx, s, chat, ep, before ?? { gen: "", after: 0 });
+      stored += got.stored;
+      cursors[ep.id] = { ...before, ...got.cursor };
       await kv.set(key, { v: 2, e: cursors });
     }
   }
   await kv.set(key, { v: 2, e: retireCursors(cursors, await ctx.epochsOf(chat), now) });
+  return stored;
 }
 
-/** Fetches and merges the boxes filed under one epoch after `cursor`; resolves with the new cursor. */
+/**
+ * Fetches and merges the boxes filed under one epoch after `cursor`;
+ * resolves with the new cursor and the number of new entries stored.
+ */
 export async function fetchEpoch(
   ctx: VisitContext,
   s: AnchorSession,
   chat: string,
   ep: MailEpoch,
   start: Cursor,
-): Promise<Cursor> {
+): Promise<{ cursor: Cursor; stored: number }> {
   const mk = ep.keys;
   // The cursor moves once a round is merged; the next round is fetched meanwhile.
   let cursor: Cursor = { gen: start.gen, after: start.after };
   let after = cursor.after;
   let gen = cursor.gen;
-  const tally: Tally = { fetched: 0, merged: 0 };
+  const tally: Tally = { fetched: 0, merged: 0, stored: 0 };
   let merging: Promise<void> = Promise.resolve();
   // One hex string per run of boxes by one author, not one per box.
   let lastAuthor: Uint8Array = new Uint8Array(0);
@@ -154,7 +160,10 @@ export async function fetchEpoch(
       }
       if (!more) break;
     }
-    if (bad > 0) ctx.host.say(`mailbox of ${s.name}: ${bad} boxes did not open; skipped`);
+    if (bad > 0) {
+      ctx.host.say(`mailbox of ${s.name}: ${bad} boxes did not open; skipped`);
+      ctx.host.note?.({ op: "unopened", anchor: s.name, chat, boxes: bad });
+    }
     tally.fetched += raws.length;
     // At most one round merging while the next is fetched.
     await merging;
@@ -169,7 +178,7 @@ export async function fetchEpoch(
   if (tally.fetched >= PROGRESS_MIN) {
     ctx.host.progress({ chat, from: s.name, done: tally.fetched, total: tally.fetched });
   }
-  return cursor;
+  return { cursor, stored: tally.stored };
 }
 
 /**
@@ -235,6 +244,7 @@ async function mergeRound(
     if (progressed === 0) break;
   }
   tally.merged += pending.length;
+  tally.stored += stored;
   if (stored > 0) {
     const g = groups.get(chat);
     ctx.host.say(
@@ -242,6 +252,13 @@ async function mergeRound(
         pending.length > 0 ? `, ${pending.length} not taken` : ""
       }`,
     );
+    ctx.host.note?.({
+      op: "taken",
+      anchor: s.name,
+      chat,
+      entries: stored,
+      left: pending.length,
+    });
   }
 }
 

@@ -76,6 +76,7 @@ export async function push(
           ctx.host.say(
             `${s.name} holds no more group mail from us: ${res.reason ?? "refused"}`,
           );
+          ctx.host.note?.({ op: "refused", anchor: s.name, chat, reason: res.reason ?? "refused" });
           return;
         }
       }

@@ -7,6 +7,7 @@
  * held is ever evicted to make room, so a flood by one contact cannot push
  * out another's mail.
  */
+import type { MailboxRefusal } from "../api/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import { MAX_BODY_BYTES, toHex } from "../log/mod.ts";
 import { MAILBOX_ID_BYTES, MAILBOX_TAG_BYTES } from "./mailbox_crypto.ts";
@@ -61,8 +62,10 @@ export interface PutResult {
   readonly taken: number;
   readonly stored: number;
   readonly duplicates: number;
-  /** Why the box after the taken ones was refused. */
+  /** Why the box after the taken ones was refused, in words for the member. */
   readonly reason?: string;
+  /** The same, as a code (with `reason`). */
+  readonly code?: MailboxRefusal;
 }
 
 export interface FetchResult {
@@ -171,10 +174,11 @@ export class MailboxStore {
       const seen = new Set<string>();
       let duplicates = 0;
       let reason: string | undefined;
-      if (tag.length !== MAILBOX_TAG_BYTES * 2) reason = "malformed tag";
+      let code: MailboxRefusal | undefined;
+      if (tag.length !== MAILBOX_TAG_BYTES * 2) [reason, code] = ["malformed tag", "malformed"];
       for (const { id, box } of reason ? [] : items) {
         if (id.length !== MAILBOX_ID_BYTES * 2) {
-          reason = "malformed box id";
+          [reason, code] = ["malformed box id", "malformed"];
           break;
         }
         if (held.has(id) || seen.has(id)) {
@@ -182,16 +186,17 @@ export class MailboxStore {
           continue;
         }
         if (box.length > MAX_BOX_BYTES) {
-          reason = `a box is at most ${MAX_BOX_BYTES} bytes`;
+          [reason, code] = [`a box is at most ${MAX_BOX_BYTES} bytes`, "too-large"];
           break;
         }
         const l = this.limits;
         if (u.boxes + 1 > l.perUploaderBoxes || u.bytes + box.length > l.perUploaderBytes) {
           reason = `your mailbox quota on this anchor is full (${u.boxes} boxes, ${u.bytes} bytes)`;
+          code = "quota";
           break;
         }
         if (total.boxes + 1 > l.totalBoxes || total.bytes + box.length > l.totalBytes) {
-          reason = "this anchor's mailbox is full";
+          [reason, code] = ["this anchor's mailbox is full", "full"];
           break;
         }
         u.boxes++;
@@ -213,6 +218,7 @@ export class MailboxStore {
         stored: fresh.length,
         duplicates,
         ...(reason ? { reason } : {}),
+        ...(code ? { code } : {}),
       };
     });
   }

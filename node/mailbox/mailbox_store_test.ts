@@ -64,6 +64,7 @@ Deno.test("mailbox store: arrival order, dedupe, large boxes, kept across a reop
   );
   assert.equal(tooBig.taken, 0);
   assert.match(tooBig.reason!, /at most/);
+  assert.equal(tooBig.code, "too-large");
 
   const reopened = await MailboxStore.open(t.store);
   assert.deepEqual(reopened.usage, { boxes: 3, bytes: 15 + MAX_BOX_BYTES });
@@ -79,15 +80,23 @@ Deno.test("mailbox store: per-uploader quota and total cap refuse with a reason,
   const r = await m.put(ALICE, TAG, [1, 2, 3].map((i) => ({ id: id(i), box: box(10) })), 0);
   assert.equal(r.taken, 2);
   assert.match(r.reason!, /quota on this anchor is full \(2 boxes/);
+  assert.equal(r.code, "quota");
   // A duplicate of something held is still taken.
   assert.equal((await m.put(ALICE, TAG, [{ id: id(1), box: box(10) }], 0)).taken, 1);
   assert.equal((await m.put(BOB, TAG, [{ id: id(4), box: box(10) }], 0)).stored, 1);
   const full = await m.put(BOB, TAG, [{ id: id(5), box: box(10) }], 0);
-  assert.deepEqual([full.taken, full.reason], [0, "this anchor's mailbox is full"]);
+  assert.deepEqual([full.taken, full.reason, full.code], [
+    0,
+    "this anchor's mailbox is full",
+    "full",
+  ]);
+  const bad = await m.put(BOB, "zz", [{ id: id(5), box: box(10) }], 0);
+  assert.deepEqual([bad.taken, bad.code], [0, "malformed"]);
   assert.equal((await m.fetch(TAG, 0, 100, 0)).items.length, 3);
   const bytes = await MailboxStore.open(t.store, { perUploaderBytes: 25 });
   const r2 = await bytes.put(BOB, "cd".repeat(16), [{ id: id(6), box: box(20) }], 0);
   assert.match(r2.reason!, /quota/);
+  assert.equal(r2.code, "quota");
 });
 
 Deno.test("mailbox store: boxes expire, stop being served, and free their quota", async () => {

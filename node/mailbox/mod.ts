@@ -30,6 +30,7 @@ export {
   MAX_BOX_BYTES,
   type PutResult,
 } from "./mailbox_store.ts";
-export { AnchorMailbox } from "./anchor_mailbox.ts";
+export { AnchorMailbox, type AnchorMailboxNote } from "./anchor_mailbox.ts";
 export { GroupMailbox } from "./group_mailbox.ts";
-export type { GroupMailboxHost, MailboxProgress } from "./visit_context.ts";
+export { anchorMailboxEvent, mailboxEvent } from "./mailbox_events.ts";
+export type { GroupMailboxHost, MailboxNote, MailboxProgress } from "./visit_context.ts";

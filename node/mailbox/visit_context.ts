@@ -19,6 +19,41 @@ export interface MailboxProgress {
   readonly total: number;
 }
 
+/**
+ * What a member's visit did, beside its log lines: `anchor` is the anchor's
+ * name, `chat` the group's id. "taken": entries merged from fetched boxes
+ * (`left` not taken); "unopened": boxes that did not open; "refused": the
+ * anchor holds no more from us, in its own words; "visited": one visit of a
+ * group ended (fetched, merged, handed over; `forward`: others' entries too).
+ */
+export type MailboxNote =
+  | {
+    readonly op: "taken";
+    readonly anchor: string;
+    readonly chat: string;
+    readonly entries: number;
+    readonly left: number;
+  }
+  | {
+    readonly op: "unopened";
+    readonly anchor: string;
+    readonly chat: string;
+    readonly boxes: number;
+  }
+  | {
+    readonly op: "refused";
+    readonly anchor: string;
+    readonly chat: string;
+    readonly reason: string;
+  }
+  | {
+    readonly op: "visited";
+    readonly anchor: string;
+    readonly chat: string;
+    readonly stored: number;
+    readonly forward: boolean;
+  };
+
 /** The node, as a member's mailbox sees it. */
 export interface GroupMailboxHost {
   readonly log: ChatLog;
@@ -38,6 +73,8 @@ export interface GroupMailboxHost {
   contacts(): Uint8Array[];
   progress(p: MailboxProgress): void;
   say(line: string): void;
+  /** What a visit did (see MailboxNote). */
+  note?(n: MailboxNote): void;
 }
 
 /** A live session with an anchor, and what this session has learnt from it. */

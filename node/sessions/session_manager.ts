@@ -101,6 +101,8 @@ export class SessionManager {
   readonly learntVia = new Map<string, string>();
   /** The last dial failure per contact, told once per change. */
   readonly #dialErrors = new Map<string, string>();
+  /** Errors of dials whose SSH did not come up (the rest failed in the roj session). */
+  readonly #sshFailures = new WeakSet<object>();
   #closing = false;
 
   constructor(deps: SessionManagerDeps) {
@@ -185,7 +187,10 @@ export class SessionManager {
     arrival: Arrival,
     ready?: (rpc: RpcSession, client: SshClient) => Promise<Contact> | Contact,
   ): Promise<{ kept: boolean; contact: Contact }> {
-    const client = await this.dial(plan);
+    const client = await this.dial(plan).catch((err) => {
+      if (typeof err === "object" && err !== null) this.#sshFailures.add(err);
+      throw err;
+    });
     try {
       const rpc = this.rpc(await client.openRoj(), client.remoteKey);
       await rpc.ready;
@@ -215,6 +220,12 @@ export class SessionManager {
     const { race } = options;
     const current = this.#peers.get(contact.publicKey);
     if (this.#closing || (current && !(options.upgrade && current.via !== undefined))) return false;
+    this.#d.bus.emit({
+      type: "dialling",
+      peer: contact.name,
+      fingerprint: fingerprint(contact.publicKey),
+      address: addr,
+    });
     try {
       const { kept } = await this.establish(
         {
@@ -251,6 +262,9 @@ export class SessionManager {
       fingerprint: fingerprint(contact.publicKey),
       address,
       code: err instanceof RojError ? err.code : "error",
+      stage: typeof err === "object" && err !== null && this.#sshFailures.has(err)
+        ? "ssh"
+        : "session",
       reason,
     });
   }
@@ -279,6 +293,12 @@ export class SessionManager {
       },
     );
     this.#d.bus.say(`reached ${contact.name} at ${addr}, typed by hand`);
+    this.#d.bus.emit({
+      type: "typed-address",
+      peer: contact.name,
+      fingerprint: fingerprint(contact.publicKey),
+      address: addr,
+    });
     return this.#d.contacts.get(contact.publicKey) ?? contact;
   }
 

@@ -1,0 +1,51 @@
+/**
+ * The mailbox's notes as the node's events (api/NodeEvent): groups named as
+ * this node shows them, peers with their fingerprints, the anchor's own
+ * words bounded and their control characters escaped (node/text).
+ */
+import type { NodeEvent } from "../api/mod.ts";
+import { fingerprint } from "../identity/mod.ts";
+import { escapeControl } from "../text/mod.ts";
+import type { AnchorMailboxNote } from "./anchor_mailbox.ts";
+import type { MailboxNote } from "./visit_context.ts";
+
+/** How much of an anchor-supplied reason an event carries, in characters before escaping. */
+const MAX_REASON = 120;
+
+/** A member's visit note as an event; `groupName` names a group (by id) here. */
+export function mailboxEvent(
+  n: MailboxNote,
+  groupName: (id: string) => string | undefined,
+): NodeEvent {
+  const at = { type: "mailbox", anchor: n.anchor, group: groupName(n.chat) ?? n.chat, id: n.chat };
+  switch (n.op) {
+    case "taken":
+      return { ...at, type: "mailbox", op: "taken", entries: n.entries, left: n.left };
+    case "unopened":
+      return { ...at, type: "mailbox", op: "unopened", boxes: n.boxes };
+    case "refused":
+      return { ...at, type: "mailbox", op: "refused", reason: bounded(n.reason) };
+    case "visited":
+      return { ...at, type: "mailbox", op: "visited", stored: n.stored, forward: n.forward };
+  }
+}
+
+/** An anchor's mailbox note as an event; `name` names a contact here. */
+export function anchorMailboxEvent(
+  n: AnchorMailboxNote,
+  name: (peer: Uint8Array) => string,
+): NodeEvent {
+  if (n.op === "expired") return { type: "anchor-mailbox", op: "expired", boxes: n.boxes };
+  return {
+    type: "anchor-mailbox",
+    op: "refused",
+    peer: name(n.peer),
+    fingerprint: fingerprint(n.peer),
+    code: n.code,
+  };
+}
+
+/** Peer text for an event: its first MAX_REASON characters, as one escaped line. */
+function bounded(text: string): string {
+  return escapeControl(text.slice(0, MAX_REASON));
+}
