@@ -91,7 +91,7 @@ export function chatPages(ctx: AdminContext): Hono {
             <a href={`/chats/${seg(name)}/members`}>Members</a>
           </p>
         )}
-        {forks.map((f) => <ForkNotice fork={f} />)}
+        {forks.map((f) => <ForkNotice key={f.authorFingerprint} fork={f} />)}
         {messages.length >= last && last < 100_000 && (
           <p>
             <a href={`/chats/${seg(name)}?last=${Math.min(last * 5, 100_000)}`}>
