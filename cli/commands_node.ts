@@ -13,6 +13,7 @@ import {
   chatLines,
   contactLines,
   escapeControl,
+  forkLine,
   messageLine,
   peerLines,
   progressText,
@@ -68,6 +69,8 @@ export interface ReadOptions {
  * `roj read` through the node: prints the chat, then with `follow` every new
  * message of it until interrupted. Following starts before reading (both on
  * one connection, answered in order), so nothing falls between the two.
+ * Forks on record in the chat (someone's key signed two different entries)
+ * get a line each on stderr, like progress, so piped output stays messages.
  * @throws {RojError} unreachable when the node stops while following.
  */
 export async function readViaNode(
@@ -86,12 +89,19 @@ export async function readViaNode(
         io.err(`catching up ${progressText(event.progress)}\n`);
         return;
       }
+      if (event.type === "fork" && event.fork.chat === chat) {
+        io.err(forkLine(event.fork) + "\n");
+        return;
+      }
       if (event.type !== "message") return;
       if (early) early.push(event.message);
       else show(event.message);
     });
     following.catch(() => {}); // awaited below; this only keeps an early failure from escaping
   }
+  // Asked first, answered in order: the messages are the last call made.
+  const forks = client.call("forks", { chat });
+  forks.catch(() => {}); // awaited below, after the read that names a missing chat
   const messages = await client.call("read", {
     chat,
     ...(opts.last !== undefined ? { last: opts.last } : {}),
@@ -99,6 +109,7 @@ export async function readViaNode(
   if (opts.json) io.out(json(messages));
   else if (messages.length === 0 && !following) io.out("(no messages yet)\n");
   else for (const m of messages) io.out(messageLine(m) + "\n");
+  for (const f of await forks) io.err(forkLine(f) + "\n");
   if (!following) return;
 
   const seen = new Set(messages.map((m) => m.hash));

@@ -11,6 +11,7 @@ import type {
   CatchUpView,
   ChatView,
   ContactView,
+  ForkView,
   MessageView,
   PeerView,
   PortMapView,
@@ -58,6 +59,21 @@ export function messageLine(m: MessageView): string {
   return `${shortTime(m.ts)}  ${escapeControl(m.author)}${marker ? ` ${marker}` : ""}  ${
     bodyText(m.body)
   }`;
+}
+
+/**
+ * A fork on record, for the person: "! bob's node signed two different
+ * entries #17 (first seen …): the first is kept, no more of that fork is
+ * taken (hashes 1a2b3c4d / 5e6f7a8b)".
+ */
+export function forkLine(f: ForkView): string {
+  const when = `first seen ${shortTime(f.firstSeen)}`;
+  const hashes = `hashes ${f.kept.slice(0, 8)} / ${f.twin.slice(0, 8)}`;
+  return f.mine
+    ? `! this identity signed two different entries #${f.seq} (${when}): is it running on another device too? The first is kept (${hashes})`
+    : `! ${
+      escapeControl(f.author)
+    }'s node signed two different entries #${f.seq} (${when}): the first is kept, no more of that fork is taken (${hashes})`;
 }
 
 /** The first `max` characters of a body on one line, whitespace collapsed. */

@@ -96,6 +96,7 @@ export async function wire(
     groups: b.groups,
     bus,
   });
+  b.log.onFork = (fork) => chats.forkSeen(fork);
   const progress = new CatchUpProgress(bus, clock, b.log, (id) => directory.byId(id)?.name);
   // The network, relay, cascade and group service are built below; closures reach them later.
   const addresses = new OwnAddresses({

@@ -140,6 +140,8 @@ export class FakeNode implements NodeApi {
         this.emit({ type: "contact", contact });
         return contact;
       }
+      case "forks":
+        return [];
       default:
         throw new RojError("bad_input", `the fake node does not serve ${method}`);
     }

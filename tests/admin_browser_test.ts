@@ -1,15 +1,16 @@
 /**
  * The admin in a real browser (Debian's chromium via playwright-core), two
  * real nodes: invite on A's admin, preview and accept on B's, send from B's
- * page and watch it arrive on A's without a reload, rename, the hive picture,
- * and refusals (no token, a rebinding Host, a foreign Origin). Screenshots of
- * each page go to test-artifacts/admin/.
+ * page and watch it arrive on A's without a reload, a fork notice, rename,
+ * the hive picture, and refusals (no token, a rebinding Host, a foreign
+ * Origin). Screenshots of each page go to test-artifacts/admin/.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import { type AdminServer, startAdmin } from "../routes/mod.ts";
+import { createEntry } from "../node/log/mod.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = new URL("../test-artifacts/admin/", import.meta.url);
@@ -181,6 +182,27 @@ Deno.test({
         /are you there\?/,
       );
     });
+
+    await t.step(
+      "A: a fork of bob's (two entries #1 signed by his key) is shown once",
+      async () => {
+        const chat = a.node.chat("bob").id;
+        const first = (await a.node.log.read(chat)).find((e) => e.body === "hello from bob")!;
+        const twin = await createEntry(b.node.signer, { ...first, body: "another hello" });
+        await a.node.log.merge(chat, [{ signed: twin.signed, sig: twin.sig }]);
+        await a.waitFor((e) => e.type === "fork");
+        await pageA.goto(new URL("/chats/bob", adminA.origin).href);
+        const notice = pageA.getByRole("alert").filter({ hasText: "two different entries #1" });
+        await notice.waitFor();
+        assert.match(
+          await notice.textContent() ?? "",
+          /^bob's node signed two different entries #1/,
+        );
+        assert.equal(await pageA.locator("[data-fork]").count(), 1);
+        assert.equal(await pageA.locator(".msg .body", { hasText: "another hello" }).count(), 0);
+        await shot(pageA, "chat-fork");
+      },
+    );
 
     await t.step("A renames bob, with the keyboard", async () => {
       await pageA.goto(new URL("/contacts", adminA.origin).href);

@@ -61,6 +61,8 @@ export const methodParams = {
   "group.leave": z.object({ group: chatName }).strict(),
   /** A group's current members. */
   "group.members": z.object({ group: chatName }).strict(),
+  /** Forks on record: someone's key signed two different entries for one place (all chats, or one). */
+  forks: z.object({ chat: chatName.optional() }).strict(),
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
 } as const;
@@ -199,6 +201,29 @@ export interface MessageView {
    */
   readonly state: "stored" | "delivered" | "received";
   readonly hash: string;
+}
+
+/**
+ * A fork: two different entries signed by one author for one place (`seq`)
+ * of their chain in a chat. The first is kept; the other is evidence, and no
+ * more of that author's twins in the chat are taken. Either their key is
+ * used on two devices (for `mine`, this identity runs elsewhere too) or
+ * their node misbehaves.
+ */
+export interface ForkView {
+  /** The chat's name on this node. */
+  readonly chat: string;
+  /** The author's name on this node (this node's own name for `mine`). */
+  readonly author: string;
+  readonly authorFingerprint: string;
+  readonly mine: boolean;
+  readonly seq: number;
+  /** Hash (hex) of the entry kept: the first seen. */
+  readonly kept: string;
+  /** Hash (hex) of the other entry. */
+  readonly twin: string;
+  /** ms since the epoch when this node first saw the other entry. */
+  readonly firstSeen: number;
 }
 
 export interface ChatView {
@@ -481,7 +506,9 @@ export type NodeEvent =
     readonly code: MailboxRefusal;
   }
   /** A passive anchor dropped boxes past their age. */
-  | { readonly type: "anchor-mailbox"; readonly op: "expired"; readonly boxes: number };
+  | { readonly type: "anchor-mailbox"; readonly op: "expired"; readonly boxes: number }
+  /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */
+  | { readonly type: "fork"; readonly fork: ForkView };
 
 /**
  * Why an address record was not taken: "old" (older than the one held),
@@ -522,6 +549,7 @@ export interface Results {
   "group.promote": GroupView;
   "group.leave": { left: string };
   "group.members": MemberView[];
+  forks: ForkView[];
   follow: never;
 }
 

@@ -4,13 +4,13 @@
  * every entry shown as a message event. Syncing with peers is
  * session_syncs.ts; group membership is group_service.ts.
  */
-import type { ChatView, MessageView } from "../api/mod.ts";
+import type { ChatView, ForkView, MessageView } from "../api/mod.ts";
 import type { ContactBook } from "../contacts/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { Group, GroupBook } from "../groups/mod.ts";
 import { fingerprint, type Signer } from "../identity/mod.ts";
-import { type ChatLog, type Entry, toHex } from "../log/mod.ts";
+import { type ChatLog, type Entry, type Fork, toHex } from "../log/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import type { DeliveryMarks } from "../sync/mod.ts";
 import { type ChatRef, memberNamer, messageView, type Viewer } from "../views/mod.ts";
@@ -178,6 +178,52 @@ export class ChatService {
     const mark = await this.#d.store.kv.get<number>(keys.readMark(chat.id));
     const seen = typeof mark.value === "number" ? mark.value : 0;
     return await this.#d.log.countNewer(chat.id, seen, { except: this.#d.me, limit: 10_000 });
+  }
+
+  /** The forks on record in the chat called `name`, or in every chat. */
+  async forks(name?: string): Promise<ForkView[]> {
+    const chats = name === undefined ? this.#d.directory.all() : [this.#d.directory.chat(name)];
+    const out: ForkView[] = [];
+    for (const chat of chats) {
+      for (const f of await this.#d.log.forks(chat.id)) out.push(this.#forkView(chat, f));
+    }
+    return out;
+  }
+
+  /** The log recorded a fork: tell followers and the log, once. */
+  forkSeen(f: Fork): void {
+    const chat = this.#d.directory.byId(f.chat);
+    if (!chat) return; // not a chat shown here
+    const fork = this.#forkView(chat, f);
+    this.#d.bus.emit({ type: "fork", fork });
+    this.#d.bus.say(
+      fork.mine
+        ? `this identity signed two different entries #${fork.seq} in ${fork.chat}: ` +
+          "is it running on another device too? The first is kept"
+        : `${fork.author}'s node signed two different entries #${fork.seq} in ${fork.chat}; ` +
+          "the first is kept, no more of that fork is taken",
+    );
+  }
+
+  #forkView(chat: ChatRef, f: Fork): ForkView {
+    const hex = toHex(f.author);
+    const mine = hex === toHex(this.#d.me);
+    const g = chat.kind === "group" ? this.#d.groups.get(chat.id) : undefined;
+    const fp = this.#viewer.fingerprintOf(f.author);
+    return {
+      chat: chat.name,
+      author: mine
+        ? this.#d.myName
+        : g
+        ? this.memberName(g)(hex)
+        : this.#d.contacts.get(f.author)?.name ?? fp,
+      authorFingerprint: fp,
+      mine,
+      seq: f.seq,
+      kept: toHex(f.kept),
+      twin: toHex(f.twin.hash),
+      firstSeen: f.seen,
+    };
   }
 
   /** Every chat with its unread count and last message. */

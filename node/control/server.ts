@@ -183,6 +183,8 @@ export function eventChat(event: NodeEvent): string | null {
       return event.chat;
     case "progress":
       return event.progress.chat;
+    case "fork":
+      return event.fork.chat;
     default:
       return null;
   }

@@ -54,6 +54,7 @@ const CHAT_METHODS: readonly CallMethod[] = [
   "group.promote",
   "group.leave",
   "group.members",
+  "forks",
 ];
 
 export function createHandlers(d: HandlerDeps): Handlers {
@@ -118,6 +119,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     "group.promote": (p) => d.groups.promote(p.group, p.member),
     "group.leave": (p) => d.groups.leave(p.group),
     "group.members": (p) => d.groups.view(d.directory.group(p.group)).members,
+    forks: (p) => d.chats.forks(p.chat),
   };
   if (!d.passive) return table;
   const refuse = () => {

@@ -3,9 +3,11 @@
  *
  * Each author appends only to their own chain (seq 1, 2, … linked by `prev`),
  * so merging entries from anyone is a union: an entry is stored when its
- * signature verifies and it extends its author's chain exactly by one. A second,
- * different entry for a taken author+seq is an equivocation: the first stays,
- * the other is kept aside as evidence.
+ * signature verifies, it extends its author's chain exactly by one and it
+ * does not move the chat's clock too far (clock_bound.ts). A second, different
+ * entry for a taken author+seq is an equivocation (a fork): the first stays,
+ * and the first such pair per author and chat is kept as evidence
+ * (fork_records.ts); later twins of that author there are refused unrecorded.
  *
  * Durability: an entry is reported stored only after the KV commit holding it,
  * and each commit also moves the authors' heads, so a crash at any moment leaves
@@ -24,8 +26,10 @@ import { keys, type Store } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { AuthorKeys } from "./author_keys.ts";
 import { checkChains } from "./chain_check.ts";
+import { nextLamport } from "./clock_bound.ts";
 import { planCommits } from "./commit_plan.ts";
 import { createEntry, type Ed25519Verifier, type Entry } from "./entry.ts";
+import { type Fork, ForkRecords } from "./fork_records.ts";
 import { type Head, HeadCache } from "./head_cache.ts";
 import * as reads from "./log_reads.ts";
 import { decodeSorted, verifyCandidates } from "./merge_input.ts";
@@ -47,8 +51,10 @@ export interface ChatLogOptions {
   verifier?: Ed25519Verifier;
   /** Dates appended entries unless `now` is given. @default systemClock */
   clock?: Clock;
-  /** The time appended entries carry, in ms. @default clock.now */
+  /** The time appended entries (and fork records) carry, in ms. @default clock.now */
   now?: () => number;
+  /** Told of each fork when it is first recorded. @see ChatLog.onFork */
+  onFork?: (fork: Fork) => void;
 }
 
 export class ChatLog {
@@ -58,6 +64,8 @@ export class ChatLog {
   readonly #authorKeys = new AuthorKeys();
   readonly #heads: HeadCache;
   readonly #tails: TailCache;
+  readonly #forks: ForkRecords;
+  #onFork: ((fork: Fork) => void) | undefined;
   /** Serialises writers per chat within this process. */
   readonly #locks = new Map<string, Promise<unknown>>();
 
@@ -68,6 +76,21 @@ export class ChatLog {
     this.#now = options.now ?? (() => clock.now());
     this.#heads = new HeadCache(store, this.#authorKeys);
     this.#tails = new TailCache(this.#authorKeys);
+    this.#forks = new ForkRecords({
+      store,
+      keyOf: this.#keyOf,
+      now: this.#now,
+      entryAt: (chat, author, seq) => this.#entryAt(chat, author, seq),
+    });
+    this.#onFork = options.onFork;
+  }
+
+  /**
+   * Who is told of each fork when it is first recorded (once per author and
+   * chat); set by whoever shows forks to the person.
+   */
+  set onFork(listener: ((fork: Fork) => void) | undefined) {
+    this.#onFork = listener;
   }
 
   #withLock<T>(chat: string, fn: () => Promise<T>): Promise<T> {
@@ -147,7 +170,8 @@ export class ChatLog {
           const made: Entry[] = [];
           const ts = this.#now();
           for (const item of items) {
-            const lamport = Math.max(clock, head?.lamport ?? 0) + 1;
+            // Never fails for what others sent: see clock_bound.ts.
+            const lamport = nextLamport(clock, head?.lamport ?? 0);
             const e = await createEntry(signer, {
               chat,
               author: signer.publicKey,
@@ -160,7 +184,7 @@ export class ChatLog {
             });
             made.push(e);
             head = e;
-            clock = lamport;
+            clock = Math.max(clock, lamport);
           }
           await this.#commit(chat, made);
           return made;
@@ -296,8 +320,39 @@ export class ChatLog {
     here = true,
   ): Promise<{ candidates: Entry[]; held: number }> {
     const { fresh, held } = await this.#dropHeld(chat, step);
-    const candidates = await verifyCandidates(chat, fresh, this.#verifier, here, rejected);
+    const candidates = await verifyCandidates(
+      chat,
+      this.#dropForked(chat, fresh, rejected),
+      this.#verifier,
+      here,
+      rejected,
+    );
     return { candidates, held };
+  }
+
+  /**
+   * Refuses, without checking their signatures, the twins of authors whose
+   * fork in `chat` is on record already (as far as memory tells: the chain
+   * rules catch the rest): one pair is evidence enough.
+   */
+  #dropForked(chat: string, fresh: Entry[], rejected: Rejection[]): Entry[] {
+    const forked = this.#forks.known(chat);
+    const heads = this.#heads.of(chat);
+    if (!forked || forked.size === 0 || !heads) return fresh;
+    return fresh.filter((e) => {
+      const k = this.#keyOf(e.author);
+      const head = heads.get(k)?.head;
+      // Not held byte for byte (#dropHeld): a different entry at a taken place.
+      if (!forked.has(k) || !head || e.seq > head.seq) return true;
+      rejected.push({
+        code: "equivocation",
+        reason: `author already has a different entry ${e.seq}, and a fork on record here; ` +
+          "no more of it is taken",
+        author: e.author,
+        seq: e.seq,
+      });
+      return false;
+    });
   }
 
   /** Stores one step's verified entries, retrying when another writer got in between. */
@@ -327,7 +382,7 @@ export class ChatLog {
     const authors = new Map<string, Uint8Array>();
     for (const e of candidates) authors.set(this.#keyOf(e.author), e.author);
     const cache = await this.#heads.load(chat, [...authors.values()]);
-    await this.#heads.loadClock(chat);
+    const clock = await this.#heads.loadClock(chat);
     const tips = new Map<string, Head | null>();
     for (const k of authors.keys()) tips.set(k, cache.get(k)!.head);
     const { accepted, conflicts, duplicates, rejected } = await checkChains(
@@ -335,20 +390,23 @@ export class ChatLog {
       tips,
       this.#keyOf,
       (author, seq) => this.#entryAt(chat, author, seq),
+      clock,
     );
-    if (options.allOrNothing && rejected.length > 0) return { stored: [], duplicates, rejected };
-    await this.#commit(chat, accepted, writing);
-    if (conflicts.length > 0) {
-      const op = this.#store.kv.atomic();
-      for (const c of conflicts.slice(0, 100)) {
-        op.set(
-          keys.conflict(chat, c.author, c.seq, c.hash),
-          { signed: c.signed, sig: c.sig } satisfies RawEntry,
-        );
-      }
-      await op.commit();
+    const refused = options.allOrNothing === true && rejected.length > 0;
+    if (!refused) await this.#commit(chat, accepted, writing);
+    // Evidence is kept even when the batch is refused whole: the pair proves the fork.
+    if (conflicts.length > 0) await this.#recordForks(chat, conflicts);
+    return refused
+      ? { stored: [], duplicates, rejected }
+      : { stored: accepted, duplicates, rejected };
+  }
+
+  async #recordForks(chat: string, twins: Entry[]): Promise<void> {
+    for (const fork of await this.#forks.record(chat, twins)) {
+      try {
+        this.#onFork?.(fork);
+      } catch { /* the listener's failure is its own */ }
     }
-    return { stored: accepted, duplicates, rejected };
   }
 
   async #entryAt(chat: string, author: Uint8Array, seq: number): Promise<Entry | null> {
@@ -411,8 +469,13 @@ export class ChatLog {
     return reads.countNewer(this.#store, chat, lamport, options);
   }
 
-  /** Evidence of equivocation: the rejected second entries. */
-  conflicts(chat: string): Promise<Entry[]> {
-    return reads.readConflicts(this.#store, chat);
+  /** The forks on record in `chat`: at most one per author (the first seen). */
+  forks(chat: string): Promise<Fork[]> {
+    return this.#forks.all(chat);
+  }
+
+  /** Evidence of equivocation: the second entry of each fork on record. @see forks */
+  async conflicts(chat: string): Promise<Entry[]> {
+    return (await this.#forks.all(chat)).map((f) => f.twin);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Reading a chat from the store: entries in display order, an author's
- * entries after a seq, counts of newer entries, the authors, the evidence of
- * equivocation. Stateless: the log's caches are consulted by ChatLog first.
+ * entries after a seq, counts of newer entries, the authors. Stateless: the
+ * log's caches are consulted by ChatLog first.
  */
 import { corrupt, keys, type Store } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
@@ -132,15 +132,6 @@ export async function storedAuthors(store: Store, chat: string): Promise<Uint8Ar
     const author = res.key[2];
     if (!(author instanceof Uint8Array)) throw corrupt(res.key, "head key");
     out.push(author);
-  }
-  return out;
-}
-
-/** Evidence of equivocation: the rejected second entries. */
-export async function readConflicts(store: Store, chat: string): Promise<Entry[]> {
-  const out: Entry[] = [];
-  for await (const res of store.kv.list<unknown>({ prefix: keys.conflicts(chat) })) {
-    out.push(storedEntry(res.key, res.value));
   }
   return out;
 }

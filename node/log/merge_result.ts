@@ -2,10 +2,20 @@
 import { RojError, type RojErrorCode } from "../errors.ts";
 import type { Entry } from "./entry.ts";
 
-/** Why an entry was not stored. */
+/**
+ * Why an entry was not stored. "refused": it would move the chat's clock
+ * too far (clock_bound.ts); it may be taken later, once the entries it
+ * follows are in.
+ */
 export type RejectCode = Extract<
   RojErrorCode,
-  "bad_input" | "bad_signature" | "wrong_chat" | "seq_gap" | "prev_mismatch" | "equivocation"
+  | "bad_input"
+  | "bad_signature"
+  | "wrong_chat"
+  | "seq_gap"
+  | "prev_mismatch"
+  | "equivocation"
+  | "refused"
 >;
 
 /** One entry not stored, and why; author and seq when the entry decoded. */

@@ -29,10 +29,16 @@ export const keys = {
     ["order", chat, lamport, author, seq] as const,
   orderedAll: (chat: string) => ["order", chat] as const,
   allOrdered: () => ["order"] as const,
-  /** A second, different entry for an author+seq that was already taken. */
+  /**
+   * Before forks were bounded: every second, different entry for an
+   * author+seq already taken. The log folds them into `fork` and deletes them.
+   */
   conflict: (chat: string, author: Uint8Array, seq: number, hash: Uint8Array) =>
     ["conflict", chat, author, seq, hash] as const,
   conflicts: (chat: string) => ["conflict", chat] as const,
+  /** An author's first fork in a chat: { seq, kept, twin, seen } (see log/fork_records.ts). */
+  fork: (chat: string, author: Uint8Array) => ["fork", chat, author] as const,
+  forks: (chat: string) => ["fork", chat] as const,
   /** A contact by public key. */
   contact: (publicKey: Uint8Array) => ["contact", publicKey] as const,
   contacts: () => ["contact"] as const,

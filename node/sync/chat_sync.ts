@@ -10,7 +10,7 @@
  * the same flush, so live delivery and catch-up are one mechanism.
  */
 import { RojError } from "../errors.ts";
-import type { ChatLog, Entry, Head, SeqEntry } from "../log/mod.ts";
+import type { ChatLog, Entry, Head, Rejection, SeqEntry } from "../log/mod.ts";
 import { toHex } from "../log/mod.ts";
 import {
   decodeB64,
@@ -86,6 +86,8 @@ export class ChatSync {
   /** Entries the peer stored and refused during the current pass of #flush. */
   #passStored = 0;
   #passRefused = 0;
+  /** The kinds of refusal of the peer's pushes logged so far (each once per session). */
+  readonly #refusals = new Set<string>();
 
   constructor(log: ChatLog, rpc: RpcSession, chat: string, options: ChatSyncOptions) {
     this.#log = log;
@@ -200,6 +202,20 @@ export class ChatSync {
     }
   }
 
+  /**
+   * Logs why the peer's entries were refused here: the first refusal of each
+   * kind per session only, since a peer pushing the same refused entries on
+   * every pass would otherwise fill the log. Gaps are left out: they are the
+   * ordinary echo of an earlier refusal, or of entries still on their way.
+   */
+  #noteRefusals(rejected: readonly Rejection[]): void {
+    for (const r of rejected) {
+      if (r.code === "seq_gap" || this.#refusals.has(r.code)) continue;
+      this.#refusals.add(r.code);
+      this.#options.log?.(`refused an entry of ${this.chat} (${r.code}): ${r.reason}`);
+    }
+  }
+
   /** Serves the peer's sync.heads. */
   async answerHeads(): Promise<{ heads: HeadItem[] }> {
     return { heads: headsToWire((await this.#log.heads(this.chat)).values()) };
@@ -246,6 +262,7 @@ export class ChatSync {
     const heads = [...touched.keys()].map((k) => mine.get(k)).filter((h) => h !== undefined);
     const rejected = refused + result.rejected.length;
     reason ??= result.rejected[0]?.reason;
+    this.#noteRefusals(result.rejected);
     return {
       heads: headsToWire(heads),
       stored: result.stored.length,

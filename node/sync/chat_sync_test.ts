@@ -4,8 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { createSigner, generateKeyPair } from "../identity/mod.ts";
-import { ChatLog, type Head, toHex } from "../log/mod.ts";
-import { MAX_FRAME, MAX_PUSH_ENTRIES, RpcSession } from "../protocol/mod.ts";
+import {
+  ChatLog,
+  createEntry,
+  type Entry,
+  type Head,
+  MAX_LAMPORT_JUMP,
+  toHex,
+} from "../log/mod.ts";
+import { encodeB64, MAX_FRAME, MAX_PUSH_ENTRIES, RpcSession } from "../protocol/mod.ts";
 import { MemoryNetwork, memoryPipePair } from "../transport/mod.ts";
 import { tempStore } from "../../testing/temp.ts";
 import { ChatSync } from "./chat_sync.ts";
@@ -145,4 +152,98 @@ Deno.test("sync over the memory transport: two logs converge both ways, in pushe
   assert.ok(pushes.length >= 3, `${JSON.stringify(pushes)}: the large entries need two pushes`);
   rpcA.close("done");
   await listener.close();
+});
+
+/** Two logs joined by a ChatSync each over an in-memory pipe; B's sync logs into `lines`. */
+async function pair(logA: ChatLog, logB: ChatLog, lines: string[]) {
+  const [pa, pb] = memoryPipePair();
+  const rpcA = new RpcSession(pa, { hello: { features: ["sync1"], name: "a" } });
+  const rpcB = new RpcSession(pb, { hello: { features: ["sync1"], name: "b" } });
+  const syncB = new ChatSync(logB, rpcB, CHAT, { log: (l) => lines.push(l) });
+  rpcB.handle("sync.heads", () => syncB.answerHeads());
+  rpcB.handle("sync.push", (p) => syncB.answerPush(p));
+  const syncA = new ChatSync(logA, rpcA, CHAT, {});
+  rpcA.handle("sync.heads", () => syncA.answerHeads());
+  rpcA.handle("sync.push", (p) => syncA.answerPush(p));
+  await Promise.all([rpcA.ready, rpcB.ready]);
+  return {
+    rpcA,
+    syncA,
+    close: () => {
+      rpcA.close("done");
+      rpcB.close("done");
+    },
+  };
+}
+
+Deno.test("sync: an entry too far ahead is refused with its reason, logged once however often it comes", async () => {
+  const mallory = await createSigner(await generateKeyPair("mallory"));
+  await using ta = await tempStore();
+  await using tb = await tempStore();
+  const logB = new ChatLog(tb.store);
+  const lines: string[] = [];
+  const p = await pair(new ChatLog(ta.store), logB, lines);
+  const hostile = await createEntry(mallory, {
+    chat: CHAT,
+    author: mallory.publicKey,
+    seq: 1,
+    prev: null,
+    lamport: Number.MAX_SAFE_INTEGER,
+    ts: 0,
+    type: "msg",
+    body: "the end of time",
+  });
+  const push = (e: Entry) =>
+    p.rpcA.request("sync.push", {
+      chat: CHAT,
+      entries: [{ s: encodeB64(e.signed), g: encodeB64(e.sig) }],
+    }) as Promise<{ stored: number; rejected: number; reason?: string }>;
+  for (let i = 0; i < 3; i++) {
+    const res = await push(hostile);
+    assert.equal(res.stored, 0);
+    assert.equal(res.rejected, 1);
+    assert.ok(res.reason, "the sender is told why");
+  }
+  assert.equal(lines.length, 1, "the receiver logs the refusal once per session");
+  const honest = await createEntry(mallory, { ...hostile, lamport: 1, body: "hi" });
+  assert.equal((await push(honest)).stored, 1);
+  p.close();
+});
+
+Deno.test("sync: an honest entry that follows entries still on their way is taken on the next pass", async () => {
+  // Y's entry follows X's two far-apart ones. Y's chain is pushed first
+  // (heads go in author key order), so it is refused until X's are in.
+  let [x, y] = await Promise.all([
+    generateKeyPair("x").then(createSigner),
+    generateKeyPair("y").then(createSigner),
+  ]);
+  if (toHex(x!.publicKey) < toHex(y!.publicKey)) [x, y] = [y, x];
+  const J = MAX_LAMPORT_JUMP;
+  const entry = (s: typeof x, seq: number, prev: Entry | null, lamport: number) =>
+    createEntry(s!, {
+      chat: CHAT,
+      author: s!.publicKey,
+      seq,
+      prev: prev?.hash ?? null,
+      lamport,
+      ts: 0,
+      type: "msg",
+      body: `${seq}@${lamport}`,
+    });
+  const x1 = await entry(x, 1, null, J);
+  const x2 = await entry(x, 2, x1, 2 * J);
+  const y1 = await entry(y, 1, null, 2 * J + 1);
+  await using ta = await tempStore();
+  await using tb = await tempStore();
+  const logA = new ChatLog(ta.store);
+  const logB = new ChatLog(tb.store);
+  const all = [x1, x2, y1].map((e) => ({ signed: e.signed, sig: e.sig }));
+  assert.equal((await logA.merge(CHAT, all)).stored.length, 3, "in one merge, all are taken");
+  assert.equal([...(await logA.heads(CHAT)).keys()][0], toHex(y!.publicKey));
+  const lines: string[] = [];
+  const p = await pair(logA, logB, lines);
+  await p.syncA.start();
+  assert.deepEqual((await logB.read(CHAT)).map((e) => e.body), [x1, x2, y1].map((e) => e.body));
+  assert.equal(lines.length, 1, "the first refusal was logged");
+  p.close();
 });

@@ -5,10 +5,12 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   type ChatView,
   type ContactView,
+  type ForkView,
   MAX_TEXT,
   type MessageView,
   type StatusView,
 } from "../../node/mod.ts";
+import { formatTime, isoTime } from "../../islands/_format.ts";
 import { ChatList } from "../../islands/chat_list.tsx";
 import { Conversation } from "../../islands/conversation.tsx";
 import { apiError, callNode } from "../api.ts";
@@ -65,6 +67,7 @@ export function chatPages(ctx: AdminContext): Hono {
         status,
       );
     }
+    const forks = await callNode(ctx.api, "forks", { chat: name }) as ForkView[];
     const kind: "notes" | "direct" = name === "notes" ? "notes" : "direct";
     const group = (await callNode(ctx.api, "chats", {}) as ChatView[])
       .find((x) => x.name === name && x.kind === "group");
@@ -88,6 +91,7 @@ export function chatPages(ctx: AdminContext): Hono {
             <a href={`/chats/${seg(name)}/members`}>Members</a>
           </p>
         )}
+        {forks.map((f) => <ForkNotice key={f.authorFingerprint} fork={f} />)}
         {messages.length >= last && last < 100_000 && (
           <p>
             <a href={`/chats/${seg(name)}?last=${Math.min(last * 5, 100_000)}`}>
@@ -148,4 +152,35 @@ export function chatPages(ctx: AdminContext): Hono {
   });
 
   return app;
+}
+
+/**
+ * A fork on record: the author's key signed two different entries for one
+ * place of their chain here. Said once per author and chat: the first entry
+ * is kept and no more of that fork is taken.
+ */
+function ForkNotice({ fork: f }: { fork: ForkView }) {
+  const seen = (
+    <>
+      first seen <time datetime={isoTime(f.firstSeen)}>{formatTime(f.firstSeen)}</time>
+    </>
+  );
+  const hashes = <span class="mono">{f.kept.slice(0, 8)} / {f.twin.slice(0, 8)}</span>;
+  return (
+    <p class="error" role="alert" data-fork={f.seq}>
+      {f.mine
+        ? (
+          <>
+            This identity signed two different entries #{f.seq}{" "}
+            ({seen}). Is it running on another device too? The first is kept ({hashes}).
+          </>
+        )
+        : (
+          <>
+            {f.author}'s node signed two different entries #{f.seq}{" "}
+            ({seen}). The first is kept; no more of that fork is taken ({hashes}).
+          </>
+        )}
+    </p>
+  );
 }
