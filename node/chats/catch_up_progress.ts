@@ -9,7 +9,7 @@ import type { EventBus } from "../events.ts";
 import type { ChatLog } from "../log/mod.ts";
 import type { MailboxProgress } from "../mailbox/mod.ts";
 import type { RpcSession } from "../protocol/mod.ts";
-import { CatchUp } from "../sync/mod.ts";
+import { CatchUp, lackCount, lacking } from "../sync/mod.ts";
 
 /** What a sync reports while it runs: the peer's heads once, then each batch stored. */
 export interface SyncProgress {
@@ -70,14 +70,24 @@ export class CatchUpProgress {
       c.end();
       if (p) this.report({ chat, from: from(), done: p.total, total: p.total });
     });
-    let asked = false;
+    let theirs: ReadonlyMap<string, { seq: number }> | undefined;
+    // What is left is read from our heads after each batch, not summed from
+    // batch sizes: a batch stored while the first heads were being read would
+    // otherwise be counted in neither, and the catch-up never end.
+    const count = () =>
+      this.#log.heads(chat).then((ours) => {
+        c.expect(theirs!, ours);
+        c.left(lackCount(lacking(theirs!, (k) => ours.get(k)?.seq ?? 0)));
+      }).catch(() => {});
     return {
-      heads: (theirs) => {
-        if (asked) return;
-        asked = true;
-        this.#log.heads(chat).then((ours) => c.expect(theirs, ours)).catch(() => {});
+      heads: (t) => {
+        if (theirs) return;
+        theirs = t;
+        count();
       },
-      stored: (n) => c.stored(n),
+      stored: () => {
+        if (theirs) count();
+      },
     };
   }
 }

@@ -65,7 +65,20 @@ export class CatchUp {
   /** `n` entries from the peer were stored. */
   stored(n: number): void {
     if (this.#total === 0) return;
-    this.#done = Math.min(this.#total, this.#done + n);
+    this.#advance(Math.min(this.#total, this.#done + n));
+  }
+
+  /**
+   * `n` entries are still missing, as our heads now say: the count that does
+   * not depend on which batches were seen, nor on their order with the heads.
+   */
+  left(n: number): void {
+    if (this.#total === 0) return;
+    this.#advance(Math.max(this.#done, this.#total - Math.max(0, n)));
+  }
+
+  #advance(done: number): void {
+    this.#done = done;
     if (this.#done >= this.#total) {
       const total = this.#total;
       this.#total = 0;

@@ -28,3 +28,18 @@ Deno.test("catch-up: small ones are not reported", () => {
   c.stored(50);
   assert.deepEqual(seen, []);
 });
+
+Deno.test("CatchUp.left counts from what is still missing, whatever batches were seen", () => {
+  const seen: Array<[number, number]> = [];
+  const c = new CatchUp((p) => seen.push([p.done, p.total]), {
+    minTotal: 10,
+    everyMs: 0,
+    now: () => 0,
+  });
+  c.expect(new Map([["a", { seq: 500 }]]), new Map());
+  c.left(400);
+  c.left(450); // a late, stale count never moves progress back
+  c.left(0);
+  assert.deepEqual(seen, [[0, 500], [100, 500], [100, 500], [500, 500]]);
+  assert.equal(c.progress, null);
+});
