@@ -17,7 +17,7 @@ import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { fingerprint, type Signer } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
-import type { RpcSession } from "../protocol/mod.ts";
+import { ANCHOR_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
 import { type Endpoint, parseEndpoint } from "../transport/mod.ts";
 
@@ -151,13 +151,18 @@ export class InviteFlow {
       name: this.#d.name,
       addresses: this.#d.addresses(),
     });
-    const contact = await this.#d.contacts.add(
+    const added = await this.#d.contacts.add(
       key,
       petname,
       [addr],
       this.#d.clock.now(),
       this.#d.reservedNames(),
     );
+    // The one moment a contact becomes an anchor: its maker says so on the
+    // session of the invite the person accepted (host key = the invite's key).
+    const contact = peerHas(rpc.peerHello, ANCHOR_FEATURE) && !added.anchor
+      ? await this.#d.contacts.update(key, { anchor: true })
+      : added;
     this.#d.bus.say(
       `added ${contact.name} (${res.name}, ${fingerprint(contact.publicKey)}) at ${addr}`,
     );

@@ -22,7 +22,7 @@ import { fingerprint, type KeyPair } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
 import type { DialRace, PeerSession } from "../peers/mod.ts";
 import { PeerSet } from "../peers/mod.ts";
-import { ANCHOR_FEATURE, peerHas, RpcSession } from "../protocol/mod.ts";
+import { RpcSession } from "../protocol/mod.ts";
 import {
   dialSsh,
   type Endpoint,
@@ -37,7 +37,10 @@ import { sessionPath } from "../views/mod.ts";
 /** A kept session, as the services see it. */
 export interface LiveSession extends PeerSession {
   readonly contact: Contact;
-  /** The peer said it is a passive anchor. */
+  /**
+   * The contact is an anchor: as the person accepted it, from the anchor's
+   * invite (see invites/), never from what a hello says later.
+   */
   readonly anchor: boolean;
   /** The SSH connection we dialled for it (none when the peer dialled us). */
   readonly client?: SshClient;
@@ -359,7 +362,9 @@ export class SessionManager {
       return;
     }
     const path = arrival.path ?? "direct";
-    const anchor = peerHas(rpc.peerHello, ANCHOR_FEATURE);
+    // A hello's "anchor" is no evidence: any contact could claim it and so
+    // stop direct sync, draw group mail and be named first as a relay.
+    const anchor = contact.anchor;
     const session: LiveSession = {
       peer: contact.publicKey,
       direction,
@@ -401,7 +406,6 @@ export class SessionManager {
     const now = this.#d.clock.now();
     this.#d.contacts.update(contact.publicKey, {
       lastSeen: now,
-      ...(anchor !== contact.anchor ? { anchor } : {}),
       // An anchor keeps no member's address; a person remembers where a contact answered.
       // A punched UDP endpoint or a relay is no address to dial over TCP.
       ...(direction === "out" && !this.#d.passive && path === "direct" && arrival.via === undefined
