@@ -201,7 +201,7 @@ export class GroupService {
     if (!this.#d.groups.get(id) && this.#d.groups.size >= MAX_GROUPS) return false;
     const candidate = await JoinCandidate.open(id, this.#d.verifier, await this.#d.syncs.known(id));
     try {
-      await candidate.log.merge(id, raws);
+      await candidate.merge(raws);
       const m = await candidate.membership();
       if (!m.members.has(me)) return false;
       await this.adopt(

@@ -12,6 +12,7 @@ import { RojError } from "../errors.ts";
 import type { ContactBook } from "../contacts/mod.ts";
 import type { EventBus } from "../events.ts";
 import {
+  CandidateBudget,
   type GroupBook,
   isGroupChatId,
   JoinCandidate,
@@ -43,6 +44,8 @@ interface Syncs {
   readonly groups: Map<string, ChatSync>;
   /** Groups the peer pushes that we are not (yet) in. */
   readonly pending: Map<string, { candidate: JoinCandidate; sync: ChatSync }>;
+  /** What those scratch logs hold between them (groups/MAX_SESSION_CANDIDATE_BYTES). */
+  readonly budget: CandidateBudget;
   /** Set once the session is kept; syncs start only then. */
   attached: boolean;
 }
@@ -118,7 +121,14 @@ export class SessionSyncs {
       },
       log: (line) => this.#d.bus.say(`${name()}: ${line}`),
     });
-    const st: Syncs = { peer, direct, groups: new Map(), pending: new Map(), attached: false };
+    const st: Syncs = {
+      peer,
+      direct,
+      groups: new Map(),
+      pending: new Map(),
+      budget: new CandidateBudget(),
+      attached: false,
+    };
     /** Requests about one group chat we are not in, one at a time (see #offered). */
     const offers = new Map<string, Promise<unknown>>();
     /** Groups offered by this peer that we dropped: asked again, they get not_found. */
@@ -312,7 +322,12 @@ export class SessionSyncs {
         st.pending.size >= MAX_CANDIDATES_PER_SESSION ||
         (!this.#d.groups.get(id) && this.#d.groups.size >= MAX_GROUPS) || rpc.closed
       ) throw new RojError("not_found", "no such chat");
-      const candidate = await JoinCandidate.open(id, this.#d.verifier, await this.known(id));
+      const candidate = await JoinCandidate.open(
+        id,
+        this.#d.verifier,
+        await this.known(id),
+        st.budget,
+      );
       if (rpc.closed) {
         candidate.close();
         throw new RojError("not_found", "no such chat");

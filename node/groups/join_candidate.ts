@@ -11,7 +11,13 @@
  * of at most MAX_CANDIDATE_ENTRIES and MAX_CANDIDATE_BYTES, and at most
  * MAX_GROUPS adopted groups.
  */
-import { ChatLog, type Ed25519Verifier, type RawEntry } from "../log/mod.ts";
+import {
+  ChatLog,
+  compareEntries,
+  type Ed25519Verifier,
+  type Entry,
+  type RawEntry,
+} from "../log/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { isGroupOp, members, type Membership } from "./membership.ts";
 
@@ -21,6 +27,16 @@ export const MAX_CANDIDATE_ENTRIES = 50_000;
 export const MAX_CANDIDATE_BYTES = 32 * 1024 * 1024;
 /** Most scratch logs at once on one session. */
 export const MAX_CANDIDATES_PER_SESSION = 4;
+/**
+ * Most bytes of entries all scratch logs of one session hold together: one
+ * contact cannot make us keep more than this of groups that do not name us.
+ */
+export const MAX_SESSION_CANDIDATE_BYTES = 32 * 1024 * 1024;
+
+/** What the scratch logs of one session hold between them (see MAX_SESSION_CANDIDATE_BYTES). */
+export class CandidateBudget {
+  bytes = 0;
+}
 
 export class JoinCandidate {
   readonly chat: string;
@@ -44,26 +60,49 @@ export class JoinCandidate {
     chat: string,
     verifier?: Ed25519Verifier,
     seed: readonly RawEntry[] = [],
+    budget: CandidateBudget = new CandidateBudget(),
   ): Promise<JoinCandidate> {
     const c = new JoinCandidate(chat, await Deno.openKv(":memory:"), verifier);
+    c.#budget = budget;
     if (seed.length > 0) {
       await c.log.merge(chat, seed);
       c.#seeded = await c.#count();
+      c.#ops.push(...(await c.log.read(chat)).filter((e) => isGroupOp(e.type)));
     }
     return c;
   }
 
   #seeded = 0;
   #bytes = 0;
+  #budget = new CandidateBudget();
+  /**
+   * The membership entries held, kept as they come: folding membership after
+   * every push must not read and parse the whole scratch log each time (that
+   * made its memory a multiple of the bytes it holds).
+   */
+  readonly #ops: Entry[] = [];
 
-  /** Counts entries the peer pushed that were stored (call from the sync's onStored). */
-  took(entries: ReadonlyArray<{ signed: Uint8Array; sig: Uint8Array }>): void {
-    for (const e of entries) this.#bytes += e.signed.length + e.sig.length;
+  /** Merges entries that came another way (an anchor's mailbox), counted like a push. */
+  async merge(raws: readonly RawEntry[]): Promise<void> {
+    const res = await this.log.merge(this.chat, raws);
+    this.took(res.stored);
   }
 
-  /** Whether the peer pushed more than a scratch log may hold. */
+  /** Counts entries the peer pushed that were stored (call from the sync's onStored). */
+  took(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      const n = e.signed.length + e.sig.length;
+      this.#bytes += n;
+      this.#budget.bytes += n;
+      if (isGroupOp(e.type)) this.#ops.push(e);
+    }
+  }
+
+  /** Whether the peer pushed more than a scratch log, or all of its session's, may hold. */
   async overflowing(): Promise<boolean> {
-    return this.#bytes > MAX_CANDIDATE_BYTES || await this.size() > MAX_CANDIDATE_ENTRIES;
+    return this.#bytes > MAX_CANDIDATE_BYTES ||
+      this.#budget.bytes > MAX_SESSION_CANDIDATE_BYTES ||
+      await this.size() > MAX_CANDIDATE_ENTRIES;
   }
 
   async #count(): Promise<number> {
@@ -78,9 +117,8 @@ export class JoinCandidate {
   }
 
   /** The membership the entries held so far fold into. */
-  async membership(): Promise<Membership> {
-    const entries = await this.log.read(this.chat);
-    return members(entries.filter((e) => isGroupOp(e.type)), this.chat);
+  membership(): Promise<Membership> {
+    return Promise.resolve(members([...this.#ops].sort(compareEntries), this.chat));
   }
 
   /** Every entry by the given authors (hex), as raw entries to merge elsewhere. */
@@ -101,6 +139,7 @@ export class JoinCandidate {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#budget.bytes -= this.#bytes;
     try {
       this.#kv.close();
     } catch { /* already closed */ }

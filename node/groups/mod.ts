@@ -58,8 +58,10 @@ export {
 export { describe, type Group, GroupBook, type GroupLine, MAX_GROUPS } from "./group_book.ts";
 export { checkGroupAppend, groupExportLines } from "./group_sftp.ts";
 export {
+  CandidateBudget,
   JoinCandidate,
   MAX_CANDIDATE_BYTES,
   MAX_CANDIDATE_ENTRIES,
   MAX_CANDIDATES_PER_SESSION,
+  MAX_SESSION_CANDIDATE_BYTES,
 } from "./join_candidate.ts";
