@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { RojError } from "../errors.ts";
+import type { NatEvent } from "./nat_events.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
 export const MAX_TEXT = 16_000;
@@ -319,7 +320,9 @@ export type NodeEvent =
     readonly id: string;
     /** For "joined": who or what brought it ("offered by bob", "through hive"); for "dropped": why. */
     readonly how?: string;
-  };
+  }
+  /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
+  | NatEvent;
 
 /** What each method returns. */
 export interface Results {
