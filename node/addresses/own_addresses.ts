@@ -115,6 +115,7 @@ export class OwnAddresses {
       if (now === this.#interfaces) return;
       this.#interfaces = now;
       this.#d.bus.say(`local addresses changed: ${now || "none"}`);
+      this.#d.bus.emit({ type: "local-addresses", addresses: now ? now.split(",") : [] });
       this.#d.changed("local addresses changed");
     }, everyMs);
   }
