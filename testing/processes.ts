@@ -27,7 +27,11 @@ export interface NodeProcess {
   readonly child: Deno.ChildProcess;
   /** Output so far (stdout and stderr), for failure messages. */
   output(): string;
-  /** Every event the node told so far (read from its --events file), oldest first. */
+  /**
+   * Every event the node told so far (read from its --events file), oldest
+   * first. The file is read every 20 ms: what the control socket shows may be
+   * a poll ahead, so wait (waitForEvent) for an event that goes with it.
+   */
   events(): readonly NodeEvent[];
   /**
    * The first event of `type` that `match` takes, told before or after the

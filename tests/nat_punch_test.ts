@@ -74,14 +74,15 @@ labTest("nat: two peers behind different NATs chat over a punched UDP path", asy
       "alice reads bob",
     );
     // Whoever asked (the smaller key goes first) told the path it punched.
-    const punched = [...alice.events(), ...bob.events()].filter((e) => e.type === "punch" && e.ok);
-    assert.ok(
-      punched.some((e) =>
-        e.type === "punch" && e.ok && e.via === "anchor" &&
-        ((e.peer === "bob" && atHost(e.endpoint, LAB.natB)) ||
-          (e.peer === "alice" && atHost(e.endpoint, LAB.natA)))
-      ),
-      `a punched path to the other's router, coordinated by the anchor: ${JSON.stringify(punched)}`,
+    await until(
+      () =>
+        [...alice.events(), ...bob.events()].some((e) =>
+          e.type === "punch" && e.ok && e.via === "anchor" &&
+          ((e.peer === "bob" && atHost(e.endpoint, LAB.natB)) ||
+            (e.peer === "alice" && atHost(e.endpoint, LAB.natA)))
+        ),
+      5000,
+      "a punched path to the other's router, coordinated by the anchor",
     );
   } catch (err) {
     for (const p of [hive.anchor, alice, bob]) console.log(p.output());
@@ -134,12 +135,12 @@ labTest(
         10_000,
         "alice reads bob",
       );
-      assert.ok(
-        hive.anchor.events().some((e) =>
-          e.type === "relay" && e.state === "spliced" &&
-          ((e.from === "alice" && e.to === "bob") || (e.from === "bob" && e.to === "alice"))
-        ),
-        "the anchor spliced their session",
+      await hive.anchor.waitForEvent(
+        "relay",
+        (e) =>
+          e.state === "spliced" &&
+          ((e.from === "alice" && e.to === "bob") || (e.from === "bob" && e.to === "alice")),
+        { timeoutMs: 5000, what: "the anchor's splice of their session" },
       );
     } catch (err) {
       for (const p of [hive.anchor, alice, bob]) console.log(p.output());

@@ -109,19 +109,25 @@ labTest(
       const view = (await peerOf(alice, "bob"))!;
       assert.equal(view.via, "friend");
       assert.equal((await peerOf(bob, "alice"))?.path, "relayed");
-      assert.ok(
-        [alice, bob].some((p) =>
-          p.events().some((e) =>
-            e.type === "reachability" && !e.reachable && e.how === "dial-back-failed"
-          )
-        ),
-        "a dial-back failed",
+      await until(
+        () =>
+          [alice, bob].some((p) =>
+            p.events().some((e) =>
+              e.type === "reachability" && !e.reachable && e.how === "dial-back-failed"
+            )
+          ),
+        5000,
+        "a dial-back that failed",
       );
       await callNode(alice, "send", { chat: "bob", text: "via our friend" });
       await until(() => reads(bob, "alice", "via our friend"), 10_000, "bob reads alice");
       await callNode(bob, "send", { chat: "alice", text: "and back via our friend" });
       await until(() => reads(alice, "bob", "and back via our friend"), 10_000, "alice reads bob");
-      assert.ok(friend.events().some(spliced), "the friend spliced their session");
+      await until(
+        () => friend.events().some(spliced),
+        5000,
+        "the friend's splice of their session",
+      );
     } catch (err) {
       for (const p of [friend, alice, bob]) console.log(p.output());
       throw err;
