@@ -59,7 +59,6 @@ import {
   type PunchResult,
   type PunchSession,
   type PunchStage,
-  SYMMETRIC_TARGET,
 } from "./punch_host.ts";
 import {
   afterPunch,
@@ -232,9 +231,10 @@ export class Puncher {
         return { ok: true, via, endpoint };
       } catch (err) {
         reasons.push(`via ${via}: ${(err as Error).message}`);
-        attempts.push({ via: c.peer, code: attemptCode(stage.at, err) });
+        const code = attemptCode(stage.at, err);
+        attempts.push({ via: c.peer, code });
         // No other coordinator changes the target's NAT.
-        if ((err as Error).message === SYMMETRIC_TARGET) break;
+        if (code === "target-symmetric-nat") break;
       }
     }
     const reason = reasons.join("; ");
