@@ -31,6 +31,7 @@ import {
 import { formatEndpoint, parseEndpoint } from "../node/mod.ts";
 import { type AdminServer, isLoopback, startAdmin } from "../routes/mod.ts";
 import { askPassphrase } from "./passphrase.ts";
+import { appendEvents } from "./events_file.ts";
 import { entryLine, messageLine } from "./format.ts";
 import { addNodeCommands, noteViaNode, readViaNode, tryControl } from "./commands_node.ts";
 import { addGroupCommands } from "./commands_group.ts";
@@ -309,6 +310,10 @@ export function buildCli(io: CliIo = stdio): Command {
       "--web-allow-remote",
       "allow --web on an address other machines can reach (plain HTTP: trusted networks only)",
     )
+    .option(
+      "--events <file>",
+      "for scripts: append every event of the node (sessions, reachability, punches, port mapping, …) to this file as it happens, one JSON object a line",
+    )
     .action(
       async (
         opts: {
@@ -324,6 +329,7 @@ export function buildCli(io: CliIo = stdio): Command {
           mailExpiry?: string;
           web: string | false;
           webAllowRemote?: boolean;
+          events?: string;
         },
         cmd: Command,
       ) => {
@@ -390,6 +396,18 @@ export function buildCli(io: CliIo = stdio): Command {
         // Said once, in the log, before anything else the node says.
         const notice = tightenedNotice([...tightened, ...node.profile.tightened]);
         if (notice) logOut(notice);
+        let closeEvents = () => {};
+        try {
+          // From before the node starts until after it stopped: nothing it tells is missed.
+          if (opts.events) closeEvents = appendEvents(node, opts.events);
+        } catch (err) {
+          await node.close();
+          throw err;
+        }
+        const closeNode = async () => {
+          await node.close();
+          closeEvents();
+        };
         let control: ControlServer;
         try {
           // Before listening for peers: a second `roj run` on this folder stops here.
@@ -397,7 +415,7 @@ export function buildCli(io: CliIo = stdio): Command {
             log: logErr,
           });
         } catch (err) {
-          await node.close();
+          await closeNode();
           throw err;
         }
         let admin: AdminServer | null = null;
@@ -420,7 +438,7 @@ export function buildCli(io: CliIo = stdio): Command {
             });
           } catch (err) {
             await control.close();
-            await node.close();
+            await closeNode();
             throw err;
           }
         }
@@ -429,7 +447,7 @@ export function buildCli(io: CliIo = stdio): Command {
         } catch (err) {
           await admin?.close();
           await control.close();
-          await node.close();
+          await closeNode();
           throw err;
         }
         io.out(
@@ -447,7 +465,7 @@ export function buildCli(io: CliIo = stdio): Command {
         });
         await admin?.close();
         await control.close();
-        await node.close();
+        await closeNode();
         io.out(`${stamp()} stopped\n`);
       },
     );

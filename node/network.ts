@@ -8,7 +8,8 @@ import { helloFeatures, type RpcSession } from "./protocol/mod.ts";
 import { lanHost, type NodeParts, punchHost } from "./hosts/mod.ts";
 import { Lan } from "./lan/mod.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { type PortMap, portMapOff, startPortMap } from "./portmap/mod.ts";
+import type { NodeEvent } from "./api/mod.ts";
+import { type PortMap, type PortMapNote, portMapOff, startPortMap } from "./portmap/mod.ts";
 import { Puncher, type PunchResult } from "./punch/mod.ts";
 import type { Relay } from "./relay/mod.ts";
 import {
@@ -95,7 +96,12 @@ export class Network {
   /** Tries a punched UDP path to contact `peer` now; a failure says why. */
   punch(peer: Uint8Array): Promise<PunchResult> {
     return this.#punch?.punch(peer) ??
-      Promise.resolve({ ok: false, reason: "this node has no UDP endpoint" });
+      Promise.resolve({
+        ok: false,
+        code: "no-udp",
+        reason: "this node has no UDP endpoint",
+        attempts: [],
+      });
   }
 
   /** @throws {RojError} bad_input or exists when the address cannot be listened on. */
@@ -132,6 +138,7 @@ export class Network {
         host: server.address.host,
         udp: this.#quic !== undefined,
         log: (line) => bus.say(line),
+        note: (n) => bus.emit(portMapEvent(n)),
         onChange: () => this.#parts.discovery().trigger("port mapped").catch(() => {}),
         clock: this.#parts.clock,
         ...(o.portMapLeaseMs ? { leaseMs: o.portMapLeaseMs } : {}),
@@ -182,5 +189,46 @@ export class Network {
     endSessions();
     await this.#server?.close();
     this.#quic?.close();
+  }
+}
+
+/** What the router said, as far as an event carries it. */
+const MAX_ROUTER_TEXT = 64;
+
+/** A port mapping's note as the node's event; the router's words bounded. */
+function portMapEvent(n: PortMapNote): NodeEvent {
+  const bound = (s: string) => s.slice(0, MAX_ROUTER_TEXT);
+  switch (n.type) {
+    case "mapped":
+      return {
+        type: "port-map",
+        state: "mapped",
+        method: n.method,
+        gateway: bound(n.gateway),
+        external: bound(n.external),
+        internal: n.internal,
+        protocols: n.protocols,
+        leaseSeconds: n.leaseSeconds,
+      };
+    case "udp-refused":
+    case "renewal-failed":
+      return { type: "port-map", state: n.type, code: n.code };
+    case "renewed":
+      return {
+        type: "port-map",
+        state: "renewed",
+        external: bound(n.external),
+        leaseSeconds: n.leaseSeconds,
+        moved: n.moved,
+      };
+    case "removed":
+    case "remove-failed":
+      return { type: "port-map", state: n.type, mappings: n.mappings };
+    case "none":
+      return {
+        type: "port-map",
+        state: "none",
+        tried: n.tried.map((t) => ({ ...t, ...(t.gateway ? { gateway: bound(t.gateway) } : {}) })),
+      };
   }
 }

@@ -1,19 +1,114 @@
-/** Real `roj run` processes for tests that kill, restart and talk to them over the control socket. */
+/**
+ * Real `roj run` processes for tests that kill, restart and talk to them over
+ * the control socket. Each runs with `--events FILE` in its data folder, and
+ * the test reads what it told from there: `events()` so far, and
+ * `waitForEvent` for one to come. Tests wait on those, never on log lines;
+ * `output()` is for people when a test fails.
+ */
 import { connectControl, type ControlClient } from "../node/control/mod.ts";
-import type { PeerView } from "../node/api/mod.ts";
+import type { NodeEvent, PeerView } from "../node/api/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/** The events of one type. */
+export type EventOf<T extends NodeEvent["type"]> = Extract<NodeEvent, { readonly type: T }>;
+
+export interface WaitOptions {
+  /** @default 10000 */
+  readonly timeoutMs?: number;
+  /** What is waited for, for the error. */
+  readonly what?: string;
+  /** Only events from this index of `events()` on count (e.g. `events().length` before a change). */
+  readonly after?: number;
+}
 
 export interface NodeProcess {
   readonly dir: string;
   readonly child: Deno.ChildProcess;
   /** Output so far (stdout and stderr), for failure messages. */
   output(): string;
+  /**
+   * Every event the node told so far (read from its --events file), oldest
+   * first. The file is read every 20 ms: what the control socket shows may be
+   * a poll ahead, so wait (waitForEvent) for an event that goes with it.
+   */
+  events(): readonly NodeEvent[];
+  /**
+   * The first event of `type` that `match` takes, told before or after the
+   * call (from `options.after` on).
+   * @throws {Error} naming `options.what` when none comes in time or the node exits first
+   */
+  waitForEvent<T extends NodeEvent["type"]>(
+    type: T,
+    match?: (e: EventOf<T>) => boolean,
+    options?: WaitOptions,
+  ): Promise<EventOf<T>>;
   /** A fresh control connection to the running node. */
   control(): Promise<ControlClient>;
   /** SIGKILL: no chance to flush or say goodbye. */
   kill9(): Promise<void>;
   stop(): Promise<void>;
+}
+
+interface Waiter {
+  readonly test: (e: NodeEvent, index: number) => boolean;
+  resolve(e: NodeEvent): void;
+  fail(why: string): void;
+}
+
+/**
+ * Follows a node's --events file until `exited` settles (then reads what is
+ * left): its events, and the waiters they settle.
+ */
+async function followEvents(path: string, exited: Promise<unknown>) {
+  const events: NodeEvent[] = [];
+  const waiters = new Set<Waiter>();
+  const file = await Deno.open(path, { read: true });
+  const decoder = new TextDecoder();
+  const buf = new Uint8Array(64 * 1024);
+  let partial = "";
+  let over = false;
+  const drain = async () => {
+    for (let n = await file.read(buf); n; n = await file.read(buf)) {
+      partial += decoder.decode(buf.subarray(0, n), { stream: true });
+    }
+    const lines = partial.split("\n");
+    partial = lines.pop()!;
+    for (const line of lines.filter((l) => l)) {
+      const e = JSON.parse(line) as NodeEvent;
+      events.push(e);
+      for (const w of waiters) if (w.test(e, events.length - 1)) w.resolve(e);
+    }
+  };
+  let done = false;
+  exited.finally(() => (done = true));
+  const following = (async () => {
+    try {
+      while (!done) {
+        await drain();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await drain();
+    } finally {
+      over = true;
+      file.close();
+      for (const w of waiters) w.fail("the node exited first");
+    }
+  })();
+  const wait = (test: (e: NodeEvent, index: number) => boolean, timeoutMs: number) =>
+    new Promise<NodeEvent>((resolve, reject) => {
+      const past = events.findIndex((e, i) => test(e, i));
+      if (past >= 0) return resolve(events[past]!);
+      if (over) return reject(new Error("the node exited first"));
+      const timer = setTimeout(() => w.fail(`none in ${timeoutMs} ms`), timeoutMs);
+      const w: Waiter = {
+        test,
+        resolve: (e) => (waiters.delete(w), clearTimeout(timer), resolve(e)),
+        fail: (why) => (waiters.delete(w), clearTimeout(timer), reject(new Error(why))),
+      };
+      waiters.add(w);
+    });
+  return { events, wait, following };
 }
 
 export interface SpawnOptions {
@@ -28,8 +123,8 @@ export interface SpawnOptions {
 }
 
 /**
- * Starts `roj run --data dir --listen listen` (no --listen, the default, when
- * `listen` is null) and waits for its control socket.
+ * Starts `roj run --data dir --listen listen --events <a file in dir>` (no
+ * --listen, the default, when `listen` is null) and waits for its control socket.
  */
 export async function spawnNode(
   dir: string,
@@ -37,6 +132,8 @@ export async function spawnNode(
   name = "node",
   options: SpawnOptions = {},
 ): Promise<NodeProcess> {
+  // A file of its own per run: a node started again in the folder tells afresh.
+  const eventsFile = await Deno.makeTempFile({ dir, prefix: "events-", suffix: ".jsonl" });
   const deno = [
     Deno.execPath(),
     "run",
@@ -54,6 +151,8 @@ export async function spawnNode(
     "--no-web",
     // Outside a lab namespace, no multicast onto the machine's own network.
     ...(options.netns ? [] : ["--no-lan"]),
+    "--events",
+    eventsFile,
     ...(options.args ?? []),
   ];
   // `ip netns exec` execs the command, so the child is the node itself (signals reach it).
@@ -72,6 +171,9 @@ export async function spawnNode(
   };
   const pumping = Promise.all([pump(child.stdout), pump(child.stderr)]);
   const done = child.status;
+  const told = await followEvents(eventsFile, done);
+  let exited = false;
+  done.then(() => exited = true);
   const end = Date.now() + 20_000;
   for (;;) {
     try {
@@ -80,26 +182,57 @@ export async function spawnNode(
       await c.close();
       break;
     } catch {
-      if (Date.now() > end) throw new Error(`node in ${dir} did not start:\n${out}`);
+      if (exited) {
+        await Promise.all([pumping, told.following]);
+        throw new Error(`node in ${dir} exited as it started:\n${out}`);
+      }
+      if (Date.now() > end) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* it exited by itself */ }
+        await Promise.all([done, pumping, told.following]);
+        throw new Error(`node in ${dir} did not start:\n${out}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  let exited = false;
-  done.then(() => exited = true);
   return {
     dir,
     child,
     output: () => out,
+    events: () => told.events,
+    waitForEvent: async <T extends NodeEvent["type"]>(
+      type: T,
+      match: (e: EventOf<T>) => boolean = () => true,
+      o: WaitOptions = {},
+    ) => {
+      const after = o.after ?? 0;
+      const timeoutMs = o.timeoutMs ?? 10_000;
+      try {
+        return await told.wait(
+          (e, i) => i >= after && e.type === type && match(e as EventOf<T>),
+          timeoutMs,
+        ) as EventOf<T>;
+      } catch (err) {
+        throw new Error(
+          `${name}: no ${type} event ${o.what ? `(${o.what}) ` : ""}came: ${
+            (err as Error).message
+          }`,
+        );
+      }
+    },
     control: () => connectControl(dir),
     kill9: async () => {
       if (!exited) child.kill("SIGKILL");
       await done;
       await pumping;
+      await told.following;
     },
     stop: async () => {
       if (!exited) child.kill("SIGTERM");
       await done;
       await pumping;
+      await told.following;
     },
   };
 }

@@ -4,12 +4,13 @@
  * process can check what a relay sees. Test-only: `roj run` has no such tap.
  *
  * Takes the arguments spawnNode gives `roj run`:
- *   run --data DIR --listen HOST:PORT --no-web [--passive]
+ *   run --data DIR --listen HOST:PORT --no-web --events FILE [--passive]
  */
 import { serveControl } from "../node/control/mod.ts";
 import { controlSocketPath } from "../node/control/mod.ts";
 import { RojNode } from "../node/node.ts";
 import { parseEndpoint } from "../node/transport/ssh.ts";
+import { appendEvents } from "../cli/events_file.ts";
 
 export const TAP_FILE = "relay-tap.bin";
 
@@ -30,6 +31,7 @@ if (import.meta.main) {
     passive: true,
     relay: { enabled: true },
   });
+  const closeEvents = appendEvents(node, arg("--events"));
   const tap = await Deno.open(`${dir}/${TAP_FILE}`, { create: true, append: true });
   node.relay.tap((_from, chunk) => {
     tap.writeSync(chunk);
@@ -42,5 +44,6 @@ if (import.meta.main) {
   });
   await control.close();
   await node.close();
+  closeEvents();
   tap.close();
 }

@@ -18,11 +18,11 @@
 import { initProfile } from "../node/home/mod.ts";
 import { generateKeyPair } from "../node/identity/mod.ts";
 import { type NodeOptions, RojNode } from "../node/node.ts";
-import type { NodeEvent } from "../node/api/mod.ts";
 import { openRecord } from "../node/discovery/mod.ts";
 import { decodeB64, FEATURES, RpcSession } from "../node/protocol/mod.ts";
 import { dialSsh } from "../node/transport/mod.ts";
 import { until } from "../testing/nodes.ts";
+import type { NodeEvent } from "../node/api/mod.ts";
 
 if (!Deno.env.get("ROJ_IN_NETNS")) {
   console.error("cascade_netns.ts runs only inside the namespace its test makes");

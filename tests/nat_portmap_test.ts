@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { until } from "../testing/nodes.ts";
-import type { PortMapView, StatusView } from "../node/api/mod.ts";
+import type { NodeEvent, PortMapView, StatusView } from "../node/api/mod.ts";
 import { callNode, type NodeProcess, peerOf, spawnNode } from "../testing/processes.ts";
 import {
   LAB,
@@ -63,6 +63,12 @@ async function upnpRouter(lab: NetLab, pmpOnly = false): Promise<void> {
 function mappings(lab: NetLab): Promise<string> {
   return lab.run("natA", ["nft", "list", "chain", "inet", "roj_upnp", "prerouting_miniupnpd"]);
 }
+
+/** Alice's mappings of TCP and UDP on port 7022 removed, in one go. */
+const removedBoth = (e: NodeEvent) =>
+  e.type === "port-map" && e.state === "removed" &&
+  JSON.stringify(e.mappings) ===
+    JSON.stringify([{ protocol: "tcp", port: 7022 }, { protocol: "udp", port: 7022 }]);
 
 /** What the node's status API says of its port mapping. */
 async function portMapOf(p: NodeProcess): Promise<PortMapView | undefined> {
@@ -128,25 +134,23 @@ portmapTest(
     await using pair = await startPair(lab, []);
     const { alice, friend } = pair;
     try {
-      await until(
-        () =>
-          /port mapped by UPnP-IGD gateway 192\.168\.50\.1: 11\.99\.0\.2:7022 -> 192\.168\.50\.2:7022/
-            .test(alice.output()),
-        10_000,
-        "alice's router maps her port",
-      );
+      const mapped = await alice.waitForEvent("port-map", (e) => e.state === "mapped", {
+        timeoutMs: 10_000,
+        what: "alice's router maps her port",
+      });
+      assert.deepEqual(mapped, {
+        type: "port-map",
+        state: "mapped",
+        method: "upnp",
+        gateway: "192.168.50.1",
+        external: "11.99.0.2:7022",
+        internal: "192.168.50.2:7022",
+        protocols: ["tcp", "udp"],
+        leaseSeconds: 3600,
+      });
       const rules = await mappings(lab);
       assert.match(rules, /0x6 th dport 7022 dnat ip to 192\.168\.50\.2:7022/, "TCP mapped");
       assert.match(rules, /0x11 th dport 7022 dnat ip to 192\.168\.50\.2:7022/, "UDP mapped");
-      // The mapped address goes first in her record (what a peer sees comes last).
-      await until(
-        () =>
-          /published address record \d+: 11\.99\.0\.2:7022, 192\.168\.50\.2:7022/.test(
-            alice.output(),
-          ),
-        10_000,
-        "alice publishes the mapped address",
-      );
       // He dialled her: she knows no address of his.
       await until(
         async () => {
@@ -156,14 +160,31 @@ portmapTest(
         30_000,
         "the friend reaches alice at her mapped address",
       );
-      assert.match(friend.output(), /connected to alice \(11\.99\.0\.2:7022, we dialled\)/);
-      await until(
-        // The friend's session is the evidence; with it first, no dial-back is asked for.
-        () =>
-          /reachable from outside \((a peer dialled us back|friend dialled us from outside our networks)\)/
-            .test(alice.output()),
-        30_000,
-        "alice finds she is reachable",
+      await friend.waitForEvent(
+        "session",
+        (e) =>
+          e.state === "up" && e.peer === "alice" && e.remote === `${MAPPED_IP}:7022` &&
+          e.direction === "out" && e.path === "direct",
+        { timeoutMs: 5000, what: "the friend dialled alice at her mapped address" },
+      );
+      // The mapped address goes first in her record (what a peer sees comes last), and the
+      // friend gets it from her.
+      await friend.waitForEvent(
+        "record-learnt",
+        (e) =>
+          e.peer === "alice" && e.addresses[0] === `${MAPPED_IP}:7022` &&
+          e.addresses[1] === "192.168.50.2:7022",
+        { timeoutMs: 10_000, what: "alice's record with the mapped address first" },
+      );
+      // The friend's session is the evidence; with it first, no dial-back is asked for.
+      const reachable = await alice.waitForEvent("reachability", (e) => e.reachable, {
+        timeoutMs: 30_000,
+        what: "alice finds she is reachable",
+      });
+      assert.ok(
+        reachable.how === "dialled-back" ||
+          (reachable.how === "inbound" && reachable.peer === "friend"),
+        JSON.stringify(reachable),
       );
       const status = await portMapOf(alice);
       assert.equal(status?.state, "mapped");
@@ -184,7 +205,7 @@ portmapTest(
       const after = await mappings(lab);
       assert.doesNotMatch(after, /0x6 th dport 7022/, "TCP unmapped");
       assert.doesNotMatch(after, /0x11 th dport 7022/, "UDP unmapped");
-      assert.match(alice.output(), /port mapping: removed TCP 7022, UDP 7022/);
+      assert.ok(alice.events().some(removedBoth), "alice says both mappings are removed");
     } catch (err) {
       for (const p of [alice, friend]) console.log(p.output());
       throw err;
@@ -200,13 +221,13 @@ portmapTest(
     await using pair = await startPair(lab, ["--no-upnp"]);
     const { alice, friend } = pair;
     try {
-      await until(
-        () => /cannot reach alice at 11\.99\.0\.2:7022/.test(friend.output()),
-        20_000,
-        "the friend's dial to alice's router fails",
+      await friend.waitForEvent(
+        "dial-failed",
+        (e) => e.peer === "alice" && e.address === `${MAPPED_IP}:7022`,
+        { timeoutMs: 20_000, what: "the friend's dial to alice's router fails" },
       );
       assert.doesNotMatch(await mappings(lab), /dnat/);
-      assert.doesNotMatch(alice.output(), /port mapp/);
+      assert.ok(!alice.events().some((e) => e.type === "port-map"), "alice asked for a mapping");
       assert.notEqual((await peerOf(friend, "alice"))?.state, "connected");
       assert.deepEqual(await portMapOf(alice), { state: "off", reason: "--no-upnp" });
       assert.equal(await statusLine(alice), "port mapping:  off (--no-upnp)");
@@ -225,12 +246,15 @@ portmapTest(
     await using pair = await startPair(lab, []);
     const { alice, friend } = pair;
     try {
-      await until(
-        () =>
-          /port mapped by NAT-PMP gateway 192\.168\.50\.1: 11\.99\.0\.2:7022 -> 192\.168\.50\.2:7022/
-            .test(alice.output()),
-        15_000,
-        "alice's router maps her port by NAT-PMP",
+      const mapped = await alice.waitForEvent("port-map", (e) => e.state === "mapped", {
+        timeoutMs: 15_000,
+        what: "alice's router maps her port by NAT-PMP",
+      });
+      assert.ok(
+        mapped.state === "mapped" && mapped.method === "nat-pmp" &&
+          mapped.gateway === "192.168.50.1" && mapped.external === "11.99.0.2:7022" &&
+          mapped.internal === "192.168.50.2:7022",
+        JSON.stringify(mapped),
       );
       const rules = await mappings(lab);
       assert.match(rules, /0x6 th dport 7022 dnat ip to 192\.168\.50\.2:7022/, "TCP mapped");
@@ -255,7 +279,7 @@ portmapTest(
       const after = await mappings(lab);
       assert.doesNotMatch(after, /0x6 th dport 7022/, "TCP unmapped");
       assert.doesNotMatch(after, /0x11 th dport 7022/, "UDP unmapped");
-      assert.match(alice.output(), /port mapping: removed TCP 7022, UDP 7022/);
+      assert.ok(alice.events().some(removedBoth), "alice says both mappings are removed");
     } catch (err) {
       for (const p of [alice, friend]) console.log(p.output());
       throw err;
@@ -279,25 +303,36 @@ for (const pmpOnly of [false, true]) {
         env: { ROJ_TEST_PORTMAP_LEASE_MS: String(SHORT_LEASE_S * 1000) },
       });
       try {
-        await until(
-          () =>
-            new RegExp(`port mapped by ${method}.*lease ${SHORT_LEASE_S} s`).test(alice.output()),
-          15_000,
-          `alice's router maps her port by ${method}`,
+        const mapped = await alice.waitForEvent("port-map", (e) => e.state === "mapped", {
+          timeoutMs: 15_000,
+          what: `alice's router maps her port by ${method}`,
+        });
+        assert.ok(
+          mapped.state === "mapped" && mapped.method === (pmpOnly ? "nat-pmp" : "upnp") &&
+            mapped.leaseSeconds === SHORT_LEASE_S,
+          JSON.stringify(mapped),
         );
         const first = (await portMapOf(alice))!;
         assert.equal(first.leaseSeconds, SHORT_LEASE_S);
-        // Three leases later the router still forwards both protocols, renewed meanwhile.
-        await new Promise((r) => setTimeout(r, 3 * SHORT_LEASE_S * 1000 + 1000));
+        // Renewed at half the lease: three leases later the router still forwards both protocols.
+        await until(
+          async () =>
+            ((await portMapOf(alice))?.renewedAt ?? 0) >=
+              first.renewedAt! + 3 * SHORT_LEASE_S * 1000,
+          3 * SHORT_LEASE_S * 1000 + 15_000,
+          "a renewal three leases after the mapping",
+        );
         const rules = await mappings(lab);
         assert.match(rules, /0x6 th dport 7022 dnat ip to 192\.168\.50\.2:7022/, "TCP kept");
         assert.match(rules, /0x11 th dport 7022 dnat ip to 192\.168\.50\.2:7022/, "UDP kept");
         const later = (await portMapOf(alice))!;
         assert.equal(later.state, "mapped");
         assert.equal(later.reason, undefined, "no renewal failed");
+        const told = alice.events().filter((e) => e.type === "port-map");
+        assert.ok(!told.some((e) => e.state === "renewal-failed"), "no renewal failed");
         assert.ok(
-          later.renewedAt! >= first.renewedAt! + 2 * SHORT_LEASE_S * 1000,
-          `renewed since (${first.renewedAt} then ${later.renewedAt})`,
+          told.filter((e) => e.state === "renewed").length >= 3,
+          `renewed since: ${JSON.stringify(told)}`,
         );
         // The control: killed without a word, the router drops the mappings when the lease
         // ends, so it was the renewals that kept them.
@@ -330,11 +365,15 @@ portmapTest(
         20_000,
         "alice gives up looking for a mapping router",
       );
-      const status = (await portMapOf(alice))!;
-      assert.match(
-        status.reason ?? "",
-        /no UPnP-IGD gateway answered; NAT-PMP: NAT-PMP gateway 192\.168\.50\.1 did not answer/,
-      );
+      const none = await alice.waitForEvent("port-map", (e) => e.state === "none");
+      assert.deepEqual(none, {
+        type: "port-map",
+        state: "none",
+        tried: [
+          { method: "upnp", code: "no-gateway" },
+          { method: "nat-pmp", code: "no-answer", gateway: "192.168.50.1" },
+        ],
+      });
       assert.match(await statusLine(alice), /^port mapping: +none \(no UPnP-IGD gateway answered;/);
     } catch (err) {
       console.log(alice.output());

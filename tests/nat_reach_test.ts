@@ -91,23 +91,36 @@ labTest(
           20_000,
           "alice meets bob on their LAN",
         );
-        await until(
-          () => /not reachable from outside \(dial-back failed\)/.test(alice.output()),
-          30_000,
-          "alice finds she is behind NAT",
+        // Her first verdict, and the only one: no dial-back from outside got through.
+        const verdict = await alice.waitForEvent("reachability", undefined, {
+          timeoutMs: 30_000,
+          what: "alice finds she is behind NAT",
+        });
+        assert.deepEqual(verdict, {
+          type: "reachability",
+          reachable: false,
+          how: "dial-back-failed",
+        });
+        const named = await alice.waitForEvent("relays-named", (e) => e.reachable === false, {
+          timeoutMs: 10_000,
+          what: "alice's record names her relays",
+        });
+        assert.ok(
+          named.relays.length >= 1 && named.relays.length <= 4,
+          `alice names ${named.relays.length} relay(s)`,
         );
-        await until(
-          () =>
-            /published address record \d+: .*\(not reachable from outside; [1-4] relay\(s\) named\)/
-              .test(alice.output()),
-          10_000,
-          "alice's record names her relays",
+        // Bob, on her LAN, was not asked: his dial-back would have got through.
+        assert.ok(
+          alice.events().some((e) =>
+            e.type === "dial-back-skipped" && e.peer === "bob" &&
+            (e.code === "own-subnet" || e.code === "lan")
+          ),
+          "alice did not ask bob to dial her back",
         );
-        assert.match(
-          alice.output(),
-          /not asking bob to dial us back: the peer (\(192\.168\.50\.3\) is on a subnet of ours|is on our LAN)/,
+        assert.ok(
+          !alice.events().some((e) => e.type === "reachability" && e.reachable),
+          "alice never took herself for reachable",
         );
-        assert.doesNotMatch(alice.output(), /(^|[^t] )reachable from outside \(/m);
         assert.equal(((await callNode(alice, "status", {})) as StatusView).reachable, false);
         assert.equal((await peerOf(alice, "anchor"))?.state, "connected");
       } catch (err) {
@@ -160,14 +173,17 @@ labTest(
       ]);
       started.push(alice, bob);
       try {
-        await until(
-          () => /behind a symmetric NAT: /.test(bob.output()),
-          30_000,
-          "bob finds he is behind a symmetric NAT",
-        );
-        assert.match(
-          bob.output(),
-          /behind a symmetric NAT: 10\.99\.0\.1:702[23] saw our UDP endpoint at port \d+, 10\.99\.0\.1:702[23] at port \d+: the NAT maps each destination to a new port/,
+        // Two coordinators on the wan saw his UDP endpoint at two ports of his router's address.
+        const nat = await bob.waitForEvent("nat-mapping", (e) => e.mapping === "symmetric", {
+          timeoutMs: 30_000,
+          what: "bob finds he is behind a symmetric NAT",
+        });
+        const coordinators = [`${LAB.wan}:7022`, `${LAB.wan}:7023`];
+        const seen = nat.observations.filter((o) => coordinators.includes(o.observer));
+        assert.ok(
+          seen.length === 2 && seen[0]!.observer !== seen[1]!.observer &&
+            seen[0]!.host === seen[1]!.host && seen[0]!.port !== seen[1]!.port,
+          `the coordinators saw bob at different ports: ${JSON.stringify(nat.observations)}`,
         );
         const status = (await callNode(bob, "status", {})) as StatusView;
         assert.equal(status.nat?.mapping, "symmetric");
@@ -202,23 +218,37 @@ labTest(
         // Whoever tried first: bob does not punch, and refuses alice's offers, saying why.
         await until(
           () =>
-            /not punching to alice: behind a symmetric NAT|alice asks for a punched path, via (anchor|friend): refused, we are behind a symmetric NAT/
-              .test(bob.output()),
+            bob.events().some((e) =>
+              (e.type === "punch" && !e.ok && e.peer === "alice" && e.code === "symmetric-nat") ||
+              (e.type === "punch-offer" && !e.accepted && e.from === "alice" &&
+                (e.via === "anchor" || e.via === "friend") && e.code === "symmetric-nat")
+            ),
           20_000,
           "bob's decision not to punch",
         );
         // Where alice asked, the coordinator passed bob's reason on, and she tried no other.
-        for (const m of alice.output().matchAll(/cannot punch to bob: (.*)/g)) {
-          assert.match(
-            m[1]!,
-            /^via (anchor|friend): the target is behind a symmetric NAT: no punched path; a relay is the way$/,
+        for (const e of alice.events()) {
+          if (e.type !== "punch" || e.ok || e.peer !== "bob" || e.code !== "coordinators-failed") {
+            continue;
+          }
+          assert.equal(e.attempts.length, 1, JSON.stringify(e));
+          assert.ok(
+            ["anchor", "friend"].includes(e.attempts[0]!.via) &&
+              e.attempts[0]!.code === "target-symmetric-nat",
+            JSON.stringify(e),
           );
         }
         // No punch waited for its timeout: none was sent where it could not arrive.
-        assert.doesNotMatch(
-          alice.output() + bob.output(),
-          /no QUIC answer|may map each destination to a new port|punched a UDP path/,
-        );
+        for (const p of [alice, bob]) {
+          for (const e of p.events()) {
+            if (e.type !== "punch") continue;
+            assert.ok(!e.ok, `a punched path: ${JSON.stringify(e)}`);
+            assert.ok(
+              e.attempts.every((a) => a.code !== "no-answer" && a.code !== "probe-failed"),
+              `a punch that waited for an answer: ${JSON.stringify(e)}`,
+            );
+          }
+        }
       } catch (err) {
         for (const p of started) console.log(p.output());
         throw err;

@@ -18,10 +18,15 @@ import {
   startLabHive,
   startNetLab,
 } from "../testing/netlab.ts";
-import type { StatusView } from "../node/api/mod.ts";
+import type { NodeEvent, StatusView } from "../node/api/mod.ts";
 import { TAP_FILE } from "../testing/tapped_anchor.ts";
 
 const TAPPED_ANCHOR = new URL("../testing/tapped_anchor.ts", import.meta.url).pathname;
+
+/** A relay's splice between alice and bob, either way. */
+const spliced = (e: NodeEvent) =>
+  e.type === "relay" && e.state === "spliced" &&
+  ((e.from === "alice" && e.to === "bob") || (e.from === "bob" && e.to === "alice"));
 
 async function reads(p: NodeProcess, chat: string, text: string): Promise<boolean> {
   return ((await callNode(p, "read", { chat })) as Array<{ body: string }>).some((m) =>
@@ -104,15 +109,25 @@ labTest(
       const view = (await peerOf(alice, "bob"))!;
       assert.equal(view.via, "friend");
       assert.equal((await peerOf(bob, "alice"))?.path, "relayed");
-      assert.match(
-        alice.output() + bob.output(),
-        /not reachable from outside \(dial-back failed\)/,
+      await until(
+        () =>
+          [alice, bob].some((p) =>
+            p.events().some((e) =>
+              e.type === "reachability" && !e.reachable && e.how === "dial-back-failed"
+            )
+          ),
+        5000,
+        "a dial-back that failed",
       );
       await callNode(alice, "send", { chat: "bob", text: "via our friend" });
       await until(() => reads(bob, "alice", "via our friend"), 10_000, "bob reads alice");
       await callNode(bob, "send", { chat: "alice", text: "and back via our friend" });
       await until(() => reads(alice, "bob", "and back via our friend"), 10_000, "alice reads bob");
-      assert.match(friend.output(), /relaying (alice → bob|bob → alice)/);
+      await until(
+        () => friend.events().some(spliced),
+        5000,
+        "the friend's splice of their session",
+      );
     } catch (err) {
       for (const p of [friend, alice, bob]) console.log(p.output());
       throw err;
@@ -128,15 +143,29 @@ labTest(
     const { alice, bob, friend } = hive;
     try {
       // Nobody names a friend that does not relay: alice and bob find no relay for each other.
-      await until(
-        () => /not reachable from outside/.test(alice.output()),
-        30_000,
-        "alice finds she is behind NAT",
-      );
-      await new Promise((r) => setTimeout(r, 3000));
-      assert.ok(!/relaying/.test(friend.output()));
+      await alice.waitForEvent("reachability", (e) => !e.reachable, {
+        timeoutMs: 30_000,
+        what: "alice finds she is behind NAT",
+      });
+      const named = await alice.waitForEvent("relays-named", (e) => e.reachable === false, {
+        timeoutMs: 10_000,
+        what: "what alice's record names once she knows",
+      });
+      assert.deepEqual(named.relays, [], "a --no-relay friend is not named");
+      // The cascade's pass that published it ran to its end without reaching bob.
+      await alice.waitForEvent("cascade", (e) => e.state === "done", {
+        after: alice.events().indexOf(named),
+        timeoutMs: 60_000,
+        what: "alice's cascade run with her verdict to end",
+      });
       assert.notEqual((await peerOf(alice, "bob"))?.state, "connected");
-      assert.ok(!/relay\(s\) named/.test(alice.output()), "a --no-relay friend is not named");
+      assert.ok(!friend.events().some(spliced), "the friend spliced nothing");
+      for (const p of [alice, bob]) {
+        assert.ok(
+          p.events().every((e) => e.type !== "relays-named" || e.relays.length === 0),
+          "nobody names a relay",
+        );
+      }
     } catch (err) {
       for (const p of [friend, alice, bob]) console.log(p.output());
       throw err;

@@ -19,6 +19,7 @@ import { RojError } from "../node/errors.ts";
 import type { PeerView } from "../node/api/mod.ts";
 import { keys } from "../node/store/mod.ts";
 import { initProfile } from "../node/home/mod.ts";
+import { fingerprint } from "../node/identity/mod.ts";
 import { RojNode } from "../node/node.ts";
 
 async function join(member: TestNode, anchor: TestNode): Promise<void> {
@@ -282,7 +283,8 @@ Deno.test("relay: a relayed session moves to a direct path when one opens, losin
         await new Promise((r) => setTimeout(r, 15));
       }
     })();
-    await new Promise((r) => setTimeout(r, 200));
+    // A few messages go through the relay before the mapping appears.
+    await until(() => sent.length >= 10, 10_000, "messages sent over the relayed session");
     mapping = await forward("127.21.2.3", port, bob.node.address!);
     await sending;
     await until(
@@ -293,11 +295,9 @@ Deno.test("relay: a relayed session moves to a direct path when one opens, losin
     await until(async () => (await peerOf(bob, "alice"))?.path === "direct", 5000, "bob's side");
     const peer = (await peerOf(alice, "bob"))!;
     assert.equal(peer.address, `127.21.2.3:${port}`);
+    await alice.waitFor((e) => e.type === "moved-direct" && e.peer === "bob", 5000);
     assert.ok(
-      alice.events.some((e) => e.type === "log" && /moved bob to a direct path/.test(e.line)),
-    );
-    assert.ok(
-      !alice.events.some((e) => e.type === "log" && /disconnected from bob/.test(e.line)),
+      !alice.events.some((e) => e.type === "session" && e.state === "down" && e.peer === "bob"),
       "the move is not a disconnection",
     );
     // Every message reached the other side, and each sender sees it delivered.
@@ -415,15 +415,27 @@ Deno.test("reach: a session a peer from outside dialled is the evidence; no dial
     relay: timing,
   });
   const bob = await startTestNode("bob", { host: "127.21.6.3", dir: b0.dir, relay: timing });
-  const said = (n: TestNode, re: RegExp) =>
-    n.events.some((e) => e.type === "log" && re.test(e.line));
   try {
     await until(() => alice.node.relay.reachable === true, 10_000, "alice knows she is reachable");
-    assert.ok(said(alice, /reachable from outside \(bob dialled us from outside our networks\)/));
+    assert.deepEqual(alice.events.filter((e) => e.type === "reachability"), [
+      {
+        type: "reachability",
+        reachable: true,
+        how: "inbound",
+        peer: "bob",
+        fingerprint: fingerprint(bob.node.publicKey),
+      },
+    ]);
     // Bob dialled out only: he asks alice to dial him back, a moment after his first session.
     await until(() => bob.node.relay.reachable === true, 10_000, "bob's dial-back");
-    assert.ok(said(alice, /dialled bob back at 127\.21\.6\.3:\d+: reached/));
-    assert.ok(!said(bob, /dialled alice back/), "nobody dialled alice back");
+    assert.ok(
+      alice.events.some((e) =>
+        e.type === "dial-back" && e.peer === "bob" && e.reached &&
+        /^127\.21\.6\.3:\d+$/.test(e.address)
+      ),
+      "alice dialled bob back where he is, and reached him",
+    );
+    assert.ok(!bob.events.some((e) => e.type === "dial-back"), "nobody dialled alice back");
   } finally {
     for (const n of [alice, bob]) await n.stop();
     for (const n of [a0, b0]) await Deno.remove(n.dir, { recursive: true }).catch(() => {});

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { RojError } from "../errors.ts";
+import type { NatEvent } from "./nat_events.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
 export const MAX_TEXT = 16_000;
@@ -508,7 +509,9 @@ export type NodeEvent =
   /** A passive anchor dropped boxes past their age. */
   | { readonly type: "anchor-mailbox"; readonly op: "expired"; readonly boxes: number }
   /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */
-  | { readonly type: "fork"; readonly fork: ForkView };
+  | { readonly type: "fork"; readonly fork: ForkView }
+  /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
+  | NatEvent;
 
 /**
  * Why an address record was not taken: "old" (older than the one held),

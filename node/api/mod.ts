@@ -1,1 +1,2 @@
 export * from "./api.ts";
+export type * from "./nat_events.ts";

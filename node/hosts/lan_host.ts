@@ -1,6 +1,8 @@
 /** The node as LAN announcements see it (lan/LanHost). */
+import type { NodeEvent } from "../api/mod.ts";
 import { pairwise } from "../discovery/mod.ts";
-import type { LanHost } from "../lan/mod.ts";
+import { fingerprint } from "../identity/mod.ts";
+import type { LanHost, LanNote } from "../lan/mod.ts";
 import { toHex } from "../log/mod.ts";
 import type { Endpoint } from "../transport/mod.ts";
 import { nameOf, type NodeParts } from "./parts.ts";
@@ -11,6 +13,7 @@ export function lanHost(p: NodeParts, listening: () => Endpoint | undefined): La
     pair: pairwise(p.keyPair),
     clock: p.clock,
     log: (line) => p.bus.say(line),
+    note: (n) => p.bus.emit(lanEvent(p, n)),
     contacts: () =>
       p.contacts.all()
         .filter((c) => !c.blocked && !c.anchor && p.contacts.accepted(c.publicKey))
@@ -31,4 +34,22 @@ export function lanHost(p: NodeParts, listening: () => Endpoint | undefined): La
       return ok;
     },
   };
+}
+
+/** A LAN note as the node's event: keys become names and fingerprints. */
+function lanEvent(p: NodeParts, n: LanNote): NodeEvent {
+  switch (n.type) {
+    case "interfaces":
+      return { type: "lan-interfaces", interfaces: n.interfaces };
+    case "announce":
+      return { type: "lan-announce", interface: n.name, address: n.address, ok: n.ok };
+    case "heard":
+      return {
+        type: "lan-heard",
+        peer: nameOf(p, n.peer),
+        fingerprint: fingerprint(n.peer),
+        address: n.address,
+        dial: n.dial,
+      };
+  }
 }

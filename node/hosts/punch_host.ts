@@ -1,5 +1,7 @@
 /** The node as UDP hole punching sees it (punch/PunchHost). */
-import type { PunchHost } from "../punch/mod.ts";
+import type { NodeEvent } from "../api/mod.ts";
+import { fingerprint } from "../identity/mod.ts";
+import type { PunchHost, PunchNote } from "../punch/mod.ts";
 import { formatEndpoint, type QuicService } from "../transport/mod.ts";
 import { nameOf, type NodeParts } from "./parts.ts";
 
@@ -8,6 +10,7 @@ export function punchHost(p: NodeParts, quic: () => QuicService | undefined): Pu
     publicKey: p.keyPair.publicKey,
     clock: p.clock,
     log: (line) => p.bus.say(line),
+    note: (n) => p.bus.emit(punchEvent(p, n)),
     quic,
     // A relayed session neither coordinates nor stops a punch that would replace it.
     sessions: () => p.sessions.all().filter((s) => s.via === undefined),
@@ -34,4 +37,38 @@ export function punchHost(p: NodeParts, quic: () => QuicService | undefined): Pu
       return kept;
     },
   };
+}
+
+/** A puncher's note as the node's event: keys become names and fingerprints. */
+function punchEvent(p: NodeParts, n: PunchNote): NodeEvent {
+  const who = (peer: Uint8Array) => ({ peer: nameOf(p, peer), fingerprint: fingerprint(peer) });
+  switch (n.type) {
+    case "punched":
+      return {
+        type: "punch",
+        ok: true,
+        ...who(n.peer),
+        via: nameOf(p, n.via),
+        endpoint: n.endpoint,
+      };
+    case "punch-failed":
+      return {
+        type: "punch",
+        ok: false,
+        ...who(n.peer),
+        code: n.code,
+        attempts: n.attempts.map((a) => ({ via: nameOf(p, a.via), code: a.code })),
+      };
+    case "offer": {
+      const from = { from: nameOf(p, n.from), fingerprint: fingerprint(n.from) };
+      const via = nameOf(p, n.via);
+      return n.accepted
+        ? { type: "punch-offer", ...from, via, accepted: true, endpoint: n.endpoint }
+        : { type: "punch-offer", ...from, via, accepted: false, code: n.code };
+    }
+    case "introduced":
+      return { type: "punch-introduced", asker: nameOf(p, n.asker), target: nameOf(p, n.target) };
+    case "nat-mapping":
+      return { type: "nat-mapping", mapping: n.mapping, observations: n.observations };
+  }
 }

@@ -2,7 +2,13 @@
 import { fingerprint } from "../identity/mod.ts";
 import { formatEndpoint, isIPv6Address, parseEndpoint, type SshServer } from "../transport/mod.ts";
 import { dialHappyEyeballs } from "../peers/mod.ts";
-import { DIAL_BACK_TIMEOUT_MS, type RelayHost, type RelayPeerSession } from "../relay/mod.ts";
+import {
+  DIAL_BACK_TIMEOUT_MS,
+  type RelayHost,
+  type RelayNote,
+  type RelayPeerSession,
+} from "../relay/mod.ts";
+import type { NodeEvent } from "../api/mod.ts";
 import { localNetworks } from "../reach/mod.ts";
 import { RojError } from "../errors.ts";
 import type { LiveSession } from "../sessions/mod.ts";
@@ -23,6 +29,7 @@ export function relayHost(p: NodeParts, server: () => SshServer | undefined): Re
     passive: p.passive,
     clock: p.clock,
     log: (line) => p.bus.say(line),
+    note: (n) => p.bus.emit(relayEvent(p, n)),
     nameOf: (peer) => nameOf(p, peer),
     accepts: (peer) => p.contacts.accepted(peer) !== undefined,
     known: (peer) => p.contacts.get(peer) !== undefined,
@@ -91,4 +98,38 @@ export function relayHost(p: NodeParts, server: () => SshServer | undefined): Re
       p.discovery().trigger(reason).catch(() => {});
     },
   };
+}
+
+/** A relay's note as the node's event: keys become names and fingerprints. */
+function relayEvent(p: NodeParts, n: RelayNote): NodeEvent {
+  const who = (peer: Uint8Array) => ({ peer: nameOf(p, peer), fingerprint: fingerprint(peer) });
+  switch (n.type) {
+    case "reachability":
+      return {
+        type: "reachability",
+        reachable: n.reachable,
+        how: n.how,
+        ...(n.peer ? who(n.peer) : {}),
+      };
+    case "dial-back-skipped":
+      return { type: "dial-back-skipped", ...who(n.peer), code: n.code };
+    case "dial-back":
+      return { type: "dial-back", ...who(n.peer), address: n.address, reached: n.reached };
+    case "relays-named":
+      return {
+        type: "relays-named",
+        reachable: n.reachable ?? null,
+        relays: n.relays.map((k) => nameOf(p, k)),
+      };
+    case "splice": {
+      const ends = { from: nameOf(p, n.from), to: nameOf(p, n.to) };
+      if (n.state === "up") return { type: "relay", state: "spliced", ...ends };
+      if (n.state === "ended") return { type: "relay", state: "ended", ...ends, bytes: n.bytes };
+      return { type: "relay", state: "refused", ...ends, code: n.code };
+    }
+    case "relay-failed":
+      return { type: "relay-failed", ...who(n.peer), via: nameOf(p, n.via), code: n.code };
+    case "moved-direct":
+      return { type: "moved-direct", ...who(n.peer) };
+  }
 }

@@ -37,6 +37,37 @@ export const LAN_PORT = 7024;
 /** How long a tag is used before the next one. */
 export const LAN_WINDOW_MS = 10 * 60_000;
 
+/**
+ * What LAN discovery tells the node as it goes, beside the log lines for
+ * people: keys and values (the node makes events of them, api/NodeEvent).
+ */
+export type LanNote =
+  /** The interfaces announced on, after a (re)join: name and the addresses sent from. */
+  | {
+    readonly type: "interfaces";
+    readonly interfaces: readonly {
+      readonly name: string;
+      readonly addresses: readonly string[];
+    }[];
+  }
+  /** Announcing from `address` on interface `name` started to fail, or works (again). */
+  | {
+    readonly type: "announce";
+    readonly name: string;
+    readonly address: string;
+    readonly ok: boolean;
+  }
+  /**
+   * A contact's announcement, from `address` (its SSH "host:port"): told when
+   * it is new there, or when we dial it (`dial`).
+   */
+  | {
+    readonly type: "heard";
+    readonly peer: Uint8Array;
+    readonly address: string;
+    readonly dial: boolean;
+  };
+
 export interface LanHost {
   readonly publicKey: Uint8Array;
   readonly pair: (them: Uint8Array) => Pair;
@@ -45,6 +76,8 @@ export interface LanHost {
   /** The time tags and dial gaps go by. @default clock.now */
   now?(): number;
   log(line: string): void;
+  /** Told what happened, for the node's events. @default nothing */
+  note?(n: LanNote): void;
   /** Contacts to announce to and to recognise (accepted people, no anchors). */
   contacts(): Uint8Array[];
   name(peer: Uint8Array): string;
@@ -105,15 +138,21 @@ export function lanTag(pair: Pair, owner: Uint8Array, window: number): Uint8Arra
 }
 
 interface Sender {
+  /** The interface's name and the address it sends from. */
+  readonly name: string;
+  readonly from: string;
   /** Resolves to whether it was sent (not, e.g., while the interface is down). */
   send(d: Uint8Array): Promise<boolean>;
   /** The last send failed: the interface may be down (a cable not plugged in yet). */
   failed: boolean;
+  /** Whether sending was last told as working (undefined: not told yet). */
+  toldOk?: boolean;
   close(): void;
 }
 
 /** A socket sending to `group`:`port` from `from`, out of the interface `iface` names. */
 function openSender(
+  name: string,
   type: "udp4" | "udp6",
   from: string,
   iface: string,
@@ -137,6 +176,8 @@ function openSender(
         return;
       }
       resolve({
+        name,
+        from,
         send: (d) => new Promise((done) => socket.send(d, port, group, (err) => done(!err))),
         failed: false,
         close: () => {
@@ -296,6 +337,7 @@ export class Lan {
     this.#memberships = [];
     this.#senders = [];
     const on: string[] = [];
+    const told: Array<{ name: string; addresses: string[] }> = [];
     for (const i of ifs) {
       const used: string[] = [];
       if (i.ipv4 !== undefined && this.#recv4) {
@@ -315,7 +357,10 @@ export class Lan {
           ) used.push(i.ipv6);
         }
       }
-      if (used.length > 0) on.push(`${i.name} (${used.join(", ")})`);
+      if (used.length > 0) {
+        on.push(`${i.name} (${used.join(", ")})`);
+        told.push({ name: i.name, addresses: used });
+      }
     }
     if (this.#closed) { // while we were joining: close() did not see these
       for (const s of this.#senders) s.close();
@@ -325,6 +370,7 @@ export class Lan {
     this.#host.log(
       on.length > 0 ? `LAN discovery on ${on.join(", ")}` : "LAN discovery: no LAN interface",
     );
+    this.#note({ type: "interfaces", interfaces: told });
     await this.#announce();
   }
 
@@ -346,7 +392,7 @@ export class Lan {
     group: string,
   ): Promise<boolean> {
     try {
-      this.#senders.push(await openSender(type, from, iface, group, this.#port));
+      this.#senders.push(await openSender(i.name, type, from, iface, group, this.#port));
       return true;
     } catch (err) {
       this.#host.log(`cannot announce on ${i.name} from ${from}: ${(err as Error).message}`);
@@ -364,7 +410,12 @@ export class Lan {
     await Promise.all(senders.map(async (s) => {
       // Fresh filler and order per datagram: two copies of one announcement differ.
       const d = encodeAnnouncement(port, tags);
-      if (d) s.failed = !await s.send(d);
+      if (!d) return;
+      s.failed = !await s.send(d);
+      if (s.toldOk !== !s.failed && !this.#closed) {
+        s.toldOk = !s.failed;
+        this.#note({ type: "announce", name: s.name, address: s.from, ok: !s.failed });
+      }
     }));
   }
 
@@ -450,14 +501,28 @@ export class Lan {
       this.#lastAnswer = now;
       this.#announce().catch(() => {});
     }
-    if (!this.#host.wanted(peer)) return;
-    if (now - (this.#lastDial.get(k) ?? -Infinity) < DIAL_GAP_MS) return;
-    this.#dials = this.#dials.filter((t) => now - t < 10_000);
-    if (this.#dials.length >= DIALS_PER_10S) return;
-    this.#dials.push(now);
-    this.#lastDial.set(k, now);
     const addr = ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+    const dial = this.#mayDial(k, peer, now);
+    if (fresh || dial) this.#note({ type: "heard", peer, address: addr, dial });
+    if (!dial) return;
     this.#host.log(`heard ${this.#host.name(peer)} on the LAN at ${addr}`);
     this.#host.dial(peer, addr).catch(() => {});
+  }
+
+  /** Whether to dial a contact heard now: wanted, and within the per-contact and overall rates (counted). */
+  #mayDial(k: string, peer: Uint8Array, now: number): boolean {
+    if (!this.#host.wanted(peer)) return false;
+    if (now - (this.#lastDial.get(k) ?? -Infinity) < DIAL_GAP_MS) return false;
+    this.#dials = this.#dials.filter((t) => now - t < 10_000);
+    if (this.#dials.length >= DIALS_PER_10S) return false;
+    this.#dials.push(now);
+    this.#lastDial.set(k, now);
+    return true;
+  }
+
+  #note(n: LanNote): void {
+    try {
+      this.#host.note?.(n);
+    } catch { /* a listener's failure is its own */ }
   }
 }

@@ -9,6 +9,7 @@ import {
   type InterfaceState,
   Lan,
   type LanHost,
+  type LanNote,
   lanTag,
   MAX_ANNOUNCEMENT,
   MAX_TAGS,
@@ -195,12 +196,14 @@ Deno.test("lan: the receiving side reads only well-formed announcements, within 
   const windowMs = 600_000;
   const dials: string[] = [];
   const lines: string[] = [];
+  const notes: LanNote[] = [];
   const host: LanHost = {
     publicKey: alice.publicKey,
     pair: pairwise(alice),
     // One fixed instant: every datagram of the test falls in one second's budget.
     now: () => window * windowMs + 1234,
     log: (l) => lines.push(l),
+    note: (n) => notes.push(n),
     contacts: () => [bob.publicKey, carol.publicKey],
     name: (k) => (toHex(k) === toHex(bob.publicKey) ? "bob" : "carol"),
     sshPort: () => 7022,
@@ -239,6 +242,10 @@ Deno.test("lan: the receiving side reads only well-formed announcements, within 
     await other(encodeAnnouncement(7033, [tagOf(bob)])!);
     await until(() => dials.length === 1, 5000, "a dial to bob");
     assert.deepEqual(dials, ["127.0.0.3:7033"]);
+    assert.deepEqual(notes, [
+      { type: "interfaces", interfaces: [] },
+      { type: "heard", peer: bob.publicKey, address: "127.0.0.3:7033", dial: true },
+    ]);
     assert.equal(lan.stats.tooLarge, 1);
     assert.equal(lan.stats.malformed, 1);
     assert.ok(lan.heardAt(bob.publicKey, "127.0.0.3"));

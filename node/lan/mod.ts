@@ -5,6 +5,7 @@ export {
   LAN_PORT,
   LAN_WINDOW_MS,
   type LanHost,
+  type LanNote,
   type LanOptions,
   type LanStats,
   lanTag,

@@ -15,8 +15,11 @@
 export {
   behindAnotherNat,
   type PortMap,
+  type PortMapMiss,
+  type PortMapNote,
   portMapOff,
   type PortMapOptions,
+  type PortMapping,
   startPortMap,
 } from "./port_map.ts";
 export {

@@ -21,6 +21,7 @@
  */
 
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
+import { RojError } from "../errors.ts";
 
 export const NAT_PMP_PORT = 5351;
 
@@ -74,7 +75,10 @@ export function decodeResponse(b: Uint8Array): NatPmpResponse | undefined {
   const op = (b[1]! - 128) as 0 | 1 | 2;
   const result = v.getUint16(2);
   if (result !== 0) {
-    throw new Error(`NAT-PMP gateway refused: ${RESULTS[result] ?? `result code ${result}`}`);
+    throw new RojError(
+      "refused",
+      `NAT-PMP gateway refused: ${RESULTS[result] ?? `result code ${result}`}`,
+    );
   }
   const epoch = v.getUint32(4);
   if (op === 0) {
@@ -171,7 +175,9 @@ export class NatPmpClient {
       }
     } catch (err) {
       if (signal.aborted) {
-        throw new Error(`NAT-PMP gateway ${this.host} did not answer`, { cause: signal.reason });
+        throw new RojError("timeout", `NAT-PMP gateway ${this.host} did not answer`, {
+          cause: signal.reason,
+        });
       }
       throw err;
     } finally {

@@ -11,6 +11,64 @@ import { type IpKind, ipKind, ipKindOf, parseIp } from "../ip/mod.ts";
 import { defaultGateway, lanAddressFor } from "./gateway_address.ts";
 import { NatPmpClient, type Protocol } from "./nat_pmp.ts";
 import { UpnpGateway } from "./upnp.ts";
+import { isRojError } from "../errors.ts";
+
+/** Why a gateway gave us no mapping, as a code a script can use. */
+export type PortMapMiss =
+  /** No UPnP-IGD gateway answered the search; for NAT-PMP: no default gateway known. */
+  | "no-gateway"
+  /** We have no address on the gateway's LAN. */
+  | "no-lan-address"
+  /** The gateway did not answer in time. */
+  | "no-answer"
+  /** The gateway refused, or answered what we cannot use. */
+  | "refused"
+  /** The router's own external address is private: another NAT sits outside it. */
+  | "behind-another-nat";
+
+/** A mapping of one protocol: the external port the router forwards. */
+export interface PortMapping {
+  readonly protocol: Protocol;
+  readonly port: number;
+}
+
+/**
+ * What the port mapping tells the node as it goes, beside the log lines for
+ * people: codes and values (the node makes events of them, api/NodeEvent).
+ * `gateway` and `external` come from the router: bounded before use.
+ */
+export type PortMapNote =
+  | {
+    readonly type: "mapped";
+    readonly method: "upnp" | "nat-pmp";
+    readonly gateway: string;
+    readonly external: string;
+    readonly internal: string;
+    readonly protocols: readonly Protocol[];
+    readonly leaseSeconds: number;
+  }
+  /** The router mapped TCP but refused UDP (QUIC). */
+  | { readonly type: "udp-refused"; readonly code: PortMapMiss }
+  /** A renewal worked; `moved` when the router now maps another external address. */
+  | {
+    readonly type: "renewed";
+    readonly external: string;
+    readonly leaseSeconds: number;
+    readonly moved: boolean;
+  }
+  | { readonly type: "renewal-failed"; readonly code: PortMapMiss }
+  /** Mappings removed (node stopping, or a failed attempt undone), and those that could not be. */
+  | { readonly type: "removed"; readonly mappings: readonly PortMapping[] }
+  | { readonly type: "remove-failed"; readonly mappings: readonly PortMapping[] }
+  /** No gateway mapped the port: what each method found. */
+  | {
+    readonly type: "none";
+    readonly tried: readonly {
+      readonly method: "upnp" | "nat-pmp";
+      readonly code: PortMapMiss;
+      readonly gateway?: string;
+    }[];
+  };
 
 export interface PortMapOptions {
   /** The port the node listens on; the router is asked for the same one outside. */
@@ -20,6 +78,8 @@ export interface PortMapOptions {
   /** Also map UDP (QUIC) on the same port. */
   readonly udp: boolean;
   readonly log: (line: string) => void;
+  /** Told what happened, for the node's events. @default nothing */
+  readonly note?: (n: PortMapNote) => void;
   /** Called with the external "host:port" when a mapping is made or its address changes. */
   readonly onChange: (external: string) => void;
   /** How long to look for a gateway and wait for each answer. @default 3000 */
@@ -100,19 +160,35 @@ export function startPortMap(options: PortMapOptions): PortMap {
   let renewing: Promise<void> = Promise.resolve();
 
   const say = (line: string) => options.log(`port mapping: ${line}`);
+  const note = (n: PortMapNote) => {
+    try {
+      options.note?.(n);
+    } catch { /* a listener's failure is its own */ }
+  };
 
   const unmapAll = async (gw: Mapper) => {
     const what = [...made];
     made.clear();
     const failed: string[] = [];
+    const removed: PortMapping[] = [];
+    const kept: PortMapping[] = [];
     // A fresh time limit: close() has already aborted `stop`.
     await Promise.all(
       what.map(([protocol, port]) =>
-        gw.unmap(protocol, options.port, port, answer()).catch((err) =>
-          failed.push(`${protocol.toUpperCase()} ${port}: ${oneLine(err)}`)
+        gw.unmap(protocol, options.port, port, answer()).then(
+          () => removed.push({ protocol, port }),
+          (err) => {
+            kept.push({ protocol, port });
+            failed.push(`${protocol.toUpperCase()} ${port}: ${oneLine(err)}`);
+          },
         )
       ),
     );
+    // In the order they were made, whichever answered first.
+    const order = (a: PortMapping, b: PortMapping) =>
+      what.findIndex(([p]) => p === a.protocol) - what.findIndex(([p]) => p === b.protocol);
+    if (removed.length) note({ type: "removed", mappings: removed.sort(order) });
+    if (kept.length) note({ type: "remove-failed", mappings: kept.sort(order) });
     if (failed.length) say(`could not remove (${failed.join("; ")}); the lease will end it`);
     else if (what.length) {
       say(`removed ${what.map(([p, port]) => `${p.toUpperCase()} ${port}`).join(", ")}`);
@@ -160,6 +236,7 @@ export function startPortMap(options: PortMapOptions): PortMap {
         if (renewal) throw err;
         made.delete("udp");
         say(`UDP refused (${oneLine(err)}); TCP only`);
+        note({ type: "udp-refused", code: missOf(err) });
       }
     }
     return { port: tcp.externalPort, lifetimeS };
@@ -181,6 +258,7 @@ export function startPortMap(options: PortMapOptions): PortMap {
         leaseSeconds: lifetimeS,
         renewedAt: now(),
       };
+      note({ type: "renewed", external, leaseSeconds: lifetimeS, moved: changed });
       if (changed) {
         say(`the router now maps ${external}`);
         options.onChange(external);
@@ -189,29 +267,39 @@ export function startPortMap(options: PortMapOptions): PortMap {
     } catch (err) {
       status = { ...status, reason: `renewal failed: ${oneLine(err)}` };
       say(`renewal failed (${oneLine(err)}); trying again`);
+      note({ type: "renewal-failed", code: missOf(err) });
       scheduleRenewal(Math.max(500, Math.min((leaseS * 1000) / 4, 30_000)));
     }
   };
 
   const attempt = async (): Promise<void> => {
     const tried: string[] = [];
+    const misses: Array<{ method: "upnp" | "nat-pmp"; code: PortMapMiss; gateway?: string }> = [];
     for (const find of [findUpnp, findPmp]) {
       if (closed) return;
+      const method = find === findUpnp ? "upnp" : "nat-pmp";
       let gw: Mapper | undefined;
+      /** Why this method gave no mapping, if it fails now. */
+      let miss: PortMapMiss | undefined;
       try {
         gw = await find(AbortSignal.any([stop.signal, answer()]), clock);
         if (!gw) {
           tried.push(find === findUpnp ? "no UPnP-IGD gateway answered" : "no default gateway");
+          misses.push({ method, code: "no-gateway" });
           continue;
         }
         const internal = isWildcard(options.host) ? lanAddressFor(gw.host) : options.host;
-        if (!internal) throw new Error(`no local address on the LAN of gateway ${gw.host}`);
+        if (!internal) {
+          miss = "no-lan-address";
+          throw new Error(`no local address on the LAN of gateway ${gw.host}`);
+        }
         internalHost = internal;
         // Requests already sent are not aborted by close(): the mapping they make must be
         // known to be removed.
         const { port, lifetimeS } = await mapEach(gw, false);
         const externalIp = await gw.externalIp(answer());
         if (behindAnotherNat(externalIp)) {
+          miss = "behind-another-nat";
           throw new Error(
             `the router's own external address ${externalIp} is private (another NAT outside it); a mapping would not reach us`,
           );
@@ -239,10 +327,20 @@ export function startPortMap(options: PortMapOptions): PortMap {
             [...made.keys()].join(", ").toUpperCase()
           }, lease ${lifetimeS} s; ${gw.found})`,
         );
+        note({
+          type: "mapped",
+          method: gw.method,
+          gateway: gw.host,
+          external,
+          internal: formatEndpoint({ host: internal, port: options.port }),
+          protocols: [...made.keys()],
+          leaseSeconds: lifetimeS,
+        });
         options.onChange(external);
         scheduleRenewal(Math.max(500, (lifetimeS * 1000) / 2));
         return;
       } catch (err) {
+        misses.push({ method, code: miss ?? missOf(err), ...(gw ? { gateway: gw.host } : {}) });
         tried.push(
           `${find === findUpnp ? "UPnP-IGD" : "NAT-PMP"}: ${oneLine(err)}${
             gw?.method === "nat-pmp" ? ` (${gw.found})` : ""
@@ -258,6 +356,7 @@ export function startPortMap(options: PortMapOptions): PortMap {
     const reason = tried.join("; ");
     status = { state: "none", reason };
     options.log(`no port mapping (${reason}); relays and punching still work`);
+    note({ type: "none", tried: misses });
   };
   const settled = attempt().catch((err) => {
     status = { state: "none", reason: oneLine(err) };
@@ -346,6 +445,14 @@ export function behindAnotherNat(ip: string): boolean {
 
 function isWildcard(host: string): boolean {
   return host === "0.0.0.0" || host === "::" || host === "";
+}
+
+/** A gateway's failure as a code: no answer in time, else a refusal. */
+function missOf(err: unknown): PortMapMiss {
+  const name = (err as Error | undefined)?.name;
+  return isRojError(err, "timeout") || name === "TimeoutError" || name === "AbortError"
+    ? "no-answer"
+    : "refused";
 }
 
 function oneLine(err: unknown): string {

@@ -110,6 +110,7 @@ export class Coordinator {
         formatEndpoint(seen)
       }) for a punch`,
     );
+    this.#env.note({ type: "introduced", asker: peer, target });
     return { endpoint: formatEndpoint(seen), cert: offer.cert };
   }
 

@@ -5,6 +5,7 @@
  */
 import { classifyMapping, type MappingObservation, type NatMapping } from "../reach/mod.ts";
 import { type Endpoint, formatEndpoint } from "../transport/mod.ts";
+import type { PunchNote } from "./punch_host.ts";
 import { parseUdpEndpoint } from "./udp_endpoint.ts";
 
 /**
@@ -21,9 +22,12 @@ export class NatObserver {
   readonly #seen = new Map<string, MappingObservation & { readonly at: number }>();
   #mapping: NatMapping = { kind: "unknown" };
   readonly #log: (line: string) => void;
+  readonly #note: (n: PunchNote) => void;
 
-  constructor(log: (line: string) => void) {
+  /** `log` says a new verdict for people, `note` tells it with the observations it rests on. */
+  constructor(log: (line: string) => void, note: (n: PunchNote) => void = () => {}) {
     this.#log = log;
+    this.#note = note;
   }
 
   /** The verdict at `now`, observations older than MAPPING_TTL_MS left out. */
@@ -66,6 +70,15 @@ export class NatObserver {
       return;
     }
     this.#mapping = next;
+    this.#note({
+      type: "nat-mapping",
+      mapping: next.kind,
+      observations: [...this.#seen.values()].map((o) => ({
+        observer: o.observer,
+        host: o.seenHost,
+        port: o.seenPort,
+      })),
+    });
     if (next.kind === "symmetric") {
       this.#log(
         `behind a symmetric NAT: ${next.reason}; no punched paths, contacts come through relays`,

@@ -50,12 +50,15 @@ import { Coordinator } from "./coordinator.ts";
 import { MAPPING_TTL_MS, NatObserver } from "./nat_observer.ts";
 import { PROBE_MS, sendProbe } from "./probe.ts";
 import {
+  attemptCode,
   canCoordinate,
+  type PunchAttemptCode,
   type PunchEnv,
+  type PunchFailure,
   type PunchHost,
   type PunchResult,
   type PunchSession,
-  SYMMETRIC_TARGET,
+  type PunchStage,
 } from "./punch_host.ts";
 import {
   afterPunch,
@@ -72,6 +75,12 @@ export { PUNCH_FEATURE } from "./punch_host.ts";
 const PUNCH_DIAL_MS = 4000;
 /** Offers handled at once by a target; more are refused (each makes us send packets somewhere). */
 const MAX_OFFERS = 4;
+
+/** One coordinator's failed attempt. */
+interface Attempt {
+  readonly via: Uint8Array;
+  readonly code: PunchAttemptCode;
+}
 
 /** When automatic punches run. @see PunchScheduleOptions */
 export type PuncherOptions = PunchScheduleOptions;
@@ -96,10 +105,19 @@ export class Puncher {
   constructor(host: PunchHost, options: PuncherOptions = {}) {
     this.#host = host;
     const clock: Clock = host.clock ?? systemClock;
-    this.#env = { host, clock, now: host.now ? () => host.now!() : () => clock.now() };
+    this.#env = {
+      host,
+      clock,
+      now: host.now ? () => host.now!() : () => clock.now(),
+      note: (n) => {
+        try {
+          host.note?.(n);
+        } catch { /* a listener's failure is its own */ }
+      },
+    };
     this.#options = resolveSchedule(options);
     this.#coordinator = new Coordinator(this.#env);
-    this.#nat = new NatObserver((line) => host.log(line));
+    this.#nat = new NatObserver((line) => host.log(line), (n) => this.#env.note(n));
   }
 
   /** Starts looking for unreached contacts to punch to. */
@@ -167,10 +185,9 @@ export class Puncher {
     const k = toHex(peer);
     const running = this.#inFlight.get(k);
     if (running) return running;
-    const run = this.#punch(peer).catch((err): PunchResult => ({
-      ok: false,
-      reason: (err as Error).message,
-    })).finally(() => this.#inFlight.delete(k));
+    const run = this.#punch(peer).catch((err): PunchResult =>
+      this.#failed(peer, "error", (err as Error).message, [])
+    ).finally(() => this.#inFlight.delete(k));
     this.#inFlight.set(k, run);
     return run;
   }
@@ -178,12 +195,12 @@ export class Puncher {
   async #punch(peer: Uint8Array): Promise<PunchResult> {
     const quic = this.#host.quic();
     const name = this.#host.name(peer);
-    if (!quic) return { ok: false, reason: "this node has no UDP endpoint" };
+    if (!quic) return this.#failed(peer, "no-udp", "this node has no UDP endpoint", []);
     const coordinators = this.#host.sessions().filter((s) =>
       toHex(s.peer) !== toHex(peer) && canCoordinate(s)
     );
     if (coordinators.length === 0) {
-      return { ok: false, reason: "no connected peer can coordinate a punch" };
+      return this.#failed(peer, "no-coordinator", "no connected peer can coordinate a punch", []);
     }
     // Two coordinators can tell a symmetric NAT before a punch waits for nothing.
     if (
@@ -196,28 +213,49 @@ export class Puncher {
     if (mapping.kind === "symmetric") {
       const reason = `behind a symmetric NAT (${mapping.reason}): no punch, a relay is the way`;
       this.#host.log(`not punching to ${name}: ${reason}`);
-      return { ok: false, reason };
+      return this.#failed(peer, "symmetric-nat", reason, []);
     }
     const reasons: string[] = [];
+    const attempts: Attempt[] = [];
     for (const c of coordinators) {
       if (this.#closed) break;
       if (this.#host.sessions().some((s) => toHex(s.peer) === toHex(peer))) {
-        return { ok: false, reason: `${name} is connected already` };
+        return this.#failed(peer, "connected", `${name} is connected already`, attempts);
       }
       const via = this.#host.name(c.peer);
+      const stage: { at: PunchStage } = { at: "ask-probe" };
       try {
-        const endpoint = await this.#punchVia(quic, c, peer);
+        const endpoint = await this.#punchVia(quic, c, peer, stage);
         this.#host.log(`punched a UDP path to ${name} at ${endpoint}, coordinated by ${via}`);
+        this.#env.note({ type: "punched", peer, via: c.peer, endpoint });
         return { ok: true, via, endpoint };
       } catch (err) {
         reasons.push(`via ${via}: ${(err as Error).message}`);
+        const code = attemptCode(stage.at, err);
+        attempts.push({ via: c.peer, code });
         // No other coordinator changes the target's NAT.
-        if ((err as Error).message === SYMMETRIC_TARGET) break;
+        if (code === "target-symmetric-nat") break;
       }
     }
     const reason = reasons.join("; ");
     this.#host.log(`cannot punch to ${name}: ${reason}`);
-    return { ok: false, reason };
+    return this.#failed(peer, "coordinators-failed", reason, attempts);
+  }
+
+  /** A failed punch: told as a note, returned with its coordinators named. */
+  #failed(
+    peer: Uint8Array,
+    code: PunchFailure,
+    reason: string,
+    attempts: readonly Attempt[],
+  ): PunchResult {
+    this.#env.note({ type: "punch-failed", peer, code, attempts });
+    return {
+      ok: false,
+      code,
+      reason,
+      attempts: attempts.map((a) => ({ via: this.#host.name(a.via), code: a.code })),
+    };
   }
 
   /** Sends a probe to the coordinator at `observer` and notes where it saw us. */
@@ -232,18 +270,27 @@ export class Puncher {
     this.#nat.note(observer, seen, this.#env.now());
   }
 
-  async #punchVia(quic: QuicService, c: PunchSession, peer: Uint8Array): Promise<string> {
+  /** One coordinator's attempt; `stage.at` says how far it got when it throws. */
+  async #punchVia(
+    quic: QuicService,
+    c: PunchSession,
+    peer: Uint8Array,
+    stage: { at: PunchStage },
+  ): Promise<string> {
     const probe = await c.rpc.request("punch.probe", {});
     const observer = { host: hostOf(c.remote), port: probe.port };
+    stage.at = "probe";
     await this.#probe(quic, observer, probe.cert, probe.nonce).catch((err) => {
       throw new RojError("unreachable", `probe failed: ${(err as Error).message}`);
     });
+    stage.at = "ask";
     const answer = await c.rpc.request(
       "punch.ask",
       { peer: encodeB64(peer), nonce: probe.nonce, cert: encodeB64(quic.certHash) },
       3 * PROBE_MS + 2000,
     );
     const to = parseUdpEndpoint(answer.endpoint);
+    stage.at = "dial";
     let socket: SocketLike;
     try {
       socket = await dialQuicSocket(quic, to, decodeB64(answer.cert), PUNCH_DIAL_MS);
@@ -254,6 +301,7 @@ export class Puncher {
         { retryable: true },
       );
     }
+    stage.at = "attach";
     if (!await this.#host.attach(peer, socket, to)) {
       throw new RojError("exists", "a session with them was already up");
     }
@@ -272,7 +320,10 @@ export class Puncher {
     const quic = host.quic();
     const asker = decodeB64(params.peer);
     if (!quic || !host.accepted(asker)) throw new RojError("refused", "no");
+    const refuse = (code: "symmetric-nat" | "busy" | "connected") =>
+      this.#env.note({ type: "offer", from: asker, via: peer, accepted: false, code });
     if (host.sessions().some((s) => toHex(s.peer) === toHex(asker))) {
+      refuse("connected");
       throw new RojError("exists", "connected already");
     }
     const to = parseUdpEndpoint(params.endpoint);
@@ -283,9 +334,13 @@ export class Puncher {
           host.name(peer)
         }: refused, we are behind a symmetric NAT`,
       );
+      refuse("symmetric-nat");
       throw new RojError("refused", "behind a symmetric NAT: no punched path; use a relay");
     }
-    if (this.#offers >= MAX_OFFERS) throw new RojError("busy", "too many punches at once");
+    if (this.#offers >= MAX_OFFERS) {
+      refuse("busy");
+      throw new RojError("busy", "too many punches at once");
+    }
     this.#offers++;
     try {
       const observer = { host: hostOf(rpc.pipe.remote), port: params.port };
@@ -303,6 +358,13 @@ export class Puncher {
     host.log(
       `${host.name(asker)} (${formatEndpoint(to)}) asks for a punched path, via ${host.name(peer)}`,
     );
+    this.#env.note({
+      type: "offer",
+      from: asker,
+      via: peer,
+      accepted: true,
+      endpoint: formatEndpoint(to),
+    });
     return { cert: encodeB64(quic.certHash) };
   }
 

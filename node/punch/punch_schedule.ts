@@ -8,7 +8,7 @@
  * as rarely as ever.
  */
 import { backoffDelay } from "../peers/mod.ts";
-import { type PunchResult, SYMMETRIC_TARGET } from "./punch_host.ts";
+import type { PunchResult } from "./punch_host.ts";
 
 export interface PunchScheduleOptions {
   /** How often unreached contacts are looked at. 0 turns automatic punching off. @default 2000 */
@@ -84,7 +84,7 @@ export function afterPunch(
   if (result.ok) return undefined;
   const failures = r.failures + 1;
   // Behind a symmetric NAT it stays one: look again only as rarely as ever.
-  const wait = result.reason.includes(SYMMETRIC_TARGET)
+  const wait = result.attempts.some((a) => a.code === "target-symmetric-nat")
     ? o.maxRetryMs
     : backoffDelay(failures - 1, { initialMs: o.retryMs, maxMs: o.maxRetryMs, random });
   return { at: now + wait, failures, reason: result.reason };

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { afterPunch, planRound, resolveSchedule, type RetryEntry } from "./punch_schedule.ts";
-import { SYMMETRIC_TARGET } from "./punch_host.ts";
+import { type PunchResult, SYMMETRIC_TARGET } from "./punch_host.ts";
+
+const failed = (reason: string, attempts: PunchAttempts): PunchResult => ({
+  ok: false,
+  code: "coordinators-failed",
+  reason,
+  attempts,
+});
+type PunchAttempts = Extract<PunchResult, { ok: false }>["attempts"];
 
 const o = resolveSchedule({ intervalMs: 2000, graceMs: 3000, retryMs: 5000, maxRetryMs: 120_000 });
 
@@ -24,20 +32,17 @@ Deno.test("punch schedule: failures back off, doubling with jitter up to the cap
   let r: RetryEntry = { at: 0, failures: 0 };
   const waits: number[] = [];
   for (let i = 0; i < 7; i++) {
-    r = afterPunch(r, { ok: false, reason: "timed out" }, 1000, o, () => 0.5)!;
+    r = afterPunch(r, failed("timed out", []), 1000, o, () => 0.5)!;
     waits.push(r.at - 1000);
   }
   assert.deepEqual(waits, [5000, 10_000, 20_000, 40_000, 80_000, 120_000, 120_000]);
   assert.equal(r.failures, 7);
   assert.equal(r.reason, "timed out");
-  const jittered = afterPunch({ at: 0, failures: 0 }, { ok: false, reason: "x" }, 0, o, () => 0);
+  const jittered = afterPunch({ at: 0, failures: 0 }, failed("x", []), 0, o, () => 0);
   assert.equal(jittered!.at, 3750, "three quarters of the base at the low end");
   const symmetric = afterPunch(
     { at: 0, failures: 0 },
-    {
-      ok: false,
-      reason: `via hive: ${SYMMETRIC_TARGET}`,
-    },
+    failed(`via hive: ${SYMMETRIC_TARGET}`, [{ via: "hive", code: "target-symmetric-nat" }]),
     0,
     o,
     () => 0.5,

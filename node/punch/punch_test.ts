@@ -6,7 +6,7 @@ import { backoffDelay } from "../peers/mod.ts";
 import type { RpcSession } from "../protocol/mod.ts";
 import type { QuicService } from "../transport/mod.ts";
 import { PUNCH_FEATURE, Puncher } from "./punch.ts";
-import type { PunchHost } from "./punch_host.ts";
+import type { PunchHost, PunchNote } from "./punch_host.ts";
 
 const key = (n: number) => new Uint8Array(32).fill(n);
 
@@ -26,10 +26,12 @@ function node(clock: FakeClock, me: Uint8Array, target: Uint8Array) {
     } as unknown as RpcSession,
   };
   const state = { reached: false };
+  const notes: PunchNote[] = [];
   const host: PunchHost = {
     publicKey: me,
     clock,
     log: () => {},
+    note: (n) => notes.push(n),
     quic: () => ({}) as QuicService,
     sessions: () => [coordinator],
     accepted: () => true,
@@ -38,13 +40,13 @@ function node(clock: FakeClock, me: Uint8Array, target: Uint8Array) {
     attach: () => Promise.resolve(false),
   };
   const options = { intervalMs: 2000, graceMs: 3000, retryMs: 5000, maxRetryMs: 60_000 };
-  return { puncher: new Puncher(host, options), probes, state, options };
+  return { puncher: new Puncher(host, options), probes, state, options, notes };
 }
 
 Deno.test("puncher: the first punch after the grace period, then retries backing off with the clock's jitter", async () => {
   const seed = 5;
   const clock = new FakeClock({ start: 0, seed });
-  const { puncher, probes, state, options } = node(clock, key(1), key(2));
+  const { puncher, probes, state, options, notes } = node(clock, key(1), key(2));
   puncher.start();
   await clock.advance(200_000);
   // Kicks run every 2 s; the first finds bob and waits out the 3 s grace; each failure
@@ -64,6 +66,14 @@ Deno.test("puncher: the first punch after the grace period, then retries backing
   }
   assert.deepEqual(probes, expected, `seed ${seed}`);
   assert.match(puncher.lastFailure(key(2))!, /via bob: too many probes/);
+  // Each failure is told with its code and each coordinator's: this one was busy.
+  assert.equal(notes.length, probes.length);
+  assert.deepEqual(notes.at(-1), {
+    type: "punch-failed",
+    peer: key(2),
+    code: "coordinators-failed",
+    attempts: [{ via: key(9), code: "busy" }],
+  });
 
   // Bob is reached another way: his retries are forgotten and no punch follows.
   state.reached = true;

@@ -36,27 +36,53 @@ export interface Observation {
   readonly seesHost?: string;
 }
 
+/** Why a session tells nothing of our reachability, as a code a script can use. */
+export type NoEvidence =
+  /** It runs through a relay. */
+  | "relayed"
+  /** It was found by a LAN announcement. */
+  | "lan"
+  /** Its peer reaches us over IPv6, which says nothing of IPv4. */
+  | "ipv6"
+  /** Its peer is on a subnet of ours. */
+  | "own-subnet"
+  /** Its peer sees us at our own private address: no NAT between us. */
+  | "own-private-address"
+  /** We dialled it (only an inbound session is evidence by itself). */
+  | "we-dialled"
+  /** It runs over a punched UDP path (only TCP is evidence by itself). */
+  | "punched";
+
 export type Evidence =
   | { readonly ok: true }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly code: NoEvidence; readonly reason: string };
 
 /** Whether a peer of this session stands outside our own networks (see the module comment). */
 export function outsidePeer(o: Observation, networks: readonly LocalNetwork[]): Evidence {
   if (o.path === "relayed" || o.remoteHost === undefined) {
-    return { ok: false, reason: "the session runs through a relay" };
+    return { ok: false, code: "relayed", reason: "the session runs through a relay" };
   }
-  if (o.path === "lan") return { ok: false, reason: "the peer is on our LAN" };
+  if (o.path === "lan") return { ok: false, code: "lan", reason: "the peer is on our LAN" };
   if (isIPv6(o.remoteHost)) {
-    return { ok: false, reason: "the peer reaches us over IPv6, which says nothing of IPv4" };
+    return {
+      ok: false,
+      code: "ipv6",
+      reason: "the peer reaches us over IPv6, which says nothing of IPv4",
+    };
   }
   if (onOwnLink(o.remoteHost, networks)) {
-    return { ok: false, reason: `the peer (${o.remoteHost}) is on a subnet of ours` };
+    return {
+      ok: false,
+      code: "own-subnet",
+      reason: `the peer (${o.remoteHost}) is on a subnet of ours`,
+    };
   }
   if (
     o.seesHost !== undefined && isPrivateAddress(o.seesHost) && isOwnAddress(o.seesHost, networks)
   ) {
     return {
       ok: false,
+      code: "own-private-address",
       reason: `the peer sees us at our own private address ${o.seesHost} (no NAT between us)`,
     };
   }
@@ -71,7 +97,13 @@ export function inboundEvidence(
   o: Observation & { readonly direction: "in" | "out" },
   networks: readonly LocalNetwork[],
 ): Evidence {
-  if (o.direction !== "in") return { ok: false, reason: "we dialled" };
-  if (o.path !== "direct") return { ok: false, reason: `the path is ${o.path}` };
+  if (o.direction !== "in") return { ok: false, code: "we-dialled", reason: "we dialled" };
+  if (o.path !== "direct") {
+    return {
+      ok: false,
+      code: o.path,
+      reason: `the path is ${o.path}`,
+    };
+  }
   return outsidePeer(o, networks);
 }

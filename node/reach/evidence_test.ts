@@ -16,10 +16,13 @@ Deno.test("outsidePeer: the anchor beyond the router counts; a LAN neighbour doe
   );
   assert.equal(neighbour.ok, false);
   assert.match(!neighbour.ok ? neighbour.reason : "", /on a subnet of ours/);
+  assert.equal(!neighbour.ok && neighbour.code, "own-subnet");
   const lan = outsidePeer({ path: "lan", remoteHost: "192.168.50.3" }, HOME_A);
   assert.match(!lan.ok ? lan.reason : "", /on our LAN/);
+  assert.equal(!lan.ok && lan.code, "lan");
   const relayed = outsidePeer({ path: "relayed" }, HOME_A);
   assert.match(!relayed.ok ? relayed.reason : "", /through a relay/);
+  assert.equal(!relayed.ok && relayed.code, "relayed");
 });
 
 Deno.test("outsidePeer: a peer in another private subnet that sees our own private address is inside our networks", () => {
@@ -29,6 +32,7 @@ Deno.test("outsidePeer: a peer in another private subnet that sees our own priva
   );
   assert.equal(routed.ok, false);
   assert.match(!routed.ok ? routed.reason : "", /our own private address 192\.168\.50\.2/);
+  assert.equal(!routed.ok && routed.code, "own-private-address");
   // A public address of ours seen from elsewhere is fine: no NAT, and reachable.
   const publicNode: LocalNetwork[] = [{ address: "11.99.0.2", cidr: "11.99.0.2/24" }];
   assert.deepEqual(
@@ -47,8 +51,10 @@ Deno.test("inboundEvidence: only a direct TCP session a peer outside dialled", (
   assert.deepEqual(inboundEvidence({ ...outside, path: "direct", direction: "in" }, HOME_A), {
     ok: true,
   });
-  assert.equal(inboundEvidence({ ...outside, path: "direct", direction: "out" }, HOME_A).ok, false);
-  assert.equal(inboundEvidence({ ...outside, path: "punched", direction: "in" }, HOME_A).ok, false);
+  const out = inboundEvidence({ ...outside, path: "direct", direction: "out" }, HOME_A);
+  assert.equal(!out.ok && out.code, "we-dialled");
+  const punched = inboundEvidence({ ...outside, path: "punched", direction: "in" }, HOME_A);
+  assert.equal(!punched.ok && punched.code, "punched");
   assert.equal(
     inboundEvidence(
       { path: "direct", remoteHost: "192.168.50.3", direction: "in" },
@@ -64,6 +70,7 @@ Deno.test("outsidePeer: a peer over IPv6 says nothing of IPv4, so a node behind 
     HOME_A,
   );
   assert.match(!v6.ok ? v6.reason : "", /over IPv6/);
+  assert.equal(!v6.ok && v6.code, "ipv6");
   const dialledIn = inboundEvidence(
     { path: "direct", remoteHost: "2001:db8:60::2", direction: "in" },
     HOME_A,

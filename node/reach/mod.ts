@@ -1,4 +1,10 @@
-export { type Evidence, inboundEvidence, type Observation, outsidePeer } from "./evidence.ts";
+export {
+  type Evidence,
+  inboundEvidence,
+  type NoEvidence,
+  type Observation,
+  outsidePeer,
+} from "./evidence.ts";
 export {
   classifyMapping,
   type MappingObservation,

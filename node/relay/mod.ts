@@ -1,5 +1,5 @@
 export { DIAL_BACK_TIMEOUT_MS, Relay } from "./relay.ts";
-export type { RelayHost, RelayPeerSession, RelayTiming } from "./relay_host.ts";
+export type { RelayHost, RelayNote, RelayPeerSession, RelayTiming } from "./relay_host.ts";
 export type { RelayTap } from "./splicer.ts";
 export {
   type Bucket,

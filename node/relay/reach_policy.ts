@@ -5,7 +5,13 @@
  * Requests and timers live in reachability.ts.
  */
 import { RELAY_FEATURE } from "../protocol/mod.ts";
-import { inboundEvidence, type LocalNetwork, type Observation, outsidePeer } from "../reach/mod.ts";
+import {
+  inboundEvidence,
+  type LocalNetwork,
+  type NoEvidence,
+  type Observation,
+  outsidePeer,
+} from "../reach/mod.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint, unmapIPv4 } from "../transport/mod.ts";
 import type { Decision } from "./relay_policy.ts";
 import type { RelayPeerSession } from "./relay_host.ts";
@@ -90,14 +96,17 @@ export function sessionAction(
 export function pickCheckers(
   live: readonly RelayPeerSession[],
   networks: readonly LocalNetwork[],
-): { checkers: RelayPeerSession[]; skipped: Array<{ s: RelayPeerSession; reason: string }> } {
+): {
+  checkers: RelayPeerSession[];
+  skipped: Array<{ s: RelayPeerSession; code: NoEvidence; reason: string }>;
+} {
   const checkers: RelayPeerSession[] = [];
-  const skipped: Array<{ s: RelayPeerSession; reason: string }> = [];
+  const skipped: Array<{ s: RelayPeerSession; code: NoEvidence; reason: string }> = [];
   for (const s of live) {
     const outside = outsidePeer(observe(s), networks);
     if (outside.ok) checkers.push(s);
     // A LAN neighbour's dial-back would get through where the outside's does not.
-    else skipped.push({ s, reason: outside.reason });
+    else skipped.push({ s, code: outside.code, reason: outside.reason });
   }
   return { checkers: checkers.slice(0, MAX_CHECKERS), skipped };
 }

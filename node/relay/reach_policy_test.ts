@@ -75,6 +75,7 @@ Deno.test("reach policy: who is asked, at which address, and whose dial-back is 
   assert.equal(checkers.length, 2, "two checkers at most");
   assert.deepEqual(skipped.map((x) => x.s), [lan]);
   assert.match(skipped[0]!.reason, /LAN/);
+  assert.equal(skipped[0]!.code, "lan");
 
   const published = ["198.51.100.2:7022", "[2001:db8::1]:7022"];
   assert.deepEqual(dialBackAddresses("198.51.100.2:40000", published), ["198.51.100.2:7022"]);

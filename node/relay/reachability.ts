@@ -70,7 +70,11 @@ export class Reachability {
     switch (action.type) {
       case "reachable":
         this.#lastCheck = now;
-        this.#conclude(true, `${host.nameOf(s.peer)} dialled us from outside our networks`);
+        this.#conclude(true, {
+          how: "inbound",
+          peer: s.peer,
+          why: `${host.nameOf(s.peer)} dialled us from outside our networks`,
+        });
         break;
       case "check-later":
         this.#checkIn(action.ms);
@@ -122,14 +126,19 @@ export class Reachability {
     const dialledUs = live.find((s) => dialledFromOutside(s, networks));
     if (dialledUs) {
       this.#lastCheck = this.#env.now();
-      this.#conclude(true, `${host.nameOf(dialledUs.peer)} dialled us from outside our networks`);
+      this.#conclude(true, {
+        how: "inbound",
+        peer: dialledUs.peer,
+        why: `${host.nameOf(dialledUs.peer)} dialled us from outside our networks`,
+      });
       return;
     }
     const { checkers, skipped } = pickCheckers(live, networks);
-    for (const { s, reason } of skipped) {
+    for (const { s, code, reason } of skipped) {
       if (this.#ignored.has(s.rpc)) continue;
       this.#ignored.add(s.rpc);
       host.log(`not asking ${host.nameOf(s.peer)} to dial us back: ${reason}`);
+      this.#env.note({ type: "dial-back-skipped", peer: s.peer, code });
     }
     let tried = false;
     let reached = false;
@@ -153,12 +162,24 @@ export class Reachability {
     if (next.type === "retry") this.#checkIn(next.ms);
     else if (next.type === "conclude") {
       this.#lastCheck = this.#env.now();
-      this.#conclude(next.reached, next.reached ? "a peer dialled us back" : "dial-back failed");
+      this.#conclude(
+        next.reached,
+        next.reached
+          ? { how: "dialled-back", why: "a peer dialled us back" }
+          : { how: "dial-back-failed", why: "dial-back failed" },
+      );
     }
   }
 
   /** Records what a check or an inbound session showed; says so and republishes when it changed. */
-  #conclude(reached: boolean, why: string): void {
+  #conclude(
+    reached: boolean,
+    { how, peer, why }: {
+      how: "dialled-back" | "dial-back-failed" | "inbound";
+      peer?: Uint8Array;
+      why: string;
+    },
+  ): void {
     if (this.#closed || this.#reachable === reached) return;
     this.#reachable = reached;
     const host = this.#env.host;
@@ -167,6 +188,7 @@ export class Reachability {
         ? `reachable from outside (${why})`
         : `not reachable from outside (${why}); peers that relay will be named in our record`,
     );
+    this.#env.note({ type: "reachability", reachable: reached, how, ...(peer ? { peer } : {}) });
     host.republish(reached ? "reachable from outside" : "not reachable from outside");
   }
 
@@ -188,6 +210,7 @@ export class Reachability {
           reached ? "reached" : "not reached"
         }`,
       );
+      this.#env.note({ type: "dial-back", peer: asker, address: formatEndpoint(to), reached });
       return { reached };
     } finally {
       this.#dialBacks--;

@@ -3,12 +3,16 @@ import { FakeClock, settle } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { RpcSession } from "../protocol/mod.ts";
 import { Reachability } from "./reachability.ts";
-import type { RelayHost, RelayPeerSession } from "./relay_host.ts";
+import type { RelayHost, RelayNote, RelayPeerSession } from "./relay_host.ts";
 import { BUSY_RETRY_MS, FIRST_CHECK_DELAY_MS } from "./reach_policy.ts";
 
-/** A node publishing 198.51.100.2:7022 with `sessions` up; its republish reasons land in `published`. */
+/**
+ * A node publishing 198.51.100.2:7022 with `sessions` up; its republish
+ * reasons land in `published`, its notes in `notes`.
+ */
 function reachability(clock: FakeClock, sessions: () => RelayPeerSession[]) {
   const published: string[] = [];
+  const notes: RelayNote[] = [];
   const host = {
     passive: false,
     log: () => {},
@@ -18,7 +22,13 @@ function reachability(clock: FakeClock, sessions: () => RelayPeerSession[]) {
     addresses: () => ["198.51.100.2:7022"],
     republish: (why: string) => published.push(why),
   } as unknown as RelayHost;
-  return { reach: new Reachability({ host, clock, now: () => clock.now() }), published };
+  const reach = new Reachability({
+    host,
+    clock,
+    now: () => clock.now(),
+    note: (n) => notes.push(n),
+  });
+  return { reach, published, notes };
 }
 
 Deno.test("reachability: first check a moment after the first session; busy checkers are asked again after a jittered wait", async () => {
@@ -45,7 +55,7 @@ Deno.test("reachability: first check a moment after the first session; busy chec
     anchor: true,
     remote: "203.0.113.7:7022",
   };
-  const { reach, published } = reachability(clock, () => [checker]);
+  const { reach, published, notes } = reachability(clock, () => [checker]);
   try {
     reach.onSession(checker);
     reach.onSession(checker); // a second session schedules no second check
@@ -60,6 +70,7 @@ Deno.test("reachability: first check a moment after the first session; busy chec
     assert.deepEqual(asked.map((a) => a.at), [FIRST_CHECK_DELAY_MS, retryAt]);
     assert.equal(reach.reachable, true);
     assert.deepEqual(published, ["reachable from outside"]);
+    assert.deepEqual(notes, [{ type: "reachability", reachable: true, how: "dialled-back" }]);
   } finally {
     reach.close();
   }
@@ -81,7 +92,7 @@ Deno.test("reachability: a session a peer outside dialled to us settles it at on
     remote: "203.0.113.8:51000",
   };
   const sessions = [inbound];
-  const { reach, published } = reachability(clock, () => sessions);
+  const { reach, published, notes } = reachability(clock, () => sessions);
   reach.recheckMs = 300_000;
   reach.onSession(inbound);
   assert.equal(reach.reachable, true);
@@ -94,5 +105,9 @@ Deno.test("reachability: a session a peer outside dialled to us settles it at on
   assert.equal(asked, 1, "the first tick was early, the second asked");
   assert.equal(reach.reachable, false);
   assert.deepEqual(published, ["reachable from outside", "not reachable from outside"]);
+  assert.deepEqual(notes, [
+    { type: "reachability", reachable: true, how: "inbound", peer: inbound.peer },
+    { type: "reachability", reachable: false, how: "dial-back-failed" },
+  ]);
   reach.close();
 });

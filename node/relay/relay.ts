@@ -65,6 +65,8 @@ export class Relay {
   readonly #clients = new Map<string, SshClient>();
   readonly #upgrading = new Set<string>();
   #offers = 0;
+  /** The relays last told as named, with the verdict they went by. */
+  #toldRelays: string | undefined;
   #interval: TimerId | undefined;
   #closed = false;
 
@@ -72,7 +74,16 @@ export class Relay {
     this.#host = host;
     this.#store = store;
     const clock: Clock = host.clock ?? systemClock;
-    this.#env = { host, clock, now: host.now ? () => host.now!() : () => clock.now() };
+    this.#env = {
+      host,
+      clock,
+      now: host.now ? () => host.now!() : () => clock.now(),
+      note: (n) => {
+        try {
+          host.note?.(n);
+        } catch { /* a listener's failure is its own */ }
+      },
+    };
     this.#splicer = new Splicer(this.#env);
     this.#reach = new Reachability(this.#env);
   }
@@ -245,6 +256,12 @@ export class Relay {
         this.#host.log(
           `cannot reach ${this.#host.nameOf(peer)} via ${name}: ${(err as Error).message}`,
         );
+        this.#env.note({
+          type: "relay-failed",
+          peer,
+          via: relay,
+          code: err instanceof RojError ? err.code : "error",
+        });
       }
     }
     return this.#host.session(peer) !== undefined;
@@ -252,9 +269,20 @@ export class Relay {
 
   // ---- reachability ---------------------------------------------------------
 
-  /** Keys to name in our record: none while reachable; else relaying peers we dialled, anchors first. */
+  /**
+   * Keys to name in our record: none while reachable; else relaying peers we
+   * dialled, anchors first. Asked by the publisher, so a change is told
+   * ("relays-named") as what the next record names.
+   */
   relays(): Uint8Array[] {
-    return relaysToName(this.#reach.reachable, this.#host.sessions());
+    const reachable = this.#reach.reachable;
+    const relays = relaysToName(reachable, this.#host.sessions());
+    const told = `${reachable}:${relays.map(toHex).join(",")}`;
+    if (told !== this.#toldRelays) {
+      this.#toldRelays = told;
+      this.#env.note({ type: "relays-named", reachable, relays });
+    }
+    return relays;
   }
 
   /**
@@ -279,7 +307,9 @@ export class Relay {
     if (this.#closed || this.#upgrading.has(k)) return;
     this.#upgrading.add(k);
     this.#host.dialDirect(peer).then((ok) => {
-      if (ok) this.#host.log(`moved ${this.#host.nameOf(peer)} to a direct path`);
+      if (!ok) return;
+      this.#host.log(`moved ${this.#host.nameOf(peer)} to a direct path`);
+      this.#env.note({ type: "moved-direct", peer });
     }).catch(() => {}).finally(() => this.#upgrading.delete(k));
   }
 

@@ -2,7 +2,7 @@
 import type { Duplex } from "node:stream";
 import type { Clock } from "../clock/mod.ts";
 import type { RpcSession } from "../protocol/mod.ts";
-import type { LocalNetwork } from "../reach/mod.ts";
+import type { LocalNetwork, NoEvidence } from "../reach/mod.ts";
 import type { Endpoint, SshClient } from "../transport/mod.ts";
 
 /** A live session with a peer, as the relay sees it. */
@@ -19,6 +19,65 @@ export interface RelayPeerSession {
   readonly remote: string;
 }
 
+/**
+ * What the relay and reachability tell the node as they go, beside the log
+ * lines for people: keys, codes and values (the node makes events of them,
+ * api/NodeEvent). Codes of refusals are RojError codes.
+ */
+export type RelayNote =
+  /** Our reachability verdict changed: a dial-back got through or failed, or `peer` dialled us from outside. */
+  | {
+    readonly type: "reachability";
+    readonly reachable: boolean;
+    readonly how: "dialled-back" | "dial-back-failed" | "inbound";
+    readonly peer?: Uint8Array;
+  }
+  /** A peer was not asked to dial us back: its session tells nothing (once per session). */
+  | { readonly type: "dial-back-skipped"; readonly peer: Uint8Array; readonly code: NoEvidence }
+  /** We dialled `peer` back at its request. */
+  | {
+    readonly type: "dial-back";
+    readonly peer: Uint8Array;
+    readonly address: string;
+    readonly reached: boolean;
+  }
+  /** What our record is to name changed (asked by the publisher): none while reachable or unknown. */
+  | {
+    readonly type: "relays-named";
+    readonly reachable: boolean | undefined;
+    readonly relays: readonly Uint8Array[];
+  }
+  /** As a relay: a splice between two members began, ended, or was refused. */
+  | {
+    readonly type: "splice";
+    readonly state: "up";
+    readonly from: Uint8Array;
+    readonly to: Uint8Array;
+  }
+  | {
+    readonly type: "splice";
+    readonly state: "ended";
+    readonly from: Uint8Array;
+    readonly to: Uint8Array;
+    readonly bytes: number;
+  }
+  | {
+    readonly type: "splice";
+    readonly state: "refused";
+    readonly from: Uint8Array;
+    readonly to: Uint8Array;
+    readonly code: string;
+  }
+  /** As the asker: relay `via` did not get us to `peer`. */
+  | {
+    readonly type: "relay-failed";
+    readonly peer: Uint8Array;
+    readonly via: Uint8Array;
+    readonly code: string;
+  }
+  /** A relayed session with `peer` was replaced by a direct one. */
+  | { readonly type: "moved-direct"; readonly peer: Uint8Array };
+
 /** The node, as the relay sees it. */
 export interface RelayHost {
   readonly self: Uint8Array;
@@ -31,6 +90,8 @@ export interface RelayHost {
   /** The time the relay's decisions go by. @default clock.now */
   now?(): number;
   log(line: string): void;
+  /** Told what happened, for the node's events. @default nothing */
+  note?(n: RelayNote): void;
   /** How a key is shown in this node's log: petname or fingerprint. */
   nameOf(peer: Uint8Array): string;
   /** An accepted, unblocked contact. */
@@ -64,9 +125,11 @@ export interface RelayTiming {
   readonly upgradeMs?: number;
 }
 
-/** The host with its time settled: `now` from the host, else from its clock. */
+/** The host with its time settled (`now` from the host, else from its clock) and its notes. */
 export interface RelayEnv {
   readonly host: RelayHost;
   readonly clock: Clock;
   now(): number;
+  /** The host's `note`, or nothing; a failing listener is its own. */
+  note(n: RelayNote): void;
 }

@@ -102,6 +102,7 @@ export class Splicer {
     const who = `${host.nameOf(asker)} → ${host.nameOf(to)}`;
     if (!d.ok) {
       host.log(`refused to relay ${who}: ${d.reason}`);
+      this.#env.note({ type: "splice", state: "refused", from: asker, to, code: d.code });
       throw new RojError(d.code, d.reason);
     }
     const token = toHex(crypto.getRandomValues(new Uint8Array(16)));
@@ -122,10 +123,9 @@ export class Splicer {
       this.#drop(token);
       const why = (err as Error).message;
       host.log(`refused to relay ${who}: the target refused: ${why}`);
-      throw new RojError(
-        isRojError(err, "timeout") ? "busy" : "refused",
-        `the target refused: ${why}`,
-      );
+      const code = isRojError(err, "timeout") ? "busy" : "refused";
+      this.#env.note({ type: "splice", state: "refused", from: asker, to, code });
+      throw new RojError(code, `the target refused: ${why}`);
     }
     return { token };
   }
@@ -211,6 +211,7 @@ export class Splicer {
       this.#reserve(p.a, p.b, -1);
       for (const s of [a, b, up, down]) s.destroy();
       host.log(`relayed session ${who} ended (${account.bytes} bytes)`);
+      this.#env.note({ type: "splice", state: "ended", from: p.a, to: p.b, bytes: account.bytes });
     };
     this.#splices.add(close);
     this.splices++;
@@ -221,6 +222,7 @@ export class Splicer {
     a.pipe(up).pipe(b);
     b.pipe(down).pipe(a);
     host.log(`relaying ${who}`);
+    this.#env.note({ type: "splice", state: "up", from: p.a, to: p.b });
   }
 
   /** Drops what is pending and ends every splice. */

@@ -3,7 +3,7 @@ import { Duplex } from "node:stream";
 import { FakeClock, settle } from "../clock/mod.ts";
 import { encodeB64, type RpcSession } from "../protocol/mod.ts";
 import type { InboundPeer } from "../transport/mod.ts";
-import type { RelayHost } from "./relay_host.ts";
+import type { RelayHost, RelayNote } from "./relay_host.ts";
 import { resolveRelayLimits } from "./relay_policy.ts";
 import { Splicer } from "./splicer.ts";
 
@@ -23,9 +23,10 @@ function relay(clock: FakeClock, bytesPerSecondPerMember: number) {
     nameOf: (k: Uint8Array) => (k[0] === 1 ? "alice" : "bob"),
     log: () => {},
   } as unknown as RelayHost;
-  const splicer = new Splicer({ host, clock, now: () => clock.now() });
+  const notes: RelayNote[] = [];
+  const splicer = new Splicer({ host, clock, now: () => clock.now(), note: (n) => notes.push(n) });
   splicer.limits = resolveRelayLimits({ bytesPerSecondPerMember });
-  return { splicer, offers };
+  return { splicer, offers, notes };
 }
 
 /** One side's channel to the relay: what we push is what the member sends. */
@@ -53,6 +54,15 @@ async function flushStreams(): Promise<void> {
 
 const peer = (publicKey: Uint8Array) => ({ publicKey }) as InboundPeer;
 
+Deno.test("splicer: a refusal is told with its code", async () => {
+  const clock = new FakeClock({ start: 0 });
+  const { splicer, notes } = relay(clock, 1000);
+  await assert.rejects(splicer.open(ALICE, { to: encodeB64(ALICE) }), /cannot relay to yourself/);
+  assert.deepEqual(notes, [
+    { type: "splice", state: "refused", from: ALICE, to: ALICE, code: "bad_input" },
+  ]);
+});
+
 Deno.test("splicer: a side that never opens its channel is dropped after 15 s", async () => {
   const clock = new FakeClock({ start: 0 });
   const { splicer, offers } = relay(clock, 1000);
@@ -70,7 +80,7 @@ Deno.test("splicer: a side that never opens its channel is dropped after 15 s", 
 
 Deno.test("splicer: a member's bytes are paced to its share, on the relay's clock", async () => {
   const clock = new FakeClock({ start: 0 });
-  const { splicer } = relay(clock, 1000);
+  const { splicer, notes } = relay(clock, 1000);
   const tapped: number[] = [];
   splicer.tap((_from, chunk) => tapped.push(chunk.length));
   const { token } = await splicer.open(ALICE, { to: encodeB64(BOB) });
@@ -78,6 +88,7 @@ Deno.test("splicer: a member's bytes are paced to its share, on the relay's cloc
   splicer.onChannel(peer(ALICE), `roj-relay-${token}`, () => a.stream);
   splicer.onChannel(peer(BOB), `roj-relay-${token}`, () => b.stream);
   assert.equal(splicer.splices, 1);
+  assert.deepEqual(notes, [{ type: "splice", state: "up", from: ALICE, to: BOB }]);
   for (let i = 0; i < 3; i++) a.stream.push(new Uint8Array(1000).fill(i));
   await flushStreams();
   // A full bucket lets the first second's worth through at once; the rest waits its turn.
@@ -96,4 +107,11 @@ Deno.test("splicer: a member's bytes are paced to its share, on the relay's cloc
   splicer.close();
   assert.equal(splicer.active, 0);
   assert.equal(clock.pending, 0);
+  assert.deepEqual(notes.at(-1), {
+    type: "splice",
+    state: "ended",
+    from: ALICE,
+    to: BOB,
+    bytes: 3000,
+  });
 });
