@@ -1,5 +1,5 @@
 /**
- * Identity: OpenSSH ed25519 keys, fingerprints, SSHSIG signatures, sealing
+ * Identity: OpenSSH ed25519 keys, fingerprints, certificates, SSHSIG signatures, sealing
  * to a key, and every domain-separation label (labels.ts). The only import
  * surface of `node/identity/`.
  *
@@ -20,6 +20,23 @@ export {
   isEncryptedPrivateKey,
 } from "./private_key.ts";
 export { fingerprint, fingerprintLine } from "./fingerprint.ts";
+export {
+  CERT_KEY_TYPE,
+  type Certificate,
+  CERTIFICATE_LIMITS,
+  type CertificateExpectation,
+  type CertificateFields,
+  type CertificateKind,
+  certificateLine,
+  type CertificateOption,
+  type CertificateProblem,
+  certificateValidity,
+  checkCertificate,
+  FOREVER,
+  parseCertificate,
+  parseCertificateLine,
+  signCertificate,
+} from "./certificate.ts";
 export {
   createSigner,
   createVerifier,
