@@ -35,11 +35,14 @@ export const SSHSIG_ENTRY_NAMESPACE = "roj-entry";
 export const SSHSIG_ADDR_NAMESPACE = "roj-addr";
 /** Signatures over invites (contacts/invite.ts). */
 export const SSHSIG_INVITE_NAMESPACE = "roj-invite";
+/** Signatures over a person's statements about devices: link codes, revocations (devices/). */
+export const SSHSIG_DEVICE_NAMESPACE = "roj-device";
 /** The namespaces of every signature Roj makes; one per purpose. */
 export const NAMESPACES = {
   entry: SSHSIG_ENTRY_NAMESPACE,
   addr: SSHSIG_ADDR_NAMESPACE,
   invite: SSHSIG_INVITE_NAMESPACE,
+  device: SSHSIG_DEVICE_NAMESPACE,
 } as const;
 
 // ---- First field of each signed byte layout --------------------------------
@@ -54,6 +57,12 @@ export const ADDR_RECORD_RELAYS_MAGIC = "roj-addr-v2";
 export const INVITE_MAGIC = "roj-invite-v1";
 /** What an invite's text starts with, before its base64url (contacts/invite.ts). */
 export const INVITE_TEXT_PREFIX = "roj1:";
+/** A device link code's signed payload (devices/link_code.ts). */
+export const DEVICE_LINK_MAGIC = "roj-devlink-v1";
+/** What a device link code's text starts with, before its base64url (devices/link_code.ts). */
+export const DEVICE_LINK_TEXT_PREFIX = "rojdev1:";
+/** A device revocation's signed payload (devices/revocation.ts). */
+export const DEVICE_REVOCATION_MAGIC = "roj-devrevoke-v1";
 
 // ---- Sealing to a key (identity/seal.ts) -----------------------------------
 

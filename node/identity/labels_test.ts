@@ -9,6 +9,9 @@ import {
   ADDR_RECORD_RELAYS_MAGIC,
   ALPN_PROBE,
   ALPN_SSH,
+  DEVICE_LINK_MAGIC,
+  DEVICE_LINK_TEXT_PREFIX,
+  DEVICE_REVOCATION_MAGIC,
   DIRECT_CHAT_LABEL,
   ENTRY_MAGIC,
   GROUP_ID_LABEL,
@@ -33,6 +36,7 @@ import {
   ROJ_SUBSYSTEM,
   SEAL_INFO,
   SSHSIG_ADDR_NAMESPACE,
+  SSHSIG_DEVICE_NAMESPACE,
   SSHSIG_ENTRY_NAMESPACE,
   SSHSIG_INVITE_NAMESPACE,
 } from "./labels.ts";
@@ -50,6 +54,10 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [ADDR_RECORD_RELAYS_MAGIC, "726f6a2d616464722d7632"], // "roj-addr-v2"
   [INVITE_MAGIC, "726f6a2d696e766974652d7631"], // "roj-invite-v1"
   [INVITE_TEXT_PREFIX, "726f6a313a"], // "roj1:"
+  [SSHSIG_DEVICE_NAMESPACE, "726f6a2d646576696365"], // "roj-device"
+  [DEVICE_LINK_MAGIC, "726f6a2d6465766c696e6b2d7631"], // "roj-devlink-v1"
+  [DEVICE_LINK_TEXT_PREFIX, "726f6a646576313a"], // "rojdev1:"
+  [DEVICE_REVOCATION_MAGIC, "726f6a2d6465767265766f6b652d7631"], // "roj-devrevoke-v1"
   [SEAL_INFO, "726f6a2d7365616c2d7631"], // "roj-seal-v1"
   [GROUP_KEY_SEAL_CONTEXT, "726f6a2d67726f75702d6b6579"], // "roj-group-key"
   [PAIRWISE_TAG_SALT, "726f6a2d7461672d7631"], // "roj-tag-v1"
@@ -85,11 +93,17 @@ Deno.test("every label labels.ts exports is pinned here", () => {
 });
 
 Deno.test("the SSHSIG namespaces are the ones ssh-keygen -Y verify -n is given", () => {
-  assert.deepEqual(NAMESPACES, { entry: "roj-entry", addr: "roj-addr", invite: "roj-invite" });
+  assert.deepEqual(NAMESPACES, {
+    entry: "roj-entry",
+    addr: "roj-addr",
+    invite: "roj-invite",
+    device: "roj-device",
+  });
   assert.deepEqual(NAMESPACES, {
     entry: SSHSIG_ENTRY_NAMESPACE,
     addr: SSHSIG_ADDR_NAMESPACE,
     invite: SSHSIG_INVITE_NAMESPACE,
+    device: SSHSIG_DEVICE_NAMESPACE,
   });
 });
 
