@@ -115,6 +115,8 @@ const message = (over: Partial<MessageView>): MessageView => ({
 Deno.test("commands that need a node fail in one line naming roj run when none runs", async () => {
   await using d = await tempDir();
   const data = `${d.path}/none`;
+  await Deno.mkdir(data);
+  await Deno.writeTextFile(`${data}/id_ed25519.pub`, "ssh-ed25519 AAAA none\n");
   const runs = await Promise.all([
     ["send", "bob", "hi"],
     ["chats"],
@@ -143,6 +145,14 @@ Deno.test("commands that need a node fail in one line naming roj run when none r
     },
   });
   assert.equal(json.stdout.split("\n").length, 2, "one line");
+  // A folder with no identity: the error says `roj run` would make a new one, and how not to.
+  const empty = await roj(["status", "--data", `${d.path}/empty`]);
+  assert.equal(empty.code, 3);
+  assertOneLineError(
+    empty,
+    "no_node",
+    /holds no identity: `roj run --data .*empty` would create a new one/,
+  );
 });
 
 Deno.test("read and note without a node still work for notes; other chats say how to start one", async () => {

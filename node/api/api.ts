@@ -178,6 +178,11 @@ export interface PeerView {
   readonly path: "direct" | "punched" | "relayed" | "lan" | null;
   /** For a relayed session, the relay's name. */
   readonly via?: string;
+  /**
+   * True when the peer dialled this node: `address`'s port is then their
+   * temporary source port, not one they listen on.
+   */
+  readonly inbound?: boolean;
 }
 
 export interface MessageView {

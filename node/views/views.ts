@@ -106,6 +106,7 @@ export function peerView(
     since: session ? session.since : null,
     path: session ? sessionPath(session) : null,
     ...(session?.via !== undefined ? { via: session.via } : {}),
+    ...(session?.direction === "in" ? { inbound: true } : {}),
   };
 }
 
