@@ -8,9 +8,8 @@
  * QUIC wherever the offer said.
  */
 import assert from "node:assert/strict";
-import { befriend, startTestNode } from "../testing/nodes.ts";
+import { befriend, rawRojPipe, startTestNode } from "../testing/nodes.ts";
 import { encodeB64, encodeFrame, type Frame, FrameDecoder } from "../node/protocol/mod.ts";
-import { dialSsh } from "../node/transport/mod.ts";
 
 Deno.test("hello flight: a request sent with the hello is served only once the session is registered", async () => {
   await using victim = await startTestNode("victim", { host: "127.0.17.20" });
@@ -19,14 +18,8 @@ Deno.test("hello flight: a request sent with the hello is served only once the s
   await mallory.stop(); // its redials would replace the raw session
   await victim.waitFor((e) => e.type === "session" && e.state === "down");
 
-  const client = await dialSsh({
-    keyPair: mallory.node.profile.keyPair,
-    to: victim.node.address!,
-    expectedKey: victim.node.publicKey,
-    expectedName: victim.node.name,
-  });
+  const { client, pipe } = await rawRojPipe(mallory, victim);
   try {
-    const pipe = await client.openRoj();
     const decoder = new FrameDecoder();
     const answer = Promise.withResolvers<Record<string, unknown>>();
     pipe.onData((chunk) => {

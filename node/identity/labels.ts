@@ -35,11 +35,14 @@ export const SSHSIG_ENTRY_NAMESPACE = "roj-entry";
 export const SSHSIG_ADDR_NAMESPACE = "roj-addr";
 /** Signatures over invites (contacts/invite.ts). */
 export const SSHSIG_INVITE_NAMESPACE = "roj-invite";
+/** Signatures over punch vouches: "the coordinator saw me at this endpoint" (punch/vouch.ts). */
+export const SSHSIG_PUNCH_NAMESPACE = "roj-punch";
 /** The namespaces of every signature Roj makes; one per purpose. */
 export const NAMESPACES = {
   entry: SSHSIG_ENTRY_NAMESPACE,
   addr: SSHSIG_ADDR_NAMESPACE,
   invite: SSHSIG_INVITE_NAMESPACE,
+  punch: SSHSIG_PUNCH_NAMESPACE,
 } as const;
 
 // ---- First field of each signed byte layout --------------------------------
@@ -54,6 +57,8 @@ export const ADDR_RECORD_RELAYS_MAGIC = "roj-addr-v2";
 export const INVITE_MAGIC = "roj-invite-v1";
 /** What an invite's text starts with, before its base64url (contacts/invite.ts). */
 export const INVITE_TEXT_PREFIX = "roj1:";
+/** A punch asker's vouch for the endpoint its coordinator saw it at (punch/vouch.ts). */
+export const PUNCH_VOUCH_MAGIC = "roj-punch-vouch-v1";
 
 // ---- Sealing to a key (identity/seal.ts) -----------------------------------
 

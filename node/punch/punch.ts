@@ -68,6 +68,8 @@ import {
   type RetryEntry,
 } from "./punch_schedule.ts";
 import { hostOf, parseUdpEndpoint } from "./udp_endpoint.ts";
+import { decideOffer, plausibleObservation, recordOffer, type TakenOffer } from "./offer_policy.ts";
+import { checkVouch, signVouch, VOUCH_TTL_MS } from "./vouch.ts";
 
 export { PUNCH_FEATURE } from "./punch_host.ts";
 
@@ -96,6 +98,8 @@ export class Puncher {
   /** Automatic retries: when each unreached contact may be tried next, and how often it failed. */
   #retry = new Map<string, RetryEntry>();
   #offers = 0;
+  /** Offers taken lately, for the rate limits (offer_policy.ts). */
+  #taken: TakenOffer[] = [];
   #timer: TimerId | undefined;
   #closed = false;
   /** When each session was last probed to learn our NAT's mapping. */
@@ -258,8 +262,13 @@ export class Puncher {
     };
   }
 
-  /** Sends a probe to the coordinator at `observer` and notes where it saw us. */
-  async #probe(quic: QuicService, observer: Endpoint, cert: string, nonce: string) {
+  /** Sends a probe to the coordinator at `observer`, notes where it saw us and returns it. */
+  async #probe(
+    quic: QuicService,
+    observer: Endpoint,
+    cert: string,
+    nonce: string,
+  ): Promise<string> {
     const seen = await sendProbe(
       quic,
       observer,
@@ -268,6 +277,7 @@ export class Puncher {
       this.#env.clock,
     );
     this.#nat.note(observer, seen, this.#env.now());
+    return seen;
   }
 
   /** One coordinator's attempt; `stage.at` says how far it got when it throws. */
@@ -280,13 +290,37 @@ export class Puncher {
     const probe = await c.rpc.request("punch.probe", {});
     const observer = { host: hostOf(c.remote), port: probe.port };
     stage.at = "probe";
-    await this.#probe(quic, observer, probe.cert, probe.nonce).catch((err) => {
+    const seen = await this.#probe(quic, observer, probe.cert, probe.nonce).catch((err) => {
       throw new RojError("unreachable", `probe failed: ${(err as Error).message}`);
+    });
+    // We vouch for where the coordinator saw us, for this coordinator and target only;
+    // never for an address it cannot have seen us at.
+    let mine: Endpoint;
+    try {
+      mine = parseUdpEndpoint(seen);
+    } catch {
+      throw new RojError("unreachable", "probe failed: the coordinator's answer is no ip:port");
+    }
+    if (!plausibleObservation(observer.host, mine.host)) {
+      throw new RojError("unreachable", "probe failed: the coordinator cannot have seen us there");
+    }
+    const expires = this.#env.now() + VOUCH_TTL_MS;
+    const sig = await signVouch(this.#host.signer, {
+      coordinator: c.peer,
+      target: peer,
+      endpoint: formatEndpoint(mine),
+      cert: quic.certHash,
+      expires,
     });
     stage.at = "ask";
     const answer = await c.rpc.request(
       "punch.ask",
-      { peer: encodeB64(peer), nonce: probe.nonce, cert: encodeB64(quic.certHash) },
+      {
+        peer: encodeB64(peer),
+        nonce: probe.nonce,
+        cert: encodeB64(quic.certHash),
+        vouch: { sig: encodeB64(sig), expires },
+      },
       3 * PROBE_MS + 2000,
     );
     const to = parseUdpEndpoint(answer.endpoint);
@@ -314,33 +348,68 @@ export class Puncher {
     rpc.handle("punch.offer", (p) => this.#offer(rpc, peer, p));
   }
 
-  /** As the target: probes the coordinator, then opens our NAT towards the asker. */
+  /**
+   * As the target: takes the offer only for an endpoint the coordinator saw
+   * the asker at and the asker vouched for (offer_policy.ts), then probes the
+   * coordinator and opens our NAT towards the asker.
+   */
   async #offer(rpc: RpcSession, peer: Uint8Array, params: ParamsOf<"punch.offer">) {
     const host = this.#host;
     const quic = host.quic();
     const asker = decodeB64(params.peer);
     if (!quic || !host.accepted(asker)) throw new RojError("refused", "no");
-    const refuse = (code: "symmetric-nat" | "busy" | "connected") =>
-      this.#env.note({ type: "offer", from: asker, via: peer, accepted: false, code });
-    if (host.sessions().some((s) => toHex(s.peer) === toHex(asker))) {
-      refuse("connected");
-      throw new RojError("exists", "connected already");
-    }
     const to = parseUdpEndpoint(params.endpoint);
-    if (this.mapping.kind === "symmetric") {
-      // Told only to a contact (checked above): our packets would leave from a port the asker cannot know.
+    const endpoint = formatEndpoint(to);
+    const vouch = params.vouch;
+    const vouched = vouch !== undefined && await checkVouch(decodeB64(vouch.sig), {
+      asker,
+      coordinator: peer,
+      target: host.publicKey,
+      endpoint,
+      cert: decodeB64(params.cert),
+      expires: vouch.expires,
+    });
+    const now = this.#env.now();
+    const facts = {
+      asker: toHex(asker),
+      coordinator: toHex(peer),
+      endpoint,
+      endpointHost: to.host,
+      coordinatorHost: hostOf(rpc.pipe.remote),
+      connected: host.sessions().some((s) => toHex(s.peer) === toHex(asker)),
+      symmetric: this.mapping.kind === "symmetric",
+      vouch: vouched ? { valid: true as const, expires: vouch.expires } : {
+        valid: false as const,
+        present: vouch !== undefined,
+      },
+      inFlight: this.#offers,
+      maxInFlight: MAX_OFFERS,
+    };
+    const d = decideOffer(facts, this.#taken, now);
+    if (!d.ok) {
+      this.#env.note({ type: "offer", from: asker, via: peer, accepted: false, code: d.code });
+      if (d.code === "connected") throw new RojError("exists", d.reason);
+      if (d.code === "symmetric-nat") {
+        // Told only to a contact (checked above): our packets would leave from a port the asker cannot know.
+        host.log(
+          `${host.name(asker)} asks for a punched path, via ${
+            host.name(peer)
+          }: refused, we are behind a symmetric NAT`,
+        );
+        throw new RojError("refused", d.reason);
+      }
+      if (d.code === "busy" || d.code === "rate-limited") throw new RojError("busy", d.reason);
       host.log(
-        `${host.name(asker)} asks for a punched path, via ${
-          host.name(peer)
-        }: refused, we are behind a symmetric NAT`,
+        `${host.name(asker)} asks for a punched path, via ${host.name(peer)}: refused, ${d.reason}`,
       );
-      refuse("symmetric-nat");
-      throw new RojError("refused", "behind a symmetric NAT: no punched path; use a relay");
+      throw new RojError("refused", d.reason);
     }
-    if (this.#offers >= MAX_OFFERS) {
-      refuse("busy");
-      throw new RojError("busy", "too many punches at once");
-    }
+    this.#taken = recordOffer(this.#taken, {
+      asker: facts.asker,
+      coordinator: facts.coordinator,
+      endpoint,
+      at: now,
+    });
     this.#offers++;
     try {
       const observer = { host: hostOf(rpc.pipe.remote), port: params.port };
@@ -355,16 +424,8 @@ export class Puncher {
       (c) => c.close({ closeCode: 0, reason: "opened" }),
       () => {},
     );
-    host.log(
-      `${host.name(asker)} (${formatEndpoint(to)}) asks for a punched path, via ${host.name(peer)}`,
-    );
-    this.#env.note({
-      type: "offer",
-      from: asker,
-      via: peer,
-      accepted: true,
-      endpoint: formatEndpoint(to),
-    });
+    host.log(`${host.name(asker)} (${endpoint}) asks for a punched path, via ${host.name(peer)}`);
+    this.#env.note({ type: "offer", from: asker, via: peer, accepted: true, endpoint });
     return { cert: encodeB64(quic.certHash) };
   }
 
