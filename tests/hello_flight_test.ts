@@ -2,10 +2,11 @@
  * A request sent in the same flight as the hello (issue 17, item 8): a
  * contact speaking raw roj frames over SSH with its own key sends its hello
  * and a `punch.offer` that names itself in one write. The victim serves it
- * only once the session is registered, so the offer finds the sender among
- * the live sessions and is refused as "connected already"; before the fix
- * it was served first, passed that check, and the victim probed and sent
- * QUIC wherever the offer said.
+ * only once the session is registered (its "up" event comes first), so the
+ * offer finds the sender among the live sessions and is refused as
+ * "connected already". Before the fix it was served by a session nobody
+ * knew yet: it passed that check, and the victim probed and sent QUIC
+ * wherever the offer said.
  */
 import assert from "node:assert/strict";
 import { befriend, rawRojPipe, startTestNode } from "../testing/nodes.ts";

@@ -100,6 +100,8 @@ export class Puncher {
   #offers = 0;
   /** Offers taken lately, for the rate limits (offer_policy.ts). */
   #taken: TakenOffer[] = [];
+  /** The refusal last logged per asker and coordinator: a repeated one is logged once. */
+  readonly #refusals = new Map<string, string>();
   #timer: TimerId | undefined;
   #closed = false;
   /** When each session was last probed to learn our NAT's mapping. */
@@ -391,19 +393,14 @@ export class Puncher {
       if (d.code === "connected") throw new RojError("exists", d.reason);
       if (d.code === "symmetric-nat") {
         // Told only to a contact (checked above): our packets would leave from a port the asker cannot know.
-        host.log(
-          `${host.name(asker)} asks for a punched path, via ${
-            host.name(peer)
-          }: refused, we are behind a symmetric NAT`,
-        );
+        this.#logRefusal(asker, peer, "we are behind a symmetric NAT");
         throw new RojError("refused", d.reason);
       }
       if (d.code === "busy" || d.code === "rate-limited") throw new RojError("busy", d.reason);
-      host.log(
-        `${host.name(asker)} asks for a punched path, via ${host.name(peer)}: refused, ${d.reason}`,
-      );
+      this.#logRefusal(asker, peer, d.reason);
       throw new RojError("refused", d.reason);
     }
+    this.#refusals.delete(toHex(asker) + toHex(peer));
     this.#taken = recordOffer(this.#taken, {
       asker: facts.asker,
       coordinator: facts.coordinator,
@@ -427,6 +424,16 @@ export class Puncher {
     host.log(`${host.name(asker)} (${endpoint}) asks for a punched path, via ${host.name(peer)}`);
     this.#env.note({ type: "offer", from: asker, via: peer, accepted: true, endpoint });
     return { cert: encodeB64(quic.certHash) };
+  }
+
+  /** Logs why an offer from `asker` via `via` was refused, unless that was the last word on them. */
+  #logRefusal(asker: Uint8Array, via: Uint8Array, why: string): void {
+    const k = toHex(asker) + toHex(via);
+    if (this.#refusals.get(k) === why) return;
+    if (this.#refusals.size >= 256) this.#refusals.clear();
+    this.#refusals.set(k, why);
+    const host = this.#host;
+    host.log(`${host.name(asker)} asks for a punched path, via ${host.name(via)}: refused, ${why}`);
   }
 
   /** A probe arrived on our UDP endpoint (see Coordinator.onProbe). */
