@@ -5,7 +5,7 @@
  *   A (asker)                      C (coordinator)                    B (target)
  *   punch.probe ───────────────────▶ nonce, cert, UDP port
  *   QUIC probe from A's endpoint ──▶ sees A's public UDP endpoint ea
- *   punch.ask {B, nonce, certA} ───▶ punch.offer {A, ea, certA, nonce'} ──▶
+ *   punch.ask {B, nonce, certA, vouchA} ▶ punch.offer {A, ea, certA, nonce', vouchA} ▶
  *                                   ◀── QUIC probe from B's endpoint: eb
  *                                                           B sends QUIC towards ea (opens B's NAT)
  *                                   ◀──────────────────────────── {certB}
@@ -23,6 +23,11 @@
  * punches nor takes punch offers, says why, and its contacts come through a
  * relay at once.
  *
+ * A vouches for ea (vouch.ts: signed, for C and B, for 5 minutes), and B
+ * sends nothing towards an endpoint A did not vouch for, nor to one C cannot
+ * have seen from where B sees C, and takes only so many offers a minute
+ * (offer_policy.ts): a contact acting as C cannot aim B's packets.
+ *
  * Privacy: C learns that A and B talk and both public endpoints (it sees them
  * anyway); A learns B's endpoint only if B accepts A as a contact; "B is not
  * connected here" and "B refused" look the same to A. Observations are bound
@@ -30,8 +35,9 @@
  *
  * The parts: coordinator.ts (the coordinator's side), probe.ts (sending a
  * probe), nat_observer.ts (our NAT's verdict), punch_schedule.ts (when
- * unreached contacts are tried, pure), and this file: the asker's and the
- * target's side. Every timer runs on the host's clock.
+ * unreached contacts are tried, pure), offer_policy.ts (which offers a
+ * target takes, pure), vouch.ts (the asker's signature), and this file: the
+ * asker's and the target's side. Every timer runs on the host's clock.
  */
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
