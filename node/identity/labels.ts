@@ -37,12 +37,15 @@ export const SSHSIG_ADDR_NAMESPACE = "roj-addr";
 export const SSHSIG_INVITE_NAMESPACE = "roj-invite";
 /** Signatures over a person's statements about devices: link codes, revocations (devices/). */
 export const SSHSIG_DEVICE_NAMESPACE = "roj-device";
+/** Signatures over punch vouches: "the coordinator saw me at this endpoint" (punch/vouch.ts). */
+export const SSHSIG_PUNCH_NAMESPACE = "roj-punch";
 /** The namespaces of every signature Roj makes; one per purpose. */
 export const NAMESPACES = {
   entry: SSHSIG_ENTRY_NAMESPACE,
   addr: SSHSIG_ADDR_NAMESPACE,
   invite: SSHSIG_INVITE_NAMESPACE,
   device: SSHSIG_DEVICE_NAMESPACE,
+  punch: SSHSIG_PUNCH_NAMESPACE,
 } as const;
 
 // ---- First field of each signed byte layout --------------------------------
@@ -63,6 +66,8 @@ export const DEVICE_LINK_MAGIC = "roj-devlink-v1";
 export const DEVICE_LINK_TEXT_PREFIX = "rojdev1:";
 /** A device revocation's signed payload (devices/revocation.ts). */
 export const DEVICE_REVOCATION_MAGIC = "roj-devrevoke-v1";
+/** A punch asker's vouch for the endpoint its coordinator saw it at (punch/vouch.ts). */
+export const PUNCH_VOUCH_MAGIC = "roj-punch-vouch-v1";
 
 // ---- Sealing to a key (identity/seal.ts) -----------------------------------
 

@@ -32,6 +32,7 @@ import {
   NOTES_CHAT_LABEL,
   PAIRWISE_SEAL_SALT,
   PAIRWISE_TAG_SALT,
+  PUNCH_VOUCH_MAGIC,
   RELAY_SUBSYSTEM_PREFIX,
   ROJ_SUBSYSTEM,
   SEAL_INFO,
@@ -39,6 +40,7 @@ import {
   SSHSIG_DEVICE_NAMESPACE,
   SSHSIG_ENTRY_NAMESPACE,
   SSHSIG_INVITE_NAMESPACE,
+  SSHSIG_PUNCH_NAMESPACE,
 } from "./labels.ts";
 
 const hex = (s: string) =>
@@ -49,6 +51,7 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [SSHSIG_ENTRY_NAMESPACE, "726f6a2d656e747279"], // "roj-entry"
   [SSHSIG_ADDR_NAMESPACE, "726f6a2d61646472"], // "roj-addr"
   [SSHSIG_INVITE_NAMESPACE, "726f6a2d696e76697465"], // "roj-invite"
+  [SSHSIG_PUNCH_NAMESPACE, "726f6a2d70756e6368"], // "roj-punch"
   [ENTRY_MAGIC, "726f6a2d656e7472792d7631"], // "roj-entry-v1"
   [ADDR_RECORD_MAGIC, "726f6a2d616464722d7631"], // "roj-addr-v1"
   [ADDR_RECORD_RELAYS_MAGIC, "726f6a2d616464722d7632"], // "roj-addr-v2"
@@ -58,6 +61,7 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [DEVICE_LINK_MAGIC, "726f6a2d6465766c696e6b2d7631"], // "roj-devlink-v1"
   [DEVICE_LINK_TEXT_PREFIX, "726f6a646576313a"], // "rojdev1:"
   [DEVICE_REVOCATION_MAGIC, "726f6a2d6465767265766f6b652d7631"], // "roj-devrevoke-v1"
+  [PUNCH_VOUCH_MAGIC, "726f6a2d70756e63682d766f7563682d7631"], // "roj-punch-vouch-v1"
   [SEAL_INFO, "726f6a2d7365616c2d7631"], // "roj-seal-v1"
   [GROUP_KEY_SEAL_CONTEXT, "726f6a2d67726f75702d6b6579"], // "roj-group-key"
   [PAIRWISE_TAG_SALT, "726f6a2d7461672d7631"], // "roj-tag-v1"
@@ -98,12 +102,14 @@ Deno.test("the SSHSIG namespaces are the ones ssh-keygen -Y verify -n is given",
     addr: "roj-addr",
     invite: "roj-invite",
     device: "roj-device",
+    punch: "roj-punch",
   });
   assert.deepEqual(NAMESPACES, {
     entry: SSHSIG_ENTRY_NAMESPACE,
     addr: SSHSIG_ADDR_NAMESPACE,
     invite: SSHSIG_INVITE_NAMESPACE,
     device: SSHSIG_DEVICE_NAMESPACE,
+    punch: SSHSIG_PUNCH_NAMESPACE,
   });
 });
 

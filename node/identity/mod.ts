@@ -86,6 +86,7 @@ export {
   NOTES_CHAT_LABEL,
   PAIRWISE_SEAL_SALT,
   PAIRWISE_TAG_SALT,
+  PUNCH_VOUCH_MAGIC,
   RELAY_SUBSYSTEM_PREFIX,
   ROJ_SUBSYSTEM,
   SEAL_INFO,
@@ -93,6 +94,7 @@ export {
   SSHSIG_DEVICE_NAMESPACE,
   SSHSIG_ENTRY_NAMESPACE,
   SSHSIG_INVITE_NAMESPACE,
+  SSHSIG_PUNCH_NAMESPACE,
 } from "./labels.ts";
 export { openSealed, seal, type SealOptions, x25519SharedSecret } from "./seal.ts";
 export { openXChaCha20Poly1305, XCHACHA_NATIVE } from "./xchacha.ts";
