@@ -13,7 +13,7 @@ import {
   SessionSyncs,
   sftpViewFor,
 } from "./chats/mod.ts";
-import type { ContactBook, InviteRegistry } from "./contacts/mod.ts";
+import { type ContactBook, type InviteRegistry, Verifications } from "./contacts/mod.ts";
 import { Discovery } from "./discovery/mod.ts";
 import { isRojError } from "./errors.ts";
 import { EventBus } from "./events.ts";
@@ -82,6 +82,7 @@ export async function wire(
   const me = profile.keyPair.publicKey;
   const { clock } = o;
   const bus = new EventBus(o.log);
+  const verifications = await Verifications.open(profile.store, me);
   const marks = new DeliveryMarks(profile.store.kv, { clock });
   const directory = new ChatDirectory(me, b.contacts, b.groups);
   const chats = new ChatService({
@@ -125,7 +126,12 @@ export async function wire(
     contactChanged: (c) =>
       bus.emit({
         type: "contact",
-        contact: contactView(c, sessions.get(c.publicKey) !== undefined, clock.now()),
+        contact: contactView(
+          c,
+          sessions.get(c.publicKey) !== undefined,
+          clock.now(),
+          verifications.isVerified(c.publicKey),
+        ),
       }),
   });
   const syncs = new SessionSyncs({
@@ -213,7 +219,10 @@ export async function wire(
     reservedNames: () => directory.reservedNames(),
     added: (c) => {
       discovery.refresh();
-      bus.emit({ type: "contact", contact: contactView(c, true, clock.now()) });
+      bus.emit({
+        type: "contact",
+        contact: contactView(c, true, clock.now(), verifications.isVerified(c.publicKey)),
+      });
     },
     running: () => network.listening !== undefined,
   });
@@ -270,6 +279,8 @@ export async function wire(
   });
   sessions.onDown((s) => discovery.trigger(`lost ${s.contact.name}`).catch(() => {}));
   const handlers = createHandlers({
+    me,
+    verifications,
     passive: o.passive,
     clock,
     bus,

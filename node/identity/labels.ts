@@ -98,6 +98,8 @@ export const DIRECT_CHAT_LABEL = "roj-chat-direct\0";
 export const GROUP_ID_LABEL = "roj-group-id-v1\0";
 /** Start of a group message's AEAD associated data (groups/group_crypto.ts). */
 export const GROUP_MSG_AAD_LABEL = "roj-group-msg-v1\0";
+/** SHA-512 prefix of a key's half of a safety number (identity/safety_number.ts). */
+export const SAFETY_NUMBER_LABEL = "roj-safety-number-v1\0";
 
 // ---- Channel names ----------------------------------------------------------
 

@@ -31,6 +31,7 @@ import {
   PAIRWISE_TAG_SALT,
   RELAY_SUBSYSTEM_PREFIX,
   ROJ_SUBSYSTEM,
+  SAFETY_NUMBER_LABEL,
   SEAL_INFO,
   SSHSIG_ADDR_NAMESPACE,
   SSHSIG_ENTRY_NAMESPACE,
@@ -66,6 +67,7 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [DIRECT_CHAT_LABEL, "726f6a2d636861742d64697265637400"], // "roj-chat-direct\0"
   [GROUP_ID_LABEL, "726f6a2d67726f75702d69642d763100"], // "roj-group-id-v1\0"
   [GROUP_MSG_AAD_LABEL, "726f6a2d67726f75702d6d73672d763100"], // "roj-group-msg-v1\0"
+  [SAFETY_NUMBER_LABEL, "726f6a2d7361666574792d6e756d6265722d763100"], // "roj-safety-number-v1\0"
   [ROJ_SUBSYSTEM, "726f6a"], // "roj"
   [RELAY_SUBSYSTEM_PREFIX, "726f6a2d72656c61792d"], // "roj-relay-"
   [ALPN_SSH, "726f6a2d7373682f31"], // "roj-ssh/1"
@@ -94,7 +96,15 @@ Deno.test("the SSHSIG namespaces are the ones ssh-keygen -Y verify -n is given",
 });
 
 Deno.test("labels that prefix hashed input end in NUL; the LAN magic is the old byte array", () => {
-  for (const l of [NOTES_CHAT_LABEL, DIRECT_CHAT_LABEL, GROUP_ID_LABEL, GROUP_MSG_AAD_LABEL]) {
+  for (
+    const l of [
+      NOTES_CHAT_LABEL,
+      DIRECT_CHAT_LABEL,
+      GROUP_ID_LABEL,
+      GROUP_MSG_AAD_LABEL,
+      SAFETY_NUMBER_LABEL,
+    ]
+  ) {
     assert.ok(l.endsWith("\0"), JSON.stringify(l));
   }
   assert.deepEqual([...new TextEncoder().encode(LAN_ANNOUNCEMENT_MAGIC)], [0x52, 0x4a, 0x4c, 0x32]);

@@ -68,11 +68,18 @@ export {
   PAIRWISE_TAG_SALT,
   RELAY_SUBSYSTEM_PREFIX,
   ROJ_SUBSYSTEM,
+  SAFETY_NUMBER_LABEL,
   SEAL_INFO,
   SSHSIG_ADDR_NAMESPACE,
   SSHSIG_ENTRY_NAMESPACE,
   SSHSIG_INVITE_NAMESPACE,
 } from "./labels.ts";
+export {
+  formatSafetyNumber,
+  keyDigits,
+  SAFETY_NUMBER_DIGITS,
+  safetyNumber,
+} from "./safety_number.ts";
 export { openSealed, seal, type SealOptions, x25519SharedSecret } from "./seal.ts";
 export { openXChaCha20Poly1305, XCHACHA_NATIVE } from "./xchacha.ts";
 export {

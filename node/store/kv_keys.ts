@@ -42,6 +42,9 @@ export const keys = {
   /** A contact by public key. */
   contact: (publicKey: Uint8Array) => ["contact", publicKey] as const,
   contacts: () => ["contact"] as const,
+  /** A contact marked verified, by public key: { number, at } (contacts/verifications.ts). */
+  verified: (publicKey: Uint8Array) => ["verified", publicKey] as const,
+  verifiedAll: () => ["verified"] as const,
   /** An invite this node issued, by its nonce (hex): { expires, usesLeft }. */
   invite: (nonceHex: string) => ["invite", nonceHex] as const,
   /** Highest seq of our own entries in a chat that a peer has committed. */
