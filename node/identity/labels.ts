@@ -54,6 +54,8 @@ export const ADDR_RECORD_RELAYS_MAGIC = "roj-addr-v2";
 export const INVITE_MAGIC = "roj-invite-v1";
 /** What an invite's text starts with, before its base64url (contacts/invite.ts). */
 export const INVITE_TEXT_PREFIX = "roj1:";
+/** The `format` of a backup's manifest, inside its age encryption (backup/manifest.ts). */
+export const BACKUP_FORMAT = "roj-backup-v1";
 
 // ---- Sealing to a key (identity/seal.ts) -----------------------------------
 

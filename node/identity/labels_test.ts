@@ -9,6 +9,7 @@ import {
   ADDR_RECORD_RELAYS_MAGIC,
   ALPN_PROBE,
   ALPN_SSH,
+  BACKUP_FORMAT,
   DIRECT_CHAT_LABEL,
   ENTRY_MAGIC,
   GROUP_ID_LABEL,
@@ -51,6 +52,7 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [ADDR_RECORD_RELAYS_MAGIC, "726f6a2d616464722d7632"], // "roj-addr-v2"
   [INVITE_MAGIC, "726f6a2d696e766974652d7631"], // "roj-invite-v1"
   [INVITE_TEXT_PREFIX, "726f6a313a"], // "roj1:"
+  [BACKUP_FORMAT, "726f6a2d6261636b75702d7631"], // "roj-backup-v1"
   [SEAL_INFO, "726f6a2d7365616c2d7631"], // "roj-seal-v1"
   [GROUP_KEY_SEAL_CONTEXT, "726f6a2d67726f75702d6b6579"], // "roj-group-key"
   [PAIRWISE_TAG_SALT, "726f6a2d7461672d7631"], // "roj-tag-v1"
