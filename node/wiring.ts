@@ -10,6 +10,7 @@ import {
   ChatDirectory,
   ChatService,
   GroupService,
+  RestoreGate,
   SessionSyncs,
   sftpViewFor,
 } from "./chats/mod.ts";
@@ -83,6 +84,7 @@ export async function wire(
   const { clock } = o;
   const bus = new EventBus(o.log);
   const verifications = await Verifications.open(profile.store, me);
+  const restoreGate = await RestoreGate.open(profile.store, me);
   const marks = new DeliveryMarks(profile.store.kv, { clock });
   const directory = new ChatDirectory(me, b.contacts, b.groups);
   const chats = new ChatService({
@@ -96,6 +98,7 @@ export async function wire(
     contacts: b.contacts,
     groups: b.groups,
     bus,
+    restoreGate,
   });
   b.log.onFork = (fork) => chats.forkSeen(fork);
   const progress = new CatchUpProgress(bus, clock, b.log, (id) => directory.byId(id)?.name);
@@ -136,6 +139,7 @@ export async function wire(
   });
   const syncs = new SessionSyncs({
     me,
+    restoreGate,
     log: b.log,
     groups: b.groups,
     contacts: b.contacts,

@@ -2,10 +2,11 @@
  * `roj backup` and `roj restore` with real `roj run` processes over real SSH:
  * a backup taken while alice's node runs and writes, her folder wiped after
  * she moved once more, the backup restored into a new folder, and the
- * restored node, started at yet another address, rejoins through the cascade
- * (bob takes its new record although he holds one newer than the backup's),
- * gets back from bob what she wrote after the backup, and the chat goes on
- * both ways with no fork. Then the refusals: a non-empty target, a wrong
+ * restored node, started at yet another address while bob is away, refuses to
+ * write to him (it would fork her chain), rejoins through the cascade once he
+ * is back (bob takes its new record although he holds one newer than the
+ * backup's), gets back from bob what she wrote after the backup, and the chat
+ * goes on both ways with no fork. Then the refusals: a non-empty target, a wrong
  * passphrase, a truncated or foreign file, an existing --out; each with its
  * reason, and nothing left behind or changed.
  */
@@ -33,7 +34,8 @@ Deno.test("backup while running, wipe, restore: the node rejoins through the cas
   (await initProfile(bDir, { name: "bob" })).store.close();
   const at = () => `127.0.0.2:${freePort("127.0.0.2")}`;
   let a = await spawnNode(aDir, at(), "alice");
-  const b = await spawnNode(bDir, `127.0.0.3:${freePort("127.0.0.3")}`, "bob");
+  const bAddr = `127.0.0.3:${freePort("127.0.0.3")}`;
+  let b = await spawnNode(bDir, bAddr, "bob");
   try {
     const invite = await callNode(a, "invite", {}) as { text: string };
     await callNode(b, "add", { invite: invite.text });
@@ -86,13 +88,21 @@ Deno.test("backup while running, wipe, restore: the node rejoins through the cas
       "bob",
     ], "no temporary folder left beside it");
 
-    // Started at a third address: bob takes its record, though he holds a newer seq than the backup's.
-    const mark = b.events().length;
+    // Started at a third address while bob is away: writing to him waits (it would fork her chain).
+    await b.stop();
     a = await spawnNode(aDir, at(), "alice");
+    await assert.rejects(send(a, "bob", "too early"), (err: Error & { code?: string }) => {
+      assert.equal(err.code, "busy");
+      assert.match(err.message, /restored from a backup: waiting to reach bob/);
+      return true;
+    });
+    // Bob comes back where he was; alice's cascade reaches him, and he takes her new record
+    // although he holds a newer seq than the backup's.
+    b = await spawnNode(bDir, bAddr, "bob");
     const learnt = await b.waitForEvent(
       "record-learnt",
       (e) => e.peer === "alice" && e.seq > moved.seq,
-      { after: mark, what: "the restored alice's record", timeoutMs: 15_000 },
+      { what: "the restored alice's record", timeoutMs: 20_000 },
     );
     assert.notDeepEqual(learnt.addresses, moved.addresses);
     // What she wrote after the backup comes back from bob, in order.
@@ -104,7 +114,11 @@ Deno.test("backup while running, wipe, restore: the node rejoins through the cas
       "after the backup",
     ]);
 
-    await send(a, "bob", "back again");
+    await until(
+      () => send(a, "bob", "back again").then(() => true, () => false),
+      10_000,
+      "alice may write to bob again",
+    );
     await send(b, "alice", "welcome back");
     await until(async () => (await texts(b, "alice")).includes("back again"), 10_000);
     await until(async () => (await texts(a, "bob")).includes("welcome back"), 10_000);

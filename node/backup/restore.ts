@@ -164,10 +164,12 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreSummary> 
       throw damaged(o.file, "its store does not open", err);
     });
     try {
-      await store.kv.set(
-        keys.setting("recordSeqFloor"),
-        Math.floor((o.clock ?? systemClock).now() / 1000),
-      );
+      const now = (o.clock ?? systemClock).now();
+      await store.kv.atomic()
+        .set(keys.setting("recordSeqFloor"), Math.floor(now / 1000))
+        // Our writes to direct chats wait until each peer gave back what we wrote since (chats/).
+        .set(keys.restoreGate(), now)
+        .commit();
     } finally {
       store.close();
     }
