@@ -211,3 +211,55 @@ Deno.test("restore refuses a non-empty folder, a wrong passphrase, a truncated o
     Deno.env.delete("ROJ_PASSPHRASE");
   }
 });
+
+const haveAge = await new Deno.Command("age", {
+  args: ["--version"],
+  stdout: "null",
+  stderr: "null",
+})
+  .output().then((o) => o.success, () => false);
+if (!haveAge) {
+  console.warn("the age interop test is skipped: no age (apt-get install age; .ci/run does)");
+}
+
+Deno.test({
+  name: "a backup opens without Roj: Debian's age -d, then tar",
+  ignore: !haveAge,
+}, async () => {
+  Deno.env.set("ROJ_PASSPHRASE", PASS);
+  await using d = await tempDir();
+  try {
+    const aDir = `${d.path}/alice`, file = `${d.path}/alice.rojbak`;
+    (await initProfile(aDir, { name: "alice" })).store.close();
+    assert.equal((await cliRun(["backup", "--data", aDir, "--out", file])).code, 0);
+    // age reads a passphrase only from a terminal: `script` gives it one, fed from our pipe.
+    const child = new Deno.Command("script", {
+      args: ["-qec", `age -d -o ${d.path}/out.tar ${file}`, "/dev/null"],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(`${PASS}\n`));
+    await w.close();
+    const done = await child.output();
+    assert.ok(done.success, new TextDecoder().decode(done.stderr));
+    await Deno.mkdir(`${d.path}/x`);
+    const tar = await new Deno.Command("tar", {
+      args: ["xf", `${d.path}/out.tar`, "-C", `${d.path}/x`],
+    })
+      .output();
+    assert.ok(tar.success, new TextDecoder().decode(tar.stderr));
+    const manifest = JSON.parse(await Deno.readTextFile(`${d.path}/x/manifest.json`));
+    assert.equal(manifest.format, "roj-backup-v1");
+    assert.deepEqual(
+      await Deno.readFile(`${d.path}/x/id_ed25519.pub`),
+      await Deno.readFile(`${aDir}/id_ed25519.pub`),
+    );
+    const kv = await Deno.openKv(`${d.path}/x/roj.kv`);
+    assert.equal((await kv.get(["meta", "setting", "name"])).value, "alice");
+    kv.close();
+  } finally {
+    Deno.env.delete("ROJ_PASSPHRASE");
+  }
+});
