@@ -124,12 +124,13 @@ export function chatLines(chats: readonly ChatView[]): string[] {
   ]));
 }
 
-/** `roj contacts`: name, fingerprint, online or offline, last seen, addresses. */
+/** `roj contacts`: name, fingerprint, verified, online or offline, last seen, addresses. */
 export function contactLines(contacts: readonly ContactView[], now: number = Date.now()): string[] {
   if (contacts.length === 0) return ["(no contacts yet; add one with `roj add <invite>`)"];
   return table(contacts.map((c) => [
     escapeControl(c.name),
     c.fingerprint,
+    c.verified ? "verified" : "unverified",
     c.online ? "online" : "offline",
     c.online ? "seen now" : `seen ${relativeTime(c.lastSeen, now)}`,
     c.addresses.length ? c.addresses.map(escapeControl).join(", ") : "(no address known)",

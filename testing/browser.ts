@@ -44,6 +44,12 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
 /** A page that records script errors and console errors into `problems`. */
 export async function watchedPage(context: BrowserContext, problems: string[]): Promise<Page> {
   const page = await context.newPage();
+  watchProblems(page, problems);
+  return page;
+}
+
+/** Collects the page's script errors and console errors into `problems`. */
+export function watchProblems(page: Page, problems: string[]): void {
   page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
   page.on("console", (msg) => {
     // An error page (a refused form, an unreachable peer) is logged as a failed load: expected.
@@ -51,7 +57,6 @@ export async function watchedPage(context: BrowserContext, problems: string[]): 
       problems.push(`console: ${msg.text()}`);
     }
   });
-  return page;
 }
 
 /** A full-page screenshot as test-artifacts/admin/<name>.png. */

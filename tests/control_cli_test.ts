@@ -289,18 +289,19 @@ Deno.test("format: tables for chats, contacts and status", () => {
     online: false,
     lastSeen: null,
     addresses: [],
+    verified: false,
     ...over,
   });
   assert.deepEqual(
     contactLines([
       contact({ addresses: ["192.0.2.7:7022", "[2001:db8::1]:7022"], lastSeen: now - 300_000 }),
-      contact({ name: "carol", fingerprint: "SHA256:ccc", online: true }),
+      contact({ name: "carol", fingerprint: "SHA256:ccc", online: true, verified: true }),
       contact({ name: "dave", fingerprint: "SHA256:ddd" }),
     ], now),
     [
-      "bob    SHA256:bbb  offline  seen 5 min ago  192.0.2.7:7022, [2001:db8::1]:7022",
-      "carol  SHA256:ccc  online   seen now        (no address known)",
-      "dave   SHA256:ddd  offline  seen never      (no address known)",
+      "bob    SHA256:bbb  unverified  offline  seen 5 min ago  192.0.2.7:7022, [2001:db8::1]:7022",
+      "carol  SHA256:ccc  verified    online   seen now        (no address known)",
+      "dave   SHA256:ddd  unverified  offline  seen never      (no address known)",
     ],
   );
   assert.match(contactLines([])[0]!, /roj add/);
@@ -406,7 +407,7 @@ Deno.test("commands against a node on the control socket (a fake node, real sock
     const contacts = await cli(["contacts", "--data", data]);
     assert.match(
       contacts.stdout,
-      /^bob {2}SHA256:\S+ {2}offline {2}seen never {2}192\.0\.2\.7:7022$/m,
+      /^bob {2}SHA256:\S+ {2}unverified {2}offline {2}seen never {2}192\.0\.2\.7:7022$/m,
     );
 
     const invite = await cli(["invite", "--expires", "7d", "--uses", "3", "--qr", "--data", data]);

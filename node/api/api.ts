@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { RojError } from "../errors.ts";
 import type { NatEvent } from "./nat_events.ts";
+import type { VerifyView } from "./verify_view.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
 export const MAX_TEXT = 16_000;
@@ -64,6 +65,10 @@ export const methodParams = {
   "group.members": z.object({ group: chatName }).strict(),
   /** Forks on record: someone's key signed two different entries for one place (all chats, or one). */
   forks: z.object({ chat: chatName.optional() }).strict(),
+  /** A contact's safety number; `verify.mark` marks them verified once it matched (false: unmark). */
+  verify: z.object({ name: z.string().min(1).max(40) }).strict(),
+  "verify.mark": z.object({ name: z.string().min(1).max(40), verified: z.boolean().optional() })
+    .strict(),
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
 } as const;
@@ -155,6 +160,8 @@ export interface ContactView {
   /** ms since the epoch; null when never seen. */
   readonly lastSeen: number | null;
   readonly addresses: string[];
+  /** Marked verified (`roj verify --mark`) for the keys as they are now. */
+  readonly verified: boolean;
 }
 
 export interface PeerView {
@@ -558,6 +565,8 @@ export interface Results {
   "group.leave": { left: string };
   "group.members": MemberView[];
   forks: ForkView[];
+  verify: VerifyView;
+  "verify.mark": VerifyView;
   follow: never;
 }
 

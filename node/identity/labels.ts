@@ -68,6 +68,8 @@ export const DEVICE_LINK_TEXT_PREFIX = "rojdev1:";
 export const DEVICE_REVOCATION_MAGIC = "roj-devrevoke-v1";
 /** A punch asker's vouch for the endpoint its coordinator saw it at (punch/vouch.ts). */
 export const PUNCH_VOUCH_MAGIC = "roj-punch-vouch-v1";
+/** The `format` of a backup's manifest, inside its age encryption (backup/manifest.ts). */
+export const BACKUP_FORMAT = "roj-backup-v1";
 
 // ---- Sealing to a key (identity/seal.ts) -----------------------------------
 
@@ -112,6 +114,8 @@ export const DIRECT_CHAT_LABEL = "roj-chat-direct\0";
 export const GROUP_ID_LABEL = "roj-group-id-v1\0";
 /** Start of a group message's AEAD associated data (groups/group_crypto.ts). */
 export const GROUP_MSG_AAD_LABEL = "roj-group-msg-v1\0";
+/** SHA-512 prefix of a key's half of a safety number (identity/safety_number.ts). */
+export const SAFETY_NUMBER_LABEL = "roj-safety-number-v1\0";
 
 // ---- Channel names ----------------------------------------------------------
 

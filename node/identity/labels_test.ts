@@ -9,6 +9,7 @@ import {
   ADDR_RECORD_RELAYS_MAGIC,
   ALPN_PROBE,
   ALPN_SSH,
+  BACKUP_FORMAT,
   DEVICE_LINK_MAGIC,
   DEVICE_LINK_TEXT_PREFIX,
   DEVICE_REVOCATION_MAGIC,
@@ -35,6 +36,7 @@ import {
   PUNCH_VOUCH_MAGIC,
   RELAY_SUBSYSTEM_PREFIX,
   ROJ_SUBSYSTEM,
+  SAFETY_NUMBER_LABEL,
   SEAL_INFO,
   SSHSIG_ADDR_NAMESPACE,
   SSHSIG_DEVICE_NAMESPACE,
@@ -62,6 +64,7 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [DEVICE_LINK_TEXT_PREFIX, "726f6a646576313a"], // "rojdev1:"
   [DEVICE_REVOCATION_MAGIC, "726f6a2d6465767265766f6b652d7631"], // "roj-devrevoke-v1"
   [PUNCH_VOUCH_MAGIC, "726f6a2d70756e63682d766f7563682d7631"], // "roj-punch-vouch-v1"
+  [BACKUP_FORMAT, "726f6a2d6261636b75702d7631"], // "roj-backup-v1"
   [SEAL_INFO, "726f6a2d7365616c2d7631"], // "roj-seal-v1"
   [GROUP_KEY_SEAL_CONTEXT, "726f6a2d67726f75702d6b6579"], // "roj-group-key"
   [PAIRWISE_TAG_SALT, "726f6a2d7461672d7631"], // "roj-tag-v1"
@@ -78,6 +81,7 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [DIRECT_CHAT_LABEL, "726f6a2d636861742d64697265637400"], // "roj-chat-direct\0"
   [GROUP_ID_LABEL, "726f6a2d67726f75702d69642d763100"], // "roj-group-id-v1\0"
   [GROUP_MSG_AAD_LABEL, "726f6a2d67726f75702d6d73672d763100"], // "roj-group-msg-v1\0"
+  [SAFETY_NUMBER_LABEL, "726f6a2d7361666574792d6e756d6265722d763100"], // "roj-safety-number-v1\0"
   [ROJ_SUBSYSTEM, "726f6a"], // "roj"
   [RELAY_SUBSYSTEM_PREFIX, "726f6a2d72656c61792d"], // "roj-relay-"
   [ALPN_SSH, "726f6a2d7373682f31"], // "roj-ssh/1"
@@ -114,7 +118,15 @@ Deno.test("the SSHSIG namespaces are the ones ssh-keygen -Y verify -n is given",
 });
 
 Deno.test("labels that prefix hashed input end in NUL; the LAN magic is the old byte array", () => {
-  for (const l of [NOTES_CHAT_LABEL, DIRECT_CHAT_LABEL, GROUP_ID_LABEL, GROUP_MSG_AAD_LABEL]) {
+  for (
+    const l of [
+      NOTES_CHAT_LABEL,
+      DIRECT_CHAT_LABEL,
+      GROUP_ID_LABEL,
+      GROUP_MSG_AAD_LABEL,
+      SAFETY_NUMBER_LABEL,
+    ]
+  ) {
     assert.ok(l.endsWith("\0"), JSON.stringify(l));
   }
   assert.deepEqual([...new TextEncoder().encode(LAN_ANNOUNCEMENT_MAGIC)], [0x52, 0x4a, 0x4c, 0x32]);

@@ -63,6 +63,7 @@ export {
   ADDR_RECORD_RELAYS_MAGIC,
   ALPN_PROBE,
   ALPN_SSH,
+  BACKUP_FORMAT,
   DEVICE_LINK_MAGIC,
   DEVICE_LINK_TEXT_PREFIX,
   DEVICE_REVOCATION_MAGIC,
@@ -89,6 +90,7 @@ export {
   PUNCH_VOUCH_MAGIC,
   RELAY_SUBSYSTEM_PREFIX,
   ROJ_SUBSYSTEM,
+  SAFETY_NUMBER_LABEL,
   SEAL_INFO,
   SSHSIG_ADDR_NAMESPACE,
   SSHSIG_DEVICE_NAMESPACE,
@@ -96,6 +98,12 @@ export {
   SSHSIG_INVITE_NAMESPACE,
   SSHSIG_PUNCH_NAMESPACE,
 } from "./labels.ts";
+export {
+  formatSafetyNumber,
+  keyDigits,
+  SAFETY_NUMBER_DIGITS,
+  safetyNumber,
+} from "./safety_number.ts";
 export { openSealed, seal, type SealOptions, x25519SharedSecret } from "./seal.ts";
 export { openXChaCha20Poly1305, XCHACHA_NATIVE } from "./xchacha.ts";
 export {
