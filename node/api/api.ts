@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { RojError } from "../errors.ts";
 import type { NatEvent } from "./nat_events.ts";
+import type { CatchUpView, PortMapView } from "./status_parts.ts";
 import type { VerifyView } from "./verify_view.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
@@ -118,38 +119,6 @@ export interface StatusView {
   readonly relay?: { readonly enabled: boolean; readonly active: number; readonly bytes: number };
   /** The home router's port mapping of the listen port (UPnP-IGD / NAT-PMP). */
   readonly portMap?: PortMapView;
-}
-
-/**
- * A port mapping: "off" (with why: --no-upnp, loopback listener, --advertise),
- * "searching" for a gateway, "mapped", or "none" (no gateway mapped it; why).
- */
-export interface PortMapView {
-  readonly state: "off" | "searching" | "mapped" | "none";
-  readonly method?: "upnp" | "nat-pmp";
-  /** The router's LAN address. */
-  readonly gateway?: string;
-  /** The address peers outside dial, "ip:port". */
-  readonly external?: string;
-  /** Where the router forwards it, "ip:port". */
-  readonly internal?: string;
-  /** What is mapped: "tcp", and "udp" for QUIC. */
-  readonly protocols?: readonly ("tcp" | "udp")[];
-  /** The lease the router granted, in seconds; renewed at half of it. */
-  readonly leaseSeconds?: number;
-  /** ms since the epoch when the router last granted or renewed the mapping. */
-  readonly renewedAt?: number;
-  /** Why there is no mapping, or why the last renewal failed. */
-  readonly reason?: string;
-}
-
-/** A chat taking in many entries from one peer or anchor: done of total. */
-export interface CatchUpView {
-  readonly chat: string;
-  /** The contact or anchor it comes from. */
-  readonly from: string;
-  readonly done: number;
-  readonly total: number;
 }
 
 export interface ContactView {
