@@ -1,5 +1,5 @@
 /**
- * Identity: OpenSSH ed25519 keys, fingerprints, SSHSIG signatures, sealing
+ * Identity: OpenSSH ed25519 keys (in a file or in ssh-agent), fingerprints, SSHSIG signatures, sealing
  * to a key, and every domain-separation label (labels.ts). The only import
  * surface of `node/identity/`.
  *
@@ -24,6 +24,7 @@ export {
   createSigner,
   createVerifier,
   type Signer,
+  type SyncSigner,
   type SyncVerifier,
   type Verifier,
   type VerifierOptions,
@@ -44,6 +45,7 @@ export {
 export {
   ADDR_RECORD_MAGIC,
   ADDR_RECORD_RELAYS_MAGIC,
+  AGENT_AGREEMENT_LABEL,
   ALPN_PROBE,
   ALPN_SSH,
   DIRECT_CHAT_LABEL,
@@ -73,6 +75,22 @@ export {
   SSHSIG_ENTRY_NAMESPACE,
   SSHSIG_INVITE_NAMESPACE,
 } from "./labels.ts";
+export {
+  type AgentKey,
+  checkKeyType,
+  chooseAgentKey,
+  listAgentKeys,
+  MAX_AGENT_KEYS,
+  MAX_AGENT_REPLY,
+  SK_ED25519,
+} from "./agent.ts";
+export {
+  type AgentSigner,
+  type AgentSignerOptions,
+  type AgentState,
+  agreementSeed,
+  createAgentSigner,
+} from "./agent_signer.ts";
 export { openSealed, seal, type SealOptions, x25519SharedSecret } from "./seal.ts";
 export { openXChaCha20Poly1305, XCHACHA_NATIVE } from "./xchacha.ts";
 export {
