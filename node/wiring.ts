@@ -21,7 +21,7 @@ import type { GroupBook } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
 import type { Profile } from "./home/mod.ts";
 import { discoveryHost, type NodeParts, relayHost } from "./hosts/mod.ts";
-import { fingerprint, publicKeyLine, type Signer, type VerifierPool } from "./identity/mod.ts";
+import { fingerprint, publicKeyLine, type SyncSigner, type VerifierPool } from "./identity/mod.ts";
 import { InviteFlow } from "./invites/mod.ts";
 import type { ChatLog } from "./log/mod.ts";
 import {
@@ -44,7 +44,7 @@ const SELF_DIAL_MS = 3000;
 
 /** The books a node opens from its store before wiring. */
 export interface Books {
-  readonly signer: Signer;
+  readonly signer: SyncSigner;
   readonly log: ChatLog;
   readonly contacts: ContactBook;
   readonly invites: InviteRegistry;
@@ -114,6 +114,7 @@ export async function wire(
   });
   const sessions: SessionManager = new SessionManager({
     keyPair: profile.keyPair,
+    signer: b.signer,
     name: profile.name,
     clock,
     bus,
@@ -299,6 +300,7 @@ export async function wire(
         anchorMailbox,
         punch: network.puncher,
         portMap: network.portMap,
+        agent: profile.agent,
       }),
   });
   return {

@@ -113,6 +113,12 @@ export interface StatusView {
   readonly relay?: { readonly enabled: boolean; readonly active: number; readonly bytes: number };
   /** The home router's port mapping of the listen port (UPnP-IGD / NAT-PMP). */
   readonly portMap?: PortMapView;
+  /** Set when the key is in ssh-agent: whether the agent signs now, and if not, why. */
+  readonly agent?: {
+    readonly socket: string;
+    readonly available: boolean;
+    readonly reason?: string;
+  };
 }
 
 /**
@@ -424,6 +430,12 @@ export type NodeEvent =
     readonly fingerprint: string;
     readonly address: string;
   }
+  /**
+   * The ssh-agent holding this node's key went (available false: nothing is
+   * signed, writes are refused with agent_unavailable, reads go on) or came
+   * back. Once per change.
+   */
+  | { readonly type: "agent"; readonly available: boolean; readonly reason?: string }
   /** A typed address (`roj connect`) reached this contact. */
   | {
     readonly type: "typed-address";

@@ -18,6 +18,7 @@ export {
   encodePrivateKey,
   type EncodePrivateKeyOptions,
   isEncryptedPrivateKey,
+  publicKeyOfKeyFile,
 } from "./private_key.ts";
 export { fingerprint, fingerprintLine } from "./fingerprint.ts";
 export {

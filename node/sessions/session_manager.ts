@@ -18,7 +18,7 @@ import type { Clock } from "../clock/mod.ts";
 import { type Contact, type ContactBook, mergeAddresses } from "../contacts/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
-import { fingerprint, type KeyPair } from "../identity/mod.ts";
+import { fingerprint, type KeyPair, type SyncSigner } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
 import type { DialRace, PeerSession } from "../peers/mod.ts";
 import { PeerSet } from "../peers/mod.ts";
@@ -73,6 +73,8 @@ export interface Arrival {
 
 export interface SessionManagerDeps {
   readonly keyPair: KeyPair;
+  /** Signs our SSH authentication (a key file's key, or ssh-agent). */
+  readonly signer: SyncSigner;
   readonly name: string;
   readonly clock: Clock;
   readonly bus: EventBus;
@@ -163,6 +165,7 @@ export class SessionManager {
     const local = plan.sock ? undefined : this.#d.localAddress();
     const client = await dialSsh({
       keyPair: this.#d.keyPair,
+      signer: this.#d.signer,
       to: plan.to,
       expectedKey: plan.expect,
       expectedName: plan.expectName,
