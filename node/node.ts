@@ -90,7 +90,7 @@ export class RojNode implements NodeApi {
             ? "ssh-agent is back: signing again"
             : `ssh-agent is gone (${state.reason}): not signing, nothing can be sent; reading goes on`,
         );
-        s.bus.emit({ type: "agent", ...state });
+        s.bus.emit({ type: "agent", socket: o.agentSocket!, ...state });
       };
       return new RojNode(o, profile, books, verifier, s);
     } catch (err) {

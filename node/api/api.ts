@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { RojError } from "../errors.ts";
 import type { NatEvent } from "./nat_events.ts";
+import type { AgentEvent, AgentView } from "./agent_view.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
 export const MAX_TEXT = 16_000;
@@ -113,12 +114,8 @@ export interface StatusView {
   readonly relay?: { readonly enabled: boolean; readonly active: number; readonly bytes: number };
   /** The home router's port mapping of the listen port (UPnP-IGD / NAT-PMP). */
   readonly portMap?: PortMapView;
-  /** Set when the key is in ssh-agent: whether the agent signs now, and if not, why. */
-  readonly agent?: {
-    readonly socket: string;
-    readonly available: boolean;
-    readonly reason?: string;
-  };
+  /** Set when the key is in ssh-agent. */
+  readonly agent?: AgentView;
 }
 
 /**
@@ -430,12 +427,7 @@ export type NodeEvent =
     readonly fingerprint: string;
     readonly address: string;
   }
-  /**
-   * The ssh-agent holding this node's key went (available false: nothing is
-   * signed, writes are refused with agent_unavailable, reads go on) or came
-   * back. Once per change.
-   */
-  | { readonly type: "agent"; readonly available: boolean; readonly reason?: string }
+  | AgentEvent
   /** A typed address (`roj connect`) reached this contact. */
   | {
     readonly type: "typed-address";

@@ -111,7 +111,7 @@ Deno.test("several ed25519 keys: one must be chosen; a key the agent lacks: not_
 });
 
 /** A one-shot fake agent whose key list holds `blobs`. */
-async function fakeAgent(path: string, blobs: Uint8Array[]): Promise<Deno.Listener> {
+function fakeAgent(path: string, blobs: Uint8Array[]): Deno.Listener {
   const listener = Deno.listen({ transport: "unix", path });
   (async () => {
     for await (const conn of listener) {
@@ -133,7 +133,7 @@ Deno.test("a FIDO key (sk-ssh-ed25519) in the agent is refused with the reason",
     // An sk-ssh-ed25519 public blob: string type, string key (32), string application.
     const sk = new WireWriter().string(SK_ED25519).string(new Uint8Array(32).fill(7))
       .string("ssh:").bytes();
-    const listener = await fakeAgent(`${dir}/fake.sock`, [sk]);
+    const listener = fakeAgent(`${dir}/fake.sock`, [sk]);
     try {
       const keys = await listAgentKeys(`${dir}/fake.sock`);
       assert.equal(keys[0]!.type, SK_ED25519);
