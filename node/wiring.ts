@@ -272,6 +272,7 @@ export async function wire(
   sessions.onDown((s) => discovery.trigger(`lost ${s.contact.name}`).catch(() => {}));
   const handlers = createHandlers({
     passive: o.passive,
+    keyInAgent: profile.keyInAgent,
     clock,
     bus,
     contacts: b.contacts,

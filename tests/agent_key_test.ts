@@ -96,6 +96,10 @@ Deno.test("a key in ssh-agent: init writes no private key; chat over SSH; agent 
       await bob.waitForEvent("message", (e) => e.message.body === "hello from the agent");
       await cb.call("send", { chat: "alice", text: "hi alice" });
       await alice.waitForEvent("message", (e) => e.message.body === "hi alice");
+      // No groups: their keys are sealed to X25519 keys the agent cannot agree with.
+      const group = await rojProcess(["group", "create", "climbers", "--data", aDir], { env });
+      assert.equal(group.code, 1, group.stderr);
+      assert.match(group.stderr, /^roj: key_unsupported: /);
 
       // ssh-keygen -Y verify takes alice's entries, with the agent's public key.
       const exported = await rojProcess(["export", "bob", "--data", aDir], { env });
