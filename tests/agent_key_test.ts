@@ -176,6 +176,14 @@ Deno.test("a key in ssh-agent: init writes no private key; chat over SSH; agent 
       await bob.stop();
     }
 
+    // Without the agent the folder does not open: one line, agent_unavailable.
+    await agent.kill();
+    for (const cmd of [["id"], ["run", "--listen", aAt, "--no-web"]]) {
+      const gone = await rojProcess([...cmd, "--data", aDir], { env });
+      assert.equal(gone.code, 5, gone.stderr);
+      assert.match(gone.stderr, /^roj: agent_unavailable: [^\n]*\n$/);
+    }
+
     // Nowhere in alice's data folder is her private key.
     for (const file of await filesUnder(aDir)) {
       const bytes = await Deno.readFile(file);

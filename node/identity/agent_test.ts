@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { isRojError } from "../errors.ts";
 import { makeEd25519Key, startSshAgent } from "../../testing/ssh_agent.ts";
-import { withTempDir } from "../../testing/ssh_keygen.ts";
+import { sshKeygenOk, withTempDir } from "../../testing/ssh_keygen.ts";
+import { armor } from "./_armor.ts";
+import { publicKeyOfKeyFile } from "./private_key.ts";
 import { agentSign, checkKeyType, chooseAgentKey, listAgentKeys, SK_ED25519 } from "./agent.ts";
 import { type AgentState, agreementSeed, createAgentSigner } from "./agent_signer.ts";
 import { parsePublicKeyLine, publicKeyBlob } from "./keys.ts";
@@ -156,5 +158,26 @@ Deno.test("a FIDO key (sk-ssh-ed25519) in the agent is refused with the reason",
     } finally {
       listener.close();
     }
+  });
+});
+
+Deno.test("a FIDO key file given with --key is refused with the reason, a plain one read without its passphrase", async () => {
+  // An openssh-key-v1 file as ssh-keygen -t ed25519-sk writes it, up to its private section.
+  const skBlob = new WireWriter().string(SK_ED25519).string(new Uint8Array(32).fill(7))
+    .string("ssh:").bytes();
+  const file = new WireWriter().raw(new TextEncoder().encode("openssh-key-v1\0"))
+    .string("none").string("none").string("").u32(1).string(skBlob).string(new Uint8Array(8))
+    .bytes();
+  assert.throws(
+    () => publicKeyOfKeyFile(armor("OPENSSH PRIVATE KEY", file)),
+    (e) => isRojError(e, "key_unsupported") && /FIDO/.test(e.message),
+  );
+  assert.throws(() => publicKeyOfKeyFile("not a key"), (e) => isRojError(e, "key_malformed"));
+  await withTempDir(async (dir) => {
+    await sshKeygenOk(["-q", "-t", "ed25519", "-N", "secret", "-f", `${dir}/k`]);
+    assert.deepEqual(
+      publicKeyOfKeyFile(await Deno.readTextFile(`${dir}/k`)),
+      await pubOf(`${dir}/k`),
+    );
   });
 });
