@@ -7,7 +7,7 @@
  */
 import { delay, systemClock, type TimerId } from "./clock/mod.ts";
 import type { Method, NodeApi, NodeEvent, Params, Results } from "./api/mod.ts";
-import { ContactBook, InviteRegistry } from "./contacts/mod.ts";
+import { agreeKeys, ContactBook, InviteRegistry } from "./contacts/mod.ts";
 import { GroupBook } from "./groups/mod.ts";
 import { type CallMethod, dispatch } from "./handlers/mod.ts";
 import { openProfile, type Profile } from "./home/mod.ts";
@@ -81,14 +81,15 @@ export class RojNode implements NodeApi {
       const log = new ChatLog(profile.store, { verifier, clock: o.clock });
       const contacts = await ContactBook.open(profile.store);
       const invites = await InviteRegistry.open(profile.store, o.clock.now(), o.clock);
-      const groups = await GroupBook.open(profile.store, log, profile.keyPair);
-      const books = { signer, log, contacts, invites, groups };
+      const agreeKeyOf = agreeKeys(profile.keyPair, contacts);
+      const groups = await GroupBook.open(profile.store, log, profile.keyPair, agreeKeyOf);
+      const books = { signer, agreeKeyOf, log, contacts, invites, groups };
       const s = await wire(o, profile, books, verifier, VERSION);
       agentChanged = (state) => {
         s.bus.say(
           state.available
-            ? "ssh-agent is back: signing again"
-            : `ssh-agent is gone (${state.reason}): not signing, nothing can be sent; reading goes on`,
+            ? "ssh-agent holds the key again: signing again"
+            : `ssh-agent cannot sign (${state.reason}): nothing can be sent until it is back; reading goes on`,
         );
         s.bus.emit({ type: "agent", socket: o.agentSocket!, ...state });
       };

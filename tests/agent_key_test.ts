@@ -96,10 +96,23 @@ Deno.test("a key in ssh-agent: init writes no private key; chat over SSH; agent 
       await bob.waitForEvent("message", (e) => e.message.body === "hello from the agent");
       await cb.call("send", { chat: "alice", text: "hi alice" });
       await alice.waitForEvent("message", (e) => e.message.body === "hi alice");
-      // No groups: their keys are sealed to X25519 keys the agent cannot agree with.
-      const group = await rojProcess(["group", "create", "climbers", "--data", aDir], { env });
-      assert.equal(group.code, 1, group.stderr);
-      assert.match(group.stderr, /^roj: key_unsupported: /);
+      // A group: its keys are sealed to the X25519 key alice published in her hello.
+      c = await alice.control();
+      await c.call("group.create", { name: "climbers" });
+      await c.call("group.add", { group: "climbers", members: ["bob"] });
+      await c.call("send", { chat: "climbers", text: "rope at 6?" });
+      await c.close();
+      await bob.waitForEvent("message", (e) => e.message.body === "rope at 6?");
+      await cb.call("send", { chat: "climbers", text: "yes" });
+      // Bob's group: bob seals its key to the X25519 key alice's hello published.
+      await cb.call("group.create", { name: "hikers" });
+      await cb.call("group.add", { group: "hikers", members: ["alice"] });
+      await cb.call("send", { chat: "hikers", text: "trail at 8?" });
+      await alice.waitForEvent("message", (e) => e.message.body === "trail at 8?");
+      await alice.waitForEvent(
+        "message",
+        (e) => e.message.chat === "climbers" && e.message.body === "yes",
+      );
 
       // ssh-keygen -Y verify takes alice's entries, with the agent's public key.
       const exported = await rojProcess(["export", "bob", "--data", aDir], { env });

@@ -38,8 +38,6 @@ export interface HandlerDeps {
   readonly discovery: Discovery;
   readonly relay: Relay;
   status(): StatusView;
-  /** The key is in ssh-agent: no groups founded or grown here. */
-  readonly keyInAgent: boolean;
   /** Whether the node has started listening (dialling needs it). */
   running(): boolean;
 }
@@ -123,16 +121,6 @@ export function createHandlers(d: HandlerDeps): Handlers {
     "group.members": (p) => d.groups.view(d.directory.group(p.group)).members,
     forks: (p) => d.chats.forks(p.chat),
   };
-  if (d.keyInAgent) {
-    // Group keys are sealed to X25519 keys an agent-held key cannot agree with (README, "Keys in ssh-agent").
-    const noGroups = () => {
-      throw new RojError(
-        "key_unsupported",
-        "groups need key agreement, which a key in ssh-agent cannot do yet: found or grow groups from a node with its key in a file",
-      );
-    };
-    Object.assign(table, { "group.create": noGroups, "group.add": noGroups });
-  }
   if (!d.passive) return table;
   const refuse = () => {
     throw new RojError("refused", "this node is a passive anchor: it runs no chats");

@@ -101,7 +101,7 @@ export async function createAgentSigner(options: AgentSignerOptions): Promise<Ag
     set({ available: false, reason: why });
     return new RojError(
       "agent_unavailable",
-      `not signing: the key is in ssh-agent, which is gone (${why})`,
+      `not signing: the key is in ssh-agent, which cannot sign now (${why}); start it and ssh-add the key`,
       { cause, retryable: true },
     );
   };

@@ -92,7 +92,15 @@ export {
   agreementSeed,
   createAgentSigner,
 } from "./agent_signer.ts";
-export { openSealed, seal, type SealOptions, x25519SharedSecret } from "./seal.ts";
+export {
+  agreementKeyIsOwn,
+  agreementPublicKey,
+  openSealed,
+  publishedAgreementKey,
+  seal,
+  type SealOptions,
+  x25519SharedSecret,
+} from "./seal.ts";
 export { openXChaCha20Poly1305, XCHACHA_NATIVE } from "./xchacha.ts";
 export {
   createVerifierPool,
