@@ -50,13 +50,13 @@ Deno.test("pairwise with a key in ssh-agent: the pair agrees once its published 
   const published = agreementPublicKey(agent);
   const fromAgent = pairwise(agent)(file.publicKey);
   // The file key's side, before and after it heard of the published key (a fresh pair then).
-  let heard: Uint8Array | undefined;
-  const fileSide = pairwise(file, () => heard);
+  const heard: { key?: Uint8Array } = {};
+  const fileSide = pairwise(file, () => heard.key);
   assert.notDeepEqual(
     fileSide(agent.publicKey).tag(agent.publicKey),
     fromAgent.tag(agent.publicKey),
   );
-  heard = published;
+  heard.key = published;
   const fromFile = fileSide(agent.publicKey);
   assert.deepEqual(fromFile.tag(agent.publicKey), fromAgent.tag(agent.publicKey));
   assert.deepEqual(fromFile.lanTag(file.publicKey, 7), fromAgent.lanTag(file.publicKey, 7));

@@ -5,10 +5,9 @@
  * An agent signs; it does not do key agreement. The X25519 secret that
  * sealing and pairwise tags use is, for such a node, derived from the
  * agent's signature of a fixed label (identity/agent_signer.ts
- * agreementSeed) and held in memory only. Contacts still compute our X25519
- * key from our ed25519 key, which this secret does not match: what is sealed
- * to us, and pairwise tags, do not work for a node with its key in the agent
- * (README, "Keys in ssh-agent").
+ * agreementSeed) and held in memory only; its public half is not the X25519
+ * form of our ed25519 key, so the node publishes it in its hello (`agree`)
+ * and contacts seal to it (contacts/agreeKeys; README, "Keys in ssh-agent").
  */
 import { RojError } from "../errors.ts";
 import {

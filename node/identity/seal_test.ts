@@ -5,9 +5,11 @@ import {
   agreementKeyIsOwn,
   agreementPublicKey,
   openSealed,
+  publishedAgreementKey,
   seal,
   x25519SharedSecret,
 } from "./seal.ts";
+import { base64 } from "@scure/base";
 
 const enc = new TextEncoder();
 const record = enc.encode('{"addr":"203.0.113.7:2222"}');
@@ -116,4 +118,18 @@ Deno.test("an agreement key of its own (a key in ssh-agent): sealed to it opens,
     () => x25519SharedSecret(file, agent.publicKey, new Uint8Array(31)),
     (e) => isRojError(e, "bad_input"),
   );
+});
+
+Deno.test("a published agreement key is taken only when it can be agreed with", async () => {
+  const agent = { ...await generateKeyPair("agent"), seed: new Uint8Array(32).fill(5) };
+  const key = agreementPublicKey(agent);
+  assert.deepEqual(publishedAgreementKey(base64.encode(key)), key);
+  assert.equal(publishedAgreementKey(undefined), undefined);
+  assert.equal(publishedAgreementKey("not base64!"), undefined);
+  assert.equal(publishedAgreementKey(base64.encode(new Uint8Array(31))), undefined);
+  // Low-order points (all zeros, and u = 1): every secret with them would be zero.
+  assert.equal(publishedAgreementKey(base64.encode(new Uint8Array(32))), undefined);
+  const one = new Uint8Array(32);
+  one[0] = 1;
+  assert.equal(publishedAgreementKey(base64.encode(one)), undefined);
 });
