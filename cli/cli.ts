@@ -35,6 +35,8 @@ import { appendEvents } from "./events_file.ts";
 import { entryLine, messageLine } from "./format.ts";
 import { addNodeCommands, noteViaNode, readViaNode, tryControl } from "./commands_node.ts";
 import { addGroupCommands } from "./commands_group.ts";
+import { addVerifyCommands } from "./commands_verify.ts";
+import { addBackupCommands } from "./commands_backup.ts";
 import { type CliIo, stdio } from "./io.ts";
 import { agentOptions, dataOption, parsePositive } from "./options.ts";
 import { parseDuration } from "./duration.ts";
@@ -286,6 +288,8 @@ export function buildCli(io: CliIo = stdio): Command {
 
   addNodeCommands(program, io);
   addGroupCommands(program, io);
+  addVerifyCommands(program, io);
+  addBackupCommands(program, io);
 
   program.command("export")
     .description(

@@ -10,10 +10,16 @@ import {
   ChatDirectory,
   ChatService,
   GroupService,
+  RestoreGate,
   SessionSyncs,
   sftpViewFor,
 } from "./chats/mod.ts";
-import type { AgreeKeyOf, ContactBook, InviteRegistry } from "./contacts/mod.ts";
+import {
+  type AgreeKeyOf,
+  type ContactBook,
+  type InviteRegistry,
+  Verifications,
+} from "./contacts/mod.ts";
 import { Discovery } from "./discovery/mod.ts";
 import { isRojError } from "./errors.ts";
 import { EventBus } from "./events.ts";
@@ -91,6 +97,8 @@ export async function wire(
   const me = profile.keyPair.publicKey;
   const { clock } = o;
   const bus = new EventBus(o.log);
+  const verifications = await Verifications.open(profile.store, me);
+  const restoreGate = await RestoreGate.open(profile.store, me);
   const marks = new DeliveryMarks(profile.store.kv, { clock });
   const directory = new ChatDirectory(me, b.contacts, b.groups);
   const chats = new ChatService({
@@ -104,6 +112,7 @@ export async function wire(
     contacts: b.contacts,
     groups: b.groups,
     bus,
+    restoreGate,
   });
   b.log.onFork = (fork) => chats.forkSeen(fork);
   const progress = new CatchUpProgress(bus, clock, b.log, (id) => directory.byId(id)?.name);
@@ -136,11 +145,17 @@ export async function wire(
     contactChanged: (c) =>
       bus.emit({
         type: "contact",
-        contact: contactView(c, sessions.get(c.publicKey) !== undefined, clock.now()),
+        contact: contactView(
+          c,
+          sessions.get(c.publicKey) !== undefined,
+          clock.now(),
+          verifications.isVerified(c.publicKey),
+        ),
       }),
   });
   const syncs = new SessionSyncs({
     me,
+    restoreGate,
     log: b.log,
     groups: b.groups,
     contacts: b.contacts,
@@ -226,7 +241,10 @@ export async function wire(
     reservedNames: () => directory.reservedNames(),
     added: (c) => {
       discovery.refresh();
-      bus.emit({ type: "contact", contact: contactView(c, true, clock.now()) });
+      bus.emit({
+        type: "contact",
+        contact: contactView(c, true, clock.now(), verifications.isVerified(c.publicKey)),
+      });
     },
     running: () => network.listening !== undefined,
   });
@@ -283,6 +301,8 @@ export async function wire(
   });
   sessions.onDown((s) => discovery.trigger(`lost ${s.contact.name}`).catch(() => {}));
   const handlers = createHandlers({
+    me,
+    verifications,
     passive: o.passive,
     clock,
     bus,

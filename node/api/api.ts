@@ -7,6 +7,8 @@ import { z } from "zod";
 import { RojError } from "../errors.ts";
 import type { NatEvent } from "./nat_events.ts";
 import type { AgentEvent, AgentView } from "./agent_view.ts";
+import type { CatchUpView, PortMapView } from "./status_parts.ts";
+import type { VerifyView } from "./verify_view.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
 export const MAX_TEXT = 16_000;
@@ -65,6 +67,10 @@ export const methodParams = {
   "group.members": z.object({ group: chatName }).strict(),
   /** Forks on record: someone's key signed two different entries for one place (all chats, or one). */
   forks: z.object({ chat: chatName.optional() }).strict(),
+  /** A contact's safety number; `verify.mark` marks them verified once it matched (false: unmark). */
+  verify: z.object({ name: z.string().min(1).max(40) }).strict(),
+  "verify.mark": z.object({ name: z.string().min(1).max(40), verified: z.boolean().optional() })
+    .strict(),
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
 } as const;
@@ -118,38 +124,6 @@ export interface StatusView {
   readonly agent?: AgentView;
 }
 
-/**
- * A port mapping: "off" (with why: --no-upnp, loopback listener, --advertise),
- * "searching" for a gateway, "mapped", or "none" (no gateway mapped it; why).
- */
-export interface PortMapView {
-  readonly state: "off" | "searching" | "mapped" | "none";
-  readonly method?: "upnp" | "nat-pmp";
-  /** The router's LAN address. */
-  readonly gateway?: string;
-  /** The address peers outside dial, "ip:port". */
-  readonly external?: string;
-  /** Where the router forwards it, "ip:port". */
-  readonly internal?: string;
-  /** What is mapped: "tcp", and "udp" for QUIC. */
-  readonly protocols?: readonly ("tcp" | "udp")[];
-  /** The lease the router granted, in seconds; renewed at half of it. */
-  readonly leaseSeconds?: number;
-  /** ms since the epoch when the router last granted or renewed the mapping. */
-  readonly renewedAt?: number;
-  /** Why there is no mapping, or why the last renewal failed. */
-  readonly reason?: string;
-}
-
-/** A chat taking in many entries from one peer or anchor: done of total. */
-export interface CatchUpView {
-  readonly chat: string;
-  /** The contact or anchor it comes from. */
-  readonly from: string;
-  readonly done: number;
-  readonly total: number;
-}
-
 export interface ContactView {
   readonly name: string;
   readonly publicKey: string;
@@ -158,6 +132,8 @@ export interface ContactView {
   /** ms since the epoch; null when never seen. */
   readonly lastSeen: number | null;
   readonly addresses: string[];
+  /** Marked verified (`roj verify --mark`) for the keys as they are now. */
+  readonly verified: boolean;
 }
 
 export interface PeerView {
@@ -181,6 +157,11 @@ export interface PeerView {
   readonly path: "direct" | "punched" | "relayed" | "lan" | null;
   /** For a relayed session, the relay's name. */
   readonly via?: string;
+  /**
+   * True when the peer dialled this node: `address`'s port is then their
+   * temporary source port, not one they listen on.
+   */
+  readonly inbound?: boolean;
 }
 
 export interface MessageView {
@@ -557,6 +538,8 @@ export interface Results {
   "group.leave": { left: string };
   "group.members": MemberView[];
   forks: ForkView[];
+  verify: VerifyView;
+  "verify.mark": VerifyView;
   follow: never;
 }
 

@@ -34,6 +34,7 @@ import { ChatSync } from "../sync/mod.ts";
 import type { CatchUpProgress } from "./catch_up_progress.ts";
 import type { ChatDirectory } from "./chat_directory.ts";
 import type { ChatService } from "./chat_service.ts";
+import type { RestoreGate } from "./restore_gate.ts";
 import type { JoinedVia } from "./group_service.ts";
 
 /** The chat syncs of one session. */
@@ -52,6 +53,7 @@ interface Syncs {
 
 export interface SessionSyncsDeps {
   readonly me: Uint8Array;
+  readonly restoreGate: RestoreGate;
   readonly log: ChatLog;
   readonly groups: GroupBook;
   readonly contacts: ContactBook;
@@ -111,9 +113,11 @@ export class SessionSyncs {
         progress.heads(heads);
         const mine = heads.get(toHex(this.#d.me));
         if (mine) this.#d.chats.markDelivered(chat(), mine.seq).catch(() => {});
+        this.#d.restoreGate.heard(chatId, mine?.seq ?? 0, this.#d.log).catch(() => {});
       },
       onStored: (entries) => {
         progress.stored(entries.length);
+        this.#d.restoreGate.stored(chatId, this.#d.log).catch(() => {});
         const ref = chat();
         for (const e of entries) {
           this.#d.bus.emit({ type: "message", message: this.#d.chats.view(ref, e, 0) });

@@ -35,11 +35,17 @@ export const SSHSIG_ENTRY_NAMESPACE = "roj-entry";
 export const SSHSIG_ADDR_NAMESPACE = "roj-addr";
 /** Signatures over invites (contacts/invite.ts). */
 export const SSHSIG_INVITE_NAMESPACE = "roj-invite";
+/** Signatures over a person's statements about devices: link codes, revocations (devices/). */
+export const SSHSIG_DEVICE_NAMESPACE = "roj-device";
+/** Signatures over punch vouches: "the coordinator saw me at this endpoint" (punch/vouch.ts). */
+export const SSHSIG_PUNCH_NAMESPACE = "roj-punch";
 /** The namespaces of every signature Roj makes; one per purpose. */
 export const NAMESPACES = {
   entry: SSHSIG_ENTRY_NAMESPACE,
   addr: SSHSIG_ADDR_NAMESPACE,
   invite: SSHSIG_INVITE_NAMESPACE,
+  device: SSHSIG_DEVICE_NAMESPACE,
+  punch: SSHSIG_PUNCH_NAMESPACE,
 } as const;
 
 // ---- First field of each signed byte layout --------------------------------
@@ -54,6 +60,16 @@ export const ADDR_RECORD_RELAYS_MAGIC = "roj-addr-v2";
 export const INVITE_MAGIC = "roj-invite-v1";
 /** What an invite's text starts with, before its base64url (contacts/invite.ts). */
 export const INVITE_TEXT_PREFIX = "roj1:";
+/** A device link code's signed payload (devices/link_code.ts). */
+export const DEVICE_LINK_MAGIC = "roj-devlink-v1";
+/** What a device link code's text starts with, before its base64url (devices/link_code.ts). */
+export const DEVICE_LINK_TEXT_PREFIX = "rojdev1:";
+/** A device revocation's signed payload (devices/revocation.ts). */
+export const DEVICE_REVOCATION_MAGIC = "roj-devrevoke-v1";
+/** A punch asker's vouch for the endpoint its coordinator saw it at (punch/vouch.ts). */
+export const PUNCH_VOUCH_MAGIC = "roj-punch-vouch-v1";
+/** The `format` of a backup's manifest, inside its age encryption (backup/manifest.ts). */
+export const BACKUP_FORMAT = "roj-backup-v1";
 
 // ---- Sealing to a key (identity/seal.ts) -----------------------------------
 
@@ -104,6 +120,8 @@ export const DIRECT_CHAT_LABEL = "roj-chat-direct\0";
 export const GROUP_ID_LABEL = "roj-group-id-v1\0";
 /** Start of a group message's AEAD associated data (groups/group_crypto.ts). */
 export const GROUP_MSG_AAD_LABEL = "roj-group-msg-v1\0";
+/** SHA-512 prefix of a key's half of a safety number (identity/safety_number.ts). */
+export const SAFETY_NUMBER_LABEL = "roj-safety-number-v1\0";
 
 // ---- Channel names ----------------------------------------------------------
 

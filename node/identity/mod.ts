@@ -1,7 +1,8 @@
 /**
- * Identity: OpenSSH ed25519 keys (in a file or in ssh-agent), fingerprints, SSHSIG signatures, sealing
- * to a key, and every domain-separation label (labels.ts). The only import
- * surface of `node/identity/`.
+ * Identity: OpenSSH ed25519 keys (in a file or in ssh-agent), fingerprints,
+ * certificates, SSHSIG signatures, sealing to a key, and every
+ * domain-separation label (labels.ts). The only import surface of
+ * `node/identity/`.
  *
  * @module
  */
@@ -21,6 +22,23 @@ export {
   publicKeyOfKeyFile,
 } from "./private_key.ts";
 export { fingerprint, fingerprintLine } from "./fingerprint.ts";
+export {
+  CERT_KEY_TYPE,
+  type Certificate,
+  CERTIFICATE_LIMITS,
+  type CertificateExpectation,
+  type CertificateFields,
+  type CertificateKind,
+  certificateLine,
+  type CertificateOption,
+  type CertificateProblem,
+  certificateValidity,
+  checkCertificate,
+  FOREVER,
+  parseCertificate,
+  parseCertificateLine,
+  signCertificate,
+} from "./certificate.ts";
 export {
   createSigner,
   createVerifier,
@@ -49,6 +67,10 @@ export {
   AGENT_AGREEMENT_LABEL,
   ALPN_PROBE,
   ALPN_SSH,
+  BACKUP_FORMAT,
+  DEVICE_LINK_MAGIC,
+  DEVICE_LINK_TEXT_PREFIX,
+  DEVICE_REVOCATION_MAGIC,
   DIRECT_CHAT_LABEL,
   ENTRY_MAGIC,
   GROUP_ID_LABEL,
@@ -69,13 +91,23 @@ export {
   NOTES_CHAT_LABEL,
   PAIRWISE_SEAL_SALT,
   PAIRWISE_TAG_SALT,
+  PUNCH_VOUCH_MAGIC,
   RELAY_SUBSYSTEM_PREFIX,
   ROJ_SUBSYSTEM,
+  SAFETY_NUMBER_LABEL,
   SEAL_INFO,
   SSHSIG_ADDR_NAMESPACE,
+  SSHSIG_DEVICE_NAMESPACE,
   SSHSIG_ENTRY_NAMESPACE,
   SSHSIG_INVITE_NAMESPACE,
+  SSHSIG_PUNCH_NAMESPACE,
 } from "./labels.ts";
+export {
+  formatSafetyNumber,
+  keyDigits,
+  SAFETY_NUMBER_DIGITS,
+  safetyNumber,
+} from "./safety_number.ts";
 export {
   type AgentKey,
   checkKeyType,

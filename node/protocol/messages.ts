@@ -46,6 +46,7 @@
  *   | 1       | UDP hole punching     | punch          | punch.probe, punch.ask, punch.offer      |
  *   | 1       | relayed sessions      | relay          | relay.open, relay.offer, reach.check     |
  *   | 1       | mailbox dedupe        | (mailbox)      | mbox.has                                 |
+ *   | 1       | punch vouches         | (punch)        |                                          |
  *   | 1       | hello `agree` field   | agree          |                                          |
  *
  *   sync1    every node
@@ -54,6 +55,12 @@
  *   mailbox  an anchor that serves the group mailbox
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
+ *
+ *   Punch vouches: an asker signs the endpoint its coordinator saw it at
+ *   (punch/vouch.ts) and the coordinator passes it on; a target takes no offer
+ *   without one. An older peer strips the field (params are not strict), so
+ *   punches from an older asker or through an older coordinator are refused
+ *   by a newer target: those contacts come through a relay.
  *
  * A new method goes into methods.ts and into this table; a new feature into
  * features.ts and this table (features_test.ts checks both). A change that

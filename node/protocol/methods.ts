@@ -22,6 +22,8 @@ export const WireEntry = z.object({
 });
 export type WireEntry = z.infer<typeof WireEntry>;
 
+/** A punch asker's signed vouch for its endpoint (punch/vouch.ts), and when it expires. */
+const punchVouch = z.object({ sig: b64(400), expires: z.number().int().min(0).max(2 ** 53 - 1) });
 export const HeadItem = z.object({ a: b64(44), s: z.number().int().min(0).max(2 ** 53 - 1) });
 export type HeadItem = z.infer<typeof HeadItem>;
 
@@ -121,18 +123,27 @@ export const schemas = {
   },
   /**
    * Asked of a coordinator: introduce us (probed with `nonce`) to contact
-   * `peer`; `cert` pins our QUIC certificate. The answer is the peer's public
-   * UDP endpoint and certificate, once it has started opening its NAT to us.
+   * `peer`; `cert` pins our QUIC certificate; `vouch` is our signature over
+   * the endpoint the probe's answer said (punch/vouch.ts), which the
+   * coordinator passes on: a target takes no offer without it. The answer is
+   * the peer's public UDP endpoint and certificate, once it has started
+   * opening its NAT to us.
    */
   "punch.ask": {
-    params: z.object({ peer: b64(44), nonce: b64(24), cert: b64(44) }),
+    params: z.object({
+      peer: b64(44),
+      nonce: b64(24),
+      cert: b64(44),
+      vouch: punchVouch.optional(),
+    }),
     result: z.object({ endpoint: z.string().max(64), cert: b64(44) }),
   },
   /**
    * From a coordinator to the target: `peer`, seen at `endpoint` with QUIC
    * certificate `cert`, wants a punched session. The target probes the
    * coordinator with `nonce` (UDP `port`, certificate `probeCert`), starts
-   * sending towards `endpoint`, and answers with its own certificate.
+   * sending towards `endpoint` (only with the asker's `vouch` for it), and
+   * answers with its own certificate.
    */
   "punch.offer": {
     params: z.object({
@@ -142,6 +153,7 @@ export const schemas = {
       nonce: b64(24),
       probeCert: b64(44),
       port: z.number().int().min(1).max(65535),
+      vouch: punchVouch.optional(),
     }),
     result: z.object({ cert: b64(44) }),
   },

@@ -8,7 +8,11 @@
  *   SSH up (host key checked) → open the roj subsystem → a protocol session
  *   served by every service (`onServe`) before its first frame → the peer's
  *   hello → `attach`: kept in the PeerSet, or closed as a duplicate → `onUp`
- *   listeners, and `onDown` ones when it ends.
+ *   listeners → the peer's requests served → `onDown` listeners when it ends.
+ *
+ * The peer's requests wait, unserved, from the moment the session is served
+ * until it is kept: a request sent in the same flight as the hello is never
+ * served by a session that is not registered yet (protocol/rpc.ts `hold`).
  *
  * `establish` is that path for sessions we open; `inbound` for the ones the
  * SSH server hands us.
@@ -169,8 +173,9 @@ export class SessionManager {
     return rpc;
   }
 
-  /** Registers every service's handlers on `rpc` for `peer`. */
+  /** Registers every service's handlers on `rpc` for `peer`; its requests wait for `attach`. */
   serve(rpc: RpcSession, peer: Uint8Array): void {
+    if (!this.#live.has(rpc)) rpc.hold();
     for (const hook of this.#serve) hook(rpc, peer);
   }
 
@@ -456,6 +461,8 @@ export class SessionManager {
       if (!this.#closing) { for (const hook of this.#down) hook(session, reason ?? "closed"); }
     });
     for (const hook of this.#up) hook(session);
+    // Registered and set up: now the peer's requests are served, the held ones first.
+    rpc.admit();
   }
 
   /** Ends every session and connection. */

@@ -42,6 +42,14 @@ export const keys = {
   /** A contact by public key. */
   contact: (publicKey: Uint8Array) => ["contact", publicKey] as const,
   contacts: () => ["contact"] as const,
+  /** A contact marked verified, by public key: { number, at } (contacts/verifications.ts). */
+  verified: (publicKey: Uint8Array) => ["verified", publicKey] as const,
+  verifiedAll: () => ["verified"] as const,
+  /** Set by a restore: our own writes to direct chats wait for the peer's heads (chats/restore_gate.ts). */
+  restoreGate: () => ["meta", "restore-gate"] as const,
+  /** A direct chat whose peer showed we hold all we wrote there: writes may go on. */
+  restoreCleared: (chat: string) => ["meta", "restore-cleared", chat] as const,
+  restoreClearedAll: () => ["meta", "restore-cleared"] as const,
   /** An invite this node issued, by its nonce (hex): { expires, usesLeft }. */
   invite: (nonceHex: string) => ["invite", nonceHex] as const,
   /** Highest seq of our own entries in a chat that a peer has committed. */
