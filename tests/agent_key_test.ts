@@ -189,6 +189,21 @@ Deno.test("a key in ssh-agent: init writes no private key; chat over SSH; agent 
       await bob.stop();
     }
 
+    // A backup of the folder holds no private key either, and the restored folder uses the agent.
+    const pw = { ...env, ROJ_PASSPHRASE: "backup pass" };
+    const backup = await rojProcess(["backup", "--data", aDir, "--out", `${d.path}/a.rojbak`], {
+      env: pw,
+    });
+    assert.equal(backup.code, 0, backup.stderr);
+    const restored = await rojProcess(["restore", `${d.path}/a.rojbak`, "--data", `${d.path}/a2`], {
+      env: pw,
+    });
+    assert.equal(restored.code, 0, restored.stderr);
+    await assert.rejects(Deno.stat(`${d.path}/a2/id_ed25519`), Deno.errors.NotFound);
+    const id2 = await rojProcess(["id", "--json", "--data", `${d.path}/a2`], { env });
+    assert.equal(id2.code, 0, id2.stderr);
+    assert.equal(JSON.parse(id2.stdout).fingerprint, made.fingerprint);
+
     // Without the agent the folder does not open: one line, agent_unavailable.
     await agent.kill();
     for (const cmd of [["id"], ["run", "--listen", aAt, "--no-web"]]) {
@@ -197,8 +212,8 @@ Deno.test("a key in ssh-agent: init writes no private key; chat over SSH; agent 
       assert.match(gone.stderr, /^roj: agent_unavailable: [^\n]*\n$/);
     }
 
-    // Nowhere in alice's data folder is her private key.
-    for (const file of await filesUnder(aDir)) {
+    // Nowhere in alice's data folder, nor in the restored one, is her private key.
+    for (const file of [...await filesUnder(aDir), ...await filesUnder(`${d.path}/a2`)]) {
       const bytes = await Deno.readFile(file);
       assert.ok(!contains(bytes, seed), `${file} holds the private key`);
       assert.ok(
