@@ -202,6 +202,14 @@ export function statusLines(s: StatusView): string[] {
         ]]
         : []),
       ...(s.portMap ? [["port mapping:", portMapText(s.portMap)]] : []),
+      ...(s.agent
+        ? [[
+          "ssh-agent:",
+          s.agent.available
+            ? `signing (${escapeControl(s.agent.socket)})`
+            : `gone: not signing, writes refused (${escapeControl(s.agent.reason ?? "")})`,
+        ]]
+        : []),
       ...(s.catchingUp ?? []).map((c) => [
         "catching up:",
         progressText(c),

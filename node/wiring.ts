@@ -14,7 +14,12 @@ import {
   SessionSyncs,
   sftpViewFor,
 } from "./chats/mod.ts";
-import { type ContactBook, type InviteRegistry, Verifications } from "./contacts/mod.ts";
+import {
+  type AgreeKeyOf,
+  type ContactBook,
+  type InviteRegistry,
+  Verifications,
+} from "./contacts/mod.ts";
 import { Discovery } from "./discovery/mod.ts";
 import { isRojError } from "./errors.ts";
 import { EventBus } from "./events.ts";
@@ -22,7 +27,14 @@ import type { GroupBook } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
 import type { Profile } from "./home/mod.ts";
 import { discoveryHost, type NodeParts, relayHost } from "./hosts/mod.ts";
-import { fingerprint, publicKeyLine, type Signer, type VerifierPool } from "./identity/mod.ts";
+import {
+  agreementKeyIsOwn,
+  agreementPublicKey,
+  fingerprint,
+  publicKeyLine,
+  type SyncSigner,
+  type VerifierPool,
+} from "./identity/mod.ts";
 import { InviteFlow } from "./invites/mod.ts";
 import type { ChatLog } from "./log/mod.ts";
 import {
@@ -45,7 +57,9 @@ const SELF_DIAL_MS = 3000;
 
 /** The books a node opens from its store before wiring. */
 export interface Books {
-  readonly signer: Signer;
+  readonly signer: SyncSigner;
+  /** The X25519 keys we and our contacts published (contacts/agreeKeys). */
+  readonly agreeKeyOf: AgreeKeyOf;
   readonly log: ChatLog;
   readonly contacts: ContactBook;
   readonly invites: InviteRegistry;
@@ -118,6 +132,8 @@ export async function wire(
   });
   const sessions: SessionManager = new SessionManager({
     keyPair: profile.keyPair,
+    signer: b.signer,
+    ...(agreementKeyIsOwn(profile.keyPair) ? { agree: agreementPublicKey(profile.keyPair) } : {}),
     name: profile.name,
     clock,
     bus,
@@ -155,6 +171,7 @@ export async function wire(
     kv: profile.store.kv,
     groups: b.groups,
     keyPair: profile.keyPair,
+    agreeKeyOf: b.agreeKeyOf,
     stored: (chat, entries) => groupService.stored(chat, entries),
     join: (chat, raws, anchor) => groupService.joinFromMailbox(chat, raws, anchor),
     contacts: () => b.contacts.all().filter((c) => !c.blocked && !c.anchor).map((c) => c.publicKey),
@@ -184,6 +201,7 @@ export async function wire(
   };
   const parts: NodeParts = {
     keyPair: profile.keyPair,
+    agreeKeyOf: b.agreeKeyOf,
     name: profile.name,
     signer: b.signer,
     clock,
@@ -314,6 +332,7 @@ export async function wire(
         anchorMailbox,
         punch: network.puncher,
         portMap: network.portMap,
+        agent: profile.agent,
       }),
   });
   return {

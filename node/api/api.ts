@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { RojError } from "../errors.ts";
 import type { NatEvent } from "./nat_events.ts";
+import type { AgentEvent, AgentView } from "./agent_view.ts";
 import type { CatchUpView, PortMapView } from "./status_parts.ts";
 import type { VerifyView } from "./verify_view.ts";
 
@@ -119,6 +120,8 @@ export interface StatusView {
   readonly relay?: { readonly enabled: boolean; readonly active: number; readonly bytes: number };
   /** The home router's port mapping of the listen port (UPnP-IGD / NAT-PMP). */
   readonly portMap?: PortMapView;
+  /** Set when the key is in ssh-agent. */
+  readonly agent?: AgentView;
 }
 
 export interface ContactView {
@@ -405,6 +408,7 @@ export type NodeEvent =
     readonly fingerprint: string;
     readonly address: string;
   }
+  | AgentEvent
   /** A typed address (`roj connect`) reached this contact. */
   | {
     readonly type: "typed-address";

@@ -1,4 +1,5 @@
 export * from "./api.ts";
 export type * from "./nat_events.ts";
+export type { AgentEvent, AgentView } from "./agent_view.ts";
 export type * from "./status_parts.ts";
 export type * from "./verify_view.ts";

@@ -98,7 +98,7 @@ export class Discovery {
     this.#host = host;
     this.#store = store;
     this.sealed = sealed;
-    this.#seals = new RecordSeals(host.keyPair, (d) => this.#droppedCopy(d));
+    this.#seals = new RecordSeals(host.keyPair, (d) => this.#droppedCopy(d), host.agreeKeyOf);
     this.#clock = options.clock ?? systemClock;
     this.#state = initialCascade({
       self: toHex(host.keyPair.publicKey),

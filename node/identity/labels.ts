@@ -78,6 +78,12 @@ export const SEAL_INFO = "roj-seal-v1";
 /** Seal context of a group epoch key sealed to each member (groups/group_crypto.ts). */
 export const GROUP_KEY_SEAL_CONTEXT = "roj-group-key";
 
+/**
+ * What an ssh-agent signs to give a node with an agent-held key its X25519
+ * agreement seed (identity/agent_signer.ts): never an SSHSIG or SSH message.
+ */
+export const AGENT_AGREEMENT_LABEL = "roj-agent-agreement-v1\0";
+
 // ---- Pairwise derivations from two contacts' X25519 secret (discovery/pairwise.ts) ----
 
 /** HKDF salt of the tag a sealed address record is filed under. */

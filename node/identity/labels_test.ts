@@ -7,6 +7,7 @@ import * as labels from "./labels.ts";
 import {
   ADDR_RECORD_MAGIC,
   ADDR_RECORD_RELAYS_MAGIC,
+  AGENT_AGREEMENT_LABEL,
   ALPN_PROBE,
   ALPN_SSH,
   BACKUP_FORMAT,
@@ -70,6 +71,7 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [PAIRWISE_TAG_SALT, "726f6a2d7461672d7631"], // "roj-tag-v1"
   [PAIRWISE_SEAL_SALT, "726f6a2d7365616c2d7631"], // "roj-seal-v1"
   [LAN_TAG_SALT, "726f6a2d6c616e2d7631"], // "roj-lan-v1"
+  [AGENT_AGREEMENT_LABEL, "726f6a2d6167656e742d61677265656d656e742d763100"], // "roj-agent-agreement-v1\0"
   [MAILBOX_SALT, "726f6a2d6d61696c626f782d7632"], // "roj-mailbox-v2"
   [MAILBOX_TAG_INFO, "746167"], // "tag"
   [MAILBOX_KEY_INFO, "6b6579"], // "key"
@@ -124,6 +126,7 @@ Deno.test("labels that prefix hashed input end in NUL; the LAN magic is the old 
       DIRECT_CHAT_LABEL,
       GROUP_ID_LABEL,
       GROUP_MSG_AAD_LABEL,
+      AGENT_AGREEMENT_LABEL,
       SAFETY_NUMBER_LABEL,
     ]
   ) {

@@ -42,9 +42,17 @@ export const PUNCH_FEATURE = "punch";
  */
 export const RELAY_FEATURE = "relay";
 
+/**
+ * Seals to the X25519 key a contact's hello publishes (`agree`: its key is in
+ * ssh-agent, which cannot do key agreement), and publishes its own there when
+ * it has one. Every node lists it; since protocol 1 (the ssh-agent step).
+ */
+export const AGREE_FEATURE = "agree";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
+  | typeof AGREE_FEATURE
   | typeof ANCHOR_FEATURE
   | typeof MAILBOX_FEATURE
   | typeof PUNCH_FEATURE
@@ -53,6 +61,7 @@ export type Feature =
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
   SYNC_FEATURE,
+  AGREE_FEATURE,
   ANCHOR_FEATURE,
   MAILBOX_FEATURE,
   PUNCH_FEATURE,
@@ -60,7 +69,7 @@ export const ALL_FEATURES: readonly Feature[] = [
 ];
 
 /** Features every node lists, whatever its options. */
-export const FEATURES = [SYNC_FEATURE] as const;
+export const FEATURES = [SYNC_FEATURE, AGREE_FEATURE] as const;
 
 /** What a node serves, as far as its hello is concerned. */
 export interface FeatureRoles {

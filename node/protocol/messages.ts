@@ -16,11 +16,13 @@
  *
  * Frames:
  *
- *   {"t":"hello","v":1,"features":[…],"name":"alice","sees":"203.0.113.7:50022"}
+ *   {"t":"hello","v":1,"features":[…],"name":"alice","sees":"203.0.113.7:50022","agree":"…"}
  *       first frame in each direction. `features` (features.ts, at most 64 of
  *       at most 32 characters) says what the sender serves; `sees` is the
  *       address the sender sees the receiver at (how a node learns its outside
- *       address)
+ *       address); `agree` (base64, 32 bytes; only from a node whose key is in
+ *       ssh-agent) the X25519 key to seal to instead of the sender's ed25519
+ *       key's, trusted because the SSH session under it is that key's
  *   {"t":"req","id":7,"m":"sync.push","p":{…}}         a request; ids are per direction
  *   {"t":"res","id":7,"ok":true,"r":{…}}               its answer
  *   {"t":"res","id":7,"ok":false,"code":"…","msg":"…"} or its refusal (a RojError code)
@@ -45,8 +47,10 @@
  *   | 1       | relayed sessions      | relay          | relay.open, relay.offer, reach.check     |
  *   | 1       | mailbox dedupe        | (mailbox)      | mbox.has                                 |
  *   | 1       | punch vouches         | (punch)        |                                          |
+ *   | 1       | hello `agree` field   | agree          |                                          |
  *
  *   sync1    every node
+ *   agree    every node: seals to the X25519 key a contact's hello publishes
  *   anchor   a passive anchor (`--passive`): holds sealed records, runs no chats
  *   mailbox  an anchor that serves the group mailbox
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
@@ -75,6 +79,7 @@ export const HelloSchema = z.object({
   features: z.array(z.string().max(32)).max(64),
   name: z.string().max(64),
   sees: z.string().max(300).optional(),
+  agree: z.string().regex(/^[A-Za-z0-9+/]{43}=$/).optional(),
 });
 export type Hello = z.infer<typeof HelloSchema>;
 

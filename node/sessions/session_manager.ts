@@ -22,7 +22,14 @@ import type { Clock } from "../clock/mod.ts";
 import { type Contact, type ContactBook, mergeAddresses } from "../contacts/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
-import { fingerprint, type KeyPair } from "../identity/mod.ts";
+import {
+  fingerprint,
+  type KeyPair,
+  publishedAgreementKey,
+  type SyncSigner,
+} from "../identity/mod.ts";
+import { base64 } from "@scure/base";
+import { bytesEqual } from "../wire/mod.ts";
 import { toHex } from "../log/mod.ts";
 import type { DialRace, PeerSession } from "../peers/mod.ts";
 import { PeerSet } from "../peers/mod.ts";
@@ -77,6 +84,10 @@ export interface Arrival {
 
 export interface SessionManagerDeps {
   readonly keyPair: KeyPair;
+  /** Signs our SSH authentication (a key file's key, or ssh-agent). */
+  readonly signer: SyncSigner;
+  /** Our X25519 key, published in the hello when our key is in ssh-agent. @default none */
+  readonly agree?: Uint8Array;
   readonly name: string;
   readonly clock: Clock;
   readonly bus: EventBus;
@@ -148,7 +159,12 @@ export class SessionManager {
   /** A protocol session on `pipe`; with `peer`, served by every service from its first frame. */
   rpc(pipe: Pipe, peer?: Uint8Array): RpcSession {
     const rpc = new RpcSession(pipe, {
-      hello: { features: this.#d.features(), name: this.#d.name, sees: pipe.remote },
+      hello: {
+        features: this.#d.features(),
+        name: this.#d.name,
+        sees: pipe.remote,
+        ...(this.#d.agree ? { agree: base64.encode(this.#d.agree) } : {}),
+      },
       clock: this.#d.clock,
       onInternalError: (m, err) =>
         this.#d.bus.say(`internal error serving ${m}: ${(err as Error)?.stack ?? err}`),
@@ -168,6 +184,7 @@ export class SessionManager {
     const local = plan.sock ? undefined : this.#d.localAddress();
     const client = await dialSsh({
       keyPair: this.#d.keyPair,
+      signer: this.#d.signer,
       to: plan.to,
       expectedKey: plan.expect,
       expectedName: plan.expectName,
@@ -409,8 +426,15 @@ export class SessionManager {
       anchor,
     });
     const now = this.#d.clock.now();
+    // The X25519 key it publishes (its key is in ssh-agent), trusted as the SSH
+    // session under the hello is its key's. In memory before the hooks below seal to it.
+    const agree = publishedAgreementKey(rpc.peerHello?.agree);
+    const agreeChanged = agree === undefined
+      ? contact.agree !== undefined
+      : contact.agree === undefined || !bytesEqual(agree, contact.agree);
     this.#d.contacts.update(contact.publicKey, {
       lastSeen: now,
+      ...(agreeChanged ? { agree } : {}),
       // An anchor keeps no member's address; a person remembers where a contact answered.
       // A punched UDP endpoint or a relay is no address to dial over TCP.
       ...(direction === "out" && !this.#d.passive && path === "direct" && arrival.via === undefined
