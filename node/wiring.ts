@@ -23,6 +23,7 @@ import type { Profile } from "./home/mod.ts";
 import { discoveryHost, type NodeParts, relayHost } from "./hosts/mod.ts";
 import { fingerprint, publicKeyLine, type Signer, type VerifierPool } from "./identity/mod.ts";
 import { InviteFlow } from "./invites/mod.ts";
+import { IntroService } from "./introductions/mod.ts";
 import type { ChatLog } from "./log/mod.ts";
 import {
   AnchorMailbox,
@@ -69,6 +70,7 @@ export interface Services {
   readonly relay: Relay;
   readonly network: Network;
   readonly handlers: Handlers;
+  readonly intros: IntroService | undefined;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -242,12 +244,29 @@ export async function wire(
     },
     relay: () => relay,
   });
+  const intros = o.passive ? undefined : await IntroService.open({
+    me,
+    signer: b.signer,
+    clock,
+    bus,
+    kv: profile.store.kv,
+    contacts: b.contacts,
+    sessions,
+    reservedNames: () => directory.reservedNames(),
+    added: (c) => {
+      discovery.refresh();
+      bus.emit({ type: "contact", contact: contactView(c, false, clock.now()) });
+    },
+    dialVia: (peer, via) => relay.dialVia(peer, via),
+    lookFor: (reason) => discovery.trigger(reason).catch(() => {}),
+  });
   // Every session with a contact serves all of these, registered before its first frame.
   sessions.onServe((rpc, peer) => {
     discovery.serve(rpc, peer);
     anchorMailbox?.serve(rpc, peer);
     network.serve(rpc, peer);
     relay.serve(rpc, peer);
+    intros?.serve(rpc, peer);
     if (!o.passive) syncs.serve(rpc, peer);
   });
   sessions.onUp((s) => {
@@ -268,6 +287,7 @@ export async function wire(
       ...(s.via ? { via: s.via } : {}),
     });
   });
+  sessions.onUp((s) => intros?.onSession(s.peer));
   sessions.onDown((s) => discovery.trigger(`lost ${s.contact.name}`).catch(() => {}));
   const handlers = createHandlers({
     passive: o.passive,
@@ -281,6 +301,7 @@ export async function wire(
     invites: inviteFlow,
     discovery,
     relay,
+    intros,
     running: () => network.listening !== undefined,
     status: () =>
       statusView({
@@ -318,5 +339,6 @@ export async function wire(
     relay,
     network,
     handlers,
+    intros,
   };
 }

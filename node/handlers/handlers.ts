@@ -13,6 +13,8 @@ import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { checkName } from "../home/mod.ts";
 import type { InviteFlow } from "../invites/mod.ts";
+import type { IntroService } from "../introductions/mod.ts";
+import { introHandlers } from "./intro.ts";
 import { toHex } from "../log/mod.ts";
 import type { Relay } from "../relay/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
@@ -37,6 +39,8 @@ export interface HandlerDeps {
   readonly invites: InviteFlow;
   readonly discovery: Discovery;
   readonly relay: Relay;
+  /** Introductions (none on a passive anchor). */
+  readonly intros: IntroService | undefined;
   status(): StatusView;
   /** Whether the node has started listening (dialling needs it). */
   running(): boolean;
@@ -120,6 +124,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     "group.leave": (p) => d.groups.leave(p.group),
     "group.members": (p) => d.groups.view(d.directory.group(p.group)).members,
     forks: (p) => d.chats.forks(p.chat),
+    ...introHandlers(d.intros, d.directory),
   };
   if (!d.passive) return table;
   const refuse = () => {

@@ -35,11 +35,14 @@ export const SSHSIG_ENTRY_NAMESPACE = "roj-entry";
 export const SSHSIG_ADDR_NAMESPACE = "roj-addr";
 /** Signatures over invites (contacts/invite.ts). */
 export const SSHSIG_INVITE_NAMESPACE = "roj-invite";
+/** Signatures over an introducer's cards of a contact (introductions/card.ts). */
+export const SSHSIG_INTRO_NAMESPACE = "roj-intro";
 /** The namespaces of every signature Roj makes; one per purpose. */
 export const NAMESPACES = {
   entry: SSHSIG_ENTRY_NAMESPACE,
   addr: SSHSIG_ADDR_NAMESPACE,
   invite: SSHSIG_INVITE_NAMESPACE,
+  intro: SSHSIG_INTRO_NAMESPACE,
 } as const;
 
 // ---- First field of each signed byte layout --------------------------------
@@ -54,6 +57,10 @@ export const ADDR_RECORD_RELAYS_MAGIC = "roj-addr-v2";
 export const INVITE_MAGIC = "roj-invite-v1";
 /** What an invite's text starts with, before its base64url (contacts/invite.ts). */
 export const INVITE_TEXT_PREFIX = "roj1:";
+/** A card's signed payload: one contact, vouched for by an introducer (introductions/card.ts). */
+export const CARD_MAGIC = "roj-card-v1";
+/** What a shareable card's text starts with, before its base64url (introductions/card.ts). */
+export const CARD_TEXT_PREFIX = "rojcard1:";
 
 // ---- Sealing to a key (identity/seal.ts) -----------------------------------
 

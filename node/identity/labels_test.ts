@@ -9,6 +9,8 @@ import {
   ADDR_RECORD_RELAYS_MAGIC,
   ALPN_PROBE,
   ALPN_SSH,
+  CARD_MAGIC,
+  CARD_TEXT_PREFIX,
   DIRECT_CHAT_LABEL,
   ENTRY_MAGIC,
   GROUP_ID_LABEL,
@@ -34,6 +36,7 @@ import {
   SEAL_INFO,
   SSHSIG_ADDR_NAMESPACE,
   SSHSIG_ENTRY_NAMESPACE,
+  SSHSIG_INTRO_NAMESPACE,
   SSHSIG_INVITE_NAMESPACE,
 } from "./labels.ts";
 
@@ -50,6 +53,9 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [ADDR_RECORD_RELAYS_MAGIC, "726f6a2d616464722d7632"], // "roj-addr-v2"
   [INVITE_MAGIC, "726f6a2d696e766974652d7631"], // "roj-invite-v1"
   [INVITE_TEXT_PREFIX, "726f6a313a"], // "roj1:"
+  [SSHSIG_INTRO_NAMESPACE, "726f6a2d696e74726f"], // "roj-intro"
+  [CARD_MAGIC, "726f6a2d636172642d7631"], // "roj-card-v1"
+  [CARD_TEXT_PREFIX, "726f6a63617264313a"], // "rojcard1:"
   [SEAL_INFO, "726f6a2d7365616c2d7631"], // "roj-seal-v1"
   [GROUP_KEY_SEAL_CONTEXT, "726f6a2d67726f75702d6b6579"], // "roj-group-key"
   [PAIRWISE_TAG_SALT, "726f6a2d7461672d7631"], // "roj-tag-v1"
@@ -85,11 +91,17 @@ Deno.test("every label labels.ts exports is pinned here", () => {
 });
 
 Deno.test("the SSHSIG namespaces are the ones ssh-keygen -Y verify -n is given", () => {
-  assert.deepEqual(NAMESPACES, { entry: "roj-entry", addr: "roj-addr", invite: "roj-invite" });
+  assert.deepEqual(NAMESPACES, {
+    entry: "roj-entry",
+    addr: "roj-addr",
+    invite: "roj-invite",
+    intro: "roj-intro",
+  });
   assert.deepEqual(NAMESPACES, {
     entry: SSHSIG_ENTRY_NAMESPACE,
     addr: SSHSIG_ADDR_NAMESPACE,
     invite: SSHSIG_INVITE_NAMESPACE,
+    intro: SSHSIG_INTRO_NAMESPACE,
   });
 });
 

@@ -46,6 +46,8 @@ export {
   ADDR_RECORD_RELAYS_MAGIC,
   ALPN_PROBE,
   ALPN_SSH,
+  CARD_MAGIC,
+  CARD_TEXT_PREFIX,
   DIRECT_CHAT_LABEL,
   ENTRY_MAGIC,
   GROUP_ID_LABEL,
@@ -71,6 +73,7 @@ export {
   SEAL_INFO,
   SSHSIG_ADDR_NAMESPACE,
   SSHSIG_ENTRY_NAMESPACE,
+  SSHSIG_INTRO_NAMESPACE,
   SSHSIG_INVITE_NAMESPACE,
 } from "./labels.ts";
 export { openSealed, seal, type SealOptions, x25519SharedSecret } from "./seal.ts";

@@ -13,7 +13,7 @@
  * import { helloFeatures, peerHas, RELAY_FEATURE } from "./features.ts";
  *
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
- * assert.deepEqual(features, ["sync1", "relay"]);
+ * assert.deepEqual(features, ["sync1", "relay", "intro"]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
  */
@@ -41,6 +41,13 @@ export const PUNCH_FEATURE = "punch";
  * `reach.check` (not `--no-relay`). Since protocol 1 (the relay step).
  */
 export const RELAY_FEATURE = "relay";
+/**
+ * Introductions (`intro.offer`, `intro.answer`, `intro.done`, `intro.end`,
+ * `intro.request`): takes cards of other people from its contacts, and makes
+ * introductions. Every person node lists it, an anchor does not. Since
+ * protocol 1 (the introductions step).
+ */
+export const INTRO_FEATURE = "intro";
 
 /** A feature string Roj defines. */
 export type Feature =
@@ -48,7 +55,8 @@ export type Feature =
   | typeof ANCHOR_FEATURE
   | typeof MAILBOX_FEATURE
   | typeof PUNCH_FEATURE
-  | typeof RELAY_FEATURE;
+  | typeof RELAY_FEATURE
+  | typeof INTRO_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -57,6 +65,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   MAILBOX_FEATURE,
   PUNCH_FEATURE,
   RELAY_FEATURE,
+  INTRO_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -79,6 +88,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE] as const : []),
     ...(roles.punch ? [PUNCH_FEATURE] as const : []),
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
+    ...(roles.passive ? [] : [INTRO_FEATURE] as const),
   ];
 }
 

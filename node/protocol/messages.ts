@@ -44,12 +44,15 @@
  *   | 1       | UDP hole punching     | punch          | punch.probe, punch.ask, punch.offer      |
  *   | 1       | relayed sessions      | relay          | relay.open, relay.offer, reach.check     |
  *   | 1       | mailbox dedupe        | (mailbox)      | mbox.has                                 |
+ *   | 1       | introductions         | intro          | intro.offer, intro.answer, intro.done,   |
+ *   |         |                       |                | intro.end, intro.request                 |
  *
  *   sync1    every node
  *   anchor   a passive anchor (`--passive`): holds sealed records, runs no chats
  *   mailbox  an anchor that serves the group mailbox
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
+ *   intro    a person's node: takes cards from its contacts and makes introductions
  *
  * A new method goes into methods.ts and into this table; a new feature into
  * features.ts and this table (features_test.ts checks both). A change that
