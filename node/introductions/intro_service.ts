@@ -27,9 +27,9 @@ import type { CardView, IntroducedView, IntroductionView } from "../api/mod.ts";
 import { fingerprint, type Signer } from "../identity/mod.ts";
 import { decodeB64, encodeB64, INTRO_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
-import { keys } from "../store/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
 import { cardBytes, cardText, openCard, signCard } from "./card.ts";
+import { IntroRecords, isOpenGot } from "./intro_records.ts";
 import {
   type Got,
   type GotEvent,
@@ -42,14 +42,10 @@ import {
   stepMade,
 } from "./introduction.ts";
 
-/** Introductions offered to us that are open at once; more are answered `busy`. */
-export const MAX_OPEN_OFFERED = 64;
-/** Introductions we made that are open at once. */
-export const MAX_OPEN_MADE = 256;
-/** Ended introductions remembered (the bare fact); the oldest go first. */
-export const MAX_ENDED = 1024;
 /** An introduction's life unless given: 7 days. */
 export const DEFAULT_INTRO_SECONDS = 7 * 86_400;
+/** The longest life a card offered to us may claim (the API's 30 days, and a day of clock skew). */
+const MAX_CARD_LIFE_MS = 31 * 86_400_000;
 const SWEEP_MS = 60_000;
 const REQUEST_MS = 15_000;
 
@@ -71,29 +67,23 @@ export interface IntroDeps {
   lookFor(reason: string): void;
 }
 
-const OPEN_GOT = new Set(["pending", "accepted"]);
-const OPEN_MADE = new Set(["pending", "accepted-by-one", "both"]);
-
 export class IntroService {
   readonly #d: IntroDeps;
-  readonly #made = new Map<string, Made>();
-  readonly #got = new Map<string, Got>();
+  readonly #r: IntroRecords;
+  readonly #made: Map<string, Made>;
+  readonly #got: Map<string, Got>;
   #timer: TimerId | undefined;
 
-  private constructor(deps: IntroDeps) {
+  private constructor(deps: IntroDeps, records: IntroRecords) {
     this.#d = deps;
+    this.#r = records;
+    this.#made = records.made;
+    this.#got = records.got;
   }
 
   /** Loads every introduction from the store. */
   static async open(deps: IntroDeps): Promise<IntroService> {
-    const s = new IntroService(deps);
-    for await (const e of deps.kv.list<Made>({ prefix: keys.introsMade() })) {
-      if (typeof e.value?.id === "string") s.#made.set(e.value.id, e.value);
-    }
-    for await (const e of deps.kv.list<Got>({ prefix: keys.introsGot() })) {
-      if (typeof e.value?.id === "string") s.#got.set(e.value.id, e.value);
-    }
-    return s;
+    return new IntroService(deps, await IntroRecords.open(deps.kv));
   }
 
   /** Sweeps expired introductions every minute. */
@@ -148,10 +138,7 @@ export class IntroService {
   }
 
   async #newMade(a: Uint8Array, b: Uint8Array, accepted: Side[], expiresIn: number, id?: string) {
-    const open = [...this.#made.values()].filter((m) => OPEN_MADE.has(m.phase)).length;
-    if (open >= MAX_OPEN_MADE) {
-      throw new RojError("busy", `${MAX_OPEN_MADE} introductions are open already`);
-    }
+    this.#r.roomToMake(a, b);
     const now = this.#d.clock.now();
     const m: Made = {
       id: id ?? toHex(crypto.getRandomValues(new Uint8Array(16))),
@@ -164,7 +151,7 @@ export class IntroService {
       toTell: [],
       at: now,
     };
-    await this.#putMade(m);
+    await this.#r.putMade(m);
     return m;
   }
 
@@ -178,15 +165,15 @@ export class IntroService {
     if (!m) return undefined;
     const step = stepMade(m, e, this.#d.clock.now());
     if (step.forget) {
-      this.#made.delete(id);
-      await this.#d.kv.delete(keys.introMade(id));
+      await this.#r.dropMade(id);
       return undefined;
     }
-    if (step.state !== m) await this.#putMade(step.state);
-    if (step.state.phase !== m.phase && step.state.phase !== "both") {
-      if (step.state.phase === "declined" || step.state.phase === "expired") {
-        this.#d.bus.say(`introduction ${id.slice(0, 8)} ${step.state.phase}`);
-      }
+    if (step.state !== m) await this.#r.putMade(step.state);
+    const { phase } = step.state;
+    if (phase !== m.phase && (phase === "declined" || phase === "expired" || phase === "both")) {
+      this.#d.bus.say(
+        `introduction ${id.slice(0, 8)}: ${phase === "both" ? "both accepted" : phase}`,
+      );
     }
     if (step.tell.length > 0) this.#flushMade(id);
     return step.state;
@@ -258,7 +245,7 @@ export class IntroService {
   /** Open introductions offered to us, oldest first. */
   async list(): Promise<IntroductionView[]> {
     await this.#sweep();
-    return [...this.#got.values()].filter((g) => OPEN_GOT.has(g.phase))
+    return [...this.#got.values()].filter((g) => isOpenGot(g))
       .sort((x, y) => x.at - y.at).map((g) => this.#view(g));
   }
 
@@ -301,7 +288,7 @@ export class IntroService {
         `${introducer.name} is not connected; try again when they are`,
       );
     }
-    this.#roomForOffer();
+    this.#r.roomForOffer(introducer.publicKey);
     const id = toHex(crypto.getRandomValues(new Uint8Array(16)));
     const now = this.#d.clock.now();
     // Kept before asking, so the introducer's word that bob accepted finds it.
@@ -316,14 +303,13 @@ export class IntroService {
       unsent: false,
       at: now,
     };
-    await this.#putGot(g);
+    await this.#r.putGot(g);
     try {
       const res = await s.rpc.request("intro.request", { card: encodeB64(bytes), id }, REQUEST_MS);
       const kept = this.#got.get(id);
-      if (kept?.phase === "accepted") await this.#putGot({ ...kept, expires: res.expires });
+      if (kept?.phase === "accepted") await this.#r.putGot({ ...kept, expires: res.expires });
     } catch (err) {
-      this.#got.delete(id);
-      await this.#d.kv.delete(keys.introGot(id));
+      await this.#r.dropGot(id);
       throw err;
     }
     this.#d.bus.say(`asked ${introducer.name} to introduce you to ${card.name}`);
@@ -333,7 +319,7 @@ export class IntroService {
 
   #find(prefix: string): Got {
     const hits = [...this.#got.values()].filter((g) => g.id.startsWith(prefix));
-    const open = hits.filter((g) => OPEN_GOT.has(g.phase));
+    const open = hits.filter((g) => isOpenGot(g));
     const found = open.length === 1 ? open[0] : hits.length === 1 ? hits[0] : undefined;
     if (found) return found;
     throw new RojError(
@@ -362,11 +348,10 @@ export class IntroService {
     if (!g) return undefined;
     const step = stepGot(g, e, this.#d.clock.now());
     if (step.forget) {
-      this.#got.delete(id);
-      await this.#d.kv.delete(keys.introGot(id));
+      await this.#r.dropGot(id);
       return step;
     }
-    if (step.state !== g) await this.#putGot(step.state);
+    if (step.state !== g) await this.#r.putGot(step.state);
     if (step.state.phase === "expired" && g.phase !== "expired") {
       this.#emit("expired", id, g.introducer);
     }
@@ -386,13 +371,6 @@ export class IntroService {
         if (!isRojError(err, "not_found")) continue; // said when next connected
       }
       await this.#stepGot(g.id, { type: "sent" });
-    }
-  }
-
-  #roomForOffer(): void {
-    const open = [...this.#got.values()].filter((g) => OPEN_GOT.has(g.phase)).length;
-    if (open >= MAX_OPEN_OFFERED) {
-      throw new RojError("busy", `${MAX_OPEN_OFFERED} introductions are waiting already`);
     }
   }
 
@@ -446,9 +424,12 @@ export class IntroService {
         if (!bytesEqual(known.introducer, peer)) throw new RojError("refused", "this id is taken");
         return {};
       }
-      this.#roomForOffer();
+      this.#r.roomForOffer(peer);
       const now = this.#d.clock.now();
-      await this.#putGot({
+      if (card.expires > now + MAX_CARD_LIFE_MS) {
+        throw new RojError("bad_input", "this card claims to stay valid for too long");
+      }
+      await this.#r.putGot({
         id,
         introducer: peer,
         person: card.person,
@@ -472,10 +453,7 @@ export class IntroService {
       const side = m &&
         (m.a && bytesEqual(m.a, peer) ? "a" : m.b && bytesEqual(m.b, peer) ? "b" : undefined);
       if (!m || !side) throw new RojError("not_found", "no such introduction");
-      const after = await this.#stepMade(p.id, { type: "answer", side, accept: p.accept });
-      if (after?.phase === "both") {
-        this.#d.bus.say(`introduction ${p.id.slice(0, 8)}: both accepted`);
-      }
+      await this.#stepMade(p.id, { type: "answer", side, accept: p.accept });
       return {};
     });
     rpc.handle("intro.done", async (p) => {
@@ -489,7 +467,7 @@ export class IntroService {
       }
       const step = await this.#stepGot(p.id, { type: "ended", reason: p.reason });
       if (step && step.state.phase !== g.phase) this.#emit(p.reason, p.id, peer);
-      await this.#trim();
+      await this.#r.trim();
       return {};
     });
     rpc.handle("intro.request", async (p) => {
@@ -529,27 +507,7 @@ export class IntroService {
   async #sweep(): Promise<void> {
     for (const id of [...this.#made.keys()]) await this.#stepMade(id, { type: "tick" });
     for (const id of [...this.#got.keys()]) await this.#stepGot(id, { type: "tick" });
-    await this.#trim();
-  }
-
-  /** Past MAX_ENDED ended introductions, the oldest are forgotten. */
-  async #trim(): Promise<void> {
-    const ended = [...this.#got.values()].filter((g) => !OPEN_GOT.has(g.phase))
-      .sort((x, y) => x.at - y.at);
-    for (const g of ended.slice(0, Math.max(0, ended.length - MAX_ENDED))) {
-      this.#got.delete(g.id);
-      await this.#d.kv.delete(keys.introGot(g.id));
-    }
-  }
-
-  async #putMade(m: Made): Promise<void> {
-    this.#made.set(m.id, m);
-    await this.#d.kv.set(keys.introMade(m.id), m);
-  }
-
-  async #putGot(g: Got): Promise<void> {
-    this.#got.set(g.id, g);
-    await this.#d.kv.set(keys.introGot(g.id), g);
+    await this.#r.trim();
   }
 
   #nameOf(k: Uint8Array): string {

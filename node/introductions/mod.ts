@@ -8,12 +8,11 @@ export {
   openCard,
   signCard,
 } from "./card.ts";
+export { DEFAULT_INTRO_SECONDS, type IntroDeps, IntroService } from "./intro_service.ts";
 export {
-  DEFAULT_INTRO_SECONDS,
-  type IntroDeps,
-  IntroService,
   MAX_ENDED,
   MAX_OPEN_MADE,
   MAX_OPEN_OFFERED,
-} from "./intro_service.ts";
+  MAX_OPEN_OFFERED_PER_INTRODUCER,
+} from "./intro_records.ts";
 export { ACCEPTED_GRACE_MS, TOMBSTONE_MS } from "./introduction.ts";
