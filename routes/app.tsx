@@ -18,6 +18,7 @@ import { groupPages } from "./pages/groups.tsx";
 import { contactPages } from "./pages/contacts.tsx";
 import { hivePages } from "./pages/hive.tsx";
 import { identityPages } from "./pages/identity.tsx";
+import { introductionPages } from "./pages/introductions.tsx";
 import { TokenPage } from "./pages/token.tsx";
 import {
   checkHost,
@@ -99,7 +100,15 @@ export function buildApp(parts: AppParts): Hono {
 
   app.route("/api", apiRoutes(api, streams, log));
   for (
-    const pages of [groupPages, chatPages, contactPages, hivePages, identityPages, anchorPages]
+    const pages of [
+      groupPages,
+      chatPages,
+      contactPages,
+      hivePages,
+      identityPages,
+      anchorPages,
+      introductionPages,
+    ]
   ) {
     app.route("/", pages(ctx));
   }
