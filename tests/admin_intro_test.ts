@@ -6,26 +6,13 @@
  * test-artifacts/admin/.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import type { Browser } from "playwright-core";
 import { befriend, startTestNode, until } from "../testing/nodes.ts";
 import { startAdmin } from "../routes/mod.ts";
+import { CHROMIUM, chromium, haveChromium } from "../testing/chromium.ts";
 import type { NodeEvent } from "../node/api/mod.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = new URL("../test-artifacts/admin/", import.meta.url);
-const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-
-// See admin_browser_test.ts: playwright-core's WSL probe must not need -A.
-const existsSync = fs.existsSync;
-fs.existsSync = ((path: fs.PathLike) => {
-  try {
-    return existsSync(path);
-  } catch {
-    return false;
-  }
-}) as typeof fs.existsSync;
-const { chromium } = await import("playwright-core");
 
 const intro = (op: string) => (e: NodeEvent) => e.type === "introduction" && e.op === op;
 

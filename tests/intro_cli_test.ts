@@ -2,19 +2,8 @@
 import assert from "node:assert/strict";
 import { befriend, startTestNode } from "../testing/nodes.ts";
 import { controlSocketPath, serveControl } from "../node/control/mod.ts";
-import { runCli } from "../cli/cli.ts";
+import { cliRun as cli } from "../testing/cli_run.ts";
 import type { NodeEvent } from "../node/api/mod.ts";
-
-async function cli(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    out: (t) => (stdout += t),
-    err: (t) => (stderr += t),
-    onInterrupt: () => () => {},
-  });
-  return { code, stdout, stderr };
-}
 
 const intro = (op: string) => (e: NodeEvent) => e.type === "introduction" && e.op === op;
 

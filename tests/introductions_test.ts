@@ -57,6 +57,17 @@ async function everythingOf(n: TestNode): Promise<string> {
   return parts.join("\n");
 }
 
+/** Waits until the introducer has one side's acceptance of introduction `id`. */
+const heardOne = (introducer: TestNode, id: string) =>
+  until(
+    async () => {
+      const v = await introducer.node.profile.store.kv.get<{ phase: string }>(keys.introMade(id));
+      return v.value?.phase === "accepted-by-one";
+    },
+    5000,
+    "the introducer heard one answer",
+  );
+
 const hostOf = (n: TestNode) => n.node.address!.host;
 const contactNames = async (n: TestNode) => (await n.node.call("contacts", {})).map((c) => c.name);
 
@@ -122,14 +133,7 @@ Deno.test("privacy: carol learns no address of bob's before bob accepts", async 
   const made = await alice.node.call("introduce", { a: "bob", b: "carol" });
   await carol.waitFor(intro("offered", "bob"));
   await carol.node.call("accept", { id: made.id });
-  await until(
-    async () => {
-      const v = await alice.node.profile.store.kv.get<{ phase: string }>(keys.introMade(made.id));
-      return v.value?.phase === "accepted-by-one";
-    },
-    5000,
-    "alice heard carol's answer",
-  );
+  await heardOne(alice, made.id);
   await bob.waitFor(intro("offered", "carol"));
   // bob has not answered: nothing carol holds or was told names where bob is.
   const seen = await everythingOf(carol);
@@ -194,14 +198,7 @@ Deno.test("expiry: an unanswered introduction expires; whoever accepted is told"
   await bob.waitFor(intro("offered", "carol"));
   await carol.waitFor(intro("offered", "bob"));
   await carol.node.call("accept", { id: made.id });
-  await until(
-    async () => {
-      const v = await alice.node.profile.store.kv.get<{ phase: string }>(keys.introMade(made.id));
-      return v.value?.phase === "accepted-by-one";
-    },
-    5000,
-    "alice heard carol's answer",
-  );
+  await heardOne(alice, made.id);
   t.skew(61_000);
   assert.deepEqual(await bob.node.call("introductions", {}), []);
   await bob.waitFor(intro("expired"));
