@@ -306,3 +306,26 @@ Deno.test("card: carol imports alice's card of bob; bob accepts; they are contac
   const again = await refusal(carol.node.call("card.import", { card: card.text }));
   assert.ok(isRojError(again, "exists"), again.message);
 });
+
+Deno.test("offline: carol is away when bob accepts; alice tells her when she is back", async () => {
+  await using t = await trio("127.0.49");
+  const { alice, bob, carol } = t;
+  const made = await alice.node.call("introduce", { a: "bob", b: "carol" });
+  await carol.waitFor(intro("offered", "bob"));
+  await bob.waitFor(intro("offered", "carol"));
+  await carol.node.call("accept", { id: made.id });
+  await heardOne(alice, made.id);
+  await carol.stop();
+  await bob.node.call("accept", { id: made.id });
+  await bob.waitFor(intro("contacts", "carol"));
+  // carol comes back from her folder: her node dials alice, who tells her now.
+  await using back = await startTestNode("carol", {
+    dir: carol.dir,
+    host: hostOf(carol),
+    quic: false,
+  });
+  await back.waitFor(intro("contacts", "bob"), 15_000);
+  await back.waitFor((e) => e.type === "session" && e.state === "up" && e.peer === "bob", 15_000);
+  await bob.node.call("send", { chat: "carol", text: "welcome back" });
+  await back.waitFor((e) => e.type === "message" && e.message.body === "welcome back");
+});
