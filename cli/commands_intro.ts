@@ -108,15 +108,15 @@ export function addIntroCommands(program: Command, io: CliIo): void {
       "a shareable card of a contact, signed by you: whoever you give it to can `roj import` it," +
         " which asks you to introduce them; it names no address. The text is the first line of output",
     )
-    .argument("<contact>", "the contact's name")
+    .argument("[contact]", "the contact's name (none: your own card, through an anchor you share)")
     .addOption(dataOption())
     .option(...expiresOption)
     .option("--qr", "also print it as a QR code (for a dark terminal background)")
     .option("--json", "print as JSON: text, name, fingerprint, expires")
-    .action((name: string, opts: JsonOpts & { expires?: number; qr?: boolean }) =>
+    .action((name: string | undefined, opts: JsonOpts & { expires?: number; qr?: boolean }) =>
       withControl(opts, async (client) => {
         const card = await client.call("card", {
-          name,
+          ...(name !== undefined ? { name } : {}),
           ...(opts.expires !== undefined ? { expiresIn: opts.expires } : {}),
         });
         if (opts.json) return io.out(json(card));

@@ -244,8 +244,10 @@ export async function wire(
     },
     relay: () => relay,
   });
-  const intros = o.passive ? undefined : await IntroService.open({
+  const intros = await IntroService.open({
     me,
+    name: profile.name,
+    passive: o.passive,
     signer: b.signer,
     clock,
     bus,
@@ -301,7 +303,7 @@ export async function wire(
     invites: inviteFlow,
     discovery,
     relay,
-    intros,
+    intros: o.passive ? undefined : intros,
     running: () => network.listening !== undefined,
     status: () =>
       statusView({

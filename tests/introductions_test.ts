@@ -22,13 +22,28 @@ interface Trio extends AsyncDisposable {
   skew(ms: number): void;
 }
 
-/** alice is a contact of bob and of carol; bob and carol do not know each other. */
-async function trio(base: string): Promise<Trio> {
+/**
+ * alice is a contact of bob and of carol; bob and carol do not know each other.
+ * With `hidden`, bob and carol publish an address where nothing listens (as
+ * behind NAT): they reach each other only through alice.
+ */
+async function trio(base: string, options: { hidden?: boolean } = {}): Promise<Trio> {
   let skew = 0;
   const now = () => Date.now() + skew;
+  const hide = (host: string) => options.hidden ? { advertise: [`${host}:1`] } : {};
   const alice = await startTestNode("alice", { host: `${base}.2`, now, quic: false });
-  const bob = await startTestNode("bob", { host: `${base}.3`, now, quic: false });
-  const carol = await startTestNode("carol", { host: `${base}.4`, now, quic: false });
+  const bob = await startTestNode("bob", {
+    host: `${base}.3`,
+    now,
+    quic: false,
+    ...hide(`${base}.3`),
+  });
+  const carol = await startTestNode("carol", {
+    host: `${base}.4`,
+    now,
+    quic: false,
+    ...hide(`${base}.4`),
+  });
   await befriend(alice, bob);
   await befriend(alice, carol);
   return {
@@ -82,7 +97,7 @@ async function refusal(p: Promise<unknown>): Promise<RojError> {
 }
 
 Deno.test("introduce: both accept, they become contacts, the first session runs through alice, then they chat", async () => {
-  await using t = await trio("127.0.41");
+  await using t = await trio("127.0.41", { hidden: true });
   const { alice, bob, carol } = t;
   const made = await alice.node.call("introduce", { a: "bob", b: "carol" });
   await bob.waitFor(intro("offered", "carol"));
@@ -328,4 +343,52 @@ Deno.test("offline: carol is away when bob accepts; alice tells her when she is 
   await back.waitFor((e) => e.type === "session" && e.state === "up" && e.peer === "bob", 15_000);
   await bob.node.call("send", { chat: "carol", text: "welcome back" });
   await back.waitFor((e) => e.type === "message" && e.message.body === "welcome back");
+});
+
+async function join(member: TestNode, anchor: TestNode): Promise<void> {
+  const invite = await anchor.node.call("invite", {});
+  await member.node.call("add", { invite: invite.text });
+  await until(
+    async () =>
+      (await member.node.call("peers", {})).some((p) =>
+        p.kind === "anchor" && p.state === "connected"
+      ),
+    5000,
+    "anchor joined",
+  );
+}
+
+Deno.test("own card: bob's own card reaches him through the anchor he and carol share", async () => {
+  await using hive = await startTestNode("hive", {
+    host: "127.0.50.1",
+    passive: true,
+    quic: false,
+  });
+  // Both publish an address where nothing listens: they meet only through the anchor.
+  const hidden = (host: string) => ({ host, quic: false, advertise: [`${host}:1`] });
+  await using bob = await startTestNode("bob", hidden("127.0.50.3"));
+  await using carol = await startTestNode("carol", hidden("127.0.50.4"));
+  const card = await bob.node.call("card", {});
+  assert.equal(card.fingerprint, bob.node.fingerprint);
+  // Without an anchor in common there is nobody to carry the request.
+  const alone = await refusal(carol.node.call("card.import", { card: card.text }));
+  assert.ok(isRojError(alone, "unreachable"), alone.message);
+  await join(bob, hive);
+  await join(carol, hive);
+  const asked = await carol.node.call("card.import", { card: card.text });
+  assert.equal(asked.introducer, "hive");
+  const offered = await bob.waitFor(intro("offered", "carol"));
+  assert.ok(offered.type === "introduction" && offered.introducer === "hive");
+  assert.ok(!(await everythingOf(carol)).includes(hostOf(bob)), "nothing revealed yet");
+  await bob.node.call("accept", { id: asked.id });
+  await carol.waitFor(intro("contacts", "bob"));
+  const up = await bob.waitFor((e) =>
+    e.type === "session" && e.state === "up" && e.peer === "carol"
+  );
+  assert.ok(up.type === "session" && up.state === "up" && up.via === "hive", "through the anchor");
+  await carol.node.call("send", { chat: "bob", text: "found you through the hive" });
+  await bob.waitFor((e) => e.type === "message" && e.message.body === "found you through the hive");
+  // The anchor takes no introduction of its own.
+  const refused = await refusal(hive.node.call("introductions", {}));
+  assert.ok(isRojError(refused, "refused"), refused.message);
 });

@@ -19,7 +19,8 @@ export const introParams = {
   decline: z.object({ id: z.string().regex(/^[0-9a-f]{4,32}$/) }).strict(),
   /** A shareable card of a contact, signed by you: whoever you pass it to may ask you to introduce them. */
   card: z.object({
-    name: z.string().min(1).max(40),
+    /** The contact; without one, your own card (it goes through an anchor you both use). */
+    name: z.string().min(1).max(40).optional(),
     /** Seconds until the card expires. @default 604800 (7 days) */
     expiresIn: z.number().int().min(60).max(30 * 86400).optional(),
   }).strict(),

@@ -21,7 +21,8 @@ export function introHandlers(
     introductions: () => on().list(),
     accept: (p) => on().accept(p.id),
     decline: (p) => on().decline(p.id),
-    card: (p) => on().card(directory.contact(p.name), p.expiresIn),
+    card: (p) =>
+      on().card(p.name === undefined ? undefined : directory.contact(p.name), p.expiresIn),
     "card.import": (p) => on().importCard(p.card),
   };
 }

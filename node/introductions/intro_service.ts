@@ -51,6 +51,10 @@ const REQUEST_MS = 15_000;
 
 export interface IntroDeps {
   readonly me: Uint8Array;
+  /** Our name, for our own card. */
+  readonly name: string;
+  /** A passive anchor: brokers its members' own cards, takes no introduction itself. */
+  readonly passive: boolean;
   readonly signer: Signer;
   readonly clock: Clock;
   readonly bus: EventBus;
@@ -122,19 +126,25 @@ export class IntroService {
     return { id: m.id, a: a.name, b: b.name, expires: m.expires };
   }
 
-  /** A shareable card of a contact, signed by us. @throws {RojError} bad_input for an anchor */
-  async card(c: Contact, expiresIn = DEFAULT_INTRO_SECONDS): Promise<CardView> {
-    if (c.anchor) {
+  /**
+   * A shareable card of a contact, signed by us; without one, our own card
+   * (it goes through an anchor its holder and we both use).
+   * @throws {RojError} bad_input for an anchor
+   */
+  async card(c: Contact | undefined, expiresIn = DEFAULT_INTRO_SECONDS): Promise<CardView> {
+    if (c?.anchor) {
       throw new RojError("bad_input", `${c.name} is an anchor: it takes no introductions`);
     }
+    const person = c?.publicKey ?? this.#d.me;
+    const name = c?.name ?? this.#d.name;
     const expires = this.#d.clock.now() + expiresIn * 1000;
     const bytes = await signCard(this.#d.signer, {
-      person: c.publicKey,
-      name: c.name,
+      person,
+      name,
       expires,
       id: crypto.getRandomValues(new Uint8Array(16)),
     });
-    return { text: cardText(bytes), name: c.name, fingerprint: fingerprint(c.publicKey), expires };
+    return { text: cardText(bytes), name, fingerprint: fingerprint(person), expires };
   }
 
   async #newMade(a: Uint8Array, b: Uint8Array, accepted: Side[], expiresIn: number, id?: string) {
@@ -274,29 +284,54 @@ export class IntroService {
     if (this.#d.contacts.accepted(card.person)) {
       throw new RojError("exists", `${this.#nameOf(card.person)} is a contact already`);
     }
-    const introducer = this.#d.contacts.accepted(card.introducer);
-    if (!introducer || introducer.anchor) {
+    // Their own card goes through an anchor we both use; a contact's card through its maker.
+    const own = bytesEqual(card.introducer, card.person);
+    const maker = own ? undefined : this.#d.contacts.accepted(card.introducer);
+    if (!own && (!maker || maker.anchor)) {
       throw new RojError(
         "refused",
         `this card was made by ${fingerprint(card.introducer)}, who is not one of your contacts`,
       );
     }
-    const s = this.#d.sessions.get(introducer.publicKey);
-    if (!s) {
+    const via = own
+      ? this.#d.sessions.all().filter((s) => s.anchor && peerHas(s.rpc.peerHello, INTRO_FEATURE))
+      : this.#d.sessions.all().filter((s) => bytesEqual(s.peer, card.introducer));
+    if (via.length === 0) {
       throw new RojError(
         "unreachable",
-        `${introducer.name} is not connected; try again when they are`,
+        own
+          ? `${card.name}'s own card goes through an anchor you both use: none is connected now`
+          : `${maker!.name} is not connected; try again when they are`,
       );
     }
-    this.#r.roomForOffer(introducer.publicKey);
+    let last: unknown;
+    for (const s of via) {
+      try {
+        return await this.#ask(s.peer, s.rpc, bytes, card.person, card.name);
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
+  }
+
+  /** Asks `introducer` to introduce us to the card's person; we accept already. */
+  async #ask(
+    introducer: Uint8Array,
+    rpc: RpcSession,
+    bytes: Uint8Array,
+    person: Uint8Array,
+    name: string,
+  ): Promise<IntroductionView> {
+    this.#r.roomForOffer(introducer);
     const id = toHex(crypto.getRandomValues(new Uint8Array(16)));
     const now = this.#d.clock.now();
-    // Kept before asking, so the introducer's word that bob accepted finds it.
+    // Kept before asking, so the introducer's word that the person accepted finds it.
     const g: Got = {
       id,
-      introducer: introducer.publicKey,
-      person: card.person,
-      name: card.name,
+      introducer,
+      person,
+      name,
       card: bytes,
       expires: now + DEFAULT_INTRO_SECONDS * 1000,
       phase: "accepted",
@@ -305,15 +340,15 @@ export class IntroService {
     };
     await this.#r.putGot(g);
     try {
-      const res = await s.rpc.request("intro.request", { card: encodeB64(bytes), id }, REQUEST_MS);
+      const res = await rpc.request("intro.request", { card: encodeB64(bytes), id }, REQUEST_MS);
       const kept = this.#got.get(id);
       if (kept?.phase === "accepted") await this.#r.putGot({ ...kept, expires: res.expires });
     } catch (err) {
       await this.#r.dropGot(id);
       throw err;
     }
-    this.#d.bus.say(`asked ${introducer.name} to introduce you to ${card.name}`);
-    this.#emit("accepted", id, introducer.publicKey, card.person, card.name);
+    this.#d.bus.say(`asked ${this.#nameOf(introducer)} to introduce you to ${name}`);
+    this.#emit("accepted", id, introducer, person, name);
     return this.#view(this.#got.get(id) ?? g);
   }
 
@@ -410,6 +445,8 @@ export class IntroService {
 
   /** Serves intro.* on a session with contact `peer` (a person node; anchors do not list the feature). */
   serve(rpc: RpcSession, peer: Uint8Array): void {
+    this.#serveIntroducer(rpc, peer);
+    if (this.#d.passive) return; // an anchor brokers members' own cards, and takes none
     rpc.handle("intro.offer", async (p) => {
       const bytes = decodeB64(p.card);
       const card = await openCard(bytes, this.#d.clock.now());
@@ -448,14 +485,6 @@ export class IntroService {
       this.#emit("offered", id, peer, card.person, card.name);
       return {};
     });
-    rpc.handle("intro.answer", async (p) => {
-      const m = this.#made.get(p.id);
-      const side = m &&
-        (m.a && bytesEqual(m.a, peer) ? "a" : m.b && bytesEqual(m.b, peer) ? "b" : undefined);
-      if (!m || !side) throw new RojError("not_found", "no such introduction");
-      await this.#stepMade(p.id, { type: "answer", side, accept: p.accept });
-      return {};
-    });
     rpc.handle("intro.done", async (p) => {
       await this.#done(p.id, peer, p.dial);
       return {};
@@ -470,9 +499,23 @@ export class IntroService {
       await this.#r.trim();
       return {};
     });
+  }
+
+  /** What an introducer serves: answers to its introductions, and requests with its cards. */
+  #serveIntroducer(rpc: RpcSession, peer: Uint8Array): void {
+    rpc.handle("intro.answer", async (p) => {
+      const m = this.#made.get(p.id);
+      const side = m &&
+        (m.a && bytesEqual(m.a, peer) ? "a" : m.b && bytesEqual(m.b, peer) ? "b" : undefined);
+      if (!m || !side) throw new RojError("not_found", "no such introduction");
+      await this.#stepMade(p.id, { type: "answer", side, accept: p.accept });
+      return {};
+    });
     rpc.handle("intro.request", async (p) => {
       const card = await openCard(decodeB64(p.card), this.#d.clock.now());
-      if (!bytesEqual(card.introducer, this.#d.me)) {
+      // Our card of a contact; or, on an anchor, a member's own card.
+      const own = this.#d.passive && bytesEqual(card.introducer, card.person);
+      if (!bytesEqual(card.introducer, this.#d.me) && !own) {
         throw new RojError("refused", "this card was not made here");
       }
       const person = this.#d.contacts.accepted(card.person);

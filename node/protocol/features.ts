@@ -43,9 +43,10 @@ export const PUNCH_FEATURE = "punch";
 export const RELAY_FEATURE = "relay";
 /**
  * Introductions (`intro.offer`, `intro.answer`, `intro.done`, `intro.end`,
- * `intro.request`): takes cards of other people from its contacts, and makes
- * introductions. Every person node lists it, an anchor does not. Since
- * protocol 1 (the introductions step).
+ * `intro.request`): a person's node takes cards of other people from its
+ * contacts and makes introductions; an anchor brokers its members' own cards
+ * (`intro.request`, `intro.answer` only). Every node lists it. Since protocol 1
+ * (the introductions step).
  */
 export const INTRO_FEATURE = "intro";
 
@@ -88,7 +89,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE] as const : []),
     ...(roles.punch ? [PUNCH_FEATURE] as const : []),
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
-    ...(roles.passive ? [] : [INTRO_FEATURE] as const),
+    INTRO_FEATURE,
   ];
 }
 

@@ -31,9 +31,9 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
   const of = (passive: boolean, punch: boolean, relay: boolean) =>
     helloFeatures({ passive, punch, relay });
   assert.deepEqual(of(false, false, false), ["sync1", "intro"]);
-  assert.deepEqual(of(true, true, true), ["sync1", "anchor", "mailbox", "punch", "relay"]);
+  assert.deepEqual(of(true, true, true), ["sync1", "anchor", "mailbox", "punch", "relay", "intro"]);
   assert.deepEqual(of(false, true, true), ["sync1", "punch", "relay", "intro"]);
-  assert.deepEqual(of(true, false, false), ["sync1", "anchor", "mailbox"]);
+  assert.deepEqual(of(true, false, false), ["sync1", "anchor", "mailbox", "intro"]);
   assert.deepEqual(of(false, false, true), ["sync1", "relay", "intro"]);
 });
 

@@ -52,7 +52,7 @@
  *   mailbox  an anchor that serves the group mailbox
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
- *   intro    a person's node: takes cards from its contacts and makes introductions
+ *   intro    introductions: a person's node takes and makes them, an anchor brokers own cards
  *
  * A new method goes into methods.ts and into this table; a new feature into
  * features.ts and this table (features_test.ts checks both). A change that
