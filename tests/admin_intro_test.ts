@@ -100,6 +100,14 @@ Deno.test({
     );
     await pageC.reload();
     await pageC.getByText("No introductions are waiting.").waitFor();
+
+    // alice's own card.
+    await pageA.goto(new URL("/introductions", adminA.origin).href);
+    await pageA.getByLabel("A card of").selectOption({
+      label: "yourself (through an anchor you share)",
+    });
+    await pageA.getByRole("button", { name: "Make a card" }).click();
+    await pageA.getByRole("heading", { name: "A card of alice" }).waitFor();
     assert.deepEqual(problems, []);
   } finally {
     await browser?.close();

@@ -392,3 +392,52 @@ Deno.test("own card: bob's own card reaches him through the anchor he and carol 
   const refused = await refusal(hive.node.call("introductions", {}));
   assert.ok(isRojError(refused, "refused"), refused.message);
 });
+
+Deno.test("an older node that takes no introductions: it ends declined, and the other side is told", async () => {
+  await using t = await trio("127.0.51");
+  const { alice, bob, carol } = t;
+  // bob's node is replaced by a session in his name whose hello lists no "intro".
+  await bob.stop();
+  const client = await dialSsh({
+    keyPair: bob.node.profile.keyPair,
+    to: alice.node.address!,
+    expectedKey: alice.node.publicKey,
+    expectedName: "alice",
+  });
+  const rpc = new RpcSession(await client.openRoj(), {
+    hello: { features: ["sync1"], name: "bob" },
+  });
+  try {
+    await rpc.ready;
+    await until(
+      async () => (await alice.node.call("contacts", {})).some((c) => c.name === "bob" && c.online),
+      5000,
+      "the old bob is connected",
+    );
+    // carol is handed bob's card first, then bob's node is found to take none.
+    const first = await alice.node.call("introduce", { a: "carol", b: "bob" });
+    await carol.waitFor(intro("offered", "bob"));
+    await carol.waitFor(intro("declined"));
+    assert.deepEqual(await carol.node.call("introductions", {}), []);
+    const ended = await alice.node.profile.store.kv.get<{ phase: string }>(
+      keys.introMade(first.id),
+    );
+    assert.equal(ended.value?.phase, "declined");
+    // The other way round, carol is never handed a card at all.
+    const second = await alice.node.call("introduce", { a: "bob", b: "carol" });
+    await until(
+      async () => {
+        const v = await alice.node.profile.store.kv.get<{ phase: string }>(
+          keys.introMade(second.id),
+        );
+        return v.value?.phase === "declined";
+      },
+      5000,
+      "alice ends it",
+    );
+    assert.equal(carol.events.filter(intro("offered")).length, 1);
+  } finally {
+    rpc.close();
+    client.close();
+  }
+});

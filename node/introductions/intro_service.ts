@@ -115,6 +115,7 @@ export class IntroService {
       throw new RojError("bad_input", "introduce two different contacts");
     }
     for (const c of [a, b]) {
+      if (c.blocked) throw new RojError("bad_input", `${c.name} is blocked`);
       if (c.anchor) {
         throw new RojError("bad_input", `${c.name} is an anchor: it takes no introductions`);
       }

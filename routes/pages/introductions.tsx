@@ -27,7 +27,10 @@ const introForms = {
   introduce: z.object({ a: contact("the first contact"), b: contact("the second contact") })
     .strict()
     .refine((f) => f.a.toLowerCase() !== f.b.toLowerCase(), "Pick two different contacts."),
-  card: z.object({ name: contact("a contact") }).strict(),
+  card: z.object({
+    name: z.string({ error: "Pick a contact." }).trim().max(40, "Pick a contact.")
+      .transform((n) => (n === "" ? undefined : n)),
+  }).strict(),
   import: z.object({
     card: z.string({ error: "The card is missing." }).trim().min(1, "Paste a card first.")
       .max(2048, "A card has at most 2048 characters; this is not one."),
@@ -76,11 +79,14 @@ function Waiting(props: { list: IntroductionView[] }) {
   );
 }
 
-function Pick(props: { id: string; name: string; label: string; people: string[] }) {
+function Pick(
+  props: { id: string; name: string; label: string; people: string[]; me?: string },
+) {
   return (
     <div class="grow">
       <label for={props.id}>{props.label}</label>
-      <select id={props.id} name={props.name} required>
+      <select id={props.id} name={props.name} required={props.me === undefined}>
+        {props.me !== undefined && <option value="">{props.me}</option>}
         {props.people.map((p) => <option value={p} key={p}>{p}</option>)}
       </select>
     </div>
@@ -128,16 +134,18 @@ export function introductionPages(ctx: AdminContext): Hono {
         <h2 id="card">Share a card</h2>
         <p class="muted">
           A card of a contact, signed by you, for someone else: they import it, and you introduce
-          them. It names no address.
+          them. Your own card reaches you through an anchor you both use. It names no address.
         </p>
-        {people.length === 0
-          ? <p class="muted">No contacts yet.</p>
-          : (
-            <form method="post" action="/introductions/card" class="row">
-              <Pick id="card-name" name="name" label="A card of" people={people} />
-              <button type="submit" class="secondary">Make a card</button>
-            </form>
-          )}
+        <form method="post" action="/introductions/card" class="row">
+          <Pick
+            id="card-name"
+            name="name"
+            label="A card of"
+            people={people}
+            me="yourself (through an anchor you share)"
+          />
+          <button type="submit" class="secondary">Make a card</button>
+        </form>
         <h2 id="import">Import a card</h2>
         <form method="post" action="/introductions/import">
           <label for="card-text">Card (starts with rojcard1:)</label>
@@ -208,7 +216,8 @@ export function introductionPages(ctx: AdminContext): Hono {
     if (!form.ok) return list(c, { error: form.error, code: 400 });
     let card: CardView;
     try {
-      card = await callNode(ctx.api, "card", form.data) as CardView;
+      const { name } = form.data;
+      card = await callNode(ctx.api, "card", name === undefined ? {} : { name }) as CardView;
     } catch (err) {
       const { status, body } = apiError(err, ctx.log, "card");
       return list(c, { error: body.error.message, code: status });
