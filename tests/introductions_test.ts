@@ -441,3 +441,19 @@ Deno.test("an older node that takes no introductions: it ends declined, and the 
     client.close();
   }
 });
+
+Deno.test("removing a contact ends the introductions they are part of", async () => {
+  await using t = await trio("127.0.52");
+  const { alice, bob, carol } = t;
+  await alice.node.call("introduce", { a: "bob", b: "carol" });
+  await bob.waitFor(intro("offered", "carol"));
+  await carol.waitFor(intro("offered", "bob"));
+  // alice removes bob: carol is told it ended.
+  await alice.node.call("remove", { name: "bob" });
+  await carol.waitFor(intro("declined"));
+  assert.deepEqual(await carol.node.call("introductions", {}), []);
+  // bob removes alice: what she introduced is gone from his list too.
+  assert.equal((await bob.node.call("introductions", {})).length, 1);
+  await bob.node.call("remove", { name: "alice" });
+  assert.deepEqual(await bob.node.call("introductions", {}), []);
+});

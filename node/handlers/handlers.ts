@@ -78,6 +78,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     d.sessions.get(c.publicKey)?.rpc.close(how === "remove" ? "removed" : "blocked");
     // The sealed copies they handed us: held for someone we no longer know (issue 17).
     await d.discovery.sealed.drop(c.publicKey);
+    await d.intros?.forget(c.publicKey);
     d.bus.emit({ type: "contact", contact: { ...view(c), online: false } });
     d.bus.say(`${how === "remove" ? "removed" : "blocked"} ${c.name}`);
     d.discovery.refresh();

@@ -47,6 +47,8 @@ export const DEFAULT_INTRO_SECONDS = 7 * 86_400;
 /** The longest life a card offered to us may claim (the API's 30 days, and a day of clock skew). */
 const MAX_CARD_LIFE_MS = 31 * 86_400_000;
 const SWEEP_MS = 60_000;
+/** What a side answers an offer with that ends the introduction as declined by it. */
+const REFUSALS = ["refused", "unknown_method", "busy", "bad_input"] as const;
 const REQUEST_MS = 15_000;
 
 export interface IntroDeps {
@@ -223,10 +225,9 @@ export class IntroService {
     try {
       await rpc.request("intro.offer", { card: encodeB64(card) }, REQUEST_MS);
     } catch (err) {
-      // Refused (blocked, full, an older node): as good as declined. Else try again later.
-      if (
-        isRojError(err, "refused") || isRojError(err, "unknown_method") || isRojError(err, "busy")
-      ) {
+      // Refused (blocked, full, a card it will not take, an older node): as good as
+      // declined. Else (timed out, the session went) try again when next connected.
+      if (REFUSALS.some((code) => isRojError(err, code))) {
         this.#d.bus.say(
           `${this.#nameOf(to)} did not take the introduction: ${(err as Error).message}`,
         );
@@ -532,6 +533,26 @@ export class IntroService {
       this.#flushMade(m.id);
       return { expires: m.expires };
     });
+  }
+
+  /**
+   * A contact was removed or blocked: what they introduced ends here, and an
+   * introduction of them we made ends as declined by them (the other is told).
+   */
+  async forget(peer: Uint8Array): Promise<void> {
+    for (const g of [...this.#got.values()]) {
+      if (!isOpenGot(g) || !bytesEqual(g.introducer, peer)) continue;
+      await this.#stepGot(g.id, { type: "ended", reason: "declined" });
+      this.#emit("declined", g.id, peer);
+    }
+    for (const m of [...this.#made.values()]) {
+      for (const side of ["a", "b"] as const) {
+        const k = this.#keyOf(m, side);
+        if (k && bytesEqual(k, peer)) {
+          await this.#stepMade(m.id, { type: "answer", side, accept: false });
+        }
+      }
+    }
   }
 
   /** A session with `peer` came up: hand over what waited for it. */
