@@ -124,3 +124,17 @@ export async function befriend(a: TestNode, b: TestNode): Promise<void> {
     "session up",
   );
 }
+
+/** `member` adds `anchor` from its invite and has a live session with it. */
+export async function joinAnchor(member: TestNode, anchor: TestNode): Promise<void> {
+  const invite = await anchor.node.call("invite", {});
+  await member.node.call("add", { invite: invite.text });
+  await until(
+    async () =>
+      (await member.node.call("peers", {})).some((p) =>
+        p.kind === "anchor" && p.state === "connected"
+      ),
+    5000,
+    "anchor joined",
+  );
+}

@@ -6,7 +6,7 @@
  * between any contacts.
  */
 import assert from "node:assert/strict";
-import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import { befriend, joinAnchor, startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import type { NodeEvent } from "../node/api/mod.ts";
 import { isRojError, RojError } from "../node/errors.ts";
 import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
@@ -345,19 +345,6 @@ Deno.test("offline: carol is away when bob accepts; alice tells her when she is 
   await back.waitFor((e) => e.type === "message" && e.message.body === "welcome back");
 });
 
-async function join(member: TestNode, anchor: TestNode): Promise<void> {
-  const invite = await anchor.node.call("invite", {});
-  await member.node.call("add", { invite: invite.text });
-  await until(
-    async () =>
-      (await member.node.call("peers", {})).some((p) =>
-        p.kind === "anchor" && p.state === "connected"
-      ),
-    5000,
-    "anchor joined",
-  );
-}
-
 Deno.test("own card: bob's own card reaches him through the anchor he and carol share", async () => {
   await using hive = await startTestNode("hive", {
     host: "127.0.50.1",
@@ -373,8 +360,8 @@ Deno.test("own card: bob's own card reaches him through the anchor he and carol 
   // Without an anchor in common there is nobody to carry the request.
   const alone = await refusal(carol.node.call("card.import", { card: card.text }));
   assert.ok(isRojError(alone, "unreachable"), alone.message);
-  await join(bob, hive);
-  await join(carol, hive);
+  await joinAnchor(bob, hive);
+  await joinAnchor(carol, hive);
   const asked = await carol.node.call("card.import", { card: card.text });
   assert.equal(asked.introducer, "hive");
   const offered = await bob.waitFor(intro("offered", "carol"));
