@@ -72,16 +72,9 @@ async function everythingOf(n: TestNode): Promise<string> {
   return parts.join("\n");
 }
 
-/** Waits until the introducer has one side's acceptance of introduction `id`. */
+/** Resolves once the introducer has one side's acceptance of introduction `id`. */
 const heardOne = (introducer: TestNode, id: string) =>
-  until(
-    async () => {
-      const v = await introducer.node.profile.store.kv.get<{ phase: string }>(keys.introMade(id));
-      return v.value?.phase === "accepted-by-one";
-    },
-    5000,
-    "the introducer heard one answer",
-  );
+  introducer.waitFor((e) => e.type === "introduction" && e.op === "accepted" && e.id === id);
 
 const hostOf = (n: TestNode) => n.node.address!.host;
 const contactNames = async (n: TestNode) => (await n.node.call("contacts", {})).map((c) => c.name);
@@ -117,6 +110,12 @@ Deno.test("introduce: both accept, they become contacts, the first session runs 
   await bob.node.call("accept", { id: made.id });
   await bob.waitFor(intro("contacts", "carol"));
   await carol.waitFor(intro("contacts", "bob"));
+  // alice heard both, told both, and keeps neither's key in the introduction.
+  await alice.waitFor((e) => intro("contacts")(e) && e.type === "introduction" && e.id === made.id);
+  const kept = await alice.node.profile.store.kv.get<{ a: unknown; b: unknown }>(
+    keys.introMade(made.id),
+  );
+  assert.deepEqual([kept.value?.a, kept.value?.b], [null, null]);
   const up = await carol.waitFor((e) =>
     e.type === "session" && e.state === "up" && e.peer === "bob"
   );

@@ -64,6 +64,9 @@ export interface CardView {
  * made by us, or ended: "contacts" (both accepted; the person is a contact
  * now), "declined", "expired". `peer` is the person introduced (as the card
  * names them) while it is open; an ended one names nobody but the introducer.
+ * On the introducer's node (`introducer` is its own name): "made", "accepted"
+ * with `peer` the side that accepted, then "contacts" once both sides were
+ * told, or "declined" / "expired".
  */
 export type IntroEvent = {
   readonly type: "introduction";

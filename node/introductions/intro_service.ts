@@ -188,6 +188,15 @@ export class IntroService {
         `introduction ${id.slice(0, 8)}: ${phase === "both" ? "both accepted" : phase}`,
       );
     }
+    // Told as it moves: a side's acceptance (naming that side), then how it ended.
+    if (e.type === "answer" && e.accept && step.state.accepted.length > m.accepted.length) {
+      const k = this.#keyOf(m, e.side);
+      this.#emit("accepted", id, this.#d.me, k, k && this.#nameOf(k));
+    }
+    if (phase !== m.phase && (phase === "declined" || phase === "expired")) {
+      this.#emit(phase, id, this.#d.me);
+    }
+    if (phase === "contacts" && m.phase !== "contacts") this.#emit("contacts", id, this.#d.me);
     if (step.tell.length > 0) this.#flushMade(id);
     return step.state;
   }
@@ -601,7 +610,7 @@ export class IntroService {
       type: "introduction",
       op,
       id,
-      introducer: this.#nameOf(introducer),
+      introducer: bytesEqual(introducer, this.#d.me) ? this.#d.name : this.#nameOf(introducer),
       ...(person && name ? { peer: name, fingerprint: fingerprint(person) } : {}),
     });
   }
