@@ -443,3 +443,28 @@ Deno.test("removing a contact ends the introductions they are part of", async ()
   await bob.node.call("remove", { name: "alice" });
   assert.deepEqual(await bob.node.call("introductions", {}), []);
 });
+
+Deno.test("a contact's card of bob, its maker offline: it goes through the anchor carol and bob share", async () => {
+  await using hive = await startTestNode("hive", {
+    host: "127.0.53.1",
+    passive: true,
+    quic: false,
+  });
+  await using t = await trio("127.0.53", { hidden: true });
+  const { alice, bob, carol } = t;
+  await joinAnchor(bob, hive);
+  await joinAnchor(carol, hive);
+  const card = await alice.node.call("card", { name: "bob" });
+  await alice.stop();
+  await until(
+    async () => !(await carol.node.call("contacts", {})).find((c) => c.name === "alice")!.online,
+    5000,
+    "carol sees alice gone",
+  );
+  const asked = await carol.node.call("card.import", { card: card.text });
+  assert.equal(asked.introducer, "hive");
+  await bob.waitFor(intro("offered", "carol"));
+  await bob.node.call("accept", { id: asked.id });
+  await carol.waitFor(intro("contacts", "bob"));
+  await carol.waitFor((e) => e.type === "session" && e.state === "up" && e.peer === "bob");
+});

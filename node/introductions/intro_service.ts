@@ -295,24 +295,28 @@ export class IntroService {
     if (this.#d.contacts.accepted(card.person)) {
       throw new RojError("exists", `${this.#nameOf(card.person)} is a contact already`);
     }
-    // Their own card goes through an anchor we both use; a contact's card through its maker.
+    // A contact's card goes through its maker; any card (their own, say) through an anchor we
+    // share with its person, which then stands as the introducer.
     const own = bytesEqual(card.introducer, card.person);
     const maker = own ? undefined : this.#d.contacts.accepted(card.introducer);
-    if (!own && (!maker || maker.anchor)) {
+    const sessions = this.#d.sessions.all();
+    const via = [
+      ...sessions.filter((s) => maker && !maker.anchor && bytesEqual(s.peer, maker.publicKey)),
+      ...sessions.filter((s) => s.anchor && peerHas(s.rpc.peerHello, INTRO_FEATURE)),
+    ];
+    if (via.length === 0 && !own && !maker) {
       throw new RojError(
         "refused",
-        `this card was made by ${fingerprint(card.introducer)}, who is not one of your contacts`,
+        `this card was made by ${fingerprint(card.introducer)}, who is not one of your contacts,` +
+          " and no anchor you use is connected to pass it on",
       );
     }
-    const via = own
-      ? this.#d.sessions.all().filter((s) => s.anchor && peerHas(s.rpc.peerHello, INTRO_FEATURE))
-      : this.#d.sessions.all().filter((s) => bytesEqual(s.peer, card.introducer));
     if (via.length === 0) {
       throw new RojError(
         "unreachable",
         own
           ? `${card.name}'s own card goes through an anchor you both use: none is connected now`
-          : `${maker!.name} is not connected; try again when they are`,
+          : `${maker!.name} is not connected, nor is any anchor you use; try again when one is`,
       );
     }
     let last: unknown;
@@ -524,9 +528,8 @@ export class IntroService {
     });
     rpc.handle("intro.request", async (p) => {
       const card = await openCard(decodeB64(p.card), this.#d.clock.now());
-      // Our card of a contact; or, on an anchor, a member's own card.
-      const own = this.#d.passive && bytesEqual(card.introducer, card.person);
-      if (!bytesEqual(card.introducer, this.#d.me) && !own) {
+      // Our card of a contact; or, on an anchor, any card of a member (their own, say).
+      if (!bytesEqual(card.introducer, this.#d.me) && !this.#d.passive) {
         throw new RojError("refused", "this card was not made here");
       }
       const person = this.#d.contacts.accepted(card.person);
