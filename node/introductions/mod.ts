@@ -8,7 +8,8 @@ export {
   openCard,
   signCard,
 } from "./card.ts";
-export { DEFAULT_INTRO_SECONDS, type IntroDeps, IntroService } from "./intro_service.ts";
+export { IntroService } from "./intro_service.ts";
+export { DEFAULT_INTRO_SECONDS, type IntroDeps } from "./introducer.ts";
 export {
   MAX_ENDED,
   MAX_OPEN_MADE,
