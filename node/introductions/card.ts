@@ -58,7 +58,7 @@ export async function signCard(
 
 /**
  * Checks a card's layout, its introducer's signature and its expiry.
- * @throws {RojError} bad_input (damaged, forged) or expired
+ * @throws {RojError} bad_input: damaged, forged or altered, expired
  */
 export async function openCard(bytes: Uint8Array, now: number): Promise<Card> {
   let payload: Uint8Array;

@@ -118,10 +118,12 @@ export function stepMade(m: Made, e: MadeEvent, now: number): MadeStep {
       if (!OPEN_MADE.has(m.phase)) return none;
       if (!e.accept) return ended("declined", [other(e.side)]);
       const accepted = m.accepted.includes(e.side) ? m.accepted : [...m.accepted, e.side];
+      // An answer proves the card arrived, even if its delivery was never confirmed here.
+      const toOffer = m.toOffer.filter((s) => s !== e.side);
       if (accepted.length < 2) {
-        return { ...none, state: { ...m, accepted, phase: "accepted-by-one", at: now } };
+        return { ...none, state: { ...m, accepted, toOffer, phase: "accepted-by-one", at: now } };
       }
-      const state: Made = { ...m, accepted, phase: "both", toTell: ["a", "b"], at: now };
+      const state: Made = { ...m, accepted, toOffer, phase: "both", toTell: ["a", "b"], at: now };
       return {
         state,
         tell: [{ side: "a", outcome: "done" }, { side: "b", outcome: "done" }],

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../clock/mod.ts";
+import { seededRandom } from "../../testing/temp.ts";
 import {
   ACCEPTED_GRACE_MS,
   type Got,
@@ -202,4 +203,62 @@ Deno.test("introducer: a side never handed its card is not told that it ended", 
   assert.deepEqual([m.phase, tells], ["declined", ["b:declined"]]);
   const never = stepMade(asked, { type: "answer", side: "b", accept: false }, clock.now());
   assert.deepEqual([never.state.phase, never.tell, never.state.toOffer], ["declined", [], []]);
+});
+
+Deno.test("random runs keep the invariants: no contact without both, nothing kept once ended", () => {
+  const random = seededRandom(14_23);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const sides = ["a", "b"] as const;
+  for (let run = 0; run < 2000; run++) {
+    let now = 1_000_000;
+    let m: Made = { ...made(now), ...(random() < 0.3 ? { accepted: ["b"], toOffer: ["a"] } : {}) };
+    if (m.accepted.length > 0) m = { ...m, phase: "accepted-by-one" };
+    let g = got(now);
+    const ended = new Set<string>();
+    let answered = false;
+    for (let i = 0; i < 12; i++) {
+      now += pick([0, 1000, 6 * HOUR, 30 * HOUR, ACCEPTED_GRACE_MS]);
+      const e: MadeEvent = pick<MadeEvent>([
+        { type: "answer", side: pick(sides), accept: random() < 0.7 },
+        { type: "offered", side: pick(sides) },
+        { type: "told", side: pick(sides) },
+        { type: "tick" },
+      ]);
+      const step = stepMade(m, e, now);
+      for (const t of step.tell) {
+        if (t.outcome === "done") assert.deepEqual([...step.state.accepted].sort(), ["a", "b"]);
+      }
+      if (step.forget) break;
+      m = step.state;
+      if (["both", "contacts"].includes(m.phase)) assert.equal(m.accepted.length, 2);
+      if (["declined", "expired", "contacts"].includes(m.phase)) {
+        ended.add(m.phase);
+        if (m.toTell.length === 0) assert.deepEqual([m.a, m.b], [null, null]);
+        assert.deepEqual(m.toOffer, []);
+      }
+      if (ended.size > 0) assert.ok(!["pending", "accepted-by-one"].includes(m.phase));
+
+      const ge: GotEvent = pick<GotEvent>([
+        { type: "accept" },
+        { type: "decline" },
+        { type: "done" },
+        { type: "ended", reason: pick(["declined", "expired"] as const) },
+        { type: "sent" },
+        { type: "tick" },
+      ]);
+      const before = g;
+      const gs = stepGot(g, ge, now);
+      if (gs.addContact) {
+        assert.equal(before.phase, "accepted");
+        assert.ok(answered, "a contact only after we accepted");
+      }
+      if (gs.send) assert.ok(ge.type === "accept" || ge.type === "decline");
+      if (gs.forget) break;
+      g = gs.state;
+      if (g.phase === "accepted") answered = true;
+      if (!["pending", "accepted"].includes(g.phase)) {
+        assert.deepEqual([g.person, g.name, g.card], [null, null, null]);
+      }
+    }
+  }
 });
