@@ -276,7 +276,7 @@ export class IntroService {
 
   // ---- the wire ---------------------------------------------------------------
 
-  /** Serves intro.* on a session with contact `peer` (a person node; anchors do not list the feature). */
+  /** Serves intro.* on a session with contact `peer` (on an anchor, only what an introducer serves). */
   serve(rpc: RpcSession, peer: Uint8Array): void {
     this.#introducer.serve(rpc, peer);
     if (this.#d.passive) return; // an anchor brokers members' own cards, and takes none
