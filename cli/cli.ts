@@ -37,6 +37,7 @@ import { addNodeCommands, noteViaNode, readViaNode, tryControl } from "./command
 import { addGroupCommands } from "./commands_group.ts";
 import { addVerifyCommands } from "./commands_verify.ts";
 import { addBackupCommands } from "./commands_backup.ts";
+import { addIntroCommands } from "./commands_intro.ts";
 import { type CliIo, stdio } from "./io.ts";
 import { agentOptions, dataOption, parsePositive } from "./options.ts";
 import { parseDuration } from "./duration.ts";
@@ -290,6 +291,7 @@ export function buildCli(io: CliIo = stdio): Command {
   addGroupCommands(program, io);
   addVerifyCommands(program, io);
   addBackupCommands(program, io);
+  addIntroCommands(program, io);
 
   program.command("export")
     .description(

@@ -162,6 +162,7 @@ export class RojNode implements NodeApi {
     this.#watchAgent();
     await this.#s.network.start();
     this.#s.anchorMailbox?.startSweeping();
+    this.#s.intros?.start();
     if (this.#o.passive) {
       this.#s.bus.say(
         `passive anchor: ${this.contacts.all().length} members, ${this.#s.discovery.sealed.size} sealed records held`,
@@ -197,6 +198,7 @@ export class RojNode implements NodeApi {
     s.groupService.close();
     s.addresses.close();
     s.relay.close();
+    s.intros?.close();
     await s.network.close(() => s.sessions.close());
     // Let pending commits settle before closing the store: real time, whatever the node's clock.
     await delay(systemClock, 10);

@@ -36,6 +36,7 @@ import {
   type VerifierPool,
 } from "./identity/mod.ts";
 import { InviteFlow } from "./invites/mod.ts";
+import { IntroService } from "./introductions/mod.ts";
 import type { ChatLog } from "./log/mod.ts";
 import {
   AnchorMailbox,
@@ -84,6 +85,7 @@ export interface Services {
   readonly relay: Relay;
   readonly network: Network;
   readonly handlers: Handlers;
+  readonly intros: IntroService | undefined;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -273,12 +275,31 @@ export async function wire(
     },
     relay: () => relay,
   });
+  const intros = await IntroService.open({
+    me,
+    name: profile.name,
+    passive: o.passive,
+    signer: b.signer,
+    clock,
+    bus,
+    kv: profile.store.kv,
+    contacts: b.contacts,
+    sessions,
+    reservedNames: () => directory.reservedNames(),
+    added: (c) => {
+      discovery.refresh();
+      bus.emit({ type: "contact", contact: contactView(c, false, clock.now()) });
+    },
+    dialVia: (peer, via) => relay.dialVia(peer, via),
+    lookFor: (reason) => discovery.trigger(reason).catch(() => {}),
+  });
   // Every session with a contact serves all of these, registered before its first frame.
   sessions.onServe((rpc, peer) => {
     discovery.serve(rpc, peer);
     anchorMailbox?.serve(rpc, peer);
     network.serve(rpc, peer);
     relay.serve(rpc, peer);
+    intros?.serve(rpc, peer);
     if (!o.passive) syncs.serve(rpc, peer);
   });
   sessions.onUp((s) => {
@@ -299,6 +320,7 @@ export async function wire(
       ...(s.via ? { via: s.via } : {}),
     });
   });
+  sessions.onUp((s) => intros?.onSession(s.peer));
   sessions.onDown((s) => discovery.trigger(`lost ${s.contact.name}`).catch(() => {}));
   const handlers = createHandlers({
     me,
@@ -314,6 +336,7 @@ export async function wire(
     invites: inviteFlow,
     discovery,
     relay,
+    intros: o.passive ? undefined : intros,
     running: () => network.listening !== undefined,
     status: () =>
       statusView({
@@ -352,5 +375,6 @@ export async function wire(
     relay,
     network,
     handlers,
+    intros,
   };
 }

@@ -19,6 +19,7 @@ import { contactPages } from "./pages/contacts.tsx";
 import { hivePages } from "./pages/hive.tsx";
 import { identityPages } from "./pages/identity.tsx";
 import { verifyPages } from "./pages/verify.tsx";
+import { introductionPages } from "./pages/introductions.tsx";
 import { TokenPage } from "./pages/token.tsx";
 import {
   checkHost,
@@ -108,6 +109,7 @@ export function buildApp(parts: AppParts): Hono {
       hivePages,
       identityPages,
       anchorPages,
+      introductionPages,
     ]
   ) {
     app.route("/", pages(ctx));

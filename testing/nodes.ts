@@ -147,4 +147,16 @@ export async function rawRojPipe(
     client.close();
     throw err;
   }
+/** `member` adds `anchor` from its invite and has a live session with it. */
+export async function joinAnchor(member: TestNode, anchor: TestNode): Promise<void> {
+  const invite = await anchor.node.call("invite", {});
+  await member.node.call("add", { invite: invite.text });
+  await until(
+    async () =>
+      (await member.node.call("peers", {})).some((p) =>
+        p.kind === "anchor" && p.state === "connected"
+      ),
+    5000,
+    "anchor joined",
+  );
 }

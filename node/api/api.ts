@@ -9,6 +9,7 @@ import type { NatEvent } from "./nat_events.ts";
 import type { AgentEvent, AgentView } from "./agent_view.ts";
 import type { CatchUpView, PortMapView } from "./status_parts.ts";
 import type { VerifyView } from "./verify_view.ts";
+import { type IntroEvent, introParams, type IntroResults } from "./intro_api.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
 export const MAX_TEXT = 16_000;
@@ -71,6 +72,7 @@ export const methodParams = {
   verify: z.object({ name: z.string().min(1).max(40) }).strict(),
   "verify.mark": z.object({ name: z.string().min(1).max(40), verified: z.boolean().optional() })
     .strict(),
+  ...introParams,
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
 } as const;
@@ -495,6 +497,7 @@ export type NodeEvent =
   | { readonly type: "anchor-mailbox"; readonly op: "expired"; readonly boxes: number }
   /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */
   | { readonly type: "fork"; readonly fork: ForkView }
+  | IntroEvent
   /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
   | NatEvent;
 
@@ -517,7 +520,7 @@ export type RecordDropReason =
 export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
-export interface Results {
+export interface Results extends IntroResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;

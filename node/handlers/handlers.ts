@@ -13,6 +13,8 @@ import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { checkName } from "../home/mod.ts";
 import type { InviteFlow } from "../invites/mod.ts";
+import type { IntroService } from "../introductions/mod.ts";
+import { introHandlers } from "./intro.ts";
 import { toHex } from "../log/mod.ts";
 import type { Relay } from "../relay/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
@@ -42,6 +44,8 @@ export interface HandlerDeps {
   readonly invites: InviteFlow;
   readonly discovery: Discovery;
   readonly relay: Relay;
+  /** Introductions (none on a passive anchor). */
+  readonly intros: IntroService | undefined;
   status(): StatusView;
   /** Whether the node has started listening (dialling needs it). */
   running(): boolean;
@@ -85,6 +89,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     d.sessions.get(c.publicKey)?.rpc.close(how === "remove" ? "removed" : "blocked");
     // The sealed copies they handed us: held for someone we no longer know (issue 17).
     await d.discovery.sealed.drop(c.publicKey);
+    await d.intros?.forget(c.publicKey);
     d.bus.emit({ type: "contact", contact: { ...view(c), online: false } });
     d.bus.say(`${how === "remove" ? "removed" : "blocked"} ${c.name}`);
     d.discovery.refresh();
@@ -132,6 +137,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     "group.members": (p) => d.groups.view(d.directory.group(p.group)).members,
     forks: (p) => d.chats.forks(p.chat),
     ...verifyHandlers({ ...d, view }),
+    ...introHandlers(d.intros, d.directory),
   };
   if (!d.passive) return table;
   const refuse = () => {

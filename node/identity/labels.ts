@@ -39,6 +39,8 @@ export const SSHSIG_INVITE_NAMESPACE = "roj-invite";
 export const SSHSIG_DEVICE_NAMESPACE = "roj-device";
 /** Signatures over punch vouches: "the coordinator saw me at this endpoint" (punch/vouch.ts). */
 export const SSHSIG_PUNCH_NAMESPACE = "roj-punch";
+/** Signatures over an introducer's cards of a contact (introductions/card.ts). */
+export const SSHSIG_INTRO_NAMESPACE = "roj-intro";
 /** The namespaces of every signature Roj makes; one per purpose. */
 export const NAMESPACES = {
   entry: SSHSIG_ENTRY_NAMESPACE,
@@ -46,6 +48,7 @@ export const NAMESPACES = {
   invite: SSHSIG_INVITE_NAMESPACE,
   device: SSHSIG_DEVICE_NAMESPACE,
   punch: SSHSIG_PUNCH_NAMESPACE,
+  intro: SSHSIG_INTRO_NAMESPACE,
 } as const;
 
 // ---- First field of each signed byte layout --------------------------------
@@ -70,6 +73,10 @@ export const DEVICE_REVOCATION_MAGIC = "roj-devrevoke-v1";
 export const PUNCH_VOUCH_MAGIC = "roj-punch-vouch-v1";
 /** The `format` of a backup's manifest, inside its age encryption (backup/manifest.ts). */
 export const BACKUP_FORMAT = "roj-backup-v1";
+/** A card's signed payload: one contact, vouched for by an introducer (introductions/card.ts). */
+export const CARD_MAGIC = "roj-card-v1";
+/** What a shareable card's text starts with, before its base64url (introductions/card.ts). */
+export const CARD_TEXT_PREFIX = "rojcard1:";
 
 // ---- Sealing to a key (identity/seal.ts) -----------------------------------
 

@@ -11,6 +11,8 @@ import {
   ALPN_PROBE,
   ALPN_SSH,
   BACKUP_FORMAT,
+  CARD_MAGIC,
+  CARD_TEXT_PREFIX,
   DEVICE_LINK_MAGIC,
   DEVICE_LINK_TEXT_PREFIX,
   DEVICE_REVOCATION_MAGIC,
@@ -42,6 +44,7 @@ import {
   SSHSIG_ADDR_NAMESPACE,
   SSHSIG_DEVICE_NAMESPACE,
   SSHSIG_ENTRY_NAMESPACE,
+  SSHSIG_INTRO_NAMESPACE,
   SSHSIG_INVITE_NAMESPACE,
   SSHSIG_PUNCH_NAMESPACE,
 } from "./labels.ts";
@@ -66,6 +69,9 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [DEVICE_REVOCATION_MAGIC, "726f6a2d6465767265766f6b652d7631"], // "roj-devrevoke-v1"
   [PUNCH_VOUCH_MAGIC, "726f6a2d70756e63682d766f7563682d7631"], // "roj-punch-vouch-v1"
   [BACKUP_FORMAT, "726f6a2d6261636b75702d7631"], // "roj-backup-v1"
+  [SSHSIG_INTRO_NAMESPACE, "726f6a2d696e74726f"], // "roj-intro"
+  [CARD_MAGIC, "726f6a2d636172642d7631"], // "roj-card-v1"
+  [CARD_TEXT_PREFIX, "726f6a63617264313a"], // "rojcard1:"
   [SEAL_INFO, "726f6a2d7365616c2d7631"], // "roj-seal-v1"
   [GROUP_KEY_SEAL_CONTEXT, "726f6a2d67726f75702d6b6579"], // "roj-group-key"
   [PAIRWISE_TAG_SALT, "726f6a2d7461672d7631"], // "roj-tag-v1"
@@ -109,6 +115,7 @@ Deno.test("the SSHSIG namespaces are the ones ssh-keygen -Y verify -n is given",
     invite: "roj-invite",
     device: "roj-device",
     punch: "roj-punch",
+    intro: "roj-intro",
   });
   assert.deepEqual(NAMESPACES, {
     entry: SSHSIG_ENTRY_NAMESPACE,
@@ -116,6 +123,7 @@ Deno.test("the SSHSIG namespaces are the ones ssh-keygen -Y verify -n is given",
     invite: SSHSIG_INVITE_NAMESPACE,
     device: SSHSIG_DEVICE_NAMESPACE,
     punch: SSHSIG_PUNCH_NAMESPACE,
+    intro: SSHSIG_INTRO_NAMESPACE,
   });
 });
 

@@ -13,7 +13,7 @@
  * import { helloFeatures, peerHas, RELAY_FEATURE } from "./features.ts";
  *
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
- * assert.deepEqual(features, ["sync1", "relay"]);
+ * assert.deepEqual(features, ["sync1", "relay", "intro"]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
  */
@@ -41,6 +41,14 @@ export const PUNCH_FEATURE = "punch";
  * `reach.check` (not `--no-relay`). Since protocol 1 (the relay step).
  */
 export const RELAY_FEATURE = "relay";
+/**
+ * Introductions (`intro.offer`, `intro.answer`, `intro.done`, `intro.end`,
+ * `intro.request`): a person's node takes cards of other people from its
+ * contacts and makes introductions; an anchor brokers its members' own cards
+ * (`intro.request`, `intro.answer` only). Every node lists it. Since protocol 1
+ * (the introductions step).
+ */
+export const INTRO_FEATURE = "intro";
 
 /**
  * Seals to the X25519 key a contact's hello publishes (`agree`: its key is in
@@ -56,7 +64,8 @@ export type Feature =
   | typeof ANCHOR_FEATURE
   | typeof MAILBOX_FEATURE
   | typeof PUNCH_FEATURE
-  | typeof RELAY_FEATURE;
+  | typeof RELAY_FEATURE
+  | typeof INTRO_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -66,6 +75,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   MAILBOX_FEATURE,
   PUNCH_FEATURE,
   RELAY_FEATURE,
+  INTRO_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -88,6 +98,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE] as const : []),
     ...(roles.punch ? [PUNCH_FEATURE] as const : []),
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
+    INTRO_FEATURE,
   ];
 }
 

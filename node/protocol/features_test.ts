@@ -5,6 +5,7 @@ import {
   ANCHOR_FEATURE,
   FEATURES,
   helloFeatures,
+  INTRO_FEATURE,
   MAILBOX_FEATURE,
   peerHas,
   PUNCH_FEATURE,
@@ -17,10 +18,26 @@ import { schemas } from "./methods.ts";
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
   // A rename would make old and new nodes stop seeing each other's roles.
   assert.deepEqual(
-    [SYNC_FEATURE, AGREE_FEATURE, ANCHOR_FEATURE, MAILBOX_FEATURE, PUNCH_FEATURE, RELAY_FEATURE],
-    ["sync1", "agree", "anchor", "mailbox", "punch", "relay"],
+    [
+      SYNC_FEATURE,
+      AGREE_FEATURE,
+      ANCHOR_FEATURE,
+      MAILBOX_FEATURE,
+      PUNCH_FEATURE,
+      RELAY_FEATURE,
+      INTRO_FEATURE,
+    ],
+    ["sync1", "agree", "anchor", "mailbox", "punch", "relay", "intro"],
   );
-  assert.deepEqual(ALL_FEATURES, ["sync1", "agree", "anchor", "mailbox", "punch", "relay"]);
+  assert.deepEqual(ALL_FEATURES, [
+    "sync1",
+    "agree",
+    "anchor",
+    "mailbox",
+    "punch",
+    "relay",
+    "intro",
+  ]);
   assert.deepEqual([...FEATURES], ["sync1", "agree"]);
   assert.equal(new Set(ALL_FEATURES).size, ALL_FEATURES.length);
   const hello = { t: "hello", v: 1, features: [...ALL_FEATURES], name: "a" };
@@ -30,7 +47,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
 Deno.test("helloFeatures: the list a node sends, in the order it always has", () => {
   const of = (passive: boolean, punch: boolean, relay: boolean) =>
     helloFeatures({ passive, punch, relay });
-  assert.deepEqual(of(false, false, false), ["sync1", "agree"]);
+  assert.deepEqual(of(false, false, false), ["sync1", "agree", "intro"]);
   assert.deepEqual(of(true, true, true), [
     "sync1",
     "agree",
@@ -38,10 +55,11 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "mailbox",
     "punch",
     "relay",
+    "intro",
   ]);
-  assert.deepEqual(of(false, true, true), ["sync1", "agree", "punch", "relay"]);
-  assert.deepEqual(of(true, false, false), ["sync1", "agree", "anchor", "mailbox"]);
-  assert.deepEqual(of(false, false, true), ["sync1", "agree", "relay"]);
+  assert.deepEqual(of(false, true, true), ["sync1", "agree", "punch", "relay", "intro"]);
+  assert.deepEqual(of(true, false, false), ["sync1", "agree", "anchor", "mailbox", "intro"]);
+  assert.deepEqual(of(false, false, true), ["sync1", "agree", "relay", "intro"]);
 });
 
 Deno.test("peerHas: only what the peer listed; nothing before its hello", () => {

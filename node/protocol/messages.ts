@@ -48,6 +48,8 @@
  *   | 1       | mailbox dedupe        | (mailbox)      | mbox.has                                 |
  *   | 1       | punch vouches         | (punch)        |                                          |
  *   | 1       | hello `agree` field   | agree          |                                          |
+ *   | 1       | introductions         | intro          | intro.offer, intro.answer, intro.done,   |
+ *   |         |                       |                | intro.end, intro.request                 |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -55,6 +57,7 @@
  *   mailbox  an anchor that serves the group mailbox
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
+ *   intro    introductions: a person's node takes and makes them, an anchor brokers own cards
  *
  *   Punch vouches: an asker signs the endpoint its coordinator saw it at
  *   (punch/vouch.ts) and the coordinator passes it on; a target takes no offer

@@ -172,6 +172,38 @@ export const schemas = {
     params: z.object({ from: b64(44), token: relayToken }),
     result: z.object({}),
   },
+  // Introductions (node/introductions). A card is introductions/card.ts's signed bytes.
+  /** From an introducer: a card of another person it introduces to you. */
+  "intro.offer": {
+    params: z.object({ card: b64(1400) }),
+    result: z.object({}),
+  },
+  /** To the introducer: accept or decline the introduction `id`. */
+  "intro.answer": {
+    params: z.object({ id: hex(32), accept: z.boolean() }),
+    result: z.object({}),
+  },
+  /**
+   * From the introducer: both accepted introduction `id`; you are contacts
+   * now. With `dial`, open the first session through the introducer (relay.open).
+   */
+  "intro.done": {
+    params: z.object({ id: hex(32), dial: z.boolean() }),
+    result: z.object({}),
+  },
+  /** From the introducer: introduction `id` ended unaccomplished. */
+  "intro.end": {
+    params: z.object({ id: hex(32), reason: z.enum(["declined", "expired"]) }),
+    result: z.object({}),
+  },
+  /**
+   * To the introducer who made this shareable card: introduce me to its
+   * person under the id I chose (I accept already). The answer is when it expires.
+   */
+  "intro.request": {
+    params: z.object({ card: b64(1400), id: hex(32) }),
+    result: z.object({ expires: z.number().int().min(0).max(2 ** 53 - 1) }),
+  },
   /** Dial me back at this address (host must be where you see me) and say whether it worked. */
   "reach.check": {
     params: z.object({ address: z.string().min(1).max(300) }),

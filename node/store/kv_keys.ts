@@ -82,4 +82,10 @@ export const keys = {
   /** The relays a contact's latest record names (node/relay): raw keys. */
   relaysOf: (peer: Uint8Array) => ["relay", "via", peer] as const,
   relaysOfAll: () => ["relay", "via"] as const,
+  /** An introduction this node made, by id (hex) (node/introductions/introduction.ts Made). */
+  introMade: (id: string) => ["intro", "made", id] as const,
+  introsMade: () => ["intro", "made"] as const,
+  /** An introduction offered to this node: the other person's card until it ends (Got). */
+  introGot: (id: string) => ["intro", "got", id] as const,
+  introsGot: () => ["intro", "got"] as const,
 } as const;

@@ -215,6 +215,11 @@ export function contactPages(ctx: AdminContext): Hono {
               ))}
             </ul>
           )}
+        {!me.passive && (
+          <p>
+            <a href="/introductions">Introductions: introduce, share a card…</a>
+          </p>
+        )}
         <InviteForms pasted={extra.pasted} />
       </Layout>,
       extra.code ?? 200,
