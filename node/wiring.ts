@@ -288,7 +288,10 @@ export async function wire(
     reservedNames: () => directory.reservedNames(),
     added: (c) => {
       discovery.refresh();
-      bus.emit({ type: "contact", contact: contactView(c, false, clock.now()) });
+      bus.emit({
+        type: "contact",
+        contact: contactView(c, false, clock.now(), verifications.isVerified(c.publicKey)),
+      });
     },
     dialVia: (peer, via) => relay.dialVia(peer, via),
     lookFor: (reason) => discovery.trigger(reason).catch(() => {}),

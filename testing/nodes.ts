@@ -147,6 +147,8 @@ export async function rawRojPipe(
     client.close();
     throw err;
   }
+}
+
 /** `member` adds `anchor` from its invite and has a live session with it. */
 export async function joinAnchor(member: TestNode, anchor: TestNode): Promise<void> {
   const invite = await anchor.node.call("invite", {});
