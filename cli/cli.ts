@@ -225,7 +225,7 @@ export function buildCli(io: CliIo = stdio): Command {
     .summary('print a chat ("notes" is your note-to-self chat); --follow for new messages')
     .description(
       'print a chat in order ("notes" is your note-to-self chat); own messages are marked' +
-        " ✓ delivered or · stored (not yet delivered)",
+        " ✓ delivered, → at an anchor for them (1:1 mail, not yet delivered) or · stored",
     )
     .argument("<chat>", "chat name")
     .addOption(dataOption())

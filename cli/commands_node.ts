@@ -155,7 +155,10 @@ export function qrText(text: string): string | null {
 /** Adds the commands that need a running node to `program`. */
 export function addNodeCommands(program: Command, io: CliIo): void {
   program.command("send")
-    .description("send a message to a chat; prints stored, or delivered once the peer has it")
+    .description(
+      "send a message to a chat; prints stored, at-anchor (an anchor holds it for them)," +
+        " or delivered once the peer has it",
+    )
     .argument("<chat>", "chat name (a contact's name for a direct chat, or a group's name)")
     .argument("<text>", "the message")
     .addOption(dataOption())

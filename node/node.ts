@@ -164,6 +164,11 @@ export class RojNode implements NodeApi {
     return this.#s.mailbox.idle();
   }
 
+  /** Resolves when no exchange of 1:1 mail with an anchor is under way (tests). */
+  directMailIdle(): Promise<void> {
+    return this.#s.directMail.idle();
+  }
+
   /** Stops serving, closes every session, and closes the store. */
   async close(): Promise<void> {
     if (this.#closing) return;
@@ -172,6 +177,7 @@ export class RojNode implements NodeApi {
     s.discovery.close();
     s.anchorMailbox?.close();
     s.mailbox.close();
+    s.directMail.close();
     s.groupService.close();
     s.addresses.close();
     s.relay.close();
@@ -179,6 +185,7 @@ export class RojNode implements NodeApi {
     // Let pending commits settle before closing the store: real time, whatever the node's clock.
     await delay(systemClock, 10);
     await s.marks.close();
+    await s.anchored.close();
     this.#verifier.close();
     this.profile.store.close();
   }

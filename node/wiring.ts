@@ -14,7 +14,7 @@ import {
   sftpViewFor,
 } from "./chats/mod.ts";
 import type { ContactBook, InviteRegistry } from "./contacts/mod.ts";
-import { Discovery } from "./discovery/mod.ts";
+import { Discovery, pairwise } from "./discovery/mod.ts";
 import { isRojError } from "./errors.ts";
 import { EventBus } from "./events.ts";
 import type { GroupBook } from "./groups/mod.ts";
@@ -27,15 +27,18 @@ import type { ChatLog } from "./log/mod.ts";
 import {
   AnchorMailbox,
   anchorMailboxEvent,
+  DirectMail,
+  directMailEvent,
   GroupMailbox,
   mailboxEvent,
   MailboxStore,
 } from "./mailbox/mod.ts";
 import { Network } from "./network.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { MAILBOX_FEATURE, peerHas } from "./protocol/mod.ts";
+import { DIRECT_MAIL_FEATURE, encodeB64, MAILBOX_FEATURE, peerHas } from "./protocol/mod.ts";
 import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
+import { keys } from "./store/mod.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
 import { contactView } from "./views/mod.ts";
 
@@ -55,6 +58,7 @@ export interface Books {
 export interface Services {
   readonly bus: EventBus;
   readonly marks: DeliveryMarks;
+  readonly anchored: DeliveryMarks;
   readonly directory: ChatDirectory;
   readonly chats: ChatService;
   readonly syncs: SessionSyncs;
@@ -64,6 +68,7 @@ export interface Services {
   readonly addresses: OwnAddresses;
   readonly inviteFlow: InviteFlow;
   readonly mailbox: GroupMailbox;
+  readonly directMail: DirectMail;
   readonly anchorMailbox: AnchorMailbox | undefined;
   readonly discovery: Discovery;
   readonly relay: Relay;
@@ -83,6 +88,7 @@ export async function wire(
   const { clock } = o;
   const bus = new EventBus(o.log);
   const marks = new DeliveryMarks(profile.store.kv, { clock });
+  const anchored = new DeliveryMarks(profile.store.kv, { clock, key: keys.anchored });
   const directory = new ChatDirectory(me, b.contacts, b.groups);
   const chats = new ChatService({
     me,
@@ -91,6 +97,7 @@ export async function wire(
     log: b.log,
     store: profile.store,
     marks,
+    anchored,
     directory,
     contacts: b.contacts,
     groups: b.groups,
@@ -151,7 +158,29 @@ export async function wire(
     progress: (p) => progress.report(p),
     say: (line) => bus.say(line),
     note: (n) => bus.emit(mailboxEvent(n, (id) => directory.byId(id)?.name)),
+    notified: (anchor, tag) => directMail.notified(anchor, tag),
     clock,
+  });
+  const pair = pairwise(profile.keyPair);
+  const contactName = (k: Uint8Array) => b.contacts.get(k)?.name ?? fingerprint(k);
+  const directMail = new DirectMail({
+    log: b.log,
+    kv: profile.store.kv,
+    keyPair: profile.keyPair,
+    clock,
+    contacts: () => b.contacts.all().filter((c) => !c.blocked && !c.anchor).map((c) => c.publicKey),
+    online: (peer) => sessions.get(peer) !== undefined,
+    delivered: (chat, peer) => marks.get(chat, peer),
+    anchored: async (chat, peer, seq) => {
+      await chats.markAnchored(chat, peer, seq);
+    },
+    recordTag: (peer) => encodeB64(pair(peer).tag(peer)),
+    stored: async (chat, _peer, entries) => {
+      const ref = directory.byId(chat);
+      if (ref) await chats.show(ref, entries);
+    },
+    say: (line) => bus.say(line),
+    note: (n) => bus.emit(directMailEvent(n, contactName)),
   });
   const groupService: GroupService = new GroupService({
     me,
@@ -166,7 +195,10 @@ export async function wire(
     bus,
     clock,
   });
-  const pushDirect = (chat: string, peer: Uint8Array) => syncs.pushDirect(chat, sessions.get(peer));
+  const pushDirect = (chat: string, peer: Uint8Array) => {
+    syncs.pushDirect(chat, sessions.get(peer));
+    directMail.written(peer);
+  };
   chats.outlets = { pushDirect, groupWritten: (id) => groupService.reconcile(id) };
   syncs.arrivals = {
     stored: (id, entries) => groupService.stored(id, entries),
@@ -256,6 +288,9 @@ export async function wire(
     discovery.onSession({ peer: s.peer, rpc: s.rpc, anchor: s.anchor }).catch(() => {});
     if (s.anchor && !o.passive && peerHas(s.rpc.peerHello, MAILBOX_FEATURE)) {
       mailbox.attach(s.peer, s.rpc, s.contact.name);
+      if (peerHas(s.rpc.peerHello, DIRECT_MAIL_FEATURE)) {
+        directMail.attach(s.peer, s.rpc, s.contact.name);
+      }
     }
     if (s.client && s.via === undefined) relay.noteClient(s.peer, s.client);
     relay.onSession({
@@ -268,7 +303,11 @@ export async function wire(
       ...(s.via ? { via: s.via } : {}),
     });
   });
-  sessions.onDown((s) => discovery.trigger(`lost ${s.contact.name}`).catch(() => {}));
+  sessions.onDown((s) => {
+    discovery.trigger(`lost ${s.contact.name}`).catch(() => {});
+    // What they had not taken yet waits for them at an anchor we both use.
+    if (!s.anchor && !o.passive) directMail.written(s.peer);
+  });
   const handlers = createHandlers({
     passive: o.passive,
     clock,
@@ -304,6 +343,7 @@ export async function wire(
   return {
     bus,
     marks,
+    anchored,
     directory,
     chats,
     syncs,
@@ -313,6 +353,7 @@ export async function wire(
     addresses,
     inviteFlow,
     mailbox,
+    directMail,
     anchorMailbox,
     discovery,
     relay,

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { RojError } from "../errors.ts";
+import type { DirectMailEvent } from "./direct_mail_events.ts";
 import type { NatEvent } from "./nat_events.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
@@ -198,9 +199,10 @@ export interface MessageView {
   readonly body: string;
   /**
    * For own messages: "stored" until the peer has committed it (in a group: any
-   * member), then "delivered". Others': "received".
+   * member), then "delivered"; in a 1:1 chat, "at-anchor" meanwhile once an
+   * anchor both use holds it for the peer (1:1 mail). Others': "received".
    */
-  readonly state: "stored" | "delivered" | "received";
+  readonly state: "stored" | "at-anchor" | "delivered" | "received";
   readonly hash: string;
 }
 
@@ -508,6 +510,8 @@ export type NodeEvent =
   }
   /** A passive anchor dropped boxes past their age. */
   | { readonly type: "anchor-mailbox"; readonly op: "expired"; readonly boxes: number }
+  /** 1:1 mail at an anchor: deposited, taken, refused (see direct_mail_events.ts). */
+  | DirectMailEvent
   /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */
   | { readonly type: "fork"; readonly fork: ForkView }
   /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */

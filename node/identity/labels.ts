@@ -87,6 +87,12 @@ export const MAILBOX_POINTER_TAG_SALT = "roj-mbox-pointer-v1";
 export const MAILBOX_POINTER_KEY_SALT = "roj-mbox-pointer-key-v1";
 /** HKDF salt, over a pairwise secret, of a pointer box's id key. */
 export const MAILBOX_POINTER_ID_SALT = "roj-mbox-pointer-id-v1";
+/**
+ * HKDF salt, over a pairwise secret, of the mailbox secret of 1:1 mail to one
+ * recipient in one time window (mailbox/direct_keys.ts); the tag, key and id
+ * key then come from it as for a group epoch's.
+ */
+export const DIRECT_MAIL_SALT = "roj-dmail-v1";
 
 // ---- Ids and associated data derived by hashing -----------------------------
 

@@ -31,6 +31,14 @@ export const ANCHOR_FEATURE = "anchor";
  */
 export const MAILBOX_FEATURE = "mailbox";
 /**
+ * Holds 1:1 mail for contacts who are offline: boxes sealed to one contact
+ * under rotating pairwise tags, through the `mbox.*` methods and under the
+ * same quotas and expiry as group mail (node/mailbox/direct_mail.ts). Listed
+ * by anchors beside `mailbox`; a member files 1:1 mail only at anchors that
+ * list it. Since protocol 1 (the 1:1 mail step).
+ */
+export const DIRECT_MAIL_FEATURE = "dmail";
+/**
  * Serves UDP hole punching (`punch.probe`, `punch.ask`, `punch.offer`): the
  * node listens for QUIC on its port (not `--no-punch`). Since protocol 1 (the
  * hole-punching step).
@@ -47,6 +55,7 @@ export type Feature =
   | typeof SYNC_FEATURE
   | typeof ANCHOR_FEATURE
   | typeof MAILBOX_FEATURE
+  | typeof DIRECT_MAIL_FEATURE
   | typeof PUNCH_FEATURE
   | typeof RELAY_FEATURE;
 
@@ -55,6 +64,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   SYNC_FEATURE,
   ANCHOR_FEATURE,
   MAILBOX_FEATURE,
+  DIRECT_MAIL_FEATURE,
   PUNCH_FEATURE,
   RELAY_FEATURE,
 ];
@@ -64,7 +74,7 @@ export const FEATURES = [SYNC_FEATURE] as const;
 
 /** What a node serves, as far as its hello is concerned. */
 export interface FeatureRoles {
-  /** A passive anchor: lists `anchor` and `mailbox`. */
+  /** A passive anchor: lists `anchor`, `mailbox` and `dmail`. */
   readonly passive: boolean;
   /** Serves QUIC and punching: lists `punch`. */
   readonly punch: boolean;
@@ -76,7 +86,7 @@ export interface FeatureRoles {
 export function helloFeatures(roles: FeatureRoles): Feature[] {
   return [
     ...FEATURES,
-    ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE] as const : []),
+    ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE, DIRECT_MAIL_FEATURE] as const : []),
     ...(roles.punch ? [PUNCH_FEATURE] as const : []),
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
   ];

@@ -44,10 +44,12 @@
  *   | 1       | UDP hole punching     | punch          | punch.probe, punch.ask, punch.offer      |
  *   | 1       | relayed sessions      | relay          | relay.open, relay.offer, reach.check     |
  *   | 1       | mailbox dedupe        | (mailbox)      | mbox.has                                 |
+ *   | 1       | 1:1 mail              | dmail          |                                          |
  *
  *   sync1    every node
  *   anchor   a passive anchor (`--passive`): holds sealed records, runs no chats
  *   mailbox  an anchor that serves the group mailbox
+ *   dmail    an anchor that holds 1:1 mail too (same methods, store, quotas and expiry)
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
  *

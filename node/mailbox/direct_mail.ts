@@ -1,0 +1,350 @@
+/**
+ * 1:1 mail: a contact's side of the anchor mailbox for direct chats, so two
+ * contacts who are never online together still talk through an anchor both
+ * use. The anchor holds the boxes in the same store, under the same quotas
+ * and expiry, as group mail (mailbox_store.ts); only the tags differ.
+ *
+ * Sending: our entries of the direct chat with contact C that C does not
+ * hold yet (above the delivered mark) and that this anchor was not handed
+ * before are sealed under C's tag of the current week (direct_keys.ts) and
+ * put, in chain order, when a session with an anchor comes up and whenever
+ * we write to C while C is not connected. Only at an anchor C uses: one that
+ * serves us the address record C sealed for us (addr.get under the pair's
+ * tag), which C hands to every anchor it reaches (discovery/). What the
+ * anchor took raises the "at-anchor" mark (the host's `anchored`), a
+ * different state from "delivered", which only C's own heads move.
+ *
+ * Receiving: on each session with an anchor, for every contact, the boxes
+ * filed for us under the weeks due (from the week before our last visit to
+ * the one after now) after the anchor's number we last read, opened, checked
+ * to be C's entries of our direct chat, and merged through the log like a
+ * push: entries held already (they came directly, or from another anchor)
+ * are duplicates, display order is the log's (Lamport, author, seq), and an
+ * entry whose predecessor is missing waits for it (seq_gap, merged again).
+ * The anchor tells us (mbox.notify) when boxes arrive under a tag we fetched.
+ *
+ * What the anchor learns: tags, box sizes, when boxes come, who uploads and
+ * who fetches under a tag (it authenticates both); not the chat, not the
+ * recipient's key or name, not a word of the text.
+ */
+import { type Clock, systemClock } from "../clock/mod.ts";
+import { decodeEntry, directChatId, type Entry, type RawEntry, toHex } from "../log/mod.ts";
+import type { ChatLog } from "../log/mod.ts";
+import { type KeyPair, x25519SharedSecret } from "../identity/mod.ts";
+import { decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import { keys } from "../store/mod.ts";
+import { bytesEqual } from "../wire/mod.ts";
+import { directMailKeys, directWindow, windowsDue } from "./direct_keys.ts";
+import { boxId, type MailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
+
+/** Bytes of boxes per put, so the request fits a frame in base64 (as for group mail). */
+const PUT_BYTES = 560 * 1024;
+/** Own entries read from the log per put. */
+const PUT_ENTRIES = 200;
+/** Boxes read from one anchor for one contact in one visit, at most (the rest next visit). */
+const MAX_VISIT_BOXES = 20_000;
+/** Entries waiting for a missing predecessor in one visit, at most. */
+const MAX_WAITING = 2_000;
+/** Contacts whose pairwise secrets are kept. */
+const SECRET_CACHE = 4096;
+
+/** What a visit did, beside its log lines (api NodeEvent "direct-mail"). */
+export type DirectMailNote =
+  | {
+    readonly op: "deposited";
+    readonly anchor: string;
+    readonly peer: Uint8Array;
+    readonly entries: number;
+    readonly seq: number;
+  }
+  | {
+    readonly op: "taken";
+    readonly anchor: string;
+    readonly peer: Uint8Array;
+    readonly fetched: number;
+    readonly stored: number;
+  }
+  | { readonly op: "refused"; readonly anchor: string; readonly peer: Uint8Array; reason: string };
+
+/** The node, as 1:1 mail sees it. */
+export interface DirectMailHost {
+  readonly log: ChatLog;
+  readonly kv: Deno.Kv;
+  readonly keyPair: KeyPair;
+  /** Dates the boxes' weeks. @default systemClock */
+  readonly clock?: Clock;
+  /** Contacts we write to and read from (not anchors, not blocked). */
+  contacts(): Uint8Array[];
+  /** Whether a session with this contact is up (then the direct sync carries our entries). */
+  online(peer: Uint8Array): boolean;
+  /** The highest own seq in the direct chat that the contact holds. */
+  delivered(chat: string, peer: Uint8Array): Promise<number>;
+  /** An anchor holds our entries of the direct chat with `peer` up to `seq`. */
+  anchored(chat: string, peer: Uint8Array, seq: number): Promise<void>;
+  /** The base64 tag under which `peer`'s address record sealed for us is filed (discovery/). */
+  recordTag(peer: Uint8Array): string;
+  /** Entries of `peer` were stored from an anchor: show them. */
+  stored(chat: string, peer: Uint8Array, entries: Entry[]): Promise<void>;
+  say(line: string): void;
+  note?(n: DirectMailNote): void;
+}
+
+/** A live session with an anchor that holds 1:1 mail. */
+interface Anchor {
+  readonly peer: Uint8Array;
+  readonly rpc: RpcSession;
+  readonly name: string;
+  /** Tags fetched in this session, to the contact (hex) they are for. */
+  readonly tags: Map<string, Uint8Array>;
+  /** Contacts (hex) this anchor served a record of: they use it. */
+  readonly uses: Set<string>;
+}
+
+/** Where we are in the boxes filed for us by one contact at one anchor. */
+interface Cursor {
+  readonly v: 1;
+  gen: string;
+  /** The window of the last visit. */
+  last?: number;
+  /** Per window, the anchor's number of the last box read. */
+  after: Record<string, number>;
+}
+
+function isCursor(v: unknown): v is Cursor {
+  const c = v as Cursor;
+  return typeof v === "object" && v !== null && c.v === 1 && typeof c.gen === "string" &&
+    typeof c.after === "object" && c.after !== null;
+}
+
+export class DirectMail {
+  readonly #host: DirectMailHost;
+  readonly #clock: Clock;
+  readonly #me: Uint8Array;
+  readonly #anchors = new Map<string, Anchor>();
+  readonly #secrets = new Map<string, Uint8Array>();
+  /** Per anchor, contact and job ("in"/"out"), the run under way. */
+  readonly #running = new Map<string, Promise<void>>();
+  /** Jobs due again after the one under way. */
+  readonly #again = new Set<string>();
+  #closed = false;
+
+  constructor(host: DirectMailHost) {
+    this.#host = host;
+    this.#clock = host.clock ?? systemClock;
+    this.#me = host.keyPair.publicKey;
+  }
+
+  /** A session with an anchor that lists 1:1 mail is up: fetch ours, then hand over what waits. */
+  attach(peer: Uint8Array, rpc: RpcSession, name: string): void {
+    const k = toHex(peer);
+    const a: Anchor = { peer, rpc, name, tags: new Map(), uses: new Set() };
+    this.#anchors.set(k, a);
+    rpc.onClose(() => {
+      if (this.#anchors.get(k) === a) this.#anchors.delete(k);
+    });
+    for (const c of this.#host.contacts()) {
+      this.#run(a, c, "in");
+      this.#run(a, c, "out");
+    }
+  }
+
+  /** We wrote to `peer`: when they are not connected, hand it to the anchors connected now. */
+  written(peer: Uint8Array): void {
+    if (this.#host.online(peer)) return;
+    for (const a of this.#anchors.values()) this.#run(a, peer, "out");
+  }
+
+  /**
+   * The anchor `anchor` said boxes arrived under `tag`: fetch them if the
+   * tag is one of ours. True when it was.
+   */
+  notified(anchor: Uint8Array, tag: string): boolean {
+    const a = this.#anchors.get(toHex(anchor));
+    const c = a?.tags.get(tag);
+    if (!a || !c) return false;
+    this.#run(a, c, "in");
+    return true;
+  }
+
+  /** Resolves when no visit is under way (tests, instead of a sleep). */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.all([...this.#running.values()]);
+  }
+
+  /** Starts no more visits (the node is stopping). */
+  close(): void {
+    this.#closed = true;
+  }
+
+  #run(a: Anchor, peer: Uint8Array, job: "in" | "out"): void {
+    if (this.#closed || a.rpc.closed) return;
+    const k = `${toHex(a.peer)}/${toHex(peer)}/${job}`;
+    if (this.#running.has(k)) {
+      this.#again.add(k);
+      return;
+    }
+    const run = (async () => {
+      do {
+        this.#again.delete(k);
+        if (a.rpc.closed) break;
+        if (job === "in") await this.#fetch(a, peer);
+        else await this.#push(a, peer);
+      } while (this.#again.has(k) && !this.#closed);
+    })().catch((err) => {
+      if (!a.rpc.closed) this.#host.say(`1:1 mail at ${a.name}: ${(err as Error).message}`);
+    }).finally(() => this.#running.delete(k));
+    this.#running.set(k, run);
+  }
+
+  #secret(peer: Uint8Array): Uint8Array {
+    const k = toHex(peer);
+    let s = this.#secrets.get(k);
+    if (!s) {
+      if (this.#secrets.size >= SECRET_CACHE) this.#secrets.clear();
+      this.#secrets.set(k, s = x25519SharedSecret(this.#host.keyPair, peer));
+    }
+    return s;
+  }
+
+  /** Whether `peer` uses anchor `a`: it serves us the record `peer` sealed for us. */
+  async #uses(a: Anchor, peer: Uint8Array): Promise<boolean> {
+    const k = toHex(peer);
+    if (a.uses.has(k)) return true;
+    const tag = this.#host.recordTag(peer);
+    const res = await a.rpc.request("addr.get", { tags: [tag] }, 30_000);
+    if (!res.items.some((i) => i.t === tag)) return false;
+    a.uses.add(k);
+    return true;
+  }
+
+  /** Hands anchor `a` our entries for `peer` that neither it nor `peer` holds, in chain order. */
+  async #push(a: Anchor, peer: Uint8Array): Promise<void> {
+    const { kv, log } = this.#host;
+    const chat = directChatId(this.#me, peer);
+    const me = toHex(this.#me);
+    const head = (await log.heads(chat)).get(me)?.seq ?? 0;
+    const key = keys.mboxPushed(a.peer, chat);
+    const pushed = (await kv.get<Record<string, number>>(key)).value ?? {};
+    let from = Math.max(Number(pushed[me] ?? 0), await this.#host.delivered(chat, peer));
+    if (from >= head || a.rpc.closed || !await this.#uses(a, peer)) return;
+    const mk = directMailKeys(this.#secret(peer), peer, directWindow(this.#clock.now()));
+    let handed = 0;
+    while (from < head && !a.rpc.closed) {
+      const entries = await log.entriesAfter(chat, this.#me, from, PUT_ENTRIES);
+      if (entries.length === 0) break;
+      const items: Array<{ i: string; b: string }> = [];
+      let bytes = 0;
+      for (const e of entries) {
+        const box = sealBox(mk, e.signed, e.sig);
+        if (items.length > 0 && bytes + box.length > PUT_BYTES) break;
+        items.push({ i: boxId(mk, e.hash), b: encodeB64(box) });
+        bytes += box.length;
+      }
+      const res = await a.rpc.request("mbox.put", { tag: mk.tag, items }, 30_000);
+      const taken = Math.min(res.taken, items.length);
+      if (taken > 0) {
+        from = entries[taken - 1]!.seq;
+        handed += taken;
+        pushed[me] = from;
+        await kv.set(key, pushed);
+        await this.#host.anchored(chat, peer, from);
+      }
+      if (res.reason || taken < items.length) {
+        const reason = res.reason ?? "refused";
+        this.#host.say(`${a.name} holds no more 1:1 mail from us: ${reason}`);
+        this.#host.note?.({ op: "refused", anchor: a.name, peer, reason });
+        break;
+      }
+    }
+    if (handed > 0) {
+      this.#host.note?.({ op: "deposited", anchor: a.name, peer, entries: handed, seq: from });
+    }
+  }
+
+  /** Fetches and merges what `peer` filed for us at anchor `a` since the last visit. */
+  async #fetch(a: Anchor, peer: Uint8Array): Promise<void> {
+    const { kv } = this.#host;
+    const chat = directChatId(this.#me, peer);
+    const ck = keys.mboxCursor(a.peer, `dm:${toHex(peer)}`);
+    const saved = (await kv.get<unknown>(ck)).value;
+    const cursor: Cursor = isCursor(saved) ? saved : { v: 1, gen: "", after: {} };
+    const now = this.#clock.now();
+    const windows = windowsDue(cursor.last, now);
+    const secret = this.#secret(peer);
+    const tally = { fetched: 0, stored: 0, bad: 0 };
+    let waiting: RawEntry[] = [];
+    for (const w of windows) {
+      const mk = directMailKeys(secret, this.#me, w);
+      a.tags.set(mk.tag, peer);
+      let after = cursor.after[w] ?? 0;
+      for (let more = true; more && !a.rpc.closed && tally.fetched < MAX_VISIT_BOXES;) {
+        const res = await a.rpc.request("mbox.get", { tag: mk.tag, after, limit: 500 }, 30_000);
+        if (res.gen !== cursor.gen) {
+          // A new mailbox (its data was lost): every window is read again from 0.
+          const stale = cursor.gen !== "";
+          cursor.gen = res.gen;
+          cursor.after = {};
+          if (stale && after > 0) {
+            after = 0;
+            continue;
+          }
+        }
+        const raws: RawEntry[] = [];
+        for (const item of res.items) {
+          after = Math.max(after, item.n);
+          const raw = this.#open(mk, item.b, chat, peer);
+          if (raw) raws.push(raw);
+          else tally.bad++;
+        }
+        tally.fetched += raws.length;
+        waiting = await this.#merge(chat, peer, [...waiting, ...raws], tally);
+        cursor.after[w] = after;
+        more = res.more && res.items.length > 0;
+      }
+    }
+    cursor.last = directWindow(now);
+    const keep = new Set(windows.map(String));
+    cursor.after = Object.fromEntries(Object.entries(cursor.after).filter(([w]) => keep.has(w)));
+    await kv.set(ck, cursor);
+    if (tally.bad > 0) this.#host.say(`1:1 mail at ${a.name}: ${tally.bad} boxes did not open`);
+    if (tally.fetched > 0) {
+      this.#host.note?.({
+        op: "taken",
+        anchor: a.name,
+        peer,
+        fetched: tally.fetched,
+        stored: tally.stored,
+      });
+    }
+  }
+
+  /** One box as `peer`'s entry of our direct chat; null when it is not. */
+  #open(mk: MailboxKeys, b64: string, chat: string, peer: Uint8Array): RawEntry | null {
+    try {
+      const raw = openBox(mk, decodeB64(b64));
+      if (!raw) return null;
+      const e = decodeEntry(raw.signed);
+      return e.chat === chat && bytesEqual(e.author, peer) ? raw : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Merges entries; resolves with those still waiting for a predecessor (bounded). */
+  async #merge(
+    chat: string,
+    peer: Uint8Array,
+    raws: RawEntry[],
+    tally: { stored: number },
+  ): Promise<RawEntry[]> {
+    if (raws.length === 0) return [];
+    const res = await this.#host.log.merge(chat, raws);
+    if (res.stored.length > 0) {
+      tally.stored += res.stored.length;
+      await this.#host.stored(chat, peer, res.stored);
+    }
+    const gaps = new Set(res.rejected.filter((r) => r.code === "seq_gap").map((r) => r.seq));
+    if (gaps.size === 0) return [];
+    return raws.filter((r) => gaps.has(decodeEntry(r.signed).seq)).slice(-MAX_WAITING);
+  }
+}
