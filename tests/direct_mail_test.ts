@@ -139,6 +139,82 @@ Deno.test("1:1 mail: the same entries arriving directly as well are taken once, 
   }
 });
 
+Deno.test("1:1 mail: tags rotate weekly; bob away for weeks still gets every message, in order", async () => {
+  let clock = Date.UTC(2026, 11, 3, 12);
+  const now = () => clock;
+  await using anchor = await startTestNode("hive", { host: "127.0.0.110", passive: true, now });
+  const a = await startTestNode("alice", { host: "127.0.0.111", now });
+  const b = await startTestNode("bob", { host: "127.0.0.112", now });
+  let a2: TestNode | undefined;
+  let b2: TestNode | undefined;
+  try {
+    await setUp(anchor, a, b);
+    await b.stop();
+    await a.node.call("send", { chat: "bob", text: "week one" });
+    await a.waitFor((e) => e.type === "direct-mail" && e.op === "deposited" && e.seq >= 1, 15_000);
+    await a.stop();
+    // Nine days on, alice writes again: filed under the new week's tag.
+    clock += 9 * 86_400_000;
+    a2 = await startTestNode("alice", { host: "127.0.0.111", dir: a.dir, now });
+    await a2.node.call("send", { chat: "bob", text: "week two" });
+    await a2.waitFor((e) => e.type === "direct-mail" && e.op === "deposited" && e.seq >= 2, 15_000);
+    await a2.stop();
+    // Bob, back after sixteen days, finds both weeks'.
+    clock += 7 * 86_400_000;
+    b2 = await startTestNode("bob", { host: "127.0.0.112", dir: b.dir, now });
+    await until(
+      async () => (await texts(b2!, "alice")).length === 2,
+      20_000,
+      "bob reads both weeks' messages",
+    );
+    assert.deepEqual(await texts(b2, "alice"), ["week one", "week two"]);
+  } finally {
+    await a.stop();
+    await b.stop();
+    await a2?.stop();
+    await b2?.stop();
+  }
+  // The anchor filed them under two tags (boxes of group mail aside, there is none here).
+  await anchor.stop();
+  const kv = await Deno.openKv(`${anchor.dir}/roj.kv`);
+  try {
+    const tags = new Set<string>();
+    for await (const r of kv.list({ prefix: ["mbox"] })) {
+      if (r.key.length === 3) tags.add(String(r.key[1]));
+    }
+    assert.equal(tags.size, 2);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("1:1 mail: a full quota is refused with a reason; what was refused stays stored, not at-anchor", async () => {
+  await using anchor = await startTestNode("hive", {
+    host: "127.0.0.113",
+    passive: true,
+    mailbox: { perUploaderBoxes: 2 },
+  });
+  await using a = await startTestNode("alice", { host: "127.0.0.114" });
+  const b = await startTestNode("bob", { host: "127.0.0.115" });
+  try {
+    await setUp(anchor, a, b);
+    await b.stop();
+    for (const text of ["one", "two", "three"]) await a.node.call("send", { chat: "bob", text });
+    await a.waitFor(
+      (e) =>
+        e.type === "direct-mail" && e.op === "refused" && e.anchor === "hive" && e.chat === "bob",
+      15_000,
+    );
+    await anchor.waitFor((e) =>
+      e.type === "anchor-mailbox" && e.op === "refused" && e.peer === "alice" && e.code === "quota"
+    );
+    await a.node.directMailIdle();
+    assert.deepEqual(await states(a, "bob"), ["at-anchor", "at-anchor", "stored"]);
+  } finally {
+    await b.stop();
+  }
+});
+
 /** Every file under `dir`, recursively. */
 async function folderBytes(dir: string): Promise<Array<{ path: string; bytes: Uint8Array }>> {
   const out: Array<{ path: string; bytes: Uint8Array }> = [];
