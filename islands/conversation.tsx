@@ -60,7 +60,10 @@ function stateLabel(m: MessageView): { text: string; title: string } | null {
   if (!m.mine || m.state === "received") return null;
   if (m.state === "delivered") return { text: "✓ delivered", title: "their node has it" };
   if (m.state === "at-anchor") {
-    return { text: "→ at anchor", title: "an anchor you both use holds it for them" };
+    return {
+      text: "→ at anchor",
+      title: "an anchor you both use, or a friend of both, holds it for them",
+    };
   }
   return { text: "· stored", title: "stored here, not yet delivered" };
 }

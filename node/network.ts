@@ -80,6 +80,7 @@ export class Network {
       passive: this.#o.passive,
       punch: this.#quic !== undefined,
       relay: relaying,
+      carry: this.#o.carry,
     });
   }
 

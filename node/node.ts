@@ -141,6 +141,7 @@ export class RojNode implements NodeApi {
   async start(): Promise<void> {
     await this.#s.network.start();
     this.#s.anchorMailbox?.startSweeping();
+    this.#s.carryMailbox?.startSweeping();
     if (this.#o.passive) {
       this.#s.bus.say(
         `passive anchor: ${this.contacts.all().length} members, ${this.#s.discovery.sealed.size} sealed records held`,
@@ -176,6 +177,7 @@ export class RojNode implements NodeApi {
     const s = this.#s;
     s.discovery.close();
     s.anchorMailbox?.close();
+    s.carryMailbox?.close();
     s.mailbox.close();
     s.directMail.close();
     s.groupService.close();

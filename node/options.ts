@@ -31,6 +31,8 @@ export interface NodeOptions {
   interfacePollMs?: number;
   /** Timeout for each dial. @default 5000 */
   dialTimeoutMs?: number;
+  /** Carry 1:1 mail between contacts (`false` is `--no-carry`); never on an anchor. @default true */
+  carry?: boolean;
   /** A passive anchor's group mailbox bounds. @default DEFAULT_MAILBOX_LIMITS */
   mailbox?: Partial<MailboxLimits>;
   /** Serve QUIC on the listen port (UDP) and punch through NATs. @default true */
@@ -64,6 +66,8 @@ export interface ResolvedOptions {
   readonly dialTimeoutMs: number;
   /** Bounds over the mailbox's own defaults (mailbox/DEFAULT_MAILBOX_LIMITS). */
   readonly mailbox: Partial<MailboxLimits>;
+  /** Holds 1:1 mail between contacts (a person's node, not `--no-carry`). */
+  readonly carry: boolean;
   readonly quic: boolean;
   readonly relay: RelayOptions & RelayTiming;
   readonly portMap: boolean;
@@ -97,6 +101,7 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     interfacePollMs: options.interfacePollMs ?? 5000,
     dialTimeoutMs: options.dialTimeoutMs ?? 5000,
     mailbox: options.mailbox ?? {},
+    carry: !passive && (options.carry ?? true),
     quic: options.quic ?? true,
     relay: options.relay ?? {},
     portMap: options.portMap ?? false,

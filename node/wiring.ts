@@ -27,6 +27,7 @@ import type { ChatLog } from "./log/mod.ts";
 import {
   AnchorMailbox,
   anchorMailboxEvent,
+  CARRY_LIMITS,
   DirectMail,
   directMailEvent,
   GroupMailbox,
@@ -35,7 +36,13 @@ import {
 } from "./mailbox/mod.ts";
 import { Network } from "./network.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { DIRECT_MAIL_FEATURE, encodeB64, MAILBOX_FEATURE, peerHas } from "./protocol/mod.ts";
+import {
+  CARRY_FEATURE,
+  DIRECT_MAIL_FEATURE,
+  encodeB64,
+  MAILBOX_FEATURE,
+  peerHas,
+} from "./protocol/mod.ts";
 import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
 import { keys } from "./store/mod.ts";
@@ -70,6 +77,8 @@ export interface Services {
   readonly mailbox: GroupMailbox;
   readonly directMail: DirectMail;
   readonly anchorMailbox: AnchorMailbox | undefined;
+  /** A person's node that carries 1:1 mail between its contacts (not `--no-carry`). */
+  readonly carryMailbox: AnchorMailbox | undefined;
   readonly discovery: Discovery;
   readonly relay: Relay;
   readonly network: Network;
@@ -230,6 +239,13 @@ export async function wire(
       name: (peer) => b.contacts.get(peer)?.name ?? fingerprint(peer),
     })
     : undefined;
+  const carryMailbox = o.carry
+    ? new AnchorMailbox(await MailboxStore.open(profile.store, CARRY_LIMITS), {
+      clock,
+      log: (line) => bus.say(line),
+      name: contactName,
+    })
+    : undefined;
   const inviteFlow = new InviteFlow({
     me,
     name: profile.name,
@@ -277,7 +293,7 @@ export async function wire(
   // Every session with a contact serves all of these, registered before its first frame.
   sessions.onServe((rpc, peer) => {
     discovery.serve(rpc, peer);
-    anchorMailbox?.serve(rpc, peer);
+    (anchorMailbox ?? carryMailbox)?.serve(rpc, peer);
     network.serve(rpc, peer);
     relay.serve(rpc, peer);
     if (!o.passive) syncs.serve(rpc, peer);
@@ -289,8 +305,11 @@ export async function wire(
     if (s.anchor && !o.passive && peerHas(s.rpc.peerHello, MAILBOX_FEATURE)) {
       mailbox.attach(s.peer, s.rpc, s.contact.name);
       if (peerHas(s.rpc.peerHello, DIRECT_MAIL_FEATURE)) {
-        directMail.attach(s.peer, s.rpc, s.contact.name);
+        directMail.attach(s.peer, s.rpc, s.contact.name, "anchor");
       }
+    }
+    if (!s.anchor && !o.passive && peerHas(s.rpc.peerHello, CARRY_FEATURE)) {
+      directMail.attach(s.peer, s.rpc, s.contact.name, "friend");
     }
     if (s.client && s.via === undefined) relay.noteClient(s.peer, s.client);
     relay.onSession({
@@ -355,6 +374,7 @@ export async function wire(
     mailbox,
     directMail,
     anchorMailbox,
+    carryMailbox,
     discovery,
     relay,
     network,

@@ -36,6 +36,8 @@ export interface TestNodeOptions {
   relay?: NodeOptions["relay"];
   /** Serve QUIC and punch. @default true */
   quic?: boolean;
+  /** Carry 1:1 mail between contacts (`false`: `--no-carry`). @default true */
+  carry?: boolean;
 }
 
 /** Polls `check` until it is true. */
@@ -71,6 +73,7 @@ export async function startTestNode(
     ...(options.advertise ? { advertise: options.advertise } : {}),
     ...(options.relay ? { relay: options.relay } : {}),
     ...(options.quic !== undefined ? { quic: options.quic } : {}),
+    ...(options.carry !== undefined ? { carry: options.carry } : {}),
   });
   const waiters = new Set<{ match: (e: NodeEvent) => boolean; resolve: (e: NodeEvent) => void }>();
   node.subscribe((e) => {

@@ -1,7 +1,7 @@
 /**
  * 1:1 mail: two contacts who are never online together still talk through
  * a passive anchor both use, which holds only sealed boxes under tags that
- * name neither of them.
+ * name neither of them, or through a mutual friend who carries them.
  */
 import assert from "node:assert/strict";
 import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
@@ -210,6 +210,73 @@ Deno.test("1:1 mail: a full quota is refused with a reason; what was refused sta
     );
     await a.node.directMailIdle();
     assert.deepEqual(await states(a, "bob"), ["at-anchor", "at-anchor", "stored"]);
+  } finally {
+    await b.stop();
+  }
+});
+
+// Carried by a mutual friend: alice and bob are never online together and share no anchor,
+// but carol is online when each of them is. `--no-carry` (carry: false) holds nobody's mail.
+
+/** Three contacts of each other; carol holds bob's sealed address record for alice. */
+async function setUpFriends(a: TestNode, b: TestNode, c: TestNode): Promise<void> {
+  await befriend(a, b);
+  await befriend(a, c);
+  await befriend(b, c);
+  await b.waitFor((e) => e.type === "records-handed" && e.peer === "carol" && e.ok, 10_000);
+}
+
+Deno.test("1:1 mail: a mutual friend online with each in turn carries alice's messages to bob", async () => {
+  await using c = await startTestNode("carol", { host: "127.0.0.121" });
+  const a = await startTestNode("alice", { host: "127.0.0.122" });
+  const b = await startTestNode("bob", { host: "127.0.0.123" });
+  let b2: TestNode | undefined;
+  try {
+    await setUpFriends(a, b, c);
+    await b.stop();
+    const sent = ["one", "two", "three"];
+    for (const text of sent) await a.node.call("send", { chat: "bob", text });
+    await a.waitFor((e) =>
+      e.type === "direct-mail" && e.op === "deposited" && e.by === "friend" &&
+      e.anchor === "carol" && e.chat === "bob" && e.seq >= 3, 15_000);
+    await a.node.directMailIdle();
+    assert.deepEqual(await states(a, "bob"), ["at-anchor", "at-anchor", "at-anchor"]);
+    await a.stop();
+
+    b2 = await startTestNode("bob", { host: "127.0.0.123", dir: b.dir });
+    await until(
+      async () => (await texts(b2!, "alice")).length === sent.length,
+      20_000,
+      "bob gets alice's messages from carol",
+    );
+    assert.deepEqual(await texts(b2, "alice"), sent);
+    const taken = await b2.waitFor((e) =>
+      e.type === "direct-mail" && e.op === "taken" && e.by === "friend" && e.anchor === "carol"
+    );
+    assert.ok(taken.type === "direct-mail" && taken.op === "taken" && taken.stored === 3);
+    assert.ok(!sawSession(b2, "alice"), "bob had a session with alice");
+    // Carol carried them but could not read them: her own chats hold none of it.
+    assert.deepEqual(await texts(c, "alice"), []);
+    assert.deepEqual(await texts(c, "bob"), []);
+  } finally {
+    await a.stop();
+    await b.stop();
+    await b2?.stop();
+  }
+});
+
+Deno.test("1:1 mail: a friend running --no-carry holds none of it; the message stays stored", async () => {
+  await using c = await startTestNode("carol", { host: "127.0.0.124", carry: false });
+  await using a = await startTestNode("alice", { host: "127.0.0.125" });
+  const b = await startTestNode("bob", { host: "127.0.0.126" });
+  try {
+    await setUpFriends(a, b, c);
+    await b.stop();
+    await a.node.call("send", { chat: "bob", text: "anyone?" });
+    // Carol lists no "carry": alice attaches no mailbox of hers, so nothing is under way.
+    await a.node.directMailIdle();
+    assert.deepEqual(await states(a, "bob"), ["stored"]);
+    assert.ok(!a.events.some((e) => e.type === "direct-mail"));
   } finally {
     await b.stop();
   }

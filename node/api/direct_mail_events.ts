@@ -1,7 +1,8 @@
 /**
  * The NodeEvents of 1:1 mail (node/mailbox/direct_mail.ts), part of api.ts's
  * NodeEvent union, kept here so that the union stays short. `chat` is the
- * contact's chat as this node names it, `anchor` the anchor's name.
+ * contact's chat as this node names it, `anchor` the holder's name: an
+ * anchor's (`by` "anchor") or a contact's who carries (`by` "friend").
  *
  * "deposited": the anchor now holds our entries up to `seq` for the contact
  * (`entries` handed over now); "taken": a visit fetched `fetched` of the
@@ -12,6 +13,7 @@
 export type DirectMailEvent =
   | {
     readonly type: "direct-mail";
+    readonly by: "anchor" | "friend";
     readonly op: "deposited";
     readonly anchor: string;
     readonly chat: string;
@@ -20,6 +22,7 @@ export type DirectMailEvent =
   }
   | {
     readonly type: "direct-mail";
+    readonly by: "anchor" | "friend";
     readonly op: "taken";
     readonly anchor: string;
     readonly chat: string;
@@ -28,6 +31,7 @@ export type DirectMailEvent =
   }
   | {
     readonly type: "direct-mail";
+    readonly by: "anchor" | "friend";
     readonly op: "refused";
     readonly anchor: string;
     readonly chat: string;

@@ -23,9 +23,17 @@
  * entry whose predecessor is missing waits for it (seq_gap, merged again).
  * The anchor tells us (mbox.notify) when boxes arrive under a tag we fetched.
  *
- * What the anchor learns: tags, box sizes, when boxes come, who uploads and
- * who fetches under a tag (it authenticates both); not the chat, not the
- * recipient's key or name, not a word of the text.
+ * Carrying: a contact's node that lists `carry` (not `--no-carry`) holds
+ * such boxes too, in a small mailbox of its own (CARRY_LIMITS), and is used
+ * like an anchor, on the same evidence: it serves us the record the
+ * recipient sealed for us, which the recipient hands to every contact it
+ * reaches. So a mutual friend online when each of the two is carries the
+ * mail between them.
+ *
+ * What the holder learns: tags, box sizes, when boxes come, who uploads and
+ * who fetches under a tag (it authenticates both: a friend who carries
+ * knows both, so learns that one writes to the other); not the chat, not a
+ * word of the text, and an anchor not the recipient's key or name.
  */
 import { type Clock, systemClock } from "../clock/mod.ts";
 import { decodeEntry, directChatId, type Entry, type RawEntry, toHex } from "../log/mod.ts";
@@ -36,6 +44,16 @@ import { keys } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { directMailKeys, directWindow, windowsDue } from "./direct_keys.ts";
 import { boxId, type MailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
+import type { MailboxLimits } from "./mailbox_store.ts";
+
+/** What a person's node carries for its contacts at most (anchors: DEFAULT_MAILBOX_LIMITS). */
+export const CARRY_LIMITS: MailboxLimits = {
+  perUploaderBoxes: 2_000,
+  perUploaderBytes: 16 * 1024 * 1024,
+  totalBoxes: 20_000,
+  totalBytes: 256 * 1024 * 1024,
+  ttlMs: 14 * 86_400_000,
+};
 
 /** Bytes of boxes per put, so the request fits a frame in base64 (as for group mail). */
 const PUT_BYTES = 560 * 1024;
@@ -48,10 +66,14 @@ const MAX_WAITING = 2_000;
 /** Contacts whose pairwise secrets are kept. */
 const SECRET_CACHE = 4096;
 
-/** What a visit did, beside its log lines (api NodeEvent "direct-mail"). */
+/** Who holds mail: an anchor, or a contact carrying it. */
+export type Holder = "anchor" | "friend";
+
+/** What a visit did, beside its log lines (api NodeEvent "direct-mail"); `anchor` names the holder. */
 export type DirectMailNote =
   | {
     readonly op: "deposited";
+    readonly by: Holder;
     readonly anchor: string;
     readonly peer: Uint8Array;
     readonly entries: number;
@@ -59,12 +81,19 @@ export type DirectMailNote =
   }
   | {
     readonly op: "taken";
+    readonly by: Holder;
     readonly anchor: string;
     readonly peer: Uint8Array;
     readonly fetched: number;
     readonly stored: number;
   }
-  | { readonly op: "refused"; readonly anchor: string; readonly peer: Uint8Array; reason: string };
+  | {
+    readonly op: "refused";
+    readonly by: Holder;
+    readonly anchor: string;
+    readonly peer: Uint8Array;
+    readonly reason: string;
+  };
 
 /** The node, as 1:1 mail sees it. */
 export interface DirectMailHost {
@@ -89,11 +118,12 @@ export interface DirectMailHost {
   note?(n: DirectMailNote): void;
 }
 
-/** A live session with an anchor that holds 1:1 mail. */
+/** A live session with an anchor, or a contact carrying, that holds 1:1 mail. */
 interface Anchor {
   readonly peer: Uint8Array;
   readonly rpc: RpcSession;
   readonly name: string;
+  readonly by: Holder;
   /** Tags fetched in this session, to the contact (hex) they are for. */
   readonly tags: Map<string, Uint8Array>;
   /** Contacts (hex) this anchor served a record of: they use it. */
@@ -134,15 +164,24 @@ export class DirectMail {
     this.#me = host.keyPair.publicKey;
   }
 
-  /** A session with an anchor that lists 1:1 mail is up: fetch ours, then hand over what waits. */
-  attach(peer: Uint8Array, rpc: RpcSession, name: string): void {
+  /**
+   * A session with an anchor that lists 1:1 mail (`by` "anchor"), or with a
+   * contact that carries (`by` "friend"), is up: fetch ours, then hand over
+   * what waits. On a friend's session this serves its notices too (on an
+   * anchor's, the group mailbox does and passes them to `notified`).
+   */
+  attach(peer: Uint8Array, rpc: RpcSession, name: string, by: Holder): void {
     const k = toHex(peer);
-    const a: Anchor = { peer, rpc, name, tags: new Map(), uses: new Set() };
+    const a: Anchor = { peer, rpc, name, by, tags: new Map(), uses: new Set() };
     this.#anchors.set(k, a);
     rpc.onClose(() => {
       if (this.#anchors.get(k) === a) this.#anchors.delete(k);
     });
+    if (by === "friend") {
+      rpc.handle("mbox.notify", ({ tag }) => (this.notified(peer, tag), Promise.resolve({})));
+    }
     for (const c of this.#host.contacts()) {
+      if (toHex(c) === k) continue;
       this.#run(a, c, "in");
       this.#run(a, c, "out");
     }
@@ -226,7 +265,8 @@ export class DirectMail {
     const key = keys.mboxPushed(a.peer, chat);
     const pushed = (await kv.get<Record<string, number>>(key)).value ?? {};
     let from = Math.max(Number(pushed[me] ?? 0), await this.#host.delivered(chat, peer));
-    if (from >= head || a.rpc.closed || !await this.#uses(a, peer)) return;
+    if (from >= head || a.rpc.closed || this.#host.online(peer)) return;
+    if (!await this.#uses(a, peer)) return;
     const mk = directMailKeys(this.#secret(peer), peer, directWindow(this.#clock.now()));
     let handed = 0;
     while (from < head && !a.rpc.closed) {
@@ -252,12 +292,19 @@ export class DirectMail {
       if (res.reason || taken < items.length) {
         const reason = res.reason ?? "refused";
         this.#host.say(`${a.name} holds no more 1:1 mail from us: ${reason}`);
-        this.#host.note?.({ op: "refused", anchor: a.name, peer, reason });
+        this.#host.note?.({ op: "refused", by: a.by, anchor: a.name, peer, reason });
         break;
       }
     }
     if (handed > 0) {
-      this.#host.note?.({ op: "deposited", anchor: a.name, peer, entries: handed, seq: from });
+      this.#host.note?.({
+        op: "deposited",
+        by: a.by,
+        anchor: a.name,
+        peer,
+        entries: handed,
+        seq: from,
+      });
     }
   }
 
@@ -310,6 +357,7 @@ export class DirectMail {
     if (tally.fetched > 0) {
       this.#host.note?.({
         op: "taken",
+        by: a.by,
         anchor: a.name,
         peer,
         fetched: tally.fetched,

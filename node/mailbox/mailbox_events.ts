@@ -51,7 +51,7 @@ export function directMailEvent(
   n: DirectMailNote,
   chatName: (peer: Uint8Array) => string,
 ): NodeEvent {
-  const at = { type: "direct-mail", anchor: n.anchor, chat: chatName(n.peer) } as const;
+  const at = { type: "direct-mail", by: n.by, anchor: n.anchor, chat: chatName(n.peer) } as const;
   switch (n.op) {
     case "deposited":
       return { ...at, op: "deposited", entries: n.entries, seq: n.seq };

@@ -34,7 +34,13 @@ export {
 } from "./mailbox_store.ts";
 export { AnchorMailbox, type AnchorMailboxNote } from "./anchor_mailbox.ts";
 export { GroupMailbox } from "./group_mailbox.ts";
-export { DirectMail, type DirectMailHost, type DirectMailNote } from "./direct_mail.ts";
+export {
+  CARRY_LIMITS,
+  DirectMail,
+  type DirectMailHost,
+  type DirectMailNote,
+  type Holder,
+} from "./direct_mail.ts";
 export { DIRECT_WINDOW_MS, directMailKeys, directWindow } from "./direct_keys.ts";
 export { anchorMailboxEvent, directMailEvent, mailboxEvent } from "./mailbox_events.ts";
 export type { GroupMailboxHost, MailboxNote, MailboxProgress } from "./visit_context.ts";

@@ -50,6 +50,15 @@ export const PUNCH_FEATURE = "punch";
  */
 export const RELAY_FEATURE = "relay";
 
+/**
+ * Carries 1:1 mail between its contacts: holds boxes sealed to one contact
+ * of its, left by another, under the `mbox.*` methods with small bounds
+ * (mailbox/direct_mail.ts `CARRY_LIMITS`). Listed by people's nodes unless
+ * `--no-carry`; never by an anchor (which lists `dmail`). Since protocol 1
+ * (the 1:1 mail step).
+ */
+export const CARRY_FEATURE = "carry";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -57,7 +66,8 @@ export type Feature =
   | typeof MAILBOX_FEATURE
   | typeof DIRECT_MAIL_FEATURE
   | typeof PUNCH_FEATURE
-  | typeof RELAY_FEATURE;
+  | typeof RELAY_FEATURE
+  | typeof CARRY_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -67,6 +77,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DIRECT_MAIL_FEATURE,
   PUNCH_FEATURE,
   RELAY_FEATURE,
+  CARRY_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -80,6 +91,8 @@ export interface FeatureRoles {
   readonly punch: boolean;
   /** Relays for contacts: lists `relay`. */
   readonly relay: boolean;
+  /** Carries 1:1 mail between contacts: lists `carry`. @default false */
+  readonly carry?: boolean;
 }
 
 /** The features a node with these roles lists in its hello, in wire order. */
@@ -89,6 +102,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE, DIRECT_MAIL_FEATURE] as const : []),
     ...(roles.punch ? [PUNCH_FEATURE] as const : []),
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
+    ...(roles.carry ? [CARRY_FEATURE] as const : []),
   ];
 }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   ALL_FEATURES,
   ANCHOR_FEATURE,
+  CARRY_FEATURE,
   DIRECT_MAIL_FEATURE,
   FEATURES,
   helloFeatures,
@@ -14,6 +15,9 @@ import {
 import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
 
+/** Every feature string, in the order a hello lists them. */
+const WIRE = ["sync1", "anchor", "mailbox", "dmail", "punch", "relay", "carry"];
+
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
   // A rename would make old and new nodes stop seeing each other's roles.
   assert.deepEqual(
@@ -24,10 +28,11 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DIRECT_MAIL_FEATURE,
       PUNCH_FEATURE,
       RELAY_FEATURE,
+      CARRY_FEATURE,
     ],
-    ["sync1", "anchor", "mailbox", "dmail", "punch", "relay"],
+    WIRE,
   );
-  assert.deepEqual(ALL_FEATURES, ["sync1", "anchor", "mailbox", "dmail", "punch", "relay"]);
+  assert.deepEqual(ALL_FEATURES, WIRE);
   assert.deepEqual([...FEATURES], ["sync1"]);
   assert.equal(new Set(ALL_FEATURES).size, ALL_FEATURES.length);
   const hello = { t: "hello", v: 1, features: [...ALL_FEATURES], name: "a" };
@@ -49,6 +54,11 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
   assert.deepEqual(of(false, true, true), ["sync1", "punch", "relay"]);
   assert.deepEqual(of(true, false, false), ["sync1", "anchor", "mailbox", "dmail"]);
   assert.deepEqual(of(false, false, true), ["sync1", "relay"]);
+  assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: true, carry: true }), [
+    "sync1",
+    "relay",
+    "carry",
+  ]);
 });
 
 Deno.test("peerHas: only what the peer listed; nothing before its hello", () => {

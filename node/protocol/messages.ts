@@ -45,11 +45,13 @@
  *   | 1       | relayed sessions      | relay          | relay.open, relay.offer, reach.check     |
  *   | 1       | mailbox dedupe        | (mailbox)      | mbox.has                                 |
  *   | 1       | 1:1 mail              | dmail          |                                          |
+ *   | 1       | carrying 1:1 mail     | carry          |                                          |
  *
  *   sync1    every node
  *   anchor   a passive anchor (`--passive`): holds sealed records, runs no chats
  *   mailbox  an anchor that serves the group mailbox
  *   dmail    an anchor that holds 1:1 mail too (same methods, store, quotas and expiry)
+ *   carry    a person's node that holds 1:1 mail between its contacts (mbox.*; not `--no-carry`)
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
  *
