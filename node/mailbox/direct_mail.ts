@@ -61,8 +61,13 @@ const PUT_BYTES = 560 * 1024;
 const PUT_ENTRIES = 200;
 /** Boxes read from one anchor for one contact in one visit, at most (the rest next visit). */
 const MAX_VISIT_BOXES = 20_000;
-/** Entries waiting for a missing predecessor in one visit, at most. */
-const MAX_WAITING = 2_000;
+/** Bytes of entries waiting for a missing predecessor in one visit, at most (the lowest seqs). */
+const MAX_WAITING_BYTES = 8 * 1024 * 1024;
+/**
+ * Jobs (one contact's fetch or hand-over) at once per session with a holder:
+ * each has one request in flight, and a peer answers `busy` past 64.
+ */
+const JOBS_PER_ANCHOR = 4;
 /** Contacts whose pairwise secrets are kept. */
 const SECRET_CACHE = 4096;
 
@@ -128,6 +133,9 @@ interface Anchor {
   readonly tags: Map<string, Uint8Array>;
   /** Contacts (hex) this anchor served a record of: they use it. */
   readonly uses: Set<string>;
+  /** Jobs running on this session, and those waiting for a slot. */
+  busy: number;
+  readonly queue: Array<() => void>;
 }
 
 /** Where we are in the boxes filed for us by one contact at one anchor. */
@@ -172,7 +180,16 @@ export class DirectMail {
    */
   attach(peer: Uint8Array, rpc: RpcSession, name: string, by: Holder): void {
     const k = toHex(peer);
-    const a: Anchor = { peer, rpc, name, by, tags: new Map(), uses: new Set() };
+    const a: Anchor = {
+      peer,
+      rpc,
+      name,
+      by,
+      tags: new Map(),
+      uses: new Set(),
+      busy: 0,
+      queue: [],
+    };
     this.#anchors.set(k, a);
     rpc.onClose(() => {
       if (this.#anchors.get(k) === a) this.#anchors.delete(k);
@@ -225,14 +242,35 @@ export class DirectMail {
     const run = (async () => {
       do {
         this.#again.delete(k);
-        if (a.rpc.closed) break;
-        if (job === "in") await this.#fetch(a, peer);
-        else await this.#push(a, peer);
+        await this.#slot(a);
+        try {
+          if (a.rpc.closed) break;
+          if (job === "in") await this.#fetch(a, peer);
+          else await this.#push(a, peer);
+        } finally {
+          this.#release(a);
+        }
       } while (this.#again.has(k) && !this.#closed);
     })().catch((err) => {
       if (!a.rpc.closed) this.#host.say(`1:1 mail at ${a.name}: ${(err as Error).message}`);
     }).finally(() => this.#running.delete(k));
     this.#running.set(k, run);
+  }
+
+  /** Waits for one of the anchor's JOBS_PER_ANCHOR slots. */
+  #slot(a: Anchor): Promise<void> {
+    if (a.busy < JOBS_PER_ANCHOR) {
+      a.busy++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => a.queue.push(resolve));
+  }
+
+  /** Gives a slot to the next job waiting, else back. */
+  #release(a: Anchor): void {
+    const next = a.queue.shift();
+    if (next) next();
+    else a.busy--;
   }
 
   #secret(peer: Uint8Array): Uint8Array {
@@ -393,6 +431,15 @@ export class DirectMail {
     }
     const gaps = new Set(res.rejected.filter((r) => r.code === "seq_gap").map((r) => r.seq));
     if (gaps.size === 0) return [];
-    return raws.filter((r) => gaps.has(decodeEntry(r.signed).seq)).slice(-MAX_WAITING);
+    const waiting = raws.map((r) => ({ r, seq: decodeEntry(r.signed).seq }))
+      .filter((w) => gaps.has(w.seq)).sort((x, y) => x.seq - y.seq);
+    const kept: RawEntry[] = [];
+    let bytes = 0;
+    for (const { r } of waiting) {
+      bytes += r.signed.length + r.sig.length;
+      if (bytes > MAX_WAITING_BYTES) break;
+      kept.push(r);
+    }
+    return kept;
   }
 }
