@@ -139,6 +139,55 @@ Deno.test("1:1 mail: the same entries arriving directly as well are taken once, 
   }
 });
 
+Deno.test("1:1 mail: entries bob took directly are duplicates when the anchor's copies reach him later", async () => {
+  const anchor = await startTestNode("hive", { host: "127.0.0.116", passive: true });
+  await using a = await startTestNode("alice", { host: "127.0.0.117" });
+  const b = await startTestNode("bob", { host: "127.0.0.118" });
+  let anchor2: TestNode | undefined;
+  let b2: TestNode | undefined;
+  try {
+    await setUp(anchor, a, b);
+    await b.stop();
+    const sent = ["one", "two", "three"];
+    for (const text of sent) await a.node.call("send", { chat: "bob", text });
+    await a.waitFor((e) => e.type === "direct-mail" && e.op === "deposited" && e.seq >= 3, 15_000);
+    const port = anchor.node.address!.port;
+    await anchor.stop();
+
+    // The anchor is away when bob comes back: he takes alice's entries from her directly.
+    b2 = await startTestNode("bob", { host: "127.0.0.118", dir: b.dir });
+    await until(async () => (await texts(b2!, "alice")).length === 3, 15_000, "bob has them");
+    await until(
+      async () => (await states(a, "bob")).every((s) => s === "delivered"),
+      10_000,
+      "delivered",
+    );
+    // Then the anchor's copies reach him too: all three fetched, none new, the chat unchanged.
+    anchor2 = await startTestNode("hive", {
+      host: "127.0.0.116",
+      port,
+      dir: anchor.dir,
+      passive: true,
+    });
+    await b2.node.call("connect", { address: `127.0.0.116:${port}` });
+    const taken = await b2.waitFor(
+      (e) =>
+        e.type === "direct-mail" && e.op === "taken" && e.anchor === "hive" && e.chat === "alice",
+      15_000,
+    );
+    assert.ok(taken.type === "direct-mail" && taken.op === "taken");
+    assert.equal(taken.fetched, 3);
+    assert.equal(taken.stored, 0);
+    assert.deepEqual(await texts(b2, "alice"), sent);
+  } finally {
+    await b.stop();
+    await b2?.stop();
+    await anchor.stop();
+    await anchor2?.stop();
+    await Deno.remove(anchor.dir, { recursive: true }).catch(() => {});
+  }
+});
+
 Deno.test("1:1 mail: tags rotate weekly; bob away for weeks still gets every message, in order", async () => {
   let clock = Date.UTC(2026, 11, 3, 12);
   const now = () => clock;
