@@ -184,6 +184,10 @@ export async function wire(
       await chats.markAnchored(chat, peer, seq);
     },
     recordTag: (peer) => encodeB64(pair(peer).tag(peer)),
+    receipt: async (chat, _peer, seq) => {
+      const ref = directory.byId(chat);
+      if (ref) await chats.markDelivered(ref, seq);
+    },
     stored: async (chat, _peer, entries) => {
       const ref = directory.byId(chat);
       if (ref) await chats.show(ref, entries);

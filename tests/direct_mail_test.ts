@@ -89,8 +89,12 @@ Deno.test("1:1 mail: alice writes and leaves, bob comes later and reads every me
     );
     assert.deepEqual(await texts(a2, "bob"), [...sent, "found it, thanks"]);
     assert.ok(!sawSession(a2, "bob"), "alice had a session with bob");
-    // Still not "delivered": only bob's own node can say that.
-    assert.deepEqual(await states(a2, "bob"), sent.map(() => "at-anchor"));
+    // Bob's receipt, left at the anchor when he took them, tells her they were delivered.
+    await until(
+      async () => (await states(a2!, "bob")).every((s) => s === "delivered"),
+      15_000,
+      "alice's messages delivered by bob's receipt",
+    );
   } finally {
     await a.stop();
     await b.stop();
@@ -223,15 +227,16 @@ Deno.test("1:1 mail: tags rotate weekly; bob away for weeks still gets every mes
     await a2?.stop();
     await b2?.stop();
   }
-  // The anchor filed them under two tags (boxes of group mail aside, there is none here).
+  // The anchor filed alice's under two tags (bob's receipt is under a third, for her).
   await anchor.stop();
   const kv = await Deno.openKv(`${anchor.dir}/roj.kv`);
   try {
     const tags = new Set<string>();
-    for await (const r of kv.list({ prefix: ["mbox"] })) {
-      if (r.key.length === 3) tags.add(String(r.key[1]));
+    const alice = toHex(a.node.publicKey);
+    for await (const r of kv.list<{ up: string }>({ prefix: ["mbox"] })) {
+      if (r.key.length === 3 && r.value.up === alice) tags.add(String(r.key[1]));
     }
-    assert.equal(tags.size, 2);
+    assert.equal(tags.size, 2, "alice's two messages, under two weeks' tags");
   } finally {
     kv.close();
   }

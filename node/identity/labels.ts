@@ -93,6 +93,11 @@ export const MAILBOX_POINTER_ID_SALT = "roj-mbox-pointer-id-v1";
  * key then come from it as for a group epoch's.
  */
 export const DIRECT_MAIL_SALT = "roj-dmail-v1";
+/**
+ * First bytes of a 1:1 mail receipt (mailbox/direct_keys.ts): the recipient
+ * saying, in a box sealed to the sender, how far it holds the sender's chain.
+ */
+export const DIRECT_RECEIPT_MAGIC = "roj-dmail-receipt-v1";
 
 // ---- Ids and associated data derived by hashing -----------------------------
 

@@ -11,6 +11,7 @@ import {
   ALPN_SSH,
   DIRECT_CHAT_LABEL,
   DIRECT_MAIL_SALT,
+  DIRECT_RECEIPT_MAGIC,
   ENTRY_MAGIC,
   GROUP_ID_LABEL,
   GROUP_KEY_SEAL_CONTEXT,
@@ -64,6 +65,7 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [MAILBOX_POINTER_KEY_SALT, "726f6a2d6d626f782d706f696e7465722d6b65792d7631"], // "roj-mbox-pointer-key-v1"
   [MAILBOX_POINTER_ID_SALT, "726f6a2d6d626f782d706f696e7465722d69642d7631"], // "roj-mbox-pointer-id-v1"
   [DIRECT_MAIL_SALT, "726f6a2d646d61696c2d7631"], // "roj-dmail-v1"
+  [DIRECT_RECEIPT_MAGIC, "726f6a2d646d61696c2d726563656970742d7631"], // "roj-dmail-receipt-v1"
   [NOTES_CHAT_LABEL, "726f6a2d636861742d6e6f74657300"], // "roj-chat-notes\0"
   [DIRECT_CHAT_LABEL, "726f6a2d636861742d64697265637400"], // "roj-chat-direct\0"
   [GROUP_ID_LABEL, "726f6a2d67726f75702d69642d763100"], // "roj-group-id-v1\0"

@@ -13,6 +13,11 @@
  * changes every window, so the anchor cannot link one week's mail of a pair
  * to the next week's by its tag.
  *
+ * A receipt is a box like any other, filed for the sender by the recipient:
+ * "roj-dmail-receipt-v1" || u64 seq (big-endian) and no signature, saying
+ * the recipient holds the sender's chain up to seq. Only the two can seal
+ * under the key, so the holder can neither forge nor read one.
+ *
  * A sender files under the window of the moment it hands the boxes over; a
  * recipient fetches from the window before its last visit (boxes handed over
  * just before it) up to the window after now (a sender whose clock runs
@@ -20,7 +25,7 @@
  */
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { DIRECT_MAIL_SALT } from "../identity/mod.ts";
+import { DIRECT_MAIL_SALT, DIRECT_RECEIPT_MAGIC } from "../identity/mod.ts";
 import { MAILBOX_SECRET_BYTES, type MailboxKeys, mailboxKeys } from "./mailbox_crypto.ts";
 
 /** How long one tag of a pair's mail is in use: a week. */
@@ -69,4 +74,21 @@ export function windowsDue(last: number | undefined, now: number): number[] {
   const out: number[] = [];
   for (let w = from; w <= current + 1; w++) out.push(w);
   return out;
+}
+
+const MAGIC = encoder.encode(DIRECT_RECEIPT_MAGIC);
+
+/** A receipt's plaintext: the recipient holds the sender's chain up to `seq`. */
+export function receiptBytes(seq: number): Uint8Array {
+  const out = new Uint8Array(MAGIC.length + 8);
+  out.set(MAGIC);
+  new DataView(out.buffer).setBigUint64(MAGIC.length, BigInt(seq));
+  return out;
+}
+
+/** The seq a receipt's plaintext names; null when it is not a receipt. */
+export function parseReceipt(bytes: Uint8Array): number | null {
+  if (bytes.length !== MAGIC.length + 8 || MAGIC.some((b, i) => bytes[i] !== b)) return null;
+  const seq = new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(MAGIC.length);
+  return seq <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seq) : null;
 }

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { generateKeyPair, x25519SharedSecret } from "../identity/mod.ts";
-import { DIRECT_WINDOW_MS, directMailKeys, directWindow, windowsDue } from "./direct_keys.ts";
+import {
+  DIRECT_WINDOW_MS,
+  directMailKeys,
+  directWindow,
+  parseReceipt,
+  receiptBytes,
+  windowsDue,
+} from "./direct_keys.ts";
 import { boxId, openBox, sealBox } from "./mailbox_crypto.ts";
 
 Deno.test("1:1 mail keys: both sides derive them; per direction and per window; sealed to the pair", async () => {
@@ -52,4 +59,18 @@ Deno.test("windowsDue: from the window before the last visit to the one after no
   assert.deepEqual(windowsDue(100, now), [2971, 2972, 2973, 2974, 2975, 2976, 2977]);
   // A last visit "in the future" (a clock set back) still fetches now's.
   assert.deepEqual(windowsDue(3000, now), [2975, 2976, 2977]);
+});
+
+Deno.test("receipts: magic and a big-endian seq; anything else is not one", () => {
+  const r = receiptBytes(258);
+  assert.equal(
+    [...r].map((b) => b.toString(16).padStart(2, "0")).join(""),
+    "726f6a2d646d61696c2d726563656970742d7631" + "0000000000000102",
+  );
+  assert.equal(parseReceipt(r), 258);
+  assert.equal(parseReceipt(r.subarray(1)), null);
+  assert.equal(parseReceipt(new Uint8Array(r.length)), null);
+  const huge = r.slice();
+  huge.fill(0xff, r.length - 8);
+  assert.equal(parseReceipt(huge), null);
 });

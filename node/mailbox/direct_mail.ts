@@ -23,6 +23,12 @@
  * entry whose predecessor is missing waits for it (seq_gap, merged again).
  * The anchor tells us (mbox.notify) when boxes arrive under a tag we fetched.
  *
+ * Receipts: a visit that fetched some of C's entries leaves C, under C's tag
+ * of the week, a receipt saying how far we hold C's chain (direct_keys.ts),
+ * once per new height. C's visit reads it with its mail and raises the
+ * "delivered" mark (the host's `receipt`), as our heads would in a session:
+ * so the two learn that their mail arrived without ever being online together.
+ *
  * Carrying: a contact's node that lists `carry` (not `--no-carry`) holds
  * such boxes too, in a small mailbox of its own (CARRY_LIMITS), and is used
  * like an anchor, on the same evidence: it serves us the record the
@@ -42,7 +48,14 @@ import { type KeyPair, x25519SharedSecret } from "../identity/mod.ts";
 import { decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
-import { directMailKeys, directWindow, windowsDue } from "./direct_keys.ts";
+import { sha256 } from "@noble/hashes/sha2.js";
+import {
+  directMailKeys,
+  directWindow,
+  parseReceipt,
+  receiptBytes,
+  windowsDue,
+} from "./direct_keys.ts";
 import { boxId, type MailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
 import type { MailboxLimits } from "./mailbox_store.ts";
 
@@ -117,6 +130,8 @@ export interface DirectMailHost {
   anchored(chat: string, peer: Uint8Array, seq: number): Promise<void>;
   /** The base64 tag under which `peer`'s address record sealed for us is filed (discovery/). */
   recordTag(peer: Uint8Array): string;
+  /** A receipt: `peer` holds our entries of the direct chat up to `seq` (at most our head). */
+  receipt(chat: string, peer: Uint8Array, seq: number): Promise<void>;
   /** Entries of `peer` were stored from an anchor: show them. */
   stored(chat: string, peer: Uint8Array, entries: Entry[]): Promise<void>;
   say(line: string): void;
@@ -146,6 +161,8 @@ interface Cursor {
   last?: number;
   /** Per window, the anchor's number of the last box read. */
   after: Record<string, number>;
+  /** The height of the peer's chain our last receipt here named. */
+  rcpt?: number;
 }
 
 function isCursor(v: unknown): v is Cursor {
@@ -356,7 +373,7 @@ export class DirectMail {
     const now = this.#clock.now();
     const windows = windowsDue(cursor.last, now);
     const secret = this.#secret(peer);
-    const tally = { fetched: 0, stored: 0, bad: 0 };
+    const tally = { fetched: 0, stored: 0, bad: 0, receipt: 0 };
     let waiting: RawEntry[] = [];
     for (const w of windows) {
       const mk = directMailKeys(secret, this.#me, w);
@@ -377,9 +394,10 @@ export class DirectMail {
         const raws: RawEntry[] = [];
         for (const item of res.items) {
           after = Math.max(after, item.n);
-          const raw = this.#open(mk, item.b, chat, peer);
-          if (raw) raws.push(raw);
-          else tally.bad++;
+          const got = this.#open(mk, item.b, chat, peer);
+          if (got === null) tally.bad++;
+          else if (typeof got === "number") tally.receipt = Math.max(tally.receipt, got);
+          else raws.push(got);
         }
         tally.fetched += raws.length;
         waiting = await this.#merge(chat, peer, [...waiting, ...raws], tally);
@@ -387,6 +405,11 @@ export class DirectMail {
         more = res.more && res.items.length > 0;
       }
     }
+    if (tally.receipt > 0) {
+      const head = (await this.#host.log.heads(chat)).get(toHex(this.#me))?.seq ?? 0;
+      await this.#host.receipt(chat, peer, Math.min(tally.receipt, head));
+    }
+    if (tally.fetched > 0 && !a.rpc.closed) await this.#leaveReceipt(a, peer, chat, cursor, now);
     cursor.last = directWindow(now);
     const keep = new Set(windows.map(String));
     cursor.after = Object.fromEntries(Object.entries(cursor.after).filter(([w]) => keep.has(w)));
@@ -404,11 +427,31 @@ export class DirectMail {
     }
   }
 
-  /** One box as `peer`'s entry of our direct chat; null when it is not. */
-  #open(mk: MailboxKeys, b64: string, chat: string, peer: Uint8Array): RawEntry | null {
+  /** Tells `peer`, at `a`, how far we hold its chain, unless a receipt here said so already. */
+  async #leaveReceipt(
+    a: Anchor,
+    peer: Uint8Array,
+    chat: string,
+    cursor: Cursor,
+    now: number,
+  ): Promise<void> {
+    const held = (await this.#host.log.heads(chat)).get(toHex(peer))?.seq ?? 0;
+    if (held <= (cursor.rcpt ?? 0)) return;
+    const mk = directMailKeys(this.#secret(peer), peer, directWindow(now));
+    const body = receiptBytes(held);
+    const res = await a.rpc.request("mbox.put", {
+      tag: mk.tag,
+      items: [{ i: boxId(mk, sha256(body)), b: encodeB64(sealBox(mk, body, new Uint8Array())) }],
+    }, 30_000);
+    if (res.taken > 0) cursor.rcpt = held;
+  }
+
+  /** One box as `peer`'s entry of our direct chat, or the seq of its receipt; null when neither. */
+  #open(mk: MailboxKeys, b64: string, chat: string, peer: Uint8Array): RawEntry | number | null {
     try {
       const raw = openBox(mk, decodeB64(b64));
       if (!raw) return null;
+      if (raw.sig.length === 0) return parseReceipt(raw.signed);
       const e = decodeEntry(raw.signed);
       return e.chat === chat && bytesEqual(e.author, peer) ? raw : null;
     } catch {

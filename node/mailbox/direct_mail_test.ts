@@ -35,6 +35,7 @@ function host(
     online: () => false,
     delivered: () => Promise.resolve(0),
     anchored: () => Promise.resolve(),
+    receipt: () => Promise.resolve(),
     recordTag: () => "A".repeat(22) + "==",
     stored: (_chat, _peer, entries) => (out.stored.push(...entries), Promise.resolve()),
     say: (line) => out.said.push(line),
