@@ -14,8 +14,10 @@
  * anchor took raises the "at-anchor" mark (the host's `anchored`), a
  * different state from "delivered", which only C's own heads move.
  *
- * Receiving: on each session with an anchor, for every contact, the boxes
- * filed for us under the weeks due (from the week before our last visit to
+ * Receiving: on each session with an anchor, one `mbox.peek` asks which of
+ * the tags due (every contact's, for the weeks due) hold boxes after the
+ * ones we read; then, for each contact with any, the boxes filed for us
+ * under the weeks due (from the week before our last visit to
  * the one after now) after the anchor's number we last read, opened, checked
  * to be C's entries of our direct chat, and merged through the log like a
  * push: entries held already (they came directly, or from another anchor)
@@ -81,6 +83,8 @@ const MAX_WAITING_BYTES = 8 * 1024 * 1024;
  * each has one request in flight, and a peer answers `busy` past 64.
  */
 const JOBS_PER_ANCHOR = 4;
+/** Tags asked about per mbox.peek (its schema's bound). */
+const PEEK_TAGS = 512;
 /** Contacts whose pairwise secrets are kept. */
 const SECRET_CACHE = 4096;
 
@@ -214,11 +218,8 @@ export class DirectMail {
     if (by === "friend") {
       rpc.handle("mbox.notify", ({ tag }) => (this.notified(peer, tag), Promise.resolve({})));
     }
-    for (const c of this.#host.contacts()) {
-      if (toHex(c) === k) continue;
-      this.#run(a, c, "in");
-      this.#run(a, c, "out");
-    }
+    this.#run(a, peer, "peek");
+    for (const c of this.#host.contacts()) if (toHex(c) !== k) this.#run(a, c, "out");
   }
 
   /** We wrote to `peer`: when they are not connected, hand it to the anchors connected now. */
@@ -249,7 +250,7 @@ export class DirectMail {
     this.#closed = true;
   }
 
-  #run(a: Anchor, peer: Uint8Array, job: "in" | "out"): void {
+  #run(a: Anchor, peer: Uint8Array, job: "in" | "out" | "peek"): void {
     if (this.#closed || a.rpc.closed) return;
     const k = `${toHex(a.peer)}/${toHex(peer)}/${job}`;
     if (this.#running.has(k)) {
@@ -263,7 +264,8 @@ export class DirectMail {
         try {
           if (a.rpc.closed) break;
           if (job === "in") await this.#fetch(a, peer);
-          else await this.#push(a, peer);
+          else if (job === "out") await this.#push(a, peer);
+          else await this.#peek(a);
         } finally {
           this.#release(a);
         }
@@ -363,13 +365,51 @@ export class DirectMail {
     }
   }
 
+  /** Where we are in what `peer` filed for us at `a`, and where that is stored. */
+  async #cursor(a: Anchor, peer: Uint8Array): Promise<{ ck: Deno.KvKey; cursor: Cursor }> {
+    const ck = keys.mboxCursor(a.peer, `dm:${toHex(peer)}`);
+    const saved = (await this.#host.kv.get<unknown>(ck)).value;
+    return { ck, cursor: isCursor(saved) ? saved : { v: 1, gen: "", after: {} } };
+  }
+
+  /**
+   * Asks `a` which contacts left something for us since we last looked
+   * (one request per PEEK_TAGS tags), and fetches from those.
+   */
+  async #peek(a: Anchor): Promise<void> {
+    const now = this.#clock.now();
+    const items: Array<{ t: string; a: number; peer: Uint8Array; gen: string }> = [];
+    for (const c of this.#host.contacts()) {
+      if (bytesEqual(c, a.peer)) continue;
+      const { cursor } = await this.#cursor(a, c);
+      for (const w of windowsDue(cursor.last, now)) {
+        const mk = directMailKeys(this.#secret(c), this.#me, w);
+        a.tags.set(mk.tag, c);
+        items.push({ t: mk.tag, a: cursor.after[w] ?? 0, peer: c, gen: cursor.gen });
+      }
+    }
+    const due = new Map<string, Uint8Array>();
+    for (let i = 0; i < items.length && !a.rpc.closed; i += PEEK_TAGS) {
+      const chunk = items.slice(i, i + PEEK_TAGS);
+      const res = await a.rpc.request("mbox.peek", {
+        tags: chunk.map(({ t, a }) => ({ t, a })),
+      }, 30_000);
+      const hits = new Set(res.tags);
+      // A cursor of another generation counts from numbers the holder no longer has.
+      for (const it of chunk) {
+        if (hits.has(it.t) || (it.gen !== "" && it.gen !== res.gen)) {
+          due.set(toHex(it.peer), it.peer);
+        }
+      }
+    }
+    for (const c of due.values()) this.#run(a, c, "in");
+  }
+
   /** Fetches and merges what `peer` filed for us at anchor `a` since the last visit. */
   async #fetch(a: Anchor, peer: Uint8Array): Promise<void> {
     const { kv } = this.#host;
     const chat = directChatId(this.#me, peer);
-    const ck = keys.mboxCursor(a.peer, `dm:${toHex(peer)}`);
-    const saved = (await kv.get<unknown>(ck)).value;
-    const cursor: Cursor = isCursor(saved) ? saved : { v: 1, gen: "", after: {} };
+    const { ck, cursor } = await this.#cursor(a, peer);
     const now = this.#clock.now();
     const windows = windowsDue(cursor.last, now);
     const secret = this.#secret(peer);

@@ -8,11 +8,32 @@ import { AnchorMailbox } from "./anchor_mailbox.ts";
 import { DirectMail, type DirectMailHost, type DirectMailNote } from "./direct_mail.ts";
 import { MailboxStore } from "./mailbox_store.ts";
 
-/** A member's session with an anchor serving `mailbox`, which holds a record of everyone. */
-function session(mailbox: AnchorMailbox, member: Uint8Array): RpcSession {
+/**
+ * A member's session with an anchor serving `mailbox`, which holds a record
+ * of everyone; `calls` counts the requests the anchor served, by method.
+ */
+function session(
+  mailbox: AnchorMailbox,
+  member: Uint8Array,
+  calls: Record<string, number> = {},
+): RpcSession {
   const [pm, pa] = memoryPipePair();
   const anchor = new RpcSession(pa, { hello: { features: ["sync1"], name: "hive" } });
-  mailbox.serve(anchor, member);
+  const counted = new Proxy(anchor, {
+    get(target, prop) {
+      if (prop === "handle") {
+        return (m: string, fn: (p: unknown) => Promise<unknown>) =>
+          // deno-lint-ignore no-explicit-any
+          (target.handle as any)(m, (p: unknown) => {
+            calls[m] = (calls[m] ?? 0) + 1;
+            return fn(p);
+          });
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  mailbox.serve(counted, member);
   anchor.handle(
     "addr.get",
     ({ tags }) => Promise.resolve({ items: tags.map((t) => ({ t, b: t })) }),
@@ -73,15 +94,20 @@ Deno.test("direct mail: a member with many contacts visits an anchor without bei
   assert.equal(deposited.length, 100);
   assert.equal(mailbox.store.usage.boxes, 102);
 
-  // Bob, with alice as his contact, fetches hers and merges them through his log.
+  // Bob, with alice and the others as contacts, fetches hers and merges them through his log:
+  // one peek finds that only her tags hold anything, so only those are fetched.
   const b = { said: [] as string[], notes: [] as DirectMailNote[], stored: [] as Entry[] };
   const bobLog = new ChatLog(bobStore.store);
-  const receiver = new DirectMail(host(bob, bobLog, bobStore.store.kv, [alice.publicKey], b));
-  const s2 = session(mailbox, bob.publicKey);
+  const bobContacts = [alice.publicKey, ...others.map((k) => k.publicKey)];
+  const receiver = new DirectMail(host(bob, bobLog, bobStore.store.kv, bobContacts, b));
+  const calls: Record<string, number> = {};
+  const s2 = session(mailbox, bob.publicKey, calls);
   await s2.ready;
   receiver.attach(new Uint8Array(32).fill(9), s2, "hive", "anchor");
   await receiver.idle();
   assert.deepEqual(b.said, []);
+  assert.equal(calls["mbox.peek"], 2, "100 contacts' tags of 7 weeks, 512 per peek");
+  assert.ok(calls["mbox.get"]! <= 8, `${calls["mbox.get"]} fetches`);
   const chat = directChatId(alice.publicKey, bob.publicKey);
   assert.deepEqual((await bobLog.read(chat)).map((e) => e.body), ["hi", "two", "three"]);
   assert.deepEqual(b.notes, [{

@@ -44,7 +44,7 @@
  *   | 1       | UDP hole punching     | punch          | punch.probe, punch.ask, punch.offer      |
  *   | 1       | relayed sessions      | relay          | relay.open, relay.offer, reach.check     |
  *   | 1       | mailbox dedupe        | (mailbox)      | mbox.has                                 |
- *   | 1       | 1:1 mail              | dmail          |                                          |
+ *   | 1       | 1:1 mail              | dmail          | mbox.peek                                |
  *   | 1       | carrying 1:1 mail     | carry          |                                          |
  *
  *   sync1    every node
