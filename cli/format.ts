@@ -179,6 +179,14 @@ export function statusLines(s: StatusView): string[] {
             : []),
         ]
         : []),
+      ...(s.carrying
+        ? [[
+          "1:1 mail carried:",
+          `${s.carrying.boxes} boxes, ${
+            formatBytes(s.carrying.bytes)
+          } (for contacts; --no-carry: none)`,
+        ]]
+        : []),
       ...(s.reachable !== undefined
         ? [[
           "reachable:",

@@ -359,6 +359,7 @@ export async function wire(
         progress,
         listening: network.listening,
         anchorMailbox,
+        carryMailbox,
         punch: network.puncher,
         portMap: network.portMap,
       }),

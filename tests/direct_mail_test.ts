@@ -295,6 +295,7 @@ Deno.test("1:1 mail: a mutual friend online with each in turn carries alice's me
       e.anchor === "carol" && e.chat === "bob" && e.seq >= 3, 15_000);
     await a.node.directMailIdle();
     assert.deepEqual(await states(a, "bob"), ["at-anchor", "at-anchor", "at-anchor"]);
+    assert.equal((await c.node.call("status", {})).carrying?.boxes, 3);
     await a.stop();
 
     b2 = await startTestNode("bob", { host: "127.0.0.123", dir: b.dir });
@@ -331,6 +332,7 @@ Deno.test("1:1 mail: a friend running --no-carry holds none of it; the message s
     await a.node.directMailIdle();
     assert.deepEqual(await states(a, "bob"), ["stored"]);
     assert.ok(!a.events.some((e) => e.type === "direct-mail"));
+    assert.equal((await c.node.call("status", {})).carrying, undefined);
   } finally {
     await b.stop();
   }

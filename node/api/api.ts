@@ -97,6 +97,8 @@ export interface StatusView {
     readonly bytes: number;
     readonly duplicates: number;
   };
+  /** A person's node that carries 1:1 mail for contacts (not `--no-carry`): boxes and bytes held. */
+  readonly carrying?: { readonly boxes: number; readonly bytes: number };
   /** Catch-ups under way (chats with many entries to take in from a peer or anchor). */
   readonly catchingUp?: CatchUpView[];
   /** Whether peers could dial this node when it last checked (absent: not checked yet). */

@@ -87,6 +87,8 @@ const JOBS_PER_ANCHOR = 4;
 const PEEK_TAGS = 512;
 /** Contacts whose pairwise secrets are kept. */
 const SECRET_CACHE = 4096;
+/** Keys (contact, direction, week) kept. */
+const KEY_CACHE = 16_384;
 
 /** Who holds mail: an anchor, or a contact carrying it. */
 export type Holder = "anchor" | "friend";
@@ -181,6 +183,8 @@ export class DirectMail {
   readonly #me: Uint8Array;
   readonly #anchors = new Map<string, Anchor>();
   readonly #secrets = new Map<string, Uint8Array>();
+  /** Keys by contact, direction and window (see #keys). */
+  readonly #derived = new Map<string, MailboxKeys>();
   /** Per anchor, contact and job ("in"/"out"), the run under way. */
   readonly #running = new Map<string, Promise<void>>();
   /** Jobs due again after the one under way. */
@@ -292,6 +296,21 @@ export class DirectMail {
     else a.busy--;
   }
 
+  /**
+   * The keys of mail between us and `peer`, to `recipient` (one of us), in
+   * `window`: derived once (every session with a holder asks for every
+   * contact's, for several weeks).
+   */
+  #keys(peer: Uint8Array, recipient: Uint8Array, window: number): MailboxKeys {
+    const k = `${toHex(peer)}/${bytesEqual(recipient, peer) ? "them" : "us"}/${window}`;
+    let mk = this.#derived.get(k);
+    if (!mk) {
+      if (this.#derived.size >= KEY_CACHE) this.#derived.clear();
+      this.#derived.set(k, mk = directMailKeys(this.#secret(peer), recipient, window));
+    }
+    return mk;
+  }
+
   #secret(peer: Uint8Array): Uint8Array {
     const k = toHex(peer);
     let s = this.#secrets.get(k);
@@ -324,7 +343,7 @@ export class DirectMail {
     let from = Math.max(Number(pushed[me] ?? 0), await this.#host.delivered(chat, peer));
     if (from >= head || a.rpc.closed || this.#host.online(peer)) return;
     if (!await this.#uses(a, peer)) return;
-    const mk = directMailKeys(this.#secret(peer), peer, directWindow(this.#clock.now()));
+    const mk = this.#keys(peer, peer, directWindow(this.#clock.now()));
     let handed = 0;
     while (from < head && !a.rpc.closed) {
       const entries = await log.entriesAfter(chat, this.#me, from, PUT_ENTRIES);
@@ -383,7 +402,7 @@ export class DirectMail {
       if (bytesEqual(c, a.peer)) continue;
       const { cursor } = await this.#cursor(a, c);
       for (const w of windowsDue(cursor.last, now)) {
-        const mk = directMailKeys(this.#secret(c), this.#me, w);
+        const mk = this.#keys(c, this.#me, w);
         a.tags.set(mk.tag, c);
         items.push({ t: mk.tag, a: cursor.after[w] ?? 0, peer: c, gen: cursor.gen });
       }
@@ -412,11 +431,10 @@ export class DirectMail {
     const { ck, cursor } = await this.#cursor(a, peer);
     const now = this.#clock.now();
     const windows = windowsDue(cursor.last, now);
-    const secret = this.#secret(peer);
     const tally = { fetched: 0, stored: 0, bad: 0, receipt: 0 };
     let waiting: RawEntry[] = [];
     for (const w of windows) {
-      const mk = directMailKeys(secret, this.#me, w);
+      const mk = this.#keys(peer, this.#me, w);
       a.tags.set(mk.tag, peer);
       let after = cursor.after[w] ?? 0;
       for (let more = true; more && !a.rpc.closed && tally.fetched < MAX_VISIT_BOXES;) {
@@ -477,7 +495,7 @@ export class DirectMail {
   ): Promise<void> {
     const held = (await this.#host.log.heads(chat)).get(toHex(peer))?.seq ?? 0;
     if (held <= (cursor.rcpt ?? 0)) return;
-    const mk = directMailKeys(this.#secret(peer), peer, directWindow(now));
+    const mk = this.#keys(peer, peer, directWindow(now));
     const body = receiptBytes(held);
     const res = await a.rpc.request("mbox.put", {
       tag: mk.tag,
