@@ -81,7 +81,7 @@ export class Network {
       punch: this.#quic !== undefined,
       relay: relaying,
       carry: this.#o.carry,
-    });
+    }).filter((f) => !this.#o.omitFeatures.includes(f));
   }
 
   /** Whether `key` announced itself on our LAN from `host` (node/lan). */

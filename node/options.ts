@@ -43,6 +43,8 @@ export interface NodeOptions {
   portMap?: boolean;
   /** Internal (tests): the lease asked of the router, renewed at half. @default 3_600_000 */
   portMapLeaseMs?: number;
+  /** Internal (tests): features left out of the hello, as a node of an older version would. @default [] */
+  omitFeatures?: readonly string[];
   /**
    * Find contacts on the same LAN by multicast announcements (node/lan); not
    * when listening on loopback. Off by default here so that tests stay off the
@@ -72,6 +74,7 @@ export interface ResolvedOptions {
   readonly relay: RelayOptions & RelayTiming;
   readonly portMap: boolean;
   readonly portMapLeaseMs: number | undefined;
+  readonly omitFeatures: readonly string[];
   /** Off on loopback and for anchors, whatever was asked. */
   readonly lan: boolean;
 }
@@ -106,6 +109,7 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     relay: options.relay ?? {},
     portMap: options.portMap ?? false,
     portMapLeaseMs: options.portMapLeaseMs,
+    omitFeatures: options.omitFeatures ?? [],
     lan: (options.lan ?? false) && !passive && !LOOPBACK_HOST.test(listen.host),
   };
 }

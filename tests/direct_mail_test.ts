@@ -338,6 +338,27 @@ Deno.test("1:1 mail: a friend running --no-carry holds none of it; the message s
   }
 });
 
+Deno.test("1:1 mail: an anchor of an older version (no dmail feature) is not used", async () => {
+  await using anchor = await startTestNode("hive", {
+    host: "127.0.0.127",
+    passive: true,
+    omitFeatures: ["dmail"],
+  });
+  await using a = await startTestNode("alice", { host: "127.0.0.128", carry: false });
+  const b = await startTestNode("bob", { host: "127.0.0.129", carry: false });
+  try {
+    await setUp(anchor, a, b);
+    await b.stop();
+    await a.node.call("send", { chat: "bob", text: "still here?" });
+    // No holder is attached, so nothing is under way once the send is done.
+    await a.node.directMailIdle();
+    assert.deepEqual(await states(a, "bob"), ["stored"]);
+    assert.equal((await anchor.node.call("status", {})).mailbox?.boxes, 0);
+  } finally {
+    await b.stop();
+  }
+});
+
 /** Every file under `dir`, recursively. */
 async function folderBytes(dir: string): Promise<Array<{ path: string; bytes: Uint8Array }>> {
   const out: Array<{ path: string; bytes: Uint8Array }> = [];
