@@ -8,6 +8,10 @@ import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.
 import { directChatId, toHex } from "../node/log/mod.ts";
 import { publicKeyLine } from "../node/identity/mod.ts";
 import { encodeB64 } from "../node/protocol/mod.ts";
+import type { StatusView } from "../node/api/mod.ts";
+import { callNode, spawnNode } from "../testing/processes.ts";
+import { tempDir } from "../testing/temp.ts";
+import { freePort } from "../testing/cli_run.ts";
 
 async function texts(t: TestNode, chat: string): Promise<string[]> {
   const all = await t.node.call("read", { chat, markRead: false });
@@ -356,6 +360,25 @@ Deno.test("1:1 mail: an anchor of an older version (no dmail feature) is not use
     assert.equal((await anchor.node.call("status", {})).mailbox?.boxes, 0);
   } finally {
     await b.stop();
+  }
+});
+
+Deno.test("roj run carries 1:1 mail for contacts unless --no-carry", async () => {
+  await using d1 = await tempDir("roj-carry-");
+  await using d2 = await tempDir("roj-nocarry-");
+  const [carries, refuses] = await Promise.all([
+    spawnNode(d1.path, `127.0.0.130:${freePort("127.0.0.130")}`, "carol"),
+    spawnNode(d2.path, `127.0.0.131:${freePort("127.0.0.131")}`, "dave", { args: ["--no-carry"] }),
+  ]);
+  try {
+    const [on, off] = await Promise.all([
+      callNode(carries, "status", {}) as Promise<StatusView>,
+      callNode(refuses, "status", {}) as Promise<StatusView>,
+    ]);
+    assert.deepEqual(on.carrying, { boxes: 0, bytes: 0 });
+    assert.equal(off.carrying, undefined);
+  } finally {
+    await Promise.all([carries.stop(), refuses.stop()]);
   }
 });
 
