@@ -13,7 +13,7 @@
  * import { helloFeatures, peerHas, RELAY_FEATURE } from "./features.ts";
  *
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
- * assert.deepEqual(features, ["sync1", "relay", "intro"]);
+ * assert.deepEqual(features, ["sync1", "agree", "relay", "intro"]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
  */
@@ -30,6 +30,14 @@ export const ANCHOR_FEATURE = "anchor";
  * Listed by anchors; since protocol 1 (the group mailbox step).
  */
 export const MAILBOX_FEATURE = "mailbox";
+/**
+ * Holds 1:1 mail for contacts who are offline: boxes sealed to one contact
+ * under rotating pairwise tags, through the `mbox.*` methods and under the
+ * same quotas and expiry as group mail (node/mailbox/direct_mail.ts). Listed
+ * by anchors beside `mailbox`; a member files 1:1 mail only at anchors that
+ * list it. Since protocol 1 (the 1:1 mail step).
+ */
+export const DIRECT_MAIL_FEATURE = "dmail";
 /**
  * Serves UDP hole punching (`punch.probe`, `punch.ask`, `punch.offer`): the
  * node listens for QUIC on its port (not `--no-punch`). Since protocol 1 (the
@@ -57,14 +65,25 @@ export const INTRO_FEATURE = "intro";
  */
 export const AGREE_FEATURE = "agree";
 
+/**
+ * Carries 1:1 mail between its contacts: holds boxes sealed to one contact
+ * of its, left by another, under the `mbox.*` methods with small bounds
+ * (mailbox/direct_mail.ts `CARRY_LIMITS`). Listed by people's nodes unless
+ * `--no-carry`; never by an anchor (which lists `dmail`). Since protocol 1
+ * (the 1:1 mail step).
+ */
+export const CARRY_FEATURE = "carry";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
   | typeof AGREE_FEATURE
   | typeof ANCHOR_FEATURE
   | typeof MAILBOX_FEATURE
+  | typeof DIRECT_MAIL_FEATURE
   | typeof PUNCH_FEATURE
   | typeof RELAY_FEATURE
+  | typeof CARRY_FEATURE
   | typeof INTRO_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
@@ -73,8 +92,10 @@ export const ALL_FEATURES: readonly Feature[] = [
   AGREE_FEATURE,
   ANCHOR_FEATURE,
   MAILBOX_FEATURE,
+  DIRECT_MAIL_FEATURE,
   PUNCH_FEATURE,
   RELAY_FEATURE,
+  CARRY_FEATURE,
   INTRO_FEATURE,
 ];
 
@@ -83,21 +104,24 @@ export const FEATURES = [SYNC_FEATURE, AGREE_FEATURE] as const;
 
 /** What a node serves, as far as its hello is concerned. */
 export interface FeatureRoles {
-  /** A passive anchor: lists `anchor` and `mailbox`. */
+  /** A passive anchor: lists `anchor`, `mailbox` and `dmail`. */
   readonly passive: boolean;
   /** Serves QUIC and punching: lists `punch`. */
   readonly punch: boolean;
   /** Relays for contacts: lists `relay`. */
   readonly relay: boolean;
+  /** Carries 1:1 mail between contacts: lists `carry`. @default false */
+  readonly carry?: boolean;
 }
 
 /** The features a node with these roles lists in its hello, in wire order. */
 export function helloFeatures(roles: FeatureRoles): Feature[] {
   return [
     ...FEATURES,
-    ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE] as const : []),
+    ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE, DIRECT_MAIL_FEATURE] as const : []),
     ...(roles.punch ? [PUNCH_FEATURE] as const : []),
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
+    ...(roles.carry ? [CARRY_FEATURE] as const : []),
     INTRO_FEATURE,
   ];
 }
