@@ -167,6 +167,13 @@ export class ForkRecords {
     return held.value === null ? null : toFork(chat, held.key, held.value);
   }
 
+  /** The fork on record for `author` in `chat`, if any (one read only when there is one). */
+  async of(chat: string, author: Uint8Array): Promise<Fork | null> {
+    if (!(await this.authors(chat)).has(this.#d.keyOf(author))) return null;
+    const res = await this.#d.store.kv.get<unknown>(keys.fork(chat, author));
+    return res.value === null ? null : toFork(chat, res.key, res.value);
+  }
+
   /** Every fork on record in `chat`, by author key order. */
   async all(chat: string): Promise<Fork[]> {
     await this.authors(chat);

@@ -13,7 +13,7 @@
  * import { helloFeatures, peerHas, RELAY_FEATURE } from "./features.ts";
  *
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
- * assert.deepEqual(features, ["sync1", "relay"]);
+ * assert.deepEqual(features, ["sync1", "relay", "own-chain"]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
  */
@@ -42,13 +42,22 @@ export const PUNCH_FEATURE = "punch";
  */
 export const RELAY_FEATURE = "relay";
 
+/**
+ * Heads answers name, for the asker's own chain, the hash of its head entry
+ * and any fork of it on record (`h`, `t` in methods.ts HeadItem), so a node
+ * learns that its key signs on another node too (node/identity_guard).
+ * Every node that runs chats lists it.
+ */
+export const OWN_CHAIN_FEATURE = "own-chain";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
   | typeof ANCHOR_FEATURE
   | typeof MAILBOX_FEATURE
   | typeof PUNCH_FEATURE
-  | typeof RELAY_FEATURE;
+  | typeof RELAY_FEATURE
+  | typeof OWN_CHAIN_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -57,6 +66,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   MAILBOX_FEATURE,
   PUNCH_FEATURE,
   RELAY_FEATURE,
+  OWN_CHAIN_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -79,6 +89,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE] as const : []),
     ...(roles.punch ? [PUNCH_FEATURE] as const : []),
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
+    ...(roles.passive ? [] : [OWN_CHAIN_FEATURE] as const),
   ];
 }
 

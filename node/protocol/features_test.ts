@@ -5,6 +5,7 @@ import {
   FEATURES,
   helloFeatures,
   MAILBOX_FEATURE,
+  OWN_CHAIN_FEATURE,
   peerHas,
   PUNCH_FEATURE,
   RELAY_FEATURE,
@@ -16,10 +17,17 @@ import { schemas } from "./methods.ts";
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
   // A rename would make old and new nodes stop seeing each other's roles.
   assert.deepEqual(
-    [SYNC_FEATURE, ANCHOR_FEATURE, MAILBOX_FEATURE, PUNCH_FEATURE, RELAY_FEATURE],
-    ["sync1", "anchor", "mailbox", "punch", "relay"],
+    [
+      SYNC_FEATURE,
+      ANCHOR_FEATURE,
+      MAILBOX_FEATURE,
+      PUNCH_FEATURE,
+      RELAY_FEATURE,
+      OWN_CHAIN_FEATURE,
+    ],
+    ["sync1", "anchor", "mailbox", "punch", "relay", "own-chain"],
   );
-  assert.deepEqual(ALL_FEATURES, ["sync1", "anchor", "mailbox", "punch", "relay"]);
+  assert.deepEqual(ALL_FEATURES, ["sync1", "anchor", "mailbox", "punch", "relay", "own-chain"]);
   assert.deepEqual([...FEATURES], ["sync1"]);
   assert.equal(new Set(ALL_FEATURES).size, ALL_FEATURES.length);
   const hello = { t: "hello", v: 1, features: [...ALL_FEATURES], name: "a" };
@@ -29,11 +37,11 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
 Deno.test("helloFeatures: the list a node sends, in the order it always has", () => {
   const of = (passive: boolean, punch: boolean, relay: boolean) =>
     helloFeatures({ passive, punch, relay });
-  assert.deepEqual(of(false, false, false), ["sync1"]);
+  assert.deepEqual(of(false, false, false), ["sync1", "own-chain"]);
   assert.deepEqual(of(true, true, true), ["sync1", "anchor", "mailbox", "punch", "relay"]);
-  assert.deepEqual(of(false, true, true), ["sync1", "punch", "relay"]);
+  assert.deepEqual(of(false, true, true), ["sync1", "punch", "relay", "own-chain"]);
   assert.deepEqual(of(true, false, false), ["sync1", "anchor", "mailbox"]);
-  assert.deepEqual(of(false, false, true), ["sync1", "relay"]);
+  assert.deepEqual(of(false, false, true), ["sync1", "relay", "own-chain"]);
 });
 
 Deno.test("peerHas: only what the peer listed; nothing before its hello", () => {

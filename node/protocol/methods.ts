@@ -22,7 +22,20 @@ export const WireEntry = z.object({
 });
 export type WireEntry = z.infer<typeof WireEntry>;
 
-export const HeadItem = z.object({ a: b64(44), s: z.number().int().min(0).max(2 ** 53 - 1) });
+const seqNumber = z.number().int().min(0).max(2 ** 53 - 1);
+/**
+ * A head: author `a`, last seq `s`. For the asker's own chain only, and only
+ * to a peer that lists `own-chain` (features.ts): `h`, the hash of that
+ * entry, and `t`, a fork of the asker's chain on record here (seq and the
+ * twin's hash), so a node learns that its key signed elsewhere
+ * (node/identity_guard). Older peers leave both out and ignore them.
+ */
+export const HeadItem = z.object({
+  a: b64(44),
+  s: seqNumber,
+  h: b64(44).optional(),
+  t: z.object({ s: seqNumber, h: b64(44) }).optional(),
+});
 export type HeadItem = z.infer<typeof HeadItem>;
 
 /** A relayed session's pairing token (node/relay). */

@@ -18,7 +18,9 @@ import {
   type HeadItem,
   MAX_FRAME,
   MAX_PUSH_ENTRIES,
+  OWN_CHAIN_FEATURE,
   type ParamsOf,
+  peerHas,
   type ResultOf,
   type RpcSession,
 } from "../protocol/mod.ts";
@@ -48,7 +50,35 @@ function wireToHeads(items: HeadItem[]): Map<string, { author: Uint8Array; seq: 
   return out;
 }
 
+/**
+ * What a peer holds of our own chain in a chat (feature `own-chain`): the
+ * entry heading it and a fork of it on record there, each beside the entry
+ * we hold at that seq (null: none). See node/identity_guard.
+ */
+export interface OwnChainReport {
+  readonly chat: string;
+  /** The peer's head of our chain: seq 0 and hash null when it holds none of ours. */
+  readonly seq: number;
+  readonly theirs: Uint8Array | null;
+  readonly mine: Uint8Array | null;
+  readonly twin?: {
+    readonly seq: number;
+    readonly hash: Uint8Array;
+    readonly mine: Uint8Array | null;
+  };
+}
+
+/** Whose chain the peer reports on, and who hears it. */
+export interface OwnChainWatch {
+  readonly me: Uint8Array;
+  /** The session's peer: its own chain gets `h` and `t` in our answers. */
+  readonly peer: Uint8Array;
+  seen(report: OwnChainReport): void;
+}
+
 export interface ChatSyncOptions {
+  /** Compare what the peer holds of our chain with ours, and tell it of its own. */
+  readonly own?: OwnChainWatch;
   /**
    * Authors whose entries belong in this chat; others are refused. Asked again
    * for every push, so it may grow (a group adding someone). Without it, any
@@ -105,6 +135,7 @@ export class ChatSync {
   async start(): Promise<void> {
     const res = await this.#rpc.request("sync.heads", { chat: this.chat });
     const heads = wireToHeads(res.heads);
+    await this.#ownChain(res.heads, heads, true);
     for (const [k, h] of heads) this.#peer.set(k, Math.max(this.#peer.get(k) ?? 0, h.seq));
     this.#options.onPeerHeads?.(heads);
     this.#started = true;
@@ -191,15 +222,69 @@ export class ChatSync {
       entries: batch.map((e) => ({ s: encodeB64(e.signed), g: encodeB64(e.sig) })),
     }, PUSH_TIMEOUT_MS);
     const heads = wireToHeads(res.heads);
+    await this.#ownChain(res.heads, heads, false);
     for (const [k, h] of heads) this.#peer.set(k, Math.max(this.#peer.get(k) ?? 0, h.seq));
     this.#options.onPeerHeads?.(heads);
     this.#passStored += res.stored;
     this.#passRefused += res.rejected;
     if (res.rejected > 0) {
+      // Without the count, so that the caller's log can tell a repeat (see RepeatThrottle).
       this.#options.log?.(
-        `peer refused ${res.rejected} entries of ${this.chat}: ${res.reason ?? "no reason given"}`,
+        `peer refused entries of ${this.chat}: ${res.reason ?? "no reason given"}`,
       );
     }
+  }
+
+  /**
+   * Compares the peer's head of our chain (and a fork of it on record there)
+   * with the entries we hold, and tells the watcher. A head that is not ours
+   * at that seq is left out of `heads`: the peer holds another node's entry
+   * there, not ours, so ours is not delivered. `all`: a full heads answer
+   * (one without our chain means the peer holds none of it).
+   */
+  async #ownChain(
+    items: readonly HeadItem[],
+    heads: Map<string, { author: Uint8Array; seq: number }>,
+    all: boolean,
+  ): Promise<void> {
+    const own = this.#options.own;
+    if (!own || !peerHas(this.#rpc.peerHello, OWN_CHAIN_FEATURE)) return;
+    const me = encodeB64(own.me);
+    const item = items.find((h) => h.a === me);
+    if (!item) {
+      if (all) own.seen({ chat: this.chat, seq: 0, theirs: null, mine: null });
+      return;
+    }
+    if (item.h === undefined) return;
+    const at = async (seq: number) =>
+      seq === 0 ? null : (await this.#log.entryAt(this.chat, own.me, seq))?.hash ?? null;
+    const theirs = decodeB64(item.h);
+    const mine = await at(item.s);
+    const twin = item.t
+      ? { seq: item.t.s, hash: decodeB64(item.t.h), mine: await at(item.t.s) }
+      : undefined;
+    if (mine && !bytesEqual(mine, theirs)) heads.delete(toHex(own.me));
+    own.seen({ chat: this.chat, seq: item.s, theirs, mine, ...(twin ? { twin } : {}) });
+  }
+
+  /** Heads for the peer: its own chain's with the head's hash and a fork on record (`own-chain`). */
+  async #headsFor(
+    heads: Iterable<Head & { author: Uint8Array }>,
+  ): Promise<HeadItem[]> {
+    const own = this.#options.own;
+    const items = headsToWire(heads);
+    if (!own || !peerHas(this.#rpc.peerHello, OWN_CHAIN_FEATURE)) return items;
+    const peer = encodeB64(own.peer);
+    const i = items.findIndex((h) => h.a === peer);
+    if (i < 0) return items;
+    const head = (await this.#log.heads(this.chat)).get(toHex(own.peer));
+    const fork = await this.#log.forkOf(this.chat, own.peer);
+    items[i] = {
+      ...items[i]!,
+      ...(head ? { h: encodeB64(head.hash) } : {}),
+      ...(fork ? { t: { s: fork.seq, h: encodeB64(fork.twin.hash) } } : {}),
+    };
+    return items;
   }
 
   /**
@@ -218,7 +303,7 @@ export class ChatSync {
 
   /** Serves the peer's sync.heads. */
   async answerHeads(): Promise<{ heads: HeadItem[] }> {
-    return { heads: headsToWire((await this.#log.heads(this.chat)).values()) };
+    return { heads: await this.#headsFor((await this.#log.heads(this.chat)).values()) };
   }
 
   /**
@@ -259,12 +344,14 @@ export class ChatSync {
     }
     const mine = await this.#log.heads(this.chat);
     for (const r of result.rejected) if (r.author) touched.set(toHex(r.author), r.author);
+    // The pusher's own chain too: it learns at once whether we hold its entries or another node's.
+    if (this.#options.own) touched.set(toHex(this.#options.own.peer), this.#options.own.peer);
     const heads = [...touched.keys()].map((k) => mine.get(k)).filter((h) => h !== undefined);
     const rejected = refused + result.rejected.length;
     reason ??= result.rejected[0]?.reason;
     this.#noteRefusals(result.rejected);
     return {
-      heads: headsToWire(heads),
+      heads: await this.#headsFor(heads),
       stored: result.stored.length,
       rejected,
       ...(rejected > 0 && reason ? { reason: reason.slice(0, 300) } : {}),
