@@ -16,6 +16,8 @@ import {
 import type { ContactBook, InviteRegistry } from "./contacts/mod.ts";
 import { Discovery } from "./discovery/mod.ts";
 import { isRojError } from "./errors.ts";
+import { IdentityGuard } from "./identity_guard/mod.ts";
+import { directChatId } from "./log/mod.ts";
 import { EventBus } from "./events.ts";
 import type { GroupBook } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
@@ -96,7 +98,27 @@ export async function wire(
     groups: b.groups,
     bus,
   });
-  b.log.onFork = (fork) => chats.forkSeen(fork);
+  const identity = await IdentityGuard.open({
+    me,
+    signer: b.signer,
+    log: b.log,
+    store: profile.store,
+    clock,
+    bus,
+    chatName: (id) => directory.byId(id)?.name ?? id,
+    // Both sides sync the chat afresh on a new session: the contact learns we hold none of ours.
+    resync: (id) =>
+      sessions.all().find((s) => directChatId(me, s.peer) === id)?.rpc.close("identity re-based"),
+    evidence: (id, seq) => syncs.evidence(id, seq).catch(() => {}),
+    written: (id) => {
+      const s = sessions.all().find((x) => directChatId(me, x.peer) === id);
+      if (s) pushDirect(id, s.peer);
+    },
+  });
+  b.log.onFork = (fork) => {
+    chats.forkSeen(fork);
+    identity.forkSeen(fork, directory.byId(fork.chat)?.name ?? "a contact");
+  };
   const progress = new CatchUpProgress(bus, clock, b.log, (id) => directory.byId(id)?.name);
   // The network, relay, cascade and group service are built below; closures reach them later.
   const addresses = new OwnAddresses({
@@ -138,6 +160,8 @@ export async function wire(
     chats,
     progress,
     bus,
+    clock,
+    ownChain: identity,
     sessions: () => sessions.all(),
   });
   const mailbox = new GroupMailbox({
@@ -299,7 +323,9 @@ export async function wire(
         anchorMailbox,
         punch: network.puncher,
         portMap: network.portMap,
+        identity: o.passive ? undefined : identity.view(),
       }),
+    identity,
   });
   return {
     bus,

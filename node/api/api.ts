@@ -6,6 +6,12 @@
 import { z } from "zod";
 import { RojError } from "../errors.ts";
 import type { NatEvent } from "./nat_events.ts";
+import {
+  type IdentityEvent,
+  identityParams,
+  type IdentityResults,
+  type IdentityView,
+} from "./identity_api.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
 export const MAX_TEXT = 16_000;
@@ -66,6 +72,7 @@ export const methodParams = {
   forks: z.object({ chat: chatName.optional() }).strict(),
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
+  ...identityParams,
 } as const;
 
 export type Method = keyof typeof methodParams;
@@ -113,6 +120,8 @@ export interface StatusView {
   readonly relay?: { readonly enabled: boolean; readonly active: number; readonly bytes: number };
   /** The home router's port mapping of the listen port (UPnP-IGD / NAT-PMP). */
   readonly portMap?: PortMapView;
+  /** This identity writing on another node too (node/identity_guard); absent on an anchor. */
+  readonly identity?: IdentityView;
 }
 
 /**
@@ -511,7 +520,8 @@ export type NodeEvent =
   /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */
   | { readonly type: "fork"; readonly fork: ForkView }
   /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
-  | NatEvent;
+  | NatEvent
+  | IdentityEvent;
 
 /**
  * Why an address record was not taken: "old" (older than the one held),
@@ -532,7 +542,7 @@ export type RecordDropReason =
 export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
-export interface Results {
+export interface Results extends IdentityResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;

@@ -17,6 +17,7 @@ import { toHex } from "../log/mod.ts";
 import type { Relay } from "../relay/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
 import { contactView, peerView } from "../views/mod.ts";
+import { identityHandlers, type IdentityResolver } from "./identity.ts";
 
 /** The methods a call may name (follow is served by subscribe). */
 export type CallMethod = Exclude<Method, "follow">;
@@ -38,6 +39,7 @@ export interface HandlerDeps {
   readonly discovery: Discovery;
   readonly relay: Relay;
   status(): StatusView;
+  readonly identity: IdentityResolver;
   /** Whether the node has started listening (dialling needs it). */
   running(): boolean;
 }
@@ -120,6 +122,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     "group.leave": (p) => d.groups.leave(p.group),
     "group.members": (p) => d.groups.view(d.directory.group(p.group)).members,
     forks: (p) => d.chats.forks(p.chat),
+    ...identityHandlers(d.identity),
   };
   if (!d.passive) return table;
   const refuse = () => {

@@ -216,6 +216,15 @@ export class ChatSync {
     await Promise.all(inflight);
   }
 
+  /**
+   * Pushes these entries whatever the peer is known to hold: our twin of an
+   * entry of ours the peer holds another of, as evidence for it to keep (the
+   * other node with our key learns of it from the peer's fork record).
+   */
+  offer(batch: SeqEntry[]): Promise<void> {
+    return this.#push(batch);
+  }
+
   async #push(batch: SeqEntry[]): Promise<void> {
     const res = await this.#rpc.request("sync.push", {
       chat: this.chat,

@@ -1,0 +1,307 @@
+/**
+ * The identity guard at work: feeds guard.ts what the syncs learn about our
+ * own chain, keeps its state in the store (a restart stays refused), tells
+ * the person in one line and followers in an event, refuses local writes as
+ * the state says (the log's gate), and carries out a resolve: set our entries
+ * of a chat aside, sync afresh, and once a contact's head of our chain is in
+ * our store, write the set-aside messages again on top of it.
+ */
+import type { IdentityConflictView, IdentityResolveView, IdentityView } from "../api/mod.ts";
+import type { Clock } from "../clock/mod.ts";
+import { RojError } from "../errors.ts";
+import type { EventBus } from "../events.ts";
+import type { Signer } from "../identity/mod.ts";
+import { type ChatLog, dropAside, entriesAside, type Fork, toHex } from "../log/mod.ts";
+import { keys, type Store } from "../store/mod.ts";
+import type { OwnChainReport } from "../sync/mod.ts";
+import { bytesEqual } from "../wire/mod.ts";
+import {
+  type ChatConflict,
+  EMPTY_GUARD,
+  type GuardAction,
+  type GuardEvent,
+  type GuardState,
+  stepGuard,
+  writeBlock,
+} from "./guard.ts";
+
+export interface IdentityGuardDeps {
+  readonly me: Uint8Array;
+  readonly signer: Signer;
+  readonly log: ChatLog;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  /** A chat's name here (its id when it has none). */
+  chatName(id: string): string;
+  /** Start the syncs of direct chat `id` afresh with its peer (after our entries went aside). */
+  resync(id: string): void;
+  /** Our entries in `id` changed: push them. */
+  written(id: string): void;
+  /** Hand the contact of `id` our entry `seq`, which it holds another of (evidence for the other node). */
+  evidence(id: string, seq: number): void;
+}
+
+const HOW = "stop the other node (or give it an identity of its own; one key per device " +
+  "comes with the devices feature), then run `roj identity resolve`";
+
+export class IdentityGuard {
+  readonly #d: IdentityGuardDeps;
+  #state: GuardState;
+  /** The last head of our chain a contact reported, per chat: a re-base waits for it to be ours. */
+  readonly #lastHead = new Map<string, { seq: number; theirs: string; peer: string }>();
+  readonly #rebasing = new Set<string>();
+  /** Serialises state changes (store writes in order). */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(deps: IdentityGuardDeps, state: GuardState) {
+    this.#d = deps;
+    this.#state = state;
+    deps.log.gate = (chat) => this.check(chat);
+  }
+
+  /** Opens the guard with its state from the store. */
+  static async open(deps: IdentityGuardDeps): Promise<IdentityGuard> {
+    const res = await deps.store.kv.get<GuardState>(keys.identityGuard());
+    return new IdentityGuard(deps, isState(res.value) ? res.value : EMPTY_GUARD);
+  }
+
+  get state(): GuardState {
+    return this.#state;
+  }
+
+  /** @throws {RojError} identity_conflict when local writes to `chat` are refused now. */
+  check(chat: string): void {
+    const block = writeBlock(this.#state, chat);
+    if (!block) return;
+    if (block.reason === "rebasing") {
+      throw new RojError(
+        "identity_conflict",
+        `${this.#d.chatName(chat)}: this node's messages are being written again on top of ` +
+          "the contact's copy of the chat, once it is in; try again then",
+        { retryable: true },
+      );
+    }
+    throw new RojError("identity_conflict", this.#message(block.conflict!));
+  }
+
+  /** A sync learnt what a peer (`peer`, its name) holds of our chain. */
+  seen(report: OwnChainReport, peer: string): void {
+    const hex = (b: Uint8Array | null) => (b ? toHex(b) : "");
+    const head = { seq: report.seq, theirs: hex(report.theirs), peer };
+    this.#lastHead.set(report.chat, head);
+    this.#step({
+      type: "own-head",
+      chat: report.chat,
+      peer,
+      seq: report.seq,
+      theirs: head.theirs,
+      // A peer with none of ours: as good as agreeing (nothing to take in before a re-base).
+      mine: report.theirs === null ? "" : report.mine ? toHex(report.mine) : null,
+    });
+    if (report.twin) {
+      this.#step({
+        type: "own-twin",
+        chat: report.chat,
+        peer,
+        seq: report.twin.seq,
+        twin: toHex(report.twin.hash),
+        mine: report.twin.mine ? toHex(report.twin.mine) : null,
+      });
+    }
+  }
+
+  /** Our log recorded a fork: of our own chain, it is this guard's business. */
+  forkSeen(fork: Fork, peer: string): void {
+    if (!bytesEqual(fork.author, this.#d.me)) return;
+    this.#step({
+      type: "own-fork",
+      chat: fork.chat,
+      peer,
+      seq: fork.seq,
+      twin: toHex(fork.twin.hash),
+    });
+  }
+
+  /** Entries of ours came in from a peer in `chat`: a re-base may be able to go now. */
+  ownArrived(chat: string): void {
+    const head = this.#lastHead.get(chat);
+    if (!head || !this.#state.rebasing.includes(chat)) return;
+    this.#d.log.entryAt(chat, this.#d.me, head.seq).then((e) => {
+      if (!e) return;
+      this.#step({
+        type: "own-head",
+        chat,
+        peer: head.peer,
+        seq: head.seq,
+        theirs: head.theirs,
+        mine: toHex(e.hash),
+      });
+    }).catch(() => {});
+  }
+
+  /** `roj identity resolve`. */
+  resolve(): Promise<IdentityResolveView> {
+    return this.#serial(async () => {
+      const seconds = this.#state.conflicts.filter((c) => c.role === "second");
+      let setAside = 0;
+      const hashes: string[] = [];
+      // The entries go aside first: a resolve that fails halfway leaves the conflict on record.
+      for (const c of seconds) {
+        for (const e of await this.#d.log.read(c.chat)) {
+          if (bytesEqual(e.author, this.#d.me)) hashes.push(toHex(e.hash));
+        }
+        setAside += await this.#d.log.setAside(c.chat, this.#d.me);
+      }
+      const step = stepGuard(
+        this.#state,
+        { type: "resolved", setAside: hashes },
+        this.#d.clock.now(),
+      );
+      await this.#apply(step.state, step.actions);
+      return { rebasing: seconds.map((c) => this.#d.chatName(c.chat)), setAside };
+    });
+  }
+
+  /** What status shows. */
+  view(): IdentityView {
+    const conflicts = this.#state.conflicts;
+    const rebasing = this.#state.rebasing.map((c) => this.#d.chatName(c));
+    if (conflicts.length === 0) return { rebasing };
+    const second = conflicts.find((c) => c.role === "second");
+    const shown = second ?? conflicts[0]!;
+    return {
+      conflict: {
+        role: second ? "second" : "first",
+        writesRefused: second !== undefined,
+        message: this.#message(shown),
+        chats: conflicts.map((c) => this.#conflictView(c)),
+      },
+      rebasing,
+    };
+  }
+
+  #conflictView(c: ChatConflict): IdentityConflictView {
+    return {
+      chat: this.#d.chatName(c.chat),
+      peer: c.peer,
+      seq: c.seq,
+      role: c.role,
+      source: c.source,
+      since: c.since,
+    };
+  }
+
+  #message(c: ChatConflict): string {
+    const where = `${c.peer} holds another entry #${c.seq} of yours in ${this.#d.chatName(c.chat)}`;
+    return c.role === "second"
+      ? `this identity is also running on another node (a copy of its data folder or key): ${where}, ` +
+        `so this node writes nothing until you ${HOW} here; its messages are kept and sent again`
+      : `this identity is also running on another node (a copy of its data folder or key): ${where}; ` +
+        `its messages there are not taken, yours are: ${HOW} on that node`;
+  }
+
+  #step(event: GuardEvent): void {
+    this.#serial(async () => {
+      const step = stepGuard(this.#state, event, this.#d.clock.now());
+      if (step.state === this.#state && step.actions.length === 0) return;
+      await this.#apply(step.state, step.actions);
+    }).catch((err) => this.#d.bus.say(`identity guard: ${(err as Error).message}`));
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #apply(state: GuardState, actions: readonly GuardAction[]): Promise<void> {
+    if (state !== this.#state) {
+      await this.#d.store.kv.set(keys.identityGuard(), state);
+      this.#state = state;
+    }
+    for (const a of actions) {
+      switch (a.type) {
+        case "conflict":
+          this.#d.bus.say(this.#message(a.conflict));
+          this.#d.bus.emit({
+            type: "identity",
+            op: "conflict",
+            conflict: this.#conflictView(a.conflict),
+          });
+          if (a.conflict.role === "second" && a.conflict.source === "own-head") {
+            this.#d.evidence(a.conflict.chat, a.conflict.seq);
+          }
+          break;
+        case "set-aside":
+          this.#d.resync(a.chat);
+          break;
+        case "clear":
+          this.#d.bus.say(
+            state.rebasing.length > 0
+              ? `identity conflict resolved: this node's messages in ${
+                state.rebasing.map((c) => this.#d.chatName(c)).join(", ")
+              } are written again once the contact's copy is in`
+              : "identity conflict resolved",
+          );
+          this.#d.bus.emit({
+            type: "identity",
+            op: "resolved",
+            rebasing: state.rebasing.map((c) => this.#d.chatName(c)),
+          });
+          break;
+        case "rebase":
+          this.#rebase(a.chat).catch((err) =>
+            this.#d.bus.say(
+              `re-basing ${this.#d.chatName(a.chat)} failed: ${(err as Error).message}`,
+            )
+          );
+          break;
+      }
+    }
+  }
+
+  /** Writes the set-aside messages of `chat` again, after the chain now held; those held already are skipped. */
+  async #rebase(chat: string): Promise<void> {
+    if (this.#rebasing.has(chat)) return;
+    this.#rebasing.add(chat);
+    try {
+      const aside = await entriesAside(this.#d.store, chat);
+      const again = [];
+      let held = 0;
+      for (const e of aside) {
+        const now = await this.#d.log.entryAt(chat, this.#d.me, e.seq);
+        if (now && bytesEqual(now.hash, e.hash)) held++;
+        else again.push({ type: e.type, body: e.body, ts: e.ts });
+      }
+      if (again.length > 0) {
+        await this.#d.log.appendMany(chat, this.#d.signer, again, { ungated: true });
+      }
+      await dropAside(this.#d.store, chat);
+      await this.#serial(async () => {
+        const step = stepGuard(this.#state, { type: "rebased", chat }, this.#d.clock.now());
+        await this.#apply(step.state, step.actions);
+      });
+      this.#d.bus.say(
+        `${this.#d.chatName(chat)}: ${again.length} message(s) of this node written again ` +
+          `after the contact's copy (${held} it had already)`,
+      );
+      this.#d.bus.emit({
+        type: "identity",
+        op: "rebased",
+        chat: this.#d.chatName(chat),
+        written: again.length,
+        held,
+      });
+      this.#d.written(chat);
+    } finally {
+      this.#rebasing.delete(chat);
+    }
+  }
+}
+
+function isState(v: unknown): v is GuardState {
+  const s = v as GuardState;
+  return typeof v === "object" && v !== null && Array.isArray(s.conflicts) &&
+    Array.isArray(s.rebasing) && Array.isArray(s.settled);
+}
