@@ -16,7 +16,7 @@ import {
 import type { ContactBook, InviteRegistry } from "./contacts/mod.ts";
 import { Discovery } from "./discovery/mod.ts";
 import { isRojError } from "./errors.ts";
-import { IdentityGuard } from "./identity_guard/mod.ts";
+import { IdentityGuard, TWIN_WINDOW_MS } from "./identity_guard/mod.ts";
 import { directChatId } from "./log/mod.ts";
 import { EventBus } from "./events.ts";
 import type { GroupBook } from "./groups/mod.ts";
@@ -273,6 +273,12 @@ export async function wire(
     network.serve(rpc, peer);
     relay.serve(rpc, peer);
     if (!o.passive) syncs.serve(rpc, peer);
+    // The peer holds a live session of our key from another node: told; refused, we wait before dialling again.
+    rpc.handle("identity.elsewhere", (p) => {
+      identity.elsewhere(b.contacts.get(peer)?.name ?? fingerprint(peer), p.kept);
+      if (!p.kept) sessions.holdOff(peer, clock.now() + TWIN_WINDOW_MS);
+      return {};
+    });
   });
   sessions.onUp((s) => {
     if (!o.passive && !s.anchor) syncs.up(s, s.contact.name);

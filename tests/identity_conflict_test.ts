@@ -73,13 +73,17 @@ Deno.test("a copied data folder run twice: both told, the second refuses writes,
       assert.notEqual(m.state, "delivered", `${m.body} is not at bob`);
     }
 
-    // The first node is told too (from bob's record of the copy's twin), and still writes.
-    await restarted.node.call("send", { chat: "bob", text: "a1-2" }).catch(() => {});
-    await restarted.waitFor(isConflict("first"), 30_000);
+    // The first node is told too (bob refuses its sessions while the copy's is up, and says
+    // why; or from bob's record of the copy's twin), and still writes.
+    const first = await restarted.waitFor(isConflict("first"), 30_000) as IdentityEvent;
+    assert.ok(
+      first.op === "conflict" && ["own-session", "own-twin"].includes(first.conflict.source),
+    );
+    await bob.waitFor((e) => e.type === "identity" && e.op === "twin-sessions");
     const s1 = await restarted.node.call("status", {});
     assert.equal(s1.identity?.conflict?.role, "first");
     assert.equal(s1.identity?.conflict?.writesRefused, false);
-    await bob.waitFor((e) => e.type === "message" && e.message.body === "a1-2", 20_000);
+    await restarted.node.call("send", { chat: "bob", text: "a1-2" });
 
     // The person stops the first node and resolves on the copy: its messages go after bob's chain.
     await restarted.stop();
@@ -88,35 +92,54 @@ Deno.test("a copied data folder run twice: both told, the second refuses writes,
     assert.ok(resolved.setAside >= 3, `set aside ${resolved.setAside}`);
     await a2.waitFor((e) => e.type === "identity" && e.op === "rebased", 30_000);
     assert.equal((await a2.node.call("status", {})).identity?.conflict, undefined);
-
     await until(
       async () => (await bodies(bob.node, "alice")).includes("a2-2"),
       20_000,
       "the copy's messages at bob",
     );
-    const atBob = await bodies(bob.node, "alice");
-    for (const m of ["a1-0", "a1-1", "a1-2", "a2-1", "a2-2"]) {
-      assert.equal(atBob.filter((b) => b === m).length, 1, `${m} once at bob: ${atBob}`);
-    }
-    const order = (prefix: string) => atBob.filter((b) => b.startsWith(prefix));
-    assert.deepEqual(order("a1-"), ["a1-0", "a1-1", "a1-2"]);
-    assert.deepEqual(order("a2-"), ["a2-1", "a2-2"]);
 
     // And the chat flows again, both ways.
     const sent = await a2.node.call("send", { chat: "bob", text: "a2-3" });
-    assert.equal(sent.mine, true);
     await bob.waitFor((e) => e.type === "message" && e.message.body === "a2-3", 20_000);
     await a2.waitFor((e) => e.type === "delivered" && e.chat === "bob" && e.seq >= sent.seq);
     await bob.node.call("send", { chat: "alice", text: "bob-1" });
     await a2.waitFor((e) => e.type === "message" && e.message.body === "bob-1");
-    assert.deepEqual((await bodies(a2.node, "bob")).filter((b) => b.startsWith("a")), [
-      "a1-0",
-      "a1-1",
-      "a1-2",
-      "a2-1",
-      "a2-2",
-      "a2-3",
-    ]);
+
+    // The person goes back to the first node, whose a1-2 came after the fork: it is the
+    // second now; resolving there writes a1-2 again too.
+    await a2.node.close();
+    await using back = await startTestNode("alice", { host: "127.0.0.2", dir: a1.dir });
+    await back.waitFor(isConflict("second"), 30_000);
+    await assert.rejects(
+      () => back.node.call("send", { chat: "bob", text: "refused" }),
+      (e) => isRojError(e, "identity_conflict"),
+    );
+    assert.deepEqual((await back.node.call("identity.resolve", {})).rebasing, ["bob"]);
+    await back.waitFor((e) => e.type === "identity" && e.op === "rebased", 30_000);
+    await until(
+      async () => (await bodies(bob.node, "alice")).includes("a1-2"),
+      20_000,
+      "a1-2 at bob",
+    );
+
+    const atBob = await bodies(bob.node, "alice");
+    for (const m of ["a1-0", "a1-1", "a1-2", "a2-1", "a2-2", "a2-3", "bob-1"]) {
+      assert.equal(atBob.filter((b) => b === m).length, 1, `${m} once at bob: ${atBob}`);
+    }
+    const order = (prefix: string) => atBob.filter((b) => b.startsWith(prefix));
+    assert.deepEqual(order("a1-"), ["a1-0", "a1-1", "a1-2"]);
+    assert.deepEqual(order("a2-"), ["a2-1", "a2-2", "a2-3"]);
+    // Both copies' messages are alice's at bob, and the first node holds the whole chat too.
+    await until(
+      async () => (await bodies(back.node, "bob")).length === atBob.length,
+      20_000,
+      "the whole chat on the first node",
+    );
+    assert.deepEqual(await bodies(back.node, "bob"), atBob);
+    const after = await back.node.call("send", { chat: "bob", text: "a1-3" });
+    await bob.waitFor((e) => e.type === "message" && e.message.body === "a1-3", 20_000);
+    await back.waitFor((e) => e.type === "delivered" && e.chat === "bob" && e.seq >= after.seq);
+    assert.equal((await back.node.call("status", {})).identity?.conflict, undefined, "settled");
   } finally {
     await a2.node.close();
     await Deno.remove(dir2, { recursive: true }).catch(() => {});

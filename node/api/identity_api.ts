@@ -16,7 +16,7 @@ export const identityParams = {
 
 /** A fork of this node's own chain in one chat. */
 export interface IdentityConflictView {
-  /** The chat's name here. */
+  /** The chat's name here; "" for the identity as a whole (source "own-session"). */
   readonly chat: string;
   /** The contact who holds another entry of ours (a name here, peer text: escape it). */
   readonly peer: string;
@@ -24,8 +24,12 @@ export interface IdentityConflictView {
   readonly seq: number;
   /** "second": the contacts took the other node's entries; "first": they took ours. */
   readonly role: "first" | "second";
-  /** How it was learnt: a contact's head of our chain, its fork record, or a twin pushed to us. */
-  readonly source: "own-head" | "own-twin" | "own-fork";
+  /**
+   * How it was learnt: a contact's head of our chain, its fork record, a twin
+   * pushed to us, entries of ours pushed to us that do not fit our chain, or a
+   * contact holding a live session of our key from another node.
+   */
+  readonly source: "own-head" | "own-twin" | "own-fork" | "own-push" | "own-session";
   /** When first seen, ms since the epoch. */
   readonly since: number;
 }
@@ -59,6 +63,13 @@ export type IdentityEvent =
   | { readonly type: "identity"; readonly op: "conflict"; readonly conflict: IdentityConflictView }
   /** The person resolved: `rebasing` chats have entries set aside. */
   | { readonly type: "identity"; readonly op: "resolved"; readonly rebasing: readonly string[] }
+  /** A contact's key has live sessions here from two nodes at once: the one up stays (once a minute). */
+  | {
+    readonly type: "identity";
+    readonly op: "twin-sessions";
+    readonly peer: string;
+    readonly fingerprint: string;
+  }
   /** The set-aside messages of `chat` were written again (`written`; `held`: the contact had them already). */
   | {
     readonly type: "identity";

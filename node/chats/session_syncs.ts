@@ -67,6 +67,7 @@ export interface SessionSyncsDeps {
   /** Told what a peer holds of our own chain, and when entries of ours come from a peer. */
   readonly ownChain: {
     seen(report: OwnChainReport, peer: string): void;
+    diverged(chat: string, seq: number, peer: string): void;
     ownArrived(chat: string): void;
   };
   /** The live sessions (session manager). */
@@ -124,7 +125,12 @@ export class SessionSyncs {
     const progress = this.#d.progress.forSync(chatId, name, rpc);
     const direct = new ChatSync(this.#d.log, rpc, chatId, {
       members: () => [this.#d.me, peer],
-      own: { me: this.#d.me, peer, seen: (report) => this.#d.ownChain.seen(report, name()) },
+      own: {
+        me: this.#d.me,
+        peer,
+        seen: (report) => this.#d.ownChain.seen(report, name()),
+        diverged: (seq) => this.#d.ownChain.diverged(chatId, seq, name()),
+      },
       onPeerHeads: (heads) => {
         progress.heads(heads);
         const mine = heads.get(toHex(this.#d.me));

@@ -16,6 +16,11 @@
  *    ours for one seq). If the twin is ours, we are the second; otherwise
  *    another node signed it, and this one is the *first* (told, still writes).
  *  - "own-fork": a peer pushed us a twin of one of our own entries.
+ *  - "own-push": a contact pushed us entries of ours that do not fit our
+ *    chain: what it pushes it took, so this node is the second.
+ *  - "own-elsewhere": a contact holds a live session of our key from another
+ *    node (twin_sessions.ts). Told, not refused: nothing has forked yet, and
+ *    if it has, the chains tell.
  *
  * Resolving (`roj identity resolve`) forgets the conflicts, remembers their
  * twins as settled (the contacts keep the evidence for ever), and for each
@@ -28,10 +33,11 @@
 export type Role = "first" | "second";
 
 /** How the fork was learnt. */
-export type ConflictSource = "own-head" | "own-twin" | "own-fork";
+export type ConflictSource = "own-head" | "own-twin" | "own-fork" | "own-push" | "own-session";
 
 /** A fork of this node's own chain in one chat. */
 export interface ChatConflict {
+  /** The chat's id; "" for the identity as a whole (a session, not a chain). */
   readonly chat: string;
   /** Who told (a contact's name here), for the person. */
   readonly peer: string;
@@ -52,6 +58,12 @@ export interface GuardState {
   readonly rebasing: readonly string[];
   /** Entry hashes (hex) whose forks the person resolved: no longer a conflict. */
   readonly settled: readonly string[];
+  /**
+   * Twins of our entries (hex) contacts have on record, as reported while a
+   * conflict was open: settled with it at a resolve, since the contacts keep
+   * that evidence for ever. @default []
+   */
+  readonly twins?: readonly string[];
 }
 
 export const EMPTY_GUARD: GuardState = { conflicts: [], rebasing: [], settled: [] };
@@ -88,6 +100,22 @@ export type GuardEvent =
     readonly seq: number;
     readonly twin: string;
   }
+  /**
+   * A contact pushed us entries of ours that do not fit our chain at `seq`
+   * (another entry there, or one that does not follow ours): it holds, and
+   * took, another node's chain of ours.
+   */
+  | {
+    readonly type: "own-push";
+    readonly chat: string;
+    readonly peer: string;
+    readonly seq: number;
+  }
+  /**
+   * A contact holds a live session of our key from another node (twin_sessions.ts);
+   * `kept`: ours stays there. Told, not refused: a fork, if any, is found from the chains.
+   */
+  | { readonly type: "own-elsewhere"; readonly peer: string; readonly kept: boolean }
   /** The person resolved; `setAside`: hashes (hex) of our entries set aside to re-base. */
   | { readonly type: "resolved"; readonly setAside?: readonly string[] }
   /** The set-aside entries of `chat` were written again. */
@@ -147,6 +175,10 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
       if (state.settled.includes(event.twin) || state.rebasing.includes(event.chat)) {
         return { state, actions: [] };
       }
+      const twins = state.twins ?? [];
+      if (!twins.includes(event.twin)) {
+        state = { ...state, twins: [...twins, event.twin].slice(-MAX_SETTLED) };
+      }
       if (event.mine !== null && event.mine === event.twin) {
         // They keep the other entry and hold ours as the twin: their chain is not ours.
         return found(state, {
@@ -182,18 +214,40 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
         theirs: event.twin,
       });
     }
+    case "own-push":
+      if (state.rebasing.includes(event.chat)) return { state, actions: [] };
+      return found(state, {
+        chat: event.chat,
+        peer: event.peer,
+        seq: event.seq,
+        role: "second",
+        source: "own-push",
+        since: now,
+      });
+    case "own-elsewhere":
+      // Any conflict on record says more than this one.
+      if (state.conflicts.length > 0) return { state, actions: [] };
+      return found(state, {
+        chat: "",
+        peer: event.peer,
+        seq: 0,
+        role: "first",
+        source: "own-session",
+        since: now,
+      });
     case "resolved": {
       const settled = [
         ...state.settled,
         // A first's `theirs` is the other node's twin; a second's is the chain it takes in.
         ...state.conflicts.flatMap((c) => (c.role === "first" && c.theirs ? [c.theirs] : [])),
         ...(event.setAside ?? []),
+        ...(state.twins ?? []),
       ];
       const uniq = [...new Set(settled)].slice(-MAX_SETTLED);
       const seconds = state.conflicts.filter((c) => c.role === "second").map((c) => c.chat);
       const rebasing = [...new Set([...state.rebasing, ...seconds])];
       return {
-        state: { conflicts: [], rebasing, settled: uniq },
+        state: { conflicts: [], rebasing, settled: uniq, twins: [] },
         actions: [
           ...seconds.map((chat) => ({ type: "set-aside", chat }) as const),
           { type: "clear" },

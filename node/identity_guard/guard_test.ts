@@ -99,3 +99,40 @@ Deno.test("the first node's resolve only clears the notice", () => {
   assert.deepEqual(r.state.settled, ["cc"]);
   assert.deepEqual(stepGuard(r.state, twin, 3).actions, []);
 });
+
+Deno.test("a contact pushing us entries of ours that do not fit our chain: second", () => {
+  const push = { type: "own-push", chat: "c1", peer: "bob", seq: 4 } as const;
+  const s = stepGuard(EMPTY_GUARD, push, 1).state;
+  assert.equal(s.conflicts[0]!.role, "second");
+  assert.equal(writeBlock(s, "c1")?.reason, "conflict");
+});
+
+Deno.test("a live session of our key elsewhere is told, not refused, and stands for the identity", () => {
+  const e = { type: "own-elsewhere", peer: "bob", kept: false } as const;
+  const { state, actions } = stepGuard(EMPTY_GUARD, e, 1);
+  assert.equal(actions.length, 1);
+  assert.deepEqual(state.conflicts.map((c) => [c.chat, c.role, c.source]), [
+    ["", "first", "own-session"],
+  ]);
+  assert.equal(writeBlock(state, "c1"), null);
+  const r = stepGuard(state, { type: "resolved" }, 2);
+  assert.deepEqual(r.state.rebasing, [], "no chat to re-base");
+});
+
+Deno.test("twins reported while a conflict is open are settled with it", () => {
+  let s = stepGuard(EMPTY_GUARD, head("bb"), 1).state; // second
+  const twin = {
+    type: "own-twin",
+    chat: "c1",
+    peer: "bob",
+    seq: 2,
+    twin: "t2",
+    mine: "m2",
+  } as const;
+  s = stepGuard(s, twin, 2).state;
+  assert.deepEqual(s.twins, ["t2"]);
+  s = stepGuard(s, { type: "resolved" }, 3).state;
+  assert.ok(s.settled.includes("t2"));
+  s = stepGuard(s, { type: "rebased", chat: "c1" }, 4).state;
+  assert.deepEqual(stepGuard(s, twin, 5).actions, [], "old evidence is no new conflict");
+});

@@ -123,6 +123,16 @@ export class IdentityGuard {
     });
   }
 
+  /** A contact pushed us entries of ours that do not fit our chain at `seq` of `chat`. */
+  diverged(chat: string, seq: number, peer: string): void {
+    this.#step({ type: "own-push", chat, peer, seq });
+  }
+
+  /** A contact (`peer`, its name) holds a live session of our key from another node. */
+  elsewhere(peer: string, kept: boolean): void {
+    this.#step({ type: "own-elsewhere", peer, kept });
+  }
+
   /** Entries of ours came in from a peer in `chat`: a re-base may be able to go now. */
   ownArrived(chat: string): void {
     const head = this.#lastHead.get(chat);
@@ -193,7 +203,13 @@ export class IdentityGuard {
   }
 
   #message(c: ChatConflict): string {
-    const where = `${c.peer} holds another entry #${c.seq} of yours in ${this.#d.chatName(c.chat)}`;
+    if (c.chat === "") {
+      return `this identity is also running on another node (a copy of its data folder or key): ` +
+        `${c.peer} has a live session of it from there too; ${HOW} on one of them`;
+    }
+    const where = `${c.peer} holds another entry #${c.seq} of yours in the chat ${
+      this.#d.chatName(c.chat)
+    }`;
     return c.role === "second"
       ? `this identity is also running on another node (a copy of its data folder or key): ${where}, ` +
         `so this node writes nothing until you ${HOW} here; its messages are kept and sent again`

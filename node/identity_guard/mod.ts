@@ -14,3 +14,4 @@ export {
   writeBlock,
 } from "./guard.ts";
 export { IdentityGuard, type IdentityGuardDeps } from "./identity_guard.ts";
+export { TWIN_WINDOW_MS, TwinSessions } from "./twin_sessions.ts";

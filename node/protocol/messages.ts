@@ -16,7 +16,7 @@
  *
  * Frames:
  *
- *   {"t":"hello","v":1,"features":[…],"name":"alice","sees":"203.0.113.7:50022"}
+ *   {"t":"hello","v":1,"features":[…],"name":"alice","sees":"203.0.113.7:50022","i":"…"}
  *       first frame in each direction. `features` (features.ts, at most 64 of
  *       at most 32 characters) says what the sender serves; `sees` is the
  *       address the sender sees the receiver at (how a node learns its outside
@@ -44,7 +44,7 @@
  *   | 1       | UDP hole punching     | punch          | punch.probe, punch.ask, punch.offer      |
  *   | 1       | relayed sessions      | relay          | relay.open, relay.offer, reach.check     |
  *   | 1       | mailbox dedupe        | (mailbox)      | mbox.has                                 |
- *   | 1       | own chain check       | own-chain      |                                          |
+ *   | 1       | own chain check       | own-chain      | identity.elsewhere                       |
  *
  *   sync1    every node
  *   anchor   a passive anchor (`--passive`): holds sealed records, runs no chats
@@ -52,7 +52,8 @@
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
  *   own-chain  a node that runs chats: the heads it answers carry `h` and `t` for the asker's
- *            own chain (methods.ts HeadItem), no new method
+ *            own chain (methods.ts HeadItem), its hello an instance id `i`; it serves
+ *            identity.elsewhere (its key has a live session here from another node)
  *
  * A new method goes into methods.ts and into this table; a new feature into
  * features.ts and this table (features_test.ts checks both). A change that
@@ -71,6 +72,11 @@ export const HelloSchema = z.object({
   features: z.array(z.string().max(32)).max(64),
   name: z.string().max(64),
   sees: z.string().max(300).optional(),
+  /**
+   * The sender's instance id, new at each start (feature `own-chain`): a
+   * contact tells two nodes on one key apart by it (identity_guard/twin_sessions.ts).
+   */
+  i: z.string().regex(/^[0-9a-f]{32}$/).optional(),
 });
 export type Hello = z.infer<typeof HelloSchema>;
 

@@ -63,6 +63,15 @@ export const schemas = {
       reason: z.string().max(300).optional(),
     }),
   },
+  /**
+   * Your key has a live session here from another node as well (feature
+   * `own-chain`, node/identity_guard): `kept` says whether it is yours that
+   * stays; the other is refused while yours is up.
+   */
+  "identity.elsewhere": {
+    params: z.object({ kept: z.boolean() }),
+    result: z.object({}),
+  },
   /** Store sealed copies of the sender's address record, by tag. */
   "addr.put": {
     params: z.object({ items: z.array(z.object({ t: b64(24), b: b64(1900) })).min(1).max(256) }),

@@ -74,6 +74,8 @@ export interface OwnChainWatch {
   /** The session's peer: its own chain gets `h` and `t` in our answers. */
   readonly peer: Uint8Array;
   seen(report: OwnChainReport): void;
+  /** The peer pushed entries of ours that do not fit our chain; `seq`: the first such. */
+  diverged(seq: number): void;
 }
 
 export interface ChatSyncOptions {
@@ -359,6 +361,13 @@ export class ChatSync {
     const rejected = refused + result.rejected.length;
     reason ??= result.rejected[0]?.reason;
     this.#noteRefusals(result.rejected);
+    const own = this.#options.own;
+    const misfit = own &&
+      result.rejected.find((r) =>
+        r.author && bytesEqual(r.author, own.me) &&
+        (r.code === "equivocation" || r.code === "prev_mismatch")
+      );
+    if (own && misfit) own.diverged(misfit.seq ?? 0);
     return {
       heads: await this.#headsFor(heads),
       stored: result.stored.length,
