@@ -6,12 +6,8 @@
 import { z } from "zod";
 import { RojError } from "../errors.ts";
 import type { NatEvent } from "./nat_events.ts";
-import {
-  type IdentityEvent,
-  identityParams,
-  type IdentityResults,
-  type IdentityView,
-} from "./identity_api.ts";
+import { identityParams } from "./identity_api.ts";
+import type { IdentityEvent, IdentityResults, IdentityView } from "./identity_api.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
 export const MAX_TEXT = 16_000;
