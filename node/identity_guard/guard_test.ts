@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { EMPTY_GUARD, type GuardState, stepGuard, writeBlock } from "./guard.ts";
 
+const twinAt = (seq: number, twin: string, mine: string | null) =>
+  ({ type: "own-twin", chat: "c1", peer: "bob", seq, twin, mine }) as const;
 const head = (mine: string | null, theirs = "aa") =>
   ({ type: "own-head", chat: "c1", peer: "bob", seq: 3, theirs, mine }) as const;
 
@@ -23,14 +25,7 @@ Deno.test("the same head, or one we lack, is no conflict", () => {
 Deno.test("the same conflict told again is told once; a first becomes a second, not back", () => {
   const one = stepGuard(EMPTY_GUARD, head("bb"), 1).state;
   assert.deepEqual(stepGuard(one, head("bb"), 2).actions, []);
-  const twin = {
-    type: "own-twin",
-    chat: "c1",
-    peer: "bob",
-    seq: 3,
-    twin: "cc",
-    mine: "bb",
-  } as const;
+  const twin = twinAt(3, "cc", "bb");
   const first = stepGuard(EMPTY_GUARD, twin, 5);
   assert.equal(first.state.conflicts[0]!.role, "first");
   assert.equal(writeBlock(first.state, "c1"), null, "the first node still writes");
@@ -41,14 +36,7 @@ Deno.test("the same conflict told again is told once; a first becomes a second, 
 });
 
 Deno.test("a twin on record that is ours: second; someone else's: first", () => {
-  const ours = {
-    type: "own-twin",
-    chat: "c1",
-    peer: "bob",
-    seq: 2,
-    twin: "bb",
-    mine: "bb",
-  } as const;
+  const ours = twinAt(2, "bb", "bb");
   assert.equal(stepGuard(EMPTY_GUARD, ours, 1).state.conflicts[0]!.role, "second");
   const theirs = { ...ours, mine: "aa" };
   assert.equal(stepGuard(EMPTY_GUARD, theirs, 1).state.conflicts[0]!.role, "first");
@@ -69,14 +57,7 @@ Deno.test("resolving sets a second's chats aside, settles the twins, and re-base
   assert.deepEqual(stepGuard(s, head(null), 3).actions, []);
   assert.deepEqual(stepGuard(s, head("aa"), 4).actions, [{ type: "rebase", chat: "c1" }]);
   // The old twins are settled: the contacts keep that evidence for ever.
-  const old = {
-    type: "own-twin",
-    chat: "c1",
-    peer: "bob",
-    seq: 3,
-    twin: "bb",
-    mine: "aa",
-  } as const;
+  const old = twinAt(3, "bb", "aa");
   s = stepGuard(s, { type: "rebased", chat: "c1" }, 5).state;
   assert.deepEqual(s.rebasing, []);
   assert.deepEqual(stepGuard(s, old, 6).actions, []);
@@ -84,14 +65,7 @@ Deno.test("resolving sets a second's chats aside, settles the twins, and re-base
 });
 
 Deno.test("the first node's resolve only clears the notice", () => {
-  const twin = {
-    type: "own-twin",
-    chat: "c1",
-    peer: "bob",
-    seq: 3,
-    twin: "cc",
-    mine: "bb",
-  } as const;
+  const twin = twinAt(3, "cc", "bb");
   const s = stepGuard(EMPTY_GUARD, twin, 1).state;
   const r = stepGuard(s, { type: "resolved" }, 2);
   assert.deepEqual(r.actions, [{ type: "clear" }]);
@@ -121,14 +95,7 @@ Deno.test("a live session of our key elsewhere is told, not refused, and stands 
 
 Deno.test("twins reported while a conflict is open are settled with it", () => {
   let s = stepGuard(EMPTY_GUARD, head("bb"), 1).state; // second
-  const twin = {
-    type: "own-twin",
-    chat: "c1",
-    peer: "bob",
-    seq: 2,
-    twin: "t2",
-    mine: "m2",
-  } as const;
+  const twin = twinAt(2, "t2", "m2");
   s = stepGuard(s, twin, 2).state;
   assert.deepEqual(s.twins, ["t2"]);
   s = stepGuard(s, { type: "resolved" }, 3).state;

@@ -9,7 +9,7 @@
  * be taken in from seq 1; the entries aside are read back to write the
  * messages again on top of it.
  */
-import { corrupt, keys, type Store } from "../store/mod.ts";
+import { batchDelete, corrupt, keys, type Store } from "../store/mod.ts";
 import type { Entry } from "./entry.ts";
 import type { Head } from "./head_cache.ts";
 import { storedEntry } from "./stored_entry.ts";
@@ -69,17 +69,7 @@ export async function entriesAside(store: Store, chat: string): Promise<Entry[]>
 
 /** Forgets the entries set aside in `chat` (they were written again). */
 export async function dropAside(store: Store, chat: string): Promise<void> {
-  const kv = store.kv;
-  let doomed: Deno.KvKey[] = [];
-  const drop = async () => {
-    const op = kv.atomic();
-    for (const k of doomed) op.delete(k);
-    await op.commit();
-    doomed = [];
-  };
-  for await (const res of kv.list({ prefix: keys.asideAll(chat) })) {
-    doomed.push(res.key);
-    if (doomed.length >= 500) await drop();
-  }
-  if (doomed.length > 0) await drop();
+  const doomed = batchDelete(store.kv);
+  for await (const res of store.kv.list({ prefix: keys.asideAll(chat) })) await doomed.add(res.key);
+  await doomed.flush();
 }

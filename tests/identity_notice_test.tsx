@@ -1,7 +1,12 @@
-/** `roj status` and `roj identity`: the identity guard's one line, peer text escaped. */
+/**
+ * The identity guard's notice: one line in `roj status` and a banner on every
+ * admin page, peer text escaped; `roj identity` and its help.
+ */
 import assert from "node:assert/strict";
+import { render } from "preact-render-to-string";
 import { identityText, statusLines } from "../cli/format.ts";
 import type { StatusView } from "../node/mod.ts";
+import { Layout } from "../routes/layout.tsx";
 import { cliRun } from "../testing/cli_run.ts";
 
 const base: StatusView = {
@@ -27,7 +32,7 @@ Deno.test("roj status: an identity conflict is one line, a peer's name in it esc
   const lines = statusLines(s).join("\n").split("\n");
   const shown = lines.filter((l) => l.startsWith("identity: "));
   assert.equal(shown.length, 1);
-  assert.ok(!/[\x00-\x1f\x7f]/.test(shown[0]!), shown[0]);
+  assert.ok(![...shown[0]!].some((c) => c.charCodeAt(0) < 0x20 || c === "\x7f"), shown[0]);
   assert.ok(!lines.some((l) => l.startsWith("10:00 fake")), "no forged line");
   assert.equal(statusLines(base).some((l) => l.startsWith("identity")), false, "none without one");
 });
@@ -43,4 +48,22 @@ Deno.test("roj identity --help names resolve and status", async () => {
   assert.equal(r.code, 0);
   assert.match(r.stdout, /resolve/);
   assert.match(r.stdout, /status/);
+});
+
+Deno.test("admin: an identity conflict is a banner on every page, peer text escaped", () => {
+  const message =
+    "this identity is also running on another node: <b>bob</b> holds another entry #2";
+  const status: StatusView = {
+    ...base,
+    identity: {
+      conflict: { role: "second", writesRefused: true, message, chats: [] },
+      rebasing: [],
+    },
+  };
+  const page = render(<Layout title="Chats" status={status} section="chats">x</Layout>);
+  assert.match(page, /data-identity-conflict="second"/);
+  assert.match(page, /&lt;b>bob&lt;\/b> holds another entry #2/);
+  assert.ok(!page.includes("<b>bob</b>"));
+  const calm = render(<Layout title="Chats" status={base} section="chats">x</Layout>);
+  assert.ok(!calm.includes("data-identity-conflict"));
 });
