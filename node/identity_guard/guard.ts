@@ -172,13 +172,13 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
       });
     }
     case "own-twin": {
-      if (state.settled.includes(event.twin) || state.rebasing.includes(event.chat)) {
-        return { state, actions: [] };
-      }
+      if (state.settled.includes(event.twin)) return { state, actions: [] };
       const twins = state.twins ?? [];
       if (!twins.includes(event.twin)) {
         state = { ...state, twins: [...twins, event.twin].slice(-MAX_SETTLED) };
       }
+      // Told while re-basing: evidence of the fork just resolved (settled once the re-base is done).
+      if (state.rebasing.includes(event.chat)) return { state, actions: [] };
       if (event.mine !== null && event.mine === event.twin) {
         // They keep the other entry and hold ours as the twin: their chain is not ours.
         return found(state, {
@@ -256,7 +256,12 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
     }
     case "rebased":
       return {
-        state: { ...state, rebasing: state.rebasing.filter((c) => c !== event.chat) },
+        state: {
+          ...state,
+          rebasing: state.rebasing.filter((c) => c !== event.chat),
+          settled: [...new Set([...state.settled, ...(state.twins ?? [])])].slice(-MAX_SETTLED),
+          twins: [],
+        },
         actions: [],
       };
   }

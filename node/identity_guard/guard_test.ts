@@ -103,3 +103,12 @@ Deno.test("twins reported while a conflict is open are settled with it", () => {
   s = stepGuard(s, { type: "rebased", chat: "c1" }, 4).state;
   assert.deepEqual(stepGuard(s, twin, 5).actions, [], "old evidence is no new conflict");
 });
+
+Deno.test("a twin told while re-basing is settled when the re-base is done", () => {
+  let s = stepGuard(EMPTY_GUARD, head("bb"), 1).state;
+  s = stepGuard(s, { type: "resolved" }, 2).state;
+  s = stepGuard(s, twinAt(2, "t9", "m2"), 3).state;
+  assert.deepEqual(s.conflicts, []);
+  s = stepGuard(s, { type: "rebased", chat: "c1" }, 4).state;
+  assert.deepEqual(stepGuard(s, twinAt(2, "t9", "m2"), 5).actions, []);
+});

@@ -11,7 +11,7 @@ import type { Clock } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { Signer } from "../identity/mod.ts";
-import { type ChatLog, dropAside, entriesAside, type Fork, toHex } from "../log/mod.ts";
+import { type ChatLog, dropAside, entriesAside, type Entry, type Fork, toHex } from "../log/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import type { OwnChainReport } from "../sync/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
@@ -41,6 +41,9 @@ export interface IdentityGuardDeps {
   /** Hand the contact of `id` our entry `seq`, which it holds another of (evidence for the other node). */
   evidence(id: string, seq: number): void;
 }
+
+/** Set-aside messages written again per commit. */
+const REBASE_BATCH = 200;
 
 const HOW = "stop the other node (or give it an identity of its own; one key per device " +
   "comes with the devices feature), then run `roj identity resolve`";
@@ -90,6 +93,9 @@ export class IdentityGuard {
     const hex = (b: Uint8Array | null) => (b ? toHex(b) : "");
     const head = { seq: report.seq, theirs: hex(report.theirs), peer };
     this.#lastHead.set(report.chat, head);
+    // Our copy of that head may be committing right now (a push of the contact's racing this
+    // answer): look again once it is in the store, whichever comes first.
+    if (report.theirs !== null && report.mine === null) this.ownArrived(report.chat);
     this.#step({
       type: "own-head",
       chat: report.chat,
@@ -250,6 +256,8 @@ export class IdentityGuard {
           }
           break;
         case "set-aside":
+          // Only what a contact reports from now on counts: an older head may be behind its chain.
+          this.#lastHead.delete(a.chat);
           this.#d.resync(a.chat);
           break;
         case "clear":
@@ -282,16 +290,26 @@ export class IdentityGuard {
     if (this.#rebasing.has(chat)) return;
     this.#rebasing.add(chat);
     try {
+      // A message the chain holds already (the contact had it, or a re-base cut short by a
+      // crash wrote it) is one of ours with the same time, type and text: it is not written twice.
+      const content = (e: Entry) => `${e.ts}|${e.type}|${e.body}`;
+      const have = new Set<string>();
+      for (const e of await this.#d.log.read(chat)) {
+        if (bytesEqual(e.author, this.#d.me)) have.add(content(e));
+      }
       const aside = await entriesAside(this.#d.store, chat);
       const again = [];
       let held = 0;
       for (const e of aside) {
-        const now = await this.#d.log.entryAt(chat, this.#d.me, e.seq);
-        if (now && bytesEqual(now.hash, e.hash)) held++;
-        else again.push({ type: e.type, body: e.body, ts: e.ts });
+        if (have.has(content(e))) held++;
+        else {
+          have.add(content(e));
+          again.push({ type: e.type, body: e.body, ts: e.ts });
+        }
       }
-      if (again.length > 0) {
-        await this.#d.log.appendMany(chat, this.#d.signer, again, { ungated: true });
+      for (let i = 0; i < again.length; i += REBASE_BATCH) {
+        const part = again.slice(i, i + REBASE_BATCH);
+        await this.#d.log.appendMany(chat, this.#d.signer, part, { ungated: true });
       }
       await dropAside(this.#d.store, chat);
       await this.#serial(async () => {
