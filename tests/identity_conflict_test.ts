@@ -17,7 +17,7 @@ type IdentityEvent = Extract<NodeEvent, { type: "identity" }>;
 const isConflict = (role: "first" | "second") => (e: NodeEvent) =>
   e.type === "identity" && e.op === "conflict" && e.conflict.role === role;
 
-/** A node opened on `dir` but not started: it writes with no session up, as a second copy would offline. */
+/** A node opened on `dir` but not started: it writes with no session up, as a copy would offline. */
 async function openQuiet(dir: string, host: string) {
   const events: NodeEvent[] = [];
   const node = await RojNode.open({
@@ -79,14 +79,26 @@ Deno.test("a copied data folder run twice: both told, the second refuses writes,
     assert.ok(
       first.op === "conflict" && ["own-session", "own-twin"].includes(first.conflict.source),
     );
-    await bob.waitFor((e) => e.type === "identity" && e.op === "twin-sessions");
+    const twin = await bob.waitFor((e) => e.type === "identity" && e.op === "twin-sessions");
+    const sessionsUp = (from: number) =>
+      bob.events.slice(from).filter((e) =>
+        e.type === "session" && e.state === "up" && e.peer === "alice"
+      ).length;
+    const afterTwin = bob.events.indexOf(twin);
     const s1 = await restarted.node.call("status", {});
     assert.equal(s1.identity?.conflict?.role, "first");
     assert.equal(s1.identity?.conflict?.writesRefused, false);
-    await restarted.node.call("send", { chat: "bob", text: "a1-2" });
 
-    // The person stops the first node and resolves on the copy: its messages go after bob's chain.
+    // Bob kept the copy's session and refused the first node's, which waits before dialling
+    // again: the two no longer take turns (they did, many times a second, before).
+    assert.ok(sessionsUp(afterTwin) <= 1, `sessions of alice at bob: ${sessionsUp(afterTwin)}`);
+
+    // The person stops the first node (which still wrote a1-2, unsent) and resolves on the
+    // copy: its messages go after bob's chain.
     await restarted.stop();
+    const quiet = await openQuiet(a1.dir, "127.0.0.2");
+    await quiet.node.call("send", { chat: "bob", text: "a1-2" });
+    await quiet.node.close();
     const resolved = await a2.node.call("identity.resolve", {});
     assert.deepEqual(resolved.rebasing, ["bob"]);
     assert.ok(resolved.setAside >= 3, `set aside ${resolved.setAside}`);
