@@ -44,7 +44,7 @@
  *   | 1       | UDP hole punching     | punch          | punch.probe, punch.ask, punch.offer      |
  *   | 1       | relayed sessions      | relay          | relay.open, relay.offer, reach.check     |
  *   | 1       | mailbox dedupe        | (mailbox)      | mbox.has                                 |
- *   | 1       | own chain check       | own-chain      | identity.elsewhere                       |
+ *   | 1       | own chain check       | own-chain      | sync.own, identity.elsewhere             |
  *
  *   sync1    every node
  *   anchor   a passive anchor (`--passive`): holds sealed records, runs no chats
@@ -53,7 +53,8 @@
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
  *   own-chain  a node that runs chats: the heads it answers carry `h` and `t` for the asker's
  *            own chain (methods.ts HeadItem), its hello an instance id `i`; it serves
- *            identity.elsewhere (its key has a live session here from another node)
+ *            sync.own (the proof behind such a hash) and identity.elsewhere (its key
+ *            has a live session here from another node)
  *
  * A new method goes into methods.ts and into this table; a new feature into
  * features.ts and this table (features_test.ts checks both). A change that

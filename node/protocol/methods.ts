@@ -64,6 +64,16 @@ export const schemas = {
     }),
   },
   /**
+   * The entry of the asker's own chain held here at `seq` (feature
+   * `own-chain`): the proof, signed by the asker's key, behind a head hash
+   * that is not the asker's (node/identity_guard). Only the asker's own
+   * entries are served; none when not held.
+   */
+  "sync.own": {
+    params: z.object({ chat: chatId, seq: seqNumber.min(1) }),
+    result: z.object({ e: WireEntry.optional() }),
+  },
+  /**
    * Your key has a live session here from another node as well (feature
    * `own-chain`, node/identity_guard): `kept` says whether it is yours that
    * stays; the other is refused while yours is up.

@@ -11,7 +11,7 @@
  */
 import { RojError } from "../errors.ts";
 import type { ChatLog, Entry, Head, Rejection, SeqEntry } from "../log/mod.ts";
-import { toHex } from "../log/mod.ts";
+import { toHex, verifyEntry } from "../log/mod.ts";
 import {
   decodeB64,
   encodeB64,
@@ -269,13 +269,51 @@ export class ChatSync {
     if (item.h === undefined) return;
     const at = async (seq: number) =>
       seq === 0 ? null : (await this.#log.entryAt(this.chat, own.me, seq))?.hash ?? null;
-    const theirs = decodeB64(item.h);
-    const mine = await at(item.s);
-    const twin = item.t
+    let theirs = decodeB64(item.h);
+    let mine = await at(item.s);
+    let seq = item.s;
+    let twin = item.t
       ? { seq: item.t.s, hash: decodeB64(item.t.h), mine: await at(item.t.s) }
       : undefined;
-    if (mine && !bytesEqual(mine, theirs)) heads.delete(toHex(own.me));
-    own.seen({ chat: this.chat, seq: item.s, theirs, mine, ...(twin ? { twin } : {}) });
+    let suspect = mine !== null && !bytesEqual(mine, theirs);
+    if (twin?.mine && bytesEqual(twin.mine, twin.hash)) {
+      // They hold ours as the twin, so they keep another entry at that place: that one proves it.
+      if (!suspect) [seq, mine, suspect] = [twin.seq, twin.mine, true];
+      twin = undefined;
+    }
+    if (suspect) {
+      // Not ours at that place: not delivered, whatever comes of the proof.
+      heads.delete(toHex(own.me));
+      // A hash proves nothing (a hostile contact could name any): ask for the entry, signed by our key.
+      const proof = await this.#ownProof(seq);
+      if (!proof || bytesEqual(proof, mine!)) return;
+      theirs = proof;
+    }
+    own.seen({ chat: this.chat, seq, theirs, mine, ...(twin ? { twin } : {}) });
+  }
+
+  /**
+   * The hash of the peer's entry of our chain at `seq`, when it sends one
+   * signed by our key for this chat and seq (`sync.own`); else null.
+   */
+  async #ownProof(seq: number): Promise<Uint8Array | null> {
+    const own = this.#options.own!;
+    try {
+      const res = await this.#rpc.request("sync.own", { chat: this.chat, seq });
+      if (!res.e) return null;
+      const e = await verifyEntry(decodeB64(res.e.s), decodeB64(res.e.g));
+      const fits = e.chat === this.chat && e.seq === seq && bytesEqual(e.author, own.me);
+      return fits ? e.hash : null;
+    } catch {
+      return null; // no proof: a bad signature, an older peer, a closed session
+    }
+  }
+
+  /** Serves the peer's sync.own: its own entry at that seq, if held here. */
+  async answerOwn(p: ParamsOf<"sync.own">): Promise<ResultOf<"sync.own">> {
+    const own = this.#options.own;
+    const e = own ? await this.#log.entryAt(this.chat, own.peer, p.seq) : null;
+    return e ? { e: { s: encodeB64(e.signed), g: encodeB64(e.sig) } } : {};
   }
 
   /** Heads for the peer: its own chain's with the head's hash and a fork on record (`own-chain`). */
