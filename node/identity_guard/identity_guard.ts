@@ -159,6 +159,7 @@ export class IdentityGuard {
   /** `roj identity resolve`. */
   resolve(): Promise<IdentityResolveView> {
     return this.#serial(async () => {
+      if (this.#state.conflicts.length === 0) return { rebasing: [], setAside: 0 }; // nothing to resolve
       const seconds = this.#state.conflicts.filter((c) => c.role === "second");
       let setAside = 0;
       const hashes: string[] = [];

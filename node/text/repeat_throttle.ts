@@ -6,7 +6,8 @@
  * of lines a minute. The first time a line is said it goes out; repeats
  * within `windowMs` are only counted; the first repeat after the window goes
  * out once with that count ("… (4,210 times more in 10 min)"). Lines are told
- * apart by their text, so the caller leaves changing figures out of them.
+ * apart by their text with every run of digits taken as one (a refusal of
+ * "entry 4", then "entry 5", is the same refusal again).
  *
  * @example
  * ```ts
@@ -40,12 +41,13 @@ export class RepeatThrottle {
 
   /** The line to say now for `line` said at `now` (ms), or null to stay quiet. */
   admit(line: string, now: number): string | null {
-    const held = this.#lines.get(line);
+    const key = line.replace(/[0-9]+/g, "#");
+    const held = this.#lines.get(key);
     if (!held) {
       if (this.#lines.size >= this.#max) {
         this.#lines.delete(this.#lines.keys().next().value!);
       }
-      this.#lines.set(line, { count: 0, said: now });
+      this.#lines.set(key, { count: 0, said: now });
       return line;
     }
     held.count++;

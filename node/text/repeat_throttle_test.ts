@@ -16,6 +16,16 @@ Deno.test("a repeated line is said once, then once per window with the count", (
   assert.equal(t.admit("another line", 2500), "another line", "lines are told apart by text");
 });
 
+Deno.test("lines that differ only in their figures are one line repeated", () => {
+  const t = new RepeatThrottle({ windowMs: 1000 });
+  assert.equal(t.admit("entry 4 does not follow 3", 0), "entry 4 does not follow 3");
+  assert.equal(t.admit("entry 5 does not follow 4", 10), null);
+  assert.equal(
+    t.admit("entry 6 does not follow 5", 1000),
+    "entry 6 does not follow 5 (2 times more in 1 min)",
+  );
+});
+
 Deno.test("the lines remembered are capped; a forgotten line is said again", () => {
   const t = new RepeatThrottle({ windowMs: 1000, maxLines: 2 });
   assert.ok(t.admit("a", 0));
