@@ -79,7 +79,28 @@ export async function readViaNode(
   opts: ReadOptions,
   io: CliIo,
 ): Promise<void> {
-  const show = (m: MessageView) => io.out(opts.json ? json(m) : messageLine(m) + "\n");
+  // What --follow shows counts as read, as in the admin: the read mark moves
+  // after each shown message, one call at a time however fast they come.
+  let marking = false;
+  let markAgain = false;
+  const markRead = (): void => {
+    if (marking) {
+      markAgain = true;
+      return;
+    }
+    marking = true;
+    client.call("read", { chat, last: 1 }).catch(() => {}).finally(() => {
+      marking = false;
+      if (markAgain) {
+        markAgain = false;
+        markRead();
+      }
+    });
+  };
+  const show = (m: MessageView) => {
+    io.out(opts.json ? json(m) : messageLine(m) + "\n");
+    if (!m.mine) markRead();
+  };
   let early: MessageView[] | null = [];
   let following: Promise<void> | null = null;
   if (opts.follow) {
@@ -143,6 +164,58 @@ export async function noteViaNode(
   io.out(opts.json ? json(m) : `stored note ${m.seq}\n`);
 }
 
+/** How long `roj send` waits for "delivered" by default, when the peer is online. */
+export const DELIVERY_WAIT_MS = 3000;
+
+/**
+ * Sends, then, while someone who would hold it is online, waits up to
+ * `waitMs` for the peer to hold the message, so that what is printed is the
+ * truth: "delivered" when it is, "stored" when it is not (yet). Following
+ * starts before sending, on the same connection, so the delivery cannot come
+ * between the two unseen.
+ */
+export async function sendAndWait(
+  client: ControlClient,
+  chat: string,
+  text: string,
+  waitMs: number,
+): Promise<MessageView> {
+  let deliveredUpTo = 0;
+  let wake: (() => void) | null = null;
+  if (waitMs > 0) {
+    client.follow({ chat }, (event) => {
+      if (event.type !== "delivered") return;
+      deliveredUpTo = Math.max(deliveredUpTo, event.seq);
+      wake?.();
+    }).catch(() => {}); // ends when the connection closes
+  }
+  const m = await client.call("send", { chat, text });
+  if (m.state !== "stored" || waitMs <= 0 || !await someoneOnline(client, chat)) return m;
+  if (deliveredUpTo < m.seq) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      wake = () => deliveredUpTo >= m.seq && resolve();
+      timer = setTimeout(resolve, waitMs);
+    });
+    clearTimeout(timer);
+  }
+  return deliveredUpTo >= m.seq ? { ...m, state: "delivered" } : m;
+}
+
+/** Whether a session is up with the chat's contact (any person, for a group). */
+async function someoneOnline(client: ControlClient, chat: string): Promise<boolean> {
+  try {
+    const peers = await client.call("peers", {});
+    const chats = await client.call("chats", {});
+    const kind = chats.find((c) => c.name === chat)?.kind;
+    return peers.some((p) =>
+      p.state === "connected" && p.kind === "person" && (kind === "group" || p.name === chat)
+    );
+  } catch {
+    return false; // the message is sent either way; without this, it is only not awaited
+  }
+}
+
 /** A terminal QR code of `text` (light modules drawn, for dark backgrounds), or null when too long. */
 export function qrText(text: string): string | null {
   try {
@@ -155,17 +228,31 @@ export function qrText(text: string): string | null {
 /** Adds the commands that need a running node to `program`. */
 export function addNodeCommands(program: Command, io: CliIo): void {
   program.command("send")
-    .description("send a message to a chat; prints stored, or delivered once the peer has it")
+    .description(
+      "send a message to a chat; prints delivered once the peer holds it, or stored if it has not got it within --wait",
+    )
     .argument("<chat>", "chat name (a contact's name for a direct chat, or a group's name)")
     .argument("<text>", "the message")
     .addOption(dataOption())
     .option("--json", "print the message as JSON")
-    .action((chat: string, text: string, opts: JsonOpts) =>
-      withControl(opts, async (client) => {
-        const m = await client.call("send", { chat, text });
+    .option(
+      "--wait <duration>",
+      "how long to wait for delivery while the peer is online, e.g. 10s (0: do not wait)",
+      (v: string) => v.trim() === "0" ? 0 : parseDuration(v, { min: 1, max: 300 }) * 1000,
+      DELIVERY_WAIT_MS,
+    )
+    .action((chat: string, text: string, opts: JsonOpts & { wait: number }) => {
+      if (text.trim() === "") {
+        throw new RojError(
+          "bad_input",
+          "the message is empty; put the text in quotes after the chat",
+        );
+      }
+      return withControl(opts, async (client) => {
+        const m = await sendAndWait(client, chat, text, opts.wait);
         io.out(opts.json ? json(m) : `${m.state}\n`);
-      })
-    );
+      });
+    });
 
   program.command("chats")
     .description("list chats: name, unread messages, the last message")

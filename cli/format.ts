@@ -124,12 +124,13 @@ export function chatLines(chats: readonly ChatView[]): string[] {
   ]));
 }
 
-/** `roj contacts`: name, fingerprint, online or offline, last seen, addresses. */
+/** `roj contacts`: name, fingerprint, verified, online or offline, last seen, addresses. */
 export function contactLines(contacts: readonly ContactView[], now: number = Date.now()): string[] {
   if (contacts.length === 0) return ["(no contacts yet; add one with `roj add <invite>`)"];
   return table(contacts.map((c) => [
     escapeControl(c.name),
     c.fingerprint,
+    c.verified ? "verified" : "unverified",
     c.online ? "online" : "offline",
     c.online ? "seen now" : `seen ${relativeTime(c.lastSeen, now)}`,
     c.addresses.length ? c.addresses.map(escapeControl).join(", ") : "(no address known)",
@@ -212,12 +213,21 @@ export function statusLines(s: StatusView): string[] {
         ]]
         : []),
       ...(s.portMap ? [["port mapping:", portMapText(s.portMap)]] : []),
+      ...(s.agent
+        ? [[
+          "ssh-agent:",
+          s.agent.available
+            ? `signing (${escapeControl(s.agent.socket)})`
+            : `gone: not signing, writes refused (${escapeControl(s.agent.reason ?? "")})`,
+        ]]
+        : []),
       ...(s.catchingUp ?? []).map((c) => [
         "catching up:",
         progressText(c),
       ]),
       ["version:", s.version],
     ]),
+    ...(s.contacts > 0 && s.online === 0 && !s.passive ? ["", NOBODY_REACHABLE] : []),
   ];
 }
 
@@ -246,23 +256,49 @@ export function portMapText(p: PortMapView, now: number = Date.now()): string {
 /** `roj peers`: each contact's reachability, path and how its address was learnt. */
 export function peerLines(peers: readonly PeerView[], now: number = Date.now()): string[] {
   if (peers.length === 0) return ["(no contacts yet; add one with `roj add <invite>`)"];
-  return table(peers.map((p) => [
-    escapeControl(p.name) + (p.kind === "anchor" ? " (anchor)" : ""),
-    p.state,
-    p.state === "connected" && p.path === "relayed"
-      ? `via ${escapeControl(p.via ?? "a relay")} (relayed)`
-      : p.state === "connected" && p.path === "punched"
-      ? `punched (udp) ${escapeControl(p.address ?? "")}`
-      : p.state === "connected" && p.path === "lan"
-      ? `lan ${escapeControl(p.address ?? "")}`
-      : p.state === "connected" && p.address
-      ? `direct ${escapeControl(p.address)}`
-      : p.address
-      ? escapeControl(p.address)
-      : "(no address known)",
-    escapeControl(p.learnt),
-    p.state === "connected"
-      ? `since ${relativeTime(p.since, now)}`
-      : `seen ${relativeTime(p.lastSeen, now)}`,
-  ]));
+  const lines = table([
+    ["NAME", "STATE", "PATH", "ADDRESS FROM", "WHEN"],
+    ...peers.map((p) => [
+      escapeControl(p.name) + (p.kind === "anchor" ? " (anchor)" : ""),
+      p.state,
+      p.state === "connected" && p.path === "relayed"
+        ? `relayed via ${escapeControl(p.via ?? "a relay")}`
+        : p.state === "connected" && p.path === "punched"
+        ? `punched (udp) ${escapeControl(p.address ?? "")}`
+        : p.state === "connected" && p.path === "lan"
+        ? `lan ${sessionAddress(p)}`
+        : p.state === "connected" && p.address
+        ? `direct ${sessionAddress(p)}`
+        : p.address
+        ? `last ${escapeControl(p.address)}`
+        : "(no address known)",
+      learntFrom(p.learnt),
+      p.state === "connected"
+        ? `since ${relativeTime(p.since, now)}`
+        : `seen ${relativeTime(p.lastSeen, now)}`,
+    ]),
+  ]);
+  if (!peers.some((p) => p.state === "connected")) lines.push("", NOBODY_REACHABLE);
+  return lines;
+}
+
+/** What to do when no contact is reachable: the one step that restarts the cascade. */
+export const NOBODY_REACHABLE =
+  "nobody reachable: ask a friend for their current address, then `roj connect HOST:PORT`";
+
+/**
+ * Where a live session runs. When the peer dialled in, the port is a
+ * temporary source port that says nothing: show the host, and that they dialled.
+ */
+function sessionAddress(p: PeerView): string {
+  const address = escapeControl(p.address ?? "");
+  if (!p.inbound) return address;
+  const host = /^(\[[^\]]*\]|[^:]+):\d+$/.exec(p.address ?? "")?.[1];
+  return host === undefined ? address : `${escapeControl(host)} (dialled in)`;
+}
+
+/** Who the address came from, in the "ADDRESS FROM" column: "them", "bob", "anchor hive", … */
+function learntFrom(learnt: string): string {
+  if (learnt === "direct") return "them";
+  return escapeControl(learnt.startsWith("via ") ? learnt.slice(4) : learnt);
 }

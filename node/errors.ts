@@ -39,6 +39,10 @@ export const ROJ_ERROR_CODES = [
   "protocol",
   "busy",
   "unknown_method",
+  /** The key is in ssh-agent and the agent is gone or no longer holds it: nothing can be signed. */
+  "agent_unavailable",
+  /** A key of a type Roj cannot use (a FIDO key in the agent). */
+  "key_unsupported",
   /** A bug: something failed that should not have. */
   "internal",
 ] as const;

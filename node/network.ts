@@ -113,6 +113,7 @@ export class Network {
     relay.start(o.relay, o.relay);
     const server = this.#server = await listenSsh({
       keyPair: this.#parts.keyPair,
+      signer: this.#parts.signer,
       host: o.listen.host,
       port: o.listen.port,
       authorize: (u, k) => this.#hooks.authorize(u, k),

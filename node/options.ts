@@ -15,6 +15,10 @@ export interface NodeOptions {
   dataDir: string;
   /** Asked when the key is protected by a passphrase. */
   ask?: AskPassphrase;
+  /** The ssh-agent's socket ($SSH_AUTH_SOCK), for an identity whose key is there. @default none */
+  agentSocket?: string;
+  /** How often a key in ssh-agent is checked for (to notice the agent went or came back). @default 5000 */
+  agentCheckMs?: number;
   /** Time, timers and protocol randomness. @default systemClock */
   clock?: Clock;
   /** Only the time of `clock` replaced (a test's clock that jumps). @default clock.now */
@@ -54,6 +58,8 @@ export interface NodeOptions {
 export interface ResolvedOptions {
   readonly dataDir: string;
   readonly ask: AskPassphrase | undefined;
+  readonly agentSocket: string | undefined;
+  readonly agentCheckMs: number;
   readonly clock: Clock;
   readonly log: (line: string) => void;
   readonly passive: boolean;
@@ -89,6 +95,8 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
   return {
     dataDir: options.dataDir,
     ask: options.ask,
+    agentSocket: options.agentSocket,
+    agentCheckMs: options.agentCheckMs ?? 5000,
     clock,
     log: options.log ?? (() => {}),
     passive,

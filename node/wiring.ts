@@ -10,10 +10,16 @@ import {
   ChatDirectory,
   ChatService,
   GroupService,
+  RestoreGate,
   SessionSyncs,
   sftpViewFor,
 } from "./chats/mod.ts";
-import type { ContactBook, InviteRegistry } from "./contacts/mod.ts";
+import {
+  type AgreeKeyOf,
+  type ContactBook,
+  type InviteRegistry,
+  Verifications,
+} from "./contacts/mod.ts";
 import { Discovery } from "./discovery/mod.ts";
 import { isRojError } from "./errors.ts";
 import { IdentityGuard, TWIN_WINDOW_MS } from "./identity_guard/mod.ts";
@@ -23,8 +29,16 @@ import type { GroupBook } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
 import type { Profile } from "./home/mod.ts";
 import { discoveryHost, type NodeParts, relayHost } from "./hosts/mod.ts";
-import { fingerprint, publicKeyLine, type Signer, type VerifierPool } from "./identity/mod.ts";
+import {
+  agreementKeyIsOwn,
+  agreementPublicKey,
+  fingerprint,
+  publicKeyLine,
+  type SyncSigner,
+  type VerifierPool,
+} from "./identity/mod.ts";
 import { InviteFlow } from "./invites/mod.ts";
+import { IntroService } from "./introductions/mod.ts";
 import type { ChatLog } from "./log/mod.ts";
 import {
   AnchorMailbox,
@@ -46,7 +60,9 @@ const SELF_DIAL_MS = 3000;
 
 /** The books a node opens from its store before wiring. */
 export interface Books {
-  readonly signer: Signer;
+  readonly signer: SyncSigner;
+  /** The X25519 keys we and our contacts published (contacts/agreeKeys). */
+  readonly agreeKeyOf: AgreeKeyOf;
   readonly log: ChatLog;
   readonly contacts: ContactBook;
   readonly invites: InviteRegistry;
@@ -71,6 +87,7 @@ export interface Services {
   readonly relay: Relay;
   readonly network: Network;
   readonly handlers: Handlers;
+  readonly intros: IntroService | undefined;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -84,6 +101,8 @@ export async function wire(
   const me = profile.keyPair.publicKey;
   const { clock } = o;
   const bus = new EventBus(o.log);
+  const verifications = await Verifications.open(profile.store, me);
+  const restoreGate = await RestoreGate.open(profile.store, me);
   const marks = new DeliveryMarks(profile.store.kv, { clock });
   const directory = new ChatDirectory(me, b.contacts, b.groups);
   const chats = new ChatService({
@@ -97,6 +116,7 @@ export async function wire(
     contacts: b.contacts,
     groups: b.groups,
     bus,
+    restoreGate,
   });
   const identity = await IdentityGuard.open({
     me,
@@ -136,6 +156,8 @@ export async function wire(
   });
   const sessions: SessionManager = new SessionManager({
     keyPair: profile.keyPair,
+    signer: b.signer,
+    ...(agreementKeyIsOwn(profile.keyPair) ? { agree: agreementPublicKey(profile.keyPair) } : {}),
     name: profile.name,
     clock,
     bus,
@@ -147,11 +169,17 @@ export async function wire(
     contactChanged: (c) =>
       bus.emit({
         type: "contact",
-        contact: contactView(c, sessions.get(c.publicKey) !== undefined, clock.now()),
+        contact: contactView(
+          c,
+          sessions.get(c.publicKey) !== undefined,
+          clock.now(),
+          verifications.isVerified(c.publicKey),
+        ),
       }),
   });
   const syncs = new SessionSyncs({
     me,
+    restoreGate,
     log: b.log,
     groups: b.groups,
     contacts: b.contacts,
@@ -169,6 +197,7 @@ export async function wire(
     kv: profile.store.kv,
     groups: b.groups,
     keyPair: profile.keyPair,
+    agreeKeyOf: b.agreeKeyOf,
     stored: (chat, entries) => groupService.stored(chat, entries),
     join: (chat, raws, anchor) => groupService.joinFromMailbox(chat, raws, anchor),
     contacts: () => b.contacts.all().filter((c) => !c.blocked && !c.anchor).map((c) => c.publicKey),
@@ -198,6 +227,7 @@ export async function wire(
   };
   const parts: NodeParts = {
     keyPair: profile.keyPair,
+    agreeKeyOf: b.agreeKeyOf,
     name: profile.name,
     signer: b.signer,
     clock,
@@ -237,7 +267,10 @@ export async function wire(
     reservedNames: () => directory.reservedNames(),
     added: (c) => {
       discovery.refresh();
-      bus.emit({ type: "contact", contact: contactView(c, true, clock.now()) });
+      bus.emit({
+        type: "contact",
+        contact: contactView(c, true, clock.now(), verifications.isVerified(c.publicKey)),
+      });
     },
     running: () => network.listening !== undefined,
   });
@@ -266,12 +299,34 @@ export async function wire(
     },
     relay: () => relay,
   });
+  const intros = await IntroService.open({
+    me,
+    name: profile.name,
+    passive: o.passive,
+    signer: b.signer,
+    clock,
+    bus,
+    kv: profile.store.kv,
+    contacts: b.contacts,
+    sessions,
+    reservedNames: () => directory.reservedNames(),
+    added: (c) => {
+      discovery.refresh();
+      bus.emit({
+        type: "contact",
+        contact: contactView(c, false, clock.now(), verifications.isVerified(c.publicKey)),
+      });
+    },
+    dialVia: (peer, via) => relay.dialVia(peer, via),
+    lookFor: (reason) => discovery.trigger(reason).catch(() => {}),
+  });
   // Every session with a contact serves all of these, registered before its first frame.
   sessions.onServe((rpc, peer) => {
     discovery.serve(rpc, peer);
     anchorMailbox?.serve(rpc, peer);
     network.serve(rpc, peer);
     relay.serve(rpc, peer);
+    intros?.serve(rpc, peer);
     if (!o.passive) syncs.serve(rpc, peer);
     // The peer holds a live session of our key from another node: told; refused, we wait before dialling again.
     rpc.handle("identity.elsewhere", (p) => {
@@ -298,8 +353,11 @@ export async function wire(
       ...(s.via ? { via: s.via } : {}),
     });
   });
+  sessions.onUp((s) => intros?.onSession(s.peer));
   sessions.onDown((s) => discovery.trigger(`lost ${s.contact.name}`).catch(() => {}));
   const handlers = createHandlers({
+    me,
+    verifications,
     passive: o.passive,
     clock,
     bus,
@@ -311,6 +369,7 @@ export async function wire(
     invites: inviteFlow,
     discovery,
     relay,
+    intros: o.passive ? undefined : intros,
     running: () => network.listening !== undefined,
     status: () =>
       statusView({
@@ -330,6 +389,7 @@ export async function wire(
         punch: network.puncher,
         portMap: network.portMap,
         identity: o.passive ? undefined : identity.view(),
+        agent: profile.agent,
       }),
     identity,
   });
@@ -350,5 +410,6 @@ export async function wire(
     relay,
     network,
     handlers,
+    intros,
   };
 }

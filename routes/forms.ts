@@ -24,6 +24,11 @@ export const forms = {
   }).strict(),
   rename: z.object({ name: name("The contact's name"), to: name("The new name") }).strict(),
   contact: z.object({ name: name("The contact's name") }).strict(),
+  verify: z.object({
+    name: name("The contact's name"),
+    verified: z.enum(["yes", "no"], { error: "Say whether to mark or unmark." })
+      .transform((v) => v === "yes"),
+  }).strict(),
   invite: z.object({
     expiresIn: z.enum(["3600", "86400", "604800"], {
       error: "Pick how long the invite stays valid.",
@@ -45,6 +50,11 @@ export const forms = {
       .max(64, "A group's name has at most 64 characters."),
   }).strict(),
   member: z.object({ member: name("The member") }).strict(),
+  connect: z.object({
+    address: z.string({ error: "The address is missing." }).trim()
+      .min(1, "Type your friend's address, like 203.0.113.7:7420.")
+      .max(300, "An address has at most 300 characters."),
+  }).strict(),
   leave: z.object({}).strict(),
   login: z.object({ token: z.string().max(2048, "That is far too long for a token.") }).strict(),
 } as const;

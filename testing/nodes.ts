@@ -3,6 +3,7 @@ import { initProfile } from "../node/home/mod.ts";
 import { type NodeOptions, RojNode } from "../node/node.ts";
 import type { NodeEvent } from "../node/api/mod.ts";
 import type { MailboxLimits } from "../node/mailbox/mod.ts";
+import { dialSsh, type Pipe, type SshClient } from "../node/transport/mod.ts";
 
 export interface TestNode extends AsyncDisposable {
   readonly node: RojNode;
@@ -122,5 +123,42 @@ export async function befriend(a: TestNode, b: TestNode): Promise<void> {
     async () => (await a.node.call("contacts", {})).some((c) => c.name === bName && c.online),
     5000,
     "session up",
+  );
+}
+
+/**
+ * SSH to `to` with `as`'s key (its node stopped first, or its redials would
+ * replace this session) and the roj subsystem opened: a raw pipe to speak
+ * frames on, as a hostile contact would.
+ */
+export async function rawRojPipe(
+  as: TestNode,
+  to: TestNode,
+): Promise<{ client: SshClient; pipe: Pipe }> {
+  const client = await dialSsh({
+    keyPair: as.node.profile.keyPair,
+    to: to.node.address!,
+    expectedKey: to.node.publicKey,
+    expectedName: to.node.name,
+  });
+  try {
+    return { client, pipe: await client.openRoj() };
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+}
+
+/** `member` adds `anchor` from its invite and has a live session with it. */
+export async function joinAnchor(member: TestNode, anchor: TestNode): Promise<void> {
+  const invite = await anchor.node.call("invite", {});
+  await member.node.call("add", { invite: invite.text });
+  await until(
+    async () =>
+      (await member.node.call("peers", {})).some((p) =>
+        p.kind === "anchor" && p.state === "connected"
+      ),
+    5000,
+    "anchor joined",
   );
 }

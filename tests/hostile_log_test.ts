@@ -7,11 +7,10 @@
  * sides go on writing and reading.
  */
 import assert from "node:assert/strict";
-import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import { befriend, rawRojPipe, startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import { createEntry, type Entry, toHex } from "../node/log/mod.ts";
 import type { NodeEvent } from "../node/mod.ts";
 import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
-import { dialSsh } from "../node/transport/mod.ts";
 import { forkLine } from "../cli/format.ts";
 
 interface PushAnswer {
@@ -23,13 +22,8 @@ interface PushAnswer {
 /** Mallory's node stopped, and a raw session to `victim` under her key in its place. */
 async function rawSession(mallory: TestNode, victim: TestNode) {
   await mallory.stop(); // its redials would replace the raw session
-  const client = await dialSsh({
-    keyPair: mallory.node.profile.keyPair,
-    to: victim.node.address!,
-    expectedKey: victim.node.publicKey,
-    expectedName: victim.node.name,
-  });
-  const rpc = new RpcSession(await client.openRoj(), {
+  const { client, pipe } = await rawRojPipe(mallory, victim);
+  const rpc = new RpcSession(pipe, {
     hello: { features: ["sync1"], name: mallory.node.name },
   });
   await rpc.ready;

@@ -6,6 +6,10 @@
 import { z } from "zod";
 import { RojError } from "../errors.ts";
 import type { NatEvent } from "./nat_events.ts";
+import type { AgentEvent, AgentView } from "./agent_view.ts";
+import type { CatchUpView, PortMapView } from "./status_parts.ts";
+import type { VerifyView } from "./verify_view.ts";
+import { type IntroEvent, introParams, type IntroResults } from "./intro_api.ts";
 import { identityParams } from "./identity_api.ts";
 import type { IdentityEvent, IdentityResults, IdentityView } from "./identity_api.ts";
 
@@ -66,6 +70,11 @@ export const methodParams = {
   "group.members": z.object({ group: chatName }).strict(),
   /** Forks on record: someone's key signed two different entries for one place (all chats, or one). */
   forks: z.object({ chat: chatName.optional() }).strict(),
+  /** A contact's safety number; `verify.mark` marks them verified once it matched (false: unmark). */
+  verify: z.object({ name: z.string().min(1).max(40) }).strict(),
+  "verify.mark": z.object({ name: z.string().min(1).max(40), verified: z.boolean().optional() })
+    .strict(),
+  ...introParams,
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
   ...identityParams,
@@ -116,40 +125,10 @@ export interface StatusView {
   readonly relay?: { readonly enabled: boolean; readonly active: number; readonly bytes: number };
   /** The home router's port mapping of the listen port (UPnP-IGD / NAT-PMP). */
   readonly portMap?: PortMapView;
+  /** Set when the key is in ssh-agent. */
+  readonly agent?: AgentView;
   /** This identity writing on another node too (node/identity_guard); absent on an anchor. */
   readonly identity?: IdentityView;
-}
-
-/**
- * A port mapping: "off" (with why: --no-upnp, loopback listener, --advertise),
- * "searching" for a gateway, "mapped", or "none" (no gateway mapped it; why).
- */
-export interface PortMapView {
-  readonly state: "off" | "searching" | "mapped" | "none";
-  readonly method?: "upnp" | "nat-pmp";
-  /** The router's LAN address. */
-  readonly gateway?: string;
-  /** The address peers outside dial, "ip:port". */
-  readonly external?: string;
-  /** Where the router forwards it, "ip:port". */
-  readonly internal?: string;
-  /** What is mapped: "tcp", and "udp" for QUIC. */
-  readonly protocols?: readonly ("tcp" | "udp")[];
-  /** The lease the router granted, in seconds; renewed at half of it. */
-  readonly leaseSeconds?: number;
-  /** ms since the epoch when the router last granted or renewed the mapping. */
-  readonly renewedAt?: number;
-  /** Why there is no mapping, or why the last renewal failed. */
-  readonly reason?: string;
-}
-
-/** A chat taking in many entries from one peer or anchor: done of total. */
-export interface CatchUpView {
-  readonly chat: string;
-  /** The contact or anchor it comes from. */
-  readonly from: string;
-  readonly done: number;
-  readonly total: number;
 }
 
 export interface ContactView {
@@ -160,6 +139,8 @@ export interface ContactView {
   /** ms since the epoch; null when never seen. */
   readonly lastSeen: number | null;
   readonly addresses: string[];
+  /** Marked verified (`roj verify --mark`) for the keys as they are now. */
+  readonly verified: boolean;
 }
 
 export interface PeerView {
@@ -183,6 +164,11 @@ export interface PeerView {
   readonly path: "direct" | "punched" | "relayed" | "lan" | null;
   /** For a relayed session, the relay's name. */
   readonly via?: string;
+  /**
+   * True when the peer dialled this node: `address`'s port is then their
+   * temporary source port, not one they listen on.
+   */
+  readonly inbound?: boolean;
 }
 
 export interface MessageView {
@@ -429,6 +415,7 @@ export type NodeEvent =
     readonly fingerprint: string;
     readonly address: string;
   }
+  | AgentEvent
   /** A typed address (`roj connect`) reached this contact. */
   | {
     readonly type: "typed-address";
@@ -515,6 +502,7 @@ export type NodeEvent =
   | { readonly type: "anchor-mailbox"; readonly op: "expired"; readonly boxes: number }
   /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */
   | { readonly type: "fork"; readonly fork: ForkView }
+  | IntroEvent
   /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
   | NatEvent
   | IdentityEvent;
@@ -538,7 +526,7 @@ export type RecordDropReason =
 export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
-export interface Results extends IdentityResults {
+export interface Results extends IntroResults, IdentityResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;
@@ -559,6 +547,8 @@ export interface Results extends IdentityResults {
   "group.leave": { left: string };
   "group.members": MemberView[];
   forks: ForkView[];
+  verify: VerifyView;
+  "verify.mark": VerifyView;
   follow: never;
 }
 

@@ -152,7 +152,18 @@ export type NatEvent =
     readonly fingerprint: string;
     readonly via: string;
     readonly accepted: false;
-    readonly code: "symmetric-nat" | "busy" | "connected";
+    /**
+     * "unvouched": the asker did not sign the endpoint for this coordinator and
+     * us; "unobserved": no coordinator where we see it can have seen that
+     * address; "rate-limited": too many offers from that asker or coordinator.
+     */
+    readonly code:
+      | "symmetric-nat"
+      | "busy"
+      | "connected"
+      | "unvouched"
+      | "unobserved"
+      | "rate-limited";
   }
   /** As a coordinator: one contact was introduced to another for a punch. */
   | { readonly type: "punch-introduced"; readonly asker: string; readonly target: string }

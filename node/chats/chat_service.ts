@@ -15,6 +15,7 @@ import { keys, type Store } from "../store/mod.ts";
 import type { DeliveryMarks } from "../sync/mod.ts";
 import { type ChatRef, memberNamer, messageView, type Viewer } from "../views/mod.ts";
 import type { ChatDirectory } from "./chat_directory.ts";
+import type { RestoreGate } from "./restore_gate.ts";
 
 export interface ChatServiceDeps {
   readonly me: Uint8Array;
@@ -27,6 +28,8 @@ export interface ChatServiceDeps {
   readonly contacts: ContactBook;
   readonly groups: GroupBook;
   readonly bus: EventBus;
+  /** Holds writes to direct chats after a restore until their peer was heard. */
+  readonly restoreGate: RestoreGate;
 }
 
 /** Who learns of a local write, wired by node.ts: the session that pushes it, the groups that pass it on. */
@@ -143,6 +146,7 @@ export class ChatService {
       this.#outlets.groupWritten(chat.id);
       return views.at(-1)!;
     }
+    if (chat.peer) this.#d.restoreGate.check(chat.id, chat.name);
     const e = await this.#d.log.append(chat.id, this.#d.signer, "msg", text);
     // Push first: delivery latency should not wait on reading the delivery state.
     if (chat.peer) this.#outlets.pushDirect(chat.id, chat.peer.publicKey);

@@ -7,6 +7,7 @@
  * - group_service.ts: group membership changes, entries from members, adoption
  * - catch_up_progress.ts: long catch-ups for status and followers
  * - sftp_view.ts: the chats a contact sees with OpenSSH sftp
+ * - restore_gate.ts: after a restore, direct chats wait for their peer before we write
  *
  * @module
  */
@@ -16,3 +17,4 @@ export { type GroupArrivals, SessionSyncs, type SessionSyncsDeps } from "./sessi
 export { GroupService, type GroupServiceDeps, type JoinedVia } from "./group_service.ts";
 export { CatchUpProgress, type SyncProgress } from "./catch_up_progress.ts";
 export { type SftpViewDeps, sftpViewFor } from "./sftp_view.ts";
+export { RestoreGate } from "./restore_gate.ts";

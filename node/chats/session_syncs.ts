@@ -37,6 +37,7 @@ import { bytesEqual } from "../wire/mod.ts";
 import type { CatchUpProgress } from "./catch_up_progress.ts";
 import type { ChatDirectory } from "./chat_directory.ts";
 import type { ChatService } from "./chat_service.ts";
+import type { RestoreGate } from "./restore_gate.ts";
 import type { JoinedVia } from "./group_service.ts";
 
 /** The chat syncs of one session. */
@@ -55,6 +56,7 @@ interface Syncs {
 
 export interface SessionSyncsDeps {
   readonly me: Uint8Array;
+  readonly restoreGate: RestoreGate;
   readonly log: ChatLog;
   readonly groups: GroupBook;
   readonly contacts: ContactBook;
@@ -135,9 +137,11 @@ export class SessionSyncs {
         progress.heads(heads);
         const mine = heads.get(toHex(this.#d.me));
         if (mine) this.#d.chats.markDelivered(chat(), mine.seq).catch(() => {});
+        this.#d.restoreGate.heard(chatId, mine?.seq ?? 0, this.#d.log).catch(() => {});
       },
       onStored: (entries) => {
         progress.stored(entries.length);
+        this.#d.restoreGate.stored(chatId, this.#d.log).catch(() => {});
         const ref = chat();
         if (entries.some((e) => bytesEqual(e.author, this.#d.me))) {
           this.#d.ownChain.ownArrived(chatId);

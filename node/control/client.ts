@@ -13,17 +13,34 @@ import {
   responseSchema,
 } from "./protocol.ts";
 import { checkSocketPath, controlSocketPath } from "./socket_path.ts";
+import { dataPaths } from "../home/mod.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** The error for "nobody listens in this folder", with the command that fixes it. */
 export function noNodeError(dataDir: string, cause?: unknown): RojError {
-  return new RojError(
-    "no_node",
-    `no node is running in ${dataDir}; start it with \`roj run --data ${dataDir}\``,
-    cause === undefined ? {} : { cause },
-  );
+  const message = holdsIdentity(dataDir)
+    ? `no node is running in ${dataDir}; start it with \`roj run --data ${dataDir}\``
+    // `roj run` there would make a new person: say so, so that nobody starts
+    // over by mistake when their folder is elsewhere.
+    : `no node is running in ${dataDir}, and it holds no identity: \`roj run --data ${dataDir}\` would create a new one there. ` +
+      `If you have one, pass its folder with --data (or set ROJ_HOME); to choose a name or use an SSH key, run \`roj init --data ${dataDir}\` first`;
+  return new RojError("no_node", message, cause === undefined ? {} : { cause });
+}
+
+/** Whether a data folder has an identity (a key, or a store that names one). */
+function holdsIdentity(dataDir: string): boolean {
+  const paths = dataPaths(dataDir);
+  for (const path of [paths.key, paths.publicKey, paths.store]) {
+    try {
+      Deno.statSync(path);
+      return true;
+    } catch {
+      // missing or unreadable: look at the next
+    }
+  }
+  return false;
 }
 
 /**

@@ -317,14 +317,26 @@ Deno.test("control: something that is not a socket at the path is left alone", a
 
 Deno.test("control: no node running gives no_node naming the folder and roj run", async () => {
   await using d = await tempDir();
+  await Deno.mkdir(`${d.path}/alice`);
+  await Deno.writeTextFile(`${d.path}/alice/id_ed25519.pub`, "ssh-ed25519 AAAA alice\n");
+  const withIdentity = `${d.path}/alice`;
+  await assert.rejects(connectControl(withIdentity), (err) => {
+    assert.ok(err instanceof RojError);
+    assert.equal(err.code, "no_node");
+    assert.equal(
+      err.message,
+      `no node is running in ${withIdentity}; start it with \`roj run --data ${withIdentity}\``,
+    );
+    return true;
+  });
+  // A folder with no identity: `roj run` would make a new person there, and the error says so.
   for (const dir of [d.path, `${d.path}/missing`]) {
     await assert.rejects(connectControl(dir), (err) => {
       assert.ok(err instanceof RojError);
       assert.equal(err.code, "no_node");
-      assert.equal(
-        err.message,
-        `no node is running in ${dir}; start it with \`roj run --data ${dir}\``,
-      );
+      assert.ok(err.message.startsWith(`no node is running in ${dir}, and it holds no identity`));
+      assert.ok(err.message.includes(`\`roj run --data ${dir}\` would create a new one`));
+      assert.ok(err.message.includes(`\`roj init --data ${dir}\``));
       return true;
     });
   }

@@ -3,6 +3,7 @@ import type { IdentityView, StatusView } from "../api/mod.ts";
 import type { CatchUpProgress } from "../chats/mod.ts";
 import type { ContactBook } from "../contacts/mod.ts";
 import type { Discovery } from "../discovery/mod.ts";
+import type { AgentSigner } from "../identity/mod.ts";
 import type { AnchorMailbox } from "../mailbox/mod.ts";
 import type { PortMap } from "../portmap/mod.ts";
 import type { Puncher } from "../punch/mod.ts";
@@ -29,6 +30,8 @@ export interface StatusParts {
   readonly portMap: PortMap | undefined;
   /** The identity guard's view (not on an anchor). */
   readonly identity: IdentityView | undefined;
+  /** The signer in ssh-agent, when the key is there. */
+  readonly agent: AgentSigner | undefined;
 }
 
 export function statusView(s: StatusParts): StatusView {
@@ -66,5 +69,6 @@ export function statusView(s: StatusParts): StatusView {
     relay: { enabled: s.relay.enabled, active: s.relay.active, bytes: s.relay.bytesRelayed },
     ...(s.portMap ? { portMap: s.portMap.status } : {}),
     ...(s.identity ? { identity: s.identity } : {}),
+    ...(s.agent ? { agent: { socket: s.agent.socket, ...s.agent.state } } : {}),
   };
 }

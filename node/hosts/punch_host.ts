@@ -8,6 +8,7 @@ import { nameOf, type NodeParts } from "./parts.ts";
 export function punchHost(p: NodeParts, quic: () => QuicService | undefined): PunchHost {
   return {
     publicKey: p.keyPair.publicKey,
+    signer: p.signer,
     clock: p.clock,
     log: (line) => p.bus.say(line),
     note: (n) => p.bus.emit(punchEvent(p, n)),

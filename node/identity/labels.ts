@@ -35,11 +35,20 @@ export const SSHSIG_ENTRY_NAMESPACE = "roj-entry";
 export const SSHSIG_ADDR_NAMESPACE = "roj-addr";
 /** Signatures over invites (contacts/invite.ts). */
 export const SSHSIG_INVITE_NAMESPACE = "roj-invite";
+/** Signatures over a person's statements about devices: link codes, revocations (devices/). */
+export const SSHSIG_DEVICE_NAMESPACE = "roj-device";
+/** Signatures over punch vouches: "the coordinator saw me at this endpoint" (punch/vouch.ts). */
+export const SSHSIG_PUNCH_NAMESPACE = "roj-punch";
+/** Signatures over an introducer's cards of a contact (introductions/card.ts). */
+export const SSHSIG_INTRO_NAMESPACE = "roj-intro";
 /** The namespaces of every signature Roj makes; one per purpose. */
 export const NAMESPACES = {
   entry: SSHSIG_ENTRY_NAMESPACE,
   addr: SSHSIG_ADDR_NAMESPACE,
   invite: SSHSIG_INVITE_NAMESPACE,
+  device: SSHSIG_DEVICE_NAMESPACE,
+  punch: SSHSIG_PUNCH_NAMESPACE,
+  intro: SSHSIG_INTRO_NAMESPACE,
 } as const;
 
 // ---- First field of each signed byte layout --------------------------------
@@ -54,6 +63,20 @@ export const ADDR_RECORD_RELAYS_MAGIC = "roj-addr-v2";
 export const INVITE_MAGIC = "roj-invite-v1";
 /** What an invite's text starts with, before its base64url (contacts/invite.ts). */
 export const INVITE_TEXT_PREFIX = "roj1:";
+/** A device link code's signed payload (devices/link_code.ts). */
+export const DEVICE_LINK_MAGIC = "roj-devlink-v1";
+/** What a device link code's text starts with, before its base64url (devices/link_code.ts). */
+export const DEVICE_LINK_TEXT_PREFIX = "rojdev1:";
+/** A device revocation's signed payload (devices/revocation.ts). */
+export const DEVICE_REVOCATION_MAGIC = "roj-devrevoke-v1";
+/** A punch asker's vouch for the endpoint its coordinator saw it at (punch/vouch.ts). */
+export const PUNCH_VOUCH_MAGIC = "roj-punch-vouch-v1";
+/** The `format` of a backup's manifest, inside its age encryption (backup/manifest.ts). */
+export const BACKUP_FORMAT = "roj-backup-v1";
+/** A card's signed payload: one contact, vouched for by an introducer (introductions/card.ts). */
+export const CARD_MAGIC = "roj-card-v1";
+/** What a shareable card's text starts with, before its base64url (introductions/card.ts). */
+export const CARD_TEXT_PREFIX = "rojcard1:";
 
 // ---- Sealing to a key (identity/seal.ts) -----------------------------------
 
@@ -61,6 +84,12 @@ export const INVITE_TEXT_PREFIX = "roj1:";
 export const SEAL_INFO = "roj-seal-v1";
 /** Seal context of a group epoch key sealed to each member (groups/group_crypto.ts). */
 export const GROUP_KEY_SEAL_CONTEXT = "roj-group-key";
+
+/**
+ * What an ssh-agent signs to give a node with an agent-held key its X25519
+ * agreement seed (identity/agent_signer.ts): never an SSHSIG or SSH message.
+ */
+export const AGENT_AGREEMENT_LABEL = "roj-agent-agreement-v1\0";
 
 // ---- Pairwise derivations from two contacts' X25519 secret (discovery/pairwise.ts) ----
 
@@ -98,6 +127,8 @@ export const DIRECT_CHAT_LABEL = "roj-chat-direct\0";
 export const GROUP_ID_LABEL = "roj-group-id-v1\0";
 /** Start of a group message's AEAD associated data (groups/group_crypto.ts). */
 export const GROUP_MSG_AAD_LABEL = "roj-group-msg-v1\0";
+/** SHA-512 prefix of a key's half of a safety number (identity/safety_number.ts). */
+export const SAFETY_NUMBER_LABEL = "roj-safety-number-v1\0";
 
 // ---- Channel names ----------------------------------------------------------
 

@@ -1,7 +1,8 @@
 /**
- * Identity: OpenSSH ed25519 keys, fingerprints, SSHSIG signatures, sealing
- * to a key, and every domain-separation label (labels.ts). The only import
- * surface of `node/identity/`.
+ * Identity: OpenSSH ed25519 keys (in a file or in ssh-agent), fingerprints,
+ * certificates, SSHSIG signatures, sealing to a key, and every
+ * domain-separation label (labels.ts). The only import surface of
+ * `node/identity/`.
  *
  * @module
  */
@@ -18,12 +19,31 @@ export {
   encodePrivateKey,
   type EncodePrivateKeyOptions,
   isEncryptedPrivateKey,
+  publicKeyOfKeyFile,
 } from "./private_key.ts";
 export { fingerprint, fingerprintLine } from "./fingerprint.ts";
+export {
+  CERT_KEY_TYPE,
+  type Certificate,
+  CERTIFICATE_LIMITS,
+  type CertificateExpectation,
+  type CertificateFields,
+  type CertificateKind,
+  certificateLine,
+  type CertificateOption,
+  type CertificateProblem,
+  certificateValidity,
+  checkCertificate,
+  FOREVER,
+  parseCertificate,
+  parseCertificateLine,
+  signCertificate,
+} from "./certificate.ts";
 export {
   createSigner,
   createVerifier,
   type Signer,
+  type SyncSigner,
   type SyncVerifier,
   type Verifier,
   type VerifierOptions,
@@ -44,8 +64,15 @@ export {
 export {
   ADDR_RECORD_MAGIC,
   ADDR_RECORD_RELAYS_MAGIC,
+  AGENT_AGREEMENT_LABEL,
   ALPN_PROBE,
   ALPN_SSH,
+  BACKUP_FORMAT,
+  CARD_MAGIC,
+  CARD_TEXT_PREFIX,
+  DEVICE_LINK_MAGIC,
+  DEVICE_LINK_TEXT_PREFIX,
+  DEVICE_REVOCATION_MAGIC,
   DIRECT_CHAT_LABEL,
   ENTRY_MAGIC,
   GROUP_ID_LABEL,
@@ -66,14 +93,49 @@ export {
   NOTES_CHAT_LABEL,
   PAIRWISE_SEAL_SALT,
   PAIRWISE_TAG_SALT,
+  PUNCH_VOUCH_MAGIC,
   RELAY_SUBSYSTEM_PREFIX,
   ROJ_SUBSYSTEM,
+  SAFETY_NUMBER_LABEL,
   SEAL_INFO,
   SSHSIG_ADDR_NAMESPACE,
+  SSHSIG_DEVICE_NAMESPACE,
   SSHSIG_ENTRY_NAMESPACE,
+  SSHSIG_INTRO_NAMESPACE,
   SSHSIG_INVITE_NAMESPACE,
+  SSHSIG_PUNCH_NAMESPACE,
 } from "./labels.ts";
-export { openSealed, seal, type SealOptions, x25519SharedSecret } from "./seal.ts";
+export {
+  formatSafetyNumber,
+  keyDigits,
+  SAFETY_NUMBER_DIGITS,
+  safetyNumber,
+} from "./safety_number.ts";
+export {
+  type AgentKey,
+  checkKeyType,
+  chooseAgentKey,
+  listAgentKeys,
+  MAX_AGENT_KEYS,
+  MAX_AGENT_REPLY,
+  SK_ED25519,
+} from "./agent.ts";
+export {
+  type AgentSigner,
+  type AgentSignerOptions,
+  type AgentState,
+  agreementSeed,
+  createAgentSigner,
+} from "./agent_signer.ts";
+export {
+  agreementKeyIsOwn,
+  agreementPublicKey,
+  openSealed,
+  publishedAgreementKey,
+  seal,
+  type SealOptions,
+  x25519SharedSecret,
+} from "./seal.ts";
 export { openXChaCha20Poly1305, XCHACHA_NATIVE } from "./xchacha.ts";
 export {
   createVerifierPool,

@@ -17,6 +17,7 @@ import { RojError } from "../errors.ts";
 import { bytesEqual, WireReader, WireWriter } from "../wire/mod.ts";
 import { armor, dearmor } from "./_armor.ts";
 import { clip } from "./_util.ts";
+import { CERT_KEY_TYPE, type Certificate, parseCertificate } from "./certificate.ts";
 import { KEY_TYPE, parsePublicKeyBlob, publicKeyBlob } from "./keys.ts";
 import { type Signer, type Verifier, verifyEd25519 } from "./signer.ts";
 
@@ -28,8 +29,13 @@ export type SshsigHash = "sha256" | "sha512";
 
 /** The parts of an SSHSIG blob. */
 export interface ParsedSshsig {
-  /** The signer's 32-byte raw ed25519 public key. */
+  /** The signer's 32-byte raw ed25519 public key (the certified key, when a certificate signed). */
   readonly publicKey: Uint8Array;
+  /**
+   * The certificate the signature names instead of a plain key, as `ssh-keygen
+   * -Y sign -f key-cert.pub` writes it; parsed, not checked (see checkCertificate).
+   */
+  readonly certificate?: Certificate;
   readonly namespace: string;
   readonly hashAlgorithm: SshsigHash;
   /** The 64-byte raw Ed25519 signature. */
@@ -67,11 +73,15 @@ export async function signSshsig(
   signer: Signer,
   namespace: string,
   message: Uint8Array,
+  certificate?: Certificate,
 ): Promise<Uint8Array> {
   if (namespace === "") throw new RangeError("SSHSIG namespace must not be empty");
+  if (certificate !== undefined && !bytesEqual(certificate.publicKey, signer.publicKey)) {
+    throw new RangeError("the certificate is for another key than the signer's");
+  }
   const toSign = signedData(namespace, "sha512", hash("sha512", message));
   const sig = await signer.sign(toSign);
-  const layout = blobLayout(namespace);
+  const layout = certificate === undefined ? blobLayout(namespace) : null;
   if (layout !== null && signer.publicKey.length === 32 && sig.length === 64) {
     const out = layout.template.slice();
     out.set(signer.publicKey, KEY_AT);
@@ -79,7 +89,7 @@ export async function signSshsig(
     return out;
   }
   return new WireWriter().raw(MAGIC).u32(VERSION)
-    .string(publicKeyBlob(signer.publicKey))
+    .string(certificate?.blob ?? publicKeyBlob(signer.publicKey))
     .string(namespace).string("").string("sha512")
     .string(new WireWriter().string(KEY_TYPE).string(sig).bytes())
     .bytes();
@@ -118,7 +128,9 @@ export function parseSshsig(blob: Uint8Array): ParsedSshsig {
   if (version !== VERSION) {
     throw new RojError("bad_input", `unsupported SSH signature version ${version}`);
   }
-  const publicKey = parsePublicKeyBlob(r.string());
+  const keyBlob = r.string();
+  const certificate = isCertificateBlob(keyBlob) ? parseCertificate(keyBlob) : undefined;
+  const publicKey = certificate?.publicKey ?? parsePublicKeyBlob(keyBlob);
   const namespace = r.text();
   if (r.string().length !== 0) {
     throw new RojError("bad_input", "SSH signature has a non-empty reserved field");
@@ -136,13 +148,28 @@ export function parseSshsig(blob: Uint8Array): ParsedSshsig {
     throw new RojError("bad_input", `ed25519 signature must be 64 bytes, got ${signature.length}`);
   }
   sigBlob.end();
-  return { publicKey, namespace, hashAlgorithm, signature: signature.slice() };
+  const parsed: ParsedSshsig = {
+    publicKey,
+    namespace,
+    hashAlgorithm,
+    signature: signature.slice(),
+  };
+  return certificate === undefined ? parsed : { ...parsed, certificate };
+}
+
+const CERT_TYPE_PREFIX = new WireWriter().string(CERT_KEY_TYPE).bytes();
+
+/** Whether a key blob is a certificate (starts with the certificate's type string). */
+function isCertificateBlob(blob: Uint8Array): boolean {
+  return blob.length >= CERT_TYPE_PREFIX.length &&
+    bytesEqual(blob.subarray(0, CERT_TYPE_PREFIX.length), CERT_TYPE_PREFIX);
 }
 
 /**
- * Checks an SSHSIG blob over `message` in `namespace`. Returns the signer's key,
- * or null when the blob is malformed, the namespace or key differs, or the
- * signature is invalid. Never throws for bad input.
+ * Checks an SSHSIG blob over `message` in `namespace`. Returns the signer's key
+ * (and the certificate the blob names, which the caller must still check with
+ * checkCertificate), or null when the blob is malformed, the namespace or key
+ * differs, or the signature is invalid. Never throws for bad input.
  *
  * @example
  * ```ts
@@ -162,13 +189,16 @@ export async function verifySshsig(
   namespace: string,
   message: Uint8Array,
   opts: VerifySshsigOptions = {},
-): Promise<{ publicKey: Uint8Array } | null> {
+): Promise<{ publicKey: Uint8Array; certificate?: Certificate } | null> {
   const check = sshsigCheck(blob, namespace, message, opts.publicKey);
   if (check === null) return null;
   const ok = opts.verifier === undefined
     ? await verifyEd25519(check.publicKey, check.signature, check.data)
     : await opts.verifier.verify(check.publicKey, check.signature, check.data);
-  return ok ? { publicKey: check.publicKey } : null;
+  if (!ok) return null;
+  return check.certificate === undefined
+    ? { publicKey: check.publicKey }
+    : { publicKey: check.publicKey, certificate: check.certificate };
 }
 
 /** The Ed25519 check an SSHSIG blob stands for: by this key, this signature over these bytes. */
@@ -179,6 +209,8 @@ export interface SshsigCheck {
   readonly signature: Uint8Array;
   /** The bytes the signature must cover (the SSHSIG signed data for `message`). */
   readonly data: Uint8Array;
+  /** The certificate the blob names, if any: the caller decides whether its CA counts. */
+  readonly certificate?: Certificate;
 }
 
 /**
@@ -213,11 +245,12 @@ export function sshsigCheck(
   }
   if (sig.namespace !== namespace) return null;
   if (publicKey !== undefined && !bytesEqual(publicKey, sig.publicKey)) return null;
-  return {
+  const check = {
     publicKey: sig.publicKey,
     signature: sig.signature,
     data: signedData(namespace, sig.hashAlgorithm, hash(sig.hashAlgorithm, message)),
   };
+  return sig.certificate === undefined ? check : { ...check, certificate: sig.certificate };
 }
 
 /**

@@ -60,6 +60,8 @@ export interface GroupMailboxHost {
   readonly kv: Deno.Kv;
   readonly groups: GroupBook;
   readonly keyPair: KeyPair;
+  /** The X25519 key a contact published (its key is in ssh-agent). @default none */
+  readonly agreeKeyOf?: (them: Uint8Array) => Uint8Array | undefined;
   /**
    * Times the hand-over of received entries; its `now` decides when a past
    * epoch's grace ends. @default systemClock

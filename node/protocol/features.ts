@@ -13,7 +13,7 @@
  * import { helloFeatures, peerHas, RELAY_FEATURE } from "./features.ts";
  *
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
- * assert.deepEqual(features, ["sync1", "relay", "own-chain"]);
+ * assert.deepEqual(features, ["sync1", "agree", "relay", "intro", "own-chain"]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
  */
@@ -41,6 +41,21 @@ export const PUNCH_FEATURE = "punch";
  * `reach.check` (not `--no-relay`). Since protocol 1 (the relay step).
  */
 export const RELAY_FEATURE = "relay";
+/**
+ * Introductions (`intro.offer`, `intro.answer`, `intro.done`, `intro.end`,
+ * `intro.request`): a person's node takes cards of other people from its
+ * contacts and makes introductions; an anchor brokers its members' own cards
+ * (`intro.request`, `intro.answer` only). Every node lists it. Since protocol 1
+ * (the introductions step).
+ */
+export const INTRO_FEATURE = "intro";
+
+/**
+ * Seals to the X25519 key a contact's hello publishes (`agree`: its key is in
+ * ssh-agent, which cannot do key agreement), and publishes its own there when
+ * it has one. Every node lists it; since protocol 1 (the ssh-agent step).
+ */
+export const AGREE_FEATURE = "agree";
 
 /**
  * Heads answers name, for the asker's own chain, the hash of its head entry
@@ -53,24 +68,28 @@ export const OWN_CHAIN_FEATURE = "own-chain";
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
+  | typeof AGREE_FEATURE
   | typeof ANCHOR_FEATURE
   | typeof MAILBOX_FEATURE
   | typeof PUNCH_FEATURE
   | typeof RELAY_FEATURE
+  | typeof INTRO_FEATURE
   | typeof OWN_CHAIN_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
   SYNC_FEATURE,
+  AGREE_FEATURE,
   ANCHOR_FEATURE,
   MAILBOX_FEATURE,
   PUNCH_FEATURE,
   RELAY_FEATURE,
+  INTRO_FEATURE,
   OWN_CHAIN_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
-export const FEATURES = [SYNC_FEATURE] as const;
+export const FEATURES = [SYNC_FEATURE, AGREE_FEATURE] as const;
 
 /** What a node serves, as far as its hello is concerned. */
 export interface FeatureRoles {
@@ -89,6 +108,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE] as const : []),
     ...(roles.punch ? [PUNCH_FEATURE] as const : []),
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
+    INTRO_FEATURE,
     ...(roles.passive ? [] : [OWN_CHAIN_FEATURE] as const),
   ];
 }

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
+  AGREE_FEATURE,
   ALL_FEATURES,
   ANCHOR_FEATURE,
   FEATURES,
   helloFeatures,
+  INTRO_FEATURE,
   MAILBOX_FEATURE,
   OWN_CHAIN_FEATURE,
   peerHas,
@@ -19,16 +21,27 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
   assert.deepEqual(
     [
       SYNC_FEATURE,
+      AGREE_FEATURE,
       ANCHOR_FEATURE,
       MAILBOX_FEATURE,
       PUNCH_FEATURE,
       RELAY_FEATURE,
+      INTRO_FEATURE,
       OWN_CHAIN_FEATURE,
     ],
-    ["sync1", "anchor", "mailbox", "punch", "relay", "own-chain"],
+    ["sync1", "agree", "anchor", "mailbox", "punch", "relay", "intro", "own-chain"],
   );
-  assert.deepEqual(ALL_FEATURES, ["sync1", "anchor", "mailbox", "punch", "relay", "own-chain"]);
-  assert.deepEqual([...FEATURES], ["sync1"]);
+  assert.deepEqual(ALL_FEATURES, [
+    "sync1",
+    "agree",
+    "anchor",
+    "mailbox",
+    "punch",
+    "relay",
+    "intro",
+    "own-chain",
+  ]);
+  assert.deepEqual([...FEATURES], ["sync1", "agree"]);
   assert.equal(new Set(ALL_FEATURES).size, ALL_FEATURES.length);
   const hello = { t: "hello", v: 1, features: [...ALL_FEATURES], name: "a" };
   assert.ok(HelloSchema.safeParse(hello).success);
@@ -37,11 +50,19 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
 Deno.test("helloFeatures: the list a node sends, in the order it always has", () => {
   const of = (passive: boolean, punch: boolean, relay: boolean) =>
     helloFeatures({ passive, punch, relay });
-  assert.deepEqual(of(false, false, false), ["sync1", "own-chain"]);
-  assert.deepEqual(of(true, true, true), ["sync1", "anchor", "mailbox", "punch", "relay"]);
-  assert.deepEqual(of(false, true, true), ["sync1", "punch", "relay", "own-chain"]);
-  assert.deepEqual(of(true, false, false), ["sync1", "anchor", "mailbox"]);
-  assert.deepEqual(of(false, false, true), ["sync1", "relay", "own-chain"]);
+  assert.deepEqual(of(false, false, false), ["sync1", "agree", "intro", "own-chain"]);
+  assert.deepEqual(of(true, true, true), [
+    "sync1",
+    "agree",
+    "anchor",
+    "mailbox",
+    "punch",
+    "relay",
+    "intro",
+  ]);
+  assert.deepEqual(of(false, true, true), ["sync1", "agree", "punch", "relay", "intro", "own-chain"]);
+  assert.deepEqual(of(true, false, false), ["sync1", "agree", "anchor", "mailbox", "intro"]);
+  assert.deepEqual(of(false, false, true), ["sync1", "agree", "relay", "intro", "own-chain"]);
 });
 
 Deno.test("peerHas: only what the peer listed; nothing before its hello", () => {

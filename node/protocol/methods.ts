@@ -22,6 +22,8 @@ export const WireEntry = z.object({
 });
 export type WireEntry = z.infer<typeof WireEntry>;
 
+/** A punch asker's signed vouch for its endpoint (punch/vouch.ts), and when it expires. */
+const punchVouch = z.object({ sig: b64(400), expires: z.number().int().min(0).max(2 ** 53 - 1) });
 const seqNumber = z.number().int().min(0).max(2 ** 53 - 1);
 /**
  * A head: author `a`, last seq `s`. For the asker's own chain only, and only
@@ -153,18 +155,27 @@ export const schemas = {
   },
   /**
    * Asked of a coordinator: introduce us (probed with `nonce`) to contact
-   * `peer`; `cert` pins our QUIC certificate. The answer is the peer's public
-   * UDP endpoint and certificate, once it has started opening its NAT to us.
+   * `peer`; `cert` pins our QUIC certificate; `vouch` is our signature over
+   * the endpoint the probe's answer said (punch/vouch.ts), which the
+   * coordinator passes on: a target takes no offer without it. The answer is
+   * the peer's public UDP endpoint and certificate, once it has started
+   * opening its NAT to us.
    */
   "punch.ask": {
-    params: z.object({ peer: b64(44), nonce: b64(24), cert: b64(44) }),
+    params: z.object({
+      peer: b64(44),
+      nonce: b64(24),
+      cert: b64(44),
+      vouch: punchVouch.optional(),
+    }),
     result: z.object({ endpoint: z.string().max(64), cert: b64(44) }),
   },
   /**
    * From a coordinator to the target: `peer`, seen at `endpoint` with QUIC
    * certificate `cert`, wants a punched session. The target probes the
    * coordinator with `nonce` (UDP `port`, certificate `probeCert`), starts
-   * sending towards `endpoint`, and answers with its own certificate.
+   * sending towards `endpoint` (only with the asker's `vouch` for it), and
+   * answers with its own certificate.
    */
   "punch.offer": {
     params: z.object({
@@ -174,6 +185,7 @@ export const schemas = {
       nonce: b64(24),
       probeCert: b64(44),
       port: z.number().int().min(1).max(65535),
+      vouch: punchVouch.optional(),
     }),
     result: z.object({ cert: b64(44) }),
   },
@@ -191,6 +203,38 @@ export const schemas = {
   "relay.offer": {
     params: z.object({ from: b64(44), token: relayToken }),
     result: z.object({}),
+  },
+  // Introductions (node/introductions). A card is introductions/card.ts's signed bytes.
+  /** From an introducer: a card of another person it introduces to you. */
+  "intro.offer": {
+    params: z.object({ card: b64(1400) }),
+    result: z.object({}),
+  },
+  /** To the introducer: accept or decline the introduction `id`. */
+  "intro.answer": {
+    params: z.object({ id: hex(32), accept: z.boolean() }),
+    result: z.object({}),
+  },
+  /**
+   * From the introducer: both accepted introduction `id`; you are contacts
+   * now. With `dial`, open the first session through the introducer (relay.open).
+   */
+  "intro.done": {
+    params: z.object({ id: hex(32), dial: z.boolean() }),
+    result: z.object({}),
+  },
+  /** From the introducer: introduction `id` ended unaccomplished. */
+  "intro.end": {
+    params: z.object({ id: hex(32), reason: z.enum(["declined", "expired"]) }),
+    result: z.object({}),
+  },
+  /**
+   * To the introducer who made this shareable card: introduce me to its
+   * person under the id I chose (I accept already). The answer is when it expires.
+   */
+  "intro.request": {
+    params: z.object({ card: b64(1400), id: hex(32) }),
+    result: z.object({ expires: z.number().int().min(0).max(2 ** 53 - 1) }),
   },
   /** Dial me back at this address (host must be where you see me) and say whether it worked. */
   "reach.check": {

@@ -14,6 +14,7 @@ export {
   type FeatureRoles,
   FEATURES,
   helloFeatures,
+  INTRO_FEATURE,
   MAILBOX_FEATURE,
   peerHas,
   PUNCH_FEATURE,

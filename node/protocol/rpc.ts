@@ -13,6 +13,12 @@
  * the peer (an SSH channel then stops extending its window) and holds the
  * requests it already has; both resume when the backlog drains. Past
  * `hardBufferBytes` the session is closed.
+ *
+ * Admission: the owner of a session may `hold()` the peer's requests until it
+ * has registered the session (`admit()`), so that a request sent in the same
+ * flight as the hello is not served by a session nobody knows yet (one that
+ * may still be closed as a duplicate, or that a handler would not find among
+ * the live ones). At most MAX_UNADMITTED_REQUESTS wait; more closes it.
  */
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
@@ -51,6 +57,8 @@ export const SOFT_BUFFER_BYTES = 4 * 1024 * 1024;
 export const HARD_BUFFER_BYTES = 16 * 1024 * 1024;
 /** Requests held while the peer is not reading; more closes the session. */
 const MAX_HELD_REQUESTS = 4096;
+/** Requests held before the session is admitted (registered by its owner); more closes it. */
+export const MAX_UNADMITTED_REQUESTS = 64;
 
 interface Pending {
   /** Whose schema the answer is checked against. */
@@ -85,6 +93,8 @@ export class RpcSession {
   /** Requests received while paused, served once it drains. */
   readonly #held: Array<Extract<Frame, { t: "req" }>> = [];
   #pumping = false;
+  /** Requests are served (see hold/admit). */
+  #admitted = true;
 
   constructor(pipe: Pipe, options: RpcOptions) {
     this.pipe = pipe;
@@ -149,6 +159,21 @@ export class RpcSession {
 
   get peerHello(): Hello | undefined {
     return this.#peerHello;
+  }
+
+  /**
+   * Holds the peer's requests from now on, unserved, until `admit()`; at most
+   * MAX_UNADMITTED_REQUESTS of them, more closes the session.
+   */
+  hold(): void {
+    this.#admitted = false;
+  }
+
+  /** Serves the requests held since `hold()`, in order, and the ones that follow. */
+  admit(): void {
+    if (this.#admitted) return;
+    this.#admitted = true;
+    this.#serveHeld();
   }
 
   /**
@@ -254,7 +279,7 @@ export class RpcSession {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      while (this.#held.length > 0 && !this.#paused && !this.#closed) {
+      while (this.#held.length > 0 && !this.#paused && this.#admitted && !this.#closed) {
         await this.#onRequest(this.#held.shift()!);
       }
     } finally {
@@ -264,7 +289,10 @@ export class RpcSession {
 
   async #onRequest(req: Extract<Frame, { t: "req" }>): Promise<void> {
     // Held requests go first, in order; a new one joins them while any wait.
-    if (this.#paused || (this.#held.length > 0 && !this.#pumping)) {
+    if (!this.#admitted || this.#paused || (this.#held.length > 0 && !this.#pumping)) {
+      if (!this.#admitted && this.#held.length >= MAX_UNADMITTED_REQUESTS) {
+        return this.close("too many requests before the session was registered");
+      }
       if (this.#held.length >= MAX_HELD_REQUESTS) {
         return this.close("peer asks without reading the answers");
       }

@@ -5,7 +5,7 @@ import { memoryPipePair, type Pipe } from "../transport/mod.ts";
 import { encodeFrame, FrameDecoder } from "./codec.ts";
 import type { Frame } from "./messages.ts";
 import type { ResultOf } from "./methods.ts";
-import { RpcSession } from "./rpc.ts";
+import { MAX_UNADMITTED_REQUESTS, RpcSession } from "./rpc.ts";
 
 const TAG = "A".repeat(22) + "=="; // the shape of an address tag (16 bytes)
 const KEY = "A".repeat(43) + "=";
@@ -282,4 +282,44 @@ Deno.test("backpressure: over the soft cap the session stops reading and holds r
   assert.ok(r2.closed);
   assert.ok(big.state.closed);
   rpc.close();
+});
+
+Deno.test("admission: requests that came with the hello wait, unserved, until admit(); too many close the session", async () => {
+  const [pa, pb] = memoryPipePair();
+  const rpc = new RpcSession(pa, { hello: { features: [], name: "a" } });
+  rpc.hold();
+  const served: number[] = [];
+  rpc.handle("addr.get", () => {
+    served.push(served.length + 1);
+    return { items: [] };
+  });
+  const answers: Frame[] = [];
+  const decoder = new FrameDecoder();
+  pb.onData((c) => answers.push(...decoder.push(c).filter((f) => f.t === "res")));
+  const hello = encodeFrame({ t: "hello", v: 1, features: [], name: "b" } as Frame);
+  const reqs = [1, 2, 3].map((id) => encodeFrame({ t: "req", id, m: "addr.get", p: { tags: [] } }));
+  pb.send(new Uint8Array([...hello, ...reqs.flatMap((r) => [...r])])); // one flight
+  await rpc.ready;
+  await flush();
+  assert.deepEqual([served.length, answers.length], [0, 0], "nothing served before admit()");
+  rpc.admit();
+  await flush();
+  assert.deepEqual(answers.map((f) => (f as { id: number }).id), [1, 2, 3], "then all, in order");
+  rpc.close();
+
+  // A peer that floods before it is admitted is closed at MAX_UNADMITTED_REQUESTS.
+  const [qa, qb] = memoryPipePair();
+  const held = new RpcSession(qa, { hello: { features: [], name: "a" } });
+  held.hold();
+  held.handle("addr.get", () => ({ items: [] }));
+  qb.send(encodeFrame({ t: "hello", v: 1, features: [], name: "b" } as Frame));
+  await held.ready;
+  for (let id = 1; id <= MAX_UNADMITTED_REQUESTS; id++) {
+    qb.send(encodeFrame({ t: "req", id, m: "addr.get", p: { tags: [] } }));
+  }
+  await flush();
+  assert.equal(held.closed, false, "up to the cap they wait");
+  qb.send(encodeFrame({ t: "req", id: 999, m: "addr.get", p: { tags: [] } }));
+  await flush();
+  assert.equal(held.closed, true);
 });

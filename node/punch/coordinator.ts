@@ -88,6 +88,8 @@ export class Coordinator {
           nonce: encodeB64(nonce),
           probeCert: encodeB64(quic.certHash),
           port: quic.address.port,
+          // The asker's signature over the endpoint we saw it at: the target's proof.
+          ...(params.vouch ? { vouch: params.vouch } : {}),
         },
         2 * PROBE_MS + 1000,
       );

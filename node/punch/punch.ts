@@ -5,7 +5,7 @@
  *   A (asker)                      C (coordinator)                    B (target)
  *   punch.probe ───────────────────▶ nonce, cert, UDP port
  *   QUIC probe from A's endpoint ──▶ sees A's public UDP endpoint ea
- *   punch.ask {B, nonce, certA} ───▶ punch.offer {A, ea, certA, nonce'} ──▶
+ *   punch.ask {B, nonce, certA, vouchA} ▶ punch.offer {A, ea, certA, nonce', vouchA} ▶
  *                                   ◀── QUIC probe from B's endpoint: eb
  *                                                           B sends QUIC towards ea (opens B's NAT)
  *                                   ◀──────────────────────────── {certB}
@@ -23,6 +23,11 @@
  * punches nor takes punch offers, says why, and its contacts come through a
  * relay at once.
  *
+ * A vouches for ea (vouch.ts: signed, for C and B, for 5 minutes), and B
+ * sends nothing towards an endpoint A did not vouch for, nor to one C cannot
+ * have seen from where B sees C, and takes only so many offers a minute
+ * (offer_policy.ts): a contact acting as C cannot aim B's packets.
+ *
  * Privacy: C learns that A and B talk and both public endpoints (it sees them
  * anyway); A learns B's endpoint only if B accepts A as a contact; "B is not
  * connected here" and "B refused" look the same to A. Observations are bound
@@ -30,8 +35,9 @@
  *
  * The parts: coordinator.ts (the coordinator's side), probe.ts (sending a
  * probe), nat_observer.ts (our NAT's verdict), punch_schedule.ts (when
- * unreached contacts are tried, pure), and this file: the asker's and the
- * target's side. Every timer runs on the host's clock.
+ * unreached contacts are tried, pure), offer_policy.ts (which offers a
+ * target takes, pure), vouch.ts (the asker's signature), and this file: the
+ * asker's and the target's side. Every timer runs on the host's clock.
  */
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
@@ -68,6 +74,8 @@ import {
   type RetryEntry,
 } from "./punch_schedule.ts";
 import { hostOf, parseUdpEndpoint } from "./udp_endpoint.ts";
+import { decideOffer, plausibleObservation, recordOffer, type TakenOffer } from "./offer_policy.ts";
+import { checkVouch, signVouch, VOUCH_TTL_MS } from "./vouch.ts";
 
 export { PUNCH_FEATURE } from "./punch_host.ts";
 
@@ -96,6 +104,10 @@ export class Puncher {
   /** Automatic retries: when each unreached contact may be tried next, and how often it failed. */
   #retry = new Map<string, RetryEntry>();
   #offers = 0;
+  /** Offers taken lately, for the rate limits (offer_policy.ts). */
+  #taken: TakenOffer[] = [];
+  /** The refusal last logged per asker and coordinator: a repeated one is logged once. */
+  readonly #refusals = new Map<string, string>();
   #timer: TimerId | undefined;
   #closed = false;
   /** When each session was last probed to learn our NAT's mapping. */
@@ -258,8 +270,13 @@ export class Puncher {
     };
   }
 
-  /** Sends a probe to the coordinator at `observer` and notes where it saw us. */
-  async #probe(quic: QuicService, observer: Endpoint, cert: string, nonce: string) {
+  /** Sends a probe to the coordinator at `observer`, notes where it saw us and returns it. */
+  async #probe(
+    quic: QuicService,
+    observer: Endpoint,
+    cert: string,
+    nonce: string,
+  ): Promise<string> {
     const seen = await sendProbe(
       quic,
       observer,
@@ -268,6 +285,7 @@ export class Puncher {
       this.#env.clock,
     );
     this.#nat.note(observer, seen, this.#env.now());
+    return seen;
   }
 
   /** One coordinator's attempt; `stage.at` says how far it got when it throws. */
@@ -280,13 +298,37 @@ export class Puncher {
     const probe = await c.rpc.request("punch.probe", {});
     const observer = { host: hostOf(c.remote), port: probe.port };
     stage.at = "probe";
-    await this.#probe(quic, observer, probe.cert, probe.nonce).catch((err) => {
+    const seen = await this.#probe(quic, observer, probe.cert, probe.nonce).catch((err) => {
       throw new RojError("unreachable", `probe failed: ${(err as Error).message}`);
+    });
+    // We vouch for where the coordinator saw us, for this coordinator and target only;
+    // never for an address it cannot have seen us at.
+    let mine: Endpoint;
+    try {
+      mine = parseUdpEndpoint(seen);
+    } catch {
+      throw new RojError("unreachable", "probe failed: the coordinator's answer is no ip:port");
+    }
+    if (!plausibleObservation(observer.host, mine.host)) {
+      throw new RojError("unreachable", "probe failed: the coordinator cannot have seen us there");
+    }
+    const expires = this.#env.now() + VOUCH_TTL_MS;
+    const sig = await signVouch(this.#host.signer, {
+      coordinator: c.peer,
+      target: peer,
+      endpoint: formatEndpoint(mine),
+      cert: quic.certHash,
+      expires,
     });
     stage.at = "ask";
     const answer = await c.rpc.request(
       "punch.ask",
-      { peer: encodeB64(peer), nonce: probe.nonce, cert: encodeB64(quic.certHash) },
+      {
+        peer: encodeB64(peer),
+        nonce: probe.nonce,
+        cert: encodeB64(quic.certHash),
+        vouch: { sig: encodeB64(sig), expires },
+      },
       3 * PROBE_MS + 2000,
     );
     const to = parseUdpEndpoint(answer.endpoint);
@@ -314,33 +356,63 @@ export class Puncher {
     rpc.handle("punch.offer", (p) => this.#offer(rpc, peer, p));
   }
 
-  /** As the target: probes the coordinator, then opens our NAT towards the asker. */
+  /**
+   * As the target: takes the offer only for an endpoint the coordinator saw
+   * the asker at and the asker vouched for (offer_policy.ts), then probes the
+   * coordinator and opens our NAT towards the asker.
+   */
   async #offer(rpc: RpcSession, peer: Uint8Array, params: ParamsOf<"punch.offer">) {
     const host = this.#host;
     const quic = host.quic();
     const asker = decodeB64(params.peer);
     if (!quic || !host.accepted(asker)) throw new RojError("refused", "no");
-    const refuse = (code: "symmetric-nat" | "busy" | "connected") =>
-      this.#env.note({ type: "offer", from: asker, via: peer, accepted: false, code });
-    if (host.sessions().some((s) => toHex(s.peer) === toHex(asker))) {
-      refuse("connected");
-      throw new RojError("exists", "connected already");
-    }
     const to = parseUdpEndpoint(params.endpoint);
-    if (this.mapping.kind === "symmetric") {
-      // Told only to a contact (checked above): our packets would leave from a port the asker cannot know.
-      host.log(
-        `${host.name(asker)} asks for a punched path, via ${
-          host.name(peer)
-        }: refused, we are behind a symmetric NAT`,
-      );
-      refuse("symmetric-nat");
-      throw new RojError("refused", "behind a symmetric NAT: no punched path; use a relay");
+    const endpoint = formatEndpoint(to);
+    const vouch = params.vouch;
+    const vouched = vouch !== undefined && await checkVouch(decodeB64(vouch.sig), {
+      asker,
+      coordinator: peer,
+      target: host.publicKey,
+      endpoint,
+      cert: decodeB64(params.cert),
+      expires: vouch.expires,
+    });
+    const now = this.#env.now();
+    const facts = {
+      asker: toHex(asker),
+      coordinator: toHex(peer),
+      endpoint,
+      endpointHost: to.host,
+      coordinatorHost: hostOf(rpc.pipe.remote),
+      connected: host.sessions().some((s) => toHex(s.peer) === toHex(asker)),
+      symmetric: this.mapping.kind === "symmetric",
+      vouch: vouched ? { valid: true as const, expires: vouch.expires } : {
+        valid: false as const,
+        present: vouch !== undefined,
+      },
+      inFlight: this.#offers,
+      maxInFlight: MAX_OFFERS,
+    };
+    const d = decideOffer(facts, this.#taken, now);
+    if (!d.ok) {
+      this.#env.note({ type: "offer", from: asker, via: peer, accepted: false, code: d.code });
+      if (d.code === "connected") throw new RojError("exists", d.reason);
+      if (d.code === "symmetric-nat") {
+        // Told only to a contact (checked above): our packets would leave from a port the asker cannot know.
+        this.#logRefusal(asker, peer, "we are behind a symmetric NAT");
+        throw new RojError("refused", d.reason);
+      }
+      if (d.code === "busy" || d.code === "rate-limited") throw new RojError("busy", d.reason);
+      this.#logRefusal(asker, peer, d.reason);
+      throw new RojError("refused", d.reason);
     }
-    if (this.#offers >= MAX_OFFERS) {
-      refuse("busy");
-      throw new RojError("busy", "too many punches at once");
-    }
+    this.#refusals.delete(toHex(asker) + toHex(peer));
+    this.#taken = recordOffer(this.#taken, {
+      asker: facts.asker,
+      coordinator: facts.coordinator,
+      endpoint,
+      at: now,
+    });
     this.#offers++;
     try {
       const observer = { host: hostOf(rpc.pipe.remote), port: params.port };
@@ -355,17 +427,19 @@ export class Puncher {
       (c) => c.close({ closeCode: 0, reason: "opened" }),
       () => {},
     );
-    host.log(
-      `${host.name(asker)} (${formatEndpoint(to)}) asks for a punched path, via ${host.name(peer)}`,
-    );
-    this.#env.note({
-      type: "offer",
-      from: asker,
-      via: peer,
-      accepted: true,
-      endpoint: formatEndpoint(to),
-    });
+    host.log(`${host.name(asker)} (${endpoint}) asks for a punched path, via ${host.name(peer)}`);
+    this.#env.note({ type: "offer", from: asker, via: peer, accepted: true, endpoint });
     return { cert: encodeB64(quic.certHash) };
+  }
+
+  /** Logs why an offer from `asker` via `via` was refused, unless that was the last word on them. */
+  #logRefusal(asker: Uint8Array, via: Uint8Array, why: string): void {
+    const k = toHex(asker) + toHex(via);
+    if (this.#refusals.get(k) === why) return;
+    if (this.#refusals.size >= 256) this.#refusals.clear();
+    this.#refusals.set(k, why);
+    const host = this.#host;
+    host.log(`${host.name(asker)} asks for a punched path, via ${host.name(via)}: refused, ${why}`);
   }
 
   /** A probe arrived on our UDP endpoint (see Coordinator.onProbe). */

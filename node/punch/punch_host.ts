@@ -1,9 +1,11 @@
 /** The node as punching sees it, and what a punch reports (see punch.ts). */
 import type { Clock } from "../clock/mod.ts";
+import type { Signer } from "../identity/mod.ts";
 import { RojError } from "../errors.ts";
 import { PUNCH_FEATURE, type RpcSession } from "../protocol/mod.ts";
 import type { NatMapping } from "../reach/mod.ts";
 import type { Endpoint, QuicService, SocketLike } from "../transport/mod.ts";
+import type { OfferRefusal } from "./offer_policy.ts";
 
 /** The hello feature of a node that can coordinate punches (defined in protocol/features.ts). */
 export { PUNCH_FEATURE };
@@ -98,7 +100,7 @@ export type PunchNote =
     readonly from: Uint8Array;
     readonly via: Uint8Array;
     readonly accepted: false;
-    readonly code: "symmetric-nat" | "busy" | "connected";
+    readonly code: OfferRefusal;
   }
   /** As a coordinator: `asker` was introduced to `target`. */
   | { readonly type: "introduced"; readonly asker: Uint8Array; readonly target: Uint8Array }
@@ -117,6 +119,8 @@ export type PunchNote =
 export interface PunchHost {
   /** Our key: of two contacts, the smaller key punches first. */
   readonly publicKey: Uint8Array;
+  /** Signs our vouch for the endpoint a coordinator saw us at (vouch.ts). */
+  readonly signer: Signer;
   /**
    * Times the automatic punches, probes and retries, and draws the retries'
    * jitter; its `now` unless `now` is given. @default systemClock

@@ -29,6 +29,7 @@ function node(clock: FakeClock, me: Uint8Array, target: Uint8Array) {
   const notes: PunchNote[] = [];
   const host: PunchHost = {
     publicKey: me,
+    signer: { publicKey: me, sign: () => Promise.resolve(new Uint8Array(64)) },
     clock,
     log: () => {},
     note: (n) => notes.push(n),

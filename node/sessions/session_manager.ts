@@ -8,7 +8,11 @@
  *   SSH up (host key checked) → open the roj subsystem → a protocol session
  *   served by every service (`onServe`) before its first frame → the peer's
  *   hello → `attach`: kept in the PeerSet, or closed as a duplicate → `onUp`
- *   listeners, and `onDown` ones when it ends.
+ *   listeners → the peer's requests served → `onDown` listeners when it ends.
+ *
+ * The peer's requests wait, unserved, from the moment the session is served
+ * until it is kept: a request sent in the same flight as the hello is never
+ * served by a session that is not registered yet (protocol/rpc.ts `hold`).
  *
  * `establish` is that path for sessions we open; `inbound` for the ones the
  * SSH server hands us.
@@ -18,7 +22,14 @@ import type { Clock } from "../clock/mod.ts";
 import { type Contact, type ContactBook, mergeAddresses } from "../contacts/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
-import { fingerprint, type KeyPair } from "../identity/mod.ts";
+import {
+  fingerprint,
+  type KeyPair,
+  publishedAgreementKey,
+  type SyncSigner,
+} from "../identity/mod.ts";
+import { base64 } from "@scure/base";
+import { bytesEqual } from "../wire/mod.ts";
 import { toHex } from "../log/mod.ts";
 import type { DialRace, PeerSession } from "../peers/mod.ts";
 import { PeerSet } from "../peers/mod.ts";
@@ -74,6 +85,10 @@ export interface Arrival {
 
 export interface SessionManagerDeps {
   readonly keyPair: KeyPair;
+  /** Signs our SSH authentication (a key file's key, or ssh-agent). */
+  readonly signer: SyncSigner;
+  /** Our X25519 key, published in the hello when our key is in ssh-agent. @default none */
+  readonly agree?: Uint8Array;
   readonly name: string;
   readonly clock: Clock;
   readonly bus: EventBus;
@@ -167,6 +182,7 @@ export class SessionManager {
         features: this.#d.features(),
         name: this.#d.name,
         sees: pipe.remote,
+        ...(this.#d.agree ? { agree: base64.encode(this.#d.agree) } : {}),
         i: this.#instance,
       },
       clock: this.#d.clock,
@@ -177,8 +193,9 @@ export class SessionManager {
     return rpc;
   }
 
-  /** Registers every service's handlers on `rpc` for `peer`. */
+  /** Registers every service's handlers on `rpc` for `peer`; its requests wait for `attach`. */
   serve(rpc: RpcSession, peer: Uint8Array): void {
+    if (!this.#live.has(rpc)) rpc.hold();
     for (const hook of this.#serve) hook(rpc, peer);
   }
 
@@ -187,6 +204,7 @@ export class SessionManager {
     const local = plan.sock ? undefined : this.#d.localAddress();
     const client = await dialSsh({
       keyPair: this.#d.keyPair,
+      signer: this.#d.signer,
       to: plan.to,
       expectedKey: plan.expect,
       expectedName: plan.expectName,
@@ -434,8 +452,15 @@ export class SessionManager {
       anchor,
     });
     const now = this.#d.clock.now();
+    // The X25519 key it publishes (its key is in ssh-agent), trusted as the SSH
+    // session under the hello is its key's. In memory before the hooks below seal to it.
+    const agree = publishedAgreementKey(rpc.peerHello?.agree);
+    const agreeChanged = agree === undefined
+      ? contact.agree !== undefined
+      : contact.agree === undefined || !bytesEqual(agree, contact.agree);
     this.#d.contacts.update(contact.publicKey, {
       lastSeen: now,
+      ...(agreeChanged ? { agree } : {}),
       // An anchor keeps no member's address; a person remembers where a contact answered.
       // A punched UDP endpoint or a relay is no address to dial over TCP.
       ...(direction === "out" && !this.#d.passive && path === "direct" && arrival.via === undefined
@@ -462,6 +487,8 @@ export class SessionManager {
       if (!this.#closing) { for (const hook of this.#down) hook(session, reason ?? "closed"); }
     });
     for (const hook of this.#up) hook(session);
+    // Registered and set up: now the peer's requests are served, the held ones first.
+    rpc.admit();
   }
 
   /**

@@ -71,7 +71,12 @@ export function messageView(
 }
 
 /** A contact; `lastSeen` is now while a session is up. */
-export function contactView(c: Contact, online: boolean, now: number): ContactView {
+export function contactView(
+  c: Contact,
+  online: boolean,
+  now: number,
+  verified: boolean,
+): ContactView {
   return {
     name: c.name,
     publicKey: publicKeyLine(c.publicKey),
@@ -79,6 +84,7 @@ export function contactView(c: Contact, online: boolean, now: number): ContactVi
     online,
     lastSeen: online ? now : c.lastSeen,
     addresses: c.addresses,
+    verified,
   };
 }
 
@@ -106,6 +112,7 @@ export function peerView(
     since: session ? session.since : null,
     path: session ? sessionPath(session) : null,
     ...(session?.via !== undefined ? { via: session.via } : {}),
+    ...(session?.direction === "in" ? { inbound: true } : {}),
   };
 }
 

@@ -23,7 +23,37 @@ const DONE: Record<string, (name: string) => string> = {
   removed: (n) => `Removed ${n}. Your chat history with them stays.`,
   blocked: (n) => `Blocked ${n}: their node is refused from now on.`,
   added: (n) => `Added ${n}. You can chat now.`,
+  connected: (n) => `Reached ${n}; the others follow as they are found.`,
 };
+
+/**
+ * Shown when there are contacts and none is reachable: the cascade restarts
+ * from one friend's current address, typed by hand (DESIGN.md "Finding each other", 5).
+ */
+function NobodyReachable() {
+  return (
+    <section class="warning" role="status" data-nobody-reachable>
+      <p>
+        <strong>Nobody reachable.</strong>{" "}
+        Ask a friend for their current address (they see it under Identity), then connect to it: the
+        rest of your contacts are found from there.
+      </p>
+      <form method="post" action="/contacts/connect">
+        <label for="connect-address">Their address</label>
+        <input
+          id="connect-address"
+          name="address"
+          type="text"
+          class="mono"
+          maxLength={300}
+          placeholder="203.0.113.7:7420"
+          required
+        />
+        <button type="submit">Connect</button>
+      </form>
+    </section>
+  );
+}
 
 const PATH_WORDS = {
   direct: "direct",
@@ -47,6 +77,9 @@ function ContactCard(props: { contact: ContactView; peer: PeerView | undefined }
         {k.name}{" "}
         <span class={k.online ? "state-connected" : "muted"} data-online={String(k.online)}>
           {k.online ? "online" : "offline"}
+        </span>{" "}
+        <span class={k.verified ? "badge" : "muted"} data-verified={String(k.verified)}>
+          {k.verified ? "verified" : "not verified"}
         </span>
       </h3>
       <dl class="facts">
@@ -74,6 +107,8 @@ function ContactCard(props: { contact: ContactView; peer: PeerView | undefined }
       </dl>
       <p>
         <a href={`/chats/${seg(k.name)}`}>Open the chat with {k.name}</a>
+        {" · "}
+        <a href={`/contacts/${seg(k.name)}/verify`}>Verify {k.name}'s safety number</a>
       </p>
       <form method="post" action="/contacts/rename" class="row">
         <input type="hidden" name="name" value={k.name} />
@@ -168,6 +203,9 @@ export function contactPages(ctx: AdminContext): Hono {
         notice={extra.notice}
       >
         <h1>{me.passive ? "Members" : "Contacts"}</h1>
+        {!me.passive && contacts.length > 0 && !peers.some((p) => p.state === "connected") && (
+          <NobodyReachable />
+        )}
         {contacts.length === 0
           ? <p class="muted">No contacts yet: invite someone, or add someone from their invite.</p>
           : (
@@ -177,6 +215,11 @@ export function contactPages(ctx: AdminContext): Hono {
               ))}
             </ul>
           )}
+        {!me.passive && (
+          <p>
+            <a href="/introductions">Introductions: introduce, share a card…</a>
+          </p>
+        )}
         <InviteForms pasted={extra.pasted} />
       </Layout>,
       extra.code ?? 200,
@@ -207,6 +250,18 @@ export function contactPages(ctx: AdminContext): Hono {
       }
     });
   }
+
+  app.post("/contacts/connect", async (c) => {
+    const form = await readForm(c, forms.connect);
+    if (!form.ok) return list(c, { error: form.error, code: 400 });
+    try {
+      const res = await callNode(ctx.api, "connect", form.data) as ContactView;
+      return c.redirect(`/contacts?done=connected&name=${seg(res.name)}`, 303);
+    } catch (err) {
+      const { status, body } = apiError(err, ctx.log, "connect");
+      return list(c, { error: body.error.message, code: status });
+    }
+  });
 
   app.post("/contacts/invite", async (c) => {
     const form = await readForm(c, forms.invite);
