@@ -271,7 +271,7 @@ export function buildCli(io: CliIo = stdio): Command {
     .summary('print a chat ("notes" is your note-to-self chat); --follow for new messages')
     .description(
       'print a chat in order ("notes" is your note-to-self chat); own messages are marked' +
-        " ✓ delivered or · stored (not yet delivered)",
+        " ✓ delivered, → at an anchor for them (1:1 mail, not yet delivered) or · stored",
     )
     .argument("<chat>", "chat name")
     .addOption(dataOption())
@@ -339,6 +339,10 @@ export function buildCli(io: CliIo = stdio): Command {
       "do not relay for others: contacts behind NAT cannot reach each other through this node",
     )
     .option(
+      "--no-carry",
+      "hold no 1:1 mail for others: contacts of yours who are never online together cannot leave it with you",
+    )
+    .option(
       "--no-upnp",
       "ask the home router for no port mapping (UPnP-IGD / NAT-PMP); by default the listen port is mapped where the router offers it",
     )
@@ -372,6 +376,7 @@ export function buildCli(io: CliIo = stdio): Command {
           advertise?: string[];
           passive?: boolean;
           relay: boolean;
+          carry: boolean;
           punch: boolean;
           upnp: boolean;
           lan: boolean;
@@ -439,6 +444,7 @@ export function buildCli(io: CliIo = stdio): Command {
           passive: opts.passive ?? false,
           mailbox,
           relay: { enabled: opts.relay !== false },
+          carry: opts.carry !== false,
           quic: opts.punch !== false,
           portMap: opts.upnp !== false,
           ...testPortMapLease(),

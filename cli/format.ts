@@ -44,10 +44,13 @@ export function entryLine(e: Entry, author: string): string {
   return `${shortTime(e.ts)}  ${escapeControl(author)}  ${bodyText(e.body)}`;
 }
 
-/** The marker shown after the author of an own message: ✓ delivered, · stored. */
+/**
+ * The marker shown after the author of an own message: ✓ delivered, → held
+ * at an anchor for them (1:1 mail), · stored.
+ */
 export function stateMarker(m: Pick<MessageView, "mine" | "state" | "chat">): string {
   if (!m.mine || m.chat === "notes") return "";
-  return m.state === "delivered" ? "✓" : "·";
+  return m.state === "delivered" ? "✓" : m.state === "at-anchor" ? "→" : "·";
 }
 
 /**
@@ -187,6 +190,14 @@ export function statusLines(s: StatusView): string[] {
             ? [["group mail held:", `${s.mailbox.boxes} boxes, ${formatBytes(s.mailbox.bytes)}`]]
             : []),
         ]
+        : []),
+      ...(s.carrying
+        ? [[
+          "1:1 mail carried:",
+          `${s.carrying.boxes} boxes, ${
+            formatBytes(s.carrying.bytes)
+          } (for contacts; --no-carry: none)`,
+        ]]
         : []),
       ...(s.reachable !== undefined
         ? [[

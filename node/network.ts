@@ -80,7 +80,8 @@ export class Network {
       passive: this.#o.passive,
       punch: this.#quic !== undefined,
       relay: relaying,
-    });
+      carry: this.#o.carry,
+    }).filter((f) => !this.#o.omitFeatures.includes(f));
   }
 
   /** Whether `key` announced itself on our LAN from `host` (node/lan). */

@@ -163,6 +163,7 @@ export class RojNode implements NodeApi {
     await this.#s.network.start();
     this.#s.anchorMailbox?.startSweeping();
     this.#s.intros?.start();
+    this.#s.carryMailbox?.startSweeping();
     if (this.#o.passive) {
       this.#s.bus.say(
         `passive anchor: ${this.contacts.all().length} members, ${this.#s.discovery.sealed.size} sealed records held`,
@@ -186,6 +187,11 @@ export class RojNode implements NodeApi {
     return this.#s.mailbox.idle();
   }
 
+  /** Resolves when no exchange of 1:1 mail with an anchor is under way (tests). */
+  directMailIdle(): Promise<void> {
+    return this.#s.directMail.idle();
+  }
+
   /** Stops serving, closes every session, and closes the store. */
   async close(): Promise<void> {
     if (this.#closing) return;
@@ -194,7 +200,9 @@ export class RojNode implements NodeApi {
     this.#o.clock.clearInterval(this.#agentTimer);
     s.discovery.close();
     s.anchorMailbox?.close();
+    s.carryMailbox?.close();
     s.mailbox.close();
+    s.directMail.close();
     s.groupService.close();
     s.addresses.close();
     s.relay.close();
@@ -203,6 +211,7 @@ export class RojNode implements NodeApi {
     // Let pending commits settle before closing the store: real time, whatever the node's clock.
     await delay(systemClock, 10);
     await s.marks.close();
+    await s.anchored.close();
     this.#verifier.close();
     this.profile.agent?.close();
     this.profile.store.close();

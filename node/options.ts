@@ -35,6 +35,8 @@ export interface NodeOptions {
   interfacePollMs?: number;
   /** Timeout for each dial. @default 5000 */
   dialTimeoutMs?: number;
+  /** Carry 1:1 mail between contacts (`false` is `--no-carry`); never on an anchor. @default true */
+  carry?: boolean;
   /** A passive anchor's group mailbox bounds. @default DEFAULT_MAILBOX_LIMITS */
   mailbox?: Partial<MailboxLimits>;
   /** Serve QUIC on the listen port (UDP) and punch through NATs. @default true */
@@ -45,6 +47,8 @@ export interface NodeOptions {
   portMap?: boolean;
   /** Internal (tests): the lease asked of the router, renewed at half. @default 3_600_000 */
   portMapLeaseMs?: number;
+  /** Internal (tests): features left out of the hello, as a node of an older version would. @default [] */
+  omitFeatures?: readonly string[];
   /**
    * Find contacts on the same LAN by multicast announcements (node/lan); not
    * when listening on loopback. Off by default here so that tests stay off the
@@ -70,10 +74,13 @@ export interface ResolvedOptions {
   readonly dialTimeoutMs: number;
   /** Bounds over the mailbox's own defaults (mailbox/DEFAULT_MAILBOX_LIMITS). */
   readonly mailbox: Partial<MailboxLimits>;
+  /** Holds 1:1 mail between contacts (a person's node, not `--no-carry`). */
+  readonly carry: boolean;
   readonly quic: boolean;
   readonly relay: RelayOptions & RelayTiming;
   readonly portMap: boolean;
   readonly portMapLeaseMs: number | undefined;
+  readonly omitFeatures: readonly string[];
   /** Off on loopback and for anchors, whatever was asked. */
   readonly lan: boolean;
 }
@@ -105,10 +112,12 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     interfacePollMs: options.interfacePollMs ?? 5000,
     dialTimeoutMs: options.dialTimeoutMs ?? 5000,
     mailbox: options.mailbox ?? {},
+    carry: !passive && (options.carry ?? true),
     quic: options.quic ?? true,
     relay: options.relay ?? {},
     portMap: options.portMap ?? false,
     portMapLeaseMs: options.portMapLeaseMs,
+    omitFeatures: options.omitFeatures ?? [],
     lan: (options.lan ?? false) && !passive && !LOOPBACK_HOST.test(listen.host),
   };
 }

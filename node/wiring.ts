@@ -20,7 +20,7 @@ import {
   type InviteRegistry,
   Verifications,
 } from "./contacts/mod.ts";
-import { Discovery } from "./discovery/mod.ts";
+import { Discovery, pairwise } from "./discovery/mod.ts";
 import { isRojError } from "./errors.ts";
 import { IdentityGuard, TWIN_WINDOW_MS } from "./identity_guard/mod.ts";
 import { directChatId } from "./log/mod.ts";
@@ -43,15 +43,25 @@ import type { ChatLog } from "./log/mod.ts";
 import {
   AnchorMailbox,
   anchorMailboxEvent,
+  CARRY_LIMITS,
+  DirectMail,
+  directMailEvent,
   GroupMailbox,
   mailboxEvent,
   MailboxStore,
 } from "./mailbox/mod.ts";
 import { Network } from "./network.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { MAILBOX_FEATURE, peerHas } from "./protocol/mod.ts";
+import {
+  CARRY_FEATURE,
+  DIRECT_MAIL_FEATURE,
+  encodeB64,
+  MAILBOX_FEATURE,
+  peerHas,
+} from "./protocol/mod.ts";
 import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
+import { keys } from "./store/mod.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
 import { contactView } from "./views/mod.ts";
 
@@ -73,6 +83,7 @@ export interface Books {
 export interface Services {
   readonly bus: EventBus;
   readonly marks: DeliveryMarks;
+  readonly anchored: DeliveryMarks;
   readonly directory: ChatDirectory;
   readonly chats: ChatService;
   readonly syncs: SessionSyncs;
@@ -82,7 +93,10 @@ export interface Services {
   readonly addresses: OwnAddresses;
   readonly inviteFlow: InviteFlow;
   readonly mailbox: GroupMailbox;
+  readonly directMail: DirectMail;
   readonly anchorMailbox: AnchorMailbox | undefined;
+  /** A person's node that carries 1:1 mail between its contacts (not `--no-carry`). */
+  readonly carryMailbox: AnchorMailbox | undefined;
   readonly discovery: Discovery;
   readonly relay: Relay;
   readonly network: Network;
@@ -104,6 +118,7 @@ export async function wire(
   const verifications = await Verifications.open(profile.store, me);
   const restoreGate = await RestoreGate.open(profile.store, me);
   const marks = new DeliveryMarks(profile.store.kv, { clock });
+  const anchored = new DeliveryMarks(profile.store.kv, { clock, key: keys.anchored });
   const directory = new ChatDirectory(me, b.contacts, b.groups);
   const chats = new ChatService({
     me,
@@ -112,6 +127,7 @@ export async function wire(
     log: b.log,
     store: profile.store,
     marks,
+    anchored,
     directory,
     contacts: b.contacts,
     groups: b.groups,
@@ -204,7 +220,34 @@ export async function wire(
     progress: (p) => progress.report(p),
     say: (line) => bus.say(line),
     note: (n) => bus.emit(mailboxEvent(n, (id) => directory.byId(id)?.name)),
+    notified: (anchor, tag) => directMail.notified(anchor, tag),
     clock,
+  });
+  const pair = pairwise(profile.keyPair, b.agreeKeyOf);
+  const contactName = (k: Uint8Array) => b.contacts.get(k)?.name ?? fingerprint(k);
+  const directMail = new DirectMail({
+    log: b.log,
+    kv: profile.store.kv,
+    keyPair: profile.keyPair,
+    agreeKeyOf: b.agreeKeyOf,
+    clock,
+    contacts: () => b.contacts.all().filter((c) => !c.blocked && !c.anchor).map((c) => c.publicKey),
+    online: (peer) => sessions.get(peer) !== undefined,
+    delivered: (chat, peer) => marks.get(chat, peer),
+    anchored: async (chat, peer, seq) => {
+      await chats.markAnchored(chat, peer, seq);
+    },
+    recordTag: (peer) => encodeB64(pair(peer).tag(peer)),
+    receipt: async (chat, _peer, seq) => {
+      const ref = directory.byId(chat);
+      if (ref) await chats.markDelivered(ref, seq);
+    },
+    stored: async (chat, _peer, entries) => {
+      const ref = directory.byId(chat);
+      if (ref) await chats.show(ref, entries);
+    },
+    say: (line) => bus.say(line),
+    note: (n) => bus.emit(directMailEvent(n, contactName)),
   });
   const groupService: GroupService = new GroupService({
     me,
@@ -219,7 +262,10 @@ export async function wire(
     bus,
     clock,
   });
-  const pushDirect = (chat: string, peer: Uint8Array) => syncs.pushDirect(chat, sessions.get(peer));
+  const pushDirect = (chat: string, peer: Uint8Array) => {
+    syncs.pushDirect(chat, sessions.get(peer));
+    directMail.written(peer);
+  };
   chats.outlets = { pushDirect, groupWritten: (id) => groupService.reconcile(id) };
   syncs.arrivals = {
     stored: (id, entries) => groupService.stored(id, entries),
@@ -250,6 +296,13 @@ export async function wire(
       note: (n) =>
         bus.emit(anchorMailboxEvent(n, (k) => b.contacts.get(k)?.name ?? fingerprint(k))),
       name: (peer) => b.contacts.get(peer)?.name ?? fingerprint(peer),
+    })
+    : undefined;
+  const carryMailbox = o.carry
+    ? new AnchorMailbox(await MailboxStore.open(profile.store, CARRY_LIMITS), {
+      clock,
+      log: (line) => bus.say(line),
+      name: contactName,
     })
     : undefined;
   const inviteFlow = new InviteFlow({
@@ -323,7 +376,7 @@ export async function wire(
   // Every session with a contact serves all of these, registered before its first frame.
   sessions.onServe((rpc, peer) => {
     discovery.serve(rpc, peer);
-    anchorMailbox?.serve(rpc, peer);
+    (anchorMailbox ?? carryMailbox)?.serve(rpc, peer);
     network.serve(rpc, peer);
     relay.serve(rpc, peer);
     intros?.serve(rpc, peer);
@@ -341,6 +394,12 @@ export async function wire(
     discovery.onSession({ peer: s.peer, rpc: s.rpc, anchor: s.anchor }).catch(() => {});
     if (s.anchor && !o.passive && peerHas(s.rpc.peerHello, MAILBOX_FEATURE)) {
       mailbox.attach(s.peer, s.rpc, s.contact.name);
+      if (peerHas(s.rpc.peerHello, DIRECT_MAIL_FEATURE)) {
+        directMail.attach(s.peer, s.rpc, s.contact.name, "anchor");
+      }
+    }
+    if (!s.anchor && !o.passive && peerHas(s.rpc.peerHello, CARRY_FEATURE)) {
+      directMail.attach(s.peer, s.rpc, s.contact.name, "friend");
     }
     if (s.client && s.via === undefined) relay.noteClient(s.peer, s.client);
     relay.onSession({
@@ -354,7 +413,11 @@ export async function wire(
     });
   });
   sessions.onUp((s) => intros?.onSession(s.peer));
-  sessions.onDown((s) => discovery.trigger(`lost ${s.contact.name}`).catch(() => {}));
+  sessions.onDown((s) => {
+    discovery.trigger(`lost ${s.contact.name}`).catch(() => {});
+    // What they had not taken yet waits for them at an anchor we both use.
+    if (!s.anchor && !o.passive) directMail.written(s.peer);
+  });
   const handlers = createHandlers({
     me,
     verifications,
@@ -386,6 +449,7 @@ export async function wire(
         progress,
         listening: network.listening,
         anchorMailbox,
+        carryMailbox,
         punch: network.puncher,
         portMap: network.portMap,
         identity: o.passive ? undefined : identity.view(),
@@ -396,6 +460,7 @@ export async function wire(
   return {
     bus,
     marks,
+    anchored,
     directory,
     chats,
     syncs,
@@ -405,7 +470,9 @@ export async function wire(
     addresses,
     inviteFlow,
     mailbox,
+    directMail,
     anchorMailbox,
+    carryMailbox,
     discovery,
     relay,
     network,

@@ -37,6 +37,10 @@ export interface TestNodeOptions {
   relay?: NodeOptions["relay"];
   /** Serve QUIC and punch. @default true */
   quic?: boolean;
+  /** Carry 1:1 mail between contacts (`false`: `--no-carry`). @default true */
+  carry?: boolean;
+  /** Features left out of the hello, as an older version's node. */
+  omitFeatures?: string[];
 }
 
 /** Polls `check` until it is true. */
@@ -72,6 +76,8 @@ export async function startTestNode(
     ...(options.advertise ? { advertise: options.advertise } : {}),
     ...(options.relay ? { relay: options.relay } : {}),
     ...(options.quic !== undefined ? { quic: options.quic } : {}),
+    ...(options.carry !== undefined ? { carry: options.carry } : {}),
+    ...(options.omitFeatures ? { omitFeatures: options.omitFeatures } : {}),
   });
   const waiters = new Set<{ match: (e: NodeEvent) => boolean; resolve: (e: NodeEvent) => void }>();
   node.subscribe((e) => {

@@ -238,6 +238,7 @@ Deno.test("format: message lines, state markers, escaping", () => {
   assert.equal(t, "2024-05-01 09:05");
   assert.equal(messageLine(message({})), `${t}  alice ·  hello`);
   assert.equal(messageLine(message({ state: "delivered" })), `${t}  alice ✓  hello`);
+  assert.equal(messageLine(message({ state: "at-anchor" })), `${t}  alice →  hello`);
   assert.equal(
     messageLine(message({ mine: false, author: "bob", state: "received", body: "a\nb" })),
     `${t}  bob  a\n    b`,

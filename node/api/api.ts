@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { RojError } from "../errors.ts";
+import type { DirectMailEvent } from "./direct_mail_events.ts";
 import type { NatEvent } from "./nat_events.ts";
 import type { AgentEvent, AgentView } from "./agent_view.ts";
 import type { CatchUpView, PortMapView } from "./status_parts.ts";
@@ -108,6 +109,8 @@ export interface StatusView {
     readonly bytes: number;
     readonly duplicates: number;
   };
+  /** A person's node that carries 1:1 mail for contacts (not `--no-carry`): boxes and bytes held. */
+  readonly carrying?: { readonly boxes: number; readonly bytes: number };
   /** Catch-ups under way (chats with many entries to take in from a peer or anchor). */
   readonly catchingUp?: CatchUpView[];
   /** Whether peers could dial this node when it last checked (absent: not checked yet). */
@@ -189,9 +192,10 @@ export interface MessageView {
   readonly body: string;
   /**
    * For own messages: "stored" until the peer has committed it (in a group: any
-   * member), then "delivered". Others': "received".
+   * member), then "delivered"; in a 1:1 chat, "at-anchor" meanwhile once an
+   * anchor both use holds it for the peer (1:1 mail). Others': "received".
    */
-  readonly state: "stored" | "delivered" | "received";
+  readonly state: "stored" | "at-anchor" | "delivered" | "received";
   readonly hash: string;
 }
 
@@ -500,6 +504,8 @@ export type NodeEvent =
   }
   /** A passive anchor dropped boxes past their age. */
   | { readonly type: "anchor-mailbox"; readonly op: "expired"; readonly boxes: number }
+  /** 1:1 mail at an anchor: deposited, taken, refused (see direct_mail_events.ts). */
+  | DirectMailEvent
   /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */
   | { readonly type: "fork"; readonly fork: ForkView }
   | IntroEvent

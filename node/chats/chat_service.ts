@@ -24,6 +24,8 @@ export interface ChatServiceDeps {
   readonly log: ChatLog;
   readonly store: Store;
   readonly marks: DeliveryMarks;
+  /** How far an anchor holds our 1:1 entries for the peer (1:1 mail). */
+  readonly anchored: DeliveryMarks;
   readonly directory: ChatDirectory;
   readonly contacts: ContactBook;
   readonly groups: GroupBook;
@@ -75,9 +77,9 @@ export class ChatService {
     return memberNamer(g, this.#d.me, this.#d.myName, (key) => this.#d.contacts.get(key)?.name);
   }
 
-  /** One entry as a message. */
-  view(chat: ChatRef, e: Entry, delivered: number, body?: string): MessageView {
-    return messageView(this.#viewer, chat, e, delivered, body);
+  /** One entry as a message; `anchored`: how far an anchor holds ours for the peer. */
+  view(chat: ChatRef, e: Entry, delivered: number, body?: string, anchored = 0): MessageView {
+    return messageView(this.#viewer, chat, e, delivered, body, anchored);
   }
 
   /** Entries as views; a group's are decrypted, which needs the chat's history before them. */
@@ -87,7 +89,10 @@ export class ChatService {
     delivered?: number,
   ): Promise<MessageView[]> {
     const d = delivered ?? await this.delivered(chat);
-    if (chat.kind !== "group") return entries.map((e) => this.view(chat, e, d));
+    if (chat.kind !== "group") {
+      const a = chat.peer ? await this.#d.anchored.get(chat.id, chat.peer.publicKey) : 0;
+      return entries.map((e) => this.view(chat, e, d, undefined, a));
+    }
     const g = this.#d.groups.get(chat.id);
     if (!g) return entries.map((e) => this.view(chat, e, d, "(cannot decrypt)"));
     const all = this.#d.groups.context(chat.id, entries);
@@ -122,6 +127,14 @@ export class ChatService {
     }
   }
 
+  /**
+   * An anchor holds our entries of 1:1 chat `chatId` up to `seq` for the
+   * peer: raise that mark (shown as "at-anchor" until delivered).
+   */
+  async markAnchored(chatId: string, peer: Uint8Array, seq: number): Promise<boolean> {
+    return await this.#d.anchored.raise(chatId, peer, seq);
+  }
+
   /** Adds a note to self. Resolves once it is committed. */
   note(text: string): Promise<Entry> {
     if (text.trim() === "") throw new RojError("bad_input", "the note is empty");
@@ -150,9 +163,9 @@ export class ChatService {
     const e = await this.#d.log.append(chat.id, this.#d.signer, "msg", text);
     // Push first: delivery latency should not wait on reading the delivery state.
     if (chat.peer) this.#outlets.pushDirect(chat.id, chat.peer.publicKey);
-    const view = this.view(chat, e, await this.delivered(chat));
-    this.#d.bus.emit({ type: "message", message: view });
-    return view;
+    const [view] = await this.views(chat, [e]);
+    this.#d.bus.emit({ type: "message", message: view! });
+    return view!;
   }
 
   /** A chat's entries in display order; the newest `last` with `last`. */

@@ -26,6 +26,7 @@ export interface StatusParts {
   readonly progress: CatchUpProgress;
   readonly listening: Endpoint | undefined;
   readonly anchorMailbox: AnchorMailbox | undefined;
+  readonly carryMailbox: AnchorMailbox | undefined;
   readonly punch: Puncher | undefined;
   readonly portMap: PortMap | undefined;
   /** The identity guard's view (not on an anchor). */
@@ -63,6 +64,7 @@ export function statusView(s: StatusParts): StatusView {
           : {}),
       }
       : {}),
+    ...(s.carryMailbox ? { carrying: s.carryMailbox.store.usage } : {}),
     ...(catchingUp.length > 0 ? { catchingUp } : {}),
     ...(s.relay.reachable !== undefined ? { reachable: s.relay.reachable } : {}),
     ...natView(s.punch?.mapping),

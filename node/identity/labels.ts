@@ -116,6 +116,17 @@ export const MAILBOX_POINTER_TAG_SALT = "roj-mbox-pointer-v1";
 export const MAILBOX_POINTER_KEY_SALT = "roj-mbox-pointer-key-v1";
 /** HKDF salt, over a pairwise secret, of a pointer box's id key. */
 export const MAILBOX_POINTER_ID_SALT = "roj-mbox-pointer-id-v1";
+/**
+ * HKDF salt, over a pairwise secret, of the mailbox secret of 1:1 mail to one
+ * recipient in one time window (mailbox/direct_keys.ts); the tag, key and id
+ * key then come from it as for a group epoch's.
+ */
+export const DIRECT_MAIL_SALT = "roj-dmail-v1";
+/**
+ * First bytes of a 1:1 mail receipt (mailbox/direct_keys.ts): the recipient
+ * saying, in a box sealed to the sender, how far it holds the sender's chain.
+ */
+export const DIRECT_RECEIPT_MAGIC = "roj-dmail-receipt-v1";
 
 // ---- Ids and associated data derived by hashing -----------------------------
 

@@ -77,6 +77,11 @@ export interface GroupMailboxHost {
   say(line: string): void;
   /** What a visit did (see MailboxNote). */
   note?(n: MailboxNote): void;
+  /**
+   * The anchor `anchor` said boxes arrived under `tag`: true when that tag
+   * is someone else's here (1:1 mail, direct_mail.ts) and was handled.
+   */
+  notified?(anchor: Uint8Array, tag: string): boolean;
 }
 
 /** A live session with an anchor, and what this session has learnt from it. */

@@ -31,6 +31,14 @@ export const ANCHOR_FEATURE = "anchor";
  */
 export const MAILBOX_FEATURE = "mailbox";
 /**
+ * Holds 1:1 mail for contacts who are offline: boxes sealed to one contact
+ * under rotating pairwise tags, through the `mbox.*` methods and under the
+ * same quotas and expiry as group mail (node/mailbox/direct_mail.ts). Listed
+ * by anchors beside `mailbox`; a member files 1:1 mail only at anchors that
+ * list it. Since protocol 1 (the 1:1 mail step).
+ */
+export const DIRECT_MAIL_FEATURE = "dmail";
+/**
  * Serves UDP hole punching (`punch.probe`, `punch.ask`, `punch.offer`): the
  * node listens for QUIC on its port (not `--no-punch`). Since protocol 1 (the
  * hole-punching step).
@@ -58,6 +66,15 @@ export const INTRO_FEATURE = "intro";
 export const AGREE_FEATURE = "agree";
 
 /**
+ * Carries 1:1 mail between its contacts: holds boxes sealed to one contact
+ * of its, left by another, under the `mbox.*` methods with small bounds
+ * (mailbox/direct_mail.ts `CARRY_LIMITS`). Listed by people's nodes unless
+ * `--no-carry`; never by an anchor (which lists `dmail`). Since protocol 1
+ * (the 1:1 mail step).
+ */
+export const CARRY_FEATURE = "carry";
+
+/**
  * Heads answers name, for the asker's own chain, the hash of its head entry
  * and any fork of it on record (`h`, `t` in methods.ts HeadItem), so a node
  * learns that its key signs on another node too (node/identity_guard).
@@ -71,8 +88,10 @@ export type Feature =
   | typeof AGREE_FEATURE
   | typeof ANCHOR_FEATURE
   | typeof MAILBOX_FEATURE
+  | typeof DIRECT_MAIL_FEATURE
   | typeof PUNCH_FEATURE
   | typeof RELAY_FEATURE
+  | typeof CARRY_FEATURE
   | typeof INTRO_FEATURE
   | typeof OWN_CHAIN_FEATURE;
 
@@ -82,8 +101,10 @@ export const ALL_FEATURES: readonly Feature[] = [
   AGREE_FEATURE,
   ANCHOR_FEATURE,
   MAILBOX_FEATURE,
+  DIRECT_MAIL_FEATURE,
   PUNCH_FEATURE,
   RELAY_FEATURE,
+  CARRY_FEATURE,
   INTRO_FEATURE,
   OWN_CHAIN_FEATURE,
 ];
@@ -93,21 +114,24 @@ export const FEATURES = [SYNC_FEATURE, AGREE_FEATURE] as const;
 
 /** What a node serves, as far as its hello is concerned. */
 export interface FeatureRoles {
-  /** A passive anchor: lists `anchor` and `mailbox`. */
+  /** A passive anchor: lists `anchor`, `mailbox` and `dmail`. */
   readonly passive: boolean;
   /** Serves QUIC and punching: lists `punch`. */
   readonly punch: boolean;
   /** Relays for contacts: lists `relay`. */
   readonly relay: boolean;
+  /** Carries 1:1 mail between contacts: lists `carry`. @default false */
+  readonly carry?: boolean;
 }
 
 /** The features a node with these roles lists in its hello, in wire order. */
 export function helloFeatures(roles: FeatureRoles): Feature[] {
   return [
     ...FEATURES,
-    ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE] as const : []),
+    ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE, DIRECT_MAIL_FEATURE] as const : []),
     ...(roles.punch ? [PUNCH_FEATURE] as const : []),
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
+    ...(roles.carry ? [CARRY_FEATURE] as const : []),
     INTRO_FEATURE,
     ...(roles.passive ? [] : [OWN_CHAIN_FEATURE] as const),
   ];

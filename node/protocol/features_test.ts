@@ -3,6 +3,8 @@ import {
   AGREE_FEATURE,
   ALL_FEATURES,
   ANCHOR_FEATURE,
+  CARRY_FEATURE,
+  DIRECT_MAIL_FEATURE,
   FEATURES,
   helloFeatures,
   INTRO_FEATURE,
@@ -16,6 +18,20 @@ import {
 import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
 
+/** Every feature string, in the order a hello lists them. */
+const WIRE = [
+  "sync1",
+  "agree",
+  "anchor",
+  "mailbox",
+  "dmail",
+  "punch",
+  "relay",
+  "carry",
+  "intro",
+  "own-chain",
+];
+
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
   // A rename would make old and new nodes stop seeing each other's roles.
   assert.deepEqual(
@@ -24,23 +40,16 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       AGREE_FEATURE,
       ANCHOR_FEATURE,
       MAILBOX_FEATURE,
+      DIRECT_MAIL_FEATURE,
       PUNCH_FEATURE,
       RELAY_FEATURE,
+      CARRY_FEATURE,
       INTRO_FEATURE,
       OWN_CHAIN_FEATURE,
     ],
-    ["sync1", "agree", "anchor", "mailbox", "punch", "relay", "intro", "own-chain"],
+    WIRE,
   );
-  assert.deepEqual(ALL_FEATURES, [
-    "sync1",
-    "agree",
-    "anchor",
-    "mailbox",
-    "punch",
-    "relay",
-    "intro",
-    "own-chain",
-  ]);
+  assert.deepEqual(ALL_FEATURES, WIRE);
   assert.deepEqual([...FEATURES], ["sync1", "agree"]);
   assert.equal(new Set(ALL_FEATURES).size, ALL_FEATURES.length);
   const hello = { t: "hello", v: 1, features: [...ALL_FEATURES], name: "a" };
@@ -56,13 +65,36 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "agree",
     "anchor",
     "mailbox",
+    "dmail",
     "punch",
     "relay",
     "intro",
   ]);
-  assert.deepEqual(of(false, true, true), ["sync1", "agree", "punch", "relay", "intro", "own-chain"]);
-  assert.deepEqual(of(true, false, false), ["sync1", "agree", "anchor", "mailbox", "intro"]);
+  assert.deepEqual(of(false, true, true), [
+    "sync1",
+    "agree",
+    "punch",
+    "relay",
+    "intro",
+    "own-chain",
+  ]);
+  assert.deepEqual(of(true, false, false), [
+    "sync1",
+    "agree",
+    "anchor",
+    "mailbox",
+    "dmail",
+    "intro",
+  ]);
   assert.deepEqual(of(false, false, true), ["sync1", "agree", "relay", "intro", "own-chain"]);
+  assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: true, carry: true }), [
+    "sync1",
+    "agree",
+    "relay",
+    "carry",
+    "intro",
+    "own-chain",
+  ]);
 });
 
 Deno.test("peerHas: only what the peer listed; nothing before its hello", () => {

@@ -50,12 +50,16 @@
  *   | 1       | hello `agree` field   | agree          |                                          |
  *   | 1       | introductions         | intro          | intro.offer, intro.answer, intro.done,   |
  *   |         |                       |                | intro.end, intro.request                 |
+ *   | 1       | 1:1 mail              | dmail          | mbox.peek                                |
+ *   | 1       | carrying 1:1 mail     | carry          |                                          |
  *   | 1       | own chain check       | own-chain      | sync.own, identity.elsewhere             |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
  *   anchor   a passive anchor (`--passive`): holds sealed records, runs no chats
  *   mailbox  an anchor that serves the group mailbox
+ *   dmail    an anchor that holds 1:1 mail too (same methods, store, quotas and expiry)
+ *   carry    a person's node that holds 1:1 mail between its contacts (mbox.*; not `--no-carry`)
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
  *   intro    introductions: a person's node takes and makes them, an anchor brokers own cards

@@ -139,6 +139,18 @@ export const schemas = {
     params: z.object({ tag: hex(32), ids: z.array(hex(32)).min(1).max(1000) }),
     result: z.object({ missing: z.array(hex(32)).max(1000) }),
   },
+  /**
+   * 1:1 mail (features dmail, carry): which of these tags hold boxes
+   * numbered after their `a`, so a member fetches only those; the holder
+   * tells of new boxes under each of them later (mbox.notify), as for mbox.get.
+   */
+  "mbox.peek": {
+    params: z.object({
+      tags: z.array(z.object({ t: hex(32), a: z.number().int().min(0).max(2 ** 53 - 1) }))
+        .min(1).max(512),
+    }),
+    result: z.object({ gen: z.string().max(64), tags: z.array(hex(32)).max(512) }),
+  },
   /** Anchor to member: new boxes arrived under a tag you fetched in this session. */
   "mbox.notify": {
     params: z.object({ tag: hex(32) }),

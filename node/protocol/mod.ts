@@ -10,6 +10,8 @@ export { type Frame, type Hello, MAX_FRAME, PROTOCOL_VERSION } from "./messages.
 export {
   ALL_FEATURES,
   ANCHOR_FEATURE,
+  CARRY_FEATURE,
+  DIRECT_MAIL_FEATURE,
   type Feature,
   type FeatureRoles,
   FEATURES,

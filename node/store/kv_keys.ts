@@ -59,6 +59,8 @@ export const keys = {
   invite: (nonceHex: string) => ["invite", nonceHex] as const,
   /** Highest seq of our own entries in a chat that a peer has committed. */
   delivered: (chat: string, peer: Uint8Array) => ["delivered", chat, peer] as const,
+  /** Highest seq of our own entries in a 1:1 chat that an anchor holds for the peer (1:1 mail). */
+  anchored: (chat: string, peer: Uint8Array) => ["anchored", chat, peer] as const,
   /** Lamport clock up to which a person has read a chat. */
   readMark: (chat: string) => ["readmark", chat] as const,
   /** A sealed address record held for others, by tag and uploader (hex): { blob, uploader, at }. */

@@ -40,7 +40,8 @@ export interface Viewer {
 
 /**
  * One entry as a message. `delivered` is the highest own seq the chat's
- * recipient holds; `body` replaces the entry's (a group's decrypted text).
+ * recipient holds, `anchored` the highest an anchor holds for them (1:1
+ * mail); `body` replaces the entry's (a group's decrypted text).
  */
 export function messageView(
   viewer: Viewer,
@@ -48,6 +49,7 @@ export function messageView(
   e: Entry,
   delivered: number,
   body: string = e.body,
+  anchored = 0,
 ): MessageView {
   const mine = toHex(e.author) === toHex(viewer.me);
   const fp = viewer.fingerprintOf(e.author);
@@ -65,6 +67,8 @@ export function messageView(
       ? "received"
       : chat.kind === "notes" || e.seq <= delivered
       ? "delivered"
+      : e.seq <= anchored
+      ? "at-anchor"
       : "stored",
     hash: toHex(e.hash),
   };
