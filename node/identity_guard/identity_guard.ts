@@ -45,8 +45,12 @@ export interface IdentityGuardDeps {
 /** Set-aside messages written again per commit. */
 const REBASE_BATCH = 200;
 
-const HOW = "stop the other node (or give it an identity of its own; one key per device " +
-  "comes with the devices feature), then run `roj identity resolve`";
+/** How to get out, pointing to the devices feature (one key per device) once it is there. */
+const DEVICES = "one key per device comes with the devices feature";
+const KEEP_ONE = `stop one of the two nodes (or give one an identity of its own; ${DEVICES}), ` +
+  "then run `roj identity resolve` on the one you keep, and on the other when it runs again";
+const HERE = `stop the other node (or give it an identity of its own; ${DEVICES}), ` +
+  "then run `roj identity resolve` here";
 
 export class IdentityGuard {
   readonly #d: IdentityGuardDeps;
@@ -210,18 +214,17 @@ export class IdentityGuard {
   }
 
   #message(c: ChatConflict): string {
+    const what = "this identity is also running on another node (a copy of its data folder or key)";
     if (c.chat === "") {
-      return `this identity is also running on another node (a copy of its data folder or key): ` +
-        `${c.peer} has a live session of it from there too; ${HOW} on one of them`;
+      return `${what}: ${c.peer} has a live session of it from there too; ${KEEP_ONE}`;
     }
     const where = `${c.peer} holds another entry #${c.seq} of yours in the chat ${
       this.#d.chatName(c.chat)
     }`;
     return c.role === "second"
-      ? `this identity is also running on another node (a copy of its data folder or key): ${where}, ` +
-        `so this node writes nothing until you ${HOW} here; its messages are kept and sent again`
-      : `this identity is also running on another node (a copy of its data folder or key): ${where}; ` +
-        `its messages there are not taken, yours are: ${HOW} on that node`;
+      ? `${what}: ${where}, so this node writes nothing until you ${HERE}; ` +
+        "its messages are kept and sent again"
+      : `${what}: ${where}; its messages there are not taken, yours are: ${KEEP_ONE}`;
   }
 
   #step(event: GuardEvent): void {
