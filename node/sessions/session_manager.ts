@@ -421,10 +421,7 @@ export class SessionManager {
       anchor,
       ...(client ? { client } : {}),
     };
-    if (this.#twin(contact, rpc)) {
-      client?.close();
-      return;
-    }
+    if (this.#twin(contact, rpc, client)) return;
     if (!this.#peers.add(session)) {
       client?.close();
       return;
@@ -496,7 +493,7 @@ export class SessionManager {
    * that is up (TwinSessions): then both are told, the one up stays, and
    * this one is closed.
    */
-  #twin(contact: Contact, rpc: RpcSession): boolean {
+  #twin(contact: Contact, rpc: RpcSession, client?: SshClient): boolean {
     const live = this.#peers.get(contact.publicKey);
     const now = this.#d.clock.now();
     const k = toHex(contact.publicKey);
@@ -506,7 +503,10 @@ export class SessionManager {
       peerHas(to.peerHello, OWN_CHAIN_FEATURE)
         ? to.request("identity.elsewhere", { kept }, 3000).catch(() => {})
         : Promise.resolve();
-    tell(rpc, false).finally(() => rpc.close("this key has a live session here from another node"));
+    tell(rpc, false).finally(() => {
+      rpc.close("this key has a live session here from another node");
+      client?.close();
+    });
     tell(live!.rpc, true);
     const said = this.#twinSaid.get(k);
     if (said === undefined || now - said >= 60_000) {
