@@ -56,7 +56,8 @@ export class IdentityGuard {
   readonly #d: IdentityGuardDeps;
   #state: GuardState;
   /** The last head of our chain a contact reported, per chat: a re-base waits for it to be ours. */
-  readonly #lastHead = new Map<string, { seq: number; theirs: string; peer: string }>();
+  /** `theirs` null: a peer without head hashes (then holding that many of ours is enough). */
+  readonly #lastHead = new Map<string, { seq: number; theirs: string | null; peer: string }>();
   readonly #rebasing = new Set<string>();
   /** Serialises state changes (store writes in order). */
   #queue: Promise<unknown> = Promise.resolve();
@@ -94,6 +95,13 @@ export class IdentityGuard {
 
   /** A sync learnt what a peer (`peer`, its name) holds of our chain. */
   seen(report: OwnChainReport, peer: string): void {
+    if (report.hashless) {
+      // Nothing to check against; but once our entries are aside, all of ours we hold came from
+      // the peer, so holding as many as it does means its copy is in.
+      if (!this.#state.rebasing.includes(report.chat)) return;
+      this.#lastHead.set(report.chat, { seq: report.seq, theirs: null, peer });
+      return this.ownArrived(report.chat);
+    }
     const hex = (b: Uint8Array | null) => (b ? toHex(b) : "");
     const head = { seq: report.seq, theirs: hex(report.theirs), peer };
     this.#lastHead.set(report.chat, head);
@@ -147,15 +155,19 @@ export class IdentityGuard {
   ownArrived(chat: string): void {
     const head = this.#lastHead.get(chat);
     if (!head || !this.#state.rebasing.includes(chat)) return;
-    this.#d.log.entryAt(chat, this.#d.me, head.seq).then((e) => {
-      if (!e) return;
+    const at = head.seq === 0
+      ? Promise.resolve(null)
+      : this.#d.log.entryAt(chat, this.#d.me, head.seq);
+    at.then((e) => {
+      if (!e && head.seq > 0) return;
+      const mine = e ? toHex(e.hash) : "";
       this.#step({
         type: "own-head",
         chat,
         peer: head.peer,
         seq: head.seq,
-        theirs: head.theirs,
-        mine: toHex(e.hash),
+        theirs: head.theirs ?? mine,
+        mine,
       });
     }).catch(() => {});
   }
@@ -291,7 +303,7 @@ export class IdentityGuard {
 
   /** Writes the set-aside messages of `chat` again, after the chain now held; those held already are skipped. */
   async #rebase(chat: string): Promise<void> {
-    if (this.#rebasing.has(chat)) return;
+    if (this.#rebasing.has(chat) || !this.#state.rebasing.includes(chat)) return;
     this.#rebasing.add(chat);
     try {
       // A message the chain holds already (the contact had it, or a re-base cut short by a

@@ -66,6 +66,8 @@ export interface OwnChainReport {
     readonly hash: Uint8Array;
     readonly mine: Uint8Array | null;
   };
+  /** A peer without `own-chain`: only the seq is known (`theirs` and `mine` are null). */
+  readonly hashless?: true;
 }
 
 /** Whose chain the peer reports on, and who hears it. */
@@ -259,9 +261,16 @@ export class ChatSync {
     all: boolean,
   ): Promise<void> {
     const own = this.#options.own;
-    if (!own || !peerHas(this.#rpc.peerHello, OWN_CHAIN_FEATURE)) return;
+    if (!own) return;
     const me = encodeB64(own.me);
     const item = items.find((h) => h.a === me);
+    if (!peerHas(this.#rpc.peerHello, OWN_CHAIN_FEATURE)) {
+      // An older peer: how far it holds our chain is all it tells (a re-base waits for that much).
+      if (item || all) {
+        own.seen({ chat: this.chat, seq: item?.s ?? 0, theirs: null, mine: null, hashless: true });
+      }
+      return;
+    }
     if (!item) {
       if (all) own.seen({ chat: this.chat, seq: 0, theirs: null, mine: null });
       return;

@@ -91,3 +91,29 @@ Deno.test("own chain: a peer holding our head as we do, or none of ours, is repo
   ]);
   rpc.close();
 });
+
+Deno.test("own chain: a peer without own-chain tells only how far it holds our chain", async () => {
+  const t = await tempStore();
+  await using _ = t;
+  const me = await createSigner(await generateKeyPair("me"));
+  const bob = await generateKeyPair("bob");
+  const log = new ChatLog(t.store);
+  const [pa, pb] = memoryPipePair();
+  const rpc = new RpcSession(pa, { hello: { features, name: "me" } });
+  const peer = new RpcSession(pb, { hello: { features: ["sync1"], name: "bob" } });
+  const reports: OwnChainReport[] = [];
+  const sync = new ChatSync(log, rpc, CHAT, {
+    own: {
+      me: me.publicKey,
+      peer: bob.publicKey,
+      seen: (r) => reports.push(r),
+      diverged: () => {},
+    },
+  });
+  const fake = encodeB64(new Uint8Array(32).fill(7));
+  peer.handle("sync.heads", () => ({ heads: [{ a: encodeB64(me.publicKey), s: 4, h: fake }] }));
+  await Promise.all([rpc.ready, peer.ready]);
+  await sync.start();
+  assert.deepEqual(reports, [{ chat: CHAT, seq: 4, theirs: null, mine: null, hashless: true }]);
+  rpc.close();
+});
