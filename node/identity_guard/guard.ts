@@ -118,8 +118,11 @@ export type GuardEvent =
   | { readonly type: "own-elsewhere"; readonly peer: string; readonly kept: boolean }
   /** The person resolved; `setAside`: hashes (hex) of our entries set aside to re-base. */
   | { readonly type: "resolved"; readonly setAside?: readonly string[] }
-  /** The set-aside entries of `chat` were written again. */
-  | { readonly type: "rebased"; readonly chat: string };
+  /**
+   * The set-aside entries of `chat` were written again; `settle`: hashes (hex)
+   * of those the contact did not hold, whose twins there are old news now.
+   */
+  | { readonly type: "rebased"; readonly chat: string; readonly settle?: readonly string[] };
 
 export type GuardAction =
   /** A new (or stronger) conflict: keep it, tell the person and followers. */
@@ -259,7 +262,9 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
         state: {
           ...state,
           rebasing: state.rebasing.filter((c) => c !== event.chat),
-          settled: [...new Set([...state.settled, ...(state.twins ?? [])])].slice(-MAX_SETTLED),
+          settled: [
+            ...new Set([...state.settled, ...(state.twins ?? []), ...(event.settle ?? [])]),
+          ].slice(-MAX_SETTLED),
           twins: [],
         },
         actions: [],

@@ -178,19 +178,9 @@ export class IdentityGuard {
       if (this.#state.conflicts.length === 0) return { rebasing: [], setAside: 0 }; // nothing to resolve
       const seconds = this.#state.conflicts.filter((c) => c.role === "second");
       let setAside = 0;
-      const hashes: string[] = [];
       // The entries go aside first: a resolve that fails halfway leaves the conflict on record.
-      for (const c of seconds) {
-        for (const e of await this.#d.log.read(c.chat)) {
-          if (bytesEqual(e.author, this.#d.me)) hashes.push(toHex(e.hash));
-        }
-        setAside += await this.#d.log.setAside(c.chat, this.#d.me);
-      }
-      const step = stepGuard(
-        this.#state,
-        { type: "resolved", setAside: hashes },
-        this.#d.clock.now(),
-      );
+      for (const c of seconds) setAside += await this.#d.log.setAside(c.chat, this.#d.me);
+      const step = stepGuard(this.#state, { type: "resolved" }, this.#d.clock.now());
       await this.#apply(step.state, step.actions);
       return { rebasing: seconds.map((c) => this.#d.chatName(c.chat)), setAside };
     });
@@ -315,12 +305,15 @@ export class IdentityGuard {
       }
       const aside = await entriesAside(this.#d.store, chat);
       const again = [];
+      /** The entries of ours the contact did not hold: their twins there are settled with this. */
+      const settle: string[] = [];
       let held = 0;
       for (const e of aside) {
         if (have.has(content(e))) held++;
         else {
           have.add(content(e));
           again.push({ type: e.type, body: e.body, ts: e.ts });
+          settle.push(toHex(e.hash));
         }
       }
       for (let i = 0; i < again.length; i += REBASE_BATCH) {
@@ -329,7 +322,7 @@ export class IdentityGuard {
       }
       await dropAside(this.#d.store, chat);
       await this.#serial(async () => {
-        const step = stepGuard(this.#state, { type: "rebased", chat }, this.#d.clock.now());
+        const step = stepGuard(this.#state, { type: "rebased", chat, settle }, this.#d.clock.now());
         await this.#apply(step.state, step.actions);
       });
       this.#d.bus.say(
