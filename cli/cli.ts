@@ -35,6 +35,7 @@ import { appendEvents } from "./events_file.ts";
 import { entryLine, messageLine } from "./format.ts";
 import { addNodeCommands, noteViaNode, readViaNode, tryControl } from "./commands_node.ts";
 import { addGroupCommands } from "./commands_group.ts";
+import { addIdentityCommands } from "./commands_identity.ts";
 import { addVerifyCommands } from "./commands_verify.ts";
 import { addBackupCommands } from "./commands_backup.ts";
 import { addIntroCommands } from "./commands_intro.ts";
@@ -289,6 +290,7 @@ export function buildCli(io: CliIo = stdio): Command {
 
   addNodeCommands(program, io);
   addGroupCommands(program, io);
+  addIdentityCommands(program, io);
   addVerifyCommands(program, io);
   addBackupCommands(program, io);
   addIntroCommands(program, io);

@@ -161,10 +161,21 @@ export function progressText(c: CatchUpView): string {
   } of ${c.total.toLocaleString("en")} entries (${pct}%)`;
 }
 
+/** The identity guard's state in one line (`roj status`, `roj identity status`), or null: nothing to say. */
+export function identityText(v: StatusView["identity"]): string | null {
+  if (v?.conflict) return escapeControl(v.conflict.message);
+  if (v && v.rebasing.length > 0) {
+    return `re-basing ${v.rebasing.map(escapeControl).join(", ")}: waiting for the contact's copy`;
+  }
+  return null;
+}
+
 /** `roj status`. */
 export function statusLines(s: StatusView): string[] {
+  const identity = identityText(s.identity);
   return [
     `${escapeControl(s.name)} ${s.fingerprint}`,
+    ...(identity ? [`identity: ${identity}`] : []),
     ...table([
       ["data:", s.dataDir],
       ["listening:", s.listen.length ? s.listen.join(", ") : "(not listening)"],

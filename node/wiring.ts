@@ -22,6 +22,8 @@ import {
 } from "./contacts/mod.ts";
 import { Discovery, pairwise } from "./discovery/mod.ts";
 import { isRojError } from "./errors.ts";
+import { IdentityGuard, TWIN_WINDOW_MS } from "./identity_guard/mod.ts";
+import { directChatId } from "./log/mod.ts";
 import { EventBus } from "./events.ts";
 import type { GroupBook } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
@@ -132,7 +134,27 @@ export async function wire(
     bus,
     restoreGate,
   });
-  b.log.onFork = (fork) => chats.forkSeen(fork);
+  const identity = await IdentityGuard.open({
+    me,
+    signer: b.signer,
+    log: b.log,
+    store: profile.store,
+    clock,
+    bus,
+    chatName: (id) => directory.byId(id)?.name ?? id,
+    // Both sides sync the chat afresh on a new session: the contact learns we hold none of ours.
+    resync: (id) =>
+      sessions.all().find((s) => directChatId(me, s.peer) === id)?.rpc.close("identity re-based"),
+    evidence: (id, seq) => syncs.evidence(id, seq).catch(() => {}),
+    written: (id) => {
+      const s = sessions.all().find((x) => directChatId(me, x.peer) === id);
+      if (s) pushDirect(id, s.peer);
+    },
+  });
+  b.log.onFork = (fork) => {
+    chats.forkSeen(fork);
+    identity.forkSeen(fork, directory.byId(fork.chat)?.name ?? "a contact");
+  };
   const progress = new CatchUpProgress(bus, clock, b.log, (id) => directory.byId(id)?.name);
   // The network, relay, cascade and group service are built below; closures reach them later.
   const addresses = new OwnAddresses({
@@ -182,6 +204,8 @@ export async function wire(
     chats,
     progress,
     bus,
+    clock,
+    ownChain: identity,
     sessions: () => sessions.all(),
   });
   const mailbox = new GroupMailbox({
@@ -357,6 +381,12 @@ export async function wire(
     relay.serve(rpc, peer);
     intros?.serve(rpc, peer);
     if (!o.passive) syncs.serve(rpc, peer);
+    // The peer holds a live session of our key from another node: told; refused, we wait before dialling again.
+    rpc.handle("identity.elsewhere", (p) => {
+      identity.elsewhere(b.contacts.get(peer)?.name ?? fingerprint(peer), p.kept);
+      if (!p.kept) sessions.holdOff(peer, clock.now() + TWIN_WINDOW_MS);
+      return {};
+    });
   });
   sessions.onUp((s) => {
     if (!o.passive && !s.anchor) syncs.up(s, s.contact.name);
@@ -422,8 +452,10 @@ export async function wire(
         carryMailbox,
         punch: network.puncher,
         portMap: network.portMap,
+        identity: o.passive ? undefined : identity.view(),
         agent: profile.agent,
       }),
+    identity,
   });
   return {
     bus,

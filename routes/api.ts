@@ -50,6 +50,7 @@ const STATUS: Partial<Record<RojErrorCode, ContentfulStatusCode>> = {
   not_found: 404,
   exists: 409,
   refused: 403,
+  identity_conflict: 409,
   no_node: 503,
   unreachable: 503,
   busy: 503,

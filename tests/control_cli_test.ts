@@ -512,9 +512,9 @@ Deno.test("exit statuses: every error code has its documented one", () => {
   assert.deepEqual(by(2), ["bad_input", "usage"]);
   assert.deepEqual(by(3), ["no_node"]);
   assert.deepEqual(by(4), ["busy", "timeout", "unreachable"]);
-  assert.deepEqual(by(5), ["agent_unavailable", "refused"]);
+  assert.deepEqual(by(5), ["agent_unavailable", "identity_conflict", "refused"]);
   assert.deepEqual(by(70), ["internal"]);
-  assert.equal(by(1).length, ROJ_ERROR_CODES.length - 9, "every other code is 1");
+  assert.equal(by(1).length, ROJ_ERROR_CODES.length - 10, "every other code is 1");
 });
 
 Deno.test("a node's refusal: the code in the line, its exit status, --json on stdout", async () => {

@@ -11,6 +11,8 @@ import type { AgentEvent, AgentView } from "./agent_view.ts";
 import type { CatchUpView, PortMapView } from "./status_parts.ts";
 import type { VerifyView } from "./verify_view.ts";
 import { type IntroEvent, introParams, type IntroResults } from "./intro_api.ts";
+import { identityParams } from "./identity_api.ts";
+import type { IdentityEvent, IdentityResults, IdentityView } from "./identity_api.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
 export const MAX_TEXT = 16_000;
@@ -76,6 +78,7 @@ export const methodParams = {
   ...introParams,
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
+  ...identityParams,
 } as const;
 
 export type Method = keyof typeof methodParams;
@@ -127,6 +130,8 @@ export interface StatusView {
   readonly portMap?: PortMapView;
   /** Set when the key is in ssh-agent. */
   readonly agent?: AgentView;
+  /** This identity writing on another node too (node/identity_guard); absent on an anchor. */
+  readonly identity?: IdentityView;
 }
 
 export interface ContactView {
@@ -505,7 +510,8 @@ export type NodeEvent =
   | { readonly type: "fork"; readonly fork: ForkView }
   | IntroEvent
   /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
-  | NatEvent;
+  | NatEvent
+  | IdentityEvent;
 
 /**
  * Why an address record was not taken: "old" (older than the one held),
@@ -526,7 +532,7 @@ export type RecordDropReason =
 export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
-export interface Results extends IntroResults {
+export interface Results extends IntroResults, IdentityResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;

@@ -1,5 +1,6 @@
 export * from "./api.ts";
 export type * from "./nat_events.ts";
+export type * from "./identity_api.ts";
 export type { AgentEvent, AgentView } from "./agent_view.ts";
 export type * from "./status_parts.ts";
 export type * from "./verify_view.ts";

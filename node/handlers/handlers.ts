@@ -19,6 +19,7 @@ import { toHex } from "../log/mod.ts";
 import type { Relay } from "../relay/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
 import { contactView, peerView } from "../views/mod.ts";
+import { identityHandlers, type IdentityResolver } from "./identity.ts";
 import { verifyHandlers } from "./verify.ts";
 
 /** The methods a call may name (follow is served by subscribe). */
@@ -47,6 +48,7 @@ export interface HandlerDeps {
   /** Introductions (none on a passive anchor). */
   readonly intros: IntroService | undefined;
   status(): StatusView;
+  readonly identity: IdentityResolver;
   /** Whether the node has started listening (dialling needs it). */
   running(): boolean;
 }
@@ -136,6 +138,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     "group.leave": (p) => d.groups.leave(p.group),
     "group.members": (p) => d.groups.view(d.directory.group(p.group)).members,
     forks: (p) => d.chats.forks(p.chat),
+    ...identityHandlers(d.identity),
     ...verifyHandlers({ ...d, view }),
     ...introHandlers(d.intros, d.directory),
   };

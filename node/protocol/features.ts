@@ -13,7 +13,7 @@
  * import { helloFeatures, peerHas, RELAY_FEATURE } from "./features.ts";
  *
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
- * assert.deepEqual(features, ["sync1", "agree", "relay", "intro"]);
+ * assert.deepEqual(features, ["sync1", "agree", "relay", "intro", "own-chain"]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
  */
@@ -74,6 +74,14 @@ export const AGREE_FEATURE = "agree";
  */
 export const CARRY_FEATURE = "carry";
 
+/**
+ * Heads answers name, for the asker's own chain, the hash of its head entry
+ * and any fork of it on record (`h`, `t` in methods.ts HeadItem), so a node
+ * learns that its key signs on another node too (node/identity_guard).
+ * Every node that runs chats lists it.
+ */
+export const OWN_CHAIN_FEATURE = "own-chain";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -84,7 +92,8 @@ export type Feature =
   | typeof PUNCH_FEATURE
   | typeof RELAY_FEATURE
   | typeof CARRY_FEATURE
-  | typeof INTRO_FEATURE;
+  | typeof INTRO_FEATURE
+  | typeof OWN_CHAIN_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -97,6 +106,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   RELAY_FEATURE,
   CARRY_FEATURE,
   INTRO_FEATURE,
+  OWN_CHAIN_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -123,6 +133,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
     ...(roles.carry ? [CARRY_FEATURE] as const : []),
     INTRO_FEATURE,
+    ...(roles.passive ? [] : [OWN_CHAIN_FEATURE] as const),
   ];
 }
 

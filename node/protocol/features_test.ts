@@ -9,6 +9,7 @@ import {
   helloFeatures,
   INTRO_FEATURE,
   MAILBOX_FEATURE,
+  OWN_CHAIN_FEATURE,
   peerHas,
   PUNCH_FEATURE,
   RELAY_FEATURE,
@@ -18,7 +19,18 @@ import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
 
 /** Every feature string, in the order a hello lists them. */
-const WIRE = ["sync1", "agree", "anchor", "mailbox", "dmail", "punch", "relay", "carry", "intro"];
+const WIRE = [
+  "sync1",
+  "agree",
+  "anchor",
+  "mailbox",
+  "dmail",
+  "punch",
+  "relay",
+  "carry",
+  "intro",
+  "own-chain",
+];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
   // A rename would make old and new nodes stop seeing each other's roles.
@@ -33,6 +45,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       RELAY_FEATURE,
       CARRY_FEATURE,
       INTRO_FEATURE,
+      OWN_CHAIN_FEATURE,
     ],
     WIRE,
   );
@@ -46,7 +59,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
 Deno.test("helloFeatures: the list a node sends, in the order it always has", () => {
   const of = (passive: boolean, punch: boolean, relay: boolean) =>
     helloFeatures({ passive, punch, relay });
-  assert.deepEqual(of(false, false, false), ["sync1", "agree", "intro"]);
+  assert.deepEqual(of(false, false, false), ["sync1", "agree", "intro", "own-chain"]);
   assert.deepEqual(of(true, true, true), [
     "sync1",
     "agree",
@@ -57,7 +70,14 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "relay",
     "intro",
   ]);
-  assert.deepEqual(of(false, true, true), ["sync1", "agree", "punch", "relay", "intro"]);
+  assert.deepEqual(of(false, true, true), [
+    "sync1",
+    "agree",
+    "punch",
+    "relay",
+    "intro",
+    "own-chain",
+  ]);
   assert.deepEqual(of(true, false, false), [
     "sync1",
     "agree",
@@ -66,13 +86,14 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "dmail",
     "intro",
   ]);
-  assert.deepEqual(of(false, false, true), ["sync1", "agree", "relay", "intro"]);
+  assert.deepEqual(of(false, false, true), ["sync1", "agree", "relay", "intro", "own-chain"]);
   assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: true, carry: true }), [
     "sync1",
     "agree",
     "relay",
     "carry",
     "intro",
+    "own-chain",
   ]);
 });
 

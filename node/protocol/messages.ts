@@ -16,7 +16,7 @@
  *
  * Frames:
  *
- *   {"t":"hello","v":1,"features":[…],"name":"alice","sees":"203.0.113.7:50022","agree":"…"}
+ *   {"t":"hello","v":1,"features":[…],"name":"alice","sees":"203.0.113.7:50022","agree":"…","i":"…"}
  *       first frame in each direction. `features` (features.ts, at most 64 of
  *       at most 32 characters) says what the sender serves; `sees` is the
  *       address the sender sees the receiver at (how a node learns its outside
@@ -52,6 +52,7 @@
  *   |         |                       |                | intro.end, intro.request                 |
  *   | 1       | 1:1 mail              | dmail          | mbox.peek                                |
  *   | 1       | carrying 1:1 mail     | carry          |                                          |
+ *   | 1       | own chain check       | own-chain      | sync.own, identity.elsewhere             |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -62,6 +63,10 @@
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
  *   intro    introductions: a person's node takes and makes them, an anchor brokers own cards
+ *   own-chain  a node that runs chats: the heads it answers carry `h` and `t` for the asker's
+ *            own chain (methods.ts HeadItem), its hello an instance id `i`; it serves
+ *            sync.own (the proof behind such a hash) and identity.elsewhere (its key
+ *            has a live session here from another node)
  *
  *   Punch vouches: an asker signs the endpoint its coordinator saw it at
  *   (punch/vouch.ts) and the coordinator passes it on; a target takes no offer
@@ -87,6 +92,11 @@ export const HelloSchema = z.object({
   name: z.string().max(64),
   sees: z.string().max(300).optional(),
   agree: z.string().regex(/^[A-Za-z0-9+/]{43}=$/).optional(),
+  /**
+   * The sender's instance id, new at each start (feature `own-chain`): a
+   * contact tells two nodes on one key apart by it (identity_guard/twin_sessions.ts).
+   */
+  i: z.string().regex(/^[0-9a-f]{32}$/).optional(),
 });
 export type Hello = z.infer<typeof HelloSchema>;
 

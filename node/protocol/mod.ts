@@ -21,6 +21,7 @@ export {
   peerHas,
   PUNCH_FEATURE,
   RELAY_FEATURE,
+  OWN_CHAIN_FEATURE,
   SYNC_FEATURE,
 } from "./features.ts";
 export {

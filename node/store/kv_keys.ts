@@ -39,6 +39,11 @@ export const keys = {
   /** An author's first fork in a chat: { seq, kept, twin, seen } (see log/fork_records.ts). */
   fork: (chat: string, author: Uint8Array) => ["fork", chat, author] as const,
   forks: (chat: string) => ["fork", chat] as const,
+  /** The identity guard's state: conflicts of our own chain, chats re-basing (node/identity_guard). */
+  identityGuard: () => ["identity", "guard"] as const,
+  /** Our own entries of a chat set aside for a re-base, by their old seq (packed like `entry`). */
+  aside: (chat: string, seq: number) => ["identity", "aside", chat, seq] as const,
+  asideAll: (chat: string) => ["identity", "aside", chat] as const,
   /** A contact by public key. */
   contact: (publicKey: Uint8Array) => ["contact", publicKey] as const,
   contacts: () => ["contact"] as const,
