@@ -34,14 +34,17 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { z } from "zod";
-import { createEntry, directChatId, type Entry, toHex } from "../node/log/mod.ts";
-import { createSigner, generateKeyPair } from "../node/identity/mod.ts";
+import { createEntry, directChatId, MAX_BODY_BYTES, toHex } from "../node/log/mod.ts";
+import { createSigner, generateKeyPair, type Signer } from "../node/identity/mod.ts";
+import { RojError } from "../node/errors.ts";
+import type { ControlClient } from "../node/control/mod.ts";
 import {
   encodeB64,
   type Frame,
   FrameDecoder,
   HARD_BUFFER_BYTES,
   MAX_FRAME,
+  type ResultOf,
   RpcSession,
 } from "../node/protocol/mod.ts";
 import { schemas } from "../node/protocol/methods.ts";
@@ -50,6 +53,7 @@ import { SEALED_QUOTA } from "../node/discovery/mod.ts";
 import { makeDataDir, seedContacts } from "../testing/netlab.ts";
 import { spawnNode } from "../testing/processes.ts";
 import { cliRun, freePort } from "../testing/cli_run.ts";
+import { brokenEntry, type ChainHead } from "../testing/fuzz_entries.ts";
 import {
   badUtf8,
   deepNesting,
@@ -118,6 +122,11 @@ interface Ctx {
   readonly slow: Map<string, number>;
   /** What went wrong where no assertion can throw (in a socket's callback). */
   readonly problems: string[];
+  readonly signer: Signer;
+  /** Mallory's last entry in the chat, and the chat's clock. */
+  head: ChainHead;
+  /** Every message either side wrote, by hash: what `read` must show, exactly. */
+  readonly written: Map<string, { body: string; mine: boolean }>;
 }
 
 const count = (m: Map<string, number>, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
@@ -582,6 +591,75 @@ async function flood(ctx: Ctx): Promise<void> {
 const tail = (out: string) =>
   out.split("\n").slice(-40).map((l) => l.length > 300 ? `${l.slice(0, 300)}…` : l).join("\n");
 
+/** Pushes entries in the chat over a session of its own, as mallory's node would. */
+async function push(
+  ctx: Ctx,
+  entries: readonly { signed: Uint8Array; sig: Uint8Array }[],
+): Promise<ResultOf<"sync.push"> | RojError> {
+  const client = await dial(ctx);
+  const rpc = new RpcSession(await client.openRoj(), {
+    hello: { features: ["sync1"], name: "mallory" },
+  });
+  try {
+    await rpc.ready;
+    return await rpc.request("sync.push", {
+      chat: ctx.chat,
+      entries: entries.map((e) => ({ s: encodeB64(e.signed), g: encodeB64(e.sig) })),
+    }).catch((err) => {
+      if (err instanceof RojError) return err;
+      throw err;
+    });
+  } finally {
+    rpc.close();
+    client.close();
+  }
+}
+
+/** Signed entries with one thing wrong each (testing/fuzz_entries.ts): none may be stored. */
+async function brokenEntries(ctx: Ctx): Promise<void> {
+  const { f } = ctx;
+  const entries = [];
+  for (let i = f.int(1, 4); i > 0; i--) {
+    entries.push(await brokenEntry(f, ctx.signer, ctx.keyPair.publicKey, ctx.chat, ctx.head));
+  }
+  for (const e of entries) count(ctx.stats, `entries: ${e.label}`);
+  const res = await push(ctx, entries);
+  const what = entries.map((e) => e.label).join(", ");
+  if (res instanceof RojError) {
+    assert.notEqual(res.code, "internal", `a push of ${what} was answered internal`);
+  } else assert.equal(res.stored, 0, `the victim stored a broken entry (${what})`);
+}
+
+/** Alice sends a message, and mallory pushes hers as an honest node would. */
+async function honestWrites(ctx: Ctx, control: ControlClient, batch: number): Promise<void> {
+  const { f } = ctx;
+  const text = `batch ${batch}: ${f.pick(["plain", "é€😀", "\u001b[31m", "x".repeat(2000)])}`;
+  const m = await control.call("send", { chat: "mallory", text });
+  ctx.written.set(m.hash, { body: text, mine: true });
+  const clock = Math.max(ctx.head.clock, m.lamport);
+  // Now and then a body of exactly MAX_BODY_BYTES, in three-byte characters: the largest.
+  const body = f.chance(0.2)
+    ? "€".repeat(Math.floor(MAX_BODY_BYTES / 3)) + "a".repeat(MAX_BODY_BYTES % 3)
+    : `from mallory ${batch}`;
+  const entry = await createEntry(ctx.signer, {
+    chat: ctx.chat,
+    author: ctx.keyPair.publicKey,
+    seq: ctx.head.seq + 1,
+    prev: ctx.head.hash,
+    lamport: clock + 1,
+    ts: Date.now(),
+    type: "msg",
+    body,
+  });
+  const res = await push(ctx, [entry]);
+  assert.ok(
+    !(res instanceof RojError) && res.stored === 1,
+    `mallory's honest entry was not stored: ${res instanceof RojError ? res.message : res.reason}`,
+  );
+  ctx.head = { seq: entry.seq, hash: entry.hash, clock: clock + 1 };
+  ctx.written.set(toHex(entry.hash), { body: entry.body, mine: false });
+}
+
 /** A process's resident memory now, in bytes (Linux; Deno reads /proc only with --allow-all). */
 async function rssOf(pid: number): Promise<number> {
   const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped" })
@@ -605,7 +683,6 @@ Deno.test("hostile-peer fuzz: a contact's garbage, bounds and floods leave the v
   const f = new Fuzz(seed);
   const alice = await makeDataDir("alice");
   const mallory = await generateKeyPair("mallory");
-  const signer = await createSigner(mallory);
   await seedContacts(alice.dir, [{ publicKey: mallory.publicKey, name: "mallory" }]);
   const port = freePort(HOST);
   const victim = await spawnNode(alice.dir, `${HOST}:${port}`, "alice", {
@@ -620,48 +697,13 @@ Deno.test("hostile-peer fuzz: a contact's garbage, bounds and floods leave the v
     stats: new Map(),
     slow: new Map(),
     problems: [],
+    signer: await createSigner(mallory),
+    head: { seq: 0, hash: null, clock: 0 },
+    written: new Map(),
   };
   try {
     const control = await victim.control();
-    /** Every message either side wrote, by hash: what `read` must show, exactly. */
-    const written = new Map<string, { body: string; mine: boolean }>();
-    let chain: Entry | null = null;
-    let lamport = 0;
-    const honestWrites = async (batch: number) => {
-      const text = `batch ${batch}: ${f.pick(["plain", "é€😀", "\u001b[31m", "x".repeat(2000)])}`;
-      const m = await control.call("send", { chat: "mallory", text });
-      written.set(m.hash, { body: text, mine: true });
-      lamport = Math.max(lamport, m.lamport);
-      // Mallory's own message, pushed as an honest node would.
-      const client = await dial(ctx);
-      const rpc = new RpcSession(await client.openRoj(), {
-        hello: { features: ["sync1"], name: "mallory" },
-      });
-      try {
-        await rpc.ready;
-        const entry: Entry = await createEntry(signer, {
-          chat: ctx.chat,
-          author: mallory.publicKey,
-          seq: (chain?.seq ?? 0) + 1,
-          prev: chain?.hash ?? null,
-          lamport: ++lamport,
-          ts: Date.now(),
-          type: "msg",
-          body: `from mallory ${batch}`,
-        });
-        const res = await rpc.request("sync.push", {
-          chat: ctx.chat,
-          entries: [{ s: encodeB64(entry.signed), g: encodeB64(entry.sig) }],
-        });
-        assert.equal(res.stored, 1, `mallory's honest entry was not stored: ${res.reason}`);
-        chain = entry;
-        written.set(toHex(entry.hash), { body: entry.body, mine: false });
-      } finally {
-        rpc.close();
-        client.close();
-      }
-    };
-    await honestWrites(0);
+    await honestWrites(ctx, control, 0);
     const rss0 = await rssOf(victim.child.pid);
     const store0 = await storeBytes(alice.dir);
     let peakRss = rss0;
@@ -670,13 +712,14 @@ Deno.test("hostile-peer fuzz: a contact's garbage, bounds and floods leave the v
       batch++;
       const batchEnd = Date.now() + 3_000;
       while (Date.now() < batchEnd) {
-        const kind = f.int(0, 9);
+        const kind = f.int(0, 10);
         if (kind <= 3) await requestSession(ctx);
         else if (kind <= 6) await frameSession(ctx);
         else if (kind === 7) await rawSocketCase(ctx);
+        else if (kind === 8) await brokenEntries(ctx);
         else await flood(ctx);
       }
-      await honestWrites(batch);
+      await honestWrites(ctx, control, batch);
 
       assert.deepEqual(ctx.problems, [], `after batch ${batch} (seed ${seed})`);
       // The victim answers `roj status`, on the CLI.
@@ -687,7 +730,7 @@ Deno.test("hostile-peer fuzz: a contact's garbage, bounds and floods leave the v
       const read = await control.call("read", { chat: "mallory", markRead: false });
       assert.deepEqual(
         new Map(read.map((m) => [m.hash, { body: m.body, mine: m.mine }])),
-        written,
+        ctx.written,
         `the chat changed after batch ${batch} (seed ${seed})`,
       );
       const rss = await rssOf(victim.child.pid);
