@@ -276,7 +276,9 @@ function arrayEdge(s: Schema, f: Fuzz): Json {
 function objectEdge(s: Schema, value: Json, f: Fuzz): Json {
   const fields = { ...(value as Record<string, Json>) };
   const keys = Object.keys(fields);
-  switch (f.int(0, 3)) {
+  switch (f.int(0, 4)) {
+    case 4: // no object at all
+      return f.pick([null, [fields], "{}", 0]);
     case 0: // a required field missing
       if (keys.length > 0) delete fields[f.pick(keys)];
       return fields;

@@ -347,6 +347,7 @@ async function requestSession(ctx: Ctx): Promise<void> {
       else sent.push({ id, method: r.method, expect: r.expect, times: 1 });
       out.push(frameBytes(r.text));
       count(ctx.stats, `requests ${r.expect}`);
+      count(ctx.stats, `${r.expect} ${r.method}`);
     }
     sendSplit(ch, concat(out), f);
     const answered = (s: (typeof sent)[number]) => (ch.answers.get(s.id)?.length ?? 0) >= s.times;
@@ -768,6 +769,13 @@ Deno.test("hostile-peer fuzz: a contact's garbage, bounds and floods leave the v
     console.log([...ctx.stats].sort().map(([k, n]) => `  ${k}: ${n}`).join("\n"));
     if (ctx.slow.size > 0) {
       console.log(`  valid requests still running at their session's end:`, ctx.slow);
+    }
+    // A full run tries every method of the table, so a new one is fuzzed as soon as it is there.
+    if (BUDGET_MS >= 30_000) {
+      const untried = METHODS.flatMap((m) =>
+        ["valid", "invalid"].filter((k) => !ctx.stats.has(`${k} ${m}`)).map((k) => `${k} ${m}`)
+      );
+      assert.deepEqual(untried, [], "methods the fuzz did not try");
     }
   } catch (err) {
     console.log(
