@@ -82,7 +82,8 @@ export async function brokenEntry(
     "seq 0": () => (p.seq = 0n),
     "seq gap": () => (p.seq = BigInt(head.seq + f.int(2, 1000))),
     "seq 2^53": () => (p.seq = f.pick([2n ** 53n, U64_MAX])),
-    "prev": () => (p.prev = f.bytes(f.pick([32, 31, 0, 64]))),
+    // Not the author's last hash: none before a first entry, another or a malformed one after.
+    "prev": () => (p.prev = f.bytes(f.pick(head.seq === 0 ? [32, 31, 64] : [32, 31, 0, 64]))),
     "lamport 0": () => (p.lamport = 0n),
     "lamport jump":
       () => (p.lamport = f.pick([BigInt(head.clock + MAX_LAMPORT_JUMP + f.int(1, 1000)), U64_MAX])),

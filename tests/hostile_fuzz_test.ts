@@ -1,8 +1,9 @@
 /**
  * A hostile contact, fuzzed (issue 17, "Also"). The victim is a real node (a
  * spawned `roj run`, its Deno KV store on disk); mallory is one of its
- * contacts and speaks raw SSH and raw roj frames at it, every choice drawn
- * from a seed printed first (replay with ROJ_FUZZ_SEED=…). Batches run until
+ * contacts and a member of a group it founded, and speaks raw SSH and raw roj
+ * frames at it, every choice drawn from a seed printed first (replay with
+ * ROJ_FUZZ_SEED=…). Batches run until
  * the time budget (ROJ_FUZZ_BUDGET_MS, default 40 s: with the start and the
  * stop the test stays under 60 s on a loaded 2-core machine). Each batch is a
  * random mix of:
@@ -18,6 +19,8 @@
  *   mutated at and past its bounds: huge arrays, deep nesting, 1e309, negatives,
  *   2^53, long strings, bad base64, `__proto__` keys, duplicate request ids,
  *   and unknown method names;
+ * - entries signed by mallory with one field or the signature broken, in the
+ *   direct chat and in the group (testing/fuzz_entries.ts);
  * - answers to the victim's own requests made of the same stuff;
  * - floods: thousands of requests in one write, of ignored frames, of
  *   near-1 MiB frames, of sessions and of connections.
@@ -27,9 +30,9 @@
  * unknown method unknown_method, and nothing is answered `internal` (a
  * handler that threw something other than a RojError). A frame the codec must
  * refuse closes the session. After each batch the victim answers `roj status`,
- * every earlier message (alice's, and mallory's pushed honestly) reads back
- * exactly, nothing else was stored, and its RSS and store stay under bounds
- * taken from the README's Limits table.
+ * every earlier message in both chats (alice's, and mallory's pushed honestly)
+ * reads back exactly, nothing else was stored, and its RSS and store stay under
+ * bounds (each explained where it is asserted, from the README's Limits).
  */
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -116,16 +119,23 @@ interface Ctx {
   readonly port: number;
   readonly keyPair: Awaited<ReturnType<typeof generateKeyPair>>;
   readonly victimKey: Uint8Array;
-  readonly chat: string;
+  /** The direct chat, then a group alice founded with mallory in it. */
+  readonly chats: ChatState[];
   readonly stats: Map<string, number>;
   /** Valid requests not answered before their session ended, by method. */
   readonly slow: Map<string, number>;
   /** What went wrong where no assertion can throw (in a socket's callback). */
   readonly problems: string[];
   readonly signer: Signer;
-  /** Mallory's last entry in the chat, and the chat's clock. */
+}
+
+interface ChatState {
+  /** Its name on the victim. */
+  readonly name: string;
+  readonly id: string;
+  /** Mallory's last entry in it, and its clock. */
   head: ChainHead;
-  /** Every message either side wrote, by hash: what `read` must show, exactly. */
+  /** Every message in it, by hash: what `read` must show, exactly. */
   readonly written: Map<string, { body: string; mine: boolean }>;
 }
 
@@ -284,7 +294,9 @@ function request(ctx: Ctx, id: Json): { text: string; method: string; expect: st
   const schema = paramSchemas.get(method)!;
   let p = validValue(schema, f);
   // The real chat now and then, so that sync handlers go past their lookup.
-  if (method.startsWith("sync.") && f.chance(0.5)) p = { ...(p as object), chat: ctx.chat };
+  if (method.startsWith("sync.") && f.chance(0.5)) {
+    p = { ...(p as object), chat: f.pick(ctx.chats).id };
+  }
   if (f.chance(0.7)) p = mutate(schema, p, f);
   let text = jsonText({ t: "req", id, m: method, p });
   if (text.length > MAX_FRAME - 64) text = jsonText({ t: "req", id, m: method, p: null });
@@ -547,7 +559,7 @@ async function flood(ctx: Ctx): Promise<void> {
       const n = f.int(1000, 4000);
       for (let id = 1; id <= n; id++) {
         parts.push(
-          frameBytes(`{"t":"req","id":${id},"m":"sync.heads","p":{"chat":"${ctx.chat}"}}`),
+          frameBytes(`{"t":"req","id":${id},"m":"sync.heads","p":{"chat":"${ctx.chats[0]!.id}"}}`),
         );
       }
       expect = Array.from({ length: n }, (_, i) => i + 1);
@@ -568,7 +580,9 @@ async function flood(ctx: Ctx): Promise<void> {
       }
     }
     const probe = 1_000_000;
-    parts.push(frameBytes(`{"t":"req","id":${probe},"m":"sync.heads","p":{"chat":"${ctx.chat}"}}`));
+    parts.push(
+      frameBytes(`{"t":"req","id":${probe},"m":"sync.heads","p":{"chat":"${ctx.chats[0]!.id}"}}`),
+    );
     expect.push(probe);
     for (const p of parts) ch.send(p);
     const done = await ch.until(() => expect.every((id) => ch.answers.has(id)), 20_000);
@@ -595,6 +609,7 @@ const tail = (out: string) =>
 /** Pushes entries in the chat over a session of its own, as mallory's node would. */
 async function push(
   ctx: Ctx,
+  chat: string,
   entries: readonly { signed: Uint8Array; sig: Uint8Array }[],
 ): Promise<ResultOf<"sync.push"> | RojError> {
   const client = await dial(ctx);
@@ -604,7 +619,7 @@ async function push(
   try {
     await rpc.ready;
     return await rpc.request("sync.push", {
-      chat: ctx.chat,
+      chat,
       entries: entries.map((e) => ({ s: encodeB64(e.signed), g: encodeB64(e.sig) })),
     }).catch((err) => {
       if (err instanceof RojError) return err;
@@ -619,46 +634,54 @@ async function push(
 /** Signed entries with one thing wrong each (testing/fuzz_entries.ts): none may be stored. */
 async function brokenEntries(ctx: Ctx): Promise<void> {
   const { f } = ctx;
+  const chat = f.pick(ctx.chats);
   const entries = [];
   for (let i = f.int(1, 4); i > 0; i--) {
-    entries.push(await brokenEntry(f, ctx.signer, ctx.keyPair.publicKey, ctx.chat, ctx.head));
+    entries.push(await brokenEntry(f, ctx.signer, ctx.keyPair.publicKey, chat.id, chat.head));
   }
   for (const e of entries) count(ctx.stats, `entries: ${e.label}`);
-  const res = await push(ctx, entries);
+  const res = await push(ctx, chat.id, entries);
   const what = entries.map((e) => e.label).join(", ");
   if (res instanceof RojError) {
     assert.notEqual(res.code, "internal", `a push of ${what} was answered internal`);
   } else assert.equal(res.stored, 0, `the victim stored a broken entry (${what})`);
 }
 
-/** Alice sends a message, and mallory pushes hers as an honest node would. */
+/**
+ * Alice writes in each chat, and mallory pushes her own message in the direct
+ * one as an honest node would (in the group hers would need its key).
+ */
 async function honestWrites(ctx: Ctx, control: ControlClient, batch: number): Promise<void> {
   const { f } = ctx;
-  const text = `batch ${batch}: ${f.pick(["plain", "é€😀", "\u001b[31m", "x".repeat(2000)])}`;
-  const m = await control.call("send", { chat: "mallory", text });
-  ctx.written.set(m.hash, { body: text, mine: true });
-  const clock = Math.max(ctx.head.clock, m.lamport);
+  for (const chat of ctx.chats) {
+    const text = `batch ${batch}: ${f.pick(["plain", "é€😀", "\u001b[31m", "x".repeat(2000)])}`;
+    const m = await control.call("send", { chat: chat.name, text });
+    chat.written.set(m.hash, { body: text, mine: true });
+    chat.head = { ...chat.head, clock: Math.max(chat.head.clock, m.lamport) };
+  }
+  const direct = ctx.chats[0]!;
+  const clock = direct.head.clock;
   // Now and then a body of exactly MAX_BODY_BYTES, in three-byte characters: the largest.
   const body = f.chance(0.2)
     ? "€".repeat(Math.floor(MAX_BODY_BYTES / 3)) + "a".repeat(MAX_BODY_BYTES % 3)
     : `from mallory ${batch}`;
   const entry = await createEntry(ctx.signer, {
-    chat: ctx.chat,
+    chat: direct.id,
     author: ctx.keyPair.publicKey,
-    seq: ctx.head.seq + 1,
-    prev: ctx.head.hash,
+    seq: direct.head.seq + 1,
+    prev: direct.head.hash,
     lamport: clock + 1,
     ts: Date.now(),
     type: "msg",
     body,
   });
-  const res = await push(ctx, [entry]);
+  const res = await push(ctx, direct.id, [entry]);
   assert.ok(
     !(res instanceof RojError) && res.stored === 1,
     `mallory's honest entry was not stored: ${res instanceof RojError ? res.message : res.reason}`,
   );
-  ctx.head = { seq: entry.seq, hash: entry.hash, clock: clock + 1 };
-  ctx.written.set(toHex(entry.hash), { body: entry.body, mine: false });
+  direct.head = { seq: entry.seq, hash: entry.hash, clock: clock + 1 };
+  direct.written.set(toHex(entry.hash), { body: entry.body, mine: false });
 }
 
 /** A process's resident memory now, in bytes (Linux; Deno reads /proc only with --allow-all). */
@@ -694,16 +717,36 @@ Deno.test("hostile-peer fuzz: a contact's garbage, bounds and floods leave the v
     port,
     keyPair: mallory,
     victimKey: alice.publicKey,
-    chat: directChatId(alice.publicKey, mallory.publicKey),
+    chats: [],
     stats: new Map(),
     slow: new Map(),
     problems: [],
     signer: await createSigner(mallory),
-    head: { seq: 0, hash: null, clock: 0 },
-    written: new Map(),
   };
   try {
     const control = await victim.control();
+    ctx.chats.push({
+      name: "mallory",
+      id: directChatId(alice.publicKey, mallory.publicKey),
+      head: { seq: 0, hash: null, clock: 0 },
+      written: new Map(),
+    });
+    const group = await control.call("group.create", { name: "climbers" });
+    await control.call("group.add", { group: "climbers", members: ["mallory"] });
+    ctx.chats.push({
+      name: "climbers",
+      id: group.id,
+      head: { seq: 0, hash: null, clock: 0 },
+      written: new Map(),
+    });
+    // What founding the group wrote (its membership entries), as alice reads it.
+    for (const m of await control.call("read", { chat: "climbers", markRead: false })) {
+      ctx.chats[1]!.written.set(m.hash, { body: m.body, mine: m.mine });
+      ctx.chats[1]!.head = {
+        ...ctx.chats[1]!.head,
+        clock: Math.max(ctx.chats[1]!.head.clock, m.lamport),
+      };
+    }
     await honestWrites(ctx, control, 0);
     const rss0 = await rssOf(victim.child.pid);
     const store0 = await storeBytes(alice.dir);
@@ -728,12 +771,14 @@ Deno.test("hostile-peer fuzz: a contact's garbage, bounds and floods leave the v
       assert.equal(status.code, 0, `roj status failed after batch ${batch}: ${status.stderr}`);
       assert.equal(JSON.parse(status.stdout).name, "alice");
       // Every message written so far reads back as it was, and nothing else is there.
-      const read = await control.call("read", { chat: "mallory", markRead: false });
-      assert.deepEqual(
-        new Map(read.map((m) => [m.hash, { body: m.body, mine: m.mine }])),
-        ctx.written,
-        `the chat changed after batch ${batch} (seed ${seed})`,
-      );
+      for (const chat of ctx.chats) {
+        const read = await control.call("read", { chat: chat.name, markRead: false });
+        assert.deepEqual(
+          new Map(read.map((m) => [m.hash, { body: m.body, mine: m.mine }])),
+          chat.written,
+          `${chat.name} changed after batch ${batch} (seed ${seed})`,
+        );
+      }
       const rss = await rssOf(victim.child.pid);
       const store = await storeBytes(alice.dir);
       peakRss = Math.max(peakRss, rss);
