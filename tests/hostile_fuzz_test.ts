@@ -85,6 +85,7 @@ const BUDGET_MS = Number(Deno.env.get("ROJ_FUZZ_BUDGET_MS") ?? 40_000);
 const OLD_SPACE_MIB = 64;
 const HOST = "127.0.23.1";
 const MALLORY_AT = "127.0.23.2";
+const STRANGER_AT = "127.0.23.3";
 
 const METHODS = Object.keys(schemas) as (keyof typeof schemas)[];
 const paramSchemas = new Map(
@@ -496,6 +497,30 @@ async function frameSession(ctx: Ctx): Promise<void> {
 /** Garbage at the SSH port (before or after a banner) and at the QUIC port. */
 async function rawSocketCase(ctx: Ctx): Promise<void> {
   const { f } = ctx;
+  if (f.chance(0.25)) {
+    // A stranger (from an address of its own: its refusals count against that address):
+    // whatever user name it tries, it gets no session.
+    count(ctx.stats, "stranger");
+    const username = f.pick(["roj", `invite-${f.text("0123456789abcdef", 32)}`, "root", "", "é"]);
+    const client = await dialSsh({
+      keyPair: await generateKeyPair("stranger"),
+      to: { host: HOST, port: ctx.port },
+      localAddress: STRANGER_AT,
+      expectedKey: ctx.victimKey,
+      expectedName: "alice",
+      username,
+    }).catch((err: RojError) => err);
+    if (client instanceof RojError) {
+      assert.equal(client.code, "refused", `a stranger as ${username}: ${client.message}`);
+      return;
+    }
+    // An invite holder's user name may log in, to redeem; then a session with no contact behind it.
+    const pipe = await client.openRoj().catch(() => null);
+    pipe?.send(frameBytes(goodHello(f)));
+    pipe?.send(frameBytes(PROBE));
+    client.close();
+    return;
+  }
   if (f.chance(0.3)) {
     count(ctx.stats, "udp garbage");
     const udp = Deno.listenDatagram({ transport: "udp", hostname: MALLORY_AT, port: 0 });
