@@ -577,6 +577,14 @@ async function flood(ctx: Ctx): Promise<void> {
   const ch = await openChannel(ctx);
   try {
     ch.send(frameBytes(goodHello(f)));
+    // Requests sent with the hello wait, a few dozen at most, until the session is
+    // registered (more close it: tests/hello_flight_test.ts). A flood comes after the first
+    // answer, which proves the session is.
+    const ready = 999_999;
+    ch.send(
+      frameBytes(`{"t":"req","id":${ready},"m":"sync.heads","p":{"chat":"${ctx.chats[0]!.id}"}}`),
+    );
+    assert.ok(await ch.until(() => ch.answers.has(ready), 10_000), "the session came up");
     const parts: Uint8Array[] = [];
     let expect: number[] = [];
     if (kind === 0) {
