@@ -11,6 +11,8 @@ import type { AgentEvent, AgentView } from "./agent_view.ts";
 import type { CatchUpView, PortMapView } from "./status_parts.ts";
 import type { VerifyView } from "./verify_view.ts";
 import { type IntroEvent, introParams, type IntroResults } from "./intro_api.ts";
+import { searchParams, type SearchResults } from "./search_api.ts";
+import type { ChatPrefsView, SearchIndexEvent } from "./search_api.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
 export const MAX_TEXT = 16_000;
@@ -74,6 +76,7 @@ export const methodParams = {
   "verify.mark": z.object({ name: z.string().min(1).max(40), verified: z.boolean().optional() })
     .strict(),
   ...introParams,
+  ...searchParams,
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
 } as const;
@@ -223,6 +226,8 @@ export interface ChatView {
   readonly kind: "notes" | "direct" | "group";
   readonly unread: number;
   readonly last: MessageView | null;
+  /** Muted, pinned, archived here (absent on views that do not say). */
+  readonly prefs?: ChatPrefsView;
 }
 
 /** A member of a group as this node shows them. */
@@ -504,6 +509,7 @@ export type NodeEvent =
   /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */
   | { readonly type: "fork"; readonly fork: ForkView }
   | IntroEvent
+  | SearchIndexEvent
   /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
   | NatEvent;
 
@@ -526,7 +532,7 @@ export type RecordDropReason =
 export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
-export interface Results extends IntroResults {
+export interface Results extends IntroResults, SearchResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;

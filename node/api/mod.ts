@@ -5,3 +5,4 @@ export type * from "./status_parts.ts";
 export type * from "./verify_view.ts";
 export * from "./intro_api.ts";
 export type * from "./direct_mail_events.ts";
+export * from "./search_api.ts";

@@ -1,0 +1,64 @@
+/**
+ * The full-text index of this node's messages: npm MiniSearch (an inverted
+ * index with prefix search and BM25 ranking) over each message's text, with
+ * the few facts a hit shows kept beside it. In memory only: it holds group
+ * messages in the clear, so it is never written anywhere; a restart rebuilds
+ * it from the log (search_service.ts). Bounded: at most MAX_INDEXED messages
+ * (past that the earliest indexed go), MAX_INDEXED_TEXT characters of each.
+ */
+import MiniSearch from "minisearch";
+import { runQuery, type SearchDoc, type SearchHit, type SearchQuery } from "./query.ts";
+
+/** Messages the index holds at most; past that the earliest indexed are dropped. */
+export const MAX_INDEXED = 500_000;
+/** Characters of one message indexed and kept for context (the rest is not searched). */
+export const MAX_INDEXED_TEXT = 2_000;
+
+export class SearchIndex {
+  readonly #ms = new MiniSearch<SearchDoc>({ fields: ["text"], idField: "id" });
+  readonly #docs = new Map<string, SearchDoc>();
+  readonly #max: number;
+
+  /** @param max messages held at most. @default MAX_INDEXED */
+  constructor(max = MAX_INDEXED) {
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#docs.size;
+  }
+
+  has(id: string): boolean {
+    return this.#docs.has(id);
+  }
+
+  /** Indexes a message once (a second add of the same id is ignored). */
+  add(doc: SearchDoc): void {
+    if (this.#docs.has(doc.id)) return;
+    const d = doc.text.length > MAX_INDEXED_TEXT
+      ? { ...doc, text: doc.text.slice(0, MAX_INDEXED_TEXT) }
+      : doc;
+    this.#docs.set(d.id, d);
+    this.#ms.add(d);
+    if (this.#docs.size > this.#max) {
+      // A Map iterates in insertion order: the first key is the earliest indexed.
+      const oldest = this.#docs.keys().next().value!;
+      this.remove(oldest);
+    }
+  }
+
+  /** Forgets a message (a deleted one, or a chat that went away). */
+  remove(id: string): void {
+    if (!this.#docs.delete(id)) return;
+    this.#ms.discard(id);
+  }
+
+  /** Forgets every message of chat `chat` (its id). */
+  removeChat(chat: string): void {
+    for (const d of [...this.#docs.values()]) if (d.chat === chat) this.remove(d.id);
+  }
+
+  search(q: SearchQuery): { hits: SearchHit[]; total: number } {
+    return runQuery(this.#ms, this.#docs, q);
+  }
+}
