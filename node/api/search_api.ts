@@ -64,6 +64,8 @@ export interface SearchView {
   readonly hits: SearchHitView[];
   /** Messages that matched (hits is the best `limit` of them). */
   readonly total: number;
+  /** Words of the query too common to be indexed (English stop words such as "the"): not searched for. */
+  readonly ignored: string[];
   /** Messages indexed. */
   readonly indexed: number;
   /** False while the index is still being rebuilt after a start (hits may be missing). */

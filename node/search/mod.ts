@@ -8,6 +8,7 @@
  * @module
  */
 export {
+  indexTerm,
   queryTerms,
   runQuery,
   type SearchDoc,
@@ -16,6 +17,7 @@ export {
   snippet,
   SNIPPET_CHARS,
   type SnippetPart,
+  STOP_WORDS,
 } from "./query.ts";
 export { MAX_INDEXED, MAX_INDEXED_TEXT, SearchIndex } from "./search_index.ts";
 export { searchDoc, SearchService, type SearchServiceDeps } from "./search_service.ts";

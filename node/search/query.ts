@@ -45,9 +45,30 @@ export interface SearchHit {
 /** Characters of context a snippet shows around the first match. */
 export const SNIPPET_CHARS = 160;
 
-/** Words of a query (what MiniSearch's tokenizer would split). */
-export function queryTerms(text: string): string[] {
-  return text.toLowerCase().split(/[\n\r\p{Z}\p{P}]+/u).filter((t) => t.length > 0);
+/**
+ * English words too common to index: a query for one would rank a third of
+ * all messages (most of the time a search takes, and much of the index's
+ * memory), and says nothing. A query of only such words finds nothing.
+ */
+export const STOP_WORDS: ReadonlySet<string> = new Set(
+  ("a an and are as at be but by for from had has have he her his i if in is it its me my no " +
+    "not of on or our she so that the their them they this to was we were what with you your")
+    .split(" "),
+);
+
+/** How the index turns a word into a term: lower case; null for a stop word. */
+export function indexTerm(word: string): string | null {
+  const t = word.toLowerCase();
+  return STOP_WORDS.has(t) ? null : t;
+}
+
+/** Words of a query (what MiniSearch's tokenizer would split), lower case, stop words apart. */
+export function queryTerms(text: string): { terms: string[]; ignored: string[] } {
+  const words = text.toLowerCase().split(/[\n\r\p{Z}\p{P}]+/u).filter((t) => t.length > 0);
+  return {
+    terms: words.filter((w) => !STOP_WORDS.has(w)),
+    ignored: [...new Set(words.filter((w) => STOP_WORDS.has(w)))],
+  };
 }
 
 /** MiniSearch options for a query: every word must match, the last (and any ≥ 3 letters) as a prefix. */
@@ -70,9 +91,9 @@ export function runQuery(
   index: MiniSearch<SearchDoc>,
   docs: ReadonlyMap<string, SearchDoc>,
   q: SearchQuery,
-): { hits: SearchHit[]; total: number } {
-  const terms = queryTerms(q.text);
-  if (terms.length === 0) return { hits: [], total: 0 };
+): { hits: SearchHit[]; total: number; ignored: string[] } {
+  const { terms, ignored } = queryTerms(q.text);
+  if (terms.length === 0) return { hits: [], total: 0, ignored };
   const found = index.search(terms.join(" "), searchOptions(q.chat, docs));
   const limit = q.limit ?? 20;
   const ranked = found
@@ -80,6 +101,7 @@ export function runQuery(
     .filter((x): x is { r: typeof x.r; doc: SearchDoc } => x.doc !== undefined)
     .sort((a, b) => b.r.score - a.r.score || b.doc.ts - a.doc.ts || (a.doc.id < b.doc.id ? -1 : 1));
   return {
+    ignored,
     total: ranked.length,
     hits: ranked.slice(0, limit).map(({ r, doc }) => ({
       doc,

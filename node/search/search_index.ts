@@ -7,15 +7,19 @@
  * (past that the earliest indexed go), MAX_INDEXED_TEXT characters of each.
  */
 import MiniSearch from "minisearch";
-import { runQuery, type SearchDoc, type SearchHit, type SearchQuery } from "./query.ts";
+import { indexTerm, runQuery, type SearchDoc, type SearchHit, type SearchQuery } from "./query.ts";
 
 /** Messages the index holds at most; past that the earliest indexed are dropped. */
-export const MAX_INDEXED = 500_000;
+export const MAX_INDEXED = 200_000;
 /** Characters of one message indexed and kept for context (the rest is not searched). */
 export const MAX_INDEXED_TEXT = 2_000;
 
 export class SearchIndex {
-  readonly #ms = new MiniSearch<SearchDoc>({ fields: ["text"], idField: "id" });
+  readonly #ms = new MiniSearch<SearchDoc>({
+    fields: ["text"],
+    idField: "id",
+    processTerm: indexTerm,
+  });
   readonly #docs = new Map<string, SearchDoc>();
   readonly #max: number;
 
@@ -58,7 +62,7 @@ export class SearchIndex {
     for (const d of [...this.#docs.values()]) if (d.chat === chat) this.remove(d.id);
   }
 
-  search(q: SearchQuery): { hits: SearchHit[]; total: number } {
+  search(q: SearchQuery): { hits: SearchHit[]; total: number; ignored: string[] } {
     return runQuery(this.#ms, this.#docs, q);
   }
 }

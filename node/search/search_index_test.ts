@@ -24,6 +24,9 @@ Deno.test("the query finds every word, the last as a prefix, in any chat or one"
   assert.deepEqual(index.search({ text: "rope", chat: "c2" }).hits.map((h) => h.doc.id), ["b"]);
   assert.equal(index.search({ text: "rope absent" }).total, 0);
   assert.equal(index.search({ text: "  ?! " }).total, 0);
+  // Stop words are not indexed: "the" alone finds nothing, and beside a word it is left out.
+  assert.deepEqual(index.search({ text: "the" }), { hits: [], total: 0, ignored: ["the"] });
+  assert.deepEqual(index.search({ text: "the rope" }).hits.map((h) => h.doc.id).sort(), ["a", "b"]);
   assert.equal(index.search({ text: "rope", limit: 1 }).hits.length, 1);
   assert.equal(index.search({ text: "rope", limit: 1 }).total, 2);
 });
@@ -62,7 +65,7 @@ Deno.test("a snippet shows the context around the first match, matched words mar
   assert.ok(text.startsWith("…") && text.endsWith("…"), text);
   assert.ok(text.length <= 64, text);
   assert.deepEqual(parts.filter((p) => p.hit).map((p) => p.text), ["ropes"]);
-  assert.deepEqual(queryTerms("Rope, knots!"), ["rope", "knots"]);
+  assert.deepEqual(queryTerms("The rope, knots!"), { terms: ["rope", "knots"], ignored: ["the"] });
 });
 
 Deno.test("the index survives a restart: rebuilt from the log, it finds what it found before", async () => {

@@ -111,7 +111,7 @@ export class SearchService {
     p: { query: string; chat?: string | undefined; limit?: number | undefined },
   ): Promise<SearchView> {
     const only = p.chat === undefined ? undefined : this.#d.directory.chat(p.chat);
-    const { hits, total } = this.index.search({
+    const { hits, total, ignored } = this.index.search({
       text: p.query,
       ...(only ? { chat: only.id } : {}),
       ...(p.limit !== undefined ? { limit: p.limit } : {}),
@@ -135,6 +135,13 @@ export class SearchService {
         last: Math.min(100_000, newer + 10),
       });
     }
-    return { query: p.query, hits: out, total, indexed: this.index.size, ready: this.#ready };
+    return {
+      query: p.query,
+      hits: out,
+      total,
+      ignored,
+      indexed: this.index.size,
+      ready: this.#ready,
+    };
   }
 }
