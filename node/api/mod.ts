@@ -6,3 +6,4 @@ export type * from "./verify_view.ts";
 export * from "./intro_api.ts";
 export type * from "./direct_mail_events.ts";
 export * from "./search_api.ts";
+export { arrangeChats } from "./chat_order.ts";
