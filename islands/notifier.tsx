@@ -63,6 +63,9 @@ export function Notifier(props: NotifierProps) {
     let chats: ChatView[] = [];
     let preview: SettingsView["notifyPreview"] = "full";
     let timer: ReturnType<typeof setTimeout> | undefined;
+    // Nothing is decided before the first answer: a muted chat must not slip through.
+    let loaded!: () => void;
+    const first = new Promise<void>((resolve) => loaded = resolve);
     const title = () => document.title = titleWithUnread(document.title, unreadCount(chats));
     const load = () => {
       clearTimeout(timer);
@@ -72,8 +75,21 @@ export function Notifier(props: NotifierProps) {
             chats = c;
             preview = s.notifyPreview;
             title();
+            loaded();
           }).catch(() => {});
       }, 100);
+    };
+    const notify = (m: MessageView) => {
+      const chat = chats.find((c) => c.name === m.chat);
+      if (chat?.prefs?.muted || permission() !== "granted") return;
+      const { title, body } = notificationText(m, chat?.kind, preview);
+      try {
+        const n = new Notification(title, { body, tag: `roj-${m.chat}` });
+        n.onclick = () => {
+          globalThis.focus();
+          location.href = `/chats/${encodeURIComponent(m.chat)}`;
+        };
+      } catch { /* some browsers allow notifications only from a service worker */ }
     };
     load();
     const off = onEvents({
@@ -81,17 +97,7 @@ export function Notifier(props: NotifierProps) {
         if (e.type !== "message") return;
         load(); // the unread counts moved
         const m = e.message;
-        const chat = chats.find((c) => c.name === m.chat);
-        if (m.mine || chat?.prefs?.muted || showing(m.chat)) return;
-        if (permission() !== "granted") return;
-        const { title, body } = notificationText(m, chat?.kind, preview);
-        try {
-          const n = new Notification(title, { body, tag: `roj-${m.chat}` });
-          n.onclick = () => {
-            globalThis.focus();
-            location.href = `/chats/${encodeURIComponent(m.chat)}`;
-          };
-        } catch { /* some browsers allow notifications only from a service worker */ }
+        if (!m.mine && !showing(m.chat)) first.then(() => notify(m));
       },
       resync: load,
     });
