@@ -138,6 +138,27 @@ Deno.test({
       assert.deepEqual(await noteWith(page, "New message"), { title: "Roj", body: "New message" });
       assert.ok(!(await notes(page)).some((n) => n.body === "secret plans"));
     });
+    await t.step(
+      "unasked: a link to Settings, whose button asks once; nothing asks on load",
+      async () => {
+        const fresh = await browser!.newContext();
+        fresh.setDefaultTimeout(10_000);
+        await fresh.addInitScript(WRAP_NOTIFICATION);
+        const p2 = await watchedPage(fresh, problems);
+        await p2.goto(admin!.url);
+        await p2.getByRole("link", { name: "Turn on notifications" }).click();
+        await p2.waitForURL(/\/settings#notifications$/);
+        const asked = () =>
+          p2.evaluate(() => (globalThis as unknown as { __asked: number }).__asked);
+        assert.equal(await asked(), 0);
+        await screenshot(p2, "settings-ask");
+        await p2.getByRole("button", { name: "Turn on notifications" }).click();
+        await p2.waitForFunction(() =>
+          (globalThis as unknown as { __asked: number }).__asked === 1
+        );
+        await fresh.close();
+      },
+    );
     assert.deepEqual(problems, []);
   } finally {
     await browser?.close();
