@@ -101,9 +101,24 @@ export function Notifier(props: NotifierProps) {
       },
       resync: load,
     });
+    // Back to the tab: a chat read meanwhile (here or elsewhere) counts no more.
+    document.addEventListener("visibilitychange", load);
+    // Ctrl+K (⌘K) jumps to the header's search box, as in other messengers.
+    const key = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") {
+        const box = document.getElementById("search-q") as HTMLInputElement | null;
+        if (!box) return;
+        e.preventDefault();
+        box.focus();
+        box.select();
+      }
+    };
+    document.addEventListener("keydown", key);
     return () => {
       off();
       clearTimeout(timer);
+      document.removeEventListener("visibilitychange", load);
+      document.removeEventListener("keydown", key);
     };
   }, []);
 

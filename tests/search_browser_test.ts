@@ -66,7 +66,10 @@ Deno.test({
     await t.step("search from bob's chat finds carol's message and jumps to it", async () => {
       await page.goto(admin!.url);
       await page.goto(new URL("/chats/bob", admin!.url).href);
-      await page.getByLabel("Search messages").fill("kayak");
+      await page.locator("textarea#text").focus();
+      await page.keyboard.press("Control+k"); // Ctrl+K: to the search box
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "search-q");
+      await page.keyboard.type("kayak");
       await page.getByLabel("Search messages").press("Enter");
       await page.waitForURL(/\/search\?q=kayak/);
       const hit = page.locator("[data-hit]");
