@@ -1,7 +1,7 @@
 /** The notifier island's pure parts: the title's unread count and what a notification says. */
 import assert from "node:assert/strict";
 import { notificationText, titleWithUnread, unreadCount } from "../islands/notifier.tsx";
-import type { ChatView, MessageView } from "../node/api/mod.ts";
+import type { ChatView, MessageView, SearchHitView } from "../node/api/mod.ts";
 
 const chat = (name: string, unread: number, muted = false): ChatView => ({
   name,
@@ -26,4 +26,25 @@ Deno.test("a notification shows sender and text, or only 'New message'", () => {
   assert.ok(full.body.length <= 201);
   assert.deepEqual(notificationText(m, "direct", "full").title, "bob");
   assert.deepEqual(notificationText(m, "group", "hidden"), { title: "Roj", body: "New message" });
+});
+
+Deno.test("a search hit links to its message, with enough of the chat loaded", async () => {
+  const { hitHref } = await import("../routes/pages/search.tsx");
+  const hit: SearchHitView = {
+    chat: "climbers & co",
+    chatKind: "group",
+    hash: "0123456789abcdef".repeat(4),
+    seq: 1,
+    author: "bob",
+    authorFingerprint: "SHA256:x",
+    mine: false,
+    ts: 1,
+    snippet: [],
+    last: 10,
+  };
+  assert.equal(hitHref(hit), "/chats/climbers%20%26%20co#m-0123456789abcdef");
+  assert.equal(
+    hitHref({ ...hit, last: 5000 }),
+    "/chats/climbers%20%26%20co?last=5000#m-0123456789abcdef",
+  );
 });

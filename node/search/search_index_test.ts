@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { queryTerms, type SearchDoc, SearchIndex, snippet } from "./mod.ts";
+import { queryTerms, type SearchDoc, searchDoc, SearchIndex, snippet } from "./mod.ts";
 import { startTestNode } from "../../testing/nodes.ts";
 
 const doc = (id: string, chat: string, text: string, ts = 1): SearchDoc => ({
@@ -85,4 +85,33 @@ Deno.test("the index survives a restart: rebuilt from the log, it finds what it 
   assert.equal(after.ready, true);
   assert.deepEqual(after.hits.map((h) => h.hash), before.hits.map((h) => h.hash));
   assert.deepEqual(after.hits[0]!.snippet.filter((p) => p.hit), [{ text: "rope", hit: true }]);
+});
+
+Deno.test("only readable text messages become documents", () => {
+  const m = {
+    chat: "climbers",
+    seq: 3,
+    author: "bob",
+    authorFingerprint: "SHA256:x",
+    mine: false,
+    ts: 5,
+    lamport: 7,
+    type: "msg",
+    body: "the rope",
+    state: "received",
+    hash: "ab".repeat(32),
+  } as const;
+  assert.deepEqual(searchDoc("g1", m), {
+    id: m.hash,
+    chat: "g1",
+    author: "bob",
+    authorFingerprint: "SHA256:x",
+    mine: false,
+    seq: 3,
+    lamport: 7,
+    ts: 5,
+    text: "the rope",
+  });
+  assert.equal(searchDoc("g1", { ...m, body: "(cannot decrypt)" }), null);
+  assert.equal(searchDoc("g1", { ...m, type: "group.add", body: "alice added bob" }), null);
 });
