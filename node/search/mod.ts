@@ -19,5 +19,5 @@ export {
   type SnippetPart,
   STOP_WORDS,
 } from "./query.ts";
-export { MAX_INDEXED, MAX_INDEXED_TEXT, SearchIndex } from "./search_index.ts";
+export { MAX_INDEXED, MAX_INDEXED_CHARS, MAX_INDEXED_TEXT, SearchIndex } from "./search_index.ts";
 export { searchDoc, SearchService, type SearchServiceDeps } from "./search_service.ts";

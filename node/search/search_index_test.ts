@@ -50,6 +50,15 @@ Deno.test("the index is bounded: past its cap the earliest indexed go", () => {
   );
   index.removeChat("c");
   assert.equal(index.size, 0);
+  assert.equal(index.chars, 0);
+  // And by characters in all: a long message pushes out the earliest.
+  const byChars = new SearchIndex(100, 40);
+  byChars.add(doc("x", "c", "0123456789 common", 1));
+  byChars.add(doc("y", "c", "0123456789 common", 2));
+  byChars.add(doc("z", "c", "0123456789 common", 3));
+  assert.deepEqual(byChars.search({ text: "common" }).hits.map((h) => h.doc.id).sort(), ["y", "z"]);
+  assert.equal(byChars.chars, 34);
+  assert.equal(new SearchIndex().search({ text: "x" }).total, 0);
   assert.equal(index.search({ text: "common" }).total, 0);
 });
 
