@@ -8,6 +8,7 @@ import { renderUnicodeCompact } from "uqr";
 import { checkName, isRojError, jsonLine, resolveDataDir, RojError } from "../node/mod.ts";
 import { connectControl, type ControlClient } from "../node/mod.ts";
 import type { MessageView } from "../node/mod.ts";
+import { arrangeChats } from "../node/mod.ts";
 import { parseDuration } from "./duration.ts";
 import {
   chatLines,
@@ -259,9 +260,10 @@ export function addNodeCommands(program: Command, io: CliIo): void {
     .description("list chats: name, unread messages, the last message")
     .addOption(dataOption())
     .option("--json", "print as a JSON array")
-    .action((opts: JsonOpts) =>
+    .option("--all", "also list archived chats (pinned ones come first either way)")
+    .action((opts: JsonOpts & { all?: boolean }) =>
       withControl(opts, async (client) => {
-        const chats = await client.call("chats", {});
+        const chats = arrangeChats(await client.call("chats", {}), { archived: opts.all ?? false });
         io.out(opts.json ? json(chats) : chatLines(chats).join("\n") + "\n");
       })
     );

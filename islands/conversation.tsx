@@ -149,6 +149,7 @@ export function Conversation(props: ConversationProps) {
             return (
               <li
                 key={keyOf(m)}
+                id={`m-${m.hash.slice(0, 16)}`}
                 {...(i === messages.length - 1 ? { ref: endRef } : {})}
                 class={m.mine ? "msg mine" : "msg"}
                 data-seq={m.seq}

@@ -62,6 +62,8 @@ import {
 import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
 import { keys } from "./store/mod.ts";
+import { ChatPrefs } from "./prefs/mod.ts";
+import { SearchService } from "./search/mod.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
 import { contactView } from "./views/mod.ts";
 
@@ -102,6 +104,8 @@ export interface Services {
   readonly network: Network;
   readonly handlers: Handlers;
   readonly intros: IntroService | undefined;
+  /** Full-text search over the chats (rebuilt at start). */
+  readonly search: SearchService;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -418,7 +422,21 @@ export async function wire(
     // What they had not taken yet waits for them at an anchor we both use.
     if (!s.anchor && !o.passive) directMail.written(s.peer);
   });
+  const search = new SearchService({
+    bus,
+    clock,
+    directory,
+    async *messages(chat, batch) {
+      const entries = await b.log.read(chat.id);
+      for (let i = 0; i < entries.length; i += batch) {
+        yield await chats.views(chat, entries.slice(i, i + batch));
+      }
+    },
+    countNewer: (chat, lamport) => b.log.countNewer(chat, lamport),
+  });
   const handlers = createHandlers({
+    search,
+    prefs: await ChatPrefs.open(profile.store),
     me,
     verifications,
     passive: o.passive,
@@ -478,5 +496,6 @@ export async function wire(
     network,
     handlers,
     intros,
+    search,
   };
 }

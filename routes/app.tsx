@@ -20,6 +20,8 @@ import { hivePages } from "./pages/hive.tsx";
 import { identityPages } from "./pages/identity.tsx";
 import { verifyPages } from "./pages/verify.tsx";
 import { introductionPages } from "./pages/introductions.tsx";
+import { searchPages } from "./pages/search.tsx";
+import { settingsPages } from "./pages/settings.tsx";
 import { TokenPage } from "./pages/token.tsx";
 import {
   checkHost,
@@ -110,6 +112,8 @@ export function buildApp(parts: AppParts): Hono {
       identityPages,
       anchorPages,
       introductionPages,
+      searchPages,
+      settingsPages,
     ]
   ) {
     app.route("/", pages(ctx));

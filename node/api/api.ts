@@ -8,11 +8,14 @@ import { RojError } from "../errors.ts";
 import type { DirectMailEvent } from "./direct_mail_events.ts";
 import type { NatEvent } from "./nat_events.ts";
 import type { AgentEvent, AgentView } from "./agent_view.ts";
+import type { ForkView, GroupView, InviteView, MemberView } from "./chat_views.ts";
 import type { CatchUpView, PortMapView } from "./status_parts.ts";
 import type { VerifyView } from "./verify_view.ts";
 import { type IntroEvent, introParams, type IntroResults } from "./intro_api.ts";
 import { identityParams } from "./identity_api.ts";
 import type { IdentityEvent, IdentityResults, IdentityView } from "./identity_api.ts";
+import { searchParams, type SearchResults } from "./search_api.ts";
+import type { ChatPrefsView, SearchIndexEvent } from "./search_api.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
 export const MAX_TEXT = 16_000;
@@ -76,6 +79,7 @@ export const methodParams = {
   "verify.mark": z.object({ name: z.string().min(1).max(40), verified: z.boolean().optional() })
     .strict(),
   ...introParams,
+  ...searchParams,
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
   ...identityParams,
@@ -199,58 +203,14 @@ export interface MessageView {
   readonly hash: string;
 }
 
-/**
- * A fork: two different entries signed by one author for one place (`seq`)
- * of their chain in a chat. The first is kept; the other is evidence, and no
- * more of that author's twins in the chat are taken. Either their key is
- * used on two devices (for `mine`, this identity runs elsewhere too) or
- * their node misbehaves.
- */
-export interface ForkView {
-  /** The chat's name on this node. */
-  readonly chat: string;
-  /** The author's name on this node (this node's own name for `mine`). */
-  readonly author: string;
-  readonly authorFingerprint: string;
-  readonly mine: boolean;
-  readonly seq: number;
-  /** Hash (hex) of the entry kept: the first seen. */
-  readonly kept: string;
-  /** Hash (hex) of the other entry. */
-  readonly twin: string;
-  /** ms since the epoch when this node first saw the other entry. */
-  readonly firstSeen: number;
-}
-
 export interface ChatView {
   readonly name: string;
   readonly id: string;
   readonly kind: "notes" | "direct" | "group";
   readonly unread: number;
   readonly last: MessageView | null;
-}
-
-/** A member of a group as this node shows them. */
-export interface MemberView {
-  /** The contact's name here, else the name they were added under. */
-  readonly name: string;
-  readonly fingerprint: string;
-  readonly admin: boolean;
-  /** This node's own identity. */
-  readonly me: boolean;
-}
-
-export interface GroupView {
-  /** The group's name on this node (what `send`/`read` take). */
-  readonly name: string;
-  readonly id: string;
-  readonly members: MemberView[];
-}
-
-export interface InviteView {
-  readonly text: string;
-  readonly expires: number;
-  readonly addresses: string[];
+  /** Muted, pinned, archived here (absent on views that do not say). */
+  readonly prefs?: ChatPrefsView;
 }
 
 /** How a live session runs (see PeerView.path). */
@@ -509,6 +469,7 @@ export type NodeEvent =
   /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */
   | { readonly type: "fork"; readonly fork: ForkView }
   | IntroEvent
+  | SearchIndexEvent
   /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
   | NatEvent
   | IdentityEvent;
@@ -532,7 +493,7 @@ export type RecordDropReason =
 export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
-export interface Results extends IntroResults, IdentityResults {
+export interface Results extends IntroResults, IdentityResults, SearchResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;

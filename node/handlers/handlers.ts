@@ -21,6 +21,9 @@ import type { SessionManager } from "../sessions/mod.ts";
 import { contactView, peerView } from "../views/mod.ts";
 import { identityHandlers, type IdentityResolver } from "./identity.ts";
 import { verifyHandlers } from "./verify.ts";
+import { searchHandlers } from "./search.ts";
+import type { ChatPrefs } from "../prefs/mod.ts";
+import type { SearchService } from "../search/mod.ts";
 
 /** The methods a call may name (follow is served by subscribe). */
 export type CallMethod = Exclude<Method, "follow">;
@@ -47,6 +50,9 @@ export interface HandlerDeps {
   readonly relay: Relay;
   /** Introductions (none on a passive anchor). */
   readonly intros: IntroService | undefined;
+  /** Full-text search, and per-chat settings (mute, pin, archive). */
+  readonly search: SearchService;
+  readonly prefs: ChatPrefs;
   status(): StatusView;
   readonly identity: IdentityResolver;
   /** Whether the node has started listening (dialling needs it). */
@@ -106,7 +112,6 @@ export function createHandlers(d: HandlerDeps): Handlers {
         ...(p.last !== undefined ? { last: p.last } : {}),
         ...(p.markRead !== undefined ? { markRead: p.markRead } : {}),
       }),
-    chats: () => d.chats.chats(),
     contacts: () => d.contacts.all().filter((c) => !c.blocked).map(view),
     invite: (p) => d.invites.issue(p.expiresIn, p.uses),
     add: async (p) => {
@@ -141,6 +146,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     ...identityHandlers(d.identity),
     ...verifyHandlers({ ...d, view }),
     ...introHandlers(d.intros, d.directory),
+    ...searchHandlers(d), // also serves `chats`, with each chat's settings
   };
   if (!d.passive) return table;
   const refuse = () => {

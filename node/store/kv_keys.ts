@@ -95,4 +95,9 @@ export const keys = {
   /** An introduction offered to this node: the other person's card until it ends (Got). */
   introGot: (id: string) => ["intro", "got", id] as const,
   introsGot: () => ["intro", "got"] as const,
+  /** A chat's settings on this node, by chat id: { muted, pinned, archived } (node/prefs). */
+  chatPrefs: (chat: string) => ["chat-prefs", chat] as const,
+  chatPrefsAll: () => ["chat-prefs"] as const,
+  /** This node's admin settings (node/prefs): { notifyPreview }. */
+  settings: () => ["meta", "settings"] as const,
 } as const;
