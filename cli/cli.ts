@@ -35,6 +35,7 @@ import { appendEvents } from "./events_file.ts";
 import { entryLine, messageLine } from "./format.ts";
 import { addNodeCommands, noteViaNode, readViaNode, tryControl } from "./commands_node.ts";
 import { addGroupCommands } from "./commands_group.ts";
+import { addMessageCommands } from "./commands_messages.ts";
 import { type CliIo, stdio } from "./io.ts";
 import { dataOption, parsePositive } from "./options.ts";
 import { parseDuration } from "./duration.ts";
@@ -244,6 +245,7 @@ export function buildCli(io: CliIo = stdio): Command {
 
   addNodeCommands(program, io);
   addGroupCommands(program, io);
+  addMessageCommands(program, io);
 
   program.command("export")
     .description(

@@ -10,6 +10,7 @@ import {
   ChatDirectory,
   ChatService,
   GroupService,
+  Receipts,
   SessionSyncs,
   sftpViewFor,
 } from "./chats/mod.ts";
@@ -167,7 +168,21 @@ export async function wire(
     clock,
   });
   const pushDirect = (chat: string, peer: Uint8Array) => syncs.pushDirect(chat, sessions.get(peer));
-  chats.outlets = { pushDirect, groupWritten: (id) => groupService.reconcile(id) };
+  const receipts = await Receipts.open({
+    me,
+    store: profile.store,
+    clock,
+    bus,
+    contacts: b.contacts,
+    directory,
+    session: (peer) => sessions.get(peer),
+  });
+  chats.outlets = {
+    pushDirect,
+    groupWritten: (id) => groupService.reconcile(id),
+    readDirect: (peer, seq) => receipts.read(peer, seq).catch(() => {}),
+    readUpTo: (chat, peer) => receipts.readUpTo(chat, peer),
+  };
   syncs.arrivals = {
     stored: (id, entries) => groupService.stored(id, entries),
     adopt: (id, name, raws, how) => groupService.adopt(id, name, raws, how),
@@ -249,9 +264,11 @@ export async function wire(
     network.serve(rpc, peer);
     relay.serve(rpc, peer);
     if (!o.passive) syncs.serve(rpc, peer);
+    if (!o.passive) receipts.serve(rpc, peer);
   });
   sessions.onUp((s) => {
     if (!o.passive && !s.anchor) syncs.up(s, s.contact.name);
+    if (!o.passive) receipts.up(s);
     addresses.noteSeenAs(s.rpc, s.peer);
     discovery.onSession({ peer: s.peer, rpc: s.rpc, anchor: s.anchor }).catch(() => {});
     if (s.anchor && !o.passive && peerHas(s.rpc.peerHello, MAILBOX_FEATURE)) {
@@ -276,6 +293,7 @@ export async function wire(
     contacts: b.contacts,
     directory,
     chats,
+    receipts,
     groups: groupService,
     sessions,
     invites: inviteFlow,

@@ -79,7 +79,7 @@ Deno.test("control + CLI with real nodes: invite, add, send, delivered, follow",
       "delivery",
     );
     const read = await cli(["read", "bob", "--data", alice.dir]);
-    assert.match(read.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d {2}alice ✓ {2}hello bob\n$/);
+    assert.match(read.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d [0-9a-f]{8} {2}alice ✓ {2}hello bob\n$/);
 
     const chats = await cli(["chats", "--data", bob.dir]);
     assert.equal(chats.code, 0, chats.stderr);

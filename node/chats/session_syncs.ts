@@ -114,10 +114,8 @@ export class SessionSyncs {
       },
       onStored: (entries) => {
         progress.stored(entries.length);
-        const ref = chat();
-        for (const e of entries) {
-          this.#d.bus.emit({ type: "message", message: this.#d.chats.view(ref, e, 0) });
-        }
+        // Replies, edits and reactions show as the messages they change (chats.show).
+        this.#d.chats.show(chat(), entries).catch(() => {});
       },
       log: (line) => this.#d.bus.say(`${name()}: ${line}`),
     });

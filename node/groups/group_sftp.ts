@@ -13,6 +13,7 @@
 import { RojError } from "../errors.ts";
 import { fingerprint } from "../identity/mod.ts";
 import { type Entry, entryFromLine, entryToJson, toHex } from "../log/mod.ts";
+import { CONTENT_TYPES } from "../messages/mod.ts";
 import { decryptGroupMessage, messageEpoch } from "./group_crypto.ts";
 import type { GroupBook } from "./group_book.ts";
 import { isGroupOp, writeEpoch } from "./membership.ts";
@@ -30,7 +31,7 @@ export async function groupExportLines(
   return lines.map(({ entry, text }) => {
     const json: Record<string, unknown> = { ...entryToJson(entry) };
     if (isGroupOp(entry.type)) json.text = text;
-    else if (entry.type === "msg") {
+    else if (CONTENT_TYPES.has(entry.type)) {
       const epoch = messageEpoch(entry.body);
       if (epoch && book.sealedTo(id, epoch, hex)) json.text = text;
     }

@@ -5,7 +5,7 @@
  * A passive anchor runs no chats: its table refuses those methods.
  */
 import type { ContactView, Method, Params, PeerView, Results, StatusView } from "../api/mod.ts";
-import type { ChatDirectory, ChatService, GroupService } from "../chats/mod.ts";
+import type { ChatDirectory, ChatService, GroupService, Receipts } from "../chats/mod.ts";
 import type { Clock } from "../clock/mod.ts";
 import type { ContactBook } from "../contacts/mod.ts";
 import type { Discovery } from "../discovery/mod.ts";
@@ -17,6 +17,7 @@ import { toHex } from "../log/mod.ts";
 import type { Relay } from "../relay/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
 import { contactView, peerView } from "../views/mod.ts";
+import { MESSAGE_METHODS, messageHandlers } from "./messages.ts";
 
 /** The methods a call may name (follow is served by subscribe). */
 export type CallMethod = Exclude<Method, "follow">;
@@ -32,6 +33,7 @@ export interface HandlerDeps {
   readonly contacts: ContactBook;
   readonly directory: ChatDirectory;
   readonly chats: ChatService;
+  readonly receipts: Receipts;
   readonly groups: GroupService;
   readonly sessions: SessionManager;
   readonly invites: InviteFlow;
@@ -55,6 +57,7 @@ const CHAT_METHODS: readonly CallMethod[] = [
   "group.leave",
   "group.members",
   "forks",
+  ...MESSAGE_METHODS,
 ];
 
 export function createHandlers(d: HandlerDeps): Handlers {
@@ -81,7 +84,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
   };
   const table: Handlers = {
     status: () => d.status(),
-    send: (p) => d.chats.send(p.chat, p.text),
+    send: (p) => d.chats.send(p.chat, p.text, p.reply),
     note: (p) => d.chats.noteView(p.text),
     read: (p) =>
       d.chats.read(p.chat, {
@@ -120,6 +123,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     "group.leave": (p) => d.groups.leave(p.group),
     "group.members": (p) => d.groups.view(d.directory.group(p.group)).members,
     forks: (p) => d.chats.forks(p.chat),
+    ...messageHandlers(d),
   };
   if (!d.passive) return table;
   const refuse = () => {

@@ -13,7 +13,7 @@
  * import { helloFeatures, peerHas, RELAY_FEATURE } from "./features.ts";
  *
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
- * assert.deepEqual(features, ["sync1", "relay"]);
+ * assert.deepEqual(features, ["sync1", "relay", "receipts", "typing"]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
  */
@@ -41,6 +41,19 @@ export const PUNCH_FEATURE = "punch";
  * `reach.check` (not `--no-relay`). Since protocol 1 (the relay step).
  */
 export const RELAY_FEATURE = "relay";
+/**
+ * Takes read receipts (`chat.read`): "read up to my entry #seq" in our direct
+ * chat, on the session only, never stored in a log nor sent through anchors.
+ * Listed by every node that runs chats (not `--passive`). Since protocol 1
+ * (the receipts step).
+ */
+export const RECEIPTS_FEATURE = "receipts";
+/**
+ * Takes typing notices (`chat.typing`): ephemeral session frames, never
+ * stored, rate-limited both ways. Listed by every node that runs chats.
+ * Since protocol 1 (the receipts step).
+ */
+export const TYPING_FEATURE = "typing";
 
 /** A feature string Roj defines. */
 export type Feature =
@@ -48,7 +61,9 @@ export type Feature =
   | typeof ANCHOR_FEATURE
   | typeof MAILBOX_FEATURE
   | typeof PUNCH_FEATURE
-  | typeof RELAY_FEATURE;
+  | typeof RELAY_FEATURE
+  | typeof RECEIPTS_FEATURE
+  | typeof TYPING_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -57,6 +72,8 @@ export const ALL_FEATURES: readonly Feature[] = [
   MAILBOX_FEATURE,
   PUNCH_FEATURE,
   RELAY_FEATURE,
+  RECEIPTS_FEATURE,
+  TYPING_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -64,7 +81,7 @@ export const FEATURES = [SYNC_FEATURE] as const;
 
 /** What a node serves, as far as its hello is concerned. */
 export interface FeatureRoles {
-  /** A passive anchor: lists `anchor` and `mailbox`. */
+  /** A passive anchor: lists `anchor` and `mailbox`; any other node, `receipts` and `typing`. */
   readonly passive: boolean;
   /** Serves QUIC and punching: lists `punch`. */
   readonly punch: boolean;
@@ -79,6 +96,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE] as const : []),
     ...(roles.punch ? [PUNCH_FEATURE] as const : []),
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
+    ...(roles.passive ? [] : [RECEIPTS_FEATURE, TYPING_FEATURE] as const),
   ];
 }
 

@@ -7,8 +7,10 @@ import {
   MAILBOX_FEATURE,
   peerHas,
   PUNCH_FEATURE,
+  RECEIPTS_FEATURE,
   RELAY_FEATURE,
   SYNC_FEATURE,
+  TYPING_FEATURE,
 } from "./features.ts";
 import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
@@ -16,10 +18,26 @@ import { schemas } from "./methods.ts";
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
   // A rename would make old and new nodes stop seeing each other's roles.
   assert.deepEqual(
-    [SYNC_FEATURE, ANCHOR_FEATURE, MAILBOX_FEATURE, PUNCH_FEATURE, RELAY_FEATURE],
-    ["sync1", "anchor", "mailbox", "punch", "relay"],
+    [
+      SYNC_FEATURE,
+      ANCHOR_FEATURE,
+      MAILBOX_FEATURE,
+      PUNCH_FEATURE,
+      RELAY_FEATURE,
+      RECEIPTS_FEATURE,
+      TYPING_FEATURE,
+    ],
+    ["sync1", "anchor", "mailbox", "punch", "relay", "receipts", "typing"],
   );
-  assert.deepEqual(ALL_FEATURES, ["sync1", "anchor", "mailbox", "punch", "relay"]);
+  assert.deepEqual(ALL_FEATURES, [
+    "sync1",
+    "anchor",
+    "mailbox",
+    "punch",
+    "relay",
+    "receipts",
+    "typing",
+  ]);
   assert.deepEqual([...FEATURES], ["sync1"]);
   assert.equal(new Set(ALL_FEATURES).size, ALL_FEATURES.length);
   const hello = { t: "hello", v: 1, features: [...ALL_FEATURES], name: "a" };
@@ -29,11 +47,13 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
 Deno.test("helloFeatures: the list a node sends, in the order it always has", () => {
   const of = (passive: boolean, punch: boolean, relay: boolean) =>
     helloFeatures({ passive, punch, relay });
-  assert.deepEqual(of(false, false, false), ["sync1"]);
+  // A node that runs chats also takes receipts and typing notices, listed last.
+  const chats = ["receipts", "typing"];
+  assert.deepEqual(of(false, false, false), ["sync1", ...chats]);
   assert.deepEqual(of(true, true, true), ["sync1", "anchor", "mailbox", "punch", "relay"]);
-  assert.deepEqual(of(false, true, true), ["sync1", "punch", "relay"]);
+  assert.deepEqual(of(false, true, true), ["sync1", "punch", "relay", ...chats]);
   assert.deepEqual(of(true, false, false), ["sync1", "anchor", "mailbox"]);
-  assert.deepEqual(of(false, false, true), ["sync1", "relay"]);
+  assert.deepEqual(of(false, false, true), ["sync1", "relay", ...chats]);
 });
 
 Deno.test("peerHas: only what the peer listed; nothing before its hello", () => {

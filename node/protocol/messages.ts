@@ -45,12 +45,16 @@
  *   | 1       | relayed sessions      | relay          | relay.open, relay.offer, reach.check     |
  *   | 1       | mailbox dedupe        | (mailbox)      | mbox.has                                 |
  *   | 1       | punch vouches         | (punch)        |                                          |
+ *   | 1       | receipts and typing   | receipts,      | chat.read, chat.typing                   |
+ *   |         |                       | typing         |                                          |
  *
  *   sync1    every node
  *   anchor   a passive anchor (`--passive`): holds sealed records, runs no chats
  *   mailbox  an anchor that serves the group mailbox
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
+ *   receipts a node that runs chats: takes read receipts (`chat.read`)
+ *   typing   a node that runs chats: takes typing notices (`chat.typing`)
  *
  *   Punch vouches: an asker signs the endpoint its coordinator saw it at
  *   (punch/vouch.ts) and the coordinator passes it on; a target takes no offer

@@ -17,8 +17,10 @@ export {
   MAILBOX_FEATURE,
   peerHas,
   PUNCH_FEATURE,
+  RECEIPTS_FEATURE,
   RELAY_FEATURE,
   SYNC_FEATURE,
+  TYPING_FEATURE,
 } from "./features.ts";
 export {
   check,
