@@ -185,13 +185,13 @@ export class ChatService {
   }
 
   async #show(chat: ChatRef, entries: readonly Entry[]): Promise<void> {
-    if (!entries.some((e) => ANNOTATION_TYPES.has(e.type))) {
+    if (!entries.some((e) => ANNOTATION_TYPES.has(e.type) || e.type === "reply")) {
       for (const v of await this.views(chat, entries)) {
         this.#d.bus.emit({ type: "message", message: v });
       }
       return;
     }
-    // The targets may be anywhere in the chat: fold all of it.
+    // The targets (and what a reply quotes) may be anywhere in the chat: fold all of it.
     const folded = await this.fold(chat, await this.#d.log.read(chat.id));
     const fresh = new Set(entries.map((e) => toHex(e.hash)));
     const touched = new Set(fresh);
