@@ -54,7 +54,7 @@ export interface ChatOutlets {
   /** We wrote to group `id`: bring every session and mailbox in line. */
   groupWritten(id: string): void;
   /** The person read direct chat `chat` up to the contact's `seq` (read receipts). */
-  readDirect?(peer: Uint8Array, seq: number): void;
+  readDirect?(peer: Uint8Array, seq: number): Promise<void>;
   /** The highest own seq the contact of direct chat `chat` has read, as receipts shown here say. */
   readUpTo?(chat: string, peer: Uint8Array): number;
 }
@@ -323,7 +323,8 @@ export class ChatService {
       );
       if (chat.kind === "direct" && chat.peer && this.#outlets.readDirect) {
         const head = (await this.#d.log.heads(chat.id)).get(toHex(chat.peer.publicKey));
-        if (head) this.#outlets.readDirect(chat.peer.publicKey, head.seq);
+        // Awaited until the receipt is on the session, so what the person does next comes after it.
+        if (head) await this.#outlets.readDirect(chat.peer.publicKey, head.seq);
       }
     }
     return await this.views(chat, entries);

@@ -8,7 +8,7 @@
  * session comes up (the newest only), and is session-level rather than
  * signed: it proves nothing to a third party. Receipts can be off for
  * everyone or for one contact; off means none are sent to them and none of
- * theirs are shown (nor kept).
+ * theirs are shown (the newest is kept, and shows if they are turned on).
  *
  * Typing (`chat.typing`) is at most one notice per TYPING_SEND_MS per chat
  * from here, and a peer's notices beyond one per TYPING_TAKE_MS are dropped.
@@ -105,7 +105,7 @@ export class Receipts {
     // What was off and is on again: tell the contacts how far we read.
     if (on) {
       for (const c of this.#d.contacts.all()) {
-        if (contact === undefined || c.name === contact) this.#sendRead(c.publicKey);
+        if (contact === undefined || c.name === contact) await this.#sendRead(c.publicKey);
       }
     }
     return this.view();
@@ -123,24 +123,25 @@ export class Receipts {
     const had = (await kv.get<number>(keys.readOf(chat))).value ?? 0;
     if (seq <= had) return;
     await kv.set(keys.readOf(chat), seq);
-    this.#sendRead(peer);
+    await this.#sendRead(peer);
   }
 
   /** A session came up: send our newest receipt for the direct chat. */
   up(s: PeerSession & { readonly anchor: boolean }): void {
-    if (!s.anchor) this.#sendRead(s.peer);
+    if (!s.anchor) this.#sendRead(s.peer).catch(() => {});
   }
 
-  #sendRead(peer: Uint8Array): void {
+  /** Sends our receipt to `peer`; resolves once it is on the session (not when answered). */
+  async #sendRead(peer: Uint8Array): Promise<void> {
     const s = this.#d.session(peer);
     if (!s || s.anchor || !this.on(peer) || !peerHas(s.rpc.peerHello, RECEIPTS_FEATURE)) return;
     const chat = directChatId(this.#d.me, peer);
-    this.#d.store.kv.get<number>(keys.readOf(chat)).then((res) => {
-      const seq = res.value;
-      if (typeof seq === "number" && seq > 0 && !s.rpc.closed) {
-        return s.rpc.request("chat.read", { chat, seq });
+    try {
+      const seq = (await this.#d.store.kv.get<number>(keys.readOf(chat))).value;
+      if (typeof seq === "number" && seq > 0 && !s.rpc.closed && this.on(peer)) {
+        s.rpc.request("chat.read", { chat, seq }).catch(() => {}); // the next session sends it again
       }
-    }).catch(() => {}); // the next session sends it again
+    } catch { /* the store is closing */ }
   }
 
   /**
@@ -170,11 +171,12 @@ export class Receipts {
     };
     rpc.handle("chat.read", async (p) => {
       mustBeOurs(p.chat);
-      if (!this.on(peer) || p.seq <= (this.#readBy.get(chat) ?? 0)) return {};
+      if (p.seq <= (this.#readBy.get(chat) ?? 0)) return {};
+      // Kept while off but not shown (readUpTo is 0 then): turned on again, it shows.
       this.#readBy.set(chat, p.seq);
       await this.#d.store.kv.set(keys.readBy(chat), p.seq);
       const ref = this.#d.directory.byId(chat);
-      if (ref) this.#d.bus.emit({ type: "read", chat: ref.name, seq: p.seq });
+      if (ref && this.on(peer)) this.#d.bus.emit({ type: "read", chat: ref.name, seq: p.seq });
       return {};
     });
     rpc.handle("chat.typing", (p) => {
