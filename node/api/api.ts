@@ -6,25 +6,19 @@
 import { z } from "zod";
 import { RojError } from "../errors.ts";
 import type { NatEvent } from "./nat_events.ts";
+import { MAX_TEXT, messageMethodParams, sendParams } from "./message_api.ts";
+import type { MessageAnnotations, MessageEvent, MessageResults } from "./message_api.ts";
 
-/** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
-export const MAX_TEXT = 16_000;
+export { MAX_TEXT };
 /** Longest invite text accepted. */
 export const MAX_INVITE = 4096;
 
 const chatName = z.string().min(1).max(64);
-/** A message's `id` as MessageView shows it, or any prefix of its hash of at least 4 hex digits. */
-const messageId = z.string().regex(/^[0-9a-f]{4,64}$/, "a message id is 4 to 64 hex digits");
 
 /** Parameters of each method; anything else is refused before it reaches the node. */
 export const methodParams = {
   status: z.object({}).strict(),
-  send: z.object({
-    chat: chatName,
-    text: z.string().min(1).max(MAX_TEXT),
-    /** The id (or a prefix of at least 4 hex digits) of the message this one answers. */
-    reply: messageId.optional(),
-  }).strict(),
+  send: sendParams,
   note: z.object({ text: z.string().min(1).max(MAX_TEXT) }).strict(),
   read: z.object({
     chat: chatName,
@@ -71,17 +65,7 @@ export const methodParams = {
   "group.members": z.object({ group: chatName }).strict(),
   /** Forks on record: someone's key signed two different entries for one place (all chats, or one). */
   forks: z.object({ chat: chatName.optional() }).strict(),
-  /** Replace the text of one of your messages (the history stays, one click away). */
-  edit: z.object({ chat: chatName, id: messageId, text: z.string().min(1).max(MAX_TEXT) }).strict(),
-  /** Delete one of your messages for everyone: a signed retraction every member's node honours. */
-  delete: z.object({ chat: chatName, id: messageId }).strict(),
-  /** React to a message with one emoji ("" takes your reaction back). */
-  react: z.object({ chat: chatName, id: messageId, emoji: z.string().max(32) }).strict(),
-  /** Read receipts: shown with no `on`; turned on or off for everyone, or for one contact. */
-  receipts: z.object({ on: z.boolean().optional(), contact: z.string().min(1).max(40).optional() })
-    .strict(),
-  /** Tell a direct chat's contact, if a session is up, that you are typing (rate-limited). */
-  typing: z.object({ chat: chatName }).strict(),
+  ...messageMethodParams,
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
 } as const;
@@ -203,7 +187,7 @@ export interface PeerView {
   readonly inbound?: boolean;
 }
 
-export interface MessageView {
+export interface MessageView extends MessageAnnotations {
   /** The chat's name on this node. */
   readonly chat: string;
   readonly seq: number;
@@ -226,27 +210,6 @@ export interface MessageView {
    */
   readonly state: "stored" | "delivered" | "read" | "received";
   readonly hash: string;
-  /** What `roj edit/delete/react` and `send --reply` take: the first 12 hex digits of `hash`. */
-  readonly id: string;
-  /** For a reply: the message it answers (author and text when this node holds it). */
-  readonly replyTo?: { readonly id: string; readonly author?: string; readonly body?: string };
-  /** The author changed the text; `history` holds the earlier versions, oldest first. */
-  readonly edited?: boolean;
-  readonly history?: readonly { readonly body: string; readonly ts: number }[];
-  /** Deleted for everyone by its author: `body` is empty (copies made before may remain). */
-  readonly deleted?: boolean;
-  /** One emoji per person; `mine` when one of them is this node's. */
-  readonly reactions?: readonly {
-    readonly emoji: string;
-    readonly authors: readonly string[];
-    readonly mine: boolean;
-  }[];
-}
-
-/** Read receipts: the global switch and the contacts they are off for. */
-export interface ReceiptsView {
-  readonly on: boolean;
-  readonly offFor: readonly string[];
 }
 
 /**
@@ -315,10 +278,7 @@ export type SessionPath = "direct" | "punched" | "relayed" | "lan";
 export type NodeEvent =
   | { readonly type: "message"; readonly message: MessageView }
   | { readonly type: "delivered"; readonly chat: string; readonly seq: number }
-  /** The contact of a direct chat has read our messages up to `seq` (a read receipt). */
-  | { readonly type: "read"; readonly chat: string; readonly seq: number }
-  /** Someone is typing in a chat (ephemeral: never stored). */
-  | { readonly type: "typing"; readonly chat: string; readonly who: string }
+  | MessageEvent
   | { readonly type: "contact"; readonly contact: ContactView }
   | { readonly type: "log"; readonly line: string }
   /** A catch-up's progress: first at 0, at most a few times a second, last at done = total. */
@@ -581,7 +541,7 @@ export type RecordDropReason =
 export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
-export interface Results {
+export interface Results extends MessageResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;
@@ -602,11 +562,6 @@ export interface Results {
   "group.leave": { left: string };
   "group.members": MemberView[];
   forks: ForkView[];
-  edit: MessageView;
-  delete: MessageView;
-  react: MessageView;
-  receipts: ReceiptsView;
-  typing: { sent: boolean };
   follow: never;
 }
 
