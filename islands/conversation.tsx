@@ -11,6 +11,7 @@ import { callApi } from "./_api.ts";
 import { type LiveState, onEvents } from "./_events.ts";
 import { LiveNote } from "./_live.tsx";
 import { formatTime, isoTime } from "./_format.ts";
+import { laterState, MessageActions, MessageBody, useTyping } from "./message_parts.tsx";
 
 export interface ConversationProps {
   chat: string;
@@ -33,8 +34,8 @@ export function mergeMessages(list: MessageView[], incoming: MessageView[]): Mes
   let appended = false;
   for (const m of incoming) {
     const old = byKey.get(keyOf(m));
-    // A "delivered" state already seen is never taken back by an older copy.
-    byKey.set(keyOf(m), old?.state === "delivered" ? { ...m, state: "delivered" } : m);
+    // A state already seen ("delivered", "read") is never taken back by an older copy.
+    byKey.set(keyOf(m), old ? { ...m, state: laterState(old.state, m.state) } : m);
     if (!old) appended = true;
   }
   const out = [...byKey.values()];
@@ -43,7 +44,9 @@ export function mergeMessages(list: MessageView[], incoming: MessageView[]): Mes
 
 function stateLabel(m: MessageView): { text: string; title: string } | null {
   if (!m.mine || m.state === "received") return null;
-  return m.state === "delivered"
+  return m.state === "read"
+    ? { text: "✓✓ read", title: "they have read it (their read receipt says so)" }
+    : m.state === "delivered"
     ? { text: "✓ delivered", title: "their node has it" }
     : { text: "· stored", title: "stored here, not yet delivered" };
 }
@@ -56,6 +59,8 @@ export function Conversation(props: ConversationProps) {
   const [live, setLive] = useState<LiveState | null>(null);
   const endRef = useRef<HTMLLIElement>(null);
   const chat = props.chat;
+  const typing = useTyping(chat);
+  const showView = (v: MessageView) => setMessages((list) => mergeMessages(list, [v]));
 
   useEffect(() => {
     const resync = () => {
@@ -71,6 +76,12 @@ export function Conversation(props: ConversationProps) {
             // Seen while open: mark the chat read.
             callApi("read", { chat, last: 1 }).catch(() => {});
           }
+        } else if (e.type === "read" && e.chat === chat) {
+          setMessages((list) =>
+            list.map((m) => m.mine && m.seq <= e.seq ? { ...m, state: "read" } : m)
+          );
+        } else if (e.type === "typing" && e.chat === chat) {
+          typing.seen(e.who);
         } else if (e.type === "delivered" && e.chat === chat) {
           setMessages((list) =>
             list.map((m) =>
@@ -135,6 +146,7 @@ export function Conversation(props: ConversationProps) {
                 class={m.mine ? "msg mine" : "msg"}
                 data-seq={m.seq}
                 data-state={m.state}
+                data-id={m.id}
               >
                 <p class="meta">
                   <span class="author">{m.mine ? "you" : m.author}</span>{" "}
@@ -146,12 +158,16 @@ export function Conversation(props: ConversationProps) {
                     </>
                   )}
                 </p>
-                <p class="body">{m.body}</p>
+                <MessageBody m={m} />
+                <MessageActions m={m} chat={chat} onView={showView} onError={setError} />
               </li>
             );
           })}
         </ol>
       </div>
+      <p class="typing muted" aria-live="polite" data-typing={typing.who ?? undefined}>
+        {typing.who ? `${typing.who} is typing…` : ""}
+      </p>
       <form
         class="composer"
         method="post"
@@ -171,7 +187,10 @@ export function Conversation(props: ConversationProps) {
           value={draft}
           aria-describedby="text-hint"
           aria-invalid={error ? "true" : undefined}
-          onInput={(e) => setDraft((e.currentTarget as HTMLTextAreaElement).value)}
+          onInput={(e) => {
+            setDraft((e.currentTarget as HTMLTextAreaElement).value);
+            if (props.kind === "direct") typing.typed();
+          }}
           onKeyDown={(e) => {
             if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
               e.preventDefault();

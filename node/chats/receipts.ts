@@ -146,13 +146,12 @@ export class Receipts {
 
   /**
    * Tells the contact of direct chat `chatName` we are typing, at most once
-   * per TYPING_SEND_MS; false when nothing was sent (throttled, or offline).
+   * per TYPING_SEND_MS; false when nothing was sent (throttled, offline, or
+   * not a contact's chat: typing notices go to direct chats only).
    */
   typing(chatName: string): boolean {
     const ref = this.#d.directory.chat(chatName);
-    if (ref.kind !== "direct" || !ref.peer) {
-      throw new RojError("bad_input", "typing notices go to a contact's chat only");
-    }
+    if (ref.kind !== "direct" || !ref.peer) return false; // notes, groups: nobody to tell
     const s = this.#d.session(ref.peer.publicKey);
     if (!s || s.anchor || !peerHas(s.rpc.peerHello, TYPING_FEATURE)) return false;
     const now = this.#d.clock.now();
