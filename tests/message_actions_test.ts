@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { base64 } from "@scure/base";
 import { befriend, startTestNode, type TestNode } from "../testing/nodes.ts";
 import { cliRun } from "../testing/cli_run.ts";
+import { sftp } from "../testing/sftp.ts";
 import { sshKeygen } from "../testing/ssh_keygen.ts";
 import { controlSocketPath, serveControl } from "../node/control/mod.ts";
 import type { MessageView, NodeEvent } from "../node/api/mod.ts";
@@ -35,34 +36,8 @@ async function readJson(dir: string, chat: string): Promise<MessageView[]> {
 }
 
 async function sftpGet(key: string, node: RojNode, path: string, cwd: string): Promise<string> {
-  const child = new Deno.Command("sftp", {
-    args: [
-      "-b",
-      "-",
-      "-P",
-      String(node.address!.port),
-      "-i",
-      key,
-      "-o",
-      "StrictHostKeyChecking=no",
-      "-o",
-      "UserKnownHostsFile=/dev/null",
-      "-o",
-      "BatchMode=yes",
-      "-o",
-      "LogLevel=ERROR",
-      `roj@${node.address!.host}`,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    cwd,
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(`get ${path} out.log\n`));
-  await w.close();
-  const out = await child.output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const r = await sftp(key, node, `get ${path} out.log\n`, cwd);
+  assert.equal(r.code, 0, r.stderr);
   return await Deno.readTextFile(`${cwd}/out.log`);
 }
 
