@@ -88,13 +88,16 @@ Deno.test("CLI: reply, edit, react, delete for everyone, seen live by the other 
     const replyView = (got as { message: MessageView }).message;
     assert.deepEqual(replyView.replyTo, { id: sent.id, author: "alice", body: "hello" });
 
-    // Reactions: one per person, replaced, then taken back.
+    // Reactions: one per person, replaced, then taken back; none counts as unread.
+    await alice.node.call("read", { chat: "bob" });
     from = alice.events.length;
     assert.equal((await cliRun(["react", "alice", sent.id, "👍", ...B])).code, 0);
     await nextView(alice, hash, (m) => m.reactions?.[0]?.emoji === "👍");
     assert.equal((await cliRun(["react", "alice", sent.id, "🎉", ...B])).code, 0);
     const replaced = await nextView(alice, hash, (m) => m.reactions?.[0]?.emoji === "🎉");
     assert.deepEqual(replaced.reactions, [{ emoji: "🎉", authors: ["bob"], mine: false }]);
+    const unread = (await alice.node.call("chats", {})).find((c) => c.name === "bob")!.unread;
+    assert.equal(unread, 0, "reactions are no messages to read");
     assert.equal((await cliRun(["react", "alice", sent.id, "--remove", ...B])).code, 0);
     await nextView(alice, hash, (m) => m.reactions === undefined);
     const notEmoji = await cliRun(["react", "alice", sent.id, "ok", ...B]);

@@ -333,7 +333,12 @@ export class ChatService {
   async #unread(chat: ChatRef): Promise<number> {
     const mark = await this.#d.store.kv.get<number>(keys.readMark(chat.id));
     const seen = typeof mark.value === "number" ? mark.value : 0;
-    return await this.#d.log.countNewer(chat.id, seen, { except: this.#d.me, limit: 10_000 });
+    // Edits, retractions and reactions change messages; they are no new ones to read.
+    return await this.#d.log.countNewer(chat.id, seen, {
+      except: this.#d.me,
+      limit: 10_000,
+      skipTypes: ANNOTATION_TYPES,
+    });
   }
 
   /** The forks on record in the chat called `name`, or in every chat. */
