@@ -159,22 +159,7 @@ Deno.test("CLI: reply, edit, react, delete for everyone, seen live by the other 
       [...new Set(lines.map((l) => l.type))].sort(),
       ["edit", "msg", "react", "reply", "retract"],
     );
-    const allowed = `${work}/allowed`;
-    await Deno.writeTextFile(
-      allowed,
-      `alice ${(await Deno.readTextFile(`${alice.dir}/id_ed25519.pub`)).trim()}\n` +
-        `bob ${(await Deno.readTextFile(`${bob.dir}/id_ed25519.pub`)).trim()}\n`,
-    );
-    const aliceKey = (await Deno.readTextFile(`${alice.dir}/id_ed25519.pub`)).split(" ")[1]!;
-    for (const l of lines) {
-      await Deno.writeTextFile(`${work}/e.sig`, l.sig);
-      const who = l.author.split(" ")[1] === aliceKey ? "alice" : "bob";
-      const ok = await sshKeygen(
-        ["-Y", "verify", "-f", allowed, "-I", who, "-n", "roj-entry", "-s", `${work}/e.sig`],
-        base64.decode(l.signed),
-      );
-      assert.equal(ok.code, 0, `${l.type}: ${ok.stderr}${ok.stdout}`);
-    }
+    await verifyAll(lines, { alice: alice.dir, bob: bob.dir }, work);
   } finally {
     await aliceCtl.close();
     await bobCtl.close();
@@ -217,4 +202,50 @@ Deno.test("group: edits, reactions and deletions are encrypted like messages and
   const gone = await nextView(bob, sent.hash, (m) => m.deleted === true);
   assert.equal(gone.body, "");
   assert.equal(gone.reactions, undefined);
+
+  // Over sftp, bob's export of the group: each its own line type, `text` decrypted for him,
+  // and every line verifies with ssh-keygen.
+  const work = await Deno.makeTempDir();
+  try {
+    const exported = await sftpGet(
+      `${bob.dir}/id_ed25519`,
+      alice.node,
+      "/chats/climbers.log",
+      work,
+    );
+    const lines = exported.trim().split("\n").map((l) => JSON.parse(l));
+    const byType = new Map(lines.map((l) => [l.type, l]));
+    for (const t of ["msg", "edit", "react", "retract"]) assert.ok(byType.has(t), t);
+    assert.deepEqual(JSON.parse(byType.get("edit").text), { to: sent.hash, text: "rope at 10" });
+    assert.deepEqual(JSON.parse(byType.get("react").text), { to: sent.hash, emoji: "👍" });
+    await verifyAll(lines, { alice: alice.dir, bob: bob.dir }, work);
+  } finally {
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
 });
+
+/** Checks every export line's signature with the real `ssh-keygen -Y verify`. */
+async function verifyAll(
+  lines: { type: string; author: string; signed: string; sig: string }[],
+  dirs: Record<string, string>,
+  work: string,
+): Promise<void> {
+  const allowed = `${work}/allowed`;
+  const keys = new Map<string, string>();
+  let text = "";
+  for (const [name, dir] of Object.entries(dirs)) {
+    const line = (await Deno.readTextFile(`${dir}/id_ed25519.pub`)).trim();
+    keys.set(line.split(" ")[1]!, name);
+    text += `${name} ${line}\n`;
+  }
+  await Deno.writeTextFile(allowed, text);
+  for (const l of lines) {
+    await Deno.writeTextFile(`${work}/e.sig`, l.sig);
+    const who = keys.get(l.author.split(" ")[1]!)!;
+    const ok = await sshKeygen(
+      ["-Y", "verify", "-f", allowed, "-I", who, "-n", "roj-entry", "-s", `${work}/e.sig`],
+      base64.decode(l.signed),
+    );
+    assert.equal(ok.code, 0, `${l.type}: ${ok.stderr}${ok.stdout}`);
+  }
+}

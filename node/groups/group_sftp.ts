@@ -3,7 +3,9 @@
  * one export line per entry (the same fields, `signed` and `sig` as a direct
  * chat's) plus `text`, the message decrypted — only for epochs whose key was
  * sealed to the reader, so a member who joined later reads no more over sftp
- * than the group gave them. Membership changes carry their sentence.
+ * than the group gave them (for a reply, edit, retraction or reaction, the
+ * decrypted body: messages/message_body.ts). Membership changes carry their
+ * sentence.
  *
  * Appending: a line must be a message (type "msg") signed by the reader, in
  * this group, encrypted to the group's current key (the epoch sealed to
