@@ -11,6 +11,7 @@ import { cliRun } from "../testing/cli_run.ts";
 import { controlSocketPath, serveControl } from "../node/control/mod.ts";
 import type { MessageView, NodeEvent } from "../node/api/mod.ts";
 import { directChatId } from "../node/log/mod.ts";
+import { TYPING_SEND_MS, TYPING_TAKE_MS } from "../node/chats/mod.ts";
 import { RECEIPTS_FEATURE, RpcSession, TYPING_FEATURE } from "../node/protocol/mod.ts";
 
 const stateOf = async (n: TestNode, chat: string, hash: string) =>
@@ -96,7 +97,9 @@ Deno.test("read receipts: shown as read; off for everyone or for one contact sto
 });
 
 Deno.test("typing: an ephemeral session notice, rate-limited by the sender and by the receiver", async () => {
-  await using alice = await startTestNode("alice", { host: "127.0.0.2" });
+  // Alice's clock moves only when the test says: the rate limits are judged on it.
+  let now = Date.now();
+  await using alice = await startTestNode("alice", { host: "127.0.0.2", now: () => now });
   await using bob = await startTestNode("bob", { host: "127.0.0.3" });
   await using mallory = await startTestNode("mallory", { host: "127.0.0.4" });
   await befriend(alice, bob);
@@ -105,8 +108,10 @@ Deno.test("typing: an ephemeral session notice, rate-limited by the sender and b
   assert.deepEqual(await alice.node.call("typing", { chat: "bob" }), { sent: true });
   const ev = await bob.waitFor((e) => e.type === "typing", 10_000, from);
   assert.deepEqual(ev, { type: "typing", chat: "alice", who: "alice" });
-  // Again at once: the sender holds it back.
+  // Again at once: the sender holds it back; TYPING_SEND_MS later it goes.
   assert.deepEqual(await alice.node.call("typing", { chat: "bob" }), { sent: false });
+  now += TYPING_SEND_MS;
+  assert.deepEqual(await alice.node.call("typing", { chat: "bob" }), { sent: true });
   assert.deepEqual(await alice.node.call("typing", { chat: "notes" }), { sent: false });
   // Nothing about typing is stored: the chat holds only what was there.
   assert.equal((await bob.node.call("read", { chat: "alice" })).length, 0);
@@ -121,10 +126,15 @@ Deno.test("typing: an ephemeral session notice, rate-limited by the sender and b
     await rpc.ready;
     const chat = directChatId(alice.node.publicKey, mallory.node.publicKey);
     const at = alice.events.length;
-    for (let i = 0; i < 20; i++) await rpc.request("chat.typing", { chat });
+    const flood = () =>
+      Promise.all(Array.from({ length: 20 }, () => rpc.request("chat.typing", { chat })));
+    await flood();
     // Each answer comes after its notice was judged: the events are all in by now.
-    const shown = alice.events.slice(at).filter((e) => e.type === "typing");
-    assert.equal(shown.length, 1, JSON.stringify(shown));
+    const shown = () => alice.events.slice(at).filter((e) => e.type === "typing");
+    assert.deepEqual(shown(), [{ type: "typing", chat: "mallory", who: "mallory" }]);
+    now += TYPING_TAKE_MS; // a second later, one more is taken
+    await flood();
+    assert.equal(shown().length, 2);
     // A chat that is not ours with mallory is refused.
     await assert.rejects(
       rpc.request("chat.typing", { chat: directChatId(alice.node.publicKey, bob.node.publicKey) }),
