@@ -105,7 +105,13 @@ Deno.test("typing: an ephemeral session notice, rate-limited by the sender and b
   await befriend(alice, bob);
   await befriend(alice, mallory);
   const from = bob.events.length;
-  assert.deepEqual(await alice.node.call("typing", { chat: "bob" }), { sent: true });
+  const ctl = await serveControl(controlSocketPath(alice.dir), alice.node);
+  try {
+    const typed = await cliRun(["typing", "bob", "--data", alice.dir]);
+    assert.deepEqual(typed, { code: 0, stdout: "sent\n", stderr: "" });
+  } finally {
+    await ctl.close();
+  }
   const ev = await bob.waitFor((e) => e.type === "typing", 10_000, from);
   assert.deepEqual(ev, { type: "typing", chat: "alice", who: "alice" });
   // Again at once: the sender holds it back; TYPING_SEND_MS later it goes.
