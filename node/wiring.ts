@@ -174,6 +174,7 @@ export async function wire(
     clock,
     bus,
     contacts: b.contacts,
+    groups: b.groups,
     directory,
     session: (peer) => sessions.get(peer),
   });

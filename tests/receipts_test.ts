@@ -122,6 +122,15 @@ Deno.test("typing: an ephemeral session notice, rate-limited by the sender and b
   // Nothing about typing is stored: the chat holds only what was there.
   assert.equal((await bob.node.call("read", { chat: "alice" })).length, 0);
 
+  // In a group: to each member with a session up, who sees it in the group.
+  await alice.node.call("group.create", { name: "climbers" });
+  await alice.node.call("group.add", { group: "climbers", members: ["bob"] });
+  await bob.waitFor((e) => e.type === "group" && e.op === "joined");
+  const inGroup = bob.events.length;
+  assert.deepEqual(await alice.node.call("typing", { chat: "climbers" }), { sent: true });
+  const groupEv = await bob.waitFor((e) => e.type === "typing", 10_000, inGroup);
+  assert.deepEqual(groupEv, { type: "typing", chat: "climbers", who: "alice" });
+
   // A contact that floods notices: the receiver takes one a second and drops the rest.
   await mallory.stop();
   const { client, pipe } = await rawRojPipe(mallory, alice);
@@ -141,7 +150,9 @@ Deno.test("typing: an ephemeral session notice, rate-limited by the sender and b
     now += TYPING_TAKE_MS; // a second later, one more is taken
     await flood();
     assert.equal(shown().length, 2);
-    // A chat that is not ours with mallory is refused.
+    // A chat that is not ours with mallory is refused, and so is a group she is not in.
+    const group = alice.node.chat("climbers").id;
+    await assert.rejects(rpc.request("chat.typing", { chat: group }), /no such chat/);
     await assert.rejects(
       rpc.request("chat.typing", { chat: directChatId(alice.node.publicKey, bob.node.publicKey) }),
       /no such chat/,

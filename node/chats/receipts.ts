@@ -1,6 +1,7 @@
 /**
- * Read receipts and typing notices in direct chats: session frames, never
- * entries in a log, never sent through an anchor or a mailbox.
+ * Read receipts (direct chats) and typing notices (direct chats and groups):
+ * session frames, never entries in a log, never sent through an anchor or a
+ * mailbox.
  *
  * A receipt is "I have read your entries up to your #seq" (`chat.read`): the
  * seq is of the receiver's own entries, so it tells them nothing but "read"
@@ -11,7 +12,8 @@
  * theirs are shown (the newest is kept, and shows if they are turned on).
  *
  * Typing (`chat.typing`) is at most one notice per TYPING_SEND_MS per chat
- * from here, and a peer's notices beyond one per TYPING_TAKE_MS are dropped.
+ * from here (in a group, to each member with a session up here), and a
+ * peer's notices beyond one per TYPING_TAKE_MS in a chat are dropped.
  * Both are judged on the clock given (node/clock).
  */
 import type { ReceiptsView } from "../api/mod.ts";
@@ -19,6 +21,7 @@ import type { Clock } from "../clock/mod.ts";
 import type { ContactBook } from "../contacts/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
+import type { GroupBook } from "../groups/mod.ts";
 import { directChatId, toHex } from "../log/mod.ts";
 import { peerHas, RECEIPTS_FEATURE, type RpcSession, TYPING_FEATURE } from "../protocol/mod.ts";
 import type { PeerSession } from "../peers/mod.ts";
@@ -27,7 +30,7 @@ import type { ChatDirectory } from "./chat_directory.ts";
 
 /** Least time between two typing notices this node sends in one chat, in ms. */
 export const TYPING_SEND_MS = 3000;
-/** Least time between two typing notices taken from one peer, in ms (more are dropped). */
+/** Least time between two typing notices taken from one peer in one chat, in ms (more are dropped). */
 export const TYPING_TAKE_MS = 1000;
 
 export interface ReceiptsDeps {
@@ -36,6 +39,7 @@ export interface ReceiptsDeps {
   readonly clock: Clock;
   readonly bus: EventBus;
   readonly contacts: ContactBook;
+  readonly groups: GroupBook;
   readonly directory: ChatDirectory;
   /** The live session with a contact, if any. */
   session(peer: Uint8Array): (PeerSession & { readonly anchor: boolean }) | undefined;
@@ -50,7 +54,7 @@ export class Receipts {
   readonly #readBy = new Map<string, number>();
   /** chat id → when we last sent a typing notice. */
   readonly #typingSent = new Map<string, number>();
-  /** peer hex → when we last took a typing notice. */
+  /** peer hex/chat id → when we last took a typing notice from them there. */
   readonly #typingTaken = new Map<string, number>();
 
   private constructor(deps: ReceiptsDeps) {
@@ -145,20 +149,27 @@ export class Receipts {
   }
 
   /**
-   * Tells the contact of direct chat `chatName` we are typing, at most once
-   * per TYPING_SEND_MS; false when nothing was sent (throttled, offline, or
-   * not a contact's chat: typing notices go to direct chats only).
+   * Tells the contact of direct chat `chatName` (in a group: each member with
+   * a session up here) we are typing, at most once per TYPING_SEND_MS; false
+   * when nothing was sent (throttled, nobody online, or notes).
    */
   typing(chatName: string): boolean {
     const ref = this.#d.directory.chat(chatName);
-    if (ref.kind !== "direct" || !ref.peer) return false; // notes, groups: nobody to tell
-    const s = this.#d.session(ref.peer.publicKey);
-    if (!s || s.anchor || !peerHas(s.rpc.peerHello, TYPING_FEATURE)) return false;
+    const me = toHex(this.#d.me);
+    const to = ref.kind === "direct" && ref.peer
+      ? [ref.peer.publicKey]
+      : ref.kind === "group"
+      ? [...(this.#d.groups.get(ref.id)?.membership.members ?? new Map()).entries()]
+        .filter(([hex]) => hex !== me).map(([, m]) => m.key as Uint8Array)
+      : [];
+    const sessions = to.map((k) => this.#d.session(k))
+      .filter((s) => s && !s.anchor && !s.rpc.closed && peerHas(s.rpc.peerHello, TYPING_FEATURE));
+    if (sessions.length === 0) return false;
     const now = this.#d.clock.now();
     const last = this.#typingSent.get(ref.id);
     if (last !== undefined && now - last < TYPING_SEND_MS) return false;
     this.#typingSent.set(ref.id, now);
-    s.rpc.request("chat.typing", { chat: ref.id }).catch(() => {});
+    for (const s of sessions) s!.rpc.request("chat.typing", { chat: ref.id }).catch(() => {});
     return true;
   }
 
@@ -179,15 +190,21 @@ export class Receipts {
       return {};
     });
     rpc.handle("chat.typing", (p) => {
-      mustBeOurs(p.chat);
-      const hex = toHex(peer);
+      // Our direct chat, or a group both of us are in.
+      const g = p.chat === chat ? undefined : this.#d.groups.get(p.chat);
+      const members = g?.membership.members;
+      if (p.chat !== chat && !(members?.has(toHex(peer)) && members.has(toHex(this.#d.me)))) {
+        throw new RojError("not_found", "no such chat");
+      }
+      const k = `${toHex(peer)}/${p.chat}`;
       const now = this.#d.clock.now();
-      const last = this.#typingTaken.get(hex);
+      const last = this.#typingTaken.get(k);
       if (last !== undefined && now - last < TYPING_TAKE_MS) return {};
       if (this.#typingTaken.size >= 4096) this.#typingTaken.clear();
-      this.#typingTaken.set(hex, now);
-      const ref = this.#d.directory.byId(chat);
-      if (ref?.peer) this.#d.bus.emit({ type: "typing", chat: ref.name, who: ref.peer.name });
+      this.#typingTaken.set(k, now);
+      const ref = this.#d.directory.byId(p.chat);
+      const who = this.#d.contacts.get(peer)?.name;
+      if (ref && who) this.#d.bus.emit({ type: "typing", chat: ref.name, who });
       return {};
     });
   }

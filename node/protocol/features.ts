@@ -49,8 +49,8 @@ export const RELAY_FEATURE = "relay";
  */
 export const RECEIPTS_FEATURE = "receipts";
 /**
- * Takes typing notices (`chat.typing`): ephemeral session frames, never
- * stored, rate-limited both ways. Listed by every node that runs chats.
+ * Takes typing notices (`chat.typing`, direct chats and groups): ephemeral
+ * session frames, never stored, rate-limited both ways. Listed by every node that runs chats.
  * Since protocol 1 (the receipts step).
  */
 export const TYPING_FEATURE = "typing";

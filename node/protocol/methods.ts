@@ -183,7 +183,7 @@ export const schemas = {
     params: z.object({ chat: chatId, seq: z.number().int().min(1).max(2 ** 53 - 1) }),
     result: z.object({}),
   },
-  /** I am typing in our direct chat (ephemeral; the receiver drops notices that come too often). */
+  /** I am typing in our direct chat or a group we are both in (ephemeral; too many are dropped). */
   "chat.typing": {
     params: z.object({ chat: chatId }),
     result: z.object({}),
