@@ -122,6 +122,18 @@ Deno.test("OpenSSH sftp: a member reads its group decrypted and appends messages
       0,
     );
     assert.equal(await count(), before);
+
+    // A reaction bob signed and encrypted like a message: taken, and folded onto its target.
+    const welcome = (await a.node.call("read", { chat: "climbers" }))
+      .find((m) => m.body === "welcome bob")!;
+    const react = JSON.stringify({ to: welcome.hash, emoji: "👍" });
+    const reaction = await lineBy(a.node, id, b.node, "react", await sealedText(b.node, id, react));
+    await Deno.writeTextFile(`${work}/g.log`, base + reaction + "\n");
+    const took = await sftp(bobKey, a.node, "put -a g.log /chats/climbers.log\n", work);
+    assert.equal(took.code, 0, took.stderr);
+    const after = (await a.node.call("read", { chat: "climbers" }))
+      .find((m) => m.hash === welcome.hash)!;
+    assert.deepEqual(after.reactions, [{ emoji: "👍", authors: ["bob"], mine: false }]);
   } finally {
     await Deno.remove(work, { recursive: true });
   }

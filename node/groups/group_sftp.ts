@@ -7,10 +7,12 @@
  * decrypted body: messages/message_body.ts). Membership changes carry their
  * sentence.
  *
- * Appending: a line must be a message (type "msg") signed by the reader, in
- * this group, encrypted to the group's current key (the epoch sealed to
- * exactly the current members, which the reader holds). Anything else is
- * refused with a reason, and the node stores none of the lines.
+ * Appending: a line must be a message (type "msg", or a reply, edit,
+ * retraction or reaction, which messages/fold then judges like any other)
+ * signed by the reader, in this group, encrypted to the group's current key
+ * (the epoch sealed to exactly the current members, which the reader holds).
+ * Anything else is refused with a reason, and the node stores none of the
+ * lines.
  */
 import { RojError } from "../errors.ts";
 import { fingerprint } from "../identity/mod.ts";
@@ -61,8 +63,11 @@ export async function checkGroupAppend(
   if (!g?.membership.members.has(hex)) {
     throw new RojError("refused", "you are not a member of this group");
   }
-  if (e.type !== "msg") {
-    throw new RojError("refused", "only messages (type msg) may be appended to a group");
+  if (!CONTENT_TYPES.has(e.type)) {
+    throw new RojError(
+      "refused",
+      "only messages (msg, reply) and edits, retractions and reactions may be appended to a group",
+    );
   }
   const epoch = messageEpoch(e.body);
   if (!epoch) throw new RojError("bad_input", "the body is not an encrypted group message");
