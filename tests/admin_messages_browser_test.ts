@@ -4,7 +4,8 @@
  * done on alice's page and bob's page shows it live, without a reload; the
  * edit's history is one click away; the same forms work with JavaScript off;
  * the strict CSP holds (a violation is a console error, which fails the
- * test). Screenshots go to test-artifacts/admin/messages-*.png.
+ * test); read receipts turned off and on again from the receipts page.
+ * Screenshots go to test-artifacts/admin/messages-*.png and receipts-*.png.
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
@@ -120,5 +121,66 @@ Deno.test({
   } finally {
     await browser?.close();
     for (const a of admins) await a.close();
+  }
+});
+
+Deno.test({
+  name: "admin: read receipts off from the page stops them both ways; on again shows them",
+  ignore: !HAVE_CHROMIUM,
+}, async () => {
+  await using alice = await startTestNode("alice", { host: "127.0.0.2" });
+  await using bob = await startTestNode("bob", { host: "127.0.0.3" });
+  await befriend(alice, bob);
+  const admin = await startAdmin({ api: bob.node, host: "127.0.0.3", port: 0 });
+  let browser: Browser | undefined;
+  const problems: string[] = [];
+  try {
+    browser = await launchChromium();
+    const ctx = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+    ctx.setDefaultTimeout(10_000);
+    const page = await watchedPage(ctx, problems);
+    await page.goto(admin.url);
+    await page.goto(new URL("/identity", admin.origin).href);
+    await page.getByRole("link", { name: "Read receipts" }).click();
+    await page.locator('[data-receipts="on"]').waitFor();
+    await page.locator('[data-receipts-for="alice"][data-on="true"]').waitFor();
+    await page.getByRole("button", { name: "Turn off for everyone" }).click();
+    await page.locator('[data-receipts="off"]').waitFor();
+    await screenshot(page, "receipts-off");
+
+    // Bob opens the chat (which reads it): alice gets no receipt ...
+    const m = await alice.node.call("send", { chat: "bob", text: "did you read this?" });
+    await bob.waitFor((e) => e.type === "message" && e.message.hash === m.hash);
+    await page.goto(new URL("/chats/alice", admin.origin).href);
+    await live(page);
+    let at = alice.events.length;
+    const ping = await bob.node.call("send", { chat: "alice", text: "ping" });
+    await alice.waitFor((e) => e.type === "message" && e.message.body === "ping", 10_000, at);
+    const stateAtAlice = async () =>
+      (await alice.node.call("read", { chat: "bob" })).find((x) => x.hash === m.hash)!.state;
+    assert.equal(await stateAtAlice(), "delivered");
+    assert.ok(!alice.events.slice(at).some((e) => e.type === "read"));
+    // ... and alice's receipt for ping (she read it just now) is not shown on bob's page.
+    await alice.node.call("send", { chat: "bob", text: "pong" });
+    await page.locator(".msg", { hasText: "pong" }).waitFor();
+    assert.equal(
+      await page.locator(`.msg[data-id="${ping.id}"]`).getAttribute("data-state"),
+      "delivered",
+    );
+
+    // On again from the page: alice sees hers read, and bob's page shows ping read.
+    at = alice.events.length;
+    await page.goto(new URL("/receipts", admin.origin).href);
+    await page.getByRole("button", { name: "Turn on" }).click();
+    await page.locator('[data-receipts="on"]').waitFor();
+    await alice.waitFor((e) => e.type === "read" && e.seq >= m.seq, 10_000, at);
+    assert.equal(await stateAtAlice(), "read");
+    await page.goto(new URL("/chats/alice", admin.origin).href);
+    await page.locator(`.msg[data-id="${ping.id}"][data-state="read"]`).waitFor();
+    await screenshot(page, "receipts-on-read");
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser?.close();
+    await admin.close();
   }
 });
