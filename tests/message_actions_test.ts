@@ -100,6 +100,9 @@ Deno.test("CLI: reply, edit, react, delete for everyone, seen live by the other 
     assert.equal(unread, 0, "reactions are no messages to read");
     assert.equal((await cliRun(["react", "alice", sent.id, "--remove", ...B])).code, 0);
     await nextView(alice, hash, (m) => m.reactions === undefined);
+    // `--last 1` is the newest message, though the newest entries are reactions.
+    const newest = await alice.node.call("read", { chat: "bob", last: 1 });
+    assert.deepEqual(newest.map((m) => m.body), ["hi back"]);
     const notEmoji = await cliRun(["react", "alice", sent.id, "ok", ...B]);
     assert.equal(notEmoji.code, 2, notEmoji.stderr);
 

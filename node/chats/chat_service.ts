@@ -26,6 +26,9 @@ import { type ChatRef, memberNamer, messageView, type Viewer } from "../views/mo
 import type { ChatDirectory } from "./chat_directory.ts";
 import { type Annotation, targetOf } from "./message_target.ts";
 
+/** The most entries `read` looks back over for `last` messages. */
+const MAX_LAST = 200_000;
+
 export interface ChatServiceDeps {
   readonly me: Uint8Array;
   readonly myName: string;
@@ -310,10 +313,20 @@ export class ChatService {
   /** A chat's messages; marks it read unless `markRead` is false. */
   async read(name: string, options: { last?: number; markRead?: boolean }): Promise<MessageView[]> {
     const chat = this.#d.directory.chat(name);
-    const entries = await this.#d.log.read(
+    let entries = await this.#d.log.read(
       chat.id,
       options.last !== undefined ? { last: options.last } : {},
     );
+    let views = await this.views(chat, entries);
+    // Edits and reactions are entries but no messages: read further back for `last` messages.
+    for (
+      let want = options.last, take = want ?? 0;
+      want !== undefined && views.length < want && entries.length === take && take < MAX_LAST;
+    ) {
+      take = Math.min(take * 2, MAX_LAST);
+      entries = await this.#d.log.read(chat.id, { last: take });
+      views = (await this.views(chat, entries)).slice(-want);
+    }
     if (options.markRead !== false && entries.length > 0) {
       const kv = this.#d.store.kv;
       const clock = await kv.get<number>(keys.chatClock(chat.id));
@@ -327,7 +340,7 @@ export class ChatService {
         if (head) await this.#outlets.readDirect(chat.peer.publicKey, head.seq);
       }
     }
-    return await this.views(chat, entries);
+    return views;
   }
 
   async #unread(chat: ChatRef): Promise<number> {
