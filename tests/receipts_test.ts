@@ -6,7 +6,7 @@
  * rate-limited by the sender and by the receiver.
  */
 import assert from "node:assert/strict";
-import { befriend, rawRojPipe, startTestNode, type TestNode } from "../testing/nodes.ts";
+import { befriend, rawRojPipe, startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import { cliRun } from "../testing/cli_run.ts";
 import { controlSocketPath, serveControl } from "../node/control/mod.ts";
 import type { MessageView, NodeEvent } from "../node/api/mod.ts";
@@ -106,11 +106,24 @@ Deno.test("typing: an ephemeral session notice, rate-limited by the sender and b
   await befriend(alice, mallory);
   const from = bob.events.length;
   const ctl = await serveControl(controlSocketPath(alice.dir), alice.node);
+  const bobCtl = await serveControl(controlSocketPath(bob.dir), bob.node);
   try {
+    // Bob follows the chat: `read --follow` says on stderr who is typing.
+    let stop: (() => void) | null = null;
+    let said = "";
+    const follow = cliRun(["read", "alice", "--follow", "--data", bob.dir], {
+      err: (t) => (said += t),
+      onInterrupt: (s) => ((stop = s), () => {}),
+    });
+    await until(() => stop !== null, 5000, "bob's follow");
     const typed = await cliRun(["typing", "bob", "--data", alice.dir]);
     assert.deepEqual(typed, { code: 0, stdout: "sent\n", stderr: "" });
+    await until(() => said.includes("alice is typing…"), 5000, "the typing line");
+    stop!();
+    assert.equal((await follow).code, 0);
   } finally {
     await ctl.close();
+    await bobCtl.close();
   }
   const ev = await bob.waitFor((e) => e.type === "typing", 10_000, from);
   assert.deepEqual(ev, { type: "typing", chat: "alice", who: "alice" });
