@@ -35,9 +35,13 @@ import { appendEvents } from "./events_file.ts";
 import { entryLine, messageLine } from "./format.ts";
 import { addNodeCommands, noteViaNode, readViaNode, tryControl } from "./commands_node.ts";
 import { addGroupCommands } from "./commands_group.ts";
+import { addIdentityCommands } from "./commands_identity.ts";
+import { addVerifyCommands } from "./commands_verify.ts";
+import { addBackupCommands } from "./commands_backup.ts";
+import { addIntroCommands } from "./commands_intro.ts";
 import { addMessageCommands } from "./commands_messages.ts";
 import { type CliIo, stdio } from "./io.ts";
-import { dataOption, parsePositive } from "./options.ts";
+import { agentOptions, dataOption, parsePositive } from "./options.ts";
 import { parseDuration } from "./duration.ts";
 import { EXIT, exitCodeOf } from "./exit_codes.ts";
 import { asRojError, debugText, failureJson, failureLine, wantsJson } from "./failure.ts";
@@ -55,7 +59,11 @@ async function withNode<T>(
   io: CliIo,
   fn: (node: RojNode) => Promise<T>,
 ): Promise<T> {
-  const node = await RojNode.open({ dataDir: resolveDataDir(opts.data), ask: askPassphrase });
+  const node = await RojNode.open({
+    dataDir: resolveDataDir(opts.data),
+    ask: askPassphrase,
+    ...agentOptions(),
+  });
   sayTightened(io, node.profile.tightened);
   try {
     return await fn(node);
@@ -158,14 +166,41 @@ export function buildCli(io: CliIo = stdio): Command {
       "adopt an existing OpenSSH ed25519 key instead of making one; it stays where it is",
     )
     .option("--passphrase", "protect the new key with a passphrase (asked for; or $ROJ_PASSPHRASE)")
+    .option(
+      "--agent",
+      "use a key held in ssh-agent ($SSH_AUTH_SOCK): its only ed25519 key, or the one --key names " +
+        "(its .pub will do); no private key is written. Without --agent, a --key the agent holds " +
+        "is used from the agent",
+    )
     .option("--json", "print the result as JSON")
     .action(
       async (
-        opts: { data?: string; name?: string; key?: string; passphrase?: boolean; json?: boolean },
+        opts: {
+          data?: string;
+          name?: string;
+          key?: string;
+          passphrase?: boolean;
+          agent?: boolean;
+          json?: boolean;
+        },
       ) => {
         const dir = resolveDataDir(opts.data);
         if (opts.name !== undefined) checkName(opts.name);
+        const socket = agentOptions().agentSocket;
+        if (opts.agent && socket === undefined) {
+          throw new RojError(
+            "agent_unavailable",
+            "--agent needs a running ssh-agent, and SSH_AUTH_SOCK is not set",
+          );
+        }
+        if (opts.agent && opts.passphrase) {
+          throw new RojError(
+            "usage",
+            "--passphrase protects a new key file; with --agent there is none",
+          );
+        }
         const profile = await initProfile(dir, {
+          ...(socket !== undefined ? { agent: { socket, required: opts.agent === true } } : {}),
           ...(opts.name !== undefined ? { name: opts.name } : {}),
           ...(opts.key !== undefined ? { adoptKey: opts.key } : {}),
           ...(opts.passphrase ? { passphrase: await askPassphrase("new passphrase") } : {}),
@@ -174,12 +209,23 @@ export function buildCli(io: CliIo = stdio): Command {
         profile.store.close();
         sayTightened(io, profile.tightened);
         const line = fingerprintLine(profile.keyPair.publicKey, profile.name);
+        const inAgent = profile.keyInAgent;
         if (opts.json) {
           io.out(
-            JSON.stringify({ dataDir: dir, name: profile.name, fingerprint: line.split(" ")[1] }) +
-              "\n",
+            JSON.stringify({
+              dataDir: dir,
+              name: profile.name,
+              fingerprint: line.split(" ")[1],
+              ...(inAgent ? { keyInAgent: true } : {}),
+            }) + "\n",
           );
-        } else io.out(`created identity ${profile.name} in ${dir}\n${line}\n`);
+        } else {
+          io.out(
+            `created identity ${profile.name} in ${dir}${
+              inAgent ? " (the key stays in ssh-agent)" : ""
+            }\n${line}\n`,
+          );
+        }
       },
     );
 
@@ -226,7 +272,7 @@ export function buildCli(io: CliIo = stdio): Command {
     .summary('print a chat ("notes" is your note-to-self chat); --follow for new messages')
     .description(
       'print a chat in order ("notes" is your note-to-self chat); own messages are marked' +
-        " ✓ delivered or · stored (not yet delivered)",
+        " ✓ delivered, → at an anchor for them (1:1 mail, not yet delivered) or · stored",
     )
     .argument("<chat>", "chat name")
     .addOption(dataOption())
@@ -245,6 +291,10 @@ export function buildCli(io: CliIo = stdio): Command {
 
   addNodeCommands(program, io);
   addGroupCommands(program, io);
+  addIdentityCommands(program, io);
+  addVerifyCommands(program, io);
+  addBackupCommands(program, io);
+  addIntroCommands(program, io);
   addMessageCommands(program, io);
 
   program.command("export")
@@ -291,6 +341,10 @@ export function buildCli(io: CliIo = stdio): Command {
       "do not relay for others: contacts behind NAT cannot reach each other through this node",
     )
     .option(
+      "--no-carry",
+      "hold no 1:1 mail for others: contacts of yours who are never online together cannot leave it with you",
+    )
+    .option(
       "--no-upnp",
       "ask the home router for no port mapping (UPnP-IGD / NAT-PMP); by default the listen port is mapped where the router offers it",
     )
@@ -324,6 +378,7 @@ export function buildCli(io: CliIo = stdio): Command {
           advertise?: string[];
           passive?: boolean;
           relay: boolean;
+          carry: boolean;
           punch: boolean;
           upnp: boolean;
           lan: boolean;
@@ -384,12 +439,14 @@ export function buildCli(io: CliIo = stdio): Command {
         const node = await RojNode.open({
           dataDir: dir,
           ask: askPassphrase,
+          ...agentOptions(),
           log: logOut,
           listen,
           advertise,
           passive: opts.passive ?? false,
           mailbox,
           relay: { enabled: opts.relay !== false },
+          carry: opts.carry !== false,
           quic: opts.punch !== false,
           portMap: opts.upnp !== false,
           ...testPortMapLease(),

@@ -235,7 +235,8 @@ export function qrText(text: string): string | null {
 export function addNodeCommands(program: Command, io: CliIo): void {
   program.command("send")
     .description(
-      "send a message to a chat; prints delivered once the peer holds it, or stored if it has not got it within --wait",
+      "send a message to a chat; prints delivered once the peer holds it, at-anchor once an anchor holds it for them," +
+        " or stored if neither happened within --wait",
     )
     .argument("<chat>", "chat name (a contact's name for a direct chat, or a group's name)")
     .argument("<text>", "the message")

@@ -35,6 +35,7 @@ export const EXIT_CODES: Readonly<Record<RojErrorCode, number>> = {
   // Retryable like the two above: the peer or node is there but overloaded.
   busy: EXIT.unreachable,
   refused: EXIT.refused,
+  identity_conflict: EXIT.refused,
   internal: EXIT.internal,
   not_found: EXIT.failed,
   exists: EXIT.failed,
@@ -50,6 +51,9 @@ export const EXIT_CODES: Readonly<Record<RojErrorCode, number>> = {
   seal_failed: EXIT.failed,
   protocol: EXIT.failed,
   unknown_method: EXIT.failed,
+  // The node will not sign while its ssh-agent is gone: a write is refused, reads go on.
+  agent_unavailable: EXIT.refused,
+  key_unsupported: EXIT.failed,
 };
 
 /** The exit status for a failure with `code`. */

@@ -44,10 +44,19 @@ export function entryLine(e: Entry, author: string): string {
   return `${shortTime(e.ts)}  ${escapeControl(author)}  ${bodyText(e.body)}`;
 }
 
-/** The marker shown after the author of an own message: ✓✓ read, ✓ delivered, · stored. */
+/**
+ * The marker shown after the author of an own message: ✓✓ read, ✓ delivered,
+ * → held at an anchor for them (1:1 mail), · stored.
+ */
 export function stateMarker(m: Pick<MessageView, "mine" | "state" | "chat">): string {
   if (!m.mine || m.chat === "notes") return "";
-  return m.state === "read" ? "✓✓" : m.state === "delivered" ? "✓" : "·";
+  return m.state === "read"
+    ? "✓✓"
+    : m.state === "delivered"
+    ? "✓"
+    : m.state === "at-anchor"
+    ? "→"
+    : "·";
 }
 
 /** Digits of a message's id that `roj read` shows (edit, delete, react and --reply take them). */
@@ -147,12 +156,13 @@ export function chatLines(chats: readonly ChatView[]): string[] {
   ]));
 }
 
-/** `roj contacts`: name, fingerprint, online or offline, last seen, addresses. */
+/** `roj contacts`: name, fingerprint, verified, online or offline, last seen, addresses. */
 export function contactLines(contacts: readonly ContactView[], now: number = Date.now()): string[] {
   if (contacts.length === 0) return ["(no contacts yet; add one with `roj add <invite>`)"];
   return table(contacts.map((c) => [
     escapeControl(c.name),
     c.fingerprint,
+    c.verified ? "verified" : "unverified",
     c.online ? "online" : "offline",
     c.online ? "seen now" : `seen ${relativeTime(c.lastSeen, now)}`,
     c.addresses.length ? c.addresses.map(escapeControl).join(", ") : "(no address known)",
@@ -180,10 +190,21 @@ export function progressText(c: CatchUpView): string {
   } of ${c.total.toLocaleString("en")} entries (${pct}%)`;
 }
 
+/** The identity guard's state in one line (`roj status`, `roj identity status`), or null: nothing to say. */
+export function identityText(v: StatusView["identity"]): string | null {
+  if (v?.conflict) return escapeControl(v.conflict.message);
+  if (v && v.rebasing.length > 0) {
+    return `re-basing ${v.rebasing.map(escapeControl).join(", ")}: waiting for the contact's copy`;
+  }
+  return null;
+}
+
 /** `roj status`. */
 export function statusLines(s: StatusView): string[] {
+  const identity = identityText(s.identity);
   return [
     `${escapeControl(s.name)} ${s.fingerprint}`,
+    ...(identity ? [`identity: ${identity}`] : []),
     ...table([
       ["data:", s.dataDir],
       ["listening:", s.listen.length ? s.listen.join(", ") : "(not listening)"],
@@ -198,6 +219,14 @@ export function statusLines(s: StatusView): string[] {
             ? [["group mail held:", `${s.mailbox.boxes} boxes, ${formatBytes(s.mailbox.bytes)}`]]
             : []),
         ]
+        : []),
+      ...(s.carrying
+        ? [[
+          "1:1 mail carried:",
+          `${s.carrying.boxes} boxes, ${
+            formatBytes(s.carrying.bytes)
+          } (for contacts; --no-carry: none)`,
+        ]]
         : []),
       ...(s.reachable !== undefined
         ? [[
@@ -224,6 +253,14 @@ export function statusLines(s: StatusView): string[] {
         ]]
         : []),
       ...(s.portMap ? [["port mapping:", portMapText(s.portMap)]] : []),
+      ...(s.agent
+        ? [[
+          "ssh-agent:",
+          s.agent.available
+            ? `signing (${escapeControl(s.agent.socket)})`
+            : `gone: not signing, writes refused (${escapeControl(s.agent.reason ?? "")})`,
+        ]]
+        : []),
       ...(s.catchingUp ?? []).map((c) => [
         "catching up:",
         progressText(c),

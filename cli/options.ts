@@ -26,3 +26,15 @@ export function parsePositive(value: string, max = Number.MAX_SAFE_INTEGER): num
   }
   return n;
 }
+
+/**
+ * The ssh-agent's socket from $SSH_AUTH_SOCK, as node options: for an
+ * identity whose key is in the agent (`roj init --agent`).
+ */
+export function agentOptions(): { agentSocket?: string } {
+  let socket: string | undefined;
+  try {
+    socket = Deno.env.get("SSH_AUTH_SOCK");
+  } catch { /* not allowed to read it: no agent */ }
+  return socket ? { agentSocket: socket } : {};
+}

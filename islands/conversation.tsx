@@ -11,7 +11,7 @@ import { callApi } from "./_api.ts";
 import { type LiveState, onEvents } from "./_events.ts";
 import { LiveNote } from "./_live.tsx";
 import { formatTime, isoTime } from "./_format.ts";
-import { laterState, MessageActions, MessageBody, useTyping } from "./message_parts.tsx";
+import { MessageActions, MessageBody, useTyping } from "./message_parts.tsx";
 
 export interface ConversationProps {
   chat: string;
@@ -34,21 +34,43 @@ export function mergeMessages(list: MessageView[], incoming: MessageView[]): Mes
   let appended = false;
   for (const m of incoming) {
     const old = byKey.get(keyOf(m));
-    // A state already seen ("delivered", "read") is never taken back by an older copy.
-    byKey.set(keyOf(m), old ? { ...m, state: laterState(old.state, m.state) } : m);
+    // A state already seen is never taken back by an older copy (stored < at-anchor < delivered < read).
+    byKey.set(keyOf(m), old && rank(old) > rank(m) ? { ...m, state: old.state } : m);
     if (!old) appended = true;
   }
   const out = [...byKey.values()];
   return appended ? out.sort((a, b) => a.lamport - b.lamport) : out;
 }
 
+const RANK: Record<MessageView["state"], number> = {
+  received: 0,
+  stored: 1,
+  "at-anchor": 2,
+  delivered: 3,
+  read: 4,
+};
+const rank = (m: MessageView) => RANK[m.state];
+
+/** Own messages up to `seq` raised to `state`, where that is further along. */
+function raise(list: MessageView[], seq: number, state: MessageView["state"]): MessageView[] {
+  return list.map((m) =>
+    m.mine && m.seq <= seq && m.state !== "received" && RANK[state] > rank(m) ? { ...m, state } : m
+  );
+}
+
 function stateLabel(m: MessageView): { text: string; title: string } | null {
   if (!m.mine || m.state === "received") return null;
-  return m.state === "read"
-    ? { text: "✓✓ read", title: "they have read it (their read receipt says so)" }
-    : m.state === "delivered"
-    ? { text: "✓ delivered", title: "their node has it" }
-    : { text: "· stored", title: "stored here, not yet delivered" };
+  if (m.state === "read") {
+    return { text: "✓✓ read", title: "they have read it (their read receipt says so)" };
+  }
+  if (m.state === "delivered") return { text: "✓ delivered", title: "their node has it" };
+  if (m.state === "at-anchor") {
+    return {
+      text: "→ at anchor",
+      title: "an anchor you both use, or a friend of both, holds it for them",
+    };
+  }
+  return { text: "· stored", title: "stored here, not yet delivered" };
 }
 
 export function Conversation(props: ConversationProps) {
@@ -77,17 +99,13 @@ export function Conversation(props: ConversationProps) {
             callApi("read", { chat, last: 1 }).catch(() => {});
           }
         } else if (e.type === "read" && e.chat === chat) {
-          setMessages((list) =>
-            list.map((m) => m.mine && m.seq <= e.seq ? { ...m, state: "read" } : m)
-          );
+          setMessages((list) => raise(list, e.seq, "read"));
         } else if (e.type === "typing" && e.chat === chat) {
           typing.seen(e.who);
         } else if (e.type === "delivered" && e.chat === chat) {
-          setMessages((list) =>
-            list.map((m) =>
-              m.mine && m.seq <= e.seq && m.state === "stored" ? { ...m, state: "delivered" } : m
-            )
-          );
+          setMessages((list) => raise(list, e.seq, "delivered"));
+        } else if (e.type === "direct-mail" && e.op === "deposited" && e.chat === chat) {
+          setMessages((list) => raise(list, e.seq, "at-anchor"));
         }
       },
       resync,

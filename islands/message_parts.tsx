@@ -15,19 +15,6 @@ import { formatTime, isoTime } from "./_format.ts";
 /** The reactions offered with one click. */
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"] as const;
 
-/** How far each state is along; a view never goes back to an earlier one. */
-const STATE_RANK: Record<MessageView["state"], number> = {
-  received: 0,
-  stored: 1,
-  delivered: 2,
-  read: 3,
-};
-
-/** The later of two states of one message (an older copy never takes "read" back). */
-export function laterState(a: MessageView["state"], b: MessageView["state"]): MessageView["state"] {
-  return STATE_RANK[a] >= STATE_RANK[b] ? a : b;
-}
-
 /** The reply quote, the text, "edited" with its history, or "deleted for everyone"; reactions. */
 export function MessageBody({ m }: { m: MessageView }) {
   if (m.deleted) {

@@ -29,10 +29,20 @@ export const ROJ_ERROR_CODES = [
   "no_node",
   "unreachable",
   "refused",
+  /**
+   * This node's identity also writes on another node (a copied data folder or
+   * key), and this node's entries were not the ones its contacts took: it
+   * writes nothing until `roj identity resolve` (node/identity_guard).
+   */
+  "identity_conflict",
   "timeout",
   "protocol",
   "busy",
   "unknown_method",
+  /** The key is in ssh-agent and the agent is gone or no longer holds it: nothing can be signed. */
+  "agent_unavailable",
+  /** A key of a type Roj cannot use (a FIDO key in the agent). */
+  "key_unsupported",
   /** A bug: something failed that should not have. */
   "internal",
 ] as const;

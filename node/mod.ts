@@ -29,3 +29,9 @@ export { type Endpoint, formatEndpoint, parseEndpoint } from "./transport/mod.ts
 export { type IpKind, ipKindOf, parseIp } from "./ip/mod.ts";
 export { type Invite, parseInvite } from "./contacts/mod.ts";
 export { escapeControl, escapeLines, jsonLine } from "./text/mod.ts";
+export {
+  type BackupSummary,
+  restoreBackup,
+  type RestoreSummary,
+  writeBackup,
+} from "./backup/mod.ts";

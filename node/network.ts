@@ -80,7 +80,8 @@ export class Network {
       passive: this.#o.passive,
       punch: this.#quic !== undefined,
       relay: relaying,
-    });
+      carry: this.#o.carry,
+    }).filter((f) => !this.#o.omitFeatures.includes(f));
   }
 
   /** Whether `key` announced itself on our LAN from `host` (node/lan). */
@@ -113,6 +114,7 @@ export class Network {
     relay.start(o.relay, o.relay);
     const server = this.#server = await listenSsh({
       keyPair: this.#parts.keyPair,
+      signer: this.#parts.signer,
       host: o.listen.host,
       port: o.listen.port,
       authorize: (u, k) => this.#hooks.authorize(u, k),

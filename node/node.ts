@@ -5,13 +5,14 @@
  * control socket and the web admin) is served by the handlers table. Holds no
  * module-level state, so several nodes can live in one process.
  */
-import { delay, systemClock } from "./clock/mod.ts";
+import { delay, systemClock, type TimerId } from "./clock/mod.ts";
 import type { Method, NodeApi, NodeEvent, Params, Results } from "./api/mod.ts";
-import { ContactBook, InviteRegistry } from "./contacts/mod.ts";
+import { agreeKeys, ContactBook, InviteRegistry } from "./contacts/mod.ts";
 import { GroupBook } from "./groups/mod.ts";
 import { type CallMethod, dispatch } from "./handlers/mod.ts";
 import { openProfile, type Profile } from "./home/mod.ts";
 import {
+  type AgentState,
   createSigner,
   createVerifierPool,
   fingerprint,
@@ -42,6 +43,7 @@ export class RojNode implements NodeApi {
   readonly #verifier: VerifierPool;
   readonly #s: Services;
   #closing = false;
+  #agentTimer: TimerId | undefined;
 
   private constructor(
     o: ResolvedOptions,
@@ -64,18 +66,36 @@ export class RojNode implements NodeApi {
   /** Opens the node in an initialised data folder. @throws {RojError} */
   static async open(options: NodeOptions): Promise<RojNode> {
     const o = resolveOptions(options);
-    const profile = await openProfile(o.dataDir, o.ask);
+    // The bus comes later, with the services; until then a change is only kept in the state.
+    let agentChanged = (_: AgentState) => {};
+    const profile = await openProfile(
+      o.dataDir,
+      o.ask,
+      o.agentSocket === undefined
+        ? undefined
+        : { socket: o.agentSocket, onChange: (state) => agentChanged(state) },
+    );
     const verifier = createVerifierPool();
     try {
-      const signer = await createSigner(profile.keyPair);
+      const signer = profile.agent ?? await createSigner(profile.keyPair);
       const log = new ChatLog(profile.store, { verifier, clock: o.clock });
       const contacts = await ContactBook.open(profile.store);
       const invites = await InviteRegistry.open(profile.store, o.clock.now(), o.clock);
-      const groups = await GroupBook.open(profile.store, log, profile.keyPair);
-      const books = { signer, log, contacts, invites, groups };
+      const agreeKeyOf = agreeKeys(profile.keyPair, contacts);
+      const groups = await GroupBook.open(profile.store, log, profile.keyPair, agreeKeyOf);
+      const books = { signer, agreeKeyOf, log, contacts, invites, groups };
       const s = await wire(o, profile, books, verifier, VERSION);
+      agentChanged = (state) => {
+        s.bus.say(
+          state.available
+            ? "ssh-agent holds the key again: signing again"
+            : `ssh-agent cannot sign (${state.reason}): nothing can be sent until it is back; reading goes on`,
+        );
+        s.bus.emit({ type: "agent", socket: o.agentSocket!, ...state });
+      };
       return new RojNode(o, profile, books, verifier, s);
     } catch (err) {
+      profile.agent?.close();
       verifier.close();
       profile.store.close();
       throw err;
@@ -139,8 +159,11 @@ export class RojNode implements NodeApi {
    * @throws {RojError} bad_input when the address cannot be listened on.
    */
   async start(): Promise<void> {
+    this.#watchAgent();
     await this.#s.network.start();
     this.#s.anchorMailbox?.startSweeping();
+    this.#s.intros?.start();
+    this.#s.carryMailbox?.startSweeping();
     if (this.#o.passive) {
       this.#s.bus.say(
         `passive anchor: ${this.contacts.all().length} members, ${this.#s.discovery.sealed.size} sealed records held`,
@@ -164,22 +187,46 @@ export class RojNode implements NodeApi {
     return this.#s.mailbox.idle();
   }
 
+  /** Resolves when no exchange of 1:1 mail with an anchor is under way (tests). */
+  directMailIdle(): Promise<void> {
+    return this.#s.directMail.idle();
+  }
+
   /** Stops serving, closes every session, and closes the store. */
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
     const s = this.#s;
+    this.#o.clock.clearInterval(this.#agentTimer);
     s.discovery.close();
     s.anchorMailbox?.close();
+    s.carryMailbox?.close();
     s.mailbox.close();
+    s.directMail.close();
     s.groupService.close();
     s.addresses.close();
     s.relay.close();
+    s.intros?.close();
     await s.network.close(() => s.sessions.close());
     // Let pending commits settle before closing the store: real time, whatever the node's clock.
     await delay(systemClock, 10);
     await s.marks.close();
+    await s.anchored.close();
     this.#verifier.close();
+    this.profile.agent?.close();
     this.profile.store.close();
+  }
+
+  /** With the key in ssh-agent: looks for it now and then, so a gone or returned agent is told without waiting for a signature. */
+  #watchAgent(): void {
+    const agent = this.profile.agent;
+    if (!agent || this.#agentTimer !== undefined) return;
+    let checking = false;
+    this.#agentTimer = this.#o.clock.setInterval(() => {
+      if (checking || this.#closing) return;
+      checking = true;
+      agent.check().finally(() => checking = false);
+    }, this.#o.agentCheckMs);
+    this.#o.clock.unref(this.#agentTimer);
   }
 }

@@ -15,6 +15,10 @@ export interface NodeOptions {
   dataDir: string;
   /** Asked when the key is protected by a passphrase. */
   ask?: AskPassphrase;
+  /** The ssh-agent's socket ($SSH_AUTH_SOCK), for an identity whose key is there. @default none */
+  agentSocket?: string;
+  /** How often a key in ssh-agent is checked for (to notice the agent went or came back). @default 5000 */
+  agentCheckMs?: number;
   /** Time, timers and protocol randomness. @default systemClock */
   clock?: Clock;
   /** Only the time of `clock` replaced (a test's clock that jumps). @default clock.now */
@@ -31,6 +35,8 @@ export interface NodeOptions {
   interfacePollMs?: number;
   /** Timeout for each dial. @default 5000 */
   dialTimeoutMs?: number;
+  /** Carry 1:1 mail between contacts (`false` is `--no-carry`); never on an anchor. @default true */
+  carry?: boolean;
   /** A passive anchor's group mailbox bounds. @default DEFAULT_MAILBOX_LIMITS */
   mailbox?: Partial<MailboxLimits>;
   /** Serve QUIC on the listen port (UDP) and punch through NATs. @default true */
@@ -41,6 +47,8 @@ export interface NodeOptions {
   portMap?: boolean;
   /** Internal (tests): the lease asked of the router, renewed at half. @default 3_600_000 */
   portMapLeaseMs?: number;
+  /** Internal (tests): features left out of the hello, as a node of an older version would. @default [] */
+  omitFeatures?: readonly string[];
   /**
    * Find contacts on the same LAN by multicast announcements (node/lan); not
    * when listening on loopback. Off by default here so that tests stay off the
@@ -54,6 +62,8 @@ export interface NodeOptions {
 export interface ResolvedOptions {
   readonly dataDir: string;
   readonly ask: AskPassphrase | undefined;
+  readonly agentSocket: string | undefined;
+  readonly agentCheckMs: number;
   readonly clock: Clock;
   readonly log: (line: string) => void;
   readonly passive: boolean;
@@ -64,10 +74,13 @@ export interface ResolvedOptions {
   readonly dialTimeoutMs: number;
   /** Bounds over the mailbox's own defaults (mailbox/DEFAULT_MAILBOX_LIMITS). */
   readonly mailbox: Partial<MailboxLimits>;
+  /** Holds 1:1 mail between contacts (a person's node, not `--no-carry`). */
+  readonly carry: boolean;
   readonly quic: boolean;
   readonly relay: RelayOptions & RelayTiming;
   readonly portMap: boolean;
   readonly portMapLeaseMs: number | undefined;
+  readonly omitFeatures: readonly string[];
   /** Off on loopback and for anchors, whatever was asked. */
   readonly lan: boolean;
 }
@@ -89,6 +102,8 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
   return {
     dataDir: options.dataDir,
     ask: options.ask,
+    agentSocket: options.agentSocket,
+    agentCheckMs: options.agentCheckMs ?? 5000,
     clock,
     log: options.log ?? (() => {}),
     passive,
@@ -97,10 +112,12 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     interfacePollMs: options.interfacePollMs ?? 5000,
     dialTimeoutMs: options.dialTimeoutMs ?? 5000,
     mailbox: options.mailbox ?? {},
+    carry: !passive && (options.carry ?? true),
     quic: options.quic ?? true,
     relay: options.relay ?? {},
     portMap: options.portMap ?? false,
     portMapLeaseMs: options.portMapLeaseMs,
+    omitFeatures: options.omitFeatures ?? [],
     lan: (options.lan ?? false) && !passive && !LOOPBACK_HOST.test(listen.host),
   };
 }

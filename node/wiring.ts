@@ -11,32 +11,58 @@ import {
   ChatService,
   GroupService,
   Receipts,
+  RestoreGate,
   SessionSyncs,
   sftpViewFor,
 } from "./chats/mod.ts";
-import type { ContactBook, InviteRegistry } from "./contacts/mod.ts";
-import { Discovery } from "./discovery/mod.ts";
+import {
+  type AgreeKeyOf,
+  type ContactBook,
+  type InviteRegistry,
+  Verifications,
+} from "./contacts/mod.ts";
+import { Discovery, pairwise } from "./discovery/mod.ts";
 import { isRojError } from "./errors.ts";
+import { IdentityGuard, TWIN_WINDOW_MS } from "./identity_guard/mod.ts";
+import { directChatId } from "./log/mod.ts";
 import { EventBus } from "./events.ts";
 import type { GroupBook } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
 import type { Profile } from "./home/mod.ts";
 import { discoveryHost, type NodeParts, relayHost } from "./hosts/mod.ts";
-import { fingerprint, publicKeyLine, type Signer, type VerifierPool } from "./identity/mod.ts";
+import {
+  agreementKeyIsOwn,
+  agreementPublicKey,
+  fingerprint,
+  publicKeyLine,
+  type SyncSigner,
+  type VerifierPool,
+} from "./identity/mod.ts";
 import { InviteFlow } from "./invites/mod.ts";
+import { IntroService } from "./introductions/mod.ts";
 import type { ChatLog } from "./log/mod.ts";
 import {
   AnchorMailbox,
   anchorMailboxEvent,
+  CARRY_LIMITS,
+  DirectMail,
+  directMailEvent,
   GroupMailbox,
   mailboxEvent,
   MailboxStore,
 } from "./mailbox/mod.ts";
 import { Network } from "./network.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { MAILBOX_FEATURE, peerHas } from "./protocol/mod.ts";
+import {
+  CARRY_FEATURE,
+  DIRECT_MAIL_FEATURE,
+  encodeB64,
+  MAILBOX_FEATURE,
+  peerHas,
+} from "./protocol/mod.ts";
 import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
+import { keys } from "./store/mod.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
 import { contactView } from "./views/mod.ts";
 
@@ -45,7 +71,9 @@ const SELF_DIAL_MS = 3000;
 
 /** The books a node opens from its store before wiring. */
 export interface Books {
-  readonly signer: Signer;
+  readonly signer: SyncSigner;
+  /** The X25519 keys we and our contacts published (contacts/agreeKeys). */
+  readonly agreeKeyOf: AgreeKeyOf;
   readonly log: ChatLog;
   readonly contacts: ContactBook;
   readonly invites: InviteRegistry;
@@ -56,6 +84,7 @@ export interface Books {
 export interface Services {
   readonly bus: EventBus;
   readonly marks: DeliveryMarks;
+  readonly anchored: DeliveryMarks;
   readonly directory: ChatDirectory;
   readonly chats: ChatService;
   readonly syncs: SessionSyncs;
@@ -65,11 +94,15 @@ export interface Services {
   readonly addresses: OwnAddresses;
   readonly inviteFlow: InviteFlow;
   readonly mailbox: GroupMailbox;
+  readonly directMail: DirectMail;
   readonly anchorMailbox: AnchorMailbox | undefined;
+  /** A person's node that carries 1:1 mail between its contacts (not `--no-carry`). */
+  readonly carryMailbox: AnchorMailbox | undefined;
   readonly discovery: Discovery;
   readonly relay: Relay;
   readonly network: Network;
   readonly handlers: Handlers;
+  readonly intros: IntroService | undefined;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -83,7 +116,10 @@ export async function wire(
   const me = profile.keyPair.publicKey;
   const { clock } = o;
   const bus = new EventBus(o.log);
+  const verifications = await Verifications.open(profile.store, me);
+  const restoreGate = await RestoreGate.open(profile.store, me);
   const marks = new DeliveryMarks(profile.store.kv, { clock });
+  const anchored = new DeliveryMarks(profile.store.kv, { clock, key: keys.anchored });
   const directory = new ChatDirectory(me, b.contacts, b.groups);
   const chats = new ChatService({
     me,
@@ -92,12 +128,34 @@ export async function wire(
     log: b.log,
     store: profile.store,
     marks,
+    anchored,
     directory,
     contacts: b.contacts,
     groups: b.groups,
     bus,
+    restoreGate,
   });
-  b.log.onFork = (fork) => chats.forkSeen(fork);
+  const identity = await IdentityGuard.open({
+    me,
+    signer: b.signer,
+    log: b.log,
+    store: profile.store,
+    clock,
+    bus,
+    chatName: (id) => directory.byId(id)?.name ?? id,
+    // Both sides sync the chat afresh on a new session: the contact learns we hold none of ours.
+    resync: (id) =>
+      sessions.all().find((s) => directChatId(me, s.peer) === id)?.rpc.close("identity re-based"),
+    evidence: (id, seq) => syncs.evidence(id, seq).catch(() => {}),
+    written: (id) => {
+      const s = sessions.all().find((x) => directChatId(me, x.peer) === id);
+      if (s) pushDirect(id, s.peer);
+    },
+  });
+  b.log.onFork = (fork) => {
+    chats.forkSeen(fork);
+    identity.forkSeen(fork, directory.byId(fork.chat)?.name ?? "a contact");
+  };
   const progress = new CatchUpProgress(bus, clock, b.log, (id) => directory.byId(id)?.name);
   // The network, relay, cascade and group service are built below; closures reach them later.
   const addresses = new OwnAddresses({
@@ -115,6 +173,8 @@ export async function wire(
   });
   const sessions: SessionManager = new SessionManager({
     keyPair: profile.keyPair,
+    signer: b.signer,
+    ...(agreementKeyIsOwn(profile.keyPair) ? { agree: agreementPublicKey(profile.keyPair) } : {}),
     name: profile.name,
     clock,
     bus,
@@ -126,11 +186,17 @@ export async function wire(
     contactChanged: (c) =>
       bus.emit({
         type: "contact",
-        contact: contactView(c, sessions.get(c.publicKey) !== undefined, clock.now()),
+        contact: contactView(
+          c,
+          sessions.get(c.publicKey) !== undefined,
+          clock.now(),
+          verifications.isVerified(c.publicKey),
+        ),
       }),
   });
   const syncs = new SessionSyncs({
     me,
+    restoreGate,
     log: b.log,
     groups: b.groups,
     contacts: b.contacts,
@@ -139,6 +205,8 @@ export async function wire(
     chats,
     progress,
     bus,
+    clock,
+    ownChain: identity,
     sessions: () => sessions.all(),
   });
   const mailbox = new GroupMailbox({
@@ -146,13 +214,41 @@ export async function wire(
     kv: profile.store.kv,
     groups: b.groups,
     keyPair: profile.keyPair,
+    agreeKeyOf: b.agreeKeyOf,
     stored: (chat, entries) => groupService.stored(chat, entries),
     join: (chat, raws, anchor) => groupService.joinFromMailbox(chat, raws, anchor),
     contacts: () => b.contacts.all().filter((c) => !c.blocked && !c.anchor).map((c) => c.publicKey),
     progress: (p) => progress.report(p),
     say: (line) => bus.say(line),
     note: (n) => bus.emit(mailboxEvent(n, (id) => directory.byId(id)?.name)),
+    notified: (anchor, tag) => directMail.notified(anchor, tag),
     clock,
+  });
+  const pair = pairwise(profile.keyPair, b.agreeKeyOf);
+  const contactName = (k: Uint8Array) => b.contacts.get(k)?.name ?? fingerprint(k);
+  const directMail = new DirectMail({
+    log: b.log,
+    kv: profile.store.kv,
+    keyPair: profile.keyPair,
+    agreeKeyOf: b.agreeKeyOf,
+    clock,
+    contacts: () => b.contacts.all().filter((c) => !c.blocked && !c.anchor).map((c) => c.publicKey),
+    online: (peer) => sessions.get(peer) !== undefined,
+    delivered: (chat, peer) => marks.get(chat, peer),
+    anchored: async (chat, peer, seq) => {
+      await chats.markAnchored(chat, peer, seq);
+    },
+    recordTag: (peer) => encodeB64(pair(peer).tag(peer)),
+    receipt: async (chat, _peer, seq) => {
+      const ref = directory.byId(chat);
+      if (ref) await chats.markDelivered(ref, seq);
+    },
+    stored: async (chat, _peer, entries) => {
+      const ref = directory.byId(chat);
+      if (ref) await chats.show(ref, entries);
+    },
+    say: (line) => bus.say(line),
+    note: (n) => bus.emit(directMailEvent(n, contactName)),
   });
   const groupService: GroupService = new GroupService({
     me,
@@ -167,7 +263,10 @@ export async function wire(
     bus,
     clock,
   });
-  const pushDirect = (chat: string, peer: Uint8Array) => syncs.pushDirect(chat, sessions.get(peer));
+  const pushDirect = (chat: string, peer: Uint8Array) => {
+    syncs.pushDirect(chat, sessions.get(peer));
+    directMail.written(peer);
+  };
   const receipts = await Receipts.open({
     me,
     store: profile.store,
@@ -190,6 +289,7 @@ export async function wire(
   };
   const parts: NodeParts = {
     keyPair: profile.keyPair,
+    agreeKeyOf: b.agreeKeyOf,
     name: profile.name,
     signer: b.signer,
     clock,
@@ -214,6 +314,13 @@ export async function wire(
       name: (peer) => b.contacts.get(peer)?.name ?? fingerprint(peer),
     })
     : undefined;
+  const carryMailbox = o.carry
+    ? new AnchorMailbox(await MailboxStore.open(profile.store, CARRY_LIMITS), {
+      clock,
+      log: (line) => bus.say(line),
+      name: contactName,
+    })
+    : undefined;
   const inviteFlow = new InviteFlow({
     me,
     name: profile.name,
@@ -229,7 +336,10 @@ export async function wire(
     reservedNames: () => directory.reservedNames(),
     added: (c) => {
       discovery.refresh();
-      bus.emit({ type: "contact", contact: contactView(c, true, clock.now()) });
+      bus.emit({
+        type: "contact",
+        contact: contactView(c, true, clock.now(), verifications.isVerified(c.publicKey)),
+      });
     },
     running: () => network.listening !== undefined,
   });
@@ -258,13 +368,41 @@ export async function wire(
     },
     relay: () => relay,
   });
+  const intros = await IntroService.open({
+    me,
+    name: profile.name,
+    passive: o.passive,
+    signer: b.signer,
+    clock,
+    bus,
+    kv: profile.store.kv,
+    contacts: b.contacts,
+    sessions,
+    reservedNames: () => directory.reservedNames(),
+    added: (c) => {
+      discovery.refresh();
+      bus.emit({
+        type: "contact",
+        contact: contactView(c, false, clock.now(), verifications.isVerified(c.publicKey)),
+      });
+    },
+    dialVia: (peer, via) => relay.dialVia(peer, via),
+    lookFor: (reason) => discovery.trigger(reason).catch(() => {}),
+  });
   // Every session with a contact serves all of these, registered before its first frame.
   sessions.onServe((rpc, peer) => {
     discovery.serve(rpc, peer);
-    anchorMailbox?.serve(rpc, peer);
+    (anchorMailbox ?? carryMailbox)?.serve(rpc, peer);
     network.serve(rpc, peer);
     relay.serve(rpc, peer);
+    intros?.serve(rpc, peer);
     if (!o.passive) syncs.serve(rpc, peer);
+    // The peer holds a live session of our key from another node: told; refused, we wait before dialling again.
+    rpc.handle("identity.elsewhere", (p) => {
+      identity.elsewhere(b.contacts.get(peer)?.name ?? fingerprint(peer), p.kept);
+      if (!p.kept) sessions.holdOff(peer, clock.now() + TWIN_WINDOW_MS);
+      return {};
+    });
     if (!o.passive) receipts.serve(rpc, peer);
   });
   sessions.onUp((s) => {
@@ -274,6 +412,12 @@ export async function wire(
     discovery.onSession({ peer: s.peer, rpc: s.rpc, anchor: s.anchor }).catch(() => {});
     if (s.anchor && !o.passive && peerHas(s.rpc.peerHello, MAILBOX_FEATURE)) {
       mailbox.attach(s.peer, s.rpc, s.contact.name);
+      if (peerHas(s.rpc.peerHello, DIRECT_MAIL_FEATURE)) {
+        directMail.attach(s.peer, s.rpc, s.contact.name, "anchor");
+      }
+    }
+    if (!s.anchor && !o.passive && peerHas(s.rpc.peerHello, CARRY_FEATURE)) {
+      directMail.attach(s.peer, s.rpc, s.contact.name, "friend");
     }
     if (s.client && s.via === undefined) relay.noteClient(s.peer, s.client);
     relay.onSession({
@@ -286,8 +430,15 @@ export async function wire(
       ...(s.via ? { via: s.via } : {}),
     });
   });
-  sessions.onDown((s) => discovery.trigger(`lost ${s.contact.name}`).catch(() => {}));
+  sessions.onUp((s) => intros?.onSession(s.peer));
+  sessions.onDown((s) => {
+    discovery.trigger(`lost ${s.contact.name}`).catch(() => {});
+    // What they had not taken yet waits for them at an anchor we both use.
+    if (!s.anchor && !o.passive) directMail.written(s.peer);
+  });
   const handlers = createHandlers({
+    me,
+    verifications,
     passive: o.passive,
     clock,
     bus,
@@ -300,6 +451,7 @@ export async function wire(
     invites: inviteFlow,
     discovery,
     relay,
+    intros: o.passive ? undefined : intros,
     running: () => network.listening !== undefined,
     status: () =>
       statusView({
@@ -316,13 +468,18 @@ export async function wire(
         progress,
         listening: network.listening,
         anchorMailbox,
+        carryMailbox,
         punch: network.puncher,
         portMap: network.portMap,
+        identity: o.passive ? undefined : identity.view(),
+        agent: profile.agent,
       }),
+    identity,
   });
   return {
     bus,
     marks,
+    anchored,
     directory,
     chats,
     syncs,
@@ -332,10 +489,13 @@ export async function wire(
     addresses,
     inviteFlow,
     mailbox,
+    directMail,
     anchorMailbox,
+    carryMailbox,
     discovery,
     relay,
     network,
     handlers,
+    intros,
   };
 }

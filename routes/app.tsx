@@ -19,6 +19,8 @@ import { groupPages } from "./pages/groups.tsx";
 import { contactPages } from "./pages/contacts.tsx";
 import { hivePages } from "./pages/hive.tsx";
 import { identityPages } from "./pages/identity.tsx";
+import { verifyPages } from "./pages/verify.tsx";
+import { introductionPages } from "./pages/introductions.tsx";
 import { TokenPage } from "./pages/token.tsx";
 import {
   checkHost,
@@ -100,7 +102,16 @@ export function buildApp(parts: AppParts): Hono {
 
   app.route("/api", apiRoutes(api, streams, log));
   for (
-    const pages of [groupPages, chatPages, contactPages, hivePages, identityPages, anchorPages]
+    const pages of [
+      groupPages,
+      chatPages,
+      contactPages,
+      verifyPages,
+      hivePages,
+      identityPages,
+      anchorPages,
+      introductionPages,
+    ]
   ) {
     app.route("/", pages(ctx));
   }

@@ -24,6 +24,11 @@ export const forms = {
   }).strict(),
   rename: z.object({ name: name("The contact's name"), to: name("The new name") }).strict(),
   contact: z.object({ name: name("The contact's name") }).strict(),
+  verify: z.object({
+    name: name("The contact's name"),
+    verified: z.enum(["yes", "no"], { error: "Say whether to mark or unmark." })
+      .transform((v) => v === "yes"),
+  }).strict(),
   invite: z.object({
     expiresIn: z.enum(["3600", "86400", "604800"], {
       error: "Pick how long the invite stays valid.",

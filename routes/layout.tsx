@@ -74,6 +74,11 @@ export function Layout(props: LayoutProps) {
           </div>
         </header>
         <main id="main" tabIndex={-1}>
+          {status?.identity?.conflict && (
+            <p class="error" role="alert" data-identity-conflict={status.identity.conflict.role}>
+              {status.identity.conflict.message}
+            </p>
+          )}
           {props.notice && <p class="notice" role="status">{props.notice}</p>}
           {props.error && <p class="error" role="alert">{props.error}</p>}
           {props.children}

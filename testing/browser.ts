@@ -42,16 +42,29 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
 }
 
 /** A page that records script errors and console errors into `problems`. */
-export async function watchedPage(context: BrowserContext, problems: string[]): Promise<Page> {
+export async function watchedPage(
+  context: BrowserContext,
+  problems: string[],
+  expected?: RegExp,
+): Promise<Page> {
   const page = await context.newPage();
+  watchProblems(page, problems, expected);
+  return page;
+}
+
+/**
+ * Collects the page's script errors and console errors into `problems`, but
+ * for console errors matching `expected`. An error page (a refused form, an
+ * unreachable peer) is logged as a failed load, and is always expected.
+ */
+export function watchProblems(page: Page, problems: string[], expected?: RegExp): void {
   page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
   page.on("console", (msg) => {
-    // An error page (a refused form, an unreachable peer) is logged as a failed load: expected.
-    if (msg.type() === "error" && !/status of [45][0-9][0-9]/.test(msg.text())) {
-      problems.push(`console: ${msg.text()}`);
-    }
+    const text = msg.text();
+    if (msg.type() !== "error" || /status of [45][0-9][0-9]/.test(text)) return;
+    if (expected?.test(text)) return;
+    problems.push(`console: ${text}`);
   });
-  return page;
 }
 
 /** A full-page screenshot as test-artifacts/admin/<name>.png. */

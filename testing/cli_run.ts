@@ -42,13 +42,13 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
  */
 export async function rojProcess(
   args: string[],
-  options: { umask?: number } = {},
+  options: { umask?: number; env?: Readonly<Record<string, string>> } = {},
 ): Promise<CliRun> {
   const old = options.umask === undefined ? undefined : Deno.umask(options.umask);
   try {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--quiet", "--allow-all", MAIN, ...args],
-      env: { NO_COLOR: "1" },
+      env: { ...options.env, NO_COLOR: "1" },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

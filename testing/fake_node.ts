@@ -47,6 +47,7 @@ export class FakeNode implements NodeApi {
       online: false,
       lastSeen: null,
       addresses: ["192.0.2.7:7022"],
+      verified: false,
     }];
   }
 
@@ -135,6 +136,7 @@ export class FakeNode implements NodeApi {
           online: true,
           lastSeen: Date.UTC(2024, 4, 1, 12, 0, 0),
           addresses: [],
+          verified: false,
         };
         this.#contacts.push(contact);
         this.emit({ type: "contact", contact });

@@ -37,6 +37,10 @@ export interface TestNodeOptions {
   relay?: NodeOptions["relay"];
   /** Serve QUIC and punch. @default true */
   quic?: boolean;
+  /** Carry 1:1 mail between contacts (`false`: `--no-carry`). @default true */
+  carry?: boolean;
+  /** Features left out of the hello, as an older version's node. */
+  omitFeatures?: string[];
 }
 
 /** Polls `check` until it is true. */
@@ -72,6 +76,8 @@ export async function startTestNode(
     ...(options.advertise ? { advertise: options.advertise } : {}),
     ...(options.relay ? { relay: options.relay } : {}),
     ...(options.quic !== undefined ? { quic: options.quic } : {}),
+    ...(options.carry !== undefined ? { carry: options.carry } : {}),
+    ...(options.omitFeatures ? { omitFeatures: options.omitFeatures } : {}),
   });
   const waiters = new Set<{ match: (e: NodeEvent) => boolean; resolve: (e: NodeEvent) => void }>();
   node.subscribe((e) => {
@@ -147,4 +153,18 @@ export async function rawRojPipe(
     client.close();
     throw err;
   }
+}
+
+/** `member` adds `anchor` from its invite and has a live session with it. */
+export async function joinAnchor(member: TestNode, anchor: TestNode): Promise<void> {
+  const invite = await anchor.node.call("invite", {});
+  await member.node.call("add", { invite: invite.text });
+  await until(
+    async () =>
+      (await member.node.call("peers", {})).some((p) =>
+        p.kind === "anchor" && p.state === "connected"
+      ),
+    5000,
+    "anchor joined",
+  );
 }

@@ -6,67 +6,28 @@
  * Origin). Screenshots of each page go to test-artifacts/admin/.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import {
+  HAVE_CHROMIUM,
+  launchChromium,
+  screenshot,
+  watchedPage as watchedPageOf,
+} from "../testing/browser.ts";
 import { type AdminServer, startAdmin } from "../routes/mod.ts";
 import { createEntry } from "../node/log/mod.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = new URL("../test-artifacts/admin/", import.meta.url);
-const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-
-// playwright-core probes /proc/sys/fs/binfmt_misc/WSLInterop when it loads; Deno answers
-// even an existence check there with NotCapable unless run with -A. A refused probe means
-// "not WSL", so the test task keeps its narrower permissions.
-const existsSync = fs.existsSync;
-fs.existsSync = ((path: fs.PathLike) => {
-  try {
-    return existsSync(path);
-  } catch {
-    return false;
-  }
-}) as typeof fs.existsSync;
-const { chromium } = await import("playwright-core");
-if (!haveChromium) {
-  console.warn(
-    `admin browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium; .ci/run does)`,
-  );
-}
-
 async function launch(): Promise<Browser> {
-  return await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      // A name that resolves to A's admin: what a DNS-rebinding page would use.
-      "--host-resolver-rules=MAP rebind.test 127.0.0.2",
-    ],
-  });
+  // A name that resolves to A's admin: what a DNS-rebinding page would use.
+  return await launchChromium(["--host-resolver-rules=MAP rebind.test 127.0.0.2"]);
 }
 
-/** A page that fails the test on script errors or CSP violations. */
-async function watchedPage(context: BrowserContext, problems: string[]): Promise<Page> {
-  const page = await context.newPage();
-  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-  page.on("console", (msg) => {
-    // Refusals show up as failed loads; COOP is ignored (and said so) on rebind.test.
-    if (msg.type() === "error" && !/status of 40[13]|Cross-Origin-Opener-Policy/.test(msg.text())) {
-      problems.push(`console: ${msg.text()}`);
-    }
-  });
-  return page;
+/** A page that fails the test on script errors; COOP is ignored (and said so) on rebind.test. */
+function watchedPage(context: BrowserContext, problems: string[]): Promise<Page> {
+  return watchedPageOf(context, problems, /Cross-Origin-Opener-Policy/);
 }
 
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: new URL(`${name}.png`, ARTIFACTS).pathname, fullPage: true });
-}
+const shot = screenshot;
 
 /** Waits until the page's islands have hydrated and its event stream is open. */
 async function live(page: Page): Promise<void> {
@@ -75,9 +36,8 @@ async function live(page: Page): Promise<void> {
 
 Deno.test({
   name: "admin in a browser: invite, accept, live chat, rename, hive, refusals",
-  ignore: !haveChromium,
+  ignore: !HAVE_CHROMIUM,
 }, async (t) => {
-  await Deno.mkdir(ARTIFACTS, { recursive: true });
   const nodes: TestNode[] = [];
   const admins: AdminServer[] = [];
   let browser: Browser | undefined;

@@ -5,31 +5,15 @@
  * test-artifacts/admin/.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import type { Browser } from "playwright-core";
 import { befriend, startTestNode, until } from "../testing/nodes.ts";
 import { startAdmin } from "../routes/mod.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = new URL("../test-artifacts/admin/", import.meta.url);
-const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-
-// See admin_browser_test.ts: playwright-core's WSL probe must not need -A.
-const existsSync = fs.existsSync;
-fs.existsSync = ((path: fs.PathLike) => {
-  try {
-    return existsSync(path);
-  } catch {
-    return false;
-  }
-}) as typeof fs.existsSync;
-const { chromium } = await import("playwright-core");
+import { HAVE_CHROMIUM, launchChromium, screenshot, watchProblems } from "../testing/browser.ts";
 
 Deno.test({
   name: "admin in a browser: create a group, add, promote and remove a member",
-  ignore: !haveChromium,
+  ignore: !HAVE_CHROMIUM,
 }, async () => {
-  await Deno.mkdir(ARTIFACTS, { recursive: true });
   await using a = await startTestNode("alice", { host: "127.0.0.2" });
   await using b = await startTestNode("bob", { host: "127.0.0.3" });
   await befriend(a, b);
@@ -37,16 +21,12 @@ Deno.test({
   let browser: Browser | undefined;
   const problems: string[] = [];
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
     context.setDefaultTimeout(10_000);
     const page = await context.newPage();
-    page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-    const shot = (name: string) =>
-      page.screenshot({ path: new URL(`${name}.png`, ARTIFACTS).pathname, fullPage: true });
+    watchProblems(page, problems);
+    const shot = (name: string) => screenshot(page, name);
 
     await page.goto(admin.url);
     await page.getByRole("heading", { name: "Chats" }).waitFor();

@@ -40,6 +40,16 @@ Deno.test("mergeMessages: appends, keeps order, dedupes, never un-delivers", () 
     mergeMessages(delivered, [mine(1, 2, "stored")]).find((m) => m.mine)!.state,
     "delivered",
   );
+  // At an anchor (1:1 mail) is further than stored and not as far as delivered.
+  const anchored = mergeMessages(list, [mine(1, 2, "at-anchor")]);
+  assert.equal(
+    mergeMessages(anchored, [mine(1, 2, "stored")]).find((m) => m.mine)!.state,
+    "at-anchor",
+  );
+  assert.equal(
+    mergeMessages(anchored, [mine(1, 2, "delivered")]).find((m) => m.mine)!.state,
+    "delivered",
+  );
 });
 
 Deno.test("pathOf: connected is direct unless relayed; else dialing or unreachable", () => {

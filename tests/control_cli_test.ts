@@ -240,6 +240,7 @@ Deno.test("format: message lines, state markers, escaping", () => {
   const id = "1a2b3c4d"; // the short id, in the time column
   assert.equal(messageLine(message({})), `${t} ${id}  alice ·  hello`);
   assert.equal(messageLine(message({ state: "delivered" })), `${t} ${id}  alice ✓  hello`);
+  assert.equal(messageLine(message({ state: "at-anchor" })), `${t} ${id}  alice →  hello`);
   assert.equal(messageLine(message({ state: "read" })), `${t} ${id}  alice ✓✓  hello`);
   assert.equal(
     messageLine(message({ mine: false, author: "bob", state: "received", body: "a\nb" })),
@@ -309,18 +310,19 @@ Deno.test("format: tables for chats, contacts and status", () => {
     online: false,
     lastSeen: null,
     addresses: [],
+    verified: false,
     ...over,
   });
   assert.deepEqual(
     contactLines([
       contact({ addresses: ["192.0.2.7:7022", "[2001:db8::1]:7022"], lastSeen: now - 300_000 }),
-      contact({ name: "carol", fingerprint: "SHA256:ccc", online: true }),
+      contact({ name: "carol", fingerprint: "SHA256:ccc", online: true, verified: true }),
       contact({ name: "dave", fingerprint: "SHA256:ddd" }),
     ], now),
     [
-      "bob    SHA256:bbb  offline  seen 5 min ago  192.0.2.7:7022, [2001:db8::1]:7022",
-      "carol  SHA256:ccc  online   seen now        (no address known)",
-      "dave   SHA256:ddd  offline  seen never      (no address known)",
+      "bob    SHA256:bbb  unverified  offline  seen 5 min ago  192.0.2.7:7022, [2001:db8::1]:7022",
+      "carol  SHA256:ccc  verified    online   seen now        (no address known)",
+      "dave   SHA256:ddd  unverified  offline  seen never      (no address known)",
     ],
   );
   assert.match(contactLines([])[0]!, /roj add/);
@@ -426,7 +428,7 @@ Deno.test("commands against a node on the control socket (a fake node, real sock
     const contacts = await cli(["contacts", "--data", data]);
     assert.match(
       contacts.stdout,
-      /^bob {2}SHA256:\S+ {2}offline {2}seen never {2}192\.0\.2\.7:7022$/m,
+      /^bob {2}SHA256:\S+ {2}unverified {2}offline {2}seen never {2}192\.0\.2\.7:7022$/m,
     );
 
     const invite = await cli(["invite", "--expires", "7d", "--uses", "3", "--qr", "--data", data]);
@@ -530,9 +532,9 @@ Deno.test("exit statuses: every error code has its documented one", () => {
   assert.deepEqual(by(2), ["bad_input", "usage"]);
   assert.deepEqual(by(3), ["no_node"]);
   assert.deepEqual(by(4), ["busy", "timeout", "unreachable"]);
-  assert.deepEqual(by(5), ["refused"]);
+  assert.deepEqual(by(5), ["agent_unavailable", "identity_conflict", "refused"]);
   assert.deepEqual(by(70), ["internal"]);
-  assert.equal(by(1).length, ROJ_ERROR_CODES.length - 8, "every other code is 1");
+  assert.equal(by(1).length, ROJ_ERROR_CODES.length - 10, "every other code is 1");
 });
 
 Deno.test("a node's refusal: the code in the line, its exit status, --json on stdout", async () => {

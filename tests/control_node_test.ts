@@ -43,7 +43,7 @@ Deno.test("control + CLI with real nodes: invite, add, send, delivered, follow",
     const contacts = await cli(["contacts", "--data", alice.dir]);
     assert.match(
       contacts.stdout,
-      new RegExp(`^bob +${RegExp.escape(bob.node.fingerprint)} +online +seen now`, "m"),
+      new RegExp(`^bob +${RegExp.escape(bob.node.fingerprint)} +unverified +online +seen now`, "m"),
     );
 
     // Bob follows his chat with alice while alice sends.

@@ -5,7 +5,14 @@
  */
 import { z } from "zod";
 import { RojError } from "../errors.ts";
+import type { DirectMailEvent } from "./direct_mail_events.ts";
 import type { NatEvent } from "./nat_events.ts";
+import type { AgentEvent, AgentView } from "./agent_view.ts";
+import type { CatchUpView, PortMapView } from "./status_parts.ts";
+import type { VerifyView } from "./verify_view.ts";
+import { type IntroEvent, introParams, type IntroResults } from "./intro_api.ts";
+import { identityParams } from "./identity_api.ts";
+import type { IdentityEvent, IdentityResults, IdentityView } from "./identity_api.ts";
 import { MAX_TEXT, messageMethodParams, sendParams } from "./message_api.ts";
 import type { MessageAnnotations, MessageEvent, MessageResults } from "./message_api.ts";
 
@@ -65,9 +72,15 @@ export const methodParams = {
   "group.members": z.object({ group: chatName }).strict(),
   /** Forks on record: someone's key signed two different entries for one place (all chats, or one). */
   forks: z.object({ chat: chatName.optional() }).strict(),
+  /** A contact's safety number; `verify.mark` marks them verified once it matched (false: unmark). */
+  verify: z.object({ name: z.string().min(1).max(40) }).strict(),
+  "verify.mark": z.object({ name: z.string().min(1).max(40), verified: z.boolean().optional() })
+    .strict(),
+  ...introParams,
   ...messageMethodParams,
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
+  ...identityParams,
 } as const;
 
 export type Method = keyof typeof methodParams;
@@ -98,6 +111,8 @@ export interface StatusView {
     readonly bytes: number;
     readonly duplicates: number;
   };
+  /** A person's node that carries 1:1 mail for contacts (not `--no-carry`): boxes and bytes held. */
+  readonly carrying?: { readonly boxes: number; readonly bytes: number };
   /** Catch-ups under way (chats with many entries to take in from a peer or anchor). */
   readonly catchingUp?: CatchUpView[];
   /** Whether peers could dial this node when it last checked (absent: not checked yet). */
@@ -115,38 +130,10 @@ export interface StatusView {
   readonly relay?: { readonly enabled: boolean; readonly active: number; readonly bytes: number };
   /** The home router's port mapping of the listen port (UPnP-IGD / NAT-PMP). */
   readonly portMap?: PortMapView;
-}
-
-/**
- * A port mapping: "off" (with why: --no-upnp, loopback listener, --advertise),
- * "searching" for a gateway, "mapped", or "none" (no gateway mapped it; why).
- */
-export interface PortMapView {
-  readonly state: "off" | "searching" | "mapped" | "none";
-  readonly method?: "upnp" | "nat-pmp";
-  /** The router's LAN address. */
-  readonly gateway?: string;
-  /** The address peers outside dial, "ip:port". */
-  readonly external?: string;
-  /** Where the router forwards it, "ip:port". */
-  readonly internal?: string;
-  /** What is mapped: "tcp", and "udp" for QUIC. */
-  readonly protocols?: readonly ("tcp" | "udp")[];
-  /** The lease the router granted, in seconds; renewed at half of it. */
-  readonly leaseSeconds?: number;
-  /** ms since the epoch when the router last granted or renewed the mapping. */
-  readonly renewedAt?: number;
-  /** Why there is no mapping, or why the last renewal failed. */
-  readonly reason?: string;
-}
-
-/** A chat taking in many entries from one peer or anchor: done of total. */
-export interface CatchUpView {
-  readonly chat: string;
-  /** The contact or anchor it comes from. */
-  readonly from: string;
-  readonly done: number;
-  readonly total: number;
+  /** Set when the key is in ssh-agent. */
+  readonly agent?: AgentView;
+  /** This identity writing on another node too (node/identity_guard); absent on an anchor. */
+  readonly identity?: IdentityView;
 }
 
 export interface ContactView {
@@ -157,6 +144,8 @@ export interface ContactView {
   /** ms since the epoch; null when never seen. */
   readonly lastSeen: number | null;
   readonly addresses: string[];
+  /** Marked verified (`roj verify --mark`) for the keys as they are now. */
+  readonly verified: boolean;
 }
 
 export interface PeerView {
@@ -206,9 +195,11 @@ export interface MessageView extends MessageAnnotations {
   /**
    * For own messages: "stored" until the peer has committed it (in a group: any
    * member), then "delivered", then "read" once the contact's read receipt
-   * covers it (direct chats, receipts on for them). Others': "received".
+   * covers it (direct chats, receipts on for them); in a 1:1 chat,
+   * "at-anchor" meanwhile once an anchor both use holds it for the peer (1:1
+   * mail). Others': "received".
    */
-  readonly state: "stored" | "delivered" | "read" | "received";
+  readonly state: "stored" | "at-anchor" | "delivered" | "read" | "received";
   readonly hash: string;
 }
 
@@ -433,6 +424,7 @@ export type NodeEvent =
     readonly fingerprint: string;
     readonly address: string;
   }
+  | AgentEvent
   /** A typed address (`roj connect`) reached this contact. */
   | {
     readonly type: "typed-address";
@@ -517,10 +509,14 @@ export type NodeEvent =
   }
   /** A passive anchor dropped boxes past their age. */
   | { readonly type: "anchor-mailbox"; readonly op: "expired"; readonly boxes: number }
+  /** 1:1 mail at an anchor: deposited, taken, refused (see direct_mail_events.ts). */
+  | DirectMailEvent
   /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */
   | { readonly type: "fork"; readonly fork: ForkView }
+  | IntroEvent
   /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
-  | NatEvent;
+  | NatEvent
+  | IdentityEvent;
 
 /**
  * Why an address record was not taken: "old" (older than the one held),
@@ -541,7 +537,7 @@ export type RecordDropReason =
 export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
-export interface Results extends MessageResults {
+export interface Results extends IntroResults, IdentityResults, MessageResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;
@@ -562,6 +558,8 @@ export interface Results extends MessageResults {
   "group.leave": { left: string };
   "group.members": MemberView[];
   forks: ForkView[];
+  verify: VerifyView;
+  "verify.mark": VerifyView;
   follow: never;
 }
 

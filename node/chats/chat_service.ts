@@ -28,6 +28,7 @@ import { type Annotation, targetOf } from "./message_target.ts";
 
 /** The most entries `read` looks back over for `last` messages. */
 const MAX_LAST = 200_000;
+import type { RestoreGate } from "./restore_gate.ts";
 
 export interface ChatServiceDeps {
   readonly me: Uint8Array;
@@ -36,10 +37,14 @@ export interface ChatServiceDeps {
   readonly log: ChatLog;
   readonly store: Store;
   readonly marks: DeliveryMarks;
+  /** How far an anchor holds our 1:1 entries for the peer (1:1 mail). */
+  readonly anchored: DeliveryMarks;
   readonly directory: ChatDirectory;
   readonly contacts: ContactBook;
   readonly groups: GroupBook;
   readonly bus: EventBus;
+  /** Holds writes to direct chats after a restore until their peer was heard. */
+  readonly restoreGate: RestoreGate;
 }
 
 /** A chat's entries folded (messages/fold): the result, and each entry by hash (hex). */
@@ -99,9 +104,9 @@ export class ChatService {
     return memberNamer(g, this.#d.me, this.#d.myName, (key) => this.#d.contacts.get(key)?.name);
   }
 
-  /** One entry as a message. */
-  view(chat: ChatRef, e: Entry, delivered: number, body?: string): MessageView {
-    return messageView(this.#viewer, chat, e, delivered, body);
+  /** One entry as a message; `anchored`: how far an anchor holds ours for the peer. */
+  view(chat: ChatRef, e: Entry, delivered: number, body?: string, anchored = 0): MessageView {
+    return messageView(this.#viewer, chat, e, delivered, body, anchored);
   }
 
   /**
@@ -153,6 +158,10 @@ export class ChatService {
     const readUpTo = chat.kind === "direct" && chat.peer
       ? this.#outlets.readUpTo?.(chat.id, chat.peer.publicKey) ?? 0
       : 0;
+    // 1:1 mail: how far an anchor holds our entries for the peer ("at-anchor").
+    const anchored = chat.kind !== "group" && chat.peer
+      ? await this.#d.anchored.get(chat.id, chat.peer.publicKey)
+      : 0;
     const byHash = new Map(folded.result.shown.map((f) => [f.item.hash, f]));
     const out: MessageView[] = [];
     for (const f of folded.result.shown) {
@@ -160,7 +169,7 @@ export class ChatService {
       const e = folded.entries.get(f.item.hash)!;
       const target = f.replyTo !== null ? byHash.get(f.replyTo) : undefined;
       out.push(
-        messageView(this.#viewer, chat, e, d, f.text, {
+        messageView(this.#viewer, chat, e, d, f.text, anchored, {
           folded: f,
           ...(target ? { target } : {}),
           readUpTo,
@@ -234,6 +243,14 @@ export class ChatService {
     }
   }
 
+  /**
+   * An anchor holds our entries of 1:1 chat `chatId` up to `seq` for the
+   * peer: raise that mark (shown as "at-anchor" until delivered).
+   */
+  async markAnchored(chatId: string, peer: Uint8Array, seq: number): Promise<boolean> {
+    return await this.#d.anchored.raise(chatId, peer, seq);
+  }
+
   /** Adds a note to self. Resolves once it is committed. */
   note(text: string): Promise<Entry> {
     if (text.trim() === "") throw new RojError("bad_input", "the note is empty");
@@ -270,6 +287,7 @@ export class ChatService {
       this.#outlets.groupWritten(chat.id);
       return entries;
     }
+    if (chat.peer) this.#d.restoreGate.check(chat.id, chat.name);
     const e = await this.#d.log.append(chat.id, this.#d.signer, type, text);
     // Push first: delivery latency should not wait on reading the delivery state.
     if (chat.peer) this.#outlets.pushDirect(chat.id, chat.peer.publicKey);

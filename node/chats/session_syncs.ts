@@ -30,10 +30,14 @@ import {
 } from "../log/mod.ts";
 import type { RpcSession } from "../protocol/mod.ts";
 import type { PeerSession } from "../peers/mod.ts";
-import { ChatSync } from "../sync/mod.ts";
+import type { Clock } from "../clock/mod.ts";
+import { ChatSync, type OwnChainReport } from "../sync/mod.ts";
+import { RepeatThrottle } from "../text/mod.ts";
+import { bytesEqual } from "../wire/mod.ts";
 import type { CatchUpProgress } from "./catch_up_progress.ts";
 import type { ChatDirectory } from "./chat_directory.ts";
 import type { ChatService } from "./chat_service.ts";
+import type { RestoreGate } from "./restore_gate.ts";
 import type { JoinedVia } from "./group_service.ts";
 
 /** The chat syncs of one session. */
@@ -52,6 +56,7 @@ interface Syncs {
 
 export interface SessionSyncsDeps {
   readonly me: Uint8Array;
+  readonly restoreGate: RestoreGate;
   readonly log: ChatLog;
   readonly groups: GroupBook;
   readonly contacts: ContactBook;
@@ -60,6 +65,13 @@ export interface SessionSyncsDeps {
   readonly chats: ChatService;
   readonly progress: CatchUpProgress;
   readonly bus: EventBus;
+  readonly clock: Clock;
+  /** Told what a peer holds of our own chain, and when entries of ours come from a peer. */
+  readonly ownChain: {
+    seen(report: OwnChainReport, peer: string): void;
+    diverged(chat: string, seq: number, peer: string): void;
+    ownArrived(chat: string): void;
+  };
   /** The live sessions (session manager). */
   sessions(): readonly PeerSession[];
 }
@@ -80,9 +92,17 @@ export class SessionSyncs {
   /** Departures told to a peer (group/peer/departure entry), see #farewell. */
   readonly #farewells = new Set<string>();
   #arrivals: GroupArrivals = { stored: () => Promise.resolve(), adopt: () => Promise.resolve() };
+  /** A sync's repeated lines (refusals on every pass and session) are said once, with a count. */
+  readonly #repeats = new RepeatThrottle();
 
   constructor(deps: SessionSyncsDeps) {
     this.#d = deps;
+  }
+
+  /** Says a sync's line, unless it was said lately (then it is counted, see RepeatThrottle). */
+  #say(line: string): void {
+    const said = this.#repeats.admit(line, this.#d.clock.now());
+    if (said !== null) this.#d.bus.say(said);
   }
 
   set arrivals(a: GroupArrivals) {
@@ -107,17 +127,28 @@ export class SessionSyncs {
     const progress = this.#d.progress.forSync(chatId, name, rpc);
     const direct = new ChatSync(this.#d.log, rpc, chatId, {
       members: () => [this.#d.me, peer],
+      own: {
+        me: this.#d.me,
+        peer,
+        seen: (report) => this.#d.ownChain.seen(report, name()),
+        diverged: (seq) => this.#d.ownChain.diverged(chatId, seq, name()),
+      },
       onPeerHeads: (heads) => {
         progress.heads(heads);
         const mine = heads.get(toHex(this.#d.me));
         if (mine) this.#d.chats.markDelivered(chat(), mine.seq).catch(() => {});
+        this.#d.restoreGate.heard(chatId, mine?.seq ?? 0, this.#d.log).catch(() => {});
       },
       onStored: (entries) => {
         progress.stored(entries.length);
+        this.#d.restoreGate.stored(chatId, this.#d.log).catch(() => {});
+        if (entries.some((e) => bytesEqual(e.author, this.#d.me))) {
+          this.#d.ownChain.ownArrived(chatId);
+        }
         // Replies, edits and reactions show as the messages they change (chats.show).
         this.#d.chats.show(chat(), entries).catch(() => {});
       },
-      log: (line) => this.#d.bus.say(`${name()}: ${line}`),
+      log: (line) => this.#say(`${name()}: ${line}`),
     });
     const st: Syncs = {
       peer,
@@ -148,6 +179,7 @@ export class SessionSyncs {
     };
     rpc.handle("sync.heads", (p) => route(p.chat, (sync) => sync.answerHeads()));
     rpc.handle("sync.push", (p) => route(p.chat, (sync) => sync.answerPush(p)));
+    rpc.handle("sync.own", (p) => route(p.chat, (sync) => sync.answerOwn(p)));
     rpc.onClose(() => {
       for (const { candidate } of st.pending.values()) candidate.close();
       st.pending.clear();
@@ -189,6 +221,19 @@ export class SessionSyncs {
   pushDirect(chat: string, session: PeerSession | undefined): void {
     const st = session && this.#bySession.get(session.rpc);
     if (st?.attached && st.direct.chat === chat) st.direct.notify().catch(() => {});
+  }
+
+  /**
+   * Hands the peer of direct chat `chat` our entry `seq` there although it
+   * holds another one: the other node with our key learns of the fork from it.
+   */
+  async evidence(chat: string, seq: number): Promise<void> {
+    for (const s of this.#d.sessions()) {
+      const st = this.#bySession.get(s.rpc);
+      if (!st?.attached || st.direct.chat !== chat || s.rpc.closed) continue;
+      const e = await this.#d.log.entryAt(chat, this.#d.me, seq);
+      if (e) await st.direct.offer([{ seq, signed: e.signed, sig: e.sig }]);
+    }
   }
 
   /** Pushes group `id` again on every session that syncs it (after entries from one member). */
@@ -276,7 +321,7 @@ export class SessionSyncs {
           this.#d.bus.say(`group ${id}: ${(err as Error).message}`)
         );
       },
-      log: (line) => this.#d.bus.say(`${peerName()}: ${line}`),
+      log: (line) => this.#say(`${peerName()}: ${line}`),
     });
     st.groups.set(id, sync);
     return sync;

@@ -21,6 +21,11 @@ export interface Contact {
   readonly anchor: boolean;
   /** Highest address record seq seen from them (0: none). */
   readonly recordSeq: number;
+  /**
+   * The X25519 key they published in their hello, to seal to instead of their
+   * ed25519 key's (their key is in ssh-agent, which cannot do key agreement).
+   */
+  readonly agree?: Uint8Array;
 }
 
 function isContact(v: unknown): v is Contact {
@@ -30,7 +35,8 @@ function isContact(v: unknown): v is Contact {
     typeof c.name === "string" && Array.isArray(c.addresses) &&
     c.addresses.every((a) => typeof a === "string") &&
     typeof c.addedAt === "number" && (c.lastSeen === null || typeof c.lastSeen === "number") &&
-    typeof c.blocked === "boolean";
+    typeof c.blocked === "boolean" &&
+    (c.agree === undefined || (c.agree instanceof Uint8Array && c.agree.length === 32));
 }
 
 export class ContactBook {
@@ -120,13 +126,20 @@ export class ContactBook {
   /** Changes fields of a known contact. @throws {RojError} not_found */
   async update(
     publicKey: Uint8Array,
-    patch: Partial<
-      Pick<Contact, "name" | "addresses" | "lastSeen" | "blocked" | "anchor" | "recordSeq">
-    >,
+    patch:
+      & Partial<
+        Pick<Contact, "name" | "addresses" | "lastSeen" | "blocked" | "anchor" | "recordSeq">
+      >
+      & { agree?: Uint8Array | undefined },
   ): Promise<Contact> {
     const old = this.get(publicKey);
     if (!old) throw new RojError("not_found", "no such contact");
-    const next: Contact = { ...old, ...patch };
+    let next: Contact = { ...old, ...patch } as Contact;
+    if ("agree" in patch && patch.agree === undefined) {
+      // It no longer publishes one (its key is in a file again).
+      const { agree: _gone, ...rest } = next;
+      next = rest;
+    }
     await this.#put(next);
     return next;
   }

@@ -1,3 +1,5 @@
 export { type Contact, ContactBook, mergeAddresses } from "./contact_book.ts";
 export { createInviteText, type Invite, MAX_INVITE_TEXT, parseInvite } from "./invite.ts";
 export { InviteRegistry } from "./invite_registry.ts";
+export { type AgreeKeyOf, agreeKeys } from "./agree_keys.ts";
+export { Verifications } from "./verifications.ts";

@@ -64,6 +64,8 @@ export class Discovery {
   readonly #clock: Clock;
   #state: CascadeState;
   #record: SignedRecord | null = null;
+  /** Set by a restore (backup/restore.ts): our next seq must pass what we published since. */
+  #seqFloor = 0;
   #closed = false;
   /** The run under way, for trigger()'s callers. */
   #running: { promise: Promise<void>; resolve(): void; reject(e: unknown): void } | null = null;
@@ -96,7 +98,7 @@ export class Discovery {
     this.#host = host;
     this.#store = store;
     this.sealed = sealed;
-    this.#seals = new RecordSeals(host.keyPair, (d) => this.#droppedCopy(d));
+    this.#seals = new RecordSeals(host.keyPair, (d) => this.#droppedCopy(d), host.agreeKeyOf);
     this.#clock = options.clock ?? systemClock;
     this.#state = initialCascade({
       self: toHex(host.keyPair.publicKey),
@@ -115,6 +117,8 @@ export class Discovery {
   ): Promise<Discovery> {
     const d = new Discovery(host, store, await SealedStore.open(store), options);
     const own = await store.kv.get<unknown>(keys.ownRecord());
+    const floor = (await store.kv.get<unknown>(keys.setting("recordSeqFloor"))).value;
+    if (Number.isSafeInteger(floor)) d.#seqFloor = floor as number;
     if (own.value instanceof Uint8Array) {
       try {
         d.#record = await openRecord(own.value, host.keyPair.publicKey, d.#seals.verifier);
@@ -145,9 +149,9 @@ export class Discovery {
     const same = this.#record && this.#record.addresses.length === addresses.length &&
       this.#record.addresses.every((a, i) => a === addresses[i]) &&
       had.length === relays.length && relays.every((k, i) => toHex(k) === had[i]);
-    if (same) return false;
+    if (same && this.#record!.seq > this.#seqFloor) return false;
     const rec = await signRecord(this.#host.signer, {
-      seq: (this.#record?.seq ?? 0) + 1,
+      seq: Math.max(this.#record?.seq ?? 0, this.#seqFloor) + 1,
       time: this.#host.now(),
       addresses,
       ...(relays.length > 0 ? { relays } : {}),

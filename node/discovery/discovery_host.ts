@@ -64,6 +64,8 @@ export interface LiveSession {
 /** The node, as discovery sees it. */
 export interface DiscoveryHost {
   readonly keyPair: KeyPair;
+  /** The X25519 key a contact published (its key is in ssh-agent). @default none */
+  readonly agreeKeyOf?: (them: Uint8Array) => Uint8Array | undefined;
   readonly signer: Signer;
   /** A passive anchor publishes nothing and dials nobody. */
   readonly passive: boolean;

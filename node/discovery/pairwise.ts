@@ -1,7 +1,8 @@
 /**
  * Pairwise tags and sealed copies of address records.
  *
- * Two contacts share an X25519 secret (from their ed25519 identities). From it
+ * Two contacts share an X25519 secret (from their ed25519 identities, or the
+ * X25519 key a contact whose key is in ssh-agent published). From it
  * both can compute, for each of them as owner, a 16-byte tag and a key:
  *
  *   tag(owner)  = HKDF-SHA256(secret, salt "roj-tag-v1",  info owner key)[0..16]
@@ -60,7 +61,7 @@ const X25519_SPKI = Buffer.from("302a300506032b656e032100", "hex");
  * x25519SharedSecret (pairwise_test.ts checks), which stays the fallback and
  * the source of the error for a bad or low-order key.
  */
-function sharedSecrets(me: KeyPair): (them: Uint8Array) => Uint8Array {
+function sharedSecrets(me: KeyPair): (them: Uint8Array, agree?: Uint8Array) => Uint8Array {
   let native: KeyObject | null = null;
   try {
     const secret = ed25519.utils.toMontgomerySecret(me.seed);
@@ -70,11 +71,11 @@ function sharedSecrets(me: KeyPair): (them: Uint8Array) => Uint8Array {
       type: "pkcs8",
     });
   } catch { /* no native X25519 here */ }
-  return (them) => {
-    if (native && them.length === 32) {
+  return (them, agree) => {
+    if (native && them.length === 32 && (agree === undefined || agree.length === 32)) {
       try {
         const pub = createPublicKey({
-          key: Buffer.concat([X25519_SPKI, ed25519.utils.toMontgomery(them)]),
+          key: Buffer.concat([X25519_SPKI, agree ?? ed25519.utils.toMontgomery(them)]),
           format: "der",
           type: "spki",
         });
@@ -82,19 +83,26 @@ function sharedSecrets(me: KeyPair): (them: Uint8Array) => Uint8Array {
         if (shared.some((b) => b !== 0)) return shared;
       } catch { /* not a valid key: the fallback says why */ }
     }
-    return x25519SharedSecret(me, them);
+    return x25519SharedSecret(me, them, agree);
   };
 }
 
-/** The pairwise secrets of one identity with its contacts, computed once each. */
-export function pairwise(me: KeyPair): (them: Uint8Array) => Pair {
+/** The X25519 key a contact published, if it did (its key is in ssh-agent; contacts/agreeKeys). */
+type AgreeKeyOf = (them: Uint8Array) => Uint8Array | undefined;
+
+/** The pairwise secrets of one identity with its contacts, computed once each (again when a contact publishes an X25519 key). */
+export function pairwise(
+  me: KeyPair,
+  agreeKeyOf: AgreeKeyOf = () => undefined,
+): (them: Uint8Array) => Pair {
   const cache = new Map<string, Pair>();
   const shared = sharedSecrets(me);
   return (them) => {
-    const id = toHex(them);
+    const agree = agreeKeyOf(them);
+    const id = agree ? `${toHex(them)}:${toHex(agree)}` : toHex(them);
     let pair = cache.get(id);
     if (pair) return pair;
-    const secret = shared(them);
+    const secret = shared(them, agree);
     // Only two owners per pair (us and them): each derives its tag and key once.
     const derived = new Map<string, { tag: Uint8Array; key: Uint8Array }>();
     const of = (owner: Uint8Array) => {

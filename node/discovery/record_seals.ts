@@ -72,9 +72,13 @@ export class RecordSeals {
   readonly #opened = new Map<string, SignedRecord | null>();
 
   /** `dropped` hears of each bad or old copy once. */
-  constructor(keyPair: KeyPair, dropped: (d: DroppedCopy) => void) {
+  constructor(
+    keyPair: KeyPair,
+    dropped: (d: DroppedCopy) => void,
+    agreeKeyOf?: (them: Uint8Array) => Uint8Array | undefined,
+  ) {
     this.#self = keyPair.publicKey;
-    this.#pair = pairwise(keyPair);
+    this.#pair = pairwise(keyPair, agreeKeyOf);
     this.#dropped = dropped;
   }
 

@@ -82,6 +82,7 @@ export class GroupBook {
   readonly #store: Store;
   readonly #log: ChatLog;
   readonly #keyPair: KeyPair;
+  readonly #agreeKeyOf: (k: Uint8Array) => Uint8Array | undefined;
   readonly #me: string;
   readonly #groups = new Map<string, Group>();
   /** Opened epoch keys per group (null: sealed to us but did not open, or not sealed to us). */
@@ -95,16 +96,30 @@ export class GroupBook {
   /** Per group, its membership entries in display order, as of the last refresh. */
   readonly #ops = new Map<string, readonly Entry[]>();
 
-  private constructor(store: Store, log: ChatLog, keyPair: KeyPair) {
+  private constructor(
+    store: Store,
+    log: ChatLog,
+    keyPair: KeyPair,
+    agreeKeyOf: (k: Uint8Array) => Uint8Array | undefined,
+  ) {
     this.#store = store;
     this.#log = log;
     this.#keyPair = keyPair;
+    this.#agreeKeyOf = agreeKeyOf;
     this.#me = toHex(keyPair.publicKey);
   }
 
-  /** Loads the registry and folds every group's log. */
-  static async open(store: Store, log: ChatLog, keyPair: KeyPair): Promise<GroupBook> {
-    const book = new GroupBook(store, log, keyPair);
+  /**
+   * Loads the registry and folds every group's log. `agreeKeyOf`: the X25519
+   * key a member published (contacts/agreeKeys), to seal group keys to.
+   */
+  static async open(
+    store: Store,
+    log: ChatLog,
+    keyPair: KeyPair,
+    agreeKeyOf: (k: Uint8Array) => Uint8Array | undefined = () => undefined,
+  ): Promise<GroupBook> {
+    const book = new GroupBook(store, log, keyPair, agreeKeyOf);
     for await (const res of store.kv.list<unknown>({ prefix: keys.chats() })) {
       const id = res.key[1];
       if (typeof id !== "string" || !isGroupChatId(id) || !isGroupRecord(res.value)) continue;
@@ -282,7 +297,7 @@ export class GroupBook {
     const body = {
       name: clean,
       nonce: base64.encode(nonce),
-      keys: await sealGroupKey(id, newGroupKey(), [signer.publicKey]),
+      keys: await sealGroupKey(id, newGroupKey(), [signer.publicKey], this.#agreeKeyOf),
     };
     await this.#log.append(id, signer, GROUP_OPS.create, JSON.stringify(body));
     return await this.register(id, clean, taken);
@@ -309,7 +324,7 @@ export class GroupBook {
     recipients: Iterable<Uint8Array> | null,
   ): Promise<Entry> {
     const withKeys = recipients
-      ? { ...body, keys: await sealGroupKey(id, newGroupKey(), recipients) }
+      ? { ...body, keys: await sealGroupKey(id, newGroupKey(), recipients, this.#agreeKeyOf) }
       : body;
     const e = await this.#log.append(id, signer, type, JSON.stringify(withKeys));
     await this.refresh(id);

@@ -44,11 +44,18 @@ export async function sealGroupKey(
   chat: string,
   key: Uint8Array,
   recipients: Iterable<Uint8Array>,
+  agreeKeyOf: (r: Uint8Array) => Uint8Array | undefined = () => undefined,
 ): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const r of recipients) {
+    // A recipient whose key is in ssh-agent gets it sealed to the X25519 key it published.
+    const to = agreeKeyOf(r);
     out[toHex(r)] = base64.encode(
-      await seal(r, key, { context: KEY_CONTEXT, aad: encoder.encode(chat) }),
+      await seal(r, key, {
+        context: KEY_CONTEXT,
+        aad: encoder.encode(chat),
+        ...(to ? { to } : {}),
+      }),
     );
   }
   return out;

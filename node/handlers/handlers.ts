@@ -7,17 +7,21 @@
 import type { ContactView, Method, Params, PeerView, Results, StatusView } from "../api/mod.ts";
 import type { ChatDirectory, ChatService, GroupService, Receipts } from "../chats/mod.ts";
 import type { Clock } from "../clock/mod.ts";
-import type { ContactBook } from "../contacts/mod.ts";
+import type { ContactBook, Verifications } from "../contacts/mod.ts";
 import type { Discovery } from "../discovery/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { checkName } from "../home/mod.ts";
 import type { InviteFlow } from "../invites/mod.ts";
+import type { IntroService } from "../introductions/mod.ts";
+import { introHandlers } from "./intro.ts";
 import { toHex } from "../log/mod.ts";
 import type { Relay } from "../relay/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
 import { contactView, peerView } from "../views/mod.ts";
 import { MESSAGE_METHODS, messageHandlers } from "./messages.ts";
+import { identityHandlers, type IdentityResolver } from "./identity.ts";
+import { verifyHandlers } from "./verify.ts";
 
 /** The methods a call may name (follow is served by subscribe). */
 export type CallMethod = Exclude<Method, "follow">;
@@ -27,10 +31,14 @@ export type Handlers = {
 };
 
 export interface HandlerDeps {
+  /** This node's own key. */
+  readonly me: Uint8Array;
   readonly passive: boolean;
   readonly clock: Clock;
   readonly bus: EventBus;
   readonly contacts: ContactBook;
+  /** Contacts marked verified (safety numbers compared). */
+  readonly verifications: Verifications;
   readonly directory: ChatDirectory;
   readonly chats: ChatService;
   readonly receipts: Receipts;
@@ -39,7 +47,10 @@ export interface HandlerDeps {
   readonly invites: InviteFlow;
   readonly discovery: Discovery;
   readonly relay: Relay;
+  /** Introductions (none on a passive anchor). */
+  readonly intros: IntroService | undefined;
   status(): StatusView;
+  readonly identity: IdentityResolver;
   /** Whether the node has started listening (dialling needs it). */
   running(): boolean;
 }
@@ -62,7 +73,12 @@ const CHAT_METHODS: readonly CallMethod[] = [
 
 export function createHandlers(d: HandlerDeps): Handlers {
   const view = (c: Parameters<typeof contactView>[0]): ContactView =>
-    contactView(c, d.sessions.get(c.publicKey) !== undefined, d.clock.now());
+    contactView(
+      c,
+      d.sessions.get(c.publicKey) !== undefined,
+      d.clock.now(),
+      d.verifications.isVerified(c.publicKey),
+    );
   const mustRun = () => {
     if (!d.running()) {
       throw new RojError("no_node", "the node is not running; start it with `roj run`");
@@ -73,10 +89,12 @@ export function createHandlers(d: HandlerDeps): Handlers {
     if (how === "remove") {
       await d.contacts.remove(c.publicKey);
       await d.relay.forget(c.publicKey);
+      await d.verifications.forget(c.publicKey);
     } else await d.contacts.update(c.publicKey, { blocked: true });
     d.sessions.get(c.publicKey)?.rpc.close(how === "remove" ? "removed" : "blocked");
     // The sealed copies they handed us: held for someone we no longer know (issue 17).
     await d.discovery.sealed.drop(c.publicKey);
+    await d.intros?.forget(c.publicKey);
     d.bus.emit({ type: "contact", contact: { ...view(c), online: false } });
     d.bus.say(`${how === "remove" ? "removed" : "blocked"} ${c.name}`);
     d.discovery.refresh();
@@ -123,6 +141,9 @@ export function createHandlers(d: HandlerDeps): Handlers {
     "group.leave": (p) => d.groups.leave(p.group),
     "group.members": (p) => d.groups.view(d.directory.group(p.group)).members,
     forks: (p) => d.chats.forks(p.chat),
+    ...identityHandlers(d.identity),
+    ...verifyHandlers({ ...d, view }),
+    ...introHandlers(d.intros, d.directory),
     ...messageHandlers(d),
   };
   if (!d.passive) return table;

@@ -1,8 +1,9 @@
 /** What `roj status` and the admin's identity page show, gathered from the services. */
-import type { StatusView } from "../api/mod.ts";
+import type { IdentityView, StatusView } from "../api/mod.ts";
 import type { CatchUpProgress } from "../chats/mod.ts";
 import type { ContactBook } from "../contacts/mod.ts";
 import type { Discovery } from "../discovery/mod.ts";
+import type { AgentSigner } from "../identity/mod.ts";
 import type { AnchorMailbox } from "../mailbox/mod.ts";
 import type { PortMap } from "../portmap/mod.ts";
 import type { Puncher } from "../punch/mod.ts";
@@ -25,8 +26,13 @@ export interface StatusParts {
   readonly progress: CatchUpProgress;
   readonly listening: Endpoint | undefined;
   readonly anchorMailbox: AnchorMailbox | undefined;
+  readonly carryMailbox: AnchorMailbox | undefined;
   readonly punch: Puncher | undefined;
   readonly portMap: PortMap | undefined;
+  /** The identity guard's view (not on an anchor). */
+  readonly identity: IdentityView | undefined;
+  /** The signer in ssh-agent, when the key is there. */
+  readonly agent: AgentSigner | undefined;
 }
 
 export function statusView(s: StatusParts): StatusView {
@@ -58,10 +64,13 @@ export function statusView(s: StatusParts): StatusView {
           : {}),
       }
       : {}),
+    ...(s.carryMailbox ? { carrying: s.carryMailbox.store.usage } : {}),
     ...(catchingUp.length > 0 ? { catchingUp } : {}),
     ...(s.relay.reachable !== undefined ? { reachable: s.relay.reachable } : {}),
     ...natView(s.punch?.mapping),
     relay: { enabled: s.relay.enabled, active: s.relay.active, bytes: s.relay.bytesRelayed },
     ...(s.portMap ? { portMap: s.portMap.status } : {}),
+    ...(s.identity ? { identity: s.identity } : {}),
+    ...(s.agent ? { agent: { socket: s.agent.socket, ...s.agent.state } } : {}),
   };
 }

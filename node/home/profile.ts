@@ -6,6 +6,9 @@
  * there (asking for its passphrase) each time, so no passphrase-less copy of it
  * is ever written anywhere.
  *
+ * A key in ssh-agent (agent_key.ts) is not in any file: the store records that
+ * it is in the agent, and the agent is asked for it at each open.
+ *
  * The folder is the owner's alone: made 0700, the key and the store files
  * 0600, whatever the umask or the mode an existing folder had. What had to be
  * tightened is returned (Profile.tightened) for the command to say once.
@@ -22,6 +25,13 @@ import {
 import { keys, makePrivate, type ModeChange, openStore, type Store } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { type DataPaths, dataPaths } from "./data_dir.ts";
+import {
+  type AgentAccess,
+  type AgentIdentity,
+  findAgentKey,
+  openAgentIdentity,
+  publicKeyOfFile,
+} from "./agent_key.ts";
 
 /** Asks the person for a key's passphrase; `why` says which key. */
 export type AskPassphrase = (why: string) => Promise<string>;
@@ -95,11 +105,26 @@ export interface InitOptions {
   /** Protect a generated key with this passphrase. */
   passphrase?: string;
   ask?: AskPassphrase;
+  /**
+   * The ssh-agent ($SSH_AUTH_SOCK). With `required` (`--agent`) the key is the
+   * agent's (the one `adoptKey` names, else its only ed25519 key); without,
+   * an `adoptKey` the agent holds is used from the agent, and any other is
+   * adopted as a file. @default no agent
+   */
+  agent?: { readonly socket: string; readonly required: boolean };
 }
 
 export interface Profile {
   readonly paths: DataPaths;
+  /**
+   * The identity's key pair. With the key in ssh-agent, its seed is only the
+   * key agreement's (agent_key.ts), and `agent` signs.
+   */
   readonly keyPair: KeyPair;
+  /** Whether the key is in ssh-agent (no private key in any file). */
+  readonly keyInAgent: boolean;
+  /** The signer in ssh-agent, when the key is there and the profile open; its owner closes it. */
+  readonly agent?: AgentIdentity["signer"];
   readonly name: string;
   readonly store: Store;
   /** Files and the folder that others could read, made private on the way in (mostly none). */
@@ -123,7 +148,16 @@ export async function initProfile(dir: string, options: InitOptions = {}): Promi
   }
   let keyPair: KeyPair;
   let adopted: string | undefined;
-  if (options.adoptKey) {
+  const inAgent = await agentKeyFor(options);
+  if (inAgent) {
+    const id = await openAgentIdentity(
+      { socket: inAgent.socket },
+      inAgent.publicKey,
+      inAgent.comment,
+    );
+    id.signer.close();
+    keyPair = id.keyPair;
+  } else if (options.adoptKey) {
     adopted = await Deno.realPath(options.adoptKey).catch(() => {
       throw new RojError("not_found", `no key file at ${options.adoptKey}`);
     });
@@ -135,7 +169,7 @@ export async function initProfile(dir: string, options: InitOptions = {}): Promi
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   // mkdir leaves an existing folder's mode as it was (often 0755).
   const tightened = await makeFolderPrivate(paths);
-  if (!adopted) {
+  if (!adopted && !inAgent) {
     const pem = await encodePrivateKey(
       keyPair,
       options.passphrase ? { passphrase: options.passphrase } : {},
@@ -154,15 +188,27 @@ export async function initProfile(dir: string, options: InitOptions = {}): Promi
     .set(keys.setting("name"), name)
     .set(keys.setting("publicKey"), keyPair.publicKey)
     .set(keys.setting("keyFile"), adopted ?? null)
+    .set(keys.setting("keyInAgent"), inAgent !== undefined)
     .commit();
-  return { paths, keyPair, name, store, tightened: [...tightened, ...store.tightened] };
+  return {
+    paths,
+    keyPair,
+    keyInAgent: inAgent !== undefined,
+    name,
+    store,
+    tightened: [...tightened, ...store.tightened],
+  };
 }
 
 /**
  * Opens the identity and store of an initialised data folder.
  * @throws {RojError} not_found when `dir` has no identity; key_* errors; store_corrupt.
  */
-export async function openProfile(dir: string, ask?: AskPassphrase): Promise<Profile> {
+export async function openProfile(
+  dir: string,
+  ask?: AskPassphrase,
+  agent?: AgentAccess,
+): Promise<Profile> {
   const paths = dataPaths(dir);
   if (!await exists(paths.publicKey) && !await exists(paths.key)) {
     throw new RojError("not_found", `no identity in ${dir}: run \`roj init --data ${dir}\` first`);
@@ -170,18 +216,35 @@ export async function openProfile(dir: string, ask?: AskPassphrase): Promise<Pro
   const tightened = await makeFolderPrivate(paths);
   const store = await openStore(paths.store);
   try {
-    const [nameRes, pubRes, fileRes] = await store.kv.getMany<unknown[]>([
+    const [nameRes, pubRes, fileRes, agentRes] = await store.kv.getMany<unknown[]>([
       keys.setting("name"),
       keys.setting("publicKey"),
       keys.setting("keyFile"),
+      keys.setting("keyInAgent"),
     ]);
+    const pub = pubRes!.value;
+    if (agentRes!.value === true) {
+      if (!(pub instanceof Uint8Array)) {
+        throw new RojError("store_corrupt", "the store's public key is damaged");
+      }
+      const name = typeof nameRes!.value === "string" ? nameRes!.value : "me";
+      const id = await openAgentIdentity(agent, pub, name);
+      return {
+        paths,
+        keyPair: id.keyPair,
+        keyInAgent: true,
+        agent: id.signer,
+        name,
+        store,
+        tightened: [...tightened, ...store.tightened],
+      };
+    }
     const keyFile = fileRes!.value;
     if (keyFile !== null && typeof keyFile !== "string") {
       throw new RojError("store_corrupt", "the store's key location is damaged");
     }
     const keyPath = keyFile ?? paths.key;
     const keyPair = await decodeAsking(await readKeyFile(keyPath), keyPath, ask);
-    const pub = pubRes!.value;
     if (pub !== null && !(pub instanceof Uint8Array && bytesEqual(pub, keyPair.publicKey))) {
       throw new RojError(
         "key_malformed",
@@ -189,9 +252,38 @@ export async function openProfile(dir: string, ask?: AskPassphrase): Promise<Pro
       );
     }
     const name = typeof nameRes!.value === "string" ? nameRes!.value : keyPair.comment || "me";
-    return { paths, keyPair, name, store, tightened: [...tightened, ...store.tightened] };
+    return {
+      paths,
+      keyPair,
+      keyInAgent: false,
+      name,
+      store,
+      tightened: [...tightened, ...store.tightened],
+    };
   } catch (err) {
     store.close();
+    throw err;
+  }
+}
+
+/** The agent's key that init should use, if it should use one (see InitOptions.agent). */
+async function agentKeyFor(
+  options: InitOptions,
+): Promise<{ socket: string; publicKey: Uint8Array; comment: string } | undefined> {
+  const agent = options.agent;
+  // Without --agent, only a --key that the agent holds is taken from it.
+  if (!agent || (!agent.required && !options.adoptKey)) return undefined;
+  let want: Uint8Array | undefined;
+  if (options.adoptKey) {
+    const text = await readKeyFile(options.adoptKey);
+    want = publicKeyOfFile(text);
+  }
+  try {
+    const key = await findAgentKey(agent.socket, want);
+    return { socket: agent.socket, publicKey: key.publicKey!, comment: key.comment };
+  } catch (err) {
+    // --key with SSH_AUTH_SOCK set: a key the agent does not hold is adopted as a file.
+    if (!agent.required && want !== undefined) return undefined;
     throw err;
   }
 }

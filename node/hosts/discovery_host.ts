@@ -24,6 +24,7 @@ export function discoveryHost(p: NodeParts): DiscoveryHost {
   };
   return {
     keyPair: p.keyPair,
+    agreeKeyOf: p.agreeKeyOf,
     signer: p.signer,
     passive: p.passive,
     now: () => p.clock.now(),

@@ -10,7 +10,7 @@ import { nameOf, type NodeParts } from "./parts.ts";
 export function lanHost(p: NodeParts, listening: () => Endpoint | undefined): LanHost {
   return {
     publicKey: p.keyPair.publicKey,
-    pair: pairwise(p.keyPair),
+    pair: pairwise(p.keyPair, p.agreeKeyOf),
     clock: p.clock,
     log: (line) => p.bus.say(line),
     note: (n) => p.bus.emit(lanEvent(p, n)),

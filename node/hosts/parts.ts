@@ -6,19 +6,21 @@
  */
 import type { OwnAddresses } from "../addresses/mod.ts";
 import type { Clock } from "../clock/mod.ts";
-import type { Contact, ContactBook } from "../contacts/mod.ts";
+import type { AgreeKeyOf, Contact, ContactBook } from "../contacts/mod.ts";
 import type { Discovery } from "../discovery/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
-import { fingerprint, type KeyPair, type Signer } from "../identity/mod.ts";
+import { fingerprint, type KeyPair, type SyncSigner } from "../identity/mod.ts";
 import type { Relay } from "../relay/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
 
 export interface NodeParts {
   readonly keyPair: KeyPair;
+  /** The X25519 keys we and our contacts published (contacts/agreeKeys). */
+  readonly agreeKeyOf: AgreeKeyOf;
   /** The person's name, as the hello and the log give it. */
   readonly name: string;
-  readonly signer: Signer;
+  readonly signer: SyncSigner;
   readonly clock: Clock;
   readonly bus: EventBus;
   readonly contacts: ContactBook;

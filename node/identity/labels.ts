@@ -39,6 +39,8 @@ export const SSHSIG_INVITE_NAMESPACE = "roj-invite";
 export const SSHSIG_DEVICE_NAMESPACE = "roj-device";
 /** Signatures over punch vouches: "the coordinator saw me at this endpoint" (punch/vouch.ts). */
 export const SSHSIG_PUNCH_NAMESPACE = "roj-punch";
+/** Signatures over an introducer's cards of a contact (introductions/card.ts). */
+export const SSHSIG_INTRO_NAMESPACE = "roj-intro";
 /** The namespaces of every signature Roj makes; one per purpose. */
 export const NAMESPACES = {
   entry: SSHSIG_ENTRY_NAMESPACE,
@@ -46,6 +48,7 @@ export const NAMESPACES = {
   invite: SSHSIG_INVITE_NAMESPACE,
   device: SSHSIG_DEVICE_NAMESPACE,
   punch: SSHSIG_PUNCH_NAMESPACE,
+  intro: SSHSIG_INTRO_NAMESPACE,
 } as const;
 
 // ---- First field of each signed byte layout --------------------------------
@@ -68,6 +71,12 @@ export const DEVICE_LINK_TEXT_PREFIX = "rojdev1:";
 export const DEVICE_REVOCATION_MAGIC = "roj-devrevoke-v1";
 /** A punch asker's vouch for the endpoint its coordinator saw it at (punch/vouch.ts). */
 export const PUNCH_VOUCH_MAGIC = "roj-punch-vouch-v1";
+/** The `format` of a backup's manifest, inside its age encryption (backup/manifest.ts). */
+export const BACKUP_FORMAT = "roj-backup-v1";
+/** A card's signed payload: one contact, vouched for by an introducer (introductions/card.ts). */
+export const CARD_MAGIC = "roj-card-v1";
+/** What a shareable card's text starts with, before its base64url (introductions/card.ts). */
+export const CARD_TEXT_PREFIX = "rojcard1:";
 
 // ---- Sealing to a key (identity/seal.ts) -----------------------------------
 
@@ -75,6 +84,12 @@ export const PUNCH_VOUCH_MAGIC = "roj-punch-vouch-v1";
 export const SEAL_INFO = "roj-seal-v1";
 /** Seal context of a group epoch key sealed to each member (groups/group_crypto.ts). */
 export const GROUP_KEY_SEAL_CONTEXT = "roj-group-key";
+
+/**
+ * What an ssh-agent signs to give a node with an agent-held key its X25519
+ * agreement seed (identity/agent_signer.ts): never an SSHSIG or SSH message.
+ */
+export const AGENT_AGREEMENT_LABEL = "roj-agent-agreement-v1\0";
 
 // ---- Pairwise derivations from two contacts' X25519 secret (discovery/pairwise.ts) ----
 
@@ -101,6 +116,17 @@ export const MAILBOX_POINTER_TAG_SALT = "roj-mbox-pointer-v1";
 export const MAILBOX_POINTER_KEY_SALT = "roj-mbox-pointer-key-v1";
 /** HKDF salt, over a pairwise secret, of a pointer box's id key. */
 export const MAILBOX_POINTER_ID_SALT = "roj-mbox-pointer-id-v1";
+/**
+ * HKDF salt, over a pairwise secret, of the mailbox secret of 1:1 mail to one
+ * recipient in one time window (mailbox/direct_keys.ts); the tag, key and id
+ * key then come from it as for a group epoch's.
+ */
+export const DIRECT_MAIL_SALT = "roj-dmail-v1";
+/**
+ * First bytes of a 1:1 mail receipt (mailbox/direct_keys.ts): the recipient
+ * saying, in a box sealed to the sender, how far it holds the sender's chain.
+ */
+export const DIRECT_RECEIPT_MAGIC = "roj-dmail-receipt-v1";
 
 // ---- Ids and associated data derived by hashing -----------------------------
 
@@ -112,6 +138,8 @@ export const DIRECT_CHAT_LABEL = "roj-chat-direct\0";
 export const GROUP_ID_LABEL = "roj-group-id-v1\0";
 /** Start of a group message's AEAD associated data (groups/group_crypto.ts). */
 export const GROUP_MSG_AAD_LABEL = "roj-group-msg-v1\0";
+/** SHA-512 prefix of a key's half of a safety number (identity/safety_number.ts). */
+export const SAFETY_NUMBER_LABEL = "roj-safety-number-v1\0";
 
 // ---- Channel names ----------------------------------------------------------
 

@@ -7,12 +7,18 @@ import * as labels from "./labels.ts";
 import {
   ADDR_RECORD_MAGIC,
   ADDR_RECORD_RELAYS_MAGIC,
+  AGENT_AGREEMENT_LABEL,
   ALPN_PROBE,
   ALPN_SSH,
+  BACKUP_FORMAT,
+  CARD_MAGIC,
+  CARD_TEXT_PREFIX,
   DEVICE_LINK_MAGIC,
   DEVICE_LINK_TEXT_PREFIX,
   DEVICE_REVOCATION_MAGIC,
   DIRECT_CHAT_LABEL,
+  DIRECT_MAIL_SALT,
+  DIRECT_RECEIPT_MAGIC,
   ENTRY_MAGIC,
   GROUP_ID_LABEL,
   GROUP_KEY_SEAL_CONTEXT,
@@ -35,10 +41,12 @@ import {
   PUNCH_VOUCH_MAGIC,
   RELAY_SUBSYSTEM_PREFIX,
   ROJ_SUBSYSTEM,
+  SAFETY_NUMBER_LABEL,
   SEAL_INFO,
   SSHSIG_ADDR_NAMESPACE,
   SSHSIG_DEVICE_NAMESPACE,
   SSHSIG_ENTRY_NAMESPACE,
+  SSHSIG_INTRO_NAMESPACE,
   SSHSIG_INVITE_NAMESPACE,
   SSHSIG_PUNCH_NAMESPACE,
 } from "./labels.ts";
@@ -62,11 +70,16 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [DEVICE_LINK_TEXT_PREFIX, "726f6a646576313a"], // "rojdev1:"
   [DEVICE_REVOCATION_MAGIC, "726f6a2d6465767265766f6b652d7631"], // "roj-devrevoke-v1"
   [PUNCH_VOUCH_MAGIC, "726f6a2d70756e63682d766f7563682d7631"], // "roj-punch-vouch-v1"
+  [BACKUP_FORMAT, "726f6a2d6261636b75702d7631"], // "roj-backup-v1"
+  [SSHSIG_INTRO_NAMESPACE, "726f6a2d696e74726f"], // "roj-intro"
+  [CARD_MAGIC, "726f6a2d636172642d7631"], // "roj-card-v1"
+  [CARD_TEXT_PREFIX, "726f6a63617264313a"], // "rojcard1:"
   [SEAL_INFO, "726f6a2d7365616c2d7631"], // "roj-seal-v1"
   [GROUP_KEY_SEAL_CONTEXT, "726f6a2d67726f75702d6b6579"], // "roj-group-key"
   [PAIRWISE_TAG_SALT, "726f6a2d7461672d7631"], // "roj-tag-v1"
   [PAIRWISE_SEAL_SALT, "726f6a2d7365616c2d7631"], // "roj-seal-v1"
   [LAN_TAG_SALT, "726f6a2d6c616e2d7631"], // "roj-lan-v1"
+  [AGENT_AGREEMENT_LABEL, "726f6a2d6167656e742d61677265656d656e742d763100"], // "roj-agent-agreement-v1\0"
   [MAILBOX_SALT, "726f6a2d6d61696c626f782d7632"], // "roj-mailbox-v2"
   [MAILBOX_TAG_INFO, "746167"], // "tag"
   [MAILBOX_KEY_INFO, "6b6579"], // "key"
@@ -74,10 +87,13 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [MAILBOX_POINTER_TAG_SALT, "726f6a2d6d626f782d706f696e7465722d7631"], // "roj-mbox-pointer-v1"
   [MAILBOX_POINTER_KEY_SALT, "726f6a2d6d626f782d706f696e7465722d6b65792d7631"], // "roj-mbox-pointer-key-v1"
   [MAILBOX_POINTER_ID_SALT, "726f6a2d6d626f782d706f696e7465722d69642d7631"], // "roj-mbox-pointer-id-v1"
+  [DIRECT_MAIL_SALT, "726f6a2d646d61696c2d7631"], // "roj-dmail-v1"
+  [DIRECT_RECEIPT_MAGIC, "726f6a2d646d61696c2d726563656970742d7631"], // "roj-dmail-receipt-v1"
   [NOTES_CHAT_LABEL, "726f6a2d636861742d6e6f74657300"], // "roj-chat-notes\0"
   [DIRECT_CHAT_LABEL, "726f6a2d636861742d64697265637400"], // "roj-chat-direct\0"
   [GROUP_ID_LABEL, "726f6a2d67726f75702d69642d763100"], // "roj-group-id-v1\0"
   [GROUP_MSG_AAD_LABEL, "726f6a2d67726f75702d6d73672d763100"], // "roj-group-msg-v1\0"
+  [SAFETY_NUMBER_LABEL, "726f6a2d7361666574792d6e756d6265722d763100"], // "roj-safety-number-v1\0"
   [ROJ_SUBSYSTEM, "726f6a"], // "roj"
   [RELAY_SUBSYSTEM_PREFIX, "726f6a2d72656c61792d"], // "roj-relay-"
   [ALPN_SSH, "726f6a2d7373682f31"], // "roj-ssh/1"
@@ -103,6 +119,7 @@ Deno.test("the SSHSIG namespaces are the ones ssh-keygen -Y verify -n is given",
     invite: "roj-invite",
     device: "roj-device",
     punch: "roj-punch",
+    intro: "roj-intro",
   });
   assert.deepEqual(NAMESPACES, {
     entry: SSHSIG_ENTRY_NAMESPACE,
@@ -110,11 +127,21 @@ Deno.test("the SSHSIG namespaces are the ones ssh-keygen -Y verify -n is given",
     invite: SSHSIG_INVITE_NAMESPACE,
     device: SSHSIG_DEVICE_NAMESPACE,
     punch: SSHSIG_PUNCH_NAMESPACE,
+    intro: SSHSIG_INTRO_NAMESPACE,
   });
 });
 
 Deno.test("labels that prefix hashed input end in NUL; the LAN magic is the old byte array", () => {
-  for (const l of [NOTES_CHAT_LABEL, DIRECT_CHAT_LABEL, GROUP_ID_LABEL, GROUP_MSG_AAD_LABEL]) {
+  for (
+    const l of [
+      NOTES_CHAT_LABEL,
+      DIRECT_CHAT_LABEL,
+      GROUP_ID_LABEL,
+      GROUP_MSG_AAD_LABEL,
+      AGENT_AGREEMENT_LABEL,
+      SAFETY_NUMBER_LABEL,
+    ]
+  ) {
     assert.ok(l.endsWith("\0"), JSON.stringify(l));
   }
   assert.deepEqual([...new TextEncoder().encode(LAN_ANNOUNCEMENT_MAGIC)], [0x52, 0x4a, 0x4c, 0x32]);

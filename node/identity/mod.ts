@@ -1,7 +1,8 @@
 /**
- * Identity: OpenSSH ed25519 keys, fingerprints, certificates, SSHSIG signatures, sealing
- * to a key, and every domain-separation label (labels.ts). The only import
- * surface of `node/identity/`.
+ * Identity: OpenSSH ed25519 keys (in a file or in ssh-agent), fingerprints,
+ * certificates, SSHSIG signatures, sealing to a key, and every
+ * domain-separation label (labels.ts). The only import surface of
+ * `node/identity/`.
  *
  * @module
  */
@@ -18,6 +19,7 @@ export {
   encodePrivateKey,
   type EncodePrivateKeyOptions,
   isEncryptedPrivateKey,
+  publicKeyOfKeyFile,
 } from "./private_key.ts";
 export { fingerprint, fingerprintLine } from "./fingerprint.ts";
 export {
@@ -41,6 +43,7 @@ export {
   createSigner,
   createVerifier,
   type Signer,
+  type SyncSigner,
   type SyncVerifier,
   type Verifier,
   type VerifierOptions,
@@ -61,12 +64,18 @@ export {
 export {
   ADDR_RECORD_MAGIC,
   ADDR_RECORD_RELAYS_MAGIC,
+  AGENT_AGREEMENT_LABEL,
   ALPN_PROBE,
   ALPN_SSH,
+  BACKUP_FORMAT,
+  CARD_MAGIC,
+  CARD_TEXT_PREFIX,
   DEVICE_LINK_MAGIC,
   DEVICE_LINK_TEXT_PREFIX,
   DEVICE_REVOCATION_MAGIC,
   DIRECT_CHAT_LABEL,
+  DIRECT_MAIL_SALT,
+  DIRECT_RECEIPT_MAGIC,
   ENTRY_MAGIC,
   GROUP_ID_LABEL,
   GROUP_KEY_SEAL_CONTEXT,
@@ -89,14 +98,46 @@ export {
   PUNCH_VOUCH_MAGIC,
   RELAY_SUBSYSTEM_PREFIX,
   ROJ_SUBSYSTEM,
+  SAFETY_NUMBER_LABEL,
   SEAL_INFO,
   SSHSIG_ADDR_NAMESPACE,
   SSHSIG_DEVICE_NAMESPACE,
   SSHSIG_ENTRY_NAMESPACE,
+  SSHSIG_INTRO_NAMESPACE,
   SSHSIG_INVITE_NAMESPACE,
   SSHSIG_PUNCH_NAMESPACE,
 } from "./labels.ts";
-export { openSealed, seal, type SealOptions, x25519SharedSecret } from "./seal.ts";
+export {
+  formatSafetyNumber,
+  keyDigits,
+  SAFETY_NUMBER_DIGITS,
+  safetyNumber,
+} from "./safety_number.ts";
+export {
+  type AgentKey,
+  checkKeyType,
+  chooseAgentKey,
+  listAgentKeys,
+  MAX_AGENT_KEYS,
+  MAX_AGENT_REPLY,
+  SK_ED25519,
+} from "./agent.ts";
+export {
+  type AgentSigner,
+  type AgentSignerOptions,
+  type AgentState,
+  agreementSeed,
+  createAgentSigner,
+} from "./agent_signer.ts";
+export {
+  agreementKeyIsOwn,
+  agreementPublicKey,
+  openSealed,
+  publishedAgreementKey,
+  seal,
+  type SealOptions,
+  x25519SharedSecret,
+} from "./seal.ts";
 export { openXChaCha20Poly1305, XCHACHA_NATIVE } from "./xchacha.ts";
 export {
   createVerifierPool,

@@ -31,6 +31,7 @@ import {
 } from "./_key_cipher.ts";
 import { clip } from "./_util.ts";
 import { KEY_TYPE, type KeyPair, parsePublicKeyBlob, publicKeyBlob } from "./keys.ts";
+import { checkKeyType } from "./agent.ts";
 
 const LABEL = "OPENSSH PRIVATE KEY";
 const MAGIC = new TextEncoder().encode("openssh-key-v1\0");
@@ -146,6 +147,33 @@ export function isEncryptedPrivateKey(text: string): boolean {
     return readOuter(text).cipher !== undefined;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The public key of an OpenSSH private key file, read without its passphrase
+ * (that part of the file is not encrypted).
+ * @throws {RojError} key_unsupported for a FIDO (sk-) key; key_malformed for
+ * anything else that is not an ed25519 key file.
+ */
+export function publicKeyOfKeyFile(text: string): Uint8Array {
+  try {
+    return readOuter(text).publicKey;
+  } catch (err) {
+    // Say why a security key's file is refused, rather than only "not ed25519".
+    const bytes = dearmor(LABEL, text);
+    if (bytes !== null) {
+      try {
+        const r = new WireReader(bytes, "private key file");
+        r.raw(MAGIC.length);
+        for (let i = 0; i < 3; i++) r.string(); // cipher, KDF, KDF options
+        r.u32(); // the number of keys
+        checkKeyType(new WireReader(r.string(), "public key").text());
+      } catch (refusal) {
+        if (isRojError(refusal, "key_unsupported")) throw refusal;
+      }
+    }
+    throw err;
   }
 }
 

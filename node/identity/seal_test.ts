@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { isRojError } from "../errors.ts";
 import { generateKeyPair } from "./keys.ts";
-import { openSealed, seal, x25519SharedSecret } from "./seal.ts";
+import {
+  agreementKeyIsOwn,
+  agreementPublicKey,
+  openSealed,
+  publishedAgreementKey,
+  seal,
+  x25519SharedSecret,
+} from "./seal.ts";
+import { base64 } from "@scure/base";
 
 const enc = new TextEncoder();
 const record = enc.encode('{"addr":"203.0.113.7:2222"}');
@@ -84,4 +92,44 @@ Deno.test("x25519SharedSecret rejects low-order keys", async () => {
   const identity = new Uint8Array(32);
   identity[0] = 1;
   assert.throws(() => x25519SharedSecret(a, identity), (e) => isRojError(e, "bad_input"));
+});
+
+Deno.test("an agreement key of its own (a key in ssh-agent): sealed to it opens, and both sides agree", async () => {
+  const file = await generateKeyPair("file");
+  assert.equal(agreementKeyIsOwn(file), false, "a file key's is its ed25519 key's X25519 form");
+  // As agent_key.ts makes it: the identity's public key, another seed for the agreement.
+  const agent = { ...await generateKeyPair("agent"), seed: new Uint8Array(32).fill(5) };
+  assert.equal(agreementKeyIsOwn(agent), true);
+  const published = agreementPublicKey(agent);
+
+  const data = new TextEncoder().encode("group key");
+  const sealed = await seal(agent.publicKey, data, { to: published, context: "c" });
+  assert.deepEqual(await openSealed(agent, sealed, { context: "c" }), data);
+  // Sealed to the ed25519 key's X25519 form, as a peer that never heard of it would: does not open.
+  await assert.rejects(
+    openSealed(agent, await seal(agent.publicKey, data, { context: "c" }), { context: "c" }),
+    (e) => isRojError(e, "seal_failed"),
+  );
+  assert.deepEqual(
+    x25519SharedSecret(agent, file.publicKey),
+    x25519SharedSecret(file, agent.publicKey, published),
+  );
+  assert.throws(
+    () => x25519SharedSecret(file, agent.publicKey, new Uint8Array(31)),
+    (e) => isRojError(e, "bad_input"),
+  );
+});
+
+Deno.test("a published agreement key is taken only when it can be agreed with", async () => {
+  const agent = { ...await generateKeyPair("agent"), seed: new Uint8Array(32).fill(5) };
+  const key = agreementPublicKey(agent);
+  assert.deepEqual(publishedAgreementKey(base64.encode(key)), key);
+  assert.equal(publishedAgreementKey(undefined), undefined);
+  assert.equal(publishedAgreementKey("not base64!"), undefined);
+  assert.equal(publishedAgreementKey(base64.encode(new Uint8Array(31))), undefined);
+  // Low-order points (all zeros, and u = 1): every secret with them would be zero.
+  assert.equal(publishedAgreementKey(base64.encode(new Uint8Array(32))), undefined);
+  const one = new Uint8Array(32);
+  one[0] = 1;
+  assert.equal(publishedAgreementKey(base64.encode(one)), undefined);
 });

@@ -28,6 +28,15 @@ export interface Signer {
   sign(data: Uint8Array): Promise<Uint8Array>;
 }
 
+/**
+ * A signer that can also sign at once, as ssh2 needs for the SSH key
+ * exchange and user authentication (it uses the signature in the same call).
+ */
+export interface SyncSigner extends Signer {
+  /** The same signature as `sign`, made before returning. */
+  signSync(data: Uint8Array): Uint8Array;
+}
+
 /** Checks raw Ed25519 signatures; never throws for bad input. */
 export interface Verifier {
   /** True when `sig` is `pub`'s valid signature of `data`. */
@@ -79,9 +88,9 @@ const PKCS8_PREFIX = new Uint8Array([
  * const data = new TextEncoder().encode("hi");
  * assert.ok(await verifyEd25519(kp.publicKey, await signer.sign(data), data));
  * ```
- * @throws {RangeError} if the seed is not 32 bytes.
+ * @throws {RangeError} if the seed is not 32 bytes, or is not the seed of `kp.publicKey`.
  */
-export function createSigner(kp: KeyPair): Promise<Signer> {
+export function createSigner(kp: KeyPair): Promise<SyncSigner> {
   try {
     return Promise.resolve(nodeSigner(kp));
   } catch (err) {
@@ -89,7 +98,7 @@ export function createSigner(kp: KeyPair): Promise<Signer> {
   }
 }
 
-function nodeSigner(kp: KeyPair): Signer {
+function nodeSigner(kp: KeyPair): SyncSigner {
   if (kp.seed.length !== 32) {
     throw new RangeError(`ed25519 seed must be 32 bytes, got ${kp.seed.length}`);
   }
@@ -103,12 +112,19 @@ function nodeSigner(kp: KeyPair): Signer {
     pkcs8.fill(0);
   }
   const publicKey = kp.publicKey.slice();
+  // A signer under another key than the one it names would sign what nobody can check.
+  const spki = createPublicKey(key).export({ format: "der", type: "spki" });
+  if (!sameKey(new Uint8Array(spki.subarray(SPKI_PREFIX.length)), publicKey)) {
+    throw new RangeError("the ed25519 seed is not the seed of this public key");
+  }
+  // A copy: the Buffer may be a view into a shared pool.
+  const signSync = (data: Uint8Array) => new Uint8Array(nodeSign(null, data, key));
   return {
     publicKey,
-    // A copy: the Buffer may be a view into a shared pool.
+    signSync,
     sign: (data) => {
       try {
-        return Promise.resolve(new Uint8Array(nodeSign(null, data, key)));
+        return Promise.resolve(signSync(data));
       } catch (err) {
         return Promise.reject(err);
       }

@@ -1,6 +1,6 @@
 /**
- * The anchor's side of the group mailbox: serves `mbox.put`, `mbox.has` and `mbox.get`
- * to its contacts, and tells the sessions that fetched a tag when new boxes
+ * The anchor's side of the group mailbox: serves `mbox.put`, `mbox.has`, `mbox.get`
+ * and (for 1:1 mail, which has many tags to look under) `mbox.peek` to its contacts, and tells the sessions that fetched a tag when new boxes
  * arrive under it (`mbox.notify`), so members online at once hear of each
  * other's mail without polling.
  */
@@ -116,6 +116,11 @@ export class AnchorMailbox {
     });
     rpc.handle("mbox.has", (params) => {
       return Promise.resolve({ missing: this.store.missing(params.tag, params.ids) });
+    });
+    rpc.handle("mbox.peek", (params) => {
+      for (const { t } of params.tags) this.#watch(rpc, t);
+      const tags = params.tags.filter(({ t, a }) => this.store.holds(t, a)).map(({ t }) => t);
+      return Promise.resolve({ gen: this.store.gen, tags });
     });
     rpc.handle("mbox.get", async (params) => {
       this.#watch(rpc, params.tag);

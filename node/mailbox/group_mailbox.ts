@@ -84,6 +84,7 @@ export class GroupMailbox {
       if (this.#anchors.get(k) === s) this.#anchors.delete(k);
     });
     rpc.handle("mbox.notify", async ({ tag }) => {
+      if (this.#host.notified?.(peer, tag)) return {};
       for (const g of this.#host.groups.all()) {
         if ((await this.#epochsOf(g.id)).some((ep) => ep.keys.tag === tag)) {
           s.notified.add(tag);

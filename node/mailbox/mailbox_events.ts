@@ -7,6 +7,7 @@ import type { NodeEvent } from "../api/mod.ts";
 import { fingerprint } from "../identity/mod.ts";
 import { escapeControl } from "../text/mod.ts";
 import type { AnchorMailboxNote } from "./anchor_mailbox.ts";
+import type { DirectMailNote } from "./direct_mail.ts";
 import type { MailboxNote } from "./visit_context.ts";
 
 /** How much of an anchor-supplied reason an event carries, in characters before escaping. */
@@ -43,6 +44,22 @@ export function anchorMailboxEvent(
     fingerprint: fingerprint(n.peer),
     code: n.code,
   };
+}
+
+/** A 1:1 mail note as an event; `chatName` names the contact's chat here. */
+export function directMailEvent(
+  n: DirectMailNote,
+  chatName: (peer: Uint8Array) => string,
+): NodeEvent {
+  const at = { type: "direct-mail", by: n.by, anchor: n.anchor, chat: chatName(n.peer) } as const;
+  switch (n.op) {
+    case "deposited":
+      return { ...at, op: "deposited", entries: n.entries, seq: n.seq };
+    case "taken":
+      return { ...at, op: "taken", fetched: n.fetched, stored: n.stored };
+    case "refused":
+      return { ...at, op: "refused", reason: bounded(n.reason) };
+  }
 }
 
 /** Peer text for an event: its first MAX_REASON characters, as one escaped line. */

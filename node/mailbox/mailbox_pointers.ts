@@ -67,7 +67,10 @@ export async function point(
     if (hex === me || s.rpc.closed) continue;
     const since = stretchStart(g.membership, hex);
     if (since === null || pushed[`to:${hex}`] === since) continue;
-    const pk = pointerKeys(x25519SharedSecret(ctx.host.keyPair, m.key), m.key);
+    const pk = pointerKeys(
+      x25519SharedSecret(ctx.host.keyPair, m.key, ctx.host.agreeKeyOf?.(m.key)),
+      m.key,
+    );
     const id = boxId(pk, sha256(new TextEncoder().encode(`${chat}/${since}`)));
     const res = await s.rpc.request("mbox.put", {
       tag: pk.tag,
@@ -90,7 +93,10 @@ export async function readPointers(
 ): Promise<void> {
   for (const them of ctx.host.contacts()) {
     if (s.rpc.closed) return;
-    const pk = pointerKeys(x25519SharedSecret(ctx.host.keyPair, them), ctx.me);
+    const pk = pointerKeys(
+      x25519SharedSecret(ctx.host.keyPair, them, ctx.host.agreeKeyOf?.(them)),
+      ctx.me,
+    );
     pointerTags.add(pk.tag);
     const cursorKey = keys.mboxCursor(s.peer, `to:${toHex(them)}`);
     const cursor = (await ctx.host.kv.get<Cursor>(cursorKey)).value ?? { gen: "", after: 0 };

@@ -88,6 +88,8 @@ export class MailboxStore {
   #next = 1;
   /** Ids held per tag, for dedupe without a read per box. */
   readonly #ids = new Map<string, Set<string>>();
+  /** The highest number held per tag (perhaps of a box swept since), for peek. */
+  readonly #last = new Map<string, number>();
   readonly #usage = new Map<string, Usage>();
   readonly #total: Usage = { boxes: 0, bytes: 0 };
   /** Boxes uploaded again although held, since open: what members' has-checks save. */
@@ -113,9 +115,10 @@ export class MailboxStore {
     const next = await kv.get<number>(keys.mboxMeta("next"));
     if (typeof next.value === "number") m.#next = next.value;
     for await (const res of kv.list<unknown>({ prefix: keys.mboxAll() })) {
-      const [, tag, , part] = res.key;
+      const [, tag, n, part] = res.key;
       if (part !== undefined || typeof tag !== "string" || !isHeld(res.value)) continue;
       m.#count(tag, res.value, 1);
+      if (typeof n === "number") m.#last.set(tag, Math.max(m.#last.get(tag) ?? 0, n));
     }
     return m;
   }
@@ -124,7 +127,10 @@ export class MailboxStore {
     let ids = this.#ids.get(tag);
     if (!ids) this.#ids.set(tag, ids = new Set());
     if (sign > 0) ids.add(h.id);
-    else if (ids.delete(h.id) && ids.size === 0) this.#ids.delete(tag);
+    else if (ids.delete(h.id) && ids.size === 0) {
+      this.#ids.delete(tag);
+      this.#last.delete(tag);
+    }
     let u = this.#usage.get(h.up);
     if (!u) this.#usage.set(h.up, u = { boxes: 0, bytes: 0 });
     u.boxes += sign;
@@ -213,6 +219,7 @@ export class MailboxStore {
       await this.#commit(tag, fresh);
       this.#duplicates += duplicates;
       for (const f of fresh) this.#count(tag, f.held, 1);
+      if (fresh.length > 0) this.#last.set(tag, fresh.at(-1)!.n);
       return {
         taken: fresh.length + duplicates,
         stored: fresh.length,
@@ -249,6 +256,16 @@ export class MailboxStore {
       this.#next = Math.max(this.#next, f.n + 1);
     }
     await flush();
+  }
+
+  /** The mailbox's generation (see FetchResult). */
+  get gen(): string {
+    return this.#gen;
+  }
+
+  /** Whether boxes numbered after `after` may be held under `tag` (expired ones not yet swept count). */
+  holds(tag: string, after: number): boolean {
+    return (this.#last.get(tag) ?? 0) > after;
   }
 
   /** The ids among `ids` not held under `tag`. */

@@ -9,6 +9,8 @@
  * - group_mailbox.ts: a member visiting its anchors, with mailbox_fetch.ts,
  *   mailbox_push.ts and mailbox_pointers.ts for the parts of a visit, and
  *   mail_epoch.ts and epoch_cursor.ts for which epochs are filed under and fetched
+ * - direct_mail.ts: 1:1 mail for contacts who are offline, through the same
+ *   anchors and store, under the pairwise weekly tags of direct_keys.ts
  *
  * @module
  */
@@ -32,5 +34,13 @@ export {
 } from "./mailbox_store.ts";
 export { AnchorMailbox, type AnchorMailboxNote } from "./anchor_mailbox.ts";
 export { GroupMailbox } from "./group_mailbox.ts";
-export { anchorMailboxEvent, mailboxEvent } from "./mailbox_events.ts";
+export {
+  CARRY_LIMITS,
+  DirectMail,
+  type DirectMailHost,
+  type DirectMailNote,
+  type Holder,
+} from "./direct_mail.ts";
+export { DIRECT_WINDOW_MS, directMailKeys, directWindow } from "./direct_keys.ts";
+export { anchorMailboxEvent, directMailEvent, mailboxEvent } from "./mailbox_events.ts";
 export type { GroupMailboxHost, MailboxNote, MailboxProgress } from "./visit_context.ts";

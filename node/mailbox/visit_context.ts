@@ -60,6 +60,8 @@ export interface GroupMailboxHost {
   readonly kv: Deno.Kv;
   readonly groups: GroupBook;
   readonly keyPair: KeyPair;
+  /** The X25519 key a contact published (its key is in ssh-agent). @default none */
+  readonly agreeKeyOf?: (them: Uint8Array) => Uint8Array | undefined;
   /**
    * Times the hand-over of received entries; its `now` decides when a past
    * epoch's grace ends. @default systemClock
@@ -75,6 +77,11 @@ export interface GroupMailboxHost {
   say(line: string): void;
   /** What a visit did (see MailboxNote). */
   note?(n: MailboxNote): void;
+  /**
+   * The anchor `anchor` said boxes arrived under `tag`: true when that tag
+   * is someone else's here (1:1 mail, direct_mail.ts) and was handled.
+   */
+  notified?(anchor: Uint8Array, tag: string): boolean;
 }
 
 /** A live session with an anchor, and what this session has learnt from it. */

@@ -13,7 +13,7 @@
  * import { helloFeatures, peerHas, RELAY_FEATURE } from "./features.ts";
  *
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
- * assert.deepEqual(features, ["sync1", "relay", "receipts", "typing"]);
+ * assert.deepEqual(features, ["sync1", "agree", "relay", "intro", "own-chain", "receipts", "typing"]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
  */
@@ -31,6 +31,14 @@ export const ANCHOR_FEATURE = "anchor";
  */
 export const MAILBOX_FEATURE = "mailbox";
 /**
+ * Holds 1:1 mail for contacts who are offline: boxes sealed to one contact
+ * under rotating pairwise tags, through the `mbox.*` methods and under the
+ * same quotas and expiry as group mail (node/mailbox/direct_mail.ts). Listed
+ * by anchors beside `mailbox`; a member files 1:1 mail only at anchors that
+ * list it. Since protocol 1 (the 1:1 mail step).
+ */
+export const DIRECT_MAIL_FEATURE = "dmail";
+/**
  * Serves UDP hole punching (`punch.probe`, `punch.ask`, `punch.offer`): the
  * node listens for QUIC on its port (not `--no-punch`). Since protocol 1 (the
  * hole-punching step).
@@ -42,6 +50,39 @@ export const PUNCH_FEATURE = "punch";
  */
 export const RELAY_FEATURE = "relay";
 /**
+ * Introductions (`intro.offer`, `intro.answer`, `intro.done`, `intro.end`,
+ * `intro.request`): a person's node takes cards of other people from its
+ * contacts and makes introductions; an anchor brokers its members' own cards
+ * (`intro.request`, `intro.answer` only). Every node lists it. Since protocol 1
+ * (the introductions step).
+ */
+export const INTRO_FEATURE = "intro";
+
+/**
+ * Seals to the X25519 key a contact's hello publishes (`agree`: its key is in
+ * ssh-agent, which cannot do key agreement), and publishes its own there when
+ * it has one. Every node lists it; since protocol 1 (the ssh-agent step).
+ */
+export const AGREE_FEATURE = "agree";
+
+/**
+ * Carries 1:1 mail between its contacts: holds boxes sealed to one contact
+ * of its, left by another, under the `mbox.*` methods with small bounds
+ * (mailbox/direct_mail.ts `CARRY_LIMITS`). Listed by people's nodes unless
+ * `--no-carry`; never by an anchor (which lists `dmail`). Since protocol 1
+ * (the 1:1 mail step).
+ */
+export const CARRY_FEATURE = "carry";
+
+/**
+ * Heads answers name, for the asker's own chain, the hash of its head entry
+ * and any fork of it on record (`h`, `t` in methods.ts HeadItem), so a node
+ * learns that its key signs on another node too (node/identity_guard).
+ * Every node that runs chats lists it.
+ */
+export const OWN_CHAIN_FEATURE = "own-chain";
+
+/**
  * Takes read receipts (`chat.read`): "read up to my entry #seq" in our direct
  * chat, on the session only, never stored in a log nor sent through anchors.
  * Listed by every node that runs chats (not `--passive`). Since protocol 1
@@ -50,52 +91,67 @@ export const RELAY_FEATURE = "relay";
 export const RECEIPTS_FEATURE = "receipts";
 /**
  * Takes typing notices (`chat.typing`, direct chats and groups): ephemeral
- * session frames, never stored, rate-limited both ways. Listed by every node that runs chats.
- * Since protocol 1 (the receipts step).
+ * session frames, never stored, rate-limited both ways. Listed by every
+ * node that runs chats. Since protocol 1 (the receipts step).
  */
 export const TYPING_FEATURE = "typing";
 
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
+  | typeof AGREE_FEATURE
   | typeof ANCHOR_FEATURE
   | typeof MAILBOX_FEATURE
+  | typeof DIRECT_MAIL_FEATURE
   | typeof PUNCH_FEATURE
   | typeof RELAY_FEATURE
+  | typeof CARRY_FEATURE
+  | typeof INTRO_FEATURE
+  | typeof OWN_CHAIN_FEATURE
   | typeof RECEIPTS_FEATURE
   | typeof TYPING_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
   SYNC_FEATURE,
+  AGREE_FEATURE,
   ANCHOR_FEATURE,
   MAILBOX_FEATURE,
+  DIRECT_MAIL_FEATURE,
   PUNCH_FEATURE,
   RELAY_FEATURE,
+  CARRY_FEATURE,
+  INTRO_FEATURE,
+  OWN_CHAIN_FEATURE,
   RECEIPTS_FEATURE,
   TYPING_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
-export const FEATURES = [SYNC_FEATURE] as const;
+export const FEATURES = [SYNC_FEATURE, AGREE_FEATURE] as const;
 
 /** What a node serves, as far as its hello is concerned. */
 export interface FeatureRoles {
-  /** A passive anchor: lists `anchor` and `mailbox`; any other node, `receipts` and `typing`. */
+  /** A passive anchor: lists `anchor`, `mailbox` and `dmail`; any other node, `receipts` and `typing`. */
   readonly passive: boolean;
   /** Serves QUIC and punching: lists `punch`. */
   readonly punch: boolean;
   /** Relays for contacts: lists `relay`. */
   readonly relay: boolean;
+  /** Carries 1:1 mail between contacts: lists `carry`. @default false */
+  readonly carry?: boolean;
 }
 
 /** The features a node with these roles lists in its hello, in wire order. */
 export function helloFeatures(roles: FeatureRoles): Feature[] {
   return [
     ...FEATURES,
-    ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE] as const : []),
+    ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE, DIRECT_MAIL_FEATURE] as const : []),
     ...(roles.punch ? [PUNCH_FEATURE] as const : []),
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
+    ...(roles.carry ? [CARRY_FEATURE] as const : []),
+    INTRO_FEATURE,
+    ...(roles.passive ? [] : [OWN_CHAIN_FEATURE] as const),
     ...(roles.passive ? [] : [RECEIPTS_FEATURE, TYPING_FEATURE] as const),
   ];
 }

@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import {
+  AGREE_FEATURE,
   ALL_FEATURES,
   ANCHOR_FEATURE,
+  CARRY_FEATURE,
+  DIRECT_MAIL_FEATURE,
   FEATURES,
   helloFeatures,
+  INTRO_FEATURE,
   MAILBOX_FEATURE,
+  OWN_CHAIN_FEATURE,
   peerHas,
   PUNCH_FEATURE,
   RECEIPTS_FEATURE,
@@ -15,30 +20,43 @@ import {
 import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
 
+/** Every feature string, in the order a hello lists them. */
+const WIRE = [
+  "sync1",
+  "agree",
+  "anchor",
+  "mailbox",
+  "dmail",
+  "punch",
+  "relay",
+  "carry",
+  "intro",
+  "own-chain",
+  "receipts",
+  "typing",
+];
+
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
   // A rename would make old and new nodes stop seeing each other's roles.
   assert.deepEqual(
     [
       SYNC_FEATURE,
+      AGREE_FEATURE,
       ANCHOR_FEATURE,
       MAILBOX_FEATURE,
+      DIRECT_MAIL_FEATURE,
       PUNCH_FEATURE,
       RELAY_FEATURE,
+      CARRY_FEATURE,
+      INTRO_FEATURE,
+      OWN_CHAIN_FEATURE,
       RECEIPTS_FEATURE,
       TYPING_FEATURE,
     ],
-    ["sync1", "anchor", "mailbox", "punch", "relay", "receipts", "typing"],
+    WIRE,
   );
-  assert.deepEqual(ALL_FEATURES, [
-    "sync1",
-    "anchor",
-    "mailbox",
-    "punch",
-    "relay",
-    "receipts",
-    "typing",
-  ]);
-  assert.deepEqual([...FEATURES], ["sync1"]);
+  assert.deepEqual(ALL_FEATURES, WIRE);
+  assert.deepEqual([...FEATURES], ["sync1", "agree"]);
   assert.equal(new Set(ALL_FEATURES).size, ALL_FEATURES.length);
   const hello = { t: "hello", v: 1, features: [...ALL_FEATURES], name: "a" };
   assert.ok(HelloSchema.safeParse(hello).success);
@@ -49,11 +67,51 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     helloFeatures({ passive, punch, relay });
   // A node that runs chats also takes receipts and typing notices, listed last.
   const chats = ["receipts", "typing"];
-  assert.deepEqual(of(false, false, false), ["sync1", ...chats]);
-  assert.deepEqual(of(true, true, true), ["sync1", "anchor", "mailbox", "punch", "relay"]);
-  assert.deepEqual(of(false, true, true), ["sync1", "punch", "relay", ...chats]);
-  assert.deepEqual(of(true, false, false), ["sync1", "anchor", "mailbox"]);
-  assert.deepEqual(of(false, false, true), ["sync1", "relay", ...chats]);
+  assert.deepEqual(of(false, false, false), ["sync1", "agree", "intro", "own-chain", ...chats]);
+  assert.deepEqual(of(true, true, true), [
+    "sync1",
+    "agree",
+    "anchor",
+    "mailbox",
+    "dmail",
+    "punch",
+    "relay",
+    "intro",
+  ]);
+  assert.deepEqual(of(false, true, true), [
+    "sync1",
+    "agree",
+    "punch",
+    "relay",
+    "intro",
+    "own-chain",
+    ...chats,
+  ]);
+  assert.deepEqual(of(true, false, false), [
+    "sync1",
+    "agree",
+    "anchor",
+    "mailbox",
+    "dmail",
+    "intro",
+  ]);
+  assert.deepEqual(of(false, false, true), [
+    "sync1",
+    "agree",
+    "relay",
+    "intro",
+    "own-chain",
+    ...chats,
+  ]);
+  assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: true, carry: true }), [
+    "sync1",
+    "agree",
+    "relay",
+    "carry",
+    "intro",
+    "own-chain",
+    ...chats,
+  ]);
 });
 
 Deno.test("peerHas: only what the peer listed; nothing before its hello", () => {

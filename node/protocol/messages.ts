@@ -16,11 +16,13 @@
  *
  * Frames:
  *
- *   {"t":"hello","v":1,"features":[…],"name":"alice","sees":"203.0.113.7:50022"}
+ *   {"t":"hello","v":1,"features":[…],"name":"alice","sees":"203.0.113.7:50022","agree":"…","i":"…"}
  *       first frame in each direction. `features` (features.ts, at most 64 of
  *       at most 32 characters) says what the sender serves; `sees` is the
  *       address the sender sees the receiver at (how a node learns its outside
- *       address)
+ *       address); `agree` (base64, 32 bytes; only from a node whose key is in
+ *       ssh-agent) the X25519 key to seal to instead of the sender's ed25519
+ *       key's, trusted because the SSH session under it is that key's
  *   {"t":"req","id":7,"m":"sync.push","p":{…}}         a request; ids are per direction
  *   {"t":"res","id":7,"ok":true,"r":{…}}               its answer
  *   {"t":"res","id":7,"ok":false,"code":"…","msg":"…"} or its refusal (a RojError code)
@@ -45,14 +47,28 @@
  *   | 1       | relayed sessions      | relay          | relay.open, relay.offer, reach.check     |
  *   | 1       | mailbox dedupe        | (mailbox)      | mbox.has                                 |
  *   | 1       | punch vouches         | (punch)        |                                          |
+ *   | 1       | hello `agree` field   | agree          |                                          |
+ *   | 1       | introductions         | intro          | intro.offer, intro.answer, intro.done,   |
+ *   |         |                       |                | intro.end, intro.request                 |
+ *   | 1       | 1:1 mail              | dmail          | mbox.peek                                |
+ *   | 1       | carrying 1:1 mail     | carry          |                                          |
+ *   | 1       | own chain check       | own-chain      | sync.own, identity.elsewhere             |
  *   | 1       | receipts and typing   | receipts,      | chat.read, chat.typing                   |
  *   |         |                       | typing         |                                          |
  *
  *   sync1    every node
+ *   agree    every node: seals to the X25519 key a contact's hello publishes
  *   anchor   a passive anchor (`--passive`): holds sealed records, runs no chats
  *   mailbox  an anchor that serves the group mailbox
+ *   dmail    an anchor that holds 1:1 mail too (same methods, store, quotas and expiry)
+ *   carry    a person's node that holds 1:1 mail between its contacts (mbox.*; not `--no-carry`)
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
+ *   intro    introductions: a person's node takes and makes them, an anchor brokers own cards
+ *   own-chain  a node that runs chats: the heads it answers carry `h` and `t` for the asker's
+ *            own chain (methods.ts HeadItem), its hello an instance id `i`; it serves
+ *            sync.own (the proof behind such a hash) and identity.elsewhere (its key
+ *            has a live session here from another node)
  *   receipts a node that runs chats: takes read receipts (`chat.read`)
  *   typing   a node that runs chats: takes typing notices (`chat.typing`)
  *
@@ -79,6 +95,12 @@ export const HelloSchema = z.object({
   features: z.array(z.string().max(32)).max(64),
   name: z.string().max(64),
   sees: z.string().max(300).optional(),
+  agree: z.string().regex(/^[A-Za-z0-9+/]{43}=$/).optional(),
+  /**
+   * The sender's instance id, new at each start (feature `own-chain`): a
+   * contact tells two nodes on one key apart by it (identity_guard/twin_sessions.ts).
+   */
+  i: z.string().regex(/^[0-9a-f]{32}$/).optional(),
 });
 export type Hello = z.infer<typeof HelloSchema>;
 

@@ -24,7 +24,20 @@ export type WireEntry = z.infer<typeof WireEntry>;
 
 /** A punch asker's signed vouch for its endpoint (punch/vouch.ts), and when it expires. */
 const punchVouch = z.object({ sig: b64(400), expires: z.number().int().min(0).max(2 ** 53 - 1) });
-export const HeadItem = z.object({ a: b64(44), s: z.number().int().min(0).max(2 ** 53 - 1) });
+const seqNumber = z.number().int().min(0).max(2 ** 53 - 1);
+/**
+ * A head: author `a`, last seq `s`. For the asker's own chain only, and only
+ * to a peer that lists `own-chain` (features.ts): `h`, the hash of that
+ * entry, and `t`, a fork of the asker's chain on record here (seq and the
+ * twin's hash), so a node learns that its key signed elsewhere
+ * (node/identity_guard). Older peers leave both out and ignore them.
+ */
+export const HeadItem = z.object({
+  a: b64(44),
+  s: seqNumber,
+  h: b64(44).optional(),
+  t: z.object({ s: seqNumber, h: b64(44) }).optional(),
+});
 export type HeadItem = z.infer<typeof HeadItem>;
 
 /** A relayed session's pairing token (node/relay). */
@@ -51,6 +64,25 @@ export const schemas = {
       rejected: z.number().int().min(0),
       reason: z.string().max(300).optional(),
     }),
+  },
+  /**
+   * The entry of the asker's own chain held here at `seq` (feature
+   * `own-chain`): the proof, signed by the asker's key, behind a head hash
+   * that is not the asker's (node/identity_guard). Only the asker's own
+   * entries are served; none when not held.
+   */
+  "sync.own": {
+    params: z.object({ chat: chatId, seq: seqNumber.min(1) }),
+    result: z.object({ e: WireEntry.optional() }),
+  },
+  /**
+   * Your key has a live session here from another node as well (feature
+   * `own-chain`, node/identity_guard): `kept` says whether it is yours that
+   * stays; the other is refused while yours is up.
+   */
+  "identity.elsewhere": {
+    params: z.object({ kept: z.boolean() }),
+    result: z.object({}),
   },
   /** Store sealed copies of the sender's address record, by tag. */
   "addr.put": {
@@ -106,6 +138,18 @@ export const schemas = {
   "mbox.has": {
     params: z.object({ tag: hex(32), ids: z.array(hex(32)).min(1).max(1000) }),
     result: z.object({ missing: z.array(hex(32)).max(1000) }),
+  },
+  /**
+   * 1:1 mail (features dmail, carry): which of these tags hold boxes
+   * numbered after their `a`, so a member fetches only those; the holder
+   * tells of new boxes under each of them later (mbox.notify), as for mbox.get.
+   */
+  "mbox.peek": {
+    params: z.object({
+      tags: z.array(z.object({ t: hex(32), a: z.number().int().min(0).max(2 ** 53 - 1) }))
+        .min(1).max(512),
+    }),
+    result: z.object({ gen: z.string().max(64), tags: z.array(hex(32)).max(512) }),
   },
   /** Anchor to member: new boxes arrived under a tag you fetched in this session. */
   "mbox.notify": {
@@ -171,6 +215,38 @@ export const schemas = {
   "relay.offer": {
     params: z.object({ from: b64(44), token: relayToken }),
     result: z.object({}),
+  },
+  // Introductions (node/introductions). A card is introductions/card.ts's signed bytes.
+  /** From an introducer: a card of another person it introduces to you. */
+  "intro.offer": {
+    params: z.object({ card: b64(1400) }),
+    result: z.object({}),
+  },
+  /** To the introducer: accept or decline the introduction `id`. */
+  "intro.answer": {
+    params: z.object({ id: hex(32), accept: z.boolean() }),
+    result: z.object({}),
+  },
+  /**
+   * From the introducer: both accepted introduction `id`; you are contacts
+   * now. With `dial`, open the first session through the introducer (relay.open).
+   */
+  "intro.done": {
+    params: z.object({ id: hex(32), dial: z.boolean() }),
+    result: z.object({}),
+  },
+  /** From the introducer: introduction `id` ended unaccomplished. */
+  "intro.end": {
+    params: z.object({ id: hex(32), reason: z.enum(["declined", "expired"]) }),
+    result: z.object({}),
+  },
+  /**
+   * To the introducer who made this shareable card: introduce me to its
+   * person under the id I chose (I accept already). The answer is when it expires.
+   */
+  "intro.request": {
+    params: z.object({ card: b64(1400), id: hex(32) }),
+    result: z.object({ expires: z.number().int().min(0).max(2 ** 53 - 1) }),
   },
   /** Dial me back at this address (host must be where you see me) and say whether it worked. */
   "reach.check": {

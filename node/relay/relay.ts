@@ -244,27 +244,39 @@ export class Relay {
   async dialRelayed(peer: Uint8Array): Promise<boolean> {
     for (const relay of this.relaysOf(peer)) {
       if (this.#closed || this.#host.session(peer)) break;
-      const s = this.#host.session(relay);
-      if (!s || s.via !== undefined || bytesEqual(relay, this.#host.self)) continue;
-      const name = this.#host.nameOf(relay);
-      try {
-        const res = await s.rpc.request("relay.open", { to: encodeB64(peer) }, 15_000);
-        const client = await this.#clientTo(relay);
-        const stream = await client.openStream(relayChannel(res.token));
-        if (await this.#host.dialOver(stream, peer, name)) return true;
-      } catch (err) {
-        this.#host.log(
-          `cannot reach ${this.#host.nameOf(peer)} via ${name}: ${(err as Error).message}`,
-        );
-        this.#env.note({
-          type: "relay-failed",
-          peer,
-          via: relay,
-          code: err instanceof RojError ? err.code : "error",
-        });
-      }
+      if (await this.dialVia(peer, relay)) return true;
     }
     return this.#host.session(peer) !== undefined;
+  }
+
+  /**
+   * Reaches `peer` through `relay`, a contact we have a direct session with
+   * (one its record names, or the person who introduced us). True when the
+   * relayed session was kept; a failure is logged and noted.
+   */
+  async dialVia(peer: Uint8Array, relay: Uint8Array): Promise<boolean> {
+    const s = this.#host.session(relay);
+    if (this.#closed || !s || s.via !== undefined || bytesEqual(relay, this.#host.self)) {
+      return false;
+    }
+    const name = this.#host.nameOf(relay);
+    try {
+      const res = await s.rpc.request("relay.open", { to: encodeB64(peer) }, 15_000);
+      const client = await this.#clientTo(relay);
+      const stream = await client.openStream(relayChannel(res.token));
+      return await this.#host.dialOver(stream, peer, name);
+    } catch (err) {
+      this.#host.log(
+        `cannot reach ${this.#host.nameOf(peer)} via ${name}: ${(err as Error).message}`,
+      );
+      this.#env.note({
+        type: "relay-failed",
+        peer,
+        via: relay,
+        code: err instanceof RojError ? err.code : "error",
+      });
+      return false;
+    }
   }
 
   // ---- reachability ---------------------------------------------------------

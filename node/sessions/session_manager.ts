@@ -22,11 +22,19 @@ import type { Clock } from "../clock/mod.ts";
 import { type Contact, type ContactBook, mergeAddresses } from "../contacts/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
-import { fingerprint, type KeyPair } from "../identity/mod.ts";
+import {
+  fingerprint,
+  type KeyPair,
+  publishedAgreementKey,
+  type SyncSigner,
+} from "../identity/mod.ts";
+import { base64 } from "@scure/base";
+import { bytesEqual } from "../wire/mod.ts";
 import { toHex } from "../log/mod.ts";
 import type { DialRace, PeerSession } from "../peers/mod.ts";
 import { PeerSet } from "../peers/mod.ts";
-import { RpcSession } from "../protocol/mod.ts";
+import { TwinSessions } from "../identity_guard/mod.ts";
+import { OWN_CHAIN_FEATURE, peerHas, RpcSession } from "../protocol/mod.ts";
 import {
   dialSsh,
   type Endpoint,
@@ -77,6 +85,10 @@ export interface Arrival {
 
 export interface SessionManagerDeps {
   readonly keyPair: KeyPair;
+  /** Signs our SSH authentication (a key file's key, or ssh-agent). */
+  readonly signer: SyncSigner;
+  /** Our X25519 key, published in the hello when our key is in ssh-agent. @default none */
+  readonly agree?: Uint8Array;
   readonly name: string;
   readonly clock: Clock;
   readonly bus: EventBus;
@@ -111,10 +123,28 @@ export class SessionManager {
   /** Errors of dials whose SSH did not come up (the rest failed in the roj session). */
   readonly #sshFailures = new WeakSet<object>();
   #closing = false;
+  /** This node's instance id, new at each start: sent in every hello (see TwinSessions). */
+  readonly #instance: string;
+  /** Contacts' sessions from two nodes on one key (identity_guard/twin_sessions.ts). */
+  readonly #twins = new TwinSessions();
+  /** Contacts not to dial until then (ms): they hold a live session of our key from another node. */
+  readonly #holdOff = new Map<string, number>();
+  /** Peers (hex) whose twin sessions were said, and when: once a window each. */
+  readonly #twinSaid = new Map<string, number>();
 
   constructor(deps: SessionManagerDeps) {
     this.#d = deps;
     this.#peers = new PeerSet(deps.keyPair.publicKey);
+    const r = () => Math.floor(deps.clock.random() * 2 ** 32).toString(16).padStart(8, "0");
+    this.#instance = r() + r() + r() + r();
+  }
+
+  /**
+   * Dials to `peer` stay quiet until `untilMs`: it holds a live session of our
+   * key from another node, and would refuse ours (see TwinSessions).
+   */
+  holdOff(peer: Uint8Array, untilMs: number): void {
+    this.#holdOff.set(toHex(peer), untilMs);
   }
 
   /** Registers what every session with a contact serves, before its first frame. */
@@ -148,7 +178,13 @@ export class SessionManager {
   /** A protocol session on `pipe`; with `peer`, served by every service from its first frame. */
   rpc(pipe: Pipe, peer?: Uint8Array): RpcSession {
     const rpc = new RpcSession(pipe, {
-      hello: { features: this.#d.features(), name: this.#d.name, sees: pipe.remote },
+      hello: {
+        features: this.#d.features(),
+        name: this.#d.name,
+        sees: pipe.remote,
+        ...(this.#d.agree ? { agree: base64.encode(this.#d.agree) } : {}),
+        i: this.#instance,
+      },
       clock: this.#d.clock,
       onInternalError: (m, err) =>
         this.#d.bus.say(`internal error serving ${m}: ${(err as Error)?.stack ?? err}`),
@@ -168,6 +204,7 @@ export class SessionManager {
     const local = plan.sock ? undefined : this.#d.localAddress();
     const client = await dialSsh({
       keyPair: this.#d.keyPair,
+      signer: this.#d.signer,
       to: plan.to,
       expectedKey: plan.expect,
       expectedName: plan.expectName,
@@ -228,6 +265,8 @@ export class SessionManager {
     const { race } = options;
     const current = this.#peers.get(contact.publicKey);
     if (this.#closing || (current && !(options.upgrade && current.via !== undefined))) return false;
+    const held = this.#holdOff.get(toHex(contact.publicKey));
+    if (held !== undefined && this.#d.clock.now() < held) return false;
     this.#d.bus.emit({
       type: "dialling",
       peer: contact.name,
@@ -382,6 +421,7 @@ export class SessionManager {
       anchor,
       ...(client ? { client } : {}),
     };
+    if (this.#twin(contact, rpc, client)) return;
     if (!this.#peers.add(session)) {
       client?.close();
       return;
@@ -409,8 +449,15 @@ export class SessionManager {
       anchor,
     });
     const now = this.#d.clock.now();
+    // The X25519 key it publishes (its key is in ssh-agent), trusted as the SSH
+    // session under the hello is its key's. In memory before the hooks below seal to it.
+    const agree = publishedAgreementKey(rpc.peerHello?.agree);
+    const agreeChanged = agree === undefined
+      ? contact.agree !== undefined
+      : contact.agree === undefined || !bytesEqual(agree, contact.agree);
     this.#d.contacts.update(contact.publicKey, {
       lastSeen: now,
+      ...(agreeChanged ? { agree } : {}),
       // An anchor keeps no member's address; a person remembers where a contact answered.
       // A punched UDP endpoint or a relay is no address to dial over TCP.
       ...(direction === "out" && !this.#d.passive && path === "direct" && arrival.via === undefined
@@ -439,6 +486,43 @@ export class SessionManager {
     for (const hook of this.#up) hook(session);
     // Registered and set up: now the peer's requests are served, the held ones first.
     rpc.admit();
+  }
+
+  /**
+   * Whether `rpc` comes from another node on the key of `contact`'s session
+   * that is up (TwinSessions): then both are told, the one up stays, and
+   * this one is closed.
+   */
+  #twin(contact: Contact, rpc: RpcSession, client?: SshClient): boolean {
+    const live = this.#peers.get(contact.publicKey);
+    const now = this.#d.clock.now();
+    const k = toHex(contact.publicKey);
+    const upInstance = live && !live.rpc.closed ? live.rpc.peerHello?.i : undefined;
+    if (!this.#twins.judge(k, rpc.peerHello?.i, upInstance, now)) return false;
+    const tell = (to: RpcSession, kept: boolean) =>
+      peerHas(to.peerHello, OWN_CHAIN_FEATURE)
+        ? to.request("identity.elsewhere", { kept }, 3000).catch(() => {})
+        : Promise.resolve();
+    tell(rpc, false).finally(() => {
+      rpc.close("this key has a live session here from another node");
+      client?.close();
+    });
+    tell(live!.rpc, true);
+    const said = this.#twinSaid.get(k);
+    if (said === undefined || now - said >= 60_000) {
+      this.#twinSaid.set(k, now);
+      this.#d.bus.say(
+        `${contact.name}'s key is in use on two nodes at once (a copied data folder or key?): ` +
+          "keeping the session that is up, refusing the other; both are told",
+      );
+      this.#d.bus.emit({
+        type: "identity",
+        op: "twin-sessions",
+        peer: contact.name,
+        fingerprint: fingerprint(contact.publicKey),
+      });
+    }
+    return true;
   }
 
   /** Ends every session and connection. */

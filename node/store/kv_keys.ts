@@ -39,13 +39,28 @@ export const keys = {
   /** An author's first fork in a chat: { seq, kept, twin, seen } (see log/fork_records.ts). */
   fork: (chat: string, author: Uint8Array) => ["fork", chat, author] as const,
   forks: (chat: string) => ["fork", chat] as const,
+  /** The identity guard's state: conflicts of our own chain, chats re-basing (node/identity_guard). */
+  identityGuard: () => ["identity", "guard"] as const,
+  /** Our own entries of a chat set aside for a re-base, by their old seq (packed like `entry`). */
+  aside: (chat: string, seq: number) => ["identity", "aside", chat, seq] as const,
+  asideAll: (chat: string) => ["identity", "aside", chat] as const,
   /** A contact by public key. */
   contact: (publicKey: Uint8Array) => ["contact", publicKey] as const,
   contacts: () => ["contact"] as const,
+  /** A contact marked verified, by public key: { number, at } (contacts/verifications.ts). */
+  verified: (publicKey: Uint8Array) => ["verified", publicKey] as const,
+  verifiedAll: () => ["verified"] as const,
+  /** Set by a restore: our own writes to direct chats wait for the peer's heads (chats/restore_gate.ts). */
+  restoreGate: () => ["meta", "restore-gate"] as const,
+  /** A direct chat whose peer showed we hold all we wrote there: writes may go on. */
+  restoreCleared: (chat: string) => ["meta", "restore-cleared", chat] as const,
+  restoreClearedAll: () => ["meta", "restore-cleared"] as const,
   /** An invite this node issued, by its nonce (hex): { expires, usesLeft }. */
   invite: (nonceHex: string) => ["invite", nonceHex] as const,
   /** Highest seq of our own entries in a chat that a peer has committed. */
   delivered: (chat: string, peer: Uint8Array) => ["delivered", chat, peer] as const,
+  /** Highest seq of our own entries in a 1:1 chat that an anchor holds for the peer (1:1 mail). */
+  anchored: (chat: string, peer: Uint8Array) => ["anchored", chat, peer] as const,
   /** Lamport clock up to which a person has read a chat. */
   readMark: (chat: string) => ["readmark", chat] as const,
   /** Read receipts (node/chats/receipts.ts): false when off for everyone. */
@@ -82,4 +97,10 @@ export const keys = {
   /** The relays a contact's latest record names (node/relay): raw keys. */
   relaysOf: (peer: Uint8Array) => ["relay", "via", peer] as const,
   relaysOfAll: () => ["relay", "via"] as const,
+  /** An introduction this node made, by id (hex) (node/introductions/introduction.ts Made). */
+  introMade: (id: string) => ["intro", "made", id] as const,
+  introsMade: () => ["intro", "made"] as const,
+  /** An introduction offered to this node: the other person's card until it ends (Got). */
+  introGot: (id: string) => ["intro", "got", id] as const,
+  introsGot: () => ["intro", "got"] as const,
 } as const;

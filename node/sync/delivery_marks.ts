@@ -18,6 +18,8 @@ export interface DeliveryMarksOptions {
   readonly delayMs?: number;
   /** Runs the delay. @default systemClock */
   readonly clock?: Clock;
+  /** Where a mark is stored. @default keys.delivered (an anchor's hold: keys.anchored) */
+  readonly key?: (chat: string, who: Uint8Array) => Deno.KvKey;
 }
 
 /** Marks per atomic write, well under Deno KV's limit of mutations. */
@@ -33,6 +35,7 @@ export class DeliveryMarks {
   readonly #kv: Deno.Kv;
   readonly #delayMs: number;
   readonly #clock: Clock;
+  readonly #key: (chat: string, who: Uint8Array) => Deno.KvKey;
   /** chat/hex → the highest seq known held. */
   readonly #known = new Map<string, number>();
   readonly #loading = new Map<string, Promise<number>>();
@@ -46,6 +49,7 @@ export class DeliveryMarks {
     this.#kv = kv;
     this.#delayMs = options.delayMs ?? 100;
     this.#clock = options.clock ?? systemClock;
+    this.#key = options.key ?? keys.delivered;
   }
 
   /** The highest seq of ours in `chat` that `who` is known to hold; 0 when none. */
@@ -55,7 +59,7 @@ export class DeliveryMarks {
     if (known !== undefined) return Promise.resolve(known);
     let loading = this.#loading.get(k);
     if (!loading) {
-      loading = this.#kv.get<unknown>(keys.delivered(chat, who)).then((res) => {
+      loading = this.#kv.get<unknown>(this.#key(chat, who)).then((res) => {
         const stored = typeof res.value === "number" ? res.value : 0;
         // A mark raised while this read was under way is newer than what it read.
         const seq = Math.max(stored, this.#known.get(k) ?? 0);
@@ -99,7 +103,7 @@ export class DeliveryMarks {
       for (let i = 0; i < batch.length; i += WRITE_BATCH) {
         const part = batch.slice(i, i + WRITE_BATCH);
         const op = this.#kv.atomic();
-        for (const [, d] of part) op.set(keys.delivered(d.chat, d.who), d.seq);
+        for (const [, d] of part) op.set(this.#key(d.chat, d.who), d.seq);
         try {
           await op.commit();
         } catch (err) {

@@ -12,14 +12,15 @@ import ssh2 from "ssh2";
 import net from "node:net";
 import { Duplex } from "node:stream";
 import { type Clock, systemClock } from "../clock/mod.ts";
-import { RojError } from "../errors.ts";
+import { isRojError, RojError } from "../errors.ts";
 import {
+  createSigner,
   createVerifier,
-  encodePrivateKey,
   fingerprint,
   type KeyPair,
   parsePublicKeyBlob,
   ROJ_SUBSYSTEM,
+  type SyncSigner,
 } from "../identity/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { bindFallingBackToIPv4, unmapIPv4 } from "./addresses.ts";
@@ -32,6 +33,7 @@ import { type Endpoint, formatEndpoint, parseEndpoint } from "./endpoint.ts";
 import type { Pipe } from "./pipe.ts";
 import { channelPipe, coalesceWrites, nestable, type Ssh2Channel } from "./_ssh_streams.ts";
 import { serveSftp, type SftpStream, type SftpView } from "./sftp_server.ts";
+import { clientKeyOf, hostKeyOf } from "./_ssh_keys.ts";
 
 /** Ciphers in order of preference: chacha20 is ~2x aes-gcm under Deno; the rest for OpenSSH clients. */
 const CIPHERS = [
@@ -69,6 +71,11 @@ export interface InboundPeer {
 
 export interface ListenOptions {
   readonly keyPair: KeyPair;
+  /**
+   * Signs for the host key when the key is not keyPair's seed (it is in
+   * ssh-agent). @default a signer of keyPair
+   */
+  readonly signer?: SyncSigner;
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
@@ -119,12 +126,12 @@ const RELAYED_FAMILY = "relay";
 export async function listenSsh(options: ListenOptions): Promise<SshServer> {
   const log = options.log ?? (() => {});
   const clock = options.clock ?? systemClock;
-  const pem = await encodePrivateKey(options.keyPair);
+  const hostKey = hostKeyOf(options.signer ?? await createSigner(options.keyPair));
   // Synchronous and with the keys kept: every login of a contact checks one signature.
   const verifier = createVerifier();
   const throttle = new AuthThrottle(clock, options.authThrottle);
   const server = new ssh2.Server(
-    { hostKeys: [pem], algorithms: ALGORITHMS, ident: "Roj_1" },
+    { hostKeys: [{ key: hostKey }], algorithms: ALGORITHMS, ident: "Roj_1" },
     (client: Ssh2ServerClient, info: Ssh2ClientInfo) => {
       // A stream from serveStream: spliced through the relay named in its remoteAddress.
       const via = info.family === RELAYED_FAMILY ? info.ip : undefined;
@@ -300,6 +307,8 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
 
 export interface DialOptions {
   readonly keyPair: KeyPair;
+  /** Signs our authentication when the key is not keyPair's seed. @default a signer of keyPair */
+  readonly signer?: SyncSigner;
   readonly to: Endpoint;
   /** The key the server must present; anything else fails before any data is sent. */
   readonly expectedKey: Uint8Array | ((key: Uint8Array) => boolean);
@@ -342,7 +351,7 @@ export interface SshClient {
  * @throws {RojError} unreachable (refused, timed out), refused (our key not accepted), protocol (wrong host key).
  */
 export async function dialSsh(options: DialOptions): Promise<SshClient> {
-  const pem = await encodePrivateKey(options.keyPair);
+  const ourKey = clientKeyOf(options.signer ?? await createSigner(options.keyPair));
   const where = formatEndpoint(options.to);
   const timeoutMs = options.timeoutMs ?? 5000;
   const clock = options.clock ?? systemClock;
@@ -399,8 +408,13 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
             } which is not ${options.expectedName}`,
           ),
         );
-      } else if (err.level === "client-authentication") {
-        fail(new RojError("refused", `${options.expectedName} at ${where} did not accept our key`));
+      } else if (err.level === "client-authentication" || err.level === "agent") {
+        const failure = ourKey.failure();
+        // We could not sign (the key is in an ssh-agent that is gone): not the peer's refusal.
+        if (isRojError(failure)) fail(failure);
+        else {fail(
+            new RojError("refused", `${options.expectedName} at ${where} did not accept our key`),
+          );}
       } else {
         fail(
           new RojError("unreachable", `${where}: ${err.message}`, { retryable: true, cause: err }),
@@ -448,7 +462,7 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
     client.connect({
       sock,
       username: options.username ?? "roj",
-      privateKey: pem,
+      agent: ourKey.agent,
       algorithms: ALGORITHMS,
       readyTimeout: timeoutMs,
       keepaliveInterval: 15_000,

@@ -54,7 +54,8 @@ export interface MessageExtras {
 
 /**
  * One entry as a message. `delivered` is the highest own seq the chat's
- * recipient holds; `body` replaces the entry's (a group's decrypted text).
+ * recipient holds, `anchored` the highest an anchor holds for them (1:1
+ * mail); `body` replaces the entry's (a group's decrypted text).
  */
 export function messageView(
   viewer: Viewer,
@@ -62,6 +63,7 @@ export function messageView(
   e: Entry,
   delivered: number,
   body: string = e.body,
+  anchored = 0,
   extras: MessageExtras = {},
 ): MessageView {
   const mine = toHex(e.author) === toHex(viewer.me);
@@ -84,6 +86,8 @@ export function messageView(
       ? "read"
       : chat.kind === "notes" || e.seq <= delivered
       ? "delivered"
+      : e.seq <= anchored
+      ? "at-anchor"
       : "stored",
     hash,
     id: hash.slice(0, MESSAGE_ID_DIGITS),
@@ -131,7 +135,12 @@ function annotations(viewer: Viewer, f: Folded, target: Folded | undefined): Par
 }
 
 /** A contact; `lastSeen` is now while a session is up. */
-export function contactView(c: Contact, online: boolean, now: number): ContactView {
+export function contactView(
+  c: Contact,
+  online: boolean,
+  now: number,
+  verified: boolean,
+): ContactView {
   return {
     name: c.name,
     publicKey: publicKeyLine(c.publicKey),
@@ -139,6 +148,7 @@ export function contactView(c: Contact, online: boolean, now: number): ContactVi
     online,
     lastSeen: online ? now : c.lastSeen,
     addresses: c.addresses,
+    verified,
   };
 }
 

@@ -77,6 +77,9 @@ function ContactCard(props: { contact: ContactView; peer: PeerView | undefined }
         {k.name}{" "}
         <span class={k.online ? "state-connected" : "muted"} data-online={String(k.online)}>
           {k.online ? "online" : "offline"}
+        </span>{" "}
+        <span class={k.verified ? "badge" : "muted"} data-verified={String(k.verified)}>
+          {k.verified ? "verified" : "not verified"}
         </span>
       </h3>
       <dl class="facts">
@@ -104,6 +107,8 @@ function ContactCard(props: { contact: ContactView; peer: PeerView | undefined }
       </dl>
       <p>
         <a href={`/chats/${seg(k.name)}`}>Open the chat with {k.name}</a>
+        {" · "}
+        <a href={`/contacts/${seg(k.name)}/verify`}>Verify {k.name}'s safety number</a>
       </p>
       <form method="post" action="/contacts/rename" class="row">
         <input type="hidden" name="name" value={k.name} />
@@ -210,6 +215,11 @@ export function contactPages(ctx: AdminContext): Hono {
               ))}
             </ul>
           )}
+        {!me.passive && (
+          <p>
+            <a href="/introductions">Introductions: introduce, share a card…</a>
+          </p>
+        )}
         <InviteForms pasted={extra.pasted} />
       </Layout>,
       extra.code ?? 200,

@@ -1,0 +1,39 @@
+/**
+ * The NodeEvents of 1:1 mail (node/mailbox/direct_mail.ts), part of api.ts's
+ * NodeEvent union, kept here so that the union stays short. `chat` is the
+ * contact's chat as this node names it, `anchor` the holder's name: an
+ * anchor's (`by` "anchor") or a contact's who carries (`by` "friend").
+ *
+ * "deposited": the anchor now holds our entries up to `seq` for the contact
+ * (`entries` handed over now); "taken": a visit fetched `fetched` of the
+ * contact's entries from it and `stored` were new here; "refused": the anchor
+ * holds no more from us, in its own words (bounded and escaped as for the
+ * group mailbox).
+ */
+export type DirectMailEvent =
+  | {
+    readonly type: "direct-mail";
+    readonly by: "anchor" | "friend";
+    readonly op: "deposited";
+    readonly anchor: string;
+    readonly chat: string;
+    readonly entries: number;
+    readonly seq: number;
+  }
+  | {
+    readonly type: "direct-mail";
+    readonly by: "anchor" | "friend";
+    readonly op: "taken";
+    readonly anchor: string;
+    readonly chat: string;
+    readonly fetched: number;
+    readonly stored: number;
+  }
+  | {
+    readonly type: "direct-mail";
+    readonly by: "anchor" | "friend";
+    readonly op: "refused";
+    readonly anchor: string;
+    readonly chat: string;
+    readonly reason: string;
+  };

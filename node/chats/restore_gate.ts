@@ -1,0 +1,69 @@
+/**
+ * After a restore, our own chain in a direct chat may be shorter than the one
+ * the peer holds: what we wrote after the backup was taken is theirs to give
+ * back. Writing before it is back would sign a second, different entry for a
+ * seq already used, a fork the peer refuses to follow (log/fork_records.ts),
+ * and the chat would stop for us. So a restored node (backup/restore.ts sets
+ * the gate) refuses to write to a direct chat until a session with its peer
+ * has shown how far our chain goes there (the peer's heads) and we hold that
+ * much; from then on the chat is cleared for good. Notes and groups are not
+ * gated.
+ */
+import { RojError } from "../errors.ts";
+import type { ChatLog } from "../log/mod.ts";
+import { keys, type Store } from "../store/mod.ts";
+import { bytesEqual } from "../wire/mod.ts";
+
+export class RestoreGate {
+  readonly #store: Store;
+  readonly #me: Uint8Array;
+  readonly #active: boolean;
+  readonly #cleared = new Set<string>();
+  /** Per chat, how far the peer holds our chain (its latest heads). */
+  readonly #peerHas = new Map<string, number>();
+
+  private constructor(store: Store, me: Uint8Array, active: boolean) {
+    this.#store = store;
+    this.#me = me;
+    this.#active = active;
+  }
+
+  static async open(store: Store, me: Uint8Array): Promise<RestoreGate> {
+    const active = (await store.kv.get(keys.restoreGate())).value !== null;
+    const gate = new RestoreGate(store, me, active);
+    if (active) {
+      for await (const r of store.kv.list({ prefix: keys.restoreClearedAll() })) {
+        if (typeof r.key[2] === "string") gate.#cleared.add(r.key[2]);
+      }
+    }
+    return gate;
+  }
+
+  /** @throws {RojError} busy while `chat` waits for its peer after a restore. */
+  check(chat: string, peerName: string): void {
+    if (!this.#active || this.#cleared.has(chat)) return;
+    throw new RojError(
+      "busy",
+      `this folder was restored from a backup: waiting to reach ${peerName} and take back what you wrote to them after it, so that nothing is written over it; try again once ${peerName} is reached`,
+      { retryable: true },
+    );
+  }
+
+  /** The peer's heads in `chat` named our chain up to `seq` (0: none of it). */
+  heard(chat: string, seq: number, log: ChatLog): Promise<void> {
+    if (!this.#active || this.#cleared.has(chat)) return Promise.resolve();
+    this.#peerHas.set(chat, seq);
+    return this.stored(chat, log);
+  }
+
+  /** Entries were stored in `chat`: cleared once we hold all of ours the peer has. */
+  async stored(chat: string, log: ChatLog): Promise<void> {
+    const want = this.#peerHas.get(chat);
+    if (want === undefined || this.#cleared.has(chat)) return;
+    const heads = [...(await log.heads(chat)).values()];
+    const have = heads.find((h) => bytesEqual(h.author, this.#me))?.seq ?? 0;
+    if (have < want) return;
+    this.#cleared.add(chat);
+    await this.#store.kv.set(keys.restoreCleared(chat), true);
+  }
+}

@@ -1,0 +1,394 @@
+/**
+ * Introductions, the shell around introduction.ts: the store, the wire and
+ * the timers.
+ *
+ *   alice ──intro.offer{card of carol}──▶ bob        alice ──intro.offer{card of bob}──▶ carol
+ *   bob ──intro.answer{id, accept}──▶ alice          carol ──intro.answer{id, accept}──▶ alice
+ *   alice ──intro.done{id, dial}──▶ bob, carol       (or intro.end{id, reason} to whoever waits)
+ *   carol (dial) ──relay.open{to: bob}──▶ alice ──▶ bob: the first session, spliced by alice
+ *
+ * A card names a key and a name, never an address: nobody learns where the
+ * other is before both accepted and became contacts; then the addresses flow
+ * as between any contacts (addr.mine on the first session, sealed copies).
+ *
+ * A shareable card (`roj card bob`, signed by alice) held by carol: carol asks
+ * alice with `intro.request{card, id}`, accepting already; alice offers bob a
+ * card of carol, and the rest is the same.
+ *
+ * What cannot be sent now (the other side is offline) is sent when a session
+ * with it comes up; everything is kept in the store, so a restart loses none.
+ *
+ * This file is the people introduced (and the node's one door to all of it);
+ * introducer.ts the introducer's side, intro_records.ts the records and caps.
+ */
+import type { TimerId } from "../clock/mod.ts";
+import type { Contact } from "../contacts/mod.ts";
+import { isRojError, RojError } from "../errors.ts";
+import type { CardView, IntroducedView, IntroductionView, NodeEvent } from "../api/mod.ts";
+import { fingerprint } from "../identity/mod.ts";
+import { decodeB64, encodeB64, INTRO_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
+import { bytesEqual, toHex } from "../wire/mod.ts";
+import { cardBytes, openCard } from "./card.ts";
+import { IntroRecords, isOpenGot } from "./intro_records.ts";
+import { DEFAULT_INTRO_SECONDS, type IntroDeps, Introducer, REQUEST_MS } from "./introducer.ts";
+import { type Got, type GotEvent, stepGot } from "./introduction.ts";
+
+/** The longest life a card offered to us may claim (the API's 30 days, and a day of clock skew). */
+const MAX_CARD_LIFE_MS = 31 * 86_400_000;
+const SWEEP_MS = 60_000;
+
+export class IntroService {
+  readonly #d: IntroDeps;
+  readonly #r: IntroRecords;
+  readonly #got: Map<string, Got>;
+  readonly #introducer: Introducer;
+  #timer: TimerId | undefined;
+
+  private constructor(deps: IntroDeps, records: IntroRecords) {
+    this.#d = deps;
+    this.#r = records;
+    this.#got = records.got;
+    this.#introducer = new Introducer(deps, records, {
+      emit: (...args) => this.#emit(...args),
+      nameOf: (k) => this.#nameOf(k),
+    });
+  }
+
+  /** Loads every introduction from the store. */
+  static async open(deps: IntroDeps): Promise<IntroService> {
+    return new IntroService(deps, await IntroRecords.open(deps.kv));
+  }
+
+  /** Sweeps expired introductions every minute. */
+  start(): void {
+    this.#timer = this.#d.clock.setInterval(() => this.#sweep().catch(() => {}), SWEEP_MS);
+    this.#d.clock.unref(this.#timer);
+  }
+
+  close(): void {
+    this.#d.clock.clearInterval(this.#timer);
+  }
+
+  /** @see Introducer.introduce */
+  introduce(a: Contact, b: Contact, expiresIn?: number): Promise<IntroducedView> {
+    return this.#introducer.introduce(a, b, expiresIn);
+  }
+
+  /** @see Introducer.card */
+  card(c: Contact | undefined, expiresIn?: number): Promise<CardView> {
+    return this.#introducer.card(c, expiresIn);
+  }
+
+  // ---- the people introduced ------------------------------------------------
+
+  /** Open introductions offered to us, oldest first. */
+  async list(): Promise<IntroductionView[]> {
+    await this.#sweep();
+    return [...this.#got.values()].filter((g) => isOpenGot(g))
+      .sort((x, y) => x.at - y.at).map((g) => this.#view(g));
+  }
+
+  /** Accepts an introduction (by id or unique prefix). @throws {RojError} not_found, refused */
+  async accept(id: string): Promise<IntroductionView> {
+    const g = await this.#answer(id, { type: "accept" });
+    return this.#view(g);
+  }
+
+  /** Declines an introduction: only the fact is kept. @throws {RojError} not_found, refused */
+  async decline(id: string): Promise<{ declined: string }> {
+    const g = await this.#answer(id, { type: "decline" });
+    return { declined: g.id };
+  }
+
+  /**
+   * Imports a card a contact made: asks them to introduce us to its person,
+   * accepting already. @throws {RojError} bad_input (forged, expired, own), exists, refused, unreachable
+   */
+  async importCard(text: string): Promise<IntroductionView> {
+    const bytes = cardBytes(text);
+    const card = await openCard(bytes, this.#d.clock.now());
+    if (bytesEqual(card.person, this.#d.me)) {
+      throw new RojError("bad_input", "this is your own card");
+    }
+    if (this.#d.contacts.accepted(card.person)) {
+      throw new RojError("exists", `${this.#nameOf(card.person)} is a contact already`);
+    }
+    // A contact's card goes through its maker; any card (their own, say) through an anchor we
+    // share with its person, which then stands as the introducer.
+    const own = bytesEqual(card.introducer, card.person);
+    const maker = own ? undefined : this.#d.contacts.accepted(card.introducer);
+    const sessions = this.#d.sessions.all();
+    const via = [
+      ...sessions.filter((s) => maker && !maker.anchor && bytesEqual(s.peer, maker.publicKey)),
+      ...sessions.filter((s) => s.anchor && peerHas(s.rpc.peerHello, INTRO_FEATURE)),
+    ];
+    if (via.length === 0 && !own && !maker) {
+      throw new RojError(
+        "refused",
+        `this card was made by ${fingerprint(card.introducer)}, who is not one of your contacts,` +
+          " and no anchor you use is connected to pass it on",
+      );
+    }
+    if (via.length === 0) {
+      throw new RojError(
+        "unreachable",
+        own
+          ? `${card.name}'s own card goes through an anchor you both use: none is connected now`
+          : `${maker!.name} is not connected, nor is any anchor you use; try again when one is`,
+      );
+    }
+    let last: unknown;
+    for (const s of via) {
+      try {
+        return await this.#ask(s.peer, s.rpc, bytes, card.person, card.name);
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
+  }
+
+  /** Asks `introducer` to introduce us to the card's person; we accept already. */
+  async #ask(
+    introducer: Uint8Array,
+    rpc: RpcSession,
+    bytes: Uint8Array,
+    person: Uint8Array,
+    name: string,
+  ): Promise<IntroductionView> {
+    this.#r.roomForOffer(introducer);
+    const id = toHex(crypto.getRandomValues(new Uint8Array(16)));
+    const now = this.#d.clock.now();
+    // Kept before asking, so the introducer's word that the person accepted finds it.
+    const g: Got = {
+      id,
+      introducer,
+      person,
+      name,
+      card: bytes,
+      expires: now + DEFAULT_INTRO_SECONDS * 1000,
+      phase: "accepted",
+      unsent: false,
+      at: now,
+    };
+    await this.#r.putGot(g);
+    try {
+      const res = await rpc.request("intro.request", { card: encodeB64(bytes), id }, REQUEST_MS);
+      const kept = this.#got.get(id);
+      if (kept?.phase === "accepted") await this.#r.putGot({ ...kept, expires: res.expires });
+    } catch (err) {
+      await this.#r.dropGot(id);
+      throw err;
+    }
+    this.#d.bus.say(`asked ${this.#nameOf(introducer)} to introduce you to ${name}`);
+    this.#emit("accepted", id, introducer, person, name);
+    return this.#view(this.#got.get(id) ?? g);
+  }
+
+  #find(prefix: string): Got {
+    const hits = [...this.#got.values()].filter((g) => g.id.startsWith(prefix));
+    const open = hits.filter((g) => isOpenGot(g));
+    const found = open.length === 1 ? open[0] : hits.length === 1 ? hits[0] : undefined;
+    if (found) return found;
+    throw new RojError(
+      hits.length > 1 ? "bad_input" : "not_found",
+      hits.length > 1 ? `${prefix} names more than one introduction` : `no introduction ${prefix}`,
+    );
+  }
+
+  async #answer(prefix: string, e: GotEvent): Promise<Got> {
+    await this.#sweep();
+    const g = this.#find(prefix);
+    const step = await this.#stepGot(g.id, e);
+    if (step?.refused) throw new RojError("refused", step.refused);
+    const after = this.#got.get(g.id)!;
+    if (e.type === "accept") this.#emit("accepted", g.id, g.introducer, g.person, g.name);
+    else this.#emit("declined", g.id, g.introducer);
+    this.#d.bus.say(
+      `${e.type === "accept" ? "accepted" : "declined"} the introduction to ${g.name ?? "someone"}`,
+    );
+    if (after.unsent) this.#sendAnswers(g.introducer).catch(() => {});
+    return { ...after, person: g.person, name: g.name };
+  }
+
+  async #stepGot(id: string, e: GotEvent) {
+    const g = this.#got.get(id);
+    if (!g) return undefined;
+    const step = stepGot(g, e, this.#d.clock.now());
+    if (step.forget) {
+      await this.#r.dropGot(id);
+      return step;
+    }
+    if (step.state !== g) await this.#r.putGot(step.state);
+    if (step.state.phase === "expired" && g.phase !== "expired") {
+      this.#emit("expired", id, g.introducer);
+    }
+    return step;
+  }
+
+  /** Our answers not yet sent to `introducer`, sent now if we are connected. */
+  async #sendAnswers(introducer: Uint8Array): Promise<void> {
+    const s = this.#d.sessions.get(introducer);
+    if (!s) return;
+    for (const g of [...this.#got.values()]) {
+      if (!g.unsent || !bytesEqual(g.introducer, introducer)) continue;
+      const accept = g.phase === "accepted";
+      try {
+        await s.rpc.request("intro.answer", { id: g.id, accept }, REQUEST_MS);
+      } catch (err) {
+        if (!isRojError(err, "not_found")) continue; // said when next connected
+      }
+      await this.#stepGot(g.id, { type: "sent" });
+    }
+  }
+
+  /** Both accepted: the person is our contact now; the side told last dials through the introducer. */
+  async #done(id: string, introducer: Uint8Array, dial: boolean): Promise<void> {
+    const g = this.#got.get(id);
+    if (!g || !bytesEqual(g.introducer, introducer)) {
+      throw new RojError("not_found", "no such introduction");
+    }
+    const step = await this.#stepGot(id, { type: "done" });
+    if (step?.refused) throw new RojError("refused", step.refused);
+    if (!step?.addContact || !g.person || !g.name) return;
+    const c = await this.#d.contacts.add(
+      g.person,
+      g.name,
+      [],
+      this.#d.clock.now(),
+      this.#d.reservedNames(),
+    );
+    this.#d.bus.say(
+      `${c.name} (${fingerprint(c.publicKey)}) is a contact now, introduced by ${
+        this.#nameOf(introducer)
+      }`,
+    );
+    this.#emit("contacts", id, introducer, c.publicKey, c.name);
+    this.#d.added(c);
+    // The other side dials through the introducer; the cascade finds the way if that fails.
+    if (!dial) return;
+    queueMicrotask(() => {
+      this.#d.dialVia(c.publicKey, introducer).then((ok) => {
+        if (!ok) this.#d.lookFor(`introduced to ${c.name}`);
+      }).catch(() => {});
+    });
+  }
+
+  // ---- the wire ---------------------------------------------------------------
+
+  /** Serves intro.* on a session with contact `peer` (on an anchor, only what an introducer serves). */
+  serve(rpc: RpcSession, peer: Uint8Array): void {
+    this.#introducer.serve(rpc, peer);
+    if (this.#d.passive) return; // an anchor brokers members' own cards, and takes none
+    rpc.handle("intro.offer", async (p) => {
+      const bytes = decodeB64(p.card);
+      const card = await openCard(bytes, this.#d.clock.now());
+      if (!bytesEqual(card.introducer, peer)) {
+        throw new RojError("bad_input", "this card is not signed by the contact who sent it");
+      }
+      if (bytesEqual(card.person, this.#d.me)) throw new RojError("bad_input", "a card of myself");
+      if (this.#d.contacts.get(card.person)?.blocked) throw new RojError("refused", "declined");
+      const id = toHex(card.id);
+      const known = this.#got.get(id);
+      if (known) {
+        if (!bytesEqual(known.introducer, peer)) throw new RojError("refused", "this id is taken");
+        return {};
+      }
+      this.#r.roomForOffer(peer);
+      const now = this.#d.clock.now();
+      if (card.expires > now + MAX_CARD_LIFE_MS) {
+        throw new RojError("bad_input", "this card claims to stay valid for too long");
+      }
+      await this.#r.putGot({
+        id,
+        introducer: peer,
+        person: card.person,
+        name: card.name,
+        card: bytes,
+        expires: card.expires,
+        phase: "pending",
+        unsent: false,
+        at: now,
+      });
+      this.#d.bus.say(
+        `${this.#nameOf(peer)} introduces ${card.name} (${fingerprint(card.person)}): roj accept ${
+          id.slice(0, 8)
+        } or roj decline ${id.slice(0, 8)}`,
+      );
+      this.#emit("offered", id, peer, card.person, card.name);
+      return {};
+    });
+    rpc.handle("intro.done", async (p) => {
+      await this.#done(p.id, peer, p.dial);
+      return {};
+    });
+    rpc.handle("intro.end", async (p) => {
+      const g = this.#got.get(p.id);
+      if (!g || !bytesEqual(g.introducer, peer)) {
+        throw new RojError("not_found", "no such introduction");
+      }
+      const step = await this.#stepGot(p.id, { type: "ended", reason: p.reason });
+      if (step && step.state.phase !== g.phase) this.#emit(p.reason, p.id, peer);
+      await this.#r.trim();
+      return {};
+    });
+  }
+
+  /**
+   * A contact was removed or blocked: what they introduced ends here, and an
+   * introduction of them we made ends as declined by them (the other is told).
+   */
+  async forget(peer: Uint8Array): Promise<void> {
+    for (const g of [...this.#got.values()]) {
+      if (!isOpenGot(g) || !bytesEqual(g.introducer, peer)) continue;
+      await this.#stepGot(g.id, { type: "ended", reason: "declined" });
+      this.#emit("declined", g.id, peer);
+    }
+    await this.#introducer.forget(peer);
+  }
+
+  /** A session with `peer` came up: hand over what waited for it. */
+  onSession(peer: Uint8Array): void {
+    this.#introducer.onSession(peer);
+    this.#sendAnswers(peer).catch(() => {});
+  }
+
+  // ---- store and views ------------------------------------------------------
+
+  async #sweep(): Promise<void> {
+    await this.#introducer.sweep();
+    for (const id of [...this.#got.keys()]) await this.#stepGot(id, { type: "tick" });
+    await this.#r.trim();
+  }
+
+  #nameOf(k: Uint8Array): string {
+    return this.#d.contacts.get(k)?.name ?? fingerprint(k);
+  }
+
+  #view(g: Got): IntroductionView {
+    return {
+      id: g.id,
+      introducer: this.#nameOf(g.introducer),
+      name: g.name ?? "",
+      fingerprint: g.person ? fingerprint(g.person) : "",
+      expires: g.expires,
+      state: g.phase === "accepted" ? "accepted" : "pending",
+    };
+  }
+
+  #emit(
+    op: Extract<NodeEvent, { type: "introduction" }>["op"],
+    id: string,
+    introducer: Uint8Array,
+    person?: Uint8Array | null,
+    name?: string | null,
+  ): void {
+    this.#d.bus.emit({
+      type: "introduction",
+      op,
+      id,
+      introducer: bytesEqual(introducer, this.#d.me) ? this.#d.name : this.#nameOf(introducer),
+      ...(person && name ? { peer: name, fingerprint: fingerprint(person) } : {}),
+    });
+  }
+}
