@@ -10,6 +10,7 @@ import {
   ChatDirectory,
   ChatService,
   GroupService,
+  Receipts,
   RestoreGate,
   SessionSyncs,
   sftpViewFor,
@@ -270,7 +271,22 @@ export async function wire(
     syncs.pushDirect(chat, sessions.get(peer));
     directMail.written(peer);
   };
-  chats.outlets = { pushDirect, groupWritten: (id) => groupService.reconcile(id) };
+  const receipts = await Receipts.open({
+    me,
+    store: profile.store,
+    clock,
+    bus,
+    contacts: b.contacts,
+    groups: b.groups,
+    directory,
+    session: (peer) => sessions.get(peer),
+  });
+  chats.outlets = {
+    pushDirect,
+    groupWritten: (id) => groupService.reconcile(id),
+    readDirect: (peer, seq) => receipts.read(peer, seq).catch(() => {}),
+    readUpTo: (chat, peer) => receipts.readUpTo(chat, peer),
+  };
   syncs.arrivals = {
     stored: (id, entries) => groupService.stored(id, entries),
     adopt: (id, name, raws, how) => groupService.adopt(id, name, raws, how),
@@ -391,9 +407,11 @@ export async function wire(
       if (!p.kept) sessions.holdOff(peer, clock.now() + TWIN_WINDOW_MS);
       return {};
     });
+    if (!o.passive) receipts.serve(rpc, peer);
   });
   sessions.onUp((s) => {
     if (!o.passive && !s.anchor) syncs.up(s, s.contact.name);
+    if (!o.passive) receipts.up(s);
     addresses.noteSeenAs(s.rpc, s.peer);
     discovery.onSession({ peer: s.peer, rpc: s.rpc, anchor: s.anchor }).catch(() => {});
     if (s.anchor && !o.passive && peerHas(s.rpc.peerHello, MAILBOX_FEATURE)) {
@@ -445,6 +463,7 @@ export async function wire(
     contacts: b.contacts,
     directory,
     chats,
+    receipts,
     groups: groupService,
     sessions,
     invites: inviteFlow,

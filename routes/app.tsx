@@ -14,6 +14,7 @@ import { forms, readForm } from "./forms.ts";
 import { html, Layout } from "./layout.tsx";
 import { anchorPages } from "./pages/anchor.tsx";
 import { chatPages } from "./pages/chats.tsx";
+import { messageActionPages } from "./pages/message_actions.tsx";
 import { groupPages } from "./pages/groups.tsx";
 import { contactPages } from "./pages/contacts.tsx";
 import { hivePages } from "./pages/hive.tsx";
@@ -118,6 +119,7 @@ export function buildApp(parts: AppParts): Hono {
   ) {
     app.route("/", pages(ctx));
   }
+  app.route("/", messageActionPages(ctx));
 
   // Open paths (/static/…) end here too: a visitor without a session learns nothing of the node.
   app.notFound(async (c) => {

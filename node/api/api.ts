@@ -16,9 +16,10 @@ import { identityParams } from "./identity_api.ts";
 import type { IdentityEvent, IdentityResults, IdentityView } from "./identity_api.ts";
 import { searchParams, type SearchResults } from "./search_api.ts";
 import type { ChatPrefsView, SearchIndexEvent } from "./search_api.ts";
+import { MAX_TEXT, messageMethodParams, sendParams } from "./message_api.ts";
+import type { MessageAnnotations, MessageEvent, MessageResults } from "./message_api.ts";
 
-/** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
-export const MAX_TEXT = 16_000;
+export { MAX_TEXT };
 /** Longest invite text accepted. */
 export const MAX_INVITE = 4096;
 
@@ -27,7 +28,7 @@ const chatName = z.string().min(1).max(64);
 /** Parameters of each method; anything else is refused before it reaches the node. */
 export const methodParams = {
   status: z.object({}).strict(),
-  send: z.object({ chat: chatName, text: z.string().min(1).max(MAX_TEXT) }).strict(),
+  send: sendParams,
   note: z.object({ text: z.string().min(1).max(MAX_TEXT) }).strict(),
   read: z.object({
     chat: chatName,
@@ -80,6 +81,7 @@ export const methodParams = {
     .strict(),
   ...introParams,
   ...searchParams,
+  ...messageMethodParams,
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
   ...identityParams,
@@ -178,7 +180,7 @@ export interface PeerView {
   readonly inbound?: boolean;
 }
 
-export interface MessageView {
+export interface MessageView extends MessageAnnotations {
   /** The chat's name on this node. */
   readonly chat: string;
   readonly seq: number;
@@ -196,10 +198,12 @@ export interface MessageView {
   readonly body: string;
   /**
    * For own messages: "stored" until the peer has committed it (in a group: any
-   * member), then "delivered"; in a 1:1 chat, "at-anchor" meanwhile once an
-   * anchor both use holds it for the peer (1:1 mail). Others': "received".
+   * member), then "delivered", then "read" once the contact's read receipt
+   * covers it (direct chats, receipts on for them); in a 1:1 chat,
+   * "at-anchor" meanwhile once an anchor both use holds it for the peer (1:1
+   * mail). Others': "received".
    */
-  readonly state: "stored" | "at-anchor" | "delivered" | "received";
+  readonly state: "stored" | "at-anchor" | "delivered" | "read" | "received";
   readonly hash: string;
 }
 
@@ -225,6 +229,7 @@ export type SessionPath = "direct" | "punched" | "relayed" | "lan";
 export type NodeEvent =
   | { readonly type: "message"; readonly message: MessageView }
   | { readonly type: "delivered"; readonly chat: string; readonly seq: number }
+  | MessageEvent
   | { readonly type: "contact"; readonly contact: ContactView }
   | { readonly type: "log"; readonly line: string }
   /** A catch-up's progress: first at 0, at most a few times a second, last at done = total. */
@@ -493,7 +498,7 @@ export type RecordDropReason =
 export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
-export interface Results extends IntroResults, IdentityResults, SearchResults {
+export interface Results extends IntroResults, IdentityResults, SearchResults, MessageResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;

@@ -9,3 +9,4 @@ export * from "./intro_api.ts";
 export type * from "./direct_mail_events.ts";
 export * from "./search_api.ts";
 export { arrangeChats } from "./chat_order.ts";
+export type * from "./message_api.ts";

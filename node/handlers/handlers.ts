@@ -5,7 +5,7 @@
  * A passive anchor runs no chats: its table refuses those methods.
  */
 import type { ContactView, Method, Params, PeerView, Results, StatusView } from "../api/mod.ts";
-import type { ChatDirectory, ChatService, GroupService } from "../chats/mod.ts";
+import type { ChatDirectory, ChatService, GroupService, Receipts } from "../chats/mod.ts";
 import type { Clock } from "../clock/mod.ts";
 import type { ContactBook, Verifications } from "../contacts/mod.ts";
 import type { Discovery } from "../discovery/mod.ts";
@@ -19,6 +19,7 @@ import { toHex } from "../log/mod.ts";
 import type { Relay } from "../relay/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
 import { contactView, peerView } from "../views/mod.ts";
+import { MESSAGE_METHODS, messageHandlers } from "./messages.ts";
 import { identityHandlers, type IdentityResolver } from "./identity.ts";
 import { verifyHandlers } from "./verify.ts";
 import { searchHandlers } from "./search.ts";
@@ -43,6 +44,7 @@ export interface HandlerDeps {
   readonly verifications: Verifications;
   readonly directory: ChatDirectory;
   readonly chats: ChatService;
+  readonly receipts: Receipts;
   readonly groups: GroupService;
   readonly sessions: SessionManager;
   readonly invites: InviteFlow;
@@ -72,6 +74,7 @@ const CHAT_METHODS: readonly CallMethod[] = [
   "group.leave",
   "group.members",
   "forks",
+  ...MESSAGE_METHODS,
 ];
 
 export function createHandlers(d: HandlerDeps): Handlers {
@@ -105,7 +108,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
   };
   const table: Handlers = {
     status: () => d.status(),
-    send: (p) => d.chats.send(p.chat, p.text),
+    send: (p) => d.chats.send(p.chat, p.text, p.reply),
     note: (p) => d.chats.noteView(p.text),
     read: (p) =>
       d.chats.read(p.chat, {
@@ -147,6 +150,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     ...verifyHandlers({ ...d, view }),
     ...introHandlers(d.intros, d.directory),
     ...searchHandlers(d), // also serves `chats`, with each chat's settings
+    ...messageHandlers(d),
   };
   if (!d.passive) return table;
   const refuse = () => {

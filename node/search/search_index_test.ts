@@ -113,6 +113,7 @@ Deno.test("only readable text messages become documents", () => {
     body: "the rope",
     state: "received",
     hash: "ab".repeat(32),
+    id: "ab".repeat(6),
   } as const;
   assert.deepEqual(searchDoc("g1", m), {
     id: m.hash,

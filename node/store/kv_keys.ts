@@ -63,6 +63,14 @@ export const keys = {
   anchored: (chat: string, peer: Uint8Array) => ["anchored", chat, peer] as const,
   /** Lamport clock up to which a person has read a chat. */
   readMark: (chat: string) => ["readmark", chat] as const,
+  /** Read receipts (node/chats/receipts.ts): false when off for everyone. */
+  receiptsOn: () => ["meta", "setting", "receipts"] as const,
+  /** Read receipts are off for this contact: true. */
+  receiptsOff: (peer: Uint8Array) => ["receipts-off", peer] as const,
+  /** Highest seq of our own entries in a direct chat the contact's receipt says they read. */
+  readBy: (chat: string) => ["read-by", chat] as const,
+  /** Highest seq of the contact's entries in a direct chat we have read (what our receipt says). */
+  readOf: (chat: string) => ["read-of", chat] as const,
   /** A sealed address record held for others, by tag and uploader (hex): { blob, uploader, at }. */
   sealed: (tagHex: string, uploaderHex: string) => ["sealed", tagHex, uploaderHex] as const,
   sealedAll: () => ["sealed"] as const,
