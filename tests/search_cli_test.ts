@@ -53,6 +53,25 @@ Deno.test("roj search finds messages from every chat, --chat filters, --json", a
       ["rope", "red"],
     );
 
+    // An edit is found by its new text only, a deletion for everyone not at all, a reply by its text.
+    const ropeLine = (await a.node.call("read", { chat: "carol", markRead: false }))
+      .find((m) => m.body === "my rope is red, by the way")!;
+    await c.node.call("edit", { chat: "alice", id: ropeLine.id, text: "my kayak paddle is blue" });
+    await a.waitFor((e) => e.type === "message" && e.message.edited === true);
+    const edited = await cli(["search", "kayak", "--json", ...A]);
+    assert.deepEqual(JSON.parse(edited.stdout).hits.map((h: { chat: string }) => h.chat), [
+      "carol",
+    ]);
+    const red = JSON.parse(
+      (await cli(["search", "red", "--chat", "carol", "--json", ...A])).stdout,
+    );
+    assert.equal(red.hits.length, 0, "the old text is gone");
+    await c.node.call("send", { chat: "alice", text: "canoe instead?", reply: ropeLine.id });
+    await a.waitFor(got("canoe instead?"));
+    const reply = JSON.parse((await cli(["search", "canoe", "--json", ...A])).stdout);
+    assert.equal(reply.hits.length, 1, "a reply is found by its text");
+    await c.node.call("delete", { chat: "alice", id: ropeLine.id });
+    await a.waitFor((e) => e.type === "message" && e.message.deleted === true);
     const none = await cli(["search", "kayak", ...A]);
     assert.equal(none.code, 0);
     assert.match(none.stdout, /^no messages with "kayak"\n$/);

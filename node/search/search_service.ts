@@ -30,7 +30,8 @@ export interface SearchServiceDeps {
 
 /** A message view as an index document of chat `chatId`; null when it has no text to search. */
 export function searchDoc(chatId: string, m: MessageView): SearchDoc | null {
-  if (m.type !== "msg" || UNREADABLE.has(m.body)) return null;
+  // Messages and replies, as they now read: an edit's newest text, nothing of a deleted one.
+  if ((m.type !== "msg" && m.type !== "reply") || m.deleted || UNREADABLE.has(m.body)) return null;
   return {
     id: m.hash,
     chat: chatId,
@@ -68,7 +69,10 @@ export class SearchService {
     this.#off = this.#d.bus.subscribe((e) => {
       if (e.type !== "message") return;
       const chat = this.#chatNamed(e.message.chat);
-      const doc = chat && searchDoc(chat.id, e.message);
+      if (!chat) return;
+      // An edit or a deletion for everyone shows the message again: what it said goes.
+      if (e.message.edited || e.message.deleted) this.index.remove(e.message.hash);
+      const doc = searchDoc(chat.id, e.message);
       if (doc) this.index.add(doc);
     });
     return this.#rebuilt = this.#rebuild().catch(() => {/* the store closed under it */});
