@@ -8,6 +8,7 @@
  * - catch_up_progress.ts: long catch-ups for status and followers
  * - sftp_view.ts: the chats a contact sees with OpenSSH sftp
  * - restore_gate.ts: after a restore, direct chats wait for their peer before we write
+ * - group_rebase.ts: a group's set-aside entries of ours written again (identity resolve)
  *
  * @module
  */
@@ -18,3 +19,4 @@ export { GroupService, type GroupServiceDeps, type JoinedVia } from "./group_ser
 export { CatchUpProgress, type SyncProgress } from "./catch_up_progress.ts";
 export { type SftpViewDeps, sftpViewFor } from "./sftp_view.ts";
 export { RestoreGate } from "./restore_gate.ts";
+export { rebaseGroup } from "./group_rebase.ts";

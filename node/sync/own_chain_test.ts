@@ -72,6 +72,41 @@ Deno.test("own chain: another entry of ours at that place, signed by our key, is
   assert.equal(reports[0]!.seq, 2);
   assert.deepEqual(reports[0]!.theirs, other.hash);
   assert.notDeepEqual(reports[0]!.mine, other.hash);
+  assert.equal(reports[0]!.fork, 2, "its entry follows our #1: the chains part at #2");
+  rpc.close();
+});
+
+Deno.test("own chain: the fork point is found by walking the peer's entries back", async () => {
+  const { t, me, rpc, peer, sync, reports } = await setup();
+  await using _ = t;
+  const fields = { chat: CHAT, author: me.publicKey, type: "msg" };
+  const o1 = await createEntry(me, {
+    ...fields,
+    seq: 1,
+    prev: null,
+    lamport: 1,
+    ts: 5,
+    body: "1'",
+  });
+  const o2 = await createEntry(me, {
+    ...fields,
+    seq: 2,
+    prev: o1.hash,
+    lamport: 2,
+    ts: 6,
+    body: "2'",
+  });
+  const at = [o1, o2];
+  peer.handle("sync.heads", () => ({
+    heads: [{ a: encodeB64(me.publicKey), s: 2, h: encodeB64(o2.hash) }],
+  }));
+  peer.handle("sync.own", (p) => {
+    const e = at[p.seq - 1]!;
+    return { e: { s: encodeB64(e.signed), g: encodeB64(e.sig) } };
+  });
+  await Promise.all([rpc.ready, peer.ready]);
+  await sync.start();
+  assert.deepEqual(reports.map((r) => [r.seq, r.fork]), [[2, 1]]);
   rpc.close();
 });
 
