@@ -115,3 +115,16 @@ Deno.test("a copied data folder in a group: detected from a member's heads, reso
     await Deno.remove(dir2, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("a group member without own-chain keeps working: no head hashes asked of it, messages flow", async () => {
+  await using alice = await startTestNode("alice", { host: "127.0.0.2" });
+  await using bob = await startTestNode("bob", { host: "127.0.0.3", omitFeatures: ["own-chain"] });
+  await befriend(alice, bob);
+  await alice.node.call("group.create", { name: "climbers" });
+  await alice.node.call("group.add", { group: "climbers", members: ["bob"] });
+  await alice.node.call("send", { chat: "climbers", text: "from alice" });
+  await sees(bob, "climbers", "from alice", "the older member reads");
+  await bob.node.call("send", { chat: "climbers", text: "from bob" });
+  await sees(alice, "climbers", "from bob", "alice reads the older member");
+  assert.equal((await alice.node.call("status", {})).identity?.conflict, undefined);
+});
