@@ -76,6 +76,13 @@ export interface GuardState {
    * newest last; forgotten at the next resolve. @default []
    */
   readonly redo?: readonly string[];
+  /**
+   * Per re-basing chat whose entries went aside from a fork point (a group):
+   * that seq. Its re-base waits for a member's head of our chain at or past
+   * it, so a member behind the fork does not start it before the chain the
+   * others took is in. @default {}
+   */
+  readonly rebaseFrom?: Readonly<Record<string, number>>;
 }
 
 export const EMPTY_GUARD: GuardState = { conflicts: [], rebasing: [], settled: [] };
@@ -132,8 +139,15 @@ export type GuardEvent =
    * `kept`: ours stays there. Told, not refused: a fork, if any, is found from the chains.
    */
   | { readonly type: "own-elsewhere"; readonly peer: string; readonly kept: boolean }
-  /** The person resolved; `setAside`: hashes (hex) of our entries set aside to re-base. */
-  | { readonly type: "resolved"; readonly setAside?: readonly string[] }
+  /**
+   * The person resolved; `setAside`: hashes (hex) of our entries set aside to
+   * re-base; `from`: per chat set aside from a fork point, that seq.
+   */
+  | {
+    readonly type: "resolved";
+    readonly setAside?: readonly string[];
+    readonly from?: Readonly<Record<string, number>>;
+  }
   /**
    * The set-aside entries of `chat` were written again; `settle`: hashes (hex)
    * of those the contact did not hold, whose twins there are old news now.
@@ -178,8 +192,10 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
     case "own-head": {
       if (event.mine === null) return { state, actions: [] }; // they hold more of ours: it comes to us
       if (event.mine === event.theirs) {
-        // Our chain holds their head: a re-base waiting on it may go.
-        return state.rebasing.includes(event.chat)
+        // Our chain holds their head: a re-base waiting on it may go (in a group, once past the
+        // fork point: a member behind it has not got the chain the others took).
+        const past = event.seq >= (state.rebaseFrom?.[event.chat] ?? 0);
+        return state.rebasing.includes(event.chat) && past
           ? { state, actions: [{ type: "rebase", chat: event.chat }] }
           : { state, actions: [] };
       }
@@ -273,7 +289,14 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
       const seconds = state.conflicts.filter((c) => c.role === "second").map((c) => c.chat);
       const rebasing = [...new Set([...state.rebasing, ...seconds])];
       return {
-        state: { conflicts: [], rebasing, settled: uniq, twins: [], redo: [] },
+        state: {
+          conflicts: [],
+          rebasing,
+          settled: uniq,
+          twins: [],
+          redo: [],
+          rebaseFrom: { ...state.rebaseFrom, ...event.from },
+        },
         actions: [
           ...seconds.map((chat) => ({ type: "set-aside", chat }) as const),
           { type: "clear" },
@@ -290,6 +313,9 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
           ].slice(-MAX_SETTLED),
           twins: [],
           redo: [...(state.redo ?? []), ...(event.redo ?? [])].slice(-MAX_REDO),
+          rebaseFrom: Object.fromEntries(
+            Object.entries(state.rebaseFrom ?? {}).filter(([c]) => c !== event.chat),
+          ),
         },
         actions: [],
       };

@@ -137,3 +137,23 @@ Deno.test("guard: a fork point is kept with a second's conflict, the earliest on
   assert.deepEqual(s.redo, ["re-do: add carol to g"]);
   assert.deepEqual(stepGuard(s, { type: "resolved" }, 7).state.redo, []);
 });
+
+Deno.test("guard: a group re-base from a fork point waits for a member's head past it", () => {
+  const conflict = stepGuard(EMPTY_GUARD, {
+    type: "own-head",
+    chat: "g",
+    peer: "bob",
+    seq: 6,
+    theirs: "aa",
+    mine: "bb",
+    fork: 4,
+  }, 1).state;
+  const resolved = stepGuard(conflict, { type: "resolved", from: { g: 4 } }, 2).state;
+  assert.deepEqual(resolved.rebasing, ["g"]);
+  const agree = (seq: number) =>
+    ({ type: "own-head", chat: "g", peer: "carol", seq, theirs: "cc", mine: "cc" }) as const;
+  assert.deepEqual(stepGuard(resolved, agree(3), 3).actions, [], "carol is behind the fork");
+  assert.deepEqual(stepGuard(resolved, agree(6), 3).actions, [{ type: "rebase", chat: "g" }]);
+  const done = stepGuard(resolved, { type: "rebased", chat: "g" }, 4).state;
+  assert.deepEqual(done.rebaseFrom, {});
+});

@@ -198,11 +198,13 @@ export class IdentityGuard {
       // The entries go aside first: a resolve that fails halfway leaves the conflict on record.
       // A group keeps our entries below the fork point (its founding, its members: the fold
       // needs them); a direct chat takes the contact's copy of our whole chain.
+      const froms: Record<string, number> = {};
       for (const c of seconds) {
         const from = isGroupChatId(c.chat) ? c.from ?? 1 : 1;
+        if (from > 1) froms[c.chat] = from;
         setAside += await this.#d.log.setAside(c.chat, this.#d.me, from);
       }
-      const step = stepGuard(this.#state, { type: "resolved" }, this.#d.clock.now());
+      const step = stepGuard(this.#state, { type: "resolved", from: froms }, this.#d.clock.now());
       await this.#apply(step.state, step.actions);
       return { rebasing: seconds.map((c) => this.#d.chatName(c.chat)), setAside };
     });
