@@ -16,6 +16,8 @@ import type { NodeEvent } from "../node/api/mod.ts";
 import { isRojError } from "../node/errors.ts";
 import { RojNode } from "../node/node.ts";
 import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import { controlSocketPath, serveControl } from "../node/control/mod.ts";
+import { cliRun as cli } from "../testing/cli_run.ts";
 
 const isConflict = (role: "first" | "second") => (e: NodeEvent) =>
   e.type === "identity" && e.op === "conflict" && e.conflict.role === role;
@@ -80,12 +82,23 @@ Deno.test("a copied data folder in a group: detected from a member's heads, reso
       false,
     );
 
-    // The person stops the first node and resolves on the copy.
+    // The person stops the first node and resolves on the copy, with the CLI.
     await restarted.stop();
-    const resolved = await a2.call("identity.resolve", {});
-    assert.deepEqual(resolved.rebasing, ["climbers"]);
-    // Only what follows the fork point goes aside: the founding, bob's add and a-0 stay.
-    assert.equal(resolved.setAside, 3);
+    const ctl = await serveControl(controlSocketPath(dir2), a2);
+    try {
+      const out = await cli(["identity", "resolve", "--wait", "30s", "--json", "--data", dir2]);
+      assert.equal(out.code, 0, out.stderr);
+      const resolved = JSON.parse(out.stdout);
+      assert.deepEqual(resolved.rebasing, ["climbers"]);
+      // Only what follows the fork point goes aside: the founding, bob's add and a-0 stay.
+      assert.equal(resolved.setAside, 3);
+      assert.deepEqual(resolved.waiting, []);
+      assert.deepEqual(resolved.redo, ["re-do: add carol to climbers"]);
+      const status = await cli(["identity", "status", "--data", dir2]);
+      assert.ok(status.stdout.split("\n").includes("re-do: add carol to climbers"), status.stdout);
+    } finally {
+      await ctl.close();
+    }
     const rebased = await waitFor((e) => e.type === "identity" && e.op === "rebased");
     assert.ok(rebased.type === "identity" && rebased.op === "rebased");
     assert.equal(rebased.written, 2, "a2-1 and a2-2; carol's add is not signed again");
