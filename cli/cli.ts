@@ -39,6 +39,8 @@ import { addIdentityCommands } from "./commands_identity.ts";
 import { addVerifyCommands } from "./commands_verify.ts";
 import { addBackupCommands } from "./commands_backup.ts";
 import { addIntroCommands } from "./commands_intro.ts";
+import { addSearchCommands } from "./commands_search.ts";
+import { addMessageCommands } from "./commands_messages.ts";
 import { type CliIo, stdio } from "./io.ts";
 import { agentOptions, dataOption, parsePositive } from "./options.ts";
 import { parseDuration } from "./duration.ts";
@@ -294,6 +296,8 @@ export function buildCli(io: CliIo = stdio): Command {
   addVerifyCommands(program, io);
   addBackupCommands(program, io);
   addIntroCommands(program, io);
+  addSearchCommands(program, io);
+  addMessageCommands(program, io);
 
   program.command("export")
     .description(

@@ -11,6 +11,7 @@ import {
   ChatService,
   GroupService,
   rebaseGroup,
+  Receipts,
   RestoreGate,
   SessionSyncs,
   sftpViewFor,
@@ -63,6 +64,8 @@ import {
 import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
 import { keys } from "./store/mod.ts";
+import { ChatPrefs } from "./prefs/mod.ts";
+import { SearchService } from "./search/mod.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
 import { contactView } from "./views/mod.ts";
 
@@ -103,6 +106,8 @@ export interface Services {
   readonly network: Network;
   readonly handlers: Handlers;
   readonly intros: IntroService | undefined;
+  /** Full-text search over the chats (rebuilt at start). */
+  readonly search: SearchService;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -289,7 +294,22 @@ export async function wire(
     syncs.pushDirect(chat, sessions.get(peer));
     directMail.written(peer);
   };
-  chats.outlets = { pushDirect, groupWritten: (id) => groupService.reconcile(id) };
+  const receipts = await Receipts.open({
+    me,
+    store: profile.store,
+    clock,
+    bus,
+    contacts: b.contacts,
+    groups: b.groups,
+    directory,
+    session: (peer) => sessions.get(peer),
+  });
+  chats.outlets = {
+    pushDirect,
+    groupWritten: (id) => groupService.reconcile(id),
+    readDirect: (peer, seq) => receipts.read(peer, seq).catch(() => {}),
+    readUpTo: (chat, peer) => receipts.readUpTo(chat, peer),
+  };
   syncs.arrivals = {
     stored: (id, entries) => groupService.stored(id, entries),
     adopt: (id, name, raws, how) => groupService.adopt(id, name, raws, how),
@@ -410,9 +430,11 @@ export async function wire(
       if (!p.kept) sessions.holdOff(peer, clock.now() + TWIN_WINDOW_MS);
       return {};
     });
+    if (!o.passive) receipts.serve(rpc, peer);
   });
   sessions.onUp((s) => {
     if (!o.passive && !s.anchor) syncs.up(s, s.contact.name);
+    if (!o.passive) receipts.up(s);
     addresses.noteSeenAs(s.rpc, s.peer);
     discovery.onSession({ peer: s.peer, rpc: s.rpc, anchor: s.anchor }).catch(() => {});
     if (s.anchor && !o.passive && peerHas(s.rpc.peerHello, MAILBOX_FEATURE)) {
@@ -441,7 +463,21 @@ export async function wire(
     // What they had not taken yet waits for them at an anchor we both use.
     if (!s.anchor && !o.passive) directMail.written(s.peer);
   });
+  const search = new SearchService({
+    bus,
+    clock,
+    directory,
+    async *messages(chat, batch) {
+      const entries = await b.log.read(chat.id);
+      for (let i = 0; i < entries.length; i += batch) {
+        yield await chats.views(chat, entries.slice(i, i + batch));
+      }
+    },
+    countNewer: (chat, lamport) => b.log.countNewer(chat, lamport),
+  });
   const handlers = createHandlers({
+    search,
+    prefs: await ChatPrefs.open(profile.store),
     me,
     verifications,
     passive: o.passive,
@@ -450,6 +486,7 @@ export async function wire(
     contacts: b.contacts,
     directory,
     chats,
+    receipts,
     groups: groupService,
     sessions,
     invites: inviteFlow,
@@ -501,5 +538,6 @@ export async function wire(
     network,
     handlers,
     intros,
+    search,
   };
 }

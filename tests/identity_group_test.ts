@@ -26,7 +26,7 @@ const isConflict = (role: "first" | "second") => (e: NodeEvent) =>
 async function texts(n: RojNode, chat: string): Promise<string[]> {
   if (!(await n.call("chats", {})).some((c) => c.name === chat)) return [];
   const all = await n.call("read", { chat, markRead: false });
-  return all.filter((m) => m.type === "msg").map((m) => m.body);
+  return all.filter((m) => m.type === "msg" || m.type === "reply").map((m) => m.body);
 }
 
 async function sees(t: TestNode, chat: string, want: string, what: string): Promise<void> {
@@ -62,9 +62,10 @@ Deno.test("a copied data folder in a group: detected from a member's heads, reso
     until(() => events.some(match), ms, "an event on the copy").then(() => events.find(match)!);
   try {
     a2.subscribe((e) => events.push(e));
-    await a2.call("send", { chat: "climbers", text: "a2-1" });
+    const a21 = await a2.call("send", { chat: "climbers", text: "a2-1" });
     await a2.call("group.add", { group: "climbers", members: ["carol"] });
-    await a2.call("send", { chat: "climbers", text: "a2-2" });
+    await a2.call("send", { chat: "climbers", text: "a2-2", reply: a21.id });
+    await a2.call("react", { chat: "climbers", id: a21.id, emoji: "👍" });
     await a2.start();
 
     // Told from bob's heads answer of the group (no twin pushed to it first).
@@ -91,7 +92,7 @@ Deno.test("a copied data folder in a group: detected from a member's heads, reso
       const resolved = JSON.parse(out.stdout);
       assert.deepEqual(resolved.rebasing, ["climbers"]);
       // Only what follows the fork point goes aside: the founding, bob's add and a-0 stay.
-      assert.equal(resolved.setAside, 3);
+      assert.equal(resolved.setAside, 4);
       assert.deepEqual(resolved.waiting, []);
       assert.deepEqual(resolved.redo, ["re-do: add carol to climbers"]);
       const status = await cli(["identity", "status", "--data", dir2]);
@@ -101,7 +102,7 @@ Deno.test("a copied data folder in a group: detected from a member's heads, reso
     }
     const rebased = await waitFor((e) => e.type === "identity" && e.op === "rebased");
     assert.ok(rebased.type === "identity" && rebased.op === "rebased");
-    assert.equal(rebased.written, 2, "a2-1 and a2-2; carol's add is not signed again");
+    assert.equal(rebased.written, 3, "a2-1, a2-2 and the 👍; carol's add is not signed again");
     assert.deepEqual(rebased.redo, ["re-do: add carol to climbers"]);
     assert.deepEqual((await a2.call("status", {})).identity?.redo, [
       "re-do: add carol to climbers",
@@ -121,6 +122,11 @@ Deno.test("a copied data folder in a group: detected from a member's heads, reso
     assert.deepEqual(atBob.filter((b) => b.startsWith("a1-")), ["a1-1", "a1-2"]);
     assert.deepEqual(atBob.filter((b) => b.startsWith("a2-")), ["a2-1", "a2-2", "a2-3"]);
     assert.deepEqual(await texts(a2, "climbers"), atBob, "the copy reads the same group");
+    // The reply and the reaction follow the message written again.
+    const read = await bob.node.call("read", { chat: "climbers", markRead: false });
+    const one = read.find((m) => m.body === "a2-1")!;
+    assert.equal(read.find((m) => m.body === "a2-2")?.replyTo?.id, one.id);
+    assert.deepEqual(one.reactions?.map((r) => r.emoji), ["👍"]);
     const members = await bob.node.call("group.members", { group: "climbers" });
     assert.deepEqual(members.map((m) => m.name).sort(), ["alice", "bob", "carol"]);
   } finally {

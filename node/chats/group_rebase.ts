@@ -12,9 +12,11 @@ import {
   planGroupRebase,
   type Redo,
   redoLine,
+  repoint,
 } from "../identity_guard/mod.ts";
 import type { Signer } from "../identity/mod.ts";
 import { type ChatLog, type Entry, toHex } from "../log/mod.ts";
+import { CONTENT_TYPES } from "../messages/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 
 export interface GroupRebaseDeps {
@@ -39,13 +41,13 @@ export async function rebaseGroup(
   if (!g) return { written: 0, held: 0, redo: [] };
   const name = d.memberName(id);
   const held = await d.log.read(id);
-  const mine = held.filter((e) => bytesEqual(e.author, d.me) && e.type === "msg");
+  const mine = held.filter((e) => bytesEqual(e.author, d.me) && CONTENT_TYPES.has(e.type));
   const heldMine = (await d.groups.lines(id, mine, name, { all: held }))
-    .map((l) => ({ ts: l.entry.ts, text: l.text }));
+    .map((l) => ({ type: l.entry.type, ts: l.entry.ts, text: l.text }));
   const items = [];
   for (const e of aside) {
     let text: string | null = null;
-    if (e.type === "msg") {
+    if (CONTENT_TYPES.has(e.type)) {
       const m = parseGroupMessage(e.body);
       const key = m && await d.groups.epochKeyIn(id, m.epoch, aside);
       text = (key && m && openGroupMessage(key, id, e.author, m)) ?? null;
@@ -56,11 +58,15 @@ export async function rebaseGroup(
   const named = (k: Uint8Array) => name(toHex(k));
   const redo = plan.report.map((r) => redoLine(r.redo, g.name, named));
   let written = 0;
+  /** A set-aside entry's hash (hex) → the one written again: replies and edits follow it. */
+  const moved = new Map<string, string>();
   for (const step of plan.steps) {
     try {
       if (step.kind === "msg") {
-        written += (await d.groups.send(d.signer, id, step.text, { ts: step.ts, ...ungated }))
-          .length;
+        const text = step.type === "msg" ? step.text : repoint(step.text, moved);
+        const out = await d.groups.send(d.signer, id, text, step.type, { ts: step.ts, ...ungated });
+        moved.set(step.was, toHex(out.at(-1)!.hash));
+        written += out.length;
       } else {
         written += await redoChange(d, id, step.redo);
       }

@@ -142,13 +142,11 @@ export class SessionSyncs {
       onStored: (entries) => {
         progress.stored(entries.length);
         this.#d.restoreGate.stored(chatId, this.#d.log).catch(() => {});
-        const ref = chat();
         if (entries.some((e) => bytesEqual(e.author, this.#d.me))) {
           this.#d.ownChain.ownArrived(chatId);
         }
-        for (const e of entries) {
-          this.#d.bus.emit({ type: "message", message: this.#d.chats.view(ref, e, 0) });
-        }
+        // Replies, edits and reactions show as the messages they change (chats.show).
+        this.#d.chats.show(chat(), entries).catch(() => {});
       },
       log: (line) => this.#say(`${name()}: ${line}`),
     });

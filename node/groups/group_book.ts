@@ -15,6 +15,7 @@ import { base64 } from "@scure/base";
 import { RojError } from "../errors.ts";
 import { type KeyPair, publicKeyLine, type Signer } from "../identity/mod.ts";
 import { type ChatLog, compareEntries, type Entry, MAX_BODY_BYTES, toHex } from "../log/mod.ts";
+import { CONTENT_TYPES } from "../messages/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import { GROUP_NONCE_BYTES, groupChatId, isGroupChatId } from "./group_id.ts";
 import {
@@ -440,11 +441,19 @@ export class GroupBook {
   }
 
   /**
-   * Appends an encrypted message, first a rekey when no epoch is sealed to
-   * exactly the current members. Resolves with the entries appended.
+   * Appends an encrypted message (or, with `type`, a reply, edit, retraction
+   * or reaction: messages/, encrypted the same way), first a rekey when no
+   * epoch is sealed to exactly the current members. Resolves with the
+   * entries appended.
    * @throws {RojError} refused when not a member, bad_input when too long.
    */
-  async send(signer: Signer, id: string, text: string, opts: WriteOptions = {}): Promise<Entry[]> {
+  async send(
+    signer: Signer,
+    id: string,
+    text: string,
+    type = "msg",
+    opts: WriteOptions = {},
+  ): Promise<Entry[]> {
     const out: Entry[] = [];
     for (let attempt = 0;; attempt++) {
       // Entries from peers may change the members at any await: judge afresh each time.
@@ -459,7 +468,7 @@ export class GroupBook {
             "the message is too long for a group (about 48 KB at most)",
           );
         }
-        out.push(await this.#write(id, signer, "msg", body, opts));
+        out.push(await this.#write(id, signer, type, body, opts));
         return out;
       }
       if (attempt >= 3) {
@@ -498,7 +507,7 @@ export class GroupBook {
         const v = fold.apply(e);
         text = v.ok ? describe(v.change, name) : `(${name(toHex(e.author))}: ignored, ${v.reason})`;
       } else if (!shown) continue;
-      else if (e.type !== "msg") text = `(${e.type})`;
+      else if (!CONTENT_TYPES.has(e.type)) text = `(${e.type})`;
       else if (!fold.isMember(toHex(e.author))) text = "(written by someone not in the group)";
       else {
         // Parsed once for its epoch and its text (a catch-up shows thousands).

@@ -6,8 +6,10 @@
  * the members accepted. What was aside is then judged against the group as
  * that chain left it:
  *
- *  - a message the chain does not hold (same time and text) is written again,
- *    encrypted to the group's current epoch, with its own time;
+ *  - a message the chain does not hold (same time, type and text) is written
+ *    again, encrypted to the group's current epoch, with its own time; so
+ *    are replies, edits, deletions and reactions (messages/), their target
+ *    re-pointed to the message written again when it was one set aside;
  *  - a membership change (add, remove, promote, rekey, leave) is never signed
  *    again as it was (its sealed keys were made for members that may have
  *    changed): it is done afresh only when the membership fold, as it stands
@@ -17,11 +19,15 @@
 import { type FoldEntry, GROUP_OPS, isGroupOp, MembershipFold } from "../groups/mod.ts";
 import { parsePublicKeyLine } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
+import { CONTENT_TYPES } from "../messages/mod.ts";
 
 /** One of our entries set aside, with its text when it is a message we could decrypt. */
 export interface AsideItem extends FoldEntry {
   readonly ts: number;
-  /** A message's text; null for a message that did not decrypt here (or not a message). */
+  /**
+   * A message's plaintext (for a reply, edit, deletion or reaction: its JSON
+   * body, messages/message_body.ts); null when it did not decrypt here.
+   */
   readonly text: string | null;
 }
 
@@ -35,7 +41,15 @@ export type Redo =
 
 /** One step of a group re-base, in the order the entries were first written. */
 export type RebaseStep =
-  | { readonly kind: "msg"; readonly ts: number; readonly text: string }
+  | {
+    readonly kind: "msg";
+    /** The entry type: "msg", or "reply", "edit", "retract", "react". */
+    readonly type: string;
+    readonly ts: number;
+    readonly text: string;
+    /** The set-aside entry's hash (hex): what later steps may refer to. */
+    readonly was: string;
+  }
   | { readonly kind: "op"; readonly redo: Redo };
 
 /** A change that was not done again, for the person. */
@@ -61,8 +75,10 @@ export interface GroupPlanInput {
   readonly me: Uint8Array;
   /** The chain now held (the members' copy), in display order: its membership folds first. */
   readonly held: readonly FoldEntry[];
-  /** Our messages now in the chain, as (time, text): not written twice. */
-  readonly heldMine: ReadonlyArray<{ readonly ts: number; readonly text: string }>;
+  /** Our messages now in the chain, as (type, time, text): not written twice. */
+  readonly heldMine: ReadonlyArray<
+    { readonly type: string; readonly ts: number; readonly text: string }
+  >;
   /** Our entries set aside, in seq order. */
   readonly aside: readonly AsideItem[];
 }
@@ -87,8 +103,7 @@ export function planGroupRebase(input: GroupPlanInput): GroupRebasePlan {
     lamport = Math.max(lamport, e.lamport);
     if (isGroupOp(e.type)) fold.apply(e);
   }
-  const key = (ts: number, text: string) => `${ts}|${text}`;
-  const have = new Set(input.heldMine.map((m) => key(m.ts, m.text)));
+  const have = new Set(input.heldMine.map((m) => contentKey(m.type, m.ts, m.text)));
   const me = toHex(input.me);
   const steps: RebaseStep[] = [];
   const report: Unredone[] = [];
@@ -104,12 +119,13 @@ export function planGroupRebase(input: GroupPlanInput): GroupRebasePlan {
       else report.push({ redo, reason: v.reason });
       continue;
     }
-    if (e.type !== "msg") continue;
+    if (!CONTENT_TYPES.has(e.type)) continue;
     if (e.text === null) {
       unwritten++;
       continue;
     }
-    if (have.has(key(e.ts, e.text))) {
+    const k = contentKey(e.type, e.ts, e.text);
+    if (have.has(k)) {
       held++;
       continue;
     }
@@ -117,10 +133,39 @@ export function planGroupRebase(input: GroupPlanInput): GroupRebasePlan {
       unwritten++; // no longer a member: nobody could read it
       continue;
     }
-    have.add(key(e.ts, e.text));
-    steps.push({ kind: "msg", ts: e.ts, text: e.text });
+    have.add(k);
+    steps.push({ kind: "msg", type: e.type, ts: e.ts, text: e.text, was: toHex(e.hash) });
   }
   return { steps, held, report, unwritten };
+}
+
+/**
+ * What makes two of our messages the same one: type, time and text, and for
+ * one that refers to another (reply, edit, …) its body without the target,
+ * which a re-base re-points.
+ */
+function contentKey(type: string, ts: number, text: string): string {
+  if (type === "msg") return `${type}|${ts}|${text}`;
+  try {
+    const { to: _, ...rest } = JSON.parse(text) as Record<string, unknown>;
+    return `${type}|${ts}|${JSON.stringify(rest)}`;
+  } catch {
+    return `${type}|${ts}|${text}`;
+  }
+}
+
+/**
+ * The body of a referring step with its target re-pointed: `moved` maps a
+ * set-aside entry's hash (hex) to the one written again for it.
+ */
+export function repoint(text: string, moved: ReadonlyMap<string, string>): string {
+  try {
+    const body = JSON.parse(text) as Record<string, unknown>;
+    const to = typeof body.to === "string" ? moved.get(body.to) : undefined;
+    return to ? JSON.stringify({ ...body, to }) : text;
+  } catch {
+    return text;
+  }
 }
 
 /** The change an entry made, to do afresh; null when it is none we redo. */

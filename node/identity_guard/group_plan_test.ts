@@ -5,7 +5,13 @@ import { base64 } from "@scure/base";
 import { type FoldEntry, GROUP_OPS, groupChatId } from "../groups/mod.ts";
 import { generateKeyPair, type KeyPair, publicKeyLine } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
-import { type AsideItem, planGroupRebase, type RebaseStep, redoLine } from "./group_plan.ts";
+import {
+  type AsideItem,
+  planGroupRebase,
+  type RebaseStep,
+  redoLine,
+  repoint,
+} from "./group_plan.ts";
 
 const [A, B, C] = await Promise.all(["alice", "bob", "carol"].map((n) => generateKeyPair(n))) as [
   KeyPair,
@@ -57,12 +63,12 @@ Deno.test("group re-base plan: messages not held are written again in order, wit
     group: GROUP,
     me: A.publicKey,
     held: [...base(), msg(A, 3, 3)],
-    heldMine: [{ ts: 30, text: "from the other copy" }],
+    heldMine: [{ type: "msg", ts: 30, text: "from the other copy" }],
     aside: [aside(msg(A, 3, 3), 31, "one"), aside(msg(A, 4, 4), 32, "two")],
   });
-  assert.deepEqual(plan.steps, [
-    { kind: "msg", ts: 31, text: "one" },
-    { kind: "msg", ts: 32, text: "two" },
+  assert.deepEqual(plan.steps.map((s) => s.kind === "msg" && [s.type, s.ts, s.text]), [
+    ["msg", 31, "one"],
+    ["msg", 32, "two"],
   ]);
   assert.deepEqual([plan.held, plan.report, plan.unwritten], [0, [], 0]);
 });
@@ -72,7 +78,7 @@ Deno.test("group re-base plan: a message the chain holds (an interrupted re-base
     group: GROUP,
     me: A.publicKey,
     held: base(),
-    heldMine: [{ ts: 31, text: "one" }],
+    heldMine: [{ type: "msg", ts: 31, text: "one" }],
     aside: [aside(msg(A, 3, 3), 31, "one"), aside(msg(A, 4, 4), 31, "one")],
   });
   assert.deepEqual(plan.steps, []);
@@ -114,7 +120,7 @@ Deno.test("group re-base plan: an add the fold still allows is done afresh, one 
     op.kind === "op" && op.redo.op === "add" && toHex(op.redo.member),
     toHex(C.publicKey),
   );
-  assert.deepEqual(m, { kind: "msg", ts: 41, text: "hi carol" });
+  assert.ok(m.kind === "msg" && m.ts === 41 && m.text === "hi carol");
 });
 
 Deno.test("group re-base plan: a later change is judged after the earlier ones of the plan", () => {
@@ -159,4 +165,34 @@ Deno.test("group re-base plan: out of the group, messages cannot be written; und
   });
   assert.deepEqual(plan.steps, []);
   assert.equal(plan.unwritten, 2);
+});
+
+Deno.test("group re-base plan: replies, edits and reactions are written again, re-pointed to what moved", () => {
+  const first = msg(A, 3, 3);
+  const reply = entry(A, 4, 4, "reply", { e: "x" });
+  const react = entry(A, 5, 5, "react", { e: "x" });
+  const to = toHex(first.hash);
+  const plan = planGroupRebase({
+    group: GROUP,
+    me: A.publicKey,
+    held: base(),
+    // An interrupted re-base wrote the reply already, pointing to the message written again.
+    heldMine: [{
+      type: "reply",
+      ts: 71,
+      text: JSON.stringify({ to: "ab".repeat(32), text: "re" }),
+    }],
+    aside: [
+      aside(first, 70, "hello"),
+      aside(reply, 71, JSON.stringify({ to, text: "re" })),
+      aside(react, 72, JSON.stringify({ to, emoji: "👍" })),
+    ],
+  });
+  assert.deepEqual(plan.steps.map((s) => s.kind === "msg" && s.type), ["msg", "react"]);
+  assert.equal(plan.held, 1);
+  const react2 = plan.steps[1]!;
+  assert.ok(react2.kind === "msg");
+  const moved = new Map([[to, "cd".repeat(32)]]);
+  assert.deepEqual(JSON.parse(repoint(react2.text, moved)), { to: "cd".repeat(32), emoji: "👍" });
+  assert.equal(repoint("not json", moved), "not json");
 });

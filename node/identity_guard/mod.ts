@@ -21,5 +21,6 @@ export {
   type RebaseStep,
   type Redo,
   redoLine,
+  repoint,
 } from "./group_plan.ts";
 export { TWIN_WINDOW_MS, TwinSessions } from "./twin_sessions.ts";

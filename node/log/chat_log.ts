@@ -478,12 +478,12 @@ export class ChatLog {
 
   /**
    * How many entries of `chat` have a Lamport clock above `lamport`, leaving
-   * out `except`'s (one's own); counting stops at `limit`.
+   * out `except`'s (one's own) and those of `skipTypes`; counting stops at `limit`.
    */
   countNewer(
     chat: string,
     lamport: number,
-    options: { except?: Uint8Array; limit?: number } = {},
+    options: { except?: Uint8Array; limit?: number; skipTypes?: ReadonlySet<string> } = {},
   ): Promise<number> {
     return reads.countNewer(this.#store, chat, lamport, options);
   }

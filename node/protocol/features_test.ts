@@ -12,8 +12,10 @@ import {
   OWN_CHAIN_FEATURE,
   peerHas,
   PUNCH_FEATURE,
+  RECEIPTS_FEATURE,
   RELAY_FEATURE,
   SYNC_FEATURE,
+  TYPING_FEATURE,
 } from "./features.ts";
 import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
@@ -30,6 +32,8 @@ const WIRE = [
   "carry",
   "intro",
   "own-chain",
+  "receipts",
+  "typing",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -46,6 +50,8 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       CARRY_FEATURE,
       INTRO_FEATURE,
       OWN_CHAIN_FEATURE,
+      RECEIPTS_FEATURE,
+      TYPING_FEATURE,
     ],
     WIRE,
   );
@@ -59,7 +65,9 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
 Deno.test("helloFeatures: the list a node sends, in the order it always has", () => {
   const of = (passive: boolean, punch: boolean, relay: boolean) =>
     helloFeatures({ passive, punch, relay });
-  assert.deepEqual(of(false, false, false), ["sync1", "agree", "intro", "own-chain"]);
+  // A node that runs chats also takes receipts and typing notices, listed last.
+  const chats = ["receipts", "typing"];
+  assert.deepEqual(of(false, false, false), ["sync1", "agree", "intro", "own-chain", ...chats]);
   assert.deepEqual(of(true, true, true), [
     "sync1",
     "agree",
@@ -77,6 +85,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "relay",
     "intro",
     "own-chain",
+    ...chats,
   ]);
   assert.deepEqual(of(true, false, false), [
     "sync1",
@@ -86,7 +95,14 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "dmail",
     "intro",
   ]);
-  assert.deepEqual(of(false, false, true), ["sync1", "agree", "relay", "intro", "own-chain"]);
+  assert.deepEqual(of(false, false, true), [
+    "sync1",
+    "agree",
+    "relay",
+    "intro",
+    "own-chain",
+    ...chats,
+  ]);
   assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: true, carry: true }), [
     "sync1",
     "agree",
@@ -94,6 +110,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "carry",
     "intro",
     "own-chain",
+    ...chats,
   ]);
 });
 

@@ -53,6 +53,8 @@
  *   | 1       | 1:1 mail              | dmail          | mbox.peek                                |
  *   | 1       | carrying 1:1 mail     | carry          |                                          |
  *   | 1       | own chain check       | own-chain      | sync.own, identity.elsewhere             |
+ *   | 1       | receipts and typing   | receipts,      | chat.read, chat.typing                   |
+ *   |         |                       | typing         |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -67,6 +69,8 @@
  *            own chain (methods.ts HeadItem), its hello an instance id `i`; it serves
  *            sync.own (the proof behind such a hash) and identity.elsewhere (its key
  *            has a live session here from another node)
+ *   receipts a node that runs chats: takes read receipts (`chat.read`)
+ *   typing   a node that runs chats: takes typing notices (`chat.typing`)
  *
  *   Punch vouches: an asker signs the endpoint its coordinator saw it at
  *   (punch/vouch.ts) and the coordinator passes it on; a target takes no offer

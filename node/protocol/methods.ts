@@ -253,6 +253,17 @@ export const schemas = {
     params: z.object({ address: z.string().min(1).max(300) }),
     result: z.object({ reached: z.boolean() }),
   },
+  // Read receipts and typing (node/chats/receipts.ts): session frames only, never stored.
+  /** I have read your entries in our direct chat up to your #seq ("read", nothing more). */
+  "chat.read": {
+    params: z.object({ chat: chatId, seq: z.number().int().min(1).max(2 ** 53 - 1) }),
+    result: z.object({}),
+  },
+  /** I am typing in our direct chat or a group we are both in (ephemeral; too many are dropped). */
+  "chat.typing": {
+    params: z.object({ chat: chatId }),
+    result: z.object({}),
+  },
 } as const;
 
 export type MethodName = keyof typeof schemas;

@@ -63,6 +63,14 @@ export const keys = {
   anchored: (chat: string, peer: Uint8Array) => ["anchored", chat, peer] as const,
   /** Lamport clock up to which a person has read a chat. */
   readMark: (chat: string) => ["readmark", chat] as const,
+  /** Read receipts (node/chats/receipts.ts): false when off for everyone. */
+  receiptsOn: () => ["meta", "setting", "receipts"] as const,
+  /** Read receipts are off for this contact: true. */
+  receiptsOff: (peer: Uint8Array) => ["receipts-off", peer] as const,
+  /** Highest seq of our own entries in a direct chat the contact's receipt says they read. */
+  readBy: (chat: string) => ["read-by", chat] as const,
+  /** Highest seq of the contact's entries in a direct chat we have read (what our receipt says). */
+  readOf: (chat: string) => ["read-of", chat] as const,
   /** A sealed address record held for others, by tag and uploader (hex): { blob, uploader, at }. */
   sealed: (tagHex: string, uploaderHex: string) => ["sealed", tagHex, uploaderHex] as const,
   sealedAll: () => ["sealed"] as const,
@@ -95,4 +103,9 @@ export const keys = {
   /** An introduction offered to this node: the other person's card until it ends (Got). */
   introGot: (id: string) => ["intro", "got", id] as const,
   introsGot: () => ["intro", "got"] as const,
+  /** A chat's settings on this node, by chat id: { muted, pinned, archived } (node/prefs). */
+  chatPrefs: (chat: string) => ["chat-prefs", chat] as const,
+  chatPrefsAll: () => ["chat-prefs"] as const,
+  /** This node's admin settings (node/prefs): { notifyPreview }. */
+  settings: () => ["meta", "settings"] as const,
 } as const;
