@@ -13,6 +13,8 @@ import type { EventBus } from "../events.ts";
 import type { Signer } from "../identity/mod.ts";
 import { type ChatLog, dropAside, entriesAside, type Entry, type Fork, toHex } from "../log/mod.ts";
 import { isGroupChatId } from "../groups/mod.ts";
+import { CONTENT_TYPES } from "../messages/mod.ts";
+import { repoint } from "./group_plan.ts";
 import { keys, type Store } from "../store/mod.ts";
 import type { OwnChainReport } from "../sync/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
@@ -339,14 +341,27 @@ export class IdentityGuard {
         if (have.has(content(e))) held++;
         else {
           have.add(content(e));
-          again.push({ type: e.type, body: e.body, ts: e.ts });
+          again.push({ type: e.type, body: e.body, ts: e.ts, was: toHex(e.hash) });
           settle.push(toHex(e.hash));
         }
       }
-      for (let i = 0; i < again.length; i += REBASE_BATCH) {
-        const part = again.slice(i, i + REBASE_BATCH);
-        await this.#d.log.appendMany(chat, this.#d.signer, part, { ungated: true });
+      // A reply, edit, deletion or reaction names its target by hash: one set aside is written
+      // again under a new hash, so it goes after the batch holding its target, re-pointed.
+      const moved = new Map<string, string>();
+      let part: typeof again = [];
+      const flush = async () => {
+        if (part.length === 0) return;
+        const items = part.map((x) => ({ type: x.type, body: x.body, ts: x.ts }));
+        const made = await this.#d.log.appendMany(chat, this.#d.signer, items, { ungated: true });
+        made.forEach((m, i) => moved.set(part[i]!.was, toHex(m.hash)));
+        part = [];
+      };
+      for (const x of again) {
+        const refers = x.type !== "msg" && CONTENT_TYPES.has(x.type);
+        if (part.length >= REBASE_BATCH || refers) await flush();
+        part.push(refers ? { ...x, body: repoint(x.body, moved) } : x);
       }
+      await flush();
       await dropAside(this.#d.store, chat);
       await this.#serial(async () => {
         const step = stepGuard(this.#state, { type: "rebased", chat, settle }, this.#d.clock.now());
