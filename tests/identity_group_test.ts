@@ -147,3 +147,48 @@ Deno.test("a group member without own-chain keeps working: no head hashes asked 
   await sees(alice, "climbers", "from bob", "alice reads the older member");
   assert.equal((await alice.node.call("status", {})).identity?.conflict, undefined);
 });
+
+Deno.test("a copied data folder in a group whose member predates own-chain: told from its push, resolved", async () => {
+  await using a1 = await startTestNode("alice", { host: "127.0.0.2" });
+  await using bob = await startTestNode("bob", { host: "127.0.0.3", omitFeatures: ["own-chain"] });
+  await befriend(bob, a1);
+  await a1.node.call("group.create", { name: "climbers" });
+  await a1.node.call("group.add", { group: "climbers", members: ["bob"] });
+  await a1.node.call("send", { chat: "climbers", text: "a-0" });
+  await sees(bob, "climbers", "a-0", "bob reads the group");
+  await a1.stop();
+  const dir2 = await Deno.makeTempDir({ prefix: "roj-alice-copy-" });
+  await cp(a1.dir, dir2, { recursive: true });
+  const restarted = await startTestNode("alice", { host: "127.0.0.2", dir: a1.dir });
+  await restarted.node.call("send", { chat: "climbers", text: "a1-1" });
+  await restarted.node.call("send", { chat: "climbers", text: "a1-2" });
+  await sees(bob, "climbers", "a1-2", "bob reads the first node's messages");
+  await restarted.stop();
+
+  const events: NodeEvent[] = [];
+  const a2 = await RojNode.open({ dataDir: dir2, listen: { host: "127.0.0.4", port: 0 } });
+  const waitFor = (match: (e: NodeEvent) => boolean, ms = 30_000) =>
+    until(() => events.some(match), ms, "an event on the copy").then(() => events.find(match)!);
+  try {
+    a2.subscribe((e) => events.push(e));
+    await a2.call("send", { chat: "climbers", text: "a2-1" });
+    await a2.start();
+    const second = await waitFor(isConflict("second"));
+    assert.ok(second.type === "identity" && second.op === "conflict");
+    assert.equal(second.conflict.source, "own-push");
+    // Its push shows no fork point (only entries above our head): our whole chain there goes
+    // aside, the group's founding too, and comes back from bob.
+    assert.equal((await a2.call("identity.resolve", {})).setAside, 4);
+    await waitFor((e) => e.type === "identity" && e.op === "rebased");
+    await sees(bob, "climbers", "a2-1", "the copy's message at bob");
+    await a2.call("send", { chat: "climbers", text: "a2-2" });
+    await sees(bob, "climbers", "a2-2", "a new message of the copy at bob");
+    await bob.node.call("send", { chat: "climbers", text: "bob-1" });
+    await until(async () => (await texts(a2, "climbers")).includes("bob-1"), 20_000, "bob-1");
+    assert.deepEqual(await texts(bob.node, "climbers"), await texts(a2, "climbers"));
+    assert.deepEqual(await texts(a2, "climbers"), ["a-0", "a1-1", "a1-2", "a2-1", "a2-2", "bob-1"]);
+  } finally {
+    await a2.close();
+    await Deno.remove(dir2, { recursive: true }).catch(() => {});
+  }
+});

@@ -69,7 +69,7 @@ export interface SessionSyncsDeps {
   /** Told what a peer holds of our own chain, and when entries of ours come from a peer. */
   readonly ownChain: {
     seen(report: OwnChainReport, peer: string): void;
-    diverged(chat: string, seq: number, peer: string): void;
+    diverged(chat: string, seq: number, peer: string, fork?: number): void;
     ownArrived(chat: string): void;
   };
   /** The live sessions (session manager). */
@@ -316,7 +316,7 @@ export class SessionSyncs {
         me: this.#d.me,
         peer: st.peer,
         seen: (report) => this.#d.ownChain.seen(report, peerName()),
-        diverged: (seq) => this.#d.ownChain.diverged(id, seq, peerName()),
+        diverged: (seq, fork) => this.#d.ownChain.diverged(id, seq, peerName(), fork),
       },
       onPeerHeads: (heads) => {
         progress.heads(heads);

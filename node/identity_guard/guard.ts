@@ -133,6 +133,8 @@ export type GuardEvent =
     readonly chat: string;
     readonly peer: string;
     readonly seq: number;
+    /** Where their chain of ours leaves ours, when the pushed entries show it. */
+    readonly fork?: number;
   }
   /**
    * A contact holds a live session of our key from another node (twin_sessions.ts);
@@ -265,6 +267,7 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
         role: "second",
         source: "own-push",
         since: now,
+        ...(event.fork !== undefined ? { from: event.fork } : {}),
       });
     case "own-elsewhere":
       // Any conflict on record says more than this one.

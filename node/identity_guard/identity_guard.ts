@@ -161,8 +161,8 @@ export class IdentityGuard {
   }
 
   /** A contact pushed us entries of ours that do not fit our chain at `seq` of `chat`. */
-  diverged(chat: string, seq: number, peer: string): void {
-    this.#step({ type: "own-push", chat, peer, seq });
+  diverged(chat: string, seq: number, peer: string, fork?: number): void {
+    this.#step({ type: "own-push", chat, peer, seq, ...(fork !== undefined ? { fork } : {}) });
   }
 
   /** A contact (`peer`, its name) holds a live session of our key from another node. */

@@ -86,8 +86,12 @@ export interface OwnChainWatch {
   /** The session's peer: its own chain gets `h` and `t` in our answers. */
   readonly peer: Uint8Array;
   seen(report: OwnChainReport): void;
-  /** The peer pushed entries of ours that do not fit our chain; `seq`: the first such. */
-  diverged(seq: number): void;
+  /**
+   * The peer pushed entries of ours that do not fit our chain; `seq`: the
+   * first such; `fork`: where its chain of ours leaves ours, when the pushed
+   * entries show it (one of them follows an entry we hold).
+   */
+  diverged(seq: number, fork?: number): void;
 }
 
 export interface ChatSyncOptions {
@@ -372,6 +376,31 @@ export class ChatSync {
     return 1;
   }
 
+  /**
+   * Where a pushed run of our entries (the peer's copy of our chain) leaves
+   * ours: the lowest pushed entry that is not ours at its seq but follows the
+   * entry we hold below it. Null when the run does not show it (then a group
+   * re-base sets aside our whole chain there).
+   */
+  async #pushedFork(raws: ReadonlyArray<{ signed: Uint8Array; sig: Uint8Array }>) {
+    const me = this.#options.own!.me;
+    const pushed: Entry[] = [];
+    for (const r of raws.slice(0, MAX_FORK_CHECK)) {
+      try {
+        const e = await verifyEntry(r.signed, r.sig);
+        if (e.chat === this.chat && bytesEqual(e.author, me)) pushed.push(e);
+      } catch { /* refused by the merge already */ }
+    }
+    for (const e of pushed.sort((a, b) => a.seq - b.seq)) {
+      const ours = await this.#log.entryAt(this.chat, me, e.seq);
+      if (ours && bytesEqual(ours.hash, e.hash)) continue;
+      if (e.seq === 1) return 1;
+      const below = await this.#log.entryAt(this.chat, me, e.seq - 1);
+      if (below && e.prev && bytesEqual(below.hash, e.prev)) return e.seq;
+    }
+    return null;
+  }
+
   /** Serves the peer's sync.own: its own entry at that seq, if held here. */
   async answerOwn(p: ParamsOf<"sync.own">): Promise<ResultOf<"sync.own">> {
     const own = this.#options.own;
@@ -468,7 +497,10 @@ export class ChatSync {
         r.author && bytesEqual(r.author, own.me) &&
         (r.code === "equivocation" || r.code === "prev_mismatch")
       );
-    if (own && misfit) own.diverged(misfit.seq ?? 0);
+    if (own && misfit) {
+      const fork = await this.#pushedFork(raws.filter((r) => containsAuthor(r.signed, own.me)));
+      own.diverged(misfit.seq ?? 0, ...(fork !== null ? [fork] : []));
+    }
     return {
       heads: await this.#headsFor(heads),
       stored: result.stored.length,
@@ -477,6 +509,9 @@ export class ChatSync {
     };
   }
 }
+
+/** Entries of ours pushed to us, checked for a fork point (see #pushedFork). */
+const MAX_FORK_CHECK = 64;
 
 /** Whether the canonical entry bytes name `author` (checked again, fully, by the merge). */
 function containsAuthor(signed: Uint8Array, author: Uint8Array): boolean {
