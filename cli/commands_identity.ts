@@ -6,15 +6,50 @@
  * messages again on top of the chain its contacts took, so none is lost.
  */
 import type { Command } from "commander";
-import { jsonLine } from "../node/mod.ts";
+import { type ControlClient, jsonLine } from "../node/mod.ts";
 import { escapeControl, identityText } from "./format.ts";
 import type { CliIo } from "./io.ts";
 import { dataOption } from "./options.ts";
 import { withControl } from "./commands_node.ts";
+import { parseDuration } from "./duration.ts";
 
 interface JsonOpts {
   data?: string;
   json?: boolean;
+}
+
+/**
+ * Waits up to `ms` for the re-bases `resolve` started (an `identity` event
+ * `rebased` for each chat): resolves with the re-do lines they left and the
+ * chats still waiting.
+ */
+async function waitRebased(
+  client: ControlClient,
+  rebasing: readonly string[],
+  ms: number,
+): Promise<{ redo: string[]; waiting: string[] }> {
+  const waiting = new Set(rebasing);
+  const redo: string[] = [];
+  let wake: () => void = () => {};
+  client.follow({}, (e) => {
+    if (e.type !== "identity" || e.op !== "rebased" || !waiting.delete(e.chat)) return;
+    redo.push(...(e.redo ?? []));
+    if (waiting.size === 0) wake();
+  }).catch(() => {}); // ends when the connection closes
+  // A re-base may have ended before following began: status has its re-do lines then.
+  const s = await client.call("status", {});
+  for (const c of [...waiting]) if (!s.identity?.rebasing.includes(c)) waiting.delete(c);
+  if (waiting.size > 0) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      if (waiting.size === 0) resolve();
+      timer = setTimeout(resolve, ms);
+    });
+    clearTimeout(timer);
+  }
+  const after = await client.call("status", {});
+  return { redo: [...(after.identity?.redo ?? redo)], waiting: [...waiting] };
 }
 
 /** Adds `roj identity` and its subcommands to `program`. */
@@ -35,6 +70,7 @@ export function addIdentityCommands(program: Command, io: CliIo): void {
         const s = await client.call("status", {});
         if (opts.json) return io.out(jsonLine(s.identity ?? { rebasing: [] }) + "\n");
         io.out(`${identityText(s.identity) ?? "no other node writes on this identity"}\n`);
+        for (const line of s.identity?.redo ?? []) io.out(`${escapeControl(line)}\n`);
       })
     );
 
@@ -46,17 +82,33 @@ export function addIdentityCommands(program: Command, io: CliIo): void {
     )
     .addOption(dataOption())
     .option("--json", "print what was done as JSON: rebasing (chats), setAside (entries)")
-    .action((opts: JsonOpts) =>
+    .option(
+      "--wait <duration>",
+      "wait up to this long (e.g. 30s) for the messages to be written again, then print the" +
+        " group membership changes to re-do by hand (also in `roj identity status`)",
+      (v: string) => parseDuration(v, { min: 1, max: 300 }) * 1000,
+    )
+    .action((opts: JsonOpts & { wait?: number }) =>
       withControl(opts, async (client) => {
         const r = await client.call("identity.resolve", {});
-        if (opts.json) return io.out(jsonLine(r) + "\n");
+        const done = opts.wait && r.rebasing.length > 0
+          ? await waitRebased(client, r.rebasing, opts.wait)
+          : null;
+        if (opts.json) return io.out(jsonLine(done ? { ...r, ...done } : r) + "\n");
         io.out(
           r.rebasing.length === 0
             ? "resolved: nothing to write again here\n"
             : `resolved: ${r.setAside} entries set aside in ${
               r.rebasing.map(escapeControl).join(", ")
-            }; they are written again once the contact's copy is in\n`,
+            }; ${
+              done
+                ? done.waiting.length === 0
+                  ? "written again"
+                  : `still waiting for ${done.waiting.map(escapeControl).join(", ")}`
+                : "they are written again once the contact's copy is in"
+            }\n`,
         );
+        for (const line of done?.redo ?? []) io.out(`${escapeControl(line)}\n`);
       })
     );
 }

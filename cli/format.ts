@@ -196,6 +196,9 @@ export function identityText(v: StatusView["identity"]): string | null {
   if (v && v.rebasing.length > 0) {
     return `re-basing ${v.rebasing.map(escapeControl).join(", ")}: waiting for the contact's copy`;
   }
+  if (v?.redo && v.redo.length > 0) {
+    return `${v.redo.length} group change(s) of this node to re-do by hand: roj identity status`;
+  }
   return null;
 }
 

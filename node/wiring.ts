@@ -10,6 +10,7 @@ import {
   ChatDirectory,
   ChatService,
   GroupService,
+  rebaseGroup,
   Receipts,
   RestoreGate,
   SessionSyncs,
@@ -24,7 +25,7 @@ import {
 import { Discovery, pairwise } from "./discovery/mod.ts";
 import { isRojError } from "./errors.ts";
 import { IdentityGuard, TWIN_WINDOW_MS } from "./identity_guard/mod.ts";
-import { directChatId } from "./log/mod.ts";
+import { directChatId, toHex } from "./log/mod.ts";
 import { EventBus } from "./events.ts";
 import type { GroupBook } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
@@ -147,14 +148,36 @@ export async function wire(
     clock,
     bus,
     chatName: (id) => directory.byId(id)?.name ?? id,
-    // Both sides sync the chat afresh on a new session: the contact learns we hold none of ours.
-    resync: (id) =>
-      sessions.all().find((s) => directChatId(me, s.peer) === id)?.rpc.close("identity re-based"),
+    // Both sides sync the chat afresh on a new session: the contact (each member, in a group)
+    // learns how much of ours we hold now.
+    resync: (id) => {
+      const group = b.groups.get(id);
+      for (const s of sessions.all()) {
+        const member = group?.membership.members.has(toHex(s.peer));
+        if (member || directChatId(me, s.peer) === id) s.rpc.close("identity re-based");
+      }
+    },
     evidence: (id, seq) => syncs.evidence(id, seq).catch(() => {}),
     written: (id) => {
+      if (b.groups.get(id)) return groupService.reconcile(id);
       const s = sessions.all().find((x) => directChatId(me, x.peer) === id);
       if (s) pushDirect(id, s.peer);
     },
+    rebaseGroup: (id, aside) =>
+      rebaseGroup(
+        {
+          me,
+          signer: b.signer,
+          log: b.log,
+          groups: b.groups,
+          memberName: (g) => {
+            const group = b.groups.get(g);
+            return group ? chats.memberName(group) : (hex) => hex.slice(0, 8);
+          },
+        },
+        id,
+        aside,
+      ),
   });
   b.log.onFork = (fork) => {
     chats.forkSeen(fork);

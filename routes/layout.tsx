@@ -88,6 +88,12 @@ export function Layout(props: LayoutProps) {
               {status.identity.conflict.message}
             </p>
           )}
+          {status?.identity?.redo && status.identity.redo.length > 0 && (
+            <div class="notice" role="status" data-identity-redo>
+              <p>Group changes this node made on the other copy, to do again by hand:</p>
+              <ul>{status.identity.redo.map((line) => <li>{line}</li>)}</ul>
+            </div>
+          )}
           {props.notice && <p class="notice" role="status">{props.notice}</p>}
           {props.error && <p class="error" role="alert">{props.error}</p>}
           {props.children}

@@ -53,8 +53,8 @@ Deno.test("a copied data folder run twice: both told, the second refuses writes,
   // The copy writes before it reaches bob: its #2 differs from the one bob took.
   const a2 = await openQuiet(dir2, "127.0.0.4");
   try {
-    await a2.node.call("send", { chat: "bob", text: "a2-1" });
-    await a2.node.call("send", { chat: "bob", text: "a2-2" });
+    const a21 = await a2.node.call("send", { chat: "bob", text: "a2-1" });
+    await a2.node.call("send", { chat: "bob", text: "a2-2", reply: a21.id });
     await a2.node.start();
 
     // The copy learns it is the second: bob holds another entry of ours at a place of our chain.
@@ -109,6 +109,11 @@ Deno.test("a copied data folder run twice: both told, the second refuses writes,
       20_000,
       "the copy's messages at bob",
     );
+
+    // The reply follows the message it answers, written again under a new hash.
+    const atBobNow = await bob.node.call("read", { chat: "alice", markRead: false });
+    const answered = atBobNow.find((m) => m.body === "a2-1")!;
+    assert.equal(atBobNow.find((m) => m.body === "a2-2")?.replyTo?.id, answered.id);
 
     // And the chat flows again, both ways.
     const sent = await a2.node.call("send", { chat: "bob", text: "a2-3" });

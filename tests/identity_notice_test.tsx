@@ -67,3 +67,14 @@ Deno.test("admin: an identity conflict is a banner on every page, peer text esca
   const calm = render(<Layout title="Chats" status={base} section="chats">x</Layout>);
   assert.ok(!calm.includes("data-identity-conflict"));
 });
+
+Deno.test("group changes a re-base did not do again: a line in roj status, a list in the admin, escaped", () => {
+  const redo = ["re-do: add <b>carol</b>\x1b[31m to climbers"];
+  const status: StatusView = { ...base, identity: { rebasing: [], redo } };
+  const line = identityText(status.identity)!;
+  assert.match(line, /^1 group change\(s\) of this node to re-do by hand: roj identity status$/);
+  const page = render(<Layout title="Chats" status={status} section="chats">x</Layout>);
+  assert.match(page, /data-identity-redo/);
+  assert.match(page, /<li>re-do: add &lt;b>carol&lt;\/b>/);
+  assert.ok(!page.includes("<b>carol</b>"));
+});

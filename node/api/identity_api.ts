@@ -47,6 +47,12 @@ export interface IdentityView {
   };
   /** Chats whose set-aside messages wait for a contact's chain to be written again. */
   readonly rebasing: readonly string[];
+  /**
+   * Membership changes a group re-base did not do again because the group no
+   * longer allows them ("re-do: add carol to climbers"; peer text: escape it),
+   * until the next resolve.
+   */
+  readonly redo?: readonly string[];
 }
 
 /** What `identity.resolve` did. */
@@ -77,6 +83,8 @@ export type IdentityEvent =
     readonly chat: string;
     readonly written: number;
     readonly held: number;
+    /** A group's membership changes not done again, for the person (see IdentityView.redo). */
+    readonly redo?: readonly string[];
   };
 
 export interface IdentityResults {

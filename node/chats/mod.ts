@@ -10,6 +10,7 @@
  * - restore_gate.ts: after a restore, direct chats wait for their peer before we write
  * - message_target.ts: which message a reply, edit, deletion or reaction names, and may it
  * - receipts.ts: read receipts and typing notices on direct-chat sessions
+ * - group_rebase.ts: a group's set-aside entries of ours written again (identity resolve)
  *
  * @module
  */
@@ -22,3 +23,4 @@ export { type SftpViewDeps, sftpViewFor } from "./sftp_view.ts";
 export { RestoreGate } from "./restore_gate.ts";
 export { type Annotation } from "./message_target.ts";
 export { Receipts, type ReceiptsDeps, TYPING_SEND_MS, TYPING_TAKE_MS } from "./receipts.ts";
+export { rebaseGroup } from "./group_rebase.ts";

@@ -69,7 +69,7 @@ export interface SessionSyncsDeps {
   /** Told what a peer holds of our own chain, and when entries of ours come from a peer. */
   readonly ownChain: {
     seen(report: OwnChainReport, peer: string): void;
-    diverged(chat: string, seq: number, peer: string): void;
+    diverged(chat: string, seq: number, peer: string, fork?: number): void;
     ownArrived(chat: string): void;
   };
   /** The live sessions (session manager). */
@@ -224,15 +224,17 @@ export class SessionSyncs {
   }
 
   /**
-   * Hands the peer of direct chat `chat` our entry `seq` there although it
-   * holds another one: the other node with our key learns of the fork from it.
+   * Hands the peer of direct chat `chat` (the members, in a group) our entry
+   * `seq` there although it holds another one: the other node with our key
+   * learns of the fork from it.
    */
   async evidence(chat: string, seq: number): Promise<void> {
     for (const s of this.#d.sessions()) {
       const st = this.#bySession.get(s.rpc);
-      if (!st?.attached || st.direct.chat !== chat || s.rpc.closed) continue;
+      const sync = st?.direct.chat === chat ? st.direct : st?.groups.get(chat);
+      if (!st?.attached || !sync?.started || s.rpc.closed) continue;
       const e = await this.#d.log.entryAt(chat, this.#d.me, seq);
-      if (e) await st.direct.offer([{ seq, signed: e.signed, sig: e.sig }]);
+      if (e) await sync.offer([{ seq, signed: e.signed, sig: e.sig }]).catch(() => {});
     }
   }
 
@@ -309,6 +311,13 @@ export class SessionSyncs {
     const progress = this.#d.progress.forSync(id, peerName, rpc);
     const sync = new ChatSync(this.#d.log, rpc, id, {
       members: () => this.#d.groups.everMembers(id),
+      // Our own chain checked against each member's copy, as in a direct chat (feature own-chain).
+      own: {
+        me: this.#d.me,
+        peer: st.peer,
+        seen: (report) => this.#d.ownChain.seen(report, peerName()),
+        diverged: (seq, fork) => this.#d.ownChain.diverged(id, seq, peerName(), fork),
+      },
       onPeerHeads: (heads) => {
         progress.heads(heads);
         const mine = heads.get(toHex(this.#d.me));
@@ -317,9 +326,13 @@ export class SessionSyncs {
       },
       onStored: (entries) => {
         progress.stored(entries.length);
+        const ours = entries.some((e) => bytesEqual(e.author, this.#d.me));
         return this.#arrivals.stored(id, entries).catch((err) =>
           this.#d.bus.say(`group ${id}: ${(err as Error).message}`)
-        );
+        ).finally(() => {
+          // Once the refold saw them: a re-base waiting on the members' chain of ours may go.
+          if (ours) this.#d.ownChain.ownArrived(id);
+        });
       },
       log: (line) => this.#say(`${peerName()}: ${line}`),
     });

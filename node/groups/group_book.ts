@@ -43,6 +43,12 @@ import {
 /** Most groups one node keeps; a contact cannot push more into its store. */
 export const MAX_GROUPS = 256;
 
+/** How a write goes: a re-base's (node/identity_guard) keeps a message's time and passes the gate. */
+export interface WriteOptions {
+  readonly ts?: number;
+  readonly ungated?: boolean;
+}
+
 /** What is stored under keys.chat(id) for a group. */
 interface GroupRecord {
   kind: "group";
@@ -322,11 +328,12 @@ export class GroupBook {
     type: string,
     body: Record<string, unknown>,
     recipients: Iterable<Uint8Array> | null,
+    opts: WriteOptions = {},
   ): Promise<Entry> {
     const withKeys = recipients
       ? { ...body, keys: await sealGroupKey(id, newGroupKey(), recipients, this.#agreeKeyOf) }
       : body;
-    const e = await this.#log.append(id, signer, type, JSON.stringify(withKeys));
+    const e = await this.#write(id, signer, type, JSON.stringify(withKeys), opts);
     await this.refresh(id);
     return e;
   }
@@ -340,6 +347,7 @@ export class GroupBook {
     signer: Signer,
     id: string,
     people: ReadonlyArray<{ key: Uint8Array; name: string }>,
+    opts: WriteOptions = {},
   ): Promise<Entry[]> {
     const g = this.#mustBe(id, true);
     const fresh = people.filter((p, i) =>
@@ -354,38 +362,82 @@ export class GroupBook {
       const now = this.#groups.get(id)!.membership;
       const recipients = [...[...now.members.values()].map((m) => m.key), p.key];
       out.push(
-        await this.#change(signer, id, GROUP_OPS.add, {
-          member: publicKeyLine(p.key),
-          name: p.name.slice(0, MAX_GROUP_NAME),
-        }, recipients),
+        await this.#change(
+          signer,
+          id,
+          GROUP_OPS.add,
+          {
+            member: publicKeyLine(p.key),
+            name: p.name.slice(0, MAX_GROUP_NAME),
+          },
+          recipients,
+          opts,
+        ),
       );
     }
     return out;
   }
 
   /** Removes a member; the new epoch is sealed to everyone else. @throws {RojError} */
-  remove(signer: Signer, id: string, member: Uint8Array): Promise<Entry> {
+  remove(signer: Signer, id: string, member: Uint8Array, opts: WriteOptions = {}): Promise<Entry> {
     const g = this.#mustBe(id, true);
     const k = toHex(member);
     if (!g.membership.members.has(k)) throw new RojError("not_found", "not a member");
     if (k === this.#me) throw new RojError("bad_input", "to leave the group, use leave");
     const rest = [...g.membership.members.entries()].filter(([h]) => h !== k).map(([, m]) => m.key);
-    return this.#change(signer, id, GROUP_OPS.remove, { member: publicKeyLine(member) }, rest);
+    return this.#change(
+      signer,
+      id,
+      GROUP_OPS.remove,
+      { member: publicKeyLine(member) },
+      rest,
+      opts,
+    );
   }
 
   /** Makes a member an admin. @throws {RojError} */
-  promote(signer: Signer, id: string, member: Uint8Array): Promise<Entry> {
+  promote(signer: Signer, id: string, member: Uint8Array, opts: WriteOptions = {}): Promise<Entry> {
     const g = this.#mustBe(id, true);
     const k = toHex(member);
     if (!g.membership.members.has(k)) throw new RojError("not_found", "not a member");
     if (g.membership.admins.has(k)) throw new RojError("exists", "already an admin");
-    return this.#change(signer, id, GROUP_OPS.promote, { member: publicKeyLine(member) }, null);
+    const body = { member: publicKeyLine(member) };
+    return this.#change(signer, id, GROUP_OPS.promote, body, null, opts);
   }
 
   /** Leaves the group. @throws {RojError} refused when not a member. */
-  leave(signer: Signer, id: string): Promise<Entry> {
+  leave(signer: Signer, id: string, opts: WriteOptions = {}): Promise<Entry> {
     this.#mustBe(id, false);
-    return this.#change(signer, id, GROUP_OPS.leave, {}, null);
+    return this.#change(signer, id, GROUP_OPS.leave, {}, null, opts);
+  }
+
+  /** Starts a new epoch sealed to the current members. @throws {RojError} refused when not a member. */
+  rekey(signer: Signer, id: string, opts: WriteOptions = {}): Promise<Entry> {
+    const g = this.#mustBe(id, false);
+    const recipients = [...g.membership.members.values()].map((m) => m.key);
+    return this.#change(signer, id, GROUP_OPS.rekey, {}, recipients, opts);
+  }
+
+  #write(id: string, signer: Signer, type: string, body: string, opts: WriteOptions) {
+    const item = { type, body, ...(opts.ts !== undefined ? { ts: opts.ts } : {}) };
+    const ungated = opts.ungated ? { ungated: true } : {};
+    return this.#log.appendMany(id, signer, [item], ungated).then(([e]) => e!);
+  }
+
+  /**
+   * The key of `epoch` from the sealed keys `entries` carry (entries no
+   * longer in the log: a re-base's set-aside ones), when sealed to this node.
+   */
+  async epochKeyIn(
+    id: string,
+    epoch: string,
+    entries: readonly Entry[],
+  ): Promise<Uint8Array | null> {
+    const known = await this.epochKey(id, epoch);
+    if (known) return known;
+    const e = entries.find((x) => isGroupOp(x.type) && epochId(x) === epoch);
+    const sealed = e && carriedKeys(e)?.get(this.#me);
+    return sealed ? await openGroupKey(this.#keyPair, id, sealed) : null;
   }
 
   /**
@@ -395,7 +447,13 @@ export class GroupBook {
    * entries appended.
    * @throws {RojError} refused when not a member, bad_input when too long.
    */
-  async send(signer: Signer, id: string, text: string, type = "msg"): Promise<Entry[]> {
+  async send(
+    signer: Signer,
+    id: string,
+    text: string,
+    type = "msg",
+    opts: WriteOptions = {},
+  ): Promise<Entry[]> {
     const out: Entry[] = [];
     for (let attempt = 0;; attempt++) {
       // Entries from peers may change the members at any await: judge afresh each time.
@@ -410,7 +468,7 @@ export class GroupBook {
             "the message is too long for a group (about 48 KB at most)",
           );
         }
-        out.push(await this.#log.append(id, signer, type, body));
+        out.push(await this.#write(id, signer, type, body, opts));
         return out;
       }
       if (attempt >= 3) {
@@ -420,7 +478,7 @@ export class GroupBook {
       }
       // No key sealed to exactly the members (or ours does not open): start one.
       const recipients = [...g.membership.members.values()].map((m) => m.key);
-      out.push(await this.#change(signer, id, GROUP_OPS.rekey, {}, recipients));
+      out.push(await this.#change(signer, id, GROUP_OPS.rekey, {}, recipients, opts));
     }
   }
 

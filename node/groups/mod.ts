@@ -55,7 +55,14 @@ export {
   parseGroupMessage,
   sealGroupKey,
 } from "./group_crypto.ts";
-export { describe, type Group, GroupBook, type GroupLine, MAX_GROUPS } from "./group_book.ts";
+export {
+  describe,
+  type Group,
+  GroupBook,
+  type GroupLine,
+  MAX_GROUPS,
+  type WriteOptions,
+} from "./group_book.ts";
 export { checkGroupAppend, groupExportLines } from "./group_sftp.ts";
 export {
   CandidateBudget,

@@ -49,6 +49,12 @@ export interface ChatConflict {
   readonly since: number;
   /** The other node's entry there (hex), when known. */
   readonly theirs?: string;
+  /**
+   * Where the contact's chain of ours leaves ours (the first seq that
+   * differs), when known: a group re-base sets aside from there only, keeping
+   * the group's history below it (its founding, its members).
+   */
+  readonly from?: number;
 }
 
 export interface GuardState {
@@ -64,6 +70,19 @@ export interface GuardState {
    * that evidence for ever. @default []
    */
   readonly twins?: readonly string[];
+  /**
+   * Membership changes a group re-base did not do again (the group no longer
+   * allows them), as lines for the person ("re-do: add carol to climbers"),
+   * newest last; forgotten at the next resolve. @default []
+   */
+  readonly redo?: readonly string[];
+  /**
+   * Per re-basing chat whose entries went aside from a fork point (a group):
+   * that seq. Its re-base waits for a member's head of our chain at or past
+   * it, so a member behind the fork does not start it before the chain the
+   * others took is in. @default {}
+   */
+  readonly rebaseFrom?: Readonly<Record<string, number>>;
 }
 
 export const EMPTY_GUARD: GuardState = { conflicts: [], rebasing: [], settled: [] };
@@ -72,6 +91,8 @@ export const EMPTY_GUARD: GuardState = { conflicts: [], rebasing: [], settled: [
 export const MAX_SETTLED = 256;
 /** Chats with a conflict on record at once (more are folded into the first ones' notice). */
 export const MAX_CONFLICTS = 64;
+/** Re-do lines kept for the person, newest last. */
+export const MAX_REDO = 64;
 
 export type GuardEvent =
   /** A contact's head of our chain: `seq`, `theirs` (hex); `mine`: our entry there (hex), null if we lack it. */
@@ -82,6 +103,8 @@ export type GuardEvent =
     readonly seq: number;
     readonly theirs: string;
     readonly mine: string | null;
+    /** Where their chain of ours leaves ours, when found. */
+    readonly fork?: number;
   }
   /** A contact's fork record of our chain: the twin at `seq` (hex); `mine` as above. */
   | {
@@ -110,19 +133,34 @@ export type GuardEvent =
     readonly chat: string;
     readonly peer: string;
     readonly seq: number;
+    /** Where their chain of ours leaves ours, when the pushed entries show it. */
+    readonly fork?: number;
   }
   /**
    * A contact holds a live session of our key from another node (twin_sessions.ts);
    * `kept`: ours stays there. Told, not refused: a fork, if any, is found from the chains.
    */
   | { readonly type: "own-elsewhere"; readonly peer: string; readonly kept: boolean }
-  /** The person resolved; `setAside`: hashes (hex) of our entries set aside to re-base. */
-  | { readonly type: "resolved"; readonly setAside?: readonly string[] }
+  /**
+   * The person resolved; `setAside`: hashes (hex) of our entries set aside to
+   * re-base; `from`: per chat set aside from a fork point, that seq.
+   */
+  | {
+    readonly type: "resolved";
+    readonly setAside?: readonly string[];
+    readonly from?: Readonly<Record<string, number>>;
+  }
   /**
    * The set-aside entries of `chat` were written again; `settle`: hashes (hex)
    * of those the contact did not hold, whose twins there are old news now.
    */
-  | { readonly type: "rebased"; readonly chat: string; readonly settle?: readonly string[] };
+  | {
+    readonly type: "rebased";
+    readonly chat: string;
+    readonly settle?: readonly string[];
+    /** Membership changes not done again, for the person (group chats). */
+    readonly redo?: readonly string[];
+  };
 
 export type GuardAction =
   /** A new (or stronger) conflict: keep it, tell the person and followers. */
@@ -156,8 +194,10 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
     case "own-head": {
       if (event.mine === null) return { state, actions: [] }; // they hold more of ours: it comes to us
       if (event.mine === event.theirs) {
-        // Our chain holds their head: a re-base waiting on it may go.
-        return state.rebasing.includes(event.chat)
+        // Our chain holds their head: a re-base waiting on it may go (in a group, once past the
+        // fork point: a member behind it has not got the chain the others took).
+        const past = event.seq >= (state.rebaseFrom?.[event.chat] ?? 0);
+        return state.rebasing.includes(event.chat) && past
           ? { state, actions: [{ type: "rebase", chat: event.chat }] }
           : { state, actions: [] };
       }
@@ -172,6 +212,7 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
         source: "own-head",
         since: now,
         theirs: event.theirs,
+        ...(event.fork !== undefined ? { from: event.fork } : {}),
       });
     }
     case "own-twin": {
@@ -226,6 +267,7 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
         role: "second",
         source: "own-push",
         since: now,
+        ...(event.fork !== undefined ? { from: event.fork } : {}),
       });
     case "own-elsewhere":
       // Any conflict on record says more than this one.
@@ -250,7 +292,14 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
       const seconds = state.conflicts.filter((c) => c.role === "second").map((c) => c.chat);
       const rebasing = [...new Set([...state.rebasing, ...seconds])];
       return {
-        state: { conflicts: [], rebasing, settled: uniq, twins: [] },
+        state: {
+          conflicts: [],
+          rebasing,
+          settled: uniq,
+          twins: [],
+          redo: [],
+          rebaseFrom: { ...state.rebaseFrom, ...event.from },
+        },
         actions: [
           ...seconds.map((chat) => ({ type: "set-aside", chat }) as const),
           { type: "clear" },
@@ -266,6 +315,10 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
             ...new Set([...state.settled, ...(state.twins ?? []), ...(event.settle ?? [])]),
           ].slice(-MAX_SETTLED),
           twins: [],
+          redo: [...(state.redo ?? []), ...(event.redo ?? [])].slice(-MAX_REDO),
+          rebaseFrom: Object.fromEntries(
+            Object.entries(state.rebaseFrom ?? {}).filter(([c]) => c !== event.chat),
+          ),
         },
         actions: [],
       };
@@ -274,6 +327,14 @@ export function stepGuard(state: GuardState, event: GuardEvent, now: number): Gu
 
 function found(state: GuardState, c: ChatConflict): GuardStep {
   const held = state.conflicts.find((x) => x.chat === c.chat);
+  const from = c.from;
+  if (held?.role === "second" && c.role === "second" && from !== undefined) {
+    // A fork point learnt later (or an earlier one) is kept: a group re-base sets aside from it.
+    if (held.from === undefined || from < held.from) {
+      const conflicts = state.conflicts.map((x) => (x === held ? { ...held, from } : x));
+      return { state: { ...state, conflicts }, actions: [] };
+    }
+  }
   if (held && (held.role === "second" || c.role === "first")) return { state, actions: [] };
   if (!held && state.conflicts.length >= MAX_CONFLICTS) return { state, actions: [] };
   const next = held ? { ...c, since: held.since } : c;

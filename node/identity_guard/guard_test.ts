@@ -112,3 +112,48 @@ Deno.test("a twin told while re-basing is settled when the re-base is done", () 
   s = stepGuard(s, { type: "rebased", chat: "c1" }, 4).state;
   assert.deepEqual(stepGuard(s, twinAt(2, "t9", "m2"), 5).actions, []);
 });
+
+Deno.test("guard: a fork point is kept with a second's conflict, the earliest one learnt", () => {
+  const head = (fork?: number) => ({
+    type: "own-head" as const,
+    chat: "g",
+    peer: "bob",
+    seq: 5,
+    theirs: "aa",
+    mine: "bb",
+    ...(fork !== undefined ? { fork } : {}),
+  });
+  let s = stepGuard(EMPTY_GUARD, { type: "own-push", chat: "g", peer: "bob", seq: 5 }, 1).state;
+  assert.equal(s.conflicts[0]!.from, undefined);
+  s = stepGuard(s, head(4), 2).state;
+  assert.equal(s.conflicts[0]!.from, 4);
+  s = stepGuard(s, head(6), 3).state;
+  assert.equal(s.conflicts[0]!.from, 4);
+  s = stepGuard(s, head(3), 4).state;
+  assert.equal(s.conflicts[0]!.from, 3);
+  // A re-base's re-do lines are kept until the next resolve.
+  s = stepGuard(s, { type: "resolved" }, 5).state;
+  s = stepGuard(s, { type: "rebased", chat: "g", redo: ["re-do: add carol to g"] }, 6).state;
+  assert.deepEqual(s.redo, ["re-do: add carol to g"]);
+  assert.deepEqual(stepGuard(s, { type: "resolved" }, 7).state.redo, []);
+});
+
+Deno.test("guard: a group re-base from a fork point waits for a member's head past it", () => {
+  const conflict = stepGuard(EMPTY_GUARD, {
+    type: "own-head",
+    chat: "g",
+    peer: "bob",
+    seq: 6,
+    theirs: "aa",
+    mine: "bb",
+    fork: 4,
+  }, 1).state;
+  const resolved = stepGuard(conflict, { type: "resolved", from: { g: 4 } }, 2).state;
+  assert.deepEqual(resolved.rebasing, ["g"]);
+  const agree = (seq: number) =>
+    ({ type: "own-head", chat: "g", peer: "carol", seq, theirs: "cc", mine: "cc" }) as const;
+  assert.deepEqual(stepGuard(resolved, agree(3), 3).actions, [], "carol is behind the fork");
+  assert.deepEqual(stepGuard(resolved, agree(6), 3).actions, [{ type: "rebase", chat: "g" }]);
+  const done = stepGuard(resolved, { type: "rebased", chat: "g" }, 4).state;
+  assert.deepEqual(done.rebaseFrom, {});
+});

@@ -12,6 +12,9 @@ import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { Signer } from "../identity/mod.ts";
 import { type ChatLog, dropAside, entriesAside, type Entry, type Fork, toHex } from "../log/mod.ts";
+import { isGroupChatId } from "../groups/mod.ts";
+import { CONTENT_TYPES } from "../messages/mod.ts";
+import { repoint } from "./group_plan.ts";
 import { keys, type Store } from "../store/mod.ts";
 import type { OwnChainReport } from "../sync/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
@@ -40,6 +43,21 @@ export interface IdentityGuardDeps {
   written(id: string): void;
   /** Hand the contact of `id` our entry `seq`, which it holds another of (evidence for the other node). */
   evidence(id: string, seq: number): void;
+  /**
+   * Writes our set-aside entries of group `id` again on top of the chain the
+   * members accepted (node/chats/group_rebase.ts); absent: groups are not re-based.
+   */
+  rebaseGroup?(id: string, aside: readonly Entry[]): Promise<GroupRebaseResult>;
+}
+
+/** What a group re-base did. */
+export interface GroupRebaseResult {
+  /** Entries written again (messages and membership changes done afresh). */
+  readonly written: number;
+  /** Messages the members' chain held already. */
+  readonly held: number;
+  /** Membership changes the group no longer allows, for the person ("re-do: …"). */
+  readonly redo: readonly string[];
 }
 
 /** Set-aside messages written again per commit. */
@@ -116,6 +134,7 @@ export class IdentityGuard {
       theirs: head.theirs,
       // A peer with none of ours: as good as agreeing (nothing to take in before a re-base).
       mine: report.theirs === null ? "" : report.mine ? toHex(report.mine) : null,
+      ...(report.fork !== undefined ? { fork: report.fork } : {}),
     });
     if (report.twin) {
       this.#step({
@@ -142,8 +161,8 @@ export class IdentityGuard {
   }
 
   /** A contact pushed us entries of ours that do not fit our chain at `seq` of `chat`. */
-  diverged(chat: string, seq: number, peer: string): void {
-    this.#step({ type: "own-push", chat, peer, seq });
+  diverged(chat: string, seq: number, peer: string, fork?: number): void {
+    this.#step({ type: "own-push", chat, peer, seq, ...(fork !== undefined ? { fork } : {}) });
   }
 
   /** A contact (`peer`, its name) holds a live session of our key from another node. */
@@ -179,8 +198,15 @@ export class IdentityGuard {
       const seconds = this.#state.conflicts.filter((c) => c.role === "second");
       let setAside = 0;
       // The entries go aside first: a resolve that fails halfway leaves the conflict on record.
-      for (const c of seconds) setAside += await this.#d.log.setAside(c.chat, this.#d.me);
-      const step = stepGuard(this.#state, { type: "resolved" }, this.#d.clock.now());
+      // A group keeps our entries below the fork point (its founding, its members: the fold
+      // needs them); a direct chat takes the contact's copy of our whole chain.
+      const froms: Record<string, number> = {};
+      for (const c of seconds) {
+        const from = isGroupChatId(c.chat) ? c.from ?? 1 : 1;
+        if (from > 1) froms[c.chat] = from;
+        setAside += await this.#d.log.setAside(c.chat, this.#d.me, from);
+      }
+      const step = stepGuard(this.#state, { type: "resolved", from: froms }, this.#d.clock.now());
       await this.#apply(step.state, step.actions);
       return { rebasing: seconds.map((c) => this.#d.chatName(c.chat)), setAside };
     });
@@ -190,7 +216,8 @@ export class IdentityGuard {
   view(): IdentityView {
     const conflicts = this.#state.conflicts;
     const rebasing = this.#state.rebasing.map((c) => this.#d.chatName(c));
-    if (conflicts.length === 0) return { rebasing };
+    const redo = this.#state.redo ?? [];
+    if (conflicts.length === 0) return { rebasing, ...(redo.length > 0 ? { redo } : {}) };
     const second = conflicts.find((c) => c.role === "second");
     const shown = second ?? conflicts[0]!;
     return {
@@ -201,6 +228,7 @@ export class IdentityGuard {
         chats: conflicts.map((c) => this.#conflictView(c)),
       },
       rebasing,
+      ...(redo.length > 0 ? { redo } : {}),
     };
   }
 
@@ -296,6 +324,7 @@ export class IdentityGuard {
     if (this.#rebasing.has(chat) || !this.#state.rebasing.includes(chat)) return;
     this.#rebasing.add(chat);
     try {
+      if (isGroupChatId(chat)) return await this.#rebaseGroup(chat);
       // A message the chain holds already (the contact had it, or a re-base cut short by a
       // crash wrote it) is one of ours with the same time, type and text: it is not written twice.
       const content = (e: Entry) => `${e.ts}|${e.type}|${e.body}`;
@@ -312,14 +341,27 @@ export class IdentityGuard {
         if (have.has(content(e))) held++;
         else {
           have.add(content(e));
-          again.push({ type: e.type, body: e.body, ts: e.ts });
+          again.push({ type: e.type, body: e.body, ts: e.ts, was: toHex(e.hash) });
           settle.push(toHex(e.hash));
         }
       }
-      for (let i = 0; i < again.length; i += REBASE_BATCH) {
-        const part = again.slice(i, i + REBASE_BATCH);
-        await this.#d.log.appendMany(chat, this.#d.signer, part, { ungated: true });
+      // A reply, edit, deletion or reaction names its target by hash: one set aside is written
+      // again under a new hash, so it goes after the batch holding its target, re-pointed.
+      const moved = new Map<string, string>();
+      let part: typeof again = [];
+      const flush = async () => {
+        if (part.length === 0) return;
+        const items = part.map((x) => ({ type: x.type, body: x.body, ts: x.ts }));
+        const made = await this.#d.log.appendMany(chat, this.#d.signer, items, { ungated: true });
+        made.forEach((m, i) => moved.set(part[i]!.was, toHex(m.hash)));
+        part = [];
+      };
+      for (const x of again) {
+        const refers = x.type !== "msg" && CONTENT_TYPES.has(x.type);
+        if (part.length >= REBASE_BATCH || refers) await flush();
+        part.push(refers ? { ...x, body: repoint(x.body, moved) } : x);
       }
+      await flush();
       await dropAside(this.#d.store, chat);
       await this.#serial(async () => {
         const step = stepGuard(this.#state, { type: "rebased", chat, settle }, this.#d.clock.now());
@@ -340,6 +382,39 @@ export class IdentityGuard {
     } finally {
       this.#rebasing.delete(chat);
     }
+  }
+
+  /** A group's re-base (see group_plan.ts): messages again, membership changes where still allowed. */
+  async #rebaseGroup(chat: string): Promise<void> {
+    const aside = await entriesAside(this.#d.store, chat);
+    const done = this.#d.rebaseGroup
+      ? await this.#d.rebaseGroup(chat, aside)
+      : { written: 0, held: 0, redo: [] };
+    await dropAside(this.#d.store, chat);
+    const settle = aside.map((e) => toHex(e.hash));
+    await this.#serial(async () => {
+      const step = stepGuard(
+        this.#state,
+        { type: "rebased", chat, settle, redo: done.redo },
+        this.#d.clock.now(),
+      );
+      await this.#apply(step.state, step.actions);
+    });
+    const name = this.#d.chatName(chat);
+    this.#d.bus.say(
+      `${name}: ${done.written} entries of this node written again after the members' copy ` +
+        `(${done.held} messages it had already)`,
+    );
+    for (const line of done.redo) this.#d.bus.say(`${name}: ${line}`);
+    this.#d.bus.emit({
+      type: "identity",
+      op: "rebased",
+      chat: name,
+      written: done.written,
+      held: done.held,
+      ...(done.redo.length > 0 ? { redo: done.redo } : {}),
+    });
+    this.#d.written(chat);
   }
 }
 

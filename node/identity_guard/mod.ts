@@ -13,5 +13,14 @@ export {
   stepGuard,
   writeBlock,
 } from "./guard.ts";
-export { IdentityGuard, type IdentityGuardDeps } from "./identity_guard.ts";
+export { type GroupRebaseResult, IdentityGuard, type IdentityGuardDeps } from "./identity_guard.ts";
+export {
+  type AsideItem,
+  type GroupRebasePlan,
+  planGroupRebase,
+  type RebaseStep,
+  type Redo,
+  redoLine,
+  repoint,
+} from "./group_plan.ts";
 export { TWIN_WINDOW_MS, TwinSessions } from "./twin_sessions.ts";

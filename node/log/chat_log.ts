@@ -494,13 +494,14 @@ export class ChatLog {
   }
 
   /**
-   * Moves every entry of `author` in `chat` aside (set_aside.ts), for a
-   * re-base: the author then has no chain here. Resolves with how many.
+   * Moves the entries of `author` in `chat` aside (set_aside.ts), for a
+   * re-base: every one by default (the author then has no chain here), else
+   * those from seq `from` on. Resolves with how many.
    */
-  setAside(chat: string, author: Uint8Array): Promise<number> {
+  setAside(chat: string, author: Uint8Array, from = 1): Promise<number> {
     return this.#withLock(chat, async () => {
       try {
-        return await moveAside(this.#store, chat, author);
+        return await moveAside(this.#store, chat, author, from);
       } finally {
         this.#forget(chat);
       }

@@ -18,14 +18,23 @@ import { storedEntry } from "./stored_entry.ts";
 const BATCH = 200;
 const BATCH_BYTES = 400 * 1024;
 
-/** Moves every entry of `author` in `chat` aside; resolves with how many moved. */
-export async function moveAside(store: Store, chat: string, author: Uint8Array): Promise<number> {
+/**
+ * Moves the entries of `author` in `chat` from seq `from` on (every one by
+ * default) aside; resolves with how many moved.
+ */
+export async function moveAside(
+  store: Store,
+  chat: string,
+  author: Uint8Array,
+  from = 1,
+): Promise<number> {
   const kv = store.kv;
   let moved = 0;
   for (;;) {
     const batch: Array<{ key: Deno.KvKey; value: unknown; seq: number; size: number }> = [];
     let bytes = 0;
-    const iter = kv.list<unknown>({ prefix: keys.authorEntries(chat, author) }, {
+    const prefix = keys.authorEntries(chat, author);
+    const iter = kv.list<unknown>({ prefix, start: keys.entry(chat, author, from) }, {
       reverse: true,
       batchSize: BATCH,
     });

@@ -42,3 +42,22 @@ Deno.test("setting a chain aside: none of it is left in the chat, all of it asid
   await dropAside(store, CHAT);
   assert.deepEqual(await entriesAside(store, CHAT), []);
 });
+
+Deno.test("setting a chain aside from a seq on keeps what is below it, and the head there", async () => {
+  await using t = await tempStore();
+  const log = new ChatLog(t.store);
+  const me = await createSigner(await generateKeyPair("me"));
+  const mine = await log.appendMany(
+    CHAT,
+    me,
+    Array.from({ length: 5 }, (_, i) => ({ type: "msg", body: `m${i + 1}` })),
+  );
+  assert.equal(await log.setAside(CHAT, me.publicKey, 3), 3);
+  assert.deepEqual((await log.read(CHAT)).map((e) => e.body), ["m1", "m2"]);
+  assert.equal([...(await log.heads(CHAT)).values()][0]!.seq, 2);
+  assert.deepEqual((await entriesAside(t.store, CHAT)).map((e) => e.seq), [3, 4, 5]);
+  // Another #3 (the chain the members took) follows #2.
+  const next = await log.appendMany(CHAT, me, [{ type: "msg", body: "x" }]);
+  assert.equal(next[0]!.seq, 3);
+  assert.deepEqual(next[0]!.prev, mine[1]!.hash);
+});

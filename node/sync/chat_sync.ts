@@ -68,7 +68,17 @@ export interface OwnChainReport {
   };
   /** A peer without `own-chain`: only the seq is known (`theirs` and `mine` are null). */
   readonly hashless?: true;
+  /**
+   * Where the peer's chain of ours leaves ours (the first seq that differs),
+   * when `theirs` is not ours: found by walking its entries back (`sync.own`),
+   * at most MAX_FORK_WALK of them; 1 when the walk went that far without
+   * meeting ours. A group re-base keeps what is below it.
+   */
+  readonly fork?: number;
 }
+
+/** Entries of the peer's copy of our chain asked for, walking back to the fork point. */
+export const MAX_FORK_WALK = 64;
 
 /** Whose chain the peer reports on, and who hears it. */
 export interface OwnChainWatch {
@@ -76,8 +86,12 @@ export interface OwnChainWatch {
   /** The session's peer: its own chain gets `h` and `t` in our answers. */
   readonly peer: Uint8Array;
   seen(report: OwnChainReport): void;
-  /** The peer pushed entries of ours that do not fit our chain; `seq`: the first such. */
-  diverged(seq: number): void;
+  /**
+   * The peer pushed entries of ours that do not fit our chain; `seq`: the
+   * first such; `fork`: where its chain of ours leaves ours, when the pushed
+   * entries show it (one of them follows an entry we hold).
+   */
+  diverged(seq: number, fork?: number): void;
 }
 
 export interface ChatSyncOptions {
@@ -284,6 +298,7 @@ export class ChatSync {
     let twin = item.t
       ? { seq: item.t.s, hash: decodeB64(item.t.h), mine: await at(item.t.s) }
       : undefined;
+    if (mine === null && !twin && await this.#behind(item.s, heads)) return;
     let suspect = mine !== null && !bytesEqual(mine, theirs);
     if (twin?.mine && bytesEqual(twin.mine, twin.hash)) {
       // They hold ours as the twin, so they keep another entry at that place: that one proves it.
@@ -295,27 +310,95 @@ export class ChatSync {
       heads.delete(toHex(own.me));
       // A hash proves nothing (a hostile contact could name any): ask for the entry, signed by our key.
       const proof = await this.#ownProof(seq);
-      if (!proof || bytesEqual(proof, mine!)) return;
-      theirs = proof;
+      if (!proof || bytesEqual(proof.hash, mine!)) return;
+      theirs = proof.hash;
+      const fork = await this.#forkPoint(proof);
+      own.seen({ chat: this.chat, seq, theirs, mine, fork, ...(twin ? { twin } : {}) });
+      return;
     }
     own.seen({ chat: this.chat, seq, theirs, mine, ...(twin ? { twin } : {}) });
+  }
+
+  /**
+   * The peer holds more of our chain (to `seq`) than we do: whether its entry
+   * at our head is another than ours (then reported, and true). Without this,
+   * a fork where the other node wrote more than this one shows only when the
+   * peer pushes the rest, and then without its fork point.
+   */
+  async #behind(
+    seq: number,
+    heads: Map<string, { author: Uint8Array; seq: number }>,
+  ): Promise<boolean> {
+    const own = this.#options.own!;
+    const head = (await this.#log.heads(this.chat)).get(toHex(own.me));
+    if (!head || head.seq >= seq) return false;
+    const proof = await this.#ownProof(head.seq);
+    if (!proof || bytesEqual(proof.hash, head.hash)) return false;
+    heads.delete(toHex(own.me));
+    const fork = await this.#forkPoint(proof);
+    own.seen({ chat: this.chat, seq: head.seq, theirs: proof.hash, mine: head.hash, fork });
+    return true;
   }
 
   /**
    * The hash of the peer's entry of our chain at `seq`, when it sends one
    * signed by our key for this chat and seq (`sync.own`); else null.
    */
-  async #ownProof(seq: number): Promise<Uint8Array | null> {
+  async #ownProof(seq: number): Promise<Entry | null> {
     const own = this.#options.own!;
     try {
       const res = await this.#rpc.request("sync.own", { chat: this.chat, seq });
       if (!res.e) return null;
       const e = await verifyEntry(decodeB64(res.e.s), decodeB64(res.e.g));
       const fits = e.chat === this.chat && e.seq === seq && bytesEqual(e.author, own.me);
-      return fits ? e.hash : null;
+      return fits ? e : null;
     } catch {
       return null; // no proof: a bad signature, an older peer, a closed session
     }
+  }
+
+  /**
+   * The first seq where the peer's chain of ours (`theirs`, an entry of it)
+   * leaves ours: where its entry follows one we hold. Walks back at most
+   * MAX_FORK_WALK entries; 1 when it does not meet ours by then.
+   */
+  async #forkPoint(theirs: Entry): Promise<number> {
+    const me = this.#options.own!.me;
+    let e: Entry | null = theirs;
+    for (let i = 0; e && e.seq > 1 && i < MAX_FORK_WALK; i++) {
+      const below = await this.#log.entryAt(this.chat, me, e.seq - 1);
+      if (below && e.prev && bytesEqual(below.hash, e.prev)) return e.seq;
+      const next: Entry | null = await this.#ownProof(e.seq - 1);
+      // Only the chain behind their entry counts (a hostile peer could send any of ours).
+      if (!next || !e.prev || !bytesEqual(next.hash, e.prev)) return 1;
+      e = next;
+    }
+    return 1;
+  }
+
+  /**
+   * Where a pushed run of our entries (the peer's copy of our chain) leaves
+   * ours: the lowest pushed entry that is not ours at its seq but follows the
+   * entry we hold below it. Null when the run does not show it (then a group
+   * re-base sets aside our whole chain there).
+   */
+  async #pushedFork(raws: ReadonlyArray<{ signed: Uint8Array; sig: Uint8Array }>) {
+    const me = this.#options.own!.me;
+    const pushed: Entry[] = [];
+    for (const r of raws.slice(0, MAX_FORK_CHECK)) {
+      try {
+        const e = await verifyEntry(r.signed, r.sig);
+        if (e.chat === this.chat && bytesEqual(e.author, me)) pushed.push(e);
+      } catch { /* refused by the merge already */ }
+    }
+    for (const e of pushed.sort((a, b) => a.seq - b.seq)) {
+      const ours = await this.#log.entryAt(this.chat, me, e.seq);
+      if (ours && bytesEqual(ours.hash, e.hash)) continue;
+      if (e.seq === 1) return 1;
+      const below = await this.#log.entryAt(this.chat, me, e.seq - 1);
+      if (below && e.prev && bytesEqual(below.hash, e.prev)) return e.seq;
+    }
+    return null;
   }
 
   /** Serves the peer's sync.own: its own entry at that seq, if held here. */
@@ -414,7 +497,10 @@ export class ChatSync {
         r.author && bytesEqual(r.author, own.me) &&
         (r.code === "equivocation" || r.code === "prev_mismatch")
       );
-    if (own && misfit) own.diverged(misfit.seq ?? 0);
+    if (own && misfit) {
+      const fork = await this.#pushedFork(raws.filter((r) => containsAuthor(r.signed, own.me)));
+      own.diverged(misfit.seq ?? 0, ...(fork !== null ? [fork] : []));
+    }
     return {
       heads: await this.#headsFor(heads),
       stored: result.stored.length,
@@ -423,6 +509,9 @@ export class ChatSync {
     };
   }
 }
+
+/** Entries of ours pushed to us, checked for a fork point (see #pushedFork). */
+const MAX_FORK_CHECK = 64;
 
 /** Whether the canonical entry bytes name `author` (checked again, fully, by the merge). */
 function containsAuthor(signed: Uint8Array, author: Uint8Array): boolean {

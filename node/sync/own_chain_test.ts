@@ -72,6 +72,41 @@ Deno.test("own chain: another entry of ours at that place, signed by our key, is
   assert.equal(reports[0]!.seq, 2);
   assert.deepEqual(reports[0]!.theirs, other.hash);
   assert.notDeepEqual(reports[0]!.mine, other.hash);
+  assert.equal(reports[0]!.fork, 2, "its entry follows our #1: the chains part at #2");
+  rpc.close();
+});
+
+Deno.test("own chain: the fork point is found by walking the peer's entries back", async () => {
+  const { t, me, rpc, peer, sync, reports } = await setup();
+  await using _ = t;
+  const fields = { chat: CHAT, author: me.publicKey, type: "msg" };
+  const o1 = await createEntry(me, {
+    ...fields,
+    seq: 1,
+    prev: null,
+    lamport: 1,
+    ts: 5,
+    body: "1'",
+  });
+  const o2 = await createEntry(me, {
+    ...fields,
+    seq: 2,
+    prev: o1.hash,
+    lamport: 2,
+    ts: 6,
+    body: "2'",
+  });
+  const at = [o1, o2];
+  peer.handle("sync.heads", () => ({
+    heads: [{ a: encodeB64(me.publicKey), s: 2, h: encodeB64(o2.hash) }],
+  }));
+  peer.handle("sync.own", (p) => {
+    const e = at[p.seq - 1]!;
+    return { e: { s: encodeB64(e.signed), g: encodeB64(e.sig) } };
+  });
+  await Promise.all([rpc.ready, peer.ready]);
+  await sync.start();
+  assert.deepEqual(reports.map((r) => [r.seq, r.fork]), [[2, 1]]);
   rpc.close();
 });
 
@@ -115,5 +150,40 @@ Deno.test("own chain: a peer without own-chain tells only how far it holds our c
   await Promise.all([rpc.ready, peer.ready]);
   await sync.start();
   assert.deepEqual(reports, [{ chat: CHAT, seq: 4, theirs: null, mine: null, hashless: true }]);
+  rpc.close();
+});
+
+Deno.test("own chain: entries of ours pushed that do not fit tell the fork point when they show it", async () => {
+  const t = await tempStore();
+  await using _ = t;
+  const me = await createSigner(await generateKeyPair("me"));
+  const bob = await generateKeyPair("bob");
+  const log = new ChatLog(t.store);
+  const [one] = await log.appendMany(CHAT, me, [{ type: "msg", body: "one" }, {
+    type: "msg",
+    body: "two",
+  }]);
+  const [pa, pb] = memoryPipePair();
+  const rpc = new RpcSession(pa, { hello: { features, name: "me" } });
+  const peer = new RpcSession(pb, { hello: { features, name: "bob" } });
+  const told: Array<[number, number | undefined]> = [];
+  const sync = new ChatSync(log, rpc, CHAT, {
+    own: {
+      me: me.publicKey,
+      peer: bob.publicKey,
+      seen: () => {},
+      diverged: (seq, fork) => told.push([seq, fork]),
+    },
+  });
+  rpc.handle("sync.push", (p) => sync.answerPush(p));
+  await Promise.all([rpc.ready, peer.ready]);
+  const fields = { chat: CHAT, author: me.publicKey, type: "msg", ts: 5 };
+  const o2 = await createEntry(me, { ...fields, seq: 2, prev: one!.hash, lamport: 2, body: "2'" });
+  const o3 = await createEntry(me, { ...fields, seq: 3, prev: o2.hash, lamport: 3, body: "3'" });
+  const wire = (e: typeof o2) => ({ s: encodeB64(e.signed), g: encodeB64(e.sig) });
+  await peer.request("sync.push", { chat: CHAT, entries: [wire(o2), wire(o3)] });
+  // Only entries above our head (an older peer's push): no fork point shown.
+  await peer.request("sync.push", { chat: CHAT, entries: [wire(o3)] });
+  assert.deepEqual(told, [[2, 2], [3, undefined]]);
   rpc.close();
 });
