@@ -38,6 +38,7 @@ import { addGroupCommands } from "./commands_group.ts";
 import { addVerifyCommands } from "./commands_verify.ts";
 import { addBackupCommands } from "./commands_backup.ts";
 import { addIntroCommands } from "./commands_intro.ts";
+import { addDeviceCommands, joinDevice } from "./commands_devices.ts";
 import { type CliIo, stdio } from "./io.ts";
 import { agentOptions, dataOption, parsePositive } from "./options.ts";
 import { parseDuration } from "./duration.ts";
@@ -170,6 +171,7 @@ export function buildCli(io: CliIo = stdio): Command {
         "(its .pub will do); no private key is written. Without --agent, a --key the agent holds " +
         "is used from the agent",
     )
+    .option("--join <code>", "link this new folder as a device of yours, from `roj device link`")
     .option("--json", "print the result as JSON")
     .action(
       async (
@@ -180,8 +182,10 @@ export function buildCli(io: CliIo = stdio): Command {
           passphrase?: boolean;
           agent?: boolean;
           json?: boolean;
+          join?: string;
         },
       ) => {
+        if (opts.join !== undefined) return await joinDevice(io, { ...opts, join: opts.join });
         const dir = resolveDataDir(opts.data);
         if (opts.name !== undefined) checkName(opts.name);
         const socket = agentOptions().agentSocket;
@@ -292,6 +296,7 @@ export function buildCli(io: CliIo = stdio): Command {
   addVerifyCommands(program, io);
   addBackupCommands(program, io);
   addIntroCommands(program, io);
+  addDeviceCommands(program, io);
 
   program.command("export")
     .description(

@@ -37,6 +37,7 @@ import {
 } from "./identity/mod.ts";
 import { InviteFlow } from "./invites/mod.ts";
 import { IntroService } from "./introductions/mod.ts";
+import { LINK_USER, LinkService } from "./linking/mod.ts";
 import type { ChatLog } from "./log/mod.ts";
 import {
   AnchorMailbox,
@@ -100,6 +101,7 @@ export interface Services {
   readonly network: Network;
   readonly handlers: Handlers;
   readonly intros: IntroService | undefined;
+  readonly linking: LinkService;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -303,12 +305,24 @@ export async function wire(
     },
     running: () => network.listening !== undefined,
   });
+  const linking = await LinkService.open({
+    me,
+    name: profile.name,
+    signer: b.signer,
+    clock,
+    bus,
+    kv: profile.store.kv,
+    addresses: () => addresses.published(),
+    online: (k) => sessions.get(k) !== undefined,
+  });
   const network: Network = new Network(o, parts, {
-    authorize: (u, k) => inviteFlow.authorize(u, k),
+    authorize: (u, k) =>
+      inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits()),
     inbound: (peer, pipe) =>
       sessions.inbound(peer, pipe, {
         lan: (key, host) => network.lanHeardAt(key, host),
         invited: (rpc, key, nonce, remote) => inviteFlow.serveRedeem(rpc, key, nonce, remote),
+        linking: (rpc, key, remote) => linking.serve(rpc, key, remote),
       }),
     sftpView: (peer) => {
       const c = peer.username === "roj" ? b.contacts.accepted(peer.publicKey) : undefined;
@@ -403,6 +417,7 @@ export async function wire(
     discovery,
     relay,
     intros: o.passive ? undefined : intros,
+    linking,
     running: () => network.listening !== undefined,
     status: () =>
       statusView({
@@ -446,5 +461,6 @@ export async function wire(
     network,
     handlers,
     intros,
+    linking,
   };
 }

@@ -11,6 +11,7 @@ import type { AgentEvent, AgentView } from "./agent_view.ts";
 import type { CatchUpView, PortMapView } from "./status_parts.ts";
 import type { VerifyView } from "./verify_view.ts";
 import { type IntroEvent, introParams, type IntroResults } from "./intro_api.ts";
+import { type DeviceEvent, devicesParams, type DevicesResults } from "./devices_api.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
 export const MAX_TEXT = 16_000;
@@ -74,6 +75,7 @@ export const methodParams = {
   "verify.mark": z.object({ name: z.string().min(1).max(40), verified: z.boolean().optional() })
     .strict(),
   ...introParams,
+  ...devicesParams,
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
 } as const;
@@ -504,6 +506,7 @@ export type NodeEvent =
   /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */
   | { readonly type: "fork"; readonly fork: ForkView }
   | IntroEvent
+  | DeviceEvent
   /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
   | NatEvent;
 
@@ -526,7 +529,7 @@ export type RecordDropReason =
 export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
-export interface Results extends IntroResults {
+export interface Results extends IntroResults, DevicesResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;

@@ -15,6 +15,8 @@ import { checkName } from "../home/mod.ts";
 import type { InviteFlow } from "../invites/mod.ts";
 import type { IntroService } from "../introductions/mod.ts";
 import { introHandlers } from "./intro.ts";
+import { devicesHandlers } from "./devices.ts";
+import type { LinkService } from "../linking/mod.ts";
 import { toHex } from "../log/mod.ts";
 import type { Relay } from "../relay/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
@@ -46,6 +48,8 @@ export interface HandlerDeps {
   readonly relay: Relay;
   /** Introductions (none on a passive anchor). */
   readonly intros: IntroService | undefined;
+  /** Linking devices (node/linking). */
+  readonly linking: LinkService;
   status(): StatusView;
   /** Whether the node has started listening (dialling needs it). */
   running(): boolean;
@@ -138,6 +142,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     forks: (p) => d.chats.forks(p.chat),
     ...verifyHandlers({ ...d, view }),
     ...introHandlers(d.intros, d.directory),
+    ...devicesHandlers(d.linking, d.passive),
   };
   if (!d.passive) return table;
   const refuse = () => {

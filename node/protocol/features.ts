@@ -74,6 +74,14 @@ export const AGREE_FEATURE = "agree";
  */
 export const CARRY_FEATURE = "carry";
 
+/**
+ * Links new devices of the person (`device.link`, on a session whose SSH user
+ * name is `devlink`): the node holds the person key and certifies a new
+ * device's key for the holder of a one-time link code (node/linking). Listed
+ * by people's nodes, never by an anchor. Since protocol 1 (the devices step).
+ */
+export const DEVLINK_FEATURE = "devlink";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -84,7 +92,8 @@ export type Feature =
   | typeof PUNCH_FEATURE
   | typeof RELAY_FEATURE
   | typeof CARRY_FEATURE
-  | typeof INTRO_FEATURE;
+  | typeof INTRO_FEATURE
+  | typeof DEVLINK_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -97,6 +106,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   RELAY_FEATURE,
   CARRY_FEATURE,
   INTRO_FEATURE,
+  DEVLINK_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -112,6 +122,8 @@ export interface FeatureRoles {
   readonly relay: boolean;
   /** Carries 1:1 mail between contacts: lists `carry`. @default false */
   readonly carry?: boolean;
+  /** Links new devices of the person: lists `devlink`. @default false */
+  readonly devlink?: boolean;
 }
 
 /** The features a node with these roles lists in its hello, in wire order. */
@@ -123,6 +135,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
     ...(roles.carry ? [CARRY_FEATURE] as const : []),
     INTRO_FEATURE,
+    ...(roles.devlink ? [DEVLINK_FEATURE] as const : []),
   ];
 }
 

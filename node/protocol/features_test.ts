@@ -4,6 +4,7 @@ import {
   ALL_FEATURES,
   ANCHOR_FEATURE,
   CARRY_FEATURE,
+  DEVLINK_FEATURE,
   DIRECT_MAIL_FEATURE,
   FEATURES,
   helloFeatures,
@@ -18,7 +19,18 @@ import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
 
 /** Every feature string, in the order a hello lists them. */
-const WIRE = ["sync1", "agree", "anchor", "mailbox", "dmail", "punch", "relay", "carry", "intro"];
+const WIRE = [
+  "sync1",
+  "agree",
+  "anchor",
+  "mailbox",
+  "dmail",
+  "punch",
+  "relay",
+  "carry",
+  "intro",
+  "devlink",
+];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
   // A rename would make old and new nodes stop seeing each other's roles.
@@ -33,6 +45,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       RELAY_FEATURE,
       CARRY_FEATURE,
       INTRO_FEATURE,
+      DEVLINK_FEATURE,
     ],
     WIRE,
   );
@@ -73,6 +86,12 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "relay",
     "carry",
     "intro",
+  ]);
+  assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: false, devlink: true }), [
+    "sync1",
+    "agree",
+    "intro",
+    DEVLINK_FEATURE,
   ]);
 });
 

@@ -52,6 +52,7 @@
  *   |         |                       |                | intro.end, intro.request                 |
  *   | 1       | 1:1 mail              | dmail          | mbox.peek                                |
  *   | 1       | carrying 1:1 mail     | carry          |                                          |
+ *   | 1       | linking devices       | devlink        | device.link                              |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -62,6 +63,15 @@
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
  *   intro    introductions: a person's node takes and makes them, an anchor brokers own cards
+ *   devlink  a person's node that certifies a new device of the person for a link code's holder
+ *
+ *   Linking devices: the new device logs in with its own key and the SSH user
+ *   name "devlink" (accepted only while a link code made here is kept), and
+ *   the session serves nothing but device.link. The new device proves the
+ *   code's secret (HMAC, linking/link_proof.ts) and gets its OpenSSH
+ *   certificate, signed by the person key. ssh2 cannot authenticate with
+ *   certificates (mscdex/ssh2#551), so a certificate travels inside this
+ *   protocol, as a base64 blob in a result or a request.
  *
  *   Punch vouches: an asker signs the endpoint its coordinator saw it at
  *   (punch/vouch.ts) and the coordinator passes it on; a target takes no offer

@@ -216,6 +216,15 @@ export const schemas = {
     params: z.object({ card: b64(1400), id: hex(32) }),
     result: z.object({ expires: z.number().int().min(0).max(2 ** 53 - 1) }),
   },
+  /**
+   * On a `devlink` session (DEVLINK_FEATURE): certify my key as a device of
+   * yours, named `name`; `proof` shows I hold the link code's secret. The
+   * answer is the certificate (the OpenSSH blob) and the person's name.
+   */
+  "device.link": {
+    params: z.object({ proof: hex(64), name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/) }),
+    result: z.object({ certificate: b64(5464), person: z.string().min(1).max(40) }),
+  },
   /** Dial me back at this address (host must be where you see me) and say whether it worked. */
   "reach.check": {
     params: z.object({ address: z.string().min(1).max(300) }),

@@ -11,6 +11,7 @@ export {
   ALL_FEATURES,
   ANCHOR_FEATURE,
   CARRY_FEATURE,
+  DEVLINK_FEATURE,
   DIRECT_MAIL_FEATURE,
   type Feature,
   type FeatureRoles,

@@ -339,6 +339,8 @@ export class SessionManager {
       lan(key: Uint8Array, host: string): boolean;
       /** An invite holder's session (user name "invite-<nonce>"). */
       invited(rpc: RpcSession, peer: Uint8Array, nonce: string, remote: string): void;
+      /** A new device being linked (user name "devlink", node/linking). @default closed */
+      linking?(rpc: RpcSession, peer: Uint8Array, remote: string): void;
     },
   ): void {
     const remote = peer.via !== undefined ? `via ${peer.via}` : formatEndpoint(peer.remote);
@@ -363,6 +365,9 @@ export class SessionManager {
         })
       ).catch(() => {});
       return;
+    }
+    if (peer.username === "devlink" && how.linking) {
+      return how.linking(rpc, peer.publicKey, remote);
     }
     const nonce = /^invite-([0-9a-f]{32})$/.exec(peer.username)?.[1];
     if (!nonce) return rpc.close("not accepted");

@@ -90,4 +90,10 @@ export const keys = {
   /** An introduction offered to this node: the other person's card until it ends (Got). */
   introGot: (id: string) => ["intro", "got", id] as const,
   introsGot: () => ["intro", "got"] as const,
+  /** A device link code this node made, by id (hex): { secret, expires, made, used? } (node/linking). */
+  linkCode: (id: string) => ["devlink", id] as const,
+  linkCodes: () => ["devlink"] as const,
+  /** A device this node (holding the person key) certified: { certificate, linkedAt } (node/linking). */
+  ownDevice: (key: Uint8Array) => ["device", "own", key] as const,
+  ownDevices: () => ["device", "own"] as const,
 } as const;
