@@ -112,6 +112,56 @@ Deno.test("roj device link + roj init --join: the phone gets a certificate from 
     const text = await cliRun(["devices", "--data", a.dir]);
     assert.match(text.stdout, /^phone +SHA256:\S+ +since .* +valid until .* +offline\n$/);
 
+    // The phone signs with its own key and its certificate: stock ssh-keygen verifies its
+    // exported entry against alice's key as a cert-authority, the identity her fingerprint.
+    const note = await cliRun(["note", "--data", phone, "from the phone"]);
+    assert.equal(note.code, 0, note.stderr);
+    const exported = await cliRun(["export", "--data", phone, "notes"]);
+    assert.equal(exported.code, 0, exported.stderr);
+    const line = JSON.parse(exported.stdout.trim().split("\n")[0]!);
+    await Deno.writeFile(
+      `${tmp.path}/e.bin`,
+      Uint8Array.from(atob(line.signed), (c) => c.charCodeAt(0)),
+    );
+    await Deno.writeTextFile(`${tmp.path}/e.sig`, line.sig);
+    const verify = async (signers: string) => {
+      await Deno.writeTextFile(`${tmp.path}/allowed_signers`, signers + "\n");
+      const v = await new Deno.Command("ssh-keygen", {
+        args: [
+          "-Y",
+          "verify",
+          "-f",
+          `${tmp.path}/allowed_signers`,
+          "-I",
+          a.node.fingerprint,
+          "-n",
+          "roj-entry",
+          "-s",
+          `${tmp.path}/e.sig`,
+        ],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const w = v.stdin.getWriter();
+      await w.write(await Deno.readFile(`${tmp.path}/e.bin`));
+      await w.close();
+      const o = await v.output();
+      return {
+        code: o.code,
+        out: new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr),
+      };
+    };
+    const good = await verify(`${a.node.fingerprint} cert-authority ${a.node.keyLine}`);
+    assert.equal(good.code, 0, good.out);
+    assert.match(good.out, /Good "roj-entry" signature for SHA256:\S+ with ED25519-CERT key/);
+    // Another person's key as the authority: refused.
+    const other = `${tmp.path}/other`;
+    await new Deno.Command("ssh-keygen", { args: ["-q", "-t", "ed25519", "-N", "", "-f", other] })
+      .output();
+    const otherKey = (await Deno.readTextFile(`${other}.pub`)).trim();
+    assert.notEqual((await verify(`${a.node.fingerprint} cert-authority ${otherKey}`)).code, 0);
+
     // A used code is refused with its reason, and the second folder is not made.
     const again = await join(`${tmp.path}/tablet`, code.text, "tablet");
     assert.equal(again.code, 5, again.stdout + again.stderr);

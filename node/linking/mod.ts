@@ -14,6 +14,7 @@ export {
 } from "./link_service.ts";
 export { type JoinOptions, joinPerson, type JoinResult } from "./join.ts";
 export { linkProof } from "./link_proof.ts";
+export { certifiedSigner } from "./certified_signer.ts";
 export {
   decideLink,
   KEEP_ENDED_MS,
