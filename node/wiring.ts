@@ -37,7 +37,13 @@ import {
 } from "./identity/mod.ts";
 import { InviteFlow } from "./invites/mod.ts";
 import { IntroService } from "./introductions/mod.ts";
-import { LINK_USER, LinkService } from "./linking/mod.ts";
+import {
+  deviceIdentity,
+  DeviceSessions,
+  deviceUser,
+  LINK_USER,
+  LinkService,
+} from "./linking/mod.ts";
 import type { ChatLog } from "./log/mod.ts";
 import {
   AnchorMailbox,
@@ -114,6 +120,8 @@ export async function wire(
 ): Promise<Services> {
   const me = profile.keyPair.publicKey;
   const { clock } = o;
+  // A device of a person (roj init --join): it logs in to contacts as one, its certificate in its hello.
+  const device = await deviceIdentity(profile.store.kv);
   const bus = new EventBus(o.log);
   const verifications = await Verifications.open(profile.store, me);
   const restoreGate = await RestoreGate.open(profile.store, me);
@@ -154,6 +162,9 @@ export async function wire(
     keyPair: profile.keyPair,
     signer: b.signer,
     ...(agreementKeyIsOwn(profile.keyPair) ? { agree: agreementPublicKey(profile.keyPair) } : {}),
+    ...(device
+      ? { certificate: device.certificate.blob, username: deviceUser(device.person) }
+      : {}),
     name: profile.name,
     clock,
     bus,
@@ -314,15 +325,25 @@ export async function wire(
     kv: profile.store.kv,
     addresses: () => addresses.published(),
     online: (k) => sessions.get(k) !== undefined,
+    contacts: () => b.contacts.all(),
+  });
+  const devices = await DeviceSessions.open({
+    clock,
+    bus,
+    kv: profile.store.kv,
+    contacts: b.contacts,
+    sessions,
   });
   const network: Network = new Network(o, parts, {
     authorize: (u, k) =>
-      inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits()),
+      inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits()) ||
+      devices.authorize(u),
     inbound: (peer, pipe) =>
       sessions.inbound(peer, pipe, {
         lan: (key, host) => network.lanHeardAt(key, host),
         invited: (rpc, key, nonce, remote) => inviteFlow.serveRedeem(rpc, key, nonce, remote),
         linking: (rpc, key, remote) => linking.serve(rpc, key, remote),
+        device: (rpc, peer, person, remote) => devices.inbound(rpc, peer, person, remote),
       }),
     sftpView: (peer) => {
       const c = peer.username === "roj" ? b.contacts.accepted(peer.publicKey) : undefined;

@@ -40,13 +40,15 @@ export interface DeviceView {
 }
 
 /**
- * Linking moved: "linked" (a new device got its certificate here, or this
- * device got its own), "refused" (a device's proof was refused, `reason`
- * says why: wrong_secret, used, expired, name_taken).
+ * Devices: "linked" (a new device got its certificate here), "accepted" (a
+ * contact's device came and its certificate checked out: the session is the
+ * contact's), "refused" (a link or a contact's device was refused, `reason`
+ * says why: wrong_secret, used, expired, name_taken for a link; a sentence
+ * for a contact's device).
  */
 export type DeviceEvent = {
   readonly type: "device";
-  readonly op: "linked" | "refused";
+  readonly op: "linked" | "accepted" | "refused";
   readonly name?: string;
   readonly fingerprint: string;
   readonly reason?: string;

@@ -11,18 +11,59 @@
 import { type Clock, systemClock } from "../clock/mod.ts";
 import { checkDeviceCertificate, checkDeviceName, parseLinkCode } from "../devices/mod.ts";
 import { RojError } from "../errors.ts";
-import { initProfile } from "../home/mod.ts";
+import { checkName, initProfile } from "../home/mod.ts";
+import { ContactBook } from "../contacts/mod.ts";
+import type { Store } from "../store/mod.ts";
 import {
   type Certificate,
   fingerprint,
   generateKeyPair,
   parseCertificate,
 } from "../identity/mod.ts";
-import { decodeB64, DEVLINK_FEATURE, peerHas, RpcSession } from "../protocol/mod.ts";
+import { decodeB64, DEVLINK_FEATURE, peerHas, type ResultOf, RpcSession } from "../protocol/mod.ts";
 import { dialSsh, parseEndpoint } from "../transport/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
 import { LINK_USER } from "./link_service.ts";
 import { linkProof } from "./link_proof.ts";
+
+/** What the linking device answered, checked. */
+interface Linked {
+  readonly certificate: Certificate;
+  readonly person: string;
+  readonly contacts: ResultOf<"device.link">["contacts"];
+}
+
+/** The person's contacts, as the new device's own (a copy; they do not sync yet). */
+async function copyContacts(
+  store: Store,
+  contacts: Linked["contacts"],
+  person: Uint8Array,
+  now: number,
+): Promise<void> {
+  const book = await ContactBook.open(store);
+  for (const c of contacts) {
+    let key: Uint8Array;
+    let name: string;
+    try {
+      key = decodeB64(c.key);
+      name = checkName(c.name);
+    } catch {
+      continue;
+    }
+    if (key.length !== 32 || bytesEqual(key, person) || book.get(key)) continue;
+    const addresses = c.addresses.filter((a) => {
+      try {
+        parseEndpoint(a);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    // A name another contact took already: that one is left out.
+    const added = await book.add(key, name, addresses, now).catch(() => undefined);
+    if (added && c.anchor) await book.update(key, { anchor: true });
+  }
+}
 
 /** What `roj init --join` made. */
 export interface JoinResult {
@@ -66,7 +107,7 @@ export async function joinPerson(
   const keyPair = await generateKeyPair("");
   const name = options.name ?? `device-${toHex(keyPair.publicKey).slice(0, 4)}`;
   let lastError: RojError | undefined;
-  let got: { certificate: Certificate; person: string } | undefined;
+  let got: Linked | undefined;
   for (const address of code.addresses) {
     try {
       got = await askOnce(address);
@@ -79,14 +120,18 @@ export async function joinPerson(
     }
   }
   if (!got) throw lastError ?? new RojError("bad_input", "the link code names no address");
-  const { certificate, person } = got;
+  const { certificate, person, contacts } = got;
   const tmp = `${dir}.joining-${toHex(crypto.getRandomValues(new Uint8Array(4)))}`;
   const profile = await initProfile(tmp, {
     name: person,
     keyPair: { ...keyPair, comment: person },
     device: { person: code.person, certificate: certificate.blob },
   });
-  profile.store.close();
+  try {
+    await copyContacts(profile.store, contacts, code.person, clock.now());
+  } finally {
+    profile.store.close();
+  }
   await Deno.rename(tmp, dir);
   return {
     dataDir: dir,
@@ -97,7 +142,7 @@ export async function joinPerson(
     validUntil: certificate.validBefore * 1000,
   };
 
-  async function askOnce(address: string): Promise<{ certificate: Certificate; person: string }> {
+  async function askOnce(address: string): Promise<Linked> {
     const client = await dialSsh({
       keyPair,
       to: parseEndpoint(address),
@@ -138,7 +183,7 @@ export async function joinPerson(
         throw new RojError("protocol", "the certificate names another device");
       }
       rpc.close("linked");
-      return { certificate, person: res.person };
+      return { certificate, person: res.person, contacts: res.contacts };
     } finally {
       client.close();
     }

@@ -32,7 +32,8 @@ import {
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { type Certificate, fingerprint, parseCertificate, type Signer } from "../identity/mod.ts";
-import { encodeB64, type RpcSession } from "../protocol/mod.ts";
+import type { Contact } from "../contacts/mod.ts";
+import { encodeB64, MAX_LINK_CONTACTS, type ResultOf, type RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
 import {
@@ -58,6 +59,8 @@ export interface LinkServiceDeps {
   addresses(): string[];
   /** Whether a session with this key is up. */
   online(key: Uint8Array): boolean;
+  /** The contacts a new device starts with (not blocked). */
+  contacts(): readonly Contact[];
 }
 
 /** A device certified here, as stored. */
@@ -168,7 +171,7 @@ export class LinkService {
     proofHex: string,
     name: string,
     remote: string,
-  ): Promise<{ certificate: string; person: string }> {
+  ): Promise<ResultOf<"device.link">> {
     const now = this.#d.clock.now();
     const fp = fingerprint(device);
     const refuse = (why: string, message: string): never => {
@@ -212,7 +215,14 @@ export class LinkService {
     this.#devices.set(toHex(device), { certificate, linkedAt: now });
     this.#d.bus.say(`linked device ${name} (${fp}) from ${remote}`);
     this.#d.bus.emit({ type: "device", op: "linked", name, fingerprint: fp });
-    return { certificate: encodeB64(certificate.blob), person: this.#d.name };
+    const contacts = this.#d.contacts().filter((c) => !c.blocked).slice(0, MAX_LINK_CONTACTS)
+      .map((c) => ({
+        key: encodeB64(c.publicKey),
+        name: c.name,
+        addresses: c.addresses.filter((a) => a.length <= 300).slice(0, 4),
+        anchor: c.anchor,
+      }));
+    return { certificate: encodeB64(certificate.blob), person: this.#d.name, contacts };
   }
 
   /** The devices certified here (or this device's own), by name. */

@@ -15,6 +15,7 @@ export {
 export { type JoinOptions, joinPerson, type JoinResult } from "./join.ts";
 export { linkProof } from "./link_proof.ts";
 export { certifiedSigner } from "./certified_signer.ts";
+export { DeviceSessions, type DeviceSessionsDeps, deviceUser } from "./device_sessions.ts";
 export {
   decideLink,
   KEEP_ENDED_MS,

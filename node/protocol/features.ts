@@ -82,6 +82,15 @@ export const CARRY_FEATURE = "carry";
  */
 export const DEVLINK_FEATURE = "devlink";
 
+/**
+ * Accepts a contact's certified devices: a session whose SSH user name is
+ * `dev-<the person's key in hex>`, logged in with a device key, is kept as
+ * that contact's once the hello's `cert` (the device's OpenSSH certificate)
+ * chains to the contact's key, is valid now and not revoked (node/linking).
+ * Every person's node lists it. Since protocol 1 (the devices step).
+ */
+export const DEVICES_FEATURE = "devices";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -93,7 +102,8 @@ export type Feature =
   | typeof RELAY_FEATURE
   | typeof CARRY_FEATURE
   | typeof INTRO_FEATURE
-  | typeof DEVLINK_FEATURE;
+  | typeof DEVLINK_FEATURE
+  | typeof DEVICES_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -107,6 +117,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   CARRY_FEATURE,
   INTRO_FEATURE,
   DEVLINK_FEATURE,
+  DEVICES_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -122,7 +133,7 @@ export interface FeatureRoles {
   readonly relay: boolean;
   /** Carries 1:1 mail between contacts: lists `carry`. @default false */
   readonly carry?: boolean;
-  /** Links new devices of the person: lists `devlink`. @default false */
+  /** Links new devices of the person and accepts contacts' devices: lists `devlink`, `devices`. @default false */
   readonly devlink?: boolean;
 }
 
@@ -135,7 +146,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
     ...(roles.carry ? [CARRY_FEATURE] as const : []),
     INTRO_FEATURE,
-    ...(roles.devlink ? [DEVLINK_FEATURE] as const : []),
+    ...(roles.devlink ? [DEVLINK_FEATURE, DEVICES_FEATURE] as const : []),
   ];
 }
 

@@ -4,6 +4,7 @@ import {
   ALL_FEATURES,
   ANCHOR_FEATURE,
   CARRY_FEATURE,
+  DEVICES_FEATURE,
   DEVLINK_FEATURE,
   DIRECT_MAIL_FEATURE,
   FEATURES,
@@ -30,6 +31,7 @@ const WIRE = [
   "carry",
   "intro",
   "devlink",
+  "devices",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -46,6 +48,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       CARRY_FEATURE,
       INTRO_FEATURE,
       DEVLINK_FEATURE,
+      DEVICES_FEATURE,
     ],
     WIRE,
   );
@@ -92,6 +95,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "agree",
     "intro",
     DEVLINK_FEATURE,
+    DEVICES_FEATURE,
   ]);
 });
 

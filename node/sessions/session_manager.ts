@@ -88,6 +88,10 @@ export interface SessionManagerDeps {
   readonly signer: SyncSigner;
   /** Our X25519 key, published in the hello when our key is in ssh-agent. @default none */
   readonly agree?: Uint8Array;
+  /** On a device of a person (node/linking): its certificate, sent in every hello. @default none */
+  readonly certificate?: Uint8Array;
+  /** The SSH user name we log in to contacts with (a device: "dev-<person hex>"). @default "roj" */
+  readonly username?: string;
   readonly name: string;
   readonly clock: Clock;
   readonly bus: EventBus;
@@ -164,6 +168,7 @@ export class SessionManager {
         name: this.#d.name,
         sees: pipe.remote,
         ...(this.#d.agree ? { agree: base64.encode(this.#d.agree) } : {}),
+        ...(this.#d.certificate ? { cert: base64.encode(this.#d.certificate) } : {}),
       },
       clock: this.#d.clock,
       onInternalError: (m, err) =>
@@ -188,7 +193,7 @@ export class SessionManager {
       to: plan.to,
       expectedKey: plan.expect,
       expectedName: plan.expectName,
-      username: plan.username ?? "roj",
+      username: plan.username ?? this.#d.username ?? "roj",
       timeoutMs: plan.timeoutMs ?? this.#d.dialTimeoutMs,
       clock: this.#d.clock,
       ...(local ? { localAddress: local } : {}),
@@ -341,6 +346,8 @@ export class SessionManager {
       invited(rpc: RpcSession, peer: Uint8Array, nonce: string, remote: string): void;
       /** A new device being linked (user name "devlink", node/linking). @default closed */
       linking?(rpc: RpcSession, peer: Uint8Array, remote: string): void;
+      /** A contact's device (user name "dev-<person hex>", node/linking). @default closed */
+      device?(rpc: RpcSession, peer: InboundPeer, person: string, remote: string): void;
     },
   ): void {
     const remote = peer.via !== undefined ? `via ${peer.via}` : formatEndpoint(peer.remote);
@@ -368,6 +375,12 @@ export class SessionManager {
     }
     if (peer.username === "devlink" && how.linking) {
       return how.linking(rpc, peer.publicKey, remote);
+    }
+    const person = /^dev-([0-9a-f]{64})$/.exec(peer.username)?.[1];
+    if (person && how.device) {
+      // Nothing is served before the certificate in its hello checked out.
+      rpc.hold();
+      return how.device(rpc, peer, person, remote);
     }
     const nonce = /^invite-([0-9a-f]{32})$/.exec(peer.username)?.[1];
     if (!nonce) return rpc.close("not accepted");

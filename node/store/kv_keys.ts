@@ -96,4 +96,7 @@ export const keys = {
   /** A device this node (holding the person key) certified: { certificate, linkedAt } (node/linking). */
   ownDevice: (key: Uint8Array) => ["device", "own", key] as const,
   ownDevices: () => ["device", "own"] as const,
+  /** A contact's device certificate seen here, by person and device key: the blob (node/linking). */
+  seenDevice: (person: Uint8Array, device: Uint8Array) => ["device", "seen", person, device] as const,
+  seenDevices: () => ["device", "seen"] as const,
 } as const;

@@ -1,0 +1,136 @@
+/**
+ * A contact's devices, as this node meets them: a session whose SSH user
+ * name is "dev-<person hex>" comes from a key that says it is a device of
+ * that contact. Its hello must carry the device's certificate; every request
+ * is held (session_manager.ts inbound) until the certificate checked out:
+ * signed by the contact's key, for the key that logged in, a device
+ * certificate valid now, and not revoked in the contact's device book. Then
+ * the session is kept as the contact's own, exactly as if the person key had
+ * dialled. Anything else closes it before a single request is served.
+ *
+ * The device book per contact is kept in the store (every certificate seen,
+ * the one ending last per device), so a restart knows them; revocations go
+ * into the same book (devices/device_book.ts), none arrive yet.
+ *
+ * Not "the same identity on two nodes": a device logs in with its own key,
+ * which only its certificate ties to the person; the person key's own node
+ * keeps logging in as itself.
+ */
+import type { Clock } from "../clock/mod.ts";
+import type { ContactBook } from "../contacts/mod.ts";
+import {
+  addCertificate,
+  checkDeviceCertificate,
+  type DeviceBook,
+  emptyDeviceBook,
+  speaksForPerson,
+} from "../devices/mod.ts";
+import type { EventBus } from "../events.ts";
+import { type Certificate, fingerprint, parseCertificate } from "../identity/mod.ts";
+import { decodeB64, type RpcSession } from "../protocol/mod.ts";
+import type { SessionManager } from "../sessions/mod.ts";
+import { keys } from "../store/mod.ts";
+import type { InboundPeer } from "../transport/mod.ts";
+import { bytesEqual, toHex } from "../wire/mod.ts";
+
+/** The SSH user name a device of `person` logs in to the person's contacts with. */
+export function deviceUser(person: Uint8Array): string {
+  return `dev-${toHex(person)}`;
+}
+
+const DEVICE_USER = /^dev-([0-9a-f]{64})$/;
+
+export interface DeviceSessionsDeps {
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  readonly kv: Deno.Kv;
+  readonly contacts: ContactBook;
+  readonly sessions: SessionManager;
+}
+
+export class DeviceSessions {
+  readonly #d: DeviceSessionsDeps;
+  /** By the person's key in hex. */
+  readonly #books = new Map<string, DeviceBook>();
+
+  private constructor(d: DeviceSessionsDeps) {
+    this.#d = d;
+  }
+
+  static async open(d: DeviceSessionsDeps): Promise<DeviceSessions> {
+    const s = new DeviceSessions(d);
+    for await (const e of d.kv.list<Uint8Array>({ prefix: keys.seenDevices() })) {
+      const person = e.key[2];
+      if (!(person instanceof Uint8Array)) continue;
+      try {
+        s.#take(person, parseCertificate(e.value));
+      } catch {
+        // A damaged record names no device.
+      }
+    }
+    return s;
+  }
+
+  /** Whether this key may log in with this user name: a device of an accepted contact. */
+  authorize(username: string): boolean {
+    const m = DEVICE_USER.exec(username);
+    if (!m) return false;
+    const c = this.#d.contacts.accepted(fromHex(m[1]!));
+    return c !== undefined && !c.blocked;
+  }
+
+  /** The contact's device book (empty when none of its devices came). */
+  book(person: Uint8Array): DeviceBook {
+    return this.#books.get(toHex(person)) ?? emptyDeviceBook(person);
+  }
+
+  /** A session from a key that says it is a device of `personHex`: kept as theirs once its certificate checks out. */
+  inbound(rpc: RpcSession, peer: InboundPeer, personHex: string, remote: string): void {
+    rpc.onClose(() => peer.close());
+    rpc.ready.then(async (hello) => {
+      const person = fromHex(personHex);
+      const contact = this.#d.contacts.accepted(person);
+      if (!contact || contact.blocked) return rpc.close("not accepted");
+      const fp = fingerprint(peer.publicKey);
+      const refuse = (why: string) => {
+        this.#d.bus.say(`refused a device of ${contact.name} (${fp}) from ${remote}: ${why}`);
+        this.#d.bus.emit({ type: "device", op: "refused", fingerprint: fp, reason: why });
+        rpc.close(`device refused: ${why}`);
+      };
+      if (hello.cert === undefined) return refuse("its hello holds no certificate");
+      let cert: Certificate;
+      try {
+        cert = parseCertificate(decodeB64(hello.cert));
+      } catch {
+        return refuse("its certificate is malformed");
+      }
+      if (!bytesEqual(cert.publicKey, peer.publicKey)) {
+        return refuse("the certificate is for another key");
+      }
+      const now = this.#d.clock.now();
+      const problem = await checkDeviceCertificate(cert, person, now);
+      if (problem !== null) return refuse(`certificate: ${problem}`);
+      this.#take(person, cert);
+      if (!speaksForPerson(this.book(person), peer.publicKey, now)) {
+        return refuse("the device is revoked");
+      }
+      await this.#d.kv.set(keys.seenDevice(person, peer.publicKey), cert.blob);
+      if (rpc.closed) return;
+      this.#d.bus.say(`${contact.name}'s device ${cert.keyId} (${fp}) is theirs`);
+      this.#d.bus.emit({ type: "device", op: "accepted", name: cert.keyId, fingerprint: fp });
+      this.#d.sessions.serve(rpc, contact.publicKey);
+      this.#d.sessions.attach(contact, rpc, "in", {
+        remote,
+        ...(peer.via !== undefined ? { via: peer.via } : {}),
+      });
+    }).catch(() => rpc.close("no hello"));
+  }
+
+  #take(person: Uint8Array, cert: Certificate): void {
+    this.#books.set(toHex(person), addCertificate(this.book(person), cert));
+  }
+}
+
+function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
+}

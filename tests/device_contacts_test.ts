@@ -1,0 +1,114 @@
+/**
+ * A contact sees one person (issue 13, step 2), over real SSH: alice links a
+ * phone; the phone starts with her contacts (a copy made at linking), dials
+ * bob with its own key as a device of alice's, and bob keeps the session as
+ * alice's once the certificate in its hello checked out. A device whose
+ * certificate another key signed, or which shows none, is refused before
+ * anything is served; the laptop keeps working with bob as before.
+ */
+import assert from "node:assert/strict";
+import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import { joinPerson } from "../node/linking/mod.ts";
+import { certifyDevice } from "../node/devices/mod.ts";
+import { createSigner, fingerprint, generateKeyPair } from "../node/identity/mod.ts";
+import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
+import { dialSsh, parseEndpoint } from "../node/transport/mod.ts";
+import { toHex } from "../node/log/mod.ts";
+import type { NodeEvent } from "../node/mod.ts";
+import { tempDir } from "../testing/temp.ts";
+
+const sessionUp = (peer: string) => (e: NodeEvent) =>
+  e.type === "session" && e.state === "up" && e.peer === peer;
+
+async function bobAddress(b: TestNode): Promise<string> {
+  return (await b.node.call("status", {})).listen[0]!;
+}
+
+Deno.test("bob keeps a session from alice's phone as alice's; the laptop works as before", async () => {
+  await using tmp = await tempDir();
+  const a = await startTestNode("alice", { host: "127.0.0.2" });
+  await using b = await startTestNode("bob", { host: "127.0.0.3" });
+  let laptopUp = true;
+  try {
+    await befriend(a, b);
+    // The laptop and bob, as before devices: a message each way.
+    await a.node.call("send", { chat: "bob", text: "from the laptop" });
+    await until(async () => (await b.node.call("read", { chat: "alice" })).length === 1);
+
+    const code = await a.node.call("device.link", {});
+    const phoneDir = `${tmp.path}/phone`;
+    const joined = await joinPerson(phoneDir, code.text, { name: "phone" });
+    assert.equal(joined.person, "alice");
+    // Bob's session goes to the laptop or the phone, one at a time: stop the laptop.
+    await a.stop();
+    laptopUp = false;
+
+    const from = b.events.length;
+    await using phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir });
+    // The phone starts with alice's contacts: bob, at his address.
+    const contacts = await phone.node.call("contacts", {});
+    assert.deepEqual(contacts.map((c) => c.name), ["bob"]);
+    const up = await b.waitFor(sessionUp("alice"), 15_000, from) as NodeEvent & {
+      type: "session";
+    };
+    assert.equal(up.fingerprint, a.node.fingerprint, "bob sees alice's key, not the phone's");
+    const accepted = await b.waitFor((e) => e.type === "device" && e.op === "accepted", 5000, from);
+    assert.equal((accepted as NodeEvent & { type: "device" }).fingerprint, joined.fingerprint);
+    await phone.waitFor(sessionUp("bob"));
+    const bobSees = await b.node.call("contacts", {});
+    assert.deepEqual(bobSees.map((c) => [c.name, c.online]), [["alice", true]]);
+  } finally {
+    if (laptopUp) await a.stop();
+    await Deno.remove(a.dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("bob refuses a 'device of alice' whose certificate is not alice's, or that shows none", async () => {
+  await using a = await startTestNode("alice", { host: "127.0.0.2" });
+  await using b = await startTestNode("bob", { host: "127.0.0.3" });
+  await befriend(a, b);
+  const to = parseEndpoint(await bobAddress(b));
+  const impostor = await generateKeyPair("impostor");
+  const mallory = await createSigner(await generateKeyPair("mallory"));
+  const now = Date.now();
+  const forged = await certifyDevice(mallory, {
+    deviceKey: impostor.publicKey,
+    name: "phone",
+    validFrom: now - 60_000,
+    validUntil: now + 3_600_000,
+    serial: 1n,
+    nonce: new Uint8Array(32),
+  });
+  const attempt = async (cert: Uint8Array | undefined) => {
+    const from = b.events.length;
+    const client = await dialSsh({
+      keyPair: impostor,
+      to,
+      expectedKey: b.node.publicKey,
+      expectedName: "bob",
+      username: `dev-${toHex(a.node.publicKey)}`,
+    });
+    try {
+      const rpc = new RpcSession(await client.openRoj(), {
+        hello: { features: [], name: "alice", ...(cert ? { cert: encodeB64(cert) } : {}) },
+      });
+      // Asked in the same flight as the hello: never served.
+      const asked = rpc.request("sync.heads", { chat: "x" }).then(() => "served", () => "refused");
+      const refused = await b.waitFor(
+        (e) => e.type === "device" && e.op === "refused",
+        5000,
+        from,
+      ) as NodeEvent & { type: "device" };
+      assert.equal(refused.fingerprint, fingerprint(impostor.publicKey));
+      assert.equal(await asked, "refused");
+      assert.ok(!b.events.slice(from).some(sessionUp("alice")), "no session was kept");
+      return refused.reason;
+    } finally {
+      client.close();
+    }
+  };
+  assert.match((await attempt(forged.blob))!, /certificate/);
+  assert.match((await attempt(undefined))!, /no certificate/);
+  // Alice's own node was never disturbed.
+  assert.equal((await b.node.call("contacts", {}))[0]!.online, true);
+});
