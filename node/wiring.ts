@@ -127,11 +127,14 @@ export async function wire(
   const restoreGate = await RestoreGate.open(profile.store, me);
   const marks = new DeliveryMarks(profile.store.kv, { clock });
   const anchored = new DeliveryMarks(profile.store.kv, { clock, key: keys.anchored });
-  const directory = new ChatDirectory(me, b.contacts, b.groups);
+  // A device's chats are its person's: direct chat ids are the person's key's with each contact's.
+  const person = device?.person ?? me;
+  const directory = new ChatDirectory(person, b.contacts, b.groups);
   const chats = new ChatService({
     me,
     myName: profile.name,
     signer: b.signer,
+    personOf: (k) => devices.personOf(k),
     log: b.log,
     store: profile.store,
     marks,
@@ -185,7 +188,12 @@ export async function wire(
       }),
   });
   const syncs = new SessionSyncs({
-    me,
+    me: person,
+    ...(device ? { author: me } : {}),
+    devices: {
+      keys: (p) => devices.deviceKeys(p),
+      speaksAt: (p, k, at) => devices.speaksAt(p, k, at),
+    },
     restoreGate,
     log: b.log,
     groups: b.groups,

@@ -57,6 +57,26 @@ Deno.test("bob keeps a session from alice's phone as alice's; the laptop works a
     await phone.waitFor(sessionUp("bob"));
     const bobSees = await b.node.call("contacts", {});
     assert.deepEqual(bobSees.map((c) => [c.name, c.online]), [["alice", true]]);
+
+    // The phone writes in alice's chat with bob, signed by its own key: bob shows it as alice's,
+    // beside the laptop's message, with the phone's fingerprint as its author's.
+    await phone.node.call("send", { chat: "bob", text: "from the phone" });
+    await until(async () => (await b.node.call("read", { chat: "alice" })).length === 2);
+    // (In Lamport order, which the phone counted without the laptop's entries: either first.)
+    const atBob = await b.node.call("read", { chat: "alice" });
+    const byText = new Map(atBob.map((m) => [m.body, m]));
+    assert.equal(byText.get("from the phone")?.author, "alice");
+    assert.equal(byText.get("from the phone")?.authorFingerprint, joined.fingerprint);
+    assert.equal(byText.get("from the laptop")?.author, "alice");
+    assert.equal(byText.get("from the laptop")?.authorFingerprint, a.node.fingerprint);
+    // And bob's answer reaches the phone, in the same chat.
+    await b.node.call("send", { chat: "alice", text: "hi phone" });
+    await until(async () =>
+      (await phone.node.call("read", { chat: "bob" })).some((m) => m.body === "hi phone")
+    );
+    // Bob, a member, also handed the phone what the laptop had written there.
+    const atPhone = await phone.node.call("read", { chat: "bob" });
+    assert.ok(atPhone.some((m) => m.body === "from the laptop"), JSON.stringify(atPhone));
   } finally {
     if (laptopUp) await a.stop();
     await Deno.remove(a.dir, { recursive: true }).catch(() => {});

@@ -84,6 +84,25 @@ export class DeviceSessions {
     return this.#books.get(toHex(person)) ?? emptyDeviceBook(person);
   }
 
+  /** The keys of `person`'s devices this node knows of (certified; revoked ones too, refused by speaksAt). */
+  deviceKeys(person: Uint8Array): Uint8Array[] {
+    return [...this.book(person).devices.values()].map((r) => r.key);
+  }
+
+  /** Whether `key` spoke for `person` at `at` (ms): a valid device certificate then, not revoked by then. */
+  speaksAt(person: Uint8Array, key: Uint8Array, at: number): boolean {
+    return speaksForPerson(this.book(person), key, at);
+  }
+
+  /** The contact whose device `key` is (valid now), if it is one. */
+  personOf(key: Uint8Array): Uint8Array | undefined {
+    const now = this.#d.clock.now();
+    for (const book of this.#books.values()) {
+      if (book.devices.has(toHex(key)) && speaksForPerson(book, key, now)) return book.person;
+    }
+    return undefined;
+  }
+
   /** A session from a key that says it is a device of `personHex`: kept as theirs once its certificate checks out. */
   inbound(rpc: RpcSession, peer: InboundPeer, personHex: string, remote: string): void {
     rpc.onClose(() => peer.close());
