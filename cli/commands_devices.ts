@@ -33,7 +33,9 @@ export function deviceLines(list: readonly DeviceView[]): string[] {
     d.name + (d.self ? " (this device)" : ""),
     d.fingerprint,
     `since ${shortTime(d.certifiedSince)}`,
-    d.validUntil === null
+    d.standing === "revoked"
+      ? "revoked"
+      : d.validUntil === null
       ? "valid forever"
       : `${d.standing === "valid" ? "valid until" : d.standing} ${shortTime(d.validUntil)}${
         d.renewalDue ? " (renewal due)" : ""
@@ -126,6 +128,27 @@ export function addDeviceCommands(program: Command, io: CliIo): void {
         }
         io.out(
           `linked ${e.name ?? "a device"}: ${e.fingerprint}  (compare it with the new device's)\n`,
+        );
+      })
+    );
+
+  device.command("remove")
+    .description(
+      "revoke a device of yours: a revocation signed by your key, handed to your contacts now and" +
+        " as they come online; they refuse the device from then on",
+    )
+    .argument("<name>", "the device's name, as `roj devices` shows it")
+    .addOption(dataOption())
+    .option("--json", "print the device as JSON")
+    .action((name: string, opts: JsonOpts) =>
+      withControl(opts, async (client) => {
+        const d = await client.call("device.remove", { name });
+        io.out(
+          opts.json
+            ? json(d)
+            : `removed ${
+              escapeControl(d.name)
+            } (${d.fingerprint}): your contacts refuse it from now on\n`,
         );
       })
     );

@@ -334,6 +334,7 @@ export async function wire(
     addresses: () => addresses.published(),
     online: (k) => sessions.get(k) !== undefined,
     contacts: () => b.contacts.all(),
+    sessions: () => sessions.all(),
   });
   const devices = await DeviceSessions.open({
     clock,
@@ -399,6 +400,7 @@ export async function wire(
     network.serve(rpc, peer);
     relay.serve(rpc, peer);
     intros?.serve(rpc, peer);
+    devices.serve(rpc, peer);
     if (!o.passive) syncs.serve(rpc, peer);
   });
   sessions.onUp((s) => {
@@ -426,6 +428,7 @@ export async function wire(
     });
   });
   sessions.onUp((s) => intros?.onSession(s.peer));
+  sessions.onUp((s) => linking.onSession(s.rpc));
   sessions.onDown((s) => {
     discovery.trigger(`lost ${s.contact.name}`).catch(() => {});
     // What they had not taken yet waits for them at an anchor we both use.

@@ -16,6 +16,8 @@ import { dialSsh, parseEndpoint } from "../node/transport/mod.ts";
 import { toHex } from "../node/log/mod.ts";
 import type { NodeEvent } from "../node/mod.ts";
 import { tempDir } from "../testing/temp.ts";
+import { cliRun } from "../testing/cli_run.ts";
+import { controlSocketPath, serveControl } from "../node/control/mod.ts";
 
 const sessionUp = (peer: string) => (e: NodeEvent) =>
   e.type === "session" && e.state === "up" && e.peer === peer;
@@ -131,4 +133,62 @@ Deno.test("bob refuses a 'device of alice' whose certificate is not alice's, or 
   assert.match((await attempt(undefined))!, /no certificate/);
   // Alice's own node was never disturbed.
   assert.equal((await b.node.call("contacts", {}))[0]!.online, true);
+});
+
+Deno.test("roj device remove: bob takes alice's revocation and keeps it across a restart; the phone is refused after it", async () => {
+  await using tmp = await tempDir();
+  const a1 = await startTestNode("alice", { host: "127.0.0.2" });
+  const b1 = await startTestNode("bob", { host: "127.0.0.3" });
+  const phoneDir = `${tmp.path}/phone`;
+  let joinedFp: string;
+  try {
+    await befriend(a1, b1);
+    joinedFp = (await joinPerson(phoneDir, (await a1.node.call("device.link", {})).text, {
+      name: "phone",
+    })).fingerprint;
+  } finally {
+    await a1.stop();
+  }
+  const bobDir = b1.dir;
+  try {
+    {
+      await using phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir });
+      await b1.waitFor((e) => e.type === "device" && e.op === "accepted");
+      await phone.waitFor(sessionUp("bob"));
+      // The laptop comes back and removes the phone while bob has it up as alice.
+      const from = b1.events.length;
+      await using a = await startTestNode("alice", { host: "127.0.0.2", dir: a1.dir });
+      const ctl = await serveControl(controlSocketPath(a.dir), a.node);
+      try {
+        const r = await cliRun(["device", "remove", "phone", "--data", a.dir, "--json"]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(JSON.parse(r.stdout).standing, "revoked");
+        const listed = await cliRun(["devices", "--data", a.dir]);
+        assert.match(listed.stdout, /^phone +SHA256:\S+ +since .* +revoked +offline\n$/);
+      } finally {
+        await ctl.close();
+      }
+      const revoked = await b1.waitFor(
+        (e) => e.type === "device" && e.op === "revoked",
+        15_000,
+        from,
+      ) as NodeEvent & { type: "device" };
+      assert.equal(revoked.fingerprint, joinedFp);
+      await a.stop();
+    }
+    // Bob restarts: the revocation is kept, and the phone is refused.
+    await b1.stop();
+    await using b = await startTestNode("bob", { host: "127.0.0.3", dir: bobDir });
+    await using phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir });
+    await phone.node.call("connect", { address: await bobAddress(b) }).catch(() => {});
+    const refused = await b.waitFor(
+      (e) => e.type === "device" && e.op === "refused",
+      15_000,
+    ) as NodeEvent & { type: "device" };
+    assert.match(refused.reason!, /revoked/);
+    assert.ok(!b.events.some(sessionUp("alice")));
+  } finally {
+    await b1.stop();
+    for (const d of [a1.dir, bobDir]) await Deno.remove(d, { recursive: true }).catch(() => {});
+  }
 });

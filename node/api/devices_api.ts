@@ -9,6 +9,8 @@ export const devicesParams = {
   "device.link": z.object({}).strict(),
   /** Your devices: those this node certified, or this device's own certificate. */
   devices: z.object({}).strict(),
+  /** Revoke a device of yours: contacts refuse it from now on. */
+  "device.remove": z.object({ name: z.string().min(1).max(32) }).strict(),
 } as const;
 
 /** A link code made by `device.link`. */
@@ -44,11 +46,12 @@ export interface DeviceView {
  * contact's device came and its certificate checked out: the session is the
  * contact's), "refused" (a link or a contact's device was refused, `reason`
  * says why: wrong_secret, used, expired, name_taken for a link; a sentence
- * for a contact's device).
+ * for a contact's device), "revoked" (a device was removed here, or a
+ * contact's revocation of one of their devices arrived).
  */
 export type DeviceEvent = {
   readonly type: "device";
-  readonly op: "linked" | "accepted" | "refused";
+  readonly op: "linked" | "accepted" | "refused" | "revoked";
   readonly name?: string;
   readonly fingerprint: string;
   readonly reason?: string;
@@ -57,4 +60,5 @@ export type DeviceEvent = {
 export interface DevicesResults {
   "device.link": LinkCodeView;
   devices: DeviceView[];
+  "device.remove": DeviceView;
 }

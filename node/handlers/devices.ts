@@ -3,7 +3,7 @@ import type { LinkService } from "../linking/mod.ts";
 import { RojError } from "../errors.ts";
 import type { Handlers } from "./handlers.ts";
 
-type DeviceMethods = "device.link" | "devices";
+type DeviceMethods = "device.link" | "devices" | "device.remove";
 
 export function devicesHandlers(
   linking: LinkService,
@@ -17,5 +17,6 @@ export function devicesHandlers(
       return linking.link();
     },
     devices: () => linking.devices(),
+    "device.remove": (p) => linking.remove(p.name),
   };
 }

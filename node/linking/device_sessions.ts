@@ -10,7 +10,8 @@
  *
  * The device book per contact is kept in the store (every certificate seen,
  * the one ending last per device), so a restart knows them; revocations go
- * into the same book (devices/device_book.ts), none arrive yet.
+ * into the same book (devices/device_book.ts), from the contact's own
+ * sessions (`device.revoke`), and are kept for good.
  *
  * Not "the same identity on two nodes": a device logs in with its own key,
  * which only its certificate ties to the person; the person key's own node
@@ -20,9 +21,11 @@ import type { Clock } from "../clock/mod.ts";
 import type { ContactBook } from "../contacts/mod.ts";
 import {
   addCertificate,
+  addRevocation,
   checkDeviceCertificate,
   type DeviceBook,
   emptyDeviceBook,
+  parseRevocation,
   speaksForPerson,
 } from "../devices/mod.ts";
 import type { EventBus } from "../events.ts";
@@ -52,6 +55,8 @@ export class DeviceSessions {
   readonly #d: DeviceSessionsDeps;
   /** By the person's key in hex. */
   readonly #books = new Map<string, DeviceBook>();
+  /** The sessions kept for each device (by its key in hex), to close on its revocation. */
+  readonly #live = new Map<string, Set<RpcSession>>();
 
   private constructor(d: DeviceSessionsDeps) {
     this.#d = d;
@@ -66,6 +71,16 @@ export class DeviceSessions {
         s.#take(person, parseCertificate(e.value));
       } catch {
         // A damaged record names no device.
+      }
+    }
+    for await (const e of d.kv.list<Uint8Array>({ prefix: keys.seenRevocations() })) {
+      const person = e.key[2];
+      if (!(person instanceof Uint8Array)) continue;
+      try {
+        const rev = await parseRevocation(e.value, person);
+        s.#books.set(toHex(person), addRevocation(s.book(person), rev));
+      } catch {
+        // A damaged record revokes nothing: the device is refused only by a good one.
       }
     }
     return s;
@@ -103,6 +118,28 @@ export class DeviceSessions {
     return undefined;
   }
 
+  /**
+   * What a contact's session may tell about that contact's devices:
+   * `device.revoke`, the contact's own signed revocation of one of them.
+   */
+  serve(rpc: RpcSession, peer: Uint8Array): void {
+    rpc.handle("device.revoke", async (p) => {
+      const rev = await parseRevocation(decodeB64(p.revocation), peer);
+      const before = this.book(peer);
+      const after = addRevocation(before, rev);
+      if (after === before) return {};
+      this.#books.set(toHex(peer), after);
+      await this.#d.kv.set(keys.seenRevocation(peer, rev.device), decodeB64(p.revocation));
+      const name = this.#d.contacts.get(peer)?.name ?? fingerprint(peer);
+      const fp = fingerprint(rev.device);
+      this.#d.bus.say(`${name} revoked their device ${fp}`);
+      this.#d.bus.emit({ type: "device", op: "revoked", fingerprint: fp });
+      // Sessions it has up end now; new ones are refused (speaksForPerson).
+      for (const s of this.#live.get(toHex(rev.device)) ?? []) s.close("device revoked");
+      return {};
+    });
+  }
+
   /** A session from a key that says it is a device of `personHex`: kept as theirs once its certificate checks out. */
   inbound(rpc: RpcSession, peer: InboundPeer, personHex: string, remote: string): void {
     rpc.onClose(() => peer.close());
@@ -137,6 +174,13 @@ export class DeviceSessions {
       if (rpc.closed) return;
       this.#d.bus.say(`${contact.name}'s device ${cert.keyId} (${fp}) is theirs`);
       this.#d.bus.emit({ type: "device", op: "accepted", name: cert.keyId, fingerprint: fp });
+      const k = toHex(peer.publicKey);
+      const live = this.#live.get(k) ?? new Set();
+      this.#live.set(k, live.add(rpc));
+      rpc.onClose(() => {
+        live.delete(rpc);
+        if (live.size === 0) this.#live.delete(k);
+      });
       this.#d.sessions.serve(rpc, contact.publicKey);
       this.#d.sessions.attach(contact, rpc, "in", {
         remote,

@@ -19,6 +19,7 @@ import type { DeviceView, LinkCodeView } from "../api/mod.ts";
 import type { Clock } from "../clock/mod.ts";
 import {
   addCertificate,
+  addRevocation,
   certifyDevice,
   createLinkCode,
   defaultValidity,
@@ -28,12 +29,20 @@ import {
   LINK_SECRET_BYTES,
   MAX_LINK_CODE_ADDRESSES,
   renewalDueAt,
+  signRevocation,
 } from "../devices/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { type Certificate, fingerprint, parseCertificate, type Signer } from "../identity/mod.ts";
 import type { Contact } from "../contacts/mod.ts";
-import { encodeB64, MAX_LINK_CONTACTS, type ResultOf, type RpcSession } from "../protocol/mod.ts";
+import {
+  DEVICES_FEATURE,
+  encodeB64,
+  MAX_LINK_CONTACTS,
+  peerHas,
+  type ResultOf,
+  type RpcSession,
+} from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
 import {
@@ -61,12 +70,17 @@ export interface LinkServiceDeps {
   online(key: Uint8Array): boolean;
   /** The contacts a new device starts with (not blocked). */
   contacts(): readonly Contact[];
+  /** The live sessions, to hand a revocation to. */
+  sessions(): readonly { readonly rpc: RpcSession }[];
 }
 
 /** A device certified here, as stored. */
 interface OwnDevice {
   readonly certificate: Certificate;
   readonly linkedAt: number;
+  /** The person's signed revocation, once removed, and from when. */
+  readonly revocation?: Uint8Array;
+  readonly revokedFrom?: number;
 }
 
 /** This folder is a device of a person: its person's key and its certificate. */
@@ -95,12 +109,12 @@ export class LinkService {
       s.#codes.set(e.value.id, e.value);
     }
     for await (
-      const e of d.kv.list<{ certificate: Uint8Array; linkedAt: number }>({
-        prefix: keys.ownDevices(),
-      })
+      const e of d.kv.list<
+        { certificate: Uint8Array; linkedAt: number; revocation?: Uint8Array; revokedFrom?: number }
+      >({ prefix: keys.ownDevices() })
     ) {
       const certificate = parseCertificate(e.value.certificate);
-      s.#devices.set(toHex(certificate.publicKey), { certificate, linkedAt: e.value.linkedAt });
+      s.#devices.set(toHex(certificate.publicKey), { ...e.value, certificate });
     }
     return s;
   }
@@ -189,7 +203,8 @@ export class LinkService {
     if (!decision.ok) return refuse(decision.why, LINK_REFUSALS[decision.why]);
     if (bytesEqual(device, this.#d.me)) refuse("person_key", "the person key is not a device");
     const taken = [...this.#devices.values()].find((d) =>
-      d.certificate.keyId === name && !bytesEqual(d.certificate.publicKey, device)
+      d.certificate.keyId === name && !bytesEqual(d.certificate.publicKey, device) &&
+      d.revocation === undefined
     );
     if (taken) {
       refuse("name_taken", `a device named ${name} is linked already; choose another --name`);
@@ -225,6 +240,49 @@ export class LinkService {
     return { certificate: encodeB64(certificate.blob), person: this.#d.name, contacts };
   }
 
+  /**
+   * Revokes the device named `name`: signs the revocation (from now), keeps
+   * it with the device, and hands it to every contact in a session (and to
+   * the others as their sessions come up, `onSession`).
+   * @throws {RojError} refused on a device, not_found for an unknown or removed name
+   */
+  async remove(name: string): Promise<DeviceView> {
+    if (this.#self) {
+      throw new RojError(
+        "refused",
+        "this device does not hold the person key: remove devices from the one that does",
+      );
+    }
+    const own = [...this.#devices.values()].find((d) =>
+      d.certificate.keyId === name && d.revocation === undefined
+    );
+    if (!own) throw new RojError("not_found", `no linked device named ${name}`);
+    const device = own.certificate.publicKey;
+    const from = this.#d.clock.now();
+    const revocation = await signRevocation(this.#d.signer, { device, from, reason: "removed" });
+    const updated: OwnDevice = { ...own, revocation, revokedFrom: from };
+    await this.#d.kv.set(keys.ownDevice(device), { ...updated, certificate: own.certificate.blob });
+    this.#devices.set(toHex(device), updated);
+    const fp = fingerprint(device);
+    this.#d.bus.say(`removed device ${name} (${fp}): contacts refuse it from now on`);
+    this.#d.bus.emit({ type: "device", op: "revoked", name, fingerprint: fp });
+    for (const s of this.#d.sessions()) this.#hand(s.rpc, [revocation]);
+    return this.devices().find((d) => d.fingerprint === fp)!;
+  }
+
+  /** A contact's session came up: hand it every revocation made here. */
+  onSession(rpc: RpcSession): void {
+    const revocations = [...this.#devices.values()].flatMap((d) => d.revocation ?? []);
+    if (revocations.length > 0) this.#hand(rpc, revocations);
+  }
+
+  #hand(rpc: RpcSession, revocations: readonly Uint8Array[]): void {
+    if (!peerHas(rpc.peerHello, DEVICES_FEATURE)) return;
+    for (const r of revocations) {
+      rpc.request("device.revoke", { revocation: encodeB64(r) }).catch(() => {});
+    }
+  }
+
   /** The devices certified here (or this device's own), by name. */
   devices(): DeviceView[] {
     const now = this.#d.clock.now();
@@ -232,6 +290,15 @@ export class LinkService {
     let book = emptyDeviceBook(this.#self?.person ?? this.#d.me);
     for (const c of [...own, ...[...this.#devices.values()].map((d) => d.certificate)]) {
       book = addCertificate(book, c);
+    }
+    for (const d of this.#devices.values()) {
+      if (d.revokedFrom === undefined) continue;
+      book = addRevocation(book, {
+        person: this.#d.me,
+        device: d.certificate.publicKey,
+        from: d.revokedFrom,
+        reason: "removed",
+      });
     }
     const rows = [...book.devices.values()].map((rec): DeviceView => {
       const cert = rec.certificate!;

@@ -56,6 +56,7 @@
  *   | 1       | carrying 1:1 mail     | carry          |                                          |
  *   | 1       | linking devices       | devlink        | device.link                              |
  *   | 1       | hello `cert` field    | devices        |                                          |
+ *   | 1       | removing devices      | (devices)      | device.revoke                            |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes

@@ -237,6 +237,15 @@ export const schemas = {
       })).max(MAX_LINK_CONTACTS),
     }),
   },
+  /**
+   * From a person's node to its contacts (DEVICES_FEATURE): the person's
+   * signed revocation of one of their devices (devices/revocation.ts), kept
+   * for good; the device is refused from then on.
+   */
+  "device.revoke": {
+    params: z.object({ revocation: b64(1368) }),
+    result: z.object({}),
+  },
   /** Dial me back at this address (host must be where you see me) and say whether it worked. */
   "reach.check": {
     params: z.object({ address: z.string().min(1).max(300) }),

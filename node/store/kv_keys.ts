@@ -99,4 +99,8 @@ export const keys = {
   /** A contact's device certificate seen here, by person and device key: the blob (node/linking). */
   seenDevice: (person: Uint8Array, device: Uint8Array) => ["device", "seen", person, device] as const,
   seenDevices: () => ["device", "seen"] as const,
+  /** A contact's signed revocation of one of their devices, by person and device key (node/linking). */
+  seenRevocation: (person: Uint8Array, device: Uint8Array) =>
+    ["device", "revoked", person, device] as const,
+  seenRevocations: () => ["device", "revoked"] as const,
 } as const;
