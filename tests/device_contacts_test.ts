@@ -192,3 +192,38 @@ Deno.test("roj device remove: bob takes alice's revocation and keeps it across a
     for (const d of [a1.dir, bobDir]) await Deno.remove(d, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("an entry a device dates after its certificate ends is refused by the contact", async () => {
+  await using tmp = await tempDir();
+  const a = await startTestNode("alice", { host: "127.0.0.2" });
+  await using b = await startTestNode("bob", { host: "127.0.0.3" });
+  const phoneDir = `${tmp.path}/phone`;
+  try {
+    await befriend(a, b);
+    await joinPerson(phoneDir, (await a.node.call("device.link", {})).text, { name: "phone" });
+  } finally {
+    await a.stop();
+  }
+  try {
+    // The phone's clock runs 100 days ahead: past its 90-day certificate. Bob's is right, so
+    // the certificate is valid for the session, but not at the time the phone puts on its entry.
+    const ahead = 100 * 86_400_000;
+    await using phone = await startTestNode("phone", {
+      host: "127.0.0.4",
+      dir: phoneDir,
+      now: () => Date.now() + ahead,
+    });
+    await b.waitFor((e) => e.type === "device" && e.op === "accepted");
+    await phone.waitFor(sessionUp("bob"));
+    const sent = await phone.node.call("send", { chat: "bob", text: "from the future" });
+    assert.equal(sent.state, "stored", "bob did not take it");
+    // Bob's answer still reaches the phone: only the phone's entry was refused.
+    await b.node.call("send", { chat: "alice", text: "hi" });
+    await until(async () =>
+      (await phone.node.call("read", { chat: "bob" })).some((m) => m.body === "hi")
+    );
+    assert.deepEqual((await b.node.call("read", { chat: "alice" })).map((m) => m.body), ["hi"]);
+  } finally {
+    await Deno.remove(a.dir, { recursive: true }).catch(() => {});
+  }
+});
