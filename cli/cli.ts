@@ -35,10 +35,13 @@ import { appendEvents } from "./events_file.ts";
 import { entryLine, messageLine } from "./format.ts";
 import { addNodeCommands, noteViaNode, readViaNode, tryControl } from "./commands_node.ts";
 import { addGroupCommands } from "./commands_group.ts";
+import { addIdentityCommands } from "./commands_identity.ts";
 import { addVerifyCommands } from "./commands_verify.ts";
 import { addBackupCommands } from "./commands_backup.ts";
 import { addIntroCommands } from "./commands_intro.ts";
 import { addDeviceCommands, joinDevice } from "./commands_devices.ts";
+import { addSearchCommands } from "./commands_search.ts";
+import { addMessageCommands } from "./commands_messages.ts";
 import { type CliIo, stdio } from "./io.ts";
 import { agentOptions, dataOption, parsePositive } from "./options.ts";
 import { parseDuration } from "./duration.ts";
@@ -293,10 +296,13 @@ export function buildCli(io: CliIo = stdio): Command {
 
   addNodeCommands(program, io);
   addGroupCommands(program, io);
+  addIdentityCommands(program, io);
   addVerifyCommands(program, io);
   addBackupCommands(program, io);
   addIntroCommands(program, io);
   addDeviceCommands(program, io);
+  addSearchCommands(program, io);
+  addMessageCommands(program, io);
 
   program.command("export")
     .description(

@@ -8,6 +8,7 @@ import { renderUnicodeCompact } from "uqr";
 import { checkName, isRojError, jsonLine, resolveDataDir, RojError } from "../node/mod.ts";
 import { connectControl, type ControlClient } from "../node/mod.ts";
 import type { MessageView } from "../node/mod.ts";
+import { arrangeChats } from "../node/mod.ts";
 import { parseDuration } from "./duration.ts";
 import {
   chatLines,
@@ -22,6 +23,7 @@ import {
 } from "./format.ts";
 import { type CliIo, onProcessInterrupt } from "./io.ts";
 import { dataOption, parsePositive } from "./options.ts";
+import { parseMessageId } from "./message_id.ts";
 
 /** Most people one invite may admit (the API's bound). */
 export const MAX_INVITE_USES = 100;
@@ -114,6 +116,10 @@ export async function readViaNode(
         io.err(forkLine(event.fork) + "\n");
         return;
       }
+      if (event.type === "typing" && !opts.json) {
+        io.err(`${escapeControl(event.who)} is typing…\n`);
+        return;
+      }
       if (event.type !== "message") return;
       if (early) early.push(event.message);
       else show(event.message);
@@ -179,6 +185,7 @@ export async function sendAndWait(
   chat: string,
   text: string,
   waitMs: number,
+  reply?: string,
 ): Promise<MessageView> {
   let deliveredUpTo = 0;
   let wake: (() => void) | null = null;
@@ -189,7 +196,7 @@ export async function sendAndWait(
       wake?.();
     }).catch(() => {}); // ends when the connection closes
   }
-  const m = await client.call("send", { chat, text });
+  const m = await client.call("send", { chat, text, ...(reply !== undefined ? { reply } : {}) });
   if (m.state !== "stored" || waitMs <= 0 || !await someoneOnline(client, chat)) return m;
   if (deliveredUpTo < m.seq) {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -237,12 +244,17 @@ export function addNodeCommands(program: Command, io: CliIo): void {
     .addOption(dataOption())
     .option("--json", "print the message as JSON")
     .option(
+      "--reply <id>",
+      "answer the message with this id (as `roj read` shows it)",
+      parseMessageId,
+    )
+    .option(
       "--wait <duration>",
       "how long to wait for delivery while the peer is online, e.g. 10s (0: do not wait)",
       (v: string) => v.trim() === "0" ? 0 : parseDuration(v, { min: 1, max: 300 }) * 1000,
       DELIVERY_WAIT_MS,
     )
-    .action((chat: string, text: string, opts: JsonOpts & { wait: number }) => {
+    .action((chat: string, text: string, opts: JsonOpts & { wait: number; reply?: string }) => {
       if (text.trim() === "") {
         throw new RojError(
           "bad_input",
@@ -250,7 +262,7 @@ export function addNodeCommands(program: Command, io: CliIo): void {
         );
       }
       return withControl(opts, async (client) => {
-        const m = await sendAndWait(client, chat, text, opts.wait);
+        const m = await sendAndWait(client, chat, text, opts.wait, opts.reply);
         io.out(opts.json ? json(m) : `${m.state}\n`);
       });
     });
@@ -259,9 +271,10 @@ export function addNodeCommands(program: Command, io: CliIo): void {
     .description("list chats: name, unread messages, the last message")
     .addOption(dataOption())
     .option("--json", "print as a JSON array")
-    .action((opts: JsonOpts) =>
+    .option("--all", "also list archived chats (pinned ones come first either way)")
+    .action((opts: JsonOpts & { all?: boolean }) =>
       withControl(opts, async (client) => {
-        const chats = await client.call("chats", {});
+        const chats = arrangeChats(await client.call("chats", {}), { archived: opts.all ?? false });
         io.out(opts.json ? json(chats) : chatLines(chats).join("\n") + "\n");
       })
     );

@@ -35,6 +35,7 @@ export const EXIT_CODES: Readonly<Record<RojErrorCode, number>> = {
   // Retryable like the two above: the peer or node is there but overloaded.
   busy: EXIT.unreachable,
   refused: EXIT.refused,
+  identity_conflict: EXIT.refused,
   internal: EXIT.internal,
   not_found: EXIT.failed,
   exists: EXIT.failed,

@@ -45,23 +45,52 @@ export function entryLine(e: Entry, author: string): string {
 }
 
 /**
- * The marker shown after the author of an own message: ✓ delivered, → held
- * at an anchor for them (1:1 mail), · stored.
+ * The marker shown after the author of an own message: ✓✓ read, ✓ delivered,
+ * → held at an anchor for them (1:1 mail), · stored.
  */
 export function stateMarker(m: Pick<MessageView, "mine" | "state" | "chat">): string {
   if (!m.mine || m.chat === "notes") return "";
-  return m.state === "delivered" ? "✓" : m.state === "at-anchor" ? "→" : "·";
+  return m.state === "read"
+    ? "✓✓"
+    : m.state === "delivered"
+    ? "✓"
+    : m.state === "at-anchor"
+    ? "→"
+    : "·";
+}
+
+/** Digits of a message's id that `roj read` shows (edit, delete, react and --reply take them). */
+export const SHOWN_ID_DIGITS = 8;
+
+/**
+ * What a message shows beyond its text: what it replies to, "(edited)",
+ * "(deleted for everyone)", its reactions.
+ */
+function decorated(m: MessageView): string {
+  if (m.deleted) return "(deleted for everyone)";
+  const reply = m.replyTo
+    ? `[↳ ${m.replyTo.id.slice(0, SHOWN_ID_DIGITS)}${
+      m.replyTo.author !== undefined
+        ? ` ${escapeControl(m.replyTo.author)}: ${preview(m.replyTo.body ?? "", 30)}`
+        : ""
+    }] `
+    : "";
+  const reactions = m.reactions?.length
+    ? `  [${m.reactions.map((r) => `${escapeControl(r.emoji)} ${r.authors.length}`).join(" ")}]`
+    : "";
+  return `${reply}${bodyText(m.body)}${m.edited ? " (edited)" : ""}${reactions}`;
 }
 
 /**
- * One message as "time  author[ marker]  body": the same columns as entryLine,
- * so `cut`/`split("  ")` work on either.
+ * One message as "time id  author[ marker]  body": the same columns as
+ * entryLine (the short id is in the time column), so `cut`/`split("  ")`
+ * work on either.
  */
 export function messageLine(m: MessageView): string {
   const marker = stateMarker(m);
-  return `${shortTime(m.ts)}  ${escapeControl(m.author)}${marker ? ` ${marker}` : ""}  ${
-    bodyText(m.body)
-  }`;
+  return `${shortTime(m.ts)} ${m.id.slice(0, SHOWN_ID_DIGITS)}  ${escapeControl(m.author)}${
+    marker ? ` ${marker}` : ""
+  }  ${decorated(m)}`;
 }
 
 /**
@@ -161,10 +190,21 @@ export function progressText(c: CatchUpView): string {
   } of ${c.total.toLocaleString("en")} entries (${pct}%)`;
 }
 
+/** The identity guard's state in one line (`roj status`, `roj identity status`), or null: nothing to say. */
+export function identityText(v: StatusView["identity"]): string | null {
+  if (v?.conflict) return escapeControl(v.conflict.message);
+  if (v && v.rebasing.length > 0) {
+    return `re-basing ${v.rebasing.map(escapeControl).join(", ")}: waiting for the contact's copy`;
+  }
+  return null;
+}
+
 /** `roj status`. */
 export function statusLines(s: StatusView): string[] {
+  const identity = identityText(s.identity);
   return [
     `${escapeControl(s.name)} ${s.fingerprint}`,
+    ...(identity ? [`identity: ${identity}`] : []),
     ...table([
       ["data:", s.dataDir],
       ["listening:", s.listen.length ? s.listen.join(", ") : "(not listening)"],

@@ -2,6 +2,7 @@
 /** The list of chats with unread counts and the last message; kept current over SSE. */
 import { useEffect, useState } from "preact/hooks";
 import type { ChatView } from "../node/api/mod.ts";
+import { arrangeChats } from "../node/api/chat_order.ts";
 import { callApi } from "./_api.ts";
 import { type LiveState, onEvents } from "./_events.ts";
 import { LiveNote } from "./_live.tsx";
@@ -9,6 +10,8 @@ import { clip, formatTime, isoTime } from "./_format.ts";
 
 export interface ChatListProps {
   chats: ChatView[];
+  /** Show the archived chats (only them and the rest, pinned first). @default false */
+  archived?: boolean;
 }
 
 /** Newest activity first; chats without messages after, by name. */
@@ -19,7 +22,8 @@ export function sortChats(chats: ChatView[]): ChatView[] {
 }
 
 export function ChatList(props: ChatListProps) {
-  const [chats, setChats] = useState(() => sortChats(props.chats));
+  const arrange = (c: ChatView[]) => arrangeChats(sortChats(c), { archived: !!props.archived });
+  const [chats, setChats] = useState(() => arrange(props.chats));
   const [live, setLive] = useState<LiveState | null>(null);
 
   useEffect(() => {
@@ -27,7 +31,7 @@ export function ChatList(props: ChatListProps) {
     const refresh = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        callApi<ChatView[]>("chats").then((c) => setChats(sortChats(c))).catch(() => {});
+        callApi<ChatView[]>("chats").then((c) => setChats(arrange(c))).catch(() => {});
       }, 150);
     };
     const off = onEvents({
@@ -78,10 +82,35 @@ export function ChatList(props: ChatListProps) {
                       : "no messages yet"}
                   </span>
                 </a>
+                <ChatSettings chat={c} />
               </li>
             ))}
           </ul>
         )}
     </>
+  );
+}
+
+/** Mute, pin, archive (and back): plain forms, so they work without JavaScript too. */
+function ChatSettings({ chat: c }: { chat: ChatView }) {
+  const p = c.prefs;
+  if (!p) return null;
+  const button = (set: string, label: string) => (
+    <button type="submit" name="set" value={set} class="link" aria-label={`${label} ${c.name}`}>
+      {label}
+    </button>
+  );
+  return (
+    <form
+      class="chat-settings"
+      method="post"
+      action={`/chats/${encodeURIComponent(c.name)}/settings`}
+    >
+      {p.muted && <span class="muted" data-muted>muted ·</span>}
+      {p.pinned && <span class="muted" data-pinned>pinned ·</span>}
+      {p.muted ? button("unmute", "Unmute") : button("mute", "Mute")}
+      {p.pinned ? button("unpin", "Unpin") : button("pin", "Pin")}
+      {p.archived ? button("unarchive", "Unarchive") : button("archive", "Archive")}
+    </form>
   );
 }

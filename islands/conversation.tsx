@@ -11,6 +11,7 @@ import { callApi } from "./_api.ts";
 import { type LiveState, onEvents } from "./_events.ts";
 import { LiveNote } from "./_live.tsx";
 import { formatTime, isoTime } from "./_format.ts";
+import { MessageActions, MessageBody, useTyping } from "./message_parts.tsx";
 
 export interface ConversationProps {
   chat: string;
@@ -33,7 +34,7 @@ export function mergeMessages(list: MessageView[], incoming: MessageView[]): Mes
   let appended = false;
   for (const m of incoming) {
     const old = byKey.get(keyOf(m));
-    // A state already seen is never taken back by an older copy (stored < at-anchor < delivered).
+    // A state already seen is never taken back by an older copy (stored < at-anchor < delivered < read).
     byKey.set(keyOf(m), old && rank(old) > rank(m) ? { ...m, state: old.state } : m);
     if (!old) appended = true;
   }
@@ -46,6 +47,7 @@ const RANK: Record<MessageView["state"], number> = {
   stored: 1,
   "at-anchor": 2,
   delivered: 3,
+  read: 4,
 };
 const rank = (m: MessageView) => RANK[m.state];
 
@@ -58,6 +60,9 @@ function raise(list: MessageView[], seq: number, state: MessageView["state"]): M
 
 function stateLabel(m: MessageView): { text: string; title: string } | null {
   if (!m.mine || m.state === "received") return null;
+  if (m.state === "read") {
+    return { text: "✓✓ read", title: "they have read it (their read receipt says so)" };
+  }
   if (m.state === "delivered") return { text: "✓ delivered", title: "their node has it" };
   if (m.state === "at-anchor") {
     return {
@@ -76,6 +81,8 @@ export function Conversation(props: ConversationProps) {
   const [live, setLive] = useState<LiveState | null>(null);
   const endRef = useRef<HTMLLIElement>(null);
   const chat = props.chat;
+  const typing = useTyping(chat);
+  const showView = (v: MessageView) => setMessages((list) => mergeMessages(list, [v]));
 
   useEffect(() => {
     const resync = () => {
@@ -91,6 +98,10 @@ export function Conversation(props: ConversationProps) {
             // Seen while open: mark the chat read.
             callApi("read", { chat, last: 1 }).catch(() => {});
           }
+        } else if (e.type === "read" && e.chat === chat) {
+          setMessages((list) => raise(list, e.seq, "read"));
+        } else if (e.type === "typing" && e.chat === chat) {
+          typing.seen(e.who);
         } else if (e.type === "delivered" && e.chat === chat) {
           setMessages((list) => raise(list, e.seq, "delivered"));
         } else if (e.type === "direct-mail" && e.op === "deposited" && e.chat === chat) {
@@ -149,10 +160,12 @@ export function Conversation(props: ConversationProps) {
             return (
               <li
                 key={keyOf(m)}
+                id={`m-${m.hash.slice(0, 16)}`}
                 {...(i === messages.length - 1 ? { ref: endRef } : {})}
                 class={m.mine ? "msg mine" : "msg"}
                 data-seq={m.seq}
                 data-state={m.state}
+                data-id={m.id}
               >
                 <p class="meta">
                   <span class="author">{m.mine ? "you" : m.author}</span>{" "}
@@ -164,12 +177,16 @@ export function Conversation(props: ConversationProps) {
                     </>
                   )}
                 </p>
-                <p class="body">{m.body}</p>
+                <MessageBody m={m} />
+                <MessageActions m={m} chat={chat} onView={showView} onError={setError} />
               </li>
             );
           })}
         </ol>
       </div>
+      <p class="typing muted" aria-live="polite" data-typing={typing.who ?? undefined}>
+        {typing.who ? `${typing.who} is typing…` : ""}
+      </p>
       <form
         class="composer"
         method="post"
@@ -189,7 +206,10 @@ export function Conversation(props: ConversationProps) {
           value={draft}
           aria-describedby="text-hint"
           aria-invalid={error ? "true" : undefined}
-          onInput={(e) => setDraft((e.currentTarget as HTMLTextAreaElement).value)}
+          onInput={(e) => {
+            setDraft((e.currentTarget as HTMLTextAreaElement).value);
+            if (props.kind === "direct") typing.typed();
+          }}
           onKeyDown={(e) => {
             if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
               e.preventDefault();

@@ -8,6 +8,7 @@ import { ChatList } from "./chat_list.tsx";
 import { Conversation } from "./conversation.tsx";
 import { CopyButton } from "./copy_button.tsx";
 import { HiveMap } from "./hive_map.tsx";
+import { Notifier } from "./notifier.tsx";
 
 // deno-lint-ignore no-explicit-any
 export const islands: Record<string, ComponentType<any>> = {
@@ -16,4 +17,5 @@ export const islands: Record<string, ComponentType<any>> = {
   Conversation,
   CopyButton,
   HiveMap,
+  Notifier,
 };

@@ -29,6 +29,12 @@ export const ROJ_ERROR_CODES = [
   "no_node",
   "unreachable",
   "refused",
+  /**
+   * This node's identity also writes on another node (a copied data folder or
+   * key), and this node's entries were not the ones its contacts took: it
+   * writes nothing until `roj identity resolve` (node/identity_guard).
+   */
+  "identity_conflict",
   "timeout",
   "protocol",
   "busy",

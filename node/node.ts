@@ -168,6 +168,7 @@ export class RojNode implements NodeApi {
     this.#s.anchorMailbox?.startSweeping();
     this.#s.intros?.start();
     this.#s.carryMailbox?.startSweeping();
+    if (!this.#o.passive) this.#s.search.start();
     if (this.#o.passive) {
       this.#s.bus.say(
         `passive anchor: ${this.contacts.all().length} members, ${this.#s.discovery.sealed.size} sealed records held`,
@@ -211,6 +212,7 @@ export class RojNode implements NodeApi {
     s.addresses.close();
     s.relay.close();
     s.intros?.close();
+    s.search.close();
     await s.network.close(() => s.sessions.close());
     // Let pending commits settle before closing the store: real time, whatever the node's clock.
     await delay(systemClock, 10);

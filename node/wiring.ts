@@ -10,6 +10,7 @@ import {
   ChatDirectory,
   ChatService,
   GroupService,
+  Receipts,
   RestoreGate,
   SessionSyncs,
   sftpViewFor,
@@ -22,6 +23,8 @@ import {
 } from "./contacts/mod.ts";
 import { Discovery, pairwise } from "./discovery/mod.ts";
 import { isRojError } from "./errors.ts";
+import { IdentityGuard, TWIN_WINDOW_MS } from "./identity_guard/mod.ts";
+import { directChatId } from "./log/mod.ts";
 import { EventBus } from "./events.ts";
 import type { GroupBook } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
@@ -67,6 +70,8 @@ import {
 import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
 import { keys } from "./store/mod.ts";
+import { ChatPrefs } from "./prefs/mod.ts";
+import { SearchService } from "./search/mod.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
 import { contactView } from "./views/mod.ts";
 
@@ -108,6 +113,8 @@ export interface Services {
   readonly handlers: Handlers;
   readonly intros: IntroService | undefined;
   readonly linking: LinkService;
+  /** Full-text search over the chats (rebuilt at start). */
+  readonly search: SearchService;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -145,7 +152,27 @@ export async function wire(
     bus,
     restoreGate,
   });
-  b.log.onFork = (fork) => chats.forkSeen(fork);
+  const identity = await IdentityGuard.open({
+    me,
+    signer: b.signer,
+    log: b.log,
+    store: profile.store,
+    clock,
+    bus,
+    chatName: (id) => directory.byId(id)?.name ?? id,
+    // Both sides sync the chat afresh on a new session: the contact learns we hold none of ours.
+    resync: (id) =>
+      sessions.all().find((s) => directChatId(me, s.peer) === id)?.rpc.close("identity re-based"),
+    evidence: (id, seq) => syncs.evidence(id, seq).catch(() => {}),
+    written: (id) => {
+      const s = sessions.all().find((x) => directChatId(me, x.peer) === id);
+      if (s) pushDirect(id, s.peer);
+    },
+  });
+  b.log.onFork = (fork) => {
+    chats.forkSeen(fork);
+    identity.forkSeen(fork, directory.byId(fork.chat)?.name ?? "a contact");
+  };
   const progress = new CatchUpProgress(bus, clock, b.log, (id) => directory.byId(id)?.name);
   // The network, relay, cascade and group service are built below; closures reach them later.
   const addresses = new OwnAddresses({
@@ -203,6 +230,8 @@ export async function wire(
     chats,
     progress,
     bus,
+    clock,
+    ownChain: identity,
     sessions: () => sessions.all(),
   });
   const mailbox = new GroupMailbox({
@@ -263,7 +292,22 @@ export async function wire(
     syncs.pushDirect(chat, sessions.get(peer));
     directMail.written(peer);
   };
-  chats.outlets = { pushDirect, groupWritten: (id) => groupService.reconcile(id) };
+  const receipts = await Receipts.open({
+    me,
+    store: profile.store,
+    clock,
+    bus,
+    contacts: b.contacts,
+    groups: b.groups,
+    directory,
+    session: (peer) => sessions.get(peer),
+  });
+  chats.outlets = {
+    pushDirect,
+    groupWritten: (id) => groupService.reconcile(id),
+    readDirect: (peer, seq) => receipts.read(peer, seq).catch(() => {}),
+    readUpTo: (chat, peer) => receipts.readUpTo(chat, peer),
+  };
   syncs.arrivals = {
     stored: (id, entries) => groupService.stored(id, entries),
     adopt: (id, name, raws, how) => groupService.adopt(id, name, raws, how),
@@ -345,8 +389,9 @@ export async function wire(
   });
   const network: Network = new Network(o, parts, {
     authorize: (u, k) =>
-      inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits()) ||
-      devices.authorize(u),
+      devices.mayLogIn(u, k) &&
+      (inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits()) ||
+        devices.authorize(u)),
     inbound: (peer, pipe) =>
       sessions.inbound(peer, pipe, {
         lan: (key, host) => network.lanHeardAt(key, host),
@@ -402,9 +447,17 @@ export async function wire(
     intros?.serve(rpc, peer);
     devices.serve(rpc, peer);
     if (!o.passive) syncs.serve(rpc, peer);
+    // The peer holds a live session of our key from another node: told; refused, we wait before dialling again.
+    rpc.handle("identity.elsewhere", (p) => {
+      identity.elsewhere(b.contacts.get(peer)?.name ?? fingerprint(peer), p.kept);
+      if (!p.kept) sessions.holdOff(peer, clock.now() + TWIN_WINDOW_MS);
+      return {};
+    });
+    if (!o.passive) receipts.serve(rpc, peer);
   });
   sessions.onUp((s) => {
     if (!o.passive && !s.anchor) syncs.up(s, s.contact.name);
+    if (!o.passive) receipts.up(s);
     addresses.noteSeenAs(s.rpc, s.peer);
     discovery.onSession({ peer: s.peer, rpc: s.rpc, anchor: s.anchor }).catch(() => {});
     if (s.anchor && !o.passive && peerHas(s.rpc.peerHello, MAILBOX_FEATURE)) {
@@ -434,7 +487,21 @@ export async function wire(
     // What they had not taken yet waits for them at an anchor we both use.
     if (!s.anchor && !o.passive) directMail.written(s.peer);
   });
+  const search = new SearchService({
+    bus,
+    clock,
+    directory,
+    async *messages(chat, batch) {
+      const entries = await b.log.read(chat.id);
+      for (let i = 0; i < entries.length; i += batch) {
+        yield await chats.views(chat, entries.slice(i, i + batch));
+      }
+    },
+    countNewer: (chat, lamport) => b.log.countNewer(chat, lamport),
+  });
   const handlers = createHandlers({
+    search,
+    prefs: await ChatPrefs.open(profile.store),
     me,
     verifications,
     passive: o.passive,
@@ -443,6 +510,7 @@ export async function wire(
     contacts: b.contacts,
     directory,
     chats,
+    receipts,
     groups: groupService,
     sessions,
     invites: inviteFlow,
@@ -469,8 +537,10 @@ export async function wire(
         carryMailbox,
         punch: network.puncher,
         portMap: network.portMap,
+        identity: o.passive ? undefined : identity.view(),
         agent: profile.agent,
       }),
+    identity,
   });
   return {
     bus,
@@ -494,5 +564,6 @@ export async function wire(
     handlers,
     intros,
     linking,
+    search,
   };
 }

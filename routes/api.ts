@@ -43,16 +43,33 @@ export async function callNode(api: NodeApi, method: unknown, params: unknown): 
   return await call(parsed.method, parsed.params as Params<CallMethod>);
 }
 
-const STATUS: Partial<Record<RojErrorCode, ContentfulStatusCode>> = {
+/** The HTTP status of each error code; the compiler checks that every code has one. */
+const STATUS: Readonly<Record<RojErrorCode, ContentfulStatusCode>> = {
+  usage: 400,
   bad_input: 400,
   key_malformed: 400,
+  key_passphrase_required: 400,
+  key_bad_passphrase: 400,
+  key_unsupported: 400,
   bad_signature: 400,
+  wrong_chat: 400,
+  unknown_method: 400,
+  refused: 403,
   not_found: 404,
   exists: 409,
-  refused: 403,
+  identity_conflict: 409,
+  seq_gap: 409,
+  prev_mismatch: 409,
+  equivocation: 409,
+  store_corrupt: 500,
+  seal_failed: 500,
+  internal: 500,
+  protocol: 502,
   no_node: 503,
   unreachable: 503,
   busy: 503,
+  // The node's key is in an ssh-agent that is gone: it cannot sign until the agent is back.
+  agent_unavailable: 503,
   timeout: 504,
 };
 
@@ -64,7 +81,7 @@ export function apiError(
 ): { status: ContentfulStatusCode; body: { error: { code: string; message: string } } } {
   if (isRojError(err)) {
     return {
-      status: STATUS[err.code] ?? 500,
+      status: STATUS[err.code],
       body: { error: { code: err.code, message: err.message } },
     };
   }

@@ -14,12 +14,15 @@ import { forms, readForm } from "./forms.ts";
 import { html, Layout } from "./layout.tsx";
 import { anchorPages } from "./pages/anchor.tsx";
 import { chatPages } from "./pages/chats.tsx";
+import { messageActionPages } from "./pages/message_actions.tsx";
 import { groupPages } from "./pages/groups.tsx";
 import { contactPages } from "./pages/contacts.tsx";
 import { hivePages } from "./pages/hive.tsx";
 import { identityPages } from "./pages/identity.tsx";
 import { verifyPages } from "./pages/verify.tsx";
 import { introductionPages } from "./pages/introductions.tsx";
+import { searchPages } from "./pages/search.tsx";
+import { settingsPages } from "./pages/settings.tsx";
 import { TokenPage } from "./pages/token.tsx";
 import {
   checkHost,
@@ -110,10 +113,13 @@ export function buildApp(parts: AppParts): Hono {
       identityPages,
       anchorPages,
       introductionPages,
+      searchPages,
+      settingsPages,
     ]
   ) {
     app.route("/", pages(ctx));
   }
+  app.route("/", messageActionPages(ctx));
 
   // Open paths (/static/…) end here too: a visitor without a session learns nothing of the node.
   app.notFound(async (c) => {

@@ -56,6 +56,14 @@ export const forms = {
       .max(300, "An address has at most 300 characters."),
   }).strict(),
   leave: z.object({}).strict(),
+  chatSetting: z.object({
+    set: z.enum(["mute", "unmute", "pin", "unpin", "archive", "unarchive"], {
+      error: "Say which setting to change.",
+    }),
+  }).strict(),
+  notifications: z.object({
+    notifyPreview: z.enum(["full", "hidden"], { error: "Say what a notification shows." }),
+  }).strict(),
   login: z.object({ token: z.string().max(2048, "That is far too long for a token.") }).strict(),
 } as const;
 

@@ -5,8 +5,10 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { StatusView } from "../node/mod.ts";
 import { islands } from "../islands/registry.ts";
+import { Notifier } from "../islands/notifier.tsx";
+import { SearchBox } from "./search_box.tsx";
 
-export type Section = "chats" | "anchor" | "contacts" | "hive" | "identity";
+export type Section = "chats" | "anchor" | "contacts" | "hive" | "identity" | "settings";
 
 const SECTIONS: { key: Section; href: string; label: string; passive: boolean | null }[] = [
   { key: "chats", href: "/chats", label: "Chats", passive: false },
@@ -14,6 +16,7 @@ const SECTIONS: { key: Section; href: string; label: string; passive: boolean | 
   { key: "contacts", href: "/contacts", label: "Contacts", passive: null },
   { key: "hive", href: "/hive", label: "Hive", passive: null },
   { key: "identity", href: "/identity", label: "Identity", passive: null },
+  { key: "settings", href: "/settings", label: "Settings", passive: false },
 ];
 
 export interface LayoutProps {
@@ -71,9 +74,20 @@ export function Layout(props: LayoutProps) {
                 </ul>
               </nav>
             )}
+            {status && !status.passive && (
+              <>
+                <SearchBox />
+                <Island component={Notifier} props={{ ask: false }} />
+              </>
+            )}
           </div>
         </header>
         <main id="main" tabIndex={-1}>
+          {status?.identity?.conflict && (
+            <p class="error" role="alert" data-identity-conflict={status.identity.conflict.role}>
+              {status.identity.conflict.message}
+            </p>
+          )}
           {props.notice && <p class="notice" role="status">{props.notice}</p>}
           {props.error && <p class="error" role="alert">{props.error}</p>}
           {props.children}

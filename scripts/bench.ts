@@ -1,6 +1,6 @@
 /**
  * `deno task bench [section…]`: every benchmark, as tables of medians with the
- * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat.
+ * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat, search.
  */
 import { printTable, type Row } from "./bench/_measure.ts";
 import { benchCascade } from "./bench/cascade_bench.ts";
@@ -9,6 +9,7 @@ import { benchGroup } from "./bench/group_bench.ts";
 import { benchLog } from "./bench/log_bench.ts";
 import { benchNat } from "./bench/nat_bench.ts";
 import { benchRelay } from "./bench/relay_bench.ts";
+import { benchSearch } from "./bench/search_bench.ts";
 
 const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
   log: { title: "Log: sign, verify, append, merge (5 runs, medians)", run: benchLog },
@@ -34,6 +35,10 @@ const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
   nat: {
     title: "NAT: 1:1 delivery over a punched path (SSH inside QUIC) against direct, over loopback",
     run: benchNat,
+  },
+  search: {
+    title: "Search: queries over 100,000 messages, index build, rebuild at start",
+    run: benchSearch,
   },
 };
 

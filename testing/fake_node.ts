@@ -176,6 +176,7 @@ export class FakeNode implements NodeApi {
       body,
       state,
       hash: `hash-${chat}-${list.length + 1}`,
+      id: (list.length + 1).toString(16).padStart(12, "0"),
     };
     list.push(m);
     this.emit({ type: "message", message: m });

@@ -32,16 +32,7 @@ export async function tempStore(): Promise<TempStore> {
 }
 
 /** A small seeded PRNG (mulberry32) so randomised tests can be replayed from the printed seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from "../node/clock/mod.ts";
 
 /** The seed from $ROJ_SEED, else a fresh one; printed so a failure can be replayed. */
 export function testSeed(label: string): number {

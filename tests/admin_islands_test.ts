@@ -18,6 +18,7 @@ const msg = (seq: number, lamport: number, extra: Partial<MessageView> = {}): Me
   body: `m${seq}`,
   state: "received",
   hash: `h${seq}`,
+  id: `h${seq}`,
   ...extra,
 });
 

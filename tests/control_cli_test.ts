@@ -108,7 +108,8 @@ const message = (over: Partial<MessageView>): MessageView => ({
   type: "msg",
   body: "hello",
   state: "stored",
-  hash: "h",
+  hash: "1a2b3c4d5e6f",
+  id: "1a2b3c4d5e6f",
   ...over,
 });
 
@@ -236,14 +237,33 @@ Deno.test("parseDuration: units, bounds, bad text", () => {
 Deno.test("format: message lines, state markers, escaping", () => {
   const t = shortTime(new Date(2024, 4, 1, 9, 5).getTime());
   assert.equal(t, "2024-05-01 09:05");
-  assert.equal(messageLine(message({})), `${t}  alice ·  hello`);
-  assert.equal(messageLine(message({ state: "delivered" })), `${t}  alice ✓  hello`);
-  assert.equal(messageLine(message({ state: "at-anchor" })), `${t}  alice →  hello`);
+  const id = "1a2b3c4d"; // the short id, in the time column
+  assert.equal(messageLine(message({})), `${t} ${id}  alice ·  hello`);
+  assert.equal(messageLine(message({ state: "delivered" })), `${t} ${id}  alice ✓  hello`);
+  assert.equal(messageLine(message({ state: "at-anchor" })), `${t} ${id}  alice →  hello`);
+  assert.equal(messageLine(message({ state: "read" })), `${t} ${id}  alice ✓✓  hello`);
   assert.equal(
     messageLine(message({ mine: false, author: "bob", state: "received", body: "a\nb" })),
-    `${t}  bob  a\n    b`,
+    `${t} ${id}  bob  a\n    b`,
   );
-  assert.equal(messageLine(message({ chat: "notes" })), `${t}  alice  hello`, "no marker on notes");
+  assert.equal(
+    messageLine(message({ chat: "notes" })),
+    `${t} ${id}  alice  hello`,
+    "no marker on notes",
+  );
+  assert.equal(
+    messageLine(message({
+      edited: true,
+      history: [{ body: "helo", ts: 0 }],
+      replyTo: { id: "99aa88bb77cc", author: "bob", body: "hi\nthere" },
+      reactions: [{ emoji: "👍", authors: ["bob", "carol"], mine: false }],
+    })),
+    `${t} ${id}  alice ·  [↳ 99aa88bb bob: hi there] hello (edited)  [👍 2]`,
+  );
+  assert.equal(
+    messageLine(message({ deleted: true, body: "" })),
+    `${t} ${id}  alice ·  (deleted for everyone)`,
+  );
   // Same columns as the direct read: the body is everything after the second "  ".
   assert.equal(messageLine(message({ body: "x  y" })).split("  ").slice(2).join("  "), "x  y");
   assert.equal(escapeControl("a\u001b[2Jb\u009bc\u202ed\te"), "a\\x1b[2Jb\\x9bc\\u202ed\te");
@@ -512,9 +532,9 @@ Deno.test("exit statuses: every error code has its documented one", () => {
   assert.deepEqual(by(2), ["bad_input", "usage"]);
   assert.deepEqual(by(3), ["no_node"]);
   assert.deepEqual(by(4), ["busy", "timeout", "unreachable"]);
-  assert.deepEqual(by(5), ["agent_unavailable", "refused"]);
+  assert.deepEqual(by(5), ["agent_unavailable", "identity_conflict", "refused"]);
   assert.deepEqual(by(70), ["internal"]);
-  assert.equal(by(1).length, ROJ_ERROR_CODES.length - 9, "every other code is 1");
+  assert.equal(by(1).length, ROJ_ERROR_CODES.length - 10, "every other code is 1");
 });
 
 Deno.test("a node's refusal: the code in the line, its exit status, --json on stdout", async () => {

@@ -74,12 +74,18 @@ Deno.test("control + CLI with real nodes: invite, add, send, delivered, follow",
     assert.equal(await follow, 0);
 
     await until(
-      async () => (await alice.node.call("read", { chat: "bob" }))[0]?.state === "delivered",
+      async () =>
+        ["delivered", "read"].includes(
+          (await alice.node.call("read", { chat: "bob" }))[0]?.state ?? "",
+        ),
       5000,
       "delivery",
     );
     const read = await cli(["read", "bob", "--data", alice.dir]);
-    assert.match(read.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d {2}alice ✓ {2}hello bob\n$/);
+    assert.match(
+      read.stdout,
+      /^\d{4}-\d\d-\d\d \d\d:\d\d [0-9a-f]{8} {2}alice ✓✓? {2}hello bob\n$/,
+    );
 
     const chats = await cli(["chats", "--data", bob.dir]);
     assert.equal(chats.code, 0, chats.stderr);

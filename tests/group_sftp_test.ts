@@ -1,29 +1,10 @@
 /** Group members read and append to their groups with plain OpenSSH `sftp` against a real node. */
 import assert from "node:assert/strict";
+import { sftp } from "../testing/sftp.ts";
 import { befriend, startTestNode, until } from "../testing/nodes.ts";
 import { createEntry, type Entry, entryToJson, toHex } from "../node/log/mod.ts";
 import { encryptGroupMessage, writeEpoch } from "../node/groups/mod.ts";
 import type { RojNode } from "../node/mod.ts";
-
-async function sftp(keyFile: string, node: RojNode, script: string, cwd: string) {
-  const out = await new Deno.Command("sftp", {
-    args: [
-      ...["-b", "-", "-P", String(node.address!.port), "-i", keyFile],
-      ...["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"],
-      ...["-o", "BatchMode=yes", "-o", "LogLevel=ERROR", `roj@${node.address!.host}`],
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    cwd,
-  }).spawn();
-  const w = out.stdin.getWriter();
-  await w.write(new TextEncoder().encode(script));
-  await w.close();
-  const res = await out.output();
-  const dec = new TextDecoder();
-  return { code: res.code, stdout: dec.decode(res.stdout), stderr: dec.decode(res.stderr) };
-}
 
 /** An export line by `author` extending its chain in `on`'s copy of the group, with `body`. */
 async function lineBy(
@@ -141,6 +122,18 @@ Deno.test("OpenSSH sftp: a member reads its group decrypted and appends messages
       0,
     );
     assert.equal(await count(), before);
+
+    // A reaction bob signed and encrypted like a message: taken, and folded onto its target.
+    const welcome = (await a.node.call("read", { chat: "climbers" }))
+      .find((m) => m.body === "welcome bob")!;
+    const react = JSON.stringify({ to: welcome.hash, emoji: "👍" });
+    const reaction = await lineBy(a.node, id, b.node, "react", await sealedText(b.node, id, react));
+    await Deno.writeTextFile(`${work}/g.log`, base + reaction + "\n");
+    const took = await sftp(bobKey, a.node, "put -a g.log /chats/climbers.log\n", work);
+    assert.equal(took.code, 0, took.stderr);
+    const after = (await a.node.call("read", { chat: "climbers" }))
+      .find((m) => m.hash === welcome.hash)!;
+    assert.deepEqual(after.reactions, [{ emoji: "👍", authors: ["bob"], mine: false }]);
   } finally {
     await Deno.remove(work, { recursive: true });
   }

@@ -198,7 +198,7 @@ portmapTest(
       assert.ok(Date.now() - status!.renewedAt! < 5 * 60_000, "mapped a moment ago");
       assert.match(
         await statusLine(alice),
-        /^port mapping: {2}UPnP-IGD 11\.99\.0\.2:7022 \(TCP, UDP\) -> 192\.168\.50\.2:7022, gateway 192\.168\.50\.1, renewed (just now|\d min ago), lease 1 h$/,
+        /^port mapping: +UPnP-IGD 11\.99\.0\.2:7022 \(TCP, UDP\) -> 192\.168\.50\.2:7022, gateway 192\.168\.50\.1, renewed (just now|\d min ago), lease 1 h$/,
       );
       // Stopping removes both mappings from the router, UDP (QUIC) as well as TCP.
       await alice.stop();
@@ -230,7 +230,7 @@ portmapTest(
       assert.ok(!alice.events().some((e) => e.type === "port-map"), "alice asked for a mapping");
       assert.notEqual((await peerOf(friend, "alice"))?.state, "connected");
       assert.deepEqual(await portMapOf(alice), { state: "off", reason: "--no-upnp" });
-      assert.equal(await statusLine(alice), "port mapping:  off (--no-upnp)");
+      assert.match(await statusLine(alice), /^port mapping: +off \(--no-upnp\)$/);
     } catch (err) {
       for (const p of [alice, friend]) console.log(p.output());
       throw err;

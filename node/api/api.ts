@@ -8,13 +8,19 @@ import { RojError } from "../errors.ts";
 import type { DirectMailEvent } from "./direct_mail_events.ts";
 import type { NatEvent } from "./nat_events.ts";
 import type { AgentEvent, AgentView } from "./agent_view.ts";
+import type { ForkView, GroupView, InviteView, MemberView } from "./chat_views.ts";
 import type { CatchUpView, PortMapView } from "./status_parts.ts";
 import type { VerifyView } from "./verify_view.ts";
 import { type IntroEvent, introParams, type IntroResults } from "./intro_api.ts";
 import { type DeviceEvent, devicesParams, type DevicesResults } from "./devices_api.ts";
+import { identityParams } from "./identity_api.ts";
+import type { IdentityEvent, IdentityResults, IdentityView } from "./identity_api.ts";
+import { searchParams, type SearchResults } from "./search_api.ts";
+import type { ChatPrefsView, SearchIndexEvent } from "./search_api.ts";
+import { MAX_TEXT, messageMethodParams, sendParams } from "./message_api.ts";
+import type { MessageAnnotations, MessageEvent, MessageResults } from "./message_api.ts";
 
-/** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
-export const MAX_TEXT = 16_000;
+export { MAX_TEXT };
 /** Longest invite text accepted. */
 export const MAX_INVITE = 4096;
 
@@ -23,7 +29,7 @@ const chatName = z.string().min(1).max(64);
 /** Parameters of each method; anything else is refused before it reaches the node. */
 export const methodParams = {
   status: z.object({}).strict(),
-  send: z.object({ chat: chatName, text: z.string().min(1).max(MAX_TEXT) }).strict(),
+  send: sendParams,
   note: z.object({ text: z.string().min(1).max(MAX_TEXT) }).strict(),
   read: z.object({
     chat: chatName,
@@ -76,8 +82,11 @@ export const methodParams = {
     .strict(),
   ...introParams,
   ...devicesParams,
+  ...searchParams,
+  ...messageMethodParams,
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
+  ...identityParams,
 } as const;
 
 export type Method = keyof typeof methodParams;
@@ -129,6 +138,8 @@ export interface StatusView {
   readonly portMap?: PortMapView;
   /** Set when the key is in ssh-agent. */
   readonly agent?: AgentView;
+  /** This identity writing on another node too (node/identity_guard); absent on an anchor. */
+  readonly identity?: IdentityView;
 }
 
 export interface ContactView {
@@ -171,7 +182,7 @@ export interface PeerView {
   readonly inbound?: boolean;
 }
 
-export interface MessageView {
+export interface MessageView extends MessageAnnotations {
   /** The chat's name on this node. */
   readonly chat: string;
   readonly seq: number;
@@ -189,34 +200,13 @@ export interface MessageView {
   readonly body: string;
   /**
    * For own messages: "stored" until the peer has committed it (in a group: any
-   * member), then "delivered"; in a 1:1 chat, "at-anchor" meanwhile once an
-   * anchor both use holds it for the peer (1:1 mail). Others': "received".
+   * member), then "delivered", then "read" once the contact's read receipt
+   * covers it (direct chats, receipts on for them); in a 1:1 chat,
+   * "at-anchor" meanwhile once an anchor both use holds it for the peer (1:1
+   * mail). Others': "received".
    */
-  readonly state: "stored" | "at-anchor" | "delivered" | "received";
+  readonly state: "stored" | "at-anchor" | "delivered" | "read" | "received";
   readonly hash: string;
-}
-
-/**
- * A fork: two different entries signed by one author for one place (`seq`)
- * of their chain in a chat. The first is kept; the other is evidence, and no
- * more of that author's twins in the chat are taken. Either their key is
- * used on two devices (for `mine`, this identity runs elsewhere too) or
- * their node misbehaves.
- */
-export interface ForkView {
-  /** The chat's name on this node. */
-  readonly chat: string;
-  /** The author's name on this node (this node's own name for `mine`). */
-  readonly author: string;
-  readonly authorFingerprint: string;
-  readonly mine: boolean;
-  readonly seq: number;
-  /** Hash (hex) of the entry kept: the first seen. */
-  readonly kept: string;
-  /** Hash (hex) of the other entry. */
-  readonly twin: string;
-  /** ms since the epoch when this node first saw the other entry. */
-  readonly firstSeen: number;
 }
 
 export interface ChatView {
@@ -225,29 +215,8 @@ export interface ChatView {
   readonly kind: "notes" | "direct" | "group";
   readonly unread: number;
   readonly last: MessageView | null;
-}
-
-/** A member of a group as this node shows them. */
-export interface MemberView {
-  /** The contact's name here, else the name they were added under. */
-  readonly name: string;
-  readonly fingerprint: string;
-  readonly admin: boolean;
-  /** This node's own identity. */
-  readonly me: boolean;
-}
-
-export interface GroupView {
-  /** The group's name on this node (what `send`/`read` take). */
-  readonly name: string;
-  readonly id: string;
-  readonly members: MemberView[];
-}
-
-export interface InviteView {
-  readonly text: string;
-  readonly expires: number;
-  readonly addresses: string[];
+  /** Muted, pinned, archived here (absent on views that do not say). */
+  readonly prefs?: ChatPrefsView;
 }
 
 /** How a live session runs (see PeerView.path). */
@@ -262,6 +231,7 @@ export type SessionPath = "direct" | "punched" | "relayed" | "lan";
 export type NodeEvent =
   | { readonly type: "message"; readonly message: MessageView }
   | { readonly type: "delivered"; readonly chat: string; readonly seq: number }
+  | MessageEvent
   | { readonly type: "contact"; readonly contact: ContactView }
   | { readonly type: "log"; readonly line: string }
   /** A catch-up's progress: first at 0, at most a few times a second, last at done = total. */
@@ -507,8 +477,10 @@ export type NodeEvent =
   | { readonly type: "fork"; readonly fork: ForkView }
   | IntroEvent
   | DeviceEvent
+  | SearchIndexEvent
   /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
-  | NatEvent;
+  | NatEvent
+  | IdentityEvent;
 
 /**
  * Why an address record was not taken: "old" (older than the one held),
@@ -529,7 +501,8 @@ export type RecordDropReason =
 export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
-export interface Results extends IntroResults, DevicesResults {
+export interface Results
+  extends IntroResults, IdentityResults, SearchResults, MessageResults, DevicesResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;

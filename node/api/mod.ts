@@ -1,8 +1,13 @@
 export * from "./api.ts";
 export type * from "./nat_events.ts";
+export type * from "./identity_api.ts";
 export type { AgentEvent, AgentView } from "./agent_view.ts";
+export type * from "./chat_views.ts";
 export type * from "./status_parts.ts";
 export type * from "./verify_view.ts";
 export * from "./intro_api.ts";
 export * from "./devices_api.ts";
 export type * from "./direct_mail_events.ts";
+export * from "./search_api.ts";
+export { arrangeChats } from "./chat_order.ts";
+export type * from "./message_api.ts";

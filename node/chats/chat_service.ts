@@ -4,6 +4,7 @@
  * every entry shown as a message event. Syncing with peers is
  * session_syncs.ts; group membership is group_service.ts.
  */
+import { hexToBytes } from "@noble/hashes/utils.js";
 import type { ChatView, ForkView, MessageView } from "../api/mod.ts";
 import type { ContactBook } from "../contacts/mod.ts";
 import { RojError } from "../errors.ts";
@@ -11,10 +12,22 @@ import type { EventBus } from "../events.ts";
 import type { Group, GroupBook } from "../groups/mod.ts";
 import { fingerprint, type Signer } from "../identity/mod.ts";
 import { type ChatLog, type Entry, type Fork, toHex } from "../log/mod.ts";
+import {
+  ANNOTATION_TYPES,
+  encodeRefBody,
+  type FoldItem,
+  foldMessages,
+  type FoldResult,
+  parseRefBody,
+} from "../messages/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import type { DeliveryMarks } from "../sync/mod.ts";
 import { type ChatRef, memberNamer, messageView, type Viewer } from "../views/mod.ts";
 import type { ChatDirectory } from "./chat_directory.ts";
+import { type Annotation, targetOf } from "./message_target.ts";
+
+/** The most entries `read` looks back over for `last` messages. */
+const MAX_LAST = 200_000;
 import type { RestoreGate } from "./restore_gate.ts";
 
 export interface ChatServiceDeps {
@@ -36,12 +49,24 @@ export interface ChatServiceDeps {
   readonly restoreGate: RestoreGate;
 }
 
+/** A chat's entries folded (messages/fold): the result, and each entry by hash (hex). */
+export interface FoldedChat {
+  readonly result: FoldResult;
+  readonly entries: ReadonlyMap<string, Entry>;
+  /** What the fold took of each entry (its plaintext, in a group). */
+  readonly items: ReadonlyMap<string, FoldItem>;
+}
+
 /** Who learns of a local write, wired by node.ts: the session that pushes it, the groups that pass it on. */
 export interface ChatOutlets {
   /** Our entries in direct chat `chat` changed: push them to `peer` if a session is up. */
   pushDirect(chat: string, peer: Uint8Array): void;
   /** We wrote to group `id`: bring every session and mailbox in line. */
   groupWritten(id: string): void;
+  /** The person read direct chat `chat` up to the contact's `seq` (read receipts). */
+  readDirect?(peer: Uint8Array, seq: number): Promise<void>;
+  /** The highest own seq the contact of direct chat `chat` has read, as receipts shown here say. */
+  readUpTo?(chat: string, peer: Uint8Array): number;
 }
 
 export class ChatService {
@@ -50,6 +75,8 @@ export class ChatService {
   /** Authors' fingerprints by key (hex), for message views. */
   readonly #fingerprints = new Map<string, string>();
   readonly #viewer: Viewer;
+  /** Per chat, the show() under way. */
+  readonly #showing = new Map<string, Promise<void>>();
 
   constructor(deps: ChatServiceDeps) {
     this.#d = deps;
@@ -90,27 +117,116 @@ export class ChatService {
     return messageView(this.#viewer, chat, e, delivered, body, anchored);
   }
 
-  /** Entries as views; a group's are decrypted, which needs the chat's history before them. */
+  /**
+   * Entries folded: replies, edits, retractions and reactions applied to the
+   * messages they refer to (messages/fold). A group's are decrypted first,
+   * which needs the chat's history before them.
+   */
+  async fold(chat: ChatRef, entries: readonly Entry[]): Promise<FoldedChat> {
+    let texts: { entry: Entry; text: string | null }[];
+    const g = chat.kind === "group" ? this.#d.groups.get(chat.id) : undefined;
+    if (chat.kind !== "group") texts = entries.map((entry) => ({ entry, text: entry.body }));
+    else if (!g) texts = entries.map((entry) => ({ entry, text: null }));
+    else {
+      const all = this.#d.groups.context(chat.id, entries);
+      texts = await this.#d.groups.lines(chat.id, entries, this.memberName(g), { all });
+    }
+    const items: FoldItem[] = texts.map(({ entry: e, text }) => ({
+      hash: toHex(e.hash),
+      author: toHex(e.author),
+      type: e.type,
+      lamport: e.lamport,
+      ts: e.ts,
+      text,
+    }));
+    return {
+      result: foldMessages(items),
+      entries: new Map(texts.map(({ entry }) => [toHex(entry.hash), entry])),
+      items: new Map(items.map((it) => [it.hash, it])),
+    };
+  }
+
+  /** Entries as views: each message with its annotations; annotations are no messages of their own. */
   async views(
     chat: ChatRef,
     entries: readonly Entry[],
     delivered?: number,
   ): Promise<MessageView[]> {
-    const d = delivered ?? await this.delivered(chat);
-    if (chat.kind !== "group") {
-      const a = chat.peer ? await this.#d.anchored.get(chat.id, chat.peer.publicKey) : 0;
-      return entries.map((e) => this.view(chat, e, d, undefined, a));
-    }
-    const g = this.#d.groups.get(chat.id);
-    if (!g) return entries.map((e) => this.view(chat, e, d, "(cannot decrypt)"));
-    const all = this.#d.groups.context(chat.id, entries);
-    const lines = await this.#d.groups.lines(chat.id, entries, this.memberName(g), { all });
-    return lines.map((l) => this.view(chat, l.entry, d, l.text));
+    return this.foldedViews(chat, await this.fold(chat, entries), delivered);
   }
 
-  /** Shows entries that arrived or were written here, in order. */
-  async show(chat: ChatRef, entries: readonly Entry[]): Promise<void> {
-    for (const v of await this.views(chat, entries)) {
+  /** The views of a folded chat's messages (those whose hash is in `only`, with `only`). */
+  async foldedViews(
+    chat: ChatRef,
+    folded: FoldedChat,
+    delivered?: number,
+    only?: ReadonlySet<string>,
+  ): Promise<MessageView[]> {
+    const d = delivered ?? await this.delivered(chat);
+    const readUpTo = chat.kind === "direct" && chat.peer
+      ? this.#outlets.readUpTo?.(chat.id, chat.peer.publicKey) ?? 0
+      : 0;
+    // 1:1 mail: how far an anchor holds our entries for the peer ("at-anchor").
+    const anchored = chat.kind !== "group" && chat.peer
+      ? await this.#d.anchored.get(chat.id, chat.peer.publicKey)
+      : 0;
+    const byHash = new Map(folded.result.shown.map((f) => [f.item.hash, f]));
+    const out: MessageView[] = [];
+    for (const f of folded.result.shown) {
+      if (only && !only.has(f.item.hash)) continue;
+      const e = folded.entries.get(f.item.hash)!;
+      const target = f.replyTo !== null ? byHash.get(f.replyTo) : undefined;
+      out.push(
+        messageView(this.#viewer, chat, e, d, f.text, anchored, {
+          folded: f,
+          ...(target ? { target } : {}),
+          readUpTo,
+        }),
+      );
+    }
+    return out;
+  }
+
+  /**
+   * Shows entries that arrived or were written here, in order; an edit,
+   * retraction or reaction shows as the message it changes, and one that is
+   * refused (someone else's edit of a message, say) is said with its reason.
+   */
+  show(chat: ChatRef, entries: readonly Entry[]): Promise<void> {
+    // One at a time per chat, so events keep the order the entries came in.
+    const shown = (this.#showing.get(chat.id) ?? Promise.resolve())
+      .then(() => this.#show(chat, entries));
+    const settled = shown.catch(() => {});
+    this.#showing.set(chat.id, settled);
+    settled.then(() => {
+      if (this.#showing.get(chat.id) === settled) this.#showing.delete(chat.id);
+    });
+    return shown;
+  }
+
+  async #show(chat: ChatRef, entries: readonly Entry[]): Promise<void> {
+    if (!entries.some((e) => ANNOTATION_TYPES.has(e.type) || e.type === "reply")) {
+      for (const v of await this.views(chat, entries)) {
+        this.#d.bus.emit({ type: "message", message: v });
+      }
+      return;
+    }
+    // The targets (and what a reply quotes) may be anywhere in the chat: fold all of it.
+    const folded = await this.fold(chat, await this.#d.log.read(chat.id));
+    const fresh = new Set(entries.map((e) => toHex(e.hash)));
+    const touched = new Set(fresh);
+    for (const h of fresh) {
+      const it = folded.items.get(h);
+      const to = it && it.text !== null ? parseRefBody(it.type, it.text)?.to : undefined;
+      if (to && ANNOTATION_TYPES.has(it!.type)) touched.add(to);
+    }
+    for (const { item, reason } of folded.result.ignored) {
+      if (!fresh.has(item.hash)) continue;
+      const author = folded.entries.get(item.hash)!.author;
+      const who = this.#viewer.contactName(author) ?? this.#viewer.fingerprintOf(author);
+      this.#d.bus.say(`${who}'s ${item.type} in ${chat.name} is ignored: ${reason}`);
+    }
+    for (const v of await this.foldedViews(chat, folded, undefined, touched)) {
       this.#d.bus.emit({ type: "message", message: v });
     }
   }
@@ -156,24 +272,63 @@ export class ChatService {
     return view;
   }
 
-  /** Writes a message to a chat; delivered when its peer (any member, in a group) holds it. */
-  async send(chatName: string, text: string): Promise<MessageView> {
+  /**
+   * Writes a message to a chat (a reply to the message `reply` names, with
+   * `reply`); delivered when its peer (any member, in a group) holds it.
+   */
+  async send(chatName: string, text: string, reply?: string): Promise<MessageView> {
     if (text.trim() === "") throw new RojError("bad_input", "the message is empty");
     const chat = this.#d.directory.chat(chatName);
+    if (reply !== undefined) {
+      return await this.annotate(chatName, { type: "reply", id: reply, text });
+    }
+    const entries = await this.#write(chat, "msg", text);
+    const views = await this.views(chat, entries);
+    for (const v of views) this.#d.bus.emit({ type: "message", message: v });
+    return views.at(-1)!;
+  }
+
+  /** Appends an entry of `type` to a chat (encrypted, in a group) and lets it go out. */
+  async #write(chat: ChatRef, type: string, text: string): Promise<Entry[]> {
     if (chat.kind === "group") {
-      const entries = await this.#d.groups.send(this.#d.signer, chat.id, text);
-      const views = await this.views(chat, entries);
-      for (const v of views) this.#d.bus.emit({ type: "message", message: v });
+      const entries = await this.#d.groups.send(this.#d.signer, chat.id, text, type);
       this.#outlets.groupWritten(chat.id);
-      return views.at(-1)!;
+      return entries;
     }
     if (chat.peer) this.#d.restoreGate.check(chat.id, chat.name);
-    const e = await this.#d.log.append(chat.id, this.#d.signer, "msg", text);
+    const e = await this.#d.log.append(chat.id, this.#d.signer, type, text);
     // Push first: delivery latency should not wait on reading the delivery state.
     if (chat.peer) this.#outlets.pushDirect(chat.id, chat.peer.publicKey);
-    const [view] = await this.views(chat, [e]);
-    this.#d.bus.emit({ type: "message", message: view! });
-    return view!;
+    return [e];
+  }
+
+  /**
+   * Replies to, edits, deletes for everyone or reacts to the message `id`
+   * names (its id, or a prefix of its hash) in a chat: a signed entry that
+   * refers to it by hash. Refused with a reason when not allowed: only the
+   * author edits or deletes, and a deleted message takes nothing more.
+   * Resolves with the reply, or with the message as it now shows.
+   */
+  async annotate(chatName: string, a: Annotation): Promise<MessageView> {
+    const chat = this.#d.directory.chat(chatName);
+    const target = targetOf(await this.fold(chat, await this.#d.log.read(chat.id)), a, {
+      me: toHex(this.#d.me),
+      name: (hex) => {
+        const key = hexToBytes(hex);
+        return this.#viewer.contactName(key) ?? this.#viewer.fingerprintOf(key);
+      },
+    });
+    const to = target.item.hash;
+    const body = a.type === "reply" || a.type === "edit"
+      ? encodeRefBody({ type: a.type, to, text: a.text })
+      : a.type === "retract"
+      ? encodeRefBody({ type: a.type, to })
+      : encodeRefBody({ type: a.type, to, emoji: a.emoji });
+    const entries = await this.#write(chat, a.type, body);
+    await this.show(chat, entries);
+    const shown = a.type === "reply" ? toHex(entries.at(-1)!.hash) : to;
+    const folded = await this.fold(chat, await this.#d.log.read(chat.id));
+    return (await this.foldedViews(chat, folded, undefined, new Set([shown])))[0]!;
   }
 
   /** A chat's entries in display order; the newest `last` with `last`. */
@@ -184,10 +339,20 @@ export class ChatService {
   /** A chat's messages; marks it read unless `markRead` is false. */
   async read(name: string, options: { last?: number; markRead?: boolean }): Promise<MessageView[]> {
     const chat = this.#d.directory.chat(name);
-    const entries = await this.#d.log.read(
+    let entries = await this.#d.log.read(
       chat.id,
       options.last !== undefined ? { last: options.last } : {},
     );
+    let views = await this.views(chat, entries);
+    // Edits and reactions are entries but no messages: read further back for `last` messages.
+    for (
+      let want = options.last, take = want ?? 0;
+      want !== undefined && views.length < want && entries.length === take && take < MAX_LAST;
+    ) {
+      take = Math.min(take * 2, MAX_LAST);
+      entries = await this.#d.log.read(chat.id, { last: take });
+      views = (await this.views(chat, entries)).slice(-want);
+    }
     if (options.markRead !== false && entries.length > 0) {
       const kv = this.#d.store.kv;
       const clock = await kv.get<number>(keys.chatClock(chat.id));
@@ -195,14 +360,24 @@ export class ChatService {
         keys.readMark(chat.id),
         typeof clock.value === "number" ? clock.value : entries.at(-1)!.lamport,
       );
+      if (chat.kind === "direct" && chat.peer && this.#outlets.readDirect) {
+        const head = (await this.#d.log.heads(chat.id)).get(toHex(chat.peer.publicKey));
+        // Awaited until the receipt is on the session, so what the person does next comes after it.
+        if (head) await this.#outlets.readDirect(chat.peer.publicKey, head.seq);
+      }
     }
-    return await this.views(chat, entries);
+    return views;
   }
 
   async #unread(chat: ChatRef): Promise<number> {
     const mark = await this.#d.store.kv.get<number>(keys.readMark(chat.id));
     const seen = typeof mark.value === "number" ? mark.value : 0;
-    return await this.#d.log.countNewer(chat.id, seen, { except: this.#d.me, limit: 10_000 });
+    // Edits, retractions and reactions change messages; they are no new ones to read.
+    return await this.#d.log.countNewer(chat.id, seen, {
+      except: this.#d.me,
+      limit: 10_000,
+      skipTypes: ANNOTATION_TYPES,
+    });
   }
 
   /** The forks on record in the chat called `name`, or in every chat. */
@@ -255,13 +430,14 @@ export class ChatService {
   async chats(): Promise<ChatView[]> {
     const out: ChatView[] = [];
     for (const chat of this.#d.directory.all()) {
-      const [last] = await this.#d.log.read(chat.id, { last: 1 });
+      // The last few: the newest may be a reaction or an edit, which shows as its message.
+      const last = await this.#d.log.read(chat.id, { last: 20 });
       out.push({
         name: chat.name,
         id: chat.id,
         kind: chat.kind,
         unread: await this.#unread(chat),
-        last: last ? (await this.views(chat, [last]))[0]! : null,
+        last: last.length > 0 ? (await this.views(chat, last)).at(-1) ?? null : null,
       });
     }
     return out;

@@ -8,6 +8,8 @@
  * - catch_up_progress.ts: long catch-ups for status and followers
  * - sftp_view.ts: the chats a contact sees with OpenSSH sftp
  * - restore_gate.ts: after a restore, direct chats wait for their peer before we write
+ * - message_target.ts: which message a reply, edit, deletion or reaction names, and may it
+ * - receipts.ts: read receipts and typing notices on direct-chat sessions
  *
  * @module
  */
@@ -18,3 +20,5 @@ export { GroupService, type GroupServiceDeps, type JoinedVia } from "./group_ser
 export { CatchUpProgress, type SyncProgress } from "./catch_up_progress.ts";
 export { type SftpViewDeps, sftpViewFor } from "./sftp_view.ts";
 export { RestoreGate } from "./restore_gate.ts";
+export { type Annotation } from "./message_target.ts";
+export { Receipts, type ReceiptsDeps, TYPING_SEND_MS, TYPING_TAKE_MS } from "./receipts.ts";

@@ -31,7 +31,9 @@ import {
 } from "../log/mod.ts";
 import type { RpcSession } from "../protocol/mod.ts";
 import type { PeerSession } from "../peers/mod.ts";
-import { ChatSync } from "../sync/mod.ts";
+import type { Clock } from "../clock/mod.ts";
+import { ChatSync, type OwnChainReport } from "../sync/mod.ts";
+import { RepeatThrottle } from "../text/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import type { CatchUpProgress } from "./catch_up_progress.ts";
 import type { ChatDirectory } from "./chat_directory.ts";
@@ -64,6 +66,13 @@ export interface SessionSyncsDeps {
   readonly chats: ChatService;
   readonly progress: CatchUpProgress;
   readonly bus: EventBus;
+  readonly clock: Clock;
+  /** Told what a peer holds of our own chain, and when entries of ours come from a peer. */
+  readonly ownChain: {
+    seen(report: OwnChainReport, peer: string): void;
+    diverged(chat: string, seq: number, peer: string): void;
+    ownArrived(chat: string): void;
+  };
   /** The live sessions (session manager). */
   sessions(): readonly PeerSession[];
   /**
@@ -94,9 +103,17 @@ export class SessionSyncs {
   /** Departures told to a peer (group/peer/departure entry), see #farewell. */
   readonly #farewells = new Set<string>();
   #arrivals: GroupArrivals = { stored: () => Promise.resolve(), adopt: () => Promise.resolve() };
+  /** A sync's repeated lines (refusals on every pass and session) are said once, with a count. */
+  readonly #repeats = new RepeatThrottle();
 
   constructor(deps: SessionSyncsDeps) {
     this.#d = deps;
+  }
+
+  /** Says a sync's line, unless it was said lately (then it is counted, see RepeatThrottle). */
+  #say(line: string): void {
+    const said = this.#repeats.admit(line, this.#d.clock.now());
+    if (said !== null) this.#d.bus.say(said);
   }
 
   set arrivals(a: GroupArrivals) {
@@ -147,6 +164,13 @@ export class SessionSyncs {
               : (signed: Uint8Array) => this.#deviceAdmits(peer, signed),
         }
         : {}),
+      own: {
+        // Our own chain is our signing key's: on a device, not the person's (the laptop's).
+        me: this.#d.author ?? this.#d.me,
+        peer,
+        seen: (report) => this.#d.ownChain.seen(report, name()),
+        diverged: (seq) => this.#d.ownChain.diverged(chatId, seq, name()),
+      },
       onPeerHeads: (heads) => {
         progress.heads(heads);
         const mine = heads.get(toHex(this.#d.author ?? this.#d.me));
@@ -156,12 +180,13 @@ export class SessionSyncs {
       onStored: (entries) => {
         progress.stored(entries.length);
         this.#d.restoreGate.stored(chatId, this.#d.log).catch(() => {});
-        const ref = chat();
-        for (const e of entries) {
-          this.#d.bus.emit({ type: "message", message: this.#d.chats.view(ref, e, 0) });
+        if (entries.some((e) => bytesEqual(e.author, this.#d.me))) {
+          this.#d.ownChain.ownArrived(chatId);
         }
+        // Replies, edits and reactions show as the messages they change (chats.show).
+        this.#d.chats.show(chat(), entries).catch(() => {});
       },
-      log: (line) => this.#d.bus.say(`${name()}: ${line}`),
+      log: (line) => this.#say(`${name()}: ${line}`),
     });
     const st: Syncs = {
       peer,
@@ -192,6 +217,7 @@ export class SessionSyncs {
     };
     rpc.handle("sync.heads", (p) => route(p.chat, (sync) => sync.answerHeads()));
     rpc.handle("sync.push", (p) => route(p.chat, (sync) => sync.answerPush(p)));
+    rpc.handle("sync.own", (p) => route(p.chat, (sync) => sync.answerOwn(p)));
     rpc.onClose(() => {
       for (const { candidate } of st.pending.values()) candidate.close();
       st.pending.clear();
@@ -233,6 +259,19 @@ export class SessionSyncs {
   pushDirect(chat: string, session: PeerSession | undefined): void {
     const st = session && this.#bySession.get(session.rpc);
     if (st?.attached && st.direct.chat === chat) st.direct.notify().catch(() => {});
+  }
+
+  /**
+   * Hands the peer of direct chat `chat` our entry `seq` there although it
+   * holds another one: the other node with our key learns of the fork from it.
+   */
+  async evidence(chat: string, seq: number): Promise<void> {
+    for (const s of this.#d.sessions()) {
+      const st = this.#bySession.get(s.rpc);
+      if (!st?.attached || st.direct.chat !== chat || s.rpc.closed) continue;
+      const e = await this.#d.log.entryAt(chat, this.#d.me, seq);
+      if (e) await st.direct.offer([{ seq, signed: e.signed, sig: e.sig }]);
+    }
   }
 
   /** Pushes group `id` again on every session that syncs it (after entries from one member). */
@@ -320,7 +359,7 @@ export class SessionSyncs {
           this.#d.bus.say(`group ${id}: ${(err as Error).message}`)
         );
       },
-      log: (line) => this.#d.bus.say(`${peerName()}: ${line}`),
+      log: (line) => this.#say(`${peerName()}: ${line}`),
     });
     st.groups.set(id, sync);
     return sync;

@@ -78,11 +78,7 @@ export function sftpViewFor(d: SftpViewDeps, contact: Contact): SftpView {
       }
       const ref = d.directory.byId(chat);
       if (ref?.kind === "group") await d.groupStored(chat, res.stored);
-      else if (ref) {
-        for (const e of res.stored) {
-          d.bus.emit({ type: "message", message: d.chats.view(ref, e, 0) });
-        }
-      }
+      else if (ref) await d.chats.show(ref, res.stored);
       d.pushDirect(chat, contact.publicKey);
       d.bus.say(
         `${contact.name} appended ${res.stored.length} entr${

@@ -17,6 +17,7 @@
  */
 import process from "node:process";
 import type { Clock, TimerId } from "./clock.ts";
+import { mulberry32 } from "./mulberry32.ts";
 
 interface Timer {
   readonly id: TimerId;
@@ -54,11 +55,9 @@ export class FakeClock implements Clock {
 
   random(): number {
     // mulberry32: small, fast, and replayable from the seed.
-    this.#seed = (this.#seed + 0x6d2b79f5) >>> 0;
-    let t = this.#seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    const [value, next] = mulberry32(this.#seed);
+    this.#seed = next;
+    return value;
   }
 
   setTimeout(fn: () => void, ms: number): TimerId {

@@ -180,6 +180,8 @@ export function eventChat(event: NodeEvent): string | null {
     case "message":
       return event.message.chat;
     case "delivered":
+    case "read":
+    case "typing":
       return event.chat;
     case "progress":
       return event.progress.chat;

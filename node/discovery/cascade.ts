@@ -27,6 +27,7 @@
  * ```
  */
 
+import { mulberry32 } from "../clock/mod.ts";
 import type {
   Ask,
   AskPurpose,
@@ -458,13 +459,4 @@ function runDone(
 
 function hasSession(view: CascadeView, peer: PeerId): boolean {
   return view.sessions.some((s) => s.id === peer);
-}
-
-/** One step of mulberry32: a number in [0, 1) and the next state. */
-function mulberry32(seed: number): [number, number] {
-  const next = (seed + 0x6d2b79f5) >>> 0;
-  let t = next;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return [((t ^ (t >>> 14)) >>> 0) / 4294967296, next];
 }

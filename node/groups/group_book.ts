@@ -15,6 +15,7 @@ import { base64 } from "@scure/base";
 import { RojError } from "../errors.ts";
 import { type KeyPair, publicKeyLine, type Signer } from "../identity/mod.ts";
 import { type ChatLog, compareEntries, type Entry, MAX_BODY_BYTES, toHex } from "../log/mod.ts";
+import { CONTENT_TYPES } from "../messages/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import { GROUP_NONCE_BYTES, groupChatId, isGroupChatId } from "./group_id.ts";
 import {
@@ -388,11 +389,13 @@ export class GroupBook {
   }
 
   /**
-   * Appends an encrypted message, first a rekey when no epoch is sealed to
-   * exactly the current members. Resolves with the entries appended.
+   * Appends an encrypted message (or, with `type`, a reply, edit, retraction
+   * or reaction: messages/, encrypted the same way), first a rekey when no
+   * epoch is sealed to exactly the current members. Resolves with the
+   * entries appended.
    * @throws {RojError} refused when not a member, bad_input when too long.
    */
-  async send(signer: Signer, id: string, text: string): Promise<Entry[]> {
+  async send(signer: Signer, id: string, text: string, type = "msg"): Promise<Entry[]> {
     const out: Entry[] = [];
     for (let attempt = 0;; attempt++) {
       // Entries from peers may change the members at any await: judge afresh each time.
@@ -407,7 +410,7 @@ export class GroupBook {
             "the message is too long for a group (about 48 KB at most)",
           );
         }
-        out.push(await this.#log.append(id, signer, "msg", body));
+        out.push(await this.#log.append(id, signer, type, body));
         return out;
       }
       if (attempt >= 3) {
@@ -446,7 +449,7 @@ export class GroupBook {
         const v = fold.apply(e);
         text = v.ok ? describe(v.change, name) : `(${name(toHex(e.author))}: ignored, ${v.reason})`;
       } else if (!shown) continue;
-      else if (e.type !== "msg") text = `(${e.type})`;
+      else if (!CONTENT_TYPES.has(e.type)) text = `(${e.type})`;
       else if (!fold.isMember(toHex(e.author))) text = "(written by someone not in the group)";
       else {
         // Parsed once for its epoch and its text (a catch-up shows thousands).

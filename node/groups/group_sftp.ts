@@ -3,16 +3,21 @@
  * one export line per entry (the same fields, `signed` and `sig` as a direct
  * chat's) plus `text`, the message decrypted — only for epochs whose key was
  * sealed to the reader, so a member who joined later reads no more over sftp
- * than the group gave them. Membership changes carry their sentence.
+ * than the group gave them (for a reply, edit, retraction or reaction, the
+ * decrypted body: messages/message_body.ts). Membership changes carry their
+ * sentence.
  *
- * Appending: a line must be a message (type "msg") signed by the reader, in
- * this group, encrypted to the group's current key (the epoch sealed to
- * exactly the current members, which the reader holds). Anything else is
- * refused with a reason, and the node stores none of the lines.
+ * Appending: a line must be a message (type "msg", or a reply, edit,
+ * retraction or reaction, which messages/fold then judges like any other)
+ * signed by the reader, in this group, encrypted to the group's current key
+ * (the epoch sealed to exactly the current members, which the reader holds).
+ * Anything else is refused with a reason, and the node stores none of the
+ * lines.
  */
 import { RojError } from "../errors.ts";
 import { fingerprint } from "../identity/mod.ts";
 import { type Entry, entryFromLine, entryToJson, toHex } from "../log/mod.ts";
+import { CONTENT_TYPES } from "../messages/mod.ts";
 import { decryptGroupMessage, messageEpoch } from "./group_crypto.ts";
 import type { GroupBook } from "./group_book.ts";
 import { isGroupOp, writeEpoch } from "./membership.ts";
@@ -30,7 +35,7 @@ export async function groupExportLines(
   return lines.map(({ entry, text }) => {
     const json: Record<string, unknown> = { ...entryToJson(entry) };
     if (isGroupOp(entry.type)) json.text = text;
-    else if (entry.type === "msg") {
+    else if (CONTENT_TYPES.has(entry.type)) {
       const epoch = messageEpoch(entry.body);
       if (epoch && book.sealedTo(id, epoch, hex)) json.text = text;
     }
@@ -58,8 +63,11 @@ export async function checkGroupAppend(
   if (!g?.membership.members.has(hex)) {
     throw new RojError("refused", "you are not a member of this group");
   }
-  if (e.type !== "msg") {
-    throw new RojError("refused", "only messages (type msg) may be appended to a group");
+  if (!CONTENT_TYPES.has(e.type)) {
+    throw new RojError(
+      "refused",
+      "only messages (msg, reply) and edits, retractions and reactions may be appended to a group",
+    );
   }
   const epoch = messageEpoch(e.body);
   if (!epoch) throw new RojError("bad_input", "the body is not an encrypted group message");

@@ -5,7 +5,7 @@
  * A passive anchor runs no chats: its table refuses those methods.
  */
 import type { ContactView, Method, Params, PeerView, Results, StatusView } from "../api/mod.ts";
-import type { ChatDirectory, ChatService, GroupService } from "../chats/mod.ts";
+import type { ChatDirectory, ChatService, GroupService, Receipts } from "../chats/mod.ts";
 import type { Clock } from "../clock/mod.ts";
 import type { ContactBook, Verifications } from "../contacts/mod.ts";
 import type { Discovery } from "../discovery/mod.ts";
@@ -21,7 +21,12 @@ import { toHex } from "../log/mod.ts";
 import type { Relay } from "../relay/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
 import { contactView, peerView } from "../views/mod.ts";
+import { MESSAGE_METHODS, messageHandlers } from "./messages.ts";
+import { identityHandlers, type IdentityResolver } from "./identity.ts";
 import { verifyHandlers } from "./verify.ts";
+import { searchHandlers } from "./search.ts";
+import type { ChatPrefs } from "../prefs/mod.ts";
+import type { SearchService } from "../search/mod.ts";
 
 /** The methods a call may name (follow is served by subscribe). */
 export type CallMethod = Exclude<Method, "follow">;
@@ -41,6 +46,7 @@ export interface HandlerDeps {
   readonly verifications: Verifications;
   readonly directory: ChatDirectory;
   readonly chats: ChatService;
+  readonly receipts: Receipts;
   readonly groups: GroupService;
   readonly sessions: SessionManager;
   readonly invites: InviteFlow;
@@ -50,7 +56,11 @@ export interface HandlerDeps {
   readonly intros: IntroService | undefined;
   /** Linking devices (node/linking). */
   readonly linking: LinkService;
+  /** Full-text search, and per-chat settings (mute, pin, archive). */
+  readonly search: SearchService;
+  readonly prefs: ChatPrefs;
   status(): StatusView;
+  readonly identity: IdentityResolver;
   /** Whether the node has started listening (dialling needs it). */
   running(): boolean;
 }
@@ -68,6 +78,7 @@ const CHAT_METHODS: readonly CallMethod[] = [
   "group.leave",
   "group.members",
   "forks",
+  ...MESSAGE_METHODS,
 ];
 
 export function createHandlers(d: HandlerDeps): Handlers {
@@ -101,14 +112,13 @@ export function createHandlers(d: HandlerDeps): Handlers {
   };
   const table: Handlers = {
     status: () => d.status(),
-    send: (p) => d.chats.send(p.chat, p.text),
+    send: (p) => d.chats.send(p.chat, p.text, p.reply),
     note: (p) => d.chats.noteView(p.text),
     read: (p) =>
       d.chats.read(p.chat, {
         ...(p.last !== undefined ? { last: p.last } : {}),
         ...(p.markRead !== undefined ? { markRead: p.markRead } : {}),
       }),
-    chats: () => d.chats.chats(),
     contacts: () => d.contacts.all().filter((c) => !c.blocked).map(view),
     invite: (p) => d.invites.issue(p.expiresIn, p.uses),
     add: async (p) => {
@@ -140,9 +150,12 @@ export function createHandlers(d: HandlerDeps): Handlers {
     "group.leave": (p) => d.groups.leave(p.group),
     "group.members": (p) => d.groups.view(d.directory.group(p.group)).members,
     forks: (p) => d.chats.forks(p.chat),
+    ...identityHandlers(d.identity),
     ...verifyHandlers({ ...d, view }),
     ...introHandlers(d.intros, d.directory),
     ...devicesHandlers(d.linking, d.passive),
+    ...searchHandlers(d), // also serves `chats`, with each chat's settings
+    ...messageHandlers(d),
   };
   if (!d.passive) return table;
   const refuse = () => {

@@ -1,5 +1,5 @@
 /** What `roj status` and the admin's identity page show, gathered from the services. */
-import type { StatusView } from "../api/mod.ts";
+import type { IdentityView, StatusView } from "../api/mod.ts";
 import type { CatchUpProgress } from "../chats/mod.ts";
 import type { ContactBook } from "../contacts/mod.ts";
 import type { Discovery } from "../discovery/mod.ts";
@@ -29,6 +29,8 @@ export interface StatusParts {
   readonly carryMailbox: AnchorMailbox | undefined;
   readonly punch: Puncher | undefined;
   readonly portMap: PortMap | undefined;
+  /** The identity guard's view (not on an anchor). */
+  readonly identity: IdentityView | undefined;
   /** The signer in ssh-agent, when the key is there. */
   readonly agent: AgentSigner | undefined;
 }
@@ -68,6 +70,7 @@ export function statusView(s: StatusParts): StatusView {
     ...natView(s.punch?.mapping),
     relay: { enabled: s.relay.enabled, active: s.relay.active, bytes: s.relay.bytesRelayed },
     ...(s.portMap ? { portMap: s.portMap.status } : {}),
+    ...(s.identity ? { identity: s.identity } : {}),
     ...(s.agent ? { agent: { socket: s.agent.socket, ...s.agent.state } } : {}),
   };
 }

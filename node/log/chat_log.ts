@@ -33,6 +33,7 @@ import { type Fork, ForkRecords } from "./fork_records.ts";
 import { type Head, HeadCache } from "./head_cache.ts";
 import * as reads from "./log_reads.ts";
 import { decodeSorted, verifyCandidates } from "./merge_input.ts";
+import { moveAside } from "./set_aside.ts";
 import type { MergeOptions, MergeResult, Rejection } from "./merge_result.ts";
 import {
   packEntries,
@@ -57,6 +58,13 @@ export interface ChatLogOptions {
   onFork?: (fork: Fork) => void;
 }
 
+/** One entry to append: ts defaults to now (a re-based message keeps its own). */
+export interface AppendItem {
+  readonly type: string;
+  readonly body: string;
+  readonly ts?: number;
+}
+
 export class ChatLog {
   readonly #store: Store;
   readonly #verifier: Ed25519Verifier | undefined;
@@ -66,6 +74,7 @@ export class ChatLog {
   readonly #tails: TailCache;
   readonly #forks: ForkRecords;
   #onFork: ((fork: Fork) => void) | undefined;
+  #gate: ((chat: string) => void) | undefined;
   /** Serialises writers per chat within this process. */
   readonly #locks = new Map<string, Promise<unknown>>();
 
@@ -91,6 +100,14 @@ export class ChatLog {
    */
   set onFork(listener: ((fork: Fork) => void) | undefined) {
     this.#onFork = listener;
+  }
+
+  /**
+   * Checked before every local append (it throws to refuse one): the
+   * identity guard stops a node whose key also writes elsewhere.
+   */
+  set gate(check: ((chat: string) => void) | undefined) {
+    this.#gate = check;
   }
 
   #withLock<T>(chat: string, fn: () => Promise<T>): Promise<T> {
@@ -159,8 +176,10 @@ export class ChatLog {
   appendMany(
     chat: string,
     signer: Signer,
-    items: ReadonlyArray<{ type: string; body: string }>,
+    items: ReadonlyArray<AppendItem>,
+    options: { ungated?: boolean } = {},
   ): Promise<Entry[]> {
+    if (!options.ungated) this.#gate?.(chat);
     return this.#withLock(chat, async () => {
       for (let attempt = 0;; attempt++) {
         try {
@@ -178,7 +197,7 @@ export class ChatLog {
               seq: (head?.seq ?? 0) + 1,
               prev: head?.hash ?? null,
               lamport,
-              ts,
+              ts: item.ts ?? ts,
               type: item.type,
               body: item.body,
             });
@@ -459,12 +478,12 @@ export class ChatLog {
 
   /**
    * How many entries of `chat` have a Lamport clock above `lamport`, leaving
-   * out `except`'s (one's own); counting stops at `limit`.
+   * out `except`'s (one's own) and those of `skipTypes`; counting stops at `limit`.
    */
   countNewer(
     chat: string,
     lamport: number,
-    options: { except?: Uint8Array; limit?: number } = {},
+    options: { except?: Uint8Array; limit?: number; skipTypes?: ReadonlySet<string> } = {},
   ): Promise<number> {
     return reads.countNewer(this.#store, chat, lamport, options);
   }
@@ -472,6 +491,30 @@ export class ChatLog {
   /** The forks on record in `chat`: at most one per author (the first seen). */
   forks(chat: string): Promise<Fork[]> {
     return this.#forks.all(chat);
+  }
+
+  /**
+   * Moves every entry of `author` in `chat` aside (set_aside.ts), for a
+   * re-base: the author then has no chain here. Resolves with how many.
+   */
+  setAside(chat: string, author: Uint8Array): Promise<number> {
+    return this.#withLock(chat, async () => {
+      try {
+        return await moveAside(this.#store, chat, author);
+      } finally {
+        this.#forget(chat);
+      }
+    });
+  }
+
+  /** The fork on record for `author` in `chat`, if any. @see forks */
+  forkOf(chat: string, author: Uint8Array): Promise<Fork | null> {
+    return this.#forks.of(chat, author);
+  }
+
+  /** The entry `author` has at `seq` in `chat`, if held. */
+  entryAt(chat: string, author: Uint8Array, seq: number): Promise<Entry | null> {
+    return this.#entryAt(chat, author, seq);
   }
 
   /** Evidence of equivocation: the second entry of each fork on record. @see forks */

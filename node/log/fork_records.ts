@@ -15,7 +15,7 @@
  *   { seq, kept: hash of the entry held, twin: the other entry (packed, see
  *     stored_entry.ts), seen: ms since the epoch when this node first saw it }
  */
-import { corrupt, keys, type Store } from "../store/mod.ts";
+import { batchDelete, corrupt, keys, type Store } from "../store/mod.ts";
 import type { Entry } from "./entry.ts";
 import { packEntry, storedEntry } from "./stored_entry.ts";
 
@@ -39,9 +39,6 @@ interface ForkValue {
   readonly twin: Uint8Array;
   readonly seen: number;
 }
-
-/** Mutations per commit when deleting schema-2 conflict rows. */
-const DELETE_BATCH = 500;
 
 export interface ForkRecordsDeps {
   readonly store: Store;
@@ -94,13 +91,7 @@ export class ForkRecords {
   /** Schema-2 `conflict` rows: the first per author becomes its record; all are deleted. */
   async #fold(chat: string, set: Set<string>): Promise<void> {
     const kv = this.#d.store.kv;
-    let doomed: Deno.KvKey[] = [];
-    const drop = async () => {
-      const op = kv.atomic();
-      for (const k of doomed) op.delete(k);
-      await op.commit();
-      doomed = [];
-    };
+    const doomed = batchDelete(kv);
     for await (const res of kv.list<unknown>({ prefix: keys.conflicts(chat) })) {
       const [, , author, seq] = res.key;
       if (author instanceof Uint8Array && author.length === 32 && typeof seq === "number") {
@@ -112,10 +103,9 @@ export class ForkRecords {
           } catch { /* a damaged old row is only evidence lost */ }
         }
       }
-      doomed.push(res.key);
-      if (doomed.length >= DELETE_BATCH) await drop();
+      await doomed.add(res.key);
     }
-    if (doomed.length > 0) await drop();
+    await doomed.flush();
   }
 
   /**
@@ -165,6 +155,13 @@ export class ForkRecords {
     if (res.ok) return fork;
     const held = await this.#d.store.kv.get<unknown>(key);
     return held.value === null ? null : toFork(chat, held.key, held.value);
+  }
+
+  /** The fork on record for `author` in `chat`, if any (one read only when there is one). */
+  async of(chat: string, author: Uint8Array): Promise<Fork | null> {
+    if (!(await this.authors(chat)).has(this.#d.keyOf(author))) return null;
+    const res = await this.#d.store.kv.get<unknown>(keys.fork(chat, author));
+    return res.value === null ? null : toFork(chat, res.key, res.value);
   }
 
   /** Every fork on record in `chat`, by author key order. */

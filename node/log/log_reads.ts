@@ -92,13 +92,13 @@ export async function readChat(
 
 /**
  * How many entries of `chat` have a Lamport clock above `lamport`, leaving
- * out `except`'s (one's own); counting stops at `limit`.
+ * out `except`'s (one's own) and those of `skipTypes`; counting stops at `limit`.
  */
 export async function countNewer(
   store: Store,
   chat: string,
   lamport: number,
-  options: { except?: Uint8Array; limit?: number } = {},
+  options: { except?: Uint8Array; limit?: number; skipTypes?: ReadonlySet<string> } = {},
 ): Promise<number> {
   const limit = options.limit ?? 10_000;
   let n = 0;
@@ -111,14 +111,15 @@ export async function countNewer(
     });
     for await (const res of iter) {
       const raw = unpackEntry(res.value);
-      let clock: number;
+      let fields: { lamport: number; type: string };
       try {
         if (raw === null) throw new TypeError();
-        clock = decodeEntry(raw.signed).lamport;
+        fields = decodeEntry(raw.signed);
       } catch {
         throw corrupt(res.key, "entry");
       }
-      if (clock <= lamport) break;
+      if (fields.lamport <= lamport) break;
+      if (options.skipTypes?.has(fields.type)) continue; // e.g. reactions: no message to read
       if (++n >= limit) return n;
     }
   }

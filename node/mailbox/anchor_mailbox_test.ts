@@ -36,3 +36,20 @@ Deno.test("anchor mailbox: boxes are swept on the clock given, once past their a
   }
   assert.equal(clock.pending, 0, "close stops the sweeps");
 });
+
+Deno.test("mailbox store: a fetch after the largest safe box number finds nothing, and does not throw", async () => {
+  await using t = await tempStore();
+  const store = await MailboxStore.open(t.store, { ttlMs: 3_600_000 });
+  const tag = "ab".repeat(16);
+  await store.put(
+    new Uint8Array(32).fill(1),
+    tag,
+    [{ id: "0".repeat(32), box: new Uint8Array(8) }],
+    1,
+  );
+  for (const after of [2 ** 53 - 2, 2 ** 53 - 1]) {
+    const r = await store.fetch(tag, after, 10, 2);
+    assert.deepEqual([r.items, r.more], [[], false], `after ${after}`);
+  }
+  assert.equal((await store.fetch(tag, 0, 10, 2)).items.length, 1);
+});

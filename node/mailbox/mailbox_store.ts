@@ -277,6 +277,9 @@ export class MailboxStore {
   /** Boxes under `tag` numbered after `after`, oldest first, up to `limit` and FETCH_BYTES. */
   async fetch(tag: string, after: number, limit: number, now: number): Promise<FetchResult> {
     const items: Array<{ n: number; box: Uint8Array }> = [];
+    // No box is numbered past the largest safe integer (a peer may ask for after = 2^53 - 1,
+    // which would put the listing's start past its end).
+    if (!(after < Number.MAX_SAFE_INTEGER)) return { gen: this.#gen, items, more: false };
     let bytes = 0;
     let more = false;
     let cur: { n: number; parts: Uint8Array[]; size: number } | null = null;

@@ -13,7 +13,7 @@
  * import { helloFeatures, peerHas, RELAY_FEATURE } from "./features.ts";
  *
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
- * assert.deepEqual(features, ["sync1", "agree", "relay", "intro"]);
+ * assert.deepEqual(features, ["sync1", "agree", "relay", "intro", "own-chain", "receipts", "typing"]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
  */
@@ -91,6 +91,28 @@ export const DEVLINK_FEATURE = "devlink";
  */
 export const DEVICES_FEATURE = "devices";
 
+/**
+ * Heads answers name, for the asker's own chain, the hash of its head entry
+ * and any fork of it on record (`h`, `t` in methods.ts HeadItem), so a node
+ * learns that its key signs on another node too (node/identity_guard).
+ * Every node that runs chats lists it.
+ */
+export const OWN_CHAIN_FEATURE = "own-chain";
+
+/**
+ * Takes read receipts (`chat.read`): "read up to my entry #seq" in our direct
+ * chat, on the session only, never stored in a log nor sent through anchors.
+ * Listed by every node that runs chats (not `--passive`). Since protocol 1
+ * (the receipts step).
+ */
+export const RECEIPTS_FEATURE = "receipts";
+/**
+ * Takes typing notices (`chat.typing`, direct chats and groups): ephemeral
+ * session frames, never stored, rate-limited both ways. Listed by every
+ * node that runs chats. Since protocol 1 (the receipts step).
+ */
+export const TYPING_FEATURE = "typing";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -102,6 +124,9 @@ export type Feature =
   | typeof RELAY_FEATURE
   | typeof CARRY_FEATURE
   | typeof INTRO_FEATURE
+  | typeof OWN_CHAIN_FEATURE
+  | typeof RECEIPTS_FEATURE
+  | typeof TYPING_FEATURE
   | typeof DEVLINK_FEATURE
   | typeof DEVICES_FEATURE;
 
@@ -116,6 +141,9 @@ export const ALL_FEATURES: readonly Feature[] = [
   RELAY_FEATURE,
   CARRY_FEATURE,
   INTRO_FEATURE,
+  OWN_CHAIN_FEATURE,
+  RECEIPTS_FEATURE,
+  TYPING_FEATURE,
   DEVLINK_FEATURE,
   DEVICES_FEATURE,
 ];
@@ -125,7 +153,7 @@ export const FEATURES = [SYNC_FEATURE, AGREE_FEATURE] as const;
 
 /** What a node serves, as far as its hello is concerned. */
 export interface FeatureRoles {
-  /** A passive anchor: lists `anchor`, `mailbox` and `dmail`. */
+  /** A passive anchor: lists `anchor`, `mailbox` and `dmail`; any other node, `receipts` and `typing`. */
   readonly passive: boolean;
   /** Serves QUIC and punching: lists `punch`. */
   readonly punch: boolean;
@@ -146,6 +174,8 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
     ...(roles.carry ? [CARRY_FEATURE] as const : []),
     INTRO_FEATURE,
+    ...(roles.passive ? [] : [OWN_CHAIN_FEATURE] as const),
+    ...(roles.passive ? [] : [RECEIPTS_FEATURE, TYPING_FEATURE] as const),
     ...(roles.devlink ? [DEVLINK_FEATURE, DEVICES_FEATURE] as const : []),
   ];
 }

@@ -11,10 +11,13 @@ import {
   helloFeatures,
   INTRO_FEATURE,
   MAILBOX_FEATURE,
+  OWN_CHAIN_FEATURE,
   peerHas,
   PUNCH_FEATURE,
+  RECEIPTS_FEATURE,
   RELAY_FEATURE,
   SYNC_FEATURE,
+  TYPING_FEATURE,
 } from "./features.ts";
 import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
@@ -30,6 +33,9 @@ const WIRE = [
   "relay",
   "carry",
   "intro",
+  "own-chain",
+  "receipts",
+  "typing",
   "devlink",
   "devices",
 ];
@@ -47,6 +53,9 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       RELAY_FEATURE,
       CARRY_FEATURE,
       INTRO_FEATURE,
+      OWN_CHAIN_FEATURE,
+      RECEIPTS_FEATURE,
+      TYPING_FEATURE,
       DEVLINK_FEATURE,
       DEVICES_FEATURE,
     ],
@@ -62,7 +71,9 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
 Deno.test("helloFeatures: the list a node sends, in the order it always has", () => {
   const of = (passive: boolean, punch: boolean, relay: boolean) =>
     helloFeatures({ passive, punch, relay });
-  assert.deepEqual(of(false, false, false), ["sync1", "agree", "intro"]);
+  // A node that runs chats also takes receipts and typing notices, listed last.
+  const chats = ["receipts", "typing"];
+  assert.deepEqual(of(false, false, false), ["sync1", "agree", "intro", "own-chain", ...chats]);
   assert.deepEqual(of(true, true, true), [
     "sync1",
     "agree",
@@ -73,7 +84,15 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "relay",
     "intro",
   ]);
-  assert.deepEqual(of(false, true, true), ["sync1", "agree", "punch", "relay", "intro"]);
+  assert.deepEqual(of(false, true, true), [
+    "sync1",
+    "agree",
+    "punch",
+    "relay",
+    "intro",
+    "own-chain",
+    ...chats,
+  ]);
   assert.deepEqual(of(true, false, false), [
     "sync1",
     "agree",
@@ -82,18 +101,30 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "dmail",
     "intro",
   ]);
-  assert.deepEqual(of(false, false, true), ["sync1", "agree", "relay", "intro"]);
+  assert.deepEqual(of(false, false, true), [
+    "sync1",
+    "agree",
+    "relay",
+    "intro",
+    "own-chain",
+    ...chats,
+  ]);
   assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: true, carry: true }), [
     "sync1",
     "agree",
     "relay",
     "carry",
     "intro",
+    "own-chain",
+    ...chats,
   ]);
   assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: false, devlink: true }), [
     "sync1",
     "agree",
     "intro",
+    "own-chain",
+    "receipts",
+    "typing",
     DEVLINK_FEATURE,
     DEVICES_FEATURE,
   ]);

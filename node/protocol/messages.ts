@@ -16,7 +16,7 @@
  *
  * Frames:
  *
- *   {"t":"hello","v":1,"features":[…],"name":"alice","sees":"203.0.113.7:50022","agree":"…"}
+ *   {"t":"hello","v":1,"features":[…],"name":"alice","sees":"203.0.113.7:50022","agree":"…","i":"…"}
  *       first frame in each direction. `features` (features.ts, at most 64 of
  *       at most 32 characters) says what the sender serves; `sees` is the
  *       address the sender sees the receiver at (how a node learns its outside
@@ -57,6 +57,9 @@
  *   | 1       | linking devices       | devlink        | device.link                              |
  *   | 1       | hello `cert` field    | devices        |                                          |
  *   | 1       | removing devices      | (devices)      | device.revoke                            |
+ *   | 1       | own chain check       | own-chain      | sync.own, identity.elsewhere             |
+ *   | 1       | receipts and typing   | receipts,      | chat.read, chat.typing                   |
+ *   |         |                       | typing         |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -86,6 +89,12 @@
  *   session as the contact's; anything else closes it. An older node refuses
  *   the login (it knows no such user name), so a device reaches only contacts
  *   that list `devices`; the person key's own node is unchanged for everyone.
+ *   own-chain  a node that runs chats: the heads it answers carry `h` and `t` for the asker's
+ *            own chain (methods.ts HeadItem), its hello an instance id `i`; it serves
+ *            sync.own (the proof behind such a hash) and identity.elsewhere (its key
+ *            has a live session here from another node)
+ *   receipts a node that runs chats: takes read receipts (`chat.read`)
+ *   typing   a node that runs chats: takes typing notices (`chat.typing`)
  *
  *   Punch vouches: an asker signs the endpoint its coordinator saw it at
  *   (punch/vouch.ts) and the coordinator passes it on; a target takes no offer
@@ -113,6 +122,11 @@ export const HelloSchema = z.object({
   agree: z.string().regex(/^[A-Za-z0-9+/]{43}=$/).optional(),
   /** A device's OpenSSH certificate from its person (base64), see "A contact's devices". */
   cert: z.string().max(5464).regex(/^[A-Za-z0-9+/]*={0,2}$/).optional(),
+  /**
+   * The sender's instance id, new at each start (feature `own-chain`): a
+   * contact tells two nodes on one key apart by it (identity_guard/twin_sessions.ts).
+   */
+  i: z.string().regex(/^[0-9a-f]{32}$/).optional(),
 });
 export type Hello = z.infer<typeof HelloSchema>;
 

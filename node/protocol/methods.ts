@@ -26,7 +26,20 @@ export type WireEntry = z.infer<typeof WireEntry>;
 
 /** A punch asker's signed vouch for its endpoint (punch/vouch.ts), and when it expires. */
 const punchVouch = z.object({ sig: b64(400), expires: z.number().int().min(0).max(2 ** 53 - 1) });
-export const HeadItem = z.object({ a: b64(44), s: z.number().int().min(0).max(2 ** 53 - 1) });
+const seqNumber = z.number().int().min(0).max(2 ** 53 - 1);
+/**
+ * A head: author `a`, last seq `s`. For the asker's own chain only, and only
+ * to a peer that lists `own-chain` (features.ts): `h`, the hash of that
+ * entry, and `t`, a fork of the asker's chain on record here (seq and the
+ * twin's hash), so a node learns that its key signed elsewhere
+ * (node/identity_guard). Older peers leave both out and ignore them.
+ */
+export const HeadItem = z.object({
+  a: b64(44),
+  s: seqNumber,
+  h: b64(44).optional(),
+  t: z.object({ s: seqNumber, h: b64(44) }).optional(),
+});
 export type HeadItem = z.infer<typeof HeadItem>;
 
 /** A relayed session's pairing token (node/relay). */
@@ -53,6 +66,25 @@ export const schemas = {
       rejected: z.number().int().min(0),
       reason: z.string().max(300).optional(),
     }),
+  },
+  /**
+   * The entry of the asker's own chain held here at `seq` (feature
+   * `own-chain`): the proof, signed by the asker's key, behind a head hash
+   * that is not the asker's (node/identity_guard). Only the asker's own
+   * entries are served; none when not held.
+   */
+  "sync.own": {
+    params: z.object({ chat: chatId, seq: seqNumber.min(1) }),
+    result: z.object({ e: WireEntry.optional() }),
+  },
+  /**
+   * Your key has a live session here from another node as well (feature
+   * `own-chain`, node/identity_guard): `kept` says whether it is yours that
+   * stays; the other is refused while yours is up.
+   */
+  "identity.elsewhere": {
+    params: z.object({ kept: z.boolean() }),
+    result: z.object({}),
   },
   /** Store sealed copies of the sender's address record, by tag. */
   "addr.put": {
@@ -250,6 +282,17 @@ export const schemas = {
   "reach.check": {
     params: z.object({ address: z.string().min(1).max(300) }),
     result: z.object({ reached: z.boolean() }),
+  },
+  // Read receipts and typing (node/chats/receipts.ts): session frames only, never stored.
+  /** I have read your entries in our direct chat up to your #seq ("read", nothing more). */
+  "chat.read": {
+    params: z.object({ chat: chatId, seq: z.number().int().min(1).max(2 ** 53 - 1) }),
+    result: z.object({}),
+  },
+  /** I am typing in our direct chat or a group we are both in (ephemeral; too many are dropped). */
+  "chat.typing": {
+    params: z.object({ chat: chatId }),
+    result: z.object({}),
   },
 } as const;
 

@@ -22,8 +22,11 @@ export {
   MAILBOX_FEATURE,
   peerHas,
   PUNCH_FEATURE,
+  RECEIPTS_FEATURE,
   RELAY_FEATURE,
+  OWN_CHAIN_FEATURE,
   SYNC_FEATURE,
+  TYPING_FEATURE,
 } from "./features.ts";
 export {
   check,

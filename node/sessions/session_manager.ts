@@ -33,7 +33,8 @@ import { bytesEqual } from "../wire/mod.ts";
 import { toHex } from "../log/mod.ts";
 import type { DialRace, PeerSession } from "../peers/mod.ts";
 import { PeerSet } from "../peers/mod.ts";
-import { RpcSession } from "../protocol/mod.ts";
+import { TwinSessions } from "../identity_guard/mod.ts";
+import { OWN_CHAIN_FEATURE, peerHas, RpcSession } from "../protocol/mod.ts";
 import {
   dialSsh,
   type Endpoint,
@@ -55,6 +56,8 @@ export interface LiveSession extends PeerSession {
   readonly anchor: boolean;
   /** The SSH connection we dialled for it (none when the peer dialled us). */
   readonly client?: SshClient;
+  /** The contact's device the session comes from (its own key), if not the contact's key. */
+  readonly device?: Uint8Array;
 }
 
 /** How to open SSH to a peer. */
@@ -80,6 +83,8 @@ export interface Arrival {
   readonly path?: "direct" | "punched" | "lan";
   /** The relay's name, for a session spliced through one. */
   readonly via?: string;
+  /** The key the peer logged in with, when it is one of the contact's devices (node/linking). */
+  readonly device?: Uint8Array;
 }
 
 export interface SessionManagerDeps {
@@ -126,10 +131,28 @@ export class SessionManager {
   /** Errors of dials whose SSH did not come up (the rest failed in the roj session). */
   readonly #sshFailures = new WeakSet<object>();
   #closing = false;
+  /** This node's instance id, new at each start: sent in every hello (see TwinSessions). */
+  readonly #instance: string;
+  /** Contacts' sessions from two nodes on one key (identity_guard/twin_sessions.ts). */
+  readonly #twins = new TwinSessions();
+  /** Contacts not to dial until then (ms): they hold a live session of our key from another node. */
+  readonly #holdOff = new Map<string, number>();
+  /** Peers (hex) whose twin sessions were said, and when: once a window each. */
+  readonly #twinSaid = new Map<string, number>();
 
   constructor(deps: SessionManagerDeps) {
     this.#d = deps;
     this.#peers = new PeerSet(deps.keyPair.publicKey);
+    const r = () => Math.floor(deps.clock.random() * 2 ** 32).toString(16).padStart(8, "0");
+    this.#instance = r() + r() + r() + r();
+  }
+
+  /**
+   * Dials to `peer` stay quiet until `untilMs`: it holds a live session of our
+   * key from another node, and would refuse ours (see TwinSessions).
+   */
+  holdOff(peer: Uint8Array, untilMs: number): void {
+    this.#holdOff.set(toHex(peer), untilMs);
   }
 
   /** Registers what every session with a contact serves, before its first frame. */
@@ -169,6 +192,7 @@ export class SessionManager {
         sees: pipe.remote,
         ...(this.#d.agree ? { agree: base64.encode(this.#d.agree) } : {}),
         ...(this.#d.certificate ? { cert: base64.encode(this.#d.certificate) } : {}),
+        i: this.#instance,
       },
       clock: this.#d.clock,
       onInternalError: (m, err) =>
@@ -250,6 +274,8 @@ export class SessionManager {
     const { race } = options;
     const current = this.#peers.get(contact.publicKey);
     if (this.#closing || (current && !(options.upgrade && current.via !== undefined))) return false;
+    const held = this.#holdOff.get(toHex(contact.publicKey));
+    if (held !== undefined && this.#d.clock.now() < held) return false;
     this.#d.bus.emit({
       type: "dialling",
       peer: contact.name,
@@ -416,7 +442,9 @@ export class SessionManager {
       contact,
       anchor,
       ...(client ? { client } : {}),
+      ...(arrival.device ? { device: arrival.device } : {}),
     };
+    if (this.#twin(contact, rpc, client, arrival.device)) return;
     if (!this.#peers.add(session)) {
       client?.close();
       return;
@@ -481,6 +509,49 @@ export class SessionManager {
     for (const hook of this.#up) hook(session);
     // Registered and set up: now the peer's requests are served, the held ones first.
     rpc.admit();
+  }
+
+  /**
+   * Whether `rpc` comes from another node on the key of `contact`'s session
+   * that is up (TwinSessions): then both are told, the one up stays, and
+   * this one is closed.
+   */
+  #twin(contact: Contact, rpc: RpcSession, client?: SshClient, device?: Uint8Array): boolean {
+    const live = this.#peers.get(contact.publicKey);
+    const now = this.#d.clock.now();
+    // A contact's device speaks with its own key (node/linking): beside the person key's node, or
+    // another device, it is another key, not the same identity elsewhere. Only one key's own
+    // instances are compared.
+    const key = device ?? contact.publicKey;
+    const liveKey = live && this.#live.get(live.rpc)?.device;
+    if (live && !bytesEqual(liveKey ?? contact.publicKey, key)) return false;
+    const k = toHex(key);
+    const upInstance = live && !live.rpc.closed ? live.rpc.peerHello?.i : undefined;
+    if (!this.#twins.judge(k, rpc.peerHello?.i, upInstance, now)) return false;
+    const tell = (to: RpcSession, kept: boolean) =>
+      peerHas(to.peerHello, OWN_CHAIN_FEATURE)
+        ? to.request("identity.elsewhere", { kept }, 3000).catch(() => {})
+        : Promise.resolve();
+    tell(rpc, false).finally(() => {
+      rpc.close("this key has a live session here from another node");
+      client?.close();
+    });
+    tell(live!.rpc, true);
+    const said = this.#twinSaid.get(k);
+    if (said === undefined || now - said >= 60_000) {
+      this.#twinSaid.set(k, now);
+      this.#d.bus.say(
+        `${contact.name}'s key is in use on two nodes at once (a copied data folder or key?): ` +
+          "keeping the session that is up, refusing the other; both are told",
+      );
+      this.#d.bus.emit({
+        type: "identity",
+        op: "twin-sessions",
+        peer: contact.name,
+        fingerprint: fingerprint(contact.publicKey),
+      });
+    }
+    return true;
   }
 
   /** Ends every session and connection. */

@@ -39,6 +39,11 @@ export const keys = {
   /** An author's first fork in a chat: { seq, kept, twin, seen } (see log/fork_records.ts). */
   fork: (chat: string, author: Uint8Array) => ["fork", chat, author] as const,
   forks: (chat: string) => ["fork", chat] as const,
+  /** The identity guard's state: conflicts of our own chain, chats re-basing (node/identity_guard). */
+  identityGuard: () => ["identity", "guard"] as const,
+  /** Our own entries of a chat set aside for a re-base, by their old seq (packed like `entry`). */
+  aside: (chat: string, seq: number) => ["identity", "aside", chat, seq] as const,
+  asideAll: (chat: string) => ["identity", "aside", chat] as const,
   /** A contact by public key. */
   contact: (publicKey: Uint8Array) => ["contact", publicKey] as const,
   contacts: () => ["contact"] as const,
@@ -58,6 +63,14 @@ export const keys = {
   anchored: (chat: string, peer: Uint8Array) => ["anchored", chat, peer] as const,
   /** Lamport clock up to which a person has read a chat. */
   readMark: (chat: string) => ["readmark", chat] as const,
+  /** Read receipts (node/chats/receipts.ts): false when off for everyone. */
+  receiptsOn: () => ["meta", "setting", "receipts"] as const,
+  /** Read receipts are off for this contact: true. */
+  receiptsOff: (peer: Uint8Array) => ["receipts-off", peer] as const,
+  /** Highest seq of our own entries in a direct chat the contact's receipt says they read. */
+  readBy: (chat: string) => ["read-by", chat] as const,
+  /** Highest seq of the contact's entries in a direct chat we have read (what our receipt says). */
+  readOf: (chat: string) => ["read-of", chat] as const,
   /** A sealed address record held for others, by tag and uploader (hex): { blob, uploader, at }. */
   sealed: (tagHex: string, uploaderHex: string) => ["sealed", tagHex, uploaderHex] as const,
   sealedAll: () => ["sealed"] as const,
@@ -103,4 +116,9 @@ export const keys = {
   seenRevocation: (person: Uint8Array, device: Uint8Array) =>
     ["device", "revoked", person, device] as const,
   seenRevocations: () => ["device", "revoked"] as const,
+  /** A chat's settings on this node, by chat id: { muted, pinned, archived } (node/prefs). */
+  chatPrefs: (chat: string) => ["chat-prefs", chat] as const,
+  chatPrefsAll: () => ["chat-prefs"] as const,
+  /** This node's admin settings (node/prefs): { notifyPreview }. */
+  settings: () => ["meta", "settings"] as const,
 } as const;

@@ -1,3 +1,4 @@
+export { batchDelete } from "./batch_delete.ts";
 export { keys } from "./kv_keys.ts";
 export {
   corrupt,

@@ -11,14 +11,16 @@
  */
 import { RojError } from "../errors.ts";
 import type { ChatLog, Entry, Head, Rejection, SeqEntry } from "../log/mod.ts";
-import { toHex } from "../log/mod.ts";
+import { toHex, verifyEntry } from "../log/mod.ts";
 import {
   decodeB64,
   encodeB64,
   type HeadItem,
   MAX_FRAME,
   MAX_PUSH_ENTRIES,
+  OWN_CHAIN_FEATURE,
   type ParamsOf,
+  peerHas,
   type ResultOf,
   type RpcSession,
 } from "../protocol/mod.ts";
@@ -48,7 +50,39 @@ function wireToHeads(items: HeadItem[]): Map<string, { author: Uint8Array; seq: 
   return out;
 }
 
+/**
+ * What a peer holds of our own chain in a chat (feature `own-chain`): the
+ * entry heading it and a fork of it on record there, each beside the entry
+ * we hold at that seq (null: none). See node/identity_guard.
+ */
+export interface OwnChainReport {
+  readonly chat: string;
+  /** The peer's head of our chain: seq 0 and hash null when it holds none of ours. */
+  readonly seq: number;
+  readonly theirs: Uint8Array | null;
+  readonly mine: Uint8Array | null;
+  readonly twin?: {
+    readonly seq: number;
+    readonly hash: Uint8Array;
+    readonly mine: Uint8Array | null;
+  };
+  /** A peer without `own-chain`: only the seq is known (`theirs` and `mine` are null). */
+  readonly hashless?: true;
+}
+
+/** Whose chain the peer reports on, and who hears it. */
+export interface OwnChainWatch {
+  readonly me: Uint8Array;
+  /** The session's peer: its own chain gets `h` and `t` in our answers. */
+  readonly peer: Uint8Array;
+  seen(report: OwnChainReport): void;
+  /** The peer pushed entries of ours that do not fit our chain; `seq`: the first such. */
+  diverged(seq: number): void;
+}
+
 export interface ChatSyncOptions {
+  /** Compare what the peer holds of our chain with ours, and tell it of its own. */
+  readonly own?: OwnChainWatch;
   /**
    * Authors whose entries belong in this chat; others are refused. Asked again
    * for every push, so it may grow (a group adding someone). Without it, any
@@ -112,6 +146,7 @@ export class ChatSync {
   async start(): Promise<void> {
     const res = await this.#rpc.request("sync.heads", { chat: this.chat });
     const heads = wireToHeads(res.heads);
+    await this.#ownChain(res.heads, heads, true);
     for (const [k, h] of heads) this.#peer.set(k, Math.max(this.#peer.get(k) ?? 0, h.seq));
     this.#options.onPeerHeads?.(heads);
     this.#started = true;
@@ -192,21 +227,129 @@ export class ChatSync {
     await Promise.all(inflight);
   }
 
+  /**
+   * Pushes these entries whatever the peer is known to hold: our twin of an
+   * entry of ours the peer holds another of, as evidence for it to keep (the
+   * other node with our key learns of it from the peer's fork record).
+   */
+  offer(batch: SeqEntry[]): Promise<void> {
+    return this.#push(batch);
+  }
+
   async #push(batch: SeqEntry[]): Promise<void> {
     const res = await this.#rpc.request("sync.push", {
       chat: this.chat,
       entries: batch.map((e) => ({ s: encodeB64(e.signed), g: encodeB64(e.sig) })),
     }, PUSH_TIMEOUT_MS);
     const heads = wireToHeads(res.heads);
+    await this.#ownChain(res.heads, heads, false);
     for (const [k, h] of heads) this.#peer.set(k, Math.max(this.#peer.get(k) ?? 0, h.seq));
     this.#options.onPeerHeads?.(heads);
     this.#passStored += res.stored;
     this.#passRefused += res.rejected;
     if (res.rejected > 0) {
+      // Without the count, so that the caller's log can tell a repeat (see RepeatThrottle).
       this.#options.log?.(
-        `peer refused ${res.rejected} entries of ${this.chat}: ${res.reason ?? "no reason given"}`,
+        `peer refused entries of ${this.chat}: ${res.reason ?? "no reason given"}`,
       );
     }
+  }
+
+  /**
+   * Compares the peer's head of our chain (and a fork of it on record there)
+   * with the entries we hold, and tells the watcher. A head that is not ours
+   * at that seq is left out of `heads`: the peer holds another node's entry
+   * there, not ours, so ours is not delivered. `all`: a full heads answer
+   * (one without our chain means the peer holds none of it).
+   */
+  async #ownChain(
+    items: readonly HeadItem[],
+    heads: Map<string, { author: Uint8Array; seq: number }>,
+    all: boolean,
+  ): Promise<void> {
+    const own = this.#options.own;
+    if (!own) return;
+    const me = encodeB64(own.me);
+    const item = items.find((h) => h.a === me);
+    if (!peerHas(this.#rpc.peerHello, OWN_CHAIN_FEATURE)) {
+      // An older peer: how far it holds our chain is all it tells (a re-base waits for that much).
+      if (item || all) {
+        own.seen({ chat: this.chat, seq: item?.s ?? 0, theirs: null, mine: null, hashless: true });
+      }
+      return;
+    }
+    if (!item) {
+      if (all) own.seen({ chat: this.chat, seq: 0, theirs: null, mine: null });
+      return;
+    }
+    if (item.h === undefined) return;
+    const at = async (seq: number) =>
+      seq === 0 ? null : (await this.#log.entryAt(this.chat, own.me, seq))?.hash ?? null;
+    let theirs = decodeB64(item.h);
+    let mine = await at(item.s);
+    let seq = item.s;
+    let twin = item.t
+      ? { seq: item.t.s, hash: decodeB64(item.t.h), mine: await at(item.t.s) }
+      : undefined;
+    let suspect = mine !== null && !bytesEqual(mine, theirs);
+    if (twin?.mine && bytesEqual(twin.mine, twin.hash)) {
+      // They hold ours as the twin, so they keep another entry at that place: that one proves it.
+      if (!suspect) [seq, mine, suspect] = [twin.seq, twin.mine, true];
+      twin = undefined;
+    }
+    if (suspect) {
+      // Not ours at that place: not delivered, whatever comes of the proof.
+      heads.delete(toHex(own.me));
+      // A hash proves nothing (a hostile contact could name any): ask for the entry, signed by our key.
+      const proof = await this.#ownProof(seq);
+      if (!proof || bytesEqual(proof, mine!)) return;
+      theirs = proof;
+    }
+    own.seen({ chat: this.chat, seq, theirs, mine, ...(twin ? { twin } : {}) });
+  }
+
+  /**
+   * The hash of the peer's entry of our chain at `seq`, when it sends one
+   * signed by our key for this chat and seq (`sync.own`); else null.
+   */
+  async #ownProof(seq: number): Promise<Uint8Array | null> {
+    const own = this.#options.own!;
+    try {
+      const res = await this.#rpc.request("sync.own", { chat: this.chat, seq });
+      if (!res.e) return null;
+      const e = await verifyEntry(decodeB64(res.e.s), decodeB64(res.e.g));
+      const fits = e.chat === this.chat && e.seq === seq && bytesEqual(e.author, own.me);
+      return fits ? e.hash : null;
+    } catch {
+      return null; // no proof: a bad signature, an older peer, a closed session
+    }
+  }
+
+  /** Serves the peer's sync.own: its own entry at that seq, if held here. */
+  async answerOwn(p: ParamsOf<"sync.own">): Promise<ResultOf<"sync.own">> {
+    const own = this.#options.own;
+    const e = own ? await this.#log.entryAt(this.chat, own.peer, p.seq) : null;
+    return e ? { e: { s: encodeB64(e.signed), g: encodeB64(e.sig) } } : {};
+  }
+
+  /** Heads for the peer: its own chain's with the head's hash and a fork on record (`own-chain`). */
+  async #headsFor(
+    heads: Iterable<Head & { author: Uint8Array }>,
+  ): Promise<HeadItem[]> {
+    const own = this.#options.own;
+    const items = headsToWire(heads);
+    if (!own || !peerHas(this.#rpc.peerHello, OWN_CHAIN_FEATURE)) return items;
+    const peer = encodeB64(own.peer);
+    const i = items.findIndex((h) => h.a === peer);
+    if (i < 0) return items;
+    const head = (await this.#log.heads(this.chat)).get(toHex(own.peer));
+    const fork = await this.#log.forkOf(this.chat, own.peer);
+    items[i] = {
+      ...items[i]!,
+      ...(head ? { h: encodeB64(head.hash) } : {}),
+      ...(fork ? { t: { s: fork.seq, h: encodeB64(fork.twin.hash) } } : {}),
+    };
+    return items;
   }
 
   /**
@@ -225,7 +368,7 @@ export class ChatSync {
 
   /** Serves the peer's sync.heads. */
   async answerHeads(): Promise<{ heads: HeadItem[] }> {
-    return { heads: headsToWire((await this.#log.heads(this.chat)).values()) };
+    return { heads: await this.#headsFor((await this.#log.heads(this.chat)).values()) };
   }
 
   /**
@@ -268,12 +411,21 @@ export class ChatSync {
     }
     const mine = await this.#log.heads(this.chat);
     for (const r of result.rejected) if (r.author) touched.set(toHex(r.author), r.author);
+    // The pusher's own chain too: it learns at once whether we hold its entries or another node's.
+    if (this.#options.own) touched.set(toHex(this.#options.own.peer), this.#options.own.peer);
     const heads = [...touched.keys()].map((k) => mine.get(k)).filter((h) => h !== undefined);
     const rejected = refused + result.rejected.length;
     reason ??= result.rejected[0]?.reason;
     this.#noteRefusals(result.rejected);
+    const own = this.#options.own;
+    const misfit = own &&
+      result.rejected.find((r) =>
+        r.author && bytesEqual(r.author, own.me) &&
+        (r.code === "equivocation" || r.code === "prev_mismatch")
+      );
+    if (own && misfit) own.diverged(misfit.seq ?? 0);
     return {
-      heads: headsToWire(heads),
+      heads: await this.#headsFor(heads),
       stored: result.stored.length,
       rejected,
       ...(rejected > 0 && reason ? { reason: reason.slice(0, 300) } : {}),

@@ -5,3 +5,4 @@
  *   escapeControl("\x1b[31mbob\n10:00 x"); // "\\x1b[31mbob\\n10:00 x"
  */
 export { escapeControl, escapeLines, jsonLine } from "./terminal_text.ts";
+export { RepeatThrottle, type RepeatThrottleOptions } from "./repeat_throttle.ts";

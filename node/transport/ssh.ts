@@ -35,16 +35,24 @@ import { channelPipe, coalesceWrites, nestable, type Ssh2Channel } from "./_ssh_
 import { serveSftp, type SftpStream, type SftpView } from "./sftp_server.ts";
 import { clientKeyOf, hostKeyOf } from "./_ssh_keys.ts";
 
-/** Ciphers in order of preference: chacha20 is ~2x aes-gcm under Deno; the rest for OpenSSH clients. */
-const CIPHERS = [
-  "chacha20-poly1305@openssh.com",
-  "aes256-gcm@openssh.com",
+/**
+ * Ciphers in order of preference; the ctr ones for OpenSSH clients. Not
+ * chacha20-poly1305@openssh.com: without its native binding ssh2 makes three
+ * node:crypto chacha20 ciphers a packet and never calls their final(), and
+ * Deno frees a cipher's native state only at final(), so every packet leaked
+ * ~1 KiB on each side (a contact sending tiny frames grew a node by ~100 MiB a
+ * minute; found by tests/hostile_fuzz_test.ts). Offering it at all would let
+ * any client, OpenSSH's sftp first of all, pick it. aes-gcm calls final() per
+ * packet, and the ctr ones keep one cipher per connection.
+ */
+export const CIPHERS: readonly string[] = [
   "aes128-gcm@openssh.com",
-  "aes256-ctr",
+  "aes256-gcm@openssh.com",
   "aes128-ctr",
+  "aes256-ctr",
 ];
 const ALGORITHMS = {
-  cipher: CIPHERS,
+  cipher: [...CIPHERS],
   serverHostKey: ["ssh-ed25519"],
   kex: ["curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256"],
 };

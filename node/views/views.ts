@@ -14,7 +14,9 @@ import type {
 import type { Contact } from "../contacts/mod.ts";
 import type { Group } from "../groups/mod.ts";
 import { fingerprint, publicKeyLine } from "../identity/mod.ts";
+import { hexToBytes as fromHex } from "@noble/hashes/utils.js";
 import { type Entry, toHex } from "../log/mod.ts";
+import type { Folded } from "../messages/mod.ts";
 import type { PeerSession } from "../peers/mod.ts";
 
 /** A chat as the node names it. */
@@ -38,6 +40,18 @@ export interface Viewer {
   fingerprintOf(key: Uint8Array): string;
 }
 
+/** Digits of the entry hash in a message's `id`. */
+export const MESSAGE_ID_DIGITS = 12;
+
+/** What a message shows beyond its entry: its annotations (messages/fold) and read receipt. */
+export interface MessageExtras {
+  readonly folded?: Folded;
+  /** For a reply: the message it answers, when held. */
+  readonly target?: Folded;
+  /** The highest own seq the contact's read receipt covers (0: none, or receipts off). */
+  readonly readUpTo?: number;
+}
+
 /**
  * One entry as a message. `delivered` is the highest own seq the chat's
  * recipient holds, `anchored` the highest an anchor holds for them (1:1
@@ -50,10 +64,13 @@ export function messageView(
   delivered: number,
   body: string = e.body,
   anchored = 0,
+  extras: MessageExtras = {},
 ): MessageView {
   const mine = toHex(e.author) === toHex(viewer.me);
   const fp = viewer.fingerprintOf(e.author);
-  return {
+  const f = extras.folded;
+  const hash = toHex(e.hash);
+  const base: MessageView = {
     chat: chat.name,
     seq: e.seq,
     author: mine ? viewer.myName : viewer.contactName(e.author) ?? fp,
@@ -62,15 +79,58 @@ export function messageView(
     ts: e.ts,
     lamport: e.lamport,
     type: e.type,
-    body,
+    body: f ? f.text : body,
     state: !mine
       ? "received"
+      : chat.kind !== "notes" && e.seq <= (extras.readUpTo ?? 0)
+      ? "read"
       : chat.kind === "notes" || e.seq <= delivered
       ? "delivered"
       : e.seq <= anchored
       ? "at-anchor"
       : "stored",
-    hash: toHex(e.hash),
+    hash,
+    id: hash.slice(0, MESSAGE_ID_DIGITS),
+  };
+  return f ? { ...base, ...annotations(viewer, f, extras.target) } : base;
+}
+
+/** A person's name here: this node's own, a contact's, else the fingerprint. */
+function nameOf(viewer: Viewer, key: Uint8Array): string {
+  return toHex(key) === toHex(viewer.me)
+    ? viewer.myName
+    : viewer.contactName(key) ?? viewer.fingerprintOf(key);
+}
+
+function annotations(viewer: Viewer, f: Folded, target: Folded | undefined): Partial<MessageView> {
+  const meHex = toHex(viewer.me);
+  return {
+    ...(f.replyTo !== null
+      ? {
+        replyTo: {
+          id: f.replyTo.slice(0, MESSAGE_ID_DIGITS),
+          ...(target
+            ? {
+              author: nameOf(viewer, fromHex(target.item.author)),
+              body: target.deleted ? "" : target.text.slice(0, 200),
+            }
+            : {}),
+        },
+      }
+      : {}),
+    ...(f.edited
+      ? { edited: true, history: f.history.map((v) => ({ body: v.text, ts: v.ts })) }
+      : {}),
+    ...(f.deleted ? { deleted: true } : {}),
+    ...(f.reactions.size > 0
+      ? {
+        reactions: [...f.reactions].map(([emoji, authors]) => ({
+          emoji,
+          authors: authors.map((a) => nameOf(viewer, fromHex(a))),
+          mine: authors.includes(meHex),
+        })),
+      }
+      : {}),
   };
 }
 

@@ -31,11 +31,20 @@ export function chatPages(ctx: AdminContext): Hono {
     const me = await status();
     if (me.passive) return c.redirect("/anchor", 303);
     const chats = await callNode(ctx.api, "chats", {}) as ChatView[];
+    const archived = c.req.query("archived") === "1";
+    const hidden = chats.filter((x) => x.prefs?.archived).length;
     return html(
       c,
       <Layout title="Chats" status={me} section="chats">
         <h1>Chats</h1>
-        <Island component={ChatList} props={{ chats }} />
+        <Island component={ChatList} props={{ chats, archived }} />
+        {(hidden > 0 || archived) && (
+          <p>
+            {archived
+              ? <a href="/chats">Hide archived chats</a>
+              : <a href="/chats?archived=1">Show archived chats ({hidden})</a>}
+          </p>
+        )}
         <NewGroupForm />
       </Layout>,
     );

@@ -61,6 +61,9 @@ export function identityPages(ctx: AdminContext): Hono {
             Download {pubFileName(me.name)}
           </a>
         </p>
+        <p>
+          <a href="/receipts">Read receipts</a>
+        </p>
         <p class="muted">
           Anyone can check your signed messages with this key and{" "}
           <code>ssh-keygen -Y verify</code>. Your private key stays in the data folder and never
