@@ -243,3 +243,26 @@ Deno.test("a link code survives a restart of the laptop, and a used one stays us
     await Deno.remove(a1.dir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("roj device link --wait prints the new device's fingerprint once it linked", async () => {
+  await using a = await startTestNode("alice", { host: "127.0.0.2" });
+  await using tmp = await tempDir();
+  await withControl(a, async () => {
+    let out = "";
+    let gotCode: (code: string) => void;
+    const code = new Promise<string>((resolve) => (gotCode = resolve));
+    const waiting = cliRun(["device", "link", "--data", a.dir, "--wait"], {
+      out: (t) => {
+        out += t;
+        const m = /^(rojdev1:\S+)$/m.exec(out);
+        if (m) gotCode(m[1]!);
+      },
+    });
+    const r = await join(`${tmp.path}/phone`, await code, "phone");
+    assert.equal(r.code, 0, r.stderr);
+    const fp = JSON.parse(r.stdout).fingerprint as string;
+    const done = await waiting;
+    assert.equal(done.code, 0, done.stderr);
+    assert.ok(out.includes(`linked phone: ${fp}`), out);
+  });
+});
