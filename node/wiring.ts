@@ -73,6 +73,7 @@ import { keys } from "./store/mod.ts";
 import { ChatPrefs } from "./prefs/mod.ts";
 import { SearchService } from "./search/mod.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
+import { bytesEqual } from "./wire/mod.ts";
 import { contactView } from "./views/mod.ts";
 
 /** How long a dial to an address a peer reported may take to find our own key there. */
@@ -142,6 +143,7 @@ export async function wire(
     myName: profile.name,
     signer: b.signer,
     personOf: (k) => devices.personOf(k),
+    ...(device ? { ownPerson: (k: Uint8Array) => bytesEqual(k, device.person) } : {}),
     log: b.log,
     store: profile.store,
     marks,

@@ -78,7 +78,9 @@ Deno.test("bob keeps a session from alice's phone as alice's; the laptop works a
     );
     // Bob, a member, also handed the phone what the laptop had written there.
     const atPhone = await phone.node.call("read", { chat: "bob" });
-    assert.ok(atPhone.some((m) => m.body === "from the laptop"), JSON.stringify(atPhone));
+    const fromLaptop = atPhone.find((m) => m.body === "from the laptop");
+    assert.equal(fromLaptop?.author, "alice", JSON.stringify(atPhone));
+    assert.equal(fromLaptop?.authorFingerprint, a.node.fingerprint);
   } finally {
     if (laptopUp) await a.stop();
     await Deno.remove(a.dir, { recursive: true }).catch(() => {});
