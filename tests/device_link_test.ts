@@ -266,3 +266,22 @@ Deno.test("roj device link --wait prints the new device's fingerprint once it li
     assert.ok(out.includes(`linked phone: ${fp}`), out);
   });
 });
+
+Deno.test("on the phone: roj devices shows its own certificate; linking and removing need the person key", async () => {
+  await using a = await startTestNode("alice", { host: "127.0.0.2" });
+  await using tmp = await tempDir();
+  const phoneDir = `${tmp.path}/phone`;
+  await withControl(a, async () => {
+    const r = await join(phoneDir, (await linkCode(a.dir)).text, "phone");
+    assert.equal(r.code, 0, r.stderr);
+  });
+  await using phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir });
+  const rows = await phone.node.call("devices", {});
+  assert.deepEqual(rows.map((d) => [d.name, d.self, d.standing]), [["phone", true, "valid"]]);
+  assert.equal(phone.node.name, "alice", "the joined folder bears the person's name");
+  await assert.rejects(() => phone.node.call("device.link", {}), /does not hold the person key/);
+  await assert.rejects(
+    () => phone.node.call("device.remove", { name: "phone" }),
+    /does not hold the person key/,
+  );
+});
