@@ -39,6 +39,7 @@ import { addIdentityCommands } from "./commands_identity.ts";
 import { addVerifyCommands } from "./commands_verify.ts";
 import { addBackupCommands } from "./commands_backup.ts";
 import { addIntroCommands } from "./commands_intro.ts";
+import { addDeviceCommands, joinDevice } from "./commands_devices.ts";
 import { addSearchCommands } from "./commands_search.ts";
 import { addMessageCommands } from "./commands_messages.ts";
 import { type CliIo, stdio } from "./io.ts";
@@ -173,6 +174,7 @@ export function buildCli(io: CliIo = stdio): Command {
         "(its .pub will do); no private key is written. Without --agent, a --key the agent holds " +
         "is used from the agent",
     )
+    .option("--join <code>", "link this new folder as a device of yours, from `roj device link`")
     .option("--json", "print the result as JSON")
     .action(
       async (
@@ -183,8 +185,10 @@ export function buildCli(io: CliIo = stdio): Command {
           passphrase?: boolean;
           agent?: boolean;
           json?: boolean;
+          join?: string;
         },
       ) => {
+        if (opts.join !== undefined) return await joinDevice(io, { ...opts, join: opts.join });
         const dir = resolveDataDir(opts.data);
         if (opts.name !== undefined) checkName(opts.name);
         const socket = agentOptions().agentSocket;
@@ -296,6 +300,7 @@ export function buildCli(io: CliIo = stdio): Command {
   addVerifyCommands(program, io);
   addBackupCommands(program, io);
   addIntroCommands(program, io);
+  addDeviceCommands(program, io);
   addSearchCommands(program, io);
   addMessageCommands(program, io);
 

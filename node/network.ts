@@ -81,6 +81,7 @@ export class Network {
       punch: this.#quic !== undefined,
       relay: relaying,
       carry: this.#o.carry,
+      devlink: !this.#o.passive,
     }).filter((f) => !this.#o.omitFeatures.includes(f));
   }
 

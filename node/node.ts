@@ -21,6 +21,7 @@ import {
   type VerifierPool,
 } from "./identity/mod.ts";
 import { ChatLog, type Entry } from "./log/mod.ts";
+import { certifiedSigner, deviceIdentity } from "./linking/mod.ts";
 import { type NodeOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import type { PunchResult } from "./punch/mod.ts";
 import type { Relay } from "./relay/mod.ts";
@@ -77,7 +78,10 @@ export class RojNode implements NodeApi {
     );
     const verifier = createVerifierPool();
     try {
-      const signer = profile.agent ?? await createSigner(profile.keyPair);
+      const own = profile.agent ?? await createSigner(profile.keyPair);
+      // A device (roj init --join) signs its entries with its certificate in them.
+      const device = profile.agent ? undefined : await deviceIdentity(profile.store.kv);
+      const signer = device ? certifiedSigner(own, device.certificate) : own;
       const log = new ChatLog(profile.store, { verifier, clock: o.clock });
       const contacts = await ContactBook.open(profile.store);
       const invites = await InviteRegistry.open(profile.store, o.clock.now(), o.clock);

@@ -41,6 +41,13 @@ import {
 } from "./identity/mod.ts";
 import { InviteFlow } from "./invites/mod.ts";
 import { IntroService } from "./introductions/mod.ts";
+import {
+  deviceIdentity,
+  DeviceSessions,
+  deviceUser,
+  LINK_USER,
+  LinkService,
+} from "./linking/mod.ts";
 import type { ChatLog } from "./log/mod.ts";
 import {
   AnchorMailbox,
@@ -67,6 +74,7 @@ import { keys } from "./store/mod.ts";
 import { ChatPrefs } from "./prefs/mod.ts";
 import { SearchService } from "./search/mod.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
+import { bytesEqual } from "./wire/mod.ts";
 import { contactView } from "./views/mod.ts";
 
 /** How long a dial to an address a peer reported may take to find our own key there. */
@@ -106,6 +114,7 @@ export interface Services {
   readonly network: Network;
   readonly handlers: Handlers;
   readonly intros: IntroService | undefined;
+  readonly linking: LinkService;
   /** Full-text search over the chats (rebuilt at start). */
   readonly search: SearchService;
 }
@@ -120,16 +129,22 @@ export async function wire(
 ): Promise<Services> {
   const me = profile.keyPair.publicKey;
   const { clock } = o;
+  // A device of a person (roj init --join): it logs in to contacts as one, its certificate in its hello.
+  const device = await deviceIdentity(profile.store.kv);
   const bus = new EventBus(o.log);
   const verifications = await Verifications.open(profile.store, me);
   const restoreGate = await RestoreGate.open(profile.store, me);
   const marks = new DeliveryMarks(profile.store.kv, { clock });
   const anchored = new DeliveryMarks(profile.store.kv, { clock, key: keys.anchored });
-  const directory = new ChatDirectory(me, b.contacts, b.groups);
+  // A device's chats are its person's: direct chat ids are the person's key's with each contact's.
+  const person = device?.person ?? me;
+  const directory = new ChatDirectory(person, b.contacts, b.groups);
   const chats = new ChatService({
     me,
     myName: profile.name,
     signer: b.signer,
+    personOf: (k) => devices.personOf(k),
+    ...(device ? { ownPerson: (k: Uint8Array) => bytesEqual(k, device.person) } : {}),
     log: b.log,
     store: profile.store,
     marks,
@@ -202,6 +217,9 @@ export async function wire(
     keyPair: profile.keyPair,
     signer: b.signer,
     ...(agreementKeyIsOwn(profile.keyPair) ? { agree: agreementPublicKey(profile.keyPair) } : {}),
+    ...(device
+      ? { certificate: device.certificate.blob, username: deviceUser(device.person) }
+      : {}),
     name: profile.name,
     clock,
     bus,
@@ -222,7 +240,12 @@ export async function wire(
       }),
   });
   const syncs = new SessionSyncs({
-    me,
+    me: person,
+    ...(device ? { author: me } : {}),
+    devices: {
+      keys: (p) => devices.deviceKeys(p),
+      speaksAt: (p, k, at) => devices.speaksAt(p, k, at),
+    },
     restoreGate,
     log: b.log,
     groups: b.groups,
@@ -370,12 +393,36 @@ export async function wire(
     },
     running: () => network.listening !== undefined,
   });
+  const linking = await LinkService.open({
+    me,
+    name: profile.name,
+    signer: b.signer,
+    clock,
+    bus,
+    kv: profile.store.kv,
+    addresses: () => addresses.published(),
+    online: (k) => sessions.get(k) !== undefined,
+    contacts: () => b.contacts.all(),
+    sessions: () => sessions.all(),
+  });
+  const devices = await DeviceSessions.open({
+    clock,
+    bus,
+    kv: profile.store.kv,
+    contacts: b.contacts,
+    sessions,
+  });
   const network: Network = new Network(o, parts, {
-    authorize: (u, k) => inviteFlow.authorize(u, k),
+    authorize: (u, k) =>
+      devices.mayLogIn(u, k) &&
+      (inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits()) ||
+        devices.authorize(u)),
     inbound: (peer, pipe) =>
       sessions.inbound(peer, pipe, {
         lan: (key, host) => network.lanHeardAt(key, host),
         invited: (rpc, key, nonce, remote) => inviteFlow.serveRedeem(rpc, key, nonce, remote),
+        linking: (rpc, key, remote) => linking.serve(rpc, key, remote),
+        device: (rpc, peer, person, remote) => devices.inbound(rpc, peer, person, remote),
       }),
     sftpView: (peer) => {
       const c = peer.username === "roj" ? b.contacts.accepted(peer.publicKey) : undefined;
@@ -423,6 +470,7 @@ export async function wire(
     network.serve(rpc, peer);
     relay.serve(rpc, peer);
     intros?.serve(rpc, peer);
+    devices.serve(rpc, peer);
     if (!o.passive) syncs.serve(rpc, peer);
     // The peer holds a live session of our key from another node: told; refused, we wait before dialling again.
     rpc.handle("identity.elsewhere", (p) => {
@@ -458,6 +506,7 @@ export async function wire(
     });
   });
   sessions.onUp((s) => intros?.onSession(s.peer));
+  sessions.onUp((s) => linking.onSession(s.rpc));
   sessions.onDown((s) => {
     discovery.trigger(`lost ${s.contact.name}`).catch(() => {});
     // What they had not taken yet waits for them at an anchor we both use.
@@ -493,6 +542,7 @@ export async function wire(
     discovery,
     relay,
     intros: o.passive ? undefined : intros,
+    linking,
     running: () => network.listening !== undefined,
     status: () =>
       statusView({
@@ -538,6 +588,7 @@ export async function wire(
     network,
     handlers,
     intros,
+    linking,
     search,
   };
 }

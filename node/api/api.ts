@@ -12,6 +12,7 @@ import type { ForkView, GroupView, InviteView, MemberView } from "./chat_views.t
 import type { CatchUpView, PortMapView } from "./status_parts.ts";
 import type { VerifyView } from "./verify_view.ts";
 import { type IntroEvent, introParams, type IntroResults } from "./intro_api.ts";
+import { type DeviceEvent, devicesParams, type DevicesResults } from "./devices_api.ts";
 import { identityParams } from "./identity_api.ts";
 import type { IdentityEvent, IdentityResults, IdentityView } from "./identity_api.ts";
 import { searchParams, type SearchResults } from "./search_api.ts";
@@ -80,6 +81,7 @@ export const methodParams = {
   "verify.mark": z.object({ name: z.string().min(1).max(40), verified: z.boolean().optional() })
     .strict(),
   ...introParams,
+  ...devicesParams,
   ...searchParams,
   ...messageMethodParams,
   /** Streams NodeEvents until the caller goes away. */
@@ -474,6 +476,7 @@ export type NodeEvent =
   /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */
   | { readonly type: "fork"; readonly fork: ForkView }
   | IntroEvent
+  | DeviceEvent
   | SearchIndexEvent
   /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
   | NatEvent
@@ -498,7 +501,8 @@ export type RecordDropReason =
 export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
-export interface Results extends IntroResults, IdentityResults, SearchResults, MessageResults {
+export interface Results
+  extends IntroResults, IdentityResults, SearchResults, MessageResults, DevicesResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;

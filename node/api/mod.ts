@@ -6,6 +6,7 @@ export type * from "./chat_views.ts";
 export type * from "./status_parts.ts";
 export type * from "./verify_view.ts";
 export * from "./intro_api.ts";
+export * from "./devices_api.ts";
 export type * from "./direct_mail_events.ts";
 export * from "./search_api.ts";
 export { arrangeChats } from "./chat_order.ts";

@@ -34,6 +34,10 @@ export interface ChatServiceDeps {
   readonly me: Uint8Array;
   readonly myName: string;
   readonly signer: Signer;
+  /** The contact a device key belongs to (node/linking), for naming its entries. @default none */
+  readonly personOf?: (key: Uint8Array) => Uint8Array | undefined;
+  /** On a device of a person: whether `key` is that person's (node/linking). @default none */
+  readonly ownPerson?: (key: Uint8Array) => boolean;
   readonly log: ChatLog;
   readonly store: Store;
   readonly marks: DeliveryMarks;
@@ -81,7 +85,15 @@ export class ChatService {
     this.#viewer = {
       me: deps.me,
       myName: deps.myName,
-      contactName: (key) => deps.contacts.get(key)?.name,
+      contactName: (key) => {
+        const c = deps.contacts.get(key);
+        if (c) return c.name;
+        // On a device: what the person key (or another of its devices) wrote is the person's own.
+        if (deps.ownPerson?.(key)) return deps.myName;
+        // A contact's device: shown by its person's name (its own fingerprint stays beside it).
+        const person = deps.personOf?.(key);
+        return person && deps.contacts.get(person)?.name;
+      },
       fingerprintOf: (key) => {
         // A catch-up shows thousands of messages by one author: hash its key once.
         const hex = toHex(key);

@@ -23,6 +23,7 @@ import { fingerprint, type VerifierPool } from "../identity/mod.ts";
 import {
   type ChatLog,
   compareEntries,
+  decodeEntry,
   directChatId,
   type Entry,
   type RawEntry,
@@ -74,6 +75,16 @@ export interface SessionSyncsDeps {
   };
   /** The live sessions (session manager). */
   sessions(): readonly PeerSession[];
+  /**
+   * On a device of a person, its own signing key (`me` is then the person's,
+   * which names the chats). @default me
+   */
+  readonly author?: Uint8Array;
+  /** A contact's devices (node/linking): their keys, and whether one spoke for them at a time. */
+  readonly devices?: {
+    keys(person: Uint8Array): Uint8Array[];
+    speaksAt(person: Uint8Array, key: Uint8Array, at: number): boolean;
+  };
 }
 
 /** What the group service does with what arrives (wired by node.ts). */
@@ -109,6 +120,18 @@ export class SessionSyncs {
     this.#arrivals = a;
   }
 
+  #deviceAdmits(peer: Uint8Array, signed: Uint8Array): boolean {
+    let e: { author: Uint8Array; ts: number };
+    try {
+      e = decodeEntry(signed);
+    } catch {
+      return true; // the merge refuses it with its reason
+    }
+    if (bytesEqual(e.author, peer) || bytesEqual(e.author, this.#d.me)) return true;
+    if (this.#d.author && bytesEqual(e.author, this.#d.author)) return true;
+    return this.#d.devices!.speaksAt(peer, e.author, e.ts);
+  }
+
   #peerName(peer: Uint8Array): string {
     return this.#d.contacts.get(peer)?.name ?? fingerprint(peer);
   }
@@ -126,16 +149,31 @@ export class SessionSyncs {
       this.#d.directory.byId(chatId) ?? { id: chatId, kind: "direct" as const, name: name() };
     const progress = this.#d.progress.forSync(chatId, name, rpc);
     const direct = new ChatSync(this.#d.log, rpc, chatId, {
-      members: () => [this.#d.me, peer],
+      members: () => [
+        this.#d.me,
+        peer,
+        ...(this.#d.author ? [this.#d.author] : []),
+        ...(this.#d.devices?.keys(peer) ?? []),
+      ],
+      // An entry by one of the contact's devices counts if the device spoke for them when it was written.
+      ...(this.#d.devices
+        ? {
+          admits: () =>
+            this.#d.devices!.keys(peer).length === 0
+              ? undefined
+              : (signed: Uint8Array) => this.#deviceAdmits(peer, signed),
+        }
+        : {}),
       own: {
-        me: this.#d.me,
+        // Our own chain is our signing key's: on a device, not the person's (the laptop's).
+        me: this.#d.author ?? this.#d.me,
         peer,
         seen: (report) => this.#d.ownChain.seen(report, name()),
         diverged: (seq) => this.#d.ownChain.diverged(chatId, seq, name()),
       },
       onPeerHeads: (heads) => {
         progress.heads(heads);
-        const mine = heads.get(toHex(this.#d.me));
+        const mine = heads.get(toHex(this.#d.author ?? this.#d.me));
         if (mine) this.#d.chats.markDelivered(chat(), mine.seq).catch(() => {});
         this.#d.restoreGate.heard(chatId, mine?.seq ?? 0, this.#d.log).catch(() => {});
       },
@@ -320,7 +358,7 @@ export class SessionSyncs {
       },
       onPeerHeads: (heads) => {
         progress.heads(heads);
-        const mine = heads.get(toHex(this.#d.me));
+        const mine = heads.get(toHex(this.#d.author ?? this.#d.me));
         const ref = this.#d.directory.byId(id);
         if (mine && ref) this.#d.chats.markDelivered(ref, mine.seq).catch(() => {});
       },

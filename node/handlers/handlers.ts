@@ -15,6 +15,8 @@ import { checkName } from "../home/mod.ts";
 import type { InviteFlow } from "../invites/mod.ts";
 import type { IntroService } from "../introductions/mod.ts";
 import { introHandlers } from "./intro.ts";
+import { devicesHandlers } from "./devices.ts";
+import type { LinkService } from "../linking/mod.ts";
 import { toHex } from "../log/mod.ts";
 import type { Relay } from "../relay/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
@@ -52,6 +54,8 @@ export interface HandlerDeps {
   readonly relay: Relay;
   /** Introductions (none on a passive anchor). */
   readonly intros: IntroService | undefined;
+  /** Linking devices (node/linking). */
+  readonly linking: LinkService;
   /** Full-text search, and per-chat settings (mute, pin, archive). */
   readonly search: SearchService;
   readonly prefs: ChatPrefs;
@@ -149,6 +153,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     ...identityHandlers(d.identity),
     ...verifyHandlers({ ...d, view }),
     ...introHandlers(d.intros, d.directory),
+    ...devicesHandlers(d.linking, d.passive),
     ...searchHandlers(d), // also serves `chats`, with each chat's settings
     ...messageHandlers(d),
   };

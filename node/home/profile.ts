@@ -112,6 +112,13 @@ export interface InitOptions {
    * adopted as a file. @default no agent
    */
   agent?: { readonly socket: string; readonly required: boolean };
+  /** Use this freshly made key (a device being linked made it before dialling). @default a new one */
+  keyPair?: KeyPair;
+  /**
+   * The folder is a device of a person (node/linking): the person's key and
+   * this device's certificate, written in the same commit as the identity.
+   */
+  device?: { readonly person: Uint8Array; readonly certificate: Uint8Array };
 }
 
 export interface Profile {
@@ -163,7 +170,7 @@ export async function initProfile(dir: string, options: InitOptions = {}): Promi
     });
     keyPair = await decodeAsking(await readKeyFile(adopted), adopted, options.ask);
   } else {
-    keyPair = await generateKeyPair(checkName(options.name ?? "me"));
+    keyPair = options.keyPair ?? await generateKeyPair(checkName(options.name ?? "me"));
   }
   const name = checkName(options.name ?? (keyPair.comment || "me"));
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -189,6 +196,8 @@ export async function initProfile(dir: string, options: InitOptions = {}): Promi
     .set(keys.setting("publicKey"), keyPair.publicKey)
     .set(keys.setting("keyFile"), adopted ?? null)
     .set(keys.setting("keyInAgent"), inAgent !== undefined)
+    .set(keys.setting("devicePerson"), options.device?.person ?? null)
+    .set(keys.setting("deviceCertificate"), options.device?.certificate ?? null)
     .commit();
   return {
     paths,

@@ -69,6 +69,12 @@ export const DEVICE_LINK_MAGIC = "roj-devlink-v1";
 export const DEVICE_LINK_TEXT_PREFIX = "rojdev1:";
 /** A device revocation's signed payload (devices/revocation.ts). */
 export const DEVICE_REVOCATION_MAGIC = "roj-devrevoke-v1";
+/**
+ * A new device's proof that it holds a link code's secret: HMAC-SHA256 keyed
+ * by the secret over this label, the new device's key and the linking
+ * device's key (linking/link_proof.ts), so a proof is bound to both keys.
+ */
+export const DEVICE_LINK_PROOF_LABEL = "roj-devlink-proof-v1\0";
 /** A punch asker's vouch for the endpoint its coordinator saw it at (punch/vouch.ts). */
 export const PUNCH_VOUCH_MAGIC = "roj-punch-vouch-v1";
 /** The `format` of a backup's manifest, inside its age encryption (backup/manifest.ts). */

@@ -6,6 +6,7 @@
  * (every log entry), so {@linkcode createVerifier} keeps imported keys.
  * {@linkcode verifyEd25519}, for one-off checks, stays on WebCrypto.
  */
+import type { Certificate } from "./certificate.ts";
 import { Buffer } from "node:buffer";
 import {
   createPrivateKey,
@@ -26,6 +27,12 @@ export interface Signer {
   readonly publicKey: Uint8Array;
   /** The 64-byte raw Ed25519 signature of `data`. */
   sign(data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * A device's certificate from its person (node/linking): entries this
+   * signer makes carry it in their SSHSIG, so that an allowed_signers line
+   * `cert-authority` with the person's key verifies them. @default none
+   */
+  readonly certificate?: Certificate;
 }
 
 /**

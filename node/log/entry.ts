@@ -229,10 +229,13 @@ export function entryHash(signed: Uint8Array): Uint8Array {
   return sha256(signed);
 }
 
-/** Signs new fields with the author's key. The signer must be the author. */
+/**
+ * Signs new fields with the author's key. The signer must be the author. A
+ * device's signer puts its certificate in the SSHSIG (Signer.certificate).
+ */
 export async function createEntry(signer: Signer, fields: EntryFields): Promise<Entry> {
   const signed = encodeEntry(fields);
-  const sig = await signSshsig(signer, NAMESPACES.entry, signed);
+  const sig = await signSshsig(signer, NAMESPACES.entry, signed, signer.certificate);
   return { ...fields, signed, sig, hash: entryHash(signed) };
 }
 

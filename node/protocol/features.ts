@@ -75,6 +75,23 @@ export const AGREE_FEATURE = "agree";
 export const CARRY_FEATURE = "carry";
 
 /**
+ * Links new devices of the person (`device.link`, on a session whose SSH user
+ * name is `devlink`): the node holds the person key and certifies a new
+ * device's key for the holder of a one-time link code (node/linking). Listed
+ * by people's nodes, never by an anchor. Since protocol 1 (the devices step).
+ */
+export const DEVLINK_FEATURE = "devlink";
+
+/**
+ * Accepts a contact's certified devices: a session whose SSH user name is
+ * `dev-<the person's key in hex>`, logged in with a device key, is kept as
+ * that contact's once the hello's `cert` (the device's OpenSSH certificate)
+ * chains to the contact's key, is valid now and not revoked (node/linking).
+ * Every person's node lists it. Since protocol 1 (the devices step).
+ */
+export const DEVICES_FEATURE = "devices";
+
+/**
  * Heads answers name, for the asker's own chain, the hash of its head entry
  * and any fork of it on record (`h`, `t` in methods.ts HeadItem), so a node
  * learns that its key signs on another node too (node/identity_guard).
@@ -109,7 +126,9 @@ export type Feature =
   | typeof INTRO_FEATURE
   | typeof OWN_CHAIN_FEATURE
   | typeof RECEIPTS_FEATURE
-  | typeof TYPING_FEATURE;
+  | typeof TYPING_FEATURE
+  | typeof DEVLINK_FEATURE
+  | typeof DEVICES_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -125,6 +144,8 @@ export const ALL_FEATURES: readonly Feature[] = [
   OWN_CHAIN_FEATURE,
   RECEIPTS_FEATURE,
   TYPING_FEATURE,
+  DEVLINK_FEATURE,
+  DEVICES_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -140,6 +161,8 @@ export interface FeatureRoles {
   readonly relay: boolean;
   /** Carries 1:1 mail between contacts: lists `carry`. @default false */
   readonly carry?: boolean;
+  /** Links new devices of the person and accepts contacts' devices: lists `devlink`, `devices`. @default false */
+  readonly devlink?: boolean;
 }
 
 /** The features a node with these roles lists in its hello, in wire order. */
@@ -153,6 +176,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     INTRO_FEATURE,
     ...(roles.passive ? [] : [OWN_CHAIN_FEATURE] as const),
     ...(roles.passive ? [] : [RECEIPTS_FEATURE, TYPING_FEATURE] as const),
+    ...(roles.devlink ? [DEVLINK_FEATURE, DEVICES_FEATURE] as const : []),
   ];
 }
 

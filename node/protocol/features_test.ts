@@ -4,6 +4,8 @@ import {
   ALL_FEATURES,
   ANCHOR_FEATURE,
   CARRY_FEATURE,
+  DEVICES_FEATURE,
+  DEVLINK_FEATURE,
   DIRECT_MAIL_FEATURE,
   FEATURES,
   helloFeatures,
@@ -34,6 +36,8 @@ const WIRE = [
   "own-chain",
   "receipts",
   "typing",
+  "devlink",
+  "devices",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -52,6 +56,8 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       OWN_CHAIN_FEATURE,
       RECEIPTS_FEATURE,
       TYPING_FEATURE,
+      DEVLINK_FEATURE,
+      DEVICES_FEATURE,
     ],
     WIRE,
   );
@@ -111,6 +117,16 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "intro",
     "own-chain",
     ...chats,
+  ]);
+  assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: false, devlink: true }), [
+    "sync1",
+    "agree",
+    "intro",
+    "own-chain",
+    "receipts",
+    "typing",
+    DEVLINK_FEATURE,
+    DEVICES_FEATURE,
   ]);
 });
 

@@ -22,7 +22,9 @@
  *       address the sender sees the receiver at (how a node learns its outside
  *       address); `agree` (base64, 32 bytes; only from a node whose key is in
  *       ssh-agent) the X25519 key to seal to instead of the sender's ed25519
- *       key's, trusted because the SSH session under it is that key's
+ *       key's, trusted because the SSH session under it is that key's; `cert`
+ *       (base64, at most 4096 bytes; only from a device of a person) the
+ *       device's certificate, checked before anything else is served
  *   {"t":"req","id":7,"m":"sync.push","p":{…}}         a request; ids are per direction
  *   {"t":"res","id":7,"ok":true,"r":{…}}               its answer
  *   {"t":"res","id":7,"ok":false,"code":"…","msg":"…"} or its refusal (a RojError code)
@@ -52,6 +54,9 @@
  *   |         |                       |                | intro.end, intro.request                 |
  *   | 1       | 1:1 mail              | dmail          | mbox.peek                                |
  *   | 1       | carrying 1:1 mail     | carry          |                                          |
+ *   | 1       | linking devices       | devlink        | device.link                              |
+ *   | 1       | hello `cert` field    | devices        |                                          |
+ *   | 1       | removing devices      | (devices)      | device.revoke                            |
  *   | 1       | own chain check       | own-chain      | sync.own, identity.elsewhere             |
  *   | 1       | receipts and typing   | receipts,      | chat.read, chat.typing                   |
  *   |         |                       | typing         |                                          |
@@ -65,6 +70,25 @@
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
  *   intro    introductions: a person's node takes and makes them, an anchor brokers own cards
+ *   devlink  a person's node that certifies a new device of the person for a link code's holder
+ *   devices  a person's node that keeps a session from a contact's certified device as the contact's
+ *
+ *   Linking devices: the new device logs in with its own key and the SSH user
+ *   name "devlink" (accepted only while a link code made here is kept), and
+ *   the session serves nothing but device.link. The new device proves the
+ *   code's secret (HMAC, linking/link_proof.ts) and gets its OpenSSH
+ *   certificate, signed by the person key. ssh2 cannot authenticate with
+ *   certificates (mscdex/ssh2#551), so a certificate travels inside this
+ *   protocol, as a base64 blob in a result or a request.
+ *
+ *   A contact's devices: a device logs in to its person's contacts with its
+ *   own key and the SSH user name "dev-<person key, 64 hex>" (accepted only
+ *   for a contact's key), and its hello carries `cert`. The receiver holds
+ *   every request until the certificate checked out (signed by the contact's
+ *   key, for the key that logged in, valid now, not revoked), then keeps the
+ *   session as the contact's; anything else closes it. An older node refuses
+ *   the login (it knows no such user name), so a device reaches only contacts
+ *   that list `devices`; the person key's own node is unchanged for everyone.
  *   own-chain  a node that runs chats: the heads it answers carry `h` and `t` for the asker's
  *            own chain (methods.ts HeadItem), its hello an instance id `i`; it serves
  *            sync.own (the proof behind such a hash) and identity.elsewhere (its key
@@ -96,6 +120,8 @@ export const HelloSchema = z.object({
   name: z.string().max(64),
   sees: z.string().max(300).optional(),
   agree: z.string().regex(/^[A-Za-z0-9+/]{43}=$/).optional(),
+  /** A device's OpenSSH certificate from its person (base64), see "A contact's devices". */
+  cert: z.string().max(5464).regex(/^[A-Za-z0-9+/]*={0,2}$/).optional(),
   /**
    * The sender's instance id, new at each start (feature `own-chain`): a
    * contact tells two nodes on one key apart by it (identity_guard/twin_sessions.ts).

@@ -13,6 +13,8 @@ const hex = (len: number) => z.string().length(len).regex(/^[0-9a-f]*$/);
 /** A mailbox box in base64: an entry of the largest body, its signature, sealing overhead. */
 const MAX_BOX_B64 = ((MAX_BODY_BYTES + 8 * 1024) * 4) / 3 + 4;
 const chatId = z.string().regex(/^[a-z0-9-]{1,64}$/);
+/** Contacts a new device gets when it is linked (each ≤ ~1.3 KiB, so the answer fits a frame). */
+export const MAX_LINK_CONTACTS = 256;
 /** Most entries in one push; sized so a full batch stays under MAX_FRAME. */
 export const MAX_PUSH_ENTRIES = 1000;
 
@@ -247,6 +249,34 @@ export const schemas = {
   "intro.request": {
     params: z.object({ card: b64(1400), id: hex(32) }),
     result: z.object({ expires: z.number().int().min(0).max(2 ** 53 - 1) }),
+  },
+  /**
+   * On a `devlink` session (DEVLINK_FEATURE): certify my key as a device of
+   * yours, named `name`; `proof` shows I hold the link code's secret. The
+   * answer is the certificate (the OpenSSH blob) and the person's name.
+   */
+  "device.link": {
+    params: z.object({ proof: hex(64), name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/) }),
+    result: z.object({
+      certificate: b64(5464),
+      person: z.string().min(1).max(40),
+      /** The person's contacts, for the new device to start with (a copy: they do not sync yet). */
+      contacts: z.array(z.object({
+        key: b64(44),
+        name: z.string().min(1).max(40),
+        addresses: z.array(z.string().max(300)).max(4),
+        anchor: z.boolean(),
+      })).max(MAX_LINK_CONTACTS),
+    }),
+  },
+  /**
+   * From a person's node to its contacts (DEVICES_FEATURE): the person's
+   * signed revocation of one of their devices (devices/revocation.ts), kept
+   * for good; the device is refused from then on.
+   */
+  "device.revoke": {
+    params: z.object({ revocation: b64(1368) }),
+    result: z.object({}),
   },
   /** Dial me back at this address (host must be where you see me) and say whether it worked. */
   "reach.check": {

@@ -56,6 +56,8 @@ export interface LiveSession extends PeerSession {
   readonly anchor: boolean;
   /** The SSH connection we dialled for it (none when the peer dialled us). */
   readonly client?: SshClient;
+  /** The contact's device the session comes from (its own key), if not the contact's key. */
+  readonly device?: Uint8Array;
 }
 
 /** How to open SSH to a peer. */
@@ -81,6 +83,8 @@ export interface Arrival {
   readonly path?: "direct" | "punched" | "lan";
   /** The relay's name, for a session spliced through one. */
   readonly via?: string;
+  /** The key the peer logged in with, when it is one of the contact's devices (node/linking). */
+  readonly device?: Uint8Array;
 }
 
 export interface SessionManagerDeps {
@@ -89,6 +93,10 @@ export interface SessionManagerDeps {
   readonly signer: SyncSigner;
   /** Our X25519 key, published in the hello when our key is in ssh-agent. @default none */
   readonly agree?: Uint8Array;
+  /** On a device of a person (node/linking): its certificate, sent in every hello. @default none */
+  readonly certificate?: Uint8Array;
+  /** The SSH user name we log in to contacts with (a device: "dev-<person hex>"). @default "roj" */
+  readonly username?: string;
   readonly name: string;
   readonly clock: Clock;
   readonly bus: EventBus;
@@ -183,6 +191,7 @@ export class SessionManager {
         name: this.#d.name,
         sees: pipe.remote,
         ...(this.#d.agree ? { agree: base64.encode(this.#d.agree) } : {}),
+        ...(this.#d.certificate ? { cert: base64.encode(this.#d.certificate) } : {}),
         i: this.#instance,
       },
       clock: this.#d.clock,
@@ -208,7 +217,7 @@ export class SessionManager {
       to: plan.to,
       expectedKey: plan.expect,
       expectedName: plan.expectName,
-      username: plan.username ?? "roj",
+      username: plan.username ?? this.#d.username ?? "roj",
       timeoutMs: plan.timeoutMs ?? this.#d.dialTimeoutMs,
       clock: this.#d.clock,
       ...(local ? { localAddress: local } : {}),
@@ -361,6 +370,10 @@ export class SessionManager {
       lan(key: Uint8Array, host: string): boolean;
       /** An invite holder's session (user name "invite-<nonce>"). */
       invited(rpc: RpcSession, peer: Uint8Array, nonce: string, remote: string): void;
+      /** A new device being linked (user name "devlink", node/linking). @default closed */
+      linking?(rpc: RpcSession, peer: Uint8Array, remote: string): void;
+      /** A contact's device (user name "dev-<person hex>", node/linking). @default closed */
+      device?(rpc: RpcSession, peer: InboundPeer, person: string, remote: string): void;
     },
   ): void {
     const remote = peer.via !== undefined ? `via ${peer.via}` : formatEndpoint(peer.remote);
@@ -385,6 +398,15 @@ export class SessionManager {
         })
       ).catch(() => {});
       return;
+    }
+    if (peer.username === "devlink" && how.linking) {
+      return how.linking(rpc, peer.publicKey, remote);
+    }
+    const person = /^dev-([0-9a-f]{64})$/.exec(peer.username)?.[1];
+    if (person && how.device) {
+      // Nothing is served before the certificate in its hello checked out.
+      rpc.hold();
+      return how.device(rpc, peer, person, remote);
     }
     const nonce = /^invite-([0-9a-f]{32})$/.exec(peer.username)?.[1];
     if (!nonce) return rpc.close("not accepted");
@@ -420,8 +442,9 @@ export class SessionManager {
       contact,
       anchor,
       ...(client ? { client } : {}),
+      ...(arrival.device ? { device: arrival.device } : {}),
     };
-    if (this.#twin(contact, rpc, client)) return;
+    if (this.#twin(contact, rpc, client, arrival.device)) return;
     if (!this.#peers.add(session)) {
       client?.close();
       return;
@@ -493,10 +516,16 @@ export class SessionManager {
    * that is up (TwinSessions): then both are told, the one up stays, and
    * this one is closed.
    */
-  #twin(contact: Contact, rpc: RpcSession, client?: SshClient): boolean {
+  #twin(contact: Contact, rpc: RpcSession, client?: SshClient, device?: Uint8Array): boolean {
     const live = this.#peers.get(contact.publicKey);
     const now = this.#d.clock.now();
-    const k = toHex(contact.publicKey);
+    // A contact's device speaks with its own key (node/linking): beside the person key's node, or
+    // another device, it is another key, not the same identity elsewhere. Only one key's own
+    // instances are compared.
+    const key = device ?? contact.publicKey;
+    const liveKey = live && this.#live.get(live.rpc)?.device;
+    if (live && !bytesEqual(liveKey ?? contact.publicKey, key)) return false;
+    const k = toHex(key);
     const upInstance = live && !live.rpc.closed ? live.rpc.peerHello?.i : undefined;
     if (!this.#twins.judge(k, rpc.peerHello?.i, upInstance, now)) return false;
     const tell = (to: RpcSession, kept: boolean) =>

@@ -103,6 +103,19 @@ export const keys = {
   /** An introduction offered to this node: the other person's card until it ends (Got). */
   introGot: (id: string) => ["intro", "got", id] as const,
   introsGot: () => ["intro", "got"] as const,
+  /** A device link code this node made, by id (hex): { secret, expires, made, used? } (node/linking). */
+  linkCode: (id: string) => ["devlink", id] as const,
+  linkCodes: () => ["devlink"] as const,
+  /** A device this node (holding the person key) certified: { certificate, linkedAt } (node/linking). */
+  ownDevice: (key: Uint8Array) => ["device", "own", key] as const,
+  ownDevices: () => ["device", "own"] as const,
+  /** A contact's device certificate seen here, by person and device key: the blob (node/linking). */
+  seenDevice: (person: Uint8Array, device: Uint8Array) => ["device", "seen", person, device] as const,
+  seenDevices: () => ["device", "seen"] as const,
+  /** A contact's signed revocation of one of their devices, by person and device key (node/linking). */
+  seenRevocation: (person: Uint8Array, device: Uint8Array) =>
+    ["device", "revoked", person, device] as const,
+  seenRevocations: () => ["device", "revoked"] as const,
   /** A chat's settings on this node, by chat id: { muted, pinned, archived } (node/prefs). */
   chatPrefs: (chat: string) => ["chat-prefs", chat] as const,
   chatPrefsAll: () => ["chat-prefs"] as const,

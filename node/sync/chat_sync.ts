@@ -103,6 +103,13 @@ export interface ChatSyncOptions {
    * author is accepted (a scratch log whose use is decided afterwards).
    */
   readonly members?: () => Uint8Array[];
+  /**
+   * A further check of each pushed entry by a member, before it is merged
+   * (whether a person's device spoke for them at the entry's time,
+   * node/linking): asked once per push, undefined when nothing needs it.
+   * @default every member's entry
+   */
+  readonly admits?: () => ((signed: Uint8Array) => boolean) | undefined;
   /** The peer now holds these heads (after a push or a heads answer). */
   readonly onPeerHeads?: (heads: Map<string, { author: Uint8Array; seq: number }>) => void;
   /**
@@ -453,6 +460,7 @@ export class ChatSync {
    */
   async answerPush(p: ParamsOf<"sync.push">): Promise<ResultOf<"sync.push">> {
     const members = this.#options.members?.();
+    const admits = this.#options.admits?.();
     const raws: Array<{ signed: Uint8Array; sig: Uint8Array }> = [];
     let refused = 0;
     let reason: string | undefined;
@@ -464,7 +472,8 @@ export class ChatSync {
       this.chat,
       raws.filter((r) => {
         // The author key sits at a fixed place in the canonical bytes; the merge verifies it all again.
-        const ok = !members || members.some((m) => containsAuthor(r.signed, m));
+        const ok = (!members || members.some((m) => containsAuthor(r.signed, m))) &&
+          (admits?.(r.signed) ?? true);
         if (!ok) {
           refused++;
           reason ??= "entry by someone who is not a member of this chat";

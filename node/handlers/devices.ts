@@ -1,0 +1,22 @@
+/** The local API's device methods (node/linking), for the handlers table. */
+import type { LinkService } from "../linking/mod.ts";
+import { RojError } from "../errors.ts";
+import type { Handlers } from "./handlers.ts";
+
+type DeviceMethods = "device.link" | "devices" | "device.remove";
+
+export function devicesHandlers(
+  linking: LinkService,
+  passive: boolean,
+): Pick<Handlers, DeviceMethods> {
+  return {
+    "device.link": () => {
+      if (passive) {
+        throw new RojError("refused", "this node is a passive anchor: it links no devices");
+      }
+      return linking.link();
+    },
+    devices: () => linking.devices(),
+    "device.remove": (p) => linking.remove(p.name),
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * A contact's devices, as this node meets them: a session whose SSH user
+ * name is "dev-<person hex>" comes from a key that says it is a device of
+ * that contact. Its hello must carry the device's certificate; every request
+ * is held (session_manager.ts inbound) until the certificate checked out:
+ * signed by the contact's key, for the key that logged in, a device
+ * certificate valid now, and not revoked in the contact's device book. Then
+ * the session is kept as the contact's own, exactly as if the person key had
+ * dialled. Anything else closes it before a single request is served.
+ *
+ * The device book per contact is kept in the store (every certificate seen,
+ * the one ending last per device), so a restart knows them; revocations go
+ * into the same book (devices/device_book.ts), from the contact's own
+ * sessions (`device.revoke`), and are kept for good.
+ *
+ * Not "the same identity on two nodes": a device logs in with its own key,
+ * which only its certificate ties to the person; the person key's own node
+ * keeps logging in as itself.
+ */
+import type { Clock } from "../clock/mod.ts";
+import type { ContactBook } from "../contacts/mod.ts";
+import {
+  addCertificate,
+  addRevocation,
+  checkDeviceCertificate,
+  type DeviceBook,
+  emptyDeviceBook,
+  parseRevocation,
+  speaksForPerson,
+} from "../devices/mod.ts";
+import type { EventBus } from "../events.ts";
+import { type Certificate, fingerprint, parseCertificate } from "../identity/mod.ts";
+import { decodeB64, type RpcSession } from "../protocol/mod.ts";
+import type { SessionManager } from "../sessions/mod.ts";
+import { keys } from "../store/mod.ts";
+import type { InboundPeer } from "../transport/mod.ts";
+import { bytesEqual, toHex } from "../wire/mod.ts";
+
+/** The SSH user name a device of `person` logs in to the person's contacts with. */
+export function deviceUser(person: Uint8Array): string {
+  return `dev-${toHex(person)}`;
+}
+
+const DEVICE_USER = /^dev-([0-9a-f]{64})$/;
+
+export interface DeviceSessionsDeps {
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  readonly kv: Deno.Kv;
+  readonly contacts: ContactBook;
+  readonly sessions: SessionManager;
+}
+
+export class DeviceSessions {
+  readonly #d: DeviceSessionsDeps;
+  /** By the person's key in hex. */
+  readonly #books = new Map<string, DeviceBook>();
+  /** The sessions kept for each device (by its key in hex), to close on its revocation. */
+  readonly #live = new Map<string, Set<RpcSession>>();
+
+  private constructor(d: DeviceSessionsDeps) {
+    this.#d = d;
+  }
+
+  static async open(d: DeviceSessionsDeps): Promise<DeviceSessions> {
+    const s = new DeviceSessions(d);
+    for await (const e of d.kv.list<Uint8Array>({ prefix: keys.seenDevices() })) {
+      const person = e.key[2];
+      if (!(person instanceof Uint8Array)) continue;
+      try {
+        s.#take(person, parseCertificate(e.value));
+      } catch {
+        // A damaged record names no device.
+      }
+    }
+    for await (const e of d.kv.list<Uint8Array>({ prefix: keys.seenRevocations() })) {
+      const person = e.key[2];
+      if (!(person instanceof Uint8Array)) continue;
+      try {
+        const rev = await parseRevocation(e.value, person);
+        s.#books.set(toHex(person), addRevocation(s.book(person), rev));
+      } catch {
+        // A damaged record revokes nothing: the device is refused only by a good one.
+      }
+    }
+    return s;
+  }
+
+  /** Whether this key may log in with this user name: a device of an accepted contact. */
+  authorize(username: string): boolean {
+    const m = DEVICE_USER.exec(username);
+    if (!m) return false;
+    const c = this.#d.contacts.accepted(fromHex(m[1]!));
+    return c !== undefined && !c.blocked;
+  }
+
+  /**
+   * Whether a device may log in as `username` now: one session per person
+   * for now, so while another node of that person (the person key's own, or
+   * another device) holds our session with them, a device is refused at
+   * login (its dials back off instead of replacing the session in a loop).
+   * The person key's own node always gets in, as before devices, and its
+   * session replaces a device's. A device's own new connection is let in.
+   */
+  mayLogIn(username: string, key: Uint8Array): boolean {
+    const hex = DEVICE_USER.exec(username)?.[1];
+    if (hex === undefined) return true;
+    const live = this.#d.sessions.get(fromHex(hex));
+    if (!live || live.rpc.closed) return true;
+    return live.device !== undefined && bytesEqual(live.device, key);
+  }
+
+  /** The contact's device book (empty when none of its devices came). */
+  book(person: Uint8Array): DeviceBook {
+    return this.#books.get(toHex(person)) ?? emptyDeviceBook(person);
+  }
+
+  /** The keys of `person`'s devices this node knows of (certified; revoked ones too, refused by speaksAt). */
+  deviceKeys(person: Uint8Array): Uint8Array[] {
+    return [...this.book(person).devices.values()].map((r) => r.key);
+  }
+
+  /** Whether `key` spoke for `person` at `at` (ms): a valid device certificate then, not revoked by then. */
+  speaksAt(person: Uint8Array, key: Uint8Array, at: number): boolean {
+    return speaksForPerson(this.book(person), key, at);
+  }
+
+  /** The contact whose device `key` is (valid now), if it is one. */
+  personOf(key: Uint8Array): Uint8Array | undefined {
+    const now = this.#d.clock.now();
+    for (const book of this.#books.values()) {
+      if (book.devices.has(toHex(key)) && speaksForPerson(book, key, now)) return book.person;
+    }
+    return undefined;
+  }
+
+  /**
+   * What a contact's session may tell about that contact's devices:
+   * `device.revoke`, the contact's own signed revocation of one of them.
+   */
+  serve(rpc: RpcSession, peer: Uint8Array): void {
+    rpc.handle("device.revoke", async (p) => {
+      const rev = await parseRevocation(decodeB64(p.revocation), peer);
+      const before = this.book(peer);
+      const after = addRevocation(before, rev);
+      if (after === before) return {};
+      this.#books.set(toHex(peer), after);
+      await this.#d.kv.set(keys.seenRevocation(peer, rev.device), decodeB64(p.revocation));
+      const name = this.#d.contacts.get(peer)?.name ?? fingerprint(peer);
+      const fp = fingerprint(rev.device);
+      this.#d.bus.say(`${name} revoked their device ${fp}`);
+      this.#d.bus.emit({ type: "device", op: "revoked", fingerprint: fp });
+      // Sessions it has up end now; new ones are refused (speaksForPerson).
+      for (const s of this.#live.get(toHex(rev.device)) ?? []) s.close("device revoked");
+      return {};
+    });
+  }
+
+  /** A session from a key that says it is a device of `personHex`: kept as theirs once its certificate checks out. */
+  inbound(rpc: RpcSession, peer: InboundPeer, personHex: string, remote: string): void {
+    rpc.onClose(() => peer.close());
+    rpc.ready.then(async (hello) => {
+      const person = fromHex(personHex);
+      const contact = this.#d.contacts.accepted(person);
+      if (!contact || contact.blocked) return rpc.close("not accepted");
+      const fp = fingerprint(peer.publicKey);
+      const refuse = (why: string) => {
+        this.#d.bus.say(`refused a device of ${contact.name} (${fp}) from ${remote}: ${why}`);
+        this.#d.bus.emit({ type: "device", op: "refused", fingerprint: fp, reason: why });
+        rpc.close(`device refused: ${why}`);
+      };
+      if (hello.cert === undefined) return refuse("its hello holds no certificate");
+      let cert: Certificate;
+      try {
+        cert = parseCertificate(decodeB64(hello.cert));
+      } catch {
+        return refuse("its certificate is malformed");
+      }
+      if (!bytesEqual(cert.publicKey, peer.publicKey)) {
+        return refuse("the certificate is for another key");
+      }
+      const now = this.#d.clock.now();
+      const problem = await checkDeviceCertificate(cert, person, now);
+      if (problem !== null) return refuse(`certificate: ${problem}`);
+      this.#take(person, cert);
+      if (!speaksForPerson(this.book(person), peer.publicKey, now)) {
+        return refuse("the device is revoked");
+      }
+      await this.#d.kv.set(keys.seenDevice(person, peer.publicKey), cert.blob);
+      if (rpc.closed) return;
+      this.#d.bus.say(`${contact.name}'s device ${cert.keyId} (${fp}) is theirs`);
+      this.#d.bus.emit({ type: "device", op: "accepted", name: cert.keyId, fingerprint: fp });
+      const k = toHex(peer.publicKey);
+      const live = this.#live.get(k) ?? new Set();
+      this.#live.set(k, live.add(rpc));
+      rpc.onClose(() => {
+        live.delete(rpc);
+        if (live.size === 0) this.#live.delete(k);
+      });
+      this.#d.sessions.serve(rpc, contact.publicKey);
+      this.#d.sessions.attach(contact, rpc, "in", {
+        remote,
+        device: peer.publicKey,
+        ...(peer.via !== undefined ? { via: peer.via } : {}),
+      });
+    }).catch(() => rpc.close("no hello"));
+  }
+
+  #take(person: Uint8Array, cert: Certificate): void {
+    this.#books.set(toHex(person), addCertificate(this.book(person), cert));
+  }
+}
+
+function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
+}
