@@ -173,6 +173,7 @@ export class RojNode implements NodeApi {
     s.anchorMailbox?.close();
     s.mailbox.close();
     s.groupService.close();
+    s.files.close();
     s.addresses.close();
     s.relay.close();
     await s.network.close(() => s.sessions.close());

@@ -17,6 +17,7 @@ import type { ContactBook, InviteRegistry } from "./contacts/mod.ts";
 import { Discovery } from "./discovery/mod.ts";
 import { isRojError } from "./errors.ts";
 import { EventBus } from "./events.ts";
+import { ChunkStore, FileService } from "./files/mod.ts";
 import type { GroupBook } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
 import type { Profile } from "./home/mod.ts";
@@ -69,6 +70,7 @@ export interface Services {
   readonly relay: Relay;
   readonly network: Network;
   readonly handlers: Handlers;
+  readonly files: FileService;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -168,6 +170,21 @@ export async function wire(
   });
   const pushDirect = (chat: string, peer: Uint8Array) => syncs.pushDirect(chat, sessions.get(peer));
   chats.outlets = { pushDirect, groupWritten: (id) => groupService.reconcile(id) };
+  const files = new FileService({
+    me,
+    signer: b.signer,
+    log: b.log,
+    kv: profile.store.kv,
+    chunks: await ChunkStore.open(profile.paths.dir),
+    bus,
+    clock,
+    limits: o.files,
+    chat: (name) => directory.chat(name),
+    byId: (id) => directory.byId(id),
+    session: (peer) => sessions.get(peer)?.rpc,
+    pushDirect,
+    show: (chat, e) => bus.emit({ type: "message", message: chats.view(chat, e, 0) }),
+  });
   syncs.arrivals = {
     stored: (id, entries) => groupService.stored(id, entries),
     adopt: (id, name, raws, how) => groupService.adopt(id, name, raws, how),
@@ -249,9 +266,11 @@ export async function wire(
     network.serve(rpc, peer);
     relay.serve(rpc, peer);
     if (!o.passive) syncs.serve(rpc, peer);
+    if (!o.passive) files.serve(rpc, peer);
   });
   sessions.onUp((s) => {
     if (!o.passive && !s.anchor) syncs.up(s, s.contact.name);
+    if (!o.passive && !s.anchor) files.up(s.peer).catch(() => {});
     addresses.noteSeenAs(s.rpc, s.peer);
     discovery.onSession({ peer: s.peer, rpc: s.rpc, anchor: s.anchor }).catch(() => {});
     if (s.anchor && !o.passive && peerHas(s.rpc.peerHello, MAILBOX_FEATURE)) {
@@ -281,6 +300,7 @@ export async function wire(
     invites: inviteFlow,
     discovery,
     relay,
+    files,
     running: () => network.listening !== undefined,
     status: () =>
       statusView({
@@ -318,5 +338,6 @@ export async function wire(
     relay,
     network,
     handlers,
+    files,
   };
 }

@@ -37,6 +37,9 @@ export interface TestNodeOptions {
   relay?: NodeOptions["relay"];
   /** Serve QUIC and punch. @default true */
   quic?: boolean;
+  /** File limits (node/files). */
+  maxFileSize?: number;
+  fileQuota?: number;
 }
 
 /** Polls `check` until it is true. */
@@ -72,6 +75,8 @@ export async function startTestNode(
     ...(options.advertise ? { advertise: options.advertise } : {}),
     ...(options.relay ? { relay: options.relay } : {}),
     ...(options.quic !== undefined ? { quic: options.quic } : {}),
+    ...(options.maxFileSize !== undefined ? { maxFileSize: options.maxFileSize } : {}),
+    ...(options.fileQuota !== undefined ? { fileQuota: options.fileQuota } : {}),
   });
   const waiters = new Set<{ match: (e: NodeEvent) => boolean; resolve: (e: NodeEvent) => void }>();
   node.subscribe((e) => {

@@ -11,12 +11,14 @@ import type { ContactBook } from "../contacts/mod.ts";
 import type { Discovery } from "../discovery/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
+import type { FileService } from "../files/mod.ts";
 import { checkName } from "../home/mod.ts";
 import type { InviteFlow } from "../invites/mod.ts";
 import { toHex } from "../log/mod.ts";
 import type { Relay } from "../relay/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
 import { contactView, peerView } from "../views/mod.ts";
+import { fileHandlers } from "./files.ts";
 
 /** The methods a call may name (follow is served by subscribe). */
 export type CallMethod = Exclude<Method, "follow">;
@@ -37,6 +39,7 @@ export interface HandlerDeps {
   readonly invites: InviteFlow;
   readonly discovery: Discovery;
   readonly relay: Relay;
+  readonly files: FileService;
   status(): StatusView;
   /** Whether the node has started listening (dialling needs it). */
   running(): boolean;
@@ -55,6 +58,10 @@ const CHAT_METHODS: readonly CallMethod[] = [
   "group.leave",
   "group.members",
   "forks",
+  "file.send",
+  "files",
+  "file.save",
+  "file.retry",
 ];
 
 export function createHandlers(d: HandlerDeps): Handlers {
@@ -120,6 +127,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     "group.leave": (p) => d.groups.leave(p.group),
     "group.members": (p) => d.groups.view(d.directory.group(p.group)).members,
     forks: (p) => d.chats.forks(p.chat),
+    ...fileHandlers(d.files),
   };
   if (!d.passive) return table;
   const refuse = () => {

@@ -112,6 +112,8 @@ export const DIRECT_CHAT_LABEL = "roj-chat-direct\0";
 export const GROUP_ID_LABEL = "roj-group-id-v1\0";
 /** Start of a group message's AEAD associated data (groups/group_crypto.ts). */
 export const GROUP_MSG_AAD_LABEL = "roj-group-msg-v1\0";
+/** SHA-256 prefix of a file's root over its chunk hashes (files/manifest.ts). */
+export const FILE_ROOT_LABEL = "roj-file-v1\0";
 
 // ---- Channel names ----------------------------------------------------------
 

@@ -14,6 +14,7 @@ import {
   DEVICE_REVOCATION_MAGIC,
   DIRECT_CHAT_LABEL,
   ENTRY_MAGIC,
+  FILE_ROOT_LABEL,
   GROUP_ID_LABEL,
   GROUP_KEY_SEAL_CONTEXT,
   GROUP_MSG_AAD_LABEL,
@@ -78,6 +79,7 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [DIRECT_CHAT_LABEL, "726f6a2d636861742d64697265637400"], // "roj-chat-direct\0"
   [GROUP_ID_LABEL, "726f6a2d67726f75702d69642d763100"], // "roj-group-id-v1\0"
   [GROUP_MSG_AAD_LABEL, "726f6a2d67726f75702d6d73672d763100"], // "roj-group-msg-v1\0"
+  [FILE_ROOT_LABEL, "726f6a2d66696c652d763100"], // "roj-file-v1\0"
   [ROJ_SUBSYSTEM, "726f6a"], // "roj"
   [RELAY_SUBSYSTEM_PREFIX, "726f6a2d72656c61792d"], // "roj-relay-"
   [ALPN_SSH, "726f6a2d7373682f31"], // "roj-ssh/1"
@@ -114,7 +116,15 @@ Deno.test("the SSHSIG namespaces are the ones ssh-keygen -Y verify -n is given",
 });
 
 Deno.test("labels that prefix hashed input end in NUL; the LAN magic is the old byte array", () => {
-  for (const l of [NOTES_CHAT_LABEL, DIRECT_CHAT_LABEL, GROUP_ID_LABEL, GROUP_MSG_AAD_LABEL]) {
+  for (
+    const l of [
+      NOTES_CHAT_LABEL,
+      DIRECT_CHAT_LABEL,
+      GROUP_ID_LABEL,
+      GROUP_MSG_AAD_LABEL,
+      FILE_ROOT_LABEL,
+    ]
+  ) {
     assert.ok(l.endsWith("\0"), JSON.stringify(l));
   }
   assert.deepEqual([...new TextEncoder().encode(LAN_ANNOUNCEMENT_MAGIC)], [0x52, 0x4a, 0x4c, 0x32]);

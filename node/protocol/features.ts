@@ -13,7 +13,7 @@
  * import { helloFeatures, peerHas, RELAY_FEATURE } from "./features.ts";
  *
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
- * assert.deepEqual(features, ["sync1", "relay"]);
+ * assert.deepEqual(features, ["sync1", "relay", "files1"]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
  */
@@ -41,6 +41,13 @@ export const PUNCH_FEATURE = "punch";
  * `reach.check` (not `--no-relay`). Since protocol 1 (the relay step).
  */
 export const RELAY_FEATURE = "relay";
+/**
+ * Serves the chunks of files in chats shared with the peer (`files.list`,
+ * `files.get`; node/files). Every node that runs chats lists it (not an
+ * anchor). Since protocol 1 (the files step): an older peer does not list it
+ * and is never asked for chunks.
+ */
+export const FILES_FEATURE = "files1";
 
 /** A feature string Roj defines. */
 export type Feature =
@@ -48,7 +55,8 @@ export type Feature =
   | typeof ANCHOR_FEATURE
   | typeof MAILBOX_FEATURE
   | typeof PUNCH_FEATURE
-  | typeof RELAY_FEATURE;
+  | typeof RELAY_FEATURE
+  | typeof FILES_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -57,6 +65,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   MAILBOX_FEATURE,
   PUNCH_FEATURE,
   RELAY_FEATURE,
+  FILES_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -70,6 +79,8 @@ export interface FeatureRoles {
   readonly punch: boolean;
   /** Relays for contacts: lists `relay`. */
   readonly relay: boolean;
+  /** Serves file chunks: lists `files1`. @default !passive */
+  readonly files?: boolean;
 }
 
 /** The features a node with these roles lists in its hello, in wire order. */
@@ -79,6 +90,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [ANCHOR_FEATURE, MAILBOX_FEATURE] as const : []),
     ...(roles.punch ? [PUNCH_FEATURE] as const : []),
     ...(roles.relay ? [RELAY_FEATURE] as const : []),
+    ...((roles.files ?? !roles.passive) ? [FILES_FEATURE] as const : []),
   ];
 }
 

@@ -3,6 +3,7 @@ import {
   ALL_FEATURES,
   ANCHOR_FEATURE,
   FEATURES,
+  FILES_FEATURE,
   helloFeatures,
   MAILBOX_FEATURE,
   peerHas,
@@ -16,10 +17,10 @@ import { schemas } from "./methods.ts";
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
   // A rename would make old and new nodes stop seeing each other's roles.
   assert.deepEqual(
-    [SYNC_FEATURE, ANCHOR_FEATURE, MAILBOX_FEATURE, PUNCH_FEATURE, RELAY_FEATURE],
-    ["sync1", "anchor", "mailbox", "punch", "relay"],
+    [SYNC_FEATURE, ANCHOR_FEATURE, MAILBOX_FEATURE, PUNCH_FEATURE, RELAY_FEATURE, FILES_FEATURE],
+    ["sync1", "anchor", "mailbox", "punch", "relay", "files1"],
   );
-  assert.deepEqual(ALL_FEATURES, ["sync1", "anchor", "mailbox", "punch", "relay"]);
+  assert.deepEqual(ALL_FEATURES, ["sync1", "anchor", "mailbox", "punch", "relay", "files1"]);
   assert.deepEqual([...FEATURES], ["sync1"]);
   assert.equal(new Set(ALL_FEATURES).size, ALL_FEATURES.length);
   const hello = { t: "hello", v: 1, features: [...ALL_FEATURES], name: "a" };
@@ -29,11 +30,15 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
 Deno.test("helloFeatures: the list a node sends, in the order it always has", () => {
   const of = (passive: boolean, punch: boolean, relay: boolean) =>
     helloFeatures({ passive, punch, relay });
-  assert.deepEqual(of(false, false, false), ["sync1"]);
+  assert.deepEqual(of(false, false, false), ["sync1", "files1"]);
   assert.deepEqual(of(true, true, true), ["sync1", "anchor", "mailbox", "punch", "relay"]);
-  assert.deepEqual(of(false, true, true), ["sync1", "punch", "relay"]);
+  assert.deepEqual(of(false, true, true), ["sync1", "punch", "relay", "files1"]);
   assert.deepEqual(of(true, false, false), ["sync1", "anchor", "mailbox"]);
-  assert.deepEqual(of(false, false, true), ["sync1", "relay"]);
+  assert.deepEqual(of(false, false, true), ["sync1", "relay", "files1"]);
+  assert.deepEqual(
+    helloFeatures({ passive: false, punch: false, relay: false, files: false }),
+    ["sync1"],
+  );
 });
 
 Deno.test("peerHas: only what the peer listed; nothing before its hello", () => {

@@ -45,12 +45,14 @@
  *   | 1       | relayed sessions      | relay          | relay.open, relay.offer, reach.check     |
  *   | 1       | mailbox dedupe        | (mailbox)      | mbox.has                                 |
  *   | 1       | punch vouches         | (punch)        |                                          |
+ *   | 1       | files                 | files1         | files.list, files.get                    |
  *
  *   sync1    every node
  *   anchor   a passive anchor (`--passive`): holds sealed records, runs no chats
  *   mailbox  an anchor that serves the group mailbox
  *   punch    a node that serves QUIC probes and coordinates punches (not `--no-punch`)
  *   relay    a node that relays for its contacts and dials back (not `--no-relay`)
+ *   files1   a node that serves the chunks of files in chats it shares (not an anchor)
  *
  *   Punch vouches: an asker signs the endpoint its coordinator saw it at
  *   (punch/vouch.ts) and the coordinator passes it on; a target takes no offer

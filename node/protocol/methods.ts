@@ -13,6 +13,10 @@ const hex = (len: number) => z.string().length(len).regex(/^[0-9a-f]*$/);
 /** A mailbox box in base64: an entry of the largest body, its signature, sealing overhead. */
 const MAX_BOX_B64 = ((MAX_BODY_BYTES + 8 * 1024) * 4) / 3 + 4;
 const chatId = z.string().regex(/^[a-z0-9-]{1,64}$/);
+/** Most chunk hashes in one files.list answer (256 KiB, ~350 KiB of base64). */
+export const MAX_LIST_HASHES = 8192;
+/** Largest chunk files.get carries (files/manifest.ts MAX_CHUNK_BYTES), ~700 KiB of base64. */
+export const MAX_CHUNK_WIRE = 512 * 1024;
 /** Most entries in one push; sized so a full batch stays under MAX_FRAME. */
 export const MAX_PUSH_ENTRIES = 1000;
 
@@ -176,6 +180,21 @@ export const schemas = {
   "reach.check": {
     params: z.object({ address: z.string().min(1).max(300) }),
     result: z.object({ reached: z.boolean() }),
+  },
+  // Files (node/files), feature files1: chunks move outside the log, each checked on arrival.
+  /** Chunk hashes `from`.. of the file with this root (32 bytes each, concatenated). */
+  "files.list": {
+    params: z.object({
+      root: hex(64),
+      from: z.number().int().min(0).max(2 ** 32),
+      count: z.number().int().min(1).max(MAX_LIST_HASHES),
+    }),
+    result: z.object({ hashes: b64(Math.ceil((MAX_LIST_HASHES * 32) / 3) * 4) }),
+  },
+  /** Chunk `index` of the file with this root. */
+  "files.get": {
+    params: z.object({ root: hex(64), index: z.number().int().min(0).max(2 ** 32) }),
+    result: z.object({ b: b64(Math.ceil(MAX_CHUNK_WIRE / 3) * 4) }),
   },
 } as const;
 

@@ -1,0 +1,68 @@
+/**
+ * Serving file chunks to one contact on its session (feature files1): only
+ * files of the chat we share with it, whose chunks we hold; at most
+ * MAX_SERVING chunk reads at once per session (more are answered busy), so a
+ * peer cannot make us hold more than MAX_SERVING chunks in memory.
+ */
+import type { Clock } from "../clock/mod.ts";
+import { RojError } from "../errors.ts";
+import { encodeB64, type RpcSession } from "../protocol/mod.ts";
+import type { ChunkStore } from "./chunk_store.ts";
+import type { FileRecord } from "./file_records.ts";
+import { chunkCount } from "./manifest.ts";
+
+/** Chunk reads one session may have under way. */
+export const MAX_SERVING = 16;
+const PROGRESS_EVERY_MS = 200;
+
+export interface ServeDeps {
+  readonly chunks: ChunkStore;
+  readonly clock: Clock;
+  /** The record of the file with this root in the shared chat, if any. */
+  find(root: string): Promise<FileRecord | null>;
+  /** Distinct chunks of `r` served on this session so far (for the sender's progress). */
+  served(r: FileRecord, done: number, total: number): void;
+}
+
+export function serveFiles(rpc: RpcSession, d: ServeDeps): void {
+  let serving = 0;
+  const seen = new Map<string, { chunks: Set<number>; last: number }>();
+  const listOf = async (root: string) => {
+    const r = await d.find(root);
+    const list = r ? await d.chunks.list(root) : null;
+    if (!r || !list) throw new RojError("not_found", "no such file here");
+    return { r, list };
+  };
+  rpc.handle("files.list", async (p) => {
+    const { list } = await listOf(p.root);
+    const count = list.length / 32;
+    if (p.from >= count) throw new RojError("bad_input", "past the end of the list");
+    return {
+      hashes: encodeB64(list.subarray(p.from * 32, Math.min(count, p.from + p.count) * 32)),
+    };
+  });
+  rpc.handle("files.get", async (p) => {
+    if (serving >= MAX_SERVING) throw new RojError("busy", "too many chunks asked for at once");
+    serving++;
+    try {
+      const { r, list } = await listOf(p.root);
+      if (p.index >= list.length / 32) throw new RojError("bad_input", "no such chunk");
+      const bytes = await d.chunks.read(list.subarray(p.index * 32, p.index * 32 + 32));
+      if (r.mine) {
+        const total = chunkCount(r.manifest.size, r.manifest.chunk);
+        let s = seen.get(r.hash);
+        if (!s) seen.set(r.hash, s = { chunks: new Set(), last: 0 });
+        s.chunks.add(p.index);
+        const now = d.clock.now();
+        if (s.chunks.size === total || now - s.last >= PROGRESS_EVERY_MS) {
+          s.last = now;
+          d.served(r, s.chunks.size, total);
+          if (s.chunks.size === total) seen.delete(r.hash);
+        }
+      }
+      return { b: encodeB64(bytes) };
+    } finally {
+      serving--;
+    }
+  });
+}

@@ -1,0 +1,12 @@
+/** The local API's file methods (node/files), added to the handler table by handlers.ts. */
+import type { Params } from "../api/mod.ts";
+import type { FileService } from "../files/mod.ts";
+
+export function fileHandlers(files: FileService) {
+  return {
+    "file.send": (p: Params<"file.send">) => files.send(p.chat, p.path, p.caption),
+    files: (p: Params<"files">) => files.list(p.chat),
+    "file.save": (p: Params<"file.save">) => files.save(p.chat, p.id, p.out),
+    "file.retry": (p: Params<"file.retry">) => files.retry(p.chat, p.id),
+  };
+}
