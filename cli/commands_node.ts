@@ -22,6 +22,7 @@ import {
 } from "./format.ts";
 import { type CliIo, onProcessInterrupt } from "./io.ts";
 import { dataOption, parsePositive } from "./options.ts";
+import { sendFile } from "./commands_files.ts";
 
 /** Most people one invite may admit (the API's bound). */
 export const MAX_INVITE_USES = 100;
@@ -232,17 +233,29 @@ export function addNodeCommands(program: Command, io: CliIo): void {
       "send a message to a chat; prints delivered once the peer holds it, or stored if it has not got it within --wait",
     )
     .argument("<chat>", "chat name (a contact's name for a direct chat, or a group's name)")
-    .argument("<text>", "the message")
+    .argument("[text]", "the message (none with --file)")
     .addOption(dataOption())
     .option("--json", "print the message as JSON")
+    .option("--file <path>", "send this file instead (a contact's chat); progress on stderr")
+    .option("--caption <text>", "with --file: a caption shown with it")
     .option(
       "--wait <duration>",
       "how long to wait for delivery while the peer is online, e.g. 10s (0: do not wait)",
       (v: string) => v.trim() === "0" ? 0 : parseDuration(v, { min: 1, max: 300 }) * 1000,
       DELIVERY_WAIT_MS,
     )
-    .action((chat: string, text: string, opts: JsonOpts & { wait: number }) => {
-      if (text.trim() === "") {
+    .action((
+      chat: string,
+      text: string | undefined,
+      opts: JsonOpts & { wait: number; file?: string; caption?: string },
+    ) => {
+      if (opts.file !== undefined) {
+        if (text !== undefined) throw new RojError("usage", "give either a text or --file");
+        const path = opts.file;
+        return withControl(opts, (client) => sendFile(client, io, chat, path, opts));
+      }
+      if (opts.caption !== undefined) throw new RojError("usage", "--caption goes with --file");
+      if (text === undefined || text.trim() === "") {
         throw new RojError(
           "bad_input",
           "the message is empty; put the text in quotes after the chat",

@@ -72,7 +72,6 @@ export class ChunkStore {
     try {
       let at = 0;
       while (at < bytes.length) at += await f.write(bytes.subarray(at));
-      await f.sync();
     } finally {
       f.close();
     }
@@ -102,13 +101,25 @@ export class ChunkStore {
     return true;
   }
 
-  /** A held chunk's bytes. @throws {RojError} not_found */
+  /**
+   * A held chunk's bytes, checked again: chunks are not fsynced one by one
+   * (a crash of the process loses nothing; one of the machine may leave a
+   * torn file), so a chunk that no longer matches its name is dropped here.
+   * @throws {RojError} not_found
+   */
   async read(hash: Uint8Array): Promise<Uint8Array> {
+    const path = this.#chunkPath(toHex(hash));
+    let bytes: Uint8Array;
     try {
-      return await Deno.readFile(this.#chunkPath(toHex(hash)));
+      bytes = await Deno.readFile(path);
     } catch (err) {
       throw new RojError("not_found", "chunk not held", { cause: err });
     }
+    if (toHex(await sha256Of(bytes)) !== toHex(hash)) {
+      await Deno.remove(path).catch(() => {});
+      throw new RojError("not_found", "chunk not held (the copy here was damaged)");
+    }
+    return bytes;
   }
 
   /** Part of a held chunk (for ranged reads): `length` bytes from `offset`. */
