@@ -1,11 +1,13 @@
 /** Files between two real nodes over real SSH (issue 15): send, verify, limits, faults. */
 import assert from "node:assert/strict";
-import { befriend, startTestNode, type TestNode } from "../testing/nodes.ts";
+import { befriend, rawRojPipe, startTestNode, type TestNode } from "../testing/nodes.ts";
 import { tempDir } from "../testing/temp.ts";
 import { HAS_SSH_KEYGEN, sshKeygen } from "../testing/ssh_keygen.ts";
 import type { NodeEvent } from "../node/api/mod.ts";
-import { isRojError } from "../node/errors.ts";
-import { entryToJson } from "../node/log/mod.ts";
+import { isRojError, RojError } from "../node/errors.ts";
+import { type Entry, entryToJson, toHex } from "../node/log/mod.ts";
+import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
+import { ChunkStore } from "../node/files/mod.ts";
 
 type FileEvent = Extract<NodeEvent, { type: "file" }>;
 const fileEvent = (op: FileEvent["op"], side: FileEvent["side"] = "receive") => (e: NodeEvent) =>
@@ -182,52 +184,146 @@ Deno.test("over the size limit or the contact's quota: refused before any chunk,
   }
 });
 
-Deno.test("a chunk that fails its hash is refused; the file fails with why, and a retry fetches it", async () => {
+/** Alice's own entries, read before her node stopped. */
+const chains = new WeakMap<TestNode, Entry[]>();
+
+/**
+ * Alice's node stopped after writing a file entry, and a raw session to bob
+ * under her key in its place that serves the chunks from her store, with
+ * `tamper` choosing, per request, bytes to send instead or an error.
+ */
+async function hostileAlice(
+  a: TestNode,
+  b: TestNode,
+  tamper: (index: number, n: number, bytes: Uint8Array) => Uint8Array | Error | null,
+) {
+  const chat = a.node.chat("bob").id;
+  let entries = chains.get(a);
+  if (!entries) {
+    const mine = toHex(a.node.publicKey);
+    chains.set(a, entries = (await a.node.log.read(chat)).filter((e) => toHex(e.author) === mine));
+  }
+  await a.stop();
+  const store = await ChunkStore.open(a.dir);
+  const { client, pipe } = await rawRojPipe(a, b);
+  const rpc = new RpcSession(pipe, { hello: { features: ["sync1", "files1"], name: "alice" } });
+  const asked = new Map<number, number>();
+  rpc.handle("files.list", async (p) => {
+    const list = (await store.list(p.root))!;
+    return { hashes: encodeB64(list.subarray(p.from * 32, (p.from + p.count) * 32)) };
+  });
+  rpc.handle("files.get", async (p) => {
+    const n = (asked.get(p.index) ?? 0) + 1;
+    asked.set(p.index, n);
+    const list = (await store.list(p.root))!;
+    const bytes = await store.read(list.subarray(p.index * 32, p.index * 32 + 32));
+    const t = tamper(p.index, n, bytes);
+    if (t instanceof Error) throw t;
+    return { b: t ?? bytes };
+  });
+  await rpc.ready;
+  await rpc.request("sync.push", {
+    chat,
+    entries: entries.map((e) => ({ s: encodeB64(e.signed), g: encodeB64(e.sig) })),
+  });
+  return { asked, close: () => (rpc.close(), client.close()) };
+}
+
+Deno.test("a chunk that fails its hash is refused and fetched again; the file completes intact", async () => {
   await using dir = await tempDir();
   const { a, b } = await pair();
   try {
-    const bytes = content(600_000, 4);
+    const bytes = content(700_000, 4);
     await Deno.writeFile(`${dir.path}/f.bin`, bytes);
-    // Corrupt the sender's copy of chunk 1 in its store before bob asks.
-    const chunkFiles: string[] = [];
-    const listAll = async () => {
-      chunkFiles.length = 0;
-      for await (const d of Deno.readDir(`${a.dir}/files/chunks`)) {
-        for await (const c of Deno.readDir(`${a.dir}/files/chunks/${d.name}`)) {
-          chunkFiles.push(`${a.dir}/files/chunks/${d.name}/${c.name}`);
-        }
-      }
-    };
     await b.stop();
     const sent = await a.node.call("file.send", { chat: "bob", path: `${dir.path}/f.bin` });
-    await listAll();
-    let victim = "";
-    for (const p of chunkFiles) if ((await Deno.stat(p)).size === 262144) victim = p;
-    const good = await Deno.readFile(victim);
-    const bad = good.slice();
-    bad[100] = bad[100]! ^ 0xff;
-    await Deno.writeFile(victim, bad);
-
-    const b2 = await startTestNode("bob", { host: "127.0.0.3", dir: b.dir, quic: false });
+    await using b2 = await startTestNode("bob", { host: "127.0.0.3", dir: b.dir, quic: false });
+    const mallory = await hostileAlice(a, b2, (i, n, good) => {
+      if (i !== 1 || n > 1) return null;
+      const bad = good.slice();
+      bad[100] = bad[100]! ^ 0xff;
+      return bad;
+    });
     try {
-      const failed = await b2.waitFor(fileEvent("failed"), 15_000) as FileEvent;
-      assert.match(failed.reason!, /failed its check 3 times/);
-      assert.equal(b2.events.filter(fileEvent("bad-chunk")).length, 3);
-      const [f] = await b2.node.call("files", { chat: "alice" });
-      assert.equal(f!.state, "failed");
-      assert.ok(f!.done < f!.total);
-
-      await Deno.writeFile(victim, good);
-      const from = b2.events.length;
-      const retried = await b2.node.call("file.retry", { chat: "alice", id: sent.id });
-      assert.equal(retried.state, "fetching");
-      const done = await b2.waitFor(fileEvent("complete"), 10_000, from) as FileEvent;
-      assert.ok(done.fetched! <= 262144, "only the missing chunk was fetched again");
+      const badChunk = await b2.waitFor(fileEvent("bad-chunk")) as FileEvent;
+      assert.equal(badChunk.index, 1);
+      const done = await b2.waitFor(fileEvent("complete")) as FileEvent;
+      assert.equal(mallory.asked.get(1), 2, "chunk 1 asked for again");
+      assert.equal(
+        done.fetched,
+        bytes.length + 262144,
+        "the bad copy was fetched, then a good one",
+      );
       await using out = await tempDir();
       const saved = await b2.node.call("file.save", { chat: "alice", id: sent.id, out: out.path });
       assert.deepEqual(await Deno.readFile(saved.path), bytes);
     } finally {
-      await dispose(b2);
+      mallory.close();
+    }
+  } finally {
+    await dispose(a, b);
+  }
+});
+
+Deno.test("a chunk that keeps failing, or never comes: shown incomplete with why; a retry fetches only the rest", async () => {
+  await using dir = await tempDir();
+  const { a, b } = await pair();
+  try {
+    const bytes = content(1_100_000, 6);
+    await Deno.writeFile(`${dir.path}/f.bin`, bytes);
+    await b.stop();
+    const sent = await a.node.call("file.send", { chat: "bob", path: `${dir.path}/f.bin` });
+    await using b2 = await startTestNode("bob", { host: "127.0.0.3", dir: b.dir, quic: false });
+    let withhold = true;
+    const mallory = await hostileAlice(a, b2, (i, _n, good) => {
+      if (!withhold) return null;
+      if (i === 1) return good.subarray(0, 1000); // the wrong length, every time
+      return null;
+    });
+    try {
+      const failed = await b2.waitFor(fileEvent("failed")) as FileEvent;
+      assert.match(failed.reason!, /chunk 1 failed its check 3 times/);
+      const [f] = await b2.node.call("files", { chat: "alice" });
+      assert.equal(f!.state, "failed");
+      assert.equal(f!.total, 5);
+      assert.ok(f!.done >= 1 && f!.done < 5, `done ${f!.done}`);
+      await assert.rejects(
+        () => b2.node.call("file.save", { chat: "alice", id: sent.id, out: dir.path }),
+        (e) => isRojError(e, "refused") && /not complete/.test(e.message),
+      );
+
+      // Chunks that never come (the holder says it has none): interrupted, kept as fetching.
+      const from = b2.events.length;
+      withhold = false;
+      const notHeld = new RojError("not_found", "chunk not held");
+      let gone = true;
+      const mallory2Tamper = (i: number) => (gone && i === 1 ? notHeld : null);
+      mallory.close();
+      const m2 = await hostileAlice(a, b2, mallory2Tamper);
+      try {
+        await b2.node.call("file.retry", { chat: "alice", id: sent.id });
+        const cut = await b2.waitFor(fileEvent("interrupted"), 10_000, from) as FileEvent;
+        assert.match(cut.reason!, /chunk not held/);
+        const [g] = await b2.node.call("files", { chat: "alice" });
+        assert.equal(g!.state, "fetching");
+        const had = g!.done;
+        gone = false;
+        const from2 = b2.events.length;
+        await b2.node.call("file.retry", { chat: "alice", id: sent.id });
+        const done = await b2.waitFor(fileEvent("complete"), 10_000, from2) as FileEvent;
+        assert.ok(done.fetched! > 0 && done.fetched! <= (5 - had) * 262144, "only the rest");
+        await using out = await tempDir();
+        const saved = await b2.node.call("file.save", {
+          chat: "alice",
+          id: sent.id,
+          out: out.path,
+        });
+        assert.deepEqual(await Deno.readFile(saved.path), bytes);
+      } finally {
+        m2.close();
+      }
+    } finally {
+      mallory.close();
     }
   } finally {
     await dispose(a, b);

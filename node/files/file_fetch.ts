@@ -98,7 +98,7 @@ export async function fetchFile(
     let bytes: Uint8Array | null = null;
     try {
       const r = await holder.request("files.get", { root: m.root, index }, CHUNK_TIMEOUT_MS);
-      bytes = decodeB64(r.b);
+      bytes = r.b;
       ok = bytes.length === chunkLength(m.size, m.chunk, index) &&
         await store.put(hashes.subarray(index * 32, index * 32 + 32), bytes);
     } catch (err) {

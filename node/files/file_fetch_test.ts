@@ -56,7 +56,7 @@ function holder(
       const bytes = await store.read(list.subarray(p.index * 32, p.index * 32 + 32));
       const t = tamper(p.index, n, bytes);
       if (t instanceof Error) throw t;
-      return { b: encodeB64(t ?? bytes) };
+      return { b: t ?? bytes };
     }) as Holder["request"],
   };
 }

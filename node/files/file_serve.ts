@@ -4,20 +4,18 @@
  * MAX_SERVING chunk reads at once per session (more are answered busy), so a
  * peer cannot make us hold more than MAX_SERVING chunks in memory.
  */
-import type { Clock } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import { encodeB64, type RpcSession } from "../protocol/mod.ts";
 import type { ChunkStore } from "./chunk_store.ts";
 import type { FileRecord } from "./file_records.ts";
 import { chunkCount } from "./manifest.ts";
+import { progressStep } from "./transfer_plan.ts";
 
 /** Chunk reads one session may have under way. */
 export const MAX_SERVING = 16;
-const PROGRESS_EVERY_MS = 200;
 
 export interface ServeDeps {
   readonly chunks: ChunkStore;
-  readonly clock: Clock;
   /** The record of the file with this root in the shared chat, if any. */
   find(root: string): Promise<FileRecord | null>;
   /** Distinct chunks of `r` served on this session so far (for the sender's progress). */
@@ -26,7 +24,7 @@ export interface ServeDeps {
 
 export function serveFiles(rpc: RpcSession, d: ServeDeps): void {
   let serving = 0;
-  const seen = new Map<string, { chunks: Set<number>; last: number }>();
+  const seen = new Map<string, { chunks: Set<number>; told: number }>();
   const listOf = async (root: string) => {
     const r = await d.find(root);
     const list = r ? await d.chunks.list(root) : null;
@@ -51,16 +49,16 @@ export function serveFiles(rpc: RpcSession, d: ServeDeps): void {
       if (r.mine) {
         const total = chunkCount(r.manifest.size, r.manifest.chunk);
         let s = seen.get(r.hash);
-        if (!s) seen.set(r.hash, s = { chunks: new Set(), last: 0 });
+        if (!s) seen.set(r.hash, s = { chunks: new Set(), told: -1 });
         s.chunks.add(p.index);
-        const now = d.clock.now();
-        if (s.chunks.size === total || now - s.last >= PROGRESS_EVERY_MS) {
-          s.last = now;
+        const step = progressStep(s.told, s.chunks.size, total);
+        if (step !== null) {
+          s.told = step;
           d.served(r, s.chunks.size, total);
           if (s.chunks.size === total) seen.delete(r.hash);
         }
       }
-      return { b: encodeB64(bytes) };
+      return { b: bytes };
     } finally {
       serving--;
     }

@@ -27,7 +27,7 @@ import {
   parseManifest,
   sanitiseName,
 } from "./manifest.ts";
-import { admission } from "./transfer_plan.ts";
+import { admission, progressStep } from "./transfer_plan.ts";
 
 /** Size limits of files taken from contacts. */
 export interface FileLimits {
@@ -41,9 +41,6 @@ export const DEFAULT_FILE_LIMITS: FileLimits = {
   maxFileSize: 2 * 1024 ** 3,
   quotaPerContact: 8 * 1024 ** 3,
 };
-
-/** Progress events: at most one per file this often (and always the last). */
-const PROGRESS_EVERY_MS = 200;
 
 export interface FileServiceDeps {
   readonly me: Uint8Array;
@@ -233,7 +230,6 @@ export class FileService {
       find: (root) => this.records.byRoot(chat, root),
       served: (r, done, total) =>
         this.#emit(r, done === total ? "complete" : "progress", { done, total }),
-      clock: this.#d.clock,
     });
   }
 
@@ -251,16 +247,15 @@ export class FileService {
   }
 
   async #run(r: FileRecord, holder: Holder): Promise<void> {
-    let last = 0;
+    let told = -1;
     const out = await fetchFile(r.manifest, this.#d.chunks, holder, {
       progress: (p) => {
         this.#done.set(r.hash, p.done);
-        const now = this.#d.clock.now();
-        if (p.done === p.total || now - last >= PROGRESS_EVERY_MS) {
-          last = now;
-          if (p.done < p.total) {
-            this.#emit(r, "progress", { done: p.done, total: p.total, fetched: p.fetched });
-          }
+        const step = progressStep(told, p.done, p.total);
+        if (step === null) return;
+        told = step;
+        if (p.done < p.total) {
+          this.#emit(r, "progress", { done: p.done, total: p.total, fetched: p.fetched });
         }
       },
       badChunk: (index) => this.#emit(r, "bad-chunk", { index, done: this.#done.get(r.hash) ?? 0 }),

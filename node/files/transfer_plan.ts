@@ -86,3 +86,12 @@ export function admission(
   }
   return null;
 }
+
+/**
+ * Whether progress is worth telling: at each whole percent (at most 101
+ * events a file, however large), given the percent told last (-1: none yet).
+ */
+export function progressStep(lastPct: number, done: number, total: number): number | null {
+  const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
+  return pct > lastPct ? pct : null;
+}

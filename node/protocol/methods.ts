@@ -191,14 +191,30 @@ export const schemas = {
     }),
     result: z.object({ hashes: b64(Math.ceil((MAX_LIST_HASHES * 32) / 3) * 4) }),
   },
-  /** Chunk `index` of the file with this root. */
+  /** Chunk `index` of the file with this root, answered in a binary frame (messages.ts). */
   "files.get": {
     params: z.object({ root: hex(64), index: z.number().int().min(0).max(2 ** 32) }),
-    result: z.object({ b: b64(Math.ceil(MAX_CHUNK_WIRE / 3) * 4) }),
+    result: z.object({
+      b: z.custom<Uint8Array>((v) => v instanceof Uint8Array).refine(
+        (b) => b.length >= 1 && b.length <= MAX_CHUNK_WIRE,
+        {
+          message: `a chunk is 1 to ${MAX_CHUNK_WIRE} bytes`,
+        },
+      ),
+    }),
+    binary: true,
   },
 } as const;
 
 export type MethodName = keyof typeof schemas;
+
+/**
+ * Whether `method` is answered in a binary frame (its result `{ b }` is the
+ * frame's bytes); only methods of a feature that introduced binary answers.
+ */
+export function answersBinary(method: string): boolean {
+  return (schemas as Record<string, { binary?: boolean }>)[method]?.binary === true;
+}
 export type ParamsOf<M extends MethodName> = z.infer<(typeof schemas)[M]["params"]>;
 export type ResultOf<M extends MethodName> = z.infer<(typeof schemas)[M]["result"]>;
 

@@ -1,0 +1,132 @@
+/**
+ * Files between real `roj run` processes: the receiver killed with -9 mid-
+ * transfer fetches only the rest after a restart, and receiving a 64 MiB file
+ * keeps the receiver's memory bounded (its peak RSS from /proc, through cat).
+ */
+import assert from "node:assert/strict";
+import { initProfile } from "../node/home/mod.ts";
+import type { NodeEvent } from "../node/api/mod.ts";
+import { type NodeProcess, spawnNode } from "../testing/processes.ts";
+import { freePort } from "../testing/cli_run.ts";
+import { tempDir } from "../testing/temp.ts";
+
+type FileEvent = Extract<NodeEvent, { type: "file" }>;
+const MiB = 1024 * 1024;
+const CHUNK = 256 * 1024;
+
+async function writeContent(path: string, size: number): Promise<void> {
+  const f = await Deno.open(path, { write: true, create: true });
+  const block = new Uint8Array(MiB);
+  for (let at = 0; at < size; at += MiB) {
+    for (let i = 0; i < MiB; i += 65536) crypto.getRandomValues(block.subarray(i, i + 65536));
+    await f.write(block.subarray(0, Math.min(MiB, size - at)));
+  }
+  f.close();
+}
+
+/** Peak and current resident memory of a process, in bytes (Deno reads /proc only with --allow-all). */
+async function memory(pid: number): Promise<{ hwm: number; rss: number }> {
+  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped" }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)![1]) * 1024;
+  return { hwm: kb("VmHWM"), rss: kb("VmRSS") };
+}
+
+async function pair(dir: string) {
+  const aDir = `${dir}/alice`, bDir = `${dir}/bob`;
+  (await initProfile(aDir, { name: "alice" })).store.close();
+  (await initProfile(bDir, { name: "bob" })).store.close();
+  const aAddr = `127.0.0.2:${freePort("127.0.0.2")}`;
+  const bAddr = `127.0.0.3:${freePort("127.0.0.3")}`;
+  const args = ["--no-punch", "--no-upnp"];
+  const a = await spawnNode(aDir, aAddr, "alice", { args });
+  const b = await spawnNode(bDir, bAddr, "bob", { args });
+  const ca = await a.control();
+  const invite = await ca.call("invite", {});
+  await ca.close();
+  const cb = await b.control();
+  await cb.call("add", { invite: invite.text });
+  await cb.close();
+  await a.waitForEvent("session", (e) => e.state === "up" && e.peer === "bob");
+  return { a, b, bDir, bAddr, args };
+}
+
+async function send(a: NodeProcess, path: string) {
+  const c = await a.control();
+  try {
+    return await c.call("file.send", { chat: "bob", path });
+  } finally {
+    await c.close();
+  }
+}
+
+const receiving = (op: FileEvent["op"]) => (e: FileEvent) => e.op === op && e.side === "receive";
+
+Deno.test("kill -9 of the receiver mid-transfer: after a restart only the missing chunks are fetched", async () => {
+  await using d = await tempDir();
+  const size = 48 * MiB;
+  await writeContent(`${d.path}/big.bin`, size);
+  let { a, b, bDir, bAddr, args } = await pair(d.path);
+  try {
+    const sent = await send(a, `${d.path}/big.bin`);
+    const mid = await b.waitForEvent(
+      "file",
+      (e) => receiving("progress")(e) && e.done >= e.total * 0.3,
+      { timeoutMs: 60_000, what: "a third fetched" },
+    );
+    await b.kill9();
+    const had = mid.done;
+    assert.ok(had < mid.total, "killed before the end");
+    b = await spawnNode(bDir, bAddr, "bob", { args });
+    const done = await b.waitForEvent("file", receiving("complete"), {
+      timeoutMs: 60_000,
+      what: "complete after the restart",
+    });
+    console.log(
+      `killed at ${had} of ${mid.total} chunks; fetched ${done.fetched} bytes of ${size} after the restart`,
+    );
+    assert.ok(done.fetched! <= size - had * CHUNK, `fetched ${done.fetched} after holding ${had}`);
+    const c = await b.control();
+    try {
+      const [f] = await c.call("files", { chat: "alice" });
+      assert.equal(f!.id, sent.id);
+      assert.equal(f!.state, "complete");
+      const saved = await c.call("file.save", { chat: "alice", id: sent.id, out: d.path });
+      const same = await new Deno.Command("cmp", { args: [saved.path, `${d.path}/big.bin`] }).output();
+      assert.equal(same.code, 0, "the saved file is the one sent");
+    } finally {
+      await c.close();
+    }
+  } catch (err) {
+    console.error(`alice:\n${a.output()}\nbob:\n${b.output()}`);
+    throw err;
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("receiving a 64 MiB file raises the receiver's peak RSS by far less than the file", async () => {
+  await using d = await tempDir();
+  const size = 64 * MiB;
+  await writeContent(`${d.path}/big.bin`, size);
+  const { a, b } = await pair(d.path);
+  try {
+    const before = await memory(b.child.pid);
+    await send(a, `${d.path}/big.bin`);
+    await b.waitForEvent("file", receiving("complete"), { timeoutMs: 90_000, what: "complete" });
+    const after = await memory(b.child.pid);
+    const growth = after.hwm - before.hwm;
+    console.log(
+      `receiver peak RSS ${(before.hwm / MiB).toFixed(1)} -> ${(after.hwm / MiB).toFixed(1)} MiB ` +
+        `(+${(growth / MiB).toFixed(1)} MiB for a ${size / MiB} MiB file)`,
+    );
+    assert.ok(growth < 40 * MiB, `peak RSS grew ${(growth / MiB).toFixed(1)} MiB`);
+  } catch (err) {
+    console.error(`alice:\n${a.output()}\nbob:\n${b.output()}`);
+    throw err;
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
