@@ -243,18 +243,25 @@ export async function wire(
       }),
     sftpView: (peer) => {
       const c = peer.username === "roj" ? b.contacts.accepted(peer.publicKey) : undefined;
+      const shared = (v: ReturnType<typeof sftpViewFor>, name: string) => ({
+        ...v,
+        files: () => files.sftpFiles(peer.publicKey, name),
+      });
       return c
-        ? sftpViewFor({
-          me,
-          log: b.log,
-          contacts: b.contacts,
-          groups: b.groups,
-          directory,
-          chats,
-          bus,
-          groupStored: (id, entries) => groupService.stored(id, entries),
-          pushDirect,
-        }, c)
+        ? shared(
+          sftpViewFor({
+            me,
+            log: b.log,
+            contacts: b.contacts,
+            groups: b.groups,
+            directory,
+            chats,
+            bus,
+            groupStored: (id, entries) => groupService.stored(id, entries),
+            pushDirect,
+          }, c),
+          b.contacts.get(c.publicKey)?.name ?? c.name,
+        )
         : undefined;
     },
     relay: () => relay,

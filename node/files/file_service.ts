@@ -12,6 +12,7 @@ import type { EventBus } from "../events.ts";
 import { fingerprint, type Signer } from "../identity/mod.ts";
 import { type ChatLog, directChatId, toHex } from "../log/mod.ts";
 import { FILES_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
+import type { SftpFile } from "../transport/mod.ts";
 import type { ChatRef } from "../views/mod.ts";
 import type { ChunkStore } from "./chunk_store.ts";
 import { fetchFile, type Holder } from "./file_fetch.ts";
@@ -358,6 +359,37 @@ export class FileService {
   }
 
   /**
+   * The complete files of our chat with `peer`, for its SFTP view
+   * (`/files/<chat>/<name>`): names made unique ("name (2).ext"), each read
+   * a range at a time straight from the chunks.
+   */
+  async sftpFiles(peer: Uint8Array, chatName: string): Promise<SftpFile[]> {
+    const chat = directChatId(this.#d.me, peer);
+    const taken = new Set<string>();
+    const out: SftpFile[] = [];
+    for (const r of await this.records.all(chat)) {
+      if (r.state !== "complete") continue;
+      const list = await this.#d.chunks.list(r.manifest.root);
+      if (!list) continue;
+      const name = uniqueName(r.manifest.name, taken);
+      const { size, chunk } = r.manifest;
+      const chunks = this.#d.chunks;
+      out.push({
+        chat: chatName,
+        name,
+        size,
+        read: async (offset, length) => {
+          const i = Math.floor(offset / chunk);
+          const within = offset - i * chunk;
+          const n = Math.min(length, chunkLength(size, chunk, i) - within);
+          return await chunks.readPart(list.subarray(i * 32, i * 32 + 32), within, n);
+        },
+      });
+    }
+    return out;
+  }
+
+  /**
    * Writes a complete file into `outDir` under its name (never over an
    * existing file: "name (1).ext" and so on), a chunk at a time.
    * @throws {RojError} refused while incomplete; not_found
@@ -399,6 +431,17 @@ export class FileService {
 
 export type FileEventOp = Extract<NodeEvent, { type: "file" }>["op"];
 type FileEvent = Extract<NodeEvent, { type: "file" }>;
+
+/** `name`, or "stem (n).ext" for the first n not in `taken`; added to `taken`. */
+function uniqueName(name: string, taken: Set<string>): string {
+  const dot = name.lastIndexOf(".");
+  const stem = dot > 0 ? name.slice(0, dot) : name;
+  const ext = dot > 0 ? name.slice(dot) : "";
+  let out = name;
+  for (let n = 2; taken.has(out); n++) out = `${stem} (${n})${ext}`;
+  taken.add(out);
+  return out;
+}
 
 function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
