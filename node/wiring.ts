@@ -243,26 +243,22 @@ export async function wire(
       }),
     sftpView: (peer) => {
       const c = peer.username === "roj" ? b.contacts.accepted(peer.publicKey) : undefined;
-      const shared = (v: ReturnType<typeof sftpViewFor>, name: string) => ({
-        ...v,
-        files: () => files.sftpFiles(peer.publicKey, name),
-      });
-      return c
-        ? shared(
-          sftpViewFor({
-            me,
-            log: b.log,
-            contacts: b.contacts,
-            groups: b.groups,
-            directory,
-            chats,
-            bus,
-            groupStored: (id, entries) => groupService.stored(id, entries),
-            pushDirect,
-          }, c),
-          b.contacts.get(c.publicKey)?.name ?? c.name,
-        )
+      const view = c
+        ? sftpViewFor({
+          me,
+          log: b.log,
+          contacts: b.contacts,
+          groups: b.groups,
+          directory,
+          chats,
+          bus,
+          groupStored: (id, entries) => groupService.stored(id, entries),
+          pushDirect,
+        }, c)
         : undefined;
+      // The chat's complete files under /files/<chat>/, the chat named as in /chats.
+      const name = c ? b.contacts.get(c.publicKey)?.name ?? c.name : "";
+      return view && { ...view, files: () => files.sftpFiles(peer.publicKey, name) };
     },
     relay: () => relay,
   });
