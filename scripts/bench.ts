@@ -1,10 +1,11 @@
 /**
  * `deno task bench [section…]`: every benchmark, as tables of medians with the
- * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat.
+ * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat, files.
  */
 import { printTable, type Row } from "./bench/_measure.ts";
 import { benchCascade } from "./bench/cascade_bench.ts";
 import { benchChat } from "./bench/chat_bench.ts";
+import { benchFiles } from "./bench/files_bench.ts";
 import { benchGroup } from "./bench/group_bench.ts";
 import { benchLog } from "./bench/log_bench.ts";
 import { benchNat } from "./bench/nat_bench.ts";
@@ -35,6 +36,7 @@ const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
     title: "NAT: 1:1 delivery over a punched path (SSH inside QUIC) against direct, over loopback",
     run: benchNat,
   },
+  files: { title: "Files: one file direct, relayed, and resumed after kill -9 (vs bare ssh2)", run: benchFiles },
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(sections);
