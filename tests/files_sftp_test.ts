@@ -2,39 +2,9 @@
 import assert from "node:assert/strict";
 import { befriend, startTestNode } from "../testing/nodes.ts";
 import { tempDir } from "../testing/temp.ts";
-import type { RojNode } from "../node/mod.ts";
+import { sftpBatch } from "../testing/sftp_batch.ts";
 
-async function sftp(keyFile: string, node: RojNode, script: string, cwd: string) {
-  const out = await new Deno.Command("sftp", {
-    args: [
-      "-b",
-      "-",
-      "-P",
-      String(node.address!.port),
-      "-i",
-      keyFile,
-      "-o",
-      "StrictHostKeyChecking=no",
-      "-o",
-      "UserKnownHostsFile=/dev/null",
-      "-o",
-      "BatchMode=yes",
-      "-o",
-      "LogLevel=ERROR",
-      `roj@${node.address!.host}`,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    cwd,
-  }).spawn();
-  const w = out.stdin.getWriter();
-  await w.write(new TextEncoder().encode(script));
-  await w.close();
-  const r = await out.output();
-  const dec = new TextDecoder();
-  return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
-}
+const sftp = sftpBatch;
 
 Deno.test("OpenSSH sftp: ls and get /files/<chat>/<name>, a resumed reget, read-only, only one's own chat", async () => {
   await using work = await tempDir();

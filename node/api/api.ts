@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { RojError } from "../errors.ts";
 import type { NatEvent } from "./nat_events.ts";
+import { type FileEvent, fileMethodParams, type FileResults } from "./files_api.ts";
 
 /** Longest text message accepted from a person, in characters (the entry limit is 64 KiB of UTF-8). */
 export const MAX_TEXT = 16_000;
@@ -64,19 +65,7 @@ export const methodParams = {
   "group.members": z.object({ group: chatName }).strict(),
   /** Forks on record: someone's key signed two different entries for one place (all chats, or one). */
   forks: z.object({ chat: chatName.optional() }).strict(),
-  // Files (node/files): send one from a path the node reads, list a chat's, save one, ask again.
-  "file.send": z.object({
-    chat: chatName,
-    path: z.string().min(1).max(4096),
-    caption: z.string().min(1).max(2000).optional(),
-  }).strict(),
-  files: z.object({ chat: chatName }).strict(),
-  "file.save": z.object({
-    chat: chatName,
-    id: z.string().min(1).max(64),
-    out: z.string().min(1).max(4096),
-  }).strict(),
-  "file.retry": z.object({ chat: chatName, id: z.string().min(1).max(64) }).strict(),
+  ...fileMethodParams,
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
 } as const;
@@ -251,31 +240,6 @@ export interface ChatView {
   readonly kind: "notes" | "direct" | "group";
   readonly unread: number;
   readonly last: MessageView | null;
-}
-
-/** A file in a chat (node/files). */
-export interface FileView {
-  /** The start of its entry's hash: what `roj get` takes. */
-  readonly id: string;
-  readonly chat: string;
-  /** Sanitised: no path separator or control character. */
-  readonly name: string;
-  readonly size: number;
-  readonly type: string;
-  /** Who sent it, as this node names them ("me" style: this node's name for our own). */
-  readonly from: string;
-  readonly mine: boolean;
-  readonly ts: number;
-  readonly caption?: string;
-  /** "fetching" also while waiting for the sender to be online. */
-  readonly state: "complete" | "fetching" | "refused" | "failed";
-  /** Verified chunks held, of `total`. */
-  readonly done: number;
-  readonly total: number;
-  /** Why it is refused or failed, or what stopped the last attempt. */
-  readonly reason?: string;
-  /** A fetch is running now. */
-  readonly active?: boolean;
 }
 
 /** A member of a group as this node shows them. */
@@ -551,26 +515,7 @@ export type NodeEvent =
   }
   /** A passive anchor dropped boxes past their age. */
   | { readonly type: "anchor-mailbox"; readonly op: "expired"; readonly boxes: number }
-  /**
-   * A file's transfer (node/files): "progress" while chunks come (receive) or
-   * are served (send), "complete", "bad-chunk" (one failed its check and is
-   * asked for again), "interrupted" (resumes later), "failed" and "refused"
-   * with a node-made reason. `fetched`: chunk bytes fetched by this attempt.
-   */
-  | {
-    readonly type: "file";
-    readonly op: "progress" | "complete" | "bad-chunk" | "interrupted" | "failed" | "refused";
-    readonly chat: string;
-    readonly id: string;
-    readonly name: string;
-    readonly size: number;
-    readonly side: "send" | "receive";
-    readonly done: number;
-    readonly total: number;
-    readonly fetched?: number;
-    readonly index?: number;
-    readonly reason?: string;
-  }
+  | FileEvent
   /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */
   | { readonly type: "fork"; readonly fork: ForkView }
   /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
@@ -595,7 +540,7 @@ export type RecordDropReason =
 export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
-export interface Results {
+export interface Results extends FileResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;
@@ -616,10 +561,6 @@ export interface Results {
   "group.leave": { left: string };
   "group.members": MemberView[];
   forks: ForkView[];
-  "file.send": FileView;
-  files: FileView[];
-  "file.save": { path: string; size: number };
-  "file.retry": FileView;
   follow: never;
 }
 

@@ -14,9 +14,12 @@
  *
  * ROJ_BENCH_FILE_MIB sets the file size (default 256; 8 for a smoke run).
  */
-import { initProfile } from "../../node/home/mod.ts";
-import { type NodeProcess, spawnNode } from "../../testing/processes.ts";
-import { freePort } from "../../testing/cli_run.ts";
+import {
+  memoryOf,
+  processPair,
+  sendFileFrom as sendFrom,
+  writeRandomFile as writeContent,
+} from "../../testing/files.ts";
 import { befriend, startTestNode, until } from "../../testing/nodes.ts";
 import type { Row } from "./_measure.ts";
 import { countBytes, sshPair } from "./_pairs.ts";
@@ -24,24 +27,7 @@ import { countBytes, sshPair } from "./_pairs.ts";
 const MiB = 1024 * 1024;
 const SIZE = Number(Deno.env.get("ROJ_BENCH_FILE_MIB") ?? 256) * MiB;
 const CHUNK = 256 * 1024;
-
-async function writeContent(path: string, size: number): Promise<void> {
-  const f = await Deno.open(path, { write: true, create: true, truncate: true });
-  const block = new Uint8Array(MiB);
-  for (let at = 0; at < size; at += MiB) {
-    for (let i = 0; i < MiB; i += 65536) crypto.getRandomValues(block.subarray(i, i + 65536));
-    await f.write(block.subarray(0, Math.min(MiB, size - at)));
-  }
-  f.close();
-}
-
-/** Peak resident memory of a process (VmHWM), read through cat: Deno reads /proc only with -A. */
-async function peakRss(pid: number): Promise<number> {
-  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped" })
-    .output();
-  const m = /^VmHWM:\s+(\d+) kB/m.exec(new TextDecoder().decode(out.stdout));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
+const peakRss = async (pid: number) => (await memoryOf(pid)).hwm;
 
 /** MB/s of `size` bytes on a bare SSH roj channel, 256 KiB writes. */
 async function bareRate(size: number): Promise<number> {
@@ -58,43 +44,6 @@ async function bareRate(size: number): Promise<number> {
   }
 }
 
-async function processPair(dir: string) {
-  const aDir = `${dir}/alice`, bDir = `${dir}/bob`;
-  (await initProfile(aDir, { name: "alice" })).store.close();
-  (await initProfile(bDir, { name: "bob" })).store.close();
-  const bAddr = `127.40.0.3:${freePort("127.40.0.3")}`;
-  const args = ["--no-punch", "--no-upnp", "--max-file-size", String(4 * SIZE)];
-  const a = await spawnNode(aDir, `127.40.0.2:${freePort("127.40.0.2")}`, "alice", { args });
-  let b = await spawnNode(bDir, bAddr, "bob", { args });
-  const ca = await a.control();
-  const invite = await ca.call("invite", {});
-  await ca.close();
-  const cb = await b.control();
-  await cb.call("add", { invite: invite.text });
-  await cb.close();
-  await a.waitForEvent("session", (e) => e.state === "up" && e.peer === "bob");
-  return {
-    a,
-    get b() {
-      return b;
-    },
-    restartB: async () => (b = await spawnNode(bDir, bAddr, "bob", { args })),
-    close: async () => {
-      await a.stop();
-      await b.stop();
-    },
-  };
-}
-
-async function sendFrom(a: NodeProcess, path: string) {
-  const c = await a.control();
-  try {
-    return await c.call("file.send", { chat: "bob", path });
-  } finally {
-    await c.close();
-  }
-}
-
 export async function benchFiles(): Promise<Row[]> {
   const dir = await Deno.makeTempDir({ prefix: "roj-bench-files-" });
   const rows: Row[] = [];
@@ -105,7 +54,8 @@ export async function benchFiles(): Promise<Row[]> {
     rows.push({ name: `bare ssh2 bulk, ${SIZE / MiB} MiB`, value: mb(bare), unit: "MB/s" });
 
     // Direct, between processes: rate and both sides' peak RSS.
-    const p = await processPair(dir);
+    const args = ["--max-file-size", String(4 * SIZE)];
+    const p = await processPair(dir, ["127.40.0.2", "127.40.0.3"], args);
     try {
       const before = { a: await peakRss(p.a.child.pid), b: await peakRss(p.b.child.pid) };
       const t0 = performance.now();
