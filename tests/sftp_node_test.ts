@@ -3,41 +3,9 @@ import assert from "node:assert/strict";
 import { befriend, startTestNode } from "../testing/nodes.ts";
 import { createEntry, entryToJson } from "../node/log/mod.ts";
 import type { RojNode } from "../node/mod.ts";
+import { sftpBatch } from "../testing/sftp_batch.ts";
 
-async function sftp(keyFile: string, node: RojNode, script: string, cwd: string) {
-  const child = new Deno.Command("sftp", {
-    args: [
-      "-b",
-      "-",
-      "-P",
-      String(node.address!.port),
-      "-i",
-      keyFile,
-      "-o",
-      "StrictHostKeyChecking=no",
-      "-o",
-      "UserKnownHostsFile=/dev/null",
-      "-o",
-      "BatchMode=yes",
-      "-o",
-      "LogLevel=ERROR",
-      `roj@${node.address!.host}`,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    cwd,
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(script));
-  await w.close();
-  const out = await child.output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const sftp = sftpBatch;
 
 /** An export line for a new entry by `author` that extends its chain in `on`'s copy of the chat. */
 async function nextLine(on: RojNode, chat: string, author: RojNode, body: string): Promise<string> {
