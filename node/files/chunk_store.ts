@@ -30,6 +30,8 @@ export async function sha256Of(bytes: Uint8Array): Promise<Uint8Array> {
 export class ChunkStore {
   readonly dir: string;
   #temp = 0;
+  /** Fan-out folders known to exist (at most 256). */
+  readonly #fans = new Set<string>();
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -96,7 +98,11 @@ export class ChunkStore {
     if (toHex(got) !== toHex(hash)) return false;
     const hex = toHex(hash);
     if (await this.has(hash)) return true;
-    await Deno.mkdir(`${this.dir}/chunks/${hex.slice(0, 2)}`, { recursive: true, mode: 0o700 });
+    const fan = hex.slice(0, 2);
+    if (!this.#fans.has(fan)) {
+      await Deno.mkdir(`${this.dir}/chunks/${fan}`, { recursive: true, mode: 0o700 });
+      this.#fans.add(fan);
+    }
     await this.#writeAtomic(this.#chunkPath(hex), bytes);
     return true;
   }

@@ -9,7 +9,7 @@
 /** Times one chunk is asked of one holder (a bad hash counts) before the holder is dropped. */
 export const MAX_TRIES = 3;
 /** Chunks asked for at once. */
-export const WINDOW = 8;
+export const WINDOW = 16;
 
 export interface TransferState {
   /** Per chunk index: held (verified) or not. */
