@@ -6,7 +6,7 @@
  * sent to, and saving a complete file out of the store.
  */
 import type { FileView, MessageView, NodeEvent } from "../api/mod.ts";
-import type { Clock } from "../clock/mod.ts";
+import type { Clock, TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { fingerprint, type Signer } from "../identity/mod.ts";
@@ -37,6 +37,9 @@ export interface FileLimits {
   /** Bytes of files one contact may have stored here. @default 8 GiB */
   readonly quotaPerContact: number;
 }
+
+/** An interrupted fetch whose sender is still connected is tried again after this long. */
+export const RETRY_MS = 60_000;
 
 export const DEFAULT_FILE_LIMITS: FileLimits = {
   maxFileSize: 2 * 1024 ** 3,
@@ -71,6 +74,8 @@ export class FileService {
   /** Held chunk counts of files being fetched (for views). */
   readonly #done = new Map<string, number>();
   readonly #unsubscribe: () => void;
+  /** Retries waiting, by entry hash. */
+  readonly #retries = new Map<string, TimerId>();
 
   constructor(deps: FileServiceDeps) {
     this.#d = deps;
@@ -86,6 +91,21 @@ export class FileService {
 
   close(): void {
     this.#unsubscribe();
+    for (const t of this.#retries.values()) this.#d.clock.clearTimeout(t);
+    this.#retries.clear();
+  }
+
+  /** Fetches `r` again in RETRY_MS, unless something else starts it first. */
+  #later(r: FileRecord, peer: Uint8Array): void {
+    if (this.#retries.has(r.hash)) return;
+    const t = this.#d.clock.setTimeout(() => {
+      this.#retries.delete(r.hash);
+      this.records.get(r.chat, r.hash).then((now) => {
+        if (now?.state === "fetching") this.#fetch(now, peer);
+      }).catch(() => {});
+    }, RETRY_MS);
+    this.#d.clock.unref(t);
+    this.#retries.set(r.hash, t);
   }
 
   #direct(name: string): ChatRef & { peer: NonNullable<ChatRef["peer"]> } {
@@ -238,7 +258,7 @@ export class FileService {
     if (this.#fetching.has(r.hash)) return;
     const rpc = this.#d.session(peer);
     if (!rpc || !peerHas(rpc.peerHello, FILES_FEATURE)) return;
-    const run = this.#run(r, rpc).catch((err) =>
+    const run = this.#run(r, rpc, peer).catch((err) =>
       this.#d.bus.say(`fetching ${r.manifest.name}: ${(err as Error).message}`)
     ).finally(() => {
       this.#fetching.delete(r.hash);
@@ -247,7 +267,7 @@ export class FileService {
     this.#fetching.set(r.hash, run);
   }
 
-  async #run(r: FileRecord, holder: Holder): Promise<void> {
+  async #run(r: FileRecord, holder: Holder & RpcSession, peer: Uint8Array): Promise<void> {
     let told = -1;
     const out = await fetchFile(r.manifest, this.#d.chunks, holder, {
       progress: (p) => {
@@ -286,8 +306,10 @@ export class FileService {
       });
       this.#d.bus.say(`fetching ${r.manifest.name} from ${name} failed: ${out.reason}`);
     } else {
-      const reason = `interrupted: ${out.reason}; resumes when ${name} is back`;
+      const reason = `interrupted: ${diskFull(out.reason)}; resumes when ${name} is back`;
       await this.records.update({ ...r, reason });
+      // The sender is still there but did not give it (no chunk, no answer): ask again later.
+      if (!holder.closed) this.#later(r, peer);
       this.#emit(r, "interrupted", {
         reason,
         done: this.#done.get(r.hash) ?? 0,
@@ -431,6 +453,13 @@ export class FileService {
 
 export type FileEventOp = Extract<NodeEvent, { type: "file" }>["op"];
 type FileEvent = Extract<NodeEvent, { type: "file" }>;
+
+/** A failed write's words, or plainly that the disk is full (ENOSPC). */
+function diskFull(reason: string): string {
+  return /os error 28|ENOSPC|No space left/i.test(reason)
+    ? `no space left on this disk (${reason})`
+    : reason;
+}
 
 /** `name`, or "stem (n).ext" for the first n not in `taken`; added to `taken`. */
 function uniqueName(name: string, taken: Set<string>): string {
