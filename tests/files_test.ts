@@ -366,3 +366,30 @@ Deno.test("the sender goes away mid-transfer: shown incomplete, and resumed from
     await dispose(a, b);
   }
 });
+
+Deno.test("a file entry whose record a crash lost is found at the next session and fetched", async () => {
+  await using dir = await tempDir();
+  const { a, b } = await pair();
+  try {
+    const bytes = content(300_000, 7);
+    await Deno.writeFile(`${dir.path}/f.bin`, bytes);
+    const sent = await a.node.call("file.send", { chat: "bob", path: `${dir.path}/f.bin` });
+    await b.waitFor(fileEvent("complete"));
+    await b.stop();
+    // As if bob's node died between storing the entry and recording the file.
+    const kv = await Deno.openKv(`${b.dir}/roj.kv`);
+    for (const prefix of [["file"], ["file-root"], ["file-scan"]]) {
+      for await (const e of kv.list({ prefix })) await kv.delete(e.key);
+    }
+    kv.close();
+    await Deno.remove(`${b.dir}/files`, { recursive: true });
+    await using b2 = await startTestNode("bob", { host: "127.0.0.3", dir: b.dir, quic: false });
+    const done = await b2.waitFor(fileEvent("complete"), 15_000) as FileEvent;
+    assert.equal(done.id, sent.id);
+    assert.equal(done.fetched, bytes.length);
+    const [f] = await b2.node.call("files", { chat: "alice" });
+    assert.equal(f!.state, "complete");
+  } finally {
+    await dispose(a, b);
+  }
+});

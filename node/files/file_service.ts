@@ -10,7 +10,7 @@ import type { Clock, TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { fingerprint, type Signer } from "../identity/mod.ts";
-import { type ChatLog, directChatId, toHex } from "../log/mod.ts";
+import { type ChatLog, directChatId, type Entry, toHex } from "../log/mod.ts";
 import { FILES_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
 import type { SftpFile } from "../transport/mod.ts";
 import type { ChatRef } from "../views/mod.ts";
@@ -190,11 +190,69 @@ export class FileService {
   async #arrived(msg: MessageView): Promise<void> {
     const chat = this.#d.chat(msg.chat);
     if (chat.kind !== "direct" || !chat.peer) return; // groups: not yet (issue 15, item 4)
+    await this.#intake(chat.id, chat.name, chat.peer.publicKey, msg);
+  }
+
+  /**
+   * File entries of the chat with `peer` that have no record (a crash came
+   * between storing an entry and recording it): recorded now, ours as held
+   * if the store has them. Reads each chain once, from a mark kept per chat.
+   */
+  async #scan(peer: Uint8Array): Promise<void> {
+    const chat = directChatId(this.#d.me, peer);
+    const name = this.#d.byId(chat)?.name ?? fingerprint(peer);
+    for (const author of [peer, this.#d.me]) {
+      const key = ["file-scan", chat, toHex(author)];
+      let after = (await this.#d.kv.get<number>(key)).value ?? 0;
+      for (;;) {
+        const batch = await this.#d.log.entriesAfter(chat, author, after, 1000);
+        if (batch.length === 0) break;
+        for (const e of batch) {
+          if (e.type !== FILE_ENTRY_TYPE) continue;
+          const hash = toHex(e.hash);
+          if (author === peer) {
+            await this.#intake(chat, name, peer, { hash, seq: e.seq, ts: e.ts, body: e.body });
+          } else if (!await this.records.get(chat, hash)) await this.#ownFound(chat, e, hash);
+        }
+        after = batch.at(-1)!.seq;
+        await this.#d.kv.set(key, after);
+      }
+    }
+  }
+
+  /** One of our file entries without a record: held if the store has its list. */
+  async #ownFound(chat: string, e: Entry, hash: string): Promise<void> {
+    let m: FileManifest;
+    try {
+      m = parseManifest(e.body);
+    } catch {
+      return;
+    }
+    const held = await this.#d.chunks.list(m.root);
+    await this.records.add({
+      hash,
+      chat,
+      author: toHex(this.#d.me),
+      mine: true,
+      seq: e.seq,
+      ts: e.ts,
+      manifest: m,
+      ...(held ? { state: "complete" } : { state: "failed", reason: "not in this node's store" }),
+    });
+  }
+
+  async #intake(
+    chatId: string,
+    chatName: string,
+    peer: Uint8Array,
+    msg: { hash: string; seq: number; ts: number; body: string },
+  ): Promise<void> {
+    const chat = { id: chatId, name: chatName, peer: { publicKey: peer } };
     if (await this.records.get(chat.id, msg.hash)) return;
     const base = {
       hash: msg.hash,
       chat: chat.id,
-      author: toHex(chat.peer.publicKey),
+      author: toHex(peer),
       mine: false,
       seq: msg.seq,
       ts: msg.ts,
@@ -237,6 +295,7 @@ export class FileService {
 
   /** A session with `peer` came up: resume every unfinished file of theirs. */
   async up(peer: Uint8Array): Promise<void> {
+    await this.#scan(peer);
     const chat = directChatId(this.#d.me, peer);
     for (const r of await this.records.all(chat)) {
       if (r.state === "fetching" && !r.mine) this.#fetch(r, peer);
