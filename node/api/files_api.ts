@@ -5,6 +5,8 @@
 import { z } from "zod";
 
 const chatName = z.string().min(1).max(64);
+/** Most bytes one `file.read` returns. */
+export const MAX_FILE_READ = 256 * 1024;
 
 /** Parameters of the file methods. */
 export const fileMethodParams = {
@@ -21,6 +23,13 @@ export const fileMethodParams = {
     out: z.string().min(1).max(4096),
   }).strict(),
   "file.retry": z.object({ chat: chatName, id: z.string().min(1).max(64) }).strict(),
+  /** Bytes of a complete file, a range at a time (the admin's downloads). */
+  "file.read": z.object({
+    chat: chatName,
+    id: z.string().min(1).max(64),
+    offset: z.number().int().min(0).max(2 ** 53 - 1),
+    length: z.number().int().min(1).max(MAX_FILE_READ),
+  }).strict(),
 };
 
 /** A file in a chat (node/files). */
@@ -75,4 +84,6 @@ export interface FileResults {
   files: FileView[];
   "file.save": { path: string; size: number };
   "file.retry": FileView;
+  /** `b`: base64 of the bytes (fewer than asked only at the end); `size`: the whole file's. */
+  "file.read": { b: string; size: number; name: string };
 }

@@ -11,16 +11,16 @@ import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { fingerprint, type Signer } from "../identity/mod.ts";
 import { type ChatLog, directChatId, type Entry, toHex } from "../log/mod.ts";
-import { FILES_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
+import { encodeB64, FILES_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
 import type { SftpFile } from "../transport/mod.ts";
 import type { ChatRef } from "../views/mod.ts";
 import type { ChunkStore } from "./chunk_store.ts";
 import { fetchFile, type Holder } from "./file_fetch.ts";
 import { type FileRecord, FileRecords } from "./file_records.ts";
+import { readRange, saveFile, sftpFilesOf } from "./file_reads.ts";
 import { serveFiles } from "./file_serve.ts";
 import {
   chunkCount,
-  chunkLength,
   FILE_ENTRY_TYPE,
   type FileManifest,
   manifestBody,
@@ -440,34 +440,22 @@ export class FileService {
   }
 
   /**
+   * Up to `length` bytes of a complete file from `offset`, in base64.
+   * @throws {RojError} refused while incomplete; not_found
+   */
+  async readRange(chatName: string, id: string, offset: number, length: number) {
+    const r = await this.#find(this.#direct(chatName), id);
+    const { bytes, size } = await readRange(this.#d.chunks, r, offset, length);
+    return { b: encodeB64(bytes), size, name: r.manifest.name };
+  }
+
+  /**
    * The complete files of our chat with `peer`, for its SFTP view
-   * (`/files/<chat>/<name>`): names made unique ("name (2).ext"), each read
-   * a range at a time straight from the chunks.
+   * (`/files/<chat>/<name>`), each read a range at a time from the chunks.
    */
   async sftpFiles(peer: Uint8Array, chatName: string): Promise<SftpFile[]> {
-    const chat = directChatId(this.#d.me, peer);
-    const taken = new Set<string>();
-    const out: SftpFile[] = [];
-    for (const r of await this.records.all(chat)) {
-      if (r.state !== "complete") continue;
-      const list = await this.#d.chunks.list(r.manifest.root);
-      if (!list) continue;
-      const name = uniqueName(r.manifest.name, taken);
-      const { size, chunk } = r.manifest;
-      const chunks = this.#d.chunks;
-      out.push({
-        chat: chatName,
-        name,
-        size,
-        read: async (offset, length) => {
-          const i = Math.floor(offset / chunk);
-          const within = offset - i * chunk;
-          const n = Math.min(length, chunkLength(size, chunk, i) - within);
-          return await chunks.readPart(list.subarray(i * 32, i * 32 + 32), within, n);
-        },
-      });
-    }
-    return out;
+    const records = await this.records.all(directChatId(this.#d.me, peer));
+    return await sftpFilesOf(this.#d.chunks, records, chatName);
   }
 
   /**
@@ -475,38 +463,8 @@ export class FileService {
    * existing file: "name (1).ext" and so on), a chunk at a time.
    * @throws {RojError} refused while incomplete; not_found
    */
-  async save(
-    chatName: string,
-    id: string,
-    outDir: string,
-  ): Promise<{ path: string; size: number }> {
-    const chat = this.#direct(chatName);
-    const r = await this.#find(chat, id);
-    const list = await this.#d.chunks.list(r.manifest.root);
-    const held = list ? await this.#d.chunks.held(list) : [];
-    const total = chunkCount(r.manifest.size, r.manifest.chunk);
-    if (r.state !== "complete" || !list || held.length !== total || !held.every(Boolean)) {
-      const n = held.filter(Boolean).length;
-      throw new RojError(
-        "refused",
-        `${r.manifest.name} is not complete (${total ? Math.floor((100 * n) / total) : 0}%)` +
-          (r.reason ? `: ${r.reason}` : ""),
-      );
-    }
-    const { file, path } = await createUnique(outDir, r.manifest.name);
-    try {
-      for (let i = 0; i < total; i++) {
-        const bytes = await this.#d.chunks.read(list.subarray(i * 32, i * 32 + 32));
-        if (bytes.length !== chunkLength(r.manifest.size, r.manifest.chunk, i)) {
-          throw new RojError("internal", `chunk ${i} in the store has the wrong length`);
-        }
-        let at = 0;
-        while (at < bytes.length) at += await file.write(bytes.subarray(at));
-      }
-    } finally {
-      file.close();
-    }
-    return { path, size: r.manifest.size };
+  async save(chatName: string, id: string, outDir: string) {
+    return await saveFile(this.#d.chunks, await this.#find(this.#direct(chatName), id), outDir);
   }
 }
 
@@ -520,38 +478,8 @@ function diskFull(reason: string): string {
     : reason;
 }
 
-/** `name`, or "stem (n).ext" for the first n not in `taken`; added to `taken`. */
-function uniqueName(name: string, taken: Set<string>): string {
-  const dot = name.lastIndexOf(".");
-  const stem = dot > 0 ? name.slice(0, dot) : name;
-  const ext = dot > 0 ? name.slice(dot) : "";
-  let out = name;
-  for (let n = 2; taken.has(out); n++) out = `${stem} (${n})${ext}`;
-  taken.add(out);
-  return out;
-}
-
 function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
 }
 
 /** Opens `<dir>/<name>` new, or "<stem> (n)<ext>" when taken. */
-async function createUnique(
-  dir: string,
-  name: string,
-): Promise<{ file: Deno.FsFile; path: string }> {
-  const dot = name.lastIndexOf(".");
-  const stem = dot > 0 ? name.slice(0, dot) : name;
-  const ext = dot > 0 ? name.slice(dot) : "";
-  for (let n = 0; n < 1000; n++) {
-    const path = `${dir}/${n === 0 ? name : `${stem} (${n})${ext}`}`;
-    try {
-      return { file: await Deno.open(path, { write: true, createNew: true, mode: 0o600 }), path };
-    } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists)) {
-        throw new RojError("bad_input", `cannot write into ${JSON.stringify(dir)}`, { cause: err });
-      }
-    }
-  }
-  throw new RojError("exists", `${name} and 999 numbered copies exist in ${dir}`);
-}

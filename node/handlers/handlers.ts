@@ -62,6 +62,7 @@ const CHAT_METHODS: readonly CallMethod[] = [
   "files",
   "file.save",
   "file.retry",
+  "file.read",
 ];
 
 export function createHandlers(d: HandlerDeps): Handlers {
