@@ -14,6 +14,7 @@ import { forms, readForm } from "./forms.ts";
 import { html, Layout } from "./layout.tsx";
 import { anchorPages } from "./pages/anchor.tsx";
 import { chatPages } from "./pages/chats.tsx";
+import { filePages } from "./pages/files.tsx";
 import { groupPages } from "./pages/groups.tsx";
 import { contactPages } from "./pages/contacts.tsx";
 import { hivePages } from "./pages/hive.tsx";
@@ -99,7 +100,15 @@ export function buildApp(parts: AppParts): Hono {
 
   app.route("/api", apiRoutes(api, streams, log));
   for (
-    const pages of [groupPages, chatPages, contactPages, hivePages, identityPages, anchorPages]
+    const pages of [
+      groupPages,
+      chatPages,
+      filePages,
+      contactPages,
+      hivePages,
+      identityPages,
+      anchorPages,
+    ]
   ) {
     app.route("/", pages(ctx));
   }

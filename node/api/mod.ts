@@ -1,3 +1,3 @@
 export * from "./api.ts";
 export type * from "./nat_events.ts";
-export type * from "./files_api.ts";
+export * from "./files_api.ts";

@@ -1,0 +1,154 @@
+/**
+ * A chat's files in the admin: the list (name, size, from, state) and
+ * downloads. A download streams the file a range at a time through the API
+ * (`file.read`), always as an attachment of type application/octet-stream
+ * with nosniff, so no content a peer sent is ever rendered by the admin.
+ */
+import { Hono } from "hono";
+import { base64 } from "@scure/base";
+import { type FileView, MAX_FILE_READ } from "../../node/mod.ts";
+import { formatTime, isoTime } from "../../islands/_format.ts";
+import { apiError, callNode } from "../api.ts";
+import type { AdminContext } from "../context.ts";
+import { seg } from "../context.ts";
+import { html, Layout } from "../layout.tsx";
+
+const units = ["B", "kB", "MB", "GB", "TB"];
+function size(n: number): string {
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) (v /= 1000, i++);
+  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** "complete", "40%", "failed: why". */
+function stateText(f: FileView): string {
+  if (f.state === "complete") return "complete";
+  const pct = f.total > 0 ? Math.floor((100 * f.done) / f.total) : 0;
+  if (f.state === "fetching") return `${pct}%${f.reason ? ` (${f.reason})` : ""}`;
+  return `${f.state}: ${f.reason ?? ""}`;
+}
+
+/** RFC 6266 / 5987: an ASCII fallback and the UTF-8 name. */
+function disposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+export function filePages(ctx: AdminContext): Hono {
+  const app = new Hono();
+
+  app.get("/chats/:name/files", async (c) => {
+    const me = await ctx.api.call("status", {});
+    const name = c.req.param("name");
+    let files: FileView[];
+    try {
+      files = await callNode(ctx.api, "files", { chat: name }) as FileView[];
+    } catch (err) {
+      const { status, body } = apiError(err, ctx.log, "files");
+      return html(
+        c,
+        <Layout title="Files" status={me} section="chats" error={body.error.message}>
+          <h1>No files here</h1>
+          <p>
+            <a href={`/chats/${seg(name)}`}>Back to the chat</a>
+          </p>
+        </Layout>,
+        status,
+      );
+    }
+    return html(
+      c,
+      <Layout title={`Files: ${name}`} status={me} section="chats">
+        <h1>Files with {name}</h1>
+        {files.length === 0
+          ? <p class="muted">No files yet. Send one with roj send {name} --file PATH.</p>
+          : (
+            <table>
+              <thead>
+                <tr>
+                  <th>name</th>
+                  <th>size</th>
+                  <th>from</th>
+                  <th>state</th>
+                  <th>when</th>
+                </tr>
+              </thead>
+              <tbody>
+                {files.map((f) => (
+                  <tr key={f.id} data-file={f.id}>
+                    <td>
+                      {f.state === "complete"
+                        ? (
+                          <a href={`/chats/${seg(name)}/files/${f.id}`} download={f.name}>
+                            {f.name}
+                          </a>
+                        )
+                        : f.name}
+                      {f.caption && <div class="muted">{f.caption}</div>}
+                    </td>
+                    <td>{size(f.size)}</td>
+                    <td>{f.from}</td>
+                    <td>
+                      {f.state === "fetching" && (
+                        <progress max={f.total} value={f.done}>{stateText(f)}</progress>
+                      )} {stateText(f)}
+                    </td>
+                    <td>
+                      <time datetime={isoTime(f.ts)}>{formatTime(f.ts)}</time>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        <p>
+          <a href={`/chats/${seg(name)}`}>Back to the chat</a>
+        </p>
+      </Layout>,
+    );
+  });
+
+  app.get("/chats/:name/files/:id", async (c) => {
+    const chat = c.req.param("name");
+    const id = c.req.param("id");
+    let first: { b: string; size: number; name: string };
+    try {
+      first = await callNode(ctx.api, "file.read", {
+        chat,
+        id,
+        offset: 0,
+        length: MAX_FILE_READ,
+      }) as typeof first;
+    } catch (err) {
+      const { status, body } = apiError(err, ctx.log, "file.read");
+      return c.text(`${body.error.message}\n`, status);
+    }
+    let offset = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const part = offset === 0 ? first : await ctx.api.call("file.read", {
+          chat,
+          id,
+          offset,
+          length: MAX_FILE_READ,
+        });
+        const bytes = part.b === "" ? new Uint8Array(0) : base64.decode(part.b);
+        if (bytes.length > 0) controller.enqueue(bytes);
+        offset += bytes.length;
+        if (bytes.length === 0 || offset >= first.size) controller.close();
+      },
+    });
+    return new Response(body, {
+      headers: {
+        "Content-Type": "application/octet-stream",
+        "Content-Length": String(first.size),
+        "Content-Disposition": disposition(first.name),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+      },
+    });
+  });
+
+  return app;
+}
