@@ -255,7 +255,10 @@ export function addNodeCommands(program: Command, io: CliIo): void {
         return withControl(opts, (client) => sendFile(client, io, chat, path, opts));
       }
       if (opts.caption !== undefined) throw new RojError("usage", "--caption goes with --file");
-      if (text === undefined || text.trim() === "") {
+      if (text === undefined) {
+        throw new RojError("usage", "missing required argument 'text' (or --file PATH)");
+      }
+      if (text.trim() === "") {
         throw new RojError(
           "bad_input",
           "the message is empty; put the text in quotes after the chat",
