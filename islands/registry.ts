@@ -7,6 +7,7 @@ import { AnchorStats } from "./anchor_stats.tsx";
 import { ChatList } from "./chat_list.tsx";
 import { Conversation } from "./conversation.tsx";
 import { CopyButton } from "./copy_button.tsx";
+import { FileUpload } from "./file_upload.tsx";
 import { HiveMap } from "./hive_map.tsx";
 
 // deno-lint-ignore no-explicit-any
@@ -15,5 +16,6 @@ export const islands: Record<string, ComponentType<any>> = {
   ChatList,
   Conversation,
   CopyButton,
+  FileUpload,
   HiveMap,
 };

@@ -5,6 +5,8 @@
 import { z } from "zod";
 
 const chatName = z.string().min(1).max(64);
+/** Most bytes in one `file.upload` part (its base64 stays under the admin's 256 KiB bodies). */
+export const MAX_UPLOAD_PART = 128 * 1024;
 /** Most bytes one `file.read` returns. */
 export const MAX_FILE_READ = 256 * 1024;
 
@@ -23,6 +25,19 @@ export const fileMethodParams = {
     out: z.string().min(1).max(4096),
   }).strict(),
   "file.retry": z.object({ chat: chatName, id: z.string().min(1).max(64) }).strict(),
+  /**
+   * A part of a file the admin uploads, in order (`upload` from the first
+   * part's answer); the part with `last` sends the file under `name`.
+   */
+  "file.upload": z.object({
+    chat: chatName,
+    name: z.string().min(1).max(512),
+    caption: z.string().min(1).max(2000).optional(),
+    upload: z.string().regex(/^u[0-9]{1,12}$/).optional(),
+    offset: z.number().int().min(0).max(2 ** 53 - 1),
+    b: z.string().max(Math.ceil(MAX_UPLOAD_PART / 3) * 4).regex(/^[A-Za-z0-9+/]*={0,2}$/),
+    last: z.boolean(),
+  }).strict(),
   /** Bytes of a complete file, a range at a time (the admin's downloads). */
   "file.read": z.object({
     chat: chatName,
@@ -84,6 +99,7 @@ export interface FileResults {
   files: FileView[];
   "file.save": { path: string; size: number };
   "file.retry": FileView;
+  "file.upload": { upload: string; received: number; file?: FileView };
   /** `b`: base64 of the bytes (fewer than asked only at the end); `size`: the whole file's. */
   "file.read": { b: string; size: number; name: string };
 }

@@ -19,6 +19,7 @@ import { fetchFile, type Holder } from "./file_fetch.ts";
 import { type FileRecord, FileRecords } from "./file_records.ts";
 import { readRange, saveFile, sftpFilesOf } from "./file_reads.ts";
 import { serveFiles } from "./file_serve.ts";
+import { type UploadPart, Uploads } from "./uploads.ts";
 import {
   chunkCount,
   FILE_ENTRY_TYPE,
@@ -74,6 +75,7 @@ export class FileService {
   /** Held chunk counts of files being fetched (for views). */
   readonly #done = new Map<string, number>();
   readonly #unsubscribe: () => void;
+  #uploads: Promise<Uploads> | undefined;
   /** Retries waiting, by entry hash. */
   readonly #retries = new Map<string, TimerId>();
 
@@ -143,6 +145,7 @@ export class FileService {
     path: string,
     caption?: string,
     progress?: (bytes: number) => void,
+    asName?: string,
   ): Promise<FileView> {
     const chat = this.#direct(chatName);
     let info: Deno.FileInfo;
@@ -159,7 +162,7 @@ export class FileService {
       );
     }
     const imported = await this.#d.chunks.importFile(path, progress);
-    const name = sanitiseName(path);
+    const name = sanitiseName(asName ?? path);
     const m: FileManifest = {
       v: 1,
       name,
@@ -437,6 +440,17 @@ export class FileService {
       ...(r.reason !== undefined && r.state !== "complete" ? { reason: r.reason } : {}),
       ...(this.#fetching.has(r.hash) ? { active: true } : {}),
     };
+  }
+
+  /** One part of a file the admin uploads (uploads.ts); the last sends it. */
+  async upload(p: UploadPart): Promise<{ upload: string; received: number; file?: FileView }> {
+    this.#uploads ??= Uploads.open(
+      this.#d.chunks.dir,
+      this.#d.limits.maxFileSize,
+      (chat, path, name, caption) => this.send(chat, path, caption, undefined, name),
+    );
+    this.#direct(p.chat);
+    return await (await this.#uploads).part(p);
   }
 
   /**

@@ -63,6 +63,7 @@ const CHAT_METHODS: readonly CallMethod[] = [
   "file.save",
   "file.retry",
   "file.read",
+  "file.upload",
 ];
 
 export function createHandlers(d: HandlerDeps): Handlers {

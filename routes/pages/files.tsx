@@ -6,12 +6,13 @@
  */
 import { Hono } from "hono";
 import { base64 } from "@scure/base";
-import { type FileView, MAX_FILE_READ } from "../../node/mod.ts";
+import { type FileView, MAX_FILE_READ, MAX_UPLOAD_PART } from "../../node/mod.ts";
 import { formatTime, isoTime } from "../../islands/_format.ts";
 import { apiError, callNode } from "../api.ts";
 import type { AdminContext } from "../context.ts";
 import { seg } from "../context.ts";
-import { html, Layout } from "../layout.tsx";
+import { html, Island, Layout } from "../layout.tsx";
+import { FileUpload } from "../../islands/file_upload.tsx";
 
 const units = ["B", "kB", "MB", "GB", "TB"];
 function size(n: number): string {
@@ -102,6 +103,7 @@ export function filePages(ctx: AdminContext): Hono {
               </tbody>
             </table>
           )}
+        <Island component={FileUpload} props={{ chat: name, part: MAX_UPLOAD_PART }} />
         <p>
           <a href={`/chats/${seg(name)}`}>Back to the chat</a>
         </p>
