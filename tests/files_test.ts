@@ -74,6 +74,9 @@ Deno.test("a file goes from alice to bob, every chunk verified, and saves byte f
       },
     );
     assert.equal(f.id, sent.id);
+    // In the conversation, a file is a sentence, not its manifest.
+    const said = (await b.node.call("read", { chat: "alice" })).find((m) => m.type === "file")!;
+    assert.equal(said.body, "file: holiday photo.jpg (1.1 MB): the view");
 
     await using out = await tempDir();
     const saved = await b.node.call("file.save", { chat: "alice", id: f.id, out: out.path });

@@ -193,7 +193,10 @@ export class FileService {
   async #arrived(msg: MessageView): Promise<void> {
     const chat = this.#d.chat(msg.chat);
     if (chat.kind !== "direct" || !chat.peer) return; // groups: not yet (issue 15, item 4)
-    await this.#intake(chat.id, chat.name, chat.peer.publicKey, msg);
+    // The view's body is a sentence: the manifest is the entry's own body.
+    const [e] = await this.#d.log.entriesAfter(chat.id, chat.peer.publicKey, msg.seq - 1, 1);
+    if (!e || toHex(e.hash) !== msg.hash) return;
+    await this.#intake(chat.id, chat.name, chat.peer.publicKey, { ...msg, body: e.body });
   }
 
   /**

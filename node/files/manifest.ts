@@ -167,3 +167,20 @@ export function parseManifest(body: string): FileManifest {
     ...(d.caption !== undefined ? { caption: d.caption } : {}),
   };
 }
+
+/** A file entry as a message line: "file: photo.jpg (1.2 MB): the view". */
+export function fileSentence(body: string): string {
+  let m: FileManifest;
+  try {
+    m = parseManifest(body);
+  } catch {
+    return "file (its description is malformed)";
+  }
+  let v = m.size;
+  let unit = 0;
+  while (v >= 1000 && unit < 4) (v /= 1000, unit++);
+  const size = unit === 0
+    ? `${m.size} B`
+    : `${v.toFixed(v < 10 ? 1 : 0)} ${["", "kB", "MB", "GB", "TB"][unit]}`;
+  return `file: ${m.name} (${size})${m.caption ? `: ${m.caption}` : ""}`;
+}

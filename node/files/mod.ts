@@ -21,6 +21,7 @@ export {
   FILE_ENTRY_TYPE,
   type FileManifest,
   fileRoot,
+  fileSentence,
   listMatches,
   manifestBody,
   MAX_CHUNK_BYTES,
