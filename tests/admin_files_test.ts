@@ -27,6 +27,23 @@ Deno.test("admin: a chat's files listed, a complete one downloads byte for byte 
   const big = await a.node.call("file.send", { chat: "bob", path: `${dir.path}/big.bin` });
   await b.waitFor((e) => e.type === "file" && e.op === "refused");
 
+  // An image: the sender makes a thumbnail, carried in the entry.
+  const specifier = "jimp";
+  // deno-lint-ignore no-explicit-any
+  const { Jimp } = await import(specifier) as any;
+  const png = new Uint8Array(
+    await new Jimp({ width: 640, height: 480, color: 0x228833ff }).getBuffer("image/png"),
+  );
+  await Deno.writeFile(`${dir.path}/green.png`, png);
+  const from = b.events.length;
+  const image = await a.node.call("file.send", { chat: "bob", path: `${dir.path}/green.png` });
+  assert.equal(image.thumb, true);
+  await b.waitFor(
+    (e) => e.type === "file" && e.op === "complete" && e.id === image.id,
+    10_000,
+    from,
+  );
+
   const admin = await startAdmin({ api: b.node, host: "127.0.0.3", port: 0 });
   try {
     const login = await fetch(admin.url, { redirect: "manual" });
@@ -56,6 +73,22 @@ Deno.test("admin: a chat's files listed, a complete one downloads byte for byte 
       `attachment; filename="<b>_n__code<i>.html"; filename*=UTF-8''%3Cb%3E%C3%BCn%C3%AF%22code%3Ci%3E.html`,
     );
     assert.deepEqual(new Uint8Array(await dl.arrayBuffer()), bytes);
+
+    assert.ok(text.includes(`src="/chats/alice/files/${image.id}/thumb"`), "the thumbnail shown");
+    const thumb = await get(`/chats/alice/files/${image.id}/thumb`);
+    assert.equal(thumb.headers.get("content-type"), "image/jpeg");
+    assert.match(thumb.headers.get("content-security-policy")!, /default-src 'none'/);
+    const t = new Uint8Array(await thumb.arrayBuffer());
+    assert.deepEqual([...t.subarray(0, 3)], [0xff, 0xd8, 0xff]);
+    const view = await get(`/chats/alice/files/${image.id}/view`);
+    assert.equal(view.headers.get("content-type"), "image/png", "by its bytes");
+    assert.deepEqual(new Uint8Array(await view.arrayBuffer()), png);
+    const notImage = await get(`/chats/alice/files/${sent.id}/view`);
+    assert.equal(notImage.status, 415, "an .html file is never shown inline");
+    await notImage.body?.cancel();
+    const noThumb = await get(`/chats/alice/files/${sent.id}/thumb`);
+    assert.equal(noThumb.status, 404);
+    await noThumb.body?.cancel();
 
     const refused = await get(`/chats/alice/files/${big.id}`);
     assert.ok(refused.status >= 400, String(refused.status));

@@ -38,6 +38,8 @@ export const fileMethodParams = {
     b: z.string().max(Math.ceil(MAX_UPLOAD_PART / 3) * 4).regex(/^[A-Za-z0-9+/]*={0,2}$/),
     last: z.boolean(),
   }).strict(),
+  /** The sender's thumbnail of a file (JPEG, base64), for the admin. */
+  "file.thumb": z.object({ chat: chatName, id: z.string().min(1).max(64) }).strict(),
   /** Bytes of a complete file, a range at a time (the admin's downloads). */
   "file.read": z.object({
     chat: chatName,
@@ -68,6 +70,8 @@ export interface FileView {
   readonly total: number;
   /** Why it is refused or failed, or what stopped the last attempt. */
   readonly reason?: string;
+  /** The sender made a thumbnail (`file.thumb`). */
+  readonly thumb?: boolean;
   /** A fetch is running now. */
   readonly active?: boolean;
 }
@@ -99,6 +103,7 @@ export interface FileResults {
   files: FileView[];
   "file.save": { path: string; size: number };
   "file.retry": FileView;
+  "file.thumb": { b: string };
   "file.upload": { upload: string; received: number; file?: FileView };
   /** `b`: base64 of the bytes (fewer than asked only at the end); `size`: the whole file's. */
   "file.read": { b: string; size: number; name: string };

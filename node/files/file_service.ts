@@ -19,6 +19,7 @@ import { fetchFile, type Holder } from "./file_fetch.ts";
 import { type FileRecord, FileRecords } from "./file_records.ts";
 import { readRange, saveFile, sftpFilesOf } from "./file_reads.ts";
 import { serveFiles } from "./file_serve.ts";
+import { makeThumbnail } from "./thumbnail.ts";
 import { type UploadPart, Uploads } from "./uploads.ts";
 import {
   chunkCount,
@@ -163,6 +164,7 @@ export class FileService {
     }
     const imported = await this.#d.chunks.importFile(path, progress);
     const name = sanitiseName(asName ?? path);
+    const thumb = await makeThumbnail(path, mediaTypeOf(name), imported.size);
     const m: FileManifest = {
       v: 1,
       name,
@@ -171,6 +173,7 @@ export class FileService {
       chunk: imported.chunk,
       root: imported.root,
       ...(caption ? { caption } : {}),
+      ...(thumb ? { thumb: encodeB64(thumb) } : {}),
     };
     const e = await this.#d.log.append(chat.id, this.#d.signer, FILE_ENTRY_TYPE, manifestBody(m));
     const r: FileRecord = {
@@ -440,9 +443,17 @@ export class FileService {
       done,
       total,
       ...(r.manifest.caption !== undefined ? { caption: r.manifest.caption } : {}),
+      ...(r.manifest.thumb !== undefined ? { thumb: true } : {}),
       ...(r.reason !== undefined && r.state !== "complete" ? { reason: r.reason } : {}),
       ...(this.#fetching.has(r.hash) ? { active: true } : {}),
     };
+  }
+
+  /** The sender's thumbnail of a file, base64. @throws {RojError} not_found when it has none */
+  async thumb(chatName: string, id: string): Promise<{ b: string }> {
+    const r = await this.#find(this.#direct(chatName), id);
+    if (!r.manifest.thumb) throw new RojError("not_found", `${r.manifest.name} has no thumbnail`);
+    return { b: r.manifest.thumb };
   }
 
   /** One part of a file the admin uploads (uploads.ts); the last sends it. */

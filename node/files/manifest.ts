@@ -23,6 +23,7 @@ import { z } from "zod";
 import { RojError } from "../errors.ts";
 import { FILE_ROOT_LABEL } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
+import { THUMB_BYTES } from "./thumbnail.ts";
 
 /** The entry type of a file. */
 export const FILE_ENTRY_TYPE = "file";
@@ -52,6 +53,8 @@ export interface FileManifest {
   /** The content's root, 64 lower-case hex characters. */
   readonly root: string;
   readonly caption?: string;
+  /** The sender's JPEG thumbnail (thumbnail.ts), base64; the receiver never decodes it. */
+  readonly thumb?: string;
 }
 
 const ManifestSchema = z.object({
@@ -62,6 +65,7 @@ const ManifestSchema = z.object({
   chunk: z.number().int().min(MIN_CHUNK_BYTES).max(MAX_CHUNK_BYTES),
   root: z.string().regex(/^[0-9a-f]{64}$/),
   caption: z.string().max(MAX_CAPTION).optional(),
+  thumb: z.string().max(Math.ceil(THUMB_BYTES / 3) * 4).regex(/^[A-Za-z0-9+/]+={0,2}$/).optional(),
 });
 
 /** How many chunks a file of `size` bytes has (an empty file has none). */
@@ -165,6 +169,7 @@ export function parseManifest(body: string): FileManifest {
     chunk: d.chunk,
     root: d.root,
     ...(d.caption !== undefined ? { caption: d.caption } : {}),
+    ...(d.thumb !== undefined ? { thumb: d.thumb } : {}),
   };
 }
 

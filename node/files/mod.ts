@@ -31,3 +31,4 @@ export {
   sanitiseName,
 } from "./manifest.ts";
 export { admission, MAX_TRIES, WINDOW } from "./transfer_plan.ts";
+export { isJpeg, makeThumbnail, THUMB_BOX, THUMB_BYTES } from "./thumbnail.ts";

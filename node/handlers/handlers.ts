@@ -64,6 +64,7 @@ const CHAT_METHODS: readonly CallMethod[] = [
   "file.retry",
   "file.read",
   "file.upload",
+  "file.thumb",
 ];
 
 export function createHandlers(d: HandlerDeps): Handlers {

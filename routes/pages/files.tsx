@@ -5,6 +5,7 @@
  * with nosniff, so no content a peer sent is ever rendered by the admin.
  */
 import { Hono } from "hono";
+import type { Context } from "hono";
 import { base64 } from "@scure/base";
 import { type FileView, MAX_FILE_READ, MAX_UPLOAD_PART } from "../../node/mod.ts";
 import { formatTime, isoTime } from "../../islands/_format.ts";
@@ -28,6 +29,16 @@ function stateText(f: FileView): string {
   const pct = f.total > 0 ? Math.floor((100 * f.done) / f.total) : 0;
   if (f.state === "fetching") return `${pct}%${f.reason ? ` (${f.reason})` : ""}`;
   return `${f.state}: ${f.reason ?? ""}`;
+}
+
+/** The image type the first bytes say (JPEG, PNG, GIF, WebP), else null. */
+function imageType(b: Uint8Array): string | null {
+  const at = (i: number, ...xs: number[]) => xs.every((x, k) => b[i + k] === x);
+  if (at(0, 0xff, 0xd8, 0xff)) return "image/jpeg";
+  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return "image/png";
+  if (at(0, 0x47, 0x49, 0x46, 0x38)) return "image/gif";
+  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return "image/webp";
+  return null;
 }
 
 /** RFC 6266 / 5987: an ASCII fallback and the UTF-8 name. */
@@ -79,6 +90,15 @@ export function filePages(ctx: AdminContext): Hono {
                 {files.map((f) => (
                   <tr key={f.id} data-file={f.id}>
                     <td>
+                      {f.thumb && (
+                        <a href={`/chats/${seg(name)}/files/${f.id}/view`} target="_blank">
+                          <img
+                            class="thumb"
+                            src={`/chats/${seg(name)}/files/${f.id}/thumb`}
+                            alt={`thumbnail of ${f.name}`}
+                          />
+                        </a>
+                      )}
                       {f.state === "complete"
                         ? (
                           <a href={`/chats/${seg(name)}/files/${f.id}`} download={f.name}>
@@ -111,44 +131,84 @@ export function filePages(ctx: AdminContext): Hono {
     );
   });
 
-  app.get("/chats/:name/files/:id", async (c) => {
-    const chat = c.req.param("name");
-    const id = c.req.param("id");
-    let first: { b: string; size: number; name: string };
-    try {
-      first = await callNode(ctx.api, "file.read", {
+  /** Streams a complete file a range at a time; `headers` sees the first range (name, size, bytes). */
+  const stream = async (
+    c: Context,
+    headers: (
+      first: { name: string; size: number; bytes: Uint8Array },
+    ) => Record<string, string> | null,
+  ): Promise<Response> => {
+    const chat = c.req.param("name")!;
+    const id = c.req.param("id")!;
+    const read = async (offset: number) => {
+      const r = await callNode(ctx.api, "file.read", {
         chat,
         id,
-        offset: 0,
+        offset,
         length: MAX_FILE_READ,
-      }) as typeof first;
+      }) as { b: string; size: number; name: string };
+      return { ...r, bytes: r.b === "" ? new Uint8Array(0) : base64.decode(r.b) };
+    };
+    let first: Awaited<ReturnType<typeof read>>;
+    try {
+      first = await read(0);
     } catch (err) {
       const { status, body } = apiError(err, ctx.log, "file.read");
       return c.text(`${body.error.message}\n`, status);
     }
+    const h = headers(first);
+    if (!h) return c.text("not an image this admin shows\n", 415);
     let offset = 0;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
-        const part = offset === 0 ? first : await ctx.api.call("file.read", {
-          chat,
-          id,
-          offset,
-          length: MAX_FILE_READ,
-        });
-        const bytes = part.b === "" ? new Uint8Array(0) : base64.decode(part.b);
-        if (bytes.length > 0) controller.enqueue(bytes);
-        offset += bytes.length;
-        if (bytes.length === 0 || offset >= first.size) controller.close();
+        const part = offset === 0 ? first : await read(offset);
+        if (part.bytes.length > 0) controller.enqueue(part.bytes);
+        offset += part.bytes.length;
+        if (part.bytes.length === 0 || offset >= first.size) controller.close();
       },
     });
     return new Response(body, {
       headers: {
-        "Content-Type": "application/octet-stream",
+        ...h,
         "Content-Length": String(first.size),
-        "Content-Disposition": disposition(first.name),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-store",
       },
+    });
+  };
+
+  // A download: always an attachment of no particular type.
+  app.get("/chats/:name/files/:id", (c) =>
+    stream(c, (f) => ({
+      "Content-Type": "application/octet-stream",
+      "Content-Disposition": disposition(f.name),
+    })));
+
+  // Full size in the browser, for an image whose first bytes say so (never the sender's word).
+  app.get("/chats/:name/files/:id/view", (c) =>
+    stream(c, (f) => {
+      const type = imageType(f.bytes);
+      return type ? { "Content-Type": type } : null;
+    }));
+
+  // The sender's thumbnail, carried in its signed entry; served only if it is a JPEG.
+  app.get("/chats/:name/files/:id/thumb", async (c) => {
+    let bytes: Uint8Array;
+    try {
+      const t = await callNode(ctx.api, "file.thumb", {
+        chat: c.req.param("name"),
+        id: c.req.param("id"),
+      }) as { b: string };
+      bytes = base64.decode(t.b);
+    } catch (err) {
+      const { status, body } = apiError(err, ctx.log, "file.thumb");
+      return c.text(`${body.error.message}\n`, status);
+    }
+    if (imageType(bytes) !== "image/jpeg") return c.text("not a JPEG\n", 415);
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      "Content-Type": "image/jpeg",
+      "X-Content-Type-Options": "nosniff",
+      "Cache-Control": "no-store",
     });
   });
 
