@@ -4,29 +4,15 @@
  * contact's node and listed on both sides; downloaded back from the list.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import type { Browser } from "playwright-core";
 import { befriend, startTestNode } from "../testing/nodes.ts";
 import { tempDir } from "../testing/temp.ts";
+import { HAVE_CHROMIUM, launchChromium, screenshot, watchedPage } from "../testing/browser.ts";
 import { startAdmin } from "../routes/mod.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-
-// See admin_browser_test.ts: playwright-core's WSL probe must not need -A.
-const existsSync = fs.existsSync;
-fs.existsSync = ((path: fs.PathLike) => {
-  try {
-    return existsSync(path);
-  } catch {
-    return false;
-  }
-}) as typeof fs.existsSync;
-const { chromium } = await import("playwright-core");
 
 Deno.test({
   name: "admin in a browser: attach a file, it reaches the contact, and downloads back",
-  ignore: !haveChromium,
+  ignore: !HAVE_CHROMIUM,
 }, async () => {
   await using dir = await tempDir();
   await using a = await startTestNode("alice", { host: "127.0.0.2", quic: false });
@@ -41,15 +27,10 @@ Deno.test({
   let browser: Browser | undefined;
   const problems: string[] = [];
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ acceptDownloads: true });
     context.setDefaultTimeout(15_000);
-    const page = await context.newPage();
-    page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-    page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+    const page = await watchedPage(context, problems);
     await page.goto(admin.url);
     await page.goto(`${admin.origin}/chats/bob`);
     await page.getByRole("link", { name: "Files" }).click();
@@ -66,6 +47,7 @@ Deno.test({
     // The page reloads with the file listed; its link downloads it.
     const link = page.getByRole("link", { name: "sunset.jpg" });
     await link.waitFor();
+    await screenshot(page, "files");
     const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
     const path = `${dir.path}/downloaded.jpg`;
     await download.saveAs(path);

@@ -58,7 +58,7 @@ export interface FileView {
   readonly name: string;
   readonly size: number;
   readonly type: string;
-  /** Who sent it, as this node names them ("me" style: this node's name for our own). */
+  /** Who sent it, as this node names them; "me" for our own. */
   readonly from: string;
   readonly mine: boolean;
   readonly ts: number;
