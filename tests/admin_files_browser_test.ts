@@ -52,6 +52,26 @@ Deno.test({
     const path = `${dir.path}/downloaded.jpg`;
     await download.saveAs(path);
     assert.deepEqual(await Deno.readFile(path), bytes);
+
+    // Bob's Files page, open while a file comes: it appears and completes without a reload.
+    const bobAdmin = await startAdmin({ api: b.node, host: "127.0.0.3", port: 0 });
+    try {
+      const bobPage = await watchedPage(await browser.newContext(), problems);
+      await bobPage.goto(bobAdmin.url);
+      await bobPage.goto(`${bobAdmin.origin}/chats/alice/files`);
+      await bobPage.getByRole("heading", { name: "Files with alice" }).waitFor();
+      await bobPage.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
+      await Deno.writeFile(`${dir.path}/later.bin`, bytes.subarray(0, 300_000));
+      await a.node.call("file.send", { chat: "bob", path: `${dir.path}/later.bin` });
+      await bobPage.getByRole("link", { name: "later.bin" }).waitFor();
+      assert.equal(
+        await bobPage.evaluate(() => (globalThis as unknown as { marker?: number }).marker),
+        1,
+        "the same page, not a reload",
+      );
+    } finally {
+      await bobAdmin.close();
+    }
     assert.deepEqual(problems, []);
   } finally {
     await browser?.close();

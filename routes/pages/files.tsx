@@ -8,28 +8,12 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { base64 } from "@scure/base";
 import { type FileView, MAX_FILE_READ, MAX_UPLOAD_PART } from "../../node/mod.ts";
-import { formatTime, isoTime } from "../../islands/_format.ts";
 import { apiError, callNode } from "../api.ts";
 import type { AdminContext } from "../context.ts";
 import { seg } from "../context.ts";
 import { html, Island, Layout } from "../layout.tsx";
+import { FileTable } from "../../islands/file_table.tsx";
 import { FileUpload } from "../../islands/file_upload.tsx";
-
-const units = ["B", "kB", "MB", "GB", "TB"];
-function size(n: number): string {
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) (v /= 1000, i++);
-  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-/** "complete", "40%", "failed: why". */
-function stateText(f: FileView): string {
-  if (f.state === "complete") return "complete";
-  const pct = f.total > 0 ? Math.floor((100 * f.done) / f.total) : 0;
-  if (f.state === "fetching") return `${pct}%${f.reason ? ` (${f.reason})` : ""}`;
-  return `${f.state}: ${f.reason ?? ""}`;
-}
 
 /** The image type the first bytes say (JPEG, PNG, GIF, WebP), else null. */
 function imageType(b: Uint8Array): string | null {
@@ -73,56 +57,7 @@ export function filePages(ctx: AdminContext): Hono {
       c,
       <Layout title={`Files: ${name}`} status={me} section="chats">
         <h1>Files with {name}</h1>
-        {files.length === 0
-          ? <p class="muted">No files yet. Send one with roj send {name} --file PATH.</p>
-          : (
-            <table>
-              <thead>
-                <tr>
-                  <th>name</th>
-                  <th>size</th>
-                  <th>from</th>
-                  <th>state</th>
-                  <th>when</th>
-                </tr>
-              </thead>
-              <tbody>
-                {files.map((f) => (
-                  <tr key={f.id} data-file={f.id}>
-                    <td>
-                      {f.thumb && (
-                        <a href={`/chats/${seg(name)}/files/${f.id}/view`} target="_blank">
-                          <img
-                            class="thumb"
-                            src={`/chats/${seg(name)}/files/${f.id}/thumb`}
-                            alt={`thumbnail of ${f.name}`}
-                          />
-                        </a>
-                      )}
-                      {f.state === "complete"
-                        ? (
-                          <a href={`/chats/${seg(name)}/files/${f.id}`} download={f.name}>
-                            {f.name}
-                          </a>
-                        )
-                        : f.name}
-                      {f.caption && <div class="muted">{f.caption}</div>}
-                    </td>
-                    <td>{size(f.size)}</td>
-                    <td>{f.from}</td>
-                    <td>
-                      {f.state === "fetching" && (
-                        <progress max={f.total} value={f.done}>{stateText(f)}</progress>
-                      )} {stateText(f)}
-                    </td>
-                    <td>
-                      <time datetime={isoTime(f.ts)}>{formatTime(f.ts)}</time>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+        <Island component={FileTable} props={{ chat: name, files }} />
         <Island component={FileUpload} props={{ chat: name, part: MAX_UPLOAD_PART }} />
         <p>
           <a href={`/chats/${seg(name)}`}>Back to the chat</a>
