@@ -168,8 +168,17 @@ export function addFileCommands(program: Command, io: CliIo): void {
     .argument("<chat>", "a contact's name")
     .addOption(dataOption())
     .option("--json", "print as a JSON array")
-    .action((chat: string, opts: { data?: string; json?: boolean }) =>
+    .option(
+      "--cancel <file-id>",
+      "stop fetching that file (ours: stop sending it); roj get --retry resumes",
+    )
+    .action((chat: string, opts: { data?: string; json?: boolean; cancel?: string }) =>
       withControl(opts, async (client) => {
+        if (opts.cancel !== undefined) {
+          const f = await client.call("file.cancel", { chat, id: opts.cancel });
+          io.out(opts.json ? json(f) : fileLines([f]).join("\n") + "\n");
+          return;
+        }
         const files = await client.call("files", { chat });
         io.out(opts.json ? json(files) : fileLines(files).join("\n") + "\n");
       })

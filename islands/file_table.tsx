@@ -36,6 +36,8 @@ function stateText(f: FileView): string {
 export function FileTable(props: FileTableProps) {
   const [files, setFiles] = useState(props.files);
   const name = props.chat;
+  const refetchNow = () =>
+    callApi<FileView[]>("files", { chat: name }).then(setFiles).catch(() => {});
   useEffect(() => {
     const refetch = () =>
       callApi<FileView[]>("files", { chat: name }).then(setFiles).catch(() => {});
@@ -94,6 +96,31 @@ export function FileTable(props: FileTableProps) {
                   <td>{size(f.size)}</td>
                   <td>{f.from}</td>
                   <td>
+                    {(f.state === "fetching" || (f.mine && f.state === "complete")) && (
+                      <button
+                        type="button"
+                        class="secondary"
+                        onClick={() =>
+                          callApi("file.cancel", { chat: name, id: f.id }).then(
+                            refetchNow,
+                            () => {},
+                          )}
+                      >
+                        {f.mine ? "Stop sending" : "Cancel"}
+                      </button>
+                    )} {f.state === "failed" && (
+                      <button
+                        type="button"
+                        class="secondary"
+                        onClick={() =>
+                          callApi("file.retry", { chat: name, id: f.id }).then(
+                            refetchNow,
+                            () => {},
+                          )}
+                      >
+                        {f.mine ? "Send again" : "Retry"}
+                      </button>
+                    )}{" "}
                     {f.state === "fetching" && (
                       <progress max={f.total} value={f.done}>{stateText(f)}</progress>
                     )} {stateText(f)}

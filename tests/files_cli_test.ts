@@ -88,6 +88,12 @@ Deno.test("roj send --file with progress, roj files, roj get; bad input is one l
     assert.equal(both.code, 2);
     const noId = await cliRun(["get", "alice", "ffffffffffff", "--data", b.dir]);
     assert.match(noId.stderr, /^roj: not_found: no file ffffffffffff in alice\n$/);
+    const done = await cliRun(["files", "alice", "--cancel", id, "--data", b.dir]);
+    assert.equal(done.code, 5, "a complete file has nothing to cancel");
+    assert.match(done.stderr, /^roj: refused: notes\.txt is complete: nothing to cancel\n$/);
+    const withdrawn = await cliRun(["files", "bob", "--cancel", id, "--data", a.dir]);
+    assert.equal(withdrawn.code, 0, withdrawn.stderr);
+    assert.match(withdrawn.stdout, /failed: cancelled: no longer sent/);
     const help = await cliRun(["get", "--help"]);
     assert.match(help.stdout, /--out <dir>/);
   } finally {

@@ -396,3 +396,46 @@ Deno.test("a file entry whose record a crash lost is found at the next session a
     await dispose(a, b);
   }
 });
+
+Deno.test("cancel: the receiver stops a fetch and takes it up again; the sender withdraws a file and offers it again", async () => {
+  await using dir = await tempDir();
+  const { a, b } = await pair();
+  try {
+    const bytes = content(24 * 1024 * 1024, 8);
+    await Deno.writeFile(`${dir.path}/big.bin`, bytes);
+    const sent = await a.node.call("file.send", { chat: "bob", path: `${dir.path}/big.bin` });
+    await b.waitFor((e) => fileEvent("progress")(e) && (e as FileEvent).done >= 4, 20_000);
+    const cancelled = await b.node.call("file.cancel", { chat: "alice", id: sent.id });
+    assert.equal(cancelled.state, "failed");
+    assert.equal(cancelled.reason, "cancelled here");
+    await b.waitFor(fileEvent("failed"));
+    await assert.rejects(
+      () => b.node.call("file.save", { chat: "alice", id: sent.id, out: dir.path }),
+      (e) => isRojError(e, "refused"),
+    );
+    const from = b.events.length;
+    await b.node.call("file.retry", { chat: "alice", id: sent.id });
+    const done = await b.waitFor(fileEvent("complete"), 30_000, from) as FileEvent;
+    assert.ok(done.fetched! < bytes.length, "resumed, not started over");
+
+    // The sender withdraws a file bob has not fetched yet: bob cannot get it until it is offered again.
+    await b.stop();
+    await Deno.writeFile(`${dir.path}/second.bin`, content(600_000, 9));
+    const second = await a.node.call("file.send", { chat: "bob", path: `${dir.path}/second.bin` });
+    const withdrawn = await a.node.call("file.cancel", { chat: "bob", id: second.id });
+    assert.equal(withdrawn.reason, "cancelled: no longer sent");
+    await using b2 = await startTestNode("bob", { host: "127.0.0.3", dir: b.dir, quic: false });
+    const cut = await b2.waitFor(fileEvent("interrupted"), 15_000) as FileEvent;
+    assert.match(cut.reason!, /the sender cancelled it/);
+    await a.node.call("file.retry", { chat: "bob", id: second.id });
+    const from2 = b2.events.length;
+    await b2.node.call("file.retry", { chat: "alice", id: second.id });
+    await b2.waitFor(fileEvent("complete"), 15_000, from2);
+    await assert.rejects(
+      () => b2.node.call("file.cancel", { chat: "alice", id: second.id }),
+      (e) => isRojError(e, "refused") && /nothing to cancel/.test(e.message),
+    );
+  } finally {
+    await dispose(a, b);
+  }
+});

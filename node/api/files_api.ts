@@ -38,6 +38,8 @@ export const fileMethodParams = {
     b: z.string().max(Math.ceil(MAX_UPLOAD_PART / 3) * 4).regex(/^[A-Za-z0-9+/]*={0,2}$/),
     last: z.boolean(),
   }).strict(),
+  /** Stop fetching a file (or, ours, sending it); `file.retry` takes it up again. */
+  "file.cancel": z.object({ chat: chatName, id: z.string().min(1).max(64) }).strict(),
   /** The sender's thumbnail of a file (JPEG, base64), for the admin. */
   "file.thumb": z.object({ chat: chatName, id: z.string().min(1).max(64) }).strict(),
   /** Bytes of a complete file, a range at a time (the admin's downloads). */
@@ -104,6 +106,7 @@ export interface FileResults {
   "file.save": { path: string; size: number };
   "file.retry": FileView;
   "file.thumb": { b: string };
+  "file.cancel": FileView;
   "file.upload": { upload: string; received: number; file?: FileView };
   /** `b`: base64 of the bytes (fewer than asked only at the end); `size`: the whole file's. */
   "file.read": { b: string; size: number; name: string };

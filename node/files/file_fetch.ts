@@ -46,6 +46,8 @@ export interface FetchHooks {
   progress(p: FetchProgress): void;
   /** A chunk came that failed its check (refused, asked for again). */
   badChunk(index: number): void;
+  /** Whether the person cancelled it: nothing more is asked for. */
+  cancelled?(): boolean;
 }
 
 /** The file's chunk list, from the store or the holder; null with a reason when it does not match. */
@@ -122,6 +124,10 @@ export async function fetchFile(
   };
   const running = new Set<Promise<void>>();
   while (!stop && !isComplete(s)) {
+    if (hooks.cancelled?.()) {
+      stop = { kind: "interrupted", reason: "cancelled", fetched };
+      break;
+    }
     const next = nextRequests(s, window);
     s = asked(s, next);
     for (const i of next) {

@@ -29,6 +29,9 @@ export function serveFiles(rpc: RpcSession, d: ServeDeps): void {
     const r = await d.find(root);
     const list = r ? await d.chunks.list(root) : null;
     if (!r || !list) throw new RojError("not_found", "no such file here");
+    if (r.mine && r.state !== "complete") {
+      throw new RojError("not_found", "the sender cancelled it");
+    }
     return { r, list };
   };
   rpc.handle("files.list", async (p) => {

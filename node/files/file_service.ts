@@ -77,6 +77,8 @@ export class FileService {
   readonly #done = new Map<string, number>();
   readonly #unsubscribe: () => void;
   #uploads: Promise<Uploads> | undefined;
+  /** Fetches the person cancelled, until they stop. */
+  readonly #cancelled = new Set<string>();
   /** Retries waiting, by entry hash. */
   readonly #retries = new Map<string, TimerId>();
 
@@ -348,7 +350,9 @@ export class FileService {
         }
       },
       badChunk: (index) => this.#emit(r, "bad-chunk", { index, done: this.#done.get(r.hash) ?? 0 }),
+      cancelled: () => this.#cancelled.has(r.hash),
     });
+    if (this.#cancelled.delete(r.hash)) return; // cancel() recorded it
     const name = this.#d.byId(r.chat)?.name ?? r.chat;
     if (out.kind === "complete") {
       const done: FileRecord = {
@@ -391,12 +395,39 @@ export class FileService {
     const chat = this.#direct(chatName);
     const r = await this.#find(chat, id);
     if (r.state === "refused") throw new RojError("refused", `not fetched: ${r.reason}`);
+    if (r.mine && r.state === "failed" && await this.#d.chunks.list(r.manifest.root)) {
+      const { reason: _, ...rest } = r;
+      await this.records.update({ ...rest, state: "complete" }); // served again
+    }
     if (r.state !== "complete" && !r.mine) {
+      // A cancelled fetch may still be winding down: let it end first.
+      if (this.#cancelled.has(r.hash)) await this.#fetching.get(r.hash);
       const again: FileRecord = { ...r, state: "fetching" };
       await this.records.update(again);
       this.#fetch(again, chat.peer.publicKey);
     }
     return this.#view(await this.#find(chat, id), chat.name);
+  }
+
+  /**
+   * Cancels a file: one being fetched stops (`retry` resumes it from its
+   * chunks); one of ours is no longer served to the contact (`retry` serves
+   * it again). @throws {RojError} refused for a file already here in full
+   */
+  async cancel(chatName: string, id: string): Promise<FileView> {
+    const chat = this.#direct(chatName);
+    const r = await this.#find(chat, id);
+    if (!r.mine && r.state !== "fetching") {
+      throw new RojError("refused", `${r.manifest.name} is ${r.state}: nothing to cancel`);
+    }
+    const reason = r.mine ? "cancelled: no longer sent" : "cancelled here";
+    const failed: FileRecord = { ...r, state: "failed", reason };
+    await this.records.update(failed);
+    if (this.#fetching.has(r.hash)) this.#cancelled.add(r.hash);
+    const t = this.#retries.get(r.hash);
+    if (t !== undefined) (this.#d.clock.clearTimeout(t), this.#retries.delete(r.hash));
+    this.#emit(failed, "failed", { reason, done: this.#done.get(r.hash) ?? 0 });
+    return this.#view(failed, chat.name);
   }
 
   async #find(chat: ChatRef, id: string): Promise<FileRecord> {

@@ -10,6 +10,7 @@ export function fileHandlers(files: FileService) {
     "file.save": (p: Params<"file.save">) => files.save(p.chat, p.id, p.out),
     "file.retry": (p: Params<"file.retry">) => files.retry(p.chat, p.id),
     "file.thumb": (p: Params<"file.thumb">) => files.thumb(p.chat, p.id),
+    "file.cancel": (p: Params<"file.cancel">) => files.cancel(p.chat, p.id),
     "file.read": (p: Params<"file.read">) => files.readRange(p.chat, p.id, p.offset, p.length),
     "file.upload": (p: Params<"file.upload">) =>
       files.upload({

@@ -65,6 +65,7 @@ const CHAT_METHODS: readonly CallMethod[] = [
   "file.read",
   "file.upload",
   "file.thumb",
+  "file.cancel",
 ];
 
 export function createHandlers(d: HandlerDeps): Handlers {
