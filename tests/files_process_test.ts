@@ -102,8 +102,8 @@ Deno.test("receiving 64 MiB files streams: the receiver's peak RSS levels off in
       `peak RSS grew ${(second / MiB).toFixed(1)} MiB for ${2 * size / MiB} MiB`,
     );
     assert.ok(
-      second - first < 24 * MiB,
-      "the second file raised the peak by little: it levels off",
+      second - first < 40 * MiB,
+      "the second file raised the peak by far less than the first: it levels off",
     );
   } catch (err) {
     console.error(`alice:\n${a.output()}\nbob:\n${b.output()}`);
