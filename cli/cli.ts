@@ -42,6 +42,7 @@ import { addIntroCommands } from "./commands_intro.ts";
 import { addDeviceCommands, joinDevice } from "./commands_devices.ts";
 import { addSearchCommands } from "./commands_search.ts";
 import { addMessageCommands } from "./commands_messages.ts";
+import { addFileCommands, parseSize } from "./commands_files.ts";
 import { type CliIo, stdio } from "./io.ts";
 import { agentOptions, dataOption, parsePositive } from "./options.ts";
 import { parseDuration } from "./duration.ts";
@@ -303,6 +304,7 @@ export function buildCli(io: CliIo = stdio): Command {
   addDeviceCommands(program, io);
   addSearchCommands(program, io);
   addMessageCommands(program, io);
+  addFileCommands(program, io);
 
   program.command("export")
     .description(
@@ -373,6 +375,8 @@ export function buildCli(io: CliIo = stdio): Command {
       "--web-allow-remote",
       "allow --web on an address other machines can reach (plain HTTP: trusted networks only)",
     )
+    .option("--max-file-size <size>", "largest file sent or fetched, e.g. 500M (default 2G)")
+    .option("--file-quota <size>", "bytes of files each contact may store here (default 8G)")
     .option(
       "--events <file>",
       "for scripts: append every event of the node (sessions, reachability, punches, port mapping, …) to this file as it happens, one JSON object a line",
@@ -394,6 +398,8 @@ export function buildCli(io: CliIo = stdio): Command {
           web: string | false;
           webAllowRemote?: boolean;
           events?: string;
+          maxFileSize?: string;
+          fileQuota?: string;
         },
         cmd: Command,
       ) => {
@@ -458,6 +464,8 @@ export function buildCli(io: CliIo = stdio): Command {
           portMap: opts.upnp !== false,
           ...testPortMapLease(),
           lan: opts.lan !== false,
+          ...(opts.maxFileSize ? { maxFileSize: parseSize(opts.maxFileSize) } : {}),
+          ...(opts.fileQuota ? { fileQuota: parseSize(opts.fileQuota) } : {}),
         });
         // Said once, in the log, before anything else the node says.
         const notice = tightenedNotice([...tightened, ...node.profile.tightened]);

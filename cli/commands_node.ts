@@ -24,6 +24,7 @@ import {
 import { type CliIo, onProcessInterrupt } from "./io.ts";
 import { dataOption, parsePositive } from "./options.ts";
 import { parseMessageId } from "./message_id.ts";
+import { sendFile } from "./commands_files.ts";
 
 /** Most people one invite may admit (the API's bound). */
 export const MAX_INVITE_USES = 100;
@@ -240,9 +241,11 @@ export function addNodeCommands(program: Command, io: CliIo): void {
         " or stored if neither happened within --wait",
     )
     .argument("<chat>", "chat name (a contact's name for a direct chat, or a group's name)")
-    .argument("<text>", "the message")
+    .argument("[text]", "the message (none with --file)")
     .addOption(dataOption())
     .option("--json", "print the message as JSON")
+    .option("--file <path>", "send this file instead (a contact's chat); progress on stderr")
+    .option("--caption <text>", "with --file: a caption shown with it")
     .option(
       "--reply <id>",
       "answer the message with this id (as `roj read` shows it)",
@@ -254,7 +257,21 @@ export function addNodeCommands(program: Command, io: CliIo): void {
       (v: string) => v.trim() === "0" ? 0 : parseDuration(v, { min: 1, max: 300 }) * 1000,
       DELIVERY_WAIT_MS,
     )
-    .action((chat: string, text: string, opts: JsonOpts & { wait: number; reply?: string }) => {
+    .action((
+      chat: string,
+      text: string | undefined,
+      opts: JsonOpts & { wait: number; reply?: string; file?: string; caption?: string },
+    ) => {
+      if (opts.file !== undefined) {
+        if (text !== undefined) throw new RojError("usage", "give either a text or --file");
+        if (opts.reply !== undefined) throw new RojError("usage", "--reply goes with a text");
+        const path = opts.file;
+        return withControl(opts, (client) => sendFile(client, io, chat, path, opts));
+      }
+      if (opts.caption !== undefined) throw new RojError("usage", "--caption goes with --file");
+      if (text === undefined) {
+        throw new RojError("usage", "missing required argument 'text' (or --file PATH)");
+      }
       if (text.trim() === "") {
         throw new RojError(
           "bad_input",

@@ -7,6 +7,8 @@ import { AnchorStats } from "./anchor_stats.tsx";
 import { ChatList } from "./chat_list.tsx";
 import { Conversation } from "./conversation.tsx";
 import { CopyButton } from "./copy_button.tsx";
+import { FileTable } from "./file_table.tsx";
+import { FileUpload } from "./file_upload.tsx";
 import { HiveMap } from "./hive_map.tsx";
 import { Notifier } from "./notifier.tsx";
 
@@ -16,6 +18,8 @@ export const islands: Record<string, ComponentType<any>> = {
   ChatList,
   Conversation,
   CopyButton,
+  FileTable,
+  FileUpload,
   HiveMap,
   Notifier,
 };

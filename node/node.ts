@@ -209,6 +209,7 @@ export class RojNode implements NodeApi {
     s.mailbox.close();
     s.directMail.close();
     s.groupService.close();
+    s.files.close();
     s.addresses.close();
     s.relay.close();
     s.intros?.close();

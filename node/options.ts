@@ -6,6 +6,7 @@
  */
 import type { AskPassphrase } from "./home/mod.ts";
 import { type Clock, systemClock } from "./clock/mod.ts";
+import { DEFAULT_FILE_LIMITS, type FileLimits } from "./files/mod.ts";
 import type { MailboxLimits } from "./mailbox/mod.ts";
 import type { RelayOptions, RelayTiming } from "./relay/mod.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint } from "./transport/mod.ts";
@@ -56,6 +57,10 @@ export interface NodeOptions {
    * @default false
    */
   lan?: boolean;
+  /** Largest file sent or fetched, in bytes (`roj run --max-file-size`). @default 2 GiB */
+  maxFileSize?: number;
+  /** Bytes of files one contact may have stored here (`roj run --file-quota`). @default 8 GiB */
+  fileQuota?: number;
 }
 
 /** NodeOptions with every default applied and every address parsed. */
@@ -83,6 +88,8 @@ export interface ResolvedOptions {
   readonly omitFeatures: readonly string[];
   /** Off on loopback and for anchors, whatever was asked. */
   readonly lan: boolean;
+  /** Files: the largest one sent or fetched, and what one contact may store here (files/). */
+  readonly files: FileLimits;
 }
 
 export const DEFAULT_LISTEN: Endpoint = { host: "::", port: 7022 };
@@ -119,6 +126,10 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     portMapLeaseMs: options.portMapLeaseMs,
     omitFeatures: options.omitFeatures ?? [],
     lan: (options.lan ?? false) && !passive && !LOOPBACK_HOST.test(listen.host),
+    files: {
+      maxFileSize: options.maxFileSize ?? DEFAULT_FILE_LIMITS.maxFileSize,
+      quotaPerContact: options.fileQuota ?? DEFAULT_FILE_LIMITS.quotaPerContact,
+    },
   };
 }
 

@@ -27,6 +27,7 @@ import { isRojError } from "./errors.ts";
 import { IdentityGuard, TWIN_WINDOW_MS } from "./identity_guard/mod.ts";
 import { directChatId, toHex } from "./log/mod.ts";
 import { EventBus } from "./events.ts";
+import { ChunkStore, FileService } from "./files/mod.ts";
 import type { GroupBook } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
 import type { Profile } from "./home/mod.ts";
@@ -117,6 +118,7 @@ export interface Services {
   readonly linking: LinkService;
   /** Full-text search over the chats (rebuilt at start). */
   readonly search: SearchService;
+  readonly files: FileService;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -333,6 +335,21 @@ export async function wire(
     readDirect: (peer, seq) => receipts.read(peer, seq).catch(() => {}),
     readUpTo: (chat, peer) => receipts.readUpTo(chat, peer),
   };
+  const files = new FileService({
+    me,
+    signer: b.signer,
+    log: b.log,
+    kv: profile.store.kv,
+    chunks: await ChunkStore.open(profile.paths.dir),
+    bus,
+    clock,
+    limits: o.files,
+    chat: (name) => directory.chat(name),
+    byId: (id) => directory.byId(id),
+    session: (peer) => sessions.get(peer)?.rpc,
+    pushDirect,
+    show: (chat, e) => bus.emit({ type: "message", message: chats.view(chat, e, 0) }),
+  });
   syncs.arrivals = {
     stored: (id, entries) => groupService.stored(id, entries),
     adopt: (id, name, raws, how) => groupService.adopt(id, name, raws, how),
@@ -426,7 +443,7 @@ export async function wire(
       }),
     sftpView: (peer) => {
       const c = peer.username === "roj" ? b.contacts.accepted(peer.publicKey) : undefined;
-      return c
+      const view = c
         ? sftpViewFor({
           me,
           log: b.log,
@@ -439,6 +456,9 @@ export async function wire(
           pushDirect,
         }, c)
         : undefined;
+      // The chat's complete files under /files/<chat>/, the chat named as in /chats.
+      const name = c ? b.contacts.get(c.publicKey)?.name ?? c.name : "";
+      return view && { ...view, files: () => files.sftpFiles(peer.publicKey, name) };
     },
     relay: () => relay,
   });
@@ -479,10 +499,12 @@ export async function wire(
       return {};
     });
     if (!o.passive) receipts.serve(rpc, peer);
+    if (!o.passive) files.serve(rpc, peer);
   });
   sessions.onUp((s) => {
     if (!o.passive && !s.anchor) syncs.up(s, s.contact.name);
     if (!o.passive) receipts.up(s);
+    if (!o.passive && !s.anchor) files.up(s.peer).catch(() => {});
     addresses.noteSeenAs(s.rpc, s.peer);
     discovery.onSession({ peer: s.peer, rpc: s.rpc, anchor: s.anchor }).catch(() => {});
     if (s.anchor && !o.passive && peerHas(s.rpc.peerHello, MAILBOX_FEATURE)) {
@@ -543,6 +565,7 @@ export async function wire(
     relay,
     intros: o.passive ? undefined : intros,
     linking,
+    files,
     running: () => network.listening !== undefined,
     status: () =>
       statusView({
@@ -590,5 +613,6 @@ export async function wire(
     intros,
     linking,
     search,
+    files,
   };
 }

@@ -150,6 +150,12 @@ export class EventStreams {
 }
 
 /** The API routes, to mount at /api. */
+/**
+ * Methods that read or write a path on the node's machine (files): the CLI's,
+ * not a web page's, so that a script in the admin can never reach the disk.
+ */
+const PATH_METHODS: ReadonlySet<string> = new Set(["file.send", "file.save"]);
+
 export function apiRoutes(
   api: NodeApi,
   streams: EventStreams,
@@ -179,6 +185,11 @@ export function apiRoutes(
 
   app.post("/:method", async (c) => {
     const method = c.req.param("method");
+    if (PATH_METHODS.has(method)) {
+      return c.json({
+        error: { code: "refused", message: `${method} takes a path on this machine: use the CLI` },
+      }, 403);
+    }
     const type = c.req.header("content-type") ?? "";
     // Also keeps cross-site HTML forms out: they cannot send application/json.
     if (!/^application\/json\s*(;|$)/i.test(type)) {

@@ -15,6 +15,7 @@ import { html, Layout } from "./layout.tsx";
 import { anchorPages } from "./pages/anchor.tsx";
 import { chatPages } from "./pages/chats.tsx";
 import { messageActionPages } from "./pages/message_actions.tsx";
+import { filePages } from "./pages/files.tsx";
 import { groupPages } from "./pages/groups.tsx";
 import { contactPages } from "./pages/contacts.tsx";
 import { hivePages } from "./pages/hive.tsx";
@@ -107,6 +108,7 @@ export function buildApp(parts: AppParts): Hono {
     const pages of [
       groupPages,
       chatPages,
+      filePages,
       contactPages,
       verifyPages,
       hivePages,

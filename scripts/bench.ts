@@ -1,10 +1,11 @@
 /**
  * `deno task bench [section…]`: every benchmark, as tables of medians with the
- * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat, search.
+ * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat, search, files.
  */
 import { printTable, type Row } from "./bench/_measure.ts";
 import { benchCascade } from "./bench/cascade_bench.ts";
 import { benchChat } from "./bench/chat_bench.ts";
+import { benchFiles } from "./bench/files_bench.ts";
 import { benchGroup } from "./bench/group_bench.ts";
 import { benchLog } from "./bench/log_bench.ts";
 import { benchNat } from "./bench/nat_bench.ts";
@@ -39,6 +40,10 @@ const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
   search: {
     title: "Search: queries over 100,000 messages, index build, rebuild at start",
     run: benchSearch,
+  },
+  files: {
+    title: "Files: one file direct, relayed, and resumed after kill -9 (vs bare ssh2)",
+    run: benchFiles,
   },
 };
 

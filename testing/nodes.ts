@@ -41,6 +41,9 @@ export interface TestNodeOptions {
   carry?: boolean;
   /** Features left out of the hello, as an older version's node. */
   omitFeatures?: string[];
+  /** File limits (node/files). */
+  maxFileSize?: number;
+  fileQuota?: number;
 }
 
 /** Polls `check` until it is true. */
@@ -78,6 +81,8 @@ export async function startTestNode(
     ...(options.quic !== undefined ? { quic: options.quic } : {}),
     ...(options.carry !== undefined ? { carry: options.carry } : {}),
     ...(options.omitFeatures ? { omitFeatures: options.omitFeatures } : {}),
+    ...(options.maxFileSize !== undefined ? { maxFileSize: options.maxFileSize } : {}),
+    ...(options.fileQuota !== undefined ? { fileQuota: options.fileQuota } : {}),
   });
   const waiters = new Set<{ match: (e: NodeEvent) => boolean; resolve: (e: NodeEvent) => void }>();
   node.subscribe((e) => {

@@ -19,6 +19,7 @@ import { searchParams, type SearchResults } from "./search_api.ts";
 import type { ChatPrefsView, SearchIndexEvent } from "./search_api.ts";
 import { MAX_TEXT, messageMethodParams, sendParams } from "./message_api.ts";
 import type { MessageAnnotations, MessageEvent, MessageResults } from "./message_api.ts";
+import { type FileEvent, fileMethodParams, type FileResults } from "./files_api.ts";
 
 export { MAX_TEXT };
 /** Longest invite text accepted. */
@@ -84,6 +85,7 @@ export const methodParams = {
   ...devicesParams,
   ...searchParams,
   ...messageMethodParams,
+  ...fileMethodParams,
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
   ...identityParams,
@@ -473,6 +475,7 @@ export type NodeEvent =
   | { readonly type: "anchor-mailbox"; readonly op: "expired"; readonly boxes: number }
   /** 1:1 mail at an anchor: deposited, taken, refused (see direct_mail_events.ts). */
   | DirectMailEvent
+  | FileEvent
   /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */
   | { readonly type: "fork"; readonly fork: ForkView }
   | IntroEvent
@@ -502,7 +505,13 @@ export type MailboxRefusal = "quota" | "full" | "too-large" | "malformed";
 
 /** What each method returns. */
 export interface Results
-  extends IntroResults, IdentityResults, SearchResults, MessageResults, DevicesResults {
+  extends
+    IntroResults,
+    IdentityResults,
+    SearchResults,
+    MessageResults,
+    DevicesResults,
+    FileResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;

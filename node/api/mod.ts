@@ -11,3 +11,4 @@ export type * from "./direct_mail_events.ts";
 export * from "./search_api.ts";
 export { arrangeChats } from "./chat_order.ts";
 export type * from "./message_api.ts";
+export * from "./files_api.ts";

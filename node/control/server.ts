@@ -187,6 +187,8 @@ export function eventChat(event: NodeEvent): string | null {
       return event.progress.chat;
     case "fork":
       return event.fork.chat;
+    case "file":
+      return event.chat;
     default:
       return null;
   }

@@ -11,6 +11,7 @@ import type { ContactBook, Verifications } from "../contacts/mod.ts";
 import type { Discovery } from "../discovery/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
+import type { FileService } from "../files/mod.ts";
 import { checkName } from "../home/mod.ts";
 import type { InviteFlow } from "../invites/mod.ts";
 import type { IntroService } from "../introductions/mod.ts";
@@ -27,6 +28,7 @@ import { verifyHandlers } from "./verify.ts";
 import { searchHandlers } from "./search.ts";
 import type { ChatPrefs } from "../prefs/mod.ts";
 import type { SearchService } from "../search/mod.ts";
+import { fileHandlers } from "./files.ts";
 
 /** The methods a call may name (follow is served by subscribe). */
 export type CallMethod = Exclude<Method, "follow">;
@@ -59,6 +61,7 @@ export interface HandlerDeps {
   /** Full-text search, and per-chat settings (mute, pin, archive). */
   readonly search: SearchService;
   readonly prefs: ChatPrefs;
+  readonly files: FileService;
   status(): StatusView;
   readonly identity: IdentityResolver;
   /** Whether the node has started listening (dialling needs it). */
@@ -79,6 +82,14 @@ const CHAT_METHODS: readonly CallMethod[] = [
   "group.members",
   "forks",
   ...MESSAGE_METHODS,
+  "file.send",
+  "files",
+  "file.save",
+  "file.retry",
+  "file.read",
+  "file.upload",
+  "file.thumb",
+  "file.cancel",
 ];
 
 export function createHandlers(d: HandlerDeps): Handlers {
@@ -156,6 +167,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     ...devicesHandlers(d.linking, d.passive),
     ...searchHandlers(d), // also serves `chats`, with each chat's settings
     ...messageHandlers(d),
+    ...fileHandlers(d.files),
   };
   if (!d.passive) return table;
   const refuse = () => {

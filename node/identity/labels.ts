@@ -146,6 +146,8 @@ export const GROUP_ID_LABEL = "roj-group-id-v1\0";
 export const GROUP_MSG_AAD_LABEL = "roj-group-msg-v1\0";
 /** SHA-512 prefix of a key's half of a safety number (identity/safety_number.ts). */
 export const SAFETY_NUMBER_LABEL = "roj-safety-number-v1\0";
+/** SHA-256 prefix of a file's root over its chunk hashes (files/manifest.ts). */
+export const FILE_ROOT_LABEL = "roj-file-v1\0";
 
 // ---- Channel names ----------------------------------------------------------
 

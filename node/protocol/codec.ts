@@ -1,12 +1,21 @@
 /** Length-prefixed JSON frames; see messages.ts for the layout. */
 import { RojError } from "../errors.ts";
-import { type Frame, HelloSchema, MAX_FRAME, RequestSchema, ResponseSchema } from "./messages.ts";
+import {
+  BINARY_ANSWER_HEAD,
+  type BinaryAnswer,
+  type Frame,
+  HelloSchema,
+  MAX_FRAME,
+  RequestSchema,
+  ResponseSchema,
+} from "./messages.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** One frame's bytes. @throws {RojError} protocol when the frame would be over MAX_FRAME. */
 export function encodeFrame(frame: Frame): Uint8Array {
+  if (frame.t === "bin") return encodeBinary(frame as BinaryAnswer);
   const payload = encoder.encode(JSON.stringify(frame));
   if (payload.length > MAX_FRAME) {
     throw new RojError(
@@ -17,6 +26,21 @@ export function encodeFrame(frame: Frame): Uint8Array {
   const out = new Uint8Array(4 + payload.length);
   new DataView(out.buffer).setUint32(0, payload.length);
   out.set(payload, 4);
+  return out;
+}
+
+/** A binary answer's bytes: 4 length, 0x00 0x62, 8 id, the bytes. */
+function encodeBinary(f: BinaryAnswer): Uint8Array {
+  const len = 10 + f.bytes.length;
+  if (len > MAX_FRAME) {
+    throw new RojError("protocol", `frame of ${len} bytes is over the ${MAX_FRAME} limit`);
+  }
+  const out = new Uint8Array(4 + len);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, len);
+  out.set(BINARY_ANSWER_HEAD, 4);
+  view.setBigUint64(6, BigInt(f.id));
+  out.set(f.bytes, 14);
   return out;
 }
 
@@ -52,7 +76,8 @@ export class FrameDecoder {
       if (this.#buffered < 4 + this.#need) break;
       const frame = this.#take(4 + this.#need);
       this.#need = -1;
-      frames.push(parseFrame(frame.subarray(4)));
+      // A binary answer's bytes outlive this call: never a view of the caller's buffer.
+      frames.push(parseFrame(frame.subarray(4), frame.buffer === chunk.buffer));
     }
     // What is kept of this chunk is copied: the caller may reuse its buffer.
     const last = this.#chunks.length - 1;
@@ -100,7 +125,18 @@ export class FrameDecoder {
   }
 }
 
-function parseFrame(payload: Uint8Array): Frame {
+function parseFrame(payload: Uint8Array, borrowed = false): Frame {
+  if (payload[0] === BINARY_ANSWER_HEAD[0]) {
+    if (payload.length < 10 || payload[1] !== BINARY_ANSWER_HEAD[1]) {
+      throw new RojError("protocol", "malformed binary frame");
+    }
+    const id = new DataView(payload.buffer, payload.byteOffset + 2, 8).getBigUint64(0);
+    if (id > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new RojError("protocol", "binary frame id out of range");
+    }
+    const bytes = borrowed ? payload.slice(10) : payload.subarray(10);
+    return { t: "bin", id: Number(id), bytes } as BinaryAnswer;
+  }
   let value: unknown;
   try {
     value = JSON.parse(decoder.decode(payload));

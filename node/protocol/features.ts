@@ -13,7 +13,9 @@
  * import { helloFeatures, peerHas, RELAY_FEATURE } from "./features.ts";
  *
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
- * assert.deepEqual(features, ["sync1", "agree", "relay", "intro", "own-chain", "receipts", "typing"]);
+ * assert.deepEqual(features, [
+ *   "sync1", "agree", "relay", "intro", "own-chain", "receipts", "typing", "files1",
+ * ]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
  */
@@ -113,6 +115,14 @@ export const RECEIPTS_FEATURE = "receipts";
  */
 export const TYPING_FEATURE = "typing";
 
+/**
+ * Serves the chunks of files in chats shared with the peer (`files.list`,
+ * `files.get`; node/files). Every node that runs chats lists it (not an
+ * anchor). Since protocol 1 (the files step): an older peer does not list it
+ * and is never asked for chunks.
+ */
+export const FILES_FEATURE = "files1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -128,7 +138,8 @@ export type Feature =
   | typeof RECEIPTS_FEATURE
   | typeof TYPING_FEATURE
   | typeof DEVLINK_FEATURE
-  | typeof DEVICES_FEATURE;
+  | typeof DEVICES_FEATURE
+  | typeof FILES_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -146,6 +157,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   TYPING_FEATURE,
   DEVLINK_FEATURE,
   DEVICES_FEATURE,
+  FILES_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -163,6 +175,8 @@ export interface FeatureRoles {
   readonly carry?: boolean;
   /** Links new devices of the person and accepts contacts' devices: lists `devlink`, `devices`. @default false */
   readonly devlink?: boolean;
+  /** Serves file chunks: lists `files1`. @default !passive */
+  readonly files?: boolean;
 }
 
 /** The features a node with these roles lists in its hello, in wire order. */
@@ -177,6 +191,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [] : [OWN_CHAIN_FEATURE] as const),
     ...(roles.passive ? [] : [RECEIPTS_FEATURE, TYPING_FEATURE] as const),
     ...(roles.devlink ? [DEVLINK_FEATURE, DEVICES_FEATURE] as const : []),
+    ...((roles.files ?? !roles.passive) ? [FILES_FEATURE] as const : []),
   ];
 }
 

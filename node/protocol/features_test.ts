@@ -8,6 +8,7 @@ import {
   DEVLINK_FEATURE,
   DIRECT_MAIL_FEATURE,
   FEATURES,
+  FILES_FEATURE,
   helloFeatures,
   INTRO_FEATURE,
   MAILBOX_FEATURE,
@@ -38,6 +39,7 @@ const WIRE = [
   "typing",
   "devlink",
   "devices",
+  "files1",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -58,6 +60,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       TYPING_FEATURE,
       DEVLINK_FEATURE,
       DEVICES_FEATURE,
+      FILES_FEATURE,
     ],
     WIRE,
   );
@@ -72,7 +75,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
   const of = (passive: boolean, punch: boolean, relay: boolean) =>
     helloFeatures({ passive, punch, relay });
   // A node that runs chats also takes receipts and typing notices, listed last.
-  const chats = ["receipts", "typing"];
+  const chats = ["receipts", "typing", "files1"];
   assert.deepEqual(of(false, false, false), ["sync1", "agree", "intro", "own-chain", ...chats]);
   assert.deepEqual(of(true, true, true), [
     "sync1",
@@ -127,7 +130,12 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "typing",
     DEVLINK_FEATURE,
     DEVICES_FEATURE,
+    "files1",
   ]);
+  assert.deepEqual(
+    helloFeatures({ passive: false, punch: false, relay: false, files: false }),
+    ["sync1", "agree", "intro", "own-chain", "receipts", "typing"],
+  );
 });
 
 Deno.test("peerHas: only what the peer listed; nothing before its hello", () => {

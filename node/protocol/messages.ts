@@ -29,6 +29,15 @@
  *   {"t":"res","id":7,"ok":true,"r":{…}}               its answer
  *   {"t":"res","id":7,"ok":false,"code":"…","msg":"…"} or its refusal (a RojError code)
  *
+ * A binary answer (feature files1, only ever sent in answer to a request of
+ * a method methods.ts marks `binary`, which only a peer that listed files1
+ * sends, so an older peer never sees one):
+ *
+ *   [ byte 0x00 ][ byte 0x62 "b" ][ uint64 big-endian request id ][ the result bytes ]
+ *
+ *   A JSON frame never starts with 0x00. It answers `files.get` with the
+ *   chunk's raw bytes: no base64, no JSON, one copy.
+ *
  * Methods (params → result) and their schemas are in methods.ts; rpc.ts types
  * `request` and `handle` from them and checks each once, at the edge: params
  * that fail their schema are answered `bad_input` before any handler runs, and
@@ -60,6 +69,7 @@
  *   | 1       | own chain check       | own-chain      | sync.own, identity.elsewhere             |
  *   | 1       | receipts and typing   | receipts,      | chat.read, chat.typing                   |
  *   |         |                       | typing         |                                          |
+ *   | 1       | files                 | files1         | files.list, files.get                    |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -95,6 +105,7 @@
  *            has a live session here from another node)
  *   receipts a node that runs chats: takes read receipts (`chat.read`)
  *   typing   a node that runs chats: takes typing notices (`chat.typing`)
+ *   files1   a node that serves the chunks of files in chats it shares (not an anchor)
  *
  *   Punch vouches: an asker signs the endpoint its coordinator saw it at
  *   (punch/vouch.ts) and the coordinator passes it on; a target takes no offer
@@ -155,5 +166,15 @@ export const ResponseSchema = z.union([
 ]);
 export type Response = z.infer<typeof ResponseSchema>;
 
+/** A binary answer (see the top of this file): raw result bytes for request `id`. */
+export interface BinaryAnswer {
+  readonly t: "bin";
+  readonly id: number;
+  readonly bytes: Uint8Array;
+}
+
+/** First two payload bytes of a binary answer. */
+export const BINARY_ANSWER_HEAD = [0x00, 0x62] as const;
+
 /** Any frame: the known kinds, or an unknown kind (to be ignored). */
-export type Frame = Hello | Request | Response | { t: string };
+export type Frame = Hello | Request | Response | BinaryAnswer | { t: string };

@@ -15,6 +15,10 @@ const MAX_BOX_B64 = ((MAX_BODY_BYTES + 8 * 1024) * 4) / 3 + 4;
 const chatId = z.string().regex(/^[a-z0-9-]{1,64}$/);
 /** Contacts a new device gets when it is linked (each ≤ ~1.3 KiB, so the answer fits a frame). */
 export const MAX_LINK_CONTACTS = 256;
+/** Most chunk hashes in one files.list answer (256 KiB, ~350 KiB of base64). */
+export const MAX_LIST_HASHES = 8192;
+/** Largest chunk files.get carries (files/manifest.ts MAX_CHUNK_BYTES), ~700 KiB of base64. */
+export const MAX_CHUNK_WIRE = 512 * 1024;
 /** Most entries in one push; sized so a full batch stays under MAX_FRAME. */
 export const MAX_PUSH_ENTRIES = 1000;
 
@@ -294,9 +298,40 @@ export const schemas = {
     params: z.object({ chat: chatId }),
     result: z.object({}),
   },
+  // Files (node/files), feature files1: chunks move outside the log, each checked on arrival.
+  /** Chunk hashes `from`.. of the file with this root (32 bytes each, concatenated). */
+  "files.list": {
+    params: z.object({
+      root: hex(64),
+      from: z.number().int().min(0).max(2 ** 32),
+      count: z.number().int().min(1).max(MAX_LIST_HASHES),
+    }),
+    result: z.object({ hashes: b64(Math.ceil((MAX_LIST_HASHES * 32) / 3) * 4) }),
+  },
+  /** Chunk `index` of the file with this root, answered in a binary frame (messages.ts). */
+  "files.get": {
+    params: z.object({ root: hex(64), index: z.number().int().min(0).max(2 ** 32) }),
+    result: z.object({
+      b: z.custom<Uint8Array>((v) => v instanceof Uint8Array).refine(
+        (b) => b.length >= 1 && b.length <= MAX_CHUNK_WIRE,
+        {
+          message: `a chunk is 1 to ${MAX_CHUNK_WIRE} bytes`,
+        },
+      ),
+    }),
+    binary: true,
+  },
 } as const;
 
 export type MethodName = keyof typeof schemas;
+
+/**
+ * Whether `method` is answered in a binary frame (its result `{ b }` is the
+ * frame's bytes); only methods of a feature that introduced binary answers.
+ */
+export function answersBinary(method: string): boolean {
+  return (schemas as Record<string, { binary?: boolean }>)[method]?.binary === true;
+}
 export type ParamsOf<M extends MethodName> = z.infer<(typeof schemas)[M]["params"]>;
 export type ResultOf<M extends MethodName> = z.infer<(typeof schemas)[M]["result"]>;
 

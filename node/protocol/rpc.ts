@@ -24,8 +24,15 @@ import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { Pipe } from "../transport/mod.ts";
 import { encodeFrame, FrameDecoder } from "./codec.ts";
-import { type Frame, type Hello, PROTOCOL_VERSION } from "./messages.ts";
-import { check, type MethodName, type ParamsOf, type ResultOf, schemas } from "./methods.ts";
+import { type BinaryAnswer, type Frame, type Hello, PROTOCOL_VERSION } from "./messages.ts";
+import {
+  answersBinary,
+  check,
+  type MethodName,
+  type ParamsOf,
+  type ResultOf,
+  schemas,
+} from "./methods.ts";
 
 /** Serves one method: called with checked params, its result goes back as the answer. */
 export type Handler<M extends MethodName> = (
@@ -146,6 +153,7 @@ export class RpcSession {
           return this.close("frame before hello");
         } else if (f.t === "req") this.#onRequest(f as Extract<Frame, { t: "req" }>);
         else if (f.t === "res") this.#onResponse(f as Extract<Frame, { t: "res"; ok: boolean }>);
+        else if (f.t === "bin") this.#onBinary(f as BinaryAnswer);
         // Unknown kinds: ignored, for forward compatibility.
       }
     });
@@ -321,7 +329,9 @@ export class RpcSession {
     this.#inFlight++;
     try {
       const r = await fn(req.p);
-      this.#send({ t: "res", id: req.id, ok: true, r: r ?? null });
+      if (answersBinary(req.m)) {
+        this.#send({ t: "bin", id: req.id, bytes: (r as { b: Uint8Array }).b } as BinaryAnswer);
+      } else this.#send({ t: "res", id: req.id, ok: true, r: r ?? null });
     } catch (err) {
       if (!(err instanceof RojError)) this.#onInternalError?.(req.m, err);
       const e = err instanceof RojError
@@ -338,6 +348,20 @@ export class RpcSession {
       } catch { /* closed */ }
     } finally {
       this.#inFlight--;
+    }
+  }
+
+  /** A binary answer: only to a request of a method answered so (else the peer is confused). */
+  #onBinary(f: BinaryAnswer): void {
+    const p = this.#pending.get(f.id);
+    if (!p) return; // late answer to a request that timed out
+    if (!answersBinary(p.method)) return this.close(`binary answer to ${p.method}`);
+    this.#pending.delete(f.id);
+    this.#clock.clearTimeout(p.timer);
+    try {
+      p.resolve(check(p.method, "result", { b: f.bytes }));
+    } catch (err) {
+      p.reject(err as RojError);
     }
   }
 

@@ -110,7 +110,8 @@ export const keys = {
   ownDevice: (key: Uint8Array) => ["device", "own", key] as const,
   ownDevices: () => ["device", "own"] as const,
   /** A contact's device certificate seen here, by person and device key: the blob (node/linking). */
-  seenDevice: (person: Uint8Array, device: Uint8Array) => ["device", "seen", person, device] as const,
+  seenDevice: (person: Uint8Array, device: Uint8Array) =>
+    ["device", "seen", person, device] as const,
   seenDevices: () => ["device", "seen"] as const,
   /** A contact's signed revocation of one of their devices, by person and device key (node/linking). */
   seenRevocation: (person: Uint8Array, device: Uint8Array) =>

@@ -20,7 +20,7 @@ import {
   type SftpNameEntry,
   type TreeNode,
 } from "./_sftp_tree.ts";
-import type { SftpChat, SftpView } from "./sftp_view.ts";
+import type { SftpChat, SftpFile, SftpView } from "./sftp_view.ts";
 
 /** Largest DATA reply, in bytes. */
 export const MAX_READ_REPLY = 32 * 1024;
@@ -37,6 +37,11 @@ interface ReadHandle {
   readonly kind: "read";
   readonly content: Uint8Array;
 }
+/** A chat's file under /files: read a range at a time, never whole. */
+interface BlobHandle {
+  readonly kind: "blob";
+  readonly file: SftpFile;
+}
 interface WriteHandle {
   readonly kind: "write";
   readonly chat: string;
@@ -46,7 +51,7 @@ interface WriteHandle {
   queue: Promise<void>;
   told: boolean;
 }
-type Handle = DirHandle | ReadHandle | WriteHandle;
+type Handle = DirHandle | ReadHandle | BlobHandle | WriteHandle;
 
 const WRITE_INTENT = SFTP_OPEN.WRITE | SFTP_OPEN.APPEND | SFTP_OPEN.CREAT | SFTP_OPEN.TRUNC |
   SFTP_OPEN.EXCL;
@@ -195,6 +200,19 @@ export class SftpSession {
     }
   }
 
+  /** The files under /files, showable names only (a chat's that is not listed is not there). */
+  async #files(): Promise<SftpFile[]> {
+    if (!this.#view.files) return [];
+    const chats = new Set((await this.#view.list()).map((c) => c.name));
+    return (await this.#view.files()).filter((f) =>
+      chats.has(f.chat) && isShowableName(f.chat) && isShowableName(f.name)
+    );
+  }
+
+  async #fileNamed(chat: string, name: string): Promise<SftpFile | undefined> {
+    return (await this.#files()).find((f) => f.chat === chat && f.name === name);
+  }
+
   async #chatNamed(name: string): Promise<SftpChat | undefined> {
     const chats = await this.#view.list();
     return chats.find((c) => c.name === name && isShowableName(c.name));
@@ -207,6 +225,20 @@ export class SftpSession {
       return writing
         ? this.#denyWrite(id, shown(path), pflags, `cannot create ${shown(path)}: ${HOW_TO_APPEND}`)
         : this.#status(id, SFTP_STATUS.NO_SUCH_FILE, `no such file: ${shown(path)}`);
+    }
+    if (node.kind === "blob") {
+      if (writing) {
+        return this.#denyWrite(id, nodePath(node), pflags, "files here are read-only");
+      }
+      return this.#withSlot(id, async () => {
+        const file = await this.#fileNamed(node.chat, node.name);
+        if (!file) {
+          return this.#status(id, SFTP_STATUS.NO_SUCH_FILE, `no such file: ${nodePath(node)}`);
+        }
+        if (this.#closed) return;
+        const handle = this.#newHandle({ kind: "blob", file });
+        this.#reply(() => this.#sftp.handle(id, handle));
+      });
     }
     if (node.kind !== "file") {
       const why = `${nodePath(node)} is a folder`;
@@ -251,7 +283,7 @@ export class SftpSession {
     });
   }
 
-  #read(id: number, handle: Uint8Array, offset: number, length: number): void {
+  #read(id: number, handle: Uint8Array, offset: number, length: number): Promise<void> | void {
     const got = this.#get(handle);
     if (!got) return this.#status(id, SFTP_STATUS.FAILURE, "invalid handle");
     const h = got[1];
@@ -262,6 +294,17 @@ export class SftpSession {
     const at = Number(offset);
     if (!Number.isSafeInteger(at) || at < 0) {
       return this.#status(id, SFTP_STATUS.FAILURE, "bad offset");
+    }
+    if (h.kind === "blob") {
+      const f = h.file;
+      if (at >= f.size) return this.#status(id, SFTP_STATUS.EOF);
+      const n = Math.min(length, MAX_READ_REPLY, f.size - at);
+      if (n <= 0) return this.#status(id, SFTP_STATUS.FAILURE, "bad length");
+      return f.read(at, n).then((bytes) =>
+        this.#reply(() =>
+          this.#sftp.data(id, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length))
+        )
+      );
     }
     if (at >= h.content.length) return this.#status(id, SFTP_STATUS.EOF);
     const n = Math.min(length, MAX_READ_REPLY, h.content.length - at);
@@ -351,19 +394,32 @@ export class SftpSession {
     if (!got) return this.#status(id, SFTP_STATUS.FAILURE, "invalid handle");
     const h = got[1];
     const now = this.#clock.now();
-    const attrs = h.kind === "dir"
-      ? dirAttrs(now)
-      : fileAttrs(h.kind === "read" ? h.content.length : h.buffer.base + h.buffer.received, now);
+    const attrs = h.kind === "dir" ? dirAttrs(now) : fileAttrs(
+      h.kind === "read"
+        ? h.content.length
+        : h.kind === "blob"
+        ? h.file.size
+        : h.buffer.base + h.buffer.received,
+      now,
+    );
     this.#reply(() => this.#sftp.attrs(id, attrs));
   }
 
   async #exists(node: TreeNode): Promise<boolean> {
-    return node.kind !== "file" || (await this.#chatNamed(node.name)) !== undefined;
+    return (await this.#attrsOf(node)) !== null;
   }
 
   /** Attributes of an existing node, or null when it does not exist. */
   async #attrsOf(node: TreeNode): Promise<SftpAttrs | null> {
     const now = this.#clock.now();
+    if (node.kind === "files") return this.#view.files ? dirAttrs(now) : null;
+    if (node.kind === "filedir") {
+      return this.#view.files && await this.#chatNamed(node.chat) ? dirAttrs(now) : null;
+    }
+    if (node.kind === "blob") {
+      const f = await this.#fileNamed(node.chat, node.name);
+      return f ? fileAttrs(f.size, now) : null;
+    }
     if (node.kind !== "file") return dirAttrs(now);
     const found = await this.#chatNamed(node.name);
     if (!found) return null;
@@ -382,14 +438,28 @@ export class SftpSession {
     if (node === null) {
       return this.#status(id, SFTP_STATUS.NO_SUCH_FILE, `no such folder: ${shown(path)}`);
     }
-    if (node.kind === "file") {
+    if (node.kind === "file" || node.kind === "blob") {
       return this.#status(id, SFTP_STATUS.FAILURE, `${nodePath(node)} is not a folder`);
     }
     return this.#withSlot(id, async () => {
       const now = this.#clock.now();
       const entries = [nameEntry(".", dirAttrs(now)), nameEntry("..", dirAttrs(now))];
-      if (node.kind === "root") entries.push(nameEntry("chats", dirAttrs(now)));
-      else {
+      if (node.kind === "root") {
+        entries.push(nameEntry("chats", dirAttrs(now)));
+        if (this.#view.files) entries.push(nameEntry("files", dirAttrs(now)));
+      } else if (node.kind === "files" || node.kind === "filedir") {
+        if (!(await this.#attrsOf(node))) {
+          return this.#status(id, SFTP_STATUS.NO_SUCH_FILE, `no such folder: ${nodePath(node)}`);
+        }
+        if (node.kind === "files") {
+          const chats = new Set((await this.#view.list()).map((c) => c.name));
+          for (const c of chats) if (isShowableName(c)) entries.push(nameEntry(c, dirAttrs(now)));
+        } else {
+          for (const f of await this.#files()) {
+            if (f.chat === node.chat) entries.push(nameEntry(f.name, fileAttrs(f.size, now)));
+          }
+        }
+      } else {
         const seen = new Set<string>();
         for (const c of await this.#view.list()) {
           if (!isShowableName(c.name) || seen.has(c.name)) continue;

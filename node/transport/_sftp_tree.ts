@@ -1,6 +1,7 @@
 /**
- * The virtual tree the SFTP view shows, as pure functions: "/" holds only
- * "chats", and "/chats" holds `<name>.log` per visible chat. Paths are
+ * The virtual tree the SFTP view shows, as pure functions: "/" holds
+ * "chats" (and "files" where the view has files), "/chats" holds
+ * `<name>.log` per visible chat, and "/files/<chat>/" that chat's files. Paths are
  * normalised lexically ("..", ".", repeated "/"), so no path can name anything
  * outside this tree.
  */
@@ -9,7 +10,11 @@
 export type TreeNode =
   | { readonly kind: "root" }
   | { readonly kind: "chats" }
-  | { readonly kind: "file"; readonly name: string };
+  | { readonly kind: "file"; readonly name: string }
+  /** "/files", "/files/<chat>" and "/files/<chat>/<name>": a chat's files, read-only. */
+  | { readonly kind: "files" }
+  | { readonly kind: "filedir"; readonly chat: string }
+  | { readonly kind: "blob"; readonly chat: string; readonly name: string };
 
 /** SFTP file attributes, in the shape ssh2's `attrs()`/`name()` take. */
 export interface SftpAttrs {
@@ -52,6 +57,13 @@ export function resolvePath(path: string): TreeNode | null {
     else parts.push(p);
   }
   if (parts.length === 0) return { kind: "root" };
+  if (parts[0] === "files") {
+    if (parts.length === 1) return { kind: "files" };
+    const chat = parts[1]!;
+    if (!isShowableName(chat) || parts.length > 3) return null;
+    if (parts.length === 2) return { kind: "filedir", chat };
+    return isShowableName(parts[2]!) ? { kind: "blob", chat, name: parts[2]! } : null;
+  }
   if (parts[0] !== "chats") return null;
   if (parts.length === 1) return { kind: "chats" };
   const file = parts[1]!;
@@ -69,6 +81,12 @@ export function nodePath(node: TreeNode): string {
       return "/chats";
     case "file":
       return `/chats/${node.name}${SUFFIX}`;
+    case "files":
+      return "/files";
+    case "filedir":
+      return `/files/${node.chat}`;
+    case "blob":
+      return `/files/${node.chat}/${node.name}`;
   }
 }
 

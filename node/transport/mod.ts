@@ -35,7 +35,7 @@ export {
   type SshClient,
   type SshServer,
 } from "./ssh.ts";
-export { type SftpChat, type SftpView } from "./sftp_view.ts";
+export { type SftpChat, type SftpFile, type SftpView } from "./sftp_view.ts";
 export {
   ALPN_PROBE,
   ALPN_SSH,

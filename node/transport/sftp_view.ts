@@ -8,6 +8,17 @@ export interface SftpChat {
   readonly chat: string;
 }
 
+/** A complete file of a chat, read-only: `/files/<chat>/<name>`. */
+export interface SftpFile {
+  /** The chat's name, as in /chats (same rules as SftpChat.name). */
+  readonly chat: string;
+  /** Unique within its chat; names that are not showable are not shown. */
+  readonly name: string;
+  readonly size: number;
+  /** Up to `length` bytes from `offset` (fewer only at the end). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
 /** What one SFTP session may see and do; the caller binds it to the peer's key. */
 export interface SftpView {
   /** Chats the session's peer may see. Called on each OPENDIR/STAT/OPEN. */
@@ -25,4 +36,6 @@ export interface SftpView {
    * @throws {RojError} if anything fails; then nothing is stored.
    */
   append(chat: string, lines: string[]): Promise<number>;
+  /** The complete files of the chats the peer may see (none: no /files folder). */
+  files?(): Promise<SftpFile[]>;
 }

@@ -3,6 +3,7 @@
  * what the services hold to the API's views (api/). No I/O, no clock of
  * their own: `now` is passed in.
  */
+import { FILE_ENTRY_TYPE, fileSentence } from "../files/mod.ts";
 import type {
   ContactView,
   GroupView,
@@ -62,7 +63,7 @@ export function messageView(
   chat: ChatRef,
   e: Entry,
   delivered: number,
-  body: string = e.body,
+  body: string = e.type === FILE_ENTRY_TYPE ? fileSentence(e.body) : e.body,
   anchored = 0,
   extras: MessageExtras = {},
 ): MessageView {

@@ -92,7 +92,8 @@ export function chatPages(ctx: AdminContext): Hono {
             <span class={contact.online ? "state-connected" : ""}>
               {contact.online ? "online" : "offline"}
             </span>{" "}
-            · <span class="mono">{contact.fingerprint}</span>
+            · <span class="mono">{contact.fingerprint}</span> ·{" "}
+            <a href={`/chats/${seg(name)}/files`}>Files</a>
           </p>
         )}
         {group && (

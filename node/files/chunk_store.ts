@@ -1,0 +1,214 @@
+/**
+ * Chunks on disk, by content: `<data>/files/` (0700) holds
+ *
+ *   chunks/<2 hex>/<64 hex>   one verified chunk, named by its SHA-256 (0600)
+ *   lists/<64 hex>            a file's chunk hashes, named by its root (0600)
+ *
+ * Nothing goes in under its final name before it is checked: a chunk is
+ * written to a temporary name, its hash compared, and renamed; a list is
+ * kept only when it matches its root. So a chunk file that exists is a
+ * verified one, a crash leaves at most a temporary file (removed at open),
+ * and "complete" can be read off the disk: every chunk of the list present.
+ * Files are never held in memory whole: one chunk at a time.
+ */
+import { RojError } from "../errors.ts";
+import { toHex } from "../log/mod.ts";
+import { CHUNK_BYTES, chunkCount, fileRoot } from "./manifest.ts";
+
+/** What importing a file found: its size and root, and the list it stored. */
+export interface Imported {
+  readonly size: number;
+  readonly chunk: number;
+  readonly root: string;
+}
+
+/** SHA-256 with WebCrypto (native; far faster than JS on 256 KiB). */
+export async function sha256Of(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+}
+
+export class ChunkStore {
+  readonly dir: string;
+  #temp = 0;
+  /** Fan-out folders known to exist (at most 256). */
+  readonly #fans = new Set<string>();
+
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Opens (creating, 0700) the store under `dataDir`, dropping temporary files a crash left. */
+  static async open(dataDir: string): Promise<ChunkStore> {
+    const dir = `${dataDir}/files`;
+    for (const d of [dir, `${dir}/chunks`, `${dir}/lists`]) {
+      await Deno.mkdir(d, { recursive: true, mode: 0o700 });
+      await Deno.chmod(d, 0o700).catch(() => {});
+    }
+    const store = new ChunkStore(dir);
+    await store.#sweep();
+    return store;
+  }
+
+  async #sweep(): Promise<void> {
+    const drop = async (d: string) => {
+      for await (const e of Deno.readDir(d)) {
+        if (e.isFile && e.name.includes(".tmp")) {
+          await Deno.remove(`${d}/${e.name}`).catch(() => {});
+        }
+      }
+    };
+    await drop(`${this.dir}/lists`);
+    for await (const e of Deno.readDir(`${this.dir}/chunks`)) {
+      if (e.isDirectory) await drop(`${this.dir}/chunks/${e.name}`);
+    }
+  }
+
+  #chunkPath(hex: string): string {
+    return `${this.dir}/chunks/${hex.slice(0, 2)}/${hex}`;
+  }
+
+  /** Writes `bytes` under `path` through a temporary name: never a partial file under `path`. */
+  async #writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
+    const tmp = `${path}.tmp${Deno.pid}-${this.#temp++}`;
+    const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+    try {
+      let at = 0;
+      while (at < bytes.length) at += await f.write(bytes.subarray(at));
+    } finally {
+      f.close();
+    }
+    await Deno.rename(tmp, path);
+  }
+
+  /** Whether the chunk with this hash is held (and so was verified). */
+  async has(hash: Uint8Array): Promise<boolean> {
+    try {
+      return (await Deno.stat(this.#chunkPath(toHex(hash)))).isFile;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Keeps a chunk if its bytes hash to `hash`.
+   * @returns false (nothing written) when they do not.
+   */
+  async put(hash: Uint8Array, bytes: Uint8Array): Promise<boolean> {
+    const got = await sha256Of(bytes);
+    if (toHex(got) !== toHex(hash)) return false;
+    const hex = toHex(hash);
+    if (await this.has(hash)) return true;
+    const fan = hex.slice(0, 2);
+    if (!this.#fans.has(fan)) {
+      await Deno.mkdir(`${this.dir}/chunks/${fan}`, { recursive: true, mode: 0o700 });
+      this.#fans.add(fan);
+    }
+    await this.#writeAtomic(this.#chunkPath(hex), bytes);
+    return true;
+  }
+
+  /**
+   * A held chunk's bytes, checked again: chunks are not fsynced one by one
+   * (a crash of the process loses nothing; one of the machine may leave a
+   * torn file), so a chunk that no longer matches its name is dropped here.
+   * @throws {RojError} not_found
+   */
+  async read(hash: Uint8Array): Promise<Uint8Array> {
+    const path = this.#chunkPath(toHex(hash));
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(path);
+    } catch (err) {
+      throw new RojError("not_found", "chunk not held", { cause: err });
+    }
+    if (toHex(await sha256Of(bytes)) !== toHex(hash)) {
+      await Deno.remove(path).catch(() => {});
+      throw new RojError("not_found", "chunk not held (the copy here was damaged)");
+    }
+    return bytes;
+  }
+
+  /** Part of a held chunk (for ranged reads): `length` bytes from `offset`. */
+  async readPart(hash: Uint8Array, offset: number, length: number): Promise<Uint8Array> {
+    const f = await Deno.open(this.#chunkPath(toHex(hash)), { read: true });
+    try {
+      await f.seek(offset, Deno.SeekMode.Start);
+      const out = new Uint8Array(length);
+      let at = 0;
+      while (at < length) {
+        const n = await f.read(out.subarray(at));
+        if (n === null) break;
+        at += n;
+      }
+      return out.subarray(0, at);
+    } finally {
+      f.close();
+    }
+  }
+
+  /** Keeps a file's hash list (the caller checked it against the root). */
+  async putList(root: string, hashes: Uint8Array): Promise<void> {
+    await this.#writeAtomic(`${this.dir}/lists/${root}`, hashes);
+  }
+
+  /** A file's hash list, or null when not held. */
+  async list(root: string): Promise<Uint8Array | null> {
+    try {
+      return await Deno.readFile(`${this.dir}/lists/${root}`);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw err;
+    }
+  }
+
+  /** Which chunks of a list are held, by index. */
+  async held(hashes: Uint8Array): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (let i = 0; i * 32 < hashes.length; i++) {
+      out.push(await this.has(hashes.subarray(i * 32, i * 32 + 32)));
+    }
+    return out;
+  }
+
+  /**
+   * Reads the file at `path` one chunk at a time into the store, and keeps
+   * its list. `progress` is told the bytes read so far.
+   * @throws {RojError} bad_input when it is not a regular file or changes size while read
+   */
+  async importFile(
+    path: string,
+    progress: (bytes: number) => void = () => {},
+    chunk = CHUNK_BYTES,
+  ): Promise<Imported> {
+    const f = await Deno.open(path, { read: true });
+    try {
+      const info = await f.stat();
+      if (!info.isFile) throw new RojError("bad_input", "not a regular file");
+      const size = info.size;
+      const count = chunkCount(size, chunk);
+      const hashes = new Uint8Array(32 * count);
+      const buf = new Uint8Array(chunk);
+      let done = 0;
+      for (let i = 0; i < count; i++) {
+        const want = Math.min(chunk, size - done);
+        let at = 0;
+        while (at < want) {
+          const n = await f.read(buf.subarray(at, want));
+          if (n === null) throw new RojError("bad_input", "the file got shorter while read");
+          at += n;
+        }
+        const bytes = buf.subarray(0, want);
+        const hash = await sha256Of(bytes);
+        await this.put(hash, bytes);
+        hashes.set(hash, i * 32);
+        done += want;
+        progress(done);
+      }
+      const root = toHex(fileRoot(size, chunk, hashes));
+      await this.putList(root, hashes);
+      return { size, chunk, root };
+    } finally {
+      f.close();
+    }
+  }
+}

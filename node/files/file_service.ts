@@ -1,0 +1,544 @@
+/**
+ * Files in 1:1 chats: sending (the file read into the chunk store, one
+ * signed "file" entry), taking in a contact's file entries (checked against
+ * the limits, then fetched from them whenever a session is up, resuming from
+ * the chunks on disk), serving our files' chunks to the contact they were
+ * sent to, and saving a complete file out of the store.
+ */
+import type { FileView, MessageView, NodeEvent } from "../api/mod.ts";
+import type { Clock, TimerId } from "../clock/mod.ts";
+import { RojError } from "../errors.ts";
+import type { EventBus } from "../events.ts";
+import { fingerprint, type Signer } from "../identity/mod.ts";
+import { type ChatLog, directChatId, type Entry, toHex } from "../log/mod.ts";
+import { encodeB64, FILES_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
+import type { SftpFile } from "../transport/mod.ts";
+import type { ChatRef } from "../views/mod.ts";
+import type { ChunkStore } from "./chunk_store.ts";
+import { fetchFile, type Holder } from "./file_fetch.ts";
+import { type FileRecord, FileRecords } from "./file_records.ts";
+import { readRange, saveFile, sftpFilesOf } from "./file_reads.ts";
+import { serveFiles } from "./file_serve.ts";
+import { makeThumbnail } from "./thumbnail.ts";
+import { type UploadPart, Uploads } from "./uploads.ts";
+import {
+  chunkCount,
+  FILE_ENTRY_TYPE,
+  type FileManifest,
+  manifestBody,
+  mediaTypeOf,
+  parseManifest,
+  sanitiseName,
+} from "./manifest.ts";
+import { admission, progressStep } from "./transfer_plan.ts";
+
+/** Size limits of files taken from contacts. */
+export interface FileLimits {
+  /** Largest file fetched (or sent). @default 2 GiB */
+  readonly maxFileSize: number;
+  /** Bytes of files one contact may have stored here. @default 8 GiB */
+  readonly quotaPerContact: number;
+}
+
+/** An interrupted fetch whose sender is still connected is tried again after this long. */
+export const RETRY_MS = 60_000;
+
+export const DEFAULT_FILE_LIMITS: FileLimits = {
+  maxFileSize: 2 * 1024 ** 3,
+  quotaPerContact: 8 * 1024 ** 3,
+};
+
+export interface FileServiceDeps {
+  readonly me: Uint8Array;
+  readonly signer: Signer;
+  readonly log: ChatLog;
+  readonly kv: Deno.Kv;
+  readonly chunks: ChunkStore;
+  readonly bus: EventBus;
+  readonly clock: Clock;
+  readonly limits: FileLimits;
+  /** A chat by name (direct chats only are served here). @throws {RojError} not_found */
+  chat(name: string): ChatRef;
+  byId(id: string): ChatRef | undefined;
+  /** The live session with `peer`, if any. */
+  session(peer: Uint8Array): RpcSession | undefined;
+  /** Our new entry in a direct chat: push it. */
+  pushDirect(chat: string, peer: Uint8Array): void;
+  /** An entry as a message, shown to followers. */
+  show(chat: ChatRef, e: import("../log/mod.ts").Entry): void;
+}
+
+export class FileService {
+  readonly #d: FileServiceDeps;
+  readonly records: FileRecords;
+  /** Fetches running, by entry hash. */
+  readonly #fetching = new Map<string, Promise<void>>();
+  /** Held chunk counts of files being fetched (for views). */
+  readonly #done = new Map<string, number>();
+  readonly #unsubscribe: () => void;
+  #uploads: Promise<Uploads> | undefined;
+  /** Fetches the person cancelled, until they stop. */
+  readonly #cancelled = new Set<string>();
+  /** Retries waiting, by entry hash. */
+  readonly #retries = new Map<string, TimerId>();
+
+  constructor(deps: FileServiceDeps) {
+    this.#d = deps;
+    this.records = new FileRecords(deps.kv);
+    this.#unsubscribe = deps.bus.subscribe((e) => {
+      if (e.type === "message" && e.message.type === FILE_ENTRY_TYPE && !e.message.mine) {
+        this.#arrived(e.message).catch((err) =>
+          deps.bus.say(`file entry in ${e.message.chat}: ${(err as Error).message}`)
+        );
+      }
+    });
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    for (const t of this.#retries.values()) this.#d.clock.clearTimeout(t);
+    this.#retries.clear();
+  }
+
+  /** Fetches `r` again in RETRY_MS, unless something else starts it first. */
+  #later(r: FileRecord, peer: Uint8Array): void {
+    if (this.#retries.has(r.hash)) return;
+    const t = this.#d.clock.setTimeout(() => {
+      this.#retries.delete(r.hash);
+      this.records.get(r.chat, r.hash).then((now) => {
+        if (now?.state === "fetching") this.#fetch(now, peer);
+      }).catch(() => {});
+    }, RETRY_MS);
+    this.#d.clock.unref(t);
+    this.#retries.set(r.hash, t);
+  }
+
+  #direct(name: string): ChatRef & { peer: NonNullable<ChatRef["peer"]> } {
+    const chat = this.#d.chat(name);
+    if (chat.kind !== "direct" || !chat.peer) {
+      throw new RojError("bad_input", "files go in a chat with a contact (groups: not yet)");
+    }
+    return chat as ChatRef & { peer: NonNullable<ChatRef["peer"]> };
+  }
+
+  #emit(r: FileRecord, op: FileEventOp, extra: Partial<FileEvent> = {}): void {
+    const chat = this.#d.byId(r.chat);
+    const total = chunkCount(r.manifest.size, r.manifest.chunk);
+    this.#d.bus.emit({
+      type: "file",
+      op,
+      chat: chat?.name ?? r.chat,
+      id: r.hash.slice(0, 12),
+      name: r.manifest.name,
+      size: r.manifest.size,
+      side: r.mine ? "send" : "receive",
+      done: total,
+      total,
+      ...extra,
+    } as NodeEvent);
+  }
+
+  /**
+   * Sends the file at `path` to a contact's chat: read into the store a chunk
+   * at a time (`progress` told the bytes read), then one signed entry.
+   * @throws {RojError} bad_input (not a file, over the limit), not_found
+   */
+  async send(
+    chatName: string,
+    path: string,
+    caption?: string,
+    progress?: (bytes: number) => void,
+    asName?: string,
+  ): Promise<FileView> {
+    const chat = this.#direct(chatName);
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(path);
+    } catch (err) {
+      throw new RojError("not_found", `cannot read ${JSON.stringify(path)}`, { cause: err });
+    }
+    if (!info.isFile) throw new RojError("bad_input", `${JSON.stringify(path)} is not a file`);
+    if (info.size > this.#d.limits.maxFileSize) {
+      throw new RojError(
+        "bad_input",
+        `the file is ${info.size} bytes, over the limit of ${this.#d.limits.maxFileSize} (--max-file-size)`,
+      );
+    }
+    const imported = await this.#d.chunks.importFile(path, progress);
+    const name = sanitiseName(asName ?? path);
+    const thumb = await makeThumbnail(path, mediaTypeOf(name), imported.size);
+    const m: FileManifest = {
+      v: 1,
+      name,
+      size: imported.size,
+      type: mediaTypeOf(name),
+      chunk: imported.chunk,
+      root: imported.root,
+      ...(caption ? { caption } : {}),
+      ...(thumb ? { thumb: encodeB64(thumb) } : {}),
+    };
+    const e = await this.#d.log.append(chat.id, this.#d.signer, FILE_ENTRY_TYPE, manifestBody(m));
+    const r: FileRecord = {
+      hash: toHex(e.hash),
+      chat: chat.id,
+      author: toHex(this.#d.me),
+      mine: true,
+      seq: e.seq,
+      ts: e.ts,
+      manifest: m,
+      state: "complete",
+    };
+    await this.records.add(r);
+    this.#d.pushDirect(chat.id, chat.peer.publicKey);
+    this.#d.show(chat, e);
+    return this.#view(r, chat.name);
+  }
+
+  /** A contact's file entry came: take it in (limits first), and fetch it if they are online. */
+  async #arrived(msg: MessageView): Promise<void> {
+    const chat = this.#d.chat(msg.chat);
+    if (chat.kind !== "direct" || !chat.peer) return; // groups: not yet (issue 15, item 4)
+    // The view's body is a sentence: the manifest is the entry's own body.
+    const [e] = await this.#d.log.entriesAfter(chat.id, chat.peer.publicKey, msg.seq - 1, 1);
+    if (!e || toHex(e.hash) !== msg.hash) return;
+    await this.#intake(chat.id, chat.name, chat.peer.publicKey, { ...msg, body: e.body });
+  }
+
+  /**
+   * File entries of the chat with `peer` that have no record (a crash came
+   * between storing an entry and recording it): recorded now, ours as held
+   * if the store has them. Reads each chain once, from a mark kept per chat.
+   */
+  async #scan(peer: Uint8Array): Promise<void> {
+    const chat = directChatId(this.#d.me, peer);
+    const name = this.#d.byId(chat)?.name ?? fingerprint(peer);
+    for (const author of [peer, this.#d.me]) {
+      const key = ["file-scan", chat, toHex(author)];
+      let after = (await this.#d.kv.get<number>(key)).value ?? 0;
+      for (;;) {
+        const batch = await this.#d.log.entriesAfter(chat, author, after, 1000);
+        if (batch.length === 0) break;
+        for (const e of batch) {
+          if (e.type !== FILE_ENTRY_TYPE) continue;
+          const hash = toHex(e.hash);
+          if (author === peer) {
+            await this.#intake(chat, name, peer, { hash, seq: e.seq, ts: e.ts, body: e.body });
+          } else if (!await this.records.get(chat, hash)) await this.#ownFound(chat, e, hash);
+        }
+        after = batch.at(-1)!.seq;
+        await this.#d.kv.set(key, after);
+      }
+    }
+  }
+
+  /** One of our file entries without a record: held if the store has its list. */
+  async #ownFound(chat: string, e: Entry, hash: string): Promise<void> {
+    let m: FileManifest;
+    try {
+      m = parseManifest(e.body);
+    } catch {
+      return;
+    }
+    const held = await this.#d.chunks.list(m.root);
+    await this.records.add({
+      hash,
+      chat,
+      author: toHex(this.#d.me),
+      mine: true,
+      seq: e.seq,
+      ts: e.ts,
+      manifest: m,
+      ...(held ? { state: "complete" } : { state: "failed", reason: "not in this node's store" }),
+    });
+  }
+
+  async #intake(
+    chatId: string,
+    chatName: string,
+    peer: Uint8Array,
+    msg: { hash: string; seq: number; ts: number; body: string },
+  ): Promise<void> {
+    const chat = { id: chatId, name: chatName, peer: { publicKey: peer } };
+    if (await this.records.get(chat.id, msg.hash)) return;
+    const base = {
+      hash: msg.hash,
+      chat: chat.id,
+      author: toHex(peer),
+      mine: false,
+      seq: msg.seq,
+      ts: msg.ts,
+    };
+    let m: FileManifest;
+    try {
+      m = parseManifest(msg.body);
+    } catch (err) {
+      const r: FileRecord = {
+        ...base,
+        manifest: {
+          v: 1,
+          name: "file",
+          size: 0,
+          type: "application/octet-stream",
+          chunk: 262144,
+          root: "0".repeat(64),
+        },
+        state: "failed",
+        reason: (err as Error).message,
+      };
+      if (await this.records.add(r)) this.#emit(r, "failed", { reason: r.reason! });
+      return;
+    }
+    const used = (await this.records.all(chat.id))
+      .filter((x) => !x.mine && (x.state === "complete" || x.state === "fetching"))
+      .reduce((n, x) => n + x.manifest.size, 0);
+    const refusal = admission(m.size, this.#d.limits, used);
+    const r: FileRecord = refusal
+      ? { ...base, manifest: m, state: "refused", reason: refusal }
+      : { ...base, manifest: m, state: "fetching" };
+    if (!await this.records.add(r)) return;
+    if (refusal) {
+      this.#emit(r, "refused", { reason: refusal, done: 0 });
+      this.#d.bus.say(`not fetching ${m.name} from ${chat.name}: ${refusal}`);
+      return;
+    }
+    this.#fetch(r, chat.peer.publicKey);
+  }
+
+  /** A session with `peer` came up: resume every unfinished file of theirs. */
+  async up(peer: Uint8Array): Promise<void> {
+    await this.#scan(peer);
+    const chat = directChatId(this.#d.me, peer);
+    for (const r of await this.records.all(chat)) {
+      if (r.state === "fetching" && !r.mine) this.#fetch(r, peer);
+    }
+  }
+
+  /** Serves our files' chunks to `peer` on its session. */
+  serve(rpc: RpcSession, peer: Uint8Array): void {
+    const chat = directChatId(this.#d.me, peer);
+    serveFiles(rpc, {
+      chunks: this.#d.chunks,
+      find: (root) => this.records.byRoot(chat, root),
+      served: (r, done, total) =>
+        this.#emit(r, done === total ? "complete" : "progress", { done, total }),
+    });
+  }
+
+  #fetch(r: FileRecord, peer: Uint8Array): void {
+    if (this.#fetching.has(r.hash)) return;
+    const rpc = this.#d.session(peer);
+    if (!rpc || !peerHas(rpc.peerHello, FILES_FEATURE)) return;
+    const run = this.#run(r, rpc, peer).catch((err) =>
+      this.#d.bus.say(`fetching ${r.manifest.name}: ${(err as Error).message}`)
+    ).finally(() => {
+      this.#fetching.delete(r.hash);
+      this.#done.delete(r.hash);
+    });
+    this.#fetching.set(r.hash, run);
+  }
+
+  async #run(r: FileRecord, holder: Holder & RpcSession, peer: Uint8Array): Promise<void> {
+    let told = -1;
+    const out = await fetchFile(r.manifest, this.#d.chunks, holder, {
+      progress: (p) => {
+        this.#done.set(r.hash, p.done);
+        const step = progressStep(told, p.done, p.total);
+        if (step === null) return;
+        told = step;
+        if (p.done < p.total) {
+          this.#emit(r, "progress", { done: p.done, total: p.total, fetched: p.fetched });
+        }
+      },
+      badChunk: (index) => this.#emit(r, "bad-chunk", { index, done: this.#done.get(r.hash) ?? 0 }),
+      cancelled: () => this.#cancelled.has(r.hash),
+    });
+    if (this.#cancelled.delete(r.hash)) return; // cancel() recorded it
+    const name = this.#d.byId(r.chat)?.name ?? r.chat;
+    if (out.kind === "complete") {
+      const done: FileRecord = {
+        hash: r.hash,
+        chat: r.chat,
+        author: r.author,
+        mine: r.mine,
+        seq: r.seq,
+        ts: r.ts,
+        manifest: r.manifest,
+        state: "complete",
+      };
+      await this.records.update(done);
+      this.#emit(done, "complete", { fetched: out.fetched });
+      this.#d.bus.say(`received ${r.manifest.name} from ${name} (${r.manifest.size} bytes)`);
+    } else if (out.kind === "failed") {
+      const failed: FileRecord = { ...r, state: "failed", reason: out.reason };
+      await this.records.update(failed);
+      this.#emit(failed, "failed", {
+        reason: out.reason,
+        done: this.#done.get(r.hash) ?? 0,
+        fetched: out.fetched,
+      });
+      this.#d.bus.say(`fetching ${r.manifest.name} from ${name} failed: ${out.reason}`);
+    } else {
+      const reason = `interrupted: ${diskFull(out.reason)}; resumes when ${name} is back`;
+      await this.records.update({ ...r, reason });
+      // The sender is still there but did not give it (no chunk, no answer): ask again later.
+      if (!holder.closed) this.#later(r, peer);
+      this.#emit(r, "interrupted", {
+        reason,
+        done: this.#done.get(r.hash) ?? 0,
+        fetched: out.fetched,
+      });
+    }
+  }
+
+  /** Asks again for a failed or unfinished file of a chat (from its sender, if online). */
+  async retry(chatName: string, id: string): Promise<FileView> {
+    const chat = this.#direct(chatName);
+    const r = await this.#find(chat, id);
+    if (r.state === "refused") throw new RojError("refused", `not fetched: ${r.reason}`);
+    if (r.mine && r.state === "failed" && await this.#d.chunks.list(r.manifest.root)) {
+      const { reason: _, ...rest } = r;
+      await this.records.update({ ...rest, state: "complete" }); // served again
+    }
+    if (r.state !== "complete" && !r.mine) {
+      // A cancelled fetch may still be winding down: let it end first.
+      if (this.#cancelled.has(r.hash)) await this.#fetching.get(r.hash);
+      const again: FileRecord = { ...r, state: "fetching" };
+      await this.records.update(again);
+      this.#fetch(again, chat.peer.publicKey);
+    }
+    return this.#view(await this.#find(chat, id), chat.name);
+  }
+
+  /**
+   * Cancels a file: one being fetched stops (`retry` resumes it from its
+   * chunks); one of ours is no longer served to the contact (`retry` serves
+   * it again). @throws {RojError} refused for a file already here in full
+   */
+  async cancel(chatName: string, id: string): Promise<FileView> {
+    const chat = this.#direct(chatName);
+    const r = await this.#find(chat, id);
+    if (!r.mine && r.state !== "fetching") {
+      throw new RojError("refused", `${r.manifest.name} is ${r.state}: nothing to cancel`);
+    }
+    const reason = r.mine ? "cancelled: no longer sent" : "cancelled here";
+    const failed: FileRecord = { ...r, state: "failed", reason };
+    await this.records.update(failed);
+    if (this.#fetching.has(r.hash)) this.#cancelled.add(r.hash);
+    const t = this.#retries.get(r.hash);
+    if (t !== undefined) (this.#d.clock.clearTimeout(t), this.#retries.delete(r.hash));
+    this.#emit(failed, "failed", { reason, done: this.#done.get(r.hash) ?? 0 });
+    return this.#view(failed, chat.name);
+  }
+
+  async #find(chat: ChatRef, id: string): Promise<FileRecord> {
+    if (!/^[0-9a-f]{6,64}$/.test(id)) {
+      throw new RojError("bad_input", "a file id is hex, as `roj files` shows it");
+    }
+    const hits = (await this.records.all(chat.id)).filter((r) => r.hash.startsWith(id));
+    if (hits.length === 0) throw new RojError("not_found", `no file ${id} in ${chat.name}`);
+    if (hits.length > 1) {
+      throw new RojError("bad_input", `${id} names more than one file; give more of it`);
+    }
+    return hits[0]!;
+  }
+
+  /** The files of a chat. */
+  async list(chatName: string): Promise<FileView[]> {
+    const chat = this.#direct(chatName);
+    const out: FileView[] = [];
+    for (const r of await this.records.all(chat.id)) out.push(await this.#view(r, chat.name));
+    return out;
+  }
+
+  async #view(r: FileRecord, chatName: string): Promise<FileView> {
+    const total = chunkCount(r.manifest.size, r.manifest.chunk);
+    let done = total;
+    if (r.state !== "complete") {
+      done = this.#done.get(r.hash) ?? 0;
+      if (!this.#done.has(r.hash)) {
+        const list = await this.#d.chunks.list(r.manifest.root);
+        if (list) done = (await this.#d.chunks.held(list)).filter(Boolean).length;
+      }
+    }
+    const from = r.mine ? "me" : (this.#d.byId(r.chat)?.name ?? fingerprint(hexBytes(r.author)));
+    return {
+      id: r.hash.slice(0, 12),
+      chat: chatName,
+      name: r.manifest.name,
+      size: r.manifest.size,
+      type: r.manifest.type,
+      from,
+      mine: r.mine,
+      ts: r.ts,
+      state: r.state,
+      done,
+      total,
+      ...(r.manifest.caption !== undefined ? { caption: r.manifest.caption } : {}),
+      ...(r.manifest.thumb !== undefined ? { thumb: true } : {}),
+      ...(r.reason !== undefined && r.state !== "complete" ? { reason: r.reason } : {}),
+      ...(this.#fetching.has(r.hash) ? { active: true } : {}),
+    };
+  }
+
+  /** The sender's thumbnail of a file, base64. @throws {RojError} not_found when it has none */
+  async thumb(chatName: string, id: string): Promise<{ b: string }> {
+    const r = await this.#find(this.#direct(chatName), id);
+    if (!r.manifest.thumb) throw new RojError("not_found", `${r.manifest.name} has no thumbnail`);
+    return { b: r.manifest.thumb };
+  }
+
+  /** One part of a file the admin uploads (uploads.ts); the last sends it. */
+  async upload(p: UploadPart): Promise<{ upload: string; received: number; file?: FileView }> {
+    this.#uploads ??= Uploads.open(
+      this.#d.chunks.dir,
+      this.#d.limits.maxFileSize,
+      (chat, path, name, caption) => this.send(chat, path, caption, undefined, name),
+    );
+    this.#direct(p.chat);
+    return await (await this.#uploads).part(p);
+  }
+
+  /**
+   * Up to `length` bytes of a complete file from `offset`, in base64.
+   * @throws {RojError} refused while incomplete; not_found
+   */
+  async readRange(chatName: string, id: string, offset: number, length: number) {
+    const r = await this.#find(this.#direct(chatName), id);
+    const { bytes, size } = await readRange(this.#d.chunks, r, offset, length);
+    return { b: encodeB64(bytes), size, name: r.manifest.name };
+  }
+
+  /**
+   * The complete files of our chat with `peer`, for its SFTP view
+   * (`/files/<chat>/<name>`), each read a range at a time from the chunks.
+   */
+  async sftpFiles(peer: Uint8Array, chatName: string): Promise<SftpFile[]> {
+    const records = await this.records.all(directChatId(this.#d.me, peer));
+    return await sftpFilesOf(this.#d.chunks, records, chatName);
+  }
+
+  /**
+   * Writes a complete file into `outDir` under its name (never over an
+   * existing file: "name (1).ext" and so on), a chunk at a time.
+   * @throws {RojError} refused while incomplete; not_found
+   */
+  async save(chatName: string, id: string, outDir: string) {
+    return await saveFile(this.#d.chunks, await this.#find(this.#direct(chatName), id), outDir);
+  }
+}
+
+export type FileEventOp = Extract<NodeEvent, { type: "file" }>["op"];
+type FileEvent = Extract<NodeEvent, { type: "file" }>;
+
+/** A failed write's words, or plainly that the disk is full (ENOSPC). */
+function diskFull(reason: string): string {
+  return /os error 28|ENOSPC|No space left/i.test(reason)
+    ? `no space left on this disk (${reason})`
+    : reason;
+}
+
+function hexBytes(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
+}
+
+/** Opens `<dir>/<name>` new, or "<stem> (n)<ext>" when taken. */
