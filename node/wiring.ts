@@ -24,7 +24,7 @@ import {
 } from "./contacts/mod.ts";
 import { Discovery, pairwise } from "./discovery/mod.ts";
 import { isRojError } from "./errors.ts";
-import { IdentityGuard, TWIN_WINDOW_MS } from "./identity_guard/mod.ts";
+import { IdentityGuard } from "./identity_guard/mod.ts";
 import { directChatId, toHex } from "./log/mod.ts";
 import { EventBus } from "./events.ts";
 import { ChunkStore, FileService } from "./files/mod.ts";
@@ -61,14 +61,9 @@ import {
   MailboxStore,
 } from "./mailbox/mod.ts";
 import { Network } from "./network.ts";
+import { hookSessions } from "./session_hooks.ts";
 import type { ResolvedOptions } from "./options.ts";
-import {
-  CARRY_FEATURE,
-  DIRECT_MAIL_FEATURE,
-  encodeB64,
-  MAILBOX_FEATURE,
-  peerHas,
-} from "./protocol/mod.ts";
+import { encodeB64 } from "./protocol/mod.ts";
 import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
 import { keys } from "./store/mod.ts";
@@ -483,56 +478,25 @@ export async function wire(
     dialVia: (peer, via) => relay.dialVia(peer, via),
     lookFor: (reason) => discovery.trigger(reason).catch(() => {}),
   });
-  // Every session with a contact serves all of these, registered before its first frame.
-  sessions.onServe((rpc, peer) => {
-    discovery.serve(rpc, peer);
-    (anchorMailbox ?? carryMailbox)?.serve(rpc, peer);
-    network.serve(rpc, peer);
-    relay.serve(rpc, peer);
-    intros?.serve(rpc, peer);
-    devices.serve(rpc, peer);
-    if (!o.passive) syncs.serve(rpc, peer);
-    // The peer holds a live session of our key from another node: told; refused, we wait before dialling again.
-    rpc.handle("identity.elsewhere", (p) => {
-      identity.elsewhere(b.contacts.get(peer)?.name ?? fingerprint(peer), p.kept);
-      if (!p.kept) sessions.holdOff(peer, clock.now() + TWIN_WINDOW_MS);
-      return {};
-    });
-    if (!o.passive) receipts.serve(rpc, peer);
-    if (!o.passive) files.serve(rpc, peer);
-  });
-  sessions.onUp((s) => {
-    if (!o.passive && !s.anchor) syncs.up(s, s.contact.name);
-    if (!o.passive) receipts.up(s);
-    if (!o.passive && !s.anchor) files.up(s.peer).catch(() => {});
-    addresses.noteSeenAs(s.rpc, s.peer);
-    discovery.onSession({ peer: s.peer, rpc: s.rpc, anchor: s.anchor }).catch(() => {});
-    if (s.anchor && !o.passive && peerHas(s.rpc.peerHello, MAILBOX_FEATURE)) {
-      mailbox.attach(s.peer, s.rpc, s.contact.name);
-      if (peerHas(s.rpc.peerHello, DIRECT_MAIL_FEATURE)) {
-        directMail.attach(s.peer, s.rpc, s.contact.name, "anchor");
-      }
-    }
-    if (!s.anchor && !o.passive && peerHas(s.rpc.peerHello, CARRY_FEATURE)) {
-      directMail.attach(s.peer, s.rpc, s.contact.name, "friend");
-    }
-    if (s.client && s.via === undefined) relay.noteClient(s.peer, s.client);
-    relay.onSession({
-      peer: s.peer,
-      rpc: s.rpc,
-      direction: s.direction,
-      anchor: s.anchor,
-      remote: s.remote,
-      path: s.path ?? "direct",
-      ...(s.via ? { via: s.via } : {}),
-    });
-  });
-  sessions.onUp((s) => intros?.onSession(s.peer));
-  sessions.onUp((s) => linking.onSession(s.rpc));
-  sessions.onDown((s) => {
-    discovery.trigger(`lost ${s.contact.name}`).catch(() => {});
-    // What they had not taken yet waits for them at an anchor we both use.
-    if (!s.anchor && !o.passive) directMail.written(s.peer);
+  hookSessions({
+    passive: o.passive,
+    clock,
+    contacts: b.contacts,
+    sessions,
+    discovery,
+    mailboxServer: anchorMailbox ?? carryMailbox,
+    network,
+    relay,
+    intros,
+    devices,
+    syncs,
+    identity,
+    receipts,
+    files,
+    addresses,
+    mailbox,
+    directMail,
+    linking,
   });
   const search = new SearchService({
     bus,

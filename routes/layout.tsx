@@ -91,7 +91,7 @@ export function Layout(props: LayoutProps) {
           {status?.identity?.redo && status.identity.redo.length > 0 && (
             <div class="notice" role="status" data-identity-redo>
               <p>Group changes this node made on the other copy, to do again by hand:</p>
-              <ul>{status.identity.redo.map((line) => <li>{line}</li>)}</ul>
+              <ul>{status.identity.redo.map((line, i) => <li key={i}>{line}</li>)}</ul>
             </div>
           )}
           {props.notice && <p class="notice" role="status">{props.notice}</p>}

@@ -80,7 +80,8 @@ export function messageView(
     ts: e.ts,
     lamport: e.lamport,
     type: e.type,
-    body: f ? f.text : body,
+    // A file shows as a sentence about it, never its manifest (folding keeps entries' raw text).
+    body: e.type === FILE_ENTRY_TYPE ? fileSentence(e.body) : f ? f.text : body,
     state: !mine
       ? "received"
       : chat.kind !== "notes" && e.seq <= (extras.readUpTo ?? 0)
