@@ -253,9 +253,11 @@ export class RpcSession {
     for (const [, p] of this.#pending) {
       this.#clock.clearTimeout(p.timer);
       p.reject(
-        new RojError("unreachable", `session closed: ${this.#closeReason ?? "closed"}`, {
-          retryable: true,
-        }),
+        new RojError(
+          "unreachable",
+          `session closed with ${p.method} unanswered: ${this.#closeReason ?? "closed"}`,
+          { retryable: true },
+        ),
       );
     }
     this.#pending.clear();

@@ -233,7 +233,12 @@ export class ChatSync {
         const batch = entries.slice(at, at + n);
         at += n;
         sent = batch[batch.length - 1]!.seq;
-        inflight.push(this.#push(batch));
+        const pushed = this.#push(batch);
+        // Awaited in turn below; when an earlier one fails and ends the pass, the
+        // failures of those still in flight (a closed session fails them all) must
+        // not escape as unhandled rejections, which would stop the process.
+        pushed.catch(() => {});
+        inflight.push(pushed);
         if (inflight.length >= WINDOW) await inflight.shift();
       }
       if (stop && at === entries.length) break;

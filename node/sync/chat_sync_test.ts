@@ -247,3 +247,35 @@ Deno.test("sync: an honest entry that follows entries still on their way is take
   assert.equal(lines.length, 1, "the first refusal was logged");
   p.close();
 });
+
+Deno.test("sync: a session that closes with several pushes in flight fails the pass, and nothing escapes unhandled", async () => {
+  const alice = await createSigner(await generateKeyPair("alice"));
+  await using ta = await tempStore();
+  await using tb = await tempStore();
+  const logA = new ChatLog(ta.store);
+  const logB = new ChatLog(tb.store);
+  // Bodies large enough that the pass cuts many pushes, several in flight at once.
+  await logA.appendMany(
+    CHAT,
+    alice,
+    Array.from({ length: 40 }, () => ({ type: "msg", body: "x".repeat(60_000) })),
+  );
+  const [pa, pb] = memoryPipePair();
+  const rpcA = new RpcSession(pa, { hello: { features: ["sync1"], name: "a" } });
+  const rpcB = new RpcSession(pb, { hello: { features: ["sync1"], name: "b" } });
+  const syncB = new ChatSync(logB, rpcB, CHAT, {});
+  rpcB.handle("sync.heads", () => syncB.answerHeads());
+  let pushes = 0;
+  // The peer takes two pushes without answering, then goes (a kill -9 of the receiver).
+  rpcB.handle("sync.push", () => {
+    if (++pushes === 2) queueMicrotask(() => rpcB.close("gone"));
+    return new Promise(() => {});
+  });
+  await Promise.all([rpcA.ready, rpcB.ready]);
+  const syncA = new ChatSync(logA, rpcA, CHAT, {});
+  await assert.rejects(syncA.start(), (e) => e instanceof Error);
+  assert.ok(pushes >= 2, `pushes in flight: ${pushes}`);
+  // Every in-flight push failed with the session; none may reach the process unhandled.
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+  rpcA.close("done");
+});
