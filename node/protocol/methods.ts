@@ -260,7 +260,10 @@ export const schemas = {
    * answer is the certificate (the OpenSSH blob) and the person's name.
    */
   "device.link": {
-    params: z.object({ proof: hex(64), name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/) }),
+    params: z.object({
+      proof: hex(64),
+      name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/),
+    }),
     result: z.object({
       certificate: b64(5464),
       person: z.string().min(1).max(40),
