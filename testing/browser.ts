@@ -41,6 +41,20 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
   });
 }
 
+/**
+ * A page of its own context (1000×800 unless told, actions waiting at most
+ * 10 s), recording script and console errors into `problems`.
+ */
+export async function adminPage(
+  browser: Browser,
+  problems: string[],
+  viewport = { width: 1000, height: 800 },
+): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  context.setDefaultTimeout(10_000);
+  return await watchedPage(context, problems);
+}
+
 /** A page that records script errors and console errors into `problems`. */
 export async function watchedPage(
   context: BrowserContext,

@@ -1,6 +1,6 @@
 /** For tests and benches of files (node/files): big random files, a pair of `roj run` processes, their memory. */
 import { initProfile } from "../node/home/mod.ts";
-import { type NodeProcess, spawnNode } from "./processes.ts";
+import { addByInvite, type NodeProcess, spawnNode } from "./processes.ts";
 import { freePort } from "./cli_run.ts";
 
 const MiB = 1024 * 1024;
@@ -57,12 +57,7 @@ export async function processPair(
     throw err;
   }
   try {
-    const ca = await a.control();
-    const invite = await ca.call("invite", {});
-    await ca.close();
-    const cb = await b.control();
-    await cb.call("add", { invite: invite.text });
-    await cb.close();
+    await addByInvite(a, b);
     await a.waitForEvent("session", (e) => e.state === "up" && e.peer === "bob");
   } catch (err) {
     await a.stop();

@@ -247,6 +247,12 @@ export async function callNode(p: NodeProcess, method: string, params: unknown):
   }
 }
 
+/** `b` adds `a` from a fresh invite of `a`'s (so `b` dials `a`), through their control sockets. */
+export async function addByInvite(a: NodeProcess, b: NodeProcess): Promise<void> {
+  const invite = await callNode(a, "invite", {}) as { text: string };
+  await callNode(b, "add", { invite: invite.text });
+}
+
 /** What a node process's `peers` says of the contact `name`. */
 export async function peerOf(p: NodeProcess, name: string): Promise<PeerView | undefined> {
   return (await callNode(p, "peers", {}) as PeerView[]).find((x) => x.name === name);

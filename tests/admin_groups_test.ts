@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { Browser } from "playwright-core";
 import { befriend, startTestNode, until } from "../testing/nodes.ts";
 import { startAdmin } from "../routes/mod.ts";
-import { HAVE_CHROMIUM, launchChromium, screenshot, watchProblems } from "../testing/browser.ts";
+import { adminPage, HAVE_CHROMIUM, launchChromium, screenshot } from "../testing/browser.ts";
 
 Deno.test({
   name: "admin in a browser: create a group, add, promote and remove a member",
@@ -22,10 +22,7 @@ Deno.test({
   const problems: string[] = [];
   try {
     browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
-    context.setDefaultTimeout(10_000);
-    const page = await context.newPage();
-    watchProblems(page, problems);
+    const page = await adminPage(browser, problems);
     const shot = (name: string) => screenshot(page, name);
 
     await page.goto(admin.url);

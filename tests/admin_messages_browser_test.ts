@@ -10,7 +10,13 @@
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { befriend, startTestNode } from "../testing/nodes.ts";
-import { HAVE_CHROMIUM, launchChromium, screenshot, watchedPage } from "../testing/browser.ts";
+import {
+  adminPage,
+  HAVE_CHROMIUM,
+  launchChromium,
+  screenshot,
+  watchedPage,
+} from "../testing/browser.ts";
 import { type AdminServer, startAdmin } from "../routes/mod.ts";
 
 async function live(page: Page): Promise<void> {
@@ -136,9 +142,7 @@ Deno.test({
   const problems: string[] = [];
   try {
     browser = await launchChromium();
-    const ctx = await browser.newContext({ viewport: { width: 1000, height: 800 } });
-    ctx.setDefaultTimeout(10_000);
-    const page = await watchedPage(ctx, problems);
+    const page = await adminPage(browser, problems);
     await page.goto(admin.url);
     await page.goto(new URL("/identity", admin.origin).href);
     await page.getByRole("link", { name: "Read receipts" }).click();

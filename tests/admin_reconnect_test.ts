@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { Browser } from "playwright-core";
 import { befriend, startTestNode, until } from "../testing/nodes.ts";
-import { HAVE_CHROMIUM, launchChromium, screenshot, watchedPage } from "../testing/browser.ts";
+import { adminPage, HAVE_CHROMIUM, launchChromium, screenshot } from "../testing/browser.ts";
 import { startAdmin } from "../routes/mod.ts";
 
 Deno.test({
@@ -25,9 +25,7 @@ Deno.test({
   let bob2: Awaited<ReturnType<typeof startTestNode>> | undefined;
   try {
     browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
-    context.setDefaultTimeout(10_000);
-    const page = await watchedPage(context, problems);
+    const page = await adminPage(browser, problems);
     await page.goto(admin.url);
     await page.goto(new URL("/contacts", admin.origin).href);
     assert.equal(await page.locator("[data-nobody-reachable]").count(), 0, "bob is online");

@@ -11,17 +11,7 @@ import { controlSocketPath, serveControl } from "../node/control/mod.ts";
 import type { ChatView, PeerView } from "../node/api/mod.ts";
 import { runCli } from "../cli/cli.ts";
 import { NOBODY_REACHABLE } from "../cli/format.ts";
-
-async function cli(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    out: (t) => (stdout += t),
-    err: (t) => (stderr += t),
-    onInterrupt: () => () => {},
-  });
-  return { code, stdout, stderr };
-}
+import { cliRun as cli } from "../testing/cli_run.ts";
 
 Deno.test("the CLI tells the truth: delivered, read marks, empty messages, peers, nobody reachable", async () => {
   await using alice = await startTestNode("alice", { host: "127.0.0.1" });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { initProfile } from "../node/home/mod.ts";
 import { RojNode } from "../node/mod.ts";
-import { spawnNode } from "../testing/processes.ts";
+import { addByInvite, spawnNode } from "../testing/processes.ts";
 import { seededRandom, tempDir, testSeed } from "../testing/temp.ts";
 
 const N = 5000;
@@ -73,12 +73,7 @@ for (const victim of ["receiver", "sender"] as const) {
     let a = await spawnNode(aDir, aAddr, "alice");
     let b = await spawnNode(bDir, bAddr, "bob");
     try {
-      const ca = await a.control();
-      const invite = await ca.call("invite", {});
-      await ca.close();
-      const cb = await b.control();
-      await cb.call("add", { invite: invite.text });
-      await cb.close();
+      await addByInvite(a, b);
       await b.stop();
 
       // Alice writes 5,000 messages while bob is away (straight into her store, with her node stopped).

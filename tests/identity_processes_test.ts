@@ -10,7 +10,7 @@ import { cp } from "node:fs/promises";
 import { initProfile } from "../node/home/mod.ts";
 import { RojNode } from "../node/mod.ts";
 import { cliRun, freePort } from "../testing/cli_run.ts";
-import { spawnNode } from "../testing/processes.ts";
+import { addByInvite, spawnNode } from "../testing/processes.ts";
 import { tempDir } from "../testing/temp.ts";
 
 Deno.test("roj run twice on a copied data folder: told on both, refused on the second, resolved", async () => {
@@ -24,12 +24,7 @@ Deno.test("roj run twice on a copied data folder: told on both, refused on the s
   const b = await spawnNode(bDir, listen("127.0.0.3"), "bob");
   let a2: Awaited<ReturnType<typeof spawnNode>> | undefined;
   try {
-    const ca = await a.control();
-    const invite = await ca.call("invite", {});
-    await ca.close();
-    const cb = await b.control();
-    await cb.call("add", { invite: invite.text });
-    await cb.close();
+    await addByInvite(a, b);
     assert.equal((await cliRun(["send", "--data", aDir, "bob", "a1-1"])).code, 0);
     await b.waitForEvent("message", (e) => e.message.body === "a1-1", { timeoutMs: 20_000 });
 

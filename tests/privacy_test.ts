@@ -3,26 +3,13 @@
  * not a friend's other friends, not the anchor that holds the sealed copies.
  */
 import assert from "node:assert/strict";
-import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import { befriend, joinAnchor, startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import { pairwise } from "../node/discovery/mod.ts";
 import { toHex } from "../node/log/mod.ts";
 import { decodeB64, encodeB64, RpcSession } from "../node/protocol/mod.ts";
 import { dialSsh } from "../node/transport/mod.ts";
 import { isRojError } from "../node/errors.ts";
 import { generateKeyPair } from "../node/identity/mod.ts";
-
-async function join(member: TestNode, anchor: TestNode): Promise<void> {
-  const invite = await anchor.node.call("invite", {});
-  await member.node.call("add", { invite: invite.text });
-  await until(
-    async () =>
-      (await member.node.call("peers", {})).some((p) =>
-        p.kind === "anchor" && p.state === "connected"
-      ),
-    5000,
-    "anchor joined",
-  );
-}
 
 /** A raw protocol session as `as` to `to`, capturing every byte received. */
 async function rawSession(as: TestNode, to: TestNode, received: Uint8Array[]) {
@@ -77,9 +64,9 @@ Deno.test("privacy: strangers, friends of friends and the anchor learn no addres
   await using bob = await startTestNode("bob", { host: "127.3.0.3" });
   await using mallory = await startTestNode("mallory", { host: "127.3.0.4" });
   try {
-    await join(alice, anchor);
-    await join(bob, anchor);
-    await join(mallory, anchor);
+    await joinAnchor(alice, anchor);
+    await joinAnchor(bob, anchor);
+    await joinAnchor(mallory, anchor);
     await befriend(alice, bob);
     await befriend(bob, mallory); // mallory is bob's friend, not alice's
 

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import {
   befriend,
+  joinAnchor,
   startTestNode,
   type TestNode,
   type TestNodeOptions,
@@ -21,19 +22,6 @@ import { keys } from "../node/store/mod.ts";
 import { initProfile } from "../node/home/mod.ts";
 import { fingerprint } from "../node/identity/mod.ts";
 import { RojNode } from "../node/node.ts";
-
-async function join(member: TestNode, anchor: TestNode): Promise<void> {
-  const invite = await anchor.node.call("invite", {});
-  await member.node.call("add", { invite: invite.text });
-  await until(
-    async () =>
-      (await member.node.call("peers", {})).some((p) =>
-        p.kind === "anchor" && p.state === "connected"
-      ),
-    5000,
-    "anchor joined",
-  );
-}
 
 const peerOf = async (n: TestNode, name: string): Promise<PeerView | undefined> =>
   (await n.node.call("peers", {})).find((p) => p.name === name);
@@ -76,8 +64,8 @@ async function unreachablePair(
   const a0 = await startTestNode("alice", { host: `${host}.2` });
   const b0 = await startTestNode("bob", { host: `${host}.3` });
   await befriend(a0, b0);
-  await join(a0, hive);
-  await join(b0, hive);
+  await joinAnchor(a0, hive);
+  await joinAnchor(b0, hive);
   await a0.stop();
   await b0.stop();
   const timing = options.timing ?? { recheckMs: 60_000, upgradeMs: 60_000 };
@@ -175,7 +163,7 @@ Deno.test("relay: refusals carry a reason (target does not accept, not connected
   await using stranger = await startTestNode("stranger", { host: "127.21.1.4" });
   await befriend(tester, friend);
   await befriend(quiet, tester);
-  for (const n of [tester, friend, stranger]) await join(n, hive);
+  for (const n of [tester, friend, stranger]) await joinAnchor(n, hive);
   await until(
     async () => (await peerOf(friend, "hive"))?.state === "connected",
     5000,

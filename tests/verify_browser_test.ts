@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import type { Browser } from "playwright-core";
 import { befriend, startTestNode } from "../testing/nodes.ts";
-import { HAVE_CHROMIUM, launchChromium, screenshot, watchProblems } from "../testing/browser.ts";
+import { adminPage, HAVE_CHROMIUM, launchChromium, screenshot } from "../testing/browser.ts";
 import { startAdmin } from "../routes/mod.ts";
 
 Deno.test({
@@ -24,10 +24,7 @@ Deno.test({
   const problems: string[] = [];
   try {
     browser = await launchChromium();
-    const ctx = await browser.newContext({ viewport: { width: 1000, height: 800 } });
-    ctx.setDefaultTimeout(10_000);
-    const page = await ctx.newPage();
-    watchProblems(page, problems);
+    const page = await adminPage(browser, problems);
     const shot = (name: string) => screenshot(page, name);
 
     await page.goto(admin.url);
