@@ -20,7 +20,8 @@ import {
   parsePublicKeyBlob,
   publicKeyBlob,
   type Signer,
-  signSshsig,
+  signPacked,
+  unpackSigned,
   verifySshsig,
 } from "../identity/mod.ts";
 import { WireReader, WireWriter } from "../wire/mod.ts";
@@ -51,8 +52,7 @@ export async function createInviteText(
   w.u32(addrs.length);
   for (const a of addrs) w.string(a);
   const payload = w.u64(invite.expires).string(invite.nonce).bytes();
-  const sig = await signSshsig(signer, NAMESPACES.invite, payload);
-  return PREFIX + base64urlnopad.encode(new WireWriter().string(payload).string(sig).bytes());
+  return PREFIX + base64urlnopad.encode(await signPacked(signer, NAMESPACES.invite, payload));
 }
 
 /**
@@ -68,10 +68,7 @@ export async function parseInvite(text: string, now: number): Promise<Invite> {
   let sig: Uint8Array;
   let invite: Invite;
   try {
-    const outer = new WireReader(base64urlnopad.decode(t.slice(PREFIX.length)), "invite");
-    payload = outer.string();
-    sig = outer.string();
-    outer.end();
+    ({ payload, sig } = unpackSigned(base64urlnopad.decode(t.slice(PREFIX.length)), "invite"));
     const r = new WireReader(payload, "invite");
     if (r.text() !== MAGIC) throw new Error("magic");
     const publicKey = parsePublicKeyBlob(r.string()).slice();

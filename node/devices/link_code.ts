@@ -28,7 +28,8 @@ import {
   parsePublicKeyBlob,
   publicKeyBlob,
   type Signer,
-  signSshsig,
+  signPacked,
+  unpackSigned,
   verifySshsig,
 } from "../identity/mod.ts";
 import { WireReader, WireWriter } from "../wire/mod.ts";
@@ -81,9 +82,8 @@ export async function createLinkCode(
     .u32(code.addresses.length);
   for (const a of code.addresses) w.string(a);
   const payload = w.u64(code.expires).string(code.secret).bytes();
-  const sig = await signSshsig(device, NAMESPACES.device, payload);
   return DEVICE_LINK_TEXT_PREFIX +
-    base64urlnopad.encode(new WireWriter().string(payload).string(sig).bytes());
+    base64urlnopad.encode(await signPacked(device, NAMESPACES.device, payload));
 }
 
 /**
@@ -104,13 +104,10 @@ export async function parseLinkCode(text: string, now: number): Promise<LinkCode
   let sig: Uint8Array;
   let code: LinkCode;
   try {
-    const outer = new WireReader(
+    ({ payload, sig } = unpackSigned(
       base64urlnopad.decode(t.slice(DEVICE_LINK_TEXT_PREFIX.length)),
       "link code",
-    );
-    payload = outer.string();
-    sig = outer.string();
-    outer.end();
+    ));
     const r = new WireReader(payload, "link code");
     if (r.text() !== DEVICE_LINK_MAGIC) throw new Error("magic");
     const person = parsePublicKeyBlob(r.string());

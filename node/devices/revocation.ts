@@ -23,7 +23,8 @@ import {
   parsePublicKeyBlob,
   publicKeyBlob,
   type Signer,
-  signSshsig,
+  signPacked,
+  unpackSigned,
   verifySshsig,
 } from "../identity/mod.ts";
 import { bytesEqual, WireReader, WireWriter } from "../wire/mod.ts";
@@ -73,8 +74,7 @@ export async function signRevocation(
     .u64(r.from)
     .string(r.reason)
     .bytes();
-  const sig = await signSshsig(person, NAMESPACES.device, payload);
-  return new WireWriter().string(payload).string(sig).bytes();
+  return await signPacked(person, NAMESPACES.device, payload);
 }
 
 /**
@@ -93,10 +93,7 @@ export async function parseRevocation(
   let rev: DeviceRevocation;
   try {
     if (bytes.length > MAX_REVOCATION_BYTES) throw new Error("too large");
-    const outer = new WireReader(bytes, "revocation");
-    payload = outer.string();
-    sig = outer.string();
-    outer.end();
+    ({ payload, sig } = unpackSigned(bytes, "revocation"));
     const r = new WireReader(payload, "revocation");
     if (r.text() !== DEVICE_REVOCATION_MAGIC) throw new Error("magic");
     const person = parsePublicKeyBlob(r.string());

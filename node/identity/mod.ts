@@ -54,10 +54,12 @@ export {
   dearmorSshsig,
   type ParsedSshsig,
   parseSshsig,
+  signPacked,
   signSshsig,
   type SshsigCheck,
   sshsigCheck,
   type SshsigHash,
+  unpackSigned,
   verifySshsig,
   type VerifySshsigOptions,
 } from "./sshsig.ts";

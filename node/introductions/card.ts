@@ -24,7 +24,8 @@ import {
   parsePublicKeyBlob,
   publicKeyBlob,
   type Signer,
-  signSshsig,
+  signPacked,
+  unpackSigned,
   verifySshsig,
 } from "../identity/mod.ts";
 import { WireReader, WireWriter } from "../wire/mod.ts";
@@ -52,8 +53,7 @@ export async function signCard(
   const payload = new WireWriter().string(CARD_MAGIC).string(publicKeyBlob(signer.publicKey))
     .string(publicKeyBlob(card.person)).string(card.name).u64(card.expires).string(card.id)
     .bytes();
-  const sig = await signSshsig(signer, NAMESPACES.intro, payload);
-  return new WireWriter().string(payload).string(sig).bytes();
+  return await signPacked(signer, NAMESPACES.intro, payload);
 }
 
 /**
@@ -66,10 +66,7 @@ export async function openCard(bytes: Uint8Array, now: number): Promise<Card> {
   let card: Card;
   try {
     if (bytes.length > MAX_CARD_BYTES) throw new Error("too large");
-    const outer = new WireReader(bytes, "card");
-    payload = outer.string();
-    sig = outer.string();
-    outer.end();
+    ({ payload, sig } = unpackSigned(bytes, "card"));
     const r = new WireReader(payload, "card");
     if (r.text() !== CARD_MAGIC) throw new Error("magic");
     const introducer = parsePublicKeyBlob(r.string()).slice();
