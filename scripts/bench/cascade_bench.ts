@@ -10,6 +10,7 @@
  */
 import process from "node:process";
 import { startHive } from "../../testing/hive.ts";
+import type { WanOptions } from "../../testing/wan_delay.ts";
 import { openProfile } from "../../node/home/mod.ts";
 import { encodeB64, RpcSession } from "../../node/protocol/mod.ts";
 import { dialSsh } from "../../node/transport/mod.ts";
@@ -20,7 +21,7 @@ const LOOKUP_RECORDS = 1000;
 const LOOKUP_BATCH = 16;
 const LOOKUP_REQUESTS = 400;
 
-interface MoveRun {
+export interface MoveRun {
   ms: number;
   startMs: number;
   learntPerPerson: number;
@@ -48,11 +49,12 @@ function cpuMs(): number {
  * reconnection; then `singles` moves of one person alone (the cascade's
  * latency when the process is not saturated).
  */
-async function moves(
+export async function moves(
   n: number,
   runs: number,
   tmpDir?: string,
   singles = 0,
+  wan?: WanOptions,
 ): Promise<{ all: MoveRun[]; one: number[] }> {
   const base = 20 + (n % 50);
   const hive = await startHive({
@@ -62,6 +64,7 @@ async function moves(
     degree: 8,
     hostBase: `127.${base}`,
     ...(tmpDir ? { tmpDir } : {}),
+    ...(wan ? { wan } : {}),
   });
   const out: MoveRun[] = [];
   const one: number[] = [];
@@ -103,7 +106,7 @@ async function moves(
   return { all: out, one };
 }
 
-function moveRows(label: string, runs: MoveRun[], note = ""): Row[] {
+export function moveRows(label: string, runs: MoveRun[], note = ""): Row[] {
   const m = (f: (r: MoveRun) => number) => median(runs.map(f));
   const of = runs.length === 1 ? "1 run" : `median of ${runs.length}`;
   return [
