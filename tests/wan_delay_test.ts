@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { startWanDelay } from "../testing/wan_delay.ts";
 
-async function echoServer(host: string) {
+function echoServer(host: string): Deno.Listener {
   const listener = Deno.listen({ hostname: host, port: 0 });
   (async () => {
     for await (const c of listener) {
@@ -36,7 +36,7 @@ async function readExactly(c: Deno.Conn, n: number): Promise<Uint8Array> {
 }
 
 Deno.test("a round trip through a WAN door takes twice its delay, and bytes keep their order", async () => {
-  const echo = await echoServer("127.0.0.61");
+  const echo = echoServer("127.0.0.61");
   await using wan = await startWanDelay({ oneWayMs: 30, jitterMs: 10, seed: 3 });
   const door = await wan.open("127.0.0.62", 0);
   door.target("127.0.0.61", (echo.addr as Deno.NetAddr).port);
