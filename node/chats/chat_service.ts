@@ -113,12 +113,31 @@ export class ChatService {
 
   /** How a group member (hex) is shown here. */
   memberName(g: Group): (hex: string) => string {
-    return memberNamer(g, this.#d.me, this.#d.myName, (key) => this.#d.contacts.get(key)?.name);
+    return memberNamer(
+      g,
+      this.#d.me,
+      this.#d.myName,
+      (key) => this.#d.contacts.get(key)?.name,
+      (name) => this.#d.contacts.byName(name) !== undefined,
+    );
   }
 
   /** One entry as a message; `anchored`: how far an anchor holds ours for the peer. */
   view(chat: ChatRef, e: Entry, delivered: number, body?: string, anchored = 0): MessageView {
-    return messageView(this.#viewer, chat, e, delivered, body, anchored);
+    return messageView(this.#viewerOf(chat), chat, e, delivered, body, anchored);
+  }
+
+  /** In a group, authors who are not contacts go by the name memberName gives them. */
+  #viewerOf(chat: ChatRef): Viewer {
+    const g = chat.kind === "group" ? this.#d.groups.get(chat.id) : undefined;
+    if (!g) return this.#viewer;
+    const name = this.memberName(g);
+    return {
+      ...this.#viewer,
+      contactName: (key) =>
+        this.#viewer.contactName(key) ??
+          (g.membership.ever.has(toHex(key)) ? name(toHex(key)) : undefined),
+    };
   }
 
   /**
@@ -175,13 +194,14 @@ export class ChatService {
       ? await this.#d.anchored.get(chat.id, chat.peer.publicKey)
       : 0;
     const byHash = new Map(folded.result.shown.map((f) => [f.item.hash, f]));
+    const viewer = this.#viewerOf(chat);
     const out: MessageView[] = [];
     for (const f of folded.result.shown) {
       if (only && !only.has(f.item.hash)) continue;
       const e = folded.entries.get(f.item.hash)!;
       const target = f.replyTo !== null ? byHash.get(f.replyTo) : undefined;
       out.push(
-        messageView(this.#viewer, chat, e, d, f.text, anchored, {
+        messageView(viewer, chat, e, d, f.text, anchored, {
           folded: f,
           ...(target ? { target } : {}),
           readUpTo,

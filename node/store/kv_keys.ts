@@ -122,4 +122,7 @@ export const keys = {
   chatPrefsAll: () => ["chat-prefs"] as const,
   /** This node's admin settings (node/prefs): { notifyPreview }. */
   settings: () => ["meta", "settings"] as const,
+  /** A group this node is out of, deleted from the person's list (node/groups/hidden_groups.ts): true. */
+  hiddenGroup: (id: string) => ["group-hidden", id] as const,
+  hiddenGroups: () => ["group-hidden"] as const,
 } as const;
