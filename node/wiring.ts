@@ -330,6 +330,8 @@ export async function wire(
     groupWritten: (id) => groupService.reconcile(id),
     readDirect: (peer, seq) => receipts.read(peer, seq).catch(() => {}),
     readUpTo: (chat, peer) => receipts.readUpTo(chat, peer),
+    readGroup: (id, heads) => receipts.readGroup(id, heads).catch(() => {}),
+    groupReadUpTo: (id) => receipts.groupReadUpTo(id),
   };
   const files = new FileService({
     me,

@@ -69,6 +69,9 @@ export interface ChatOutlets {
   readDirect?(peer: Uint8Array, seq: number): Promise<void>;
   /** The highest own seq the contact of direct chat `chat` has read, as receipts shown here say. */
   readUpTo?(chat: string, peer: Uint8Array): number;
+  /** The person read group `id` up to these seqs (author hex → seq), and the same back. */
+  readGroup?(id: string, heads: ReadonlyMap<string, number>): Promise<void>;
+  groupReadUpTo?(id: string): number;
 }
 
 export class ChatService {
@@ -188,6 +191,8 @@ export class ChatService {
     const d = delivered ?? await this.delivered(chat);
     const readUpTo = chat.kind === "direct" && chat.peer
       ? this.#outlets.readUpTo?.(chat.id, chat.peer.publicKey) ?? 0
+      : chat.kind === "group"
+      ? this.#outlets.groupReadUpTo?.(chat.id) ?? 0
       : 0;
     // 1:1 mail: how far an anchor holds our entries for the peer ("at-anchor").
     const anchored = chat.kind !== "group" && chat.peer
@@ -388,6 +393,9 @@ export class ChatService {
         const head = (await this.#d.log.heads(chat.id)).get(toHex(chat.peer.publicKey));
         // Awaited until the receipt is on the session, so what the person does next comes after it.
         if (head) await this.#outlets.readDirect(chat.peer.publicKey, head.seq);
+      } else if (chat.kind === "group" && this.#outlets.readGroup) {
+        const heads = await this.#d.log.heads(chat.id);
+        await this.#outlets.readGroup(chat.id, new Map([...heads].map(([a, h]) => [a, h.seq])));
       }
     }
     return views;
