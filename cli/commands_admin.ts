@@ -33,13 +33,13 @@ export function addAdminCommands(program: Command, io: CliIo): void {
     .option("--json", "print as JSON: url (null when no node runs), rotated")
     .action(async (opts: AdminOpts) => {
       const dir = resolveDataDir(opts.data);
-      await Deno.stat(dir).catch((err) => {
-        if (err instanceof Deno.errors.NotFound) throw noNodeError(dir, err);
-        throw err;
-      });
-      const token = opts.rotate ? await rotateAdminToken(dir) : null;
       const client = await tryControl(dir);
       await client?.close();
+      // Never a token file in a folder that is not a node's.
+      if (!client && !(await Deno.stat(`${dir}/roj.kv`).then(() => true, () => false))) {
+        throw noNodeError(dir);
+      }
+      const token = opts.rotate ? await rotateAdminToken(dir) : null;
       if (!client) {
         if (!token) throw noNodeError(dir);
         if (opts.json) io.out(jsonLine({ url: null, rotated: true }) + "\n");

@@ -93,6 +93,13 @@ Deno.test("admin sign-in survives a restart; roj admin prints the URL; --rotate 
   }
 });
 
+Deno.test("roj admin --rotate in a folder that holds no node writes nothing", async () => {
+  await using tmp = await tempDir("roj-admin-token-");
+  const r = await cliRun(["admin", "--data", tmp.path, "--rotate"]);
+  assert.equal(r.code, 3, r.stderr);
+  await assert.rejects(() => Deno.stat(adminTokenPath(tmp.path)), Deno.errors.NotFound);
+});
+
 Deno.test("a token file others could read is made private; a broken one is refused", async () => {
   await using tmp = await tempDir("roj-admin-token-");
   const dir = tmp.path;

@@ -286,33 +286,22 @@ export function groupPages(ctx: AdminContext): Hono {
     });
   }
 
-  app.post("/chats/:name/forget", async (c) => {
-    const me = await status();
-    const name = c.req.param("name");
-    const form = await readForm(c, forms.leave);
-    if (!form.ok) return members(c, me, name, { error: form.error, code: 400 });
-    try {
-      await callNode(ctx.api, "group.forget", { group: name });
-    } catch (err) {
-      const { status, body } = apiError(err, ctx.log, "group.forget");
-      return members(c, me, name, { error: body.error.message, code: status });
-    }
-    return c.redirect("/chats", 303);
-  });
-
-  app.post("/chats/:name/leave", async (c) => {
-    const me = await status();
-    const name = c.req.param("name");
-    const form = await readForm(c, forms.leave);
-    if (!form.ok) return members(c, me, name, { error: form.error, code: 400 });
-    try {
-      await callNode(ctx.api, "group.leave", { group: name });
-    } catch (err) {
-      const { status, body } = apiError(err, ctx.log, "group.leave");
-      return members(c, me, name, { error: body.error.message, code: status });
-    }
-    return c.redirect(`/chats/${seg(name)}/members`, 303);
-  });
+  // Leaving shows the members page again; deleting from the list (once out) goes to the chats.
+  for (const op of ["leave", "forget"] as const) {
+    app.post(`/chats/:name/${op}`, async (c) => {
+      const me = await status();
+      const name = c.req.param("name");
+      const form = await readForm(c, forms.leave);
+      if (!form.ok) return members(c, me, name, { error: form.error, code: 400 });
+      try {
+        await callNode(ctx.api, `group.${op}`, { group: name });
+      } catch (err) {
+        const { status, body } = apiError(err, ctx.log, `group.${op}`);
+        return members(c, me, name, { error: body.error.message, code: status });
+      }
+      return c.redirect(op === "leave" ? `/chats/${seg(name)}/members` : "/chats", 303);
+    });
+  }
 
   return app;
 }
