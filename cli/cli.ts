@@ -29,7 +29,7 @@ import {
   serveControl,
 } from "../node/mod.ts";
 import { formatEndpoint, parseEndpoint } from "../node/mod.ts";
-import { type AdminServer, isLoopback, startAdmin } from "../routes/mod.ts";
+import { type AdminServer, isLoopback, startAdmin, writeAdminOrigin } from "../routes/mod.ts";
 import { askPassphrase } from "./passphrase.ts";
 import { appendEvents } from "./events_file.ts";
 import { entryLine, messageLine } from "./format.ts";
@@ -43,6 +43,7 @@ import { addDeviceCommands, joinDevice } from "./commands_devices.ts";
 import { addSearchCommands } from "./commands_search.ts";
 import { addMessageCommands } from "./commands_messages.ts";
 import { addFileCommands, parseSize } from "./commands_files.ts";
+import { addAdminCommands } from "./commands_admin.ts";
 import { type CliIo, stdio } from "./io.ts";
 import { agentOptions, dataOption, parsePositive } from "./options.ts";
 import { parseDuration } from "./duration.ts";
@@ -305,6 +306,7 @@ export function buildCli(io: CliIo = stdio): Command {
   addSearchCommands(program, io);
   addMessageCommands(program, io);
   addFileCommands(program, io);
+  addAdminCommands(program, io);
 
   program.command("export")
     .description(
@@ -493,6 +495,7 @@ export function buildCli(io: CliIo = stdio): Command {
           throw err;
         }
         let admin: AdminServer | null = null;
+        if (!web) await writeAdminOrigin(dir, null); // a crashed run's says nothing now
         // Before the node dials anyone: a taken admin port stops here.
         if (web) {
           const serveAdmin = (port: number) =>
@@ -500,6 +503,7 @@ export function buildCli(io: CliIo = stdio): Command {
               api: node,
               host: web.host,
               port,
+              dataDir: dir,
               allowRemote: opts.webAllowRemote ?? false,
               log: logErr,
             });

@@ -4,7 +4,7 @@
  * Each subcommand talks to the running node over its control socket.
  */
 import type { Command } from "commander";
-import { type GroupView, jsonLine, type MemberView } from "../node/mod.ts";
+import { type GroupStateView, type GroupView, jsonLine, type MemberView } from "../node/mod.ts";
 import { escapeControl, table } from "./format.ts";
 import type { CliIo } from "./io.ts";
 import { dataOption } from "./options.ts";
@@ -33,10 +33,20 @@ function groupText(g: GroupView): string {
   }\n${memberLines(g.members).join("\n")}\n`;
 }
 
+/** "you were removed from climbers by alice; …", for a group this node is out of. */
+export function goneLine(s: GroupStateView): string {
+  const what = s.departed === "removed"
+    ? `you were removed from ${escapeControl(s.name)}${s.by ? ` by ${escapeControl(s.by)}` : ""}`
+    : `you left ${escapeControl(s.name)}`;
+  return s.hidden
+    ? `${what} (deleted from your list)`
+    : `${what}; \`roj group forget ${escapeControl(s.name)}\` deletes it from your list`;
+}
+
 /** Adds `roj group` and its subcommands to `program`. */
 export function addGroupCommands(program: Command, io: CliIo): void {
   const group = program.command("group")
-    .summary("group chats: create, add, remove, promote, members, leave")
+    .summary("group chats: create, add, remove, promote, members, leave, forget")
     .description(
       "group chats: every member's messages reach every member, through any member online." +
         " Send and read with `roj send <group> <text>` and `roj read <group>`",
@@ -100,6 +110,9 @@ export function addGroupCommands(program: Command, io: CliIo): void {
       withControl(opts, async (client) => {
         const members = await client.call("group.members", { group: name });
         io.out(opts.json ? json(members) : memberLines(members).join("\n") + "\n");
+        if (!opts.json && !members.some((m) => m.me)) {
+          io.err(`${goneLine(await client.call("group.state", { group: name }))}\n`);
+        }
       })
     );
 
@@ -112,6 +125,21 @@ export function addGroupCommands(program: Command, io: CliIo): void {
       withControl(opts, async (client) => {
         const r = await client.call("group.leave", { group: name });
         io.out(opts.json ? json(r) : `left ${escapeControl(r.left)}\n`);
+      })
+    );
+
+  group.command("forget")
+    .description(
+      "delete a group you were removed from (or left) from your list; its history stays" +
+        " readable with `roj read <group>`, and being added again brings it back",
+    )
+    .argument("<group>", "the group's name")
+    .addOption(dataOption())
+    .option("--json", "print the result as JSON")
+    .action((name: string, opts: JsonOpts) =>
+      withControl(opts, async (client) => {
+        const r = await client.call("group.forget", { group: name });
+        io.out(opts.json ? json(r) : `deleted ${escapeControl(r.forgot)} from your list\n`);
       })
     );
 }

@@ -24,6 +24,8 @@ export interface ConversationProps {
   /** What was typed, when the server refused it. */
   draft?: string;
   error?: string;
+  /** Out of the group (removed, or left): why, said by the page; no composer. */
+  closed?: string;
 }
 
 const keyOf = (m: MessageView) => `${m.authorFingerprint}/${m.seq}`;
@@ -189,6 +191,7 @@ export function Conversation(props: ConversationProps) {
       </p>
       <form
         class="composer"
+        hidden={props.closed !== undefined}
         method="post"
         action={`/chats/${encodeURIComponent(chat)}/send`}
         onSubmit={(e) => {

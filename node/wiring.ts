@@ -28,7 +28,7 @@ import { IdentityGuard } from "./identity_guard/mod.ts";
 import { directChatId, toHex } from "./log/mod.ts";
 import { EventBus } from "./events.ts";
 import { ChunkStore, FileService } from "./files/mod.ts";
-import type { GroupBook } from "./groups/mod.ts";
+import { type GroupBook, HiddenGroups } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
 import type { Profile } from "./home/mod.ts";
 import { discoveryHost, type NodeParts, relayHost } from "./hosts/mod.ts";
@@ -135,7 +135,8 @@ export async function wire(
   const anchored = new DeliveryMarks(profile.store.kv, { clock, key: keys.anchored });
   // A device's chats are its person's: direct chat ids are the person's key's with each contact's.
   const person = device?.person ?? me;
-  const directory = new ChatDirectory(person, b.contacts, b.groups);
+  const hidden = await HiddenGroups.open(profile.store); // groups deleted from the list
+  const directory = new ChatDirectory(person, b.contacts, b.groups, hidden);
   const chats = new ChatService({
     me,
     myName: profile.name,
@@ -329,6 +330,8 @@ export async function wire(
     groupWritten: (id) => groupService.reconcile(id),
     readDirect: (peer, seq) => receipts.read(peer, seq).catch(() => {}),
     readUpTo: (chat, peer) => receipts.readUpTo(chat, peer),
+    readGroup: (id, heads) => receipts.readGroup(id, heads).catch(() => {}),
+    groupReadUpTo: (id) => receipts.groupReadUpTo(id),
   };
   const files = new FileService({
     me,

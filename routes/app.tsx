@@ -43,6 +43,9 @@ export interface AppParts {
   log: (line: string) => void;
 }
 
+const WRONG_TOKEN =
+  "That token is not right: `roj admin` prints the current sign-in URL (a rotated token stops the old one).";
+
 export function buildApp(parts: AppParts): Hono {
   const { api, guard, assets, streams, log } = parts;
   const ctx: AdminContext = { api, log };
@@ -84,7 +87,7 @@ export function buildApp(parts: AppParts): Hono {
     const token = c.req.query("token");
     if (token !== undefined) {
       if (!guard.tokenMatches(token)) {
-        return signIn("That token is not right; it changes each time the node starts.")(c);
+        return signIn(WRONG_TOKEN)(c);
       }
       c.header("Set-Cookie", guard.cookie());
       return c.redirect("/", 303);
@@ -97,7 +100,7 @@ export function buildApp(parts: AppParts): Hono {
     const form = await readForm(c, forms.login);
     if (!form.ok) return signIn(form.error)(c);
     if (!guard.tokenMatches(form.data.token)) {
-      return signIn("That token is not right; it changes each time the node starts.")(c);
+      return signIn(WRONG_TOKEN)(c);
     }
     c.header("Set-Cookie", guard.cookie());
     return c.redirect("/", 303);

@@ -3,7 +3,7 @@
  * stream for one node on a loopback address.
  *
  * Routes (all behind the Host check; all but /static/ and signing in behind the session):
- *   GET  /?token=…              trade the printed token for a session cookie
+ *   GET  /?token=…              trade the token (kept in the data folder: admin_token.ts) for a cookie
  *   POST /login                 the same from the "paste your token" page
  *   GET  /chats, /chats/:name   chat list; one conversation (POST …/send without JS)
  *   GET  /contacts              contacts; POST /contacts/{rename,remove,block,invite,preview,add}
@@ -24,9 +24,24 @@ import { EventStreams } from "./api.ts";
 import { buildApp } from "./app.tsx";
 import { loadAssets } from "./assets.ts";
 import { Guard, hostPort, isLoopback, isWildcard, randomSecret } from "./security.ts";
+import {
+  fileToken,
+  fixedToken,
+  loadAdminToken,
+  TOKEN_PATTERN,
+  type TokenSource,
+  writeAdminOrigin,
+} from "./admin_token.ts";
 
 export { isLoopback, MAX_BODY } from "./security.ts";
 export { bundleIslands } from "./assets.ts";
+export {
+  adminTokenPath,
+  loadAdminToken,
+  readAdminOrigin,
+  rotateAdminToken,
+  writeAdminOrigin,
+} from "./admin_token.ts";
 
 export interface AdminOptions {
   /** The node to serve. */
@@ -37,6 +52,11 @@ export interface AdminOptions {
   port?: number;
   /** The sign-in token (base64url, 16–256 characters). @default 32 random bytes */
   token?: string;
+  /**
+   * Keep the token in this data folder (`admin-token`, 0600) so that sign-ins outlive a
+   * restart, and say where the admin listens (`admin-origin`) for `roj admin`. Overrides `token`.
+   */
+  dataDir?: string;
   /** Allow a host other machines can reach (plain HTTP: only on a network you trust). @default false */
   allowRemote?: boolean;
   /** Receives warnings and internal errors, one line each. @default ignore */
@@ -56,18 +76,19 @@ interface ResolvedOptions {
   api: NodeApi;
   host: string;
   port: number;
-  token: string;
+  tokens: TokenSource;
+  dataDir: string | null;
   log: (line: string) => void;
 }
 
-function resolveOptions(options: AdminOptions): ResolvedOptions {
+async function resolveOptions(options: AdminOptions): Promise<ResolvedOptions> {
   const host = (options.host ?? "127.0.0.1").replace(/^\[|\]$/g, "");
   const port = options.port ?? 7080;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`admin port must be 0-65535, got ${port}`);
   }
   const token = options.token ?? randomSecret();
-  if (!/^[A-Za-z0-9_-]{16,256}$/.test(token)) {
+  if (!TOKEN_PATTERN.test(token)) {
     throw new RangeError("admin token must be 16-256 characters of A-Z a-z 0-9 _ -");
   }
   const log = options.log ?? (() => {});
@@ -86,7 +107,13 @@ function resolveOptions(options: AdminOptions): ResolvedOptions {
       } over plain HTTP; anyone on the network who sees the token can use it`,
     );
   }
-  return { api: options.api, host, port, token, log };
+  let tokens = fixedToken(token);
+  if (options.dataDir !== undefined) {
+    const kept = await loadAdminToken(options.dataDir);
+    if (kept.tightened) log(`admin: made ${options.dataDir}/admin-token private (mode 0600)`);
+    tokens = fileToken(options.dataDir, kept.token, log);
+  }
+  return { api: options.api, host, port, tokens, dataDir: options.dataDir ?? null, log };
 }
 
 /**
@@ -102,7 +129,7 @@ function resolveOptions(options: AdminOptions): ResolvedOptions {
  * ```
  */
 export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
-  const o = resolveOptions(options);
+  const o = await resolveOptions(options);
   const assets = await loadAssets(o.log);
   const streams = new EventStreams();
   let handler: (req: Request) => Response | Promise<Response> = () =>
@@ -131,7 +158,7 @@ export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
     throw err;
   }
   const port = server.addr.port;
-  const guard = new Guard({ host: o.host, port, token: o.token });
+  const guard = new Guard({ host: o.host, port, token: o.tokens });
   const app = buildApp({ api: o.api, guard, assets, streams, log: o.log });
   handler = (req) => {
     assets.warm();
@@ -140,14 +167,25 @@ export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
 
   const shown = isWildcard(o.host) ? (o.host.includes(":") ? "::1" : "127.0.0.1") : o.host;
   const origin = `http://${hostPort(shown, port)}`;
+  if (o.dataDir !== null) {
+    try {
+      await writeAdminOrigin(o.dataDir, origin);
+    } catch (err) {
+      await server.shutdown();
+      throw err;
+    }
+  }
   let closed: Promise<void> | undefined;
   return {
-    url: `${origin}/?token=${o.token}`,
+    get url() {
+      return `${origin}/?token=${guard.token}`;
+    },
     origin,
     close() {
       closed ??= (async () => {
         streams.closeAll();
         await server.shutdown();
+        if (o.dataDir !== null) await writeAdminOrigin(o.dataDir, null).catch(() => {});
       })();
       return closed;
     },

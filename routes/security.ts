@@ -1,12 +1,14 @@
 /**
- * What keeps the admin to its owner: the bound address, a token printed once
- * per start and traded for an HttpOnly SameSite=Strict cookie, a Host check
+ * What keeps the admin to its owner: the bound address, a token (kept in the
+ * data folder until rotated: admin_token.ts) traded for an HttpOnly
+ * SameSite=Strict cookie derived from it, a Host check
  * against DNS rebinding, an Origin check on every state-changing request,
  * strict response headers (CSP without inline scripts) and a body size limit.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { ipKindOf, parseIp } from "../node/mod.ts";
+import { fixedToken, sessionOf, type TokenSource } from "./admin_token.ts";
 
 /** The largest request body accepted, in bytes (a message is at most 16,000 characters). */
 export const MAX_BODY = 256 * 1024;
@@ -70,20 +72,18 @@ function isIpLiteral(host: string): boolean {
 
 /** The admin's secrets and which Host headers name it. */
 export class Guard {
-  /** What the person types or opens: printed once per start. */
-  readonly token: string;
-  /** What the cookie holds after the token is traded in. */
-  readonly session: string;
   /** Cookies ignore ports, so two admins on one address each need their own name. */
   readonly cookieName: string;
+  readonly #tokens: TokenSource;
   readonly #hosts: Set<string>;
   readonly #anyIp: boolean;
   readonly #port: number;
+  #sessionFor = "";
+  #session = "";
 
-  constructor(options: { host: string; port: number; token: string; session?: string }) {
+  constructor(options: { host: string; port: number; token: string | TokenSource }) {
     const { host, port } = options;
-    this.token = options.token;
-    this.session = options.session ?? randomSecret();
+    this.#tokens = typeof options.token === "string" ? fixedToken(options.token) : options.token;
     this.cookieName = `roj_admin_${port}`;
     this.#port = port;
     const names = [hostPort(host, port), `localhost:${port}`];
@@ -93,6 +93,21 @@ export class Guard {
     // Listening everywhere: any address of this machine may be typed, but never a DNS name,
     // which is what a rebinding attack needs.
     this.#anyIp = isWildcard(host);
+  }
+
+  /** What the person types or opens (the file's, when kept in the data folder). */
+  get token(): string {
+    return this.#tokens.current();
+  }
+
+  /** What the cookie holds after the token is traded in: derived, so a rotation ends it. */
+  get session(): string {
+    const token = this.token;
+    if (token !== this.#sessionFor) {
+      this.#session = sessionOf(token);
+      this.#sessionFor = token;
+    }
+    return this.#session;
   }
 
   /** Whether a Host header names this admin (and not a DNS name pointing here). */
@@ -128,7 +143,7 @@ export class Guard {
     return t.length > 0 && sameSecret(t, this.token);
   }
 
-  /** The Set-Cookie value for a signed-in browser. */
+  /** The Set-Cookie value for a signed-in browser (for the browser session: a bookmark outlives it). */
   cookie(): string {
     return `${this.cookieName}=${this.session}; Path=/; HttpOnly; SameSite=Strict`;
   }
@@ -200,7 +215,7 @@ export function requireSession(
       return;
     }
     if (c.req.path.startsWith("/api/")) {
-      return refuse(c, 401, "sign in first: open the admin URL that `roj run` printed");
+      return refuse(c, 401, "sign in first: open the admin URL that `roj admin` prints");
     }
     return await signIn(c);
   };

@@ -59,7 +59,17 @@ Deno.test({
       "bob is an admin on his node too",
     );
 
-    await page.getByRole("button", { name: "Remove bob" }).click();
+    // Removing asks first: cancelling keeps bob, confirming removes him.
+    await page.getByRole("link", { name: "Remove bob…" }).click();
+    await page.getByRole("heading", { name: "Remove bob from climbers?" }).waitFor();
+    await shot("group-remove-confirm");
+    await page.getByRole("link", { name: "Cancel" }).click();
+    await page.locator('[data-member="bob"]').waitFor();
+    assert.ok(
+      (await a.node.call("group.members", { group: "climbers" })).some((m) => m.name === "bob"),
+    );
+    await page.getByRole("link", { name: "Remove bob…" }).click();
+    await page.getByRole("button", { name: "Yes, remove bob" }).click();
     await page.getByText(/^Removed bob\./).waitFor();
     assert.equal(await page.locator('[data-member="bob"]').count(), 0);
     await until(

@@ -258,7 +258,7 @@ Deno.test("group: a contact cannot push a group that does not make us a member",
     // Held in a scratch log (the answer says stored, as to any member)...
     for (const { id, entries } of spam.slice(0, 4)) {
       assert.deepEqual(await rpc.request("sync.heads", { chat: id }), { heads: [] });
-      assert.equal((await push(id, entries)).stored, 2);
+      assert.equal((await push(id, entries)).stored, entries.length);
     }
     // ...at most four at once per session...
     await assert.rejects(

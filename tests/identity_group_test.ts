@@ -177,8 +177,8 @@ Deno.test("a copied data folder in a group whose member predates own-chain: told
     assert.ok(second.type === "identity" && second.op === "conflict");
     assert.equal(second.conflict.source, "own-push");
     // Its push shows no fork point (only entries above our head): our whole chain there goes
-    // aside, the group's founding too, and comes back from bob.
-    assert.equal((await a2.call("identity.resolve", {})).setAside, 4);
+    // aside, the group's founding too, and comes back from bob: create, hello, add, a-0, a2-1.
+    assert.equal((await a2.call("identity.resolve", {})).setAside, 5);
     await waitFor((e) => e.type === "identity" && e.op === "rebased");
     await sees(bob, "climbers", "a2-1", "the copy's message at bob");
     await a2.call("send", { chat: "climbers", text: "a2-2" });

@@ -20,6 +20,7 @@ import type { ChatPrefsView, SearchIndexEvent } from "./search_api.ts";
 import { MAX_TEXT, messageMethodParams, sendParams } from "./message_api.ts";
 import type { MessageAnnotations, MessageEvent, MessageResults } from "./message_api.ts";
 import { type FileEvent, fileMethodParams, type FileResults } from "./files_api.ts";
+import { groupStateParams, type GroupStateResults } from "./group_state_api.ts";
 
 export { MAX_TEXT };
 /** Longest invite text accepted. */
@@ -89,6 +90,7 @@ export const methodParams = {
   /** Streams NodeEvents until the caller goes away. */
   follow: z.object({ chat: chatName.optional() }).strict(),
   ...identityParams,
+  ...groupStateParams,
 } as const;
 
 export type Method = keyof typeof methodParams;
@@ -511,7 +513,8 @@ export interface Results
     SearchResults,
     MessageResults,
     DevicesResults,
-    FileResults {
+    FileResults,
+    GroupStateResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;

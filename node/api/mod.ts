@@ -12,3 +12,4 @@ export * from "./search_api.ts";
 export { arrangeChats } from "./chat_order.ts";
 export type * from "./message_api.ts";
 export * from "./files_api.ts";
+export * from "./group_state_api.ts";

@@ -5,7 +5,7 @@
  */
 import { RojError } from "../errors.ts";
 import type { Contact, ContactBook } from "../contacts/mod.ts";
-import { type Group, type GroupBook, isGroupChatId } from "../groups/mod.ts";
+import { type Group, type GroupBook, type HiddenGroups, isGroupChatId } from "../groups/mod.ts";
 import { directChatId, notesChatId } from "../log/mod.ts";
 import type { ChatRef } from "../views/mod.ts";
 
@@ -13,11 +13,14 @@ export class ChatDirectory {
   readonly #me: Uint8Array;
   readonly #contacts: ContactBook;
   readonly #groups: GroupBook;
+  /** Groups deleted from the list (none when not given). */
+  readonly hidden: HiddenGroups | undefined;
 
-  constructor(me: Uint8Array, contacts: ContactBook, groups: GroupBook) {
+  constructor(me: Uint8Array, contacts: ContactBook, groups: GroupBook, hidden?: HiddenGroups) {
     this.#me = me;
     this.#contacts = contacts;
     this.#groups = groups;
+    this.hidden = hidden;
   }
 
   /** Finds a chat by the name a person types. @throws {RojError} not_found */
@@ -50,12 +53,12 @@ export class ChatDirectory {
     return undefined;
   }
 
-  /** Every chat a person sees: notes, each unblocked contact's, each group. */
+  /** Every chat a person sees: notes, each unblocked contact's, each group not deleted from the list. */
   all(): ChatRef[] {
     return [
       this.notes(),
       ...this.#contacts.all().filter((c) => !c.blocked).map((c) => this.direct(c)),
-      ...this.#groups.all().map(groupRef),
+      ...this.#groups.all().filter((g) => !this.hidden?.has(g.id)).map(groupRef),
     ];
   }
 

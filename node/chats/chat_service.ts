@@ -69,6 +69,9 @@ export interface ChatOutlets {
   readDirect?(peer: Uint8Array, seq: number): Promise<void>;
   /** The highest own seq the contact of direct chat `chat` has read, as receipts shown here say. */
   readUpTo?(chat: string, peer: Uint8Array): number;
+  /** The person read group `id` up to these seqs (author hex → seq), and the same back. */
+  readGroup?(id: string, heads: ReadonlyMap<string, number>): Promise<void>;
+  groupReadUpTo?(id: string): number;
 }
 
 export class ChatService {
@@ -113,12 +116,31 @@ export class ChatService {
 
   /** How a group member (hex) is shown here. */
   memberName(g: Group): (hex: string) => string {
-    return memberNamer(g, this.#d.me, this.#d.myName, (key) => this.#d.contacts.get(key)?.name);
+    return memberNamer(
+      g,
+      this.#d.me,
+      this.#d.myName,
+      (key) => this.#d.contacts.get(key)?.name,
+      (name) => this.#d.contacts.byName(name) !== undefined,
+    );
   }
 
   /** One entry as a message; `anchored`: how far an anchor holds ours for the peer. */
   view(chat: ChatRef, e: Entry, delivered: number, body?: string, anchored = 0): MessageView {
-    return messageView(this.#viewer, chat, e, delivered, body, anchored);
+    return messageView(this.#viewerOf(chat), chat, e, delivered, body, anchored);
+  }
+
+  /** In a group, authors who are not contacts go by the name memberName gives them. */
+  #viewerOf(chat: ChatRef): Viewer {
+    const g = chat.kind === "group" ? this.#d.groups.get(chat.id) : undefined;
+    if (!g) return this.#viewer;
+    const name = this.memberName(g);
+    return {
+      ...this.#viewer,
+      contactName: (key) =>
+        this.#viewer.contactName(key) ??
+          (g.membership.ever.has(toHex(key)) ? name(toHex(key)) : undefined),
+    };
   }
 
   /**
@@ -169,19 +191,22 @@ export class ChatService {
     const d = delivered ?? await this.delivered(chat);
     const readUpTo = chat.kind === "direct" && chat.peer
       ? this.#outlets.readUpTo?.(chat.id, chat.peer.publicKey) ?? 0
+      : chat.kind === "group"
+      ? this.#outlets.groupReadUpTo?.(chat.id) ?? 0
       : 0;
     // 1:1 mail: how far an anchor holds our entries for the peer ("at-anchor").
     const anchored = chat.kind !== "group" && chat.peer
       ? await this.#d.anchored.get(chat.id, chat.peer.publicKey)
       : 0;
     const byHash = new Map(folded.result.shown.map((f) => [f.item.hash, f]));
+    const viewer = this.#viewerOf(chat);
     const out: MessageView[] = [];
     for (const f of folded.result.shown) {
       if (only && !only.has(f.item.hash)) continue;
       const e = folded.entries.get(f.item.hash)!;
       const target = f.replyTo !== null ? byHash.get(f.replyTo) : undefined;
       out.push(
-        messageView(this.#viewer, chat, e, d, f.text, anchored, {
+        messageView(viewer, chat, e, d, f.text, anchored, {
           folded: f,
           ...(target ? { target } : {}),
           readUpTo,
@@ -368,6 +393,9 @@ export class ChatService {
         const head = (await this.#d.log.heads(chat.id)).get(toHex(chat.peer.publicKey));
         // Awaited until the receipt is on the session, so what the person does next comes after it.
         if (head) await this.#outlets.readDirect(chat.peer.publicKey, head.seq);
+      } else if (chat.kind === "group" && this.#outlets.readGroup) {
+        const heads = await this.#d.log.heads(chat.id);
+        await this.#outlets.readGroup(chat.id, new Map([...heads].map(([a, h]) => [a, h.seq])));
       }
     }
     return views;

@@ -4,11 +4,19 @@
  * and adopting a group that names us a member, offered by a peer or pointed
  * out through an anchor's mailbox.
  */
-import type { GroupView } from "../api/mod.ts";
+import type { GroupStateView, GroupView } from "../api/mod.ts";
 import type { Clock, TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
-import { type Group, type GroupBook, isGroupOp, JoinCandidate, MAX_GROUPS } from "../groups/mod.ts";
+import {
+  type Group,
+  GROUP_OPS,
+  type GroupBook,
+  isGroupOp,
+  JoinCandidate,
+  MAX_GROUPS,
+  SELF_NAME_RE,
+} from "../groups/mod.ts";
 import { fingerprint, type Signer, type VerifierPool } from "../identity/mod.ts";
 import { type ChatLog, type Entry, type RawEntry, toHex } from "../log/mod.ts";
 import type { GroupMailbox } from "../mailbox/mod.ts";
@@ -61,6 +69,7 @@ export class GroupService {
   async create(name: string): Promise<GroupView> {
     const g = await this.#d.groups.create(this.#d.signer, name, this.#d.directory.takenNames());
     this.#d.bus.say(`created group ${g.name} (${g.id})`);
+    await this.#hello(g.id);
     return this.view(g);
   }
 
@@ -89,6 +98,37 @@ export class GroupService {
     const g = this.#d.directory.group(group);
     await this.#changed(g.id, [await this.#d.groups.leave(this.#d.signer, g.id)]);
     return { left: g.name };
+  }
+
+  /** Whether this node is still in `group`; if not, how it left and whether it is deleted from the list. */
+  async state(group: string): Promise<GroupStateView> {
+    const g = this.#d.directory.group(group);
+    const me = toHex(this.#d.me);
+    const gone = await this.#d.groups.departure(g.id, me);
+    return {
+      name: g.name,
+      id: g.id,
+      member: g.membership.members.has(me),
+      departed: gone?.op === "remove" ? "removed" : gone ? "left" : null,
+      by: gone?.op === "remove" ? this.#d.chats.memberName(g)(toHex(gone.entry.author)) : null,
+      at: gone?.entry.ts ?? null,
+      hidden: this.#d.directory.hidden?.has(g.id) ?? false,
+    };
+  }
+
+  /**
+   * Deletes a group this node is out of from the list (its history stays, readable by name).
+   * @throws {RojError} refused while a member
+   */
+  async forget(group: string): Promise<{ forgot: string }> {
+    const g = this.#d.directory.group(group);
+    if (g.membership.members.has(toHex(this.#d.me))) {
+      throw new RojError("refused", `you are a member of ${g.name}: leave it first`);
+    }
+    if (!this.#d.directory.hidden) throw new RojError("internal", "no list of deleted groups");
+    await this.#d.directory.hidden.hide(g.id);
+    this.#d.bus.say(`deleted group ${g.name} from the list`);
+    return { forgot: g.name };
   }
 
   /**
@@ -184,11 +224,34 @@ export class GroupService {
     const g = this.#d.groups.get(id)
       ? (await this.#d.groups.refresh(id), this.#d.groups.get(id)!)
       : await this.#d.groups.register(id, name ?? "group", this.#d.directory.takenNames());
+    await this.#d.directory.hidden?.show(id); // added again: back on the list
     const by = how.via === "offer" ? `offered by ${how.from}` : `through ${how.from}`;
     this.#d.bus.say(`joined group ${g.name} (${id}), ${by}`);
     this.#d.bus.emit({ type: "group", op: "joined", group: g.name, id, ...how });
     await this.#d.chats.show(groupRef(g), await this.#d.log.read(id, { last: 50 }));
     this.reconcile(id);
+    await this.#hello(id);
+  }
+
+  /**
+   * Tells the other members the name this node's person gives themself (a
+   * group.hello), once a member and whenever it is not the one on record, so
+   * that members who do not have them as a contact see a name, not a fingerprint.
+   */
+  async #hello(id: string): Promise<void> {
+    const g = this.#d.groups.get(id);
+    const me = toHex(this.#d.me);
+    if (!g?.membership.members.has(me)) return;
+    const name = this.#d.chats.memberName(g)(me);
+    if (g.membership.selfNames.get(me) === name || !SELF_NAME_RE.test(name)) return;
+    const e = await this.#d.log.append(
+      id,
+      this.#d.signer,
+      GROUP_OPS.hello,
+      JSON.stringify({ name }),
+    );
+    await this.#d.groups.refresh(id);
+    await this.#changed(id, [e]);
   }
 
   /**

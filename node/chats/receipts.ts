@@ -1,5 +1,5 @@
 /**
- * Read receipts (direct chats) and typing notices (direct chats and groups):
+ * Read receipts (direct chats; groups in group_receipts.ts) and typing notices (direct chats and groups):
  * session frames, never entries in a log, never sent through an anchor or a
  * mailbox.
  *
@@ -27,6 +27,7 @@ import { peerHas, RECEIPTS_FEATURE, type RpcSession, TYPING_FEATURE } from "../p
 import type { PeerSession } from "../peers/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import type { ChatDirectory } from "./chat_directory.ts";
+import { GroupReceipts } from "./group_receipts.ts";
 
 /** Least time between two typing notices this node sends in one chat, in ms. */
 export const TYPING_SEND_MS = 3000;
@@ -56,6 +57,8 @@ export class Receipts {
   readonly #typingSent = new Map<string, number>();
   /** peer hex/chat id → when we last took a typing notice from them there. */
   readonly #typingTaken = new Map<string, number>();
+  /** The same in groups (group_receipts.ts). */
+  #group!: GroupReceipts;
 
   private constructor(deps: ReceiptsDeps) {
     this.#d = deps;
@@ -64,6 +67,7 @@ export class Receipts {
   /** Loads the settings and the receipts held. */
   static async open(deps: ReceiptsDeps): Promise<Receipts> {
     const r = new Receipts(deps);
+    r.#group = await GroupReceipts.open({ ...deps, on: (peer) => r.on(peer) });
     const kv = deps.store.kv;
     r.#on = (await kv.get<boolean>(keys.receiptsOn())).value !== false;
     for await (const e of kv.list<boolean>({ prefix: ["receipts-off"] })) {
@@ -109,7 +113,9 @@ export class Receipts {
     // What was off and is on again: tell the contacts how far we read.
     if (on) {
       for (const c of this.#d.contacts.all()) {
-        if (contact === undefined || c.name === contact) await this.#sendRead(c.publicKey);
+        if (contact !== undefined && c.name !== contact) continue;
+        await this.#sendRead(c.publicKey);
+        await this.#group.up(c.publicKey);
       }
     }
     return this.view();
@@ -130,9 +136,20 @@ export class Receipts {
     await this.#sendRead(peer);
   }
 
-  /** A session came up: send our newest receipt for the direct chat. */
+  /** A session came up: send our newest receipt for the direct chat, and each group's. */
   up(s: PeerSession & { readonly anchor: boolean }): void {
     if (!s.anchor) this.#sendRead(s.peer).catch(() => {});
+    if (!s.anchor) this.#group.up(s.peer).catch(() => {});
+  }
+
+  /** The person read group `id` up to these seqs (author hex → seq): tell its members. */
+  readGroup(id: string, heads: ReadonlyMap<string, number>): Promise<void> {
+    return this.#group.read(id, heads);
+  }
+
+  /** The highest own seq in group `id` a member read, as receipts shown here say (0: none). */
+  groupReadUpTo(id: string): number {
+    return this.#group.readUpTo(id);
   }
 
   /** Sends our receipt to `peer`; resolves once it is on the session (not when answered). */
@@ -180,6 +197,10 @@ export class Receipts {
       if (id !== chat) throw new RojError("not_found", "no such chat");
     };
     rpc.handle("chat.read", async (p) => {
+      if (p.chat !== chat) {
+        await this.#group.took(peer, p.chat, p.seq); // a group both are in (greceipts)
+        return {};
+      }
       mustBeOurs(p.chat);
       if (p.seq <= (this.#readBy.get(chat) ?? 0)) return {};
       // Kept while off but not shown (readUpTo is 0 then): turned on again, it shows.

@@ -81,6 +81,7 @@ const EMPTY: Membership = {
   admins: new Set(),
   ever: new Map(),
   names: new Map(),
+  selfNames: new Map(),
   epochs: [],
 };
 
@@ -536,5 +537,7 @@ export function describe(c: Change, name: (hex: string) => string): string {
       return `${name(c.author)} made ${name(c.member)} an admin`;
     case "rekey":
       return `${name(c.author)} renewed the group key`;
+    case "hello":
+      return `${name(c.author)} is here (calls themself "${c.name}")`;
   }
 }

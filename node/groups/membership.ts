@@ -10,6 +10,7 @@
  *   group.leave    {}
  *   group.promote  {member}
  *   group.rekey    {keys}                  a new epoch key, same members
+ *   group.hello    {name}                  the name the author gives themself (on joining)
  *
  * `keys` maps each recipient (lowercase hex of the raw ed25519 key) to the
  * epoch's group key sealed to it (base64); see group_crypto.ts.
@@ -28,6 +29,10 @@
  *   leaves, the longest-standing remaining member becomes admin, so a group
  *   with members always has one;
  * - rekey counts when its author is a current member;
+ * - hello counts when its author is a current member: the name they give
+ *   themself (the profile name's rule: 1-40 letters, digits, spaces, . _ @ + -),
+ *   shown to members who do not have them as a contact. Older nodes store it
+ *   like any entry and show it as "(group.hello)";
  * - create, add, remove and rekey that count start a new epoch, identified by
  *   the hash of their entry (stable on every node, unlike a counter, which two
  *   admins changing the group at once would both claim).
@@ -56,6 +61,7 @@ export const GROUP_OPS = {
   leave: "group.leave",
   promote: "group.promote",
   rekey: "group.rekey",
+  hello: "group.hello",
 } as const;
 
 /** Most members a group may have (each membership change carries a sealed key per member). */
@@ -108,6 +114,8 @@ export interface Membership {
   readonly ever: ReadonlyMap<string, Uint8Array>;
   /** The name each of them was last added under (hex → name). */
   readonly names: ReadonlyMap<string, string>;
+  /** The name each gave themself in their latest group.hello (hex → name). */
+  readonly selfNames: ReadonlyMap<string, string>;
   /** Every epoch, oldest first (fold order). */
   readonly epochs: readonly Epoch[];
 }
@@ -119,7 +127,8 @@ export type Change =
   | { readonly op: "remove"; readonly author: string; readonly member: string }
   | { readonly op: "leave"; readonly author: string; readonly promoted: string | null }
   | { readonly op: "promote"; readonly author: string; readonly member: string }
-  | { readonly op: "rekey"; readonly author: string };
+  | { readonly op: "rekey"; readonly author: string }
+  | { readonly op: "hello"; readonly author: string; readonly name: string };
 
 export type Verdict =
   | { readonly ok: true; readonly change: Change; readonly epoch: Epoch | null }
@@ -132,6 +141,8 @@ const sealedKeys = z.record(hexKey, z.string().min(1).max(400)).refine(
 );
 const keyLine = z.string().min(1).max(600);
 const name = z.string().min(1).max(MAX_GROUP_NAME);
+/** A name someone gives themself: the rule of a profile's name (home/profile.ts checkName). */
+export const SELF_NAME_RE = /^[\p{L}\p{N} ._@+-]{1,40}$/u;
 
 const bodies = {
   [GROUP_OPS.create]: z.object({ name, nonce: z.string().max(64), keys: sealedKeys.optional() }),
@@ -144,6 +155,7 @@ const bodies = {
   [GROUP_OPS.leave]: z.object({}),
   [GROUP_OPS.promote]: z.object({ member: keyLine }),
   [GROUP_OPS.rekey]: z.object({ keys: sealedKeys }),
+  [GROUP_OPS.hello]: z.object({ name: z.string().max(40).regex(SELF_NAME_RE) }),
 } as const;
 
 type Op = keyof typeof bodies;
@@ -188,6 +200,7 @@ export class MembershipFold {
   readonly #admins = new Set<string>();
   readonly #ever = new Map<string, Uint8Array>();
   readonly #names = new Map<string, string>();
+  readonly #selfNames = new Map<string, string>();
   readonly #epochs: Epoch[] = [];
   #joins = 0;
 
@@ -290,6 +303,13 @@ export class MembershipFold {
         if (!body) return no("malformed group.rekey");
         return this.#changed(e, { op: "rekey", author }, body.keys);
       }
+      case GROUP_OPS.hello: {
+        if (!this.#members.has(author)) return no("not a member");
+        const body = parseBody(type, e.body);
+        if (!body) return no("malformed group.hello");
+        this.#selfNames.set(author, body.name);
+        return this.#changed(e, { op: "hello", author, name: body.name }, undefined);
+      }
     }
   }
 
@@ -323,6 +343,7 @@ export class MembershipFold {
       admins: new Set(this.#admins),
       ever: new Map(this.#ever),
       names: new Map(this.#names),
+      selfNames: new Map(this.#selfNames),
       epochs: this.#epochs.slice(),
     };
   }

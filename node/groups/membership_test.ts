@@ -57,6 +57,8 @@ function log() {
     rekey: (who: KeyPair, lamport: number, keys: KeyPair[]) =>
       add(who, lamport, GROUP_OPS.rekey, { keys: keysFor(...keys) }),
     msg: (who: KeyPair, lamport: number) => add(who, lamport, "msg", { e: "x" }),
+    hello: (who: KeyPair, lamport: number, name: unknown) =>
+      add(who, lamport, GROUP_OPS.hello, { name }),
   };
 }
 
@@ -274,4 +276,27 @@ Deno.test("membership: the same entries in any arrival order fold the same", () 
     for (const a of want.admins) assert.ok(want.members.has(a), "every admin is a member");
     if (want.members.size > 0) assert.ok(want.admins.size > 0, "a group with members has an admin");
   }
+});
+
+Deno.test("group.hello: a member's own name, schema-checked; not a member's is ignored", () => {
+  const l = log();
+  l.create(1);
+  l.addMember(F, A, 2, [F, A]);
+  l.hello(A, 3, "Alice A.");
+  l.hello(X, 4, "xavier"); // never a member
+  l.hello(F, 5, "bad\u001b[2Jname"); // a terminal escape: malformed
+  l.hello(F, 6, "f".repeat(41)); // too long
+  const m = members(l.entries(), CHAT);
+  assert.deepEqual([...m.selfNames], [[hex(A), "Alice A."]]);
+  const fold = new MembershipFold(CHAT);
+  const verdicts = l.entries().map((e) => fold.apply(e));
+  assert.deepEqual(verdicts.slice(2).map((v) => v.ok ? v.change.op : v.reason), [
+    "hello",
+    "not a member",
+    "malformed group.hello",
+    "malformed group.hello",
+  ]);
+  // The latest counts.
+  l.hello(A, 7, "Ally");
+  assert.equal(members(l.entries(), CHAT).selfNames.get(hex(A)), "Ally");
 });

@@ -41,6 +41,7 @@ export {
   members,
   type Membership,
   MembershipFold,
+  SELF_NAME_RE,
   type Verdict,
   writeEpoch,
 } from "./membership.ts";
@@ -72,3 +73,4 @@ export {
   MAX_CANDIDATES_PER_SESSION,
   MAX_SESSION_CANDIDATE_BYTES,
 } from "./join_candidate.ts";
+export { HiddenGroups } from "./hidden_groups.ts";

@@ -29,6 +29,7 @@ import { searchHandlers } from "./search.ts";
 import type { ChatPrefs } from "../prefs/mod.ts";
 import type { SearchService } from "../search/mod.ts";
 import { fileHandlers } from "./files.ts";
+import { groupStateHandlers } from "./group_state.ts";
 
 /** The methods a call may name (follow is served by subscribe). */
 export type CallMethod = Exclude<Method, "follow">;
@@ -90,6 +91,8 @@ const CHAT_METHODS: readonly CallMethod[] = [
   "file.upload",
   "file.thumb",
   "file.cancel",
+  "group.state",
+  "group.forget",
 ];
 
 export function createHandlers(d: HandlerDeps): Handlers {
@@ -168,6 +171,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     ...searchHandlers(d), // also serves `chats`, with each chat's settings
     ...messageHandlers(d),
     ...fileHandlers(d.files),
+    ...groupStateHandlers(d.groups),
   };
   if (!d.passive) return table;
   const refuse = () => {

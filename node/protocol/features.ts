@@ -14,7 +14,7 @@
  *
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
  * assert.deepEqual(features, [
- *   "sync1", "agree", "relay", "intro", "own-chain", "receipts", "typing", "files1",
+ *   "sync1", "agree", "relay", "intro", "own-chain", "receipts", "typing", "files1", "greceipts",
  * ]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
@@ -123,6 +123,15 @@ export const TYPING_FEATURE = "typing";
  */
 export const FILES_FEATURE = "files1";
 
+/**
+ * Takes read receipts in groups (`chat.read` with a group id both are in):
+ * "I have read your entries in this group up to your #seq", on the session
+ * only, like a direct chat's; subject to the same receipts settings. Listed
+ * by every node that runs chats; an older peer is sent none. Since protocol 1
+ * (the group receipts step).
+ */
+export const GROUP_RECEIPTS_FEATURE = "greceipts";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -139,7 +148,8 @@ export type Feature =
   | typeof TYPING_FEATURE
   | typeof DEVLINK_FEATURE
   | typeof DEVICES_FEATURE
-  | typeof FILES_FEATURE;
+  | typeof FILES_FEATURE
+  | typeof GROUP_RECEIPTS_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -158,6 +168,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVLINK_FEATURE,
   DEVICES_FEATURE,
   FILES_FEATURE,
+  GROUP_RECEIPTS_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -192,6 +203,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [] : [RECEIPTS_FEATURE, TYPING_FEATURE] as const),
     ...(roles.devlink ? [DEVLINK_FEATURE, DEVICES_FEATURE] as const : []),
     ...((roles.files ?? !roles.passive) ? [FILES_FEATURE] as const : []),
+    ...(roles.passive ? [] : [GROUP_RECEIPTS_FEATURE] as const),
   ];
 }
 

@@ -122,4 +122,13 @@ export const keys = {
   chatPrefsAll: () => ["chat-prefs"] as const,
   /** This node's admin settings (node/prefs): { notifyPreview }. */
   settings: () => ["meta", "settings"] as const,
+  /** A group this node is out of, deleted from the person's list (node/groups/hidden_groups.ts): true. */
+  hiddenGroup: (id: string) => ["group-hidden", id] as const,
+  hiddenGroups: () => ["group-hidden"] as const,
+  /** How far we read a member's entries in a group (their seq), for our receipts (chats/group_receipts.ts). */
+  groupReadOf: (group: string, member: Uint8Array) => ["group-read-of", group, member] as const,
+  groupReadOfAll: () => ["group-read-of"] as const,
+  /** How far a member read our entries in a group (our seq), as their receipts said. */
+  groupReadBy: (group: string, member: Uint8Array) => ["group-read-by", group, member] as const,
+  groupReadByAll: () => ["group-read-by"] as const,
 } as const;

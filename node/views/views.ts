@@ -184,13 +184,16 @@ export function peerView(
 
 /**
  * How a group member (hex) is shown here: this node's own name, a contact's
- * name, the name they were added under, else their fingerprint.
+ * name, the name they gave themself (group.hello) unless that is this node's
+ * name or a contact's (no passing for someone else), the name they were added
+ * under, else their fingerprint.
  */
 export function memberNamer(
   g: Group,
   me: Uint8Array,
   myName: string,
   contactName: (key: Uint8Array) => string | undefined,
+  contactNamed: (name: string) => boolean = () => false,
 ): (hex: string) => string {
   const meHex = toHex(me);
   return (hex) => {
@@ -198,6 +201,8 @@ export function memberNamer(
     const key = g.membership.ever.get(hex);
     const name = key && contactName(key);
     if (name) return name;
+    const own = g.membership.selfNames.get(hex);
+    if (own && own.toLowerCase() !== myName.toLowerCase() && !contactNamed(own)) return own;
     return g.membership.names.get(hex) ?? (key ? fingerprint(key) : hex.slice(0, 16));
   };
 }

@@ -6,6 +6,7 @@ import {
   type ChatView,
   type ContactView,
   type ForkView,
+  type GroupStateView,
   MAX_TEXT,
   type MessageView,
   type StatusView,
@@ -18,7 +19,7 @@ import type { AdminContext } from "../context.ts";
 import { seg } from "../context.ts";
 import { forms, readForm } from "../forms.ts";
 import { html, Island, Layout } from "../layout.tsx";
-import { NewGroupForm } from "./groups.tsx";
+import { goneText, GroupGone, NewGroupForm } from "./groups.tsx";
 
 /** Messages a conversation page loads at first. */
 const FIRST = 200;
@@ -80,6 +81,9 @@ export function chatPages(ctx: AdminContext): Hono {
     const kind: "notes" | "direct" = name === "notes" ? "notes" : "direct";
     const group = (await callNode(ctx.api, "chats", {}) as ChatView[])
       .find((x) => x.name === name && x.kind === "group");
+    const gone = group
+      ? await callNode(ctx.api, "group.state", { group: name }) as GroupStateView
+      : null;
     const contact = kind === "direct"
       ? (await callNode(ctx.api, "contacts", {}) as ContactView[]).find((k) => k.name === name)
       : undefined;
@@ -102,6 +106,7 @@ export function chatPages(ctx: AdminContext): Hono {
           </p>
         )}
         {forks.map((f) => <ForkNotice key={f.authorFingerprint} fork={f} />)}
+        {gone && !gone.member && <GroupGone state={gone} />}
         {messages.length >= last && last < 100_000 && (
           <p>
             <a href={`/chats/${seg(name)}?last=${Math.min(last * 5, 100_000)}`}>
@@ -117,6 +122,7 @@ export function chatPages(ctx: AdminContext): Hono {
             messages,
             maxText: MAX_TEXT,
             last,
+            ...(gone && !gone.member ? { closed: goneText(gone) } : {}),
             ...(extra.draft !== undefined ? { draft: extra.draft } : {}),
             ...(extra.error !== undefined ? { error: extra.error } : {}),
           }}

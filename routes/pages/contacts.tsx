@@ -68,23 +68,69 @@ function When(props: { ts: number | null; none: string }) {
     : <time dateTime={isoTime(props.ts)}>{formatTime(props.ts)}</time>;
 }
 
+/** What removing and blocking do, said on the menu and again on the confirmation page. */
+const CONSEQUENCE = {
+  remove: (n: string) =>
+    `Removing forgets ${n}: their node can no longer sign in, and they can be added again from a new invite. Your chat history with them stays.`,
+  block: (n: string) =>
+    `Blocking forgets ${n} and refuses their node from now on, even with a new invite. Your chat history with them stays.`,
+} as const;
+
+/**
+ * One contact: the name first, then the fingerprint (small, monospace) and
+ * whether the safety number was compared; rename, remove and block behind a
+ * menu (a details element: no script needed), remove and block each asking
+ * again on a page of their own.
+ */
 function ContactCard(props: { contact: ContactView; peer: PeerView | undefined }) {
   const { contact: k, peer } = props;
   const id = `c-${k.fingerprint.replace(/[^A-Za-z0-9]/g, "")}`;
   return (
-    <li class="card" data-contact={k.name} aria-labelledby={`${id}-name`}>
-      <h3 id={`${id}-name`}>
-        {k.name}{" "}
-        <span class={k.online ? "state-connected" : "muted"} data-online={String(k.online)}>
-          {k.online ? "online" : "offline"}
-        </span>{" "}
-        <span class={k.verified ? "badge" : "muted"} data-verified={String(k.verified)}>
-          {k.verified ? "verified" : "not verified"}
-        </span>
-      </h3>
+    <li class="card contact-card" data-contact={k.name} aria-labelledby={`${id}-name`}>
+      <div class="contact-head">
+        <div class="contact-who">
+          <h3 id={`${id}-name`}>
+            {k.name}{" "}
+            <span
+              class={k.online ? "state-connected contact-online" : "muted contact-online"}
+              data-online={String(k.online)}
+            >
+              {k.online ? "online" : "offline"}
+            </span>
+          </h3>
+          <p class="contact-fp mono" data-fingerprint>{k.fingerprint}</p>
+          <p class="contact-trust">
+            <span
+              class={k.verified ? "badge" : "muted"}
+              data-verified={String(k.verified)}
+            >
+              {k.verified ? "verified" : "not verified"}
+            </span>
+          </p>
+        </div>
+        <details class="contact-menu" data-contact-menu>
+          <summary aria-label={`Actions for ${k.name}`}>Actions ▾</summary>
+          <div class="contact-menu-body">
+            <form method="post" action="/contacts/rename">
+              <input type="hidden" name="name" value={k.name} />
+              <label for={`${id}-to`}>New name for {k.name}</label>
+              <div class="row">
+                <input id={`${id}-to`} name="to" type="text" required maxLength={40} />
+                <button type="submit" class="secondary">Rename</button>
+              </div>
+            </form>
+            <ul class="contact-menu-items">
+              <li>
+                <a href={`/contacts/${seg(k.name)}/remove`} class="danger-link">Remove {k.name}…</a>
+              </li>
+              <li>
+                <a href={`/contacts/${seg(k.name)}/block`} class="danger-link">Block {k.name}…</a>
+              </li>
+            </ul>
+          </div>
+        </details>
+      </div>
       <dl class="facts">
-        <dt>Fingerprint</dt>
-        <dd class="mono">{k.fingerprint}</dd>
         <dt>Path</dt>
         <dd>
           {peer
@@ -110,32 +156,25 @@ function ContactCard(props: { contact: ContactView; peer: PeerView | undefined }
         {" · "}
         <a href={`/contacts/${seg(k.name)}/verify`}>Verify {k.name}'s safety number</a>
       </p>
-      <form method="post" action="/contacts/rename" class="row">
-        <input type="hidden" name="name" value={k.name} />
-        <div class="grow">
-          <label for={`${id}-to`}>New name for {k.name}</label>
-          <input id={`${id}-to`} name="to" type="text" required maxLength={40} />
-        </div>
-        <button type="submit" class="secondary">Rename</button>
-      </form>
-      <details>
-        <summary>Remove or block {k.name}…</summary>
-        <p class="muted">
-          Removing forgets them (they can be added again); blocking also refuses their node from now
-          on. Your chat history stays either way.
-        </p>
-        <div class="row">
-          <form method="post" action="/contacts/remove" class="inline">
-            <input type="hidden" name="name" value={k.name} />
-            <button type="submit" class="danger">Remove {k.name}</button>
-          </form>
-          <form method="post" action="/contacts/block" class="inline">
-            <input type="hidden" name="name" value={k.name} />
-            <button type="submit" class="danger">Block {k.name}</button>
-          </form>
-        </div>
-      </details>
     </li>
+  );
+}
+
+/** The step before removing or blocking: what it does, and the one button that does it. */
+function ConfirmPage(props: { me: StatusView; contact: ContactView; action: "remove" | "block" }) {
+  const { me, contact: k, action } = props;
+  const verb = action === "remove" ? "Remove" : "Block";
+  return (
+    <Layout title={`${verb} ${k.name}?`} status={me} section="contacts">
+      <h1>{verb} {k.name}?</h1>
+      <p class="contact-fp mono">{k.fingerprint}</p>
+      <p data-consequence>{CONSEQUENCE[action](k.name)}</p>
+      <form method="post" action={`/contacts/${action}`} class="row" data-confirm={action}>
+        <input type="hidden" name="name" value={k.name} />
+        <button type="submit" class="danger">Yes, {action} {k.name}</button>
+        <a href="/contacts">Cancel</a>
+      </form>
+    </Layout>
   );
 }
 
@@ -232,6 +271,18 @@ export function contactPages(ctx: AdminContext): Hono {
     const say = done && Object.hasOwn(DONE, done) ? DONE[done]!(name.slice(0, 40)) : undefined;
     return list(c, say ? { notice: say } : {});
   });
+
+  for (const action of ["remove", "block"] as const) {
+    app.get(`/contacts/:name/${action}`, async (c) => {
+      const name = c.req.param("name");
+      const contacts = await callNode(ctx.api, "contacts", {}) as ContactView[];
+      const contact = contacts.find((k) => k.name === name);
+      if (!contact) {
+        return list(c, { error: `You have no contact called "${name.slice(0, 40)}".`, code: 404 });
+      }
+      return html(c, <ConfirmPage me={await status()} contact={contact} action={action} />);
+    });
+  }
 
   for (const method of ["rename", "remove", "block"] as const) {
     app.post(`/contacts/${method}`, async (c) => {

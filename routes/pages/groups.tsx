@@ -6,7 +6,13 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { ContactView, GroupView, MemberView, StatusView } from "../../node/mod.ts";
+import type {
+  ContactView,
+  GroupStateView,
+  GroupView,
+  MemberView,
+  StatusView,
+} from "../../node/mod.ts";
 import { apiError, callNode } from "../api.ts";
 import { type AdminContext, seg } from "../context.ts";
 import { forms, readForm } from "../forms.ts";
@@ -27,13 +33,15 @@ function MemberRow(props: { group: string; m: MemberView; iAmAdmin: boolean }) {
         {m.name}
         {m.me ? " (you)" : ""} {m.admin && <span class="muted" data-admin="true">admin</span>}
       </h3>
-      <p class="mono muted">{m.fingerprint}</p>
+      <p class="contact-fp mono" data-fingerprint>{m.fingerprint}</p>
       {iAmAdmin && !m.me && (
         <div class="row">
-          <form method="post" action={`/chats/${seg(group)}/members/remove`} class="inline">
-            <input type="hidden" name="member" value={m.name} />
-            <button type="submit" class="danger">Remove {m.name}</button>
-          </form>
+          <a
+            href={`/chats/${seg(group)}/members/remove?member=${encodeURIComponent(m.name)}`}
+            class="danger-link"
+          >
+            Remove {m.name}…
+          </a>
           {!m.admin && (
             <form method="post" action={`/chats/${seg(group)}/members/promote`} class="inline">
               <input type="hidden" name="member" value={m.name} />
@@ -43,6 +51,60 @@ function MemberRow(props: { group: string; m: MemberView; iAmAdmin: boolean }) {
         </div>
       )}
     </li>
+  );
+}
+
+/** The step before removing a member: what it does, and the one button that does it. */
+function ConfirmRemove(props: { me: StatusView; group: string; member: MemberView }) {
+  const { me, group, member: m } = props;
+  return (
+    <Layout title={`Remove ${m.name}?`} status={me} section="chats">
+      <h1>Remove {m.name} from {group}?</h1>
+      <p class="contact-fp mono">{m.fingerprint}</p>
+      <p data-consequence>
+        {m.name} will read nothing written in {group}{" "}
+        from now on; what they have already read stays with them. An admin can add them again.
+      </p>
+      <form
+        method="post"
+        action={`/chats/${seg(group)}/members/remove`}
+        class="row"
+        data-confirm="remove"
+      >
+        <input type="hidden" name="member" value={m.name} />
+        <button type="submit" class="danger">Yes, remove {m.name}</button>
+        <a href={`/chats/${seg(group)}/members`}>Cancel</a>
+      </form>
+    </Layout>
+  );
+}
+
+/** What a group's chat says instead of the composer once this node is out of it. */
+export function goneText(state: GroupStateView): string {
+  return state.departed === "removed"
+    ? `You were removed from ${state.name}${state.by ? ` by ${state.by}` : ""}.`
+    : `You left ${state.name}.`;
+}
+
+/**
+ * Said on a group's chat and members pages once this node is out of it: you
+ * were removed (or left), no composer, and the button that deletes the group
+ * from the list (its history stays readable by name).
+ */
+export function GroupGone(props: { state: GroupStateView }) {
+  const { state } = props;
+  return (
+    <section class="warning" role="status" data-group-gone={state.departed ?? "out"}>
+      <p>
+        <strong>{goneText(state)}</strong>{" "}
+        You can read what was written while you were in it, but not write.
+      </p>
+      {!state.hidden && (
+        <form method="post" action={`/chats/${seg(state.name)}/forget`}>
+          <button type="submit" class="danger">Delete {state.name} from your list</button>
+        </form>
+      )}
+    </section>
   );
 }
 
@@ -93,6 +155,9 @@ export function groupPages(ctx: AdminContext): Hono {
       );
     }
     const mine = list.find((m) => m.me);
+    const gone = mine
+      ? null
+      : await callNode(ctx.api, "group.state", { group: name }) as GroupStateView;
     const iAmAdmin = mine?.admin ?? false;
     const inGroup = new Set(list.map((m) => m.fingerprint));
     const candidates = (await callNode(ctx.api, "contacts", {}) as ContactView[])
@@ -107,7 +172,7 @@ export function groupPages(ctx: AdminContext): Hono {
         notice={extra.notice}
       >
         <h1>{name}: members</h1>
-        {!mine && <p class="muted">You are no longer a member of this group.</p>}
+        {gone && <GroupGone state={gone} />}
         <ul class="cards" aria-label="Members">
           {list.map((m) => (
             <MemberRow
@@ -153,6 +218,26 @@ export function groupPages(ctx: AdminContext): Hono {
     const who = c.req.query("who") ?? "";
     const notice = done && Object.hasOwn(DONE, done) ? DONE[done]!(who.slice(0, 40)) : undefined;
     return members(c, me, c.req.param("name"), notice ? { notice } : {});
+  });
+
+  app.get("/chats/:name/members/remove", async (c) => {
+    const me = await status();
+    const name = c.req.param("name");
+    const wanted = c.req.query("member") ?? "";
+    let list: MemberView[];
+    try {
+      list = await callNode(ctx.api, "group.members", { group: name }) as MemberView[];
+    } catch {
+      return members(c, me, name);
+    }
+    const member = list.find((m) => m.name === wanted && !m.me);
+    if (!member) {
+      return members(c, me, name, {
+        error: `${wanted.slice(0, 40)} is not a member of ${name}.`,
+        code: 404,
+      });
+    }
+    return html(c, <ConfirmRemove me={me} group={name} member={member} />);
   });
 
   app.post("/groups/new", async (c) => {
@@ -201,19 +286,22 @@ export function groupPages(ctx: AdminContext): Hono {
     });
   }
 
-  app.post("/chats/:name/leave", async (c) => {
-    const me = await status();
-    const name = c.req.param("name");
-    const form = await readForm(c, forms.leave);
-    if (!form.ok) return members(c, me, name, { error: form.error, code: 400 });
-    try {
-      await callNode(ctx.api, "group.leave", { group: name });
-    } catch (err) {
-      const { status, body } = apiError(err, ctx.log, "group.leave");
-      return members(c, me, name, { error: body.error.message, code: status });
-    }
-    return c.redirect(`/chats/${seg(name)}/members`, 303);
-  });
+  // Leaving shows the members page again; deleting from the list (once out) goes to the chats.
+  for (const op of ["leave", "forget"] as const) {
+    app.post(`/chats/:name/${op}`, async (c) => {
+      const me = await status();
+      const name = c.req.param("name");
+      const form = await readForm(c, forms.leave);
+      if (!form.ok) return members(c, me, name, { error: form.error, code: 400 });
+      try {
+        await callNode(ctx.api, `group.${op}`, { group: name });
+      } catch (err) {
+        const { status, body } = apiError(err, ctx.log, `group.${op}`);
+        return members(c, me, name, { error: body.error.message, code: status });
+      }
+      return c.redirect(op === "leave" ? `/chats/${seg(name)}/members` : "/chats", 303);
+    });
+  }
 
   return app;
 }

@@ -1,4 +1,4 @@
-/** The only page served without a session: paste the token `roj run` printed. */
+/** The only page served without a session: paste the token `roj admin` prints. */
 import { Layout } from "../layout.tsx";
 
 export function TokenPage(props: { error?: string }) {
@@ -6,9 +6,9 @@ export function TokenPage(props: { error?: string }) {
     <Layout title="Sign in" status={null} error={props.error}>
       <h1>Paste your token</h1>
       <p>
-        This admin belongs to the person running the node. <code>roj run</code> printed a line{" "}
-        <code>admin: http://…/?token=…</code>: open that address, or paste the token (or the whole
-        address) here.
+        This admin belongs to the person running the node. <code>roj admin</code> prints a line{" "}
+        <code>admin: http://…/?token=…</code> (as <code>roj run</code>{" "}
+        did when it started): open that address, or paste the token (or the whole address) here.
       </p>
       <form method="post" action="/login">
         <label for="token">Token</label>
