@@ -248,7 +248,7 @@ export function Conversation(props: ConversationProps) {
                         {m.mine ? "you" : m.author}, {formatTime(m.ts)}:
                       </span>
                       <MessageBody m={m} />
-                      <p class="meta">
+                      <div class="meta">
                         <MessageActions m={m} chat={chat} onView={showView} onError={setError} />
                         {last && <time dateTime={isoTime(m.ts)}>{clockTime(m.ts)}</time>}
                         {state && !note && (
@@ -256,7 +256,7 @@ export function Conversation(props: ConversationProps) {
                             {state.text}
                           </span>
                         )}
-                      </p>
+                      </div>
                     </li>,
                   ];
                 })}

@@ -249,6 +249,11 @@ Deno.test({
       await plain.goto(admin.url);
       await plain.goto(new URL("/chats/bob", admin.origin).href);
       await inView(plain, "typed on the phone", false);
+      // The markup as parsed (no script rebuilt it): each run's time is in its bubble's footer.
+      assert.equal(
+        await plain.locator(".msg.last .meta time").count(),
+        await plain.locator(".msg.last").count(),
+      );
       await noSideways(plain, "no JavaScript");
       await shot(plain, "layout-no-js", false);
       await ctx.close();
