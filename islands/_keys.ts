@@ -51,6 +51,11 @@ export function useConversationKeys(parts: {
           return;
         }
         if (box.current && box.current.value !== "" && e.target === box.current) return;
+        const field = e.target as HTMLElement | null;
+        if (field !== box.current && field?.matches?.("input, textarea, select")) {
+          field.blur(); // leaving the search box is not leaving the chat
+          return;
+        }
         e.preventDefault();
         location.assign("/chats");
       } else if (

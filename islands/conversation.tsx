@@ -160,6 +160,7 @@ export function Conversation(props: ConversationProps) {
   }, [messages, typing.who]);
   // The composer growing or the window (a phone's keyboard) shrinking keeps the newest in view.
   useEffect(() => {
+    onScroll(); // opened at a message further up (a search hit's #m-… link): not pinned
     const s = scrollerRef.current;
     if (!s || typeof ResizeObserver === "undefined") return;
     const watch = new ResizeObserver(() => {
