@@ -131,8 +131,10 @@ export function ChatList(props: ChatListProps) {
                             : "no messages yet"}
                         </span>
                         <span class="marks">
-                          {c.prefs?.pinned && <span data-pinned title="pinned">📌</span>}
-                          {c.prefs?.muted && <span data-muted title="muted">🔕</span>}
+                          {c.prefs?.pinned && (
+                            <span data-pinned class="emoji" title="pinned">📌</span>
+                          )}
+                          {c.prefs?.muted && <span data-muted class="emoji" title="muted">🔕</span>}
                           {c.unread > 0 && (
                             <span class="badge" data-unread={c.unread}>
                               {c.unread}

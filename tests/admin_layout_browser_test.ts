@@ -217,6 +217,10 @@ Deno.test({
       const phone = await adminPage(browser!, problems, { width: 390, height: 844 });
       await phone.goto(admin.url);
       await live(phone);
+      // (No other page has bob's chat open, which would read it at once.)
+      await wide.close();
+      await bob.node.call("send", { chat: "alice", text: "unread on the phone" });
+      await phone.locator('[data-chat="bob"] [data-unread="1"]').waitFor();
       assert.ok(await phone.locator(".pane-list").isVisible());
       assert.ok(!(await phone.locator(".pane-conv").isVisible()), "no second pane");
       await noSideways(phone, "phone list");
@@ -225,7 +229,7 @@ Deno.test({
       await phone.waitForURL(/\/chats\/bob$/);
       await live(phone);
       assert.ok(!(await phone.locator(".pane-list").isVisible()), "the list stepped aside");
-      await inView(phone, "on my way, 10 min");
+      await inView(phone, "unread on the phone");
       await bob.node.call("send", { chat: "alice", text: "seen on the phone" });
       await inView(phone, "seen on the phone");
       const box = phone.getByRole("textbox", { name: "Message" });
