@@ -246,6 +246,11 @@ Deno.test({
       await phone.goBack();
       await phone.waitForURL(/\/chats\/bob$/);
       await phone.getByRole("heading", { name: "bob" }).waitFor();
+      // bob's node goes away: the title says so, without a reload.
+      await phone.locator('.conv-head [data-presence="online"]').waitFor();
+      await bob.stop();
+      await phone.locator('.conv-head [data-presence="offline"]').waitFor({ timeout: 15_000 });
+      await phone.locator(".conv-head .avatar [data-online]").waitFor({ state: "detached" });
     });
 
     await t.step("without JavaScript a chat still opens at its newest message", async () => {

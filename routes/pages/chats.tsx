@@ -15,7 +15,7 @@ import {
   type StatusView,
 } from "../../node/mod.ts";
 import { formatTime, isoTime } from "../../islands/_format.ts";
-import { Avatar } from "../../islands/_avatar.tsx";
+import { ChatTitle } from "../../islands/chat_title.tsx";
 import { ChatList, ChatMenu, type ListPeer, listPeers } from "../../islands/chat_list.tsx";
 import { Conversation } from "../../islands/conversation.tsx";
 import { apiError, callNode } from "../api.ts";
@@ -99,22 +99,16 @@ export function chatPages(ctx: AdminContext): Hono {
           <section class="pane-conv" aria-labelledby="conv-title">
             <header class="conv-head">
               <a class="back" href="/chats" aria-label="Back to all chats">←</a>
-              <Avatar seed={peer?.fingerprint ?? chat?.id ?? name} online={!!peer?.online} />
-              <div class="title">
-                <h1 id="conv-title">{kind === "notes" ? "Notes to yourself" : name}</h1>
-                <p class="sub muted">
-                  {peer && (
-                    <>
-                      <span class={peer.online ? "state-connected" : ""}>
-                        {peer.online ? "online" : "offline"}
-                      </span>{" "}
-                      · <span class="mono">{peer.fingerprint}</span>
-                    </>
-                  )}
-                  {group && "group"}
-                  {kind === "notes" && "only on your devices"}
-                </p>
-              </div>
+              <Island
+                component={ChatTitle}
+                props={{
+                  title: kind === "notes" ? "Notes to yourself" : name,
+                  seed: peer?.fingerprint ?? chat?.id ?? name,
+                  ...(peer
+                    ? { contact: { fingerprint: peer.fingerprint, online: peer.online } }
+                    : { sub: group ? "group" : kind === "notes" ? "only on your devices" : "" }),
+                }}
+              />
               <nav class="conv-links" aria-label={`About ${name}`}>
                 {peer && <a href={`/chats/${seg(name)}/files`}>Files</a>}
                 {group && <a href={`/chats/${seg(name)}/members`}>Members</a>}
