@@ -176,10 +176,10 @@ Deno.test({
         );
         await wide.keyboard.press("Control+k");
         assert.equal(await wide.evaluate(() => document.activeElement?.id), "search-q");
-      // Esc in the search box leaves the box, not the chat.
-      await wide.keyboard.press("Escape");
-      await wide.waitForFunction(() => document.activeElement === document.body);
-      assert.match(wide.url(), /\/chats\/bob$/);
+        // Esc in the search box leaves the box, not the chat.
+        await wide.keyboard.press("Escape");
+        await wide.waitForFunction(() => document.activeElement === document.body);
+        assert.match(wide.url(), /\/chats\/bob$/);
         await box.focus();
         await wide.keyboard.press("Escape");
         await wide.waitForURL(/\/chats$/);
