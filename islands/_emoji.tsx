@@ -11,6 +11,13 @@ import type { ComponentChildren } from "preact";
 
 const EMOJI = /(?:\p{RGI_Emoji})+/gv;
 
+const ONLY_EMOJI = /^\s*(?:\p{RGI_Emoji}\s*){1,3}$/v;
+
+/** One to three emoji and nothing else: shown large, as messengers do. */
+export function onlyEmoji(text: string): boolean {
+  return ONLY_EMOJI.test(text);
+}
+
 /** `text` with each run of emoji in a `<span class="emoji">`. */
 export function Emojied({ text }: { text: string }): ComponentChildren {
   const out: ComponentChildren[] = [];

@@ -11,7 +11,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { MessageView } from "../node/api/mod.ts";
 import { callApi } from "./_api.ts";
 import { formatTime, isoTime } from "./_format.ts";
-import { Emojied } from "./_emoji.tsx";
+import { Emojied, onlyEmoji } from "./_emoji.tsx";
 
 /** The reactions offered with one click. */
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"] as const;
@@ -40,7 +40,7 @@ export function MessageBody({ m }: { m: MessageView }) {
             : "a message this node does not hold"}
         </blockquote>
       )}
-      <p class="body">
+      <p class={onlyEmoji(m.body) ? "body jumbo" : "body"}>
         <Emojied text={m.body} />
       </p>
       {m.edited && (

@@ -146,6 +146,10 @@ Deno.test({
         await emoji.first().evaluate((el) => getComputedStyle(el).fontFamily),
         /"Noto Color Emoji"/,
       );
+      // An emoji alone is shown large.
+      await bob.node.call("send", { chat: "alice", text: "🧗" });
+      await wide.locator(".msg .body.jumbo", { hasText: "🧗" }).waitFor();
+      await inView(wide, "🧗");
     });
 
     await t.step(

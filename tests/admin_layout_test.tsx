@@ -5,7 +5,7 @@ import type { ChatView, MessageView } from "../node/api/mod.ts";
 import { placeMessages } from "../islands/message_groups.ts";
 import { dayLabel, listTime } from "../islands/_format.ts";
 import { type ListPeer, messengerChats } from "../islands/chat_list.tsx";
-import { Emojied } from "../islands/_emoji.tsx";
+import { Emojied, onlyEmoji } from "../islands/_emoji.tsx";
 import { lastEditable } from "../islands/_keys.ts";
 import { identiconSvg } from "../islands/_avatar.tsx";
 
@@ -95,6 +95,15 @@ Deno.test("Emojied: each run of emoji in its own span, other text as it was", ()
   );
   assert.equal(html("© 2026 #1"), "<p>© 2026 #1</p>", "digits, # and © are text");
   assert.equal(html("<b>🎉</b>"), '<p>&lt;b><span class="emoji">🎉</span>&lt;/b></p>');
+});
+
+Deno.test("onlyEmoji: one to three emoji alone are shown large", () => {
+  assert.ok(onlyEmoji("👍"));
+  assert.ok(onlyEmoji(" 🎉 👨‍👩‍👧 🇩🇪 "));
+  assert.ok(!onlyEmoji("👍👍👍👍"));
+  assert.ok(!onlyEmoji("ok 👍"));
+  assert.ok(!onlyEmoji("1"));
+  assert.ok(!onlyEmoji(""));
 });
 
 Deno.test("lastEditable: your newest message that is not deleted", () => {
