@@ -1,17 +1,23 @@
 /// <reference lib="dom" />
 /**
- * One conversation: messages in order with their delivery state, and the
- * send box. Rendered on the server; in the browser new messages arrive over
- * server-sent events and Enter sends without a reload. Without JavaScript the
- * form still posts to the page.
+ * One conversation, the messenger's right pane: messages under day
+ * separators, in bubbles grouped by author and minute, with the delivery
+ * state of your own; the composer below them. The message list scrolls on
+ * its own and is laid out from the bottom (column-reverse), so the page opens
+ * at the newest message even without JavaScript, and stays there as messages
+ * arrive unless the person scrolled up ("Jump to latest" then). Rendered on
+ * the server; in the browser new messages arrive over server-sent events and
+ * Enter sends without a reload. Without JavaScript the form still posts.
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { MessageView } from "../node/api/mod.ts";
 import { callApi } from "./_api.ts";
 import { type LiveState, onEvents } from "./_events.ts";
 import { LiveNote } from "./_live.tsx";
-import { formatTime, isoTime } from "./_format.ts";
+import { clockTime, formatTime, isoTime } from "./_format.ts";
 import { MessageActions, MessageBody, useTyping } from "./message_parts.tsx";
+import { isNote, placeMessages } from "./message_groups.ts";
+import { useConversationKeys } from "./_keys.ts";
 
 export interface ConversationProps {
   chat: string;
@@ -21,6 +27,10 @@ export interface ConversationProps {
   maxText: number;
   /** How many messages the page loaded (newest). */
   last: number;
+  /** A group: bubbles name their author. @default false */
+  group?: boolean;
+  /** Where older messages are, when the page did not load them all. */
+  olderHref?: string;
   /** What was typed, when the server refused it. */
   draft?: string;
   error?: string;
@@ -63,17 +73,22 @@ function raise(list: MessageView[], seq: number, state: MessageView["state"]): M
 function stateLabel(m: MessageView): { text: string; title: string } | null {
   if (!m.mine || m.state === "received") return null;
   if (m.state === "read") {
-    return { text: "✓✓ read", title: "they have read it (their read receipt says so)" };
+    return { text: "✓✓ read", title: "Read: they have read it (their read receipt says so)" };
   }
-  if (m.state === "delivered") return { text: "✓ delivered", title: "their node has it" };
+  if (m.state === "delivered") {
+    return { text: "✓ delivered", title: "Delivered: their node has it" };
+  }
   if (m.state === "at-anchor") {
     return {
       text: "→ at anchor",
-      title: "an anchor you both use, or a friend of both, holds it for them",
+      title: "At an anchor: one you both use, or a friend of both, holds it for them",
     };
   }
-  return { text: "· stored", title: "stored here, not yet delivered" };
+  return { text: "· stored", title: "Stored here, not yet delivered" };
 }
+
+/** How near the bottom, in pixels, still counts as reading the newest messages. */
+const PINNED_PX = 48;
 
 export function Conversation(props: ConversationProps) {
   const [messages, setMessages] = useState(props.messages);
@@ -81,10 +96,35 @@ export function Conversation(props: ConversationProps) {
   const [error, setError] = useState(props.error ?? "");
   const [sending, setSending] = useState(false);
   const [live, setLive] = useState<LiveState | null>(null);
-  const endRef = useRef<HTMLLIElement>(null);
+  // Whether the newest message is in view; kept there as messages arrive while it is.
+  const [pinned, setPinned] = useState(true);
+  const [unseen, setUnseen] = useState(0);
+  const pinnedRef = useRef(true);
+  const scrollerRef = useRef<HTMLDivElement>(null);
+  const innerRef = useRef<HTMLDivElement>(null);
+  const boxRef = useRef<HTMLTextAreaElement>(null);
   const chat = props.chat;
   const typing = useTyping(chat);
   const showView = (v: MessageView) => setMessages((list) => mergeMessages(list, [v]));
+
+  /** Pixels of messages below the scroller's bottom edge (0 at the newest). */
+  const below = () => {
+    const s = scrollerRef.current, i = innerRef.current;
+    if (!s || !i) return 0;
+    return Math.max(0, i.getBoundingClientRect().bottom - s.getBoundingClientRect().bottom);
+  };
+  const toLatest = () => {
+    scrollerRef.current?.scrollBy({ top: below() + PINNED_PX });
+    pinnedRef.current = true;
+    setPinned(true);
+    setUnseen(0);
+  };
+  const onScroll = () => {
+    const at = below() <= PINNED_PX;
+    pinnedRef.current = at;
+    setPinned(at);
+    if (at) setUnseen(0);
+  };
 
   useEffect(() => {
     const resync = () => {
@@ -96,6 +136,7 @@ export function Conversation(props: ConversationProps) {
       event(e) {
         if (e.type === "message" && e.message.chat === chat) {
           setMessages((list) => mergeMessages(list, [e.message]));
+          if (!pinnedRef.current && !e.message.mine) setUnseen((n) => n + 1);
           if (!e.message.mine && document.visibilityState === "visible") {
             // Seen while open: mark the chat read.
             callApi("read", { chat, last: 1 }).catch(() => {});
@@ -115,10 +156,23 @@ export function Conversation(props: ConversationProps) {
     });
   }, [chat]);
 
-  const count = messages.length;
+  // New messages, a grown reaction, the typing line: stay at the newest if the person was there.
+  useLayoutEffect(() => {
+    if (pinnedRef.current) scrollerRef.current?.scrollBy({ top: below() + PINNED_PX });
+  }, [messages, typing.who]);
+  // The composer growing or the window (a phone's keyboard) shrinking keeps the newest in view.
   useEffect(() => {
-    if (live !== null) endRef.current?.scrollIntoView({ block: "end" });
-  }, [count]);
+    onScroll(); // opened at a message further up (a search hit's #m-… link): not pinned
+    const s = scrollerRef.current;
+    if (!s || typeof ResizeObserver === "undefined") return;
+    const watch = new ResizeObserver(() => {
+      if (pinnedRef.current) s.scrollBy({ top: below() + PINNED_PX });
+    });
+    watch.observe(s);
+    return () => watch.disconnect();
+  }, []);
+
+  useConversationKeys({ box: boxRef, messages });
 
   const send = async () => {
     const text = draft;
@@ -137,6 +191,10 @@ export function Conversation(props: ConversationProps) {
         ...(props.kind === "notes" ? {} : { chat }),
         text,
       });
+      // What you just sent is shown, however far up you had scrolled.
+      pinnedRef.current = true;
+      setPinned(true);
+      setUnseen(0);
       setMessages((list) => mergeMessages(list, [sent]));
       setDraft((d) => (d === text ? "" : d));
     } catch (err) {
@@ -146,45 +204,74 @@ export function Conversation(props: ConversationProps) {
     }
   };
 
+  const placed = placeMessages(messages);
   return (
     <div class="conversation">
-      <LiveNote state={live} />
-      {messages.length === 0 && <p class="muted">No messages yet.</p>}
-      <div
-        role="log"
-        aria-live="polite"
-        aria-relevant="additions"
-        aria-label={`Messages in ${chat}`}
-      >
-        <ol class="messages">
-          {messages.map((m, i) => {
-            const state = stateLabel(m);
-            return (
-              <li
-                key={keyOf(m)}
-                id={`m-${m.hash.slice(0, 16)}`}
-                {...(i === messages.length - 1 ? { ref: endRef } : {})}
-                class={m.mine ? "msg mine" : "msg"}
-                data-seq={m.seq}
-                data-state={m.state}
-                data-id={m.id}
-              >
-                <p class="meta">
-                  <span class="author">{m.mine ? "you" : m.author}</span>{" "}
-                  <time dateTime={isoTime(m.ts)}>{formatTime(m.ts)}</time>
-                  {state && (
-                    <>
-                      {" "}
-                      <span class={`state ${m.state}`} title={state.title}>{state.text}</span>
-                    </>
-                  )}
-                </p>
-                <MessageBody m={m} />
-                <MessageActions m={m} chat={chat} onView={showView} onError={setError} />
-              </li>
-            );
-          })}
-        </ol>
+      <div class="scroll-area">
+        <div class="scroller" ref={scrollerRef} onScroll={onScroll}>
+          <div class="scroll-inner" ref={innerRef}>
+            {props.olderHref && (
+              <p class="older">
+                <a href={props.olderHref}>Show older messages</a>
+              </p>
+            )}
+            {messages.length === 0 && <p class="muted empty">No messages yet. Say hello.</p>}
+            <div
+              role="log"
+              aria-live="polite"
+              aria-relevant="additions"
+              aria-label={`Messages in ${chat}`}
+            >
+              <ol class="messages">
+                {placed.map(({ m, day, first, last }) => {
+                  const state = stateLabel(m);
+                  const note = isNote(m);
+                  const cls = [
+                    "msg",
+                    note ? "note" : m.mine && "mine",
+                    first && "first",
+                    last && "last",
+                  ].filter(Boolean).join(" ");
+                  return [
+                    day && (
+                      <li key={`day-${m.ts}`} class="day" aria-hidden="true">
+                        <span>{day}</span>
+                      </li>
+                    ),
+                    <li
+                      key={keyOf(m)}
+                      id={`m-${m.hash.slice(0, 16)}`}
+                      class={cls}
+                      data-seq={m.seq}
+                      data-state={m.state}
+                      data-id={m.id}
+                    >
+                      {first && props.group && !m.mine && <p class="author">{m.author}</p>}
+                      <span class="sr-only">
+                        {m.mine ? "you" : m.author}, {formatTime(m.ts)}:
+                      </span>
+                      <MessageBody m={m} />
+                      <div class="meta">
+                        <MessageActions m={m} chat={chat} onView={showView} onError={setError} />
+                        {last && <time dateTime={isoTime(m.ts)}>{clockTime(m.ts)}</time>}
+                        {state && !note && (
+                          <span class={`state ${m.state}`} title={state.title}>
+                            {state.text}
+                          </span>
+                        )}
+                      </div>
+                    </li>,
+                  ];
+                })}
+              </ol>
+            </div>
+          </div>
+        </div>
+        {!pinned && (
+          <button type="button" class="jump" onClick={toLatest} data-jump>
+            ↓ Jump to latest{unseen > 0 ? ` (${unseen} new)` : ""}
+          </button>
+        )}
       </div>
       <p class="typing muted" aria-live="polite" data-typing={typing.who ?? undefined}>
         {typing.who ? `${typing.who} is typing…` : ""}
@@ -199,30 +286,37 @@ export function Conversation(props: ConversationProps) {
           if (!sending) send();
         }}
       >
-        <label for="text">Message</label>
-        <textarea
-          id="text"
-          name="text"
-          rows={2}
-          maxLength={props.maxText}
-          required
-          value={draft}
-          aria-describedby="text-hint"
-          aria-invalid={error ? "true" : undefined}
-          onInput={(e) => {
-            setDraft((e.currentTarget as HTMLTextAreaElement).value);
-            if (props.kind === "direct") typing.typed();
-          }}
-          onKeyDown={(e) => {
-            if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
-              e.preventDefault();
-              if (!sending) send();
-            }
-          }}
-        />
-        <div class="row">
-          <p id="text-hint" class="muted grow">Enter sends; Shift+Enter starts a new line.</p>
+        <label for="text" class="sr-only">Message</label>
+        <div class="compose-row">
+          <textarea
+            id="text"
+            name="text"
+            ref={boxRef}
+            rows={1}
+            maxLength={props.maxText}
+            required
+            placeholder={props.kind === "notes" ? "Note to yourself" : `Message ${chat}`}
+            value={draft}
+            aria-describedby="text-hint"
+            aria-invalid={error ? "true" : undefined}
+            onInput={(e) => {
+              setDraft((e.currentTarget as HTMLTextAreaElement).value);
+              if (props.kind === "direct") typing.typed();
+            }}
+            onKeyDown={(e) => {
+              if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+                e.preventDefault();
+                if (!sending) send();
+              }
+            }}
+          />
           <button type="submit" disabled={sending}>Send</button>
+        </div>
+        <div id="text-hint" class="hint muted">
+          <span class="keys">
+            Enter sends · Shift+Enter new line · ↑ edits your last · Esc back · Ctrl+K search
+          </span>
+          <LiveNote state={live} />
         </div>
         <p class="error" role="alert" hidden={!error}>{error}</p>
       </form>

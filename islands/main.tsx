@@ -5,6 +5,9 @@
  */
 import { h, hydrate } from "preact";
 import { islands } from "./registry.ts";
+import { installGlobalKeys } from "./_keys.ts";
+
+installGlobalKeys();
 
 for (const el of document.querySelectorAll<HTMLElement>("[data-island]")) {
   const component = islands[el.dataset.island ?? ""];

@@ -11,6 +11,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { MessageView } from "../node/api/mod.ts";
 import { callApi } from "./_api.ts";
 import { formatTime, isoTime } from "./_format.ts";
+import { Emojied, onlyEmoji } from "./_emoji.tsx";
 
 /** The reactions offered with one click. */
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"] as const;
@@ -32,20 +33,23 @@ export function MessageBody({ m }: { m: MessageView }) {
           {m.replyTo.author !== undefined
             ? (
               <>
-                <span class="author">{m.replyTo.author}</span>: {m.replyTo.body || "(deleted)"}
+                <span class="author">{m.replyTo.author}</span>:{" "}
+                <Emojied text={m.replyTo.body || "(deleted)"} />
               </>
             )
             : "a message this node does not hold"}
         </blockquote>
       )}
-      <p class="body">{m.body}</p>
+      <p class={onlyEmoji(m.body) ? "body jumbo" : "body"}>
+        <Emojied text={m.body} />
+      </p>
       {m.edited && (
         <details class="edited">
           <summary>edited</summary>
           <ol aria-label="Earlier versions, oldest first">
             {(m.history ?? []).map((v, i) => (
               <li key={i}>
-                <time dateTime={isoTime(v.ts)}>{formatTime(v.ts)}</time> {v.body}
+                <time dateTime={isoTime(v.ts)}>{formatTime(v.ts)}</time> <Emojied text={v.body} />
               </li>
             ))}
           </ol>
@@ -93,6 +97,13 @@ export function MessageActions({ m, chat, onView, onError }: ActionProps) {
       }
     };
   const text = (data: FormData) => String(data.get("text") ?? "");
+  // In a reply or edit box, as in the composer: Enter sends, Shift+Enter starts a new line.
+  const enterSends = (e: KeyboardEvent) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      (e.currentTarget as HTMLTextAreaElement).form?.requestSubmit();
+    }
+  };
   return (
     <details class="actions" ref={ref}>
       <summary aria-label={`Actions for the message at ${formatTime(m.ts)}`}>⋯</summary>
@@ -123,7 +134,14 @@ export function MessageActions({ m, chat, onView, onError }: ActionProps) {
         onSubmit={submit("send", (d) => ({ reply: m.id, text: text(d) }))}
       >
         <input type="hidden" name="id" value={m.id} />
-        <textarea name="text" rows={1} required aria-label="Reply" placeholder="Reply…" />
+        <textarea
+          name="text"
+          rows={1}
+          required
+          aria-label="Reply"
+          placeholder="Reply…"
+          onKeyDown={enterSends}
+        />
         <button type="submit">Send reply</button>
       </form>
       {m.mine && (
@@ -131,10 +149,19 @@ export function MessageActions({ m, chat, onView, onError }: ActionProps) {
           <form
             method="post"
             action={`${base}/edit`}
+            class="edit"
             onSubmit={submit("edit", (d) => ({ id: m.id, text: text(d) }))}
           >
             <input type="hidden" name="id" value={m.id} />
-            <textarea name="text" rows={2} required aria-label="New text">{m.body}</textarea>
+            <textarea
+              name="text"
+              rows={2}
+              required
+              aria-label="New text"
+              onKeyDown={enterSends}
+            >
+              {m.body}
+            </textarea>
             <button type="submit">Save edit</button>
           </form>
           <form

@@ -5,6 +5,7 @@
 import type { ComponentType } from "preact";
 import { AnchorStats } from "./anchor_stats.tsx";
 import { ChatList } from "./chat_list.tsx";
+import { ChatTitle } from "./chat_title.tsx";
 import { Conversation } from "./conversation.tsx";
 import { CopyButton } from "./copy_button.tsx";
 import { FileTable } from "./file_table.tsx";
@@ -16,6 +17,7 @@ import { Notifier } from "./notifier.tsx";
 export const islands: Record<string, ComponentType<any>> = {
   AnchorStats,
   ChatList,
+  ChatTitle,
   Conversation,
   CopyButton,
   FileTable,

@@ -76,7 +76,7 @@ export function buildApp(parts: AppParts): Hono {
     if (!asset) return c.text("not found\n", 404);
     return c.body(asset.body.slice(), 200, {
       "Content-Type": asset.type,
-      "Cache-Control": "no-cache",
+      "Cache-Control": asset.cache ?? "no-cache",
     });
   });
 

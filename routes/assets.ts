@@ -9,6 +9,7 @@
  * pages still work, without live parts, and the node logs why.
  */
 import { fileURLToPath } from "node:url";
+import { emojiAssets } from "./emoji_font.ts";
 
 const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">` +
   `<polygon points="16,2 28,9 28,23 16,30 4,23 4,9" fill="#d4a017" stroke="#5c4400" stroke-width="2"/>` +
@@ -17,6 +18,8 @@ const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">` +
 export interface Asset {
   readonly body: Uint8Array;
   readonly type: string;
+  /** Cache-Control, where not "no-cache" (the emoji font, which never changes). */
+  readonly cache?: string;
 }
 
 export interface Assets {
@@ -127,6 +130,7 @@ export async function loadAssets(log: (line: string) => void): Promise<Assets> {
   const files: Record<string, () => Asset | Promise<Asset | undefined>> = {
     "style.css": () => ({ body: style, type: "text/css; charset=utf-8" }),
     "icon.svg": () => ({ body: new TextEncoder().encode(ICON), type: "image/svg+xml" }),
+    ...emojiAssets(),
     "islands.js": () =>
       script ??= (async (): Promise<Asset | undefined> => {
         const type = "text/javascript; charset=utf-8";

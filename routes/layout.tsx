@@ -26,6 +26,8 @@ export interface LayoutProps {
   section?: Section;
   notice?: string | undefined;
   error?: string | undefined;
+  /** A messenger page: the window's height, panes that scroll on their own. @default false */
+  app?: boolean;
   children?: ComponentChildren;
 }
 
@@ -40,10 +42,11 @@ export function Layout(props: LayoutProps) {
         <meta name="referrer" content="same-origin" />
         <title>{`${props.title} · Roj${status ? ` · ${status.name}` : ""}`}</title>
         <link rel="stylesheet" href="/static/style.css" />
+        <link rel="stylesheet" href="/static/emoji.css" />
         <link rel="icon" href="/static/icon.svg" type="image/svg+xml" />
         {status && <script type="module" src="/static/islands.js" />}
       </head>
-      <body>
+      <body class={props.app ? "app" : undefined}>
         <a class="skip" href="#main">Skip to content</a>
         <header class="top">
           <div class="inner">

@@ -112,6 +112,7 @@ Deno.test({
     });
 
     await t.step("muted: bob's messages raise none and leave the count", async () => {
+      await page.locator('[data-chat="bob"] summary[aria-label="Settings for bob"]').click();
       await page.getByRole("button", { name: "Mute bob" }).click();
       await page.waitForURL(/\/chats$/);
       await page.locator('[data-chat="bob"] [data-muted]').waitFor();

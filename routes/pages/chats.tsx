@@ -1,18 +1,23 @@
-/** Chats: the list, one conversation, and sending without JavaScript. */
+/**
+ * Chats as a messenger: the chat list on the left and the open conversation
+ * on the right (one pane at a time on a phone, with a way back), and sending
+ * without JavaScript.
+ */
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   type ChatView,
-  type ContactView,
   type ForkView,
   type GroupStateView,
   MAX_TEXT,
   type MessageView,
+  type PeerView,
   type StatusView,
 } from "../../node/mod.ts";
 import { formatTime, isoTime } from "../../islands/_format.ts";
-import { ChatList } from "../../islands/chat_list.tsx";
+import { ChatTitle } from "../../islands/chat_title.tsx";
+import { ChatList, ChatMenu, type ListPeer, listPeers } from "../../islands/chat_list.tsx";
 import { Conversation } from "../../islands/conversation.tsx";
 import { apiError, callNode } from "../api.ts";
 import type { AdminContext } from "../context.ts";
@@ -27,26 +32,28 @@ const FIRST = 200;
 export function chatPages(ctx: AdminContext): Hono {
   const app = new Hono();
   const status = () => ctx.api.call("status", {});
+  const listed = async () => {
+    const [chats, peers] = await Promise.all([
+      callNode(ctx.api, "chats", {}) as Promise<ChatView[]>,
+      callNode(ctx.api, "peers", {}) as Promise<PeerView[]>,
+    ]);
+    return { chats, peers: listPeers(peers) };
+  };
 
   app.get("/chats", async (c) => {
     const me = await status();
     if (me.passive) return c.redirect("/anchor", 303);
-    const chats = await callNode(ctx.api, "chats", {}) as ChatView[];
+    const { chats, peers } = await listed();
     const archived = c.req.query("archived") === "1";
-    const hidden = chats.filter((x) => x.prefs?.archived).length;
     return html(
       c,
-      <Layout title="Chats" status={me} section="chats">
-        <h1>Chats</h1>
-        <Island component={ChatList} props={{ chats, archived }} />
-        {(hidden > 0 || archived) && (
-          <p>
-            {archived
-              ? <a href="/chats">Hide archived chats</a>
-              : <a href="/chats?archived=1">Show archived chats ({hidden})</a>}
-          </p>
-        )}
-        <NewGroupForm />
+      <Layout title="Chats" status={me} section="chats" app>
+        <div class="messenger">
+          <ListPane chats={chats} peers={peers} archived={archived} heading="h1" />
+          <section class="pane-conv placeholder" aria-label="Conversation">
+            <p class="muted">Pick a chat on the left, or start a group below the list.</p>
+          </section>
+        </div>
       </Layout>,
     );
   });
@@ -77,59 +84,62 @@ export function chatPages(ctx: AdminContext): Hono {
         status,
       );
     }
-    const forks = await callNode(ctx.api, "forks", { chat: name }) as ForkView[];
+    const [forks, { chats, peers }] = await Promise.all([
+      callNode(ctx.api, "forks", { chat: name }) as Promise<ForkView[]>,
+      listed(),
+    ]);
     const kind: "notes" | "direct" = name === "notes" ? "notes" : "direct";
-    const group = (await callNode(ctx.api, "chats", {}) as ChatView[])
-      .find((x) => x.name === name && x.kind === "group");
+    const chat = chats.find((x) => x.name === name);
+    const group = chat?.kind === "group";
+    const peer = kind === "direct" && !group ? peers.find((p) => p.name === name) : undefined;
     const gone = group
       ? await callNode(ctx.api, "group.state", { group: name }) as GroupStateView
       : null;
-    const contact = kind === "direct"
-      ? (await callNode(ctx.api, "contacts", {}) as ContactView[]).find((k) => k.name === name)
-      : undefined;
     return html(
       c,
-      <Layout title={name} status={me} section="chats">
-        <h1>{kind === "notes" ? "Notes to yourself" : name}</h1>
-        {contact && (
-          <p class="muted">
-            <span class={contact.online ? "state-connected" : ""}>
-              {contact.online ? "online" : "offline"}
-            </span>{" "}
-            · <span class="mono">{contact.fingerprint}</span> ·{" "}
-            <a href={`/chats/${seg(name)}/files`}>Files</a>
-          </p>
-        )}
-        {group && (
-          <p>
-            <a href={`/chats/${seg(name)}/members`}>Members</a>
-          </p>
-        )}
-        {forks.map((f) => <ForkNotice key={f.authorFingerprint} fork={f} />)}
-        {gone && !gone.member && <GroupGone state={gone} />}
-        {messages.length >= last && last < 100_000 && (
-          <p>
-            <a href={`/chats/${seg(name)}?last=${Math.min(last * 5, 100_000)}`}>
-              Show older messages
-            </a>
-          </p>
-        )}
-        <Island
-          component={Conversation}
-          props={{
-            chat: name,
-            kind,
-            messages,
-            maxText: MAX_TEXT,
-            last,
-            ...(gone && !gone.member ? { closed: goneText(gone) } : {}),
-            ...(extra.draft !== undefined ? { draft: extra.draft } : {}),
-            ...(extra.error !== undefined ? { error: extra.error } : {}),
-          }}
-        />
-        <p>
-          <a href="/chats">All chats</a>
-        </p>
+      <Layout title={name} status={me} section="chats" app>
+        <div class="messenger has-chat">
+          <ListPane chats={chats} peers={peers} current={name} heading="h2" />
+          <section class="pane-conv" aria-labelledby="conv-title">
+            <header class="conv-head">
+              <a class="back" href="/chats" aria-label="Back to all chats">←</a>
+              <Island
+                component={ChatTitle}
+                props={{
+                  title: kind === "notes" ? "Notes to yourself" : name,
+                  seed: peer?.fingerprint ?? chat?.id ?? name,
+                  ...(peer
+                    ? { contact: { fingerprint: peer.fingerprint, online: peer.online } }
+                    : { sub: group ? "group" : kind === "notes" ? "only on your devices" : "" }),
+                }}
+              />
+              <nav class="conv-links" aria-label={`About ${name}`}>
+                {peer && <a href={`/chats/${seg(name)}/files`}>Files</a>}
+                {group && <a href={`/chats/${seg(name)}/members`}>Members</a>}
+                {chat && <ChatMenu chat={chat} />}
+              </nav>
+            </header>
+            {forks.map((f) => <ForkNotice key={f.authorFingerprint} fork={f} />)}
+            {gone && !gone.member && <GroupGone state={gone} />}
+            <Island
+              component={Conversation}
+              props={{
+                chat: name,
+                kind,
+                messages,
+                maxText: MAX_TEXT,
+                last,
+                ...(group ? { group: true } : {}),
+                ...(gone && !gone.member ? { closed: goneText(gone) } : {}),
+                ...(messages.length >= last && last < 100_000
+                  ? { olderHref: `/chats/${seg(name)}?last=${Math.min(last * 5, 100_000)}` }
+                  : {}),
+                ...(extra.draft !== undefined ? { draft: extra.draft } : {}),
+                ...(extra.error !== undefined ? { error: extra.error } : {}),
+              }}
+            />
+          </section>
+        </div>
       </Layout>,
       extra.code ?? 200,
     );
@@ -168,6 +178,49 @@ export function chatPages(ctx: AdminContext): Hono {
   });
 
   return app;
+}
+
+/** The left pane: the chat list, archived chats, founding a group. */
+function ListPane(
+  props: {
+    chats: ChatView[];
+    peers: ListPeer[];
+    archived?: boolean;
+    current?: string;
+    heading: "h1" | "h2";
+  },
+) {
+  const { chats, peers, archived = false } = props;
+  const hidden = chats.filter((x) => x.prefs?.archived).length;
+  const H = props.heading;
+  return (
+    <aside class="pane-list" aria-label="Chats">
+      <div class="list-head">
+        <H>Chats</H>
+      </div>
+      <div class="list-body">
+        <Island
+          component={ChatList}
+          props={{
+            chats,
+            peers,
+            archived,
+            ...(props.current !== undefined ? { current: props.current } : {}),
+          }}
+        />
+        {(hidden > 0 || archived) && (
+          <p class="archived-link">
+            {archived
+              ? <a href="/chats">Hide archived chats</a>
+              : <a href="/chats?archived=1">Show archived chats ({hidden})</a>}
+          </p>
+        )}
+        <div class="new-group">
+          <NewGroupForm />
+        </div>
+      </div>
+    </aside>
+  );
 }
 
 /**
