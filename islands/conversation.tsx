@@ -246,7 +246,7 @@ export function Conversation(props: ConversationProps) {
                       data-state={m.state}
                       data-id={m.id}
                     >
-                      {first && props.group && !m.mine && <p class="author">{m.author}</p>}
+                      {first && props.group && !m.mine && !note && <p class="author">{m.author}</p>}
                       <span class="sr-only">
                         {m.mine ? "you" : m.author}, {formatTime(m.ts)}:
                       </span>
