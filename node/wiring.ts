@@ -63,7 +63,7 @@ import {
 import { Network } from "./network.ts";
 import { hookSessions } from "./session_hooks.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { encodeB64 } from "./protocol/mod.ts";
+import { DEVLINK_CONFIRM_FEATURE, encodeB64 } from "./protocol/mod.ts";
 import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
 import { keys } from "./store/mod.ts";
@@ -416,6 +416,8 @@ export async function wire(
     online: (k) => sessions.get(k) !== undefined,
     contacts: () => b.contacts.all(),
     sessions: () => sessions.all(),
+    onePhase: o.omitFeatures.includes(DEVLINK_CONFIRM_FEATURE),
+    ...(o.linkHold ? { holdAt: o.linkHold } : {}),
   });
   const devices = await DeviceSessions.open({
     clock,
@@ -427,7 +429,7 @@ export async function wire(
   const network: Network = new Network(o, parts, {
     authorize: (u, k) =>
       devices.mayLogIn(u, k) &&
-      (inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits()) ||
+      (inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits(k)) ||
         devices.authorize(u)),
     inbound: (peer, pipe) =>
       sessions.inbound(peer, pipe, {

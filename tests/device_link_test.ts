@@ -285,3 +285,16 @@ Deno.test("on the phone: roj devices shows its own certificate; linking and remo
     /does not hold the person key/,
   );
 });
+
+Deno.test("a laptop that links in one phase (no devlink2, an older version): the new device links as before", async () => {
+  await using a = await startTestNode("alice", { host: "127.0.0.2", omitFeatures: ["devlink2"] });
+  await using tmp = await tempDir();
+  await withControl(a, async () => {
+    const r = await join(`${tmp.path}/phone`, (await linkCode(a.dir)).text, "phone");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await exists(`${tmp.path}/phone.joining`), false);
+    assert.deepEqual((await a.node.call("devices", {})).map((d) => d.name), ["phone"]);
+    // Recorded at the first answer: no reservation was told.
+    assert.equal(a.events.some((e) => e.type === "device" && e.op === "pending"), false);
+  });
+});

@@ -51,7 +51,8 @@ export interface DeviceView {
  */
 export type DeviceEvent = {
   readonly type: "device";
-  readonly op: "linked" | "accepted" | "refused" | "revoked";
+  /** `pending`: a new device got its certificate; it is linked once it confirms (`linked`). */
+  readonly op: "pending" | "linked" | "accepted" | "refused" | "revoked";
   readonly name?: string;
   readonly fingerprint: string;
   readonly reason?: string;

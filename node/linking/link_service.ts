@@ -5,12 +5,17 @@
  * else), and listing the devices certified here.
  *
  * Crash safety: a code is stored before its text is shown, so a restart
- * keeps it valid; a device is recorded and its code marked used in one
- * atomic commit (checked against the code's versionstamp, so two devices
- * racing with one code cannot both win), and only then is the certificate
- * sent. A kill at any moment leaves the code either open (and no device), or
- * used with the device recorded. The new device writes its folder only once
- * it holds a certificate it checked (join.ts).
+ * keeps it valid. In two phases (devlink2, link_decision.ts): the first
+ * proof reserves the code for the new key with its certificate, in one
+ * commit checked against the code's versionstamp (two devices racing with
+ * one code cannot both win); the new device writes its folder under a
+ * temporary name and confirms; the confirmation records the device and marks
+ * the code used in one commit; only then does the new device move its folder
+ * into place (join.ts). A kill at any moment leaves the code open, reserved
+ * (no device listed; the same key may ask again and gets the same
+ * certificate, and a reservation that expires ends with no device), or used
+ * with the device recorded, which the new device finishes when it runs
+ * again. With a new device that does not list devlink2, one phase as before.
  *
  * On a device (a folder made by `roj init --join`), there is no person key:
  * link codes are refused, and `devices` shows the device's own certificate.
@@ -37,6 +42,7 @@ import { type Certificate, fingerprint, parseCertificate, type Signer } from "..
 import type { Contact } from "../contacts/mod.ts";
 import {
   DEVICES_FEATURE,
+  DEVLINK_CONFIRM_FEATURE,
   encodeB64,
   MAX_LINK_CONTACTS,
   peerHas,
@@ -72,6 +78,10 @@ export interface LinkServiceDeps {
   contacts(): readonly Contact[];
   /** The live sessions, to hand a revocation to. */
   sessions(): readonly { readonly rpc: RpcSession }[];
+  /** Links in one phase, as a node that does not list devlink2 (tests: omitFeatures). @default false */
+  readonly onePhase?: boolean;
+  /** Internal (tests): linking waits for good after this step's commit, for a test to kill the node there. */
+  readonly holdAt?: "pending" | "linked";
 }
 
 /** A device certified here, as stored. */
@@ -124,10 +134,16 @@ export class LinkService {
     return this.#self;
   }
 
-  /** Whether a key may log in as LINK_USER now: while a code made here is kept. */
-  admits(): boolean {
+  /**
+   * Whether `key` may log in as LINK_USER now: while a code made here is
+   * kept, or for a device linked here (not removed) that asks again for its
+   * certificate, its folder not yet in place when it was stopped.
+   */
+  admits(key?: Uint8Array): boolean {
     const now = this.#d.clock.now();
-    return [...this.#codes.values()].some((c) => isKept(c, now));
+    if ([...this.#codes.values()].some((c) => isKept(c, now))) return true;
+    const own = key === undefined ? undefined : this.#devices.get(toHex(key));
+    return own !== undefined && own.revocation === undefined;
   }
 
   /**
@@ -171,13 +187,22 @@ export class LinkService {
     return { text, expires: record.expires, addresses };
   }
 
-  /** A LINK_USER session: it may ask device.link, for the key it logged in with. */
+  /**
+   * A LINK_USER session: it may ask device.link for the key it logged in
+   * with, and device.confirm once it wrote its folder (devlink2).
+   */
   serve(rpc: RpcSession, device: Uint8Array, remote: string): void {
-    rpc.handle("device.link", (p) => {
-      const run = this.#queue.then(() => this.#certify(device, p.proof, p.name, remote));
+    const queued = <T>(fn: () => Promise<T>): Promise<T> => {
+      const run = this.#queue.then(fn);
       this.#queue = run.catch(() => {});
       return run;
-    });
+    };
+    const twoPhase = () => !this.#d.onePhase && peerHas(rpc.peerHello, DEVLINK_CONFIRM_FEATURE);
+    rpc.handle(
+      "device.link",
+      (p) => queued(() => this.#certify(device, p.proof, p.name, remote, twoPhase())),
+    );
+    rpc.handle("device.confirm", () => queued(() => this.#confirm(device, remote)));
   }
 
   async #certify(
@@ -185,22 +210,24 @@ export class LinkService {
     proofHex: string,
     name: string,
     remote: string,
+    twoPhase: boolean,
   ): Promise<ResultOf<"device.link">> {
     const now = this.#d.clock.now();
     const fp = fingerprint(device);
-    const refuse = (why: string, message: string): never => {
-      this.#d.bus.say(`refused to link ${fp} from ${remote}: ${message}`);
-      this.#d.bus.emit({ type: "device", op: "refused", fingerprint: fp, reason: why });
-      throw new RojError("refused", message);
-    };
+    const refuse = this.#refuser(fp, remote);
     if (this.#self) refuse("no_person_key", "this device does not hold the person key");
-    const codes: { record: LinkCodeRecord; versionstamp: string }[] = [];
-    for await (const e of this.#d.kv.list<LinkCodeRecord>({ prefix: keys.linkCodes() })) {
-      codes.push({ record: e.value, versionstamp: e.versionstamp });
-    }
+    const own = this.#devices.get(toHex(device));
+    if (own?.revocation !== undefined) refuse("revoked", "this device was removed");
+    // Linked already, and asking again (its folder was not in place yet): its
+    // own certificate again, even once the code is gone (it logged in with the key).
+    if (own) return this.#answer(own.certificate);
+    const codes = await this.#storedCodes();
     const proof = Uint8Array.from(proofHex.match(/../g)!.map((h) => parseInt(h, 16)));
     const decision = decideLink(codes.map((c) => c.record), proof, device, this.#d.me, now);
     if (!decision.ok) return refuse(decision.why, LINK_REFUSALS[decision.why]);
+    if (decision.again === "pending") {
+      return this.#answer(parseCertificate(decision.code.pending!.certificate));
+    }
     if (bytesEqual(device, this.#d.me)) refuse("person_key", "the person key is not a device");
     const taken = [...this.#devices.values()].find((d) =>
       d.certificate.keyId === name && !bytesEqual(d.certificate.publicKey, device) &&
@@ -219,17 +246,103 @@ export class LinkService {
     });
     const code = decision.code;
     const vs = codes.find((c) => c.record.id === code.id)!.versionstamp;
-    const used: LinkCodeRecord = { ...code, used: { at: now, device: device.slice() } };
+    if (twoPhase) {
+      // Reserved for this key; the device is recorded only once it confirms.
+      const pending: LinkCodeRecord = {
+        ...code,
+        pending: { at: now, device: device.slice(), name, certificate: certificate.blob },
+      };
+      const res = await this.#d.kv.atomic()
+        .check({ key: keys.linkCode(code.id), versionstamp: vs })
+        .set(keys.linkCode(code.id), pending)
+        .commit();
+      if (!res.ok) return refuse("used", LINK_REFUSALS.used);
+      this.#codes.set(code.id, pending);
+      this.#d.bus.emit({ type: "device", op: "pending", name, fingerprint: fp });
+      await this.#hold("pending");
+      return this.#answer(certificate);
+    }
+    // A new device that does not confirm (no devlink2): recorded at once, as before.
+    const res = await this.#record(code, vs, device, certificate, now);
+    if (!res) return refuse("used", LINK_REFUSALS.used);
+    this.#linked(name, fp, remote);
+    return this.#answer(certificate);
+  }
+
+  /** The new device wrote its folder: record it and mark its code used, in one commit. */
+  async #confirm(device: Uint8Array, remote: string): Promise<Record<string, never>> {
+    const fp = fingerprint(device);
+    const refuse = this.#refuser(fp, remote);
+    const own = this.#devices.get(toHex(device));
+    if (own?.revocation !== undefined) refuse("revoked", "this device was removed");
+    if (own) return {};
+    const now = this.#d.clock.now();
+    const codes = await this.#storedCodes();
+    const found = codes.find((c) =>
+      c.record.pending !== undefined && bytesEqual(c.record.pending.device, device)
+    );
+    if (!found) return refuse("not_pending", "no link of this device is under way here");
+    const code = found.record;
+    if (code.expires <= now) return refuse("expired", LINK_REFUSALS.expired);
+    const pending = code.pending!;
+    const certificate = parseCertificate(pending.certificate);
+    if (!await this.#record(code, found.versionstamp, device, certificate, now)) {
+      return refuse("used", LINK_REFUSALS.used);
+    }
+    this.#linked(pending.name, fp, remote);
+    await this.#hold("linked");
+    return {};
+  }
+
+  /** Records `device` and marks `code` used, in one commit checked against the code's versionstamp. */
+  async #record(
+    code: LinkCodeRecord,
+    vs: string,
+    device: Uint8Array,
+    certificate: Certificate,
+    now: number,
+  ): Promise<boolean> {
+    const { pending: _, ...rest } = code;
+    const used: LinkCodeRecord = { ...rest, used: { at: now, device: device.slice() } };
     const res = await this.#d.kv.atomic()
       .check({ key: keys.linkCode(code.id), versionstamp: vs })
       .set(keys.linkCode(code.id), used)
       .set(keys.ownDevice(device), { certificate: certificate.blob, linkedAt: now })
       .commit();
-    if (!res.ok) return refuse("used", LINK_REFUSALS.used);
+    if (!res.ok) return false;
     this.#codes.set(code.id, used);
     this.#devices.set(toHex(device), { certificate, linkedAt: now });
+    return true;
+  }
+
+  /** A test's kill point (holdAt): never goes on past it, and keeps the process alive. */
+  #hold(step: "pending" | "linked"): Promise<void> {
+    if (this.#d.holdAt !== step) return Promise.resolve();
+    return new Promise(() => this.#d.clock.setInterval(() => {}, 60_000));
+  }
+
+  #linked(name: string, fp: string, remote: string): void {
     this.#d.bus.say(`linked device ${name} (${fp}) from ${remote}`);
     this.#d.bus.emit({ type: "device", op: "linked", name, fingerprint: fp });
+  }
+
+  #refuser(fp: string, remote: string) {
+    return (why: string, message: string): never => {
+      this.#d.bus.say(`refused to link ${fp} from ${remote}: ${message}`);
+      this.#d.bus.emit({ type: "device", op: "refused", fingerprint: fp, reason: why });
+      throw new RojError("refused", message);
+    };
+  }
+
+  async #storedCodes(): Promise<{ record: LinkCodeRecord; versionstamp: string }[]> {
+    const codes: { record: LinkCodeRecord; versionstamp: string }[] = [];
+    for await (const e of this.#d.kv.list<LinkCodeRecord>({ prefix: keys.linkCodes() })) {
+      codes.push({ record: e.value, versionstamp: e.versionstamp });
+    }
+    return codes;
+  }
+
+  #answer(certificate: Certificate): ResultOf<"device.link"> {
     const contacts = this.#d.contacts().filter((c) => !c.blocked).slice(0, MAX_LINK_CONTACTS)
       .map((c) => ({
         key: encodeB64(c.publicKey),

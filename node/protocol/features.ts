@@ -123,6 +123,16 @@ export const TYPING_FEATURE = "typing";
  */
 export const FILES_FEATURE = "files1";
 
+/**
+ * Links in two phases (`device.confirm`, node/linking/link_decision.ts): the
+ * first answer reserves the code for the new key, which writes its folder
+ * and confirms; only then is the device recorded, so a kill at any moment
+ * leaves no device linked on one side only. Listed with `devlink` by the
+ * linking node and by the new device (`roj init --join`); with a side that
+ * does not list it, linking is one phase as before. Since protocol 1.
+ */
+export const DEVLINK_CONFIRM_FEATURE = "devlink2";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -139,7 +149,8 @@ export type Feature =
   | typeof TYPING_FEATURE
   | typeof DEVLINK_FEATURE
   | typeof DEVICES_FEATURE
-  | typeof FILES_FEATURE;
+  | typeof FILES_FEATURE
+  | typeof DEVLINK_CONFIRM_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -158,6 +169,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVLINK_FEATURE,
   DEVICES_FEATURE,
   FILES_FEATURE,
+  DEVLINK_CONFIRM_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -192,6 +204,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [] : [RECEIPTS_FEATURE, TYPING_FEATURE] as const),
     ...(roles.devlink ? [DEVLINK_FEATURE, DEVICES_FEATURE] as const : []),
     ...((roles.files ?? !roles.passive) ? [FILES_FEATURE] as const : []),
+    ...(roles.devlink ? [DEVLINK_CONFIRM_FEATURE] as const : []),
   ];
 }
 

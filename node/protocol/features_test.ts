@@ -5,6 +5,7 @@ import {
   ANCHOR_FEATURE,
   CARRY_FEATURE,
   DEVICES_FEATURE,
+  DEVLINK_CONFIRM_FEATURE,
   DEVLINK_FEATURE,
   DIRECT_MAIL_FEATURE,
   FEATURES,
@@ -40,6 +41,7 @@ const WIRE = [
   "devlink",
   "devices",
   "files1",
+  "devlink2",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -61,6 +63,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVLINK_FEATURE,
       DEVICES_FEATURE,
       FILES_FEATURE,
+      DEVLINK_CONFIRM_FEATURE,
     ],
     WIRE,
   );
@@ -131,6 +134,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     DEVLINK_FEATURE,
     DEVICES_FEATURE,
     "files1",
+    "devlink2",
   ]);
   assert.deepEqual(
     helloFeatures({ passive: false, punch: false, relay: false, files: false }),
