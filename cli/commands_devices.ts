@@ -45,6 +45,17 @@ export function deviceLines(list: readonly DeviceView[]): string[] {
   ]));
 }
 
+/** One warning per device whose renewal is due and did not happen (the person key not at hand). */
+export function renewalWarnings(list: readonly DeviceView[]): string[] {
+  return list.filter((d) => d.renewalDue && d.renewalBlocked !== null).map((d) =>
+    `warning: ${escapeControl(d.name)}'s certificate ends ${
+      shortTime(d.validUntil!)
+    } and is due for renewal, but the person key is not at hand: ${
+      escapeControl(d.renewalBlocked!)
+    }`
+  );
+}
+
 /** `roj init --join`: links this new folder as a device of the code's person. */
 export async function joinDevice(
   io: CliIo,
@@ -198,6 +209,7 @@ export function addDeviceCommands(program: Command, io: CliIo): void {
       withControl(opts, async (client) => {
         const list = await client.call("devices", {});
         io.out(opts.json ? json(list) : deviceLines(list).join("\n") + "\n");
+        if (!opts.json) { for (const w of renewalWarnings(list)) io.err(`${w}\n`); }
       })
     );
 }

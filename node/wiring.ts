@@ -48,6 +48,7 @@ import {
   deviceUser,
   LINK_USER,
   LinkService,
+  withLiveCertificate,
 } from "./linking/mod.ts";
 import type { ChatLog } from "./log/mod.ts";
 import {
@@ -210,13 +211,11 @@ export async function wire(
         .then((client) => (client.close(), true))
         .catch((err) => isRojError(err, "refused")),
   });
-  const sessions: SessionManager = new SessionManager({
+  const sessions: SessionManager = new SessionManager(withLiveCertificate(b.signer, {
     keyPair: profile.keyPair,
     signer: b.signer,
     ...(agreementKeyIsOwn(profile.keyPair) ? { agree: agreementPublicKey(profile.keyPair) } : {}),
-    ...(device
-      ? { certificate: device.certificate.blob, username: deviceUser(device.person) }
-      : {}),
+    ...(device ? { username: deviceUser(device.person) } : {}),
     name: profile.name,
     clock,
     bus,
@@ -235,7 +234,7 @@ export async function wire(
           verifications.isVerified(c.publicKey),
         ),
       }),
-  });
+  }));
   const syncs = new SessionSyncs({
     me: person,
     ...(device ? { author: me } : {}),
@@ -417,6 +416,7 @@ export async function wire(
     contacts: () => b.contacts.all(),
     sessions: () => sessions.all(),
     onePhase: o.omitFeatures.includes(DEVLINK_CONFIRM_FEATURE),
+    keyPair: profile.keyPair,
     ...(o.linkHold ? { holdAt: o.linkHold } : {}),
   });
   const devices = await DeviceSessions.open({

@@ -36,17 +36,10 @@ import {
   parseCertificate,
   publicKeyLine,
 } from "../identity/mod.ts";
-import {
-  decodeB64,
-  DEVLINK_CONFIRM_FEATURE,
-  DEVLINK_FEATURE,
-  peerHas,
-  type ResultOf,
-  RpcSession,
-} from "../protocol/mod.ts";
-import { dialSsh, parseEndpoint } from "../transport/mod.ts";
+import { decodeB64, DEVLINK_CONFIRM_FEATURE, peerHas, type ResultOf } from "../protocol/mod.ts";
+import { parseEndpoint } from "../transport/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
-import { LINK_USER } from "./link_service.ts";
+import { dialLinking, LINKED_BY } from "./link_dial.ts";
 import { linkProof } from "./link_proof.ts";
 
 /** What the linking device answered, checked. */
@@ -235,6 +228,8 @@ async function finish(
         .set(keys.setting("name"), person)
         .set(keys.setting("devicePerson"), code.person)
         .set(keys.setting("deviceCertificate"), certificate.blob)
+        // Where to ask for a renewed certificate later (renewals.ts).
+        .set(LINKED_BY, { device: code.device, addresses: code.addresses })
         .commit();
       await copyContacts(store, contacts, code.person, clock.now());
     } finally {
@@ -273,48 +268,21 @@ async function finish(
   }
 
   async function askOnce(address: string): Promise<Linked> {
-    const client = await dialSsh({
+    const session = await dialLinking(
       keyPair,
-      to: parseEndpoint(address),
-      expectedKey: code.device,
-      expectedName: "the device that made this link code",
-      username: LINK_USER,
-      timeoutMs: options.timeoutMs ?? 5000,
+      address,
+      code.device,
+      name,
       clock,
-    });
+      options.timeoutMs,
+    );
+    const { rpc, hello } = session;
     try {
-      const rpc = new RpcSession(await client.openRoj(), {
-        hello: { features: [DEVLINK_CONFIRM_FEATURE], name },
-        clock,
-      });
-      const hello = await rpc.ready;
-      if (!peerHas(hello, DEVLINK_FEATURE)) {
-        throw new RojError("refused", "the device that made this code does not link devices");
-      }
       const res = await rpc.request("device.link", {
         proof: toHex(linkProof(code.secret, keyPair.publicKey, code.device)),
         name,
       });
-      let certificate: Certificate;
-      try {
-        certificate = parseCertificate(decodeB64(res.certificate));
-      } catch (err) {
-        throw new RojError("protocol", "the linking device sent a malformed certificate", {
-          cause: err,
-        });
-      }
-      const problem = await checkDeviceCertificate(certificate, code.person, clock.now());
-      if (problem !== null || !bytesEqual(certificate.publicKey, keyPair.publicKey)) {
-        throw new RojError(
-          "protocol",
-          `the certificate the linking device sent does not make this key the person's (${
-            problem ?? "another key"
-          })`,
-        );
-      }
-      if (certificate.keyId !== name) {
-        throw new RojError("protocol", "the certificate names another device");
-      }
+      const certificate = await checkOwnCertificate(res.certificate, keyPair.publicKey, name);
       const confirm = peerHas(hello, DEVLINK_CONFIRM_FEATURE)
         ? async () => {
           await rpc.request("device.confirm", {});
@@ -325,15 +293,37 @@ async function finish(
         person: res.person,
         contacts: res.contacts,
         confirm,
-        close: () => {
-          rpc.close("linked");
-          client.close();
-        },
+        close: () => session.close(),
       };
     } catch (err) {
-      client.close();
+      session.close();
       throw err;
     }
+  }
+
+  /** The certificate the linking device sent, checked: the person's, for this key and name, valid now. */
+  async function checkOwnCertificate(b64: string, key: Uint8Array, name: string) {
+    let certificate: Certificate;
+    try {
+      certificate = parseCertificate(decodeB64(b64));
+    } catch (err) {
+      throw new RojError("protocol", "the linking device sent a malformed certificate", {
+        cause: err,
+      });
+    }
+    const problem = await checkDeviceCertificate(certificate, code.person, clock.now());
+    if (problem !== null || !bytesEqual(certificate.publicKey, key)) {
+      throw new RojError(
+        "protocol",
+        `the certificate the linking device sent does not make this key the person's (${
+          problem ?? "another key"
+        })`,
+      );
+    }
+    if (certificate.keyId !== name) {
+      throw new RojError("protocol", "the certificate names another device");
+    }
+    return certificate;
   }
 }
 

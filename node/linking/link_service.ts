@@ -33,12 +33,22 @@ import {
   LINK_CODE_MINUTES,
   LINK_SECRET_BYTES,
   MAX_LINK_CODE_ADDRESSES,
+  planRenewals,
   renewalDueAt,
+  renewedValidity,
   signRevocation,
 } from "../devices/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
-import { type Certificate, fingerprint, parseCertificate, type Signer } from "../identity/mod.ts";
+import {
+  type Certificate,
+  fingerprint,
+  type KeyPair,
+  parseCertificate,
+  type Signer,
+} from "../identity/mod.ts";
+import { isCertifiedSigner } from "./certified_signer.ts";
+import { fetchRenewal, RenewalTimer } from "./renewals.ts";
 import type { Contact } from "../contacts/mod.ts";
 import {
   DEVICES_FEATURE,
@@ -60,8 +70,7 @@ import {
   MAX_LINK_CODES,
 } from "./link_decision.ts";
 
-/** The SSH user name a new device logs in with to be linked. */
-export const LINK_USER = "devlink";
+export { LINK_USER } from "./link_dial.ts";
 
 export interface LinkServiceDeps {
   readonly me: Uint8Array;
@@ -80,6 +89,8 @@ export interface LinkServiceDeps {
   sessions(): readonly { readonly rpc: RpcSession }[];
   /** Links in one phase, as a node that does not list devlink2 (tests: omitFeatures). @default false */
   readonly onePhase?: boolean;
+  /** On a device: its own key pair, to dial the person key's node for a renewal. */
+  readonly keyPair?: KeyPair;
   /** Internal (tests): linking waits for good after this step's commit, for a test to kill the node there. */
   readonly holdAt?: "pending" | "linked";
 }
@@ -104,13 +115,115 @@ export class LinkService {
   /** Codes kept, by id (mirrors the store, for `admits`, which must answer at once). */
   readonly #codes = new Map<string, LinkCodeRecord>();
   readonly #devices = new Map<string, OwnDevice>();
-  readonly #self: DeviceIdentity | undefined;
+  #self: DeviceIdentity | undefined;
   /** Links are certified one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #renewals: RenewalTimer;
 
   private constructor(d: LinkServiceDeps, self: DeviceIdentity | undefined) {
     this.#d = d;
     this.#self = self;
+    this.#renewals = new RenewalTimer({
+      clock: d.clock,
+      candidates: () =>
+        this.#self
+          ? [{ certificate: this.#self.certificate, revoked: false }]
+          : [...this.#devices.values()].map((o) => ({
+            certificate: o.certificate,
+            revoked: o.revocation !== undefined,
+          })),
+      renew: (cert) => this.#self ? this.#renewSelf() : this.#queued(() => this.#renewOwn(cert)),
+      onBlocked: (cert, why) => {
+        const fp = fingerprint(cert.publicKey);
+        d.bus.say(`the certificate of device ${cert.keyId} (${fp}) is due for renewal: ${why}`);
+        d.bus.emit({
+          type: "device",
+          op: "renewal_due",
+          name: cert.keyId,
+          fingerprint: fp,
+          reason: why,
+        });
+      },
+    });
+  }
+
+  /** Renews due certificates now and whenever the next falls due (devices/renewal.ts). */
+  startRenewals(): void {
+    this.#renewals.start();
+  }
+
+  /** Runs the renewal decision now (tests; the timer does it by itself). */
+  checkRenewals(): Promise<void> {
+    return this.#renewals.check();
+  }
+
+  close(): void {
+    this.#renewals.close();
+  }
+
+  #queued<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Renews the certificate of a device linked here (the person key signs:
+   * it throws agent_unavailable when the key is in an agent that is gone),
+   * keeps it, and hands it to every contact in a session.
+   */
+  async #renewOwn(old: Certificate): Promise<Certificate> {
+    const key = old.publicKey;
+    const own = this.#devices.get(toHex(key));
+    if (!own || own.revocation !== undefined) return old;
+    if (own.certificate.validBefore > old.validBefore) return own.certificate; // renewed already
+    const now = this.#d.clock.now();
+    const certificate = await certifyDevice(this.#d.signer, {
+      deviceKey: key,
+      name: old.keyId,
+      ...renewedValidity(old, now),
+      serial: new DataView(crypto.getRandomValues(new Uint8Array(8)).buffer).getBigUint64(0),
+      nonce: crypto.getRandomValues(new Uint8Array(32)),
+    });
+    await this.#d.kv.set(keys.ownDevice(key), {
+      certificate: certificate.blob,
+      linkedAt: own.linkedAt,
+    });
+    this.#devices.set(toHex(key), { ...own, certificate });
+    const fp = fingerprint(key);
+    const until = new Date(certificate.validBefore * 1000).toISOString();
+    this.#d.bus.say(`renewed the certificate of device ${old.keyId} (${fp}) until ${until}`);
+    this.#d.bus.emit({ type: "device", op: "renewed", name: old.keyId, fingerprint: fp });
+    for (const s of this.#d.sessions()) this.#handCertificates(s.rpc, [certificate]);
+    return certificate;
+  }
+
+  /** On a device: fetches its renewed certificate from the person key's node, keeps it and signs with it. */
+  async #renewSelf(): Promise<void> {
+    const self = this.#self!;
+    if (!this.#d.keyPair) throw new RojError("refused", "no key to ask for a renewal with");
+    const certificate = await fetchRenewal(this.#d.kv, this.#d.keyPair, self, this.#d.clock);
+    await this.#d.kv.set(keys.setting("deviceCertificate"), certificate.blob);
+    this.#self = { ...self, certificate };
+    if (isCertifiedSigner(this.#d.signer)) this.#d.signer.setCertificate(certificate);
+    const fp = fingerprint(certificate.publicKey);
+    const until = new Date(certificate.validBefore * 1000).toISOString();
+    this.#d.bus.say(`this device's certificate was renewed, until ${until}`);
+    this.#d.bus.emit({ type: "device", op: "renewed", name: certificate.keyId, fingerprint: fp });
+  }
+
+  /** A device linked here asks for its certificate as it is now (renewed first when due). */
+  async #renewFor(device: Uint8Array, remote: string): Promise<ResultOf<"device.renew">> {
+    const own = this.#devices.get(toHex(device));
+    const refuse = this.#refuser(fingerprint(device), remote);
+    if (!own) return refuse("not_linked", "this device was not linked here");
+    if (own.revocation !== undefined) return refuse("revoked", "this device was removed");
+    const due = planRenewals(
+      [{ certificate: own.certificate, revoked: false }],
+      this.#d.clock.now(),
+    );
+    const cert = due.due.length > 0 ? await this.#renewOwn(own.certificate) : own.certificate;
+    return { certificate: encodeB64(cert.blob) };
   }
 
   static async open(d: LinkServiceDeps): Promise<LinkService> {
@@ -192,17 +305,14 @@ export class LinkService {
    * with, and device.confirm once it wrote its folder (devlink2).
    */
   serve(rpc: RpcSession, device: Uint8Array, remote: string): void {
-    const queued = <T>(fn: () => Promise<T>): Promise<T> => {
-      const run = this.#queue.then(fn);
-      this.#queue = run.catch(() => {});
-      return run;
-    };
+    const queued = <T>(fn: () => Promise<T>) => this.#queued(fn);
     const twoPhase = () => !this.#d.onePhase && peerHas(rpc.peerHello, DEVLINK_CONFIRM_FEATURE);
     rpc.handle(
       "device.link",
       (p) => queued(() => this.#certify(device, p.proof, p.name, remote, twoPhase())),
     );
     rpc.handle("device.confirm", () => queued(() => this.#confirm(device, remote)));
+    rpc.handle("device.renew", () => queued(() => this.#renewFor(device, remote)));
   }
 
   async #certify(
@@ -387,6 +497,16 @@ export class LinkService {
   onSession(rpc: RpcSession): void {
     const revocations = [...this.#devices.values()].flatMap((d) => d.revocation ?? []);
     if (revocations.length > 0) this.#hand(rpc, revocations);
+    const current = [...this.#devices.values()].filter((d) => d.revocation === undefined);
+    this.#handCertificates(rpc, current.map((d) => d.certificate));
+  }
+
+  /** Hands a contact (one that lists devlink2) certificates of devices of ours. */
+  #handCertificates(rpc: RpcSession, certificates: readonly Certificate[]): void {
+    if (!peerHas(rpc.peerHello, DEVLINK_CONFIRM_FEATURE)) return;
+    for (const c of certificates) {
+      rpc.request("device.cert", { certificate: encodeB64(c.blob) }).catch(() => {});
+    }
   }
 
   #hand(rpc: RpcSession, revocations: readonly Uint8Array[]): void {
@@ -418,13 +538,21 @@ export class LinkService {
       const validUntil = Number.isFinite(cert.validBefore) ? cert.validBefore * 1000 : null;
       const standing = deviceStanding(book, rec.key, now);
       const self = bytesEqual(rec.key, this.#d.me);
+      const renewalDue = standing === "valid" && validUntil !== null &&
+        now >= renewalDueAt(validUntil);
       return {
         name: cert.keyId,
         fingerprint: fingerprint(rec.key),
         certifiedSince: this.#devices.get(toHex(rec.key))?.linkedAt ?? cert.validAfter * 1000,
         validUntil,
         standing,
-        renewalDue: standing === "valid" && validUntil !== null && now >= renewalDueAt(validUntil),
+        renewalDue,
+        renewalBlocked: renewalDue
+          ? this.#renewals.blocked ??
+            (this.#self
+              ? "the person key is on another node; it renews when it can be reached"
+              : null)
+          : null,
         online: !self && this.#d.online(rec.key),
         self,
       };

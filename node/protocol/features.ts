@@ -129,7 +129,10 @@ export const FILES_FEATURE = "files1";
  * and confirms; only then is the device recorded, so a kill at any moment
  * leaves no device linked on one side only. Listed with `devlink` by the
  * linking node and by the new device (`roj init --join`); with a side that
- * does not list it, linking is one phase as before. Since protocol 1.
+ * does not list it, linking is one phase as before. Renewals too: a device
+ * fetches its renewed certificate (`device.renew`, on a `devlink` session),
+ * and a person's node hands its contacts its devices' renewed certificates
+ * (`device.cert`). Since protocol 1.
  */
 export const DEVLINK_CONFIRM_FEATURE = "devlink2";
 

@@ -295,6 +295,23 @@ export const schemas = {
     params: z.object({}),
     result: z.object({}),
   },
+  /**
+   * On a `devlink` session from a device linked here (devlink2): my
+   * certificate as it is now, renewed first when it is due and the person
+   * key is at hand (devices/renewal.ts).
+   */
+  "device.renew": {
+    params: z.object({}),
+    result: z.object({ certificate: b64(5464) }),
+  },
+  /**
+   * From a person's node to its contacts (devlink2): a device certificate of
+   * mine, renewed; keep it in your device book (the one ending last counts).
+   */
+  "device.cert": {
+    params: z.object({ certificate: b64(5464) }),
+    result: z.object({}),
+  },
   /** Dial me back at this address (host must be where you see me) and say whether it worked. */
   "reach.check": {
     params: z.object({ address: z.string().min(1).max(300) }),
