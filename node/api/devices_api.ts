@@ -41,6 +41,8 @@ export interface DeviceView {
    * not reachable; on the person key's node, the key is not at hand (ssh-agent gone).
    */
   readonly renewalBlocked: string | null;
+  /** When it last talked to this node (ms; now while online); null: never since it was linked. */
+  readonly lastSeen: number | null;
   /** Whether a session with it is up. */
   readonly online: boolean;
   /** This row is the node itself (on a device: its own certificate). */

@@ -48,6 +48,7 @@ import {
   type Signer,
 } from "../identity/mod.ts";
 import { isCertifiedSigner } from "./certified_signer.ts";
+import { type DeviceIdentity, deviceIdentity } from "./device_identity.ts";
 import { fetchRenewal, RenewalTimer } from "./renewals.ts";
 import type { Contact } from "../contacts/mod.ts";
 import {
@@ -71,6 +72,7 @@ import {
 } from "./link_decision.ts";
 
 export { LINK_USER } from "./link_dial.ts";
+export { type DeviceIdentity, deviceIdentity } from "./device_identity.ts";
 
 export interface LinkServiceDeps {
   readonly me: Uint8Array;
@@ -102,12 +104,8 @@ interface OwnDevice {
   /** The person's signed revocation, once removed, and from when. */
   readonly revocation?: Uint8Array;
   readonly revokedFrom?: number;
-}
-
-/** This folder is a device of a person: its person's key and its certificate. */
-export interface DeviceIdentity {
-  readonly person: Uint8Array;
-  readonly certificate: Certificate;
+  /** When it last talked to this node after it was linked (it asked for its renewal). */
+  readonly lastSeen?: number;
 }
 
 export class LinkService {
@@ -185,11 +183,7 @@ export class LinkService {
       serial: new DataView(crypto.getRandomValues(new Uint8Array(8)).buffer).getBigUint64(0),
       nonce: crypto.getRandomValues(new Uint8Array(32)),
     });
-    await this.#d.kv.set(keys.ownDevice(key), {
-      certificate: certificate.blob,
-      linkedAt: own.linkedAt,
-    });
-    this.#devices.set(toHex(key), { ...own, certificate });
+    await this.#save({ ...own, certificate });
     const fp = fingerprint(key);
     const until = new Date(certificate.validBefore * 1000).toISOString();
     this.#d.bus.say(`renewed the certificate of device ${old.keyId} (${fp}) until ${until}`);
@@ -212,12 +206,20 @@ export class LinkService {
     this.#d.bus.emit({ type: "device", op: "renewed", name: certificate.keyId, fingerprint: fp });
   }
 
+  /** Keeps a device linked here, in the store and in memory. */
+  async #save(own: OwnDevice): Promise<void> {
+    const key = own.certificate.publicKey;
+    await this.#d.kv.set(keys.ownDevice(key), { ...own, certificate: own.certificate.blob });
+    this.#devices.set(toHex(key), own);
+  }
+
   /** A device linked here asks for its certificate as it is now (renewed first when due). */
   async #renewFor(device: Uint8Array, remote: string): Promise<ResultOf<"device.renew">> {
     const own = this.#devices.get(toHex(device));
     const refuse = this.#refuser(fingerprint(device), remote);
     if (!own) return refuse("not_linked", "this device was not linked here");
     if (own.revocation !== undefined) return refuse("revoked", "this device was removed");
+    await this.#save({ ...own, lastSeen: this.#d.clock.now() });
     const due = planRenewals(
       [{ certificate: own.certificate, revoked: false }],
       this.#d.clock.now(),
@@ -233,7 +235,13 @@ export class LinkService {
     }
     for await (
       const e of d.kv.list<
-        { certificate: Uint8Array; linkedAt: number; revocation?: Uint8Array; revokedFrom?: number }
+        {
+          certificate: Uint8Array;
+          linkedAt: number;
+          revocation?: Uint8Array;
+          revokedFrom?: number;
+          lastSeen?: number;
+        }
       >({ prefix: keys.ownDevices() })
     ) {
       const certificate = parseCertificate(e.value.certificate);
@@ -484,8 +492,7 @@ export class LinkService {
     const from = this.#d.clock.now();
     const revocation = await signRevocation(this.#d.signer, { device, from, reason: "removed" });
     const updated: OwnDevice = { ...own, revocation, revokedFrom: from };
-    await this.#d.kv.set(keys.ownDevice(device), { ...updated, certificate: own.certificate.blob });
-    this.#devices.set(toHex(device), updated);
+    await this.#save(updated);
     const fp = fingerprint(device);
     this.#d.bus.say(`removed device ${name} (${fp}): contacts refuse it from now on`);
     this.#d.bus.emit({ type: "device", op: "revoked", name, fingerprint: fp });
@@ -534,6 +541,7 @@ export class LinkService {
       });
     }
     const rows = [...book.devices.values()].map((rec): DeviceView => {
+      const mine = this.#devices.get(toHex(rec.key));
       const cert = rec.certificate!;
       const validUntil = Number.isFinite(cert.validBefore) ? cert.validBefore * 1000 : null;
       const standing = deviceStanding(book, rec.key, now);
@@ -543,7 +551,7 @@ export class LinkService {
       return {
         name: cert.keyId,
         fingerprint: fingerprint(rec.key),
-        certifiedSince: this.#devices.get(toHex(rec.key))?.linkedAt ?? cert.validAfter * 1000,
+        certifiedSince: mine?.linkedAt ?? cert.validAfter * 1000,
         validUntil,
         standing,
         renewalDue,
@@ -553,6 +561,11 @@ export class LinkService {
               ? "the person key is on another node; it renews when it can be reached"
               : null)
           : null,
+        lastSeen: self
+          ? null
+          : this.#d.online(rec.key)
+          ? now
+          : mine?.lastSeen ?? mine?.linkedAt ?? null,
         online: !self && this.#d.online(rec.key),
         self,
       };
@@ -568,16 +581,4 @@ export class LinkService {
       this.#codes.delete(id);
     }
   }
-}
-
-/** The device identity a joined folder's store records, if it is one. */
-export async function deviceIdentity(kv: Deno.Kv): Promise<DeviceIdentity | undefined> {
-  const [person, cert] = await kv.getMany<unknown[]>([
-    keys.setting("devicePerson"),
-    keys.setting("deviceCertificate"),
-  ]);
-  if (!(person!.value instanceof Uint8Array) || !(cert!.value instanceof Uint8Array)) {
-    return undefined;
-  }
-  return { person: person!.value, certificate: parseCertificate(cert!.value) };
 }
