@@ -168,7 +168,12 @@ export function Conversation(props: ConversationProps) {
                 data-id={m.id}
               >
                 <p class="meta">
-                  <span class="author">{m.mine ? "you" : m.author}</span>{" "}
+                  <span class="author">{m.mine ? "you" : m.author}</span> {m.device && (
+                    <>
+                      <span class="device muted" data-device={m.device}>on {m.device}</span>
+                      {" "}
+                    </>
+                  )}
                   <time dateTime={isoTime(m.ts)}>{formatTime(m.ts)}</time>
                   {state && (
                     <>
