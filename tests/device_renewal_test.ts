@@ -4,8 +4,9 @@
  * certificate as it falls due (14 days before its 90 end) and hands it to
  * bob; the phone, due too, fetches it from the laptop, and while the laptop
  * is down it says the renewal is due and the person key is not at hand (as
- * `roj devices` warns). Past the first certificate's end, bob accepts the
- * phone on the renewed one.
+ * `roj devices` warns). Past the first certificate's end, carol (away
+ * while alice renewed) accepts the running phone on the renewed one its
+ * hello now carries, and bob accepts it after it started again.
  */
 import assert from "node:assert/strict";
 import { befriend, startTestNode, type TestNode } from "../testing/nodes.ts";
@@ -20,18 +21,21 @@ type DeviceEvent = NodeEvent & { type: "device" };
 const device = (op: string, fp?: string) => (e: NodeEvent) =>
   e.type === "device" && e.op === op && (fp === undefined || e.fingerprint === fp);
 
-Deno.test("a renewed certificate reaches the phone and bob, and bob accepts the phone past the first one's end", async () => {
+Deno.test("a renewed certificate reaches the phone and bob; past the first one's end, carol and bob accept the phone on it", async () => {
   await using tmp = await tempDir();
-  const ahead = { alice: 0, bob: 0, phone: 0 };
+  const ahead = { alice: 0, bob: 0, phone: 0, carol: 0 };
   const clock = (who: keyof typeof ahead) => () => Date.now() + ahead[who];
   let alice: TestNode = await startTestNode("alice", { host: "127.0.0.2", now: clock("alice") });
   const aliceDir = alice.dir;
   const port = Number((await alice.node.call("status", {})).listen[0]!.split(":").pop());
   await using bob = await startTestNode("bob", { host: "127.0.0.3", now: clock("bob") });
+  // Carol is away while alice renews: only the phone's hello can tell her of the renewal.
+  await using carolAway = await startTestNode("carol", { host: "127.0.0.5", now: clock("carol") });
   const phoneDir = `${tmp.path}/phone`;
   let phone: TestNode | undefined;
   try {
     await befriend(alice, bob);
+    await befriend(alice, carolAway);
     const ctl = await serveControl(controlSocketPath(alice.dir), alice.node);
     try {
       const code = JSON.parse(
@@ -45,6 +49,7 @@ Deno.test("a renewed certificate reaches the phone and bob, and bob accepts the 
     const [first] = await alice.node.call("devices", {});
     assert.ok(first && first.validUntil! > Date.now() + 89 * DAY);
     await alice.stop();
+    await carolAway.stop();
 
     // 80 days on: due. The laptop is down, so the phone cannot renew, and says so.
     ahead.alice = ahead.bob = ahead.phone = 80 * DAY;
@@ -76,11 +81,22 @@ Deno.test("a renewed certificate reaches the phone and bob, and bob accepts the 
     const mine = await phone.node.call("devices", {});
     assert.equal(mine[0]!.validUntil, renewed!.validUntil);
     assert.equal(mine[0]!.renewalDue, false);
-    await phone.stop();
     await alice.stop();
 
-    // 95 days on, past the first certificate's end: bob accepts the phone on the renewed one.
-    ahead.bob = ahead.phone = 95 * DAY;
+    // 95 days on, past the first certificate's end. Carol never saw the renewal: the running
+    // phone's next hello carries it (it took it while running), and she accepts the phone.
+    ahead.carol = ahead.phone = 95 * DAY;
+    await using carol = await startTestNode("carol", {
+      host: "127.0.0.5",
+      dir: carolAway.dir,
+      now: clock("carol"),
+    });
+    await phone.node.call("connect", { address: (await carol.node.call("status", {})).listen[0]! });
+    await carol.waitFor(device("accepted", first.fingerprint), 15_000);
+    await phone.stop();
+
+    // Started again, the phone holds the renewed one: bob accepts it too.
+    ahead.bob = 95 * DAY;
     const from = bob.events.length;
     phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir, now: clock("phone") });
     await bob.waitFor(device("accepted", first.fingerprint), 15_000, from);
