@@ -177,6 +177,10 @@ export function buildCli(io: CliIo = stdio): Command {
         "is used from the agent",
     )
     .option("--join <code>", "link this new folder as a device of yours, from `roj device link`")
+    .option(
+      "--events <file>",
+      "with --join: append each step of linking to FILE, one JSON line each",
+    )
     .option("--json", "print the result as JSON")
     .action(
       async (
@@ -188,6 +192,7 @@ export function buildCli(io: CliIo = stdio): Command {
           agent?: boolean;
           json?: boolean;
           join?: string;
+          events?: string;
         },
       ) => {
         if (opts.join !== undefined) return await joinDevice(io, { ...opts, join: opts.join });
@@ -465,6 +470,7 @@ export function buildCli(io: CliIo = stdio): Command {
           quic: opts.punch !== false,
           portMap: opts.upnp !== false,
           ...testPortMapLease(),
+          ...testLinkHold(),
           lan: opts.lan !== false,
           ...(opts.maxFileSize ? { maxFileSize: parseSize(opts.maxFileSize) } : {}),
           ...(opts.fileQuota ? { fileQuota: parseSize(opts.fileQuota) } : {}),
@@ -588,6 +594,20 @@ function debugWanted(): boolean {
   } catch {
     return false; // not allowed to read it: no debug output
   }
+}
+
+/**
+ * Tests stop linking after a step's commit to kill the node there
+ * ($ROJ_TEST_LINK_HOLD: pending or linked); unset outside tests (--ignore-env).
+ */
+function testLinkHold(): { linkHold?: "pending" | "linked" } {
+  let raw: string | undefined;
+  try {
+    raw = Deno.env.get("ROJ_TEST_LINK_HOLD");
+  } catch {
+    return {};
+  }
+  return raw === "pending" || raw === "linked" ? { linkHold: raw } : {};
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   type DeviceView,
   escapeControl,
   joinPerson,
+  type JoinStep,
   jsonLine,
   type NodeEvent,
   resolveDataDir,
@@ -44,6 +45,17 @@ export function deviceLines(list: readonly DeviceView[]): string[] {
   ]));
 }
 
+/** One warning per device whose renewal is due and did not happen (the person key not at hand). */
+export function renewalWarnings(list: readonly DeviceView[]): string[] {
+  return list.filter((d) => d.renewalDue && d.renewalBlocked !== null).map((d) =>
+    `warning: ${escapeControl(d.name)}'s certificate ends ${
+      shortTime(d.validUntil!)
+    } and is due for renewal, but the person key is not at hand: ${
+      escapeControl(d.renewalBlocked!)
+    }`
+  );
+}
+
 /** `roj init --join`: links this new folder as a device of the code's person. */
 export async function joinDevice(
   io: CliIo,
@@ -55,6 +67,7 @@ export async function joinDevice(
     key?: string;
     agent?: boolean;
     passphrase?: boolean;
+    events?: string;
   },
 ): Promise<void> {
   if (opts.key !== undefined || opts.agent || opts.passphrase) {
@@ -64,7 +77,10 @@ export async function joinDevice(
     );
   }
   const dir = resolveDataDir(opts.data);
-  const r = await joinPerson(dir, opts.join, opts.name !== undefined ? { name: opts.name } : {});
+  const r = await joinPerson(dir, opts.join, {
+    ...(opts.name !== undefined ? { name: opts.name } : {}),
+    onStep: joinSteps(opts.events),
+  });
   if (opts.json) return io.out(json(r));
   io.out(
     `linked ${r.device} as a device of ${
@@ -73,6 +89,35 @@ export async function joinDevice(
       `this device: ${r.fingerprint}  (compare it with what the linking device shows)\n` +
       `certificate valid until ${shortTime(r.validUntil)}\n`,
   );
+}
+
+/**
+ * Each step of `roj init --join` (node/linking/join.ts), as the JSON line
+ * `{"type":"join","step":…}` appended to `--events FILE` (synchronously, so
+ * a SIGKILL right after loses none). A test that kills the process at a step
+ * sets $ROJ_TEST_JOIN_HOLD to it: linking then waits there for good (unset
+ * outside tests: the tasks pass --ignore-env).
+ */
+function joinSteps(events: string | undefined): (step: JoinStep) => Promise<void> {
+  let hold: string | undefined;
+  try {
+    hold = Deno.env.get("ROJ_TEST_JOIN_HOLD");
+  } catch {
+    hold = undefined;
+  }
+  return (step) => {
+    if (events !== undefined) {
+      const line = new TextEncoder().encode(`${JSON.stringify({ type: "join", step })}\n`);
+      const file = Deno.openSync(events, { write: true, append: true, create: true, mode: 0o600 });
+      try {
+        for (let at = 0; at < line.length;) at += file.writeSync(line.subarray(at));
+      } finally {
+        file.close();
+      }
+    }
+    if (step !== hold) return Promise.resolve();
+    return new Promise(() => setInterval(() => {}, 60_000));
+  };
 }
 
 /** Adds `roj device link` and `roj devices` to `program`. */
@@ -164,6 +209,7 @@ export function addDeviceCommands(program: Command, io: CliIo): void {
       withControl(opts, async (client) => {
         const list = await client.call("devices", {});
         io.out(opts.json ? json(list) : deviceLines(list).join("\n") + "\n");
+        if (!opts.json) { for (const w of renewalWarnings(list)) io.err(`${w}\n`); }
       })
     );
 }

@@ -253,6 +253,9 @@ export function Conversation(props: ConversationProps) {
                       <MessageBody m={m} />
                       <div class="meta">
                         <MessageActions m={m} chat={chat} onView={showView} onError={setError} />
+                        {m.device && (
+                          <span class="device muted" data-device={m.device}>on {m.device}</span>
+                        )}
                         {last && <time dateTime={isoTime(m.ts)}>{clockTime(m.ts)}</time>}
                         {state && !note && (
                           <span class={`state ${m.state}`} title={state.title}>

@@ -169,6 +169,7 @@ export class RojNode implements NodeApi {
     this.#s.intros?.start();
     this.#s.carryMailbox?.startSweeping();
     if (!this.#o.passive) this.#s.search.start();
+    if (!this.#o.passive) this.#s.linking.startRenewals();
     if (this.#o.passive) {
       this.#s.bus.say(
         `passive anchor: ${this.contacts.all().length} members, ${this.#s.discovery.sealed.size} sealed records held`,
@@ -214,6 +215,7 @@ export class RojNode implements NodeApi {
     s.relay.close();
     s.intros?.close();
     s.search.close();
+    s.linking.close();
     await s.network.close(() => s.sessions.close());
     // Let pending commits settle before closing the store: real time, whatever the node's clock.
     await delay(systemClock, 10);

@@ -50,6 +50,8 @@ export interface NodeOptions {
   portMapLeaseMs?: number;
   /** Internal (tests): features left out of the hello, as a node of an older version would. @default [] */
   omitFeatures?: readonly string[];
+  /** Internal (tests): linking waits for good after this step's commit, for a test to kill the node there. */
+  linkHold?: "pending" | "linked";
   /**
    * Find contacts on the same LAN by multicast announcements (node/lan); not
    * when listening on loopback. Off by default here so that tests stay off the
@@ -86,6 +88,7 @@ export interface ResolvedOptions {
   readonly portMap: boolean;
   readonly portMapLeaseMs: number | undefined;
   readonly omitFeatures: readonly string[];
+  readonly linkHold: "pending" | "linked" | undefined;
   /** Off on loopback and for anchors, whatever was asked. */
   readonly lan: boolean;
   /** Files: the largest one sent or fetched, and what one contact may store here (files/). */
@@ -125,6 +128,7 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     portMap: options.portMap ?? false,
     portMapLeaseMs: options.portMapLeaseMs,
     omitFeatures: options.omitFeatures ?? [],
+    linkHold: options.linkHold,
     lan: (options.lan ?? false) && !passive && !LOOPBACK_HOST.test(listen.host),
     files: {
       maxFileSize: options.maxFileSize ?? DEFAULT_FILE_LIMITS.maxFileSize,

@@ -48,6 +48,7 @@ import {
   deviceUser,
   LINK_USER,
   LinkService,
+  withLiveCertificate,
 } from "./linking/mod.ts";
 import type { ChatLog } from "./log/mod.ts";
 import {
@@ -63,7 +64,7 @@ import {
 import { Network } from "./network.ts";
 import { hookSessions } from "./session_hooks.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { encodeB64 } from "./protocol/mod.ts";
+import { DEVLINK_CONFIRM_FEATURE, encodeB64 } from "./protocol/mod.ts";
 import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
 import { keys } from "./store/mod.ts";
@@ -211,13 +212,11 @@ export async function wire(
         .then((client) => (client.close(), true))
         .catch((err) => isRojError(err, "refused")),
   });
-  const sessions: SessionManager = new SessionManager({
+  const sessions: SessionManager = new SessionManager(withLiveCertificate(b.signer, {
     keyPair: profile.keyPair,
     signer: b.signer,
     ...(agreementKeyIsOwn(profile.keyPair) ? { agree: agreementPublicKey(profile.keyPair) } : {}),
-    ...(device
-      ? { certificate: device.certificate.blob, username: deviceUser(device.person) }
-      : {}),
+    ...(device ? { username: deviceUser(device.person) } : {}),
     name: profile.name,
     clock,
     bus,
@@ -236,7 +235,7 @@ export async function wire(
           verifications.isVerified(c.publicKey),
         ),
       }),
-  });
+  }));
   const syncs = new SessionSyncs({
     me: person,
     ...(device ? { author: me } : {}),
@@ -419,6 +418,9 @@ export async function wire(
     online: (k) => sessions.get(k) !== undefined,
     contacts: () => b.contacts.all(),
     sessions: () => sessions.all(),
+    onePhase: o.omitFeatures.includes(DEVLINK_CONFIRM_FEATURE),
+    keyPair: profile.keyPair,
+    ...(o.linkHold ? { holdAt: o.linkHold } : {}),
   });
   const devices = await DeviceSessions.open({
     clock,
@@ -430,7 +432,7 @@ export async function wire(
   const network: Network = new Network(o, parts, {
     authorize: (u, k) =>
       devices.mayLogIn(u, k) &&
-      (inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits()) ||
+      (inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits(k)) ||
         devices.authorize(u)),
     inbound: (peer, pipe) =>
       sessions.inbound(peer, pipe, {

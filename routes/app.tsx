@@ -24,6 +24,7 @@ import { verifyPages } from "./pages/verify.tsx";
 import { introductionPages } from "./pages/introductions.tsx";
 import { searchPages } from "./pages/search.tsx";
 import { settingsPages } from "./pages/settings.tsx";
+import { devicePages } from "./pages/devices.tsx";
 import { TokenPage } from "./pages/token.tsx";
 import {
   checkHost,
@@ -120,6 +121,7 @@ export function buildApp(parts: AppParts): Hono {
       introductionPages,
       searchPages,
       settingsPages,
+      devicePages,
     ]
   ) {
     app.route("/", pages(ctx));

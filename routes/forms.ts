@@ -65,6 +65,12 @@ export const forms = {
     notifyPreview: z.enum(["full", "hidden"], { error: "Say what a notification shows." }),
   }).strict(),
   login: z.object({ token: z.string().max(2048, "That is far too long for a token.") }).strict(),
+  deviceLink: z.object({}).strict(),
+  deviceRemove: z.object({
+    name: z.string({ error: "Say which device to remove." }).trim()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/, "That is not the name of a device."),
+    confirm: z.literal("yes", { error: "Confirm the removal on the page that asks." }),
+  }).strict(),
 } as const;
 
 export type FormResult<T> =

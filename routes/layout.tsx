@@ -8,7 +8,14 @@ import { islands } from "../islands/registry.ts";
 import { Notifier } from "../islands/notifier.tsx";
 import { SearchBox } from "./search_box.tsx";
 
-export type Section = "chats" | "anchor" | "contacts" | "hive" | "identity" | "settings";
+export type Section =
+  | "chats"
+  | "anchor"
+  | "contacts"
+  | "hive"
+  | "identity"
+  | "settings"
+  | "devices";
 
 const SECTIONS: { key: Section; href: string; label: string; passive: boolean | null }[] = [
   { key: "chats", href: "/chats", label: "Chats", passive: false },
@@ -17,6 +24,7 @@ const SECTIONS: { key: Section; href: string; label: string; passive: boolean | 
   { key: "hive", href: "/hive", label: "Hive", passive: null },
   { key: "identity", href: "/identity", label: "Identity", passive: null },
   { key: "settings", href: "/settings", label: "Settings", passive: false },
+  { key: "devices", href: "/devices", label: "Devices", passive: false },
 ];
 
 export interface LayoutProps {

@@ -9,6 +9,16 @@ import { connectControl, type ControlClient } from "../node/control/mod.ts";
 import type { NodeEvent, PeerView } from "../node/api/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
+/** `deno run` and the permissions `roj` needs, before the script. */
+const RUN_MAIN = [
+  "run",
+  "--quiet",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-net",
+  "--allow-sys",
+] as const;
 
 /** The events of one type. */
 export type EventOf<T extends NodeEvent["type"]> = Extract<NodeEvent, { readonly type: T }>;
@@ -136,13 +146,7 @@ export async function spawnNode(
   const eventsFile = await Deno.makeTempFile({ dir, prefix: "events-", suffix: ".jsonl" });
   const deno = [
     Deno.execPath(),
-    "run",
-    "--quiet",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
-    "--allow-net",
-    "--allow-sys",
+    ...RUN_MAIN,
     options.main ?? MAIN,
     "run",
     "--data",
@@ -256,4 +260,75 @@ export async function addByInvite(a: NodeProcess, b: NodeProcess): Promise<void>
 /** What a node process's `peers` says of the contact `name`. */
 export async function peerOf(p: NodeProcess, name: string): Promise<PeerView | undefined> {
   return (await callNode(p, "peers", {}) as PeerView[]).find((x) => x.name === name);
+}
+
+/** A `roj init --join` process (no node runs in its folder), with the steps it told. */
+export interface JoinProcess {
+  /** Resolves once it told `step` (node/linking/join.ts JoinStep). @throws {Error} when it exits first */
+  waitForStep(step: string, timeoutMs?: number): Promise<void>;
+  /** Its exit code, stdout and stderr once it exits. */
+  readonly done: Promise<{ code: number; stdout: string; stderr: string }>;
+  /** SIGKILL, then what it had said. */
+  kill9(): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+/**
+ * Spawns `roj init --data dir --join code --name name --json --events FILE`;
+ * with `hold`, linking waits for good after that step ($ROJ_TEST_JOIN_HOLD),
+ * for the test to kill it there.
+ */
+export async function spawnJoin(
+  dir: string,
+  code: string,
+  name: string,
+  hold?: string,
+): Promise<JoinProcess> {
+  const eventsFile = await Deno.makeTempFile({ prefix: "join-events-", suffix: ".jsonl" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      ...RUN_MAIN,
+      MAIN,
+      "init",
+      "--data",
+      dir,
+      "--join",
+      code,
+      "--name",
+      name,
+      "--json",
+      "--events",
+      eventsFile,
+    ],
+    env: { NO_COLOR: "1", ...(hold ? { ROJ_TEST_JOIN_HOLD: hold } : {}) },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const dec = new TextDecoder();
+  const output = Promise.all([
+    new Response(child.stdout).arrayBuffer(),
+    new Response(child.stderr).arrayBuffer(),
+  ]);
+  const done = (async () => {
+    const [status, [out, err]] = await Promise.all([child.status, output]);
+    return { code: status.code, stdout: dec.decode(out), stderr: dec.decode(err) };
+  })();
+  const told = await followEvents(eventsFile, done);
+  const finished = done.then(async (r) => {
+    await told.following;
+    await Deno.remove(eventsFile).catch(() => {});
+    return r;
+  });
+  return {
+    waitForStep: async (step, timeoutMs = 20_000) => {
+      await told.wait((e) => (e as unknown as { step?: string }).step === step, timeoutMs);
+    },
+    done: finished,
+    kill9: () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* it exited by itself */ }
+      return finished;
+    },
+  };
 }

@@ -18,6 +18,7 @@ import type { NodeEvent } from "../node/mod.ts";
 import { tempDir } from "../testing/temp.ts";
 import { cliRun } from "../testing/cli_run.ts";
 import { controlSocketPath, serveControl } from "../node/control/mod.ts";
+import { startAdmin } from "../routes/mod.ts";
 
 const sessionUp = (peer: string) => (e: NodeEvent) =>
   e.type === "session" && e.state === "up" && e.peer === peer;
@@ -71,6 +72,29 @@ Deno.test("bob keeps a session from alice's phone as alice's; the laptop works a
     assert.equal(byText.get("from the phone")?.authorFingerprint, joined.fingerprint);
     assert.equal(byText.get("from the laptop")?.author, "alice");
     assert.equal(byText.get("from the laptop")?.authorFingerprint, a.node.fingerprint);
+    // Which of alice's devices wrote it: the phone's certificate names it; the laptop's key none.
+    assert.equal(byText.get("from the phone")?.device, "phone");
+    assert.equal(byText.get("from the laptop")?.device, undefined);
+    // And bob's admin shows it beside the author.
+    const admin = await startAdmin({ api: b.node, host: "127.0.0.3", port: 0 });
+    try {
+      const signIn = await fetch(admin.url, { redirect: "manual" });
+      await signIn.body?.cancel();
+      const cookie = (signIn.headers.get("set-cookie") ?? "").split(";")[0]!;
+      const page = await (await fetch(`${admin.origin}/chats/alice`, { headers: { cookie } }))
+        .text();
+      assert.match(
+        page,
+        /<span class="device muted" data-device="phone">on phone<\/span>/,
+      );
+      assert.equal(
+        page.match(/data-device=/g)?.length,
+        1,
+        "only the phone's message names a device",
+      );
+    } finally {
+      await admin.close();
+    }
     // And bob's answer reaches the phone, in the same chat.
     await b.node.call("send", { chat: "alice", text: "hi phone" });
     await until(async () =>

@@ -13,7 +13,8 @@ import { cliRun } from "../testing/cli_run.ts";
 import { controlSocketPath, serveControl } from "../node/control/mod.ts";
 import { createLinkCode } from "../node/devices/mod.ts";
 import { certificateLine, fingerprint } from "../node/identity/mod.ts";
-import { deviceIdentity } from "../node/linking/mod.ts";
+import { deviceIdentity, joinPerson } from "../node/linking/mod.ts";
+import { isRojError } from "../node/errors.ts";
 import { openStore } from "../node/store/mod.ts";
 import type { DeviceView, LinkCodeView, NodeEvent } from "../node/mod.ts";
 import { tempDir } from "../testing/temp.ts";
@@ -284,4 +285,49 @@ Deno.test("on the phone: roj devices shows its own certificate; linking and remo
     () => phone.node.call("device.remove", { name: "phone" }),
     /does not hold the person key/,
   );
+});
+
+Deno.test("a laptop that links in one phase (no devlink2, an older version): the new device links as before", async () => {
+  await using a = await startTestNode("alice", { host: "127.0.0.2", omitFeatures: ["devlink2"] });
+  await using tmp = await tempDir();
+  await withControl(a, async () => {
+    const r = await join(`${tmp.path}/phone`, (await linkCode(a.dir)).text, "phone");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await exists(`${tmp.path}/phone.joining`), false);
+    assert.deepEqual((await a.node.call("devices", {})).map((d) => d.name), ["phone"]);
+    // Recorded at the first answer: no reservation was told.
+    assert.equal(a.events.some((e) => e.type === "device" && e.op === "pending"), false);
+  });
+});
+
+Deno.test("a code reserved for a new device that never confirmed: expired, it is refused and its folder removed; nothing linked", async () => {
+  await using tmp = await tempDir();
+  let ahead = 0;
+  await using a = await startTestNode("alice", {
+    host: "127.0.0.2",
+    now: () => Date.now() + ahead,
+  });
+  const code = await a.node.call("device.link", {});
+  const phone = `${tmp.path}/phone`;
+  // Stopped right after the laptop reserved the code for it (as a kill there would).
+  await assert.rejects(
+    joinPerson(phone, code.text, {
+      name: "phone",
+      onStep: (step) => {
+        if (step === "certified") throw new Error("stopped");
+      },
+    }),
+    /stopped/,
+  );
+  await a.waitFor((e) => e.type === "device" && e.op === "pending");
+  assert.equal(await exists(`${phone}.joining`), true);
+  assert.deepEqual(await a.node.call("devices", {}), []);
+  ahead = 11 * 60_000;
+  await assert.rejects(
+    joinPerson(phone, code.text, { name: "phone" }),
+    (e) => isRojError(e, "refused") && /expired/.test(e.message),
+  );
+  assert.equal(await exists(phone), false);
+  assert.equal(await exists(`${phone}.joining`), false);
+  assert.deepEqual(await a.node.call("devices", {}), []);
 });

@@ -211,6 +211,8 @@ export interface MessageView extends MessageAnnotations {
    */
   readonly state: "stored" | "at-anchor" | "delivered" | "read" | "received";
   readonly hash: string;
+  /** Which device of the author's wrote it: its certificate's key id, when a device key signed it. */
+  readonly device?: string;
 }
 
 export interface ChatView {

@@ -35,6 +35,14 @@ export interface DeviceView {
   readonly standing: string;
   /** True when renewal is due (the certificate ends within 14 days). */
   readonly renewalDue: boolean;
+  /**
+   * Why a due renewal has not happened here (null when none is due or it
+   * went through): on a device, the person key is not here and its node was
+   * not reachable; on the person key's node, the key is not at hand (ssh-agent gone).
+   */
+  readonly renewalBlocked: string | null;
+  /** When it last talked to this node (ms; now while online); null: never since it was linked. */
+  readonly lastSeen: number | null;
   /** Whether a session with it is up. */
   readonly online: boolean;
   /** This row is the node itself (on a device: its own certificate). */
@@ -51,7 +59,19 @@ export interface DeviceView {
  */
 export type DeviceEvent = {
   readonly type: "device";
-  readonly op: "linked" | "accepted" | "refused" | "revoked";
+  /**
+   * `pending`: a new device got its certificate; it is linked once it confirms (`linked`).
+   * `renewed`: a device's certificate was renewed (here, this device's own, or a contact's).
+   * `renewal_due`: a due renewal failed (`reason`: the person key not at hand); tried again hourly.
+   */
+  readonly op:
+    | "pending"
+    | "linked"
+    | "accepted"
+    | "refused"
+    | "revoked"
+    | "renewed"
+    | "renewal_due";
   readonly name?: string;
   readonly fingerprint: string;
   readonly reason?: string;

@@ -46,3 +46,12 @@ export {
   MAX_DEVICES_PER_PERSON,
   speaksForPerson,
 } from "./device_book.ts";
+export {
+  certificateDueAt,
+  isRenewalOf,
+  planRenewals,
+  RENEWAL_CHECK_MS,
+  type RenewalCandidate,
+  type RenewalPlan,
+  renewedValidity,
+} from "./renewal.ts";

@@ -28,6 +28,7 @@ import {
   parseRevocation,
   speaksForPerson,
 } from "../devices/mod.ts";
+import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { type Certificate, fingerprint, parseCertificate } from "../identity/mod.ts";
 import { decodeB64, type RpcSession } from "../protocol/mod.ts";
@@ -136,9 +137,29 @@ export class DeviceSessions {
 
   /**
    * What a contact's session may tell about that contact's devices:
-   * `device.revoke`, the contact's own signed revocation of one of them.
+   * `device.revoke`, the contact's own signed revocation of one of them, and
+   * `device.cert`, a renewed certificate of one (devlink2), kept when it
+   * checks out and ends later than the one known.
    */
   serve(rpc: RpcSession, peer: Uint8Array): void {
+    rpc.handle("device.cert", async (p) => {
+      const blob = decodeB64(p.certificate);
+      let cert: Certificate;
+      try {
+        cert = parseCertificate(blob);
+      } catch (err) {
+        throw new RojError("bad_input", "a malformed certificate", { cause: err });
+      }
+      const problem = await checkDeviceCertificate(cert, peer, this.#d.clock.now());
+      if (problem !== null) throw new RojError("refused", `certificate: ${problem}`);
+      const before = this.book(peer);
+      this.#take(peer, cert);
+      if (this.book(peer) === before) return {};
+      await this.#d.kv.set(keys.seenDevice(peer, cert.publicKey), blob);
+      const fp = fingerprint(cert.publicKey);
+      this.#d.bus.emit({ type: "device", op: "renewed", name: cert.keyId, fingerprint: fp });
+      return {};
+    });
     rpc.handle("device.revoke", async (p) => {
       const rev = await parseRevocation(decodeB64(p.revocation), peer);
       const before = this.book(peer);
@@ -181,7 +202,14 @@ export class DeviceSessions {
       }
       const now = this.#d.clock.now();
       const problem = await checkDeviceCertificate(cert, person, now);
-      if (problem !== null) return refuse(`certificate: ${problem}`);
+      if (problem !== null) {
+        // Ended, but the person's node may have handed us its renewal (device.cert).
+        const known = this.book(person).devices.get(toHex(peer.publicKey))?.certificate;
+        const renewed = problem === "expired" && known !== undefined &&
+          await checkDeviceCertificate(known, person, now) === null;
+        if (!renewed) return refuse(`certificate: ${problem}`);
+        cert = known;
+      }
       this.#take(person, cert);
       if (!speaksForPerson(this.book(person), peer.publicKey, now)) {
         return refuse("the device is revoked");

@@ -6,6 +6,15 @@
  * Codes are kept a while after they end (KEEP_ENDED_MS), so that a late or
  * second use of one is told "already used" or "expired" instead of a bare
  * SSH refusal; at most MAX_LINK_CODES at once.
+ *
+ * Two phases (feature devlink2), so that a kill at any moment leaves no
+ * device linked on one side only: the first proof for a code reserves it
+ * for that key (`pending`, with the certificate made for it) and the new
+ * device writes its folder; its `device.confirm` then marks the code used
+ * and records the device. Until then the same key may ask again and gets the
+ * same certificate (a new device that was killed, or whose answer was lost,
+ * starts again with the key it kept); any other key is refused. A pending
+ * code that expires unconfirmed ends with no device.
  */
 import { linkProof, sameBytes } from "./link_proof.ts";
 
@@ -24,13 +33,25 @@ export interface LinkCodeRecord {
   readonly expires: number;
   /** Set, in the same commit that recorded the device, once a device used it. */
   readonly used?: { readonly at: number; readonly device: Uint8Array };
+  /** Reserved for one new device that has its certificate but has not confirmed yet. */
+  readonly pending?: LinkPending;
+}
+
+/** A code's reservation for the key that first proved it (two-phase linking). */
+export interface LinkPending {
+  readonly at: number;
+  readonly device: Uint8Array;
+  readonly name: string;
+  /** The certificate made for it (OpenSSH blob), sent again if it asks again. */
+  readonly certificate: Uint8Array;
 }
 
 /** Why a link was refused. */
-export type LinkRefusal = "wrong_secret" | "used" | "expired";
+export type LinkRefusal = "wrong_secret" | "used" | "expired" | "in_use";
 
 export type LinkDecision =
-  | { readonly ok: true; readonly code: LinkCodeRecord }
+  /** `again`: this key asked before; answer what it got then (pending or used by it). */
+  | { readonly ok: true; readonly code: LinkCodeRecord; readonly again?: "pending" | "used" }
   | { readonly ok: false; readonly why: LinkRefusal; readonly code?: LinkCodeRecord };
 
 /** The one-line reason a refusal gives the new device. */
@@ -38,6 +59,8 @@ export const LINK_REFUSALS: Readonly<Record<LinkRefusal, string>> = {
   wrong_secret: "this link code was not made here (or its secret is wrong); make a new one",
   used: "this link code was already used; make a new one with `roj device link`",
   expired: "this link code expired; make a new one with `roj device link`",
+  in_use:
+    "another new device is being linked with this link code; make a new one with `roj device link`",
 };
 
 /** Whether `proof` from `device` answers one of `codes` made by `linking`, and whether it may be used at `now`. */
@@ -54,8 +77,17 @@ export function decideLink(
     if (sameBytes(linkProof(c.secret, device, linking), proof)) match = c;
   }
   if (match === undefined) return { ok: false, why: "wrong_secret" };
-  if (match.used !== undefined) return { ok: false, why: "used", code: match };
+  if (match.used !== undefined) {
+    return sameBytes(match.used.device, device)
+      ? { ok: true, code: match, again: "used" }
+      : { ok: false, why: "used", code: match };
+  }
   if (match.expires <= now) return { ok: false, why: "expired", code: match };
+  if (match.pending !== undefined) {
+    return sameBytes(match.pending.device, device)
+      ? { ok: true, code: match, again: "pending" }
+      : { ok: false, why: "in_use", code: match };
+  }
   return { ok: true, code: match };
 }
 

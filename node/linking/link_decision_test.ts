@@ -47,3 +47,42 @@ Deno.test("a code is open until it expires or is used, and kept an hour after it
   const u = code(7, { used: { at: 5000, device: phone } });
   assert.ok(!isOpen(u, 5001) && isKept(u, 5000 + KEEP_ENDED_MS - 1));
 });
+
+Deno.test("decideLink, two phases: the key a code is pending for asks again; another key is refused in_use", () => {
+  const pending = {
+    at: 1500,
+    device: phone,
+    name: "phone",
+    certificate: new Uint8Array([1, 2, 3]),
+  };
+  const codes = [code(7, { pending })];
+  const proof = linkProof(key(7), phone, laptop);
+  assert.deepEqual(decideLink(codes, proof, phone, laptop, 2000), {
+    ok: true,
+    code: codes[0],
+    again: "pending",
+  });
+  const tablet = key(4);
+  assert.deepEqual(decideLink(codes, linkProof(key(7), tablet, laptop), tablet, laptop, 2000), {
+    ok: false,
+    why: "in_use",
+    code: codes[0],
+  });
+  // Unconfirmed when it expired: refused, and no device was ever recorded for it.
+  assert.equal(
+    (decideLink(codes, proof, phone, laptop, 601_000) as { why: string }).why,
+    "expired",
+  );
+  // Used (confirmed) by this key: asked again, also after it expired; by another, "used".
+  const used = [code(7, { used: { at: 1600, device: phone } })];
+  assert.deepEqual(decideLink(used, proof, phone, laptop, 700_000), {
+    ok: true,
+    code: used[0],
+    again: "used",
+  });
+  assert.equal(
+    (decideLink(used, linkProof(key(7), tablet, laptop), tablet, laptop, 2000) as { why: string })
+      .why,
+    "used",
+  );
+});

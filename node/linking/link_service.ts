@@ -5,12 +5,17 @@
  * else), and listing the devices certified here.
  *
  * Crash safety: a code is stored before its text is shown, so a restart
- * keeps it valid; a device is recorded and its code marked used in one
- * atomic commit (checked against the code's versionstamp, so two devices
- * racing with one code cannot both win), and only then is the certificate
- * sent. A kill at any moment leaves the code either open (and no device), or
- * used with the device recorded. The new device writes its folder only once
- * it holds a certificate it checked (join.ts).
+ * keeps it valid. In two phases (devlink2, link_decision.ts): the first
+ * proof reserves the code for the new key with its certificate, in one
+ * commit checked against the code's versionstamp (two devices racing with
+ * one code cannot both win); the new device writes its folder under a
+ * temporary name and confirms; the confirmation records the device and marks
+ * the code used in one commit; only then does the new device move its folder
+ * into place (join.ts). A kill at any moment leaves the code open, reserved
+ * (no device listed; the same key may ask again and gets the same
+ * certificate, and a reservation that expires ends with no device), or used
+ * with the device recorded, which the new device finishes when it runs
+ * again. With a new device that does not list devlink2, one phase as before.
  *
  * On a device (a folder made by `roj init --join`), there is no person key:
  * link codes are refused, and `devices` shows the device's own certificate.
@@ -28,15 +33,27 @@ import {
   LINK_CODE_MINUTES,
   LINK_SECRET_BYTES,
   MAX_LINK_CODE_ADDRESSES,
+  planRenewals,
   renewalDueAt,
+  renewedValidity,
   signRevocation,
 } from "../devices/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
-import { type Certificate, fingerprint, parseCertificate, type Signer } from "../identity/mod.ts";
+import {
+  type Certificate,
+  fingerprint,
+  type KeyPair,
+  parseCertificate,
+  type Signer,
+} from "../identity/mod.ts";
+import { isCertifiedSigner } from "./certified_signer.ts";
+import { type DeviceIdentity, deviceIdentity } from "./device_identity.ts";
+import { fetchRenewal, RenewalTimer } from "./renewals.ts";
 import type { Contact } from "../contacts/mod.ts";
 import {
   DEVICES_FEATURE,
+  DEVLINK_CONFIRM_FEATURE,
   encodeB64,
   MAX_LINK_CONTACTS,
   peerHas,
@@ -54,8 +71,8 @@ import {
   MAX_LINK_CODES,
 } from "./link_decision.ts";
 
-/** The SSH user name a new device logs in with to be linked. */
-export const LINK_USER = "devlink";
+export { LINK_USER } from "./link_dial.ts";
+export { type DeviceIdentity, deviceIdentity } from "./device_identity.ts";
 
 export interface LinkServiceDeps {
   readonly me: Uint8Array;
@@ -72,6 +89,12 @@ export interface LinkServiceDeps {
   contacts(): readonly Contact[];
   /** The live sessions, to hand a revocation to. */
   sessions(): readonly { readonly rpc: RpcSession }[];
+  /** Links in one phase, as a node that does not list devlink2 (tests: omitFeatures). @default false */
+  readonly onePhase?: boolean;
+  /** On a device: its own key pair, to dial the person key's node for a renewal. */
+  readonly keyPair?: KeyPair;
+  /** Internal (tests): linking waits for good after this step's commit, for a test to kill the node there. */
+  readonly holdAt?: "pending" | "linked";
 }
 
 /** A device certified here, as stored. */
@@ -81,12 +104,8 @@ interface OwnDevice {
   /** The person's signed revocation, once removed, and from when. */
   readonly revocation?: Uint8Array;
   readonly revokedFrom?: number;
-}
-
-/** This folder is a device of a person: its person's key and its certificate. */
-export interface DeviceIdentity {
-  readonly person: Uint8Array;
-  readonly certificate: Certificate;
+  /** When it last talked to this node after it was linked (it asked for its renewal). */
+  readonly lastSeen?: number;
 }
 
 export class LinkService {
@@ -94,13 +113,119 @@ export class LinkService {
   /** Codes kept, by id (mirrors the store, for `admits`, which must answer at once). */
   readonly #codes = new Map<string, LinkCodeRecord>();
   readonly #devices = new Map<string, OwnDevice>();
-  readonly #self: DeviceIdentity | undefined;
+  #self: DeviceIdentity | undefined;
   /** Links are certified one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #renewals: RenewalTimer;
 
   private constructor(d: LinkServiceDeps, self: DeviceIdentity | undefined) {
     this.#d = d;
     this.#self = self;
+    this.#renewals = new RenewalTimer({
+      clock: d.clock,
+      candidates: () =>
+        this.#self
+          ? [{ certificate: this.#self.certificate, revoked: false }]
+          : [...this.#devices.values()].map((o) => ({
+            certificate: o.certificate,
+            revoked: o.revocation !== undefined,
+          })),
+      renew: (cert) => this.#self ? this.#renewSelf() : this.#queued(() => this.#renewOwn(cert)),
+      onBlocked: (cert, why) => {
+        const fp = fingerprint(cert.publicKey);
+        d.bus.say(`the certificate of device ${cert.keyId} (${fp}) is due for renewal: ${why}`);
+        d.bus.emit({
+          type: "device",
+          op: "renewal_due",
+          name: cert.keyId,
+          fingerprint: fp,
+          reason: why,
+        });
+      },
+    });
+  }
+
+  /** Renews due certificates now and whenever the next falls due (devices/renewal.ts). */
+  startRenewals(): void {
+    this.#renewals.start();
+  }
+
+  /** Runs the renewal decision now (tests; the timer does it by itself). */
+  checkRenewals(): Promise<void> {
+    return this.#renewals.check();
+  }
+
+  close(): void {
+    this.#renewals.close();
+  }
+
+  #queued<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Renews the certificate of a device linked here (the person key signs:
+   * it throws agent_unavailable when the key is in an agent that is gone),
+   * keeps it, and hands it to every contact in a session.
+   */
+  async #renewOwn(old: Certificate): Promise<Certificate> {
+    const key = old.publicKey;
+    const own = this.#devices.get(toHex(key));
+    if (!own || own.revocation !== undefined) return old;
+    if (own.certificate.validBefore > old.validBefore) return own.certificate; // renewed already
+    const now = this.#d.clock.now();
+    const certificate = await certifyDevice(this.#d.signer, {
+      deviceKey: key,
+      name: old.keyId,
+      ...renewedValidity(old, now),
+      serial: new DataView(crypto.getRandomValues(new Uint8Array(8)).buffer).getBigUint64(0),
+      nonce: crypto.getRandomValues(new Uint8Array(32)),
+    });
+    await this.#save({ ...own, certificate });
+    const fp = fingerprint(key);
+    const until = new Date(certificate.validBefore * 1000).toISOString();
+    this.#d.bus.say(`renewed the certificate of device ${old.keyId} (${fp}) until ${until}`);
+    this.#d.bus.emit({ type: "device", op: "renewed", name: old.keyId, fingerprint: fp });
+    for (const s of this.#d.sessions()) this.#handCertificates(s.rpc, [certificate]);
+    return certificate;
+  }
+
+  /** On a device: fetches its renewed certificate from the person key's node, keeps it and signs with it. */
+  async #renewSelf(): Promise<void> {
+    const self = this.#self!;
+    if (!this.#d.keyPair) throw new RojError("refused", "no key to ask for a renewal with");
+    const certificate = await fetchRenewal(this.#d.kv, this.#d.keyPair, self, this.#d.clock);
+    await this.#d.kv.set(keys.setting("deviceCertificate"), certificate.blob);
+    this.#self = { ...self, certificate };
+    if (isCertifiedSigner(this.#d.signer)) this.#d.signer.setCertificate(certificate);
+    const fp = fingerprint(certificate.publicKey);
+    const until = new Date(certificate.validBefore * 1000).toISOString();
+    this.#d.bus.say(`this device's certificate was renewed, until ${until}`);
+    this.#d.bus.emit({ type: "device", op: "renewed", name: certificate.keyId, fingerprint: fp });
+  }
+
+  /** Keeps a device linked here, in the store and in memory. */
+  async #save(own: OwnDevice): Promise<void> {
+    const key = own.certificate.publicKey;
+    await this.#d.kv.set(keys.ownDevice(key), { ...own, certificate: own.certificate.blob });
+    this.#devices.set(toHex(key), own);
+  }
+
+  /** A device linked here asks for its certificate as it is now (renewed first when due). */
+  async #renewFor(device: Uint8Array, remote: string): Promise<ResultOf<"device.renew">> {
+    const own = this.#devices.get(toHex(device));
+    const refuse = this.#refuser(fingerprint(device), remote);
+    if (!own) return refuse("not_linked", "this device was not linked here");
+    if (own.revocation !== undefined) return refuse("revoked", "this device was removed");
+    await this.#save({ ...own, lastSeen: this.#d.clock.now() });
+    const due = planRenewals(
+      [{ certificate: own.certificate, revoked: false }],
+      this.#d.clock.now(),
+    );
+    const cert = due.due.length > 0 ? await this.#renewOwn(own.certificate) : own.certificate;
+    return { certificate: encodeB64(cert.blob) };
   }
 
   static async open(d: LinkServiceDeps): Promise<LinkService> {
@@ -110,7 +235,13 @@ export class LinkService {
     }
     for await (
       const e of d.kv.list<
-        { certificate: Uint8Array; linkedAt: number; revocation?: Uint8Array; revokedFrom?: number }
+        {
+          certificate: Uint8Array;
+          linkedAt: number;
+          revocation?: Uint8Array;
+          revokedFrom?: number;
+          lastSeen?: number;
+        }
       >({ prefix: keys.ownDevices() })
     ) {
       const certificate = parseCertificate(e.value.certificate);
@@ -124,10 +255,16 @@ export class LinkService {
     return this.#self;
   }
 
-  /** Whether a key may log in as LINK_USER now: while a code made here is kept. */
-  admits(): boolean {
+  /**
+   * Whether `key` may log in as LINK_USER now: while a code made here is
+   * kept, or for a device linked here (not removed) that asks again for its
+   * certificate, its folder not yet in place when it was stopped.
+   */
+  admits(key?: Uint8Array): boolean {
     const now = this.#d.clock.now();
-    return [...this.#codes.values()].some((c) => isKept(c, now));
+    if ([...this.#codes.values()].some((c) => isKept(c, now))) return true;
+    const own = key === undefined ? undefined : this.#devices.get(toHex(key));
+    return own !== undefined && own.revocation === undefined;
   }
 
   /**
@@ -171,13 +308,19 @@ export class LinkService {
     return { text, expires: record.expires, addresses };
   }
 
-  /** A LINK_USER session: it may ask device.link, for the key it logged in with. */
+  /**
+   * A LINK_USER session: it may ask device.link for the key it logged in
+   * with, and device.confirm once it wrote its folder (devlink2).
+   */
   serve(rpc: RpcSession, device: Uint8Array, remote: string): void {
-    rpc.handle("device.link", (p) => {
-      const run = this.#queue.then(() => this.#certify(device, p.proof, p.name, remote));
-      this.#queue = run.catch(() => {});
-      return run;
-    });
+    const queued = <T>(fn: () => Promise<T>) => this.#queued(fn);
+    const twoPhase = () => !this.#d.onePhase && peerHas(rpc.peerHello, DEVLINK_CONFIRM_FEATURE);
+    rpc.handle(
+      "device.link",
+      (p) => queued(() => this.#certify(device, p.proof, p.name, remote, twoPhase())),
+    );
+    rpc.handle("device.confirm", () => queued(() => this.#confirm(device, remote)));
+    rpc.handle("device.renew", () => queued(() => this.#renewFor(device, remote)));
   }
 
   async #certify(
@@ -185,22 +328,24 @@ export class LinkService {
     proofHex: string,
     name: string,
     remote: string,
+    twoPhase: boolean,
   ): Promise<ResultOf<"device.link">> {
     const now = this.#d.clock.now();
     const fp = fingerprint(device);
-    const refuse = (why: string, message: string): never => {
-      this.#d.bus.say(`refused to link ${fp} from ${remote}: ${message}`);
-      this.#d.bus.emit({ type: "device", op: "refused", fingerprint: fp, reason: why });
-      throw new RojError("refused", message);
-    };
+    const refuse = this.#refuser(fp, remote);
     if (this.#self) refuse("no_person_key", "this device does not hold the person key");
-    const codes: { record: LinkCodeRecord; versionstamp: string }[] = [];
-    for await (const e of this.#d.kv.list<LinkCodeRecord>({ prefix: keys.linkCodes() })) {
-      codes.push({ record: e.value, versionstamp: e.versionstamp });
-    }
+    const own = this.#devices.get(toHex(device));
+    if (own?.revocation !== undefined) refuse("revoked", "this device was removed");
+    // Linked already, and asking again (its folder was not in place yet): its
+    // own certificate again, even once the code is gone (it logged in with the key).
+    if (own) return this.#answer(own.certificate);
+    const codes = await this.#storedCodes();
     const proof = Uint8Array.from(proofHex.match(/../g)!.map((h) => parseInt(h, 16)));
     const decision = decideLink(codes.map((c) => c.record), proof, device, this.#d.me, now);
     if (!decision.ok) return refuse(decision.why, LINK_REFUSALS[decision.why]);
+    if (decision.again === "pending") {
+      return this.#answer(parseCertificate(decision.code.pending!.certificate));
+    }
     if (bytesEqual(device, this.#d.me)) refuse("person_key", "the person key is not a device");
     const taken = [...this.#devices.values()].find((d) =>
       d.certificate.keyId === name && !bytesEqual(d.certificate.publicKey, device) &&
@@ -219,17 +364,103 @@ export class LinkService {
     });
     const code = decision.code;
     const vs = codes.find((c) => c.record.id === code.id)!.versionstamp;
-    const used: LinkCodeRecord = { ...code, used: { at: now, device: device.slice() } };
+    if (twoPhase) {
+      // Reserved for this key; the device is recorded only once it confirms.
+      const pending: LinkCodeRecord = {
+        ...code,
+        pending: { at: now, device: device.slice(), name, certificate: certificate.blob },
+      };
+      const res = await this.#d.kv.atomic()
+        .check({ key: keys.linkCode(code.id), versionstamp: vs })
+        .set(keys.linkCode(code.id), pending)
+        .commit();
+      if (!res.ok) return refuse("used", LINK_REFUSALS.used);
+      this.#codes.set(code.id, pending);
+      this.#d.bus.emit({ type: "device", op: "pending", name, fingerprint: fp });
+      await this.#hold("pending");
+      return this.#answer(certificate);
+    }
+    // A new device that does not confirm (no devlink2): recorded at once, as before.
+    const res = await this.#record(code, vs, device, certificate, now);
+    if (!res) return refuse("used", LINK_REFUSALS.used);
+    this.#linked(name, fp, remote);
+    return this.#answer(certificate);
+  }
+
+  /** The new device wrote its folder: record it and mark its code used, in one commit. */
+  async #confirm(device: Uint8Array, remote: string): Promise<Record<string, never>> {
+    const fp = fingerprint(device);
+    const refuse = this.#refuser(fp, remote);
+    const own = this.#devices.get(toHex(device));
+    if (own?.revocation !== undefined) refuse("revoked", "this device was removed");
+    if (own) return {};
+    const now = this.#d.clock.now();
+    const codes = await this.#storedCodes();
+    const found = codes.find((c) =>
+      c.record.pending !== undefined && bytesEqual(c.record.pending.device, device)
+    );
+    if (!found) return refuse("not_pending", "no link of this device is under way here");
+    const code = found.record;
+    if (code.expires <= now) return refuse("expired", LINK_REFUSALS.expired);
+    const pending = code.pending!;
+    const certificate = parseCertificate(pending.certificate);
+    if (!await this.#record(code, found.versionstamp, device, certificate, now)) {
+      return refuse("used", LINK_REFUSALS.used);
+    }
+    this.#linked(pending.name, fp, remote);
+    await this.#hold("linked");
+    return {};
+  }
+
+  /** Records `device` and marks `code` used, in one commit checked against the code's versionstamp. */
+  async #record(
+    code: LinkCodeRecord,
+    vs: string,
+    device: Uint8Array,
+    certificate: Certificate,
+    now: number,
+  ): Promise<boolean> {
+    const { pending: _, ...rest } = code;
+    const used: LinkCodeRecord = { ...rest, used: { at: now, device: device.slice() } };
     const res = await this.#d.kv.atomic()
       .check({ key: keys.linkCode(code.id), versionstamp: vs })
       .set(keys.linkCode(code.id), used)
       .set(keys.ownDevice(device), { certificate: certificate.blob, linkedAt: now })
       .commit();
-    if (!res.ok) return refuse("used", LINK_REFUSALS.used);
+    if (!res.ok) return false;
     this.#codes.set(code.id, used);
     this.#devices.set(toHex(device), { certificate, linkedAt: now });
+    return true;
+  }
+
+  /** A test's kill point (holdAt): never goes on past it, and keeps the process alive. */
+  #hold(step: "pending" | "linked"): Promise<void> {
+    if (this.#d.holdAt !== step) return Promise.resolve();
+    return new Promise(() => this.#d.clock.setInterval(() => {}, 60_000));
+  }
+
+  #linked(name: string, fp: string, remote: string): void {
     this.#d.bus.say(`linked device ${name} (${fp}) from ${remote}`);
     this.#d.bus.emit({ type: "device", op: "linked", name, fingerprint: fp });
+  }
+
+  #refuser(fp: string, remote: string) {
+    return (why: string, message: string): never => {
+      this.#d.bus.say(`refused to link ${fp} from ${remote}: ${message}`);
+      this.#d.bus.emit({ type: "device", op: "refused", fingerprint: fp, reason: why });
+      throw new RojError("refused", message);
+    };
+  }
+
+  async #storedCodes(): Promise<{ record: LinkCodeRecord; versionstamp: string }[]> {
+    const codes: { record: LinkCodeRecord; versionstamp: string }[] = [];
+    for await (const e of this.#d.kv.list<LinkCodeRecord>({ prefix: keys.linkCodes() })) {
+      codes.push({ record: e.value, versionstamp: e.versionstamp });
+    }
+    return codes;
+  }
+
+  #answer(certificate: Certificate): ResultOf<"device.link"> {
     const contacts = this.#d.contacts().filter((c) => !c.blocked).slice(0, MAX_LINK_CONTACTS)
       .map((c) => ({
         key: encodeB64(c.publicKey),
@@ -261,8 +492,7 @@ export class LinkService {
     const from = this.#d.clock.now();
     const revocation = await signRevocation(this.#d.signer, { device, from, reason: "removed" });
     const updated: OwnDevice = { ...own, revocation, revokedFrom: from };
-    await this.#d.kv.set(keys.ownDevice(device), { ...updated, certificate: own.certificate.blob });
-    this.#devices.set(toHex(device), updated);
+    await this.#save(updated);
     const fp = fingerprint(device);
     this.#d.bus.say(`removed device ${name} (${fp}): contacts refuse it from now on`);
     this.#d.bus.emit({ type: "device", op: "revoked", name, fingerprint: fp });
@@ -274,6 +504,16 @@ export class LinkService {
   onSession(rpc: RpcSession): void {
     const revocations = [...this.#devices.values()].flatMap((d) => d.revocation ?? []);
     if (revocations.length > 0) this.#hand(rpc, revocations);
+    const current = [...this.#devices.values()].filter((d) => d.revocation === undefined);
+    this.#handCertificates(rpc, current.map((d) => d.certificate));
+  }
+
+  /** Hands a contact (one that lists devlink2) certificates of devices of ours. */
+  #handCertificates(rpc: RpcSession, certificates: readonly Certificate[]): void {
+    if (!peerHas(rpc.peerHello, DEVLINK_CONFIRM_FEATURE)) return;
+    for (const c of certificates) {
+      rpc.request("device.cert", { certificate: encodeB64(c.blob) }).catch(() => {});
+    }
   }
 
   #hand(rpc: RpcSession, revocations: readonly Uint8Array[]): void {
@@ -301,17 +541,31 @@ export class LinkService {
       });
     }
     const rows = [...book.devices.values()].map((rec): DeviceView => {
+      const mine = this.#devices.get(toHex(rec.key));
       const cert = rec.certificate!;
       const validUntil = Number.isFinite(cert.validBefore) ? cert.validBefore * 1000 : null;
       const standing = deviceStanding(book, rec.key, now);
       const self = bytesEqual(rec.key, this.#d.me);
+      const renewalDue = standing === "valid" && validUntil !== null &&
+        now >= renewalDueAt(validUntil);
       return {
         name: cert.keyId,
         fingerprint: fingerprint(rec.key),
-        certifiedSince: this.#devices.get(toHex(rec.key))?.linkedAt ?? cert.validAfter * 1000,
+        certifiedSince: mine?.linkedAt ?? cert.validAfter * 1000,
         validUntil,
         standing,
-        renewalDue: standing === "valid" && validUntil !== null && now >= renewalDueAt(validUntil),
+        renewalDue,
+        renewalBlocked: renewalDue
+          ? this.#renewals.blocked ??
+            (this.#self
+              ? "the person key is on another node; it renews when it can be reached"
+              : null)
+          : null,
+        lastSeen: self
+          ? null
+          : this.#d.online(rec.key)
+          ? now
+          : mine?.lastSeen ?? mine?.linkedAt ?? null,
         online: !self && this.#d.online(rec.key),
         self,
       };
@@ -327,16 +581,4 @@ export class LinkService {
       this.#codes.delete(id);
     }
   }
-}
-
-/** The device identity a joined folder's store records, if it is one. */
-export async function deviceIdentity(kv: Deno.Kv): Promise<DeviceIdentity | undefined> {
-  const [person, cert] = await kv.getMany<unknown[]>([
-    keys.setting("devicePerson"),
-    keys.setting("deviceCertificate"),
-  ]);
-  if (!(person!.value instanceof Uint8Array) || !(cert!.value instanceof Uint8Array)) {
-    return undefined;
-  }
-  return { person: person!.value, certificate: parseCertificate(cert!.value) };
 }

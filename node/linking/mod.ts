@@ -12,9 +12,14 @@ export {
   LinkService,
   type LinkServiceDeps,
 } from "./link_service.ts";
-export { type JoinOptions, joinPerson, type JoinResult } from "./join.ts";
+export { type JoinOptions, joinPerson, type JoinResult, type JoinStep } from "./join.ts";
 export { linkProof } from "./link_proof.ts";
-export { certifiedSigner } from "./certified_signer.ts";
+export {
+  type CertifiedSigner,
+  certifiedSigner,
+  isCertifiedSigner,
+  withLiveCertificate,
+} from "./certified_signer.ts";
 export { DeviceSessions, type DeviceSessionsDeps, deviceUser } from "./device_sessions.ts";
 export {
   decideLink,

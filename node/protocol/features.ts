@@ -132,6 +132,19 @@ export const FILES_FEATURE = "files1";
  */
 export const GROUP_RECEIPTS_FEATURE = "greceipts";
 
+/**
+ * Links in two phases (`device.confirm`, node/linking/link_decision.ts): the
+ * first answer reserves the code for the new key, which writes its folder
+ * and confirms; only then is the device recorded, so a kill at any moment
+ * leaves no device linked on one side only. Listed with `devlink` by the
+ * linking node and by the new device (`roj init --join`); with a side that
+ * does not list it, linking is one phase as before. Renewals too: a device
+ * fetches its renewed certificate (`device.renew`, on a `devlink` session),
+ * and a person's node hands its contacts its devices' renewed certificates
+ * (`device.cert`). Since protocol 1.
+ */
+export const DEVLINK_CONFIRM_FEATURE = "devlink2";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -149,7 +162,8 @@ export type Feature =
   | typeof DEVLINK_FEATURE
   | typeof DEVICES_FEATURE
   | typeof FILES_FEATURE
-  | typeof GROUP_RECEIPTS_FEATURE;
+  | typeof GROUP_RECEIPTS_FEATURE
+  | typeof DEVLINK_CONFIRM_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -169,6 +183,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVICES_FEATURE,
   FILES_FEATURE,
   GROUP_RECEIPTS_FEATURE,
+  DEVLINK_CONFIRM_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -204,6 +219,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.devlink ? [DEVLINK_FEATURE, DEVICES_FEATURE] as const : []),
     ...((roles.files ?? !roles.passive) ? [FILES_FEATURE] as const : []),
     ...(roles.passive ? [] : [GROUP_RECEIPTS_FEATURE] as const),
+    ...(roles.devlink ? [DEVLINK_CONFIRM_FEATURE] as const : []),
   ];
 }
 

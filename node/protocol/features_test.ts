@@ -5,6 +5,7 @@ import {
   ANCHOR_FEATURE,
   CARRY_FEATURE,
   DEVICES_FEATURE,
+  DEVLINK_CONFIRM_FEATURE,
   DEVLINK_FEATURE,
   DIRECT_MAIL_FEATURE,
   FEATURES,
@@ -42,6 +43,7 @@ const WIRE = [
   "devices",
   "files1",
   "greceipts",
+  "devlink2",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -64,6 +66,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVICES_FEATURE,
       FILES_FEATURE,
       GROUP_RECEIPTS_FEATURE,
+      DEVLINK_CONFIRM_FEATURE,
     ],
     WIRE,
   );
@@ -135,6 +138,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     DEVICES_FEATURE,
     "files1",
     "greceipts",
+    "devlink2",
   ]);
   assert.deepEqual(
     helloFeatures({ passive: false, punch: false, relay: false, files: false }),

@@ -71,6 +71,8 @@
  *   |         |                       | typing         |                                          |
  *   | 1       | files                 | files1         | files.list, files.get                    |
  *   | 1       | group receipts        | greceipts      |                                          |
+ *   | 1       | two-phase linking     | devlink2       | device.confirm, device.renew,            |
+ *   |         | and renewals          |                | device.cert                              |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -108,6 +110,9 @@
  *   typing   a node that runs chats: takes typing notices (`chat.typing`)
  *   files1   a node that serves the chunks of files in chats it shares (not an anchor)
  *   greceipts  a node that runs chats: takes read receipts in groups (`chat.read`, a group id)
+ *   devlink2 linking in two phases: a new device confirms once its folder is written (device.confirm);
+ *            a device fetches its renewed certificate (device.renew); a person's node hands its
+ *            contacts its devices' renewed certificates (device.cert)
  *
  *   Punch vouches: an asker signs the endpoint its coordinator saw it at
  *   (punch/vouch.ts) and the coordinator passes it on; a target takes no offer

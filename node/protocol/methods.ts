@@ -285,6 +285,33 @@ export const schemas = {
     params: z.object({ revocation: b64(1368) }),
     result: z.object({}),
   },
+  /**
+   * On a `devlink` session, when both sides list `devlink2`: I wrote my folder
+   * with the certificate `device.link` gave me; record me as your device and
+   * mark the code used (link_decision.ts). Asked again after that, it answers
+   * the same.
+   */
+  "device.confirm": {
+    params: z.object({}),
+    result: z.object({}),
+  },
+  /**
+   * On a `devlink` session from a device linked here (devlink2): my
+   * certificate as it is now, renewed first when it is due and the person
+   * key is at hand (devices/renewal.ts).
+   */
+  "device.renew": {
+    params: z.object({}),
+    result: z.object({ certificate: b64(5464) }),
+  },
+  /**
+   * From a person's node to its contacts (devlink2): a device certificate of
+   * mine, renewed; keep it in your device book (the one ending last counts).
+   */
+  "device.cert": {
+    params: z.object({ certificate: b64(5464) }),
+    result: z.object({}),
+  },
   /** Dial me back at this address (host must be where you see me) and say whether it worked. */
   "reach.check": {
     params: z.object({ address: z.string().min(1).max(300) }),

@@ -14,7 +14,8 @@ import type {
 } from "../api/mod.ts";
 import type { Contact } from "../contacts/mod.ts";
 import type { Group } from "../groups/mod.ts";
-import { fingerprint, publicKeyLine } from "../identity/mod.ts";
+import { fingerprint, parseSshsig, publicKeyLine } from "../identity/mod.ts";
+import { checkDeviceName } from "../devices/mod.ts";
 import { hexToBytes as fromHex } from "@noble/hashes/utils.js";
 import { type Entry, toHex } from "../log/mod.ts";
 import type { Folded } from "../messages/mod.ts";
@@ -93,8 +94,25 @@ export function messageView(
       : "stored",
     hash,
     id: hash.slice(0, MESSAGE_ID_DIGITS),
+    ...deviceOf(e),
   };
   return f ? { ...base, ...annotations(viewer, f, extras.target) } : base;
+}
+
+/**
+ * The device that signed `e`: the key id of the certificate its SSHSIG
+ * names (the person's key vouched for it when the entry was taken; see
+ * sync/chat_sync.ts admits), shown only when it is a well-formed device name.
+ */
+function deviceOf(e: Entry): { device?: string } {
+  // A plain ed25519 SSHSIG is under 200 bytes; one naming a certificate is longer.
+  if (e.sig.length < 250) return {};
+  try {
+    const name = parseSshsig(e.sig).certificate?.keyId;
+    return name === undefined ? {} : { device: checkDeviceName(name) };
+  } catch {
+    return {};
+  }
 }
 
 /** A person's name here: this node's own, a contact's, else the fingerprint. */

@@ -62,7 +62,8 @@ const PATH_WORDS = {
   unreachable: "unreachable",
 } as const;
 
-function When(props: { ts: number | null; none: string }) {
+/** A moment as a `<time>`, or `none` when there is none. */
+export function When(props: { ts: number | null; none: string }) {
   return props.ts === null
     ? <>{props.none}</>
     : <time dateTime={isoTime(props.ts)}>{formatTime(props.ts)}</time>;
