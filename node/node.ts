@@ -7,7 +7,7 @@
  */
 import { delay, systemClock, type TimerId } from "./clock/mod.ts";
 import type { Method, NodeApi, NodeEvent, Params, Results } from "./api/mod.ts";
-import { agreeKeys, ContactBook, InviteRegistry } from "./contacts/mod.ts";
+import { agreeKeys, ContactBook, InviteRegistry, MemberIds } from "./contacts/mod.ts";
 import { GroupBook } from "./groups/mod.ts";
 import { type CallMethod, dispatch } from "./handlers/mod.ts";
 import { openProfile, type Profile } from "./home/mod.ts";
@@ -83,7 +83,8 @@ export class RojNode implements NodeApi {
       const device = profile.agent ? undefined : await deviceIdentity(profile.store.kv);
       const signer = device ? certifiedSigner(own, device.certificate) : own;
       const log = new ChatLog(profile.store, { verifier, clock: o.clock });
-      const contacts = await ContactBook.open(profile.store);
+      const ids = o.passive ? await MemberIds.open(profile.store) : undefined;
+      const contacts = await ContactBook.open(profile.store, ids);
       const invites = await InviteRegistry.open(profile.store, o.clock.now(), o.clock);
       const agreeKeyOf = agreeKeys(profile.keyPair, contacts);
       const groups = await GroupBook.open(profile.store, log, profile.keyPair, agreeKeyOf);
@@ -171,7 +172,7 @@ export class RojNode implements NodeApi {
     if (!this.#o.passive) this.#s.search.start();
     if (this.#o.passive) {
       this.#s.bus.say(
-        `passive anchor: ${this.contacts.all().length} members, ${this.#s.discovery.sealed.size} sealed records held`,
+        `passive anchor: ${this.contacts.acceptedCount} members, ${this.#s.discovery.sealed.size} sealed records held`,
       );
       return;
     }

@@ -367,8 +367,9 @@ export async function wire(
     clock,
   });
   const relay: Relay = await Relay.open(relayHost(parts, () => network.server), profile.store);
+  const storedId = (k: Uint8Array) => b.contacts.storedId(k);
   const anchorMailbox = o.passive
-    ? new AnchorMailbox(await MailboxStore.open(profile.store, o.mailbox), {
+    ? new AnchorMailbox(await MailboxStore.open(profile.store, o.mailbox, storedId), {
       clock,
       log: (line) => bus.say(line),
       note: (n) =>

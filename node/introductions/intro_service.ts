@@ -56,7 +56,7 @@ export class IntroService {
 
   /** Loads every introduction from the store. */
   static async open(deps: IntroDeps): Promise<IntroService> {
-    return new IntroService(deps, await IntroRecords.open(deps.kv));
+    return new IntroService(deps, await IntroRecords.open(deps.kv, !deps.passive));
   }
 
   /** Sweeps expired introductions every minute. */

@@ -97,14 +97,30 @@ export class MailboxStore {
   /** Serialises writes: numbers and counters are assigned in memory. */
   #writing: Promise<unknown> = Promise.resolve();
 
-  private constructor(store: Store, limits: MailboxLimits) {
+  /** How an uploader is filed: its key, or (a passive anchor) its member id. */
+  readonly #idOf: (uploader: Uint8Array) => Uint8Array;
+
+  private constructor(
+    store: Store,
+    limits: MailboxLimits,
+    idOf: (uploader: Uint8Array) => Uint8Array,
+  ) {
     this.#store = store;
     this.limits = limits;
+    this.#idOf = idOf;
   }
 
-  /** Opens the mailbox in `store`, counting what it holds. */
-  static async open(store: Store, limits: Partial<MailboxLimits> = {}): Promise<MailboxStore> {
-    const m = new MailboxStore(store, { ...DEFAULT_MAILBOX_LIMITS, ...limits });
+  /**
+   * Opens the mailbox in `store`, counting what it holds. With `idOf`, boxes
+   * are filed under the uploader's id instead of its key, and boxes filed by
+   * key (before ids) are filed again by id here.
+   */
+  static async open(
+    store: Store,
+    limits: Partial<MailboxLimits> = {},
+    idOf?: (uploader: Uint8Array) => Uint8Array,
+  ): Promise<MailboxStore> {
+    const m = new MailboxStore(store, { ...DEFAULT_MAILBOX_LIMITS, ...limits }, idOf ?? ((k) => k));
     const kv = store.kv;
     const gen = await kv.get<string>(keys.mboxMeta("gen"));
     if (typeof gen.value === "string") m.#gen = gen.value;
@@ -117,6 +133,11 @@ export class MailboxStore {
     for await (const res of kv.list<unknown>({ prefix: keys.mboxAll() })) {
       const [, tag, n, part] = res.key;
       if (part !== undefined || typeof tag !== "string" || !isHeld(res.value)) continue;
+      if (idOf && res.value.up.length === 64) {
+        const key = Uint8Array.from(res.value.up.match(/../g)!, (b) => parseInt(b, 16));
+        res.value.up = toHex(idOf(key));
+        await kv.set(res.key, res.value);
+      }
       m.#count(tag, res.value, 1);
       if (typeof n === "number") m.#last.set(tag, Math.max(m.#last.get(tag) ?? 0, n));
     }
@@ -151,7 +172,7 @@ export class MailboxStore {
 
   /** Boxes and bytes held from one uploader. */
   usageOf(uploader: Uint8Array): Readonly<Usage> {
-    return { ...(this.#usage.get(toHex(uploader)) ?? { boxes: 0, bytes: 0 }) };
+    return { ...(this.#usage.get(toHex(this.#idOf(uploader))) ?? { boxes: 0, bytes: 0 }) };
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -172,7 +193,7 @@ export class MailboxStore {
   ): Promise<PutResult> {
     return this.#serial(async () => {
       await this.#sweep(now);
-      const up = toHex(uploader);
+      const up = toHex(this.#idOf(uploader));
       const u = { ...(this.#usage.get(up) ?? { boxes: 0, bytes: 0 }) };
       const total = { ...this.#total };
       const held = this.#ids.get(tag) ?? new Set<string>();

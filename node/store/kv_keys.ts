@@ -122,4 +122,10 @@ export const keys = {
   chatPrefsAll: () => ["chat-prefs"] as const,
   /** This node's admin settings (node/prefs): { notifyPreview }. */
   settings: () => ["meta", "settings"] as const,
+  /**
+   * A passive anchor's member, by its keyed hash (contacts/member_ids.ts):
+   * { addedAt, lastSeen, blocked, recordSeq }, no key and no name.
+   */
+  member: (idHex: string) => ["member", idHex] as const,
+  members: () => ["member"] as const,
 } as const;
