@@ -123,6 +123,15 @@ export const TYPING_FEATURE = "typing";
  */
 export const FILES_FEATURE = "files1";
 
+/**
+ * Deletes 1:1 mail boxes once their recipient took them (`mbox.ack`, and the
+ * `k` of `mbox.put`: the hash of a token only the two people can make,
+ * mailbox/direct_ack.ts). Listed by anchors and by nodes that carry; a sender
+ * files `k` and a recipient acks only where it is listed, so an older holder
+ * keeps boxes until they expire, as before. Since protocol 1 (issue 14).
+ */
+export const DIRECT_ACK_FEATURE = "dmail-ack";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -139,7 +148,8 @@ export type Feature =
   | typeof TYPING_FEATURE
   | typeof DEVLINK_FEATURE
   | typeof DEVICES_FEATURE
-  | typeof FILES_FEATURE;
+  | typeof FILES_FEATURE
+  | typeof DIRECT_ACK_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -158,6 +168,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVLINK_FEATURE,
   DEVICES_FEATURE,
   FILES_FEATURE,
+  DIRECT_ACK_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -192,6 +203,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [] : [RECEIPTS_FEATURE, TYPING_FEATURE] as const),
     ...(roles.devlink ? [DEVLINK_FEATURE, DEVICES_FEATURE] as const : []),
     ...((roles.files ?? !roles.passive) ? [FILES_FEATURE] as const : []),
+    ...(roles.passive || roles.carry ? [DIRECT_ACK_FEATURE] as const : []),
   ];
 }
 

@@ -6,6 +6,7 @@ import {
   CARRY_FEATURE,
   DEVICES_FEATURE,
   DEVLINK_FEATURE,
+  DIRECT_ACK_FEATURE,
   DIRECT_MAIL_FEATURE,
   FEATURES,
   FILES_FEATURE,
@@ -40,6 +41,7 @@ const WIRE = [
   "devlink",
   "devices",
   "files1",
+  "dmail-ack",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -61,6 +63,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVLINK_FEATURE,
       DEVICES_FEATURE,
       FILES_FEATURE,
+      DIRECT_ACK_FEATURE,
     ],
     WIRE,
   );
@@ -86,6 +89,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "punch",
     "relay",
     "intro",
+    "dmail-ack",
   ]);
   assert.deepEqual(of(false, true, true), [
     "sync1",
@@ -103,6 +107,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "mailbox",
     "dmail",
     "intro",
+    "dmail-ack",
   ]);
   assert.deepEqual(of(false, false, true), [
     "sync1",
@@ -120,6 +125,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "intro",
     "own-chain",
     ...chats,
+    "dmail-ack",
   ]);
   assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: false, devlink: true }), [
     "sync1",
