@@ -128,4 +128,10 @@ export const keys = {
    */
   member: (idHex: string) => ["member", idHex] as const,
   members: () => ["member"] as const,
+  /**
+   * A card imported while nobody who could pass it on was connected, by
+   * introduction id: { id, card, person, name, maker, expires, at } (introductions/import_queue.ts).
+   */
+  introQueued: (id: string) => ["intro", "queued", id] as const,
+  introsQueued: () => ["intro", "queued"] as const,
 } as const;
