@@ -32,14 +32,7 @@ import type { GroupBook } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
 import type { Profile } from "./home/mod.ts";
 import { discoveryHost, type NodeParts, relayHost } from "./hosts/mod.ts";
-import {
-  agreementKeyIsOwn,
-  agreementPublicKey,
-  fingerprint,
-  publicKeyLine,
-  type SyncSigner,
-  type VerifierPool,
-} from "./identity/mod.ts";
+import { fingerprint, publicKeyLine, type SyncSigner, type VerifierPool } from "./identity/mod.ts";
 import { InviteFlow } from "./invites/mod.ts";
 import { IntroService } from "./introductions/mod.ts";
 import {
@@ -213,7 +206,10 @@ export async function wire(
   const sessions: SessionManager = new SessionManager({
     keyPair: profile.keyPair,
     signer: b.signer,
-    ...(agreementKeyIsOwn(profile.keyPair) ? { agree: agreementPublicKey(profile.keyPair) } : {}),
+    // Read at each hello: a node started while ssh-agent is absent has its key only later.
+    get agree() {
+      return b.agreeKeyOf(me);
+    },
     ...(device
       ? { certificate: device.certificate.blob, username: deviceUser(device.person) }
       : {}),
