@@ -97,7 +97,8 @@ export class IntroService {
     return [
       ...[...this.#got.values()].filter((g) => isOpenGot(g))
         .sort((x, y) => x.at - y.at).map((g) => this.#view(g)),
-      ...this.#queue.all().map((q) => this.#queuedView(q)),
+      // One just sent is an introduction offered to us already (its queue entry goes next).
+      ...this.#queue.all().filter((q) => !this.#got.has(q.id)).map((q) => this.#queuedView(q)),
     ];
   }
 
