@@ -420,6 +420,7 @@ export async function wire(
     kv: profile.store.kv,
     contacts: b.contacts,
     sessions,
+    blind: o.passive,
   });
   const network: Network = new Network(o, parts, {
     authorize: (u, k) =>

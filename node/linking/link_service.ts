@@ -36,6 +36,7 @@ import type { EventBus } from "../events.ts";
 import { type Certificate, fingerprint, parseCertificate, type Signer } from "../identity/mod.ts";
 import type { Contact } from "../contacts/mod.ts";
 import {
+  ANCHOR_FEATURE,
   DEVICES_FEATURE,
   encodeB64,
   MAX_LINK_CONTACTS,
@@ -277,7 +278,8 @@ export class LinkService {
   }
 
   #hand(rpc: RpcSession, revocations: readonly Uint8Array[]): void {
-    if (!peerHas(rpc.peerHello, DEVICES_FEATURE)) return;
+    // An anchor takes a member's devices too (it serves device.revoke, though it lists no `devices`).
+    if (!peerHas(rpc.peerHello, DEVICES_FEATURE) && !peerHas(rpc.peerHello, ANCHOR_FEATURE)) return;
     for (const r of revocations) {
       rpc.request("device.revoke", { revocation: encodeB64(r) }).catch(() => {});
     }

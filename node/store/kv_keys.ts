@@ -134,4 +134,8 @@ export const keys = {
    */
   introQueued: (id: string) => ["intro", "queued", id] as const,
   introsQueued: () => ["intro", "queued"] as const,
+  /** On a passive anchor: a member's revoked device, by the member's and the device's ids (member_ids.ts): true. */
+  revokedId: (personId: Uint8Array, deviceId: Uint8Array) =>
+    ["device", "revoked-id", personId, deviceId] as const,
+  revokedIds: () => ["device", "revoked-id"] as const,
 } as const;
