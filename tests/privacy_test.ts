@@ -157,7 +157,7 @@ Deno.test("privacy: strangers, friends of friends and the anchor learn no addres
   }
 });
 
-Deno.test("privacy: after 1:1 mail flowed, the anchor's folder holds no name, key or fingerprint of either member", async () => {
+Deno.test("privacy: after 1:1 mail flowed, the anchor's folder holds no text, name, key or fingerprint of either member", async () => {
   const names = { alice: "alicia-wren", bob: "bertram-oak" };
   await using anchor = await startTestNode("hive", { host: "127.3.1.9", passive: true });
   const a = await startTestNode(names.alice, { host: "127.3.1.2" });
@@ -186,6 +186,7 @@ Deno.test("privacy: after 1:1 mail flowed, the anchor's folder holds no name, ke
   }
   await anchor.stop();
   const needles = [
+    { what: "the text", bytes: new TextEncoder().encode("see you at the mill") },
     ...personNeedles("alice", names.alice, a.node.publicKey),
     ...personNeedles("bob", names.bob, b.node.publicKey),
   ];
