@@ -25,7 +25,11 @@ export function introductionLines(list: readonly IntroductionView[]): string[] {
     i.id.slice(0, 8),
     `${escapeControl(i.introducer)} introduces ${escapeControl(i.name)}`,
     i.fingerprint,
-    i.state === "pending" ? "waiting for you" : "you accepted; waiting for them",
+    i.state === "pending"
+      ? "waiting for you"
+      : i.state === "queued"
+      ? "not sent yet: nobody to pass it on is connected"
+      : "you accepted; waiting for them",
     `until ${shortTime(i.expires)}`,
   ]));
 }

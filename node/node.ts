@@ -7,7 +7,7 @@
  */
 import { delay, systemClock, type TimerId } from "./clock/mod.ts";
 import type { Method, NodeApi, NodeEvent, Params, Results } from "./api/mod.ts";
-import { agreeKeys, ContactBook, InviteRegistry } from "./contacts/mod.ts";
+import { agreeKeys, ContactBook, InviteRegistry, MemberIds } from "./contacts/mod.ts";
 import { GroupBook } from "./groups/mod.ts";
 import { type CallMethod, dispatch } from "./handlers/mod.ts";
 import { openProfile, type Profile } from "./home/mod.ts";
@@ -45,6 +45,9 @@ export class RojNode implements NodeApi {
   readonly #s: Services;
   #closing = false;
   #agentTimer: TimerId | undefined;
+  /** Started while ssh-agent could not sign: nothing is served until it can (#agentBack). */
+  #waiting = false;
+  #resuming: Promise<void> | undefined;
 
   private constructor(
     o: ResolvedOptions,
@@ -74,7 +77,8 @@ export class RojNode implements NodeApi {
       o.ask,
       o.agentSocket === undefined
         ? undefined
-        : { socket: o.agentSocket, onChange: (state) => agentChanged(state) },
+        // Opens while the agent cannot sign: the node then reads only until it can (start()).
+        : { socket: o.agentSocket, onChange: (state) => agentChanged(state), absentOk: true },
     );
     const verifier = createVerifierPool();
     try {
@@ -83,7 +87,8 @@ export class RojNode implements NodeApi {
       const device = profile.agent ? undefined : await deviceIdentity(profile.store.kv);
       const signer = device ? certifiedSigner(own, device.certificate) : own;
       const log = new ChatLog(profile.store, { verifier, clock: o.clock });
-      const contacts = await ContactBook.open(profile.store);
+      const ids = o.passive ? await MemberIds.open(profile.store) : undefined;
+      const contacts = await ContactBook.open(profile.store, ids);
       const invites = await InviteRegistry.open(profile.store, o.clock.now(), o.clock);
       const agreeKeyOf = agreeKeys(profile.keyPair, contacts);
       const groups = await GroupBook.open(profile.store, log, profile.keyPair, agreeKeyOf);
@@ -96,8 +101,10 @@ export class RojNode implements NodeApi {
             : `ssh-agent cannot sign (${state.reason}): nothing can be sent until it is back; reading goes on`,
         );
         s.bus.emit({ type: "agent", socket: o.agentSocket!, ...state });
+        if (state.available) node.#agentBack();
       };
-      return new RojNode(o, profile, books, verifier, s);
+      const node = new RojNode(o, profile, books, verifier, s);
+      return node;
     } catch (err) {
       profile.agent?.close();
       verifier.close();
@@ -164,6 +171,40 @@ export class RojNode implements NodeApi {
    */
   async start(): Promise<void> {
     this.#watchAgent();
+    const agent = this.profile.agent;
+    if (agent && this.profile.agentPending) {
+      // The key agreement comes from the agent's signature, and every SSH key exchange and
+      // login needs one: without it the node serves the local API only (reading).
+      const ready = await this.profile.agentPending().then(() => true, () => false);
+      if (!ready) {
+        this.#waiting = true;
+        this.#s.bus.say(
+          `ssh-agent cannot sign (${agent.state.reason}): reading only; nothing is sent, dialled or accepted until it can`,
+        );
+        this.#s.bus.emit({ type: "agent", socket: agent.socket, ...agent.state });
+        return;
+      }
+    }
+    await this.#serve();
+  }
+
+  /** The agent can sign again: if the node started without it, it starts serving now. */
+  #agentBack(): void {
+    if (!this.#waiting || this.#resuming || this.#closing) return;
+    this.#resuming = (async () => {
+      try {
+        await this.profile.agentPending?.();
+        this.#waiting = false;
+        await this.#serve();
+      } catch (err) {
+        this.#s.bus.say(`ssh-agent is back, but the node did not start: ${(err as Error).message}`);
+      } finally {
+        this.#resuming = undefined;
+      }
+    })();
+  }
+
+  async #serve(): Promise<void> {
     await this.#s.network.start();
     this.#s.anchorMailbox?.startSweeping();
     this.#s.intros?.start();
@@ -172,7 +213,7 @@ export class RojNode implements NodeApi {
     if (!this.#o.passive) this.#s.linking.startRenewals();
     if (this.#o.passive) {
       this.#s.bus.say(
-        `passive anchor: ${this.contacts.all().length} members, ${this.#s.discovery.sealed.size} sealed records held`,
+        `passive anchor: ${this.contacts.acceptedCount} members, ${this.#s.discovery.sealed.size} sealed records held`,
       );
       return;
     }
@@ -202,6 +243,7 @@ export class RojNode implements NodeApi {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    await this.#resuming;
     const s = this.#s;
     this.#o.clock.clearInterval(this.#agentTimer);
     s.discovery.close();

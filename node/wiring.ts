@@ -32,14 +32,7 @@ import { type GroupBook, HiddenGroups } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
 import type { Profile } from "./home/mod.ts";
 import { discoveryHost, type NodeParts, relayHost } from "./hosts/mod.ts";
-import {
-  agreementKeyIsOwn,
-  agreementPublicKey,
-  fingerprint,
-  publicKeyLine,
-  type SyncSigner,
-  type VerifierPool,
-} from "./identity/mod.ts";
+import { fingerprint, publicKeyLine, type SyncSigner, type VerifierPool } from "./identity/mod.ts";
 import { InviteFlow } from "./invites/mod.ts";
 import { IntroService } from "./introductions/mod.ts";
 import {
@@ -215,7 +208,10 @@ export async function wire(
   const sessions: SessionManager = new SessionManager(withLiveCertificate(b.signer, {
     keyPair: profile.keyPair,
     signer: b.signer,
-    ...(agreementKeyIsOwn(profile.keyPair) ? { agree: agreementPublicKey(profile.keyPair) } : {}),
+    // Read at each hello: a node started while ssh-agent is absent has its key only later.
+    get agree() {
+      return b.agreeKeyOf(me);
+    },
     ...(device ? { username: deviceUser(device.person) } : {}),
     name: profile.name,
     clock,
@@ -369,8 +365,9 @@ export async function wire(
     clock,
   });
   const relay: Relay = await Relay.open(relayHost(parts, () => network.server), profile.store);
+  const storedId = (k: Uint8Array) => b.contacts.storedId(k);
   const anchorMailbox = o.passive
-    ? new AnchorMailbox(await MailboxStore.open(profile.store, o.mailbox), {
+    ? new AnchorMailbox(await MailboxStore.open(profile.store, o.mailbox, storedId), {
       clock,
       log: (line) => bus.say(line),
       note: (n) =>
@@ -428,6 +425,7 @@ export async function wire(
     kv: profile.store.kv,
     contacts: b.contacts,
     sessions,
+    blind: o.passive,
   });
   const network: Network = new Network(o, parts, {
     authorize: (u, k) =>

@@ -227,7 +227,9 @@ Deno.test({
       const pageC = await watchedPage(ctxA, problems);
       await pageC.goto(adminC.url);
       assert.equal(new URL(pageC.url()).pathname, "/anchor");
-      await pageC.locator('[data-member="alice"]').waitFor();
+      // The anchor keeps no member's name: it shows the member's tag (contacts/member_ids.ts).
+      const tag = anchor.node.contacts.get(a.node.publicKey)!.name;
+      await pageC.locator(`[data-member="${tag}"]`).waitFor();
       assert.equal(await pageC.locator('[data-fact="members"]').textContent(), "1");
       await shot(pageC, "anchor");
       await pageA.goto(new URL("/hive", adminA.origin).href);

@@ -11,7 +11,7 @@ import { base64 } from "@scure/base";
 import { initProfile } from "../node/home/mod.ts";
 import { decodePrivateKey } from "../node/identity/mod.ts";
 import { freePort, rojProcess } from "../testing/cli_run.ts";
-import { spawnNode } from "../testing/processes.ts";
+import { addByInvite, callNode, spawnNode } from "../testing/processes.ts";
 import { makeEd25519Key, startSshAgent } from "../testing/ssh_agent.ts";
 import { sshKeygen } from "../testing/ssh_keygen.ts";
 import { tempDir } from "../testing/temp.ts";
@@ -204,13 +204,11 @@ Deno.test("a key in ssh-agent: init writes no private key; chat over SSH; agent 
     assert.equal(id2.code, 0, id2.stderr);
     assert.equal(JSON.parse(id2.stdout).fingerprint, made.fingerprint);
 
-    // Without the agent the folder does not open: one line, agent_unavailable.
+    // Without the agent the folder still opens, for reading (`roj run` too: the next test).
     await agent.kill();
-    for (const cmd of [["id"], ["run", "--listen", aAt, "--no-web"]]) {
-      const gone = await rojProcess([...cmd, "--data", aDir], { env });
-      assert.equal(gone.code, 5, gone.stderr);
-      assert.match(gone.stderr, /^roj: agent_unavailable: [^\n]*\n$/);
-    }
+    const gone = await rojProcess(["id", "--json", "--data", aDir], { env });
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.equal(JSON.parse(gone.stdout).fingerprint, made.fingerprint);
 
     // Nowhere in alice's data folder, nor in the restored one, is her private key.
     for (const file of [...await filesUnder(aDir), ...await filesUnder(`${d.path}/a2`)]) {
@@ -220,6 +218,72 @@ Deno.test("a key in ssh-agent: init writes no private key; chat over SSH; agent 
         !new TextDecoder().decode(bytes).includes("PRIVATE KEY"),
         `${file} holds a private key`,
       );
+    }
+  } finally {
+    await agent.kill();
+  }
+});
+
+Deno.test("an agent node started while its agent is absent: it says so, reads, refuses writes; once the agent is back it signs and meets its contacts", async () => {
+  await using d = await tempDir();
+  await Deno.mkdir(`${d.path}/keys`);
+  const keyFile = `${d.path}/keys/id_ed25519`;
+  await makeEd25519Key(keyFile, "alice@laptop");
+  let agent = await startSshAgent(d.path);
+  try {
+    await agent.add(keyFile);
+    const env = { SSH_AUTH_SOCK: agent.socket };
+    const aDir = `${d.path}/alice`, bDir = `${d.path}/bob`;
+    const init = await rojProcess(["init", "--agent", "--data", aDir, "--name", "alice"], { env });
+    assert.equal(init.code, 0, init.stderr);
+    (await initProfile(bDir, { name: "bob" })).store.close();
+    const aAt = `127.0.0.2:${freePort("127.0.0.2")}`, bAt = `127.0.0.3:${freePort("127.0.0.3")}`;
+    let alice = await spawnNode(aDir, aAt, "alice", { env });
+    const bob = await spawnNode(bDir, bAt, "bob");
+    try {
+      await addByInvite(alice, bob);
+      await bob.waitForEvent("session", (e) => e.state === "up" && e.peer === "alice");
+      await callNode(bob, "send", { chat: "alice", text: "before" });
+      await alice.waitForEvent("message", (e) => e.message.body === "before");
+      await alice.stop();
+      await agent.kill();
+
+      // No agent at start: it starts anyway, and says so once.
+      alice = await spawnNode(aDir, aAt, "alice", { env });
+      await alice.waitForEvent("agent", (e) => !e.available);
+      const status = JSON.parse(
+        (await rojProcess(["status", "--data", aDir, "--json"], { env })).stdout,
+      );
+      assert.equal(status.agent.available, false);
+      assert.deepEqual(
+        status.listen,
+        [],
+        "nothing is accepted: an SSH key exchange needs the agent",
+      );
+      const read = await rojProcess(["read", "bob", "--data", aDir, "--json"], { env });
+      assert.equal(read.code, 0, read.stderr);
+      assert.deepEqual(JSON.parse(read.stdout).map((m: { body: string }) => m.body), ["before"]);
+      const send = await rojProcess(["send", "bob", "while gone", "--data", aDir], { env });
+      assert.equal(send.code, 5, send.stderr);
+      assert.match(send.stderr, /^roj: agent_unavailable: /);
+
+      // The agent comes back with the key: the node signs, listens and dials bob.
+      agent = await startSshAgent(d.path);
+      await agent.add(keyFile);
+      await alice.waitForEvent("agent", (e) => e.available, { timeoutMs: 20_000 });
+      await alice.waitForEvent("session", (e) => e.state === "up" && e.peer === "bob", {
+        timeoutMs: 20_000,
+      });
+      await callNode(alice, "send", { chat: "bob", text: "back" });
+      await bob.waitForEvent("message", (e) => e.message.body === "back");
+      assert.equal(alice.events().filter((e) => e.type === "agent" && !e.available).length, 1);
+    } catch (err) {
+      throw new Error(
+        `${(err as Error).message}\nalice:\n${alice.output()}\nbob:\n${bob.output()}`,
+      );
+    } finally {
+      await alice.stop();
+      await bob.stop();
     }
   } finally {
     await agent.kill();

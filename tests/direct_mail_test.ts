@@ -216,6 +216,8 @@ Deno.test("1:1 mail: tags rotate weekly; bob away for weeks still gets every mes
     await a2.node.call("send", { chat: "bob", text: "week two" });
     await a2.waitFor((e) => e.type === "direct-mail" && e.op === "deposited" && e.seq >= 2, 15_000);
     await a2.stop();
+    // The anchor filed alice's under two tags (bob deletes them once he took them: dmail-ack).
+    assert.equal((await uploadedTags(anchor, a)).size, 2, "alice's two messages, two weeks' tags");
     // Bob, back after sixteen days, finds both weeks'.
     clock += 7 * 86_400_000;
     b2 = await startTestNode("bob", { host: "127.0.0.112", dir: b.dir, now });
@@ -231,20 +233,54 @@ Deno.test("1:1 mail: tags rotate weekly; bob away for weeks still gets every mes
     await a2?.stop();
     await b2?.stop();
   }
-  // The anchor filed alice's under two tags (bob's receipt is under a third, for her).
-  await anchor.stop();
-  const kv = await Deno.openKv(`${anchor.dir}/roj.kv`);
-  try {
-    const tags = new Set<string>();
-    const alice = toHex(a.node.publicKey);
-    for await (const r of kv.list<{ up: string }>({ prefix: ["mbox"] })) {
-      if (r.key.length === 3 && r.value.up === alice) tags.add(String(r.key[1]));
-    }
-    assert.equal(tags.size, 2, "alice's two messages, under two weeks' tags");
-  } finally {
-    kv.close();
-  }
 });
+
+/** The tags under which `anchor` holds boxes that `member` uploaded. */
+async function uploadedTags(anchor: TestNode, member: TestNode): Promise<Set<string>> {
+  const tags = new Set<string>();
+  const up = toHex(anchor.node.contacts.storedId(member.node.publicKey));
+  const kv = anchor.node.profile.store.kv;
+  for await (const r of kv.list<{ up: string }>({ prefix: ["mbox"] })) {
+    if (r.key.length === 3 && r.value.up === up) tags.add(String(r.key[1]));
+  }
+  return tags;
+}
+
+for (const older of [false, true]) {
+  Deno.test(`1:1 mail: ${older ? "an anchor without dmail-ack keeps the boxes bob took (they expire)" : "once bob took and committed alice's boxes, the anchor deletes them"}`, async () => {
+    const host = older ? "127.0.0.131" : "127.0.0.127";
+    await using anchor = await startTestNode("hive", {
+      host,
+      passive: true,
+      ...(older ? { omitFeatures: ["dmail-ack"] } : {}),
+    });
+    const a = await startTestNode("alice", { host: older ? "127.0.0.132" : "127.0.0.128" });
+    const b = await startTestNode("bob", { host: older ? "127.0.0.133" : "127.0.0.129" });
+    let b2: TestNode | undefined;
+    try {
+      await setUp(anchor, a, b);
+      await b.stop();
+      for (const text of ["one", "two"]) await a.node.call("send", { chat: "bob", text });
+      await a.waitFor(
+        (e) => e.type === "direct-mail" && e.op === "deposited" && e.seq >= 2,
+        15_000,
+      );
+      await a.stop();
+      assert.equal((await uploadedTags(anchor, a)).size, 1, "the anchor holds alice's boxes");
+      b2 = await startTestNode("bob", { host: older ? "127.0.0.133" : "127.0.0.129", dir: b.dir });
+      await until(async () => (await texts(b2!, "alice")).length === 2, 20_000, "bob reads both");
+      await b2.node.directMailIdle();
+      // Bob's visit left a receipt for alice; of alice's boxes, none (or, older: both) are left.
+      assert.equal((await uploadedTags(anchor, a)).size, older ? 1 : 0);
+      const boxes = (await anchor.node.call("status", {})).mailbox?.boxes;
+      assert.equal(boxes, older ? 3 : 1);
+    } finally {
+      await a.stop();
+      await b.stop();
+      await b2?.stop();
+    }
+  });
+}
 
 Deno.test("1:1 mail: a full quota is refused with a reason; what was refused stays stored, not at-anchor", async () => {
   await using anchor = await startTestNode("hive", {
@@ -264,7 +300,8 @@ Deno.test("1:1 mail: a full quota is refused with a reason; what was refused sta
       15_000,
     );
     await anchor.waitFor((e) =>
-      e.type === "anchor-mailbox" && e.op === "refused" && e.peer === "alice" && e.code === "quota"
+      e.type === "anchor-mailbox" && e.op === "refused" && e.code === "quota" &&
+      e.peer === anchor.node.contacts.get(a.node.publicKey)?.name
     );
     await a.node.directMailIdle();
     assert.deepEqual(await states(a, "bob"), ["at-anchor", "at-anchor", "stored"]);
@@ -437,8 +474,8 @@ Deno.test("1:1 mail: the anchor's data folder holds no text, and its mail no nam
       assert.equal(indexOf(f.bytes, needle), -1, `${f.path} holds ${what}`);
     }
   }
-  // The mail itself (every value under the mailbox's keys) names neither, in any form: the
-  // anchor knows its members only from its contact list, as it must to let them log in.
+  // The mail itself (every value under the mailbox's keys) names neither, in any form
+  // (tests/privacy_test.ts searches the whole folder, the contact list too).
   const kv = await Deno.openKv(`${anchor.dir}/roj.kv`).catch(() => null);
   assert.ok(kv, "the anchor's store opens");
   try {
@@ -457,7 +494,8 @@ Deno.test("1:1 mail: the anchor's data folder holds no text, and its mail no nam
       }
     }
     assert.ok(mailBytes.length >= 2);
-    assert.deepEqual([...uploaders], [toHex(alice)]);
+    // Filed under alice's keyed hash (contacts/member_ids.ts), not her key.
+    assert.deepEqual([...uploaders], [toHex(anchor.node.contacts.storedId(alice))]);
     const never: Array<[string, Uint8Array]> = [
       ["alice", enc("alice")],
       ["bob", enc("bob")],

@@ -137,8 +137,9 @@ Deno.test("group mailbox: a full quota is refused with a reason; expired boxes a
     // more (her quota), and she hears of it.
     await anchor.waitFor(
       (e) =>
-        e.type === "anchor-mailbox" && e.op === "refused" && e.peer === "alice" &&
-        e.code === "quota",
+        e.type === "anchor-mailbox" && e.op === "refused" && e.code === "quota" &&
+        // The anchor names a member by a tag, not its name (contacts/member_ids.ts).
+        e.peer === anchor.node.contacts.get(a.node.publicKey)?.name,
       15_000,
     );
     await a.waitFor(

@@ -468,3 +468,48 @@ Deno.test("a contact's card of bob, its maker offline: it goes through the ancho
   await carol.waitFor(intro("contacts", "bob"));
   await carol.waitFor((e) => e.type === "session" && e.state === "up" && e.peer === "bob");
 });
+
+Deno.test("import while the card's maker is offline: queued, kept across a restart, sent once she is back", async () => {
+  await using t = await trio("127.0.54");
+  const { alice, bob, carol } = t;
+  const card = await alice.node.call("card", { name: "bob" });
+  const alicePort = alice.node.address!.port;
+  const carolPort = carol.node.address!.port;
+  await alice.stop();
+  await until(
+    async () => !(await carol.node.call("contacts", {})).find((c) => c.name === "alice")!.online,
+    5000,
+    "carol sees alice gone",
+  );
+  const queued = await carol.node.call("card.import", { card: card.text });
+  assert.equal(queued.state, "queued");
+  assert.equal(queued.introducer, "alice");
+  // Durable: carol restarts, and it is still waiting, under the same id.
+  await carol.stop();
+  await using carol2 = await startTestNode("carol", {
+    host: "127.0.54.4",
+    port: carolPort,
+    dir: carol.dir,
+    quic: false,
+  });
+  assert.deepEqual(
+    (await carol2.node.call("introductions", {})).map((i) => [i.id, i.state]),
+    [[queued.id, "queued"]],
+  );
+  assert.equal(bob.events.filter(intro("offered")).length, 0);
+  // alice comes back: the request goes to her, she offers bob a card of carol.
+  await using alice2 = await startTestNode("alice", {
+    host: "127.0.54.2",
+    port: alicePort,
+    dir: alice.dir,
+    quic: false,
+  });
+  await bob.waitFor(intro("offered", "carol"), 20_000);
+  assert.deepEqual(
+    (await carol2.node.call("introductions", {})).map((i) => [i.id, i.state]),
+    [[queued.id, "accepted"]],
+  );
+  await bob.node.call("accept", { id: queued.id });
+  await carol2.waitFor(intro("contacts", "bob"), 15_000);
+  assert.ok(alice2.node.contacts.byName("carol"));
+});

@@ -10,6 +10,7 @@ import { decodeB64, encodeB64, RpcSession } from "../node/protocol/mod.ts";
 import { dialSsh } from "../node/transport/mod.ts";
 import { isRojError } from "../node/errors.ts";
 import { generateKeyPair } from "../node/identity/mod.ts";
+import { personNeedles, scanFolder } from "../testing/folder_scan.ts";
 
 /** A raw protocol session as `as` to `to`, capturing every byte received. */
 async function rawSession(as: TestNode, to: TestNode, received: Uint8Array[]) {
@@ -153,5 +154,46 @@ Deno.test("privacy: strangers, friends of friends and the anchor learn no addres
   } finally {
     await alice.stop();
     await Deno.remove(alice.dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("privacy: after 1:1 mail flowed, the anchor's folder holds no text, name, key or fingerprint of either member", async () => {
+  const names = { alice: "alicia-wren", bob: "bertram-oak" };
+  await using anchor = await startTestNode("hive", { host: "127.3.1.9", passive: true });
+  const a = await startTestNode(names.alice, { host: "127.3.1.2" });
+  const b = await startTestNode(names.bob, { host: "127.3.1.3" });
+  let b2: TestNode | undefined;
+  try {
+    await joinAnchor(a, anchor);
+    await joinAnchor(b, anchor);
+    await befriend(a, b);
+    await until(
+      async () => ((await anchor.node.call("status", {})).records ?? 0) >= 2,
+      10_000,
+      "the anchor holds both sealed records",
+    );
+    await b.stop();
+    await a.node.call("send", { chat: names.bob, text: "see you at the mill" });
+    await a.waitFor((e) => e.type === "direct-mail" && e.op === "deposited", 15_000);
+    await a.stop();
+    b2 = await startTestNode(names.bob, { host: "127.3.1.3", dir: b.dir });
+    await b2.waitFor((e) => e.type === "direct-mail" && e.op === "taken", 20_000);
+    await b2.stop();
+  } finally {
+    await a.stop();
+    await b.stop();
+    await b2?.stop();
+  }
+  await anchor.stop();
+  const needles = [
+    { what: "the text", bytes: new TextEncoder().encode("see you at the mill") },
+    ...personNeedles("alice", names.alice, a.node.publicKey),
+    ...personNeedles("bob", names.bob, b.node.publicKey),
+  ];
+  try {
+    assert.deepEqual(await scanFolder(anchor.dir, needles), []);
+  } finally {
+    await Deno.remove(a.dir, { recursive: true }).catch(() => {});
+    await Deno.remove(b.dir, { recursive: true }).catch(() => {});
   }
 });

@@ -27,14 +27,17 @@ Deno.test("an anchor drops the sealed copies of a member it removes or blocks", 
   const records = async () => (await anchor.node.call("status", {})).records ?? 0;
   await until(async () => await records() === 2, 10_000, "the anchor holds both copies");
   const kv = anchor.node.profile.store.kv;
-  const [a, b] = [toHex(alice.node.publicKey), toHex(bob.node.publicKey)];
+  // The anchor files each copy under the member's keyed hash, and names the member by a tag.
+  const filed = (k: Uint8Array) => toHex(anchor.node.contacts.storedId(k));
+  const [a, b] = [filed(alice.node.publicKey), filed(bob.node.publicKey)];
   assert.deepEqual(await uploaders(kv), [a, b].sort());
+  const tag = (k: Uint8Array) => anchor.node.contacts.get(k)!.name;
 
-  await anchor.node.call("remove", { name: "alice" });
+  await anchor.node.call("remove", { name: tag(alice.node.publicKey) });
   assert.equal(await records(), 1);
   assert.deepEqual(await uploaders(kv), [b]);
 
-  await anchor.node.call("block", { name: "bob" });
+  await anchor.node.call("block", { name: tag(bob.node.publicKey) });
   assert.equal(await records(), 0);
   assert.deepEqual(await uploaders(kv), []);
 

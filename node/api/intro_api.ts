@@ -39,8 +39,12 @@ export interface IntroductionView {
   readonly fingerprint: string;
   /** ms since the epoch. */
   readonly expires: number;
-  /** "pending": waiting for your answer; "accepted": for the other person's. */
-  readonly state: "pending" | "accepted";
+  /**
+   * "pending": waiting for your answer; "accepted": for the other person's;
+   * "queued": a card you imported, not sent yet (neither its maker nor an
+   * anchor was connected; it is sent when one is).
+   */
+  readonly state: "pending" | "accepted" | "queued";
 }
 
 /** An introduction this node made: between whom, until when. */

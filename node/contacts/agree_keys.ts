@@ -13,7 +13,15 @@ export type AgreeKeyOf = (them: Uint8Array) => Uint8Array | undefined;
 
 /** The published X25519 keys of `me` and of `book`'s contacts. */
 export function agreeKeys(me: KeyPair, book: ContactBook): AgreeKeyOf {
-  const mine = agreementKeyIsOwn(me) ? agreementPublicKey(me) : undefined;
-  return (them) =>
-    mine !== undefined && bytesEqual(them, me.publicKey) ? mine : book.get(them)?.agree;
+  // Worked out on first use: a node started while ssh-agent is absent has no seed yet.
+  let mine: Uint8Array | undefined | null = null;
+  const own = () => {
+    if (mine !== null) return mine;
+    try {
+      return mine = agreementKeyIsOwn(me) ? agreementPublicKey(me) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return (them) => (bytesEqual(them, me.publicKey) ? own() : undefined) ?? book.get(them)?.agree;
 }

@@ -7,6 +7,7 @@ import { RojError } from "../errors.ts";
 import { corrupt, keys, type Store } from "../store/mod.ts";
 import { unmapAddress } from "../transport/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
+import { type MemberIds, memberTag } from "./member_ids.ts";
 
 export interface Contact {
   readonly publicKey: Uint8Array;
@@ -39,36 +40,105 @@ function isContact(v: unknown): v is Contact {
     (c.agree === undefined || (c.agree instanceof Uint8Array && c.agree.length === 32));
 }
 
+/** What a passive anchor keeps of a member (under keys.member): no key, no name, no address. */
+interface MemberRecord {
+  readonly addedAt: number;
+  readonly lastSeen: number | null;
+  readonly blocked: boolean;
+  readonly recordSeq: number;
+}
+
+function isMemberRecord(v: unknown): v is MemberRecord {
+  const m = v as MemberRecord;
+  return typeof v === "object" && v !== null && typeof m.addedAt === "number" &&
+    (m.lastSeen === null || typeof m.lastSeen === "number") && typeof m.blocked === "boolean" &&
+    typeof m.recordSeq === "number";
+}
+
 export class ContactBook {
   readonly #store: Store;
+  /** Contacts by key hex; on a blind book, the members who logged in since it opened. */
   readonly #byKey = new Map<string, Contact>();
+  /** A blind book (a passive anchor's): members by id hex; their keys are never stored. */
+  readonly #ids: MemberIds | undefined;
+  readonly #members = new Map<string, MemberRecord>();
 
-  private constructor(store: Store) {
+  private constructor(store: Store, ids: MemberIds | undefined) {
     this.#store = store;
+    this.#ids = ids;
   }
 
-  /** Loads every contact. @throws {RojError} store_corrupt */
-  static async open(store: Store): Promise<ContactBook> {
-    const book = new ContactBook(store);
+  /**
+   * Loads every contact. With `ids` (a passive anchor), the book is blind: it
+   * stores members by id only (see member_ids.ts), and a contact list stored
+   * the old way is converted and deleted here.
+   * @throws {RojError} store_corrupt
+   */
+  static async open(store: Store, ids?: MemberIds): Promise<ContactBook> {
+    const book = new ContactBook(store, ids);
     for await (const res of store.kv.list<unknown>({ prefix: keys.contacts() })) {
       if (!isContact(res.value)) throw corrupt(res.key, "contact");
       // Fields added after the first release default here.
       const c = res.value as Contact & Partial<Pick<Contact, "anchor" | "recordSeq">>;
-      book.#byKey.set(toHex(c.publicKey), {
+      const contact = {
         ...c,
         anchor: c.anchor === true,
         recordSeq: typeof c.recordSeq === "number" ? c.recordSeq : 0,
-      });
+      };
+      if (!ids) book.#byKey.set(toHex(c.publicKey), contact);
+      else {
+        await book.#put(contact);
+        await store.kv.delete(res.key);
+      }
+    }
+    if (ids) {
+      for await (const res of store.kv.list<unknown>({ prefix: keys.members() })) {
+        const [, id] = res.key;
+        if (typeof id !== "string" || !isMemberRecord(res.value)) throw corrupt(res.key, "member");
+        book.#members.set(id, res.value);
+      }
     }
     return book;
   }
 
+  /** Every contact; on a blind book, the members who logged in since it opened. */
   all(): Contact[] {
     return [...this.#byKey.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** Contacts not blocked, counting a blind book's members who have not logged in yet. */
+  get acceptedCount(): number {
+    const records = this.#ids ? [...this.#members.values()] : this.all();
+    return records.filter((c) => !c.blocked).length;
+  }
+
+  /**
+   * What other stores file a contact under: its key, or on a blind book its
+   * member id (so an anchor's mailbox and sealed copies name no key either).
+   */
+  storedId(publicKey: Uint8Array): Uint8Array {
+    return this.#ids ? this.#ids.id(publicKey) : publicKey;
+  }
+
   get(publicKey: Uint8Array): Contact | undefined {
-    return this.#byKey.get(toHex(publicKey));
+    const known = this.#byKey.get(toHex(publicKey));
+    if (known || !this.#ids) return known;
+    // A member logging in (or named by a peer): its record, by the hash of the key it presents.
+    const id = this.#ids.hex(publicKey);
+    const m = this.#members.get(id);
+    if (!m) return undefined;
+    const contact: Contact = {
+      publicKey: publicKey.slice(),
+      name: memberTag(id),
+      addresses: [],
+      addedAt: m.addedAt,
+      lastSeen: m.lastSeen,
+      blocked: m.blocked,
+      anchor: false,
+      recordSeq: m.recordSeq,
+    };
+    this.#byKey.set(toHex(publicKey), contact);
+    return contact;
   }
 
   /** A contact that may log in and be dialled (known and not blocked). */
@@ -111,7 +181,9 @@ export class ContactBook {
       ? { ...old, addresses: mergeAddresses(addresses, old.addresses), blocked: false }
       : {
         publicKey: publicKey.slice(),
-        name: this.#uniqueName(name, publicKey, reserved),
+        name: this.#ids
+          ? memberTag(this.#ids.hex(publicKey))
+          : this.#uniqueName(name, publicKey, reserved),
         addresses: mergeAddresses(addresses, []),
         addedAt: now,
         lastSeen: null,
@@ -147,13 +219,20 @@ export class ContactBook {
   /** Forgets a contact entirely. */
   async remove(publicKey: Uint8Array): Promise<void> {
     this.#byKey.delete(toHex(publicKey));
-    await this.#store.kv.delete(keys.contact(publicKey));
+    if (this.#ids) {
+      const id = this.#ids.hex(publicKey);
+      this.#members.delete(id);
+      await this.#store.kv.delete(keys.member(id));
+    } else await this.#store.kv.delete(keys.contact(publicKey));
   }
 
   /**
    * Renames a contact. @throws {RojError} exists when another contact (or a reserved chat) has the name.
    */
   async rename(publicKey: Uint8Array, to: string, reserved: string[] = []): Promise<Contact> {
+    if (this.#ids) {
+      throw new RojError("refused", "this node is a passive anchor: it keeps no names of members");
+    }
     const clash = this.byName(to);
     if (
       (clash && !bytesEqual(clash.publicKey, publicKey)) ||
@@ -168,8 +247,22 @@ export class ContactBook {
     // Memory first, synchronously: a concurrent update (lastSeen as a session
     // starts, a record learnt) then builds on this one instead of overwriting
     // it. Writes to one KV are applied in the order they are made.
-    this.#byKey.set(toHex(c.publicKey), c);
-    await this.#store.kv.set(keys.contact(c.publicKey), c);
+    if (!this.#ids) {
+      this.#byKey.set(toHex(c.publicKey), c);
+      await this.#store.kv.set(keys.contact(c.publicKey), c);
+      return;
+    }
+    // Blind: the key, name, addresses and agreement key stay in memory only.
+    const id = this.#ids.hex(c.publicKey);
+    const m: MemberRecord = {
+      addedAt: c.addedAt,
+      lastSeen: c.lastSeen,
+      blocked: c.blocked,
+      recordSeq: c.recordSeq,
+    };
+    this.#byKey.set(toHex(c.publicKey), { ...c, name: memberTag(id), addresses: [] });
+    this.#members.set(id, m);
+    await this.#store.kv.set(keys.member(id), m);
   }
 }
 

@@ -3,3 +3,4 @@ export { createInviteText, type Invite, MAX_INVITE_TEXT, parseInvite } from "./i
 export { InviteRegistry } from "./invite_registry.ts";
 export { type AgreeKeyOf, agreeKeys } from "./agree_keys.ts";
 export { Verifications } from "./verifications.ts";
+export { MEMBER_ID_BYTES, MemberIds, memberTag } from "./member_ids.ts";

@@ -115,7 +115,8 @@ export class Discovery {
     store: Store,
     options: DiscoveryOptions = {},
   ): Promise<Discovery> {
-    const d = new Discovery(host, store, await SealedStore.open(store), options);
+    const sealed = await SealedStore.open(store, undefined, host.storedId);
+    const d = new Discovery(host, store, sealed, options);
     const own = await store.kv.get<unknown>(keys.ownRecord());
     const floor = (await store.kv.get<unknown>(keys.setting("recordSeqFloor"))).value;
     if (Number.isSafeInteger(floor)) d.#seqFloor = floor as number;

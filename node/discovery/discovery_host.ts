@@ -69,6 +69,8 @@ export interface DiscoveryHost {
   readonly signer: Signer;
   /** A passive anchor publishes nothing and dials nobody. */
   readonly passive: boolean;
+  /** What sealed copies are filed under for their uploader (its key, or an anchor's member id). */
+  readonly storedId?: (uploader: Uint8Array) => Uint8Array;
   now(): number;
   log(line: string): void;
   /** Accepted contacts (people and anchors). */

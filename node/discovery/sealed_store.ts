@@ -47,18 +47,41 @@ export class SealedStore {
   #memory = 0;
   readonly #memoryBytes: number;
 
-  private constructor(store: Store, memoryBytes: number) {
+  /** How an uploader is filed: its key, or (a passive anchor) its member id. */
+  readonly #idOf: (uploader: Uint8Array) => Uint8Array;
+
+  private constructor(
+    store: Store,
+    memoryBytes: number,
+    idOf: (uploader: Uint8Array) => Uint8Array,
+  ) {
     this.#store = store;
     this.#memoryBytes = memoryBytes;
+    this.#idOf = idOf;
   }
 
-  /** Opens the copies held in `store`; `memoryBytes` bounds those kept in memory. */
-  static async open(store: Store, memoryBytes = MEMORY_BYTES): Promise<SealedStore> {
-    const s = new SealedStore(store, memoryBytes);
+  /**
+   * Opens the copies held in `store`; `memoryBytes` bounds those kept in
+   * memory. With `idOf`, copies are filed under the uploader's id instead of
+   * its key, and copies filed by key (before ids) are filed again by id here.
+   */
+  static async open(
+    store: Store,
+    memoryBytes = MEMORY_BYTES,
+    idOf?: (uploader: Uint8Array) => Uint8Array,
+  ): Promise<SealedStore> {
+    const s = new SealedStore(store, memoryBytes, idOf ?? ((k) => k));
     for await (const res of store.kv.list<unknown>({ prefix: keys.sealedAll() })) {
       const [, tag, up] = res.key;
       if (typeof tag !== "string" || typeof up !== "string" || !isHeld(res.value)) continue;
-      s.#claim(tag, up, res.value.at, res.value.blob);
+      let slot = up;
+      if (idOf && res.value.uploader.length === 32) {
+        const id = idOf(res.value.uploader);
+        slot = toHex(id);
+        await store.kv.atomic().delete(res.key)
+          .set(keys.sealed(tag, slot), { ...res.value, uploader: id }).commit();
+      }
+      s.#claim(tag, slot, res.value.at, res.value.blob);
     }
     return s;
   }
@@ -88,7 +111,8 @@ export class SealedStore {
     items: Array<{ tag: Uint8Array; blob: Uint8Array }>,
     now: number,
   ): Promise<number> {
-    const up = toHex(uploader);
+    const id = this.#idOf(uploader);
+    const up = toHex(id);
     const op = this.#store.kv.atomic();
     let count = this.#count.get(up) ?? 0;
     const taken: Array<[string, Uint8Array]> = [];
@@ -102,7 +126,7 @@ export class SealedStore {
       const copy = blob.slice();
       op.set(
         keys.sealed(t, up),
-        { blob: copy, uploader: uploader.slice(), at: now } satisfies Held,
+        { blob: copy, uploader: id.slice(), at: now } satisfies Held,
       );
       taken.push([t, copy]);
     }
@@ -117,7 +141,7 @@ export class SealedStore {
    * contact removed or blocked); returns how many there were.
    */
   async drop(uploader: Uint8Array): Promise<number> {
-    const up = toHex(uploader);
+    const up = toHex(this.#idOf(uploader));
     const tags = [...this.#slots].filter(([, slots]) => slots.has(up)).map(([t]) => t);
     // At most SEALED_QUOTA of them: a few commits, each well under Deno KV's mutation cap.
     for (let i = 0; i < tags.length; i += 500) {

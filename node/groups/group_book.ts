@@ -241,7 +241,8 @@ export class GroupBook {
     if (!keys) return null; // maybe not folded yet: not cached
     const sealed = keys.get(this.#me);
     const key = sealed ? await openGroupKey(this.#keyPair, id, sealed) : null;
-    cache.set(epoch, key);
+    // Not kept while the key agreement waits for ssh-agent (its seed throws until then).
+    if (key !== null || seedReady(this.#keyPair)) cache.set(epoch, key);
     return key;
   }
 
@@ -539,5 +540,13 @@ export function describe(c: Change, name: (hex: string) => string): string {
       return `${name(c.author)} renewed the group key`;
     case "hello":
       return `${name(c.author)} is here (calls themself "${c.name}")`;
+  }
+}
+
+function seedReady(kp: KeyPair): boolean {
+  try {
+    return kp.seed.length === 32;
+  } catch {
+    return false;
   }
 }

@@ -36,7 +36,7 @@ export interface StatusParts {
 }
 
 export function statusView(s: StatusParts): StatusView {
-  const contacts = s.contacts.all().filter((c) => !c.blocked).length;
+  const contacts = s.contacts.acceptedCount;
   const online = s.sessions.all().length;
   const catchingUp = s.progress.running;
   return {

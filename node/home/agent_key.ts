@@ -31,13 +31,26 @@ export interface AgentAccess {
   readonly socket: string;
   /** Hears each change of the agent's state (node/events: "agent"). @default none */
   readonly onChange?: (state: AgentState) => void;
+  /**
+   * Open even when the agent cannot sign now (`roj run`): the identity then
+   * waits for it (AgentIdentity.pending). @default refuse with agent_unavailable
+   */
+  readonly absentOk?: boolean;
 }
 
 /** A key found in the agent, with its signer and the key pair of its key agreement. */
 export interface AgentIdentity {
   readonly signer: AgentSigner;
-  /** publicKey: the identity's; seed: the agreement seed, not a signing key. */
+  /**
+   * publicKey: the identity's; seed: the agreement seed, not a signing key.
+   * While `pending`, reading the seed throws agent_unavailable.
+   */
   readonly keyPair: KeyPair;
+  /**
+   * Opened while the agent could not sign: derives the agreement seed once it
+   * can (the node calls it when the agent is back). @throws {RojError} agent_unavailable
+   */
+  readonly pending?: () => Promise<void>;
 }
 
 /**
@@ -71,6 +84,21 @@ export async function openAgentIdentity(
   publicKey: Uint8Array,
   comment: string,
 ): Promise<AgentIdentity> {
+  try {
+    return await openPresent(access, publicKey, comment);
+  } catch (err) {
+    if (!access?.absentOk || !(err instanceof RojError && err.code === "agent_unavailable")) {
+      throw err;
+    }
+    return await openAbsent(access, publicKey, comment, err.message);
+  }
+}
+
+async function openPresent(
+  access: AgentAccess | undefined,
+  publicKey: Uint8Array,
+  comment: string,
+): Promise<AgentIdentity> {
   if (access === undefined) {
     throw new RojError(
       "agent_unavailable",
@@ -99,4 +127,43 @@ export async function openAgentIdentity(
     signer.close();
     throw err;
   }
+}
+
+/**
+ * The identity while the agent cannot sign: a signer that says so (and comes
+ * back by itself once the agent answers), and a key pair whose agreement seed
+ * is made by `pending` once it can be.
+ */
+async function openAbsent(
+  access: AgentAccess,
+  publicKey: Uint8Array,
+  comment: string,
+  reason: string,
+): Promise<AgentIdentity> {
+  const signer = await createAgentSigner({
+    socket: access.socket,
+    publicKey,
+    unavailable: reason,
+    ...(access.onChange ? { onChange: access.onChange } : {}),
+  });
+  let seed: Uint8Array | undefined;
+  const keyPair: KeyPair = {
+    publicKey: signer.publicKey,
+    comment,
+    get seed(): Uint8Array {
+      if (seed) return seed;
+      throw new RojError(
+        "agent_unavailable",
+        "the key agreement waits for ssh-agent (it comes from the agent's signature): ssh-add the key",
+        { retryable: true },
+      );
+    },
+  };
+  return {
+    signer,
+    keyPair,
+    pending: async () => {
+      seed ??= await agreementSeed(signer);
+    },
+  };
 }

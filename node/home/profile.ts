@@ -132,6 +132,8 @@ export interface Profile {
   readonly keyInAgent: boolean;
   /** The signer in ssh-agent, when the key is there and the profile open; its owner closes it. */
   readonly agent?: AgentIdentity["signer"];
+  /** Opened while the agent could not sign (AgentAccess.absentOk): see AgentIdentity.pending. */
+  readonly agentPending?: AgentIdentity["pending"];
   readonly name: string;
   readonly store: Store;
   /** Files and the folder that others could read, made private on the way in (mostly none). */
@@ -243,6 +245,7 @@ export async function openProfile(
         keyPair: id.keyPair,
         keyInAgent: true,
         agent: id.signer,
+        ...(id.pending ? { agentPending: id.pending } : {}),
         name,
         store,
         tightened: [...tightened, ...store.tightened],

@@ -27,6 +27,7 @@ export function discoveryHost(p: NodeParts): DiscoveryHost {
     agreeKeyOf: p.agreeKeyOf,
     signer: p.signer,
     passive: p.passive,
+    storedId: (k) => p.contacts.storedId(k),
     now: () => p.clock.now(),
     log: (line) => p.bus.say(line),
     // An anchor dials nobody and publishes nothing.

@@ -52,6 +52,8 @@ export interface AgentSignerOptions {
   readonly clock?: Clock;
   /** How long `signSync` blocks at most. @default 3000 */
   readonly syncTimeoutMs?: number;
+  /** Why the agent cannot sign yet, for a signer made while it is absent. @default it can */
+  readonly unavailable?: string;
 }
 
 /** A {@linkcode SyncSigner} backed by ssh-agent. */
@@ -87,7 +89,9 @@ export async function createAgentSigner(options: AgentSignerOptions): Promise<Ag
   const clock = options.clock ?? systemClock;
   const req: AgentRequestOptions = { clock };
   const syncTimeoutMs = options.syncTimeoutMs ?? 3000;
-  let state: AgentState = { available: true };
+  let state: AgentState = options.unavailable === undefined
+    ? { available: true }
+    : { available: false, reason: options.unavailable };
   let closed = false;
   const worker = await startWorker(clock);
 

@@ -161,3 +161,12 @@ export const ALPN_SSH = "roj-ssh/1";
 export const ALPN_PROBE = "roj-probe/1";
 /** First four bytes of a LAN announcement datagram (lan/announcement.ts). */
 export const LAN_ANNOUNCEMENT_MAGIC = "RJL2";
+
+// ---- 1:1 mail acknowledgements (issue 14) -------------------------------------
+
+/**
+ * HKDF salt of the token that lets a holder delete 1:1 mail boxes
+ * (mailbox/direct_ack.ts): from the box key of one direction and week, so
+ * only the two people can make it; the sender files SHA-256 of it with each box.
+ */
+export const DIRECT_ACK_SALT = "roj-dmail-ack-v1";

@@ -17,6 +17,7 @@ import {
   DEVICE_LINK_PROOF_LABEL,
   DEVICE_LINK_TEXT_PREFIX,
   DEVICE_REVOCATION_MAGIC,
+  DIRECT_ACK_SALT,
   DIRECT_CHAT_LABEL,
   DIRECT_MAIL_SALT,
   DIRECT_RECEIPT_MAGIC,
@@ -103,6 +104,7 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [ALPN_SSH, "726f6a2d7373682f31"], // "roj-ssh/1"
   [ALPN_PROBE, "726f6a2d70726f62652f31"], // "roj-probe/1"
   [LAN_ANNOUNCEMENT_MAGIC, "524a4c32"], // "RJL2"
+  [DIRECT_ACK_SALT, "726f6a2d646d61696c2d61636b2d7631"], // "roj-dmail-ack-v1"
 ];
 
 Deno.test("every label has exactly its pinned bytes", () => {

@@ -150,3 +150,4 @@ export {
   type VerifierPool,
   type VerifierPoolOptions,
 } from "./verifier_pool.ts";
+export { DIRECT_ACK_SALT } from "./labels.ts";

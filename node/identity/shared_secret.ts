@@ -31,10 +31,12 @@ const byKeyPair = new WeakMap<KeyPair, Secrets>();
 function secretsOf(me: KeyPair): Secrets {
   let s = byKeyPair.get(me);
   if (s) return s;
+  // Read first: a key pair waiting for ssh-agent throws here, and nothing is cached for it yet.
+  const seed = me.seed;
   let native: KeyObject | null = null;
   try {
     native = createPrivateKey({
-      key: Buffer.concat([X25519_PKCS8, ed25519.utils.toMontgomerySecret(me.seed)]),
+      key: Buffer.concat([X25519_PKCS8, ed25519.utils.toMontgomerySecret(seed)]),
       format: "der",
       type: "pkcs8",
     });

@@ -25,42 +25,52 @@ export const isOpenMade = (m: Made): boolean => OPEN_MADE.has(m.phase);
 
 export class IntroRecords {
   readonly #kv: Deno.Kv;
+  /** Written through to the store; not on an anchor, which keeps no member's key at rest. */
+  readonly #persist: boolean;
   readonly made = new Map<string, Made>();
   readonly got = new Map<string, Got>();
 
-  private constructor(kv: Deno.Kv) {
+  private constructor(kv: Deno.Kv, persist: boolean) {
     this.#kv = kv;
+    this.#persist = persist;
   }
 
-  static async open(kv: Deno.Kv): Promise<IntroRecords> {
-    const r = new IntroRecords(kv);
+  /**
+   * The records in `kv`. Without `persist` (a passive anchor brokering its
+   * members' cards) they are kept in memory only, and any stored by an older
+   * version are deleted here: they hold members' keys.
+   */
+  static async open(kv: Deno.Kv, persist = true): Promise<IntroRecords> {
+    const r = new IntroRecords(kv, persist);
     for await (const e of kv.list<Made>({ prefix: keys.introsMade() })) {
-      if (typeof e.value?.id === "string") r.made.set(e.value.id, e.value);
+      if (!persist) await kv.delete(e.key);
+      else if (typeof e.value?.id === "string") r.made.set(e.value.id, e.value);
     }
     for await (const e of kv.list<Got>({ prefix: keys.introsGot() })) {
-      if (typeof e.value?.id === "string") r.got.set(e.value.id, e.value);
+      if (!persist) await kv.delete(e.key);
+      else if (typeof e.value?.id === "string") r.got.set(e.value.id, e.value);
     }
     return r;
   }
 
   async putMade(m: Made): Promise<void> {
     this.made.set(m.id, m);
-    await this.#kv.set(keys.introMade(m.id), m);
+    if (this.#persist) await this.#kv.set(keys.introMade(m.id), m);
   }
 
   async putGot(g: Got): Promise<void> {
     this.got.set(g.id, g);
-    await this.#kv.set(keys.introGot(g.id), g);
+    if (this.#persist) await this.#kv.set(keys.introGot(g.id), g);
   }
 
   async dropMade(id: string): Promise<void> {
     this.made.delete(id);
-    await this.#kv.delete(keys.introMade(id));
+    if (this.#persist) await this.#kv.delete(keys.introMade(id));
   }
 
   async dropGot(id: string): Promise<void> {
     this.got.delete(id);
-    await this.#kv.delete(keys.introGot(id));
+    if (this.#persist) await this.#kv.delete(keys.introGot(id));
   }
 
   /** @throws {RojError} busy past the caps, exists when these two have an open introduction here */

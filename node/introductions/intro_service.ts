@@ -30,6 +30,7 @@ import { decodeB64, encodeB64, INTRO_FEATURE, peerHas, type RpcSession } from ".
 import { bytesEqual, toHex } from "../wire/mod.ts";
 import { cardBytes, openCard } from "./card.ts";
 import { IntroRecords, isOpenGot } from "./intro_records.ts";
+import { ImportQueue, type QueuedImport } from "./import_queue.ts";
 import { DEFAULT_INTRO_SECONDS, type IntroDeps, Introducer, REQUEST_MS } from "./introducer.ts";
 import { type Got, type GotEvent, stepGot } from "./introduction.ts";
 
@@ -42,11 +43,16 @@ export class IntroService {
   readonly #r: IntroRecords;
   readonly #got: Map<string, Got>;
   readonly #introducer: Introducer;
+  /** Cards imported while nobody who could pass them on was connected. */
+  readonly #queue: ImportQueue;
+  /** Queued imports being sent now (two sessions may come up at once). */
+  readonly #sending = new Set<string>();
   #timer: TimerId | undefined;
 
-  private constructor(deps: IntroDeps, records: IntroRecords) {
+  private constructor(deps: IntroDeps, records: IntroRecords, queue: ImportQueue) {
     this.#d = deps;
     this.#r = records;
+    this.#queue = queue;
     this.#got = records.got;
     this.#introducer = new Introducer(deps, records, {
       emit: (...args) => this.#emit(...args),
@@ -56,7 +62,11 @@ export class IntroService {
 
   /** Loads every introduction from the store. */
   static async open(deps: IntroDeps): Promise<IntroService> {
-    return new IntroService(deps, await IntroRecords.open(deps.kv));
+    return new IntroService(
+      deps,
+      await IntroRecords.open(deps.kv, !deps.passive),
+      await ImportQueue.open(deps.kv),
+    );
   }
 
   /** Sweeps expired introductions every minute. */
@@ -84,18 +94,36 @@ export class IntroService {
   /** Open introductions offered to us, oldest first. */
   async list(): Promise<IntroductionView[]> {
     await this.#sweep();
-    return [...this.#got.values()].filter((g) => isOpenGot(g))
-      .sort((x, y) => x.at - y.at).map((g) => this.#view(g));
+    return [
+      ...[...this.#got.values()].filter((g) => isOpenGot(g))
+        .sort((x, y) => x.at - y.at).map((g) => this.#view(g)),
+      // One just sent is an introduction offered to us already (its queue entry goes next).
+      ...this.#queue.all().filter((q) => !this.#got.has(q.id)).map((q) => this.#queuedView(q)),
+    ];
   }
 
   /** Accepts an introduction (by id or unique prefix). @throws {RojError} not_found, refused */
   async accept(id: string): Promise<IntroductionView> {
+    const q = this.#queuedOnly(id);
+    if (q) {
+      throw new RojError(
+        "refused",
+        `you asked for ${q.name} already; it is sent once someone can pass it on`,
+      );
+    }
     const g = await this.#answer(id, { type: "accept" });
     return this.#view(g);
   }
 
   /** Declines an introduction: only the fact is kept. @throws {RojError} not_found, refused */
   async decline(id: string): Promise<{ declined: string }> {
+    const q = this.#queuedOnly(id);
+    if (q) {
+      // Never sent: nobody else knows of it, so nothing else is left either.
+      await this.#queue.drop(q.id);
+      this.#d.bus.say(`dropped the request to be introduced to ${q.name}`);
+      return { declined: q.id };
+    }
     const g = await this.#answer(id, { type: "decline" });
     return { declined: g.id };
   }
@@ -122,12 +150,16 @@ export class IntroService {
       ...sessions.filter((s) => maker && !maker.anchor && bytesEqual(s.peer, maker.publicKey)),
       ...sessions.filter((s) => s.anchor && peerHas(s.rpc.peerHello, INTRO_FEATURE)),
     ];
-    if (via.length === 0 && !own && !maker) {
+    const anchors = this.#d.contacts.all().some((c) => c.anchor && !c.blocked);
+    if (via.length === 0 && !own && !maker && !anchors) {
       throw new RojError(
         "refused",
         `this card was made by ${fingerprint(card.introducer)}, who is not one of your contacts,` +
-          " and no anchor you use is connected to pass it on",
+          " and you use no anchor to pass it on",
       );
+    }
+    if (via.length === 0 && (maker || anchors)) {
+      return await this.#enqueue(bytes, card, own ? null : maker?.publicKey ?? null);
     }
     if (via.length === 0) {
       throw new RojError(
@@ -155,9 +187,10 @@ export class IntroService {
     bytes: Uint8Array,
     person: Uint8Array,
     name: string,
+    queued?: string,
   ): Promise<IntroductionView> {
     this.#r.roomForOffer(introducer);
-    const id = toHex(crypto.getRandomValues(new Uint8Array(16)));
+    const id = queued ?? toHex(crypto.getRandomValues(new Uint8Array(16)));
     const now = this.#d.clock.now();
     // Kept before asking, so the introducer's word that the person accepted finds it.
     const g: Got = {
@@ -351,6 +384,81 @@ export class IntroService {
   onSession(peer: Uint8Array): void {
     this.#introducer.onSession(peer);
     this.#sendAnswers(peer).catch(() => {});
+    this.#sendQueued(peer).catch(() => {});
+  }
+
+  // ---- cards imported while nobody could pass them on ------------------------
+
+  /** Keeps an imported card until its maker (`maker`) or an anchor is connected. */
+  async #enqueue(
+    bytes: Uint8Array,
+    card: { person: Uint8Array; name: string; expires: number },
+    maker: Uint8Array | null,
+  ): Promise<IntroductionView> {
+    if (this.#queue.all().some((q) => bytesEqual(q.person, card.person))) {
+      throw new RojError("exists", `you asked for ${card.name} already; it waits to be sent`);
+    }
+    const q: QueuedImport = {
+      id: toHex(crypto.getRandomValues(new Uint8Array(16))),
+      card: bytes,
+      person: card.person,
+      name: card.name,
+      maker,
+      expires: card.expires,
+      at: this.#d.clock.now(),
+    };
+    await this.#queue.add(q);
+    const via = maker ? `${this.#nameOf(maker)} or an anchor you use` : "an anchor you use";
+    this.#d.bus.say(`the request to meet ${card.name} is sent when ${via} is connected`);
+    return this.#queuedView(q);
+  }
+
+  /** Sends the queued imports that a session with `peer` can pass on. */
+  async #sendQueued(peer: Uint8Array): Promise<void> {
+    const s = this.#d.sessions.get(peer);
+    if (!s || this.#d.passive) return;
+    await this.#queue.sweep(this.#d.clock.now());
+    for (const q of this.#queue.all()) {
+      const viaMaker = q.maker !== null && bytesEqual(q.maker, peer) && !s.anchor;
+      const viaAnchor = s.anchor && peerHas(s.rpc.peerHello, INTRO_FEATURE);
+      if ((!viaMaker && !viaAnchor) || this.#sending.has(q.id) || s.rpc.closed) continue;
+      if (this.#d.contacts.accepted(q.person)) {
+        await this.#queue.drop(q.id);
+        continue;
+      }
+      this.#sending.add(q.id);
+      try {
+        await this.#ask(peer, s.rpc, q.card, q.person, q.name, q.id);
+        await this.#queue.drop(q.id);
+      } catch (err) {
+        // The maker's no is final; an anchor's may be another anchor's yes (the person uses that one).
+        if (viaMaker && isRojError(err, "refused")) {
+          await this.#queue.drop(q.id);
+          this.#d.bus.say(`${this.#nameOf(peer)} did not take the request to meet ${q.name}`);
+          this.#emit("declined", q.id, peer);
+        }
+      } finally {
+        this.#sending.delete(q.id);
+      }
+    }
+  }
+
+  /** The queued import `prefix` names, when no introduction offered to us does. */
+  #queuedOnly(prefix: string): QueuedImport | undefined {
+    if ([...this.#got.values()].some((g) => g.id.startsWith(prefix))) return undefined;
+    const hits = this.#queue.all().filter((q) => q.id.startsWith(prefix));
+    return hits.length === 1 ? hits[0] : undefined;
+  }
+
+  #queuedView(q: QueuedImport): IntroductionView {
+    return {
+      id: q.id,
+      introducer: q.maker ? this.#nameOf(q.maker) : "an anchor",
+      name: q.name,
+      fingerprint: fingerprint(q.person),
+      expires: q.expires,
+      state: "queued",
+    };
   }
 
   // ---- store and views ------------------------------------------------------
@@ -359,6 +467,7 @@ export class IntroService {
     await this.#introducer.sweep();
     for (const id of [...this.#got.keys()]) await this.#stepGot(id, { type: "tick" });
     await this.#r.trim();
+    await this.#queue.sweep(this.#d.clock.now());
   }
 
   #nameOf(k: Uint8Array): string {

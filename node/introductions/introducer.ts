@@ -13,7 +13,7 @@ import { decodeB64, encodeB64, INTRO_FEATURE, peerHas, type RpcSession } from ".
 import type { SessionManager } from "../sessions/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
 import { cardText, openCard, signCard } from "./card.ts";
-import type { IntroRecords } from "./intro_records.ts";
+import { type IntroRecords, MAX_OPEN_MADE } from "./intro_records.ts";
 import {
   type Made,
   type MadeEvent,
@@ -69,6 +69,12 @@ export class Introducer {
   readonly #r: IntroRecords;
   readonly #made: Map<string, Made>;
   readonly #e: IntroEmit;
+  /**
+   * On an anchor, which keeps no member's name: the name a requester gave in
+   * its hello, by introduction id, for the card of it the other side is handed
+   * (memory only, as the anchor's introductions are).
+   */
+  readonly #helloNames = new Map<string, string>();
 
   constructor(deps: IntroDeps, records: IntroRecords, e: IntroEmit) {
     this.#d = deps;
@@ -200,7 +206,7 @@ export class Introducer {
     }
     const card = await signCard(this.#d.signer, {
       person: person.publicKey,
-      name: person.name,
+      name: this.#helloNames.get(m.id) ?? person.name,
       expires: m.expires,
       id: fromHex(m.id),
     });
@@ -256,6 +262,14 @@ export class Introducer {
       }
       if (this.#made.has(p.id)) throw new RojError("refused", "this id is taken");
       const m = await this.#newMade(person.publicKey, peer, ["b"], DEFAULT_INTRO_SECONDS, p.id);
+      const helloName = rpc.peerHello?.name;
+      if (this.#d.passive && helloName) {
+        // Bounded like the introductions themselves (MAX_OPEN_MADE, then the oldest go).
+        if (this.#helloNames.size >= 2 * MAX_OPEN_MADE) {
+          this.#helloNames.delete(this.#helloNames.keys().next().value!);
+        }
+        this.#helloNames.set(m.id, helloName);
+      }
       this.#d.bus.say(
         `${this.#e.nameOf(peer)} asks, with a card, to be introduced to ${person.name}`,
       );

@@ -50,6 +50,13 @@ export interface DeviceSessionsDeps {
   readonly kv: Deno.Kv;
   readonly contacts: ContactBook;
   readonly sessions: SessionManager;
+  /**
+   * A passive anchor, which keeps no member's key at rest: certificates are
+   * held in memory only (a device shows its own at each login), revocations
+   * as a pair of ids (contacts.storedId), and any stored the old way are
+   * converted on open. @default false
+   */
+  readonly blind?: boolean;
 }
 
 export class DeviceSessions {
@@ -58,6 +65,8 @@ export class DeviceSessions {
   readonly #books = new Map<string, DeviceBook>();
   /** The sessions kept for each device (by its key in hex), to close on its revocation. */
   readonly #live = new Map<string, Set<RpcSession>>();
+  /** Blind: revoked devices, "person id/device id" in hex. */
+  readonly #revokedIds = new Set<string>();
 
   private constructor(d: DeviceSessionsDeps) {
     this.#d = d;
@@ -65,6 +74,13 @@ export class DeviceSessions {
 
   static async open(d: DeviceSessionsDeps): Promise<DeviceSessions> {
     const s = new DeviceSessions(d);
+    if (d.blind) await s.#convert();
+    for await (const e of d.kv.list<true>({ prefix: keys.revokedIds() })) {
+      const [, , person, device] = e.key;
+      if (person instanceof Uint8Array && device instanceof Uint8Array) {
+        s.#revokedIds.add(`${toHex(person)}/${toHex(device)}`);
+      }
+    }
     for await (const e of d.kv.list<Uint8Array>({ prefix: keys.seenDevices() })) {
       const person = e.key[2];
       if (!(person instanceof Uint8Array)) continue;
@@ -166,7 +182,7 @@ export class DeviceSessions {
       const after = addRevocation(before, rev);
       if (after === before) return {};
       this.#books.set(toHex(peer), after);
-      await this.#d.kv.set(keys.seenRevocation(peer, rev.device), decodeB64(p.revocation));
+      await this.#keepRevocation(peer, rev.device, decodeB64(p.revocation));
       const name = this.#d.contacts.get(peer)?.name ?? fingerprint(peer);
       const fp = fingerprint(rev.device);
       this.#d.bus.say(`${name} revoked their device ${fp}`);
@@ -211,10 +227,13 @@ export class DeviceSessions {
         cert = known;
       }
       this.#take(person, cert);
-      if (!speaksForPerson(this.book(person), peer.publicKey, now)) {
+      if (
+        !speaksForPerson(this.book(person), peer.publicKey, now) ||
+        this.#revokedId(person, peer.publicKey)
+      ) {
         return refuse("the device is revoked");
       }
-      await this.#d.kv.set(keys.seenDevice(person, peer.publicKey), cert.blob);
+      if (!this.#d.blind) await this.#d.kv.set(keys.seenDevice(person, peer.publicKey), cert.blob);
       if (rpc.closed) return;
       this.#d.bus.say(`${contact.name}'s device ${cert.keyId} (${fp}) is theirs`);
       this.#d.bus.emit({ type: "device", op: "accepted", name: cert.keyId, fingerprint: fp });
@@ -232,6 +251,36 @@ export class DeviceSessions {
         ...(peer.via !== undefined ? { via: peer.via } : {}),
       });
     }).catch(() => rpc.close("no hello"));
+  }
+
+  #revokedId(person: Uint8Array, device: Uint8Array): boolean {
+    const id = (k: Uint8Array) => toHex(this.#d.contacts.storedId(k));
+    return this.#revokedIds.has(`${id(person)}/${id(device)}`);
+  }
+
+  async #keepRevocation(person: Uint8Array, device: Uint8Array, blob: Uint8Array): Promise<void> {
+    if (!this.#d.blind) {
+      await this.#d.kv.set(keys.seenRevocation(person, device), blob);
+      return;
+    }
+    const [p, dev] = [this.#d.contacts.storedId(person), this.#d.contacts.storedId(device)];
+    this.#revokedIds.add(`${toHex(p)}/${toHex(dev)}`);
+    await this.#d.kv.set(keys.revokedId(p, dev), true);
+  }
+
+  /** Blind: certificates stored the old way go, revocations become pairs of ids. */
+  async #convert(): Promise<void> {
+    const kv = this.#d.kv;
+    for await (const e of kv.list<Uint8Array>({ prefix: keys.seenDevices() })) {
+      await kv.delete(e.key);
+    }
+    for await (const e of kv.list<Uint8Array>({ prefix: keys.seenRevocations() })) {
+      const [, , person, device] = e.key;
+      if (person instanceof Uint8Array && device instanceof Uint8Array) {
+        await this.#keepRevocation(person, device, e.value);
+      }
+      await kv.delete(e.key);
+    }
   }
 
   #take(person: Uint8Array, cert: Certificate): void {

@@ -52,6 +52,7 @@ import { type DeviceIdentity, deviceIdentity } from "./device_identity.ts";
 import { fetchRenewal, RenewalTimer } from "./renewals.ts";
 import type { Contact } from "../contacts/mod.ts";
 import {
+  ANCHOR_FEATURE,
   DEVICES_FEATURE,
   DEVLINK_CONFIRM_FEATURE,
   encodeB64,
@@ -517,7 +518,8 @@ export class LinkService {
   }
 
   #hand(rpc: RpcSession, revocations: readonly Uint8Array[]): void {
-    if (!peerHas(rpc.peerHello, DEVICES_FEATURE)) return;
+    // An anchor takes a member's devices too (it serves device.revoke, though it lists no `devices`).
+    if (!peerHas(rpc.peerHello, DEVICES_FEATURE) && !peerHas(rpc.peerHello, ANCHOR_FEATURE)) return;
     for (const r of revocations) {
       rpc.request("device.revoke", { revocation: encodeB64(r) }).catch(() => {});
     }

@@ -8,6 +8,8 @@ import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
 import type { MailboxRefusal } from "../api/mod.ts";
 import type { MailboxStore } from "./mailbox_store.ts";
+import { fromHex } from "../wire/mod.ts";
+import { ackCommit } from "./direct_ack.ts";
 
 /** What the anchor's mailbox did, beside its log lines. */
 export type AnchorMailboxNote =
@@ -92,6 +94,7 @@ export class AnchorMailbox {
         params.tag,
         params.items.map((i) => ({ id: i.i, box: decodeB64(i.b) })),
         this.#now(),
+        params.k,
       );
       if (res.reason) {
         this.#options.log(
@@ -121,6 +124,10 @@ export class AnchorMailbox {
       for (const { t } of params.tags) this.#watch(rpc, t);
       const tags = params.tags.filter(({ t, a }) => this.store.holds(t, a)).map(({ t }) => t);
       return Promise.resolve({ gen: this.store.gen, tags });
+    });
+    rpc.handle("mbox.ack", async (params) => {
+      const k = ackCommit(fromHex(params.token));
+      return { deleted: await this.store.release(params.tag, params.upTo, k) };
     });
     rpc.handle("mbox.get", async (params) => {
       this.#watch(rpc, params.tag);

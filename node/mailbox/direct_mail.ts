@@ -59,6 +59,7 @@ import {
   windowsDue,
 } from "./direct_keys.ts";
 import { boxId, type MailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
+import { putAck, sendAck } from "./direct_ack.ts";
 import type { MailboxLimits } from "./mailbox_store.ts";
 
 /** What a person's node carries for its contacts at most (anchors: DEFAULT_MAILBOX_LIMITS). */
@@ -363,7 +364,11 @@ export class DirectMail {
         items.push({ i: boxId(mk, e.hash), b: encodeB64(box) });
         bytes += box.length;
       }
-      const res = await a.rpc.request("mbox.put", { tag: mk.tag, items }, 30_000);
+      const res = await a.rpc.request(
+        "mbox.put",
+        { tag: mk.tag, items, ...putAck(a.rpc, mk) },
+        30_000,
+      );
       const taken = Math.min(res.taken, items.length);
       if (taken > 0) {
         from = entries[taken - 1]!.seq;
@@ -443,7 +448,8 @@ export class DirectMail {
     for (const w of windows) {
       const mk = this.#keys(peer, this.#me, w);
       a.tags.set(mk.tag, peer);
-      let after = cursor.after[w] ?? 0;
+      const before = cursor.after[w] ?? 0;
+      let after = before;
       for (let more = true; more && !a.rpc.closed && tally.fetched < MAX_VISIT_BOXES;) {
         const res = await a.rpc.request("mbox.get", { tag: mk.tag, after, limit: 500 }, 30_000);
         if (res.gen !== cursor.gen) {
@@ -469,6 +475,8 @@ export class DirectMail {
         cursor.after[w] = after;
         more = res.more && res.items.length > 0;
       }
+      // Everything up to `after` is in our log now (none waits for a predecessor): the holder may drop it.
+      if (waiting.length === 0 && after > before) await sendAck(a.rpc, mk, after);
     }
     if (tally.receipt > 0) {
       const head = (await this.#host.log.heads(chat)).get(toHex(this.#me))?.seq ?? 0;
@@ -507,6 +515,7 @@ export class DirectMail {
     const res = await a.rpc.request("mbox.put", {
       tag: mk.tag,
       items: [{ i: boxId(mk, sha256(body)), b: encodeB64(sealBox(mk, body, new Uint8Array())) }],
+      ...putAck(a.rpc, mk),
     }, 30_000);
     if (res.taken > 0) cursor.rcpt = held;
   }

@@ -11,6 +11,7 @@ import type { MailboxRefusal } from "../api/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import { MAX_BODY_BYTES, toHex } from "../log/mod.ts";
 import { MAILBOX_ID_BYTES, MAILBOX_TAG_BYTES } from "./mailbox_crypto.ts";
+import { fromHex } from "../wire/mod.ts";
 
 /** Largest box taken: an entry of the largest body, its signature and the sealing overhead. */
 export const MAX_BOX_BYTES = MAX_BODY_BYTES + 8 * 1024;
@@ -48,6 +49,8 @@ interface Held {
   at: number;
   size: number;
   part: Uint8Array;
+  /** 1:1 mail (feature dmail-ack): the commit whose token's mbox.ack deletes it (direct_ack.ts). */
+  k?: string;
 }
 
 function isHeld(v: unknown): v is Held {
@@ -97,14 +100,30 @@ export class MailboxStore {
   /** Serialises writes: numbers and counters are assigned in memory. */
   #writing: Promise<unknown> = Promise.resolve();
 
-  private constructor(store: Store, limits: MailboxLimits) {
+  /** How an uploader is filed: its key, or (a passive anchor) its member id. */
+  readonly #idOf: (uploader: Uint8Array) => Uint8Array;
+
+  private constructor(
+    store: Store,
+    limits: MailboxLimits,
+    idOf: (uploader: Uint8Array) => Uint8Array,
+  ) {
     this.#store = store;
     this.limits = limits;
+    this.#idOf = idOf;
   }
 
-  /** Opens the mailbox in `store`, counting what it holds. */
-  static async open(store: Store, limits: Partial<MailboxLimits> = {}): Promise<MailboxStore> {
-    const m = new MailboxStore(store, { ...DEFAULT_MAILBOX_LIMITS, ...limits });
+  /**
+   * Opens the mailbox in `store`, counting what it holds. With `idOf`, boxes
+   * are filed under the uploader's id instead of its key, and boxes filed by
+   * key (before ids) are filed again by id here.
+   */
+  static async open(
+    store: Store,
+    limits: Partial<MailboxLimits> = {},
+    idOf?: (uploader: Uint8Array) => Uint8Array,
+  ): Promise<MailboxStore> {
+    const m = new MailboxStore(store, { ...DEFAULT_MAILBOX_LIMITS, ...limits }, idOf ?? ((k) => k));
     const kv = store.kv;
     const gen = await kv.get<string>(keys.mboxMeta("gen"));
     if (typeof gen.value === "string") m.#gen = gen.value;
@@ -117,6 +136,10 @@ export class MailboxStore {
     for await (const res of kv.list<unknown>({ prefix: keys.mboxAll() })) {
       const [, tag, n, part] = res.key;
       if (part !== undefined || typeof tag !== "string" || !isHeld(res.value)) continue;
+      if (idOf && res.value.up.length === 64) {
+        res.value.up = toHex(idOf(fromHex(res.value.up)));
+        await kv.set(res.key, res.value);
+      }
       m.#count(tag, res.value, 1);
       if (typeof n === "number") m.#last.set(tag, Math.max(m.#last.get(tag) ?? 0, n));
     }
@@ -151,7 +174,7 @@ export class MailboxStore {
 
   /** Boxes and bytes held from one uploader. */
   usageOf(uploader: Uint8Array): Readonly<Usage> {
-    return { ...(this.#usage.get(toHex(uploader)) ?? { boxes: 0, bytes: 0 }) };
+    return { ...(this.#usage.get(toHex(this.#idOf(uploader))) ?? { boxes: 0, bytes: 0 }) };
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -169,10 +192,11 @@ export class MailboxStore {
     tag: string,
     items: ReadonlyArray<{ id: string; box: Uint8Array }>,
     now: number,
+    k?: string,
   ): Promise<PutResult> {
     return this.#serial(async () => {
       await this.#sweep(now);
-      const up = toHex(uploader);
+      const up = toHex(this.#idOf(uploader));
       const u = { ...(this.#usage.get(up) ?? { boxes: 0, bytes: 0 }) };
       const total = { ...this.#total };
       const held = this.#ids.get(tag) ?? new Set<string>();
@@ -212,7 +236,14 @@ export class MailboxStore {
         seen.add(id);
         fresh.push({
           n: this.#next + fresh.length,
-          held: { id, up, at: now, size: box.length, part: box.slice(0, PART_BYTES) },
+          held: {
+            id,
+            up,
+            at: now,
+            size: box.length,
+            part: box.slice(0, PART_BYTES),
+            ...(k ? { k } : {}),
+          },
           box,
         });
       }
@@ -359,4 +390,40 @@ export class MailboxStore {
     }
     return dropped;
   }
+
+  /**
+   * The recipient took the boxes under `tag` up to number `upTo`: deletes
+   * those (at most RELEASE_BOXES) filed with commit `k` (direct_ack.ts).
+   * Resolves with how many were deleted.
+   */
+  release(tag: string, upTo: number, k: string): Promise<number> {
+    return this.#serial(async () => {
+      const kv = this.#store.kv;
+      const found: Array<{ n: number; h: Held }> = [];
+      const iter = kv.list<unknown>({
+        start: keys.mbox(tag, 1),
+        end: keys.mbox(tag, Math.min(upTo, Number.MAX_SAFE_INTEGER - 1) + 1),
+      }, { batchSize: 200 });
+      for await (const res of iter) {
+        const [, , n, part] = res.key;
+        if (part !== undefined || typeof n !== "number" || !isHeld(res.value)) continue;
+        if (res.value.k === k) found.push({ n, h: res.value });
+        if (found.length >= RELEASE_BOXES) break;
+      }
+      for (let i = 0; i < found.length; i += 50) {
+        const op = kv.atomic();
+        for (const { n, h } of found.slice(i, i + 50)) {
+          for (let p = 1; p * PART_BYTES < h.size; p++) op.delete(keys.mboxPart(tag, n, p));
+          op.delete(keys.mbox(tag, n));
+          op.delete(keys.mboxAt(h.at, tag, n));
+        }
+        await op.commit();
+        for (const { h } of found.slice(i, i + 50)) this.#count(tag, h, -1);
+      }
+      return found.length;
+    });
+  }
 }
+
+/** Boxes one mbox.ack deletes at most (a recipient acks again on its next visit). */
+export const RELEASE_BOXES = 5_000;

@@ -145,6 +145,15 @@ export const GROUP_RECEIPTS_FEATURE = "greceipts";
  */
 export const DEVLINK_CONFIRM_FEATURE = "devlink2";
 
+/**
+ * Deletes 1:1 mail boxes once their recipient took them (`mbox.ack`, and the
+ * `k` of `mbox.put`: the hash of a token only the two people can make,
+ * mailbox/direct_ack.ts). Listed by anchors and by nodes that carry; a sender
+ * files `k` and a recipient acks only where it is listed, so an older holder
+ * keeps boxes until they expire, as before. Since protocol 1 (issue 14).
+ */
+export const DIRECT_ACK_FEATURE = "dmail-ack";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -163,7 +172,8 @@ export type Feature =
   | typeof DEVICES_FEATURE
   | typeof FILES_FEATURE
   | typeof GROUP_RECEIPTS_FEATURE
-  | typeof DEVLINK_CONFIRM_FEATURE;
+  | typeof DEVLINK_CONFIRM_FEATURE
+  | typeof DIRECT_ACK_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -184,6 +194,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   FILES_FEATURE,
   GROUP_RECEIPTS_FEATURE,
   DEVLINK_CONFIRM_FEATURE,
+  DIRECT_ACK_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -220,6 +231,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...((roles.files ?? !roles.passive) ? [FILES_FEATURE] as const : []),
     ...(roles.passive ? [] : [GROUP_RECEIPTS_FEATURE] as const),
     ...(roles.devlink ? [DEVLINK_CONFIRM_FEATURE] as const : []),
+    ...(roles.passive || roles.carry ? [DIRECT_ACK_FEATURE] as const : []),
   ];
 }
 

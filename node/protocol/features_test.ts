@@ -7,6 +7,7 @@ import {
   DEVICES_FEATURE,
   DEVLINK_CONFIRM_FEATURE,
   DEVLINK_FEATURE,
+  DIRECT_ACK_FEATURE,
   DIRECT_MAIL_FEATURE,
   FEATURES,
   FILES_FEATURE,
@@ -44,6 +45,7 @@ const WIRE = [
   "files1",
   "greceipts",
   "devlink2",
+  "dmail-ack",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -67,6 +69,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       FILES_FEATURE,
       GROUP_RECEIPTS_FEATURE,
       DEVLINK_CONFIRM_FEATURE,
+      DIRECT_ACK_FEATURE,
     ],
     WIRE,
   );
@@ -92,6 +95,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "punch",
     "relay",
     "intro",
+    "dmail-ack",
   ]);
   assert.deepEqual(of(false, true, true), [
     "sync1",
@@ -109,6 +113,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "mailbox",
     "dmail",
     "intro",
+    "dmail-ack",
   ]);
   assert.deepEqual(of(false, false, true), [
     "sync1",
@@ -126,6 +131,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "intro",
     "own-chain",
     ...chats,
+    "dmail-ack",
   ]);
   assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: false, devlink: true }), [
     "sync1",

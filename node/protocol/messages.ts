@@ -73,6 +73,8 @@
  *   | 1       | group receipts        | greceipts      |                                          |
  *   | 1       | two-phase linking     | devlink2       | device.confirm, device.renew,            |
  *   |         | and renewals          |                | device.cert                              |
+ *   | 1       | 1:1 mail deleted once | dmail-ack      | mbox.ack                                 |
+ *   |         | taken                 |                |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -85,6 +87,7 @@
  *   intro    introductions: a person's node takes and makes them, an anchor brokers own cards
  *   devlink  a person's node that certifies a new device of the person for a link code's holder
  *   devices  a person's node that keeps a session from a contact's certified device as the contact's
+ *   dmail-ack an anchor or carrying node that deletes 1:1 mail boxes on their recipient's mbox.ack
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and

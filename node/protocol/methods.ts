@@ -118,6 +118,8 @@ export const schemas = {
     params: z.object({
       tag: hex(32),
       items: z.array(z.object({ i: hex(32), b: b64(Math.ceil(MAX_BOX_B64)) })).min(1).max(500),
+      /** Feature dmail-ack: SHA-256 (hex) of the token whose mbox.ack deletes these boxes. */
+      k: hex(64).optional(),
     }),
     result: z.object({
       taken: z.number().int().min(0),
@@ -350,6 +352,18 @@ export const schemas = {
       ),
     }),
     binary: true,
+  },
+  /**
+   * 1:1 mail (feature dmail-ack): I took and committed the boxes under `tag`
+   * numbered up to `upTo`; delete those filed with k = SHA-256(token).
+   */
+  "mbox.ack": {
+    params: z.object({
+      tag: hex(32),
+      upTo: z.number().int().min(1).max(2 ** 53 - 1),
+      token: hex(64),
+    }),
+    result: z.object({ deleted: z.number().int().min(0) }),
   },
 } as const;
 

@@ -52,3 +52,4 @@ export {
   RpcSession,
   SOFT_BUFFER_BYTES,
 } from "./rpc.ts";
+export { DIRECT_ACK_FEATURE } from "./features.ts";

@@ -92,7 +92,7 @@ export interface SessionManagerDeps {
   /** Signs our SSH authentication (a key file's key, or ssh-agent). */
   readonly signer: SyncSigner;
   /** Our X25519 key, published in the hello when our key is in ssh-agent. @default none */
-  readonly agree?: Uint8Array;
+  readonly agree?: Uint8Array | undefined;
   /** On a device of a person (node/linking): its certificate, sent in every hello. @default none */
   readonly certificate?: Uint8Array;
   /** The SSH user name we log in to contacts with (a device: "dev-<person hex>"). @default "roj" */

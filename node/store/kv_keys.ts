@@ -131,4 +131,20 @@ export const keys = {
   /** How far a member read our entries in a group (our seq), as their receipts said. */
   groupReadBy: (group: string, member: Uint8Array) => ["group-read-by", group, member] as const,
   groupReadByAll: () => ["group-read-by"] as const,
+  /**
+   * A passive anchor's member, by its keyed hash (contacts/member_ids.ts):
+   * { addedAt, lastSeen, blocked, recordSeq }, no key and no name.
+   */
+  member: (idHex: string) => ["member", idHex] as const,
+  members: () => ["member"] as const,
+  /**
+   * A card imported while nobody who could pass it on was connected, by
+   * introduction id: { id, card, person, name, maker, expires, at } (introductions/import_queue.ts).
+   */
+  introQueued: (id: string) => ["intro", "queued", id] as const,
+  introsQueued: () => ["intro", "queued"] as const,
+  /** On a passive anchor: a member's revoked device, by the member's and the device's ids (member_ids.ts): true. */
+  revokedId: (personId: Uint8Array, deviceId: Uint8Array) =>
+    ["device", "revoked-id", personId, deviceId] as const,
+  revokedIds: () => ["device", "revoked-id"] as const,
 } as const;

@@ -1,1 +1,2 @@
 export { bytesEqual, toHex, WireReader, WireWriter } from "./ssh_wire.ts";
+export { fromHex } from "./ssh_wire.ts";

@@ -235,3 +235,8 @@ export function toHex(bytes: Uint8Array): string {
   for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]!];
   return s;
 }
+
+/** Bytes of lower-case hex of even length (checked by the caller's schema). */
+export function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
+}

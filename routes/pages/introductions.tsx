@@ -59,7 +59,9 @@ function Waiting(props: { list: IntroductionView[] }) {
               <time dateTime={isoTime(i.expires)}>{formatTime(i.expires)}</time>
             </dd>
           </dl>
-          {i.state === "accepted"
+          {i.state === "queued"
+            ? <p class="muted">Not sent yet: it goes when {i.introducer} is connected.</p>
+            : i.state === "accepted"
             ? <p class="muted">You accepted; waiting for {i.name}.</p>
             : (
               <div class="row">
