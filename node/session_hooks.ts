@@ -84,8 +84,11 @@ export function hookSessions(parts: SessionParts): void {
     if (!passive) receipts.serve(rpc, peer);
     if (!passive) files.serve(rpc, peer);
   });
-  sessions.onUp((s) => {
+  // Chats sync on every session, each of a contact's devices' (PeerSet); the rest on their primary.
+  sessions.onEach((s) => {
     if (!passive && !s.anchor) syncs.up(s, s.contact.name);
+  });
+  sessions.onUp((s) => {
     if (!passive) receipts.up(s);
     if (!passive && !s.anchor) files.up(s.peer).catch(() => {});
     addresses.noteSeenAs(s.rpc, s.peer);

@@ -164,7 +164,7 @@ export async function wire(
     // learns how much of ours we hold now.
     resync: (id) => {
       const group = b.groups.get(id);
-      for (const s of sessions.all()) {
+      for (const s of sessions.every()) {
         const member = group?.membership.members.has(toHex(s.peer));
         if (member || directChatId(me, s.peer) === id) s.rpc.close("identity re-based");
       }
@@ -254,7 +254,7 @@ export async function wire(
     bus,
     clock,
     ownChain: identity,
-    sessions: () => sessions.all(),
+    sessions: () => sessions.every(),
   });
   const mailbox = new GroupMailbox({
     log: b.log,
@@ -311,7 +311,7 @@ export async function wire(
     clock,
   });
   const pushDirect = (chat: string, peer: Uint8Array) => {
-    syncs.pushDirect(chat, sessions.get(peer));
+    for (const s of sessions.of(peer)) syncs.pushDirect(chat, s);
     directMail.written(peer);
   };
   const receipts = await Receipts.open({
@@ -426,9 +426,8 @@ export async function wire(
   });
   const network: Network = new Network(o, parts, {
     authorize: (u, k) =>
-      devices.mayLogIn(u, k) &&
-      (inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits()) ||
-        devices.authorize(u)),
+      inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits()) ||
+      devices.authorize(u),
     inbound: (peer, pipe) =>
       sessions.inbound(peer, pipe, {
         lan: (key, host) => network.lanHeardAt(key, host),

@@ -238,7 +238,7 @@ export type NodeEvent =
   | { readonly type: "log"; readonly line: string }
   /** A catch-up's progress: first at 0, at most a few times a second, last at done = total. */
   | { readonly type: "progress"; readonly progress: CatchUpView }
-  /** A session with a contact was kept (it replaces any other with that contact). */
+  /** A session with a contact was kept (it replaces any other from that key of theirs). */
   | {
     readonly type: "session";
     readonly state: "up";
@@ -250,14 +250,18 @@ export type NodeEvent =
     readonly remote: string;
     readonly via?: string;
     readonly anchor: boolean;
+    /** The contact's device the session comes from (its fingerprint), if not the contact's key. */
+    readonly device?: string;
   }
-  /** The session with a contact ended (not when a better one replaced it). */
+  /** A session with a contact ended (not when a better one replaced it). */
   | {
     readonly type: "session";
     readonly state: "down";
     readonly peer: string;
     readonly fingerprint: string;
     readonly reason: string;
+    /** The contact's device the session came from (its fingerprint), if not the contact's key. */
+    readonly device?: string;
   }
   /** A dial to a contact failed; told once per change of reason. */
   | {

@@ -94,22 +94,6 @@ export class DeviceSessions {
     return c !== undefined && !c.blocked;
   }
 
-  /**
-   * Whether a device may log in as `username` now: one session per person
-   * for now, so while another node of that person (the person key's own, or
-   * another device) holds our session with them, a device is refused at
-   * login (its dials back off instead of replacing the session in a loop).
-   * The person key's own node always gets in, as before devices, and its
-   * session replaces a device's. A device's own new connection is let in.
-   */
-  mayLogIn(username: string, key: Uint8Array): boolean {
-    const hex = DEVICE_USER.exec(username)?.[1];
-    if (hex === undefined) return true;
-    const live = this.#d.sessions.get(fromHex(hex));
-    if (!live || live.rpc.closed) return true;
-    return live.device !== undefined && bytesEqual(live.device, key);
-  }
-
   /** The contact's device book (empty when none of its devices came). */
   book(person: Uint8Array): DeviceBook {
     return this.#books.get(toHex(person)) ?? emptyDeviceBook(person);

@@ -123,6 +123,7 @@ export class SessionManager {
   readonly #clients = new Set<SshClient>();
   readonly #serve: ServeHook[] = [];
   readonly #up: UpHook[] = [];
+  readonly #each: UpHook[] = [];
   readonly #down: DownHook[] = [];
   /** How each contact's current address was learnt (hex → "direct", "via bob", …). */
   readonly learntVia = new Map<string, string>();
@@ -160,12 +161,20 @@ export class SessionManager {
     this.#serve.push(hook);
   }
 
-  /** Called for every session kept, in the order registered. */
+  /**
+   * Called for each person's primary session kept (PeerSet): the first of
+   * theirs, one replacing it, or another of their devices' once it ended.
+   */
   onUp(hook: UpHook): void {
     this.#up.push(hook);
   }
 
-  /** Called when a kept session ends (not when a better one replaced it). */
+  /** Called for every session kept, each device's (chat sync), before the `onUp` hooks. */
+  onEach(hook: UpHook): void {
+    this.#each.push(hook);
+  }
+
+  /** Called when a person's last session ends (not when a better one replaced it). */
   onDown(hook: DownHook): void {
     this.#down.push(hook);
   }
@@ -179,8 +188,19 @@ export class SessionManager {
     return s && this.#live.get(s.rpc);
   }
 
+  /** The primary session of each contact. */
   all(): LiveSession[] {
     return this.#peers.all().map((s) => this.#live.get(s.rpc)!);
+  }
+
+  /** Every session of `peer`: one per device of theirs that is up, the primary first. */
+  of(peer: Uint8Array): LiveSession[] {
+    return this.#peers.of(peer).map((s) => this.#live.get(s.rpc)!);
+  }
+
+  /** Every session, each device's. */
+  every(): LiveSession[] {
+    return this.#peers.every().map((s) => this.#live.get(s.rpc)!);
   }
 
   /** A protocol session on `pipe`; with `peer`, served by every service from its first frame. */
@@ -253,7 +273,7 @@ export class SessionManager {
         : this.#d.contacts.accepted(client.remoteKey);
       if (!contact) throw new RojError("refused", `${plan.expectName} is no longer a contact`);
       this.attach(contact, rpc, "out", arrival, client);
-      return { kept: this.#peers.get(contact.publicKey)?.rpc === rpc, contact };
+      return { kept: this.#peers.at(contact.publicKey, arrival.device)?.rpc === rpc, contact };
     } catch (err) {
       client.close();
       throw err;
@@ -272,7 +292,8 @@ export class SessionManager {
     options: { upgrade?: boolean; path?: "direct" | "lan"; race?: DialRace } = {},
   ): Promise<boolean> {
     const { race } = options;
-    const current = this.#peers.get(contact.publicKey);
+    // The contact's own key's session (a device of theirs has its own, node/device_sync).
+    const current = this.#peers.at(contact.publicKey);
     if (this.#closing || (current && !(options.upgrade && current.via !== undefined))) return false;
     const held = this.#holdOff.get(toHex(contact.publicKey));
     if (held !== undefined && this.#d.clock.now() < held) return false;
@@ -433,6 +454,7 @@ export class SessionManager {
     const anchor = contact.anchor;
     const session: LiveSession = {
       peer: contact.publicKey,
+      ...(arrival.device ? { device: arrival.device } : {}),
       direction,
       rpc,
       remote: arrival.remote,
@@ -442,7 +464,6 @@ export class SessionManager {
       contact,
       anchor,
       ...(client ? { client } : {}),
-      ...(arrival.device ? { device: arrival.device } : {}),
     };
     if (this.#twin(contact, rpc, client, arrival.device)) return;
     if (!this.#peers.add(session)) {
@@ -470,6 +491,7 @@ export class SessionManager {
       remote: arrival.remote,
       ...(arrival.via !== undefined ? { via: arrival.via } : {}),
       anchor,
+      ...(arrival.device ? { device: fingerprint(arrival.device) } : {}),
     });
     const now = this.#d.clock.now();
     // The X25519 key it publishes (its key is in ssh-agent), trusted as the SSH
@@ -489,6 +511,7 @@ export class SessionManager {
     }).then((c) => this.#d.contactChanged(c)).catch(() => {});
     rpc.onClose((reason) => {
       client?.close();
+      const primary = this.#peers.get(contact.publicKey) === session;
       if (!this.#peers.remove(session)) return;
       this.#d.bus.say(`disconnected from ${contact.name}${reason ? `: ${reason}` : ""}`);
       this.#d.bus.emit({
@@ -497,6 +520,7 @@ export class SessionManager {
         peer: contact.name,
         fingerprint: fingerprint(contact.publicKey),
         reason: reason ?? "closed",
+        ...(arrival.device ? { device: fingerprint(arrival.device) } : {}),
       });
       const latest = this.#d.contacts.get(contact.publicKey);
       if (latest) {
@@ -504,9 +528,18 @@ export class SessionManager {
           .catch(() => {});
         this.#d.contactChanged(latest);
       }
-      if (!this.#closing) { for (const hook of this.#down) hook(session, reason ?? "closed"); }
+      if (this.#closing) return;
+      // Another device of theirs is up: it is their primary now, as if it had replaced this one.
+      const next = this.get(contact.publicKey);
+      if (next && primary) { for (const hook of this.#up) hook(next); }
+      if (!next) { for (const hook of this.#down) hook(session, reason ?? "closed"); }
     });
-    for (const hook of this.#up) hook(session);
+    for (const hook of this.#each) hook(session);
+    if (this.#peers.get(contact.publicKey) === session) {
+      for (const hook of this.#up) {
+        hook(session);
+      }
+    }
     // Registered and set up: now the peer's requests are served, the held ones first.
     rpc.admit();
   }
@@ -517,15 +550,12 @@ export class SessionManager {
    * this one is closed.
    */
   #twin(contact: Contact, rpc: RpcSession, client?: SshClient, device?: Uint8Array): boolean {
-    const live = this.#peers.get(contact.publicKey);
-    const now = this.#d.clock.now();
     // A contact's device speaks with its own key (node/linking): beside the person key's node, or
     // another device, it is another key, not the same identity elsewhere. Only one key's own
-    // instances are compared.
-    const key = device ?? contact.publicKey;
-    const liveKey = live && this.#live.get(live.rpc)?.device;
-    if (live && !bytesEqual(liveKey ?? contact.publicKey, key)) return false;
-    const k = toHex(key);
+    // instances (its slot's) are compared.
+    const live = this.#peers.at(contact.publicKey, device);
+    const now = this.#d.clock.now();
+    const k = toHex(device ?? contact.publicKey);
     const upInstance = live && !live.rpc.closed ? live.rpc.peerHello?.i : undefined;
     if (!this.#twins.judge(k, rpc.peerHello?.i, upInstance, now)) return false;
     const tell = (to: RpcSession, kept: boolean) =>
