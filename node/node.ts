@@ -176,6 +176,7 @@ export class RojNode implements NodeApi {
       return;
     }
     this.#s.discovery.trigger("start").catch(() => {});
+    if (!this.#o.passive) this.#s.siblings.start();
     this.#s.addresses.watch(this.#o.interfacePollMs);
   }
 
@@ -204,6 +205,7 @@ export class RojNode implements NodeApi {
     const s = this.#s;
     this.#o.clock.clearInterval(this.#agentTimer);
     s.discovery.close();
+    s.siblings.close();
     s.anchorMailbox?.close();
     s.carryMailbox?.close();
     s.mailbox.close();

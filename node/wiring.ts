@@ -70,7 +70,7 @@ import { keys } from "./store/mod.ts";
 import { ChatPrefs } from "./prefs/mod.ts";
 import { SearchService } from "./search/mod.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
-import { bytesEqual } from "./wire/mod.ts";
+import { OwnDevices, SiblingSync, withOwnDevices } from "./device_sync/mod.ts";
 import { contactView } from "./views/mod.ts";
 
 /** How long a dial to an address a peer reported may take to find our own key there. */
@@ -114,6 +114,8 @@ export interface Services {
   /** Full-text search over the chats (rebuilt at start). */
   readonly search: SearchService;
   readonly files: FileService;
+  /** Sessions with the person's other devices, which sync every direct chat (node/device_sync). */
+  readonly siblings: SiblingSync;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -135,13 +137,14 @@ export async function wire(
   const anchored = new DeliveryMarks(profile.store.kv, { clock, key: keys.anchored });
   // A device's chats are its person's: direct chat ids are the person's key's with each contact's.
   const person = device?.person ?? me;
+  const own = await OwnDevices.open(profile.store.kv, clock, person, device?.certificate);
   const directory = new ChatDirectory(person, b.contacts, b.groups);
   const chats = new ChatService({
     me,
     myName: profile.name,
     signer: b.signer,
     personOf: (k) => devices.personOf(k),
-    ...(device ? { ownPerson: (k: Uint8Array) => bytesEqual(k, device.person) } : {}),
+    ownPerson: (k) => own.has(k), // the person key's, or another device's of ours
     log: b.log,
     store: profile.store,
     marks,
@@ -239,10 +242,8 @@ export async function wire(
   const syncs = new SessionSyncs({
     me: person,
     ...(device ? { author: me } : {}),
-    devices: {
-      keys: (p) => devices.deviceKeys(p),
-      speaksAt: (p, k, at) => devices.speaksAt(p, k, at),
-    },
+    devices: withOwnDevices(own, () => devices),
+    directStored: (chat) => siblings.notify(chat),
     restoreGate,
     log: b.log,
     groups: b.groups,
@@ -312,8 +313,19 @@ export async function wire(
   });
   const pushDirect = (chat: string, peer: Uint8Array) => {
     for (const s of sessions.of(peer)) syncs.pushDirect(chat, s);
+    siblings.notify(chat);
     directMail.written(peer);
   };
+  const siblings: SiblingSync = new SiblingSync({ me, own, clock, bus, log: b.log, sessions }, {
+    kv: profile.store.kv,
+    contacts: b.contacts,
+    contactDevices: withOwnDevices(own, () => devices),
+    stored: (chat, contact, entries) => {
+      chats.show(directory.byId(chat)!, entries).catch(() => {});
+      pushDirect(chat, contact);
+    },
+    addresses: () => addresses.published(),
+  });
   const receipts = await Receipts.open({
     me,
     store: profile.store,
@@ -427,13 +439,16 @@ export async function wire(
   const network: Network = new Network(o, parts, {
     authorize: (u, k) =>
       inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits()) ||
-      devices.authorize(u),
+      devices.authorize(u) || (!o.passive && siblings.authorize(u)),
     inbound: (peer, pipe) =>
       sessions.inbound(peer, pipe, {
         lan: (key, host) => network.lanHeardAt(key, host),
         invited: (rpc, key, nonce, remote) => inviteFlow.serveRedeem(rpc, key, nonce, remote),
         linking: (rpc, key, remote) => linking.serve(rpc, key, remote),
-        device: (rpc, peer, person, remote) => devices.inbound(rpc, peer, person, remote),
+        device: (rpc, peer, person, remote) =>
+          siblings.isOwn(person)
+            ? siblings.inbound(rpc, peer, remote)
+            : devices.inbound(rpc, peer, person, remote),
       }),
     sftpView: (peer) => {
       const c = peer.username === "roj" ? b.contacts.accepted(peer.publicKey) : undefined;
@@ -577,5 +592,6 @@ export async function wire(
     linking,
     search,
     files,
+    siblings,
   };
 }

@@ -84,7 +84,11 @@ export interface SessionSyncsDeps {
   readonly devices?: {
     keys(person: Uint8Array): Uint8Array[];
     speaksAt(person: Uint8Array, key: Uint8Array, at: number): boolean;
+    /** Takes in the device certificates pushed entries carry (node/device_sync). */
+    learn?(person: Uint8Array, raws: readonly RawEntry[]): Promise<void>;
   };
+  /** A contact's session stored entries in our direct chat (our other devices get them). */
+  readonly directStored?: (chat: string) => void;
 }
 
 /** What the group service does with what arrives (wired by node.ts). */
@@ -158,6 +162,8 @@ export class SessionSyncs {
       // An entry by one of the contact's devices counts if the device spoke for them when it was written.
       ...(this.#d.devices
         ? {
+          prepare: (raws: readonly RawEntry[]) =>
+            this.#d.devices?.learn?.(peer, raws) ?? Promise.resolve(),
           admits: () =>
             this.#d.devices!.keys(peer).length === 0
               ? undefined
@@ -185,6 +191,7 @@ export class SessionSyncs {
         }
         // Replies, edits and reactions show as the messages they change (chats.show).
         this.#d.chats.show(chat(), entries).catch(() => {});
+        this.#d.directStored?.(chatId);
       },
       log: (line) => this.#say(`${name()}: ${line}`),
     });

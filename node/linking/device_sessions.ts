@@ -190,6 +190,17 @@ export class DeviceSessions {
     }).catch(() => rpc.close("no hello"));
   }
 
+  /**
+   * Takes in a certificate an entry of `person`'s chat carries (node/device_sync), if it
+   * made its key one of theirs at `at` (the entry's time): their entries by it count then.
+   */
+  async learn(person: Uint8Array, cert: Certificate, at: number): Promise<void> {
+    if (this.book(person).devices.get(toHex(cert.publicKey))?.certificate) return;
+    if ((await checkDeviceCertificate(cert, person, at)) !== null) return;
+    this.#take(person, cert);
+    await this.#d.kv.set(keys.seenDevice(person, cert.publicKey), cert.blob);
+  }
+
   #take(person: Uint8Array, cert: Certificate): void {
     this.#books.set(toHex(person), addCertificate(this.book(person), cert));
   }

@@ -13,7 +13,7 @@ import { checkDeviceCertificate, checkDeviceName, parseLinkCode } from "../devic
 import { RojError } from "../errors.ts";
 import { checkName, initProfile } from "../home/mod.ts";
 import { ContactBook } from "../contacts/mod.ts";
-import type { Store } from "../store/mod.ts";
+import { keys, type Store } from "../store/mod.ts";
 import {
   type Certificate,
   fingerprint,
@@ -129,6 +129,8 @@ export async function joinPerson(
   });
   try {
     await copyContacts(profile.store, contacts, code.person, clock.now());
+    // Where the linking node listens: the new device's first sibling to sync with (node/device_sync).
+    await profile.store.kv.set(keys.siblingAddresses(code.person), code.addresses.slice(0, 8));
   } finally {
     profile.store.close();
   }

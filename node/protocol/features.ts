@@ -123,6 +123,16 @@ export const TYPING_FEATURE = "typing";
  */
 export const FILES_FEATURE = "files1";
 
+/**
+ * Syncs chats with the person's other devices (node/device_sync): a session
+ * whose SSH user name is `dev-<our own person's key in hex>`, from the person
+ * key itself or a device key whose hello `cert` chains to it (valid now, not
+ * revoked), serves `sync.heads`, `sync.push`, `sync.own` for every direct
+ * chat, `device.revoke` and `devsync.addresses`. Every person's node lists it
+ * (not an anchor). Since protocol 1 (the device sync step).
+ */
+export const DEVSYNC_FEATURE = "devsync1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -139,7 +149,8 @@ export type Feature =
   | typeof TYPING_FEATURE
   | typeof DEVLINK_FEATURE
   | typeof DEVICES_FEATURE
-  | typeof FILES_FEATURE;
+  | typeof FILES_FEATURE
+  | typeof DEVSYNC_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -158,6 +169,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVLINK_FEATURE,
   DEVICES_FEATURE,
   FILES_FEATURE,
+  DEVSYNC_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -177,6 +189,8 @@ export interface FeatureRoles {
   readonly devlink?: boolean;
   /** Serves file chunks: lists `files1`. @default !passive */
   readonly files?: boolean;
+  /** Syncs with the person's own devices: lists `devsync1`, last. @default false */
+  readonly devsync?: boolean;
 }
 
 /** The features a node with these roles lists in its hello, in wire order. */
@@ -192,6 +206,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [] : [RECEIPTS_FEATURE, TYPING_FEATURE] as const),
     ...(roles.devlink ? [DEVLINK_FEATURE, DEVICES_FEATURE] as const : []),
     ...((roles.files ?? !roles.passive) ? [FILES_FEATURE] as const : []),
+    ...(roles.devsync ? [DEVSYNC_FEATURE] as const : []),
   ];
 }
 

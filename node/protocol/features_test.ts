@@ -20,6 +20,7 @@ import {
   SYNC_FEATURE,
   TYPING_FEATURE,
 } from "./features.ts";
+import { DEVSYNC_FEATURE } from "./features.ts";
 import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
 
@@ -40,6 +41,7 @@ const WIRE = [
   "devlink",
   "devices",
   "files1",
+  "devsync1",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -61,6 +63,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVLINK_FEATURE,
       DEVICES_FEATURE,
       FILES_FEATURE,
+      DEVSYNC_FEATURE,
     ],
     WIRE,
   );

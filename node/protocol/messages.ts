@@ -70,6 +70,7 @@
  *   | 1       | receipts and typing   | receipts,      | chat.read, chat.typing                   |
  *   |         |                       | typing         |                                          |
  *   | 1       | files                 | files1         | files.list, files.get                    |
+ *   | 1       | a person's devices    | devsync1       | devsync.addresses                        |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -106,6 +107,10 @@
  *   receipts a node that runs chats: takes read receipts (`chat.read`)
  *   typing   a node that runs chats: takes typing notices (`chat.typing`)
  *   files1   a node that serves the chunks of files in chats it shares (not an anchor)
+ *   devsync1 a person's node that syncs its direct chats with the person's other devices: a
+ *            session whose SSH user name is "dev-<its own person's key>", from the person
+ *            key or a device key whose hello `cert` chains to it (valid now, not revoked),
+ *            served only once that checked out (node/device_sync)
  *
  *   Punch vouches: an asker signs the endpoint its coordinator saw it at
  *   (punch/vouch.ts) and the coordinator passes it on; a target takes no offer

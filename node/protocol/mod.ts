@@ -13,6 +13,7 @@ export {
   CARRY_FEATURE,
   DEVICES_FEATURE,
   DEVLINK_FEATURE,
+  DEVSYNC_FEATURE,
   DIRECT_MAIL_FEATURE,
   type Feature,
   type FeatureRoles,

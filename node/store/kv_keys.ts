@@ -122,4 +122,7 @@ export const keys = {
   chatPrefsAll: () => ["chat-prefs"] as const,
   /** This node's admin settings (node/prefs): { notifyPreview }. */
   settings: () => ["meta", "settings"] as const,
+  /** Where another device of this node's person listens, by its key: string[] (node/device_sync). */
+  siblingAddresses: (key: Uint8Array) => ["devsync", "addr", key] as const,
+  siblingsAddresses: () => ["devsync", "addr"] as const,
 } as const;

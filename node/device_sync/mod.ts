@@ -1,0 +1,15 @@
+/**
+ * A person's own devices in step with each other (feature devsync1): the
+ * book of the person's devices this node knows (own_devices.ts), and the
+ * sessions with the other devices that sync every direct chat
+ * (sibling_sync.ts). The only import surface of `node/device_sync/`.
+ *
+ * @module
+ */
+export { type ContactDevices, OwnDevices, withOwnDevices } from "./own_devices.ts";
+export {
+  MAX_SIBLING_ADDRESSES,
+  type SiblingParts,
+  SiblingSync,
+  type SiblingSyncDeps,
+} from "./sibling_sync.ts";
