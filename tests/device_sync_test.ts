@@ -10,6 +10,11 @@ import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.
 import { joinPerson } from "../node/linking/mod.ts";
 import type { NodeEvent } from "../node/mod.ts";
 import { tempDir } from "../testing/temp.ts";
+import { certifyDevice } from "../node/devices/mod.ts";
+import { createSigner, fingerprint, generateKeyPair } from "../node/identity/mod.ts";
+import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
+import { dialSsh, parseEndpoint } from "../node/transport/mod.ts";
+import { toHex } from "../node/log/mod.ts";
 
 type SessionEvent = NodeEvent & { type: "session" };
 
@@ -64,7 +69,7 @@ Deno.test("the laptop and the phone sync the chat with bob directly, both ways, 
   } finally {
     await b1.stop();
   }
-  await using phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir });
+  const phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir });
   // The phone dials the laptop (the link code's address); each checks the other is alice's.
   const up = await a.waitFor(ownUp, 15_000) as NodeEvent & { type: "own-device" };
   assert.equal(up.fingerprint, joined.fingerprint);
@@ -87,7 +92,9 @@ Deno.test("the laptop and the phone sync the chat with bob directly, both ways, 
   // And what the laptop writes reaches the phone.
   await a.node.call("send", { chat: "bob", text: "laptop again" });
   await until(async () => (await bodies(phone, "bob")).includes("laptop again"), 10_000);
-  // Bob comes back: he gets both devices' messages.
+  // The phone goes; bob comes back and gets both devices' messages from the laptop: he never
+  // met the phone, and takes its entry by the certificate its signature carries.
+  await phone.stop();
   await using b = await startTestNode("bob", { host: "127.0.0.3", dir: b1.dir });
   await until(
     async () => {
@@ -97,6 +104,12 @@ Deno.test("the laptop and the phone sync the chat with bob directly, both ways, 
     15_000,
     "bob has both",
   );
+  const atBob = (await b.node.call("read", { chat: "alice" })).find((m) =>
+    m.body === "phone to bob"
+  );
+  assert.equal(atBob?.author, "alice");
+  assert.equal(atBob?.authorFingerprint, joined.fingerprint);
+  assert.ok(!b.events.some((e) => e.type === "device"), "no session with the phone");
 });
 
 Deno.test("a removed phone's new entries are refused by the laptop, even when bob, who took them before he heard, hands them on", async () => {
@@ -152,4 +165,65 @@ Deno.test("a removed phone's new entries are refused by the laptop, even when bo
     await b2.stop();
     for (const d of [a1.dir, b1.dir]) await Deno.remove(d, { recursive: true }).catch(() => {});
   }
+});
+
+Deno.test("the laptop refuses a 'device of alice' whose certificate another key signed; a copied phone folder is a twin at bob", async () => {
+  await using tmp = await tempDir();
+  await using a = await startTestNode("alice", { host: "127.0.0.2" });
+  await using b = await startTestNode("bob", { host: "127.0.0.3" });
+  await befriend(a, b);
+  // A forged device: its certificate is mallory's, not alice's.
+  const impostor = await generateKeyPair("impostor");
+  const mallory = await createSigner(await generateKeyPair("mallory"));
+  const forged = await certifyDevice(mallory, {
+    deviceKey: impostor.publicKey,
+    name: "phone",
+    validFrom: Date.now() - 60_000,
+    validUntil: Date.now() + 3_600_000,
+    serial: 1n,
+    nonce: new Uint8Array(32),
+  });
+  const client = await dialSsh({
+    keyPair: impostor,
+    to: parseEndpoint((await a.node.call("status", {})).listen[0]!),
+    expectedKey: a.node.publicKey,
+    expectedName: "alice",
+    username: `dev-${toHex(a.node.publicKey)}`,
+  });
+  try {
+    const rpc = new RpcSession(await client.openRoj(), {
+      hello: { features: ["sync1", "devsync1"], name: "alice", cert: encodeB64(forged.blob) },
+    });
+    const asked = rpc.request("sync.heads", { chat: "x" }).then(() => "served", () => "refused");
+    const refused = await a.waitFor((e) => e.type === "own-device" && e.op === "refused") as
+      & NodeEvent
+      & { type: "own-device" };
+    assert.equal(refused.fingerprint, fingerprint(impostor.publicKey));
+    assert.match(refused.reason!, /certificate/);
+    assert.equal(await asked, "refused");
+    assert.ok(!a.events.some(ownUp));
+  } finally {
+    client.close();
+  }
+  // Two nodes on one device key (a copied folder) are still twins to bob; the laptop beside
+  // either is not.
+  const phoneDir = `${tmp.path}/phone`;
+  await joinPerson(phoneDir, (await a.node.call("device.link", {})).text, { name: "phone" });
+  await using phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir });
+  await b.waitFor((e) => e.type === "device" && e.op === "accepted", 15_000);
+  await phone.waitFor((e) => e.type === "session" && e.state === "up" && e.peer === "bob");
+  assert.ok(!b.events.some((e) => e.type === "identity"), "laptop and phone: no twin");
+  await Deno.mkdir(`${tmp.path}/copy`);
+  await new Deno.Command("cp", { args: ["-a", phoneDir, `${tmp.path}/copy/phone`] }).output();
+  await using copy = await startTestNode("phone", {
+    host: "127.0.0.5",
+    dir: `${tmp.path}/copy/phone`,
+  });
+  await copy.node.call("connect", { address: (await b.node.call("status", {})).listen[0]! })
+    .catch(() => {});
+  const twin = await b.waitFor((e) => e.type === "identity" && e.op === "twin-sessions", 15_000);
+  assert.equal(
+    (twin as NodeEvent & { type: "identity"; fingerprint: string }).fingerprint,
+    a.node.fingerprint,
+  );
 });
