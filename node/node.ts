@@ -176,7 +176,7 @@ export class RojNode implements NodeApi {
       return;
     }
     this.#s.discovery.trigger("start").catch(() => {});
-    if (!this.#o.passive) this.#s.siblings.start();
+    this.#s.devsync.start();
     this.#s.addresses.watch(this.#o.interfacePollMs);
   }
 
@@ -205,7 +205,7 @@ export class RojNode implements NodeApi {
     const s = this.#s;
     this.#o.clock.clearInterval(this.#agentTimer);
     s.discovery.close();
-    s.siblings.close();
+    s.devsync.close();
     s.anchorMailbox?.close();
     s.carryMailbox?.close();
     s.mailbox.close();

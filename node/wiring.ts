@@ -70,7 +70,7 @@ import { keys } from "./store/mod.ts";
 import { ChatPrefs } from "./prefs/mod.ts";
 import { SearchService } from "./search/mod.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
-import { OwnDevices, SiblingSync, withOwnDevices } from "./device_sync/mod.ts";
+import { DeviceSync, OwnDevices, withOwnDevices } from "./device_sync/mod.ts";
 import { contactView } from "./views/mod.ts";
 
 /** How long a dial to an address a peer reported may take to find our own key there. */
@@ -114,8 +114,8 @@ export interface Services {
   /** Full-text search over the chats (rebuilt at start). */
   readonly search: SearchService;
   readonly files: FileService;
-  /** Sessions with the person's other devices, which sync every direct chat (node/device_sync). */
-  readonly siblings: SiblingSync;
+  /** Sessions with the person's other devices, and dials to contacts' devices (node/device_sync). */
+  readonly devsync: DeviceSync;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -243,7 +243,7 @@ export async function wire(
     me: person,
     ...(device ? { author: me } : {}),
     devices: withOwnDevices(own, () => devices),
-    directStored: (chat) => siblings.notify(chat),
+    directStored: (chat) => devsync.siblings.notify(chat),
     restoreGate,
     log: b.log,
     groups: b.groups,
@@ -313,13 +313,14 @@ export async function wire(
   });
   const pushDirect = (chat: string, peer: Uint8Array) => {
     for (const s of sessions.of(peer)) syncs.pushDirect(chat, s);
-    siblings.notify(chat);
+    devsync.siblings.notify(chat);
     directMail.written(peer);
   };
-  const siblings: SiblingSync = new SiblingSync({ me, own, clock, bus, log: b.log, sessions }, {
+  const devsync = new DeviceSync({ me, own, clock, bus, log: b.log, sessions }, {
+    passive: o.passive,
     kv: profile.store.kv,
     contacts: b.contacts,
-    contactDevices: withOwnDevices(own, () => devices),
+    devices: () => devices,
     stored: (chat, contact, entries) => {
       chats.show(directory.byId(chat)!, entries).catch(() => {});
       pushDirect(chat, contact);
@@ -439,15 +440,15 @@ export async function wire(
   const network: Network = new Network(o, parts, {
     authorize: (u, k) =>
       inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits()) ||
-      devices.authorize(u) || (!o.passive && siblings.authorize(u)),
+      devices.authorize(u) || (!o.passive && devsync.siblings.authorize(u)),
     inbound: (peer, pipe) =>
       sessions.inbound(peer, pipe, {
         lan: (key, host) => network.lanHeardAt(key, host),
         invited: (rpc, key, nonce, remote) => inviteFlow.serveRedeem(rpc, key, nonce, remote),
         linking: (rpc, key, remote) => linking.serve(rpc, key, remote),
         device: (rpc, peer, person, remote) =>
-          siblings.isOwn(person)
-            ? siblings.inbound(rpc, peer, remote)
+          devsync.siblings.isOwn(person)
+            ? devsync.siblings.inbound(rpc, peer, remote)
             : devices.inbound(rpc, peer, person, remote),
       }),
     sftpView: (peer) => {
@@ -511,6 +512,7 @@ export async function wire(
     mailbox,
     directMail,
     linking,
+    devsync,
   });
   const search = new SearchService({
     bus,
@@ -592,6 +594,6 @@ export async function wire(
     linking,
     search,
     files,
-    siblings,
+    devsync,
   };
 }

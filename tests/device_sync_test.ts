@@ -227,3 +227,32 @@ Deno.test("the laptop refuses a 'device of alice' whose certificate another key 
     a.node.fingerprint,
   );
 });
+
+Deno.test("bob dials alice's phone himself, at the address record the phone handed him", async () => {
+  await using tmp = await tempDir();
+  const a = await startTestNode("alice", { host: "127.0.0.2" });
+  const b1 = await startTestNode("bob", { host: "127.0.0.3" });
+  const phoneDir = `${tmp.path}/phone`;
+  try {
+    await befriend(a, b1);
+    const joined = await joinPerson(phoneDir, (await a.node.call("device.link", {})).text, {
+      name: "phone",
+    });
+    await using phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir });
+    // The phone hands bob its own record (signed by its key) on its session; bob keeps it.
+    await phone.waitFor((e) => e.type === "records-handed" && e.peer === "bob" && e.ok, 15_000);
+    // Bob restarts on a new port: the phone cannot find him, but he dials it (the laptop is
+    // gone, so only the phone's own session can carry bob's message to it).
+    await b1.stop();
+    await a.stop();
+    await using b = await startTestNode("bob", { host: "127.0.0.3", dir: b1.dir });
+    const up = await b.waitFor(sessionUp("alice", joined.fingerprint), 20_000) as SessionEvent;
+    assert.equal(up.state === "up" && up.direction, "out", "bob dialled the phone");
+    await b.node.call("send", { chat: "alice", text: "found you" });
+    await until(async () => (await bodies(phone, "bob")).includes("found you"), 10_000);
+  } finally {
+    await a.stop();
+    await b1.stop();
+    for (const d of [a.dir, b1.dir]) await Deno.remove(d, { recursive: true }).catch(() => {});
+  }
+});

@@ -23,7 +23,6 @@ import { fingerprint, type VerifierPool } from "../identity/mod.ts";
 import {
   type ChatLog,
   compareEntries,
-  decodeEntry,
   directChatId,
   type Entry,
   type RawEntry,
@@ -33,6 +32,7 @@ import type { RpcSession } from "../protocol/mod.ts";
 import type { PeerSession } from "../peers/mod.ts";
 import type { Clock } from "../clock/mod.ts";
 import { ChatSync, type OwnChainReport } from "../sync/mod.ts";
+import { admitsEntry } from "../device_sync/mod.ts";
 import { RepeatThrottle } from "../text/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import type { CatchUpProgress } from "./catch_up_progress.ts";
@@ -125,15 +125,11 @@ export class SessionSyncs {
   }
 
   #deviceAdmits(peer: Uint8Array, signed: Uint8Array): boolean {
-    let e: { author: Uint8Array; ts: number };
-    try {
-      e = decodeEntry(signed);
-    } catch {
-      return true; // the merge refuses it with its reason
-    }
-    if (bytesEqual(e.author, peer) || bytesEqual(e.author, this.#d.me)) return true;
-    if (this.#d.author && bytesEqual(e.author, this.#d.author)) return true;
-    return this.#d.devices!.speaksAt(peer, e.author, e.ts);
+    return admitsEntry(
+      signed,
+      [peer, this.#d.me, this.#d.author],
+      (key, at) => this.#d.devices!.speaksAt(peer, key, at),
+    );
   }
 
   #peerName(peer: Uint8Array): string {

@@ -6,10 +6,18 @@
  *
  * @module
  */
-export { type ContactDevices, OwnDevices, withOwnDevices } from "./own_devices.ts";
+export {
+  admitsEntry,
+  type ContactDevices,
+  MAX_LEARNT_PER_PUSH,
+  OwnDevices,
+  withOwnDevices,
+} from "./own_devices.ts";
 export {
   MAX_SIBLING_ADDRESSES,
   type SiblingParts,
   SiblingSync,
   type SiblingSyncDeps,
 } from "./sibling_sync.ts";
+export { type ContactDeviceBooks, DeviceSync, type DeviceSyncDeps } from "./device_sync.ts";
+export { DeviceDialler, type DeviceDiallerDeps } from "./device_dialler.ts";

@@ -18,12 +18,12 @@ import {
   type DeviceBook,
   type DeviceRevocation,
   emptyDeviceBook,
+  helloCertificate,
   parseRevocation,
   speaksForPerson,
 } from "../devices/mod.ts";
 import { type Certificate, parseCertificate, parseSshsig } from "../identity/mod.ts";
 import { decodeEntry, type RawEntry } from "../log/mod.ts";
-import { decodeB64 } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
 
@@ -32,6 +32,27 @@ export interface ContactDevices {
   keys(person: Uint8Array): Uint8Array[];
   speaksAt(person: Uint8Array, key: Uint8Array, at: number): boolean;
   learn(person: Uint8Array, raws: readonly RawEntry[]): Promise<void>;
+}
+
+/**
+ * Whether a pushed entry counts: by one of `always` (the chat's people and
+ * this node), or by a key that spoke for its person at the entry's own time
+ * (`speaksAt`: a device, valid then, not revoked by then). An entry that does
+ * not decode counts here: the merge refuses it with its reason.
+ */
+export function admitsEntry(
+  signed: Uint8Array,
+  always: readonly (Uint8Array | undefined)[],
+  speaksAt: (key: Uint8Array, at: number) => boolean,
+): boolean {
+  let e: { author: Uint8Array; ts: number };
+  try {
+    e = decodeEntry(signed);
+  } catch {
+    return true;
+  }
+  if (always.some((k) => k !== undefined && bytesEqual(k, e.author))) return true;
+  return speaksAt(e.author, e.ts);
 }
 
 /** New device certificates looked at per push (each costs a signature check). */
@@ -184,17 +205,9 @@ export class OwnDevices {
    */
   async check(key: Uint8Array, certB64: string | undefined): Promise<string | null> {
     if (bytesEqual(key, this.person)) return null;
-    if (certB64 === undefined) return "its hello holds no certificate";
-    let cert: Certificate;
-    try {
-      cert = parseCertificate(decodeB64(certB64));
-    } catch {
-      return "its certificate is malformed";
-    }
-    if (!bytesEqual(cert.publicKey, key)) return "the certificate is for another key";
     const now = this.#clock.now();
-    const problem = await checkDeviceCertificate(cert, this.person, now);
-    if (problem !== null) return `certificate: ${problem}`;
+    const cert = await helloCertificate(this.person, key, certB64, now);
+    if (typeof cert === "string") return cert;
     const before = this.#book;
     this.#book = addCertificate(this.#book, cert);
     if (!speaksForPerson(this.#book, key, now)) return "the device is revoked";

@@ -24,12 +24,12 @@
  * The person key's node hands its revocations to every sibling
  * (`device.revoke`), and a sibling that is revoked is dropped at once.
  */
-import type { Clock, TimerId } from "../clock/mod.ts";
+import { hex } from "@scure/base";
+import type { Clock } from "../clock/mod.ts";
 import type { ContactBook } from "../contacts/mod.ts";
 import type { EventBus } from "../events.ts";
 import { fingerprint } from "../identity/mod.ts";
-import { type ChatLog, decodeEntry, directChatId, type Entry } from "../log/mod.ts";
-import { backoffDelay } from "../peers/mod.ts";
+import { type ChatLog, directChatId, type Entry } from "../log/mod.ts";
 import {
   decodeB64,
   DEVSYNC_FEATURE,
@@ -44,12 +44,11 @@ import { ChatSync } from "../sync/mod.ts";
 import { type InboundPeer, parseEndpoint, type SshClient } from "../transport/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
 import { RojError } from "../errors.ts";
-import type { ContactDevices, OwnDevices } from "./own_devices.ts";
+import { admitsEntry, type ContactDevices, type OwnDevices } from "./own_devices.ts";
+import { Redial } from "./redial.ts";
 
 /** Addresses kept per sibling (what `devsync.addresses` carries at most). */
 export const MAX_SIBLING_ADDRESSES = 8;
-/** The longest wait between dials of a sibling that does not answer. */
-const MAX_REDIAL_MS = 60_000;
 
 /** The node's parts a sibling session uses. */
 export interface SiblingParts {
@@ -88,8 +87,7 @@ export class SiblingSync {
   readonly #user: string;
   /** The session kept per sibling key (hex). */
   readonly #live = new Map<string, Sibling>();
-  readonly #attempts = new Map<string, number>();
-  readonly #timers = new Map<string, TimerId>();
+  readonly #redial: Redial;
   readonly #dialling = new Set<string>();
   #closing = false;
   #unsubscribe: (() => void) | undefined;
@@ -97,6 +95,12 @@ export class SiblingSync {
   constructor(parts: SiblingParts, deps: SiblingSyncDeps) {
     this.#d = { ...parts, ...deps };
     this.#user = `dev-${toHex(parts.own.person)}`;
+    this.#redial = new Redial(parts.clock, (k) => {
+      const key = hex.decode(k);
+      this.#d.kv.get<string[]>(keys.siblingAddresses(key)).then((r) => {
+        if (r.value) return this.#dialSibling(key, r.value);
+      }).catch(() => {});
+    });
   }
 
   /** Whether `username` is the one our own devices log in with. */
@@ -127,8 +131,7 @@ export class SiblingSync {
   close(): void {
     this.#closing = true;
     this.#unsubscribe?.();
-    for (const t of this.#timers.values()) this.#d.clock.clearTimeout(t);
-    this.#timers.clear();
+    this.#redial.close();
     for (const s of this.#live.values()) s.rpc.close("node stopping");
   }
 
@@ -228,7 +231,7 @@ export class SiblingSync {
     this.#live.set(k, s);
     old?.rpc.close("duplicate session");
     s.attached = true;
-    this.#attempts.delete(k);
+    this.#redial.reached(k);
     s.rpc.onClose((reason) => {
       if (this.#live.get(k) !== s) return;
       this.#live.delete(k);
@@ -238,7 +241,7 @@ export class SiblingSync {
         fingerprint: fp,
         reason: reason ?? "closed",
       });
-      if (!this.#closing) this.#schedule(s.key);
+      if (!this.#closing) this.#redial.schedule(k);
     });
     this.#d.bus.say(`in step with your device ${fp} (${remote})`);
     this.#d.bus.emit({ type: "own-device", op: "up", fingerprint: fp, direction: s.direction });
@@ -290,17 +293,11 @@ export class SiblingSync {
 
   /** Whether an entry's author spoke for its person when it was written. */
   #admits(contact: Uint8Array, signed: Uint8Array): boolean {
-    let e: { author: Uint8Array; ts: number };
-    try {
-      e = decodeEntry(signed);
-    } catch {
-      return true; // the merge refuses it with its reason
-    }
-    if (bytesEqual(e.author, contact) || bytesEqual(e.author, this.#d.own.person)) return true;
-    if (this.#d.own.keys().some((k) => bytesEqual(k, e.author))) {
-      return this.#d.own.speaksAt(e.author, e.ts);
-    }
-    return this.#d.contactDevices.speaksAt(contact, e.author, e.ts);
+    return admitsEntry(
+      signed,
+      [contact, this.#d.own.person],
+      (key, at) => this.#d.contactDevices.speaksAt(contact, key, at),
+    );
   }
 
   #run(sync: ChatSync): void {
@@ -340,31 +337,9 @@ export class SiblingSync {
         if (await this.dial(key, a)) return;
         if (this.#closing || this.#live.has(k)) return;
       }
-      this.#schedule(key);
+      this.#redial.schedule(k);
     } finally {
       this.#dialling.delete(k);
     }
-  }
-
-  /** Dials `key` again after a back-off (growing while it does not answer). */
-  #schedule(key: Uint8Array): void {
-    const k = toHex(key);
-    if (this.#closing || this.#timers.has(k)) return;
-    const attempt = this.#attempts.get(k) ?? 0;
-    this.#attempts.set(k, attempt + 1);
-    const ms = backoffDelay(attempt, {
-      initialMs: 1000,
-      maxMs: MAX_REDIAL_MS,
-      random: () => this.#d.clock.random(),
-    });
-    this.#timers.set(
-      k,
-      this.#d.clock.setTimeout(() => {
-        this.#timers.delete(k);
-        this.#d.kv.get<string[]>(keys.siblingAddresses(key)).then((r) => {
-          if (r.value) return this.#dialSibling(key, r.value);
-        }).catch(() => {});
-      }, ms),
-    );
   }
 }

@@ -25,6 +25,7 @@ import {
   checkDeviceCertificate,
   type DeviceBook,
   emptyDeviceBook,
+  helloCertificate,
   parseRevocation,
   speaksForPerson,
 } from "../devices/mod.ts";
@@ -34,7 +35,7 @@ import { decodeB64, type RpcSession } from "../protocol/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
 import { keys } from "../store/mod.ts";
 import type { InboundPeer } from "../transport/mod.ts";
-import { bytesEqual, toHex } from "../wire/mod.ts";
+import { toHex } from "../wire/mod.ts";
 
 /** The SSH user name a device of `person` logs in to the person's contacts with. */
 export function deviceUser(person: Uint8Array): string {
@@ -140,6 +141,26 @@ export class DeviceSessions {
     });
   }
 
+  /**
+   * Whether `key` is a device of `person` now, by the certificate its hello
+   * carries (base64): signed by the person's key, for `key`, a device
+   * certificate valid now, not revoked in the person's device book. The
+   * certificate when it is (kept in the book and the store), else why not.
+   */
+  async vouch(
+    person: Uint8Array,
+    key: Uint8Array,
+    certB64: string | undefined,
+  ): Promise<Certificate | string> {
+    const now = this.#d.clock.now();
+    const cert = await helloCertificate(person, key, certB64, now);
+    if (typeof cert === "string") return cert;
+    this.#take(person, cert);
+    if (!speaksForPerson(this.book(person), key, now)) return "the device is revoked";
+    await this.#d.kv.set(keys.seenDevice(person, key), cert.blob);
+    return cert;
+  }
+
   /** A session from a key that says it is a device of `personHex`: kept as theirs once its certificate checks out. */
   inbound(rpc: RpcSession, peer: InboundPeer, personHex: string, remote: string): void {
     rpc.onClose(() => peer.close());
@@ -153,24 +174,9 @@ export class DeviceSessions {
         this.#d.bus.emit({ type: "device", op: "refused", fingerprint: fp, reason: why });
         rpc.close(`device refused: ${why}`);
       };
-      if (hello.cert === undefined) return refuse("its hello holds no certificate");
-      let cert: Certificate;
-      try {
-        cert = parseCertificate(decodeB64(hello.cert));
-      } catch {
-        return refuse("its certificate is malformed");
-      }
-      if (!bytesEqual(cert.publicKey, peer.publicKey)) {
-        return refuse("the certificate is for another key");
-      }
-      const now = this.#d.clock.now();
-      const problem = await checkDeviceCertificate(cert, person, now);
-      if (problem !== null) return refuse(`certificate: ${problem}`);
-      this.#take(person, cert);
-      if (!speaksForPerson(this.book(person), peer.publicKey, now)) {
-        return refuse("the device is revoked");
-      }
-      await this.#d.kv.set(keys.seenDevice(person, peer.publicKey), cert.blob);
+      const checked = await this.vouch(person, peer.publicKey, hello.cert);
+      if (typeof checked === "string") return refuse(checked);
+      const cert = checked;
       if (rpc.closed) return;
       this.#d.bus.say(`${contact.name}'s device ${cert.keyId} (${fp}) is theirs`);
       this.#d.bus.emit({ type: "device", op: "accepted", name: cert.keyId, fingerprint: fp });

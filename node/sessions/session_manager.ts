@@ -266,12 +266,15 @@ export class SessionManager {
       throw err;
     });
     try {
-      const rpc = this.rpc(await client.openRoj(), client.remoteKey);
+      // A contact's device answers with its own key: served as the contact once `ready` named them.
+      const rpc = this.rpc(await client.openRoj(), arrival.device ? undefined : client.remoteKey);
+      if (arrival.device) rpc.hold();
       await rpc.ready;
       const contact = ready
         ? await ready(rpc, client)
         : this.#d.contacts.accepted(client.remoteKey);
       if (!contact) throw new RojError("refused", `${plan.expectName} is no longer a contact`);
+      if (arrival.device) this.serve(rpc, contact.publicKey);
       this.attach(contact, rpc, "out", arrival, client);
       return { kept: this.#peers.at(contact.publicKey, arrival.device)?.rpc === rpc, contact };
     } catch (err) {

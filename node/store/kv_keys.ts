@@ -125,4 +125,8 @@ export const keys = {
   /** Where another device of this node's person listens, by its key: string[] (node/device_sync). */
   siblingAddresses: (key: Uint8Array) => ["devsync", "addr", key] as const,
   siblingsAddresses: () => ["devsync", "addr"] as const,
+  /** A contact's device's own address record, by person and device key: { seq, addresses } (node/device_sync). */
+  deviceRecord: (person: Uint8Array, device: Uint8Array) =>
+    ["devsync", "rec", person, device] as const,
+  deviceRecords: () => ["devsync", "rec"] as const,
 } as const;

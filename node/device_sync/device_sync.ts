@@ -1,0 +1,60 @@
+/**
+ * Everything a node does for a person with several devices beyond linking:
+ * the sessions with its own other devices (sibling_sync.ts) and the dials to
+ * each device of its contacts (device_dialler.ts), started and stopped
+ * together.
+ */
+import type { Certificate } from "../identity/mod.ts";
+import { DeviceDialler } from "./device_dialler.ts";
+import { withOwnDevices } from "./own_devices.ts";
+import { type SiblingParts, SiblingSync, type SiblingSyncDeps } from "./sibling_sync.ts";
+
+/** A contact's devices as linking/device_sessions.ts knows them. */
+export interface ContactDeviceBooks {
+  deviceKeys(person: Uint8Array): Uint8Array[];
+  speaksAt(person: Uint8Array, key: Uint8Array, at: number): boolean;
+  learn(person: Uint8Array, cert: Certificate, at: number): Promise<void>;
+  vouch(
+    person: Uint8Array,
+    key: Uint8Array,
+    cert: string | undefined,
+  ): Promise<Certificate | string>;
+}
+
+export interface DeviceSyncDeps extends Omit<SiblingSyncDeps, "contactDevices"> {
+  readonly passive: boolean;
+  /** The contacts' device books (built after this, hence a function). */
+  readonly devices: () => ContactDeviceBooks;
+}
+
+export class DeviceSync {
+  readonly siblings: SiblingSync;
+  readonly dialler: DeviceDialler;
+  readonly #passive: boolean;
+
+  constructor(parts: SiblingParts, deps: DeviceSyncDeps) {
+    this.#passive = deps.passive;
+    const contactDevices = withOwnDevices(parts.own, deps.devices);
+    this.siblings = new SiblingSync(parts, { ...deps, contactDevices });
+    this.dialler = new DeviceDialler({
+      clock: parts.clock,
+      bus: parts.bus,
+      kv: deps.kv,
+      contacts: deps.contacts,
+      sessions: parts.sessions,
+      vouch: (person, key, cert) => deps.devices().vouch(person, key, cert),
+      speaksNow: (person, key) => deps.devices().speaksAt(person, key, parts.clock.now()),
+    });
+  }
+
+  start(): void {
+    if (this.#passive) return;
+    this.siblings.start();
+    this.dialler.start();
+  }
+
+  close(): void {
+    this.siblings.close();
+    this.dialler.close();
+  }
+}
