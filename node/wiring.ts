@@ -316,7 +316,7 @@ export async function wire(
     devsync.siblings.notify(chat);
     directMail.written(peer);
   };
-  const devsync = new DeviceSync({ me, own, clock, bus, log: b.log, sessions }, {
+  const devsync = new DeviceSync({ me, own, clock, bus, log: b.log, sessions, pair }, {
     passive: o.passive,
     kv: profile.store.kv,
     contacts: b.contacts,

@@ -6,7 +6,7 @@
  * with each other directly.
  */
 import assert from "node:assert/strict";
-import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import { befriend, joinAnchor, startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import { joinPerson } from "../node/linking/mod.ts";
 import type { NodeEvent } from "../node/mod.ts";
 import { tempDir } from "../testing/temp.ts";
@@ -21,6 +21,10 @@ type SessionEvent = NodeEvent & { type: "session" };
 const sessionUp = (peer: string, device?: string) => (e: NodeEvent) =>
   e.type === "session" && e.state === "up" && e.peer === peer && e.device === device;
 
+/** Links a new device named "phone" of `laptop`'s person, in `dir`. */
+const linkPhone = async (laptop: TestNode, dir: string) =>
+  joinPerson(dir, (await laptop.node.call("device.link", {})).text, { name: "phone" });
+
 const bodies = async (n: TestNode, chat: string) =>
   (await n.node.call("read", { chat })).map((m) => m.body);
 
@@ -29,13 +33,7 @@ Deno.test("bob keeps a session with the laptop and one with the phone; his messa
   await using a = await startTestNode("alice", { host: "127.0.0.2" });
   await using b = await startTestNode("bob", { host: "127.0.0.3" });
   await befriend(a, b);
-  const joined = await joinPerson(
-    `${tmp.path}/phone`,
-    (await a.node.call("device.link", {})).text,
-    {
-      name: "phone",
-    },
-  );
+  const joined = await linkPhone(a, `${tmp.path}/phone`);
   await using phone = await startTestNode("phone", { host: "127.0.0.4", dir: `${tmp.path}/phone` });
   const up = await b.waitFor(sessionUp("alice", joined.fingerprint), 15_000) as SessionEvent;
   assert.equal(up.fingerprint, a.node.fingerprint);
@@ -63,9 +61,7 @@ Deno.test("the laptop and the phone sync the chat with bob directly, both ways, 
     await b1.node.call("send", { chat: "alice", text: "bob to alice" });
     await until(async () => (await bodies(a, "bob")).length === 2);
     await until(async () => (await bodies(b1, "alice")).length === 2);
-    joined = await joinPerson(phoneDir, (await a.node.call("device.link", {})).text, {
-      name: "phone",
-    });
+    joined = await linkPhone(a, phoneDir);
   } finally {
     await b1.stop();
   }
@@ -121,7 +117,7 @@ Deno.test("a removed phone's new entries are refused by the laptop, even when bo
     host: "127.0.0.4",
     dir: await (async () => {
       await befriend(a1, b1);
-      await joinPerson(phoneDir, (await a1.node.call("device.link", {})).text, { name: "phone" });
+      await linkPhone(a1, phoneDir);
       return phoneDir;
     })(),
   });
@@ -208,7 +204,7 @@ Deno.test("the laptop refuses a 'device of alice' whose certificate another key 
   // Two nodes on one device key (a copied folder) are still twins to bob; the laptop beside
   // either is not.
   const phoneDir = `${tmp.path}/phone`;
-  await joinPerson(phoneDir, (await a.node.call("device.link", {})).text, { name: "phone" });
+  await linkPhone(a, phoneDir);
   await using phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir });
   await b.waitFor((e) => e.type === "device" && e.op === "accepted", 15_000);
   await phone.waitFor((e) => e.type === "session" && e.state === "up" && e.peer === "bob");
@@ -235,9 +231,7 @@ Deno.test("bob dials alice's phone himself, at the address record the phone hand
   const phoneDir = `${tmp.path}/phone`;
   try {
     await befriend(a, b1);
-    const joined = await joinPerson(phoneDir, (await a.node.call("device.link", {})).text, {
-      name: "phone",
-    });
+    const joined = await linkPhone(a, phoneDir);
     await using phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir });
     // The phone hands bob its own record (signed by its key) on its session; bob keeps it.
     await phone.waitFor((e) => e.type === "records-handed" && e.peer === "bob" && e.ok, 15_000);
@@ -250,6 +244,44 @@ Deno.test("bob dials alice's phone himself, at the address record the phone hand
     assert.equal(up.state === "up" && up.direction, "out", "bob dialled the phone");
     await b.node.call("send", { chat: "alice", text: "found you" });
     await until(async () => (await bodies(phone, "bob")).includes("found you"), 10_000);
+  } finally {
+    await a.stop();
+    await b1.stop();
+    for (const d of [a.dir, b1.dir]) await Deno.remove(d, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("alice's phone moves while bob is away: bob finds its new address in the sealed copies the anchor holds", async () => {
+  await using tmp = await tempDir();
+  const phoneDir = `${tmp.path}/phone`;
+  await using anchor = await startTestNode("anchor", { host: "127.0.0.5", passive: true });
+  const a = await startTestNode("alice", { host: "127.0.0.2" });
+  const b1 = await startTestNode("bob", { host: "127.0.0.3" });
+  try {
+    await joinAnchor(a, anchor);
+    await joinAnchor(b1, anchor);
+    await befriend(a, b1);
+    const joined = await linkPhone(a, phoneDir);
+    await a.stop(); // from here on, only the phone's own session can carry bob's message to it
+    {
+      await using phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir });
+      await phone.waitFor((e) => e.type === "records-handed" && e.peer === "bob" && e.ok, 15_000);
+    }
+    // Bob goes; the phone comes back elsewhere, cannot find him, and leaves its new sealed copies
+    // (one for bob, under the tag of the phone's key and his) at the anchor.
+    await b1.stop();
+    await using phone = await startTestNode("phone", { host: "127.0.0.6", dir: phoneDir });
+    await phone.waitFor(
+      (e) => e.type === "records-handed" && e.peer === "anchor" && e.ok,
+      15_000,
+    );
+    // Bob comes back: the phone's old address is dead; the anchor's copy names the new one.
+    await using b = await startTestNode("bob", { host: "127.0.0.3", dir: b1.dir });
+    const up = await b.waitFor(sessionUp("alice", joined.fingerprint), 30_000) as SessionEvent;
+    assert.equal(up.state === "up" && up.direction, "out", "bob dialled the phone");
+    assert.match(up.state === "up" ? up.remote : "", /^127\.0\.0\.6:/);
+    await b.node.call("send", { chat: "alice", text: "found you again" });
+    await until(async () => (await bodies(phone, "bob")).includes("found you again"), 10_000);
   } finally {
     await a.stop();
     await b1.stop();

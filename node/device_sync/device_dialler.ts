@@ -15,16 +15,20 @@
  * from that device: at start, when the device's session ends, and again with
  * back-off while it does not answer. It expects the device's host key, and
  * keeps the session as the person's only once the certificate in the
- * device's hello checks out (valid now, not revoked).
+ * device's hello checks out (valid now, not revoked). When none of the
+ * device's addresses answers, it asks every session it has (holders, anchors
+ * included) for the device's sealed copies, under the pairwise tag of the
+ * device's key and its own, as the cascade does for a person: a newer record
+ * found there is kept and dialled (a device that moved).
  */
 import { hex } from "@scure/base";
 import type { Clock } from "../clock/mod.ts";
 import type { Contact, ContactBook } from "../contacts/mod.ts";
-import { openRecord } from "../discovery/mod.ts";
+import { openRecord, type Pair } from "../discovery/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { type Certificate, createVerifier, fingerprint } from "../identity/mod.ts";
-import { decodeB64 } from "../protocol/mod.ts";
+import { decodeB64, encodeB64 } from "../protocol/mod.ts";
 import type { LiveSession, SessionManager } from "../sessions/mod.ts";
 import { keys } from "../store/mod.ts";
 import { parseEndpoint } from "../transport/mod.ts";
@@ -51,7 +55,12 @@ export interface DeviceDiallerDeps {
   ): Promise<Certificate | string>;
   /** Whether `key` speaks for `person` now (its certificate valid, not revoked). */
   speaksNow(person: Uint8Array, key: Uint8Array): boolean;
+  /** Our pairwise tags and seals with a key (discovery/pairwise.ts). */
+  pair(them: Uint8Array): Pair;
 }
+
+/** Per addr.get asked of a holder for a device's copies. */
+const LOOKUP_TIMEOUT_MS = 5000;
 
 export class DeviceDialler {
   readonly #d: DeviceDiallerDeps;
@@ -136,10 +145,51 @@ export class DeviceDialler {
         }
         if (this.#closed || this.#up(person, device)) return;
       }
+      const moved = await this.#lookUp(person, device);
+      for (const a of moved?.addresses ?? []) {
+        if (await this.#dialAt(contact, device, a)) {
+          this.#redial.reached(slot);
+          return;
+        }
+        if (this.#closed || this.#up(person, device)) return;
+      }
       this.#redial.schedule(slot);
     } finally {
       this.#dialling.delete(slot);
     }
+  }
+
+  /**
+   * Asks every session for the sealed copies of the device's record meant for
+   * us; the newest that opens and is signed by the device is kept, if newer
+   * than the one we hold (then returned).
+   */
+  async #lookUp(person: Uint8Array, device: Uint8Array): Promise<DeviceRecord | undefined> {
+    const pair = this.#d.pair(device);
+    const tag = encodeB64(pair.tag(device));
+    const key = keys.deviceRecord(person, device);
+    const had = (await this.#d.kv.get<DeviceRecord>(key)).value;
+    let best = had;
+    await Promise.all(
+      this.#d.sessions.every().map(async (s) => {
+        const res = await s.rpc.request("addr.get", { tags: [tag] }, LOOKUP_TIMEOUT_MS)
+          .catch(() => undefined);
+        for (const item of res?.items ?? []) {
+          if (item.t !== tag) continue;
+          try {
+            const rec = await openRecord(
+              pair.open(device, decodeB64(item.b)),
+              device,
+              this.#verifier,
+            );
+            if (!best || rec.seq > best.seq) best = { seq: rec.seq, addresses: [...rec.addresses] };
+          } catch { /* a bad copy is no record */ }
+        }
+      }),
+    );
+    if (!best || best === had || this.#closed) return undefined;
+    await this.#d.kv.set(key, best);
+    return best;
   }
 
   #up(person: Uint8Array, device: Uint8Array): boolean {

@@ -4,6 +4,7 @@
  * each device of its contacts (device_dialler.ts), started and stopped
  * together.
  */
+import type { Pair } from "../discovery/mod.ts";
 import type { Certificate } from "../identity/mod.ts";
 import { DeviceDialler } from "./device_dialler.ts";
 import { withOwnDevices } from "./own_devices.ts";
@@ -21,6 +22,12 @@ export interface ContactDeviceBooks {
   ): Promise<Certificate | string>;
 }
 
+/** The node's parts device sync uses. */
+export interface DeviceSyncParts extends SiblingParts {
+  /** Our pairwise tags and seals with a key (discovery/pairwise.ts), to open a device's copies. */
+  readonly pair: (them: Uint8Array) => Pair;
+}
+
 export interface DeviceSyncDeps extends Omit<SiblingSyncDeps, "contactDevices"> {
   readonly passive: boolean;
   /** The contacts' device books (built after this, hence a function). */
@@ -32,7 +39,7 @@ export class DeviceSync {
   readonly dialler: DeviceDialler;
   readonly #passive: boolean;
 
-  constructor(parts: SiblingParts, deps: DeviceSyncDeps) {
+  constructor(parts: DeviceSyncParts, deps: DeviceSyncDeps) {
     this.#passive = deps.passive;
     const contactDevices = withOwnDevices(parts.own, deps.devices);
     this.siblings = new SiblingSync(parts, { ...deps, contactDevices });
@@ -44,6 +51,7 @@ export class DeviceSync {
       sessions: parts.sessions,
       vouch: (person, key, cert) => deps.devices().vouch(person, key, cert),
       speaksNow: (person, key) => deps.devices().speaksAt(person, key, parts.clock.now()),
+      pair: parts.pair,
     });
   }
 

@@ -19,5 +19,10 @@ export {
   SiblingSync,
   type SiblingSyncDeps,
 } from "./sibling_sync.ts";
-export { type ContactDeviceBooks, DeviceSync, type DeviceSyncDeps } from "./device_sync.ts";
+export {
+  type ContactDeviceBooks,
+  DeviceSync,
+  type DeviceSyncDeps,
+  type DeviceSyncParts,
+} from "./device_sync.ts";
 export { DeviceDialler, type DeviceDiallerDeps } from "./device_dialler.ts";
