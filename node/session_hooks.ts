@@ -92,6 +92,7 @@ export function hookSessions(parts: SessionParts): void {
     if (!passive && !s.anchor) syncs.up(s, s.contact.name);
     // A contact's device hands over its own address record (its own key's), kept for it.
     if (!passive) devsync.dialler.serve(s);
+    devsync.onSession(s);
   });
   sessions.onUp((s) => {
     if (!passive) receipts.up(s);

@@ -288,3 +288,37 @@ Deno.test("alice's phone moves while bob is away: bob finds its new address in t
     for (const d of [a.dir, b1.dir]) await Deno.remove(d, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("a removal reaches bob through alice's tablet when the laptop never meets him again", async () => {
+  await using tmp = await tempDir();
+  const a = await startTestNode("alice", { host: "127.0.0.2" });
+  const b1 = await startTestNode("bob", { host: "127.0.0.3" });
+  try {
+    await befriend(a, b1);
+    const phone = await linkPhone(a, `${tmp.path}/phone`);
+    await joinPerson(`${tmp.path}/tablet`, (await a.node.call("device.link", {})).text, {
+      name: "tablet",
+    });
+    await b1.stop();
+    await using tablet = await startTestNode("tablet", {
+      host: "127.0.0.5",
+      dir: `${tmp.path}/tablet`,
+    });
+    await a.waitFor(ownUp, 15_000);
+    // The laptop removes the phone and hands the revocation to the tablet, then goes for good.
+    await a.node.call("device.remove", { name: "phone" });
+    const told = await tablet.waitFor((e) => e.type === "device" && e.op === "revoked", 10_000);
+    assert.equal((told as NodeEvent & { type: "device" }).fingerprint, phone.fingerprint);
+    await a.stop();
+    // Bob comes back and meets only the tablet: it hands him the revocation.
+    await using b = await startTestNode("bob", { host: "127.0.0.3", dir: b1.dir });
+    await tablet.node.call("connect", { address: (await b.node.call("status", {})).listen[0]! })
+      .catch(() => {});
+    const revoked = await b.waitFor((e) => e.type === "device" && e.op === "revoked", 15_000);
+    assert.equal((revoked as NodeEvent & { type: "device" }).fingerprint, phone.fingerprint);
+  } finally {
+    await a.stop();
+    await b1.stop();
+    for (const d of [a.dir, b1.dir]) await Deno.remove(d, { recursive: true }).catch(() => {});
+  }
+});

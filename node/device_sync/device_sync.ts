@@ -6,8 +6,11 @@
  */
 import type { Pair } from "../discovery/mod.ts";
 import type { Certificate } from "../identity/mod.ts";
+import { DEVICES_FEATURE, encodeB64, peerHas } from "../protocol/mod.ts";
+import type { LiveSession } from "../sessions/mod.ts";
+import { bytesEqual } from "../wire/mod.ts";
 import { DeviceDialler } from "./device_dialler.ts";
-import { withOwnDevices } from "./own_devices.ts";
+import { type OwnDevices, withOwnDevices } from "./own_devices.ts";
 import { type SiblingParts, SiblingSync, type SiblingSyncDeps } from "./sibling_sync.ts";
 
 /** A contact's devices as linking/device_sessions.ts knows them. */
@@ -38,9 +41,13 @@ export class DeviceSync {
   readonly siblings: SiblingSync;
   readonly dialler: DeviceDialler;
   readonly #passive: boolean;
+  readonly #me: Uint8Array;
+  readonly #own: OwnDevices;
 
   constructor(parts: DeviceSyncParts, deps: DeviceSyncDeps) {
     this.#passive = deps.passive;
+    this.#me = parts.me;
+    this.#own = parts.own;
     const contactDevices = withOwnDevices(parts.own, deps.devices);
     this.siblings = new SiblingSync(parts, { ...deps, contactDevices });
     this.dialler = new DeviceDialler({
@@ -53,6 +60,20 @@ export class DeviceSync {
       speaksNow: (person, key) => deps.devices().speaksAt(person, key, parts.clock.now()),
       pair: parts.pair,
     });
+  }
+
+  /**
+   * A session with a contact is kept: on a device, the revocations of our
+   * person's devices it holds go to the contact too (the person key's node
+   * hands its own, linking/link_service.ts), so a removal reaches contacts the
+   * person key's node never meets again.
+   */
+  onSession(s: LiveSession): void {
+    if (this.#passive || bytesEqual(this.#me, this.#own.person)) return;
+    if (!peerHas(s.rpc.peerHello, DEVICES_FEATURE)) return;
+    for (const r of this.#own.revocations()) {
+      s.rpc.request("device.revoke", { revocation: encodeB64(r) }).catch(() => {});
+    }
   }
 
   start(): void {

@@ -22,7 +22,8 @@
  * the store: a device dials the siblings it knows (the linking node's
  * addresses come with the link code), again with back-off while none answers.
  * The person key's node hands its revocations to every sibling
- * (`device.revoke`), and a sibling that is revoked is dropped at once.
+ * (`device.revoke`), and a sibling that is revoked is dropped at once; a
+ * device hands those it holds on to each contact it meets (device_sync.ts).
  */
 import { hex } from "@scure/base";
 import type { Clock } from "../clock/mod.ts";
@@ -201,7 +202,11 @@ export class SiblingSync {
     });
     rpc.handle("device.revoke", async (p) => {
       const rev = await this.#d.own.revoke(decodeB64(p.revocation));
-      if (rev) this.#recheck();
+      if (!rev) return {};
+      const fp = fingerprint(rev.device);
+      this.#d.bus.say(`your device ${fp} was removed`);
+      this.#d.bus.emit({ type: "device", op: "revoked", fingerprint: fp });
+      this.#recheck();
       return {};
     });
     return s;
