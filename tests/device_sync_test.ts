@@ -322,3 +322,23 @@ Deno.test("a removal reaches bob through alice's tablet when the laptop never me
     for (const d of [a.dir, b1.dir]) await Deno.remove(d, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("the laptop, restarted on a new port, dials the phone at the address the phone told it", async () => {
+  await using tmp = await tempDir();
+  const a1 = await startTestNode("alice", { host: "127.0.0.2" });
+  const phoneDir = `${tmp.path}/phone`;
+  try {
+    await linkPhone(a1, phoneDir);
+    await using phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir });
+    await a1.waitFor(ownUp, 15_000);
+    await a1.stop();
+    // The phone's dials go to the laptop's old port; the laptop dials the phone.
+    await using a = await startTestNode("alice", { host: "127.0.0.2", dir: a1.dir });
+    const up = await a.waitFor(ownUp, 20_000) as NodeEvent & { type: "own-device" };
+    assert.equal(up.direction, "out");
+    await phone.waitFor((e) => ownUp(e) && (e as { direction?: string }).direction === "in");
+  } finally {
+    await a1.stop();
+    await Deno.remove(a1.dir, { recursive: true }).catch(() => {});
+  }
+});
