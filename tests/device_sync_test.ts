@@ -244,6 +244,12 @@ Deno.test("bob dials alice's phone himself, at the address record the phone hand
     assert.equal(up.state === "up" && up.direction, "out", "bob dialled the phone");
     await b.node.call("send", { chat: "alice", text: "found you" });
     await until(async () => (await bodies(phone, "bob")).includes("found you"), 10_000);
+    // The phone's address is the phone's: not one to dial alice's own key at.
+    const alice = (await b.node.call("contacts", {})).find((c) => c.name === "alice")!;
+    assert.ok(
+      !alice.addresses.includes(up.state === "up" ? up.remote : ""),
+      alice.addresses.join(),
+    );
   } finally {
     await a.stop();
     await b1.stop();

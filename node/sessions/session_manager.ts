@@ -507,8 +507,10 @@ export class SessionManager {
       lastSeen: now,
       ...(agreeChanged ? { agree } : {}),
       // An anchor keeps no member's address; a person remembers where a contact answered.
-      // A punched UDP endpoint or a relay is no address to dial over TCP.
-      ...(direction === "out" && !this.#d.passive && path === "direct" && arrival.via === undefined
+      // A punched UDP endpoint or a relay is no address to dial over TCP; a device's is its own.
+      ...(direction === "out" && !this.#d.passive && path === "direct" &&
+          arrival.via === undefined &&
+          !arrival.device
         ? { addresses: mergeAddresses([arrival.remote], contact.addresses) }
         : {}),
     }).then((c) => this.#d.contactChanged(c)).catch(() => {});
