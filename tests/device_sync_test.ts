@@ -163,7 +163,7 @@ Deno.test("a removed phone's new entries are refused by the laptop, even when bo
   }
 });
 
-Deno.test("the laptop refuses a 'device of alice' whose certificate another key signed; a copied phone folder is a twin at bob", async () => {
+Deno.test("the laptop refuses a 'device of alice' whose certificate another key signed; a copied phone folder is a twin at bob and at the laptop", async () => {
   await using tmp = await tempDir();
   await using a = await startTestNode("alice", { host: "127.0.0.2" });
   await using b = await startTestNode("bob", { host: "127.0.0.3" });
@@ -221,6 +221,11 @@ Deno.test("the laptop refuses a 'device of alice' whose certificate another key 
   assert.equal(
     (twin as NodeEvent & { type: "identity"; fingerprint: string }).fingerprint,
     a.node.fingerprint,
+  );
+  // And to the laptop: both dial it as the phone; the session up stays, the other is refused.
+  await a.waitFor(
+    (e) => e.type === "own-device" && e.op === "refused" && /another node/.test(e.reason ?? ""),
+    20_000,
   );
 });
 

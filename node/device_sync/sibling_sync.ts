@@ -30,6 +30,7 @@ import type { Clock } from "../clock/mod.ts";
 import type { ContactBook } from "../contacts/mod.ts";
 import type { EventBus } from "../events.ts";
 import { fingerprint } from "../identity/mod.ts";
+import { TwinSessions } from "../identity_guard/mod.ts";
 import { type ChatLog, directChatId, type Entry } from "../log/mod.ts";
 import {
   decodeB64,
@@ -90,6 +91,7 @@ export class SiblingSync {
   readonly #live = new Map<string, Sibling>();
   readonly #redial: Redial;
   readonly #dialling = new Set<string>();
+  readonly #twins = new TwinSessions();
   #closing = false;
   #unsubscribe: (() => void) | undefined;
 
@@ -229,6 +231,15 @@ export class SiblingSync {
     if (s.rpc.closed || this.#closing) return;
     const k = toHex(s.key);
     const old = this.#live.get(k);
+    // Two nodes on one device key (a copied folder) would replace each other for ever: the one
+    // up stays (identity_guard/twin_sessions.ts).
+    const upInstance = old && !old.rpc.closed ? old.rpc.peerHello?.i : undefined;
+    if (this.#twins.judge(k, hello.i, upInstance, this.#d.clock.now())) {
+      const why = "this device key has a live session here from another node";
+      this.#d.bus.emit({ type: "own-device", op: "refused", fingerprint: fp, reason: why });
+      s.rpc.close(why);
+      return;
+    }
     if (old && !old.rpc.closed && this.#prefer(old, s) === old) {
       s.rpc.close("duplicate session");
       return;
