@@ -1,6 +1,6 @@
 /**
  * `deno task bench [section…]`: every benchmark, as tables of medians with the
- * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat, search, files.
+ * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat, search, files, wan.
  */
 import { printTable, type Row } from "./bench/_measure.ts";
 import { benchCascade } from "./bench/cascade_bench.ts";
@@ -11,6 +11,7 @@ import { benchLog } from "./bench/log_bench.ts";
 import { benchNat } from "./bench/nat_bench.ts";
 import { benchRelay } from "./bench/relay_bench.ts";
 import { benchSearch } from "./bench/search_bench.ts";
+import { benchWan } from "./bench/wan_bench.ts";
 
 const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
   log: { title: "Log: sign, verify, append, merge (5 runs, medians)", run: benchLog },
@@ -44,6 +45,11 @@ const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
   files: {
     title: "Files: one file direct, relayed, and resumed after kill -9 (vs bare ssh2)",
     run: benchFiles,
+  },
+  wan: {
+    title:
+      "WAN: the cascade of 30 behind doors adding 40 ms round trips, against 0 ms doors (one run)",
+    run: benchWan,
   },
 };
 

@@ -26,6 +26,7 @@ import { toHex } from "../node/log/mod.ts";
 import { RojNode } from "../node/node.ts";
 import type { NodeEvent } from "../node/api/mod.ts";
 import { seededRandom, shuffle } from "./temp.ts";
+import { startWanDelay, type WanDoor, type WanOptions } from "./wan_delay.ts";
 
 export interface HiveOptions {
   /** Seeds the contact graph (see temp.ts testSeed). */
@@ -58,6 +59,12 @@ export interface HiveOptions {
    * measures the disk's fsync queue, not the cascade), else the system temp dir
    */
   readonly tmpDir?: string;
+  /**
+   * Put every member behind a delaying forwarder (wan_delay.ts): it listens on
+   * a private 127.250.x.y address and advertises its public one, so each
+   * round trip costs 2 × oneWayMs. @default none
+   */
+  readonly wan?: WanOptions;
 }
 
 /** One node of the hive; persons are 0..N-1, anchors N..N+K-1. */
@@ -181,6 +188,11 @@ export const pairKey = (a: number, b: number): string => (a < b ? `${a}-${b}` : 
 
 export function personHost(base: string, i: number): string {
   return `${base}.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+}
+
+/** Where member `i` listens when it sits behind a WAN door (HiveOptions.wan). */
+function privateHost(i: number): string {
+  return `127.250.${(i / 250) | 0}.${(i % 250) + 1}`;
 }
 
 export function anchorHost(base: string, k: number): string {
@@ -458,8 +470,12 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
     });
   };
 
+  const wan = options.wan ? await startWanDelay(options.wan) : undefined;
+  const doors = new Map<number, WanDoor>();
+
   const cleanup = async () => {
     await Promise.all(members.map((m) => m.node?.close().catch(() => {})));
+    await wan?.close();
     await Promise.all(
       members.map((m) => Deno.remove(m.dir, { recursive: true }).catch(() => {})),
     );
@@ -518,10 +534,13 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
   }
 
   const startOne = async (m: HiveMember) => {
+    // Behind a WAN door the node listens privately and names the door's address.
+    const door = wan ? await wan.open(m.host, m.port) : undefined;
     const node = await RojNode.open({
       dataDir: m.dir,
       log: (l) => onLog(m.index, l),
-      listen: { host: m.host, port: m.port },
+      listen: door ? { host: privateHost(m.index), port: 0 } : { host: m.host, port: m.port },
+      ...(door ? { advertise: [`${m.host}:${door.port}`] } : {}),
       passive: m.kind === "anchor",
       quic: options.quic ?? false,
       dialTimeoutMs,
@@ -534,10 +553,15 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
       await node.start();
     } catch (err) {
       await node.close();
+      await door?.close();
       throw err;
     }
     m.node = node;
-    m.port = node.address!.port;
+    if (door) {
+      door.target(privateHost(m.index), node.address!.port);
+      doors.set(m.index, door);
+      m.port = door.port;
+    } else m.port = node.address!.port;
   };
 
   const stop = async (which: readonly number[]) => {
@@ -546,6 +570,8 @@ export async function startHive(options: HiveOptions): Promise<Hive> {
       const node = m.node;
       m.node = null;
       await node?.close();
+      await doors.get(i)?.close();
+      doors.delete(i);
     }));
   };
 

@@ -14,12 +14,9 @@
  * the tag or open the copy. A tag names neither party.
  *
  * Cost: every node of a hive that moves recomputes these for all its contacts
- * at once, so the X25519 step runs natively (node:crypto, ~80 µs instead of
- * ~730 µs in JS) and each pair derives its two tags and keys only once.
+ * at once, so the X25519 step runs natively (identity/shared_secret.ts) and
+ * each pair derives its two tags and keys only once.
  */
-import { Buffer } from "node:buffer";
-import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
@@ -29,7 +26,7 @@ import {
   LAN_TAG_SALT,
   PAIRWISE_SEAL_SALT,
   PAIRWISE_TAG_SALT,
-  x25519SharedSecret,
+  sharedSecretOf,
 } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
 
@@ -52,41 +49,6 @@ export interface Pair {
   lanTag(owner: Uint8Array, window: number): Uint8Array;
 }
 
-/** DER prefixes of an X25519 PKCS#8 private key and SPKI public key (RFC 8410), before the 32 raw bytes. */
-const X25519_PKCS8 = Buffer.from("302e020100300506032b656e04220420", "hex");
-const X25519_SPKI = Buffer.from("302a300506032b656e032100", "hex");
-
-/**
- * X25519 with our identity, natively. The same secret as identity's
- * x25519SharedSecret (pairwise_test.ts checks), which stays the fallback and
- * the source of the error for a bad or low-order key.
- */
-function sharedSecrets(me: KeyPair): (them: Uint8Array, agree?: Uint8Array) => Uint8Array {
-  let native: KeyObject | null = null;
-  try {
-    const secret = ed25519.utils.toMontgomerySecret(me.seed);
-    native = createPrivateKey({
-      key: Buffer.concat([X25519_PKCS8, secret]),
-      format: "der",
-      type: "pkcs8",
-    });
-  } catch { /* no native X25519 here */ }
-  return (them, agree) => {
-    if (native && them.length === 32 && (agree === undefined || agree.length === 32)) {
-      try {
-        const pub = createPublicKey({
-          key: Buffer.concat([X25519_SPKI, agree ?? ed25519.utils.toMontgomery(them)]),
-          format: "der",
-          type: "spki",
-        });
-        const shared = new Uint8Array(diffieHellman({ privateKey: native, publicKey: pub }));
-        if (shared.some((b) => b !== 0)) return shared;
-      } catch { /* not a valid key: the fallback says why */ }
-    }
-    return x25519SharedSecret(me, them, agree);
-  };
-}
-
 /** The X25519 key a contact published, if it did (its key is in ssh-agent; contacts/agreeKeys). */
 type AgreeKeyOf = (them: Uint8Array) => Uint8Array | undefined;
 
@@ -96,13 +58,12 @@ export function pairwise(
   agreeKeyOf: AgreeKeyOf = () => undefined,
 ): (them: Uint8Array) => Pair {
   const cache = new Map<string, Pair>();
-  const shared = sharedSecrets(me);
   return (them) => {
     const agree = agreeKeyOf(them);
     const id = agree ? `${toHex(them)}:${toHex(agree)}` : toHex(them);
     let pair = cache.get(id);
     if (pair) return pair;
-    const secret = shared(them, agree);
+    const secret = sharedSecretOf(me, them, agree);
     // Only two owners per pair (us and them): each derives its tag and key once.
     const derived = new Map<string, { tag: Uint8Array; key: Uint8Array }>();
     const of = (owner: Uint8Array) => {

@@ -9,12 +9,20 @@ import {
   type RelayPeerSession,
 } from "../relay/mod.ts";
 import type { NodeEvent } from "../api/mod.ts";
-import { localNetworks } from "../reach/mod.ts";
+import { type LocalNetwork, localNetworks } from "../reach/mod.ts";
 import { RojError } from "../errors.ts";
 import type { LiveSession } from "../sessions/mod.ts";
 import { acceptedContact, nameOf, type NodeParts } from "./parts.ts";
 
+/**
+ * How long a read of the machine's interfaces is reused: every session asks
+ * (is this peer on our link?), and a hive that moves brings dozens at once,
+ * while interfaces change far more rarely (own_addresses polls every 5 s).
+ */
+const NETWORKS_TTL_MS = 2000;
+
 export function relayHost(p: NodeParts, server: () => SshServer | undefined): RelayHost {
+  let networks: { at: number; list: LocalNetwork[] } | undefined;
   const view = (s: LiveSession): RelayPeerSession => ({
     peer: s.peer,
     rpc: s.rpc,
@@ -93,7 +101,13 @@ export function relayHost(p: NodeParts, server: () => SshServer | undefined): Re
       return reached;
     },
     addresses: () => p.addresses.published(),
-    localNetworks: () => localNetworks(),
+    localNetworks: () => {
+      const now = p.clock.now();
+      if (!networks || now - networks.at > NETWORKS_TTL_MS || now < networks.at) {
+        networks = { at: now, list: localNetworks() };
+      }
+      return networks.list;
+    },
     republish: (reason) => {
       p.discovery().trigger(reason).catch(() => {});
     },

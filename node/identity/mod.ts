@@ -142,6 +142,7 @@ export {
   type SealOptions,
   x25519SharedSecret,
 } from "./seal.ts";
+export { sharedSecretOf } from "./shared_secret.ts";
 export { openXChaCha20Poly1305, XCHACHA_NATIVE } from "./xchacha.ts";
 export {
   createVerifierPool,

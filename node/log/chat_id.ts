@@ -5,6 +5,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { base32nopad } from "@scure/base";
 import { DIRECT_CHAT_LABEL, NOTES_CHAT_LABEL } from "../identity/mod.ts";
+import { toHex } from "../wire/mod.ts";
 import { compareBytes } from "./order.ts";
 
 const encoder = new TextEncoder();
@@ -20,8 +21,22 @@ export function notesChatId(self: Uint8Array): string {
   return derive("n-", NOTES_CHAT_LABEL, self);
 }
 
+/**
+ * Direct chat ids already derived, by the two keys: a session, a visit to an
+ * anchor and a record learnt each ask for the contact's, a hive that moves
+ * asks for all at once. Past the cap it starts again.
+ */
+const directIds = new Map<string, string>();
+const MAX_DIRECT_IDS = 4096;
+
 /** The 1:1 chat of two identities; the same from either side. */
 export function directChatId(a: Uint8Array, b: Uint8Array): string {
   const [x, y] = compareBytes(a, b) <= 0 ? [a, b] : [b, a];
-  return derive("d-", DIRECT_CHAT_LABEL, x, y);
+  const k = toHex(x) + toHex(y);
+  let id = directIds.get(k);
+  if (id === undefined) {
+    if (directIds.size >= MAX_DIRECT_IDS) directIds.clear();
+    directIds.set(k, id = derive("d-", DIRECT_CHAT_LABEL, x, y));
+  }
+  return id;
 }

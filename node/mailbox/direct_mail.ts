@@ -46,7 +46,7 @@
 import { type Clock, systemClock } from "../clock/mod.ts";
 import { decodeEntry, directChatId, type Entry, type RawEntry, toHex } from "../log/mod.ts";
 import type { ChatLog } from "../log/mod.ts";
-import { type KeyPair, x25519SharedSecret } from "../identity/mod.ts";
+import { type KeyPair, sharedSecretOf } from "../identity/mod.ts";
 import { decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
@@ -323,7 +323,7 @@ export class DirectMail {
     if (!s) {
       if (this.#secrets.size >= SECRET_CACHE) this.#secrets.clear();
       const agree = this.#host.agreeKeyOf?.(peer);
-      this.#secrets.set(k, s = x25519SharedSecret(this.#host.keyPair, peer, agree));
+      this.#secrets.set(k, s = sharedSecretOf(this.#host.keyPair, peer, agree));
     }
     return s;
   }

@@ -17,7 +17,7 @@ import { base64 } from "@scure/base";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { z } from "zod";
 import { type RawEntry, toHex } from "../log/mod.ts";
-import { x25519SharedSecret } from "../identity/mod.ts";
+import { sharedSecretOf } from "../identity/mod.ts";
 import { decodeB64, encodeB64 } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { isGroupChatId } from "../groups/mod.ts";
@@ -68,7 +68,7 @@ export async function point(
     const since = stretchStart(g.membership, hex);
     if (since === null || pushed[`to:${hex}`] === since) continue;
     const pk = pointerKeys(
-      x25519SharedSecret(ctx.host.keyPair, m.key, ctx.host.agreeKeyOf?.(m.key)),
+      sharedSecretOf(ctx.host.keyPair, m.key, ctx.host.agreeKeyOf?.(m.key)),
       m.key,
     );
     const id = boxId(pk, sha256(new TextEncoder().encode(`${chat}/${since}`)));
@@ -94,7 +94,7 @@ export async function readPointers(
   for (const them of ctx.host.contacts()) {
     if (s.rpc.closed) return;
     const pk = pointerKeys(
-      x25519SharedSecret(ctx.host.keyPair, them, ctx.host.agreeKeyOf?.(them)),
+      sharedSecretOf(ctx.host.keyPair, them, ctx.host.agreeKeyOf?.(them)),
       ctx.me,
     );
     pointerTags.add(pk.tag);

@@ -367,6 +367,7 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
     let wrongKey: Uint8Array | undefined;
     let hostKey: Uint8Array | undefined;
     let settled = false;
+    let triedKey = false;
     const client = new ssh2.Client();
     const sock: Duplex = options.sock ?? net.connect({
       host: options.to.host,
@@ -467,10 +468,21 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
         close: () => client.end(),
       });
     });
+    const username = options.username ?? "roj";
     client.connect({
       sock,
-      username: options.username ?? "roj",
+      username,
       agent: ourKey.agent,
+      // Straight to our key: ssh2's default tries "none" first, a round trip
+      // every roj peer refuses (it asks for publickey only).
+      authHandler: (
+        _left: unknown,
+        _partial: unknown,
+        next: (auth: { type: "agent"; username: string; agent: unknown } | false) => void,
+      ) =>
+        next(
+          triedKey ? false : (triedKey = true, { type: "agent", username, agent: ourKey.agent }),
+        ),
       algorithms: ALGORITHMS,
       readyTimeout: timeoutMs,
       keepaliveInterval: 15_000,
