@@ -25,6 +25,12 @@ const sessionUp = (peer: string, device?: string) => (e: NodeEvent) =>
 const linkPhone = async (laptop: TestNode, dir: string) =>
   joinPerson(dir, (await laptop.node.call("device.link", {})).text, { name: "phone" });
 
+/** Stops these nodes (again, if they were) and removes their data folders. */
+async function stopAndRemove(...nodes: TestNode[]): Promise<void> {
+  for (const n of nodes) await n.stop();
+  for (const n of nodes) await Deno.remove(n.dir, { recursive: true }).catch(() => {});
+}
+
 const bodies = async (n: TestNode, chat: string) =>
   (await n.node.call("read", { chat })).map((m) => m.body);
 
@@ -159,7 +165,7 @@ Deno.test("a removed phone's new entries are refused by the laptop, even when bo
   } finally {
     await p1.stop();
     await b2.stop();
-    for (const d of [a1.dir, b1.dir]) await Deno.remove(d, { recursive: true }).catch(() => {});
+    await stopAndRemove(a1, b1);
   }
 });
 
@@ -256,9 +262,7 @@ Deno.test("bob dials alice's phone himself, at the address record the phone hand
       alice.addresses.join(),
     );
   } finally {
-    await a.stop();
-    await b1.stop();
-    for (const d of [a.dir, b1.dir]) await Deno.remove(d, { recursive: true }).catch(() => {});
+    await stopAndRemove(a, b1);
   }
 });
 
@@ -294,9 +298,7 @@ Deno.test("alice's phone moves while bob is away: bob finds its new address in t
     await b.node.call("send", { chat: "alice", text: "found you again" });
     await until(async () => (await bodies(phone, "bob")).includes("found you again"), 10_000);
   } finally {
-    await a.stop();
-    await b1.stop();
-    for (const d of [a.dir, b1.dir]) await Deno.remove(d, { recursive: true }).catch(() => {});
+    await stopAndRemove(a, b1);
   }
 });
 
@@ -328,9 +330,7 @@ Deno.test("a removal reaches bob through alice's tablet when the laptop never me
     const revoked = await b.waitFor((e) => e.type === "device" && e.op === "revoked", 15_000);
     assert.equal((revoked as NodeEvent & { type: "device" }).fingerprint, phone.fingerprint);
   } finally {
-    await a.stop();
-    await b1.stop();
-    for (const d of [a.dir, b1.dir]) await Deno.remove(d, { recursive: true }).catch(() => {});
+    await stopAndRemove(a, b1);
   }
 });
 
@@ -349,7 +349,6 @@ Deno.test("the laptop, restarted on a new port, dials the phone at the address t
     assert.equal(up.direction, "out");
     await phone.waitFor((e) => ownUp(e) && (e as { direction?: string }).direction === "in");
   } finally {
-    await a1.stop();
-    await Deno.remove(a1.dir, { recursive: true }).catch(() => {});
+    await stopAndRemove(a1);
   }
 });
