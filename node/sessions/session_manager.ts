@@ -33,8 +33,7 @@ import { bytesEqual } from "../wire/mod.ts";
 import { toHex } from "../log/mod.ts";
 import type { DialRace, PeerSession } from "../peers/mod.ts";
 import { PeerSet } from "../peers/mod.ts";
-import { TwinSessions } from "../identity_guard/mod.ts";
-import { OWN_CHAIN_FEATURE, peerHas, RpcSession } from "../protocol/mod.ts";
+import { RpcSession } from "../protocol/mod.ts";
 import {
   dialSsh,
   type Endpoint,
@@ -45,6 +44,7 @@ import {
   type SshClient,
 } from "../transport/mod.ts";
 import { sessionPath } from "../views/mod.ts";
+import { TwinRefusal } from "./twin_refusal.ts";
 
 /** A kept session, as the services see it. */
 export interface LiveSession extends PeerSession {
@@ -135,15 +135,14 @@ export class SessionManager {
   /** This node's instance id, new at each start: sent in every hello (see TwinSessions). */
   readonly #instance: string;
   /** Contacts' sessions from two nodes on one key (identity_guard/twin_sessions.ts). */
-  readonly #twins = new TwinSessions();
+  readonly #twins: TwinRefusal;
   /** Contacts not to dial until then (ms): they hold a live session of our key from another node. */
   readonly #holdOff = new Map<string, number>();
-  /** Peers (hex) whose twin sessions were said, and when: once a window each. */
-  readonly #twinSaid = new Map<string, number>();
 
   constructor(deps: SessionManagerDeps) {
     this.#d = deps;
     this.#peers = new PeerSet(deps.keyPair.publicKey);
+    this.#twins = new TwinRefusal(deps.clock, deps.bus);
     const r = () => Math.floor(deps.clock.random() * 2 ** 32).toString(16).padStart(8, "0");
     this.#instance = r() + r() + r() + r();
   }
@@ -468,7 +467,13 @@ export class SessionManager {
       anchor,
       ...(client ? { client } : {}),
     };
-    if (this.#twin(contact, rpc, client, arrival.device)) return;
+    // A contact's device speaks with its own key (node/linking): beside the person key's node, or
+    // another device, it is another key, not the same identity elsewhere. Only one key's own
+    // instances (its slot's) are compared.
+    const live = this.#peers.at(contact.publicKey, arrival.device)?.rpc;
+    if (this.#twins.refused(contact, arrival.device ?? contact.publicKey, rpc, live, client)) {
+      return;
+    }
     if (!this.#peers.add(session)) {
       client?.close();
       return;
@@ -547,46 +552,6 @@ export class SessionManager {
     }
     // Registered and set up: now the peer's requests are served, the held ones first.
     rpc.admit();
-  }
-
-  /**
-   * Whether `rpc` comes from another node on the key of `contact`'s session
-   * that is up (TwinSessions): then both are told, the one up stays, and
-   * this one is closed.
-   */
-  #twin(contact: Contact, rpc: RpcSession, client?: SshClient, device?: Uint8Array): boolean {
-    // A contact's device speaks with its own key (node/linking): beside the person key's node, or
-    // another device, it is another key, not the same identity elsewhere. Only one key's own
-    // instances (its slot's) are compared.
-    const live = this.#peers.at(contact.publicKey, device);
-    const now = this.#d.clock.now();
-    const k = toHex(device ?? contact.publicKey);
-    const upInstance = live && !live.rpc.closed ? live.rpc.peerHello?.i : undefined;
-    if (!this.#twins.judge(k, rpc.peerHello?.i, upInstance, now)) return false;
-    const tell = (to: RpcSession, kept: boolean) =>
-      peerHas(to.peerHello, OWN_CHAIN_FEATURE)
-        ? to.request("identity.elsewhere", { kept }, 3000).catch(() => {})
-        : Promise.resolve();
-    tell(rpc, false).finally(() => {
-      rpc.close("this key has a live session here from another node");
-      client?.close();
-    });
-    tell(live!.rpc, true);
-    const said = this.#twinSaid.get(k);
-    if (said === undefined || now - said >= 60_000) {
-      this.#twinSaid.set(k, now);
-      this.#d.bus.say(
-        `${contact.name}'s key is in use on two nodes at once (a copied data folder or key?): ` +
-          "keeping the session that is up, refusing the other; both are told",
-      );
-      this.#d.bus.emit({
-        type: "identity",
-        op: "twin-sessions",
-        peer: contact.name,
-        fingerprint: fingerprint(contact.publicKey),
-      });
-    }
-    return true;
   }
 
   /** Ends every session and connection. */
