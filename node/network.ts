@@ -82,6 +82,7 @@ export class Network {
       relay: relaying,
       carry: this.#o.carry,
       devlink: !this.#o.passive,
+      devsync: !this.#o.passive,
     }).filter((f) => !this.#o.omitFeatures.includes(f));
   }
 

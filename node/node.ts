@@ -218,6 +218,7 @@ export class RojNode implements NodeApi {
       return;
     }
     this.#s.discovery.trigger("start").catch(() => {});
+    this.#s.devsync.start();
     this.#s.addresses.watch(this.#o.interfacePollMs);
   }
 
@@ -247,6 +248,7 @@ export class RojNode implements NodeApi {
     const s = this.#s;
     this.#o.clock.clearInterval(this.#agentTimer);
     s.discovery.close();
+    s.devsync.close();
     s.anchorMailbox?.close();
     s.carryMailbox?.close();
     s.mailbox.close();

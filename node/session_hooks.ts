@@ -20,6 +20,7 @@ import type { Relay } from "./relay/mod.ts";
 import type { SessionManager } from "./sessions/mod.ts";
 import type { OwnAddresses } from "./addresses/mod.ts";
 import type { Receipts, SessionSyncs } from "./chats/mod.ts";
+import type { DeviceSync } from "./device_sync/mod.ts";
 
 /** The services a session reaches. */
 export interface SessionParts {
@@ -42,6 +43,7 @@ export interface SessionParts {
   readonly mailbox: GroupMailbox;
   readonly directMail: DirectMail;
   readonly linking: LinkService;
+  readonly devsync: DeviceSync;
 }
 
 /** Registers, on the session manager, what every session serves and starts. */
@@ -65,6 +67,7 @@ export function hookSessions(parts: SessionParts): void {
     mailbox,
     directMail,
     linking,
+    devsync,
   } = parts;
   // Every session with a contact serves all of these, registered before its first frame.
   sessions.onServe((rpc, peer) => {
@@ -84,8 +87,14 @@ export function hookSessions(parts: SessionParts): void {
     if (!passive) receipts.serve(rpc, peer);
     if (!passive) files.serve(rpc, peer);
   });
-  sessions.onUp((s) => {
+  // Chats sync on every session, each of a contact's devices' (PeerSet); the rest on their primary.
+  sessions.onEach((s) => {
     if (!passive && !s.anchor) syncs.up(s, s.contact.name);
+    // A contact's device hands over its own address record (its own key's), kept for it.
+    if (!passive) devsync.dialler.serve(s);
+    devsync.onSession(s);
+  });
+  sessions.onUp((s) => {
     if (!passive) receipts.up(s);
     if (!passive && !s.anchor) files.up(s.peer).catch(() => {});
     addresses.noteSeenAs(s.rpc, s.peer);

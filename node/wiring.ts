@@ -10,6 +10,7 @@ import {
   ChatDirectory,
   ChatService,
   GroupService,
+  memberNamesOf,
   rebaseGroup,
   Receipts,
   RestoreGate,
@@ -64,7 +65,7 @@ import { keys } from "./store/mod.ts";
 import { ChatPrefs } from "./prefs/mod.ts";
 import { SearchService } from "./search/mod.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
-import { bytesEqual } from "./wire/mod.ts";
+import { DeviceSync, OwnDevices, withOwnDevices } from "./device_sync/mod.ts";
 import { contactView } from "./views/mod.ts";
 
 /** How long a dial to an address a peer reported may take to find our own key there. */
@@ -108,6 +109,8 @@ export interface Services {
   /** Full-text search over the chats (rebuilt at start). */
   readonly search: SearchService;
   readonly files: FileService;
+  /** Sessions with the person's other devices, and dials to contacts' devices (node/device_sync). */
+  readonly devsync: DeviceSync;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -130,13 +133,14 @@ export async function wire(
   // A device's chats are its person's: direct chat ids are the person's key's with each contact's.
   const person = device?.person ?? me;
   const hidden = await HiddenGroups.open(profile.store); // groups deleted from the list
+  const own = await OwnDevices.open(profile.store.kv, clock, person, device?.certificate);
   const directory = new ChatDirectory(person, b.contacts, b.groups, hidden);
   const chats = new ChatService({
     me,
     myName: profile.name,
     signer: b.signer,
     personOf: (k) => devices.personOf(k),
-    ...(device ? { ownPerson: (k: Uint8Array) => bytesEqual(k, device.person) } : {}),
+    ownPerson: (k) => own.has(k), // the person key's, or another device's of ours
     log: b.log,
     store: profile.store,
     marks,
@@ -159,7 +163,7 @@ export async function wire(
     // learns how much of ours we hold now.
     resync: (id) => {
       const group = b.groups.get(id);
-      for (const s of sessions.all()) {
+      for (const s of sessions.every()) {
         const member = group?.membership.members.has(toHex(s.peer));
         if (member || directChatId(me, s.peer) === id) s.rpc.close("identity re-based");
       }
@@ -177,10 +181,7 @@ export async function wire(
           signer: b.signer,
           log: b.log,
           groups: b.groups,
-          memberName: (g) => {
-            const group = b.groups.get(g);
-            return group ? chats.memberName(group) : (hex) => hex.slice(0, 8);
-          },
+          memberName: memberNamesOf(b.groups, (g) => chats.memberName(g)),
         },
         id,
         aside,
@@ -235,10 +236,8 @@ export async function wire(
   const syncs = new SessionSyncs({
     me: person,
     ...(device ? { author: me } : {}),
-    devices: {
-      keys: (p) => devices.deviceKeys(p),
-      speaksAt: (p, k, at) => devices.speaksAt(p, k, at),
-    },
+    devices: withOwnDevices(own, () => devices),
+    directStored: (chat) => devsync.siblings.notify(chat),
     restoreGate,
     log: b.log,
     groups: b.groups,
@@ -250,7 +249,7 @@ export async function wire(
     bus,
     clock,
     ownChain: identity,
-    sessions: () => sessions.all(),
+    sessions: () => sessions.every(),
   });
   const mailbox = new GroupMailbox({
     log: b.log,
@@ -307,9 +306,21 @@ export async function wire(
     clock,
   });
   const pushDirect = (chat: string, peer: Uint8Array) => {
-    syncs.pushDirect(chat, sessions.get(peer));
+    for (const s of sessions.of(peer)) syncs.pushDirect(chat, s);
+    devsync.siblings.notify(chat);
     directMail.written(peer);
   };
+  const devsync = new DeviceSync({ me, own, clock, bus, log: b.log, sessions, pair }, {
+    passive: o.passive,
+    kv: profile.store.kv,
+    contacts: b.contacts,
+    devices: () => devices,
+    stored: (chat, contact, entries) => {
+      chats.show(directory.byId(chat)!, entries).catch(() => {});
+      pushDirect(chat, contact);
+    },
+    addresses: () => addresses.published(),
+  });
   const receipts = await Receipts.open({
     me,
     store: profile.store,
@@ -429,15 +440,17 @@ export async function wire(
   });
   const network: Network = new Network(o, parts, {
     authorize: (u, k) =>
-      devices.mayLogIn(u, k) &&
-      (inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits(k)) ||
-        devices.authorize(u)),
+      inviteFlow.authorize(u, k) || (u === LINK_USER && !o.passive && linking.admits(k)) ||
+      devices.authorize(u) || (!o.passive && devsync.siblings.authorize(u)),
     inbound: (peer, pipe) =>
       sessions.inbound(peer, pipe, {
         lan: (key, host) => network.lanHeardAt(key, host),
         invited: (rpc, key, nonce, remote) => inviteFlow.serveRedeem(rpc, key, nonce, remote),
         linking: (rpc, key, remote) => linking.serve(rpc, key, remote),
-        device: (rpc, peer, person, remote) => devices.inbound(rpc, peer, person, remote),
+        device: (rpc, peer, person, remote) =>
+          devsync.siblings.isOwn(person)
+            ? devsync.siblings.inbound(rpc, peer, remote)
+            : devices.inbound(rpc, peer, person, remote),
       }),
     sftpView: (peer) => {
       const c = peer.username === "roj" ? b.contacts.accepted(peer.publicKey) : undefined;
@@ -500,6 +513,7 @@ export async function wire(
     mailbox,
     directMail,
     linking,
+    devsync,
   });
   const search = new SearchService({
     bus,
@@ -581,5 +595,6 @@ export async function wire(
     linking,
     search,
     files,
+    devsync,
   };
 }

@@ -254,26 +254,37 @@ Deno.test("an entry a device dates after its certificate ends is refused by the 
   }
 });
 
-Deno.test("the laptop and the phone up at once: bob keeps the session he has, refuses the other at login, and sees no twin", async () => {
+Deno.test("the laptop and the phone up at once: bob keeps a session with each, and sees no twin", async () => {
   await using tmp = await tempDir();
   await using a = await startTestNode("alice", { host: "127.0.0.2" });
   await using b = await startTestNode("bob", { host: "127.0.0.3" });
   await befriend(a, b);
   const phoneDir = `${tmp.path}/phone`;
-  await joinPerson(phoneDir, (await a.node.call("device.link", {})).text, { name: "phone" });
+  const joined = await joinPerson(phoneDir, (await a.node.call("device.link", {})).text, {
+    name: "phone",
+  });
   const from = b.events.length;
   await using phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir });
-  // One session per person at a contact, for now: the laptop's stays; the phone's login is
-  // refused (so its dials back off instead of replacing the laptop's session in a loop).
-  // (The laptop's own login always gets in and replaces a phone's session: tested below.)
-  const failed = await phone.waitFor((e) => e.type === "dial-failed" && e.peer === "bob");
-  assert.equal((failed as NodeEvent & { type: "dial-failed" }).code, "refused");
+  // One session per device (issue 13): the phone's sits beside the laptop's, which stays.
+  const up = await b.waitFor(
+    (e) => sessionUp("alice")(e) && (e as { device?: string }).device === joined.fingerprint,
+    15_000,
+    from,
+  ) as NodeEvent & { type: "session" };
+  assert.equal(up.fingerprint, a.node.fingerprint, "bob sees alice, from her phone");
+  await phone.waitFor(sessionUp("bob"));
   const later = b.events.slice(from);
-  assert.ok(!later.some((e) => e.type === "session"), JSON.stringify(later));
+  assert.ok(
+    !later.some((e) => e.type === "session" && e.state === "down"),
+    "the laptop's session was not replaced",
+  );
   assert.ok(!later.some((e) => e.type === "identity"), "no twin-sessions alarm for a device");
-  // Once the laptop is gone, the phone gets in (it retries with back-off).
+  // The laptop goes: bob still has alice, from her phone.
   await a.stop();
-  await b.waitFor((e) => e.type === "device" && e.op === "accepted", 20_000, from);
-  await b.waitFor(sessionUp("alice"), 5000, from);
+  await b.waitFor((e) => e.type === "session" && e.state === "down", 10_000, from);
+  assert.deepEqual((await b.node.call("contacts", {})).map((c) => [c.name, c.online]), [[
+    "alice",
+    true,
+  ]]);
   assert.ok(!b.events.slice(from).some((e) => e.type === "identity"));
 });

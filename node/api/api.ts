@@ -13,6 +13,7 @@ import type { CatchUpView, PortMapView } from "./status_parts.ts";
 import type { VerifyView } from "./verify_view.ts";
 import { type IntroEvent, introParams, type IntroResults } from "./intro_api.ts";
 import { type DeviceEvent, devicesParams, type DevicesResults } from "./devices_api.ts";
+import type { OwnDeviceEvent } from "./device_sync_api.ts";
 import { identityParams } from "./identity_api.ts";
 import type { IdentityEvent, IdentityResults, IdentityView } from "./identity_api.ts";
 import { searchParams, type SearchResults } from "./search_api.ts";
@@ -242,7 +243,7 @@ export type NodeEvent =
   | { readonly type: "log"; readonly line: string }
   /** A catch-up's progress: first at 0, at most a few times a second, last at done = total. */
   | { readonly type: "progress"; readonly progress: CatchUpView }
-  /** A session with a contact was kept (it replaces any other with that contact). */
+  /** A session with a contact was kept (it replaces any other from that key of theirs). */
   | {
     readonly type: "session";
     readonly state: "up";
@@ -254,14 +255,18 @@ export type NodeEvent =
     readonly remote: string;
     readonly via?: string;
     readonly anchor: boolean;
+    /** The contact's device the session comes from (its fingerprint), if not the contact's key. */
+    readonly device?: string;
   }
-  /** The session with a contact ended (not when a better one replaced it). */
+  /** A session with a contact ended (not when a better one replaced it). */
   | {
     readonly type: "session";
     readonly state: "down";
     readonly peer: string;
     readonly fingerprint: string;
     readonly reason: string;
+    /** The contact's device the session came from (its fingerprint), if not the contact's key. */
+    readonly device?: string;
   }
   /** A dial to a contact failed; told once per change of reason. */
   | {
@@ -487,7 +492,8 @@ export type NodeEvent =
   | SearchIndexEvent
   /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
   | NatEvent
-  | IdentityEvent;
+  | IdentityEvent
+  | OwnDeviceEvent;
 
 /**
  * Why an address record was not taken: "old" (older than the one held),

@@ -6,7 +6,7 @@
  * them (new entries, new keys; the old ones are never signed again), else
  * listed to the person as a "re-do".
  */
-import { type GroupBook, openGroupMessage, parseGroupMessage } from "../groups/mod.ts";
+import { type Group, type GroupBook, openGroupMessage, parseGroupMessage } from "../groups/mod.ts";
 import {
   type GroupRebaseResult,
   planGroupRebase,
@@ -26,6 +26,17 @@ export interface GroupRebaseDeps {
   readonly groups: GroupBook;
   /** A member (hex) by the name this node shows. */
   memberName(id: string): (hex: string) => string;
+}
+
+/** GroupRebaseDeps.memberName from the names `names` gives a group's members; a short hex for a group gone. */
+export function memberNamesOf(
+  groups: GroupBook,
+  names: (g: Group) => (hex: string) => string,
+): (id: string) => (hex: string) => string {
+  return (id) => {
+    const g = groups.get(id);
+    return g ? names(g) : (hex) => hex.slice(0, 8);
+  };
 }
 
 const ungated = { ungated: true } as const;

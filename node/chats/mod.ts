@@ -23,4 +23,4 @@ export { type SftpViewDeps, sftpViewFor } from "./sftp_view.ts";
 export { RestoreGate } from "./restore_gate.ts";
 export { type Annotation } from "./message_target.ts";
 export { Receipts, type ReceiptsDeps, TYPING_SEND_MS, TYPING_TAKE_MS } from "./receipts.ts";
-export { rebaseGroup } from "./group_rebase.ts";
+export { memberNamesOf, rebaseGroup } from "./group_rebase.ts";

@@ -23,7 +23,6 @@ import { fingerprint, type VerifierPool } from "../identity/mod.ts";
 import {
   type ChatLog,
   compareEntries,
-  decodeEntry,
   directChatId,
   type Entry,
   type RawEntry,
@@ -33,6 +32,7 @@ import type { RpcSession } from "../protocol/mod.ts";
 import type { PeerSession } from "../peers/mod.ts";
 import type { Clock } from "../clock/mod.ts";
 import { ChatSync, type OwnChainReport } from "../sync/mod.ts";
+import { admitsEntry } from "../device_sync/mod.ts";
 import { RepeatThrottle } from "../text/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import type { CatchUpProgress } from "./catch_up_progress.ts";
@@ -84,7 +84,11 @@ export interface SessionSyncsDeps {
   readonly devices?: {
     keys(person: Uint8Array): Uint8Array[];
     speaksAt(person: Uint8Array, key: Uint8Array, at: number): boolean;
+    /** Takes in the device certificates pushed entries carry (node/device_sync). */
+    learn?(person: Uint8Array, raws: readonly RawEntry[]): Promise<void>;
   };
+  /** A contact's session stored entries in our direct chat (our other devices get them). */
+  readonly directStored?: (chat: string) => void;
 }
 
 /** What the group service does with what arrives (wired by node.ts). */
@@ -121,15 +125,11 @@ export class SessionSyncs {
   }
 
   #deviceAdmits(peer: Uint8Array, signed: Uint8Array): boolean {
-    let e: { author: Uint8Array; ts: number };
-    try {
-      e = decodeEntry(signed);
-    } catch {
-      return true; // the merge refuses it with its reason
-    }
-    if (bytesEqual(e.author, peer) || bytesEqual(e.author, this.#d.me)) return true;
-    if (this.#d.author && bytesEqual(e.author, this.#d.author)) return true;
-    return this.#d.devices!.speaksAt(peer, e.author, e.ts);
+    return admitsEntry(
+      signed,
+      [peer, this.#d.me, this.#d.author],
+      (key, at) => this.#d.devices!.speaksAt(peer, key, at),
+    );
   }
 
   #peerName(peer: Uint8Array): string {
@@ -158,6 +158,8 @@ export class SessionSyncs {
       // An entry by one of the contact's devices counts if the device spoke for them when it was written.
       ...(this.#d.devices
         ? {
+          prepare: (raws: readonly RawEntry[]) =>
+            this.#d.devices?.learn?.(peer, raws) ?? Promise.resolve(),
           admits: () =>
             this.#d.devices!.keys(peer).length === 0
               ? undefined
@@ -185,6 +187,7 @@ export class SessionSyncs {
         }
         // Replies, edits and reactions show as the messages they change (chats.show).
         this.#d.chats.show(chat(), entries).catch(() => {});
+        this.#d.directStored?.(chatId);
       },
       log: (line) => this.#say(`${name()}: ${line}`),
     });

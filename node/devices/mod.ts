@@ -23,6 +23,7 @@ export {
   parseRevocation,
   signRevocation,
 } from "./revocation.ts";
+export { helloCertificate } from "./hello_certificate.ts";
 export {
   createLinkCode,
   LINK_CODE_MINUTES,

@@ -25,6 +25,7 @@ import {
   checkDeviceCertificate,
   type DeviceBook,
   emptyDeviceBook,
+  helloCertificate,
   parseRevocation,
   speaksForPerson,
 } from "../devices/mod.ts";
@@ -35,7 +36,7 @@ import { decodeB64, type RpcSession } from "../protocol/mod.ts";
 import type { SessionManager } from "../sessions/mod.ts";
 import { keys } from "../store/mod.ts";
 import type { InboundPeer } from "../transport/mod.ts";
-import { bytesEqual, toHex } from "../wire/mod.ts";
+import { toHex } from "../wire/mod.ts";
 
 /** The SSH user name a device of `person` logs in to the person's contacts with. */
 export function deviceUser(person: Uint8Array): string {
@@ -111,22 +112,6 @@ export class DeviceSessions {
     return c !== undefined && !c.blocked;
   }
 
-  /**
-   * Whether a device may log in as `username` now: one session per person
-   * for now, so while another node of that person (the person key's own, or
-   * another device) holds our session with them, a device is refused at
-   * login (its dials back off instead of replacing the session in a loop).
-   * The person key's own node always gets in, as before devices, and its
-   * session replaces a device's. A device's own new connection is let in.
-   */
-  mayLogIn(username: string, key: Uint8Array): boolean {
-    const hex = DEVICE_USER.exec(username)?.[1];
-    if (hex === undefined) return true;
-    const live = this.#d.sessions.get(fromHex(hex));
-    if (!live || live.rpc.closed) return true;
-    return live.device !== undefined && bytesEqual(live.device, key);
-  }
-
   /** The contact's device book (empty when none of its devices came). */
   book(person: Uint8Array): DeviceBook {
     return this.#books.get(toHex(person)) ?? emptyDeviceBook(person);
@@ -193,6 +178,35 @@ export class DeviceSessions {
     });
   }
 
+  /**
+   * Whether `key` is a device of `person` now, by the certificate its hello
+   * carries (base64): signed by the person's key, for `key`, a device
+   * certificate valid now, not revoked in the person's device book. The
+   * certificate when it is (kept in the book and the store), else why not.
+   */
+  async vouch(
+    person: Uint8Array,
+    key: Uint8Array,
+    certB64: string | undefined,
+  ): Promise<Certificate | string> {
+    const now = this.#d.clock.now();
+    let cert = await helloCertificate(person, key, certB64, now);
+    if (typeof cert === "string") {
+      // Ended, but the person's node may have handed us its renewal (device.cert).
+      const known = this.book(person).devices.get(toHex(key))?.certificate;
+      const renewed = cert === "certificate: expired" && known !== undefined &&
+        await checkDeviceCertificate(known, person, now) === null;
+      if (!renewed) return cert;
+      cert = known;
+    }
+    this.#take(person, cert);
+    if (!speaksForPerson(this.book(person), key, now) || this.#revokedId(person, key)) {
+      return "the device is revoked";
+    }
+    if (!this.#d.blind) await this.#d.kv.set(keys.seenDevice(person, key), cert.blob);
+    return cert;
+  }
+
   /** A session from a key that says it is a device of `personHex`: kept as theirs once its certificate checks out. */
   inbound(rpc: RpcSession, peer: InboundPeer, personHex: string, remote: string): void {
     rpc.onClose(() => peer.close());
@@ -206,34 +220,9 @@ export class DeviceSessions {
         this.#d.bus.emit({ type: "device", op: "refused", fingerprint: fp, reason: why });
         rpc.close(`device refused: ${why}`);
       };
-      if (hello.cert === undefined) return refuse("its hello holds no certificate");
-      let cert: Certificate;
-      try {
-        cert = parseCertificate(decodeB64(hello.cert));
-      } catch {
-        return refuse("its certificate is malformed");
-      }
-      if (!bytesEqual(cert.publicKey, peer.publicKey)) {
-        return refuse("the certificate is for another key");
-      }
-      const now = this.#d.clock.now();
-      const problem = await checkDeviceCertificate(cert, person, now);
-      if (problem !== null) {
-        // Ended, but the person's node may have handed us its renewal (device.cert).
-        const known = this.book(person).devices.get(toHex(peer.publicKey))?.certificate;
-        const renewed = problem === "expired" && known !== undefined &&
-          await checkDeviceCertificate(known, person, now) === null;
-        if (!renewed) return refuse(`certificate: ${problem}`);
-        cert = known;
-      }
-      this.#take(person, cert);
-      if (
-        !speaksForPerson(this.book(person), peer.publicKey, now) ||
-        this.#revokedId(person, peer.publicKey)
-      ) {
-        return refuse("the device is revoked");
-      }
-      if (!this.#d.blind) await this.#d.kv.set(keys.seenDevice(person, peer.publicKey), cert.blob);
+      const checked = await this.vouch(person, peer.publicKey, hello.cert);
+      if (typeof checked === "string") return refuse(checked);
+      const cert = checked;
       if (rpc.closed) return;
       this.#d.bus.say(`${contact.name}'s device ${cert.keyId} (${fp}) is theirs`);
       this.#d.bus.emit({ type: "device", op: "accepted", name: cert.keyId, fingerprint: fp });
@@ -281,6 +270,17 @@ export class DeviceSessions {
       }
       await kv.delete(e.key);
     }
+  }
+
+  /**
+   * Takes in a certificate an entry of `person`'s chat carries (node/device_sync), if it
+   * made its key one of theirs at `at` (the entry's time): their entries by it count then.
+   */
+  async learn(person: Uint8Array, cert: Certificate, at: number): Promise<void> {
+    if (this.book(person).devices.get(toHex(cert.publicKey))?.certificate) return;
+    if ((await checkDeviceCertificate(cert, person, at)) !== null) return;
+    this.#take(person, cert);
+    if (!this.#d.blind) await this.#d.kv.set(keys.seenDevice(person, cert.publicKey), cert.blob);
   }
 
   #take(person: Uint8Array, cert: Certificate): void {

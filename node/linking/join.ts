@@ -232,6 +232,8 @@ async function finish(
         .set(LINKED_BY, { device: code.device, addresses: code.addresses })
         .commit();
       await copyContacts(store, contacts, code.person, clock.now());
+      // Where the linking node listens: the new device's first sibling to sync with (node/device_sync).
+      await store.kv.set(keys.siblingAddresses(code.person), code.addresses.slice(0, 8));
     } finally {
       store.close();
     }

@@ -70,3 +70,26 @@ Deno.test("a direct session beats a relayed one whichever came first, on both si
   assert.equal(onBig.get(small), d2);
   for (const s of [d1, d2]) s.rpc.close();
 });
+
+Deno.test("one slot per device of a person: the first is the primary until it ends, then another takes over", () => {
+  const set = new PeerSet(key(1));
+  const person = key(2), phone = key(3);
+  const laptop = session(person, "in");
+  const fromPhone: PeerSession = { ...session(person, "in"), device: phone };
+  assert.equal(set.add(laptop), true);
+  assert.equal(set.add(fromPhone), true, "a device's session sits beside the person key's");
+  assert.equal(set.get(person), laptop);
+  assert.equal(set.at(person, phone), fromPhone);
+  assert.deepEqual(set.of(person), [laptop, fromPhone]);
+  assert.deepEqual(set.all(), [laptop], "one primary per person");
+  assert.equal(set.every().length, 2);
+  // A second session from the phone replaces the phone's, not the laptop's.
+  const again: PeerSession = { ...session(person, "in"), device: phone };
+  assert.equal(set.add(again), true);
+  assert.ok(fromPhone.rpc.closed && !laptop.rpc.closed);
+  assert.equal(set.remove(laptop), true);
+  assert.equal(set.get(person), again, "the phone's session is the primary now");
+  assert.equal(set.remove(again), true);
+  assert.equal(set.get(person), undefined);
+  for (const s of [laptop, again]) s.rpc.close();
+});

@@ -154,6 +154,16 @@ export const DEVLINK_CONFIRM_FEATURE = "devlink2";
  */
 export const DIRECT_ACK_FEATURE = "dmail-ack";
 
+/**
+ * Syncs chats with the person's other devices (node/device_sync): a session
+ * whose SSH user name is `dev-<our own person's key in hex>`, from the person
+ * key itself or a device key whose hello `cert` chains to it (valid now, not
+ * revoked), serves `sync.heads`, `sync.push`, `sync.own` for every direct
+ * chat, `device.revoke` and `devsync.addresses`. Every person's node lists it
+ * (not an anchor). Since protocol 1 (the device sync step).
+ */
+export const DEVSYNC_FEATURE = "devsync1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -173,7 +183,8 @@ export type Feature =
   | typeof FILES_FEATURE
   | typeof GROUP_RECEIPTS_FEATURE
   | typeof DEVLINK_CONFIRM_FEATURE
-  | typeof DIRECT_ACK_FEATURE;
+  | typeof DIRECT_ACK_FEATURE
+  | typeof DEVSYNC_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -195,6 +206,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   GROUP_RECEIPTS_FEATURE,
   DEVLINK_CONFIRM_FEATURE,
   DIRECT_ACK_FEATURE,
+  DEVSYNC_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -214,6 +226,8 @@ export interface FeatureRoles {
   readonly devlink?: boolean;
   /** Serves file chunks: lists `files1`. @default !passive */
   readonly files?: boolean;
+  /** Syncs with the person's own devices: lists `devsync1`, last. @default false */
+  readonly devsync?: boolean;
 }
 
 /** The features a node with these roles lists in its hello, in wire order. */
@@ -232,6 +246,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [] : [GROUP_RECEIPTS_FEATURE] as const),
     ...(roles.devlink ? [DEVLINK_CONFIRM_FEATURE] as const : []),
     ...(roles.passive || roles.carry ? [DIRECT_ACK_FEATURE] as const : []),
+    ...(roles.devsync ? [DEVSYNC_FEATURE] as const : []),
   ];
 }
 

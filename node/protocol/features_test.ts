@@ -23,6 +23,7 @@ import {
   SYNC_FEATURE,
   TYPING_FEATURE,
 } from "./features.ts";
+import { DEVSYNC_FEATURE } from "./features.ts";
 import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
 
@@ -46,6 +47,7 @@ const WIRE = [
   "greceipts",
   "devlink2",
   "dmail-ack",
+  "devsync1",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -70,6 +72,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       GROUP_RECEIPTS_FEATURE,
       DEVLINK_CONFIRM_FEATURE,
       DIRECT_ACK_FEATURE,
+      DEVSYNC_FEATURE,
     ],
     WIRE,
   );

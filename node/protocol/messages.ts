@@ -75,6 +75,7 @@
  *   |         | and renewals          |                | device.cert                              |
  *   | 1       | 1:1 mail deleted once | dmail-ack      | mbox.ack                                 |
  *   |         | taken                 |                |                                          |
+ *   | 1       | a person's devices    | devsync1       | devsync.addresses                        |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -116,6 +117,10 @@
  *   devlink2 linking in two phases: a new device confirms once its folder is written (device.confirm);
  *            a device fetches its renewed certificate (device.renew); a person's node hands its
  *            contacts its devices' renewed certificates (device.cert)
+ *   devsync1 a person's node that syncs its direct chats with the person's other devices: a
+ *            session whose SSH user name is "dev-<its own person's key>", from the person
+ *            key or a device key whose hello `cert` chains to it (valid now, not revoked),
+ *            served only once that checked out (node/device_sync)
  *
  *   Punch vouches: an asker signs the endpoint its coordinator saw it at
  *   (punch/vouch.ts) and the coordinator passes it on; a target takes no offer

@@ -365,6 +365,13 @@ export const schemas = {
     }),
     result: z.object({ deleted: z.number().int().min(0) }),
   },
+  // A person's own devices (node/device_sync), feature devsync1: on a session whose SSH user
+  // name is dev-<our person's key>, besides sync.heads, sync.push, sync.own and device.revoke.
+  /** Where I listen (host:port each), for you to dial me when neither of us has the session. */
+  "devsync.addresses": {
+    params: z.object({ addresses: z.array(z.string().min(1).max(300)).max(8) }),
+    result: z.object({}),
+  },
 } as const;
 
 export type MethodName = keyof typeof schemas;

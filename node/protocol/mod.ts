@@ -14,6 +14,7 @@ export {
   DEVICES_FEATURE,
   DEVLINK_CONFIRM_FEATURE,
   DEVLINK_FEATURE,
+  DEVSYNC_FEATURE,
   DIRECT_MAIL_FEATURE,
   type Feature,
   type FeatureRoles,

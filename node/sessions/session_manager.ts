@@ -33,8 +33,7 @@ import { bytesEqual } from "../wire/mod.ts";
 import { toHex } from "../log/mod.ts";
 import type { DialRace, PeerSession } from "../peers/mod.ts";
 import { PeerSet } from "../peers/mod.ts";
-import { TwinSessions } from "../identity_guard/mod.ts";
-import { OWN_CHAIN_FEATURE, peerHas, RpcSession } from "../protocol/mod.ts";
+import { RpcSession } from "../protocol/mod.ts";
 import {
   dialSsh,
   type Endpoint,
@@ -45,6 +44,7 @@ import {
   type SshClient,
 } from "../transport/mod.ts";
 import { sessionPath } from "../views/mod.ts";
+import { TwinRefusal } from "./twin_refusal.ts";
 
 /** A kept session, as the services see it. */
 export interface LiveSession extends PeerSession {
@@ -123,6 +123,7 @@ export class SessionManager {
   readonly #clients = new Set<SshClient>();
   readonly #serve: ServeHook[] = [];
   readonly #up: UpHook[] = [];
+  readonly #each: UpHook[] = [];
   readonly #down: DownHook[] = [];
   /** How each contact's current address was learnt (hex → "direct", "via bob", …). */
   readonly learntVia = new Map<string, string>();
@@ -134,15 +135,14 @@ export class SessionManager {
   /** This node's instance id, new at each start: sent in every hello (see TwinSessions). */
   readonly #instance: string;
   /** Contacts' sessions from two nodes on one key (identity_guard/twin_sessions.ts). */
-  readonly #twins = new TwinSessions();
+  readonly #twins: TwinRefusal;
   /** Contacts not to dial until then (ms): they hold a live session of our key from another node. */
   readonly #holdOff = new Map<string, number>();
-  /** Peers (hex) whose twin sessions were said, and when: once a window each. */
-  readonly #twinSaid = new Map<string, number>();
 
   constructor(deps: SessionManagerDeps) {
     this.#d = deps;
     this.#peers = new PeerSet(deps.keyPair.publicKey);
+    this.#twins = new TwinRefusal(deps.clock, deps.bus);
     const r = () => Math.floor(deps.clock.random() * 2 ** 32).toString(16).padStart(8, "0");
     this.#instance = r() + r() + r() + r();
   }
@@ -160,12 +160,20 @@ export class SessionManager {
     this.#serve.push(hook);
   }
 
-  /** Called for every session kept, in the order registered. */
+  /**
+   * Called for each person's primary session kept (PeerSet): the first of
+   * theirs, one replacing it, or another of their devices' once it ended.
+   */
   onUp(hook: UpHook): void {
     this.#up.push(hook);
   }
 
-  /** Called when a kept session ends (not when a better one replaced it). */
+  /** Called for every session kept, each device's (chat sync), before the `onUp` hooks. */
+  onEach(hook: UpHook): void {
+    this.#each.push(hook);
+  }
+
+  /** Called when a person's last session ends (not when a better one replaced it). */
   onDown(hook: DownHook): void {
     this.#down.push(hook);
   }
@@ -179,8 +187,19 @@ export class SessionManager {
     return s && this.#live.get(s.rpc);
   }
 
+  /** The primary session of each contact. */
   all(): LiveSession[] {
     return this.#peers.all().map((s) => this.#live.get(s.rpc)!);
+  }
+
+  /** Every session of `peer`: one per device of theirs that is up, the primary first. */
+  of(peer: Uint8Array): LiveSession[] {
+    return this.#peers.of(peer).map((s) => this.#live.get(s.rpc)!);
+  }
+
+  /** Every session, each device's. */
+  every(): LiveSession[] {
+    return this.#peers.every().map((s) => this.#live.get(s.rpc)!);
   }
 
   /** A protocol session on `pipe`; with `peer`, served by every service from its first frame. */
@@ -246,14 +265,17 @@ export class SessionManager {
       throw err;
     });
     try {
-      const rpc = this.rpc(await client.openRoj(), client.remoteKey);
+      // A contact's device answers with its own key: served as the contact once `ready` named them.
+      const rpc = this.rpc(await client.openRoj(), arrival.device ? undefined : client.remoteKey);
+      if (arrival.device) rpc.hold();
       await rpc.ready;
       const contact = ready
         ? await ready(rpc, client)
         : this.#d.contacts.accepted(client.remoteKey);
       if (!contact) throw new RojError("refused", `${plan.expectName} is no longer a contact`);
+      if (arrival.device) this.serve(rpc, contact.publicKey);
       this.attach(contact, rpc, "out", arrival, client);
-      return { kept: this.#peers.get(contact.publicKey)?.rpc === rpc, contact };
+      return { kept: this.#peers.at(contact.publicKey, arrival.device)?.rpc === rpc, contact };
     } catch (err) {
       client.close();
       throw err;
@@ -272,7 +294,8 @@ export class SessionManager {
     options: { upgrade?: boolean; path?: "direct" | "lan"; race?: DialRace } = {},
   ): Promise<boolean> {
     const { race } = options;
-    const current = this.#peers.get(contact.publicKey);
+    // The contact's own key's session (a device of theirs has its own, node/device_sync).
+    const current = this.#peers.at(contact.publicKey);
     if (this.#closing || (current && !(options.upgrade && current.via !== undefined))) return false;
     const held = this.#holdOff.get(toHex(contact.publicKey));
     if (held !== undefined && this.#d.clock.now() < held) return false;
@@ -433,6 +456,7 @@ export class SessionManager {
     const anchor = contact.anchor;
     const session: LiveSession = {
       peer: contact.publicKey,
+      ...(arrival.device ? { device: arrival.device } : {}),
       direction,
       rpc,
       remote: arrival.remote,
@@ -442,9 +466,14 @@ export class SessionManager {
       contact,
       anchor,
       ...(client ? { client } : {}),
-      ...(arrival.device ? { device: arrival.device } : {}),
     };
-    if (this.#twin(contact, rpc, client, arrival.device)) return;
+    // A contact's device speaks with its own key (node/linking): beside the person key's node, or
+    // another device, it is another key, not the same identity elsewhere. Only one key's own
+    // instances (its slot's) are compared.
+    const live = this.#peers.at(contact.publicKey, arrival.device)?.rpc;
+    if (this.#twins.refused(contact, arrival.device ?? contact.publicKey, rpc, live, client)) {
+      return;
+    }
     if (!this.#peers.add(session)) {
       client?.close();
       return;
@@ -470,6 +499,7 @@ export class SessionManager {
       remote: arrival.remote,
       ...(arrival.via !== undefined ? { via: arrival.via } : {}),
       anchor,
+      ...(arrival.device ? { device: fingerprint(arrival.device) } : {}),
     });
     const now = this.#d.clock.now();
     // The X25519 key it publishes (its key is in ssh-agent), trusted as the SSH
@@ -482,13 +512,16 @@ export class SessionManager {
       lastSeen: now,
       ...(agreeChanged ? { agree } : {}),
       // An anchor keeps no member's address; a person remembers where a contact answered.
-      // A punched UDP endpoint or a relay is no address to dial over TCP.
-      ...(direction === "out" && !this.#d.passive && path === "direct" && arrival.via === undefined
+      // A punched UDP endpoint or a relay is no address to dial over TCP; a device's is its own.
+      ...(direction === "out" && !this.#d.passive && path === "direct" &&
+          arrival.via === undefined &&
+          !arrival.device
         ? { addresses: mergeAddresses([arrival.remote], contact.addresses) }
         : {}),
     }).then((c) => this.#d.contactChanged(c)).catch(() => {});
     rpc.onClose((reason) => {
       client?.close();
+      const primary = this.#peers.get(contact.publicKey) === session;
       if (!this.#peers.remove(session)) return;
       this.#d.bus.say(`disconnected from ${contact.name}${reason ? `: ${reason}` : ""}`);
       this.#d.bus.emit({
@@ -497,6 +530,7 @@ export class SessionManager {
         peer: contact.name,
         fingerprint: fingerprint(contact.publicKey),
         reason: reason ?? "closed",
+        ...(arrival.device ? { device: fingerprint(arrival.device) } : {}),
       });
       const latest = this.#d.contacts.get(contact.publicKey);
       if (latest) {
@@ -504,54 +538,20 @@ export class SessionManager {
           .catch(() => {});
         this.#d.contactChanged(latest);
       }
-      if (!this.#closing) { for (const hook of this.#down) hook(session, reason ?? "closed"); }
+      if (this.#closing) return;
+      // Another device of theirs is up: it is their primary now, as if it had replaced this one.
+      const next = this.get(contact.publicKey);
+      if (next && primary) { for (const hook of this.#up) hook(next); }
+      if (!next) { for (const hook of this.#down) hook(session, reason ?? "closed"); }
     });
-    for (const hook of this.#up) hook(session);
+    for (const hook of this.#each) hook(session);
+    if (this.#peers.get(contact.publicKey) === session) {
+      for (const hook of this.#up) {
+        hook(session);
+      }
+    }
     // Registered and set up: now the peer's requests are served, the held ones first.
     rpc.admit();
-  }
-
-  /**
-   * Whether `rpc` comes from another node on the key of `contact`'s session
-   * that is up (TwinSessions): then both are told, the one up stays, and
-   * this one is closed.
-   */
-  #twin(contact: Contact, rpc: RpcSession, client?: SshClient, device?: Uint8Array): boolean {
-    const live = this.#peers.get(contact.publicKey);
-    const now = this.#d.clock.now();
-    // A contact's device speaks with its own key (node/linking): beside the person key's node, or
-    // another device, it is another key, not the same identity elsewhere. Only one key's own
-    // instances are compared.
-    const key = device ?? contact.publicKey;
-    const liveKey = live && this.#live.get(live.rpc)?.device;
-    if (live && !bytesEqual(liveKey ?? contact.publicKey, key)) return false;
-    const k = toHex(key);
-    const upInstance = live && !live.rpc.closed ? live.rpc.peerHello?.i : undefined;
-    if (!this.#twins.judge(k, rpc.peerHello?.i, upInstance, now)) return false;
-    const tell = (to: RpcSession, kept: boolean) =>
-      peerHas(to.peerHello, OWN_CHAIN_FEATURE)
-        ? to.request("identity.elsewhere", { kept }, 3000).catch(() => {})
-        : Promise.resolve();
-    tell(rpc, false).finally(() => {
-      rpc.close("this key has a live session here from another node");
-      client?.close();
-    });
-    tell(live!.rpc, true);
-    const said = this.#twinSaid.get(k);
-    if (said === undefined || now - said >= 60_000) {
-      this.#twinSaid.set(k, now);
-      this.#d.bus.say(
-        `${contact.name}'s key is in use on two nodes at once (a copied data folder or key?): ` +
-          "keeping the session that is up, refusing the other; both are told",
-      );
-      this.#d.bus.emit({
-        type: "identity",
-        op: "twin-sessions",
-        peer: contact.name,
-        fingerprint: fingerprint(contact.publicKey),
-      });
-    }
-    return true;
   }
 
   /** Ends every session and connection. */

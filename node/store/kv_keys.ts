@@ -147,4 +147,11 @@ export const keys = {
   revokedId: (personId: Uint8Array, deviceId: Uint8Array) =>
     ["device", "revoked-id", personId, deviceId] as const,
   revokedIds: () => ["device", "revoked-id"] as const,
+  /** Where another device of this node's person listens, by its key: string[] (node/device_sync). */
+  siblingAddresses: (key: Uint8Array) => ["devsync", "addr", key] as const,
+  siblingsAddresses: () => ["devsync", "addr"] as const,
+  /** A contact's device's own address record, by person and device key: { seq, addresses } (node/device_sync). */
+  deviceRecord: (person: Uint8Array, device: Uint8Array) =>
+    ["devsync", "rec", person, device] as const,
+  deviceRecords: () => ["devsync", "rec"] as const,
 } as const;

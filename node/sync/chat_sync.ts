@@ -110,6 +110,12 @@ export interface ChatSyncOptions {
    * @default every member's entry
    */
   readonly admits?: () => ((signed: Uint8Array) => boolean) | undefined;
+  /**
+   * Runs on each push's entries before `members` and `admits` are asked: a
+   * person's device certificate an entry's SSHSIG carries is learnt there
+   * (node/device_sync). @default nothing
+   */
+  readonly prepare?: (raws: readonly { signed: Uint8Array; sig: Uint8Array }[]) => Promise<void>;
   /** The peer now holds these heads (after a push or a heads answer). */
   readonly onPeerHeads?: (heads: Map<string, { author: Uint8Array; seq: number }>) => void;
   /**
@@ -464,8 +470,6 @@ export class ChatSync {
    * verify, check membership, store, answer with our heads.
    */
   async answerPush(p: ParamsOf<"sync.push">): Promise<ResultOf<"sync.push">> {
-    const members = this.#options.members?.();
-    const admits = this.#options.admits?.();
     const raws: Array<{ signed: Uint8Array; sig: Uint8Array }> = [];
     let refused = 0;
     let reason: string | undefined;
@@ -473,6 +477,9 @@ export class ChatSync {
       const signed = decodeB64(w.s);
       raws.push({ signed, sig: decodeB64(w.g) });
     }
+    await this.#options.prepare?.(raws);
+    const members = this.#options.members?.();
+    const admits = this.#options.admits?.();
     const result = await this.#log.merge(
       this.chat,
       raws.filter((r) => {

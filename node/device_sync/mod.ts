@@ -1,0 +1,28 @@
+/**
+ * A person's own devices in step with each other (feature devsync1): the
+ * book of the person's devices this node knows (own_devices.ts), and the
+ * sessions with the other devices that sync every direct chat
+ * (sibling_sync.ts). The only import surface of `node/device_sync/`.
+ *
+ * @module
+ */
+export {
+  admitsEntry,
+  type ContactDevices,
+  MAX_LEARNT_PER_PUSH,
+  OwnDevices,
+  withOwnDevices,
+} from "./own_devices.ts";
+export {
+  MAX_SIBLING_ADDRESSES,
+  type SiblingParts,
+  SiblingSync,
+  type SiblingSyncDeps,
+} from "./sibling_sync.ts";
+export {
+  type ContactDeviceBooks,
+  DeviceSync,
+  type DeviceSyncDeps,
+  type DeviceSyncParts,
+} from "./device_sync.ts";
+export { DeviceDialler, type DeviceDiallerDeps } from "./device_dialler.ts";
