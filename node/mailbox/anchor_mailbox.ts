@@ -122,7 +122,8 @@ export class AnchorMailbox {
       const tags = params.tags.filter(({ t, a }) => this.store.holds(t, a)).map(({ t }) => t);
       return Promise.resolve({ gen: this.store.gen, tags });
     });
-    rpc.handle("mbox.get", async (params) => {
+    // Boxes as their bytes: in binary to a member that lists bulk1 (protocol/bulk.ts).
+    rpc.handleBulk("mbox.get", async (params) => {
       this.#watch(rpc, params.tag);
       const res = await this.store.fetch(
         params.tag,
@@ -132,7 +133,7 @@ export class AnchorMailbox {
       );
       return {
         gen: res.gen,
-        items: res.items.map((i) => ({ n: i.n, b: encodeB64(i.box) })),
+        items: res.items.map((i) => ({ n: i.n, b: i.box })),
         more: res.more,
       };
     });

@@ -107,7 +107,7 @@ export async function fetchEpoch(
     return lastHex;
   };
   const get = (from: number) => {
-    const p = s.rpc.request("mbox.get", { tag: mk.tag, after: from, limit: FETCH_PAGE }, 30_000);
+    const p = s.rpc.requestBulk("mbox.get", { tag: mk.tag, after: from, limit: FETCH_PAGE }, 30_000);
     p.catch(() => {}); // awaited in turn, unless the visit ends first
     return p;
   };
@@ -139,7 +139,7 @@ export async function fetchEpoch(
       if (more) next = get(last);
       for (const item of res.items) {
         after = Math.max(after, item.n);
-        const raw = openBox(mk, decodeB64(item.b));
+        const raw = openBox(mk, item.b);
         if (!raw) {
           bad++;
           continue;

@@ -14,7 +14,7 @@
  *
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
  * assert.deepEqual(features, [
- *   "sync1", "agree", "relay", "intro", "own-chain", "receipts", "typing", "files1",
+ *   "sync1", "agree", "relay", "intro", "own-chain", "receipts", "typing", "files1", "bulk1",
  * ]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
@@ -123,6 +123,15 @@ export const TYPING_FEATURE = "typing";
  */
 export const FILES_FEATURE = "files1";
 
+/**
+ * Takes and sends bulk sync pages in binary (protocol/bulk.ts): `sync.push`
+ * as a binary request, `mbox.get` answered in a binary frame, entries and
+ * boxes as their stored bytes. A node sends either only to a peer that lists
+ * it; an older peer gets JSON. Every node lists it. Since protocol 1 (the
+ * binary sync step).
+ */
+export const BULK_FEATURE = "bulk1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -139,7 +148,8 @@ export type Feature =
   | typeof TYPING_FEATURE
   | typeof DEVLINK_FEATURE
   | typeof DEVICES_FEATURE
-  | typeof FILES_FEATURE;
+  | typeof FILES_FEATURE
+  | typeof BULK_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -158,6 +168,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVLINK_FEATURE,
   DEVICES_FEATURE,
   FILES_FEATURE,
+  BULK_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -177,6 +188,8 @@ export interface FeatureRoles {
   readonly devlink?: boolean;
   /** Serves file chunks: lists `files1`. @default !passive */
   readonly files?: boolean;
+  /** Takes and sends bulk sync pages in binary: lists `bulk1`. @default true */
+  readonly bulk?: boolean;
 }
 
 /** The features a node with these roles lists in its hello, in wire order. */
@@ -192,6 +205,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [] : [RECEIPTS_FEATURE, TYPING_FEATURE] as const),
     ...(roles.devlink ? [DEVLINK_FEATURE, DEVICES_FEATURE] as const : []),
     ...((roles.files ?? !roles.passive) ? [FILES_FEATURE] as const : []),
+    ...((roles.bulk ?? true) ? [BULK_FEATURE] as const : []),
   ];
 }
 

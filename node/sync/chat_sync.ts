@@ -13,6 +13,7 @@ import { RojError } from "../errors.ts";
 import type { ChatLog, Entry, Head, Rejection, SeqEntry } from "../log/mod.ts";
 import { toHex, verifyEntry } from "../log/mod.ts";
 import {
+  BULK_FEATURE,
   decodeB64,
   encodeB64,
   type HeadItem,
@@ -21,6 +22,7 @@ import {
   OWN_CHAIN_FEATURE,
   type ParamsOf,
   peerHas,
+  type PushPage,
   type ResultOf,
   type RpcSession,
 } from "../protocol/mod.ts";
@@ -32,6 +34,8 @@ import { cutBatches, lacking } from "./reconcile.ts";
  * base64 (4/3) and the JSON around it.
  */
 const BATCH_BUDGET = Math.floor(MAX_FRAME * 0.6) * 0.75;
+/** The same in binary (bulk1): the entries' bytes, 8 bytes of lengths each and the page's head. */
+const BULK_BUDGET = MAX_FRAME - 8 * MAX_PUSH_ENTRIES - 1024;
 /** Push requests in flight per chat and peer. */
 const WINDOW = 3;
 const PUSH_TIMEOUT_MS = 30_000;
@@ -224,7 +228,7 @@ export class ChatSync {
       let at = 0;
       for (
         const n of cutBatches(sizes, {
-          budgetBytes: BATCH_BUDGET,
+          budgetBytes: peerHas(this.#rpc.peerHello, BULK_FEATURE) ? BULK_BUDGET : BATCH_BUDGET,
           maxEntries: MAX_PUSH_ENTRIES,
           final,
         })
@@ -256,10 +260,12 @@ export class ChatSync {
   }
 
   async #push(batch: SeqEntry[]): Promise<void> {
-    const res = await this.#rpc.request("sync.push", {
-      chat: this.chat,
-      entries: batch.map((e) => ({ s: encodeB64(e.signed), g: encodeB64(e.sig) })),
-    }, PUSH_TIMEOUT_MS);
+    // In binary to a peer that lists bulk1: the entries go as the bytes the store holds.
+    const res = await this.#rpc.requestBulk(
+      "sync.push",
+      { chat: this.chat, entries: batch },
+      PUSH_TIMEOUT_MS,
+    );
     const heads = wireToHeads(res.heads);
     await this.#ownChain(res.heads, heads, false);
     for (const [k, h] of heads) this.#peer.set(k, Math.max(this.#peer.get(k) ?? 0, h.seq));
@@ -460,19 +466,16 @@ export class ChatSync {
   }
 
   /**
-   * Serves the peer's sync.push (params already checked by the session):
-   * verify, check membership, store, answer with our heads.
+   * Serves the peer's sync.push (a page the session decoded and checked,
+   * from binary or JSON; rpc.handleBulk): verify, check membership, store,
+   * answer with our heads.
    */
-  async answerPush(p: ParamsOf<"sync.push">): Promise<ResultOf<"sync.push">> {
+  async answerPush(p: PushPage): Promise<ResultOf<"sync.push">> {
     const members = this.#options.members?.();
     const admits = this.#options.admits?.();
-    const raws: Array<{ signed: Uint8Array; sig: Uint8Array }> = [];
+    const raws = p.entries;
     let refused = 0;
     let reason: string | undefined;
-    for (const w of p.entries) {
-      const signed = decodeB64(w.s);
-      raws.push({ signed, sig: decodeB64(w.g) });
-    }
     const result = await this.#log.merge(
       this.chat,
       raws.filter((r) => {
