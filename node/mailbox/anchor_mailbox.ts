@@ -5,7 +5,7 @@
  * other's mail without polling.
  */
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
-import { decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import { decodeB64, type RpcSession } from "../protocol/mod.ts";
 import type { MailboxRefusal } from "../api/mod.ts";
 import type { MailboxStore } from "./mailbox_store.ts";
 

@@ -47,7 +47,7 @@ import { type Clock, systemClock } from "../clock/mod.ts";
 import { decodeEntry, directChatId, type Entry, type RawEntry, toHex } from "../log/mod.ts";
 import type { ChatLog } from "../log/mod.ts";
 import { type KeyPair, x25519SharedSecret } from "../identity/mod.ts";
-import { decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import { encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { sha256 } from "@noble/hashes/sha2.js";

@@ -6,7 +6,6 @@
  */
 import { RojError } from "../errors.ts";
 import { decodeEntry, type RawEntry, toHex } from "../log/mod.ts";
-import { decodeB64 } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { type Cursor, type Cursors, dueEpochs, isCursors, retireCursors } from "./epoch_cursor.ts";

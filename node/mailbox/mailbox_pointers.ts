@@ -18,7 +18,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { z } from "zod";
 import { type RawEntry, toHex } from "../log/mod.ts";
 import { x25519SharedSecret } from "../identity/mod.ts";
-import { decodeB64, encodeB64 } from "../protocol/mod.ts";
+import { encodeB64 } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { isGroupChatId } from "../groups/mod.ts";
 import type { Cursor } from "./epoch_cursor.ts";
