@@ -129,11 +129,14 @@ function startsWith(b: Uint8Array, head: Uint8Array): boolean {
   return true;
 }
 
-/** A length-prefixed string of 1..max bytes, copied out. */
+/**
+ * A length-prefixed string of 1..max bytes, copied out (with the Uint8Array
+ * constructor: a Node Buffer's slice() would be a view of the frame).
+ */
 function sized(r: WireReader, max: number, what: string): Uint8Array {
   const n = r.u32();
   if (n === 0 || n > max) throw bad(`${what} of ${n} bytes (1 to ${max})`);
-  return r.raw(n).slice();
+  return new Uint8Array(r.raw(n));
 }
 
 export function encodePushPage(p: PushPage): Uint8Array {

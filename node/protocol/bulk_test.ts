@@ -4,6 +4,7 @@
  * that lists bulk1 (JSON to an older one), with one handler for both.
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { isRojError } from "../errors.ts";
 import { memoryPipePair, type Pipe } from "../transport/mod.ts";
 import { toHex } from "../wire/mod.ts";
@@ -246,4 +247,29 @@ Deno.test("a binary push that does not decode is answered bad_input, and the ses
   assert.deepEqual(s.got, [], "the handler never saw it");
   assert.equal((await s.a.requestBulk("sync.push", PAGE)).stored, 1);
   s.close();
+});
+
+Deno.test("binary frames own their bytes even when the chunk was a Node Buffer (ssh2 reuses those)", () => {
+  const page = encodeMboxPage({
+    gen: "g",
+    items: [{ n: 1, b: new Uint8Array([9, 9, 9]) }],
+    more: false,
+  });
+  for (
+    const frame of [
+      encodeFrame({ t: "bin", id: 1, bytes: page } as Frame),
+      encodeFrame({ t: "breq", id: 2, m: "sync.push", bytes: encodePushPage(PAGE) }),
+    ]
+  ) {
+    const chunk = Buffer.from(frame);
+    const [f] = new FrameDecoder().push(chunk);
+    const before = toHex((f as { bytes: Uint8Array }).bytes);
+    chunk.fill(0); // what the SSH layer does to its buffer next
+    assert.equal(toHex((f as { bytes: Uint8Array }).bytes), before);
+  }
+  // A page decoded from a Buffer view keeps copies, not views of it.
+  const chunk = Buffer.from(page);
+  const decoded = decodeMboxPage(chunk);
+  chunk.fill(0);
+  assert.deepEqual(decoded.items[0]!.b, new Uint8Array([9, 9, 9]));
 });

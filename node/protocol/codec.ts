@@ -65,6 +65,14 @@ function encodeBinaryRequest(f: BinaryRequest): Uint8Array {
   return out;
 }
 
+/**
+ * A copy of `b`. Not `b.slice()`: an SSH pipe hands over Node Buffers, whose
+ * slice() is a view of the same memory, which ssh2 reuses for what comes next.
+ */
+function copyOf(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b);
+}
+
 /** A binary request's method: ASCII of [a-z.], 1..64 long. */
 const METHOD_RE = /^[a-z.]{1,64}$/;
 const latin1 = new TextDecoder("latin1");
@@ -80,7 +88,7 @@ function parseBinaryRequest(payload: Uint8Array, borrowed: boolean): BinaryReque
   const m = payload.length >= 11 + mlen ? latin1.decode(payload.subarray(11, 11 + mlen)) : "";
   if (!METHOD_RE.test(m)) throw new RojError("protocol", "binary request names no method");
   const rest = payload.subarray(11 + mlen);
-  return { t: "breq", id: Number(id), m, bytes: borrowed ? rest.slice() : rest };
+  return { t: "breq", id: Number(id), m, bytes: borrowed ? copyOf(rest) : rest };
 }
 
 /**
@@ -121,7 +129,7 @@ export class FrameDecoder {
     // What is kept of this chunk is copied: the caller may reuse its buffer.
     const last = this.#chunks.length - 1;
     if (last >= 0 && this.#chunks[last]!.buffer === chunk.buffer) {
-      this.#chunks[last] = this.#chunks[last]!.slice();
+      this.#chunks[last] = copyOf(this.#chunks[last]!);
     }
     return frames;
   }
@@ -176,7 +184,7 @@ function parseFrame(payload: Uint8Array, borrowed = false): Frame {
     if (id > BigInt(Number.MAX_SAFE_INTEGER)) {
       throw new RojError("protocol", "binary frame id out of range");
     }
-    const bytes = borrowed ? payload.slice(10) : payload.subarray(10);
+    const bytes = borrowed ? copyOf(payload.subarray(10)) : payload.subarray(10);
     return { t: "bin", id: Number(id), bytes } as BinaryAnswer;
   }
   let value: unknown;
