@@ -273,3 +273,15 @@ Deno.test("binary frames own their bytes even when the chunk was a Node Buffer (
   chunk.fill(0);
   assert.deepEqual(decoded.items[0]!.b, new Uint8Array([9, 9, 9]));
 });
+
+Deno.test("a node that did not offer bulk1 closes a session that sends it a binary request (as an older node would)", async () => {
+  const [pa, pb] = memoryPipePair();
+  const a = new RpcSession(pa, { hello: { features: ["sync1"], name: "a" } });
+  const b = new RpcSession(pb, { hello: { features: ["sync1", "bulk1"], name: "b" } });
+  await Promise.all([a.ready, b.ready]);
+  a.handleBulk("sync.push", () => ({ heads: [], stored: 0, rejected: 0 }));
+  const closed = new Promise<string | undefined>((resolve) => a.onClose(resolve));
+  pb.send(encodeFrame({ t: "breq", id: 1, m: "sync.push", bytes: encodePushPage(PAGE) }));
+  assert.match((await closed) ?? "", /bulk1/);
+  b.close();
+});

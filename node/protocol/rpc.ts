@@ -121,6 +121,8 @@ export class RpcSession {
   #pumping = false;
   /** Requests are served (see hold/admit). */
   #admitted = true;
+  /** We list bulk1: binary requests and page answers may come (else they are a protocol error). */
+  readonly #bulk: boolean;
 
   constructor(pipe: Pipe, options: RpcOptions) {
     this.pipe = pipe;
@@ -130,6 +132,7 @@ export class RpcSession {
     this.#onInternalError = options.onInternalError;
     this.#soft = options.softBufferBytes ?? SOFT_BUFFER_BYTES;
     this.#hard = options.hardBufferBytes ?? HARD_BUFFER_BYTES;
+    this.#bulk = options.hello.features.includes(BULK_FEATURE);
     pipe.onDrain?.(() => this.#drained());
     let helloResolve!: (h: Hello) => void;
     let helloReject!: (e: RojError) => void;
@@ -170,6 +173,8 @@ export class RpcSession {
           helloResolve(this.#peerHello);
         } else if (!this.#peerHello) {
           return this.close("frame before hello");
+        } else if (f.t === "breq" && !this.#bulk) {
+          return this.close("binary request, and bulk1 was not offered");
         } else if (f.t === "req" || f.t === "breq") this.#onRequest(f as Incoming);
         else if (f.t === "res") this.#onResponse(f as Extract<Frame, { t: "res"; ok: boolean }>);
         else if (f.t === "bin") this.#onBinary(f as BinaryAnswer);
@@ -437,7 +442,9 @@ export class RpcSession {
   #onBinary(f: BinaryAnswer): void {
     const p = this.#pending.get(f.id);
     if (!p) return; // late answer to a request that timed out
-    if (!answersBinary(p.method) && !p.page) return this.close(`binary answer to ${p.method}`);
+    if (!answersBinary(p.method) && !(p.page && this.#bulk)) {
+      return this.close(`binary answer to ${p.method}`);
+    }
     this.#pending.delete(f.id);
     this.#clock.clearTimeout(p.timer);
     try {

@@ -15,7 +15,7 @@ export const MAX_HELD = 50_000;
 /** Quiet (no new change) before held changes are applied. */
 export const QUIET_MS = 200;
 /** Longest a change is held, however busy the node. */
-export const MAX_WAIT_MS = 2_000;
+export const MAX_WAIT_MS = 5_000;
 /** Changes applied per turn of the event loop while applying. */
 export const SLICE = 2_000;
 
