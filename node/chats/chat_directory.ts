@@ -13,6 +13,8 @@ export class ChatDirectory {
   readonly #me: Uint8Array;
   readonly #contacts: ContactBook;
   readonly #groups: GroupBook;
+  /** Direct chat ids by contact key (the key's bytes never change). */
+  readonly #ids = new WeakMap<Uint8Array, string>();
 
   constructor(me: Uint8Array, contacts: ContactBook, groups: GroupBook) {
     this.#me = me;
@@ -36,7 +38,10 @@ export class ChatDirectory {
   }
 
   direct(c: Contact): ChatRef {
-    return { id: directChatId(this.#me, c.publicKey), kind: "direct", name: c.name, peer: c };
+    // Asked for every message shown (search, files): the id is derived once per key.
+    let id = this.#ids.get(c.publicKey);
+    if (id === undefined) this.#ids.set(c.publicKey, id = directChatId(this.#me, c.publicKey));
+    return { id, kind: "direct", name: c.name, peer: c };
   }
 
   /** The chat with this id, if this node has it. */

@@ -20,20 +20,8 @@ export function notesChatId(self: Uint8Array): string {
   return derive("n-", NOTES_CHAT_LABEL, self);
 }
 
-/** Direct chat ids derived lately, by the two keys' bytes: asked for on every message shown. */
-const directIds = new Map<string, string>();
-/** Ids kept at most; past that the map starts again (a node has far fewer contacts). */
-const MAX_DIRECT_IDS = 4096;
-
 /** The 1:1 chat of two identities; the same from either side. */
 export function directChatId(a: Uint8Array, b: Uint8Array): string {
   const [x, y] = compareBytes(a, b) <= 0 ? [a, b] : [b, a];
-  const k = `${x.length}:${String.fromCharCode(...x)}${String.fromCharCode(...y)}`;
-  let id = directIds.get(k);
-  if (id === undefined) {
-    if (directIds.size >= MAX_DIRECT_IDS) directIds.clear();
-    id = derive("d-", DIRECT_CHAT_LABEL, x, y);
-    directIds.set(k, id);
-  }
-  return id;
+  return derive("d-", DIRECT_CHAT_LABEL, x, y);
 }
