@@ -16,6 +16,7 @@ import {
   directChatId,
   type Entry,
   entryHash,
+  hasType,
   toHex,
 } from "../log/mod.ts";
 import { encodeB64, FILES_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
@@ -227,8 +228,8 @@ export class FileService {
         const batch = await this.#d.log.rawEntriesAfter(chat, author, after, 1000);
         if (batch.length === 0) break;
         for (const raw of batch) {
+          if (!hasType(raw.signed, FILE_ENTRY_TYPE)) continue;
           const fields = decodeEntry(raw.signed);
-          if (fields.type !== FILE_ENTRY_TYPE) continue;
           const e: Entry = {
             ...fields,
             signed: raw.signed,
