@@ -533,9 +533,12 @@ const MAX_FORK_CHECK = 64;
 /** Whether the canonical entry bytes name `author` (checked again, fully, by the merge). */
 function containsAuthor(signed: Uint8Array, author: Uint8Array): boolean {
   // "roj-entry-v1" string (4+12), chat string (4+n), key blob string (4 + 4+11 + 4+32).
-  if (signed.length < 16 + 4) return false;
-  const chatLen = new DataView(signed.buffer, signed.byteOffset + 16, 4).getUint32(0);
+  // Read in place: this runs for every pushed entry and member, and allocated two views each time.
+  if (signed.length < 16 + 4 || author.length !== 32) return false;
+  const chatLen = (signed[16]! << 24 | signed[17]! << 16 | signed[18]! << 8 | signed[19]!) >>> 0;
   const keyAt = 16 + 4 + chatLen + 4 + 4 + 11 + 4;
   if (keyAt + 32 > signed.length) return false;
-  return bytesEqual(signed.subarray(keyAt, keyAt + 32), author);
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= signed[keyAt + i]! ^ author[i]!;
+  return diff === 0;
 }
