@@ -346,3 +346,40 @@ export function badUtf8(f: Fuzz): Uint8Array {
   out.set(tail, head.length + bad.length);
   return out;
 }
+
+/**
+ * A bulk page (node/protocol/bulk.ts's layout) made hostile: cut short, run
+ * on, a length or count that lies, bytes flipped, noise or the page twice.
+ * It may come out valid: the caller decodes it as the victim must to know.
+ */
+export function mutateBulk(f: Fuzz, page: Uint8Array): Uint8Array {
+  const b = page.slice();
+  const twice = () => {
+    const out = new Uint8Array(b.length * 2);
+    out.set(b);
+    out.set(b, b.length);
+    return out;
+  };
+  switch (b.length < 4 ? 4 : f.int(0, 5)) {
+    case 0:
+      return b.subarray(0, f.int(0, b.length - 1));
+    case 1: {
+      const out = new Uint8Array(b.length + f.int(1, 64));
+      out.set(b);
+      out.set(f.bytes(out.length - b.length), b.length);
+      return out;
+    }
+    case 2: { // a uint32 anywhere (lengths and counts are) made extreme
+      const lie = f.pick([0, 1, 999, 1000, 1001, 65_280, 2 ** 20, 2 ** 31, 2 ** 32 - 1]);
+      new DataView(b.buffer).setUint32(f.int(0, b.length - 4), lie);
+      return b;
+    }
+    case 3:
+      for (let i = f.int(1, 8); i > 0; i--) b[f.int(0, b.length - 1)] = f.int(0, 255);
+      return b;
+    case 4:
+      return f.bytes(f.int(0, 4096));
+    default:
+      return twice();
+  }
+}

@@ -42,7 +42,10 @@ import { createSigner, generateKeyPair, type Signer } from "../node/identity/mod
 import { RojError } from "../node/errors.ts";
 import type { ControlClient } from "../node/control/mod.ts";
 import {
+  decodePushPage,
   encodeB64,
+  encodeFrame,
+  encodePushPage,
   type Frame,
   FrameDecoder,
   HARD_BUFFER_BYTES,
@@ -66,6 +69,7 @@ import {
   type Json,
   jsonText,
   mutate,
+  mutateBulk,
   RawJson,
   type Schema,
   validValue,
@@ -399,7 +403,7 @@ function frameCase(f: Fuzz): FrameCase {
     bytes,
     then,
   });
-  switch (f.int(0, 13)) {
+  switch (f.int(0, 15)) {
     case 0:
       return c("random bytes", f.bytes(f.int(1, 8192)), "any");
     case 1:
@@ -469,6 +473,28 @@ function frameCase(f: Fuzz): FrameCase {
       return c("bad hello", frameBytes(badHello(f)), "closes", false);
     case 12:
       return c("request before hello", frameBytes(PROBE), "closes", false);
+    case 13: { // feature bulk1: a binary request's head that is not one
+      const id = new Uint8Array(8);
+      id[1] = f.chance(0.5) ? 0x20 : 0xff; // past 2^53
+      const head = (m: number[]) => frameBytes(new Uint8Array([0x00, 0x71, ...id, ...m, 0x61]));
+      return c(
+        "malformed binary request head",
+        f.pick([
+          frameBytes(new Uint8Array([0x00, 0x71, 0, 0, 0])),
+          head([9, ...new TextEncoder().encode("sync.push")]),
+          (id[1] = 0, head([0])),
+          head([2, 0x53, 0x2f]),
+          head([200, 0x61]),
+        ]),
+        "closes",
+      );
+    }
+    case 14: { // a binary answer to no request of the victim's: ignored
+      const bin = encodeFrame(
+        { t: "bin", id: f.int(1, 2 ** 31), bytes: f.bytes(f.int(0, 4096)) } as Frame,
+      );
+      return c("binary answer nobody asked for", concat([bin, frameBytes(PROBE)]), "served");
+    }
     default: { // a frame of exactly MAX_FRAME bytes: the largest allowed
       const pad = MAX_FRAME - new TextEncoder().encode(PROBE).length;
       return c("frame of MAX_FRAME bytes", frameBytes(PROBE + " ".repeat(pad)), "served");
@@ -647,17 +673,22 @@ async function push(
   ctx: Ctx,
   chat: string,
   entries: readonly { signed: Uint8Array; sig: Uint8Array }[],
+  bulk = false,
 ): Promise<ResultOf<"sync.push"> | RojError> {
   const client = await dial(ctx);
   const rpc = new RpcSession(await client.openRoj(), {
-    hello: { features: ["sync1"], name: "mallory" },
+    hello: { features: bulk ? ["sync1", "bulk1"] : ["sync1"], name: "mallory" },
   });
   try {
     await rpc.ready;
-    return await rpc.request("sync.push", {
-      chat,
-      entries: entries.map((e) => ({ s: encodeB64(e.signed), g: encodeB64(e.sig) })),
-    }).catch((err) => {
+    // With bulk1 (the victim lists it too) the entries go as a binary page.
+    const pushed = bulk
+      ? rpc.requestBulk("sync.push", { chat, entries })
+      : rpc.request("sync.push", {
+        chat,
+        entries: entries.map((e) => ({ s: encodeB64(e.signed), g: encodeB64(e.sig) })),
+      });
+    return await pushed.catch((err) => {
       if (err instanceof RojError) return err;
       throw err;
     });
@@ -676,11 +707,72 @@ async function brokenEntries(ctx: Ctx): Promise<void> {
     entries.push(await brokenEntry(f, ctx.signer, ctx.keyPair.publicKey, chat.id, chat.head));
   }
   for (const e of entries) count(ctx.stats, `entries: ${e.label}`);
-  const res = await push(ctx, chat.id, entries);
+  const res = await push(ctx, chat.id, entries, f.chance(0.5));
   const what = entries.map((e) => e.label).join(", ");
   if (res instanceof RojError) {
     assert.notEqual(res.code, "internal", `a push of ${what} was answered internal`);
   } else assert.equal(res.stored, 0, `the victim stored a broken entry (${what})`);
+}
+
+/**
+ * Binary pushes (feature bulk1) of broken entries, their pages often made
+ * hostile too (testing/fuzz.ts mutateBulk), and binary requests of methods
+ * no binary form serves: each answered, never internal, never stored, the
+ * session kept (a page that does not decode is answered bad_input).
+ */
+async function bulkSession(ctx: Ctx): Promise<void> {
+  const { f } = ctx;
+  const ch = await openChannel(ctx);
+  try {
+    ch.send(
+      frameBytes(jsonText({ t: "hello", v: 1, features: ["sync1", "bulk1"], name: "mallory" })),
+    );
+    const sent: { id: number; method: string; expect: string }[] = [];
+    const out: Uint8Array[] = [];
+    for (let id = 1, n = f.int(1, 6); id <= n; id++) {
+      const chat = f.pick(ctx.chats);
+      const entries = [];
+      for (let i = f.int(1, 3); i > 0; i--) {
+        entries.push(await brokenEntry(f, ctx.signer, ctx.keyPair.publicKey, chat.id, chat.head));
+      }
+      let page = encodePushPage({ chat: f.chance(0.9) ? chat.id : "d-nosuchchat", entries });
+      if (f.chance(0.7)) page = mutateBulk(f, page);
+      const method = f.chance(0.85)
+        ? "sync.push"
+        : f.pick(["sync.heads", "mbox.get", "files.get", "constructor", "tostring"]);
+      let expect = method === "sync.push" ? "valid" : "unknown";
+      if (expect === "valid") {
+        try {
+          decodePushPage(page); // as the victim must
+        } catch {
+          expect = "invalid";
+        }
+      }
+      if (page.length + 64 > MAX_FRAME) continue;
+      out.push(encodeFrame({ t: "breq", id, m: method, bytes: page }));
+      sent.push({ id, method, expect });
+      count(ctx.stats, `bulk ${expect}`);
+    }
+    sendSplit(ch, concat(out), f);
+    const answered = (id: number) => (ch.answers.get(id)?.length ?? 0) > 0;
+    await ch.until(() => sent.every((s) => answered(s.id)), ANSWER_WAIT_MS);
+    assert.ok(!ch.isClosed(), "the victim closed a session of well-formed binary requests");
+    for (const s of sent) {
+      const answers = ch.answers.get(s.id) ?? [];
+      judge(ctx, `binary ${s.method}`, s.expect, answers);
+      if (s.expect !== "valid") {
+        assert.ok(answered(s.id), `binary ${s.method} (${s.expect}) unanswered`);
+      }
+      for (const a of answers) {
+        if (a.ok) {
+          const stored = (a as { r: { stored?: number } }).r.stored;
+          assert.equal(stored, 0, "the victim stored a broken entry pushed in binary");
+        }
+      }
+    }
+  } finally {
+    ch.close();
+  }
 }
 
 /**
@@ -711,7 +803,7 @@ async function honestWrites(ctx: Ctx, control: ControlClient, batch: number): Pr
     type: "msg",
     body,
   });
-  const res = await push(ctx, direct.id, [entry]);
+  const res = await push(ctx, direct.id, [entry], f.chance(0.5));
   assert.ok(
     !(res instanceof RojError) && res.stored === 1,
     `mallory's honest entry was not stored: ${res instanceof RojError ? res.message : res.reason}`,
@@ -792,11 +884,12 @@ Deno.test("hostile-peer fuzz: a contact's garbage, bounds and floods leave the v
       batch++;
       const batchEnd = Date.now() + 3_000;
       while (Date.now() < batchEnd) {
-        const kind = f.int(0, 10);
+        const kind = f.int(0, 11);
         if (kind <= 3) await requestSession(ctx);
         else if (kind <= 6) await frameSession(ctx);
         else if (kind === 7) await rawSocketCase(ctx);
         else if (kind === 8) await brokenEntries(ctx);
+        else if (kind === 11) await bulkSession(ctx);
         else await flood(ctx);
       }
       await honestWrites(ctx, control, batch);

@@ -15,6 +15,8 @@ export class ChatDirectory {
   readonly #groups: GroupBook;
   /** Groups deleted from the list (none when not given). */
   readonly hidden: HiddenGroups | undefined;
+  /** Direct chat ids by contact key (the key's bytes never change). */
+  readonly #ids = new WeakMap<Uint8Array, string>();
 
   constructor(me: Uint8Array, contacts: ContactBook, groups: GroupBook, hidden?: HiddenGroups) {
     this.#me = me;
@@ -39,7 +41,10 @@ export class ChatDirectory {
   }
 
   direct(c: Contact): ChatRef {
-    return { id: directChatId(this.#me, c.publicKey), kind: "direct", name: c.name, peer: c };
+    // Asked for every message shown (search, files): the id is derived once per key.
+    let id = this.#ids.get(c.publicKey);
+    if (id === undefined) this.#ids.set(c.publicKey, id = directChatId(this.#me, c.publicKey));
+    return { id, kind: "direct", name: c.name, peer: c };
   }
 
   /** The chat with this id, if this node has it. */

@@ -219,7 +219,7 @@ export class SessionSyncs {
       return run;
     };
     rpc.handle("sync.heads", (p) => route(p.chat, (sync) => sync.answerHeads()));
-    rpc.handle("sync.push", (p) => route(p.chat, (sync) => sync.answerPush(p)));
+    rpc.handleBulk("sync.push", (p) => route(p.chat, (sync) => sync.answerPush(p)));
     rpc.handle("sync.own", (p) => route(p.chat, (sync) => sync.answerOwn(p)));
     rpc.onClose(() => {
       for (const { candidate } of st.pending.values()) candidate.close();

@@ -188,7 +188,7 @@ export class SiblingSync {
       return sync;
     };
     rpc.handle("sync.heads", (p) => route(p.chat).answerHeads());
-    rpc.handle("sync.push", (p) => route(p.chat).answerPush(p));
+    rpc.handleBulk("sync.push", (p) => route(p.chat).answerPush(p));
     rpc.handle("sync.own", (p) => route(p.chat).answerOwn(p));
     rpc.handle("devsync.addresses", async (p) => {
       const ok = p.addresses.filter((a) => {

@@ -10,7 +10,15 @@ import type { Clock, TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { fingerprint, type Signer } from "../identity/mod.ts";
-import { type ChatLog, directChatId, type Entry, toHex } from "../log/mod.ts";
+import {
+  type ChatLog,
+  decodeEntry,
+  directChatId,
+  type Entry,
+  entryHash,
+  hasType,
+  toHex,
+} from "../log/mod.ts";
 import { encodeB64, FILES_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
 import type { SftpFile } from "../transport/mod.ts";
 import type { ChatRef } from "../views/mod.ts";
@@ -216,10 +224,18 @@ export class FileService {
       const key = ["file-scan", chat, toHex(author)];
       let after = (await this.#d.kv.get<number>(key)).value ?? 0;
       for (;;) {
-        const batch = await this.#d.log.entriesAfter(chat, author, after, 1000);
+        // Bytes, not entries: only a file entry is worth hashing (a chain of 20,000 messages was).
+        const batch = await this.#d.log.rawEntriesAfter(chat, author, after, 1000);
         if (batch.length === 0) break;
-        for (const e of batch) {
-          if (e.type !== FILE_ENTRY_TYPE) continue;
+        for (const raw of batch) {
+          if (!hasType(raw.signed, FILE_ENTRY_TYPE)) continue;
+          const fields = decodeEntry(raw.signed);
+          const e: Entry = {
+            ...fields,
+            signed: raw.signed,
+            sig: raw.sig,
+            hash: entryHash(raw.signed),
+          };
           const hash = toHex(e.hash);
           if (author === peer) {
             await this.#intake(chat, name, peer, { hash, seq: e.seq, ts: e.ts, body: e.body });

@@ -238,9 +238,10 @@ export class ChatLog {
     // A large batch goes in steps: while the store writes one step (on its own
     // thread), the next step's signatures are checked. Each step sees the heads
     // the one before moved, so the result is that of one big step.
-    // A verifier with a batch form (a worker pool) gets every later step at
-    // once, to check elsewhere while this thread checks the first one and then
-    // stores them one by one.
+    // A verifier with a batch form (a worker pool) gets every step at once, the
+    // first too, to check elsewhere while this thread decodes, stores and shows
+    // what came before (checking the first step here made this thread the
+    // bottleneck of a catch-up: its other work per entry is about as long).
     // Entries already held byte for byte (a member forwarding what the author
     // sent us, a mailbox fetch overlapping a sync) are counted as duplicates
     // before their signatures are checked: they were checked on the way in.
@@ -256,8 +257,7 @@ export class ChatLog {
     if (this.#verifier?.verifyMany !== undefined) {
       for (let i = 1; i < steps.length; i++) check(i, false);
     }
-    // A lone step goes to the pool too: there is nothing else to check here meanwhile.
-    if (steps.length > 0) check(0, steps.length > 1);
+    if (steps.length > 0) check(0, false);
     return this.#withLock(chat, async () => {
       const stored: Entry[] = [];
       let duplicates = 0;

@@ -219,6 +219,26 @@ export function decodeEntry(signed: Uint8Array): EntryFields {
   return fields;
 }
 
+/**
+ * Whether stored canonical bytes have this `type`, read from its place
+ * without decoding the rest (a scan for one kind of entry among many);
+ * false for bytes too short to hold one.
+ */
+export function hasType(signed: Uint8Array, type: string): boolean {
+  try {
+    let at = stringEnd(signed, stringEnd(signed, stringEnd(signed, 0))) + 8;
+    at = stringEnd(signed, at) + 16;
+    const end = stringEnd(signed, at);
+    if (end - at - 4 !== type.length) return false;
+    for (let i = 0; i < type.length; i++) {
+      if (signed[at + 4 + i] !== type.charCodeAt(i)) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function sameBytes(b: Uint8Array, at: number, want: Uint8Array): boolean {
   for (let i = 0; i < want.length; i++) if (b[at + i] !== want[i]) return false;
   return true;

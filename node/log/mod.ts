@@ -7,6 +7,7 @@ export {
   type Entry,
   type EntryFields,
   entryHash,
+  hasType,
   MAX_BODY_BYTES,
   prepareEntry,
   type UncheckedEntry,

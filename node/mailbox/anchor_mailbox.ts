@@ -5,7 +5,7 @@
  * other's mail without polling.
  */
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
-import { decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import { decodeB64, type RpcSession } from "../protocol/mod.ts";
 import type { MailboxRefusal } from "../api/mod.ts";
 import type { MailboxStore } from "./mailbox_store.ts";
 import { fromHex } from "../wire/mod.ts";
@@ -129,7 +129,8 @@ export class AnchorMailbox {
       const k = ackCommit(fromHex(params.token));
       return { deleted: await this.store.release(params.tag, params.upTo, k) };
     });
-    rpc.handle("mbox.get", async (params) => {
+    // Boxes as their bytes: in binary to a member that lists bulk1 (protocol/bulk.ts).
+    rpc.handleBulk("mbox.get", async (params) => {
       this.#watch(rpc, params.tag);
       const res = await this.store.fetch(
         params.tag,
@@ -139,7 +140,7 @@ export class AnchorMailbox {
       );
       return {
         gen: res.gen,
-        items: res.items.map((i) => ({ n: i.n, b: encodeB64(i.box) })),
+        items: res.items.map((i) => ({ n: i.n, b: i.box })),
         more: res.more,
       };
     });

@@ -47,7 +47,7 @@ import { type Clock, systemClock } from "../clock/mod.ts";
 import { decodeEntry, directChatId, type Entry, type RawEntry, toHex } from "../log/mod.ts";
 import type { ChatLog } from "../log/mod.ts";
 import { type KeyPair, sharedSecretOf } from "../identity/mod.ts";
-import { decodeB64, encodeB64, type RpcSession } from "../protocol/mod.ts";
+import { encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -451,7 +451,7 @@ export class DirectMail {
       const before = cursor.after[w] ?? 0;
       let after = before;
       for (let more = true; more && !a.rpc.closed && tally.fetched < MAX_VISIT_BOXES;) {
-        const res = await a.rpc.request("mbox.get", { tag: mk.tag, after, limit: 500 }, 30_000);
+        const res = await a.rpc.requestBulk("mbox.get", { tag: mk.tag, after, limit: 500 }, 30_000);
         if (res.gen !== cursor.gen) {
           // A new mailbox (its data was lost): every window is read again from 0.
           const stale = cursor.gen !== "";
@@ -521,9 +521,14 @@ export class DirectMail {
   }
 
   /** One box as `peer`'s entry of our direct chat, or the seq of its receipt; null when neither. */
-  #open(mk: MailboxKeys, b64: string, chat: string, peer: Uint8Array): RawEntry | number | null {
+  #open(
+    mk: MailboxKeys,
+    box: Uint8Array,
+    chat: string,
+    peer: Uint8Array,
+  ): RawEntry | number | null {
     try {
-      const raw = openBox(mk, decodeB64(b64));
+      const raw = openBox(mk, box);
       if (!raw) return null;
       if (raw.sig.length === 0) return parseReceipt(raw.signed);
       const e = decodeEntry(raw.signed);

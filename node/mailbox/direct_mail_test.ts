@@ -21,10 +21,10 @@ function session(
   const anchor = new RpcSession(pa, { hello: { features: ["sync1"], name: "hive" } });
   const counted = new Proxy(anchor, {
     get(target, prop) {
-      if (prop === "handle") {
+      if (prop === "handle" || prop === "handleBulk") {
         return (m: string, fn: (p: unknown) => Promise<unknown>) =>
           // deno-lint-ignore no-explicit-any
-          (target.handle as any)(m, (p: unknown) => {
+          (target[prop] as any).call(target, m, (p: unknown) => {
             calls[m] = (calls[m] ?? 0) + 1;
             return fn(p);
           });

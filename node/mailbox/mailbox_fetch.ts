@@ -6,7 +6,6 @@
  */
 import { RojError } from "../errors.ts";
 import { decodeEntry, type RawEntry, toHex } from "../log/mod.ts";
-import { decodeB64 } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { type Cursor, type Cursors, dueEpochs, isCursors, retireCursors } from "./epoch_cursor.ts";
@@ -107,7 +106,11 @@ export async function fetchEpoch(
     return lastHex;
   };
   const get = (from: number) => {
-    const p = s.rpc.request("mbox.get", { tag: mk.tag, after: from, limit: FETCH_PAGE }, 30_000);
+    const p = s.rpc.requestBulk(
+      "mbox.get",
+      { tag: mk.tag, after: from, limit: FETCH_PAGE },
+      30_000,
+    );
     p.catch(() => {}); // awaited in turn, unless the visit ends first
     return p;
   };
@@ -139,7 +142,7 @@ export async function fetchEpoch(
       if (more) next = get(last);
       for (const item of res.items) {
         after = Math.max(after, item.n);
-        const raw = openBox(mk, decodeB64(item.b));
+        const raw = openBox(mk, item.b);
         if (!raw) {
           bad++;
           continue;

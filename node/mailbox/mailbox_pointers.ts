@@ -18,7 +18,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { z } from "zod";
 import { type RawEntry, toHex } from "../log/mod.ts";
 import { sharedSecretOf } from "../identity/mod.ts";
-import { decodeB64, encodeB64 } from "../protocol/mod.ts";
+import { encodeB64 } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { isGroupChatId } from "../groups/mod.ts";
 import type { Cursor } from "./epoch_cursor.ts";
@@ -101,14 +101,14 @@ export async function readPointers(
     const cursorKey = keys.mboxCursor(s.peer, `to:${toHex(them)}`);
     const cursor = (await ctx.host.kv.get<Cursor>(cursorKey)).value ?? { gen: "", after: 0 };
     const get = (from: number) =>
-      s.rpc.request("mbox.get", { tag: pk.tag, after: from, limit: 100 }, 30_000);
+      s.rpc.requestBulk("mbox.get", { tag: pk.tag, after: from, limit: 100 }, 30_000);
     let res = await get(cursor.after);
     // A new mailbox (its data was lost): read it from the start.
     if (res.gen !== cursor.gen && cursor.after > 0) res = await get(0);
     let after = res.gen === cursor.gen ? cursor.after : 0;
     for (const item of res.items) {
       after = Math.max(after, item.n);
-      const opened = openBox(pk, decodeB64(item.b));
+      const opened = openBox(pk, item.b);
       if (!opened) continue;
       let pointer: z.infer<typeof PointerBody>;
       try {
@@ -143,10 +143,10 @@ async function joinPointed(
     const mk = mailboxKeys(secret);
     let after = 0;
     for (let more = true; more && raws.length < ROUND_BOXES && !s.rpc.closed;) {
-      const res = await s.rpc.request("mbox.get", { tag: mk.tag, after, limit: 500 }, 30_000);
+      const res = await s.rpc.requestBulk("mbox.get", { tag: mk.tag, after, limit: 500 }, 30_000);
       for (const item of res.items) {
         after = Math.max(after, item.n);
-        const raw = openBox(mk, decodeB64(item.b));
+        const raw = openBox(mk, item.b);
         if (raw) raws.push(raw);
       }
       more = res.more && res.items.length > 0;

@@ -2,7 +2,9 @@
 import { RojError } from "../errors.ts";
 import {
   BINARY_ANSWER_HEAD,
+  BINARY_REQUEST_HEAD,
   type BinaryAnswer,
+  type BinaryRequest,
   type Frame,
   HelloSchema,
   MAX_FRAME,
@@ -16,6 +18,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 /** One frame's bytes. @throws {RojError} protocol when the frame would be over MAX_FRAME. */
 export function encodeFrame(frame: Frame): Uint8Array {
   if (frame.t === "bin") return encodeBinary(frame as BinaryAnswer);
+  if (frame.t === "breq") return encodeBinaryRequest(frame as BinaryRequest);
   const payload = encoder.encode(JSON.stringify(frame));
   if (payload.length > MAX_FRAME) {
     throw new RojError(
@@ -42,6 +45,50 @@ function encodeBinary(f: BinaryAnswer): Uint8Array {
   view.setBigUint64(6, BigInt(f.id));
   out.set(f.bytes, 14);
   return out;
+}
+
+/** A binary request's bytes: 4 length, 0x00 0x71, 8 id, 1 method length, the method, the bytes. */
+function encodeBinaryRequest(f: BinaryRequest): Uint8Array {
+  if (!METHOD_RE.test(f.m)) throw new RojError("protocol", "not a method name");
+  const len = 11 + f.m.length + f.bytes.length;
+  if (len > MAX_FRAME) {
+    throw new RojError("protocol", `frame of ${len} bytes is over the ${MAX_FRAME} limit`);
+  }
+  const out = new Uint8Array(4 + len);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, len);
+  out.set(BINARY_REQUEST_HEAD, 4);
+  view.setBigUint64(6, BigInt(f.id));
+  out[14] = f.m.length;
+  for (let i = 0; i < f.m.length; i++) out[15 + i] = f.m.charCodeAt(i);
+  out.set(f.bytes, 15 + f.m.length);
+  return out;
+}
+
+/**
+ * A copy of `b`. Not `b.slice()`: an SSH pipe hands over Node Buffers, whose
+ * slice() is a view of the same memory, which ssh2 reuses for what comes next.
+ */
+function copyOf(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b);
+}
+
+/** A binary request's method: ASCII of [a-z.], 1..64 long. */
+const METHOD_RE = /^[a-z.]{1,64}$/;
+const latin1 = new TextDecoder("latin1");
+
+/** A binary request's head and bytes. @throws {RojError} protocol when the head is malformed */
+function parseBinaryRequest(payload: Uint8Array, borrowed: boolean): BinaryRequest {
+  if (payload.length < 11) throw new RojError("protocol", "malformed binary request");
+  const id = new DataView(payload.buffer, payload.byteOffset + 2, 8).getBigUint64(0);
+  if (id > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new RojError("protocol", "binary frame id out of range");
+  }
+  const mlen = payload[10]!;
+  const m = payload.length >= 11 + mlen ? latin1.decode(payload.subarray(11, 11 + mlen)) : "";
+  if (!METHOD_RE.test(m)) throw new RojError("protocol", "binary request names no method");
+  const rest = payload.subarray(11 + mlen);
+  return { t: "breq", id: Number(id), m, bytes: borrowed ? copyOf(rest) : rest };
 }
 
 /**
@@ -82,7 +129,7 @@ export class FrameDecoder {
     // What is kept of this chunk is copied: the caller may reuse its buffer.
     const last = this.#chunks.length - 1;
     if (last >= 0 && this.#chunks[last]!.buffer === chunk.buffer) {
-      this.#chunks[last] = this.#chunks[last]!.slice();
+      this.#chunks[last] = copyOf(this.#chunks[last]!);
     }
     return frames;
   }
@@ -126,6 +173,9 @@ export class FrameDecoder {
 }
 
 function parseFrame(payload: Uint8Array, borrowed = false): Frame {
+  if (payload[0] === BINARY_REQUEST_HEAD[0] && payload[1] === BINARY_REQUEST_HEAD[1]) {
+    return parseBinaryRequest(payload, borrowed);
+  }
   if (payload[0] === BINARY_ANSWER_HEAD[0]) {
     if (payload.length < 10 || payload[1] !== BINARY_ANSWER_HEAD[1]) {
       throw new RojError("protocol", "malformed binary frame");
@@ -134,7 +184,7 @@ function parseFrame(payload: Uint8Array, borrowed = false): Frame {
     if (id > BigInt(Number.MAX_SAFE_INTEGER)) {
       throw new RojError("protocol", "binary frame id out of range");
     }
-    const bytes = borrowed ? payload.slice(10) : payload.subarray(10);
+    const bytes = borrowed ? copyOf(payload.subarray(10)) : payload.subarray(10);
     return { t: "bin", id: Number(id), bytes } as BinaryAnswer;
   }
   let value: unknown;

@@ -15,6 +15,7 @@
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
  * assert.deepEqual(features, [
  *   "sync1", "agree", "relay", "intro", "own-chain", "receipts", "typing", "files1", "greceipts",
+ *   "sync1", "agree", "relay", "intro", "own-chain", "receipts", "typing", "files1", "bulk1",
  * ]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
@@ -164,6 +165,15 @@ export const DIRECT_ACK_FEATURE = "dmail-ack";
  */
 export const DEVSYNC_FEATURE = "devsync1";
 
+/**
+ * Takes and sends bulk sync pages in binary (protocol/bulk.ts): `sync.push`
+ * as a binary request, `mbox.get` answered in a binary frame, entries and
+ * boxes as their stored bytes. A node sends either only to a peer that lists
+ * it; an older peer gets JSON. Every node lists it. Since protocol 1 (the
+ * binary sync step).
+ */
+export const BULK_FEATURE = "bulk1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -184,7 +194,8 @@ export type Feature =
   | typeof GROUP_RECEIPTS_FEATURE
   | typeof DEVLINK_CONFIRM_FEATURE
   | typeof DIRECT_ACK_FEATURE
-  | typeof DEVSYNC_FEATURE;
+  | typeof DEVSYNC_FEATURE
+  | typeof BULK_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -207,6 +218,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVLINK_CONFIRM_FEATURE,
   DIRECT_ACK_FEATURE,
   DEVSYNC_FEATURE,
+  BULK_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -228,6 +240,8 @@ export interface FeatureRoles {
   readonly files?: boolean;
   /** Syncs with the person's own devices: lists `devsync1`, last. @default false */
   readonly devsync?: boolean;
+  /** Takes and sends bulk sync pages in binary: lists `bulk1`. @default true */
+  readonly bulk?: boolean;
 }
 
 /** The features a node with these roles lists in its hello, in wire order. */
@@ -247,6 +261,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.devlink ? [DEVLINK_CONFIRM_FEATURE] as const : []),
     ...(roles.passive || roles.carry ? [DIRECT_ACK_FEATURE] as const : []),
     ...(roles.devsync ? [DEVSYNC_FEATURE] as const : []),
+    ...((roles.bulk ?? true) ? [BULK_FEATURE] as const : []),
   ];
 }
 

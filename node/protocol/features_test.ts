@@ -3,6 +3,7 @@ import {
   AGREE_FEATURE,
   ALL_FEATURES,
   ANCHOR_FEATURE,
+  BULK_FEATURE,
   CARRY_FEATURE,
   DEVICES_FEATURE,
   DEVLINK_CONFIRM_FEATURE,
@@ -48,6 +49,7 @@ const WIRE = [
   "devlink2",
   "dmail-ack",
   "devsync1",
+  "bulk1",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -73,6 +75,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVLINK_CONFIRM_FEATURE,
       DIRECT_ACK_FEATURE,
       DEVSYNC_FEATURE,
+      BULK_FEATURE,
     ],
     WIRE,
   );
@@ -86,9 +89,16 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
 Deno.test("helloFeatures: the list a node sends, in the order it always has", () => {
   const of = (passive: boolean, punch: boolean, relay: boolean) =>
     helloFeatures({ passive, punch, relay });
-  // A node that runs chats also takes receipts and typing notices, listed last.
+  // A node that runs chats also takes receipts and typing notices, serves files, takes group receipts.
   const chats = ["receipts", "typing", "files1", "greceipts"];
-  assert.deepEqual(of(false, false, false), ["sync1", "agree", "intro", "own-chain", ...chats]);
+  assert.deepEqual(of(false, false, false), [
+    "sync1",
+    "agree",
+    "intro",
+    "own-chain",
+    ...chats,
+    "bulk1",
+  ]);
   assert.deepEqual(of(true, true, true), [
     "sync1",
     "agree",
@@ -99,6 +109,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "relay",
     "intro",
     "dmail-ack",
+    "bulk1",
   ]);
   assert.deepEqual(of(false, true, true), [
     "sync1",
@@ -108,6 +119,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "intro",
     "own-chain",
     ...chats,
+    "bulk1",
   ]);
   assert.deepEqual(of(true, false, false), [
     "sync1",
@@ -117,6 +129,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "dmail",
     "intro",
     "dmail-ack",
+    "bulk1",
   ]);
   assert.deepEqual(of(false, false, true), [
     "sync1",
@@ -125,6 +138,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "intro",
     "own-chain",
     ...chats,
+    "bulk1",
   ]);
   assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: true, carry: true }), [
     "sync1",
@@ -135,6 +149,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "own-chain",
     ...chats,
     "dmail-ack",
+    "bulk1",
   ]);
   assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: false, devlink: true }), [
     "sync1",
@@ -148,10 +163,19 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "files1",
     "greceipts",
     "devlink2",
+    "bulk1",
   ]);
   assert.deepEqual(
+    helloFeatures({ passive: false, punch: false, relay: false, devsync: true }),
+    ["sync1", "agree", "intro", "own-chain", ...chats, "devsync1", "bulk1"],
+  );
+  assert.deepEqual(
     helloFeatures({ passive: false, punch: false, relay: false, files: false }),
-    ["sync1", "agree", "intro", "own-chain", "receipts", "typing", "greceipts"],
+    ["sync1", "agree", "intro", "own-chain", "receipts", "typing", "greceipts", "bulk1"],
+  );
+  assert.deepEqual(
+    helloFeatures({ passive: false, punch: false, relay: false, bulk: false }),
+    ["sync1", "agree", "intro", "own-chain", ...chats],
   );
 });
 

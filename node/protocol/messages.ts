@@ -38,6 +38,17 @@
  *   A JSON frame never starts with 0x00. It answers `files.get` with the
  *   chunk's raw bytes: no base64, no JSON, one copy.
  *
+ * Bulk pages (feature bulk1, protocol/bulk.ts; only to a peer that listed
+ * bulk1): a `sync.push` goes as a binary request, and an `mbox.get` asked by
+ * such a peer is answered in a binary answer (above), each holding the page
+ * in bulk.ts's layout:
+ *
+ *   [ byte 0x00 ][ byte 0x71 "q" ][ uint64 big-endian request id ]
+ *   [ byte method length m, 1..64 ][ m bytes: the method, [a-z.] ][ the params bytes ]
+ *
+ *   Its answer is the method's ordinary one. A head that is malformed closes
+ *   the session; params that do not decode are answered bad_input.
+ *
  * Methods (params → result) and their schemas are in methods.ts; rpc.ts types
  * `request` and `handle` from them and checks each once, at the edge: params
  * that fail their schema are answered `bad_input` before any handler runs, and
@@ -76,6 +87,7 @@
  *   | 1       | 1:1 mail deleted once | dmail-ack      | mbox.ack                                 |
  *   |         | taken                 |                |                                          |
  *   | 1       | a person's devices    | devsync1       | devsync.addresses                        |
+ *   | 1       | binary sync pages     | bulk1          |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -121,6 +133,7 @@
  *            session whose SSH user name is "dev-<its own person's key>", from the person
  *            key or a device key whose hello `cert` chains to it (valid now, not revoked),
  *            served only once that checked out (node/device_sync)
+ *   bulk1    every node: takes sync.push in binary, and mbox.get answered in binary
  *
  *   Punch vouches: an asker signs the endpoint its coordinator saw it at
  *   (punch/vouch.ts) and the coordinator passes it on; a target takes no offer
@@ -191,5 +204,16 @@ export interface BinaryAnswer {
 /** First two payload bytes of a binary answer. */
 export const BINARY_ANSWER_HEAD = [0x00, 0x62] as const;
 
+/** A binary request (feature bulk1, see the top of this file): `m`'s params as bytes. */
+export interface BinaryRequest {
+  readonly t: "breq";
+  readonly id: number;
+  readonly m: string;
+  readonly bytes: Uint8Array;
+}
+
+/** First two payload bytes of a binary request. */
+export const BINARY_REQUEST_HEAD = [0x00, 0x71] as const;
+
 /** Any frame: the known kinds, or an unknown kind (to be ignored). */
-export type Frame = Hello | Request | Response | BinaryAnswer | { t: string };
+export type Frame = Hello | Request | Response | BinaryAnswer | BinaryRequest | { t: string };

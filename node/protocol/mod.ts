@@ -6,10 +6,25 @@
  * @module
  */
 export { encodeFrame, FrameDecoder } from "./codec.ts";
+export {
+  type BulkForms,
+  type BulkMethod,
+  decodeMboxPage,
+  decodePushPage,
+  encodeMboxPage,
+  encodePushPage,
+  MAX_BOX_BYTES,
+  MAX_BULK_SIG,
+  MAX_BULK_SIGNED,
+  type MboxPage,
+  type PageEntry,
+  type PushPage,
+} from "./bulk.ts";
 export { type Frame, type Hello, MAX_FRAME, PROTOCOL_VERSION } from "./messages.ts";
 export {
   ALL_FEATURES,
   ANCHOR_FEATURE,
+  BULK_FEATURE,
   CARRY_FEATURE,
   DEVICES_FEATURE,
   DEVLINK_CONFIRM_FEATURE,

@@ -23,8 +23,16 @@
 import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { Pipe } from "../transport/mod.ts";
+import { BULK_CODECS, type BulkForms, type BulkMethod, type PageCodec } from "./bulk.ts";
 import { encodeFrame, FrameDecoder } from "./codec.ts";
-import { type BinaryAnswer, type Frame, type Hello, PROTOCOL_VERSION } from "./messages.ts";
+import { BULK_FEATURE, peerHas } from "./features.ts";
+import {
+  type BinaryAnswer,
+  type BinaryRequest,
+  type Frame,
+  type Hello,
+  PROTOCOL_VERSION,
+} from "./messages.ts";
 import {
   answersBinary,
   check,
@@ -67,9 +75,16 @@ const MAX_HELD_REQUESTS = 4096;
 /** Requests held before the session is admitted (registered by its owner); more closes it. */
 export const MAX_UNADMITTED_REQUESTS = 64;
 
+/** A request from the peer, as JSON or (bulk1) as a binary request. */
+type Incoming = Extract<Frame, { t: "req" }> | BinaryRequest;
+/** A bulk method's page in its two wire forms (protocol/bulk.ts). */
+type AnyPage = PageCodec<unknown, unknown>;
+
 interface Pending {
   /** Whose schema the answer is checked against. */
   method: MethodName;
+  /** A bulk method's result page: the answer is decoded into it (requestBulk). */
+  page?: AnyPage;
   resolve(v: unknown): void;
   reject(e: RojError): void;
   timer: TimerId;
@@ -81,6 +96,10 @@ export class RpcSession {
   readonly ready: Promise<Hello>;
   /** By method name; each checks its params before calling the handler it wraps. */
   #handlers = new Map<string, (params: unknown) => unknown>();
+  /** Bulk methods served from binary requests (bulk1), by name: each decodes its page first. */
+  #bulkHandlers = new Map<string, (bytes: Uint8Array) => unknown>();
+  /** Bulk methods whose result is a page, by name: sent in binary to a peer that lists bulk1. */
+  #resultPages = new Map<string, AnyPage>();
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #inFlight = 0;
@@ -98,10 +117,12 @@ export class RpcSession {
   /** Reading the peer is paused until our backlog drains. */
   #paused = false;
   /** Requests received while paused, served once it drains. */
-  readonly #held: Array<Extract<Frame, { t: "req" }>> = [];
+  readonly #held: Incoming[] = [];
   #pumping = false;
   /** Requests are served (see hold/admit). */
   #admitted = true;
+  /** We list bulk1: binary requests and page answers may come (else they are a protocol error). */
+  readonly #bulk: boolean;
 
   constructor(pipe: Pipe, options: RpcOptions) {
     this.pipe = pipe;
@@ -111,6 +132,7 @@ export class RpcSession {
     this.#onInternalError = options.onInternalError;
     this.#soft = options.softBufferBytes ?? SOFT_BUFFER_BYTES;
     this.#hard = options.hardBufferBytes ?? HARD_BUFFER_BYTES;
+    this.#bulk = options.hello.features.includes(BULK_FEATURE);
     pipe.onDrain?.(() => this.#drained());
     let helloResolve!: (h: Hello) => void;
     let helloReject!: (e: RojError) => void;
@@ -151,7 +173,9 @@ export class RpcSession {
           helloResolve(this.#peerHello);
         } else if (!this.#peerHello) {
           return this.close("frame before hello");
-        } else if (f.t === "req") this.#onRequest(f as Extract<Frame, { t: "req" }>);
+        } else if (f.t === "breq" && !this.#bulk) {
+          return this.close("binary request, and bulk1 was not offered");
+        } else if (f.t === "req" || f.t === "breq") this.#onRequest(f as Incoming);
         else if (f.t === "res") this.#onResponse(f as Extract<Frame, { t: "res"; ok: boolean }>);
         else if (f.t === "bin") this.#onBinary(f as BinaryAnswer);
         // Unknown kinds: ignored, for forward compatibility.
@@ -197,6 +221,56 @@ export class RpcSession {
   }
 
   /**
+   * Serves a bulk method (protocol/bulk.ts) with one handler for both wire
+   * forms: `fn` gets the decoded page, from a binary request or from JSON
+   * params that passed their schema; a result page goes back in binary to a
+   * peer that lists bulk1, else as JSON.
+   */
+  handleBulk<M extends BulkMethod>(
+    method: M,
+    fn: (
+      params: BulkForms[M]["params"],
+    ) => Promise<BulkForms[M]["result"]> | BulkForms[M]["result"],
+  ): void {
+    const codec = BULK_CODECS[method] as { params?: AnyPage; result?: AnyPage };
+    const params = codec.params;
+    const call = fn as (p: unknown) => unknown;
+    this.#handlers.set(method, (p) => {
+      const checked = check(method, "params", p);
+      return call(params ? params.fromJson(checked) : checked);
+    });
+    if (params) this.#bulkHandlers.set(method, (bytes) => call(params.decode(bytes)));
+    if (codec.result) this.#resultPages.set(method, codec.result);
+  }
+
+  /**
+   * Sends a bulk method's request and waits for its answer (see handleBulk):
+   * in binary where the peer lists bulk1, else as JSON; a result page comes
+   * back decoded either way. Fails as {@linkcode request} does.
+   */
+  requestBulk<M extends BulkMethod>(
+    method: M,
+    params: BulkForms[M]["params"],
+    timeoutMs: number = this.#requestTimeoutMs,
+  ): Promise<BulkForms[M]["result"]> {
+    const codec = BULK_CODECS[method] as { params?: AnyPage; result?: AnyPage };
+    const binary = peerHas(this.#peerHello, BULK_FEATURE);
+    return this.#ask(
+      method,
+      timeoutMs,
+      codec.result,
+      (id) =>
+        !codec.params
+          ? { t: "req", id, m: method, p: params }
+          : binary
+          ? { t: "breq", id, m: method, bytes: codec.params.encode(params) }
+          : { t: "req", id, m: method, p: codec.params.toJson(params) },
+    ) as Promise<
+      BulkForms[M]["result"]
+    >;
+  }
+
+  /**
    * Sends a request and waits for its answer, checked against the method's schema.
    * @throws {RojError} with the peer's code on refusal; bad_input when the answer
    * fails the schema; timeout; unreachable when the session closes.
@@ -210,6 +284,20 @@ export class RpcSession {
     if (!Object.hasOwn(schemas, method)) {
       return Promise.reject(new TypeError(`no such method in methods.ts: ${method}`));
     }
+    return this.#ask(
+      method,
+      timeoutMs,
+      undefined,
+      (id) => ({ t: "req", id, m: method, p: params }),
+    );
+  }
+
+  #ask<M extends MethodName>(
+    method: M,
+    timeoutMs: number,
+    page: AnyPage | undefined,
+    frame: (id: number) => Frame,
+  ): Promise<ResultOf<M>> {
     if (this.#closed) {
       return Promise.reject(new RojError("unreachable", "session is closed", { retryable: true }));
     }
@@ -223,9 +311,15 @@ export class RpcSession {
           }),
         );
       }, timeoutMs);
-      this.#pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.#pending.set(id, {
+        method,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer,
+        ...(page ? { page } : {}),
+      });
       try {
-        this.#send({ t: "req", id, m: method, p: params });
+        this.#send(frame(id));
       } catch (err) {
         this.#clock.clearTimeout(timer);
         this.#pending.delete(id);
@@ -297,7 +391,7 @@ export class RpcSession {
     }
   }
 
-  async #onRequest(req: Extract<Frame, { t: "req" }>): Promise<void> {
+  async #onRequest(req: Incoming): Promise<void> {
     // Held requests go first, in order; a new one joins them while any wait.
     if (!this.#admitted || this.#paused || (this.#held.length > 0 && !this.#pumping)) {
       if (!this.#admitted && this.#held.length >= MAX_UNADMITTED_REQUESTS) {
@@ -309,7 +403,7 @@ export class RpcSession {
       this.#held.push(req);
       return;
     }
-    const fn = this.#handlers.get(req.m);
+    const fn = req.t === "breq" ? this.#bulkHandlers.get(req.m) : this.#handlers.get(req.m);
     if (!fn) {
       return this.#send({
         t: "res",
@@ -330,10 +424,13 @@ export class RpcSession {
     }
     this.#inFlight++;
     try {
-      const r = await fn(req.p);
+      const r = await (fn as (p: unknown) => unknown)(req.t === "breq" ? req.bytes : req.p);
+      const page = this.#resultPages.get(req.m);
       if (answersBinary(req.m)) {
         this.#send({ t: "bin", id: req.id, bytes: (r as { b: Uint8Array }).b } as BinaryAnswer);
-      } else this.#send({ t: "res", id: req.id, ok: true, r: r ?? null });
+      } else if (page && peerHas(this.#peerHello, BULK_FEATURE)) {
+        this.#send({ t: "bin", id: req.id, bytes: page.encode(r) } as BinaryAnswer);
+      } else this.#send({ t: "res", id: req.id, ok: true, r: page ? page.toJson(r) : r ?? null });
     } catch (err) {
       if (!(err instanceof RojError)) this.#onInternalError?.(req.m, err);
       const e = err instanceof RojError
@@ -357,11 +454,13 @@ export class RpcSession {
   #onBinary(f: BinaryAnswer): void {
     const p = this.#pending.get(f.id);
     if (!p) return; // late answer to a request that timed out
-    if (!answersBinary(p.method)) return this.close(`binary answer to ${p.method}`);
+    if (!answersBinary(p.method) && !(p.page && this.#bulk)) {
+      return this.close(`binary answer to ${p.method}`);
+    }
     this.#pending.delete(f.id);
     this.#clock.clearTimeout(p.timer);
     try {
-      p.resolve(check(p.method, "result", { b: f.bytes }));
+      p.resolve(p.page ? p.page.decode(f.bytes) : check(p.method, "result", { b: f.bytes }));
     } catch (err) {
       p.reject(err as RojError);
     }
@@ -376,6 +475,7 @@ export class RpcSession {
       let result: unknown;
       try {
         result = check(p.method, "result", (res as { r: unknown }).r);
+        if (p.page) result = p.page.fromJson(result);
       } catch (err) {
         return p.reject(err as RojError);
       }

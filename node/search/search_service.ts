@@ -4,6 +4,9 @@
  * rebuilt from the log at every start (the index lives in memory only, so
  * that decrypted group text never lands on disk outside the store). A search
  * during the rebuild answers from what is indexed so far, and says so.
+ * Messages as they come are indexed in slices once they stop coming
+ * (index_queue.ts), not one by one on their way to the screen; a search
+ * applies what is held first.
  */
 import type { MessageView, SearchView } from "../api/mod.ts";
 import type { ChatDirectory } from "../chats/mod.ts";
@@ -11,6 +14,7 @@ import type { Clock } from "../clock/mod.ts";
 import type { EventBus } from "../events.ts";
 import type { ChatRef } from "../views/mod.ts";
 import type { SearchDoc } from "./query.ts";
+import { IndexQueue } from "./index_queue.ts";
 import { SearchIndex } from "./search_index.ts";
 
 /** Bodies a message view shows in place of text that cannot be read: not indexed. */
@@ -48,6 +52,7 @@ export function searchDoc(chatId: string, m: MessageView): SearchDoc | null {
 export class SearchService {
   readonly #d: SearchServiceDeps;
   readonly index: SearchIndex;
+  readonly #queue: IndexQueue;
   #off: (() => void) | undefined;
   #ready = false;
   #closed = false;
@@ -56,6 +61,7 @@ export class SearchService {
   constructor(deps: SearchServiceDeps, index = new SearchIndex()) {
     this.#d = deps;
     this.index = index;
+    this.#queue = new IndexQueue(index, deps.clock);
   }
 
   /** Whether the rebuild after start has finished. */
@@ -71,9 +77,8 @@ export class SearchService {
       const chat = this.#chatNamed(e.message.chat);
       if (!chat) return;
       // An edit or a deletion for everyone shows the message again: what it said goes.
-      if (e.message.edited || e.message.deleted) this.index.remove(e.message.hash);
-      const doc = searchDoc(chat.id, e.message);
-      if (doc) this.index.add(doc);
+      const drop = e.message.edited || e.message.deleted ? e.message.hash : undefined;
+      this.#queue.add(searchDoc(chat.id, e.message), drop);
     });
     return this.#rebuilt = this.#rebuild().catch(() => {/* the store closed under it */});
   }
@@ -81,6 +86,7 @@ export class SearchService {
   close(): void {
     this.#closed = true;
     this.#off?.();
+    this.#queue.close();
   }
 
   async #rebuild(): Promise<void> {
@@ -115,6 +121,7 @@ export class SearchService {
     p: { query: string; chat?: string | undefined; limit?: number | undefined },
   ): Promise<SearchView> {
     const only = p.chat === undefined ? undefined : this.#d.directory.chat(p.chat);
+    this.#queue.flush();
     const { hits, total, ignored } = this.index.search({
       text: p.query,
       ...(only ? { chat: only.id } : {}),

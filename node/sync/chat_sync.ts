@@ -13,6 +13,7 @@ import { RojError } from "../errors.ts";
 import type { ChatLog, Entry, Head, Rejection, SeqEntry } from "../log/mod.ts";
 import { toHex, verifyEntry } from "../log/mod.ts";
 import {
+  BULK_FEATURE,
   decodeB64,
   encodeB64,
   type HeadItem,
@@ -21,6 +22,7 @@ import {
   OWN_CHAIN_FEATURE,
   type ParamsOf,
   peerHas,
+  type PushPage,
   type ResultOf,
   type RpcSession,
 } from "../protocol/mod.ts";
@@ -32,6 +34,8 @@ import { cutBatches, lacking } from "./reconcile.ts";
  * base64 (4/3) and the JSON around it.
  */
 const BATCH_BUDGET = Math.floor(MAX_FRAME * 0.6) * 0.75;
+/** The same in binary (bulk1): the entries' bytes, 8 bytes of lengths each and the page's head. */
+const BULK_BUDGET = MAX_FRAME - 8 * MAX_PUSH_ENTRIES - 1024;
 /** Push requests in flight per chat and peer. */
 const WINDOW = 3;
 const PUSH_TIMEOUT_MS = 30_000;
@@ -230,7 +234,7 @@ export class ChatSync {
       let at = 0;
       for (
         const n of cutBatches(sizes, {
-          budgetBytes: BATCH_BUDGET,
+          budgetBytes: peerHas(this.#rpc.peerHello, BULK_FEATURE) ? BULK_BUDGET : BATCH_BUDGET,
           maxEntries: MAX_PUSH_ENTRIES,
           final,
         })
@@ -262,10 +266,12 @@ export class ChatSync {
   }
 
   async #push(batch: SeqEntry[]): Promise<void> {
-    const res = await this.#rpc.request("sync.push", {
-      chat: this.chat,
-      entries: batch.map((e) => ({ s: encodeB64(e.signed), g: encodeB64(e.sig) })),
-    }, PUSH_TIMEOUT_MS);
+    // In binary to a peer that lists bulk1: the entries go as the bytes the store holds.
+    const res = await this.#rpc.requestBulk(
+      "sync.push",
+      { chat: this.chat, entries: batch },
+      PUSH_TIMEOUT_MS,
+    );
     const heads = wireToHeads(res.heads);
     await this.#ownChain(res.heads, heads, false);
     for (const [k, h] of heads) this.#peer.set(k, Math.max(this.#peer.get(k) ?? 0, h.seq));
@@ -466,20 +472,17 @@ export class ChatSync {
   }
 
   /**
-   * Serves the peer's sync.push (params already checked by the session):
-   * verify, check membership, store, answer with our heads.
+   * Serves the peer's sync.push (a page the session decoded and checked,
+   * from binary or JSON; rpc.handleBulk): verify, check membership, store,
+   * answer with our heads.
    */
-  async answerPush(p: ParamsOf<"sync.push">): Promise<ResultOf<"sync.push">> {
-    const raws: Array<{ signed: Uint8Array; sig: Uint8Array }> = [];
-    let refused = 0;
-    let reason: string | undefined;
-    for (const w of p.entries) {
-      const signed = decodeB64(w.s);
-      raws.push({ signed, sig: decodeB64(w.g) });
-    }
-    await this.#options.prepare?.(raws);
+  async answerPush(p: PushPage): Promise<ResultOf<"sync.push">> {
     const members = this.#options.members?.();
     const admits = this.#options.admits?.();
+    const raws = p.entries;
+    await this.#options.prepare?.(raws);
+    let refused = 0;
+    let reason: string | undefined;
     const result = await this.#log.merge(
       this.chat,
       raws.filter((r) => {
@@ -537,9 +540,12 @@ const MAX_FORK_CHECK = 64;
 /** Whether the canonical entry bytes name `author` (checked again, fully, by the merge). */
 function containsAuthor(signed: Uint8Array, author: Uint8Array): boolean {
   // "roj-entry-v1" string (4+12), chat string (4+n), key blob string (4 + 4+11 + 4+32).
-  if (signed.length < 16 + 4) return false;
-  const chatLen = new DataView(signed.buffer, signed.byteOffset + 16, 4).getUint32(0);
+  // Read in place: this runs for every pushed entry and member, and allocated two views each time.
+  if (signed.length < 16 + 4 || author.length !== 32) return false;
+  const chatLen = (signed[16]! << 24 | signed[17]! << 16 | signed[18]! << 8 | signed[19]!) >>> 0;
   const keyAt = 16 + 4 + chatLen + 4 + 4 + 11 + 4;
   if (keyAt + 32 > signed.length) return false;
-  return bytesEqual(signed.subarray(keyAt, keyAt + 32), author);
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= signed[keyAt + i]! ^ author[i]!;
+  return diff === 0;
 }

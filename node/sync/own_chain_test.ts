@@ -175,7 +175,7 @@ Deno.test("own chain: entries of ours pushed that do not fit tell the fork point
       diverged: (seq, fork) => told.push([seq, fork]),
     },
   });
-  rpc.handle("sync.push", (p) => sync.answerPush(p));
+  rpc.handleBulk("sync.push", (p) => sync.answerPush(p));
   await Promise.all([rpc.ready, peer.ready]);
   const fields = { chat: CHAT, author: me.publicKey, type: "msg", ts: 5 };
   const o2 = await createEntry(me, { ...fields, seq: 2, prev: one!.hash, lamport: 2, body: "2'" });
