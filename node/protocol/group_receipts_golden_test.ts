@@ -9,8 +9,8 @@ const GROUP = "g-abcdefghijklmnopqrstuvwxyz";
 
 Deno.test("golden bytes: chat.read for a group, and the greceipts feature", () => {
   assert.equal(GROUP_RECEIPTS_FEATURE, "greceipts");
-  // Listed by every node that runs chats, last; never by an anchor.
-  assert.equal(helloFeatures({ passive: false, punch: false, relay: false }).at(-1), "greceipts");
+  // Listed by every node that runs chats; never by an anchor.
+  assert.ok(helloFeatures({ passive: false, punch: false, relay: false }).includes("greceipts"));
   assert.ok(!helloFeatures({ passive: true, punch: false, relay: false }).includes("greceipts"));
   const read = encodeFrame({ t: "req", id: 9, m: "chat.read", p: { chat: GROUP, seq: 3 } });
   assert.equal(
