@@ -27,7 +27,8 @@ import { isRojError } from "./errors.ts";
 import { IdentityGuard } from "./identity_guard/mod.ts";
 import { directChatId, toHex } from "./log/mod.ts";
 import { EventBus } from "./events.ts";
-import { ChunkStore, FileService } from "./files/mod.ts";
+import type { FileService, GroupFiles } from "./files/mod.ts";
+import { wireFiles } from "./wiring_files.ts";
 import type { GroupBook } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
 import type { Profile } from "./home/mod.ts";
@@ -114,6 +115,7 @@ export interface Services {
   /** Full-text search over the chats (rebuilt at start). */
   readonly search: SearchService;
   readonly files: FileService;
+  readonly groupFiles: GroupFiles;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -330,20 +332,22 @@ export async function wire(
     readDirect: (peer, seq) => receipts.read(peer, seq).catch(() => {}),
     readUpTo: (chat, peer) => receipts.readUpTo(chat, peer),
   };
-  const files = new FileService({
+  const { files, groupFiles, anchorFiles } = await wireFiles({
+    o,
+    dataDir: profile.paths.dir,
     me,
     signer: b.signer,
     log: b.log,
     kv: profile.store.kv,
-    chunks: await ChunkStore.open(profile.paths.dir),
     bus,
     clock,
-    limits: o.files,
-    chat: (name) => directory.chat(name),
-    byId: (id) => directory.byId(id),
-    session: (peer) => sessions.get(peer)?.rpc,
+    groups: b.groups,
+    contacts: b.contacts,
+    directory,
+    chats,
+    groupService,
+    sessions,
     pushDirect,
-    show: (chat, e) => bus.emit({ type: "message", message: chats.view(chat, e, 0) }),
   });
   syncs.arrivals = {
     stored: (id, entries) => groupService.stored(id, entries),
@@ -493,6 +497,8 @@ export async function wire(
     identity,
     receipts,
     files,
+    groupFiles,
+    anchorFiles,
     addresses,
     mailbox,
     directMail,
@@ -530,6 +536,7 @@ export async function wire(
     intros: o.passive ? undefined : intros,
     linking,
     files,
+    groupFiles,
     running: () => network.listening !== undefined,
     status: () =>
       statusView({
@@ -578,5 +585,6 @@ export async function wire(
     linking,
     search,
     files,
+    groupFiles,
   };
 }

@@ -122,7 +122,7 @@ function uniqueName(name: string, taken: Set<string>): string {
 }
 
 /** Opens `<dir>/<name>` new, or "<stem> (n)<ext>" when taken. */
-async function createUnique(
+export async function createUnique(
   dir: string,
   name: string,
 ): Promise<{ file: Deno.FsFile; path: string }> {

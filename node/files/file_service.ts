@@ -31,13 +31,17 @@ import {
   sanitiseName,
 } from "./manifest.ts";
 import { admission, progressStep } from "./transfer_plan.ts";
+import { checkRoom, DEFAULT_MIN_FREE, diskFull } from "./disk_room.ts";
+import type { GroupFiles } from "./group_files.ts";
 
 /** Size limits of files taken from contacts. */
 export interface FileLimits {
   /** Largest file fetched (or sent). @default 2 GiB */
   readonly maxFileSize: number;
-  /** Bytes of files one contact may have stored here. @default 8 GiB */
+  /** Bytes of files one contact (or one group) may have stored here. @default 8 GiB */
   readonly quotaPerContact: number;
+  /** Room kept free on the data folder's disk (disk_room.ts). @default 64 MiB */
+  readonly minFree?: number;
 }
 
 /** An interrupted fetch whose sender is still connected is tried again after this long. */
@@ -66,6 +70,8 @@ export interface FileServiceDeps {
   pushDirect(chat: string, peer: Uint8Array): void;
   /** An entry as a message, shown to followers. */
   show(chat: ChatRef, e: import("../log/mod.ts").Entry): void;
+  /** Group files (group_files.ts): their chunks served beside ours, their uploads sent there. */
+  readonly groups?: Pick<GroupFiles, "owns" | "send" | "find">;
 }
 
 export class FileService {
@@ -164,6 +170,7 @@ export class FileService {
         `the file is ${info.size} bytes, over the limit of ${this.#d.limits.maxFileSize} (--max-file-size)`,
       );
     }
+    await checkRoom(this.#d.chunks.dir, info.size, this.#d.limits.minFree ?? DEFAULT_MIN_FREE);
     const imported = await this.#d.chunks.importFile(path, progress);
     const name = sanitiseName(asName ?? path);
     const thumb = await makeThumbnail(path, mediaTypeOf(name), imported.size);
@@ -318,7 +325,8 @@ export class FileService {
     const chat = directChatId(this.#d.me, peer);
     serveFiles(rpc, {
       chunks: this.#d.chunks,
-      find: (root) => this.records.byRoot(chat, root),
+      find: async (root) =>
+        await this.records.byRoot(chat, root) ?? await this.#d.groups?.find(root, peer) ?? null,
       served: (r, done, total) =>
         this.#emit(r, done === total ? "complete" : "progress", { done, total }),
     });
@@ -338,6 +346,18 @@ export class FileService {
   }
 
   async #run(r: FileRecord, holder: Holder & RpcSession, peer: Uint8Array): Promise<void> {
+    try {
+      await checkRoom(
+        this.#d.chunks.dir,
+        r.manifest.size,
+        this.#d.limits.minFree ?? DEFAULT_MIN_FREE,
+      );
+    } catch (err) {
+      const failed: FileRecord = { ...r, state: "failed", reason: (err as Error).message };
+      await this.records.update(failed);
+      this.#emit(failed, "failed", { reason: failed.reason!, done: 0 });
+      return;
+    }
     let told = -1;
     const out = await fetchFile(r.manifest, this.#d.chunks, holder, {
       progress: (p) => {
@@ -492,9 +512,16 @@ export class FileService {
     this.#uploads ??= Uploads.open(
       this.#d.chunks.dir,
       this.#d.limits.maxFileSize,
-      (chat, path, name, caption) => this.send(chat, path, caption, undefined, name),
+      (chat, path, name, caption) =>
+        (this.#d.groups?.owns(chat) ? this.#d.groups : this).send(
+          chat,
+          path,
+          caption,
+          undefined,
+          name,
+        ),
     );
-    this.#direct(p.chat);
+    if (!this.#d.groups?.owns(p.chat)) this.#direct(p.chat);
     return await (await this.#uploads).part(p);
   }
 
@@ -529,13 +556,6 @@ export class FileService {
 
 export type FileEventOp = Extract<NodeEvent, { type: "file" }>["op"];
 type FileEvent = Extract<NodeEvent, { type: "file" }>;
-
-/** A failed write's words, or plainly that the disk is full (ENOSPC). */
-function diskFull(reason: string): string {
-  return /os error 28|ENOSPC|No space left/i.test(reason)
-    ? `no space left on this disk (${reason})`
-    : reason;
-}
 
 function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));

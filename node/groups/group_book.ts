@@ -507,7 +507,8 @@ export class GroupBook {
         const v = fold.apply(e);
         text = v.ok ? describe(v.change, name) : `(${name(toHex(e.author))}: ignored, ${v.reason})`;
       } else if (!shown) continue;
-      else if (!CONTENT_TYPES.has(e.type)) text = `(${e.type})`;
+      // A file's text is its manifest (files/group_file_crypto.ts), encrypted like a message.
+      else if (!CONTENT_TYPES.has(e.type) && e.type !== "file") text = `(${e.type})`;
       else if (!fold.isMember(toHex(e.author))) text = "(written by someone not in the group)";
       else {
         // Parsed once for its epoch and its text (a catch-up shows thousands).

@@ -14,7 +14,7 @@
  *
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
  * assert.deepEqual(features, [
- *   "sync1", "agree", "relay", "intro", "own-chain", "receipts", "typing", "files1",
+ *   "sync1", "agree", "relay", "intro", "own-chain", "receipts", "typing", "files1", "gfiles1",
  * ]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
@@ -123,6 +123,16 @@ export const TYPING_FEATURE = "typing";
  */
 export const FILES_FEATURE = "files1";
 
+/**
+ * Files in groups (node/files/group_files.ts): a person's node serves the
+ * sealed chunks of group files to members of the group and to its anchors
+ * (`files.list`, `files.get`); an anchor takes `gfile.offer` and serves the
+ * sealed chunks it holds to whoever names their root. Listed by every node.
+ * An older member does not list it: it is never asked, and shows a group
+ * file entry as one it cannot read.
+ */
+export const GROUP_FILES_FEATURE = "gfiles1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -139,7 +149,8 @@ export type Feature =
   | typeof TYPING_FEATURE
   | typeof DEVLINK_FEATURE
   | typeof DEVICES_FEATURE
-  | typeof FILES_FEATURE;
+  | typeof FILES_FEATURE
+  | typeof GROUP_FILES_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -158,6 +169,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVLINK_FEATURE,
   DEVICES_FEATURE,
   FILES_FEATURE,
+  GROUP_FILES_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -192,6 +204,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive ? [] : [RECEIPTS_FEATURE, TYPING_FEATURE] as const),
     ...(roles.devlink ? [DEVLINK_FEATURE, DEVICES_FEATURE] as const : []),
     ...((roles.files ?? !roles.passive) ? [FILES_FEATURE] as const : []),
+    GROUP_FILES_FEATURE,
   ];
 }
 

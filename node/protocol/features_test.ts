@@ -9,6 +9,7 @@ import {
   DIRECT_MAIL_FEATURE,
   FEATURES,
   FILES_FEATURE,
+  GROUP_FILES_FEATURE,
   helloFeatures,
   INTRO_FEATURE,
   MAILBOX_FEATURE,
@@ -40,6 +41,7 @@ const WIRE = [
   "devlink",
   "devices",
   "files1",
+  "gfiles1",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -61,6 +63,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVLINK_FEATURE,
       DEVICES_FEATURE,
       FILES_FEATURE,
+      GROUP_FILES_FEATURE,
     ],
     WIRE,
   );
@@ -75,7 +78,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
   const of = (passive: boolean, punch: boolean, relay: boolean) =>
     helloFeatures({ passive, punch, relay });
   // A node that runs chats also takes receipts and typing notices, listed last.
-  const chats = ["receipts", "typing", "files1"];
+  const chats = ["receipts", "typing", "files1", "gfiles1"];
   assert.deepEqual(of(false, false, false), ["sync1", "agree", "intro", "own-chain", ...chats]);
   assert.deepEqual(of(true, true, true), [
     "sync1",
@@ -86,6 +89,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "punch",
     "relay",
     "intro",
+    "gfiles1",
   ]);
   assert.deepEqual(of(false, true, true), [
     "sync1",
@@ -103,6 +107,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "mailbox",
     "dmail",
     "intro",
+    "gfiles1",
   ]);
   assert.deepEqual(of(false, false, true), [
     "sync1",
@@ -131,10 +136,11 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     DEVLINK_FEATURE,
     DEVICES_FEATURE,
     "files1",
+    "gfiles1",
   ]);
   assert.deepEqual(
     helloFeatures({ passive: false, punch: false, relay: false, files: false }),
-    ["sync1", "agree", "intro", "own-chain", "receipts", "typing"],
+    ["sync1", "agree", "intro", "own-chain", "receipts", "typing", "gfiles1"],
   );
 });
 

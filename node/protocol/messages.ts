@@ -70,6 +70,7 @@
  *   | 1       | receipts and typing   | receipts,      | chat.read, chat.typing                   |
  *   |         |                       | typing         |                                          |
  *   | 1       | files                 | files1         | files.list, files.get                    |
+ *   | 1       | files in groups       | gfiles1        | gfile.offer                              |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -82,6 +83,7 @@
  *   intro    introductions: a person's node takes and makes them, an anchor brokers own cards
  *   devlink  a person's node that certifies a new device of the person for a link code's holder
  *   devices  a person's node that keeps a session from a contact's certified device as the contact's
+ *   gfiles1  every node: serves sealed group file chunks (members, anchors); an anchor takes gfile.offer
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and

@@ -18,6 +18,7 @@ export {
   type FeatureRoles,
   FEATURES,
   FILES_FEATURE,
+  GROUP_FILES_FEATURE,
   helloFeatures,
   INTRO_FEATURE,
   MAILBOX_FEATURE,

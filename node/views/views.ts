@@ -81,7 +81,11 @@ export function messageView(
     lamport: e.lamport,
     type: e.type,
     // A file shows as a sentence about it, never its manifest (folding keeps entries' raw text).
-    body: e.type === FILE_ENTRY_TYPE ? fileSentence(e.body) : f ? f.text : body,
+    body: e.type === FILE_ENTRY_TYPE
+      ? fileSentence(chat.kind === "group" ? (f?.text ?? body) : e.body)
+      : f
+      ? f.text
+      : body,
     state: !mine
       ? "received"
       : chat.kind !== "notes" && e.seq <= (extras.readUpTo ?? 0)

@@ -98,7 +98,8 @@ export function chatPages(ctx: AdminContext): Hono {
         )}
         {group && (
           <p>
-            <a href={`/chats/${seg(name)}/members`}>Members</a>
+            <a href={`/chats/${seg(name)}/members`}>Members</a> ·{" "}
+            <a href={`/chats/${seg(name)}/files`}>Files</a>
           </p>
         )}
         {forks.map((f) => <ForkNotice key={f.authorFingerprint} fork={f} />)}

@@ -1,0 +1,274 @@
+/**
+ * Files in groups between real nodes over real SSH (issue 15, item 4): sealed
+ * to the group's epoch, fetched from whichever member or anchor holds them.
+ */
+import assert from "node:assert/strict";
+import { befriend, rawRojPipe, startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import { tempDir } from "../testing/temp.ts";
+import type { NodeEvent } from "../node/api/mod.ts";
+import { type Entry, toHex } from "../node/log/mod.ts";
+import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
+import { ChunkStore } from "../node/files/mod.ts";
+import { carriedKeys, epochId, isGroupOp, messageEpoch, openGroupKey } from "../node/groups/mod.ts";
+
+type FileEvent = Extract<NodeEvent, { type: "file" }>;
+const fileEvent = (op: FileEvent["op"], side: FileEvent["side"] = "receive") => (e: NodeEvent) =>
+  e.type === "file" && e.op === op && e.side === side;
+
+function content(size: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed * 2654435761 >>> 0;
+  for (let i = 0; i < size; i++) {
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+function contains(hay: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** Every file under `dir`, recursively. */
+async function allBytes(dir: string): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...await allBytes(p));
+    else if (e.isFile) out.push(await Deno.readFile(p));
+  }
+  return out;
+}
+
+const quiet = { quic: false } as const;
+
+/** Where each node listened, to start it again there (its contacts dial what they know). */
+const ports = new Map<string, number>();
+async function start(name: string, host: string, o: Parameters<typeof startTestNode>[1] = {}) {
+  const t = await startTestNode(name, { host, ...quiet, ...o });
+  ports.set(t.dir, t.node.address!.port);
+  return t;
+}
+const again = (t: TestNode) => ({ dir: t.dir, port: ports.get(t.dir)!, ...quiet });
+
+/** Alice founds "climbers" with the others, all online; resolves with its id. */
+async function group(a: TestNode, others: TestNode[]): Promise<string> {
+  const g = await a.node.call("group.create", { name: "climbers" });
+  await a.node.call("group.add", { group: "climbers", members: others.map((o) => o.node.name) });
+  for (const o of others) {
+    await until(
+      async () =>
+        (await o.node.call("chats", {})).some((c) => c.name === "climbers") &&
+        (await o.node.call("group.members", { group: "climbers" })).length === others.length + 1,
+      20_000,
+      `${o.node.name} joins`,
+    );
+  }
+  return g.id;
+}
+
+async function saved(t: TestNode, id: string): Promise<Uint8Array> {
+  await using out = await tempDir();
+  const s = await t.node.call("file.save", { chat: "climbers", id, out: out.path });
+  return await Deno.readFile(s.path);
+}
+
+Deno.test("group files: alice sends in a group of three; carol gets it from bob while alice is away; a removed member holds no key to a later one", async () => {
+  await using dir = await tempDir();
+  const a = await start("alice", "127.0.0.2");
+  const b = await start("bob", "127.0.0.3");
+  const c = await start("carol", "127.0.0.4");
+  const more: TestNode[] = [];
+  try {
+    await befriend(a, b);
+    await befriend(a, c);
+    await befriend(b, c);
+    const groupId = await group(a, [b, c]);
+    await c.stop();
+    const bytes = content(600_000, 3);
+    await Deno.writeFile(`${dir.path}/route.pdf`, bytes);
+    const sent = await a.node.call("file.send", {
+      chat: "climbers",
+      path: `${dir.path}/route.pdf`,
+      caption: "the topo",
+    });
+    assert.equal(sent.size, bytes.length);
+    assert.equal(sent.total, 3);
+    const atBob = await b.waitFor(fileEvent("complete"), 20_000) as FileEvent;
+    assert.equal(atBob.from, "alice");
+    assert.deepEqual(await saved(b, sent.id), bytes);
+    const said = (await b.node.call("read", { chat: "climbers" })).find((m) => m.type === "file");
+    assert.equal(said?.body, "file: route.pdf (600 kB): the topo");
+    await a.stop();
+
+    // Alice is away: carol, back, takes the file from bob.
+    const c2 = await startTestNode("carol", { host: "127.0.0.4", ...again(c) });
+    more.push(c2);
+    const atCarol = await c2.waitFor(fileEvent("complete"), 30_000) as FileEvent;
+    assert.equal(atCarol.from, "bob");
+    const [f] = await c2.node.call("files", { chat: "climbers" });
+    assert.deepEqual(
+      { name: f?.name, size: f?.size, from: f?.from, state: f?.state, caption: f?.caption },
+      {
+        name: "route.pdf",
+        size: bytes.length,
+        from: "alice",
+        state: "complete",
+        caption: "the topo",
+      },
+    );
+    assert.deepEqual(await saved(c2, sent.id), bytes);
+    // What the stores hold is sealed: no 64-byte run of the file in bob's chunks.
+    const bobChunks = await allBytes(`${b.dir}/files/chunks`);
+    assert.ok(bobChunks.length >= 3);
+    assert.ok(!bobChunks.some((x) => contains(x, bytes.subarray(1000, 1064))));
+
+    // Bob is removed; alice's next file is for alice and carol only.
+    const a2 = await startTestNode("alice", { host: "127.0.0.2", ...again(a) });
+    more.push(a2);
+    await a2.node.call("group.remove", { group: "climbers", member: "bob" });
+    const secret = content(100_000, 9);
+    await Deno.writeFile(`${dir.path}/after.txt`, secret);
+    const from = c2.events.length;
+    const later = await a2.node.call("file.send", {
+      chat: "climbers",
+      path: `${dir.path}/after.txt`,
+    });
+    await c2.waitFor(fileEvent("complete"), 30_000, from);
+    assert.deepEqual(await saved(c2, later.id), secret);
+    const log = await c2.node.log.read(groupId);
+    const entry = log.find((e) => toHex(e.hash).startsWith(later.id))!;
+    const epoch = messageEpoch(entry.body)!;
+    const carrier = log.find((e) => isGroupOp(e.type) && epochId(e) === epoch)!;
+    const keys = carriedKeys(carrier)!;
+    assert.ok(!keys.has(toHex(b.node.publicKey)), "the epoch is not sealed to bob");
+    for (const sealed of keys.values()) {
+      assert.equal(await openGroupKey(b.node.profile.keyPair, groupId, sealed), null);
+    }
+    // Nor does bob's node show or hold it.
+    assert.ok(!(await b.node.call("files", { chat: "climbers" })).some((x) => x.id === later.id));
+  } finally {
+    for (const n of [a, b, c, ...more]) await n[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("group files: with only the anchor online, carol gets the file from it, and the anchor holds no plaintext", async () => {
+  await using dir = await tempDir();
+  const hive = await startTestNode("hive", { host: "127.0.0.20", passive: true });
+  const a = await start("alice", "127.0.0.21");
+  const c = await start("carol", "127.0.0.22");
+  const more: TestNode[] = [];
+  try {
+    await befriend(hive, a);
+    await befriend(hive, c);
+    await befriend(a, c);
+    const groupId = await group(a, [c]);
+    await c.stop();
+    const bytes = content(700_000, 5);
+    const name = "secret-crag-topo.jpg";
+    await Deno.writeFile(`${dir.path}/${name}`, bytes);
+    const sent = await a.node.call("file.send", { chat: "climbers", path: `${dir.path}/${name}` });
+    const anchored = await a.waitFor(fileEvent("anchored", "send"), 30_000) as FileEvent;
+    assert.equal(anchored.anchor, "hive");
+    await a.node.mailboxIdle();
+    await a.stop();
+
+    const c2 = await startTestNode("carol", { host: "127.0.0.22", ...again(c) });
+    more.push(c2);
+    const done = await c2.waitFor(fileEvent("complete"), 30_000) as FileEvent;
+    assert.equal(done.from, "hive");
+    assert.deepEqual(await saved(c2, sent.id), bytes);
+
+    // The anchor's folder (its store and its KV files): no run of the file, no name, no group.
+    await hive.stop();
+    const held = await allBytes(hive.dir);
+    const enc = new TextEncoder();
+    for (let at = 0; at + 64 <= bytes.length; at += 65_536) {
+      assert.ok(!held.some((x) => contains(x, bytes.subarray(at, at + 64))), `plaintext at ${at}`);
+    }
+    for (const needle of [name, "climbers", groupId]) {
+      assert.ok(!held.some((x) => contains(x, enc.encode(needle))), `the anchor holds ${needle}`);
+    }
+  } finally {
+    for (const n of [hive, a, c, ...more]) await n[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("group files: a chunk failing its hash is refused, and fetched from another holder", async () => {
+  await using dir = await tempDir();
+  const a = await start("alice", "127.0.0.5");
+  const b = await start("bob", "127.0.0.6");
+  const c = await start("carol", "127.0.0.7");
+  const more: TestNode[] = [];
+  let close = () => {};
+  try {
+    await befriend(a, b);
+    await befriend(a, c);
+    await befriend(b, c);
+    const groupId = await group(a, [b, c]);
+    await c.stop();
+    const bytes = content(700_000, 7);
+    await Deno.writeFile(`${dir.path}/f.bin`, bytes);
+    const sent = await a.node.call("file.send", { chat: "climbers", path: `${dir.path}/f.bin` });
+    await b.waitFor(fileEvent("complete"), 20_000);
+    const entries: Entry[] = await b.node.log.read(groupId);
+    await a.stop();
+    await b.stop();
+
+    // Carol is back with only a bob who corrupts chunk 1 each time.
+    const c2 = await startTestNode("carol", { host: "127.0.0.7", ...again(c) });
+    more.push(c2);
+    const store = await ChunkStore.open(b.dir);
+    const { client, pipe } = await rawRojPipe(b, c2);
+    const rpc = new RpcSession(pipe, {
+      hello: { features: ["sync1", "files1", "gfiles1"], name: "bob" },
+    });
+    close = () => (rpc.close(), client.close());
+    let bad = 0;
+    rpc.handle("files.list", async (p) => {
+      const list = (await store.list(p.root))!;
+      return { hashes: encodeB64(list.subarray(p.from * 32, (p.from + p.count) * 32)) };
+    });
+    rpc.handle("files.get", async (p) => {
+      const list = (await store.list(p.root))!;
+      const good = await store.read(list.subarray(p.index * 32, p.index * 32 + 32));
+      if (p.index !== 1) return { b: good };
+      bad++;
+      const b2 = good.slice();
+      b2[7] = b2[7]! ^ 0xff;
+      return { b: b2 };
+    });
+    await rpc.ready;
+    await rpc.request("sync.push", {
+      chat: groupId,
+      entries: entries.map((e) => ({ s: encodeB64(e.signed), g: encodeB64(e.sig) })),
+    });
+    const refused = await c2.waitFor(fileEvent("bad-chunk"), 20_000).catch((e) => {
+      console.log(c2.events.map((x) => JSON.stringify(x).slice(0, 200)).join("\n"));
+      throw e;
+    }) as FileEvent;
+    assert.equal(refused.index, 1);
+    await c2.waitFor(fileEvent("interrupted"), 20_000);
+    assert.equal((await c2.node.call("files", { chat: "climbers" }))[0]?.done, 2);
+
+    // Alice comes back: chunk 1 comes from her, checked, and the file completes intact.
+    const a2 = await startTestNode("alice", { host: "127.0.0.5", ...again(a) });
+    more.push(a2);
+    const done = await c2.waitFor(fileEvent("complete"), 30_000).catch((e) => {
+      console.log(c2.events.map((x) => JSON.stringify(x).slice(0, 300)).join("\n"));
+      throw e;
+    }) as FileEvent;
+    assert.equal(done.from, "alice");
+    assert.ok(bad >= 3, "the bad holder was asked until given up on");
+    assert.deepEqual(await saved(c2, sent.id), bytes);
+  } finally {
+    close();
+    for (const n of [a, b, c, ...more]) await n[Symbol.asyncDispose]();
+  }
+});
