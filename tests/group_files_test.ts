@@ -154,7 +154,7 @@ Deno.test("group files: alice sends in a group of three; carol gets it from bob 
     // Nor does bob's node show or hold it.
     assert.ok(!(await b.node.call("files", { chat: "climbers" })).some((x) => x.id === later.id));
   } finally {
-    for (const n of [a, b, c, ...more]) await n[Symbol.asyncDispose]();
+    for (const n of [...more, a, b, c]) await n[Symbol.asyncDispose]();
   }
 });
 
@@ -196,7 +196,7 @@ Deno.test("group files: with only the anchor online, carol gets the file from it
       assert.ok(!held.some((x) => contains(x, enc.encode(needle))), `the anchor holds ${needle}`);
     }
   } finally {
-    for (const n of [hive, a, c, ...more]) await n[Symbol.asyncDispose]();
+    for (const n of [...more, hive, a, c]) await n[Symbol.asyncDispose]();
   }
 });
 
@@ -269,6 +269,6 @@ Deno.test("group files: a chunk failing its hash is refused, and fetched from an
     assert.deepEqual(await saved(c2, sent.id), bytes);
   } finally {
     close();
-    for (const n of [a, b, c, ...more]) await n[Symbol.asyncDispose]();
+    for (const n of [...more, a, b, c]) await n[Symbol.asyncDispose]();
   }
 });

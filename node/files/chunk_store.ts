@@ -74,9 +74,13 @@ export class ChunkStore {
     try {
       let at = 0;
       while (at < bytes.length) at += await f.write(bytes.subarray(at));
-    } finally {
+    } catch (err) {
+      // A full disk (ENOSPC) or any failed write: no partial file stays, not even a temporary one.
       f.close();
+      await Deno.remove(tmp).catch(() => {});
+      throw err;
     }
+    f.close();
     await Deno.rename(tmp, path);
   }
 

@@ -340,9 +340,9 @@ export class GroupFiles {
     try {
       await checkRoom(this.#d.chunks.dir, wire.size, this.#spare);
     } catch (err) {
-      const reason = (err as Error).message;
-      await this.records.update({ ...r, reason } as GroupFileRecord);
-      this.#emit(r, "interrupted", { reason, done: 0 });
+      const failed: GroupFileRecord = { ...r, state: "failed", reason: (err as Error).message };
+      await this.records.update(failed);
+      this.#emit(failed, "failed", { reason: failed.reason!, done: 0 });
       return;
     }
     for (;;) {

@@ -53,5 +53,5 @@ export {
   DEFAULT_ANCHOR_FILE_LIMITS,
   offerRefusal,
 } from "./anchor_files.ts";
-export { checkRoom, DEFAULT_MIN_FREE, freeBytes, roomRefusal } from "./disk_room.ts";
+export { checkRoom, DEFAULT_MIN_FREE, diskFull, freeBytes, roomRefusal } from "./disk_room.ts";
 export { isJpeg, makeThumbnail, THUMB_BOX, THUMB_BYTES } from "./thumbnail.ts";
