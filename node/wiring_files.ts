@@ -41,7 +41,7 @@ export interface FileParts {
 export async function wireFiles(d: FilePartsDeps): Promise<FileParts> {
   const chunks = await ChunkStore.open(d.dataDir);
   const limits = d.o.files;
-  const groupFiles = new GroupFiles({
+  const common = {
     me: d.me,
     signer: d.signer,
     log: d.log,
@@ -50,9 +50,12 @@ export async function wireFiles(d: FilePartsDeps): Promise<FileParts> {
     bus: d.bus,
     clock: d.clock,
     limits,
+    chat: (name: string) => d.directory.chat(name),
+    byId: (id: string) => d.directory.byId(id),
+  };
+  const groupFiles = new GroupFiles({
+    ...common,
     book: d.groups,
-    chat: (name) => d.directory.chat(name),
-    byId: (id) => d.directory.byId(id),
     sessions: () => d.sessions.all(),
     isAnchor: (peer) => d.contacts.get(peer)?.anchor ?? false,
     written: async (chat, entries) => {
@@ -68,16 +71,7 @@ export async function wireFiles(d: FilePartsDeps): Promise<FileParts> {
     peerName: (peer) => d.contacts.get(peer)?.name ?? fingerprint(peer),
   });
   const files = new FileService({
-    me: d.me,
-    signer: d.signer,
-    log: d.log,
-    kv: d.kv,
-    chunks,
-    bus: d.bus,
-    clock: d.clock,
-    limits,
-    chat: (name) => d.directory.chat(name),
-    byId: (id) => d.directory.byId(id),
+    ...common,
     session: (peer) => d.sessions.get(peer)?.rpc,
     pushDirect: d.pushDirect,
     show: (chat, e) => d.bus.emit({ type: "message", message: d.chats.view(chat, e, 0) }),

@@ -1,6 +1,7 @@
 /** A group's files in the web admin over plain HTTP: the link from the group, the list, a download in plain. */
 import assert from "node:assert/strict";
-import { befriend, startTestNode, until } from "../testing/nodes.ts";
+import { befriend, startTestNode } from "../testing/nodes.ts";
+import { foundGroup } from "../testing/groups.ts";
 import { tempDir } from "../testing/temp.ts";
 import { startAdmin } from "../routes/mod.ts";
 import { encodeB64 } from "../node/protocol/mod.ts";
@@ -10,13 +11,7 @@ Deno.test("admin: a group's page links its files; a file sent in the group lists
   await using a = await startTestNode("alice", { host: "127.0.0.2", quic: false });
   await using b = await startTestNode("bob", { host: "127.0.0.3", quic: false });
   await befriend(a, b);
-  await a.node.call("group.create", { name: "climbers" });
-  await a.node.call("group.add", { group: "climbers", members: ["bob"] });
-  await until(
-    async () => (await b.node.call("chats", {})).some((c) => c.name === "climbers"),
-    15_000,
-    "bob joins",
-  );
+  await foundGroup(a, [b]);
   const bytes = new Uint8Array(300_000);
   crypto.getRandomValues(bytes.subarray(0, 65536));
   await Deno.writeFile(`${dir.path}/topo.pdf`, bytes);

@@ -6,7 +6,8 @@
  * skipped and the refusal is shown through `--min-free-disk` instead.
  */
 import assert from "node:assert/strict";
-import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import { befriend, startTestNode, type TestNode } from "../testing/nodes.ts";
+import { foundGroup } from "../testing/groups.ts";
 import { tempDir } from "../testing/temp.ts";
 import { initProfile } from "../node/home/mod.ts";
 import { isRojError } from "../node/errors.ts";
@@ -148,13 +149,7 @@ Deno.test("low disk space: the sender is refused before reading the file, in a c
   });
   await using b = await startTestNode("bob", { host: "127.0.0.5", quic: false });
   await befriend(a, b);
-  await a.node.call("group.create", { name: "climbers" });
-  await a.node.call("group.add", { group: "climbers", members: ["bob"] });
-  await until(
-    async () => (await b.node.call("chats", {})).some((c) => c.name === "climbers"),
-    15_000,
-    "bob joins",
-  );
+  await foundGroup(a, [b]);
   await Deno.writeFile(`${dir.path}/f.bin`, new Uint8Array(1000));
   for (const chat of ["bob", "climbers"]) {
     await assert.rejects(

@@ -3,7 +3,9 @@
  * to the group's epoch, fetched from whichever member or anchor holds them.
  */
 import assert from "node:assert/strict";
-import { befriend, rawRojPipe, startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import { befriend, rawRojPipe, startTestNode, type TestNode } from "../testing/nodes.ts";
+import { contains, content } from "../testing/bytes.ts";
+import { foundGroup } from "../testing/groups.ts";
 import { tempDir } from "../testing/temp.ts";
 import type { NodeEvent } from "../node/api/mod.ts";
 import { type Entry, toHex } from "../node/log/mod.ts";
@@ -14,26 +16,6 @@ import { carriedKeys, epochId, isGroupOp, messageEpoch, openGroupKey } from "../
 type FileEvent = Extract<NodeEvent, { type: "file" }>;
 const fileEvent = (op: FileEvent["op"], side: FileEvent["side"] = "receive") => (e: NodeEvent) =>
   e.type === "file" && e.op === op && e.side === side;
-
-function content(size: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed * 2654435761 >>> 0;
-  for (let i = 0; i < size; i++) {
-    x = (x ^ (x << 13)) >>> 0;
-    x = (x ^ (x >>> 17)) >>> 0;
-    x = (x ^ (x << 5)) >>> 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-function contains(hay: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
-}
 
 /** Every file under `dir`, recursively. */
 async function allBytes(dir: string): Promise<Uint8Array[]> {
@@ -57,20 +39,12 @@ async function start(name: string, host: string, o: Parameters<typeof startTestN
 }
 const again = (t: TestNode) => ({ dir: t.dir, port: ports.get(t.dir)!, ...quiet });
 
-/** Alice founds "climbers" with the others, all online; resolves with its id. */
-async function group(a: TestNode, others: TestNode[]): Promise<string> {
-  const g = await a.node.call("group.create", { name: "climbers" });
-  await a.node.call("group.add", { group: "climbers", members: others.map((o) => o.node.name) });
-  for (const o of others) {
-    await until(
-      async () =>
-        (await o.node.call("chats", {})).some((c) => c.name === "climbers") &&
-        (await o.node.call("group.members", { group: "climbers" })).length === others.length + 1,
-      20_000,
-      `${o.node.name} joins`,
-    );
-  }
-  return g.id;
+/** Alice, bob and carol, each the others' contact, in alice's group "climbers"; its id. */
+async function trio(a: TestNode, b: TestNode, c: TestNode): Promise<string> {
+  await befriend(a, b);
+  await befriend(a, c);
+  await befriend(b, c);
+  return await foundGroup(a, [b, c]);
 }
 
 async function saved(t: TestNode, id: string): Promise<Uint8Array> {
@@ -86,10 +60,7 @@ Deno.test("group files: alice sends in a group of three; carol gets it from bob 
   const c = await start("carol", "127.0.0.4");
   const more: TestNode[] = [];
   try {
-    await befriend(a, b);
-    await befriend(a, c);
-    await befriend(b, c);
-    const groupId = await group(a, [b, c]);
+    const groupId = await trio(a, b, c);
     await c.stop();
     const bytes = content(600_000, 3);
     await Deno.writeFile(`${dir.path}/route.pdf`, bytes);
@@ -168,7 +139,7 @@ Deno.test("group files: with only the anchor online, carol gets the file from it
     await befriend(hive, a);
     await befriend(hive, c);
     await befriend(a, c);
-    const groupId = await group(a, [c]);
+    const groupId = await foundGroup(a, [c]);
     await c.stop();
     const bytes = content(700_000, 5);
     const name = "secret-crag-topo.jpg";
@@ -208,10 +179,7 @@ Deno.test("group files: a chunk failing its hash is refused, and fetched from an
   const more: TestNode[] = [];
   let close = () => {};
   try {
-    await befriend(a, b);
-    await befriend(a, c);
-    await befriend(b, c);
-    const groupId = await group(a, [b, c]);
+    const groupId = await trio(a, b, c);
     await c.stop();
     const bytes = content(700_000, 7);
     await Deno.writeFile(`${dir.path}/f.bin`, bytes);

@@ -5,7 +5,7 @@
 import { base64 } from "@scure/base";
 import { RojError } from "../errors.ts";
 import type { ChunkStore } from "./chunk_store.ts";
-import { createUnique } from "./file_reads.ts";
+import { assembleRange, createUnique, notComplete } from "./file_reads.ts";
 import type { GroupFileRecord } from "./group_files.ts";
 import { openChunk } from "./group_file_crypto.ts";
 import { chunkCount, chunkLength } from "./manifest.ts";
@@ -13,12 +13,7 @@ import { chunkCount, chunkLength } from "./manifest.ts";
 /** The sealed list of a complete group file, and its key. @throws {RojError} refused while incomplete */
 async function opened(chunks: ChunkStore, r: GroupFileRecord) {
   const list = r.state === "complete" && r.k ? await chunks.list(r.manifest.root) : null;
-  if (!list) {
-    throw new RojError(
-      "refused",
-      `${r.manifest.name} is not complete` + (r.reason ? `: ${r.reason}` : ""),
-    );
-  }
+  if (!list) throw notComplete(r);
   const k = base64.decode(r.k);
   const plain = async (i: number) => {
     const p = openChunk(k, r.chat, i, await chunks.read(list.subarray(i * 32, i * 32 + 32)));
@@ -39,17 +34,14 @@ export async function readPlainRange(
 ): Promise<{ bytes: Uint8Array; size: number }> {
   const { plain } = await opened(chunks, r);
   const { size, chunk } = r.manifest;
-  const end = Math.min(size, offset + length);
-  const out = new Uint8Array(Math.max(0, end - offset));
-  for (let at = offset; at < end;) {
-    const i = Math.floor(at / chunk);
-    const within = at - i * chunk;
-    const p = await plain(i);
-    const n = Math.min(end - at, p.length - within);
-    out.set(p.subarray(within, within + n), at - offset);
-    at += n;
-  }
-  return { bytes: out, size };
+  const bytes = await assembleRange(
+    size,
+    chunk,
+    offset,
+    length,
+    async (i, within, n) => (await plain(i)).subarray(within, within + n),
+  );
+  return { bytes, size };
 }
 
 /** Writes a complete group file, opened, into `outDir` (never over an existing file). */

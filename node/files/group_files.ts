@@ -8,7 +8,7 @@
  * complete file back in plain.
  */
 import { base64 } from "@scure/base";
-import type { FileView, NodeEvent } from "../api/mod.ts";
+import type { FileView } from "../api/mod.ts";
 import type { Clock } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
@@ -29,14 +29,17 @@ import {
   parseGroupManifest,
   sealedManifest,
 } from "./group_file_crypto.ts";
+import { FILE_ENTRY_TYPE } from "./manifest.ts";
 import {
-  chunkCount,
-  FILE_ENTRY_TYPE,
-  type FileManifest,
-  mediaTypeOf,
-  sanitiseName,
-} from "./manifest.ts";
-import { makeThumbnail } from "./thumbnail.ts";
+  emitFile,
+  type FileEvent,
+  fileToSend,
+  fileView,
+  findFile,
+  manifestOf,
+  thumbOf,
+  UNREADABLE,
+} from "./file_common.ts";
 import { admission, progressStep } from "./transfer_plan.ts";
 import { checkRoom, DEFAULT_MIN_FREE } from "./disk_room.ts";
 
@@ -129,19 +132,7 @@ export class GroupFiles {
   }
 
   #emit(r: FileRecord, op: FileEvent["op"], extra: Partial<FileEvent> = {}): void {
-    const total = chunkCount(r.manifest.size, r.manifest.chunk);
-    this.#d.bus.emit({
-      type: "file",
-      op,
-      chat: this.#d.byId(r.chat)?.name ?? r.chat,
-      id: r.hash.slice(0, 12),
-      name: r.manifest.name,
-      size: r.manifest.size,
-      side: r.mine ? "send" : "receive",
-      done: total,
-      total,
-      ...extra,
-    } as NodeEvent);
+    emitFile(this.#d.bus, r, this.#d.byId(r.chat)?.name ?? r.chat, op, extra);
   }
 
   async #add(r: GroupFileRecord): Promise<boolean> {
@@ -163,37 +154,14 @@ export class GroupFiles {
     asName?: string,
   ): Promise<FileView> {
     const chat = this.#group(chatName);
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.stat(path);
-    } catch (err) {
-      throw new RojError("not_found", `cannot read ${JSON.stringify(path)}`, { cause: err });
-    }
-    if (!info.isFile) throw new RojError("bad_input", `${JSON.stringify(path)} is not a file`);
-    if (info.size > this.#d.limits.maxFileSize) {
-      throw new RojError(
-        "bad_input",
-        `the file is ${info.size} bytes, over the limit of ${this.#d.limits.maxFileSize} (--max-file-size)`,
-      );
-    }
+    const info = await fileToSend(path, this.#d.limits.maxFileSize);
     if (!this.#d.book.isMember(chat.id, this.#d.me)) {
       throw new RojError("refused", `you are no longer a member of ${chat.name}`);
     }
     await checkRoom(this.#d.chunks.dir, info.size, this.#spare);
     const k = crypto.getRandomValues(new Uint8Array(32));
     const imported = await importSealed(this.#d.chunks, path, k, chat.id, progress);
-    const name = sanitiseName(asName ?? path);
-    const thumb = await makeThumbnail(path, mediaTypeOf(name), imported.size);
-    const m: FileManifest = {
-      v: 1,
-      name,
-      size: imported.size,
-      type: mediaTypeOf(name),
-      chunk: imported.chunk,
-      root: imported.root,
-      ...(caption ? { caption } : {}),
-      ...(thumb ? { thumb: encodeB64(thumb) } : {}),
-    };
+    const m = await manifestOf(imported, path, caption, asName);
     const entries = await this.#d.book.send(
       this.#d.signer,
       chat.id,
@@ -291,25 +259,16 @@ export class GroupFiles {
     } catch (err) {
       r = {
         ...base,
-        manifest: {
-          v: 1,
-          name: "file",
-          size: 0,
-          type: "application/octet-stream",
-          chunk: 262144,
-          root: "0".repeat(64),
-        },
+        manifest: UNREADABLE,
         state: "failed",
         reason: (err as Error).message,
         k: "",
       };
     }
     if (!await this.#add(r)) return;
-    if (r.state === "fetching") this.#fetch(r);
-    else {this.#emit(r, r.state === "refused" ? "refused" : "failed", {
-        reason: r.reason!,
-        done: 0,
-      });}
+    if (r.state === "fetching") return this.#fetch(r);
+    const op = r.state === "refused" ? "refused" : "failed";
+    this.#emit(r, op, { reason: r.reason!, done: 0 });
   }
 
   /** Holders worth asking for a file of `chat`: members online first, then anchors. */
@@ -407,15 +366,7 @@ export class GroupFiles {
   }
 
   async #find(chat: ChatRef, id: string): Promise<GroupFileRecord> {
-    if (!/^[0-9a-f]{6,64}$/.test(id)) {
-      throw new RojError("bad_input", "a file id is hex, as `roj files` shows it");
-    }
-    const hits = (await this.records.all(chat.id)).filter((r) => r.hash.startsWith(id));
-    if (hits.length === 0) throw new RojError("not_found", `no file ${id} in ${chat.name}`);
-    if (hits.length > 1) {
-      throw new RojError("bad_input", `${id} names more than one file; give more of it`);
-    }
-    return hits[0] as GroupFileRecord;
+    return await findFile(this.records, chat, id) as GroupFileRecord;
   }
 
   async list(chatName: string): Promise<FileView[]> {
@@ -425,33 +376,12 @@ export class GroupFiles {
     return out;
   }
 
-  async #view(r: FileRecord): Promise<FileView> {
-    const total = chunkCount(r.manifest.size, r.manifest.chunk);
-    let done = total;
-    if (r.state !== "complete") {
-      done = this.#done.get(r.hash) ?? 0;
-      if (!this.#done.has(r.hash)) {
-        const list = await this.#d.chunks.list(r.manifest.root);
-        if (list) done = (await this.#d.chunks.held(list)).filter(Boolean).length;
-      }
-    }
-    return {
-      id: r.hash.slice(0, 12),
+  #view(r: FileRecord): Promise<FileView> {
+    const names = {
       chat: this.#d.byId(r.chat)?.name ?? r.chat,
-      name: r.manifest.name,
-      size: r.manifest.size,
-      type: r.manifest.type,
-      from: r.mine ? "me" : this.#d.memberName(r.chat, r.author),
-      mine: r.mine,
-      ts: r.ts,
-      state: r.state,
-      done,
-      total,
-      ...(r.manifest.caption !== undefined ? { caption: r.manifest.caption } : {}),
-      ...(r.manifest.thumb !== undefined ? { thumb: true } : {}),
-      ...(r.reason !== undefined && r.state !== "complete" ? { reason: r.reason } : {}),
-      ...(this.#fetching.has(r.hash) ? { active: true } : {}),
+      from: this.#d.memberName(r.chat, r.author),
     };
+    return fileView(this.#d.chunks, r, names, this.#done, this.#fetching.has(r.hash));
   }
 
   /** Asks again for a file not complete here (from any holder online). */
@@ -482,9 +412,7 @@ export class GroupFiles {
   }
 
   async thumb(chatName: string, id: string): Promise<{ b: string }> {
-    const r = await this.#find(this.#group(chatName), id);
-    if (!r.manifest.thumb) throw new RojError("not_found", `${r.manifest.name} has no thumbnail`);
-    return { b: r.manifest.thumb };
+    return thumbOf(await this.#find(this.#group(chatName), id));
   }
 
   /** Up to `length` plain bytes of a complete file from `offset`, in base64. */
@@ -499,5 +427,3 @@ export class GroupFiles {
     return await savePlain(this.#d.chunks, await this.#find(this.#group(chatName), id), outDir);
   }
 }
-
-type FileEvent = Extract<NodeEvent, { type: "file" }>;
