@@ -13,7 +13,7 @@ import type { Clock } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { Signer } from "../identity/mod.ts";
-import { type GroupBook, openGroupMessage, parseGroupMessage } from "../groups/mod.ts";
+import type { GroupBook } from "../groups/mod.ts";
 import { type ChatLog, type Entry, toHex } from "../log/mod.ts";
 import { encodeB64, GROUP_FILES_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
 import { escapeControl } from "../text/mod.ts";
@@ -241,12 +241,13 @@ export class GroupFiles {
     const hash = toHex(e.hash);
     if (await this.records.get(chat, hash)) return;
     const base = { hash, chat, author: toHex(e.author), mine: false, seq: e.seq, ts: e.ts };
-    const parsed = parseGroupMessage(e.body);
-    const key = parsed && await this.#d.book.epochKey(chat, parsed.epoch);
-    const text = key && parsed && openGroupMessage(key, chat, e.author, parsed);
+    // Read as any group entry is: decrypted, and only if its author was a member when writing it.
+    const book = this.#d.book;
+    const [line] = await book.lines(chat, [e], (hex) => hex, { all: book.context(chat, [e]) });
+    const text = line?.text ?? "(cannot decrypt)";
     let r: GroupFileRecord;
     try {
-      if (!text) throw new RojError("refused", "cannot decrypt: no key to its epoch here");
+      if (text.startsWith("(")) throw new RojError("refused", text.slice(1, -1));
       const m = parseGroupManifest(text);
       const { k, ...plain } = m;
       const used = (await this.records.all(chat))
