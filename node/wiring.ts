@@ -332,7 +332,7 @@ export async function wire(
     readDirect: (peer, seq) => receipts.read(peer, seq).catch(() => {}),
     readUpTo: (chat, peer) => receipts.readUpTo(chat, peer),
   };
-  const { files, groupFiles, anchorFiles } = await wireFiles({
+  const { files, groupFiles, anchorFiles, sftpFiles } = await wireFiles({
     o,
     dataDir: profile.paths.dir,
     me,
@@ -455,9 +455,9 @@ export async function wire(
           pushDirect,
         }, c)
         : undefined;
-      // The chat's complete files under /files/<chat>/, the chat named as in /chats.
+      // The chat's and shared groups' complete files under /files/<chat>/, named as in /chats.
       const name = c ? b.contacts.get(c.publicKey)?.name ?? c.name : "";
-      return view && { ...view, files: () => files.sftpFiles(peer.publicKey, name) };
+      return view && { ...view, files: () => sftpFiles(peer.publicKey, name) };
     },
     relay: () => relay,
   });

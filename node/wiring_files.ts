@@ -13,6 +13,7 @@ import { fingerprint, type Signer } from "./identity/mod.ts";
 import type { ChatLog } from "./log/mod.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { SessionManager } from "./sessions/mod.ts";
+import type { SftpFile } from "./transport/mod.ts";
 
 export interface FilePartsDeps {
   readonly o: ResolvedOptions;
@@ -36,6 +37,8 @@ export interface FileParts {
   readonly files: FileService;
   readonly groupFiles: GroupFiles;
   readonly anchorFiles: AnchorFiles | undefined;
+  /** A contact's SFTP view of files: our chat's, and those of the groups we share. */
+  sftpFiles(peer: Uint8Array, chatName: string): Promise<SftpFile[]>;
 }
 
 export async function wireFiles(d: FilePartsDeps): Promise<FileParts> {
@@ -87,5 +90,9 @@ export async function wireFiles(d: FilePartsDeps): Promise<FileParts> {
       log: (line) => d.bus.say(line),
     })
     : undefined;
-  return { files, groupFiles, anchorFiles };
+  const sftpFiles = async (peer: Uint8Array, chatName: string) => [
+    ...await files.sftpFiles(peer, chatName),
+    ...await groupFiles.sftpFiles(peer),
+  ];
+  return { files, groupFiles, anchorFiles, sftpFiles };
 }

@@ -138,7 +138,7 @@ function split(name: string): [string, string] {
 }
 
 /** `name`, or "stem (n).ext" for the first n from 2 not in `taken`; added to `taken`. */
-function uniqueName(name: string, taken: Set<string>): string {
+export function uniqueName(name: string, taken: Set<string>): string {
   const [stem, ext] = split(name);
   let out = name;
   for (let n = 2; taken.has(out); n++) out = `${stem} (${n})${ext}`;

@@ -5,7 +5,8 @@
 import { base64 } from "@scure/base";
 import { RojError } from "../errors.ts";
 import type { ChunkStore } from "./chunk_store.ts";
-import { assembleRange, createUnique, notComplete } from "./file_reads.ts";
+import type { SftpFile } from "../transport/mod.ts";
+import { assembleRange, createUnique, notComplete, uniqueName } from "./file_reads.ts";
 import type { GroupFileRecord } from "./group_files.ts";
 import { openChunk } from "./group_file_crypto.ts";
 import { chunkCount, chunkLength } from "./manifest.ts";
@@ -65,4 +66,20 @@ export async function savePlain(
   }
   file.close();
   return { path, size: r.manifest.size };
+}
+
+/** The complete files among a group's `records`, named uniquely, for a member's SFTP view. */
+export function groupSftpFiles(
+  chunks: ChunkStore,
+  records: readonly GroupFileRecord[],
+  chatName: string,
+): SftpFile[] {
+  const taken = new Set<string>();
+  return records.filter((r) => r.state === "complete" && r.k).map((r) => ({
+    chat: chatName,
+    name: uniqueName(r.manifest.name, taken),
+    size: r.manifest.size,
+    read: async (offset: number, length: number) =>
+      (await readPlainRange(chunks, r, offset, length)).bytes,
+  }));
 }

@@ -17,12 +17,13 @@ import type { GroupBook } from "../groups/mod.ts";
 import { type ChatLog, type Entry, toHex } from "../log/mod.ts";
 import { encodeB64, GROUP_FILES_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
 import { escapeControl } from "../text/mod.ts";
+import type { SftpFile } from "../transport/mod.ts";
 import type { ChatRef } from "../views/mod.ts";
 import type { ChunkStore } from "./chunk_store.ts";
 import { fetchFile } from "./file_fetch.ts";
 import { type FileRecord, FileRecords } from "./file_records.ts";
 import type { FileLimits } from "./file_service.ts";
-import { readPlainRange, savePlain } from "./group_file_reads.ts";
+import { groupSftpFiles, readPlainRange, savePlain } from "./group_file_reads.ts";
 import {
   groupManifestText,
   importSealed,
@@ -421,6 +422,19 @@ export class GroupFiles {
     const r = await this.#find(this.#group(chatName), id);
     const { bytes, size } = await readPlainRange(this.#d.chunks, r, offset, length);
     return { b: encodeB64(bytes), size, name: r.manifest.name };
+  }
+
+  /**
+   * The complete files of the groups `peer` and this node are both in, for
+   * its SFTP view (`/files/<group>/<name>`), opened a range at a time.
+   */
+  async sftpFiles(peer: Uint8Array): Promise<SftpFile[]> {
+    const out: SftpFile[] = [];
+    for (const g of this.#d.book.sharedWith(peer)) {
+      const records = await this.records.all(g.id) as GroupFileRecord[];
+      out.push(...groupSftpFiles(this.#d.chunks, records, g.name));
+    }
+    return out;
   }
 
   /** Writes a complete file, opened, into `outDir` (never over an existing file). */
