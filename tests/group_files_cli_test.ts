@@ -36,9 +36,15 @@ Deno.test("roj send, files and get in a group: sent once a member has it, saved 
     const got = await cliRun(["get", "climbers", id, "--out", out.path, "--data", b.dir]);
     assert.equal(got.code, 0, got.stderr);
     assert.deepEqual(await Deno.readFile(`${out.path}/topo.pdf`), bytes);
+    const theirs = await cliRun(["files", "climbers", "--cancel", id, "--data", b.dir]);
+    assert.equal(theirs.code, 5, "a complete file has nothing to cancel");
+    assert.match(theirs.stderr, /^roj: refused: topo\.pdf is complete: nothing to cancel\n$/);
+    // Alice withdraws hers: no member is served it from her node; --retry offers it again.
     const own = await cliRun(["files", "climbers", "--cancel", id, "--data", a.dir]);
-    assert.equal(own.code, 5);
-    assert.match(own.stderr, /^roj: refused: topo\.pdf is complete: nothing to cancel\n$/);
+    assert.equal(own.code, 0, own.stderr);
+    assert.match(own.stdout, /failed: cancelled: no longer sent/);
+    const back = await a.node.call("file.retry", { chat: "climbers", id });
+    assert.equal(back.state, "complete");
   } finally {
     await ctlA.close();
     await ctlB.close();

@@ -391,6 +391,10 @@ export class GroupFiles {
     const chat = this.#group(chatName);
     const r = await this.#find(chat, id);
     if (r.state === "refused") throw new RojError("refused", `not fetched: ${r.reason}`);
+    if (r.mine && r.state === "failed" && await this.#d.chunks.list(r.manifest.root)) {
+      const { reason: _, ...rest } = r;
+      await this.records.update({ ...rest, state: "complete" }); // served again
+    }
     if (r.state !== "complete" && !r.mine && r.k) {
       if (this.#cancelled.has(r.hash)) await this.#fetching.get(r.hash);
       const again: GroupFileRecord = { ...r, state: "fetching" };
@@ -400,13 +404,20 @@ export class GroupFiles {
     return await this.#view(await this.#find(chat, id));
   }
 
-  /** Stops fetching a file (retry takes it up again). @throws {RojError} refused when nothing runs */
+  /**
+   * Stops fetching a file, or serving one of ours (anchors that took it
+   * keep it); `retry` takes either up again.
+   * @throws {RojError} refused for a file already here in full
+   */
   async cancel(chatName: string, id: string): Promise<FileView> {
     const r = await this.#find(this.#group(chatName), id);
-    if (r.mine || r.state !== "fetching") {
+    if (!r.mine && r.state !== "fetching") {
       throw new RojError("refused", `${r.manifest.name} is ${r.state}: nothing to cancel`);
     }
-    const failed: GroupFileRecord = { ...r, state: "failed", reason: "cancelled here" };
+    const reason = r.mine
+      ? "cancelled: no longer sent (an anchor that took it still has it)"
+      : "cancelled here";
+    const failed: GroupFileRecord = { ...r, state: "failed", reason };
     await this.records.update(failed);
     if (this.#fetching.has(r.hash)) this.#cancelled.add(r.hash);
     this.#emit(failed, "failed", { reason: failed.reason!, done: this.#done.get(r.hash) ?? 0 });
