@@ -240,3 +240,48 @@ Deno.test("group files: a chunk failing its hash is refused, and fetched from an
     for (const n of [...more, a, b, c]) await n[Symbol.asyncDispose]();
   }
 });
+
+Deno.test("group files at an anchor: over the member's quota refused with why; taken once older files expired", async () => {
+  await using dir = await tempDir();
+  let clock = Date.now();
+  const hive = await startTestNode("hive", {
+    host: "127.0.0.23",
+    passive: true,
+    now: () => clock,
+    anchorFiles: { perUploaderBytes: 1_000_000, ttlMs: 3_600_000 },
+  });
+  const a = await start("alice", "127.0.0.24");
+  try {
+    await befriend(hive, a);
+    await foundGroup(a, []);
+    await Deno.writeFile(`${dir.path}/one.bin`, content(700_000, 1));
+    await Deno.writeFile(`${dir.path}/two.bin`, content(700_000, 2));
+    const one = await a.node.call("file.send", { chat: "climbers", path: `${dir.path}/one.bin` });
+    await a.waitFor((e) => e.type === "file" && e.op === "anchored" && e.id === one.id, 20_000);
+    const two = await a.node.call("file.send", { chat: "climbers", path: `${dir.path}/two.bin` });
+    const refused = await a.waitFor(
+      (e) => e.type === "file" && e.op === "refused" && e.side === "send" && e.id === two.id,
+      20_000,
+    ) as FileEvent;
+    assert.equal(refused.anchor, "hive");
+    assert.match(refused.reason ?? "", /over the quota of 1000000 bytes per member/);
+
+    // Two hours on, the first has expired at the anchor: offered again, the second is taken.
+    clock += 2 * 3_600_000;
+    const from = a.events.length;
+    await a.node.call("file.retry", { chat: "climbers", id: two.id });
+    await a.waitFor(
+      (e) => e.type === "file" && e.op === "anchored" && e.id === two.id,
+      20_000,
+      from,
+    );
+    await hive.stop();
+    let chunks = 0;
+    for await (const d of Deno.readDir(`${hive.dir}/files/chunks`)) {
+      for await (const _ of Deno.readDir(`${hive.dir}/files/chunks/${d.name}`)) chunks++;
+    }
+    assert.equal(chunks, 3, "only the second file's three sealed chunks are left");
+  } finally {
+    for (const n of [hive, a]) await n[Symbol.asyncDispose]();
+  }
+});

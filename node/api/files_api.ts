@@ -107,7 +107,7 @@ export type FileEvent = {
   readonly reason?: string;
   /** A group file: the holder a fetch completed from ("complete"). */
   readonly from?: string;
-  /** The anchor that took a group file ("anchored"). */
+  /** The anchor that took a group file of ours ("anchored"), or refused it ("refused", side "send"). */
   readonly anchor?: string;
 };
 

@@ -6,7 +6,9 @@
  * to any contact that names the root (it learns the root only from a member:
  * the group entry naming it is encrypted). It sees ciphertext only: no name,
  * no key, no group. Bounded by a quota per uploader and a cap on the whole,
- * checked before the fetch, and by the room on its disk.
+ * checked before the fetch, and by the room on its disk; a file is dropped
+ * (its record, list and chunks) once older than the expiry, as mailbox
+ * boxes are, looked at before each offer is judged.
  *
  *   ["anchor-file", root] → { up: uploader hex, size, chunk, at, held }
  */
@@ -26,11 +28,14 @@ export interface AnchorFileLimits {
   readonly totalBytes: number;
   /** Room kept free on the disk. @default 64 MiB */
   readonly minFree?: number;
+  /** How long a file is held after it was taken, in ms. @default 30 days */
+  readonly ttlMs: number;
 }
 
 export const DEFAULT_ANCHOR_FILE_LIMITS: AnchorFileLimits = {
   perUploaderBytes: 1024 ** 3,
   totalBytes: 8 * 1024 ** 3,
+  ttlMs: 30 * 86_400_000,
 };
 
 interface Held {
@@ -110,11 +115,25 @@ export class AnchorFiles {
     });
   }
 
+  /** Drops the files taken longer ago than the expiry. */
+  async #sweep(): Promise<void> {
+    const before = this.#now() - this.#limits.ttlMs;
+    let n = 0;
+    for await (const e of this.#kv.list<Held>({ prefix: ["anchor-file"] })) {
+      if (e.value.at >= before || this.#taking.has(e.key[1] as string)) continue;
+      await this.#chunks.drop(e.key[1] as string);
+      await this.#kv.delete(e.key);
+      n++;
+    }
+    if (n > 0) this.#log(`files: dropped ${n} expired group files`);
+  }
+
   async #take(
     rpc: RpcSession,
     up: string,
     p: { root: string; size: number; chunk: number },
   ): Promise<{ held: boolean; reason?: string }> {
+    await this.#sweep();
     const key = ["anchor-file", p.root];
     const known = (await this.#kv.get<Held>(key)).value;
     if (known?.held) return { held: true };

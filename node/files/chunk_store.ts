@@ -165,6 +165,18 @@ export class ChunkStore {
     }
   }
 
+  /**
+   * Drops a file's list and its chunks. Only for a store whose files share
+   * no chunk (an anchor's sealed group files: each file has its own key).
+   */
+  async drop(root: string): Promise<void> {
+    const list = await this.list(root);
+    for (let i = 0; list && i * 32 < list.length; i++) {
+      await Deno.remove(this.#chunkPath(toHex(list.subarray(i * 32, i * 32 + 32)))).catch(() => {});
+    }
+    await Deno.remove(`${this.dir}/lists/${root}`).catch(() => {});
+  }
+
   /** Which chunks of a list are held, by index. */
   async held(hashes: Uint8Array): Promise<boolean[]> {
     const out: boolean[] = [];

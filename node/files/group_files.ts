@@ -206,6 +206,7 @@ export class GroupFiles {
       // The anchor's words are a peer's text: escaped.
       const why = escapeControl(res.reason ?? "no reason given");
       this.#d.bus.say(`${this.#d.peerName(s.peer)} did not take ${r.manifest.name}: ${why}`);
+      this.#emit(r, "refused", { reason: why, anchor: this.#d.peerName(s.peer) });
     }
   }
 
@@ -394,6 +395,11 @@ export class GroupFiles {
     if (r.mine && r.state === "failed" && await this.#d.chunks.list(r.manifest.root)) {
       const { reason: _, ...rest } = r;
       await this.records.update({ ...rest, state: "complete" }); // served again
+    }
+    if (r.mine) {
+      // Offered again to the anchors online that do not hold it yet.
+      const now = await this.#find(chat, id);
+      for (const s of this.#d.sessions()) if (s.anchor) this.#offer(now, s).catch(() => {});
     }
     if (r.state !== "complete" && !r.mine && r.k) {
       if (this.#cancelled.has(r.hash)) await this.#fetching.get(r.hash);
