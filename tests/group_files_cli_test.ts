@@ -93,3 +93,28 @@ Deno.test("a member whose hello lacks gfiles1 (an older node) is never asked for
   const said = await c2.waitFor((e) => e.type === "message" && e.message.body === "got it");
   assert.ok(said);
 });
+
+Deno.test("a group's files over the quota here are refused before any chunk, saying it is the group's quota", async () => {
+  await using dir = await tempDir();
+  await using a = await startTestNode("alice", { host: "127.0.0.8", quic: false });
+  await using b = await startTestNode("bob", {
+    host: "127.0.0.9",
+    quic: false,
+    fileQuota: 500_000,
+  });
+  await befriend(a, b);
+  await foundGroup(a, [b]);
+  await Deno.writeFile(`${dir.path}/f.bin`, content(600_000, 3));
+  const sent = await a.node.call("file.send", { chat: "climbers", path: `${dir.path}/f.bin` });
+  const refused = await b.waitFor((e) => e.type === "file" && e.op === "refused") as {
+    id: string;
+    reason?: string;
+  };
+  assert.equal(refused.id, sent.id);
+  assert.match(
+    refused.reason ?? "",
+    /^this group's files would take 600000 bytes here, over the quota of 500000 bytes per group/,
+  );
+  const [f] = await b.node.call("files", { chat: "climbers" });
+  assert.deepEqual({ state: f?.state, done: f?.done }, { state: "refused", done: 0 });
+});

@@ -9,7 +9,7 @@
  */
 import { base64 } from "@scure/base";
 import type { FileView } from "../api/mod.ts";
-import type { Clock } from "../clock/mod.ts";
+import type { Clock, TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { Signer } from "../identity/mod.ts";
@@ -22,7 +22,7 @@ import type { ChatRef } from "../views/mod.ts";
 import type { ChunkStore } from "./chunk_store.ts";
 import { fetchFile } from "./file_fetch.ts";
 import { type FileRecord, FileRecords } from "./file_records.ts";
-import type { FileLimits } from "./file_service.ts";
+import { type FileLimits, RETRY_MS } from "./file_service.ts";
 import { groupSftpFiles, readPlainRange, savePlain } from "./group_file_reads.ts";
 import {
   groupManifestText,
@@ -92,6 +92,10 @@ export class GroupFiles {
   readonly #done = new Map<string, number>();
   readonly #cancelled = new Set<string>();
   readonly #scans = new Map<string, Promise<void>>();
+  /** Retries waiting, by entry hash. */
+  readonly #retries = new Map<string, TimerId>();
+  /** Per file being fetched, the holders (hex) that gave what failed its check: asked last. */
+  readonly #bad = new Map<string, Set<string>>();
   readonly #unsubscribe: () => void;
 
   constructor(deps: GroupFilesDeps) {
@@ -106,6 +110,8 @@ export class GroupFiles {
 
   close(): void {
     this.#unsubscribe();
+    for (const t of this.#retries.values()) this.#d.clock.clearTimeout(t);
+    this.#retries.clear();
   }
 
   get #spare(): number {
@@ -274,13 +280,17 @@ export class GroupFiles {
     this.#emit(r, op, { reason: r.reason!, done: 0 });
   }
 
-  /** Holders worth asking for a file of `chat`: members online first, then anchors. */
-  #holders(chat: string): FileHolder[] {
+  /**
+   * Holders worth asking for a file of `chat`: members online first, then
+   * anchors, and last those that gave a chunk failing its check (`bad`).
+   */
+  #holders(chat: string, bad: ReadonlySet<string> = new Set()): FileHolder[] {
     const ok = this.#d.sessions().filter((s) =>
       !s.rpc.closed && peerHas(s.rpc.peerHello, GROUP_FILES_FEATURE) &&
       (s.anchor || this.#d.book.isMember(chat, s.peer))
     );
-    return [...ok.filter((s) => !s.anchor), ...ok.filter((s) => s.anchor)];
+    const rank = (s: FileHolder) => (bad.has(toHex(s.peer)) ? 2 : 0) + (s.anchor ? 1 : 0);
+    return ok.map((s) => ({ s, k: rank(s) })).sort((x, y) => x.k - y.k).map((x) => x.s);
   }
 
   #fetch(r: GroupFileRecord): void {
@@ -308,7 +318,8 @@ export class GroupFiles {
       return;
     }
     for (;;) {
-      const h = this.#holders(r.chat).find((s) => !tried.has(toHex(s.peer)));
+      const bad = this.#bad.get(r.hash);
+      const h = this.#holders(r.chat, bad).find((s) => !tried.has(toHex(s.peer)));
       if (!h) break;
       tried.add(toHex(h.peer));
       let told = -1;
@@ -331,6 +342,7 @@ export class GroupFiles {
         const { reason: _, ...rest } = r;
         const done: GroupFileRecord = { ...rest, state: "complete" };
         await this.records.update(done);
+        this.#bad.delete(r.hash);
         this.#emit(done, "complete", { fetched, from });
         this.#d.bus.say(
           `received ${r.manifest.name} in ${this.#d.byId(r.chat)?.name} from ${from}`,
@@ -338,12 +350,28 @@ export class GroupFiles {
         return;
       }
       last = `${from}: ${out.reason}`;
+      if (out.kind === "failed") this.#bad.set(r.hash, new Set([...bad ?? [], toHex(h.peer)]));
     }
     const reason = tried.size === 0
       ? "waiting for a member or an anchor that holds it"
       : `interrupted (${last}); resumes when another holder is online`;
     await this.records.update({ ...r, reason } as GroupFileRecord);
     this.#emit(r, "interrupted", { reason, done: this.#done.get(r.hash) ?? 0, fetched });
+    // A holder still connected did not give it (busy, no answer): ask again later.
+    if (this.#holders(r.chat).length > 0) this.#later(r);
+  }
+
+  /** Fetches `r` again in RETRY_MS, unless something else starts it first. */
+  #later(r: GroupFileRecord): void {
+    if (this.#retries.has(r.hash)) return;
+    const t = this.#d.clock.setTimeout(() => {
+      this.#retries.delete(r.hash);
+      this.records.get(r.chat, r.hash).then((now) => {
+        if (now?.state === "fetching") this.#fetch(now as GroupFileRecord);
+      }).catch(() => {});
+    }, RETRY_MS);
+    this.#d.clock.unref(t);
+    this.#retries.set(r.hash, t);
   }
 
   /** A session came up: scan and resume what it may hold; offer an anchor our files. */
@@ -426,6 +454,8 @@ export class GroupFiles {
     const failed: GroupFileRecord = { ...r, state: "failed", reason };
     await this.records.update(failed);
     if (this.#fetching.has(r.hash)) this.#cancelled.add(r.hash);
+    const t = this.#retries.get(r.hash);
+    if (t !== undefined) (this.#d.clock.clearTimeout(t), this.#retries.delete(r.hash));
     this.#emit(failed, "failed", { reason: failed.reason!, done: this.#done.get(r.hash) ?? 0 });
     return await this.#view(failed);
   }
