@@ -40,6 +40,7 @@ Deno.test("admin: a group's page links its files; a file sent in the group lists
     assert.ok(chat.includes(`href="/chats/climbers/files"`), "the group links its files");
     assert.ok(chat.includes("file: topo.pdf (300 kB)"), "the entry reads as a sentence");
     const page = await (await get("/chats/climbers/files")).text();
+    assert.ok(page.includes("<h1>Files in climbers</h1>"));
     assert.ok(page.includes(`href="/chats/climbers/files/${sent.id}"`));
     assert.ok(page.includes("reply.txt"));
     const dl = await get(`/chats/climbers/files/${sent.id}`);
