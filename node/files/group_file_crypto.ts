@@ -25,13 +25,11 @@ import { base64 } from "@scure/base";
 import { z } from "zod";
 import { RojError } from "../errors.ts";
 import { GROUP_FILE_CHUNK_LABEL, openXChaCha20Poly1305 } from "../identity/mod.ts";
-import { toHex } from "../log/mod.ts";
-import { type ChunkStore, sha256Of } from "./chunk_store.ts";
+import type { ChunkStore } from "./chunk_store.ts";
 import {
   CHUNK_BYTES,
   chunkCount,
   type FileManifest,
-  fileRoot,
   MAX_CHUNK_BYTES,
   parseManifest,
 } from "./manifest.ts";
@@ -115,43 +113,15 @@ export function parseGroupManifest(text: string): GroupFileManifest {
  * bytes read. Resolves with the plain size and the sealed root.
  * @throws {RojError} bad_input when it is not a regular file or changes size while read
  */
-export async function importSealed(
+export function importSealed(
   store: ChunkStore,
   path: string,
   k: Uint8Array,
   chat: string,
   progress: (bytes: number) => void = () => {},
 ): Promise<{ size: number; chunk: number; root: string }> {
-  const f = await Deno.open(path, { read: true });
-  try {
-    const info = await f.stat();
-    if (!info.isFile) throw new RojError("bad_input", "not a regular file");
-    const size = info.size;
-    const count = chunkCount(size, CHUNK_BYTES);
-    const hashes = new Uint8Array(32 * count);
-    const buf = new Uint8Array(CHUNK_BYTES);
-    let done = 0;
-    for (let i = 0; i < count; i++) {
-      const want = Math.min(CHUNK_BYTES, size - done);
-      let at = 0;
-      while (at < want) {
-        const n = await f.read(buf.subarray(at, want));
-        if (n === null) throw new RojError("bad_input", "the file got shorter while read");
-        at += n;
-      }
-      const sealed = sealChunk(k, chat, i, buf.subarray(0, want));
-      const hash = await sha256Of(sealed);
-      await store.put(hash, sealed);
-      hashes.set(hash, i * 32);
-      done += want;
-      progress(done);
-    }
-    const root = toHex(
-      fileRoot(size + SEAL_OVERHEAD * count, CHUNK_BYTES + SEAL_OVERHEAD, hashes),
-    );
-    await store.putList(root, hashes);
-    return { size, chunk: CHUNK_BYTES, root };
-  } finally {
-    f.close();
-  }
+  return store.importFile(path, progress, CHUNK_BYTES, {
+    overhead: SEAL_OVERHEAD,
+    apply: (i, plain) => sealChunk(k, chat, i, plain),
+  });
 }
