@@ -1,5 +1,5 @@
 /**
- * A file in a group (issue 15, item 4): its entry's body is a group message
+ * A file in a group (issue 15, item 4): its entry (type "gfile") is a group message
  * (groups/group_crypto.ts: encrypted under the epoch the writer uses) whose
  * text is the manifest plus `k`, a random 32-byte key of this file alone:
  *

@@ -1,7 +1,7 @@
 /**
  * Files in groups (issue 15, item 4; group_file_crypto.ts has the format):
  * sending (the file sealed a chunk at a time into the store, one group
- * message of type "file" under the epoch the writer uses), taking in
+ * message of type "gfile" under the epoch the writer uses), taking in
  * members' file entries (decrypted, checked against the limits), fetching
  * the sealed chunks from whichever holder has them (members online who list
  * gfiles1, then anchors), offering our own to the anchors, and reading a
@@ -13,7 +13,7 @@ import type { Clock, TimerId } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { Signer } from "../identity/mod.ts";
-import type { GroupBook } from "../groups/mod.ts";
+import { GROUP_FILE_TYPE, type GroupBook } from "../groups/mod.ts";
 import { type ChatLog, type Entry, toHex } from "../log/mod.ts";
 import { encodeB64, GROUP_FILES_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
 import { escapeControl } from "../text/mod.ts";
@@ -173,7 +173,7 @@ export class GroupFiles {
       this.#d.signer,
       chat.id,
       groupManifestText({ ...m, k }),
-      FILE_ENTRY_TYPE,
+      GROUP_FILE_TYPE,
     );
     const e = entries.at(-1)!;
     const r: GroupFileRecord = {
@@ -238,7 +238,7 @@ export class GroupFiles {
       for (;;) {
         const batch = await this.#d.log.entriesAfter(chat, author, after, 1000);
         if (batch.length === 0) break;
-        for (const e of batch) if (e.type === FILE_ENTRY_TYPE) await this.#intake(chat, e);
+        for (const e of batch) if (e.type === GROUP_FILE_TYPE) await this.#intake(chat, e);
         after = batch.at(-1)!.seq;
         await this.#d.kv.set(key, after);
       }
