@@ -377,14 +377,17 @@ export class GroupFiles {
   /** A session came up: scan and resume what it may hold; offer an anchor our files. */
   async up(s: FileHolder): Promise<void> {
     if (!peerHas(s.rpc.peerHello, GROUP_FILES_FEATURE)) return;
+    const offers: FileRecord[] = [];
     for (const g of this.#d.book.all()) {
       if (!s.anchor && !this.#d.book.isMember(g.id, s.peer)) continue;
       await this.scan(g.id);
       for (const r of await this.records.all(g.id) as GroupFileRecord[]) {
         if (r.state === "fetching" && !r.mine) this.#fetch(r);
-        if (s.anchor && r.mine) await this.#offer(r, s).catch(() => {});
+        if (s.anchor && r.mine) offers.push(r);
       }
     }
+    // One offer at a time: the anchor fetches each from us before it answers.
+    for (const r of offers) await this.#offer(r, s).catch(() => {});
   }
 
   /** The record of a group file with this root, when `peer` may have its sealed chunks. */
@@ -429,7 +432,13 @@ export class GroupFiles {
       const now = await this.#find(chat, id);
       for (const s of this.#d.sessions()) if (s.anchor) this.#offer(now, s).catch(() => {});
     }
-    if (r.state !== "complete" && !r.mine && r.k) {
+    if (!r.mine && !r.k) {
+      // Not read when it came (no key to its epoch yet, say): read it again from the log.
+      await this.records.remove(r);
+      const author = Uint8Array.from(r.author.match(/../g)!, (b) => parseInt(b, 16));
+      const [e] = await this.#d.log.entriesAfter(r.chat, author, r.seq - 1, 1);
+      if (e && toHex(e.hash) === r.hash) await this.#intake(r.chat, e);
+    } else if (r.state !== "complete" && !r.mine) {
       if (this.#cancelled.has(r.hash)) await this.#fetching.get(r.hash);
       const again: GroupFileRecord = { ...r, state: "fetching" };
       await this.records.update(again);
