@@ -554,6 +554,7 @@ export async function wire(
         listening: network.listening,
         anchorMailbox,
         carryMailbox,
+        anchorFiles,
         punch: network.puncher,
         portMap: network.portMap,
         identity: o.passive ? undefined : identity.view(),

@@ -81,7 +81,7 @@ export async function wireFiles(d: FilePartsDeps): Promise<FileParts> {
     groups: groupFiles,
   });
   const anchorFiles = d.o.passive
-    ? new AnchorFiles(d.kv, chunks, {
+    ? await AnchorFiles.open(d.kv, chunks, {
       limits: {
         ...d.o.anchorFiles,
         ...(limits.minFree !== undefined ? { minFree: limits.minFree } : {}),

@@ -7,6 +7,8 @@ import { befriend, rawRojPipe, startTestNode, type TestNode } from "../testing/n
 import { contains, content } from "../testing/bytes.ts";
 import { foundGroup } from "../testing/groups.ts";
 import { tempDir } from "../testing/temp.ts";
+import { cliRun } from "../testing/cli_run.ts";
+import { controlSocketPath, serveControl } from "../node/control/mod.ts";
 import type { NodeEvent } from "../node/api/mod.ts";
 import { type Entry, toHex } from "../node/log/mod.ts";
 import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
@@ -156,6 +158,16 @@ Deno.test("group files: with only the anchor online, carol gets the file from it
     assert.equal(done.from, "hive");
     assert.deepEqual(await saved(c2, sent.id), bytes);
 
+    // The anchor says what it holds: one file of 3 sealed chunks (16 bytes more each).
+    const status = await hive.node.call("status", {});
+    assert.deepEqual(status.groupFiles, { files: 1, bytes: bytes.length + 3 * 16 });
+    const ctl = await serveControl(controlSocketPath(hive.dir), hive.node);
+    try {
+      const said = await cliRun(["status", "--data", hive.dir]);
+      assert.match(said.stdout, /^group files held: +1, 700 kB$/m);
+    } finally {
+      await ctl.close();
+    }
     // The anchor's folder (its store and its KV files): no run of the file, no name, no group.
     await hive.stop();
     const held = await allBytes(hive.dir);
@@ -275,6 +287,10 @@ Deno.test("group files at an anchor: over the member's quota refused with why; t
       20_000,
       from,
     );
+    assert.deepEqual((await hive.node.call("status", {})).groupFiles, {
+      files: 1,
+      bytes: 700_048,
+    });
     await hive.stop();
     let chunks = 0;
     for await (const d of Deno.readDir(`${hive.dir}/files/chunks`)) {

@@ -73,8 +73,34 @@ export class AnchorFiles {
   readonly #log: (line: string) => void;
   /** Fetches under way, by root. */
   readonly #taking = new Map<string, Promise<{ held: boolean; reason?: string }>>();
+  /** Files held in full, and their sealed bytes (for status). */
+  #held = { files: 0, bytes: 0 };
 
-  constructor(
+  /** Opens the anchor's group files, counting what it holds. */
+  static async open(
+    kv: Deno.Kv,
+    chunks: ChunkStore,
+    o: { limits?: AnchorFileLimits; now: () => number; log: (line: string) => void },
+  ): Promise<AnchorFiles> {
+    const a = new AnchorFiles(kv, chunks, o);
+    await a.#count();
+    return a;
+  }
+
+  /** Group files held in full here, and their sealed bytes. */
+  get usage(): { readonly files: number; readonly bytes: number } {
+    return this.#held;
+  }
+
+  async #count(): Promise<void> {
+    const held = { files: 0, bytes: 0 };
+    for await (const e of this.#kv.list<Held>({ prefix: ["anchor-file"] })) {
+      if (e.value.held) (held.files++, held.bytes += e.value.size);
+    }
+    this.#held = held;
+  }
+
+  private constructor(
     kv: Deno.Kv,
     chunks: ChunkStore,
     o: { limits?: AnchorFileLimits; now: () => number; log: (line: string) => void },
@@ -125,7 +151,10 @@ export class AnchorFiles {
       await this.#kv.delete(e.key);
       n++;
     }
-    if (n > 0) this.#log(`files: dropped ${n} expired group files`);
+    if (n > 0) {
+      this.#log(`files: dropped ${n} expired group files`);
+      await this.#count();
+    }
   }
 
   async #take(
@@ -160,6 +189,7 @@ export class AnchorFiles {
     if (out.kind !== "complete") return { held: false, reason: out.reason.slice(0, 300) };
     const h: Held = { up, size: p.size, chunk: p.chunk, at: this.#now(), held: true };
     await this.#kv.set(key, h);
+    this.#held = { files: this.#held.files + 1, bytes: this.#held.bytes + p.size };
     this.#log(`files: holding ${p.size} sealed bytes of a group file`);
     return { held: true };
   }
