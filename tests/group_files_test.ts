@@ -12,6 +12,7 @@ import { controlSocketPath, serveControl } from "../node/control/mod.ts";
 import type { NodeEvent } from "../node/api/mod.ts";
 import { type Entry, toHex } from "../node/log/mod.ts";
 import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
+import { isRojError } from "../node/errors.ts";
 import { ChunkStore } from "../node/files/mod.ts";
 import { carriedKeys, epochId, isGroupOp, messageEpoch, openGroupKey } from "../node/groups/mod.ts";
 
@@ -126,6 +127,25 @@ Deno.test("group files: alice sends in a group of three; carol gets it from bob 
     }
     // Nor does bob's node show or hold it.
     assert.ok(!(await b.node.call("files", { chat: "climbers" })).some((x) => x.id === later.id));
+    // And no member serves him group chunks any more, not even of the file he had.
+    await b.stop();
+    const roots: string[] = [];
+    for await (const l of Deno.readDir(`${b.dir}/files/lists`)) roots.push(l.name);
+    assert.equal(roots.length, 1);
+    const { client, pipe } = await rawRojPipe(b, a2);
+    const rpc = new RpcSession(pipe, {
+      hello: { features: ["sync1", "files1", "gfiles1"], name: "bob" },
+    });
+    try {
+      await rpc.ready;
+      await assert.rejects(
+        () => rpc.request("files.list", { root: roots[0]!, from: 0, count: 1 }),
+        (err) => isRojError(err, "not_found"),
+      );
+    } finally {
+      rpc.close();
+      client.close();
+    }
   } finally {
     for (const n of [...more, a, b, c]) await n[Symbol.asyncDispose]();
   }
