@@ -385,6 +385,10 @@ export function buildCli(io: CliIo = stdio): Command {
     .option("--max-file-size <size>", "largest file sent or fetched, e.g. 500M (default 2G)")
     .option("--file-quota <size>", "bytes of files each contact may store here (default 8G)")
     .option(
+      "--min-free-disk <size>",
+      "refuse a file transfer that would leave less free (default 64M)",
+    )
+    .option(
       "--events <file>",
       "for scripts: append every event of the node (sessions, reachability, punches, port mapping, …) to this file as it happens, one JSON object a line",
     )
@@ -407,6 +411,7 @@ export function buildCli(io: CliIo = stdio): Command {
           events?: string;
           maxFileSize?: string;
           fileQuota?: string;
+          minFreeDisk?: string;
         },
         cmd: Command,
       ) => {
@@ -474,6 +479,7 @@ export function buildCli(io: CliIo = stdio): Command {
           lan: opts.lan !== false,
           ...(opts.maxFileSize ? { maxFileSize: parseSize(opts.maxFileSize) } : {}),
           ...(opts.fileQuota ? { fileQuota: parseSize(opts.fileQuota) } : {}),
+          ...(opts.minFreeDisk ? { minFreeDisk: parseSize(opts.minFreeDisk) } : {}),
         });
         // Said once, in the log, before anything else the node says.
         const notice = tightenedNotice([...tightened, ...node.profile.tightened]);

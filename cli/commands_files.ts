@@ -115,14 +115,22 @@ function followFile(
 
 /** Whether the chat's contact has a session up now. */
 async function online(client: ControlClient, chat: string): Promise<boolean> {
-  const peers = await client.call("peers", {});
-  return peers.some((p) => p.name === chat && p.state === "connected");
+  const up = new Set(
+    (await client.call("peers", {})).filter((p) => p.state === "connected").map((p) => p.name),
+  );
+  if (up.has(chat)) return true;
+  // A group: any other member online may fetch it.
+  if (!(await client.call("chats", {})).some((c) => c.name === chat && c.kind === "group")) {
+    return false;
+  }
+  return (await client.call("group.members", { group: chat })).some((m) => !m.me && up.has(m.name));
 }
 
 /**
  * `roj send <chat> --file PATH`: the node reads the file into its store and
  * signs the entry; while the contact is online, progress of their fetch.
- * "sent" once every chunk went to them (they check each), else "stored".
+ * "sent" once every chunk went to them (they check each), else "stored";
+ * in a group, once one member (or an anchor) has every chunk.
  */
 export async function sendFile(
   client: ControlClient,
@@ -165,7 +173,7 @@ export function addFileCommands(program: Command, io: CliIo): void {
     .description(
       "list the files in a chat: id, name, size, from, state (complete / 40% / failed: why)",
     )
-    .argument("<chat>", "a contact's name")
+    .argument("<chat>", "a contact's or a group's name")
     .addOption(dataOption())
     .option("--json", "print as a JSON array")
     .option(
@@ -186,7 +194,7 @@ export function addFileCommands(program: Command, io: CliIo): void {
 
   program.command("get")
     .description("save a received file into a folder (never over an existing file)")
-    .argument("<chat>", "a contact's name")
+    .argument("<chat>", "a contact's or a group's name")
     .argument("<file-id>", "the file's id as `roj files` shows it")
     .addOption(dataOption())
     .option("--out <dir>", "the folder to save into (default: the current one)")

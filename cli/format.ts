@@ -221,6 +221,9 @@ export function statusLines(s: StatusView): string[] {
           ...(s.mailbox
             ? [["group mail held:", `${s.mailbox.boxes} boxes, ${formatBytes(s.mailbox.bytes)}`]]
             : []),
+          ...(s.groupFiles
+            ? [["group files held:", `${s.groupFiles.files}, ${formatBytes(s.groupFiles.bytes)}`]]
+            : []),
         ]
         : []),
       ...(s.carrying

@@ -255,6 +255,7 @@ export class RojNode implements NodeApi {
     s.directMail.close();
     s.groupService.close();
     s.files.close();
+    s.groupFiles.close();
     s.addresses.close();
     s.relay.close();
     s.intros?.close();

@@ -6,7 +6,12 @@
  */
 import type { AskPassphrase } from "./home/mod.ts";
 import { type Clock, systemClock } from "./clock/mod.ts";
-import { DEFAULT_FILE_LIMITS, type FileLimits } from "./files/mod.ts";
+import {
+  type AnchorFileLimits,
+  DEFAULT_ANCHOR_FILE_LIMITS,
+  DEFAULT_FILE_LIMITS,
+  type FileLimits,
+} from "./files/mod.ts";
 import type { MailboxLimits } from "./mailbox/mod.ts";
 import type { RelayOptions, RelayTiming } from "./relay/mod.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint } from "./transport/mod.ts";
@@ -63,6 +68,10 @@ export interface NodeOptions {
   maxFileSize?: number;
   /** Bytes of files one contact may have stored here (`roj run --file-quota`). @default 8 GiB */
   fileQuota?: number;
+  /** Room kept free on the data folder's disk by file transfers (`--min-free-disk`). @default 64 MiB */
+  minFreeDisk?: number;
+  /** An anchor's bounds on the group files it holds for members (files/anchor_files.ts). */
+  anchorFiles?: Partial<AnchorFileLimits>;
 }
 
 /** NodeOptions with every default applied and every address parsed. */
@@ -93,6 +102,7 @@ export interface ResolvedOptions {
   readonly lan: boolean;
   /** Files: the largest one sent or fetched, and what one contact may store here (files/). */
   readonly files: FileLimits;
+  readonly anchorFiles: AnchorFileLimits;
 }
 
 export const DEFAULT_LISTEN: Endpoint = { host: "::", port: 7022 };
@@ -133,7 +143,9 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     files: {
       maxFileSize: options.maxFileSize ?? DEFAULT_FILE_LIMITS.maxFileSize,
       quotaPerContact: options.fileQuota ?? DEFAULT_FILE_LIMITS.quotaPerContact,
+      ...(options.minFreeDisk !== undefined ? { minFree: options.minFreeDisk } : {}),
     },
+    anchorFiles: { ...DEFAULT_ANCHOR_FILE_LIMITS, ...options.anchorFiles },
   };
 }
 

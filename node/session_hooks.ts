@@ -7,7 +7,7 @@
 import type { Clock } from "./clock/mod.ts";
 import type { ContactBook } from "./contacts/mod.ts";
 import type { Discovery } from "./discovery/mod.ts";
-import type { FileService } from "./files/mod.ts";
+import type { AnchorFiles, FileService, GroupFiles } from "./files/mod.ts";
 import type { IdentityGuard } from "./identity_guard/mod.ts";
 import { TWIN_WINDOW_MS } from "./identity_guard/mod.ts";
 import { fingerprint } from "./identity/mod.ts";
@@ -39,6 +39,9 @@ export interface SessionParts {
   readonly identity: IdentityGuard;
   readonly receipts: Receipts;
   readonly files: FileService;
+  readonly groupFiles: GroupFiles;
+  /** An anchor's held group files. */
+  readonly anchorFiles: AnchorFiles | undefined;
   readonly addresses: OwnAddresses;
   readonly mailbox: GroupMailbox;
   readonly directMail: DirectMail;
@@ -63,6 +66,8 @@ export function hookSessions(parts: SessionParts): void {
     identity,
     receipts,
     files,
+    groupFiles,
+    anchorFiles,
     addresses,
     mailbox,
     directMail,
@@ -86,6 +91,7 @@ export function hookSessions(parts: SessionParts): void {
     });
     if (!passive) receipts.serve(rpc, peer);
     if (!passive) files.serve(rpc, peer);
+    anchorFiles?.serve(rpc, peer);
   });
   // Chats sync on every session, each of a contact's devices' (PeerSet); the rest on their primary.
   sessions.onEach((s) => {
@@ -97,6 +103,7 @@ export function hookSessions(parts: SessionParts): void {
   sessions.onUp((s) => {
     if (!passive) receipts.up(s);
     if (!passive && !s.anchor) files.up(s.peer).catch(() => {});
+    if (!passive) groupFiles.up(s).catch(() => {});
     addresses.noteSeenAs(s.rpc, s.peer);
     discovery.onSession({ peer: s.peer, rpc: s.rpc, anchor: s.anchor }).catch(() => {});
     if (s.anchor && !passive && peerHas(s.rpc.peerHello, MAILBOX_FEATURE)) {

@@ -28,7 +28,8 @@ import { isRojError } from "./errors.ts";
 import { IdentityGuard } from "./identity_guard/mod.ts";
 import { directChatId, toHex } from "./log/mod.ts";
 import { EventBus } from "./events.ts";
-import { ChunkStore, FileService } from "./files/mod.ts";
+import type { FileService, GroupFiles } from "./files/mod.ts";
+import { wireFiles } from "./wiring_files.ts";
 import { type GroupBook, HiddenGroups } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
 import type { Profile } from "./home/mod.ts";
@@ -63,7 +64,8 @@ import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
 import { keys } from "./store/mod.ts";
 import { ChatPrefs } from "./prefs/mod.ts";
-import { SearchService } from "./search/mod.ts";
+import type { SearchService } from "./search/mod.ts";
+import { wireSearch } from "./wiring_search.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
 import { DeviceSync, OwnDevices, withOwnDevices } from "./device_sync/mod.ts";
 import { contactView } from "./views/mod.ts";
@@ -111,6 +113,7 @@ export interface Services {
   readonly files: FileService;
   /** Sessions with the person's other devices, and dials to contacts' devices (node/device_sync). */
   readonly devsync: DeviceSync;
+  readonly groupFiles: GroupFiles;
 }
 
 /** Builds every service of a node and connects them; nothing starts here. */
@@ -339,20 +342,22 @@ export async function wire(
     readGroup: (id, heads) => receipts.readGroup(id, heads).catch(() => {}),
     groupReadUpTo: (id) => receipts.groupReadUpTo(id),
   };
-  const files = new FileService({
+  const { files, groupFiles, anchorFiles, sftpFiles } = await wireFiles({
+    o,
+    dataDir: profile.paths.dir,
     me,
     signer: b.signer,
     log: b.log,
     kv: profile.store.kv,
-    chunks: await ChunkStore.open(profile.paths.dir),
     bus,
     clock,
-    limits: o.files,
-    chat: (name) => directory.chat(name),
-    byId: (id) => directory.byId(id),
-    session: (peer) => sessions.get(peer)?.rpc,
+    groups: b.groups,
+    contacts: b.contacts,
+    directory,
+    chats,
+    groupService,
+    sessions,
     pushDirect,
-    show: (chat, e) => bus.emit({ type: "message", message: chats.view(chat, e, 0) }),
   });
   syncs.arrivals = {
     stored: (id, entries) => groupService.stored(id, entries),
@@ -467,9 +472,9 @@ export async function wire(
           pushDirect,
         }, c)
         : undefined;
-      // The chat's complete files under /files/<chat>/, the chat named as in /chats.
+      // The chat's and shared groups' complete files under /files/<chat>/, named as in /chats.
       const name = c ? b.contacts.get(c.publicKey)?.name ?? c.name : "";
-      return view && { ...view, files: () => files.sftpFiles(peer.publicKey, name) };
+      return view && { ...view, files: () => sftpFiles(peer.publicKey, name) };
     },
     relay: () => relay,
   });
@@ -509,24 +514,15 @@ export async function wire(
     identity,
     receipts,
     files,
+    groupFiles,
+    anchorFiles,
     addresses,
     mailbox,
     directMail,
     linking,
     devsync,
   });
-  const search = new SearchService({
-    bus,
-    clock,
-    directory,
-    async *messages(chat, batch) {
-      const entries = await b.log.read(chat.id);
-      for (let i = 0; i < entries.length; i += batch) {
-        yield await chats.views(chat, entries.slice(i, i + batch));
-      }
-    },
-    countNewer: (chat, lamport) => b.log.countNewer(chat, lamport),
-  });
+  const search = wireSearch({ bus, clock, directory, log: b.log, chats });
   const handlers = createHandlers({
     search,
     prefs: await ChatPrefs.open(profile.store),
@@ -547,6 +543,7 @@ export async function wire(
     intros: o.passive ? undefined : intros,
     linking,
     files,
+    groupFiles,
     running: () => network.listening !== undefined,
     status: () =>
       statusView({
@@ -564,6 +561,7 @@ export async function wire(
         listening: network.listening,
         anchorMailbox,
         carryMailbox,
+        anchorFiles,
         punch: network.puncher,
         portMap: network.portMap,
         identity: o.passive ? undefined : identity.view(),
@@ -596,5 +594,6 @@ export async function wire(
     search,
     files,
     devsync,
+    groupFiles,
   };
 }

@@ -44,6 +44,10 @@ export interface TestNodeOptions {
   /** File limits (node/files). */
   maxFileSize?: number;
   fileQuota?: number;
+  /** Room file transfers keep free on disk (`--min-free-disk`). */
+  minFreeDisk?: number;
+  /** An anchor's bounds on the group files it holds. */
+  anchorFiles?: NodeOptions["anchorFiles"];
 }
 
 /** Polls `check` until it is true. */
@@ -83,6 +87,8 @@ export async function startTestNode(
     ...(options.omitFeatures ? { omitFeatures: options.omitFeatures } : {}),
     ...(options.maxFileSize !== undefined ? { maxFileSize: options.maxFileSize } : {}),
     ...(options.fileQuota !== undefined ? { fileQuota: options.fileQuota } : {}),
+    ...(options.minFreeDisk !== undefined ? { minFreeDisk: options.minFreeDisk } : {}),
+    ...(options.anchorFiles ? { anchorFiles: options.anchorFiles } : {}),
   });
   const waiters = new Set<{ match: (e: NodeEvent) => boolean; resolve: (e: NodeEvent) => void }>();
   node.subscribe((e) => {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { befriend, rawRojPipe, startTestNode, type TestNode } from "../testing/nodes.ts";
 import { tempDir } from "../testing/temp.ts";
+import { content } from "../testing/bytes.ts";
 import { HAS_SSH_KEYGEN, sshKeygen } from "../testing/ssh_keygen.ts";
 import type { NodeEvent } from "../node/api/mod.ts";
 import { isRojError, RojError } from "../node/errors.ts";
@@ -12,19 +13,6 @@ import { ChunkStore } from "../node/files/mod.ts";
 type FileEvent = Extract<NodeEvent, { type: "file" }>;
 const fileEvent = (op: FileEvent["op"], side: FileEvent["side"] = "receive") => (e: NodeEvent) =>
   e.type === "file" && e.op === op && e.side === side;
-
-/** Bytes that differ everywhere (a counter through SHA-256 would be slower to make). */
-function content(size: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed * 2654435761 >>> 0;
-  for (let i = 0; i < size; i++) {
-    x = (x ^ (x << 13)) >>> 0;
-    x = (x ^ (x >>> 17)) >>> 0;
-    x = (x ^ (x << 5)) >>> 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 async function pair(opts: { maxFileSize?: number; fileQuota?: number } = {}) {
   const a = await startTestNode("alice", { host: "127.0.0.2", quic: false });

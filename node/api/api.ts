@@ -122,6 +122,8 @@ export interface StatusView {
     readonly bytes: number;
     readonly duplicates: number;
   };
+  /** An anchor: the group files it holds in full for members (sealed), and their bytes. */
+  readonly groupFiles?: { readonly files: number; readonly bytes: number };
   /** A person's node that carries 1:1 mail for contacts (not `--no-carry`): boxes and bytes held. */
   readonly carrying?: { readonly boxes: number; readonly bytes: number };
   /** Catch-ups under way (chats with many entries to take in from a peer or anchor). */

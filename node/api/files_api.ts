@@ -86,7 +86,15 @@ export interface FileView {
  */
 export type FileEvent = {
   readonly type: "file";
-  readonly op: "progress" | "complete" | "bad-chunk" | "interrupted" | "failed" | "refused";
+  readonly op:
+    | "progress"
+    | "complete"
+    | "bad-chunk"
+    | "interrupted"
+    | "failed"
+    | "refused"
+    /** A group file of ours: an anchor now holds its sealed chunks (`anchor`). */
+    | "anchored";
   readonly chat: string;
   readonly id: string;
   readonly name: string;
@@ -97,6 +105,10 @@ export type FileEvent = {
   readonly fetched?: number;
   readonly index?: number;
   readonly reason?: string;
+  /** A group file: the holder a fetch completed from ("complete"). */
+  readonly from?: string;
+  /** The anchor that took a group file of ours ("anchored"), or refused it ("refused", side "send"). */
+  readonly anchor?: string;
 };
 
 /** What the file methods return. */

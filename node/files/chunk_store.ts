@@ -22,6 +22,13 @@ export interface Imported {
   readonly root: string;
 }
 
+/** How chunks are sealed as they are imported (a group file's: group_file_crypto.ts). */
+export interface ChunkSeal {
+  /** Bytes a sealed chunk has more than its plain one. */
+  readonly overhead: number;
+  apply(index: number, plain: Uint8Array): Uint8Array;
+}
+
 /** SHA-256 with WebCrypto (native; far faster than JS on 256 KiB). */
 export async function sha256Of(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
@@ -74,9 +81,13 @@ export class ChunkStore {
     try {
       let at = 0;
       while (at < bytes.length) at += await f.write(bytes.subarray(at));
-    } finally {
+    } catch (err) {
+      // A full disk (ENOSPC) or any failed write: no partial file stays, not even a temporary one.
       f.close();
+      await Deno.remove(tmp).catch(() => {});
+      throw err;
     }
+    f.close();
     await Deno.rename(tmp, path);
   }
 
@@ -161,6 +172,18 @@ export class ChunkStore {
     }
   }
 
+  /**
+   * Drops a file's list and its chunks. Only for a store whose files share
+   * no chunk (an anchor's sealed group files: each file has its own key).
+   */
+  async drop(root: string): Promise<void> {
+    const list = await this.list(root);
+    for (let i = 0; list && i * 32 < list.length; i++) {
+      await Deno.remove(this.#chunkPath(toHex(list.subarray(i * 32, i * 32 + 32)))).catch(() => {});
+    }
+    await Deno.remove(`${this.dir}/lists/${root}`).catch(() => {});
+  }
+
   /** Which chunks of a list are held, by index. */
   async held(hashes: Uint8Array): Promise<boolean[]> {
     const out: boolean[] = [];
@@ -172,13 +195,16 @@ export class ChunkStore {
 
   /**
    * Reads the file at `path` one chunk at a time into the store, and keeps
-   * its list. `progress` is told the bytes read so far.
+   * its list. `progress` is told the bytes read so far. With `seal`, each
+   * chunk is kept as `seal.apply` makes it (`seal.overhead` bytes longer),
+   * and the root names those: a group file's sealed chunks.
    * @throws {RojError} bad_input when it is not a regular file or changes size while read
    */
   async importFile(
     path: string,
     progress: (bytes: number) => void = () => {},
     chunk = CHUNK_BYTES,
+    seal?: ChunkSeal,
   ): Promise<Imported> {
     const f = await Deno.open(path, { read: true });
     try {
@@ -197,14 +223,15 @@ export class ChunkStore {
           if (n === null) throw new RojError("bad_input", "the file got shorter while read");
           at += n;
         }
-        const bytes = buf.subarray(0, want);
+        const bytes = seal ? seal.apply(i, buf.subarray(0, want)) : buf.subarray(0, want);
         const hash = await sha256Of(bytes);
         await this.put(hash, bytes);
         hashes.set(hash, i * 32);
         done += want;
         progress(done);
       }
-      const root = toHex(fileRoot(size, chunk, hashes));
+      const extra = seal?.overhead ?? 0;
+      const root = toHex(fileRoot(size + extra * count, chunk + extra, hashes));
       await this.putList(root, hashes);
       return { size, chunk, root };
     } finally {

@@ -9,37 +9,62 @@ import type { ChunkStore } from "./chunk_store.ts";
 import type { FileRecord } from "./file_records.ts";
 import { chunkCount, chunkLength } from "./manifest.ts";
 
-/** The hash list of a complete file. @throws {RojError} refused while incomplete */
-async function listOf(chunks: ChunkStore, r: FileRecord): Promise<Uint8Array> {
-  const list = r.state === "complete" ? await chunks.list(r.manifest.root) : null;
-  if (list) return list;
-  throw new RojError(
+/** The refusal to read a file that is not complete here. */
+export function notComplete(r: FileRecord): RojError {
+  return new RojError(
     "refused",
     `${r.manifest.name} is not complete` + (r.reason ? `: ${r.reason}` : ""),
   );
 }
 
-/** Bytes `offset`..`offset + length` of a file (fewer at its end). */
-async function rangeOf(
-  chunks: ChunkStore,
-  r: FileRecord,
-  list: Uint8Array,
+/** The hash list of a complete file. @throws {RojError} refused while incomplete */
+async function listOf(chunks: ChunkStore, r: FileRecord): Promise<Uint8Array> {
+  const list = r.state === "complete" ? await chunks.list(r.manifest.root) : null;
+  if (list) return list;
+  throw notComplete(r);
+}
+
+/**
+ * Bytes `offset`..`offset + length` of a file of `size` bytes in chunks of
+ * `chunk` (fewer at its end), each piece read by `part`: `n` bytes of chunk
+ * `i` from `within`.
+ */
+export async function assembleRange(
+  size: number,
+  chunk: number,
   offset: number,
   length: number,
+  part: (i: number, within: number, n: number) => Promise<Uint8Array>,
 ): Promise<Uint8Array> {
-  const { size, chunk } = r.manifest;
   const end = Math.min(size, offset + length);
   const out = new Uint8Array(Math.max(0, end - offset));
   for (let at = offset; at < end;) {
     const i = Math.floor(at / chunk);
     const within = at - i * chunk;
     const n = Math.min(end - at, chunkLength(size, chunk, i) - within);
-    const part = await chunks.readPart(list.subarray(i * 32, i * 32 + 32), within, n);
-    if (part.length !== n) throw new RojError("internal", `chunk ${i} is short in the store`);
-    out.set(part, at - offset);
+    const bytes = await part(i, within, n);
+    if (bytes.length !== n) throw new RojError("internal", `chunk ${i} is short in the store`);
+    out.set(bytes, at - offset);
     at += n;
   }
   return out;
+}
+
+/** Bytes `offset`..`offset + length` of a file (fewer at its end). */
+function rangeOf(
+  chunks: ChunkStore,
+  r: FileRecord,
+  list: Uint8Array,
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
+  return assembleRange(
+    r.manifest.size,
+    r.manifest.chunk,
+    offset,
+    length,
+    (i, within, n) => chunks.readPart(list.subarray(i * 32, i * 32 + 32), within, n),
+  );
 }
 
 /** Up to `length` bytes of a complete file from `offset`. @throws {RojError} refused */
@@ -113,7 +138,7 @@ function split(name: string): [string, string] {
 }
 
 /** `name`, or "stem (n).ext" for the first n from 2 not in `taken`; added to `taken`. */
-function uniqueName(name: string, taken: Set<string>): string {
+export function uniqueName(name: string, taken: Set<string>): string {
   const [stem, ext] = split(name);
   let out = name;
   for (let n = 2; taken.has(out); n++) out = `${stem} (${n})${ext}`;
@@ -122,7 +147,7 @@ function uniqueName(name: string, taken: Set<string>): string {
 }
 
 /** Opens `<dir>/<name>` new, or "<stem> (n)<ext>" when taken. */
-async function createUnique(
+export async function createUnique(
   dir: string,
   name: string,
 ): Promise<{ file: Deno.FsFile; path: string }> {

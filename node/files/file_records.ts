@@ -57,6 +57,12 @@ export class FileRecords {
     return res.ok;
   }
 
+  /** Forgets a record (its entry is read again: group_files.ts retry). */
+  async remove(r: FileRecord): Promise<void> {
+    await this.#kv.atomic().delete(fileKey(r.chat, r.hash)).delete(rootKey(r.chat, r.manifest.root))
+      .commit();
+  }
+
   async update(r: FileRecord): Promise<void> {
     await this.#kv.set(fileKey(r.chat, r.hash), r);
   }

@@ -27,25 +27,30 @@ import { fetchFile, type Holder } from "./file_fetch.ts";
 import { type FileRecord, FileRecords } from "./file_records.ts";
 import { readRange, saveFile, sftpFilesOf } from "./file_reads.ts";
 import { serveFiles } from "./file_serve.ts";
-import { makeThumbnail } from "./thumbnail.ts";
-import { type UploadPart, Uploads } from "./uploads.ts";
 import {
-  chunkCount,
-  FILE_ENTRY_TYPE,
-  type FileManifest,
-  manifestBody,
-  mediaTypeOf,
-  parseManifest,
-  sanitiseName,
-} from "./manifest.ts";
+  emitFile,
+  type FileEvent,
+  fileToSend,
+  fileView,
+  findFile,
+  manifestOf,
+  thumbOf,
+  UNREADABLE,
+} from "./file_common.ts";
+import { type UploadPart, Uploads } from "./uploads.ts";
+import { FILE_ENTRY_TYPE, type FileManifest, manifestBody, parseManifest } from "./manifest.ts";
 import { admission, progressStep } from "./transfer_plan.ts";
+import { checkRoom, DEFAULT_MIN_FREE, diskFull } from "./disk_room.ts";
+import type { GroupFiles } from "./group_files.ts";
 
 /** Size limits of files taken from contacts. */
 export interface FileLimits {
   /** Largest file fetched (or sent). @default 2 GiB */
   readonly maxFileSize: number;
-  /** Bytes of files one contact may have stored here. @default 8 GiB */
+  /** Bytes of files one contact (or one group) may have stored here. @default 8 GiB */
   readonly quotaPerContact: number;
+  /** Room kept free on the data folder's disk (disk_room.ts). @default 64 MiB */
+  readonly minFree?: number;
 }
 
 /** An interrupted fetch whose sender is still connected is tried again after this long. */
@@ -74,6 +79,8 @@ export interface FileServiceDeps {
   pushDirect(chat: string, peer: Uint8Array): void;
   /** An entry as a message, shown to followers. */
   show(chat: ChatRef, e: import("../log/mod.ts").Entry): void;
+  /** Group files (group_files.ts): their chunks served beside ours, their uploads sent there. */
+  readonly groups?: Pick<GroupFiles, "owns" | "send" | "find">;
 }
 
 export class FileService {
@@ -130,20 +137,7 @@ export class FileService {
   }
 
   #emit(r: FileRecord, op: FileEventOp, extra: Partial<FileEvent> = {}): void {
-    const chat = this.#d.byId(r.chat);
-    const total = chunkCount(r.manifest.size, r.manifest.chunk);
-    this.#d.bus.emit({
-      type: "file",
-      op,
-      chat: chat?.name ?? r.chat,
-      id: r.hash.slice(0, 12),
-      name: r.manifest.name,
-      size: r.manifest.size,
-      side: r.mine ? "send" : "receive",
-      done: total,
-      total,
-      ...extra,
-    } as NodeEvent);
+    emitFile(this.#d.bus, r, this.#d.byId(r.chat)?.name ?? r.chat, op, extra);
   }
 
   /**
@@ -159,32 +153,10 @@ export class FileService {
     asName?: string,
   ): Promise<FileView> {
     const chat = this.#direct(chatName);
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.stat(path);
-    } catch (err) {
-      throw new RojError("not_found", `cannot read ${JSON.stringify(path)}`, { cause: err });
-    }
-    if (!info.isFile) throw new RojError("bad_input", `${JSON.stringify(path)} is not a file`);
-    if (info.size > this.#d.limits.maxFileSize) {
-      throw new RojError(
-        "bad_input",
-        `the file is ${info.size} bytes, over the limit of ${this.#d.limits.maxFileSize} (--max-file-size)`,
-      );
-    }
+    const info = await fileToSend(path, this.#d.limits.maxFileSize);
+    await checkRoom(this.#d.chunks.dir, info.size, this.#d.limits.minFree ?? DEFAULT_MIN_FREE);
     const imported = await this.#d.chunks.importFile(path, progress);
-    const name = sanitiseName(asName ?? path);
-    const thumb = await makeThumbnail(path, mediaTypeOf(name), imported.size);
-    const m: FileManifest = {
-      v: 1,
-      name,
-      size: imported.size,
-      type: mediaTypeOf(name),
-      chunk: imported.chunk,
-      root: imported.root,
-      ...(caption ? { caption } : {}),
-      ...(thumb ? { thumb: encodeB64(thumb) } : {}),
-    };
+    const m = await manifestOf(imported, path, caption, asName);
     const e = await this.#d.log.append(chat.id, this.#d.signer, FILE_ENTRY_TYPE, manifestBody(m));
     const r: FileRecord = {
       hash: toHex(e.hash),
@@ -205,7 +177,7 @@ export class FileService {
   /** A contact's file entry came: take it in (limits first), and fetch it if they are online. */
   async #arrived(msg: MessageView): Promise<void> {
     const chat = this.#d.chat(msg.chat);
-    if (chat.kind !== "direct" || !chat.peer) return; // groups: not yet (issue 15, item 4)
+    if (chat.kind !== "direct" || !chat.peer) return; // a group's: group_files.ts
     // The view's body is a sentence: the manifest is the entry's own body.
     const [e] = await this.#d.log.entriesAfter(chat.id, chat.peer.publicKey, msg.seq - 1, 1);
     if (!e || toHex(e.hash) !== msg.hash) return;
@@ -290,14 +262,7 @@ export class FileService {
     } catch (err) {
       const r: FileRecord = {
         ...base,
-        manifest: {
-          v: 1,
-          name: "file",
-          size: 0,
-          type: "application/octet-stream",
-          chunk: 262144,
-          root: "0".repeat(64),
-        },
+        manifest: UNREADABLE,
         state: "failed",
         reason: (err as Error).message,
       };
@@ -334,7 +299,8 @@ export class FileService {
     const chat = directChatId(this.#d.me, peer);
     serveFiles(rpc, {
       chunks: this.#d.chunks,
-      find: (root) => this.records.byRoot(chat, root),
+      find: async (root) =>
+        await this.records.byRoot(chat, root) ?? await this.#d.groups?.find(root, peer) ?? null,
       served: (r, done, total) =>
         this.#emit(r, done === total ? "complete" : "progress", { done, total }),
     });
@@ -354,6 +320,18 @@ export class FileService {
   }
 
   async #run(r: FileRecord, holder: Holder & RpcSession, peer: Uint8Array): Promise<void> {
+    try {
+      await checkRoom(
+        this.#d.chunks.dir,
+        r.manifest.size,
+        this.#d.limits.minFree ?? DEFAULT_MIN_FREE,
+      );
+    } catch (err) {
+      const failed: FileRecord = { ...r, state: "failed", reason: (err as Error).message };
+      await this.records.update(failed);
+      this.#emit(failed, "failed", { reason: failed.reason!, done: 0 });
+      return;
+    }
     let told = -1;
     const out = await fetchFile(r.manifest, this.#d.chunks, holder, {
       progress: (p) => {
@@ -446,16 +424,8 @@ export class FileService {
     return this.#view(failed, chat.name);
   }
 
-  async #find(chat: ChatRef, id: string): Promise<FileRecord> {
-    if (!/^[0-9a-f]{6,64}$/.test(id)) {
-      throw new RojError("bad_input", "a file id is hex, as `roj files` shows it");
-    }
-    const hits = (await this.records.all(chat.id)).filter((r) => r.hash.startsWith(id));
-    if (hits.length === 0) throw new RojError("not_found", `no file ${id} in ${chat.name}`);
-    if (hits.length > 1) {
-      throw new RojError("bad_input", `${id} names more than one file; give more of it`);
-    }
-    return hits[0]!;
+  #find(chat: ChatRef, id: string): Promise<FileRecord> {
+    return findFile(this.records, chat, id);
   }
 
   /** The files of a chat. */
@@ -466,41 +436,15 @@ export class FileService {
     return out;
   }
 
-  async #view(r: FileRecord, chatName: string): Promise<FileView> {
-    const total = chunkCount(r.manifest.size, r.manifest.chunk);
-    let done = total;
-    if (r.state !== "complete") {
-      done = this.#done.get(r.hash) ?? 0;
-      if (!this.#done.has(r.hash)) {
-        const list = await this.#d.chunks.list(r.manifest.root);
-        if (list) done = (await this.#d.chunks.held(list)).filter(Boolean).length;
-      }
-    }
-    const from = r.mine ? "me" : (this.#d.byId(r.chat)?.name ?? fingerprint(hexBytes(r.author)));
-    return {
-      id: r.hash.slice(0, 12),
-      chat: chatName,
-      name: r.manifest.name,
-      size: r.manifest.size,
-      type: r.manifest.type,
-      from,
-      mine: r.mine,
-      ts: r.ts,
-      state: r.state,
-      done,
-      total,
-      ...(r.manifest.caption !== undefined ? { caption: r.manifest.caption } : {}),
-      ...(r.manifest.thumb !== undefined ? { thumb: true } : {}),
-      ...(r.reason !== undefined && r.state !== "complete" ? { reason: r.reason } : {}),
-      ...(this.#fetching.has(r.hash) ? { active: true } : {}),
-    };
+  #view(r: FileRecord, chatName: string): Promise<FileView> {
+    const from = this.#d.byId(r.chat)?.name ?? fingerprint(hexBytes(r.author));
+    const active = this.#fetching.has(r.hash);
+    return fileView(this.#d.chunks, r, { chat: chatName, from }, this.#done, active);
   }
 
   /** The sender's thumbnail of a file, base64. @throws {RojError} not_found when it has none */
   async thumb(chatName: string, id: string): Promise<{ b: string }> {
-    const r = await this.#find(this.#direct(chatName), id);
-    if (!r.manifest.thumb) throw new RojError("not_found", `${r.manifest.name} has no thumbnail`);
-    return { b: r.manifest.thumb };
+    return thumbOf(await this.#find(this.#direct(chatName), id));
   }
 
   /** One part of a file the admin uploads (uploads.ts); the last sends it. */
@@ -508,9 +452,16 @@ export class FileService {
     this.#uploads ??= Uploads.open(
       this.#d.chunks.dir,
       this.#d.limits.maxFileSize,
-      (chat, path, name, caption) => this.send(chat, path, caption, undefined, name),
+      (chat, path, name, caption) =>
+        (this.#d.groups?.owns(chat) ? this.#d.groups : this).send(
+          chat,
+          path,
+          caption,
+          undefined,
+          name,
+        ),
     );
-    this.#direct(p.chat);
+    if (!this.#d.groups?.owns(p.chat)) this.#direct(p.chat);
     return await (await this.#uploads).part(p);
   }
 
@@ -544,14 +495,6 @@ export class FileService {
 }
 
 export type FileEventOp = Extract<NodeEvent, { type: "file" }>["op"];
-type FileEvent = Extract<NodeEvent, { type: "file" }>;
-
-/** A failed write's words, or plainly that the disk is full (ENOSPC). */
-function diskFull(reason: string): string {
-  return /os error 28|ENOSPC|No space left/i.test(reason)
-    ? `no space left on this disk (${reason})`
-    : reason;
-}
 
 function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));

@@ -71,14 +71,19 @@ export function isComplete(s: { readonly held: readonly boolean[] }): boolean {
   return s.held.every((h) => h);
 }
 
-/** Why a file is not fetched from a peer, or null when it may be. */
+/** Why a file is not fetched from a peer (or into a group), or null when it may be. */
 export function admission(
   size: number,
   limits: { readonly maxFileSize: number; readonly quotaPerContact: number },
   usedByPeer: number,
+  of: "contact" | "group" = "contact",
 ): string | null {
   if (size > limits.maxFileSize) {
     return `${size} bytes is over the limit of ${limits.maxFileSize} bytes (--max-file-size)`;
+  }
+  if (of === "group" && usedByPeer + size > limits.quotaPerContact) {
+    return `this group's files would take ${usedByPeer + size} bytes here, over the quota of ` +
+      `${limits.quotaPerContact} bytes per group (--file-quota)`;
   }
   if (usedByPeer + size > limits.quotaPerContact) {
     return `their files would take ${usedByPeer + size} bytes here, over the quota of ` +

@@ -20,6 +20,7 @@ import { keys, type Store } from "../store/mod.ts";
 import { GROUP_NONCE_BYTES, groupChatId, isGroupChatId } from "./group_id.ts";
 import {
   encryptGroupMessage,
+  GROUP_FILE_TYPE,
   newGroupKey,
   openGroupKey,
   openGroupMessage,
@@ -509,7 +510,8 @@ export class GroupBook {
         const v = fold.apply(e);
         text = v.ok ? describe(v.change, name) : `(${name(toHex(e.author))}: ignored, ${v.reason})`;
       } else if (!shown) continue;
-      else if (!CONTENT_TYPES.has(e.type)) text = `(${e.type})`;
+      // A file's text is its manifest (files/group_file_crypto.ts), encrypted like a message.
+      else if (!CONTENT_TYPES.has(e.type) && e.type !== GROUP_FILE_TYPE) text = `(${e.type})`;
       else if (!fold.isMember(toHex(e.author))) text = "(written by someone not in the group)";
       else {
         // Parsed once for its epoch and its text (a catch-up shows thousands).

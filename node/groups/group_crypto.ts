@@ -27,6 +27,14 @@ import {
 } from "../identity/mod.ts";
 import { toHex } from "../log/mod.ts";
 
+/**
+ * The entry type of a file in a group (files/group_file_crypto.ts): encrypted
+ * like a message, its text the file's manifest. Not "file": a node from
+ * before group files shows an entry of a type it does not know as "(gfile)",
+ * where a "file" entry would read as a 1:1 manifest that is malformed.
+ */
+export const GROUP_FILE_TYPE = "gfile";
+
 const KEY_CONTEXT = GROUP_KEY_SEAL_CONTEXT;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });

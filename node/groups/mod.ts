@@ -48,6 +48,7 @@ export {
 export {
   decryptGroupMessage,
   encryptGroupMessage,
+  GROUP_FILE_TYPE,
   messageEpoch,
   newGroupKey,
   openGroupKey,

@@ -11,7 +11,7 @@ import type { ContactBook, Verifications } from "../contacts/mod.ts";
 import type { Discovery } from "../discovery/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
-import type { FileService } from "../files/mod.ts";
+import type { FileService, GroupFiles } from "../files/mod.ts";
 import { checkName } from "../home/mod.ts";
 import type { InviteFlow } from "../invites/mod.ts";
 import type { IntroService } from "../introductions/mod.ts";
@@ -63,6 +63,7 @@ export interface HandlerDeps {
   readonly search: SearchService;
   readonly prefs: ChatPrefs;
   readonly files: FileService;
+  readonly groupFiles?: GroupFiles;
   status(): StatusView;
   readonly identity: IdentityResolver;
   /** Whether the node has started listening (dialling needs it). */
@@ -170,7 +171,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
     ...devicesHandlers(d.linking, d.passive),
     ...searchHandlers(d), // also serves `chats`, with each chat's settings
     ...messageHandlers(d),
-    ...fileHandlers(d.files),
+    ...fileHandlers(d.files, d.groupFiles),
     ...groupStateHandlers(d.groups),
   };
   if (!d.passive) return table;

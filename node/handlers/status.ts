@@ -27,6 +27,8 @@ export interface StatusParts {
   readonly listening: Endpoint | undefined;
   readonly anchorMailbox: AnchorMailbox | undefined;
   readonly carryMailbox: AnchorMailbox | undefined;
+  /** An anchor's held group files. */
+  readonly anchorFiles?: { readonly usage: { files: number; bytes: number } } | undefined;
   readonly punch: Puncher | undefined;
   readonly portMap: PortMap | undefined;
   /** The identity guard's view (not on an anchor). */
@@ -62,6 +64,7 @@ export function statusView(s: StatusParts): StatusView {
             },
           }
           : {}),
+        ...(s.anchorFiles ? { groupFiles: s.anchorFiles.usage } : {}),
       }
       : {}),
     ...(s.carryMailbox ? { carrying: s.carryMailbox.store.usage } : {}),

@@ -148,6 +148,8 @@ export const GROUP_MSG_AAD_LABEL = "roj-group-msg-v1\0";
 export const SAFETY_NUMBER_LABEL = "roj-safety-number-v1\0";
 /** SHA-256 prefix of a file's root over its chunk hashes (files/manifest.ts). */
 export const FILE_ROOT_LABEL = "roj-file-v1\0";
+/** Start of a group file chunk's AEAD associated data (files/group_file_crypto.ts). */
+export const GROUP_FILE_CHUNK_LABEL = "roj-group-file-chunk-v1\0";
 
 // ---- Channel names ----------------------------------------------------------
 

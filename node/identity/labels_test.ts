@@ -23,6 +23,7 @@ import {
   DIRECT_RECEIPT_MAGIC,
   ENTRY_MAGIC,
   FILE_ROOT_LABEL,
+  GROUP_FILE_CHUNK_LABEL,
   GROUP_ID_LABEL,
   GROUP_KEY_SEAL_CONTEXT,
   GROUP_MSG_AAD_LABEL,
@@ -99,6 +100,7 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [GROUP_MSG_AAD_LABEL, "726f6a2d67726f75702d6d73672d763100"], // "roj-group-msg-v1\0"
   [SAFETY_NUMBER_LABEL, "726f6a2d7361666574792d6e756d6265722d763100"], // "roj-safety-number-v1\0"
   [FILE_ROOT_LABEL, "726f6a2d66696c652d763100"], // "roj-file-v1\0"
+  [GROUP_FILE_CHUNK_LABEL, "726f6a2d67726f75702d66696c652d6368756e6b2d763100"], // "roj-group-file-chunk-v1\0"
   [ROJ_SUBSYSTEM, "726f6a"], // "roj"
   [RELAY_SUBSYSTEM_PREFIX, "726f6a2d72656c61792d"], // "roj-relay-"
   [ALPN_SSH, "726f6a2d7373682f31"], // "roj-ssh/1"
@@ -147,6 +149,7 @@ Deno.test("labels that prefix hashed input end in NUL; the LAN magic is the old 
       AGENT_AGREEMENT_LABEL,
       SAFETY_NUMBER_LABEL,
       FILE_ROOT_LABEL,
+      GROUP_FILE_CHUNK_LABEL,
     ]
   ) {
     assert.ok(l.endsWith("\0"), JSON.stringify(l));

@@ -15,7 +15,7 @@
  * const features = helloFeatures({ passive: false, punch: false, relay: true });
  * assert.deepEqual(features, [
  *   "sync1", "agree", "relay", "intro", "own-chain", "receipts", "typing", "files1", "greceipts",
- *   "sync1", "agree", "relay", "intro", "own-chain", "receipts", "typing", "files1", "bulk1",
+ *   "bulk1", "gfiles1",
  * ]);
  * assert.ok(peerHas({ features }, RELAY_FEATURE));
  * ```
@@ -174,6 +174,16 @@ export const DEVSYNC_FEATURE = "devsync1";
  */
 export const BULK_FEATURE = "bulk1";
 
+/**
+ * Files in groups (node/files/group_files.ts): a person's node serves the
+ * sealed chunks of group files to members of the group and to its anchors
+ * (`files.list`, `files.get`); an anchor takes `gfile.offer` and serves the
+ * sealed chunks it holds to whoever names their root. Listed by every node.
+ * An older member does not list it: it is never asked, and shows a group
+ * file entry as one it cannot read.
+ */
+export const GROUP_FILES_FEATURE = "gfiles1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -195,7 +205,8 @@ export type Feature =
   | typeof DEVLINK_CONFIRM_FEATURE
   | typeof DIRECT_ACK_FEATURE
   | typeof DEVSYNC_FEATURE
-  | typeof BULK_FEATURE;
+  | typeof BULK_FEATURE
+  | typeof GROUP_FILES_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -219,6 +230,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DIRECT_ACK_FEATURE,
   DEVSYNC_FEATURE,
   BULK_FEATURE,
+  GROUP_FILES_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -262,6 +274,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.passive || roles.carry ? [DIRECT_ACK_FEATURE] as const : []),
     ...(roles.devsync ? [DEVSYNC_FEATURE] as const : []),
     ...((roles.bulk ?? true) ? [BULK_FEATURE] as const : []),
+    GROUP_FILES_FEATURE,
   ];
 }
 

@@ -12,6 +12,7 @@ import {
   DIRECT_MAIL_FEATURE,
   FEATURES,
   FILES_FEATURE,
+  GROUP_FILES_FEATURE,
   GROUP_RECEIPTS_FEATURE,
   helloFeatures,
   INTRO_FEATURE,
@@ -50,6 +51,7 @@ const WIRE = [
   "dmail-ack",
   "devsync1",
   "bulk1",
+  "gfiles1",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -76,6 +78,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DIRECT_ACK_FEATURE,
       DEVSYNC_FEATURE,
       BULK_FEATURE,
+      GROUP_FILES_FEATURE,
     ],
     WIRE,
   );
@@ -91,13 +94,15 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     helloFeatures({ passive, punch, relay });
   // A node that runs chats also takes receipts and typing notices, serves files, takes group receipts.
   const chats = ["receipts", "typing", "files1", "greceipts"];
+  // Every node ends with these: bulk pages (unless turned off), then group files.
+  const last = ["bulk1", "gfiles1"];
   assert.deepEqual(of(false, false, false), [
     "sync1",
     "agree",
     "intro",
     "own-chain",
     ...chats,
-    "bulk1",
+    ...last,
   ]);
   assert.deepEqual(of(true, true, true), [
     "sync1",
@@ -109,7 +114,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "relay",
     "intro",
     "dmail-ack",
-    "bulk1",
+    ...last,
   ]);
   assert.deepEqual(of(false, true, true), [
     "sync1",
@@ -119,7 +124,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "intro",
     "own-chain",
     ...chats,
-    "bulk1",
+    ...last,
   ]);
   assert.deepEqual(of(true, false, false), [
     "sync1",
@@ -129,7 +134,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "dmail",
     "intro",
     "dmail-ack",
-    "bulk1",
+    ...last,
   ]);
   assert.deepEqual(of(false, false, true), [
     "sync1",
@@ -138,7 +143,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "intro",
     "own-chain",
     ...chats,
-    "bulk1",
+    ...last,
   ]);
   assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: true, carry: true }), [
     "sync1",
@@ -149,7 +154,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "own-chain",
     ...chats,
     "dmail-ack",
-    "bulk1",
+    ...last,
   ]);
   assert.deepEqual(helloFeatures({ passive: false, punch: false, relay: false, devlink: true }), [
     "sync1",
@@ -163,19 +168,19 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
     "files1",
     "greceipts",
     "devlink2",
-    "bulk1",
+    ...last,
   ]);
   assert.deepEqual(
     helloFeatures({ passive: false, punch: false, relay: false, devsync: true }),
-    ["sync1", "agree", "intro", "own-chain", ...chats, "devsync1", "bulk1"],
+    ["sync1", "agree", "intro", "own-chain", ...chats, "devsync1", ...last],
   );
   assert.deepEqual(
     helloFeatures({ passive: false, punch: false, relay: false, files: false }),
-    ["sync1", "agree", "intro", "own-chain", "receipts", "typing", "greceipts", "bulk1"],
+    ["sync1", "agree", "intro", "own-chain", "receipts", "typing", "greceipts", ...last],
   );
   assert.deepEqual(
     helloFeatures({ passive: false, punch: false, relay: false, bulk: false }),
-    ["sync1", "agree", "intro", "own-chain", ...chats],
+    ["sync1", "agree", "intro", "own-chain", ...chats, "gfiles1"],
   );
 });
 

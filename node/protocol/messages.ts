@@ -88,6 +88,7 @@
  *   |         | taken                 |                |                                          |
  *   | 1       | a person's devices    | devsync1       | devsync.addresses                        |
  *   | 1       | binary sync pages     | bulk1          |                                          |
+ *   | 1       | files in groups       | gfiles1        | gfile.offer                              |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -101,6 +102,7 @@
  *   devlink  a person's node that certifies a new device of the person for a link code's holder
  *   devices  a person's node that keeps a session from a contact's certified device as the contact's
  *   dmail-ack an anchor or carrying node that deletes 1:1 mail boxes on their recipient's mbox.ack
+ *   gfiles1  every node: serves sealed group file chunks (members, anchors); an anchor takes gfile.offer
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and

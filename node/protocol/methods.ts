@@ -372,6 +372,19 @@ export const schemas = {
     params: z.object({ addresses: z.array(z.string().min(1).max(300)).max(8) }),
     result: z.object({}),
   },
+  // Files in groups (node/files/group_files.ts), feature gfiles1: sealed chunks, any holder.
+  /**
+   * To an anchor: hold the sealed chunks of a group file (fetched back from
+   * the asker with files.list and files.get); `held` once all are, else why not.
+   */
+  "gfile.offer": {
+    params: z.object({
+      root: hex(64),
+      size: z.number().int().min(0).max(2 ** 48),
+      chunk: z.number().int().min(16 * 1024).max(MAX_CHUNK_WIRE),
+    }),
+    result: z.object({ held: z.boolean(), reason: z.string().max(300).optional() }),
+  },
 } as const;
 
 export type MethodName = keyof typeof schemas;

@@ -4,6 +4,7 @@
  * their own: `now` is passed in.
  */
 import { FILE_ENTRY_TYPE, fileSentence } from "../files/mod.ts";
+import { GROUP_FILE_TYPE } from "../groups/mod.ts";
 import type {
   ContactView,
   GroupView,
@@ -80,9 +81,16 @@ export function messageView(
     mine,
     ts: e.ts,
     lamport: e.lamport,
-    type: e.type,
+    // A group's file is a file to whoever reads it (its own entry type only keeps older nodes calm).
+    type: e.type === GROUP_FILE_TYPE ? FILE_ENTRY_TYPE : e.type,
     // A file shows as a sentence about it, never its manifest (folding keeps entries' raw text).
-    body: e.type === FILE_ENTRY_TYPE ? fileSentence(e.body) : f ? f.text : body,
+    body: e.type === FILE_ENTRY_TYPE
+      ? fileSentence(e.body)
+      : e.type === GROUP_FILE_TYPE
+      ? groupFileSentence(f?.text ?? body)
+      : f
+      ? f.text
+      : body,
     state: !mine
       ? "received"
       : chat.kind !== "notes" && e.seq <= (extras.readUpTo ?? 0)
@@ -113,6 +121,11 @@ function deviceOf(e: Entry): { device?: string } {
   } catch {
     return {};
   }
+}
+
+/** A group file's decrypted manifest as a sentence; "file (cannot decrypt)" and the like as they are. */
+function groupFileSentence(text: string): string {
+  return text.startsWith("(") ? `file ${text}` : fileSentence(text);
 }
 
 /** A person's name here: this node's own, a contact's, else the fingerprint. */

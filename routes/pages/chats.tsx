@@ -114,7 +114,7 @@ export function chatPages(ctx: AdminContext): Hono {
                 }}
               />
               <nav class="conv-links" aria-label={`About ${name}`}>
-                {peer && <a href={`/chats/${seg(name)}/files`}>Files</a>}
+                {(peer || group) && <a href={`/chats/${seg(name)}/files`}>Files</a>}
                 {group && <a href={`/chats/${seg(name)}/members`}>Members</a>}
                 {chat && <ChatMenu chat={chat} />}
               </nav>

@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { base64 } from "@scure/base";
-import { type FileView, MAX_FILE_READ, MAX_UPLOAD_PART } from "../../node/mod.ts";
+import { type ChatView, type FileView, MAX_FILE_READ, MAX_UPLOAD_PART } from "../../node/mod.ts";
 import { apiError, callNode } from "../api.ts";
 import type { AdminContext } from "../context.ts";
 import { seg } from "../context.ts";
@@ -53,10 +53,12 @@ export function filePages(ctx: AdminContext): Hono {
         status,
       );
     }
+    const group = (await callNode(ctx.api, "chats", {}) as ChatView[])
+      .some((x) => x.name === name && x.kind === "group");
     return html(
       c,
       <Layout title={`Files: ${name}`} status={me} section="chats">
-        <h1>Files with {name}</h1>
+        <h1>{group ? `Files in ${name}` : `Files with ${name}`}</h1>
         <Island component={FileTable} props={{ chat: name, files }} />
         <Island component={FileUpload} props={{ chat: name, part: MAX_UPLOAD_PART }} />
         <p>
