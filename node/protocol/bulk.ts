@@ -24,6 +24,7 @@
  * the whole frame's buffer alive.
  */
 import { RojError } from "../errors.ts";
+import { ENTRY_MAGIC } from "../identity/mod.ts";
 import { MAX_BODY_BYTES } from "../log/mod.ts";
 import { WireReader, WireWriter } from "../wire/mod.ts";
 import { decodeB64, encodeB64, MAX_PUSH_ENTRIES, type ParamsOf, type ResultOf } from "./methods.ts";
@@ -110,8 +111,8 @@ export const BULK_CODECS: {
   },
 };
 
-/** `string "roj-entry-v1"`, how every entry's signed bytes start (log/entry.ts). */
-const ENTRY_HEAD = new Uint8Array([0, 0, 0, 12, ...new TextEncoder().encode("roj-entry-v1")]);
+/** `string ENTRY_MAGIC` (its length, then its bytes), how every entry's signed bytes start (log/entry.ts). */
+const ENTRY_HEAD = new WireWriter().string(ENTRY_MAGIC).bytes();
 /** The SSHSIG blob's preamble. */
 const SSHSIG_HEAD = new TextEncoder().encode("SSHSIG");
 const CHAT_RE = /^[a-z0-9-]{1,64}$/;
