@@ -1,6 +1,6 @@
 /**
  * `deno task bench [section…]`: every benchmark, as tables of medians with the
- * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat, search, files.
+ * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat, search, files, memory.
  */
 import { printTable, type Row } from "./bench/_measure.ts";
 import { benchCascade } from "./bench/cascade_bench.ts";
@@ -8,6 +8,7 @@ import { benchChat } from "./bench/chat_bench.ts";
 import { benchFiles } from "./bench/files_bench.ts";
 import { benchGroup } from "./bench/group_bench.ts";
 import { benchLog } from "./bench/log_bench.ts";
+import { benchMemory } from "./bench/memory_bench.ts";
 import { benchNat } from "./bench/nat_bench.ts";
 import { benchRelay } from "./bench/relay_bench.ts";
 import { benchSearch } from "./bench/search_bench.ts";
@@ -44,6 +45,10 @@ const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
   files: {
     title: "Files: one file direct, relayed, and resumed after kill -9 (vs bare ssh2)",
     run: benchFiles,
+  },
+  memory: {
+    title: "Memory: RSS of idle and busy `roj run` processes, with bare deno",
+    run: benchMemory,
   },
 };
 

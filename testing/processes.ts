@@ -10,6 +10,9 @@ import type { NodeEvent, PeerView } from "../node/api/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
+/** The runtime flags deno.json's `roj`, `start` and `compile` tasks give a node, so tests and benches run it alike. */
+export const NODE_RUN_FLAGS: readonly string[] = [];
+
 /** The events of one type. */
 export type EventOf<T extends NodeEvent["type"]> = Extract<NodeEvent, { readonly type: T }>;
 
@@ -138,6 +141,7 @@ export async function spawnNode(
     Deno.execPath(),
     "run",
     "--quiet",
+    ...NODE_RUN_FLAGS,
     "--allow-read",
     "--allow-write",
     "--allow-env",
