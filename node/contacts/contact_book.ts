@@ -42,6 +42,9 @@ function isContact(v: unknown): v is Contact {
 export class ContactBook {
   readonly #store: Store;
   readonly #byKey = new Map<string, Contact>();
+  /** all()'s order, kept until a contact changes: the cascade asks at every step, with 1,000 contacts. */
+  #sorted: Contact[] | null = null;
+  #version = 0;
 
   private constructor(store: Store) {
     this.#store = store;
@@ -63,8 +66,18 @@ export class ContactBook {
     return book;
   }
 
+  /** Moves on at every change of a contact: what was built from all() is stale. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Every contact, by name (a copy the caller may change). */
   all(): Contact[] {
-    return [...this.#byKey.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return this.#byName().slice();
+  }
+
+  #byName(): readonly Contact[] {
+    return this.#sorted ??= [...this.#byKey.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
   get(publicKey: Uint8Array): Contact | undefined {
@@ -79,13 +92,13 @@ export class ContactBook {
 
   byName(name: string): Contact | undefined {
     const lower = name.toLowerCase();
-    return this.all().find((c) => c.name.toLowerCase() === lower);
+    return this.#byName().find((c) => c.name.toLowerCase() === lower);
   }
 
   #uniqueName(wanted: string, self: Uint8Array, reserved: string[]): string {
     const taken = (n: string) =>
       reserved.some((r) => r.toLowerCase() === n.toLowerCase()) ||
-      this.all().some((c) =>
+      this.#byName().some((c) =>
         c.name.toLowerCase() === n.toLowerCase() && !bytesEqual(c.publicKey, self)
       );
     if (!taken(wanted)) return wanted;
@@ -147,6 +160,8 @@ export class ContactBook {
   /** Forgets a contact entirely. */
   async remove(publicKey: Uint8Array): Promise<void> {
     this.#byKey.delete(toHex(publicKey));
+    this.#sorted = null;
+    this.#version++;
     await this.#store.kv.delete(keys.contact(publicKey));
   }
 
@@ -169,6 +184,8 @@ export class ContactBook {
     // starts, a record learnt) then builds on this one instead of overwriting
     // it. Writes to one KV are applied in the order they are made.
     this.#byKey.set(toHex(c.publicKey), c);
+    this.#sorted = null;
+    this.#version++;
     await this.#store.kv.set(keys.contact(c.publicKey), c);
   }
 }

@@ -4,6 +4,8 @@
  */
 
 /** A contact's public key, lower-case hex. */
+import type { DialTable } from "./dial_table.ts";
+
 export type PeerId = string;
 
 /** What the cascade knows of a contact. */
@@ -113,7 +115,8 @@ export interface CascadeState {
   readonly retrying: boolean;
   /** Dial-and-ask rounds since every contact was last reached. */
   readonly rounds: number;
-  readonly dials: Readonly<Record<PeerId, Dial>>;
+  /** Read with dial_table.ts's dialOf and dialPeers. */
+  readonly dials: DialTable;
   /** Record seqs being reported to the host now: concurrent asks report each once. */
   readonly reporting: Readonly<Record<PeerId, number>>;
   readonly asks: Readonly<Record<number, Ask>>;
