@@ -11,7 +11,9 @@ import type { NodeEvent, PeerView } from "../node/api/mod.ts";
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /** The runtime flags deno.json's `roj`, `start` and `compile` tasks give a node, so tests and benches run it alike. */
-export const NODE_RUN_FLAGS: readonly string[] = [];
+export const NODE_RUN_FLAGS: readonly string[] = [
+  "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=30",
+];
 
 /** The events of one type. */
 export type EventOf<T extends NodeEvent["type"]> = Extract<NodeEvent, { readonly type: T }>;
