@@ -1,8 +1,9 @@
 /**
  * `deno task bench [section…]`: every benchmark, as tables of medians with the
- * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat, search, files, memory.
+ * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat, search, files, memory, anchor.
  */
 import { printTable, type Row } from "./bench/_measure.ts";
+import { benchAnchor } from "./bench/anchor_bench.ts";
 import { benchCascade } from "./bench/cascade_bench.ts";
 import { benchChat } from "./bench/chat_bench.ts";
 import { benchFiles } from "./bench/files_bench.ts";
@@ -45,6 +46,11 @@ const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
   files: {
     title: "Files: one file direct, relayed, and resumed after kill -9 (vs bare ssh2)",
     run: benchFiles,
+  },
+  anchor: {
+    title:
+      "Anchor: 10,000 members and 100,000 sealed copies, beside 100 and 1,000 (one process each)",
+    run: benchAnchor,
   },
   memory: {
     title: "Memory: RSS of idle and busy `roj run` processes, with bare deno",
