@@ -48,7 +48,7 @@ interface Prepared {
 }
 
 /** An anchor's data folder with `members` members holding COPIES_PER_MEMBER copies each. */
-async function prepare(dir: string, members: number): Promise<Prepared> {
+export async function prepare(dir: string, members: number): Promise<Prepared> {
   const t0 = performance.now();
   const created = await initProfile(dir, { name: "anchor" });
   created.store.close();
