@@ -44,7 +44,14 @@ import type {
   Run,
   TimerName,
 } from "./cascade_state.ts";
-import { dialEntries, dialOf, type DialTable, withDial } from "./dial_table.ts";
+import {
+  dialOf,
+  type DialTable,
+  emptyTable,
+  tableEntries,
+  tableGet,
+  tableWith,
+} from "./dial_table.ts";
 
 /** The state of a cascade that has not run yet; `seed` seeds the retry jitter. */
 export function initialCascade(config: CascadeConfig, seed: number): CascadeState {
@@ -63,7 +70,7 @@ export function initialCascade(config: CascadeConfig, seed: number): CascadeStat
     retryAttempt: 0,
     retrying: false,
     rounds: 0,
-    dials: {},
+    dials: emptyTable(),
     reporting: {},
     asks: {},
     serial: 1,
@@ -200,7 +207,7 @@ class Step<R extends CascadeRecord> {
       tried: [],
       round: 0,
       step: "publishing",
-      waiting: [],
+      waiting: emptyTable(),
       learnt: 0,
     };
     this.actions.push({ type: "publish" });
@@ -221,20 +228,20 @@ class Step<R extends CascadeRecord> {
     if (this.#s.closed || run.round >= this.#cfg.maxRounds) return this.#passDone(view);
     this.#s.rounds++;
     const tried = [...run.tried];
-    const waiting: PeerId[] = [];
+    let waiting = emptyTable<true>();
     for (const p of unreachedOf(view)) {
       const attempt = `${p.id} ${p.addresses.join(" ")}`;
       if (tried.includes(attempt)) continue;
       tried.push(attempt);
       // A dial of p already under way (or waiting out its yield) is joined, not repeated.
-      if (dialOf(this.#dials, p.id)) waiting.push(p.id);
+      if (dialOf(this.#dials, p.id)) waiting = tableWith(waiting, p.id, true);
       else if (p.addresses.length > 0) {
         this.#startDial(p.id, p.addresses);
-        waiting.push(p.id);
+        waiting = tableWith(waiting, p.id, true);
       }
     }
     this.#s.run = { ...run, tried, waiting, step: "dialling" };
-    if (waiting.length === 0) this.#dialsDone(view);
+    if (waiting.size === 0) this.#dialsDone(view);
   }
 
   /** The round's dials are done: ask every session for whoever is still missing. */
@@ -246,7 +253,7 @@ class Step<R extends CascadeRecord> {
       return this.#passDone(view);
     }
     const ask = this.#ask("round", anchorsFirst(view.sessions).map((s) => s.id), wanted);
-    this.#s.run = { ...run, step: "asking", ask, waiting: [] };
+    this.#s.run = { ...run, step: "asking", ask, waiting: emptyTable() };
   }
 
   #asked(id: number, failed: boolean, view: CascadeView): void {
@@ -272,7 +279,7 @@ class Step<R extends CascadeRecord> {
     const run = this.#s.run!;
     if (run.again && !this.#s.closed) {
       const { ask: _, ...rest } = run;
-      this.#s.run = { ...rest, again: false, step: "publishing", waiting: [] };
+      this.#s.run = { ...rest, again: false, step: "publishing", waiting: emptyTable() };
       this.actions.push({ type: "publish" });
       return;
     }
@@ -351,7 +358,7 @@ class Step<R extends CascadeRecord> {
   #dialLearnt(peer: PeerId, addresses: readonly string[], view: CascadeView): void {
     if (this.#s.closed || dialOf(this.#dials, peer) || hasSession(view, peer)) return;
     if (yieldsTo(this.#cfg.self, peer) && this.#cfg.yieldMs > 0) {
-      this.#dials = withDial(this.#dials, peer, {
+      this.#dials = tableWith(this.#dials, peer, {
         serial: this.#s.serial++,
         addresses,
         yielding: true,
@@ -364,7 +371,7 @@ class Step<R extends CascadeRecord> {
   #startDial(peer: PeerId, addresses: readonly string[]): void {
     const serial = this.#s.serial++;
     const relays = this.#cfg.relayed ? "head_start" : "none";
-    this.#dials = withDial(this.#dials, peer, { serial, addresses, yielding: false, relays });
+    this.#dials = tableWith(this.#dials, peer, { serial, addresses, yielding: false, relays });
     this.actions.push({ type: "dial", peer, serial, addresses });
     if (relays === "head_start") {
       this.actions.push({
@@ -387,11 +394,11 @@ class Step<R extends CascadeRecord> {
     const session = hasSession(view, peer);
     if (kind === "relayed_done") {
       if (d.direct !== undefined) return this.#dialDone(peer, d.direct || ok || session, view);
-      this.#dials = withDial(this.#dials, peer, { ...d, relays: ok });
+      this.#dials = tableWith(this.#dials, peer, { ...d, relays: ok });
       return;
     }
     const next: Dial = { ...d, direct: ok };
-    this.#dials = withDial(this.#dials, peer, next);
+    this.#dials = tableWith(this.#dials, peer, next);
     if (d.relays === "none") return this.#dialDone(peer, ok || session, view);
     if (typeof d.relays === "boolean") return this.#dialDone(peer, ok || d.relays || session, view);
     if (d.relays === "dialling") return;
@@ -399,7 +406,7 @@ class Step<R extends CascadeRecord> {
     this.actions.push({ type: "cancel_timer", timer: `relays:${peer}` });
     if (ok || session) return this.#dialDone(peer, true, view);
     if (this.#s.closed) return this.#dialDone(peer, session, view);
-    this.#dials = withDial(this.#dials, peer, { ...next, relays: "dialling" });
+    this.#dials = tableWith(this.#dials, peer, { ...next, relays: "dialling" });
     this.actions.push({ type: "dial_relayed", peer, serial });
   }
 
@@ -422,20 +429,20 @@ class Step<R extends CascadeRecord> {
     // later still replaces a relayed session (peers/ prefers it).
     if (hasSession(view, peer)) return this.#dialDone(peer, true, view);
     if (this.#s.closed) {
-      this.#dials = withDial(this.#dials, peer, { ...d, relays: "none" });
+      this.#dials = tableWith(this.#dials, peer, { ...d, relays: "none" });
       return;
     }
-    this.#dials = withDial(this.#dials, peer, { ...d, relays: "dialling" });
+    this.#dials = tableWith(this.#dials, peer, { ...d, relays: "dialling" });
     this.actions.push({ type: "dial_relayed", peer, serial: d.serial });
   }
 
   #dialDone(peer: PeerId, _ok: boolean, view: CascadeView): void {
-    this.#dials = withDial(this.#dials, peer, undefined);
+    this.#dials = tableWith(this.#dials, peer, undefined);
     const run = this.#s.run;
-    if (!run || run.step !== "dialling" || !run.waiting.includes(peer)) return;
-    const waiting = run.waiting.filter((p) => p !== peer);
+    if (!run || run.step !== "dialling" || !tableGet(run.waiting, peer)) return;
+    const waiting = tableWith(run.waiting, peer, undefined);
     this.#s.run = { ...run, waiting };
-    if (waiting.length === 0) this.#dialsDone(view);
+    if (waiting.size === 0) this.#dialsDone(view);
   }
 
   #sessionUp(peer: PeerId, view: CascadeView): void {
@@ -454,14 +461,14 @@ class Step<R extends CascadeRecord> {
       this.#s.retrying = false;
       this.actions.push({ type: "cancel_timer", timer: "retry" });
     }
-    for (const [peer, d] of dialEntries(this.#dials)) {
+    for (const [peer, d] of tableEntries(this.#dials)) {
       if (d.yielding) {
         this.actions.push({ type: "cancel_timer", timer: `yield:${peer}` });
         this.#dialDone(peer, false, view);
       } else if (d.relays === "head_start") {
         // No relays after close: the dial ends with its direct addresses.
         this.actions.push({ type: "cancel_timer", timer: `relays:${peer}` });
-        this.#dials = withDial(this.#dials, peer, { ...d, relays: "none" });
+        this.#dials = tableWith(this.#dials, peer, { ...d, relays: "none" });
       }
     }
   }

@@ -4,7 +4,7 @@
  */
 
 /** A contact's public key, lower-case hex. */
-import type { DialTable } from "./dial_table.ts";
+import type { DialTable, PeerTable } from "./dial_table.ts";
 
 export type PeerId = string;
 
@@ -98,7 +98,7 @@ export interface Run {
   readonly round: number;
   readonly step: "publishing" | "dialling" | "asking";
   /** The dials this round waits for. */
-  readonly waiting: readonly PeerId[];
+  readonly waiting: PeerTable<true>;
   /** The ask this round waits for. */
   readonly ask?: number;
   /** Newer records learnt while it runs (by any ask). */

@@ -30,6 +30,7 @@ import { dialHappyEyeballs } from "../peers/mod.ts";
 import { isIPv6Address } from "../transport/mod.ts";
 import { openRecord, type SignedRecord, signRecord } from "./address_record.ts";
 import { initialCascade, stepCascade, unreachedOf } from "./cascade.ts";
+import { dialOf } from "./dial_table.ts";
 import { PeerViews } from "./peer_views.ts";
 import type {
   CascadeAction,
@@ -138,7 +139,7 @@ export class Discovery {
 
   state(peer: Uint8Array): PeerState {
     if (this.#host.session(peer)) return "connected";
-    return this.#state.dials[this.#hexOf(peer)] ? "dialing" : "unreachable";
+    return dialOf(this.#state.dials, this.#hexOf(peer)) ? "dialing" : "unreachable";
   }
 
   /** Signs a new record when the addresses to publish changed. Returns whether it did. */
