@@ -102,7 +102,12 @@ function resolveOptions(options: AdminOptions): ResolvedOptions {
  * await admin.close();
  * ```
  */
-export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
+export function startAdmin(options: AdminOptions): Promise<AdminServer> {
+  // Failures reject, as callers expect of a start (nothing is awaited before listening).
+  return new Promise((resolve) => resolve(listen(options)));
+}
+
+function listen(options: AdminOptions): AdminServer {
   const o = resolveOptions(options);
   let handler: (req: Request) => Response | Promise<Response> = () =>
     new Response("starting\n", { status: 503 });
