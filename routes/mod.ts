@@ -17,13 +17,14 @@
  * (which the start, roj and test tasks run first, and compile embeds), so a
  * node needs no run permission. Where that file is missing or stale the admin
  * bundles in memory with the running deno if it may run it (see assets.ts).
+ *
+ * Only the listener starts with the node: the app itself (hono, preact, the
+ * pages, admin_app.ts) is loaded on the first request.
  */
 import { RojError } from "../node/mod.ts";
 import type { NodeApi } from "../node/mod.ts";
-import { EventStreams } from "./api.ts";
-import { buildApp } from "./app.tsx";
-import { loadAssets } from "./assets.ts";
-import { Guard, hostPort, isLoopback, isWildcard, randomSecret } from "./security.ts";
+import type { AdminApp } from "./admin_app.ts";
+import { hostPort, isLoopback, isWildcard, randomSecret } from "./security.ts";
 import {
   fileToken,
   fixedToken,
@@ -130,8 +131,6 @@ async function resolveOptions(options: AdminOptions): Promise<ResolvedOptions> {
  */
 export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
   const o = await resolveOptions(options);
-  const assets = await loadAssets(o.log);
-  const streams = new EventStreams();
   let handler: (req: Request) => Response | Promise<Response> = () =>
     new Response("starting\n", { status: 503 });
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -158,11 +157,13 @@ export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
     throw err;
   }
   const port = server.addr.port;
-  const guard = new Guard({ host: o.host, port, token: o.tokens });
-  const app = buildApp({ api: o.api, guard, assets, streams, log: o.log });
-  handler = (req) => {
-    assets.warm();
-    return app.fetch(req);
+  let app: Promise<AdminApp> | undefined;
+  handler = async (req) => {
+    app ??= import("./admin_app.ts").then((m) => m.adminApp({ ...o, port })).catch((err) => {
+      app = undefined; // the next request tries again
+      throw err;
+    });
+    return (await app).fetch(req);
   };
 
   const shown = isWildcard(o.host) ? (o.host.includes(":") ? "::1" : "127.0.0.1") : o.host;
@@ -178,12 +179,12 @@ export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
   let closed: Promise<void> | undefined;
   return {
     get url() {
-      return `${origin}/?token=${guard.token}`;
+      return `${origin}/?token=${o.tokens.current()}`;
     },
     origin,
     close() {
       closed ??= (async () => {
-        streams.closeAll();
+        (await app?.catch(() => undefined))?.closeAll();
         await server.shutdown();
         if (o.dataDir !== null) await writeAdminOrigin(o.dataDir, null).catch(() => {});
       })();

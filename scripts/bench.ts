@@ -1,13 +1,16 @@
 /**
  * `deno task bench [section…]`: every benchmark, as tables of medians with the
- * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat, search, files, wan.
+ * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat, search, files, wan,
+ * memory, anchor.
  */
 import { printTable, type Row } from "./bench/_measure.ts";
+import { benchAnchor } from "./bench/anchor_bench.ts";
 import { benchCascade } from "./bench/cascade_bench.ts";
 import { benchChat } from "./bench/chat_bench.ts";
 import { benchFiles } from "./bench/files_bench.ts";
 import { benchGroup } from "./bench/group_bench.ts";
 import { benchLog } from "./bench/log_bench.ts";
+import { benchMemory } from "./bench/memory_bench.ts";
 import { benchNat } from "./bench/nat_bench.ts";
 import { benchRelay } from "./bench/relay_bench.ts";
 import { benchSearch } from "./bench/search_bench.ts";
@@ -50,6 +53,15 @@ const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
     title:
       "WAN: the cascade of 30 behind doors adding 40 ms round trips, against 0 ms doors (one run)",
     run: benchWan,
+  },
+  anchor: {
+    title:
+      "Anchor: 10,000 members and 100,000 sealed copies, beside 100 and 1,000 (one process each)",
+    run: benchAnchor,
+  },
+  memory: {
+    title: "Memory: RSS of idle and busy `roj run` processes, with bare deno",
+    run: benchMemory,
   },
 };
 

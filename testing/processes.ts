@@ -9,10 +9,16 @@ import { connectControl, type ControlClient } from "../node/control/mod.ts";
 import type { NodeEvent, PeerView } from "../node/api/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-/** `deno run` and the permissions `roj` needs, before the script. */
+/** The runtime flags deno.json's `roj`, `start` and `compile` tasks give a node, so tests and benches run it alike. */
+export const NODE_RUN_FLAGS: readonly string[] = [
+  "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=30",
+];
+
+/** `deno run`, the node's runtime flags and the permissions `roj` needs, before the script. */
 const RUN_MAIN = [
   "run",
   "--quiet",
+  ...NODE_RUN_FLAGS,
   "--allow-read",
   "--allow-write",
   "--allow-env",

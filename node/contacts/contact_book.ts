@@ -62,6 +62,9 @@ export class ContactBook {
   /** A blind book (a passive anchor's): members by id hex; their keys are never stored. */
   readonly #ids: MemberIds | undefined;
   readonly #members = new Map<string, MemberRecord>();
+  /** all()'s order, kept until a contact changes: the cascade asks at every step, with 1,000 contacts. */
+  #sorted: Contact[] | null = null;
+  #version = 0;
 
   private constructor(store: Store, ids: MemberIds | undefined) {
     this.#store = store;
@@ -101,9 +104,24 @@ export class ContactBook {
     return book;
   }
 
-  /** Every contact; on a blind book, the members who logged in since it opened. */
+  /** Moves on at every change of a contact: what was built from all() is stale. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Every contact, by name (a copy the caller may change); on a blind book, the members who logged in since it opened. */
   all(): Contact[] {
-    return [...this.#byKey.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return this.#byName().slice();
+  }
+
+  /** A contact came, went or changed: what was built from all() is stale. */
+  #changed(): void {
+    this.#sorted = null;
+    this.#version++;
+  }
+
+  #byName(): readonly Contact[] {
+    return this.#sorted ??= [...this.#byKey.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Contacts not blocked, counting a blind book's members who have not logged in yet. */
@@ -138,6 +156,7 @@ export class ContactBook {
       recordSeq: m.recordSeq,
     };
     this.#byKey.set(toHex(publicKey), contact);
+    this.#changed();
     return contact;
   }
 
@@ -149,13 +168,15 @@ export class ContactBook {
 
   byName(name: string): Contact | undefined {
     const lower = name.toLowerCase();
-    return this.all().find((c) => c.name.toLowerCase() === lower);
+    // Names are unique: no order needed, and none of all()'s sorting (10,000 members at an anchor).
+    for (const c of this.#byKey.values()) if (c.name.toLowerCase() === lower) return c;
+    return undefined;
   }
 
   #uniqueName(wanted: string, self: Uint8Array, reserved: string[]): string {
     const taken = (n: string) =>
       reserved.some((r) => r.toLowerCase() === n.toLowerCase()) ||
-      this.all().some((c) =>
+      this.#byKey.values().some((c) =>
         c.name.toLowerCase() === n.toLowerCase() && !bytesEqual(c.publicKey, self)
       );
     if (!taken(wanted)) return wanted;
@@ -219,6 +240,7 @@ export class ContactBook {
   /** Forgets a contact entirely. */
   async remove(publicKey: Uint8Array): Promise<void> {
     this.#byKey.delete(toHex(publicKey));
+    this.#changed();
     if (this.#ids) {
       const id = this.#ids.hex(publicKey);
       this.#members.delete(id);
@@ -247,6 +269,7 @@ export class ContactBook {
     // Memory first, synchronously: a concurrent update (lastSeen as a session
     // starts, a record learnt) then builds on this one instead of overwriting
     // it. Writes to one KV are applied in the order they are made.
+    this.#changed();
     if (!this.#ids) {
       this.#byKey.set(toHex(c.publicKey), c);
       await this.#store.kv.set(keys.contact(c.publicKey), c);

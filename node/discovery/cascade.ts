@@ -44,6 +44,14 @@ import type {
   Run,
   TimerName,
 } from "./cascade_state.ts";
+import {
+  dialOf,
+  type DialTable,
+  emptyTable,
+  tableEntries,
+  tableGet,
+  tableWith,
+} from "./dial_table.ts";
 
 /** The state of a cascade that has not run yet; `seed` seeds the retry jitter. */
 export function initialCascade(config: CascadeConfig, seed: number): CascadeState {
@@ -62,7 +70,7 @@ export function initialCascade(config: CascadeConfig, seed: number): CascadeStat
     retryAttempt: 0,
     retrying: false,
     rounds: 0,
-    dials: {},
+    dials: emptyTable(),
     reporting: {},
     asks: {},
     serial: 1,
@@ -112,21 +120,39 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 class Step<R extends CascadeRecord> {
   readonly actions: CascadeAction<R>[] = [];
   readonly #s: Mutable<CascadeState>;
-  readonly #dials: Record<PeerId, Dial>;
-  readonly #reporting: Record<PeerId, number>;
-  readonly #asks: Record<number, Ask>;
+  #dials: DialTable;
+  // Copied on a step's first change (few steps change them), as #dials is part by part.
+  #reporting: Record<PeerId, number>;
+  #asks: Record<number, Ask>;
+  #copied = { reporting: false, asks: false };
   readonly #now: number;
 
   constructor(state: CascadeState, now: number) {
     this.#s = { ...state };
-    this.#dials = { ...state.dials };
-    this.#reporting = { ...state.reporting };
-    this.#asks = { ...state.asks };
+    this.#dials = state.dials;
+    this.#reporting = state.reporting;
+    this.#asks = state.asks;
     this.#now = now;
   }
 
   result(): CascadeState {
     return { ...this.#s, dials: this.#dials, reporting: this.#reporting, asks: this.#asks };
+  }
+
+  #mutReporting(): Record<PeerId, number> {
+    if (!this.#copied.reporting) {
+      this.#reporting = { ...this.#reporting };
+      this.#copied.reporting = true;
+    }
+    return this.#reporting;
+  }
+
+  #mutAsks(): Record<number, Ask> {
+    if (!this.#copied.asks) {
+      this.#asks = { ...this.#asks };
+      this.#copied.asks = true;
+    }
+    return this.#asks;
   }
 
   get #cfg(): Required<CascadeConfig> {
@@ -147,7 +173,7 @@ class Step<R extends CascadeRecord> {
       case "opened":
         return this.#opened(e);
       case "reported":
-        if (this.#reporting[e.peer] === e.seq) delete this.#reporting[e.peer];
+        if (this.#reporting[e.peer] === e.seq) delete this.#mutReporting()[e.peer];
         return;
       case "asked":
         return this.#asked(e.ask, e.failed ?? false, e.view);
@@ -181,7 +207,7 @@ class Step<R extends CascadeRecord> {
       tried: [],
       round: 0,
       step: "publishing",
-      waiting: [],
+      waiting: emptyTable(),
       learnt: 0,
     };
     this.actions.push({ type: "publish" });
@@ -202,20 +228,20 @@ class Step<R extends CascadeRecord> {
     if (this.#s.closed || run.round >= this.#cfg.maxRounds) return this.#passDone(view);
     this.#s.rounds++;
     const tried = [...run.tried];
-    const waiting: PeerId[] = [];
+    let waiting = emptyTable<true>();
     for (const p of unreachedOf(view)) {
       const attempt = `${p.id} ${p.addresses.join(" ")}`;
       if (tried.includes(attempt)) continue;
       tried.push(attempt);
       // A dial of p already under way (or waiting out its yield) is joined, not repeated.
-      if (this.#dials[p.id]) waiting.push(p.id);
+      if (dialOf(this.#dials, p.id)) waiting = tableWith(waiting, p.id, true);
       else if (p.addresses.length > 0) {
         this.#startDial(p.id, p.addresses);
-        waiting.push(p.id);
+        waiting = tableWith(waiting, p.id, true);
       }
     }
     this.#s.run = { ...run, tried, waiting, step: "dialling" };
-    if (waiting.length === 0) this.#dialsDone(view);
+    if (waiting.size === 0) this.#dialsDone(view);
   }
 
   /** The round's dials are done: ask every session for whoever is still missing. */
@@ -227,13 +253,13 @@ class Step<R extends CascadeRecord> {
       return this.#passDone(view);
     }
     const ask = this.#ask("round", anchorsFirst(view.sessions).map((s) => s.id), wanted);
-    this.#s.run = { ...run, step: "asking", ask, waiting: [] };
+    this.#s.run = { ...run, step: "asking", ask, waiting: emptyTable() };
   }
 
   #asked(id: number, failed: boolean, view: CascadeView): void {
     const ask = this.#asks[id];
     if (!ask) return;
-    delete this.#asks[id];
+    delete this.#mutAsks()[id];
     const learnt = failed ? 0 : ask.learnt.length;
     if (ask.purpose === "round") {
       const run = this.#s.run;
@@ -253,7 +279,7 @@ class Step<R extends CascadeRecord> {
     const run = this.#s.run!;
     if (run.again && !this.#s.closed) {
       const { ask: _, ...rest } = run;
-      this.#s.run = { ...rest, again: false, step: "publishing", waiting: [] };
+      this.#s.run = { ...rest, again: false, step: "publishing", waiting: emptyTable() };
       this.actions.push({ type: "publish" });
       return;
     }
@@ -296,7 +322,7 @@ class Step<R extends CascadeRecord> {
 
   #ask(purpose: AskPurpose, sessions: PeerId[], wanted: readonly CascadePeer[]): number {
     const ask = this.#s.serial++;
-    this.#asks[ask] = { purpose, learnt: [] };
+    this.#mutAsks()[ask] = { purpose, learnt: [] };
     this.actions.push({ type: "ask", ask, sessions, peers: wanted.map((p) => p.id) });
     return ask;
   }
@@ -311,12 +337,12 @@ class Step<R extends CascadeRecord> {
     // Checked and claimed in one step: a seq is reported once at a time.
     const busy = this.#reporting[e.peer] ?? 0;
     if (e.record.seq <= Math.max(e.knownSeq, busy)) return;
-    this.#reporting[e.peer] = e.record.seq;
+    this.#mutReporting()[e.peer] = e.record.seq;
     const run = this.#s.run;
     if (run) this.#s.run = { ...run, learnt: run.learnt + 1 };
     const ask = this.#asks[e.ask];
     if (ask && !ask.learnt.includes(e.peer)) {
-      this.#asks[e.ask] = { ...ask, learnt: [...ask.learnt, e.peer] };
+      this.#mutAsks()[e.ask] = { ...ask, learnt: [...ask.learnt, e.peer] };
     }
     // Dial the new addresses while the record is being stored.
     this.#dialLearnt(e.peer, e.record.addresses, e.view);
@@ -330,9 +356,14 @@ class Step<R extends CascadeRecord> {
    * handshakes for one session.
    */
   #dialLearnt(peer: PeerId, addresses: readonly string[], view: CascadeView): void {
-    if (this.#s.closed || this.#dials[peer] || hasSession(view, peer)) return;
+    if (this.#s.closed || dialOf(this.#dials, peer) || hasSession(view, peer)) return;
     if (yieldsTo(this.#cfg.self, peer) && this.#cfg.yieldMs > 0) {
-      this.#dials[peer] = { serial: this.#s.serial++, addresses, yielding: true, relays: "none" };
+      this.#dials = tableWith(this.#dials, peer, {
+        serial: this.#s.serial++,
+        addresses,
+        yielding: true,
+        relays: "none",
+      });
       this.actions.push({ type: "set_timer", timer: `yield:${peer}`, ms: this.#cfg.yieldMs });
     } else this.#startDial(peer, addresses);
   }
@@ -340,7 +371,7 @@ class Step<R extends CascadeRecord> {
   #startDial(peer: PeerId, addresses: readonly string[]): void {
     const serial = this.#s.serial++;
     const relays = this.#cfg.relayed ? "head_start" : "none";
-    this.#dials[peer] = { serial, addresses, yielding: false, relays };
+    this.#dials = tableWith(this.#dials, peer, { serial, addresses, yielding: false, relays });
     this.actions.push({ type: "dial", peer, serial, addresses });
     if (relays === "head_start") {
       this.actions.push({
@@ -358,16 +389,16 @@ class Step<R extends CascadeRecord> {
     ok: boolean,
     view: CascadeView,
   ): void {
-    const d = this.#dials[peer];
+    const d = dialOf(this.#dials, peer);
     if (!d || d.serial !== serial || d.yielding) return;
     const session = hasSession(view, peer);
     if (kind === "relayed_done") {
       if (d.direct !== undefined) return this.#dialDone(peer, d.direct || ok || session, view);
-      this.#dials[peer] = { ...d, relays: ok };
+      this.#dials = tableWith(this.#dials, peer, { ...d, relays: ok });
       return;
     }
     const next: Dial = { ...d, direct: ok };
-    this.#dials[peer] = next;
+    this.#dials = tableWith(this.#dials, peer, next);
     if (d.relays === "none") return this.#dialDone(peer, ok || session, view);
     if (typeof d.relays === "boolean") return this.#dialDone(peer, ok || d.relays || session, view);
     if (d.relays === "dialling") return;
@@ -375,7 +406,7 @@ class Step<R extends CascadeRecord> {
     this.actions.push({ type: "cancel_timer", timer: `relays:${peer}` });
     if (ok || session) return this.#dialDone(peer, true, view);
     if (this.#s.closed) return this.#dialDone(peer, session, view);
-    this.#dials[peer] = { ...next, relays: "dialling" };
+    this.#dials = tableWith(this.#dials, peer, { ...next, relays: "dialling" });
     this.actions.push({ type: "dial_relayed", peer, serial });
   }
 
@@ -386,7 +417,7 @@ class Step<R extends CascadeRecord> {
       return this.#trigger("retry");
     }
     const [kind, peer] = timer.split(":") as ["yield" | "relays", PeerId];
-    const d = this.#dials[peer];
+    const d = dialOf(this.#dials, peer);
     if (!d) return;
     if (kind === "yield") {
       if (!d.yielding) return;
@@ -398,25 +429,25 @@ class Step<R extends CascadeRecord> {
     // later still replaces a relayed session (peers/ prefers it).
     if (hasSession(view, peer)) return this.#dialDone(peer, true, view);
     if (this.#s.closed) {
-      this.#dials[peer] = { ...d, relays: "none" };
+      this.#dials = tableWith(this.#dials, peer, { ...d, relays: "none" });
       return;
     }
-    this.#dials[peer] = { ...d, relays: "dialling" };
+    this.#dials = tableWith(this.#dials, peer, { ...d, relays: "dialling" });
     this.actions.push({ type: "dial_relayed", peer, serial: d.serial });
   }
 
   #dialDone(peer: PeerId, _ok: boolean, view: CascadeView): void {
-    delete this.#dials[peer];
+    this.#dials = tableWith(this.#dials, peer, undefined);
     const run = this.#s.run;
-    if (!run || run.step !== "dialling" || !run.waiting.includes(peer)) return;
-    const waiting = run.waiting.filter((p) => p !== peer);
+    if (!run || run.step !== "dialling" || !tableGet(run.waiting, peer)) return;
+    const waiting = tableWith(run.waiting, peer, undefined);
     this.#s.run = { ...run, waiting };
-    if (waiting.length === 0) this.#dialsDone(view);
+    if (waiting.size === 0) this.#dialsDone(view);
   }
 
   #sessionUp(peer: PeerId, view: CascadeView): void {
     // A learnt record's dial waiting out its yield: the other side dialled first.
-    if (this.#dials[peer]?.yielding) {
+    if (dialOf(this.#dials, peer)?.yielding) {
       this.actions.push({ type: "cancel_timer", timer: `yield:${peer}` });
       this.#dialDone(peer, false, view);
     }
@@ -430,14 +461,14 @@ class Step<R extends CascadeRecord> {
       this.#s.retrying = false;
       this.actions.push({ type: "cancel_timer", timer: "retry" });
     }
-    for (const [peer, d] of Object.entries(this.#dials)) {
+    for (const [peer, d] of tableEntries(this.#dials)) {
       if (d.yielding) {
         this.actions.push({ type: "cancel_timer", timer: `yield:${peer}` });
         this.#dialDone(peer, false, view);
       } else if (d.relays === "head_start") {
         // No relays after close: the dial ends with its direct addresses.
         this.actions.push({ type: "cancel_timer", timer: `relays:${peer}` });
-        this.#dials[peer] = { ...d, relays: "none" };
+        this.#dials = tableWith(this.#dials, peer, { ...d, relays: "none" });
       }
     }
   }

@@ -4,6 +4,8 @@
  */
 
 /** A contact's public key, lower-case hex. */
+import type { DialTable, PeerTable } from "./dial_table.ts";
+
 export type PeerId = string;
 
 /** What the cascade knows of a contact. */
@@ -96,7 +98,7 @@ export interface Run {
   readonly round: number;
   readonly step: "publishing" | "dialling" | "asking";
   /** The dials this round waits for. */
-  readonly waiting: readonly PeerId[];
+  readonly waiting: PeerTable<true>;
   /** The ask this round waits for. */
   readonly ask?: number;
   /** Newer records learnt while it runs (by any ask). */
@@ -113,7 +115,8 @@ export interface CascadeState {
   readonly retrying: boolean;
   /** Dial-and-ask rounds since every contact was last reached. */
   readonly rounds: number;
-  readonly dials: Readonly<Record<PeerId, Dial>>;
+  /** Read with dial_table.ts's dialOf and dialPeers. */
+  readonly dials: DialTable;
   /** Record seqs being reported to the host now: concurrent asks report each once. */
   readonly reporting: Readonly<Record<PeerId, number>>;
   readonly asks: Readonly<Record<number, Ask>>;

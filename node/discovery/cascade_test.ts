@@ -1,6 +1,7 @@
 /** Table tests of the cascade's decisions (cascade.ts): events in, actions out, no I/O. */
 import assert from "node:assert/strict";
 import { initialCascade, retryDelay, stepCascade } from "./cascade.ts";
+import { dialOf, tablePeers } from "./dial_table.ts";
 import type {
   CascadeAction,
   CascadeConfig,
@@ -80,7 +81,7 @@ class Drive {
     });
   }
   dialled(peer: string, ok: boolean, v: CascadeView): CascadeAction[] {
-    const serial = this.state.dials[peer]!.serial;
+    const serial = dialOf(this.state.dials, peer)!.serial;
     return this.on({ type: "direct_done", peer, serial, ok, view: v });
   }
 }
@@ -88,8 +89,8 @@ class Drive {
 const dial = (d: Drive, peer: string) => ({
   type: "dial" as const,
   peer,
-  serial: d.state.dials[peer]!.serial,
-  addresses: d.state.dials[peer]!.addresses,
+  serial: dialOf(d.state.dials, peer)!.serial,
+  addresses: dialOf(d.state.dials, peer)!.addresses,
 });
 const types = (actions: CascadeAction[]) => actions.map((a) => a.type);
 
@@ -100,7 +101,7 @@ Deno.test("cascade: a run publishes, then dials every unreached contact with an 
   const acts = d.start(v);
   assert.deepEqual(acts, [dial(d, "a1"), dial(d, "10"), dial(d, "90")]);
   assert.equal(d.state.run?.step, "dialling");
-  assert.deepEqual(d.state.run?.waiting, ["a1", "10", "90"]);
+  assert.deepEqual(tablePeers(d.state.run!.waiting).sort(), ["10", "90", "a1"]);
   assert.equal(d.state.rounds, 1);
   // Triggered again meanwhile: coalesced into one more pass, nothing now.
   assert.deepEqual(d.on({ type: "trigger", reason: "again" }), []);
@@ -183,7 +184,7 @@ Deno.test("cascade: with nobody to ask, or only anchors unreached, the pass ends
   for (const [what, v] of cases) {
     const d = new Drive();
     d.start(v);
-    const pending = Object.keys(d.state.dials);
+    const pending = tablePeers(d.state.dials);
     let acts: CascadeAction[] = [];
     for (const p of pending) acts = d.dialled(p, false, v);
     assert.deepEqual(types(acts), ["backing_off", "set_timer", "run_done"], what);
@@ -204,7 +205,7 @@ Deno.test("cascade: a newer record is reported once and dialled at once by the s
     { type: "set_timer", timer: "yield:10", ms: 1500 },
     { type: "report", peer: "10", record: { seq: 2, addresses: ["10.9.0.10:7022"] }, from: "a1" },
   ]);
-  assert.equal(d.state.dials["10"]?.yielding, true);
+  assert.equal(dialOf(d.state.dials, "10")?.yielding, true);
   const to90 = opened("90", 5);
   assert.deepEqual(types(to90), ["dial", "report"]);
   assert.deepEqual((to90[0] as Extract<CascadeAction, { type: "dial" }>).addresses, [
@@ -230,7 +231,7 @@ Deno.test("cascade: a session from the peer cuts the yield short, and the dial i
   assert.deepEqual(d.on({ type: "session_up", peer: "10", view: view(["a1", "10"]) }), [
     { type: "cancel_timer", timer: "yield:10" },
   ]);
-  assert.equal(d.state.dials["10"], undefined);
+  assert.equal(dialOf(d.state.dials, "10"), undefined);
 });
 
 Deno.test("cascade: after a round that learnt, the next dials only changed addresses and joins dials under way", () => {
@@ -253,7 +254,7 @@ Deno.test("cascade: after a round that learnt, the next dials only changed addre
   assert.deepEqual(acts, [], "20 and 90 unchanged; 10 is waiting out its yield, joined");
   assert.equal(d.state.run?.round, 1);
   assert.equal(d.state.rounds, 2);
-  assert.deepEqual(d.state.run?.waiting, ["10"]);
+  assert.deepEqual(tablePeers(d.state.run!.waiting), ["10"]);
   // The yield ends, the dial answers: everyone but 20 and 90, who are asked for again.
   assert.deepEqual(types(d.on({ type: "timer", timer: "yield:10", view: moved })), ["dial"]);
   const after = d.dialled("10", true, view(["a1", "10"], moved.peers));
@@ -317,7 +318,7 @@ Deno.test("cascade: at most maxRounds rounds per pass", () => {
   const v = view(["a1"]);
   d.start(v);
   for (let round = 0; round < 2; round++) {
-    for (const p of Object.keys(d.state.dials)) d.dialled(p, false, v);
+    for (const p of tablePeers(d.state.dials)) d.dialled(p, false, v);
     const ask = d.state.run!.ask!;
     d.opened({
       ask,
@@ -329,7 +330,7 @@ Deno.test("cascade: at most maxRounds rounds per pass", () => {
     });
     d.on({ type: "reported", peer: "90", seq: round + 1 });
     const moved = view(["a1"], [P10, P20, A1, person("90", { addresses: [`new${round}:1`] })]);
-    for (const p of Object.keys(d.state.dials)) d.dialled(p, false, moved);
+    for (const p of tablePeers(d.state.dials)) d.dialled(p, false, moved);
     const acts = d.on({ type: "asked", ask, view: moved });
     if (round === 1) assert.deepEqual(types(acts), ["backing_off", "set_timer", "run_done"]);
   }
@@ -378,7 +379,7 @@ Deno.test("cascade: relays get dialled after the direct addresses' head start, o
   // 90 is the only contact, so that nobody is left to ask once it is dialled.
   const v = view([], [P90]);
   const up = view(["90"], [P90]);
-  const serial = (d: Drive) => d.state.dials["90"]!.serial;
+  const serial = (d: Drive) => dialOf(d.state.dials, "90")!.serial;
   const cases: Case[] = [
     [
       "direct answers within the head start",
@@ -424,9 +425,9 @@ Deno.test("cascade: results of an earlier dial of the same peer are ignored", ()
   const d = new Drive();
   const v = view(["a1", "10", "20"]);
   d.start(v);
-  const stale = d.state.dials["90"]!.serial - 1;
+  const stale = dialOf(d.state.dials, "90")!.serial - 1;
   assert.deepEqual(d.on({ type: "direct_done", peer: "90", serial: stale, ok: true, view: v }), []);
-  assert.ok(d.state.dials["90"]);
+  assert.ok(dialOf(d.state.dials, "90"));
 });
 
 Deno.test("cascade: close cancels the retry and every yield; triggers after it do nothing", () => {
@@ -465,7 +466,7 @@ Deno.test("cascade: a failure to publish or to take in a record ends the run wit
   ]);
   const v = view(["a1"]);
   d.start(v);
-  for (const p of Object.keys(d.state.dials)) d.dialled(p, false, v);
+  for (const p of tablePeers(d.state.dials)) d.dialled(p, false, v);
   assert.deepEqual(d.on({ type: "asked", ask: d.state.run!.ask!, failed: true, view: v }), [
     { type: "run_done", failed: true, startedAt: 0, ms: 0, learnt: 0 },
   ]);

@@ -30,6 +30,8 @@ import { dialHappyEyeballs } from "../peers/mod.ts";
 import { isIPv6Address } from "../transport/mod.ts";
 import { openRecord, type SignedRecord, signRecord } from "./address_record.ts";
 import { initialCascade, stepCascade, unreachedOf } from "./cascade.ts";
+import { dialOf } from "./dial_table.ts";
+import { PeerViews } from "./peer_views.ts";
 import type {
   CascadeAction,
   CascadeEvent,
@@ -80,6 +82,7 @@ export class Discovery {
   #live = new Map<PeerId, LiveSession>();
   /** Keys in hex, by key object: a view names every contact, and the host hands the same keys. */
   readonly #hex = new WeakMap<Uint8Array, PeerId>();
+  readonly #peerViews = new PeerViews((key) => this.#hexOf(key));
   /** A record handed over on a session before its peer was a contact (see addr.mine). */
   readonly #early = new WeakMap<RpcSession, SignedRecord>();
   /**
@@ -137,7 +140,7 @@ export class Discovery {
 
   state(peer: Uint8Array): PeerState {
     if (this.#host.session(peer)) return "connected";
-    return this.#state.dials[this.#hexOf(peer)] ? "dialing" : "unreachable";
+    return dialOf(this.#state.dials, this.#hexOf(peer)) ? "dialing" : "unreachable";
   }
 
   /** Signs a new record when the addresses to publish changed. Returns whether it did. */
@@ -178,13 +181,8 @@ export class Discovery {
 
   /** The contacts and sessions now; remembers them, so that the actions' ids can be resolved. */
   #view(): CascadeView {
-    const known = new Map<PeerId, KnownPeer>();
+    const { peers, known } = this.#peerViews.of(this.#host.peers());
     const live = new Map<PeerId, LiveSession>();
-    const peers = this.#host.peers().map((p) => {
-      const id = this.#hexOf(p.publicKey);
-      known.set(id, p);
-      return { id, addresses: p.addresses, anchor: p.anchor, recordSeq: p.recordSeq };
-    });
     const sessions = this.#host.sessions().map((s) => {
       const id = this.#hexOf(s.peer);
       live.set(id, s);

@@ -73,8 +73,8 @@ export interface DiscoveryHost {
   readonly storedId?: (uploader: Uint8Array) => Uint8Array;
   now(): number;
   log(line: string): void;
-  /** Accepted contacts (people and anchors). */
-  peers(): KnownPeer[];
+  /** Accepted contacts (people and anchors); the same array again while none changed (never change it). */
+  peers(): readonly KnownPeer[];
   sessions(): LiveSession[];
   session(peer: Uint8Array): LiveSession | undefined;
   /**

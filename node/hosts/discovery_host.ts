@@ -22,6 +22,8 @@ export function discoveryHost(p: NodeParts): DiscoveryHost {
       ? { peer: s.peer, rpc: s.rpc, anchor: p.contacts.get(peer)?.anchor ?? false }
       : undefined;
   };
+  // Built again only when a contact changed: the cascade asks at every step of a run.
+  let peers = { version: -1, list: [] as readonly KnownPeer[] };
   return {
     keyPair: p.keyPair,
     agreeKeyOf: p.agreeKeyOf,
@@ -31,7 +33,14 @@ export function discoveryHost(p: NodeParts): DiscoveryHost {
     now: () => p.clock.now(),
     log: (line) => p.bus.say(line),
     // An anchor dials nobody and publishes nothing.
-    peers: () => (p.passive ? [] : p.contacts.all().filter((c) => !c.blocked).map(known)),
+    peers: () => {
+      if (p.passive) return [];
+      const version = p.contacts.version;
+      if (peers.version !== version) {
+        peers = { version, list: p.contacts.all().filter((c) => !c.blocked).map(known) };
+      }
+      return peers.list;
+    },
     sessions: () => p.sessions.all().map((s) => live(s.peer)!),
     session: live,
     dial: (peer, addr, race) => {

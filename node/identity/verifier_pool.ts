@@ -13,6 +13,7 @@
  */
 // Types only: importing a value would run the worker's module on this thread.
 import type { VerifyAnswer, VerifyJob } from "./_verify_worker.ts";
+import { type Clock, systemClock, type TimerId } from "../clock/mod.ts";
 import { createVerifier, type SyncVerifier } from "./signer.ts";
 
 /** One signature check: as {@linkcode sshsigCheck} returns it. */
@@ -28,6 +29,14 @@ export interface VerifierPoolOptions {
   size?: number;
   /** Batches with fewer checks than this are done on the calling thread. @default 64 */
   minBatch?: number;
+  /**
+   * The workers stop after this long without a batch, and start again with the
+   * next large one: each holds ~15 MB, which a node that caught up once would
+   * otherwise keep for good. @default 30000
+   */
+  idleMs?: number;
+  /** @default systemClock */
+  clock?: Clock;
 }
 
 /** A {@linkcode SyncVerifier} with a batch form that runs on worker threads. */
@@ -84,7 +93,9 @@ export function createVerifierPool(opts: VerifierPoolOptions = {}): VerifierPool
   // each worker costs ~0.1-0.2 s of that thread's time to start.
   const size = opts.size ?? Math.min(4, Math.max(1, (navigator.hardwareConcurrency || 2) - 1));
   const minBatch = opts.minBatch ?? 64;
-  for (const [name, v] of [["size", size], ["minBatch", minBatch]] as const) {
+  const idleMs = opts.idleMs ?? 30_000;
+  const clock = opts.clock ?? systemClock;
+  for (const [name, v] of [["size", size], ["minBatch", minBatch], ["idleMs", idleMs]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be ≥ 1, got ${v}`);
   }
   const local = createVerifier();
@@ -93,12 +104,16 @@ export function createVerifierPool(opts: VerifierPoolOptions = {}): VerifierPool
   let offline = false;
   let nextId = 0;
   let offloaded = 0;
+  let idleTimer: TimerId | undefined;
 
   const checkHere = (checks: ReadonlyArray<Ed25519Check>): boolean[] =>
     checks.map((c) => local.verifySync(c.publicKey, c.signature, c.data));
 
-  function stop(reason: Error): void {
-    offline = true;
+  /** Terminates the workers; with `reason`, for good (later batches are checked here). */
+  function stop(reason: Error, forGood = true): void {
+    if (forGood) offline = true;
+    clock.clearTimeout(idleTimer);
+    idleTimer = undefined;
     const all = slots ?? [];
     slots = null;
     for (const slot of all) {
@@ -108,13 +123,21 @@ export function createVerifierPool(opts: VerifierPoolOptions = {}): VerifierPool
     }
   }
 
+  /** With no batch out, the workers stop in idleMs unless one comes (send clears the timer). */
+  function idleSoon(): void {
+    if (!slots?.every((s) => s.pending.size === 0)) return;
+    clock.clearTimeout(idleTimer);
+    idleTimer = clock.setTimeout(() => stop(new Error("idle"), false), idleMs);
+    clock.unref(idleTimer);
+  }
+
   function spawn(): Slot {
     const worker = new Worker(WORKER_URL, { type: "module", name: "roj-verify" });
     const slot: Slot = { worker, pending: new Map(), load: 0, ready: false };
     worker.onmessage = (event: MessageEvent<VerifyAnswer>) => {
       if (event.data.id === READY) {
         slot.ready = true;
-        return;
+        return idleSoon();
       }
       const p = slot.pending.get(event.data.id);
       if (!p) return;
@@ -122,6 +145,7 @@ export function createVerifierPool(opts: VerifierPoolOptions = {}): VerifierPool
       slot.load -= p.checks.length;
       offloaded += p.checks.length;
       p.resolve(event.data.ok);
+      idleSoon();
     };
     const fail = (event: Event) => {
       event.preventDefault();
@@ -176,6 +200,8 @@ export function createVerifierPool(opts: VerifierPoolOptions = {}): VerifierPool
       at += 100 + n;
     }
     const id = nextId++;
+    clock.clearTimeout(idleTimer);
+    idleTimer = undefined;
     return new Promise<Uint8Array>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject, checks });
       slot.load += checks.length;

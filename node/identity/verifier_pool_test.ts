@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FakeClock } from "../clock/mod.ts";
 import { generateKeyPair } from "./keys.ts";
 import { createSigner, createVerifier } from "./signer.ts";
 import { createVerifierPool, type Ed25519Check, type VerifierPool } from "./verifier_pool.ts";
@@ -79,4 +80,25 @@ Deno.test("a closed pool stops its workers and keeps answering on the calling th
   assert.deepEqual(await pool.verifyMany(all), want);
   assert.equal(pool.threads, 0);
   assert.throws(() => createVerifierPool({ size: 0 }), RangeError);
+});
+
+Deno.test("idle workers stop after idleMs without a batch, and start again with the next large one", async () => {
+  const all = await checks(100);
+  const want = all.map((c) => createVerifier().verifySync(c.publicKey, c.signature, c.data));
+  const clock = new FakeClock();
+  using pool = createVerifierPool({ size: 1, minBatch: 16, idleMs: 30_000, clock });
+  await pool.verifyMany(all);
+  await waitReady(pool, 1);
+  assert.deepEqual(await pool.verifyMany(all), want);
+  await clock.advance(29_999);
+  assert.equal(pool.threads, 1, "not idle long enough yet");
+  await clock.advance(1);
+  assert.equal(pool.threads, 0, "the idle worker stopped (its memory goes back)");
+  // The next large batch is checked here while a worker starts again, then on it.
+  assert.deepEqual(await pool.verifyMany(all), want);
+  assert.equal(pool.threads, 1);
+  await waitReady(pool, 1);
+  const before = pool.offloaded;
+  assert.deepEqual(await pool.verifyMany(all), want);
+  assert.equal(pool.offloaded - before, all.length);
 });

@@ -52,10 +52,14 @@ export interface ClientKey {
   readonly failure: () => Error | undefined;
 }
 
+/** Each signer's public key as ssh2 parsed it: parsed once, not at every dial. */
+const parsedKeys = new WeakMap<SyncSigner, unknown>();
+
 /** An ssh2 agent offering `signer`'s key alone, for the client's publickey authentication. */
 export function clientKeyOf(signer: SyncSigner): ClientKey {
-  const key = ssh2.utils.parseKey(publicKeyLine(signer.publicKey));
+  const key = parsedKeys.get(signer) ?? ssh2.utils.parseKey(publicKeyLine(signer.publicKey));
   if (key instanceof Error) throw key;
+  parsedKeys.set(signer, key);
   let failure: Error | undefined;
   const agent = new (class extends ssh2.BaseAgent {
     getIdentities(cb: (err: Error | null, keys?: unknown[]) => void) {

@@ -469,43 +469,51 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
       });
     });
     const username = options.username ?? "roj";
-    client.connect({
-      sock,
-      username,
-      agent: ourKey.agent,
-      // Straight to our key: ssh2's default tries "none" first, a round trip
-      // every roj peer refuses (it asks for publickey only).
-      authHandler: (
-        _left: unknown,
-        _partial: unknown,
-        next: (auth: { type: "agent"; username: string; agent: unknown } | false) => void,
-      ) =>
-        next(
-          triedKey ? false : (triedKey = true, { type: "agent", username, agent: ourKey.agent }),
-        ),
-      algorithms: ALGORITHMS,
-      readyTimeout: timeoutMs,
-      keepaliveInterval: 15_000,
-      keepaliveCountMax: 3,
-      hostVerifier: (blob: Uint8Array) => {
-        let key: Uint8Array;
-        try {
-          key = parsePublicKeyBlob(blob);
-        } catch {
-          wrongKey = new Uint8Array(32);
+    const start = () =>
+      client.connect({
+        sock,
+        username,
+        agent: ourKey.agent,
+        // Straight to our key: ssh2's default tries "none" first, a round trip
+        // every roj peer refuses (it asks for publickey only).
+        authHandler: (
+          _left: unknown,
+          _partial: unknown,
+          next: (auth: { type: "agent"; username: string; agent: unknown } | false) => void,
+        ) =>
+          next(
+            triedKey ? false : (triedKey = true, { type: "agent", username, agent: ourKey.agent }),
+          ),
+        algorithms: ALGORITHMS,
+        readyTimeout: timeoutMs,
+        keepaliveInterval: 15_000,
+        keepaliveCountMax: 3,
+        hostVerifier: (blob: Uint8Array) => {
+          let key: Uint8Array;
+          try {
+            key = parsePublicKeyBlob(blob);
+          } catch {
+            wrongKey = new Uint8Array(32);
+            return false;
+          }
+          const ok = typeof options.expectedKey === "function"
+            ? options.expectedKey(key)
+            : bytesEqual(key, options.expectedKey);
+          if (ok) {
+            hostKey = key;
+            return true;
+          }
+          wrongKey = key;
           return false;
-        }
-        const ok = typeof options.expectedKey === "function"
-          ? options.expectedKey(key)
-          : bytesEqual(key, options.expectedKey);
-        if (ok) {
-          hostKey = key;
-          return true;
-        }
-        wrongKey = key;
-        return false;
-      },
-    });
+        },
+      });
+    // ssh2 builds its protocol state (the key exchange offer and all) in connect(): only once
+    // TCP is up, so that a refused dial (a thousand offline contacts, each retry) costs a socket.
+    if (sock instanceof net.Socket && sock.connecting) {
+      sock.once("connect", () => {
+        if (!settled) start();
+      });
+    } else start();
   });
 }
 
