@@ -326,6 +326,7 @@ export async function wire(
   });
   chats.outlets = {
     pushDirect,
+    pushEarly: (chat, peer, made, done) => syncs.pushEarly(chat, sessions.get(peer), made, done),
     groupWritten: (id) => groupService.reconcile(id),
     readDirect: (peer, seq) => receipts.read(peer, seq).catch(() => {}),
     readUpTo: (chat, peer) => receipts.readUpTo(chat, peer),
