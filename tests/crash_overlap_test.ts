@@ -72,7 +72,7 @@ Deno.test("kill -9 the sender after the peer stored its message, before its own 
   await using d = await tempDir();
   const { aDir, bDir, aAddr, bAddr } = await pair(d);
   let a = await spawnNode(aDir, aAddr, "alice");
-  const b = await spawnNode(bDir, bAddr, "bob");
+  let b = await spawnNode(bDir, bAddr, "bob");
   try {
     await addByInvite(a, b);
     // The first commit of this run sets the chat's marker; from the second on, pushes go early.
@@ -98,8 +98,12 @@ Deno.test("kill -9 the sender after the peer stored its message, before its own 
     assert.deepEqual(await heldByAlice(aDir), ["m1", "m2"], "her commit of m3 never happened");
     assert.equal((await markers(aDir)).length, 1, "the chat's marker outlived the kill");
 
+    // Restarted while bob is away, she must not write m4 as her seq 3: bob holds m3 there.
+    await b.stop();
     a = await spawnNode(aDir, aAddr, "alice");
-    // She takes m3 back from bob before writing again; then m4 follows it.
+    await assert.rejects(send(a, "bob", "m4"), { code: "busy" });
+    // Bob is back: she takes m3 from him before writing again; then m4 follows it.
+    b = await spawnNode(bDir, bAddr, "bob");
     await until(async () => (await texts(a, "bob")).includes("m3"), 20_000, "m3 back at alice");
     await until(() => send(a, "bob", "m4").then(() => true, () => false), 20_000, "alice writes");
     await until(async () => (await texts(b, "alice")).includes("m4"), 10_000, "m4 at bob");
