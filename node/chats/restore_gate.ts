@@ -61,7 +61,8 @@ export class RestoreGate {
 
   /** @throws {RojError} busy while `chat` waits for its peer after a restore. */
   check(chat: string, peerName: string): void {
-    if (this.#unsure.has(chat)) {
+    // After a restore, that is what the person should hear (a backup may hold markers too).
+    if (this.#unsure.has(chat) && !(this.#active && !this.#cleared.has(chat))) {
       throw new RojError(
         "busy",
         `this node stopped without closing while a message to ${peerName} may have been on its way: waiting to reach ${peerName} and take back what it holds of yours, so that nothing is written over it; try again once ${peerName} is reached`,

@@ -7,7 +7,7 @@
  */
 import type { MessageView, SearchView } from "../api/mod.ts";
 import type { ChatDirectory } from "../chats/mod.ts";
-import type { Clock } from "../clock/mod.ts";
+import type { Clock, TimerId } from "../clock/mod.ts";
 import type { EventBus } from "../events.ts";
 import type { ChatRef } from "../views/mod.ts";
 import type { SearchDoc } from "./query.ts";
@@ -17,6 +17,11 @@ import { SearchIndex } from "./search_index.ts";
 const UNREADABLE = new Set(["(cannot decrypt)", "(written by someone not in the group)"]);
 /** Entries a rebuild turns into views at once (a group's are decrypted a batch at a time). */
 const REBUILD_BATCH = 1000;
+/**
+ * Messages told but not indexed yet, at most: each is indexed a moment after
+ * its event (off the delivery path), and every search indexes what waits first.
+ */
+const MAX_WAITING = 1000;
 
 export interface SearchServiceDeps {
   readonly bus: EventBus;
@@ -52,6 +57,9 @@ export class SearchService {
   #ready = false;
   #closed = false;
   #rebuilt: Promise<void> | undefined;
+  /** Messages (with their chat ids) told but not indexed yet; see MAX_WAITING. */
+  #waiting: Array<{ chat: string; message: MessageView }> = [];
+  #timer: TimerId | undefined;
 
   constructor(deps: SearchServiceDeps, index = new SearchIndex()) {
     this.#d = deps;
@@ -70,10 +78,12 @@ export class SearchService {
       if (e.type !== "message") return;
       const chat = this.#chatNamed(e.message.chat);
       if (!chat) return;
-      // An edit or a deletion for everyone shows the message again: what it said goes.
-      if (e.message.edited || e.message.deleted) this.index.remove(e.message.hash);
-      const doc = searchDoc(chat.id, e.message);
-      if (doc) this.index.add(doc);
+      this.#waiting.push({ chat: chat.id, message: e.message });
+      if (this.#waiting.length >= MAX_WAITING) this.#indexWaiting();
+      else if (this.#timer === undefined) {
+        this.#timer = this.#d.clock.setTimeout(() => this.#indexWaiting(), 0);
+        this.#d.clock.unref(this.#timer);
+      }
     });
     return this.#rebuilt = this.#rebuild().catch(() => {/* the store closed under it */});
   }
@@ -81,6 +91,22 @@ export class SearchService {
   close(): void {
     this.#closed = true;
     this.#off?.();
+    this.#d.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Indexes the messages told since the last time, in the order told. */
+  #indexWaiting(): void {
+    this.#d.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const { chat, message: m } of waiting) {
+      // An edit or a deletion for everyone shows the message again: what it said goes.
+      if (m.edited || m.deleted) this.index.remove(m.hash);
+      const doc = searchDoc(chat, m);
+      if (doc) this.index.add(doc);
+    }
   }
 
   async #rebuild(): Promise<void> {
@@ -94,6 +120,7 @@ export class SearchService {
         }
       }
     }
+    this.#indexWaiting();
     this.#ready = true;
     const ms = this.#d.clock.now() - started;
     this.#d.bus.emit({ type: "search-index", state: "ready", indexed: this.index.size, ms });
@@ -115,6 +142,7 @@ export class SearchService {
     p: { query: string; chat?: string | undefined; limit?: number | undefined },
   ): Promise<SearchView> {
     const only = p.chat === undefined ? undefined : this.#d.directory.chat(p.chat);
+    this.#indexWaiting();
     const { hits, total, ignored } = this.index.search({
       text: p.query,
       ...(only ? { chat: only.id } : {}),
