@@ -44,7 +44,10 @@ Deno.test("an overlap marker left by an unclean stop holds its chat until the pe
   await log.append(CHAT, signer, "msg", "one");
   await t.store.kv.set(keys.overlapMark(CHAT), true);
   const gate = await RestoreGate.open(t.store, kp.publicKey);
-  assert.throws(() => gate.check(CHAT, "bob"), { code: "busy", message: /stopped without closing/ });
+  assert.throws(() => gate.check(CHAT, "bob"), {
+    code: "busy",
+    message: /stopped without closing/,
+  });
   gate.check("d-other", "carol"); // no marker there
 
   await gate.heard(CHAT, 2, log); // bob holds two of ours: the second went out, its commit did not
