@@ -19,7 +19,6 @@
  * rules), merge_input.ts (decoding and signatures), log_reads.ts (reading
  * from the store).
  */
-import process from "node:process";
 import { type Clock, systemClock } from "../clock/mod.ts";
 import { RojError } from "../errors.ts";
 import type { Signer } from "../identity/mod.ts";
@@ -235,17 +234,11 @@ export class ChatLog {
             clock = Math.max(clock, lamport);
           }
           if (options.signed) {
-            // Handed out before the commit starts: a KV write costs this thread time when it is
-            // started, and the push should be on the wire by then.
+            // Handed out once the commit is started (the store writes on its own thread meanwhile).
             out = true;
-            let commit!: () => void;
-            const committed = new Promise<void>((resolve) => (commit = resolve)).then(() =>
-              this.#commit(chat, made, undefined, options.alsoSet)
-            );
+            const committed = this.#commit(chat, made, undefined, options.alsoSet);
             committed.catch(() => {}); // awaited below
             options.signed(made, committed);
-            // After the socket writes the push queued (they are flushed on the next tick, FIFO).
-            process.nextTick(commit);
             await committed;
           } else await this.#commit(chat, made, undefined, options.alsoSet);
           return made;
