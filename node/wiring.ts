@@ -162,8 +162,7 @@ export async function wire(
     clock,
     bus,
     chatName: (id) => directory.byId(id)?.name ?? id,
-    // Both sides sync the chat afresh on a new session: the contact (each member, in a group)
-    // learns how much of ours we hold now.
+    // Both sides sync afresh on a new session: the contact (or each member) learns what we hold.
     resync: (id) => {
       const group = b.groups.get(id);
       for (const s of sessions.every()) {
@@ -336,6 +335,8 @@ export async function wire(
   });
   chats.outlets = {
     pushDirect,
+    pushEarly: (chat, peer, made, done) => syncs.pushEarly(chat, sessions.get(peer), made, done),
+    online: (peer) => sessions.get(peer) !== undefined,
     groupWritten: (id) => groupService.reconcile(id),
     readDirect: (peer, seq) => receipts.read(peer, seq).catch(() => {}),
     readUpTo: (chat, peer) => receipts.readUpTo(chat, peer),

@@ -11,7 +11,7 @@ import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { Group, GroupBook } from "../groups/mod.ts";
 import { fingerprint, type Signer } from "../identity/mod.ts";
-import { type ChatLog, type Entry, type Fork, toHex } from "../log/mod.ts";
+import { type AppendItem, type ChatLog, type Entry, type Fork, toHex } from "../log/mod.ts";
 import {
   ANNOTATION_TYPES,
   encodeRefBody,
@@ -29,6 +29,7 @@ import { type Annotation, targetOf } from "./message_target.ts";
 /** The most entries `read` looks back over for `last` messages. */
 const MAX_LAST = 200_000;
 import type { RestoreGate } from "./restore_gate.ts";
+import { CommitOverlap } from "./commit_overlap.ts";
 
 export interface ChatServiceDeps {
   readonly me: Uint8Array;
@@ -63,6 +64,13 @@ export interface FoldedChat {
 export interface ChatOutlets {
   /** Our entries in direct chat `chat` changed: push them to `peer` if a session is up. */
   pushDirect(chat: string, peer: Uint8Array): void;
+  /**
+   * Our entries `made` in direct chat `chat` are signed, their commit under
+   * way: push them to `peer` now if a session is up (commit_overlap.ts).
+   */
+  pushEarly?(chat: string, peer: Uint8Array, made: Entry[], committed: Promise<void>): void;
+  /** Whether a session with `peer` is up now (an early push can go out at all). */
+  online?(peer: Uint8Array): boolean;
   /** We wrote to group `id`: bring every session and mailbox in line. */
   groupWritten(id: string): void;
   /** The person read direct chat `chat` up to the contact's `seq` (read receipts). */
@@ -82,9 +90,11 @@ export class ChatService {
   readonly #viewer: Viewer;
   /** Per chat, the show() under way. */
   readonly #showing = new Map<string, Promise<void>>();
+  readonly #overlap: CommitOverlap;
 
   constructor(deps: ChatServiceDeps) {
     this.#d = deps;
+    this.#overlap = new CommitOverlap(deps.store);
     this.#viewer = {
       me: deps.me,
       myName: deps.myName,
@@ -324,11 +334,49 @@ export class ChatService {
       this.#outlets.groupWritten(chat.id);
       return entries;
     }
-    if (chat.peer) this.#d.restoreGate.check(chat.id, chat.name);
-    const e = await this.#d.log.append(chat.id, this.#d.signer, type, text);
+    if (!chat.peer) return [await this.#d.log.append(chat.id, this.#d.signer, type, text)];
+    this.#d.restoreGate.check(chat.id, chat.name);
+    const [e] = await this.#appendDirect(chat.id, chat.peer.publicKey, [{ type, body: text }]);
     // Push first: delivery latency should not wait on reading the delivery state.
-    if (chat.peer) this.#outlets.pushDirect(chat.id, chat.peer.publicKey);
-    return [e];
+    this.#outlets.pushDirect(chat.id, chat.peer.publicKey);
+    return [e!];
+  }
+
+  /**
+   * Appends to direct chat `chat` with `peer`, the entries going to the peer
+   * while they commit once the chat's overlap marker is down (commit_overlap.ts).
+   */
+  async #appendDirect(chat: string, peer: Uint8Array, items: AppendItem[]): Promise<Entry[]> {
+    // Only while the peer is there: with no session nothing goes out early, so a chat
+    // written offline gets no marker, and is not held after a crash (commit_overlap.ts).
+    const online = this.#outlets.online?.(peer) ?? false;
+    const marker = online ? this.#overlap.markerFor(chat) : null;
+    const early = online && this.#overlap.early(chat) ? this.#outlets.pushEarly : undefined;
+    let went = false;
+    const signed = (made: Entry[], committed: Promise<void>) => {
+      went = true;
+      early!(chat, peer, made, committed);
+    };
+    try {
+      const made = await this.#d.log.appendMany(chat, this.#d.signer, items, {
+        ...(marker ? { alsoSet: marker } : {}),
+        ...(early ? { signed } : {}),
+      });
+      if (marker) this.#overlap.marked(chat);
+      return made;
+    } catch (err) {
+      if (went) {
+        // They may be with the peer and not here: take them back before writing again.
+        this.#overlap.forget(chat);
+        this.#d.restoreGate.trip(chat);
+      }
+      throw err;
+    }
+  }
+
+  /** A clean close, after the sessions: once every write has settled, no chat needs recovering. */
+  close(): Promise<void> {
+    return this.#overlap.close(this.#d.log);
   }
 
   /**

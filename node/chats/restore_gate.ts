@@ -8,6 +8,12 @@
  * has shown how far our chain goes there (the peer's heads) and we hold that
  * much; from then on the chat is cleared for good. Notes and groups are not
  * gated.
+ *
+ * The same holds, per chat, after a node stopped without closing while its
+ * entries could reach the peer before their commit (commit_overlap.ts): a
+ * chat whose overlap marker is still set is held the same way until the peer
+ * was heard, and then its marker goes. A commit that fails after its entries
+ * went out holds the chat in the same way (trip).
  */
 import { RojError } from "../errors.ts";
 import type { ChatLog } from "../log/mod.ts";
@@ -21,6 +27,8 @@ export class RestoreGate {
   readonly #cleared = new Set<string>();
   /** Per chat, how far the peer holds our chain (its latest heads). */
   readonly #peerHas = new Map<string, number>();
+  /** Chats whose overlap marker outlived the node's last run (or whose commit failed). */
+  readonly #unsure = new Set<string>();
 
   private constructor(store: Store, me: Uint8Array, active: boolean) {
     this.#store = store;
@@ -36,12 +44,32 @@ export class RestoreGate {
         if (typeof r.key[2] === "string") gate.#cleared.add(r.key[2]);
       }
     }
+    for await (const r of store.kv.list({ prefix: keys.overlapMarks() })) {
+      if (typeof r.key[2] === "string") gate.#unsure.add(r.key[2]);
+    }
     return gate;
+  }
+
+  #held(chat: string): boolean {
+    return (this.#active && !this.#cleared.has(chat)) || this.#unsure.has(chat);
+  }
+
+  /** Our entries of `chat` may be with the peer but not here (a commit failed after they went). */
+  trip(chat: string): void {
+    this.#unsure.add(chat);
   }
 
   /** @throws {RojError} busy while `chat` waits for its peer after a restore. */
   check(chat: string, peerName: string): void {
-    if (!this.#active || this.#cleared.has(chat)) return;
+    // After a restore, that is what the person should hear (a backup may hold markers too).
+    if (this.#unsure.has(chat) && !(this.#active && !this.#cleared.has(chat))) {
+      throw new RojError(
+        "busy",
+        `this node stopped without closing while a message to ${peerName} may have been on its way: waiting to reach ${peerName} and take back what it holds of yours, so that nothing is written over it; try again once ${peerName} is reached`,
+        { retryable: true },
+      );
+    }
+    if (!this.#held(chat)) return;
     throw new RojError(
       "busy",
       `this folder was restored from a backup: waiting to reach ${peerName} and take back what you wrote to them after it, so that nothing is written over it; try again once ${peerName} is reached`,
@@ -51,7 +79,7 @@ export class RestoreGate {
 
   /** The peer's heads in `chat` named our chain up to `seq` (0: none of it). */
   heard(chat: string, seq: number, log: ChatLog): Promise<void> {
-    if (!this.#active || this.#cleared.has(chat)) return Promise.resolve();
+    if (!this.#held(chat)) return Promise.resolve();
     this.#peerHas.set(chat, seq);
     return this.stored(chat, log);
   }
@@ -59,10 +87,16 @@ export class RestoreGate {
   /** Entries were stored in `chat`: cleared once we hold all of ours the peer has. */
   async stored(chat: string, log: ChatLog): Promise<void> {
     const want = this.#peerHas.get(chat);
-    if (want === undefined || this.#cleared.has(chat)) return;
+    if (want === undefined || !this.#held(chat)) return;
     const heads = [...(await log.heads(chat)).values()];
     const have = heads.find((h) => bytesEqual(h.author, this.#me))?.seq ?? 0;
     if (have < want) return;
+    if (this.#unsure.has(chat)) {
+      // Gone before writes go on: this run's first commit there sets it again (commit_overlap.ts).
+      await this.#store.kv.delete(keys.overlapMark(chat));
+      this.#unsure.delete(chat);
+    }
+    if (!this.#active || this.#cleared.has(chat)) return;
     this.#cleared.add(chat);
     await this.#store.kv.set(keys.restoreCleared(chat), true);
   }

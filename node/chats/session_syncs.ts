@@ -264,6 +264,19 @@ export class SessionSyncs {
     if (st?.attached && st.direct.chat === chat) st.direct.notify().catch(() => {});
   }
 
+  /** Our entries `made` of direct chat `chat` are signed, their commit under way: push them now. */
+  pushEarly(
+    chat: string,
+    session: PeerSession | undefined,
+    made: Entry[],
+    committed: Promise<void>,
+  ): void {
+    const st = session && this.#bySession.get(session.rpc);
+    if (st?.attached && st.direct.chat === chat) {
+      st.direct.early(this.#d.author ?? this.#d.me, made, committed);
+    }
+  }
+
   /**
    * Hands the peer of direct chat `chat` (the members, in a group) our entry
    * `seq` there although it holds another one: the other node with our key

@@ -58,6 +58,21 @@ export interface ChatLogOptions {
   onFork?: (fork: Fork) => void;
 }
 
+/** How an append may go: see {@linkcode ChatLog.appendMany}. */
+export interface AppendOptions {
+  /** Not checked by the gate (the identity guard's own re-base). */
+  readonly ungated?: boolean;
+  /** A key set to true in the same commit (a marker that must be durable with the entries). */
+  readonly alsoSet?: Deno.KvKey;
+  /**
+   * Handed the entries as soon as they are signed, with their commit under
+   * way (to push them meanwhile, chats/commit_overlap.ts). Once they went out
+   * a failed commit is not tried again with new entries: that would sign a
+   * second, different entry for a seq the peer may hold.
+   */
+  readonly signed?: (made: Entry[], committed: Promise<void>) => void;
+}
+
 /** One entry to append: ts defaults to now (a re-based message keeps its own). */
 export interface AppendItem {
   readonly type: string;
@@ -121,6 +136,11 @@ export class ChatLog {
     return run;
   }
 
+  /** Resolves once every write under way when called has settled. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#locks.values()]);
+  }
+
   #forget(chat: string): void {
     this.#heads.forget(chat);
     this.#tails.forget(chat);
@@ -132,10 +152,17 @@ export class ChatLog {
    * against the versionstamps read, so a concurrent writer in another process
    * makes the commit fail instead of forking the chain.
    */
-  async #commit(chat: string, entries: Entry[], writing?: () => void): Promise<void> {
+  async #commit(
+    chat: string,
+    entries: Entry[],
+    writing?: () => void,
+    alsoSet?: Deno.KvKey,
+  ): Promise<void> {
     const cache = this.#heads.of(chat)!;
     for (const { entries: batch, moved } of planCommits(chat, entries, this.#keyOf)) {
       const op = this.#store.kv.atomic();
+      if (alsoSet) op.set(alsoSet, true);
+      alsoSet = undefined;
       const values = packEntries(batch);
       for (let j = 0; j < batch.length; j++) {
         const e = batch[j]!;
@@ -177,10 +204,11 @@ export class ChatLog {
     chat: string,
     signer: Signer,
     items: ReadonlyArray<AppendItem>,
-    options: { ungated?: boolean } = {},
+    options: AppendOptions = {},
   ): Promise<Entry[]> {
     if (!options.ungated) this.#gate?.(chat);
     return this.#withLock(chat, async () => {
+      let out = false;
       for (let attempt = 0;; attempt++) {
         try {
           const cache = await this.#heads.load(chat, [signer.publicKey]);
@@ -205,10 +233,17 @@ export class ChatLog {
             head = e;
             clock = Math.max(clock, lamport);
           }
-          await this.#commit(chat, made);
+          if (options.signed) {
+            // Handed out once the commit is started (the store writes on its own thread meanwhile).
+            out = true;
+            const committed = this.#commit(chat, made, undefined, options.alsoSet);
+            committed.catch(() => {}); // awaited below
+            options.signed(made, committed);
+            await committed;
+          } else await this.#commit(chat, made, undefined, options.alsoSet);
           return made;
         } catch (err) {
-          if (attempt < 2 && err instanceof RojError && err.retryable) continue;
+          if (!out && attempt < 2 && err instanceof RojError && err.retryable) continue;
           throw err;
         }
       }

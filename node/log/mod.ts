@@ -15,7 +15,7 @@ export {
 } from "./entry.ts";
 export { entryFromLine, type EntryJson, entryToJson, MAX_ENTRY_LINE, toHex } from "./entry_json.ts";
 export { compareBytes, compareEntries } from "./order.ts";
-export { type AppendItem, ChatLog, type ChatLogOptions } from "./chat_log.ts";
+export { type AppendItem, type AppendOptions, ChatLog, type ChatLogOptions } from "./chat_log.ts";
 export { dropAside, entriesAside } from "./set_aside.ts";
 export { LAMPORT_CEILING, MAX_LAMPORT_JUMP } from "./clock_bound.ts";
 export { type Fork } from "./fork_records.ts";

@@ -55,6 +55,9 @@ export const keys = {
   /** A direct chat whose peer showed we hold all we wrote there: writes may go on. */
   restoreCleared: (chat: string) => ["meta", "restore-cleared", chat] as const,
   restoreClearedAll: () => ["meta", "restore-cleared"] as const,
+  /** Our entries of a direct chat may reach its peer before their commit (chats/commit_overlap.ts). */
+  overlapMark: (chat: string) => ["meta", "overlap", chat] as const,
+  overlapMarks: () => ["meta", "overlap"] as const,
   /** An invite this node issued, by its nonce (hex): { expires, usesLeft }. */
   invite: (nonceHex: string) => ["invite", nonceHex] as const,
   /** Highest seq of our own entries in a chat that a peer has committed. */

@@ -153,6 +153,8 @@ export class ChatSync {
   #passRefused = 0;
   /** The kinds of refusal of the peer's pushes logged so far (each once per session). */
   readonly #refusals = new Set<string>();
+  /** An early push (see early()) whose answer is not in yet: the next flush waits for it. */
+  #early: Promise<void> | null = null;
 
   constructor(log: ChatLog, rpc: RpcSession, chat: string, options: ChatSyncOptions) {
     this.#log = log;
@@ -193,7 +195,25 @@ export class ChatSync {
     return this.#running;
   }
 
+  /**
+   * Pushes our entries `batch` (one run of `author`'s chain) just signed,
+   * while their commit runs (chats/commit_overlap.ts), when the peer is known
+   * to hold all before them; their answer is taken once `committed` settles,
+   * and the next flush waits for it. Whether they went.
+   */
+  early(author: Uint8Array, batch: SeqEntry[], committed: Promise<unknown>): boolean {
+    const ready = this.#started && !this.#rpc.closed && !this.#early && batch.length > 0 &&
+      (this.#peer.get(toHex(author)) ?? 0) === batch[0]!.seq - 1;
+    if (!ready) return false;
+    const done: Promise<void> = this.#push(batch, committed).catch(() => {}).finally(() => {
+      if (this.#early === done) this.#early = null;
+    });
+    this.#early = done;
+    return true;
+  }
+
   async #flush(): Promise<void> {
+    if (this.#early) await this.#early;
     while (this.#dirty && !this.#rpc.closed) {
       this.#dirty = false;
       this.#passStored = 0;
@@ -265,13 +285,16 @@ export class ChatSync {
     return this.#push(batch);
   }
 
-  async #push(batch: SeqEntry[]): Promise<void> {
+  async #push(batch: SeqEntry[], committed?: Promise<unknown>): Promise<void> {
     // In binary to a peer that lists bulk1: the entries go as the bytes the store holds.
     const res = await this.#rpc.requestBulk(
       "sync.push",
       { chat: this.chat, entries: batch },
       PUSH_TIMEOUT_MS,
     );
+    // Sent before our commit was in: what the peer holds counts once that is in (it failed: see
+    // chats/commit_overlap.ts, the chat waits for the peer's copy of ours).
+    if (committed && !await committed.then(() => true, () => false)) return;
     const heads = wireToHeads(res.heads);
     await this.#ownChain(res.heads, heads, false);
     for (const [k, h] of heads) this.#peer.set(k, Math.max(this.#peer.get(k) ?? 0, h.seq));

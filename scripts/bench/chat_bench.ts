@@ -7,6 +7,7 @@
 import { befriend, startTestNode } from "../../testing/nodes.ts";
 import { countBytes, messageInbox, sshPair } from "./_pairs.ts";
 import { median, percentile, type Row, withTimeout } from "./_measure.ts";
+import { twoProcessLatencies } from "./_two_processes.ts";
 
 /** Messages timed one by one for the latency figures (after a few not timed). */
 const LATENCY_N = 300;
@@ -132,6 +133,7 @@ async function catchUp(n: number): Promise<number> {
 export async function benchChat(): Promise<Row[]> {
   const bare = await bareRoundTrips(LATENCY_N);
   const roj = await deliveryLatencies(LATENCY_N);
+  const apart = await twoProcessLatencies(LATENCY_N, WARMUP);
   const bareP50 = percentile(bare, 50);
   const rojP50 = percentile(roj, 50);
 
@@ -164,6 +166,19 @@ export async function benchChat(): Promise<Row[]> {
       }x the bare round trip (target <= 3 ms)`,
     },
     { name: "1:1 delivery, p99", value: percentile(roj, 99), unit: "ms" },
+    {
+      name: "1:1 delivery between two node processes (control socket to follow), p50",
+      value: percentile(apart, 50),
+      unit: "ms",
+      note: `${
+        (percentile(apart, 50) / bareP50).toFixed(1)
+      }x the bare round trip; with two control-socket hops; the commit overlap shows here`,
+    },
+    {
+      name: "1:1 delivery between two node processes, p99",
+      value: percentile(apart, 99),
+      unit: "ms",
+    },
     {
       name: `baseline: bare ssh2 one way, ${CATCHUP_N.toLocaleString("en-US")} x ${CHUNK_BYTES} B`,
       value: bareRate,
