@@ -55,6 +55,9 @@ function isMemberRecord(v: unknown): v is MemberRecord {
     typeof m.recordSeq === "number";
 }
 
+/** Old contact rows converted per commit when a passive anchor first opens its book blind. */
+const CONVERT_BATCH = 200;
+
 export class ContactBook {
   readonly #store: Store;
   /** Contacts by key hex; on a blind book, the members who logged in since it opened. */
@@ -79,6 +82,10 @@ export class ContactBook {
    */
   static async open(store: Store, ids?: MemberIds): Promise<ContactBook> {
     const book = new ContactBook(store, ids);
+    // A conversion writes each member and deletes its old row in one commit, many to a commit:
+    // an anchor of 10,000 members converts in seconds, and a kill midway leaves each whole.
+    let op = store.kv.atomic();
+    let pending = 0;
     for await (const res of store.kv.list<unknown>({ prefix: keys.contacts() })) {
       if (!isContact(res.value)) throw corrupt(res.key, "contact");
       // Fields added after the first release default here.
@@ -90,10 +97,16 @@ export class ContactBook {
       };
       if (!ids) book.#byKey.set(toHex(c.publicKey), contact);
       else {
-        await book.#put(contact);
-        await store.kv.delete(res.key);
+        const [id, m] = book.#remember(contact);
+        op.set(keys.member(id), m).delete(res.key);
+        if (++pending >= CONVERT_BATCH) {
+          await op.commit();
+          op = store.kv.atomic();
+          pending = 0;
+        }
       }
     }
+    if (pending > 0) await op.commit();
     if (ids) {
       for await (const res of store.kv.list<unknown>({ prefix: keys.members() })) {
         const [, id] = res.key;
@@ -275,8 +288,13 @@ export class ContactBook {
       await this.#store.kv.set(keys.contact(c.publicKey), c);
       return;
     }
-    // Blind: the key, name, addresses and agreement key stay in memory only.
-    const id = this.#ids.hex(c.publicKey);
+    const [id, m] = this.#remember(c);
+    await this.#store.kv.set(keys.member(id), m);
+  }
+
+  /** Blind: the member in memory (key, and no name or addresses); what to store, by id. */
+  #remember(c: Contact): [string, MemberRecord] {
+    const id = this.#ids!.hex(c.publicKey);
     const m: MemberRecord = {
       addedAt: c.addedAt,
       lastSeen: c.lastSeen,
@@ -285,7 +303,8 @@ export class ContactBook {
     };
     this.#byKey.set(toHex(c.publicKey), { ...c, name: memberTag(id), addresses: [] });
     this.#members.set(id, m);
-    await this.#store.kv.set(keys.member(id), m);
+    this.#changed();
+    return [id, m];
   }
 }
 

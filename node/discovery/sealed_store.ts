@@ -38,6 +38,9 @@ function isHeld(v: unknown): v is Held {
     typeof h.at === "number";
 }
 
+/** Copies filed again by id per commit when an anchor first opens its store blind. */
+const REFILE_BATCH = 200;
+
 export class SealedStore {
   readonly #store: Store;
   /** tag hex → uploader hex → when stored, and the copy while memory allows */
@@ -71,6 +74,9 @@ export class SealedStore {
     idOf?: (uploader: Uint8Array) => Uint8Array,
   ): Promise<SealedStore> {
     const s = new SealedStore(store, memoryBytes, idOf ?? ((k) => k));
+    // Copies filed again by id go many to a commit (each moved whole): 100,000 in seconds.
+    let op = store.kv.atomic();
+    let pending = 0;
     for await (const res of store.kv.list<unknown>({ prefix: keys.sealedAll() })) {
       const [, tag, up] = res.key;
       if (typeof tag !== "string" || typeof up !== "string" || !isHeld(res.value)) continue;
@@ -78,11 +84,16 @@ export class SealedStore {
       if (idOf && res.value.uploader.length === 32) {
         const id = idOf(res.value.uploader);
         slot = toHex(id);
-        await store.kv.atomic().delete(res.key)
-          .set(keys.sealed(tag, slot), { ...res.value, uploader: id }).commit();
+        op.delete(res.key).set(keys.sealed(tag, slot), { ...res.value, uploader: id });
+        if (++pending >= REFILE_BATCH) {
+          await op.commit();
+          op = store.kv.atomic();
+          pending = 0;
+        }
       }
       s.#claim(tag, slot, res.value.at, res.value.blob);
     }
+    if (pending > 0) await op.commit();
     return s;
   }
 

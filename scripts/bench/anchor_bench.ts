@@ -217,7 +217,8 @@ export async function benchAnchor(): Promise<Row[]> {
           name: `${label}: startup`,
           value: m("startMs"),
           unit: "ms",
-          note: "spawn to control socket answering",
+          note:
+            "spawn to control socket answering; the first of the runs also files the members and copies by id (the store is written as before ids)",
         },
         {
           name: `${label}: lookups`,
