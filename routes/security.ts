@@ -13,12 +13,15 @@ import { fixedToken, sessionOf, type TokenSource } from "./admin_token.ts";
 /** The largest request body accepted, in bytes (a message is at most 16,000 characters). */
 export const MAX_BODY = 256 * 1024;
 
-/** Sent with every answer: only same-origin files run, nothing inline, no framing. */
+/**
+ * Sent with every answer: only same-origin files run, nothing inline, no framing; images also
+ * from blob: URLs, which the file list makes of bytes it fetched same-origin (islands/_blob.ts).
+ */
 export const CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self'",
+  "img-src 'self' blob:",
   "font-src 'self'",
   "connect-src 'self'",
   "form-action 'self'",

@@ -78,3 +78,97 @@ Deno.test({
     await admin.close();
   }
 });
+
+Deno.test({
+  name: "admin in a browser: an image's thumbnail and full size come from blob: URLs under the CSP",
+  ignore: !HAVE_CHROMIUM,
+}, async () => {
+  await using dir = await tempDir();
+  await using a = await startTestNode("alice", { host: "127.0.0.2", quic: false });
+  await using b = await startTestNode("bob", { host: "127.0.0.3", quic: false });
+  await befriend(a, b);
+  const specifier = "jimp";
+  // deno-lint-ignore no-explicit-any
+  const { Jimp } = await import(specifier) as any;
+  const png = new Uint8Array(
+    await new Jimp({ width: 640, height: 480, color: 0x3366ccff }).getBuffer("image/png"),
+  );
+  await Deno.writeFile(`${dir.path}/blue.png`, png);
+  const image = await a.node.call("file.send", { chat: "bob", path: `${dir.path}/blue.png` });
+  assert.equal(image.thumb, true);
+  await b.waitFor((e) => e.type === "file" && e.op === "complete" && e.id === image.id);
+  const admin = await startAdmin({ api: b.node, host: "127.0.0.3", port: 0 });
+  let browser: Browser | undefined;
+  const problems: string[] = [];
+  try {
+    browser = await launchChromium();
+    const context = await browser.newContext({ acceptDownloads: true });
+    context.setDefaultTimeout(15_000);
+    const page = await watchedPage(context, problems);
+    // Records the object URLs the page revokes (an init script, not the page's own code).
+    await page.addInitScript(() => {
+      const g = globalThis as unknown as { revoked: string[] };
+      g.revoked = [];
+      const revoke = URL.revokeObjectURL.bind(URL);
+      URL.revokeObjectURL = (u: string) => (g.revoked.push(u), revoke(u));
+    });
+    await page.goto(admin.url);
+    const res = await page.goto(`${admin.origin}/chats/alice/files`);
+    assert.equal(
+      res!.headers()["content-security-policy"],
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; " +
+        "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; " +
+        "base-uri 'none'",
+    );
+    const thumb = page.getByAltText("thumbnail of blue.png");
+    await thumb.waitFor();
+    await page.waitForFunction(() =>
+      (document.querySelector("img.thumb") as HTMLImageElement | null)?.complete
+    );
+    const t = await thumb.evaluate((el: HTMLImageElement) => ({
+      src: el.src,
+      width: el.naturalWidth,
+    }));
+    assert.match(t.src, /^blob:/);
+    assert.ok(t.width > 0, "the thumbnail renders");
+
+    // A click opens the full size in place, from a blob: URL; closing it revokes that URL.
+    await thumb.click();
+    const full = page.locator(`[data-preview="${image.id}"] img`);
+    await full.waitFor();
+    await page.waitForFunction(() =>
+      (document.querySelector("figure.file-preview img") as HTMLImageElement | null)?.complete
+    );
+    const f = await full.evaluate((el: HTMLImageElement) => ({
+      src: el.src,
+      width: el.naturalWidth,
+    }));
+    assert.match(f.src, /^blob:/);
+    assert.equal(f.width, 640, "the full size renders");
+    await screenshot(page, "files-blob-preview");
+    await page.getByRole("button", { name: "Close" }).click();
+    await full.waitFor({ state: "detached" });
+    // (An effect's cleanup runs after the next paint.)
+    await page.waitForFunction(
+      (u: string) => (globalThis as unknown as { revoked: string[] }).revoked.includes(u),
+      f.src,
+    );
+    assert.deepEqual(problems, [], "no script errors or CSP violations");
+
+    // Without script: no image, but the file still downloads from a plain link.
+    const plain = await browser.newContext({ javaScriptEnabled: false, acceptDownloads: true });
+    const noJs = await watchedPage(plain, problems);
+    await noJs.goto(admin.url);
+    await noJs.goto(`${admin.origin}/chats/alice/files`);
+    const link = noJs.getByRole("link", { name: "blue.png" });
+    await link.waitFor();
+    const [download] = await Promise.all([noJs.waitForEvent("download"), link.click()]);
+    const path = `${dir.path}/downloaded.png`;
+    await download.saveAs(path);
+    assert.deepEqual(await Deno.readFile(path), png);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser?.close();
+    await admin.close();
+  }
+});

@@ -74,7 +74,9 @@ Deno.test("admin: a chat's files listed, a complete one downloads byte for byte 
     );
     assert.deepEqual(new Uint8Array(await dl.arrayBuffer()), bytes);
 
-    assert.ok(text.includes(`src="/chats/alice/files/${image.id}/thumb"`), "the thumbnail shown");
+    // Without script, a link to the full-size image; the island shows the thumbnail from a blob:.
+    assert.ok(text.includes(`href="/chats/alice/files/${image.id}/view"`), "the image linked");
+    assert.ok(!text.includes(`src="/chats/alice/files/${image.id}/thumb"`), "no same-origin img");
     const thumb = await get(`/chats/alice/files/${image.id}/thumb`);
     assert.equal(thumb.headers.get("content-type"), "image/jpeg");
     assert.match(thumb.headers.get("content-security-policy")!, /default-src 'none'/);

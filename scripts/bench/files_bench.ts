@@ -12,7 +12,8 @@
  *   out of the way; target: >= 40% of bare);
  * - kill -9 of the receiver at 50%: the bytes it fetched after its restart.
  *
- * ROJ_BENCH_FILE_MIB sets the file size (default 256; 8 for a smoke run).
+ * ROJ_BENCH_FILE_MIB sets the file size (default 256; 8 for a smoke run);
+ * ROJ_BENCH_FILE_PARTS=relayed runs only the relayed transfer (and bare).
  */
 import {
   memoryOf,
@@ -27,6 +28,7 @@ import { countBytes, sshPair } from "./_pairs.ts";
 const MiB = 1024 * 1024;
 const SIZE = Number(Deno.env.get("ROJ_BENCH_FILE_MIB") ?? 256) * MiB;
 const CHUNK = 256 * 1024;
+const PARTS = new Set((Deno.env.get("ROJ_BENCH_FILE_PARTS") ?? "direct,relayed").split(","));
 const peakRss = async (pid: number) => (await memoryOf(pid)).hwm;
 
 /** MB/s of `size` bytes on a bare SSH roj channel, 256 KiB writes. */
@@ -53,74 +55,76 @@ export async function benchFiles(): Promise<Row[]> {
     const bare = await bareRate(SIZE);
     rows.push({ name: `bare ssh2 bulk, ${SIZE / MiB} MiB`, value: mb(bare), unit: "MB/s" });
 
-    // Direct, between processes: rate and both sides' peak RSS.
-    const args = ["--max-file-size", String(4 * SIZE)];
-    const p = await processPair(dir, ["127.40.0.2", "127.40.0.3"], args);
-    try {
-      const before = { a: await peakRss(p.a.child.pid), b: await peakRss(p.b.child.pid) };
-      const t0 = performance.now();
-      const f = await sendFrom(p.a, `${dir}/file.bin`);
-      const t1 = performance.now();
-      const from = p.b.events().length;
-      await p.b.waitForEvent(
-        "file",
-        (e) => e.op === "complete" && e.side === "receive" && e.id === f.id,
-        {
-          timeoutMs: 600_000,
-          after: from,
-          what: "direct transfer",
-        },
-      );
-      const rate = SIZE / ((performance.now() - t1) / 1000);
-      rows.push({
-        name: "sender reads the file into its store",
-        value: mb(SIZE / ((t1 - t0) / 1000)),
-        unit: "MB/s",
-      });
-      rows.push({
-        name: "direct transfer, entry to last verified chunk",
-        value: mb(rate),
-        unit: "MB/s",
-        note: `${((100 * rate) / bare).toFixed(0)}% of bare (target >= 50%)`,
-      });
-      const after = { a: await peakRss(p.a.child.pid), b: await peakRss(p.b.child.pid) };
-      rows.push({
-        name: "sender peak RSS",
-        value: after.a / MiB,
-        unit: "MiB",
-        note: `+${((after.a - before.a) / MiB).toFixed(1)} MiB (target +64 MiB for 1 GiB)`,
-      });
-      rows.push({
-        name: "receiver peak RSS",
-        value: after.b / MiB,
-        unit: "MiB",
-        note: `+${((after.b - before.b) / MiB).toFixed(1)} MiB`,
-      });
+    if (PARTS.has("direct")) {
+      // Direct, between processes: rate and both sides' peak RSS.
+      const args = ["--max-file-size", String(4 * SIZE)];
+      const p = await processPair(dir, ["127.40.0.2", "127.40.0.3"], args);
+      try {
+        const before = { a: await peakRss(p.a.child.pid), b: await peakRss(p.b.child.pid) };
+        const t0 = performance.now();
+        const f = await sendFrom(p.a, `${dir}/file.bin`);
+        const t1 = performance.now();
+        const from = p.b.events().length;
+        await p.b.waitForEvent(
+          "file",
+          (e) => e.op === "complete" && e.side === "receive" && e.id === f.id,
+          {
+            timeoutMs: 600_000,
+            after: from,
+            what: "direct transfer",
+          },
+        );
+        const rate = SIZE / ((performance.now() - t1) / 1000);
+        rows.push({
+          name: "sender reads the file into its store",
+          value: mb(SIZE / ((t1 - t0) / 1000)),
+          unit: "MB/s",
+        });
+        rows.push({
+          name: "direct transfer, entry to last verified chunk",
+          value: mb(rate),
+          unit: "MB/s",
+          note: `${((100 * rate) / bare).toFixed(0)}% of bare (target >= 50%)`,
+        });
+        const after = { a: await peakRss(p.a.child.pid), b: await peakRss(p.b.child.pid) };
+        rows.push({
+          name: "sender peak RSS",
+          value: after.a / MiB,
+          unit: "MiB",
+          note: `+${((after.a - before.a) / MiB).toFixed(1)} MiB (target +64 MiB for 1 GiB)`,
+        });
+        rows.push({
+          name: "receiver peak RSS",
+          value: after.b / MiB,
+          unit: "MiB",
+          note: `+${((after.b - before.b) / MiB).toFixed(1)} MiB`,
+        });
 
-      // kill -9 of the receiver at 50%, on a second file.
-      await writeContent(`${dir}/second.bin`, SIZE);
-      const g = await sendFrom(p.a, `${dir}/second.bin`);
-      const half = await p.b.waitForEvent(
-        "file",
-        (e) =>
-          e.op === "progress" && e.side === "receive" && e.id === g.id && e.done >= e.total / 2,
-        { timeoutMs: 600_000, what: "half of the second file" },
-      );
-      await p.b.kill9();
-      await p.restartB();
-      const done = await p.b.waitForEvent(
-        "file",
-        (e) => e.op === "complete" && e.side === "receive" && e.id === g.id,
-        { timeoutMs: 600_000, what: "the rest after the restart" },
-      );
-      rows.push({
-        name: "kill -9 at 50%: fetched after the restart",
-        value: (done.fetched ?? NaN) / MiB,
-        unit: "MiB",
-        note: `of ${SIZE / MiB} MiB; ${half.done} of ${half.total} chunks were held when killed`,
-      });
-    } finally {
-      await p.close();
+        // kill -9 of the receiver at 50%, on a second file.
+        await writeContent(`${dir}/second.bin`, SIZE);
+        const g = await sendFrom(p.a, `${dir}/second.bin`);
+        const half = await p.b.waitForEvent(
+          "file",
+          (e) =>
+            e.op === "progress" && e.side === "receive" && e.id === g.id && e.done >= e.total / 2,
+          { timeoutMs: 600_000, what: "half of the second file" },
+        );
+        await p.b.kill9();
+        await p.restartB();
+        const done = await p.b.waitForEvent(
+          "file",
+          (e) => e.op === "complete" && e.side === "receive" && e.id === g.id,
+          { timeoutMs: 600_000, what: "the rest after the restart" },
+        );
+        rows.push({
+          name: "kill -9 at 50%: fetched after the restart",
+          value: (done.fetched ?? NaN) / MiB,
+          unit: "MiB",
+          note: `of ${SIZE / MiB} MiB; ${half.done} of ${half.total} chunks were held when killed`,
+        });
+      } finally {
+        await p.close();
+      }
     }
 
     // Relayed, in process: an anchor splices the SSH session.
