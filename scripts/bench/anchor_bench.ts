@@ -26,6 +26,7 @@ import { dialSsh } from "../../node/transport/mod.ts";
 import { toHex } from "../../node/wire/mod.ts";
 import { freePort } from "../../testing/cli_run.ts";
 import { spawnNode } from "../../testing/processes.ts";
+import { memoryOf } from "../../testing/files.ts";
 import { median, type Row } from "./_measure.ts";
 
 const COPIES_PER_MEMBER = 10;
@@ -99,14 +100,6 @@ export async function prepare(dir: string, members: number): Promise<Prepared> {
     copies: members * COPIES_PER_MEMBER,
     writeS: (performance.now() - t0) / 1000,
   };
-}
-
-async function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
-  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped" })
-    .output();
-  const text = new TextDecoder().decode(out.stdout);
-  const kb = (f: string) => Number(new RegExp(`^${f}:\\s+(\\d+) kB`, "m").exec(text)?.[1]) * 1024;
-  return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
 }
 
 interface Figures {
