@@ -1,5 +1,5 @@
 /**
- * How a person's devices agree on their contacts (feature devsync-contacts):
+ * How a person's devices agree on their contacts (feature devcontacts1):
  * pure decisions, no store, no clock of their own.
  *
  * Each device keeps one record per contact key: its state (live, blocked or
