@@ -68,6 +68,8 @@ export class ContactBook {
   /** all()'s order, kept until a contact changes: the cascade asks at every step, with 1,000 contacts. */
   #sorted: Contact[] | null = null;
   #version = 0;
+  /** Told of each change the person makes to a contact (see onPersonChange). */
+  readonly #watchers = new Set<(publicKey: Uint8Array) => void>();
 
   private constructor(store: Store, ids: MemberIds | undefined) {
     this.#store = store;
@@ -115,6 +117,22 @@ export class ContactBook {
       }
     }
     return book;
+  }
+
+  /**
+   * Calls `fn` (synchronously, once stored) after a contact is added,
+   * renamed, blocked or unblocked, made an anchor or removed: what the
+   * person's other devices learn (device_sync/contact_sync.ts). Not for
+   * addresses, last seen or records. Never on a blind book. Returns the unsubscribe.
+   */
+  onPersonChange(fn: (publicKey: Uint8Array) => void): () => void {
+    this.#watchers.add(fn);
+    return () => this.#watchers.delete(fn);
+  }
+
+  #tell(publicKey: Uint8Array): void {
+    if (this.#ids) return;
+    for (const fn of this.#watchers) fn(publicKey);
   }
 
   /** Moves on at every change of a contact: what was built from all() is stale. */
@@ -226,6 +244,7 @@ export class ContactBook {
         recordSeq: 0,
       };
     await this.#put(contact);
+    if (!old || old.blocked) this.#tell(publicKey);
     return contact;
   }
 
@@ -247,18 +266,24 @@ export class ContactBook {
       next = rest;
     }
     await this.#put(next);
+    if (next.name !== old.name || next.blocked !== old.blocked || next.anchor !== old.anchor) {
+      this.#tell(publicKey);
+    }
     return next;
   }
 
   /** Forgets a contact entirely. */
   async remove(publicKey: Uint8Array): Promise<void> {
-    this.#byKey.delete(toHex(publicKey));
+    const known = this.#byKey.delete(toHex(publicKey));
     this.#changed();
     if (this.#ids) {
       const id = this.#ids.hex(publicKey);
       this.#members.delete(id);
       await this.#store.kv.delete(keys.member(id));
-    } else await this.#store.kv.delete(keys.contact(publicKey));
+    } else {
+      await this.#store.kv.delete(keys.contact(publicKey));
+      if (known) this.#tell(publicKey);
+    }
   }
 
   /**

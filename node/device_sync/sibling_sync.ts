@@ -34,6 +34,7 @@ import { TwinSessions } from "../identity_guard/mod.ts";
 import { type ChatLog, directChatId, type Entry } from "../log/mod.ts";
 import {
   decodeB64,
+  DEVSYNC_CONTACTS_FEATURE,
   DEVSYNC_FEATURE,
   encodeB64,
   type Hello,
@@ -47,6 +48,7 @@ import { type InboundPeer, parseEndpoint, type SshClient } from "../transport/mo
 import { bytesEqual, toHex } from "../wire/mod.ts";
 import { RojError } from "../errors.ts";
 import { admitsEntry, type ContactDevices, type OwnDevices } from "./own_devices.ts";
+import { ContactSync } from "./contact_sync.ts";
 import { Redial } from "./redial.ts";
 
 /** Addresses kept per sibling (what `devsync.addresses` carries at most). */
@@ -92,12 +94,20 @@ export class SiblingSync {
   readonly #redial: Redial;
   readonly #dialling = new Set<string>();
   readonly #twins = new TwinSessions();
+  /** The person's contacts in step with each sibling that lists devcontacts1. */
+  readonly #contacts: ContactSync;
   #closing = false;
   #unsubscribe: (() => void) | undefined;
 
   constructor(parts: SiblingParts, deps: SiblingSyncDeps) {
     this.#d = { ...parts, ...deps };
     this.#user = `dev-${toHex(parts.own.person)}`;
+    this.#contacts = new ContactSync({
+      ...this.#d,
+      own: (key) =>
+        bytesEqual(key, parts.me) || bytesEqual(key, parts.own.person) ||
+        parts.own.keys().some((k) => bytesEqual(k, key)),
+    });
     this.#redial = new Redial(parts.clock, (k) => {
       const key = hex.decode(k);
       this.#d.kv.get<string[]>(keys.siblingAddresses(key)).then((r) => {
@@ -128,12 +138,14 @@ export class SiblingSync {
         this.#d.own.reload().then(() => this.#recheck()).catch(() => {});
       }
     });
+    this.#contacts.start();
     this.#dialAll().catch(() => {});
   }
 
   close(): void {
     this.#closing = true;
     this.#unsubscribe?.();
+    this.#contacts.close();
     this.#redial.close();
     for (const s of this.#live.values()) s.rpc.close("node stopping");
   }
@@ -202,6 +214,7 @@ export class SiblingSync {
       if (ok.length > 0) await this.#d.kv.set(keys.siblingAddresses(key), ok);
       return {};
     });
+    rpc.handle("devsync.contacts", (p) => this.#contacts.take(key, p.changes));
     rpc.handle("device.revoke", async (p) => {
       const rev = await this.#d.own.revoke(decodeB64(p.revocation));
       if (!rev) return {};
@@ -262,6 +275,7 @@ export class SiblingSync {
     this.#d.bus.say(`in step with your device ${fp} (${remote})`);
     this.#d.bus.emit({ type: "own-device", op: "up", fingerprint: fp, direction: s.direction });
     s.rpc.admit();
+    if (peerHas(hello, DEVSYNC_CONTACTS_FEATURE)) this.#contacts.attach(s.key, s.rpc);
     const addresses = this.#d.addresses().slice(0, MAX_SIBLING_ADDRESSES);
     if (addresses.length > 0) {
       s.rpc.request("devsync.addresses", { addresses }).catch(() => {});

@@ -52,7 +52,7 @@ interface Linked {
   readonly close: () => void;
 }
 
-/** The person's contacts, as the new device's own (a copy; they do not sync yet). */
+/** The person's contacts, as the new device's own (a copy; later changes sync, device_sync/contact_sync.ts). */
 async function copyContacts(
   store: Store,
   contacts: Linked["contacts"],

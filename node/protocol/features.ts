@@ -184,6 +184,16 @@ export const BULK_FEATURE = "bulk1";
  */
 export const GROUP_FILES_FEATURE = "gfiles1";
 
+/**
+ * Keeps contacts in step between a person's own devices (node/device_sync
+ * contact_sync.ts): on a sibling session (see devsync1), `devsync.contacts`
+ * carries contact changes (added, renamed, blocked, removed), merged last
+ * writer wins per contact. Listed by every person's node (not an anchor). A
+ * sibling that does not list it keeps its own contacts and syncs chats as
+ * before.
+ */
+export const DEVSYNC_CONTACTS_FEATURE = "devcontacts1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -206,7 +216,8 @@ export type Feature =
   | typeof DIRECT_ACK_FEATURE
   | typeof DEVSYNC_FEATURE
   | typeof BULK_FEATURE
-  | typeof GROUP_FILES_FEATURE;
+  | typeof GROUP_FILES_FEATURE
+  | typeof DEVSYNC_CONTACTS_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -231,6 +242,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVSYNC_FEATURE,
   BULK_FEATURE,
   GROUP_FILES_FEATURE,
+  DEVSYNC_CONTACTS_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -275,6 +287,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.devsync ? [DEVSYNC_FEATURE] as const : []),
     ...((roles.bulk ?? true) ? [BULK_FEATURE] as const : []),
     GROUP_FILES_FEATURE,
+    ...(roles.devsync ? [DEVSYNC_CONTACTS_FEATURE] as const : []),
   ];
 }
 

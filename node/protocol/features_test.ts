@@ -26,6 +26,7 @@ import {
   TYPING_FEATURE,
 } from "./features.ts";
 import { DEVSYNC_FEATURE } from "./features.ts";
+import { DEVSYNC_CONTACTS_FEATURE } from "./features.ts";
 import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
 
@@ -52,6 +53,7 @@ const WIRE = [
   "devsync1",
   "bulk1",
   "gfiles1",
+  "devcontacts1",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -79,6 +81,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVSYNC_FEATURE,
       BULK_FEATURE,
       GROUP_FILES_FEATURE,
+      DEVSYNC_CONTACTS_FEATURE,
     ],
     WIRE,
   );
@@ -172,7 +175,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
   ]);
   assert.deepEqual(
     helloFeatures({ passive: false, punch: false, relay: false, devsync: true }),
-    ["sync1", "agree", "intro", "own-chain", ...chats, "devsync1", ...last],
+    ["sync1", "agree", "intro", "own-chain", ...chats, "devsync1", ...last, "devcontacts1"],
   );
   assert.deepEqual(
     helloFeatures({ passive: false, punch: false, relay: false, files: false }),

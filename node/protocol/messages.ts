@@ -89,6 +89,8 @@
  *   | 1       | a person's devices    | devsync1       | devsync.addresses                        |
  *   | 1       | binary sync pages     | bulk1          |                                          |
  *   | 1       | files in groups       | gfiles1        | gfile.offer                              |
+ *   | 1       | a person's devices'   | devcontacts1   | devsync.contacts                         |
+ *   |         | contacts              |                |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -103,6 +105,8 @@
  *   devices  a person's node that keeps a session from a contact's certified device as the contact's
  *   dmail-ack an anchor or carrying node that deletes 1:1 mail boxes on their recipient's mbox.ack
  *   gfiles1  every node: serves sealed group file chunks (members, anchors); an anchor takes gfile.offer
+ *   devcontacts1 a person's node that keeps its contacts in step with the person's other
+ *            devices over the devsync1 session (devsync.contacts; node/device_sync/contact_sync.ts)
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and

@@ -385,6 +385,22 @@ export const schemas = {
     }),
     result: z.object({ held: z.boolean(), reason: z.string().max(300).optional() }),
   },
+  // A person's own devices' contacts (node/device_sync/contact_sync.ts), feature devcontacts1,
+  // on a sibling session only.
+  /** Contact changes the person made (or learnt) since you last took mine, oldest first. */
+  "devsync.contacts": {
+    params: z.object({
+      changes: z.array(z.object({
+        key: b64(44),
+        state: z.enum(["live", "blocked", "removed"]),
+        name: z.string().max(40).regex(/^([\p{L}\p{N} ._@+-]{1,40})?$/u),
+        addresses: z.array(z.string().min(1).max(300)).max(8),
+        anchor: z.boolean(),
+        at: seqNumber,
+      })).min(1).max(64), // device_sync/contact_sync.ts MAX_CONTACT_CHANGES
+    }),
+    result: z.object({}),
+  },
 } as const;
 
 export type MethodName = keyof typeof schemas;

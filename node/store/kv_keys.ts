@@ -157,4 +157,9 @@ export const keys = {
   deviceRecord: (person: Uint8Array, device: Uint8Array) =>
     ["devsync", "rec", person, device] as const,
   deviceRecords: () => ["devsync", "rec"] as const,
+  /** The person's last change to a contact, by its key: { key, state, name, addresses, anchor, at, seq, from? } (device_sync/contact_sync.ts). */
+  contactRecord: (key: Uint8Array) => ["devsync", "contact", key] as const,
+  contactRecords: () => ["devsync", "contact"] as const,
+  /** The highest contact change seq a sibling took from us, by its key: number (device_sync/contact_sync.ts). */
+  contactAck: (sibling: Uint8Array) => ["devsync", "cack", sibling] as const,
 } as const;
