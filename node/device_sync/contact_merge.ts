@@ -65,7 +65,8 @@ export function stampLocal(previous: ContactRecord | undefined, now: number): nu
   return previous ? Math.max(now, previous.at + 1) : now;
 }
 
-const suffixed = (name: string, key: Uint8Array) => `${name.slice(0, 33)}-${toHex(key).slice(0, 6)}`;
+const suffixed = (name: string, key: Uint8Array) =>
+  `${name.slice(0, 33)}-${toHex(key).slice(0, 6)}`;
 
 /**
  * The name contact `key` shows for `wanted`, given the other contacts'
