@@ -149,6 +149,8 @@ Deno.test("group: a member back after a long absence sees the catch-up's progres
     for (let i = 1; i <= n; i++) await a.node.call("send", { chat: "friends", text: `m${i}` });
     b2 = await startTestNode("bob", { host: "127.0.0.3", dir: b.dir });
     await sees(b2, "friends", [`m${n}`], "bob catches up");
+    // The last progress event comes a moment after the entries show: wait for it, not race it.
+    await b2.waitFor((e) => e.type === "progress" && e.progress.done === n, 10_000);
     const steps = b2.events.flatMap((e) => e.type === "progress" ? [e.progress] : []);
     // From nothing to everything, never backwards, with the chat and whom it comes from.
     assert.ok(steps.length >= 2, `progress events: ${JSON.stringify(steps)}`);
