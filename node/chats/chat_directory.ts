@@ -15,11 +15,12 @@ export class ChatDirectory {
   readonly #groups: GroupBook;
   /** Groups deleted from the list (none when not given). */
   readonly hidden: HiddenGroups | undefined;
-  /** Direct chat ids by contact key (the key's bytes never change). */
-  readonly #ids = new WeakMap<Uint8Array, string>();
+  /** Our notes' chat id (derived from our key, asked at every lookup by id). */
+  readonly #notesId: string;
 
   constructor(me: Uint8Array, contacts: ContactBook, groups: GroupBook, hidden?: HiddenGroups) {
     this.#me = me;
+    this.#notesId = notesChatId(me);
     this.#contacts = contacts;
     this.#groups = groups;
     this.hidden = hidden;
@@ -37,19 +38,17 @@ export class ChatDirectory {
   }
 
   notes(): ChatRef {
-    return { id: notesChatId(this.#me), kind: "notes", name: "notes" };
+    return { id: this.#notesId, kind: "notes", name: "notes" };
   }
 
   direct(c: Contact): ChatRef {
-    // Asked for every message shown (search, files): the id is derived once per key.
-    let id = this.#ids.get(c.publicKey);
-    if (id === undefined) this.#ids.set(c.publicKey, id = directChatId(this.#me, c.publicKey));
-    return { id, kind: "direct", name: c.name, peer: c };
+    // Asked for every message shown (search, files): directChatId derives each pair's id once.
+    return { id: directChatId(this.#me, c.publicKey), kind: "direct", name: c.name, peer: c };
   }
 
   /** The chat with this id, if this node has it. */
   byId(id: string): ChatRef | undefined {
-    if (id === notesChatId(this.#me)) return this.notes();
+    if (id === this.#notesId) return this.notes();
     const g = this.#groups.get(id);
     if (g) return groupRef(g);
     for (const c of this.#contacts.all()) {
