@@ -17,7 +17,7 @@
  * wait as after a restore), and then the marker goes.
  */
 import type { ChatLog } from "../log/mod.ts";
-import { keys, type Store } from "../store/mod.ts";
+import { batchDelete, keys, type Store } from "../store/mod.ts";
 
 export class CommitOverlap {
   readonly #store: Store;
@@ -62,10 +62,8 @@ export class CommitOverlap {
     await log.settled();
     const chats = [...this.#marked];
     this.#marked.clear();
-    for (let i = 0; i < chats.length; i += 10) {
-      const op = this.#store.kv.atomic();
-      for (const chat of chats.slice(i, i + 10)) op.delete(keys.overlapMark(chat));
-      await op.commit();
-    }
+    const doomed = batchDelete(this.#store.kv);
+    for (const chat of chats) await doomed.add(keys.overlapMark(chat));
+    await doomed.flush();
   }
 }

@@ -4,7 +4,7 @@
  * written through to the store.
  */
 import { RojError } from "../errors.ts";
-import { corrupt, keys, type Store } from "../store/mod.ts";
+import { batchCommits, corrupt, keys, type Store } from "../store/mod.ts";
 import { unmapAddress } from "../transport/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
 import { type MemberIds, memberTag } from "./member_ids.ts";
@@ -55,9 +55,6 @@ function isMemberRecord(v: unknown): v is MemberRecord {
     typeof m.recordSeq === "number";
 }
 
-/** Old contact rows converted per commit when a passive anchor first opens its book blind. */
-const CONVERT_BATCH = 200;
-
 export class ContactBook {
   readonly #store: Store;
   /** Contacts by key hex; on a blind book, the members who logged in since it opened. */
@@ -86,8 +83,7 @@ export class ContactBook {
     const book = new ContactBook(store, ids);
     // A conversion writes each member and deletes its old row in one commit, many to a commit:
     // an anchor of 10,000 members converts in seconds, and a kill midway leaves each whole.
-    let op = store.kv.atomic();
-    let pending = 0;
+    const converted = batchCommits(store.kv);
     for await (const res of store.kv.list<unknown>({ prefix: keys.contacts() })) {
       if (!isContact(res.value)) throw corrupt(res.key, "contact");
       // Fields added after the first release default here.
@@ -100,15 +96,10 @@ export class ContactBook {
       if (!ids) book.#byKey.set(toHex(c.publicKey), contact);
       else {
         const [id, m] = book.#remember(contact);
-        op.set(keys.member(id), m).delete(res.key);
-        if (++pending >= CONVERT_BATCH) {
-          await op.commit();
-          op = store.kv.atomic();
-          pending = 0;
-        }
+        await converted.add((op) => op.set(keys.member(id), m).delete(res.key), 2);
       }
     }
-    if (pending > 0) await op.commit();
+    await converted.flush();
     if (ids) {
       for await (const res of store.kv.list<unknown>({ prefix: keys.members() })) {
         const [, id] = res.key;

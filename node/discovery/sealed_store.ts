@@ -14,7 +14,7 @@
  * once); the copies are kept in memory up to MEMORY_BYTES and read from the
  * store beyond that, so a large anchor stays bounded.
  */
-import { keys, type Store } from "../store/mod.ts";
+import { batchCommits, keys, type Store } from "../store/mod.ts";
 import { toHex } from "../log/mod.ts";
 import { MAX_SEALED, TAG_BYTES } from "./pairwise.ts";
 
@@ -37,9 +37,6 @@ function isHeld(v: unknown): v is Held {
     h.uploader instanceof Uint8Array &&
     typeof h.at === "number";
 }
-
-/** Copies filed again by id per commit when an anchor first opens its store blind. */
-const REFILE_BATCH = 200;
 
 export class SealedStore {
   readonly #store: Store;
@@ -75,8 +72,7 @@ export class SealedStore {
   ): Promise<SealedStore> {
     const s = new SealedStore(store, memoryBytes, idOf ?? ((k) => k));
     // Copies filed again by id go many to a commit (each moved whole): 100,000 in seconds.
-    let op = store.kv.atomic();
-    let pending = 0;
+    const refiled = batchCommits(store.kv);
     for await (const res of store.kv.list<unknown>({ prefix: keys.sealedAll() })) {
       const [, tag, up] = res.key;
       if (typeof tag !== "string" || typeof up !== "string" || !isHeld(res.value)) continue;
@@ -84,16 +80,12 @@ export class SealedStore {
       if (idOf && res.value.uploader.length === 32) {
         const id = idOf(res.value.uploader);
         slot = toHex(id);
-        op.delete(res.key).set(keys.sealed(tag, slot), { ...res.value, uploader: id });
-        if (++pending >= REFILE_BATCH) {
-          await op.commit();
-          op = store.kv.atomic();
-          pending = 0;
-        }
+        const moved = { ...res.value, uploader: id };
+        await refiled.add((op) => op.delete(res.key).set(keys.sealed(tag, slot), moved), 2);
       }
       s.#claim(tag, slot, res.value.at, res.value.blob);
     }
-    if (pending > 0) await op.commit();
+    await refiled.flush();
     return s;
   }
 

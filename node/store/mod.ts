@@ -1,4 +1,4 @@
-export { batchDelete } from "./batch_delete.ts";
+export { batchCommits, batchDelete } from "./batch_commits.ts";
 export { keys } from "./kv_keys.ts";
 export {
   corrupt,
