@@ -536,7 +536,8 @@ export class Discovery {
       await this.#apply(known, early).catch(() => {});
     }
     try {
-      await this.#handOver(s);
+      // Once more while the session lives: a loaded peer's answer may time out.
+      await this.#handOver(s).catch((e) => s.rpc.closed ? Promise.reject(e) : this.#handOver(s));
     } catch (err) {
       if (!s.rpc.closed) this.#host.log(`exchanging addresses failed: ${(err as Error).message}`);
       this.#host.note?.({ type: "handed_over", peer: s.peer, ok: false });
