@@ -526,7 +526,7 @@ export async function wire(
   const search = wireSearch({ bus, clock, directory, log: b.log, chats });
   const handlers = createHandlers({
     search,
-    prefs: await wirePrefs({ store: profile.store, clock, chats, devsync }),
+    prefs: await wirePrefs({ store: profile.store, clock, bus, chats, devsync }),
     me,
     verifications,
     passive: o.passive,

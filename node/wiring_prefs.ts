@@ -6,6 +6,7 @@
  */
 import type { ChatService } from "./chats/mod.ts";
 import type { Clock } from "./clock/mod.ts";
+import type { EventBus } from "./events.ts";
 import { type DeviceSync, PrefsSync } from "./device_sync/mod.ts";
 import { ChatPrefs } from "./prefs/mod.ts";
 import type { Store } from "./store/mod.ts";
@@ -13,12 +14,13 @@ import type { Store } from "./store/mod.ts";
 export async function wirePrefs(d: {
   readonly store: Store;
   readonly clock: Clock;
+  readonly bus: EventBus;
   readonly chats: ChatService;
   readonly devsync: DeviceSync;
 }): Promise<ChatPrefs> {
   const prefs = await ChatPrefs.open(d.store);
   d.devsync.siblings.usePrefs(
-    new PrefsSync({ kv: d.store.kv, clock: d.clock, prefs, reads: d.chats.readMarks }),
+    new PrefsSync({ kv: d.store.kv, clock: d.clock, bus: d.bus, prefs, reads: d.chats.readMarks }),
   );
   return prefs;
 }

@@ -38,6 +38,8 @@ Deno.test("mute, pin, archive and reading a chat on one device show on the other
     // Set on the laptop: shown on the phone.
     await a.node.call("chat.set", { chat: "bob", muted: true, pinned: true });
     await until(async () => (await flags(p1, "bob")) === "mp-", 10_000, "muted on the phone");
+    // The admin's chat list hears of it (it refreshes on any event but a log line).
+    await p1.waitFor((e) => e.type === "chat-synced", 10_000);
     // And back: set on the phone, shown on the laptop.
     await p1.node.call("chat.set", { chat: "bob", muted: false, archived: true });
     await until(async () => (await flags(a, "bob")) === "-pa", 10_000, "archived on the laptop");

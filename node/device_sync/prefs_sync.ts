@@ -20,6 +20,7 @@
  */
 import type { ChatPrefsView } from "../api/mod.ts";
 import type { Clock } from "../clock/mod.ts";
+import type { EventBus } from "../events.ts";
 import type { ParamsOf, RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { toHex } from "../wire/mod.ts";
@@ -49,6 +50,8 @@ export interface ReadState {
 export interface PrefsSyncDeps {
   readonly kv: Deno.Kv;
   readonly clock: Clock;
+  /** Told of each chat a sibling changed ("chat-synced"), for the admin's list. */
+  readonly bus: EventBus;
   readonly prefs: PrefsBook;
   readonly reads: ReadState;
 }
@@ -142,7 +145,10 @@ export class PrefsSync {
     if (!sameSettings(this.#d.prefs.get(next.chat), settings)) {
       await this.#d.prefs.apply(next.chat, settings);
     }
-    await this.#d.reads.raise(next.chat, next.read);
+    const raised = await this.#d.reads.raise(next.chat, next.read);
+    if (raised !== null || !sameSettings(settings, local ?? NONE)) {
+      this.#d.bus.emit({ type: "chat-synced", chat: next.chat });
+    }
     // Only what is theirs as it came is not sent back: a merge of both goes to them too.
     await this.#keep(next, samePrefs(next, c) ? from : undefined);
   }
