@@ -63,7 +63,7 @@ import { DEVLINK_CONFIRM_FEATURE, encodeB64 } from "./protocol/mod.ts";
 import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
 import { keys } from "./store/mod.ts";
-import { ChatPrefs } from "./prefs/mod.ts";
+import { wirePrefs } from "./wiring_prefs.ts";
 import type { SearchService } from "./search/mod.ts";
 import { wireSearch } from "./wiring_search.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
@@ -526,7 +526,7 @@ export async function wire(
   const search = wireSearch({ bus, clock, directory, log: b.log, chats });
   const handlers = createHandlers({
     search,
-    prefs: await ChatPrefs.open(profile.store),
+    prefs: await wirePrefs({ store: profile.store, clock, bus, chats, devsync }),
     me,
     verifications,
     passive: o.passive,

@@ -13,7 +13,7 @@ import type { CatchUpView, PortMapView } from "./status_parts.ts";
 import type { VerifyView } from "./verify_view.ts";
 import { type IntroEvent, introParams, type IntroResults } from "./intro_api.ts";
 import { type DeviceEvent, devicesParams, type DevicesResults } from "./devices_api.ts";
-import type { OwnDeviceEvent } from "./device_sync_api.ts";
+import type { ChatSyncedEvent, OwnDeviceEvent } from "./device_sync_api.ts";
 import { identityParams } from "./identity_api.ts";
 import type { IdentityEvent, IdentityResults, IdentityView } from "./identity_api.ts";
 import { searchParams, type SearchResults } from "./search_api.ts";
@@ -495,7 +495,8 @@ export type NodeEvent =
   /** Getting through NATs: reachability, relays, punches, port mapping, LAN (see nat_events.ts). */
   | NatEvent
   | IdentityEvent
-  | OwnDeviceEvent;
+  | OwnDeviceEvent
+  | ChatSyncedEvent;
 
 /**
  * Why an address record was not taken: "old" (older than the one held),

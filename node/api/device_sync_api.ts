@@ -11,3 +11,13 @@ export type OwnDeviceEvent = {
   readonly direction?: "in" | "out";
   readonly reason?: string;
 };
+
+/**
+ * Another device of the person changed a chat's settings (muted, pinned,
+ * archived) or read it further (feature devprefs1): `chat` is the chat's id;
+ * `chats` says the settings and unread count it has now.
+ */
+export type ChatSyncedEvent = {
+  readonly type: "chat-synced";
+  readonly chat: string;
+};

@@ -22,6 +22,7 @@ import {
 } from "../messages/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
 import type { DeliveryMarks } from "../sync/mod.ts";
+import { bytesEqual } from "../wire/mod.ts";
 import { type ChatRef, memberNamer, messageView, type Viewer } from "../views/mod.ts";
 import type { ChatDirectory } from "./chat_directory.ts";
 import { type Annotation, targetOf } from "./message_target.ts";
@@ -30,6 +31,7 @@ import { type Annotation, targetOf } from "./message_target.ts";
 const MAX_LAST = 200_000;
 import type { RestoreGate } from "./restore_gate.ts";
 import { CommitOverlap } from "./commit_overlap.ts";
+import { ReadMarks } from "./read_marks.ts";
 
 export interface ChatServiceDeps {
   readonly me: Uint8Array;
@@ -91,9 +93,12 @@ export class ChatService {
   /** Per chat, the show() under way. */
   readonly #showing = new Map<string, Promise<void>>();
   readonly #overlap: CommitOverlap;
+  /** How far the person read each chat (kept in step with the person's other devices). */
+  readonly readMarks: ReadMarks;
 
   constructor(deps: ChatServiceDeps) {
     this.#d = deps;
+    this.readMarks = new ReadMarks(deps.store.kv);
     this.#overlap = new CommitOverlap(deps.store);
     this.#viewer = {
       me: deps.me,
@@ -431,10 +436,9 @@ export class ChatService {
       views = (await this.views(chat, entries)).slice(-want);
     }
     if (options.markRead !== false && entries.length > 0) {
-      const kv = this.#d.store.kv;
-      const clock = await kv.get<number>(keys.chatClock(chat.id));
-      await kv.set(
-        keys.readMark(chat.id),
+      const clock = await this.#d.store.kv.get<number>(keys.chatClock(chat.id));
+      await this.readMarks.read(
+        chat.id,
         typeof clock.value === "number" ? clock.value : entries.at(-1)!.lamport,
       );
       if (chat.kind === "direct" && chat.peer && this.#outlets.readDirect) {
@@ -450,11 +454,11 @@ export class ChatService {
   }
 
   async #unread(chat: ChatRef): Promise<number> {
-    const mark = await this.#d.store.kv.get<number>(keys.readMark(chat.id));
-    const seen = typeof mark.value === "number" ? mark.value : 0;
+    const seen = await this.readMarks.get(chat.id);
     // Edits, retractions and reactions change messages; they are no new ones to read.
     return await this.#d.log.countNewer(chat.id, seen, {
-      except: this.#d.me,
+      // What the person wrote, from any of the person's devices, is read.
+      except: (a) => bytesEqual(a, this.#d.me) || (this.#d.ownPerson?.(a) ?? false),
       limit: 10_000,
       skipTypes: ANNOTATION_TYPES,
     });

@@ -11,6 +11,7 @@
  * - message_target.ts: which message a reply, edit, deletion or reaction names, and may it
  * - receipts.ts: read receipts and typing notices on direct-chat sessions
  * - group_rebase.ts: a group's set-aside entries of ours written again (identity resolve)
+ * - read_marks.ts: how far the person read each chat (synced between devices by device_sync)
  *
  * @module
  */
@@ -24,3 +25,4 @@ export { RestoreGate } from "./restore_gate.ts";
 export { type Annotation } from "./message_target.ts";
 export { Receipts, type ReceiptsDeps, TYPING_SEND_MS, TYPING_TAKE_MS } from "./receipts.ts";
 export { memberNamesOf, rebaseGroup } from "./group_rebase.ts";
+export { ReadMarks } from "./read_marks.ts";

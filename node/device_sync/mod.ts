@@ -2,7 +2,9 @@
  * A person's own devices in step with each other (feature devsync1): the
  * book of the person's devices this node knows (own_devices.ts), and the
  * sessions with the other devices that sync every direct chat
- * (sibling_sync.ts). The only import surface of `node/device_sync/`.
+ * (sibling_sync.ts), and with them contacts (contact_sync.ts) and each
+ * chat's settings and read mark (prefs_sync.ts). The only import surface of
+ * `node/device_sync/`.
  *
  * @module
  */
@@ -26,3 +28,11 @@ export {
   type DeviceSyncParts,
 } from "./device_sync.ts";
 export { DeviceDialler, type DeviceDiallerDeps } from "./device_dialler.ts";
+export {
+  MAX_PREFS_CHANGES,
+  type PrefsBook,
+  PrefsSync,
+  type PrefsSyncDeps,
+  type ReadState,
+} from "./prefs_sync.ts";
+export { mergePrefs, type PrefsRecord, stampPrefs } from "./prefs_merge.ts";

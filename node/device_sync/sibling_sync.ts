@@ -36,6 +36,7 @@ import {
   decodeB64,
   DEVSYNC_CONTACTS_FEATURE,
   DEVSYNC_FEATURE,
+  DEVSYNC_PREFS_FEATURE,
   encodeB64,
   type Hello,
   peerHas,
@@ -49,6 +50,7 @@ import { bytesEqual, toHex } from "../wire/mod.ts";
 import { RojError } from "../errors.ts";
 import { admitsEntry, type ContactDevices, type OwnDevices } from "./own_devices.ts";
 import { ContactSync } from "./contact_sync.ts";
+import type { PrefsSync } from "./prefs_sync.ts";
 import { Redial } from "./redial.ts";
 
 /** Addresses kept per sibling (what `devsync.addresses` carries at most). */
@@ -96,6 +98,8 @@ export class SiblingSync {
   readonly #twins = new TwinSessions();
   /** The person's contacts in step with each sibling that lists devcontacts1. */
   readonly #contacts: ContactSync;
+  /** Chat settings and read marks in step with each sibling that lists devprefs1 (usePrefs). */
+  #prefs: PrefsSync | undefined;
   #closing = false;
   #unsubscribe: (() => void) | undefined;
 
@@ -114,6 +118,11 @@ export class SiblingSync {
         if (r.value) return this.#dialSibling(key, r.value);
       }).catch(() => {});
     });
+  }
+
+  /** Syncs chat settings and read marks too (wiring_prefs.ts); before start. */
+  usePrefs(prefs: PrefsSync): void {
+    this.#prefs = prefs;
   }
 
   /** Whether `username` is the one our own devices log in with. */
@@ -139,6 +148,7 @@ export class SiblingSync {
       }
     });
     this.#contacts.start();
+    this.#prefs?.start();
     this.#dialAll().catch(() => {});
   }
 
@@ -146,6 +156,7 @@ export class SiblingSync {
     this.#closing = true;
     this.#unsubscribe?.();
     this.#contacts.close();
+    this.#prefs?.close();
     this.#redial.close();
     for (const s of this.#live.values()) s.rpc.close("node stopping");
   }
@@ -215,6 +226,10 @@ export class SiblingSync {
       return {};
     });
     rpc.handle("devsync.contacts", (p) => this.#contacts.take(key, p.changes));
+    rpc.handle("devsync.prefs", (p) => {
+      if (!this.#prefs) throw new RojError("not_found", "chat settings are not synced here");
+      return this.#prefs.take(key, p.changes);
+    });
     rpc.handle("device.revoke", async (p) => {
       const rev = await this.#d.own.revoke(decodeB64(p.revocation));
       if (!rev) return {};
@@ -276,6 +291,7 @@ export class SiblingSync {
     this.#d.bus.emit({ type: "own-device", op: "up", fingerprint: fp, direction: s.direction });
     s.rpc.admit();
     if (peerHas(hello, DEVSYNC_CONTACTS_FEATURE)) this.#contacts.attach(s.key, s.rpc);
+    if (peerHas(hello, DEVSYNC_PREFS_FEATURE)) this.#prefs?.attach(s.key, s.rpc);
     const addresses = this.#d.addresses().slice(0, MAX_SIBLING_ADDRESSES);
     if (addresses.length > 0) {
       s.rpc.request("devsync.addresses", { addresses }).catch(() => {});

@@ -518,7 +518,11 @@ export class ChatLog {
   countNewer(
     chat: string,
     lamport: number,
-    options: { except?: Uint8Array; limit?: number; skipTypes?: ReadonlySet<string> } = {},
+    options: {
+      except?: Uint8Array | ((author: Uint8Array) => boolean);
+      limit?: number;
+      skipTypes?: ReadonlySet<string>;
+    } = {},
   ): Promise<number> {
     return reads.countNewer(this.#store, chat, lamport, options);
   }

@@ -92,18 +92,26 @@ export async function readChat(
 
 /**
  * How many entries of `chat` have a Lamport clock above `lamport`, leaving
- * out `except`'s (one's own) and those of `skipTypes`; counting stops at `limit`.
+ * out `except`'s (one's own: a key, or a test of the author) and those of
+ * `skipTypes`; counting stops at `limit`.
  */
 export async function countNewer(
   store: Store,
   chat: string,
   lamport: number,
-  options: { except?: Uint8Array; limit?: number; skipTypes?: ReadonlySet<string> } = {},
+  options: {
+    except?: Uint8Array | ((author: Uint8Array) => boolean);
+    limit?: number;
+    skipTypes?: ReadonlySet<string>;
+  } = {},
 ): Promise<number> {
   const limit = options.limit ?? 10_000;
   let n = 0;
   for (const author of await storedAuthors(store, chat)) {
-    if (options.except && bytesEqual(author, options.except)) continue;
+    const { except } = options;
+    if (typeof except === "function" ? except(author) : except && bytesEqual(author, except)) {
+      continue;
+    }
     // Newest first, until the author's clock is at or below the mark.
     const iter = store.kv.list<unknown>({ prefix: keys.authorEntries(chat, author) }, {
       reverse: true,

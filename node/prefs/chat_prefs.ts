@@ -1,8 +1,11 @@
 /**
  * Per-chat settings on this node (muted, pinned, archived) and the admin's
  * notification setting, kept in the store and in memory. Stored by chat id,
- * so a renamed contact keeps its chat's settings. Only this node's: they are
- * not synced (a person's other devices are not wired yet).
+ * so a renamed contact keeps its chat's settings. A chat's settings are the
+ * same on each of the person's devices: every change made here goes to the
+ * listeners (device_sync/prefs_sync.ts, feature devprefs1, sends it to the
+ * person's other devices), and what they send is `apply`d, last writer wins
+ * per chat. The notification setting stays this node's own.
  */
 import type { ChatPrefsView, SettingsView } from "../api/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
@@ -20,6 +23,7 @@ function isPrefs(v: unknown): v is ChatPrefsView {
 export class ChatPrefs {
   readonly #store: Store;
   readonly #byChat = new Map<string, ChatPrefsView>();
+  readonly #listeners = new Set<(id: string, prefs: ChatPrefsView) => void>();
   #settings: SettingsView = DEFAULT_SETTINGS;
 
   private constructor(store: Store) {
@@ -45,7 +49,12 @@ export class ChatPrefs {
     return this.#byChat.get(id) ?? NONE;
   }
 
-  /** Changes the fields given; resolves once stored. */
+  /** Every chat with a setting on. */
+  all(): [id: string, prefs: ChatPrefsView][] {
+    return [...this.#byChat];
+  }
+
+  /** Changes the fields given, as the person asked here; resolves once stored. */
   async set(
     id: string,
     change: { readonly [K in keyof ChatPrefsView]?: boolean | undefined },
@@ -56,6 +65,24 @@ export class ChatPrefs {
       pinned: change.pinned ?? old.pinned,
       archived: change.archived ?? old.archived,
     };
+    await this.apply(id, next);
+    for (const l of this.#listeners) {
+      try {
+        l(id, next);
+      } catch { /* a listener's failure is its own */ }
+    }
+    return next;
+  }
+
+  /** Calls `listener` for each change the person makes here (not those `apply`d). */
+  onChange(listener: (id: string, prefs: ChatPrefsView) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Makes chat `id`'s settings `next` (from another device of the person); resolves once stored. */
+  async apply(id: string, next: ChatPrefsView): Promise<ChatPrefsView> {
+    next = { muted: next.muted, pinned: next.pinned, archived: next.archived };
     if (!next.muted && !next.pinned && !next.archived) {
       await this.#store.kv.delete(keys.chatPrefs(id));
       this.#byChat.delete(id);

@@ -194,6 +194,16 @@ export const GROUP_FILES_FEATURE = "gfiles1";
  */
 export const DEVSYNC_CONTACTS_FEATURE = "devcontacts1";
 
+/**
+ * Keeps each chat's settings (muted, pinned, archived) and read state in step
+ * between a person's own devices (node/device_sync/prefs_sync.ts): on a
+ * sibling session (see devsync1), `devsync.prefs` carries per-chat records,
+ * settings last writer wins, read marks the highest. Listed by every person's
+ * node (not an anchor). A sibling that does not list it is never sent one and
+ * keeps its own settings and read state.
+ */
+export const DEVSYNC_PREFS_FEATURE = "devprefs1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -217,7 +227,8 @@ export type Feature =
   | typeof DEVSYNC_FEATURE
   | typeof BULK_FEATURE
   | typeof GROUP_FILES_FEATURE
-  | typeof DEVSYNC_CONTACTS_FEATURE;
+  | typeof DEVSYNC_CONTACTS_FEATURE
+  | typeof DEVSYNC_PREFS_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -243,6 +254,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   BULK_FEATURE,
   GROUP_FILES_FEATURE,
   DEVSYNC_CONTACTS_FEATURE,
+  DEVSYNC_PREFS_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -287,7 +299,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.devsync ? [DEVSYNC_FEATURE] as const : []),
     ...((roles.bulk ?? true) ? [BULK_FEATURE] as const : []),
     GROUP_FILES_FEATURE,
-    ...(roles.devsync ? [DEVSYNC_CONTACTS_FEATURE] as const : []),
+    ...(roles.devsync ? [DEVSYNC_CONTACTS_FEATURE, DEVSYNC_PREFS_FEATURE] as const : []),
   ];
 }
 

@@ -401,6 +401,26 @@ export const schemas = {
     }),
     result: z.object({}),
   },
+  // A person's own devices' per-chat settings and read state (node/device_sync/prefs_sync.ts),
+  // feature devprefs1, on a sibling session only.
+  /**
+   * Chats whose settings or read mark changed since you last took mine, oldest
+   * first: the settings as of `at` (when the person set them, 0 if never),
+   * and `read`, the Lamport clock up to which the person read the chat.
+   */
+  "devsync.prefs": {
+    params: z.object({
+      changes: z.array(z.object({
+        chat: z.string().regex(/^(?:[dn]-[a-z2-7]{32}|g-[a-z2-7]{26})$/), // log/chat_id.ts, groups/group_id.ts
+        muted: z.boolean(),
+        pinned: z.boolean(),
+        archived: z.boolean(),
+        at: seqNumber,
+        read: seqNumber,
+      })).min(1).max(64), // device_sync/prefs_sync.ts MAX_PREFS_CHANGES
+    }),
+    result: z.object({}),
+  },
 } as const;
 
 export type MethodName = keyof typeof schemas;

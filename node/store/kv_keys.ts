@@ -66,6 +66,7 @@ export const keys = {
   anchored: (chat: string, peer: Uint8Array) => ["anchored", chat, peer] as const,
   /** Lamport clock up to which a person has read a chat. */
   readMark: (chat: string) => ["readmark", chat] as const,
+  readMarks: () => ["readmark"] as const,
   /** Read receipts (node/chats/receipts.ts): false when off for everyone. */
   receiptsOn: () => ["meta", "setting", "receipts"] as const,
   /** Read receipts are off for this contact: true. */
@@ -162,4 +163,9 @@ export const keys = {
   contactRecords: () => ["devsync", "contact"] as const,
   /** The highest contact change seq a sibling took from us, by its key: number (device_sync/contact_sync.ts). */
   contactAck: (sibling: Uint8Array) => ["devsync", "cack", sibling] as const,
+  /** A chat's settings and read mark as the person last left them, by chat id: { chat, muted, pinned, archived, at, read, seq, from? } (device_sync/prefs_sync.ts). */
+  prefsRecord: (chat: string) => ["devsync", "prefs", chat] as const,
+  prefsRecords: () => ["devsync", "prefs"] as const,
+  /** The highest chat settings seq a sibling took from us, by its key: number (device_sync/prefs_sync.ts). */
+  prefsAck: (sibling: Uint8Array) => ["devsync", "pack", sibling] as const,
 } as const;
