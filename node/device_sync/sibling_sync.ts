@@ -75,6 +75,11 @@ export interface SiblingSyncDeps {
   stored(chat: string, contact: Uint8Array, entries: Entry[]): void;
   /** Where this node listens, for its siblings to dial it. */
   addresses(): string[];
+  /**
+   * Where sibling `key` is now, by the sealed copy of its record a holder
+   * keeps for us (sibling_finder.ts): asked when none of its last addresses answers.
+   */
+  find?(key: Uint8Array): Promise<{ addresses: string[] } | undefined>;
 }
 
 interface Sibling {
@@ -129,6 +134,16 @@ export class SiblingSync {
   /** The siblings with a session up (keys). */
   online(): Uint8Array[] {
     return [...this.#live.values()].filter((s) => s.attached).map((s) => s.key);
+  }
+
+  /** Whether sibling `key` has a session up. */
+  isLive(key: Uint8Array): boolean {
+    return this.#live.get(toHex(key))?.attached === true;
+  }
+
+  /** Dials sibling `key` at addresses found for it (a holder's copy), unless it is up or being dialled. */
+  reach(key: Uint8Array, addresses: readonly string[]): void {
+    this.#dialSibling(key, addresses, false).catch(() => {});
   }
 
   /** Dials every sibling known; follows links and removals made here. */
@@ -357,13 +372,23 @@ export class SiblingSync {
     }
   }
 
-  async #dialSibling(key: Uint8Array, addresses: readonly string[]): Promise<void> {
+  /**
+   * Dials sibling `key` at `addresses` in turn; when none answers, at the
+   * addresses of the newest copy of its record our holders keep (`find`:
+   * it moved), unless `find` is false; then again after a back-off.
+   */
+  async #dialSibling(key: Uint8Array, addresses: readonly string[], find = true): Promise<void> {
     const k = toHex(key);
     if (this.#closing || this.#live.has(k) || this.#dialling.has(k)) return;
     if (bytesEqual(key, this.#d.me) || !this.#d.own.speaksAt(key, this.#d.clock.now())) return;
     this.#dialling.add(k);
     try {
       for (const a of addresses) {
+        if (await this.dial(key, a)) return;
+        if (this.#closing || this.#live.has(k)) return;
+      }
+      const found = find ? await this.#d.find?.(key) : undefined;
+      for (const a of found?.addresses.filter((a) => !addresses.includes(a)) ?? []) {
         if (await this.dial(key, a)) return;
         if (this.#closing || this.#live.has(k)) return;
       }
