@@ -50,6 +50,7 @@ import { RojError } from "../errors.ts";
 import { admitsEntry, type ContactDevices, type OwnDevices } from "./own_devices.ts";
 import { ContactSync } from "./contact_sync.ts";
 import { Redial } from "./redial.ts";
+import { forgetSiblings } from "./removed_devices.ts";
 
 /** Addresses kept per sibling (what `devsync.addresses` carries at most). */
 export const MAX_SIBLING_ADDRESSES = 8;
@@ -285,7 +286,10 @@ export class SiblingSync {
         fingerprint: fp,
         reason: reason ?? "closed",
       });
-      if (!this.#closing) this.#redial.schedule(k);
+      // A removed device is not dialled again (#recheck forgets it).
+      if (!this.#closing && !this.#d.own.revokedAt(s.key, this.#d.clock.now())) {
+        this.#redial.schedule(k);
+      }
     });
     this.#d.bus.say(`in step with your device ${fp} (${remote})`);
     this.#d.bus.emit({ type: "own-device", op: "up", fingerprint: fp, direction: s.direction });
@@ -351,9 +355,13 @@ export class SiblingSync {
     });
   }
 
-  /** After the book changed: sessions of siblings that no longer speak for us end. */
+  /**
+   * After the book changed: sessions of siblings that no longer speak for us
+   * end, and what we kept per removed sibling goes (forgetSiblings).
+   */
   #recheck(): void {
     const now = this.#d.clock.now();
+    this.#forgetRemoved().catch(() => {});
     for (const s of this.#live.values()) {
       if (!this.#d.own.speaksAt(s.key, now)) s.rpc.close("device revoked");
       else {
@@ -364,8 +372,17 @@ export class SiblingSync {
     }
   }
 
+  /** Forgets every sibling of ours removed by now: its pending redial and its store keys. */
+  async #forgetRemoved(): Promise<void> {
+    const now = this.#d.clock.now();
+    const gone = this.#d.own.keys().filter((k) => this.#d.own.revokedAt(k, now));
+    for (const k of gone) this.#redial.forget(toHex(k));
+    await forgetSiblings(this.#d.kv, gone);
+  }
+
   /** Dials each sibling known that has no session. */
   async #dialAll(): Promise<void> {
+    await this.#forgetRemoved(); // a removal that reached us before a crash, say
     for await (const e of this.#d.kv.list<string[]>({ prefix: keys.siblingsAddresses() })) {
       const key = e.key[2];
       if (key instanceof Uint8Array) this.#dialSibling(key, e.value).catch(() => {});
