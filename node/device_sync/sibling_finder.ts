@@ -30,6 +30,8 @@ import type { OwnDevices } from "./own_devices.ts";
 
 /** Per addr.* request to a holder: small and local. */
 const REQUEST_TIMEOUT_MS = 5000;
+/** Tags per addr.get (the schema's limit; a person has far fewer devices). */
+const MAX_TAGS = 256;
 
 /** What a copy found names: the sibling's record's seq and addresses. */
 export interface FoundSibling {
@@ -73,16 +75,18 @@ export class SiblingFinder {
 
   /** Hands our record, sealed for each sibling, to one holder. */
   async handOut(rpc: RpcSession): Promise<void> {
+    const siblings = this.siblings();
+    if (siblings.length === 0) return; // one device: nothing to hand (and no request)
     const packed = (await this.#d.kv.get<unknown>(keys.ownRecord())).value;
     if (!(packed instanceof Uint8Array)) return; // nothing published yet
-    const items = this.siblings().map((k) => {
+    const items = siblings.map((k) => {
       const pair = this.#d.pair(k);
       return {
         t: encodeB64(pair.tag(this.#d.me)),
         b: encodeB64(pair.seal(this.#d.me, packed)),
       };
     });
-    if (items.length === 0 || rpc.closed) return;
+    if (rpc.closed) return;
     await rpc.request("addr.put", { items }, REQUEST_TIMEOUT_MS);
   }
 
@@ -95,8 +99,8 @@ export class SiblingFinder {
    * A session with a contact is up: it holds our copies for our siblings
    * from now on, and may hold theirs for us; a sibling we have no session
    * with is dialled at a newer record found there (`reach`). One `addr.get`
-   * per missing sibling and session, so a move costs each device a request
-   * per contact, not one to every session per contact.
+   * per session, naming every missing sibling, so a move costs each device a
+   * request per contact, not one to every session per contact.
    */
   async onHolder(
     s: LiveSession,
@@ -104,35 +108,50 @@ export class SiblingFinder {
     reach: (key: Uint8Array, addresses: readonly string[]) => void,
   ): Promise<void> {
     await this.handOut(s.rpc);
-    for (const key of this.siblings()) {
-      if (isLive(key)) continue;
-      const found = await this.lookUp(key, [s]);
-      const id = toHex(key);
-      if (!found || found.seq <= (this.#dialled.get(id) ?? 0)) continue;
+    const missing = this.siblings().filter((k) => !isLive(k));
+    if (missing.length === 0) return;
+    for (const [id, found] of await this.#find(missing, [s])) {
+      if (found.seq <= (this.#dialled.get(id) ?? 0)) continue;
       this.#dialled.set(id, found.seq);
-      reach(key, found.addresses);
+      reach(found.key, found.addresses);
     }
   }
 
   /**
-   * The newest record of sibling `key` that these sessions (default: all)
-   * hold for us, opened and signed by the sibling; undefined when none does.
+   * The newest record of sibling `key` that our sessions hold for us, opened
+   * and signed by the sibling; undefined when none does.
    */
-  async lookUp(
-    key: Uint8Array,
-    sessions?: readonly LiveSession[],
-  ): Promise<FoundSibling | undefined> {
-    const pair = this.#d.pair(key);
-    const tag = encodeB64(pair.tag(key));
-    let best: FoundSibling | undefined;
-    await Promise.all((sessions ?? this.#d.sessions.every()).map(async (s) => {
-      const res = await s.rpc.request("addr.get", { tags: [tag] }, REQUEST_TIMEOUT_MS)
+  async lookUp(key: Uint8Array): Promise<FoundSibling | undefined> {
+    return (await this.#find([key], this.#d.sessions.every())).get(toHex(key));
+  }
+
+  /** Per sibling (hex), the newest record of it these sessions hold for us. */
+  async #find(
+    siblings: readonly Uint8Array[],
+    sessions: readonly LiveSession[],
+  ): Promise<Map<string, FoundSibling & { key: Uint8Array }>> {
+    const byTag = new Map(
+      siblings.slice(0, MAX_TAGS).map((key) => {
+        const pair = this.#d.pair(key);
+        return [encodeB64(pair.tag(key)), { key, pair }] as const;
+      }),
+    );
+    const best = new Map<string, FoundSibling & { key: Uint8Array }>();
+    const tags = [...byTag.keys()];
+    await Promise.all(sessions.map(async (s) => {
+      const res = await s.rpc.request("addr.get", { tags }, REQUEST_TIMEOUT_MS)
         .catch(() => undefined);
       for (const item of res?.items ?? []) {
-        if (item.t !== tag) continue;
+        const sib = byTag.get(item.t);
+        if (!sib) continue;
         try {
-          const rec = await openRecord(pair.open(key, decodeB64(item.b)), key, this.#verifier);
-          if (!best || rec.seq > best.seq) best = { seq: rec.seq, addresses: [...rec.addresses] };
+          const packed = sib.pair.open(sib.key, decodeB64(item.b));
+          const rec = await openRecord(packed, sib.key, this.#verifier);
+          const id = toHex(sib.key);
+          const had = best.get(id);
+          if (!had || rec.seq > had.seq) {
+            best.set(id, { key: sib.key, seq: rec.seq, addresses: [...rec.addresses] });
+          }
         } catch { /* a bad copy is no record */ }
       }
     }));
