@@ -429,7 +429,7 @@ export async function wire(
     bus,
     kv: profile.store.kv,
     addresses: () => addresses.published(),
-    online: (k) => sessions.get(k) !== undefined,
+    online: (k) => sessions.get(k) !== undefined || devsync.siblings.isLive(k),
     contacts: () => b.contacts.all(),
     sessions: () => sessions.all(),
     onePhase: o.omitFeatures.includes(DEVLINK_CONFIRM_FEATURE),

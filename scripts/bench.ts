@@ -1,12 +1,13 @@
 /**
  * `deno task bench [section…]`: every benchmark, as tables of medians with the
  * baselines measured in the same run. Sections: log, chat, cascade, group, relay, nat, search, files, wan,
- * memory, anchor.
+ * memory, anchor, devsync. `deno task bench devsync` runs one section alone.
  */
 import { printTable, type Row } from "./bench/_measure.ts";
 import { benchAnchor } from "./bench/anchor_bench.ts";
 import { benchCascade } from "./bench/cascade_bench.ts";
 import { benchChat } from "./bench/chat_bench.ts";
+import { benchDevsync } from "./bench/devsync_bench.ts";
 import { benchFiles } from "./bench/files_bench.ts";
 import { benchGroup } from "./bench/group_bench.ts";
 import { benchLog } from "./bench/log_bench.ts";
@@ -58,6 +59,11 @@ const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
     title:
       "Anchor: 10,000 members and 100,000 sealed copies, beside 100 and 1,000 (one process each)",
     run: benchAnchor,
+  },
+  devsync: {
+    title:
+      "Devices: a phone's sync of its laptop's entries over their sibling session, against 1:1 catch-up",
+    run: benchDevsync,
   },
   memory: {
     title: "Memory: RSS of idle and busy `roj run` processes, with bare deno",

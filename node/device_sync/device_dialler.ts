@@ -34,6 +34,7 @@ import { keys } from "../store/mod.ts";
 import { parseEndpoint } from "../transport/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
 import { Redial } from "./redial.ts";
+import { forgetDeviceRecord } from "./removed_devices.ts";
 
 /** What a contact keeps of a device's record. */
 interface DeviceRecord {
@@ -103,6 +104,10 @@ export class DeviceDialler {
   /** Dials every device we hold a record of; dials a device again when its session ends. */
   start(): void {
     this.#unsubscribe = this.#d.bus.subscribe((e) => {
+      if (e.type === "device" && e.op === "revoked") {
+        this.#forget(e.fingerprint).catch(() => {});
+        return;
+      }
       if (e.type !== "session" || e.state !== "down" || e.device === undefined) return;
       const d = this.#byFingerprint.get(e.device);
       if (d) this.#redial.schedule(`${toHex(d.person)}/${toHex(d.device)}`);
@@ -114,6 +119,18 @@ export class DeviceDialler {
     this.#closed = true;
     this.#unsubscribe?.();
     this.#redial.close();
+  }
+
+  /**
+   * A contact removed the device with this fingerprint (its revocation came):
+   * its record goes, and no dial of it is pending.
+   */
+  async #forget(fp: string): Promise<void> {
+    const d = this.#byFingerprint.get(fp);
+    if (!d || this.#d.speaksNow(d.person, d.device)) return;
+    this.#byFingerprint.delete(fp);
+    this.#redial.forget(`${toHex(d.person)}/${toHex(d.device)}`);
+    await forgetDeviceRecord(this.#d.kv, d.person, d.device);
   }
 
   async #dialAll(): Promise<void> {

@@ -12,6 +12,7 @@ import { bytesEqual } from "../wire/mod.ts";
 import { DeviceDialler } from "./device_dialler.ts";
 import { type OwnDevices, withOwnDevices } from "./own_devices.ts";
 import { type SiblingParts, SiblingSync, type SiblingSyncDeps } from "./sibling_sync.ts";
+import { SiblingFinder } from "./sibling_finder.ts";
 
 /** A contact's devices as linking/device_sessions.ts knows them. */
 export interface ContactDeviceBooks {
@@ -40,7 +41,11 @@ export interface DeviceSyncDeps extends Omit<SiblingSyncDeps, "contactDevices"> 
 export class DeviceSync {
   readonly siblings: SiblingSync;
   readonly dialler: DeviceDialler;
+  /** Our siblings' sealed records at our contacts, for when all of us moved. */
+  readonly #finder: SiblingFinder;
   readonly #passive: boolean;
+  readonly #bus: SiblingParts["bus"];
+  #unsubscribe: (() => void) | undefined;
   readonly #me: Uint8Array;
   readonly #own: OwnDevices;
 
@@ -48,8 +53,21 @@ export class DeviceSync {
     this.#passive = deps.passive;
     this.#me = parts.me;
     this.#own = parts.own;
+    this.#bus = parts.bus;
     const contactDevices = withOwnDevices(parts.own, deps.devices);
-    this.siblings = new SiblingSync(parts, { ...deps, contactDevices });
+    this.#finder = new SiblingFinder({
+      me: parts.me,
+      own: parts.own,
+      kv: deps.kv,
+      sessions: parts.sessions,
+      now: () => parts.clock.now(),
+      pair: parts.pair,
+    });
+    this.siblings = new SiblingSync(parts, {
+      ...deps,
+      contactDevices,
+      find: (key) => this.#finder.lookUp(key),
+    });
     this.dialler = new DeviceDialler({
       clock: parts.clock,
       bus: parts.bus,
@@ -63,13 +81,20 @@ export class DeviceSync {
   }
 
   /**
-   * A session with a contact is kept: on a device, the revocations of our
+   * A session with a contact is kept: it holds our sealed records for our
+   * siblings (sibling_finder.ts). On a device, the revocations of our
    * person's devices it holds go to the contact too (the person key's node
    * hands its own, linking/link_service.ts), so a removal reaches contacts the
    * person key's node never meets again.
    */
   onSession(s: LiveSession): void {
-    if (this.#passive || bytesEqual(this.#me, this.#own.person)) return;
+    if (this.#passive) return;
+    this.#finder.onHolder(
+      s,
+      (key) => this.siblings.isLive(key),
+      (key, addresses) => this.siblings.reach(key, addresses),
+    ).catch(() => {});
+    if (bytesEqual(this.#me, this.#own.person)) return;
     if (!peerHas(s.rpc.peerHello, DEVICES_FEATURE)) return;
     for (const r of this.#own.revocations()) {
       s.rpc.request("device.revoke", { revocation: encodeB64(r) }).catch(() => {});
@@ -80,9 +105,14 @@ export class DeviceSync {
     if (this.#passive) return;
     this.siblings.start();
     this.dialler.start();
+    // A new record of ours (we moved): every holder gets its copies for our siblings.
+    this.#unsubscribe = this.#bus.subscribe((e) => {
+      if (e.type === "record-published") this.#finder.handOutAll();
+    });
   }
 
   close(): void {
+    this.#unsubscribe?.();
     this.siblings.close();
     this.dialler.close();
   }

@@ -17,6 +17,7 @@ import {
   checkDeviceCertificate,
   type DeviceBook,
   type DeviceRevocation,
+  deviceStanding,
   emptyDeviceBook,
   helloCertificate,
   parseRevocation,
@@ -190,6 +191,11 @@ export class OwnDevices {
   /** Whether `key` spoke for our person at `at` (ms): the person key, or a valid, unrevoked device. */
   speaksAt(key: Uint8Array, at: number): boolean {
     return speaksForPerson(this.#book, key, at);
+  }
+
+  /** Whether `key`'s device was removed by `at` (ms); an expired one is not (it may be renewed). */
+  revokedAt(key: Uint8Array, at: number): boolean {
+    return deviceStanding(this.#book, key, at) === "revoked";
   }
 
   /** The signed revocations held here, to hand on. */

@@ -44,6 +44,13 @@ export class Redial {
     this.#attempts.delete(key);
   }
 
+  /** `key` is gone for good (a removed device): no dial is pending, and a later one starts afresh. */
+  forget(key: string): void {
+    this.#clock.clearTimeout(this.#timers.get(key));
+    this.#timers.delete(key);
+    this.#attempts.delete(key);
+  }
+
   close(): void {
     this.#closed = true;
     for (const t of this.#timers.values()) this.#clock.clearTimeout(t);

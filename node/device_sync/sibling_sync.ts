@@ -52,6 +52,7 @@ import { admitsEntry, type ContactDevices, type OwnDevices } from "./own_devices
 import { ContactSync } from "./contact_sync.ts";
 import type { PrefsSync } from "./prefs_sync.ts";
 import { Redial } from "./redial.ts";
+import { forgetSiblings } from "./removed_devices.ts";
 
 /** Addresses kept per sibling (what `devsync.addresses` carries at most). */
 export const MAX_SIBLING_ADDRESSES = 8;
@@ -77,6 +78,11 @@ export interface SiblingSyncDeps {
   stored(chat: string, contact: Uint8Array, entries: Entry[]): void;
   /** Where this node listens, for its siblings to dial it. */
   addresses(): string[];
+  /**
+   * Where sibling `key` is now, by the sealed copy of its record a holder
+   * keeps for us (sibling_finder.ts): asked when none of its last addresses answers.
+   */
+  find?(key: Uint8Array): Promise<{ addresses: string[] } | undefined>;
 }
 
 interface Sibling {
@@ -138,6 +144,16 @@ export class SiblingSync {
   /** The siblings with a session up (keys). */
   online(): Uint8Array[] {
     return [...this.#live.values()].filter((s) => s.attached).map((s) => s.key);
+  }
+
+  /** Whether sibling `key` has a session up. */
+  isLive(key: Uint8Array): boolean {
+    return this.#live.get(toHex(key))?.attached === true;
+  }
+
+  /** Dials sibling `key` at addresses found for it (a holder's copy), unless it is up or being dialled. */
+  reach(key: Uint8Array, addresses: readonly string[]): void {
+    this.#dialSibling(key, addresses, false).catch(() => {});
   }
 
   /** Dials every sibling known; follows links and removals made here. */
@@ -285,7 +301,10 @@ export class SiblingSync {
         fingerprint: fp,
         reason: reason ?? "closed",
       });
-      if (!this.#closing) this.#redial.schedule(k);
+      // A removed device is not dialled again (#recheck forgets it).
+      if (!this.#closing && !this.#d.own.revokedAt(s.key, this.#d.clock.now())) {
+        this.#redial.schedule(k);
+      }
     });
     this.#d.bus.say(`in step with your device ${fp} (${remote})`);
     this.#d.bus.emit({ type: "own-device", op: "up", fingerprint: fp, direction: s.direction });
@@ -352,9 +371,13 @@ export class SiblingSync {
     });
   }
 
-  /** After the book changed: sessions of siblings that no longer speak for us end. */
+  /**
+   * After the book changed: sessions of siblings that no longer speak for us
+   * end, and what we kept per removed sibling goes (forgetSiblings).
+   */
   #recheck(): void {
     const now = this.#d.clock.now();
+    this.#forgetRemoved().catch(() => {});
     for (const s of this.#live.values()) {
       if (!this.#d.own.speaksAt(s.key, now)) s.rpc.close("device revoked");
       else {
@@ -365,21 +388,40 @@ export class SiblingSync {
     }
   }
 
+  /** Forgets every sibling of ours removed by now: its pending redial and its store keys. */
+  async #forgetRemoved(): Promise<void> {
+    const now = this.#d.clock.now();
+    const gone = this.#d.own.keys().filter((k) => this.#d.own.revokedAt(k, now));
+    for (const k of gone) this.#redial.forget(toHex(k));
+    await forgetSiblings(this.#d.kv, gone);
+  }
+
   /** Dials each sibling known that has no session. */
   async #dialAll(): Promise<void> {
+    await this.#forgetRemoved(); // a removal that reached us before a crash, say
     for await (const e of this.#d.kv.list<string[]>({ prefix: keys.siblingsAddresses() })) {
       const key = e.key[2];
       if (key instanceof Uint8Array) this.#dialSibling(key, e.value).catch(() => {});
     }
   }
 
-  async #dialSibling(key: Uint8Array, addresses: readonly string[]): Promise<void> {
+  /**
+   * Dials sibling `key` at `addresses` in turn; when none answers, at the
+   * addresses of the newest copy of its record our holders keep (`find`:
+   * it moved), unless `find` is false; then again after a back-off.
+   */
+  async #dialSibling(key: Uint8Array, addresses: readonly string[], find = true): Promise<void> {
     const k = toHex(key);
     if (this.#closing || this.#live.has(k) || this.#dialling.has(k)) return;
     if (bytesEqual(key, this.#d.me) || !this.#d.own.speaksAt(key, this.#d.clock.now())) return;
     this.#dialling.add(k);
     try {
       for (const a of addresses) {
+        if (await this.dial(key, a)) return;
+        if (this.#closing || this.#live.has(k)) return;
+      }
+      const found = find ? await this.#d.find?.(key) : undefined;
+      for (const a of found?.addresses.filter((a) => !addresses.includes(a)) ?? []) {
         if (await this.dial(key, a)) return;
         if (this.#closing || this.#live.has(k)) return;
       }

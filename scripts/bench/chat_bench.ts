@@ -87,9 +87,9 @@ async function deliveryLatencies(n: number): Promise<number[]> {
 /**
  * Seconds from bob's start until he holds all `n` entries alice wrote while he
  * was offline. Bob restarts with the same data folder and address, so he dials
- * alice (and she him) as after any restart.
+ * alice (and she him) as after any restart. (Also the baseline of devsync_bench.ts.)
  */
-async function catchUp(n: number): Promise<number> {
+export async function catchUp(n: number): Promise<number> {
   await using alice = await startTestNode("alice", { host: "127.0.0.2" });
   const first = await startTestNode("bob", { host: "127.0.0.3" });
   const bobDir = first.dir;
