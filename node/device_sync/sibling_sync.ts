@@ -27,7 +27,7 @@
  */
 import { hex } from "@scure/base";
 import type { Clock } from "../clock/mod.ts";
-import type { ContactBook } from "../contacts/mod.ts";
+import type { ContactBook, InviteRegistry } from "../contacts/mod.ts";
 import type { EventBus } from "../events.ts";
 import { fingerprint } from "../identity/mod.ts";
 import { TwinSessions } from "../identity_guard/mod.ts";
@@ -36,6 +36,7 @@ import {
   decodeB64,
   DEVSYNC_CONTACTS_FEATURE,
   DEVSYNC_FEATURE,
+  DEVSYNC_INVITES_FEATURE,
   encodeB64,
   type Hello,
   peerHas,
@@ -49,6 +50,7 @@ import { bytesEqual, toHex } from "../wire/mod.ts";
 import { RojError } from "../errors.ts";
 import { admitsEntry, type ContactDevices, type OwnDevices } from "./own_devices.ts";
 import { ContactSync } from "./contact_sync.ts";
+import { InviteSync } from "./invite_sync.ts";
 import { Redial } from "./redial.ts";
 
 /** Addresses kept per sibling (what `devsync.addresses` carries at most). */
@@ -75,6 +77,8 @@ export interface SiblingSyncDeps {
   stored(chat: string, contact: Uint8Array, entries: Entry[]): void;
   /** Where this node listens, for its siblings to dial it. */
   addresses(): string[];
+  /** The invites the person issued, in step with siblings that list devinvites1 (invite_sync.ts). */
+  readonly invites?: InviteRegistry;
 }
 
 interface Sibling {
@@ -96,6 +100,8 @@ export class SiblingSync {
   readonly #twins = new TwinSessions();
   /** The person's contacts in step with each sibling that lists devcontacts1. */
   readonly #contacts: ContactSync;
+  /** The person's issued invites in step with each sibling that lists devinvites1. */
+  readonly #invites: InviteSync | undefined;
   #closing = false;
   #unsubscribe: (() => void) | undefined;
 
@@ -108,6 +114,7 @@ export class SiblingSync {
         bytesEqual(key, parts.me) || bytesEqual(key, parts.own.person) ||
         parts.own.keys().some((k) => bytesEqual(k, key)),
     });
+    this.#invites = deps.invites && new InviteSync({ invites: deps.invites, clock: parts.clock });
     this.#redial = new Redial(parts.clock, (k) => {
       const key = hex.decode(k);
       this.#d.kv.get<string[]>(keys.siblingAddresses(key)).then((r) => {
@@ -139,6 +146,7 @@ export class SiblingSync {
       }
     });
     this.#contacts.start();
+    this.#invites?.start();
     this.#dialAll().catch(() => {});
   }
 
@@ -146,6 +154,7 @@ export class SiblingSync {
     this.#closing = true;
     this.#unsubscribe?.();
     this.#contacts.close();
+    this.#invites?.close();
     this.#redial.close();
     for (const s of this.#live.values()) s.rpc.close("node stopping");
   }
@@ -215,6 +224,10 @@ export class SiblingSync {
       return {};
     });
     rpc.handle("devsync.contacts", (p) => this.#contacts.take(key, p.changes));
+    rpc.handle("devsync.invites", (p) => {
+      if (!this.#invites) throw new RojError("not_found", "no invites here");
+      return this.#invites.take(p.invites);
+    });
     rpc.handle("device.revoke", async (p) => {
       const rev = await this.#d.own.revoke(decodeB64(p.revocation));
       if (!rev) return {};
@@ -276,6 +289,7 @@ export class SiblingSync {
     this.#d.bus.emit({ type: "own-device", op: "up", fingerprint: fp, direction: s.direction });
     s.rpc.admit();
     if (peerHas(hello, DEVSYNC_CONTACTS_FEATURE)) this.#contacts.attach(s.key, s.rpc);
+    if (peerHas(hello, DEVSYNC_INVITES_FEATURE)) this.#invites?.attach(s.key, s.rpc);
     const addresses = this.#d.addresses().slice(0, MAX_SIBLING_ADDRESSES);
     if (addresses.length > 0) {
       s.rpc.request("devsync.addresses", { addresses }).catch(() => {});
