@@ -106,3 +106,26 @@ Deno.test("an invite issued on the phone is accepted while only the laptop is up
   await until(async () => (await nonceOf()) === 0, 10_000, "used up on the phone");
   await until(async () => (await contactOf(p2, b)) !== undefined, 10_000, "bob on the phone");
 });
+
+Deno.test("an invite the phone issued and the laptop withdrew is refused by both", async () => {
+  await using tmp = await tempDir();
+  const { a, b, p } = await alicePhoneBob(tmp.path, "127.61.15");
+  await using _a = a;
+  await using _b = b;
+  await using _p = p;
+  const invite = await p.node.call("invite", { uses: 3 });
+  const nonce = hex((await parseInvite(invite.text, Date.now())).nonce);
+  await until(() => a.node.invites.isValid(nonce, Date.now()), 10_000, "laptop knows the invite");
+  assert.deepEqual(await a.node.call("invite.withdraw", { invite: invite.text }), {
+    withdrawn: true,
+  });
+  await until(() => !p.node.invites.isValid(nonce, Date.now()), 10_000, "withdrawn on the phone");
+  await assert.rejects(
+    () => b.node.call("add", { invite: invite.text }),
+    (e) => (e as { code?: string }).code === "refused",
+  );
+  assert.equal(await contactOf(b, a), undefined);
+  assert.deepEqual(await p.node.call("invite.withdraw", { invite: invite.text }), {
+    withdrawn: false,
+  });
+});

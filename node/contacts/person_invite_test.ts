@@ -2,13 +2,21 @@ import assert from "node:assert/strict";
 import { base64urlnopad } from "@scure/base";
 import { certifyDevice } from "../devices/mod.ts";
 import { isRojError } from "../errors.ts";
-import { createSigner, generateKeyPair } from "../identity/mod.ts";
+import {
+  armorSshsig,
+  createSigner,
+  fingerprint,
+  generateKeyPair,
+  publicKeyLine,
+  unpackSigned,
+} from "../identity/mod.ts";
+import { tempDir } from "../../testing/temp.ts";
 import { parseInvite } from "./invite.ts";
 import { createPersonInviteText } from "./person_invite.ts";
 
 const NOW = 1_800_000_000_000;
 
-async function setup(validUntil = NOW + 86_400_000) {
+async function setup(validUntil = NOW + 86_400_000, validFrom = NOW - 1000) {
   const person = await generateKeyPair("alice");
   const phone = await generateKeyPair("phone");
   const personSigner = await createSigner(person);
@@ -16,7 +24,7 @@ async function setup(validUntil = NOW + 86_400_000) {
   const cert = await certifyDevice(personSigner, {
     deviceKey: phone.publicKey,
     name: "phone",
-    validFrom: NOW - 1000,
+    validFrom,
     validUntil,
     serial: 1n,
     nonce: new Uint8Array(32).fill(1),
@@ -80,4 +88,49 @@ Deno.test("a device's invite signed by another key than its first certificate's 
       nonce: new Uint8Array(16),
     })
   );
+});
+
+Deno.test("stock ssh-keygen verifies a device's invite with the person key as cert-authority", async () => {
+  // ssh-keygen checks the certificate's window at its own clock.
+  const { person, text } = await setup(Date.now() + 86_400_000, Date.now() - 60_000);
+  await using tmp = await tempDir();
+  const { payload, sig } = unpackSigned(base64urlnopad.decode(text.slice(5)), "invite");
+  await Deno.writeFile(`${tmp.path}/invite.bin`, payload);
+  await Deno.writeTextFile(`${tmp.path}/invite.sig`, armorSshsig(sig));
+  const verify = async (authority: string) => {
+    await Deno.writeTextFile(
+      `${tmp.path}/allowed_signers`,
+      `${fingerprint(person.publicKey)} cert-authority ${authority}\n`,
+    );
+    const v = new Deno.Command("ssh-keygen", {
+      args: [
+        "-Y",
+        "verify",
+        "-f",
+        `${tmp.path}/allowed_signers`,
+        "-I",
+        fingerprint(person.publicKey),
+        "-n",
+        "roj-invite",
+        "-s",
+        `${tmp.path}/invite.sig`,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = v.stdin.getWriter();
+    await w.write(payload);
+    await w.close();
+    const o = await v.output();
+    return {
+      code: o.code,
+      out: new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr),
+    };
+  };
+  const good = await verify(publicKeyLine(person.publicKey));
+  assert.equal(good.code, 0, good.out);
+  assert.match(good.out, /Good "roj-invite" signature .* with ED25519-CERT key/);
+  const other = await generateKeyPair("mallory");
+  assert.notEqual((await verify(publicKeyLine(other.publicKey))).code, 0);
 });

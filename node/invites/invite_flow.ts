@@ -138,6 +138,24 @@ export class InviteFlow {
     return { text, expires, addresses };
   }
 
+  /**
+   * Withdraws an invite our person issued (here or on another device of
+   * theirs, devinvites1): no use is left, and the siblings hear of it.
+   * @throws {RojError} bad_input when it is not one of our person's invites
+   */
+  async withdraw(text: string): Promise<{ withdrawn: boolean }> {
+    const now = this.#d.clock.now();
+    const invite = await parseInvite(text, now);
+    if (!bytesEqual(invite.publicKey, this.#d.person ?? this.#d.me)) {
+      throw new RojError("bad_input", "this is not one of your invites");
+    }
+    const withdrawn = await this.#d.invites.withdraw(toHex(invite.nonce), now);
+    if (withdrawn) {
+      this.#d.bus.say(`withdrew an invite valid until ${new Date(invite.expires).toISOString()}`);
+    }
+    return { withdrawn };
+  }
+
   /** A device's invite: the person, our certificate and addresses first, then the siblings'. */
   async #personParts(
     own: Certificate,

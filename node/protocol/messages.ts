@@ -128,6 +128,11 @@
  *   session as the contact's; anything else closes it. An older node refuses
  *   the login (it knows no such user name), so a device reaches only contacts
  *   that list `devices`; the person key's own node is unchanged for everyone.
+ *   A device's invite (contacts/person_invite.ts, the text format, no method)
+ *   names the person key and carries the device certificates: its acceptor
+ *   logs in as `invite-<nonce>` at a device's address expecting that device's
+ *   host key, holds the session until the hello's `cert` checked out as above,
+ *   then redeems (invite.redeem) and keeps it as the person's.
  *   own-chain  a node that runs chats: the heads it answers carry `h` and `t` for the asker's
  *            own chain (methods.ts HeadItem), its hello an instance id `i`; it serves
  *            sync.own (the proof behind such a hash) and identity.elsewhere (its key
