@@ -25,6 +25,7 @@ import {
   type InviteAddress,
   type InviteRegistry,
   MAX_INVITE_DEVICES,
+  MAX_INVITE_TEXT,
   mergeAddresses,
   parseInvite,
 } from "../contacts/mod.ts";
@@ -122,14 +123,19 @@ export class InviteFlow {
     const expires = this.#d.clock.now() + expiresIn * 1000;
     await this.#d.invites.issue(toHex(nonce), expires, uses);
     const signer = this.#d.signer;
-    const text = isCertifiedSigner(signer)
-      ? await createPersonInviteText(signer, {
-        ...await this.#personParts(signer.certificate, addresses),
-        name: this.#d.name,
-        expires,
-        nonce,
-      })
-      : await createInviteText(signer, { name: this.#d.name, addresses, expires, nonce });
+    let text: string;
+    if (isCertifiedSigner(signer)) {
+      const parts = await this.#personParts(signer.certificate, addresses);
+      const make = () =>
+        createPersonInviteText(signer, { ...parts, name: this.#d.name, expires, nonce });
+      text = await make();
+      // Within what `roj add` takes: the last sibling device (and its addresses) goes first.
+      while (text.length > MAX_INVITE_TEXT && parts.devices.length > 1) {
+        const gone = parts.devices.pop()!.publicKey;
+        parts.addresses = parts.addresses.filter((a) => !bytesEqual(a.host, gone));
+        text = await make();
+      }
+    } else text = await createInviteText(signer, { name: this.#d.name, addresses, expires, nonce });
     this.#d.bus.say(
       `issued an invite valid until ${new Date(expires).toISOString()} for ${uses} use${
         uses === 1 ? "" : "s"
