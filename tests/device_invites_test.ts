@@ -128,4 +128,8 @@ Deno.test("an invite the phone issued and the laptop withdrew is refused by both
   assert.deepEqual(await p.node.call("invite.withdraw", { invite: invite.text }), {
     withdrawn: false,
   });
+  // The person key's node still makes v1 invites, which every version reads.
+  const v1 = await parseInvite((await a.node.call("invite", {})).text, Date.now());
+  assert.equal(v1.devices, undefined);
+  assert.deepEqual(v1.publicKey, a.node.publicKey);
 });
