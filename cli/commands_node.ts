@@ -326,8 +326,21 @@ export function addNodeCommands(program: Command, io: CliIo): void {
     )
     .option("--qr", "also print it as a QR code (for a dark terminal background)")
     .option("--json", "print as JSON: text, expires (ms since the epoch), addresses")
-    .action((opts: JsonOpts & { expires?: number; uses?: number; qr?: boolean }) =>
+    .option(
+      "--withdraw <invite>",
+      "withdraw an invite you made (on this device or another of yours): nobody can use it now",
+    )
+    .action((
+      opts: JsonOpts & { expires?: number; uses?: number; qr?: boolean; withdraw?: string },
+    ) =>
       withControl(opts, async (client) => {
+        if (opts.withdraw !== undefined) {
+          const r = await client.call("invite.withdraw", { invite: opts.withdraw });
+          if (opts.json) return io.out(json(r));
+          return io.out(
+            r.withdrawn ? "withdrawn\n" : "it was used up, expired or withdrawn already\n",
+          );
+        }
         const invite = await client.call("invite", {
           ...(opts.expires !== undefined ? { expiresIn: opts.expires } : {}),
           ...(opts.uses !== undefined ? { uses: opts.uses } : {}),

@@ -35,7 +35,8 @@ import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
 import type { Profile } from "./home/mod.ts";
 import { discoveryHost, type NodeParts, relayHost } from "./hosts/mod.ts";
 import { fingerprint, publicKeyLine, type SyncSigner, type VerifierPool } from "./identity/mod.ts";
-import { InviteFlow } from "./invites/mod.ts";
+import type { InviteFlow } from "./invites/mod.ts";
+import { wireInvites } from "./wiring_invites.ts";
 import { IntroService } from "./introductions/mod.ts";
 import {
   deviceIdentity,
@@ -313,9 +314,7 @@ export async function wire(
     directMail.written(peer);
   };
   const devsync = new DeviceSync({ me, own, clock, bus, log: b.log, sessions, pair }, {
-    passive: o.passive,
-    kv: profile.store.kv,
-    contacts: b.contacts,
+    ...{ passive: o.passive, kv: profile.store.kv, contacts: b.contacts, invites: b.invites },
     devices: () => devices,
     stored: (chat, contact, entries) => {
       chats.show(directory.byId(chat)!, entries).catch(() => {});
@@ -399,27 +398,11 @@ export async function wire(
       name: contactName,
     })
     : undefined;
-  const inviteFlow = new InviteFlow({
-    me,
-    name: profile.name,
-    signer: b.signer,
-    clock,
-    bus,
-    contacts: b.contacts,
-    invites: b.invites,
-    sessions,
-    passive: o.passive,
-    addresses: () => addresses.listenAddresses(),
-    inviteAddresses: () => addresses.published(),
-    reservedNames: () => directory.reservedNames(),
-    added: (c) => {
-      discovery.refresh();
-      bus.emit({
-        type: "contact",
-        contact: contactView(c, true, clock.now(), verifications.isVerified(c.publicKey)),
-      });
-    },
-    running: () => network.listening !== undefined,
+  const inviteFlow = wireInvites({
+    ...{ o, profile, b, bus, sessions, addresses, directory, verifications, own },
+    discovery: () => discovery,
+    network: () => network,
+    vouch: (person, key, cert) => devices.vouch(person, key, cert),
   });
   const linking = await LinkService.open({
     me,

@@ -126,6 +126,10 @@ export class FakeNode implements NodeApi {
           addresses: ["192.0.2.1:7022"],
         };
       }
+      case "invite.withdraw": {
+        const p = params as Params<"invite.withdraw">;
+        return { withdrawn: p.invite === "roj1-invite-1-86400" };
+      }
       case "add": {
         const p = params as Params<"add">;
         if (!p.invite.startsWith("roj1")) throw new RojError("bad_input", "not a Roj invite");

@@ -445,6 +445,14 @@ Deno.test("commands against a node on the control socket (a fake node, real sock
       (await cli(["invite", "--json", "--expires", "30m", "--data", data])).stdout,
     );
     assert.equal(inviteJson.text, "roj1-invite-1-1800");
+    const withdrawn = await cli(["invite", "--withdraw", "roj1-invite-1-86400", "--data", data]);
+    assert.deepEqual(withdrawn, { code: 0, stdout: "withdrawn\n", stderr: "" });
+    assert.deepEqual(node.calls.at(-1), {
+      method: "invite.withdraw",
+      params: { invite: "roj1-invite-1-86400" },
+    });
+    const again = await cli(["invite", "--withdraw", "roj1-other", "--json", "--data", data]);
+    assert.deepEqual(JSON.parse(again.stdout), { withdrawn: false });
 
     const added = await cli(["add", "  roj1-from-carol\n", "--name", "carol", "--data", data]);
     assert.deepEqual(added, {

@@ -14,6 +14,7 @@ import type { VerifyView } from "./verify_view.ts";
 import { type IntroEvent, introParams, type IntroResults } from "./intro_api.ts";
 import { type DeviceEvent, devicesParams, type DevicesResults } from "./devices_api.ts";
 import type { ChatSyncedEvent, OwnDeviceEvent } from "./device_sync_api.ts";
+import { inviteParams, type InviteResults } from "./invite_api.ts";
 import { identityParams } from "./identity_api.ts";
 import type { IdentityEvent, IdentityResults, IdentityView } from "./identity_api.ts";
 import { searchParams, type SearchResults } from "./search_api.ts";
@@ -92,6 +93,7 @@ export const methodParams = {
   follow: z.object({ chat: chatName.optional() }).strict(),
   ...identityParams,
   ...groupStateParams,
+  ...inviteParams,
 } as const;
 
 export type Method = keyof typeof methodParams;
@@ -525,7 +527,8 @@ export interface Results
     MessageResults,
     DevicesResults,
     FileResults,
-    GroupStateResults {
+    GroupStateResults,
+    InviteResults {
   status: StatusView;
   send: MessageView;
   note: MessageView;

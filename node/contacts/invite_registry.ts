@@ -1,6 +1,18 @@
-/** The invites this node issued, so each is used at most as often as allowed. */
+/**
+ * The invites this node's person issued, so each is used at most as often as
+ * allowed: those issued here, and those a sibling device handed over
+ * (device_sync/invite_sync.ts, `merge`). Each change is told to `onChange`
+ * listeners, so the person's other devices hear of it.
+ */
 import { type Clock, systemClock } from "../clock/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
+
+/** An issued invite as the person's devices hand it around. */
+export interface IssuedInviteRecord {
+  readonly nonce: string;
+  readonly expires: number;
+  readonly usesLeft: number;
+}
 
 interface IssuedInvite {
   expires: number;
@@ -18,6 +30,7 @@ export class InviteRegistry {
   readonly #clock: Clock;
   /** Nonces known valid right now; authentication asks synchronously. */
   readonly #live = new Map<string, IssuedInvite>();
+  readonly #listeners = new Set<(r: IssuedInviteRecord) => void>();
 
   private constructor(store: Store, clock: Clock) {
     this.#store = store;
@@ -45,11 +58,91 @@ export class InviteRegistry {
   /** Records an invite, usable `uses` times until `expires` (ms). */
   async issue(nonceHex: string, expires: number, uses: number): Promise<void> {
     const v = { expires, usesLeft: uses };
-    // Expired invites clean themselves up in the store.
-    await this.#store.kv.set(keys.invite(nonceHex), v, {
-      expireIn: Math.max(1, expires - this.#clock.now()) + 86_400_000,
-    });
+    await this.#put(nonceHex, v);
+    this.#changed(nonceHex, v);
+  }
+
+  /** Calls `listener` after each change of an invite here (issued, used, withdrawn, merged). */
+  onChange(listener: (r: IssuedInviteRecord) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The invites still usable at `now`. */
+  live(now: number): IssuedInviteRecord[] {
+    return [...this.#live].filter(([, v]) => v.expires > now && v.usesLeft > 0)
+      .map(([nonce, v]) => ({ nonce, ...v }));
+  }
+
+  /**
+   * Every invite record the store still holds, used up or withdrawn ones too
+   * (kept a day past their end), so a sibling that was away learns of a use.
+   */
+  async records(): Promise<IssuedInviteRecord[]> {
+    const out: IssuedInviteRecord[] = [];
+    for await (const res of this.#store.kv.list<unknown>({ prefix: ["invite"] })) {
+      const nonce = res.key[1];
+      if (typeof nonce === "string" && isIssued(res.value)) out.push({ nonce, ...res.value });
+    }
+    return out;
+  }
+
+  /** Withdraws an invite: no use is left. False when none such is usable. */
+  withdraw(nonceHex: string, now: number): Promise<boolean> {
+    const v = this.#live.get(nonceHex);
+    if (!v || !this.isValid(nonceHex, now)) return Promise.resolve(false);
+    return this.merge({ nonce: nonceHex, expires: v.expires, usesLeft: 0 }, now);
+  }
+
+  /**
+   * Takes a sibling device's record of an invite: the fewer uses left and the
+   * earlier end win, so every device ends with what the most used one holds.
+   * True when it changed ours.
+   */
+  async merge(r: IssuedInviteRecord, now: number): Promise<boolean> {
+    for (let tries = 0; tries < 8; tries++) {
+      const res = await this.#store.kv.get<unknown>(keys.invite(r.nonce));
+      const had = isIssued(res.value) ? res.value : undefined;
+      if (!had && (r.expires <= now || r.usesLeft <= 0)) return false; // nothing to learn
+      const next = had
+        ? {
+          expires: Math.min(had.expires, r.expires),
+          usesLeft: Math.min(had.usesLeft, r.usesLeft),
+        }
+        : { expires: r.expires, usesLeft: r.usesLeft };
+      if (had && next.expires === had.expires && next.usesLeft === had.usesLeft) return false;
+      const ok = await this.#store.kv.atomic().check(res).set(keys.invite(r.nonce), next, {
+        expireIn: this.#expireIn(next.expires),
+      }).commit();
+      if (!ok.ok) continue;
+      this.#keepLive(r.nonce, next, now);
+      this.#changed(r.nonce, next);
+      return true;
+    }
+    return false;
+  }
+
+  async #put(nonceHex: string, v: IssuedInvite): Promise<void> {
+    await this.#store.kv.set(keys.invite(nonceHex), v, { expireIn: this.#expireIn(v.expires) });
     this.#live.set(nonceHex, v);
+  }
+
+  /** Expired invites clean themselves up in the store, a day after their end. */
+  #expireIn(expires: number): number {
+    return Math.max(1, expires - this.#clock.now()) + 86_400_000;
+  }
+
+  #keepLive(nonceHex: string, v: IssuedInvite, now: number): void {
+    if (v.expires > now && v.usesLeft > 0) this.#live.set(nonceHex, v);
+    else this.#live.delete(nonceHex);
+  }
+
+  #changed(nonce: string, v: IssuedInvite): void {
+    for (const l of this.#listeners) {
+      try {
+        l({ nonce, expires: v.expires, usesLeft: v.usesLeft });
+      } catch { /* a listener's failure is its own */ }
+    }
   }
 
   /** Whether the nonce names an invite that may still be used. */
@@ -66,10 +159,13 @@ export class InviteRegistry {
       return false;
     }
     const next = { ...res.value, usesLeft: res.value.usesLeft - 1 };
-    const ok = await this.#store.kv.atomic().check(res).set(keys.invite(nonceHex), next).commit();
+    // Its clean-up date kept: a set without one would keep a used-up invite for good.
+    const ok = await this.#store.kv.atomic().check(res).set(keys.invite(nonceHex), next, {
+      expireIn: this.#expireIn(next.expires),
+    }).commit();
     if (!ok.ok) return false;
-    if (next.usesLeft > 0) this.#live.set(nonceHex, next);
-    else this.#live.delete(nonceHex);
+    this.#keepLive(nonceHex, next, now);
+    this.#changed(nonceHex, next);
     return true;
   }
 }

@@ -198,6 +198,11 @@ export class OwnDevices {
     return deviceStanding(this.#book, key, at) === "revoked";
   }
 
+  /** The certificate known here of our person's device `key`, if any. */
+  certificate(key: Uint8Array): Certificate | undefined {
+    return this.#book.devices.get(toHex(key))?.certificate;
+  }
+
   /** The signed revocations held here, to hand on. */
   revocations(): readonly Uint8Array[] {
     return this.#revocations;

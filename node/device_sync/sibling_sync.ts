@@ -27,7 +27,7 @@
  */
 import { hex } from "@scure/base";
 import type { Clock } from "../clock/mod.ts";
-import type { ContactBook } from "../contacts/mod.ts";
+import type { ContactBook, InviteRegistry } from "../contacts/mod.ts";
 import type { EventBus } from "../events.ts";
 import { fingerprint } from "../identity/mod.ts";
 import { TwinSessions } from "../identity_guard/mod.ts";
@@ -36,6 +36,7 @@ import {
   decodeB64,
   DEVSYNC_CONTACTS_FEATURE,
   DEVSYNC_FEATURE,
+  DEVSYNC_INVITES_FEATURE,
   DEVSYNC_PREFS_FEATURE,
   encodeB64,
   type Hello,
@@ -51,6 +52,7 @@ import { RojError } from "../errors.ts";
 import { admitsEntry, type ContactDevices, type OwnDevices } from "./own_devices.ts";
 import { ContactSync } from "./contact_sync.ts";
 import type { PrefsSync } from "./prefs_sync.ts";
+import { InviteSync } from "./invite_sync.ts";
 import { Redial } from "./redial.ts";
 import { forgetSiblings } from "./removed_devices.ts";
 
@@ -83,6 +85,8 @@ export interface SiblingSyncDeps {
    * keeps for us (sibling_finder.ts): asked when none of its last addresses answers.
    */
   find?(key: Uint8Array): Promise<{ addresses: string[] } | undefined>;
+  /** The invites the person issued, in step with siblings that list devinvites1 (invite_sync.ts). */
+  readonly invites?: InviteRegistry;
 }
 
 interface Sibling {
@@ -106,6 +110,8 @@ export class SiblingSync {
   readonly #contacts: ContactSync;
   /** Chat settings and read marks in step with each sibling that lists devprefs1 (usePrefs). */
   #prefs: PrefsSync | undefined;
+  /** The person's issued invites in step with each sibling that lists devinvites1. */
+  readonly #invites: InviteSync | undefined;
   #closing = false;
   #unsubscribe: (() => void) | undefined;
 
@@ -118,6 +124,7 @@ export class SiblingSync {
         bytesEqual(key, parts.me) || bytesEqual(key, parts.own.person) ||
         parts.own.keys().some((k) => bytesEqual(k, key)),
     });
+    this.#invites = deps.invites && new InviteSync({ invites: deps.invites, clock: parts.clock });
     this.#redial = new Redial(parts.clock, (k) => {
       const key = hex.decode(k);
       this.#d.kv.get<string[]>(keys.siblingAddresses(key)).then((r) => {
@@ -165,6 +172,7 @@ export class SiblingSync {
     });
     this.#contacts.start();
     this.#prefs?.start();
+    this.#invites?.start();
     this.#dialAll().catch(() => {});
   }
 
@@ -173,6 +181,7 @@ export class SiblingSync {
     this.#unsubscribe?.();
     this.#contacts.close();
     this.#prefs?.close();
+    this.#invites?.close();
     this.#redial.close();
     for (const s of this.#live.values()) s.rpc.close("node stopping");
   }
@@ -246,6 +255,10 @@ export class SiblingSync {
       if (!this.#prefs) throw new RojError("not_found", "chat settings are not synced here");
       return this.#prefs.take(key, p.changes);
     });
+    rpc.handle("devsync.invites", (p) => {
+      if (!this.#invites) throw new RojError("not_found", "no invites here");
+      return this.#invites.take(p.invites);
+    });
     rpc.handle("device.revoke", async (p) => {
       const rev = await this.#d.own.revoke(decodeB64(p.revocation));
       if (!rev) return {};
@@ -311,6 +324,7 @@ export class SiblingSync {
     s.rpc.admit();
     if (peerHas(hello, DEVSYNC_CONTACTS_FEATURE)) this.#contacts.attach(s.key, s.rpc);
     if (peerHas(hello, DEVSYNC_PREFS_FEATURE)) this.#prefs?.attach(s.key, s.rpc);
+    if (peerHas(hello, DEVSYNC_INVITES_FEATURE)) this.#invites?.attach(s.key, s.rpc);
     const addresses = this.#d.addresses().slice(0, MAX_SIBLING_ADDRESSES);
     if (addresses.length > 0) {
       s.rpc.request("devsync.addresses", { addresses }).catch(() => {});

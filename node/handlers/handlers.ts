@@ -136,6 +136,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
       }),
     contacts: () => d.contacts.all().filter((c) => !c.blocked).map(view),
     invite: (p) => d.invites.issue(p.expiresIn, p.uses),
+    "invite.withdraw": (p) => d.invites.withdraw(p.invite),
     add: async (p) => {
       const c = await d.invites.add(p.invite, p.name);
       return view(d.contacts.get(c.publicKey) ?? c);

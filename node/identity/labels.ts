@@ -63,6 +63,11 @@ export const ADDR_RECORD_RELAYS_MAGIC = "roj-addr-v2";
 export const INVITE_MAGIC = "roj-invite-v1";
 /** What an invite's text starts with, before its base64url (contacts/invite.ts). */
 export const INVITE_TEXT_PREFIX = "roj1:";
+/**
+ * An invite a person's device issued (contacts/person_invite.ts): it names the
+ * person key and carries the device certificates, under the same text prefix.
+ */
+export const PERSON_INVITE_MAGIC = "roj-invite-v2";
 /** A device link code's signed payload (devices/link_code.ts). */
 export const DEVICE_LINK_MAGIC = "roj-devlink-v1";
 /** What a device link code's text starts with, before its base64url (devices/link_code.ts). */

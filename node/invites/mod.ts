@@ -1,2 +1,2 @@
 /** Issuing, adding from and redeeming invites; who may log in. The only import surface of `node/invites/`. */
-export { InviteFlow, type InviteFlowDeps } from "./invite_flow.ts";
+export { InviteFlow, type InviteFlowDeps, type Sibling } from "./invite_flow.ts";

@@ -204,6 +204,17 @@ export const DEVSYNC_CONTACTS_FEATURE = "devcontacts1";
  */
 export const DEVSYNC_PREFS_FEATURE = "devprefs1";
 
+/**
+ * Keeps the invites a person issued in step between the person's own devices
+ * (node/device_sync/invite_sync.ts): on a sibling session (see devsync1),
+ * `devsync.invites` carries each issued invite's nonce, end and uses left,
+ * merged as the fewer uses and the earlier end, so an invite issued on one
+ * device is redeemed on any, at most as often as it allows once they met.
+ * Listed by every person's node (not an anchor). A sibling that does not list
+ * it redeems only the invites it issued itself, as before.
+ */
+export const DEVSYNC_INVITES_FEATURE = "devinvites1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -228,7 +239,8 @@ export type Feature =
   | typeof BULK_FEATURE
   | typeof GROUP_FILES_FEATURE
   | typeof DEVSYNC_CONTACTS_FEATURE
-  | typeof DEVSYNC_PREFS_FEATURE;
+  | typeof DEVSYNC_PREFS_FEATURE
+  | typeof DEVSYNC_INVITES_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -255,6 +267,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   GROUP_FILES_FEATURE,
   DEVSYNC_CONTACTS_FEATURE,
   DEVSYNC_PREFS_FEATURE,
+  DEVSYNC_INVITES_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -299,7 +312,9 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.devsync ? [DEVSYNC_FEATURE] as const : []),
     ...((roles.bulk ?? true) ? [BULK_FEATURE] as const : []),
     GROUP_FILES_FEATURE,
-    ...(roles.devsync ? [DEVSYNC_CONTACTS_FEATURE, DEVSYNC_PREFS_FEATURE] as const : []),
+    ...(roles.devsync
+      ? [DEVSYNC_CONTACTS_FEATURE, DEVSYNC_PREFS_FEATURE, DEVSYNC_INVITES_FEATURE] as const
+      : []),
   ];
 }
 

@@ -26,7 +26,11 @@ import {
   TYPING_FEATURE,
 } from "./features.ts";
 import { DEVSYNC_FEATURE } from "./features.ts";
-import { DEVSYNC_CONTACTS_FEATURE, DEVSYNC_PREFS_FEATURE } from "./features.ts";
+import {
+  DEVSYNC_CONTACTS_FEATURE,
+  DEVSYNC_INVITES_FEATURE,
+  DEVSYNC_PREFS_FEATURE,
+} from "./features.ts";
 import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
 
@@ -55,6 +59,7 @@ const WIRE = [
   "gfiles1",
   "devcontacts1",
   "devprefs1",
+  "devinvites1",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -84,6 +89,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       GROUP_FILES_FEATURE,
       DEVSYNC_CONTACTS_FEATURE,
       DEVSYNC_PREFS_FEATURE,
+      DEVSYNC_INVITES_FEATURE,
     ],
     WIRE,
   );
@@ -187,6 +193,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
       ...last,
       "devcontacts1",
       "devprefs1",
+      "devinvites1",
     ],
   );
   assert.deepEqual(

@@ -93,6 +93,8 @@
  *   |         | contacts              |                |                                          |
  *   | 1       | a person's devices'   | devprefs1      | devsync.prefs                            |
  *   |         | chat settings, read   |                |                                          |
+ *   | 1       | a person's devices'   | devinvites1    | devsync.invites                          |
+ *   |         | issued invites        |                |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -111,6 +113,8 @@
  *            devices over the devsync1 session (devsync.contacts; node/device_sync/contact_sync.ts)
  *   devprefs1 a person's node that keeps each chat's settings and read mark in step with the
  *            person's other devices over the devsync1 session (devsync.prefs; prefs_sync.ts)
+ *   devinvites1 a person's node that keeps the invites the person issued in step with the
+ *            person's other devices (devsync.invites; node/device_sync/invite_sync.ts)
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and
@@ -128,6 +132,11 @@
  *   session as the contact's; anything else closes it. An older node refuses
  *   the login (it knows no such user name), so a device reaches only contacts
  *   that list `devices`; the person key's own node is unchanged for everyone.
+ *   A device's invite (contacts/person_invite.ts, the text format, no method)
+ *   names the person key and carries the device certificates: its acceptor
+ *   logs in as `invite-<nonce>` at a device's address expecting that device's
+ *   host key, holds the session until the hello's `cert` checked out as above,
+ *   then redeems (invite.redeem) and keeps it as the person's.
  *   own-chain  a node that runs chats: the heads it answers carry `h` and `t` for the asker's
  *            own chain (methods.ts HeadItem), its hello an instance id `i`; it serves
  *            sync.own (the proof behind such a hash) and identity.elsewhere (its key

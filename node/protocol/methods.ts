@@ -421,6 +421,22 @@ export const schemas = {
     }),
     result: z.object({}),
   },
+  // A person's own devices' issued invites (node/device_sync/invite_sync.ts), feature
+  // devinvites1, on a sibling session only.
+  /**
+   * Invites the person issued (on any device) as I hold them: by nonce, when each ends and how
+   * many uses it has left; 0 once used up or withdrawn. You keep the fewer uses and the earlier end.
+   */
+  "devsync.invites": {
+    params: z.object({
+      invites: z.array(z.object({
+        nonce: z.string().regex(/^[0-9a-f]{32}$/),
+        expires: seqNumber,
+        uses: z.number().int().min(0).max(1000),
+      })).min(1).max(64), // device_sync/invite_sync.ts MAX_INVITE_RECORDS
+    }),
+    result: z.object({}),
+  },
 } as const;
 
 export type MethodName = keyof typeof schemas;

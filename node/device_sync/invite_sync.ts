@@ -1,0 +1,91 @@
+/**
+ * The invites a person issued, in step between the person's own devices
+ * (issue 13 item 4, issued invites), feature devinvites1, over the sibling
+ * session (sibling_sync.ts: the other side is already checked to be the
+ * person key or a device the person certified).
+ *
+ * An invite issued on the phone is redeemed on the laptop too (the invite
+ * names the person and lists the addresses of the person's devices,
+ * invites/invite_flow.ts), so each device must know it: every sibling that
+ * lists devinvites1 gets every invite record held here at session up (used
+ * up and withdrawn ones too, till the store drops them a day after their end), and
+ * each change (issued, used, withdrawn) while it is up, in `devsync.invites`
+ * requests of at most MAX_INVITE_RECORDS. A record merges as the fewer uses
+ * left and the earlier end (contacts/invite_registry.ts `merge`), so a merge
+ * that changes nothing is not passed on, and records never loop. Two devices
+ * that never meet may each let one more use through than allowed; once they
+ * meet, neither lets any further one.
+ */
+import type { Clock } from "../clock/mod.ts";
+import type { InviteRegistry, IssuedInviteRecord } from "../contacts/mod.ts";
+import type { ParamsOf, RpcSession } from "../protocol/mod.ts";
+import { toHex } from "../wire/mod.ts";
+
+/** Invite records per devsync.invites request (the schema's cap, methods.ts). */
+export const MAX_INVITE_RECORDS = 64;
+/** Uses an invite record carries at most (the schema's cap; `roj invite --uses` allows 100). */
+const MAX_USES = 1000;
+
+/** What invites/invite_flow.ts issues: 16 random bytes in hex. */
+const NONCE = /^[0-9a-f]{32}$/;
+
+type Wire = ParamsOf<"devsync.invites">["invites"][number];
+
+export interface InviteSyncDeps {
+  readonly invites: InviteRegistry;
+  readonly clock: Clock;
+}
+
+export class InviteSync {
+  readonly #d: InviteSyncDeps;
+  /** Siblings with a session up that list devinvites1, by key hex. */
+  readonly #siblings = new Map<string, RpcSession>();
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(deps: InviteSyncDeps) {
+    this.#d = deps;
+  }
+
+  /** Starts handing each change here to the siblings up. */
+  start(): void {
+    this.#unsubscribe = this.#d.invites.onChange((r) => {
+      for (const rpc of this.#siblings.values()) this.#send(rpc, [r]).catch(() => {});
+    });
+  }
+
+  close(): void {
+    this.#unsubscribe?.();
+    this.#siblings.clear();
+  }
+
+  /** A sibling's session is up and it lists devinvites1: it gets every invite record held here. */
+  attach(key: Uint8Array, rpc: RpcSession): void {
+    const k = toHex(key);
+    this.#siblings.set(k, rpc);
+    rpc.onClose(() => {
+      if (this.#siblings.get(k) === rpc) this.#siblings.delete(k);
+    });
+    this.#d.invites.records().then((all) => this.#send(rpc, all)).catch(() => {});
+  }
+
+  /** A sibling's `devsync.invites`: each record merged (and, when it changed ours, passed on). */
+  async take(records: readonly Wire[]): Promise<Record<string, never>> {
+    const now = this.#d.clock.now();
+    for (const r of records) {
+      await this.#d.invites.merge({ nonce: r.nonce, expires: r.expires, usesLeft: r.uses }, now);
+    }
+    return {};
+  }
+
+  async #send(rpc: RpcSession, records: readonly IssuedInviteRecord[]): Promise<void> {
+    for (let i = 0; i < records.length && !rpc.closed; i += MAX_INVITE_RECORDS) {
+      const invites = records.slice(i, i + MAX_INVITE_RECORDS).filter((r) => NONCE.test(r.nonce))
+        .map((r) => ({
+          nonce: r.nonce,
+          expires: r.expires,
+          uses: Math.max(0, Math.min(MAX_USES, r.usesLeft)),
+        }));
+      if (invites.length > 0) await rpc.request("devsync.invites", { invites });
+    }
+  }
+}

@@ -1,0 +1,38 @@
+/** Golden bytes of the devsync.invites frame (feature devinvites1, node/device_sync/invite_sync.ts). */
+import assert from "node:assert/strict";
+import { encodeFrame } from "./codec.ts";
+import { DEVSYNC_INVITES_FEATURE } from "./features.ts";
+import { check } from "./methods.ts";
+
+const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+const NONCE = "0123456789abcdef0123456789abcdef";
+const record = { nonce: NONCE, expires: 1800000000000, uses: 1 };
+
+Deno.test("golden bytes: a devsync.invites request", () => {
+  assert.equal(DEVSYNC_INVITES_FEATURE, "devinvites1");
+  const p = check("devsync.invites", "params", { invites: [record] });
+  const json = `{"t":"req","id":5,"m":"devsync.invites","p":{"invites":[{"nonce":"${NONCE}",` +
+    `"expires":1800000000000,"uses":1}]}}`;
+  const frame = encodeFrame({ t: "req", id: 5, m: "devsync.invites", p });
+  const body = new TextEncoder().encode(json);
+  assert.equal(hex(frame), body.length.toString(16).padStart(8, "0") + hex(body));
+  assert.equal(hex(frame).slice(0, 8), "00000088"); // 136 bytes of JSON
+});
+
+Deno.test("devsync.invites params: 1 to 64 records, hex nonces, bounded uses", () => {
+  const ok = (c: object) => ({ invites: [{ ...record, ...c }] });
+  assert.ok(check("devsync.invites", "params", ok({ uses: 0 })));
+  for (
+    const bad of [
+      { invites: [] },
+      { invites: Array(65).fill(record) },
+      ok({ nonce: NONCE.toUpperCase() }),
+      ok({ nonce: NONCE + "00" }),
+      ok({ uses: -1 }),
+      ok({ uses: 1001 }),
+      ok({ uses: 1.5 }),
+      ok({ expires: -1 }),
+      {},
+    ]
+  ) assert.throws(() => check("devsync.invites", "params", bad), /bad_input|devsync/);
+});
