@@ -26,3 +26,10 @@ export {
   type DeviceSyncParts,
 } from "./device_sync.ts";
 export { DeviceDialler, type DeviceDiallerDeps } from "./device_dialler.ts";
+export {
+  type GroupOp,
+  GroupSync,
+  type GroupSyncDeps,
+  MAX_HANDED_EPOCHS,
+  MAX_HANDED_GROUPS,
+} from "./group_sync.ts";

@@ -36,6 +36,7 @@ import {
   decodeB64,
   DEVSYNC_CONTACTS_FEATURE,
   DEVSYNC_FEATURE,
+  DEVSYNC_GROUPS_FEATURE,
   encodeB64,
   type Hello,
   peerHas,
@@ -49,6 +50,8 @@ import { bytesEqual, toHex } from "../wire/mod.ts";
 import { RojError } from "../errors.ts";
 import { admitsEntry, type ContactDevices, type OwnDevices } from "./own_devices.ts";
 import { ContactSync } from "./contact_sync.ts";
+import type { GroupSync } from "./group_sync.ts";
+import { isGroupChatId } from "../groups/mod.ts";
 import { Redial } from "./redial.ts";
 
 /** Addresses kept per sibling (what `devsync.addresses` carries at most). */
@@ -96,6 +99,8 @@ export class SiblingSync {
   readonly #twins = new TwinSessions();
   /** The person's contacts in step with each sibling that lists devcontacts1. */
   readonly #contacts: ContactSync;
+  /** The person's groups in step with each sibling that lists devgroups1 (set before start). */
+  groups: GroupSync | undefined;
   #closing = false;
   #unsubscribe: (() => void) | undefined;
 
@@ -139,6 +144,7 @@ export class SiblingSync {
       }
     });
     this.#contacts.start();
+    this.groups?.start();
     this.#dialAll().catch(() => {});
   }
 
@@ -146,6 +152,7 @@ export class SiblingSync {
     this.#closing = true;
     this.#unsubscribe?.();
     this.#contacts.close();
+    this.groups?.close();
     this.#redial.close();
     for (const s of this.#live.values()) s.rpc.close("node stopping");
   }
@@ -215,6 +222,7 @@ export class SiblingSync {
       return {};
     });
     rpc.handle("devsync.contacts", (p) => this.#contacts.take(key, p.changes));
+    this.groups?.serve(rpc, key);
     rpc.handle("device.revoke", async (p) => {
       const rev = await this.#d.own.revoke(decodeB64(p.revocation));
       if (!rev) return {};
@@ -276,6 +284,7 @@ export class SiblingSync {
     this.#d.bus.emit({ type: "own-device", op: "up", fingerprint: fp, direction: s.direction });
     s.rpc.admit();
     if (peerHas(hello, DEVSYNC_CONTACTS_FEATURE)) this.#contacts.attach(s.key, s.rpc);
+    if (peerHas(hello, DEVSYNC_GROUPS_FEATURE)) this.groups?.attach(s.key, s.rpc);
     const addresses = this.#d.addresses().slice(0, MAX_SIBLING_ADDRESSES);
     if (addresses.length > 0) {
       s.rpc.request("devsync.addresses", { addresses }).catch(() => {});
@@ -299,6 +308,7 @@ export class SiblingSync {
 
   /** The sync of direct chat `chat` on this session, if it is one with a contact of ours. */
   #syncFor(s: Sibling, chat: string): ChatSync | undefined {
+    if (isGroupChatId(chat)) return this.groups?.syncFor(s.rpc, chat);
     const person = this.#d.own.person;
     const contact = this.#d.contacts.all().find((c) =>
       !c.blocked && !c.anchor && directChatId(person, c.publicKey) === chat

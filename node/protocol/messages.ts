@@ -91,6 +91,8 @@
  *   | 1       | files in groups       | gfiles1        | gfile.offer                              |
  *   | 1       | a person's devices'   | devcontacts1   | devsync.contacts                         |
  *   |         | contacts              |                |                                          |
+ *   | 1       | a person's devices'   | devgroups1     | devsync.groups, devsync.gop              |
+ *   |         | groups                |                |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -107,6 +109,8 @@
  *   gfiles1  every node: serves sealed group file chunks (members, anchors); an anchor takes gfile.offer
  *   devcontacts1 a person's node that keeps its contacts in step with the person's other
  *            devices over the devsync1 session (devsync.contacts; node/device_sync/contact_sync.ts)
+ *   devgroups1 a person's node that hands the person's other devices its groups and their
+ *            epoch keys, and syncs the groups with them (node/device_sync/group_sync.ts)
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and

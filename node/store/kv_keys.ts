@@ -162,4 +162,9 @@ export const keys = {
   contactRecords: () => ["devsync", "contact"] as const,
   /** The highest contact change seq a sibling took from us, by its key: number (device_sync/contact_sync.ts). */
   contactAck: (sibling: Uint8Array) => ["devsync", "cack", sibling] as const,
+  /** A group epoch key handed to this device by the person key's node: 32 bytes (groups/handed_keys.ts). */
+  handedKey: (group: string, epoch: string) => ["devsync", "gkey", group, epoch] as const,
+  handedKeys: () => ["devsync", "gkey"] as const,
+  /** When every group was rekeyed for a removed device of ours: ms (device_sync/group_sync.ts). */
+  groupsRekeyed: (device: Uint8Array) => ["devsync", "grekey", device] as const,
 } as const;
