@@ -7,11 +7,12 @@
  * The member of a group is the person's key; a device signs with its own
  * key, certified by the person, so members take its entries as the person's
  * (SessionSyncs.groupAuthors, GroupBook.speaksFor). But the epoch keys are
- * sealed to the person's key, which a device does not hold: the node that
- * opens them hands them over (`devsync.groups`: the group, its name, its
- * newest MAX_HANDED_EPOCHS keys), at session up and whenever the group moves,
- * to each sibling that lists devgroups1 and still speaks for the person. The
- * group chat then syncs on the sibling session like a direct chat, both ways.
+ * sealed to the person's key, which a device does not hold: the node with
+ * the person key opens them and hands them over (`devsync.groups`: the
+ * group, its name, its newest MAX_HANDED_EPOCHS keys), at session up and
+ * whenever the group moves, to each sibling that lists devgroups1 and still
+ * speaks for the person. The group chat then syncs on every sibling session
+ * like a direct chat, both ways (between two devices too).
  *
  * A membership change signed by a device would not count (the fold knows
  * members, not devices), so a device asks the node with the person key to
@@ -123,7 +124,7 @@ export class GroupSync {
     rpc.handle("devsync.gop", async (p) => {
       if (!this.#personNode) throw new RojError("refused", "this device does not hold the key");
       const group = await this.#d.perform(p);
-      await this.#hand(s, [group]); // the device holds the result when it hears back
+      await this.#queueHand(s, [group]); // the device holds the result when it hears back
       return { group };
     });
   }
@@ -187,19 +188,35 @@ export class GroupSync {
     return this.#d.groups.all().filter((g) => g.membership.members.has(me));
   }
 
-  #queueHand(s: Sibling, ids: string[]): void {
+  /** Hands `s` groups `ids` after what is being handed to that device already. */
+  #queueHand(s: Sibling, ids: string[]): Promise<void> {
     const k = toHex(s.key);
     const run = (this.#handing.get(k) ?? Promise.resolve()).then(() => this.#hand(s, ids))
       .catch(() => {});
     this.#handing.set(k, run);
+    run.then(() => {
+      if (this.#handing.get(k) === run) this.#handing.delete(k);
+    });
+    return run;
   }
 
   /**
-   * Hands sibling `s` the keys of groups `ids` it lacks (only while it
-   * speaks for the person: never to a removed device), then syncs each.
+   * Hands sibling `s` the keys of groups `ids` it lacks, then syncs each.
+   * Only the person key's node hands keys (a device passing on what it was
+   * handed could reach a removed device before the removal reached it), and
+   * only while the sibling speaks for the person: never to a removed device.
    */
   async #hand(s: Sibling, ids: string[]): Promise<void> {
     if (!this.#d.own.speaksAt(s.key, this.#d.clock.now()) || s.rpc.closed) return;
+    if (this.#personNode) await this.#handKeys(s, ids);
+    // Each group's entries follow (the sibling registered the groups first).
+    for (const id of new Set(ids)) {
+      const sync = this.syncFor(s.rpc, id);
+      if (sync) await (sync.started ? sync.notify() : sync.start()).catch(() => {});
+    }
+  }
+
+  async #handKeys(s: Sibling, ids: string[]): Promise<void> {
     const me = toHex(this.#d.own.person);
     const due: ParamsOf<"devsync.groups">["groups"] = [];
     const sent: { id: string; epochs: string[] }[] = [];
@@ -225,16 +242,12 @@ export class GroupSync {
       if (!have) s.handed.set(id, have = new Set());
       for (const e of epochs) have.add(e);
     }
-    // Each group's entries follow (the sibling registered the groups first).
-    for (const id of new Set(ids)) {
-      const sync = this.syncFor(s.rpc, id);
-      if (sync) await (sync.started ? sync.notify() : sync.start()).catch(() => {});
-    }
   }
 
   /** A sibling's devsync.groups: on a device, each group registered and its keys kept. */
   async #take(s: Sibling, groups: ParamsOf<"devsync.groups">["groups"]) {
-    if (this.#personNode) return {}; // its own keys open; a device's copy adds nothing
+    // Its own keys open on the person key's node; a device takes them only from that node.
+    if (this.#personNode || !bytesEqual(s.key, this.#d.own.person)) return {};
     for (const h of groups) {
       let g = this.#d.groups.get(h.id);
       if (!g) {
