@@ -64,6 +64,38 @@ Deno.test("a group made on the laptop is usable from the phone; bob sees the pho
   await until(() => !membersOf(phone, id).includes(carol), 15_000, "carol removed on the phone");
 });
 
+Deno.test("a group bob made with alice is usable from her phone, also while the laptop is away", async () => {
+  await using tmp = await tempDir();
+  await using a = await startTestNode("alice", { host: "127.43.10.2" });
+  await using b = await startTestNode("bob", { host: "127.43.10.3" });
+  await befriend(a, b);
+  await joinPerson(`${tmp.path}/phone`, (await a.node.call("device.link", {})).text, {
+    name: "phone",
+  });
+  await using phone = await startTestNode("phone", {
+    host: "127.43.10.4",
+    dir: `${tmp.path}/phone`,
+  });
+  await phone.waitFor(ownUp, 15_000);
+  await b.node.call("group.create", { name: "climbers" });
+  await b.node.call("group.add", { group: "climbers", members: ["alice"] });
+  await b.node.call("send", { chat: "climbers", text: "welcome" });
+  // The laptop joins; the phone learns the group too, and reads it with the keys the laptop opened.
+  await until(has(phone, "climbers", "welcome"), 20_000, "bob's post on the phone");
+  // The laptop goes: the phone and bob go on with each other directly.
+  await a.stop();
+  await phone.node.call("send", { chat: "climbers", text: "phone only" });
+  await until(has(b, "climbers", "phone only"), 15_000, "the phone's post at bob");
+  assert.equal((await read(b, "climbers")).find((m) => m.body === "phone only")!.author, "alice");
+  await b.node.call("send", { chat: "climbers", text: "got it" });
+  await until(has(phone, "climbers", "got it"), 15_000, "bob's answer on the phone");
+  // Changes need the laptop: refused with a reason while it is away.
+  await assert.rejects(
+    () => phone.node.call("group.leave", { group: "climbers" }),
+    /holds your key/,
+  );
+});
+
 Deno.test("revoking the phone: bob refuses it, and the group is rekeyed so the phone reads nothing new", async () => {
   await using tmp = await tempDir();
   const { a, b, phone, id } = await setUp(tmp.path, "127.43.8");

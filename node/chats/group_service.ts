@@ -71,6 +71,8 @@ export class GroupService {
   /** On a device: has the person key's node make `op`, and shows the group as it is then. */
   async #delegated(op: ParamsOf<"devsync.gop">): Promise<GroupView> {
     const id = await this.delegate!(op);
+    // The entries are in the log by now (maybe through a member first): fold them.
+    if (this.#d.groups.get(id)) await this.#d.groups.refresh(id);
     const g = this.#d.groups.get(id);
     if (!g) throw new RojError("internal", "your other device made the change; it is not here yet");
     return this.view(g);
