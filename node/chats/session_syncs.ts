@@ -417,6 +417,8 @@ export class SessionSyncs {
       prepare: (raws) => devices.learn?.(peer, raws) ?? Promise.resolve(),
       admits: () => {
         const ps = people(); // once per push
+        // Nobody's devices known: members' own entries only, which `members` checks already.
+        if (!ps.some((p) => devices.keys(p).length > 0)) return undefined;
         return (signed) =>
           admitsEntry(signed, ps, (k, at) => ps.some((p) => groups.speaksFor(p, k, at)));
       },
