@@ -287,13 +287,17 @@ export class GroupSync {
         if (!device) continue;
         const done = await this.#d.kv.get(keys.groupsRekeyed(device));
         if (done.value !== null || this.#closing) continue;
+        let failed = 0;
         for (const g of this.#ours()) {
           try {
             await this.#d.rekey(g.id);
           } catch (err) {
+            failed++;
             this.#d.bus.say(`group ${g.name}: no new key yet: ${(err as Error).message}`);
           }
         }
+        // Not kept when one failed (ssh-agent away, say): all are rotated again at the next try.
+        if (failed > 0) continue;
         await this.#d.kv.set(keys.groupsRekeyed(device), now);
         this.#d.bus.say(`renewed the key of your groups: device ${fingerprint(device)} is out`);
       }
