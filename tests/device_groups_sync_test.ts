@@ -42,6 +42,9 @@ Deno.test("a group made on the laptop is usable from the phone; bob sees the pho
   // The phone gets the group, its keys and its entries: it reads what the laptop wrote.
   await a.node.call("send", { chat: "friends", text: "from the laptop" });
   await until(has(phone, "friends", "from the laptop"), 15_000, "the laptop's post on the phone");
+  // On the phone, alice is the group's member and admin: "me".
+  const mine = (await phone.node.call("group.members", { group: "friends" })).find((m) => m.me);
+  assert.deepEqual([mine?.fingerprint, mine?.admin], [a.node.fingerprint, true]);
   // It posts: bob reads it as alice's, and so does the laptop.
   await phone.node.call("send", { chat: "friends", text: "from the phone" });
   await until(has(b, "friends", "from the phone"), 15_000, "the phone's post at bob");
