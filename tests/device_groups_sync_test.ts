@@ -97,6 +97,10 @@ Deno.test("a group bob made with alice is usable from her phone, also while the 
     () => phone.node.call("group.leave", { group: "climbers" }),
     /holds your key/,
   );
+  // The keys it was handed outlast a restart.
+  await phone.stop();
+  await using again = await startTestNode("phone", { host: "127.43.10.4", dir: phone.dir });
+  assert.ok((await bodies(again, "climbers")).includes("welcome"));
 });
 
 Deno.test("revoking the phone: bob refuses it, and the group is rekeyed so the phone reads nothing new", async () => {
