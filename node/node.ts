@@ -8,7 +8,7 @@
 import { delay, systemClock, type TimerId } from "./clock/mod.ts";
 import type { Method, NodeApi, NodeEvent, Params, Results } from "./api/mod.ts";
 import { agreeKeys, ContactBook, InviteRegistry, MemberIds } from "./contacts/mod.ts";
-import { GroupBook } from "./groups/mod.ts";
+import { GroupBook, HandedKeys } from "./groups/mod.ts";
 import { type CallMethod, dispatch } from "./handlers/mod.ts";
 import { openProfile, type Profile } from "./home/mod.ts";
 import {
@@ -28,6 +28,7 @@ import type { Relay } from "./relay/mod.ts";
 import type { Endpoint } from "./transport/mod.ts";
 import type { ChatRef } from "./views/mod.ts";
 import { type Books, type Services, wire } from "./wiring.ts";
+import { wireDeviceGroups } from "./wiring_devgroups.ts";
 
 export const VERSION = "0.1.0";
 export type { NodeOptions } from "./options.ts";
@@ -91,9 +92,13 @@ export class RojNode implements NodeApi {
       const contacts = await ContactBook.open(profile.store, ids);
       const invites = await InviteRegistry.open(profile.store, o.clock.now(), o.clock);
       const agreeKeyOf = agreeKeys(profile.keyPair, contacts);
-      const groups = await GroupBook.open(profile.store, log, profile.keyPair, agreeKeyOf);
+      // On a device the person is the groups' member; their keys come from the person key's node.
+      const handed = device &&
+        { person: device.person, handed: await HandedKeys.open(profile.store) };
+      const groups = await GroupBook.open(profile.store, log, profile.keyPair, agreeKeyOf, handed);
       const books = { signer, agreeKeyOf, log, contacts, invites, groups };
       const s = await wire(o, profile, books, verifier, VERSION);
+      wireDeviceGroups(o, profile.store.kv, books, s);
       agentChanged = (state) => {
         s.bus.say(
           state.available

@@ -296,7 +296,7 @@ export async function wire(
     note: (n) => bus.emit(directMailEvent(n, contactName)),
   });
   const groupService: GroupService = new GroupService({
-    me,
+    me: person, // on a device, the person is the member
     signer: b.signer,
     log: b.log,
     groups: b.groups,

@@ -135,7 +135,9 @@ export class ChatService {
       g,
       this.#d.me,
       this.#d.myName,
-      (key) => this.#d.contacts.get(key)?.name,
+      // On a device the member is the person: shown by our own name, as our entries are.
+      (key) =>
+        this.#d.contacts.get(key)?.name ?? (this.#d.ownPerson?.(key) ? this.#d.myName : undefined),
       (name) => this.#d.contacts.byName(name) !== undefined,
     );
   }

@@ -19,6 +19,7 @@ import {
 } from "../groups/mod.ts";
 import { fingerprint, type Signer, type VerifierPool } from "../identity/mod.ts";
 import { type ChatLog, type Entry, type RawEntry, toHex } from "../log/mod.ts";
+import { encodeB64, type ParamsOf } from "../protocol/mod.ts";
 import type { GroupMailbox } from "../mailbox/mod.ts";
 import { groupView } from "../views/mod.ts";
 import { type ChatDirectory, groupRef } from "./chat_directory.ts";
@@ -56,9 +57,29 @@ export class GroupService {
   /** Per group, a forward of received entries waiting (see #forwardLater). */
   readonly #forwarding = new Map<string, TimerId>();
   #closed = false;
+  /**
+   * On a device of a person: membership changes go to the device with the
+   * person key (node/device_sync group_sync.ts), which makes them and hands
+   * the result back; resolves with the group's id.
+   */
+  delegate: ((op: ParamsOf<"devsync.gop">) => Promise<string>) | undefined;
 
   constructor(deps: GroupServiceDeps) {
     this.#d = deps;
+  }
+
+  /** On a device: has the person key's node make `op`, and shows the group as it is then. */
+  async #delegated(op: ParamsOf<"devsync.gop">): Promise<GroupView> {
+    const id = await this.delegate!(op);
+    // The entries are in the log by now (maybe through a member first): fold them.
+    if (this.#d.groups.get(id)) await this.#d.groups.refresh(id);
+    const g = this.#d.groups.get(id);
+    if (!g) throw new RojError("internal", "your other device made the change; it is not here yet");
+    return this.view(g);
+  }
+
+  #onDevice(): boolean {
+    return this.#d.groups.onDevice && this.delegate !== undefined;
   }
 
   view(g: Group): GroupView {
@@ -67,6 +88,7 @@ export class GroupService {
   }
 
   async create(name: string): Promise<GroupView> {
+    if (this.#onDevice()) return await this.#delegated({ op: "create", name, members: [] });
     const g = await this.#d.groups.create(this.#d.signer, name, this.#d.directory.takenNames());
     this.#d.bus.say(`created group ${g.name} (${g.id})`);
     await this.#hello(g.id);
@@ -79,23 +101,33 @@ export class GroupService {
       const c = this.#d.directory.contact(n);
       return { key: c.publicKey, name: c.name };
     });
+    if (this.#onDevice()) {
+      const members = people.map((p) => ({ key: encodeB64(p.key), name: p.name.slice(0, 64) }));
+      return await this.#delegated({ op: "add", group: g.id, members });
+    }
     return await this.#changed(g.id, await this.#d.groups.add(this.#d.signer, g.id, people));
   }
 
   async remove(group: string, member: string): Promise<GroupView> {
     const g = this.#d.directory.group(group);
+    if (this.#onDevice()) return await this.#delegated(this.#memberOp("remove", g, member));
     const e = await this.#d.groups.remove(this.#d.signer, g.id, this.#memberByName(g, member));
     return await this.#changed(g.id, [e]);
   }
 
   async promote(group: string, member: string): Promise<GroupView> {
     const g = this.#d.directory.group(group);
+    if (this.#onDevice()) return await this.#delegated(this.#memberOp("promote", g, member));
     const e = await this.#d.groups.promote(this.#d.signer, g.id, this.#memberByName(g, member));
     return await this.#changed(g.id, [e]);
   }
 
   async leave(group: string): Promise<{ left: string }> {
     const g = this.#d.directory.group(group);
+    if (this.#onDevice()) {
+      await this.#delegated({ op: "leave", group: g.id, members: [] });
+      return { left: g.name };
+    }
     await this.#changed(g.id, [await this.#d.groups.leave(this.#d.signer, g.id)]);
     return { left: g.name };
   }
@@ -146,6 +178,12 @@ export class GroupService {
       "not_found",
       `${JSON.stringify(wanted.slice(0, 40))} is not a member of ${g.name}`,
     );
+  }
+
+  #memberOp(op: "remove" | "promote", g: Group, member: string): ParamsOf<"devsync.gop"> {
+    const key = this.#memberByName(g, member);
+    const name = this.#d.chats.memberName(g)(toHex(key)).slice(0, 64) || "member";
+    return { op, group: g.id, members: [{ key: encodeB64(key), name }] };
   }
 
   /** After a local membership change: show it and push it to everyone concerned. */
@@ -241,7 +279,8 @@ export class GroupService {
   async #hello(id: string): Promise<void> {
     const g = this.#d.groups.get(id);
     const me = toHex(this.#d.me);
-    if (!g?.membership.members.has(me)) return;
+    // A device's hello would not count (the person is the member): the person key's node says it.
+    if (!g?.membership.members.has(me) || this.#d.groups.onDevice) return;
     const name = this.#d.chats.memberName(g)(me);
     if (g.membership.selfNames.get(me) === name || !SELF_NAME_RE.test(name)) return;
     const e = await this.#d.log.append(

@@ -31,7 +31,7 @@ import {
 import type { RpcSession } from "../protocol/mod.ts";
 import type { PeerSession } from "../peers/mod.ts";
 import type { Clock } from "../clock/mod.ts";
-import { ChatSync, type OwnChainReport } from "../sync/mod.ts";
+import { ChatSync, type ChatSyncOptions, type OwnChainReport } from "../sync/mod.ts";
 import { admitsEntry } from "../device_sync/mod.ts";
 import { RepeatThrottle } from "../text/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
@@ -90,6 +90,9 @@ export interface SessionSyncsDeps {
   /** A contact's session stored entries in our direct chat (our other devices get them). */
   readonly directStored?: (chat: string) => void;
 }
+
+/** Whose entries a group's sync takes (SessionSyncs.groupAuthors): ChatSync's options. */
+export type GroupAuthors = Pick<ChatSyncOptions, "members" | "prepare" | "admits">;
 
 /** What the group service does with what arrives (wired by node.ts). */
 export interface GroupArrivals {
@@ -364,10 +367,10 @@ export class SessionSyncs {
     const peerName = () => this.#peerName(st.peer);
     const progress = this.#d.progress.forSync(id, peerName, rpc);
     const sync = new ChatSync(this.#d.log, rpc, id, {
-      members: () => this.#d.groups.everMembers(id),
+      ...this.groupAuthors(id, st.peer),
       // Our own chain checked against each member's copy, as in a direct chat (feature own-chain).
       own: {
-        me: this.#d.me,
+        me: this.#d.author ?? this.#d.me, // a device's own chain is its key's (as in direct chats)
         peer: st.peer,
         seen: (report) => this.#d.ownChain.seen(report, peerName()),
         diverged: (seq, fork) => this.#d.ownChain.diverged(id, seq, peerName(), fork),
@@ -392,6 +395,34 @@ export class SessionSyncs {
     });
     st.groups.set(id, sync);
     return sync;
+  }
+
+  /**
+   * Whose entries group `id` takes: everyone who was ever a member, and the
+   * devices of theirs this node knows, each counted when it spoke for its
+   * person at the entry's time (GroupBook.speaksFor); certificates in a push
+   * from `peer` are learnt first.
+   */
+  groupAuthors(id: string, peer: Uint8Array): GroupAuthors {
+    const devices = this.#d.devices;
+    const groups = this.#d.groups;
+    if (!devices) return { members: () => groups.everMembers(id) };
+    const people = () => groups.everMembers(id);
+    return {
+      members: () => {
+        const out = new Map(people().map((k) => [toHex(k), k]));
+        for (const p of people()) for (const d of devices.keys(p)) out.set(toHex(d), d);
+        return [...out.values()];
+      },
+      prepare: (raws) => devices.learn?.(peer, raws) ?? Promise.resolve(),
+      admits: () => {
+        const ps = people(); // once per push
+        // Nobody's devices known: members' own entries only, which `members` checks already.
+        if (!ps.some((p) => devices.keys(p).length > 0)) return undefined;
+        return (signed) =>
+          admitsEntry(signed, ps, (k, at) => ps.some((p) => groups.speaksFor(p, k, at)));
+      },
+    };
   }
 
   /** Starts (or restarts, after a refusal) a sync; a failure is logged and left for the next kick. */

@@ -48,12 +48,14 @@ export class DeviceSync {
   #unsubscribe: (() => void) | undefined;
   readonly #me: Uint8Array;
   readonly #own: OwnDevices;
+  readonly #devices: () => ContactDeviceBooks;
 
   constructor(parts: DeviceSyncParts, deps: DeviceSyncDeps) {
     this.#passive = deps.passive;
     this.#me = parts.me;
     this.#own = parts.own;
     this.#bus = parts.bus;
+    this.#devices = deps.devices;
     const contactDevices = withOwnDevices(parts.own, deps.devices);
     this.#finder = new SiblingFinder({
       me: parts.me,
@@ -78,6 +80,24 @@ export class DeviceSync {
       speaksNow: (person, key) => deps.devices().speaksAt(person, key, parts.clock.now()),
       pair: parts.pair,
     });
+  }
+
+  /** The person's own devices as this node knows them. */
+  get own(): OwnDevices {
+    return this.#own;
+  }
+
+  /**
+   * Whether `key` spoke for `person` at `at`: the person's key, or a device
+   * of theirs then (ours by our own book, a contact's by theirs), exactly
+   * that person's (GroupBook.speaksFor: a group member's device).
+   */
+  speaksFor(person: Uint8Array, key: Uint8Array, at: number): boolean {
+    if (bytesEqual(person, key)) return true;
+    if (this.#own.has(key)) {
+      return bytesEqual(person, this.#own.person) && this.#own.speaksAt(key, at);
+    }
+    return this.#devices().speaksAt(person, key, at);
   }
 
   /**

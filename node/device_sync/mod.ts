@@ -36,3 +36,10 @@ export {
   type ReadState,
 } from "./prefs_sync.ts";
 export { mergePrefs, type PrefsRecord, stampPrefs } from "./prefs_merge.ts";
+export {
+  type GroupOp,
+  GroupSync,
+  type GroupSyncDeps,
+  MAX_HANDED_EPOCHS,
+  MAX_HANDED_GROUPS,
+} from "./group_sync.ts";

@@ -36,6 +36,7 @@ import {
   decodeB64,
   DEVSYNC_CONTACTS_FEATURE,
   DEVSYNC_FEATURE,
+  DEVSYNC_GROUPS_FEATURE,
   DEVSYNC_INVITES_FEATURE,
   DEVSYNC_PREFS_FEATURE,
   encodeB64,
@@ -53,6 +54,8 @@ import { admitsEntry, type ContactDevices, type OwnDevices } from "./own_devices
 import { ContactSync } from "./contact_sync.ts";
 import type { PrefsSync } from "./prefs_sync.ts";
 import { InviteSync } from "./invite_sync.ts";
+import type { GroupSync } from "./group_sync.ts";
+import { isGroupChatId } from "../groups/mod.ts";
 import { Redial } from "./redial.ts";
 import { forgetSiblings } from "./removed_devices.ts";
 
@@ -112,6 +115,8 @@ export class SiblingSync {
   #prefs: PrefsSync | undefined;
   /** The person's issued invites in step with each sibling that lists devinvites1. */
   readonly #invites: InviteSync | undefined;
+  /** The person's groups in step with each sibling that lists devgroups1 (set before start). */
+  groups: GroupSync | undefined;
   #closing = false;
   #unsubscribe: (() => void) | undefined;
 
@@ -173,6 +178,7 @@ export class SiblingSync {
     this.#contacts.start();
     this.#prefs?.start();
     this.#invites?.start();
+    this.groups?.start();
     this.#dialAll().catch(() => {});
   }
 
@@ -182,6 +188,7 @@ export class SiblingSync {
     this.#contacts.close();
     this.#prefs?.close();
     this.#invites?.close();
+    this.groups?.close();
     this.#redial.close();
     for (const s of this.#live.values()) s.rpc.close("node stopping");
   }
@@ -259,6 +266,7 @@ export class SiblingSync {
       if (!this.#invites) throw new RojError("not_found", "no invites here");
       return this.#invites.take(p.invites);
     });
+    this.groups?.serve(rpc, key);
     rpc.handle("device.revoke", async (p) => {
       const rev = await this.#d.own.revoke(decodeB64(p.revocation));
       if (!rev) return {};
@@ -325,6 +333,7 @@ export class SiblingSync {
     if (peerHas(hello, DEVSYNC_CONTACTS_FEATURE)) this.#contacts.attach(s.key, s.rpc);
     if (peerHas(hello, DEVSYNC_PREFS_FEATURE)) this.#prefs?.attach(s.key, s.rpc);
     if (peerHas(hello, DEVSYNC_INVITES_FEATURE)) this.#invites?.attach(s.key, s.rpc);
+    if (peerHas(hello, DEVSYNC_GROUPS_FEATURE)) this.groups?.attach(s.key, s.rpc);
     const addresses = this.#d.addresses().slice(0, MAX_SIBLING_ADDRESSES);
     if (addresses.length > 0) {
       s.rpc.request("devsync.addresses", { addresses }).catch(() => {});
@@ -348,6 +357,7 @@ export class SiblingSync {
 
   /** The sync of direct chat `chat` on this session, if it is one with a contact of ours. */
   #syncFor(s: Sibling, chat: string): ChatSync | undefined {
+    if (isGroupChatId(chat)) return this.groups?.syncFor(s.rpc, chat);
     const person = this.#d.own.person;
     const contact = this.#d.contacts.all().find((c) =>
       !c.blocked && !c.anchor && directChatId(person, c.publicKey) === chat

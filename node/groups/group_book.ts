@@ -17,6 +17,9 @@ import { type KeyPair, publicKeyLine, type Signer } from "../identity/mod.ts";
 import { type ChatLog, compareEntries, type Entry, MAX_BODY_BYTES, toHex } from "../log/mod.ts";
 import { CONTENT_TYPES } from "../messages/mod.ts";
 import { keys, type Store } from "../store/mod.ts";
+import { bytesEqual } from "../wire/mod.ts";
+import type { GroupBookDevice, SpeaksFor } from "./handed_keys.ts";
+import { describe } from "./describe.ts";
 import { GROUP_NONCE_BYTES, groupChatId, isGroupChatId } from "./group_id.ts";
 import {
   encryptGroupMessage,
@@ -29,7 +32,6 @@ import {
 } from "./group_crypto.ts";
 import {
   carriedKeys,
-  type Change,
   epochId,
   GROUP_OPS,
   isGroupOp,
@@ -92,6 +94,9 @@ export class GroupBook {
   readonly #keyPair: KeyPair;
   readonly #agreeKeyOf: (k: Uint8Array) => Uint8Array | undefined;
   readonly #me: string;
+  readonly #device: GroupBookDevice | undefined;
+  /** Whether a member's device wrote an entry for them (set by the node once its device books exist). */
+  speaksFor: SpeaksFor = () => false;
   readonly #groups = new Map<string, Group>();
   /** Opened epoch keys per group (null: sealed to us but did not open, or not sealed to us). */
   readonly #keys = new Map<string, Map<string, Uint8Array | null>>();
@@ -109,25 +114,29 @@ export class GroupBook {
     log: ChatLog,
     keyPair: KeyPair,
     agreeKeyOf: (k: Uint8Array) => Uint8Array | undefined,
+    device: GroupBookDevice | undefined,
   ) {
     this.#store = store;
     this.#log = log;
     this.#keyPair = keyPair;
     this.#agreeKeyOf = agreeKeyOf;
-    this.#me = toHex(keyPair.publicKey);
+    this.#device = device && !bytesEqual(device.person, keyPair.publicKey) ? device : undefined;
+    this.#me = toHex(this.#device?.person ?? keyPair.publicKey);
   }
 
   /**
    * Loads the registry and folds every group's log. `agreeKeyOf`: the X25519
    * key a member published (contacts/agreeKeys), to seal group keys to.
+   * `device`: on a device of a person, whose groups these are.
    */
   static async open(
     store: Store,
     log: ChatLog,
     keyPair: KeyPair,
     agreeKeyOf: (k: Uint8Array) => Uint8Array | undefined = () => undefined,
+    device?: GroupBookDevice,
   ): Promise<GroupBook> {
-    const book = new GroupBook(store, log, keyPair, agreeKeyOf);
+    const book = new GroupBook(store, log, keyPair, agreeKeyOf, device);
     for await (const res of store.kv.list<unknown>({ prefix: keys.chats() })) {
       const id = res.key[1];
       if (typeof id !== "string" || !isGroupChatId(id) || !isGroupRecord(res.value)) continue;
@@ -234,6 +243,8 @@ export class GroupBook {
    * voided it after a writer used its key); for writing, see writeEpoch.
    */
   async epochKey(id: string, epoch: string): Promise<Uint8Array | null> {
+    const handed = this.#device?.handed.get(id, epoch);
+    if (handed) return handed;
     let cache = this.#keys.get(id);
     if (!cache) this.#keys.set(id, cache = new Map());
     if (cache.has(epoch)) return cache.get(epoch)!;
@@ -290,10 +301,47 @@ export class GroupBook {
     return last;
   }
 
+  /** Whether this node is a device of the person (it signs, the person is the member). */
+  get onDevice(): boolean {
+    return this.#device !== undefined;
+  }
+
+  /** The epoch keys of group `id` that open here, oldest first, the newest `max`: for a device. */
+  async openedKeys(id: string, max: number): Promise<{ epoch: string; key: Uint8Array }[]> {
+    const out: { epoch: string; key: Uint8Array }[] = [];
+    const epochs = this.#groups.get(id)?.membership.epochs ?? [];
+    const ids = [
+      ...new Set([...epochs.map((e) => e.id), ...(this.#carried.get(id)?.keys() ?? [])]),
+    ];
+    for (const epoch of ids) {
+      const key = await this.epochKey(id, epoch);
+      if (key) out.push({ epoch, key });
+    }
+    return out.slice(-max);
+  }
+
+  /** On a device: keeps epoch keys handed by the person key's node; resolves with those new here. */
+  async takeKeys(
+    id: string,
+    handed: ReadonlyArray<{ epoch: string; key: Uint8Array }>,
+  ): Promise<string[]> {
+    if (!this.#device) return [];
+    const fresh = await this.#device.handed.take(id, handed);
+    for (const epoch of fresh) this.#keys.get(id)?.delete(epoch);
+    return fresh;
+  }
+
+  /** A membership change signed by a device would not count (the person is the member). */
+  #notOnDevice(): void {
+    const why = "group changes are made by your device that holds your key; none is online";
+    if (this.#device) throw new RojError("refused", why, { retryable: true });
+  }
+
   // ---- writing ------------------------------------------------------------
 
   /** Founds a group with this node as its only member and admin. */
   async create(signer: Signer, name: string, taken: Iterable<string>): Promise<Group> {
+    this.#notOnDevice();
     const clean = name.trim();
     if (clean === "" || clean.length > MAX_GROUP_NAME) {
       throw new RojError("bad_input", `a group name is 1 to ${MAX_GROUP_NAME} characters`);
@@ -333,6 +381,7 @@ export class GroupBook {
     recipients: Iterable<Uint8Array> | null,
     opts: WriteOptions = {},
   ): Promise<Entry> {
+    this.#notOnDevice();
     const withKeys = recipients
       ? { ...body, keys: await sealGroupKey(id, newGroupKey(), recipients, this.#agreeKeyOf) }
       : body;
@@ -474,6 +523,12 @@ export class GroupBook {
         out.push(await this.#write(id, signer, type, body, opts));
         return out;
       }
+      if (this.#device) {
+        // Its rekey would not count: it waits for the key from the device with the person key.
+        throw new RojError("busy", "waiting for this group's key from your other device", {
+          retryable: true,
+        });
+      }
       if (attempt >= 3) {
         throw new RojError("busy", "the group's members keep changing; try again", {
           retryable: true,
@@ -512,7 +567,7 @@ export class GroupBook {
       } else if (!shown) continue;
       // A file's text is its manifest (files/group_file_crypto.ts), encrypted like a message.
       else if (!CONTENT_TYPES.has(e.type) && e.type !== GROUP_FILE_TYPE) text = `(${e.type})`;
-      else if (!fold.isMember(toHex(e.author))) text = "(written by someone not in the group)";
+      else if (!this.#authorIn(id, fold, e)) text = "(written by someone not in the group)";
       else {
         // Parsed once for its epoch and its text (a catch-up shows thousands).
         const m = parseGroupMessage(e.body);
@@ -523,25 +578,14 @@ export class GroupBook {
     }
     return out;
   }
-}
 
-/** A membership change as a sentence. */
-export function describe(c: Change, name: (hex: string) => string): string {
-  switch (c.op) {
-    case "create":
-      return `${name(c.author)} created the group "${c.name}"`;
-    case "add":
-      return `${name(c.author)} added ${name(c.member)}`;
-    case "remove":
-      return `${name(c.author)} removed ${name(c.member)}`;
-    case "leave":
-      return `${name(c.author)} left${c.promoted ? `; ${name(c.promoted)} is now an admin` : ""}`;
-    case "promote":
-      return `${name(c.author)} made ${name(c.member)} an admin`;
-    case "rekey":
-      return `${name(c.author)} renewed the group key`;
-    case "hello":
-      return `${name(c.author)} is here (calls themself "${c.name}")`;
+  /** Whether an entry's author is a member at that point, or a device that spoke for one then. */
+  #authorIn(id: string, fold: MembershipFold, e: Entry): boolean {
+    if (fold.isMember(toHex(e.author))) return true;
+    for (const [hex, key] of this.#groups.get(id)?.membership.ever ?? []) {
+      if (fold.isMember(hex) && this.speaksFor(key, e.author, e.ts)) return true;
+    }
+    return false;
   }
 }
 

@@ -57,8 +57,14 @@ export {
   parseGroupMessage,
   sealGroupKey,
 } from "./group_crypto.ts";
+export { describe } from "./describe.ts";
 export {
-  describe,
+  type GroupBookDevice,
+  HandedKeys,
+  MAX_HANDED_PER_GROUP,
+  type SpeaksFor,
+} from "./handed_keys.ts";
+export {
   type Group,
   GroupBook,
   type GroupLine,

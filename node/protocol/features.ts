@@ -215,6 +215,18 @@ export const DEVSYNC_PREFS_FEATURE = "devprefs1";
  */
 export const DEVSYNC_INVITES_FEATURE = "devinvites1";
 
+/**
+ * Keeps groups in step between a person's own devices (node/device_sync
+ * group_sync.ts): on a sibling session (see devsync1), `devsync.groups`
+ * hands the other device each group the person is in, with the epoch keys
+ * opened here (sealed to the person's key, which a device does not hold),
+ * and the group chats sync there like direct ones; a device asks the one
+ * that holds the person key to make membership changes (`devsync.gop`).
+ * Listed by every person's node (not an anchor). A sibling that does not
+ * list it is handed no group and syncs chats and contacts as before.
+ */
+export const DEVSYNC_GROUPS_FEATURE = "devgroups1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -240,7 +252,8 @@ export type Feature =
   | typeof GROUP_FILES_FEATURE
   | typeof DEVSYNC_CONTACTS_FEATURE
   | typeof DEVSYNC_PREFS_FEATURE
-  | typeof DEVSYNC_INVITES_FEATURE;
+  | typeof DEVSYNC_INVITES_FEATURE
+  | typeof DEVSYNC_GROUPS_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -268,6 +281,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVSYNC_CONTACTS_FEATURE,
   DEVSYNC_PREFS_FEATURE,
   DEVSYNC_INVITES_FEATURE,
+  DEVSYNC_GROUPS_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -313,7 +327,12 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...((roles.bulk ?? true) ? [BULK_FEATURE] as const : []),
     GROUP_FILES_FEATURE,
     ...(roles.devsync
-      ? [DEVSYNC_CONTACTS_FEATURE, DEVSYNC_PREFS_FEATURE, DEVSYNC_INVITES_FEATURE] as const
+      ? [
+        DEVSYNC_CONTACTS_FEATURE,
+        DEVSYNC_PREFS_FEATURE,
+        DEVSYNC_INVITES_FEATURE,
+        DEVSYNC_GROUPS_FEATURE,
+      ] as const
       : []),
   ];
 }

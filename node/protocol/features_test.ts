@@ -28,6 +28,7 @@ import {
 import { DEVSYNC_FEATURE } from "./features.ts";
 import {
   DEVSYNC_CONTACTS_FEATURE,
+  DEVSYNC_GROUPS_FEATURE,
   DEVSYNC_INVITES_FEATURE,
   DEVSYNC_PREFS_FEATURE,
 } from "./features.ts";
@@ -60,6 +61,7 @@ const WIRE = [
   "devcontacts1",
   "devprefs1",
   "devinvites1",
+  "devgroups1",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -90,6 +92,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVSYNC_CONTACTS_FEATURE,
       DEVSYNC_PREFS_FEATURE,
       DEVSYNC_INVITES_FEATURE,
+      DEVSYNC_GROUPS_FEATURE,
     ],
     WIRE,
   );
@@ -194,6 +197,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
       "devcontacts1",
       "devprefs1",
       "devinvites1",
+      "devgroups1",
     ],
   );
   assert.deepEqual(

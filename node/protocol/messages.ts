@@ -95,6 +95,8 @@
  *   |         | chat settings, read   |                |                                          |
  *   | 1       | a person's devices'   | devinvites1    | devsync.invites                          |
  *   |         | issued invites        |                |                                          |
+ *   | 1       | a person's devices'   | devgroups1     | devsync.groups, devsync.gop              |
+ *   |         | groups                |                |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -115,6 +117,8 @@
  *            person's other devices over the devsync1 session (devsync.prefs; prefs_sync.ts)
  *   devinvites1 a person's node that keeps the invites the person issued in step with the
  *            person's other devices (devsync.invites; node/device_sync/invite_sync.ts)
+ *   devgroups1 a person's node that hands the person's other devices its groups and their
+ *            epoch keys, and syncs the groups with them (node/device_sync/group_sync.ts)
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and

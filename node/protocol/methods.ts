@@ -31,6 +31,8 @@ export type WireEntry = z.infer<typeof WireEntry>;
 /** A punch asker's signed vouch for its endpoint (punch/vouch.ts), and when it expires. */
 const punchVouch = z.object({ sig: b64(400), expires: z.number().int().min(0).max(2 ** 53 - 1) });
 const seqNumber = z.number().int().min(0).max(2 ** 53 - 1);
+/** A group chat id (groups/group_id.ts GROUP_ID_RE). */
+const groupId = z.string().regex(/^g-[a-z2-7]{26}$/);
 /**
  * A head: author `a`, last seq `s`. For the asker's own chain only, and only
  * to a peer that lists `own-chain` (features.ts): `h`, the hash of that
@@ -436,6 +438,38 @@ export const schemas = {
       })).min(1).max(64), // device_sync/invite_sync.ts MAX_INVITE_RECORDS
     }),
     result: z.object({}),
+  },
+  // A person's own devices' groups (node/device_sync/group_sync.ts), feature devgroups1, on a
+  // sibling session only.
+  /** Groups the person is in, each with the epoch keys opened here (newest last). */
+  "devsync.groups": {
+    params: z.object({
+      groups: z.array(z.object({
+        id: groupId,
+        name: z.string().min(1).max(64),
+        epochs: z.array(z.object({
+          e: z.string().regex(/^[0-9a-f]{32}$/),
+          k: b64(44),
+        })).max(64), // device_sync/group_sync.ts MAX_HANDED_EPOCHS
+      })).min(1).max(16), // device_sync/group_sync.ts MAX_HANDED_GROUPS
+    }),
+    result: z.object({}),
+  },
+  /** A membership change the person made on a device, for the node with the person key to sign. */
+  "devsync.gop": {
+    params: z.object({
+      op: z.enum(["create", "add", "remove", "promote", "leave"]),
+      /** The group; absent for create. */
+      group: groupId.optional(),
+      /** The new group's name (create). */
+      name: z.string().min(1).max(64).optional(),
+      /** Who is added, removed or promoted. */
+      members: z.array(z.object({
+        key: b64(44),
+        name: z.string().min(1).max(64),
+      })).max(16),
+    }),
+    result: z.object({ group: groupId }),
   },
 } as const;
 

@@ -168,4 +168,9 @@ export const keys = {
   prefsRecords: () => ["devsync", "prefs"] as const,
   /** The highest chat settings seq a sibling took from us, by its key: number (device_sync/prefs_sync.ts). */
   prefsAck: (sibling: Uint8Array) => ["devsync", "pack", sibling] as const,
+  /** A group epoch key handed to this device by the person key's node: 32 bytes (groups/handed_keys.ts). */
+  handedKey: (group: string, epoch: string) => ["devsync", "gkey", group, epoch] as const,
+  handedKeys: () => ["devsync", "gkey"] as const,
+  /** When every group was rekeyed for a removed device of ours: ms (device_sync/group_sync.ts). */
+  groupsRekeyed: (device: Uint8Array) => ["devsync", "grekey", device] as const,
 } as const;
