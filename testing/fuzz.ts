@@ -125,9 +125,73 @@ function stringBounds(s: Schema): { alphabet: string; min: number; max: number }
   return { alphabet: parts.alphabet, min, max: Math.max(min, max) };
 }
 
+/**
+ * A string that a simple pattern matches: literals, `\\x` escapes, `[…]`
+ * classes with ranges, `(?:a|b)` groups, and `{n}`, `{a,b}`, `?`, `*`, `+`;
+ * undefined for anything else (lookarounds, negated classes, backrefs).
+ */
+function samplePattern(pattern: string, f: Fuzz): string | undefined {
+  let i = pattern.startsWith("^") ? 1 : 0;
+  const end = pattern.endsWith("$") ? pattern.length - 1 : pattern.length;
+  const atom = (): (() => string) | undefined => {
+    const c = pattern[i]!;
+    if (c === "[") {
+      const close = pattern.indexOf("]", i + 1);
+      if (close < 0 || pattern[i + 1] === "^") return undefined;
+      const { alphabet } = patternParts(`^${pattern.slice(i, close + 1)}`);
+      i = close + 1;
+      return () => f.text(alphabet, 1);
+    }
+    if (c === "(") {
+      i += pattern.startsWith("(?:", i) ? 3 : 1;
+      const alts: Array<() => string> = [];
+      for (;;) {
+        const seq = sequence(")");
+        if (!seq) return undefined;
+        alts.push(seq);
+        if (pattern[i] === "|") i++;
+        else if (pattern[i] === ")") break;
+        else return undefined;
+      }
+      i++;
+      return () => f.pick(alts)();
+    }
+    if ("|)*+?{".includes(c)) return undefined;
+    const lit = c === "\\" ? pattern[++i] : c;
+    if (lit === undefined || (c === "\\" && /[dwsDWSbB0-9]/.test(lit))) return undefined;
+    i++;
+    return () => lit;
+  };
+  const sequence = (stop: string): (() => string) | undefined => {
+    const parts: Array<() => string> = [];
+    while (i < end && pattern[i] !== "|" && pattern[i] !== stop) {
+      const a = atom();
+      if (!a) return undefined;
+      let lo = 1, hi = 1;
+      const q = /^(?:\{(\d+)(?:,(\d+))?\}|[?*+])/.exec(pattern.slice(i, end));
+      if (q) {
+        i += q[0].length;
+        if (q[0] === "?") [lo, hi] = [0, 1];
+        else if (q[0] === "*") [lo, hi] = [0, 4];
+        else if (q[0] === "+") [lo, hi] = [1, 4];
+        else [lo, hi] = [Number(q[1]), q[2] === undefined ? Number(q[1]) : Number(q[2])];
+      }
+      parts.push(() => Array.from({ length: f.int(lo, Math.min(hi, lo + 8)) }, a).join(""));
+    }
+    return () => parts.map((p) => p()).join("");
+  };
+  const whole = sequence("");
+  return whole && i === end ? whole() : undefined;
+}
+
 /** A string of length in [min, max] that `s` takes (base64 of random bytes for base64 fields). */
 function validString(s: Schema, f: Fuzz, length?: number): string {
   const { alphabet, min, max } = stringBounds(s);
+  if (s.pattern && s.pattern !== BASE64_PATTERN && !s.pattern.startsWith("^[")) {
+    // Not one class with a count: a pattern with literals or alternatives.
+    const v = samplePattern(s.pattern, f);
+    if (v !== undefined) return v;
+  }
   if (s.pattern === BASE64_PATTERN) {
     const top = Math.floor(max / 4) * 3;
     const n = length === undefined ? f.int(1, Math.min(top, 48)) : Math.floor(length / 4) * 3;
