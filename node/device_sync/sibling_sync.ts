@@ -75,6 +75,8 @@ export interface SiblingSyncDeps {
   stored(chat: string, contact: Uint8Array, entries: Entry[]): void;
   /** Where this node listens, for its siblings to dial it. */
   addresses(): string[];
+  /** A sibling's session checked out, with its hello (own mail notes what it reads). */
+  met?(key: Uint8Array, hello: Hello): void;
 }
 
 interface Sibling {
@@ -275,6 +277,7 @@ export class SiblingSync {
     this.#d.bus.say(`in step with your device ${fp} (${remote})`);
     this.#d.bus.emit({ type: "own-device", op: "up", fingerprint: fp, direction: s.direction });
     s.rpc.admit();
+    this.#d.met?.(s.key, hello);
     if (peerHas(hello, DEVSYNC_CONTACTS_FEATURE)) this.#contacts.attach(s.key, s.rpc);
     const addresses = this.#d.addresses().slice(0, MAX_SIBLING_ADDRESSES);
     if (addresses.length > 0) {

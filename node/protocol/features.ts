@@ -194,6 +194,18 @@ export const GROUP_FILES_FEATURE = "gfiles1";
  */
 export const DEVSYNC_CONTACTS_FEATURE = "devcontacts1";
 
+/**
+ * Files mail for the person's other devices at the person's anchors, and
+ * fetches theirs (node/mailbox/own_mail.ts): what this device wrote in its
+ * direct chats, sealed under weekly tags from the X25519 secret of the two
+ * device keys, through the `mbox.*` methods anchors serve for 1:1 mail
+ * (`dmail`), so two devices never online together converge. Listed by every
+ * person's node that syncs devices (with devsync1). The anchor needs nothing
+ * new; a device files nothing for a sibling whose hello, when they last met,
+ * did not list it (an older device, which would never fetch it).
+ */
+export const OWN_MAIL_FEATURE = "ownmail1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -217,7 +229,8 @@ export type Feature =
   | typeof DEVSYNC_FEATURE
   | typeof BULK_FEATURE
   | typeof GROUP_FILES_FEATURE
-  | typeof DEVSYNC_CONTACTS_FEATURE;
+  | typeof DEVSYNC_CONTACTS_FEATURE
+  | typeof OWN_MAIL_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -243,6 +256,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   BULK_FEATURE,
   GROUP_FILES_FEATURE,
   DEVSYNC_CONTACTS_FEATURE,
+  OWN_MAIL_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -262,7 +276,7 @@ export interface FeatureRoles {
   readonly devlink?: boolean;
   /** Serves file chunks: lists `files1`. @default !passive */
   readonly files?: boolean;
-  /** Syncs with the person's own devices: lists `devsync1`, last. @default false */
+  /** Syncs with the person's own devices: lists `devsync1`, `devcontacts1`, `ownmail1`. @default false */
   readonly devsync?: boolean;
   /** Takes and sends bulk sync pages in binary: lists `bulk1`. @default true */
   readonly bulk?: boolean;
@@ -287,7 +301,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
     ...(roles.devsync ? [DEVSYNC_FEATURE] as const : []),
     ...((roles.bulk ?? true) ? [BULK_FEATURE] as const : []),
     GROUP_FILES_FEATURE,
-    ...(roles.devsync ? [DEVSYNC_CONTACTS_FEATURE] as const : []),
+    ...(roles.devsync ? [DEVSYNC_CONTACTS_FEATURE, OWN_MAIL_FEATURE] as const : []),
   ];
 }
 

@@ -26,7 +26,7 @@ import {
   TYPING_FEATURE,
 } from "./features.ts";
 import { DEVSYNC_FEATURE } from "./features.ts";
-import { DEVSYNC_CONTACTS_FEATURE } from "./features.ts";
+import { DEVSYNC_CONTACTS_FEATURE, OWN_MAIL_FEATURE } from "./features.ts";
 import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
 
@@ -54,6 +54,7 @@ const WIRE = [
   "bulk1",
   "gfiles1",
   "devcontacts1",
+  "ownmail1",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -82,6 +83,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       BULK_FEATURE,
       GROUP_FILES_FEATURE,
       DEVSYNC_CONTACTS_FEATURE,
+      OWN_MAIL_FEATURE,
     ],
     WIRE,
   );
@@ -175,7 +177,17 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
   ]);
   assert.deepEqual(
     helloFeatures({ passive: false, punch: false, relay: false, devsync: true }),
-    ["sync1", "agree", "intro", "own-chain", ...chats, "devsync1", ...last, "devcontacts1"],
+    [
+      "sync1",
+      "agree",
+      "intro",
+      "own-chain",
+      ...chats,
+      "devsync1",
+      ...last,
+      "devcontacts1",
+      "ownmail1",
+    ],
   );
   assert.deepEqual(
     helloFeatures({ passive: false, punch: false, relay: false, files: false }),

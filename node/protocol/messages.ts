@@ -91,6 +91,8 @@
  *   | 1       | files in groups       | gfiles1        | gfile.offer                              |
  *   | 1       | a person's devices'   | devcontacts1   | devsync.contacts                         |
  *   |         | contacts              |                |                                          |
+ *   | 1       | mail between a        | ownmail1       |                                          |
+ *   |         | person's devices      |                |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -107,6 +109,8 @@
  *   gfiles1  every node: serves sealed group file chunks (members, anchors); an anchor takes gfile.offer
  *   devcontacts1 a person's node that keeps its contacts in step with the person's other
  *            devices over the devsync1 session (devsync.contacts; node/device_sync/contact_sync.ts)
+ *   ownmail1 a person's node that files what it wrote for the person's other devices at the
+ *            person's anchors, sealed per pair of devices, and fetches theirs (mailbox/own_mail.ts)
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and

@@ -1,0 +1,444 @@
+/**
+ * Mail between a person's own devices (issue 13 item 4, feature ownmail1):
+ * when the laptop and the phone are never online together, what one wrote
+ * in its direct chats reaches the other through an anchor of the person's,
+ * in the same store, under the same quotas, expiry and deletion on ack as
+ * 1:1 mail (direct_mail.ts, direct_ack.ts).
+ *
+ * Keys: per pair of device keys (the person key counts as the device that
+ * holds it), from their X25519 secret, one tag per direction and week
+ * (direct_keys.ts `ownMailKeys`, salt "roj-ownmail-v1"). Only the two
+ * devices can compute it: no contact, and not the anchor. No secret is
+ * shared beyond what linking already gave each device (the other's public
+ * key), so devices linked before this existed take part too.
+ *
+ * Sending: on each session with an anchor that holds 1:1 mail (`dmail`),
+ * and whenever we write in a direct chat while a sibling is not connected,
+ * our own entries of each direct chat above what this anchor was handed for
+ * that sibling are sealed (sealBox: the entry's bytes and signature) and put,
+ * in chain order, under the sibling's tag of the current week. Not for a
+ * sibling whose hello, when we last met it, did not list ownmail1.
+ *
+ * Receiving: one `mbox.peek` over every sibling's tags of the weeks due,
+ * then, for each sibling with any, its boxes after the anchor's number we
+ * last read: opened, checked to be that sibling's entry of one of our direct
+ * chats written while it spoke for the person, grouped by chat and merged
+ * through the log. Entries held already (from the sibling directly, or from
+ * the contact) are duplicates; display order is the log's; an entry whose
+ * predecessor is missing waits for it (seq_gap). Once every box of a week is
+ * merged, the token of dmail-ack lets the anchor delete them.
+ *
+ * What the anchor learns: tags, sizes, times, and that the uploader and the
+ * fetcher of a tag are sessions of one member. It already takes a device's
+ * session as its person's (by its certificate, contacts/member_ids.ts), so it
+ * learns no new link between members; a person with one device files none.
+ */
+import { type Clock, systemClock } from "../clock/mod.ts";
+import { decodeEntry, directChatId, type Entry, type RawEntry, toHex } from "../log/mod.ts";
+import type { ChatLog } from "../log/mod.ts";
+import { type KeyPair, sharedSecretOf } from "../identity/mod.ts";
+import { encodeB64, type Hello, OWN_MAIL_FEATURE, peerHas } from "../protocol/mod.ts";
+import type { RpcSession } from "../protocol/mod.ts";
+import { keys } from "../store/mod.ts";
+import { bytesEqual } from "../wire/mod.ts";
+import { directWindow, ownMailKeys, windowsDue } from "./direct_keys.ts";
+import { boxId, type MailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
+import { putAck, sendAck } from "./direct_ack.ts";
+
+/** Bytes of boxes per put (as 1:1 mail's: fits a frame in base64). */
+const PUT_BYTES = 560 * 1024;
+/** Own entries read from the log per put. */
+const PUT_ENTRIES = 200;
+/** Boxes read from one anchor for one sibling in one visit, at most (the rest next visit). */
+const MAX_VISIT_BOXES = 20_000;
+/** Bytes of entries waiting for a missing predecessor in one visit, at most. */
+const MAX_WAITING_BYTES = 8 * 1024 * 1024;
+/** Jobs at once per anchor session (each has one request in flight). */
+const JOBS_PER_ANCHOR = 2;
+
+/** What a visit did, beside its log lines (api NodeEvent "own-mail"). */
+export type OwnMailNote =
+  | {
+    readonly op: "deposited";
+    readonly anchor: string;
+    readonly device: Uint8Array;
+    readonly contact: Uint8Array;
+    readonly entries: number;
+    readonly seq: number;
+  }
+  | {
+    readonly op: "taken";
+    readonly anchor: string;
+    readonly device: Uint8Array;
+    readonly fetched: number;
+    readonly stored: number;
+  }
+  | {
+    readonly op: "refused";
+    readonly anchor: string;
+    readonly device: Uint8Array;
+    readonly reason: string;
+  };
+
+/** The node, as own mail sees it. */
+export interface OwnMailHost {
+  readonly log: ChatLog;
+  readonly kv: Deno.Kv;
+  /** This device's key (the person key on the node that holds it). */
+  readonly keyPair: KeyPair;
+  /** The person's key: direct chat ids are its with each contact's. */
+  readonly person: Uint8Array;
+  /** Dates the boxes' weeks. @default systemClock */
+  readonly clock?: Clock;
+  /** The person's other devices that speak for it now (the person key's node too, on a device). */
+  siblings(): Uint8Array[];
+  /** Whether a session with that sibling is up (then device sync carries everything). */
+  online(sibling: Uint8Array): boolean;
+  /** The contacts whose direct chats we keep (not anchors, not blocked). */
+  contacts(): Uint8Array[];
+  /** Whether `key` spoke for our person at `at` (ms). */
+  speaksAt(key: Uint8Array, at: number): boolean;
+  /** A sibling's entries of the direct chat with `contact` were stored here: show and pass on. */
+  stored(chat: string, contact: Uint8Array, entries: Entry[]): Promise<void> | void;
+  say(line: string): void;
+  note?(n: OwnMailNote): void;
+}
+
+interface Anchor {
+  readonly peer: Uint8Array;
+  readonly rpc: RpcSession;
+  readonly name: string;
+  /** Tags fetched in this session, to the sibling they are from. */
+  readonly tags: Map<string, Uint8Array>;
+  busy: number;
+  readonly queue: Array<() => void>;
+}
+
+/** Where we are in what one sibling filed for us at one anchor (as 1:1 mail's). */
+interface Cursor {
+  readonly v: 1;
+  gen: string;
+  last?: number;
+  after: Record<string, number>;
+}
+
+function isCursor(v: unknown): v is Cursor {
+  const c = v as Cursor;
+  return typeof v === "object" && v !== null && c.v === 1 && typeof c.gen === "string" &&
+    typeof c.after === "object" && c.after !== null;
+}
+
+type Job = { kind: "in" } | { kind: "out"; chat?: string } | { kind: "peek" };
+
+export class OwnMail {
+  readonly #host: OwnMailHost;
+  readonly #clock: Clock;
+  readonly #me: Uint8Array;
+  readonly #anchors = new Map<string, Anchor>();
+  readonly #secrets = new Map<string, Uint8Array>();
+  readonly #running = new Map<string, Promise<void>>();
+  readonly #again = new Set<string>();
+  #closed = false;
+
+  constructor(host: OwnMailHost) {
+    this.#host = host;
+    this.#clock = host.clock ?? systemClock;
+    this.#me = host.keyPair.publicKey;
+  }
+
+  /** A session with an anchor of ours that holds 1:1 mail is up: fetch, then hand over. */
+  attach(peer: Uint8Array, rpc: RpcSession, name: string): void {
+    const k = toHex(peer);
+    const a: Anchor = { peer, rpc, name, tags: new Map(), busy: 0, queue: [] };
+    this.#anchors.set(k, a);
+    rpc.onClose(() => {
+      if (this.#anchors.get(k) === a) this.#anchors.delete(k);
+    });
+    this.#run(a, peer, { kind: "peek" });
+    for (const s of this.#host.siblings()) this.#run(a, s, { kind: "out" });
+  }
+
+  /** We wrote in direct chat `chat`: siblings not connected find it at the anchors connected now. */
+  written(chat: string): void {
+    for (const s of this.#host.siblings()) {
+      if (this.#host.online(s)) continue;
+      for (const a of this.#anchors.values()) this.#run(a, s, { kind: "out", chat });
+    }
+  }
+
+  /** Boxes arrived under `tag` at `anchor` (mbox.notify): fetched if it is ours. True when it was. */
+  notified(anchor: Uint8Array, tag: string): boolean {
+    const a = this.#anchors.get(toHex(anchor));
+    const s = a?.tags.get(tag);
+    if (!a || !s) return false;
+    this.#run(a, s, { kind: "in" });
+    return true;
+  }
+
+  /** A sibling's session checked out: remember whether it reads own mail. */
+  async met(sibling: Uint8Array, hello: Hello): Promise<void> {
+    await this.#host.kv.set(keys.ownMailSibling(sibling), peerHas(hello, OWN_MAIL_FEATURE));
+  }
+
+  /** Resolves when no visit is under way (tests). */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.all([...this.#running.values()]);
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  #run(a: Anchor, sibling: Uint8Array, job: Job): void {
+    if (this.#closed || a.rpc.closed) return;
+    const what = job.kind === "out" ? `out:${job.chat ?? "*"}` : job.kind;
+    const k = `${toHex(a.peer)}/${toHex(sibling)}/${what}`;
+    if (this.#running.has(k)) {
+      this.#again.add(k);
+      return;
+    }
+    const run = (async () => {
+      do {
+        this.#again.delete(k);
+        await this.#slot(a);
+        try {
+          if (a.rpc.closed) break;
+          if (job.kind === "in") await this.#fetch(a, sibling);
+          else if (job.kind === "out") await this.#push(a, sibling, job.chat);
+          else await this.#peek(a);
+        } finally {
+          this.#release(a);
+        }
+      } while (this.#again.has(k) && !this.#closed);
+    })().catch((err) => {
+      if (!a.rpc.closed) this.#host.say(`own mail at ${a.name}: ${(err as Error).message}`);
+    }).finally(() => this.#running.delete(k));
+    this.#running.set(k, run);
+  }
+
+  #slot(a: Anchor): Promise<void> {
+    if (a.busy < JOBS_PER_ANCHOR) {
+      a.busy++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => a.queue.push(resolve));
+  }
+
+  #release(a: Anchor): void {
+    const next = a.queue.shift();
+    if (next) next();
+    else a.busy--;
+  }
+
+  /** The keys of mail between us and `sibling`, to `recipient` (one of the two), in `window`. */
+  #keys(sibling: Uint8Array, recipient: Uint8Array, window: number): MailboxKeys {
+    const k = toHex(sibling);
+    let s = this.#secrets.get(k);
+    if (!s) this.#secrets.set(k, s = sharedSecretOf(this.#host.keyPair, sibling));
+    return ownMailKeys(s, recipient, window);
+  }
+
+  /** Our direct chats, by id, to their contact. */
+  #chats(): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    for (const c of this.#host.contacts()) out.set(directChatId(this.#host.person, c), c);
+    return out;
+  }
+
+  /** Hands anchor `a` our entries (of `only`, or every direct chat) not handed it for `sibling` yet. */
+  async #push(a: Anchor, sibling: Uint8Array, only?: string): Promise<void> {
+    const { kv, log } = this.#host;
+    if (this.#host.online(sibling)) return;
+    // A sibling that, when last met, did not read own mail: nothing for it (it would never fetch).
+    if ((await kv.get<boolean>(keys.ownMailSibling(sibling))).value === false) return;
+    const me = toHex(this.#me);
+    const mk = this.#keys(sibling, sibling, directWindow(this.#clock.now()));
+    for (const [chat, contact] of this.#chats()) {
+      if (only !== undefined && chat !== only) continue;
+      const head = (await log.heads(chat)).get(me)?.seq ?? 0;
+      const key = keys.ownMailPushed(a.peer, sibling, chat);
+      let from = (await kv.get<number>(key)).value ?? 0;
+      let handed = 0;
+      while (from < head && !a.rpc.closed) {
+        const entries = await log.entriesAfter(chat, this.#me, from, PUT_ENTRIES);
+        if (entries.length === 0) break;
+        const items: Array<{ i: string; b: string }> = [];
+        let bytes = 0;
+        for (const e of entries) {
+          const box = sealBox(mk, e.signed, e.sig);
+          if (items.length > 0 && bytes + box.length > PUT_BYTES) break;
+          items.push({ i: boxId(mk, e.hash), b: encodeB64(box) });
+          bytes += box.length;
+        }
+        const res = await a.rpc.request(
+          "mbox.put",
+          { tag: mk.tag, items, ...putAck(a.rpc, mk) },
+          30_000,
+        );
+        const taken = Math.min(res.taken, items.length);
+        if (taken > 0) {
+          from = entries[taken - 1]!.seq;
+          handed += taken;
+          await kv.set(key, from);
+        }
+        if (res.reason || taken < items.length) {
+          const reason = res.reason ?? "refused";
+          this.#host.say(`${a.name} holds no more mail for your other devices: ${reason}`);
+          this.#host.note?.({ op: "refused", anchor: a.name, device: sibling, reason });
+          return;
+        }
+      }
+      if (handed > 0) {
+        this.#host.note?.({
+          op: "deposited",
+          anchor: a.name,
+          device: sibling,
+          contact,
+          entries: handed,
+          seq: from,
+        });
+      }
+    }
+  }
+
+  async #cursor(a: Anchor, sibling: Uint8Array): Promise<{ ck: Deno.KvKey; cursor: Cursor }> {
+    const ck = keys.mboxCursor(a.peer, `own:${toHex(sibling)}`);
+    const saved = (await this.#host.kv.get<unknown>(ck)).value;
+    return { ck, cursor: isCursor(saved) ? saved : { v: 1, gen: "", after: {} } };
+  }
+
+  /** Asks `a` which siblings left something for us since we last looked, and fetches from those. */
+  async #peek(a: Anchor): Promise<void> {
+    const now = this.#clock.now();
+    const items: Array<{ t: string; a: number; sibling: Uint8Array; gen: string }> = [];
+    for (const s of this.#host.siblings()) {
+      const { cursor } = await this.#cursor(a, s);
+      for (const w of windowsDue(cursor.last, now)) {
+        const mk = this.#keys(s, this.#me, w);
+        a.tags.set(mk.tag, s);
+        items.push({ t: mk.tag, a: cursor.after[w] ?? 0, sibling: s, gen: cursor.gen });
+      }
+    }
+    if (items.length === 0 || a.rpc.closed) return;
+    const res = await a.rpc.request("mbox.peek", {
+      tags: items.map(({ t, a }) => ({ t, a })),
+    }, 30_000);
+    const hits = new Set(res.tags);
+    const due = new Map<string, Uint8Array>();
+    for (const it of items) {
+      // A cursor of another generation counts from numbers the anchor no longer has.
+      if (hits.has(it.t) || (it.gen !== "" && it.gen !== res.gen)) {
+        due.set(toHex(it.sibling), it.sibling);
+      }
+    }
+    for (const s of due.values()) this.#run(a, s, { kind: "in" });
+  }
+
+  /** Fetches and merges what `sibling` filed for us at `a` since the last visit. */
+  async #fetch(a: Anchor, sibling: Uint8Array): Promise<void> {
+    const { ck, cursor } = await this.#cursor(a, sibling);
+    const now = this.#clock.now();
+    const windows = windowsDue(cursor.last, now);
+    const chats = this.#chats();
+    const tally = { fetched: 0, stored: 0, bad: 0 };
+    let waiting = new Map<string, RawEntry[]>();
+    for (const w of windows) {
+      const mk = this.#keys(sibling, this.#me, w);
+      a.tags.set(mk.tag, sibling);
+      const before = cursor.after[w] ?? 0;
+      let after = before;
+      for (let more = true; more && !a.rpc.closed && tally.fetched < MAX_VISIT_BOXES;) {
+        const res = await a.rpc.requestBulk("mbox.get", { tag: mk.tag, after, limit: 500 }, 30_000);
+        if (res.gen !== cursor.gen) {
+          // A new mailbox (its data was lost): every window is read again from 0.
+          const stale = cursor.gen !== "";
+          cursor.gen = res.gen;
+          cursor.after = {};
+          if (stale && after > 0) {
+            after = 0;
+            continue;
+          }
+        }
+        for (const item of res.items) {
+          after = Math.max(after, item.n);
+          const got = this.#open(mk, item.b, sibling, chats);
+          if (!got) {
+            tally.bad++;
+            continue;
+          }
+          tally.fetched++;
+          const list = waiting.get(got.chat) ?? [];
+          list.push(got.raw);
+          waiting.set(got.chat, list);
+        }
+        waiting = await this.#merge(waiting, chats, tally);
+        cursor.after[w] = after;
+        more = res.more && res.items.length > 0;
+      }
+      // Everything up to `after` is in our log now (none waits): the anchor may drop it.
+      if (waiting.size === 0 && after > before) await sendAck(a.rpc, mk, after);
+    }
+    cursor.last = directWindow(now);
+    const keep = new Set(windows.map(String));
+    cursor.after = Object.fromEntries(Object.entries(cursor.after).filter(([w]) => keep.has(w)));
+    await this.#host.kv.set(ck, cursor);
+    if (tally.bad > 0) this.#host.say(`own mail at ${a.name}: ${tally.bad} boxes did not open`);
+    if (tally.fetched > 0) {
+      this.#host.note?.({
+        op: "taken",
+        anchor: a.name,
+        device: sibling,
+        fetched: tally.fetched,
+        stored: tally.stored,
+      });
+    }
+  }
+
+  /** One box as `sibling`'s entry of one of our direct chats, written while it spoke for us; else null. */
+  #open(
+    mk: MailboxKeys,
+    box: Uint8Array,
+    sibling: Uint8Array,
+    chats: Map<string, Uint8Array>,
+  ): { chat: string; raw: RawEntry } | null {
+    try {
+      const raw = openBox(mk, box);
+      if (!raw || raw.sig.length === 0) return null;
+      const e = decodeEntry(raw.signed);
+      if (!chats.has(e.chat) || !bytesEqual(e.author, sibling)) return null;
+      return this.#host.speaksAt(sibling, e.ts) ? { chat: e.chat, raw } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Merges each chat's entries; resolves with those still waiting for a predecessor (bounded). */
+  async #merge(
+    pending: Map<string, RawEntry[]>,
+    chats: Map<string, Uint8Array>,
+    tally: { stored: number },
+  ): Promise<Map<string, RawEntry[]>> {
+    const out = new Map<string, RawEntry[]>();
+    let bytes = 0;
+    for (const [chat, raws] of pending) {
+      if (raws.length === 0) continue;
+      const res = await this.#host.log.merge(chat, raws);
+      if (res.stored.length > 0) {
+        tally.stored += res.stored.length;
+        await this.#host.stored(chat, chats.get(chat)!, res.stored);
+      }
+      const gaps = new Set(res.rejected.filter((r) => r.code === "seq_gap").map((r) => r.seq));
+      if (gaps.size === 0) continue;
+      const kept = raws.map((r) => ({ r, seq: decodeEntry(r.signed).seq }))
+        .filter((w) => gaps.has(w.seq)).sort((x, y) => x.seq - y.seq).map((w) => w.r);
+      const held: RawEntry[] = [];
+      for (const r of kept) {
+        bytes += r.signed.length + r.sig.length;
+        if (bytes > MAX_WAITING_BYTES) break;
+        held.push(r);
+      }
+      if (held.length > 0) out.set(chat, held);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * A person's devices that are never online together (issue 13 item 4,
+ * feature ownmail1): what the laptop writes to bob reaches the phone through
+ * the anchor both use, sealed per pair of device keys, and the phone's reply
+ * reaches the laptop the same way; meeting directly later duplicates
+ * nothing; the anchor's folder holds none of the text.
+ */
+import assert from "node:assert/strict";
+import { befriend, joinAnchor, startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import { joinPerson } from "../node/linking/mod.ts";
+import type { NodeEvent } from "../node/mod.ts";
+import { tempDir } from "../testing/temp.ts";
+import { scanFolder } from "../testing/folder_scan.ts";
+
+const mine = async (n: TestNode, chat: string) =>
+  (await n.node.call("read", { chat, markRead: false })).filter((m) => m.type === "msg");
+
+const deposited = (seq: number) => (e: NodeEvent) =>
+  e.type === "own-mail" && e.op === "deposited" && e.chat === "bob" && e.seq >= seq;
+
+const ownUp = (e: NodeEvent) => e.type === "own-device" && e.op === "up";
+
+Deno.test("own mail: the laptop and the phone, never online together, converge through the anchor", async () => {
+  await using tmp = await tempDir();
+  const hive = await startTestNode("hive", { host: "127.9.41.1", passive: true });
+  const laptop = await startTestNode("alice", { host: "127.9.41.2" });
+  const bob = await startTestNode("bob", { host: "127.9.41.3" });
+  const phoneDir = `${tmp.path}/phone`;
+  const nodes: TestNode[] = [hive, laptop, bob];
+  const sent = ["laptop one", "laptop two", "laptop three"];
+  try {
+    await joinAnchor(laptop, hive);
+    await befriend(laptop, bob);
+    await bob.stop(); // bob stays away: nothing reaches the phone from him
+    await joinPerson(phoneDir, (await laptop.node.call("device.link", {})).text, {
+      name: "phone",
+    });
+
+    // The laptop writes to bob; the anchor takes it for the phone, which is not running.
+    for (const text of sent) await laptop.node.call("send", { chat: "bob", text });
+    await laptop.waitFor(deposited(3), 15_000);
+    await laptop.node.ownMailIdle();
+    const laptopPort = laptop.node.address!.port;
+    await laptop.stop();
+
+    // The phone starts after the laptop stopped, and finds the laptop's messages at the anchor.
+    const phone = await startTestNode("phone", { host: "127.9.41.4", dir: phoneDir });
+    nodes.push(phone);
+    await until(async () => (await mine(phone, "bob")).length === 3, 20_000, "phone has them");
+    const got = await mine(phone, "bob");
+    assert.deepEqual(got.map((m) => m.body), sent);
+    for (const m of got) {
+      // Named as alice's, signed by the laptop (not by this device: not "mine" here).
+      assert.equal(m.author, "alice");
+      assert.equal(m.authorFingerprint, laptop.node.fingerprint);
+    }
+    const taken = await phone.waitFor((e) => e.type === "own-mail" && e.op === "taken");
+    assert.ok(taken.type === "own-mail" && taken.op === "taken" && taken.stored === 3);
+    assert.ok(!phone.events.some(ownUp), "the phone met the laptop");
+
+    // The phone answers and stops; the laptop comes back after it and finds the answer.
+    await phone.node.call("send", { chat: "bob", text: "from the phone" });
+    await phone.waitFor(deposited(1), 15_000);
+    await phone.node.ownMailIdle();
+    const phonePort = phone.node.address!.port;
+    await phone.stop();
+    const laptop2 = await startTestNode("alice", {
+      host: "127.9.41.2",
+      port: laptopPort,
+      dir: laptop.dir,
+    });
+    nodes.push(laptop2);
+    await until(
+      async () => (await mine(laptop2, "bob")).some((m) => m.body === "from the phone"),
+      20_000,
+      "laptop has the phone's answer",
+    );
+    assert.deepEqual((await mine(laptop2, "bob")).map((m) => m.body), [...sent, "from the phone"]);
+    assert.ok(!laptop2.events.some(ownUp), "the laptop met the phone");
+
+    // Now they meet: what each has from the anchor also comes directly, and is held once.
+    const phone2 = await startTestNode("phone", {
+      host: "127.9.41.4",
+      port: phonePort,
+      dir: phoneDir,
+    });
+    nodes.push(phone2);
+    await phone2.waitFor(ownUp, 20_000);
+    await laptop2.node.call("send", { chat: "bob", text: "directly now" });
+    const all = [...sent, "from the phone", "directly now"];
+    await until(async () => (await mine(phone2, "bob")).length >= all.length, 15_000);
+    assert.deepEqual((await mine(phone2, "bob")).map((m) => m.body), all);
+    assert.deepEqual((await mine(laptop2, "bob")).map((m) => m.body), all);
+  } finally {
+    for (const n of nodes) await n.stop();
+  }
+  // The anchor held only sealed boxes: not a word of the text.
+  const enc = new TextEncoder();
+  const needles = [...sent, "from the phone"].map((t) => ({
+    what: `"${t}"`,
+    bytes: enc.encode(t),
+  }));
+  assert.deepEqual(await scanFolder(hive.dir, needles), []);
+  for (const n of [hive, laptop, bob]) {
+    await Deno.remove(n.dir, { recursive: true }).catch(() => {});
+  }
+});
