@@ -284,7 +284,7 @@ export async function wire(
     own,
     pair,
     contactName,
-    late: () => ({ sessions, devsync, pushDirect }),
+    late: () => ({ sessions, devsync, devices, pushDirect }),
   });
   const groupService: GroupService = new GroupService({
     me,

@@ -8,11 +8,17 @@
 import type { ChatDirectory, ChatService } from "./chats/mod.ts";
 import type { AgreeKeyOf, ContactBook } from "./contacts/mod.ts";
 import type { Pair } from "./discovery/mod.ts";
-import type { DeviceSync, OwnDevices } from "./device_sync/mod.ts";
+import {
+  admitsEntry,
+  type ContactDeviceBooks,
+  type DeviceSync,
+  type OwnDevices,
+  withOwnDevices,
+} from "./device_sync/mod.ts";
 import type { EventBus } from "./events.ts";
 import type { Clock } from "./clock/mod.ts";
 import type { KeyPair } from "./identity/mod.ts";
-import type { ChatLog, Entry } from "./log/mod.ts";
+import type { ChatLog, Entry, RawEntry } from "./log/mod.ts";
 import { DirectMail, directMailEvent, OwnMail, ownMailEvent } from "./mailbox/mod.ts";
 import { encodeB64 } from "./protocol/mod.ts";
 import type { SessionManager } from "./sessions/mod.ts";
@@ -37,6 +43,8 @@ export interface MailDeps {
   readonly late: () => {
     readonly sessions: SessionManager;
     readonly devsync: DeviceSync;
+    /** The contacts' device books (linking/device_sessions.ts). */
+    readonly devices: ContactDeviceBooks;
     readonly pushDirect: (chat: string, peer: Uint8Array) => void;
   };
 }
@@ -70,6 +78,7 @@ export function wireMail(d: MailDeps): { directMail: DirectMail; ownMail: OwnMai
     note: (n) => d.bus.emit(directMailEvent(n, d.contactName)),
   });
   const me = d.keyPair.publicKey;
+  const books = withOwnDevices(d.own, () => d.late().devices);
   const ownMail = new OwnMail({
     log: d.log,
     kv: d.kv,
@@ -86,7 +95,11 @@ export function wireMail(d: MailDeps): { directMail: DirectMail; ownMail: OwnMai
     },
     online: (k) => d.late().devsync.siblings.online().some((s) => bytesEqual(s, k)),
     contacts,
-    speaksAt: (k, at) => d.own.speaksAt(k, at),
+    admit: async (contact: Uint8Array, raws: RawEntry[]) => {
+      await books.learn(contact, raws);
+      const speaks = (k: Uint8Array, at: number) => books.speaksAt(contact, k, at);
+      return raws.filter((r) => admitsEntry(r.signed, [contact, d.own.person], speaks));
+    },
     stored: async (chat: string, contact: Uint8Array, entries: Entry[]) => {
       const ref = d.directory.byId(chat);
       if (ref) await d.chats.show(ref, entries);

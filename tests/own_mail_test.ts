@@ -31,7 +31,9 @@ Deno.test("own mail: the laptop and the phone, never online together, converge t
   try {
     await joinAnchor(laptop, hive);
     await befriend(laptop, bob);
-    await bob.stop(); // bob stays away: nothing reaches the phone from him
+    await bob.node.call("send", { chat: "alice", text: "bob says hi" });
+    await until(async () => (await mine(laptop, "bob")).length === 1, 10_000, "laptop has bob's");
+    await bob.stop(); // bob stays away from now on: the phone never meets him
     await joinPerson(phoneDir, (await laptop.node.call("device.link", {})).text, {
       name: "phone",
     });
@@ -39,6 +41,7 @@ Deno.test("own mail: the laptop and the phone, never online together, converge t
     // The laptop writes to bob; the anchor takes it for the phone, which is not running.
     for (const text of sent) await laptop.node.call("send", { chat: "bob", text });
     await laptop.waitFor(deposited(3), 15_000);
+    const chat = ["bob says hi", ...sent];
     await laptop.node.ownMailIdle();
     const laptopPort = laptop.node.address!.port;
     await laptop.stop();
@@ -46,16 +49,18 @@ Deno.test("own mail: the laptop and the phone, never online together, converge t
     // The phone starts after the laptop stopped, and finds the laptop's messages at the anchor.
     const phone = await startTestNode("phone", { host: "127.9.41.4", dir: phoneDir });
     nodes.push(phone);
-    await until(async () => (await mine(phone, "bob")).length === 3, 20_000, "phone has them");
+    await until(async () => (await mine(phone, "bob")).length === 4, 20_000, "phone has them");
     const got = await mine(phone, "bob");
-    assert.deepEqual(got.map((m) => m.body), sent);
-    for (const m of got) {
+    // The laptop carried bob's message too, which the phone never got from bob.
+    assert.deepEqual(got.map((m) => m.body), chat);
+    assert.equal(got[0]!.author, "bob");
+    for (const m of got.slice(1)) {
       // Named as alice's, signed by the laptop (not by this device: not "mine" here).
       assert.equal(m.author, "alice");
       assert.equal(m.authorFingerprint, laptop.node.fingerprint);
     }
     const taken = await phone.waitFor((e) => e.type === "own-mail" && e.op === "taken");
-    assert.ok(taken.type === "own-mail" && taken.op === "taken" && taken.stored === 3);
+    assert.ok(taken.type === "own-mail" && taken.op === "taken" && taken.stored === 4);
     assert.ok(!phone.events.some(ownUp), "the phone met the laptop");
 
     // The phone answers and stops; the laptop comes back after it and finds the answer.
@@ -75,7 +80,7 @@ Deno.test("own mail: the laptop and the phone, never online together, converge t
       20_000,
       "laptop has the phone's answer",
     );
-    assert.deepEqual((await mine(laptop2, "bob")).map((m) => m.body), [...sent, "from the phone"]);
+    assert.deepEqual((await mine(laptop2, "bob")).map((m) => m.body), [...chat, "from the phone"]);
     assert.ok(!laptop2.events.some(ownUp), "the laptop met the phone");
 
     // Now they meet: what each has from the anchor also comes directly, and is held once.
@@ -87,7 +92,7 @@ Deno.test("own mail: the laptop and the phone, never online together, converge t
     nodes.push(phone2);
     await phone2.waitFor(ownUp, 20_000);
     await laptop2.node.call("send", { chat: "bob", text: "directly now" });
-    const all = [...sent, "from the phone", "directly now"];
+    const all = [...chat, "from the phone", "directly now"];
     await until(async () => (await mine(phone2, "bob")).length >= all.length, 15_000);
     assert.deepEqual((await mine(phone2, "bob")).map((m) => m.body), all);
     assert.deepEqual((await mine(laptop2, "bob")).map((m) => m.body), all);
@@ -96,7 +101,7 @@ Deno.test("own mail: the laptop and the phone, never online together, converge t
   }
   // The anchor held only sealed boxes: not a word of the text.
   const enc = new TextEncoder();
-  const needles = [...sent, "from the phone"].map((t) => ({
+  const needles = ["bob says hi", ...sent, "from the phone"].map((t) => ({
     what: `"${t}"`,
     bytes: enc.encode(t),
   }));

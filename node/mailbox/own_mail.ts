@@ -13,16 +13,19 @@
  * key), so devices linked before this existed take part too.
  *
  * Sending: on each session with an anchor that holds 1:1 mail (`dmail`),
- * and whenever we write in a direct chat while a sibling is not connected,
- * our own entries of each direct chat above what this anchor was handed for
- * that sibling are sealed (sealBox: the entry's bytes and signature) and put,
- * in chain order, under the sibling's tag of the current week. Not for a
- * sibling whose hello, when we last met it, did not list ownmail1.
+ * and whenever a direct chat changes here while a sibling is not connected,
+ * the chat's entries above what this anchor was handed for that sibling are
+ * sealed (sealBox: the entry's bytes and signature) and put, each author's
+ * in chain order, under the sibling's tag of the current week: ours, and the
+ * contact's we hold (the sibling may never meet the contact either); not the
+ * sibling's own. Nothing for a sibling whose hello, when we last met it, did
+ * not list ownmail1 (an older device, which would never fetch it).
  *
  * Receiving: one `mbox.peek` over every sibling's tags of the weeks due,
  * then, for each sibling with any, its boxes after the anchor's number we
- * last read: opened, checked to be that sibling's entry of one of our direct
- * chats written while it spoke for the person, grouped by chat and merged
+ * last read: opened, checked to be an entry of one of our direct chats by
+ * the contact (or a device of theirs) or by us (or a device of ours), each
+ * speaking for its person at the entry's time, grouped by chat and merged
  * through the log. Entries held already (from the sibling directly, or from
  * the contact) are duplicates; display order is the log's; an entry whose
  * predecessor is missing waits for it (seq_gap). Once every box of a week is
@@ -96,8 +99,12 @@ export interface OwnMailHost {
   online(sibling: Uint8Array): boolean;
   /** The contacts whose direct chats we keep (not anchors, not blocked). */
   contacts(): Uint8Array[];
-  /** Whether `key` spoke for our person at `at` (ms). */
-  speaksAt(key: Uint8Array, at: number): boolean;
+  /**
+   * Of entries of the direct chat with `contact`, those whose author counts:
+   * the contact or one of its devices, the person or one of our devices, each
+   * speaking for its person at the entry's time (certificates they carry learnt first).
+   */
+  admit(contact: Uint8Array, raws: RawEntry[]): Promise<RawEntry[]>;
   /** A sibling's entries of the direct chat with `contact` were stored here: show and pass on. */
   stored(chat: string, contact: Uint8Array, entries: Entry[]): Promise<void> | void;
   say(line: string): void;
@@ -245,7 +252,11 @@ export class OwnMail {
     return out;
   }
 
-  /** Hands anchor `a` our entries (of `only`, or every direct chat) not handed it for `sibling` yet. */
+  /**
+   * Hands anchor `a` the entries of direct chats (`only`, or every one) not
+   * handed it for `sibling` yet: ours, and the contact's we hold (the sibling
+   * may never meet the contact either), each author's in chain order.
+   */
   async #push(a: Anchor, sibling: Uint8Array, only?: string): Promise<void> {
     const { kv, log } = this.#host;
     if (this.#host.online(sibling)) return;
@@ -255,36 +266,21 @@ export class OwnMail {
     const mk = this.#keys(sibling, sibling, directWindow(this.#clock.now()));
     for (const [chat, contact] of this.#chats()) {
       if (only !== undefined && chat !== only) continue;
-      const head = (await log.heads(chat)).get(me)?.seq ?? 0;
       const key = keys.ownMailPushed(a.peer, sibling, chat);
-      let from = (await kv.get<number>(key)).value ?? 0;
+      const pushed = (await kv.get<Record<string, number>>(key)).value ?? {};
       let handed = 0;
-      while (from < head && !a.rpc.closed) {
-        const entries = await log.entriesAfter(chat, this.#me, from, PUT_ENTRIES);
-        if (entries.length === 0) break;
-        const items: Array<{ i: string; b: string }> = [];
-        let bytes = 0;
-        for (const e of entries) {
-          const box = sealBox(mk, e.signed, e.sig);
-          if (items.length > 0 && bytes + box.length > PUT_BYTES) break;
-          items.push({ i: boxId(mk, e.hash), b: encodeB64(box) });
-          bytes += box.length;
+      for (const [author, head] of await log.heads(chat)) {
+        // What the sibling wrote, it holds.
+        if (bytesEqual(head.author, sibling)) continue;
+        const put = await this.#pushChain(a, mk, chat, head.author, pushed[author] ?? 0, head.seq);
+        if (put.upTo > (pushed[author] ?? 0)) {
+          pushed[author] = put.upTo;
+          await kv.set(key, pushed);
         }
-        const res = await a.rpc.request(
-          "mbox.put",
-          { tag: mk.tag, items, ...putAck(a.rpc, mk) },
-          30_000,
-        );
-        const taken = Math.min(res.taken, items.length);
-        if (taken > 0) {
-          from = entries[taken - 1]!.seq;
-          handed += taken;
-          await kv.set(key, from);
-        }
-        if (res.reason || taken < items.length) {
-          const reason = res.reason ?? "refused";
-          this.#host.say(`${a.name} holds no more mail for your other devices: ${reason}`);
-          this.#host.note?.({ op: "refused", anchor: a.name, device: sibling, reason });
+        handed += put.handed;
+        if (put.reason !== undefined) {
+          this.#host.say(`${a.name} holds no more mail for your other devices: ${put.reason}`);
+          this.#host.note?.({ op: "refused", anchor: a.name, device: sibling, reason: put.reason });
           return;
         }
       }
@@ -295,10 +291,48 @@ export class OwnMail {
           device: sibling,
           contact,
           entries: handed,
-          seq: from,
+          seq: pushed[me] ?? 0,
         });
       }
     }
+  }
+
+  /** Puts `author`'s entries of `chat` after seq `from` up to `head` under `mk`, in order. */
+  async #pushChain(
+    a: Anchor,
+    mk: MailboxKeys,
+    chat: string,
+    author: Uint8Array,
+    from: number,
+    head: number,
+  ): Promise<{ upTo: number; handed: number; reason?: string }> {
+    let handed = 0;
+    while (from < head && !a.rpc.closed) {
+      const entries = await this.#host.log.entriesAfter(chat, author, from, PUT_ENTRIES);
+      if (entries.length === 0) break;
+      const items: Array<{ i: string; b: string }> = [];
+      let bytes = 0;
+      for (const e of entries) {
+        const box = sealBox(mk, e.signed, e.sig);
+        if (items.length > 0 && bytes + box.length > PUT_BYTES) break;
+        items.push({ i: boxId(mk, e.hash), b: encodeB64(box) });
+        bytes += box.length;
+      }
+      const res = await a.rpc.request(
+        "mbox.put",
+        { tag: mk.tag, items, ...putAck(a.rpc, mk) },
+        30_000,
+      );
+      const taken = Math.min(res.taken, items.length);
+      if (taken > 0) {
+        from = entries[taken - 1]!.seq;
+        handed += taken;
+      }
+      if (res.reason || taken < items.length) {
+        return { upTo: from, handed, reason: res.reason ?? "refused" };
+      }
+    }
+    return { upTo: from, handed };
   }
 
   async #cursor(a: Anchor, sibling: Uint8Array): Promise<{ ck: Deno.KvKey; cursor: Cursor }> {
@@ -361,7 +395,7 @@ export class OwnMail {
         }
         for (const item of res.items) {
           after = Math.max(after, item.n);
-          const got = this.#open(mk, item.b, sibling, chats);
+          const got = this.#open(mk, item.b, chats);
           if (!got) {
             tally.bad++;
             continue;
@@ -394,19 +428,17 @@ export class OwnMail {
     }
   }
 
-  /** One box as `sibling`'s entry of one of our direct chats, written while it spoke for us; else null. */
+  /** One box as an entry of one of our direct chats; else null. Its author is checked at merge. */
   #open(
     mk: MailboxKeys,
     box: Uint8Array,
-    sibling: Uint8Array,
     chats: Map<string, Uint8Array>,
   ): { chat: string; raw: RawEntry } | null {
     try {
       const raw = openBox(mk, box);
       if (!raw || raw.sig.length === 0) return null;
       const e = decodeEntry(raw.signed);
-      if (!chats.has(e.chat) || !bytesEqual(e.author, sibling)) return null;
-      return this.#host.speaksAt(sibling, e.ts) ? { chat: e.chat, raw } : null;
+      return chats.has(e.chat) ? { chat: e.chat, raw } : null;
     } catch {
       return null;
     }
@@ -420,7 +452,9 @@ export class OwnMail {
   ): Promise<Map<string, RawEntry[]>> {
     const out = new Map<string, RawEntry[]>();
     let bytes = 0;
-    for (const [chat, raws] of pending) {
+    for (const [chat, all] of pending) {
+      // By the contact or its devices, or by ours while they spoke for us: the sibling cannot add others.
+      const raws = await this.#host.admit(chats.get(chat)!, all);
       if (raws.length === 0) continue;
       const res = await this.#host.log.merge(chat, raws);
       if (res.stored.length > 0) {
