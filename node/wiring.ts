@@ -316,6 +316,7 @@ export async function wire(
     },
     addresses: () => addresses.published(),
     met: (key, hello) => ownMail.met(key, hello).catch(() => {}),
+    contactsChanged: () => ownMail.contactsChanged(),
   });
   const receipts = await Receipts.open({
     me,

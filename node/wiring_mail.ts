@@ -100,6 +100,10 @@ export function wireMail(d: MailDeps): { directMail: DirectMail; ownMail: OwnMai
       const speaks = (k: Uint8Array, at: number) => books.speaksAt(contact, k, at);
       return raws.filter((r) => admitsEntry(r.signed, [contact, d.own.person], speaks));
     },
+    contactChanges: (k, after) => d.late().devsync.siblings.contacts.changesAfter(k, after),
+    takeContacts: async (k, changes) => {
+      await d.late().devsync.siblings.contacts.take(k, changes);
+    },
     stored: async (chat: string, contact: Uint8Array, entries: Entry[]) => {
       const ref = d.directory.byId(chat);
       if (ref) await d.chats.show(ref, entries);

@@ -38,6 +38,11 @@ Deno.test("own mail: the laptop and the phone, never online together, converge t
       name: "phone",
     });
 
+    // A contact the laptop adds after linking, and writes to: the phone learns both from the anchor.
+    await using carol = await startTestNode("carol", { host: "127.9.41.5" });
+    await befriend(laptop, carol);
+    await laptop.node.call("send", { chat: "carol", text: "welcome carol" });
+    await carol.stop();
     // The laptop writes to bob; the anchor takes it for the phone, which is not running.
     for (const text of sent) await laptop.node.call("send", { chat: "bob", text });
     await laptop.waitFor(deposited(3), 15_000);
@@ -60,8 +65,11 @@ Deno.test("own mail: the laptop and the phone, never online together, converge t
       assert.equal(m.authorFingerprint, laptop.node.fingerprint);
     }
     const taken = await phone.waitFor((e) => e.type === "own-mail" && e.op === "taken");
-    assert.ok(taken.type === "own-mail" && taken.op === "taken" && taken.stored === 4);
+    assert.ok(taken.type === "own-mail" && taken.op === "taken" && taken.stored === 5);
     assert.ok(!phone.events.some(ownUp), "the phone met the laptop");
+    await until(async () => (await mine(phone, "carol")).length === 1, 10_000, "carol's chat");
+    assert.equal(phone.node.contacts.get(carol.node.publicKey)?.name, "carol");
+    assert.deepEqual((await mine(phone, "carol")).map((m) => m.body), ["welcome carol"]);
 
     // The phone answers and stops; the laptop comes back after it and finds the answer.
     await phone.node.call("send", { chat: "bob", text: "from the phone" });
@@ -101,7 +109,7 @@ Deno.test("own mail: the laptop and the phone, never online together, converge t
   }
   // The anchor held only sealed boxes: not a word of the text.
   const enc = new TextEncoder();
-  const needles = ["bob says hi", ...sent, "from the phone"].map((t) => ({
+  const needles = ["bob says hi", ...sent, "from the phone", "welcome carol", "carol"].map((t) => ({
     what: `"${t}"`,
     bytes: enc.encode(t),
   }));

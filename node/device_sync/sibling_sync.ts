@@ -77,6 +77,8 @@ export interface SiblingSyncDeps {
   addresses(): string[];
   /** A sibling's session checked out, with its hello (own mail notes what it reads). */
   met?(key: Uint8Array, hello: Hello): void;
+  /** The person changed a contact here, or took a sibling's change (own mail passes it on). */
+  contactsChanged?(): void;
 }
 
 interface Sibling {
@@ -116,6 +118,11 @@ export class SiblingSync {
         if (r.value) return this.#dialSibling(key, r.value);
       }).catch(() => {});
     });
+  }
+
+  /** The person's contact records, kept for the siblings (own mail sends and takes them too). */
+  get contacts(): ContactSync {
+    return this.#contacts;
   }
 
   /** Whether `username` is the one our own devices log in with. */

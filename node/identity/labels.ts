@@ -181,3 +181,8 @@ export const DIRECT_ACK_SALT = "roj-dmail-ack-v1";
  * time window (mailbox/own_mail.ts); tag, key and id key as for 1:1 mail.
  */
 export const OWN_MAIL_SALT = "roj-ownmail-v1";
+/**
+ * First bytes of a box of contact changes one device files for another
+ * (mailbox/own_mail_contacts.ts), then the devsync.contacts params as JSON.
+ */
+export const OWN_MAIL_CONTACTS_MAGIC = "roj-ownmail-contacts-v1\0";

@@ -47,6 +47,8 @@ import { bytesEqual } from "../wire/mod.ts";
 import { directWindow, ownMailKeys, windowsDue } from "./direct_keys.ts";
 import { boxId, type MailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
 import { putAck, sendAck } from "./direct_ack.ts";
+import { type ContactChange, contactsBytes, parseContacts } from "./own_mail_contacts.ts";
+import { sha256 } from "@noble/hashes/sha2.js";
 
 /** Bytes of boxes per put (as 1:1 mail's: fits a frame in base64). */
 const PUT_BYTES = 560 * 1024;
@@ -56,6 +58,8 @@ const PUT_ENTRIES = 200;
 const MAX_VISIT_BOXES = 20_000;
 /** Bytes of entries waiting for a missing predecessor in one visit, at most. */
 const MAX_WAITING_BYTES = 8 * 1024 * 1024;
+/** What the contact records' pushed mark is kept under (chat ids are hex: never this). */
+const CONTACTS = "contacts";
 /** Jobs at once per anchor session (each has one request in flight). */
 const JOBS_PER_ANCHOR = 2;
 
@@ -105,6 +109,17 @@ export interface OwnMailHost {
    * speaking for its person at the entry's time (certificates they carry learnt first).
    */
   admit(contact: Uint8Array, raws: RawEntry[]): Promise<RawEntry[]>;
+  /**
+   * The person's contact records numbered above `after` for `sibling`, at
+   * most one request's worth, and the number they cover up to
+   * (device_sync/contact_sync.ts). @default none: contacts are not carried
+   */
+  contactChanges?(sibling: Uint8Array, after: number): Promise<{
+    changes: ContactChange[];
+    upTo: number;
+  }>;
+  /** A sibling's contact changes: merged and applied as its session's would be. */
+  takeContacts?(sibling: Uint8Array, changes: ContactChange[]): Promise<void>;
   /** A sibling's entries of the direct chat with `contact` were stored here: show and pass on. */
   stored(chat: string, contact: Uint8Array, entries: Entry[]): Promise<void> | void;
   say(line: string): void;
@@ -135,7 +150,10 @@ function isCursor(v: unknown): v is Cursor {
     typeof c.after === "object" && c.after !== null;
 }
 
-type Job = { kind: "in" } | { kind: "out"; chat?: string } | { kind: "peek" };
+type Job = "in" | "out" | "peek";
+
+/** What an "out" job hands over: the contact records, and every direct chat or those named. */
+type Due = "all" | Set<string>;
 
 export class OwnMail {
   readonly #host: OwnMailHost;
@@ -145,6 +163,8 @@ export class OwnMail {
   readonly #secrets = new Map<string, Uint8Array>();
   readonly #running = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
+  /** Per anchor and sibling, the chats an "out" job has yet to look at. */
+  readonly #due = new Map<string, Due>();
   #closed = false;
 
   constructor(host: OwnMailHost) {
@@ -161,16 +181,34 @@ export class OwnMail {
     rpc.onClose(() => {
       if (this.#anchors.get(k) === a) this.#anchors.delete(k);
     });
-    this.#run(a, peer, { kind: "peek" });
-    for (const s of this.#host.siblings()) this.#run(a, s, { kind: "out" });
+    this.#run(a, peer, "peek");
+    for (const s of this.#host.siblings()) this.#out(a, s, "all");
   }
 
-  /** We wrote in direct chat `chat`: siblings not connected find it at the anchors connected now. */
+  /** Direct chat `chat` changed here: siblings not connected find it at the anchors connected now. */
   written(chat: string): void {
     for (const s of this.#host.siblings()) {
       if (this.#host.online(s)) continue;
-      for (const a of this.#anchors.values()) this.#run(a, s, { kind: "out", chat });
+      for (const a of this.#anchors.values()) this.#out(a, s, chat);
     }
+  }
+
+  /** A contact record was kept here (device_sync/contact_sync.ts): likewise. */
+  contactsChanged(): void {
+    for (const s of this.#host.siblings()) {
+      if (this.#host.online(s)) continue;
+      for (const a of this.#anchors.values()) this.#out(a, s, CONTACTS);
+    }
+  }
+
+  /** Marks `what` due for `sibling` at `a`, and runs the one "out" job of the two. */
+  #out(a: Anchor, sibling: Uint8Array, what: "all" | string): void {
+    const k = `${toHex(a.peer)}/${toHex(sibling)}`;
+    const due = this.#due.get(k);
+    if (what === "all") this.#due.set(k, "all");
+    else if (due === undefined) this.#due.set(k, new Set([what]));
+    else if (due !== "all") due.add(what);
+    this.#run(a, sibling, "out");
   }
 
   /** Boxes arrived under `tag` at `anchor` (mbox.notify): fetched if it is ours. True when it was. */
@@ -178,7 +216,7 @@ export class OwnMail {
     const a = this.#anchors.get(toHex(anchor));
     const s = a?.tags.get(tag);
     if (!a || !s) return false;
-    this.#run(a, s, { kind: "in" });
+    this.#run(a, s, "in");
     return true;
   }
 
@@ -198,8 +236,7 @@ export class OwnMail {
 
   #run(a: Anchor, sibling: Uint8Array, job: Job): void {
     if (this.#closed || a.rpc.closed) return;
-    const what = job.kind === "out" ? `out:${job.chat ?? "*"}` : job.kind;
-    const k = `${toHex(a.peer)}/${toHex(sibling)}/${what}`;
+    const k = `${toHex(a.peer)}/${toHex(sibling)}/${job}`;
     if (this.#running.has(k)) {
       this.#again.add(k);
       return;
@@ -210,8 +247,8 @@ export class OwnMail {
         await this.#slot(a);
         try {
           if (a.rpc.closed) break;
-          if (job.kind === "in") await this.#fetch(a, sibling);
-          else if (job.kind === "out") await this.#push(a, sibling, job.chat);
+          if (job === "in") await this.#fetch(a, sibling);
+          else if (job === "out") await this.#pushDue(a, sibling);
           else await this.#peek(a);
         } finally {
           this.#release(a);
@@ -253,19 +290,26 @@ export class OwnMail {
   }
 
   /**
-   * Hands anchor `a` the entries of direct chats (`only`, or every one) not
-   * handed it for `sibling` yet: ours, and the contact's we hold (the sibling
-   * may never meet the contact either), each author's in chain order.
+   * Hands anchor `a`, for `sibling`, what it was not handed yet of what is
+   * due: the contact records, then the entries of the direct chats due (ours,
+   * and the contact's we hold: the sibling may never meet the contact
+   * either), each author's in chain order.
    */
-  async #push(a: Anchor, sibling: Uint8Array, only?: string): Promise<void> {
+  async #pushDue(a: Anchor, sibling: Uint8Array): Promise<void> {
+    const k = `${toHex(a.peer)}/${toHex(sibling)}`;
+    const due = this.#due.get(k);
+    this.#due.delete(k);
+    if (due === undefined || this.#host.online(sibling)) return;
     const { kv, log } = this.#host;
-    if (this.#host.online(sibling)) return;
     // A sibling that, when last met, did not read own mail: nothing for it (it would never fetch).
     if ((await kv.get<boolean>(keys.ownMailSibling(sibling))).value === false) return;
     const me = toHex(this.#me);
     const mk = this.#keys(sibling, sibling, directWindow(this.#clock.now()));
+    // Contact records first: an entry of a chat with a contact new there needs the contact.
+    const refused = await this.#pushContacts(a, sibling, mk);
+    if (refused !== undefined) return this.#refused(a, sibling, refused);
     for (const [chat, contact] of this.#chats()) {
-      if (only !== undefined && chat !== only) continue;
+      if (due !== "all" && !due.has(chat)) continue;
       const key = keys.ownMailPushed(a.peer, sibling, chat);
       const pushed = (await kv.get<Record<string, number>>(key)).value ?? {};
       let handed = 0;
@@ -278,11 +322,7 @@ export class OwnMail {
           await kv.set(key, pushed);
         }
         handed += put.handed;
-        if (put.reason !== undefined) {
-          this.#host.say(`${a.name} holds no more mail for your other devices: ${put.reason}`);
-          this.#host.note?.({ op: "refused", anchor: a.name, device: sibling, reason: put.reason });
-          return;
-        }
+        if (put.reason !== undefined) return this.#refused(a, sibling, put.reason);
       }
       if (handed > 0) {
         this.#host.note?.({
@@ -295,6 +335,42 @@ export class OwnMail {
         });
       }
     }
+  }
+
+  #refused(a: Anchor, sibling: Uint8Array, reason: string): void {
+    this.#host.say(`${a.name} holds no more mail for your other devices: ${reason}`);
+    this.#host.note?.({ op: "refused", anchor: a.name, device: sibling, reason });
+  }
+
+  /** Puts the contact records `sibling` was not handed at `a` yet; why not, if refused. */
+  async #pushContacts(
+    a: Anchor,
+    sibling: Uint8Array,
+    mk: MailboxKeys,
+  ): Promise<string | undefined> {
+    const { kv } = this.#host;
+    if (!this.#host.contactChanges) return undefined;
+    const key = keys.ownMailPushed(a.peer, sibling, CONTACTS);
+    let after = (await kv.get<number>(key)).value ?? 0;
+    while (!a.rpc.closed) {
+      const { changes, upTo } = await this.#host.contactChanges(sibling, after);
+      if (upTo <= after) return undefined;
+      if (changes.length > 0) {
+        const body = contactsBytes(changes);
+        const res = await a.rpc.request("mbox.put", {
+          tag: mk.tag,
+          items: [{
+            i: boxId(mk, sha256(body)),
+            b: encodeB64(sealBox(mk, body, new Uint8Array())),
+          }],
+          ...putAck(a.rpc, mk),
+        }, 30_000);
+        if (res.taken < 1) return res.reason ?? "refused";
+      }
+      after = upTo;
+      await kv.set(key, after);
+    }
+    return undefined;
   }
 
   /** Puts `author`'s entries of `chat` after seq `from` up to `head` under `mk`, in order. */
@@ -365,7 +441,7 @@ export class OwnMail {
         due.set(toHex(it.sibling), it.sibling);
       }
     }
-    for (const s of due.values()) this.#run(a, s, { kind: "in" });
+    for (const s of due.values()) this.#run(a, s, "in");
   }
 
   /** Fetches and merges what `sibling` filed for us at `a` since the last visit. */
@@ -373,7 +449,7 @@ export class OwnMail {
     const { ck, cursor } = await this.#cursor(a, sibling);
     const now = this.#clock.now();
     const windows = windowsDue(cursor.last, now);
-    const chats = this.#chats();
+    let chats = this.#chats();
     const tally = { fetched: 0, stored: 0, bad: 0 };
     let waiting = new Map<string, RawEntry[]>();
     for (const w of windows) {
@@ -395,7 +471,14 @@ export class OwnMail {
         }
         for (const item of res.items) {
           after = Math.max(after, item.n);
-          const got = this.#open(mk, item.b, chats);
+          const raw = openBox(mk, item.b);
+          if (raw && raw.sig.length === 0 && await this.#takeContacts(raw.signed, sibling)) {
+            // Contacts it added: their chats' entries, in the boxes after this one, are ours now.
+            chats = this.#chats();
+            tally.fetched++;
+            continue;
+          }
+          const got = raw ? this.#entryOf(raw, chats) : null;
           if (!got) {
             tally.bad++;
             continue;
@@ -428,15 +511,25 @@ export class OwnMail {
     }
   }
 
-  /** One box as an entry of one of our direct chats; else null. Its author is checked at merge. */
-  #open(
-    mk: MailboxKeys,
-    box: Uint8Array,
+  /** Takes in a box's contact records; false when it holds none (or they were refused). */
+  async #takeContacts(plain: Uint8Array, sibling: Uint8Array): Promise<boolean> {
+    const changes = this.#host.takeContacts ? parseContacts(plain) : null;
+    if (!changes) return false;
+    try {
+      await this.#host.takeContacts!(sibling, changes);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** An opened box as an entry of one of our direct chats; else null. Its author is checked at merge. */
+  #entryOf(
+    raw: RawEntry,
     chats: Map<string, Uint8Array>,
   ): { chat: string; raw: RawEntry } | null {
+    if (raw.sig.length === 0) return null;
     try {
-      const raw = openBox(mk, box);
-      if (!raw || raw.sig.length === 0) return null;
       const e = decodeEntry(raw.signed);
       return chats.has(e.chat) ? { chat: e.chat, raw } : null;
     } catch {
@@ -453,6 +546,7 @@ export class OwnMail {
     const out = new Map<string, RawEntry[]>();
     let bytes = 0;
     for (const [chat, all] of pending) {
+      if (!chats.has(chat)) continue; // a contact removed meanwhile
       // By the contact or its devices, or by ours while they spoke for us: the sibling cannot add others.
       const raws = await this.#host.admit(chats.get(chat)!, all);
       if (raws.length === 0) continue;
