@@ -118,3 +118,30 @@ Deno.test("own mail: the laptop and the phone, never online together, converge t
     await Deno.remove(n.dir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("own mail: nothing is filed for a device whose hello did not list ownmail1 (an older one)", async () => {
+  await using tmp = await tempDir();
+  const phoneDir = `${tmp.path}/phone`;
+  await using hive = await startTestNode("hive", { host: "127.9.41.6", passive: true });
+  await using laptop = await startTestNode("alice", { host: "127.9.41.7" });
+  await using bob = await startTestNode("bob", { host: "127.9.41.8" });
+  await joinAnchor(laptop, hive);
+  await befriend(laptop, bob);
+  await bob.stop();
+  await joinPerson(phoneDir, (await laptop.node.call("device.link", {})).text, { name: "phone" });
+  const phone = await startTestNode("phone", {
+    host: "127.9.41.9",
+    dir: phoneDir,
+    omitFeatures: ["ownmail1"],
+  });
+  try {
+    await laptop.waitFor(ownUp, 15_000);
+  } finally {
+    await phone.stop();
+  }
+  await laptop.waitFor((e) => e.type === "own-device" && e.op === "down", 15_000);
+  await laptop.node.call("send", { chat: "bob", text: "not for the old phone" });
+  // The hand-over that send started has ended, and filed nothing for the phone.
+  await laptop.node.ownMailIdle();
+  assert.ok(!laptop.events.some((e) => e.type === "own-mail"), "filed for an older device");
+});

@@ -40,7 +40,7 @@ import { type Clock, systemClock } from "../clock/mod.ts";
 import { decodeEntry, directChatId, type Entry, type RawEntry, toHex } from "../log/mod.ts";
 import type { ChatLog } from "../log/mod.ts";
 import { type KeyPair, sharedSecretOf } from "../identity/mod.ts";
-import { encodeB64, type Hello, OWN_MAIL_FEATURE, peerHas } from "../protocol/mod.ts";
+import { decodeB64, encodeB64, type Hello, OWN_MAIL_FEATURE, peerHas } from "../protocol/mod.ts";
 import type { RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
@@ -152,6 +152,14 @@ function isCursor(v: unknown): v is Cursor {
 
 type Job = "in" | "out" | "peek";
 
+/** What we learnt of a sibling when we last met it (keys.ownMailSibling). */
+interface Seen {
+  /** Its hello listed ownmail1. */
+  readonly reads: boolean;
+  /** The X25519 key its hello published (base64), if any. */
+  readonly agree?: string;
+}
+
 /** What an "out" job hands over: the contact records, and every direct chat or those named. */
 type Due = "all" | Set<string>;
 
@@ -220,9 +228,22 @@ export class OwnMail {
     return true;
   }
 
-  /** A sibling's session checked out: remember whether it reads own mail. */
+  /**
+   * A sibling's session checked out: remember whether it reads own mail, and
+   * the X25519 key it publishes (its key is in ssh-agent), to agree with.
+   */
   async met(sibling: Uint8Array, hello: Hello): Promise<void> {
-    await this.#host.kv.set(keys.ownMailSibling(sibling), peerHas(hello, OWN_MAIL_FEATURE));
+    const seen: Seen = {
+      reads: peerHas(hello, OWN_MAIL_FEATURE),
+      ...(hello.agree ? { agree: hello.agree } : {}),
+    };
+    await this.#host.kv.set(keys.ownMailSibling(sibling), seen);
+    this.#secrets.delete(toHex(sibling));
+  }
+
+  async #seen(sibling: Uint8Array): Promise<Seen | undefined> {
+    const v = (await this.#host.kv.get<Seen>(keys.ownMailSibling(sibling))).value;
+    return typeof v === "object" && v !== null && typeof v.reads === "boolean" ? v : undefined;
   }
 
   /** Resolves when no visit is under way (tests). */
@@ -275,10 +296,14 @@ export class OwnMail {
   }
 
   /** The keys of mail between us and `sibling`, to `recipient` (one of the two), in `window`. */
-  #keys(sibling: Uint8Array, recipient: Uint8Array, window: number): MailboxKeys {
+  async #keys(sibling: Uint8Array, recipient: Uint8Array, window: number): Promise<MailboxKeys> {
     const k = toHex(sibling);
     let s = this.#secrets.get(k);
-    if (!s) this.#secrets.set(k, s = sharedSecretOf(this.#host.keyPair, sibling));
+    if (!s) {
+      const agree = (await this.#seen(sibling))?.agree;
+      s = sharedSecretOf(this.#host.keyPair, sibling, agree ? decodeB64(agree) : undefined);
+      this.#secrets.set(k, s);
+    }
     return ownMailKeys(s, recipient, window);
   }
 
@@ -302,9 +327,9 @@ export class OwnMail {
     if (due === undefined || this.#host.online(sibling)) return;
     const { kv, log } = this.#host;
     // A sibling that, when last met, did not read own mail: nothing for it (it would never fetch).
-    if ((await kv.get<boolean>(keys.ownMailSibling(sibling))).value === false) return;
+    if ((await this.#seen(sibling))?.reads === false) return;
     const me = toHex(this.#me);
-    const mk = this.#keys(sibling, sibling, directWindow(this.#clock.now()));
+    const mk = await this.#keys(sibling, sibling, directWindow(this.#clock.now()));
     // Contact records first: an entry of a chat with a contact new there needs the contact.
     const refused = await this.#pushContacts(a, sibling, mk);
     if (refused !== undefined) return this.#refused(a, sibling, refused);
@@ -424,7 +449,7 @@ export class OwnMail {
     for (const s of this.#host.siblings()) {
       const { cursor } = await this.#cursor(a, s);
       for (const w of windowsDue(cursor.last, now)) {
-        const mk = this.#keys(s, this.#me, w);
+        const mk = await this.#keys(s, this.#me, w);
         a.tags.set(mk.tag, s);
         items.push({ t: mk.tag, a: cursor.after[w] ?? 0, sibling: s, gen: cursor.gen });
       }
@@ -453,7 +478,7 @@ export class OwnMail {
     const tally = { fetched: 0, stored: 0, bad: 0 };
     let waiting = new Map<string, RawEntry[]>();
     for (const w of windows) {
-      const mk = this.#keys(sibling, this.#me, w);
+      const mk = await this.#keys(sibling, this.#me, w);
       a.tags.set(mk.tag, sibling);
       const before = cursor.after[w] ?? 0;
       let after = before;

@@ -98,7 +98,7 @@ export const keys = {
   /** The highest own seq of a direct chat this device handed an anchor for a sibling device (mailbox/own_mail.ts). */
   ownMailPushed: (anchor: Uint8Array, sibling: Uint8Array, chat: string) =>
     ["own-mail-pushed", anchor, sibling, chat] as const,
-  /** Whether a sibling device's hello listed ownmail1 when we last met it (boolean). */
+  /** A sibling device's hello when we last met it: whether it listed ownmail1, its agree key. */
   ownMailSibling: (sibling: Uint8Array) => ["own-mail-sibling", sibling] as const,
   /** This node's own signed address record (packed). */
   ownRecord: () => ["meta", "addr"] as const,
