@@ -145,3 +145,39 @@ Deno.test("own mail: nothing is filed for a device whose hello did not list ownm
   await laptop.node.ownMailIdle();
   assert.ok(!laptop.events.some((e) => e.type === "own-mail"), "filed for an older device");
 });
+
+Deno.test("own mail: two devices online at once but not in step directly hear of each other's mail from the anchor", async () => {
+  await using tmp = await tempDir();
+  const phoneDir = `${tmp.path}/phone`;
+  await using hive = await startTestNode("hive", { host: "127.9.41.10", passive: true });
+  await using laptop = await startTestNode("alice", { host: "127.9.41.11" });
+  await using bob = await startTestNode("bob", { host: "127.9.41.12" });
+  await joinAnchor(laptop, hive);
+  await befriend(laptop, bob);
+  await bob.stop();
+  await joinPerson(phoneDir, (await laptop.node.call("device.link", {})).text, { name: "phone" });
+  // Without devsync1 in its hello the laptop refuses the phone's session: they never sync directly.
+  await using phone = await startTestNode("phone", {
+    host: "127.9.41.13",
+    dir: phoneDir,
+    omitFeatures: ["devsync1"],
+  });
+  await laptop.waitFor((e) => e.type === "own-device" && e.op === "refused", 15_000);
+  await until(
+    async () =>
+      (await phone.node.call("peers", {})).some((p) =>
+        p.kind === "anchor" && p.state === "connected"
+      ),
+    10_000,
+    "the phone is at the anchor",
+  );
+  await phone.node.ownMailIdle(); // its first look at the anchor found nothing, and watches the tags
+  await laptop.node.call("send", { chat: "bob", text: "while you are up" });
+  // The anchor tells the phone (mbox.notify), which fetches at once.
+  await until(
+    async () => (await mine(phone, "bob")).some((m) => m.body === "while you are up"),
+    15_000,
+    "the phone has it from the anchor",
+  );
+  await phone.waitFor((e) => e.type === "own-mail" && e.op === "taken" && e.stored === 1);
+});
