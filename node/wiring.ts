@@ -315,8 +315,7 @@ export async function wire(
       pushDirect(chat, contact);
     },
     addresses: () => addresses.published(),
-    met: (key, hello) => ownMail.met(key, hello).catch(() => {}),
-    contactsChanged: () => ownMail.contactsChanged(),
+    mail: ownMail,
   });
   const receipts = await Receipts.open({
     me,

@@ -181,3 +181,28 @@ Deno.test("own mail: two devices online at once but not in step directly hear of
   );
   await phone.waitFor((e) => e.type === "own-mail" && e.op === "taken" && e.stored === 1);
 });
+
+Deno.test("own mail: what a device took directly is not filed for it again at the anchor", async () => {
+  await using tmp = await tempDir();
+  const phoneDir = `${tmp.path}/phone`;
+  await using hive = await startTestNode("hive", { host: "127.9.41.14", passive: true });
+  await using laptop = await startTestNode("alice", { host: "127.9.41.15" });
+  await using bob = await startTestNode("bob", { host: "127.9.41.16" });
+  await joinAnchor(laptop, hive);
+  await befriend(laptop, bob);
+  await bob.stop();
+  await joinPerson(phoneDir, (await laptop.node.call("device.link", {})).text, { name: "phone" });
+  const phone = await startTestNode("phone", { host: "127.9.41.17", dir: phoneDir });
+  try {
+    await laptop.waitFor(ownUp, 15_000);
+    for (const text of ["one", "two"]) await laptop.node.call("send", { chat: "bob", text });
+    await until(async () => (await mine(phone, "bob")).length === 2, 10_000, "phone in step");
+  } finally {
+    await phone.stop();
+  }
+  await laptop.waitFor((e) => e.type === "own-device" && e.op === "down", 15_000);
+  await laptop.node.call("send", { chat: "bob", text: "three" });
+  const d = await laptop.waitFor(deposited(3), 15_000);
+  // Only "three": the phone said on its session that it holds one and two.
+  assert.ok(d.type === "own-mail" && d.op === "deposited" && d.entries === 1);
+});

@@ -75,10 +75,22 @@ export interface SiblingSyncDeps {
   stored(chat: string, contact: Uint8Array, entries: Entry[]): void;
   /** Where this node listens, for its siblings to dial it. */
   addresses(): string[];
-  /** A sibling's session checked out, with its hello (own mail notes what it reads). */
-  met?(key: Uint8Array, hello: Hello): void;
-  /** The person changed a contact here, or took a sibling's change (own mail passes it on). */
-  contactsChanged?(): void;
+  /** Mail for siblings that are not connected (mailbox/own_mail.ts): told what it needs. */
+  readonly mail?: SiblingMail;
+}
+
+/** What own mail learns from the siblings' sessions. */
+export interface SiblingMail {
+  /** A sibling's session checked out, with its hello (what it reads, its agree key). */
+  met(key: Uint8Array, hello: Hello): void;
+  /** The person changed a contact here, or took a sibling's change. */
+  contactsChanged(): void;
+  /** A sibling holds these heads of direct chat `chat` (nothing of them need go by anchor). */
+  held(
+    key: Uint8Array,
+    chat: string,
+    heads: Map<string, { author: Uint8Array; seq: number }>,
+  ): void;
 }
 
 interface Sibling {
@@ -108,6 +120,7 @@ export class SiblingSync {
     this.#user = `dev-${toHex(parts.own.person)}`;
     this.#contacts = new ContactSync({
       ...this.#d,
+      contactsChanged: () => this.#d.mail?.contactsChanged(),
       own: (key) =>
         bytesEqual(key, parts.me) || bytesEqual(key, parts.own.person) ||
         parts.own.keys().some((k) => bytesEqual(k, key)),
@@ -284,7 +297,7 @@ export class SiblingSync {
     this.#d.bus.say(`in step with your device ${fp} (${remote})`);
     this.#d.bus.emit({ type: "own-device", op: "up", fingerprint: fp, direction: s.direction });
     s.rpc.admit();
-    this.#d.met?.(s.key, hello);
+    this.#d.mail?.met(s.key, hello);
     if (peerHas(hello, DEVSYNC_CONTACTS_FEATURE)) this.#contacts.attach(s.key, s.rpc);
     const addresses = this.#d.addresses().slice(0, MAX_SIBLING_ADDRESSES);
     if (addresses.length > 0) {
@@ -325,6 +338,7 @@ export class SiblingSync {
       prepare: (raws) => this.#d.contactDevices.learn(contact, raws),
       admits: () => (signed) => this.#admits(contact, signed),
       onStored: (entries) => this.#d.stored(chat, contact, entries),
+      onPeerHeads: (heads) => this.#d.mail?.held(s.key, chat, heads),
       log: (line) => this.#d.bus.say(`your device ${fp}: ${line}`),
     });
     s.syncs.set(chat, sync);

@@ -40,7 +40,7 @@ import { type Clock, systemClock } from "../clock/mod.ts";
 import { decodeEntry, directChatId, type Entry, type RawEntry, toHex } from "../log/mod.ts";
 import type { ChatLog } from "../log/mod.ts";
 import { type KeyPair, sharedSecretOf } from "../identity/mod.ts";
-import { decodeB64, encodeB64, type Hello, OWN_MAIL_FEATURE, peerHas } from "../protocol/mod.ts";
+import { decodeB64, encodeB64, type Hello } from "../protocol/mod.ts";
 import type { RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
@@ -49,6 +49,8 @@ import { boxId, type MailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
 import { putAck, sendAck } from "./direct_ack.ts";
 import { type ContactChange, contactsBytes, parseContacts } from "./own_mail_contacts.ts";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { SiblingNotes } from "./own_mail_siblings.ts";
+import { mergeChats } from "./own_mail_merge.ts";
 
 /** Bytes of boxes per put (as 1:1 mail's: fits a frame in base64). */
 const PUT_BYTES = 560 * 1024;
@@ -56,8 +58,6 @@ const PUT_BYTES = 560 * 1024;
 const PUT_ENTRIES = 200;
 /** Boxes read from one anchor for one sibling in one visit, at most (the rest next visit). */
 const MAX_VISIT_BOXES = 20_000;
-/** Bytes of entries waiting for a missing predecessor in one visit, at most. */
-const MAX_WAITING_BYTES = 8 * 1024 * 1024;
 /** What the contact records' pushed mark is kept under (chat ids are hex: never this). */
 const CONTACTS = "contacts";
 /** Jobs at once per anchor session (each has one request in flight). */
@@ -152,14 +152,6 @@ function isCursor(v: unknown): v is Cursor {
 
 type Job = "in" | "out" | "peek";
 
-/** What we learnt of a sibling when we last met it (keys.ownMailSibling). */
-interface Seen {
-  /** Its hello listed ownmail1. */
-  readonly reads: boolean;
-  /** The X25519 key its hello published (base64), if any. */
-  readonly agree?: string;
-}
-
 /** What an "out" job hands over: the contact records, and every direct chat or those named. */
 type Due = "all" | Set<string>;
 
@@ -171,6 +163,7 @@ export class OwnMail {
   readonly #secrets = new Map<string, Uint8Array>();
   readonly #running = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
+  readonly #notes: SiblingNotes;
   /** Per anchor and sibling, the chats an "out" job has yet to look at. */
   readonly #due = new Map<string, Due>();
   #closed = false;
@@ -179,6 +172,7 @@ export class OwnMail {
     this.#host = host;
     this.#clock = host.clock ?? systemClock;
     this.#me = host.keyPair.publicKey;
+    this.#notes = new SiblingNotes(host.kv);
   }
 
   /** A session with an anchor of ours that holds 1:1 mail is up: fetch, then hand over. */
@@ -232,18 +226,18 @@ export class OwnMail {
    * A sibling's session checked out: remember whether it reads own mail, and
    * the X25519 key it publishes (its key is in ssh-agent), to agree with.
    */
-  async met(sibling: Uint8Array, hello: Hello): Promise<void> {
-    const seen: Seen = {
-      reads: peerHas(hello, OWN_MAIL_FEATURE),
-      ...(hello.agree ? { agree: hello.agree } : {}),
-    };
-    await this.#host.kv.set(keys.ownMailSibling(sibling), seen);
+  met(sibling: Uint8Array, hello: Hello): void {
     this.#secrets.delete(toHex(sibling));
+    this.#notes.met(sibling, hello).catch(() => {});
   }
 
-  async #seen(sibling: Uint8Array): Promise<Seen | undefined> {
-    const v = (await this.#host.kv.get<Seen>(keys.ownMailSibling(sibling))).value;
-    return typeof v === "object" && v !== null && typeof v.reads === "boolean" ? v : undefined;
+  /** A sibling said on its session it holds these heads of `chat`: none of that is filed for it. */
+  held(
+    sibling: Uint8Array,
+    chat: string,
+    heads: Map<string, { author: Uint8Array; seq: number }>,
+  ): void {
+    this.#notes.held(sibling, chat, heads);
   }
 
   /** Resolves when no visit is under way (tests). */
@@ -300,7 +294,7 @@ export class OwnMail {
     const k = toHex(sibling);
     let s = this.#secrets.get(k);
     if (!s) {
-      const agree = (await this.#seen(sibling))?.agree;
+      const agree = (await this.#notes.seen(sibling))?.agree;
       s = sharedSecretOf(this.#host.keyPair, sibling, agree ? decodeB64(agree) : undefined);
       this.#secrets.set(k, s);
     }
@@ -327,7 +321,7 @@ export class OwnMail {
     if (due === undefined || this.#host.online(sibling)) return;
     const { kv, log } = this.#host;
     // A sibling that, when last met, did not read own mail: nothing for it (it would never fetch).
-    if ((await this.#seen(sibling))?.reads === false) return;
+    if ((await this.#notes.seen(sibling))?.reads === false) return;
     const me = toHex(this.#me);
     const mk = await this.#keys(sibling, sibling, directWindow(this.#clock.now()));
     // Contact records first: an entry of a chat with a contact new there needs the contact.
@@ -337,11 +331,13 @@ export class OwnMail {
       if (due !== "all" && !due.has(chat)) continue;
       const key = keys.ownMailPushed(a.peer, sibling, chat);
       const pushed = (await kv.get<Record<string, number>>(key)).value ?? {};
+      const held = await this.#notes.holds(sibling, chat);
       let handed = 0;
       for (const [author, head] of await log.heads(chat)) {
-        // What the sibling wrote, it holds.
+        // What the sibling wrote, it holds; and what it said on its session that it holds.
         if (bytesEqual(head.author, sibling)) continue;
-        const put = await this.#pushChain(a, mk, chat, head.author, pushed[author] ?? 0, head.seq);
+        const from = Math.max(pushed[author] ?? 0, held[author] ?? 0);
+        const put = await this.#pushChain(a, mk, chat, head.author, from, head.seq);
         if (put.upTo > (pushed[author] ?? 0)) {
           pushed[author] = put.upTo;
           await kv.set(key, pushed);
@@ -513,7 +509,7 @@ export class OwnMail {
           list.push(got.raw);
           waiting.set(got.chat, list);
         }
-        waiting = await this.#merge(waiting, chats, tally);
+        waiting = await mergeChats(this.#host, waiting, chats, tally);
         cursor.after[w] = after;
         more = res.more && res.items.length > 0;
       }
@@ -560,38 +556,5 @@ export class OwnMail {
     } catch {
       return null;
     }
-  }
-
-  /** Merges each chat's entries; resolves with those still waiting for a predecessor (bounded). */
-  async #merge(
-    pending: Map<string, RawEntry[]>,
-    chats: Map<string, Uint8Array>,
-    tally: { stored: number },
-  ): Promise<Map<string, RawEntry[]>> {
-    const out = new Map<string, RawEntry[]>();
-    let bytes = 0;
-    for (const [chat, all] of pending) {
-      if (!chats.has(chat)) continue; // a contact removed meanwhile
-      // By the contact or its devices, or by ours while they spoke for us: the sibling cannot add others.
-      const raws = await this.#host.admit(chats.get(chat)!, all);
-      if (raws.length === 0) continue;
-      const res = await this.#host.log.merge(chat, raws);
-      if (res.stored.length > 0) {
-        tally.stored += res.stored.length;
-        await this.#host.stored(chat, chats.get(chat)!, res.stored);
-      }
-      const gaps = new Set(res.rejected.filter((r) => r.code === "seq_gap").map((r) => r.seq));
-      if (gaps.size === 0) continue;
-      const kept = raws.map((r) => ({ r, seq: decodeEntry(r.signed).seq }))
-        .filter((w) => gaps.has(w.seq)).sort((x, y) => x.seq - y.seq).map((w) => w.r);
-      const held: RawEntry[] = [];
-      for (const r of kept) {
-        bytes += r.signed.length + r.sig.length;
-        if (bytes > MAX_WAITING_BYTES) break;
-        held.push(r);
-      }
-      if (held.length > 0) out.set(chat, held);
-    }
-    return out;
   }
 }

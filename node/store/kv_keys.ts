@@ -98,6 +98,8 @@ export const keys = {
   /** The highest own seq of a direct chat this device handed an anchor for a sibling device (mailbox/own_mail.ts). */
   ownMailPushed: (anchor: Uint8Array, sibling: Uint8Array, chat: string) =>
     ["own-mail-pushed", anchor, sibling, chat] as const,
+  /** Per author (hex), the highest seq of a direct chat a sibling device said it holds. */
+  ownMailHeld: (sibling: Uint8Array, chat: string) => ["own-mail-held", sibling, chat] as const,
   /** A sibling device's hello when we last met it: whether it listed ownmail1, its agree key. */
   ownMailSibling: (sibling: Uint8Array) => ["own-mail-sibling", sibling] as const,
   /** This node's own signed address record (packed). */
