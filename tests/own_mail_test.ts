@@ -67,13 +67,24 @@ Deno.test("own mail: the laptop and the phone, never online together, converge t
     const taken = await phone.waitFor((e) => e.type === "own-mail" && e.op === "taken");
     assert.ok(taken.type === "own-mail" && taken.op === "taken" && taken.stored === 5);
     assert.ok(!phone.events.some(ownUp), "the phone met the laptop");
-    await until(async () => (await mine(phone, "carol")).length === 1, 10_000, "carol's chat");
+    await until(
+      async () =>
+        phone.node.contacts.get(carol.node.publicKey) !== undefined &&
+        (await mine(phone, "carol")).length === 1,
+      10_000,
+      "carol's chat",
+    );
     assert.equal(phone.node.contacts.get(carol.node.publicKey)?.name, "carol");
     assert.deepEqual((await mine(phone, "carol")).map((m) => m.body), ["welcome carol"]);
 
     // The phone answers and stops; the laptop comes back after it and finds the answer.
     await phone.node.call("send", { chat: "bob", text: "from the phone" });
     await phone.waitFor(deposited(1), 15_000);
+    // Only its own: what the laptop filed for it (bob's too), the laptop holds.
+    const filed = phone.events.filter((e) => e.type === "own-mail" && e.op === "deposited");
+    assert.deepEqual(filed.map((e) => e.type === "own-mail" && e.op === "deposited" && e.entries), [
+      1,
+    ]);
     await phone.node.ownMailIdle();
     const phonePort = phone.node.address!.port;
     await phone.stop();

@@ -134,6 +134,8 @@ interface Anchor {
   readonly tags: Map<string, Uint8Array>;
   busy: number;
   readonly queue: Array<() => void>;
+  /** The fetches the first look found due (the first hand-over waits for them). */
+  fetched?: Promise<void>;
 }
 
 /** Where we are in what one sibling filed for us at one anchor (as 1:1 mail's). */
@@ -183,8 +185,16 @@ export class OwnMail {
     rpc.onClose(() => {
       if (this.#anchors.get(k) === a) this.#anchors.delete(k);
     });
-    this.#run(a, peer, "peek");
-    for (const s of this.#host.siblings()) this.#out(a, s, "all");
+    // What the siblings filed here first: what they hold is then not filed back for them.
+    const first = this.#run(a, peer, "peek").then(() => a.fetched).finally(() => {
+      for (const s of this.#host.siblings()) this.#out(a, s, "all");
+    });
+    // Counted as under way until the hand-over started (idle()).
+    const fk = `${k}/first`;
+    this.#running.set(fk, first);
+    first.finally(() => {
+      if (this.#running.get(fk) === first) this.#running.delete(fk);
+    }).catch(() => {});
   }
 
   /** Direct chat `chat` changed here: siblings not connected find it at the anchors connected now. */
@@ -249,12 +259,14 @@ export class OwnMail {
     this.#closed = true;
   }
 
-  #run(a: Anchor, sibling: Uint8Array, job: Job): void {
-    if (this.#closed || a.rpc.closed) return;
+  /** Runs a job (again after the one under way, if any); resolves when it ended, never rejects. */
+  #run(a: Anchor, sibling: Uint8Array, job: Job): Promise<void> {
+    if (this.#closed || a.rpc.closed) return Promise.resolve();
     const k = `${toHex(a.peer)}/${toHex(sibling)}/${job}`;
-    if (this.#running.has(k)) {
+    const under = this.#running.get(k);
+    if (under) {
       this.#again.add(k);
-      return;
+      return under;
     }
     const run = (async () => {
       do {
@@ -273,6 +285,7 @@ export class OwnMail {
       if (!a.rpc.closed) this.#host.say(`own mail at ${a.name}: ${(err as Error).message}`);
     }).finally(() => this.#running.delete(k));
     this.#running.set(k, run);
+    return run;
   }
 
   #slot(a: Anchor): Promise<void> {
@@ -462,7 +475,7 @@ export class OwnMail {
         due.set(toHex(it.sibling), it.sibling);
       }
     }
-    for (const s of due.values()) this.#run(a, s, "in");
+    a.fetched = Promise.all([...due.values()].map((s) => this.#run(a, s, "in"))).then(() => {});
   }
 
   /** Fetches and merges what `sibling` filed for us at `a` since the last visit. */
@@ -473,6 +486,7 @@ export class OwnMail {
     let chats = this.#chats();
     const tally = { fetched: 0, stored: 0, bad: 0 };
     let waiting = new Map<string, RawEntry[]>();
+    const held = new Map<string, Map<string, { author: Uint8Array; seq: number }>>();
     for (const w of windows) {
       const mk = await this.#keys(sibling, this.#me, w);
       a.tags.set(mk.tag, sibling);
@@ -505,10 +519,20 @@ export class OwnMail {
             continue;
           }
           tally.fetched++;
+          // What it filed, it holds: nothing of that is filed back for it.
+          const gave = held.get(got.chat) ?? new Map<string, { author: Uint8Array; seq: number }>();
+          const ak = toHex(got.author);
+          if ((gave.get(ak)?.seq ?? 0) < got.seq) {
+            gave.set(ak, { author: got.author, seq: got.seq });
+          }
+          held.set(got.chat, gave);
           const list = waiting.get(got.chat) ?? [];
           list.push(got.raw);
           waiting.set(got.chat, list);
         }
+        // Before the merge, whose stored entries start a hand-over: that one must know.
+        for (const [chat, heads] of held) this.#notes.held(sibling, chat, heads);
+        held.clear();
         waiting = await mergeChats(this.#host, waiting, chats, tally);
         cursor.after[w] = after;
         more = res.more && res.items.length > 0;
@@ -548,11 +572,11 @@ export class OwnMail {
   #entryOf(
     raw: RawEntry,
     chats: Map<string, Uint8Array>,
-  ): { chat: string; raw: RawEntry } | null {
+  ): { chat: string; raw: RawEntry; author: Uint8Array; seq: number } | null {
     if (raw.sig.length === 0) return null;
     try {
       const e = decodeEntry(raw.signed);
-      return chats.has(e.chat) ? { chat: e.chat, raw } : null;
+      return chats.has(e.chat) ? { chat: e.chat, raw, author: e.author, seq: e.seq } : null;
     } catch {
       return null;
     }

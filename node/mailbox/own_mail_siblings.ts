@@ -65,6 +65,7 @@ export class SiblingNotes {
 
   /** Per author (hex), the highest seq of `chat` the sibling said it holds. */
   async holds(sibling: Uint8Array, chat: string): Promise<Record<string, number>> {
+    await this.#holding.get(`${toHex(sibling)}/${chat}`); // a write under way counts
     const v = (await this.#kv.get<Record<string, number>>(keys.ownMailHeld(sibling, chat))).value;
     return typeof v === "object" && v !== null ? v : {};
   }
