@@ -13,23 +13,27 @@
  * key), so devices linked before this existed take part too.
  *
  * Sending: on each session with an anchor that holds 1:1 mail (`dmail`),
- * and whenever a direct chat changes here while a sibling is not connected,
- * the chat's entries above what this anchor was handed for that sibling are
- * sealed (sealBox: the entry's bytes and signature) and put, each author's
- * in chain order, under the sibling's tag of the current week: ours, and the
- * contact's we hold (the sibling may never meet the contact either); not the
- * sibling's own. Nothing for a sibling whose hello, when we last met it, did
- * not list ownmail1 (an older device, which would never fetch it).
+ * once its first fetch is done, and whenever the contacts or a direct chat
+ * change here while a sibling is not connected, one hand-over per anchor and
+ * sibling puts, under the sibling's tag of the current week, what this
+ * anchor was not handed for it yet: the contact records first (own_mail_contacts.ts),
+ * then each direct chat's entries (sealBox: the entry's bytes and
+ * signature), each author's in chain order: ours, and the contact's we hold
+ * (the sibling may never meet the contact either). Not what the sibling
+ * holds: its own, what it filed for us, and what it said on its session that
+ * it holds (own_mail_siblings.ts). Nothing for a sibling whose hello, when we
+ * last met it, did not list ownmail1 (an older device, which would never fetch it).
  *
  * Receiving: one `mbox.peek` over every sibling's tags of the weeks due,
  * then, for each sibling with any, its boxes after the anchor's number we
- * last read: opened, checked to be an entry of one of our direct chats by
- * the contact (or a device of theirs) or by us (or a device of ours), each
- * speaking for its person at the entry's time, grouped by chat and merged
- * through the log. Entries held already (from the sibling directly, or from
- * the contact) are duplicates; display order is the log's; an entry whose
- * predecessor is missing waits for it (seq_gap). Once every box of a week is
- * merged, the token of dmail-ack lets the anchor delete them.
+ * last read: contact records applied as its session's would be; entries
+ * checked to be of one of our direct chats, by the contact (or a device of
+ * theirs) or by us (or a device of ours), each speaking for its person at
+ * the entry's time, grouped by chat and merged through the log
+ * (own_mail_merge.ts). Entries held already (from the sibling directly, or
+ * from the contact) are duplicates; display order is the log's; an entry
+ * whose predecessor is missing waits for it (seq_gap). Once every box of a
+ * week is merged, the token of dmail-ack lets the anchor delete them.
  *
  * What the anchor learns: tags, sizes, times, and that the uploader and the
  * fetcher of a tag are sessions of one member. It already takes a device's
@@ -54,7 +58,7 @@ import { mergeChats } from "./own_mail_merge.ts";
 
 /** Bytes of boxes per put (as 1:1 mail's: fits a frame in base64). */
 const PUT_BYTES = 560 * 1024;
-/** Own entries read from the log per put. */
+/** Entries read from the log per put. */
 const PUT_ENTRIES = 200;
 /** Boxes read from one anchor for one sibling in one visit, at most (the rest next visit). */
 const MAX_VISIT_BOXES = 20_000;
