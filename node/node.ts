@@ -245,6 +245,11 @@ export class RojNode implements NodeApi {
     return this.#s.directMail.idle();
   }
 
+  /** Resolves when no exchange of mail for the person's other devices is under way (tests). */
+  ownMailIdle(): Promise<void> {
+    return this.#s.ownMail.idle();
+  }
+
   /** Stops serving, closes every session, and closes the store. */
   async close(): Promise<void> {
     if (this.#closing) return;
@@ -258,6 +263,7 @@ export class RojNode implements NodeApi {
     s.carryMailbox?.close();
     s.mailbox.close();
     s.directMail.close();
+    s.ownMail.close();
     s.groupService.close();
     s.files.close();
     s.groupFiles.close();

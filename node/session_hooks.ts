@@ -13,7 +13,7 @@ import { TWIN_WINDOW_MS } from "./identity_guard/mod.ts";
 import { fingerprint } from "./identity/mod.ts";
 import type { IntroService } from "./introductions/mod.ts";
 import type { DeviceSessions, LinkService } from "./linking/mod.ts";
-import type { AnchorMailbox, DirectMail, GroupMailbox } from "./mailbox/mod.ts";
+import type { AnchorMailbox, DirectMail, GroupMailbox, OwnMail } from "./mailbox/mod.ts";
 import type { Network } from "./network.ts";
 import { CARRY_FEATURE, DIRECT_MAIL_FEATURE, MAILBOX_FEATURE, peerHas } from "./protocol/mod.ts";
 import type { Relay } from "./relay/mod.ts";
@@ -45,6 +45,8 @@ export interface SessionParts {
   readonly addresses: OwnAddresses;
   readonly mailbox: GroupMailbox;
   readonly directMail: DirectMail;
+  /** What this device wrote, for the person's other devices (mailbox/own_mail.ts). */
+  readonly ownMail: OwnMail;
   readonly linking: LinkService;
   readonly devsync: DeviceSync;
 }
@@ -71,6 +73,7 @@ export function hookSessions(parts: SessionParts): void {
     addresses,
     mailbox,
     directMail,
+    ownMail,
     linking,
     devsync,
   } = parts;
@@ -110,6 +113,7 @@ export function hookSessions(parts: SessionParts): void {
       mailbox.attach(s.peer, s.rpc, s.contact.name);
       if (peerHas(s.rpc.peerHello, DIRECT_MAIL_FEATURE)) {
         directMail.attach(s.peer, s.rpc, s.contact.name, "anchor");
+        ownMail.attach(s.peer, s.rpc, s.contact.name);
       }
     }
     if (!s.anchor && !passive && peerHas(s.rpc.peerHello, CARRY_FEATURE)) {

@@ -51,22 +51,23 @@ import {
   AnchorMailbox,
   anchorMailboxEvent,
   CARRY_LIMITS,
-  DirectMail,
-  directMailEvent,
+  type DirectMail,
   GroupMailbox,
   mailboxEvent,
   MailboxStore,
+  type OwnMail,
 } from "./mailbox/mod.ts";
 import { Network } from "./network.ts";
 import { hookSessions } from "./session_hooks.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { DEVLINK_CONFIRM_FEATURE, encodeB64 } from "./protocol/mod.ts";
+import { DEVLINK_CONFIRM_FEATURE } from "./protocol/mod.ts";
 import { Relay } from "./relay/mod.ts";
 import { SessionManager } from "./sessions/mod.ts";
 import { keys } from "./store/mod.ts";
 import { wirePrefs } from "./wiring_prefs.ts";
 import type { SearchService } from "./search/mod.ts";
 import { wireSearch } from "./wiring_search.ts";
+import { wireMail } from "./wiring_mail.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
 import { DeviceSync, OwnDevices, withOwnDevices } from "./device_sync/mod.ts";
 import { contactView } from "./views/mod.ts";
@@ -100,6 +101,7 @@ export interface Services {
   readonly inviteFlow: InviteFlow;
   readonly mailbox: GroupMailbox;
   readonly directMail: DirectMail;
+  readonly ownMail: OwnMail;
   readonly anchorMailbox: AnchorMailbox | undefined;
   /** A person's node that carries 1:1 mail between its contacts (not `--no-carry`). */
   readonly carryMailbox: AnchorMailbox | undefined;
@@ -266,34 +268,24 @@ export async function wire(
     progress: (p) => progress.report(p),
     say: (line) => bus.say(line),
     note: (n) => bus.emit(mailboxEvent(n, (id) => directory.byId(id)?.name)),
-    notified: (anchor, tag) => directMail.notified(anchor, tag),
+    notified: (anchor, tag) => directMail.notified(anchor, tag) || ownMail.notified(anchor, tag),
     clock,
   });
   const pair = pairwise(profile.keyPair, b.agreeKeyOf);
   const contactName = (k: Uint8Array) => b.contacts.get(k)?.name ?? fingerprint(k);
-  const directMail = new DirectMail({
-    log: b.log,
+  const { directMail, ownMail } = wireMail({
+    ...b,
     kv: profile.store.kv,
     keyPair: profile.keyPair,
-    agreeKeyOf: b.agreeKeyOf,
     clock,
-    contacts: () => b.contacts.all().filter((c) => !c.blocked && !c.anchor).map((c) => c.publicKey),
-    online: (peer) => sessions.get(peer) !== undefined,
-    delivered: (chat, peer) => marks.get(chat, peer),
-    anchored: async (chat, peer, seq) => {
-      await chats.markAnchored(chat, peer, seq);
-    },
-    recordTag: (peer) => encodeB64(pair(peer).tag(peer)),
-    receipt: async (chat, _peer, seq) => {
-      const ref = directory.byId(chat);
-      if (ref) await chats.markDelivered(ref, seq);
-    },
-    stored: async (chat, _peer, entries) => {
-      const ref = directory.byId(chat);
-      if (ref) await chats.show(ref, entries);
-    },
-    say: (line) => bus.say(line),
-    note: (n) => bus.emit(directMailEvent(n, contactName)),
+    bus,
+    marks,
+    chats,
+    directory,
+    own,
+    pair,
+    contactName,
+    late: () => ({ sessions, devsync, devices, pushDirect }),
   });
   const groupService: GroupService = new GroupService({
     me: person, // on a device, the person is the member
@@ -312,6 +304,7 @@ export async function wire(
     for (const s of sessions.of(peer)) syncs.pushDirect(chat, s);
     devsync.siblings.notify(chat);
     directMail.written(peer);
+    ownMail.written(chat);
   };
   const devsync = new DeviceSync({ me, own, clock, bus, log: b.log, sessions, pair }, {
     ...{ passive: o.passive, kv: profile.store.kv, contacts: b.contacts, invites: b.invites },
@@ -321,6 +314,7 @@ export async function wire(
       pushDirect(chat, contact);
     },
     addresses: () => addresses.published(),
+    mail: ownMail,
   });
   const receipts = await Receipts.open({
     me,
@@ -503,6 +497,7 @@ export async function wire(
     addresses,
     mailbox,
     directMail,
+    ownMail,
     linking,
     devsync,
   });
@@ -567,6 +562,7 @@ export async function wire(
     inviteFlow,
     mailbox,
     directMail,
+    ownMail,
     anchorMailbox,
     carryMailbox,
     discovery,

@@ -486,7 +486,7 @@ export type NodeEvent =
   }
   /** A passive anchor dropped boxes past their age. */
   | { readonly type: "anchor-mailbox"; readonly op: "expired"; readonly boxes: number }
-  /** 1:1 mail at an anchor: deposited, taken, refused (see direct_mail_events.ts). */
+  /** 1:1 mail, and mail between own devices, at an anchor (see direct_mail_events.ts). */
   | DirectMailEvent
   | FileEvent
   /** A fork was first seen (once per author and chat; later twins are refused unrecorded). */

@@ -11,6 +11,7 @@
  * group mailbox).
  */
 export type DirectMailEvent =
+  | OwnMailEvent
   | {
     readonly type: "direct-mail";
     readonly by: "anchor" | "friend";
@@ -35,5 +36,38 @@ export type DirectMailEvent =
     readonly op: "refused";
     readonly anchor: string;
     readonly chat: string;
+    readonly reason: string;
+  };
+
+/**
+ * Mail between the person's own devices (node/mailbox/own_mail.ts), which
+ * are never online together: "deposited", the anchor holds our entries of
+ * `chat` up to `seq` for the device `device` (a fingerprint); "taken", a
+ * visit fetched `fetched` boxes that device left us, `stored` of them new
+ * here; "refused", as for 1:1 mail.
+ */
+export type OwnMailEvent =
+  | {
+    readonly type: "own-mail";
+    readonly op: "deposited";
+    readonly anchor: string;
+    readonly device: string;
+    readonly chat: string;
+    readonly entries: number;
+    readonly seq: number;
+  }
+  | {
+    readonly type: "own-mail";
+    readonly op: "taken";
+    readonly anchor: string;
+    readonly device: string;
+    readonly fetched: number;
+    readonly stored: number;
+  }
+  | {
+    readonly type: "own-mail";
+    readonly op: "refused";
+    readonly anchor: string;
+    readonly device: string;
     readonly reason: string;
   };

@@ -65,6 +65,8 @@ export interface ContactSyncDeps {
   readonly sessions: SessionManager;
   /** Whether a key is the person's or one of the person's devices': never a contact. */
   readonly own: (key: Uint8Array) => boolean;
+  /** A record was kept (own mail hands it to siblings that are not connected). */
+  readonly contactsChanged?: () => void;
 }
 
 type Change = ParamsOf<"devsync.contacts">["changes"][number];
@@ -183,6 +185,7 @@ export class ContactSync {
       await this.#d.kv.delete(keys.contactRecord(old.key));
     }
     for (const k of this.#siblings.keys()) this.#push(k);
+    this.#d.contactsChanged?.();
   }
 
   /** Makes the contact book say what record `r` says. */
@@ -248,6 +251,26 @@ export class ContactSync {
     this.#pushing.set(k, run);
   }
 
+  /**
+   * The records numbered above `after` for `sibling`, oldest first, at most
+   * MAX_CONTACT_CHANGES (those that came from it skipped), and the number up
+   * to which they cover; its sessions and own mail (mailbox/own_mail.ts) send them.
+   */
+  async changesAfter(
+    sibling: Uint8Array,
+    after: number,
+  ): Promise<{ changes: Change[]; upTo: number }> {
+    await this.#ready;
+    const k = toHex(sibling);
+    const due: Kept[] = [...this.#records.values()].filter((r) => r.seq > after)
+      .sort((a, b) => a.seq - b.seq).slice(0, MAX_CONTACT_CHANGES * 4);
+    if (due.length === 0) return { changes: [], upTo: after };
+    const batch: Kept[] = due.filter((r) => r.from !== k).slice(0, MAX_CONTACT_CHANGES);
+    // Up to the last record sent (or skipped as the sibling's own) is covered.
+    const upTo = batch.length === MAX_CONTACT_CHANGES ? batch.at(-1)!.seq : due.at(-1)!.seq;
+    return { changes: batch.map(wire), upTo };
+  }
+
   /** Sends sibling `k` every record numbered above what it took, oldest first. */
   async #pushAll(k: string): Promise<void> {
     await this.#ready;
@@ -255,18 +278,9 @@ export class ContactSync {
     if (!s) return;
     s.acked ??= (await this.#d.kv.get<number>(keys.contactAck(s.key))).value ?? 0;
     for (;;) {
-      const acked: number = s.acked ?? 0;
-      const due: Kept[] = [...this.#records.values()].filter((r) => r.seq > acked)
-        .sort((a, b) => a.seq - b.seq).slice(0, MAX_CONTACT_CHANGES * 4);
-      if (due.length === 0 || s.rpc.closed) return;
-      const batch: Kept[] = due.filter((r) => r.from !== k).slice(0, MAX_CONTACT_CHANGES);
-      // Up to the last record sent (or skipped as the sibling's own) is taken once it answers.
-      const upTo: number = batch.length === MAX_CONTACT_CHANGES
-        ? batch.at(-1)!.seq
-        : due.at(-1)!.seq;
-      if (batch.length > 0) {
-        await s.rpc.request("devsync.contacts", { changes: batch.map(wire) });
-      }
+      const { changes, upTo } = await this.changesAfter(s.key, s.acked ?? 0);
+      if (upTo <= (s.acked ?? 0) || s.rpc.closed) return;
+      if (changes.length > 0) await s.rpc.request("devsync.contacts", { changes });
       s.acked = upTo;
       await this.#d.kv.set(keys.contactAck(s.key), upTo);
     }

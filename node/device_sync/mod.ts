@@ -17,6 +17,7 @@ export {
 } from "./own_devices.ts";
 export {
   MAX_SIBLING_ADDRESSES,
+  type SiblingMail,
   type SiblingParts,
   SiblingSync,
   type SiblingSyncDeps,

@@ -90,6 +90,22 @@ export interface SiblingSyncDeps {
   find?(key: Uint8Array): Promise<{ addresses: string[] } | undefined>;
   /** The invites the person issued, in step with siblings that list devinvites1 (invite_sync.ts). */
   readonly invites?: InviteRegistry;
+  /** Mail for siblings that are not connected (mailbox/own_mail.ts): told what it needs. */
+  readonly mail?: SiblingMail;
+}
+
+/** What own mail learns from the siblings' sessions. */
+export interface SiblingMail {
+  /** A sibling's session checked out, with its hello (what it reads, its agree key). */
+  met(key: Uint8Array, hello: Hello): void;
+  /** The person changed a contact here, or took a sibling's change. */
+  contactsChanged(): void;
+  /** A sibling holds these heads of direct chat `chat` (nothing of them need go by anchor). */
+  held(
+    key: Uint8Array,
+    chat: string,
+    heads: Map<string, { author: Uint8Array; seq: number }>,
+  ): void;
 }
 
 interface Sibling {
@@ -125,6 +141,7 @@ export class SiblingSync {
     this.#user = `dev-${toHex(parts.own.person)}`;
     this.#contacts = new ContactSync({
       ...this.#d,
+      contactsChanged: () => this.#d.mail?.contactsChanged(),
       own: (key) =>
         bytesEqual(key, parts.me) || bytesEqual(key, parts.own.person) ||
         parts.own.keys().some((k) => bytesEqual(k, key)),
@@ -141,6 +158,11 @@ export class SiblingSync {
   /** Syncs chat settings and read marks too (wiring_prefs.ts); before start. */
   usePrefs(prefs: PrefsSync): void {
     this.#prefs = prefs;
+  }
+
+  /** The person's contact records, kept for the siblings (own mail sends and takes them too). */
+  get contacts(): ContactSync {
+    return this.#contacts;
   }
 
   /** Whether `username` is the one our own devices log in with. */
@@ -330,6 +352,7 @@ export class SiblingSync {
     this.#d.bus.say(`in step with your device ${fp} (${remote})`);
     this.#d.bus.emit({ type: "own-device", op: "up", fingerprint: fp, direction: s.direction });
     s.rpc.admit();
+    this.#d.mail?.met(s.key, hello);
     if (peerHas(hello, DEVSYNC_CONTACTS_FEATURE)) this.#contacts.attach(s.key, s.rpc);
     if (peerHas(hello, DEVSYNC_PREFS_FEATURE)) this.#prefs?.attach(s.key, s.rpc);
     if (peerHas(hello, DEVSYNC_INVITES_FEATURE)) this.#invites?.attach(s.key, s.rpc);
@@ -374,6 +397,7 @@ export class SiblingSync {
       prepare: (raws) => this.#d.contactDevices.learn(contact, raws),
       admits: () => (signed) => this.#admits(contact, signed),
       onStored: (entries) => this.#d.stored(chat, contact, entries),
+      onPeerHeads: (heads) => this.#d.mail?.held(s.key, chat, heads),
       log: (line) => this.#d.bus.say(`your device ${fp}: ${line}`),
     });
     s.syncs.set(chat, sync);

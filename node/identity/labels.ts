@@ -177,3 +177,17 @@ export const LAN_ANNOUNCEMENT_MAGIC = "RJL2";
  * only the two people can make it; the sender files SHA-256 of it with each box.
  */
 export const DIRECT_ACK_SALT = "roj-dmail-ack-v1";
+
+// ---- Mail between a person's own devices (issue 13) ---------------------------
+
+/**
+ * HKDF salt, over the X25519 secret of two of a person's device keys, of the
+ * mailbox secret of what one device files at an anchor for the other in one
+ * time window (mailbox/own_mail.ts); tag, key and id key as for 1:1 mail.
+ */
+export const OWN_MAIL_SALT = "roj-ownmail-v1";
+/**
+ * First bytes of a box of contact changes one device files for another
+ * (mailbox/own_mail_contacts.ts), then the devsync.contacts params as JSON.
+ */
+export const OWN_MAIL_CONTACTS_MAGIC = "roj-ownmail-contacts-v1\0";

@@ -40,6 +40,8 @@ import {
   MAILBOX_TAG_INFO,
   NAMESPACES,
   NOTES_CHAT_LABEL,
+  OWN_MAIL_CONTACTS_MAGIC,
+  OWN_MAIL_SALT,
   PAIRWISE_SEAL_SALT,
   PAIRWISE_TAG_SALT,
   PERSON_INVITE_MAGIC,
@@ -109,6 +111,8 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [ALPN_PROBE, "726f6a2d70726f62652f31"], // "roj-probe/1"
   [LAN_ANNOUNCEMENT_MAGIC, "524a4c32"], // "RJL2"
   [DIRECT_ACK_SALT, "726f6a2d646d61696c2d61636b2d7631"], // "roj-dmail-ack-v1"
+  [OWN_MAIL_SALT, "726f6a2d6f776e6d61696c2d7631"], // "roj-ownmail-v1"
+  [OWN_MAIL_CONTACTS_MAGIC, "726f6a2d6f776e6d61696c2d636f6e74616374732d763100"], // "roj-ownmail-contacts-v1\0"
 ];
 
 Deno.test("every label has exactly its pinned bytes", () => {

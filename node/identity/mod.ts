@@ -152,4 +152,4 @@ export {
   type VerifierPool,
   type VerifierPoolOptions,
 } from "./verifier_pool.ts";
-export { DIRECT_ACK_SALT } from "./labels.ts";
+export { DIRECT_ACK_SALT, OWN_MAIL_CONTACTS_MAGIC, OWN_MAIL_SALT } from "./labels.ts";

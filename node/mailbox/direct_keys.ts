@@ -25,7 +25,7 @@
  */
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { DIRECT_MAIL_SALT, DIRECT_RECEIPT_MAGIC } from "../identity/mod.ts";
+import { DIRECT_MAIL_SALT, DIRECT_RECEIPT_MAGIC, OWN_MAIL_SALT } from "../identity/mod.ts";
 import { MAILBOX_SECRET_BYTES, type MailboxKeys, mailboxKeys } from "./mailbox_crypto.ts";
 
 /** How long one tag of a pair's mail is in use: a week. */
@@ -43,11 +43,16 @@ export function directWindow(now: number): number {
   return Math.floor(now / DIRECT_WINDOW_MS);
 }
 
-/** The keys of mail to `recipient` in `window`, from the pair's X25519 `pairSecret`. */
+/**
+ * The keys of mail to `recipient` in `window`, from the pair's X25519
+ * `pairSecret`; `salt` OWN_MAIL_SALT for mail between two devices of one
+ * person (own_mail.ts), which no contact's 1:1 mail can then collide with.
+ */
 export function directMailKeys(
   pairSecret: Uint8Array,
   recipient: Uint8Array,
   window: number,
+  salt: string = DIRECT_MAIL_SALT,
 ): MailboxKeys {
   const info = new Uint8Array(recipient.length + 8);
   info.set(recipient);
@@ -55,11 +60,16 @@ export function directMailKeys(
   const secret = hkdf(
     sha256,
     pairSecret,
-    encoder.encode(DIRECT_MAIL_SALT),
+    encoder.encode(salt),
     info,
     MAILBOX_SECRET_BYTES,
   );
   return mailboxKeys(secret);
+}
+
+/** The keys of what one device of a person files for another (own_mail.ts): as 1:1 mail's, own salt. */
+export function ownMailKeys(pairSecret: Uint8Array, recipient: Uint8Array, window: number) {
+  return directMailKeys(pairSecret, recipient, window, OWN_MAIL_SALT);
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   DIRECT_WINDOW_MS,
   directMailKeys,
   directWindow,
+  ownMailKeys,
   parseReceipt,
   receiptBytes,
   windowsDue,
@@ -73,4 +74,20 @@ Deno.test("receipts: magic and a big-endian seq; anything else is not one", () =
   const huge = r.slice();
   huge.fill(0xff, r.length - 8);
   assert.equal(parseReceipt(huge), null);
+});
+
+Deno.test("own mail keys: both devices derive them; never a 1:1 mail tag of the same pair; pinned", async () => {
+  const laptop = await generateKeyPair("laptop");
+  const phone = await generateKeyPair("phone");
+  const lp = x25519SharedSecret(laptop, phone.publicKey);
+  const pl = x25519SharedSecret(phone, laptop.publicKey);
+  const w = directWindow(1_800_000_000_000);
+  const sent = ownMailKeys(lp, phone.publicKey, w);
+  assert.equal(sent.tag, ownMailKeys(pl, phone.publicKey, w).tag);
+  assert.notEqual(ownMailKeys(lp, laptop.publicKey, w).tag, sent.tag);
+  assert.notEqual(ownMailKeys(lp, phone.publicKey, w + 1).tag, sent.tag);
+  // Another salt: the same pair's 1:1 mail (were they contacts) files elsewhere.
+  assert.notEqual(directMailKeys(lp, phone.publicKey, w).tag, sent.tag);
+  const k = ownMailKeys(new Uint8Array(32).fill(1), new Uint8Array(32).fill(2), 2976);
+  assert.equal(k.tag, "15a7bd870b450094e4135e5246083694");
 });

@@ -9,6 +9,7 @@ import { escapeControl } from "../text/mod.ts";
 import type { AnchorMailboxNote } from "./anchor_mailbox.ts";
 import type { DirectMailNote } from "./direct_mail.ts";
 import type { MailboxNote } from "./visit_context.ts";
+import type { OwnMailNote } from "./own_mail.ts";
 
 /** How much of an anchor-supplied reason an event carries, in characters before escaping. */
 const MAX_REASON = 120;
@@ -55,6 +56,22 @@ export function directMailEvent(
   switch (n.op) {
     case "deposited":
       return { ...at, op: "deposited", entries: n.entries, seq: n.seq };
+    case "taken":
+      return { ...at, op: "taken", fetched: n.fetched, stored: n.stored };
+    case "refused":
+      return { ...at, op: "refused", reason: bounded(n.reason) };
+  }
+}
+
+/** A note of mail between own devices as an event; `chatName` names a contact's chat here. */
+export function ownMailEvent(
+  n: OwnMailNote,
+  chatName: (peer: Uint8Array) => string,
+): NodeEvent {
+  const at = { type: "own-mail", anchor: n.anchor, device: fingerprint(n.device) } as const;
+  switch (n.op) {
+    case "deposited":
+      return { ...at, op: "deposited", chat: chatName(n.contact), entries: n.entries, seq: n.seq };
     case "taken":
       return { ...at, op: "taken", fetched: n.fetched, stored: n.stored };
     case "refused":

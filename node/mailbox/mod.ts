@@ -11,6 +11,8 @@
  *   mail_epoch.ts and epoch_cursor.ts for which epochs are filed under and fetched
  * - direct_mail.ts: 1:1 mail for contacts who are offline, through the same
  *   anchors and store, under the pairwise weekly tags of direct_keys.ts
+ * - own_mail.ts: the same for a person's own devices that are never online
+ *   together, under weekly tags of each pair of device keys
  *
  * @module
  */
@@ -41,6 +43,12 @@ export {
   type DirectMailNote,
   type Holder,
 } from "./direct_mail.ts";
-export { DIRECT_WINDOW_MS, directMailKeys, directWindow } from "./direct_keys.ts";
-export { anchorMailboxEvent, directMailEvent, mailboxEvent } from "./mailbox_events.ts";
+export { DIRECT_WINDOW_MS, directMailKeys, directWindow, ownMailKeys } from "./direct_keys.ts";
+export { OwnMail, type OwnMailHost, type OwnMailNote } from "./own_mail.ts";
+export {
+  anchorMailboxEvent,
+  directMailEvent,
+  mailboxEvent,
+  ownMailEvent,
+} from "./mailbox_events.ts";
 export type { GroupMailboxHost, MailboxNote, MailboxProgress } from "./visit_context.ts";

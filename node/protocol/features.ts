@@ -227,6 +227,18 @@ export const DEVSYNC_INVITES_FEATURE = "devinvites1";
  */
 export const DEVSYNC_GROUPS_FEATURE = "devgroups1";
 
+/**
+ * Files mail for the person's other devices at the person's anchors, and
+ * fetches theirs (node/mailbox/own_mail.ts): what this device wrote in its
+ * direct chats, sealed under weekly tags from the X25519 secret of the two
+ * device keys, through the `mbox.*` methods anchors serve for 1:1 mail
+ * (`dmail`), so two devices never online together converge. Listed by every
+ * person's node that syncs devices (with devsync1). The anchor needs nothing
+ * new; a device files nothing for a sibling whose hello, when they last met,
+ * did not list it (an older device, which would never fetch it).
+ */
+export const OWN_MAIL_FEATURE = "ownmail1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -253,7 +265,8 @@ export type Feature =
   | typeof DEVSYNC_CONTACTS_FEATURE
   | typeof DEVSYNC_PREFS_FEATURE
   | typeof DEVSYNC_INVITES_FEATURE
-  | typeof DEVSYNC_GROUPS_FEATURE;
+  | typeof DEVSYNC_GROUPS_FEATURE
+  | typeof OWN_MAIL_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -282,6 +295,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVSYNC_PREFS_FEATURE,
   DEVSYNC_INVITES_FEATURE,
   DEVSYNC_GROUPS_FEATURE,
+  OWN_MAIL_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -301,7 +315,7 @@ export interface FeatureRoles {
   readonly devlink?: boolean;
   /** Serves file chunks: lists `files1`. @default !passive */
   readonly files?: boolean;
-  /** Syncs with the person's own devices: lists `devsync1`, last. @default false */
+  /** Syncs with the person's own devices: lists `devsync1`, `devcontacts1`, `ownmail1`. @default false */
   readonly devsync?: boolean;
   /** Takes and sends bulk sync pages in binary: lists `bulk1`. @default true */
   readonly bulk?: boolean;
@@ -332,6 +346,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
         DEVSYNC_PREFS_FEATURE,
         DEVSYNC_INVITES_FEATURE,
         DEVSYNC_GROUPS_FEATURE,
+        OWN_MAIL_FEATURE,
       ] as const
       : []),
   ];

@@ -31,6 +31,7 @@ import {
   DEVSYNC_GROUPS_FEATURE,
   DEVSYNC_INVITES_FEATURE,
   DEVSYNC_PREFS_FEATURE,
+  OWN_MAIL_FEATURE,
 } from "./features.ts";
 import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
@@ -62,6 +63,7 @@ const WIRE = [
   "devprefs1",
   "devinvites1",
   "devgroups1",
+  "ownmail1",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -93,6 +95,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVSYNC_PREFS_FEATURE,
       DEVSYNC_INVITES_FEATURE,
       DEVSYNC_GROUPS_FEATURE,
+      OWN_MAIL_FEATURE,
     ],
     WIRE,
   );
@@ -198,6 +201,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
       "devprefs1",
       "devinvites1",
       "devgroups1",
+      "ownmail1",
     ],
   );
   assert.deepEqual(

@@ -97,6 +97,8 @@
  *   |         | issued invites        |                |                                          |
  *   | 1       | a person's devices'   | devgroups1     | devsync.groups, devsync.gop              |
  *   |         | groups                |                |                                          |
+ *   | 1       | mail between a        | ownmail1       |                                          |
+ *   |         | person's devices      |                |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -119,6 +121,8 @@
  *            person's other devices (devsync.invites; node/device_sync/invite_sync.ts)
  *   devgroups1 a person's node that hands the person's other devices its groups and their
  *            epoch keys, and syncs the groups with them (node/device_sync/group_sync.ts)
+ *   ownmail1 a person's node that files what it wrote for the person's other devices at the
+ *            person's anchors, sealed per pair of devices, and fetches theirs (mailbox/own_mail.ts)
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and

@@ -96,6 +96,13 @@ export const keys = {
   mboxCursor: (anchor: Uint8Array, chat: string) => ["mbox-cursor", anchor, chat] as const,
   /** Per author (hex), the highest seq this member handed an anchor for a group. */
   mboxPushed: (anchor: Uint8Array, chat: string) => ["mbox-pushed", anchor, chat] as const,
+  /** The highest own seq of a direct chat this device handed an anchor for a sibling device (mailbox/own_mail.ts). */
+  ownMailPushed: (anchor: Uint8Array, sibling: Uint8Array, chat: string) =>
+    ["own-mail-pushed", anchor, sibling, chat] as const,
+  /** Per author (hex), the highest seq of a direct chat a sibling device said it holds. */
+  ownMailHeld: (sibling: Uint8Array, chat: string) => ["own-mail-held", sibling, chat] as const,
+  /** A sibling device's hello when we last met it: whether it listed ownmail1, its agree key. */
+  ownMailSibling: (sibling: Uint8Array) => ["own-mail-sibling", sibling] as const,
   /** This node's own signed address record (packed). */
   ownRecord: () => ["meta", "addr"] as const,
   /** The relays a contact's latest record names (node/relay): raw keys. */
