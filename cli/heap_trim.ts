@@ -4,7 +4,8 @@
  * of garbage and spare heap pages after each round of dials (at start and at
  * each back-off retry) and after its search index is rebuilt, and V8 in Deno
  * gives none of it back while the node idles: its memory reducer does not
- * run, and the ordinary collections keep what a memory-reducing one frees.
+ * run, and an ordinary collection waits until the heap reaches its limit,
+ * which an idle node does not.
  * Issue 16: the 1,000-contact node 154.5 -> 139.8 MB RSS, an idle one 104.5 -> 95.4.
  *
  * A process's concern, not a node's: tests run many nodes in one process.
