@@ -52,6 +52,23 @@ export function tableWith<V>(
   return { size: table.size + (value === undefined ? -1 : had ? 0 : 1), parts };
 }
 
+/**
+ * A table holding `entries` (a later one for a peer replaces an earlier),
+ * built in one pass: what tableWith for each in turn would give, without a
+ * copy of the parts per entry (a round's waiting list holds every contact).
+ */
+export function tableOf<V>(entries: Iterable<readonly [PeerId, V]>): PeerTable<V> {
+  const parts: Record<string, Record<string, Record<PeerId, V>>> = {};
+  let size = 0;
+  for (const [peer, value] of entries) {
+    const [a, b] = keysOf(peer);
+    const part = (parts[a] ??= {})[b] ??= {};
+    if (!Object.hasOwn(part, peer)) size++;
+    part[peer] = value;
+  }
+  return { size, parts };
+}
+
 /** Everything the table holds, with its peer. */
 export function tableEntries<V>(table: PeerTable<V>): [PeerId, V][] {
   return Object.values(table.parts).flatMap((mid) =>
