@@ -401,10 +401,11 @@ class Step<R extends CascadeRecord> {
       this.#dials = tableWith(this.#dials, peer, { ...d, relays: ok });
       return;
     }
-    const next: Dial = { ...d, direct: ok };
-    this.#dials = tableWith(this.#dials, peer, next);
+    // A dial that is done now is not written first (#dialDone drops it): one copy less a dial.
     if (d.relays === "none") return this.#dialDone(peer, ok || session, view);
     if (typeof d.relays === "boolean") return this.#dialDone(peer, ok || d.relays || session, view);
+    const next: Dial = { ...d, direct: ok };
+    this.#dials = tableWith(this.#dials, peer, next);
     if (d.relays === "dialling") return;
     // The direct dial answered within the head start.
     this.actions.push({ type: "cancel_timer", timer: `relays:${peer}` });
