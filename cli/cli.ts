@@ -32,6 +32,7 @@ import { formatEndpoint, parseEndpoint } from "../node/mod.ts";
 import { type AdminServer, isLoopback, startAdmin, writeAdminOrigin } from "../routes/mod.ts";
 import { askPassphrase } from "./passphrase.ts";
 import { appendEvents } from "./events_file.ts";
+import { trimHeap } from "./heap_trim.ts";
 import { entryLine, messageLine } from "./format.ts";
 import { addNodeCommands, noteViaNode, readViaNode, tryControl } from "./commands_node.ts";
 import { addGroupCommands } from "./commands_group.ts";
@@ -492,7 +493,9 @@ export function buildCli(io: CliIo = stdio): Command {
           await node.close();
           throw err;
         }
+        const stopTrim = trimHeap(node); // the garbage of the start, given back (heap_trim.ts)
         const closeNode = async () => {
+          stopTrim();
           await node.close();
           closeEvents();
         };

@@ -23,7 +23,12 @@ import {
   parseRevocation,
   speaksForPerson,
 } from "../devices/mod.ts";
-import { type Certificate, parseCertificate, parseSshsig } from "../identity/mod.ts";
+import {
+  type Certificate,
+  parseCertificate,
+  parseSshsig,
+  sshsigNamesCertificate,
+} from "../identity/mod.ts";
 import { decodeEntry, type RawEntry } from "../log/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
@@ -72,6 +77,8 @@ export function entryCertificates(
   const out = new Map<string, { cert: Certificate; at: number }>();
   for (const r of raws) {
     if (out.size >= MAX_LEARNT_PER_PUSH) break;
+    // Most entries are signed by a plain key: skip those before decoding the entry.
+    if (!sshsigNamesCertificate(r.sig)) continue;
     try {
       const e = decodeEntry(r.signed);
       const k = toHex(e.author);

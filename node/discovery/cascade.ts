@@ -50,6 +50,7 @@ import {
   emptyTable,
   tableEntries,
   tableGet,
+  tableOf,
   tableWith,
 } from "./dial_table.ts";
 
@@ -228,18 +229,21 @@ class Step<R extends CascadeRecord> {
     if (this.#s.closed || run.round >= this.#cfg.maxRounds) return this.#passDone(view);
     this.#s.rounds++;
     const tried = [...run.tried];
-    let waiting = emptyTable<true>();
+    const seen = new Set(tried); // 1,000 contacts: no scan of the list per contact
+    const waits: [PeerId, true][] = [];
     for (const p of unreachedOf(view)) {
       const attempt = `${p.id} ${p.addresses.join(" ")}`;
-      if (tried.includes(attempt)) continue;
+      if (seen.has(attempt)) continue;
+      seen.add(attempt);
       tried.push(attempt);
       // A dial of p already under way (or waiting out its yield) is joined, not repeated.
-      if (dialOf(this.#dials, p.id)) waiting = tableWith(waiting, p.id, true);
+      if (dialOf(this.#dials, p.id)) waits.push([p.id, true]);
       else if (p.addresses.length > 0) {
         this.#startDial(p.id, p.addresses);
-        waiting = tableWith(waiting, p.id, true);
+        waits.push([p.id, true]);
       }
     }
+    const waiting = tableOf(waits);
     this.#s.run = { ...run, tried, waiting, step: "dialling" };
     if (waiting.size === 0) this.#dialsDone(view);
   }
@@ -397,10 +401,11 @@ class Step<R extends CascadeRecord> {
       this.#dials = tableWith(this.#dials, peer, { ...d, relays: ok });
       return;
     }
-    const next: Dial = { ...d, direct: ok };
-    this.#dials = tableWith(this.#dials, peer, next);
+    // A dial that is done now is not written first (#dialDone drops it): one copy less a dial.
     if (d.relays === "none") return this.#dialDone(peer, ok || session, view);
     if (typeof d.relays === "boolean") return this.#dialDone(peer, ok || d.relays || session, view);
+    const next: Dial = { ...d, direct: ok };
+    this.#dials = tableWith(this.#dials, peer, next);
     if (d.relays === "dialling") return;
     // The direct dial answered within the head start.
     this.actions.push({ type: "cancel_timer", timer: `relays:${peer}` });

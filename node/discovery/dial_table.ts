@@ -23,12 +23,10 @@ export function emptyTable<V>(): PeerTable<V> {
   return { size: 0, parts: {} };
 }
 
-const keysOf = (peer: PeerId) => [peer.slice(0, 1), peer.slice(1, 2)] as const;
-
 /** What the table holds for `peer`, if anything. */
 export function tableGet<V>(table: PeerTable<V>, peer: PeerId): V | undefined {
-  const [a, b] = keysOf(peer);
-  return table.parts[a]?.[b]?.[peer];
+  // charAt, not slice: V8 keeps one-character strings, so a lookup allocates nothing.
+  return table.parts[peer.charAt(0)]?.[peer.charAt(1)]?.[peer];
 }
 
 /** A table with `peer` set to `value`, or without it (undefined); `table` is left as it was. */
@@ -37,19 +35,41 @@ export function tableWith<V>(
   peer: PeerId,
   value: V | undefined,
 ): PeerTable<V> {
-  const [a, b] = keysOf(peer);
+  const a = peer.charAt(0), b = peer.charAt(1);
   const had = tableGet(table, peer) !== undefined;
   if (value === undefined && !had) return table;
   const mid = { ...table.parts[a] };
   const part = { ...mid[b] };
   if (value === undefined) delete part[peer];
   else part[peer] = value;
-  if (Object.keys(part).length > 0) mid[b] = part;
+  // Set, the part and its level are not empty: no list of their keys to count.
+  if (value !== undefined || !isEmpty(part)) mid[b] = part;
   else delete mid[b];
   const parts = { ...table.parts };
-  if (Object.keys(mid).length > 0) parts[a] = mid;
+  if (value !== undefined || !isEmpty(mid)) parts[a] = mid;
   else delete parts[a];
   return { size: table.size + (value === undefined ? -1 : had ? 0 : 1), parts };
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
+/**
+ * A table holding `entries` (a later one for a peer replaces an earlier),
+ * built in one pass: what tableWith for each in turn would give, without a
+ * copy of the parts per entry (a round's waiting list holds every contact).
+ */
+export function tableOf<V>(entries: Iterable<readonly [PeerId, V]>): PeerTable<V> {
+  const parts: Record<string, Record<string, Record<PeerId, V>>> = {};
+  let size = 0;
+  for (const [peer, value] of entries) {
+    const part = (parts[peer.charAt(0)] ??= {})[peer.charAt(1)] ??= {};
+    if (!Object.hasOwn(part, peer)) size++;
+    part[peer] = value;
+  }
+  return { size, parts };
 }
 
 /** Everything the table holds, with its peer. */

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { emptyTable, tableEntries, tableGet, tablePeers, tableWith } from "./dial_table.ts";
+import {
+  emptyTable,
+  tableEntries,
+  tableGet,
+  tableOf,
+  tablePeers,
+  tableWith,
+} from "./dial_table.ts";
 
 Deno.test("peer table: set, replace and remove leave every earlier table as it was; size counts peers", () => {
   const ids = Array.from({ length: 1000 }, (_, i) => (i * 2654435761 >>> 0).toString(16));
@@ -26,4 +33,17 @@ Deno.test("peer table: set, replace and remove leave every earlier table as it w
     "removing what is not there changes nothing",
   );
   assert.equal(t.size, 1000);
+});
+
+Deno.test("peer table: tableOf is tableWith for each entry in turn, in one pass", () => {
+  const ids = Array.from({ length: 1000 }, (_, i) => (i * 2654435761 >>> 0).toString(16));
+  const entries: [string, number][] = ids.map((id, i) => [id, i]);
+  entries.push([ids[7]!, -7]); // a later entry for a peer replaces the earlier
+  let one = emptyTable<number>();
+  for (const [id, v] of entries) one = tableWith(one, id, v);
+  const t = tableOf(entries);
+  assert.deepEqual(t, one);
+  assert.deepEqual(tableEntries(t), tableEntries(one), "in the same order");
+  assert.equal(t.size, 1000);
+  assert.deepEqual(tableOf([]), emptyTable());
 });

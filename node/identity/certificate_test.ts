@@ -22,7 +22,14 @@ import { fingerprint } from "./fingerprint.ts";
 import { generateKeyPair, publicKeyLine } from "./keys.ts";
 import { decodePrivateKey, encodePrivateKey } from "./private_key.ts";
 import { createSigner } from "./signer.ts";
-import { armorSshsig, NAMESPACES, parseSshsig, signSshsig, verifySshsig } from "./sshsig.ts";
+import {
+  armorSshsig,
+  NAMESPACES,
+  parseSshsig,
+  signSshsig,
+  sshsigNamesCertificate,
+  verifySshsig,
+} from "./sshsig.ts";
 
 const interop = { ignore: !HAS_SSH_KEYGEN };
 const YEAR = 365 * 24 * 3600;
@@ -294,3 +301,23 @@ Deno.test(
     });
   },
 );
+
+Deno.test("sshsigNamesCertificate says from the blob's head what parseSshsig finds", async () => {
+  const { device, fields, ca } = await deviceFields();
+  const cert = await signCertificate(ca, fields);
+  const signer = await createSigner(device);
+  const message = new TextEncoder().encode("an entry");
+  const withCert = await signSshsig(signer, NAMESPACES.entry, message, cert);
+  const plain = await signSshsig(signer, NAMESPACES.entry, message);
+  assert.ok(parseSshsig(withCert).certificate);
+  assert.equal(sshsigNamesCertificate(withCert), true);
+  assert.equal(parseSshsig(plain).certificate, undefined);
+  assert.equal(sshsigNamesCertificate(plain), false);
+  // Too short to say, or not an SSHSIG: no certificate (parseSshsig throws for these).
+  for (const bad of [new Uint8Array(0), withCert.subarray(0, 20), plain.subarray(0, 13)]) {
+    assert.equal(sshsigNamesCertificate(bad), false);
+  }
+  const otherMagic = withCert.slice();
+  otherMagic[0] = 0x58;
+  assert.equal(sshsigNamesCertificate(otherMagic), false);
+});

@@ -13,6 +13,16 @@ Deno.test("fingerprint of a fixed key", () => {
   assert.equal(fingerprintLine(pub, "rfc"), `256 ${GOLDEN_FP} rfc (ED25519)`);
 });
 
+Deno.test("fingerprint: asked again (kept), the same; a key of the wrong length still throws", async () => {
+  const keys = await Promise.all(Array.from({ length: 3000 }, (_, i) => generateKeyPair(`k${i}`)));
+  const first = keys.map((k) => fingerprint(k.publicKey)); // more than are kept: some dropped
+  assert.deepEqual(keys.map((k) => fingerprint(k.publicKey)), first);
+  assert.equal(new Set(first).size, keys.length);
+  const pub = keys[0]!.publicKey;
+  assert.throws(() => fingerprint(pub.subarray(1)), RangeError);
+  assert.throws(() => fingerprint(new Uint8Array([...pub, 0])), RangeError);
+});
+
 Deno.test("fingerprintLine equals ssh-keygen -lf", { ignore: !HAS_SSH_KEYGEN }, async () => {
   await withTempDir(async (dir) => {
     for (const comment of ["alice@laptop", "two words", ""]) {

@@ -59,6 +59,7 @@ export {
   type SshsigCheck,
   sshsigCheck,
   type SshsigHash,
+  sshsigNamesCertificate,
   unpackSigned,
   verifySshsig,
   type VerifySshsigOptions,

@@ -198,6 +198,20 @@ function isCertificateBlob(blob: Uint8Array): boolean {
 }
 
 /**
+ * Whether an SSHSIG blob's key is a certificate, read from its head alone
+ * (magic, version, the key blob's type): false for a plain key or a blob too
+ * short to say. A push of 1,000 entries asks this of each; parseSshsig, for
+ * the few that say yes, still checks the whole blob.
+ */
+export function sshsigNamesCertificate(blob: Uint8Array): boolean {
+  const at = MAGIC.length + 4; // the key blob's length, after the magic and the version
+  if (blob.length < at + 4 || !bytesEqual(blob.subarray(0, MAGIC.length), MAGIC)) return false;
+  const len = (blob[at]! << 24 | blob[at + 1]! << 16 | blob[at + 2]! << 8 | blob[at + 3]!) >>> 0;
+  const key = blob.subarray(at + 4, at + 4 + len);
+  return key.length === len && isCertificateBlob(key);
+}
+
+/**
  * Checks an SSHSIG blob over `message` in `namespace`. Returns the signer's key
  * (and the certificate the blob names, which the caller must still check with
  * checkCertificate), or null when the blob is malformed, the namespace or key

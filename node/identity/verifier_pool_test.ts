@@ -56,6 +56,18 @@ Deno.test("a verifier pool answers as the in-thread verifier does, on workers", 
   assert.deepEqual(parts.flat(), want);
 });
 
+Deno.test("a large batch while the workers start: checked here only until one is up, the rest there", async () => {
+  const some = await checks(300);
+  const local = createVerifier();
+  // Enough checks that the calling thread is far from through when the worker is up.
+  const all = Array.from({ length: 40 }, () => some).flat();
+  const want = all.map((c) => local.verifySync(c.publicKey, c.signature, c.data));
+  using pool = createVerifierPool({ size: 1, minBatch: 64 });
+  assert.deepEqual(await pool.verifyMany(all), want, "the answers in order, wherever checked");
+  assert.ok(pool.offloaded > 0, "the worker took part of the first batch");
+  assert.ok(pool.offloaded < all.length, "the calling thread checked slices while it started");
+});
+
 Deno.test("small batches and single checks stay on the calling thread", async () => {
   const all = await checks(10);
   using pool = createVerifierPool({ size: 1 });

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { base64 } from "@scure/base";
 import { RojError } from "../errors.ts";
 import { MAX_BODY_BYTES } from "../log/mod.ts";
+import { lazyEntries } from "./lazy.ts";
 
 const b64 = (max: number) => z.string().min(1).max(max).regex(/^[A-Za-z0-9+/]*={0,2}$/);
 const hex = (len: number) => z.string().length(len).regex(/^[0-9a-f]*$/);
@@ -51,20 +52,20 @@ export type HeadItem = z.infer<typeof HeadItem>;
 /** A relayed session's pairing token (node/relay). */
 const relayToken = z.string().regex(/^[0-9a-f]{32}$/);
 
-export const schemas = {
-  "invite.redeem": {
+export const schemas = lazyEntries({
+  "invite.redeem": () => ({
     params: z.object({
       nonce: z.string().regex(/^[0-9a-f]{32}$/),
       name: z.string().min(1).max(40),
       addresses: z.array(z.string().max(300)).max(8),
     }),
     result: z.object({ name: z.string().min(1).max(40) }),
-  },
-  "sync.heads": {
+  }),
+  "sync.heads": () => ({
     params: z.object({ chat: chatId }),
     result: z.object({ heads: z.array(HeadItem).max(10_000) }),
-  },
-  "sync.push": {
+  }),
+  "sync.push": () => ({
     params: z.object({ chat: chatId, entries: z.array(WireEntry).min(1).max(MAX_PUSH_ENTRIES) }),
     result: z.object({
       heads: z.array(HeadItem).max(10_000),
@@ -72,51 +73,51 @@ export const schemas = {
       rejected: z.number().int().min(0),
       reason: z.string().max(300).optional(),
     }),
-  },
+  }),
   /**
    * The entry of the asker's own chain held here at `seq` (feature
    * `own-chain`): the proof, signed by the asker's key, behind a head hash
    * that is not the asker's (node/identity_guard). Only the asker's own
    * entries are served; none when not held.
    */
-  "sync.own": {
+  "sync.own": () => ({
     params: z.object({ chat: chatId, seq: seqNumber.min(1) }),
     result: z.object({ e: WireEntry.optional() }),
-  },
+  }),
   /**
    * Your key has a live session here from another node as well (feature
    * `own-chain`, node/identity_guard): `kept` says whether it is yours that
    * stays; the other is refused while yours is up.
    */
-  "identity.elsewhere": {
+  "identity.elsewhere": () => ({
     params: z.object({ kept: z.boolean() }),
     result: z.object({}),
-  },
+  }),
   /** Store sealed copies of the sender's address record, by tag. */
-  "addr.put": {
+  "addr.put": () => ({
     params: z.object({ items: z.array(z.object({ t: b64(24), b: b64(1900) })).min(1).max(256) }),
     result: z.object({ stored: z.number().int().min(0) }),
-  },
+  }),
   /** Sealed copies held for these tags (those not held are left out). */
-  "addr.get": {
+  "addr.get": () => ({
     params: z.object({ tags: z.array(b64(24)).min(1).max(256) }),
     result: z.object({ items: z.array(z.object({ t: b64(24), b: b64(1900) })).max(256) }),
-  },
+  }),
   /** The sender's own signed address record, for a contact. */
-  "addr.mine": {
+  "addr.mine": () => ({
     params: z.object({ record: b64(1700) }),
     result: z.object({}),
-  },
+  }),
   /** Copies for these tags just arrived here: ask if you are waiting for one. */
-  "addr.notify": {
+  "addr.notify": () => ({
     params: z.object({ tags: z.array(b64(24)).min(1).max(256) }),
     result: z.object({}),
-  },
+  }),
   /**
    * Group mailbox on an anchor (node/mailbox/): hold these sealed boxes under
    * `tag`, in order; `taken` leading boxes are held, the next was refused for `reason`.
    */
-  "mbox.put": {
+  "mbox.put": () => ({
     params: z.object({
       tag: hex(32),
       items: z.array(z.object({ i: hex(32), b: b64(Math.ceil(MAX_BOX_B64)) })).min(1).max(500),
@@ -129,9 +130,9 @@ export const schemas = {
       duplicates: z.number().int().min(0),
       reason: z.string().max(300).optional(),
     }),
-  },
+  }),
   /** Boxes held under `tag` numbered after `after`, oldest first. */
-  "mbox.get": {
+  "mbox.get": () => ({
     params: z.object({
       tag: hex(32),
       after: z.number().int().min(0).max(2 ** 53 - 1),
@@ -143,38 +144,38 @@ export const schemas = {
         .max(1000),
       more: z.boolean(),
     }),
-  },
+  }),
   /** Which of these box ids under `tag` the anchor does not hold (so the sender uploads only those). */
-  "mbox.has": {
+  "mbox.has": () => ({
     params: z.object({ tag: hex(32), ids: z.array(hex(32)).min(1).max(1000) }),
     result: z.object({ missing: z.array(hex(32)).max(1000) }),
-  },
+  }),
   /**
    * 1:1 mail (features dmail, carry): which of these tags hold boxes
    * numbered after their `a`, so a member fetches only those; the holder
    * tells of new boxes under each of them later (mbox.notify), as for mbox.get.
    */
-  "mbox.peek": {
+  "mbox.peek": () => ({
     params: z.object({
       tags: z.array(z.object({ t: hex(32), a: z.number().int().min(0).max(2 ** 53 - 1) }))
         .min(1).max(512),
     }),
     result: z.object({ gen: z.string().max(64), tags: z.array(hex(32)).max(512) }),
-  },
+  }),
   /** Anchor to member: new boxes arrived under a tag you fetched in this session. */
-  "mbox.notify": {
+  "mbox.notify": () => ({
     params: z.object({ tag: hex(32) }),
     result: z.object({}),
-  },
+  }),
   /**
    * UDP hole punching (node/punch/). Asked of a coordinator: a nonce to send
    * in a QUIC probe to its UDP `port` (certificate pinned by `cert`), so that
    * it sees which public UDP endpoint our packets come from.
    */
-  "punch.probe": {
+  "punch.probe": () => ({
     params: z.object({}),
     result: z.object({ nonce: b64(24), cert: b64(44), port: z.number().int().min(1).max(65535) }),
-  },
+  }),
   /**
    * Asked of a coordinator: introduce us (probed with `nonce`) to contact
    * `peer`; `cert` pins our QUIC certificate; `vouch` is our signature over
@@ -183,7 +184,7 @@ export const schemas = {
    * the peer's public UDP endpoint and certificate, once it has started
    * opening its NAT to us.
    */
-  "punch.ask": {
+  "punch.ask": () => ({
     params: z.object({
       peer: b64(44),
       nonce: b64(24),
@@ -191,7 +192,7 @@ export const schemas = {
       vouch: punchVouch.optional(),
     }),
     result: z.object({ endpoint: z.string().max(64), cert: b64(44) }),
-  },
+  }),
   /**
    * From a coordinator to the target: `peer`, seen at `endpoint` with QUIC
    * certificate `cert`, wants a punched session. The target probes the
@@ -199,7 +200,7 @@ export const schemas = {
    * sending towards `endpoint` (only with the asker's `vouch` for it), and
    * answers with its own certificate.
    */
-  "punch.offer": {
+  "punch.offer": () => ({
     params: z.object({
       peer: b64(44),
       endpoint: z.string().max(64),
@@ -210,60 +211,60 @@ export const schemas = {
       vouch: punchVouch.optional(),
     }),
     result: z.object({ cert: b64(44) }),
-  },
+  }),
   // Relayed sessions and reachability (node/relay).
   /** To a relay: splice me to the peer with this key (raw 32 bytes, base64). */
-  "relay.open": {
+  "relay.open": () => ({
     params: z.object({ to: b64(44) }),
     result: z.object({ token: relayToken }),
-  },
+  }),
   /**
    * From a relay to its target: the key `from` asks for a relayed session.
    * Accepting means opening the subsystem "roj-relay-<token>" to the relay
    * before answering; a refusal's message goes back to the asker.
    */
-  "relay.offer": {
+  "relay.offer": () => ({
     params: z.object({ from: b64(44), token: relayToken }),
     result: z.object({}),
-  },
+  }),
   // Introductions (node/introductions). A card is introductions/card.ts's signed bytes.
   /** From an introducer: a card of another person it introduces to you. */
-  "intro.offer": {
+  "intro.offer": () => ({
     params: z.object({ card: b64(1400) }),
     result: z.object({}),
-  },
+  }),
   /** To the introducer: accept or decline the introduction `id`. */
-  "intro.answer": {
+  "intro.answer": () => ({
     params: z.object({ id: hex(32), accept: z.boolean() }),
     result: z.object({}),
-  },
+  }),
   /**
    * From the introducer: both accepted introduction `id`; you are contacts
    * now. With `dial`, open the first session through the introducer (relay.open).
    */
-  "intro.done": {
+  "intro.done": () => ({
     params: z.object({ id: hex(32), dial: z.boolean() }),
     result: z.object({}),
-  },
+  }),
   /** From the introducer: introduction `id` ended unaccomplished. */
-  "intro.end": {
+  "intro.end": () => ({
     params: z.object({ id: hex(32), reason: z.enum(["declined", "expired"]) }),
     result: z.object({}),
-  },
+  }),
   /**
    * To the introducer who made this shareable card: introduce me to its
    * person under the id I chose (I accept already). The answer is when it expires.
    */
-  "intro.request": {
+  "intro.request": () => ({
     params: z.object({ card: b64(1400), id: hex(32) }),
     result: z.object({ expires: z.number().int().min(0).max(2 ** 53 - 1) }),
-  },
+  }),
   /**
    * On a `devlink` session (DEVLINK_FEATURE): certify my key as a device of
    * yours, named `name`; `proof` shows I hold the link code's secret. The
    * answer is the certificate (the OpenSSH blob) and the person's name.
    */
-  "device.link": {
+  "device.link": () => ({
     params: z.object({
       proof: hex(64),
       name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/),
@@ -279,71 +280,71 @@ export const schemas = {
         anchor: z.boolean(),
       })).max(MAX_LINK_CONTACTS),
     }),
-  },
+  }),
   /**
    * From a person's node to its contacts (DEVICES_FEATURE): the person's
    * signed revocation of one of their devices (devices/revocation.ts), kept
    * for good; the device is refused from then on.
    */
-  "device.revoke": {
+  "device.revoke": () => ({
     params: z.object({ revocation: b64(1368) }),
     result: z.object({}),
-  },
+  }),
   /**
    * On a `devlink` session, when both sides list `devlink2`: I wrote my folder
    * with the certificate `device.link` gave me; record me as your device and
    * mark the code used (link_decision.ts). Asked again after that, it answers
    * the same.
    */
-  "device.confirm": {
+  "device.confirm": () => ({
     params: z.object({}),
     result: z.object({}),
-  },
+  }),
   /**
    * On a `devlink` session from a device linked here (devlink2): my
    * certificate as it is now, renewed first when it is due and the person
    * key is at hand (devices/renewal.ts).
    */
-  "device.renew": {
+  "device.renew": () => ({
     params: z.object({}),
     result: z.object({ certificate: b64(5464) }),
-  },
+  }),
   /**
    * From a person's node to its contacts (devlink2): a device certificate of
    * mine, renewed; keep it in your device book (the one ending last counts).
    */
-  "device.cert": {
+  "device.cert": () => ({
     params: z.object({ certificate: b64(5464) }),
     result: z.object({}),
-  },
+  }),
   /** Dial me back at this address (host must be where you see me) and say whether it worked. */
-  "reach.check": {
+  "reach.check": () => ({
     params: z.object({ address: z.string().min(1).max(300) }),
     result: z.object({ reached: z.boolean() }),
-  },
+  }),
   // Read receipts and typing (node/chats/receipts.ts): session frames only, never stored.
   /** I have read your entries in our direct chat up to your #seq ("read", nothing more). */
-  "chat.read": {
+  "chat.read": () => ({
     params: z.object({ chat: chatId, seq: z.number().int().min(1).max(2 ** 53 - 1) }),
     result: z.object({}),
-  },
+  }),
   /** I am typing in our direct chat or a group we are both in (ephemeral; too many are dropped). */
-  "chat.typing": {
+  "chat.typing": () => ({
     params: z.object({ chat: chatId }),
     result: z.object({}),
-  },
+  }),
   // Files (node/files), feature files1: chunks move outside the log, each checked on arrival.
   /** Chunk hashes `from`.. of the file with this root (32 bytes each, concatenated). */
-  "files.list": {
+  "files.list": () => ({
     params: z.object({
       root: hex(64),
       from: z.number().int().min(0).max(2 ** 32),
       count: z.number().int().min(1).max(MAX_LIST_HASHES),
     }),
     result: z.object({ hashes: b64(Math.ceil((MAX_LIST_HASHES * 32) / 3) * 4) }),
-  },
+  }),
   /** Chunk `index` of the file with this root, answered in a binary frame (messages.ts). */
-  "files.get": {
+  "files.get": () => ({
     params: z.object({ root: hex(64), index: z.number().int().min(0).max(2 ** 32) }),
     result: z.object({
       b: z.custom<Uint8Array>((v) => v instanceof Uint8Array).refine(
@@ -353,44 +354,44 @@ export const schemas = {
         },
       ),
     }),
-    binary: true,
-  },
+    binary: true as const,
+  }),
   /**
    * 1:1 mail (feature dmail-ack): I took and committed the boxes under `tag`
    * numbered up to `upTo`; delete those filed with k = SHA-256(token).
    */
-  "mbox.ack": {
+  "mbox.ack": () => ({
     params: z.object({
       tag: hex(32),
       upTo: z.number().int().min(1).max(2 ** 53 - 1),
       token: hex(64),
     }),
     result: z.object({ deleted: z.number().int().min(0) }),
-  },
+  }),
   // A person's own devices (node/device_sync), feature devsync1: on a session whose SSH user
   // name is dev-<our person's key>, besides sync.heads, sync.push, sync.own and device.revoke.
   /** Where I listen (host:port each), for you to dial me when neither of us has the session. */
-  "devsync.addresses": {
+  "devsync.addresses": () => ({
     params: z.object({ addresses: z.array(z.string().min(1).max(300)).max(8) }),
     result: z.object({}),
-  },
+  }),
   // Files in groups (node/files/group_files.ts), feature gfiles1: sealed chunks, any holder.
   /**
    * To an anchor: hold the sealed chunks of a group file (fetched back from
    * the asker with files.list and files.get); `held` once all are, else why not.
    */
-  "gfile.offer": {
+  "gfile.offer": () => ({
     params: z.object({
       root: hex(64),
       size: z.number().int().min(0).max(2 ** 48),
       chunk: z.number().int().min(16 * 1024).max(MAX_CHUNK_WIRE),
     }),
     result: z.object({ held: z.boolean(), reason: z.string().max(300).optional() }),
-  },
+  }),
   // A person's own devices' contacts (node/device_sync/contact_sync.ts), feature devcontacts1,
   // on a sibling session only.
   /** Contact changes the person made (or learnt) since you last took mine, oldest first. */
-  "devsync.contacts": {
+  "devsync.contacts": () => ({
     params: z.object({
       changes: z.array(z.object({
         key: b64(44),
@@ -402,7 +403,7 @@ export const schemas = {
       })).min(1).max(64), // device_sync/contact_sync.ts MAX_CONTACT_CHANGES
     }),
     result: z.object({}),
-  },
+  }),
   // A person's own devices' per-chat settings and read state (node/device_sync/prefs_sync.ts),
   // feature devprefs1, on a sibling session only.
   /**
@@ -410,7 +411,7 @@ export const schemas = {
    * first: the settings as of `at` (when the person set them, 0 if never),
    * and `read`, the Lamport clock up to which the person read the chat.
    */
-  "devsync.prefs": {
+  "devsync.prefs": () => ({
     params: z.object({
       changes: z.array(z.object({
         chat: z.string().regex(/^(?:[dn]-[a-z2-7]{32}|g-[a-z2-7]{26})$/), // log/chat_id.ts, groups/group_id.ts
@@ -422,14 +423,14 @@ export const schemas = {
       })).min(1).max(64), // device_sync/prefs_sync.ts MAX_PREFS_CHANGES
     }),
     result: z.object({}),
-  },
+  }),
   // A person's own devices' issued invites (node/device_sync/invite_sync.ts), feature
   // devinvites1, on a sibling session only.
   /**
    * Invites the person issued (on any device) as I hold them: by nonce, when each ends and how
    * many uses it has left; 0 once used up or withdrawn. You keep the fewer uses and the earlier end.
    */
-  "devsync.invites": {
+  "devsync.invites": () => ({
     params: z.object({
       invites: z.array(z.object({
         nonce: z.string().regex(/^[0-9a-f]{32}$/),
@@ -438,11 +439,11 @@ export const schemas = {
       })).min(1).max(64), // device_sync/invite_sync.ts MAX_INVITE_RECORDS
     }),
     result: z.object({}),
-  },
+  }),
   // A person's own devices' groups (node/device_sync/group_sync.ts), feature devgroups1, on a
   // sibling session only.
   /** Groups the person is in, each with the epoch keys opened here (newest last). */
-  "devsync.groups": {
+  "devsync.groups": () => ({
     params: z.object({
       groups: z.array(z.object({
         id: groupId,
@@ -454,9 +455,9 @@ export const schemas = {
       })).min(1).max(16), // device_sync/group_sync.ts MAX_HANDED_GROUPS
     }),
     result: z.object({}),
-  },
+  }),
   /** A membership change the person made on a device, for the node with the person key to sign. */
-  "devsync.gop": {
+  "devsync.gop": () => ({
     params: z.object({
       op: z.enum(["create", "add", "remove", "promote", "leave"]),
       /** The group; absent for create. */
@@ -470,8 +471,8 @@ export const schemas = {
       })).max(16),
     }),
     result: z.object({ group: groupId }),
-  },
-} as const;
+  }),
+});
 
 export type MethodName = keyof typeof schemas;
 

@@ -521,9 +521,9 @@ export class ChatSync {
     );
     const touched = new Map<string, Uint8Array>();
     for (const e of result.stored) {
-      touched.set(toHex(e.author), e.author);
-      // The peer holds what it sent us.
-      this.#peer.set(toHex(e.author), Math.max(this.#peer.get(toHex(e.author)) ?? 0, e.seq));
+      const k = toHex(e.author); // once an entry: a catch-up stores 1,000 a push
+      touched.set(k, e.author);
+      this.#peer.set(k, Math.max(this.#peer.get(k) ?? 0, e.seq)); // the peer holds what it sent
     }
     if (result.stored.length > 0) {
       try {

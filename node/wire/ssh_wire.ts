@@ -227,13 +227,14 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-/** Lower-case hex of bytes: the one hex encoder of the node (keys of maps, logs, JSON). */
+/**
+ * Lower-case hex of bytes: the one hex encoder of the node (keys of maps, logs, JSON).
+ * V8's own (ES2026 Uint8Array.prototype.toHex): ~6x faster than a table and `+=`, and
+ * a flat string, which a Map hashes without flattening first (a catch-up hexes
+ * every entry's author and hash several times).
+ */
 export function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]!];
-  return s;
+  return bytes.toHex();
 }
 
 /** Bytes of lower-case hex of even length (checked by the caller's schema). */
