@@ -28,7 +28,13 @@ export {
 export { type Endpoint, formatEndpoint, parseEndpoint } from "./transport/mod.ts";
 export { type IpKind, ipKindOf, parseIp } from "./ip/mod.ts";
 export { type Invite, parseInvite } from "./contacts/mod.ts";
-export { joinPerson, type JoinResult, type JoinStep } from "./linking/mod.ts";
+export {
+  exportPersonKey,
+  joinPerson,
+  type JoinResult,
+  type JoinStep,
+  type KeyExport,
+} from "./linking/mod.ts";
 export { escapeControl, escapeLines, jsonLine } from "./text/mod.ts";
 export {
   type BackupSummary,
