@@ -5,7 +5,15 @@
  * remove devices.
  */
 import type { Command } from "commander";
-import { exportPersonKey, jsonLine, resolveDataDir, RojError } from "../node/mod.ts";
+import {
+  escapeControl,
+  exportPersonKey,
+  goOffline,
+  jsonLine,
+  resolveDataDir,
+  RojError,
+} from "../node/mod.ts";
+import { shortTime } from "./format.ts";
 import type { CliIo } from "./io.ts";
 import { dataOption } from "./options.ts";
 import { askPassphrase } from "./passphrase.ts";
@@ -36,17 +44,49 @@ export function addKeyCommands(program: Command, io: CliIo): void {
     )
     .addOption(dataOption())
     .requiredOption("--out <file>", "the new key file (made 0600)")
-    .option("--json", "print what was written as JSON: file, fingerprint")
-    .action(async (opts: { data?: string; out: string; json?: boolean }) => {
-      const dir = resolveDataDir(opts.data);
-      const r = await exportPersonKey(dir, {
-        out: opts.out,
-        passphrase: () => newKeyPassphrase(opts.out),
-        ask: askPassphrase,
-      });
-      io.out(
-        opts.json ? jsonLine(r) + "\n" : `exported the person key ${r.fingerprint} to ${r.file}\n` +
-          "keep it and its passphrase safe: whoever has both can link devices as you\n",
-      );
-    });
+    .option(
+      "--remove",
+      "then keep the person key only there: this node makes itself a device key, certified by" +
+        " the person key, and runs on it from its next start like any linked device (stop the" +
+        " node first); linking and removing devices then need `--key FILE`",
+    )
+    .option("--name <name>", "with --remove: this node's device name (default device-XXXX)")
+    .option("--json", "print what was written as JSON: file, fingerprint (and the device)")
+    .action(
+      async (
+        opts: { data?: string; out: string; remove?: boolean; name?: string; json?: boolean },
+      ) => {
+        const dir = resolveDataDir(opts.data);
+        const common = {
+          out: opts.out,
+          passphrase: () => newKeyPassphrase(opts.out),
+          ask: askPassphrase,
+        };
+        if (opts.name !== undefined && !opts.remove) {
+          throw new RojError("usage", "--name names this node as a device: it goes with --remove");
+        }
+        if (opts.remove) {
+          const r = await goOffline(dir, {
+            ...common,
+            ...(opts.name !== undefined ? { name: opts.name } : {}),
+          });
+          return io.out(
+            opts.json
+              ? jsonLine(r) + "\n"
+              : `exported the person key ${r.fingerprint} to ${r.file} and removed it from ${dir}\n` +
+                `this node is now device ${escapeControl(r.device)} (${r.deviceFingerprint}),` +
+                ` certified until ${shortTime(r.validUntil)}\n` +
+                "link or remove devices with --key " + opts.out +
+                "; keep it and its passphrase safe\n",
+          );
+        }
+        const r = await exportPersonKey(dir, common);
+        io.out(
+          opts.json
+            ? jsonLine(r) + "\n"
+            : `exported the person key ${r.fingerprint} to ${r.file}\n` +
+              "keep it and its passphrase safe: whoever has both can link devices as you\n",
+        );
+      },
+    );
 }

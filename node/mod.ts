@@ -30,10 +30,12 @@ export { type IpKind, ipKindOf, parseIp } from "./ip/mod.ts";
 export { type Invite, parseInvite } from "./contacts/mod.ts";
 export {
   exportPersonKey,
+  goOffline,
   joinPerson,
   type JoinResult,
   type JoinStep,
   type KeyExport,
+  type OfflineResult,
 } from "./linking/mod.ts";
 export { escapeControl, escapeLines, jsonLine } from "./text/mod.ts";
 export {

@@ -12,28 +12,9 @@ import { publicKeyLine } from "../node/identity/mod.ts";
 import { tempDir } from "../testing/temp.ts";
 import { openStore } from "../node/store/mod.ts";
 import { keys } from "../node/store/mod.ts";
+import { sshKeygenPublic, withPassphrase } from "../testing/key_files.ts";
 
 const PASS = "correct horse battery";
-
-/** `roj <args>` with $ROJ_PASSPHRASE set to `pass` (restored after). */
-export async function withPassphrase<T>(pass: string, fn: () => Promise<T>): Promise<T> {
-  const before = Deno.env.get("ROJ_PASSPHRASE");
-  Deno.env.set("ROJ_PASSPHRASE", pass);
-  try {
-    return await fn();
-  } finally {
-    if (before === undefined) Deno.env.delete("ROJ_PASSPHRASE");
-    else Deno.env.set("ROJ_PASSPHRASE", before);
-  }
-}
-
-/** What the real ssh-keygen says the public key of `file` is, opened with `pass`. */
-export async function sshKeygenPublic(file: string, pass: string): Promise<string> {
-  const out = await new Deno.Command("ssh-keygen", { args: ["-y", "-P", pass, "-f", file] })
-    .output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout).trim();
-}
 
 Deno.test("roj key export: ssh-keygen reads the person key with its passphrase; 0600; never overwrites", async () => {
   await using tmp = await tempDir();

@@ -219,6 +219,7 @@ export class LinkService {
     const own = this.#devices.get(toHex(device));
     const refuse = this.#refuser(fingerprint(device), remote);
     if (!own) return refuse("not_linked", "this device was not linked here");
+    if (this.#self) return refuse("no_person_key", "the person key is offline now");
     if (own.revocation !== undefined) return refuse("revoked", "this device was removed");
     await this.#save({ ...own, lastSeen: this.#d.clock.now() });
     const due = planRenewals(

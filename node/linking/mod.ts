@@ -16,6 +16,12 @@ export { type JoinOptions, joinPerson, type JoinResult, type JoinStep } from "./
 export { linkProof } from "./link_proof.ts";
 export { type ExportOptions, exportPersonKey, type KeyExport } from "./person_key.ts";
 export {
+  goOffline,
+  type OfflineOptions,
+  type OfflineResult,
+  type OfflineStep,
+} from "./go_offline.ts";
+export {
   type CertifiedSigner,
   certifiedSigner,
   isCertifiedSigner,

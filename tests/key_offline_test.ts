@@ -1,0 +1,170 @@
+/**
+ * The person key taken offline (issue 13, item 1): `roj key export --remove`
+ * exports it, makes the node a device of its own (a new key, certified by
+ * the person key), and removes the person key from the folder. Over real
+ * SSH: the laptop then still chats with bob (who sees alice) and syncs with
+ * the phone; the export opens with the real ssh-keygen; a stop at any step
+ * of the conversion leaves a folder that starts.
+ */
+import assert from "node:assert/strict";
+import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import { cliRun } from "../testing/cli_run.ts";
+import { controlSocketPath, serveControl } from "../node/control/mod.ts";
+import { fingerprint, publicKeyLine } from "../node/identity/mod.ts";
+import { deviceIdentity, goOffline, type OfflineStep } from "../node/linking/mod.ts";
+import type { LinkCodeView, NodeEvent } from "../node/mod.ts";
+import { initProfile, openProfile } from "../node/home/mod.ts";
+import { bytesEqual } from "../node/wire/mod.ts";
+import { tempDir } from "../testing/temp.ts";
+import { sshKeygenPublic, withPassphrase } from "../testing/key_files.ts";
+
+const PASS = "offline passphrase";
+const bodies = async (n: TestNode, chat: string) =>
+  (await n.node.call("read", { chat })).map((m) => m.body);
+const ownUp = (e: NodeEvent) => e.type === "own-device" && e.op === "up";
+
+Deno.test("after roj key export --remove the laptop runs on a device key: bob sees alice, the phone syncs", async () => {
+  await using tmp = await tempDir();
+  let laptop = await startTestNode("alice", { host: "127.0.0.82" });
+  const dir = laptop.dir;
+  const person = laptop.node.publicKey;
+  const port = Number((await laptop.node.call("status", {})).listen[0]!.split(":").pop());
+  await using bob = await startTestNode("bob", { host: "127.0.0.83" });
+  const phoneDir = `${tmp.path}/phone`;
+  let phone: TestNode | undefined;
+  try {
+    await befriend(laptop, bob);
+    await laptop.node.call("send", { chat: "bob", text: "from the person key's node" });
+    const ctl = await serveControl(controlSocketPath(dir), laptop.node);
+    try {
+      // A running node holds the person key: it is not taken away under it.
+      const busy = await withPassphrase(
+        PASS,
+        () => cliRun(["key", "export", "--remove", "--data", dir, "--out", `${tmp.path}/x`]),
+      );
+      assert.notEqual(busy.code, 0);
+      const code = JSON.parse(
+        (await cliRun(["device", "link", "--data", dir, "--json"])).stdout,
+      ) as LinkCodeView;
+      const r = await cliRun(["init", "--data", phoneDir, "--join", code.text, "--name", "phone"]);
+      assert.equal(r.code, 0, r.stderr);
+    } finally {
+      await ctl.close();
+    }
+    await laptop.stop();
+
+    const out = `${tmp.path}/alice.key`;
+    const r = await withPassphrase(PASS, () =>
+      cliRun([
+        "key",
+        "export",
+        "--remove",
+        "--data",
+        dir,
+        "--out",
+        out,
+        "--name",
+        "laptop",
+        "--json",
+      ]));
+    assert.equal(r.code, 0, r.stderr);
+    const done = JSON.parse(r.stdout) as { device: string; deviceFingerprint: string };
+    assert.equal(done.device, "laptop");
+    const line = publicKeyLine(person, "x").split(" ").slice(0, 2).join(" ");
+    assert.equal((await sshKeygenPublic(out, PASS)).split(" ").slice(0, 2).join(" "), line);
+    // The person key is nowhere in the folder any more.
+    const seed = (await openProfileKey(out)).seed;
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isFile) continue;
+      const text = await Deno.readFile(`${dir}/${e.name}`);
+      assert.ok(!contains(text, seed), `${e.name} holds no person key seed`);
+    }
+
+    laptop = await startTestNode("alice", { host: "127.0.0.82", port, dir });
+    assert.ok(!bytesEqual(laptop.node.publicKey, person));
+    assert.equal(fingerprint(laptop.node.publicKey), done.deviceFingerprint);
+    const rows = await laptop.node.call("devices", {});
+    assert.deepEqual(rows.map((d) => [d.name, d.self]), [["laptop", true], ["phone", false]]);
+
+    // Bob takes the laptop as alice (its certificate chains to her key), both ways.
+    await laptop.node.call("send", { chat: "bob", text: "from the device key" });
+    await until(async () => (await bodies(bob, "alice")).includes("from the device key"), 15_000);
+    const atBob = (await bob.node.call("read", { chat: "alice" })).find((m) =>
+      m.body === "from the device key"
+    );
+    assert.equal(atBob?.author, "alice");
+    assert.equal(atBob?.authorFingerprint, done.deviceFingerprint);
+    await bob.node.call("send", { chat: "alice", text: "bob to alice" });
+    await until(async () => (await bodies(laptop, "bob")).includes("bob to alice"), 15_000);
+
+    // The phone and the laptop sync as two devices of alice.
+    phone = await startTestNode("phone", { host: "127.0.0.84", dir: phoneDir });
+    await laptop.waitFor(ownUp, 15_000);
+    await phone.node.call("send", { chat: "bob", text: "phone to bob" });
+    await until(async () => (await bodies(laptop, "bob")).includes("phone to bob"), 15_000);
+    await laptop.node.call("send", { chat: "bob", text: "laptop to the phone" });
+    await until(async () => (await bodies(phone!, "bob")).includes("laptop to the phone"), 15_000);
+    assert.ok((await bodies(phone, "bob")).includes("from the person key's node"));
+  } finally {
+    await phone?.stop();
+    await laptop.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("roj key export --remove stopped at any step leaves a folder that starts, and running it again finishes", async () => {
+  await using tmp = await tempDir();
+  for (const step of ["exported", "key", "recorded"] as OfflineStep[]) {
+    const dir = `${tmp.path}/${step}`;
+    const made = await initProfile(dir, { name: "alice" });
+    const person = made.keyPair.publicKey;
+    made.store.close();
+    const out = `${dir}.key`;
+    const options = { out, passphrase: () => Promise.resolve(PASS), rounds: 2 };
+    await assert.rejects(
+      goOffline(dir, {
+        ...options,
+        onStep: (s) => {
+          if (s === step) throw new Error(`stopped at ${s}`);
+        },
+      }),
+      /stopped at/,
+    );
+    // It starts: as the person key's node before the store changed, as the device after.
+    const n = await startTestNode("alice", { host: "127.0.0.85", dir });
+    const isDevice = !bytesEqual(n.node.publicKey, person);
+    assert.equal(isDevice, step === "recorded", step);
+    await n.stop();
+    if (!isDevice) {
+      // Again, with the export it wrote already.
+      const again = await goOffline(dir, options);
+      assert.equal(again.fingerprint, fingerprint(person));
+    }
+    const p = await openProfile(dir);
+    try {
+      assert.ok(!bytesEqual(p.keyPair.publicKey, person), step);
+      const self = await deviceIdentity(p.store.kv);
+      assert.ok(self && bytesEqual(self.person, person));
+      assert.ok(bytesEqual(self.certificate.publicKey, p.keyPair.publicKey));
+    } finally {
+      p.store.close();
+    }
+    assert.equal(
+      (await sshKeygenPublic(out, PASS)).split(" ").slice(0, 2).join(" "),
+      publicKeyLine(person, "x").split(" ").slice(0, 2).join(" "),
+    );
+  }
+});
+
+async function openProfileKey(file: string) {
+  const { decodePrivateKey } = await import("../node/identity/mod.ts");
+  return await decodePrivateKey(await Deno.readTextFile(file), PASS);
+}
+
+function contains(hay: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
