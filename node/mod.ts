@@ -36,6 +36,7 @@ export {
   type JoinStep,
   type KeyExport,
   type OfflineResult,
+  readLentKey,
 } from "./linking/mod.ts";
 export { escapeControl, escapeLines, jsonLine } from "./text/mod.ts";
 export {

@@ -51,6 +51,11 @@ Deno.test("after roj key export --remove the laptop runs on a device key: bob se
     } finally {
       await ctl.close();
     }
+    // The phone and the laptop met once, so the laptop knows where the phone listens: the
+    // phone knows the laptop by the person key, which stops being the laptop's host key.
+    phone = await startTestNode("phone", { host: "127.0.0.84", dir: phoneDir });
+    await laptop.waitFor(ownUp, 15_000);
+    await phone.stop();
     await laptop.stop();
 
     const out = `${tmp.path}/alice.key`;
@@ -80,6 +85,7 @@ Deno.test("after roj key export --remove the laptop runs on a device key: bob se
       assert.ok(!contains(text, seed), `${e.name} holds no person key seed`);
     }
 
+    phone = await startTestNode("phone", { host: "127.0.0.84", dir: phoneDir });
     laptop = await startTestNode("alice", { host: "127.0.0.82", port, dir });
     assert.ok(!bytesEqual(laptop.node.publicKey, person));
     assert.equal(fingerprint(laptop.node.publicKey), done.deviceFingerprint);
@@ -97,14 +103,88 @@ Deno.test("after roj key export --remove the laptop runs on a device key: bob se
     await bob.node.call("send", { chat: "alice", text: "bob to alice" });
     await until(async () => (await bodies(laptop, "bob")).includes("bob to alice"), 15_000);
 
-    // The phone and the laptop sync as two devices of alice.
-    phone = await startTestNode("phone", { host: "127.0.0.84", dir: phoneDir });
+    // The phone and the laptop sync as two devices of alice (the laptop dials the phone).
     await laptop.waitFor(ownUp, 15_000);
     await phone.node.call("send", { chat: "bob", text: "phone to bob" });
     await until(async () => (await bodies(laptop, "bob")).includes("phone to bob"), 15_000);
     await laptop.node.call("send", { chat: "bob", text: "laptop to the phone" });
     await until(async () => (await bodies(phone!, "bob")).includes("laptop to the phone"), 15_000);
     assert.ok((await bodies(phone, "bob")).includes("from the person key's node"));
+
+    // Linking and removing now need the exported key, lent for the one call.
+    const ctl2 = await serveControl(controlSocketPath(dir), laptop.node);
+    try {
+      const bare = await cliRun(["device", "link", "--data", dir, "--json"]);
+      assert.notEqual(bare.code, 0);
+      assert.match(
+        bare.stderr + bare.stdout,
+        /does not hold the person key.*--key/,
+        JSON.stringify(bare),
+      );
+      const noRemove = await cliRun(["device", "remove", "phone", "--data", dir]);
+      assert.notEqual(noRemove.code, 0);
+      assert.match(noRemove.stderr, /--key/);
+      // Another person's key is refused, wherever it came from.
+      const other = `${tmp.path}/bob.key`;
+      const exp = await withPassphrase(
+        PASS,
+        () => cliRun(["key", "export", "--data", bob.dir, "--out", other]),
+      );
+      assert.equal(exp.code, 0, exp.stderr);
+      const foreign = await withPassphrase(
+        PASS,
+        () => cliRun(["device", "link", "--data", dir, "--key", other]),
+      );
+      assert.notEqual(foreign.code, 0);
+      assert.match(foreign.stderr, /not this person's key/);
+      const wrong = await withPassphrase(
+        "not it",
+        () => cliRun(["device", "link", "--data", dir, "--key", out]),
+      );
+      assert.notEqual(wrong.code, 0);
+
+      const linked = await withPassphrase(
+        PASS,
+        () => cliRun(["device", "link", "--data", dir, "--key", out, "--json"]),
+      );
+      assert.equal(linked.code, 0, linked.stderr);
+      const code = JSON.parse(linked.stdout) as LinkCodeView;
+      const tabletDir = `${tmp.path}/tablet`;
+      const j = await cliRun([
+        "init",
+        "--data",
+        tabletDir,
+        "--join",
+        code.text,
+        "--name",
+        "tablet",
+      ]);
+      assert.equal(j.code, 0, j.stderr);
+      const twice = await cliRun(["init", "--data", `${tmp.path}/t2`, "--join", code.text]);
+      assert.notEqual(twice.code, 0, "the code is used once");
+      const names = (await laptop.node.call("devices", {})).map((d) => d.name);
+      assert.deepEqual(names, ["laptop", "phone", "tablet"]);
+      // The tablet's certificate is the person's (join checked it); bob takes the tablet as alice.
+      const t = await startTestNode("tablet", { host: "127.0.0.86", dir: tabletDir });
+      try {
+        await t.node.call("send", { chat: "bob", text: "from the tablet" });
+        await until(async () => (await bodies(bob, "alice")).includes("from the tablet"), 15_000);
+      } finally {
+        await t.stop();
+      }
+
+      const from = bob.events.length;
+      const removed = await withPassphrase(
+        PASS,
+        () => cliRun(["device", "remove", "phone", "--data", dir, "--key", out, "--json"]),
+      );
+      assert.equal(removed.code, 0, removed.stderr);
+      await bob.waitFor((e) => e.type === "device" && e.op === "revoked", 15_000, from);
+      const standing = (await laptop.node.call("devices", {})).find((d) => d.name === "phone");
+      assert.equal(standing?.standing, "revoked");
+    } finally {
+      await ctl2.close();
+    }
   } finally {
     await phone?.stop();
     await laptop.stop();

@@ -10,13 +10,13 @@ export function devicesHandlers(
   passive: boolean,
 ): Pick<Handlers, DeviceMethods> {
   return {
-    "device.link": () => {
+    "device.link": (p) => {
       if (passive) {
         throw new RojError("refused", "this node is a passive anchor: it links no devices");
       }
-      return linking.link();
+      return linking.link(p.personKey);
     },
     devices: () => linking.devices(),
-    "device.remove": (p) => linking.remove(p.name),
+    "device.remove": (p) => linking.remove(p.name, p.personKey),
   };
 }
