@@ -16,6 +16,7 @@ import type { LinkCodeView, NodeEvent } from "../node/mod.ts";
 import { initProfile, openProfile } from "../node/home/mod.ts";
 import { bytesEqual } from "../node/wire/mod.ts";
 import { tempDir } from "../testing/temp.ts";
+import { foundGroup } from "../testing/groups.ts";
 import { sshKeygenPublic, withPassphrase } from "../testing/key_files.ts";
 
 const PASS = "offline passphrase";
@@ -248,3 +249,34 @@ function contains(hay: Uint8Array, needle: Uint8Array): boolean {
   }
   return false;
 }
+
+Deno.test("after roj key export --remove the laptop still reads and writes the groups it had", async () => {
+  await using tmp = await tempDir();
+  let laptop = await startTestNode("alice", { host: "127.0.0.87" });
+  const dir = laptop.dir;
+  const port = Number((await laptop.node.call("status", {})).listen[0]!.split(":").pop());
+  await using bob = await startTestNode("bob", { host: "127.0.0.88" });
+  try {
+    await befriend(laptop, bob);
+    await foundGroup(laptop, [bob]);
+    await laptop.node.call("send", { chat: "climbers", text: "before" });
+    await until(async () => (await bodies(bob, "climbers")).includes("before"), 15_000);
+    await laptop.stop();
+    const r = await goOffline(dir, {
+      out: `${tmp.path}/alice.key`,
+      passphrase: () => Promise.resolve(PASS),
+      rounds: 2,
+      name: "laptop",
+    });
+    assert.equal(r.device, "laptop");
+    laptop = await startTestNode("alice", { host: "127.0.0.87", port, dir });
+    assert.ok((await bodies(laptop, "climbers")).includes("before"));
+    await laptop.node.call("send", { chat: "climbers", text: "after" });
+    await until(async () => (await bodies(bob, "climbers")).includes("after"), 15_000);
+    await bob.node.call("send", { chat: "climbers", text: "bob after" });
+    await until(async () => (await bodies(laptop, "climbers")).includes("bob after"), 15_000);
+  } finally {
+    await laptop.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});

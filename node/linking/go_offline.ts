@@ -6,7 +6,8 @@
  *
  * Crash safety, step by step (a kill -9 anywhere leaves a folder that starts):
  *
- *   exported   the export is written and reads back with its passphrase
+ *   exported   the export is written and reads back with its passphrase; the
+ *              groups' keys are kept as a device keeps them (keep_group_keys.ts)
  *   key        the device key is at `<dir>/id_ed25519.device` (the folder is
  *              still the person key's node; the file is made again next time)
  *   recorded   one commit: the store names the device key, the person and
@@ -35,6 +36,7 @@ import {
 import { controlSocketPath } from "../control/socket_path.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
+import { keepGroupKeys } from "./keep_group_keys.ts";
 import { type KeyExport, personKeyOf, writeKeyFile } from "./person_key.ts";
 
 /** A step of going offline done, for a test to stop there (see the module's comment). */
@@ -89,6 +91,8 @@ export async function goOffline(dir: string, o: OfflineOptions): Promise<Offline
       );
     }
     await exportOnce(person, o);
+    // The groups' keys as a device keeps them, before the person key goes (again after a stop).
+    await keepGroupKeys(profile.store, person);
     await o.onStep?.("exported");
 
     const keyPair = await generateKeyPair("");
