@@ -216,6 +216,22 @@ export function addDeviceCommands(program: Command, io: CliIo): void {
       });
     });
 
+  device.command("renew")
+    .description(
+      "renew now the certificates that are due (the node renews them by itself while it holds" +
+        " the person key; once the key is offline, give it with --key)",
+    )
+    .addOption(dataOption())
+    .option(...keyOption())
+    .option("--json", "print the devices as JSON, as `roj devices --json`")
+    .action(async (opts: JsonOpts & { key?: string }) => {
+      const key = await lent(opts.key);
+      await withControl(opts, async (client) => {
+        const list = await client.call("device.renew", key);
+        io.out(opts.json ? json(list) : deviceLines(list).join("\n") + "\n");
+      });
+    });
+
   program.command("devices")
     .description("your devices: name, fingerprint, certified since, valid until, online")
     .addOption(dataOption())

@@ -3,15 +3,17 @@
  * exports it, makes the node a device of its own (a new key, certified by
  * the person key), and removes the person key from the folder. Over real
  * SSH: the laptop then still chats with bob (who sees alice) and syncs with
- * the phone; the export opens with the real ssh-keygen; a stop at any step
- * of the conversion leaves a folder that starts.
+ * the phone, and reads and writes its groups; the export opens with the
+ * real ssh-keygen; a stop at any step of the conversion leaves a folder that
+ * starts. Linking, removing and renewing then take the export (--key FILE),
+ * and are refused without it.
  */
 import assert from "node:assert/strict";
 import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import { cliRun } from "../testing/cli_run.ts";
 import { controlSocketPath, serveControl } from "../node/control/mod.ts";
-import { fingerprint, publicKeyLine } from "../node/identity/mod.ts";
-import { deviceIdentity, goOffline, type OfflineStep } from "../node/linking/mod.ts";
+import { decodePrivateKey, fingerprint, publicKeyLine } from "../node/identity/mod.ts";
+import { deviceIdentity, goOffline, joinPerson, type OfflineStep } from "../node/linking/mod.ts";
 import type { LinkCodeView, NodeEvent } from "../node/mod.ts";
 import { initProfile, openProfile } from "../node/home/mod.ts";
 import { bytesEqual } from "../node/wire/mod.ts";
@@ -238,7 +240,6 @@ Deno.test("roj key export --remove stopped at any step leaves a folder that star
 });
 
 async function openProfileKey(file: string) {
-  const { decodePrivateKey } = await import("../node/identity/mod.ts");
   return await decodePrivateKey(await Deno.readTextFile(file), PASS);
 }
 
@@ -275,6 +276,66 @@ Deno.test("after roj key export --remove the laptop still reads and writes the g
     await until(async () => (await bodies(bob, "climbers")).includes("after"), 15_000);
     await bob.node.call("send", { chat: "climbers", text: "bob after" });
     await until(async () => (await bodies(laptop, "climbers")).includes("bob after"), 15_000);
+  } finally {
+    await laptop.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("roj device renew --key renews, on the offline laptop, its own certificate and the phone's", async () => {
+  await using tmp = await tempDir();
+  const DAY = 86_400_000;
+  let ahead = 0;
+  const now = () => Date.now() + ahead;
+  let laptop = await startTestNode("alice", { host: "127.0.0.89", now });
+  const dir = laptop.dir;
+  try {
+    const phoneDir = `${tmp.path}/phone`;
+    await joinPerson(phoneDir, (await laptop.node.call("device.link", {})).text, { name: "phone" });
+    await laptop.stop();
+    const out = `${tmp.path}/alice.key`;
+    await goOffline(dir, {
+      out,
+      passphrase: () => Promise.resolve(PASS),
+      rounds: 2,
+      name: "laptop",
+    });
+    ahead = 80 * DAY;
+    laptop = await startTestNode("alice", { host: "127.0.0.89", dir, now });
+    const before = await laptop.node.call("devices", {});
+    assert.ok(before.every((d) => d.renewalDue), "both are due");
+    const ctl = await serveControl(controlSocketPath(dir), laptop.node);
+    try {
+      const bare = await cliRun(["device", "renew", "--data", dir]);
+      assert.notEqual(bare.code, 0);
+      assert.match(bare.stderr, /--key/);
+      const r = await withPassphrase(
+        PASS,
+        () => cliRun(["device", "renew", "--data", dir, "--key", out, "--json"]),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const rows = JSON.parse(r.stdout) as {
+        name: string;
+        validUntil: number;
+        renewalDue: boolean;
+      }[];
+      assert.deepEqual(rows.map((d) => [d.name, d.renewalDue]), [["laptop", false], [
+        "phone",
+        false,
+      ]]);
+      for (const d of rows) assert.ok(d.validUntil > now() + 80 * DAY, d.name);
+    } finally {
+      await ctl.close();
+    }
+    // The laptop's own renewed certificate is the one it keeps.
+    await laptop.stop();
+    const p = await openProfile(dir);
+    try {
+      const self = await deviceIdentity(p.store.kv);
+      assert.ok(self!.certificate.validBefore * 1000 > now() + 80 * DAY);
+    } finally {
+      p.store.close();
+    }
   } finally {
     await laptop.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});

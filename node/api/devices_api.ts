@@ -11,6 +11,8 @@ import { z } from "zod";
 const personKey = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const devicesParams = {
+  /** Renew the certificates due now (on a device, with the person key lent: --key). */
+  "device.renew": z.object({ personKey: personKey.optional() }).strict(),
   /** A one-time link code for a new device of yours (valid 10 minutes, single use). */
   "device.link": z.object({ personKey: personKey.optional() }).strict(),
   /** Your devices: those this node certified, or this device's own certificate. */
@@ -88,4 +90,5 @@ export interface DevicesResults {
   "device.link": LinkCodeView;
   devices: DeviceView[];
   "device.remove": DeviceView;
+  "device.renew": DeviceView[];
 }

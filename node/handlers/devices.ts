@@ -3,7 +3,7 @@ import type { LinkService } from "../linking/mod.ts";
 import { RojError } from "../errors.ts";
 import type { Handlers } from "./handlers.ts";
 
-type DeviceMethods = "device.link" | "devices" | "device.remove";
+type DeviceMethods = "device.link" | "devices" | "device.remove" | "device.renew";
 
 export function devicesHandlers(
   linking: LinkService,
@@ -18,5 +18,6 @@ export function devicesHandlers(
     },
     devices: () => linking.devices(),
     "device.remove": (p) => linking.remove(p.name, p.personKey),
+    "device.renew": (p) => linking.renewNow(p.personKey),
   };
 }

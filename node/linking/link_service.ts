@@ -172,13 +172,13 @@ export class LinkService {
    * it throws agent_unavailable when the key is in an agent that is gone),
    * keeps it, and hands it to every contact in a session.
    */
-  async #renewOwn(old: Certificate): Promise<Certificate> {
+  async #renewOwn(old: Certificate, person: Signer = this.#d.signer): Promise<Certificate> {
     const key = old.publicKey;
     const own = this.#devices.get(toHex(key));
     if (!own || own.revocation !== undefined) return old;
     if (own.certificate.validBefore > old.validBefore) return own.certificate; // renewed already
     const now = this.#d.clock.now();
-    const certificate = await certifyDevice(this.#d.signer, {
+    const certificate = await certifyDevice(person, {
       deviceKey: key,
       name: old.keyId,
       ...renewedValidity(old, now),
@@ -198,7 +198,45 @@ export class LinkService {
   async #renewSelf(): Promise<void> {
     const self = this.#self!;
     if (!this.#d.keyPair) throw new RojError("refused", "no key to ask for a renewal with");
-    const certificate = await fetchRenewal(this.#d.kv, this.#d.keyPair, self, this.#d.clock);
+    await this.#useCertificate(
+      await fetchRenewal(this.#d.kv, this.#d.keyPair, self, this.#d.clock),
+    );
+  }
+
+  /**
+   * Renews every certificate due here now with the person key: on a device,
+   * lent for this call (--key), its own and those of devices it linked.
+   */
+  async renewNow(personKey?: string): Promise<DeviceView[]> {
+    const self = this.#self;
+    const person = self ? personKey && await lentSigner(personKey, self.person) : this.#d.signer;
+    if (!person) throw noPersonKey("renew certificates");
+    const own = [...this.#devices.values()].map((o) => ({
+      certificate: o.certificate,
+      revoked: o.revocation !== undefined,
+    }));
+    const mine = self ? [{ certificate: self.certificate, revoked: false }] : [];
+    for (const cert of planRenewals([...mine, ...own], this.#d.clock.now()).due) {
+      if (!self || !bytesEqual(cert.publicKey, this.#d.me)) {
+        await this.#queued(() => this.#renewOwn(cert, person));
+        continue;
+      }
+      await this.#useCertificate(
+        await certifyDevice(person, {
+          deviceKey: this.#d.me,
+          name: cert.keyId,
+          ...renewedValidity(cert, this.#d.clock.now()),
+          serial: new DataView(crypto.getRandomValues(new Uint8Array(8)).buffer).getBigUint64(0),
+          nonce: crypto.getRandomValues(new Uint8Array(32)),
+        }),
+      );
+    }
+    return this.devices();
+  }
+
+  /** On a device: keeps its renewed certificate and signs with it. */
+  async #useCertificate(certificate: Certificate): Promise<void> {
+    const self = this.#self!;
     await this.#d.kv.set(keys.setting("deviceCertificate"), certificate.blob);
     this.#self = { ...self, certificate };
     if (isCertifiedSigner(this.#d.signer)) this.#d.signer.setCertificate(certificate);
