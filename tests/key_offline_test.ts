@@ -82,11 +82,7 @@ Deno.test("after roj key export --remove the laptop runs on a device key: bob se
     assert.equal((await sshKeygenPublic(out, PASS)).split(" ").slice(0, 2).join(" "), line);
     // The person key is nowhere in the folder any more.
     const seed = (await openProfileKey(out)).seed;
-    for await (const e of Deno.readDir(dir)) {
-      if (!e.isFile) continue;
-      const text = await Deno.readFile(`${dir}/${e.name}`);
-      assert.ok(!contains(text, seed), `${e.name} holds no person key seed`);
-    }
+    await noSeedIn(dir, seed);
 
     phone = await startTestNode("phone", { host: "127.0.0.84", dir: phoneDir });
     laptop = await startTestNode("alice", { host: "127.0.0.82", port, dir });
@@ -185,6 +181,8 @@ Deno.test("after roj key export --remove the laptop runs on a device key: bob se
       await bob.waitFor((e) => e.type === "device" && e.op === "revoked", 15_000, from);
       const standing = (await laptop.node.call("devices", {})).find((d) => d.name === "phone");
       assert.equal(standing?.standing, "revoked");
+      // The lent key was used, not kept.
+      await noSeedIn(dir, seed);
     } finally {
       await ctl2.close();
     }
@@ -241,6 +239,21 @@ Deno.test("roj key export --remove stopped at any step leaves a folder that star
 
 async function openProfileKey(file: string) {
   return await decodePrivateKey(await Deno.readTextFile(file), PASS);
+}
+
+/** No file of `dir` holds `seed` (the store included). */
+async function noSeedIn(dir: string, seed: Uint8Array): Promise<void> {
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isFile) continue;
+    const bytes = await Deno.readFile(`${dir}/${e.name}`);
+    const hexSeed = new TextEncoder().encode(
+      [...seed].map((b) => b.toString(16).padStart(2, "0")).join(""),
+    );
+    assert.ok(
+      !contains(bytes, seed) && !contains(bytes, hexSeed),
+      `${e.name} holds no person key seed`,
+    );
+  }
 }
 
 function contains(hay: Uint8Array, needle: Uint8Array): boolean {

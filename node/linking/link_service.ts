@@ -158,6 +158,7 @@ export class LinkService {
       () => (this.#lent.delete(id), this.#lentTimers.delete(t)),
       ms,
     );
+    this.#d.clock.unref(t);
     this.#lentTimers.add(t);
   }
 
