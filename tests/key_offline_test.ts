@@ -12,7 +12,12 @@ import assert from "node:assert/strict";
 import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import { cliRun } from "../testing/cli_run.ts";
 import { controlSocketPath, serveControl } from "../node/control/mod.ts";
-import { decodePrivateKey, fingerprint, publicKeyLine } from "../node/identity/mod.ts";
+import {
+  decodePrivateKey,
+  fingerprint,
+  isEncryptedPrivateKey,
+  publicKeyLine,
+} from "../node/identity/mod.ts";
 import { deviceIdentity, goOffline, joinPerson, type OfflineStep } from "../node/linking/mod.ts";
 import type { LinkCodeView, NodeEvent } from "../node/mod.ts";
 import { initProfile, openProfile } from "../node/home/mod.ts";
@@ -352,5 +357,27 @@ Deno.test("roj device renew --key renews, on the offline laptop, its own certifi
   } finally {
     await laptop.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("roj key export --remove keeps a passphrase-protected folder protected: the device key gets the same passphrase", async () => {
+  await using tmp = await tempDir();
+  const dir = `${tmp.path}/alice`;
+  const folderPass = "folder secret";
+  (await initProfile(dir, { name: "alice", passphrase: folderPass })).store.close();
+  const ask = () => Promise.resolve(folderPass);
+  await goOffline(dir, {
+    out: `${tmp.path}/alice.key`,
+    passphrase: () => Promise.resolve(PASS),
+    ask,
+    rounds: 2,
+  });
+  assert.ok(isEncryptedPrivateKey(await Deno.readTextFile(`${dir}/id_ed25519`)));
+  await assert.rejects(openProfile(dir), /passphrase/);
+  const p = await openProfile(dir, ask);
+  try {
+    assert.ok(await deviceIdentity(p.store.kv));
+  } finally {
+    p.store.close();
   }
 });
