@@ -17,8 +17,10 @@
  * with the device recorded, which the new device finishes when it runs
  * again. With a new device that does not list devlink2, one phase as before.
  *
- * On a device (a folder made by `roj init --join`), there is no person key:
- * link codes are refused, and `devices` shows the device's own certificate.
+ * On a device (made by `roj init --join`, or the person key's node after
+ * `roj key export --remove`), there is no person key: linking, removing and
+ * renewing take it lent for the one call (`--key FILE`, lent_key.ts) and are
+ * refused without it; `devices` shows the device's own certificate too.
  */
 import type { DeviceView, LinkCodeView } from "../api/mod.ts";
 import type { Clock, TimerId } from "../clock/mod.ts";
@@ -311,7 +313,7 @@ export class LinkService {
 
   /**
    * A new link code, stored before it is returned.
-   * @throws {RojError} refused on a device (no person key here), no_node
+   * @throws {RojError} refused on a device without the person key lent, no_node
    * when not listening, busy with MAX_LINK_CODES open.
    */
   async link(personKey?: string): Promise<LinkCodeView> {
@@ -520,7 +522,8 @@ export class LinkService {
    * Revokes the device named `name`: signs the revocation (from now), keeps
    * it with the device, and hands it to every contact in a session (and to
    * the others as their sessions come up, `onSession`).
-   * @throws {RojError} refused on a device, not_found for an unknown or removed name
+   * @throws {RojError} refused on a device without the person key lent, not_found for an
+   * unknown or removed name
    */
   async remove(name: string, personKey?: string): Promise<DeviceView> {
     const person = this.#self
