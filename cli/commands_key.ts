@@ -32,6 +32,31 @@ export async function newKeyPassphrase(file: string): Promise<string> {
   return first;
 }
 
+/**
+ * A test that kills `roj key export --remove` at a step sets
+ * $ROJ_TEST_OFFLINE_HOLD to it: after that step the command prints the JSON
+ * line `{"type":"offline","step":…}` on stderr and waits there for good
+ * (unset outside tests: the tasks pass --ignore-env).
+ */
+function offlineHold(): { onStep?: (step: string) => Promise<void> } {
+  let hold: string | undefined;
+  try {
+    hold = Deno.env.get("ROJ_TEST_OFFLINE_HOLD");
+  } catch {
+    return {};
+  }
+  if (hold === undefined) return {};
+  return {
+    onStep: (step) => {
+      if (step !== hold) return Promise.resolve();
+      Deno.stderr.writeSync(
+        new TextEncoder().encode(`${JSON.stringify({ type: "offline", step })}\n`),
+      );
+      return new Promise(() => setInterval(() => {}, 60_000));
+    },
+  };
+}
+
 /** Adds `roj key export` to `program`. */
 export function addKeyCommands(program: Command, io: CliIo): void {
   const key = program.command("key")
@@ -69,6 +94,7 @@ export function addKeyCommands(program: Command, io: CliIo): void {
           const r = await goOffline(dir, {
             ...common,
             ...(opts.name !== undefined ? { name: opts.name } : {}),
+            ...offlineHold(),
           });
           return io.out(
             opts.json
