@@ -41,6 +41,7 @@ import { addVerifyCommands } from "./commands_verify.ts";
 import { addBackupCommands } from "./commands_backup.ts";
 import { addIntroCommands } from "./commands_intro.ts";
 import { addDeviceCommands, joinDevice } from "./commands_devices.ts";
+import { addKeyCommands } from "./commands_key.ts";
 import { addSearchCommands } from "./commands_search.ts";
 import { addMessageCommands } from "./commands_messages.ts";
 import { addFileCommands, parseSize } from "./commands_files.ts";
@@ -309,6 +310,7 @@ export function buildCli(io: CliIo = stdio): Command {
   addBackupCommands(program, io);
   addIntroCommands(program, io);
   addDeviceCommands(program, io);
+  addKeyCommands(program, io);
   addSearchCommands(program, io);
   addMessageCommands(program, io);
   addFileCommands(program, io);

@@ -12,6 +12,7 @@ import {
   type JoinStep,
   jsonLine,
   type NodeEvent,
+  readLentKey,
   resolveDataDir,
   RojError,
 } from "../node/mod.ts";
@@ -19,6 +20,19 @@ import { shortTime, table } from "./format.ts";
 import type { CliIo } from "./io.ts";
 import { dataOption } from "./options.ts";
 import { qrText, withControl } from "./commands_node.ts";
+import { askPassphrase } from "./passphrase.ts";
+
+/** `--key FILE`: the exported person key, lent to the node for this one call. */
+const keyOption = () =>
+  [
+    "--key <file>",
+    "the person key `roj key export` wrote (its passphrase is asked for, or $ROJ_PASSPHRASE):" +
+    " needed on a device once the person key is offline",
+  ] as const;
+
+/** The `personKey` param for `--key FILE`, read before the node is asked anything. */
+const lent = async (file: string | undefined) =>
+  file === undefined ? {} : { personKey: await readLentKey(file, askPassphrase) };
 
 interface JsonOpts {
   data?: string;
@@ -132,12 +146,14 @@ export function addDeviceCommands(program: Command, io: CliIo): void {
     .addOption(dataOption())
     .option("--wait", "wait until a device uses the code and print its fingerprint")
     .option("--qr", "also print the code as a QR code")
+    .option(...keyOption())
     .option(
       "--json",
       "print as JSON: text, expires, addresses (and, with --wait, the linked device)",
     )
-    .action((opts: JsonOpts & { wait?: boolean; qr?: boolean }) =>
-      withControl(opts, async (client) => {
+    .action(async (opts: JsonOpts & { wait?: boolean; qr?: boolean; key?: string }) => {
+      const key = await lent(opts.key);
+      await withControl(opts, async (client) => {
         let linked: ((e: NodeEvent) => void) | undefined;
         const seen = new Promise<NodeEvent & { type: "device" }>((resolve) => {
           linked = (e) => {
@@ -147,7 +163,7 @@ export function addDeviceCommands(program: Command, io: CliIo): void {
         // Listening before the code exists, so no link is missed.
         const following = opts.wait ? client.follow({}, (e) => linked!(e)) : undefined;
         following?.catch(() => {});
-        const code = await client.call("device.link", {});
+        const code = await client.call("device.link", key);
         if (!opts.wait || !opts.json) {
           io.out(
             opts.json ? json(code) : `${code.text}\nvalid until ${shortTime(code.expires)}, once:` +
@@ -174,8 +190,8 @@ export function addDeviceCommands(program: Command, io: CliIo): void {
         io.out(
           `linked ${e.name ?? "a device"}: ${e.fingerprint}  (compare it with the new device's)\n`,
         );
-      })
-    );
+      });
+    });
 
   device.command("remove")
     .description(
@@ -184,10 +200,12 @@ export function addDeviceCommands(program: Command, io: CliIo): void {
     )
     .argument("<name>", "the device's name, as `roj devices` shows it")
     .addOption(dataOption())
+    .option(...keyOption())
     .option("--json", "print the device as JSON")
-    .action((name: string, opts: JsonOpts) =>
-      withControl(opts, async (client) => {
-        const d = await client.call("device.remove", { name });
+    .action(async (name: string, opts: JsonOpts & { key?: string }) => {
+      const key = await lent(opts.key);
+      await withControl(opts, async (client) => {
+        const d = await client.call("device.remove", { name, ...key });
         io.out(
           opts.json
             ? json(d)
@@ -195,8 +213,24 @@ export function addDeviceCommands(program: Command, io: CliIo): void {
               escapeControl(d.name)
             } (${d.fingerprint}): your contacts refuse it from now on\n`,
         );
-      })
-    );
+      });
+    });
+
+  device.command("renew")
+    .description(
+      "renew now the certificates that are due (the node renews them by itself while it holds" +
+        " the person key; once the key is offline, give it with --key)",
+    )
+    .addOption(dataOption())
+    .option(...keyOption())
+    .option("--json", "print the devices as JSON, as `roj devices --json`")
+    .action(async (opts: JsonOpts & { key?: string }) => {
+      const key = await lent(opts.key);
+      await withControl(opts, async (client) => {
+        const list = await client.call("device.renew", key);
+        io.out(opts.json ? json(list) : deviceLines(list).join("\n") + "\n");
+      });
+    });
 
   program.command("devices")
     .description("your devices: name, fingerprint, certified since, valid until, online")

@@ -28,7 +28,16 @@ export {
 export { type Endpoint, formatEndpoint, parseEndpoint } from "./transport/mod.ts";
 export { type IpKind, ipKindOf, parseIp } from "./ip/mod.ts";
 export { type Invite, parseInvite } from "./contacts/mod.ts";
-export { joinPerson, type JoinResult, type JoinStep } from "./linking/mod.ts";
+export {
+  exportPersonKey,
+  goOffline,
+  joinPerson,
+  type JoinResult,
+  type JoinStep,
+  type KeyExport,
+  type OfflineResult,
+  readLentKey,
+} from "./linking/mod.ts";
 export { escapeControl, escapeLines, jsonLine } from "./text/mod.ts";
 export {
   type BackupSummary,

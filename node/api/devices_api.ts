@@ -4,13 +4,22 @@
  */
 import { z } from "zod";
 
+/**
+ * The person key's 32-byte seed in hex, lent by `--key FILE` to a device for
+ * this one call (node/linking/lent_key.ts); never stored.
+ */
+const personKey = z.string().regex(/^[0-9a-f]{64}$/);
+
 export const devicesParams = {
+  /** Renew the certificates due now (on a device, with the person key lent: --key). */
+  "device.renew": z.object({ personKey: personKey.optional() }).strict(),
   /** A one-time link code for a new device of yours (valid 10 minutes, single use). */
-  "device.link": z.object({}).strict(),
+  "device.link": z.object({ personKey: personKey.optional() }).strict(),
   /** Your devices: those this node certified, or this device's own certificate. */
   devices: z.object({}).strict(),
   /** Revoke a device of yours: contacts refuse it from now on. */
-  "device.remove": z.object({ name: z.string().min(1).max(32) }).strict(),
+  "device.remove": z.object({ name: z.string().min(1).max(32), personKey: personKey.optional() })
+    .strict(),
 } as const;
 
 /** A link code made by `device.link`. */
@@ -81,4 +90,5 @@ export interface DevicesResults {
   "device.link": LinkCodeView;
   devices: DeviceView[];
   "device.remove": DeviceView;
+  "device.renew": DeviceView[];
 }

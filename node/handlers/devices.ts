@@ -3,20 +3,21 @@ import type { LinkService } from "../linking/mod.ts";
 import { RojError } from "../errors.ts";
 import type { Handlers } from "./handlers.ts";
 
-type DeviceMethods = "device.link" | "devices" | "device.remove";
+type DeviceMethods = "device.link" | "devices" | "device.remove" | "device.renew";
 
 export function devicesHandlers(
   linking: LinkService,
   passive: boolean,
 ): Pick<Handlers, DeviceMethods> {
   return {
-    "device.link": () => {
+    "device.link": (p) => {
       if (passive) {
         throw new RojError("refused", "this node is a passive anchor: it links no devices");
       }
-      return linking.link();
+      return linking.link(p.personKey);
     },
     devices: () => linking.devices(),
-    "device.remove": (p) => linking.remove(p.name),
+    "device.remove": (p) => linking.remove(p.name, p.personKey),
+    "device.renew": (p) => linking.renewNow(p.personKey),
   };
 }

@@ -256,7 +256,10 @@ export async function openProfile(
       throw new RojError("store_corrupt", "the store's key location is damaged");
     }
     const keyPath = keyFile ?? paths.key;
-    const keyPair = await decodeAsking(await readKeyFile(keyPath), keyPath, ask);
+    let keyPair = await decodeAsking(await readKeyFile(keyPath), keyPath, ask);
+    if (keyFile === null && pub instanceof Uint8Array && !bytesEqual(pub, keyPair.publicKey)) {
+      keyPair = await finishGoingOffline(paths, pub, nameOr(nameRes!.value), ask) ?? keyPair;
+    }
     if (pub !== null && !(pub instanceof Uint8Array && bytesEqual(pub, keyPair.publicKey))) {
       throw new RojError(
         "key_malformed",
@@ -276,6 +279,32 @@ export async function openProfile(
     store.close();
     throw err;
   }
+}
+
+const nameOr = (v: unknown) => typeof v === "string" ? v : "me";
+
+/**
+ * `roj key export --remove` stopped after recording the device key in the
+ * store but before it replaced the person key (node/linking/go_offline.ts):
+ * the step is done here, so the folder starts as the device it became.
+ * Undefined when the waiting key is not the one the store names.
+ */
+async function finishGoingOffline(
+  paths: DataPaths,
+  pub: Uint8Array,
+  name: string,
+  ask: AskPassphrase | undefined,
+): Promise<KeyPair | undefined> {
+  const waiting = `${paths.key}.device`;
+  if (!await exists(waiting)) return undefined;
+  const kp = await decodeAsking(await readKeyFile(waiting), waiting, ask);
+  if (!bytesEqual(kp.publicKey, pub)) return undefined;
+  await Deno.rename(waiting, paths.key);
+  await Deno.writeTextFile(`${paths.publicKey}.tmp`, publicKeyLine(pub, name) + "\n", {
+    mode: 0o644,
+  });
+  await Deno.rename(`${paths.publicKey}.tmp`, paths.publicKey);
+  return kp;
 }
 
 /** The agent's key that init should use, if it should use one (see InitOptions.agent). */

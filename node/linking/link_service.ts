@@ -17,24 +17,21 @@
  * with the device recorded, which the new device finishes when it runs
  * again. With a new device that does not list devlink2, one phase as before.
  *
- * On a device (a folder made by `roj init --join`), there is no person key:
- * link codes are refused, and `devices` shows the device's own certificate.
+ * On a device (made by `roj init --join`, or the person key's node after
+ * `roj key export --remove`), there is no person key: linking, removing and
+ * renewing take it lent for the one call (`--key FILE`, lent_key.ts) and are
+ * refused without it; `devices` shows the device's own certificate too.
  */
 import type { DeviceView, LinkCodeView } from "../api/mod.ts";
-import type { Clock } from "../clock/mod.ts";
+import type { Clock, TimerId } from "../clock/mod.ts";
 import {
-  addCertificate,
-  addRevocation,
   certifyDevice,
   createLinkCode,
   defaultValidity,
-  deviceStanding,
-  emptyDeviceBook,
   LINK_CODE_MINUTES,
   LINK_SECRET_BYTES,
   MAX_LINK_CODE_ADDRESSES,
   planRenewals,
-  renewalDueAt,
   renewedValidity,
   signRevocation,
 } from "../devices/mod.ts";
@@ -48,6 +45,8 @@ import {
   type Signer,
 } from "../identity/mod.ts";
 import { isCertifiedSigner } from "./certified_signer.ts";
+import { deviceRows, type OwnDevice } from "./device_rows.ts";
+import { lentSigner, noPersonKey } from "./lent_key.ts";
 import { type DeviceIdentity, deviceIdentity } from "./device_identity.ts";
 import { fetchRenewal, RenewalTimer } from "./renewals.ts";
 import type { Contact } from "../contacts/mod.ts";
@@ -98,23 +97,15 @@ export interface LinkServiceDeps {
   readonly holdAt?: "pending" | "linked";
 }
 
-/** A device certified here, as stored. */
-interface OwnDevice {
-  readonly certificate: Certificate;
-  readonly linkedAt: number;
-  /** The person's signed revocation, once removed, and from when. */
-  readonly revocation?: Uint8Array;
-  readonly revokedFrom?: number;
-  /** When it last talked to this node after it was linked (it asked for its renewal). */
-  readonly lastSeen?: number;
-}
-
 export class LinkService {
   readonly #d: LinkServiceDeps;
   /** Codes kept, by id (mirrors the store, for `admits`, which must answer at once). */
   readonly #codes = new Map<string, LinkCodeRecord>();
   readonly #devices = new Map<string, OwnDevice>();
   #self: DeviceIdentity | undefined;
+  /** On a device: the person key lent for a link code, by code id, in memory only (lent_key.ts). */
+  readonly #lent = new Map<string, Signer>();
+  readonly #lentTimers = new Set<TimerId>();
   /** Links are certified one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
   readonly #renewals: RenewalTimer;
@@ -158,6 +149,19 @@ export class LinkService {
 
   close(): void {
     this.#renewals.close();
+    for (const t of this.#lentTimers) this.#d.clock.clearTimeout(t);
+    this.#lent.clear();
+  }
+
+  /** Keeps a lent person key for code `id` until it certified its device or `ms` passed. */
+  #lend(id: string, signer: Signer, ms: number): void {
+    this.#lent.set(id, signer);
+    const t = this.#d.clock.setTimeout(
+      () => (this.#lent.delete(id), this.#lentTimers.delete(t)),
+      ms,
+    );
+    this.#d.clock.unref(t);
+    this.#lentTimers.add(t);
   }
 
   #queued<T>(fn: () => Promise<T>): Promise<T> {
@@ -171,13 +175,13 @@ export class LinkService {
    * it throws agent_unavailable when the key is in an agent that is gone),
    * keeps it, and hands it to every contact in a session.
    */
-  async #renewOwn(old: Certificate): Promise<Certificate> {
+  async #renewOwn(old: Certificate, person: Signer = this.#d.signer): Promise<Certificate> {
     const key = old.publicKey;
     const own = this.#devices.get(toHex(key));
     if (!own || own.revocation !== undefined) return old;
     if (own.certificate.validBefore > old.validBefore) return own.certificate; // renewed already
     const now = this.#d.clock.now();
-    const certificate = await certifyDevice(this.#d.signer, {
+    const certificate = await certifyDevice(person, {
       deviceKey: key,
       name: old.keyId,
       ...renewedValidity(old, now),
@@ -197,7 +201,45 @@ export class LinkService {
   async #renewSelf(): Promise<void> {
     const self = this.#self!;
     if (!this.#d.keyPair) throw new RojError("refused", "no key to ask for a renewal with");
-    const certificate = await fetchRenewal(this.#d.kv, this.#d.keyPair, self, this.#d.clock);
+    await this.#useCertificate(
+      await fetchRenewal(this.#d.kv, this.#d.keyPair, self, this.#d.clock),
+    );
+  }
+
+  /**
+   * Renews every certificate due here now with the person key: on a device,
+   * lent for this call (--key), its own and those of devices it linked.
+   */
+  async renewNow(personKey?: string): Promise<DeviceView[]> {
+    const self = this.#self;
+    const person = self ? personKey && await lentSigner(personKey, self.person) : this.#d.signer;
+    if (!person) throw noPersonKey("renew certificates");
+    const own = [...this.#devices.values()].map((o) => ({
+      certificate: o.certificate,
+      revoked: o.revocation !== undefined,
+    }));
+    const mine = self ? [{ certificate: self.certificate, revoked: false }] : [];
+    for (const cert of planRenewals([...mine, ...own], this.#d.clock.now()).due) {
+      if (!self || !bytesEqual(cert.publicKey, this.#d.me)) {
+        await this.#queued(() => this.#renewOwn(cert, person));
+        continue;
+      }
+      await this.#useCertificate(
+        await certifyDevice(person, {
+          deviceKey: this.#d.me,
+          name: cert.keyId,
+          ...renewedValidity(cert, this.#d.clock.now()),
+          serial: new DataView(crypto.getRandomValues(new Uint8Array(8)).buffer).getBigUint64(0),
+          nonce: crypto.getRandomValues(new Uint8Array(32)),
+        }),
+      );
+    }
+    return this.devices();
+  }
+
+  /** On a device: keeps its renewed certificate and signs with it. */
+  async #useCertificate(certificate: Certificate): Promise<void> {
+    const self = this.#self!;
     await this.#d.kv.set(keys.setting("deviceCertificate"), certificate.blob);
     this.#self = { ...self, certificate };
     if (isCertifiedSigner(this.#d.signer)) this.#d.signer.setCertificate(certificate);
@@ -219,6 +261,7 @@ export class LinkService {
     const own = this.#devices.get(toHex(device));
     const refuse = this.#refuser(fingerprint(device), remote);
     if (!own) return refuse("not_linked", "this device was not linked here");
+    if (this.#self) return refuse("no_person_key", "the person key is offline now");
     if (own.revocation !== undefined) return refuse("revoked", "this device was removed");
     await this.#save({ ...own, lastSeen: this.#d.clock.now() });
     const due = planRenewals(
@@ -270,16 +313,14 @@ export class LinkService {
 
   /**
    * A new link code, stored before it is returned.
-   * @throws {RojError} refused on a device (no person key here), no_node
+   * @throws {RojError} refused on a device without the person key lent, no_node
    * when not listening, busy with MAX_LINK_CODES open.
    */
-  async link(): Promise<LinkCodeView> {
-    if (this.#self) {
-      throw new RojError(
-        "refused",
-        "this device does not hold the person key: link new devices from the one that does",
-      );
-    }
+  async link(personKey?: string): Promise<LinkCodeView> {
+    const lent = this.#self && personKey
+      ? await lentSigner(personKey, this.#self.person)
+      : undefined;
+    if (this.#self && !lent) throw noPersonKey("link new devices");
     const addresses = this.#d.addresses().slice(0, MAX_LINK_CODE_ADDRESSES);
     if (addresses.length === 0) {
       throw new RojError("no_node", "the node is not listening; start it with `roj run`");
@@ -296,13 +337,14 @@ export class LinkService {
       expires: now + LINK_CODE_MINUTES * 60_000,
     };
     const text = await createLinkCode(this.#d.signer, {
-      person: this.#d.me,
+      person: this.#self?.person ?? this.#d.me,
       addresses,
       expires: record.expires,
       secret: record.secret,
     });
     await this.#d.kv.set(keys.linkCode(record.id), record);
     this.#codes.set(record.id, record);
+    if (lent) this.#lend(record.id, lent, record.expires - now);
     this.#d.bus.say(
       `made a device link code, valid until ${new Date(record.expires).toISOString()}`,
     );
@@ -334,7 +376,6 @@ export class LinkService {
     const now = this.#d.clock.now();
     const fp = fingerprint(device);
     const refuse = this.#refuser(fp, remote);
-    if (this.#self) refuse("no_person_key", "this device does not hold the person key");
     const own = this.#devices.get(toHex(device));
     if (own?.revocation !== undefined) refuse("revoked", "this device was removed");
     // Linked already, and asking again (its folder was not in place yet): its
@@ -347,7 +388,11 @@ export class LinkService {
     if (decision.again === "pending") {
       return this.#answer(parseCertificate(decision.code.pending!.certificate));
     }
-    if (bytesEqual(device, this.#d.me)) refuse("person_key", "the person key is not a device");
+    const person = this.#self ? this.#lent.get(decision.code.id) : this.#d.signer;
+    if (!person) return refuse("no_person_key", "this device does not hold the person key");
+    if (bytesEqual(device, person.publicKey)) {
+      refuse("person_key", "the person key is not a device");
+    }
     const taken = [...this.#devices.values()].find((d) =>
       d.certificate.keyId === name && !bytesEqual(d.certificate.publicKey, device) &&
       d.revocation === undefined
@@ -356,7 +401,7 @@ export class LinkService {
       refuse("name_taken", `a device named ${name} is linked already; choose another --name`);
     }
     const serial = new DataView(crypto.getRandomValues(new Uint8Array(8)).buffer).getBigUint64(0);
-    const certificate = await certifyDevice(this.#d.signer, {
+    const certificate = await certifyDevice(person, {
       deviceKey: device,
       name,
       ...defaultValidity(now),
@@ -364,6 +409,7 @@ export class LinkService {
       nonce: crypto.getRandomValues(new Uint8Array(32)),
     });
     const code = decision.code;
+    this.#lent.delete(code.id); // it did its job: the certificate is made
     const vs = codes.find((c) => c.record.id === code.id)!.versionstamp;
     if (twoPhase) {
       // Reserved for this key; the device is recorded only once it confirms.
@@ -476,22 +522,21 @@ export class LinkService {
    * Revokes the device named `name`: signs the revocation (from now), keeps
    * it with the device, and hands it to every contact in a session (and to
    * the others as their sessions come up, `onSession`).
-   * @throws {RojError} refused on a device, not_found for an unknown or removed name
+   * @throws {RojError} refused on a device without the person key lent, not_found for an
+   * unknown or removed name
    */
-  async remove(name: string): Promise<DeviceView> {
-    if (this.#self) {
-      throw new RojError(
-        "refused",
-        "this device does not hold the person key: remove devices from the one that does",
-      );
-    }
+  async remove(name: string, personKey?: string): Promise<DeviceView> {
+    const person = this.#self
+      ? personKey ? await lentSigner(personKey, this.#self.person) : undefined
+      : this.#d.signer;
+    if (!person) throw noPersonKey("remove devices");
     const own = [...this.#devices.values()].find((d) =>
       d.certificate.keyId === name && d.revocation === undefined
     );
     if (!own) throw new RojError("not_found", `no linked device named ${name}`);
     const device = own.certificate.publicKey;
     const from = this.#d.clock.now();
-    const revocation = await signRevocation(this.#d.signer, { device, from, reason: "removed" });
+    const revocation = await signRevocation(person, { device, from, reason: "removed" });
     const updated: OwnDevice = { ...own, revocation, revokedFrom: from };
     await this.#save(updated);
     const fp = fingerprint(device);
@@ -527,52 +572,14 @@ export class LinkService {
 
   /** The devices certified here (or this device's own), by name. */
   devices(): DeviceView[] {
-    const now = this.#d.clock.now();
-    const own = this.#self ? [this.#self.certificate] : [];
-    let book = emptyDeviceBook(this.#self?.person ?? this.#d.me);
-    for (const c of [...own, ...[...this.#devices.values()].map((d) => d.certificate)]) {
-      book = addCertificate(book, c);
-    }
-    for (const d of this.#devices.values()) {
-      if (d.revokedFrom === undefined) continue;
-      book = addRevocation(book, {
-        person: this.#d.me,
-        device: d.certificate.publicKey,
-        from: d.revokedFrom,
-        reason: "removed",
-      });
-    }
-    const rows = [...book.devices.values()].map((rec): DeviceView => {
-      const mine = this.#devices.get(toHex(rec.key));
-      const cert = rec.certificate!;
-      const validUntil = Number.isFinite(cert.validBefore) ? cert.validBefore * 1000 : null;
-      const standing = deviceStanding(book, rec.key, now);
-      const self = bytesEqual(rec.key, this.#d.me);
-      const renewalDue = standing === "valid" && validUntil !== null &&
-        now >= renewalDueAt(validUntil);
-      return {
-        name: cert.keyId,
-        fingerprint: fingerprint(rec.key),
-        certifiedSince: mine?.linkedAt ?? cert.validAfter * 1000,
-        validUntil,
-        standing,
-        renewalDue,
-        renewalBlocked: renewalDue
-          ? this.#renewals.blocked ??
-            (this.#self
-              ? "the person key is on another node; it renews when it can be reached"
-              : null)
-          : null,
-        lastSeen: self
-          ? null
-          : this.#d.online(rec.key)
-          ? now
-          : mine?.lastSeen ?? mine?.linkedAt ?? null,
-        online: !self && this.#d.online(rec.key),
-        self,
-      };
+    return deviceRows({
+      now: this.#d.clock.now(),
+      me: this.#d.me,
+      self: this.#self,
+      own: [...this.#devices.values()],
+      online: (k) => this.#d.online(k),
+      blocked: this.#renewals.blocked,
     });
-    return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /** Drops codes past their keeping time. */

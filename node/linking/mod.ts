@@ -14,6 +14,14 @@ export {
 } from "./link_service.ts";
 export { type JoinOptions, joinPerson, type JoinResult, type JoinStep } from "./join.ts";
 export { linkProof } from "./link_proof.ts";
+export { readLentKey } from "./lent_key.ts";
+export { type ExportOptions, exportPersonKey, type KeyExport } from "./person_key.ts";
+export {
+  goOffline,
+  type OfflineOptions,
+  type OfflineResult,
+  type OfflineStep,
+} from "./go_offline.ts";
 export {
   type CertifiedSigner,
   certifiedSigner,

@@ -101,7 +101,11 @@ export async function fetchRenewal(
 ): Promise<Certificate> {
   const by = (await kv.get<{ device: Uint8Array; addresses: string[] }>(LINKED_BY)).value;
   if (!by) {
-    throw new RojError("not_found", "this device does not know the node that linked it");
+    // No node linked it: it was the person key's own node, and the key went offline (go_offline.ts).
+    throw new RojError(
+      "not_found",
+      "the person key is offline: renew with `roj device renew --key FILE` (the exported key)",
+    );
   }
   let last: unknown;
   for (const address of by.addresses) {
