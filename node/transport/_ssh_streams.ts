@@ -46,7 +46,49 @@ export function coalesceWrites(sock: net.Socket): void {
   } as net.Socket["write"];
 }
 
+/** The window a roj channel keeps open to its peer (ssh2's own is a fixed 2 MiB). */
+export const CHANNEL_WINDOW = 8 * 1024 * 1024;
+
+/** ssh2's channel internals that widen reaches (it ships no types, and no option for the window). */
+interface Ssh2ChannelState {
+  readonly incoming?: { window: number };
+  readonly outgoing?: { readonly id: number; readonly state: string };
+  readonly _client?: { readonly _protocol?: { channelWindowAdjust(id: number, n: number): void } };
+  readonly readableLength: number;
+  push(chunk: unknown, encoding?: string): boolean;
+}
+
+/**
+ * Keeps `ch`'s receive window at `bytes`, less what it holds unread, instead
+ * of ssh2's fixed 2 MiB (topped up below 1 MiB). A stream moves at most a
+ * window per round trip, and a relayed session's round trip is two hops' and
+ * three processes' turns, so 2 MiB held a relayed file transfer to a
+ * fraction of a direct one. What is buffered unread counts against the
+ * window, so a channel nobody reads (a relay's side waiting for its pair, a
+ * paused one) still stops its peer at `bytes`; ssh2's own top-up stays as it
+ * was underneath.
+ */
+export function widen(ch: Ssh2Channel, bytes = CHANNEL_WINDOW): void {
+  const c = ch as unknown as Ssh2ChannelState;
+  const protocol = c._client?._protocol;
+  if (!c.incoming || !c.outgoing || !protocol || typeof c.push !== "function") return;
+  const top = () => {
+    const amount = bytes - c.incoming!.window - c.readableLength;
+    if (amount < bytes / 2 || c.outgoing!.state !== "open") return;
+    c.incoming!.window += amount;
+    protocol.channelWindowAdjust(c.outgoing!.id, amount);
+  };
+  const push = c.push;
+  c.push = function (this: unknown, chunk: unknown, encoding?: string) {
+    const more = push.call(this, chunk, encoding);
+    if (chunk !== null) top();
+    return more;
+  };
+  top();
+}
+
 export function channelPipe(ch: Ssh2Channel, remote: string): Pipe {
+  widen(ch);
   let closed = false;
   let onClose: ((reason?: string) => void) | undefined;
   let reason: string | undefined;
@@ -102,12 +144,34 @@ export function channelPipe(ch: Ssh2Channel, remote: string): Pipe {
  * encrypts synchronously with the same buffer and the inner packet goes out
  * under the wrong nonce (its MAC still checks; it decrypts to garbage). So
  * writes reach the channel a microtask later, in order, and reads are copied.
+ *
+ * What the carried session writes in one run (ssh2 writes each packet in
+ * three pieces: length, body, MAC, and a 256 KiB frame as eight packets)
+ * reaches the channel as one write: else each piece is a packet of the
+ * carrying connection, sealed, sent, spliced by the relay and opened on its
+ * own, three times the packets for the same bytes.
  */
 export function nestable(inner: Duplex): Duplex {
+  let batch: Uint8Array[] = [];
+  const flush = () => {
+    if (batch.length === 0) return;
+    const data = batch.length === 1 ? batch[0]! : Buffer.concat(batch);
+    batch = [];
+    inner.write(data);
+  };
   const outer: Duplex = new Duplex({
     read: () => inner.resume(),
-    write: (chunk, _enc, done) => queueMicrotask(() => inner.write(chunk, done)),
-    final: (done) => inner.end(done),
+    write: (chunk: Uint8Array, _enc, done) => {
+      if (batch.length === 0) queueMicrotask(flush);
+      batch.push(chunk);
+      // Taken at once (so the rest of the run joins the batch) unless the channel is backed up.
+      if (inner.writableLength >= inner.writableHighWaterMark) inner.once("drain", () => done());
+      else done();
+    },
+    final: (done) => {
+      flush();
+      inner.end(done);
+    },
     destroy: (err, done) => {
       inner.destroy();
       done(err);
