@@ -10,7 +10,9 @@
  * - relayed: the same between two `roj run` processes that reach each other
  *   only through a third, an anchor splicing their SSH session (its
  *   --relay-rate raised out of the way; target: >= 40% of bare);
- * - kill -9 of the receiver at 50%: the bytes it fetched after its restart.
+ * - kill -9 of the receiver at 50%: the bytes it fetched after its restart;
+ * - group: a file sent to a group of five `roj run` processes, until every
+ *   other member holds it, against a 1:1 file and a bare run in the same round.
  *
  * ROJ_BENCH_FILE_MIB sets the file size (default 256; 8 for a smoke run);
  * ROJ_BENCH_FILE_PARTS (comma-separated: direct, relayed, group; default
@@ -25,7 +27,8 @@ import {
 import type { NodeProcess } from "../../testing/processes.ts";
 import { median, type Row } from "./_measure.ts";
 import { countBytes, sshPair } from "./_pairs.ts";
-import { call, relayedMembers } from "./_relayed_processes.ts";
+import { call, directMembers, relayedMembers } from "./_member_processes.ts";
+import { until } from "../../testing/nodes.ts";
 
 const MiB = 1024 * 1024;
 const SIZE = Number(Deno.env.get("ROJ_BENCH_FILE_MIB") ?? 256) * MiB;
@@ -34,7 +37,11 @@ const CHUNK = 256 * 1024;
 const RUNS = Number(Deno.env.get("ROJ_BENCH_FILE_RUNS") ?? 3);
 /** The anchor's --relay-rate: out of the way of the figure (its default, 4M, would be the figure). */
 const RELAY_RATE = "1G";
-const PARTS = new Set((Deno.env.get("ROJ_BENCH_FILE_PARTS") ?? "direct,relayed").split(","));
+const PARTS = new Set(
+  (Deno.env.get("ROJ_BENCH_FILE_PARTS") ?? "direct,relayed,group").split(","),
+);
+/** The group case: its founder first. */
+const GROUP = ["alice", "bob", "carol", "dave", "erin"];
 const peakRss = async (pid: number) => (await memoryOf(pid)).hwm;
 
 /** MB/s of `size` bytes on a bare SSH roj channel, 256 KiB writes. */
@@ -134,6 +141,7 @@ export async function benchFiles(): Promise<Row[]> {
     }
 
     if (PARTS.has("relayed")) rows.push(...await relayedRows(dir));
+    if (PARTS.has("group")) rows.push(...await groupRows(dir));
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
@@ -189,6 +197,76 @@ async function relayedRows(dir: string): Promise<Row[]> {
     }];
   } finally {
     await hive.close();
+  }
+}
+
+/** Sends the file at `path` from `from` into `chat`; resolves with the seconds until each of `to` holds it. */
+async function timedSend(
+  from: NodeProcess,
+  to: readonly NodeProcess[],
+  chat: string,
+  path: string,
+): Promise<number> {
+  const after = to.map((p) => p.events().length);
+  const f = await call<{ id: string }>(from, "file.send", { chat, path });
+  const t1 = performance.now();
+  await Promise.all(to.map((p, i) =>
+    p.waitForEvent(
+      "file",
+      (e) => e.op === "complete" && e.side === "receive" && e.id === f.id,
+      { timeoutMs: 600_000, after: after[i]!, what: `${chat}'s file` },
+    )
+  ));
+  return (performance.now() - t1) / 1000;
+}
+
+/**
+ * A file sent to a group of five (direct sessions between all, five
+ * processes), until every other member holds it; beside a 1:1 file from the
+ * founder to one of them and a bare run, in the same round.
+ */
+async function groupRows(dir: string): Promise<Row[]> {
+  const fileArgs = ["--max-file-size", String(4 * SIZE)];
+  const g = await directMembers(`${dir}/group`, "127.42.0", GROUP, fileArgs);
+  try {
+    const [alice, ...others] = g.members as [NodeProcess, ...NodeProcess[]];
+    await call(alice, "group.create", { name: "bench" });
+    await call(alice, "group.add", { group: "bench", members: GROUP.slice(1) });
+    for (const o of others) {
+      await until(
+        async () =>
+          (await call<{ name: string }[]>(o, "group.members", { group: "bench" })
+            .catch(() => [])).length === GROUP.length,
+        30_000,
+        "every member in the group",
+      );
+    }
+    const group: number[] = [], single: number[] = [], ratios: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      await writeContent(`${dir}/one-${r}.bin`, SIZE);
+      await writeContent(`${dir}/group-${r}.bin`, SIZE);
+      const bare = await bareRate(SIZE);
+      single.push(await timedSend(alice, [others[0]!], GROUP[1]!, `${dir}/one-${r}.bin`));
+      group.push(await timedSend(alice, others, "bench", `${dir}/group-${r}.bin`));
+      ratios.push(SIZE / group.at(-1)! / bare);
+    }
+    return [
+      {
+        name: `1:1 file beside it (alice to bob, five processes up), ${RUNS} runs`,
+        value: median(single),
+        unit: "s",
+        note: `${(SIZE / median(single) / 1e6).toFixed(1)} MB/s`,
+      },
+      {
+        name: `group of ${GROUP.length}: until all ${others.length} others hold it, ${RUNS} runs`,
+        value: median(group),
+        unit: "s",
+        note: `${(median(group) / median(single)).toFixed(1)}x the 1:1 time; ` +
+          `${(100 * median(ratios)).toFixed(0)}% of bare per member in the same round`,
+      },
+    ];
+  } finally {
+    await g.close();
   }
 }
 
