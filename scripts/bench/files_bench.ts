@@ -165,12 +165,14 @@ async function relayedRows(dir: string): Promise<Row[]> {
   try {
     const [alice, bob] = hive.members as [NodeProcess, NodeProcess];
     const procs = [alice, hive.anchor, bob];
-    const rates: number[] = [], ratios: number[] = [], cpus: number[][] = [];
+    const rates: number[] = [], ratios: number[] = [];
+    const cpus: number[][] = [], waits: number[][] = [];
     for (let r = 0; r < RUNS; r++) {
       await writeContent(`${dir}/relayed-${r}.bin`, SIZE);
       const bare = await bareRate(SIZE);
       const from = bob.events().length;
       const cpu0 = await Promise.all(procs.map((p) => cpuSeconds(p.child.pid)));
+      const wait0 = await Promise.all(procs.map((p) => waitSeconds(p.child.pid)));
       const f = await call<{ id: string }>(alice, "file.send", {
         chat: "bob",
         path: `${dir}/relayed-${r}.bin`,
@@ -185,9 +187,12 @@ async function relayedRows(dir: string): Promise<Row[]> {
       rates.push(SIZE / secs);
       ratios.push(SIZE / secs / bare);
       const cpu1 = await Promise.all(procs.map((p) => cpuSeconds(p.child.pid)));
+      const wait1 = await Promise.all(procs.map((p) => waitSeconds(p.child.pid)));
       cpus.push(cpu1.map((c, i) => (100 * (c - cpu0[i]!)) / secs));
+      waits.push(wait1.map((w, i) => (100 * (w - wait0[i]!)) / secs));
     }
-    const cpu = [0, 1, 2].map((i) => `${median(cpus.map((c) => c[i]!)).toFixed(0)}%`);
+    const pct = (xs: number[][], i: number) => `${median(xs.map((c) => c[i]!)).toFixed(0)}%`;
+    const cpu = [0, 1, 2].map((i) => `${pct(cpus, i)} (waiting for a CPU ${pct(waits, i)})`);
     return [{
       name: `relayed transfer (through the anchor, three processes), ${RUNS} runs`,
       value: median(rates) / 1e6,
@@ -268,6 +273,17 @@ async function groupRows(dir: string): Promise<Row[]> {
   } finally {
     await g.close();
   }
+}
+
+/**
+ * Seconds a process's main (JS) thread waited for a CPU while runnable, so
+ * far (/proc/PID/schedstat): when it is a large part of a transfer, the
+ * machine's load, not the protocol, set the pace.
+ */
+async function waitSeconds(pid: number): Promise<number> {
+  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/schedstat`], stdout: "piped" })
+    .output();
+  return Number(new TextDecoder().decode(out.stdout).split(" ")[1]) / 1e9;
 }
 
 /** User and system CPU seconds a process used so far (/proc/PID/stat, read through cat like memoryOf). */
