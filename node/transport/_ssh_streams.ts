@@ -64,9 +64,11 @@ interface Ssh2ChannelState {
  * window per round trip, and a relayed session's round trip is two hops' and
  * three processes' turns, so 2 MiB held a relayed file transfer to a
  * fraction of a direct one. What is buffered unread counts against the
- * window, so a channel nobody reads (a relay's side waiting for its pair, a
- * paused one) still stops its peer at `bytes`; ssh2's own top-up stays as it
- * was underneath.
+ * window, so a paused channel still stops its peer at `bytes`; ssh2's own
+ * top-up stays as it was underneath. Only roj channels (end to end) get it:
+ * a relay's own channels are one hop each, and a relay holding 2 MiB a
+ * channel, not 8, for members who push more than the other end takes is
+ * worth more than nothing measurable.
  */
 export function widen(ch: Ssh2Channel, bytes = CHANNEL_WINDOW): void {
   const c = ch as unknown as Ssh2ChannelState;

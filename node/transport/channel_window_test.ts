@@ -1,33 +1,33 @@
 /**
- * The wider channel window (_ssh_streams.ts widen) on a relay channel: a side
- * nobody reads still stops its peer, at CHANNEL_WINDOW (more than ssh2's own
- * 2 MiB, less than what was sent), and reading it lets the rest through; and
- * what the carrying stream (nestable) is given in one run arrives whole and
- * in order.
+ * The wider window of a roj channel (_ssh_streams.ts widen): a paused side
+ * holds its peer back at exactly CHANNEL_WINDOW (more than ssh2's own 2 MiB,
+ * less than was sent), what it holds unread counting against it; resumed, the
+ * rest comes, whole and in order.
  */
 import assert from "node:assert/strict";
-import type { Duplex } from "node:stream";
 import { generateKeyPair } from "../identity/mod.ts";
 import { until } from "../../testing/nodes.ts";
 import { CHANNEL_WINDOW } from "./_ssh_streams.ts";
-import { dialSsh, listenSsh } from "./mod.ts";
+import { dialSsh, listenSsh, type Pipe } from "./mod.ts";
 
 const MiB = 1024 * 1024;
 
-async function streamPair() {
+Deno.test("a paused roj channel holds its peer at CHANNEL_WINDOW; resumed, the rest comes in order", async () => {
   const [serverKey, clientKey] = await Promise.all([
     generateKeyPair("window-server"),
     generateKeyPair("window-client"),
   ]);
-  let accepted!: (d: Duplex) => void;
-  const serverSide = new Promise<Duplex>((resolve) => (accepted = resolve));
+  let accepted!: (p: Pipe) => void;
+  const serverSide = new Promise<Pipe>((resolve) => (accepted = resolve));
   const server = await listenSsh({
     keyPair: serverKey,
     host: "127.61.0.1",
     port: 0,
     authorize: () => true,
-    onRoj: (_peer, pipe) => pipe.close(),
-    onStream: (_peer, _name, accept) => (accepted(accept()), true),
+    onRoj: (_peer, pipe) => {
+      pipe.pause!(); // before anything arrives
+      accepted(pipe);
+    },
   });
   const conn = await dialSsh({
     keyPair: clientKey,
@@ -35,37 +35,32 @@ async function streamPair() {
     expectedKey: serverKey.publicKey,
     expectedName: "window server",
   });
-  const client = await conn.openStream(`roj-relay-${"ab".repeat(16)}`);
-  return {
-    client,
-    server: await serverSide,
-    [Symbol.asyncDispose]: async () => {
-      client.destroy();
-      conn.close();
-      await server.close();
-    },
-  };
-}
-
-Deno.test("a relay channel nobody reads holds its peer at CHANNEL_WINDOW; reading lets the rest through", async () => {
-  await using pair = await streamPair();
-  const total = CHANNEL_WINDOW + 4 * MiB;
-  const block = new Uint8Array(256 * 1024);
-  for (let sent = 0; sent < total; sent += block.length) {
-    block.fill(sent / block.length);
-    pair.client.write(block.slice());
-  }
-  // Unread, the server's side fills to the window and no further.
-  await until(() => pair.server.readableLength === CHANNEL_WINDOW, 20_000, "a full window");
-  assert.ok(CHANNEL_WINDOW > 2 * MiB, "wider than ssh2's own window");
-  let received = 0;
-  let inOrder = true;
-  pair.server.on("data", (chunk: Uint8Array) => {
-    for (let i = 0; i < chunk.length; i += 4096) {
-      if (chunk[i] !== Math.floor((received + i) / block.length) % 256) inOrder = false;
+  try {
+    const client = await conn.openRoj();
+    const paused = await serverSide;
+    let received = 0;
+    let inOrder = true;
+    const block = 256 * 1024;
+    paused.onData((chunk) => {
+      for (let i = 0; i < chunk.length; i += 4096) {
+        if (chunk[i] !== Math.floor((received + i) / block) % 256) inOrder = false;
+      }
+      received += chunk.length;
+    });
+    const total = CHANNEL_WINDOW + 4 * MiB;
+    for (let sent = 0; sent < total; sent += block) {
+      client.send(new Uint8Array(block).fill(sent / block));
     }
-    received += chunk.length;
-  });
-  await until(() => received === total, 20_000, "the rest once read");
-  assert.ok(inOrder, "every byte in order");
+    // The window's worth went out; the rest waits at the sender.
+    await until(() => client.buffered!() === total - CHANNEL_WINDOW, 20_000, "a full window");
+    assert.ok(CHANNEL_WINDOW > 2 * MiB, "wider than ssh2's own window");
+    assert.equal(received, 0, "nothing delivered while paused");
+    paused.resume!();
+    await until(() => received === total, 20_000, "the rest once resumed");
+    assert.ok(inOrder, "every byte in order");
+    client.close();
+  } finally {
+    conn.close();
+    await server.close();
+  }
 });

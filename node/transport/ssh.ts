@@ -31,7 +31,7 @@ import {
 } from "./auth_throttle.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint } from "./endpoint.ts";
 import type { Pipe } from "./pipe.ts";
-import { channelPipe, coalesceWrites, nestable, type Ssh2Channel, widen } from "./_ssh_streams.ts";
+import { channelPipe, coalesceWrites, nestable, type Ssh2Channel } from "./_ssh_streams.ts";
 import { serveSftp, type SftpStream, type SftpView } from "./sftp_server.ts";
 import { clientKeyOf, hostKeyOf } from "./_ssh_keys.ts";
 
@@ -225,11 +225,7 @@ export async function listenSsh(options: ListenOptions): Promise<SshServer> {
                 );
               } else if (
                 !peer ||
-                !options.onStream?.(peer, info.name, () => {
-                  const ch = acceptSub();
-                  widen(ch);
-                  return ch as unknown as Duplex;
-                })
+                !options.onStream?.(peer, info.name, () => acceptSub() as unknown as Duplex)
               ) reject();
             },
           );
@@ -465,10 +461,7 @@ export async function dialSsh(options: DialOptions): Promise<SshClient> {
                     `${options.expectedName} refused ${subsystem}: ${err.message}`,
                   ),
                 );
-              } else {
-                widen(ch as unknown as Ssh2Channel);
-                res(nestable(ch));
-              }
+              } else res(nestable(ch));
             });
           }),
         onClose: (l) => closers.push(l),
