@@ -46,51 +46,7 @@ export function coalesceWrites(sock: net.Socket): void {
   } as net.Socket["write"];
 }
 
-/** The window a roj channel keeps open to its peer (ssh2's own is a fixed 2 MiB). */
-export const CHANNEL_WINDOW = 8 * 1024 * 1024;
-
-/** ssh2's channel internals that widen reaches (it ships no types, and no option for the window). */
-interface Ssh2ChannelState {
-  readonly incoming?: { window: number };
-  readonly outgoing?: { readonly id: number; readonly state: string };
-  readonly _client?: { readonly _protocol?: { channelWindowAdjust(id: number, n: number): void } };
-  readonly readableLength: number;
-  push(chunk: unknown, encoding?: string): boolean;
-}
-
-/**
- * Keeps `ch`'s receive window at `bytes`, less what it holds unread, instead
- * of ssh2's fixed 2 MiB (topped up below 1 MiB). A stream moves at most a
- * window per round trip, and a relayed session's round trip is two hops' and
- * three processes' turns, so 2 MiB held a relayed file transfer to a
- * fraction of a direct one. What is buffered unread counts against the
- * window, so a paused channel still stops its peer at `bytes`; ssh2's own
- * top-up stays as it was underneath. Only roj channels (end to end) get it:
- * a relay's own channels are one hop each, and a relay holding 2 MiB a
- * channel, not 8, for members who push more than the other end takes is
- * worth more than nothing measurable.
- */
-export function widen(ch: Ssh2Channel, bytes = CHANNEL_WINDOW): void {
-  const c = ch as unknown as Ssh2ChannelState;
-  const protocol = c._client?._protocol;
-  if (!c.incoming || !c.outgoing || !protocol || typeof c.push !== "function") return;
-  const top = () => {
-    const amount = bytes - c.incoming!.window - c.readableLength;
-    if (amount < bytes / 2 || c.outgoing!.state !== "open") return;
-    c.incoming!.window += amount;
-    protocol.channelWindowAdjust(c.outgoing!.id, amount);
-  };
-  const push = c.push;
-  c.push = function (this: unknown, chunk: unknown, encoding?: string) {
-    const more = push.call(this, chunk, encoding);
-    if (chunk !== null) top();
-    return more;
-  };
-  top();
-}
-
 export function channelPipe(ch: Ssh2Channel, remote: string): Pipe {
-  widen(ch);
   let closed = false;
   let onClose: ((reason?: string) => void) | undefined;
   let reason: string | undefined;
