@@ -54,6 +54,9 @@ import { asRojError, debugText, failureJson, failureLine, wantsJson } from "./fa
 
 export type { CliIo } from "./io.ts";
 
+/** `--relay-rate` at most: above what one core forwards, so a bound on typos, not on use. */
+const MAX_RELAY_RATE = 1024 ** 3;
+
 /** Says on stderr, once, which files had to be made private (node/home: Profile.tightened). */
 function sayTightened(io: CliIo, changes: readonly ModeChange[]): void {
   const notice = tightenedNotice(changes);
@@ -360,6 +363,10 @@ export function buildCli(io: CliIo = stdio): Command {
       "do not relay for others: contacts behind NAT cannot reach each other through this node",
     )
     .option(
+      "--relay-rate <size>",
+      "bytes per second each contact may push through this node as a relay, over all its relayed sessions, e.g. 20M (default 4M, at most 1G)",
+    )
+    .option(
       "--no-carry",
       "hold no 1:1 mail for others: contacts of yours who are never online together cannot leave it with you",
     )
@@ -403,6 +410,7 @@ export function buildCli(io: CliIo = stdio): Command {
           advertise?: string[];
           passive?: boolean;
           relay: boolean;
+          relayRate?: string;
           carry: boolean;
           punch: boolean;
           upnp: boolean;
@@ -421,6 +429,13 @@ export function buildCli(io: CliIo = stdio): Command {
         const webGiven = cmd.getOptionValueSource("web") === "cli";
         if ((opts.mailQuota || opts.mailExpiry) && !opts.passive) {
           throw new RojError("bad_input", "--mail-quota and --mail-expiry need --passive");
+        }
+        if (opts.relayRate && opts.relay === false) {
+          throw new RojError("bad_input", "--relay-rate has no use with --no-relay");
+        }
+        const relayRate = opts.relayRate ? parseSize(opts.relayRate) : undefined;
+        if (relayRate !== undefined && relayRate > MAX_RELAY_RATE) {
+          throw new RojError("bad_input", `--relay-rate is at most 1G, got ${opts.relayRate}`);
         }
         const mailbox = {
           ...(opts.mailQuota
@@ -473,7 +488,10 @@ export function buildCli(io: CliIo = stdio): Command {
           advertise,
           passive: opts.passive ?? false,
           mailbox,
-          relay: { enabled: opts.relay !== false },
+          relay: {
+            enabled: opts.relay !== false,
+            ...(relayRate ? { bytesPerSecondPerMember: relayRate } : {}),
+          },
           carry: opts.carry !== false,
           quic: opts.punch !== false,
           portMap: opts.upnp !== false,

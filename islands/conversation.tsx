@@ -16,6 +16,7 @@ import { type LiveState, onEvents } from "./_events.ts";
 import { LiveNote } from "./_live.tsx";
 import { clockTime, formatTime, isoTime } from "./_format.ts";
 import { MessageActions, MessageBody, useTyping } from "./message_parts.tsx";
+import { fileIdOf, useChatFiles } from "./_chat_files.ts";
 import { isNote, placeMessages } from "./message_groups.ts";
 import { useConversationKeys } from "./_keys.ts";
 
@@ -173,6 +174,7 @@ export function Conversation(props: ConversationProps) {
   }, []);
 
   useConversationKeys({ box: boxRef, messages });
+  const files = useChatFiles(chat, messages);
 
   const send = async () => {
     const text = draft;
@@ -250,7 +252,10 @@ export function Conversation(props: ConversationProps) {
                       <span class="sr-only">
                         {m.mine ? "you" : m.author}, {formatTime(m.ts)}:
                       </span>
-                      <MessageBody m={m} />
+                      <MessageBody
+                        m={m}
+                        file={m.type === "file" ? files.get(fileIdOf(m)) : undefined}
+                      />
                       <div class="meta">
                         <MessageActions m={m} chat={chat} onView={showView} onError={setError} />
                         {m.device && (

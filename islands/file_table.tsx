@@ -9,7 +9,7 @@ import type { FileView } from "../node/api/mod.ts";
 import { callApi } from "./_api.ts";
 import { onEvents } from "./_events.ts";
 import { formatTime, isoTime } from "./_format.ts";
-import { useBlobUrl } from "./_blob.ts";
+import { ImageThumb } from "./_lightbox.tsx";
 
 export interface FileTableProps {
   chat: string;
@@ -32,44 +32,6 @@ function stateText(f: FileView): string {
   const pct = f.total > 0 ? Math.floor((100 * f.done) / f.total) : 0;
   if (f.state === "fetching") return `${pct}%${f.reason ? ` (${f.reason})` : ""}`;
   return `${f.state}: ${f.reason ?? ""}`;
-}
-
-/**
- * The sender's thumbnail from a blob: URL; a click shows the full-size image
- * (also from a blob: URL) in place, and closing it revokes that URL. Without
- * script the server renders a plain link to the full-size image instead.
- */
-function Thumb({ chat, f }: { chat: string; f: FileView }) {
-  const base = `/chats/${seg(chat)}/files/${f.id}`;
-  const [open, setOpen] = useState(false);
-  const thumb = useBlobUrl(`${base}/thumb`);
-  const full = useBlobUrl(open ? `${base}/view` : null);
-  return (
-    <>
-      <a
-        href={`${base}/view`}
-        target="_blank"
-        class="thumb-link"
-        onClick={(e) => {
-          if (f.state !== "complete") return;
-          e.preventDefault();
-          setOpen(!open);
-        }}
-      >
-        {thumb ? <img class="thumb" src={thumb} alt={`thumbnail of ${f.name}`} /> : "view"}
-      </a>
-      {open && (
-        <figure class="file-preview" data-preview={f.id}>
-          {full && <img src={full} alt={f.name} />}
-          <figcaption>
-            <button type="button" class="secondary" onClick={() => setOpen(false)}>
-              Close
-            </button>
-          </figcaption>
-        </figure>
-      )}
-    </>
-  );
 }
 
 export function FileTable(props: FileTableProps) {
@@ -114,7 +76,7 @@ export function FileTable(props: FileTableProps) {
               {files.map((f) => (
                 <tr key={f.id} data-file={f.id}>
                   <td>
-                    {f.thumb && <Thumb chat={name} f={f} />}
+                    {f.thumb && <ImageThumb chat={name} f={f} />}
                     {f.state === "complete"
                       ? (
                         <a href={`/chats/${seg(name)}/files/${f.id}`} download={f.name}>

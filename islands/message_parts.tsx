@@ -8,16 +8,20 @@
  * with it, the island calls the API and shows the answer in place.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { MessageView } from "../node/api/mod.ts";
+import type { FileView, MessageView } from "../node/api/mod.ts";
 import { callApi } from "./_api.ts";
 import { formatTime, isoTime } from "./_format.ts";
 import { Emojied, onlyEmoji } from "./_emoji.tsx";
+import { ImageThumb } from "./_lightbox.tsx";
 
 /** The reactions offered with one click. */
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"] as const;
 
-/** The reply quote, the text, "edited" with its history, or "deleted for everyone"; reactions. */
-export function MessageBody({ m }: { m: MessageView }) {
+/**
+ * The reply quote, the text, "edited" with its history, or "deleted for
+ * everyone"; an image file's thumbnail (`file`, when it has one); reactions.
+ */
+export function MessageBody({ m, file }: { m: MessageView; file?: FileView | undefined }) {
   if (m.deleted) {
     return (
       <p class="body deleted" data-deleted>
@@ -43,6 +47,7 @@ export function MessageBody({ m }: { m: MessageView }) {
       <p class={onlyEmoji(m.body) ? "body jumbo" : "body"}>
         <Emojied text={m.body} />
       </p>
+      {file?.thumb && <ImageThumb chat={m.chat} f={file} />}
       {m.edited && (
         <details class="edited">
           <summary>edited</summary>

@@ -47,7 +47,8 @@ const sections: Record<string, { title: string; run: () => Promise<Row[]> }> = {
     run: benchSearch,
   },
   files: {
-    title: "Files: one file direct, relayed, and resumed after kill -9 (vs bare ssh2)",
+    title:
+      "Files: one file direct, relayed, to a group of 5, and resumed after kill -9 (vs bare ssh2)",
     run: benchFiles,
   },
   wan: {

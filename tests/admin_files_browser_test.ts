@@ -137,7 +137,7 @@ Deno.test({
     const full = page.locator(`[data-preview="${image.id}"] img`);
     await full.waitFor();
     await page.waitForFunction(() =>
-      (document.querySelector("figure.file-preview img") as HTMLImageElement | null)?.complete
+      (document.querySelector("dialog.lightbox img") as HTMLImageElement | null)?.complete
     );
     const f = await full.evaluate((el: HTMLImageElement) => ({
       src: el.src,

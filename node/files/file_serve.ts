@@ -25,9 +25,13 @@ export interface ServeDeps {
 export function serveFiles(rpc: RpcSession, d: ServeDeps): void {
   let serving = 0;
   const seen = new Map<string, { chunks: Set<number>; told: number }>();
+  // The last list read: a list is named by its root and never changes, and a peer asks
+  // for one file's chunks in a row (a 2 GiB file's list is 256 KiB, read again per chunk).
+  let last: { root: string; list: Uint8Array } | null = null;
   const listOf = async (root: string) => {
     const r = await d.find(root);
-    const list = r ? await d.chunks.list(root) : null;
+    const list = !r ? null : last?.root === root ? last.list : await d.chunks.list(root);
+    if (list) last = { root, list };
     if (!r || !list) throw new RojError("not_found", "no such file here");
     if (r.mine && r.state !== "complete") {
       throw new RojError("not_found", "the sender cancelled it");

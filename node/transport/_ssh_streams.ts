@@ -102,12 +102,34 @@ export function channelPipe(ch: Ssh2Channel, remote: string): Pipe {
  * encrypts synchronously with the same buffer and the inner packet goes out
  * under the wrong nonce (its MAC still checks; it decrypts to garbage). So
  * writes reach the channel a microtask later, in order, and reads are copied.
+ *
+ * What the carried session writes in one run (ssh2 writes each packet in
+ * three pieces: length, body, MAC, and a 256 KiB frame as eight packets)
+ * reaches the channel as one write: else each piece is a packet of the
+ * carrying connection, sealed, sent, spliced by the relay and opened on its
+ * own, three times the packets for the same bytes.
  */
 export function nestable(inner: Duplex): Duplex {
+  let batch: Uint8Array[] = [];
+  const flush = () => {
+    if (batch.length === 0) return;
+    const data = batch.length === 1 ? batch[0]! : Buffer.concat(batch);
+    batch = [];
+    inner.write(data);
+  };
   const outer: Duplex = new Duplex({
     read: () => inner.resume(),
-    write: (chunk, _enc, done) => queueMicrotask(() => inner.write(chunk, done)),
-    final: (done) => inner.end(done),
+    write: (chunk: Uint8Array, _enc, done) => {
+      if (batch.length === 0) queueMicrotask(flush);
+      batch.push(chunk);
+      // Taken at once (so the rest of the run joins the batch) unless the channel is backed up.
+      if (inner.writableLength >= inner.writableHighWaterMark) inner.once("drain", () => done());
+      else done();
+    },
+    final: (done) => {
+      flush();
+      inner.end(done);
+    },
     destroy: (err, done) => {
       inner.destroy();
       done(err);
