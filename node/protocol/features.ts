@@ -227,6 +227,19 @@ export const DEVSYNC_INVITES_FEATURE = "devinvites1";
  */
 export const DEVSYNC_GROUPS_FEATURE = "devgroups1";
 
+/**
+ * The person's agreement key (node/device_sync/person_agreement.ts): an
+ * X25519 key of the person apart from the signing key, held by each of the
+ * person's devices. The hello's `pagree` publishes it (the person key's node
+ * and each device that holds it); a contact seals group keys to the person's
+ * `pagree` it heard on a session of that person. On a sibling session the
+ * person key's node hands each device the secret (`devsync.agree`, sealed to
+ * the device key). Listed by every person's node (not an anchor). A contact
+ * that does not list it ignores `pagree` and seals to the person key as
+ * before (which a device cannot open: its groups then come handed, devgroups1).
+ */
+export const DEVSYNC_AGREE_FEATURE = "devagree1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -253,7 +266,8 @@ export type Feature =
   | typeof DEVSYNC_CONTACTS_FEATURE
   | typeof DEVSYNC_PREFS_FEATURE
   | typeof DEVSYNC_INVITES_FEATURE
-  | typeof DEVSYNC_GROUPS_FEATURE;
+  | typeof DEVSYNC_GROUPS_FEATURE
+  | typeof DEVSYNC_AGREE_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -282,6 +296,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVSYNC_PREFS_FEATURE,
   DEVSYNC_INVITES_FEATURE,
   DEVSYNC_GROUPS_FEATURE,
+  DEVSYNC_AGREE_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -332,6 +347,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
         DEVSYNC_PREFS_FEATURE,
         DEVSYNC_INVITES_FEATURE,
         DEVSYNC_GROUPS_FEATURE,
+        DEVSYNC_AGREE_FEATURE,
       ] as const
       : []),
   ];

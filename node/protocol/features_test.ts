@@ -27,6 +27,7 @@ import {
 } from "./features.ts";
 import { DEVSYNC_FEATURE } from "./features.ts";
 import {
+  DEVSYNC_AGREE_FEATURE,
   DEVSYNC_CONTACTS_FEATURE,
   DEVSYNC_GROUPS_FEATURE,
   DEVSYNC_INVITES_FEATURE,
@@ -62,6 +63,7 @@ const WIRE = [
   "devprefs1",
   "devinvites1",
   "devgroups1",
+  "devagree1",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -93,6 +95,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVSYNC_PREFS_FEATURE,
       DEVSYNC_INVITES_FEATURE,
       DEVSYNC_GROUPS_FEATURE,
+      DEVSYNC_AGREE_FEATURE,
     ],
     WIRE,
   );
@@ -198,6 +201,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
       "devprefs1",
       "devinvites1",
       "devgroups1",
+      "devagree1",
     ],
   );
   assert.deepEqual(

@@ -455,6 +455,14 @@ export const schemas = {
     }),
     result: z.object({}),
   },
+  /**
+   * The person's agreement key of generation `g`, sealed to the device key (feature devagree1,
+   * node/device_sync/person_agreement.ts), from the node with the person key only.
+   */
+  "devsync.agree": {
+    params: z.object({ g: z.number().int().min(0).max(1_000_000), k: b64(124) }),
+    result: z.object({}),
+  },
   /** A membership change the person made on a device, for the node with the person key to sign. */
   "devsync.gop": {
     params: z.object({

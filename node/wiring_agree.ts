@@ -1,0 +1,84 @@
+/**
+ * The person's agreement key (feature devagree1, node/device_sync
+ * person_agreement.ts), wired after wiring.ts built the services: the hello
+ * publishes it, contacts' are kept from theirs, group keys sealed to the
+ * person open with it (on a device too), and the person key's node hands it
+ * to each device over the sibling session.
+ */
+import { AgreeSync, PersonAgreeKeys, PersonAgreement } from "./device_sync/mod.ts";
+import type { Profile } from "./home/mod.ts";
+import type { Signer } from "./identity/mod.ts";
+import type { ResolvedOptions } from "./options.ts";
+import { bytesEqual } from "./wire/mod.ts";
+import type { Books, Services } from "./wiring.ts";
+
+/** What group keys are sealed to, worked out before the services exist (GroupBook.open). */
+export interface AgreeTargets {
+  /** The person this node is (the person key's, or a device's person). */
+  readonly person: Uint8Array;
+  readonly theirs: PersonAgreeKeys | undefined;
+  /** Set by wireAgreement. */
+  agreement: PersonAgreement | undefined;
+}
+
+/** Opens the contacts' person agreement keys (none on an anchor, which seals no group key). */
+export async function agreeTargets(
+  o: ResolvedOptions,
+  profile: Profile,
+  person: Uint8Array,
+): Promise<AgreeTargets> {
+  return {
+    person,
+    theirs: o.passive ? undefined : await PersonAgreeKeys.open(profile.store.kv),
+    agreement: undefined,
+  };
+}
+
+/**
+ * The X25519 key a group key for `k` is sealed to: the person agreement key
+ * heard from that person (ours for us), else the one `agree` gives.
+ */
+export function sealTargets(
+  t: AgreeTargets,
+  agreeKeyOf: (k: Uint8Array) => Uint8Array | undefined,
+): (k: Uint8Array) => Uint8Array | undefined {
+  return (k) =>
+    (bytesEqual(k, t.person) ? t.agreement?.publicKey() : t.theirs?.get(k)) ?? agreeKeyOf(k);
+}
+
+/** Wires the agreement key; the AgreeSync whose `rotated` the group sync calls at a removal. */
+export async function wireAgreement(
+  o: ResolvedOptions,
+  profile: Profile,
+  signer: Signer,
+  onDevice: boolean,
+  t: AgreeTargets,
+  b: Books,
+  s: Services,
+): Promise<AgreeSync | undefined> {
+  const theirs = t.theirs;
+  if (o.passive || !theirs) return undefined;
+  const { devsync, sessions, bus } = s;
+  const kv = profile.store.kv;
+  // Generation: how many of the person's devices were removed (each moves it on).
+  const agreement = t.agreement = onDevice
+    ? await PersonAgreement.forDevice(kv, t.person)
+    : await PersonAgreement.forPerson(kv, signer, () => devsync.own.revocations().length);
+  b.groups.openers = () => [profile.keyPair, ...agreement.pairs()];
+  sessions.personAgree = {
+    mine: () => agreement.publicKey(),
+    heard: (person, key, fromDevice) => {
+      theirs.heard(person, key, fromDevice).catch(() => {});
+    },
+    revoked: (person) => theirs.revoked(person),
+  };
+  const sync = new AgreeSync({
+    own: devsync.own,
+    clock: o.clock,
+    bus,
+    keyPair: profile.keyPair,
+    agreement,
+  });
+  devsync.siblings.agree = sync;
+  return sync;
+}

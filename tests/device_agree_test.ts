@@ -1,0 +1,68 @@
+/**
+ * The person's agreement key on her devices (issue 13 item 1, feature
+ * devagree1), over real SSH: alice's laptop (the person key) hands her phone
+ * the agreement key, both publish it, and bob seals group keys to it, so the
+ * phone opens a group key bob made while the laptop is away.
+ */
+import assert from "node:assert/strict";
+import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import { joinPerson } from "../node/linking/mod.ts";
+import type { NodeEvent } from "../node/mod.ts";
+import { messageEpoch } from "../node/groups/mod.ts";
+import { keys } from "../node/store/mod.ts";
+import { bytesEqual } from "../node/wire/mod.ts";
+import { tempDir } from "../testing/temp.ts";
+
+const ownUp = (e: NodeEvent) => e.type === "own-device" && e.op === "up";
+const read = (n: TestNode, chat: string) => n.node.call("read", { chat }).catch(() => []);
+const has = (n: TestNode, chat: string, text: string) => async () =>
+  (await read(n, chat)).some((m) => m.body === text);
+const epochsOf = (n: TestNode, id: string) =>
+  n.node.groups.get(id)?.membership.epochs.map((e) => e.id) ?? [];
+/** The agreement key generations a device was handed. */
+const handedTo = async (n: TestNode) =>
+  (await n.node.profile.store.kv.get<{ gen: number }[]>(keys.personAgreement())).value ?? [];
+/** The person agreement key `n` heard for `person`. */
+const heard = async (n: TestNode, person: Uint8Array) =>
+  (await n.node.profile.store.kv.get<Uint8Array>(keys.personAgreeKey(person))).value;
+
+Deno.test("with the laptop stopped, the phone opens a group key bob rekeyed and reads his message", async () => {
+  await using tmp = await tempDir();
+  await using a = await startTestNode("alice", { host: "127.47.31.2" });
+  await using b = await startTestNode("bob", { host: "127.47.31.3" });
+  await using c = await startTestNode("carol", { host: "127.47.31.5" });
+  await befriend(a, b);
+  await befriend(b, c);
+  await joinPerson(`${tmp.path}/phone`, (await a.node.call("device.link", {})).text, {
+    name: "phone",
+  });
+  await using phone = await startTestNode("phone", {
+    host: "127.47.31.4",
+    dir: `${tmp.path}/phone`,
+  });
+  await phone.waitFor(ownUp, 15_000);
+  // The laptop hands the phone the agreement key; bob hears it from alice's sessions.
+  await until(async () => (await handedTo(phone)).length > 0, 15_000, "the phone holds it");
+  await until(async () => (await heard(b, a.node.publicKey)) !== null, 15_000, "bob heard it");
+  const { id } = await b.node.call("group.create", { name: "climbers" });
+  await b.node.call("group.add", { group: "climbers", members: ["alice", "carol"] });
+  await b.node.call("send", { chat: "climbers", text: "welcome" });
+  await until(has(phone, "climbers", "welcome"), 20_000, "bob's post on the phone");
+  const before = epochsOf(b, id);
+  // The laptop goes; bob removes carol, which rotates the group's key, sealed to alice's agreement key.
+  await a.stop();
+  await b.node.call("group.remove", { group: "climbers", member: "carol" });
+  const fresh = epochsOf(b, id).filter((e) => !before.includes(e));
+  assert.equal(fresh.length, 1, "bob made a new epoch");
+  await b.node.call("send", { chat: "climbers", text: "after the laptop left" });
+  await until(has(phone, "climbers", "after the laptop left"), 20_000, "read on the phone");
+  const entry = (await phone.node.log.read(id)).find((e) =>
+    e.type === "msg" && bytesEqual(e.author, b.node.publicKey) &&
+    messageEpoch(e.body) === fresh[0]
+  );
+  assert.ok(entry, "bob wrote it with the new key");
+  // Opened on the phone itself: the laptop, stopped, handed no key of that epoch.
+  const handed = await phone.node.profile.store.kv.get(keys.handedKey(id, fresh[0]!));
+  assert.equal(handed.value, null, "no key of that epoch was handed");
+  assert.ok(await phone.node.groups.epochKey(id, fresh[0]!));
+});
