@@ -71,6 +71,8 @@ export async function wireAgreement(
       theirs.heard(person, key, fromDevice).catch(() => {});
     },
     revoked: (person) => theirs.revoked(person),
+    of: (person) => theirs.get(person),
+    devicePair: () => agreement.onDevice ? agreement.current()?.pair : undefined,
   };
   const sync = new AgreeSync({
     own: devsync.own,

@@ -66,3 +66,45 @@ Deno.test("with the laptop stopped, the phone opens a group key bob rekeyed and 
   assert.equal(handed.value, null, "no key of that epoch was handed");
   assert.ok(await phone.node.groups.epochKey(id, fresh[0]!));
 });
+
+Deno.test("the phone opens bob's sealed record after bob moved: his new address from carol, his old one dead", async () => {
+  await using tmp = await tempDir();
+  await using a = await startTestNode("alice", { host: "127.47.32.2" });
+  await using b = await startTestNode("bob", { host: "127.47.32.3" });
+  await using c = await startTestNode("carol", { host: "127.47.32.5" });
+  await befriend(a, b);
+  await befriend(a, c);
+  await befriend(b, c);
+  // Bob keeps alice's agreement key (from the laptop's hello) across his restart below.
+  await until(async () => (await heard(b, a.node.publicKey)) !== null, 15_000, "bob heard it");
+  // Bob goes before the phone exists: he never meets it, so nothing of his reaches it but his copies.
+  await b.stop();
+  await joinPerson(`${tmp.path}/phone`, (await a.node.call("device.link", {})).text, {
+    name: "phone",
+  });
+  await using phone = await startTestNode("phone", {
+    host: "127.47.32.4",
+    dir: `${tmp.path}/phone`,
+  });
+  await phone.waitFor(ownUp, 15_000);
+  await until(async () => (await handedTo(phone)).length > 0, 15_000, "the phone holds it");
+  const carolUp = (e: NodeEvent) => e.type === "session" && e.state === "up" && e.peer === "carol";
+  await phone.waitFor(carolUp, 15_000);
+  // The laptop goes too (it could hand the phone a new address of bob's); bob comes back elsewhere.
+  await a.stop();
+  const from = phone.events.length;
+  await using moved = await startTestNode("bob", { host: "127.47.32.13", dir: b.dir });
+  const learnt = await phone.waitFor(
+    (e) => e.type === "record-learnt" && e.fingerprint === b.node.fingerprint,
+    30_000,
+    from,
+  );
+  assert.ok(learnt.type === "record-learnt");
+  assert.equal(learnt.source, "peer");
+  assert.equal(learnt.holder, "carol");
+  assert.ok(learnt.addresses.some((x) => x.startsWith("127.47.32.13:")), "bob's new address");
+  // And the phone meets bob there.
+  const bobUp = (e: NodeEvent) => e.type === "session" && e.state === "up" && e.peer === "bob";
+  await phone.waitFor(bobUp, 20_000, from);
+  assert.ok(moved.node.address);
+});

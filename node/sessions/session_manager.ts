@@ -576,6 +576,10 @@ export interface PersonAgreeHooks {
   heard(person: Uint8Array, key: Uint8Array | undefined, fromDevice: boolean): void;
   /** A device of `person` was revoked. */
   revoked(person: Uint8Array): Promise<void>;
+  /** A contact's, as heard. */
+  of(person: Uint8Array): Uint8Array | undefined;
+  /** On a device: the person's agreement key pair, newest (contacts' records are sealed to it). */
+  devicePair(): KeyPair | undefined;
 }
 
 function pagreeOf(key: Uint8Array | undefined): { pagree?: string } {
