@@ -73,6 +73,7 @@ export async function wireAgreement(
     revoked: (person) => theirs.revoked(person),
     of: (person) => theirs.get(person),
     devicePair: () => agreement.onDevice ? agreement.current()?.pair : undefined,
+    onDevice: agreement.onDevice,
   };
   const sync = new AgreeSync({
     own: devsync.own,

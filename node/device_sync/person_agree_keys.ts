@@ -25,7 +25,7 @@ export class PersonAgreeKeys {
 
   static async open(kv: Deno.Kv): Promise<PersonAgreeKeys> {
     const p = new PersonAgreeKeys(kv);
-    for await (const r of kv.list<Uint8Array>({ prefix: ["devsync", "pagreeof"] })) {
+    for await (const r of kv.list<Uint8Array>({ prefix: keys.personAgreeKeys() })) {
       const person = r.key[2];
       if (person instanceof Uint8Array && r.value instanceof Uint8Array && r.value.length === 32) {
         p.#keys.set(toHex(person), r.value);

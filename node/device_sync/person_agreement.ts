@@ -28,6 +28,8 @@ import { keys } from "../store/mod.ts";
 
 /** Generations a device keeps (older group keys also came handed, devgroups1). */
 export const MAX_KEPT = 8;
+/** Generations the person key's node derives (what was sealed to an older one no longer opens). */
+export const MAX_DERIVED = 256;
 /** What the person key signs for its agreement key: never an SSHSIG or SSH message. */
 export const PERSON_AGREEMENT_LABEL = "roj-person-agreement-v1\0";
 /** Seal context of the agreement secret handed to a device (devsync.agree). */
@@ -111,7 +113,7 @@ export class PersonAgreement {
     if (!source) return Promise.resolve();
     const run = this.#deriving.then(async () => {
       const top = source.generation();
-      const from = Math.max(0, top - MAX_KEPT + 1);
+      const from = Math.max(0, top - MAX_DERIVED + 1);
       const have = new Set(this.#held.map((h) => h.gen));
       const next = this.#held.filter((h) => h.gen >= from);
       for (let g = from; g <= top; g++) {

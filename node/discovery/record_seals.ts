@@ -63,6 +63,8 @@ export interface PersonAgreeOf {
     of(person: Uint8Array): Uint8Array | undefined;
     /** On a device: the person's agreement key pair, newest; none on the person key's node. */
     devicePair(): KeyPair | undefined;
+    /** Whether this node is a device of its person (it seals no copy to contacts' persons). */
+    readonly onDevice: boolean;
   } | undefined;
 }
 
@@ -148,7 +150,7 @@ export class RecordSeals {
     const first = this.copyFor(peer, me);
     const toPerson = this.#toPerson;
     const pa = this.#agree?.personAgree?.();
-    if (!toPerson || !pa || pa.devicePair() || !pa.of(peer)) return [first];
+    if (!toPerson || !pa || pa.onDevice || !pa.of(peer)) return [first];
     const pair = toPerson(peer);
     return [first, {
       t: encodeB64(pair.tag(this.#self)),

@@ -580,6 +580,8 @@ export interface PersonAgreeHooks {
   of(person: Uint8Array): Uint8Array | undefined;
   /** On a device: the person's agreement key pair, newest (contacts' records are sealed to it). */
   devicePair(): KeyPair | undefined;
+  /** Whether this node is a device of its person. */
+  readonly onDevice: boolean;
 }
 
 function pagreeOf(key: Uint8Array | undefined): { pagree?: string } {

@@ -177,4 +177,5 @@ export const keys = {
   personAgreement: () => ["devsync", "pagree"] as const,
   /** Contacts' person agreement keys heard in hellos, by the person's key: 32 bytes (device_sync/person_agree_keys.ts). */
   personAgreeKey: (person: Uint8Array) => ["devsync", "pagreeof", person] as const,
+  personAgreeKeys: () => ["devsync", "pagreeof"] as const,
 } as const;
