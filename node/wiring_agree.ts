@@ -17,8 +17,8 @@ export interface AgreeTargets {
   /** The person this node is (the person key's, or a device's person). */
   readonly person: Uint8Array;
   readonly theirs: PersonAgreeKeys | undefined;
-  /** Set by wireAgreement. */
-  agreement: PersonAgreement | undefined;
+  /** Ours, once published (set by wireAgreement). */
+  mine: (() => Uint8Array | undefined) | undefined;
 }
 
 /** Opens the contacts' person agreement keys (none on an anchor, which seals no group key). */
@@ -30,7 +30,7 @@ export async function agreeTargets(
   return {
     person,
     theirs: o.passive ? undefined : await PersonAgreeKeys.open(profile.store.kv),
-    agreement: undefined,
+    mine: undefined,
   };
 }
 
@@ -42,8 +42,7 @@ export function sealTargets(
   t: AgreeTargets,
   agreeKeyOf: (k: Uint8Array) => Uint8Array | undefined,
 ): (k: Uint8Array) => Uint8Array | undefined {
-  return (k) =>
-    (bytesEqual(k, t.person) ? t.agreement?.publicKey() : t.theirs?.get(k)) ?? agreeKeyOf(k);
+  return (k) => (bytesEqual(k, t.person) ? t.mine?.() : t.theirs?.get(k)) ?? agreeKeyOf(k);
 }
 
 /** Wires the agreement key; the AgreeSync whose `rotated` the group sync calls at a removal. */
@@ -61,12 +60,21 @@ export async function wireAgreement(
   const { devsync, sessions, bus } = s;
   const kv = profile.store.kv;
   // Generation: how many of the person's devices were removed (each moves it on).
-  const agreement = t.agreement = onDevice
+  const agreement = onDevice
     ? await PersonAgreement.forDevice(kv, t.person)
     : await PersonAgreement.forPerson(kv, signer, () => devsync.own.revocations().length);
+  // Only a person with devices publishes one (else contacts would leave holders a second copy
+  // of every record for nobody); what was sealed to it still opens after the last is removed.
+  // A device linked here counts at once (the book of devices reloads after the event).
+  let linked = false;
+  bus.subscribe((e) => {
+    if (e.type === "device" && e.op === "linked") linked = true;
+  });
+  const mine = t.mine = () =>
+    onDevice || linked || devsync.own.keys().length > 0 ? agreement.publicKey() : undefined;
   b.groups.openers = () => [profile.keyPair, ...agreement.pairs()];
   sessions.personAgree = {
-    mine: () => agreement.publicKey(),
+    mine,
     heard: (person, key, fromDevice) => {
       theirs.heard(person, key, fromDevice).catch(() => {});
     },
