@@ -102,8 +102,8 @@ export class RojNode implements NodeApi {
       const groups = await GroupBook.open(profile.store, log, profile.keyPair, sealTo, handed);
       const books = { signer, agreeKeyOf, log, contacts, invites, groups };
       const s = await wire(o, profile, books, verifier, VERSION);
-      const agree = await wireAgreement(o, profile, signer, !!device, targets, books, s);
-      wireDeviceGroups(o, profile.store.kv, books, s, agree && (() => agree.rotated()));
+      const rotated = await wireAgreement(o, profile, signer, !!device, targets, books, s);
+      wireDeviceGroups(o, profile.store.kv, books, s, rotated);
       agentChanged = (state) => {
         s.bus.say(
           state.available

@@ -7,7 +7,9 @@
  */
 import { AgreeSync, PersonAgreeKeys, PersonAgreement } from "./device_sync/mod.ts";
 import type { Profile } from "./home/mod.ts";
-import type { Signer } from "./identity/mod.ts";
+import { publishedAgreementKey, type Signer } from "./identity/mod.ts";
+import { RojError } from "./errors.ts";
+import { DEVSYNC_AGREE_FEATURE, encodeB64, peerHas } from "./protocol/mod.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { bytesEqual } from "./wire/mod.ts";
 import type { Books, Services } from "./wiring.ts";
@@ -45,7 +47,7 @@ export function sealTargets(
   return (k) => (bytesEqual(k, t.person) ? t.mine?.() : t.theirs?.get(k)) ?? agreeKeyOf(k);
 }
 
-/** Wires the agreement key; the AgreeSync whose `rotated` the group sync calls at a removal. */
+/** Wires the agreement key; what the group sync calls at a removal, before it rekeys. */
 export async function wireAgreement(
   o: ResolvedOptions,
   profile: Profile,
@@ -54,7 +56,7 @@ export async function wireAgreement(
   t: AgreeTargets,
   b: Books,
   s: Services,
-): Promise<AgreeSync | undefined> {
+): Promise<(() => Promise<void>) | undefined> {
   const theirs = t.theirs;
   if (o.passive || !theirs) return undefined;
   const { devsync, sessions, bus } = s;
@@ -65,13 +67,35 @@ export async function wireAgreement(
     : await PersonAgreement.forPerson(kv, signer, () => devsync.own.revocations().length);
   // Only a person with devices publishes one (else contacts would leave holders a second copy
   // of every record for nobody); what was sealed to it still opens after the last is removed.
-  // A device linked here counts at once (the book of devices reloads after the event).
   let linked = false;
-  bus.subscribe((e) => {
-    if (e.type === "device" && e.op === "linked") linked = true;
-  });
   const mine = t.mine = () =>
     onDevice || linked || devsync.own.keys().length > 0 ? agreement.publicKey() : undefined;
+  // A new key goes to the contacts in a session now; later ones hear it in the hello.
+  const announce = () => {
+    const k = mine();
+    if (!k) return;
+    for (const x of sessions.every()) {
+      if (x.anchor || !peerHas(x.rpc.peerHello, DEVSYNC_AGREE_FEATURE)) continue;
+      x.rpc.request("agree.person", { k: encodeB64(k) }).catch(() => {});
+    }
+  };
+  // A device linked here counts at once (the book of devices reloads after the event).
+  bus.subscribe((e) => {
+    if (e.type === "device" && e.op === "linked" && !linked) {
+      linked = true;
+      announce();
+    }
+  });
+  // Held until the session is the person's (a device's certificate checked): then by its rules.
+  sessions.onServe((rpc) => {
+    rpc.handle("agree.person", async (p) => {
+      const key = publishedAgreementKey(p.k);
+      if (!key) throw new RojError("bad_input", "not a usable X25519 key");
+      const s = sessions.every().find((x) => x.rpc === rpc);
+      if (s && !s.anchor) await theirs.heard(s.contact.publicKey, key, s.device !== undefined);
+      return {};
+    });
+  });
   b.groups.openers = () => [profile.keyPair, ...agreement.pairs()];
   sessions.personAgree = {
     mine,
@@ -89,7 +113,11 @@ export async function wireAgreement(
     bus,
     keyPair: profile.keyPair,
     agreement,
+    taken: announce,
   });
   devsync.siblings.agree = sync;
-  return sync;
+  return async () => {
+    await sync.rotated();
+    announce();
+  };
 }

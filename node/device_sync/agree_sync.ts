@@ -24,6 +24,8 @@ export interface AgreeSyncDeps {
   /** This node's own key pair (a device's: what the secret is sealed to). */
   readonly keyPair: KeyPair;
   readonly agreement: PersonAgreement;
+  /** On a device: a new generation was taken (contacts are told it). */
+  readonly taken?: () => void;
 }
 
 export class AgreeSync {
@@ -82,6 +84,7 @@ export class AgreeSync {
       return {}; // not sealed to this device: nothing to keep
     }
     if (await a.take(p.g, seed)) {
+      this.#d.taken?.();
       this.#d.bus.say(
         `the person key ${fingerprint(from)} handed this device its agreement key (${p.g})`,
       );

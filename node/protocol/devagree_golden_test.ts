@@ -19,6 +19,20 @@ Deno.test("golden bytes: a devsync.agree request", () => {
   assert.equal(hex(frame), "000000b5" + hex(new TextEncoder().encode(json)));
 });
 
+Deno.test("golden bytes: an agree.person request", () => {
+  const p = check("agree.person", "params", { k: KEY });
+  const json = `{"t":"req","id":8,"m":"agree.person","p":{"k":"${KEY}"}}`;
+  const frame = encodeFrame({ t: "req", id: 8, m: "agree.person", p });
+  assert.equal(
+    hex(frame),
+    "0000005e" + hex(new TextEncoder().encode(json)),
+  );
+  assert.equal(json.length, 94);
+  for (const bad of [{ k: KEY.slice(1) }, { k: KEY + "A" }, { k: "" }, {}]) {
+    assert.throws(() => check("agree.person", "params", bad), /bad_input|agree/);
+  }
+});
+
 Deno.test("devsync.agree params: a bounded generation and sealed secret", () => {
   for (
     const bad of [

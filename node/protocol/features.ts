@@ -234,9 +234,11 @@ export const DEVSYNC_GROUPS_FEATURE = "devgroups1";
  * and each device that holds it); a contact seals group keys to the person's
  * `pagree` it heard on a session of that person. On a sibling session the
  * person key's node hands each device the secret (`devsync.agree`, sealed to
- * the device key). Listed by every person's node (not an anchor). A contact
- * that does not list it ignores `pagree` and seals to the person key as
- * before (which a device cannot open: its groups then come handed, devgroups1).
+ * the device key); a new one (after a linking or a removal) is told to the
+ * contacts in a session at once (`agree.person`). Listed by every person's
+ * node (not an anchor). A contact that does not list it ignores `pagree` and
+ * seals to the person key as before (which a device cannot open: its groups
+ * then come handed, devgroups1).
  */
 export const DEVSYNC_AGREE_FEATURE = "devagree1";
 

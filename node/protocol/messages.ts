@@ -97,7 +97,7 @@
  *   |         | issued invites        |                |                                          |
  *   | 1       | a person's devices'   | devgroups1     | devsync.groups, devsync.gop              |
  *   |         | groups                |                |                                          |
- *   | 1       | the person's          | devagree1      | devsync.agree                            |
+ *   | 1       | the person's          | devagree1      | devsync.agree, agree.person              |
  *   |         | agreement key (hello  |                |                                          |
  *   |         | `pagree`)             |                |                                          |
  *

@@ -456,6 +456,14 @@ export const schemas = {
     result: z.object({}),
   },
   /**
+   * The sender's person's agreement key, now (feature devagree1): told to a contact after a
+   * linking or a removal, as a new session's hello `pagree` would. On a contact's session only.
+   */
+  "agree.person": {
+    params: z.object({ k: z.string().regex(/^[A-Za-z0-9+/]{43}=$/) }),
+    result: z.object({}),
+  },
+  /**
    * The person's agreement key of generation `g`, sealed to the device key (feature devagree1,
    * node/device_sync/person_agreement.ts), from the node with the person key only.
    */
