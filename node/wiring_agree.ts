@@ -102,7 +102,8 @@ export async function wireAgreement(
     heard: (person, key, fromDevice) => {
       theirs.heard(person, key, fromDevice).catch(() => {});
     },
-    revoked: (person) => theirs.revoked(person),
+    mark: () => theirs.mark(),
+    revoked: (person, mark) => theirs.revoked(person, mark),
     of: (person) => theirs.get(person),
     devicePair: () => agreement.onDevice ? agreement.current()?.pair : undefined,
     onDevice: agreement.onDevice,

@@ -18,6 +18,8 @@ import { bytesEqual, toHex } from "../wire/mod.ts";
 export class PersonAgreeKeys {
   readonly #kv: Deno.Kv;
   readonly #keys = new Map<string, Uint8Array>();
+  /** Counts keys taken, so a revocation drops only one held before it arrived (mark). */
+  #taken = 0;
 
   private constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -51,13 +53,23 @@ export class PersonAgreeKeys {
       await this.#kv.delete(keys.personAgreeKey(person));
       return;
     }
+    this.#taken++;
     this.#keys.set(toHex(person), key);
     await this.#kv.set(keys.personAgreeKey(person), key);
   }
 
-  /** A device of `person` was revoked: its key goes (the person moved on at the removal). */
-  async revoked(person: Uint8Array): Promise<void> {
-    if (!this.#keys.delete(toHex(person))) return;
+  /** Where the keys stand as a revocation arrives (before it is checked). */
+  mark(): number {
+    return this.#taken;
+  }
+
+  /**
+   * A device of `person` was revoked: its key goes (the person moved on at the
+   * removal), unless a key was taken since `mark` (the next one, told while
+   * the revocation was being checked: the person's node sends it after).
+   */
+  async revoked(person: Uint8Array, mark = this.#taken): Promise<void> {
+    if (this.#taken !== mark || !this.#keys.delete(toHex(person))) return;
     await this.#kv.delete(keys.personAgreeKey(person));
   }
 }

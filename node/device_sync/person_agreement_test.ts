@@ -65,6 +65,14 @@ Deno.test("contacts: the person key's session sets and clears; a device's only f
   await keys.revoked(alice);
   assert.equal(keys.get(alice), undefined);
   assert.equal((await PersonAgreeKeys.open(store)).get(alice), undefined);
+  // A key taken while a revocation was being checked is the next one: it stays.
+  await keys.heard(alice, k1, false);
+  const mark = keys.mark();
+  await keys.heard(alice, k2, false);
+  await keys.revoked(alice, mark);
+  assert.deepEqual(keys.get(alice), k2);
+  await keys.revoked(alice, keys.mark());
+  assert.equal(keys.get(alice), undefined);
   await keys.heard(alice, k1, false);
   await keys.heard(alice, undefined, false);
   assert.equal(keys.get(alice), undefined, "an older version's session clears it");

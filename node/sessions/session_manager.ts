@@ -574,8 +574,9 @@ export interface PersonAgreeHooks {
   mine(): Uint8Array | undefined;
   /** A session of `person` is kept, its hello's `pagree` checked (or none). */
   heard(person: Uint8Array, key: Uint8Array | undefined, fromDevice: boolean): void;
-  /** A device of `person` was revoked. */
-  revoked(person: Uint8Array): Promise<void>;
+  /** Where the keys stand as a revocation arrives; then a device of `person` was revoked. */
+  mark(): number;
+  revoked(person: Uint8Array, mark: number): Promise<void>;
   /** A contact's, as heard. */
   of(person: Uint8Array): Uint8Array | undefined;
   /** On a device: the person's agreement key pair, newest (contacts' records are sealed to it). */
