@@ -29,6 +29,7 @@ import type { Endpoint } from "./transport/mod.ts";
 import type { ChatRef } from "./views/mod.ts";
 import { type Books, type Services, wire } from "./wiring.ts";
 import { wireDeviceGroups } from "./wiring_devgroups.ts";
+import { agreeTargets, sealTargets, wireAgreement } from "./wiring_agree.ts";
 
 export const VERSION = "0.1.0";
 export type { NodeOptions } from "./options.ts";
@@ -95,10 +96,14 @@ export class RojNode implements NodeApi {
       // On a device the person is the groups' member; their keys come from the person key's node.
       const handed = device &&
         { person: device.person, handed: await HandedKeys.open(profile.store) };
-      const groups = await GroupBook.open(profile.store, log, profile.keyPair, agreeKeyOf, handed);
+      // Group keys go to each person's agreement key (devagree1), which a device of theirs holds.
+      const targets = await agreeTargets(o, profile, device?.person ?? profile.keyPair.publicKey);
+      const sealTo = sealTargets(targets, agreeKeyOf);
+      const groups = await GroupBook.open(profile.store, log, profile.keyPair, sealTo, handed);
       const books = { signer, agreeKeyOf, log, contacts, invites, groups };
       const s = await wire(o, profile, books, verifier, VERSION);
-      wireDeviceGroups(o, profile.store.kv, books, s);
+      const rotated = await wireAgreement(o, profile, signer, !!device, targets, books, s);
+      wireDeviceGroups(o, profile.store.kv, books, s, rotated);
       agentChanged = (state) => {
         s.bus.say(
           state.available

@@ -20,6 +20,7 @@ export function wireDeviceGroups(
   kv: Deno.Kv,
   b: Books,
   s: Services,
+  rotated?: () => Promise<void>,
 ): GroupSync {
   const { devsync, groupService, syncs, directory, bus } = s;
   b.groups.speaksFor = (person, key, at) => devsync.speaksFor(person, key, at);
@@ -34,6 +35,7 @@ export function wireDeviceGroups(
     stored: (id, entries) => groupService.stored(id, entries),
     register: (id, name) => b.groups.register(id, name, directory.takenNames()),
     perform: (op) => perform(groupService, b.contacts, b.groups.get.bind(b.groups), op),
+    ...(rotated ? { rotated } : {}),
     rekey: async (id) => {
       await b.groups.rekey(b.signer, id);
       groupService.reconcile(id);

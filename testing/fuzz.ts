@@ -184,10 +184,13 @@ function samplePattern(pattern: string, f: Fuzz): string | undefined {
   return whole && i === end ? whole() : undefined;
 }
 
+/** A pattern of one character class and its count, which stringBounds follows. */
+const ONE_CLASS = /^\^\[[^\]]+\](?:\{\d+(?:,\d+)?\}|\*|\+)?\$$/;
+
 /** A string of length in [min, max] that `s` takes (base64 of random bytes for base64 fields). */
 function validString(s: Schema, f: Fuzz, length?: number): string {
   const { alphabet, min, max } = stringBounds(s);
-  if (s.pattern && s.pattern !== BASE64_PATTERN && !s.pattern.startsWith("^[")) {
+  if (s.pattern && s.pattern !== BASE64_PATTERN && !ONE_CLASS.test(s.pattern)) {
     // Not one class with a count: a pattern with literals or alternatives.
     const v = samplePattern(s.pattern, f);
     if (v !== undefined) return v;

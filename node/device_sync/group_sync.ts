@@ -70,6 +70,11 @@ export interface GroupSyncDeps {
   perform(op: GroupOp): Promise<string>;
   /** On the node with the person key: a new epoch for group `id`, pushed to its members. */
   rekey(id: string): Promise<void>;
+  /**
+   * On the node with the person key, after the devices were reloaded and before any group is
+   * rekeyed: the person's agreement key moves on past a removal (devagree1, agree_sync.ts).
+   */
+  rotated?(): Promise<void>;
 }
 
 interface Sibling {
@@ -280,6 +285,7 @@ export class GroupSync {
     if (!this.#personNode || this.#closing) return;
     this.#rekeying = this.#rekeying.then(async () => {
       await this.#d.own.reload();
+      await this.#d.rotated?.().catch(() => {});
       const now = this.#d.clock.now();
       for (const bytes of this.#d.own.revocations()) {
         const device = await parseRevocation(bytes, this.#d.own.person).then((r) => r.device)

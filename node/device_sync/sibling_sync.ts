@@ -34,6 +34,7 @@ import { TwinSessions } from "../identity_guard/mod.ts";
 import { type ChatLog, directChatId, type Entry } from "../log/mod.ts";
 import {
   decodeB64,
+  DEVSYNC_AGREE_FEATURE,
   DEVSYNC_CONTACTS_FEATURE,
   DEVSYNC_FEATURE,
   DEVSYNC_GROUPS_FEATURE,
@@ -54,6 +55,7 @@ import { admitsEntry, type ContactDevices, type OwnDevices } from "./own_devices
 import { ContactSync } from "./contact_sync.ts";
 import type { PrefsSync } from "./prefs_sync.ts";
 import { InviteSync } from "./invite_sync.ts";
+import type { AgreeSync } from "./agree_sync.ts";
 import type { GroupSync } from "./group_sync.ts";
 import { isGroupChatId } from "../groups/mod.ts";
 import { Redial } from "./redial.ts";
@@ -133,6 +135,8 @@ export class SiblingSync {
   readonly #invites: InviteSync | undefined;
   /** The person's groups in step with each sibling that lists devgroups1 (set before start). */
   groups: GroupSync | undefined;
+  /** The person's agreement key handed to each sibling that lists devagree1 (set before start). */
+  agree: AgreeSync | undefined;
   #closing = false;
   #unsubscribe: (() => void) | undefined;
 
@@ -289,6 +293,7 @@ export class SiblingSync {
       return this.#invites.take(p.invites);
     });
     this.groups?.serve(rpc, key);
+    this.agree?.serve(rpc, key);
     rpc.handle("device.revoke", async (p) => {
       const rev = await this.#d.own.revoke(decodeB64(p.revocation));
       if (!rev) return {};
@@ -356,6 +361,7 @@ export class SiblingSync {
     if (peerHas(hello, DEVSYNC_CONTACTS_FEATURE)) this.#contacts.attach(s.key, s.rpc);
     if (peerHas(hello, DEVSYNC_PREFS_FEATURE)) this.#prefs?.attach(s.key, s.rpc);
     if (peerHas(hello, DEVSYNC_INVITES_FEATURE)) this.#invites?.attach(s.key, s.rpc);
+    if (peerHas(hello, DEVSYNC_AGREE_FEATURE)) this.agree?.attach(s.key, s.rpc);
     if (peerHas(hello, DEVSYNC_GROUPS_FEATURE)) this.groups?.attach(s.key, s.rpc);
     const addresses = this.#d.addresses().slice(0, MAX_SIBLING_ADDRESSES);
     if (addresses.length > 0) {

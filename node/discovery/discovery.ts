@@ -101,7 +101,7 @@ export class Discovery {
     this.#host = host;
     this.#store = store;
     this.sealed = sealed;
-    this.#seals = new RecordSeals(host.keyPair, (d) => this.#droppedCopy(d), host.agreeKeyOf);
+    this.#seals = new RecordSeals(host.keyPair, (d) => this.#droppedCopy(d), host);
     this.#clock = options.clock ?? systemClock;
     this.#state = initialCascade({
       self: toHex(host.keyPair.publicKey),
@@ -567,7 +567,7 @@ export class Discovery {
     }
     const items = this.#host.peers()
       .filter((p) => !p.anchor && this.#hexOf(p.publicKey) !== this.#hexOf(s.peer))
-      .map((p) => this.#seals.copyFor(p.publicKey, me));
+      .flatMap((p) => this.#seals.copiesFor(p.publicKey, me));
     for (let i = 0; i < items.length; i += PER_REQUEST) {
       await s.rpc.request(
         "addr.put",

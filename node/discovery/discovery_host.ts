@@ -8,6 +8,7 @@ import type { RpcSession } from "../protocol/mod.ts";
 import type { DialRace } from "../peers/mod.ts";
 import type { SignedRecord } from "./address_record.ts";
 import type { CascadeNote } from "./cascade_state.ts";
+import type { PersonAgreeOf } from "./record_seals.ts";
 import type { RecordDropReason } from "../api/mod.ts";
 
 export type { RecordDropReason };
@@ -66,6 +67,8 @@ export interface DiscoveryHost {
   readonly keyPair: KeyPair;
   /** The X25519 key a contact published (its key is in ssh-agent). @default none */
   readonly agreeKeyOf?: (them: Uint8Array) => Uint8Array | undefined;
+  /** The person agreement keys (devagree1), read at each use. @default none */
+  readonly personAgree?: NonNullable<PersonAgreeOf["personAgree"]>;
   readonly signer: Signer;
   /** A passive anchor publishes nothing and dials nobody. */
   readonly passive: boolean;

@@ -50,6 +50,24 @@ export function dropReason(err: unknown): RecordDropReason {
   }
 }
 
+/**
+ * The person agreement keys discovery seals to and opens with (feature
+ * devagree1, node/device_sync/person_agreement.ts), read at each use: they
+ * come after the node is built, from hellos and from the person's node.
+ */
+export interface PersonAgreeOf {
+  /** The X25519 key a contact published (its key is in ssh-agent). @default none */
+  readonly agreeKeyOf?: (them: Uint8Array) => Uint8Array | undefined;
+  readonly personAgree?: () => {
+    /** A contact's person agreement key, heard in its hello. */
+    of(person: Uint8Array): Uint8Array | undefined;
+    /** On a device: the person's agreement key pair, newest; none on the person key's node. */
+    devicePair(): KeyPair | undefined;
+    /** Whether this node is a device of its person (it seals no copy to contacts' persons). */
+    readonly onDevice: boolean;
+  } | undefined;
+}
+
 export class RecordSeals {
   readonly #self: Uint8Array;
   readonly #pair: (them: Uint8Array) => Pair;
@@ -70,16 +88,37 @@ export class RecordSeals {
    * reported once.
    */
   readonly #opened = new Map<string, SignedRecord | null>();
+  readonly #agree: PersonAgreeOf | undefined;
+  /** Pairwise with a contact's person agreement key, for the second copy (none without devagree1). */
+  readonly #toPerson: ((them: Uint8Array) => Pair) | undefined;
+  /** On a device: pairwise of each agreement key generation of the person. */
+  readonly #devicePairs = new WeakMap<KeyPair, (them: Uint8Array) => Pair>();
 
   /** `dropped` hears of each bad or old copy once. */
   constructor(
     keyPair: KeyPair,
     dropped: (d: DroppedCopy) => void,
-    agreeKeyOf?: (them: Uint8Array) => Uint8Array | undefined,
+    agree?: PersonAgreeOf,
   ) {
     this.#self = keyPair.publicKey;
-    this.#pair = pairwise(keyPair, agreeKeyOf);
+    this.#pair = pairwise(keyPair, agree?.agreeKeyOf);
     this.#dropped = dropped;
+    this.#agree = agree;
+    const personAgree = agree?.personAgree;
+    // With a contact's person agreement key (devagree1): a second secret, which her devices share.
+    this.#toPerson = personAgree ? pairwise(keyPair, (them) => personAgree()?.of(them)) : undefined;
+  }
+
+  /**
+   * The pair for the records `peer` publishes for us: on a device, the one of
+   * the person's agreement key (contacts seal to the person, not to the device).
+   */
+  #theirs(peer: Uint8Array): Pair {
+    const mine = this.#agree?.personAgree?.()?.devicePair();
+    if (!mine) return this.#pair(peer);
+    let pair = this.#devicePairs.get(mine);
+    if (!pair) this.#devicePairs.set(mine, pair = pairwise(mine, this.#agree?.agreeKeyOf));
+    return pair(peer);
   }
 
   /** The tags of the records `peer` and we publish for each other. */
@@ -95,9 +134,28 @@ export class RecordSeals {
     return t;
   }
 
-  /** Their record's tag, in base64 as asked for. */
+  /** Their record's tag, in base64 as asked for (on a device: the one sealed to the person). */
   theirTag(peer: Uint8Array): string {
+    if (this.#agree?.personAgree?.()?.devicePair()) return encodeB64(this.#theirs(peer).tag(peer));
     return encodeB64(this.tagsOf(peer).theirs);
+  }
+
+  /**
+   * Our record `me` sealed for `peer`: under our pairwise tag, and, when
+   * `peer` published a person agreement key and we are a person's key (not a
+   * device, whose record goes to contacts itself), under the tag of that key
+   * too, so `peer`'s devices open it.
+   */
+  copiesFor(peer: Uint8Array, me: SignedRecord): SealedItem[] {
+    const first = this.copyFor(peer, me);
+    const toPerson = this.#toPerson;
+    const pa = this.#agree?.personAgree?.();
+    if (!toPerson || !pa || pa.onDevice || !pa.of(peer)) return [first];
+    const pair = toPerson(peer);
+    return [first, {
+      t: encodeB64(pair.tag(this.#self)),
+      b: encodeB64(pair.seal(this.#self, me.packed)),
+    }];
   }
 
   /** Our record `me`, sealed for `peer` under our tag. */
@@ -127,7 +185,7 @@ export class RecordSeals {
     let rec: SignedRecord | null;
     try {
       rec = await openRecord(
-        this.#pair(p.publicKey).open(p.publicKey, decodeB64(item.b)),
+        this.#theirs(p.publicKey).open(p.publicKey, decodeB64(item.b)),
         p.publicKey,
         this.verifier,
       );

@@ -97,6 +97,8 @@ export class GroupBook {
   readonly #device: GroupBookDevice | undefined;
   /** Whether a member's device wrote an entry for them (set by the node once its device books exist). */
   speaksFor: SpeaksFor = () => false;
+  /** What a key sealed to us opens with: ours, then the person's agreement keys (devagree1). */
+  openers: () => readonly KeyPair[] = () => [this.#keyPair];
   readonly #groups = new Map<string, Group>();
   /** Opened epoch keys per group (null: sealed to us but did not open, or not sealed to us). */
   readonly #keys = new Map<string, Map<string, Uint8Array | null>>();
@@ -252,9 +254,9 @@ export class GroupBook {
       this.#carried.get(id)?.get(epoch);
     if (!keys) return null; // maybe not folded yet: not cached
     const sealed = keys.get(this.#me);
-    const key = sealed ? await openGroupKey(this.#keyPair, id, sealed) : null;
-    // Not kept while the key agreement waits for ssh-agent (its seed throws until then).
-    if (key !== null || seedReady(this.#keyPair)) cache.set(epoch, key);
+    const key = sealed ? await openGroupKey(this.openers(), id, sealed) : null;
+    // Not kept while the key agreement waits for ssh-agent, nor on a device (its agreement key may come).
+    if (key !== null || (seedReady(this.#keyPair) && !this.#device)) cache.set(epoch, key);
     return key;
   }
 
@@ -489,7 +491,7 @@ export class GroupBook {
     if (known) return known;
     const e = entries.find((x) => isGroupOp(x.type) && epochId(x) === epoch);
     const sealed = e && carriedKeys(e)?.get(this.#me);
-    return sealed ? await openGroupKey(this.#keyPair, id, sealed) : null;
+    return sealed ? await openGroupKey(this.openers(), id, sealed) : null;
   }
 
   /**

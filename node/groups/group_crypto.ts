@@ -69,21 +69,25 @@ export async function sealGroupKey(
   return out;
 }
 
-/** Opens the group key sealed to `me`; null when it does not open. */
+/** Opens the group key sealed to `me` (or to any of several keys); null when it does not open. */
 export async function openGroupKey(
-  me: KeyPair,
+  me: KeyPair | readonly KeyPair[],
   chat: string,
   sealed: string,
 ): Promise<Uint8Array | null> {
+  let bytes: Uint8Array;
   try {
-    const key = await openSealed(me, base64.decode(sealed), {
-      context: KEY_CONTEXT,
-      aad: encoder.encode(chat),
-    });
-    return key.length === 32 ? key : null;
+    bytes = base64.decode(sealed);
   } catch {
     return null;
   }
+  for (const kp of Array.isArray(me) ? me : [me as KeyPair]) {
+    try {
+      const key = await openSealed(kp, bytes, { context: KEY_CONTEXT, aad: encoder.encode(chat) });
+      if (key.length === 32) return key;
+    } catch { /* not sealed to this one (or its seed waits for ssh-agent) */ }
+  }
+  return null;
 }
 
 function aad(chat: string, author: Uint8Array, epoch: string): Uint8Array {

@@ -27,6 +27,8 @@ export function discoveryHost(p: NodeParts): DiscoveryHost {
   return {
     keyPair: p.keyPair,
     agreeKeyOf: p.agreeKeyOf,
+    // Set once the node is wired (wiring_agree.ts); an anchor has none.
+    personAgree: () => p.sessions.personAgree,
     signer: p.signer,
     passive: p.passive,
     storedId: (k) => p.contacts.storedId(k),

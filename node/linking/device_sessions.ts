@@ -162,6 +162,7 @@ export class DeviceSessions {
       return {};
     });
     rpc.handle("device.revoke", async (p) => {
+      const mark = this.#d.sessions.personAgree?.mark() ?? 0;
       const rev = await parseRevocation(decodeB64(p.revocation), peer);
       const before = this.book(peer);
       const after = addRevocation(before, rev);
@@ -172,6 +173,8 @@ export class DeviceSessions {
       const fp = fingerprint(rev.device);
       this.#d.bus.say(`${name} revoked their device ${fp}`);
       this.#d.bus.emit({ type: "device", op: "revoked", fingerprint: fp });
+      // The removed device holds the person's agreement key we sealed to (devagree1): no more.
+      await this.#d.sessions.personAgree?.revoked(peer, mark);
       // Sessions it has up end now; new ones are refused (speaksForPerson).
       for (const s of this.#live.get(toHex(rev.device)) ?? []) s.close("device revoked");
       return {};

@@ -239,6 +239,21 @@ export const DEVSYNC_GROUPS_FEATURE = "devgroups1";
  */
 export const OWN_MAIL_FEATURE = "ownmail1";
 
+/**
+ * The person's agreement key (node/device_sync/person_agreement.ts): an
+ * X25519 key of the person apart from the signing key, held by each of the
+ * person's devices. The hello's `pagree` publishes it (the person key's node
+ * and each device that holds it); a contact seals group keys to the person's
+ * `pagree` it heard on a session of that person. On a sibling session the
+ * person key's node hands each device the secret (`devsync.agree`, sealed to
+ * the device key); a new one (after a linking or a removal) is told to the
+ * contacts in a session at once (`agree.person`). Listed by every person's
+ * node (not an anchor). A contact that does not list it ignores `pagree` and
+ * seals to the person key as before (which a device cannot open: its groups
+ * then come handed, devgroups1).
+ */
+export const DEVSYNC_AGREE_FEATURE = "devagree1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -266,7 +281,8 @@ export type Feature =
   | typeof DEVSYNC_PREFS_FEATURE
   | typeof DEVSYNC_INVITES_FEATURE
   | typeof DEVSYNC_GROUPS_FEATURE
-  | typeof OWN_MAIL_FEATURE;
+  | typeof OWN_MAIL_FEATURE
+  | typeof DEVSYNC_AGREE_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -296,6 +312,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVSYNC_INVITES_FEATURE,
   DEVSYNC_GROUPS_FEATURE,
   OWN_MAIL_FEATURE,
+  DEVSYNC_AGREE_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -347,6 +364,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
         DEVSYNC_INVITES_FEATURE,
         DEVSYNC_GROUPS_FEATURE,
         OWN_MAIL_FEATURE,
+        DEVSYNC_AGREE_FEATURE,
       ] as const
       : []),
   ];

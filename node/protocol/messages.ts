@@ -99,6 +99,9 @@
  *   |         | groups                |                |                                          |
  *   | 1       | mail between a        | ownmail1       |                                          |
  *   |         | person's devices      |                |                                          |
+ *   | 1       | the person's          | devagree1      | devsync.agree, agree.person              |
+ *   |         | agreement key (hello  |                |                                          |
+ *   |         | `pagree`)             |                |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -123,6 +126,9 @@
  *            epoch keys, and syncs the groups with them (node/device_sync/group_sync.ts)
  *   ownmail1 a person's node that files what it wrote for the person's other devices at the
  *            person's anchors, sealed per pair of devices, and fetches theirs (mailbox/own_mail.ts)
+ *   devagree1 a person's node that publishes the person's agreement key (hello `pagree`), seals
+ *            group keys to a contact's, and hands it to the person's devices (devsync.agree;
+ *            node/device_sync/person_agreement.ts)
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and
@@ -186,6 +192,8 @@ export const HelloSchema = z.object({
   name: z.string().max(64),
   sees: z.string().max(300).optional(),
   agree: z.string().regex(/^[A-Za-z0-9+/]{43}=$/).optional(),
+  /** The person's agreement key (base64, 32 bytes; feature devagree1, device_sync/person_agreement.ts). */
+  pagree: z.string().regex(/^[A-Za-z0-9+/]{43}=$/).optional(),
   /** A device's OpenSSH certificate from its person (base64), see "A contact's devices". */
   cert: z.string().max(5464).regex(/^[A-Za-z0-9+/]*={0,2}$/).optional(),
   /**

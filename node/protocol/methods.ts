@@ -456,6 +456,22 @@ export const schemas = lazyEntries({
     }),
     result: z.object({}),
   }),
+  /**
+   * The sender's person's agreement key, now (feature devagree1): told to a contact after a
+   * linking or a removal, as a new session's hello `pagree` would. On a contact's session only.
+   */
+  "agree.person": () => ({
+    params: z.object({ k: z.string().regex(/^[A-Za-z0-9+/]{43}=$/) }),
+    result: z.object({}),
+  }),
+  /**
+   * The person's agreement key of generation `g`, sealed to the device key (feature devagree1,
+   * node/device_sync/person_agreement.ts), from the node with the person key only.
+   */
+  "devsync.agree": () => ({
+    params: z.object({ g: z.number().int().min(0).max(1_000_000), k: b64(124) }),
+    result: z.object({}),
+  }),
   /** A membership change the person made on a device, for the node with the person key to sign. */
   "devsync.gop": () => ({
     params: z.object({

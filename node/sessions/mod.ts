@@ -4,6 +4,7 @@ export {
   type DialPlan,
   type DownHook,
   type LiveSession,
+  type PersonAgreeHooks,
   type ServeHook,
   SessionManager,
   type SessionManagerDeps,

@@ -132,6 +132,8 @@ export class SessionManager {
   /** Errors of dials whose SSH did not come up (the rest failed in the roj session). */
   readonly #sshFailures = new WeakSet<object>();
   #closing = false;
+  /** The person's agreement key (devagree1): ours for the hello; a contact's heard in theirs. */
+  personAgree: PersonAgreeHooks | undefined;
   /** This node's instance id, new at each start: sent in every hello (see TwinSessions). */
   readonly #instance: string;
   /** Contacts' sessions from two nodes on one key (identity_guard/twin_sessions.ts). */
@@ -210,6 +212,7 @@ export class SessionManager {
         name: this.#d.name,
         sees: pipe.remote,
         ...(this.#d.agree ? { agree: base64.encode(this.#d.agree) } : {}),
+        ...pagreeOf(this.personAgree?.mine()),
         ...(this.#d.certificate ? { cert: base64.encode(this.#d.certificate) } : {}),
         i: this.#instance,
       },
@@ -504,7 +507,10 @@ export class SessionManager {
     const now = this.#d.clock.now();
     // The X25519 key it publishes (its key is in ssh-agent), trusted as the SSH
     // session under the hello is its key's. In memory before the hooks below seal to it.
-    const agree = publishedAgreementKey(rpc.peerHello?.agree);
+    // A device speaks for its person's key, but `agree` is the person key node's own (an agent's).
+    const agree = arrival.device ? contact.agree : publishedAgreementKey(rpc.peerHello?.agree);
+    const pagree = publishedAgreementKey(rpc.peerHello?.pagree);
+    this.personAgree?.heard(contact.publicKey, pagree, arrival.device !== undefined);
     const agreeChanged = agree === undefined
       ? contact.agree !== undefined
       : contact.agree === undefined || !bytesEqual(agree, contact.agree);
@@ -560,4 +566,25 @@ export class SessionManager {
     for (const s of this.#peers.all()) s.rpc.close("node stopping");
     for (const c of this.#clients) c.close();
   }
+}
+
+/** The person's agreement keys (feature devagree1, node/device_sync/person_agreement.ts). */
+export interface PersonAgreeHooks {
+  /** Ours, for the hello, if held. */
+  mine(): Uint8Array | undefined;
+  /** A session of `person` is kept, its hello's `pagree` checked (or none). */
+  heard(person: Uint8Array, key: Uint8Array | undefined, fromDevice: boolean): void;
+  /** Where the keys stand as a revocation arrives; then a device of `person` was revoked. */
+  mark(): number;
+  revoked(person: Uint8Array, mark: number): Promise<void>;
+  /** A contact's, as heard. */
+  of(person: Uint8Array): Uint8Array | undefined;
+  /** On a device: the person's agreement key pair, newest (contacts' records are sealed to it). */
+  devicePair(): KeyPair | undefined;
+  /** Whether this node is a device of its person. */
+  readonly onDevice: boolean;
+}
+
+function pagreeOf(key: Uint8Array | undefined): { pagree?: string } {
+  return key ? { pagree: base64.encode(key) } : {};
 }

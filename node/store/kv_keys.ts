@@ -180,4 +180,9 @@ export const keys = {
   handedKeys: () => ["devsync", "gkey"] as const,
   /** When every group was rekeyed for a removed device of ours: ms (device_sync/group_sync.ts). */
   groupsRekeyed: (device: Uint8Array) => ["devsync", "grekey", device] as const,
+  /** On a device: the person's agreement keys handed to it, [{ gen, seed }] oldest first (device_sync/person_agreement.ts). */
+  personAgreement: () => ["devsync", "pagree"] as const,
+  /** Contacts' person agreement keys heard in hellos, by the person's key: 32 bytes (device_sync/person_agree_keys.ts). */
+  personAgreeKey: (person: Uint8Array) => ["devsync", "pagreeof", person] as const,
+  personAgreeKeys: () => ["devsync", "pagreeof"] as const,
 } as const;
