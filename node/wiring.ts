@@ -30,6 +30,7 @@ import { directChatId, toHex } from "./log/mod.ts";
 import { EventBus } from "./events.ts";
 import type { FileService, GroupFiles } from "./files/mod.ts";
 import { wireFiles } from "./wiring_files.ts";
+import { siblingForget } from "./wiring_forget.ts";
 import { type GroupBook, HiddenGroups } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
 import type { Profile } from "./home/mod.ts";
@@ -316,6 +317,7 @@ export async function wire(
   const devsync = new DeviceSync({ me, own, clock, bus, log: b.log, sessions, pair }, {
     ...{ passive: o.passive, kv: profile.store.kv, contacts: b.contacts, invites: b.invites },
     devices: () => devices,
+    forget: siblingForget(() => ({ ...parts, verifications, intros, relay, discovery })),
     stored: (chat, contact, entries) => {
       chats.show(directory.byId(chat)!, entries).catch(() => {});
       pushDirect(chat, contact);
@@ -510,11 +512,7 @@ export async function wire(
   const handlers = createHandlers({
     search,
     prefs: await wirePrefs({ store: profile.store, clock, bus, chats, devsync }),
-    me,
-    verifications,
-    passive: o.passive,
-    clock,
-    bus,
+    ...{ me, verifications, passive: o.passive, clock, bus },
     contacts: b.contacts,
     directory,
     chats,

@@ -27,7 +27,7 @@
  */
 import { hex } from "@scure/base";
 import type { Clock } from "../clock/mod.ts";
-import type { ContactBook, InviteRegistry } from "../contacts/mod.ts";
+import type { Contact, ContactBook, InviteRegistry } from "../contacts/mod.ts";
 import type { EventBus } from "../events.ts";
 import { fingerprint } from "../identity/mod.ts";
 import { TwinSessions } from "../identity_guard/mod.ts";
@@ -90,6 +90,8 @@ export interface SiblingSyncDeps {
   find?(key: Uint8Array): Promise<{ addresses: string[] } | undefined>;
   /** The invites the person issued, in step with siblings that list devinvites1 (invite_sync.ts). */
   readonly invites?: InviteRegistry;
+  /** Removes or blocks a contact as the person does here (contact_sync.ts). */
+  forget(c: Contact, how: "remove" | "block"): Promise<void>;
 }
 
 interface Sibling {
