@@ -131,7 +131,11 @@ export class SiblingSync {
         bytesEqual(key, parts.me) || bytesEqual(key, parts.own.person) ||
         parts.own.keys().some((k) => bytesEqual(k, key)),
     });
-    this.#invites = deps.invites && new InviteSync({ invites: deps.invites, clock: parts.clock });
+    this.#invites = deps.invites && new InviteSync({
+      invites: deps.invites,
+      clock: parts.clock,
+      revoked: (key) => parts.own.revokedAt(key, parts.clock.now()),
+    });
     this.#redial = new Redial(parts.clock, (k) => {
       const key = hex.decode(k);
       this.#d.kv.get<string[]>(keys.siblingAddresses(key)).then((r) => {
@@ -174,7 +178,10 @@ export class SiblingSync {
   start(): void {
     this.#unsubscribe = this.#d.bus.subscribe((e) => {
       if (e.type === "device" && (e.op === "linked" || e.op === "revoked")) {
-        this.#d.own.reload().then(() => this.#recheck()).catch(() => {});
+        this.#d.own.reload().then(() => {
+          this.#recheck();
+          this.#invites?.sweep(); // a removed device's invites are withdrawn everywhere
+        }).catch(() => {});
       }
     });
     this.#contacts.start();

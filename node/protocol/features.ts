@@ -227,6 +227,16 @@ export const DEVSYNC_INVITES_FEATURE = "devinvites1";
  */
 export const DEVSYNC_GROUPS_FEATURE = "devgroups1";
 
+/**
+ * Says which device issued each invite (node/device_sync/invite_sync.ts): a
+ * `devsync.invites` record carries `by`, the issuing device's key, so that
+ * once the person revokes that device every one of her devices refuses and
+ * withdraws its invites. Listed by every person's node (not an anchor) after
+ * devinvites1. A sibling that does not list it is sent no `by` (its records
+ * still merge), and withdraws only the invites whose issuer it learnt.
+ */
+export const DEVSYNC_INVITES_BY_FEATURE = "devinvites2";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -253,7 +263,8 @@ export type Feature =
   | typeof DEVSYNC_CONTACTS_FEATURE
   | typeof DEVSYNC_PREFS_FEATURE
   | typeof DEVSYNC_INVITES_FEATURE
-  | typeof DEVSYNC_GROUPS_FEATURE;
+  | typeof DEVSYNC_GROUPS_FEATURE
+  | typeof DEVSYNC_INVITES_BY_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -282,6 +293,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVSYNC_PREFS_FEATURE,
   DEVSYNC_INVITES_FEATURE,
   DEVSYNC_GROUPS_FEATURE,
+  DEVSYNC_INVITES_BY_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -332,6 +344,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
         DEVSYNC_PREFS_FEATURE,
         DEVSYNC_INVITES_FEATURE,
         DEVSYNC_GROUPS_FEATURE,
+        DEVSYNC_INVITES_BY_FEATURE,
       ] as const
       : []),
   ];

@@ -29,6 +29,7 @@ import { DEVSYNC_FEATURE } from "./features.ts";
 import {
   DEVSYNC_CONTACTS_FEATURE,
   DEVSYNC_GROUPS_FEATURE,
+  DEVSYNC_INVITES_BY_FEATURE,
   DEVSYNC_INVITES_FEATURE,
   DEVSYNC_PREFS_FEATURE,
 } from "./features.ts";
@@ -62,6 +63,7 @@ const WIRE = [
   "devprefs1",
   "devinvites1",
   "devgroups1",
+  "devinvites2",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -93,6 +95,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVSYNC_PREFS_FEATURE,
       DEVSYNC_INVITES_FEATURE,
       DEVSYNC_GROUPS_FEATURE,
+      DEVSYNC_INVITES_BY_FEATURE,
     ],
     WIRE,
   );
@@ -198,6 +201,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
       "devprefs1",
       "devinvites1",
       "devgroups1",
+      "devinvites2",
     ],
   );
   assert.deepEqual(

@@ -97,6 +97,8 @@
  *   |         | issued invites        |                |                                          |
  *   | 1       | a person's devices'   | devgroups1     | devsync.groups, devsync.gop              |
  *   |         | groups                |                |                                          |
+ *   | 1       | an invite's issuing   | devinvites2    |                                          |
+ *   |         | device (a `by` field) |                |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -119,6 +121,8 @@
  *            person's other devices (devsync.invites; node/device_sync/invite_sync.ts)
  *   devgroups1 a person's node that hands the person's other devices its groups and their
  *            epoch keys, and syncs the groups with them (node/device_sync/group_sync.ts)
+ *   devinvites2 a person's node whose devsync.invites records say which device issued each
+ *            invite (`by`), so all the person's devices refuse a revoked device's invites
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and

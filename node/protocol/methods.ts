@@ -435,6 +435,8 @@ export const schemas = {
         nonce: z.string().regex(/^[0-9a-f]{32}$/),
         expires: seqNumber,
         uses: z.number().int().min(0).max(1000),
+        // The issuing device's key (hex), to peers that list devinvites2.
+        by: z.string().regex(/^[0-9a-f]{64}$/).optional(),
       })).min(1).max(64), // device_sync/invite_sync.ts MAX_INVITE_RECORDS
     }),
     result: z.object({}),
