@@ -69,7 +69,7 @@ import { wirePrefs } from "./wiring_prefs.ts";
 import type { SearchService } from "./search/mod.ts";
 import { wireSearch } from "./wiring_search.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
-import { DeviceSync, OwnDevices, withOwnDevices } from "./device_sync/mod.ts";
+import { DeviceSync, OwnDevices, siblingViews, withOwnDevices } from "./device_sync/mod.ts";
 import { contactView } from "./views/mod.ts";
 
 /** How long a dial to an address a peer reported may take to find our own key there. */
@@ -409,9 +409,8 @@ export async function wire(
   const linking = await LinkService.open({
     me,
     name: profile.name,
-    signer: b.signer,
-    clock,
-    bus,
+    ...{ signer: b.signer, clock, bus },
+    siblings: siblingViews(me, own, profile.name, clock, () => devsync.siblings),
     kv: profile.store.kv,
     addresses: () => addresses.published(),
     online: (k) => sessions.get(k) !== undefined || devsync.siblings.isLive(k),

@@ -52,6 +52,8 @@ import { bytesEqual, toHex } from "../wire/mod.ts";
 import { RojError } from "../errors.ts";
 import { admitsEntry, type ContactDevices, type OwnDevices } from "./own_devices.ts";
 import { ContactSync } from "./contact_sync.ts";
+import { SiblingSeen } from "./sibling_rows.ts";
+import { DeviceList } from "./device_list.ts";
 import type { PrefsSync } from "./prefs_sync.ts";
 import { InviteSync } from "./invite_sync.ts";
 import type { GroupSync } from "./group_sync.ts";
@@ -111,6 +113,10 @@ export class SiblingSync {
   readonly #redial: Redial;
   readonly #dialling = new Set<string>();
   readonly #twins = new TwinSessions();
+  /** When each sibling's session was last up (`roj devices`' last seen). */
+  readonly #seen: SiblingSeen;
+  /** The person's devices made known to each sibling that lists devlist1. */
+  readonly #list: DeviceList;
   /** The person's contacts in step with each sibling that lists devcontacts1. */
   readonly #contacts: ContactSync;
   /** Chat settings and read marks in step with each sibling that lists devprefs1 (usePrefs). */
@@ -125,6 +131,13 @@ export class SiblingSync {
   constructor(parts: SiblingParts, deps: SiblingSyncDeps) {
     this.#d = { ...parts, ...deps };
     this.#user = `dev-${toHex(parts.own.person)}`;
+    this.#seen = new SiblingSeen(deps.kv);
+    this.#list = new DeviceList({
+      ...parts,
+      kv: deps.kv,
+      isLive: (k) => this.isLive(k),
+      reach: (k, a) => this.reach(k, a),
+    });
     this.#contacts = new ContactSync({
       ...this.#d,
       own: (key) =>
@@ -164,6 +177,11 @@ export class SiblingSync {
     return [...this.#live.values()].filter((s) => s.attached).map((s) => s.key);
   }
 
+  /** When sibling `key`'s session was last up (ms), if it ever was since this was recorded. */
+  lastSeen(key: Uint8Array): number | undefined {
+    return this.#seen.seen(key);
+  }
+
   /** Whether sibling `key` has a session up. */
   isLive(key: Uint8Array): boolean {
     return this.#live.get(toHex(key))?.attached === true;
@@ -184,6 +202,7 @@ export class SiblingSync {
         }).catch(() => {});
       }
     });
+    this.#seen.load().catch(() => {});
     this.#contacts.start();
     this.#prefs?.start();
     this.#invites?.start();
@@ -195,6 +214,7 @@ export class SiblingSync {
     this.#closing = true;
     this.#unsubscribe?.();
     this.#contacts.close();
+    this.#list.close();
     this.#prefs?.close();
     this.#invites?.close();
     this.groups?.close();
@@ -263,10 +283,14 @@ export class SiblingSync {
           return false;
         }
       }).slice(0, MAX_SIBLING_ADDRESSES);
-      if (ok.length > 0) await this.#d.kv.set(keys.siblingAddresses(key), ok);
+      if (ok.length > 0) {
+        await this.#d.kv.set(keys.siblingAddresses(key), ok);
+        this.#list.moved(key); // its siblings that never met it learn where it is
+      }
       return {};
     });
     rpc.handle("devsync.contacts", (p) => this.#contacts.take(key, p.changes));
+    rpc.handle("devsync.devices", (p) => this.#list.take(key, p.devices));
     rpc.handle("devsync.prefs", (p) => {
       if (!this.#prefs) throw new RojError("not_found", "chat settings are not synced here");
       return this.#prefs.take(key, p.changes);
@@ -325,6 +349,7 @@ export class SiblingSync {
     s.rpc.onClose((reason) => {
       if (this.#live.get(k) !== s) return;
       this.#live.delete(k);
+      this.#seen.mark(s.key, this.#d.clock.now()).catch(() => {});
       this.#d.bus.emit({
         type: "own-device",
         op: "down",
@@ -336,6 +361,7 @@ export class SiblingSync {
         this.#redial.schedule(k);
       }
     });
+    this.#seen.mark(s.key, this.#d.clock.now()).catch(() => {});
     this.#d.bus.say(`in step with your device ${fp} (${remote})`);
     this.#d.bus.emit({ type: "own-device", op: "up", fingerprint: fp, direction: s.direction });
     s.rpc.admit();
@@ -343,6 +369,7 @@ export class SiblingSync {
     if (peerHas(hello, DEVSYNC_PREFS_FEATURE)) this.#prefs?.attach(s.key, s.rpc);
     if (peerHas(hello, DEVSYNC_INVITES_FEATURE)) this.#invites?.attach(s.key, s.rpc);
     if (peerHas(hello, DEVSYNC_GROUPS_FEATURE)) this.groups?.attach(s.key, s.rpc);
+    this.#list.attach(s.key, s.rpc);
     const addresses = this.#d.addresses().slice(0, MAX_SIBLING_ADDRESSES);
     if (addresses.length > 0) {
       s.rpc.request("devsync.addresses", { addresses }).catch(() => {});

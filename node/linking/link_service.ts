@@ -86,6 +86,11 @@ export interface LinkServiceDeps {
   addresses(): string[];
   /** Whether a session with this key is up. */
   online(key: Uint8Array): boolean;
+  /** When sibling `key`'s session was last up, and the person's devices not linked here (sibling_rows.ts). */
+  readonly siblings?: {
+    seen(key: Uint8Array): number | undefined;
+    others(listed: readonly DeviceView[]): DeviceView[];
+  };
   /** The contacts a new device starts with (not blocked). */
   contacts(): readonly Contact[];
   /** The live sessions, to hand a revocation to. */
@@ -567,12 +572,13 @@ export class LinkService {
           ? null
           : this.#d.online(rec.key)
           ? now
-          : mine?.lastSeen ?? mine?.linkedAt ?? null,
+          : this.#d.siblings?.seen(rec.key) ?? mine?.lastSeen ?? mine?.linkedAt ?? null,
         online: !self && this.#d.online(rec.key),
         self,
       };
     });
-    return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return [...rows, ...this.#d.siblings?.others(rows) ?? []]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /** Drops codes past their keeping time. */

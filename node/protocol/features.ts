@@ -237,6 +237,17 @@ export const DEVSYNC_GROUPS_FEATURE = "devgroups1";
  */
 export const DEVSYNC_INVITES_BY_FEATURE = "devinvites2";
 
+/**
+ * Makes a person's devices known to each other (node/device_sync/
+ * device_list.ts): on a sibling session (see devsync1), `devsync.devices`
+ * hands the other device the person's device certificates held here, valid
+ * and not revoked, each with where that device listens, so two devices
+ * linked to one laptop meet, and `roj devices` on a device lists them.
+ * Listed by every person's node (not an anchor) after devinvites2. A sibling
+ * that does not list it is sent none, and knows the devices it met as before.
+ */
+export const DEVSYNC_DEVICES_FEATURE = "devlist1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -264,7 +275,8 @@ export type Feature =
   | typeof DEVSYNC_PREFS_FEATURE
   | typeof DEVSYNC_INVITES_FEATURE
   | typeof DEVSYNC_GROUPS_FEATURE
-  | typeof DEVSYNC_INVITES_BY_FEATURE;
+  | typeof DEVSYNC_INVITES_BY_FEATURE
+  | typeof DEVSYNC_DEVICES_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -294,6 +306,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVSYNC_INVITES_FEATURE,
   DEVSYNC_GROUPS_FEATURE,
   DEVSYNC_INVITES_BY_FEATURE,
+  DEVSYNC_DEVICES_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -345,6 +358,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
         DEVSYNC_INVITES_FEATURE,
         DEVSYNC_GROUPS_FEATURE,
         DEVSYNC_INVITES_BY_FEATURE,
+        DEVSYNC_DEVICES_FEATURE,
       ] as const
       : []),
   ];

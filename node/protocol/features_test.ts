@@ -28,6 +28,7 @@ import {
 import { DEVSYNC_FEATURE } from "./features.ts";
 import {
   DEVSYNC_CONTACTS_FEATURE,
+  DEVSYNC_DEVICES_FEATURE,
   DEVSYNC_GROUPS_FEATURE,
   DEVSYNC_INVITES_BY_FEATURE,
   DEVSYNC_INVITES_FEATURE,
@@ -64,6 +65,7 @@ const WIRE = [
   "devinvites1",
   "devgroups1",
   "devinvites2",
+  "devlist1",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -96,6 +98,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVSYNC_INVITES_FEATURE,
       DEVSYNC_GROUPS_FEATURE,
       DEVSYNC_INVITES_BY_FEATURE,
+      DEVSYNC_DEVICES_FEATURE,
     ],
     WIRE,
   );
@@ -202,6 +205,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
       "devinvites1",
       "devgroups1",
       "devinvites2",
+      "devlist1",
     ],
   );
   assert.deepEqual(

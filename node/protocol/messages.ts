@@ -99,6 +99,8 @@
  *   |         | groups                |                |                                          |
  *   | 1       | an invite's issuing   | devinvites2    |                                          |
  *   |         | device (a `by` field) |                |                                          |
+ *   | 1       | a person's devices    | devlist1       | devsync.devices                          |
+ *   |         | known to each other   |                |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -123,6 +125,8 @@
  *            epoch keys, and syncs the groups with them (node/device_sync/group_sync.ts)
  *   devinvites2 a person's node whose devsync.invites records say which device issued each
  *            invite (`by`), so all the person's devices refuse a revoked device's invites
+ *   devlist1 a person's node that hands the person's other devices the device certificates
+ *            and addresses it holds, so that they meet (node/device_sync/device_list.ts)
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and

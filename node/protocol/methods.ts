@@ -441,6 +441,21 @@ export const schemas = {
     }),
     result: z.object({}),
   },
+  // A person's own devices made known to each other (node/device_sync/device_list.ts), feature
+  // devlist1, on a sibling session only.
+  /**
+   * The person's devices I hold, valid and not revoked (not you): each one's OpenSSH
+   * certificate, signed by the person key, and where it last said it listens.
+   */
+  "devsync.devices": {
+    params: z.object({
+      devices: z.array(z.object({
+        cert: b64(5464),
+        addresses: z.array(z.string().min(1).max(300)).max(8),
+      })).min(1).max(16), // device_sync/device_list.ts MAX_LISTED_DEVICES
+    }),
+    result: z.object({}),
+  },
   // A person's own devices' groups (node/device_sync/group_sync.ts), feature devgroups1, on a
   // sibling session only.
   /** Groups the person is in, each with the epoch keys opened here (newest last). */
