@@ -326,6 +326,9 @@ export class SiblingSync {
       s.rpc.close(`device refused: ${why}`);
       return;
     }
+    // A dial that completed while this node stops must not outlive it (the other side would
+    // keep a session with a node that is gone).
+    if (this.#closing) s.rpc.close("node stopping");
     if (s.rpc.closed || this.#closing) return;
     const k = toHex(s.key);
     const old = this.#live.get(k);
