@@ -146,13 +146,12 @@ Deno.test("roj devices on the phone: the laptop with the person key and the tabl
   });
   const ctl = await serveControl(controlSocketPath(phone.dir), phone.node);
   try {
-    const fromPhone = phone.events.length;
     const tablet = await startTestNode("alice", { host: `${BASE}.24`, dir: `${tmp.path}/tablet` });
-    let beforeStop = 0;
+    let beforeStop = 0, fromStop = 0;
     try {
       // The phone meets the laptop, and the tablet (directly, or as the laptop's sibling).
-      await phone.waitFor(ownDeviceOf("up", laptop.node.fingerprint), 15_000, fromPhone);
-      await phone.waitFor(ownDeviceOf("up", tablet.node.fingerprint), 20_000, fromPhone);
+      await phone.waitFor(ownDeviceOf("up", laptop.node.fingerprint), 15_000);
+      await phone.waitFor(ownDeviceOf("up", tablet.node.fingerprint), 20_000);
       const rows = await devicesJson(phone);
       const by = (name: string) => rows.find((r) => r.name === name);
       assert.deepEqual(rows.map((r) => r.name).sort(), ["alice", "phone", "tablet"]);
@@ -166,25 +165,33 @@ Deno.test("roj devices on the phone: the laptop with the person key and the tabl
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, /^alice +SHA256:\S+ +the person key +online$/m);
       assert.match(text.stdout, /^tablet +SHA256:\S+ +since .* +valid until .* +online$/m);
+      // The laptop's session with the tablet is up too, so both see it end.
+      await until(
+        async () =>
+          (await laptop.node.call("devices", {})).find((d) => d.name === "tablet")?.online === true,
+        15_000,
+        "the tablet online at the laptop",
+      );
       beforeStop = Date.now();
+      fromStop = phone.events.length;
     } finally {
       await tablet.stop();
     }
     await phone.waitFor(
       ownDeviceOf("down", tablet.node.fingerprint),
       10_000,
-      fromPhone,
+      fromStop,
     );
     // Offline now, last seen when its session ended (not when it was linked or renewed), on
     // the phone and on the laptop.
-    for (const n of [phone, laptop]) {
+    for (const [n, at] of [[phone, "phone"], [laptop, "laptop"]] as const) {
       await until(
         async () => {
           const row = (await n.node.call("devices", {})).find((d) => d.name === "tablet");
           return row?.online === false && (row.lastSeen ?? 0) >= beforeStop;
         },
         10_000,
-        "the tablet offline, last seen as it stopped",
+        `the tablet offline at the ${at}, last seen as it stopped`,
       );
     }
   } finally {
