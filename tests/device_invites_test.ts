@@ -179,3 +179,41 @@ Deno.test("the invites of a removed phone are withdrawn on the laptop and the ta
     if (!phoneStopped) await p.stop();
   }
 });
+
+Deno.test("a tablet without devinvites2 and devlist1 still hears that the removed phone's invite is withdrawn", async () => {
+  await using tmp = await tempDir();
+  const { a, b, p } = await alicePhoneBob(tmp.path, "127.61.17");
+  await using _a = a;
+  await using _b = b;
+  await joinPerson(`${tmp.path}/tablet`, (await a.node.call("device.link", {})).text, {
+    name: "tablet",
+  });
+  await using t = await startTestNode("tablet", {
+    host: "127.61.17.5",
+    dir: `${tmp.path}/tablet`,
+    omitFeatures: ["devinvites2", "devlist1"],
+  });
+  await t.waitFor(ownUp, 15_000);
+  let phoneStopped = false;
+  try {
+    const invite = await p.node.call("invite", { uses: 2 });
+    const nonce = hex((await parseInvite(invite.text, Date.now())).nonce);
+    for (const n of [a, t]) {
+      await until(() => n.node.invites.isValid(nonce, Date.now()), 10_000, "knows the invite");
+    }
+    // The tablet was told no issuer (it does not list devinvites2).
+    assert.equal((await t.node.invites.records()).find((r) => r.nonce === nonce)?.by, undefined);
+    await p.stop();
+    phoneStopped = true;
+    await a.node.call("device.remove", { name: "phone" });
+    // The laptop knows the issuer: it withdraws it, and the withdrawal reaches the tablet.
+    await until(
+      () => !t.node.invites.isValid(nonce, Date.now()),
+      10_000,
+      "withdrawn on the tablet",
+    );
+    assert.ok(!a.node.invites.isValid(nonce, Date.now()));
+  } finally {
+    if (!phoneStopped) await p.stop();
+  }
+});
