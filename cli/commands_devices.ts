@@ -41,14 +41,17 @@ interface JsonOpts {
 
 const json = (value: unknown) => jsonLine(value) + "\n";
 
-/** `roj devices`: name, fingerprint, certified since, valid until, online. */
+/** `roj devices`: name, fingerprint, certified since, valid until, online (on a device, the person key's node too). */
 export function deviceLines(list: readonly DeviceView[]): string[] {
   if (list.length === 0) return ["(no devices linked; link one with `roj device link`)"];
   return table(list.map((d) => [
     d.name + (d.self ? " (this device)" : ""),
     d.fingerprint,
-    `since ${shortTime(d.certifiedSince)}`,
-    d.standing === "revoked"
+    // On a device: the node with the person key, which certified it.
+    d.standing === "person" ? "the person key" : `since ${shortTime(d.certifiedSince)}`,
+    d.standing === "person"
+      ? ""
+      : d.standing === "revoked"
       ? "revoked"
       : d.validUntil === null
       ? "valid forever"

@@ -30,6 +30,7 @@ import { directChatId, toHex } from "./log/mod.ts";
 import { EventBus } from "./events.ts";
 import type { FileService, GroupFiles } from "./files/mod.ts";
 import { wireFiles } from "./wiring_files.ts";
+import { siblingForget } from "./wiring_forget.ts";
 import { type GroupBook, HiddenGroups } from "./groups/mod.ts";
 import { createHandlers, type Handlers, statusView } from "./handlers/mod.ts";
 import type { Profile } from "./home/mod.ts";
@@ -69,7 +70,7 @@ import type { SearchService } from "./search/mod.ts";
 import { wireSearch } from "./wiring_search.ts";
 import { wireMail } from "./wiring_mail.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
-import { DeviceSync, OwnDevices, withOwnDevices } from "./device_sync/mod.ts";
+import { DeviceSync, OwnDevices, siblingViews, withOwnDevices } from "./device_sync/mod.ts";
 import { contactView } from "./views/mod.ts";
 
 /** How long a dial to an address a peer reported may take to find our own key there. */
@@ -309,6 +310,7 @@ export async function wire(
   const devsync = new DeviceSync({ me, own, clock, bus, log: b.log, sessions, pair }, {
     ...{ passive: o.passive, kv: profile.store.kv, contacts: b.contacts, invites: b.invites },
     devices: () => devices,
+    forget: siblingForget(() => ({ ...parts, verifications, intros, relay, discovery })),
     stored: (chat, contact, entries) => {
       chats.show(directory.byId(chat)!, entries).catch(() => {});
       pushDirect(chat, contact);
@@ -401,9 +403,8 @@ export async function wire(
   const linking = await LinkService.open({
     me,
     name: profile.name,
-    signer: b.signer,
-    clock,
-    bus,
+    ...{ signer: b.signer, clock, bus },
+    siblings: siblingViews(me, own, profile.name, clock, () => devsync.siblings),
     kv: profile.store.kv,
     addresses: () => addresses.published(),
     online: (k) => sessions.get(k) !== undefined || devsync.siblings.isLive(k),
@@ -505,11 +506,7 @@ export async function wire(
   const handlers = createHandlers({
     search,
     prefs: await wirePrefs({ store: profile.store, clock, bus, chats, devsync }),
-    me,
-    verifications,
-    passive: o.passive,
-    clock,
-    bus,
+    ...{ me, verifications, passive: o.passive, clock, bus },
     contacts: b.contacts,
     directory,
     chats,

@@ -6,8 +6,10 @@
 import assert from "node:assert/strict";
 import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
 import { joinPerson } from "../node/linking/mod.ts";
-import type { NodeEvent } from "../node/mod.ts";
+import { type NodeEvent, RojNode } from "../node/mod.ts";
 import { tempDir } from "../testing/temp.ts";
+import { keys } from "../node/store/mod.ts";
+import { toHex } from "../node/log/mod.ts";
 
 const ownUp = (e: NodeEvent) => e.type === "own-device" && e.op === "up";
 const keyOf = (n: TestNode) => n.node.keyLine.split(" ").slice(0, 2).join(" ");
@@ -67,4 +69,61 @@ Deno.test("a phone without devcontacts1 keeps its own contacts and still syncs c
   await a.node.call("send", { chat: "bob", text: "laptop to bob" });
   await until(async () => (await bodies(phone, "bob")).includes("laptop to bob"), 15_000);
   assert.ok(!a.events.some((e) => e.type === "own-device" && e.op === "refused"));
+});
+
+/** Uploaders (keyed hash hex) of the sealed copies a node holds. */
+async function holds(n: TestNode): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of n.node.profile.store.kv.list({ prefix: keys.sealedAll() })) {
+    out.push(String(e.key[2]));
+  }
+  return out;
+}
+const online = async (n: TestNode, who: TestNode) =>
+  (await n.node.call("contacts", {})).find((c) => c.publicKey.startsWith(keyOf(who)))?.online ===
+    true;
+
+Deno.test("a contact removed or blocked on the laptop leaves on the phone what `roj remove` leaves", async () => {
+  await using tmp = await tempDir();
+  const phoneDir = `${tmp.path}/phone`;
+  await using a = await startTestNode("alice", { host: "127.61.13.2" });
+  await using b = await startTestNode("bob", { host: "127.61.13.3" });
+  await using c = await startTestNode("carol", { host: "127.61.13.5" });
+  await joinPerson(phoneDir, (await a.node.call("device.link", {})).text, { name: "phone" });
+  await befriend(a, b);
+  await befriend(a, c);
+  const bobKey = b.node.publicKey, carolKey = c.node.publicKey;
+  // The phone holds a sealed copy each of bob and carol handed it (as a holder files them).
+  const seed = await RojNode.open({ dataDir: phoneDir });
+  const [bobId, carolId] = [bobKey, carolKey].map((k) => seed.contacts.storedId(k));
+  for (const id of [bobId!, carolId!]) {
+    const tag = crypto.getRandomValues(new Uint8Array(32));
+    await seed.profile.store.kv.set(keys.sealed(toHex(tag), toHex(id)), {
+      blob: new Uint8Array(64),
+      uploader: id,
+      at: Date.now(),
+    });
+  }
+  await seed.close();
+  await using p = await startTestNode("phone", { host: "127.61.13.4", dir: phoneDir });
+  await p.waitFor(ownUp, 15_000);
+  await until(async () => (await online(p, b)) && (await online(p, c)), 15_000, "phone meets both");
+  assert.deepEqual((await holds(p)).sort(), [toHex(bobId!), toHex(carolId!)].sort());
+  // What the phone keeps for bob: a verified mark and a relay list.
+  await p.node.call("verify.mark", { name: "bob" });
+  await p.node.relay.learnt(bobKey, [carolKey]);
+  const kv = p.node.profile.store.kv;
+  assert.ok((await kv.get(keys.verified(bobKey))).value);
+
+  await a.node.call("remove", { name: "bob" });
+  await until(() => p.node.contacts.get(bobKey) === undefined, 10_000, "removed on the phone");
+  await until(async () => !(await holds(p)).includes(toHex(bobId!)), 10_000, "bob's copy dropped");
+  assert.equal((await kv.get(keys.verified(bobKey))).value, null);
+  assert.deepEqual(p.node.relay.relaysOf(bobKey), []);
+  assert.equal((await kv.get(keys.relaysOf(bobKey))).value, null);
+
+  // Blocked on the laptop: carol's copy on the phone goes too.
+  await a.node.call("block", { name: "carol" });
+  await until(() => p.node.contacts.get(carolKey)?.blocked === true, 10_000, "blocked there");
+  await until(async () => (await holds(p)).length === 0, 10_000, "carol's copy dropped");
 });

@@ -133,3 +133,87 @@ Deno.test("an invite the phone issued and the laptop withdrew is refused by both
   assert.equal(v1.devices, undefined);
   assert.deepEqual(v1.publicKey, a.node.publicKey);
 });
+
+Deno.test("the invites of a removed phone are withdrawn on the laptop and the tablet, and refused", async () => {
+  await using tmp = await tempDir();
+  const { a, b, p } = await alicePhoneBob(tmp.path, "127.61.16");
+  await using _a = a;
+  await using _b = b;
+  await joinPerson(`${tmp.path}/tablet`, (await a.node.call("device.link", {})).text, {
+    name: "tablet",
+  });
+  await using t = await startTestNode("tablet", { host: "127.61.16.5", dir: `${tmp.path}/tablet` });
+  await t.waitFor(ownUp, 15_000);
+  let phoneStopped = false;
+  try {
+    const invite = await p.node.call("invite", { uses: 3 });
+    const nonce = hex((await parseInvite(invite.text, Date.now())).nonce);
+    // The tablet's own invite outlives the phone's removal.
+    const kept = await t.node.call("invite", {});
+    const keptNonce = hex((await parseInvite(kept.text, Date.now())).nonce);
+    for (const n of [a, t]) {
+      await until(() => n.node.invites.isValid(nonce, Date.now()), 10_000, "knows the invite");
+    }
+    await until(() => a.node.invites.isValid(keptNonce, Date.now()), 10_000, "tablet's invite");
+    await p.stop();
+    phoneStopped = true;
+    await a.node.call("device.remove", { name: "phone" });
+    for (const n of [a, t]) {
+      await until(
+        async () => {
+          const r = (await n.node.invites.records()).find((x) => x.nonce === nonce);
+          return r?.usesLeft === 0;
+        },
+        10_000,
+        "withdrawn",
+      );
+      assert.ok(!n.node.invites.isValid(nonce, Date.now()));
+    }
+    assert.ok(a.node.invites.isValid(keptNonce, Date.now()), "the tablet's still stands");
+    await assert.rejects(() => b.node.call("add", { invite: invite.text }));
+    assert.equal(await contactOf(b, a), undefined, "bob did not become alice's contact");
+    // The tablet's invite still makes bob a contact of alice.
+    await b.node.call("add", { invite: kept.text });
+    assert.ok(await contactOf(b, a));
+  } finally {
+    if (!phoneStopped) await p.stop();
+  }
+});
+
+Deno.test("a tablet without devinvites2 and devlist1 still hears that the removed phone's invite is withdrawn", async () => {
+  await using tmp = await tempDir();
+  const { a, b, p } = await alicePhoneBob(tmp.path, "127.61.17");
+  await using _a = a;
+  await using _b = b;
+  await joinPerson(`${tmp.path}/tablet`, (await a.node.call("device.link", {})).text, {
+    name: "tablet",
+  });
+  await using t = await startTestNode("tablet", {
+    host: "127.61.17.5",
+    dir: `${tmp.path}/tablet`,
+    omitFeatures: ["devinvites2", "devlist1"],
+  });
+  await t.waitFor(ownUp, 15_000);
+  let phoneStopped = false;
+  try {
+    const invite = await p.node.call("invite", { uses: 2 });
+    const nonce = hex((await parseInvite(invite.text, Date.now())).nonce);
+    for (const n of [a, t]) {
+      await until(() => n.node.invites.isValid(nonce, Date.now()), 10_000, "knows the invite");
+    }
+    // The tablet was told no issuer (it does not list devinvites2).
+    assert.equal((await t.node.invites.records()).find((r) => r.nonce === nonce)?.by, undefined);
+    await p.stop();
+    phoneStopped = true;
+    await a.node.call("device.remove", { name: "phone" });
+    // The laptop knows the issuer: it withdraws it, and the withdrawal reaches the tablet.
+    await until(
+      () => !t.node.invites.isValid(nonce, Date.now()),
+      10_000,
+      "withdrawn on the tablet",
+    );
+    assert.ok(!a.node.invites.isValid(nonce, Date.now()));
+  } finally {
+    if (!phoneStopped) await p.stop();
+  }
+});

@@ -278,7 +278,11 @@ Deno.test("on the phone: roj devices shows its own certificate; linking and remo
   });
   await using phone = await startTestNode("phone", { host: "127.0.0.4", dir: phoneDir });
   const rows = await phone.node.call("devices", {});
-  assert.deepEqual(rows.map((d) => [d.name, d.self, d.standing]), [["phone", true, "valid"]]);
+  // Its own certificate, and the node with the person key (by the person's name).
+  assert.deepEqual(rows.map((d) => [d.name, d.self, d.standing]), [
+    ["alice", false, "person"],
+    ["phone", true, "valid"],
+  ]);
   assert.equal(phone.node.name, "alice", "the joined folder bears the person's name");
   await assert.rejects(() => phone.node.call("device.link", {}), /does not hold the person key/);
   await assert.rejects(

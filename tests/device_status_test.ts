@@ -18,6 +18,9 @@ import { tempDir } from "../testing/temp.ts";
 const BASE = "127.77.15";
 
 const ownDevice = (op: string) => (e: NodeEvent) => e.type === "own-device" && e.op === op;
+/** The sibling session with the device of fingerprint `fp` came up (or ended). */
+const ownDeviceOf = (op: string, fp: string) => (e: NodeEvent) =>
+  e.type === "own-device" && e.op === op && e.fingerprint === fp;
 
 /** Links a new device named `name` of `laptop`'s person, in `dir`. */
 const link = async (laptop: TestNode, dir: string, name: string) =>
@@ -130,4 +133,68 @@ Deno.test("roj device remove: the laptop and bob forget the phone's addresses an
     (await laptop.node.call("devices", {})).find((d) => d.name === "phone")?.online,
     false,
   );
+});
+
+Deno.test("roj devices on the phone: the laptop with the person key and the tablet too, online; last seen is the sibling session's", async () => {
+  await using tmp = await tempDir();
+  await using laptop = await startTestNode("alice", { host: `${BASE}.22` });
+  await link(laptop, `${tmp.path}/phone`, "phone");
+  await link(laptop, `${tmp.path}/tablet`, "tablet");
+  await using phone = await startTestNode("alice", {
+    host: `${BASE}.23`,
+    dir: `${tmp.path}/phone`,
+  });
+  const ctl = await serveControl(controlSocketPath(phone.dir), phone.node);
+  try {
+    const tablet = await startTestNode("alice", { host: `${BASE}.24`, dir: `${tmp.path}/tablet` });
+    let beforeStop = 0, fromStop = 0;
+    try {
+      // The phone meets the laptop, and the tablet (directly, or as the laptop's sibling).
+      await phone.waitFor(ownDeviceOf("up", laptop.node.fingerprint), 15_000);
+      await phone.waitFor(ownDeviceOf("up", tablet.node.fingerprint), 20_000);
+      const rows = await devicesJson(phone);
+      const by = (name: string) => rows.find((r) => r.name === name);
+      assert.deepEqual(rows.map((r) => r.name).sort(), ["alice", "phone", "tablet"]);
+      assert.equal(by("phone")?.self, true);
+      assert.equal(by("alice")?.fingerprint, laptop.node.fingerprint);
+      assert.equal(by("alice")?.standing, "person");
+      assert.equal(by("alice")?.online, true, JSON.stringify(rows));
+      assert.equal(by("tablet")?.fingerprint, tablet.node.fingerprint);
+      assert.equal(by("tablet")?.online, true, JSON.stringify(rows));
+      const text = await cliRun(["devices", "--data", phone.dir]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /^alice +SHA256:\S+ +the person key +online$/m);
+      assert.match(text.stdout, /^tablet +SHA256:\S+ +since .* +valid until .* +online$/m);
+      // The laptop's session with the tablet is up too, so both see it end.
+      await until(
+        async () =>
+          (await laptop.node.call("devices", {})).find((d) => d.name === "tablet")?.online === true,
+        15_000,
+        "the tablet online at the laptop",
+      );
+      beforeStop = Date.now();
+      fromStop = phone.events.length;
+    } finally {
+      await tablet.stop();
+    }
+    await phone.waitFor(
+      ownDeviceOf("down", tablet.node.fingerprint),
+      10_000,
+      fromStop,
+    );
+    // Offline now, last seen when its session ended (not when it was linked or renewed), on
+    // the phone and on the laptop.
+    for (const [n, at] of [[phone, "phone"], [laptop, "laptop"]] as const) {
+      await until(
+        async () => {
+          const row = (await n.node.call("devices", {})).find((d) => d.name === "tablet");
+          return row?.online === false && (row.lastSeen ?? 0) >= beforeStop;
+        },
+        10_000,
+        `the tablet offline at the ${at}, last seen as it stopped`,
+      );
+    }
+  } finally {
+    await ctl.close();
+  }
 });

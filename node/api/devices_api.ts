@@ -40,7 +40,10 @@ export interface DeviceView {
   readonly certifiedSince: number;
   /** When its certificate ends (ms); null: never. */
   readonly validUntil: number | null;
-  /** "valid", "expired", "not_yet_valid" (devices/device_book.ts DeviceStanding). */
+  /**
+   * "valid", "expired", "not_yet_valid", "revoked" (devices/device_book.ts DeviceStanding),
+   * or "person": on a device, the row of the node with the person key.
+   */
   readonly standing: string;
   /** True when renewal is due (the certificate ends within 14 days). */
   readonly renewalDue: boolean;

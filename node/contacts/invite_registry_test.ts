@@ -69,3 +69,36 @@ Deno.test("invite registry: a sibling's record merges as the fewer uses and the 
   const reopened = await InviteRegistry.open(t.store, clock.now(), clock);
   assert.ok(!reopened.isValid(nonce, clock.now()));
 });
+
+Deno.test("invite registry: a revoked device's invites are refused at once, then withdrawn and told", async () => {
+  await using t = await tempStore();
+  const clock = new FakeClock({ start: 1_800_000_000_000 });
+  const reg = await InviteRegistry.open(t.store, clock.now(), clock);
+  const phone = "11".repeat(32), tablet = "22".repeat(32);
+  await reg.issue("aa", clock.now() + 60_000, 2, phone);
+  await reg.issue("bb", clock.now() + 60_000, 2, tablet);
+  await reg.issue("cc", clock.now() + 60_000, 2); // the person key's node's own
+  // A sibling's record never drops the issuer once known, and teaches one not known.
+  assert.ok(
+    await reg.merge({ nonce: "aa", expires: clock.now() + 60_000, usesLeft: 1 }, clock.now()),
+  );
+  assert.ok(
+    await reg.merge(
+      { nonce: "dd", expires: clock.now() + 60_000, usesLeft: 1, by: phone },
+      clock.now(),
+    ),
+  );
+  assert.deepEqual((await reg.records()).filter((r) => r.by === phone).map((r) => r.nonce).sort(), [
+    "aa",
+    "dd",
+  ]);
+  const told: string[] = [];
+  reg.onChange((r) => told.push(`${r.nonce}:${r.usesLeft}`));
+  reg.refuseRevoked((by) => by === phone);
+  assert.ok(!reg.isValid("aa", clock.now()) && !reg.isValid("dd", clock.now()));
+  assert.ok(!await reg.consume("aa", clock.now()), "refused before it is withdrawn");
+  assert.ok(reg.isValid("bb", clock.now()) && reg.isValid("cc", clock.now()));
+  assert.equal(await reg.withdrawRevoked(clock.now()), 2);
+  assert.deepEqual(told.sort(), ["aa:0", "dd:0"]);
+  assert.equal(await reg.withdrawRevoked(clock.now()), 0, "once");
+});

@@ -67,6 +67,12 @@ export interface ContactSyncDeps {
   readonly own: (key: Uint8Array) => boolean;
   /** A record was kept (own mail hands it to siblings that are not connected). */
   readonly contactsChanged?: () => void;
+  /**
+   * Removes or blocks a contact as `roj remove`/`roj block` do here
+   * (handlers/forget.ts): its sessions, relay list, verified mark, sealed
+   * copies and introductions go with it.
+   */
+  forget(c: Contact, how: "remove" | "block"): Promise<void>;
 }
 
 type Change = ParamsOf<"devsync.contacts">["changes"][number];
@@ -190,16 +196,13 @@ export class ContactSync {
 
   /** Makes the contact book say what record `r` says. */
   async #apply(r: ContactRecord): Promise<void> {
-    const { contacts, sessions, clock, bus } = this.#d;
+    const { contacts, clock, bus } = this.#d;
     const k = toHex(r.key);
     this.#applying.add(k);
     try {
       const c = contacts.get(r.key);
       if (r.state === "removed") {
-        if (!c) return;
-        await contacts.remove(r.key);
-        for (const s of sessions.of(r.key)) s.rpc.close("removed");
-        bus.say(`your other device removed ${c.name}`);
+        if (c) await this.#d.forget(c, "remove");
         return;
       }
       const others = contacts.all().filter((o) => !bytesEqual(o.publicKey, r.key))
@@ -217,11 +220,15 @@ export class ContactSync {
       const base = c ?? await contacts.add(r.key, name, [...r.addresses], clock.now(), RESERVED);
       const next = await contacts.update(r.key, {
         name,
-        blocked: r.state === "blocked",
         anchor: r.anchor,
         addresses: mergeAddresses([...r.addresses], base.addresses),
+        ...(r.state === "blocked" ? {} : { blocked: false }),
       });
-      if (next.blocked) { for (const s of sessions.of(r.key)) s.rpc.close("blocked"); }
+      // Blocked as a local block does it (and only once: a blocked contact's later changes are not news).
+      if (r.state === "blocked") {
+        if (!base.blocked) await this.#d.forget(next, "block");
+        return;
+      }
       bus.say(
         c ? `your other device changed ${next.name}` : `your other device added ${next.name}`,
       );

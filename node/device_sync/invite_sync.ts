@@ -15,10 +15,23 @@
  * that changes nothing is not passed on, and records never loop. Two devices
  * that never meet may each let one more use through than allowed; once they
  * meet, neither lets any further one.
+ *
+ * A record says which device issued the invite (`by`, to siblings that list
+ * devinvites2). Once the person revokes a device, the invites it issued are
+ * refused here at once (InviteRegistry.refuseRevoked) and withdrawn
+ * (`sweep`: at start, when a revocation arrives, and after records merge),
+ * and the withdrawals travel on like any use, so every device that knows of
+ * the invite refuses it.
  */
 import type { Clock } from "../clock/mod.ts";
 import type { InviteRegistry, IssuedInviteRecord } from "../contacts/mod.ts";
-import type { ParamsOf, RpcSession } from "../protocol/mod.ts";
+import {
+  DEVSYNC_INVITES_BY_FEATURE,
+  type ParamsOf,
+  peerHas,
+  type RpcSession,
+} from "../protocol/mod.ts";
+import { hex } from "@scure/base";
 import { toHex } from "../wire/mod.ts";
 
 /** Invite records per devsync.invites request (the schema's cap, methods.ts). */
@@ -34,6 +47,8 @@ type Wire = ParamsOf<"devsync.invites">["invites"][number];
 export interface InviteSyncDeps {
   readonly invites: InviteRegistry;
   readonly clock: Clock;
+  /** Whether the person's device `key` is revoked (own_devices.ts). */
+  revoked(key: Uint8Array): boolean;
 }
 
 export class InviteSync {
@@ -48,9 +63,16 @@ export class InviteSync {
 
   /** Starts handing each change here to the siblings up. */
   start(): void {
+    this.#d.invites.refuseRevoked((by) => this.#d.revoked(hex.decode(by)));
+    this.sweep();
     this.#unsubscribe = this.#d.invites.onChange((r) => {
       for (const rpc of this.#siblings.values()) this.#send(rpc, [r]).catch(() => {});
     });
+  }
+
+  /** Withdraws what revoked devices issued (a revocation came, or records that name one). */
+  sweep(): void {
+    this.#d.invites.withdrawRevoked(this.#d.clock.now()).catch(() => {});
   }
 
   close(): void {
@@ -72,18 +94,26 @@ export class InviteSync {
   async take(records: readonly Wire[]): Promise<Record<string, never>> {
     const now = this.#d.clock.now();
     for (const r of records) {
-      await this.#d.invites.merge({ nonce: r.nonce, expires: r.expires, usesLeft: r.uses }, now);
+      await this.#d.invites.merge({
+        nonce: r.nonce,
+        expires: r.expires,
+        usesLeft: r.uses,
+        ...(r.by !== undefined ? { by: r.by } : {}),
+      }, now);
     }
+    this.sweep();
     return {};
   }
 
   async #send(rpc: RpcSession, records: readonly IssuedInviteRecord[]): Promise<void> {
+    const withBy = peerHas(rpc.peerHello, DEVSYNC_INVITES_BY_FEATURE);
     for (let i = 0; i < records.length && !rpc.closed; i += MAX_INVITE_RECORDS) {
       const invites = records.slice(i, i + MAX_INVITE_RECORDS).filter((r) => NONCE.test(r.nonce))
         .map((r) => ({
           nonce: r.nonce,
           expires: r.expires,
           uses: Math.max(0, Math.min(MAX_USES, r.usesLeft)),
+          ...(withBy && r.by !== undefined ? { by: r.by } : {}),
         }));
       if (invites.length > 0) await rpc.request("devsync.invites", { invites });
     }

@@ -29,6 +29,7 @@ export {
   type DeviceSyncParts,
 } from "./device_sync.ts";
 export { DeviceDialler, type DeviceDiallerDeps } from "./device_dialler.ts";
+export { siblingViews } from "./sibling_rows.ts";
 export {
   MAX_PREFS_CHANGES,
   type PrefsBook,

@@ -210,6 +210,11 @@ export class OwnDevices {
     return this.#book.devices.get(toHex(key))?.certificate;
   }
 
+  /** The book itself (`roj devices` on a device lists its siblings from it: sibling_rows.ts). */
+  book(): DeviceBook {
+    return this.#book;
+  }
+
   /** The signed revocations held here, to hand on. */
   revocations(): readonly Uint8Array[] {
     return this.#revocations;

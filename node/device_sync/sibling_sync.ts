@@ -27,7 +27,7 @@
  */
 import { hex } from "@scure/base";
 import type { Clock } from "../clock/mod.ts";
-import type { ContactBook, InviteRegistry } from "../contacts/mod.ts";
+import type { Contact, ContactBook, InviteRegistry } from "../contacts/mod.ts";
 import type { EventBus } from "../events.ts";
 import { fingerprint } from "../identity/mod.ts";
 import { TwinSessions } from "../identity_guard/mod.ts";
@@ -53,6 +53,8 @@ import { bytesEqual, toHex } from "../wire/mod.ts";
 import { RojError } from "../errors.ts";
 import { admitsEntry, type ContactDevices, type OwnDevices } from "./own_devices.ts";
 import { ContactSync } from "./contact_sync.ts";
+import { SiblingSeen } from "./sibling_rows.ts";
+import { DeviceList } from "./device_list.ts";
 import type { PrefsSync } from "./prefs_sync.ts";
 import { InviteSync } from "./invite_sync.ts";
 import type { AgreeSync } from "./agree_sync.ts";
@@ -94,6 +96,8 @@ export interface SiblingSyncDeps {
   readonly invites?: InviteRegistry;
   /** Mail for siblings that are not connected (mailbox/own_mail.ts): told what it needs. */
   readonly mail?: SiblingMail;
+  /** Removes or blocks a contact as the person does here (contact_sync.ts). */
+  forget(c: Contact, how: "remove" | "block"): Promise<void>;
 }
 
 /** What own mail learns from the siblings' sessions. */
@@ -127,6 +131,10 @@ export class SiblingSync {
   readonly #redial: Redial;
   readonly #dialling = new Set<string>();
   readonly #twins = new TwinSessions();
+  /** When each sibling's session was last up (`roj devices`' last seen). */
+  readonly #seen: SiblingSeen;
+  /** The person's devices made known to each sibling that lists devlist1. */
+  readonly #list: DeviceList;
   /** The person's contacts in step with each sibling that lists devcontacts1. */
   readonly #contacts: ContactSync;
   /** Chat settings and read marks in step with each sibling that lists devprefs1 (usePrefs). */
@@ -143,6 +151,13 @@ export class SiblingSync {
   constructor(parts: SiblingParts, deps: SiblingSyncDeps) {
     this.#d = { ...parts, ...deps };
     this.#user = `dev-${toHex(parts.own.person)}`;
+    this.#seen = new SiblingSeen(deps.kv);
+    this.#list = new DeviceList({
+      ...parts,
+      kv: deps.kv,
+      isLive: (k) => this.isLive(k),
+      reach: (k, a) => this.reach(k, a),
+    });
     this.#contacts = new ContactSync({
       ...this.#d,
       contactsChanged: () => this.#d.mail?.contactsChanged(),
@@ -150,7 +165,11 @@ export class SiblingSync {
         bytesEqual(key, parts.me) || bytesEqual(key, parts.own.person) ||
         parts.own.keys().some((k) => bytesEqual(k, key)),
     });
-    this.#invites = deps.invites && new InviteSync({ invites: deps.invites, clock: parts.clock });
+    this.#invites = deps.invites && new InviteSync({
+      invites: deps.invites,
+      clock: parts.clock,
+      revoked: (key) => parts.own.revokedAt(key, parts.clock.now()),
+    });
     this.#redial = new Redial(parts.clock, (k) => {
       const key = hex.decode(k);
       this.#d.kv.get<string[]>(keys.siblingAddresses(key)).then((r) => {
@@ -184,6 +203,11 @@ export class SiblingSync {
     return [...this.#live.values()].filter((s) => s.attached).map((s) => s.key);
   }
 
+  /** When sibling `key`'s session was last up (ms), if it ever was since this was recorded. */
+  lastSeen(key: Uint8Array): number | undefined {
+    return this.#seen.seen(key);
+  }
+
   /** Whether sibling `key` has a session up. */
   isLive(key: Uint8Array): boolean {
     return this.#live.get(toHex(key))?.attached === true;
@@ -198,9 +222,13 @@ export class SiblingSync {
   start(): void {
     this.#unsubscribe = this.#d.bus.subscribe((e) => {
       if (e.type === "device" && (e.op === "linked" || e.op === "revoked")) {
-        this.#d.own.reload().then(() => this.#recheck()).catch(() => {});
+        this.#d.own.reload().then(() => {
+          this.#recheck();
+          this.#invites?.sweep(); // a removed device's invites are withdrawn everywhere
+        }).catch(() => {});
       }
     });
+    this.#seen.load().catch(() => {});
     this.#contacts.start();
     this.#prefs?.start();
     this.#invites?.start();
@@ -212,6 +240,7 @@ export class SiblingSync {
     this.#closing = true;
     this.#unsubscribe?.();
     this.#contacts.close();
+    this.#list.close();
     this.#prefs?.close();
     this.#invites?.close();
     this.groups?.close();
@@ -280,10 +309,14 @@ export class SiblingSync {
           return false;
         }
       }).slice(0, MAX_SIBLING_ADDRESSES);
-      if (ok.length > 0) await this.#d.kv.set(keys.siblingAddresses(key), ok);
+      if (ok.length > 0) {
+        await this.#d.kv.set(keys.siblingAddresses(key), ok);
+        this.#list.moved(key); // its siblings that never met it learn where it is
+      }
       return {};
     });
     rpc.handle("devsync.contacts", (p) => this.#contacts.take(key, p.changes));
+    rpc.handle("devsync.devices", (p) => this.#list.take(key, p.devices));
     rpc.handle("devsync.prefs", (p) => {
       if (!this.#prefs) throw new RojError("not_found", "chat settings are not synced here");
       return this.#prefs.take(key, p.changes);
@@ -320,6 +353,9 @@ export class SiblingSync {
       s.rpc.close(`device refused: ${why}`);
       return;
     }
+    // A dial that completed while this node stops must not outlive it (the other side would
+    // keep a session with a node that is gone).
+    if (this.#closing) s.rpc.close("node stopping");
     if (s.rpc.closed || this.#closing) return;
     const k = toHex(s.key);
     const old = this.#live.get(k);
@@ -343,6 +379,7 @@ export class SiblingSync {
     s.rpc.onClose((reason) => {
       if (this.#live.get(k) !== s) return;
       this.#live.delete(k);
+      this.#seen.mark(s.key, this.#d.clock.now()).catch(() => {});
       this.#d.bus.emit({
         type: "own-device",
         op: "down",
@@ -354,6 +391,7 @@ export class SiblingSync {
         this.#redial.schedule(k);
       }
     });
+    this.#seen.mark(s.key, this.#d.clock.now()).catch(() => {});
     this.#d.bus.say(`in step with your device ${fp} (${remote})`);
     this.#d.bus.emit({ type: "own-device", op: "up", fingerprint: fp, direction: s.direction });
     s.rpc.admit();
@@ -363,6 +401,7 @@ export class SiblingSync {
     if (peerHas(hello, DEVSYNC_INVITES_FEATURE)) this.#invites?.attach(s.key, s.rpc);
     if (peerHas(hello, DEVSYNC_AGREE_FEATURE)) this.agree?.attach(s.key, s.rpc);
     if (peerHas(hello, DEVSYNC_GROUPS_FEATURE)) this.groups?.attach(s.key, s.rpc);
+    this.#list.attach(s.key, s.rpc);
     const addresses = this.#d.addresses().slice(0, MAX_SIBLING_ADDRESSES);
     if (addresses.length > 0) {
       s.rpc.request("devsync.addresses", { addresses }).catch(() => {});

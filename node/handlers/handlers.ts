@@ -30,6 +30,7 @@ import type { ChatPrefs } from "../prefs/mod.ts";
 import type { SearchService } from "../search/mod.ts";
 import { fileHandlers } from "./files.ts";
 import { groupStateHandlers } from "./group_state.ts";
+import { forgetContact, type ForgetHow } from "./forget.ts";
 
 /** The methods a call may name (follow is served by subscribe). */
 export type CallMethod = Exclude<Method, "follow">;
@@ -109,20 +110,9 @@ export function createHandlers(d: HandlerDeps): Handlers {
       throw new RojError("no_node", "the node is not running; start it with `roj run`");
     }
   };
-  const forget = async (name: string, how: "remove" | "block") => {
+  const forget = async (name: string, how: ForgetHow) => {
     const c = d.directory.contact(name);
-    if (how === "remove") {
-      await d.contacts.remove(c.publicKey);
-      await d.relay.forget(c.publicKey);
-      await d.verifications.forget(c.publicKey);
-    } else await d.contacts.update(c.publicKey, { blocked: true });
-    d.sessions.get(c.publicKey)?.rpc.close(how === "remove" ? "removed" : "blocked");
-    // The sealed copies they handed us: held for someone we no longer know (issue 17).
-    await d.discovery.sealed.drop(c.publicKey);
-    await d.intros?.forget(c.publicKey);
-    d.bus.emit({ type: "contact", contact: { ...view(c), online: false } });
-    d.bus.say(`${how === "remove" ? "removed" : "blocked"} ${c.name}`);
-    d.discovery.refresh();
+    await forgetContact({ ...d, view }, c, how);
     return c.name;
   };
   const table: Handlers = {

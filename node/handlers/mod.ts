@@ -7,3 +7,4 @@ export {
   type Handlers,
 } from "./handlers.ts";
 export { type StatusParts, statusView } from "./status.ts";
+export { type ForgetBy, forgetContact, type ForgetDeps, type ForgetHow } from "./forget.ts";

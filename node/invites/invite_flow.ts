@@ -121,8 +121,10 @@ export class InviteFlow {
     }
     const nonce = crypto.getRandomValues(new Uint8Array(16));
     const expires = this.#d.clock.now() + expiresIn * 1000;
-    await this.#d.invites.issue(toHex(nonce), expires, uses);
     const signer = this.#d.signer;
+    // A device's invite is its own: withdrawn on every device once it is revoked (invite_sync.ts).
+    const by = isCertifiedSigner(signer) ? toHex(signer.publicKey) : undefined;
+    await this.#d.invites.issue(toHex(nonce), expires, uses, by);
     let text: string;
     if (isCertifiedSigner(signer)) {
       const parts = await this.#personParts(signer.certificate, addresses);

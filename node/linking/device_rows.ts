@@ -36,6 +36,11 @@ export interface DeviceRowsInput {
   online(key: Uint8Array): boolean;
   /** Why renewing failed last, if it did. */
   readonly blocked: string | null | undefined;
+  /** When sibling `key`'s session was last up, and the person's devices not linked here (sibling_rows.ts). */
+  readonly siblings?: {
+    seen(key: Uint8Array): number | undefined;
+    others(listed: readonly DeviceView[]): DeviceView[];
+  };
 }
 
 /** The rows of `roj devices`, sorted by name. */
@@ -75,10 +80,15 @@ export function deviceRows(i: DeviceRowsInput): DeviceView[] {
         ? i.blocked ??
           (device ? "the person key is on another node; it renews when it can be reached" : null)
         : null,
-      lastSeen: self ? null : i.online(rec.key) ? now : mine?.lastSeen ?? mine?.linkedAt ?? null,
+      lastSeen: self
+        ? null
+        : i.online(rec.key)
+        ? now
+        : i.siblings?.seen(rec.key) ?? mine?.lastSeen ?? mine?.linkedAt ?? null,
       online: !self && i.online(rec.key),
       self,
     };
   });
-  return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...rows, ...i.siblings?.others(rows) ?? []]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -85,6 +85,11 @@ export interface LinkServiceDeps {
   addresses(): string[];
   /** Whether a session with this key is up. */
   online(key: Uint8Array): boolean;
+  /** When sibling `key`'s session was last up, and the person's devices not linked here (sibling_rows.ts). */
+  readonly siblings?: {
+    seen(key: Uint8Array): number | undefined;
+    others(listed: readonly DeviceView[]): DeviceView[];
+  };
   /** The contacts a new device starts with (not blocked). */
   contacts(): readonly Contact[];
   /** The live sessions, to hand a revocation to. */
@@ -579,6 +584,7 @@ export class LinkService {
       own: [...this.#devices.values()],
       online: (k) => this.#d.online(k),
       blocked: this.#renewals.blocked,
+      ...(this.#d.siblings ? { siblings: this.#d.siblings } : {}),
     });
   }
 

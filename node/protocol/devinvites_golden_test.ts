@@ -1,7 +1,7 @@
 /** Golden bytes of the devsync.invites frame (feature devinvites1, node/device_sync/invite_sync.ts). */
 import assert from "node:assert/strict";
 import { encodeFrame } from "./codec.ts";
-import { DEVSYNC_INVITES_FEATURE } from "./features.ts";
+import { DEVSYNC_INVITES_BY_FEATURE, DEVSYNC_INVITES_FEATURE } from "./features.ts";
 import { check } from "./methods.ts";
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
@@ -35,4 +35,20 @@ Deno.test("devsync.invites params: 1 to 64 records, hex nonces, bounded uses", (
       {},
     ]
   ) assert.throws(() => check("devsync.invites", "params", bad), /bad_input|devsync/);
+});
+
+Deno.test("golden bytes: a devsync.invites record with its issuer (devinvites2)", () => {
+  assert.equal(DEVSYNC_INVITES_BY_FEATURE, "devinvites2");
+  const by = "ab".repeat(32);
+  const p = check("devsync.invites", "params", { invites: [{ ...record, by }] });
+  const json = `{"t":"req","id":5,"m":"devsync.invites","p":{"invites":[{"nonce":"${NONCE}",` +
+    `"expires":1800000000000,"uses":1,"by":"${by}"}]}}`;
+  const frame = encodeFrame({ t: "req", id: 5, m: "devsync.invites", p });
+  const body = new TextEncoder().encode(json);
+  assert.equal(hex(frame), body.length.toString(16).padStart(8, "0") + hex(body));
+  for (const bad of [by.toUpperCase(), by + "00", "ab"]) {
+    assert.throws(() => check("devsync.invites", "params", { invites: [{ ...record, by: bad }] }));
+  }
+  // An older peer's record (no issuer) still checks.
+  assert.ok(check("devsync.invites", "params", { invites: [record] }));
 });

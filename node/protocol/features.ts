@@ -254,6 +254,27 @@ export const OWN_MAIL_FEATURE = "ownmail1";
  */
 export const DEVSYNC_AGREE_FEATURE = "devagree1";
 
+/**
+ * Says which device issued each invite (node/device_sync/invite_sync.ts): a
+ * `devsync.invites` record carries `by`, the issuing device's key, so that
+ * once the person revokes that device every one of her devices refuses and
+ * withdraws its invites. Listed by every person's node (not an anchor) after
+ * devinvites1. A sibling that does not list it is sent no `by` (its records
+ * still merge), and withdraws only the invites whose issuer it learnt.
+ */
+export const DEVSYNC_INVITES_BY_FEATURE = "devinvites2";
+
+/**
+ * Makes a person's devices known to each other (node/device_sync/
+ * device_list.ts): on a sibling session (see devsync1), `devsync.devices`
+ * hands the other device the person's device certificates held here, valid
+ * and not revoked, each with where that device listens, so two devices
+ * linked to one laptop meet, and `roj devices` on a device lists them.
+ * Listed by every person's node (not an anchor) after devinvites2. A sibling
+ * that does not list it is sent none, and knows the devices it met as before.
+ */
+export const DEVSYNC_DEVICES_FEATURE = "devlist1";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -282,7 +303,9 @@ export type Feature =
   | typeof DEVSYNC_INVITES_FEATURE
   | typeof DEVSYNC_GROUPS_FEATURE
   | typeof OWN_MAIL_FEATURE
-  | typeof DEVSYNC_AGREE_FEATURE;
+  | typeof DEVSYNC_AGREE_FEATURE
+  | typeof DEVSYNC_INVITES_BY_FEATURE
+  | typeof DEVSYNC_DEVICES_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -313,6 +336,8 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVSYNC_GROUPS_FEATURE,
   OWN_MAIL_FEATURE,
   DEVSYNC_AGREE_FEATURE,
+  DEVSYNC_INVITES_BY_FEATURE,
+  DEVSYNC_DEVICES_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -365,6 +390,8 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
         DEVSYNC_GROUPS_FEATURE,
         OWN_MAIL_FEATURE,
         DEVSYNC_AGREE_FEATURE,
+        DEVSYNC_INVITES_BY_FEATURE,
+        DEVSYNC_DEVICES_FEATURE,
       ] as const
       : []),
   ];

@@ -29,7 +29,9 @@ import { DEVSYNC_FEATURE } from "./features.ts";
 import {
   DEVSYNC_AGREE_FEATURE,
   DEVSYNC_CONTACTS_FEATURE,
+  DEVSYNC_DEVICES_FEATURE,
   DEVSYNC_GROUPS_FEATURE,
+  DEVSYNC_INVITES_BY_FEATURE,
   DEVSYNC_INVITES_FEATURE,
   DEVSYNC_PREFS_FEATURE,
   OWN_MAIL_FEATURE,
@@ -66,6 +68,8 @@ const WIRE = [
   "devgroups1",
   "ownmail1",
   "devagree1",
+  "devinvites2",
+  "devlist1",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -99,6 +103,8 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVSYNC_GROUPS_FEATURE,
       OWN_MAIL_FEATURE,
       DEVSYNC_AGREE_FEATURE,
+      DEVSYNC_INVITES_BY_FEATURE,
+      DEVSYNC_DEVICES_FEATURE,
     ],
     WIRE,
   );
@@ -206,6 +212,8 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
       "devgroups1",
       "ownmail1",
       "devagree1",
+      "devinvites2",
+      "devlist1",
     ],
   );
   assert.deepEqual(

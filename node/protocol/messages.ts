@@ -102,6 +102,10 @@
  *   | 1       | the person's          | devagree1      | devsync.agree, agree.person              |
  *   |         | agreement key (hello  |                |                                          |
  *   |         | `pagree`)             |                |                                          |
+ *   | 1       | an invite's issuing   | devinvites2    |                                          |
+ *   |         | device (a `by` field) |                |                                          |
+ *   | 1       | a person's devices    | devlist1       | devsync.devices                          |
+ *   |         | known to each other   |                |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -129,6 +133,10 @@
  *   devagree1 a person's node that publishes the person's agreement key (hello `pagree`), seals
  *            group keys to a contact's, and hands it to the person's devices (devsync.agree;
  *            node/device_sync/person_agreement.ts)
+ *   devinvites2 a person's node whose devsync.invites records say which device issued each
+ *            invite (`by`), so all the person's devices refuse a revoked device's invites
+ *   devlist1 a person's node that hands the person's other devices the device certificates
+ *            and addresses it holds, so that they meet (node/device_sync/device_list.ts)
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and

@@ -436,7 +436,24 @@ export const schemas = lazyEntries({
         nonce: z.string().regex(/^[0-9a-f]{32}$/),
         expires: seqNumber,
         uses: z.number().int().min(0).max(1000),
+        // The issuing device's key (hex), to peers that list devinvites2.
+        by: z.string().regex(/^[0-9a-f]{64}$/).optional(),
       })).min(1).max(64), // device_sync/invite_sync.ts MAX_INVITE_RECORDS
+    }),
+    result: z.object({}),
+  }),
+  // A person's own devices made known to each other (node/device_sync/device_list.ts), feature
+  // devlist1, on a sibling session only.
+  /**
+   * The person's devices I hold, valid and not revoked (not you): each one's OpenSSH
+   * certificate, signed by the person key, and where it last said it listens.
+   */
+  "devsync.devices": () => ({
+    params: z.object({
+      devices: z.array(z.object({
+        cert: b64(5464),
+        addresses: z.array(z.string().min(1).max(300)).max(8),
+      })).min(1).max(16), // device_sync/device_list.ts MAX_LISTED_DEVICES
     }),
     result: z.object({}),
   }),

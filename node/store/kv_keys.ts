@@ -170,6 +170,9 @@ export const keys = {
   contactRecords: () => ["devsync", "contact"] as const,
   /** The highest contact change seq a sibling took from us, by its key: number (device_sync/contact_sync.ts). */
   contactAck: (sibling: Uint8Array) => ["devsync", "cack", sibling] as const,
+  /** When the sibling session with a device of ours was last up, by its key: ms (device_sync/sibling_rows.ts). */
+  siblingSeen: (sibling: Uint8Array) => ["devsync", "seen", sibling] as const,
+  siblingsSeen: () => ["devsync", "seen"] as const,
   /** A chat's settings and read mark as the person last left them, by chat id: { chat, muted, pinned, archived, at, read, seq, from? } (device_sync/prefs_sync.ts). */
   prefsRecord: (chat: string) => ["devsync", "prefs", chat] as const,
   prefsRecords: () => ["devsync", "prefs"] as const,

@@ -22,6 +22,7 @@ const NEW_MS = 15 * 60_000;
 
 function validity(d: DeviceView) {
   if (d.standing === "revoked") return <>removed</>;
+  if (d.standing === "person") return <>holds the person key</>;
   if (d.validUntil === null) return <>valid forever</>;
   const what = d.standing === "valid" ? "until" : d.standing.replace(/_/g, " ");
   return (
