@@ -1,0 +1,109 @@
+/**
+ * Every admin page in real Chromium at 1280×800 and 390×844, held to what the
+ * chat pages already do: one header, the messenger's (who, sections, search in
+ * one row on a wide screen; two short rows on a phone, the sections in one
+ * line), nothing wider than the window. Screenshots go to
+ * test-artifacts/admin/pages-<page>-<width>.png for a person to look at.
+ */
+import assert from "node:assert/strict";
+import type { Browser, Page } from "playwright-core";
+import { befriend, startTestNode } from "../testing/nodes.ts";
+import { adminPage, HAVE_CHROMIUM, launchChromium, screenshot } from "../testing/browser.ts";
+import { startAdmin } from "../routes/mod.ts";
+
+const PAGES = [
+  ["chats", "/chats"],
+  ["contacts", "/contacts"],
+  ["group-members", "/chats/climbers/members"],
+  ["files", "/chats/bob/files"],
+  ["devices", "/devices"],
+  ["settings", "/settings"],
+  ["identity", "/identity"],
+  ["hive", "/hive"],
+  ["introductions", "/introductions"],
+  ["search", "/search?q=rope"],
+] as const;
+
+/** The header's and its parts' boxes, and how wide the page is against its window. */
+function measure(page: Page) {
+  return page.evaluate(() => {
+    const box = (sel: string) => {
+      const el = document.querySelector(sel);
+      if (!el) return null;
+      const r = el.getBoundingClientRect();
+      return { x: r.x, y: r.y, w: r.width, h: r.height };
+    };
+    const links = [...document.querySelectorAll("header.top nav a")].map((a) =>
+      a.getBoundingClientRect().y
+    );
+    return {
+      header: box("header.top"),
+      who: box("header.top .who"),
+      search: box("header.top form.search"),
+      nav: box("header.top nav"),
+      lastLinkEnd: Math.max(
+        ...[...document.querySelectorAll("header.top nav a")].map((a) =>
+          a.getBoundingClientRect().right
+        ),
+      ),
+      linkRows: new Set(links.map((y) => Math.round(y))).size,
+      scroll: document.scrollingElement!.scrollWidth,
+      inner: globalThis.innerWidth,
+    };
+  });
+}
+
+Deno.test({
+  name: "admin pages: one header on every page, two short rows on a phone, nothing sideways",
+  ignore: !HAVE_CHROMIUM,
+}, async (t) => {
+  await using alice = await startTestNode("alice", { host: "127.61.7.2" });
+  await using bob = await startTestNode("bob", { host: "127.61.7.3" });
+  await befriend(alice, bob);
+  await alice.node.call("group.create", { name: "climbers" });
+  await alice.node.call("group.add", { group: "climbers", members: ["bob"] });
+  await alice.node.call("send", { chat: "climbers", text: "rope at 9?" });
+  const admin = await startAdmin({ api: alice.node, host: "127.61.7.2", port: 0 });
+  let browser: Browser | undefined;
+  const problems: string[] = [];
+  try {
+    browser = await launchChromium();
+    for (const [width, height] of [[1280, 800], [390, 844]] as const) {
+      const page = await adminPage(browser, problems, { width, height });
+      await page.goto(admin.url);
+      for (const [name, path] of PAGES) {
+        await t.step(`${name} at ${width}px`, async () => {
+          await page.goto(new URL(path, admin.origin).href);
+          await page.locator("header.top nav").waitFor();
+          await page.evaluate(() => document.fonts.ready.then(() => undefined));
+          const m = await measure(page);
+          assert.ok(m.scroll <= m.inner, `${name}: ${m.scroll}px wide in a ${m.inner}px window`);
+          assert.equal(m.linkRows, 1, `${name}: the sections are one line`);
+          const { header, who, search, nav } = m;
+          assert.ok(header && who && search && nav, `${name}: the header has its parts`);
+          if (width >= 1000) {
+            // One row: the name, the sections and the search box side by side.
+            assert.ok(header.h < 80, `${name}: the header is one row (${header.h}px)`);
+            assert.ok(nav.x >= who.x + who.w && search.x >= nav.x + nav.w - 1, name);
+          } else {
+            // Two rows: the name beside the search box, then the sections.
+            assert.ok(header.h < 100, `${name}: the header is two short rows (${header.h}px)`);
+            assert.ok(Math.abs(who.y + who.h / 2 - (search.y + search.h / 2)) < 8, name);
+            assert.ok(nav.y >= search.y + search.h - 1, `${name}: the sections below`);
+            assert.ok(nav.x + nav.w <= width, name);
+            // Every section in sight at 390 px, none scrolled out of the line.
+            assert.ok(m.lastLinkEnd <= width, `${name}: the last section ends at ${m.lastLinkEnd}`);
+          }
+          // The fingerprint is the Identity page's, not every header's.
+          assert.equal(await page.locator("header.top .who small").isVisible(), false);
+          await screenshot(page, `pages-${name}-${width}`);
+        });
+      }
+      await page.context().close();
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser?.close();
+    await admin.close();
+  }
+});
