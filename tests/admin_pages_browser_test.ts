@@ -53,6 +53,21 @@ function measure(page: Page) {
   });
 }
 
+/** Two controls (by their text) on one line, centred alike, apart, neither over the other. */
+async function sideBySide(page: Page, a: string, b: string): Promise<void> {
+  const box = async (text: string) =>
+    (await page.locator("main").getByText(text, { exact: true }).boundingBox())!;
+  const [l, r] = [await box(a), await box(b)].sort((x, y) => x.x - y.x) as [
+    { x: number; y: number; width: number; height: number },
+    { x: number; y: number; width: number; height: number },
+  ];
+  assert.ok(
+    Math.abs(l.y + l.height / 2 - (r.y + r.height / 2)) < 4,
+    `"${a}" and "${b}" centred on one line`,
+  );
+  assert.ok(r.x >= l.x + l.width + 4, `"${a}" and "${b}" apart`);
+}
+
 Deno.test({
   name: "admin pages: one header on every page, two short rows on a phone, nothing sideways",
   ignore: !HAVE_CHROMIUM,
@@ -96,6 +111,10 @@ Deno.test({
           }
           // The fingerprint is the Identity page's, not every header's.
           assert.equal(await page.locator("header.top .who small").isVisible(), false);
+          if (name === "identity") {
+            await sideBySide(page, "Copy the key", "Download alice.pub");
+          }
+          if (name === "group-members") await sideBySide(page, "Make bob an admin", "Remove bob…");
           await screenshot(page, `pages-${name}-${width}`);
         });
       }

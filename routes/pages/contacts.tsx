@@ -338,9 +338,9 @@ export function contactPages(ctx: AdminContext): Hono {
         </p>
         <label for="invite-out">Invite text</label>
         <textarea id="invite-out" class="mono" rows={6} readOnly data-invite value={invite.text} />
-        <p>
+        <div class="buttons">
           <Island component={CopyButton} props={{ text: invite.text, label: "Copy the invite" }} />
-        </p>
+        </div>
         <QrCode text={invite.text} label="The invite as a QR code" />
         <p class="muted">
           Reachable at: <span class="mono">{invite.addresses.join(", ")}</span>

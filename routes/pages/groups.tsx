@@ -35,7 +35,7 @@ function MemberRow(props: { group: string; m: MemberView; iAmAdmin: boolean }) {
       </h3>
       <p class="contact-fp mono" data-fingerprint>{m.fingerprint}</p>
       {iAmAdmin && !m.me && (
-        <div class="row">
+        <div class="buttons">
           <a
             href={`/chats/${seg(group)}/members/remove?member=${encodeURIComponent(m.name)}`}
             class="danger-link"
