@@ -111,6 +111,12 @@ Deno.test({
           }
           // The fingerprint is the Identity page's, not every header's.
           assert.equal(await page.locator("header.top .who small").isVisible(), false);
+          if (name === "chats") {
+            // "live" is a dot in the list's head, beside "Chats", not a line above the chats.
+            const live = (await page.locator('.pane-list .live[data-live="live"]').boundingBox())!;
+            const head = (await page.locator(".pane-list .list-head").boundingBox())!;
+            assert.ok(live.y >= head.y && live.y + live.height <= head.y + head.height, "in head");
+          }
           if (name === "identity") {
             await sideBySide(page, "Copy the key", "Download alice.pub");
           }

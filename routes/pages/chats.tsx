@@ -51,7 +51,21 @@ export function chatPages(ctx: AdminContext): Hono {
         <div class="messenger">
           <ListPane chats={chats} peers={peers} archived={archived} heading="h1" />
           <section class="pane-conv placeholder" aria-label="Conversation">
-            <p class="muted">Pick a chat on the left, or start a group below the list.</p>
+            {peers.some((p) => !p.anchor)
+              ? <p class="muted">Pick a chat on the left, or start a group below the list.</p>
+              : (
+                // A new node: nobody to write to yet, so say how someone gets here.
+                <div class="welcome" data-welcome>
+                  <h2>No contacts yet</h2>
+                  <p class="muted">
+                    Invite someone: they paste your invite into their Roj and their chat appears
+                    here. Until then, you can write notes to yourself.
+                  </p>
+                  <p>
+                    <a class="button" href="/contacts#invite">Invite someone</a>
+                  </p>
+                </div>
+              )}
           </section>
         </div>
       </Layout>,
