@@ -204,6 +204,10 @@ Deno.test({
       await inView(wide, "or 10");
       // One run: the author named once, the time on its last bubble.
       assert.deepEqual(await wide.locator(".msg .author").allTextContents(), ["bob"]);
+      // The founding notes of one minute share one time, not a time per line.
+      const notes = await wide.locator(".msg.note").count();
+      const times = await wide.locator(".msg.note .meta time").count();
+      assert.ok(notes >= 3 && times < notes, `${times} times under ${notes} notes`);
       await shot(wide, "layout-wide-group");
     });
 
