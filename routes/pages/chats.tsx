@@ -229,9 +229,11 @@ function ListPane(
               : <a href="/chats?archived=1">Show archived chats ({hidden})</a>}
           </p>
         )}
-        <div class="new-group">
+        {/* Folded, as a messenger's "new group" button: the list is for chats. */}
+        <details class="new-group">
+          <summary>New group</summary>
           <NewGroupForm />
-        </div>
+        </details>
       </div>
     </aside>
   );

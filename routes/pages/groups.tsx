@@ -113,7 +113,7 @@ export function NewGroupForm(props: { value?: string }) {
   return (
     <form method="post" action="/groups/new" class="row">
       <div class="grow">
-        <label for="group-name">New group</label>
+        <label for="group-name">Name of the new group</label>
         <input
           id="group-name"
           name="name"
