@@ -14,6 +14,7 @@ import type { MessageView } from "../node/api/mod.ts";
 import { callApi } from "./_api.ts";
 import { type LiveState, onEvents } from "./_events.ts";
 import { LiveNote } from "./_live.tsx";
+import { Avatar } from "./_avatar.tsx";
 import { clockTime, formatTime, isoTime } from "./_format.ts";
 import { MessageActions, MessageBody, useTyping } from "./message_parts.tsx";
 import { isNote, placeMessages } from "./message_groups.ts";
@@ -222,7 +223,7 @@ export function Conversation(props: ConversationProps) {
               aria-relevant="additions"
               aria-label={`Messages in ${chat}`}
             >
-              <ol class="messages">
+              <ol class={props.group ? "messages in-group" : "messages"}>
                 {placed.map(({ m, day, first, last }) => {
                   const state = stateLabel(m);
                   const note = isNote(m);
@@ -247,6 +248,10 @@ export function Conversation(props: ConversationProps) {
                       data-id={m.id}
                     >
                       {first && props.group && !m.mine && !note && <p class="author">{m.author}</p>}
+                      {/* In a group, who wrote a run is also their picture, beside its last bubble. */}
+                      {last && props.group && !m.mine && !note && (
+                        <Avatar seed={m.authorFingerprint} size="small" />
+                      )}
                       <span class="sr-only">
                         {m.mine ? "you" : m.author}, {formatTime(m.ts)}:
                       </span>

@@ -204,6 +204,17 @@ Deno.test({
       await inView(wide, "or 10");
       // One run: the author named once, the time on its last bubble.
       assert.deepEqual(await wide.locator(".msg .author").allTextContents(), ["bob"]);
+      // bob's picture beside the run's last bubble, left of it, the same as in the chat list.
+      const pic = wide.locator(".msg.last .avatar");
+      assert.equal(await pic.count(), 1);
+      assert.equal(
+        (await pic.locator(".pic").innerHTML()).replaceAll("></rect>", "/>"),
+        identiconSvg(bob.node.fingerprint),
+      );
+      const picBox = (await pic.boundingBox())!;
+      const bubble =
+        (await wide.locator(".msg.last", { has: wide.locator(".avatar") }).boundingBox())!;
+      assert.ok(picBox.x + picBox.width <= bubble.x, "the picture is left of the bubble");
       // The founding notes of one minute share one time, not a time per line.
       const notes = await wide.locator(".msg.note").count();
       const times = await wide.locator(".msg.note .meta time").count();
