@@ -253,6 +253,13 @@ Deno.test({
       await inView(phone, "seen on the phone");
       const box = phone.getByRole("textbox", { name: "Message" });
       await box.fill("typed on the phone");
+      // The focused composer shows the accent edge, not the keyboard stops' thick pink ring.
+      assert.deepEqual(
+        await box.evaluate((
+          el,
+        ) => [getComputedStyle(el).outlineColor, getComputedStyle(el).outlineWidth]),
+        ["rgb(9, 105, 218)", "2px"],
+      );
       await box.press("Enter");
       await inView(phone, "typed on the phone");
       await noSideways(phone, "phone chat");

@@ -21,6 +21,7 @@ const PAGES = [
   ["identity", "/identity"],
   ["hive", "/hive"],
   ["introductions", "/introductions"],
+  ["verify", "/contacts/bob/verify"],
   ["search", "/search?q=rope"],
 ] as const;
 
