@@ -149,6 +149,13 @@ Deno.test({
       // An emoji alone is shown large.
       await bob.node.call("send", { chat: "alice", text: "🧗" });
       await wide.locator(".msg .body.jumbo", { hasText: "🧗" }).waitFor();
+      // Bare, without a bubble behind it.
+      assert.equal(
+        await wide.locator(".msg", { has: wide.locator(".body.jumbo") }).evaluate((el) =>
+          getComputedStyle(el).backgroundColor
+        ),
+        "rgba(0, 0, 0, 0)",
+      );
       await inView(wide, "🧗");
     });
 
