@@ -10,6 +10,7 @@ import type { Browser, Page } from "playwright-core";
 import { befriend, startTestNode } from "../testing/nodes.ts";
 import { adminPage, HAVE_CHROMIUM, launchChromium, screenshot } from "../testing/browser.ts";
 import { startAdmin } from "../routes/mod.ts";
+import { identiconSvg } from "../islands/_avatar.tsx";
 
 const PAGES = [
   ["chats", "/chats"],
@@ -126,6 +127,16 @@ Deno.test({
             await field.waitFor();
             await screenshot(page, `pages-chats-new-group-${width}`);
             await page.locator("details.new-group > summary").click();
+          }
+          if (name === "contacts" || name === "group-members") {
+            // bob's picture, the one the chat list shows for him.
+            const pic = page.locator('[data-contact="bob"], [data-member="bob"]').locator(
+              ".avatar .pic",
+            );
+            assert.equal(
+              (await pic.innerHTML()).replaceAll("></rect>", "/>"),
+              identiconSvg(bob.node.fingerprint),
+            );
           }
           if (name === "contacts" && width >= 1000) {
             await page.locator("header.top .notify-link").waitFor(); // elsewhere it is there

@@ -17,6 +17,7 @@ import { apiError, callNode } from "../api.ts";
 import { type AdminContext, seg } from "../context.ts";
 import { forms, readForm } from "../forms.ts";
 import { html, Layout } from "../layout.tsx";
+import { Avatar } from "../../islands/_avatar.tsx";
 
 const DONE: Record<string, (who: string) => string> = {
   created: () => "Group created. Add members below.",
@@ -29,11 +30,16 @@ function MemberRow(props: { group: string; m: MemberView; iAmAdmin: boolean }) {
   const { m, group, iAmAdmin } = props;
   return (
     <li class="card" data-member={m.name}>
-      <h3>
-        {m.name}
-        {m.me ? " (you)" : ""} {m.admin && <span class="muted" data-admin="true">admin</span>}
-      </h3>
-      <p class="contact-fp mono" data-fingerprint>{m.fingerprint}</p>
+      <div class="member-head">
+        <Avatar seed={m.fingerprint} />
+        <div class="contact-who">
+          <h3>
+            {m.name}
+            {m.me ? " (you)" : ""} {m.admin && <span class="muted" data-admin="true">admin</span>}
+          </h3>
+          <p class="contact-fp mono" data-fingerprint>{m.fingerprint}</p>
+        </div>
+      </div>
       {iAmAdmin && !m.me && (
         <div class="buttons">
           <a
