@@ -211,6 +211,8 @@ Deno.test({
       await inView(wide, "or 10");
       // One run: the author named once, the time on its last bubble.
       assert.deepEqual(await wide.locator(".msg .author").allTextContents(), ["bob"]);
+      // Under the group's name, who is in it.
+      assert.equal(await wide.locator(".conv-head .sub").textContent(), "2 members · you, bob");
       // bob's picture beside the run's last bubble, left of it, the same as in the chat list.
       const pic = wide.locator(".msg.last .avatar");
       assert.equal(await pic.count(), 1);

@@ -11,6 +11,7 @@ import {
   type ForkView,
   type GroupStateView,
   MAX_TEXT,
+  type MemberView,
   type MessageView,
   type PeerView,
   type StatusView,
@@ -109,6 +110,11 @@ export function chatPages(ctx: AdminContext): Hono {
     const gone = group
       ? await callNode(ctx.api, "group.state", { group: name }) as GroupStateView
       : null;
+    // Under a group's name, who is in it ("3 members · you, bob, carol"), as messengers show.
+    const members = group && gone?.member
+      ? await (callNode(ctx.api, "group.members", { group: name }) as Promise<MemberView[]>)
+        .catch(() => null)
+      : null;
     return html(
       c,
       <Layout title={name} status={me} section="chats" app>
@@ -122,9 +128,15 @@ export function chatPages(ctx: AdminContext): Hono {
                 props={{
                   title: kind === "notes" ? "Notes to yourself" : name,
                   seed: peer?.fingerprint ?? chat?.id ?? name,
-                  ...(peer
-                    ? { contact: { fingerprint: peer.fingerprint, online: peer.online } }
-                    : { sub: group ? "group" : kind === "notes" ? "only on your devices" : "" }),
+                  ...(peer ? { contact: { fingerprint: peer.fingerprint, online: peer.online } } : {
+                    sub: members
+                      ? groupLine(members)
+                      : group
+                      ? "group"
+                      : kind === "notes"
+                      ? "only on your devices"
+                      : "",
+                  }),
                 }}
               />
               <nav class="conv-links" aria-label={`About ${name}`}>
@@ -192,6 +204,15 @@ export function chatPages(ctx: AdminContext): Hono {
   });
 
   return app;
+}
+
+/** "3 members · you, bob, carol": yourself first, the rest by name. */
+function groupLine(members: readonly MemberView[]): string {
+  const names = [
+    ...members.filter((m) => m.me).map(() => "you"),
+    ...members.filter((m) => !m.me).map((m) => m.name).sort((a, b) => a.localeCompare(b)),
+  ];
+  return `${members.length} member${members.length === 1 ? "" : "s"} · ${names.join(", ")}`;
 }
 
 /** The left pane: the chat list, archived chats, founding a group. */
