@@ -236,6 +236,13 @@ Deno.test({
       await wide.emulateMedia({ colorScheme: "dark" });
       const bg = await wide.evaluate(() => getComputedStyle(document.body).backgroundColor);
       assert.equal(bg, "rgb(13, 17, 23)");
+      // The identicons are lit up to stand out from the dark avatar circle.
+      assert.equal(
+        await wide.locator(".pane-list .avatar .pic svg").first().evaluate((el) =>
+          getComputedStyle(el).filter
+        ),
+        "brightness(1.5)",
+      );
       await inView(wide, "on my way, 10 min");
       await shot(wide, "layout-wide-dark");
       await wide.emulateMedia({ colorScheme: "light" });
