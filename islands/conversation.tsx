@@ -187,6 +187,9 @@ export function Conversation(props: ConversationProps) {
     }
     setSending(true);
     setError("");
+    // The box empties at once, as a messenger's does (the message may be delivered, and shown,
+    // before this request returns); a refusal puts the text back.
+    setDraft("");
     try {
       const sent = await callApi<MessageView>(props.kind === "notes" ? "note" : "send", {
         ...(props.kind === "notes" ? {} : { chat }),
@@ -197,8 +200,8 @@ export function Conversation(props: ConversationProps) {
       setPinned(true);
       setUnseen(0);
       setMessages((list) => mergeMessages(list, [sent]));
-      setDraft((d) => (d === text ? "" : d));
     } catch (err) {
+      setDraft((d) => (d === "" ? text : d));
       setError((err as Error).message);
     } finally {
       setSending(false);

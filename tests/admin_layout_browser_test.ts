@@ -163,6 +163,19 @@ Deno.test({
       "keyboard: Enter sends, ↑ edits the last, Esc closes, Ctrl+K searches",
       async () => {
         const box = wide.getByRole("textbox", { name: "Message" });
+        // The box empties as a message is sent; a refusal puts the text back, with the reason.
+        await wide.route("**/api/send", (r) =>
+          r.fulfill({
+            status: 503,
+            contentType: "application/json",
+            body: JSON.stringify({
+              error: { code: "unavailable", message: "refused for the test" },
+            }),
+          }), { times: 1 });
+        await box.fill("not this time");
+        await box.press("Enter");
+        await wide.getByText("refused for the test").waitFor();
+        assert.equal(await box.inputValue(), "not this time");
         await box.fill("on my way");
         await box.press("Enter");
         await inView(wide, "on my way");
