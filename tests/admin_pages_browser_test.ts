@@ -14,6 +14,7 @@ import { identiconSvg } from "../islands/_avatar.tsx";
 
 const PAGES = [
   ["chats", "/chats"],
+  ["chat-empty", "/chats/bob"],
   ["contacts", "/contacts"],
   ["group-members", "/chats/climbers/members"],
   ["files", "/chats/bob/files"],
@@ -91,6 +92,24 @@ Deno.test({
       for (const [name, path] of PAGES) {
         await t.step(`${name} at ${width}px`, async () => {
           await page.goto(new URL(path, admin.origin).href);
+          if (name === "chat-empty") {
+            // A new chat says so in its pane; on a phone the conversation has the whole screen.
+            await page.locator(".scroller .empty").waitFor();
+            const note = (await page.locator(".scroller .empty").boundingBox())!;
+            const pane = (await page.locator(".scroller").boundingBox())!;
+            const off = note.y + note.height / 2 - (pane.y + pane.height / 2);
+            assert.ok(
+              Math.abs(off) < 24,
+              `the empty chat's note is ${off}px off the pane's middle`,
+            );
+            if (width < 768) {
+              assert.equal(await page.locator("header.top").isVisible(), false);
+              const m = await measure(page);
+              assert.ok(m.scroll <= m.inner, `${name}: ${m.scroll}px wide in ${m.inner}px`);
+              await screenshot(page, `pages-${name}-${width}`);
+              return;
+            }
+          }
           await page.locator("header.top nav").waitFor();
           await page.evaluate(() => document.fonts.ready.then(() => undefined));
           const m = await measure(page);
