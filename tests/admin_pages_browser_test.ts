@@ -161,6 +161,10 @@ Deno.test({
             );
           }
           if (name === "contacts" && width >= 1000) {
+            // The invite form's select and number box side by side, one height, labels level.
+            const sel = (await page.getByLabel("Valid for").boundingBox())!;
+            const num = (await page.getByLabel("How many people may use it").boundingBox())!;
+            assert.ok(Math.abs(sel.y - num.y) < 1 && Math.abs(sel.height - num.height) < 1);
             await page.locator("header.top .notify-link").waitFor(); // elsewhere it is there
           }
           if (name === "settings" && width >= 1000) {
