@@ -5,7 +5,7 @@ import { liveText, onEvents } from "./_events.ts";
 
 export function LiveNote(props: { state: LiveState | null }) {
   if (props.state === null) return null;
-  return <p class="live" aria-live="polite">{liveText(props.state)}</p>;
+  return <p class="live" data-live={props.state} aria-live="polite">{liveText(props.state)}</p>;
 }
 
 /**

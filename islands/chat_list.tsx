@@ -125,7 +125,9 @@ export function ChatList(props: ChatListProps) {
                           {c.last
                             ? (
                               <Emojied
-                                text={`${c.last.mine ? "You: " : ""}${clip(c.last.body, 120)}`}
+                                text={`${c.last.mine ? "You: " : ""}${
+                                  // A deleted message has no text left to show: say what it was.
+                                  c.last.deleted ? "message deleted" : clip(c.last.body, 120)}`}
                               />
                             )
                             : "no messages yet"}

@@ -14,6 +14,7 @@ import type { MessageView } from "../node/api/mod.ts";
 import { callApi } from "./_api.ts";
 import { type LiveState, onEvents } from "./_events.ts";
 import { LiveNote } from "./_live.tsx";
+import { Avatar } from "./_avatar.tsx";
 import { clockTime, formatTime, isoTime } from "./_format.ts";
 import { MessageActions, MessageBody, useTyping } from "./message_parts.tsx";
 import { fileIdOf, useChatFiles } from "./_chat_files.ts";
@@ -188,6 +189,9 @@ export function Conversation(props: ConversationProps) {
     }
     setSending(true);
     setError("");
+    // The box empties at once, as a messenger's does (the message may be delivered, and shown,
+    // before this request returns); a refusal puts the text back.
+    setDraft("");
     try {
       const sent = await callApi<MessageView>(props.kind === "notes" ? "note" : "send", {
         ...(props.kind === "notes" ? {} : { chat }),
@@ -198,8 +202,8 @@ export function Conversation(props: ConversationProps) {
       setPinned(true);
       setUnseen(0);
       setMessages((list) => mergeMessages(list, [sent]));
-      setDraft((d) => (d === text ? "" : d));
     } catch (err) {
+      setDraft((d) => (d === "" ? text : d));
       setError((err as Error).message);
     } finally {
       setSending(false);
@@ -224,7 +228,7 @@ export function Conversation(props: ConversationProps) {
               aria-relevant="additions"
               aria-label={`Messages in ${chat}`}
             >
-              <ol class="messages">
+              <ol class={props.group ? "messages in-group" : "messages"}>
                 {placed.map(({ m, day, first, last }) => {
                   const state = stateLabel(m);
                   const note = isNote(m);
@@ -249,6 +253,10 @@ export function Conversation(props: ConversationProps) {
                       data-id={m.id}
                     >
                       {first && props.group && !m.mine && !note && <p class="author">{m.author}</p>}
+                      {/* In a group, who wrote a run is also their picture, beside its last bubble. */}
+                      {last && props.group && !m.mine && !note && (
+                        <Avatar seed={m.authorFingerprint} size="small" />
+                      )}
                       <span class="sr-only">
                         {m.mine ? "you" : m.author}, {formatTime(m.ts)}:
                       </span>

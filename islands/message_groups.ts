@@ -3,7 +3,9 @@
  * browser): a day separator before the first message of each local day, and
  * messages grouped into runs by one author within one minute, as messengers
  * do. The run's first bubble names its author (in groups), its last shows the
- * time. A group's membership notes ("alice added bob") stand alone.
+ * time. A group's membership notes ("alice added bob") are never in a run of
+ * messages; notes of one minute are a run of their own (whoever made them), so
+ * a group's founding reads as a few lines under one time, not a time per line.
  */
 import { dayKey, dayLabel } from "./_format.ts";
 
@@ -30,8 +32,9 @@ export function placeMessages<M extends { authorFingerprint: string; ts: number;
   let prev: M | undefined;
   for (const m of messages) {
     const newDay = prev === undefined || dayKey(prev.ts) !== dayKey(m.ts);
-    const first = newDay || isNote(m) || isNote(prev!) ||
-      prev!.authorFingerprint !== m.authorFingerprint || minute(prev!.ts) !== minute(m.ts);
+    const first = newDay || isNote(m) !== isNote(prev!) ||
+      (!isNote(m) && prev!.authorFingerprint !== m.authorFingerprint) ||
+      minute(prev!.ts) !== minute(m.ts);
     if (first && out.length > 0) out[out.length - 1]!.last = true;
     out.push({ m, first, last: false, ...(newDay ? { day: dayLabel(m.ts, now) } : {}) });
     prev = m;

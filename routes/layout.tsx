@@ -58,7 +58,7 @@ export function Layout(props: LayoutProps) {
         <a class="skip" href="#main">Skip to content</a>
         <header class="top">
           <div class="inner">
-            <p class="who">
+            <p class="who" title={status ? `${status.name} · ${status.fingerprint}` : undefined}>
               Roj{status && (
                 <>
                   {" · "}

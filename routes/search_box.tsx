@@ -12,7 +12,7 @@ export function SearchBox(props: { query?: string; id?: string; label?: string }
         id={id}
         type="search"
         name="q"
-        placeholder="Search messages"
+        placeholder="Search"
         maxLength={MAX_QUERY}
         value={props.query ?? ""}
         required

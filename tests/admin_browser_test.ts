@@ -66,6 +66,9 @@ Deno.test({
       await pageA.goto(adminA.url);
       assert.equal(new URL(pageA.url()).pathname, "/chats", "the token left the address bar");
       await pageA.getByRole("heading", { name: "Chats" }).waitFor();
+      // No contacts yet: the empty pane says how to get one, rather than "pick a chat".
+      await pageA.locator("[data-welcome]").getByRole("link", { name: "Invite someone" })
+        .waitFor();
       await shot(pageA, "chats-empty");
       await pageA.getByRole("link", { name: "Contacts" }).click();
       await pageA.getByLabel("How many people may use it").fill("1");
@@ -80,6 +83,10 @@ Deno.test({
 
     await t.step("B: paste the invite, preview who it is, accept", async () => {
       await pageB.goto(adminB.url);
+      // On a phone too, below the list.
+      await pageB.locator("[data-welcome]").getByRole("link", { name: "Invite someone" })
+        .waitFor();
+      await shot(pageB, "chats-empty-phone-dark");
       await pageB.goto(new URL("/contacts", adminB.origin).href);
       await pageB.getByLabel("Invite (starts with roj1:)").fill(invite);
       await pageB.getByRole("button", { name: "Preview" }).click();

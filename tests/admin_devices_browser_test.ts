@@ -80,6 +80,10 @@ Deno.test({
       await card.textContent() ?? "",
       /Certified since.*Valid\s*until.*Last seen.*offline/s,
     );
+    // The link button stands apart from the list above it.
+    const cardBox = (await card.boundingBox())!;
+    const linkBox = (await page.getByRole("button", { name: "Link a new device" }).boundingBox())!;
+    assert.ok(linkBox.y >= cardBox.y + cardBox.height + 8, "space between the list and the button");
     await screenshot(page, "devices-1280");
 
     const phone = await open({ width: 390, height: 844 }, true);

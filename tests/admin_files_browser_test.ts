@@ -48,6 +48,16 @@ Deno.test({
     const link = page.getByRole("link", { name: "sunset.jpg" });
     await link.waitFor();
     await screenshot(page, "files");
+    // On a phone the table still fits the window.
+    const viewport = page.viewportSize()!;
+    await page.setViewportSize({ width: 390, height: 844 });
+    const [scroll, inner] = await page.evaluate(() => [
+      document.scrollingElement!.scrollWidth,
+      globalThis.innerWidth,
+    ]);
+    assert.ok(scroll <= inner, `the files page is ${scroll}px wide in a ${inner}px window`);
+    await screenshot(page, "files-390");
+    await page.setViewportSize(viewport);
     const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
     const path = `${dir.path}/downloaded.jpg`;
     await download.saveAs(path);

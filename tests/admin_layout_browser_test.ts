@@ -149,6 +149,13 @@ Deno.test({
       // An emoji alone is shown large.
       await bob.node.call("send", { chat: "alice", text: "🧗" });
       await wide.locator(".msg .body.jumbo", { hasText: "🧗" }).waitFor();
+      // Bare, without a bubble behind it.
+      assert.equal(
+        await wide.locator(".msg", { has: wide.locator(".body.jumbo") }).evaluate((el) =>
+          getComputedStyle(el).backgroundColor
+        ),
+        "rgba(0, 0, 0, 0)",
+      );
       await inView(wide, "🧗");
     });
 
@@ -156,6 +163,19 @@ Deno.test({
       "keyboard: Enter sends, ↑ edits the last, Esc closes, Ctrl+K searches",
       async () => {
         const box = wide.getByRole("textbox", { name: "Message" });
+        // The box empties as a message is sent; a refusal puts the text back, with the reason.
+        await wide.route("**/api/send", (r) =>
+          r.fulfill({
+            status: 503,
+            contentType: "application/json",
+            body: JSON.stringify({
+              error: { code: "unavailable", message: "refused for the test" },
+            }),
+          }), { times: 1 });
+        await box.fill("not this time");
+        await box.press("Enter");
+        await wide.getByText("refused for the test").waitFor();
+        assert.equal(await box.inputValue(), "not this time");
         await box.fill("on my way");
         await box.press("Enter");
         await inView(wide, "on my way");
@@ -204,6 +224,23 @@ Deno.test({
       await inView(wide, "or 10");
       // One run: the author named once, the time on its last bubble.
       assert.deepEqual(await wide.locator(".msg .author").allTextContents(), ["bob"]);
+      // Under the group's name, who is in it.
+      assert.equal(await wide.locator(".conv-head .sub").textContent(), "2 members · you, bob");
+      // bob's picture beside the run's last bubble, left of it, the same as in the chat list.
+      const pic = wide.locator(".msg.last .avatar");
+      assert.equal(await pic.count(), 1);
+      assert.equal(
+        (await pic.locator(".pic").innerHTML()).replaceAll("></rect>", "/>"),
+        identiconSvg(bob.node.fingerprint),
+      );
+      const picBox = (await pic.boundingBox())!;
+      const bubble =
+        (await wide.locator(".msg.last", { has: wide.locator(".avatar") }).boundingBox())!;
+      assert.ok(picBox.x + picBox.width <= bubble.x, "the picture is left of the bubble");
+      // The founding notes of one minute share one time, not a time per line.
+      const notes = await wide.locator(".msg.note").count();
+      const times = await wide.locator(".msg.note .meta time").count();
+      assert.ok(notes >= 3 && times < notes, `${times} times under ${notes} notes`);
       await shot(wide, "layout-wide-group");
     });
 
@@ -212,6 +249,13 @@ Deno.test({
       await wide.emulateMedia({ colorScheme: "dark" });
       const bg = await wide.evaluate(() => getComputedStyle(document.body).backgroundColor);
       assert.equal(bg, "rgb(13, 17, 23)");
+      // The identicons are lit up to stand out from the dark avatar circle.
+      assert.equal(
+        await wide.locator(".pane-list .avatar .pic svg").first().evaluate((el) =>
+          getComputedStyle(el).filter
+        ),
+        "brightness(1.5)",
+      );
       await inView(wide, "on my way, 10 min");
       await shot(wide, "layout-wide-dark");
       await wide.emulateMedia({ colorScheme: "light" });
@@ -238,6 +282,13 @@ Deno.test({
       await inView(phone, "seen on the phone");
       const box = phone.getByRole("textbox", { name: "Message" });
       await box.fill("typed on the phone");
+      // The focused composer shows the accent edge, not the keyboard stops' thick pink ring.
+      assert.deepEqual(
+        await box.evaluate((
+          el,
+        ) => [getComputedStyle(el).outlineColor, getComputedStyle(el).outlineWidth]),
+        ["rgb(9, 105, 218)", "2px"],
+      );
       await box.press("Enter");
       await inView(phone, "typed on the phone");
       await noSideways(phone, "phone chat");

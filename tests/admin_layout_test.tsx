@@ -48,6 +48,19 @@ Deno.test("placeMessages: a separator per day, runs by author and minute", () =>
     true,
     true,
   ]]);
+  // Notes of one minute are one run, whoever made them: one time under the lot.
+  const founding = placeMessages([
+    { authorFingerprint: "alice", ts: t, type: "group.create" },
+    { authorFingerprint: "alice", ts: t, type: "group.add" },
+    { authorFingerprint: "bob", ts: t, type: "group.hello" },
+    { authorFingerprint: "bob", ts: t + 60_000, type: "group.hello" },
+  ], NOW);
+  assert.deepEqual(founding.map((p) => [p.first, p.last]), [
+    [true, false],
+    [false, false],
+    [false, true],
+    [true, true],
+  ]);
 });
 
 Deno.test("dayLabel and listTime: today, yesterday, else the date", () => {

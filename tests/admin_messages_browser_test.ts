@@ -121,6 +121,11 @@ Deno.test({
     await plain.waitForURL(/\/chats\/bob$/);
     await bobsMsg("rope at 9?").locator(".reactions li", { hasText: "🎉 1" }).waitFor();
     await plain.locator(".msg .reactions li.mine", { hasText: "🎉" }).waitFor();
+    // The chat list says the last message was deleted, rather than an empty "You:".
+    assert.equal(
+      (await plain.locator('[data-chat="bob"] .last').textContent())?.trim(),
+      "You: message deleted",
+    );
     await screenshot(plain, "messages-no-js-alice");
     await noJs.close();
     assert.deepEqual(problems, []);

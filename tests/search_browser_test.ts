@@ -76,6 +76,12 @@ Deno.test({
       assert.equal(await hit.count(), 1);
       assert.equal(await hit.getAttribute("data-hit"), "carol");
       assert.equal(await hit.locator("mark").textContent(), "kayak");
+      // The page's own box and its button side by side, apart; carol is named once.
+      const field = (await page.locator("#search-page-q").boundingBox())!;
+      const go = (await page.locator("main form.search button").boundingBox())!;
+      assert.ok(go.x >= field.x + field.width + 4, "the button is apart from the box");
+      assert.ok(Math.abs(go.y + go.height / 2 - (field.y + field.height / 2)) < 4, "one line");
+      assert.doesNotMatch(await hit.textContent() ?? "", /carol\s*carol/);
       await screenshot(page, "search-results");
       await hit.locator("a").click();
       await page.waitForURL(/\/chats\/carol#m-[0-9a-f]{16}$/);

@@ -11,6 +11,7 @@ import {
   type ForkView,
   type GroupStateView,
   MAX_TEXT,
+  type MemberView,
   type MessageView,
   type PeerView,
   type StatusView,
@@ -51,7 +52,21 @@ export function chatPages(ctx: AdminContext): Hono {
         <div class="messenger">
           <ListPane chats={chats} peers={peers} archived={archived} heading="h1" />
           <section class="pane-conv placeholder" aria-label="Conversation">
-            <p class="muted">Pick a chat on the left, or start a group below the list.</p>
+            {peers.some((p) => !p.anchor)
+              ? <p class="muted">Pick a chat on the left, or start a group below the list.</p>
+              : (
+                // A new node: nobody to write to yet, so say how someone gets here.
+                <div class="welcome" data-welcome>
+                  <h2>No contacts yet</h2>
+                  <p class="muted">
+                    Invite someone: they paste your invite into their Roj and their chat appears
+                    here. Until then, you can write notes to yourself.
+                  </p>
+                  <p>
+                    <a class="button" href="/contacts#invite">Invite someone</a>
+                  </p>
+                </div>
+              )}
           </section>
         </div>
       </Layout>,
@@ -95,6 +110,11 @@ export function chatPages(ctx: AdminContext): Hono {
     const gone = group
       ? await callNode(ctx.api, "group.state", { group: name }) as GroupStateView
       : null;
+    // Under a group's name, who is in it ("3 members · you, bob, carol"), as messengers show.
+    const members = group && gone?.member
+      ? await (callNode(ctx.api, "group.members", { group: name }) as Promise<MemberView[]>)
+        .catch(() => null)
+      : null;
     return html(
       c,
       <Layout title={name} status={me} section="chats" app>
@@ -108,9 +128,15 @@ export function chatPages(ctx: AdminContext): Hono {
                 props={{
                   title: kind === "notes" ? "Notes to yourself" : name,
                   seed: peer?.fingerprint ?? chat?.id ?? name,
-                  ...(peer
-                    ? { contact: { fingerprint: peer.fingerprint, online: peer.online } }
-                    : { sub: group ? "group" : kind === "notes" ? "only on your devices" : "" }),
+                  ...(peer ? { contact: { fingerprint: peer.fingerprint, online: peer.online } } : {
+                    sub: members
+                      ? groupLine(members)
+                      : group
+                      ? "group"
+                      : kind === "notes"
+                      ? "only on your devices"
+                      : "",
+                  }),
                 }}
               />
               <nav class="conv-links" aria-label={`About ${name}`}>
@@ -180,6 +206,15 @@ export function chatPages(ctx: AdminContext): Hono {
   return app;
 }
 
+/** "3 members · you, bob, carol": yourself first, the rest by name. */
+function groupLine(members: readonly MemberView[]): string {
+  const names = [
+    ...members.filter((m) => m.me).map(() => "you"),
+    ...members.filter((m) => !m.me).map((m) => m.name).sort((a, b) => a.localeCompare(b)),
+  ];
+  return `${members.length} member${members.length === 1 ? "" : "s"} · ${names.join(", ")}`;
+}
+
 /** The left pane: the chat list, archived chats, founding a group. */
 function ListPane(
   props: {
@@ -215,9 +250,11 @@ function ListPane(
               : <a href="/chats?archived=1">Show archived chats ({hidden})</a>}
           </p>
         )}
-        <div class="new-group">
+        {/* Folded, as a messenger's "new group" button: the list is for chats. */}
+        <details class="new-group">
+          <summary>New group</summary>
           <NewGroupForm />
-        </div>
+        </details>
       </div>
     </aside>
   );

@@ -12,6 +12,7 @@ import { parseInvite } from "../../node/mod.ts";
 import { CopyButton } from "../../islands/copy_button.tsx";
 import { pathOf } from "../../islands/hive_map.tsx";
 import { formatTime, isoTime } from "../../islands/_format.ts";
+import { Avatar } from "../../islands/_avatar.tsx";
 import { apiError, callNode } from "../api.ts";
 import { type AdminContext, seg } from "../context.ts";
 import { forms, readForm } from "../forms.ts";
@@ -89,6 +90,8 @@ function ContactCard(props: { contact: ContactView; peer: PeerView | undefined }
   return (
     <li class="card contact-card" data-contact={k.name} aria-labelledby={`${id}-name`}>
       <div class="contact-head">
+        {/* The same picture as in the chat list, so a contact is recognised across pages. */}
+        <Avatar seed={k.fingerprint} />
         <div class="contact-who">
           <h3 id={`${id}-name`}>
             {k.name}{" "}
@@ -338,9 +341,9 @@ export function contactPages(ctx: AdminContext): Hono {
         </p>
         <label for="invite-out">Invite text</label>
         <textarea id="invite-out" class="mono" rows={6} readOnly data-invite value={invite.text} />
-        <p>
+        <div class="buttons">
           <Island component={CopyButton} props={{ text: invite.text, label: "Copy the invite" }} />
-        </p>
+        </div>
         <QrCode text={invite.text} label="The invite as a QR code" />
         <p class="muted">
           Reachable at: <span class="mono">{invite.addresses.join(", ")}</span>

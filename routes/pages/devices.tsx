@@ -224,9 +224,9 @@ function LinkCodePage(props: { me: StatusView; code: LinkCodeView; command: stri
       <QrCode text={code.text} label="The link code as a QR code" />
       <label for="code-out">Link code</label>
       <textarea id="code-out" class="mono" rows={5} readOnly data-link-code value={code.text} />
-      <p>
+      <div class="buttons">
         <Island component={CopyButton} props={{ text: code.text, label: "Copy the code" }} />
-      </p>
+      </div>
       <label for="command-out">On the new device</label>
       <textarea id="command-out" class="mono" rows={3} readOnly value={props.command} />
       <p>

@@ -17,6 +17,7 @@ import { apiError, callNode } from "../api.ts";
 import { type AdminContext, seg } from "../context.ts";
 import { forms, readForm } from "../forms.ts";
 import { html, Layout } from "../layout.tsx";
+import { Avatar } from "../../islands/_avatar.tsx";
 
 const DONE: Record<string, (who: string) => string> = {
   created: () => "Group created. Add members below.",
@@ -29,13 +30,18 @@ function MemberRow(props: { group: string; m: MemberView; iAmAdmin: boolean }) {
   const { m, group, iAmAdmin } = props;
   return (
     <li class="card" data-member={m.name}>
-      <h3>
-        {m.name}
-        {m.me ? " (you)" : ""} {m.admin && <span class="muted" data-admin="true">admin</span>}
-      </h3>
-      <p class="contact-fp mono" data-fingerprint>{m.fingerprint}</p>
+      <div class="member-head">
+        <Avatar seed={m.fingerprint} />
+        <div class="contact-who">
+          <h3>
+            {m.name}
+            {m.me ? " (you)" : ""} {m.admin && <span class="muted" data-admin="true">admin</span>}
+          </h3>
+          <p class="contact-fp mono" data-fingerprint>{m.fingerprint}</p>
+        </div>
+      </div>
       {iAmAdmin && !m.me && (
-        <div class="row">
+        <div class="buttons">
           <a
             href={`/chats/${seg(group)}/members/remove?member=${encodeURIComponent(m.name)}`}
             class="danger-link"
@@ -113,7 +119,7 @@ export function NewGroupForm(props: { value?: string }) {
   return (
     <form method="post" action="/groups/new" class="row">
       <div class="grow">
-        <label for="group-name">New group</label>
+        <label for="group-name">Name of the new group</label>
         <input
           id="group-name"
           name="name"

@@ -55,12 +55,12 @@ export function identityPages(ctx: AdminContext): Hono {
         </dl>
         <label for="key-line">Public key (OpenSSH)</label>
         <textarea id="key-line" class="mono" rows={3} readOnly value={me.publicKey} />
-        <p class="row">
+        <div class="buttons">
           <Island component={CopyButton} props={{ text: me.publicKey, label: "Copy the key" }} />
           <a class="button" href="/identity/key.pub" download={pubFileName(me.name)}>
             Download {pubFileName(me.name)}
           </a>
-        </p>
+        </div>
         <p>
           <a href="/receipts">Read receipts</a>
         </p>

@@ -237,9 +237,9 @@ export function introductionPages(ctx: AdminContext): Hono {
         </p>
         <label for="card-out">Card text</label>
         <textarea id="card-out" class="mono" rows={4} readOnly data-card value={card.text} />
-        <p>
+        <div class="buttons">
           <Island component={CopyButton} props={{ text: card.text, label: "Copy the card" }} />
-        </p>
+        </div>
         <QrCode text={card.text} label="The card as a QR code" />
         <p>
           <a href="/introductions">Back to introductions</a>

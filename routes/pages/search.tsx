@@ -101,7 +101,8 @@ function Results({ result, chat }: { result: SearchView; chat: string | undefine
                   {h.chat === "notes" ? "notes (to yourself)" : h.chat}
                 </span>{" "}
                 <span class="muted">
-                  {h.mine ? "you" : h.author} ·{" "}
+                  {/* In a chat with one person, who wrote it is the chat's name: not twice. */}
+                  {h.mine ? "you · " : h.author !== h.chat ? `${h.author} · ` : ""}
                   <time dateTime={isoTime(h.ts)}>{formatTime(h.ts)}</time>
                 </span>
                 <span class="last">
