@@ -15,7 +15,8 @@ import { fingerprint, type KeyPair, openSealed, seal } from "../identity/mod.ts"
 import { decodeB64, encodeB64, type ParamsOf, type RpcSession } from "../protocol/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import type { OwnDevices } from "./own_devices.ts";
-import { DEVICE_AGREE_CONTEXT, type PersonAgreement } from "./person_agreement.ts";
+import type { PersonAgreement } from "./person_agreement.ts";
+import { DEVICE_AGREE_CONTEXT } from "../identity/mod.ts";
 
 export interface AgreeSyncDeps {
   readonly own: OwnDevices;

@@ -46,10 +46,5 @@ export {
   MAX_HANDED_GROUPS,
 } from "./group_sync.ts";
 export { AgreeSync, type AgreeSyncDeps } from "./agree_sync.ts";
-export {
-  DEVICE_AGREE_CONTEXT,
-  MAX_KEPT as MAX_AGREEMENT_KEYS,
-  PERSON_AGREEMENT_LABEL,
-  PersonAgreement,
-} from "./person_agreement.ts";
+export { MAX_KEPT as MAX_AGREEMENT_KEYS, PersonAgreement } from "./person_agreement.ts";
 export { PersonAgreeKeys } from "./person_agree_keys.ts";

@@ -23,17 +23,19 @@
  * key they held at the revocation (PersonAgreeKeys.revoked).
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { agreementPublicKey, type KeyPair, type Signer } from "../identity/mod.ts";
+import {
+  agreementPublicKey,
+  DEVICE_AGREE_CONTEXT,
+  type KeyPair,
+  PERSON_AGREEMENT_LABEL,
+  type Signer,
+} from "../identity/mod.ts";
 import { keys } from "../store/mod.ts";
 
 /** Generations a device keeps (older group keys also came handed, devgroups1). */
 export const MAX_KEPT = 8;
 /** Generations the person key's node derives (what was sealed to an older one no longer opens). */
 export const MAX_DERIVED = 256;
-/** What the person key signs for its agreement key: never an SSHSIG or SSH message. */
-export const PERSON_AGREEMENT_LABEL = "roj-person-agreement-v1\0";
-/** Seal context of the agreement secret handed to a device (devsync.agree). */
-export const DEVICE_AGREE_CONTEXT = "roj-devagree-v1";
 
 const encoder = new TextEncoder();
 

@@ -101,6 +101,13 @@ export const GROUP_KEY_SEAL_CONTEXT = "roj-group-key";
  * agreement seed (identity/agent_signer.ts): never an SSHSIG or SSH message.
  */
 export const AGENT_AGREEMENT_LABEL = "roj-agent-agreement-v1\0";
+/**
+ * What the person key signs, with the generation appended, for the person's
+ * agreement key (device_sync/person_agreement.ts): never an SSHSIG or SSH message.
+ */
+export const PERSON_AGREEMENT_LABEL = "roj-person-agreement-v1\0";
+/** Seal context of the person's agreement secret handed to a device (devsync.agree). */
+export const DEVICE_AGREE_CONTEXT = "roj-devagree-v1";
 
 // ---- Pairwise derivations from two contacts' X25519 secret (discovery/pairwise.ts) ----
 

@@ -4,7 +4,7 @@ import { encodeFrame } from "./codec.ts";
 import { DEVSYNC_AGREE_FEATURE } from "./features.ts";
 import { HelloSchema } from "./messages.ts";
 import { check } from "./methods.ts";
-import { DEVICE_AGREE_CONTEXT, PERSON_AGREEMENT_LABEL } from "../device_sync/mod.ts";
+import { DEVICE_AGREE_CONTEXT, PERSON_AGREEMENT_LABEL } from "../identity/mod.ts";
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
 const KEY = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
