@@ -77,10 +77,17 @@ export function epochMailboxSecret(
 export function mailboxKeys(secret: Uint8Array): MailboxKeys {
   const part = (info: string, n: number) =>
     hkdf(sha256, secret, undefined, encoder.encode(info), n);
+  // The keys when first used: a peek derives every contact's tags of several weeks and
+  // needs only those (half the HKDF work of a node's visit to its holders).
+  let key: Uint8Array | undefined, idKey: Uint8Array | undefined;
   return {
     tag: toHex(part(MAILBOX_TAG_INFO, MAILBOX_TAG_BYTES)),
-    key: part(MAILBOX_KEY_INFO, 32),
-    idKey: part(MAILBOX_ID_INFO, 32),
+    get key() {
+      return key ??= part(MAILBOX_KEY_INFO, 32);
+    },
+    get idKey() {
+      return idKey ??= part(MAILBOX_ID_INFO, 32);
+    },
   };
 }
 
