@@ -155,11 +155,10 @@ export class ChatSync {
   readonly #refusals = new Set<string>();
   /** An early push (see early()) whose answer is not in yet: the next flush waits for it. */
   #early: Promise<void> | null = null;
-  /** Early pushes awaiting their answers. */
-  #earlyCount = 0;
-  /** Per author (hex), the last seq in pushes sent whose answers are not all in yet. */
-  readonly #ahead = new Map<string, number>();
+  /** Early pushes unanswered; pushes unanswered, and per author (hex) the last seq they hold. */
+  #earlies = 0;
   #unanswered = 0;
+  readonly #ahead = new Map<string, number>();
 
   constructor(log: ChatLog, rpc: RpcSession, chat: string, options: ChatSyncOptions) {
     this.#log = log;
@@ -207,20 +206,16 @@ export class ChatSync {
    * and the next flush waits for it. Whether they went.
    */
   early(author: Uint8Array, batch: SeqEntry[], committed: Promise<unknown>): boolean {
-    // Behind pushes whose answers are not in yet (the next message written before the last
-    // one's answer came), this one follows them on the session: the peer merges pushes in the
-    // order they came, and one that finds a gap is refused, then pushed again by the flush
-    // after our commit.
+    // Behind unanswered pushes (a message written before the last one's answer came) it follows
+    // them: the peer merges pushes in order; one finding a gap is refused, and the flush pushes it.
     const k = toHex(author);
     const held = Math.max(this.#peer.get(k) ?? 0, this.#ahead.get(k) ?? 0);
     const ready = this.#started && !this.#rpc.closed && batch.length > 0 &&
-      this.#earlyCount < WINDOW && held === batch[0]!.seq - 1;
+      this.#earlies < WINDOW && held === batch[0]!.seq - 1;
     if (!ready) return false;
     const prior = this.#early;
-    this.#earlyCount++;
-    const pushed = this.#push(batch, committed, k).catch(() => {}).finally(() => {
-      this.#earlyCount--;
-    });
+    this.#earlies++;
+    const pushed = this.#push(batch, committed, k).catch(() => {}).finally(() => this.#earlies--);
     const done: Promise<void> = (prior ? Promise.all([prior, pushed]) : pushed).then(() => {
       if (this.#early === done) this.#early = null;
     });
@@ -302,9 +297,7 @@ export class ChatSync {
   }
 
   async #push(batch: SeqEntry[], committed?: Promise<unknown>, author?: string): Promise<void> {
-    if (author !== undefined) {
-      this.#ahead.set(author, Math.max(this.#ahead.get(author) ?? 0, batch.at(-1)!.seq));
-    }
+    if (author) this.#ahead.set(author, Math.max(this.#ahead.get(author) ?? 0, batch.at(-1)!.seq));
     this.#unanswered++;
     try {
       await this.#pushed(batch, committed);
