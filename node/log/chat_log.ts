@@ -65,8 +65,8 @@ export interface AppendOptions {
   /** A key set to true in the same commit (a marker that must be durable with the entries). */
   readonly alsoSet?: Deno.KvKey;
   /**
-   * Handed the entries as soon as they are signed, with their commit under
-   * way (to push them meanwhile, chats/commit_overlap.ts). Once they went out
+   * Handed the entries as soon as they are signed, just before their commit
+   * starts (to push them meanwhile, chats/commit_overlap.ts). Once they went out
    * a failed commit is not tried again with new entries: that would sign a
    * second, different entry for a seq the peer may hold.
    */
@@ -234,12 +234,22 @@ export class ChatLog {
             clock = Math.max(clock, lamport);
           }
           if (options.signed) {
-            // Handed out once the commit is started (the store writes on its own thread meanwhile).
+            // Handed out before the commit starts, so the push leaves first: building the
+            // commit and the store's write would otherwise delay it. "Committed" settles with it.
             out = true;
-            const committed = this.#commit(chat, made, undefined, options.alsoSet);
-            committed.catch(() => {}); // awaited below
+            let settle!: (failed?: unknown) => void;
+            const committed = new Promise<void>((resolve, reject) =>
+              settle = (failed) => failed === undefined ? resolve() : reject(failed)
+            );
+            committed.catch(() => {}); // the caller's to await
             options.signed(made, committed);
-            await committed;
+            try {
+              await this.#commit(chat, made, undefined, options.alsoSet);
+            } catch (err) {
+              settle(err ?? new Error("commit failed"));
+              throw err;
+            }
+            settle();
           } else await this.#commit(chat, made, undefined, options.alsoSet);
           return made;
         } catch (err) {

@@ -184,6 +184,9 @@ function isCursor(v: unknown): v is Cursor {
     typeof c.after === "object" && c.after !== null;
 }
 
+const freshCursor = (): Cursor => ({ v: 1, gen: "", after: {} });
+const cursorKey = (a: Anchor, peer: Uint8Array) => keys.mboxCursor(a.peer, `dm:${toHex(peer)}`);
+
 export class DirectMail {
   readonly #host: DirectMailHost;
   readonly #clock: Clock;
@@ -346,6 +349,8 @@ export class DirectMail {
     const chat = directChatId(this.#me, peer);
     const me = toHex(this.#me);
     const head = (await log.heads(chat)).get(me)?.seq ?? 0;
+    // Nothing of ours yet, or the peer is here to take it: no need to read what went where.
+    if (head === 0 || a.rpc.closed || this.#host.online(peer)) return;
     const key = keys.mboxPushed(a.peer, chat);
     const pushed = (await kv.get<Record<string, number>>(key)).value ?? {};
     let from = Math.max(Number(pushed[me] ?? 0), await this.#host.delivered(chat, peer));
@@ -398,9 +403,9 @@ export class DirectMail {
 
   /** Where we are in what `peer` filed for us at `a`, and where that is stored. */
   async #cursor(a: Anchor, peer: Uint8Array): Promise<{ ck: Deno.KvKey; cursor: Cursor }> {
-    const ck = keys.mboxCursor(a.peer, `dm:${toHex(peer)}`);
+    const ck = cursorKey(a, peer);
     const saved = (await this.#host.kv.get<unknown>(ck)).value;
-    return { ck, cursor: isCursor(saved) ? saved : { v: 1, gen: "", after: {} } };
+    return { ck, cursor: isCursor(saved) ? saved : freshCursor() };
   }
 
   /**
@@ -410,9 +415,17 @@ export class DirectMail {
   async #peek(a: Anchor): Promise<void> {
     const now = this.#clock.now();
     const items: Array<{ t: string; a: number; peer: Uint8Array; gen: string }> = [];
-    for (const c of this.#host.contacts()) {
-      if (bytesEqual(c, a.peer)) continue;
-      const { cursor } = await this.#cursor(a, c);
+    const contacts = this.#host.contacts().filter((c) => !bytesEqual(c, a.peer));
+    // Read 10 at a time (a KV read each would cost twice as much: a peek runs on every holder's session).
+    const cursors: Cursor[] = [];
+    for (let i = 0; i < contacts.length; i += 10) {
+      const got = await this.#host.kv.getMany<unknown[]>(
+        contacts.slice(i, i + 10).map((c) => cursorKey(a, c)),
+      );
+      for (const r of got) cursors.push(isCursor(r.value) ? r.value : freshCursor());
+    }
+    for (const [j, c] of contacts.entries()) {
+      const cursor = cursors[j]!;
       for (const w of windowsDue(cursor.last, now)) {
         const mk = this.#keys(c, this.#me, w);
         a.tags.set(mk.tag, c);

@@ -77,10 +77,17 @@ export function epochMailboxSecret(
 export function mailboxKeys(secret: Uint8Array): MailboxKeys {
   const part = (info: string, n: number) =>
     hkdf(sha256, secret, undefined, encoder.encode(info), n);
+  // The keys when first used: a peek derives every contact's tags of several weeks and
+  // needs only those (half the HKDF work of a node's visit to its holders).
+  let key: Uint8Array | undefined, idKey: Uint8Array | undefined;
   return {
     tag: toHex(part(MAILBOX_TAG_INFO, MAILBOX_TAG_BYTES)),
-    key: part(MAILBOX_KEY_INFO, 32),
-    idKey: part(MAILBOX_ID_INFO, 32),
+    get key() {
+      return key ??= part(MAILBOX_KEY_INFO, 32);
+    },
+    get idKey() {
+      return idKey ??= part(MAILBOX_ID_INFO, 32);
+    },
   };
 }
 
@@ -92,10 +99,16 @@ export function mailboxKeys(secret: Uint8Array): MailboxKeys {
 export function pointerKeys(secret: Uint8Array, recipient: Uint8Array): MailboxKeys {
   const part = (salt: string, n: number) =>
     hkdf(sha256, secret, encoder.encode(salt), recipient, n);
+  // As in mailboxKeys: a visit reading every contact's pointers mostly needs only the tags.
+  let key: Uint8Array | undefined, idKey: Uint8Array | undefined;
   return {
     tag: toHex(part(MAILBOX_POINTER_TAG_SALT, MAILBOX_TAG_BYTES)),
-    key: part(MAILBOX_POINTER_KEY_SALT, 32),
-    idKey: part(MAILBOX_POINTER_ID_SALT, 32),
+    get key() {
+      return key ??= part(MAILBOX_POINTER_KEY_SALT, 32);
+    },
+    get idKey() {
+      return idKey ??= part(MAILBOX_POINTER_ID_SALT, 32);
+    },
   };
 }
 

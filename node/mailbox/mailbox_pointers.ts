@@ -127,7 +127,10 @@ export async function readPointers(
       }
       await joinPointed(ctx, s, pointer.c, secrets);
     }
-    await ctx.host.kv.set(cursorKey, { gen: res.gen, after });
+    // Unchanged (nothing new, the usual case): no write, on every session with every holder.
+    if (res.gen !== cursor.gen || after !== cursor.after) {
+      await ctx.host.kv.set(cursorKey, { gen: res.gen, after });
+    }
   }
 }
 

@@ -155,6 +155,10 @@ export class ChatSync {
   readonly #refusals = new Set<string>();
   /** An early push (see early()) whose answer is not in yet: the next flush waits for it. */
   #early: Promise<void> | null = null;
+  /** Early pushes unanswered; pushes unanswered, and per author (hex) the last seq they hold. */
+  #earlies = 0;
+  #unanswered = 0;
+  readonly #ahead = new Map<string, number>();
 
   constructor(log: ChatLog, rpc: RpcSession, chat: string, options: ChatSyncOptions) {
     this.#log = log;
@@ -202,10 +206,17 @@ export class ChatSync {
    * and the next flush waits for it. Whether they went.
    */
   early(author: Uint8Array, batch: SeqEntry[], committed: Promise<unknown>): boolean {
-    const ready = this.#started && !this.#rpc.closed && !this.#early && batch.length > 0 &&
-      (this.#peer.get(toHex(author)) ?? 0) === batch[0]!.seq - 1;
+    // Behind unanswered pushes (a message written before the last one's answer came) it follows
+    // them: the peer merges pushes in order; one finding a gap is refused, and the flush pushes it.
+    const k = toHex(author);
+    const held = Math.max(this.#peer.get(k) ?? 0, this.#ahead.get(k) ?? 0);
+    const ready = this.#started && !this.#rpc.closed && batch.length > 0 &&
+      this.#earlies < WINDOW && held === batch[0]!.seq - 1;
     if (!ready) return false;
-    const done: Promise<void> = this.#push(batch, committed).catch(() => {}).finally(() => {
+    const prior = this.#early;
+    this.#earlies++;
+    const pushed = this.#push(batch, committed, k).catch(() => {}).finally(() => this.#earlies--);
+    const done: Promise<void> = (prior ? Promise.all([prior, pushed]) : pushed).then(() => {
       if (this.#early === done) this.#early = null;
     });
     this.#early = done;
@@ -263,7 +274,7 @@ export class ChatSync {
         const batch = entries.slice(at, at + n);
         at += n;
         sent = batch[batch.length - 1]!.seq;
-        const pushed = this.#push(batch);
+        const pushed = this.#push(batch, undefined, k);
         // Awaited in turn below; when an earlier one fails and ends the pass, the
         // failures of those still in flight (a closed session fails them all) must
         // not escape as unhandled rejections, which would stop the process.
@@ -285,7 +296,18 @@ export class ChatSync {
     return this.#push(batch);
   }
 
-  async #push(batch: SeqEntry[], committed?: Promise<unknown>): Promise<void> {
+  async #push(batch: SeqEntry[], committed?: Promise<unknown>, author?: string): Promise<void> {
+    if (author) this.#ahead.set(author, Math.max(this.#ahead.get(author) ?? 0, batch.at(-1)!.seq));
+    this.#unanswered++;
+    try {
+      await this.#pushed(batch, committed);
+    } finally {
+      // What the peer holds is known again from its answers once none is awaited.
+      if (--this.#unanswered === 0) this.#ahead.clear();
+    }
+  }
+
+  async #pushed(batch: SeqEntry[], committed?: Promise<unknown>): Promise<void> {
     // In binary to a peer that lists bulk1: the entries go as the bytes the store holds.
     const res = await this.#rpc.requestBulk(
       "sync.push",
