@@ -46,19 +46,14 @@
 import { type Clock, systemClock } from "../clock/mod.ts";
 import { decodeEntry, directChatId, type Entry, type RawEntry, toHex } from "../log/mod.ts";
 import type { ChatLog } from "../log/mod.ts";
-import { type KeyPair, sharedSecretOf } from "../identity/mod.ts";
+import type { KeyPair } from "../identity/mod.ts";
 import { encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { sha256 } from "@noble/hashes/sha2.js";
-import {
-  directMailKeys,
-  directWindow,
-  parseReceipt,
-  receiptBytes,
-  windowsDue,
-} from "./direct_keys.ts";
+import { directWindow, parseReceipt, receiptBytes, windowsDue } from "./direct_keys.ts";
 import { boxId, type MailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
+import { DirectPairs, type PairSecret } from "./direct_pairs.ts";
 import { putAck, sendAck } from "./direct_ack.ts";
 import type { MailboxLimits } from "./mailbox_store.ts";
 
@@ -86,10 +81,6 @@ const MAX_WAITING_BYTES = 8 * 1024 * 1024;
 const JOBS_PER_ANCHOR = 4;
 /** Tags asked about per mbox.peek (its schema's bound). */
 const PEEK_TAGS = 512;
-/** Contacts whose pairwise secrets are kept. */
-const SECRET_CACHE = 4096;
-/** Keys (contact, direction, week) kept. */
-const KEY_CACHE = 16_384;
 
 /** Who holds mail: an anchor, or a contact carrying it. */
 export type Holder = "anchor" | "friend";
@@ -131,6 +122,13 @@ export interface DirectMailHost {
    * @default none published
    */
   readonly agreeKeyOf?: (peer: Uint8Array) => Uint8Array | undefined;
+  /** Our person, whose key is in the chat ids (on a device, not ours). @default keyPair's */
+  readonly person?: Uint8Array;
+  /**
+   * Of `peer`'s entries, those it or a device speaking for it at their time
+   * wrote (their certificates learnt first). @default those `peer` wrote
+   */
+  admit?(peer: Uint8Array, raws: RawEntry[]): Promise<RawEntry[]>;
   /** Dates the boxes' weeks. @default systemClock */
   readonly clock?: Clock;
   /** Contacts we write to and read from (not anchors, not blocked). */
@@ -185,16 +183,21 @@ function isCursor(v: unknown): v is Cursor {
 }
 
 const freshCursor = (): Cursor => ({ v: 1, gen: "", after: {} });
+/** Where a cursor counts a window's boxes under one secret (the one of before devagree1: as then). */
+const slot = (ps: PairSecret, w: number, mk: MailboxKeys) =>
+  ps.legacy ? String(w) : `${w}/${mk.tag.slice(0, 8)}`;
 const cursorKey = (a: Anchor, peer: Uint8Array) => keys.mboxCursor(a.peer, `dm:${toHex(peer)}`);
 
 export class DirectMail {
   readonly #host: DirectMailHost;
   readonly #clock: Clock;
+  /** Whose chain we write: the device's key on a device. */
   readonly #me: Uint8Array;
+  /** Who we are to contacts: the chat ids' key and the recipient in our mail's keys. */
+  readonly #person: Uint8Array;
+  /** The pair secrets (direct_pairs.ts); its `sides` are set once the agreement key is wired. */
+  readonly pairs: DirectPairs;
   readonly #anchors = new Map<string, Anchor>();
-  readonly #secrets = new Map<string, Uint8Array>();
-  /** Keys by contact, direction and window (see #keys). */
-  readonly #derived = new Map<string, MailboxKeys>();
   /** Per anchor, contact and job ("in"/"out"), the run under way. */
   readonly #running = new Map<string, Promise<void>>();
   /** Jobs due again after the one under way. */
@@ -205,6 +208,8 @@ export class DirectMail {
     this.#host = host;
     this.#clock = host.clock ?? systemClock;
     this.#me = host.keyPair.publicKey;
+    this.#person = host.person ?? this.#me;
+    this.pairs = new DirectPairs(host.keyPair, host.agreeKeyOf);
   }
 
   /**
@@ -306,32 +311,6 @@ export class DirectMail {
     else a.busy--;
   }
 
-  /**
-   * The keys of mail between us and `peer`, to `recipient` (one of us), in
-   * `window`: derived once (every session with a holder asks for every
-   * contact's, for several weeks).
-   */
-  #keys(peer: Uint8Array, recipient: Uint8Array, window: number): MailboxKeys {
-    const k = `${toHex(peer)}/${bytesEqual(recipient, peer) ? "them" : "us"}/${window}`;
-    let mk = this.#derived.get(k);
-    if (!mk) {
-      if (this.#derived.size >= KEY_CACHE) this.#derived.clear();
-      this.#derived.set(k, mk = directMailKeys(this.#secret(peer), recipient, window));
-    }
-    return mk;
-  }
-
-  #secret(peer: Uint8Array): Uint8Array {
-    const k = toHex(peer);
-    let s = this.#secrets.get(k);
-    if (!s) {
-      if (this.#secrets.size >= SECRET_CACHE) this.#secrets.clear();
-      const agree = this.#host.agreeKeyOf?.(peer);
-      this.#secrets.set(k, s = sharedSecretOf(this.#host.keyPair, peer, agree));
-    }
-    return s;
-  }
-
   /** Whether `peer` uses anchor `a`: it serves us the record `peer` sealed for us. */
   async #uses(a: Anchor, peer: Uint8Array): Promise<boolean> {
     const k = toHex(peer);
@@ -346,7 +325,7 @@ export class DirectMail {
   /** Hands anchor `a` our entries for `peer` that neither it nor `peer` holds, in chain order. */
   async #push(a: Anchor, peer: Uint8Array): Promise<void> {
     const { kv, log } = this.#host;
-    const chat = directChatId(this.#me, peer);
+    const chat = directChatId(this.#person, peer);
     const me = toHex(this.#me);
     const head = (await log.heads(chat)).get(me)?.seq ?? 0;
     // Nothing of ours yet, or the peer is here to take it: no need to read what went where.
@@ -355,8 +334,9 @@ export class DirectMail {
     const pushed = (await kv.get<Record<string, number>>(key)).value ?? {};
     let from = Math.max(Number(pushed[me] ?? 0), await this.#host.delivered(chat, peer));
     if (from >= head || a.rpc.closed || this.#host.online(peer)) return;
-    if (!await this.#uses(a, peer)) return;
-    const mk = this.#keys(peer, peer, directWindow(this.#clock.now()));
+    const ps = this.pairs.sealing(peer);
+    if (!ps || !await this.#uses(a, peer)) return;
+    const mk = this.pairs.keys(ps, peer, directWindow(this.#clock.now()));
     let handed = 0;
     while (from < head && !a.rpc.closed) {
       const entries = await log.entriesAfter(chat, this.#me, from, PUT_ENTRIES);
@@ -426,10 +406,18 @@ export class DirectMail {
     }
     for (const [j, c] of contacts.entries()) {
       const cursor = cursors[j]!;
+      const secrets = this.pairs.opening(c);
       for (const w of windowsDue(cursor.last, now)) {
-        const mk = this.#keys(c, this.#me, w);
-        a.tags.set(mk.tag, c);
-        items.push({ t: mk.tag, a: cursor.after[w] ?? 0, peer: c, gen: cursor.gen });
+        for (const ps of secrets) {
+          const mk = this.pairs.keys(ps, this.#person, w);
+          a.tags.set(mk.tag, c);
+          items.push({
+            t: mk.tag,
+            a: cursor.after[slot(ps, w, mk)] ?? 0,
+            peer: c,
+            gen: cursor.gen,
+          });
+        }
       }
     }
     const due = new Map<string, Uint8Array>();
@@ -452,16 +440,18 @@ export class DirectMail {
   /** Fetches and merges what `peer` filed for us at anchor `a` since the last visit. */
   async #fetch(a: Anchor, peer: Uint8Array): Promise<void> {
     const { kv } = this.#host;
-    const chat = directChatId(this.#me, peer);
+    const chat = directChatId(this.#person, peer);
     const { ck, cursor } = await this.#cursor(a, peer);
     const now = this.#clock.now();
     const windows = windowsDue(cursor.last, now);
     const tally = { fetched: 0, stored: 0, bad: 0, receipt: 0 };
     let waiting: RawEntry[] = [];
-    for (const w of windows) {
-      const mk = this.#keys(peer, this.#me, w);
+    const due = windows.flatMap((w) => this.pairs.opening(peer).map((ps) => ({ w, ps })));
+    for (const { w, ps } of due) {
+      const mk = this.pairs.keys(ps, this.#person, w);
+      const at = slot(ps, w, mk);
       a.tags.set(mk.tag, peer);
-      const before = cursor.after[w] ?? 0;
+      const before = cursor.after[at] ?? 0;
       let after = before;
       for (let more = true; more && !a.rpc.closed && tally.fetched < MAX_VISIT_BOXES;) {
         const res = await a.rpc.requestBulk("mbox.get", { tag: mk.tag, after, limit: 500 }, 30_000);
@@ -475,30 +465,35 @@ export class DirectMail {
             continue;
           }
         }
-        const raws: RawEntry[] = [];
+        const opened: RawEntry[] = [];
         for (const item of res.items) {
           after = Math.max(after, item.n);
           const got = this.#open(mk, item.b, chat, peer);
           if (got === null) tally.bad++;
           else if (typeof got === "number") tally.receipt = Math.max(tally.receipt, got);
-          else raws.push(got);
+          else opened.push(got);
         }
+        const raws = this.#host.admit ? await this.#host.admit(peer, opened) : opened;
+        tally.bad += opened.length - raws.length;
         tally.fetched += raws.length;
         waiting = await this.#merge(chat, peer, [...waiting, ...raws], tally);
-        cursor.after[w] = after;
+        cursor.after[at] = after;
         more = res.more && res.items.length > 0;
       }
       // Everything up to `after` is in our log now (none waits for a predecessor): the holder may drop it.
       if (waiting.length === 0 && after > before) await sendAck(a.rpc, mk, after);
     }
-    if (tally.receipt > 0) {
+    // A receipt names the chain of the person key; a device's own it does not (yet).
+    if (tally.receipt > 0 && !this.pairs.onDevice) {
       const head = (await this.#host.log.heads(chat)).get(toHex(this.#me))?.seq ?? 0;
       await this.#host.receipt(chat, peer, Math.min(tally.receipt, head));
     }
     if (tally.fetched > 0 && !a.rpc.closed) await this.#leaveReceipt(a, peer, chat, cursor, now);
     cursor.last = directWindow(now);
     const keep = new Set(windows.map(String));
-    cursor.after = Object.fromEntries(Object.entries(cursor.after).filter(([w]) => keep.has(w)));
+    cursor.after = Object.fromEntries(
+      Object.entries(cursor.after).filter(([w]) => keep.has(w.split("/")[0]!)),
+    );
     await kv.set(ck, cursor);
     if (tally.bad > 0) this.#host.say(`1:1 mail at ${a.name}: ${tally.bad} boxes did not open`);
     if (tally.fetched > 0) {
@@ -522,8 +517,9 @@ export class DirectMail {
     now: number,
   ): Promise<void> {
     const held = (await this.#host.log.heads(chat)).get(toHex(peer))?.seq ?? 0;
-    if (held <= (cursor.rcpt ?? 0)) return;
-    const mk = this.#keys(peer, peer, directWindow(now));
+    const ps = this.pairs.sealing(peer);
+    if (held <= (cursor.rcpt ?? 0) || !ps) return;
+    const mk = this.pairs.keys(ps, peer, directWindow(now));
     const body = receiptBytes(held);
     const res = await a.rpc.request("mbox.put", {
       tag: mk.tag,
@@ -545,7 +541,11 @@ export class DirectMail {
       if (!raw) return null;
       if (raw.sig.length === 0) return parseReceipt(raw.signed);
       const e = decodeEntry(raw.signed);
-      return e.chat === chat && bytesEqual(e.author, peer) ? raw : null;
+      // The contact's, or (admit checks) a device's of theirs: never one of ours.
+      const theirs = this.#host.admit
+        ? !bytesEqual(e.author, this.#me)
+        : bytesEqual(e.author, peer);
+      return e.chat === chat && theirs ? raw : null;
     } catch {
       return null;
     }
