@@ -18,6 +18,8 @@ import { scanFolder } from "../testing/folder_scan.ts";
 const msgs = async (n: TestNode, chat: string) =>
   (await n.node.call("read", { chat, markRead: false }).catch(() => []))
     .filter((m) => m.type === "msg");
+const states = async (n: TestNode, chat: string) =>
+  (await msgs(n, chat)).filter((m) => m.mine).map((m) => m.state);
 const texts = async (n: TestNode, chat: string) => (await msgs(n, chat)).map((m) => m.body);
 const ownUp = (e: NodeEvent) => e.type === "own-device" && e.op === "up";
 const deposited = (chat: string, seq: number) => (e: NodeEvent) =>
@@ -75,6 +77,7 @@ Deno.test("1:1 mail on a linked device: the phone and bob, never online together
     for (const text of sent) await phone.node.call("send", { chat: "bob", text });
     await phone.waitFor(deposited("bob", 3), 20_000);
     await phone.node.directMailIdle();
+    assert.deepEqual(await states(phone, "bob"), sent.map(() => "at-anchor"));
     await phone.stop();
 
     // Bob starts after: the phone's messages are alice's, in order.
@@ -101,6 +104,12 @@ Deno.test("1:1 mail on a linked device: the phone and bob, never online together
     );
     assert.deepEqual(await texts(phone, "bob"), [...sent, "bob's answer"]);
     assert.ok(!met(phone, "bob"), "the phone met bob");
+    // Bob's receipt for the phone's chain, left when he took them, reaches the phone alone.
+    await until(
+      async () => (await states(phone, "bob")).every((s) => s === "delivered"),
+      15_000,
+      "the phone's messages delivered by bob's receipt",
+    );
     assert.ok(!phone.events.some(ownUp), "the phone met the laptop");
   } finally {
     for (const n of nodes) await n.stop();

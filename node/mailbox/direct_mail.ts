@@ -50,10 +50,10 @@ import type { KeyPair } from "../identity/mod.ts";
 import { encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { directWindow, parseReceipt, receiptBytes, windowsDue } from "./direct_keys.ts";
+import { directWindow, parseReceipt, windowsDue } from "./direct_keys.ts";
 import { boxId, type MailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
-import { DirectPairs, type PairSecret } from "./direct_pairs.ts";
+import { DirectPairs } from "./direct_pairs.ts";
+import { leaveReceipts, type ReceiptMarks } from "./direct_receipts.ts";
 import { putAck, sendAck } from "./direct_ack.ts";
 import type { MailboxLimits } from "./mailbox_store.ts";
 
@@ -165,15 +165,13 @@ interface Anchor {
 }
 
 /** Where we are in the boxes filed for us by one contact at one anchor. */
-interface Cursor {
+interface Cursor extends ReceiptMarks {
   readonly v: 1;
   gen: string;
   /** The window of the last visit. */
   last?: number;
   /** Per window, the anchor's number of the last box read. */
   after: Record<string, number>;
-  /** The height of the peer's chain our last receipt here named. */
-  rcpt?: number;
 }
 
 function isCursor(v: unknown): v is Cursor {
@@ -183,9 +181,6 @@ function isCursor(v: unknown): v is Cursor {
 }
 
 const freshCursor = (): Cursor => ({ v: 1, gen: "", after: {} });
-/** Where a cursor counts a window's boxes under one secret (the one of before devagree1: as then). */
-const slot = (ps: PairSecret, w: number, mk: MailboxKeys) =>
-  ps.legacy ? String(w) : `${w}/${mk.tag.slice(0, 8)}`;
 const cursorKey = (a: Anchor, peer: Uint8Array) => keys.mboxCursor(a.peer, `dm:${toHex(peer)}`);
 
 export class DirectMail {
@@ -406,18 +401,16 @@ export class DirectMail {
     }
     for (const [j, c] of contacts.entries()) {
       const cursor = cursors[j]!;
-      const secrets = this.pairs.opening(c);
-      for (const w of windowsDue(cursor.last, now)) {
-        for (const ps of secrets) {
-          const mk = this.pairs.keys(ps, this.#person, w);
-          a.tags.set(mk.tag, c);
-          items.push({
-            t: mk.tag,
-            a: cursor.after[slot(ps, w, mk)] ?? 0,
-            peer: c,
-            gen: cursor.gen,
-          });
-        }
+      for (
+        const { mk, at } of this.pairs.inbox(
+          c,
+          this.#person,
+          this.#me,
+          windowsDue(cursor.last, now),
+        )
+      ) {
+        a.tags.set(mk.tag, c);
+        items.push({ t: mk.tag, a: cursor.after[at] ?? 0, peer: c, gen: cursor.gen });
       }
     }
     const due = new Map<string, Uint8Array>();
@@ -446,10 +439,9 @@ export class DirectMail {
     const windows = windowsDue(cursor.last, now);
     const tally = { fetched: 0, stored: 0, bad: 0, receipt: 0 };
     let waiting: RawEntry[] = [];
-    const due = windows.flatMap((w) => this.pairs.opening(peer).map((ps) => ({ w, ps })));
-    for (const { w, ps } of due) {
-      const mk = this.pairs.keys(ps, this.#person, w);
-      const at = slot(ps, w, mk);
+    const authors = new Map<string, Uint8Array>();
+    for (const t of this.pairs.inbox(peer, this.#person, this.#me, windows)) {
+      const { mk, at } = t;
       a.tags.set(mk.tag, peer);
       const before = cursor.after[at] ?? 0;
       let after = before;
@@ -470,11 +462,16 @@ export class DirectMail {
           after = Math.max(after, item.n);
           const got = this.#open(mk, item.b, chat, peer);
           if (got === null) tally.bad++;
-          else if (typeof got === "number") tally.receipt = Math.max(tally.receipt, got);
-          else opened.push(got);
+          else if (typeof got !== "number") {
+            if (t.entries) opened.push(got);
+          } else if (t.receipts) tally.receipt = Math.max(tally.receipt, got);
         }
         const raws = this.#host.admit ? await this.#host.admit(peer, opened) : opened;
         tally.bad += opened.length - raws.length;
+        for (const r of raws) {
+          const { author } = decodeEntry(r.signed);
+          authors.set(toHex(author), author);
+        }
         tally.fetched += raws.length;
         waiting = await this.#merge(chat, peer, [...waiting, ...raws], tally);
         cursor.after[at] = after;
@@ -483,12 +480,23 @@ export class DirectMail {
       // Everything up to `after` is in our log now (none waits for a predecessor): the holder may drop it.
       if (waiting.length === 0 && after > before) await sendAck(a.rpc, mk, after);
     }
-    // A receipt names the chain of the person key; a device's own it does not (yet).
-    if (tally.receipt > 0 && !this.pairs.onDevice) {
+    // Read only under tags that name our own chain (on a device, its key's).
+    if (tally.receipt > 0) {
       const head = (await this.#host.log.heads(chat)).get(toHex(this.#me))?.seq ?? 0;
       await this.#host.receipt(chat, peer, Math.min(tally.receipt, head));
     }
-    if (tally.fetched > 0 && !a.rpc.closed) await this.#leaveReceipt(a, peer, chat, cursor, now);
+    if (tally.fetched > 0 && !a.rpc.closed) {
+      await leaveReceipts(
+        a.rpc,
+        this.pairs,
+        this.#host.log,
+        chat,
+        peer,
+        authors.values(),
+        cursor,
+        now,
+      );
+    }
     cursor.last = directWindow(now);
     const keep = new Set(windows.map(String));
     cursor.after = Object.fromEntries(
@@ -506,27 +514,6 @@ export class DirectMail {
         stored: tally.stored,
       });
     }
-  }
-
-  /** Tells `peer`, at `a`, how far we hold its chain, unless a receipt here said so already. */
-  async #leaveReceipt(
-    a: Anchor,
-    peer: Uint8Array,
-    chat: string,
-    cursor: Cursor,
-    now: number,
-  ): Promise<void> {
-    const held = (await this.#host.log.heads(chat)).get(toHex(peer))?.seq ?? 0;
-    const ps = this.pairs.sealing(peer);
-    if (held <= (cursor.rcpt ?? 0) || !ps) return;
-    const mk = this.pairs.keys(ps, peer, directWindow(now));
-    const body = receiptBytes(held);
-    const res = await a.rpc.request("mbox.put", {
-      tag: mk.tag,
-      items: [{ i: boxId(mk, sha256(body)), b: encodeB64(sealBox(mk, body, new Uint8Array())) }],
-      ...putAck(a.rpc, mk),
-    }, 30_000);
-    if (res.taken > 0) cursor.rcpt = held;
   }
 
   /** One box as `peer`'s entry of our direct chat, or the seq of its receipt; null when neither. */

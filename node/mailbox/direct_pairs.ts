@@ -20,6 +20,11 @@
  * person's `pagree` cannot be opened by that contact until they meet (then
  * the direct sync carries it).
  *
+ * Receipts (direct_keys.ts) name one chain: the contact leaves the one for
+ * the person key's chain under the person's keys, as before, and the one for
+ * a device's chain under keys whose recipient is that device's key, which
+ * only that device looks under (the person key's node reads no other's).
+ *
  * The tags stay HKDF outputs of the secret (direct_keys.ts): the holder sees
  * that the person's devices fetch under one tag, which it knows already from
  * their certificates (devices sign in as their person).
@@ -41,6 +46,18 @@ export interface PersonSides {
   pair(): KeyPair | undefined;
   /** A contact's person agreement key, heard in its hello. */
   of(person: Uint8Array): Uint8Array | undefined;
+}
+
+/** A tag a contact's mail to us may be filed under, and where a cursor counts its boxes. */
+export interface InboxTag {
+  readonly w: number;
+  readonly mk: MailboxKeys;
+  /** The cursor's slot: as before devagree1 (the window) for the old secret. */
+  readonly at: string;
+  /** Entries are taken from it (the person's tags). */
+  readonly entries: boolean;
+  /** Receipts are read from it: ones that name our own chain. */
+  readonly receipts: boolean;
 }
 
 /** One pair secret with a contact; `legacy` when it is the one of a node without devagree1. */
@@ -89,6 +106,28 @@ export class DirectPairs {
         if (i === 0 && !agree) continue;
         const got = this.#secret(mine, peer, agree, mine === this.#keyPair && i === 1);
         if (got && !out.some((o) => bytesEqual(o.secret, got.secret))) out.push(got);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The tags of `peer`'s mail to us in `windows`: to `person`, and on a
+   * device (`me` not the person) to `me`, for the receipts of its chain.
+   */
+  inbox(peer: Uint8Array, person: Uint8Array, me: Uint8Array, windows: number[]): InboxTag[] {
+    const device = !bytesEqual(person, me);
+    const out: InboxTag[] = [];
+    const secrets = this.opening(peer);
+    // Oldest window first: its entries come before the next one's.
+    for (const w of windows) {
+      for (const ps of secrets) {
+        const mk = this.keys(ps, person, w);
+        const at = ps.legacy ? String(w) : `${w}/${mk.tag.slice(0, 8)}`;
+        out.push({ w, mk, at, entries: true, receipts: !device });
+        if (!device) continue;
+        const rk = this.keys(ps, me, w);
+        out.push({ w, mk: rk, at: `${w}/${rk.tag.slice(0, 8)}`, entries: false, receipts: true });
       }
     }
     return out;
