@@ -91,6 +91,9 @@ export function wireMail(d: MailDeps): { directMail: DirectMail; ownMail: OwnMai
     stored: async (chat, _peer, entries) => {
       const ref = d.directory.byId(chat);
       if (ref) await d.chats.show(ref, entries);
+      // Our other devices get it too: directly, else through an anchor (none without devices).
+      d.late().devsync.siblings.notify(chat);
+      ownMail.written(chat);
     },
     say: (line) => d.bus.say(line),
     note: (n) => d.bus.emit(directMailEvent(n, d.contactName)),

@@ -111,6 +111,18 @@ Deno.test("1:1 mail on a linked device: the phone and bob, never online together
       "the phone's messages delivered by bob's receipt",
     );
     assert.ok(!phone.events.some(ownUp), "the phone met the laptop");
+
+    // The laptop, back after the phone stopped, holds all of it (bob's answer under either secret).
+    await phone.node.ownMailIdle();
+    await phone.stop();
+    const laptop2 = await startTestNode("alice", { host: "127.61.23.2", dir: laptop.dir });
+    nodes.push(laptop2);
+    await until(
+      async () => (await texts(laptop2, "bob")).length === sent.length + 1,
+      20_000,
+      "the laptop has the chat",
+    );
+    assert.deepEqual(await texts(laptop2, "bob"), [...sent, "bob's answer"]);
   } finally {
     for (const n of nodes) await n.stop();
   }
