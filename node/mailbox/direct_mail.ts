@@ -38,6 +38,10 @@
  * reaches. So a mutual friend online when each of the two is carries the
  * mail between them.
  *
+ * On a device of a person: the chat is the person's with C, our chain the
+ * device key's, and the pair secrets and receipts' keys those of the
+ * person's agreement key (direct_pairs.ts, direct_receipts.ts).
+ *
  * What the holder learns: tags, box sizes, when boxes come, who uploads and
  * who fetches under a tag (it authenticates both: a friend who carries
  * knows both, so learns that one writes to the other); not the chat, not a
