@@ -108,6 +108,12 @@ export async function wireAgreement(
     devicePair: () => agreement.onDevice ? agreement.current()?.pair : undefined,
     onDevice: agreement.onDevice,
   };
+  // 1:1 mail: a device seals with it, and what contacts sealed to it opens on every device.
+  s.directMail.pairs.sides = () => ({
+    onDevice: agreement.onDevice,
+    pair: () => mine() ? agreement.current()?.pair : undefined,
+    of: (person) => theirs.get(person),
+  });
   const sync = new AgreeSync({
     own: devsync.own,
     clock: o.clock,

@@ -7,7 +7,7 @@
  */
 import type { ChatDirectory, ChatService } from "./chats/mod.ts";
 import type { AgreeKeyOf, ContactBook } from "./contacts/mod.ts";
-import type { Pair } from "./discovery/mod.ts";
+import { type Pair, pairwise } from "./discovery/mod.ts";
 import {
   admitsEntry,
   type ContactDeviceBooks,
@@ -53,11 +53,29 @@ export interface MailDeps {
 export function wireMail(d: MailDeps): { directMail: DirectMail; ownMail: OwnMail } {
   const contacts = () =>
     d.contacts.all().filter((c) => !c.blocked && !c.anchor).map((c) => c.publicKey);
+  const me = d.keyPair.publicKey;
+  const books = withOwnDevices(d.own, () => d.late().devices);
+  // On a device, contacts seal the record we look for to the person's agreement key (RecordSeals).
+  const devicePairs = new WeakMap<KeyPair, (them: Uint8Array) => Pair>();
+  const recordPair = (peer: Uint8Array) => {
+    const mine = d.late().sessions.personAgree?.devicePair();
+    if (!mine) return d.pair(peer);
+    let pair = devicePairs.get(mine);
+    if (!pair) devicePairs.set(mine, pair = pairwise(mine, d.agreeKeyOf));
+    return pair(peer);
+  };
   const directMail = new DirectMail({
     log: d.log,
     kv: d.kv,
     keyPair: d.keyPair,
     agreeKeyOf: d.agreeKeyOf,
+    person: d.own.person,
+    // The contact's entries, or its devices' that spoke for it then (never ours: not filed by it).
+    admit: async (contact, raws) => {
+      await books.learn(contact, raws);
+      const speaks = (k: Uint8Array, at: number) => !d.own.has(k) && books.speaksAt(contact, k, at);
+      return raws.filter((r) => admitsEntry(r.signed, [contact], speaks));
+    },
     clock: d.clock,
     contacts,
     online: (peer) => d.late().sessions.get(peer) !== undefined,
@@ -65,7 +83,7 @@ export function wireMail(d: MailDeps): { directMail: DirectMail; ownMail: OwnMai
     anchored: async (chat, peer, seq) => {
       await d.chats.markAnchored(chat, peer, seq);
     },
-    recordTag: (peer) => encodeB64(d.pair(peer).tag(peer)),
+    recordTag: (peer) => encodeB64(recordPair(peer).tag(peer)),
     receipt: async (chat, _peer, seq) => {
       const ref = d.directory.byId(chat);
       if (ref) await d.chats.markDelivered(ref, seq);
@@ -73,12 +91,13 @@ export function wireMail(d: MailDeps): { directMail: DirectMail; ownMail: OwnMai
     stored: async (chat, _peer, entries) => {
       const ref = d.directory.byId(chat);
       if (ref) await d.chats.show(ref, entries);
+      // Our other devices get it too: directly, else through an anchor (none without devices).
+      d.late().devsync.siblings.notify(chat);
+      ownMail.written(chat);
     },
     say: (line) => d.bus.say(line),
     note: (n) => d.bus.emit(directMailEvent(n, d.contactName)),
   });
-  const me = d.keyPair.publicKey;
-  const books = withOwnDevices(d.own, () => d.late().devices);
   const ownMail = new OwnMail({
     log: d.log,
     kv: d.kv,

@@ -38,6 +38,10 @@
  * reaches. So a mutual friend online when each of the two is carries the
  * mail between them.
  *
+ * On a device of a person: the chat is the person's with C, our chain the
+ * device key's, and the pair secrets and receipts' keys those of the
+ * person's agreement key (direct_pairs.ts, direct_receipts.ts).
+ *
  * What the holder learns: tags, box sizes, when boxes come, who uploads and
  * who fetches under a tag (it authenticates both: a friend who carries
  * knows both, so learns that one writes to the other); not the chat, not a
@@ -46,19 +50,14 @@
 import { type Clock, systemClock } from "../clock/mod.ts";
 import { decodeEntry, directChatId, type Entry, type RawEntry, toHex } from "../log/mod.ts";
 import type { ChatLog } from "../log/mod.ts";
-import { type KeyPair, sharedSecretOf } from "../identity/mod.ts";
+import type { KeyPair } from "../identity/mod.ts";
 import { encodeB64, type RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
-import { sha256 } from "@noble/hashes/sha2.js";
-import {
-  directMailKeys,
-  directWindow,
-  parseReceipt,
-  receiptBytes,
-  windowsDue,
-} from "./direct_keys.ts";
+import { directWindow, parseReceipt, windowsDue } from "./direct_keys.ts";
 import { boxId, type MailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
+import { DirectPairs } from "./direct_pairs.ts";
+import { leaveReceipts, type ReceiptMarks } from "./direct_receipts.ts";
 import { putAck, sendAck } from "./direct_ack.ts";
 import type { MailboxLimits } from "./mailbox_store.ts";
 
@@ -86,10 +85,6 @@ const MAX_WAITING_BYTES = 8 * 1024 * 1024;
 const JOBS_PER_ANCHOR = 4;
 /** Tags asked about per mbox.peek (its schema's bound). */
 const PEEK_TAGS = 512;
-/** Contacts whose pairwise secrets are kept. */
-const SECRET_CACHE = 4096;
-/** Keys (contact, direction, week) kept. */
-const KEY_CACHE = 16_384;
 
 /** Who holds mail: an anchor, or a contact carrying it. */
 export type Holder = "anchor" | "friend";
@@ -131,6 +126,13 @@ export interface DirectMailHost {
    * @default none published
    */
   readonly agreeKeyOf?: (peer: Uint8Array) => Uint8Array | undefined;
+  /** Our person, whose key is in the chat ids (on a device, not ours). @default keyPair's */
+  readonly person?: Uint8Array;
+  /**
+   * Of `peer`'s entries, those it or a device speaking for it at their time
+   * wrote (their certificates learnt first). @default those `peer` wrote
+   */
+  admit?(peer: Uint8Array, raws: RawEntry[]): Promise<RawEntry[]>;
   /** Dates the boxes' weeks. @default systemClock */
   readonly clock?: Clock;
   /** Contacts we write to and read from (not anchors, not blocked). */
@@ -167,15 +169,13 @@ interface Anchor {
 }
 
 /** Where we are in the boxes filed for us by one contact at one anchor. */
-interface Cursor {
+interface Cursor extends ReceiptMarks {
   readonly v: 1;
   gen: string;
   /** The window of the last visit. */
   last?: number;
   /** Per window, the anchor's number of the last box read. */
   after: Record<string, number>;
-  /** The height of the peer's chain our last receipt here named. */
-  rcpt?: number;
 }
 
 function isCursor(v: unknown): v is Cursor {
@@ -190,11 +190,13 @@ const cursorKey = (a: Anchor, peer: Uint8Array) => keys.mboxCursor(a.peer, `dm:$
 export class DirectMail {
   readonly #host: DirectMailHost;
   readonly #clock: Clock;
+  /** Whose chain we write: the device's key on a device. */
   readonly #me: Uint8Array;
+  /** Who we are to contacts: the chat ids' key and the recipient in our mail's keys. */
+  readonly #person: Uint8Array;
+  /** The pair secrets (direct_pairs.ts); its `sides` are set once the agreement key is wired. */
+  readonly pairs: DirectPairs;
   readonly #anchors = new Map<string, Anchor>();
-  readonly #secrets = new Map<string, Uint8Array>();
-  /** Keys by contact, direction and window (see #keys). */
-  readonly #derived = new Map<string, MailboxKeys>();
   /** Per anchor, contact and job ("in"/"out"), the run under way. */
   readonly #running = new Map<string, Promise<void>>();
   /** Jobs due again after the one under way. */
@@ -205,6 +207,8 @@ export class DirectMail {
     this.#host = host;
     this.#clock = host.clock ?? systemClock;
     this.#me = host.keyPair.publicKey;
+    this.#person = host.person ?? this.#me;
+    this.pairs = new DirectPairs(host.keyPair, host.agreeKeyOf);
   }
 
   /**
@@ -306,32 +310,6 @@ export class DirectMail {
     else a.busy--;
   }
 
-  /**
-   * The keys of mail between us and `peer`, to `recipient` (one of us), in
-   * `window`: derived once (every session with a holder asks for every
-   * contact's, for several weeks).
-   */
-  #keys(peer: Uint8Array, recipient: Uint8Array, window: number): MailboxKeys {
-    const k = `${toHex(peer)}/${bytesEqual(recipient, peer) ? "them" : "us"}/${window}`;
-    let mk = this.#derived.get(k);
-    if (!mk) {
-      if (this.#derived.size >= KEY_CACHE) this.#derived.clear();
-      this.#derived.set(k, mk = directMailKeys(this.#secret(peer), recipient, window));
-    }
-    return mk;
-  }
-
-  #secret(peer: Uint8Array): Uint8Array {
-    const k = toHex(peer);
-    let s = this.#secrets.get(k);
-    if (!s) {
-      if (this.#secrets.size >= SECRET_CACHE) this.#secrets.clear();
-      const agree = this.#host.agreeKeyOf?.(peer);
-      this.#secrets.set(k, s = sharedSecretOf(this.#host.keyPair, peer, agree));
-    }
-    return s;
-  }
-
   /** Whether `peer` uses anchor `a`: it serves us the record `peer` sealed for us. */
   async #uses(a: Anchor, peer: Uint8Array): Promise<boolean> {
     const k = toHex(peer);
@@ -346,7 +324,7 @@ export class DirectMail {
   /** Hands anchor `a` our entries for `peer` that neither it nor `peer` holds, in chain order. */
   async #push(a: Anchor, peer: Uint8Array): Promise<void> {
     const { kv, log } = this.#host;
-    const chat = directChatId(this.#me, peer);
+    const chat = directChatId(this.#person, peer);
     const me = toHex(this.#me);
     const head = (await log.heads(chat)).get(me)?.seq ?? 0;
     // Nothing of ours yet, or the peer is here to take it: no need to read what went where.
@@ -355,8 +333,9 @@ export class DirectMail {
     const pushed = (await kv.get<Record<string, number>>(key)).value ?? {};
     let from = Math.max(Number(pushed[me] ?? 0), await this.#host.delivered(chat, peer));
     if (from >= head || a.rpc.closed || this.#host.online(peer)) return;
-    if (!await this.#uses(a, peer)) return;
-    const mk = this.#keys(peer, peer, directWindow(this.#clock.now()));
+    const ps = this.pairs.sealing(peer);
+    if (!ps || !await this.#uses(a, peer)) return;
+    const mk = this.pairs.keys(ps, peer, directWindow(this.#clock.now()));
     let handed = 0;
     while (from < head && !a.rpc.closed) {
       const entries = await log.entriesAfter(chat, this.#me, from, PUT_ENTRIES);
@@ -426,10 +405,16 @@ export class DirectMail {
     }
     for (const [j, c] of contacts.entries()) {
       const cursor = cursors[j]!;
-      for (const w of windowsDue(cursor.last, now)) {
-        const mk = this.#keys(c, this.#me, w);
+      for (
+        const { mk, at } of this.pairs.inbox(
+          c,
+          this.#person,
+          this.#me,
+          windowsDue(cursor.last, now),
+        )
+      ) {
         a.tags.set(mk.tag, c);
-        items.push({ t: mk.tag, a: cursor.after[w] ?? 0, peer: c, gen: cursor.gen });
+        items.push({ t: mk.tag, a: cursor.after[at] ?? 0, peer: c, gen: cursor.gen });
       }
     }
     const due = new Map<string, Uint8Array>();
@@ -452,16 +437,17 @@ export class DirectMail {
   /** Fetches and merges what `peer` filed for us at anchor `a` since the last visit. */
   async #fetch(a: Anchor, peer: Uint8Array): Promise<void> {
     const { kv } = this.#host;
-    const chat = directChatId(this.#me, peer);
+    const chat = directChatId(this.#person, peer);
     const { ck, cursor } = await this.#cursor(a, peer);
     const now = this.#clock.now();
     const windows = windowsDue(cursor.last, now);
     const tally = { fetched: 0, stored: 0, bad: 0, receipt: 0 };
     let waiting: RawEntry[] = [];
-    for (const w of windows) {
-      const mk = this.#keys(peer, this.#me, w);
+    const authors = new Map<string, Uint8Array>();
+    for (const t of this.pairs.inbox(peer, this.#person, this.#me, windows)) {
+      const { mk, at } = t;
       a.tags.set(mk.tag, peer);
-      const before = cursor.after[w] ?? 0;
+      const before = cursor.after[at] ?? 0;
       let after = before;
       for (let more = true; more && !a.rpc.closed && tally.fetched < MAX_VISIT_BOXES;) {
         const res = await a.rpc.requestBulk("mbox.get", { tag: mk.tag, after, limit: 500 }, 30_000);
@@ -475,30 +461,51 @@ export class DirectMail {
             continue;
           }
         }
-        const raws: RawEntry[] = [];
+        const opened: RawEntry[] = [];
         for (const item of res.items) {
           after = Math.max(after, item.n);
           const got = this.#open(mk, item.b, chat, peer);
           if (got === null) tally.bad++;
-          else if (typeof got === "number") tally.receipt = Math.max(tally.receipt, got);
-          else raws.push(got);
+          else if (typeof got !== "number") {
+            if (t.entries) opened.push(got);
+          } else if (t.receipts) tally.receipt = Math.max(tally.receipt, got);
+        }
+        const raws = this.#host.admit ? await this.#host.admit(peer, opened) : opened;
+        tally.bad += opened.length - raws.length;
+        for (const r of raws) {
+          const { author } = decodeEntry(r.signed);
+          authors.set(toHex(author), author);
         }
         tally.fetched += raws.length;
         waiting = await this.#merge(chat, peer, [...waiting, ...raws], tally);
-        cursor.after[w] = after;
+        cursor.after[at] = after;
         more = res.more && res.items.length > 0;
       }
       // Everything up to `after` is in our log now (none waits for a predecessor): the holder may drop it.
       if (waiting.length === 0 && after > before) await sendAck(a.rpc, mk, after);
     }
+    // Read only under tags that name our own chain (on a device, its key's).
     if (tally.receipt > 0) {
       const head = (await this.#host.log.heads(chat)).get(toHex(this.#me))?.seq ?? 0;
       await this.#host.receipt(chat, peer, Math.min(tally.receipt, head));
     }
-    if (tally.fetched > 0 && !a.rpc.closed) await this.#leaveReceipt(a, peer, chat, cursor, now);
+    if (tally.fetched > 0 && !a.rpc.closed) {
+      await leaveReceipts(
+        a.rpc,
+        this.pairs,
+        this.#host.log,
+        chat,
+        peer,
+        authors.values(),
+        cursor,
+        now,
+      );
+    }
     cursor.last = directWindow(now);
     const keep = new Set(windows.map(String));
-    cursor.after = Object.fromEntries(Object.entries(cursor.after).filter(([w]) => keep.has(w)));
+    cursor.after = Object.fromEntries(
+      Object.entries(cursor.after).filter(([w]) => keep.has(w.split("/")[0]!)),
+    );
     await kv.set(ck, cursor);
     if (tally.bad > 0) this.#host.say(`1:1 mail at ${a.name}: ${tally.bad} boxes did not open`);
     if (tally.fetched > 0) {
@@ -513,26 +520,6 @@ export class DirectMail {
     }
   }
 
-  /** Tells `peer`, at `a`, how far we hold its chain, unless a receipt here said so already. */
-  async #leaveReceipt(
-    a: Anchor,
-    peer: Uint8Array,
-    chat: string,
-    cursor: Cursor,
-    now: number,
-  ): Promise<void> {
-    const held = (await this.#host.log.heads(chat)).get(toHex(peer))?.seq ?? 0;
-    if (held <= (cursor.rcpt ?? 0)) return;
-    const mk = this.#keys(peer, peer, directWindow(now));
-    const body = receiptBytes(held);
-    const res = await a.rpc.request("mbox.put", {
-      tag: mk.tag,
-      items: [{ i: boxId(mk, sha256(body)), b: encodeB64(sealBox(mk, body, new Uint8Array())) }],
-      ...putAck(a.rpc, mk),
-    }, 30_000);
-    if (res.taken > 0) cursor.rcpt = held;
-  }
-
   /** One box as `peer`'s entry of our direct chat, or the seq of its receipt; null when neither. */
   #open(
     mk: MailboxKeys,
@@ -545,7 +532,11 @@ export class DirectMail {
       if (!raw) return null;
       if (raw.sig.length === 0) return parseReceipt(raw.signed);
       const e = decodeEntry(raw.signed);
-      return e.chat === chat && bytesEqual(e.author, peer) ? raw : null;
+      // The contact's, or (admit checks) a device's of theirs: never one of ours.
+      const theirs = this.#host.admit
+        ? !bytesEqual(e.author, this.#me)
+        : bytesEqual(e.author, peer);
+      return e.chat === chat && theirs ? raw : null;
     } catch {
       return null;
     }
