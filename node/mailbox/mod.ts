@@ -46,6 +46,12 @@ export {
 export { DIRECT_WINDOW_MS, directMailKeys, directWindow, ownMailKeys } from "./direct_keys.ts";
 export { OwnMail, type OwnMailHost, type OwnMailNote } from "./own_mail.ts";
 export {
+  contactRecords,
+  inviteRecords,
+  type OwnRecords,
+  prefsRecords,
+} from "./own_mail_records.ts";
+export {
   anchorMailboxEvent,
   directMailEvent,
   mailboxEvent,
