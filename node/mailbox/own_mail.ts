@@ -497,7 +497,7 @@ export class OwnMail {
         for (const item of res.items) {
           after = Math.max(after, item.n);
           const raw = openBox(mk, item.b);
-          if (raw && raw.sig.length === 0 && await this.#takeRecords(raw.signed, sibling)) {
+          if (raw && raw.sig.length === 0 && await this.#takeRecords(a, raw.signed, sibling)) {
             // Contacts it added: their chats' entries, in the boxes after this one, are ours now.
             chats = this.#chats();
             tally.fetched++;
@@ -547,8 +547,8 @@ export class OwnMail {
   }
 
   /** Takes in a box's records; false when it holds none (or they were refused). */
-  async #takeRecords(plain: Uint8Array, sibling: Uint8Array): Promise<boolean> {
-    for (const r of this.#host.records ?? []) if (await r.take(sibling, plain)) return true;
+  async #takeRecords(a: Anchor, plain: Uint8Array, sibling: Uint8Array): Promise<boolean> {
+    for (const r of this.#host.records ?? []) if (await r.take(a.peer, sibling, plain)) return true;
     return false;
   }
 

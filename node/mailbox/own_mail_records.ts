@@ -18,7 +18,9 @@
  * What was filed at an anchor for a sibling is kept per anchor and sibling:
  * the number the records are counted up to (contacts, settings), or per
  * invite the form last filed (an invite has no number; few are held, and a
- * mark expires after the invite does).
+ * mark expires after the invite does). An invite taken from a sibling is
+ * marked as filed for it there in the form it came, so the change it makes
+ * here is not filed back to it (prefs_sync.ts leaves out a sibling's own).
  */
 import { OWN_MAIL_INVITES_MAGIC, OWN_MAIL_PREFS_MAGIC } from "../identity/mod.ts";
 import { check, type MethodName, type ParamsOf } from "../protocol/mod.ts";
@@ -47,8 +49,8 @@ export interface OwnRecords {
     sibling: Uint8Array,
     put: PutBody,
   ): Promise<{ filed: number; reason?: string }>;
-  /** Takes a box's plaintext if it holds these records: true then (false too if refused). */
-  take(sibling: Uint8Array, plain: Uint8Array): Promise<boolean>;
+  /** Takes a box's plaintext `sibling` filed at `anchor` if it holds these records: true then. */
+  take(anchor: Uint8Array, sibling: Uint8Array, plain: Uint8Array): Promise<boolean>;
 }
 
 const encoder = new TextEncoder();
@@ -135,7 +137,7 @@ export function contactRecords(kv: Deno.Kv, src: () => ContactSource): OwnRecord
         contactsBytes,
         put,
       ),
-    take: (sibling, plain) => taken(parseContacts(plain), (c) => src().take(sibling, c)),
+    take: (_anchor, sibling, plain) => taken(parseContacts(plain), (c) => src().take(sibling, c)),
   };
 }
 
@@ -169,7 +171,7 @@ export function prefsRecords(kv: Deno.Kv, src: () => PrefsSource | undefined): O
         put,
       );
     },
-    take: async (sibling, plain) => {
+    take: async (_anchor, sibling, plain) => {
       const s = src();
       const got = s ? parseBox(PREFS, "devsync.prefs", plain) : null;
       return await taken(got, (p) => s!.take(sibling, p.changes));
@@ -200,8 +202,8 @@ export function inviteRecords(
       if (!s) return { filed: 0 };
       const fresh: Array<{ r: InviteRecord; key: Deno.KvKey; mark: string }> = [];
       for (const r of await s.wire()) {
-        const key = keys.ownMailPushed(anchor, sibling, `invite:${r.nonce}`);
-        const mark = `${r.expires}/${r.uses}/${r.by ?? ""}`;
+        const key = markKey(anchor, sibling, r);
+        const mark = markOf(r);
         if ((await kv.get<string>(key)).value !== mark) fresh.push({ r, key, mark });
       }
       let filed = 0;
@@ -209,18 +211,27 @@ export function inviteRecords(
         const batch = fresh.slice(i, i + PER_BOX);
         const reason = await put(boxBytes(INVITES, { invites: batch.map((b) => b.r) }));
         if (reason !== undefined) return { filed, reason };
-        for (const b of batch) {
-          const expireIn = Math.max(0, b.r.expires - now()) + MARK_AFTER_END;
-          await kv.set(b.key, b.mark, { expireIn });
-        }
+        for (const b of batch) await kv.set(b.key, b.mark, { expireIn: expireIn(b.r) });
         filed += batch.length;
       }
       return { filed };
     },
-    take: async (_sibling, plain) => {
+    take: async (anchor, sibling, plain) => {
       const s = src();
       const got = s ? parseBox(INVITES, "devsync.invites", plain) : null;
-      return await taken(got, (p) => s!.take(p.invites));
+      return await taken(got, async (p) => {
+        for (const r of p.invites) {
+          await kv.set(markKey(anchor, sibling, r), markOf(r), { expireIn: expireIn(r) });
+        }
+        await s!.take(p.invites);
+      });
     },
   };
+  function expireIn(r: InviteRecord): number {
+    return Math.max(0, r.expires - now()) + MARK_AFTER_END;
+  }
 }
+
+const markKey = (anchor: Uint8Array, sibling: Uint8Array, r: InviteRecord) =>
+  keys.ownMailPushed(anchor, sibling, `invite:${r.nonce}`);
+const markOf = (r: InviteRecord) => `${r.expires}/${r.uses}/${r.by ?? ""}`;
