@@ -13,6 +13,8 @@
  *   anchors and store, under the pairwise weekly tags of direct_keys.ts
  * - own_mail.ts: the same for a person's own devices that are never online
  *   together, under weekly tags of each pair of device keys
+ * - own_mail_records.ts: the person's records own mail carries in boxes of their
+ *   own (contacts; chat settings and read marks, invites: ownmail2)
  *
  * @module
  */
