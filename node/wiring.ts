@@ -303,9 +303,8 @@ export async function wire(
   });
   const pushDirect = (chat: string, peer: Uint8Array) => {
     for (const s of sessions.of(peer)) syncs.pushDirect(chat, s);
-    devsync.siblings.notify(chat);
+    devsync.siblings.notify(chat); // own mail's too
     directMail.written(peer);
-    ownMail.written(chat);
   };
   const devsync = new DeviceSync({ me, own, clock, bus, log: b.log, sessions, pair }, {
     ...{ passive: o.passive, kv: profile.store.kv, contacts: b.contacts, invites: b.invites },

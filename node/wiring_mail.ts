@@ -19,7 +19,15 @@ import type { EventBus } from "./events.ts";
 import type { Clock } from "./clock/mod.ts";
 import type { KeyPair } from "./identity/mod.ts";
 import type { ChatLog, Entry, RawEntry } from "./log/mod.ts";
-import { DirectMail, directMailEvent, OwnMail, ownMailEvent } from "./mailbox/mod.ts";
+import {
+  contactRecords,
+  DirectMail,
+  directMailEvent,
+  inviteRecords,
+  OwnMail,
+  ownMailEvent,
+  prefsRecords,
+} from "./mailbox/mod.ts";
 import { encodeB64 } from "./protocol/mod.ts";
 import type { SessionManager } from "./sessions/mod.ts";
 import type { DeliveryMarks } from "./sync/mod.ts";
@@ -119,10 +127,12 @@ export function wireMail(d: MailDeps): { directMail: DirectMail; ownMail: OwnMai
       const speaks = (k: Uint8Array, at: number) => books.speaksAt(contact, k, at);
       return raws.filter((r) => admitsEntry(r.signed, [contact, d.own.person], speaks));
     },
-    contactChanges: (k, after) => d.late().devsync.siblings.contacts.changesAfter(k, after),
-    takeContacts: async (k, changes) => {
-      await d.late().devsync.siblings.contacts.take(k, changes);
-    },
+    // The person's records, taken through the same paths as on a sibling session.
+    records: [
+      contactRecords(d.kv, () => d.late().devsync.siblings.contacts),
+      prefsRecords(d.kv, () => d.late().devsync.siblings.prefs),
+      inviteRecords(d.kv, () => d.clock.now(), () => d.late().devsync.siblings.invites),
+    ],
     stored: async (chat: string, contact: Uint8Array, entries: Entry[]) => {
       const ref = d.directory.byId(chat);
       if (ref) await d.chats.show(ref, entries);

@@ -20,7 +20,11 @@ export async function wirePrefs(d: {
 }): Promise<ChatPrefs> {
   const prefs = await ChatPrefs.open(d.store);
   d.devsync.siblings.usePrefs(
-    new PrefsSync({ kv: d.store.kv, clock: d.clock, bus: d.bus, prefs, reads: d.chats.readMarks }),
+    new PrefsSync({
+      ...{ kv: d.store.kv, clock: d.clock, bus: d.bus, prefs, reads: d.chats.readMarks },
+      // Own mail files each record for the person's devices not connected.
+      kept: () => d.devsync.siblings.recordsChanged(),
+    }),
   );
   return prefs;
 }

@@ -44,7 +44,9 @@ export type DirectMailEvent =
  * are never online together: "deposited", the anchor holds our entries of
  * `chat` up to `seq` for the device `device` (a fingerprint); "taken", a
  * visit fetched `fetched` boxes that device left us, `stored` of them new
- * here; "refused", as for 1:1 mail.
+ * here; "filed", the anchor holds `records` of the person's records of one
+ * kind (contacts; chat settings and read marks; issued invites) for that
+ * device; "refused", as for 1:1 mail.
  */
 export type OwnMailEvent =
   | {
@@ -63,6 +65,14 @@ export type OwnMailEvent =
     readonly device: string;
     readonly fetched: number;
     readonly stored: number;
+  }
+  | {
+    readonly type: "own-mail";
+    readonly op: "filed";
+    readonly anchor: string;
+    readonly device: string;
+    readonly kind: "contacts" | "settings" | "invites";
+    readonly records: number;
   }
   | {
     readonly type: "own-mail";

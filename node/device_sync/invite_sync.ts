@@ -21,7 +21,9 @@
  * refused here at once (InviteRegistry.refuseRevoked) and withdrawn
  * (`sweep`: at start, when a revocation arrives, and after records merge),
  * and the withdrawals travel on like any use, so every device that knows of
- * the invite refuses it.
+ * the invite refuses it. Own mail (mailbox/own_mail_records.ts) files the
+ * records (`wire`) for a sibling that is not connected, and hands us theirs
+ * through `take`.
  */
 import type { Clock } from "../clock/mod.ts";
 import type { InviteRegistry, IssuedInviteRecord } from "../contacts/mod.ts";
@@ -49,6 +51,8 @@ export interface InviteSyncDeps {
   readonly clock: Clock;
   /** Whether the person's device `key` is revoked (own_devices.ts). */
   revoked(key: Uint8Array): boolean;
+  /** Told of each change here (own mail files it for siblings not connected). */
+  readonly changed?: () => void;
 }
 
 export class InviteSync {
@@ -67,6 +71,7 @@ export class InviteSync {
     this.sweep();
     this.#unsubscribe = this.#d.invites.onChange((r) => {
       for (const rpc of this.#siblings.values()) this.#send(rpc, [r]).catch(() => {});
+      this.#d.changed?.();
     });
   }
 
@@ -105,17 +110,26 @@ export class InviteSync {
     return {};
   }
 
+  /** Every invite record held here, as devsync.invites carries them with `by` (own mail). */
+  async wire(): Promise<Wire[]> {
+    return toWire(await this.#d.invites.records(), true);
+  }
+
   async #send(rpc: RpcSession, records: readonly IssuedInviteRecord[]): Promise<void> {
     const withBy = peerHas(rpc.peerHello, DEVSYNC_INVITES_BY_FEATURE);
     for (let i = 0; i < records.length && !rpc.closed; i += MAX_INVITE_RECORDS) {
-      const invites = records.slice(i, i + MAX_INVITE_RECORDS).filter((r) => NONCE.test(r.nonce))
-        .map((r) => ({
-          nonce: r.nonce,
-          expires: r.expires,
-          uses: Math.max(0, Math.min(MAX_USES, r.usesLeft)),
-          ...(withBy && r.by !== undefined ? { by: r.by } : {}),
-        }));
+      const invites = toWire(records.slice(i, i + MAX_INVITE_RECORDS), withBy);
       if (invites.length > 0) await rpc.request("devsync.invites", { invites });
     }
   }
+}
+
+/** Records in the method's form: well-formed nonces only, uses within its bound. */
+function toWire(records: readonly IssuedInviteRecord[], withBy: boolean): Wire[] {
+  return records.filter((r) => NONCE.test(r.nonce)).map((r) => ({
+    nonce: r.nonce,
+    expires: r.expires,
+    uses: Math.max(0, Math.min(MAX_USES, r.usesLeft)),
+    ...(withBy && r.by !== undefined ? { by: r.by } : {}),
+  }));
 }

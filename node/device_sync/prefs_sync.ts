@@ -16,7 +16,9 @@
  * of them the first time) and at each change while it is up. What a sibling
  * sends is merged by prefs_merge.ts (settings: last writer wins per chat;
  * read mark: the highest), applied, and goes on to our other siblings like a
- * change made here. A sibling without devprefs1 is never sent any.
+ * change made here. A sibling without devprefs1 is never sent any. Own mail
+ * (mailbox/own_mail_records.ts) files the same records, numbered the same,
+ * for a sibling that is not connected, and hands us theirs through `take`.
  */
 import type { ChatPrefsView } from "../api/mod.ts";
 import type { Clock } from "../clock/mod.ts";
@@ -54,6 +56,8 @@ export interface PrefsSyncDeps {
   readonly bus: EventBus;
   readonly prefs: PrefsBook;
   readonly reads: ReadState;
+  /** Told of each record kept (own mail files it for siblings not connected). */
+  readonly kept?: () => void;
 }
 
 /** A record as this device keeps it: numbered here, and from which sibling it came. */
@@ -211,6 +215,26 @@ export class PrefsSync {
     this.#records.set(r.chat, kept);
     await this.#d.kv.set(keys.prefsRecord(r.chat), kept);
     for (const k of this.#siblings.keys()) this.#push(k);
+    this.#d.kept?.();
+  }
+
+  /**
+   * The records numbered above `after` for `sibling` (not those that came
+   * from it), at most one request's worth, and the number they cover up to.
+   */
+  async changesAfter(sibling: Uint8Array, after: number): Promise<{
+    changes: Change[];
+    upTo: number;
+  }> {
+    await this.#ready;
+    const k = toHex(sibling);
+    const due: Kept[] = [...this.#records.values()].filter((r) => r.seq > after)
+      .sort((a, b) => a.seq - b.seq).slice(0, MAX_PREFS_CHANGES * 4);
+    if (due.length === 0) return { changes: [], upTo: after };
+    const batch: Kept[] = due.filter((r) => r.from !== k).slice(0, MAX_PREFS_CHANGES);
+    // Up to the last record given (or skipped as the sibling's own).
+    const upTo = batch.length === MAX_PREFS_CHANGES ? batch.at(-1)!.seq : due.at(-1)!.seq;
+    return { changes: batch.map(wire), upTo };
   }
 
   #push(k: string): void {
@@ -233,15 +257,10 @@ export class PrefsSync {
     s.acked ??= (await this.#d.kv.get<number>(keys.prefsAck(s.key))).value ?? 0;
     for (;;) {
       const acked: number = s.acked ?? 0;
-      const due: Kept[] = [...this.#records.values()].filter((r) => r.seq > acked)
-        .sort((a, b) => a.seq - b.seq).slice(0, MAX_PREFS_CHANGES * 4);
-      if (due.length === 0 || s.rpc.closed) return;
-      const batch: Kept[] = due.filter((r) => r.from !== k).slice(0, MAX_PREFS_CHANGES);
+      const { changes, upTo } = await this.changesAfter(s.key, acked);
+      if (upTo <= acked || s.rpc.closed) return;
       // Up to the last record sent (or skipped as the sibling's own) is taken once it answers.
-      const upTo: number = batch.length === MAX_PREFS_CHANGES ? batch.at(-1)!.seq : due.at(-1)!.seq;
-      if (batch.length > 0) {
-        await s.rpc.request("devsync.prefs", { changes: batch.map(wire) });
-      }
+      if (changes.length > 0) await s.rpc.request("devsync.prefs", { changes });
       s.acked = upTo;
       await this.#d.kv.set(keys.prefsAck(s.key), upTo);
     }

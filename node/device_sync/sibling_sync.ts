@@ -104,8 +104,10 @@ export interface SiblingSyncDeps {
 export interface SiblingMail {
   /** A sibling's session checked out, with its hello (what it reads, its agree key). */
   met(key: Uint8Array, hello: Hello): void;
-  /** The person changed a contact here, or took a sibling's change. */
-  contactsChanged(): void;
+  /** Direct chat `chat` changed here (an entry of ours or a contact's). */
+  written(chat: string): void;
+  /** The person changed a contact, chat setting, read mark or invite here, or took a sibling's. */
+  recordsChanged(): void;
   /** A sibling holds these heads of direct chat `chat` (nothing of them need go by anchor). */
   held(
     key: Uint8Array,
@@ -160,7 +162,7 @@ export class SiblingSync {
     });
     this.#contacts = new ContactSync({
       ...this.#d,
-      contactsChanged: () => this.#d.mail?.contactsChanged(),
+      contactsChanged: () => this.#d.mail?.recordsChanged(),
       own: (key) =>
         bytesEqual(key, parts.me) || bytesEqual(key, parts.own.person) ||
         parts.own.keys().some((k) => bytesEqual(k, key)),
@@ -169,6 +171,7 @@ export class SiblingSync {
       invites: deps.invites,
       clock: parts.clock,
       revoked: (key) => parts.own.revokedAt(key, parts.clock.now()),
+      changed: () => this.#d.mail?.recordsChanged(),
     });
     this.#redial = new Redial(parts.clock, (k) => {
       const key = hex.decode(k);
@@ -186,6 +189,21 @@ export class SiblingSync {
   /** The person's contact records, kept for the siblings (own mail sends and takes them too). */
   get contacts(): ContactSync {
     return this.#contacts;
+  }
+
+  /** A record own mail carries was kept here (prefs_sync.ts): it files it for siblings not up. */
+  recordsChanged(): void {
+    this.#d.mail?.recordsChanged();
+  }
+
+  /** Chat settings and read marks, likewise (undefined before usePrefs). */
+  get prefs(): PrefsSync | undefined {
+    return this.#prefs;
+  }
+
+  /** The person's issued invites, likewise (undefined without an invite registry). */
+  get invites(): InviteSync | undefined {
+    return this.#invites;
   }
 
   /** Whether `username` is the one our own devices log in with. */
@@ -250,6 +268,8 @@ export class SiblingSync {
 
   /** Entries of direct chat `chat` changed here: each sibling gets what it lacks. */
   notify(chat: string): void {
+    // A sibling not connected finds it at the anchors (contacts' entries too: it may never meet them).
+    this.#d.mail?.written(chat);
     for (const s of this.#live.values()) {
       if (!s.attached || s.rpc.closed) continue;
       const sync = s.syncs.get(chat) ?? this.#syncFor(s, chat);

@@ -198,3 +198,13 @@ export const OWN_MAIL_SALT = "roj-ownmail-v1";
  * (mailbox/own_mail_contacts.ts), then the devsync.contacts params as JSON.
  */
 export const OWN_MAIL_CONTACTS_MAGIC = "roj-ownmail-contacts-v1\0";
+/**
+ * First bytes of a box of chat settings and read marks one device files for
+ * another (mailbox/own_mail_records.ts), then the devsync.prefs params as JSON.
+ */
+export const OWN_MAIL_PREFS_MAGIC = "roj-ownmail-prefs-v1\0";
+/**
+ * First bytes of a box of issued invites one device files for another
+ * (mailbox/own_mail_records.ts), then the devsync.invites params as JSON.
+ */
+export const OWN_MAIL_INVITES_MAGIC = "roj-ownmail-invites-v1\0";

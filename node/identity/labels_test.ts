@@ -42,6 +42,8 @@ import {
   NAMESPACES,
   NOTES_CHAT_LABEL,
   OWN_MAIL_CONTACTS_MAGIC,
+  OWN_MAIL_INVITES_MAGIC,
+  OWN_MAIL_PREFS_MAGIC,
   OWN_MAIL_SALT,
   PAIRWISE_SEAL_SALT,
   PAIRWISE_TAG_SALT,
@@ -117,6 +119,8 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [DIRECT_ACK_SALT, "726f6a2d646d61696c2d61636b2d7631"], // "roj-dmail-ack-v1"
   [OWN_MAIL_SALT, "726f6a2d6f776e6d61696c2d7631"], // "roj-ownmail-v1"
   [OWN_MAIL_CONTACTS_MAGIC, "726f6a2d6f776e6d61696c2d636f6e74616374732d763100"], // "roj-ownmail-contacts-v1\0"
+  [OWN_MAIL_PREFS_MAGIC, "726f6a2d6f776e6d61696c2d70726566732d763100"], // "roj-ownmail-prefs-v1\0"
+  [OWN_MAIL_INVITES_MAGIC, "726f6a2d6f776e6d61696c2d696e76697465732d763100"], // "roj-ownmail-invites-v1\0"
 ];
 
 Deno.test("every label has exactly its pinned bytes", () => {

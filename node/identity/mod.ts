@@ -155,4 +155,10 @@ export {
   type VerifierPool,
   type VerifierPoolOptions,
 } from "./verifier_pool.ts";
-export { DIRECT_ACK_SALT, OWN_MAIL_CONTACTS_MAGIC, OWN_MAIL_SALT } from "./labels.ts";
+export {
+  DIRECT_ACK_SALT,
+  OWN_MAIL_CONTACTS_MAGIC,
+  OWN_MAIL_INVITES_MAGIC,
+  OWN_MAIL_PREFS_MAGIC,
+  OWN_MAIL_SALT,
+} from "./labels.ts";

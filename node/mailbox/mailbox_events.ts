@@ -74,6 +74,8 @@ export function ownMailEvent(
       return { ...at, op: "deposited", chat: chatName(n.contact), entries: n.entries, seq: n.seq };
     case "taken":
       return { ...at, op: "taken", fetched: n.fetched, stored: n.stored };
+    case "filed":
+      return { ...at, op: "filed", kind: n.kind, records: n.records };
     case "refused":
       return { ...at, op: "refused", reason: bounded(n.reason) };
   }

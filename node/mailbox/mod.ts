@@ -13,6 +13,8 @@
  *   anchors and store, under the pairwise weekly tags of direct_keys.ts
  * - own_mail.ts: the same for a person's own devices that are never online
  *   together, under weekly tags of each pair of device keys
+ * - own_mail_records.ts: the person's records own mail carries in boxes of their
+ *   own (contacts; chat settings and read marks, invites: ownmail2)
  *
  * @module
  */
@@ -45,6 +47,12 @@ export {
 } from "./direct_mail.ts";
 export { DIRECT_WINDOW_MS, directMailKeys, directWindow, ownMailKeys } from "./direct_keys.ts";
 export { OwnMail, type OwnMailHost, type OwnMailNote } from "./own_mail.ts";
+export {
+  contactRecords,
+  inviteRecords,
+  type OwnRecords,
+  prefsRecords,
+} from "./own_mail_records.ts";
 export {
   anchorMailboxEvent,
   directMailEvent,

@@ -16,7 +16,8 @@
  * once its first fetch is done, and whenever the contacts or a direct chat
  * change here while a sibling is not connected, one hand-over per anchor and
  * sibling puts, under the sibling's tag of the current week, what this
- * anchor was not handed for it yet: the contact records first (own_mail_contacts.ts),
+ * anchor was not handed for it yet: the person's records first (own_mail_records.ts:
+ * contacts; chat settings, read marks and invites to a sibling that lists ownmail2),
  * then each direct chat's entries (sealBox: the entry's bytes and
  * signature), each author's in chain order: ours, and the contact's we hold
  * (the sibling may never meet the contact either). Not what the sibling
@@ -26,7 +27,7 @@
  *
  * Receiving: one `mbox.peek` over every sibling's tags of the weeks due,
  * then, for each sibling with any, its boxes after the anchor's number we
- * last read: contact records applied as its session's would be; entries
+ * last read: records applied as its session's would be; entries
  * checked to be of one of our direct chats, by the contact (or a device of
  * theirs) or by us (or a device of ours), each speaking for its person at
  * the entry's time, grouped by chat and merged through the log
@@ -51,7 +52,7 @@ import { bytesEqual } from "../wire/mod.ts";
 import { directWindow, ownMailKeys, windowsDue } from "./direct_keys.ts";
 import { boxId, type MailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
 import { putAck, sendAck } from "./direct_ack.ts";
-import { type ContactChange, contactsBytes, parseContacts } from "./own_mail_contacts.ts";
+import type { OwnRecords } from "./own_mail_records.ts";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { SiblingNotes } from "./own_mail_siblings.ts";
 import { mergeChats } from "./own_mail_merge.ts";
@@ -62,8 +63,8 @@ const PUT_BYTES = 560 * 1024;
 const PUT_ENTRIES = 200;
 /** Boxes read from one anchor for one sibling in one visit, at most (the rest next visit). */
 const MAX_VISIT_BOXES = 20_000;
-/** What the contact records' pushed mark is kept under (chat ids are hex: never this). */
-const CONTACTS = "contacts";
+/** What "out" jobs due for the records alone are marked with (never a chat id). */
+const RECORDS = "records";
 /** Jobs at once per anchor session (each has one request in flight). */
 const JOBS_PER_ANCHOR = 2;
 
@@ -83,6 +84,13 @@ export type OwnMailNote =
     readonly device: Uint8Array;
     readonly fetched: number;
     readonly stored: number;
+  }
+  | {
+    readonly op: "filed";
+    readonly anchor: string;
+    readonly device: Uint8Array;
+    readonly kind: OwnRecords["kind"];
+    readonly records: number;
   }
   | {
     readonly op: "refused";
@@ -113,17 +121,8 @@ export interface OwnMailHost {
    * speaking for its person at the entry's time (certificates they carry learnt first).
    */
   admit(contact: Uint8Array, raws: RawEntry[]): Promise<RawEntry[]>;
-  /**
-   * The person's contact records numbered above `after` for `sibling`, at
-   * most one request's worth, and the number they cover up to
-   * (device_sync/contact_sync.ts). @default none: contacts are not carried
-   */
-  contactChanges?(sibling: Uint8Array, after: number): Promise<{
-    changes: ContactChange[];
-    upTo: number;
-  }>;
-  /** A sibling's contact changes: merged and applied as its session's would be. */
-  takeContacts?(sibling: Uint8Array, changes: ContactChange[]): Promise<void>;
+  /** The person's records filed before the entries, in this order (contacts first). @default none */
+  readonly records?: readonly OwnRecords[];
   /** A sibling's entries of the direct chat with `contact` were stored here: show and pass on. */
   stored(chat: string, contact: Uint8Array, entries: Entry[]): Promise<void> | void;
   say(line: string): void;
@@ -209,11 +208,11 @@ export class OwnMail {
     }
   }
 
-  /** A contact record was kept here (device_sync/contact_sync.ts): likewise. */
-  contactsChanged(): void {
+  /** A contact, chat setting, read mark or invite was kept here (device_sync/): likewise. */
+  recordsChanged(): void {
     for (const s of this.#host.siblings()) {
       if (this.#host.online(s)) continue;
-      for (const a of this.#anchors.values()) this.#out(a, s, CONTACTS);
+      for (const a of this.#anchors.values()) this.#out(a, s, RECORDS);
     }
   }
 
@@ -338,12 +337,20 @@ export class OwnMail {
     if (due === undefined || this.#host.online(sibling)) return;
     const { kv, log } = this.#host;
     // A sibling that, when last met, did not read own mail: nothing for it (it would never fetch).
-    if ((await this.#notes.seen(sibling))?.reads === false) return;
+    const seen = await this.#notes.seen(sibling);
+    if (seen?.reads === false) return;
     const me = toHex(this.#me);
     const mk = await this.#keys(sibling, sibling, directWindow(this.#clock.now()));
-    // Contact records first: an entry of a chat with a contact new there needs the contact.
-    const refused = await this.#pushContacts(a, sibling, mk);
-    if (refused !== undefined) return this.#refused(a, sibling, refused);
+    // Records first: an entry of a chat with a contact new there needs the contact.
+    for (const r of this.#host.records ?? []) {
+      if (!r.old && seen && !seen.records) continue; // it would not open them
+      const put = await r.push(a.peer, sibling, (body) => this.#putBody(a, mk, body));
+      if (put.filed > 0) {
+        const at = { anchor: a.name, device: sibling, kind: r.kind };
+        this.#host.note?.({ op: "filed", ...at, records: put.filed });
+      }
+      if (put.reason !== undefined) return this.#refused(a, sibling, put.reason);
+    }
     for (const [chat, contact] of this.#chats()) {
       if (due !== "all" && !due.has(chat)) continue;
       const key = keys.ownMailPushed(a.peer, sibling, chat);
@@ -380,35 +387,14 @@ export class OwnMail {
     this.#host.note?.({ op: "refused", anchor: a.name, device: sibling, reason });
   }
 
-  /** Puts the contact records `sibling` was not handed at `a` yet; why not, if refused. */
-  async #pushContacts(
-    a: Anchor,
-    sibling: Uint8Array,
-    mk: MailboxKeys,
-  ): Promise<string | undefined> {
-    const { kv } = this.#host;
-    if (!this.#host.contactChanges) return undefined;
-    const key = keys.ownMailPushed(a.peer, sibling, CONTACTS);
-    let after = (await kv.get<number>(key)).value ?? 0;
-    while (!a.rpc.closed) {
-      const { changes, upTo } = await this.#host.contactChanges(sibling, after);
-      if (upTo <= after) return undefined;
-      if (changes.length > 0) {
-        const body = contactsBytes(changes);
-        const res = await a.rpc.request("mbox.put", {
-          tag: mk.tag,
-          items: [{
-            i: boxId(mk, sha256(body)),
-            b: encodeB64(sealBox(mk, body, new Uint8Array())),
-          }],
-          ...putAck(a.rpc, mk),
-        }, 30_000);
-        if (res.taken < 1) return res.reason ?? "refused";
-      }
-      after = upTo;
-      await kv.set(key, after);
-    }
-    return undefined;
+  /** Puts one box of records (`body`, unsigned) under `mk` at `a`; why not, if refused. */
+  async #putBody(a: Anchor, mk: MailboxKeys, body: Uint8Array): Promise<string | undefined> {
+    const res = await a.rpc.request("mbox.put", {
+      tag: mk.tag,
+      items: [{ i: boxId(mk, sha256(body)), b: encodeB64(sealBox(mk, body, new Uint8Array())) }],
+      ...putAck(a.rpc, mk),
+    }, 30_000);
+    return res.taken < 1 ? res.reason ?? "refused" : undefined;
   }
 
   /** Puts `author`'s entries of `chat` after seq `from` up to `head` under `mk`, in order. */
@@ -511,7 +497,7 @@ export class OwnMail {
         for (const item of res.items) {
           after = Math.max(after, item.n);
           const raw = openBox(mk, item.b);
-          if (raw && raw.sig.length === 0 && await this.#takeContacts(raw.signed, sibling)) {
+          if (raw && raw.sig.length === 0 && await this.#takeRecords(a, raw.signed, sibling)) {
             // Contacts it added: their chats' entries, in the boxes after this one, are ours now.
             chats = this.#chats();
             tally.fetched++;
@@ -560,16 +546,10 @@ export class OwnMail {
     }
   }
 
-  /** Takes in a box's contact records; false when it holds none (or they were refused). */
-  async #takeContacts(plain: Uint8Array, sibling: Uint8Array): Promise<boolean> {
-    const changes = this.#host.takeContacts ? parseContacts(plain) : null;
-    if (!changes) return false;
-    try {
-      await this.#host.takeContacts!(sibling, changes);
-      return true;
-    } catch {
-      return false;
-    }
+  /** Takes in a box's records; false when it holds none (or they were refused). */
+  async #takeRecords(a: Anchor, plain: Uint8Array, sibling: Uint8Array): Promise<boolean> {
+    for (const r of this.#host.records ?? []) if (await r.take(a.peer, sibling, plain)) return true;
+    return false;
   }
 
   /** An opened box as an entry of one of our direct chats; else null. Its author is checked at merge. */

@@ -1,11 +1,16 @@
 /**
  * What own mail (own_mail.ts) keeps of each of the person's other devices,
  * learnt on their direct sessions (device_sync/sibling_sync.ts): whether its
- * hello listed ownmail1 and the X25519 key it publishes, and how far it holds
+ * hello listed ownmail1 (and ownmail2) and the X25519 key it publishes, and how far it holds
  * each author's chain of each direct chat (its heads, as the chat sync
  * learns them), so what it took directly is not filed for it again.
  */
-import { type Hello, OWN_MAIL_FEATURE, peerHas } from "../protocol/mod.ts";
+import {
+  type Hello,
+  OWN_MAIL_FEATURE,
+  OWN_MAIL_RECORDS_FEATURE,
+  peerHas,
+} from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { toHex } from "../wire/mod.ts";
 
@@ -13,6 +18,8 @@ import { toHex } from "../wire/mod.ts";
 export interface Seen {
   /** Its hello listed ownmail1. */
   readonly reads: boolean;
+  /** Its hello listed ownmail2: it opens boxes of settings and invites (absent: not known). */
+  readonly records?: boolean;
   /** The X25519 key its hello published (base64), if any. */
   readonly agree?: string;
 }
@@ -30,6 +37,7 @@ export class SiblingNotes {
   async met(sibling: Uint8Array, hello: Hello): Promise<void> {
     const seen: Seen = {
       reads: peerHas(hello, OWN_MAIL_FEATURE),
+      records: peerHas(hello, OWN_MAIL_RECORDS_FEATURE),
       ...(hello.agree ? { agree: hello.agree } : {}),
     };
     await this.#kv.set(keys.ownMailSibling(sibling), seen);

@@ -275,6 +275,16 @@ export const DEVSYNC_INVITES_BY_FEATURE = "devinvites2";
  */
 export const DEVSYNC_DEVICES_FEATURE = "devlist1";
 
+/**
+ * Own mail (see ownmail1) carries chat settings and read marks (devprefs1's
+ * records) and issued invites (devinvites2's) too, each in boxes of their
+ * own (node/mailbox/own_mail_records.ts), sealed as the other own-mail boxes
+ * are. Listed by every person's node (not an anchor) after devlist1. A
+ * device files those boxes only for a sibling whose hello, when they last
+ * met, listed it; an older one reads its own mail as before.
+ */
+export const OWN_MAIL_RECORDS_FEATURE = "ownmail2";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -305,7 +315,8 @@ export type Feature =
   | typeof OWN_MAIL_FEATURE
   | typeof DEVSYNC_AGREE_FEATURE
   | typeof DEVSYNC_INVITES_BY_FEATURE
-  | typeof DEVSYNC_DEVICES_FEATURE;
+  | typeof DEVSYNC_DEVICES_FEATURE
+  | typeof OWN_MAIL_RECORDS_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -338,6 +349,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVSYNC_AGREE_FEATURE,
   DEVSYNC_INVITES_BY_FEATURE,
   DEVSYNC_DEVICES_FEATURE,
+  OWN_MAIL_RECORDS_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -392,6 +404,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
         DEVSYNC_AGREE_FEATURE,
         DEVSYNC_INVITES_BY_FEATURE,
         DEVSYNC_DEVICES_FEATURE,
+        OWN_MAIL_RECORDS_FEATURE,
       ] as const
       : []),
   ];

@@ -35,6 +35,7 @@ import {
   DEVSYNC_INVITES_FEATURE,
   DEVSYNC_PREFS_FEATURE,
   OWN_MAIL_FEATURE,
+  OWN_MAIL_RECORDS_FEATURE,
 } from "./features.ts";
 import { HelloSchema } from "./messages.ts";
 import { schemas } from "./methods.ts";
@@ -70,6 +71,7 @@ const WIRE = [
   "devagree1",
   "devinvites2",
   "devlist1",
+  "ownmail2",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -105,6 +107,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVSYNC_AGREE_FEATURE,
       DEVSYNC_INVITES_BY_FEATURE,
       DEVSYNC_DEVICES_FEATURE,
+      OWN_MAIL_RECORDS_FEATURE,
     ],
     WIRE,
   );
@@ -214,6 +217,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
       "devagree1",
       "devinvites2",
       "devlist1",
+      "ownmail2",
     ],
   );
   assert.deepEqual(

@@ -106,6 +106,9 @@
  *   |         | device (a `by` field) |                |                                          |
  *   | 1       | a person's devices    | devlist1       | devsync.devices                          |
  *   |         | known to each other   |                |                                          |
+ *   | 1       | chat settings, read   | ownmail2       |                                          |
+ *   |         | marks, invites by own |                |                                          |
+ *   |         | mail                  |                |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -137,6 +140,8 @@
  *            invite (`by`), so all the person's devices refuse a revoked device's invites
  *   devlist1 a person's node that hands the person's other devices the device certificates
  *            and addresses it holds, so that they meet (node/device_sync/device_list.ts)
+ *   ownmail2 a person's node whose own mail carries chat settings, read marks and issued
+ *            invites too, in boxes of their own (mailbox/own_mail_records.ts)
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and

@@ -96,7 +96,11 @@ export const keys = {
   mboxCursor: (anchor: Uint8Array, chat: string) => ["mbox-cursor", anchor, chat] as const,
   /** Per author (hex), the highest seq this member handed an anchor for a group. */
   mboxPushed: (anchor: Uint8Array, chat: string) => ["mbox-pushed", anchor, chat] as const,
-  /** The highest own seq of a direct chat this device handed an anchor for a sibling device (mailbox/own_mail.ts). */
+  /**
+   * What this device handed an anchor for a sibling device (mailbox/own_mail.ts): per author the
+   * highest seq of a direct chat; or the records' number ("contacts", "prefs"), or an invite's
+   * form ("invite:<nonce>", own_mail_records.ts).
+   */
   ownMailPushed: (anchor: Uint8Array, sibling: Uint8Array, chat: string) =>
     ["own-mail-pushed", anchor, sibling, chat] as const,
   /** Per author (hex), the highest seq of a direct chat a sibling device said it holds. */
