@@ -31,6 +31,7 @@ export const REQUEST_MS = 15_000;
 const REFUSALS = ["refused", "unknown_method", "busy", "bad_input"] as const;
 
 export interface IntroDeps {
+  /** Our person's key (on a device, the person's, not the device's own: the signer's). */
   readonly me: Uint8Array;
   /** Our name, for our own card. */
   readonly name: string;
@@ -50,6 +51,13 @@ export interface IntroDeps {
   dialVia(peer: Uint8Array, relay: Uint8Array): Promise<boolean>;
   /** Look for contacts not reached (the cascade). */
   lookFor(reason: string): void;
+  /**
+   * The person `key` speaks for now: ours or a contact's, when it is one of
+   * their devices (certified, valid, not revoked); else `key` itself. A card
+   * made on a device is signed by the device's key (issue 13: everything but
+   * linking runs on device keys), so its introducer is this key's person.
+   */
+  personOf(key: Uint8Array): Uint8Array;
 }
 
 /** How the introducer tells the node's events and names people (shared with IntroService). */
@@ -252,8 +260,8 @@ export class Introducer {
     });
     rpc.handle("intro.request", async (p) => {
       const card = await openCard(decodeB64(p.card), this.#d.clock.now());
-      // Our card of a contact; or, on an anchor, any card of a member (their own, say).
-      if (!bytesEqual(card.introducer, this.#d.me) && !this.#d.passive) {
+      // Our card of a contact (made on any device of ours); or, on an anchor, any card of a member.
+      if (!bytesEqual(this.#d.personOf(card.introducer), this.#d.me) && !this.#d.passive) {
         throw new RojError("refused", "this card was not made here");
       }
       const person = this.#d.contacts.accepted(card.person);

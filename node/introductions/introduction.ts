@@ -157,6 +157,12 @@ export interface Got {
   /** Our answer has not reached the introducer yet. */
   readonly unsent: boolean;
   readonly at: number;
+  /**
+   * The introducer's device that holds the introduction (its key), when one
+   * of their devices made it rather than their person key's node: our answer
+   * goes to that device's session, as only it knows the introduction.
+   */
+  readonly by?: Uint8Array;
 }
 
 export type GotEvent =

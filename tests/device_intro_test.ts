@@ -1,0 +1,142 @@
+/**
+ * Introductions made on a person's device (issues 13 and 14 item 2), over
+ * real SSH: alice's laptop holds the person key, her phone a certified device
+ * key. The phone signs its cards with its own key; bob and carol take them as
+ * alice's (the card's key speaks for her: certified, valid, not revoked), and
+ * answer on the phone's session, as only the phone knows the introduction.
+ */
+import assert from "node:assert/strict";
+import { befriend, startTestNode, type TestNode, until } from "../testing/nodes.ts";
+import { joinPerson } from "../node/linking/mod.ts";
+import type { NodeEvent } from "../node/mod.ts";
+import { tempDir } from "../testing/temp.ts";
+import { isRojError, RojError } from "../node/errors.ts";
+import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
+import { dialSsh } from "../node/transport/mod.ts";
+import { signCard } from "../node/introductions/mod.ts";
+
+const ownUp = (e: NodeEvent) => e.type === "own-device" && e.op === "up";
+const sessionUp = (peer: string, device?: string) => (e: NodeEvent) =>
+  e.type === "session" && e.state === "up" && e.peer === peer && e.device === device;
+const intro = (op: string, peer?: string) => (e: NodeEvent) =>
+  e.type === "introduction" && e.op === op && (peer === undefined || e.peer === peer);
+const contactNames = async (n: TestNode) => (await n.node.call("contacts", {})).map((c) => c.name);
+
+interface Four extends AsyncDisposable {
+  laptop: TestNode;
+  phone: TestNode;
+  bob: TestNode;
+  carol: TestNode;
+}
+
+/** alice (laptop and phone) is a contact of bob and of carol, and both hold a session with her phone. */
+async function four(base: string): Promise<Four> {
+  const tmp = await tempDir();
+  const laptop = await startTestNode("alice", { host: `${base}.2`, quic: false });
+  const bob = await startTestNode("bob", { host: `${base}.3`, quic: false });
+  const carol = await startTestNode("carol", { host: `${base}.4`, quic: false });
+  await befriend(laptop, bob);
+  await befriend(laptop, carol);
+  const dir = `${tmp.path}/phone`;
+  const joined = await joinPerson(dir, (await laptop.node.call("device.link", {})).text, {
+    name: "phone",
+  });
+  const phone = await startTestNode("alice", { host: `${base}.5`, dir, quic: false });
+  await phone.waitFor(ownUp, 15_000);
+  await bob.waitFor(sessionUp("alice", joined.fingerprint), 20_000);
+  await carol.waitFor(sessionUp("alice", joined.fingerprint), 20_000);
+  await until(async () => (await contactNames(phone)).length === 2, 10_000, "contacts synced");
+  return {
+    laptop,
+    phone,
+    bob,
+    carol,
+    [Symbol.asyncDispose]: async () => {
+      for (const n of [phone, carol, bob, laptop]) await n[Symbol.asyncDispose]();
+      await tmp[Symbol.asyncDispose]();
+    },
+  };
+}
+
+async function refusal(p: Promise<unknown>): Promise<RojError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof RojError) return err;
+    throw err;
+  }
+  throw new Error("expected a refusal");
+}
+
+Deno.test("introduced on alice's phone: bob and carol see alice introduce them, accept, and chat", async () => {
+  await using f = await four("127.0.93");
+  const { phone, bob, carol } = f;
+  const made = await phone.node.call("introduce", { a: "bob", b: "carol" });
+  await bob.waitFor(intro("offered", "carol"), 15_000);
+  await carol.waitFor(intro("offered", "bob"), 15_000);
+  const [offered] = await carol.node.call("introductions", {});
+  assert.equal(offered?.id, made.id);
+  assert.equal(offered?.introducer, "alice", "alice introduces, not an unknown key");
+  assert.equal(offered?.fingerprint, bob.node.fingerprint);
+  await carol.node.call("accept", { id: made.id });
+  await bob.node.call("accept", { id: made.id });
+  await bob.waitFor(intro("contacts", "carol"), 15_000);
+  await carol.waitFor(intro("contacts", "bob"), 15_000);
+  await phone.waitFor((e) => intro("contacts")(e) && e.type === "introduction" && e.id === made.id);
+  await until(
+    async () =>
+      (await bob.node.call("contacts", {})).find((c) => c.name === "carol")?.online === true,
+    20_000,
+    "bob reaches carol",
+  );
+  await bob.node.call("send", { chat: "carol", text: "hello from bob" });
+  await carol.waitFor((e) => e.type === "message" && e.message.body === "hello from bob", 15_000);
+});
+
+Deno.test("introduced on alice's phone: a decline ends it for both; once revoked, the phone's cards are refused", async () => {
+  await using f = await four("127.0.94");
+  const { laptop, phone, bob, carol } = f;
+  const made = await phone.node.call("introduce", { a: "bob", b: "carol" });
+  await bob.waitFor(intro("offered", "carol"), 15_000);
+  await carol.waitFor(intro("offered", "bob"), 15_000);
+  await bob.node.call("decline", { id: made.id });
+  await carol.waitFor((e) => intro("declined")(e) && e.type === "introduction" && e.id === made.id);
+  await phone.waitFor((e) => intro("declined")(e) && e.type === "introduction" && e.id === made.id);
+  assert.deepEqual(await carol.node.call("introductions", {}), []);
+  assert.ok(!(await contactNames(carol)).includes("bob"));
+
+  // Revoked: bob knows, and a card the phone signs is no longer alice's, whoever hands it over.
+  await laptop.node.call("device.remove", { name: "phone" });
+  await bob.waitFor((e) => e.type === "device" && e.op === "revoked", 15_000);
+  await phone.stop();
+  await laptop.stop();
+  const card = (signer: typeof phone.node.signer) =>
+    signCard(signer, {
+      person: carol.node.publicKey,
+      name: "carol",
+      expires: Date.now() + 3_600_000,
+      id: crypto.getRandomValues(new Uint8Array(16)),
+    });
+  const client = await dialSsh({
+    keyPair: laptop.node.profile.keyPair,
+    to: bob.node.address!,
+    expectedKey: bob.node.publicKey,
+    expectedName: bob.node.name,
+  });
+  const rpc = new RpcSession(await client.openRoj(), {
+    hello: { features: ["sync1", "intro"], name: "alice" },
+  });
+  try {
+    await rpc.ready;
+    const fromPhone = await card(phone.node.signer);
+    const err = await refusal(rpc.request("intro.offer", { card: encodeB64(fromPhone) }));
+    assert.ok(isRojError(err, "bad_input"), err.message);
+    assert.deepEqual(await bob.node.call("introductions", {}), []);
+    // The same session takes a card signed by alice's person key.
+    await rpc.request("intro.offer", { card: encodeB64(await card(laptop.node.signer)) });
+    assert.equal((await bob.node.call("introductions", {})).length, 1);
+  } finally {
+    rpc.close();
+    client.close();
+  }
+});
