@@ -105,9 +105,15 @@ Deno.test("introduced on alice's phone: a decline ends it for both; once revoked
   assert.deepEqual(await carol.node.call("introductions", {}), []);
   assert.ok(!(await contactNames(carol)).includes("bob"));
 
+  // One more, open when the phone is revoked: it ends, as the phone speaks for alice no more.
+  const open = await phone.node.call("introduce", { a: "bob", b: "carol" });
+  await bob.waitFor((e) => intro("offered")(e) && e.type === "introduction" && e.id === open.id);
+  await bob.node.call("accept", { id: open.id });
   // Revoked: bob knows, and a card the phone signs is no longer alice's, whoever hands it over.
   await laptop.node.call("device.remove", { name: "phone" });
   await bob.waitFor((e) => e.type === "device" && e.op === "revoked", 15_000);
+  await until(async () => (await bob.node.call("introductions", {})).length === 0, 10_000, "ended");
+  await bob.waitFor((e) => intro("declined")(e) && e.type === "introduction" && e.id === open.id);
   await phone.stop();
   await laptop.stop();
   const card = (signer: typeof phone.node.signer) =>
@@ -139,4 +145,18 @@ Deno.test("introduced on alice's phone: a decline ends it for both; once revoked
     rpc.close();
     client.close();
   }
+});
+
+Deno.test("a card made on alice's phone: carol imports it as alice's, bob accepts, they are contacts", async () => {
+  await using f = await four("127.0.95");
+  const { phone, bob, carol } = f;
+  const card = await phone.node.call("card", { name: "bob" });
+  const asked = await carol.node.call("card.import", { card: card.text });
+  assert.equal(asked.introducer, "alice");
+  assert.equal(asked.fingerprint, bob.node.fingerprint);
+  await bob.waitFor(intro("offered", "carol"), 15_000);
+  assert.equal((await bob.node.call("introductions", {}))[0]?.introducer, "alice");
+  await bob.node.call("accept", { id: asked.id });
+  await carol.waitFor(intro("contacts", "bob"), 15_000);
+  await bob.waitFor(intro("contacts", "carol"), 15_000);
 });

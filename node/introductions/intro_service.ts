@@ -499,6 +499,12 @@ export class IntroService {
   async #sweep(): Promise<void> {
     await this.#introducer.sweep();
     for (const id of [...this.#got.keys()]) await this.#stepGot(id, { type: "tick" });
+    // Made on a device since removed: it speaks for nobody, and would never finish it.
+    for (const g of [...this.#got.values()]) {
+      if (!isOpenGot(g) || !g.by || bytesEqual(this.#d.personOf(g.by), g.introducer)) continue;
+      await this.#stepGot(g.id, { type: "ended", reason: "declined" });
+      this.#emit("declined", g.id, g.introducer);
+    }
     await this.#r.trim();
     await this.#queue.sweep(this.#d.clock.now());
   }
