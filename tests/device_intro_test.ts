@@ -160,3 +160,47 @@ Deno.test("a card made on alice's phone: carol imports it as alice's, bob accept
   await carol.waitFor(intro("contacts", "bob"), 15_000);
   await bob.waitFor(intro("contacts", "carol"), 15_000);
 });
+
+Deno.test("introduced on alice's laptop while her phone is bob's and carol's primary session: answers reach the laptop", async () => {
+  await using f = await four("127.0.96");
+  const { laptop, bob, carol } = f;
+  // The laptop's sessions end and come back: the phone's, kept meanwhile, stay the primary ones.
+  await laptop.stop();
+  await using back = await startTestNode("alice", {
+    host: "127.0.96.2",
+    dir: laptop.dir,
+    quic: false,
+  });
+  const from = [bob.events.length, carol.events.length];
+  await bob.waitFor(sessionUp("alice"), 20_000, from[0]);
+  await carol.waitFor(sessionUp("alice"), 20_000, from[1]);
+  const made = await back.node.call("introduce", { a: "bob", b: "carol" });
+  await bob.waitFor(intro("offered", "carol"), 15_000);
+  await carol.waitFor(intro("offered", "bob"), 15_000);
+  await bob.node.call("accept", { id: made.id });
+  await carol.node.call("accept", { id: made.id });
+  await bob.waitFor(intro("contacts", "carol"), 15_000);
+  await carol.waitFor(intro("contacts", "bob"), 15_000);
+});
+
+Deno.test("bob introduces alice to dave: her laptop took it; told on it though her phone is bob's primary session", async () => {
+  await using f = await four("127.0.97");
+  const { laptop, bob } = f;
+  await using dave = await startTestNode("dave", { host: "127.0.97.6", quic: false });
+  await befriend(bob, dave);
+  // The offer goes to alice's primary session at bob: the laptop's, kept first.
+  const made = await bob.node.call("introduce", { a: "alice", b: "dave" });
+  await laptop.waitFor(intro("offered", "dave"), 15_001);
+  await laptop.stop();
+  await using back = await startTestNode("alice", {
+    host: "127.0.97.2",
+    dir: laptop.dir,
+    quic: false,
+  });
+  await bob.waitFor(sessionUp("alice"), 20_000, bob.events.length);
+  await back.node.call("accept", { id: made.id });
+  await dave.waitFor(intro("offered", "alice"), 15_000);
+  await dave.node.call("accept", { id: made.id });
+  await back.waitFor(intro("contacts", "dave"), 15_002);
+  await dave.waitFor(intro("contacts", "alice"), 15_000);
+});

@@ -277,10 +277,11 @@ export class IntroService {
     if (sessions.length === 0) return;
     for (const g of [...this.#got.values()]) {
       if (!g.unsent || !bytesEqual(g.introducer, introducer) || this.#answering.has(g.id)) continue;
+      // Not whichever is primary: the node that made it (the person key's has no device key).
       const by = g.by;
-      const s = by ? sessions.find((x) => x.device && bytesEqual(x.device, by)) : sessions[0];
-      if (!s) continue; // the device that made it is not connected: sent when it is
-      const accept = g.phase === "accepted";
+      const s = sessions.find((x) => by ? x.device && bytesEqual(x.device, by) : !x.device);
+      if (!s) continue; // the node that made it is not connected: sent when it is
+      const accept = g.phase === "accepted" || g.phase === "contacts";
       this.#answering.add(g.id);
       try {
         await s.rpc.request("intro.answer", { id: g.id, accept }, REQUEST_MS);
@@ -402,15 +403,15 @@ export class IntroService {
   }
 
   /**
-   * A session with one of a contact's devices came up (not only their primary
-   * one): the answers waiting for introductions that device made go now.
+   * Any session of a contact's came up (not only their primary one): the
+   * answers waiting for introductions that node of theirs made go now.
    */
   onDevice(s: LiveSession): void {
     const by = s.device;
-    if (!by || ![...this.#got.values()].some((g) => g.unsent && g.by && bytesEqual(g.by, by))) {
-      return;
-    }
-    this.#sendAnswers(s.peer).catch(() => {});
+    const waits = (g: Got) =>
+      g.unsent && bytesEqual(g.introducer, s.peer) &&
+      (by ? g.by !== undefined && bytesEqual(g.by, by) : g.by === undefined);
+    if ([...this.#got.values()].some(waits)) this.#sendAnswers(s.peer).catch(() => {});
   }
 
   /** A session with `peer` came up: hand over what waited for it. */
@@ -499,8 +500,14 @@ export class IntroService {
   async #sweep(): Promise<void> {
     await this.#introducer.sweep();
     for (const id of [...this.#got.keys()]) await this.#stepGot(id, { type: "tick" });
-    // Made on a device since removed: it speaks for nobody, and would never finish it.
     for (const g of [...this.#got.values()]) {
+      // Taken on another device of ours (the contact came in step from it): nothing is left to do.
+      if (isOpenGot(g) && g.person && this.#d.contacts.accepted(g.person)) {
+        const step = await this.#stepGot(g.id, { type: "met" });
+        if (step?.send) this.#sendAnswers(g.introducer).catch(() => {});
+        continue;
+      }
+      // Made on a device since removed: it speaks for nobody, and would never finish it.
       if (!isOpenGot(g) || !g.by || bytesEqual(this.#d.personOf(g.by), g.introducer)) continue;
       await this.#stepGot(g.id, { type: "ended", reason: "declined" });
       this.#emit("declined", g.id, g.introducer);

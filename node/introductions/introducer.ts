@@ -200,8 +200,12 @@ export class Introducer {
       const s = peer && this.#d.sessions.get(peer);
       if (!m || !peer || !s) continue;
       if (m.toOffer.includes(side)) await this.#offer(m, side, s.rpc);
-      const now = this.#made.get(id);
-      if (now?.toTell.includes(side)) await this.#tell(now, side, s.rpc);
+      // Told on the node of theirs that accepted: any of their devices may have (the offer went
+      // to whichever was their primary then), so the others are asked when one did not take it.
+      for (const each of this.#d.sessions.of(peer)) {
+        const now = this.#made.get(id);
+        if (!now?.toTell.includes(side) || await this.#tell(now, side, each.rpc)) break;
+      }
     }
   }
 
@@ -234,7 +238,8 @@ export class Introducer {
     await this.#stepMade(m.id, { type: "offered", side });
   }
 
-  async #tell(m: Made, side: Side, rpc: RpcSession): Promise<void> {
+  /** Tells one side the outcome on one of its sessions: whether it took it. */
+  async #tell(m: Made, side: Side, rpc: RpcSession): Promise<boolean> {
     const outcome = outcomeOf(m);
     try {
       if (outcome === "done") {
@@ -243,9 +248,10 @@ export class Introducer {
         await rpc.request("intro.done", { id: m.id, dial }, REQUEST_MS);
       } else await rpc.request("intro.end", { id: m.id, reason: outcome }, REQUEST_MS);
     } catch {
-      return; // told when next reached
+      return false; // told when next reached
     }
     await this.#stepMade(m.id, { type: "told", side });
+    return true;
   }
 
   /** What an introducer serves: answers to its introductions, and requests with its cards. */

@@ -172,6 +172,8 @@ export type GotEvent =
   | { readonly type: "done" }
   /** The introducer: the other declined, or it expired. */
   | { readonly type: "ended"; readonly reason: "declined" | "expired" }
+  /** The person is our contact by now another way (another device of ours took the introduction). */
+  | { readonly type: "met" }
   | { readonly type: "sent" }
   | { readonly type: "tick" };
 
@@ -224,6 +226,14 @@ export function stepGot(g: Got, e: GotEvent, now: number): GotStep {
           : { ...none, refused: "this introduction was not accepted here" };
       }
       return { ...none, state: endGot(g, "contacts", now, false), addContact: true };
+    case "met":
+      // Unanswered: we say yes (it reveals nothing new), so the other side is not left waiting.
+      if (!open) return none;
+      return {
+        ...none,
+        state: endGot(g, "contacts", now, g.phase === "pending" || g.unsent),
+        send: g.phase === "pending" || g.unsent,
+      };
     case "ended":
       return open ? { ...none, state: endGot(g, e.reason, now, false) } : none;
     case "sent":
