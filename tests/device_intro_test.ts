@@ -102,6 +102,11 @@ Deno.test("introduced on alice's phone: a decline ends it for both; once revoked
   const made = await phone.node.call("introduce", { a: "bob", b: "carol" });
   await bob.waitFor(intro("offered", "carol"), 15_000);
   await carol.waitFor(intro("offered", "bob"), 15_000);
+  // carol's yes reaches the phone first (so it knows she holds the card, and tells her the end).
+  await carol.node.call("accept", { id: made.id });
+  await phone.waitFor((e) =>
+    intro("accepted", "carol")(e) && e.type === "introduction" && e.id === made.id
+  );
   await bob.node.call("decline", { id: made.id });
   await carol.waitFor((e) => intro("declined")(e) && e.type === "introduction" && e.id === made.id);
   await phone.waitFor((e) => intro("declined")(e) && e.type === "introduction" && e.id === made.id);
@@ -211,4 +216,45 @@ Deno.test("bob introduces alice to dave: the node of hers that took it is told, 
   await dave.node.call("accept", { id: made.id });
   await back.waitFor(intro("contacts", "dave"), 15_000);
   await dave.waitFor(intro("contacts", "alice"), 15_000);
+});
+
+Deno.test("bob introduces alice: both her nodes hold it; she accepts on one, or declines on the other", async () => {
+  await using f = await four("127.0.98");
+  const { laptop, phone, bob } = f;
+  await using dave = await startTestNode("dave", { host: "127.0.98.6", quic: false });
+  await using erin = await startTestNode("erin", { host: "127.0.98.7", quic: false });
+  await befriend(bob, dave);
+  await befriend(bob, erin);
+  const met = await bob.node.call("introduce", { a: "alice", b: "dave" });
+  await laptop.waitFor(intro("offered", "dave"), 15_000);
+  await phone.waitFor(intro("offered", "dave"), 15_000);
+  // Accepted on the phone: dave and alice are contacts, and the laptop's copy is done with.
+  await phone.node.call("accept", { id: met.id });
+  await dave.waitFor(intro("offered", "alice"), 15_000);
+  await dave.node.call("accept", { id: met.id });
+  await phone.waitFor(intro("contacts", "dave"), 15_000);
+  await dave.waitFor(intro("contacts", "alice"), 15_000);
+  await until(async () => (await contactNames(laptop)).includes("dave"), 15_000, "dave synced");
+  await until(
+    async () => (await laptop.node.call("introductions", {})).length === 0,
+    10_000,
+    "done",
+  );
+
+  // Declined on the laptop: the phone's copy ends, and erin is told.
+  const no = await bob.node.call("introduce", { a: "alice", b: "erin" });
+  const declined = (e: NodeEvent) =>
+    intro("declined")(e) && e.type === "introduction" && e.id === no.id;
+  await laptop.waitFor(intro("offered", "erin"), 15_000);
+  await phone.waitFor(intro("offered", "erin"), 15_000);
+  await erin.waitFor(intro("offered", "alice"), 15_000);
+  await erin.node.call("accept", { id: no.id });
+  await bob.waitFor((e) =>
+    intro("accepted", "erin")(e) && e.type === "introduction" && e.id === no.id
+  );
+  await laptop.node.call("decline", { id: no.id });
+  await phone.waitFor(declined, 15_000);
+  await erin.waitFor(declined, 15_000);
+  assert.deepEqual(await phone.node.call("introductions", {}), []);
+  assert.ok(!(await contactNames(phone)).includes("erin"));
 });

@@ -10,7 +10,7 @@ import { isRojError, RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { fingerprint, type Signer } from "../identity/mod.ts";
 import { decodeB64, encodeB64, INTRO_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
-import type { SessionManager } from "../sessions/mod.ts";
+import type { LiveSession, SessionManager } from "../sessions/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
 import { cardText, openCard, signCard } from "./card.ts";
 import { type IntroRecords, MAX_OPEN_MADE } from "./intro_records.ts";
@@ -199,17 +199,21 @@ export class Introducer {
       const peer = m && this.#keyOf(m, side);
       const s = peer && this.#d.sessions.get(peer);
       if (!m || !peer || !s) continue;
-      if (m.toOffer.includes(side)) await this.#offer(m, side, s.rpc);
-      // Told on the node of theirs that accepted: any of their devices may have (the offer went
-      // to whichever was their primary then), so the others are asked when one did not take it.
+      if (m.toOffer.includes(side)) await this.#offer(m, side, this.#d.sessions.of(peer));
+      const now = this.#made.get(id);
+      if (!now?.toTell.includes(side)) continue;
+      // Each of their nodes up when offered holds a copy, and any may have accepted: "done" is
+      // told until one takes it; an end to every one, so that no copy is left open.
+      const done = outcomeOf(now) === "done";
       for (const each of this.#d.sessions.of(peer)) {
-        const now = this.#made.get(id);
-        if (!now?.toTell.includes(side) || await this.#tell(now, side, each.rpc)) break;
+        if (await this.#tell(now, side, each.rpc) && done) break;
       }
     }
   }
 
-  async #offer(m: Made, side: Side, rpc: RpcSession): Promise<void> {
+  /** Hands the side the card on its primary session (`sessions[0]`), and a copy on each other. */
+  async #offer(m: Made, side: Side, sessions: LiveSession[]): Promise<void> {
+    const [{ rpc }, ...rest] = sessions as [LiveSession, ...LiveSession[]];
     const to = this.#keyOf(m, side)!;
     const person = this.#d.contacts.get(this.#keyOf(m, other(side))!);
     if (!peerHas(rpc.peerHello, INTRO_FEATURE) || !person) {
@@ -236,6 +240,10 @@ export class Introducer {
       return;
     }
     await this.#stepMade(m.id, { type: "offered", side });
+    // A person on several nodes answers on whichever they use (one answer is enough).
+    for (const { rpc: copy } of rest.filter((x) => peerHas(x.rpc.peerHello, INTRO_FEATURE))) {
+      await copy.request("intro.offer", { card: encodeB64(card) }, REQUEST_MS).catch(() => {});
+    }
   }
 
   /** Tells one side the outcome on one of its sessions: whether it took it. */
@@ -262,6 +270,12 @@ export class Introducer {
         (m.a && bytesEqual(m.a, peer) ? "a" : m.b && bytesEqual(m.b, peer) ? "b" : undefined);
       if (!m || !side) throw new RojError("not_found", "no such introduction");
       await this.#stepMade(p.id, { type: "answer", side, accept: p.accept });
+      // Declined on one of their nodes: the copies their others hold end too (none is told of
+      // its own no otherwise); an acceptance ends them once the new contact comes in step.
+      const others = p.accept ? [] : this.#d.sessions.of(peer).filter((s) => s.rpc !== rpc);
+      for (const { rpc: copy } of others) {
+        copy.request("intro.end", { id: p.id, reason: "declined" }, REQUEST_MS).catch(() => {});
+      }
       return {};
     });
     rpc.handle("intro.request", async (p) => {
