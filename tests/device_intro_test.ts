@@ -258,3 +258,24 @@ Deno.test("bob introduces alice: both her nodes hold it; she accepts on one, or 
   assert.deepEqual(await phone.node.call("introductions", {}), []);
   assert.ok(!(await contactNames(phone)).includes("erin"));
 });
+
+Deno.test("bob introduces alice while her phone is away: the phone gets its copy when it is back, and accepts there", async () => {
+  await using f = await four("127.0.99");
+  const { phone, bob } = f;
+  await using dave = await startTestNode("dave", { host: "127.0.99.6", quic: false });
+  await befriend(bob, dave);
+  await phone.stop();
+  const made = await bob.node.call("introduce", { a: "alice", b: "dave" });
+  await f.laptop.waitFor(intro("offered", "dave"), 15_000);
+  await using back = await startTestNode("alice", {
+    host: "127.0.99.5",
+    dir: phone.dir,
+    quic: false,
+  });
+  await back.waitFor(intro("offered", "dave"), 20_000);
+  await back.node.call("accept", { id: made.id });
+  await dave.waitFor(intro("offered", "alice"), 15_000);
+  await dave.node.call("accept", { id: made.id });
+  await back.waitFor(intro("contacts", "dave"), 15_000);
+  await dave.waitFor(intro("contacts", "alice"), 15_000);
+});

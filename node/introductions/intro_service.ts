@@ -403,10 +403,12 @@ export class IntroService {
   }
 
   /**
-   * Any session of a contact's came up (not only their primary one): the
-   * answers waiting for introductions that node of theirs made go now.
+   * Any session of a contact's came up (not only their primary one): that
+   * node gets its copies of our introductions of them, and the answers
+   * waiting for introductions that node made go now.
    */
   onDevice(s: LiveSession): void {
+    this.#introducer.onDevice(s);
     const by = s.device;
     const waits = (g: Got) =>
       g.unsent && bytesEqual(g.introducer, s.peer) &&

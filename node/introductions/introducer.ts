@@ -215,17 +215,11 @@ export class Introducer {
   async #offer(m: Made, side: Side, sessions: LiveSession[]): Promise<void> {
     const [{ rpc }, ...rest] = sessions as [LiveSession, ...LiveSession[]];
     const to = this.#keyOf(m, side)!;
-    const person = this.#d.contacts.get(this.#keyOf(m, other(side))!);
-    if (!peerHas(rpc.peerHello, INTRO_FEATURE) || !person) {
+    const card = peerHas(rpc.peerHello, INTRO_FEATURE) ? await this.#cardFor(m, side) : undefined;
+    if (!card) {
       await this.#stepMade(m.id, { type: "answer", side, accept: false });
       return;
     }
-    const card = await signCard(this.#d.signer, {
-      person: person.publicKey,
-      name: this.#helloNames.get(m.id) ?? person.name,
-      expires: m.expires,
-      id: fromHex(m.id),
-    });
     try {
       await rpc.request("intro.offer", { card: encodeB64(card) }, REQUEST_MS);
     } catch (err) {
@@ -243,6 +237,40 @@ export class Introducer {
     // A person on several nodes answers on whichever they use (one answer is enough).
     for (const { rpc: copy } of rest.filter((x) => peerHas(x.rpc.peerHello, INTRO_FEATURE))) {
       await copy.request("intro.offer", { card: encodeB64(card) }, REQUEST_MS).catch(() => {});
+    }
+  }
+
+  /** The card `side` is handed: of the other side, signed by us; none when they are no contact. */
+  async #cardFor(m: Made, side: Side): Promise<Uint8Array | undefined> {
+    const person = this.#d.contacts.get(this.#keyOf(m, other(side))!);
+    if (!person) return undefined;
+    return await signCard(this.#d.signer, {
+      person: person.publicKey,
+      name: this.#helloNames.get(m.id) ?? person.name,
+      expires: m.expires,
+      id: fromHex(m.id),
+    });
+  }
+
+  /**
+   * A session of a contact came up, their primary or another node's: that node gets a copy of
+   * each introduction handed to them and not answered yet (a node that holds it takes it as known).
+   */
+  onDevice(s: LiveSession): void {
+    if (!peerHas(s.rpc.peerHello, INTRO_FEATURE)) return;
+    for (const m of this.#made.values()) {
+      if (m.phase !== "pending" && m.phase !== "accepted-by-one") continue;
+      const side = (["a", "b"] as const).find((x) => {
+        const k = this.#keyOf(m, x);
+        return k !== null && bytesEqual(k, s.peer) && !m.toOffer.includes(x) &&
+          !m.accepted.includes(x);
+      });
+      if (!side) continue;
+      queueMicrotask(() => {
+        this.#cardFor(m, side).then((card) =>
+          card && s.rpc.request("intro.offer", { card: encodeB64(card) }, REQUEST_MS)
+        ).catch(() => {});
+      });
     }
   }
 
