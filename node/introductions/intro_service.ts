@@ -268,9 +268,9 @@ export class IntroService {
   }
 
   /**
-   * Our answers not yet sent to `introducer`, sent now if we are connected:
-   * to the device of theirs that made the introduction (only it knows of it),
-   * or to their primary session when their person key's node made it.
+   * Our answers not yet sent to `introducer`, sent now if we are connected
+   * to the node of theirs that made the introduction (only it knows of it):
+   * the device `by` names, else their person key's own node.
    */
   async #sendAnswers(introducer: Uint8Array): Promise<void> {
     const sessions = this.#d.sessions.of(introducer);
