@@ -131,6 +131,8 @@ export function hookSessions(parts: SessionParts): void {
     });
   });
   sessions.onUp((s) => intros?.onSession(s.peer));
+  // An introduction made on a contact's device hears our answer on that device's session.
+  sessions.onEach((s) => intros?.onDevice(s));
   sessions.onUp((s) => linking.onSession(s.rpc));
   sessions.onDown((s) => {
     discovery.trigger(`lost ${s.contact.name}`).catch(() => {});

@@ -457,7 +457,7 @@ export async function wire(
     relay: () => relay,
   });
   const intros = await IntroService.open({
-    me,
+    me: person, // a device introduces as its person; its cards carry its own key (personOf)
     name: profile.name,
     passive: o.passive,
     signer: b.signer,
@@ -476,6 +476,7 @@ export async function wire(
     },
     dialVia: (peer, via) => relay.dialVia(peer, via),
     lookFor: (reason) => discovery.trigger(reason).catch(() => {}),
+    personOf: (k) => own.speaksAt(k, clock.now()) ? person : devices.personOf(k) ?? k,
   });
   hookSessions({
     passive: o.passive,

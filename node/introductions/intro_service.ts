@@ -23,6 +23,7 @@
  */
 import type { TimerId } from "../clock/mod.ts";
 import type { Contact } from "../contacts/mod.ts";
+import type { LiveSession } from "../sessions/mod.ts";
 import { isRojError, RojError } from "../errors.ts";
 import type { CardView, IntroducedView, IntroductionView, NodeEvent } from "../api/mod.ts";
 import { fingerprint } from "../identity/mod.ts";
@@ -47,6 +48,8 @@ export class IntroService {
   readonly #queue: ImportQueue;
   /** Queued imports being sent now (two sessions may come up at once). */
   readonly #sending = new Set<string>();
+  /** Answers being sent now (a contact's primary session and a device's may come up at once). */
+  readonly #answering = new Set<string>();
   #timer: TimerId | undefined;
 
   private constructor(deps: IntroDeps, records: IntroRecords, queue: ImportQueue) {
@@ -143,12 +146,15 @@ export class IntroService {
     }
     // A contact's card goes through its maker; any card (their own, say) through an anchor we
     // share with its person, which then stands as the introducer.
-    const own = bytesEqual(card.introducer, card.person);
-    const maker = own ? undefined : this.#d.contacts.accepted(card.introducer);
-    const sessions = this.#d.sessions.all();
+    // Made on a device of its person's: the card is theirs, and goes to that device first.
+    const signer = this.#d.personOf(card.introducer);
+    const own = bytesEqual(signer, card.person);
+    const maker = own ? undefined : this.#d.contacts.accepted(signer);
+    const of = (s: LiveSession) => bytesEqual(s.device ?? s.peer, card.introducer) ? 0 : 1;
     const via = [
-      ...sessions.filter((s) => maker && !maker.anchor && bytesEqual(s.peer, maker.publicKey)),
-      ...sessions.filter((s) => s.anchor && peerHas(s.rpc.peerHello, INTRO_FEATURE)),
+      ...(maker && !maker.anchor ? this.#d.sessions.of(maker.publicKey) : [])
+        .sort((x, y) => of(x) - of(y)),
+      ...this.#d.sessions.all().filter((s) => s.anchor && peerHas(s.rpc.peerHello, INTRO_FEATURE)),
     ];
     const anchors = this.#d.contacts.all().some((c) => c.anchor && !c.blocked);
     if (via.length === 0 && !own && !maker && !anchors) {
@@ -172,7 +178,7 @@ export class IntroService {
     let last: unknown;
     for (const s of via) {
       try {
-        return await this.#ask(s.peer, s.rpc, bytes, card.person, card.name);
+        return await this.#ask(s, bytes, card.person, card.name);
       } catch (err) {
         last = err;
       }
@@ -182,13 +188,13 @@ export class IntroService {
 
   /** Asks `introducer` to introduce us to the card's person; we accept already. */
   async #ask(
-    introducer: Uint8Array,
-    rpc: RpcSession,
+    s: LiveSession,
     bytes: Uint8Array,
     person: Uint8Array,
     name: string,
     queued?: string,
   ): Promise<IntroductionView> {
+    const { peer: introducer, rpc } = s;
     this.#r.roomForOffer(introducer);
     const id = queued ?? toHex(crypto.getRandomValues(new Uint8Array(16)));
     const now = this.#d.clock.now();
@@ -203,6 +209,8 @@ export class IntroService {
       phase: "accepted",
       unsent: false,
       at: now,
+      // The device we asked makes the introduction: it is the one that hears our answers.
+      ...(s.device ? { by: s.device } : {}),
     };
     await this.#r.putGot(g);
     try {
@@ -259,17 +267,28 @@ export class IntroService {
     return step;
   }
 
-  /** Our answers not yet sent to `introducer`, sent now if we are connected. */
+  /**
+   * Our answers not yet sent to `introducer`, sent now if we are connected
+   * to the node of theirs that made the introduction (only it knows of it):
+   * the device `by` names, else their person key's own node.
+   */
   async #sendAnswers(introducer: Uint8Array): Promise<void> {
-    const s = this.#d.sessions.get(introducer);
-    if (!s) return;
+    const sessions = this.#d.sessions.of(introducer);
+    if (sessions.length === 0) return;
     for (const g of [...this.#got.values()]) {
-      if (!g.unsent || !bytesEqual(g.introducer, introducer)) continue;
-      const accept = g.phase === "accepted";
+      if (!g.unsent || !bytesEqual(g.introducer, introducer) || this.#answering.has(g.id)) continue;
+      // Not whichever is primary: the node that made it (the person key's has no device key).
+      const by = g.by;
+      const s = sessions.find((x) => by ? x.device && bytesEqual(x.device, by) : !x.device);
+      if (!s) continue; // the node that made it is not connected: sent when it is
+      const accept = g.phase === "accepted" || g.phase === "contacts";
+      this.#answering.add(g.id);
       try {
         await s.rpc.request("intro.answer", { id: g.id, accept }, REQUEST_MS);
       } catch (err) {
         if (!isRojError(err, "not_found")) continue; // said when next connected
+      } finally {
+        this.#answering.delete(g.id);
       }
       await this.#stepGot(g.id, { type: "sent" });
     }
@@ -316,9 +335,11 @@ export class IntroService {
     rpc.handle("intro.offer", async (p) => {
       const bytes = decodeB64(p.card);
       const card = await openCard(bytes, this.#d.clock.now());
-      if (!bytesEqual(card.introducer, peer)) {
+      // Signed by the contact's key, or by a device of theirs (certified, valid, not revoked).
+      if (!bytesEqual(this.#d.personOf(card.introducer), peer)) {
         throw new RojError("bad_input", "this card is not signed by the contact who sent it");
       }
+      const by = bytesEqual(card.introducer, peer) ? undefined : card.introducer;
       if (bytesEqual(card.person, this.#d.me)) throw new RojError("bad_input", "a card of myself");
       if (this.#d.contacts.get(card.person)?.blocked) throw new RojError("refused", "declined");
       const id = toHex(card.id);
@@ -342,6 +363,7 @@ export class IntroService {
         phase: "pending",
         unsent: false,
         at: now,
+        ...(by ? { by } : {}),
       });
       this.#d.bus.say(
         `${this.#nameOf(peer)} introduces ${card.name} (${fingerprint(card.person)}): roj accept ${
@@ -378,6 +400,20 @@ export class IntroService {
       this.#emit("declined", g.id, peer);
     }
     await this.#introducer.forget(peer);
+  }
+
+  /**
+   * Any session of a contact's came up (not only their primary one): that
+   * node gets its copies of our introductions of them, and the answers
+   * waiting for introductions that node made go now.
+   */
+  onDevice(s: LiveSession): void {
+    this.#introducer.onDevice(s);
+    const by = s.device;
+    const waits = (g: Got) =>
+      g.unsent && bytesEqual(g.introducer, s.peer) &&
+      (by ? g.by !== undefined && bytesEqual(g.by, by) : g.by === undefined);
+    if ([...this.#got.values()].some(waits)) this.#sendAnswers(s.peer).catch(() => {});
   }
 
   /** A session with `peer` came up: hand over what waited for it. */
@@ -428,7 +464,7 @@ export class IntroService {
       }
       this.#sending.add(q.id);
       try {
-        await this.#ask(peer, s.rpc, q.card, q.person, q.name, q.id);
+        await this.#ask(s, q.card, q.person, q.name, q.id);
         await this.#queue.drop(q.id);
       } catch (err) {
         // The maker's no is final; an anchor's may be another anchor's yes (the person uses that one).
@@ -466,6 +502,18 @@ export class IntroService {
   async #sweep(): Promise<void> {
     await this.#introducer.sweep();
     for (const id of [...this.#got.keys()]) await this.#stepGot(id, { type: "tick" });
+    for (const g of [...this.#got.values()]) {
+      // Taken on another device of ours (the contact came in step from it): nothing is left to do.
+      if (isOpenGot(g) && g.person && this.#d.contacts.accepted(g.person)) {
+        const step = await this.#stepGot(g.id, { type: "met" });
+        if (step?.send) this.#sendAnswers(g.introducer).catch(() => {});
+        continue;
+      }
+      // Made on a device since removed: it speaks for nobody, and would never finish it.
+      if (!isOpenGot(g) || !g.by || bytesEqual(this.#d.personOf(g.by), g.introducer)) continue;
+      await this.#stepGot(g.id, { type: "ended", reason: "declined" });
+      this.#emit("declined", g.id, g.introducer);
+    }
     await this.#r.trim();
     await this.#queue.sweep(this.#d.clock.now());
   }

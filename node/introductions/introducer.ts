@@ -10,7 +10,7 @@ import { isRojError, RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import { fingerprint, type Signer } from "../identity/mod.ts";
 import { decodeB64, encodeB64, INTRO_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
-import type { SessionManager } from "../sessions/mod.ts";
+import type { LiveSession, SessionManager } from "../sessions/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
 import { cardText, openCard, signCard } from "./card.ts";
 import { type IntroRecords, MAX_OPEN_MADE } from "./intro_records.ts";
@@ -31,6 +31,7 @@ export const REQUEST_MS = 15_000;
 const REFUSALS = ["refused", "unknown_method", "busy", "bad_input"] as const;
 
 export interface IntroDeps {
+  /** Our person's key (on a device, the person's, not the device's own: the signer's). */
   readonly me: Uint8Array;
   /** Our name, for our own card. */
   readonly name: string;
@@ -50,6 +51,13 @@ export interface IntroDeps {
   dialVia(peer: Uint8Array, relay: Uint8Array): Promise<boolean>;
   /** Look for contacts not reached (the cascade). */
   lookFor(reason: string): void;
+  /**
+   * The person `key` speaks for now: ours or a contact's, when it is one of
+   * their devices (certified, valid, not revoked); else `key` itself. A card
+   * made on a device is signed by the device's key (issue 13: everything but
+   * linking runs on device keys), so its introducer is this key's person.
+   */
+  personOf(key: Uint8Array): Uint8Array;
 }
 
 /** How the introducer tells the node's events and names people (shared with IntroService). */
@@ -191,25 +199,27 @@ export class Introducer {
       const peer = m && this.#keyOf(m, side);
       const s = peer && this.#d.sessions.get(peer);
       if (!m || !peer || !s) continue;
-      if (m.toOffer.includes(side)) await this.#offer(m, side, s.rpc);
+      if (m.toOffer.includes(side)) await this.#offer(m, side, this.#d.sessions.of(peer));
       const now = this.#made.get(id);
-      if (now?.toTell.includes(side)) await this.#tell(now, side, s.rpc);
+      if (!now?.toTell.includes(side)) continue;
+      // Each of their nodes up when offered holds a copy, and any may have accepted: "done" is
+      // told until one takes it; an end to every one, so that no copy is left open.
+      const done = outcomeOf(now) === "done";
+      for (const each of this.#d.sessions.of(peer)) {
+        if (await this.#tell(now, side, each.rpc) && done) break;
+      }
     }
   }
 
-  async #offer(m: Made, side: Side, rpc: RpcSession): Promise<void> {
+  /** Hands the side the card on its primary session (`sessions[0]`), and a copy on each other. */
+  async #offer(m: Made, side: Side, sessions: LiveSession[]): Promise<void> {
+    const [{ rpc }, ...rest] = sessions as [LiveSession, ...LiveSession[]];
     const to = this.#keyOf(m, side)!;
-    const person = this.#d.contacts.get(this.#keyOf(m, other(side))!);
-    if (!peerHas(rpc.peerHello, INTRO_FEATURE) || !person) {
+    const card = peerHas(rpc.peerHello, INTRO_FEATURE) ? await this.#cardFor(m, side) : undefined;
+    if (!card) {
       await this.#stepMade(m.id, { type: "answer", side, accept: false });
       return;
     }
-    const card = await signCard(this.#d.signer, {
-      person: person.publicKey,
-      name: this.#helloNames.get(m.id) ?? person.name,
-      expires: m.expires,
-      id: fromHex(m.id),
-    });
     try {
       await rpc.request("intro.offer", { card: encodeB64(card) }, REQUEST_MS);
     } catch (err) {
@@ -224,9 +234,48 @@ export class Introducer {
       return;
     }
     await this.#stepMade(m.id, { type: "offered", side });
+    // A person on several nodes answers on whichever they use (one answer is enough).
+    for (const { rpc: copy } of rest.filter((x) => peerHas(x.rpc.peerHello, INTRO_FEATURE))) {
+      await copy.request("intro.offer", { card: encodeB64(card) }, REQUEST_MS).catch(() => {});
+    }
   }
 
-  async #tell(m: Made, side: Side, rpc: RpcSession): Promise<void> {
+  /** The card `side` is handed: of the other side, signed by us; none when they are no contact. */
+  async #cardFor(m: Made, side: Side): Promise<Uint8Array | undefined> {
+    const person = this.#d.contacts.get(this.#keyOf(m, other(side))!);
+    if (!person) return undefined;
+    return await signCard(this.#d.signer, {
+      person: person.publicKey,
+      name: this.#helloNames.get(m.id) ?? person.name,
+      expires: m.expires,
+      id: fromHex(m.id),
+    });
+  }
+
+  /**
+   * A session of a contact came up, their primary or another node's: that node gets a copy of
+   * each introduction handed to them and not answered yet (a node that holds it takes it as known).
+   */
+  onDevice(s: LiveSession): void {
+    if (!peerHas(s.rpc.peerHello, INTRO_FEATURE)) return;
+    for (const m of this.#made.values()) {
+      if (m.phase !== "pending" && m.phase !== "accepted-by-one") continue;
+      const side = (["a", "b"] as const).find((x) => {
+        const k = this.#keyOf(m, x);
+        return k !== null && bytesEqual(k, s.peer) && !m.toOffer.includes(x) &&
+          !m.accepted.includes(x);
+      });
+      if (!side) continue;
+      queueMicrotask(() => {
+        this.#cardFor(m, side).then((card) =>
+          card && s.rpc.request("intro.offer", { card: encodeB64(card) }, REQUEST_MS)
+        ).catch(() => {});
+      });
+    }
+  }
+
+  /** Tells one side the outcome on one of its sessions: whether it took it. */
+  async #tell(m: Made, side: Side, rpc: RpcSession): Promise<boolean> {
     const outcome = outcomeOf(m);
     try {
       if (outcome === "done") {
@@ -235,9 +284,10 @@ export class Introducer {
         await rpc.request("intro.done", { id: m.id, dial }, REQUEST_MS);
       } else await rpc.request("intro.end", { id: m.id, reason: outcome }, REQUEST_MS);
     } catch {
-      return; // told when next reached
+      return false; // told when next reached
     }
     await this.#stepMade(m.id, { type: "told", side });
+    return true;
   }
 
   /** What an introducer serves: answers to its introductions, and requests with its cards. */
@@ -248,12 +298,18 @@ export class Introducer {
         (m.a && bytesEqual(m.a, peer) ? "a" : m.b && bytesEqual(m.b, peer) ? "b" : undefined);
       if (!m || !side) throw new RojError("not_found", "no such introduction");
       await this.#stepMade(p.id, { type: "answer", side, accept: p.accept });
+      // Declined on one of their nodes: the copies their others hold end too (none is told of
+      // its own no otherwise); an acceptance ends them once the new contact comes in step.
+      const others = p.accept ? [] : this.#d.sessions.of(peer).filter((s) => s.rpc !== rpc);
+      for (const { rpc: copy } of others) {
+        copy.request("intro.end", { id: p.id, reason: "declined" }, REQUEST_MS).catch(() => {});
+      }
       return {};
     });
     rpc.handle("intro.request", async (p) => {
       const card = await openCard(decodeB64(p.card), this.#d.clock.now());
-      // Our card of a contact; or, on an anchor, any card of a member (their own, say).
-      if (!bytesEqual(card.introducer, this.#d.me) && !this.#d.passive) {
+      // Our card of a contact (made on any device of ours); or, on an anchor, any card of a member.
+      if (!bytesEqual(this.#d.personOf(card.introducer), this.#d.me) && !this.#d.passive) {
         throw new RojError("refused", "this card was not made here");
       }
       const person = this.#d.contacts.accepted(card.person);

@@ -157,6 +157,12 @@ export interface Got {
   /** Our answer has not reached the introducer yet. */
   readonly unsent: boolean;
   readonly at: number;
+  /**
+   * The introducer's device that holds the introduction (its key), when one
+   * of their devices made it rather than their person key's node: our answer
+   * goes to that device's session, as only it knows the introduction.
+   */
+  readonly by?: Uint8Array;
 }
 
 export type GotEvent =
@@ -166,6 +172,8 @@ export type GotEvent =
   | { readonly type: "done" }
   /** The introducer: the other declined, or it expired. */
   | { readonly type: "ended"; readonly reason: "declined" | "expired" }
+  /** The person is our contact by now another way (another device of ours took the introduction). */
+  | { readonly type: "met" }
   | { readonly type: "sent" }
   | { readonly type: "tick" };
 
@@ -218,6 +226,14 @@ export function stepGot(g: Got, e: GotEvent, now: number): GotStep {
           : { ...none, refused: "this introduction was not accepted here" };
       }
       return { ...none, state: endGot(g, "contacts", now, false), addContact: true };
+    case "met":
+      // Unanswered: we say yes (it reveals nothing new), so the other side is not left waiting.
+      if (!open) return none;
+      return {
+        ...none,
+        state: endGot(g, "contacts", now, g.phase === "pending" || g.unsent),
+        send: g.phase === "pending" || g.unsent,
+      };
     case "ended":
       return open ? { ...none, state: endGot(g, e.reason, now, false) } : none;
     case "sent":

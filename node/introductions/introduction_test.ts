@@ -187,6 +187,23 @@ Deno.test("person: the introducer's word that it ended drops the card", async ()
   assert.deepEqual([g.phase, g.person], ["declined", null]);
 });
 
+Deno.test("person: met another way (a sibling took it): ended as contacts, a yes sent if none was", () => {
+  const now = 1_000_000;
+  const pending = stepGot(got(now), { type: "met" }, now);
+  assert.deepEqual([pending.state.phase, pending.state.unsent, pending.send, pending.addContact], [
+    "contacts",
+    true,
+    true,
+    false,
+  ]);
+  assert.equal(pending.state.card, null);
+  const sent = { ...got(now), phase: "accepted" as const, unsent: false };
+  const answered = stepGot(sent, { type: "met" }, now);
+  assert.deepEqual([answered.state.phase, answered.send], ["contacts", false]);
+  const declined = stepGot({ ...got(now), phase: "declined" as const }, { type: "met" }, now);
+  assert.equal(declined.state.phase, "declined");
+});
+
 Deno.test("introducer: a side never handed its card is not told that it ended", async () => {
   const clock = new FakeClock({ start: 1_000_000 });
   // carol asked with a card (accepted already); bob was not reached yet, then declines once reached.
