@@ -1,17 +1,6 @@
 /** `roj run --relay-rate`: a size, bounded, told in --help, and of no use with --no-relay. */
 import assert from "node:assert/strict";
-import { runCli } from "../cli/cli.ts";
-
-async function cli(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    out: (t) => (stdout += t),
-    err: (t) => (stderr += t),
-    onInterrupt: () => () => {},
-  });
-  return { code, stdout, stderr };
-}
+import { cliRun as cli } from "../testing/cli_run.ts";
 
 Deno.test("roj run --relay-rate: checked before the node starts", async () => {
   const dir = await Deno.makeTempDir();
