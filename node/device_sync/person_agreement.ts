@@ -25,7 +25,6 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
   agreementPublicKey,
-  DEVICE_AGREE_CONTEXT,
   type KeyPair,
   PERSON_AGREEMENT_LABEL,
   type Signer,
