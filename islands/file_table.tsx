@@ -89,7 +89,8 @@ export function FileTable(props: FileTableProps) {
                   <td>{size(f.size)}</td>
                   <td>{f.from}</td>
                   <td>
-                    {(f.state === "fetching" || (f.mine && f.state === "complete")) && (
+                    {/* Only a transfer in progress can be stopped; a complete file has nothing left to stop. */}
+                    {f.state === "fetching" && (
                       <button
                         type="button"
                         class="secondary"
