@@ -60,7 +60,11 @@ export function FileTable(props: FileTableProps) {
   return (
     <>
       {files.length === 0
-        ? <p class="muted">No files yet. Send one with roj send {name} --file PATH.</p>
+        ? (
+          <p class="muted">
+            No files yet. Attach one with the form below (or roj send {name} --file PATH).
+          </p>
+        )
         : (
           <table>
             <thead>

@@ -35,6 +35,8 @@ Deno.test({
     await page.goto(`${admin.origin}/chats/bob`);
     await page.getByRole("link", { name: "Files" }).click();
     await page.getByRole("heading", { name: "Files with bob" }).waitFor();
+    // The empty list points at the form right below it, not only at the CLI.
+    await page.getByText("the form below").waitFor();
     await page.getByLabel("Attach a file").setInputFiles(`${dir.path}/sunset.jpg`);
     await page.getByRole("button", { name: "Send the file" }).click();
     await b.waitFor((e) => e.type === "file" && e.op === "complete" && e.side === "receive");
