@@ -60,7 +60,11 @@ export function FileTable(props: FileTableProps) {
   return (
     <>
       {files.length === 0
-        ? <p class="muted">No files yet. Send one with roj send {name} --file PATH.</p>
+        ? (
+          <p class="muted">
+            No files yet. Attach one with the form below (or roj send {name} --file PATH).
+          </p>
+        )
         : (
           <table>
             <thead>
@@ -89,7 +93,8 @@ export function FileTable(props: FileTableProps) {
                   <td>{size(f.size)}</td>
                   <td>{f.from}</td>
                   <td>
-                    {(f.state === "fetching" || (f.mine && f.state === "complete")) && (
+                    {/* Only a transfer in progress can be stopped; a complete file has nothing left to stop. */}
+                    {f.state === "fetching" && (
                       <button
                         type="button"
                         class="secondary"

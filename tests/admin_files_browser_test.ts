@@ -35,6 +35,8 @@ Deno.test({
     await page.goto(`${admin.origin}/chats/bob`);
     await page.getByRole("link", { name: "Files" }).click();
     await page.getByRole("heading", { name: "Files with bob" }).waitFor();
+    // The empty list points at the form right below it, not only at the CLI.
+    await page.getByText("the form below").waitFor();
     await page.getByLabel("Attach a file").setInputFiles(`${dir.path}/sunset.jpg`);
     await page.getByRole("button", { name: "Send the file" }).click();
     await b.waitFor((e) => e.type === "file" && e.op === "complete" && e.side === "receive");
@@ -47,6 +49,11 @@ Deno.test({
     // The page reloads with the file listed; its link downloads it.
     const link = page.getByRole("link", { name: "sunset.jpg" });
     await link.waitFor();
+    assert.equal(
+      await page.getByRole("button", { name: "Stop sending" }).count(),
+      0,
+      "a complete file has no transfer to stop",
+    );
     await screenshot(page, "files");
     // On a phone the table still fits the window.
     const viewport = page.viewportSize()!;

@@ -48,6 +48,10 @@ Deno.test("group: create, add two contacts, everyone reads everyone", async () =
   await c.node.call("send", { chat: "friends", text: "carol here" });
   const all = ["hello group", "bob here", "carol here"];
   for (const t of [a, b, c]) await sees(t, "friends", all, `${t.node.name} reads all`);
+  // Membership notes ("alice added carol", hellos) are no unread messages, nor the preview.
+  const listed = (await c.node.call("chats", {})).find((x) => x.name === "friends")!;
+  assert.equal(listed.unread, 2, "alice's and bob's messages, not the notes");
+  assert.equal(listed.last?.type, "msg");
 
   // The same history, in the same order, everywhere.
   const a1 = await texts(a, "friends");

@@ -9,7 +9,7 @@ import type { ChatView, ForkView, MessageView } from "../api/mod.ts";
 import type { ContactBook } from "../contacts/mod.ts";
 import { RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
-import type { Group, GroupBook } from "../groups/mod.ts";
+import { type Group, GROUP_OPS, type GroupBook, isGroupOp } from "../groups/mod.ts";
 import { fingerprint, type Signer } from "../identity/mod.ts";
 import { type AppendItem, type ChatLog, type Entry, type Fork, toHex } from "../log/mod.ts";
 import {
@@ -26,6 +26,9 @@ import { bytesEqual } from "../wire/mod.ts";
 import { type ChatRef, memberNamer, messageView, type Viewer } from "../views/mod.ts";
 import type { ChatDirectory } from "./chat_directory.ts";
 import { type Annotation, targetOf } from "./message_target.ts";
+
+/** Entries that are no new message to read: annotations, and a group's membership notes. */
+const NOT_UNREAD: ReadonlySet<string> = new Set([...ANNOTATION_TYPES, ...Object.values(GROUP_OPS)]);
 
 /** The most entries `read` looks back over for `last` messages. */
 const MAX_LAST = 200_000;
@@ -457,12 +460,12 @@ export class ChatService {
 
   async #unread(chat: ChatRef): Promise<number> {
     const seen = await this.readMarks.get(chat.id);
-    // Edits, retractions and reactions change messages; they are no new ones to read.
+    // Edits, retractions and reactions change messages, and membership notes are none: no new ones to read.
     return await this.#d.log.countNewer(chat.id, seen, {
       // What the person wrote, from any of the person's devices, is read.
       except: (a) => bytesEqual(a, this.#d.me) || (this.#d.ownPerson?.(a) ?? false),
       limit: 10_000,
-      skipTypes: ANNOTATION_TYPES,
+      skipTypes: NOT_UNREAD,
     });
   }
 
@@ -518,12 +521,14 @@ export class ChatService {
     for (const chat of this.#d.directory.all()) {
       // The last few: the newest may be a reaction or an edit, which shows as its message.
       const last = await this.#d.log.read(chat.id, { last: 20 });
+      // A membership note is the preview only while the chat holds no message yet.
+      const views = last.length > 0 ? await this.views(chat, last) : [];
       out.push({
         name: chat.name,
         id: chat.id,
         kind: chat.kind,
         unread: await this.#unread(chat),
-        last: last.length > 0 ? (await this.views(chat, last)).at(-1) ?? null : null,
+        last: views.findLast((v) => !isGroupOp(v.type)) ?? views.at(-1) ?? null,
       });
     }
     return out;
