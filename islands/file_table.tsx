@@ -93,8 +93,7 @@ export function FileTable(props: FileTableProps) {
                   <td>{size(f.size)}</td>
                   <td>{f.from}</td>
                   <td>
-                    {/* Only a transfer in progress can be stopped; a complete file has nothing left to stop. */}
-                    {f.state === "fetching" && (
+                    {(f.state === "fetching" || (f.mine && f.state === "complete")) && (
                       <button
                         type="button"
                         class="secondary"
