@@ -26,6 +26,7 @@ import type { SessionManager } from "../sessions/mod.ts";
 import { keys } from "../store/mod.ts";
 import { parseEndpoint } from "../transport/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
+import { SiblingFeed } from "./sibling_feed.ts";
 import {
   type ContactRecord,
   type ContactState,
@@ -86,17 +87,20 @@ export class ContactSync {
   #ready: Promise<void> = Promise.resolve();
   /** Contacts being changed by a sibling's record: not a change of the person's here. */
   readonly #applying = new Set<string>();
-  /** Siblings with a session up that list devcontacts1, by key hex. */
-  readonly #siblings = new Map<string, { key: Uint8Array; rpc: RpcSession; acked?: number }>();
-  /** One push at a time per sibling; another asked meanwhile runs after it. */
-  readonly #pushing = new Map<string, Promise<void>>();
-  readonly #again = new Set<string>();
+  /** The siblings with a session up that list devcontacts1, and what each took. */
+  readonly #feed: SiblingFeed<Change>;
   /** Applying a sibling's changes, one request at a time. */
   #taking: Promise<unknown> = Promise.resolve();
   #unsubscribe: (() => void) | undefined;
 
   constructor(deps: ContactSyncDeps) {
     this.#d = deps;
+    this.#feed = new SiblingFeed(deps.kv, {
+      ready: () => this.#ready,
+      changesAfter: (sibling, after) => this.changesAfter(sibling, after),
+      send: (rpc, changes) => rpc.request("devsync.contacts", { changes }),
+      ackKey: (key) => keys.contactAck(key),
+    });
   }
 
   /** Loads the records, and starts recording the person's changes here. */
@@ -112,17 +116,12 @@ export class ContactSync {
 
   close(): void {
     this.#unsubscribe?.();
-    this.#siblings.clear();
+    this.#feed.clear();
   }
 
   /** A sibling's session is up and it lists devcontacts1: it gets what it has not taken. */
   attach(key: Uint8Array, rpc: RpcSession): void {
-    const k = toHex(key);
-    this.#siblings.set(k, { key, rpc });
-    rpc.onClose(() => {
-      if (this.#siblings.get(k)?.rpc === rpc) this.#siblings.delete(k);
-    });
-    this.#push(k);
+    this.#feed.attach(key, rpc);
   }
 
   /** A sibling's `devsync.contacts`: merged and applied in order. */
@@ -190,7 +189,7 @@ export class ContactSync {
       this.#records.delete(toHex(old.key));
       await this.#d.kv.delete(keys.contactRecord(old.key));
     }
-    for (const k of this.#siblings.keys()) this.#push(k);
+    this.#feed.pushAll();
     this.#d.contactsChanged?.();
   }
 
@@ -246,18 +245,6 @@ export class ContactSync {
     }
   }
 
-  #push(k: string): void {
-    if (this.#pushing.has(k)) {
-      this.#again.add(k);
-      return;
-    }
-    const run = this.#pushAll(k).catch(() => {}).finally(() => {
-      this.#pushing.delete(k);
-      if (this.#again.delete(k) && this.#siblings.has(k)) this.#push(k);
-    });
-    this.#pushing.set(k, run);
-  }
-
   /**
    * The records numbered above `after` for `sibling`, oldest first, at most
    * MAX_CONTACT_CHANGES (those that came from it skipped), and the number up
@@ -276,21 +263,6 @@ export class ContactSync {
     // Up to the last record sent (or skipped as the sibling's own) is covered.
     const upTo = batch.length === MAX_CONTACT_CHANGES ? batch.at(-1)!.seq : due.at(-1)!.seq;
     return { changes: batch.map(wire), upTo };
-  }
-
-  /** Sends sibling `k` every record numbered above what it took, oldest first. */
-  async #pushAll(k: string): Promise<void> {
-    await this.#ready;
-    const s = this.#siblings.get(k);
-    if (!s) return;
-    s.acked ??= (await this.#d.kv.get<number>(keys.contactAck(s.key))).value ?? 0;
-    for (;;) {
-      const { changes, upTo } = await this.changesAfter(s.key, s.acked ?? 0);
-      if (upTo <= (s.acked ?? 0) || s.rpc.closed) return;
-      if (changes.length > 0) await s.rpc.request("devsync.contacts", { changes });
-      s.acked = upTo;
-      await this.#d.kv.set(keys.contactAck(s.key), upTo);
-    }
   }
 }
 

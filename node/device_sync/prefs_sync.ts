@@ -26,6 +26,7 @@ import type { EventBus } from "../events.ts";
 import type { ParamsOf, RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { toHex } from "../wire/mod.ts";
+import { SiblingFeed } from "./sibling_feed.ts";
 import { mergePrefs, type PrefsRecord, samePrefs, stampPrefs } from "./prefs_merge.ts";
 
 /** Chat records per devsync.prefs request (the schema's cap, methods.ts). */
@@ -89,17 +90,20 @@ export class PrefsSync {
   readonly #records = new Map<string, Kept>();
   #seq = 0;
   #ready: Promise<void> = Promise.resolve();
-  /** Siblings with a session up that list devprefs1, by key hex. */
-  readonly #siblings = new Map<string, { key: Uint8Array; rpc: RpcSession; acked?: number }>();
-  /** One push at a time per sibling; another asked meanwhile runs after it. */
-  readonly #pushing = new Map<string, Promise<void>>();
-  readonly #again = new Set<string>();
+  /** The siblings with a session up that list devprefs1, and what each took. */
+  readonly #feed: SiblingFeed<Change>;
   /** Changes, here or a sibling's, one at a time: each reads the record the last one left. */
   #queue: Promise<unknown> = Promise.resolve();
   readonly #unsubscribe: (() => void)[] = [];
 
   constructor(deps: PrefsSyncDeps) {
     this.#d = deps;
+    this.#feed = new SiblingFeed(deps.kv, {
+      ready: () => this.#ready,
+      changesAfter: (sibling, after) => this.changesAfter(sibling, after),
+      send: (rpc, changes) => rpc.request("devsync.prefs", { changes }),
+      ackKey: (key) => keys.prefsAck(key),
+    });
   }
 
   /** Loads the records, and starts recording the person's changes here. */
@@ -118,17 +122,12 @@ export class PrefsSync {
 
   close(): void {
     for (const u of this.#unsubscribe.splice(0)) u();
-    this.#siblings.clear();
+    this.#feed.clear();
   }
 
   /** A sibling's session is up and it lists devprefs1: it gets what it has not taken. */
   attach(key: Uint8Array, rpc: RpcSession): void {
-    const k = toHex(key);
-    this.#siblings.set(k, { key, rpc });
-    rpc.onClose(() => {
-      if (this.#siblings.get(k)?.rpc === rpc) this.#siblings.delete(k);
-    });
-    this.#push(k);
+    this.#feed.attach(key, rpc);
   }
 
   /** A sibling's `devsync.prefs`: merged and applied in order. */
@@ -214,7 +213,7 @@ export class PrefsSync {
     };
     this.#records.set(r.chat, kept);
     await this.#d.kv.set(keys.prefsRecord(r.chat), kept);
-    for (const k of this.#siblings.keys()) this.#push(k);
+    this.#feed.pushAll();
     this.#d.kept?.();
   }
 
@@ -235,35 +234,6 @@ export class PrefsSync {
     // Up to the last record given (or skipped as the sibling's own).
     const upTo = batch.length === MAX_PREFS_CHANGES ? batch.at(-1)!.seq : due.at(-1)!.seq;
     return { changes: batch.map(wire), upTo };
-  }
-
-  #push(k: string): void {
-    if (this.#pushing.has(k)) {
-      this.#again.add(k);
-      return;
-    }
-    const run = this.#pushAll(k).catch(() => {}).finally(() => {
-      this.#pushing.delete(k);
-      if (this.#again.delete(k) && this.#siblings.has(k)) this.#push(k);
-    });
-    this.#pushing.set(k, run);
-  }
-
-  /** Sends sibling `k` every record numbered above what it took, oldest first. */
-  async #pushAll(k: string): Promise<void> {
-    await this.#ready;
-    const s = this.#siblings.get(k);
-    if (!s) return;
-    s.acked ??= (await this.#d.kv.get<number>(keys.prefsAck(s.key))).value ?? 0;
-    for (;;) {
-      const acked: number = s.acked ?? 0;
-      const { changes, upTo } = await this.changesAfter(s.key, acked);
-      if (upTo <= acked || s.rpc.closed) return;
-      // Up to the last record sent (or skipped as the sibling's own) is taken once it answers.
-      if (changes.length > 0) await s.rpc.request("devsync.prefs", { changes });
-      s.acked = upTo;
-      await this.#d.kv.set(keys.prefsAck(s.key), upTo);
-    }
   }
 }
 
