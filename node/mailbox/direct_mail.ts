@@ -51,14 +51,15 @@ import { type Clock, systemClock } from "../clock/mod.ts";
 import { decodeEntry, directChatId, type Entry, type RawEntry, toHex } from "../log/mod.ts";
 import type { ChatLog } from "../log/mod.ts";
 import type { KeyPair } from "../identity/mod.ts";
-import { encodeB64, type RpcSession } from "../protocol/mod.ts";
+import type { RpcSession } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { bytesEqual } from "../wire/mod.ts";
 import { directWindow, parseReceipt, windowsDue } from "./direct_keys.ts";
-import { boxId, type MailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
+import { type MailboxKeys, openBox } from "./mailbox_crypto.ts";
 import { DirectPairs } from "./direct_pairs.ts";
 import { leaveReceipts, type ReceiptMarks } from "./direct_receipts.ts";
-import { putAck, sendAck } from "./direct_ack.ts";
+import { sendAck } from "./direct_ack.ts";
+import { putSealed } from "./put_sealed.ts";
 import type { MailboxLimits } from "./mailbox_store.ts";
 
 /** What a person's node carries for its contacts at most (anchors: DEFAULT_MAILBOX_LIMITS). */
@@ -70,8 +71,6 @@ export const CARRY_LIMITS: MailboxLimits = {
   ttlMs: 14 * 86_400_000,
 };
 
-/** Bytes of boxes per put, so the request fits a frame in base64 (as for group mail). */
-const PUT_BYTES = 560 * 1024;
 /** Own entries read from the log per put. */
 const PUT_ENTRIES = 200;
 /** Boxes read from one anchor for one contact in one visit, at most (the rest next visit). */
@@ -340,20 +339,8 @@ export class DirectMail {
     while (from < head && !a.rpc.closed) {
       const entries = await log.entriesAfter(chat, this.#me, from, PUT_ENTRIES);
       if (entries.length === 0) break;
-      const items: Array<{ i: string; b: string }> = [];
-      let bytes = 0;
-      for (const e of entries) {
-        const box = sealBox(mk, e.signed, e.sig);
-        if (items.length > 0 && bytes + box.length > PUT_BYTES) break;
-        items.push({ i: boxId(mk, e.hash), b: encodeB64(box) });
-        bytes += box.length;
-      }
-      const res = await a.rpc.request(
-        "mbox.put",
-        { tag: mk.tag, items, ...putAck(a.rpc, mk) },
-        30_000,
-      );
-      const taken = Math.min(res.taken, items.length);
+      const res = await putSealed(a.rpc, mk, entries);
+      const taken = res.taken;
       if (taken > 0) {
         from = entries[taken - 1]!.seq;
         handed += taken;
@@ -361,7 +348,7 @@ export class DirectMail {
         await kv.set(key, pushed);
         await this.#host.anchored(chat, peer, from);
       }
-      if (res.reason || taken < items.length) {
+      if (res.reason || taken < res.offered) {
         const reason = res.reason ?? "refused";
         this.#host.say(`${a.name} holds no more 1:1 mail from us: ${reason}`);
         this.#host.note?.({ op: "refused", by: a.by, anchor: a.name, peer, reason });

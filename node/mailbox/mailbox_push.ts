@@ -9,10 +9,8 @@ import { encodeB64 } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
 import { fileUnder, type MailEpoch } from "./mail_epoch.ts";
 import { boxId, sealBox } from "./mailbox_crypto.ts";
+import { PUT_BYTES } from "./put_sealed.ts";
 import type { AnchorSession, VisitContext } from "./visit_context.ts";
-
-/** Bytes of boxes per put, so the request fits a frame in base64. */
-const PUT_BYTES = 560 * 1024;
 
 /** Hands the anchor every entry of the group it was not handed before, in chain order. */
 export async function push(

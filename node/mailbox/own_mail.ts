@@ -52,13 +52,12 @@ import { bytesEqual } from "../wire/mod.ts";
 import { directWindow, ownMailKeys, windowsDue } from "./direct_keys.ts";
 import { boxId, type MailboxKeys, openBox, sealBox } from "./mailbox_crypto.ts";
 import { putAck, sendAck } from "./direct_ack.ts";
+import { putSealed } from "./put_sealed.ts";
 import type { OwnRecords } from "./own_mail_records.ts";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { SiblingNotes } from "./own_mail_siblings.ts";
 import { mergeChats } from "./own_mail_merge.ts";
 
-/** Bytes of boxes per put (as 1:1 mail's: fits a frame in base64). */
-const PUT_BYTES = 560 * 1024;
 /** Entries read from the log per put. */
 const PUT_ENTRIES = 200;
 /** Boxes read from one anchor for one sibling in one visit, at most (the rest next visit). */
@@ -410,25 +409,13 @@ export class OwnMail {
     while (from < head && !a.rpc.closed) {
       const entries = await this.#host.log.entriesAfter(chat, author, from, PUT_ENTRIES);
       if (entries.length === 0) break;
-      const items: Array<{ i: string; b: string }> = [];
-      let bytes = 0;
-      for (const e of entries) {
-        const box = sealBox(mk, e.signed, e.sig);
-        if (items.length > 0 && bytes + box.length > PUT_BYTES) break;
-        items.push({ i: boxId(mk, e.hash), b: encodeB64(box) });
-        bytes += box.length;
-      }
-      const res = await a.rpc.request(
-        "mbox.put",
-        { tag: mk.tag, items, ...putAck(a.rpc, mk) },
-        30_000,
-      );
-      const taken = Math.min(res.taken, items.length);
+      const res = await putSealed(a.rpc, mk, entries);
+      const taken = res.taken;
       if (taken > 0) {
         from = entries[taken - 1]!.seq;
         handed += taken;
       }
-      if (res.reason || taken < items.length) {
+      if (res.reason || taken < res.offered) {
         return { upTo: from, handed, reason: res.reason ?? "refused" };
       }
     }
