@@ -11,7 +11,7 @@ export function identiconSvg(seed: string): string {
   return minidenticon(seed, 70, 45);
 }
 
-export function Avatar(props: { seed: string; online?: boolean; size?: "small" }) {
+export function Avatar(props: { seed: string; online?: boolean; size?: "small" | "large" }) {
   return (
     <span class={`avatar${props.size ? ` ${props.size}` : ""}`} aria-hidden="true">
       <span class="pic" dangerouslySetInnerHTML={{ __html: identiconSvg(props.seed) }} />

@@ -38,6 +38,16 @@ export interface ConversationProps {
   error?: string;
   /** Out of the group (removed, or left): why, said by the page; no composer. */
   closed?: string;
+  /** Shown large above "No messages yet", as messengers open an empty chat: who it is with. */
+  intro?: ChatIntro;
+}
+
+/** The head of an empty chat: a large picture, the name, a line under it and maybe a link. */
+export interface ChatIntro {
+  seed: string;
+  title: string;
+  line: string;
+  link?: { href: string; text: string };
 }
 
 const keyOf = (m: MessageView) => `${m.authorFingerprint}/${m.seq}`;
@@ -221,7 +231,23 @@ export function Conversation(props: ConversationProps) {
                 <a href={props.olderHref}>Show older messages</a>
               </p>
             )}
-            {messages.length === 0 && <p class="muted empty">No messages yet. Say hello.</p>}
+            {messages.length === 0 && (
+              <div class="empty">
+                {props.intro && (
+                  <div class="chat-intro">
+                    <Avatar seed={props.intro.seed} size="large" />
+                    <h3>{props.intro.title}</h3>
+                    <p class="muted">{props.intro.line}</p>
+                    {props.intro.link && (
+                      <p>
+                        <a href={props.intro.link.href}>{props.intro.link.text}</a>
+                      </p>
+                    )}
+                  </div>
+                )}
+                <p class="muted">No messages yet. Say hello.</p>
+              </div>
+            )}
             <div
               role="log"
               aria-live="polite"

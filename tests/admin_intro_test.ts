@@ -97,7 +97,7 @@ Deno.test({
     // alice's own card.
     await pageA.goto(new URL("/introductions", adminA.origin).href);
     await pageA.getByLabel("A card of").selectOption({
-      label: "yourself (through an anchor you share)",
+      label: "yourself",
     });
     await pageA.getByRole("button", { name: "Make a card" }).click();
     await pageA.getByRole("heading", { name: "A card of alice" }).waitFor();

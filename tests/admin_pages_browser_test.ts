@@ -102,6 +102,17 @@ Deno.test({
               Math.abs(off) < 24,
               `the empty chat's note is ${off}px off the pane's middle`,
             );
+            // It opens on who it is with, as Signal's does, and its safety number is a click away.
+            assert.equal(await page.locator(".chat-intro h3").textContent(), "bob");
+            assert.ok(await page.locator(".chat-intro a[href$='/verify']").isVisible());
+            // The keyboard hint is for whoever is typing: hidden until the composer has the focus.
+            const keys = page.locator("#text-hint .keys");
+            if (width >= 768) {
+              assert.equal(await keys.isVisible(), false);
+              await page.locator("#text").focus();
+              assert.equal(await keys.isVisible(), true);
+              await page.locator("#text").blur();
+            }
             if (width < 768) {
               assert.equal(await page.locator("header.top").isVisible(), false);
               const m = await measure(page);

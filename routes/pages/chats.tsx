@@ -19,7 +19,7 @@ import {
 import { formatTime, isoTime } from "../../islands/_format.ts";
 import { ChatTitle } from "../../islands/chat_title.tsx";
 import { ChatList, ChatMenu, type ListPeer, listPeers } from "../../islands/chat_list.tsx";
-import { Conversation } from "../../islands/conversation.tsx";
+import { type ChatIntro, Conversation } from "../../islands/conversation.tsx";
 import { apiError, callNode } from "../api.ts";
 import type { AdminContext } from "../context.ts";
 import { seg } from "../context.ts";
@@ -115,6 +115,7 @@ export function chatPages(ctx: AdminContext): Hono {
       ? await (callNode(ctx.api, "group.members", { group: name }) as Promise<MemberView[]>)
         .catch(() => null)
       : null;
+    const intro = messages.length === 0 ? chatIntro(name, kind, peer, chat, members) : undefined;
     return html(
       c,
       <Layout title={name} status={me} section="chats" app>
@@ -162,6 +163,7 @@ export function chatPages(ctx: AdminContext): Hono {
                   : {}),
                 ...(extra.draft !== undefined ? { draft: extra.draft } : {}),
                 ...(extra.error !== undefined ? { error: extra.error } : {}),
+                ...(intro ? { intro } : {}),
               }}
             />
           </section>
@@ -204,6 +206,34 @@ export function chatPages(ctx: AdminContext): Hono {
   });
 
   return app;
+}
+
+/** The head of an empty chat: who it is with, and the first thing worth doing there. */
+function chatIntro(
+  name: string,
+  kind: "notes" | "direct",
+  peer: ListPeer | undefined,
+  chat: ChatView | undefined,
+  members: readonly MemberView[] | null,
+): ChatIntro | undefined {
+  if (kind === "notes") {
+    return { seed: name, title: "Notes to yourself", line: "Only on your devices." };
+  }
+  if (peer) {
+    return {
+      seed: peer.fingerprint,
+      title: name,
+      line: peer.fingerprint,
+      link: { href: `/contacts/${seg(name)}/verify`, text: `Verify ${name}'s safety number` },
+    };
+  }
+  if (chat?.kind !== "group") return undefined;
+  return {
+    seed: chat.id,
+    title: name,
+    line: members ? groupLine(members) : "group",
+    link: { href: `/chats/${seg(name)}/members`, text: "Members" },
+  };
 }
 
 /** "3 members · you, bob, carol": yourself first, the rest by name. */

@@ -144,7 +144,7 @@ export function introductionPages(ctx: AdminContext): Hono {
             name="name"
             label="A card of"
             people={people}
-            me="yourself (through an anchor you share)"
+            me="yourself"
           />
           <button type="submit" class="secondary">Make a card</button>
         </form>
