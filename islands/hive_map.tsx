@@ -56,6 +56,18 @@ function placed(peers: PeerView[]) {
   });
 }
 
+/**
+ * The picture's frame: just around what is drawn (labels hang below each node), so one or two
+ * contacts do not sit in a square of empty space.
+ */
+export function frameOf(nodes: readonly { y: number }[]): string {
+  // Cropped top and bottom only: the width stays, so the picture keeps its scale.
+  const ys = [MID, ...nodes.map((n) => n.y)];
+  const top = Math.max(0, Math.min(...ys) - 30);
+  const bottom = Math.min(SIZE, Math.max(...ys) + 50);
+  return `0 ${top} ${SIZE} ${bottom - top}`;
+}
+
 function Legend() {
   return (
     <ul class="legend" aria-label="Legend">
@@ -87,7 +99,7 @@ export function HiveMap(props: HiveMapProps) {
   return (
     <div class="hive">
       <LiveNote state={live} />
-      <svg viewBox={`0 0 ${SIZE} ${SIZE}`} role="img" aria-label={summary}>
+      <svg viewBox={frameOf(nodes)} role="img" aria-label={summary}>
         {nodes.map((n) => (
           <line
             key={`e-${n.peer.fingerprint}`}

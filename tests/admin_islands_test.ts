@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import type { ChatView, MessageView, PeerView } from "../node/api/mod.ts";
 import { mergeMessages } from "../islands/conversation.tsx";
-import { pathOf } from "../islands/hive_map.tsx";
+import { frameOf, pathOf } from "../islands/hive_map.tsx";
 import { sortChats } from "../islands/chat_list.tsx";
 import { portMapLine, pubFileName } from "../routes/pages/identity.tsx";
 
@@ -115,4 +115,14 @@ Deno.test("portMapLine: the router's mapping on the identity page, or why there 
     "none (no UPnP-IGD gateway answered)",
   );
   assert.equal(portMapLine(undefined), "not reported by this node");
+});
+
+Deno.test("hive map: the picture is cropped to what is drawn, never past its square", () => {
+  // One contact straight above: no empty band below "you" and its label.
+  assert.equal(frameOf([{ y: 55 }]), "0 25 400 225");
+  // Nobody yet: just "you" and its label.
+  assert.equal(frameOf([]), "0 170 400 80");
+  // Contacts all around: the whole square.
+  assert.equal(frameOf([{ y: 55 }, { y: 345 }]), "0 25 400 370");
+  assert.equal(frameOf([{ y: 5 }, { y: 395 }]), "0 0 400 400");
 });
