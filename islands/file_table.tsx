@@ -97,13 +97,16 @@ export function FileTable(props: FileTableProps) {
                       <button
                         type="button"
                         class="secondary"
+                        {...(f.mine
+                          ? { title: "Withdraw it: who has not fetched it yet no longer can" }
+                          : {})}
                         onClick={() =>
                           callApi("file.cancel", { chat: name, id: f.id }).then(
                             refetchNow,
                             () => {},
                           )}
                       >
-                        {f.mine ? "Stop sending" : "Cancel"}
+                        {f.mine ? "Stop offering" : "Cancel"}
                       </button>
                     )} {f.state === "failed" && (
                       <button
