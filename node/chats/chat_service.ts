@@ -32,6 +32,8 @@ const NOT_UNREAD: ReadonlySet<string> = new Set([...ANNOTATION_TYPES, ...Object.
 
 /** The most entries `read` looks back over for `last` messages. */
 const MAX_LAST = 200_000;
+/** How deep the chat list looks for a message past membership notes (a preview, not a search). */
+const PREVIEW_DEPTH = 200;
 import type { RestoreGate } from "./restore_gate.ts";
 import { CommitOverlap } from "./commit_overlap.ts";
 import { ReadMarks } from "./read_marks.ts";
@@ -519,18 +521,30 @@ export class ChatService {
   async chats(): Promise<ChatView[]> {
     const out: ChatView[] = [];
     for (const chat of this.#d.directory.all()) {
-      // The last few: the newest may be a reaction or an edit, which shows as its message.
-      const last = await this.#d.log.read(chat.id, { last: 20 });
-      // A membership note is the preview only while the chat holds no message yet.
-      const views = last.length > 0 ? await this.views(chat, last) : [];
       out.push({
         name: chat.name,
         id: chat.id,
         kind: chat.kind,
         unread: await this.#unread(chat),
-        last: views.findLast((v) => !isGroupOp(v.type)) ?? views.at(-1) ?? null,
+        last: await this.#preview(chat),
       });
     }
     return out;
+  }
+
+  /**
+   * The chat list's line for a chat: its newest message (read from the last few entries: the
+   * newest may be a reaction or an edit, which shows as its message), else its newest membership
+   * note. A group busy with membership changes is looked into deeper, up to PREVIEW_DEPTH.
+   */
+  async #preview(chat: ChatRef): Promise<MessageView | null> {
+    let views: MessageView[] = [];
+    for (const depth of [20, PREVIEW_DEPTH]) {
+      const last = await this.#d.log.read(chat.id, { last: depth });
+      views = last.length > 0 ? await this.views(chat, last) : [];
+      const message = views.findLast((v) => !isGroupOp(v.type));
+      if (message || last.length < depth) return message ?? views.at(-1) ?? null;
+    }
+    return views.at(-1) ?? null;
   }
 }
