@@ -32,7 +32,7 @@ import { formatEndpoint, parseEndpoint } from "../node/mod.ts";
 import { type AdminServer, isLoopback, startAdmin, writeAdminOrigin } from "../routes/mod.ts";
 import { askPassphrase } from "./passphrase.ts";
 import { appendEvents } from "./events_file.ts";
-import { trimHeap } from "./heap_trim.ts";
+import { scavengeEvery, trimHeap } from "./heap_trim.ts";
 import { entryLine, messageLine } from "./format.ts";
 import { addNodeCommands, noteViaNode, readViaNode, tryControl } from "./commands_node.ts";
 import { addGroupCommands } from "./commands_group.ts";
@@ -501,6 +501,7 @@ export function buildCli(io: CliIo = stdio): Command {
           ...(opts.maxFileSize ? { maxFileSize: parseSize(opts.maxFileSize) } : {}),
           ...(opts.fileQuota ? { fileQuota: parseSize(opts.fileQuota) } : {}),
           ...(opts.minFreeDisk ? { minFreeDisk: parseSize(opts.minFreeDisk) } : {}),
+          fileBytesMoved: scavengeEvery(), // chunk buffers freed as they go (heap_trim.ts)
         });
         // Said once, in the log, before anything else the node says.
         const notice = tightenedNotice([...tightened, ...node.profile.tightened]);

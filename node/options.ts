@@ -72,6 +72,12 @@ export interface NodeOptions {
   minFreeDisk?: number;
   /** An anchor's bounds on the group files it holds for members (files/anchor_files.ts). */
   anchorFiles?: Partial<AnchorFileLimits>;
+  /**
+   * Told the bytes of each file chunk kept or read (files/chunk_store.ts):
+   * `roj run` frees their garbage every few MiB with it (cli/heap_trim.ts).
+   * @default nothing
+   */
+  fileBytesMoved?: (bytes: number) => void;
 }
 
 /** NodeOptions with every default applied and every address parsed. */
@@ -103,6 +109,7 @@ export interface ResolvedOptions {
   /** Files: the largest one sent or fetched, and what one contact may store here (files/). */
   readonly files: FileLimits;
   readonly anchorFiles: AnchorFileLimits;
+  readonly fileBytesMoved: ((bytes: number) => void) | undefined;
 }
 
 export const DEFAULT_LISTEN: Endpoint = { host: "::", port: 7022 };
@@ -146,6 +153,7 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
       ...(options.minFreeDisk !== undefined ? { minFree: options.minFreeDisk } : {}),
     },
     anchorFiles: { ...DEFAULT_ANCHOR_FILE_LIMITS, ...options.anchorFiles },
+    fileBytesMoved: options.fileBytesMoved,
   };
 }
 

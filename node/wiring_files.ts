@@ -42,7 +42,8 @@ export interface FileParts {
 }
 
 export async function wireFiles(d: FilePartsDeps): Promise<FileParts> {
-  const chunks = await ChunkStore.open(d.dataDir);
+  const moved = d.o.fileBytesMoved;
+  const chunks = await ChunkStore.open(d.dataDir, moved ? { moved } : {});
   const limits = d.o.files;
   const common = {
     me: d.me,

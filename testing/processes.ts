@@ -11,7 +11,7 @@ import type { NodeEvent, PeerView } from "../node/api/mod.ts";
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 /** The runtime flags deno.json's `roj`, `start` and `compile` tasks give a node, so tests and benches run it alike. */
 export const NODE_RUN_FLAGS: readonly string[] = [
-  "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=30",
+  "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=30,--expose-gc,--external-memory-max-growing-factor=2",
 ];
 
 /** `deno run`, the node's runtime flags and the permissions `roj` needs, before the script. */

@@ -11,8 +11,10 @@
  * and "complete" can be read off the disk: every chunk of the list present.
  * Files are never held in memory whole: one chunk at a time.
  */
+import { createHash } from "node:crypto";
 import { RojError } from "../errors.ts";
 import { toHex } from "../log/mod.ts";
+import { answerBuffer } from "../protocol/mod.ts";
 import { CHUNK_BYTES, chunkCount, fileRoot } from "./manifest.ts";
 
 /** What importing a file found: its size and root, and the list it stored. */
@@ -29,9 +31,24 @@ export interface ChunkSeal {
   apply(index: number, plain: Uint8Array): Uint8Array;
 }
 
-/** SHA-256 with WebCrypto (native; far faster than JS on 256 KiB). */
-export async function sha256Of(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+/**
+ * SHA-256, native and synchronous (node:crypto): WebCrypto's digest is as
+ * fast but copies its input and answers through a promise, garbage and a
+ * turn of the event loop per 256 KiB chunk.
+ */
+export function sha256Of(bytes: Uint8Array): Uint8Array {
+  const d = createHash("sha256").update(bytes).digest();
+  return new Uint8Array(d.buffer, d.byteOffset, d.length);
+}
+
+export interface ChunkStoreOptions {
+  /**
+   * Told the bytes of each chunk kept or read (a file sent, fetched or
+   * imported). `roj run` has V8 free their garbage every few MiB with it
+   * (cli/heap_trim.ts scavengeEvery): left to itself, V8 lets ~100 MiB of
+   * dead chunk buffers pile up. @default nothing
+   */
+  readonly moved?: (bytes: number) => void;
 }
 
 /** Chunks whose check read() may skip, at most (their names and stats: about 2 MB). */
@@ -52,18 +69,21 @@ export class ChunkStore {
   /** Fan-out folders known to exist (at most 256). */
   readonly #fans = new Set<string>();
 
-  private constructor(dir: string) {
+  readonly #moved: (bytes: number) => void;
+
+  private constructor(dir: string, options: ChunkStoreOptions) {
     this.dir = dir;
+    this.#moved = options.moved ?? (() => {});
   }
 
   /** Opens (creating, 0700) the store under `dataDir`, dropping temporary files a crash left. */
-  static async open(dataDir: string): Promise<ChunkStore> {
+  static async open(dataDir: string, options: ChunkStoreOptions = {}): Promise<ChunkStore> {
     const dir = `${dataDir}/files`;
     for (const d of [dir, `${dir}/chunks`, `${dir}/lists`]) {
       await Deno.mkdir(d, { recursive: true, mode: 0o700 });
       await Deno.chmod(d, 0o700).catch(() => {});
     }
-    const store = new ChunkStore(dir);
+    const store = new ChunkStore(dir, options);
     await store.#sweep();
     return store;
   }
@@ -117,8 +137,7 @@ export class ChunkStore {
    * @returns false (nothing written) when they do not.
    */
   async put(hash: Uint8Array, bytes: Uint8Array): Promise<boolean> {
-    const got = await sha256Of(bytes);
-    if (toHex(got) !== toHex(hash)) return false;
+    if (toHex(sha256Of(bytes)) !== toHex(hash)) return false;
     await this.#keep(toHex(hash), bytes);
     return true;
   }
@@ -145,6 +164,7 @@ export class ChunkStore {
     }
     await this.#writeAtomic(path, bytes);
     this.#remember(hex, await Deno.stat(path));
+    this.#moved(bytes.length);
   }
 
   /**
@@ -152,7 +172,8 @@ export class ChunkStore {
    * (a crash of the process loses nothing; one of the machine may leave a
    * torn file), so a chunk that no longer matches its name is dropped here.
    * One this process wrote or checked, and whose file has not changed since,
-   * is not hashed again (see #verified).
+   * is not hashed again (see #verified). Read into an answerBuffer: served
+   * as a files.get answer, the frame is built around it without a copy.
    * @throws {RojError} not_found
    */
   async read(hash: Uint8Array): Promise<Uint8Array> {
@@ -163,7 +184,7 @@ export class ChunkStore {
     try {
       using f = await Deno.open(path, { read: true });
       info = await f.stat();
-      bytes = new Uint8Array(info.size);
+      bytes = answerBuffer(info.size);
       let at = 0;
       while (at < bytes.length) {
         const n = await f.read(bytes.subarray(at));
@@ -174,11 +195,12 @@ export class ChunkStore {
     } catch (err) {
       throw new RojError("not_found", "chunk not held", { cause: err });
     }
+    this.#moved(bytes.length);
     const known = this.#verified.get(hex);
     if (known && known.size === bytes.length && known.mtime === info.mtime?.getTime()) {
       return bytes;
     }
-    if (toHex(await sha256Of(bytes)) !== hex) {
+    if (toHex(sha256Of(bytes)) !== hex) {
       this.#verified.delete(hex);
       await Deno.remove(path).catch(() => {});
       throw new RojError("not_found", "chunk not held (the copy here was damaged)");
@@ -274,7 +296,7 @@ export class ChunkStore {
           at += n;
         }
         const bytes = seal ? seal.apply(i, buf.subarray(0, want)) : buf.subarray(0, want);
-        const hash = await sha256Of(bytes);
+        const hash = sha256Of(bytes);
         await this.#keep(toHex(hash), bytes);
         hashes.set(hash, i * 32);
         done += want;

@@ -6,7 +6,7 @@
  * sealed to the group's epoch (group_file_crypto.ts), served by any member
  * holding them, and held for offline members by anchors (anchor_files.ts).
  */
-export { ChunkStore, type Imported, sha256Of } from "./chunk_store.ts";
+export { ChunkStore, type ChunkStoreOptions, type Imported, sha256Of } from "./chunk_store.ts";
 export { CHUNK_TIMEOUT_MS, fetchFile, type FetchOutcome, type Holder } from "./file_fetch.ts";
 export { type FileRecord, FileRecords, type FileState } from "./file_records.ts";
 export { MAX_SERVING, serveFiles } from "./file_serve.ts";

@@ -32,18 +32,37 @@ export function encodeFrame(frame: Frame): Uint8Array {
   return out;
 }
 
+/** Bytes of a binary answer's frame before its bytes: 4 length, 2 head, 8 id. */
+export const ANSWER_ROOM = 14;
+/** Buffers made by answerBuffer whose room in front is not used yet. */
+const roomy = new WeakSet<ArrayBufferLike>();
+
+/**
+ * A buffer for `n` bytes that encodeFrame sends as a binary answer without
+ * copying them: ANSWER_ROOM bytes of room in front for the frame's head. A
+ * file chunk is read straight into one (files/chunk_store.ts read). Its room
+ * serves one frame: a second answer of the same bytes is copied, as the
+ * first may still wait in the channel's queue.
+ */
+export function answerBuffer(n: number): Uint8Array {
+  const buf = new ArrayBuffer(ANSWER_ROOM + n);
+  roomy.add(buf);
+  return new Uint8Array(buf, ANSWER_ROOM, n);
+}
+
 /** A binary answer's bytes: 4 length, 0x00 0x62, 8 id, the bytes. */
 function encodeBinary(f: BinaryAnswer): Uint8Array {
   const len = 10 + f.bytes.length;
   if (len > MAX_FRAME) {
     throw new RojError("protocol", `frame of ${len} bytes is over the ${MAX_FRAME} limit`);
   }
-  const out = new Uint8Array(4 + len);
-  const view = new DataView(out.buffer);
+  const room = f.bytes.byteOffset === ANSWER_ROOM && roomy.delete(f.bytes.buffer);
+  const out = room ? new Uint8Array(f.bytes.buffer, 0, 4 + len) : new Uint8Array(4 + len);
+  const view = new DataView(out.buffer, out.byteOffset, 14);
   view.setUint32(0, len);
   out.set(BINARY_ANSWER_HEAD, 4);
   view.setBigUint64(6, BigInt(f.id));
-  out.set(f.bytes, 14);
+  if (!room) out.set(f.bytes, 14);
   return out;
 }
 
@@ -95,80 +114,63 @@ function parseBinaryRequest(payload: Uint8Array, borrowed: boolean): BinaryReque
  * Reassembles frames from chunks. Throws RojError("protocol") for an
  * oversized, empty, non-JSON or ill-shaped frame; the caller then closes the
  * session. The length is checked before any payload is buffered.
+ *
+ * One copy per frame: a frame wholly inside one chunk is parsed from it (a
+ * binary answer's bytes copied out, the caller reuses its buffer); a longer
+ * one gets a buffer of its length once its header is in, and each chunk's
+ * part is copied straight there. (Keeping the chunks and joining them made
+ * two copies of every file chunk, and twice the garbage.) That buffer is at
+ * most MAX_FRAME, what a peer could make us hold by sending it anyway.
  */
 export class FrameDecoder {
-  /** Bytes received and not yet parsed, in order; large frames arrive in many chunks. */
-  #chunks: Uint8Array[] = [];
-  #buffered = 0;
-  /** Payload length of the frame being received, once its header is in; else -1. */
-  #need = -1;
+  /** A length header split across chunks: its first bytes. */
+  readonly #head = new Uint8Array(4);
+  #headLen = 0;
+  /** The payload of the frame being received, once its header is in; else null. */
+  #frame: Uint8Array | null = null;
+  #at = 0;
 
   push(chunk: Uint8Array): Frame[] {
     const frames: Frame[] = [];
-    if (chunk.length === 0) return frames;
-    // Chunks are kept as they come and joined once per frame: joining on every
-    // chunk copied a large frame over and over (quadratic in its size).
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
-    for (;;) {
-      if (this.#need < 0) {
-        if (this.#buffered < 4) break;
-        const head = this.#peek(4);
-        const len = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.#frame === null) {
+        let len: number;
+        if (this.#headLen === 0 && chunk.length - off >= 4) {
+          len = new DataView(chunk.buffer, chunk.byteOffset + off, 4).getUint32(0);
+          off += 4;
+        } else {
+          const n = Math.min(4 - this.#headLen, chunk.length - off);
+          this.#head.set(chunk.subarray(off, off + n), this.#headLen);
+          this.#headLen += n;
+          off += n;
+          if (this.#headLen < 4) break;
+          this.#headLen = 0;
+          len = new DataView(this.#head.buffer).getUint32(0);
+        }
         if (len === 0 || len > MAX_FRAME) {
           throw new RojError("protocol", `frame of ${len} bytes refused (limit ${MAX_FRAME})`);
         }
-        this.#need = len;
+        if (chunk.length - off >= len) {
+          // A binary answer's bytes outlive this call: never a view of the caller's buffer.
+          frames.push(parseFrame(chunk.subarray(off, off + len), true));
+          off += len;
+          continue;
+        }
+        this.#frame = new Uint8Array(len);
+        this.#at = 0;
       }
-      if (this.#buffered < 4 + this.#need) break;
-      const frame = this.#take(4 + this.#need);
-      this.#need = -1;
-      // A binary answer's bytes outlive this call: never a view of the caller's buffer.
-      frames.push(parseFrame(frame.subarray(4), frame.buffer === chunk.buffer));
-    }
-    // What is kept of this chunk is copied: the caller may reuse its buffer.
-    const last = this.#chunks.length - 1;
-    if (last >= 0 && this.#chunks[last]!.buffer === chunk.buffer) {
-      this.#chunks[last] = copyOf(this.#chunks[last]!);
+      const n = Math.min(this.#frame.length - this.#at, chunk.length - off);
+      this.#frame.set(chunk.subarray(off, off + n), this.#at);
+      this.#at += n;
+      off += n;
+      if (this.#at === this.#frame.length) {
+        const whole = this.#frame;
+        this.#frame = null;
+        frames.push(parseFrame(whole));
+      }
     }
     return frames;
-  }
-
-  /** The first `n` buffered bytes (n <= buffered), without consuming them. */
-  #peek(n: number): Uint8Array {
-    const first = this.#chunks[0]!;
-    if (first.length >= n) return first.subarray(0, n);
-    const out = new Uint8Array(n);
-    let at = 0;
-    for (const c of this.#chunks) {
-      const part = c.subarray(0, n - at);
-      out.set(part, at);
-      at += part.length;
-      if (at === n) break;
-    }
-    return out;
-  }
-
-  /** Removes and returns the first `n` buffered bytes (n <= buffered) as one array. */
-  #take(n: number): Uint8Array {
-    this.#buffered -= n;
-    const first = this.#chunks[0]!;
-    if (first.length >= n) {
-      if (first.length === n) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = new Uint8Array(n);
-    let at = 0;
-    while (at < n) {
-      const c = this.#chunks[0]!;
-      const part = c.subarray(0, n - at);
-      out.set(part, at);
-      at += part.length;
-      if (part.length === c.length) this.#chunks.shift();
-      else this.#chunks[0] = c.subarray(part.length);
-    }
-    return out;
   }
 }
 

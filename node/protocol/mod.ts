@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { encodeFrame, FrameDecoder } from "./codec.ts";
+export { ANSWER_ROOM, answerBuffer, encodeFrame, FrameDecoder } from "./codec.ts";
 export {
   type BulkForms,
   type BulkMethod,
