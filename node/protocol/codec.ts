@@ -33,7 +33,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
 }
 
 /** Bytes of a binary answer's frame before its bytes: 4 length, 2 head, 8 id. */
-export const ANSWER_ROOM = 14;
+const ANSWER_ROOM = 14;
 /** Buffers made by answerBuffer whose room in front is not used yet. */
 const roomy = new WeakSet<ArrayBufferLike>();
 

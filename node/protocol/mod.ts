@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { ANSWER_ROOM, answerBuffer, encodeFrame, FrameDecoder } from "./codec.ts";
+export { answerBuffer, encodeFrame, FrameDecoder } from "./codec.ts";
 export {
   type BulkForms,
   type BulkMethod,
