@@ -93,7 +93,10 @@ export type FileEvent = {
     | "interrupted"
     | "failed"
     | "refused"
-    /** A group file of ours: an anchor now holds its sealed chunks (`anchor`). */
+    /**
+     * A group file of ours, or one we fetched and offered: an anchor now
+     * holds its sealed chunks (`anchor`).
+     */
     | "anchored";
   readonly chat: string;
   readonly id: string;

@@ -4,8 +4,8 @@
  * message of type "gfile" under the epoch the writer uses), taking in
  * members' file entries (decrypted, checked against the limits), fetching
  * the sealed chunks from whichever holder has them (members online who list
- * gfiles1, then anchors), offering our own to the anchors, and reading a
- * complete file back in plain.
+ * gfiles1, then anchors), offering the complete ones we hold (ours, and
+ * those we fetched) to the anchors, and reading a complete file back in plain.
  */
 import { base64 } from "@scure/base";
 import type { FileView } from "../api/mod.ts";
@@ -42,6 +42,7 @@ import {
   UNREADABLE,
 } from "./file_common.ts";
 import { admission, progressStep } from "./transfer_plan.ts";
+import { anchorOffers } from "./anchor_offers.ts";
 import { checkRoom, DEFAULT_MIN_FREE } from "./disk_room.ts";
 
 /** A group file's record: the plain manifest and the file's key (base64). */
@@ -189,13 +190,35 @@ export class GroupFiles {
     };
     await this.#add(r);
     await this.#d.written(chat, entries);
-    for (const s of this.#d.sessions()) if (s.anchor) this.#offer(r, s).catch(() => {});
+    this.#offerAll([r]).catch(() => {});
     return await this.#view(r);
   }
 
-  /** Offers one of our files to an anchor, which fetches its sealed chunks from us. */
+  /**
+   * Offers `records` to the anchors online (or to `only`) not known to hold
+   * them (anchor_offers.ts): one offer at a time per anchor, as the anchor
+   * fetches each from us before it answers.
+   */
+  async #offerAll(records: readonly FileRecord[], only?: FileHolder): Promise<void> {
+    const anchors = [];
+    for (const s of only ? [only] : this.#d.sessions()) {
+      if (!s.anchor || !peerHas(s.rpc.peerHello, GROUP_FILES_FEATURE)) continue;
+      const held = new Set<string>();
+      for await (const e of this.#d.kv.list({ prefix: ["gfile-anchored", toHex(s.peer)] })) {
+        held.add(e.key[2] as string);
+      }
+      anchors.push({ anchor: s, held });
+    }
+    await Promise.all(
+      anchorOffers(records, anchors).map(async ({ anchor, files }) => {
+        for (const r of files) await this.#offer(r, anchor).catch(() => {});
+      }),
+    );
+  }
+
+  /** Offers a complete file we hold to an anchor, which fetches its sealed chunks from us. */
   async #offer(r: FileRecord, s: FileHolder): Promise<void> {
-    if (!r.mine || r.state !== "complete" || !peerHas(s.rpc.peerHello, GROUP_FILES_FEATURE)) return;
+    if (r.state !== "complete" || !peerHas(s.rpc.peerHello, GROUP_FILES_FEATURE)) return;
     const key = ["gfile-anchored", toHex(s.peer), r.manifest.root];
     if ((await this.#d.kv.get(key)).value) return;
     const wire = sealedManifest(r.manifest);
@@ -212,7 +235,8 @@ export class GroupFiles {
       // The anchor's words are a peer's text: escaped.
       const why = escapeControl(res.reason ?? "no reason given");
       this.#d.bus.say(`${this.#d.peerName(s.peer)} did not take ${r.manifest.name}: ${why}`);
-      this.#emit(r, "refused", { reason: why, anchor: this.#d.peerName(s.peer) });
+      // A file we fetched is still complete here: the anchor's no is not its state.
+      if (r.mine) this.#emit(r, "refused", { reason: why, anchor: this.#d.peerName(s.peer) });
     }
   }
 
@@ -347,6 +371,11 @@ export class GroupFiles {
         this.#d.bus.say(
           `received ${r.manifest.name} in ${this.#d.byId(r.chat)?.name} from ${from}`,
         );
+        // An anchor it came from holds it; the others online are offered it, for offline members.
+        if (h.anchor) {
+          await this.#d.kv.set(["gfile-anchored", toHex(h.peer), r.manifest.root], true);
+        }
+        this.#offerAll([done]).catch(() => {});
         return;
       }
       last = `${from}: ${out.reason}`;
@@ -374,7 +403,7 @@ export class GroupFiles {
     this.#retries.set(r.hash, t);
   }
 
-  /** A session came up: scan and resume what it may hold; offer an anchor our files. */
+  /** A session came up: scan and resume what it may hold; offer an anchor the files we hold. */
   async up(s: FileHolder): Promise<void> {
     if (!peerHas(s.rpc.peerHello, GROUP_FILES_FEATURE)) return;
     const offers: FileRecord[] = [];
@@ -383,11 +412,10 @@ export class GroupFiles {
       await this.scan(g.id);
       for (const r of await this.records.all(g.id) as GroupFileRecord[]) {
         if (r.state === "fetching" && !r.mine) this.#fetch(r);
-        if (s.anchor && r.mine) offers.push(r);
+        if (s.anchor) offers.push(r);
       }
     }
-    // One offer at a time: the anchor fetches each from us before it answers.
-    for (const r of offers) await this.#offer(r, s).catch(() => {});
+    if (s.anchor) await this.#offerAll(offers, s);
   }
 
   /** The record of a group file with this root, when `peer` may have its sealed chunks. */
@@ -429,8 +457,7 @@ export class GroupFiles {
     }
     if (r.mine) {
       // Offered again to the anchors online that do not hold it yet.
-      const now = await this.#find(chat, id);
-      for (const s of this.#d.sessions()) if (s.anchor) this.#offer(now, s).catch(() => {});
+      this.#offerAll([await this.#find(chat, id)]).catch(() => {});
     }
     if (!r.mine && !r.k) {
       // Not read when it came (no key to its epoch yet, say): read it again from the log.
