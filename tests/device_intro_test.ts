@@ -279,3 +279,42 @@ Deno.test("bob introduces alice while her phone is away: the phone gets its copy
   await back.waitFor(intro("contacts", "dave"), 15_000);
   await dave.waitFor(intro("contacts", "alice"), 15_000);
 });
+
+Deno.test("a card made on alice's phone reaches carol, who never met the phone: v2, she imports it, bob accepts, they chat", async () => {
+  const tmp = await tempDir();
+  await using laptop = await startTestNode("alice", { host: "127.0.92.2", quic: false });
+  await using bob = await startTestNode("bob", { host: "127.0.92.3", quic: false });
+  await befriend(laptop, bob);
+  const dir = `${tmp.path}/phone`;
+  await joinPerson(dir, (await laptop.node.call("device.link", {})).text, { name: "phone" });
+  const phone = await startTestNode("alice", { host: "127.0.92.5", dir, quic: false });
+  try {
+    await phone.waitFor(ownUp, 15_000);
+    await until(async () => (await contactNames(phone)).includes("bob"), 10_000, "bob synced");
+    // Signed on the phone: the card carries the phone's certificate, so it is a v2 card.
+    const card = await phone.node.call("card", { name: "bob" });
+    assert.match(card.text, /^rojcard2:/);
+    await phone.stop();
+    // carol meets alice's laptop only; the phone is gone before she could meet it.
+    await using carol = await startTestNode("carol", { host: "127.0.92.4", quic: false });
+    await befriend(laptop, carol);
+    const asked = await carol.node.call("card.import", { card: card.text });
+    assert.equal(asked.introducer, "alice", "the phone's card is alice's, by its certificate");
+    assert.equal(asked.fingerprint, bob.node.fingerprint);
+    await bob.waitFor(intro("offered", "carol"), 15_000);
+    await bob.node.call("accept", { id: asked.id });
+    await carol.waitFor(intro("contacts", "bob"), 15_000);
+    await bob.waitFor(intro("contacts", "carol"), 15_000);
+    await until(
+      async () =>
+        (await bob.node.call("contacts", {})).find((c) => c.name === "carol")?.online === true,
+      20_000,
+      "bob reaches carol",
+    );
+    await bob.node.call("send", { chat: "carol", text: "hello carol" });
+    await carol.waitFor((e) => e.type === "message" && e.message.body === "hello carol", 15_000);
+  } finally {
+    await phone[Symbol.asyncDispose]();
+    await tmp[Symbol.asyncDispose]();
+  }
+});
