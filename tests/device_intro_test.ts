@@ -11,9 +11,11 @@ import { joinPerson } from "../node/linking/mod.ts";
 import type { NodeEvent } from "../node/mod.ts";
 import { tempDir } from "../testing/temp.ts";
 import { isRojError, RojError } from "../node/errors.ts";
-import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
+import { decodeB64, encodeB64, RpcSession } from "../node/protocol/mod.ts";
 import { dialSsh } from "../node/transport/mod.ts";
-import { signCard } from "../node/introductions/mod.ts";
+import { isCardV2, openCard, signCard } from "../node/introductions/mod.ts";
+import { fingerprint } from "../node/identity/mod.ts";
+import { toHex } from "../node/wire/mod.ts";
 
 const ownUp = (e: NodeEvent) => e.type === "own-device" && e.op === "up";
 const sessionUp = (peer: string, device?: string) => (e: NodeEvent) =>
@@ -316,5 +318,50 @@ Deno.test("a card made on alice's phone reaches carol, who never met the phone: 
   } finally {
     await phone[Symbol.asyncDispose]();
     await tmp[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("introduced on alice's phone: a contact without intro2 is handed a v1 card (the phone's key), one with it a v2 card", async () => {
+  await using f = await four("127.0.91");
+  const { phone, bob, carol } = f;
+  // bob as an older node: his key, a hello without intro2; it keeps the cards it is handed.
+  await bob.stop();
+  const client = await dialSsh({
+    keyPair: bob.node.profile.keyPair,
+    to: phone.node.address!,
+    expectedKey: phone.node.publicKey,
+    expectedName: "alice's phone",
+  });
+  const rpc = new RpcSession(await client.openRoj(), {
+    hello: { features: ["sync1", "intro"], name: "bob" },
+  });
+  const handed: Uint8Array[] = [];
+  rpc.handle("intro.offer", (p) => {
+    handed.push(decodeB64(p.card));
+    return Promise.resolve({});
+  });
+  try {
+    await rpc.ready;
+    await until(
+      async () =>
+        (await phone.node.call("contacts", {})).find((c) => c.name === "bob")?.online === true,
+      15_000,
+      "the phone holds bob's session",
+    );
+    const made = await phone.node.call("introduce", { a: "bob", b: "carol" });
+    await carol.waitFor(intro("offered", "bob"), 15_000);
+    await until(() => Promise.resolve(handed.length > 0), 15_000, "bob is handed a card");
+    const old = handed[0]!;
+    assert.ok(!isCardV2(old), "bob does not list intro2: a v1 card");
+    const opened = await openCard(old, Date.now());
+    assert.equal(toHex(opened.id), made.id);
+    assert.equal(opened.by, undefined);
+    assert.equal(fingerprint(opened.introducer), f.phoneFp, "signed by the phone's own key");
+    // carol lists intro2: her card (of bob, signed on the phone) is v2, and she took it as alice's.
+    const [offered] = await carol.node.call("introductions", {});
+    assert.equal(offered?.introducer, "alice");
+  } finally {
+    rpc.close();
+    client.close();
   }
 });
