@@ -135,7 +135,7 @@ export function addIntroCommands(program: Command, io: CliIo): void {
 
   program.command("import")
     .description(
-      "import a card a contact made (rojcard1:…): asks them to introduce you to its person;" +
+      "import a card a contact made (rojcard1:… or rojcard2:…): asks them to introduce you to its person;" +
         " you become contacts once that person accepts",
     )
     .argument("<card>", "the card text")

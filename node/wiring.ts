@@ -38,7 +38,8 @@ import { discoveryHost, type NodeParts, relayHost } from "./hosts/mod.ts";
 import { fingerprint, publicKeyLine, type SyncSigner, type VerifierPool } from "./identity/mod.ts";
 import type { InviteFlow } from "./invites/mod.ts";
 import { wireInvites } from "./wiring_invites.ts";
-import { IntroService } from "./introductions/mod.ts";
+import { cardDevices, IntroService } from "./introductions/mod.ts";
+import { bytesEqual } from "./wire/mod.ts";
 import {
   deviceIdentity,
   DeviceSessions,
@@ -477,6 +478,10 @@ export async function wire(
     dialVia: (peer, via) => relay.dialVia(peer, via),
     lookFor: (reason) => discovery.trigger(reason).catch(() => {}),
     personOf: (k) => own.speaksAt(k, clock.now()) ? person : devices.personOf(k) ?? k,
+    devicesOf: (p) =>
+      cardDevices(bytesEqual(p, person) ? own.book() : devices.book(p), clock.now()),
+    learnDevice: (p, c) =>
+      bytesEqual(p, person) ? own.learn(c, clock.now()) : devices.learn(p, c, clock.now()),
   });
   hookSessions({
     passive: o.passive,

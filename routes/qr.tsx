@@ -2,7 +2,13 @@
 import { encode } from "uqr";
 
 export function QrCode(props: { text: string; label: string }) {
-  const qr = encode(props.text, { ecc: "M", border: 2 });
+  let qr: ReturnType<typeof encode>;
+  try {
+    qr = encode(props.text, { ecc: "M", border: 2 });
+  } catch {
+    // Longer than a QR code holds (a v2 card with several devices' certificates): the text still is.
+    return <p class="qr-none">Too long for a QR code: copy the text instead.</p>;
+  }
   let d = "";
   qr.data.forEach((row, y) =>
     row.forEach((on, x) => {

@@ -11,9 +11,11 @@ import { joinPerson } from "../node/linking/mod.ts";
 import type { NodeEvent } from "../node/mod.ts";
 import { tempDir } from "../testing/temp.ts";
 import { isRojError, RojError } from "../node/errors.ts";
-import { encodeB64, RpcSession } from "../node/protocol/mod.ts";
+import { decodeB64, encodeB64, RpcSession } from "../node/protocol/mod.ts";
 import { dialSsh } from "../node/transport/mod.ts";
-import { signCard } from "../node/introductions/mod.ts";
+import { isCardV2, openCard, signCard } from "../node/introductions/mod.ts";
+import { fingerprint } from "../node/identity/mod.ts";
+import { toHex } from "../node/wire/mod.ts";
 
 const ownUp = (e: NodeEvent) => e.type === "own-device" && e.op === "up";
 const sessionUp = (peer: string, device?: string) => (e: NodeEvent) =>
@@ -278,4 +280,88 @@ Deno.test("bob introduces alice while her phone is away: the phone gets its copy
   await dave.node.call("accept", { id: made.id });
   await back.waitFor(intro("contacts", "dave"), 15_000);
   await dave.waitFor(intro("contacts", "alice"), 15_000);
+});
+
+Deno.test("a card made on alice's phone reaches carol, who never met the phone: v2, she imports it, bob accepts, they chat", async () => {
+  const tmp = await tempDir();
+  await using laptop = await startTestNode("alice", { host: "127.0.92.2", quic: false });
+  await using bob = await startTestNode("bob", { host: "127.0.92.3", quic: false });
+  await befriend(laptop, bob);
+  const dir = `${tmp.path}/phone`;
+  await joinPerson(dir, (await laptop.node.call("device.link", {})).text, { name: "phone" });
+  const phone = await startTestNode("alice", { host: "127.0.92.5", dir, quic: false });
+  try {
+    await phone.waitFor(ownUp, 15_000);
+    await until(async () => (await contactNames(phone)).includes("bob"), 10_000, "bob synced");
+    // Signed on the phone: the card carries the phone's certificate, so it is a v2 card.
+    const card = await phone.node.call("card", { name: "bob" });
+    assert.match(card.text, /^rojcard2:/);
+    await phone.stop();
+    // carol meets alice's laptop only; the phone is gone before she could meet it.
+    await using carol = await startTestNode("carol", { host: "127.0.92.4", quic: false });
+    await befriend(laptop, carol);
+    const asked = await carol.node.call("card.import", { card: card.text });
+    assert.equal(asked.introducer, "alice", "the phone's card is alice's, by its certificate");
+    assert.equal(asked.fingerprint, bob.node.fingerprint);
+    await bob.waitFor(intro("offered", "carol"), 15_000);
+    await bob.node.call("accept", { id: asked.id });
+    await carol.waitFor(intro("contacts", "bob"), 15_000);
+    await bob.waitFor(intro("contacts", "carol"), 15_000);
+    await until(
+      async () =>
+        (await bob.node.call("contacts", {})).find((c) => c.name === "carol")?.online === true,
+      20_000,
+      "bob reaches carol",
+    );
+    await bob.node.call("send", { chat: "carol", text: "hello carol" });
+    await carol.waitFor((e) => e.type === "message" && e.message.body === "hello carol", 15_000);
+  } finally {
+    await phone[Symbol.asyncDispose]();
+    await tmp[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("introduced on alice's phone: a contact without intro2 is handed a v1 card (the phone's key), one with it a v2 card", async () => {
+  await using f = await four("127.0.91");
+  const { phone, bob, carol } = f;
+  // bob as an older node: his key, a hello without intro2; it keeps the cards it is handed.
+  await bob.stop();
+  const client = await dialSsh({
+    keyPair: bob.node.profile.keyPair,
+    to: phone.node.address!,
+    expectedKey: phone.node.publicKey,
+    expectedName: "alice's phone",
+  });
+  const rpc = new RpcSession(await client.openRoj(), {
+    hello: { features: ["sync1", "intro"], name: "bob" },
+  });
+  const handed: Uint8Array[] = [];
+  rpc.handle("intro.offer", (p) => {
+    handed.push(decodeB64(p.card));
+    return Promise.resolve({});
+  });
+  try {
+    await rpc.ready;
+    await until(
+      async () =>
+        (await phone.node.call("contacts", {})).find((c) => c.name === "bob")?.online === true,
+      15_000,
+      "the phone holds bob's session",
+    );
+    const made = await phone.node.call("introduce", { a: "bob", b: "carol" });
+    await carol.waitFor(intro("offered", "bob"), 15_000);
+    await until(() => Promise.resolve(handed.length > 0), 15_000, "bob is handed a card");
+    const old = handed[0]!;
+    assert.ok(!isCardV2(old), "bob does not list intro2: a v1 card");
+    const opened = await openCard(old, Date.now());
+    assert.equal(toHex(opened.id), made.id);
+    assert.equal(opened.by, undefined);
+    assert.equal(fingerprint(opened.introducer), f.phoneFp, "signed by the phone's own key");
+    // carol lists intro2: her card (of bob, signed on the phone) is v2, and she took it as alice's.
+    const [offered] = await carol.node.call("introductions", {});
+    assert.equal(offered?.introducer, "alice");
+  } finally {
+    rpc.close();
+    client.close();
+  }
 });

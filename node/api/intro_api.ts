@@ -24,8 +24,11 @@ export const introParams = {
     /** Seconds until the card expires. @default 604800 (7 days) */
     expiresIn: z.number().int().min(60).max(30 * 86400).optional(),
   }).strict(),
-  /** Import a card a contact made: asks them to introduce you to its person (you accept already). */
-  "card.import": z.object({ card: z.string().min(1).max(2048) }).strict(),
+  /**
+   * Import a card a contact made: asks them to introduce you to its person (you accept already).
+   * `rojcard1:` or `rojcard2:` (a v2 card carries device certificates: up to introductions' MAX_CARD_TEXT).
+   */
+  "card.import": z.object({ card: z.string().min(1).max(3500) }).strict(),
 } as const;
 
 /** An introduction offered to this node (or asked for with a card), as `roj introductions` shows it. */
@@ -55,7 +58,7 @@ export interface IntroducedView {
   readonly expires: number;
 }
 
-/** A shareable card of a contact: `rojcard1:…`. */
+/** A shareable card of a contact: `rojcard1:…`, or `rojcard2:…` when it carries device certificates. */
 export interface CardView {
   readonly text: string;
   readonly name: string;

@@ -88,6 +88,13 @@ export const BACKUP_FORMAT = "roj-backup-v1";
 export const CARD_MAGIC = "roj-card-v1";
 /** What a shareable card's text starts with, before its base64url (introductions/card.ts). */
 export const CARD_TEXT_PREFIX = "rojcard1:";
+/**
+ * A card that carries device certificates (introductions/card_v2.ts): its
+ * introducer's device that signed it, and the devices of the person it names.
+ */
+export const CARD_V2_MAGIC = "roj-card-v2";
+/** What a v2 card's text starts with, before its base64url (introductions/card_v2.ts). */
+export const CARD_V2_TEXT_PREFIX = "rojcard2:";
 
 // ---- Sealing to a key (identity/seal.ts) -----------------------------------
 

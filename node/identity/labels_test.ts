@@ -13,6 +13,8 @@ import {
   BACKUP_FORMAT,
   CARD_MAGIC,
   CARD_TEXT_PREFIX,
+  CARD_V2_MAGIC,
+  CARD_V2_TEXT_PREFIX,
   DEVICE_AGREE_CONTEXT,
   DEVICE_LINK_MAGIC,
   DEVICE_LINK_PROOF_LABEL,
@@ -89,6 +91,8 @@ const GOLDEN: readonly (readonly [string, string])[] = [
   [SSHSIG_INTRO_NAMESPACE, "726f6a2d696e74726f"], // "roj-intro"
   [CARD_MAGIC, "726f6a2d636172642d7631"], // "roj-card-v1"
   [CARD_TEXT_PREFIX, "726f6a63617264313a"], // "rojcard1:"
+  [CARD_V2_MAGIC, "726f6a2d636172642d7632"], // "roj-card-v2"
+  [CARD_V2_TEXT_PREFIX, "726f6a63617264323a"], // "rojcard2:"
   [SEAL_INFO, "726f6a2d7365616c2d7631"], // "roj-seal-v1"
   [GROUP_KEY_SEAL_CONTEXT, "726f6a2d67726f75702d6b6579"], // "roj-group-key"
   [PAIRWISE_TAG_SALT, "726f6a2d7461672d7631"], // "roj-tag-v1"

@@ -27,9 +27,17 @@ import type { LiveSession } from "../sessions/mod.ts";
 import { isRojError, RojError } from "../errors.ts";
 import type { CardView, IntroducedView, IntroductionView, NodeEvent } from "../api/mod.ts";
 import { fingerprint } from "../identity/mod.ts";
-import { decodeB64, encodeB64, INTRO_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
+import {
+  decodeB64,
+  encodeB64,
+  INTRO2_FEATURE,
+  INTRO_FEATURE,
+  peerHas,
+  type RpcSession,
+} from "../protocol/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
-import { cardBytes, openCard } from "./card.ts";
+import { cardBytes, isCardV2, openCard } from "./card.ts";
+import { introducerOf, learnCardDevices } from "./intro_people.ts";
 import { IntroRecords, isOpenGot } from "./intro_records.ts";
 import { ImportQueue, type QueuedImport } from "./import_queue.ts";
 import { DEFAULT_INTRO_SECONDS, type IntroDeps, Introducer, REQUEST_MS } from "./introducer.ts";
@@ -147,14 +155,18 @@ export class IntroService {
     // A contact's card goes through its maker; any card (their own, say) through an anchor we
     // share with its person, which then stands as the introducer.
     // Made on a device of its person's: the card is theirs, and goes to that device first.
-    const signer = this.#d.personOf(card.introducer);
+    const signer = await introducerOf(this.#d, card);
     const own = bytesEqual(signer, card.person);
+    // An anchor of an older version would refuse a v2 card as damaged.
+    const takes = (s: LiveSession) => !isCardV2(bytes) || peerHas(s.rpc.peerHello, INTRO2_FEATURE);
     const maker = own ? undefined : this.#d.contacts.accepted(signer);
     const of = (s: LiveSession) => bytesEqual(s.device ?? s.peer, card.introducer) ? 0 : 1;
     const via = [
       ...(maker && !maker.anchor ? this.#d.sessions.of(maker.publicKey) : [])
         .sort((x, y) => of(x) - of(y)),
-      ...this.#d.sessions.all().filter((s) => s.anchor && peerHas(s.rpc.peerHello, INTRO_FEATURE)),
+      ...this.#d.sessions.all().filter((s) =>
+        s.anchor && peerHas(s.rpc.peerHello, INTRO_FEATURE) && takes(s)
+      ),
     ];
     const anchors = this.#d.contacts.all().some((c) => c.anchor && !c.blocked);
     if (via.length === 0 && !own && !maker && !anchors) {
@@ -310,6 +322,7 @@ export class IntroService {
       this.#d.clock.now(),
       this.#d.reservedNames(),
     );
+    if (g.card) await learnCardDevices(this.#d, c.publicKey, g.card);
     this.#d.bus.say(
       `${c.name} (${fingerprint(c.publicKey)}) is a contact now, introduced by ${
         this.#nameOf(introducer)
@@ -336,7 +349,7 @@ export class IntroService {
       const bytes = decodeB64(p.card);
       const card = await openCard(bytes, this.#d.clock.now());
       // Signed by the contact's key, or by a device of theirs (certified, valid, not revoked).
-      if (!bytesEqual(this.#d.personOf(card.introducer), peer)) {
+      if (!bytesEqual(await introducerOf(this.#d, card), peer)) {
         throw new RojError("bad_input", "this card is not signed by the contact who sent it");
       }
       const by = bytesEqual(card.introducer, peer) ? undefined : card.introducer;
@@ -456,7 +469,8 @@ export class IntroService {
     await this.#queue.sweep(this.#d.clock.now());
     for (const q of this.#queue.all()) {
       const viaMaker = q.maker !== null && bytesEqual(q.maker, peer) && !s.anchor;
-      const viaAnchor = s.anchor && peerHas(s.rpc.peerHello, INTRO_FEATURE);
+      const viaAnchor = s.anchor && peerHas(s.rpc.peerHello, INTRO_FEATURE) &&
+        (!isCardV2(q.card) || peerHas(s.rpc.peerHello, INTRO2_FEATURE));
       if ((!viaMaker && !viaAnchor) || this.#sending.has(q.id) || s.rpc.closed) continue;
       if (this.#d.contacts.accepted(q.person)) {
         await this.#queue.drop(q.id);

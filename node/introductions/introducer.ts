@@ -8,11 +8,19 @@ import type { Clock } from "../clock/mod.ts";
 import type { CardView, IntroducedView, NodeEvent } from "../api/mod.ts";
 import { isRojError, RojError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
-import { fingerprint, type Signer } from "../identity/mod.ts";
-import { decodeB64, encodeB64, INTRO_FEATURE, peerHas, type RpcSession } from "../protocol/mod.ts";
+import { type Certificate, fingerprint, type Signer } from "../identity/mod.ts";
+import {
+  decodeB64,
+  encodeB64,
+  INTRO2_FEATURE,
+  INTRO_FEATURE,
+  peerHas,
+  type RpcSession,
+} from "../protocol/mod.ts";
 import type { LiveSession, SessionManager } from "../sessions/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
-import { cardText, openCard, signCard } from "./card.ts";
+import { cardText, openCard } from "./card.ts";
+import { introducerOf, makeCard } from "./intro_people.ts";
 import { type IntroRecords, MAX_OPEN_MADE } from "./intro_records.ts";
 import {
   type Made,
@@ -58,6 +66,13 @@ export interface IntroDeps {
    * linking runs on device keys), so its introducer is this key's person.
    */
   personOf(key: Uint8Array): Uint8Array;
+  /**
+   * The certificates of `person`'s devices known here (ours or a contact's),
+   * valid now and not revoked, for a v2 card of them (intro_people.ts cardDevices).
+   */
+  devicesOf(person: Uint8Array): Certificate[];
+  /** Takes a device certificate of `person` (ours or a contact's) into their device book, if valid now. */
+  learnDevice(person: Uint8Array, cert: Certificate): Promise<void>;
 }
 
 /** How the introducer tells the node's events and names people (shared with IntroService). */
@@ -128,12 +143,13 @@ export class Introducer {
     const person = c?.publicKey ?? this.#d.me;
     const name = c?.name ?? this.#d.name;
     const expires = this.#d.clock.now() + expiresIn * 1000;
-    const bytes = await signCard(this.#d.signer, {
+    // Whoever imports it is unknown: v2 whenever it is needed (an older node refuses it).
+    const bytes = await makeCard(this.#d, {
       person,
       name,
       expires,
       id: crypto.getRandomValues(new Uint8Array(16)),
-    });
+    }, true);
     return { text: cardText(bytes), name, fingerprint: fingerprint(person), expires };
   }
 
@@ -215,7 +231,9 @@ export class Introducer {
   async #offer(m: Made, side: Side, sessions: LiveSession[]): Promise<void> {
     const [{ rpc }, ...rest] = sessions as [LiveSession, ...LiveSession[]];
     const to = this.#keyOf(m, side)!;
-    const card = peerHas(rpc.peerHello, INTRO_FEATURE) ? await this.#cardFor(m, side) : undefined;
+    const card = peerHas(rpc.peerHello, INTRO_FEATURE)
+      ? await this.#cardFor(m, side, peerHas(rpc.peerHello, INTRO2_FEATURE))
+      : undefined;
     if (!card) {
       await this.#stepMade(m.id, { type: "answer", side, accept: false });
       return;
@@ -236,20 +254,26 @@ export class Introducer {
     await this.#stepMade(m.id, { type: "offered", side });
     // A person on several nodes answers on whichever they use (one answer is enough).
     for (const { rpc: copy } of rest.filter((x) => peerHas(x.rpc.peerHello, INTRO_FEATURE))) {
-      await copy.request("intro.offer", { card: encodeB64(card) }, REQUEST_MS).catch(() => {});
+      // Each node of theirs gets the version it takes (the id is the same).
+      const its = await this.#cardFor(m, side, peerHas(copy.peerHello, INTRO2_FEATURE));
+      if (!its) continue;
+      await copy.request("intro.offer", { card: encodeB64(its) }, REQUEST_MS).catch(() => {});
     }
   }
 
-  /** The card `side` is handed: of the other side, signed by us; none when they are no contact. */
-  async #cardFor(m: Made, side: Side): Promise<Uint8Array | undefined> {
+  /**
+   * The card `side` is handed: of the other side, signed by us, v2 if needed and `v2` (it
+   * lists intro2); none when they are no contact.
+   */
+  async #cardFor(m: Made, side: Side, v2: boolean): Promise<Uint8Array | undefined> {
     const person = this.#d.contacts.get(this.#keyOf(m, other(side))!);
     if (!person) return undefined;
-    return await signCard(this.#d.signer, {
+    return await makeCard(this.#d, {
       person: person.publicKey,
       name: this.#helloNames.get(m.id) ?? person.name,
       expires: m.expires,
       id: fromHex(m.id),
-    });
+    }, v2);
   }
 
   /**
@@ -267,7 +291,7 @@ export class Introducer {
       });
       if (!side) continue;
       queueMicrotask(() => {
-        this.#cardFor(m, side).then((card) =>
+        this.#cardFor(m, side, peerHas(s.rpc.peerHello, INTRO2_FEATURE)).then((card) =>
           card && s.rpc.request("intro.offer", { card: encodeB64(card) }, REQUEST_MS)
         ).catch(() => {});
       });
@@ -309,7 +333,7 @@ export class Introducer {
     rpc.handle("intro.request", async (p) => {
       const card = await openCard(decodeB64(p.card), this.#d.clock.now());
       // Our card of a contact (made on any device of ours); or, on an anchor, any card of a member.
-      if (!bytesEqual(this.#d.personOf(card.introducer), this.#d.me) && !this.#d.passive) {
+      if (!this.#d.passive && !bytesEqual(await introducerOf(this.#d, card), this.#d.me)) {
         throw new RojError("refused", "this card was not made here");
       }
       const person = this.#d.contacts.accepted(card.person);

@@ -3,11 +3,14 @@ export {
   type Card,
   cardBytes,
   cardText,
+  isCardV2,
   MAX_CARD_BYTES,
   MAX_CARD_TEXT,
   openCard,
   signCard,
 } from "./card.ts";
+export { MAX_CARD_DEVICES, MAX_CARD_V2_BYTES, signCardV2 } from "./card_v2.ts";
+export { cardDevices } from "./intro_people.ts";
 export { IntroService } from "./intro_service.ts";
 export { DEFAULT_INTRO_SECONDS, type IntroDeps } from "./introducer.ts";
 export {

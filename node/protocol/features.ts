@@ -285,6 +285,17 @@ export const DEVSYNC_DEVICES_FEATURE = "devlist1";
  */
 export const OWN_MAIL_RECORDS_FEATURE = "ownmail2";
 
+/**
+ * Takes v2 cards (introductions/card_v2.ts, "rojcard2:"): a card that
+ * carries the certificate of the introducer's device that signed it and of
+ * the introduced person's devices, so its receiver needs to have met none of
+ * them. `intro.offer` and `intro.request` then take cards of up to
+ * MAX_CARD_V2_BYTES. Listed by every node. A peer that does not list it is
+ * handed v1 cards, as before (one signed on a device is taken only by a peer
+ * that met that device).
+ */
+export const INTRO2_FEATURE = "intro2";
+
 /** A feature string Roj defines. */
 export type Feature =
   | typeof SYNC_FEATURE
@@ -316,7 +327,8 @@ export type Feature =
   | typeof DEVSYNC_AGREE_FEATURE
   | typeof DEVSYNC_INVITES_BY_FEATURE
   | typeof DEVSYNC_DEVICES_FEATURE
-  | typeof OWN_MAIL_RECORDS_FEATURE;
+  | typeof OWN_MAIL_RECORDS_FEATURE
+  | typeof INTRO2_FEATURE;
 
 /** Every feature Roj defines, in the order a hello lists them. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -350,6 +362,7 @@ export const ALL_FEATURES: readonly Feature[] = [
   DEVSYNC_INVITES_BY_FEATURE,
   DEVSYNC_DEVICES_FEATURE,
   OWN_MAIL_RECORDS_FEATURE,
+  INTRO2_FEATURE,
 ];
 
 /** Features every node lists, whatever its options. */
@@ -407,6 +420,7 @@ export function helloFeatures(roles: FeatureRoles): Feature[] {
         OWN_MAIL_RECORDS_FEATURE,
       ] as const
       : []),
+    INTRO2_FEATURE,
   ];
 }
 

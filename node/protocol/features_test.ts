@@ -15,6 +15,7 @@ import {
   GROUP_FILES_FEATURE,
   GROUP_RECEIPTS_FEATURE,
   helloFeatures,
+  INTRO2_FEATURE,
   INTRO_FEATURE,
   MAILBOX_FEATURE,
   OWN_CHAIN_FEATURE,
@@ -72,6 +73,7 @@ const WIRE = [
   "devinvites2",
   "devlist1",
   "ownmail2",
+  "intro2",
 ];
 
 Deno.test("feature strings are the wire's: pinned, distinct, within the hello's limits", () => {
@@ -108,6 +110,7 @@ Deno.test("feature strings are the wire's: pinned, distinct, within the hello's 
       DEVSYNC_INVITES_BY_FEATURE,
       DEVSYNC_DEVICES_FEATURE,
       OWN_MAIL_RECORDS_FEATURE,
+      INTRO2_FEATURE,
     ],
     WIRE,
   );
@@ -124,7 +127,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
   // A node that runs chats also takes receipts and typing notices, serves files, takes group receipts.
   const chats = ["receipts", "typing", "files1", "greceipts"];
   // Every node ends with these: bulk pages (unless turned off), then group files.
-  const last = ["bulk1", "gfiles1"];
+  const last = ["bulk1", "gfiles1", "intro2"];
   assert.deepEqual(of(false, false, false), [
     "sync1",
     "agree",
@@ -208,7 +211,8 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
       "own-chain",
       ...chats,
       "devsync1",
-      ...last,
+      "bulk1",
+      "gfiles1",
       "devcontacts1",
       "devprefs1",
       "devinvites1",
@@ -218,6 +222,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
       "devinvites2",
       "devlist1",
       "ownmail2",
+      "intro2",
     ],
   );
   assert.deepEqual(
@@ -226,7 +231,7 @@ Deno.test("helloFeatures: the list a node sends, in the order it always has", ()
   );
   assert.deepEqual(
     helloFeatures({ passive: false, punch: false, relay: false, bulk: false }),
-    ["sync1", "agree", "intro", "own-chain", ...chats, "gfiles1"],
+    ["sync1", "agree", "intro", "own-chain", ...chats, "gfiles1", "intro2"],
   );
 });
 

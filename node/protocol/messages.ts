@@ -109,6 +109,8 @@
  *   | 1       | chat settings, read   | ownmail2       |                                          |
  *   |         | marks, invites by own |                |                                          |
  *   |         | mail                  |                |                                          |
+ *   | 1       | cards with device     | intro2         |                                          |
+ *   |         | certificates (v2)     |                |                                          |
  *
  *   sync1    every node
  *   agree    every node: seals to the X25519 key a contact's hello publishes
@@ -142,6 +144,8 @@
  *            and addresses it holds, so that they meet (node/device_sync/device_list.ts)
  *   ownmail2 a person's node whose own mail carries chat settings, read marks and issued
  *            invites too, in boxes of their own (mailbox/own_mail_records.ts)
+ *   intro2   every node: takes v2 cards, which carry device certificates, in intro.offer and
+ *            intro.request (introductions/card_v2.ts); others are handed v1 cards
  *
  *   Linking devices: the new device logs in with its own key and the SSH user
  *   name "devlink" (accepted only while a link code made here is kept), and

@@ -13,6 +13,8 @@ const b64 = (max: number) => z.string().min(1).max(max).regex(/^[A-Za-z0-9+/]*={
 const hex = (len: number) => z.string().length(len).regex(/^[0-9a-f]*$/);
 /** A mailbox box in base64: an entry of the largest body, its signature, sealing overhead. */
 const MAX_BOX_B64 = ((MAX_BODY_BYTES + 8 * 1024) * 4) / 3 + 4;
+/** A card in base64: a v2 card (introductions/card_v2.ts MAX_CARD_V2_BYTES, 2560) at most. */
+const MAX_CARD_B64 = 3416;
 const chatId = z.string().regex(/^[a-z0-9-]{1,64}$/);
 /** Contacts a new device gets when it is linked (each ≤ ~1.3 KiB, so the answer fits a frame). */
 export const MAX_LINK_CONTACTS = 256;
@@ -230,7 +232,7 @@ export const schemas = lazyEntries({
   // Introductions (node/introductions). A card is introductions/card.ts's signed bytes.
   /** From an introducer: a card of another person it introduces to you. */
   "intro.offer": () => ({
-    params: z.object({ card: b64(1400) }),
+    params: z.object({ card: b64(MAX_CARD_B64) }),
     result: z.object({}),
   }),
   /** To the introducer: accept or decline the introduction `id`. */
@@ -256,7 +258,7 @@ export const schemas = lazyEntries({
    * person under the id I chose (I accept already). The answer is when it expires.
    */
   "intro.request": () => ({
-    params: z.object({ card: b64(1400), id: hex(32) }),
+    params: z.object({ card: b64(MAX_CARD_B64), id: hex(32) }),
     result: z.object({ expires: z.number().int().min(0).max(2 ** 53 - 1) }),
   }),
   /**

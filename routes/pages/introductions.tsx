@@ -150,14 +150,14 @@ export function introductionPages(ctx: AdminContext): Hono {
         </form>
         <h2 id="import">Import a card</h2>
         <form method="post" action="/introductions/import">
-          <label for="card-text">Card (starts with rojcard1:)</label>
+          <label for="card-text">Card (starts with rojcard1: or rojcard2:)</label>
           <textarea
             id="card-text"
             name="card"
             rows={3}
             class="mono"
             required
-            maxLength={2048}
+            maxLength={3500}
             spellcheck={false}
             value={extra.pasted ?? ""}
           />
