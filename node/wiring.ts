@@ -198,7 +198,15 @@ export async function wire(
     chats.forkSeen(fork);
     identity.forkSeen(fork, directory.byId(fork.chat)?.name ?? "a contact");
   };
-  const progress = new CatchUpProgress(bus, clock, b.log, (id) => directory.byId(id)?.name);
+  // A catch-up's signatures are checked on worker threads: start them with its first heads, so
+  // that its first page is not checked here while they load.
+  const progress = new CatchUpProgress(
+    bus,
+    clock,
+    b.log,
+    (id) => directory.byId(id)?.name,
+    () => verifier.warm(),
+  );
   // The network, relay, cascade and group service are built below; closures reach them later.
   const addresses = new OwnAddresses({
     clock,

@@ -23,17 +23,21 @@ export class CatchUpProgress {
   readonly #log: ChatLog;
   readonly #chatName: (id: string) => string | undefined;
   readonly #running = new Map<string, CatchUpView>();
+  readonly #starting: () => void;
 
+  /** `starting` runs as a catch-up begins, before its first page is in (e.g. to start verifier workers). */
   constructor(
     bus: EventBus,
     clock: Clock,
     log: ChatLog,
     chatName: (id: string) => string | undefined,
+    starting: () => void = () => {},
   ) {
     this.#bus = bus;
     this.#clock = clock;
     this.#log = log;
     this.#chatName = chatName;
+    this.#starting = starting;
   }
 
   /** Catch-ups under way, for status. */
@@ -47,6 +51,7 @@ export class CatchUpProgress {
     const k = `${p.chat}/${p.from}`;
     const view: CatchUpView = { chat, from: p.from, done: p.done, total: p.total };
     const before = this.#running.get(k);
+    if (!before && p.done === 0 && p.total > 0) this.#starting();
     if (p.done >= p.total) this.#running.delete(k);
     else this.#running.set(k, view);
     const quarter = (v: CatchUpView | undefined) => v ? Math.floor((v.done * 4) / v.total) : -1;

@@ -49,6 +49,8 @@ export interface VerifierPool extends SyncVerifier, Disposable {
   readonly ready: number;
   /** Checks answered by workers so far. */
   readonly offloaded: number;
+  /** Starts the workers now if they are not running (a batch is coming). */
+  warm(): void;
   /** Stops the workers; pending batches reject. Later calls check on the calling thread. */
   close(): void;
 }
@@ -256,6 +258,10 @@ export function createVerifierPool(opts: VerifierPoolOptions = {}): VerifierPool
         }),
       );
       return here.concat(answers.flat());
+    },
+    warm() {
+      // Once up they stop again after idleMs without a batch (the ready message sets the timer).
+      workers();
     },
     close() {
       stop(new Error("the verifier pool is closed"));

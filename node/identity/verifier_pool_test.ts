@@ -114,3 +114,14 @@ Deno.test("idle workers stop after idleMs without a batch, and start again with 
   assert.deepEqual(await pool.verifyMany(all), want);
   assert.equal(pool.offloaded - before, all.length);
 });
+
+Deno.test("warm() starts the workers before any batch, and a batch then goes to them", async () => {
+  using pool = createVerifierPool({ size: 1 });
+  assert.equal(pool.threads, 0);
+  pool.warm();
+  assert.equal(pool.threads, 1);
+  await waitReady(pool, 1);
+  const all = await checks(100);
+  await pool.verifyMany(all);
+  assert.equal(pool.offloaded, 100, "no check was made on this thread");
+});
