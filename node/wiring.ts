@@ -71,7 +71,13 @@ import type { SearchService } from "./search/mod.ts";
 import { wireSearch } from "./wiring_search.ts";
 import { wireMail } from "./wiring_mail.ts";
 import { DeliveryMarks } from "./sync/mod.ts";
-import { DeviceSync, OwnDevices, siblingViews, withOwnDevices } from "./device_sync/mod.ts";
+import {
+  DeviceSync,
+  memberDevices,
+  OwnDevices,
+  siblingViews,
+  withOwnDevices,
+} from "./device_sync/mod.ts";
 import { contactView } from "./views/mod.ts";
 
 /** How long a dial to an address a peer reported may take to find our own key there. */
@@ -271,6 +277,8 @@ export async function wire(
     kv: profile.store.kv,
     groups: b.groups,
     keyPair: profile.keyPair,
+    member: person, // on a device, the person is the member (its key signs)
+    devices: memberDevices(b.groups, withOwnDevices(own, () => devices)),
     agreeKeyOf: b.agreeKeyOf,
     stored: (chat, entries) => groupService.stored(chat, entries),
     join: (chat, raws, anchor) => groupService.joinFromMailbox(chat, raws, anchor),

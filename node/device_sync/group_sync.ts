@@ -43,7 +43,7 @@ import {
 import { keys } from "../store/mod.ts";
 import { ChatSync, type ChatSyncOptions } from "../sync/mod.ts";
 import { bytesEqual, toHex } from "../wire/mod.ts";
-import type { OwnDevices } from "./own_devices.ts";
+import { admitsEntry, type OwnDevices } from "./own_devices.ts";
 
 /** Epoch keys handed per group (the newest; the schema's cap, methods.ts). */
 export const MAX_HANDED_EPOCHS = 64;
@@ -75,6 +75,38 @@ export interface GroupSyncDeps {
    * rekeyed: the person's agreement key moves on past a removal (devagree1, agree_sync.ts).
    */
   rotated?(): Promise<void>;
+}
+
+/**
+ * Whose entries a sibling's group sync takes: the members' (and their
+ * devices'), and always the person's own. A group just handed to a device
+ * has no entries yet, so no members: its founding entries, the person's,
+ * would be refused, and with nobody else up it would stay empty.
+ */
+function withPerson(
+  authors: ReturnType<GroupSyncDeps["authors"]>,
+  person: Uint8Array,
+): ReturnType<GroupSyncDeps["authors"]> {
+  const { members, admits } = authors;
+  return {
+    ...authors,
+    ...(members
+      ? {
+        members: () => {
+          const all = members();
+          return all.some((k) => bytesEqual(k, person)) ? all : [person, ...all];
+        },
+      }
+      : {}),
+    ...(admits
+      ? {
+        admits: () => {
+          const check = admits();
+          return check && ((signed) => admitsEntry(signed, [person], () => false) || check(signed));
+        },
+      }
+      : {}),
+  };
 }
 
 interface Sibling {
@@ -149,7 +181,7 @@ export class GroupSync {
     const known = s.syncs.get(chat);
     if (known) return known;
     const sync = new ChatSync(this.#d.log, s.rpc, chat, {
-      ...this.#d.authors(chat, s.key),
+      ...withPerson(this.#d.authors(chat, s.key), this.#d.own.person),
       onStored: (entries) => this.#d.stored(chat, entries),
       log: (line) => this.#d.bus.say(`your device ${fingerprint(s.key)}: group ${chat}: ${line}`),
     });

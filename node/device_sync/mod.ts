@@ -45,6 +45,7 @@ export {
   MAX_HANDED_EPOCHS,
   MAX_HANDED_GROUPS,
 } from "./group_sync.ts";
+export { memberDevices } from "./member_devices.ts";
 export { AgreeSync, type AgreeSyncDeps } from "./agree_sync.ts";
 export { MAX_KEPT as MAX_AGREEMENT_KEYS, PersonAgreement } from "./person_agreement.ts";
 export { PersonAgreeKeys } from "./person_agree_keys.ts";

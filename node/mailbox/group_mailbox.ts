@@ -60,6 +60,8 @@ export class GroupMailbox {
   readonly #wakers: Array<() => void> = [];
   #closed = false;
   readonly #me: Uint8Array;
+  /** The key in the group: ours, or on a device the person's. */
+  readonly #member: Uint8Array;
   /** What the parts of a visit use of this mailbox. */
   readonly #ctx: VisitContext;
 
@@ -67,9 +69,11 @@ export class GroupMailbox {
     this.#host = host;
     this.#clock = host.clock ?? systemClock;
     this.#me = host.keyPair.publicKey;
+    this.#member = host.member ?? this.#me;
     this.#ctx = {
       host,
       me: this.#me,
+      member: this.#member,
       epochsOf: (chat) => this.#epochsOf(chat),
       visit: (s, chat, forward) => this.#visit(s, chat, forward),
     };
@@ -170,7 +174,7 @@ export class GroupMailbox {
    */
   #visit(s: AnchorSession, chat: string, forward: boolean): void {
     const g = this.#host.groups.get(chat);
-    if (!g?.membership.members.has(toHex(this.#me)) || s.rpc.closed) return;
+    if (!g?.membership.members.has(toHex(this.#member)) || s.rpc.closed) return;
     const k = `${toHex(s.peer)}/${chat}`;
     if (this.#running.has(k)) {
       this.#again.set(k, forward || (this.#again.get(k) ?? false));
@@ -183,7 +187,7 @@ export class GroupMailbox {
         const stored = await fetchDue(this.#ctx, s, chat, this.#clock.now());
         const visited = () =>
           this.#host.note?.({ op: "visited", anchor: s.name, chat, stored, forward: fwd });
-        if (!this.#host.groups.get(chat)?.membership.members.has(toHex(this.#me))) {
+        if (!this.#host.groups.get(chat)?.membership.members.has(toHex(this.#member))) {
           // Removed while away: a pointer may be waiting for a later re-add.
           await this.#readPointers(s);
           visited();
@@ -214,7 +218,7 @@ export class GroupMailbox {
     if (!m) return [];
     const known = this.#epochs.get(chat);
     if (known?.of === m) return known.epochs;
-    const me = toHex(this.#me);
+    const me = toHex(this.#member);
     const out: MailEpoch[] = [];
     for (const ep of m.epochs) {
       if (!ep.keys.has(me) || [...ep.keys.keys()].some((k) => !ep.members.has(k))) continue;

@@ -27,7 +27,13 @@ const PROGRESS_MIN = 100;
 const MAX_CHAIN = 64;
 
 /** An entry fetched from a box, with what merging it needs at hand. */
-type FetchedEntry = RawEntry & { author: Uint8Array; hex: string; seq: number; lamport: number };
+type FetchedEntry = RawEntry & {
+  author: Uint8Array;
+  hex: string;
+  seq: number;
+  lamport: number;
+  ts: number;
+};
 
 /** A visit's progress over its rounds: entries fetched, merged (or given up), and new ones stored. */
 interface Tally {
@@ -156,6 +162,7 @@ export async function fetchEpoch(
             hex: hexOf(f.author),
             seq: f.seq,
             lamport: f.lamport,
+            ts: f.ts,
           });
         } catch {
           bad++;
@@ -221,10 +228,19 @@ async function mergeRound(
   let pending = raws;
   let stored = 0;
   progress();
+  const devices = ctx.host.devices;
   while (pending.length > 0) {
     const ever = new Set(groups.everMembers(chat).map(toHex));
-    const now = pending.filter((r) => ever.has(r.hex));
-    const later = pending.filter((r) => !ever.has(r.hex));
+    // A member's device's entries (a phone's, say): its certificate first, each pass, as
+    // members grow (a few certificates a pass, each a signature check: see learn).
+    const others = pending.filter((r) => !ever.has(r.hex));
+    if (devices && others.length > 0) await devices.learn(chat, others);
+    const now: FetchedEntry[] = [];
+    const later: FetchedEntry[] = [];
+    for (const r of pending) {
+      const counts = ever.has(r.hex) || (devices?.speaks(chat, r.author, r.ts) ?? false);
+      (counts ? now : later).push(r);
+    }
     if (now.length === 0) break;
     let progressed = 0;
     const retry: typeof pending = [];

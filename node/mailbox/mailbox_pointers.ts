@@ -12,6 +12,10 @@
  * by a peer). The anchor learns that the two use one tag, as it can already
  * for sealed address records. Pointers are left only for current
  * members, so a removed member learns no secret of a later epoch that way.
+ *
+ * A device of a person neither leaves nor reads pointers: they are tagged
+ * with the pairwise secret of the member's key (the person's), which it does
+ * not hold; its person's groups come from its siblings (device_sync).
  */
 import { base64 } from "@scure/base";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -20,6 +24,7 @@ import { type RawEntry, toHex } from "../log/mod.ts";
 import { sharedSecretOf } from "../identity/mod.ts";
 import { encodeB64 } from "../protocol/mod.ts";
 import { keys } from "../store/mod.ts";
+import { bytesEqual } from "../wire/mod.ts";
 import { isGroupChatId } from "../groups/mod.ts";
 import type { Cursor } from "./epoch_cursor.ts";
 import { type MailEpoch, stretchStart } from "./mail_epoch.ts";
@@ -55,10 +60,10 @@ export async function point(
   epochs: MailEpoch[],
 ): Promise<void> {
   const g = ctx.host.groups.get(chat);
-  if (!g) return;
+  if (!g || onDevice(ctx)) return;
   const key = keys.mboxPushed(s.peer, chat);
   const pushed = (await ctx.host.kv.get<Record<string, number | string>>(key)).value ?? {};
-  const me = toHex(ctx.me);
+  const me = toHex(ctx.member);
   const body = new TextEncoder().encode(JSON.stringify({
     c: chat,
     e: epochs.slice(-MAX_POINTER_EPOCHS).map((ep) => [ep.id, base64.encode(ep.secret)]),
@@ -91,6 +96,7 @@ export async function readPointers(
   s: AnchorSession,
   pointerTags: Set<string>,
 ): Promise<void> {
+  if (onDevice(ctx)) return;
   for (const them of ctx.host.contacts()) {
     if (s.rpc.closed) return;
     const pk = pointerKeys(
@@ -117,7 +123,7 @@ export async function readPointers(
         continue;
       }
       if (!isGroupChatId(pointer.c)) continue;
-      if (ctx.host.groups.get(pointer.c)?.membership.members.has(toHex(ctx.me))) continue;
+      if (ctx.host.groups.get(pointer.c)?.membership.members.has(toHex(ctx.member))) continue;
       const secrets: Uint8Array[] = [];
       for (const [, b64] of pointer.e) {
         try {
@@ -132,6 +138,11 @@ export async function readPointers(
       await ctx.host.kv.set(cursorKey, { gen: res.gen, after });
     }
   }
+}
+
+/** Whether this node is a device of the person who is the member (see the module's note). */
+function onDevice(ctx: VisitContext): boolean {
+  return !bytesEqual(ctx.me, ctx.member);
 }
 
 /** Fetches a group we are not in from the anchor, under the pointed epochs, and offers it to the host. */

@@ -59,4 +59,9 @@ export {
   mailboxEvent,
   ownMailEvent,
 } from "./mailbox_events.ts";
-export type { GroupMailboxHost, MailboxNote, MailboxProgress } from "./visit_context.ts";
+export type {
+  GroupMailboxHost,
+  MailboxNote,
+  MailboxProgress,
+  MemberDevices,
+} from "./visit_context.ts";

@@ -60,6 +60,20 @@ export interface GroupMailboxHost {
   readonly kv: Deno.Kv;
   readonly groups: GroupBook;
   readonly keyPair: KeyPair;
+  /**
+   * The key that is the group's member: on a device of a person, the
+   * person's (the device signs with `keyPair`, the person is in the group,
+   * and the epoch keys it holds are the person's). @default keyPair.publicKey
+   */
+  readonly member?: Uint8Array;
+  /**
+   * Entries fetched from an anchor by a key that is no member's own: those
+   * of a member's device count (a contact's or ours), each while it spoke
+   * for its member at the entry's time. `learn` takes in the device
+   * certificates the entries carry first (no session tells whose they are).
+   * @default none: members' own entries only
+   */
+  readonly devices?: MemberDevices;
   /** The X25519 key a contact published (its key is in ssh-agent). @default none */
   readonly agreeKeyOf?: (them: Uint8Array) => Uint8Array | undefined;
   /**
@@ -84,6 +98,14 @@ export interface GroupMailboxHost {
   notified?(anchor: Uint8Array, tag: string): boolean;
 }
 
+/** The devices of a group's members, as a fetch from an anchor asks of them (see GroupMailboxHost). */
+export interface MemberDevices {
+  /** Takes in the certificates of members' devices that `raws` of group `chat` carry. */
+  learn(chat: string, raws: readonly RawEntry[]): Promise<void>;
+  /** Whether `key` spoke for a member of group `chat` at `at` (ever a member). */
+  speaks(chat: string, key: Uint8Array, at: number): boolean;
+}
+
 /** A live session with an anchor, and what this session has learnt from it. */
 export interface AnchorSession {
   readonly peer: Uint8Array;
@@ -98,8 +120,10 @@ export interface AnchorSession {
 /** The member's side, as the parts of a visit (fetch, push, pointers) use it. */
 export interface VisitContext {
   readonly host: GroupMailboxHost;
-  /** Our key. */
+  /** Our key: what our entries are signed with. */
   readonly me: Uint8Array;
+  /** The key in the group: ours, or on a device the person's (GroupMailboxHost.member). */
+  readonly member: Uint8Array;
   /** The epochs of a group this node files under and fetches, oldest first. */
   epochsOf(chat: string): Promise<MailEpoch[]>;
   /** Visits the anchor again for `chat` (a group joined through a pointer). */
